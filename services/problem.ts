@@ -69,7 +69,10 @@ export function problem(
     ...details,
   };
   const headers = new Headers(init.headers);
+  const bytes = new TextEncoder().encode(JSON.stringify(body));
   headers.set("content-type", PROBLEM_CONTENT_TYPE);
-  headers.set("cache-control", "no-store");
-  return new Response(JSON.stringify(body), { status, headers });
+  headers.set("content-length", String(bytes.byteLength));
+  // Errors are not cached unless the caller says otherwise (a cached 404).
+  if (!headers.has("cache-control")) headers.set("cache-control", "no-store");
+  return new Response(bytes, { status, headers });
 }

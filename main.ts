@@ -1,0 +1,197 @@
+/**
+ * Entry point of async-api. Run it with `deno task start` (or
+ * `deno run <permissions> main.ts --help`): it reads the settings, builds the
+ * app, serves it with `Deno.serve`, and on SIGINT/SIGTERM drains in-flight
+ * work within `SHUTDOWN_GRACE_MS` before exiting 0.
+ *
+ * It also works under `deno serve` (and `deno serve --parallel`) through its
+ * default export; settings then come from the environment only.
+ *
+ * @module
+ */
+
+import { type App, createApp } from "./routes/app.ts";
+import {
+  type Config,
+  ConfigError,
+  describeConfig,
+  helpText,
+  loadConfig,
+} from "./services/config.ts";
+import { createLogger, type Logger } from "./services/logger.ts";
+
+/** Exit code of a start refused for a bad setting. */
+export const EXIT_BAD_CONFIG = 2;
+
+function fail(message: string): never {
+  // A one-line message on stderr: the operator sees what to fix at once.
+  Deno.stderr.writeSync(new TextEncoder().encode(`async-api: ${message}\n`));
+  Deno.exit(EXIT_BAD_CONFIG);
+}
+
+function readEnv(name: string): string | undefined {
+  try {
+    return Deno.env.get(name);
+  } catch {
+    // Without --allow-env for this name, act as if it were unset.
+    return undefined;
+  }
+}
+
+function configFrom(args: string[]): Config {
+  try {
+    const result = loadConfig({ args, env: readEnv });
+    if (result.help) {
+      Deno.stdout.writeSync(new TextEncoder().encode(helpText() + "\n"));
+      Deno.exit(0);
+    }
+    return result.config;
+  } catch (error) {
+    if (error instanceof ConfigError) fail(error.message);
+    throw error;
+  }
+}
+
+/** Runs the server until a signal, then drains and resolves. */
+export async function serve(
+  config: Config,
+  logger: Logger,
+): Promise<void> {
+  const app = createApp({ config, logger });
+  const controller = new AbortController();
+  let server: Deno.HttpServer;
+  try {
+    server = Deno.serve({
+      hostname: config.host,
+      port: config.port,
+      automaticCompression: true,
+      signal: controller.signal,
+      onListen: ({ hostname, port }) => {
+        const host = hostname.includes(":") ? `[${hostname}]` : hostname;
+        logger.info("listening", {
+          url: `http://${host}:${port}`,
+          pid: Deno.pid,
+          deno: Deno.version.deno,
+          settings: describeConfig(config),
+        });
+      },
+    }, app.fetch);
+  } catch (error) {
+    await app.close();
+    if (error instanceof Deno.errors.AddrInUse) {
+      fail(`PORT ${config.port} on ${config.host} is already in use`);
+    }
+    if (error instanceof Deno.errors.NotCapable) {
+      fail(
+        `not permitted to listen on ${config.host}:${config.port}: ${
+          (error as Error).message
+        }`,
+      );
+    }
+    throw error;
+  }
+
+  const { promise: stop, resolve } = Promise.withResolvers<string>();
+  const signals: Deno.Signal[] = Deno.build.os === "windows"
+    ? ["SIGINT"]
+    : ["SIGINT", "SIGTERM"];
+  const listeners = signals.map((signal) => {
+    const listener = () => resolve(signal);
+    Deno.addSignalListener(signal, listener);
+    return [signal, listener] as const;
+  });
+
+  const signal = await stop;
+  for (const [name, listener] of listeners) {
+    Deno.removeSignalListener(name, listener);
+  }
+  // A second signal while draining means "now".
+  for (const name of signals) {
+    Deno.addSignalListener(name, () => {
+      logger.warn("shutdown.forced", { signal: name });
+      Deno.exit(1);
+    });
+  }
+  await drain(app, server, config, logger, signal);
+}
+
+async function drain(
+  app: App,
+  server: Deno.HttpServer,
+  config: Config,
+  logger: Logger,
+  signal: string,
+): Promise<void> {
+  const started = performance.now();
+  logger.info("shutdown.begin", {
+    signal,
+    inflight: app.inflight,
+    graceMs: config.shutdownGraceMs,
+  });
+  app.beginDrain();
+  const deadline = AbortSignal.timeout(config.shutdownGraceMs);
+  const timedOut = new Promise<"timeout">((resolve) =>
+    deadline.addEventListener("abort", () => resolve("timeout"), {
+      once: true,
+    })
+  );
+  // shutdown() stops accepting connections and waits for the responses in
+  // flight to be sent.
+  const outcome = await Promise.race([
+    server.shutdown().then(() => "drained" as const),
+    timedOut,
+  ]);
+  if (outcome === "timeout") {
+    logger.warn("shutdown.grace_expired", { inflight: app.inflight });
+  }
+  await app.close();
+  logger.info("shutdown.end", {
+    outcome,
+    durationMs: Math.round(performance.now() - started),
+  });
+}
+
+let declarative = false;
+
+/**
+ * The `deno serve` entry: `deno serve --parallel main.ts` runs this handler
+ * in every worker, each with its own in-memory cache.
+ */
+export default {
+  fetch(req: Request): Promise<Response> {
+    return declarativeApp().fetch(req);
+  },
+  onListen(addr: Deno.Addr) {
+    declarative = true;
+    // Build the app now, so a bad setting stops the start, not a request.
+    const app = declarativeApp();
+    app.logger.info("listening", {
+      url: addr.transport === "tcp"
+        ? `http://${addr.hostname}:${addr.port}`
+        : undefined,
+      pid: Deno.pid,
+      worker: typeof self !== "undefined" && "postMessage" in self,
+    });
+  },
+} satisfies Deno.ServeDefaultExport;
+
+let lazyApp: (App & { logger: Logger }) | undefined;
+function declarativeApp(): App & { logger: Logger } {
+  if (!lazyApp) {
+    const config = configFrom([]);
+    const logger = createLogger({ level: config.logLevel });
+    lazyApp = Object.assign(createApp({ config, logger }), { logger });
+  }
+  return lazyApp;
+}
+
+if (import.meta.main) {
+  // Under `deno serve` the runtime calls onListen before any timer fires;
+  // under `deno run` nothing does, and this module serves by itself.
+  setTimeout(async () => {
+    if (declarative) return;
+    const config = configFrom(Deno.args);
+    await serve(config, createLogger({ level: config.logLevel }));
+    Deno.exit(0);
+  }, 0);
+}

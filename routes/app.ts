@@ -1,0 +1,186 @@
+/**
+ * The application: builds the services from a {@linkcode Config}, the route
+ * table, and the one request pipeline around it (request id, central error
+ * handler, `HEAD`, one JSON log line per request, drain bookkeeping). Its
+ * `fetch` is a plain `(req) => Response` function, usable with
+ * `Deno.serve`, `deno serve` and in tests without a socket.
+ *
+ * @module
+ */
+
+import { MemoryStore, ResponseCache } from "../services/cache.ts";
+import type { CacheStore } from "../services/cache.ts";
+import type { Config } from "../services/config.ts";
+import {
+  JsonPlaceholderClient,
+  UpstreamError,
+} from "../services/jsonplaceholder.ts";
+import type { Logger } from "../services/logger.ts";
+import { problem } from "../services/problem.ts";
+import { healthRoutes } from "./health.ts";
+import { jsonPlaceholderRoutes } from "./jsonplaceholder.ts";
+import { type RouteContext, Router } from "./router.ts";
+
+/** Options of {@linkcode createApp}. */
+export interface AppOptions {
+  /** The settings. */
+  config: Config;
+  /** Where request lines and errors go. */
+  logger: Logger;
+  /** The cache store; an in-memory LRU of `config.cacheMaxBytes` by default. */
+  store?: CacheStore;
+}
+
+/** The application. */
+export interface App extends AsyncDisposable {
+  /** Handles one request. */
+  fetch(req: Request): Promise<Response>;
+  /** The route table. */
+  readonly router: Router;
+  /** The response cache. */
+  readonly cache: ResponseCache;
+  /** The upstream client. */
+  readonly client: JsonPlaceholderClient;
+  /** Whether a shutdown began. */
+  readonly draining: boolean;
+  /** Requests being handled right now. */
+  readonly inflight: number;
+  /** Starts the shutdown: `/readyz` answers 503 from now on. */
+  beginDrain(): void;
+  /** Releases the upstream connections and waits for background refreshes. */
+  close(): Promise<void>;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Honours a well-formed `X-Request-Id`, else makes one. */
+export function requestIdOf(req: Request): string {
+  const given = req.headers.get("x-request-id");
+  return given !== null && REQUEST_ID.test(given) ? given : crypto.randomUUID();
+}
+
+/**
+ * Turns an unexpected error into a problem response. Known failures keep
+ * their status and message; anything else becomes a generic 500 so no
+ * internal detail reaches the client. Every 5xx is logged.
+ */
+export function errorResponse(
+  error: unknown,
+  ctx: RouteContext,
+  logger: Logger,
+): Response {
+  let response: Response;
+  if (error instanceof UpstreamError) {
+    const headers = error.retryAfterSeconds === undefined
+      ? undefined
+      : { "retry-after": String(error.retryAfterSeconds) };
+    response = problem(error.status, {
+      detail: error.message,
+      instance: ctx.url.pathname,
+      requestId: ctx.requestId,
+      ...(error.upstreamStatus === undefined
+        ? {}
+        : { upstreamStatus: error.upstreamStatus }),
+    }, headers ? { headers } : {});
+  } else {
+    response = problem(500, {
+      detail: "The server failed to handle the request",
+      instance: ctx.url.pathname,
+      requestId: ctx.requestId,
+    });
+  }
+  logger.error("request.failed", {
+    requestId: ctx.requestId,
+    path: ctx.url.pathname,
+    route: ctx.route,
+    status: response.status,
+    error,
+  });
+  return response;
+}
+
+/** Builds the application from `config`. */
+export function createApp(options: AppOptions): App {
+  const { config, logger, store } = options;
+  const client = new JsonPlaceholderClient({
+    baseUrl: config.upstreamUrl,
+    timeoutMs: config.upstreamTimeoutMs,
+    retries: config.upstreamRetries,
+    concurrency: config.upstreamConcurrency,
+    maxBytes: config.upstreamMaxBytes,
+    logger,
+  });
+  const cache = new ResponseCache({
+    store: store ?? new MemoryStore({ maxBytes: config.cacheMaxBytes }),
+    ttlSeconds: config.cacheTtlSeconds,
+    staleWhileRevalidateSeconds: config.cacheStaleWhileRevalidateSeconds,
+    staleIfErrorSeconds: config.cacheStaleIfErrorSeconds,
+    logger,
+  });
+  let draining = false;
+  let inflight = 0;
+  const router = new Router([
+    ...healthRoutes({ draining: () => draining }),
+    ...jsonPlaceholderRoutes({ client, cache }),
+  ]);
+
+  async function fetch(req: Request): Promise<Response> {
+    const started = performance.now();
+    const ctx: RouteContext = {
+      params: {},
+      url: new URL(req.url),
+      requestId: requestIdOf(req),
+      route: undefined,
+      log: {},
+    };
+    inflight++;
+    let response: Response;
+    try {
+      response = await router.handle(req, ctx);
+    } catch (error) {
+      response = errorResponse(error, ctx, logger);
+    } finally {
+      inflight--;
+    }
+    if (req.method === "HEAD" && response.body !== null) {
+      await response.body.cancel();
+      response = new Response(null, response);
+    }
+    response.headers.set("x-request-id", ctx.requestId);
+    logger.info("request", {
+      method: req.method,
+      path: ctx.url.pathname,
+      route: ctx.route,
+      status: response.status,
+      durationMs: Math.round((performance.now() - started) * 100) / 100,
+      bytes: Number(response.headers.get("content-length") ?? 0),
+      requestId: ctx.requestId,
+      ...ctx.log,
+    });
+    return response;
+  }
+
+  async function close(): Promise<void> {
+    await cache.settled();
+    client.close();
+    await cache.store.close?.();
+  }
+
+  return {
+    fetch,
+    router,
+    cache,
+    client,
+    get draining() {
+      return draining;
+    },
+    get inflight() {
+      return inflight;
+    },
+    beginDrain() {
+      draining = true;
+    },
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}

@@ -1,0 +1,262 @@
+/**
+ * The JSONPlaceholder routes: resources, items, nested collections and the
+ * `/users/:id/summary` aggregate, served through the response cache with
+ * `ETag`, `Cache-Control`, `Age` and RFC 9211 `Cache-Status` headers.
+ *
+ * @module
+ */
+
+import {
+  type CacheResult,
+  etagOf,
+  type ResponseCache,
+} from "../services/cache.ts";
+import type { JsonPlaceholderClient } from "../services/jsonplaceholder.ts";
+import { problem } from "../services/problem.ts";
+import type { Handler, Route, RouteContext } from "./router.ts";
+
+/** What the JSONPlaceholder routes need. */
+export interface JsonPlaceholderDeps {
+  client: JsonPlaceholderClient;
+  cache: ResponseCache;
+}
+
+/** The resources of JSONPlaceholder. */
+export const RESOURCES = [
+  "posts",
+  "comments",
+  "albums",
+  "photos",
+  "todos",
+  "users",
+] as const;
+
+/** Nested collections: `/<parent>/:id/<child>`. */
+export const NESTED = [
+  ["posts", "comments"],
+  ["albums", "photos"],
+  ["users", "posts"],
+  ["users", "todos"],
+  ["users", "albums"],
+] as const;
+
+/** Name of this cache in `Cache-Status` (RFC 9211). */
+export const CACHE_NAME = "async-api";
+
+const ID = /^[1-9][0-9]{0,15}$/;
+
+/** Whether `id` is a positive integer a JSONPlaceholder id can be. */
+export function isValidId(id: string | undefined): id is string {
+  return id !== undefined && ID.test(id) && Number.isSafeInteger(Number(id));
+}
+
+/** The canonical query string: parameters sorted by name, then value. */
+export function canonicalQuery(params: URLSearchParams): string {
+  const entries = [...params];
+  if (entries.length === 0) return "";
+  entries.sort(([ak, av], [bk, bv]) =>
+    ak < bk ? -1 : ak > bk ? 1 : av < bv ? -1 : av > bv ? 1 : 0
+  );
+  return "?" + new URLSearchParams(entries).toString();
+}
+
+/** The RFC 9211 `Cache-Status` value of a lookup. */
+export function cacheStatus(result: CacheResult): string {
+  const ttl = `ttl=${result.ttlSeconds}`;
+  switch (result.outcome) {
+    case "hit":
+      return `${CACHE_NAME}; hit; ${ttl}`;
+    case "miss":
+      return `${CACHE_NAME}; fwd=miss; stored`;
+    case "collapsed":
+      return `${CACHE_NAME}; fwd=miss; collapsed`;
+    case "stale":
+      return `${CACHE_NAME}; fwd=stale; ${ttl}; detail="stale-while-revalidate"`;
+    case "stale-if-error": {
+      const status = (result.error as { upstreamStatus?: number } | undefined)
+        ?.upstreamStatus;
+      const fwdStatus = status === undefined ? "" : `; fwd-status=${status}`;
+      return `${CACHE_NAME}; fwd=stale${fwdStatus}; ${ttl}; detail="stale-if-error"`;
+    }
+  }
+}
+
+/** Whether an `If-None-Match` value matches `etag` (weak comparison). */
+export function etagMatches(ifNoneMatch: string | null, etag: string): boolean {
+  if (ifNoneMatch === null) return false;
+  const value = ifNoneMatch.trim();
+  if (value === "*") return true;
+  const bare = etag.replace(/^W\//, "");
+  return value.split(",").some((tag) =>
+    tag.trim().replace(/^W\//, "") === bare
+  );
+}
+
+function cacheHeaders(result: CacheResult): Headers {
+  return new Headers({
+    "cache-control": `public, max-age=${Math.max(0, result.ttlSeconds)}`,
+    "age": String(result.ageSeconds),
+    "cache-status": cacheStatus(result),
+  });
+}
+
+function notFound(ctx: RouteContext, headers?: Headers): Response {
+  const [, resource, id] = ctx.url.pathname.split("/");
+  const noun = resource?.replace(/s$/, "") ?? "resource";
+  return problem(404, {
+    detail: `No ${noun} with id ${id}`,
+    instance: ctx.url.pathname,
+  }, headers ? { headers } : {});
+}
+
+/** Turns a cache lookup into the client's response (200, 304 or 404). */
+export function cachedResponse(
+  req: Request,
+  ctx: RouteContext,
+  result: CacheResult,
+): Response {
+  const headers = cacheHeaders(result);
+  ctx.log.cache = result.outcome;
+  const { entry } = result;
+  if (entry.status === 404) return notFound(ctx, headers);
+  headers.set("etag", entry.etag);
+  if (etagMatches(req.headers.get("if-none-match"), entry.etag)) {
+    return new Response(null, { status: 304, headers });
+  }
+  headers.set("content-type", entry.contentType);
+  headers.set("content-length", String(entry.body.byteLength));
+  return new Response(entry.body as Uint8Array<ArrayBuffer>, {
+    status: entry.status,
+    headers,
+  });
+}
+
+function badId(ctx: RouteContext): Response {
+  return problem(400, {
+    title: "Invalid id",
+    detail: `Ids are positive integers, got "${ctx.params.id}"`,
+    instance: ctx.url.pathname,
+  });
+}
+
+/** Looks up an upstream path (with query) through the cache. */
+export function lookup(
+  deps: JsonPlaceholderDeps,
+  pathAndQuery: string,
+): Promise<CacheResult> {
+  return deps.cache.get(pathAndQuery, () => deps.client.get(pathAndQuery));
+}
+
+function proxy(deps: JsonPlaceholderDeps, withId: boolean): Handler {
+  return async (req, ctx) => {
+    if (withId && !isValidId(ctx.params.id)) return badId(ctx);
+    const key = ctx.url.pathname + canonicalQuery(ctx.url.searchParams);
+    return cachedResponse(req, ctx, await lookup(deps, key));
+  };
+}
+
+interface PartError {
+  part: string;
+  status: number;
+  detail: string;
+}
+
+function partError(part: string, reason: unknown): PartError {
+  const status = (reason as { status?: unknown }).status;
+  return {
+    part,
+    status: typeof status === "number" ? status : 502,
+    detail: reason instanceof Error ? reason.message : "upstream failed",
+  };
+}
+
+const decoder = new TextDecoder();
+
+function summary(deps: JsonPlaceholderDeps): Handler {
+  return async (req, ctx) => {
+    const id = ctx.params.id;
+    if (!isValidId(id)) return badId(ctx);
+    const parts = ["posts", "todos", "albums"] as const;
+    // All four at once: the user's own lookup does not gate the others.
+    const [user, ...rest] = await Promise.allSettled([
+      lookup(deps, `/users/${id}`),
+      ...parts.map((part) => lookup(deps, `/users/${id}/${part}`)),
+    ]);
+    if (user!.status === "rejected") throw user!.reason;
+    if (user!.value.entry.status === 404) return notFound(ctx);
+
+    const body: Record<string, unknown> = {
+      user: JSON.parse(decoder.decode(user!.value.entry.body)),
+    };
+    const errors: PartError[] = [];
+    let ttl = user!.value.ttlSeconds;
+    const outcomes = [user!.value.outcome];
+    rest.forEach((settled, i) => {
+      const part = parts[i]!;
+      if (settled.status === "rejected") {
+        body[part] = null;
+        errors.push(partError(part, settled.reason));
+        return;
+      }
+      const { entry } = settled.value;
+      outcomes.push(settled.value.outcome);
+      ttl = Math.min(ttl, settled.value.ttlSeconds);
+      if (entry.status !== 200) {
+        body[part] = null;
+        errors.push({
+          part,
+          status: entry.status,
+          detail: `upstream answered ${entry.status}`,
+        });
+        return;
+      }
+      body[part] = JSON.parse(decoder.decode(entry.body));
+    });
+    body.errors = errors;
+    ctx.log.cache = outcomes.join(",");
+
+    const bytes = new TextEncoder().encode(JSON.stringify(body));
+    const etag = await etagOf(bytes);
+    const headers = new Headers({
+      etag,
+      // A partial answer must not be kept by anyone.
+      "cache-control": errors.length > 0
+        ? "no-store"
+        : `public, max-age=${Math.max(0, ttl)}`,
+    });
+    if (etagMatches(req.headers.get("if-none-match"), etag)) {
+      return new Response(null, { status: 304, headers });
+    }
+    headers.set("content-type", "application/json; charset=utf-8");
+    headers.set("content-length", String(bytes.byteLength));
+    return new Response(bytes, { status: 200, headers });
+  };
+}
+
+/** The route table entries of the JSONPlaceholder front. */
+export function jsonPlaceholderRoutes(deps: JsonPlaceholderDeps): Route[] {
+  const routes: Route[] = [];
+  for (const resource of RESOURCES) {
+    routes.push(
+      { method: "GET", pattern: `/${resource}`, handler: proxy(deps, false) },
+      {
+        method: "GET",
+        pattern: `/${resource}/:id`,
+        handler: proxy(deps, true),
+      },
+    );
+  }
+  for (const [parent, child] of NESTED) {
+    routes.push({
+      method: "GET",
+      pattern: `/${parent}/:id/${child}`,
+      handler: proxy(deps, true),
+    });
+  }
+  routes.push({
+    method: "GET",
+    pattern: "/users/:id/summary",
+    handler: summary(deps),
+  });
+  return routes;
+}

@@ -1,0 +1,163 @@
+/**
+ * The route table: method + URLPattern pathname -> handler. Resolves a
+ * request to a handler, or to 404 (no pattern matches) or 405 with `Allow`
+ * (a pattern matches but not the method). `HEAD` is served by the `GET`
+ * handler wherever there is one.
+ *
+ * @module
+ */
+
+import { problem } from "../services/problem.ts";
+
+/** Per-request context handed to every handler. */
+export interface RouteContext {
+  /** Named groups of the matched pattern. */
+  params: Record<string, string>;
+  /** The parsed request URL. */
+  url: URL;
+  /** The request id (echoed as `X-Request-Id`). */
+  requestId: string;
+  /** The matched route pattern (`/posts/:id`), or `undefined` before routing. */
+  route: string | undefined;
+  /** Fields a handler adds to the request's log line (e.g. `cache`). */
+  log: Record<string, unknown>;
+}
+
+/** A route handler: a plain function from request to response. */
+export type Handler = (
+  req: Request,
+  ctx: RouteContext,
+) => Response | Promise<Response>;
+
+/** One entry of the route table. */
+export interface Route {
+  /** An HTTP method in upper case. */
+  method: string;
+  /** A URLPattern pathname, e.g. `/posts/:id`. */
+  pattern: string;
+  /** The handler. */
+  handler: Handler;
+}
+
+interface Compiled {
+  pattern: string;
+  urlPattern: URLPattern;
+  handlers: Map<string, Handler>;
+  allow: string;
+}
+
+/** What {@linkcode Router.match} found. */
+export type Match =
+  | {
+    kind: "found";
+    handler: Handler;
+    pattern: string;
+    params: Record<string, string>;
+  }
+  | { kind: "not_found" }
+  | { kind: "method_not_allowed"; pattern: string; allow: string };
+
+function firstSegment(path: string): string {
+  const end = path.indexOf("/", 1);
+  return end === -1 ? path : path.slice(0, end);
+}
+
+/** A compiled route table. */
+export class Router {
+  readonly #bySegment = new Map<string, Compiled[]>();
+  readonly #routes: readonly Route[];
+
+  constructor(routes: readonly Route[]) {
+    this.#routes = routes;
+    const byPattern = new Map<string, Compiled>();
+    for (const route of routes) {
+      if (!route.pattern.startsWith("/")) {
+        throw new TypeError(`pattern must start with "/": ${route.pattern}`);
+      }
+      let compiled = byPattern.get(route.pattern);
+      if (!compiled) {
+        compiled = {
+          pattern: route.pattern,
+          urlPattern: new URLPattern({ pathname: route.pattern }),
+          handlers: new Map(),
+          allow: "",
+        };
+        byPattern.set(route.pattern, compiled);
+        // Index by the literal first segment: matching then tries a handful
+        // of patterns instead of the whole table, which keeps routing cheap
+        // on the hot path.
+        const key = firstSegment(route.pattern);
+        if (key.includes(":") || key.includes("*")) {
+          throw new TypeError(
+            `first segment must be literal: ${route.pattern}`,
+          );
+        }
+        const list = this.#bySegment.get(key) ?? [];
+        list.push(compiled);
+        this.#bySegment.set(key, list);
+      }
+      const method = route.method.toUpperCase();
+      if (compiled.handlers.has(method)) {
+        throw new TypeError(`duplicate route: ${method} ${route.pattern}`);
+      }
+      compiled.handlers.set(method, route.handler);
+    }
+    for (const compiled of byPattern.values()) {
+      const methods = new Set(compiled.handlers.keys());
+      if (methods.has("GET")) methods.add("HEAD");
+      compiled.allow = [...methods].sort().join(", ");
+    }
+  }
+
+  /** The routes this router was built from. */
+  get routes(): readonly Route[] {
+    return this.#routes;
+  }
+
+  /** Resolves `method` and `pathname` against the table. */
+  match(method: string, pathname: string): Match {
+    const candidates = this.#bySegment.get(firstSegment(pathname));
+    if (!candidates) return { kind: "not_found" };
+    for (const compiled of candidates) {
+      const result = compiled.urlPattern.exec({ pathname });
+      if (!result) continue;
+      const handler = compiled.handlers.get(method) ??
+        (method === "HEAD" ? compiled.handlers.get("GET") : undefined);
+      if (!handler) {
+        return {
+          kind: "method_not_allowed",
+          pattern: compiled.pattern,
+          allow: compiled.allow,
+        };
+      }
+      const params: Record<string, string> = {};
+      for (const [name, value] of Object.entries(result.pathname.groups)) {
+        if (value !== undefined) params[name] = value;
+      }
+      return { kind: "found", handler, pattern: compiled.pattern, params };
+    }
+    return { kind: "not_found" };
+  }
+
+  /** Routes `req`, answering 404 and 405 itself. */
+  async handle(req: Request, ctx: RouteContext): Promise<Response> {
+    const match = this.match(req.method, ctx.url.pathname);
+    if (match.kind === "not_found") {
+      return problem(404, {
+        detail: `No route for ${ctx.url.pathname}`,
+        instance: ctx.url.pathname,
+      });
+    }
+    if (match.kind === "method_not_allowed") {
+      ctx.route = match.pattern;
+      return problem(405, {
+        detail: `${req.method} is not allowed on ${match.pattern}`,
+        instance: ctx.url.pathname,
+        allow: match.allow.split(", "),
+      }, { headers: { allow: match.allow } });
+    }
+    ctx.route = match.pattern;
+    ctx.params = match.params;
+    return await match.handler(req, ctx);
+  }
+}
