@@ -1,0 +1,152 @@
+import assert from "node:assert/strict";
+import {
+  etagOf,
+  type Loaded,
+  MemoryStore,
+  ResponseCache,
+} from "../services/cache.ts";
+
+const encoder = new TextEncoder();
+
+function loaded(text: string, status = 200): Loaded {
+  return {
+    status,
+    body: encoder.encode(text),
+    contentType: "application/json; charset=utf-8",
+  };
+}
+
+/** A controllable clock. */
+function clock(start = 1_700_000_000_000) {
+  let now = start;
+  return {
+    now: () => now,
+    advance: (seconds: number) => {
+      now += seconds * 1000;
+    },
+  };
+}
+
+Deno.test("ResponseCache serves fresh entries without loading again", async () => {
+  const time = clock();
+  const cache = new ResponseCache({
+    store: new MemoryStore({ maxBytes: 1 << 20 }),
+    ttlSeconds: 10,
+    now: time.now,
+  });
+  let loads = 0;
+  const load = () => Promise.resolve(loaded(`{"n":${++loads}}`));
+  const first = await cache.get("/posts/1", load);
+  assert.equal(first.outcome, "miss");
+  time.advance(4);
+  const second = await cache.get("/posts/1", load);
+  assert.equal(second.outcome, "hit");
+  assert.equal(second.ageSeconds, 4);
+  assert.equal(second.ttlSeconds, 6);
+  assert.equal(loads, 1);
+  assert.equal(second.entry.etag, await etagOf(encoder.encode('{"n":1}')));
+});
+
+Deno.test("ResponseCache collapses concurrent misses into one load", async () => {
+  const cache = new ResponseCache({
+    store: new MemoryStore({ maxBytes: 1 << 20 }),
+  });
+  let loads = 0;
+  const gate = Promise.withResolvers<void>();
+  const load = async () => {
+    loads++;
+    await gate.promise;
+    return loaded("[]");
+  };
+  const results = Promise.all(
+    Array.from({ length: 100 }, () => cache.get("/posts", load)),
+  );
+  gate.resolve();
+  const outcomes = (await results).map((r) => r.outcome);
+  assert.equal(loads, 1);
+  assert.equal(outcomes.filter((o) => o === "miss").length, 1);
+  assert.equal(outcomes.filter((o) => o === "collapsed").length, 99);
+});
+
+Deno.test("ResponseCache serves stale while revalidating in the background", async () => {
+  const time = clock();
+  const cache = new ResponseCache({
+    store: new MemoryStore({ maxBytes: 1 << 20 }),
+    ttlSeconds: 10,
+    staleWhileRevalidateSeconds: 30,
+    now: time.now,
+  });
+  let version = 0;
+  const load = () => Promise.resolve(loaded(`{"v":${++version}}`));
+  await cache.get("k", load);
+  time.advance(15);
+  const stale = await cache.get("k", load);
+  assert.equal(stale.outcome, "stale");
+  assert.equal(new TextDecoder().decode(stale.entry.body), '{"v":1}');
+  assert.equal(stale.ttlSeconds, -5);
+  await cache.settled();
+  const fresh = await cache.get("k", load);
+  assert.equal(fresh.outcome, "hit");
+  assert.equal(new TextDecoder().decode(fresh.entry.body), '{"v":2}');
+  assert.equal(version, 2);
+});
+
+Deno.test("ResponseCache serves stale when the upstream fails", async () => {
+  const time = clock();
+  const cache = new ResponseCache({
+    store: new MemoryStore({ maxBytes: 1 << 20 }),
+    ttlSeconds: 10,
+    staleWhileRevalidateSeconds: 0,
+    staleIfErrorSeconds: 100,
+    now: time.now,
+  });
+  await cache.get("k", () => Promise.resolve(loaded('{"ok":true}')));
+  time.advance(50);
+  const failure = new Error("upstream down");
+  const result = await cache.get("k", () => Promise.reject(failure));
+  assert.equal(result.outcome, "stale-if-error");
+  assert.equal(result.error, failure);
+  time.advance(100);
+  await assert.rejects(
+    () => cache.get("k", () => Promise.reject(failure)),
+    failure,
+  );
+});
+
+Deno.test("ResponseCache does not cache failures and lets the next caller retry", async () => {
+  const cache = new ResponseCache({
+    store: new MemoryStore({ maxBytes: 1 << 20 }),
+  });
+  await assert.rejects(() =>
+    cache.get("k", () => Promise.reject(new Error("boom")))
+  );
+  const result = await cache.get("k", () => Promise.resolve(loaded("{}")));
+  assert.equal(result.outcome, "miss");
+});
+
+Deno.test("MemoryStore stays within its byte bound and counts evictions", async () => {
+  const store = new MemoryStore({ maxBytes: 10_000 });
+  const cache = new ResponseCache({ store });
+  for (let i = 0; i < 50; i++) {
+    await cache.get(`/k/${i}`, () => Promise.resolve(loaded("x".repeat(1000))));
+  }
+  const stats = store.stats();
+  assert.ok(stats.bytes <= 10_000, `bytes ${stats.bytes}`);
+  assert.ok(stats.entries < 50);
+  assert.equal(stats.evictions, 50 - stats.entries);
+  // The most recent entry survives; the oldest is gone.
+  assert.ok(await store.get("/k/49"));
+  assert.equal(await store.get("/k/0"), undefined);
+});
+
+Deno.test("ResponseCache and MemoryStore validate their options", () => {
+  assert.throws(() => new MemoryStore({ maxBytes: 0 }), RangeError);
+  assert.throws(
+    () =>
+      new ResponseCache({
+        store: new MemoryStore({ maxBytes: 1 }),
+        ttlSeconds: -1,
+      }),
+    RangeError,
+  );
+});

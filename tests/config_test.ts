@@ -1,0 +1,83 @@
+import assert from "node:assert/strict";
+import {
+  ConfigError,
+  describeConfig,
+  helpText,
+  loadConfig,
+  SETTINGS,
+} from "../services/config.ts";
+
+function load(args: string[] = [], env: Record<string, string> = {}) {
+  const result = loadConfig({ args, env: (name) => env[name] });
+  assert.equal(result.help, false);
+  return (result as { config: import("../services/config.ts").Config }).config;
+}
+
+Deno.test("loadConfig() uses the documented defaults", () => {
+  const config = load();
+  assert.equal(config.port, 8000);
+  assert.equal(config.host, "127.0.0.1");
+  assert.equal(
+    config.upstreamUrl.href,
+    "https://jsonplaceholder.typicode.com/",
+  );
+  assert.equal(config.upstreamTimeoutMs, 5000);
+  assert.equal(config.cacheTtlSeconds, 60);
+  assert.equal(config.cacheMaxBytes, 67108864);
+  assert.equal(config.dataDir, "./data");
+  assert.equal(config.maxUploadBytes, 1073741824);
+  assert.equal(config.uploadQueueBytes, 8388608);
+  assert.equal(config.uploadToken, undefined);
+  assert.equal(config.shutdownGraceMs, 10000);
+  assert.equal(config.logLevel, "info");
+});
+
+Deno.test("loadConfig() prefers flags over env over defaults", () => {
+  const config = load(["--port", "9001"], { PORT: "9000", HOST: "0.0.0.0" });
+  assert.equal(config.port, 9001);
+  assert.equal(config.host, "0.0.0.0");
+  assert.equal(load([], { PORT: "9000" }).port, 9000);
+  assert.equal(load(["--port=0"]).port, 0);
+});
+
+Deno.test("loadConfig() rejects bad values naming the setting", () => {
+  const cases: [string[], Record<string, string>, string][] = [
+    [[], { PORT: "eighty" }, "PORT"],
+    [[], { PORT: "70000" }, "PORT"],
+    [["--upstream-url", "ftp://x"], {}, "UPSTREAM_URL"],
+    [[], { UPSTREAM_URL: "not a url" }, "UPSTREAM_URL"],
+    [[], { UPSTREAM_TIMEOUT_MS: "0" }, "UPSTREAM_TIMEOUT_MS"],
+    [[], { CACHE_TTL_SECONDS: "-1" }, "CACHE_TTL_SECONDS"],
+    [[], { LOG_LEVEL: "loud" }, "LOG_LEVEL"],
+    [[], { UPLOAD_TOKEN: "short" }, "UPLOAD_TOKEN"],
+    [[], { MAX_UPLOAD_BYTES: "1.5" }, "MAX_UPLOAD_BYTES"],
+    [["--no-such-flag", "1"], {}, "args"],
+  ];
+  for (const [args, env, setting] of cases) {
+    assert.throws(
+      () => loadConfig({ args, env: (name) => env[name] }),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.equal(error.setting, setting);
+        if (setting !== "args") {
+          assert.match(error.message, new RegExp(setting));
+        }
+        assert.ok(!error.message.includes("\n"), "one line");
+        return true;
+      },
+    );
+  }
+});
+
+Deno.test("--help lists every setting and describeConfig() hides the token", () => {
+  assert.deepEqual(loadConfig({ args: ["--help"] }), { help: true });
+  const text = helpText();
+  for (const setting of SETTINGS) {
+    assert.ok(text.includes(`--${setting.flag}`), setting.flag);
+    assert.ok(text.includes(setting.env), setting.env);
+  }
+  const token = "s3cret-token-of-some-length";
+  const described = describeConfig(load([], { UPLOAD_TOKEN: token }));
+  assert.equal(described.uploadToken, "set");
+  assert.ok(!JSON.stringify(described).includes(token));
+});

@@ -1,0 +1,83 @@
+import assert from "node:assert/strict";
+import { type RouteContext, Router } from "../routes/router.ts";
+
+function ctx(path: string): RouteContext {
+  return {
+    params: {},
+    url: new URL(path, "http://localhost"),
+    requestId: "test",
+    route: undefined,
+    log: {},
+  };
+}
+
+const router = new Router([
+  { method: "GET", pattern: "/", handler: () => new Response("root") },
+  {
+    method: "GET",
+    pattern: "/posts/:id",
+    handler: (_req, c) => new Response(`post ${c.params.id}`),
+  },
+  { method: "DELETE", pattern: "/posts/:id", handler: () => new Response("x") },
+  {
+    method: "GET",
+    pattern: "/posts/:id/comments",
+    handler: (_req, c) => new Response(`comments ${c.params.id}`),
+  },
+]);
+
+Deno.test("Router dispatches by method and pattern with params", async () => {
+  const c = ctx("/posts/7/comments");
+  const res = await router.handle(new Request(c.url), c);
+  assert.equal(await res.text(), "comments 7");
+  assert.equal(c.route, "/posts/:id/comments");
+  const root = ctx("/");
+  assert.equal(
+    await (await router.handle(new Request(root.url), root)).text(),
+    "root",
+  );
+});
+
+Deno.test("Router answers 404 as problem+json for unknown paths", async () => {
+  for (const path of ["/nope", "/posts", "/posts/1/2/3", "/posts/1/"]) {
+    const c = ctx(path);
+    const res = await router.handle(new Request(c.url), c);
+    assert.equal(res.status, 404, path);
+    assert.equal(res.headers.get("content-type"), "application/problem+json");
+    const body = await res.json();
+    assert.equal(body.status, 404);
+  }
+});
+
+Deno.test("Router answers 405 with Allow for a known path and wrong method", async () => {
+  const c = ctx("/posts/1");
+  const res = await router.handle(new Request(c.url, { method: "PUT" }), c);
+  assert.equal(res.status, 405);
+  assert.equal(res.headers.get("allow"), "DELETE, GET, HEAD");
+  assert.deepEqual((await res.json()).allow, ["DELETE", "GET", "HEAD"]);
+});
+
+Deno.test("Router serves HEAD with the GET handler", () => {
+  const match = router.match("HEAD", "/posts/3");
+  assert.equal(match.kind, "found");
+});
+
+Deno.test("Router rejects duplicate and malformed routes", () => {
+  const handler = () => new Response();
+  assert.throws(
+    () =>
+      new Router([
+        { method: "GET", pattern: "/a", handler },
+        { method: "GET", pattern: "/a", handler },
+      ]),
+    TypeError,
+  );
+  assert.throws(
+    () => new Router([{ method: "GET", pattern: "a", handler }]),
+    TypeError,
+  );
+  assert.throws(
+    () => new Router([{ method: "GET", pattern: "/:x", handler }]),
+    TypeError,
+  );
+});
