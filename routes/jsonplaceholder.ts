@@ -92,15 +92,18 @@ export function etagMatches(ifNoneMatch: string | null, etag: string): boolean {
   );
 }
 
-function cacheHeaders(result: CacheResult): Headers {
-  return new Headers({
+function cacheHeaders(result: CacheResult): Record<string, string> {
+  return {
     "cache-control": `public, max-age=${Math.max(0, result.ttlSeconds)}`,
     "age": String(result.ageSeconds),
     "cache-status": cacheStatus(result),
-  });
+  };
 }
 
-function notFound(ctx: RouteContext, headers?: Headers): Response {
+function notFound(
+  ctx: RouteContext,
+  headers?: Record<string, string>,
+): Response {
   const [, resource, id] = ctx.url.pathname.split("/");
   const noun = resource?.replace(/s$/, "") ?? "resource";
   return problem(404, {
@@ -115,19 +118,27 @@ export function cachedResponse(
   ctx: RouteContext,
   result: CacheResult,
 ): Response {
-  const headers = cacheHeaders(result);
   ctx.log.cache = result.outcome;
   const { entry } = result;
-  if (entry.status === 404) return notFound(ctx, headers);
-  headers.set("etag", entry.etag);
+  if (entry.status === 404) return notFound(ctx, cacheHeaders(result));
   if (etagMatches(req.headers.get("if-none-match"), entry.etag)) {
-    return new Response(null, { status: 304, headers });
+    return new Response(null, {
+      status: 304,
+      headers: { ...cacheHeaders(result), etag: entry.etag },
+    });
   }
-  headers.set("content-type", entry.contentType);
-  headers.set("content-length", String(entry.body.byteLength));
+  // One object literal: building response headers is the costliest step
+  // of a cache hit, and a plain record is the cheapest form Deno takes.
   return new Response(entry.body as Uint8Array<ArrayBuffer>, {
     status: entry.status,
-    headers,
+    headers: {
+      "content-type": entry.contentType,
+      "content-length": String(entry.body.byteLength),
+      "etag": entry.etag,
+      "cache-control": `public, max-age=${Math.max(0, result.ttlSeconds)}`,
+      "age": String(result.ageSeconds),
+      "cache-status": cacheStatus(result),
+    },
   });
 }
 
@@ -150,7 +161,10 @@ export function lookup(
 function proxy(deps: JsonPlaceholderDeps, withId: boolean): Handler {
   return async (req, ctx) => {
     if (withId && !isValidId(ctx.params.id)) return badId(ctx);
-    const key = ctx.url.pathname + canonicalQuery(ctx.url.searchParams);
+    const { pathname, search } = ctx.url;
+    const key = search === ""
+      ? pathname
+      : pathname + canonicalQuery(ctx.url.searchParams);
     return cachedResponse(req, ctx, await lookup(deps, key));
   };
 }

@@ -12,7 +12,7 @@ import { problem } from "../services/problem.ts";
 /** Per-request context handed to every handler. */
 export interface RouteContext {
   /** Named groups of the matched pattern. */
-  params: Record<string, string>;
+  params: Readonly<Record<string, string>>;
   /** The parsed request URL. */
   url: URL;
   /** The request id (echoed as `X-Request-Id`). */
@@ -52,7 +52,7 @@ export type Match =
     kind: "found";
     handler: Handler;
     pattern: string;
-    params: Record<string, string>;
+    params: Readonly<Record<string, string>>;
   }
   | { kind: "not_found" }
   | { kind: "method_not_allowed"; pattern: string; allow: string };
@@ -62,9 +62,15 @@ function firstSegment(path: string): string {
   return end === -1 ? path : path.slice(0, end);
 }
 
+// Most traffic hits a small set of paths again and again; remembering their
+// match skips URLPattern's comparatively slow exec on the hot path. Bounded,
+// and cleared whole when full, so odd paths cannot grow it without limit.
+const MATCH_MEMO_SIZE = 4096;
+
 /** A compiled route table. */
 export class Router {
   readonly #bySegment = new Map<string, Compiled[]>();
+  readonly #memo = new Map<string, Match>();
   readonly #routes: readonly Route[];
 
   constructor(routes: readonly Route[]) {
@@ -116,6 +122,17 @@ export class Router {
 
   /** Resolves `method` and `pathname` against the table. */
   match(method: string, pathname: string): Match {
+    const key = method + " " + pathname;
+    let match = this.#memo.get(key);
+    if (match === undefined) {
+      match = this.#match(method, pathname);
+      if (this.#memo.size >= MATCH_MEMO_SIZE) this.#memo.clear();
+      this.#memo.set(key, match);
+    }
+    return match;
+  }
+
+  #match(method: string, pathname: string): Match {
     const candidates = this.#bySegment.get(firstSegment(pathname));
     if (!candidates) return { kind: "not_found" };
     for (const compiled of candidates) {
@@ -134,6 +151,8 @@ export class Router {
       for (const [name, value] of Object.entries(result.pathname.groups)) {
         if (value !== undefined) params[name] = value;
       }
+      // Frozen: a memoised match is shared by every request on this path.
+      Object.freeze(params);
       return { kind: "found", handler, pattern: compiled.pattern, params };
     }
     return { kind: "not_found" };

@@ -1,0 +1,143 @@
+/**
+ * Helpers shared by the benchmarks: start a server process whose output goes
+ * to a file (so the benchmark does not spend CPU draining a pipe), wait for
+ * its `listening` line, read its resident memory, and drive `wrk`.
+ *
+ * @module
+ */
+
+/** A server process started by {@linkcode startServer}. */
+export interface BenchServer extends AsyncDisposable {
+  url: string;
+  pid: number;
+  logFile: string;
+}
+
+/**
+ * Runs `command` (argv) with stdout and stderr sent to a temporary file and
+ * resolves once a JSON line with `msg: "listening"` shows up in it.
+ */
+export async function startServer(
+  command: string[],
+  options: { env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<BenchServer> {
+  const { env = {}, timeoutMs = 20_000 } = options;
+  const logFile = await Deno.makeTempFile({ prefix: "bench-", suffix: ".log" });
+  const quoted = command.map((arg) => `'${arg.replaceAll("'", `'\\''`)}'`)
+    .join(" ");
+  const child = new Deno.Command("sh", {
+    args: ["-c", `exec ${quoted} >'${logFile}' 2>&1`],
+    env,
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const text = await Deno.readTextFile(logFile);
+    for (const line of text.split("\n")) {
+      if (!line.startsWith("{")) continue;
+      const record = JSON.parse(line);
+      if (record.msg === "listening" && typeof record.url === "string") {
+        return {
+          url: record.url,
+          pid: child.pid,
+          logFile,
+          async [Symbol.asyncDispose]() {
+            try {
+              child.kill("SIGTERM");
+            } catch { /* already gone */ }
+            await child.status;
+            await Deno.remove(logFile).catch(() => {});
+          },
+        };
+      }
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  child.kill("SIGKILL");
+  await child.status;
+  throw new Error(
+    `${command.join(" ")} did not start:\n${await Deno.readTextFile(logFile)}`,
+  );
+}
+
+/** Resident set size of process `pid` in bytes, from /proc. */
+export async function rssOf(pid: number): Promise<number> {
+  const status = await Deno.readTextFile(`/proc/${pid}/status`);
+  const kb = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN);
+  return kb * 1024;
+}
+
+/** The result of one `wrk` run. */
+export interface WrkResult {
+  requestsPerSecond: number;
+  latencyP50Ms: number | undefined;
+  latencyP99Ms: number | undefined;
+  non2xx: number;
+  errors: number;
+}
+
+function toMs(value: string, unit: string): number {
+  const n = Number(value);
+  return unit === "us" ? n / 1000 : unit === "s" ? n * 1000 : n;
+}
+
+/** Runs `wrk` against `url` and parses its summary. */
+export async function wrk(
+  url: string,
+  options: { connections?: number; threads?: number; seconds?: number } = {},
+): Promise<WrkResult> {
+  const { connections = 64, threads = 1, seconds = 10 } = options;
+  const { stdout, stderr, success } = await new Deno.Command("wrk", {
+    args: [
+      `-t${threads}`,
+      `-c${connections}`,
+      `-d${seconds}s`,
+      "--latency",
+      url,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(stdout);
+  if (!success) {
+    throw new Error(`wrk failed: ${new TextDecoder().decode(stderr)}`);
+  }
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(text)?.[1]);
+  const p50 = /50%\s+([\d.]+)(us|ms|s)/.exec(text);
+  const p99 = /99%\s+([\d.]+)(us|ms|s)/.exec(text);
+  const non2xx = Number(
+    /Non-2xx or 3xx responses:\s+(\d+)/.exec(text)?.[1] ?? 0,
+  );
+  const errorsMatch =
+    /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/
+      .exec(text);
+  const errors = errorsMatch
+    ? errorsMatch.slice(1).reduce((sum, n) => sum + Number(n), 0)
+    : 0;
+  if (!Number.isFinite(rps)) {
+    throw new Error(`cannot parse wrk output:\n${text}`);
+  }
+  return {
+    requestsPerSecond: rps,
+    latencyP50Ms: p50 ? toMs(p50[1]!, p50[2]!) : undefined,
+    latencyP99Ms: p99 ? toMs(p99[1]!, p99[2]!) : undefined,
+    non2xx,
+    errors,
+  };
+}
+
+/** Whether `name` runs as a command here. */
+export async function hasCommand(name: string): Promise<boolean> {
+  try {
+    await new Deno.Command(name, {
+      args: ["--version"],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    return true;
+  } catch {
+    return false;
+  }
+}
