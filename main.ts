@@ -57,7 +57,20 @@ export async function serve(
   config: Config,
   logger: Logger,
 ): Promise<void> {
-  const app = createApp({ config, logger });
+  let app: App;
+  try {
+    app = await createApp({ config, logger });
+  } catch (error) {
+    if (
+      error instanceof Deno.errors.NotCapable ||
+      error instanceof Deno.errors.PermissionDenied
+    ) {
+      fail(
+        `cannot use DATA_DIR ${config.dataDir}: ${(error as Error).message}`,
+      );
+    }
+    throw error;
+  }
   const controller = new AbortController();
   let server: Deno.HttpServer;
   try {
@@ -135,14 +148,24 @@ async function drain(
       once: true,
     })
   );
-  // shutdown() stops accepting connections and waits for the responses in
-  // flight to be sent.
-  const outcome = await Promise.race([
-    server.shutdown().then(() => "drained" as const),
+  // shutdown() cuts off request bodies still arriving, so uploads are let
+  // finish first (new ones get 503 meanwhile); then shutdown() stops
+  // accepting connections and waits for the responses in flight.
+  let outcome = await Promise.race([
+    app.uploads.idle().then(() => "drained" as const),
     timedOut,
   ]);
+  if (outcome === "drained") {
+    outcome = await Promise.race([
+      server.shutdown().then(() => "drained" as const),
+      timedOut,
+    ]);
+  }
   if (outcome === "timeout") {
-    logger.warn("shutdown.grace_expired", { inflight: app.inflight });
+    logger.warn("shutdown.grace_expired", {
+      inflight: app.inflight,
+      uploads: app.uploads.active,
+    });
   }
   await app.close();
   logger.info("shutdown.end", {
@@ -158,29 +181,33 @@ let declarative = false;
  * in every worker, each with its own in-memory cache.
  */
 export default {
-  fetch(req: Request): Promise<Response> {
-    return declarativeApp().fetch(req);
+  async fetch(req: Request): Promise<Response> {
+    return await (await declarativeApp()).fetch(req);
   },
   onListen(addr: Deno.Addr) {
     declarative = true;
     // Build the app now, so a bad setting stops the start, not a request.
-    const app = declarativeApp();
-    app.logger.info("listening", {
-      url: addr.transport === "tcp"
-        ? `http://${addr.hostname}:${addr.port}`
-        : undefined,
-      pid: Deno.pid,
-      worker: typeof self !== "undefined" && "postMessage" in self,
-    });
+    declarativeApp().then(({ logger }) =>
+      logger.info("listening", {
+        url: addr.transport === "tcp"
+          ? `http://${addr.hostname}:${addr.port}`
+          : undefined,
+        pid: Deno.pid,
+        worker: typeof self !== "undefined" && "postMessage" in self,
+      })
+    );
   },
 } satisfies Deno.ServeDefaultExport;
 
-let lazyApp: (App & { logger: Logger }) | undefined;
-function declarativeApp(): App & { logger: Logger } {
+let lazyApp: Promise<{ fetch: App["fetch"]; logger: Logger }> | undefined;
+function declarativeApp(): Promise<{ fetch: App["fetch"]; logger: Logger }> {
   if (!lazyApp) {
     const config = configFrom([]);
     const logger = createLogger({ level: config.logLevel });
-    lazyApp = Object.assign(createApp({ config, logger }), { logger });
+    lazyApp = createApp({ config, logger }).then((app) => ({
+      fetch: app.fetch,
+      logger,
+    }));
   }
   return lazyApp;
 }

@@ -8,15 +8,18 @@
  * @module
  */
 
+import { join } from "node:path";
 import { MemoryStore, ResponseCache } from "../services/cache.ts";
 import type { CacheStore } from "../services/cache.ts";
 import type { Config } from "../services/config.ts";
+import { createFileStore, type FileStore } from "../services/file_store.ts";
 import {
   JsonPlaceholderClient,
   UpstreamError,
 } from "../services/jsonplaceholder.ts";
 import type { Logger } from "../services/logger.ts";
 import { problem } from "../services/problem.ts";
+import { filesRoutes, UploadTracker } from "./files.ts";
 import { healthRoutes } from "./health.ts";
 import { jsonPlaceholderRoutes } from "./jsonplaceholder.ts";
 import { type RouteContext, Router } from "./router.ts";
@@ -41,11 +44,17 @@ export interface App extends AsyncDisposable {
   readonly cache: ResponseCache;
   /** The upstream client. */
   readonly client: JsonPlaceholderClient;
+  /** The stored uploads. */
+  readonly files: FileStore;
+  /** Uploads in flight. */
+  readonly uploads: UploadTracker;
   /** Whether a shutdown began. */
   readonly draining: boolean;
   /** Requests being handled right now. */
   readonly inflight: number;
-  /** Starts the shutdown: `/readyz` answers 503 from now on. */
+  /**
+   * Starts the shutdown: `/readyz` and new uploads answer 503 from now on.
+   */
   beginDrain(): void;
   /** Releases the upstream connections and waits for background refreshes. */
   close(): Promise<void>;
@@ -99,8 +108,11 @@ export function errorResponse(
   return response;
 }
 
-/** Builds the application from `config`. */
-export function createApp(options: AppOptions): App {
+/**
+ * Builds the application from `config`: makes `DATA_DIR/files` and removes
+ * the `.part` files a crash may have left there.
+ */
+export async function createApp(options: AppOptions): Promise<App> {
   const { config, logger, store } = options;
   const client = new JsonPlaceholderClient({
     baseUrl: config.upstreamUrl,
@@ -117,11 +129,30 @@ export function createApp(options: AppOptions): App {
     staleIfErrorSeconds: config.cacheStaleIfErrorSeconds,
     logger,
   });
+  const files = await createFileStore({
+    dir: join(config.dataDir, "files"),
+  });
+  const swept = await files.sweepPartFiles();
+  if (swept > 0) {
+    logger.warn("files.swept", { removed: swept, dir: files.dir });
+  }
+  const uploads = new UploadTracker();
   let draining = false;
   let inflight = 0;
   const router = new Router([
     ...healthRoutes({ draining: () => draining }),
     ...jsonPlaceholderRoutes({ client, cache }),
+    ...filesRoutes({
+      store: files,
+      maxUploadBytes: config.maxUploadBytes,
+      queueBytes: config.uploadQueueBytes,
+      writeBytes: config.uploadWriteBytes,
+      idleTimeoutMs: config.uploadIdleTimeoutMs,
+      maxConcurrentUploads: config.maxConcurrentUploads,
+      token: config.uploadToken,
+      draining: () => draining,
+      logger,
+    }, uploads),
   ]);
 
   async function fetch(req: Request): Promise<Response> {
@@ -171,6 +202,8 @@ export function createApp(options: AppOptions): App {
     router,
     cache,
     client,
+    files,
+    uploads,
     get draining() {
       return draining;
     },

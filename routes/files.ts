@@ -1,0 +1,567 @@
+/**
+ * The upload routes: `POST /files` (and `POST /file`) stream a body to disk
+ * through the reader/writer pipeline; `GET /files` lists; `GET`/`HEAD
+ * /files/:id` stream a file back with single-range support; `DELETE
+ * /files/:id` removes it. Limits, auth and integrity failures are answered
+ * as problem responses, and nothing partial is ever kept.
+ *
+ * @module
+ */
+
+import { Buffer } from "node:buffer";
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { FileStore } from "../services/file_store.ts";
+import type { Logger } from "../services/logger.ts";
+import { problem } from "../services/problem.ts";
+import {
+  DigestMismatchError,
+  type FileMetadata,
+  NoSpaceError,
+  receiveUpload,
+  UploadIdleTimeoutError,
+  UploadIncompleteError,
+  UploadTooLargeError,
+} from "../services/upload.ts";
+import type { Handler, Route, RouteContext } from "./router.ts";
+
+/** Settings of the upload routes. */
+export interface FilesOptions {
+  /** Where files live. */
+  store: FileStore;
+  /** Largest accepted upload in bytes. */
+  maxUploadBytes: number;
+  /** Capacity of the reader->writer queue in bytes. */
+  queueBytes: number;
+  /** Coalesced write size in bytes. */
+  writeBytes: number;
+  /** Longest wait for the next body chunk. */
+  idleTimeoutMs: number;
+  /** Most uploads at once; more get 503. */
+  maxConcurrentUploads: number;
+  /** When set, POST and DELETE need `Authorization: Bearer <token>`. */
+  token: string | undefined;
+  /** Whether the service is shutting down (new uploads get 503). */
+  draining: () => boolean;
+  /** Request lines, upload summaries and the debug trace. */
+  logger: Logger;
+  /** Observes each upload's end (metrics). */
+  onUpload?: (event: UploadEvent) => void;
+}
+
+/** How an upload ended. */
+export type UploadOutcome =
+  | "created"
+  | "too_large"
+  | "aborted"
+  | "incomplete"
+  | "timeout"
+  | "digest_mismatch"
+  | "no_space"
+  | "unauthorized"
+  | "busy"
+  | "error";
+
+/** What {@linkcode FilesOptions.onUpload} sees. */
+export interface UploadEvent {
+  outcome: UploadOutcome;
+  bytes: number;
+  result?: Awaited<ReturnType<typeof receiveUpload>>;
+}
+
+/** Tracks uploads in flight so shutdown can wait for them. */
+export class UploadTracker {
+  #active = 0;
+  #idle: PromiseWithResolvers<void> | undefined;
+
+  /** Uploads running now. */
+  get active(): number {
+    return this.#active;
+  }
+
+  /** Marks one upload started; the returned function marks it done. */
+  begin(): () => void {
+    this.#active++;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.#active--;
+      if (this.#active === 0) {
+        this.#idle?.resolve();
+        this.#idle = undefined;
+      }
+    };
+  }
+
+  /** Resolves once no upload is running. */
+  idle(): Promise<void> {
+    if (this.#active === 0) return Promise.resolve();
+    this.#idle ??= Promise.withResolvers<void>();
+    return this.#idle.promise;
+  }
+}
+
+const sha256 = (text: string) => createHash("sha256").update(text).digest();
+
+/**
+ * Whether `authorization` carries `token` as a Bearer credential. Both
+ * sides are hashed first so the comparison takes the same time whatever
+ * the length or content of the guess.
+ */
+export function bearerMatches(
+  authorization: string | null,
+  token: string,
+): boolean {
+  const match = /^Bearer[ ]+([^ ]+)[ ]*$/i.exec(authorization ?? "");
+  const given = match?.[1] ?? "";
+  return timingSafeEqual(sha256(given), sha256(token)) && match !== null;
+}
+
+/**
+ * The SHA-256 digest a request declares in `Content-Digest` or
+ * `Repr-Digest` (RFC 9530), `undefined` if neither names sha-256, or
+ * `"malformed"`.
+ */
+export function declaredSha256(
+  headers: Headers,
+): Uint8Array | undefined | "malformed" {
+  for (const name of ["content-digest", "repr-digest"]) {
+    const value = headers.get(name);
+    if (value === null) continue;
+    for (const member of value.split(",")) {
+      const eq = member.indexOf("=");
+      if (eq < 0) return "malformed";
+      const key = member.slice(0, eq).trim().toLowerCase();
+      if (key !== "sha-256") continue;
+      const m = /^:([A-Za-z0-9+/]+={0,2}):$/.exec(member.slice(eq + 1).trim());
+      if (!m) return "malformed";
+      const bytes = Buffer.from(m[1]!, "base64");
+      if (bytes.byteLength !== 32) return "malformed";
+      return new Uint8Array(bytes);
+    }
+  }
+  return undefined;
+}
+
+/** A byte range of a file: `start` to `end`, both inclusive. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+/**
+ * Parses a `Range` header for a file of `size` bytes: a range, `undefined`
+ * to serve the whole file (no header, another unit, or several ranges), or
+ * `"unsatisfiable"` (416).
+ */
+export function parseRange(
+  header: string | null,
+  size: number,
+): ByteRange | undefined | "unsatisfiable" {
+  if (header === null) return undefined;
+  const m = /^bytes=(.+)$/i.exec(header.trim());
+  // Other units and multipart ranges are allowed to be ignored (RFC 9110).
+  if (!m || m[1]!.includes(",")) return undefined;
+  const spec = /^\s*(\d*)\s*-\s*(\d*)\s*$/.exec(m[1]!);
+  if (!spec || (spec[1] === "" && spec[2] === "")) return "unsatisfiable";
+  if (spec[1] === "") {
+    const suffix = Number(spec[2]);
+    if (suffix === 0 || size === 0) return "unsatisfiable";
+    return { start: Math.max(0, size - suffix), end: size - 1 };
+  }
+  const start = Number(spec[1]);
+  const end = spec[2] === "" ? size - 1 : Math.min(Number(spec[2]), size - 1);
+  if (start >= size || end < start) return "unsatisfiable";
+  return { start, end };
+}
+
+/** `Repr-Digest` value of a file. */
+function reprDigest(meta: FileMetadata): string {
+  return `sha-256=:${Buffer.from(meta.sha256, "hex").toString("base64")}:`;
+}
+
+/** A stream that passes on the first `length` bytes of `source`. */
+function limitStream(
+  source: ReadableStream<Uint8Array>,
+  length: number,
+): ReadableStream<Uint8Array> {
+  let left = length;
+  const reader = source.getReader();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (left <= 0) {
+        await reader.cancel();
+        controller.close();
+        return;
+      }
+      const { done, value } = await reader.read();
+      if (done) {
+        controller.close();
+        return;
+      }
+      const chunk = value.byteLength > left ? value.subarray(0, left) : value;
+      left -= chunk.byteLength;
+      controller.enqueue(chunk);
+      if (left <= 0) {
+        await reader.cancel();
+        controller.close();
+      }
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  }, { highWaterMark: 0 });
+}
+
+/** The route table entries of the upload API. */
+export function filesRoutes(
+  options: FilesOptions,
+  tracker: UploadTracker,
+): Route[] {
+  const {
+    store,
+    maxUploadBytes,
+    queueBytes,
+    writeBytes,
+    idleTimeoutMs,
+    maxConcurrentUploads,
+    token,
+    draining,
+    logger,
+    onUpload,
+  } = options;
+
+  const unauthorized = (
+    req: Request,
+    ctx: RouteContext,
+  ): Response | undefined => {
+    if (token === undefined) return undefined;
+    if (bearerMatches(req.headers.get("authorization"), token)) {
+      return undefined;
+    }
+    const given = req.headers.has("authorization");
+    return problem(401, {
+      detail: given
+        ? "The bearer token is not valid"
+        : "This operation needs Authorization: Bearer <token>",
+      instance: ctx.url.pathname,
+    }, {
+      headers: {
+        "www-authenticate": given
+          ? 'Bearer realm="async-api", error="invalid_token"'
+          : 'Bearer realm="async-api"',
+      },
+    });
+  };
+
+  const report = (event: UploadEvent, ctx: RouteContext) => {
+    ctx.log.upload = event.outcome;
+    onUpload?.(event);
+  };
+
+  const upload: Handler = async (req, ctx) => {
+    const denied = unauthorized(req, ctx);
+    if (denied) {
+      report({ outcome: "unauthorized", bytes: 0 }, ctx);
+      return denied;
+    }
+    if (draining()) {
+      report({ outcome: "busy", bytes: 0 }, ctx);
+      return problem(503, {
+        detail: "The service is shutting down; retry on another instance",
+        instance: ctx.url.pathname,
+      }, { headers: { "retry-after": "5", connection: "close" } });
+    }
+    if (tracker.active >= maxConcurrentUploads) {
+      report({ outcome: "busy", bytes: 0 }, ctx);
+      return problem(503, {
+        detail: `${maxConcurrentUploads} uploads are running; retry shortly`,
+        instance: ctx.url.pathname,
+      }, { headers: { "retry-after": "1", connection: "close" } });
+    }
+
+    const lengthHeader = req.headers.get("content-length");
+    let expectedLength: number | undefined;
+    if (lengthHeader !== null) {
+      if (!/^\d+$/.test(lengthHeader)) {
+        return problem(400, {
+          detail: "Content-Length is not a number",
+          instance: ctx.url.pathname,
+        });
+      }
+      expectedLength = Number(lengthHeader);
+      if (expectedLength > maxUploadBytes) {
+        report({ outcome: "too_large", bytes: 0 }, ctx);
+        return problem(413, {
+          detail:
+            `The upload of ${expectedLength} bytes exceeds the limit of ${maxUploadBytes} bytes`,
+          instance: ctx.url.pathname,
+          maxBytes: maxUploadBytes,
+        }, { headers: { connection: "close" } });
+      }
+      const free = await store.freeBytes();
+      if (free !== undefined && expectedLength > free) {
+        report({ outcome: "no_space", bytes: 0 }, ctx);
+        return problem(507, {
+          detail: `Not enough free disk space for ${expectedLength} bytes`,
+          instance: ctx.url.pathname,
+        }, { headers: { connection: "close" } });
+      }
+    }
+
+    const digest = declaredSha256(req.headers);
+    if (digest === "malformed") {
+      return problem(400, {
+        title: "Malformed digest",
+        detail: "Content-Digest/Repr-Digest must be like sha-256=:<base64>:",
+        instance: ctx.url.pathname,
+      });
+    }
+
+    const done = tracker.begin();
+    try {
+      const result = await receiveUpload(req.body ?? new Blob().stream(), {
+        dir: store.dir,
+        maxBytes: maxUploadBytes,
+        queueBytes,
+        writeBytes,
+        idleTimeoutMs,
+        ...(expectedLength === undefined ? {} : { expectedLength }),
+        ...(digest === undefined ? {} : { expectedSha256: digest }),
+        signal: req.signal,
+        logger,
+      });
+      report({ outcome: "created", bytes: result.size, result }, ctx);
+      logger.info("upload.created", {
+        requestId: ctx.requestId,
+        id: result.id,
+        size: result.size,
+        durationMs: result.durationMs,
+        bytesPerSecond: result.bytesPerSecond,
+        bound: result.bound,
+        readerWaitMs: result.readerWaitMs,
+        readerBlockedMs: result.readerBlockedMs,
+        writerWriteMs: result.writerWriteMs,
+        writerIdleMs: result.writerIdleMs,
+        maxQueuedBytes: result.maxQueuedBytes,
+      });
+      const { sha256Base64: _, ...body } = result;
+      const bytes = new TextEncoder().encode(JSON.stringify(body));
+      return new Response(bytes, {
+        status: 201,
+        headers: {
+          "content-type": "application/json; charset=utf-8",
+          "content-length": String(bytes.byteLength),
+          "location": `/files/${result.id}`,
+          "repr-digest": `sha-256=:${result.sha256Base64}:`,
+          "etag": `"${result.sha256}"`,
+          "cache-control": "no-store",
+          "server-timing": [
+            `read;dur=${result.readerWaitMs};desc="waiting on the network"`,
+            `blocked;dur=${result.readerBlockedMs};desc="reader blocked on a full queue"`,
+            `write;dur=${result.writerWriteMs};desc="disk writes"`,
+            `idle;dur=${result.writerIdleMs};desc="writer idle on an empty queue"`,
+            `total;dur=${result.durationMs}`,
+          ].join(", "),
+        },
+      });
+    } catch (error) {
+      return uploadFailure(error, req, ctx);
+    } finally {
+      done();
+    }
+  };
+
+  const uploadFailure = (
+    error: unknown,
+    req: Request,
+    ctx: RouteContext,
+  ): Response => {
+    const instance = ctx.url.pathname;
+    // Whatever the reason, the client may still be sending: close the
+    // connection rather than read (and drop) the rest.
+    const headers = { connection: "close" };
+    if (error instanceof UploadTooLargeError) {
+      report({ outcome: "too_large", bytes: 0 }, ctx);
+      return problem(413, {
+        detail: `The upload exceeds the limit of ${maxUploadBytes} bytes`,
+        instance,
+        maxBytes: maxUploadBytes,
+      }, { headers });
+    }
+    if (error instanceof UploadIdleTimeoutError) {
+      report({ outcome: "timeout", bytes: 0 }, ctx);
+      return problem(408, {
+        detail: `No data arrived for ${idleTimeoutMs} ms`,
+        instance,
+      }, { headers });
+    }
+    if (error instanceof DigestMismatchError) {
+      report({ outcome: "digest_mismatch", bytes: 0 }, ctx);
+      return problem(400, {
+        title: "Digest mismatch",
+        detail: error.message,
+        instance,
+      }, { headers });
+    }
+    if (error instanceof UploadIncompleteError) {
+      report({ outcome: "incomplete", bytes: 0 }, ctx);
+      return problem(400, {
+        title: "Incomplete upload",
+        detail: error.message,
+        instance,
+      }, { headers });
+    }
+    if (error instanceof NoSpaceError) {
+      report({ outcome: "no_space", bytes: 0 }, ctx);
+      logger.error("upload.no_space", { requestId: ctx.requestId });
+      return problem(507, {
+        detail: "The disk is full; nothing was kept",
+        instance,
+      }, { headers });
+    }
+    if (req.signal.aborted || isBodyError(error)) {
+      // The client went away or its body broke: nothing was kept, and
+      // nobody is left to read this answer.
+      report({ outcome: "aborted", bytes: 0 }, ctx);
+      logger.warn("upload.aborted", {
+        requestId: ctx.requestId,
+        error: error instanceof Error ? error.message : String(error),
+      });
+      return problem(400, {
+        title: "Upload aborted",
+        detail: "The request body ended abnormally; nothing was kept",
+        instance,
+      }, { headers });
+    }
+    report({ outcome: "error", bytes: 0 }, ctx);
+    throw error;
+  };
+
+  const list: Handler = async (_req, ctx) => {
+    const params = ctx.url.searchParams;
+    const limitParam = params.get("limit");
+    const cursor = params.get("cursor") ?? undefined;
+    const limit = limitParam === null ? 100 : Number(limitParam);
+    let page;
+    try {
+      page = await store.list({
+        limit,
+        ...(cursor === undefined ? {} : { cursor }),
+      });
+    } catch (error) {
+      if (!(error instanceof RangeError)) throw error;
+      return problem(400, { detail: error.message, instance: "/files" });
+    }
+    const headers: Record<string, string> = {
+      "content-type": "application/json; charset=utf-8",
+      "cache-control": "no-store",
+    };
+    if (page.nextCursor) {
+      headers.link = `</files?limit=${limit}&cursor=${
+        encodeURIComponent(page.nextCursor)
+      }>; rel="next"`;
+    }
+    return new Response(JSON.stringify(page), { headers });
+  };
+
+  const notFound = (ctx: RouteContext) =>
+    problem(404, {
+      detail: "No such file",
+      instance: ctx.url.pathname,
+    });
+
+  const download: Handler = async (req, ctx) => {
+    const meta = await store.stat(ctx.params.id ?? "");
+    if (!meta) return notFound(ctx);
+    const etag = `"${meta.sha256}"`;
+    const headers: Record<string, string> = {
+      "content-type": "application/octet-stream",
+      "accept-ranges": "bytes",
+      "etag": etag,
+      "repr-digest": reprDigest(meta),
+      "last-modified": new Date(meta.created).toUTCString(),
+      "cache-control": "private, max-age=0, must-revalidate",
+    };
+    const inm = req.headers.get("if-none-match");
+    if (
+      inm !== null &&
+      inm.split(",").some((t) =>
+        t.trim().replace(/^W\//, "") === etag || t.trim() === "*"
+      )
+    ) {
+      return new Response(null, { status: 304, headers });
+    }
+    let range = parseRange(req.headers.get("range"), meta.size);
+    const ifRange = req.headers.get("if-range");
+    // A stale If-Range validator means "send it all", not a wrong slice.
+    if (ifRange !== null && ifRange.trim() !== etag) range = undefined;
+    if (range === "unsatisfiable") {
+      return problem(416, {
+        detail: `The range is outside the file's ${meta.size} bytes`,
+        instance: ctx.url.pathname,
+      }, { headers: { "content-range": `bytes */${meta.size}` } });
+    }
+    if (req.method === "HEAD") {
+      headers["content-length"] = String(
+        range ? range.end - range.start + 1 : meta.size,
+      );
+      if (range) {
+        headers["content-range"] =
+          `bytes ${range.start}-${range.end}/${meta.size}`;
+      }
+      return new Response(null, { status: range ? 206 : 200, headers });
+    }
+    const file = await store.open(meta.id);
+    if (!file) return notFound(ctx);
+    if (!range) {
+      headers["content-length"] = String(meta.size);
+      return new Response(file.readable, { headers });
+    }
+    const length = range.end - range.start + 1;
+    try {
+      await file.seek(range.start, Deno.SeekMode.Start);
+    } catch (error) {
+      file.close();
+      throw error;
+    }
+    headers["content-length"] = String(length);
+    headers["content-range"] = `bytes ${range.start}-${range.end}/${meta.size}`;
+    return new Response(limitStream(file.readable, length), {
+      status: 206,
+      headers,
+    });
+  };
+
+  const remove: Handler = async (req, ctx) => {
+    const denied = unauthorized(req, ctx);
+    if (denied) return denied;
+    const removed = await store.remove(ctx.params.id ?? "");
+    if (!removed) return notFound(ctx);
+    logger.info("file.deleted", {
+      requestId: ctx.requestId,
+      id: ctx.params.id,
+    });
+    return new Response(null, { status: 204 });
+  };
+
+  return [
+    { method: "POST", pattern: "/files", handler: upload },
+    // `curl -T file URL` sends PUT: take it the same way.
+    { method: "PUT", pattern: "/files", handler: upload },
+    { method: "GET", pattern: "/files", handler: list },
+    { method: "POST", pattern: "/file", handler: upload },
+    { method: "GET", pattern: "/files/:id", handler: download },
+    { method: "DELETE", pattern: "/files/:id", handler: remove },
+  ];
+}
+
+function isBodyError(error: unknown): boolean {
+  return error instanceof Deno.errors.BadResource ||
+    error instanceof Deno.errors.ConnectionReset ||
+    error instanceof Deno.errors.UnexpectedEof ||
+    error instanceof Deno.errors.Interrupted ||
+    (error instanceof TypeError &&
+      /body|stream|connection/i.test(error.message)) ||
+    (error instanceof Error && error.name === "Http");
+}
