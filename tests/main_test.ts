@@ -1,0 +1,112 @@
+import assert from "node:assert/strict";
+import { SETTINGS } from "../services/config.ts";
+import { spawnService } from "./fixtures/spawn.ts";
+import { startFixtureUpstream } from "./fixtures/upstream.ts";
+
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
+
+async function run(args: string[], env: Record<string, string> = {}) {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, ...args],
+    env: { PORT: "0", ...env },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
+Deno.test("main.ts --help prints every setting and exits 0", async () => {
+  const { code, stdout } = await run(["--help"]);
+  assert.equal(code, 0);
+  for (const setting of SETTINGS) {
+    assert.ok(stdout.includes(setting.env), setting.env);
+    assert.ok(stdout.includes(`--${setting.flag}`), setting.flag);
+  }
+});
+
+Deno.test("a bad setting stops the start with one line naming it, exit 2", async () => {
+  const cases: [string[], Record<string, string>, string][] = [
+    [["--port", "abc"], {}, "PORT"],
+    [[], { UPSTREAM_URL: "nope" }, "UPSTREAM_URL"],
+    [[], { CACHE_TTL_SECONDS: "-5" }, "CACHE_TTL_SECONDS"],
+    [["--log-level", "chatty"], {}, "LOG_LEVEL"],
+    [["--bogus"], {}, "bogus"],
+  ];
+  for (const [args, env, name] of cases) {
+    const { code, stdout, stderr } = await run(args, env);
+    assert.equal(code, 2, `${name}: ${stderr}`);
+    const lines = stderr.split("\n").filter((l) => l.startsWith("async-api:"));
+    assert.equal(lines.length, 1, stderr);
+    assert.ok(lines[0]!.includes(name), lines[0]);
+    assert.equal(stdout.includes('"listening"'), false);
+  }
+});
+
+Deno.test("a taken port stops the start with exit 2", async () => {
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { code, stderr } = await run(["--port", String(listener.addr.port)]);
+  assert.equal(code, 2);
+  assert.match(stderr, /already in use/);
+});
+
+Deno.test("the startup line names the address and settings, never the token", async () => {
+  await using upstream = startFixtureUpstream();
+  const dataDir = await Deno.makeTempDir();
+  const token = "a-secret-token-1234567890";
+  try {
+    await using service = await spawnService(["--data-dir", dataDir], {
+      env: { UPSTREAM_URL: upstream.url, UPLOAD_TOKEN: token },
+    });
+    const listening = await service.waitForLine((r) => r.msg === "listening");
+    assert.match(String(listening.url), /^http:\/\/127\.0\.0\.1:\d+$/);
+    const settings = listening.settings as Record<string, unknown>;
+    assert.equal(settings.upstreamUrl, upstream.url);
+    assert.equal(settings.uploadToken, "set");
+    assert.ok(!service.lines.join("\n").includes(token));
+    const res = await fetch(`${service.url}/posts/1`, {
+      headers: { "accept-encoding": "gzip" },
+    });
+    assert.equal(res.status, 200);
+    // Deno compresses JSON for clients that accept it.
+    assert.equal(res.headers.get("content-encoding"), "gzip");
+    assert.equal((await res.json()).id, 1);
+    const line = await service.waitForLine((r) => r.msg === "request");
+    assert.equal(line.path, "/posts/1");
+    assert.equal(line.status, 200);
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("SIGTERM during a slow request: it completes, then exit 0", async () => {
+  await using upstream = startFixtureUpstream();
+  upstream.setFault("/posts/1", { delayMs: 1500 });
+  const dataDir = await Deno.makeTempDir();
+  try {
+    await using service = await spawnService([
+      "--data-dir",
+      dataDir,
+      "--shutdown-grace-ms",
+      "10000",
+    ], { env: { UPSTREAM_URL: upstream.url } });
+    const slow = fetch(`${service.url}/posts/1`);
+    await upstream.waitForRequests(1, "/posts/1");
+    service.kill("SIGTERM");
+    await service.waitForLine((r) => r.msg === "shutdown.begin");
+    const res = await slow;
+    assert.equal(res.status, 200);
+    assert.equal((await res.json()).id, 1);
+    const status = await service.status;
+    assert.equal(status.code, 0);
+    const end = await service.waitForLine((r) => r.msg === "shutdown.end");
+    assert.equal(end.outcome, "drained");
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
