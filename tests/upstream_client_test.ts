@@ -1,0 +1,100 @@
+import assert from "node:assert/strict";
+import {
+  JsonPlaceholderClient,
+  parseRetryAfter,
+  UpstreamError,
+} from "../services/jsonplaceholder.ts";
+import { startFixtureUpstream } from "./fixtures/upstream.ts";
+
+Deno.test("parseRetryAfter() reads seconds and HTTP dates", () => {
+  assert.equal(parseRetryAfter(null), undefined);
+  assert.equal(parseRetryAfter("3"), 3000);
+  const now = Date.parse("2026-01-01T00:00:00Z");
+  assert.equal(parseRetryAfter("Thu, 01 Jan 2026 00:00:05 GMT", now), 5000);
+  assert.equal(parseRetryAfter("Wed, 31 Dec 2025 00:00:00 GMT", now), 0);
+  assert.equal(parseRetryAfter("soon"), undefined);
+});
+
+Deno.test("JsonPlaceholderClient validates its options", () => {
+  assert.throws(
+    () => new JsonPlaceholderClient({ baseUrl: "http://x", timeoutMs: 0 }),
+    RangeError,
+  );
+  assert.throws(
+    () => new JsonPlaceholderClient({ baseUrl: "http://x", retries: -1 }),
+    RangeError,
+  );
+  assert.throws(
+    () => new JsonPlaceholderClient({ baseUrl: "ftp://x" }),
+    TypeError,
+  );
+});
+
+Deno.test("the concurrency cap holds excess requests back", async () => {
+  await using upstream = startFixtureUpstream();
+  upstream.setFault(/^\/posts\/\d+$/, { delayMs: 150 });
+  using client = new JsonPlaceholderClient({
+    baseUrl: upstream.url,
+    concurrency: 2,
+  });
+  let peak = 0;
+  const watch = setInterval(() => {
+    peak = Math.max(peak, client.concurrency - client.openSlots);
+  }, 5);
+  try {
+    const results = await Promise.all(
+      [1, 2, 3, 4, 5, 6].map((id) => client.get(`/posts/${id}`)),
+    );
+    assert.ok(results.every((r) => r.status === 200));
+  } finally {
+    clearInterval(watch);
+  }
+  assert.equal(peak, 2);
+  assert.equal(client.openSlots, 2);
+  assert.equal(upstream.hits(), 6);
+});
+
+Deno.test("a body over the size cap is refused with 502", async () => {
+  await using upstream = startFixtureUpstream();
+  upstream.setFault("/photos", { hugeBodyBytes: 200_000 });
+  using client = new JsonPlaceholderClient({
+    baseUrl: upstream.url,
+    maxBytes: 100_000,
+  });
+  await assert.rejects(
+    () => client.get("/photos"),
+    (error: unknown) => {
+      assert.ok(error instanceof UpstreamError);
+      assert.equal(error.status, 502);
+      assert.match(error.message, /limit/);
+      return true;
+    },
+  );
+});
+
+Deno.test("network errors are retried up to the limit, then 502", async () => {
+  await using upstream = startFixtureUpstream();
+  upstream.setFault("/posts/1", { drop: true, times: 2 });
+  using client = new JsonPlaceholderClient({
+    baseUrl: upstream.url,
+    retries: 2,
+    backoffMs: 10,
+  });
+  const ok = await client.get("/posts/1");
+  assert.equal(ok.status, 200);
+  assert.equal(ok.attempts, 3);
+  upstream.setFault("/posts/2", { drop: true });
+  await assert.rejects(() => client.get("/posts/2"), UpstreamError);
+  assert.equal(upstream.hits("/posts/2"), 3);
+});
+
+Deno.test("a caller's signal cancels the wait", async () => {
+  await using upstream = startFixtureUpstream();
+  upstream.setFault("/posts/1", { delayMs: 1000 });
+  using client = new JsonPlaceholderClient({ baseUrl: upstream.url });
+  const controller = new AbortController();
+  const pending = client.get("/posts/1", { signal: controller.signal });
+  await upstream.waitForRequests(1);
+  controller.abort(new Error("caller left"));
+  await assert.rejects(() => pending, /caller left/);
+});
