@@ -337,24 +337,24 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadConfigResult {
 
 /** The `--help` text: usage and every setting with its flag and default. */
 export function helpText(): string {
-  const rows = SETTINGS.map((s) =>
-    `  --${s.flag.padEnd(24)} ${s.env.padEnd(24)} ${
-      (s.default ?? "(unset)").padEnd(38)
-    } ${s.help}`
-  );
+  const rows = SETTINGS.flatMap((s) => [
+    `  --${s.flag} <value>   env ${s.env}   default ${
+      s.default === undefined ? "(unset)" : s.default
+    }`,
+    `      ${s.help}`,
+  ]);
   return [
     "async-api: a cached JSONPlaceholder front and a streaming upload service",
     "",
-    "Usage: deno task start [-- --flag value ...]",
+    "Usage: deno task start [--flag value ...]",
     "       deno run <permissions> main.ts [--flag value ...]",
     "",
-    "Each setting comes from its flag, else its environment variable, else the default.",
+    "Each setting comes from its flag, else its environment variable, else",
+    "the default. A bad value stops the start with exit code 2.",
     "",
-    `  ${"flag".padEnd(26)} ${"env".padEnd(24)} ${
-      "default".padEnd(38)
-    } meaning`,
     ...rows,
-    "  -h, --help                 print this help",
+    "  -h, --help",
+    "      print this help",
   ].join("\n");
 }
 
