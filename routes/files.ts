@@ -265,21 +265,6 @@ export function filesRoutes(
       report({ outcome: "unauthorized", bytes: 0 }, ctx);
       return denied;
     }
-    if (draining()) {
-      report({ outcome: "busy", bytes: 0 }, ctx);
-      return problem(503, {
-        detail: "The service is shutting down; retry on another instance",
-        instance: ctx.url.pathname,
-      }, { headers: { "retry-after": "5", connection: "close" } });
-    }
-    if (tracker.active >= maxConcurrentUploads) {
-      report({ outcome: "busy", bytes: 0 }, ctx);
-      return problem(503, {
-        detail: `${maxConcurrentUploads} uploads are running; retry shortly`,
-        instance: ctx.url.pathname,
-      }, { headers: { "retry-after": "1", connection: "close" } });
-    }
-
     const lengthHeader = req.headers.get("content-length");
     let expectedLength: number | undefined;
     if (lengthHeader !== null) {
@@ -318,6 +303,23 @@ export function filesRoutes(
       });
     }
 
+    // These two checks and begin() run with no await in between: checked
+    // before the free-space await above, simultaneous uploads could all
+    // pass the limit (or start after the drain found no upload running).
+    if (draining()) {
+      report({ outcome: "busy", bytes: 0 }, ctx);
+      return problem(503, {
+        detail: "The service is shutting down; retry on another instance",
+        instance: ctx.url.pathname,
+      }, { headers: { "retry-after": "5", connection: "close" } });
+    }
+    if (tracker.active >= maxConcurrentUploads) {
+      report({ outcome: "busy", bytes: 0 }, ctx);
+      return problem(503, {
+        detail: `${maxConcurrentUploads} uploads are running; retry shortly`,
+        instance: ctx.url.pathname,
+      }, { headers: { "retry-after": "1", connection: "close" } });
+    }
     const done = tracker.begin();
     try {
       const result = await receiveUpload(req.body ?? new Blob().stream(), {
