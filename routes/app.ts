@@ -18,10 +18,13 @@ import {
   UpstreamError,
 } from "../services/jsonplaceholder.ts";
 import type { Logger } from "../services/logger.ts";
+import { Metrics } from "../services/metrics.ts";
 import { problem } from "../services/problem.ts";
+import { trace } from "@opentelemetry/api";
 import { filesRoutes, UploadTracker } from "./files.ts";
 import { healthRoutes } from "./health.ts";
 import { jsonPlaceholderRoutes } from "./jsonplaceholder.ts";
+import { metricsRoutes } from "./metrics.ts";
 import { type RouteContext, Router } from "./router.ts";
 
 /** Options of {@linkcode createApp}. */
@@ -48,6 +51,8 @@ export interface App extends AsyncDisposable {
   readonly files: FileStore;
   /** Uploads in flight. */
   readonly uploads: UploadTracker;
+  /** The Prometheus metrics. */
+  readonly metrics: Metrics;
   /** Whether a shutdown began. */
   readonly draining: boolean;
   /** Requests being handled right now. */
@@ -61,6 +66,17 @@ export interface App extends AsyncDisposable {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+// Metric labels take known methods only, so junk methods cannot grow them.
+const METHODS = new Set([
+  "GET",
+  "HEAD",
+  "POST",
+  "PUT",
+  "DELETE",
+  "PATCH",
+  "OPTIONS",
+]);
 
 /** Honours a well-formed `X-Request-Id`, else makes one. */
 export function requestIdOf(req: Request): string {
@@ -114,21 +130,8 @@ export function errorResponse(
  */
 export async function createApp(options: AppOptions): Promise<App> {
   const { config, logger, store } = options;
-  const client = new JsonPlaceholderClient({
-    baseUrl: config.upstreamUrl,
-    timeoutMs: config.upstreamTimeoutMs,
-    retries: config.upstreamRetries,
-    concurrency: config.upstreamConcurrency,
-    maxBytes: config.upstreamMaxBytes,
-    logger,
-  });
-  const cache = new ResponseCache({
-    store: store ?? new MemoryStore({ maxBytes: config.cacheMaxBytes }),
-    ttlSeconds: config.cacheTtlSeconds,
-    staleWhileRevalidateSeconds: config.cacheStaleWhileRevalidateSeconds,
-    staleIfErrorSeconds: config.cacheStaleIfErrorSeconds,
-    logger,
-  });
+  // The folder first: it is the step that can fail (permissions), and
+  // nothing holding resources exists yet.
   const files = await createFileStore({
     dir: join(config.dataDir, "files"),
   });
@@ -137,6 +140,31 @@ export async function createApp(options: AppOptions): Promise<App> {
     logger.warn("files.swept", { removed: swept, dir: files.dir });
   }
   const uploads = new UploadTracker();
+  // The sources are read at scrape time, after everything below exists.
+  const metrics = new Metrics({
+    sources: {
+      store: () => cache.store,
+      upstreamOpenSlots: () => client.openSlots,
+      uploadsActive: () => uploads.active,
+    },
+  });
+  const client = new JsonPlaceholderClient({
+    baseUrl: config.upstreamUrl,
+    timeoutMs: config.upstreamTimeoutMs,
+    retries: config.upstreamRetries,
+    concurrency: config.upstreamConcurrency,
+    maxBytes: config.upstreamMaxBytes,
+    logger,
+    onAttempt: (attempt) => metrics.upstream(attempt),
+  });
+  const cache = new ResponseCache({
+    store: store ?? new MemoryStore({ maxBytes: config.cacheMaxBytes }),
+    ttlSeconds: config.cacheTtlSeconds,
+    staleWhileRevalidateSeconds: config.cacheStaleWhileRevalidateSeconds,
+    staleIfErrorSeconds: config.cacheStaleIfErrorSeconds,
+    logger,
+    onOutcome: (outcome) => metrics.cache(outcome),
+  });
   let draining = false;
   let inflight = 0;
   const router = new Router([
@@ -152,7 +180,9 @@ export async function createApp(options: AppOptions): Promise<App> {
       token: config.uploadToken,
       draining: () => draining,
       logger,
+      onUpload: (event) => metrics.upload(event.outcome, event.result),
     }, uploads),
+    ...metricsRoutes(metrics),
   ]);
 
   async function fetch(req: Request): Promise<Response> {
@@ -165,6 +195,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       log: {},
     };
     inflight++;
+    metrics.inflight(1);
     let response: Response;
     try {
       response = await router.handle(req, ctx);
@@ -172,18 +203,34 @@ export async function createApp(options: AppOptions): Promise<App> {
       response = errorResponse(error, ctx, logger);
     } finally {
       inflight--;
+      metrics.inflight(-1);
+    }
+    const route = ctx.route ?? "unmatched";
+    // With OTEL_DENO=true, Deno's server span is active here: name it by
+    // the route pattern (bounded), as OpenTelemetry's HTTP conventions ask.
+    const span = trace.getActiveSpan();
+    if (span) {
+      span.setAttribute("http.route", route);
+      span.updateName(`${req.method} ${route}`);
     }
     if (req.method === "HEAD" && response.body !== null) {
       await response.body.cancel();
       response = new Response(null, response);
     }
     response.headers.set("x-request-id", ctx.requestId);
+    const seconds = (performance.now() - started) / 1000;
+    metrics.request(
+      route,
+      METHODS.has(req.method) ? req.method : "OTHER",
+      response.status,
+      seconds,
+    );
     logger.info("request", {
       method: req.method,
       path: ctx.url.pathname,
       route: ctx.route,
       status: response.status,
-      durationMs: Math.round((performance.now() - started) * 100) / 100,
+      durationMs: Math.round(seconds * 100_000) / 100,
       bytes: Number(response.headers.get("content-length") ?? 0),
       requestId: ctx.requestId,
       ...ctx.log,
@@ -192,6 +239,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   }
 
   async function close(): Promise<void> {
+    metrics.close();
     await cache.settled();
     client.close();
     await cache.store.close?.();
@@ -204,6 +252,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     client,
     files,
     uploads,
+    metrics,
     get draining() {
       return draining;
     },

@@ -117,14 +117,24 @@ export function cachedResponse(
   req: Request,
   ctx: RouteContext,
   result: CacheResult,
+  serverTiming: string,
 ): Response {
   ctx.log.cache = result.outcome;
   const { entry } = result;
-  if (entry.status === 404) return notFound(ctx, cacheHeaders(result));
+  if (entry.status === 404) {
+    return notFound(ctx, {
+      ...cacheHeaders(result),
+      "server-timing": serverTiming,
+    });
+  }
   if (etagMatches(req.headers.get("if-none-match"), entry.etag)) {
     return new Response(null, {
       status: 304,
-      headers: { ...cacheHeaders(result), etag: entry.etag },
+      headers: {
+        ...cacheHeaders(result),
+        etag: entry.etag,
+        "server-timing": serverTiming,
+      },
     });
   }
   // One object literal: building response headers is the costliest step
@@ -138,6 +148,7 @@ export function cachedResponse(
       "cache-control": `public, max-age=${Math.max(0, result.ttlSeconds)}`,
       "age": String(result.ageSeconds),
       "cache-status": cacheStatus(result),
+      "server-timing": serverTiming,
     },
   });
 }
@@ -150,12 +161,36 @@ function badId(ctx: RouteContext): Response {
   });
 }
 
+/** A cache lookup and how long it and (when it ran) the upstream took. */
+export interface TimedLookup {
+  result: CacheResult;
+  lookupMs: number;
+  upstreamMs: number | undefined;
+}
+
 /** Looks up an upstream path (with query) through the cache. */
-export function lookup(
+export async function lookup(
   deps: JsonPlaceholderDeps,
   pathAndQuery: string,
-): Promise<CacheResult> {
-  return deps.cache.get(pathAndQuery, () => deps.client.get(pathAndQuery));
+): Promise<TimedLookup> {
+  const started = performance.now();
+  let upstreamMs: number | undefined;
+  const result = await deps.cache.get(pathAndQuery, async () => {
+    const response = await deps.client.get(pathAndQuery);
+    upstreamMs = response.durationMs;
+    return response;
+  });
+  return { result, lookupMs: performance.now() - started, upstreamMs };
+}
+
+/** The `Server-Timing` value of a lookup: cache outcome, and upstream. */
+export function serverTimingOf(timed: TimedLookup): string {
+  const cache = `cache;desc="${timed.result.outcome}";dur=${
+    timed.lookupMs.toFixed(2)
+  }`;
+  return timed.upstreamMs === undefined
+    ? cache
+    : `${cache}, upstream;dur=${timed.upstreamMs.toFixed(2)}`;
 }
 
 function proxy(deps: JsonPlaceholderDeps, withId: boolean): Handler {
@@ -165,7 +200,8 @@ function proxy(deps: JsonPlaceholderDeps, withId: boolean): Handler {
     const key = search === ""
       ? pathname
       : pathname + canonicalQuery(ctx.url.searchParams);
-    return cachedResponse(req, ctx, await lookup(deps, key));
+    const timed = await lookup(deps, key);
+    return cachedResponse(req, ctx, timed.result, serverTimingOf(timed));
   };
 }
 
@@ -192,10 +228,18 @@ function summary(deps: JsonPlaceholderDeps): Handler {
     if (!isValidId(id)) return badId(ctx);
     const parts = ["posts", "todos", "albums"] as const;
     // All four at once: the user's own lookup does not gate the others.
+    const started = performance.now();
+    const result = (path: string) => lookup(deps, path).then((t) => t.result);
     const [user, ...rest] = await Promise.allSettled([
-      lookup(deps, `/users/${id}`),
-      ...parts.map((part) => lookup(deps, `/users/${id}/${part}`)),
+      result(`/users/${id}`),
+      ...parts.map((part) => result(`/users/${id}/${part}`)),
     ]);
+    const timing = `cache;desc="${
+      [user, ...rest].map((s) =>
+        s.status === "fulfilled" ? s.value.outcome : "error"
+      )
+        .join(" ")
+    }";dur=${(performance.now() - started).toFixed(2)}`;
     if (user!.status === "rejected") throw user!.reason;
     if (user!.value.entry.status === 404) return notFound(ctx);
 
@@ -233,6 +277,7 @@ function summary(deps: JsonPlaceholderDeps): Handler {
     const etag = await etagOf(bytes);
     const headers = new Headers({
       etag,
+      "server-timing": timing,
       // A partial answer must not be kept by anyone.
       "cache-control": errors.length > 0
         ? "no-store"

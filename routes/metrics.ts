@@ -1,0 +1,22 @@
+/**
+ * `GET /metrics`: the Prometheus text exposition of the service's metrics.
+ *
+ * @module
+ */
+
+import type { Metrics } from "../services/metrics.ts";
+import type { Route } from "./router.ts";
+
+/** The route table entry of the metrics endpoint. */
+export function metricsRoutes(metrics: Metrics): Route[] {
+  return [{
+    method: "GET",
+    pattern: "/metrics",
+    handler: async () => {
+      const { body, contentType } = await metrics.expose();
+      return new Response(body, {
+        headers: { "content-type": contentType, "cache-control": "no-store" },
+      });
+    },
+  }];
+}

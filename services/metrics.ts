@@ -1,0 +1,325 @@
+/**
+ * Prometheus metrics of the service (`npm:prom-client` with a registry of
+ * our own): HTTP, cache, upstream, uploads and process. Labels carry route
+ * patterns (`/posts/:id`) and small enums, never raw paths, so cardinality
+ * stays bounded whatever clients send.
+ *
+ * @module
+ */
+
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { CacheOutcome, CacheStore } from "./cache.ts";
+import type { UpstreamAttempt } from "./jsonplaceholder.ts";
+
+/** The figures of a finished upload that metrics record. */
+export interface UploadFigures {
+  size: number;
+  bytesPerSecond: number;
+  readerWaitMs: number;
+  readerBlockedMs: number;
+  writerWriteMs: number;
+  writerIdleMs: number;
+  maxQueuedBytes: number;
+  bound: "read" | "write";
+}
+
+/** Where metrics read live values from at scrape time. */
+export interface MetricsSources {
+  /** The cache store (entries, bytes, evictions). */
+  store?: () => CacheStore;
+  /** Free upstream concurrency slots. */
+  upstreamOpenSlots?: () => number;
+  /** Uploads in flight. */
+  uploadsActive?: () => number;
+}
+
+/** Options of {@linkcode Metrics}. */
+export interface MetricsOptions {
+  /** Live values read at scrape time. */
+  sources?: MetricsSources;
+  /** How often the event-loop delay is sampled, ms. @default {500} */
+  eventLoopSampleMs?: number;
+}
+
+const ms = (value: number) => value / 1000;
+
+/** The metrics of one service instance. */
+export class Metrics implements Disposable {
+  /** The registry `/metrics` exposes. */
+  readonly registry: Registry = new Registry();
+
+  readonly #httpRequests: Counter<"route" | "method" | "status">;
+  readonly #httpDuration: Histogram<"route" | "method">;
+  readonly #httpInflight: Gauge;
+  readonly #cacheLookups: Counter<"outcome">;
+  readonly #upstreamRequests: Counter<"outcome">;
+  readonly #upstreamRetries: Counter;
+  readonly #upstreamDuration: Histogram<"outcome">;
+  readonly #uploads: Counter<"outcome">;
+  readonly #uploadBytes: Counter;
+  readonly #uploadThroughput: Histogram;
+  readonly #uploadSeconds: Counter<"phase">;
+  readonly #uploadsByBound: Counter<"bound">;
+  readonly #uploadQueueHighWater: Gauge;
+  readonly #eventLoopTimer: number;
+  #eventLoopDelay = 0;
+  #queueHighWater = 0;
+
+  constructor(options: MetricsOptions = {}) {
+    const { sources = {}, eventLoopSampleMs = 500 } = options;
+    if (!Number.isInteger(eventLoopSampleMs) || eventLoopSampleMs < 10) {
+      throw new RangeError(
+        `eventLoopSampleMs must be an integer >= 10, got ${eventLoopSampleMs}`,
+      );
+    }
+    const registers = [this.registry];
+
+    this.#httpRequests = new Counter({
+      name: "http_requests_total",
+      help: "HTTP requests by route pattern, method and status",
+      labelNames: ["route", "method", "status"],
+      registers,
+    });
+    this.#httpDuration = new Histogram({
+      name: "http_request_duration_seconds",
+      help: "Time to the response headers, by route pattern",
+      labelNames: ["route", "method"],
+      buckets: [
+        0.0005,
+        0.001,
+        0.0025,
+        0.005,
+        0.01,
+        0.025,
+        0.05,
+        0.1,
+        0.25,
+        0.5,
+        1,
+        2.5,
+        5,
+        10,
+      ],
+      registers,
+    });
+    this.#httpInflight = new Gauge({
+      name: "http_requests_in_flight",
+      help: "HTTP requests being handled",
+      registers,
+    });
+
+    this.#cacheLookups = new Counter({
+      name: "cache_lookups_total",
+      help:
+        "Cache lookups by outcome: hit, miss, stale (while revalidating), stale_if_error, collapsed (joined a fetch in flight)",
+      labelNames: ["outcome"],
+      registers,
+    });
+    const store = sources.store;
+    new Gauge({
+      name: "cache_entries",
+      help: "Entries in the cache store",
+      registers,
+      collect() {
+        if (store) this.set(store().stats().entries);
+      },
+    });
+    new Gauge({
+      name: "cache_bytes",
+      help: "Bytes held by the cache store",
+      registers,
+      collect() {
+        if (store) this.set(store().stats().bytes);
+      },
+    });
+    new Counter({
+      name: "cache_evictions_total",
+      help: "Entries evicted to stay within CACHE_MAX_BYTES",
+      registers,
+      collect() {
+        if (!store) return;
+        // prom-client counters only go up by inc(); reset + inc mirrors the
+        // store's own monotonic count.
+        this.reset();
+        this.inc(store().stats().evictions);
+      },
+    });
+
+    this.#upstreamRequests = new Counter({
+      name: "upstream_requests_total",
+      help:
+        "Upstream attempts by outcome: ok, not_found, retry, error, timeout",
+      labelNames: ["outcome"],
+      registers,
+    });
+    this.#upstreamRetries = new Counter({
+      name: "upstream_retries_total",
+      help: "Upstream attempts that were retried",
+      registers,
+    });
+    this.#upstreamDuration = new Histogram({
+      name: "upstream_request_duration_seconds",
+      help: "Duration of upstream attempts",
+      labelNames: ["outcome"],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    const openSlots = sources.upstreamOpenSlots;
+    new Gauge({
+      name: "upstream_open_slots",
+      help:
+        "Free upstream concurrency slots (UPSTREAM_CONCURRENCY minus in use)",
+      registers,
+      collect() {
+        if (openSlots) this.set(openSlots());
+      },
+    });
+
+    this.#uploads = new Counter({
+      name: "uploads_total",
+      help:
+        "Uploads by outcome: created, too_large, aborted, incomplete, timeout, digest_mismatch, no_space, unauthorized, busy, error",
+      labelNames: ["outcome"],
+      registers,
+    });
+    this.#uploadBytes = new Counter({
+      name: "upload_bytes_total",
+      help: "Bytes of committed uploads",
+      registers,
+    });
+    this.#uploadThroughput = new Histogram({
+      name: "upload_throughput_bytes_per_second",
+      help: "Throughput of committed uploads",
+      buckets: [1e4, 1e5, 1e6, 1e7, 5e7, 1e8, 2.5e8, 5e8, 1e9, 2e9],
+      registers,
+    });
+    this.#uploadSeconds = new Counter({
+      name: "upload_pipeline_seconds_total",
+      help:
+        "Where upload time went: reader_wait (network), reader_blocked (full queue), writer_write (disk), writer_idle (empty queue)",
+      labelNames: ["phase"],
+      registers,
+    });
+    this.#uploadsByBound = new Counter({
+      name: "uploads_bound_total",
+      help: "Committed uploads by what bounded them: read or write",
+      labelNames: ["bound"],
+      registers,
+    });
+    this.#uploadQueueHighWater = new Gauge({
+      name: "upload_queue_high_water_bytes",
+      help: "Most bytes ever queued between an upload's reader and writer",
+      registers,
+    });
+    const uploadsActive = sources.uploadsActive;
+    new Gauge({
+      name: "uploads_in_flight",
+      help: "Uploads being received",
+      registers,
+      collect() {
+        if (uploadsActive) this.set(uploadsActive());
+      },
+    });
+
+    new Gauge({
+      name: "process_resident_memory_bytes",
+      help: "Resident memory size in bytes",
+      registers,
+      collect() {
+        this.set(Deno.memoryUsage().rss);
+      },
+    });
+    const delay = () => this.#eventLoopDelay;
+    new Gauge({
+      name: "process_event_loop_delay_seconds",
+      help: "How late the last event-loop probe timer fired",
+      registers,
+      collect() {
+        this.set(delay());
+      },
+    });
+    // A timer that should fire every N ms fires late by as long as the loop
+    // was busy: that lateness is the event-loop delay.
+    let expected = performance.now() + eventLoopSampleMs;
+    // Typed as Node's Timeout once node: modules are loaded; a number in Deno.
+    this.#eventLoopTimer = setInterval(() => {
+      const now = performance.now();
+      this.#eventLoopDelay = Math.max(0, now - expected) / 1000;
+      expected = now + eventLoopSampleMs;
+    }, eventLoopSampleMs) as unknown as number;
+    Deno.unrefTimer(this.#eventLoopTimer);
+  }
+
+  /** Records a handled request. */
+  request(
+    route: string,
+    method: string,
+    status: number,
+    seconds: number,
+  ): void {
+    this.#httpRequests.inc({ route, method, status });
+    this.#httpDuration.observe({ route, method }, seconds);
+  }
+
+  /** Adjusts the in-flight gauge. */
+  inflight(delta: 1 | -1): void {
+    this.#httpInflight.inc(delta);
+  }
+
+  /** Records a cache lookup. */
+  cache(outcome: CacheOutcome): void {
+    this.#cacheLookups.inc({ outcome: outcome.replaceAll("-", "_") });
+  }
+
+  /** Records an upstream attempt. */
+  upstream(attempt: UpstreamAttempt): void {
+    this.#upstreamRequests.inc({ outcome: attempt.outcome });
+    this.#upstreamDuration.observe(
+      { outcome: attempt.outcome },
+      ms(attempt.durationMs),
+    );
+    if (attempt.outcome === "retry") this.#upstreamRetries.inc();
+  }
+
+  /** Records the end of an upload. */
+  upload(outcome: string, figures?: UploadFigures): void {
+    this.#uploads.inc({ outcome });
+    if (!figures) return;
+    this.#uploadBytes.inc(figures.size);
+    this.#uploadThroughput.observe(figures.bytesPerSecond);
+    this.#uploadSeconds.inc({ phase: "reader_wait" }, ms(figures.readerWaitMs));
+    this.#uploadSeconds.inc(
+      { phase: "reader_blocked" },
+      ms(figures.readerBlockedMs),
+    );
+    this.#uploadSeconds.inc(
+      { phase: "writer_write" },
+      ms(figures.writerWriteMs),
+    );
+    this.#uploadSeconds.inc({ phase: "writer_idle" }, ms(figures.writerIdleMs));
+    this.#uploadsByBound.inc({ bound: figures.bound });
+    // A high-water mark only rises.
+    if (figures.maxQueuedBytes > this.#queueHighWater) {
+      this.#queueHighWater = figures.maxQueuedBytes;
+      this.#uploadQueueHighWater.set(figures.maxQueuedBytes);
+    }
+  }
+
+  /** The exposition text and its content type. */
+  async expose(): Promise<{ body: string; contentType: string }> {
+    return {
+      body: await this.registry.metrics(),
+      contentType: this.registry.contentType,
+    };
+  }
+
+  /** Stops the event-loop probe. */
+  close(): void {
+    clearInterval(this.#eventLoopTimer);
+  }
+
+  /** Same as {@linkcode Metrics.close}. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
