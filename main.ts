@@ -38,17 +38,40 @@ function readEnv(name: string): string | undefined {
   }
 }
 
-function configFrom(args: string[]): Config {
+function configFrom(args: string[]): Config & { healthcheck?: true } {
   try {
     const result = loadConfig({ args, env: readEnv });
     if (result.help) {
       Deno.stdout.writeSync(new TextEncoder().encode(helpText() + "\n"));
       Deno.exit(0);
     }
-    return result.config;
+    return result.healthcheck
+      ? { ...result.config, healthcheck: true }
+      : result.config;
   } catch (error) {
     if (error instanceof ConfigError) fail(error.message);
     throw error;
+  }
+}
+
+/**
+ * `--healthcheck`: asks the instance on HOST:PORT for `/healthz` and exits 0
+ * when it answers 200, else 1. Containers without curl use this.
+ */
+async function healthcheck(config: Config): Promise<never> {
+  const host = ["0.0.0.0", "::", "[::]"].includes(config.host)
+    ? "127.0.0.1"
+    : config.host.includes(":")
+    ? `[${config.host}]`
+    : config.host;
+  try {
+    const res = await fetch(`http://${host}:${config.port}/healthz`, {
+      signal: AbortSignal.timeout(3000),
+    });
+    await res.body?.cancel();
+    Deno.exit(res.status === 200 ? 0 : 1);
+  } catch {
+    Deno.exit(1);
   }
 }
 
@@ -218,6 +241,7 @@ if (import.meta.main) {
   setTimeout(async () => {
     if (declarative) return;
     const config = configFrom(Deno.args);
+    if (config.healthcheck) await healthcheck(config);
     await serve(config, createLogger({ level: config.logLevel }));
     Deno.exit(0);
   }, 0);

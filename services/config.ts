@@ -297,8 +297,13 @@ export interface LoadConfigOptions {
   env?: (name: string) => string | undefined;
 }
 
-/** The result of {@linkcode loadConfig}: settings, or a request for help. */
-export type LoadConfigResult = { help: true } | { help: false; config: Config };
+/**
+ * The result of {@linkcode loadConfig}: a request for help, or settings to
+ * serve with (or, with `--healthcheck`, to probe a running instance with).
+ */
+export type LoadConfigResult =
+  | { help: true }
+  | { help: false; healthcheck: boolean; config: Config };
 
 /**
  * Builds the {@linkcode Config} from flags, then environment, then defaults.
@@ -316,6 +321,7 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadConfigResult {
       allowPositionals: false,
       options: {
         help: { type: "boolean", short: "h" },
+        healthcheck: { type: "boolean" },
         ...Object.fromEntries(
           SETTINGS.map((s) => [s.flag, { type: "string" as const }]),
         ),
@@ -332,7 +338,11 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadConfigResult {
     const raw = typeof flag === "string" ? flag : env(s.env) ?? s.default;
     config[s.key] = raw === undefined ? undefined : s.parse(raw, s.env);
   }
-  return { help: false, config: config as Config };
+  return {
+    help: false,
+    healthcheck: flags.healthcheck === true,
+    config: config as Config,
+  };
 }
 
 /** The `--help` text: usage and every setting with its flag and default. */
@@ -353,6 +363,9 @@ export function helpText(): string {
     "the default. A bad value stops the start with exit code 2.",
     "",
     ...rows,
+    "  --healthcheck",
+    "      ask the instance on HOST:PORT for /healthz; exit 0 when healthy, else 1",
+    "      (for container HEALTHCHECKs, where no curl is at hand)",
     "  -h, --help",
     "      print this help",
   ].join("\n");

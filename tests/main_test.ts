@@ -110,3 +110,24 @@ Deno.test("SIGTERM during a slow request: it completes, then exit 0", async () =
     await Deno.remove(dataDir, { recursive: true });
   }
 });
+
+Deno.test("--healthcheck exits 0 against a healthy instance, 1 without one", async () => {
+  await using upstream = startFixtureUpstream();
+  const dataDir = await Deno.makeTempDir();
+  try {
+    await using service = await spawnService(["--data-dir", dataDir], {
+      env: { UPSTREAM_URL: upstream.url },
+    });
+    const port = new URL(service.url).port;
+    const healthy = await run(["--healthcheck", "--port", port]);
+    assert.equal(healthy.code, 0, healthy.stderr);
+    assert.equal(healthy.stdout.includes('"listening"'), false);
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = String(listener.addr.port);
+  listener.close();
+  const down = await run(["--healthcheck", "--port", port]);
+  assert.equal(down.code, 1);
+});
