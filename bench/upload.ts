@@ -1,0 +1,691 @@
+/**
+ * Benchmark: upload throughput and memory of the service against a minimal
+ * `Deno.serve` that pipes the body straight into a file
+ * (`bench/pipe_server.ts`), both in the same run, both driven by `curl -T`
+ * from a file of random bytes over loopback (curl spends the least CPU of
+ * the clients at hand, which matters on a small machine).
+ *
+ * 1. Throughput: a big upload (1 GiB by default) to each, rounds
+ *    alternating; the best round of each counts (medians are reported too:
+ *    page-cache writeback makes single rounds noisy). Reported in MiB/s
+ *    with the ratio service/baseline (target: at least 0.9), also against a
+ *    baseline that fsyncs before its 201 as the service does, the service's
+ *    idle and peak resident memory (VmRSS sampled every 20 ms; target: peak
+ *    at most idle + 64 MiB) and the upload's `bound` from the 201.
+ * 2. Many slow clients: 100 uploads of 4 MiB at once, each limited to
+ *    1 MiB/s by curl: how many got 201, peak RSS, wall time.
+ * 3. Traces: one fast and one rate-limited upload to the service at
+ *    `LOG_LEVEL=debug`; their `upload.trace` records become timelines of
+ *    `{ task, op, startMs, endMs }` for charts.
+ *
+ * Run alone with `deno run -A bench/upload.ts [--bytes N] [--rounds N]
+ * [--concurrent N] [--concurrent-bytes N] [--tmp-dir DIR]
+ * [--no-fsync-baseline] [--out result.json]` (it prints a summary without
+ * the timeline arrays; `--out` writes everything), or import
+ * {@linkcode benchUpload}.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { type BenchServer, hasCommand, rssOf, startServer } from "./lib.ts";
+
+const MiB = 1024 * 1024;
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
+const PIPE_SERVER = new URL("./pipe_server.ts", import.meta.url).pathname;
+
+/** Options of {@linkcode benchUpload}. */
+export interface BenchUploadOptions {
+  /** Size of the throughput upload. @default {1073741824} */
+  bytes?: number;
+  /** Throughput rounds per server (best counts). @default {3} */
+  rounds?: number;
+  /**
+   * Where the temporary folder (random source files, data dirs) is made;
+   * e.g. `/dev/shm` to take the disk out of the comparison.
+   * @default {the system temp folder}
+   */
+  tmpDir?: string;
+  /** Also measure a baseline that fsyncs before answering. @default {true} */
+  fsyncBaseline?: boolean;
+  /** Slow clients at once. @default {100} */
+  concurrent?: number;
+  /** Size of each slow client's upload. @default {4194304} */
+  concurrentBytes?: number;
+  /** Rate limit of each slow client (curl `--limit-rate`). @default {"1M"} */
+  concurrentRate?: string;
+  /** Size of the fast traced upload. @default {33554432} */
+  traceBytes?: number;
+  /** Size of the rate-limited traced upload. @default {8388608} */
+  traceSlowBytes?: number;
+  /** Rate of the rate-limited traced upload. @default {"2M"} */
+  traceSlowRate?: string;
+  /** RSS sampling period. @default {20} */
+  sampleMs?: number;
+}
+
+/** One curl upload. */
+export interface CurlUpload {
+  status: number;
+  seconds: number;
+  bytes: number;
+  mibPerSecond: number;
+  /** The parsed response body (the 201 JSON). */
+  body: Record<string, unknown> | undefined;
+}
+
+/** One throughput round against one server. */
+export interface ThroughputRun {
+  mibPerSecond: number;
+  seconds: number;
+  idleRssBytes: number;
+  peakRssBytes: number;
+  /** The service's `bound` ("read" | "write"); absent for the baseline. */
+  bound?: string;
+  /** The service's own figures from the 201. */
+  server?: Record<string, unknown>;
+}
+
+/** One bar of a trace timeline, in ms from the upload's first record. */
+export interface TimelineEvent {
+  task: string;
+  op: string;
+  startMs: number;
+  endMs: number;
+  bytes?: number;
+  queued?: number;
+}
+
+/** A traced upload. */
+export interface TracedUpload {
+  bytes: number;
+  rate: string | undefined;
+  seconds: number;
+  bound: string | undefined;
+  events: TimelineEvent[];
+}
+
+/** Figures of the upload benchmark. */
+export interface UploadBenchResult {
+  bytes: number;
+  rounds: number;
+  service: ThroughputRun;
+  baseline: ThroughputRun;
+  /** service / baseline throughput; target >= 0.9. */
+  ratio: number;
+  /** The baseline with an fsync before its 201, as the service does. */
+  baselineFsync?: ThroughputRun;
+  /** service / fsyncing baseline throughput. */
+  ratioFsync?: number;
+  /** Median MiB/s of the rounds (the disk makes single rounds noisy). */
+  medianMiBPerSecond: {
+    service: number;
+    baseline: number;
+    baselineFsync?: number;
+  };
+  /** Where the data was written. */
+  dataDir: string;
+  /** peak - idle RSS of the service in MiB; target <= 64. */
+  rssGrowthMiB: number;
+  runs: {
+    service: ThroughputRun[];
+    baseline: ThroughputRun[];
+    baselineFsync: ThroughputRun[];
+  };
+  concurrent: {
+    clients: number;
+    bytesEach: number;
+    rate: string;
+    created: number;
+    statuses: Record<string, number>;
+    wallSeconds: number;
+    idleRssBytes: number;
+    peakRssBytes: number;
+  };
+  timelines: { fast: TracedUpload; slow: TracedUpload };
+  deno: string;
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Writes `bytes` random bytes to `path`, 1 MiB at a time. */
+async function makeRandomFile(path: string, bytes: number): Promise<void> {
+  using file = await Deno.open(path, { write: true, createNew: true });
+  const piece = new Uint8Array(MiB);
+  for (let left = bytes; left > 0; left -= piece.byteLength) {
+    for (let offset = 0; offset < piece.byteLength; offset += 65536) {
+      crypto.getRandomValues(piece.subarray(offset, offset + 65536));
+    }
+    const part = piece.subarray(0, Math.min(piece.byteLength, left));
+    let written = 0;
+    while (written < part.byteLength) {
+      written += await file.write(part.subarray(written));
+    }
+  }
+}
+
+/** `curl -T file url` (a PUT); resolves status, time and the JSON answer. */
+async function curlUpload(
+  file: string,
+  url: string,
+  options: { rate?: string; out: string } = { out: "/dev/null" },
+): Promise<CurlUpload> {
+  const args = [
+    "-s",
+    "-S",
+    // No `Expect: 100-continue` round trip: both servers take the body.
+    "-H",
+    "Expect:",
+    "-H",
+    "Content-Type: application/octet-stream",
+    "-o",
+    options.out,
+    "-w",
+    "%{http_code} %{time_total} %{size_upload}",
+    "-T",
+    file,
+  ];
+  if (options.rate) args.push("--limit-rate", options.rate);
+  args.push(url);
+  const { stdout, stderr, success } = await new Deno.Command("curl", {
+    args,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(stdout).trim();
+  const [code, time, size] = text.split(" ").map(Number);
+  if (!success || code === undefined || !Number.isFinite(code)) {
+    throw new Error(
+      `curl failed (${text}): ${new TextDecoder().decode(stderr)}`,
+    );
+  }
+  let body: Record<string, unknown> | undefined;
+  if (options.out !== "/dev/null") {
+    try {
+      body = JSON.parse(await Deno.readTextFile(options.out));
+    } catch {
+      body = undefined;
+    }
+    await Deno.remove(options.out).catch(() => {});
+  }
+  const seconds = time ?? NaN;
+  const bytes = size ?? NaN;
+  return {
+    status: code,
+    seconds,
+    bytes,
+    mibPerSecond: bytes / MiB / seconds,
+    body,
+  };
+}
+
+/** Samples the RSS of `pid` every `periodMs` until `stop()`; resolves the peak. */
+function sampleRss(pid: number, periodMs: number) {
+  let running = true;
+  let peak = 0;
+  const loop = (async () => {
+    while (running) {
+      peak = Math.max(peak, await rssOf(pid));
+      await delay(periodMs);
+    }
+    peak = Math.max(peak, await rssOf(pid));
+  })();
+  return {
+    async stop(): Promise<number> {
+      running = false;
+      await loop;
+      return peak;
+    },
+  };
+}
+
+async function emptyDir(dir: string): Promise<void> {
+  for await (const entry of Deno.readDir(dir)) {
+    await Deno.remove(join(dir, entry.name), { recursive: true });
+  }
+}
+
+async function throughputRound(
+  server: BenchServer,
+  path: string,
+  file: string,
+  storeDir: string,
+  tmp: string,
+  sampleMs: number,
+): Promise<ThroughputRun> {
+  // Let the previous round's writeback settle so rounds start alike.
+  await syncDisks();
+  const idleRssBytes = await rssOf(server.pid);
+  const sampler = sampleRss(server.pid, sampleMs);
+  let upload: CurlUpload;
+  let peakRssBytes = 0;
+  try {
+    upload = await curlUpload(file, `${server.url}${path}`, {
+      out: join(tmp, "response.json"),
+    });
+  } finally {
+    peakRssBytes = await sampler.stop();
+  }
+  if (upload.status !== 201) {
+    throw new Error(`upload got ${upload.status}: ${JSON.stringify(upload)}`);
+  }
+  await emptyDir(storeDir);
+  const run: ThroughputRun = {
+    mibPerSecond: round(upload.mibPerSecond),
+    seconds: round(upload.seconds),
+    idleRssBytes,
+    peakRssBytes,
+  };
+  const bound = upload.body?.bound;
+  if (typeof bound === "string") {
+    run.bound = bound;
+    const {
+      durationMs,
+      bytesPerSecond,
+      readerWaitMs,
+      readerBlockedMs,
+      writerWriteMs,
+      writerIdleMs,
+      maxQueuedBytes,
+    } = upload.body ?? {};
+    run.server = {
+      durationMs,
+      bytesPerSecond,
+      readerWaitMs,
+      readerBlockedMs,
+      writerWriteMs,
+      writerIdleMs,
+      maxQueuedBytes,
+    };
+  }
+  return run;
+}
+
+async function syncDisks(): Promise<void> {
+  await new Deno.Command("sync", { stdout: "null", stderr: "null" }).output();
+}
+
+const round = (n: number, digits = 2) =>
+  Math.round(n * 10 ** digits) / 10 ** digits;
+
+function median(runs: ThroughputRun[]): number {
+  const sorted = runs.map((r) => r.mibPerSecond).sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2
+    ? sorted[mid]!
+    : round((sorted[mid - 1]! + sorted[mid]!) / 2);
+}
+
+function best(runs: ThroughputRun[]): ThroughputRun {
+  return runs.reduce((a, b) => (a.mibPerSecond >= b.mibPerSecond ? a : b));
+}
+
+/**
+ * Turns `upload.trace` records of one upload into timeline bars. A record
+ * is logged as its operation ends: `time` (ms resolution) is its end and
+ * `ms` its duration. Within a task the operations run one after another,
+ * so each end is also kept at or after the previous end plus this
+ * duration, which restores the sub-ms order the timestamps lose; the
+ * commit comes after both tasks.
+ */
+export function toTimeline(
+  records: Record<string, unknown>[],
+): TimelineEvent[] {
+  const ends = records.map((r) => Date.parse(r.time as string));
+  const origin = records.reduce(
+    (min, r, i) => Math.min(min, ends[i]! - Number(r.ms ?? 0)),
+    Infinity,
+  );
+  const lastEnd = new Map<string, number>();
+  let latest = 0;
+  return records.map((r, i) => {
+    const task = String(r.task);
+    const ms = Number(r.ms ?? 0);
+    const after = task === "commit" ? latest : lastEnd.get(task) ?? 0;
+    const end = Math.max(ends[i]! - origin, after + ms);
+    lastEnd.set(task, end);
+    latest = Math.max(latest, end);
+    const event: TimelineEvent = {
+      task,
+      op: String(r.op),
+      startMs: round(end - ms, 3),
+      endMs: round(end, 3),
+    };
+    if (typeof r.bytes === "number") event.bytes = r.bytes;
+    if (typeof r.queued === "number") event.queued = r.queued;
+    return event;
+  });
+}
+
+async function tracedUpload(
+  server: BenchServer,
+  file: string,
+  bytes: number,
+  rate: string | undefined,
+  tmp: string,
+): Promise<TracedUpload> {
+  const upload = await curlUpload(file, `${server.url}/files`, {
+    out: join(tmp, "response.json"),
+    ...(rate === undefined ? {} : { rate }),
+  });
+  const id = upload.body?.id;
+  if (upload.status !== 201 || typeof id !== "string") {
+    throw new Error(`traced upload got ${upload.status}`);
+  }
+  // The service batches its log lines per event-loop turn: wait for the
+  // upload's commit record to reach the file.
+  let records: Record<string, unknown>[] = [];
+  for (let i = 0; i < 200; i++) {
+    records = (await Deno.readTextFile(server.logFile)).split("\n")
+      .filter((line) => line.includes('"upload.trace"') && line.includes(id))
+      .map((line) => JSON.parse(line));
+    if (records.some((r) => r.task === "commit")) break;
+    await delay(25);
+  }
+  const bound = upload.body?.bound;
+  return {
+    bytes,
+    rate,
+    seconds: round(upload.seconds, 3),
+    bound: typeof bound === "string" ? bound : undefined,
+    events: toTimeline(records),
+  };
+}
+
+/** Runs the upload benchmark (needs `curl`). */
+export async function benchUpload(
+  options: BenchUploadOptions = {},
+): Promise<UploadBenchResult> {
+  const {
+    bytes = 1024 * MiB,
+    rounds = 3,
+    tmpDir,
+    fsyncBaseline = true,
+    concurrent = 100,
+    concurrentBytes = 4 * MiB,
+    concurrentRate = "1M",
+    traceBytes = 32 * MiB,
+    traceSlowBytes = 8 * MiB,
+    traceSlowRate = "2M",
+    sampleMs = 20,
+  } = options;
+  if (!(await hasCommand("curl"))) throw new Error("curl is not installed");
+
+  const tmp = await Deno.makeTempDir({
+    prefix: "bench-upload-",
+    ...(tmpDir === undefined ? {} : { dir: tmpDir }),
+  });
+  try {
+    const bigFile = join(tmp, "big.bin");
+    const smallFile = join(tmp, "small.bin");
+    const traceFile = join(tmp, "trace.bin");
+    const traceSlowFile = join(tmp, "trace-slow.bin");
+    await makeRandomFile(bigFile, bytes);
+    await makeRandomFile(smallFile, concurrentBytes);
+    await makeRandomFile(traceFile, traceBytes);
+    await makeRandomFile(traceSlowFile, traceSlowBytes);
+    for (const dir of ["service", "baseline", "baseline-fsync", "traced"]) {
+      await Deno.mkdir(join(tmp, dir));
+    }
+
+    const serviceArgs = (dataDir: string, extra: string[] = []) => [
+      Deno.execPath(),
+      "run",
+      "-A",
+      MAIN,
+      "--port",
+      "0",
+      "--upstream-url",
+      "http://127.0.0.1:9",
+      "--data-dir",
+      dataDir,
+      "--max-upload-bytes",
+      String(Math.max(bytes, concurrentBytes, traceBytes) * 2),
+      ...extra,
+    ];
+
+    // 1. Throughput and memory, rounds alternating.
+    const runs = {
+      service: [] as ThroughputRun[],
+      baseline: [] as ThroughputRun[],
+    };
+    const fsyncRuns: ThroughputRun[] = [];
+    let concurrentResult: UploadBenchResult["concurrent"];
+    {
+      await using service = await startServer(
+        serviceArgs(join(tmp, "service"), [
+          "--max-concurrent-uploads",
+          "128",
+        ]),
+      );
+      await using baseline = await startServer([
+        Deno.execPath(),
+        "run",
+        "-A",
+        PIPE_SERVER,
+        join(tmp, "baseline"),
+      ]);
+      await using baselineFsync = await startServer([
+        Deno.execPath(),
+        "run",
+        "-A",
+        PIPE_SERVER,
+        join(tmp, "baseline-fsync"),
+        "--fsync",
+      ]);
+      const serviceFiles = join(tmp, "service", "files");
+      // Warm both up (JIT, first file) with a small upload.
+      for (
+        const [server, path] of [
+          [service, "/files"],
+          [baseline, "/"],
+          [baselineFsync, "/"],
+        ] as const
+      ) {
+        const warm = await curlUpload(smallFile, `${server.url}${path}`);
+        if (warm.status !== 201) throw new Error(`warm-up got ${warm.status}`);
+      }
+      await emptyDir(serviceFiles);
+      await emptyDir(join(tmp, "baseline"));
+      await emptyDir(join(tmp, "baseline-fsync"));
+
+      for (let i = 0; i < rounds; i++) {
+        runs.baseline.push(
+          await throughputRound(
+            baseline,
+            "/",
+            bigFile,
+            join(tmp, "baseline"),
+            tmp,
+            sampleMs,
+          ),
+        );
+        runs.service.push(
+          await throughputRound(
+            service,
+            "/files",
+            bigFile,
+            serviceFiles,
+            tmp,
+            sampleMs,
+          ),
+        );
+        if (fsyncBaseline) {
+          fsyncRuns.push(
+            await throughputRound(
+              baselineFsync,
+              "/",
+              bigFile,
+              join(tmp, "baseline-fsync"),
+              tmp,
+              sampleMs,
+            ),
+          );
+        }
+      }
+
+      // 2. Many slow clients at once.
+      await syncDisks();
+      const idleRssBytes = await rssOf(service.pid);
+      const sampler = sampleRss(service.pid, sampleMs);
+      const started = performance.now();
+      let uploads: CurlUpload[];
+      let peakRssBytes = 0;
+      try {
+        uploads = await Promise.all(
+          Array.from(
+            { length: concurrent },
+            () =>
+              curlUpload(smallFile, `${service.url}/files`, {
+                out: "/dev/null",
+                rate: concurrentRate,
+              }),
+          ),
+        );
+      } finally {
+        peakRssBytes = await sampler.stop();
+      }
+      const wallSeconds = (performance.now() - started) / 1000;
+      const statuses: Record<string, number> = {};
+      for (const upload of uploads) {
+        statuses[upload.status] = (statuses[upload.status] ?? 0) + 1;
+      }
+      concurrentResult = {
+        clients: concurrent,
+        bytesEach: concurrentBytes,
+        rate: concurrentRate,
+        created: statuses["201"] ?? 0,
+        statuses,
+        wallSeconds: round(wallSeconds),
+        idleRssBytes,
+        peakRssBytes,
+      };
+      await emptyDir(serviceFiles);
+    }
+
+    // 3. Reader/writer traces of a fast and a rate-limited upload.
+    let fast: TracedUpload;
+    let slow: TracedUpload;
+    {
+      await using traced = await startServer(
+        serviceArgs(join(tmp, "traced"), ["--log-level", "debug"]),
+      );
+      const warm = await curlUpload(smallFile, `${traced.url}/files`);
+      if (warm.status !== 201) throw new Error(`warm-up got ${warm.status}`);
+      fast = await tracedUpload(traced, traceFile, traceBytes, undefined, tmp);
+      slow = await tracedUpload(
+        traced,
+        traceSlowFile,
+        traceSlowBytes,
+        traceSlowRate,
+        tmp,
+      );
+    }
+
+    const service = best(runs.service);
+    const baseline = best(runs.baseline);
+    const result: UploadBenchResult = {
+      bytes,
+      rounds,
+      service,
+      baseline,
+      ratio: round(service.mibPerSecond / baseline.mibPerSecond, 3),
+      rssGrowthMiB: round(
+        (Math.max(...runs.service.map((r) => r.peakRssBytes)) -
+          Math.min(...runs.service.map((r) => r.idleRssBytes))) / MiB,
+        1,
+      ),
+      medianMiBPerSecond: {
+        service: median(runs.service),
+        baseline: median(runs.baseline),
+        ...(fsyncRuns.length > 0 ? { baselineFsync: median(fsyncRuns) } : {}),
+      },
+      dataDir: tmp,
+      runs: { ...runs, baselineFsync: fsyncRuns },
+      concurrent: concurrentResult,
+      timelines: { fast, slow },
+      deno: Deno.version.deno,
+    };
+    if (fsyncRuns.length > 0) {
+      result.baselineFsync = best(fsyncRuns);
+      result.ratioFsync = round(
+        service.mibPerSecond / result.baselineFsync.mibPerSecond,
+        3,
+      );
+    }
+    return result;
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+}
+
+/** The result without the timeline arrays (their sizes instead). */
+export function summarize(result: UploadBenchResult): Record<string, unknown> {
+  const brief = (t: TracedUpload) => ({
+    bytes: t.bytes,
+    rate: t.rate,
+    seconds: t.seconds,
+    bound: t.bound,
+    events: t.events.length,
+  });
+  const mib = (n: number) => round(n / MiB, 1);
+  const rss = (run: ThroughputRun) => ({
+    ...run,
+    idleRssMiB: mib(run.idleRssBytes),
+    peakRssMiB: mib(run.peakRssBytes),
+  });
+  return {
+    ...result,
+    service: rss(result.service),
+    baseline: rss(result.baseline),
+    ...(result.baselineFsync
+      ? { baselineFsync: rss(result.baselineFsync) }
+      : {}),
+    concurrent: {
+      ...result.concurrent,
+      idleRssMiB: mib(result.concurrent.idleRssBytes),
+      peakRssMiB: mib(result.concurrent.peakRssBytes),
+    },
+    timelines: {
+      fast: brief(result.timelines.fast),
+      slow: brief(result.timelines.slow),
+    },
+  };
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      bytes: { type: "string" },
+      rounds: { type: "string" },
+      concurrent: { type: "string" },
+      "concurrent-bytes": { type: "string" },
+      "no-fsync-baseline": { type: "boolean" },
+      "tmp-dir": { type: "string" },
+      out: { type: "string" },
+    },
+  });
+  const number = (value: string | undefined) =>
+    value === undefined ? undefined : Number(value);
+  const options: BenchUploadOptions = {};
+  if (values.bytes !== undefined) options.bytes = number(values.bytes)!;
+  if (values.rounds !== undefined) options.rounds = number(values.rounds)!;
+  if (values.concurrent !== undefined) {
+    options.concurrent = number(values.concurrent)!;
+  }
+  if (values["concurrent-bytes"] !== undefined) {
+    options.concurrentBytes = number(values["concurrent-bytes"])!;
+  }
+  if (values["no-fsync-baseline"]) options.fsyncBaseline = false;
+  if (values["tmp-dir"] !== undefined) options.tmpDir = values["tmp-dir"];
+  const result = await benchUpload(options);
+  if (values.out) {
+    await Deno.writeTextFile(values.out, JSON.stringify(result, null, 2));
+  }
+  // deno-lint-ignore no-console
+  console.log(JSON.stringify(summarize(result), null, 2));
+}
