@@ -208,7 +208,8 @@ export async function createApp(options: AppOptions): Promise<App> {
     const route = ctx.route ?? "unmatched";
     // With OTEL_DENO=true, Deno's server span is active here: name it by
     // the route pattern (bounded), as OpenTelemetry's HTTP conventions ask.
-    const span = trace.getActiveSpan();
+    // Unmatched requests keep the plain method name and no http.route.
+    const span = ctx.route === undefined ? undefined : trace.getActiveSpan();
     if (span) {
       span.setAttribute("http.route", route);
       span.updateName(`${req.method} ${route}`);

@@ -43,13 +43,152 @@ export interface MetricsOptions {
 
 const ms = (value: number) => value / 1000;
 
+const HTTP_BUCKETS = [
+  0.0005,
+  0.001,
+  0.0025,
+  0.005,
+  0.01,
+  0.025,
+  0.05,
+  0.1,
+  0.25,
+  0.5,
+  1,
+  2.5,
+  5,
+  10,
+] as const;
+
+/** A metric as prom-client's registry renders it. */
+interface Snapshot {
+  name: string;
+  help: string;
+  type: "counter" | "histogram";
+  aggregator: "sum";
+  values: {
+    value: number;
+    labels: Record<string, string | number>;
+    metricName?: string;
+  }[];
+}
+
+interface Series {
+  route: string;
+  method: string;
+  status: string;
+  count: number;
+  sum: number;
+  /** Observations per bucket (not cumulative); the last is +Inf. */
+  buckets: number[];
+}
+
+/**
+ * Per-request HTTP counts and durations, kept as plain numbers and turned
+ * into `http_requests_total` and `http_request_duration_seconds` only when
+ * scraped. prom-client hashes label objects on every observation, which
+ * costs more than the rest of a cached request; this records one with a map
+ * lookup and two additions.
+ */
+class RequestStats {
+  readonly #series = new Map<string, Series>();
+
+  record(route: string, method: string, status: number, seconds: number) {
+    const key = `${route} ${method} ${status}`;
+    let series = this.#series.get(key);
+    if (!series) {
+      series = {
+        route,
+        method,
+        status: String(status),
+        count: 0,
+        sum: 0,
+        buckets: new Array(HTTP_BUCKETS.length + 1).fill(0),
+      };
+      this.#series.set(key, series);
+    }
+    series.count++;
+    series.sum += seconds;
+    let i = 0;
+    while (i < HTTP_BUCKETS.length && seconds > HTTP_BUCKETS[i]!) i++;
+    series.buckets[i]!++;
+  }
+
+  counter(): Snapshot {
+    return {
+      name: "http_requests_total",
+      help: "HTTP requests by route pattern, method and status",
+      type: "counter",
+      aggregator: "sum",
+      values: [...this.#series.values()].map((s) => ({
+        value: s.count,
+        labels: { route: s.route, method: s.method, status: s.status },
+      })),
+    };
+  }
+
+  histogram(): Snapshot {
+    // The histogram is by route and method: merge the statuses.
+    const merged = new Map<string, Series>();
+    for (const s of this.#series.values()) {
+      const key = `${s.route} ${s.method}`;
+      const into = merged.get(key);
+      if (!into) {
+        merged.set(key, { ...s, buckets: [...s.buckets] });
+        continue;
+      }
+      into.count += s.count;
+      into.sum += s.sum;
+      s.buckets.forEach((n, i) => into.buckets[i]! += n);
+    }
+    const values: Snapshot["values"] = [];
+    for (const s of merged.values()) {
+      const labels = { route: s.route, method: s.method };
+      let cumulative = 0;
+      HTTP_BUCKETS.forEach((le, i) => {
+        cumulative += s.buckets[i]!;
+        values.push({
+          metricName: "http_request_duration_seconds_bucket",
+          labels: { ...labels, le },
+          value: cumulative,
+        });
+      });
+      values.push({
+        metricName: "http_request_duration_seconds_bucket",
+        labels: { ...labels, le: "+Inf" },
+        value: s.count,
+      });
+      values.push({
+        metricName: "http_request_duration_seconds_sum",
+        labels,
+        value: s.sum,
+      });
+      values.push({
+        metricName: "http_request_duration_seconds_count",
+        labels,
+        value: s.count,
+      });
+    }
+    return {
+      name: "http_request_duration_seconds",
+      help: "Time to the response headers, by route pattern",
+      type: "histogram",
+      aggregator: "sum",
+      values,
+    };
+  }
+
+  reset(): void {
+    this.#series.clear();
+  }
+}
+
 /** The metrics of one service instance. */
 export class Metrics implements Disposable {
   /** The registry `/metrics` exposes. */
   readonly registry: Registry = new Registry();
 
-  readonly #httpRequests: Counter<"route" | "method" | "status">;
-  readonly #httpDuration: Histogram<"route" | "method">;
+  readonly #http = new RequestStats();
   readonly #httpInflight: Gauge;
   readonly #cacheLookups: Counter<"outcome">;
   readonly #upstreamRequests: Counter<"outcome">;
@@ -74,34 +213,21 @@ export class Metrics implements Disposable {
     }
     const registers = [this.registry];
 
-    this.#httpRequests = new Counter({
-      name: "http_requests_total",
-      help: "HTTP requests by route pattern, method and status",
-      labelNames: ["route", "method", "status"],
-      registers,
-    });
-    this.#httpDuration = new Histogram({
-      name: "http_request_duration_seconds",
-      help: "Time to the response headers, by route pattern",
-      labelNames: ["route", "method"],
-      buckets: [
-        0.0005,
-        0.001,
-        0.0025,
-        0.005,
-        0.01,
-        0.025,
-        0.05,
-        0.1,
-        0.25,
-        0.5,
-        1,
-        2.5,
-        5,
-        10,
-      ],
-      registers,
-    });
+    const http = this.#http;
+    for (const read of [() => http.counter(), () => http.histogram()]) {
+      const { name, help, type } = read();
+      // prom-client accepts any object with this shape as a metric.
+      this.registry.registerMetric(
+        {
+          name,
+          help,
+          type,
+          aggregator: "sum",
+          get: () => Promise.resolve(read()),
+          reset: () => http.reset(),
+        } as unknown as Parameters<Registry["registerMetric"]>[0],
+      );
+    }
     this.#httpInflight = new Gauge({
       name: "http_requests_in_flight",
       help: "HTTP requests being handled",
@@ -257,8 +383,7 @@ export class Metrics implements Disposable {
     status: number,
     seconds: number,
   ): void {
-    this.#httpRequests.inc({ route, method, status });
-    this.#httpDuration.observe({ route, method }, seconds);
+    this.#http.record(route, method, status, seconds);
   }
 
   /** Adjusts the in-flight gauge. */
