@@ -21,6 +21,7 @@ import type { Logger } from "../services/logger.ts";
 import { Metrics } from "../services/metrics.ts";
 import { problem } from "../services/problem.ts";
 import { trace } from "@opentelemetry/api";
+import { docsRoutes } from "./docs.ts";
 import { filesRoutes, UploadTracker } from "./files.ts";
 import { healthRoutes } from "./health.ts";
 import { jsonPlaceholderRoutes } from "./jsonplaceholder.ts";
@@ -183,6 +184,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       onUpload: (event) => metrics.upload(event.outcome, event.result),
     }, uploads),
     ...metricsRoutes(metrics),
+    ...docsRoutes((): Router["routes"] => router.routes),
   ]);
 
   async function fetch(req: Request): Promise<Response> {

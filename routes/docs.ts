@@ -1,0 +1,168 @@
+/**
+ * The API docs: `GET /openapi.json` (the OpenAPI 3.1 document of the route
+ * table, built once on first use) and `GET /docs`, a Swagger UI page whose
+ * assets are served from `/docs/` by this service. The assets are imported
+ * as text from `swagger-ui-dist`, so they are bundled and compiled in with
+ * the rest of the code; the page's Content-Security-Policy allows only this
+ * origin, so it can make no outside request.
+ *
+ * @module
+ */
+
+import css from "swagger-ui-dist/swagger-ui.css" with { type: "text" };
+import bundle from "swagger-ui-dist/swagger-ui-bundle.js" with { type: "text" };
+import { etagOf } from "../services/cache.ts";
+import { openApiDocument } from "../services/openapi.ts";
+import { etagMatches } from "./jsonplaceholder.ts";
+import type { Handler, Route } from "./router.ts";
+
+/** Path of the OpenAPI document. */
+export const OPENAPI_PATH = "/openapi.json";
+
+/** Path of the docs page. */
+export const DOCS_PATH = "/docs";
+
+/**
+ * The Content-Security-Policy of the docs page: scripts, styles, images and
+ * fetches from this origin only (Swagger UI sets inline styles and uses
+ * `data:` images), nothing else.
+ */
+export const DOCS_CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "font-src 'self' data:",
+  "connect-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join("; ");
+
+const INITIALIZER = `"use strict";
+window.addEventListener("load", function () {
+  window.ui = SwaggerUIBundle({
+    url: ${JSON.stringify(OPENAPI_PATH)},
+    dom_id: "#swagger-ui",
+    validatorUrl: null,
+    tryItOutEnabled: true,
+    deepLinking: true,
+    displayRequestDuration: true,
+    presets: [SwaggerUIBundle.presets.apis],
+    layout: "BaseLayout",
+  });
+});
+`;
+
+const PAGE = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>async-api docs</title>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="${DOCS_PATH}/swagger-ui.css">
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="${DOCS_PATH}/swagger-ui-bundle.js"></script>
+<script src="${DOCS_PATH}/swagger-initializer.js"></script>
+</body>
+</html>
+`;
+
+const JS_TYPE = "text/javascript; charset=utf-8";
+
+/** The static assets of the page: path, content type and text. */
+const ASSETS: readonly (readonly [string, string, () => string])[] = [
+  [
+    `${DOCS_PATH}/swagger-ui.css`,
+    "text/css; charset=utf-8",
+    // The source map is not served: drop the reference to it.
+    () => css.replace(/\/\*# sourceMappingURL=[^*]*\*\/\s*$/, ""),
+  ],
+  [
+    `${DOCS_PATH}/swagger-ui-bundle.js`,
+    JS_TYPE,
+    () => bundle.replace(/\/\/# sourceMappingURL=\S*\s*$/, ""),
+  ],
+  [`${DOCS_PATH}/swagger-initializer.js`, JS_TYPE, () => INITIALIZER],
+];
+
+const encoder = new TextEncoder();
+
+/** A handler answering with `text`, encoded on first use and kept. */
+function staticText(
+  contentType: string,
+  text: () => string,
+  headers: Record<string, string>,
+): Handler {
+  let bytes: Uint8Array<ArrayBuffer> | undefined;
+  return () => {
+    bytes ??= encoder.encode(text());
+    return new Response(bytes, {
+      headers: {
+        ...headers,
+        "content-type": contentType,
+        "content-length": String(bytes.byteLength),
+        "x-content-type-options": "nosniff",
+      },
+    });
+  };
+}
+
+/**
+ * The route table entries of the docs. `getRoutes` returns the whole route
+ * table; it is called once, on the first request for the document, so it
+ * may refer to a router built after these routes.
+ */
+export function docsRoutes(getRoutes: () => readonly Route[]): Route[] {
+  let document:
+    | Promise<{ bytes: Uint8Array<ArrayBuffer>; etag: string }>
+    | undefined;
+  const build = async () => {
+    const bytes = encoder.encode(JSON.stringify(openApiDocument(getRoutes())));
+    return { bytes, etag: await etagOf(bytes) };
+  };
+
+  const openApi: Handler = async (req) => {
+    // A failed build is not kept: the next request tries again.
+    document ??= build().catch((error) => {
+      document = undefined;
+      throw error;
+    });
+    const { bytes, etag } = await document;
+    const headers = {
+      "etag": etag,
+      "cache-control": "no-cache",
+    };
+    if (etagMatches(req.headers.get("if-none-match"), etag)) {
+      return new Response(null, { status: 304, headers });
+    }
+    return new Response(bytes, {
+      headers: {
+        ...headers,
+        "content-type": "application/json; charset=utf-8",
+        "content-length": String(bytes.byteLength),
+      },
+    });
+  };
+
+  const page = staticText("text/html; charset=utf-8", () => PAGE, {
+    "cache-control": "no-cache",
+    "content-security-policy": DOCS_CSP,
+    "referrer-policy": "no-referrer",
+  });
+
+  return [
+    { method: "GET", pattern: OPENAPI_PATH, handler: openApi },
+    { method: "GET", pattern: DOCS_PATH, handler: page },
+    ...ASSETS.map(([pattern, contentType, text]): Route => ({
+      method: "GET",
+      pattern,
+      handler: staticText(contentType, text, {
+        "cache-control": "public, max-age=86400",
+      }),
+    })),
+  ];
+}
