@@ -1,0 +1,198 @@
+/**
+ * Tests of the docs page: its headers and assets over `app.fetch`, then the
+ * real page in Debian's chromium (driven by playwright-core) against the
+ * real app served on loopback in front of the fixture upstream: no console
+ * error, no failed or outside request, the operations listed, and a "try it
+ * out" of `GET /posts/{id}` showing post 1.
+ *
+ * Needs chromium at `/usr/bin/chromium` (or `CHROMIUM_PATH`), and `-A`
+ * (playwright-core under `deno test`).
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import data from "jsonplaceholder/data.json" with { type: "json" };
+import { chromium } from "playwright-core";
+import { DOCS_CSP } from "../routes/docs.ts";
+import { testApp } from "./fixtures/app.ts";
+import { startFixtureUpstream } from "./fixtures/upstream.ts";
+
+const CHROMIUM = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
+const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+];
+const WAIT_MS = 15_000;
+
+Deno.test("/docs and its assets are served with types, caching and a strict CSP", async () => {
+  await using upstream = startFixtureUpstream();
+  await using t = await testApp(["--upstream-url", upstream.url]);
+
+  const page = await t.get("/docs");
+  assert.equal(page.status, 200);
+  assert.equal(page.headers.get("content-type"), "text/html; charset=utf-8");
+  assert.equal(page.headers.get("content-security-policy"), DOCS_CSP);
+  assert.match(DOCS_CSP, /default-src 'none'/);
+  assert.match(DOCS_CSP, /connect-src 'self'(;|$)/);
+  const html = await page.text();
+  const sources = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) =>
+    m[1]!
+  );
+  assert.deepEqual(sources, [
+    "data:,",
+    "/docs/swagger-ui.css",
+    "/docs/swagger-ui-bundle.js",
+    "/docs/swagger-initializer.js",
+  ]);
+
+  const types: Record<string, string> = {
+    "/docs/swagger-ui.css": "text/css; charset=utf-8",
+    "/docs/swagger-ui-bundle.js": "text/javascript; charset=utf-8",
+    "/docs/swagger-initializer.js": "text/javascript; charset=utf-8",
+  };
+  for (const [path, type] of Object.entries(types)) {
+    const res = await t.get(path);
+    assert.equal(res.status, 200, path);
+    assert.equal(res.headers.get("content-type"), type, path);
+    assert.equal(res.headers.get("cache-control"), "public, max-age=86400");
+    const text = await res.text();
+    assert.ok(text.length > 0, path);
+    assert.equal(
+      Number(res.headers.get("content-length")),
+      new TextEncoder().encode(text).byteLength,
+      path,
+    );
+    assert.doesNotMatch(text, /sourceMappingURL/, path);
+  }
+  const init = await (await t.get("/docs/swagger-initializer.js")).text();
+  assert.match(init, /url: "\/openapi\.json"/);
+  assert.match(init, /validatorUrl: null/);
+  assert.equal((await t.get("/docs/nope.js")).status, 404);
+  assert.equal(upstream.hits(), 0);
+});
+
+Deno.test("the docs page works in chromium: no errors, same origin only, try it out", async () => {
+  try {
+    await Deno.stat(CHROMIUM);
+  } catch (error) {
+    throw new Error(
+      `chromium is needed at ${CHROMIUM} (apt-get install -y chromium, or ` +
+        `set CHROMIUM_PATH); CI installs it`,
+      { cause: error },
+    );
+  }
+  await using upstream = startFixtureUpstream();
+  await using t = await testApp(["--upstream-url", upstream.url]);
+  await using server = Deno.serve(
+    { port: 0, hostname: "127.0.0.1", onListen() {} },
+    t.app.fetch,
+  );
+  const origin = `http://127.0.0.1:${server.addr.port}`;
+
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: CHROMIUM_ARGS,
+  });
+  try {
+    const context = await browser.newContext();
+    const problems: string[] = [];
+    const requested: string[] = [];
+    // Anything bound elsewhere is refused before it leaves the machine,
+    // and recorded as a failure.
+    await context.route(
+      (url) => url.origin !== origin && url.protocol !== "data:",
+      (route) => {
+        problems.push(`outside request: ${route.request().url()}`);
+        return route.abort("blockedbyclient");
+      },
+    );
+    const page = await context.newPage();
+    page.on("console", (message) => {
+      if (message.type() === "error" || message.type() === "warning") {
+        problems.push(`console ${message.type()}: ${message.text()}`);
+      }
+    });
+    page.on("pageerror", (error) => problems.push(`page error: ${error}`));
+    page.on("request", (request) => requested.push(request.url()));
+    page.on("requestfailed", (request) =>
+      problems.push(
+        `request failed: ${request.url()} ${request.failure()?.errorText}`,
+      ));
+    page.on("response", (response) => {
+      if (response.status() >= 400) {
+        problems.push(`HTTP ${response.status()}: ${response.url()}`);
+      }
+    });
+
+    try {
+      const response = await page.goto(`${origin}/docs`, {
+        waitUntil: "load",
+        timeout: WAIT_MS,
+      });
+      assert.equal(response?.status(), 200);
+
+      // The operations are listed, grouped by tag.
+      const getPost = page.locator("#operations-posts-getPost");
+      await getPost.waitFor({ timeout: WAIT_MS });
+      const summaries = await page.locator(".opblock-summary-path")
+        .allTextContents();
+      const paths = summaries.map((text) => text.replace(/\u200b/g, "").trim());
+      for (
+        const path of [
+          "/posts/{id}",
+          "/users/{id}/summary",
+          "/files",
+          "/files/{id}",
+          "/openapi.json",
+          "/metrics",
+        ]
+      ) {
+        assert.ok(paths.includes(path), `${path} not listed in ${paths}`);
+      }
+
+      // Try it out: GET /posts/{id} with id 1, from the page.
+      await getPost.locator(".opblock-summary-control").click();
+      const id = getPost.locator('tr[data-param-name="id"] input');
+      await id.waitFor({ timeout: WAIT_MS });
+      await id.fill("1");
+      await getPost.locator("button.execute").click();
+      const title = data.posts[0]!.title;
+      const body = getPost.locator(
+        ".live-responses-table .response-col_description pre",
+      )
+        .filter({ hasText: title });
+      await body.first().waitFor({ timeout: WAIT_MS });
+      const shown = JSON.parse(await body.first().innerText());
+      assert.deepEqual(shown, data.posts[0]);
+      const status = await getPost.locator(
+        ".live-responses-table .response .response-col_status",
+      ).first().innerText();
+      assert.equal(status.trim(), "200");
+      assert.equal(upstream.hits("/posts/1"), 1);
+
+      assert.deepEqual(problems, []);
+      assert.ok(requested.includes(`${origin}/openapi.json`), `${requested}`);
+      assert.ok(requested.includes(`${origin}/posts/1`), `${requested}`);
+      for (const url of requested) {
+        if (url.startsWith("data:")) continue;
+        assert.equal(new URL(url).origin, origin, url);
+      }
+    } catch (error) {
+      // A timed-out wait says little by itself: add what the page reported.
+      if (problems.length === 0) throw error;
+      throw new Error(
+        `${(error as Error).message}\npage problems:\n${problems.join("\n")}`,
+        { cause: error },
+      );
+    }
+    await context.close();
+  } finally {
+    await browser.close();
+  }
+});
