@@ -330,7 +330,9 @@ export function filesRoutes(
         idleTimeoutMs,
         ...(expectedLength === undefined ? {} : { expectedLength }),
         ...(digest === undefined ? {} : { expectedSha256: digest }),
-        signal: req.signal,
+        // No req.signal: a client that goes away makes the body read fail,
+        // which stops the pipeline just as well, and touching req.signal
+        // would opt into Deno 2.9's legacy abort-on-success behaviour.
         logger,
       });
       report({ outcome: "created", bytes: result.size, result }, ctx);
@@ -368,17 +370,13 @@ export function filesRoutes(
         },
       });
     } catch (error) {
-      return uploadFailure(error, req, ctx);
+      return uploadFailure(error, ctx);
     } finally {
       done();
     }
   };
 
-  const uploadFailure = (
-    error: unknown,
-    req: Request,
-    ctx: RouteContext,
-  ): Response => {
+  const uploadFailure = (error: unknown, ctx: RouteContext): Response => {
     const instance = ctx.url.pathname;
     // Whatever the reason, the client may still be sending: close the
     // connection rather than read (and drop) the rest.
@@ -422,7 +420,7 @@ export function filesRoutes(
         instance,
       }, { headers });
     }
-    if (req.signal.aborted || isBodyError(error)) {
+    if (isBodyError(error)) {
       // The client went away or its body broke: nothing was kept, and
       // nobody is left to read this answer.
       report({ outcome: "aborted", bytes: 0 }, ctx);
