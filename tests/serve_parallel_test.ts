@@ -1,0 +1,219 @@
+/**
+ * `deno serve --parallel main.ts`: every kind of route answers, from more
+ * than one worker, each worker with its own in-memory cache (so the upstream
+ * sees at most one request per worker for a key), all sharing `DATA_DIR`;
+ * SIGTERM ends it with exit code 0.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { freePort } from "./fixtures/free_port.ts";
+import type { LogRecord } from "./fixtures/spawn.ts";
+import { startFixtureUpstream } from "./fixtures/upstream.ts";
+
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
+const JOBS = 2;
+
+interface Served extends AsyncDisposable {
+  readonly url: string;
+  /** Parsed JSON lines of stdout so far. */
+  records(): LogRecord[];
+  /** Everything written so far, both streams. */
+  output(): string;
+  readonly status: Promise<Deno.CommandStatus>;
+  kill(signal: Deno.Signal): void;
+}
+
+/** Starts `deno serve --parallel` on a free loopback port. */
+function startServe(env: Record<string, string>): Served {
+  const port = freePort();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "serve",
+      "--parallel",
+      "--port",
+      String(port),
+      "--host",
+      "127.0.0.1",
+      "-A",
+      MAIN,
+    ],
+    env: { DENO_JOBS: String(JOBS), NO_COLOR: "1", ...env },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let stdout = "";
+  let stderr = "";
+  const collect = async (
+    stream: ReadableStream<Uint8Array>,
+    add: (text: string) => void,
+  ) => {
+    for await (const text of stream.pipeThrough(new TextDecoderStream())) {
+      add(text);
+    }
+  };
+  const readers = Promise.all([
+    collect(child.stdout, (text) => stdout += text),
+    collect(child.stderr, (text) => stderr += text),
+  ]);
+  let exited = false;
+  const status = child.status.finally(() => exited = true);
+  const kill = (signal: Deno.Signal) => {
+    if (!exited) child.kill(signal);
+  };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    records() {
+      const records: LogRecord[] = [];
+      for (const line of stdout.split("\n")) {
+        // Lines the runtime prefixes per worker: "[serve-worker-1 ] {...}".
+        const json = line.slice(line.indexOf("{"));
+        try {
+          records.push(JSON.parse(json));
+        } catch {
+          // not a log record
+        }
+      }
+      return records;
+    },
+    output: () => `--- stdout\n${stdout}\n--- stderr\n${stderr}`,
+    status,
+    kill,
+    async [Symbol.asyncDispose]() {
+      kill("SIGTERM");
+      const timer = setTimeout(() => kill("SIGKILL"), 5_000);
+      try {
+        await status;
+      } finally {
+        clearTimeout(timer);
+      }
+      await readers;
+    },
+  };
+}
+
+/** Waits until `url` answers 200, or fails with the server's output. */
+async function waitUntilUp(served: Served, client: Deno.HttpClient) {
+  const deadline = Date.now() + 20_000;
+  let exited = false;
+  served.status.then(() => exited = true);
+  while (Date.now() < deadline && !exited) {
+    try {
+      const res = await fetch(`${served.url}/healthz`, { client });
+      await res.body?.cancel();
+      if (res.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`deno serve did not come up\n${served.output()}`);
+}
+
+Deno.test("deno serve --parallel serves every route from several workers, each with its own cache", async () => {
+  await using upstream = startFixtureUpstream();
+  const dataDir = await Deno.makeTempDir({ prefix: "async-api-serve-" });
+  try {
+    // A new connection per request, so the requests spread over the
+    // workers (a kept-alive connection stays with one worker).
+    using client = Deno.createHttpClient({ poolMaxIdlePerHost: 0 });
+    const get = (path: string, init: RequestInit = {}) =>
+      fetch(`${served.url}${path}`, { ...init, client });
+
+    await using served = startServe({
+      UPSTREAM_URL: upstream.url,
+      DATA_DIR: dataDir,
+    });
+    await waitUntilUp(served, client);
+
+    const root = await get("/");
+    assert.equal(root.status, 200);
+    assert.deepEqual(await root.json(), { Hello: "World" });
+    const health = await get("/healthz");
+    assert.equal(health.status, 200);
+    await health.body?.cancel();
+    const ready = await get("/readyz");
+    assert.equal(ready.status, 200);
+    await ready.body?.cancel();
+
+    const posts = await get("/posts?userId=1");
+    assert.equal(posts.status, 200);
+    const list: { userId: number }[] = await posts.json();
+    assert.equal(list.length, 10);
+    assert.ok(list.every((post) => post.userId === 1));
+    const comments = await get("/comments?postId=1");
+    assert.equal(comments.status, 200);
+    assert.equal((await comments.json()).length, 5);
+
+    const summary = await get("/users/1/summary");
+    assert.equal(summary.status, 200);
+    const body = await summary.json();
+    assert.equal(body.user.id, 1);
+    assert.equal(body.posts.length, 10);
+    assert.deepEqual(body.errors, []);
+
+    // Each worker keeps its own cache: the first /posts/1 a worker serves
+    // is a miss, the rest hits. So the misses count the workers that
+    // answered, and the upstream saw exactly that many requests.
+    const rounds = 24;
+    let misses = 0;
+    for (let i = 0; i < rounds; i++) {
+      const res = await get("/posts/1");
+      assert.equal(res.status, 200);
+      assert.equal((await res.json()).id, 1);
+      const cacheStatus = res.headers.get("cache-status") ?? "";
+      if (/fwd=miss/.test(cacheStatus)) misses++;
+      else assert.match(cacheStatus, /\bhit\b/);
+    }
+    assert.equal(upstream.hits("/posts/1"), misses);
+    assert.ok(
+      misses >= 2 && misses <= JOBS,
+      `${misses} of ${JOBS} workers answered ${rounds} requests`,
+    );
+
+    // Uploads go to the shared DATA_DIR: any worker can serve them back.
+    const bytes = new Uint8Array(300_000).map((_, i) => (i * 7) % 256);
+    const created = await get("/files", { method: "POST", body: bytes });
+    assert.equal(created.status, 201);
+    const { id } = await created.json();
+    for (let i = 0; i < 4; i++) {
+      const download = await get(`/files/${id}`);
+      assert.equal(download.status, 200);
+      assert.deepEqual(new Uint8Array(await download.arrayBuffer()), bytes);
+    }
+
+    const docs = await get("/docs");
+    assert.equal(docs.status, 200);
+    assert.match(docs.headers.get("content-type") ?? "", /^text\/html/);
+    await docs.body?.cancel();
+
+    const missing = await get("/nope");
+    assert.equal(missing.status, 404);
+    assert.match(
+      missing.headers.get("content-type") ?? "",
+      /application\/problem\+json/,
+    );
+    await missing.body?.cancel();
+    const wrongMethod = await get("/", { method: "DELETE" });
+    assert.equal(wrongMethod.status, 405);
+    assert.ok(wrongMethod.headers.get("allow")?.includes("GET"));
+    await wrongMethod.body?.cancel();
+
+    // The workers serve the one port: no listening line names another
+    // (under deno serve, main.ts must not start a server of its own).
+    const listening = served.records().filter((r) => r.msg === "listening");
+    assert.ok(listening.length >= 1, served.output());
+    for (const record of listening) {
+      assert.equal(record.url, served.url, served.output());
+    }
+
+    served.kill("SIGTERM");
+    const status = await served.status;
+    assert.equal(status.code, 0, served.output());
+    assert.equal(status.signal, null);
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
