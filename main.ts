@@ -216,7 +216,6 @@ export default {
           ? `http://${addr.hostname}:${addr.port}`
           : undefined,
         pid: Deno.pid,
-        worker: typeof self !== "undefined" && "postMessage" in self,
       })
     );
   },
@@ -236,9 +235,22 @@ function declarativeApp(): Promise<{ fetch: App["fetch"]; logger: Logger }> {
 }
 
 if (import.meta.main) {
-  // Under `deno serve` the runtime calls onListen before any timer fires;
-  // under `deno run` nothing does, and this module serves by itself.
+  // `deno serve` calls Deno.serve for the default export in every worker
+  // before any timer fires (onListen, though, only in the first worker of
+  // `--parallel`); under `deno run` nothing does, and this module serves by
+  // itself.
+  const runtimeServe = Object.getOwnPropertyDescriptor(Deno, "serve")!;
+  const original = Deno.serve;
+  Object.defineProperty(Deno, "serve", {
+    configurable: true,
+    writable: true,
+    value: function (...args: unknown[]) {
+      declarative = true;
+      return (original as (...args: unknown[]) => unknown).apply(Deno, args);
+    },
+  });
   setTimeout(async () => {
+    Object.defineProperty(Deno, "serve", runtimeServe);
     if (declarative) return;
     const config = configFrom(Deno.args);
     if (config.healthcheck) await healthcheck(config);
