@@ -1,0 +1,978 @@
+/**
+ * Runs every benchmark and writes the report: `bench/RESULTS.md` with each
+ * figure as a ratio against a baseline measured in the same run, and the
+ * SVG charts next to it (`throughput.svg`, `timeline_fast.svg`,
+ * `timeline_limited.svg`).
+ *
+ * 1. `cached`: cached `GET /posts/1` against a minimal `Deno.serve`
+ *    ({@linkcode benchCachedGet}, needs `wrk` and Node for the upstream).
+ * 2. `upload`: a big upload against a minimal pipe-to-file server, 100
+ *    concurrent rate-limited uploads, and the reader/writer timelines of one
+ *    fast and one rate-limited upload ({@linkcode benchUpload}, needs
+ *    `curl`).
+ * 3. `micro`: `deno bench` of the bounded queue and the response cache
+ *    (`bench/queue_bench.ts`, `bench/cache_bench.ts`), each bench as a ratio
+ *    to its group's baseline.
+ *
+ * ```sh
+ * deno task bench                        # everything, full sizes
+ * deno task bench --quick                # 256 MiB upload, 3 s wrk runs
+ * deno task bench --only upload --out /tmp/report/RESULTS.md
+ * ```
+ *
+ * The exit code is 1 when a step failed (the report still shows the others)
+ * and 2 on bad flags or missing prerequisites; a target not met is reported,
+ * not an error.
+ *
+ * @module
+ */
+
+import { dirname, join, relative, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { benchCachedGet, type CachedGetResult } from "./cached_get.ts";
+import { hasCommand } from "./lib.ts";
+import { barChart, formatValue, laneTotals, timelineChart } from "./svg.ts";
+import {
+  benchUpload,
+  type BenchUploadOptions,
+  type TracedUpload,
+  type UploadBenchResult,
+} from "./upload.ts";
+
+const MiB = 1024 * 1024;
+const ROOT = new URL("..", import.meta.url).pathname;
+const DEFAULT_OUT = new URL("./RESULTS.md", import.meta.url).pathname;
+const MICRO_FILES = ["bench/queue_bench.ts", "bench/cache_bench.ts"];
+
+/** The steps `--only` can pick. */
+export const STEPS = ["cached", "upload", "micro"] as const;
+/** One step of the run. */
+export type Step = typeof STEPS[number];
+
+/** Targets of the headline ratios. */
+export const TARGETS = {
+  /** service/minimal requests per second, at least. */
+  cachedGetRatio: 0.85,
+  /** service/pipeTo upload throughput, at least. */
+  uploadRatio: 0.9,
+  /** peak minus idle resident memory of the service during the upload, MiB. */
+  uploadRssGrowthMiB: 64,
+} as const;
+
+/**
+ * Targets of micro-benchmarks, as the most `avg / group baseline avg` may be,
+ * keyed by group and bench name; benches not listed are for information.
+ */
+export const MICRO_TARGETS: ReadonlyArray<
+  { group: string; name: string; maxRatio: number; why: string }
+> = [
+  {
+    group: "queue handoff (64 KiB chunk)",
+    name: "BoundedQueue put + get",
+    maxRatio: 1,
+    why: "no dearer per chunk than a stream hop",
+  },
+  {
+    group: "queue backpressure (8 MiB through 1 MiB)",
+    name: "BoundedQueue, capacityBytes 1 MiB",
+    maxRatio: 1,
+    why: "waiting no dearer than a bounded TransformStream",
+  },
+  {
+    group: "cache hit vs response",
+    name: "ResponseCache get (hit)",
+    maxRatio: 0.5,
+    why: "under half the least work of any response",
+  },
+];
+
+/** One `deno bench` result with its ratio to the group's baseline. */
+export interface MicroResult {
+  group: string;
+  name: string;
+  baseline: boolean;
+  /** Mean time per iteration, ns. */
+  avgNs: number;
+  /** 75th percentile, ns (less swayed by the noise of a shared machine). */
+  p75Ns: number;
+  /** Iterations (or batches of iterations) measured. */
+  n: number;
+  /** avg / the group baseline's avg. */
+  ratio: number | undefined;
+  /** p75 / the group baseline's p75. */
+  ratioP75: number | undefined;
+}
+
+/** Where and on what the benchmarks ran. */
+export interface MachineInfo {
+  date: string;
+  nproc: number;
+  cpu: string;
+  os: string;
+  deno: string;
+  v8: string;
+  typescript: string;
+  loadAverageStart: number[];
+  loadAverageEnd: number[];
+}
+
+/** Everything one run measured; a failed step has its error instead. */
+export interface RunResults {
+  quick: boolean;
+  steps: Step[];
+  machine: MachineInfo;
+  cached?: CachedGetResult | { error: string };
+  upload?: UploadBenchResult | { error: string };
+  micro?: MicroResult[] | { error: string };
+}
+
+interface DenoBenchJson {
+  cpu?: string;
+  benches: Array<{
+    origin: string;
+    group: string | null;
+    name: string;
+    baseline: boolean;
+    results: Array<
+      {
+        ok?: { n: number; avg: number; p75: number };
+        failed?: unknown;
+      }
+    >;
+  }>;
+}
+
+/**
+ * Turns the output of `deno bench --json` into one row per bench, with its
+ * ratio to the baseline of its group (`undefined` when the group has none).
+ *
+ * @throws {Error} when a bench failed.
+ */
+export function parseDenoBench(json: DenoBenchJson): MicroResult[] {
+  const rows: MicroResult[] = json.benches.map((bench) => {
+    const result = bench.results[0];
+    if (!result?.ok) {
+      throw new Error(
+        `bench "${bench.name}" failed: ${JSON.stringify(result?.failed)}`,
+      );
+    }
+    return {
+      group: bench.group ?? "",
+      name: bench.name,
+      baseline: bench.baseline,
+      avgNs: result.ok.avg,
+      p75Ns: result.ok.p75,
+      n: result.ok.n,
+      ratio: undefined,
+      ratioP75: undefined,
+    };
+  });
+  for (const row of rows) {
+    const base = rows.find((r) => r.baseline && r.group === row.group);
+    if (!base) continue;
+    row.ratio = row.avgNs / base.avgNs;
+    row.ratioP75 = row.p75Ns / base.p75Ns;
+  }
+  return rows;
+}
+
+/** Bytes per second of a curl `--limit-rate` value such as `1M` or `500K`. */
+export function parseCurlRate(rate: string): number {
+  const match = /^(\d+(?:\.\d+)?)([KMG]?)$/i.exec(rate.trim());
+  if (!match) throw new RangeError(`not a curl rate: ${rate}`);
+  const unit = { "": 1, K: 1024, M: MiB, G: 1024 * MiB }[
+    match[2]!.toUpperCase() as "" | "K" | "M" | "G"
+  ];
+  return Number(match[1]) * unit;
+}
+
+/** `1 GiB`, `256 MiB`, `4 KiB`, `12 B`. */
+export function formatBytes(bytes: number): string {
+  for (
+    const [unit, size] of [["GiB", 1024 * MiB], ["MiB", MiB], [
+      "KiB",
+      1024,
+    ]] as const
+  ) {
+    if (bytes >= size) return `${formatValue(bytes / size)} ${unit}`;
+  }
+  return `${bytes} B`;
+}
+
+/** A ratio with two decimals (three below 0.1). */
+export function formatRatio(ratio: number | undefined): string {
+  if (ratio === undefined || !Number.isFinite(ratio)) return "—";
+  return ratio.toFixed(ratio < 0.1 ? 3 : 2);
+}
+
+/** A duration in ns as ns, µs or ms. */
+export function formatNs(ns: number): string {
+  if (ns < 1_000) return `${formatValue(ns)} ns`;
+  if (ns < 1_000_000) return `${formatValue(ns / 1_000)} µs`;
+  return `${formatValue(ns / 1_000_000)} ms`;
+}
+
+function print(line: string): void {
+  // deno-lint-ignore no-console
+  console.log(line);
+}
+
+function printErr(line: string): void {
+  // deno-lint-ignore no-console
+  console.error(line);
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+const met = (ok: boolean) => (ok ? "✅ met" : "❌ not met");
+const isError = (value: unknown): value is { error: string } =>
+  typeof value === "object" && value !== null && "error" in value;
+
+async function commandText(command: string, args: string[]): Promise<string> {
+  try {
+    const { stdout, success } = await new Deno.Command(command, {
+      args,
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    return success ? new TextDecoder().decode(stdout).trim() : "";
+  } catch {
+    return "";
+  }
+}
+
+async function machineInfo(): Promise<MachineInfo> {
+  const nproc = Number(await commandText("nproc", [])) ||
+    navigator.hardwareConcurrency;
+  let cpu = "";
+  try {
+    const cpuinfo = await Deno.readTextFile("/proc/cpuinfo");
+    cpu = /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1]?.trim() ?? "";
+  } catch { /* not Linux */ }
+  return {
+    date: new Date().toISOString(),
+    nproc,
+    cpu,
+    os: `${Deno.build.os} ${Deno.osRelease()} ${Deno.build.arch}`,
+    deno: Deno.version.deno,
+    v8: Deno.version.v8,
+    typescript: Deno.version.typescript,
+    loadAverageStart: Deno.loadavg(),
+    loadAverageEnd: [],
+  };
+}
+
+/** Runs `deno bench --json` on the micro-benchmarks and parses the result. */
+export async function runMicroBenchmarks(): Promise<MicroResult[]> {
+  const { stdout, stderr, success } = await new Deno.Command(
+    Deno.execPath(),
+    {
+      args: ["bench", "--json", ...MICRO_FILES],
+      cwd: ROOT,
+      stdout: "piped",
+      stderr: "piped",
+    },
+  ).output();
+  if (!success) {
+    throw new Error(
+      `deno bench failed:\n${new TextDecoder().decode(stderr)}`,
+    );
+  }
+  return parseDenoBench(JSON.parse(new TextDecoder().decode(stdout)));
+}
+
+/** The names of the charts, next to the report. */
+export const CHARTS = {
+  throughput: "throughput.svg",
+  timelineFast: "timeline_fast.svg",
+  timelineLimited: "timeline_limited.svg",
+} as const;
+
+/** The throughput chart: each service against its baselines. */
+export function throughputChart(results: RunResults): string | undefined {
+  const groups = [];
+  const { cached, upload } = results;
+  if (cached && !isError(cached)) {
+    const base = cached.baseline.requestsPerSecond;
+    groups.push({
+      title:
+        `Cached GET /posts/1 — requests/s (wrk, ${cached.connections} connections, best of ${cached.rounds} × ${cached.seconds} s)`,
+      unit: "req/s",
+      bars: [
+        {
+          label: "service",
+          value: cached.service.requestsPerSecond,
+          note: `${formatRatio(cached.ratio)} × minimal`,
+        },
+        { label: "minimal Deno.serve", value: base, baseline: true },
+      ],
+      target: {
+        value: TARGETS.cachedGetRatio * base,
+        label: `target ≥ ${TARGETS.cachedGetRatio} ×`,
+      },
+    });
+  }
+  if (upload && !isError(upload)) {
+    const notes = [`${formatRatio(upload.ratio)} × pipe`];
+    if (upload.ratioFsync !== undefined) {
+      notes.push(`${formatRatio(upload.ratioFsync)} × pipe + fsync`);
+    }
+    const bars = [
+      {
+        label: "service (POST /files)",
+        value: upload.service.mibPerSecond,
+        note: notes.join(" · "),
+      },
+      {
+        label: "pipeTo file",
+        value: upload.baseline.mibPerSecond,
+        baseline: true,
+      },
+    ];
+    if (upload.baselineFsync) {
+      bars.push({
+        label: "pipeTo file + fsync",
+        value: upload.baselineFsync.mibPerSecond,
+        baseline: true,
+      });
+    }
+    groups.push({
+      title: `Upload ${
+        formatBytes(upload.bytes)
+      } — MiB/s (curl -T over loopback, best of ${upload.rounds})`,
+      unit: "MiB/s",
+      bars,
+      target: {
+        value: TARGETS.uploadRatio * upload.baseline.mibPerSecond,
+        label: `target ≥ ${TARGETS.uploadRatio} × pipe`,
+      },
+    });
+  }
+  if (groups.length === 0) return undefined;
+  const { machine } = results;
+  return barChart({
+    title: "Throughput against baselines measured in the same run",
+    subtitle: `${
+      machine.date.slice(0, 10)
+    } · ${machine.nproc} cores · Deno ${machine.deno}${
+      results.quick ? " · --quick" : ""
+    }`,
+    groups,
+  });
+}
+
+/** The timeline chart of one traced upload. */
+export function uploadTimelineChart(
+  traced: TracedUpload,
+  limited: boolean,
+): string {
+  const title = limited
+    ? `Upload of ${
+      formatBytes(traced.bytes)
+    } at curl --limit-rate ${traced.rate}`
+    : `Upload of ${formatBytes(traced.bytes)} over loopback, no rate limit`;
+  return timelineChart({
+    title,
+    subtitle:
+      `Reader and writer tasks of one POST /files (LOG_LEVEL=debug trace), ${
+        formatValue(traced.seconds * 1000)
+      } ms as curl saw it.\nEach 2 px column shows the share of its time spent in each state.`,
+    bound: traced.bound,
+    events: traced.events,
+  });
+}
+
+function table(header: string[], rows: string[][]): string {
+  const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
+  return [
+    line(header),
+    line(header.map(() => "---")),
+    ...rows.map(line),
+  ].join("\n");
+}
+
+function cachedSection(cached: CachedGetResult): string {
+  const { service: s, baseline: b } = cached;
+  const ms = (v: number | undefined) =>
+    v === undefined ? "—" : `${formatValue(v)} ms`;
+  const latencyRatio = (x: number | undefined, y: number | undefined) =>
+    x === undefined || y === undefined ? undefined : x / y;
+  return [
+    `## Cached GET vs a minimal Deno.serve`,
+    "",
+    `\`GET /posts/1\` served from the cache (upstream: the real JSONPlaceholder under Node) against \`bench/minimal_server.ts\`, a \`Deno.serve\` returning the same body. \`wrk\`, ${cached.connections} connections, 1 thread, ${
+      plural(cached.rounds, "round")
+    } of ${cached.seconds} s${
+      cached.rounds > 1 ? " each, alternating; the best of each counts" : ""
+    }, after a 2 s warm-up of each.`,
+    "",
+    table(["measure", "service", "baseline", "ratio", "target", "result"], [
+      [
+        "requests/s",
+        formatValue(s.requestsPerSecond),
+        formatValue(b.requestsPerSecond),
+        `**${formatRatio(cached.ratio)}**`,
+        `≥ ${TARGETS.cachedGetRatio}`,
+        met(cached.ratio >= TARGETS.cachedGetRatio),
+      ],
+      [
+        "latency p50 (lower is better)",
+        ms(s.latencyP50Ms),
+        ms(b.latencyP50Ms),
+        formatRatio(latencyRatio(s.latencyP50Ms, b.latencyP50Ms)),
+        "—",
+        "info",
+      ],
+      [
+        "latency p99 (lower is better)",
+        ms(s.latencyP99Ms),
+        ms(b.latencyP99Ms),
+        formatRatio(latencyRatio(s.latencyP99Ms, b.latencyP99Ms)),
+        "—",
+        "info",
+      ],
+    ]),
+  ].join("\n");
+}
+
+function uploadSection(upload: UploadBenchResult): string {
+  const mib = (bytes: number) => `${formatValue(bytes / MiB)} MiB`;
+  const rows: string[][] = [
+    [
+      "throughput vs pipeTo (best)",
+      `${formatValue(upload.service.mibPerSecond)} MiB/s`,
+      `${formatValue(upload.baseline.mibPerSecond)} MiB/s`,
+      `**${formatRatio(upload.ratio)}**`,
+      `≥ ${TARGETS.uploadRatio}`,
+      met(upload.ratio >= TARGETS.uploadRatio),
+    ],
+    [
+      "throughput vs pipeTo (median)",
+      `${formatValue(upload.medianMiBPerSecond.service)} MiB/s`,
+      `${formatValue(upload.medianMiBPerSecond.baseline)} MiB/s`,
+      formatRatio(
+        upload.medianMiBPerSecond.service / upload.medianMiBPerSecond.baseline,
+      ),
+      "—",
+      "info",
+    ],
+  ];
+  if (upload.baselineFsync && upload.ratioFsync !== undefined) {
+    rows.push([
+      "throughput vs pipeTo + fsync (best)",
+      `${formatValue(upload.service.mibPerSecond)} MiB/s`,
+      `${formatValue(upload.baselineFsync.mibPerSecond)} MiB/s`,
+      formatRatio(upload.ratioFsync),
+      "—",
+      "info (the service fsyncs too)",
+    ]);
+  }
+  const peakBaseline = Math.max(
+    ...upload.runs.baseline.map((r) => r.peakRssBytes),
+  );
+  const idleBaseline = Math.min(
+    ...upload.runs.baseline.map((r) => r.idleRssBytes),
+  );
+  const peakService = Math.max(
+    ...upload.runs.service.map((r) => r.peakRssBytes),
+  );
+  rows.push(
+    [
+      "RSS growth, peak − idle (lower is better)",
+      `${formatValue(upload.rssGrowthMiB)} MiB`,
+      mib(peakBaseline - idleBaseline),
+      formatRatio(
+        upload.rssGrowthMiB / ((peakBaseline - idleBaseline) / MiB),
+      ),
+      `≤ ${TARGETS.uploadRssGrowthMiB} MiB`,
+      met(upload.rssGrowthMiB <= TARGETS.uploadRssGrowthMiB),
+    ],
+    [
+      "peak RSS",
+      mib(peakService),
+      mib(peakBaseline),
+      formatRatio(peakService / peakBaseline),
+      "—",
+      "info",
+    ],
+  );
+  const server = upload.service.server ?? {};
+  const serverFigure = (key: string) => {
+    const value = server[key];
+    return typeof value === "number" ? `${formatValue(value)} ms` : "—";
+  };
+  return [
+    `## Upload vs a minimal pipe-to-file server`,
+    "",
+    `A ${
+      formatBytes(upload.bytes)
+    } file of random bytes sent with \`curl -T\` over loopback to \`POST /files\` (reader task, bounded queue, writer task, SHA-256, fsync + rename) and to \`bench/pipe_server.ts\` (\`req.body.pipeTo(file.writable)\`, nothing else), ${
+      plural(upload.rounds, "round")
+    }${
+      upload.rounds > 1 ? " alternating; the best round of each counts" : ""
+    }, after a warm-up upload to each. RSS (VmRSS) sampled every 20 ms.`,
+    "",
+    table(
+      ["measure", "service", "baseline", "ratio", "target", "result"],
+      rows,
+    ),
+    "",
+    `The service's own account of its best round: bound **${
+      upload.service.bound ?? "—"
+    }**, reader waiting on the network ${
+      serverFigure("readerWaitMs")
+    }, reader blocked on a full queue ${
+      serverFigure("readerBlockedMs")
+    }, writer in disk writes ${
+      serverFigure("writerWriteMs")
+    }, writer idle on an empty queue ${serverFigure("writerIdleMs")}.`,
+  ].join("\n");
+}
+
+function concurrentSection(upload: UploadBenchResult): string {
+  const c = upload.concurrent;
+  const ideal = c.bytesEach / parseCurlRate(c.rate);
+  const statuses = Object.entries(c.statuses)
+    .map(([status, count]) => `${count} × ${status}`).join(", ");
+  return [
+    `## ${c.clients} concurrent rate-limited uploads`,
+    "",
+    `${c.clients} \`curl -T\` uploads of ${
+      formatBytes(c.bytesEach)
+    } each at once, each limited to ${
+      formatBytes(parseCurlRate(c.rate))
+    }/s (\`--limit-rate ${c.rate}\`): answers ${statuses}.`,
+    "",
+    table(["measure", "value", "baseline", "ratio", "target", "result"], [
+      [
+        "uploads stored (201)",
+        String(c.created),
+        `${c.clients} sent`,
+        formatRatio(c.created / c.clients),
+        "all",
+        met(c.created === c.clients),
+      ],
+      [
+        "wall time vs the rate limit's own time",
+        `${formatValue(c.wallSeconds)} s`,
+        `${formatValue(ideal)} s`,
+        formatRatio(c.wallSeconds / ideal),
+        "—",
+        "info (1.00: the clients set the pace)",
+      ],
+      [
+        "RSS peak vs idle",
+        `${formatValue(c.peakRssBytes / MiB)} MiB`,
+        `${formatValue(c.idleRssBytes / MiB)} MiB`,
+        formatRatio(c.peakRssBytes / c.idleRssBytes),
+        "—",
+        "info",
+      ],
+    ]),
+  ].join("\n");
+}
+
+function timelineRow(name: string, traced: TracedUpload): string[] {
+  const totals = laneTotals(traced.events);
+  const ms = (value: number | undefined) => `${formatValue(value ?? 0)} ms`;
+  return [
+    name,
+    formatBytes(traced.bytes),
+    traced.rate ? `${formatBytes(parseCurlRate(traced.rate))}/s` : "none",
+    `${formatValue(traced.seconds * 1000)} ms`,
+    ms(totals.reader?.["read-wait"]),
+    ms(totals.reader?.["put-blocked"]),
+    ms(totals.writer?.write),
+    ms(totals.writer?.["get-idle"]),
+    `**${traced.bound ?? "—"}**`,
+  ];
+}
+
+function timelineSection(upload: UploadBenchResult, dir: string): string {
+  const { fast, slow } = upload.timelines;
+  return [
+    `## Reader/writer timelines`,
+    "",
+    `One upload each at \`LOG_LEVEL=debug\`, drawn from its \`upload.trace\` records. The reader lane is blue while the reader waits on the network (read-wait) and red while it waits on a full queue (put-blocked); the writer lane is green while it writes and yellow while it waits on an empty queue (get-idle). Over loopback the network outruns the disk, so the reader should end up blocked on a full queue (write-bound); under a rate limit the writer should wait on an empty queue (read-bound). Measured here: fast **${
+      fast.bound ?? "—"
+    }-bound**, rate-limited **${
+      slow.bound ?? "—"
+    }-bound** (the service's own verdict, from its 201: write-bound when the reader spent longer blocked than the writer spent idle).`,
+    "",
+    `Caveat: as traced, put-blocked runs from the end of a read to the end of its put, so it also holds the work in between (size checks, the chunk's SHA-256, and at debug level its trace record); that is why a rate-limited upload still shows some put-blocked time.`,
+    "",
+    table([
+      "upload",
+      "size",
+      "rate limit",
+      "duration",
+      "read-wait",
+      "put-blocked",
+      "write",
+      "get-idle",
+      "bound",
+    ], [
+      timelineRow("fast", fast),
+      timelineRow("rate-limited", slow),
+    ]),
+    "",
+    `![Timeline of a fast upload](${
+      relative(dir, join(dir, CHARTS.timelineFast))
+    })`,
+    "",
+    `![Timeline of a rate-limited upload](${
+      relative(dir, join(dir, CHARTS.timelineLimited))
+    })`,
+  ].join("\n");
+}
+
+/** A micro target counts as met only when both the avg and p75 ratios meet it. */
+function microTargetMet(row: MicroResult, maxRatio: number): boolean {
+  return row.ratio !== undefined && row.ratioP75 !== undefined &&
+    row.ratio <= maxRatio && row.ratioP75 <= maxRatio;
+}
+
+function microSection(rows: MicroResult[]): string {
+  const groups = [...new Set(rows.map((r) => r.group))];
+  const parts = [
+    `## Micro-benchmarks (\`deno bench\`)`,
+    "",
+    `\`deno bench --json ${
+      MICRO_FILES.join(" ")
+    }\`; each bench against the baseline of its group, in the same file. Ratios are of the mean time per iteration (lower is better) and of the 75th percentile, which is less swayed by the noise of a shared machine; a target is met only when both ratios meet it.`,
+  ];
+  for (const group of groups) {
+    const body = rows.filter((r) => r.group === group).map((row) => {
+      const target = MICRO_TARGETS.find((t) =>
+        t.group === row.group && t.name === row.name
+      );
+      return [
+        row.baseline ? `${row.name} (baseline)` : row.name,
+        formatNs(row.avgNs),
+        formatNs(row.p75Ns),
+        row.baseline ? "1" : `**${formatRatio(row.ratio)}**`,
+        row.baseline ? "1" : formatRatio(row.ratioP75),
+        target ? `≤ ${target.maxRatio} (${target.why})` : "—",
+        target ? met(microTargetMet(row, target.maxRatio)) : "info",
+      ];
+    });
+    parts.push(
+      "",
+      `### ${group}`,
+      "",
+      table(
+        [
+          "bench",
+          "avg",
+          "p75",
+          "ratio (avg)",
+          "ratio (p75)",
+          "target",
+          "result",
+        ],
+        body,
+      ),
+    );
+  }
+  return parts.join("\n");
+}
+
+/** The Markdown report; `dir` is where it and the charts are written. */
+export function renderReport(results: RunResults, dir: string): string {
+  const { machine } = results;
+  const load = (values: number[]) => values.map((v) => v.toFixed(2)).join(" ");
+  const parts = [
+    `# Benchmark results`,
+    "",
+    `Written by \`deno task bench${results.quick ? " --quick" : ""}${
+      results.steps.length < STEPS.length
+        ? ` --only ${results.steps.join(",")}`
+        : ""
+    }\` (\`bench/run.ts\`); do not edit by hand. Every figure is set against a baseline measured in the same run, on the same machine, so the ratios are what to compare across machines, not the absolute numbers.`,
+    "",
+    table(["", ""], [
+      ["date", machine.date],
+      ["machine", `${machine.nproc} cores (\`nproc\`), ${machine.cpu || "?"}`],
+      ["OS", machine.os],
+      [
+        "Deno",
+        `${machine.deno} (V8 ${machine.v8}, TypeScript ${machine.typescript})`,
+      ],
+      [
+        "load average (1/5/15 min)",
+        `${load(machine.loadAverageStart)} at the start, ${
+          load(machine.loadAverageEnd)
+        } at the end (a shared machine: other work ran alongside)`,
+      ],
+      [
+        "mode",
+        results.quick ? "`--quick` (smaller sizes, shorter runs)" : "full",
+      ],
+    ]),
+  ];
+  const { cached, upload, micro } = results;
+  if (throughputChart(results) !== undefined) {
+    parts.push(
+      "",
+      `![Throughput against the baselines](${
+        relative(dir, join(dir, CHARTS.throughput))
+      })`,
+    );
+  }
+  if (cached) {
+    parts.push(
+      "",
+      isError(cached)
+        ? `## Cached GET vs a minimal Deno.serve\n\nFailed: \`${cached.error}\``
+        : cachedSection(cached),
+    );
+  }
+  if (upload) {
+    if (isError(upload)) {
+      parts.push(
+        "",
+        `## Upload vs a minimal pipe-to-file server\n\nFailed: \`${upload.error}\``,
+      );
+    } else {
+      parts.push(
+        "",
+        uploadSection(upload),
+        "",
+        concurrentSection(upload),
+        "",
+        timelineSection(upload, dir),
+      );
+    }
+  }
+  if (micro) {
+    parts.push(
+      "",
+      isError(micro)
+        ? `## Micro-benchmarks\n\nFailed: \`${micro.error}\``
+        : microSection(micro),
+    );
+  }
+  return parts.join("\n") + "\n";
+}
+
+/** Writes the report and its charts; resolves the paths written. */
+export async function writeReport(
+  results: RunResults,
+  out: string,
+): Promise<string[]> {
+  const dir = dirname(out);
+  await Deno.mkdir(dir, { recursive: true });
+  const written: string[] = [];
+  const write = async (path: string, content: string) => {
+    await Deno.writeTextFile(path, content);
+    written.push(path);
+  };
+  const throughput = throughputChart(results);
+  if (throughput) await write(join(dir, CHARTS.throughput), throughput);
+  const { upload } = results;
+  if (upload && !isError(upload)) {
+    await write(
+      join(dir, CHARTS.timelineFast),
+      uploadTimelineChart(upload.timelines.fast, false),
+    );
+    await write(
+      join(dir, CHARTS.timelineLimited),
+      uploadTimelineChart(upload.timelines.slow, true),
+    );
+  }
+  await formatSvgs(written);
+  await write(out, renderReport(results, dir));
+  return written;
+}
+
+/**
+ * Runs `deno fmt` on the charts, since it formats SVG files too: committed
+ * charts then pass `deno fmt --check` as they are.
+ */
+async function formatSvgs(paths: string[]): Promise<void> {
+  if (paths.length === 0) return;
+  const { success, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["fmt", "--quiet", ...paths],
+    cwd: ROOT,
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (!success) {
+    throw new Error(`deno fmt failed: ${new TextDecoder().decode(stderr)}`);
+  }
+}
+
+function summaryLines(results: RunResults): string[] {
+  const lines: string[] = [];
+  const { cached, upload, micro } = results;
+  if (cached) {
+    lines.push(
+      isError(cached)
+        ? `cached GET: FAILED ${cached.error}`
+        : `cached GET: ${formatValue(cached.service.requestsPerSecond)} vs ${
+          formatValue(cached.baseline.requestsPerSecond)
+        } req/s = ${
+          formatRatio(cached.ratio)
+        } (target >= ${TARGETS.cachedGetRatio})`,
+    );
+  }
+  if (upload) {
+    if (isError(upload)) {
+      lines.push(`upload: FAILED ${upload.error}`);
+    } else {
+      lines.push(
+        `upload ${formatBytes(upload.bytes)}: ${
+          formatValue(upload.service.mibPerSecond)
+        } vs ${formatValue(upload.baseline.mibPerSecond)} MiB/s = ${
+          formatRatio(upload.ratio)
+        } (target >= ${TARGETS.uploadRatio})${
+          upload.ratioFsync === undefined
+            ? ""
+            : `, ${formatRatio(upload.ratioFsync)} vs pipe + fsync`
+        }; RSS growth ${
+          formatValue(upload.rssGrowthMiB)
+        } MiB (target <= ${TARGETS.uploadRssGrowthMiB})`,
+        `concurrent: ${upload.concurrent.created}/${upload.concurrent.clients} stored in ${
+          formatValue(upload.concurrent.wallSeconds)
+        } s`,
+        `timelines: fast ${upload.timelines.fast.bound}-bound, rate-limited ${upload.timelines.slow.bound}-bound`,
+      );
+    }
+  }
+  if (micro) {
+    if (isError(micro)) {
+      lines.push(`micro: FAILED ${micro.error}`);
+    } else {
+      for (const row of micro.filter((r) => !r.baseline)) {
+        lines.push(
+          `micro: ${row.name} [${row.group}]: ${formatNs(row.avgNs)} = ${
+            formatRatio(row.ratio)
+          } x baseline`,
+        );
+      }
+    }
+  }
+  return lines;
+}
+
+const USAGE =
+  `Usage: deno task bench [--quick] [--only cached|upload|micro[,...]] [--out bench/RESULTS.md]
+
+  --quick   smaller sizes and shorter runs (256 MiB upload, 3 s wrk runs)
+  --only    run only these steps (comma-separated)
+  --out     where to write the report; the SVG charts go next to it`;
+
+async function main(): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: Deno.args,
+      options: {
+        quick: { type: "boolean", default: false },
+        only: { type: "string" },
+        out: { type: "string", default: DEFAULT_OUT },
+        help: { type: "boolean", short: "h", default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    printErr(`error: ${(error as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    print(USAGE);
+    return 0;
+  }
+  let steps: Step[] = [...STEPS];
+  if (values.only !== undefined) {
+    const picked = values.only.split(",").map((s) => s.trim());
+    const unknown = picked.filter((s) => !STEPS.includes(s as Step));
+    if (unknown.length > 0 || picked.length === 0) {
+      printErr(
+        `error: --only takes ${
+          STEPS.join(", ")
+        }; got ${values.only}\n\n${USAGE}`,
+      );
+      return 2;
+    }
+    steps = STEPS.filter((s) => picked.includes(s));
+  }
+  const out = resolve(values.out);
+  const quick = values.quick;
+
+  const missing: string[] = [];
+  if (steps.includes("cached") && !(await hasCommand("wrk"))) {
+    missing.push("wrk (for the cached GET benchmark): apt-get install -y wrk");
+  }
+  if (steps.includes("upload") && !(await hasCommand("curl"))) {
+    missing.push("curl (for the upload benchmark): apt-get install -y curl");
+  }
+  if (missing.length > 0) {
+    printErr(`error: missing prerequisites:\n  ${missing.join("\n  ")}`);
+    return 2;
+  }
+
+  const results: RunResults = {
+    quick,
+    steps,
+    machine: await machineInfo(),
+  };
+  const failed = (error: unknown) => ({
+    error: error instanceof Error ? error.message : String(error),
+  });
+  const log = (message: string) =>
+    print(`[${new Date().toISOString().slice(11, 19)}] ${message}`);
+
+  if (steps.includes("cached")) {
+    log("cached GET vs minimal Deno.serve ...");
+    try {
+      results.cached = await benchCachedGet(
+        quick ? { seconds: 3, rounds: 1 } : { seconds: 8, rounds: 3 },
+      );
+    } catch (error) {
+      results.cached = failed(error);
+    }
+  }
+  if (steps.includes("upload")) {
+    const options: BenchUploadOptions = quick
+      ? {
+        bytes: 256 * MiB,
+        rounds: 1,
+        concurrentBytes: MiB,
+        traceBytes: 64 * MiB,
+      }
+      // A traced upload well past the queue's 8 MiB, so the queue can fill.
+      : { traceBytes: 128 * MiB };
+    log(
+      `upload ${formatBytes(options.bytes ?? 1024 * MiB)} vs pipe-to-file, ` +
+        "100 concurrent rate-limited uploads, traces ...",
+    );
+    try {
+      results.upload = await benchUpload(options);
+    } catch (error) {
+      results.upload = failed(error);
+    }
+  }
+  if (steps.includes("micro")) {
+    log(`deno bench ${MICRO_FILES.join(" ")} ...`);
+    try {
+      results.micro = await runMicroBenchmarks();
+    } catch (error) {
+      results.micro = failed(error);
+    }
+  }
+  results.machine.loadAverageEnd = Deno.loadavg();
+
+  const written = await writeReport(results, out);
+  print("");
+  for (const line of summaryLines(results)) print(line);
+  print(`\nwrote ${written.map((p) => relative(Deno.cwd(), p)).join(", ")}`);
+  const anyFailed = [results.cached, results.upload, results.micro].some(
+    isError,
+  );
+  return anyFailed ? 1 : 0;
+}
+
+if (import.meta.main) {
+  Deno.exit(await main());
+}

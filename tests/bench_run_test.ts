@@ -1,0 +1,250 @@
+/**
+ * Tests of the benchmark report (`bench/run.ts`) on made-up figures: the
+ * `deno bench --json` parsing, the ratios and targets in `RESULTS.md`, and
+ * the charts written next to it. Nothing here runs a benchmark.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import {
+  formatBytes,
+  formatRatio,
+  parseCurlRate,
+  parseDenoBench,
+  renderReport,
+  type RunResults,
+  writeReport,
+} from "../bench/run.ts";
+import type { TracedUpload, UploadBenchResult } from "../bench/upload.ts";
+
+function bench(
+  group: string,
+  name: string,
+  avg: number,
+  p75: number,
+  baseline = false,
+) {
+  return {
+    origin: "file:///bench/x_bench.ts",
+    group,
+    name,
+    baseline,
+    results: [{ ok: { n: 100, avg, p75 } }],
+  };
+}
+
+Deno.test("parseDenoBench() gives each bench its ratio to its group's baseline", () => {
+  const rows = parseDenoBench({
+    benches: [
+      bench("g1", "base", 200, 100, true),
+      bench("g1", "fast", 50, 40),
+      bench("g2", "alone", 10, 10),
+    ],
+  });
+  assert.deepEqual(
+    rows.map((r) => [r.name, r.ratio, r.ratioP75]),
+    [["base", 1, 1], ["fast", 0.25, 0.4], ["alone", undefined, undefined]],
+  );
+  assert.throws(
+    () =>
+      parseDenoBench({
+        benches: [{
+          origin: "x",
+          group: "g",
+          name: "broken",
+          baseline: false,
+          results: [{ failed: "boom" }],
+        }],
+      }),
+    /broken/,
+  );
+});
+
+Deno.test("parseCurlRate(), formatBytes() and formatRatio()", () => {
+  assert.equal(parseCurlRate("1M"), 1024 * 1024);
+  assert.equal(parseCurlRate("500K"), 500 * 1024);
+  assert.equal(parseCurlRate("100"), 100);
+  assert.throws(() => parseCurlRate("fast"), RangeError);
+  assert.equal(formatBytes(1024 ** 3), "1 GiB");
+  assert.equal(formatBytes(256 * 1024 ** 2), "256 MiB");
+  assert.equal(formatBytes(12), "12 B");
+  assert.equal(formatRatio(0.912), "0.91");
+  assert.equal(formatRatio(0.0345), "0.035");
+  assert.equal(formatRatio(undefined), "—");
+});
+
+const traced = (bound: string, rate?: string): TracedUpload => ({
+  bytes: 8 * 1024 * 1024,
+  rate,
+  seconds: 0.1,
+  bound,
+  events: [
+    { task: "reader", op: "read", startMs: 0, endMs: 40 },
+    { task: "reader", op: "put", startMs: 40, endMs: 90 },
+    { task: "writer", op: "get", startMs: 0, endMs: 10 },
+    { task: "writer", op: "write", startMs: 10, endMs: 90 },
+    { task: "commit", op: "commit", startMs: 90, endMs: 100 },
+  ],
+});
+
+function results(): RunResults {
+  const run = (mibPerSecond: number) => ({
+    mibPerSecond,
+    seconds: 1,
+    idleRssBytes: 50 * 1024 * 1024,
+    peakRssBytes: 80 * 1024 * 1024,
+  });
+  const upload: UploadBenchResult = {
+    bytes: 1024 ** 3,
+    rounds: 3,
+    service: { ...run(450), bound: "write" },
+    baseline: run(500),
+    baselineFsync: run(460),
+    ratio: 0.9,
+    ratioFsync: 0.978,
+    medianMiBPerSecond: { service: 440, baseline: 490, baselineFsync: 450 },
+    dataDir: "/tmp/x",
+    rssGrowthMiB: 30,
+    runs: {
+      service: [run(450)],
+      baseline: [run(500)],
+      baselineFsync: [run(460)],
+    },
+    concurrent: {
+      clients: 100,
+      bytesEach: 4 * 1024 * 1024,
+      rate: "1M",
+      created: 99,
+      statuses: { "201": 99, "503": 1 },
+      wallSeconds: 4.4,
+      idleRssBytes: 60 * 1024 * 1024,
+      peakRssBytes: 90 * 1024 * 1024,
+    },
+    timelines: { fast: traced("write"), slow: traced("read", "2M") },
+    deno: "2.9.6",
+  };
+  const wrk = (requestsPerSecond: number) => ({
+    requestsPerSecond,
+    latencyP50Ms: 1,
+    latencyP99Ms: 3,
+    non2xx: 0,
+    errors: 0,
+  });
+  return {
+    quick: false,
+    steps: ["cached", "upload", "micro"],
+    machine: {
+      date: "2026-01-02T03:04:05.000Z",
+      nproc: 2,
+      cpu: "Test CPU",
+      os: "linux",
+      deno: "2.9.6",
+      v8: "1",
+      typescript: "1",
+      loadAverageStart: [1, 1, 1],
+      loadAverageEnd: [2, 2, 2],
+    },
+    cached: {
+      service: wrk(8000),
+      baseline: wrk(10000),
+      ratio: 0.8,
+      connections: 64,
+      seconds: 8,
+      rounds: 3,
+    },
+    upload,
+    micro: parseDenoBench({
+      benches: [
+        bench("queue handoff (64 KiB chunk)", "base", 1000, 1000, true),
+        bench(
+          "queue handoff (64 KiB chunk)",
+          "BoundedQueue put + get",
+          500,
+          1200,
+        ),
+      ],
+    }),
+  };
+}
+
+Deno.test("renderReport() shows each figure with its baseline, ratio and target", () => {
+  const report = renderReport(results(), "/out");
+  assert.match(report, /\| date \| 2026-01-02T03:04:05.000Z \|/);
+  assert.match(report, /2 cores \(`nproc`\), Test CPU/);
+  assert.match(
+    report,
+    /\| requests\/s \| 8,000 \| 10,000 \| \*\*0\.80\*\* \| ≥ 0\.85 \| ❌ not met \|/,
+  );
+  assert.match(
+    report,
+    /\| throughput vs pipeTo \(best\) \| 450 MiB\/s \| 500 MiB\/s \| \*\*0\.90\*\* \| ≥ 0\.9 \| ✅ met \|/,
+  );
+  assert.match(report, /RSS growth.*\| 30 MiB \|.*≤ 64 MiB \| ✅ met \|/);
+  assert.match(
+    report,
+    /\| uploads stored \(201\) \| 99 \| 100 sent \| 0\.99 \| all \| ❌ not met \|/,
+  );
+  assert.match(report, /99 × 201, 1 × 503/);
+  assert.match(
+    report,
+    /\| fast \| 8 MiB \| none \| 100 ms \| 40 ms \| 50 ms \| 80 ms \| 10 ms \| \*\*write\*\* \|/,
+  );
+  assert.match(report, /\| rate-limited \| 8 MiB \| 2 MiB\/s \|/);
+  // A micro target needs both the avg and the p75 ratio within it.
+  assert.match(
+    report,
+    /\| BoundedQueue put \+ get \| 500 ns \| 1\.2 µs \| \*\*0\.50\*\* \| 1\.20 \| ≤ 1 .*\| ❌ not met \|/,
+  );
+  for (
+    const chart of [
+      "throughput.svg",
+      "timeline_fast.svg",
+      "timeline_limited.svg",
+    ]
+  ) {
+    assert.ok(report.includes(`](${chart})`), `no link to ${chart}`);
+  }
+});
+
+Deno.test("renderReport() reports a failed step and leaves out the others", () => {
+  const partial: RunResults = {
+    ...results(),
+    steps: ["cached"],
+    cached: { error: "wrk exploded" },
+  };
+  delete partial.upload;
+  delete partial.micro;
+  const report = renderReport(partial, "/out");
+  assert.match(report, /--only cached/);
+  assert.match(report, /Failed: `wrk exploded`/);
+  assert.ok(!report.includes("## Upload"));
+  assert.ok(!report.includes("throughput.svg"));
+});
+
+Deno.test("writeReport() writes the report and the three charts side by side", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const out = join(dir, "nested", "RESULTS.md");
+    const written = await writeReport(results(), out);
+    assert.deepEqual(written.map((p) => p.slice(dir.length + 1)).sort(), [
+      "nested/RESULTS.md",
+      "nested/throughput.svg",
+      "nested/timeline_fast.svg",
+      "nested/timeline_limited.svg",
+    ]);
+    const fast = await Deno.readTextFile(
+      join(dir, "nested", "timeline_fast.svg"),
+    );
+    assert.ok(fast.startsWith("<svg "));
+    assert.match(fast, /write-bound/);
+    const slow = await Deno.readTextFile(
+      join(dir, "nested", "timeline_limited.svg"),
+    );
+    assert.match(slow, /read-bound/);
+    assert.match(slow, /--limit-rate 2M/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
