@@ -20,15 +20,23 @@ import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { BoundedQueue } from "./bounded_queue.ts";
+import { BufferPool } from "./buffer_pool.ts";
 import type { LogFields, Logger } from "./logger.ts";
 
 /** Default capacity of the reader->writer queue: 8 MiB. */
 export const DEFAULT_QUEUE_BYTES = 8 * 1024 * 1024;
-/** Default size the writer coalesces small chunks up to: 1 MiB. */
+/** Default size of the buffers the body is read into (and written from): 1 MiB. */
 export const DEFAULT_WRITE_BYTES = 1024 * 1024;
 /** Default longest wait for the next body chunk: 30 s. */
 export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
 
+// See `startBytes` and `minReadBytes` in receiveUpload.
+const START_BUFFER_BYTES = 64 * 1024;
+// An upload moves to full-size buffers once a MiB of its body arrives
+// within 32 ms (at 32 MiB/s or more).
+const FAST_WINDOW_BYTES = 1024 * 1024;
+const FAST_WINDOW_MS = 32;
+const MIN_READ_BYTES = 16 * 1024;
 // setTimeout fires at once for delays above a signed 32-bit int.
 const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 const SHA256_BYTES = 32;
@@ -48,7 +56,10 @@ export interface FileMetadata {
 
 /** Where the writer task's bytes go; by default the open `.part` file. */
 export interface UploadSink {
-  /** Writes some of `p`, resolving with how many bytes were written. */
+  /**
+   * Writes some of `p`, resolving with how many bytes were written. `p` is
+   * only valid until then: its buffer is refilled with later bytes.
+   */
   write(p: Uint8Array): Promise<number>;
 }
 
@@ -60,7 +71,11 @@ export interface ReceiveUploadOptions {
   maxBytes: number;
   /** Capacity of the reader->writer queue. @default {8388608} */
   queueBytes?: number;
-  /** Small chunks are coalesced into writes of up to this size. @default {1048576} */
+  /**
+   * Size of the buffers the body is read into, so the most bytes per disk
+   * write (a buffer is written as soon as it is full, or earlier when the
+   * writer is idle). @default {1048576}
+   */
   writeBytes?: number;
   /** Longest wait for the next body chunk. @default {30000} */
   idleTimeoutMs?: number;
@@ -245,6 +260,60 @@ async function writeAll(sink: UploadSink, data: Uint8Array): Promise<void> {
   }
 }
 
+/** Reads a body into views the caller provides; see {@linkcode intoReader}. */
+interface IntoReader {
+  /**
+   * Fills the start of `view` with at least one byte, or resolves done.
+   * `value` is a view of the filled bytes, on the buffer that `view`'s
+   * buffer was transferred to (or on that same buffer); it is absent once
+   * the read was cancelled.
+   */
+  read(view: Uint8Array): Promise<ReadableStreamReadResult<Uint8Array>>;
+  /** Cancels the body. */
+  cancel(reason: unknown): Promise<void>;
+}
+
+/**
+ * A reader that fills caller-provided views. A byte stream (such as a
+ * request body) gets a BYOB reader: the bytes land in the view with no
+ * copy and no allocation. Any other stream's chunks are copied in, with
+ * the rest of a chunk kept for the next read.
+ */
+function intoReader(body: ReadableStream<Uint8Array>): IntoReader {
+  let byob: ReadableStreamBYOBReader | undefined;
+  try {
+    byob = body.getReader({ mode: "byob" });
+  } catch (error) {
+    // Only byte streams support BYOB; anything else is read chunk by chunk.
+    if (!(error instanceof TypeError)) throw error;
+  }
+  if (byob) {
+    return {
+      read: (view) => byob.read(view),
+      cancel: (reason) => byob.cancel(reason),
+    };
+  }
+  const reader = body.getReader();
+  let rest: Uint8Array | undefined;
+  return {
+    async read(view) {
+      while (rest === undefined) {
+        const result = await reader.read();
+        if (result.done) return { done: true, value: view.subarray(0, 0) };
+        if (!(result.value instanceof Uint8Array)) {
+          throw new TypeError("Upload body chunks must be Uint8Arrays");
+        }
+        if (result.value.byteLength > 0) rest = result.value;
+      }
+      const n = Math.min(rest.byteLength, view.byteLength);
+      view.set(n === rest.byteLength ? rest : rest.subarray(0, n));
+      rest = n === rest.byteLength ? undefined : rest.subarray(n);
+      return { done: false, value: view.subarray(0, n) };
+    },
+    cancel: (reason) => reader.cancel(reason),
+  };
+}
+
 async function syncDir(dir: string): Promise<void> {
   const handle = await Deno.open(dir);
   try {
@@ -333,7 +402,29 @@ export async function receiveUpload(
     ? (fields: LogFields) => logger.debug("upload.trace", { id, ...fields })
     : undefined;
 
-  const reader = body.getReader();
+  const reader = intoReader(body);
+  // The body is read straight into the pool's buffers and the writer gives
+  // each back once written: the upload holds at most `queueBytes`, by
+  // construction, and allocates nothing per chunk.
+  const pool = new BufferPool({ capacityBytes: queueBytes });
+  // Two buffers at least, so the reader fills one while the writer writes
+  // the other.
+  const bufferBytes = Math.min(
+    writeBytes,
+    Math.max(1, Math.floor(queueBytes / 2)),
+  );
+  // Small buffers first, big ones once the body proves fast (see
+  // FAST_WINDOW_BYTES): big writes only pay off when the disk is kept busy,
+  // while many slow clients at once would each hold megabytes for nothing.
+  const startBytes = Math.min(bufferBytes, START_BUFFER_BYTES);
+  // A buffer with less room than this is handed over as it is: a BYOB read
+  // into a view of a few bytes can stall a chunked request body for good
+  // (seen on Deno 2.9.6 with views under 8 bytes), and tiny reads are slow.
+  // A quarter of a buffer at most, or buffers would go out a read at a time.
+  const minReadBytes = Math.max(
+    1,
+    Math.min(MIN_READ_BYTES, Math.floor(startBytes / 4)),
+  );
   // The first failure wins; aborting `failed` stops both tasks at once.
   const failed = new AbortController();
   const queue = new BoundedQueue({
@@ -343,7 +434,8 @@ export async function receiveUpload(
   const fail = (error: unknown) => {
     if (failed.signal.aborted) return;
     failed.abort(isNoSpace(error) ? new NoSpaceError({ cause: error }) : error);
-    // Settles a pending read() with done, so the reader task notices.
+    pool.abort(failed.signal.reason);
+    // Settles a pending read with done, so the reader task notices.
     reader.cancel(failed.signal.reason).catch(() => {});
   };
   const onAbort = () => fail(signal?.reason);
@@ -354,52 +446,102 @@ export async function receiveUpload(
   let writerWriteMs = 0;
   let writerIdleMs = 0;
   let size = 0;
+  // Set while the writer waits on an empty queue: the reader then hands
+  // over what it has instead of filling its buffer first.
+  let writerWaiting = false;
 
   const readBody = async (): Promise<Uint8Array> => {
     const hash = createHash("sha256");
-    const onIdle = () => fail(new UploadIdleTimeoutError(idleTimeoutMs));
-    while (true) {
-      const t0 = performance.now();
-      const timer = setTimeout(onIdle, idleTimeoutMs);
-      let result: ReadableStreamReadResult<Uint8Array>;
-      try {
-        result = await reader.read();
-      } finally {
-        clearTimeout(timer);
+    // One timer for the whole upload rather than one per read: it fires
+    // when the current read may have waited `idleTimeoutMs`, and re-arms
+    // itself for the rest of the time when the read is younger (or when
+    // the reader is not reading but blocked on the writer).
+    let readingSince: number | undefined;
+    let timer: ReturnType<typeof setTimeout>;
+    const checkIdle = () => {
+      const waited = readingSince === undefined
+        ? 0
+        : performance.now() - readingSince;
+      if (waited >= idleTimeoutMs) {
+        fail(new UploadIdleTimeoutError(idleTimeoutMs));
+      } else {
+        timer = setTimeout(checkIdle, Math.max(1, idleTimeoutMs - waited));
       }
-      const t1 = performance.now();
-      readerWaitMs += t1 - t0;
-      failed.signal.throwIfAborted();
-      if (result.done) break;
+    };
+    timer = setTimeout(checkIdle, idleTimeoutMs);
+    try {
+      let wanted = startBytes;
+      let buffer = await pool.acquire(wanted);
+      let filled = 0;
+      // The body rate, measured over windows of FAST_WINDOW_BYTES.
+      let windowStart = performance.now();
+      let windowSize = 0;
+      // Queues the filled part of `buffer`; with `next`, takes a fresh
+      // buffer too, which waits while the writer holds all the others.
+      const handOver = async (next: boolean): Promise<void> => {
+        const t0 = performance.now();
+        const bytes = filled;
+        writerWaiting = false;
+        await queue.put(new Uint8Array(buffer, 0, bytes));
+        filled = 0;
+        if (next) buffer = await pool.acquire(wanted);
+        const t1 = performance.now();
+        readerBlockedMs += t1 - t0;
+        trace?.({
+          task: "reader",
+          op: "put",
+          bytes,
+          ms: round3(t1 - t0),
+          queued: queue.size,
+        });
+      };
+      while (true) {
+        const t0 = performance.now();
+        readingSince = t0;
+        const result = await reader.read(new Uint8Array(buffer, filled));
+        readingSince = undefined;
+        const t1 = performance.now();
+        readerWaitMs += t1 - t0;
+        failed.signal.throwIfAborted();
+        // The read transferred the buffer: keep what it became.
+        if (result.value) buffer = result.value.buffer as ArrayBuffer;
+        if (result.done) break;
 
-      const chunk = result.value;
-      if (!(chunk instanceof Uint8Array)) {
-        throw new TypeError("Upload body chunks must be Uint8Arrays");
+        const chunk = result.value;
+        size += chunk.byteLength;
+        filled += chunk.byteLength;
+        trace?.({
+          task: "reader",
+          op: "read",
+          bytes: chunk.byteLength,
+          ms: round3(t1 - t0),
+          queued: queue.size,
+        });
+        if (size > maxBytes) throw new UploadTooLargeError(maxBytes);
+        if (expectedLength !== undefined && size > expectedLength) {
+          throw new UploadIncompleteError(expectedLength, size);
+        }
+        hash.update(chunk);
+        if (wanted < bufferBytes && size - windowSize >= FAST_WINDOW_BYTES) {
+          if (t1 - windowStart <= FAST_WINDOW_MS) wanted = bufferBytes;
+          windowStart = t1;
+          windowSize = size;
+        }
+        // A full buffer goes to the writer; so does a partial one when the
+        // writer is idle, so a read-bound upload reaches the disk as it
+        // arrives. Buffers fill up only while the writer is busy, which is
+        // when bigger writes pay off.
+        if (buffer.byteLength - filled < minReadBytes || writerWaiting) {
+          await handOver(true);
+        }
       }
-      size += chunk.byteLength;
-      trace?.({
-        task: "reader",
-        op: "read",
-        bytes: chunk.byteLength,
-        ms: round3(t1 - t0),
-        queued: queue.size,
-      });
-      if (size > maxBytes) throw new UploadTooLargeError(maxBytes);
-      if (expectedLength !== undefined && size > expectedLength) {
-        throw new UploadIncompleteError(expectedLength, size);
+      if (filled > 0) {
+        await handOver(false);
+      } else {
+        pool.release(buffer);
       }
-      if (chunk.byteLength === 0) continue;
-      hash.update(chunk);
-      await queue.put(chunk);
-      const t2 = performance.now();
-      readerBlockedMs += t2 - t1;
-      trace?.({
-        task: "reader",
-        op: "put",
-        bytes: chunk.byteLength,
-        ms: round3(t2 - t1),
-        queued: queue.size,
-      });
+    } finally {
+      clearTimeout(timer);
     }
     if (expectedLength !== undefined && size < expectedLength) {
       throw new UploadIncompleteError(expectedLength, size);
@@ -414,63 +556,36 @@ export async function receiveUpload(
   };
 
   const writeFile = async (out: UploadSink): Promise<void> => {
-    const write = async (data: Uint8Array) => {
-      failed.signal.throwIfAborted();
-      const t0 = performance.now();
-      await writeAll(out, data);
-      const ms = performance.now() - t0;
-      writerWriteMs += ms;
-      trace?.({
-        task: "writer",
-        op: "write",
-        bytes: data.byteLength,
-        ms: round3(ms),
-        queued: queue.size,
-      });
-    };
-    // One buffer for the whole upload: coalescing allocates nothing per chunk.
-    const buffer = new Uint8Array(writeBytes);
-    let filled = 0;
     while (true) {
       const t0 = performance.now();
+      writerWaiting = queue.length === 0;
       const chunk = await queue.get();
-      const ms = performance.now() - t0;
-      writerIdleMs += ms;
+      writerWaiting = false;
+      const t1 = performance.now();
+      writerIdleMs += t1 - t0;
       trace?.({
         task: "writer",
         op: "get",
         bytes: chunk?.byteLength ?? 0,
-        ms: round3(ms),
+        ms: round3(t1 - t0),
         queued: queue.size,
       });
       if (chunk === undefined) break;
 
-      let offset = 0;
-      while (offset < chunk.byteLength) {
-        const rest = chunk.byteLength - offset;
-        if (filled === 0 && rest >= writeBytes) {
-          // Already big enough: write it in place rather than copy it.
-          await write(chunk.subarray(offset));
-          break;
-        }
-        const n = Math.min(writeBytes - filled, rest);
-        buffer.set(chunk.subarray(offset, offset + n), filled);
-        filled += n;
-        offset += n;
-        if (filled === writeBytes) {
-          await write(buffer);
-          filled = 0;
-        }
-      }
-      // Nothing else is queued: write now instead of holding bytes back, so
-      // a read-bound upload reaches the disk as it arrives. Coalescing only
-      // kicks in when the queue backs up, which is when it pays off.
-      if (filled > 0 && queue.length === 0) {
-        await write(buffer.subarray(0, filled));
-        filled = 0;
-      }
+      failed.signal.throwIfAborted();
+      await writeAll(out, chunk);
+      const t2 = performance.now();
+      writerWriteMs += t2 - t1;
+      trace?.({
+        task: "writer",
+        op: "write",
+        bytes: chunk.byteLength,
+        ms: round3(t2 - t1),
+        queued: queue.size,
+      });
+      // Written: the buffer can take the next bytes of the body.
+      pool.release(chunk.buffer as ArrayBuffer);
     }
-    if (filled > 0) await write(buffer.subarray(0, filled));
   };
 
   let file: Deno.FsFile | undefined;

@@ -100,6 +100,46 @@ function source(
   };
 }
 
+/**
+ * A byte stream (as a request body is) that yields `data` in chunks of
+ * `chunkSize`, straight into the reader's view when it reads with BYOB;
+ * `byobReads` counts those.
+ */
+function byteSource(data: Uint8Array, chunkSize: number) {
+  let offset = 0;
+  let byobReads = 0;
+  const stream = new ReadableStream({
+    type: "bytes",
+    pull(controller) {
+      if (offset >= data.byteLength) {
+        controller.close();
+        // A pending BYOB read settles with done only once responded to.
+        controller.byobRequest?.respond(0);
+        return;
+      }
+      const n = Math.min(chunkSize, data.byteLength - offset);
+      const request = controller.byobRequest;
+      if (request?.view) {
+        const view = request.view as Uint8Array;
+        const m = Math.min(n, view.byteLength);
+        view.set(data.subarray(offset, offset + m));
+        offset += m;
+        byobReads++;
+        request.respond(m);
+      } else {
+        controller.enqueue(data.slice(offset, offset + n));
+        offset += n;
+      }
+    },
+  });
+  return {
+    stream,
+    get byobReads() {
+      return byobReads;
+    },
+  };
+}
+
 /** A sink that waits `ms` before each write: a slow disk. */
 function slowSink(ms: number): (file: Deno.FsFile) => UploadSink {
   return (file) => ({
@@ -209,6 +249,84 @@ Deno.test("receiveUpload: queued bytes stay within queueBytes plus one chunk", a
       result.maxQueuedBytes <= queueBytes + chunkSize,
       `maxQueuedBytes ${result.maxQueuedBytes}`,
     );
+    await assertStored(dir, result.id, concat(chunks));
+  });
+});
+
+Deno.test("receiveUpload: a byte stream is read straight into the buffers", async () => {
+  await withDir(async (dir) => {
+    // Odd chunks, so reads straddle the buffers' ends.
+    const data = concat(makeChunks(40, 5000));
+    const body = byteSource(data, 5000);
+    const writes: number[] = [];
+    const result = await receiveUpload(body.stream, {
+      dir,
+      maxBytes: 1024 * KiB,
+      queueBytes: 64 * KiB,
+      writeBytes: 16 * KiB,
+      expectedSha256: sha256(data),
+      sink: (file) => ({
+        write(p) {
+          writes.push(p.byteLength);
+          return file.write(p);
+        },
+      }),
+    });
+    assert.ok(body.byobReads > 0, "read with BYOB");
+    assert.equal(result.size, data.byteLength);
+    assert.ok(result.maxQueuedBytes <= 64 * KiB);
+    assert.ok(Math.max(...writes) <= 16 * KiB, `writes ${writes}`);
+    await assertStored(dir, result.id, data);
+  });
+});
+
+Deno.test("receiveUpload: a fast body gets full-size writes, a slow one small ones", async () => {
+  await withDir(async (dir) => {
+    const recordWrites = (writes: number[]) => (file: Deno.FsFile) => ({
+      async write(p: Uint8Array) {
+        writes.push(p.byteLength);
+        await delay(2);
+        return await file.write(p);
+      },
+    });
+    const fast: number[] = [];
+    const data = concat(makeChunks(64, 64 * KiB));
+    await receiveUpload(byteSource(data, 64 * KiB).stream, {
+      dir,
+      maxBytes: 8 * 1024 * KiB,
+      queueBytes: 1024 * KiB,
+      writeBytes: 256 * KiB,
+      sink: recordWrites(fast),
+    });
+    assert.equal(Math.max(...fast), 256 * KiB);
+
+    const slow: number[] = [];
+    await receiveUpload(
+      source(makeChunks(20, 2 * KiB), { delayMs: 2 }).stream,
+      {
+        dir,
+        maxBytes: 8 * 1024 * KiB,
+        queueBytes: 1024 * KiB,
+        writeBytes: 256 * KiB,
+        sink: recordWrites(slow),
+      },
+    );
+    assert.ok(Math.max(...slow) <= 64 * KiB, `writes ${slow}`);
+  });
+});
+
+Deno.test("receiveUpload: time blocked on a slow disk is not idle time", async () => {
+  await withDir(async (dir) => {
+    const chunks = makeChunks(16, 4 * KiB);
+    const result = await receiveUpload(source(chunks).stream, {
+      dir,
+      maxBytes: 1024 * KiB,
+      queueBytes: 8 * KiB,
+      writeBytes: 4 * KiB,
+      idleTimeoutMs: 40,
+      sink: slowSink(15),
+    });
+    assert.ok(result.readerBlockedMs > 40, `blocked ${result.readerBlockedMs}`);
     await assertStored(dir, result.id, concat(chunks));
   });
 });
