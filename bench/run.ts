@@ -598,7 +598,7 @@ function timelineSection(upload: UploadBenchResult, dir: string): string {
       slow.bound ?? "—"
     }-bound** (the service's own verdict, from its 201: write-bound when the reader spent longer blocked than the writer spent idle).`,
     "",
-    `Caveat: as traced, put-blocked runs from the end of a read to the end of its put, so it also holds the work in between (size checks, the chunk's SHA-256, and at debug level its trace record); that is why a rate-limited upload still shows some put-blocked time.`,
+    `As traced, put-blocked is the time inside the queue's put alone; the work between a read and its put (size checks, the chunk's SHA-256, at debug level the trace record) is CPU time, drawn as neither.`,
     "",
     table([
       "upload",
