@@ -242,7 +242,8 @@ export const SETTINGS = [
     env: "UPLOAD_WRITE_BYTES",
     flag: "upload-write-bytes",
     default: "1048576",
-    help: "the writer coalesces chunks into disk writes of this size",
+    help:
+      "the reader fills buffers of up to this size, and the writer writes each in one call",
     parse: integer(1024, 256 * 1024 * 1024),
   }),
   setting({

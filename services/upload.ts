@@ -3,7 +3,7 @@
  * {@linkcode BoundedQueue}, then a commit that makes the file durable.
  *
  * ```
- * body --read/limit/hash--> queue (bytes) --coalesce/write--> <id>.part
+ * body --BYOB read into pool buffers/limit/hash--> queue (bytes) --write--> <id>.part
  *      --fsync, sidecar, rename, fsync(dir)--> <id> + <id>.json
  * ```
  *
