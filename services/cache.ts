@@ -267,7 +267,12 @@ export class ResponseCache {
       entry,
       outcome,
       ageSeconds: Math.floor(ageMs / 1000),
-      ttlSeconds: Math.floor((this.#ttlMs - ageMs) / 1000),
+      // Rounded away from zero: a fresh entry keeps its full max-age for the
+      // first second (Age is rounded down, so Age + max-age stays the TTL),
+      // and a stale one shows as stale at once.
+      ttlSeconds: ageMs <= this.#ttlMs
+        ? Math.ceil((this.#ttlMs - ageMs) / 1000)
+        : Math.floor((this.#ttlMs - ageMs) / 1000),
       ...(error === undefined ? {} : { error }),
     };
   }
