@@ -8,21 +8,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { createFileStore, FileStore } from "../services/file_store.ts";
 import { type FileMetadata, newId, receiveUpload } from "../services/upload.ts";
-
-async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "file_store_test_" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
-async function listDir(dir: string): Promise<string[]> {
-  const names: string[] = [];
-  for await (const entry of Deno.readDir(dir)) names.push(entry.name);
-  return names.sort();
-}
+import { listDir, withTempDir as withDir } from "./fixtures/temp_dir.ts";
 
 /** Writes a committed file the way receiveUpload leaves it. */
 async function putFile(

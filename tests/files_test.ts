@@ -27,6 +27,7 @@ import {
   sha256Hex,
   stalledBody,
 } from "./fixtures/upload_client.ts";
+import { listDir as filesIn } from "./fixtures/temp_dir.ts";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -148,13 +149,6 @@ async function startService(
     await Deno.remove(dataDir, { recursive: true });
     throw error;
   }
-}
-
-/** Names in `dir`, sorted. */
-async function filesIn(dir: string): Promise<string[]> {
-  const names: string[] = [];
-  for await (const entry of Deno.readDir(dir)) names.push(entry.name);
-  return names.sort();
 }
 
 /** What a 201 answers. */

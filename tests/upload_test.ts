@@ -21,6 +21,7 @@ import {
   type UploadSink,
   UploadTooLargeError,
 } from "../services/upload.ts";
+import { listDir, withTempDir as withDir } from "./fixtures/temp_dir.ts";
 
 const KiB = 1024;
 
@@ -148,21 +149,6 @@ function slowSink(ms: number): (file: Deno.FsFile) => UploadSink {
       return await file.write(p);
     },
   });
-}
-
-async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "upload_test_" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
-async function listDir(dir: string): Promise<string[]> {
-  const names: string[] = [];
-  for await (const entry of Deno.readDir(dir)) names.push(entry.name);
-  return names.sort();
 }
 
 async function assertStored(
