@@ -92,9 +92,19 @@ export function etagMatches(ifNoneMatch: string | null, etag: string): boolean {
   );
 }
 
+/**
+ * `Cache-Control` of a cached answer. `max-age` is the freshness lifetime,
+ * not what is left of it: a downstream cache subtracts `Age` itself (RFC
+ * 9111 4.2.3), so sending the remainder next to `Age` would count the time
+ * in this cache twice.
+ */
+export function cacheControl(lifetimeSeconds: number): string {
+  return `public, max-age=${Math.max(0, lifetimeSeconds)}`;
+}
+
 function cacheHeaders(result: CacheResult): Record<string, string> {
   return {
-    "cache-control": `public, max-age=${Math.max(0, result.ttlSeconds)}`,
+    "cache-control": cacheControl(result.lifetimeSeconds),
     "age": String(result.ageSeconds),
     "cache-status": cacheStatus(result),
   };
@@ -145,7 +155,7 @@ export function cachedResponse(
       "content-type": entry.contentType,
       "content-length": String(entry.body.byteLength),
       "etag": entry.etag,
-      "cache-control": `public, max-age=${Math.max(0, result.ttlSeconds)}`,
+      "cache-control": cacheControl(result.lifetimeSeconds),
       "age": String(result.ageSeconds),
       "cache-status": cacheStatus(result),
       "server-timing": serverTiming,
@@ -222,6 +232,21 @@ function partError(part: string, reason: unknown): PartError {
 
 const decoder = new TextDecoder();
 
+/**
+ * The freshness of an answer built from several cache entries: the
+ * shortest lifetime and the oldest age, so a downstream cache never keeps
+ * it longer than any of its parts stays fresh here.
+ */
+export function combinedFreshness(
+  results: readonly Pick<CacheResult, "lifetimeSeconds" | "ageSeconds">[],
+): { lifetimeSeconds: number; ageSeconds: number } {
+  if (results.length === 0) throw new RangeError("no results to combine");
+  return {
+    lifetimeSeconds: Math.min(...results.map((r) => r.lifetimeSeconds)),
+    ageSeconds: Math.max(...results.map((r) => r.ageSeconds)),
+  };
+}
+
 function summary(deps: JsonPlaceholderDeps): Handler {
   return async (req, ctx) => {
     const id = ctx.params.id;
@@ -247,8 +272,7 @@ function summary(deps: JsonPlaceholderDeps): Handler {
       user: JSON.parse(decoder.decode(user!.value.entry.body)),
     };
     const errors: PartError[] = [];
-    let ttl = user!.value.ttlSeconds;
-    const outcomes = [user!.value.outcome];
+    const used = [user!.value];
     rest.forEach((settled, i) => {
       const part = parts[i]!;
       if (settled.status === "rejected") {
@@ -257,8 +281,7 @@ function summary(deps: JsonPlaceholderDeps): Handler {
         return;
       }
       const { entry } = settled.value;
-      outcomes.push(settled.value.outcome);
-      ttl = Math.min(ttl, settled.value.ttlSeconds);
+      used.push(settled.value);
       if (entry.status !== 200) {
         body[part] = null;
         errors.push({
@@ -271,18 +294,19 @@ function summary(deps: JsonPlaceholderDeps): Handler {
       body[part] = JSON.parse(decoder.decode(entry.body));
     });
     body.errors = errors;
-    ctx.log.cache = outcomes.join(",");
+    ctx.log.cache = used.map((r) => r.outcome).join(",");
 
     const bytes = new TextEncoder().encode(JSON.stringify(body));
     const etag = await etagOf(bytes);
-    const headers = new Headers({
-      etag,
-      "server-timing": timing,
+    const headers = new Headers({ etag, "server-timing": timing });
+    if (errors.length > 0) {
       // A partial answer must not be kept by anyone.
-      "cache-control": errors.length > 0
-        ? "no-store"
-        : `public, max-age=${Math.max(0, ttl)}`,
-    });
+      headers.set("cache-control", "no-store");
+    } else {
+      const { lifetimeSeconds, ageSeconds } = combinedFreshness(used);
+      headers.set("cache-control", cacheControl(lifetimeSeconds));
+      headers.set("age", String(ageSeconds));
+    }
     if (etagMatches(req.headers.get("if-none-match"), etag)) {
       return new Response(null, { status: 304, headers });
     }

@@ -119,9 +119,17 @@ export type CacheOutcome =
 export interface CacheResult {
   entry: CacheEntry;
   outcome: CacheOutcome;
-  /** Seconds since the entry was stored. */
+  /**
+   * Seconds since the entry was stored, rounded down: the `Age` header.
+   */
   ageSeconds: number;
-  /** Seconds of freshness left; negative when stale. */
+  /**
+   * The entry's freshness lifetime in whole seconds: the `max-age`. A
+   * downstream cache counts it from `Age` (RFC 9111 4.2.3), so it is the
+   * whole lifetime, never what is left of it.
+   */
+  lifetimeSeconds: number;
+  /** Seconds of freshness left; negative when stale (`Cache-Status` ttl). */
   ttlSeconds: number;
   /** The upstream error that made a stale answer necessary. */
   error?: unknown;
@@ -267,8 +275,9 @@ export class ResponseCache {
       entry,
       outcome,
       ageSeconds: Math.floor(ageMs / 1000),
-      // Rounded away from zero: a fresh entry keeps its full max-age for the
-      // first second (Age is rounded down, so Age + max-age stays the TTL),
+      lifetimeSeconds: Math.floor(this.#ttlMs / 1000),
+      // Rounded away from zero: a fresh entry shows its full ttl for the
+      // first second (Age is rounded down, so Age + ttl stays the lifetime),
       // and a stale one shows as stale at once.
       ttlSeconds: ageMs <= this.#ttlMs
         ? Math.ceil((this.#ttlMs - ageMs) / 1000)

@@ -606,6 +606,7 @@ export const OPERATIONS: Readonly<Record<string, OperationDescription>> = {
         headers: {
           "ETag": headerRef("ETag"),
           "Cache-Control": headerRef("CacheControl"),
+          "Age": headerRef("Age"),
           "Server-Timing": headerRef("ServerTiming"),
           ...REQUEST_ID_HEADER,
         },
@@ -616,6 +617,7 @@ export const OPERATIONS: Readonly<Record<string, OperationDescription>> = {
         headers: {
           "ETag": headerRef("ETag"),
           "Cache-Control": headerRef("CacheControl"),
+          "Age": headerRef("Age"),
         },
       },
       "400": responseRef("InvalidId"),
@@ -978,12 +980,14 @@ const HEADERS: Record<string, HeaderObject> = {
     schema: string,
   },
   CacheControl: {
-    description: "`public, max-age=<seconds of freshness left>` for cached " +
-      "reads, `no-store` for errors and partial answers.",
+    description: "`public, max-age=<freshness lifetime>` for cached " +
+      "reads (`CACHE_TTL_SECONDS`; the answer is fresh while `max-age` " +
+      "exceeds `Age`), `no-store` for errors and partial answers.",
     schema: string,
   },
   Age: {
-    description: "Seconds since the answer was fetched from the upstream.",
+    description: "Seconds the answer has spent in this cache since it " +
+      "was fetched from the upstream (for a summary: its oldest part).",
     schema: { type: "integer", minimum: 0 },
   },
   CacheStatus: {
