@@ -100,7 +100,9 @@ export async function serve(
     server = Deno.serve({
       hostname: config.host,
       port: config.port,
-      automaticCompression: true,
+      // The app compresses (routes/app.ts), with Vary on every
+      // compressible response.
+      automaticCompression: false,
       signal: controller.signal,
       onListen: ({ hostname, port }) => {
         const host = hostname.includes(":") ? `[${hostname}]` : hostname;

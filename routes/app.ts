@@ -1,15 +1,16 @@
 /**
  * The application: builds the services from a {@linkcode Config}, the route
  * table, and the one request pipeline around it (request id, central error
- * handler, `HEAD`, one JSON log line per request, drain bookkeeping). Its
- * `fetch` is a plain `(req) => Response` function, usable with
- * `Deno.serve`, `deno serve` and in tests without a socket.
+ * handler, compression, `HEAD`, one JSON log line per request, drain
+ * bookkeeping). Its `fetch` is a plain `(req) => Response` function, usable
+ * with `Deno.serve`, `deno serve` and in tests without a socket.
  *
  * @module
  */
 
 import { join } from "node:path";
 import { MemoryStore, ResponseCache } from "../services/cache.ts";
+import { Compressor } from "../services/compression.ts";
 import type { CacheStore } from "../services/cache.ts";
 import type { Config } from "../services/config.ts";
 import { createFileStore, type FileStore } from "../services/file_store.ts";
@@ -187,6 +188,8 @@ export async function createApp(options: AppOptions): Promise<App> {
     ...docsRoutes((): Router["routes"] => router.routes),
   ]);
 
+  const compressor = new Compressor();
+
   async function fetch(req: Request): Promise<Response> {
     const started = performance.now();
     const ctx: RouteContext = {
@@ -206,6 +209,11 @@ export async function createApp(options: AppOptions): Promise<App> {
     } finally {
       inflight--;
       metrics.inflight(-1);
+    }
+    try {
+      response = await compressor.apply(req, response);
+    } catch (error) {
+      response = errorResponse(error, ctx, logger);
     }
     const route = ctx.route ?? "unmatched";
     // With OTEL_DENO=true, Deno's server span is active here: name it by

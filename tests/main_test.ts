@@ -73,7 +73,7 @@ Deno.test("the startup line names the address and settings, never the token", as
       headers: { "accept-encoding": "gzip" },
     });
     assert.equal(res.status, 200);
-    // Deno compresses JSON for clients that accept it.
+    // The app compresses JSON for clients that accept it.
     assert.equal(res.headers.get("content-encoding"), "gzip");
     assert.equal((await res.json()).id, 1);
     const line = await service.waitForLine((r) => r.msg === "request");

@@ -1,0 +1,292 @@
+/**
+ * Response compression done by the app rather than by the server: the
+ * server path of `main.ts` (one connection at a time, see
+ * `services/http_server.ts`) has no compression of its own, and doing it
+ * here keeps every mode (`deno run`, `deno serve`, tests) alike.
+ *
+ * Rules, close to what `Deno.serve`'s automatic compression did:
+ * - only compressible media types (text, JSON, XML, JavaScript, SVG);
+ * - every such response gets `Vary: Accept-Encoding`, compressed or not,
+ *   and so does every 304 without a non-compressible `Content-Type`, so a
+ *   shared cache never hands a gzip body to a client that did not ask;
+ * - bodies under {@linkcode CompressorOptions.minBytes}, partial content,
+ *   `Cache-Control: no-transform` and already encoded bodies are sent as is;
+ * - a compressed variant carries a weak `ETag` (it is a different byte
+ *   sequence of the same representation);
+ * - compressed bytes of bodies with an `ETag` are kept in a small LRU, so a
+ *   cache hit is not compressed again on every request.
+ *
+ * @module
+ */
+
+import { LRUCache } from "lru-cache";
+import { promisify } from "node:util";
+import { brotliCompress, constants, gzip } from "node:zlib";
+
+/** A content coding this module produces. */
+export type Coding = "br" | "gzip";
+
+/** Options of {@linkcode Compressor}. */
+export interface CompressorOptions {
+  /** Smaller bodies are sent uncompressed. @default {64} */
+  minBytes?: number;
+  /**
+   * Bodies up to this size are compressed in one call (and may be kept in
+   * the LRU); longer ones are streamed through gzip. @default {4194304}
+   */
+  maxBufferedBytes?: number;
+  /** Bytes of compressed bodies kept by `ETag`. @default {8388608} */
+  cacheBytes?: number;
+}
+
+const gzipAsync = promisify(gzip);
+// Deno's CompressionStream also speaks brotli (not yet in the DOM types).
+const STREAM_FORMATS: Record<Coding, CompressionFormat> = {
+  br: "brotli" as CompressionFormat,
+  gzip: "gzip",
+};
+const brotliAsync = promisify(brotliCompress);
+
+// text/*, JSON and XML (with structured-syntax suffixes), JavaScript, SVG,
+// form data, WebAssembly: the compressible types of mime-db that matter.
+const COMPRESSIBLE =
+  /^(?:text\/|application\/(?:[\w.+-]*\+)?(?:json|xml)\b|application\/(?:javascript|ecmascript|x-javascript|wasm|x-www-form-urlencoded)\b|image\/svg\+xml\b)/i;
+
+/** Whether a `Content-Type` value names a compressible media type. */
+export function isCompressible(contentType: string | null): boolean {
+  return contentType !== null && COMPRESSIBLE.test(contentType.trimStart());
+}
+
+/**
+ * The coding to use for an `Accept-Encoding` value: `br` or `gzip`, the one
+ * with the higher q-value (`br` on a tie), or `undefined` for identity.
+ */
+export function negotiate(acceptEncoding: string | null): Coding | undefined {
+  if (acceptEncoding === null || acceptEncoding === "") return undefined;
+  let br = -1;
+  let gz = -1;
+  let star = -1;
+  for (const part of acceptEncoding.split(",")) {
+    const [name = "", ...params] = part.split(";");
+    let q = 1;
+    for (const param of params) {
+      const [key, value] = param.split("=");
+      if (key?.trim().toLowerCase() === "q") q = Number(value?.trim() ?? 1);
+    }
+    if (!(q >= 0 && q <= 1)) q = 0;
+    const coding = name.trim().toLowerCase();
+    if (coding === "br") br = q;
+    else if (coding === "gzip" || coding === "x-gzip") gz = q;
+    else if (coding === "*") star = q;
+  }
+  if (br < 0) br = star;
+  if (gz < 0) gz = star;
+  if (br <= 0 && gz <= 0) return undefined;
+  return br >= gz ? "br" : "gzip";
+}
+
+function addVary(headers: Headers): void {
+  const vary = headers.get("vary");
+  if (vary === null) {
+    headers.set("vary", "Accept-Encoding");
+  } else if (!/(?:^|,)\s*(?:accept-encoding|\*)\s*(?:,|$)/i.test(vary)) {
+    headers.set("vary", `${vary}, Accept-Encoding`);
+  }
+}
+
+/** Reads `body` up to `limit` bytes; `rest` is set when it is longer. */
+async function readUpTo(
+  body: ReadableStream<Uint8Array>,
+  limit: number,
+): Promise<{ chunks: Uint8Array[]; length: number; rest?: ReadableStream }> {
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  while (length <= limit) {
+    const { done, value } = await reader.read();
+    if (done) return { chunks, length };
+    chunks.push(value);
+    length += value.byteLength;
+  }
+  // Too long to hold: hand back what was read, followed by the rest.
+  const rest = new ReadableStream<Uint8Array>({
+    start(controller) {
+      for (const chunk of chunks) controller.enqueue(chunk);
+    },
+    async pull(controller) {
+      const { done, value } = await reader.read();
+      if (done) controller.close();
+      else controller.enqueue(value);
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  });
+  return { chunks, length, rest };
+}
+
+function concat(chunks: Uint8Array[], length: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
+}
+
+async function encode(bytes: Uint8Array, coding: Coding): Promise<Uint8Array> {
+  // Quality 4 (brotli) and level 6 (gzip): fast enough for per-request
+  // work, and the LRU spares repeated bodies even that.
+  const out = coding === "br"
+    ? await brotliAsync(bytes, {
+      params: {
+        [constants.BROTLI_PARAM_QUALITY]: 4,
+        [constants.BROTLI_PARAM_SIZE_HINT]: bytes.byteLength,
+      },
+    })
+    : await gzipAsync(bytes);
+  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+}
+
+/** Compresses the app's responses; see the module doc for the rules. */
+export class Compressor {
+  readonly #minBytes: number;
+  readonly #maxBufferedBytes: number;
+  readonly #cache: LRUCache<string, Uint8Array> | undefined;
+
+  constructor(options: CompressorOptions = {}) {
+    const {
+      minBytes = 64,
+      maxBufferedBytes = 4 * 1024 * 1024,
+      cacheBytes = 8 * 1024 * 1024,
+    } = options;
+    for (const [name, value] of Object.entries({ minBytes, cacheBytes })) {
+      if (!Number.isSafeInteger(value) || value < 0) {
+        throw new RangeError(`${name} must be a whole number, got ${value}`);
+      }
+    }
+    if (!Number.isSafeInteger(maxBufferedBytes) || maxBufferedBytes < 1) {
+      throw new RangeError(
+        `maxBufferedBytes must be a positive whole number, got ${maxBufferedBytes}`,
+      );
+    }
+    this.#minBytes = minBytes;
+    this.#maxBufferedBytes = maxBufferedBytes;
+    this.#cache = cacheBytes === 0 ? undefined : new LRUCache({
+      maxSize: cacheBytes,
+      sizeCalculation: (bytes) => Math.max(1, bytes.byteLength),
+    });
+  }
+
+  /**
+   * The response to send for `req`: `response` itself (with `Vary` added
+   * when its body could be compressed), or a compressed copy of it.
+   */
+  apply(req: Request, response: Response): Response | Promise<Response> {
+    const { headers, status } = response;
+    const type = headers.get("content-type");
+    if (status === 304) {
+      if (type === null || isCompressible(type)) addVary(headers);
+      return response;
+    }
+    if (!isCompressible(type)) return response;
+    addVary(headers);
+    const coding = negotiate(req.headers.get("accept-encoding"));
+    if (
+      coding === undefined || response.body === null || status === 206 ||
+      headers.has("content-encoding") || headers.has("content-range") ||
+      /\bno-transform\b/i.test(headers.get("cache-control") ?? "")
+    ) {
+      return response;
+    }
+    const declared = headers.get("content-length");
+    if (declared !== null && Number(declared) < this.#minBytes) return response;
+    const variant = variantOf(req, response, coding);
+    const cached = variant.key === undefined
+      ? undefined
+      : this.#cache?.get(variant.key);
+    if (cached !== undefined) {
+      response.body.cancel().catch(() => {});
+      return encoded(response, cached, variant);
+    }
+    return this.#compress(response, variant);
+  }
+
+  async #compress(response: Response, variant: Variant): Promise<Response> {
+    const read = await readUpTo(response.body!, this.#maxBufferedBytes);
+    if (read.rest !== undefined) return streamed(response, read.rest, variant);
+    const bytes = concat(read.chunks, read.length);
+    if (bytes.byteLength < this.#minBytes) {
+      return new Response(bytes as Uint8Array<ArrayBuffer>, response);
+    }
+    const body = await encode(bytes, variant.coding);
+    if (variant.key !== undefined) this.#cache?.set(variant.key, body);
+    return encoded(response, body, variant);
+  }
+}
+
+/** How a compressed copy of a response differs from it. */
+interface Variant {
+  coding: Coding;
+  /** The copy's `ETag`, when the original's describes its body. */
+  etag?: string;
+  /** Where the compressed bytes are kept, when they can be reused. */
+  key?: string;
+}
+
+function variantOf(req: Request, response: Response, coding: Coding): Variant {
+  const etag = response.headers.get("etag");
+  // Only a 200 to GET or HEAD carries the ETag of its own body; elsewhere
+  // (a 201 after an upload) it names another resource: left as it is, and
+  // never a key for the compressed bytes.
+  if (
+    etag === null || response.status !== 200 ||
+    (req.method !== "GET" && req.method !== "HEAD")
+  ) {
+    return { coding };
+  }
+  const length = response.headers.get("content-length") ?? "";
+  return {
+    coding,
+    etag: etag.startsWith("W/") ? etag : `W/${etag}`,
+    key: `${coding} ${length} ${etag}`,
+  };
+}
+
+function encoded(
+  response: Response,
+  body: Uint8Array,
+  variant: Variant,
+): Response {
+  const headers = new Headers(response.headers);
+  headers.set("content-encoding", variant.coding);
+  headers.set("content-length", String(body.byteLength));
+  if (variant.etag !== undefined) headers.set("etag", variant.etag);
+  return new Response(body as Uint8Array<ArrayBuffer>, {
+    status: response.status,
+    statusText: response.statusText,
+    headers,
+  });
+}
+
+/** A body too long to buffer: compressed as it streams. */
+function streamed(
+  response: Response,
+  body: ReadableStream<Uint8Array>,
+  variant: Variant,
+): Response {
+  const headers = new Headers(response.headers);
+  headers.set("content-encoding", variant.coding);
+  headers.delete("content-length");
+  headers.delete("accept-ranges");
+  if (variant.etag !== undefined) headers.set("etag", variant.etag);
+  const format = new CompressionStream(STREAM_FORMATS[variant.coding]);
+  return new Response(
+    body.pipeThrough(
+      format as unknown as TransformStream<Uint8Array, Uint8Array<ArrayBuffer>>,
+    ),
+    { status: response.status, statusText: response.statusText, headers },
+  );
+}

@@ -1,0 +1,212 @@
+/**
+ * Compression by the app: `Vary: Accept-Encoding` on every response whose
+ * body could be compressed (identity answers and 304s included), gzip/br
+ * with a weak ETag, small and non-compressible bodies left alone.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { brotliDecompressSync, gunzipSync } from "node:zlib";
+import {
+  Compressor,
+  isCompressible,
+  negotiate,
+} from "../services/compression.ts";
+import { testApp } from "./fixtures/app.ts";
+import { spawnService } from "./fixtures/spawn.ts";
+import { withTempDir } from "./fixtures/temp_dir.ts";
+import { startFixtureUpstream } from "./fixtures/upstream.ts";
+
+function varies(res: Response): boolean {
+  return /(^|,)\s*accept-encoding\s*(,|$)/i.test(res.headers.get("vary") ?? "");
+}
+
+Deno.test("negotiate picks br or gzip by q-value, identity when neither", () => {
+  assert.equal(negotiate(null), undefined);
+  assert.equal(negotiate(""), undefined);
+  assert.equal(negotiate("identity"), undefined);
+  assert.equal(negotiate("gzip, deflate, br"), "br");
+  assert.equal(negotiate("gzip"), "gzip");
+  assert.equal(negotiate("br;q=0.5, gzip"), "gzip");
+  assert.equal(negotiate("br;q=0, gzip;q=0"), undefined);
+  assert.equal(negotiate("*"), "br");
+  assert.equal(negotiate("*;q=0.1, br;q=0"), "gzip");
+  assert.equal(negotiate("deflate"), undefined);
+});
+
+Deno.test("isCompressible knows text, JSON, problem+json and not binaries", () => {
+  for (
+    const type of [
+      "application/json; charset=utf-8",
+      "application/problem+json",
+      "text/html",
+      "text/plain; version=0.0.4",
+      "application/javascript",
+      "image/svg+xml",
+    ]
+  ) assert.ok(isCompressible(type), type);
+  for (
+    const type of [null, "application/octet-stream", "image/png", "video/mp4"]
+  ) assert.ok(!isCompressible(type), String(type));
+});
+
+Deno.test("Compressor rejects bad options", () => {
+  assert.throws(() => new Compressor({ minBytes: -1 }), RangeError);
+  assert.throws(() => new Compressor({ maxBufferedBytes: 0 }), RangeError);
+});
+
+Deno.test("every compressible answer varies on Accept-Encoding: identity, gzip, br, 304", async () => {
+  await using upstream = startFixtureUpstream();
+  await using t = await testApp(["--upstream-url", upstream.url]);
+
+  const identity = await t.get("/posts/1", {
+    headers: { "accept-encoding": "identity" },
+  });
+  assert.equal(identity.status, 200);
+  assert.equal(identity.headers.get("content-encoding"), null);
+  assert.ok(varies(identity), "identity 200 lacks Vary: Accept-Encoding");
+  const plain = await identity.text();
+  const etag = identity.headers.get("etag")!;
+  assert.match(etag, /^"/);
+
+  const gzip = await t.get("/posts/1", {
+    headers: { "accept-encoding": "gzip" },
+  });
+  assert.equal(gzip.headers.get("content-encoding"), "gzip");
+  assert.ok(varies(gzip));
+  assert.equal(gzip.headers.get("etag"), `W/${etag}`);
+  const gzipped = new Uint8Array(await gzip.arrayBuffer());
+  assert.equal(Number(gzip.headers.get("content-length")), gzipped.length);
+  assert.equal(new TextDecoder().decode(gunzipSync(gzipped)), plain);
+
+  // Twice: the second comes from the compressed-bytes LRU.
+  for (let i = 0; i < 2; i++) {
+    const br = await t.get("/posts/1", {
+      headers: { "accept-encoding": "gzip, deflate, br" },
+    });
+    assert.equal(br.headers.get("content-encoding"), "br");
+    assert.ok(varies(br));
+    const bytes = new Uint8Array(await br.arrayBuffer());
+    assert.equal(new TextDecoder().decode(brotliDecompressSync(bytes)), plain);
+  }
+
+  // A revalidation with either validator: 304, and it varies too.
+  for (const validator of [etag, `W/${etag}`]) {
+    const notModified = await t.get("/posts/1", {
+      headers: { "if-none-match": validator, "accept-encoding": "identity" },
+    });
+    assert.equal(notModified.status, 304);
+    assert.ok(varies(notModified), "304 lacks Vary: Accept-Encoding");
+  }
+
+  // Too small to compress, but compressible: Vary, no encoding.
+  const root = await t.get("/", { headers: { "accept-encoding": "gzip" } });
+  assert.equal(root.headers.get("content-encoding"), null);
+  assert.ok(varies(root));
+  assert.deepEqual(await root.json(), { Hello: "World" });
+
+  // Problems are JSON too.
+  const missing = await t.get("/nope", {
+    headers: { "accept-encoding": "identity" },
+  });
+  assert.equal(missing.status, 404);
+  assert.ok(varies(missing));
+  await missing.body?.cancel();
+});
+
+Deno.test("binary downloads and partial content are not compressed and do not vary", async () => {
+  await using t = await testApp([]);
+  const bytes = new TextEncoder().encode("compressible text ".repeat(500));
+  const created = await t.get("/files", { method: "POST", body: bytes });
+  assert.equal(created.status, 201);
+  const { id } = await created.json();
+
+  const full = await t.get(`/files/${id}`, {
+    headers: { "accept-encoding": "gzip" },
+  });
+  assert.equal(full.status, 200);
+  assert.equal(full.headers.get("content-encoding"), null);
+  assert.deepEqual(new Uint8Array(await full.arrayBuffer()), bytes);
+
+  const part = await t.get(`/files/${id}`, {
+    headers: { "accept-encoding": "gzip", range: "bytes=0-9" },
+  });
+  assert.equal(part.status, 206);
+  assert.equal(part.headers.get("content-encoding"), null);
+  assert.deepEqual(
+    new Uint8Array(await part.arrayBuffer()),
+    bytes.slice(0, 10),
+  );
+});
+
+Deno.test("an upload's 201 is compressed, but its ETag (the file's) is kept and its bytes never reused", async () => {
+  await using t = await testApp([]);
+  const bytes = new TextEncoder().encode("same content ".repeat(100));
+  const ids = new Set<string>();
+  for (let i = 0; i < 2; i++) {
+    const created = await t.get("/files", {
+      method: "POST",
+      body: bytes,
+      headers: { "accept-encoding": "gzip" },
+    });
+    assert.equal(created.status, 201);
+    assert.match(created.headers.get("etag") ?? "", /^"[0-9a-f]{64}"$/);
+    const raw = new Uint8Array(await created.arrayBuffer());
+    const json = created.headers.get("content-encoding") === "gzip"
+      ? gunzipSync(raw)
+      : raw;
+    ids.add(JSON.parse(new TextDecoder().decode(json)).id);
+  }
+  assert.equal(ids.size, 2);
+});
+
+Deno.test("long compressible bodies are compressed as they stream", async () => {
+  const compressor = new Compressor({ maxBufferedBytes: 1024 });
+  const text = "streamed line\n".repeat(10_000);
+  const chunks = new TextEncoder().encode(text);
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      for (let i = 0; i < chunks.length; i += 500) {
+        controller.enqueue(chunks.subarray(i, i + 500));
+      }
+      controller.close();
+    },
+  });
+  const res = await compressor.apply(
+    new Request("http://localhost/", {
+      headers: { "accept-encoding": "gzip" },
+    }),
+    new Response(body, {
+      headers: { "content-type": "text/plain", etag: '"abc"' },
+    }),
+  );
+  assert.equal(res.headers.get("content-encoding"), "gzip");
+  assert.equal(res.headers.get("content-length"), null);
+  assert.equal(res.headers.get("etag"), 'W/"abc"');
+  const out = gunzipSync(new Uint8Array(await res.arrayBuffer()));
+  assert.equal(new TextDecoder().decode(out), text);
+});
+
+Deno.test("the running service varies identity answers and compresses for clients that ask", async () => {
+  await using upstream = startFixtureUpstream();
+  await withTempDir(async (dataDir) => {
+    await using service = await spawnService(["--data-dir", dataDir], {
+      env: { UPSTREAM_URL: upstream.url },
+    });
+    const identity = await fetch(`${service.url}/posts/1`, {
+      headers: { "accept-encoding": "identity" },
+    });
+    assert.equal(identity.status, 200);
+    assert.equal(identity.headers.get("content-encoding"), null);
+    assert.ok(varies(identity), "identity 200 lacks Vary: Accept-Encoding");
+    assert.equal((await identity.json()).id, 1);
+
+    const gzip = await fetch(`${service.url}/posts/1`, {
+      headers: { "accept-encoding": "gzip" },
+    });
+    assert.equal(gzip.headers.get("content-encoding"), "gzip");
+    assert.ok(varies(gzip));
+    assert.equal((await gzip.json()).id, 1);
+  });
+});
