@@ -136,11 +136,14 @@ export async function createApp(options: AppOptions): Promise<App> {
   // nothing holding resources exists yet.
   const files = await createFileStore({
     dir: join(config.dataDir, "files"),
+    logger,
   });
   const swept = await files.sweepPartFiles();
   if (swept > 0) {
     logger.warn("files.swept", { removed: swept, dir: files.dir });
   }
+  // The index of the stored files, so GET /files never reads the folder.
+  await files.refresh();
   const uploads = new UploadTracker();
   // The sources are read at scrape time, after everything below exists.
   const metrics = new Metrics({
@@ -148,6 +151,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       store: () => cache.store,
       upstreamOpenSlots: () => client.openSlots,
       uploadsActive: () => uploads.active,
+      files: () => files.stats(),
     },
   });
   const client = new JsonPlaceholderClient({

@@ -10,7 +10,10 @@
 
 import { Buffer } from "node:buffer";
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { FileStore } from "../services/file_store.ts";
+import {
+  type FileStore,
+  StorageUnavailableError,
+} from "../services/file_store.ts";
 import type { Logger } from "../services/logger.ts";
 import { problem } from "../services/problem.ts";
 import {
@@ -265,6 +268,13 @@ export function filesRoutes(
       report({ outcome: "unauthorized", bytes: 0 }, ctx);
       return denied;
     }
+    try {
+      // DATA_DIR/files removed while running: make it again, or say so.
+      await store.restoreDir();
+    } catch (error) {
+      report({ outcome: "error", bytes: 0 }, ctx);
+      return storageUnavailable(error, ctx);
+    }
     const lengthHeader = req.headers.get("content-length");
     let expectedLength: number | undefined;
     if (lengthHeader !== null) {
@@ -420,6 +430,11 @@ export function filesRoutes(
         instance,
       }, { headers });
     }
+    if (error instanceof Deno.errors.NotFound) {
+      // The folder vanished mid-upload; the next upload makes it again.
+      report({ outcome: "error", bytes: 0 }, ctx);
+      return storageUnavailable(error, ctx);
+    }
     if (isBodyError(error)) {
       // The client went away or its body broke: nothing was kept, and
       // nobody is left to read this answer.
@@ -450,6 +465,9 @@ export function filesRoutes(
         ...(cursor === undefined ? {} : { cursor }),
       });
     } catch (error) {
+      if (error instanceof StorageUnavailableError) {
+        return storageUnavailable(error, ctx);
+      }
       if (!(error instanceof RangeError)) throw error;
       return problem(400, { detail: error.message, instance: "/files" });
     }
@@ -463,6 +481,25 @@ export function filesRoutes(
       }>; rel="next"`;
     }
     return new Response(JSON.stringify(page), { headers });
+  };
+
+  const storageUnavailable = (error: unknown, ctx: RouteContext) => {
+    if (
+      !(error instanceof StorageUnavailableError) &&
+      !(error instanceof Deno.errors.NotFound)
+    ) {
+      throw error;
+    }
+    logger.error("files.storage_unavailable", {
+      requestId: ctx.requestId,
+      error,
+    });
+    return problem(503, {
+      title: "Storage unavailable",
+      detail:
+        "The file storage folder is missing and could not be made; nothing was kept",
+      instance: ctx.url.pathname,
+    }, { headers: { "retry-after": "5", connection: "close" } });
   };
 
   const notFound = (ctx: RouteContext) =>

@@ -5,10 +5,22 @@
  * Every method checks the id with {@linkcode isValidId} before touching the
  * filesystem, so a path-like id can never escape the folder.
  *
+ * Listing reads a {@linkcode FileIndex} kept in memory: built from the
+ * sidecars at start ({@linkcode FileStore.refresh}), updated by this
+ * process's commits and deletes, and brought up to date with the folder
+ * whenever the folder's mtime changes, which is how files added or deleted
+ * by another process sharing the folder (`deno serve --parallel` workers,
+ * a second instance) show up. A refresh reads the folder's names and only
+ * the sidecars of files it does not know yet.
+ *
+ * If the folder vanishes while the service runs, the store recreates it
+ * (logged once per disappearance) so uploads keep working.
+ *
  * @example Usage
  * ```ts
  * const store = await createFileStore({ dir: "./data/files" });
  * await store.sweepPartFiles(); // at startup only
+ * await store.refresh(); // builds the index
  * const page = await store.list({ limit: 20 });
  * ```
  *
@@ -17,13 +29,38 @@
 
 import { Buffer } from "node:buffer";
 import { statfs } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { FileIndex, type IndexPosition } from "./file_index.ts";
+import type { Logger } from "./logger.ts";
 import { type FileMetadata, isValidId } from "./upload.ts";
 
 /** Options of {@linkcode createFileStore}. */
 export interface FileStoreOptions {
   /** The folder of the stored files (created if missing). */
   dir: string;
+  /** Where a recreated folder is reported. */
+  logger?: Logger;
+}
+
+/** Counters of a {@linkcode FileStore}, for metrics and tests. */
+export interface FileStoreStats {
+  /** Files in the index. */
+  files: number;
+  /** Index refreshes from the folder (the first one builds it). */
+  refreshes: number;
+  /** Sidecars read since the start. */
+  sidecarReads: number;
+  /** Times the folder was found missing and recreated. */
+  dirRecreated: number;
+}
+
+/** The folder is missing (or not a folder) and cannot be recreated. */
+export class StorageUnavailableError extends Error {
+  /** Creates the error; `cause` is the OS error, if any. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "StorageUnavailableError";
+  }
 }
 
 /** Options of {@linkcode FileStore.list}. */
@@ -46,6 +83,13 @@ const MAX_LIST_LIMIT = 1000;
 // Sidecars are read in batches so a big folder cannot exhaust descriptors.
 const READ_BATCH = 32;
 const SIDECAR = /^([0-9a-f]{32})\.json$/;
+// A folder's mtime only moves by whole clock ticks (1-10 ms on Linux; whole
+// seconds on some filesystems), so a change in the same tick as the last
+// refresh leaves it as it was. While a refresh is this close to the mtime
+// it saw, every list refreshes again (as git treats "racily clean" files).
+const RACY_MS = 50;
+// Filesystems whose mtimes are whole seconds get a window of two.
+const RACY_COARSE_MS = 2000;
 const PART = /^[0-9a-f]{32}(\.json)?\.part$/;
 
 function isNotFound(error: unknown): boolean {
@@ -81,7 +125,7 @@ function encodeCursor(meta: FileMetadata): string {
   );
 }
 
-function decodeCursor(cursor: string): [created: string, id: string] {
+function decodeCursor(cursor: string): IndexPosition {
   try {
     const value: unknown = JSON.parse(
       Buffer.from(cursor, "base64url").toString(),
@@ -90,7 +134,7 @@ function decodeCursor(cursor: string): [created: string, id: string] {
       Array.isArray(value) && value.length === 2 &&
       typeof value[0] === "string" && isValidId(value[1])
     ) {
-      return [value[0], value[1]];
+      return { created: value[0], id: value[1] };
     }
   } catch {
     // Falls through to the RangeError below.
@@ -98,34 +142,81 @@ function decodeCursor(cursor: string): [created: string, id: string] {
   throw new RangeError("Invalid list cursor");
 }
 
-const byCreatedThenId = (a: FileMetadata, b: FileMetadata) =>
-  a.created < b.created
-    ? -1
-    : a.created > b.created
-    ? 1
-    : a.id < b.id
-    ? -1
-    : a.id > b.id
-    ? 1
-    : 0;
-
 /** Reads, lists and deletes the stored uploads in one folder. */
 export class FileStore {
   /** The folder of the stored files. */
   readonly dir: string;
+  readonly #logger: Logger | undefined;
+  readonly #index = new FileIndex();
+  // Committed ids whose sidecar does not parse: not listed, not re-read.
+  readonly #unreadable = new Set<string>();
+  // The folder's mtime when the index last matched it (undefined: never,
+  // or the index must be rebuilt), and whether a change since could have
+  // left it unchanged (see RACY_MS).
+  #mtime: number | null | undefined;
+  #racy = true;
+  // At most one refresh runs and one waits to run after it.
+  #running: Promise<void> | undefined;
+  #queued: Promise<void> | undefined;
+  #refreshes = 0;
+  #sidecarReads = 0;
+  #dirRecreated = 0;
 
   /** Creates a store; prefer {@linkcode createFileStore}, which makes the folder. */
   constructor(options: FileStoreOptions) {
-    const { dir } = options;
+    const { dir, logger } = options;
     if (typeof dir !== "string" || dir === "") {
       throw new TypeError("dir must be a non-empty string");
     }
     this.dir = dir;
+    this.#logger = logger;
   }
 
   /** Creates the folder (and its parents) if missing. */
   async ensureDir(): Promise<void> {
     await Deno.mkdir(this.dir, { recursive: true });
+  }
+
+  /**
+   * Makes sure the folder exists while the service runs: if someone removed
+   * it, it is made again (counted, and logged once by whichever request
+   * made it). Throws {@linkcode StorageUnavailableError} when the path is
+   * not a folder or cannot be made. Costs one `stat` when all is well.
+   */
+  async restoreDir(): Promise<void> {
+    try {
+      const info = await Deno.stat(this.dir);
+      if (info.isDirectory) return;
+      throw new StorageUnavailableError(`${this.dir} is not a folder`);
+    } catch (error) {
+      if (!isNotFound(error)) throw unavailable(this.dir, error);
+    }
+    try {
+      await Deno.mkdir(dirname(this.dir), { recursive: true });
+      // Not recursive: of several requests racing here (in this process
+      // or another), exactly one creates it, so it is logged once.
+      await Deno.mkdir(this.dir);
+    } catch (error) {
+      if (error instanceof Deno.errors.AlreadyExists) return;
+      throw unavailable(this.dir, error);
+    }
+    this.#dirRecreated++;
+    this.#index.clear();
+    this.#mtime = undefined;
+    this.#logger?.warn("files.dir_recreated", {
+      dir: this.dir,
+      detail: "The files folder was removed while running; made it again",
+    });
+  }
+
+  /** Counters for metrics and tests. */
+  stats(): FileStoreStats {
+    return {
+      files: this.#index.size,
+      refreshes: this.#refreshes,
+      sidecarReads: this.#sidecarReads,
+      dirRecreated: this.#dirRecreated,
+    };
   }
 
   /**
@@ -157,7 +248,8 @@ export class FileStore {
   /** The metadata of file `id`, or `undefined` if there is none. */
   async stat(id: string): Promise<FileMetadata | undefined> {
     if (!isValidId(id)) return undefined;
-    const meta = await this.#readMetadata(id);
+    // Sidecars never change once committed, so the index's copy will do.
+    const meta = this.#index.get(id) ?? await this.#readMetadata(id);
     if (!meta) return undefined;
     try {
       const info = await Deno.stat(join(this.dir, id));
@@ -180,43 +272,34 @@ export class FileStore {
       );
     }
     const after = cursor === undefined ? undefined : decodeCursor(cursor);
-
-    const names = new Set<string>();
-    for await (const entry of Deno.readDir(this.dir)) {
-      if (entry.isFile) names.add(entry.name);
-    }
-    // Only committed files: the content is renamed into place last.
-    const ids: string[] = [];
-    for (const name of names) {
-      const id = SIDECAR.exec(name)?.[1];
-      if (id !== undefined && names.has(id)) ids.push(id);
-    }
-    const all: FileMetadata[] = [];
-    for (let i = 0; i < ids.length; i += READ_BATCH) {
-      const batch = ids.slice(i, i + READ_BATCH);
-      for (
-        const meta of await Promise.all(
-          batch.map((id) => this.#readMetadata(id)),
-        )
-      ) {
-        if (meta) all.push(meta);
-      }
-    }
-    all.sort(byCreatedThenId);
-
-    let start = 0;
-    if (after) {
-      const [created, id] = after;
-      const pivot = { id, created, size: 0, sha256: "" };
-      while (start < all.length && byCreatedThenId(all[start]!, pivot) <= 0) {
-        start++;
-      }
-    }
-    const items = all.slice(start, start + limit);
+    await this.#sync();
+    const { items, more } = this.#index.page({
+      limit,
+      ...(after === undefined ? {} : { after }),
+    });
     const last = items.at(-1);
-    return start + limit < all.length && last
-      ? { items, nextCursor: encodeCursor(last) }
-      : { items };
+    return more && last ? { items, nextCursor: encodeCursor(last) } : { items };
+  }
+
+  /**
+   * Brings the index up to date with the folder: drops the files that are
+   * gone and reads the sidecars of the committed files it does not know.
+   * The first call builds the index. Calls join a refresh that has not
+   * read the folder yet; one that already has may have missed a change made
+   * before the call, so another runs after it.
+   */
+  refresh(): Promise<void> {
+    this.#queued ??= (this.#running ?? Promise.resolve())
+      .catch(() => {})
+      .then(() => {
+        this.#queued = undefined;
+        const run = this.#refresh().finally(() => {
+          if (this.#running === run) this.#running = undefined;
+        });
+        this.#running = run;
+        return run;
+      });
+    return this.#queued;
   }
 
   /** Deletes file `id`; resolves `false` if there was none. */
@@ -227,9 +310,12 @@ export class FileStore {
       // that the sweep removes, never a listed file without content.
       await Deno.remove(join(this.dir, id));
     } catch (error) {
-      if (isNotFound(error)) return false;
-      throw error;
+      if (!isNotFound(error)) throw error;
+      // Maybe deleted by another process: forget it here too.
+      this.#index.delete(id);
+      return false;
     }
+    this.#index.delete(id);
     try {
       await Deno.remove(join(this.dir, `${id}.json`));
     } catch (error) {
@@ -271,7 +357,88 @@ export class FileStore {
     }
   }
 
+  /** Refreshes the index if the folder changed since the last refresh. */
+  async #sync(): Promise<void> {
+    let info: Deno.FileInfo | undefined;
+    try {
+      info = await Deno.stat(this.dir);
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+    if (!info?.isDirectory) {
+      // Gone (or replaced): make it again, or throw StorageUnavailableError.
+      await this.restoreDir();
+      return this.refresh();
+    }
+    const mtime = info.mtime?.getTime() ?? null;
+    // Without mtimes (some platforms), every list refreshes.
+    if (mtime === null || mtime !== this.#mtime || this.#racy) {
+      await this.refresh();
+    }
+  }
+
+  async #refresh(): Promise<void> {
+    const started = Date.now();
+    // Files this process adds or deletes meanwhile are left to the next
+    // refresh: the names read below may predate them.
+    const known = [...this.#index.ids()];
+    let mtime: number | null;
+    const names = new Set<string>();
+    try {
+      // The mtime before the names: a change in between is seen now and
+      // again by the next list (the mtime moved), never missed.
+      mtime = (await Deno.stat(this.dir)).mtime?.getTime() ?? null;
+      for await (const entry of Deno.readDir(this.dir)) {
+        if (entry.isFile) names.add(entry.name);
+      }
+    } catch (error) {
+      if (!isNotFound(error) && !(error instanceof Deno.errors.NotADirectory)) {
+        throw error;
+      }
+      // Gone since the check: make it again, or throw.
+      await this.restoreDir();
+      this.#index.clear();
+      return;
+    }
+    for (const id of known) {
+      if (!names.has(id) || !names.has(`${id}.json`)) this.#index.delete(id);
+    }
+    // Only committed files: the content is renamed into place last.
+    const fresh: string[] = [];
+    for (const name of names) {
+      const id = SIDECAR.exec(name)?.[1];
+      if (
+        id !== undefined && names.has(id) && !this.#index.has(id) &&
+        !this.#unreadable.has(id)
+      ) {
+        fresh.push(id);
+      }
+    }
+    for (const id of this.#unreadable) {
+      if (!names.has(`${id}.json`)) this.#unreadable.delete(id);
+    }
+    const found: FileMetadata[] = [];
+    for (let i = 0; i < fresh.length; i += READ_BATCH) {
+      const batch = fresh.slice(i, i + READ_BATCH);
+      const metas = await Promise.all(
+        batch.map((id) => this.#readMetadata(id)),
+      );
+      metas.forEach((meta, j) => {
+        if (meta) found.push(meta);
+        else this.#unreadable.add(batch[j]!);
+      });
+    }
+    this.#index.addAll(found);
+    this.#refreshes++;
+    this.#mtime = mtime;
+    const window = mtime !== null && mtime % 1000 === 0
+      ? RACY_COARSE_MS
+      : RACY_MS;
+    this.#racy = mtime === null || started - mtime < window;
+  }
+
   async #readMetadata(id: string): Promise<FileMetadata | undefined> {
+    this.#sidecarReads++;
     try {
       const text = await Deno.readTextFile(join(this.dir, `${id}.json`));
       return parseMetadata(id, text);
@@ -280,6 +447,14 @@ export class FileStore {
       throw error;
     }
   }
+}
+
+function unavailable(dir: string, error: unknown): StorageUnavailableError {
+  if (error instanceof StorageUnavailableError) return error;
+  const reason = error instanceof Error ? error.message : String(error);
+  return new StorageUnavailableError(`${dir} cannot be made: ${reason}`, {
+    cause: error,
+  });
 }
 
 /** Creates a {@linkcode FileStore}, making its folder if missing. */

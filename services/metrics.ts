@@ -9,6 +9,7 @@
 
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { CacheOutcome, CacheStore } from "./cache.ts";
+import type { FileStoreStats } from "./file_store.ts";
 import type { UpstreamAttempt } from "./jsonplaceholder.ts";
 
 /** The figures of a finished upload that metrics record. */
@@ -31,6 +32,8 @@ export interface MetricsSources {
   upstreamOpenSlots?: () => number;
   /** Uploads in flight. */
   uploadsActive?: () => number;
+  /** The stored files (index size, refreshes, recreated folder). */
+  files?: () => FileStoreStats;
 }
 
 /** Options of {@linkcode Metrics}. */
@@ -344,6 +347,37 @@ export class Metrics implements Disposable {
       registers,
       collect() {
         if (uploadsActive) this.set(uploadsActive());
+      },
+    });
+    const files = sources.files;
+    new Gauge({
+      name: "files_stored",
+      help: "Stored files, as the in-memory index of GET /files counts them",
+      registers,
+      collect() {
+        if (files) this.set(files().files);
+      },
+    });
+    new Counter({
+      name: "files_index_refreshes_total",
+      help:
+        "Index refreshes from DATA_DIR/files (at start, and when its mtime changed)",
+      registers,
+      collect() {
+        if (!files) return;
+        this.reset();
+        this.inc(files().refreshes);
+      },
+    });
+    new Counter({
+      name: "files_dir_recreated_total",
+      help:
+        "Times DATA_DIR/files was found removed while running and made again",
+      registers,
+      collect() {
+        if (!files) return;
+        this.reset();
+        this.inc(files().dirRecreated);
       },
     });
 

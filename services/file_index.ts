@@ -1,0 +1,154 @@
+/**
+ * The metadata of the stored files, kept in memory in list order (`created`,
+ * then `id`) so that a page of `GET /files` costs a binary search and a
+ * slice, not a read of every sidecar. {@linkcode FileStore} owns one and
+ * keeps it in step with the folder.
+ *
+ * @example Usage
+ * ```ts
+ * const index = new FileIndex();
+ * index.add({ id: "0".repeat(32), size: 1, sha256: "00", created: "2024-01-01T00:00:00.000Z" });
+ * const { items } = index.page({ limit: 10 });
+ * ```
+ *
+ * @module
+ */
+
+import type { FileMetadata } from "./upload.ts";
+
+/** Where a page starts: just after this (`created`, `id`) position. */
+export interface IndexPosition {
+  created: string;
+  id: string;
+}
+
+/** Options of {@linkcode FileIndex.page}. */
+export interface PageOptions {
+  /** Most items in the page (at least 1). */
+  limit: number;
+  /** Start after this position; the first file when absent. */
+  after?: IndexPosition;
+}
+
+/** One page of the index. */
+export interface IndexPage {
+  items: FileMetadata[];
+  /** Whether more files follow the last item. */
+  more: boolean;
+}
+
+// Below this many, inserting one by one beats appending and sorting.
+const BULK_THRESHOLD = 16;
+
+/** Orders by `created`, then `id` (ISO 8601 UTC strings sort as times). */
+export function compareFiles(a: IndexPosition, b: IndexPosition): number {
+  if (a.created !== b.created) return a.created < b.created ? -1 : 1;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+/** The sorted metadata of the stored files, with lookup by id. */
+export class FileIndex {
+  // Sorted by compareFiles. Almost every new file is the newest, so an
+  // insert is usually a push; a splice elsewhere moves pointers only.
+  #sorted: FileMetadata[] = [];
+  #byId = new Map<string, FileMetadata>();
+
+  /** How many files the index holds. */
+  get size(): number {
+    return this.#sorted.length;
+  }
+
+  /** Whether file `id` is indexed. */
+  has(id: string): boolean {
+    return this.#byId.has(id);
+  }
+
+  /** The metadata of file `id`, if indexed. */
+  get(id: string): FileMetadata | undefined {
+    return this.#byId.get(id);
+  }
+
+  /** The indexed ids, in no particular order. */
+  ids(): IterableIterator<string> {
+    return this.#byId.keys();
+  }
+
+  /** Adds (or replaces) the metadata of `meta.id`. */
+  add(meta: FileMetadata): void {
+    this.delete(meta.id);
+    const frozen = Object.freeze({ ...meta });
+    this.#sorted.splice(this.#lowerBound(frozen), 0, frozen);
+    this.#byId.set(frozen.id, frozen);
+  }
+
+  /**
+   * Adds many files at once: one sort instead of one insert each, so
+   * building the index of a big folder costs O(n log n).
+   */
+  addAll(metas: readonly FileMetadata[]): void {
+    if (metas.length <= BULK_THRESHOLD) {
+      for (const meta of metas) this.add(meta);
+      return;
+    }
+    const fresh = new Map(metas.map((meta) => [meta.id, meta]));
+    // Replaced entries leave first, while the array is still sorted.
+    for (const id of fresh.keys()) this.delete(id);
+    for (const meta of fresh.values()) {
+      const frozen = Object.freeze({ ...meta });
+      this.#sorted.push(frozen);
+      this.#byId.set(frozen.id, frozen);
+    }
+    this.#sorted.sort(compareFiles);
+  }
+
+  /** Removes file `id`; returns whether it was indexed. */
+  delete(id: string): boolean {
+    const meta = this.#byId.get(id);
+    if (!meta) return false;
+    this.#byId.delete(id);
+    this.#sorted.splice(this.#lowerBound(meta), 1);
+    return true;
+  }
+
+  /** Removes every file. */
+  clear(): void {
+    this.#sorted = [];
+    this.#byId.clear();
+  }
+
+  /** Up to `limit` files after `after`, in order. */
+  page(options: PageOptions): IndexPage {
+    const { limit, after } = options;
+    if (!Number.isSafeInteger(limit) || limit < 1) {
+      throw new RangeError("limit must be a positive integer");
+    }
+    const start = after === undefined ? 0 : this.#upperBound(after);
+    const items = this.#sorted.slice(start, start + limit);
+    return { items, more: start + limit < this.#sorted.length };
+  }
+
+  /** The index of the first entry at or after `position`. */
+  #lowerBound(position: IndexPosition): number {
+    return this.#search((order) => order < 0, position);
+  }
+
+  /** The index of the first entry strictly after `position`. */
+  #upperBound(position: IndexPosition): number {
+    return this.#search((order) => order <= 0, position);
+  }
+
+  /** Binary search for the first entry whose order to `position` is not `before`. */
+  #search(
+    before: (order: number) => boolean,
+    position: IndexPosition,
+  ): number {
+    let lo = 0;
+    let hi = this.#sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (before(compareFiles(this.#sorted[mid]!, position))) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * Tests of `DATA_DIR/files` vanishing while the service runs: uploads and
+ * listings keep working (the folder is made again, logged once and
+ * counted), and when it cannot be made they get a clear 503.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { serveApp } from "./fixtures/served_app.ts";
+import { listDir, withTempDir } from "./fixtures/temp_dir.ts";
+
+async function post(url: string, text: string): Promise<Response> {
+  return await fetch(`${url}/files`, { method: "POST", body: text });
+}
+
+async function metric(url: string, name: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const line = text.split("\n").find((l) => l.startsWith(`${name} `));
+  assert.ok(line, `${name} is exported`);
+  return Number(line.split(" ")[1]);
+}
+
+Deno.test("DATA_DIR/files removed while running: uploads get 201, the folder is made again, logged once", async () => {
+  await withTempDir(async (dataDir) => {
+    await using served = await serveApp({ dataDir });
+    const filesDir = join(dataDir, "files");
+    const before = await post(served.url, "before");
+    assert.equal(before.status, 201);
+    await before.body?.cancel();
+
+    await Deno.remove(filesDir, { recursive: true });
+    // Several at once: exactly one of them makes the folder.
+    const answers = await Promise.all(
+      [1, 2, 3, 4].map((i) => post(served.url, `after ${i}`)),
+    );
+    const created: { id: string }[] = [];
+    for (const res of answers) {
+      const body = await res.json();
+      assert.equal(res.status, 201, JSON.stringify(body));
+      created.push(body);
+    }
+    assert.ok((await Deno.stat(filesDir)).isDirectory);
+    assert.deepEqual(
+      await listDir(filesDir),
+      created.flatMap(({ id }) => [id, `${id}.json`]).sort(),
+    );
+    const list = await (await fetch(`${served.url}/files`)).json();
+    assert.deepEqual(
+      list.items.map((item: { id: string }) => item.id).sort(),
+      created.map(({ id }) => id).sort(),
+    );
+    const logged = served.records.filter((r) =>
+      r.msg === "files.dir_recreated"
+    );
+    assert.equal(logged.length, 1);
+    assert.equal(logged[0]!.level, "warn");
+    assert.equal(await metric(served.url, "files_dir_recreated_total"), 1);
+    assert.equal(await metric(served.url, "files_stored"), 4);
+  });
+});
+
+Deno.test("DATA_DIR itself removed while running: a listing answers 200 and the folder is back", async () => {
+  await withTempDir(async (parent) => {
+    const dataDir = join(parent, "data");
+    await using served = await serveApp({ dataDir });
+    const first = await post(served.url, "gone soon");
+    assert.equal(first.status, 201);
+    await first.body?.cancel();
+    await Deno.remove(dataDir, { recursive: true });
+
+    const res = await fetch(`${served.url}/files`);
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { items: [] });
+    assert.ok((await Deno.stat(join(dataDir, "files"))).isDirectory);
+    const again = await post(served.url, "back");
+    assert.equal(again.status, 201);
+    await again.body?.cancel();
+    assert.equal(
+      served.records.filter((r) => r.msg === "files.dir_recreated").length,
+      1,
+    );
+  });
+});
+
+Deno.test("DATA_DIR/files that cannot be made again gets a 503 problem, not a 500", async () => {
+  await withTempDir(async (dataDir) => {
+    await using served = await serveApp({ dataDir });
+    const filesDir = join(dataDir, "files");
+    // A plain file where the folder was: nothing can be stored there.
+    await Deno.remove(filesDir, { recursive: true });
+    await Deno.writeTextFile(filesDir, "not a folder");
+
+    for (
+      const res of [
+        await post(served.url, "x"),
+        await fetch(`${served.url}/files`),
+      ]
+    ) {
+      const body = await res.json();
+      assert.equal(res.status, 503, JSON.stringify(body));
+      assert.equal(
+        res.headers.get("content-type"),
+        "application/problem+json",
+      );
+      assert.equal(body.title, "Storage unavailable");
+      assert.ok(res.headers.has("retry-after"));
+      // No path or OS error reaches the client.
+      assert.ok(!JSON.stringify(body).includes(dataDir));
+    }
+    assert.equal(await Deno.readTextFile(filesDir), "not a folder");
+  });
+});
