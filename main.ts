@@ -206,8 +206,8 @@ let declarative = false;
  * in every worker, each with its own in-memory cache.
  */
 export default {
-  async fetch(req: Request): Promise<Response> {
-    return await (await declarativeApp()).fetch(req);
+  async fetch(req: Request, info: Deno.ServeHandlerInfo): Promise<Response> {
+    return await (await declarativeApp()).fetch(req, info);
   },
   onListen(addr: Deno.Addr) {
     declarative = true;

@@ -21,9 +21,10 @@ import {
 import type { Logger } from "../services/logger.ts";
 import { Metrics } from "../services/metrics.ts";
 import { problem } from "../services/problem.ts";
+import { UploadTracker } from "../services/upload_tracker.ts";
 import { trace } from "@opentelemetry/api";
 import { docsRoutes } from "./docs.ts";
-import { filesRoutes, UploadTracker } from "./files.ts";
+import { filesRoutes } from "./files.ts";
 import { healthRoutes } from "./health.ts";
 import { jsonPlaceholderRoutes } from "./jsonplaceholder.ts";
 import { metricsRoutes } from "./metrics.ts";
@@ -41,8 +42,11 @@ export interface AppOptions {
 
 /** The application. */
 export interface App extends AsyncDisposable {
-  /** Handles one request. */
-  fetch(req: Request): Promise<Response>;
+  /**
+   * Handles one request; `info` (as `Deno.serve` passes it) gives the
+   * client address that per-client limits count by.
+   */
+  fetch(req: Request, info?: Deno.ServeHandlerInfo): Promise<Response>;
   /** The route table. */
   readonly router: Router;
   /** The response cache. */
@@ -84,6 +88,19 @@ const METHODS = new Set([
 export function requestIdOf(req: Request): string {
   const given = req.headers.get("x-request-id");
   return given !== null && REQUEST_ID.test(given) ? given : crypto.randomUUID();
+}
+
+/**
+ * The client's IP address from `Deno.serve`'s handler info (an IPv4 address
+ * mapped into IPv6 is given as IPv4, so both count as one client), or
+ * `undefined` when unknown (a Unix socket, or no info).
+ */
+export function clientAddress(
+  info: Deno.ServeHandlerInfo | undefined,
+): string | undefined {
+  const addr = info?.remoteAddr;
+  if (addr?.transport !== "tcp" && addr?.transport !== "udp") return undefined;
+  return addr.hostname.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/i, "$1");
 }
 
 /**
@@ -183,6 +200,9 @@ export async function createApp(options: AppOptions): Promise<App> {
       writeBytes: config.uploadWriteBytes,
       idleTimeoutMs: config.uploadIdleTimeoutMs,
       maxConcurrentUploads: config.maxConcurrentUploads,
+      maxUploadsPerClient: config.maxUploadsPerClient,
+      minBytesPerSecond: config.uploadMinBytesPerSecond,
+      rateGraceMs: config.uploadRateWindowMs,
       token: config.uploadToken,
       draining: () => draining,
       logger,
@@ -194,14 +214,19 @@ export async function createApp(options: AppOptions): Promise<App> {
 
   const compressor = new Compressor();
 
-  async function fetch(req: Request): Promise<Response> {
+  async function fetch(
+    req: Request,
+    info?: Deno.ServeHandlerInfo,
+  ): Promise<Response> {
     const started = performance.now();
+    const remoteAddress = clientAddress(info);
     const ctx: RouteContext = {
       params: {},
       url: new URL(req.url),
       requestId: requestIdOf(req),
       route: undefined,
       log: {},
+      ...(remoteAddress === undefined ? {} : { remoteAddress }),
     };
     inflight++;
     metrics.inflight(1);

@@ -24,7 +24,9 @@ import {
   UploadIdleTimeoutError,
   UploadIncompleteError,
   UploadTooLargeError,
+  UploadTooSlowError,
 } from "../services/upload.ts";
+import type { UploadTracker } from "../services/upload_tracker.ts";
 import type { Handler, Route, RouteContext } from "./router.ts";
 
 /** Settings of the upload routes. */
@@ -41,6 +43,12 @@ export interface FilesOptions {
   idleTimeoutMs: number;
   /** Most uploads at once; more get 503. */
   maxConcurrentUploads: number;
+  /** Most uploads at once from one client address (0: no cap); more get 429. */
+  maxUploadsPerClient: number;
+  /** Lowest average body rate past `rateGraceMs` (0: none); below it 408. */
+  minBytesPerSecond: number;
+  /** How long a body may take before the rate floor applies. */
+  rateGraceMs: number;
   /** When set, POST and DELETE need `Authorization: Bearer <token>`. */
   token: string | undefined;
   /** Whether the service is shutting down (new uploads get 503). */
@@ -58,10 +66,12 @@ export type UploadOutcome =
   | "aborted"
   | "incomplete"
   | "timeout"
+  | "too_slow"
   | "digest_mismatch"
   | "no_space"
   | "unauthorized"
   | "busy"
+  | "client_limit"
   | "error";
 
 /** What {@linkcode FilesOptions.onUpload} sees. */
@@ -69,39 +79,6 @@ export interface UploadEvent {
   outcome: UploadOutcome;
   bytes: number;
   result?: Awaited<ReturnType<typeof receiveUpload>>;
-}
-
-/** Tracks uploads in flight so shutdown can wait for them. */
-export class UploadTracker {
-  #active = 0;
-  #idle: PromiseWithResolvers<void> | undefined;
-
-  /** Uploads running now. */
-  get active(): number {
-    return this.#active;
-  }
-
-  /** Marks one upload started; the returned function marks it done. */
-  begin(): () => void {
-    this.#active++;
-    let done = false;
-    return () => {
-      if (done) return;
-      done = true;
-      this.#active--;
-      if (this.#active === 0) {
-        this.#idle?.resolve();
-        this.#idle = undefined;
-      }
-    };
-  }
-
-  /** Resolves once no upload is running. */
-  idle(): Promise<void> {
-    if (this.#active === 0) return Promise.resolve();
-    this.#idle ??= Promise.withResolvers<void>();
-    return this.#idle.promise;
-  }
 }
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest();
@@ -228,6 +205,9 @@ export function filesRoutes(
     writeBytes,
     idleTimeoutMs,
     maxConcurrentUploads,
+    maxUploadsPerClient,
+    minBytesPerSecond,
+    rateGraceMs,
     token,
     draining,
     logger,
@@ -323,6 +303,17 @@ export function filesRoutes(
         instance: ctx.url.pathname,
       }, { headers: { "retry-after": "5", connection: "close" } });
     }
+    if (
+      maxUploadsPerClient > 0 &&
+      tracker.activeFor(ctx.remoteAddress) >= maxUploadsPerClient
+    ) {
+      report({ outcome: "client_limit", bytes: 0 }, ctx);
+      return problem(429, {
+        detail:
+          `This client already runs ${maxUploadsPerClient} uploads; retry once one has ended`,
+        instance: ctx.url.pathname,
+      }, { headers: { "retry-after": "1", connection: "close" } });
+    }
     if (tracker.active >= maxConcurrentUploads) {
       report({ outcome: "busy", bytes: 0 }, ctx);
       return problem(503, {
@@ -330,7 +321,7 @@ export function filesRoutes(
         instance: ctx.url.pathname,
       }, { headers: { "retry-after": "1", connection: "close" } });
     }
-    const done = tracker.begin();
+    const slot = tracker.begin(ctx.remoteAddress);
     try {
       const result = await receiveUpload(req.body ?? new Blob().stream(), {
         dir: store.dir,
@@ -338,6 +329,8 @@ export function filesRoutes(
         queueBytes,
         writeBytes,
         idleTimeoutMs,
+        minBytesPerSecond,
+        rateGraceMs,
         ...(expectedLength === undefined ? {} : { expectedLength }),
         ...(digest === undefined ? {} : { expectedSha256: digest }),
         // No req.signal: a client that goes away makes the body read fail,
@@ -382,7 +375,7 @@ export function filesRoutes(
     } catch (error) {
       return uploadFailure(error, ctx);
     } finally {
-      done();
+      slot.done();
     }
   };
 
@@ -404,6 +397,14 @@ export function filesRoutes(
       return problem(408, {
         detail: `No data arrived for ${idleTimeoutMs} ms`,
         instance,
+      }, { headers });
+    }
+    if (error instanceof UploadTooSlowError) {
+      report({ outcome: "too_slow", bytes: 0 }, ctx);
+      return problem(408, {
+        detail: `${error.message} after ${rateGraceMs} ms; nothing was kept`,
+        instance,
+        minBytesPerSecond: error.minBytesPerSecond,
       }, { headers });
     }
     if (error instanceof DigestMismatchError) {

@@ -21,6 +21,8 @@ export interface RouteContext {
   route: string | undefined;
   /** Fields a handler adds to the request's log line (e.g. `cache`). */
   log: Record<string, unknown>;
+  /** The client's IP address, when the server tells it (per-client limits). */
+  remoteAddress?: string;
 }
 
 /** A route handler: a plain function from request to response. */

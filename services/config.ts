@@ -29,6 +29,9 @@ export interface Config {
   uploadWriteBytes: number;
   uploadIdleTimeoutMs: number;
   maxConcurrentUploads: number;
+  maxUploadsPerClient: number;
+  uploadMinBytesPerSecond: number;
+  uploadRateWindowMs: number;
   uploadToken: string | undefined;
   shutdownGraceMs: number;
   logLevel: LogLevel;
@@ -261,6 +264,32 @@ export const SETTINGS = [
     default: "64",
     help: "more uploads at once get 503 with Retry-After",
     parse: integer(1, 100_000),
+  }),
+  setting({
+    key: "maxUploadsPerClient",
+    env: "MAX_UPLOADS_PER_CLIENT",
+    flag: "max-uploads-per-client",
+    default: "8",
+    help:
+      "more uploads at once from one client address get 429 with Retry-After (0 = no cap)",
+    parse: integer(0, 100_000),
+  }),
+  setting({
+    key: "uploadMinBytesPerSecond",
+    env: "UPLOAD_MIN_BYTES_PER_SECOND",
+    flag: "upload-min-bytes-per-second",
+    default: "1024",
+    help:
+      "an upload averaging less, once past UPLOAD_RATE_WINDOW_MS, gets 408 (0 = no floor)",
+    parse: integer(0),
+  }),
+  setting({
+    key: "uploadRateWindowMs",
+    env: "UPLOAD_RATE_WINDOW_MS",
+    flag: "upload-rate-window-ms",
+    default: "10000",
+    help: "grace period before UPLOAD_MIN_BYTES_PER_SECOND applies",
+    parse: integer(1, 3_600_000),
   }),
   setting({
     key: "uploadToken",

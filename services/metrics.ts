@@ -307,7 +307,7 @@ export class Metrics implements Disposable {
     this.#uploads = new Counter({
       name: "uploads_total",
       help:
-        "Uploads by outcome: created, too_large, aborted, incomplete, timeout, digest_mismatch, no_space, unauthorized, busy, error",
+        "Uploads by outcome: created, too_large, aborted, incomplete, timeout, too_slow, digest_mismatch, no_space, unauthorized, busy, client_limit, error",
       labelNames: ["outcome"],
       registers,
     });

@@ -480,8 +480,21 @@ function uploadOperation(
           "or a body that ended early (nothing kept).",
       ),
       "401": responseRef("Unauthorized"),
-      "408": problemResponse("No data arrived for `UPLOAD_IDLE_TIMEOUT_MS`."),
+      "408": problemResponse(
+        "No data arrived for `UPLOAD_IDLE_TIMEOUT_MS`, or the body averaged " +
+          "less than `UPLOAD_MIN_BYTES_PER_SECOND` once past " +
+          "`UPLOAD_RATE_WINDOW_MS` (nothing kept).",
+      ),
       "413": problemResponse("The upload is larger than `MAX_UPLOAD_BYTES`."),
+      "429": {
+        ...problemResponse(
+          "This client address already runs `MAX_UPLOADS_PER_CLIENT` uploads.",
+        ),
+        headers: {
+          "Retry-After": headerRef("RetryAfter"),
+          ...REQUEST_ID_HEADER,
+        },
+      },
       "503": {
         ...problemResponse(
           "`MAX_CONCURRENT_UPLOADS` uploads are running, or the service is " +
@@ -964,6 +977,10 @@ const SCHEMAS: Record<string, JsonSchema> = {
         description: "The upstream's status, when it answered.",
       },
       maxBytes: { type: "integer", description: "The limit, on 413." },
+      minBytesPerSecond: {
+        type: "integer",
+        description: "The rate floor, on a 408 for a too slow body.",
+      },
       allow: {
         type: "array",
         items: string,

@@ -22,6 +22,7 @@ import { join } from "node:path";
 import { BoundedQueue } from "./bounded_queue.ts";
 import { BufferPool } from "./buffer_pool.ts";
 import type { LogFields, Logger } from "./logger.ts";
+import { RateFloor } from "./upload_rate.ts";
 
 /** Default capacity of the reader->writer queue: 8 MiB. */
 export const DEFAULT_QUEUE_BYTES = 8 * 1024 * 1024;
@@ -79,6 +80,14 @@ export interface ReceiveUploadOptions {
   writeBytes?: number;
   /** Longest wait for the next body chunk. @default {30000} */
   idleTimeoutMs?: number;
+  /**
+   * Lowest average body rate, counted over the time spent waiting for the
+   * body once `rateGraceMs` of it passed; below it the upload fails with
+   * {@linkcode UploadTooSlowError}. 0 disables it. @default {1024}
+   */
+  minBytesPerSecond?: number;
+  /** How long the body may wait before the rate floor applies. @default {10000} */
+  rateGraceMs?: number;
   /** The declared length (Content-Length); the body must match it exactly. */
   expectedLength?: number;
   /** The declared SHA-256 (Content-Digest / Repr-Digest), verified before commit. */
@@ -146,6 +155,26 @@ export class UploadIdleTimeoutError extends UploadError {
     super(`No upload data received for ${idleTimeoutMs} ms`);
     this.name = "UploadIdleTimeoutError";
     this.idleTimeoutMs = idleTimeoutMs;
+  }
+}
+
+/**
+ * The body's average rate fell below the floor once the grace window had
+ * passed (see {@linkcode ReceiveUploadOptions.minBytesPerSecond}).
+ */
+export class UploadTooSlowError extends UploadError {
+  /** The floor, in bytes per second. */
+  readonly minBytesPerSecond: number;
+  /** The average rate the body had, in bytes per second. */
+  readonly bytesPerSecond: number;
+  /** Creates the error. */
+  constructor(minBytesPerSecond: number, bytesPerSecond: number) {
+    super(
+      `Upload averaged ${bytesPerSecond} bytes/s, below the floor of ${minBytesPerSecond} bytes/s`,
+    );
+    this.name = "UploadTooSlowError";
+    this.minBytesPerSecond = minBytesPerSecond;
+    this.bytesPerSecond = bytesPerSecond;
   }
 }
 
@@ -362,6 +391,8 @@ export async function receiveUpload(
     queueBytes = DEFAULT_QUEUE_BYTES,
     writeBytes = DEFAULT_WRITE_BYTES,
     idleTimeoutMs = DEFAULT_IDLE_TIMEOUT_MS,
+    minBytesPerSecond,
+    rateGraceMs,
     expectedLength,
     expectedSha256,
     signal,
@@ -378,6 +409,10 @@ export async function receiveUpload(
   positiveInt("queueBytes", queueBytes);
   positiveInt("writeBytes", writeBytes);
   positiveInt("idleTimeoutMs", idleTimeoutMs, MAX_TIMEOUT_MS);
+  const floor = new RateFloor({
+    ...(minBytesPerSecond === undefined ? {} : { minBytesPerSecond }),
+    ...(rateGraceMs === undefined ? {} : { graceMs: rateGraceMs }),
+  });
   if (expectedLength !== undefined) {
     nonNegativeInt("expectedLength", expectedLength);
   }
@@ -453,22 +488,38 @@ export async function receiveUpload(
   const readBody = async (): Promise<Uint8Array> => {
     const hash = createHash("sha256");
     // One timer for the whole upload rather than one per read: it fires
-    // when the current read may have waited `idleTimeoutMs`, and re-arms
-    // itself for the rest of the time when the read is younger (or when
-    // the reader is not reading but blocked on the writer).
+    // when the current read may have waited `idleTimeoutMs`, or when the
+    // body may have fallen below the rate floor, and re-arms itself for
+    // the rest of the time otherwise. Both count only time spent reading:
+    // a reader blocked on a slow disk is not the client's fault.
     let readingSince: number | undefined;
     let timer: ReturnType<typeof setTimeout>;
-    const checkIdle = () => {
+    const check = () => {
       const waited = readingSince === undefined
         ? 0
         : performance.now() - readingSince;
+      const networkMs = readerWaitMs + waited;
       if (waited >= idleTimeoutMs) {
         fail(new UploadIdleTimeoutError(idleTimeoutMs));
+      } else if (floor.tooSlow(size, networkMs)) {
+        fail(
+          new UploadTooSlowError(
+            floor.minBytesPerSecond,
+            RateFloor.rate(size, networkMs),
+          ),
+        );
       } else {
-        timer = setTimeout(checkIdle, Math.max(1, idleTimeoutMs - waited));
+        const next = Math.min(
+          idleTimeoutMs - waited,
+          floor.msUntilTooSlow(size, networkMs),
+        );
+        timer = setTimeout(check, Math.min(Math.max(1, next), MAX_TIMEOUT_MS));
       }
     };
-    timer = setTimeout(checkIdle, idleTimeoutMs);
+    timer = setTimeout(
+      check,
+      Math.min(idleTimeoutMs, floor.msUntilTooSlow(0, 0)),
+    );
     try {
       let wanted = startBytes;
       let buffer = await pool.acquire(wanted);
