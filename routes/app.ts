@@ -25,6 +25,7 @@ import { UploadTracker } from "../services/upload_tracker.ts";
 import { trace } from "@opentelemetry/api";
 import { docsRoutes } from "./docs.ts";
 import { filesRoutes } from "./files.ts";
+import { headOf } from "./head.ts";
 import { healthRoutes } from "./health.ts";
 import { jsonPlaceholderRoutes } from "./jsonplaceholder.ts";
 import { metricsRoutes } from "./metrics.ts";
@@ -253,10 +254,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       span.setAttribute("http.route", route);
       span.updateName(`${req.method} ${route}`);
     }
-    if (req.method === "HEAD" && response.body !== null) {
-      await response.body.cancel();
-      response = new Response(null, response);
-    }
+    if (req.method === "HEAD") response = await headOf(response);
     response.headers.set("x-request-id", ctx.requestId);
     const seconds = (performance.now() - started) / 1000;
     metrics.request(

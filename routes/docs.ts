@@ -12,8 +12,8 @@
 import css from "swagger-ui-dist/swagger-ui.css" with { type: "text" };
 import bundle from "swagger-ui-dist/swagger-ui-bundle.js" with { type: "text" };
 import { etagOf } from "../services/cache.ts";
+import { weakMatch } from "../services/conditional.ts";
 import { openApiDocument } from "../services/openapi.ts";
-import { etagMatches } from "./jsonplaceholder.ts";
 import type { Handler, Route } from "./router.ts";
 
 /** Path of the OpenAPI document. */
@@ -136,7 +136,7 @@ export function docsRoutes(getRoutes: () => readonly Route[]): Route[] {
       "etag": etag,
       "cache-control": "no-cache",
     };
-    if (etagMatches(req.headers.get("if-none-match"), etag)) {
+    if (weakMatch(req.headers.get("if-none-match"), etag)) {
       return new Response(null, { status: 304, headers });
     }
     return new Response(bytes, {

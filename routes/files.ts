@@ -1,7 +1,7 @@
 /**
  * The upload routes: `POST /files` (and `POST /file`) stream a body to disk
  * through the reader/writer pipeline; `GET /files` lists; `GET`/`HEAD
- * /files/:id` stream a file back with single-range support; `DELETE
+ * /files/:id` stream a file back (see `file_download.ts`); `DELETE
  * /files/:id` removes it. Limits, auth and integrity failures are answered
  * as problem responses, and nothing partial is ever kept.
  *
@@ -18,7 +18,6 @@ import type { Logger } from "../services/logger.ts";
 import { problem } from "../services/problem.ts";
 import {
   DigestMismatchError,
-  type FileMetadata,
   NoSpaceError,
   receiveUpload,
   UploadIdleTimeoutError,
@@ -27,6 +26,7 @@ import {
   UploadTooSlowError,
 } from "../services/upload.ts";
 import type { UploadTracker } from "../services/upload_tracker.ts";
+import { downloadHandler } from "./file_download.ts";
 import type { Handler, Route, RouteContext } from "./router.ts";
 
 /** Settings of the upload routes. */
@@ -121,76 +121,6 @@ export function declaredSha256(
     }
   }
   return undefined;
-}
-
-/** A byte range of a file: `start` to `end`, both inclusive. */
-export interface ByteRange {
-  start: number;
-  end: number;
-}
-
-/**
- * Parses a `Range` header for a file of `size` bytes: a range, `undefined`
- * to serve the whole file (no header, another unit, or several ranges), or
- * `"unsatisfiable"` (416).
- */
-export function parseRange(
-  header: string | null,
-  size: number,
-): ByteRange | undefined | "unsatisfiable" {
-  if (header === null) return undefined;
-  const m = /^bytes=(.+)$/i.exec(header.trim());
-  // Other units and multipart ranges are allowed to be ignored (RFC 9110).
-  if (!m || m[1]!.includes(",")) return undefined;
-  const spec = /^\s*(\d*)\s*-\s*(\d*)\s*$/.exec(m[1]!);
-  if (!spec || (spec[1] === "" && spec[2] === "")) return "unsatisfiable";
-  if (spec[1] === "") {
-    const suffix = Number(spec[2]);
-    if (suffix === 0 || size === 0) return "unsatisfiable";
-    return { start: Math.max(0, size - suffix), end: size - 1 };
-  }
-  const start = Number(spec[1]);
-  const end = spec[2] === "" ? size - 1 : Math.min(Number(spec[2]), size - 1);
-  if (start >= size || end < start) return "unsatisfiable";
-  return { start, end };
-}
-
-/** `Repr-Digest` value of a file. */
-function reprDigest(meta: FileMetadata): string {
-  return `sha-256=:${Buffer.from(meta.sha256, "hex").toString("base64")}:`;
-}
-
-/** A stream that passes on the first `length` bytes of `source`. */
-function limitStream(
-  source: ReadableStream<Uint8Array>,
-  length: number,
-): ReadableStream<Uint8Array> {
-  let left = length;
-  const reader = source.getReader();
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      if (left <= 0) {
-        await reader.cancel();
-        controller.close();
-        return;
-      }
-      const { done, value } = await reader.read();
-      if (done) {
-        controller.close();
-        return;
-      }
-      const chunk = value.byteLength > left ? value.subarray(0, left) : value;
-      left -= chunk.byteLength;
-      controller.enqueue(chunk);
-      if (left <= 0) {
-        await reader.cancel();
-        controller.close();
-      }
-    },
-    cancel(reason) {
-      return reader.cancel(reason);
-    },
-  }, { highWaterMark: 0 });
 }
 
 /** The route table entries of the upload API. */
@@ -509,68 +439,6 @@ export function filesRoutes(
       instance: ctx.url.pathname,
     });
 
-  const download: Handler = async (req, ctx) => {
-    const meta = await store.stat(ctx.params.id ?? "");
-    if (!meta) return notFound(ctx);
-    const etag = `"${meta.sha256}"`;
-    const headers: Record<string, string> = {
-      "content-type": "application/octet-stream",
-      "accept-ranges": "bytes",
-      "etag": etag,
-      "repr-digest": reprDigest(meta),
-      "last-modified": new Date(meta.created).toUTCString(),
-      "cache-control": "private, max-age=0, must-revalidate",
-    };
-    const inm = req.headers.get("if-none-match");
-    if (
-      inm !== null &&
-      inm.split(",").some((t) =>
-        t.trim().replace(/^W\//, "") === etag || t.trim() === "*"
-      )
-    ) {
-      return new Response(null, { status: 304, headers });
-    }
-    let range = parseRange(req.headers.get("range"), meta.size);
-    const ifRange = req.headers.get("if-range");
-    // A stale If-Range validator means "send it all", not a wrong slice.
-    if (ifRange !== null && ifRange.trim() !== etag) range = undefined;
-    if (range === "unsatisfiable") {
-      return problem(416, {
-        detail: `The range is outside the file's ${meta.size} bytes`,
-        instance: ctx.url.pathname,
-      }, { headers: { "content-range": `bytes */${meta.size}` } });
-    }
-    if (req.method === "HEAD") {
-      headers["content-length"] = String(
-        range ? range.end - range.start + 1 : meta.size,
-      );
-      if (range) {
-        headers["content-range"] =
-          `bytes ${range.start}-${range.end}/${meta.size}`;
-      }
-      return new Response(null, { status: range ? 206 : 200, headers });
-    }
-    const file = await store.open(meta.id);
-    if (!file) return notFound(ctx);
-    if (!range) {
-      headers["content-length"] = String(meta.size);
-      return new Response(file.readable, { headers });
-    }
-    const length = range.end - range.start + 1;
-    try {
-      await file.seek(range.start, Deno.SeekMode.Start);
-    } catch (error) {
-      file.close();
-      throw error;
-    }
-    headers["content-length"] = String(length);
-    headers["content-range"] = `bytes ${range.start}-${range.end}/${meta.size}`;
-    return new Response(limitStream(file.readable, length), {
-      status: 206,
-      headers,
-    });
-  };
-
   const remove: Handler = async (req, ctx) => {
     const denied = unauthorized(req, ctx);
     if (denied) return denied;
@@ -589,7 +457,7 @@ export function filesRoutes(
     { method: "PUT", pattern: "/files", handler: upload },
     { method: "GET", pattern: "/files", handler: list },
     { method: "POST", pattern: "/file", handler: upload },
-    { method: "GET", pattern: "/files/:id", handler: download },
+    { method: "GET", pattern: "/files/:id", handler: downloadHandler(store) },
     { method: "DELETE", pattern: "/files/:id", handler: remove },
   ];
 }

@@ -11,6 +11,7 @@ import {
   etagOf,
   type ResponseCache,
 } from "../services/cache.ts";
+import { weakMatch } from "../services/conditional.ts";
 import type { JsonPlaceholderClient } from "../services/jsonplaceholder.ts";
 import { problem } from "../services/problem.ts";
 import type { Handler, Route, RouteContext } from "./router.ts";
@@ -81,17 +82,6 @@ export function cacheStatus(result: CacheResult): string {
   }
 }
 
-/** Whether an `If-None-Match` value matches `etag` (weak comparison). */
-export function etagMatches(ifNoneMatch: string | null, etag: string): boolean {
-  if (ifNoneMatch === null) return false;
-  const value = ifNoneMatch.trim();
-  if (value === "*") return true;
-  const bare = etag.replace(/^W\//, "");
-  return value.split(",").some((tag) =>
-    tag.trim().replace(/^W\//, "") === bare
-  );
-}
-
 /**
  * `Cache-Control` of a cached answer. `max-age` is the freshness lifetime,
  * not what is left of it: a downstream cache subtracts `Age` itself (RFC
@@ -137,7 +127,7 @@ export function cachedResponse(
       "server-timing": serverTiming,
     });
   }
-  if (etagMatches(req.headers.get("if-none-match"), entry.etag)) {
+  if (weakMatch(req.headers.get("if-none-match"), entry.etag)) {
     return new Response(null, {
       status: 304,
       headers: {
@@ -307,7 +297,7 @@ function summary(deps: JsonPlaceholderDeps): Handler {
       headers.set("cache-control", cacheControl(lifetimeSeconds));
       headers.set("age", String(ageSeconds));
     }
-    if (etagMatches(req.headers.get("if-none-match"), etag)) {
+    if (weakMatch(req.headers.get("if-none-match"), etag)) {
       return new Response(null, { status: 304, headers });
     }
     headers.set("content-type", "application/json; charset=utf-8");

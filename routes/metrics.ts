@@ -14,8 +14,14 @@ export function metricsRoutes(metrics: Metrics): Route[] {
     pattern: "/metrics",
     handler: async () => {
       const { body, contentType } = await metrics.expose();
-      return new Response(body, {
-        headers: { "content-type": contentType, "cache-control": "no-store" },
+      const bytes = new TextEncoder().encode(body);
+      // An explicit length, so HEAD /metrics can send it too.
+      return new Response(bytes, {
+        headers: {
+          "content-type": contentType,
+          "content-length": String(bytes.byteLength),
+          "cache-control": "no-store",
+        },
       });
     },
   }];

@@ -686,7 +686,10 @@ export const OPERATIONS: Readonly<Record<string, OperationDescription>> = {
   "GET /files/:id": {
     operationId: "downloadFile",
     summary: "Download a file",
-    description: "Streams the file; a single `Range` gives 206.",
+    description: "Streams the file; a single `Range` gives 206. " +
+      "Conditional requests follow RFC 9110: `If-None-Match` and " +
+      "`If-Modified-Since` give 304, `If-Match` and `If-Unmodified-Since` " +
+      "412, and `If-Range` takes the `ETag` or the `Last-Modified` date.",
     tags: ["files"],
     pathParameters: { id: FILE_ID },
     parameters: [
@@ -700,10 +703,34 @@ export const OPERATIONS: Readonly<Record<string, OperationDescription>> = {
       {
         name: "If-Range",
         in: "header",
-        description: "Apply `Range` only if the file still has this `ETag`.",
+        description: "Apply `Range` only if the file still has this " +
+          "`ETag` (strong comparison) or exactly this `Last-Modified` " +
+          "date; otherwise the whole file is sent (200).",
         schema: { type: "string" },
       },
       IF_NONE_MATCH,
+      {
+        name: "If-Modified-Since",
+        in: "header",
+        description: "An HTTP-date, e.g. an earlier `Last-Modified`: 304 " +
+          "when the file is not newer. Ignored with `If-None-Match` or when " +
+          "not a valid HTTP-date.",
+        schema: { type: "string" },
+      },
+      {
+        name: "If-Match",
+        in: "header",
+        description: "412 unless the file has one of these `ETag`s (strong " +
+          "comparison) or the value is `*`.",
+        schema: { type: "string" },
+      },
+      {
+        name: "If-Unmodified-Since",
+        in: "header",
+        description: "An HTTP-date: 412 when the file is newer. Ignored " +
+          "with `If-Match` or when not a valid HTTP-date.",
+        schema: { type: "string" },
+      },
     ],
     responses: {
       "200": {
@@ -729,6 +756,7 @@ export const OPERATIONS: Readonly<Record<string, OperationDescription>> = {
           "ETag": headerRef("ETag"),
           "Repr-Digest": headerRef("ReprDigest"),
           "Cache-Control": headerRef("CacheControl"),
+          "Last-Modified": headerRef("LastModified"),
           ...REQUEST_ID_HEADER,
         },
         content: {
@@ -738,10 +766,19 @@ export const OPERATIONS: Readonly<Record<string, OperationDescription>> = {
         },
       },
       "304": {
-        description: "Not modified: the file still has the given `ETag`.",
-        headers: { "ETag": headerRef("ETag"), ...REQUEST_ID_HEADER },
+        description: "Not modified: the file still has the given `ETag`, " +
+          "or is not newer than `If-Modified-Since`.",
+        headers: {
+          "ETag": headerRef("ETag"),
+          "Last-Modified": headerRef("LastModified"),
+          "Cache-Control": headerRef("CacheControl"),
+          ...REQUEST_ID_HEADER,
+        },
       },
       "404": problemResponse("No such file."),
+      "412": problemResponse(
+        "`If-Match` or `If-Unmodified-Since` does not hold.",
+      ),
       "416": {
         ...problemResponse("The range is outside the file."),
         headers: {
@@ -1040,7 +1077,11 @@ const HEADERS: Record<string, HeaderObject> = {
   WWWAuthenticate: { description: "The Bearer challenge.", schema: string },
   Link: { description: 'The next page, `rel="next"`.', schema: string },
   AcceptRanges: { description: "`bytes`.", schema: string },
-  LastModified: { description: "When the file was stored.", schema: string },
+  LastModified: {
+    description: "When the file was stored, as an HTTP-date (to the " +
+      "second); send it back as `If-Modified-Since` or `If-Range`.",
+    schema: string,
+  },
 };
 
 const RESPONSES: Record<string, ResponseObject> = {
@@ -1088,7 +1129,8 @@ const TAGS: readonly { name: string; description: string }[] = [
 
 const DESCRIPTION = "A cached front for the JSONPlaceholder API and a " +
   "streaming upload service.\n\n" +
-  "- `HEAD` works wherever `GET` does.\n" +
+  "- `HEAD` works wherever `GET` does: the same status and headers, no " +
+  "body; `Content-Length` only when it is the size `GET` sends.\n" +
   "- An unknown path is 404; a known path with another method is 405 with " +
   "`Allow`.\n" +
   "- Every error is an RFC 9457 `application/problem+json` body.\n" +

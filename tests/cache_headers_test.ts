@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { freshness, parseCacheControl } from "./fixtures/freshness.ts";
-import { testApp } from "./fixtures/app.ts";
+import { serveApp } from "./fixtures/served_app.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
 
 const TTL_SECONDS = 3;
@@ -21,33 +21,28 @@ interface Received {
   at: number;
 }
 
-async function serve(args: string[] = []) {
+async function serve() {
   const upstream = startFixtureUpstream();
-  const t = await testApp([
-    "--upstream-url",
-    upstream.url,
-    "--cache-ttl-seconds",
-    String(TTL_SECONDS),
-    "--cache-stale-while-revalidate-seconds",
-    "60",
-    ...args,
-  ]);
-  const server = Deno.serve(
-    { port: 0, hostname: "127.0.0.1", onListen() {} },
-    t.app.fetch,
-  );
-  const base = `http://127.0.0.1:${server.addr.port}`;
+  const served = await serveApp({
+    args: [
+      "--upstream-url",
+      upstream.url,
+      "--cache-ttl-seconds",
+      String(TTL_SECONDS),
+      "--cache-stale-while-revalidate-seconds",
+      "60",
+    ],
+  });
   return {
     upstream,
-    t,
+    app: served.app,
     async get(path: string, init?: RequestInit): Promise<Received> {
-      const res = await fetch(base + path, init);
+      const res = await fetch(served.url + path, init);
       await res.body?.cancel();
       return { res, at: Date.now() };
     },
     async [Symbol.asyncDispose]() {
-      await server.shutdown();
-      await t[Symbol.asyncDispose]();
+      await served[Symbol.asyncDispose]();
       await upstream[Symbol.asyncDispose]();
     },
   };
@@ -162,7 +157,7 @@ Deno.test("a cached answer stays fresh downstream until the entry expires here",
   assert.equal(judged.fresh, false, "a stale answer is stale downstream");
   assert.equal(judged.lifetimeSeconds, TTL_SECONDS, "max-age stays the TTL");
   assert.ok(judged.currentAgeSeconds >= TTL_SECONDS, "Age is past the TTL");
-  await s.t.app.cache.settled();
+  await s.app.cache.settled();
   assert.equal(s.upstream.hits("/posts/1"), 2);
 });
 

@@ -1,0 +1,175 @@
+/**
+ * `GET`/`HEAD /files/:id`: streams a stored file back with `ETag`,
+ * `Last-Modified`, conditional requests (`If-None-Match`,
+ * `If-Modified-Since`, `If-Match`, `If-Unmodified-Since`) and one byte
+ * range, guarded by an entity-tag or date `If-Range`.
+ *
+ * @module
+ */
+
+import { Buffer } from "node:buffer";
+import {
+  evaluatePreconditions,
+  formatHttpDate,
+  rangeApplies,
+  type Validators,
+} from "../services/conditional.ts";
+import type { FileStore } from "../services/file_store.ts";
+import { problem } from "../services/problem.ts";
+import type { FileMetadata } from "../services/upload.ts";
+import type { Handler, RouteContext } from "./router.ts";
+
+/** A byte range of a file: `start` to `end`, both inclusive. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+/**
+ * Parses a `Range` header for a file of `size` bytes: a range, `undefined`
+ * to serve the whole file (no header, another unit, or several ranges), or
+ * `"unsatisfiable"` (416).
+ */
+export function parseRange(
+  header: string | null,
+  size: number,
+): ByteRange | undefined | "unsatisfiable" {
+  if (header === null) return undefined;
+  const m = /^bytes=(.+)$/i.exec(header.trim());
+  // Other units and multipart ranges are allowed to be ignored (RFC 9110).
+  if (!m || m[1]!.includes(",")) return undefined;
+  const spec = /^\s*(\d*)\s*-\s*(\d*)\s*$/.exec(m[1]!);
+  if (!spec || (spec[1] === "" && spec[2] === "")) return "unsatisfiable";
+  if (spec[1] === "") {
+    const suffix = Number(spec[2]);
+    if (suffix === 0 || size === 0) return "unsatisfiable";
+    return { start: Math.max(0, size - suffix), end: size - 1 };
+  }
+  const start = Number(spec[1]);
+  const end = spec[2] === "" ? size - 1 : Math.min(Number(spec[2]), size - 1);
+  if (start >= size || end < start) return "unsatisfiable";
+  return { start, end };
+}
+
+/**
+ * The validators of a stored file: its content hash and its commit time
+ * (stored files never change, so the time is as strong as the hash).
+ */
+export function fileValidators(meta: FileMetadata): Validators {
+  const created = Date.parse(meta.created);
+  return Number.isFinite(created)
+    ? { etag: `"${meta.sha256}"`, lastModified: created }
+    : { etag: `"${meta.sha256}"` };
+}
+
+/** `Repr-Digest` value of a file. */
+function reprDigest(meta: FileMetadata): string {
+  return `sha-256=:${Buffer.from(meta.sha256, "hex").toString("base64")}:`;
+}
+
+/** A stream that passes on the first `length` bytes of `source`. */
+function limitStream(
+  source: ReadableStream<Uint8Array>,
+  length: number,
+): ReadableStream<Uint8Array> {
+  let left = length;
+  const reader = source.getReader();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (left <= 0) {
+        await reader.cancel();
+        controller.close();
+        return;
+      }
+      const { done, value } = await reader.read();
+      if (done) {
+        controller.close();
+        return;
+      }
+      const chunk = value.byteLength > left ? value.subarray(0, left) : value;
+      left -= chunk.byteLength;
+      controller.enqueue(chunk);
+      if (left <= 0) {
+        await reader.cancel();
+        controller.close();
+      }
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  }, { highWaterMark: 0 });
+}
+
+function notFound(ctx: RouteContext): Response {
+  return problem(404, { detail: "No such file", instance: ctx.url.pathname });
+}
+
+/** The file, whole or the range, as the body of a 200 or 206. */
+async function body(
+  store: FileStore,
+  meta: FileMetadata,
+  range: ByteRange | undefined,
+): Promise<ReadableStream<Uint8Array> | undefined> {
+  const file = await store.open(meta.id);
+  if (!file) return undefined;
+  if (!range) return file.readable;
+  try {
+    await file.seek(range.start, Deno.SeekMode.Start);
+  } catch (error) {
+    file.close();
+    throw error;
+  }
+  return limitStream(file.readable, range.end - range.start + 1);
+}
+
+/** The handler of `GET /files/:id` (the router sends `HEAD` here too). */
+export function downloadHandler(store: FileStore): Handler {
+  return async (req, ctx) => {
+    const meta = await store.stat(ctx.params.id ?? "");
+    if (!meta) return notFound(ctx);
+    const validators = fileValidators(meta);
+    const headers: Record<string, string> = {
+      "etag": validators.etag,
+      "cache-control": "private, max-age=0, must-revalidate",
+    };
+    if (validators.lastModified !== undefined) {
+      headers["last-modified"] = formatHttpDate(validators.lastModified);
+    }
+    const outcome = evaluatePreconditions(req.method, req.headers, validators);
+    if (outcome === "not-modified") {
+      return new Response(null, { status: 304, headers });
+    }
+    if (outcome === "failed") {
+      return problem(412, {
+        detail: "The file does not match the request's preconditions",
+        instance: ctx.url.pathname,
+      }, { headers: { etag: validators.etag } });
+    }
+    headers["content-type"] = "application/octet-stream";
+    headers["accept-ranges"] = "bytes";
+    headers["repr-digest"] = reprDigest(meta);
+    // A stale If-Range validator means "send it all", not a wrong slice.
+    const range = rangeApplies(req.headers, validators)
+      ? parseRange(req.headers.get("range"), meta.size)
+      : undefined;
+    if (range === "unsatisfiable") {
+      return problem(416, {
+        detail: `The range is outside the file's ${meta.size} bytes`,
+        instance: ctx.url.pathname,
+      }, { headers: { "content-range": `bytes */${meta.size}` } });
+    }
+    headers["content-length"] = String(
+      range ? range.end - range.start + 1 : meta.size,
+    );
+    if (range) {
+      headers["content-range"] =
+        `bytes ${range.start}-${range.end}/${meta.size}`;
+    }
+    const status = range ? 206 : 200;
+    // HEAD needs the headers only: the file is not even opened.
+    if (req.method === "HEAD") return new Response(null, { status, headers });
+    const stream = await body(store, meta, range);
+    if (!stream) return notFound(ctx);
+    return new Response(stream, { status, headers });
+  };
+}

@@ -1,0 +1,136 @@
+/**
+ * Issue 8 item 8: downloads carry `Last-Modified` and honour
+ * `If-Modified-Since` (304) and a date-valued `If-Range`, the validators
+ * browsers, `curl -z` and download managers send.
+ */
+
+import assert from "node:assert/strict";
+import { formatHttpDate, parseHttpDate } from "../services/conditional.ts";
+import { serveApp } from "./fixtures/served_app.ts";
+
+interface Stored {
+  id: string;
+  sha256: string;
+  created: string;
+}
+
+async function serveWithFile(data: Uint8Array<ArrayBuffer>) {
+  const served = await serveApp({});
+  const res = await fetch(`${served.url}/files`, {
+    method: "POST",
+    body: data,
+  });
+  const text = await res.text();
+  assert.equal(res.status, 201, text);
+  const stored = JSON.parse(text) as Stored;
+  return { served, stored, url: `${served.url}/files/${stored.id}` };
+}
+
+const data = crypto.getRandomValues(new Uint8Array(1000));
+
+Deno.test("GET /files/:id sends Last-Modified: the upload's time, to the second", async () => {
+  const { served, stored, url } = await serveWithFile(data);
+  await using _ = served;
+  const res = await fetch(url);
+  assert.deepEqual(await res.bytes(), data);
+  const lastModified = res.headers.get("last-modified");
+  assert.equal(lastModified, formatHttpDate(Date.parse(stored.created)));
+  assert.equal(
+    parseHttpDate(lastModified),
+    Math.floor(Date.parse(stored.created) / 1000) * 1000,
+  );
+  const head = await fetch(url, { method: "HEAD" });
+  assert.equal(head.headers.get("last-modified"), lastModified);
+  await head.body?.cancel();
+});
+
+Deno.test("If-Modified-Since on /files/:id: 304 unless the file is newer", async () => {
+  const { served, url } = await serveWithFile(data);
+  await using _ = served;
+  const first = await fetch(url);
+  await first.body?.cancel();
+  const lastModified = first.headers.get("last-modified")!;
+  const modified = parseHttpDate(lastModified)!;
+
+  for (
+    const since of [lastModified, formatHttpDate(modified + 3_600_000)]
+  ) {
+    for (const method of ["GET", "HEAD"]) {
+      const res = await fetch(url, {
+        method,
+        headers: { "if-modified-since": since },
+      });
+      assert.equal(res.status, 304, `${method} since ${since}`);
+      assert.equal((await res.bytes()).byteLength, 0);
+      assert.equal(res.headers.get("etag"), first.headers.get("etag"));
+      assert.equal(res.headers.get("last-modified"), lastModified);
+    }
+  }
+  const earlier = await fetch(url, {
+    headers: { "if-modified-since": formatHttpDate(modified - 1000) },
+  });
+  assert.equal(earlier.status, 200);
+  assert.deepEqual(await earlier.bytes(), data);
+
+  // An invalid date is ignored, not guessed at.
+  for (const since of ["yesterday", "2026-01-01T00:00:00Z", "0"]) {
+    const res = await fetch(url, { headers: { "if-modified-since": since } });
+    assert.equal(res.status, 200, since);
+    await res.body?.cancel();
+  }
+  // If-None-Match decides alone when both are sent (RFC 9110 13.1.3).
+  const both = await fetch(url, {
+    headers: {
+      "if-none-match": `"${"0".repeat(64)}"`,
+      "if-modified-since": formatHttpDate(modified + 3_600_000),
+    },
+  });
+  assert.equal(both.status, 200);
+  assert.deepEqual(await both.bytes(), data);
+});
+
+Deno.test("If-Range on /files/:id: the exact Last-Modified date resumes, anything else gets it all", async () => {
+  const { served, stored, url } = await serveWithFile(data);
+  await using _ = served;
+  const head = await fetch(url, { method: "HEAD" });
+  await head.body?.cancel();
+  const lastModified = head.headers.get("last-modified")!;
+  const modified = parseHttpDate(lastModified)!;
+
+  const resumed = await fetch(url, {
+    headers: { range: "bytes=900-", "if-range": lastModified },
+  });
+  assert.equal(resumed.status, 206);
+  assert.equal(resumed.headers.get("content-range"), "bytes 900-999/1000");
+  assert.deepEqual(await resumed.bytes(), data.subarray(900));
+
+  for (
+    const ifRange of [
+      formatHttpDate(modified - 1000),
+      formatHttpDate(modified + 1000),
+      "not a date",
+      `W/"${stored.sha256}"`,
+    ]
+  ) {
+    const res = await fetch(url, {
+      headers: { range: "bytes=900-", "if-range": ifRange },
+    });
+    assert.equal(res.status, 200, ifRange);
+    assert.equal(res.headers.get("content-length"), "1000");
+    assert.deepEqual(await res.bytes(), data, ifRange);
+  }
+});
+
+Deno.test("If-Match on /files/:id: 412 unless the ETag matches strongly", async () => {
+  const { served, stored, url } = await serveWithFile(data);
+  await using _ = served;
+  const failed = await fetch(url, { headers: { "if-match": '"other"' } });
+  assert.equal(failed.status, 412);
+  assert.equal(failed.headers.get("content-type"), "application/problem+json");
+  await failed.body?.cancel();
+  const ok = await fetch(url, {
+    headers: { "if-match": `"${stored.sha256}"` },
+  });
+  assert.equal(ok.status, 200);
+  assert.deepEqual(await ok.bytes(), data);
+});

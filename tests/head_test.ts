@@ -1,0 +1,102 @@
+/**
+ * Issue 8 item 8: `HEAD` sends what `GET` sends, minus the body. Over a
+ * real socket, for every `GET` route of the table: the same status and
+ * headers, and a `Content-Length` only when it is the size `GET` sends,
+ * never a false `0` (as `HEAD /metrics` and `HEAD /files` claimed).
+ */
+
+import assert from "node:assert/strict";
+import { headOf } from "../routes/head.ts";
+import { serveApp } from "./fixtures/served_app.ts";
+import { startFixtureUpstream } from "./fixtures/upstream.ts";
+
+// Headers that may differ between two answers to the same request.
+const VOLATILE = new Set([
+  "date",
+  "x-request-id",
+  "server-timing",
+  "age",
+  "cache-status",
+  "content-length",
+]);
+
+function stableHeaders(headers: Headers): Record<string, string> {
+  return Object.fromEntries(
+    [...headers].filter(([name]) => !VOLATILE.has(name)),
+  );
+}
+
+Deno.test("HEAD answers every GET route with GET's headers and a true Content-Length or none", async () => {
+  await using upstream = startFixtureUpstream();
+  await using s = await serveApp({ args: ["--upstream-url", upstream.url] });
+  const upload = await fetch(`${s.url}/files`, {
+    method: "POST",
+    body: new Uint8Array(3000),
+  });
+  const { id } = await upload.json() as { id: string };
+
+  const paths = s.app.router.routes
+    .filter((route) => route.method === "GET")
+    .map((route) =>
+      route.pattern.startsWith("/files/")
+        ? route.pattern.replace(":id", id)
+        : route.pattern.replace(":id", "1")
+    );
+  assert.ok(paths.includes("/metrics") && paths.includes("/files"));
+  // Compressed and not: HEAD must describe the same variant GET sends.
+  for (const encoding of ["identity", "gzip, br"]) {
+    const headers = { "accept-encoding": encoding };
+    for (const path of paths) {
+      const label = `${path} (${encoding})`;
+      const get = await fetch(s.url + path, { headers });
+      const size = (await get.bytes()).byteLength;
+      const head = await fetch(s.url + path, { method: "HEAD", headers });
+      assert.equal((await head.bytes()).byteLength, 0, label);
+      assert.equal(head.status, get.status, label);
+      assert.deepEqual(
+        stableHeaders(head.headers),
+        stableHeaders(get.headers),
+        label,
+      );
+      const length = head.headers.get("content-length");
+      const getLength = get.headers.get("content-length");
+      if (size > 0) assert.notEqual(length, "0", `${label}: a false 0`);
+      if (length === null) continue;
+      if (path === "/metrics") {
+        // Two scrapes differ a little (the first one is counted).
+        assert.ok(Number(length) > Number(getLength) * 0.9, label);
+      } else {
+        assert.equal(length, getLength, `${label}: HEAD Content-Length`);
+      }
+    }
+  }
+});
+
+Deno.test("headOf keeps an explicit length, measures a small body, sends none for a big stream", async () => {
+  const explicit = await headOf(
+    new Response("abc", { headers: { "content-length": "3", etag: '"x"' } }),
+  );
+  assert.equal(explicit.body, null);
+  assert.equal(explicit.headers.get("content-length"), "3");
+  assert.equal(explicit.headers.get("etag"), '"x"');
+
+  const measured = await headOf(new Response("hello", { status: 201 }));
+  assert.equal(measured.status, 201);
+  assert.equal(measured.body, null);
+  assert.equal(measured.headers.get("content-length"), "5");
+
+  let cancelled = false;
+  const big = new ReadableStream<Uint8Array>({
+    pull: (c) => c.enqueue(new Uint8Array(1024)),
+    cancel: () => {
+      cancelled = true;
+    },
+  });
+  const unknown = await headOf(new Response(big), 4096);
+  assert.equal(unknown.headers.get("content-length"), null);
+  assert.equal((await unknown.bytes()).byteLength, 0);
+  assert.ok(cancelled, "the GET body is released");
+
+  const empty = new Response(null, { status: 304 });
+  assert.equal(await headOf(empty), empty);
+});
