@@ -1,8 +1,10 @@
 /**
  * Entry point of async-api. Run it with `deno task start` (or
  * `deno run <permissions> main.ts --help`): it reads the settings, builds the
- * app, serves it with `Deno.serve`, and on SIGINT/SIGTERM drains in-flight
- * work within `SHUTDOWN_GRACE_MS` before exiting 0.
+ * app, serves it (`services/http_server.ts`: `Deno.serve`'s request handling
+ * with a connection cap and header/keep-alive timeouts), and on
+ * SIGINT/SIGTERM drains in-flight work within `SHUTDOWN_GRACE_MS` before
+ * exiting 0.
  *
  * It also works under `deno serve` (and `deno serve --parallel`) through its
  * default export; settings then come from the environment only.
@@ -18,7 +20,13 @@ import {
   helpText,
   loadConfig,
 } from "./services/config.ts";
+import {
+  ConnectionStats,
+  type GuardedServer,
+  serveGuarded,
+} from "./services/http_server.ts";
 import { createLogger, type Logger } from "./services/logger.ts";
+import { problem } from "./services/problem.ts";
 
 /** Exit code of a start refused for a bad setting. */
 export const EXIT_BAD_CONFIG = 2;
@@ -81,8 +89,9 @@ export async function serve(
   logger: Logger,
 ): Promise<void> {
   let app: App;
+  const connections = new ConnectionStats();
   try {
-    app = await createApp({ config, logger });
+    app = await createApp({ config, logger, connections });
   } catch (error) {
     if (
       error instanceof Deno.errors.NotCapable ||
@@ -94,16 +103,24 @@ export async function serve(
     }
     throw error;
   }
-  const controller = new AbortController();
-  let server: Deno.HttpServer;
+  let server: GuardedServer;
   try {
-    server = Deno.serve({
+    server = serveGuarded({
       hostname: config.host,
       port: config.port,
-      // The app compresses (routes/app.ts), with Vary on every
-      // compressible response.
-      automaticCompression: false,
-      signal: controller.signal,
+      handler: app.fetch,
+      onError: (error) => {
+        // app.fetch answers its own failures; this is for the unforeseen.
+        logger.error("request.unhandled", { error });
+        return problem(500, {
+          detail: "The server failed to handle the request",
+        });
+      },
+      logger,
+      maxConnections: config.maxConnections,
+      headerTimeoutMs: config.headerTimeoutMs,
+      keepAliveTimeoutMs: config.keepAliveTimeoutMs,
+      stats: connections,
       onListen: ({ hostname, port }) => {
         const host = hostname.includes(":") ? `[${hostname}]` : hostname;
         logger.info("listening", {
@@ -113,7 +130,7 @@ export async function serve(
           settings: describeConfig(config),
         });
       },
-    }, app.fetch);
+    });
   } catch (error) {
     await app.close();
     if (error instanceof Deno.errors.AddrInUse) {
@@ -155,7 +172,7 @@ export async function serve(
 
 async function drain(
   app: App,
-  server: Deno.HttpServer,
+  server: GuardedServer,
   config: Config,
   logger: Logger,
   signal: string,

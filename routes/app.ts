@@ -19,7 +19,7 @@ import {
   UpstreamError,
 } from "../services/jsonplaceholder.ts";
 import type { Logger } from "../services/logger.ts";
-import { Metrics } from "../services/metrics.ts";
+import { type ConnectionCounts, Metrics } from "../services/metrics.ts";
 import { problem } from "../services/problem.ts";
 import { UploadTracker } from "../services/upload_tracker.ts";
 import { trace } from "@opentelemetry/api";
@@ -39,6 +39,8 @@ export interface AppOptions {
   logger: Logger;
   /** The cache store; an in-memory LRU of `config.cacheMaxBytes` by default. */
   store?: CacheStore;
+  /** The server's connection counters, for `/metrics`. */
+  connections?: ConnectionCounts;
 }
 
 /** The application. */
@@ -149,7 +151,7 @@ export function errorResponse(
  * the `.part` files a crash may have left there.
  */
 export async function createApp(options: AppOptions): Promise<App> {
-  const { config, logger, store } = options;
+  const { config, logger, store, connections } = options;
   // The folder first: it is the step that can fail (permissions), and
   // nothing holding resources exists yet.
   const files = await createFileStore({
@@ -170,6 +172,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       upstreamOpenSlots: () => client.openSlots,
       uploadsActive: () => uploads.active,
       files: () => files.stats(),
+      ...(connections ? { connections: () => connections } : {}),
     },
   });
   const client = new JsonPlaceholderClient({

@@ -34,6 +34,9 @@ export interface Config {
   uploadRateWindowMs: number;
   uploadToken: string | undefined;
   shutdownGraceMs: number;
+  maxConnections: number;
+  headerTimeoutMs: number;
+  keepAliveTimeoutMs: number;
   logLevel: LogLevel;
 }
 
@@ -308,6 +311,32 @@ export const SETTINGS = [
     default: "10000",
     help: "how long SIGTERM waits for in-flight work",
     parse: integer(0, 3_600_000),
+  }),
+  setting({
+    key: "maxConnections",
+    env: "MAX_CONNECTIONS",
+    flag: "max-connections",
+    default: "10000",
+    help:
+      "most connections open at once; more get 503 and are closed (keep it under ulimit -n)",
+    parse: integer(1, 1_000_000),
+  }),
+  setting({
+    key: "headerTimeoutMs",
+    env: "HEADER_TIMEOUT_MS",
+    flag: "header-timeout-ms",
+    default: "30000",
+    help:
+      "a connection that has not sent a complete request head this long after it opened is closed",
+    parse: integer(1, 3_600_000),
+  }),
+  setting({
+    key: "keepAliveTimeoutMs",
+    env: "KEEPALIVE_TIMEOUT_MS",
+    flag: "keepalive-timeout-ms",
+    default: "75000",
+    help: "a connection idle this long between requests is closed",
+    parse: integer(1, 3_600_000),
   }),
   setting({
     key: "logLevel",

@@ -34,6 +34,17 @@ export interface MetricsSources {
   uploadsActive?: () => number;
   /** The stored files (index size, refreshes, recreated folder). */
   files?: () => FileStoreStats;
+  /** The server's connection counters. */
+  connections?: () => ConnectionCounts;
+}
+
+/** The server's connection counters (`services/http_server.ts`). */
+export interface ConnectionCounts {
+  open: number;
+  headerTimeouts: number;
+  idleTimeouts: number;
+  rejected: number;
+  acceptBackoffs: number;
 }
 
 /** Options of {@linkcode Metrics}. */
@@ -381,6 +392,10 @@ export class Metrics implements Disposable {
       },
     });
 
+    if (sources.connections) {
+      connectionMetrics(registers, sources.connections);
+    }
+
     new Gauge({
       name: "process_resident_memory_bytes",
       help: "Resident memory size in bytes",
@@ -481,4 +496,51 @@ export class Metrics implements Disposable {
   [Symbol.dispose](): void {
     this.close();
   }
+}
+
+/** Connection gauges and counters, read from the server at scrape time. */
+function connectionMetrics(
+  registers: Registry[],
+  read: () => ConnectionCounts,
+): void {
+  new Gauge({
+    name: "http_connections_open",
+    help: "Client connections open now",
+    registers,
+    collect() {
+      this.set(read().open);
+    },
+  });
+  new Counter({
+    name: "http_connections_closed_total",
+    help:
+      "Connections closed by the server: header_timeout (no complete request head in HEADER_TIMEOUT_MS), idle_timeout (idle past KEEPALIVE_TIMEOUT_MS)",
+    labelNames: ["reason"],
+    registers,
+    collect() {
+      const counts = read();
+      this.reset();
+      this.inc({ reason: "header_timeout" }, counts.headerTimeouts);
+      this.inc({ reason: "idle_timeout" }, counts.idleTimeouts);
+    },
+  });
+  new Counter({
+    name: "http_connections_rejected_total",
+    help: "Connections turned away with 503 over MAX_CONNECTIONS",
+    registers,
+    collect() {
+      this.reset();
+      this.inc(read().rejected);
+    },
+  });
+  new Counter({
+    name: "http_accept_backoffs_total",
+    help:
+      "Times accepting a connection failed (out of file descriptors) and the server waited before trying again",
+    registers,
+    collect() {
+      this.reset();
+      this.inc(read().acceptBackoffs);
+    },
+  });
 }

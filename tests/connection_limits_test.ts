@@ -1,0 +1,218 @@
+/**
+ * The service survives connection floods (issue 8, item 3): out of file
+ * descriptors it waits and serves again; a connection that does not send a
+ * complete request head in HEADER_TIMEOUT_MS, or idles between requests past
+ * KEEPALIVE_TIMEOUT_MS, is closed; past MAX_CONNECTIONS new connections get
+ * 503; an upload whose body is still arriving is not cut by those timers.
+ * Every test runs `main.ts` as a child process over real sockets.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { spawnService } from "./fixtures/spawn.ts";
+import { withTempDir } from "./fixtures/temp_dir.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+function portOf(url: string): number {
+  return Number(new URL(url).port);
+}
+
+/**
+ * Reads `conn` until the server closes it; resolves with what was read and
+ * when, or with `open: true` if it is still open after `timeoutMs` (then it
+ * is closed here).
+ */
+async function untilClosed(
+  conn: Deno.Conn,
+  timeoutMs: number,
+): Promise<{ open: boolean; ms: number; text: string }> {
+  const started = performance.now();
+  let text = "";
+  let open = false;
+  const timer = setTimeout(() => {
+    open = true;
+    conn.close();
+  }, timeoutMs);
+  const buffer = new Uint8Array(4096);
+  try {
+    for (;;) {
+      const n = await conn.read(buffer);
+      if (n === null) break;
+      text += decoder.decode(buffer.subarray(0, n));
+    }
+  } catch {
+    // A reset is a close too; so is the close above, when the time is up.
+  }
+  clearTimeout(timer);
+  if (!open) conn.close();
+  return { open, ms: performance.now() - started, text };
+}
+
+async function metric(url: string, line: RegExp): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const match = text.split("\n").find((l) => line.test(l));
+  return match === undefined ? NaN : Number(match.split(" ").pop());
+}
+
+Deno.test("idle and half-sent connections are closed after the header timeout; kept-alive ones after the keep-alive timeout", async () => {
+  await withTempDir(async (dataDir) => {
+    await using service = await spawnService(["--data-dir", dataDir], {
+      env: { HEADER_TIMEOUT_MS: "400", KEEPALIVE_TIMEOUT_MS: "800" },
+    });
+    const port = portOf(service.url);
+
+    const silent = await Deno.connect({ port });
+    const halfLine = await Deno.connect({ port });
+    await halfLine.write(encoder.encode("GET /posts/1 HT"));
+    // Slowloris: a header line now and then, never the empty line.
+    const slowHeaders = await Deno.connect({ port });
+    await slowHeaders.write(encoder.encode("GET / HTTP/1.1\r\nHost: x\r\n"));
+    const drip = setInterval(() => {
+      slowHeaders.write(encoder.encode("X-a: b\r\n")).catch(() => {});
+    }, 100);
+    const results = await Promise.all(
+      [silent, halfLine, slowHeaders].map((conn) => untilClosed(conn, 8000)),
+    );
+    clearInterval(drip);
+    for (
+      const [name, result] of ["silent", "half line", "slow headers"].map((
+        n,
+        i,
+      ) => [n, results[i]!] as const)
+    ) {
+      assert.equal(result.open, false, `${name} still open after 8 s`);
+      assert.ok(result.ms >= 300, `${name} closed early: ${result.ms} ms`);
+    }
+
+    // A complete request is answered, then the idle connection closes.
+    const keptAlive = await Deno.connect({ port });
+    await keptAlive.write(
+      encoder.encode("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"),
+    );
+    const kept = await untilClosed(keptAlive, 8000);
+    assert.match(kept.text, /^HTTP\/1\.1 200 /);
+    assert.equal(kept.open, false, "idle keep-alive connection not closed");
+    assert.ok(kept.ms >= 600, `closed early: ${kept.ms} ms`);
+
+    assert.ok(
+      await metric(
+        service.url,
+        /^http_connections_closed_total\{reason="header_timeout"\}/,
+      ) >= 3,
+    );
+    assert.ok(
+      await metric(
+        service.url,
+        /^http_connections_closed_total\{reason="idle_timeout"\}/,
+      ) >= 1,
+    );
+  });
+});
+
+Deno.test("an upload whose body trickles in for longer than both timeouts is stored", async () => {
+  await withTempDir(async (dataDir) => {
+    await using service = await spawnService(["--data-dir", dataDir], {
+      env: { HEADER_TIMEOUT_MS: "300", KEEPALIVE_TIMEOUT_MS: "300" },
+    });
+    const conn = await Deno.connect({ port: portOf(service.url) });
+    await conn.write(encoder.encode(
+      "POST /files HTTP/1.1\r\nHost: x\r\nContent-Length: 8\r\n" +
+        "Connection: close\r\n\r\n",
+    ));
+    for (let i = 0; i < 8; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      await conn.write(encoder.encode("x"));
+    }
+    const result = await untilClosed(conn, 8000);
+    assert.match(result.text, /^HTTP\/1\.1 201 /, result.text);
+    assert.equal(result.open, false);
+  });
+});
+
+Deno.test("past MAX_CONNECTIONS a new connection gets 503 problem+json, and is served again once under", async () => {
+  await withTempDir(async (dataDir) => {
+    await using service = await spawnService(["--data-dir", dataDir], {
+      env: { MAX_CONNECTIONS: "4" },
+    });
+    const port = portOf(service.url);
+    // A client without a pool: every request on a new connection.
+    using client = Deno.createHttpClient({ poolMaxIdlePerHost: 0 });
+    const idle = await Promise.all(
+      Array.from({ length: 4 }, () => Deno.connect({ port })),
+    );
+    try {
+      // Let the service accept all four before the next one comes.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const over = await fetch(`${service.url}/healthz`, { client });
+      assert.equal(over.status, 503);
+      assert.equal(over.headers.get("retry-after"), "1");
+      assert.match(
+        over.headers.get("content-type") ?? "",
+        /application\/problem\+json/,
+      );
+      assert.equal((await over.json()).status, 503);
+    } finally {
+      for (const conn of idle) conn.close();
+    }
+    let status = 0;
+    for (let i = 0; i < 50 && status !== 200; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const res = await fetch(`${service.url}/healthz`, { client });
+      await res.body?.cancel();
+      status = res.status;
+    }
+    assert.equal(status, 200);
+    assert.equal(
+      await metric(service.url, /^http_connections_rejected_total /),
+      1,
+    );
+  });
+});
+
+Deno.test("out of file descriptors the process keeps running and serves once they free up", async () => {
+  await withTempDir(async (dataDir) => {
+    // With the default 30 s header timeout, only the accept loop's
+    // back-off can save the process here.
+    await using service = await spawnService(["--data-dir", dataDir], {
+      maxOpenFiles: 256,
+    });
+    const port = portOf(service.url);
+    let exited = false;
+    service.status.then(() => exited = true);
+    // More than the limit, fewer than the listen backlog: every connect
+    // completes at once, whether or not the service has accepted it.
+    const conns = await Promise.all(
+      Array.from({ length: 400 }, () => Deno.connect({ port })),
+    );
+    try {
+      await service.waitForLine((r) =>
+        r.msg === "server.accept_failed" && r.outOfDescriptors === true
+      );
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      assert.equal(exited, false, `exited:\n${service.stderr}`);
+    } finally {
+      for (const conn of conns) conn.close();
+    }
+    let status = 0;
+    for (let i = 0; i < 100 && status !== 200 && !exited; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      try {
+        const res = await fetch(`${service.url}/healthz`, {
+          signal: AbortSignal.timeout(2000),
+        });
+        await res.body?.cancel();
+        status = res.status;
+      } catch {
+        // still catching up
+      }
+    }
+    assert.equal(exited, false, `exited:\n${service.stderr}`);
+    assert.equal(status, 200);
+    assert.ok(
+      await metric(service.url, /^http_accept_backoffs_total /) >= 1,
+    );
+  });
+});
