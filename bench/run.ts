@@ -31,7 +31,8 @@ import { dirname, join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { benchCachedGet, type CachedGetResult } from "./cached_get.ts";
 import { hasCommand } from "./lib.ts";
-import { barChart, formatValue, laneTotals, timelineChart } from "./svg.ts";
+import { barChart, type BarGroup, formatValue } from "./charts.ts";
+import { laneTotals, timelineChart } from "./timeline_chart.ts";
 import {
   benchUpload,
   type BenchUploadOptions,
@@ -287,9 +288,9 @@ export const CHARTS = {
   timelineLimited: "timeline_limited.svg",
 } as const;
 
-/** The throughput chart: each service against its baselines. */
-export function throughputChart(results: RunResults): string | undefined {
-  const groups = [];
+/** The groups of the throughput chart: each service against its baselines. */
+export function throughputGroups(results: RunResults): BarGroup[] {
+  const groups: BarGroup[] = [];
   const { cached, upload } = results;
   if (cached && !isError(cached)) {
     const base = cached.baseline.requestsPerSecond;
@@ -347,6 +348,14 @@ export function throughputChart(results: RunResults): string | undefined {
       },
     });
   }
+  return groups;
+}
+
+/** The throughput chart, when the run measured any throughput. */
+export function throughputChart(
+  results: RunResults,
+): Promise<string> | undefined {
+  const groups = throughputGroups(results);
   if (groups.length === 0) return undefined;
   const { machine } = results;
   return barChart({
@@ -361,11 +370,9 @@ export function throughputChart(results: RunResults): string | undefined {
 }
 
 /** The timeline chart of one traced upload. */
-export function uploadTimelineChart(
-  traced: TracedUpload,
-  limited: boolean,
-): string {
-  const title = limited
+export function uploadTimelineChart(traced: TracedUpload): Promise<string> {
+  const bins = 360;
+  const title = traced.rate !== undefined
     ? `Upload of ${
       formatBytes(traced.bytes)
     } at curl --limit-rate ${traced.rate}`
@@ -375,8 +382,9 @@ export function uploadTimelineChart(
     subtitle:
       `Reader and writer tasks of one POST /files (LOG_LEVEL=debug trace), ${
         formatValue(traced.seconds * 1000)
-      } ms as curl saw it.\nEach 2 px column shows the share of its time spent in each state.`,
+      } ms as curl saw it.\nTime is cut into ${bins} columns, each stacking the share of its time a task spent in each state:\nwaits far shorter than a pixel still add up; the grey left over is CPU work.`,
     bound: traced.bound,
+    bins,
     events: traced.events,
   });
 }
@@ -710,7 +718,7 @@ export function renderReport(results: RunResults, dir: string): string {
     ]),
   ];
   const { cached, upload, micro } = results;
-  if (throughputChart(results) !== undefined) {
+  if (throughputGroups(results).length > 0) {
     parts.push(
       "",
       `![Throughput against the baselines](${
@@ -766,17 +774,17 @@ export async function writeReport(
     await Deno.writeTextFile(path, content);
     written.push(path);
   };
-  const throughput = throughputChart(results);
+  const throughput = await throughputChart(results);
   if (throughput) await write(join(dir, CHARTS.throughput), throughput);
   const { upload } = results;
   if (upload && !isError(upload)) {
     await write(
       join(dir, CHARTS.timelineFast),
-      uploadTimelineChart(upload.timelines.fast, false),
+      await uploadTimelineChart(upload.timelines.fast),
     );
     await write(
       join(dir, CHARTS.timelineLimited),
-      uploadTimelineChart(upload.timelines.slow, true),
+      await uploadTimelineChart(upload.timelines.slow),
     );
   }
   await formatSvgs(written);

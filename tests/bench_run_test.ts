@@ -234,10 +234,27 @@ Deno.test("writeReport() writes the report and the three charts side by side", a
       "nested/timeline_fast.svg",
       "nested/timeline_limited.svg",
     ]);
+    // Each bar with its value and ratios, each group with its target.
+    const throughput = await Deno.readTextFile(
+      join(dir, "nested", "throughput.svg"),
+    );
+    assert.ok(throughput.startsWith("<svg "));
+    assert.match(throughput, />8,000 req\/s · 0\.80 × minimal</);
+    assert.match(
+      throughput,
+      />450 MiB\/s · 0\.90 × pipe · 0\.98 × pipe \+ fsync</,
+    );
+    assert.match(throughput, />target ≥ 0\.85 ×</);
+    assert.match(throughput, />target ≥ 0\.9 × pipe</);
     const fast = await Deno.readTextFile(
       join(dir, "nested", "timeline_fast.svg"),
     );
     assert.ok(fast.startsWith("<svg "));
+    // The legend gives each state's total: 40 of the 100 ms reading.
+    assert.match(
+      fast,
+      /read-wait: reader waits on the network — 40 ms \(40%\)/,
+    );
     assert.match(fast, /write-bound/);
     const slow = await Deno.readTextFile(
       join(dir, "nested", "timeline_limited.svg"),
