@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  ENTRY_OVERHEAD_BYTES,
   etagOf,
   type Loaded,
   MemoryStore,
@@ -148,5 +149,27 @@ Deno.test("ResponseCache and MemoryStore validate their options", () => {
         ttlSeconds: -1,
       }),
     RangeError,
+  );
+});
+
+Deno.test("MemoryStore keeps exact-size bodies and counts what it holds", async () => {
+  const store = new MemoryStore({ maxBytes: 1 << 20 });
+  // What a network read hands over: 292 bytes viewing a 64 KiB buffer.
+  const view = new Uint8Array(new ArrayBuffer(64 * 1024), 1000, 292).fill(42);
+  await store.set("/posts/1", {
+    status: 200,
+    body: view,
+    contentType: "application/json",
+    etag: '"x"',
+    storedAt: 0,
+  }, 60_000);
+  const stored = await store.get("/posts/1");
+  assert.equal(stored?.body.byteLength, 292);
+  assert.equal(stored?.body.buffer.byteLength, 292);
+  assert.equal(stored?.body.byteOffset, 0);
+  assert.deepEqual(stored?.body, view);
+  assert.equal(
+    store.stats().bytes,
+    292 + "/posts/1".length + ENTRY_OVERHEAD_BYTES,
   );
 });

@@ -1,0 +1,81 @@
+/**
+ * Memory must match its bound: the service runs as a child process against
+ * the fixture upstream, and its resident set (VmRSS of /proc/<pid>/status,
+ * read from outside so nothing in the service has to report it) is watched
+ * while many small keys go through a small cache and while large chunked
+ * bodies are read.
+ *
+ * The limits are generous (the machine is shared); the failures they catch
+ * are several times larger.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { spawnService } from "./fixtures/spawn.ts";
+import { startFixtureUpstream } from "./fixtures/upstream.ts";
+
+const MiB = 1024 * 1024;
+
+/** The resident set of `pid`, in bytes. */
+export async function rssOf(pid: number): Promise<number> {
+  const status = await Deno.readTextFile(`/proc/${pid}/status`);
+  const match = status.match(/^VmRSS:\s+(\d+) kB$/m);
+  if (!match) throw new Error(`no VmRSS in /proc/${pid}/status`);
+  return Number(match[1]) * 1024;
+}
+
+/** GETs `paths` with `concurrency` requests in flight; returns the statuses. */
+async function getAll(
+  base: string,
+  paths: string[],
+  concurrency = 16,
+): Promise<number[]> {
+  const statuses: number[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < paths.length) {
+      const res = await fetch(base + paths[next++]!);
+      await res.body?.cancel();
+      statuses.push(res.status);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return statuses;
+}
+
+const keys = (from: number, to: number) =>
+  Array.from({ length: to - from }, (_, i) => `/posts/1?k=${from + i}`);
+
+Deno.test({
+  name:
+    "4000 small keys through a 1 MiB cache grow RSS by far less than 64 KiB per entry",
+  ignore: Deno.build.os !== "linux",
+  async fn() {
+    await using upstream = startFixtureUpstream();
+    await using service = await spawnService([], {
+      env: {
+        UPSTREAM_URL: upstream.url,
+        CACHE_MAX_BYTES: String(MiB),
+      },
+    });
+    const pid = service.child.pid;
+    // Warm up (JIT, connection pools, allocator arenas) before the baseline.
+    assert.ok(
+      (await getAll(service.url, keys(0, 500))).every((s) => s === 200),
+    );
+    const before = await rssOf(pid);
+    const statuses = await getAll(service.url, keys(500, 4500));
+    assert.ok(statuses.every((s) => s === 200));
+    const grown = (await rssOf(pid)) - before;
+    const metrics = await (await fetch(`${service.url}/metrics`)).text();
+    const bytes = Number(metrics.match(/^cache_bytes (\d+)$/m)?.[1]);
+    assert.ok(bytes <= MiB, `cache_bytes ${bytes}`);
+    // ~1800 entries fit; at 64 KiB each that is ~115 MiB pinned (measured
+    // +200 MiB before the fix, +44 MiB after).
+    assert.ok(
+      grown < 100 * MiB,
+      `RSS grew by ${(grown / MiB).toFixed(1)} MiB for a 1 MiB cache`,
+    );
+  },
+});
