@@ -9,6 +9,7 @@
  */
 
 import { type Logger, silentLogger } from "./logger.ts";
+import { BodyTooLargeError, readBody } from "./read_body.ts";
 
 /** A successful exchange with the upstream: a JSON body, or a 404. */
 export interface UpstreamResponse {
@@ -161,41 +162,31 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return promise;
 }
 
-/** Reads a body up to `maxBytes`, cancelling the stream past it. */
+/** The declared `Content-Length`, when it is a plain number. */
+function declaredLength(response: Response): number | undefined {
+  const value = response.headers.get("content-length")?.trim();
+  if (!value || !/^\d+$/.test(value)) return undefined;
+  // Absurd lengths stay absurd (over any cap) rather than lose precision.
+  return Math.min(Number(value), Number.MAX_SAFE_INTEGER);
+}
+
+/** Reads a body up to `maxBytes` into an exact-size buffer (502 past it). */
 async function readCapped(
   response: Response,
   maxBytes: number,
 ): Promise<Uint8Array> {
-  const declared = Number(response.headers.get("content-length"));
-  if (Number.isFinite(declared) && declared > maxBytes) {
-    await response.body?.cancel();
-    throw new UpstreamError(
-      502,
-      `upstream body of ${declared} bytes exceeds the ${maxBytes} byte limit`,
-    );
+  const expectedBytes = declaredLength(response);
+  try {
+    return await readBody(response.body, {
+      maxBytes,
+      ...(expectedBytes === undefined ? {} : { expectedBytes }),
+    });
+  } catch (error) {
+    if (!(error instanceof BodyTooLargeError)) throw error;
+    throw new UpstreamError(502, `upstream ${error.message}`, {
+      cause: error,
+    });
   }
-  if (!response.body) return new Uint8Array();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of response.body) {
-    size += chunk.byteLength;
-    if (size > maxBytes) {
-      // Leaving the loop early cancels the stream.
-      throw new UpstreamError(
-        502,
-        `upstream body exceeds the ${maxBytes} byte limit`,
-      );
-    }
-    chunks.push(chunk);
-  }
-  if (chunks.length === 1) return chunks[0]!;
-  const body = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return body;
 }
 
 const decoder = new TextDecoder("utf-8", { fatal: true });

@@ -172,6 +172,15 @@ Deno.test("fault: hugeBodyBytes streams valid JSON", async () => {
   assert.ok(text.length < 5_200_000, `${text.length} bytes`);
   assert.ok(Array.isArray(JSON.parse(text)));
 
+  // In small writes it is the same body.
+  upstream.setFault("/posts", { hugeBodyBytes: 100_000, chunkBytes: 1000 });
+  const small = await (await fetch(`${upstream.url}/posts`)).text();
+  assert.ok(small.length >= 100_000 && Array.isArray(JSON.parse(small)));
+  assert.throws(
+    () => upstream.setFault("/x", { hugeBodyBytes: 10, chunkBytes: 0 }),
+    RangeError,
+  );
+
   // A client may give up early; the fixture still closes cleanly.
   const early = await fetch(`${upstream.url}/posts`);
   const reader = early.body!.getReader();

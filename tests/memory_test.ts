@@ -79,3 +79,55 @@ Deno.test({
     );
   },
 });
+
+Deno.test({
+  name:
+    "a 10 MB upstream body in 2 KB chunks costs about its size; a 50 MB one stops at the cap and is not kept",
+  ignore: Deno.build.os !== "linux",
+  async fn() {
+    await using upstream = startFixtureUpstream();
+    upstream.setFault("/photos", {
+      hugeBodyBytes: 10_000_000,
+      chunkBytes: 2048,
+    });
+    upstream.setFault("/albums", {
+      hugeBodyBytes: 50_000_000,
+      chunkBytes: 2048,
+    });
+    await using service = await spawnService([], {
+      env: { UPSTREAM_URL: upstream.url, UPSTREAM_MAX_BYTES: String(16 * MiB) },
+    });
+    const pid = service.child.pid;
+    assert.deepEqual(
+      await getAll(service.url, keys(0, 50)),
+      Array(50).fill(200),
+    );
+    const before = await rssOf(pid);
+
+    const photos = await fetch(`${service.url}/photos`);
+    assert.equal(photos.status, 200);
+    assert.ok((await photos.bytes()).byteLength >= 10_000_000);
+    const large = await rssOf(pid);
+    // The cached copy, the one being sent and the JSON check's garbage:
+    // measured +80 MiB. Each 2 KB chunk held as a view of a 64 KiB buffer
+    // cost +300 MiB before the fix.
+    assert.ok(
+      large - before < 160 * MiB,
+      `a 10 MB body grew RSS by ${((large - before) / MiB).toFixed(1)} MiB`,
+    );
+
+    const albums = await fetch(`${service.url}/albums`);
+    assert.equal(albums.status, 502);
+    assert.match((await albums.json()).detail, /limit/);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const over = await rssOf(pid);
+    // Reading stops at the 16 MiB cap and keeps nothing: measured +5 MiB;
+    // +200 MiB before the fix.
+    assert.ok(
+      over - large < 64 * MiB,
+      `a refused 50 MB body grew RSS by ${
+        ((over - large) / MiB).toFixed(1)
+      } MiB`,
+    );
+  },
+});
