@@ -31,6 +31,14 @@ import { problem } from "./services/problem.ts";
 /** Exit code of a start refused for a bad setting. */
 export const EXIT_BAD_CONFIG = 2;
 
+// Past the grace period, the time left for stopped uploads to remove their
+// `.part` and send their 503 before the process exits.
+const STOP_UPLOADS_MS = 2_000;
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
 function fail(message: string): never {
   // A one-line message on stderr: the operator sees what to fix at once.
   Deno.stderr.writeSync(new TextEncoder().encode(`async-api: ${message}\n`));
@@ -208,12 +216,28 @@ async function drain(
       inflight: app.inflight,
       uploads: app.uploads.active,
     });
+    await stopUploads(app, server);
   }
   await app.close();
   logger.info("shutdown.end", {
     outcome,
     durationMs: Math.round(performance.now() - started),
   });
+}
+
+/**
+ * Uploads still running when the grace period ran out would be cut off by
+ * the exit with no answer and leave their `.part`: stop them (each answers
+ * 503 with `Connection: close` and removes its `.part`), then give the
+ * answers a moment to go out.
+ */
+async function stopUploads(app: App, server: GuardedServer): Promise<void> {
+  if (app.uploads.active === 0) return;
+  app.abortUploads();
+  const waited = delay(STOP_UPLOADS_MS);
+  await Promise.race([app.uploads.idle(), waited]);
+  // shutdown() resolves once the answers in flight are sent.
+  await Promise.race([server.shutdown(), waited]);
 }
 
 let declarative = false;

@@ -21,7 +21,10 @@ import {
 import type { Logger } from "../services/logger.ts";
 import { type ConnectionCounts, Metrics } from "../services/metrics.ts";
 import { problem } from "../services/problem.ts";
-import { UploadTracker } from "../services/upload_tracker.ts";
+import {
+  UploadsStoppedError,
+  UploadTracker,
+} from "../services/upload_tracker.ts";
 import { trace } from "@opentelemetry/api";
 import { docsRoutes } from "./docs.ts";
 import { filesRoutes } from "./files.ts";
@@ -70,6 +73,13 @@ export interface App extends AsyncDisposable {
    * Starts the shutdown: `/readyz` and new uploads answer 503 from now on.
    */
   beginDrain(): void;
+  /**
+   * Stops every running upload (for a shutdown whose grace period ran
+   * out): each answers 503 with `Connection: close` and removes its
+   * `.part`. Resolves how many there were; `uploads.idle()` tells when
+   * they are all done.
+   */
+  abortUploads(): number;
   /** Releases the upstream connections and waits for background refreshes. */
   close(): Promise<void>;
 }
@@ -302,6 +312,9 @@ export async function createApp(options: AppOptions): Promise<App> {
     },
     beginDrain() {
       draining = true;
+    },
+    abortUploads() {
+      return uploads.abortAll(new UploadsStoppedError());
     },
     close,
     [Symbol.asyncDispose]: close,

@@ -25,7 +25,10 @@ import {
   UploadTooLargeError,
   UploadTooSlowError,
 } from "../services/upload.ts";
-import type { UploadTracker } from "../services/upload_tracker.ts";
+import {
+  UploadsStoppedError,
+  type UploadTracker,
+} from "../services/upload_tracker.ts";
 import { downloadHandler } from "./file_download.ts";
 import type { Handler, Route, RouteContext } from "./router.ts";
 
@@ -72,6 +75,7 @@ export type UploadOutcome =
   | "unauthorized"
   | "busy"
   | "client_limit"
+  | "stopped"
   | "error";
 
 /** What {@linkcode FilesOptions.onUpload} sees. */
@@ -261,6 +265,8 @@ export function filesRoutes(
         idleTimeoutMs,
         minBytesPerSecond,
         rateGraceMs,
+        // Aborted when a shutdown's grace period runs out (503).
+        signal: slot.signal,
         ...(expectedLength === undefined ? {} : { expectedLength }),
         ...(digest === undefined ? {} : { expectedSha256: digest }),
         // No req.signal: a client that goes away makes the body read fail,
@@ -328,6 +334,14 @@ export function filesRoutes(
         detail: `No data arrived for ${idleTimeoutMs} ms`,
         instance,
       }, { headers });
+    }
+    if (error instanceof UploadsStoppedError) {
+      report({ outcome: "stopped", bytes: 0 }, ctx);
+      logger.warn("upload.stopped", { requestId: ctx.requestId });
+      return problem(503, {
+        detail: `${error.message}; the upload was stopped and nothing was kept`,
+        instance,
+      }, { headers: { ...headers, "retry-after": "5" } });
     }
     if (error instanceof UploadTooSlowError) {
       report({ outcome: "too_slow", bytes: 0 }, ctx);

@@ -318,7 +318,7 @@ export class Metrics implements Disposable {
     this.#uploads = new Counter({
       name: "uploads_total",
       help:
-        "Uploads by outcome: created, too_large, aborted, incomplete, timeout, too_slow, digest_mismatch, no_space, unauthorized, busy, client_limit, error",
+        "Uploads by outcome: created, too_large, aborted, incomplete, timeout, too_slow, digest_mismatch, no_space, unauthorized, busy, client_limit, stopped, error",
       labelNames: ["outcome"],
       registers,
     });

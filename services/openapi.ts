@@ -498,7 +498,9 @@ function uploadOperation(
       "503": {
         ...problemResponse(
           "`MAX_CONCURRENT_UPLOADS` uploads are running, or the service is " +
-            "shutting down.",
+            "shutting down (an upload still running when " +
+            "`SHUTDOWN_GRACE_MS` ran out is stopped with this answer and " +
+            "`Connection: close`; nothing kept).",
         ),
         headers: {
           "Retry-After": headerRef("RetryAfter"),

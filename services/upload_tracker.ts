@@ -21,6 +21,18 @@ export interface UploadSlot extends Disposable {
   done(): void;
 }
 
+/**
+ * The reason {@linkcode UploadTracker.abortAll} gives when a shutdown's
+ * grace period ran out: the upload is answered 503 and nothing is kept.
+ */
+export class UploadsStoppedError extends Error {
+  /** Creates the error. */
+  constructor(message = "The service is shutting down") {
+    super(message);
+    this.name = "UploadsStoppedError";
+  }
+}
+
 // Uploads of requests with no known peer (in-process tests, `deno serve`
 // without connection info) are counted together under this key.
 const UNKNOWN_CLIENT = "unknown";
