@@ -27,6 +27,7 @@ import {
 } from "./services/http_server.ts";
 import { createLogger, type Logger } from "./services/logger.ts";
 import { problem } from "./services/problem.ts";
+import { logUnhandledRejections } from "./services/request_scope.ts";
 
 /** Exit code of a start refused for a bad setting. */
 export const EXIT_BAD_CONFIG = 2;
@@ -96,6 +97,7 @@ export async function serve(
   config: Config,
   logger: Logger,
 ): Promise<void> {
+  using _rejections = logUnhandledRejections(logger);
   let app: App;
   const connections = new ConnectionStats();
   try {
@@ -269,6 +271,8 @@ function declarativeApp(): Promise<{ fetch: App["fetch"]; logger: Logger }> {
   if (!lazyApp) {
     const config = configFrom([]);
     const logger = createLogger({ level: config.logLevel });
+    // For the life of the worker: `deno serve` has no end for us to undo it.
+    logUnhandledRejections(logger);
     lazyApp = createApp({ config, logger }).then((app) => ({
       fetch: app.fetch,
       logger,

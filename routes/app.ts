@@ -21,6 +21,7 @@ import {
 import type { Logger } from "../services/logger.ts";
 import { type ConnectionCounts, Metrics } from "../services/metrics.ts";
 import { problem } from "../services/problem.ts";
+import { withRequestId } from "../services/request_scope.ts";
 import {
   UploadsStoppedError,
   UploadTracker,
@@ -246,7 +247,12 @@ export async function createApp(options: AppOptions): Promise<App> {
     metrics.inflight(1);
     let response: Response;
     try {
-      response = await router.handle(req, ctx);
+      // Anything the route starts, even what it forgets to await, runs with
+      // the request id (see services/request_scope.ts).
+      response = await withRequestId(
+        ctx.requestId,
+        () => router.handle(req, ctx),
+      );
     } catch (error) {
       response = errorResponse(error, ctx, logger);
     } finally {
