@@ -335,12 +335,13 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 /**
- * Answers a connection over the cap with the canned 503, then closes it
- * after the client's end (or half a second), so the answer is read rather
- * than lost to a reset.
+ * Answers a connection over the cap with the canned 503 once its request
+ * starts to arrive (a response before the request confuses clients), then
+ * closes it after the client's end or within a second in all, so the answer
+ * is read rather than lost to a reset.
  */
 function turnAway(conn: Deno.TcpConn): void {
-  const linger = AbortSignal.timeout(500);
+  const linger = AbortSignal.timeout(1000);
   const close = () => {
     try {
       conn.close();
@@ -350,9 +351,10 @@ function turnAway(conn: Deno.TcpConn): void {
   };
   linger.addEventListener("abort", close, { once: true });
   (async () => {
+    const scratch = new Uint8Array(1024);
+    if (await conn.read(scratch) === null) return;
     await conn.write(OVER_CAP);
     await conn.closeWrite();
-    const scratch = new Uint8Array(1024);
     while (!linger.aborted && await conn.read(scratch) !== null) {
       // discard what the client still sends
     }
