@@ -181,6 +181,8 @@ export async function createApp(options: AppOptions): Promise<App> {
     sources: {
       store: () => cache.store,
       upstreamOpenSlots: () => client.openSlots,
+      upstreamQueued: () => client.queued,
+      upstreamBreakerState: () => client.breakerState,
       uploadsActive: () => uploads.active,
       files: () => files.stats(),
       ...(connections ? { connections: () => connections } : {}),
@@ -191,9 +193,13 @@ export async function createApp(options: AppOptions): Promise<App> {
     timeoutMs: config.upstreamTimeoutMs,
     retries: config.upstreamRetries,
     concurrency: config.upstreamConcurrency,
+    queueLimit: config.upstreamQueueLimit,
+    breakerThreshold: config.upstreamBreakerThreshold,
+    breakerCooldownMs: config.upstreamBreakerCooldownMs,
     maxBytes: config.upstreamMaxBytes,
     logger,
     onAttempt: (attempt) => metrics.upstream(attempt),
+    onShed: (reason) => metrics.upstreamShed(reason),
   });
   const cache = new ResponseCache({
     store: store ?? new MemoryStore({ maxBytes: config.cacheMaxBytes }),

@@ -18,6 +18,9 @@ export interface Config {
   upstreamTimeoutMs: number;
   upstreamRetries: number;
   upstreamConcurrency: number;
+  upstreamQueueLimit: number;
+  upstreamBreakerThreshold: number;
+  upstreamBreakerCooldownMs: number;
   upstreamMaxBytes: number;
   cacheTtlSeconds: number;
   cacheStaleWhileRevalidateSeconds: number;
@@ -158,7 +161,8 @@ export const SETTINGS = [
     env: "UPSTREAM_TIMEOUT_MS",
     flag: "upstream-timeout-ms",
     default: "5000",
-    help: "timeout of each upstream attempt",
+    help:
+      "budget of one upstream fetch: the wait for a slot, every attempt and the backoff between them (past it: 504, or 503 while still waiting for a slot)",
     parse: integer(1, 600_000),
   }),
   setting({
@@ -176,6 +180,33 @@ export const SETTINGS = [
     default: "32",
     help: "most upstream requests in flight at once",
     parse: integer(1, 10_000),
+  }),
+  setting({
+    key: "upstreamQueueLimit",
+    env: "UPSTREAM_QUEUE_LIMIT",
+    flag: "upstream-queue-limit",
+    default: "64",
+    help:
+      "most requests waiting for an upstream slot; more get 503 with Retry-After at once (or stale)",
+    parse: integer(0, 1_000_000),
+  }),
+  setting({
+    key: "upstreamBreakerThreshold",
+    env: "UPSTREAM_BREAKER_THRESHOLD",
+    flag: "upstream-breaker-threshold",
+    default: "5",
+    help:
+      "consecutive failed upstream attempts that open the circuit breaker (0 = off)",
+    parse: integer(0, 10_000),
+  }),
+  setting({
+    key: "upstreamBreakerCooldownMs",
+    env: "UPSTREAM_BREAKER_COOLDOWN_MS",
+    flag: "upstream-breaker-cooldown-ms",
+    default: "5000",
+    help:
+      "an open breaker answers 503 (or stale) at once for this long, then lets one probe through",
+    parse: integer(1, 3_600_000),
   }),
   setting({
     key: "upstreamMaxBytes",

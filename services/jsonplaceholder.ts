@@ -1,15 +1,31 @@
 /**
  * The upstream client for the JSONPlaceholder API: one shared HTTP client
- * with keep-alive, a timeout per attempt, retries with exponential backoff
- * and full jitter (honouring `Retry-After`), a cap on concurrent requests
- * and a cap on response size. It answers with raw, validated JSON bytes so
- * the cache can store and serve them without re-serialising.
+ * with keep-alive, one time budget per call (the wait for a slot included),
+ * retries with exponential backoff and full jitter (honouring
+ * `Retry-After`), a cap on concurrent requests with a bounded wait queue, a
+ * circuit breaker, and a cap on response size. It answers with raw,
+ * validated JSON bytes so the cache can store and serve them without
+ * re-serialising.
  *
  * @module
  */
 
 import { type Logger, silentLogger } from "./logger.ts";
-import { BodyTooLargeError, readBody } from "./read_body.ts";
+import { type BreakerState, CircuitBreaker } from "./circuit_breaker.ts";
+import { QueueFullError, Semaphore } from "./semaphore.ts";
+import {
+  isFailure,
+  type Outcome,
+  parseRetryAfter,
+  readJson,
+  retryable,
+  RETRYABLE_STATUS,
+  type Signals,
+  timedOut,
+} from "./upstream_answer.ts";
+import { UpstreamError } from "./upstream_error.ts";
+
+export { parseRetryAfter, UpstreamError };
 
 /** A successful exchange with the upstream: a JSON body, or a 404. */
 export interface UpstreamResponse {
@@ -25,44 +41,29 @@ export interface UpstreamResponse {
   durationMs: number;
 }
 
-/**
- * The upstream failed in a way the client cannot fix: the HTTP layer maps
- * it to a problem response with {@linkcode UpstreamError.status}.
- */
-export class UpstreamError extends Error {
-  /** 502 for a bad upstream answer, 504 for a timeout. */
-  readonly status: 502 | 504;
-  /** The upstream's HTTP status when it answered. */
-  readonly upstreamStatus: number | undefined;
-  /** Seconds the upstream asked us to wait, when it said so. */
-  readonly retryAfterSeconds: number | undefined;
-  constructor(
-    status: 502 | 504,
-    message: string,
-    options: {
-      upstreamStatus?: number;
-      retryAfterSeconds?: number;
-      cause?: unknown;
-    } = {},
-  ) {
-    super(message, { cause: options.cause });
-    this.name = "UpstreamError";
-    this.status = status;
-    this.upstreamStatus = options.upstreamStatus;
-    this.retryAfterSeconds = options.retryAfterSeconds;
-  }
-}
-
 /** Options of {@linkcode JsonPlaceholderClient}. */
 export interface JsonPlaceholderClientOptions {
   /** Base URL of the JSONPlaceholder service. */
   baseUrl: URL | string;
-  /** Timeout of each attempt, in milliseconds. @default {5000} */
+  /**
+   * The whole budget of one {@linkcode JsonPlaceholderClient.get}, in
+   * milliseconds: the wait for a slot, every attempt and the backoff
+   * between them. @default {5000}
+   */
   timeoutMs?: number;
   /** Retries after a network error, 429, 502, 503 or 504. @default {2} */
   retries?: number;
   /** Most requests in flight at once; more wait their turn. @default {32} */
   concurrency?: number;
+  /** Most requests waiting for a slot; more get 503 at once. @default {64} */
+  queueLimit?: number;
+  /**
+   * Consecutive failed attempts (network errors, timeouts, 429 and 5xx)
+   * that open the circuit breaker; 0 turns it off. @default {5}
+   */
+  breakerThreshold?: number;
+  /** How long an open breaker refuses calls before a probe. @default {5000} */
+  breakerCooldownMs?: number;
   /** Largest accepted body, in bytes. @default {16777216} */
   maxBytes?: number;
   /** First backoff step; doubles per retry, full jitter. @default {100} */
@@ -78,7 +79,15 @@ export interface JsonPlaceholderClientOptions {
   logger?: Logger;
   /** Observes each attempt (metrics). */
   onAttempt?: (event: UpstreamAttempt) => void;
+  /** Observes each call shed before reaching the upstream (metrics). */
+  onShed?: (reason: ShedReason) => void;
 }
+
+/**
+ * Why a call never reached the upstream: the wait queue was full, no slot
+ * came free within the budget, or the circuit breaker was open.
+ */
+export type ShedReason = "queue_full" | "queue_timeout" | "breaker_open";
 
 /** What {@linkcode JsonPlaceholderClientOptions.onAttempt} sees. */
 export interface UpstreamAttempt {
@@ -88,63 +97,6 @@ export interface UpstreamAttempt {
   status?: number;
   /** Duration of the attempt in milliseconds. */
   durationMs: number;
-}
-
-const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
-
-/** A counting semaphore that caps concurrent upstream requests. */
-class Semaphore {
-  #free: number;
-  #waiters: (() => void)[] = [];
-  constructor(size: number) {
-    this.#free = size;
-  }
-  get free(): number {
-    return this.#free;
-  }
-  get waiting(): number {
-    return this.#waiters.length;
-  }
-  async acquire(signal?: AbortSignal): Promise<void> {
-    signal?.throwIfAborted();
-    if (this.#free > 0) {
-      this.#free--;
-      return;
-    }
-    const { promise, resolve, reject } = Promise.withResolvers<void>();
-    const wake = () => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    };
-    const onAbort = () => {
-      const i = this.#waiters.indexOf(wake);
-      if (i >= 0) this.#waiters.splice(i, 1);
-      reject(signal!.reason);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-    this.#waiters.push(wake);
-    return await promise;
-  }
-  release(): void {
-    const next = this.#waiters.shift();
-    // Hand the slot straight to the next waiter rather than freeing it, so
-    // a newcomer cannot overtake the queue.
-    if (next) next();
-    else this.#free++;
-  }
-}
-
-/** Parses `Retry-After` (seconds or an HTTP date) into milliseconds. */
-export function parseRetryAfter(
-  value: string | null,
-  now: number = Date.now(),
-): number | undefined {
-  if (value === null) return undefined;
-  const trimmed = value.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
-  const date = Date.parse(trimmed);
-  if (Number.isNaN(date)) return undefined;
-  return Math.max(0, date - now);
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -160,51 +112,6 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   }, ms);
   signal?.addEventListener("abort", onAbort, { once: true });
   return promise;
-}
-
-/** The declared `Content-Length`, when it is a plain number. */
-function declaredLength(response: Response): number | undefined {
-  const value = response.headers.get("content-length")?.trim();
-  if (!value || !/^\d+$/.test(value)) return undefined;
-  // Absurd lengths stay absurd (over any cap) rather than lose precision.
-  return Math.min(Number(value), Number.MAX_SAFE_INTEGER);
-}
-
-/** Reads a body up to `maxBytes` into an exact-size buffer (502 past it). */
-async function readCapped(
-  response: Response,
-  maxBytes: number,
-): Promise<Uint8Array> {
-  const expectedBytes = declaredLength(response);
-  try {
-    return await readBody(response.body, {
-      maxBytes,
-      ...(expectedBytes === undefined ? {} : { expectedBytes }),
-    });
-  } catch (error) {
-    if (!(error instanceof BodyTooLargeError)) throw error;
-    throw new UpstreamError(502, `upstream ${error.message}`, {
-      cause: error,
-    });
-  }
-}
-
-const decoder = new TextDecoder("utf-8", { fatal: true });
-
-function assertJson(body: Uint8Array, contentType: string): void {
-  if (!/\bjson\b/i.test(contentType)) {
-    throw new UpstreamError(
-      502,
-      `upstream answered with ${contentType || "no content type"}, not JSON`,
-    );
-  }
-  try {
-    JSON.parse(decoder.decode(body));
-  } catch (cause) {
-    throw new UpstreamError(502, "upstream answered with malformed JSON", {
-      cause,
-    });
-  }
 }
 
 /**
@@ -226,8 +133,9 @@ export class JsonPlaceholderClient implements Disposable {
   readonly #maxRetryAfterMs: number;
   readonly #logger: Logger;
   readonly #onAttempt: ((event: UpstreamAttempt) => void) | undefined;
+  readonly #onShed: ((reason: ShedReason) => void) | undefined;
   readonly #slots: Semaphore;
-  readonly #concurrency: number;
+  readonly #breaker: CircuitBreaker;
   readonly #http: Deno.HttpClient;
 
   constructor(options: JsonPlaceholderClientOptions) {
@@ -236,18 +144,21 @@ export class JsonPlaceholderClient implements Disposable {
       timeoutMs = 5000,
       retries = 2,
       concurrency = 32,
+      queueLimit = 64,
+      breakerThreshold = 5,
+      breakerCooldownMs = 5000,
       maxBytes = 16 * 1024 * 1024,
       backoffMs = 100,
       maxBackoffMs = 2000,
       maxRetryAfterMs = 5000,
       logger = silentLogger,
       onAttempt,
+      onShed,
     } = options;
     for (
       const [name, value, min] of [
         ["timeoutMs", timeoutMs, 1],
         ["retries", retries, 0],
-        ["concurrency", concurrency, 1],
         ["maxBytes", maxBytes, 1],
         ["backoffMs", backoffMs, 0],
         ["maxBackoffMs", maxBackoffMs, 0],
@@ -273,8 +184,14 @@ export class JsonPlaceholderClient implements Disposable {
     this.#maxRetryAfterMs = maxRetryAfterMs;
     this.#logger = logger;
     this.#onAttempt = onAttempt;
-    this.#concurrency = concurrency;
-    this.#slots = new Semaphore(concurrency);
+    this.#onShed = onShed;
+    this.#slots = new Semaphore({ permits: concurrency, queueLimit });
+    this.#breaker = new CircuitBreaker({
+      threshold: breakerThreshold,
+      cooldownMs: breakerCooldownMs,
+      onChange: (state) =>
+        logger.warn(`upstream.breaker_${state}`, { base: this.#base }),
+    });
     // One pooled client for every request: connections are kept alive and
     // reused, and closing it on shutdown releases them all.
     this.#http = Deno.createHttpClient({ poolMaxIdlePerHost: concurrency });
@@ -287,14 +204,28 @@ export class JsonPlaceholderClient implements Disposable {
 
   /** The configured concurrency cap. */
   get concurrency(): number {
-    return this.#concurrency;
+    return this.#slots.permits;
+  }
+
+  /** Requests waiting for a slot right now. */
+  get queued(): number {
+    return this.#slots.waiting;
+  }
+
+  /** The circuit breaker's state. */
+  get breakerState(): BreakerState {
+    return this.#breaker.state;
   }
 
   /**
-   * GETs `pathAndQuery` (e.g. `/posts?userId=1`) from the upstream.
+   * GETs `pathAndQuery` (e.g. `/posts?userId=1`) from the upstream, within
+   * one budget of `timeoutMs` for the wait for a slot, every attempt and
+   * the backoff between them.
    *
-   * @throws {UpstreamError} on a timeout (504), or a bad, oversized or
-   * non-JSON answer, or network errors that outlast the retries (502).
+   * @throws {UpstreamError} on a timeout (504); when shed: the wait queue
+   * is full, no slot came free in time or the breaker is open (503); or on
+   * a bad, oversized or non-JSON answer, or network errors that outlast the
+   * retries (502).
    */
   async get(
     pathAndQuery: string,
@@ -306,10 +237,13 @@ export class JsonPlaceholderClient implements Disposable {
     }
     const url = this.#base + pathAndQuery;
     const started = performance.now();
+    const signals = {
+      caller: signal,
+      deadline: AbortSignal.timeout(this.#timeoutMs),
+    };
     for (let attempt = 0;; attempt++) {
       signal?.throwIfAborted();
-      const outcome = await this.#attempt(url, signal);
-      const last = attempt >= this.#retries;
+      const outcome = await this.#attempt(url, signals);
       if (outcome.kind === "done") {
         return {
           ...outcome.response,
@@ -318,13 +252,16 @@ export class JsonPlaceholderClient implements Disposable {
         };
       }
       const { error, retryAfterMs } = outcome;
-      if (outcome.kind === "fatal" || last) throw error;
+      if (outcome.kind === "fatal" || attempt >= this.#retries) throw error;
       if (retryAfterMs !== undefined && retryAfterMs > this.#maxRetryAfterMs) {
         throw error;
       }
       const backoff = Math.random() *
         Math.min(this.#maxBackoffMs, this.#backoffMs * 2 ** attempt);
       const wait = Math.max(backoff, retryAfterMs ?? 0);
+      // No time left for another attempt: fail now rather than at the
+      // deadline.
+      if (wait >= this.#timeoutMs - (performance.now() - started)) throw error;
       this.#logger.warn("upstream.retry", {
         url,
         attempt: attempt + 1,
@@ -335,125 +272,113 @@ export class JsonPlaceholderClient implements Disposable {
     }
   }
 
-  async #attempt(url: string, signal: AbortSignal | undefined): Promise<
-    | {
-      kind: "done";
-      response: Omit<UpstreamResponse, "attempts" | "durationMs">;
-    }
-    | { kind: "retry" | "fatal"; error: UpstreamError; retryAfterMs?: number }
-  > {
-    await this.#slots.acquire(signal);
+  /** One attempt: a slot, the breaker's leave, the exchange, the records. */
+  async #attempt(url: string, signals: Signals): Promise<Outcome> {
+    await this.#admit(signals);
     const started = performance.now();
-    const report = (outcome: UpstreamAttempt["outcome"], status?: number) =>
-      this.#onAttempt?.({
-        outcome,
-        ...(status === undefined ? {} : { status }),
-        durationMs: performance.now() - started,
-      });
-    const timeout = AbortSignal.timeout(this.#timeoutMs);
-    const attemptSignal = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    let outcome: Outcome | undefined;
     try {
-      let response: Response;
-      try {
-        response = await fetch(url, {
-          client: this.#http,
-          signal: attemptSignal,
-          headers: { accept: "application/json" },
-        });
-      } catch (cause) {
-        if (signal?.aborted) throw signal.reason;
-        if (timeout.aborted) {
-          report("timeout");
-          return {
-            kind: "fatal",
-            error: new UpstreamError(
-              504,
-              `upstream did not answer within ${this.#timeoutMs} ms`,
-              { cause },
-            ),
-          };
-        }
-        report("retry");
-        return {
-          kind: "retry",
-          error: new UpstreamError(502, "upstream connection failed", {
-            cause,
-          }),
-        };
-      }
-
-      const status = response.status;
-      const contentType = response.headers.get("content-type") ?? "";
-      if (RETRYABLE_STATUS.has(status)) {
-        await response.body?.cancel();
-        const retryAfterMs = parseRetryAfter(
-          response.headers.get("retry-after"),
-        );
-        report("retry", status);
-        return {
-          kind: "retry",
-          error: new UpstreamError(502, `upstream answered ${status}`, {
-            upstreamStatus: status,
-            ...(retryAfterMs === undefined
-              ? {}
-              : { retryAfterSeconds: Math.ceil(retryAfterMs / 1000) }),
-          }),
-          ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
-        };
-      }
-      if (status === 404) {
-        await response.body?.cancel();
-        report("not_found", status);
-        return {
-          kind: "done",
-          response: { status, body: new Uint8Array(), contentType },
-        };
-      }
-      if (status < 200 || status > 299) {
-        await response.body?.cancel();
-        report("error", status);
-        return {
-          kind: "fatal",
-          error: new UpstreamError(502, `upstream answered ${status}`, {
-            upstreamStatus: status,
-          }),
-        };
-      }
-      let body: Uint8Array;
-      try {
-        body = await readCapped(response, this.#maxBytes);
-        assertJson(body, contentType);
-      } catch (error) {
-        if (signal?.aborted) throw signal.reason;
-        if (timeout.aborted) {
-          report("timeout", status);
-          return {
-            kind: "fatal",
-            error: new UpstreamError(
-              504,
-              `upstream body did not arrive within ${this.#timeoutMs} ms`,
-              { cause: error },
-            ),
-          };
-        }
-        if (error instanceof UpstreamError) {
-          report("error", status);
-          return { kind: "fatal", error };
-        }
-        // The connection broke mid-body: as retryable as a refused one.
-        report("retry", status);
-        return {
-          kind: "retry",
-          error: new UpstreamError(502, "upstream connection broke", {
-            cause: error,
-          }),
-        };
-      }
-      report("ok", status);
-      return { kind: "done", response: { status, body, contentType } };
+      outcome = await this.#exchange(url, signals);
+      return outcome;
     } finally {
       this.#slots.release();
+      if (outcome === undefined) {
+        this.#breaker.record("abandoned");
+      } else {
+        const { report } = outcome;
+        this.#breaker.record(isFailure(report) ? "failure" : "success");
+        this.#onAttempt?.({
+          ...report,
+          durationMs: performance.now() - started,
+        });
+      }
     }
+  }
+
+  /**
+   * Takes an upstream slot, then the breaker's leave.
+   *
+   * @throws {UpstreamError} 503 when the wait queue is full, no slot came
+   * free before the deadline, or the breaker is open.
+   */
+  async #admit({ caller, deadline }: Signals): Promise<void> {
+    try {
+      await this.#slots.acquire({
+        signal: caller ? AbortSignal.any([caller, deadline]) : deadline,
+      });
+    } catch (error) {
+      if (caller?.aborted) throw caller.reason;
+      const full = error instanceof QueueFullError;
+      this.#onShed?.(full ? "queue_full" : "queue_timeout");
+      throw new UpstreamError(
+        503,
+        full
+          ? "too many upstream requests are waiting already"
+          : `no upstream slot came free within ${this.#timeoutMs} ms`,
+        { retryAfterSeconds: 1, cause: error },
+      );
+    }
+    if (this.#breaker.allow()) return;
+    this.#slots.release();
+    this.#onShed?.("breaker_open");
+    throw new UpstreamError(
+      503,
+      "the upstream keeps failing: calls to it are paused",
+      {
+        retryAfterSeconds: Math.max(
+          1,
+          Math.ceil(this.#breaker.retryAfterMs / 1000),
+        ),
+      },
+    );
+  }
+
+  /** Fetches `url` and classifies the answer. */
+  async #exchange(url: string, signals: Signals): Promise<Outcome> {
+    const { caller, deadline } = signals;
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        client: this.#http,
+        signal: caller ? AbortSignal.any([caller, deadline]) : deadline,
+        headers: { accept: "application/json" },
+      });
+    } catch (cause) {
+      if (caller?.aborted) throw caller.reason;
+      if (deadline.aborted) {
+        return timedOut("did not answer", cause, this.#timeoutMs);
+      }
+      return {
+        kind: "retry",
+        error: new UpstreamError(502, "upstream connection failed", { cause }),
+        report: { outcome: "retry" },
+      };
+    }
+    const { status } = response;
+    if (status >= 200 && status <= 299) {
+      return await readJson(response, {
+        maxBytes: this.#maxBytes,
+        timeoutMs: this.#timeoutMs,
+        signals,
+      });
+    }
+    await response.body?.cancel();
+    if (RETRYABLE_STATUS.has(status)) return retryable(response);
+    if (status === 404) {
+      const contentType = response.headers.get("content-type") ?? "";
+      return {
+        kind: "done",
+        response: { status, body: new Uint8Array(), contentType },
+        report: { outcome: "not_found", status },
+      };
+    }
+    return {
+      kind: "fatal",
+      error: new UpstreamError(502, `upstream answered ${status}`, {
+        upstreamStatus: status,
+      }),
+      report: { outcome: "error", status },
+    };
   }
 
   /** Closes the pooled connections. */

@@ -10,7 +10,11 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { CacheOutcome, CacheStore } from "./cache.ts";
 import type { FileStoreStats } from "./file_store.ts";
-import type { UpstreamAttempt } from "./jsonplaceholder.ts";
+import type { ShedReason, UpstreamAttempt } from "./jsonplaceholder.ts";
+import {
+  upstreamGuardMetrics,
+  type UpstreamGuardSources,
+} from "./upstream_metrics.ts";
 
 /** The figures of a finished upload that metrics record. */
 export interface UploadFigures {
@@ -25,7 +29,7 @@ export interface UploadFigures {
 }
 
 /** Where metrics read live values from at scrape time. */
-export interface MetricsSources {
+export interface MetricsSources extends UpstreamGuardSources {
   /** The cache store (entries, bytes, evictions). */
   store?: () => CacheStore;
   /** Free upstream concurrency slots. */
@@ -208,6 +212,7 @@ export class Metrics implements Disposable {
   readonly #upstreamRequests: Counter<"outcome">;
   readonly #upstreamRetries: Counter;
   readonly #upstreamDuration: Histogram<"outcome">;
+  readonly #upstreamShed: (reason: ShedReason) => void;
   readonly #uploads: Counter<"outcome">;
   readonly #uploadBytes: Counter;
   readonly #uploadThroughput: Histogram;
@@ -304,6 +309,7 @@ export class Metrics implements Disposable {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     });
+    this.#upstreamShed = upstreamGuardMetrics(this.registry, sources);
     const openSlots = sources.upstreamOpenSlots;
     new Gauge({
       name: "upstream_open_slots",
@@ -443,6 +449,11 @@ export class Metrics implements Disposable {
   /** Records a cache lookup. */
   cache(outcome: CacheOutcome): void {
     this.#cacheLookups.inc({ outcome: outcome.replaceAll("-", "_") });
+  }
+
+  /** Records an upstream call shed before reaching the upstream. */
+  upstreamShed(reason: ShedReason): void {
+    this.#upstreamShed(reason);
   }
 
   /** Records an upstream attempt. */

@@ -224,6 +224,7 @@ const IF_NONE_MATCH: ParameterObject = {
 
 const UPSTREAM_ERRORS = {
   "502": responseRef("BadGateway"),
+  "503": responseRef("UpstreamBusy"),
   "504": responseRef("GatewayTimeout"),
 } as const;
 
@@ -1107,8 +1108,21 @@ const RESPONSES: Record<string, ResponseObject> = {
       ...REQUEST_ID_HEADER,
     },
   },
+  UpstreamBusy: {
+    ...problemResponse(
+      "The upstream call was shed and no stale answer could stand in: " +
+        "`UPSTREAM_QUEUE_LIMIT` requests wait for a slot already, none came " +
+        "free within `UPSTREAM_TIMEOUT_MS`, or the circuit breaker is open " +
+        "after `UPSTREAM_BREAKER_THRESHOLD` consecutive upstream failures.",
+    ),
+    headers: {
+      "Retry-After": headerRef("RetryAfter"),
+      ...REQUEST_ID_HEADER,
+    },
+  },
   GatewayTimeout: problemResponse(
-    "The upstream did not answer within `UPSTREAM_TIMEOUT_MS`.",
+    "The upstream did not answer within `UPSTREAM_TIMEOUT_MS` (the wait " +
+      "for a slot, every attempt and the backoff between them).",
   ),
   Error: problemResponse(
     "Any other error, e.g. 405 (with `Allow`) or 500. Every error is a " +
