@@ -14,6 +14,11 @@ import {
   type FileStore,
   StorageUnavailableError,
 } from "../services/file_store.ts";
+import {
+  FormDataError,
+  uploadBody,
+  uploadMediaKind,
+} from "../services/form_data.ts";
 import type { Logger } from "../services/logger.ts";
 import { problem } from "../services/problem.ts";
 import {
@@ -76,6 +81,8 @@ export type UploadOutcome =
   | "busy"
   | "client_limit"
   | "stopped"
+  | "unsupported"
+  | "invalid_form"
   | "error";
 
 /** What {@linkcode FilesOptions.onUpload} sees. */
@@ -83,6 +90,24 @@ export interface UploadEvent {
   outcome: UploadOutcome;
   bytes: number;
   result?: Awaited<ReturnType<typeof receiveUpload>>;
+}
+
+// Allowed on top of MAX_UPLOAD_BYTES in a form's declared length: its
+// boundaries, part headers and (ignored) small fields.
+const FORM_OVERHEAD_BYTES = 1024 * 1024;
+
+// What an upload's Content-Type may be (RFC 9110 15.5.16: a 415 says it).
+const ACCEPTED_UPLOADS = "application/octet-stream, multipart/form-data";
+
+/** 415 for an urlencoded form or a multipart type other than form-data. */
+function unsupportedMediaType(ctx: RouteContext): Response {
+  return problem(415, {
+    detail: "Send the file's bytes as the body (any type but a form, e.g. " +
+      "application/octet-stream: curl -T file, or --data-binary @file with " +
+      "-H 'Content-Type: application/octet-stream'), or as the one file " +
+      "part of a multipart/form-data form (curl -F file=@file)",
+    instance: ctx.url.pathname,
+  }, { headers: { "accept-post": ACCEPTED_UPLOADS, connection: "close" } });
 }
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest();
@@ -189,6 +214,16 @@ export function filesRoutes(
       report({ outcome: "error", bytes: 0 }, ctx);
       return storageUnavailable(error, ctx);
     }
+    const kind = uploadMediaKind(req.headers.get("content-type"));
+    if (kind === "unsupported") {
+      report({ outcome: "unsupported", bytes: 0 }, ctx);
+      return unsupportedMediaType(ctx);
+    }
+    // A form carries a little more than its file: its boundaries, part
+    // headers and small fields (bounded by the parser's limits).
+    const lengthLimit = kind === "multipart"
+      ? maxUploadBytes + FORM_OVERHEAD_BYTES
+      : maxUploadBytes;
     const lengthHeader = req.headers.get("content-length");
     let expectedLength: number | undefined;
     if (lengthHeader !== null) {
@@ -199,7 +234,7 @@ export function filesRoutes(
         });
       }
       expectedLength = Number(lengthHeader);
-      if (expectedLength > maxUploadBytes) {
+      if (expectedLength > lengthLimit) {
         report({ outcome: "too_large", bytes: 0 }, ctx);
         return problem(413, {
           detail:
@@ -257,7 +292,11 @@ export function filesRoutes(
     }
     const slot = tracker.begin(ctx.remoteAddress);
     try {
-      const result = await receiveUpload(req.body ?? new Blob().stream(), {
+      const source = uploadBody(req, kind, {
+        ...(expectedLength === undefined ? {} : { length: expectedLength }),
+        ...(digest === undefined ? {} : { sha256: digest }),
+      });
+      const result = await receiveUpload(source.stream, {
         dir: store.dir,
         maxBytes: maxUploadBytes,
         queueBytes,
@@ -267,8 +306,13 @@ export function filesRoutes(
         rateGraceMs,
         // Aborted when a shutdown's grace period runs out (503).
         signal: slot.signal,
-        ...(expectedLength === undefined ? {} : { expectedLength }),
-        ...(digest === undefined ? {} : { expectedSha256: digest }),
+        ...(source.expectedLength === undefined
+          ? {}
+          : { expectedLength: source.expectedLength }),
+        ...(source.expectedSha256 === undefined
+          ? {}
+          : { expectedSha256: source.expectedSha256 }),
+        ...(source.describe === undefined ? {} : { describe: source.describe }),
         // No req.signal: a client that goes away makes the body read fail,
         // which stops the pipeline just as well, and touching req.signal
         // would opt into Deno 2.9's legacy abort-on-success behaviour.
@@ -332,6 +376,14 @@ export function filesRoutes(
       report({ outcome: "timeout", bytes: 0 }, ctx);
       return problem(408, {
         detail: `No data arrived for ${idleTimeoutMs} ms`,
+        instance,
+      }, { headers });
+    }
+    if (error instanceof FormDataError) {
+      report({ outcome: "invalid_form", bytes: 0 }, ctx);
+      return problem(400, {
+        title: "Invalid form",
+        detail: `${error.message}; nothing was kept`,
         instance,
       }, { headers });
     }

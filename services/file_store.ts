@@ -116,6 +116,11 @@ function parseMetadata(id: string, text: string): FileMetadata | undefined {
     size: meta.size!,
     sha256: meta.sha256,
     created: meta.created,
+    // Kept from multipart uploads (optional, so older sidecars still read).
+    ...(typeof meta.filename === "string" ? { filename: meta.filename } : {}),
+    ...(typeof meta.contentType === "string"
+      ? { contentType: meta.contentType }
+      : {}),
   };
 }
 

@@ -324,7 +324,7 @@ export class Metrics implements Disposable {
     this.#uploads = new Counter({
       name: "uploads_total",
       help:
-        "Uploads by outcome: created, too_large, aborted, incomplete, timeout, too_slow, digest_mismatch, no_space, unauthorized, busy, client_limit, stopped, error",
+        "Uploads by outcome: created, too_large, aborted, incomplete, timeout, too_slow, digest_mismatch, no_space, unauthorized, busy, client_limit, stopped, unsupported, invalid_form, error",
       labelNames: ["outcome"],
       registers,
     });

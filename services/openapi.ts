@@ -430,7 +430,10 @@ function uploadOperation(
       "tasks around a bounded queue; the answer says whether the upload was " +
       "read-bound or write-bound. The file is kept only when complete (and, " +
       "with a digest header, verified). When the service runs with " +
-      "`UPLOAD_TOKEN`, a bearer token is needed. " + note,
+      "`UPLOAD_TOKEN`, a bearer token is needed. The body is the file's " +
+      "bytes (any media type but a form), or a `multipart/form-data` form " +
+      "with exactly one file part, whose filename and type are kept; an " +
+      "urlencoded form or another multipart type is 415. " + note,
     tags: ["files"],
     parameters: [
       {
@@ -456,11 +459,27 @@ function uploadOperation(
       },
     ],
     requestBody: {
-      description: "The file's bytes.",
+      description: "The file's bytes, or a form with the file as its one " +
+        "file part.",
       required: true,
       content: {
         "application/octet-stream": {
           schema: { type: "string", format: "binary" },
+        },
+        "multipart/form-data": {
+          schema: {
+            type: "object",
+            required: ["file"],
+            properties: {
+              file: {
+                type: "string",
+                format: "binary",
+                description: "The one file part (any field name); other " +
+                  "fields are ignored. A `Content-Digest` covers the whole " +
+                  "form.",
+              },
+            },
+          },
         },
       },
     },
@@ -478,7 +497,8 @@ function uploadOperation(
       },
       "400": problemResponse(
         "A malformed `Content-Length` or digest header, a digest mismatch, " +
-          "or a body that ended early (nothing kept).",
+          "a body that ended early, or a form without exactly one file " +
+          "part or cut off (nothing kept).",
       ),
       "401": responseRef("Unauthorized"),
       "408": problemResponse(
@@ -487,6 +507,10 @@ function uploadOperation(
           "`UPLOAD_RATE_WINDOW_MS` (nothing kept).",
       ),
       "413": problemResponse("The upload is larger than `MAX_UPLOAD_BYTES`."),
+      "415": problemResponse(
+        "An urlencoded form or a multipart type other than form-data " +
+          "(`Accept-Post` lists what is taken).",
+      ),
       "429": {
         ...problemResponse(
           "This client address already runs `MAX_UPLOADS_PER_CLIENT` uploads.",
@@ -903,6 +927,17 @@ function object(
   };
 }
 
+/** {@linkcode object} with every property required but `optional`. */
+function withOptional(
+  properties: Record<string, JsonSchema>,
+  optional: readonly string[],
+): JsonSchema {
+  return object(
+    properties,
+    Object.keys(properties).filter((key) => !optional.includes(key)),
+  );
+}
+
 const FILE_METADATA_PROPERTIES = {
   id: { type: "string", pattern: "^[0-9a-f]{32}$" },
   size: { type: "integer", minimum: 0, description: "Bytes." },
@@ -915,6 +950,18 @@ const FILE_METADATA_PROPERTIES = {
     type: "string",
     format: "date-time",
     description: "When the upload was committed.",
+  },
+} as const;
+
+// Known only for multipart uploads: the file part's name and type.
+const FILE_PART_PROPERTIES = {
+  filename: {
+    type: "string",
+    description: "The file part's filename (multipart uploads).",
+  },
+  contentType: {
+    type: "string",
+    description: "The file part's Content-Type (multipart uploads).",
   },
 } as const;
 
@@ -972,7 +1019,10 @@ const SCHEMAS: Record<string, JsonSchema> = {
       }),
     },
   }),
-  FileMetadata: object(FILE_METADATA_PROPERTIES),
+  FileMetadata: object(
+    { ...FILE_METADATA_PROPERTIES, ...FILE_PART_PROPERTIES },
+    Object.keys(FILE_METADATA_PROPERTIES),
+  ),
   FileList: object({
     items: listOf("FileMetadata"),
     nextCursor: {
@@ -980,8 +1030,9 @@ const SCHEMAS: Record<string, JsonSchema> = {
       description: "Present when more files follow; pass it as `cursor`.",
     },
   }, ["items"]),
-  UploadResult: object({
+  UploadResult: withOptional({
     ...FILE_METADATA_PROPERTIES,
+    ...FILE_PART_PROPERTIES,
     durationMs: ms("From the first byte to the end of the commit."),
     bytesPerSecond: { type: "number", minimum: 0 },
     readerWaitMs: ms("The reader waited for the network."),
@@ -999,7 +1050,7 @@ const SCHEMAS: Record<string, JsonSchema> = {
       description: "`write` when the reader was blocked longer than the " +
         "writer was idle, else `read`.",
     },
-  }),
+  }, Object.keys(FILE_PART_PROPERTIES)),
   Status: object({ status: { type: "string", enum: ["ok", "ready"] } }),
   Problem: {
     type: "object",

@@ -53,6 +53,10 @@ export interface FileMetadata {
   sha256: string;
   /** When the upload was committed, ISO 8601 UTC. */
   created: string;
+  /** The file's name, as a multipart upload's file part gave it. */
+  filename?: string;
+  /** The file's media type, as a multipart upload's file part gave it. */
+  contentType?: string;
 }
 
 /** Where the writer task's bytes go; by default the open `.part` file. */
@@ -92,6 +96,11 @@ export interface ReceiveUploadOptions {
   expectedLength?: number;
   /** The declared SHA-256 (Content-Digest / Repr-Digest), verified before commit. */
   expectedSha256?: Uint8Array;
+  /**
+   * Names the file at commit time (a form's file part is described only
+   * once it began); the fields go into the metadata.
+   */
+  describe?: () => Pick<FileMetadata, "filename" | "contentType">;
   /** Aborting it fails the upload with `signal.reason`. */
   signal?: AbortSignal;
   /** Receives the `upload.trace` debug records. */
@@ -395,6 +404,7 @@ export async function receiveUpload(
     rateGraceMs,
     expectedLength,
     expectedSha256,
+    describe,
     signal,
     logger,
     sink,
@@ -668,6 +678,7 @@ export async function receiveUpload(
       size,
       sha256: hex(digest),
       created: new Date().toISOString(),
+      ...describe?.(),
     };
     const sidecar = await Deno.open(metaPartPath, {
       write: true,

@@ -1,0 +1,301 @@
+/**
+ * `multipart/form-data` uploads (browser forms, `curl -F`, python
+ * `requests`, most SDKs): the request body is parsed as it streams by
+ * `@fastify/busboy`, and the one file part comes out as a
+ * `ReadableStream` that the upload pipeline reads like a raw body. Nothing
+ * is buffered beyond the parser's small high-water marks: when the file
+ * stream is not read, the parser stops taking body chunks, and the body is
+ * not read (TCP backpressure reaches the client).
+ *
+ * The file stream closes only once the whole form has been parsed, so an
+ * upload is committed only from a well-formed form with exactly one file
+ * part; anything else errors the stream with a {@linkcode FormDataError}
+ * (400), and the pipeline keeps nothing.
+ *
+ * ```ts ignore
+ * const form = multipartFile(req.body!, req.headers.get("content-type")!);
+ * const result = await receiveUpload(form.stream, {
+ *   dir, maxBytes, describe: form.describe,
+ * });
+ * ```
+ *
+ * @module
+ */
+
+import { Buffer } from "node:buffer";
+import { createHash } from "node:crypto";
+import type { Readable } from "node:stream";
+import { Busboy, type BusboyInstance } from "@fastify/busboy";
+import { DigestMismatchError } from "./upload.ts";
+
+/** How a request body's media type is taken by the upload routes. */
+export type UploadMediaKind = "raw" | "multipart" | "unsupported";
+
+/**
+ * How an upload with `Content-Type: contentType` is read: a
+ * `multipart/form-data` form; raw bytes (no type, or any type that is not
+ * a form); or refused (415): an urlencoded form (it cannot carry a file's
+ * bytes, and `curl --data-binary` sends that type by default) and other
+ * multipart types.
+ */
+export function uploadMediaKind(contentType: string | null): UploadMediaKind {
+  if (contentType === null) return "raw";
+  const type = contentType.split(";", 1)[0]!.trim().toLowerCase();
+  if (type === "multipart/form-data") return "multipart";
+  if (
+    type.startsWith("multipart/") ||
+    type === "application/x-www-form-urlencoded"
+  ) {
+    return "unsupported";
+  }
+  return "raw";
+}
+
+/** A malformed form, or one without exactly one file part (400). */
+export class FormDataError extends Error {
+  /** Creates the error. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "FormDataError";
+  }
+}
+
+/** What is known of the file part once it has begun. */
+export interface FilePartInfo {
+  /** The part's `filename`, without any path, at most 255 characters. */
+  filename?: string;
+  /** The part's `Content-Type`, when it gave one. */
+  contentType?: string;
+}
+
+/** The file part of a form being parsed. */
+export interface MultipartFile {
+  /** The file's bytes; closes once the whole form has been parsed. */
+  readonly stream: ReadableStream<Uint8Array>;
+  /** The part's filename and content type (empty before the part began). */
+  describe(): FilePartInfo;
+}
+
+/** Options of {@linkcode multipartFile}. */
+export interface MultipartFileOptions {
+  /** SHA-256 the whole body must have (a `Content-Digest` of the form). */
+  expectedSha256?: Uint8Array;
+  /** Most non-file fields (ignored, but parsed). @default {32} */
+  maxFields?: number;
+  /** Largest non-file field value kept by the parser. @default {16384} */
+  maxFieldBytes?: number;
+}
+
+const FILE_HWM = 64 * 1024;
+const MAX_FILENAME = 255;
+
+/** Keeps a filename printable and short; `undefined` when nothing is left. */
+function cleanFilename(name: string | undefined): string | undefined {
+  // deno-lint-ignore no-control-regex
+  const clean = name?.replace(/[\u0000-\u001f\u007f]/g, "").trim();
+  return clean ? [...clean].slice(0, MAX_FILENAME).join("") : undefined;
+}
+
+/**
+ * Starts parsing `body` as a `multipart/form-data` form of type
+ * `contentType`. Throws {@linkcode FormDataError} at once when the type has
+ * no boundary; every later failure errors the returned stream.
+ */
+export function multipartFile(
+  body: ReadableStream<Uint8Array>,
+  contentType: string,
+  options: MultipartFileOptions = {},
+): MultipartFile {
+  const { expectedSha256, maxFields = 32, maxFieldBytes = 16 * 1024 } = options;
+  let parser: BusboyInstance;
+  try {
+    parser = new Busboy({
+      headers: { "content-type": contentType },
+      fileHwm: FILE_HWM,
+      limits: {
+        files: 1,
+        fields: maxFields,
+        fieldSize: maxFieldBytes,
+        parts: maxFields + 1,
+        headerPairs: 32,
+      },
+    });
+  } catch (error) {
+    throw new FormDataError(
+      `Not a usable multipart/form-data type: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+  const reader = body.getReader();
+  let info: FilePartInfo = {};
+  let file: Readable | undefined;
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
+  let settled = false;
+  // Resolved on stop, so the pump never waits on a destroyed parser.
+  const stopped = Promise.withResolvers<void>();
+  let formDone = false;
+  let fileDone = false;
+
+  const fail = (error: unknown) => {
+    if (settled) return;
+    settled = true;
+    controller.error(error);
+    stop(error);
+  };
+  const stop = (reason: unknown) => {
+    stopped.resolve();
+    reader.cancel(reason).catch(() => {});
+    file?.destroy();
+    parser.destroy();
+  };
+  // Closes the file stream once both the part and the form are complete.
+  const maybeClose = () => {
+    if (settled || !formDone) return;
+    if (!file) return fail(new FormDataError("The form has no file part"));
+    if (!fileDone) return;
+    settled = true;
+    controller.close();
+  };
+
+  parser.on("file", (_field, stream, filename, _encoding, mimeType) => {
+    file = stream;
+    const name = cleanFilename(filename);
+    info = {
+      ...(name === undefined ? {} : { filename: name }),
+      ...(mimeType ? { contentType: mimeType } : {}),
+    };
+    stream.on("data", (chunk: Buffer) => {
+      if (settled) return;
+      controller.enqueue(
+        new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength),
+      );
+      // Paused until the pipeline reads again (pull): the parser then holds
+      // at most FILE_HWM and stops taking body chunks.
+      if ((controller.desiredSize ?? 0) <= 0) stream.pause();
+    });
+    stream.on("end", () => {
+      fileDone = true;
+      maybeClose();
+    });
+    stream.on(
+      "error",
+      (error: Error) =>
+        fail(
+          new FormDataError(`Malformed form: ${error.message}`, {
+            cause: error,
+          }),
+        ),
+    );
+  });
+  parser.on(
+    "filesLimit",
+    () => fail(new FormDataError("The form has more than one file part")),
+  );
+  parser.on(
+    "fieldsLimit",
+    () => fail(new FormDataError(`The form has more than ${maxFields} fields`)),
+  );
+  parser.on(
+    "partsLimit",
+    () => fail(new FormDataError("The form has too many parts")),
+  );
+  parser.on(
+    "error",
+    (error: Error) =>
+      fail(
+        new FormDataError(`Malformed form: ${error.message}`, { cause: error }),
+      ),
+  );
+  parser.on("finish", () => {
+    formDone = true;
+    maybeClose();
+  });
+
+  const pump = async () => {
+    const hash = expectedSha256 ? createHash("sha256") : undefined;
+    while (!settled) {
+      const { done, value } = await reader.read();
+      if (settled) return;
+      if (done) break;
+      hash?.update(value);
+      // The callback runs once the parser took the chunk, which waits
+      // while the file stream is paused: this is the backpressure.
+      const written = new Promise<void>((resolve, reject) =>
+        parser.write(value, (error) => error ? reject(error) : resolve())
+      );
+      // A write failing after a stop has nobody to tell.
+      written.catch(() => {});
+      await Promise.race([written, stopped.promise]);
+    }
+    if (settled) return;
+    // Checked before the form ends, so a mismatch keeps nothing.
+    if (hash && expectedSha256) {
+      const actual = hash.digest();
+      if (!actual.equals(expectedSha256)) {
+        throw new DigestMismatchError(
+          Buffer.from(expectedSha256).toString("hex"),
+          actual.toString("hex"),
+        );
+      }
+    }
+    parser.end();
+  };
+
+  const stream = new ReadableStream<Uint8Array>({
+    start(c) {
+      controller = c;
+      pump().catch(fail);
+    },
+    pull() {
+      file?.resume();
+    },
+    cancel(reason) {
+      settled = true;
+      stop(reason);
+    },
+  }, { highWaterMark: 0 });
+  return { stream, describe: () => info };
+}
+
+/** What the upload pipeline reads, and the checks that apply to it. */
+export interface UploadBody {
+  /** The file's bytes. */
+  stream: ReadableStream<Uint8Array>;
+  /** For a form: the file part's name and type, at commit. */
+  describe?: () => FilePartInfo;
+  /** The declared length, when it is the file's (a raw body). */
+  expectedLength?: number;
+  /** The declared SHA-256, when it is the file's (a raw body). */
+  expectedSha256?: Uint8Array;
+}
+
+/**
+ * The file bytes of an upload request: its body as it is, or the file part
+ * of its form. A form's declared length and digest are those of the whole
+ * form: the digest is checked by the parser, the length by the server's
+ * HTTP framing, and neither is the file's.
+ */
+export function uploadBody(
+  req: Request,
+  kind: Exclude<UploadMediaKind, "unsupported">,
+  declared: { length?: number; sha256?: Uint8Array },
+): UploadBody {
+  const body = req.body ?? new Blob().stream();
+  if (kind === "raw") {
+    return {
+      stream: body,
+      ...(declared.length === undefined
+        ? {}
+        : { expectedLength: declared.length }),
+      ...(declared.sha256 === undefined
+        ? {}
+        : { expectedSha256: declared.sha256 }),
+    };
+  }
+  const form = multipartFile(
+    body,
+    req.headers.get("content-type") ?? "",
+    declared.sha256 === undefined ? {} : { expectedSha256: declared.sha256 },
+  );
+  return { stream: form.stream, describe: form.describe };
+}

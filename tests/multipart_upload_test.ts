@@ -1,0 +1,247 @@
+/**
+ * `multipart/form-data` uploads over real HTTP from the clients people use:
+ * `curl -F`, python `requests.post(files=...)` and a `FormData` fetch. The
+ * stored file must be the file (size and SHA-256), not the form around it,
+ * with its filename and content type in the metadata; forms that cannot be
+ * taken get 400 or 415 and keep nothing.
+ *
+ * curl and python3 with requests (Debian: curl, python3-requests) are test
+ * prerequisites; CI installs them.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
+import { join } from "node:path";
+import { serveTempApp } from "./fixtures/served_app.ts";
+import { listDir } from "./fixtures/temp_dir.ts";
+import { hashFile, rawRequest, sha256Hex } from "./fixtures/upload_client.ts";
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+/** The Debian python3, where python3-requests installs. */
+const PYTHON = Deno.env.get("PYTHON3_PATH") ?? "/usr/bin/python3";
+
+function randomBytes(length: number): Uint8Array<ArrayBuffer> {
+  const bytes = new Uint8Array(length);
+  for (let offset = 0; offset < length; offset += 65536) {
+    crypto.getRandomValues(bytes.subarray(offset, offset + 65536));
+  }
+  return bytes;
+}
+
+/** Runs a client command; throws naming the Debian package when missing. */
+async function run(
+  command: string,
+  args: string[],
+  debianPackage: string,
+): Promise<string> {
+  let output: Deno.CommandOutput;
+  try {
+    output = await new Deno.Command(command, { args, stdin: "null" })
+      .output();
+  } catch (error) {
+    throw new Error(
+      `${command} is needed (apt-get install -y ${debianPackage}); CI installs it`,
+      { cause: error },
+    );
+  }
+  const stderr = new TextDecoder().decode(output.stderr);
+  assert.equal(output.code, 0, `${command} failed: ${stderr}`);
+  return new TextDecoder().decode(output.stdout);
+}
+
+interface Created {
+  id: string;
+  size: number;
+  sha256: string;
+  filename?: string;
+  contentType?: string;
+}
+
+/** Asserts the 201 body stored exactly `data`, and that only it is on disk. */
+async function assertStoredFile(
+  filesDir: string,
+  created: Created,
+  data: Uint8Array,
+): Promise<void> {
+  assert.equal(created.size, data.byteLength);
+  assert.equal(created.sha256, sha256Hex(data));
+  assert.deepEqual(await hashFile(join(filesDir, created.id)), {
+    sha256: sha256Hex(data),
+    size: data.byteLength,
+  });
+  assert.deepEqual(await listDir(filesDir), [created.id, `${created.id}.json`]);
+}
+
+async function assertProblem(res: Response, status: number) {
+  const text = await res.text();
+  assert.equal(res.status, status, text);
+  assert.equal(res.headers.get("content-type"), "application/problem+json");
+  return JSON.parse(text) as Record<string, unknown>;
+}
+
+Deno.test("curl -F file=@x stores the file, not the form: size, SHA-256, filename and type", async () => {
+  await using served = await serveTempApp();
+  const dir = await Deno.makeTempDir({ prefix: "multipart_test-" });
+  try {
+    const data = randomBytes(5 * MiB);
+    const path = join(dir, "photo.bin");
+    await Deno.writeFile(path, data);
+    const out = await run("curl", [
+      "-sS",
+      "-F",
+      "note=before the file",
+      "-F",
+      `file=@${path}`,
+      "-w",
+      "\n%{http_code}",
+      `${served.url}/files`,
+    ], "curl");
+    const [body, status] = out.split("\n");
+    assert.equal(status, "201", body);
+    const created = JSON.parse(body!) as Created;
+    await assertStoredFile(served.filesDir, created, data);
+    assert.equal(created.filename, "photo.bin");
+    assert.equal(created.contentType, "application/octet-stream");
+
+    // The listing and the sidecar keep the name and type.
+    const list = await (await fetch(`${served.url}/files`)).json();
+    assert.equal(list.items[0].filename, "photo.bin");
+    assert.equal(list.items[0].contentType, "application/octet-stream");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("python requests.post(files=...) stores the file with its name and content type", async () => {
+  await using served = await serveTempApp();
+  const dir = await Deno.makeTempDir({ prefix: "multipart_test-" });
+  try {
+    const data = randomBytes(3 * MiB + 17);
+    const path = join(dir, "scan.pdf");
+    await Deno.writeFile(path, data);
+    const script = `
+import json, sys, requests
+with open(sys.argv[2], "rb") as f:
+    r = requests.post(sys.argv[1], data={"title": "a scan"},
+                      files={"document": ("scan.pdf", f, "application/pdf")})
+print(json.dumps({"status": r.status_code, "body": r.text}))
+`;
+    const out = await run(
+      PYTHON,
+      ["-c", script, `${served.url}/files`, path],
+      "python3-requests",
+    );
+    const { status, body } = JSON.parse(out);
+    assert.equal(status, 201, body);
+    const created = JSON.parse(body) as Created;
+    await assertStoredFile(served.filesDir, created, data);
+    assert.equal(created.filename, "scan.pdf");
+    assert.equal(created.contentType, "application/pdf");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("A FormData fetch stores the Blob part; fields around it are ignored", async () => {
+  await using served = await serveTempApp();
+  const data = randomBytes(256 * KiB);
+  const form = new FormData();
+  form.append("description", "x".repeat(1000));
+  form.append("upload", new Blob([data], { type: "text/plain" }), "notes.txt");
+  form.append("after", "more");
+  const res = await fetch(`${served.url}/files`, {
+    method: "POST",
+    body: form,
+  });
+  const text = await res.text();
+  assert.equal(res.status, 201, text);
+  const created = JSON.parse(text) as Created;
+  await assertStoredFile(served.filesDir, created, data);
+  assert.equal(created.filename, "notes.txt");
+  assert.equal(created.contentType, "text/plain");
+});
+
+Deno.test("Forms that cannot be taken: 415 for urlencoded and other multipart types, 400 for no, two or a cut-off file part; nothing kept", async () => {
+  await using served = await serveTempApp();
+  const post = (body: BodyInit, headers: Record<string, string> = {}) =>
+    fetch(`${served.url}/files`, { method: "POST", body, headers });
+
+  // curl --data-binary's default type, and a real urlencoded form.
+  const urlencoded = await post(new URLSearchParams({ file: "x.bin" }));
+  await assertProblem(urlencoded, 415);
+  assert.equal(
+    urlencoded.headers.get("accept-post"),
+    "application/octet-stream, multipart/form-data",
+  );
+  const mixed = await post("--b\r\n\r\nx\r\n--b--\r\n", {
+    "content-type": "multipart/mixed; boundary=b",
+  });
+  await assertProblem(mixed, 415);
+
+  const fieldsOnly = new FormData();
+  fieldsOnly.append("name", "value");
+  const noFile = await assertProblem(await post(fieldsOnly), 400);
+  assert.match(String(noFile.detail), /no file part/);
+
+  const two = new FormData();
+  two.append("a", new Blob([randomBytes(1000)]), "a.bin");
+  two.append("b", new Blob([randomBytes(1000)]), "b.bin");
+  const twoFiles = await assertProblem(await post(two), 400);
+  assert.match(String(twoFiles.detail), /more than one file/);
+
+  const noBoundary = await post("x", { "content-type": "multipart/form-data" });
+  await assertProblem(noBoundary, 400);
+
+  // The file part complete, but the form never closed.
+  const cut = new TextEncoder().encode(
+    "--b\r\ncontent-disposition: form-data; name=f; filename=c.bin\r\n\r\n" +
+      "0123456789\r\n--b\r\ncontent-disposition: form-data; name=g\r\n\r\nv",
+  );
+  const res = await rawRequest(served.addr, {
+    headers: {
+      "content-type": "multipart/form-data; boundary=b",
+      "content-length": String(cut.byteLength),
+    },
+    body: [cut],
+  });
+  assert.equal(res.status, 400, new TextDecoder().decode(res.body));
+
+  assert.deepEqual(await listDir(served.filesDir), []);
+});
+
+Deno.test("Content-Digest of a form is checked against the whole form body", async () => {
+  await using served = await serveTempApp();
+  const data = randomBytes(64 * KiB);
+  const form = new FormData();
+  form.append("file", new Blob([data]), "d.bin");
+  // Serialise the form as fetch would, to know its bytes and digest.
+  const request = new Request("http://x/", { method: "POST", body: form });
+  const body = new Uint8Array(await request.arrayBuffer());
+  const type = request.headers.get("content-type")!;
+  const digestOf = (bytes: Uint8Array) =>
+    `sha-256=:${Buffer.from(sha256Hex(bytes), "hex").toString("base64")}:`;
+
+  const ok = await fetch(`${served.url}/files`, {
+    method: "POST",
+    body,
+    headers: { "content-type": type, "content-digest": digestOf(body) },
+  });
+  const created = JSON.parse(await ok.text()) as Created;
+  assert.equal(ok.status, 201);
+  assert.equal(created.sha256, sha256Hex(data));
+
+  const wrong = await fetch(`${served.url}/files`, {
+    method: "POST",
+    body,
+    headers: { "content-type": type, "content-digest": digestOf(data) },
+  });
+  const problem = await assertProblem(wrong, 400);
+  assert.equal(problem.title, "Digest mismatch");
+  assert.deepEqual(await listDir(served.filesDir), [
+    created.id,
+    `${created.id}.json`,
+  ]);
+});
