@@ -15,26 +15,16 @@ import {
   StorageUnavailableError,
 } from "../services/file_store.ts";
 import {
-  FormDataError,
   uploadBody,
+  type UploadMediaKind,
   uploadMediaKind,
 } from "../services/form_data.ts";
 import type { Logger } from "../services/logger.ts";
 import { problem } from "../services/problem.ts";
-import {
-  DigestMismatchError,
-  NoSpaceError,
-  receiveUpload,
-  UploadIdleTimeoutError,
-  UploadIncompleteError,
-  UploadTooLargeError,
-  UploadTooSlowError,
-} from "../services/upload.ts";
-import {
-  UploadsStoppedError,
-  type UploadTracker,
-} from "../services/upload_tracker.ts";
+import { receiveUpload, type UploadResult } from "../services/upload.ts";
+import type { UploadSlot, UploadTracker } from "../services/upload_tracker.ts";
 import { downloadHandler } from "./file_download.ts";
+import { describeUploadFailure } from "./upload_failure.ts";
 import type { Handler, Route, RouteContext } from "./router.ts";
 
 /** Settings of the upload routes. */
@@ -90,6 +80,12 @@ export interface UploadEvent {
   outcome: UploadOutcome;
   bytes: number;
   result?: Awaited<ReturnType<typeof receiveUpload>>;
+}
+
+/** What an admitted upload reads, as {@linkcode uploadBody} takes it. */
+interface UploadPlan {
+  kind: Exclude<UploadMediaKind, "unsupported">;
+  declared: { length?: number; sha256?: Uint8Array };
 }
 
 // Allowed on top of MAX_UPLOAD_BYTES in a form's declared length: its
@@ -201,7 +197,15 @@ export function filesRoutes(
     onUpload?.(event);
   };
 
-  const upload: Handler = async (req, ctx) => {
+  /**
+   * The checks that need no upload slot: auth, the folder, the media type,
+   * the declared length (413, 507) and digest. Resolves what the upload
+   * reads, or the answer.
+   */
+  const prepare = async (
+    req: Request,
+    ctx: RouteContext,
+  ): Promise<UploadPlan | Response> => {
     const denied = unauthorized(req, ctx);
     if (denied) {
       report({ outcome: "unauthorized", bytes: 0 }, ctx);
@@ -219,40 +223,8 @@ export function filesRoutes(
       report({ outcome: "unsupported", bytes: 0 }, ctx);
       return unsupportedMediaType(ctx);
     }
-    // A form carries a little more than its file: its boundaries, part
-    // headers and small fields (bounded by the parser's limits).
-    const lengthLimit = kind === "multipart"
-      ? maxUploadBytes + FORM_OVERHEAD_BYTES
-      : maxUploadBytes;
-    const lengthHeader = req.headers.get("content-length");
-    let expectedLength: number | undefined;
-    if (lengthHeader !== null) {
-      if (!/^\d+$/.test(lengthHeader)) {
-        return problem(400, {
-          detail: "Content-Length is not a number",
-          instance: ctx.url.pathname,
-        });
-      }
-      expectedLength = Number(lengthHeader);
-      if (expectedLength > lengthLimit) {
-        report({ outcome: "too_large", bytes: 0 }, ctx);
-        return problem(413, {
-          detail:
-            `The upload of ${expectedLength} bytes exceeds the limit of ${maxUploadBytes} bytes`,
-          instance: ctx.url.pathname,
-          maxBytes: maxUploadBytes,
-        }, { headers: { connection: "close" } });
-      }
-      const free = await store.freeBytes();
-      if (free !== undefined && expectedLength > free) {
-        report({ outcome: "no_space", bytes: 0 }, ctx);
-        return problem(507, {
-          detail: `Not enough free disk space for ${expectedLength} bytes`,
-          instance: ctx.url.pathname,
-        }, { headers: { connection: "close" } });
-      }
-    }
-
+    const length = await checkLength(req.headers, kind, ctx);
+    if (length instanceof Response) return length;
     const digest = declaredSha256(req.headers);
     if (digest === "malformed") {
       return problem(400, {
@@ -261,15 +233,71 @@ export function filesRoutes(
         instance: ctx.url.pathname,
       });
     }
+    return {
+      kind,
+      declared: {
+        ...(length === undefined ? {} : { length }),
+        ...(digest === undefined ? {} : { sha256: digest }),
+      },
+    };
+  };
 
-    // These two checks and begin() run with no await in between: checked
-    // before the free-space await above, simultaneous uploads could all
-    // pass the limit (or start after the drain found no upload running).
+  /**
+   * The declared `Content-Length`, or 400, 413 (over the limit) or 507
+   * (over the free disk space) before any body byte is read.
+   */
+  const checkLength = async (
+    headers: Headers,
+    kind: UploadPlan["kind"],
+    ctx: RouteContext,
+  ): Promise<number | undefined | Response> => {
+    const header = headers.get("content-length");
+    if (header === null) return undefined;
+    if (!/^\d+$/.test(header)) {
+      return problem(400, {
+        detail: "Content-Length is not a number",
+        instance: ctx.url.pathname,
+      });
+    }
+    const length = Number(header);
+    // A form carries a little more than its file: its boundaries, part
+    // headers and small fields (bounded by the parser's limits).
+    const limit = kind === "multipart"
+      ? maxUploadBytes + FORM_OVERHEAD_BYTES
+      : maxUploadBytes;
+    if (length > limit) {
+      report({ outcome: "too_large", bytes: 0 }, ctx);
+      return problem(413, {
+        detail:
+          `The upload of ${length} bytes exceeds the limit of ${maxUploadBytes} bytes`,
+        instance: ctx.url.pathname,
+        maxBytes: maxUploadBytes,
+      }, { headers: { connection: "close" } });
+    }
+    const free = await store.freeBytes();
+    if (free !== undefined && length > free) {
+      report({ outcome: "no_space", bytes: 0 }, ctx);
+      return problem(507, {
+        detail: `Not enough free disk space for ${length} bytes`,
+        instance: ctx.url.pathname,
+      }, { headers: { connection: "close" } });
+    }
+    return length;
+  };
+
+  /**
+   * Takes an upload slot, or answers 503 (draining, or every slot taken)
+   * or 429 (this client's share taken). The checks and begin() run with no
+   * await in between: with one, simultaneous uploads could all pass the
+   * limits (or start after the drain found no upload running).
+   */
+  const admit = (ctx: RouteContext): UploadSlot | Response => {
+    const instance = ctx.url.pathname;
     if (draining()) {
       report({ outcome: "busy", bytes: 0 }, ctx);
       return problem(503, {
         detail: "The service is shutting down; retry on another instance",
-        instance: ctx.url.pathname,
+        instance,
       }, { headers: { "retry-after": "5", connection: "close" } });
     }
     if (
@@ -280,22 +308,26 @@ export function filesRoutes(
       return problem(429, {
         detail:
           `This client already runs ${maxUploadsPerClient} uploads; retry once one has ended`,
-        instance: ctx.url.pathname,
+        instance,
       }, { headers: { "retry-after": "1", connection: "close" } });
     }
     if (tracker.active >= maxConcurrentUploads) {
       report({ outcome: "busy", bytes: 0 }, ctx);
       return problem(503, {
         detail: `${maxConcurrentUploads} uploads are running; retry shortly`,
-        instance: ctx.url.pathname,
+        instance,
       }, { headers: { "retry-after": "1", connection: "close" } });
     }
-    const slot = tracker.begin(ctx.remoteAddress);
+    return tracker.begin(ctx.remoteAddress);
+  };
+
+  const upload: Handler = async (req, ctx) => {
+    const plan = await prepare(req, ctx);
+    if (plan instanceof Response) return plan;
+    const slot = admit(ctx);
+    if (slot instanceof Response) return slot;
     try {
-      const source = uploadBody(req, kind, {
-        ...(expectedLength === undefined ? {} : { length: expectedLength }),
-        ...(digest === undefined ? {} : { sha256: digest }),
-      });
+      const source = uploadBody(req, plan.kind, plan.declared);
       const result = await receiveUpload(source.stream, {
         dir: store.dir,
         maxBytes: maxUploadBytes,
@@ -318,40 +350,7 @@ export function filesRoutes(
         // would opt into Deno 2.9's legacy abort-on-success behaviour.
         logger,
       });
-      report({ outcome: "created", bytes: result.size, result }, ctx);
-      logger.info("upload.created", {
-        requestId: ctx.requestId,
-        id: result.id,
-        size: result.size,
-        durationMs: result.durationMs,
-        bytesPerSecond: result.bytesPerSecond,
-        bound: result.bound,
-        readerWaitMs: result.readerWaitMs,
-        readerBlockedMs: result.readerBlockedMs,
-        writerWriteMs: result.writerWriteMs,
-        writerIdleMs: result.writerIdleMs,
-        maxQueuedBytes: result.maxQueuedBytes,
-      });
-      const { sha256Base64: _, ...body } = result;
-      const bytes = new TextEncoder().encode(JSON.stringify(body));
-      return new Response(bytes, {
-        status: 201,
-        headers: {
-          "content-type": "application/json; charset=utf-8",
-          "content-length": String(bytes.byteLength),
-          "location": `/files/${result.id}`,
-          "repr-digest": `sha-256=:${result.sha256Base64}:`,
-          "etag": `"${result.sha256}"`,
-          "cache-control": "no-store",
-          "server-timing": [
-            `read;dur=${result.readerWaitMs};desc="waiting on the network"`,
-            `blocked;dur=${result.readerBlockedMs};desc="reader blocked on a full queue"`,
-            `write;dur=${result.writerWriteMs};desc="disk writes"`,
-            `idle;dur=${result.writerIdleMs};desc="writer idle on an empty queue"`,
-            `total;dur=${result.durationMs}`,
-          ].join(", "),
-        },
-      });
+      return created(result, ctx);
     } catch (error) {
       return uploadFailure(error, ctx);
     } finally {
@@ -359,73 +358,64 @@ export function filesRoutes(
     }
   };
 
+  /** The 201 of a committed upload, and its log line. */
+  const created = (result: UploadResult, ctx: RouteContext): Response => {
+    report({ outcome: "created", bytes: result.size, result }, ctx);
+    logger.info("upload.created", {
+      requestId: ctx.requestId,
+      id: result.id,
+      size: result.size,
+      durationMs: result.durationMs,
+      bytesPerSecond: result.bytesPerSecond,
+      bound: result.bound,
+      readerWaitMs: result.readerWaitMs,
+      readerBlockedMs: result.readerBlockedMs,
+      writerWriteMs: result.writerWriteMs,
+      writerIdleMs: result.writerIdleMs,
+      maxQueuedBytes: result.maxQueuedBytes,
+    });
+    const { sha256Base64: _, ...body } = result;
+    const bytes = new TextEncoder().encode(JSON.stringify(body));
+    return new Response(bytes, {
+      status: 201,
+      headers: {
+        "content-type": "application/json; charset=utf-8",
+        "content-length": String(bytes.byteLength),
+        "location": `/files/${result.id}`,
+        "repr-digest": `sha-256=:${result.sha256Base64}:`,
+        "etag": `"${result.sha256}"`,
+        "cache-control": "no-store",
+        "server-timing": [
+          `read;dur=${result.readerWaitMs};desc="waiting on the network"`,
+          `blocked;dur=${result.readerBlockedMs};desc="reader blocked on a full queue"`,
+          `write;dur=${result.writerWriteMs};desc="disk writes"`,
+          `idle;dur=${result.writerIdleMs};desc="writer idle on an empty queue"`,
+          `total;dur=${result.durationMs}`,
+        ].join(", "),
+      },
+    });
+  };
+
   const uploadFailure = (error: unknown, ctx: RouteContext): Response => {
     const instance = ctx.url.pathname;
     // Whatever the reason, the client may still be sending: close the
     // connection rather than read (and drop) the rest.
     const headers = { connection: "close" };
-    if (error instanceof UploadTooLargeError) {
-      report({ outcome: "too_large", bytes: 0 }, ctx);
-      return problem(413, {
-        detail: `The upload exceeds the limit of ${maxUploadBytes} bytes`,
-        instance,
-        maxBytes: maxUploadBytes,
-      }, { headers });
-    }
-    if (error instanceof UploadIdleTimeoutError) {
-      report({ outcome: "timeout", bytes: 0 }, ctx);
-      return problem(408, {
-        detail: `No data arrived for ${idleTimeoutMs} ms`,
-        instance,
-      }, { headers });
-    }
-    if (error instanceof FormDataError) {
-      report({ outcome: "invalid_form", bytes: 0 }, ctx);
-      return problem(400, {
-        title: "Invalid form",
-        detail: `${error.message}; nothing was kept`,
-        instance,
-      }, { headers });
-    }
-    if (error instanceof UploadsStoppedError) {
-      report({ outcome: "stopped", bytes: 0 }, ctx);
-      logger.warn("upload.stopped", { requestId: ctx.requestId });
-      return problem(503, {
-        detail: `${error.message}; the upload was stopped and nothing was kept`,
-        instance,
-      }, { headers: { ...headers, "retry-after": "5" } });
-    }
-    if (error instanceof UploadTooSlowError) {
-      report({ outcome: "too_slow", bytes: 0 }, ctx);
-      return problem(408, {
-        detail: `${error.message} after ${rateGraceMs} ms; nothing was kept`,
-        instance,
-        minBytesPerSecond: error.minBytesPerSecond,
-      }, { headers });
-    }
-    if (error instanceof DigestMismatchError) {
-      report({ outcome: "digest_mismatch", bytes: 0 }, ctx);
-      return problem(400, {
-        title: "Digest mismatch",
-        detail: error.message,
-        instance,
-      }, { headers });
-    }
-    if (error instanceof UploadIncompleteError) {
-      report({ outcome: "incomplete", bytes: 0 }, ctx);
-      return problem(400, {
-        title: "Incomplete upload",
-        detail: error.message,
-        instance,
-      }, { headers });
-    }
-    if (error instanceof NoSpaceError) {
-      report({ outcome: "no_space", bytes: 0 }, ctx);
-      logger.error("upload.no_space", { requestId: ctx.requestId });
-      return problem(507, {
-        detail: "The disk is full; nothing was kept",
-        instance,
-      }, { headers });
+    const failure = describeUploadFailure(error, {
+      maxUploadBytes,
+      idleTimeoutMs,
+      rateGraceMs,
+    });
+    if (failure) {
+      report({ outcome: failure.outcome, bytes: 0 }, ctx);
+      if (failure.log) {
+        logger[failure.log](`upload.${failure.outcome}`, {
+          requestId: ctx.requestId,
+        });
+      }
+      return problem(failure.status, { ...failure.details, instance }, {
+        headers: { ...headers, ...failure.headers },
+      });
     }
     if (error instanceof Deno.errors.NotFound) {
       // The folder vanished mid-upload; the next upload makes it again.

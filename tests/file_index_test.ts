@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { compareFiles, FileIndex } from "../services/file_index.ts";
 import { type FileMetadata, newId } from "../services/upload.ts";
 import { serveApp } from "./fixtures/served_app.ts";
+import { startLoadBalancer } from "./fixtures/nginx.ts";
 import { spawnService } from "./fixtures/spawn.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";
 
@@ -239,6 +240,36 @@ Deno.test("A file uploaded through another process on the same DATA_DIR is liste
       assert.ok(
         !(await listAll(local.url, 10)).some((m) => m.id === theirs.id),
       );
+    }
+  });
+});
+
+Deno.test("Three instances on one DATA_DIR behind nginx: whatever one stores or deletes, every one lists", async () => {
+  await withTempDir(async (dataDir) => {
+    await using a = await serveApp({ dataDir });
+    await using b = await serveApp({ dataDir });
+    await using c = await serveApp({ dataDir });
+    const ports = [a, b, c].map((s) => Number(new URL(s.url).port));
+    await using lb = await startLoadBalancer({ upstreams: ports });
+    const stored: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      // Round-robin: each upload and each listing goes to the next instance.
+      stored.push((await upload(lb.url, `through nginx ${i}`)).id);
+      for (let j = 0; j < 3; j++) {
+        assert.deepEqual(
+          ids(await listAll(lb.url, 100)).toSorted(),
+          stored.toSorted(),
+        );
+      }
+    }
+    while (stored.length > 3) {
+      await remove(lb.url, stored.shift()!);
+      for (let j = 0; j < 3; j++) {
+        assert.deepEqual(
+          ids(await listAll(lb.url, 100)).toSorted(),
+          stored.toSorted(),
+        );
+      }
     }
   });
 });
