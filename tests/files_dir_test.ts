@@ -112,3 +112,42 @@ Deno.test("DATA_DIR/files that cannot be made again gets a 503 problem, not a 50
     assert.equal(await Deno.readTextFile(filesDir), "not a folder");
   });
 });
+
+Deno.test("DATA_DIR/files removed during an upload: 503 problem, nothing kept, the next upload 201", async () => {
+  await withTempDir(async (dataDir) => {
+    await using served = await serveApp({ dataDir });
+    const filesDir = join(dataDir, "files");
+    const firstChunk = Promise.withResolvers<void>();
+    const removed = Promise.withResolvers<void>();
+    let pulls = 0;
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        if (pulls++ === 0) {
+          controller.enqueue(new TextEncoder().encode("first half "));
+          firstChunk.resolve();
+          return;
+        }
+        await removed.promise;
+        controller.enqueue(new TextEncoder().encode("second half"));
+        controller.close();
+      },
+    });
+    const pending = fetch(`${served.url}/files`, { method: "POST", body });
+    await firstChunk.promise;
+    // The .part is open: wait until it exists, then pull the folder away.
+    while ((await listDir(filesDir)).length === 0) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await Deno.remove(filesDir, { recursive: true });
+    removed.resolve();
+    const res = await pending;
+    const problem = await res.json();
+    assert.equal(res.status, 503, JSON.stringify(problem));
+    assert.equal(problem.title, "Storage unavailable");
+
+    const next = await post(served.url, "after");
+    assert.equal(next.status, 201);
+    const { id } = await next.json();
+    assert.deepEqual(await listDir(filesDir), [id, `${id}.json`].sort());
+  });
+});
