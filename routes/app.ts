@@ -33,6 +33,7 @@ import { headOf } from "./head.ts";
 import { healthRoutes } from "./health.ts";
 import { jsonPlaceholderRoutes } from "./jsonplaceholder.ts";
 import { metricsRoutes } from "./metrics.ts";
+import { withQueryChecks } from "./query_check.ts";
 import { type RouteContext, Router } from "./router.ts";
 
 /** Options of {@linkcode createApp}. */
@@ -211,7 +212,8 @@ export async function createApp(options: AppOptions): Promise<App> {
   });
   let draining = false;
   let inflight = 0;
-  const router = new Router([
+  // Declared query parameters are checked as the OpenAPI document says.
+  const router = new Router(withQueryChecks([
     ...healthRoutes({ draining: () => draining }),
     ...jsonPlaceholderRoutes({ client, cache }),
     ...filesRoutes({
@@ -231,7 +233,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     }, uploads),
     ...metricsRoutes(metrics),
     ...docsRoutes((): Router["routes"] => router.routes),
-  ]);
+  ]));
 
   const compressor = new Compressor();
 

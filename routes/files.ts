@@ -124,8 +124,8 @@ export function bearerMatches(
 
 /**
  * The SHA-256 digest a request declares in `Content-Digest` or
- * `Repr-Digest` (RFC 9530), `undefined` if neither names sha-256, or
- * `"malformed"`.
+ * `Repr-Digest` (RFC 9530), `undefined` if neither names sha-256 (an
+ * empty header names nothing), or `"malformed"`.
  */
 export function declaredSha256(
   headers: Headers,
@@ -134,6 +134,9 @@ export function declaredSha256(
     const value = headers.get(name);
     if (value === null) continue;
     for (const member of value.split(",")) {
+      // An empty value (or member) declares nothing: generated clients and
+      // Swagger UI send `Content-Digest:` when the field is left blank.
+      if (member.trim() === "") continue;
       const eq = member.indexOf("=");
       if (eq < 0) return "malformed";
       const key = member.slice(0, eq).trim().toLowerCase();
@@ -443,7 +446,8 @@ export function filesRoutes(
   const list: Handler = async (_req, ctx) => {
     const params = ctx.url.searchParams;
     const limitParam = params.get("limit");
-    const cursor = params.get("cursor") ?? undefined;
+    // `?cursor=` (empty) is the first page, as when it is left out.
+    const cursor = params.get("cursor") || undefined;
     const limit = limitParam === null ? 100 : Number(limitParam);
     let page;
     try {

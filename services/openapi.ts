@@ -143,6 +143,11 @@ export interface OpenApiDocument {
   servers: { url: string; description?: string }[];
   /** Tag descriptions, in display order. */
   tags: { name: string; description: string }[];
+  /**
+   * Security of every operation that does not say otherwise: none (`[]`);
+   * the upload and delete operations declare their optional bearer.
+   */
+  security: Record<string, string[]>[];
   /** Operations by OpenAPI path template, then lower-case method. */
   paths: Record<string, Record<string, OperationObject>>;
   /** Shared schemas, responses, headers and security schemes. */
@@ -288,8 +293,9 @@ const FILTER_NOTE = "Any field of the resource filters by equality " +
   "(`?title=...`, repeat a name for OR), with the suffixes `_gte`, `_lte`, " +
   "`_ne` and `_like` (a regular expression) for other comparisons. " +
   "`q` searches every field; `_sort`/`_order`, `_start`/`_end`, `_limit` " +
-  "and `_page` sort and page. The query is passed to the upstream as is " +
-  "(cached under the query sorted by name).";
+  "and `_page` sort and page. A declared parameter outside its schema is " +
+  "400; otherwise the query is passed to the upstream as is (cached under " +
+  "the query sorted by name).";
 
 const CONTROL_PARAMETERS: readonly ParameterObject[] = [
   {
@@ -369,6 +375,7 @@ function jsonPlaceholderOperations(): Record<string, OperationDescription> {
       responses: {
         "200": cachedOk(`The ${resource}.`, listOf(info.schema)),
         "304": notModified("list"),
+        "400": responseRef("InvalidQuery"),
         ...UPSTREAM_ERRORS,
         ...DEFAULT_ERROR,
       },
@@ -409,7 +416,10 @@ function jsonPlaceholderOperations(): Record<string, OperationDescription> {
       responses: {
         "200": cachedOk(`The ${child}.`, listOf(childInfo.schema)),
         "304": notModified("list"),
-        "400": responseRef("InvalidId"),
+        "400": problemResponse(
+          "The id is not a positive integer, or a query parameter is " +
+            "outside its declared schema.",
+        ),
         ...UPSTREAM_ERRORS,
         ...DEFAULT_ERROR,
       },
@@ -433,22 +443,21 @@ function uploadOperation(
       "`UPLOAD_TOKEN`, a bearer token is needed. The body is the file's " +
       "bytes (any media type but a form), or a `multipart/form-data` form " +
       "with exactly one file part, whose filename and type are kept; an " +
-      "urlencoded form or another multipart type is 415. " + note,
+      "urlencoded form or another multipart type is 415. The body's " +
+      "`Content-Length` (set by the HTTP client) is checked before the body " +
+      "is read: over the upload limit 413, over the free disk space 507; " +
+      "without it (chunked) the limit applies as the body arrives. " + note,
     tags: ["files"],
+    // No Content-Length parameter: the HTTP client sets it from the body.
+    // Declared, generated clients and Swagger UI's curl would send a value
+    // of their own, and a wrong one hangs the upload until it times out.
     parameters: [
-      {
-        name: "Content-Length",
-        in: "header",
-        description: "The body's size. Over the upload limit: 413, over " +
-          "the free disk space: 507, both before the body is read. Without " +
-          "it (chunked) the limit applies as the body arrives.",
-        schema: { type: "integer", minimum: 0 },
-      },
       {
         name: "Content-Digest",
         in: "header",
         description: "RFC 9530 digest of the body, e.g. " +
-          "`sha-256=:<base64>:`; a mismatch is 400 and nothing is kept.",
+          "`sha-256=:<base64>:`; a mismatch is 400 and nothing is kept. " +
+          "Empty, or naming only other algorithms: ignored.",
         schema: { type: "string" },
       },
       {
@@ -557,6 +566,8 @@ function asset(
   return {
     operationId,
     summary,
+    description: "An asset of the docs page (Swagger UI), served by this " +
+      "service so the page needs no other origin.",
     tags: ["docs"],
     responses: {
       "200": {
@@ -580,6 +591,7 @@ export const OPERATIONS: Readonly<Record<string, OperationDescription>> = {
   "GET /": {
     operationId: "getRoot",
     summary: "Greeting",
+    description: 'Answers `{"Hello":"World"}`; touches nothing else.',
     tags: ["health"],
     responses: {
       "200": {
@@ -692,7 +704,8 @@ export const OPERATIONS: Readonly<Record<string, OperationDescription>> = {
       {
         name: "cursor",
         in: "query",
-        description: "The `nextCursor` of the previous page.",
+        description: "The `nextCursor` of the previous page; empty or " +
+          "left out: the first page.",
         schema: { type: "string" },
       },
     ],
@@ -819,6 +832,8 @@ export const OPERATIONS: Readonly<Record<string, OperationDescription>> = {
   "DELETE /files/:id": {
     operationId: "deleteFile",
     summary: "Delete a file",
+    description: "Removes the file and its metadata. When the service " +
+      "runs with `UPLOAD_TOKEN`, a bearer token is needed.",
     tags: ["files"],
     pathParameters: { id: FILE_ID },
     responses: {
@@ -832,6 +847,9 @@ export const OPERATIONS: Readonly<Record<string, OperationDescription>> = {
   "GET /openapi.json": {
     operationId: "getOpenApi",
     summary: "This OpenAPI document",
+    description: "Built from the route table: every route has one " +
+      "operation and every operation a route. The query constraints it " +
+      "declares are the ones the server enforces.",
     tags: ["docs"],
     parameters: [IF_NONE_MATCH],
     responses: {
@@ -884,6 +902,8 @@ export const OPERATIONS: Readonly<Record<string, OperationDescription>> = {
   "GET /metrics": {
     operationId: "getMetrics",
     summary: "Prometheus metrics",
+    description: "Requests, cache lookups, upstream attempts, uploads and " +
+      "process figures, in the Prometheus text format; never cached.",
     tags: ["metrics"],
     responses: {
       "200": {
@@ -1140,6 +1160,10 @@ const HEADERS: Record<string, HeaderObject> = {
 
 const RESPONSES: Record<string, ResponseObject> = {
   InvalidId: problemResponse("The id is not a positive integer."),
+  InvalidQuery: problemResponse(
+    "A query parameter is outside its declared schema (type, minimum, " +
+      "maximum, enum).",
+  ),
   Unauthorized: {
     ...problemResponse(
       "`UPLOAD_TOKEN` is set and the bearer token is missing or wrong.",
@@ -1354,6 +1378,7 @@ export function openApiDocument(
     info: { title, version, description: DESCRIPTION },
     servers: [{ url: "/", description: "This service (same origin)" }],
     tags: TAGS.filter((tag) => usedTags.has(tag.name)),
+    security: [],
     paths,
     components: {
       schemas: SCHEMAS,

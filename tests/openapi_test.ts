@@ -260,7 +260,9 @@ Deno.test("the document of the app's routes is structurally valid OpenAPI 3.1", 
   assert.ok(upload?.requestBody?.content["application/octet-stream"]);
   assert.deepEqual(
     upload?.parameters.map((p) => p.name),
-    ["Content-Length", "Content-Digest", "Repr-Digest"],
+    // No Content-Length: the HTTP client sets it (a declared one invited
+    // wrong values from generated clients).
+    ["Content-Digest", "Repr-Digest"],
   );
   for (const status of ["201", "400", "401", "408", "413", "503", "507"]) {
     assert.ok(upload?.responses[status], `POST /files ${status}`);

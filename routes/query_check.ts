@@ -1,0 +1,46 @@
+/**
+ * Every route whose OpenAPI operation declares query parameters gets them
+ * checked before its handler runs: a value outside the declared schema
+ * (type, `minimum`, `maximum`, `enum`, ...) is a 400 problem, exactly as the
+ * document says, instead of being passed on to the upstream.
+ *
+ * @module
+ */
+
+import {
+  type OperationDescription,
+  operationKey,
+  OPERATIONS,
+} from "../services/openapi.ts";
+import { queryChecker } from "../services/parameters.ts";
+import { problem } from "../services/problem.ts";
+import type { Route } from "./router.ts";
+
+/**
+ * `routes` with each handler preceded by the query check of its operation
+ * in `operations`. Routes without declared query parameters are returned
+ * as they are. Throws a `TypeError` if a declared schema cannot be enforced.
+ */
+export function withQueryChecks(
+  routes: readonly Route[],
+  operations: Readonly<Record<string, OperationDescription>> = OPERATIONS,
+): Route[] {
+  return routes.map((route) => {
+    const parameters = operations[operationKey(route)]?.parameters ?? [];
+    if (!parameters.some((p) => p.in === "query")) return route;
+    const check = queryChecker(parameters);
+    const { handler } = route;
+    return {
+      ...route,
+      handler: (req, ctx) => {
+        const detail = check(ctx.url.searchParams);
+        if (detail === undefined) return handler(req, ctx);
+        return problem(400, {
+          title: "Invalid query parameter",
+          detail,
+          instance: ctx.url.pathname,
+        });
+      },
+    };
+  });
+}

@@ -1,0 +1,170 @@
+/**
+ * Query parameters checked against the constraints the OpenAPI document
+ * declares for them, so the document and the server cannot disagree: a
+ * declared `minimum` is a `minimum` the server enforces (400), not a hint.
+ *
+ * Only the schema keywords below are understood; a declared parameter using
+ * any other keyword makes {@linkcode queryChecker} throw, so a constraint
+ * cannot be added to the document without the server enforcing it.
+ * Parameters the document does not declare (JSONPlaceholder filters on any
+ * field) pass untouched.
+ *
+ * @example Usage
+ * ```ts
+ * import { queryChecker } from "./parameters.ts";
+ *
+ * const check = queryChecker([
+ *   { name: "_page", in: "query", schema: { type: "integer", minimum: 1 } },
+ * ]);
+ * check(new URLSearchParams("_page=0")); // "_page must be >= 1, got \"0\""
+ * check(new URLSearchParams("_page=2")); // undefined
+ * ```
+ *
+ * @module
+ */
+
+import type { JsonSchema, ParameterObject } from "./openapi.ts";
+
+/** Checks a query; the first violation as a sentence, or `undefined`. */
+export type QueryChecker = (query: URLSearchParams) => string | undefined;
+
+const KNOWN = new Set([
+  "type",
+  "minimum",
+  "maximum",
+  "enum",
+  "pattern",
+  "minLength",
+  "maxLength",
+  "default",
+  "description",
+  "example",
+]);
+
+const INTEGER = /^-?[0-9]+$/;
+const NUMBER = /^-?[0-9]+(?:\.[0-9]+)?$/;
+
+type ValueCheck = (value: string) => string | undefined;
+
+function typeCheck(type: unknown): ValueCheck {
+  switch (type) {
+    case undefined:
+    case "string":
+      return () => undefined;
+    case "integer":
+      return (v) =>
+        INTEGER.test(v) && Number.isSafeInteger(Number(v))
+          ? undefined
+          : "an integer";
+    case "number":
+      return (v) => NUMBER.test(v) ? undefined : "a number";
+    case "boolean":
+      return (v) => v === "true" || v === "false" ? undefined : "true or false";
+    default:
+      throw new TypeError(`unsupported parameter type: ${String(type)}`);
+  }
+}
+
+function numberOrUndefined(
+  schema: JsonSchema,
+  key: string,
+): number | undefined {
+  const value = schema[key];
+  if (value === undefined) return undefined;
+  if (typeof value !== "number") throw new TypeError(`${key} must be a number`);
+  return value;
+}
+
+/** The checks of one schema, in the order they are reported. */
+function valueChecks(schema: JsonSchema): ValueCheck[] {
+  const unknown = Object.keys(schema).filter((key) => !KNOWN.has(key));
+  if (unknown.length > 0) {
+    throw new TypeError(`unsupported schema keywords: ${unknown.join(", ")}`);
+  }
+  const checks: ValueCheck[] = [];
+  const type = typeCheck(schema.type);
+  checks.push((v) => {
+    const expected = type(v);
+    return expected === undefined ? undefined : `must be ${expected}`;
+  });
+  const minimum = numberOrUndefined(schema, "minimum");
+  if (minimum !== undefined) {
+    checks.push((v) =>
+      Number(v) < minimum ? `must be >= ${minimum}` : undefined
+    );
+  }
+  const maximum = numberOrUndefined(schema, "maximum");
+  if (maximum !== undefined) {
+    checks.push((v) =>
+      Number(v) > maximum ? `must be <= ${maximum}` : undefined
+    );
+  }
+  const minLength = numberOrUndefined(schema, "minLength");
+  if (minLength !== undefined) {
+    checks.push((v) =>
+      v.length < minLength
+        ? `must have at least ${minLength} characters`
+        : undefined
+    );
+  }
+  const maxLength = numberOrUndefined(schema, "maxLength");
+  if (maxLength !== undefined) {
+    checks.push((v) =>
+      v.length > maxLength
+        ? `must have at most ${maxLength} characters`
+        : undefined
+    );
+  }
+  if (schema.enum !== undefined) {
+    if (!Array.isArray(schema.enum)) throw new TypeError("enum must be a list");
+    const allowed = schema.enum.map(String);
+    checks.push((v) =>
+      allowed.includes(v) ? undefined : `must be one of ${allowed.join(", ")}`
+    );
+  }
+  if (schema.pattern !== undefined) {
+    const pattern = new RegExp(String(schema.pattern), "u");
+    checks.push((v) =>
+      pattern.test(v) ? undefined : `must match ${String(schema.pattern)}`
+    );
+  }
+  return checks;
+}
+
+/**
+ * Compiles the query parameters among `parameters` into one checker. Every
+ * value of a repeated parameter is checked. Throws a `TypeError` for a
+ * schema it cannot enforce, and for a required query parameter (none is
+ * declared; supporting one means adding the check here first).
+ */
+export function queryChecker(
+  parameters: readonly ParameterObject[],
+): QueryChecker {
+  const compiled: [name: string, checks: ValueCheck[]][] = [];
+  for (const parameter of parameters) {
+    if (parameter.in !== "query") continue;
+    if (parameter.required) {
+      throw new TypeError(`required query parameter: ${parameter.name}`);
+    }
+    try {
+      compiled.push([parameter.name, valueChecks(parameter.schema)]);
+    } catch (error) {
+      throw new TypeError(
+        `query parameter ${parameter.name}: ${(error as Error).message}`,
+      );
+    }
+  }
+  return (query) => {
+    for (const [name, checks] of compiled) {
+      for (const value of query.getAll(name)) {
+        for (const check of checks) {
+          const problem = check(value);
+          if (problem !== undefined) {
+            return `${name} ${problem}, got ${JSON.stringify(value)}`;
+          }
+        }
+      }
+    }
+    return undefined;
+  };
+}

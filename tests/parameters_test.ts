@@ -1,0 +1,81 @@
+import assert from "node:assert/strict";
+import type { ParameterObject } from "../services/openapi.ts";
+import { queryChecker } from "../services/parameters.ts";
+
+const q = (text: string) => new URLSearchParams(text);
+const param = (
+  name: string,
+  schema: ParameterObject["schema"],
+): ParameterObject => ({ name, in: "query", schema });
+
+Deno.test("queryChecker enforces type, minimum, maximum, enum, lengths and pattern", () => {
+  const check = queryChecker([
+    param("_page", { type: "integer", minimum: 1 }),
+    param("limit", { type: "integer", minimum: 1, maximum: 1000, default: 9 }),
+    param("ratio", { type: "number", maximum: 1 }),
+    param("done", { type: "boolean" }),
+    param("_order", { type: "string", enum: ["asc", "desc"] }),
+    param("code", { type: "string", pattern: "^[a-z]+$", minLength: 2 }),
+    param("note", { type: "string", maxLength: 3 }),
+    param("free", { type: "string" }),
+    { name: "X-Header", in: "header", schema: { type: "integer" } },
+  ]);
+  for (
+    const ok of [
+      "",
+      "_page=1&_page=20",
+      "limit=1000",
+      "ratio=0.5",
+      "done=false",
+      "_order=desc",
+      "code=ab",
+      "note=abc",
+      "free=",
+      "undeclared=-5",
+    ]
+  ) {
+    assert.equal(check(q(ok)), undefined, ok);
+  }
+  const bad: [string, RegExp][] = [
+    ["_page=0", /^_page must be >= 1, got "0"$/],
+    ["_page=1&_page=0", /_page must be >= 1/],
+    ["_page=", /_page must be an integer, got ""/],
+    ["_page=1.5", /must be an integer/],
+    ["_page=abc", /must be an integer/],
+    ["_page=99999999999999999999", /must be an integer/],
+    ["limit=1001", /limit must be <= 1000/],
+    ["ratio=2", /ratio must be <= 1/],
+    ["ratio=x", /must be a number/],
+    ["done=yes", /done must be true or false/],
+    ["_order=ASC", /_order must be one of asc, desc/],
+    ["code=a", /at least 2 characters/],
+    ["code=A1", /must match/],
+    ["note=abcd", /at most 3 characters/],
+  ];
+  for (const [query, message] of bad) {
+    assert.match(check(q(query)) ?? "", message, query);
+  }
+});
+
+Deno.test("queryChecker refuses schemas it cannot enforce", () => {
+  for (
+    const schema of [
+      { type: "array" },
+      { type: "integer", exclusiveMinimum: 0 },
+      { type: "string", format: "date" },
+      { type: "integer", minimum: "1" },
+    ]
+  ) {
+    assert.throws(() => queryChecker([param("p", schema)]), TypeError);
+  }
+  assert.throws(
+    () =>
+      queryChecker([{
+        name: "p",
+        in: "query",
+        required: true,
+        schema: { type: "string" },
+      }]),
+    TypeError,
+  );
+});
