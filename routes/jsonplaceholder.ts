@@ -237,17 +237,51 @@ export function combinedFreshness(
   };
 }
 
+const SUMMARY_PARTS = ["posts", "todos", "albums"] as const;
+
+/** The parts of a summary: each list, or `null` with an `errors` entry. */
+function collectParts(
+  settled: readonly PromiseSettledResult<CacheResult>[],
+): {
+  lists: Record<string, unknown>;
+  errors: PartError[];
+  used: CacheResult[];
+} {
+  const lists: Record<string, unknown> = {};
+  const errors: PartError[] = [];
+  const used: CacheResult[] = [];
+  settled.forEach((result, i) => {
+    const part = SUMMARY_PARTS[i]!;
+    lists[part] = null;
+    if (result.status === "rejected") {
+      errors.push(partError(part, result.reason));
+      return;
+    }
+    const { entry } = result.value;
+    used.push(result.value);
+    if (entry.status !== 200) {
+      errors.push({
+        part,
+        status: entry.status,
+        detail: `upstream answered ${entry.status}`,
+      });
+      return;
+    }
+    lists[part] = JSON.parse(decoder.decode(entry.body));
+  });
+  return { lists, errors, used };
+}
+
 function summary(deps: JsonPlaceholderDeps): Handler {
   return async (req, ctx) => {
     const id = ctx.params.id;
     if (!isValidId(id)) return badId(ctx);
-    const parts = ["posts", "todos", "albums"] as const;
     // All four at once: the user's own lookup does not gate the others.
     const started = performance.now();
     const result = (path: string) => lookup(deps, path).then((t) => t.result);
     const [user, ...rest] = await Promise.allSettled([
       result(`/users/${id}`),
-      ...parts.map((part) => result(`/users/${id}/${part}`)),
+      ...SUMMARY_PARTS.map((part) => result(`/users/${id}/${part}`)),
     ]);
     const timing = `cache;desc="${
       [user, ...rest].map((s) =>
@@ -258,32 +292,14 @@ function summary(deps: JsonPlaceholderDeps): Handler {
     if (user!.status === "rejected") throw user!.reason;
     if (user!.value.entry.status === 404) return notFound(ctx);
 
-    const body: Record<string, unknown> = {
+    const parts = collectParts(rest);
+    const errors = parts.errors;
+    const used = [user!.value, ...parts.used];
+    const body = {
       user: JSON.parse(decoder.decode(user!.value.entry.body)),
+      ...parts.lists,
+      errors,
     };
-    const errors: PartError[] = [];
-    const used = [user!.value];
-    rest.forEach((settled, i) => {
-      const part = parts[i]!;
-      if (settled.status === "rejected") {
-        body[part] = null;
-        errors.push(partError(part, settled.reason));
-        return;
-      }
-      const { entry } = settled.value;
-      used.push(settled.value);
-      if (entry.status !== 200) {
-        body[part] = null;
-        errors.push({
-          part,
-          status: entry.status,
-          detail: `upstream answered ${entry.status}`,
-        });
-        return;
-      }
-      body[part] = JSON.parse(decoder.decode(entry.body));
-    });
-    body.errors = errors;
     ctx.log.cache = used.map((r) => r.outcome).join(",");
 
     const bytes = new TextEncoder().encode(JSON.stringify(body));
