@@ -1,8 +1,6 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { type Ceph, cephUnavailable, sharedCeph } from "./fixtures/ceph.ts";
-import { isRunning, startReaper } from "./fixtures/ceph_daemons.ts";
-import { withTempDir } from "./fixtures/temp_dir.ts";
 
 const unavailable = await cephUnavailable();
 
@@ -183,76 +181,6 @@ cephTest(
     assert.deepStrictEqual(still.status, 200);
   },
 );
-
-Deno.test("ceph reaper stops the daemons of a dead process, and only them", async () => {
-  await withTempDir(async (dir) => {
-    await Deno.mkdir(`${dir}/run`);
-    // A fake daemon: detached, its pid file in run/, `dir/` on its command line.
-    const { success } = await new Deno.Command("setsid", {
-      args: [
-        ...["-f", "sh", "-c", `echo $$ > "$0/run/fake.pid"; ${FAKE_DAEMON}`],
-        `${dir}/`,
-      ],
-      stdin: "null",
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    assert.ok(success);
-    // A process that is not ours, named by a pid file all the same.
-    const foreign = new Deno.Command("sleep", { args: ["600"] }).spawn();
-    await Deno.writeTextFile(`${dir}/run/foreign.pid`, `${foreign.pid}`);
-    // The "test process" the reaper watches.
-    const watched = new Deno.Command("sleep", { args: ["600"] }).spawn();
-    const reaperGone = `${dir}-also`;
-    await Deno.mkdir(reaperGone);
-    try {
-      let fakePid = 0;
-      for (let i = 0; i < 100 && fakePid === 0; i++) {
-        fakePid = Number(
-          await Deno.readTextFile(`${dir}/run/fake.pid`)
-            .catch(() => "0"),
-        );
-        if (fakePid === 0) await new Promise((r) => setTimeout(r, 50));
-      }
-      assert.ok(await isRunning(fakePid));
-      await startReaper(watched.pid, dir, [reaperGone]);
-      await new Promise((r) => setTimeout(r, 1_500));
-      assert.ok(await isRunning(fakePid), "it waits while the process runs");
-
-      watched.kill("SIGKILL");
-      await watched.status;
-      for (let i = 0; i < 300 && await isRunning(fakePid); i++) {
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      assert.ok(!(await isRunning(fakePid)), "the daemon is stopped");
-      assert.ok(await isRunning(foreign.pid), "not ours: left alone");
-      for (let i = 0; i < 100; i++) {
-        if (!(await exists(dir)) && !(await exists(reaperGone))) break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      assert.ok(!(await exists(dir)), "its folder is removed");
-      assert.ok(!(await exists(reaperGone)), "alsoRemove is removed");
-      await Deno.mkdir(dir, { recursive: true }); // withTempDir removes it
-    } finally {
-      foreign.kill("SIGKILL");
-      await foreign.status;
-      if (await isRunning(watched.pid)) watched.kill("SIGKILL");
-      await watched.status;
-    }
-  });
-});
-
-/** Sleeps (not by `exec`: its command line must keep naming the folder). */
-const FAKE_DAEMON = "trap 'kill $!; exit' TERM; sleep 600 & wait";
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 Deno.test("ceph: missing engines skip outside CI and fail under CI=true", async () => {
   const reason = await cephUnavailable({ path: "/nonexistent", ci: "" });
