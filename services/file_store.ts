@@ -5,13 +5,10 @@
  * Every method checks the id with {@linkcode isValidId} before touching the
  * filesystem, so a path-like id can never escape the folder.
  *
- * Listing reads a {@linkcode FileIndex} kept in memory: built from the
- * sidecars at start ({@linkcode FileStore.refresh}), updated by this
- * process's commits and deletes, and brought up to date with the folder
- * whenever the folder's mtime changes, which is how files added or deleted
- * by another process sharing the folder (`deno serve --parallel` workers,
- * a second instance) show up. A refresh reads the folder's names and only
- * the sidecars of files it does not know yet.
+ * Listing reads an index kept in memory ({@linkcode FolderIndex}): built
+ * from the sidecars at start ({@linkcode FileStore.refresh}) and brought up
+ * to date whenever the folder's mtime moves, which is also how files added
+ * or deleted by another process sharing the folder show up.
  *
  * If the folder vanishes while the service runs, the store recreates it
  * (logged once per disappearance) so uploads keep working.
@@ -30,7 +27,8 @@
 import { Buffer } from "node:buffer";
 import { statfs } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { FileIndex, type IndexPosition } from "./file_index.ts";
+import type { IndexPosition } from "./file_index.ts";
+import { FolderIndex } from "./folder_index.ts";
 import type { Logger } from "./logger.ts";
 import { type FileMetadata, isValidId } from "./upload.ts";
 
@@ -80,16 +78,7 @@ export interface ListPage {
 }
 
 const MAX_LIST_LIMIT = 1000;
-// Sidecars are read in batches so a big folder cannot exhaust descriptors.
-const READ_BATCH = 32;
 const SIDECAR = /^([0-9a-f]{32})\.json$/;
-// A folder's mtime only moves by whole clock ticks (1-10 ms on Linux; whole
-// seconds on some filesystems), so a change in the same tick as the last
-// refresh leaves it as it was. While a refresh is this close to the mtime
-// it saw, every list refreshes again (as git treats "racily clean" files).
-const RACY_MS = 50;
-// Filesystems whose mtimes are whole seconds get a window of two.
-const RACY_COARSE_MS = 2000;
 const PART = /^[0-9a-f]{32}(\.json)?\.part$/;
 
 function isNotFound(error: unknown): boolean {
@@ -152,18 +141,7 @@ export class FileStore {
   /** The folder of the stored files. */
   readonly dir: string;
   readonly #logger: Logger | undefined;
-  readonly #index = new FileIndex();
-  // Committed ids whose sidecar does not parse: not listed, not re-read.
-  readonly #unreadable = new Set<string>();
-  // The folder's mtime when the index last matched it (undefined: never,
-  // or the index must be rebuilt), and whether a change since could have
-  // left it unchanged (see RACY_MS).
-  #mtime: number | null | undefined;
-  #racy = true;
-  // At most one refresh runs and one waits to run after it.
-  #running: Promise<void> | undefined;
-  #queued: Promise<void> | undefined;
-  #refreshes = 0;
+  readonly #folder: FolderIndex;
   #sidecarReads = 0;
   #dirRecreated = 0;
 
@@ -175,6 +153,11 @@ export class FileStore {
     }
     this.dir = dir;
     this.#logger = logger;
+    this.#folder = new FolderIndex({
+      dir,
+      readMetadata: (id) => this.#readMetadata(id),
+      restoreDir: () => this.restoreDir(),
+    });
   }
 
   /** Creates the folder (and its parents) if missing. */
@@ -206,8 +189,7 @@ export class FileStore {
       throw unavailable(this.dir, error);
     }
     this.#dirRecreated++;
-    this.#index.clear();
-    this.#mtime = undefined;
+    this.#folder.reset();
     this.#logger?.warn("files.dir_recreated", {
       dir: this.dir,
       detail: "The files folder was removed while running; made it again",
@@ -217,8 +199,8 @@ export class FileStore {
   /** Counters for metrics and tests. */
   stats(): FileStoreStats {
     return {
-      files: this.#index.size,
-      refreshes: this.#refreshes,
+      files: this.#folder.index.size,
+      refreshes: this.#folder.refreshes,
       sidecarReads: this.#sidecarReads,
       dirRecreated: this.#dirRecreated,
     };
@@ -254,7 +236,7 @@ export class FileStore {
   async stat(id: string): Promise<FileMetadata | undefined> {
     if (!isValidId(id)) return undefined;
     // Sidecars never change once committed, so the index's copy will do.
-    const meta = this.#index.get(id) ?? await this.#readMetadata(id);
+    const meta = this.#folder.index.get(id) ?? await this.#readMetadata(id);
     if (!meta) return undefined;
     try {
       const info = await Deno.stat(join(this.dir, id));
@@ -277,8 +259,8 @@ export class FileStore {
       );
     }
     const after = cursor === undefined ? undefined : decodeCursor(cursor);
-    await this.#sync();
-    const { items, more } = this.#index.page({
+    await this.#folder.sync();
+    const { items, more } = this.#folder.index.page({
       limit,
       ...(after === undefined ? {} : { after }),
     });
@@ -287,24 +269,11 @@ export class FileStore {
   }
 
   /**
-   * Brings the index up to date with the folder: drops the files that are
-   * gone and reads the sidecars of the committed files it does not know.
-   * The first call builds the index. Calls join a refresh that has not
-   * read the folder yet; one that already has may have missed a change made
-   * before the call, so another runs after it.
+   * Brings the listing index up to date with the folder (the first call
+   * builds it); {@linkcode FolderIndex.refresh}.
    */
   refresh(): Promise<void> {
-    this.#queued ??= (this.#running ?? Promise.resolve())
-      .catch(() => {})
-      .then(() => {
-        this.#queued = undefined;
-        const run = this.#refresh().finally(() => {
-          if (this.#running === run) this.#running = undefined;
-        });
-        this.#running = run;
-        return run;
-      });
-    return this.#queued;
+    return this.#folder.refresh();
   }
 
   /** Deletes file `id`; resolves `false` if there was none. */
@@ -317,10 +286,10 @@ export class FileStore {
     } catch (error) {
       if (!isNotFound(error)) throw error;
       // Maybe deleted by another process: forget it here too.
-      this.#index.delete(id);
+      this.#folder.index.delete(id);
       return false;
     }
-    this.#index.delete(id);
+    this.#folder.index.delete(id);
     try {
       await Deno.remove(join(this.dir, `${id}.json`));
     } catch (error) {
@@ -360,86 +329,6 @@ export class FileStore {
       }
       throw error;
     }
-  }
-
-  /** Refreshes the index if the folder changed since the last refresh. */
-  async #sync(): Promise<void> {
-    let info: Deno.FileInfo | undefined;
-    try {
-      info = await Deno.stat(this.dir);
-    } catch (error) {
-      if (!isNotFound(error)) throw error;
-    }
-    if (!info?.isDirectory) {
-      // Gone (or replaced): make it again, or throw StorageUnavailableError.
-      await this.restoreDir();
-      return this.refresh();
-    }
-    const mtime = info.mtime?.getTime() ?? null;
-    // Without mtimes (some platforms), every list refreshes.
-    if (mtime === null || mtime !== this.#mtime || this.#racy) {
-      await this.refresh();
-    }
-  }
-
-  async #refresh(): Promise<void> {
-    const started = Date.now();
-    // Files this process adds or deletes meanwhile are left to the next
-    // refresh: the names read below may predate them.
-    const known = [...this.#index.ids()];
-    let mtime: number | null;
-    const names = new Set<string>();
-    try {
-      // The mtime before the names: a change in between is seen now and
-      // again by the next list (the mtime moved), never missed.
-      mtime = (await Deno.stat(this.dir)).mtime?.getTime() ?? null;
-      for await (const entry of Deno.readDir(this.dir)) {
-        if (entry.isFile) names.add(entry.name);
-      }
-    } catch (error) {
-      if (!isNotFound(error) && !(error instanceof Deno.errors.NotADirectory)) {
-        throw error;
-      }
-      // Gone since the check: make it again, or throw.
-      await this.restoreDir();
-      this.#index.clear();
-      return;
-    }
-    for (const id of known) {
-      if (!names.has(id) || !names.has(`${id}.json`)) this.#index.delete(id);
-    }
-    // Only committed files: the content is renamed into place last.
-    const fresh: string[] = [];
-    for (const name of names) {
-      const id = SIDECAR.exec(name)?.[1];
-      if (
-        id !== undefined && names.has(id) && !this.#index.has(id) &&
-        !this.#unreadable.has(id)
-      ) {
-        fresh.push(id);
-      }
-    }
-    for (const id of this.#unreadable) {
-      if (!names.has(`${id}.json`)) this.#unreadable.delete(id);
-    }
-    const found: FileMetadata[] = [];
-    for (let i = 0; i < fresh.length; i += READ_BATCH) {
-      const batch = fresh.slice(i, i + READ_BATCH);
-      const metas = await Promise.all(
-        batch.map((id) => this.#readMetadata(id)),
-      );
-      metas.forEach((meta, j) => {
-        if (meta) found.push(meta);
-        else this.#unreadable.add(batch[j]!);
-      });
-    }
-    this.#index.addAll(found);
-    this.#refreshes++;
-    this.#mtime = mtime;
-    const window = mtime !== null && mtime % 1000 === 0
-      ? RACY_COARSE_MS
-      : RACY_MS;
-    this.#racy = mtime === null || started - mtime < window;
   }
 
   async #readMetadata(id: string): Promise<FileMetadata | undefined> {

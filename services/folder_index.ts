@@ -1,0 +1,203 @@
+/**
+ * Keeps a {@linkcode FileIndex} in step with the folder of stored files,
+ * including the files another process sharing the folder adds or deletes
+ * (`deno serve --parallel` workers, a second instance): a sync costs one
+ * `stat` of the folder while its mtime stays put; when it moved, a refresh
+ * reads the folder's names and only the sidecars of the files the index
+ * does not know yet.
+ *
+ * @example Usage
+ * ```ts ignore
+ * const folder = new FolderIndex({ dir, readMetadata, restoreDir });
+ * await folder.refresh(); // builds the index
+ * await folder.sync();    // before each listing
+ * folder.index.page({ limit: 10 });
+ * ```
+ *
+ * @module
+ */
+
+import { FileIndex } from "./file_index.ts";
+import type { FileMetadata } from "./upload.ts";
+
+/** Options of {@linkcode FolderIndex}. */
+export interface FolderIndexOptions {
+  /** The folder of the stored files. */
+  dir: string;
+  /** The metadata of committed file `id`, or `undefined` if unreadable. */
+  readMetadata: (id: string) => Promise<FileMetadata | undefined>;
+  /** Called when the folder is missing: make it again, or throw. */
+  restoreDir: () => Promise<void>;
+}
+
+// Sidecars are read in batches so a big folder cannot exhaust descriptors.
+const READ_BATCH = 32;
+const SIDECAR = /^([0-9a-f]{32})\.json$/;
+// A folder's mtime only moves by whole clock ticks (1-10 ms on Linux; whole
+// seconds on some filesystems), so a change in the same tick as the last
+// refresh leaves it as it was. While a refresh is this close to the mtime
+// it saw, every sync refreshes again (as git treats "racily clean" files).
+const RACY_MS = 50;
+// Filesystems whose mtimes are whole seconds get a window of two.
+const RACY_COARSE_MS = 2000;
+
+function isGone(error: unknown): boolean {
+  return error instanceof Deno.errors.NotFound ||
+    error instanceof Deno.errors.NotADirectory;
+}
+
+/** The names of the files in `dir` and its mtime, read before them. */
+async function scan(
+  dir: string,
+): Promise<{ mtime: number | null; names: Set<string> }> {
+  // The mtime before the names: a change in between is seen now and again
+  // by the next sync (the mtime moved), never missed.
+  const mtime = (await Deno.stat(dir)).mtime?.getTime() ?? null;
+  const names = new Set<string>();
+  for await (const entry of Deno.readDir(dir)) {
+    if (entry.isFile) names.add(entry.name);
+  }
+  return { mtime, names };
+}
+
+/** A {@linkcode FileIndex} refreshed from its folder when the folder changes. */
+export class FolderIndex {
+  /** The files, in list order. */
+  readonly index: FileIndex = new FileIndex();
+  readonly #dir: string;
+  readonly #readMetadata: FolderIndexOptions["readMetadata"];
+  readonly #restoreDir: FolderIndexOptions["restoreDir"];
+  // Committed ids whose sidecar does not parse: not listed, not re-read.
+  readonly #unreadable = new Set<string>();
+  // The folder's mtime when the index last matched it (undefined: never,
+  // or to be rebuilt), and whether a change since could have left it
+  // unchanged (see RACY_MS).
+  #mtime: number | null | undefined;
+  #racy = true;
+  // At most one refresh runs and one waits to run after it.
+  #running: Promise<void> | undefined;
+  #queued: Promise<void> | undefined;
+  #refreshes = 0;
+
+  /** Creates the index, empty until the first refresh. */
+  constructor(options: FolderIndexOptions) {
+    const { dir, readMetadata, restoreDir } = options;
+    if (typeof dir !== "string" || dir === "") {
+      throw new TypeError("dir must be a non-empty string");
+    }
+    this.#dir = dir;
+    this.#readMetadata = readMetadata;
+    this.#restoreDir = restoreDir;
+  }
+
+  /** Refreshes done so far (the first one builds the index). */
+  get refreshes(): number {
+    return this.#refreshes;
+  }
+
+  /** Forgets every file; the next sync rebuilds from the folder. */
+  reset(): void {
+    this.index.clear();
+    this.#unreadable.clear();
+    this.#mtime = undefined;
+  }
+
+  /** Refreshes the index if the folder may have changed since the last one. */
+  async sync(): Promise<void> {
+    let info: Deno.FileInfo | undefined;
+    try {
+      info = await Deno.stat(this.#dir);
+    } catch (error) {
+      if (!isGone(error)) throw error;
+    }
+    if (!info?.isDirectory) {
+      // Gone (or replaced): made again, or restoreDir throws.
+      await this.#restoreDir();
+      return this.refresh();
+    }
+    const mtime = info.mtime?.getTime() ?? null;
+    // Without mtimes (some platforms), every sync refreshes.
+    if (mtime === null || mtime !== this.#mtime || this.#racy) {
+      await this.refresh();
+    }
+  }
+
+  /**
+   * Brings the index up to date with the folder: drops the files that are
+   * gone and reads the sidecars of the committed files it does not know.
+   * Calls join a refresh that has not read the folder yet; one that already
+   * has may have missed a change made before the call, so another runs
+   * after it.
+   */
+  refresh(): Promise<void> {
+    this.#queued ??= (this.#running ?? Promise.resolve())
+      .catch(() => {})
+      .then(() => {
+        this.#queued = undefined;
+        const run = this.#refresh().finally(() => {
+          if (this.#running === run) this.#running = undefined;
+        });
+        this.#running = run;
+        return run;
+      });
+    return this.#queued;
+  }
+
+  async #refresh(): Promise<void> {
+    const started = Date.now();
+    // Files this process deletes meanwhile are left to the next refresh:
+    // the names read below may predate them.
+    const known = [...this.index.ids()];
+    let scanned;
+    try {
+      scanned = await scan(this.#dir);
+    } catch (error) {
+      if (!isGone(error)) throw error;
+      // Gone since the check: made again (empty), or restoreDir throws.
+      await this.#restoreDir();
+      this.reset();
+      return;
+    }
+    const { mtime, names } = scanned;
+    for (const id of known) {
+      if (!names.has(id) || !names.has(`${id}.json`)) this.index.delete(id);
+    }
+    for (const id of this.#unreadable) {
+      if (!names.has(`${id}.json`)) this.#unreadable.delete(id);
+    }
+    this.index.addAll(await this.#readNew(names));
+    this.#refreshes++;
+    this.#mtime = mtime;
+    const window = mtime !== null && mtime % 1000 === 0
+      ? RACY_COARSE_MS
+      : RACY_MS;
+    this.#racy = mtime === null || started - mtime < window;
+  }
+
+  /** The metadata of the committed files in `names` the index lacks. */
+  async #readNew(names: Set<string>): Promise<FileMetadata[]> {
+    // Only committed files: the content is renamed into place last.
+    const fresh: string[] = [];
+    for (const name of names) {
+      const id = SIDECAR.exec(name)?.[1];
+      if (
+        id !== undefined && names.has(id) && !this.index.has(id) &&
+        !this.#unreadable.has(id)
+      ) {
+        fresh.push(id);
+      }
+    }
+    const found: FileMetadata[] = [];
+    for (let i = 0; i < fresh.length; i += READ_BATCH) {
+      const batch = fresh.slice(i, i + READ_BATCH);
+      const metas = await Promise.all(
+        batch.map((id) => this.#readMetadata(id)),
+      );
+      metas.forEach((meta, j) => {
+        if (meta) found.push(meta);
+        else this.#unreadable.add(batch[j]!);
+      });
+    }
+    return found;
+  }
+}
