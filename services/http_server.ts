@@ -14,6 +14,9 @@
  *   `client_header_timeout`): idle and half-sent connections do not pile up.
  * - **Keep-alive timeout**: a connection idle between requests for
  *   `keepAliveTimeoutMs` is closed.
+ * - **Connection: close is kept**: an answer saying it (an upload refused
+ *   or stopped while its body still arrives) closes the connection 2 s
+ *   later, the runtime alone keeping it open until the body ends.
  *
  * A connection with a request in flight is never closed by these timers:
  * a slow upload body has its own idle timeout (`UPLOAD_IDLE_TIMEOUT_MS`).
@@ -96,6 +99,10 @@ interface Tracked {
   /** When it was accepted or last became idle (performance.now()). */
   since: number;
 }
+
+// How long a connection answered with Connection: close may stay open for
+// the client to read the answer; see lingerThenClose.
+const LINGER_MS = 2_000;
 
 const encoder = new TextEncoder();
 const OVER_CAP_BODY = JSON.stringify({
@@ -200,6 +207,22 @@ function guarded(
   const sweeper = setInterval(sweep, sweepMs);
   Deno.unrefTimer(sweeper);
 
+  // The runtime keeps a connection open while an unread request body
+  // still arrives, Connection: close or not (it waits for the body's end),
+  // so a refused or stopped upload's client could hold it for ever by
+  // sending slowly. As nginx's lingering close: give the client
+  // LINGER_MS after the answer to read it (closing at once, with its data
+  // still arriving, would reset the connection and could lose the answer),
+  // then close.
+  const lingerThenClose = (tracked: Tracked, info: Deno.ServeHandlerInfo) => {
+    const close = () => {
+      const timer = setTimeout(() => tracked.abort.abort(), LINGER_MS);
+      Deno.unrefTimer(timer);
+      tracked.served?.finished.finally(() => clearTimeout(timer));
+    };
+    info.completed.then(close, close);
+  };
+
   const track = (conn: Deno.TcpConn) => {
     const tracked: Tracked = {
       abort: new AbortController(),
@@ -215,13 +238,15 @@ function guarded(
     tracked.served = serveConnection(conn, {
       signal: tracked.abort.signal,
       onError,
-      handler(req, info) {
+      async handler(req, info) {
         // The handler runs once the request head is in: from here until
         // the response is sent, no timer closes this connection.
         tracked.active++;
         tracked.requests++;
         info.completed.then(idle, idle);
-        return handler(req, info);
+        const response = await handler(req, info);
+        if (saysClose(response)) lingerThenClose(tracked, info);
+        return response;
       },
     });
     const done = tracked.served.finished.catch(() => {}).finally(() => {
@@ -278,6 +303,12 @@ function guarded(
     shutdown,
     [Symbol.asyncDispose]: shutdown,
   };
+}
+
+/** Whether `response` carries `Connection: close`. */
+function saysClose(response: Response): boolean {
+  const value = response.headers.get("connection");
+  return value !== null && /(^|,)\s*close\s*(,|$)/i.test(value);
 }
 
 interface AcceptLoopOptions {

@@ -1,0 +1,102 @@
+/**
+ * An upload answered early with `Connection: close` (refused with 429, or
+ * stopped with 408) loses its connection soon after the answer, even while
+ * its client goes on sending the body: the runtime alone keeps such a
+ * connection open until the body ends, so a slow client could hold a
+ * connection for ever after being refused. `main.ts` runs as a child
+ * process, with its real server, over real sockets.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { spawnService } from "./fixtures/spawn.ts";
+import { withTempDir } from "./fixtures/temp_dir.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Opens an upload declaring 1 MB and sends its first 3 bytes. */
+async function startUpload(port: number): Promise<Deno.TcpConn> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  await conn.write(encoder.encode(
+    "POST /files HTTP/1.1\r\nhost: x\r\n" +
+      "content-type: application/octet-stream\r\n" +
+      "content-length: 1000000\r\n\r\nabc",
+  ));
+  return conn;
+}
+
+/**
+ * Sends a byte every 100 ms while reading `conn` until the server closes
+ * it or `timeoutMs` passes: what was read, and whether the server closed it.
+ */
+async function trickleUntilClosed(conn: Deno.TcpConn, timeoutMs: number) {
+  let done = false;
+  const sending = (async () => {
+    while (!done) {
+      try {
+        await conn.write(new Uint8Array([120]));
+      } catch {
+        return; // the server closed it
+      }
+      await delay(100);
+    }
+  })();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    conn.close();
+  }, timeoutMs);
+  const started = performance.now();
+  const buffer = new Uint8Array(4096);
+  let text = "";
+  try {
+    for (;;) {
+      const n = await conn.read(buffer);
+      if (n === null) break;
+      text += decoder.decode(buffer.subarray(0, n));
+    }
+  } catch {
+    // Reset by the server, or closed here when the time ran out.
+  }
+  const ms = performance.now() - started;
+  clearTimeout(timer);
+  done = true;
+  await sending;
+  if (!timedOut) conn.close();
+  return { closed: !timedOut, ms, text };
+}
+
+Deno.test("an upload refused with 429 gets its answer and loses its connection while its body still trickles in", async () => {
+  await withTempDir(async (dataDir) => {
+    await using service = await spawnService([
+      "--data-dir",
+      dataDir,
+      "--upstream-url",
+      "http://127.0.0.1:9",
+      "--max-uploads-per-client",
+      "1",
+    ]);
+    const port = Number(new URL(service.url).port);
+    const holding = await startUpload(port);
+    try {
+      // The first upload holds this address's one slot.
+      await delay(200);
+      const refused = await startUpload(port);
+      const result = await trickleUntilClosed(refused, 10_000);
+      assert.match(result.text, /^HTTP\/1\.1 429 /, result.text);
+      assert.match(result.text, /application\/problem\+json/);
+      // Closed a couple of seconds after the answer; before, it stayed
+      // open for as long as the client kept sending.
+      assert.ok(result.closed, `still open after ${Math.round(result.ms)} ms`);
+      assert.ok(result.ms < 8000, `closed after ${Math.round(result.ms)} ms`);
+    } finally {
+      holding.close();
+    }
+  }, "upload_close_test-");
+});
