@@ -19,15 +19,15 @@ import {
   describeConfig,
   helpText,
   loadConfig,
-} from "./services/config.ts";
+} from "./services/ops/config.ts";
 import {
   ConnectionStats,
   type GuardedServer,
   serveGuarded,
-} from "./services/http_server.ts";
-import { createLogger, type Logger } from "./services/logger.ts";
-import { problem } from "./services/problem.ts";
-import { logUnhandledRejections } from "./services/request_scope.ts";
+} from "./services/server/http_server.ts";
+import { createLogger, type Logger } from "./services/ops/logger.ts";
+import { problem } from "./services/http/problem.ts";
+import { logUnhandledRejections } from "./services/http/request_scope.ts";
 
 /** Exit code of a start refused for a bad setting. */
 export const EXIT_BAD_CONFIG = 2;

@@ -22,7 +22,7 @@ import {
   type Loaded,
   MemoryStore,
   ResponseCache,
-} from "../services/cache.ts";
+} from "../services/cache/policy.ts";
 
 const KEY = "/posts/1";
 const BODY = new TextEncoder().encode(JSON.stringify({

@@ -16,7 +16,7 @@
  * @module
  */
 
-import { BoundedQueue } from "../services/bounded_queue.ts";
+import { BoundedQueue } from "../services/uploads/bounded_queue.ts";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;

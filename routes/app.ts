@@ -9,30 +9,30 @@
  */
 
 import { join } from "node:path";
-import { MemoryStore, ResponseCache } from "../services/cache.ts";
-import { Compressor } from "../services/compression.ts";
-import type { CacheStore } from "../services/cache.ts";
-import type { Config } from "../services/config.ts";
-import { createFileStore, type FileStore } from "../services/file_store.ts";
+import { MemoryStore, ResponseCache } from "../services/cache/policy.ts";
+import { Compressor } from "../services/http/compression.ts";
+import type { CacheStore } from "../services/cache/policy.ts";
+import type { Config } from "../services/ops/config.ts";
+import { createFileStore, type FileStore } from "../services/storage/local_disk.ts";
 import {
   JsonPlaceholderClient,
   UpstreamError,
-} from "../services/jsonplaceholder.ts";
-import type { Logger } from "../services/logger.ts";
-import { type ConnectionCounts, Metrics } from "../services/metrics.ts";
-import { problem } from "../services/problem.ts";
-import { withRequestId } from "../services/request_scope.ts";
+} from "../services/upstream/client.ts";
+import type { Logger } from "../services/ops/logger.ts";
+import { type ConnectionCounts, Metrics } from "../services/ops/metrics.ts";
+import { problem } from "../services/http/problem.ts";
+import { withRequestId } from "../services/http/request_scope.ts";
 import {
   UploadsStoppedError,
   UploadTracker,
-} from "../services/upload_tracker.ts";
+} from "../services/uploads/tracker.ts";
 import { trace } from "@opentelemetry/api";
-import { docsRoutes } from "./docs.ts";
-import { filesRoutes } from "./files.ts";
+import { docsRoutes } from "./ops/docs.ts";
+import { filesRoutes } from "./files/routes.ts";
 import { headOf } from "./head.ts";
-import { healthRoutes } from "./health.ts";
-import { jsonPlaceholderRoutes } from "./jsonplaceholder.ts";
-import { metricsRoutes } from "./metrics.ts";
+import { healthRoutes } from "./ops/health.ts";
+import { jsonPlaceholderRoutes } from "./jsonplaceholder/routes.ts";
+import { metricsRoutes } from "./ops/metrics.ts";
 import { withQueryChecks } from "./query_check.ts";
 import { type RouteContext, Router } from "./router.ts";
 

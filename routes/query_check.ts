@@ -11,9 +11,9 @@ import {
   type OperationDescription,
   operationKey,
   OPERATIONS,
-} from "../services/openapi.ts";
-import { queryChecker } from "../services/parameters.ts";
-import { problem } from "../services/problem.ts";
+} from "../services/ops/openapi.ts";
+import { queryChecker } from "../services/http/parameters.ts";
+import { problem } from "../services/http/problem.ts";
 import type { Route } from "./router.ts";
 
 /**

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { problem } from "../services/problem.ts";
+import { problem } from "../services/http/problem.ts";
 
 /** Per-request context handed to every handler. */
 export interface RouteContext {

@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { BoundedQueue } from "../services/bounded_queue.ts";
+import { BoundedQueue } from "../services/uploads/bounded_queue.ts";
 
 const bytes = (n: number, fill = 0) => new Uint8Array(n).fill(fill);
 

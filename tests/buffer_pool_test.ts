@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { BufferPool } from "../services/buffer_pool.ts";
+import { BufferPool } from "../services/uploads/buffer_pool.ts";
 
 /**
  * Whether `promise` has settled once every pending microtask has run. A

@@ -5,7 +5,7 @@ import {
   type Loaded,
   MemoryStore,
   ResponseCache,
-} from "../services/cache.ts";
+} from "../services/cache/policy.ts";
 
 const encoder = new TextEncoder();
 

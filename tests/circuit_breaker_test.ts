@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { CircuitBreaker } from "../services/circuit_breaker.ts";
+import { CircuitBreaker } from "../services/upstream/circuit_breaker.ts";
 
 function breaker(threshold = 3, cooldownMs = 1000) {
   let now = 0;

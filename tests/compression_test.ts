@@ -12,7 +12,7 @@ import {
   Compressor,
   isCompressible,
   negotiate,
-} from "../services/compression.ts";
+} from "../services/http/compression.ts";
 import { testApp } from "./fixtures/app.ts";
 import { spawnService } from "./fixtures/spawn.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";

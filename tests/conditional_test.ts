@@ -6,7 +6,7 @@ import {
   rangeApplies,
   strongMatch,
   weakMatch,
-} from "../services/conditional.ts";
+} from "../services/http/conditional.ts";
 
 const NOV_6 = Date.UTC(1994, 10, 6, 8, 49, 37);
 

@@ -5,12 +5,12 @@ import {
   helpText,
   loadConfig,
   SETTINGS,
-} from "../services/config.ts";
+} from "../services/ops/config.ts";
 
 function load(args: string[] = [], env: Record<string, string> = {}) {
   const result = loadConfig({ args, env: (name) => env[name] });
   assert.equal(result.help, false);
-  return (result as { config: import("../services/config.ts").Config }).config;
+  return (result as { config: import("../services/ops/config.ts").Config }).config;
 }
 
 Deno.test("loadConfig() uses the documented defaults", () => {

@@ -14,7 +14,7 @@
 import assert from "node:assert/strict";
 import data from "jsonplaceholder/data.json" with { type: "json" };
 import { chromium } from "playwright-core";
-import { DOCS_CSP } from "../routes/docs.ts";
+import { DOCS_CSP } from "../routes/ops/docs.ts";
 import { testApp } from "./fixtures/app.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
 

@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { formatHttpDate, parseHttpDate } from "../services/conditional.ts";
+import { formatHttpDate, parseHttpDate } from "../services/http/conditional.ts";
 import { serveApp } from "./fixtures/served_app.ts";
 
 interface Stored {

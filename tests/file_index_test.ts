@@ -9,8 +9,8 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { compareFiles, FileIndex } from "../services/file_index.ts";
-import { type FileMetadata, newId } from "../services/upload.ts";
+import { compareFiles, FileIndex } from "../services/storage/file_index.ts";
+import { type FileMetadata, newId } from "../services/uploads/pipeline.ts";
 import { serveApp } from "./fixtures/served_app.ts";
 import { startLoadBalancer } from "./fixtures/nginx.ts";
 import { spawnService } from "./fixtures/spawn.ts";

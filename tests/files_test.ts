@@ -16,8 +16,8 @@ import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { type App, createApp } from "../routes/app.ts";
-import { loadConfig } from "../services/config.ts";
-import { createLogger, type LogLevel } from "../services/logger.ts";
+import { loadConfig } from "../services/ops/config.ts";
+import { createLogger, type LogLevel } from "../services/ops/logger.ts";
 import {
   chunkedEncoding,
   hashFile,

@@ -12,7 +12,7 @@ import {
   FormDataError,
   multipartFile,
   uploadMediaKind,
-} from "../services/form_data.ts";
+} from "../services/uploads/form_data.ts";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { NESTED, RESOURCES } from "../routes/jsonplaceholder.ts";
+import { NESTED, RESOURCES } from "../routes/jsonplaceholder/routes.ts";
 import { testApp } from "./fixtures/app.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
 
@@ -384,7 +384,7 @@ Deno.test("X-Request-Id is honoured when valid, generated otherwise, and echoed"
 Deno.test("one JSON log line per request; 5xx logged with the request id", async () => {
   await using upstream = startFixtureUpstream();
   const lines: Record<string, unknown>[] = [];
-  const { createLogger } = await import("../services/logger.ts");
+  const { createLogger } = await import("../services/ops/logger.ts");
   const logger = createLogger({
     write: (line) => lines.push(JSON.parse(line)),
   });

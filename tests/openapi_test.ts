@@ -17,7 +17,7 @@ import {
   type OperationObject,
   OPERATIONS,
   type ResponseObject,
-} from "../services/openapi.ts";
+} from "../services/ops/openapi.ts";
 import { testApp } from "./fixtures/app.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import type { ParameterObject } from "../services/openapi.ts";
-import { queryChecker } from "../services/parameters.ts";
+import type { ParameterObject } from "../services/ops/openapi.ts";
+import { queryChecker } from "../services/http/parameters.ts";
 
 const q = (text: string) => new URLSearchParams(text);
 const param = (

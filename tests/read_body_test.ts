@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { BodyTooLargeError, readBody } from "../services/read_body.ts";
+import { BodyTooLargeError, readBody } from "../services/http/read_body.ts";
 
 /**
  * A stream of `count` chunks of `size` bytes, each a view into its own

@@ -3,7 +3,7 @@
  * under Node): every route of ours answers JSON-equal to the service.
  */
 import assert from "node:assert/strict";
-import { NESTED, RESOURCES } from "../routes/jsonplaceholder.ts";
+import { NESTED, RESOURCES } from "../routes/jsonplaceholder/routes.ts";
 import { testApp } from "./fixtures/app.ts";
 import { startJsonPlaceholder } from "./fixtures/jsonplaceholder.ts";
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { QueueFullError, Semaphore } from "../services/semaphore.ts";
+import { QueueFullError, Semaphore } from "../services/upstream/semaphore.ts";
 
 Deno.test("Semaphore hands permits out first come, first served", async () => {
   const slots = new Semaphore({ permits: 2, queueLimit: 10 });

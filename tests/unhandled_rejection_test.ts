@@ -6,13 +6,13 @@
  */
 
 import assert from "node:assert/strict";
-import { type CacheEntry, MemoryStore } from "../services/cache.ts";
-import { createLogger } from "../services/logger.ts";
+import { type CacheEntry, MemoryStore } from "../services/cache/policy.ts";
+import { createLogger } from "../services/ops/logger.ts";
 import {
   currentRequestId,
   logUnhandledRejections,
   withRequestId,
-} from "../services/request_scope.ts";
+} from "../services/http/request_scope.ts";
 import { testApp } from "./fixtures/app.ts";
 import { spawnService } from "./fixtures/spawn.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { createLogger } from "../services/logger.ts";
+import { createLogger } from "../services/ops/logger.ts";
 import {
   classifyBound,
   DigestMismatchError,
@@ -20,7 +20,7 @@ import {
   UploadIncompleteError,
   type UploadSink,
   UploadTooLargeError,
-} from "../services/upload.ts";
+} from "../services/uploads/pipeline.ts";
 import { listDir, withTempDir as withDir } from "./fixtures/temp_dir.ts";
 
 const KiB = 1024;

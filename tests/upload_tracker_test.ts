@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import {
   UploadsStoppedError,
   UploadTracker,
-} from "../services/upload_tracker.ts";
+} from "../services/uploads/tracker.ts";
 
 Deno.test("UploadTracker counts uploads in all and per client, and forgets idle clients", async () => {
   const tracker = new UploadTracker();

@@ -3,7 +3,7 @@ import {
   JsonPlaceholderClient,
   parseRetryAfter,
   UpstreamError,
-} from "../services/jsonplaceholder.ts";
+} from "../services/upstream/client.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
 
 Deno.test("parseRetryAfter() reads seconds and HTTP dates", () => {

@@ -13,7 +13,7 @@
  */
 
 import { AsyncLocalStorage } from "node:async_hooks";
-import type { Logger } from "./logger.ts";
+import type { Logger } from "../ops/logger.ts";
 
 const scope = new AsyncLocalStorage<string>();
 

@@ -10,11 +10,11 @@ import {
   type CacheResult,
   etagOf,
   type ResponseCache,
-} from "../services/cache.ts";
-import { weakMatch } from "../services/conditional.ts";
-import type { JsonPlaceholderClient } from "../services/jsonplaceholder.ts";
-import { problem } from "../services/problem.ts";
-import type { Handler, Route, RouteContext } from "./router.ts";
+} from "../../services/cache/policy.ts";
+import { weakMatch } from "../../services/http/conditional.ts";
+import type { JsonPlaceholderClient } from "../../services/upstream/client.ts";
+import { problem } from "../../services/http/problem.ts";
+import type { Handler, Route, RouteContext } from "../router.ts";
 
 /** What the JSONPlaceholder routes need. */
 export interface JsonPlaceholderDeps {

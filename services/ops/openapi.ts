@@ -20,7 +20,7 @@
  * @module
  */
 
-import denoJson from "../deno.json" with { type: "json" };
+import denoJson from "../../deno.json" with { type: "json" };
 
 /** A JSON Schema (2020-12, the OpenAPI 3.1 dialect). */
 export type JsonSchema = { readonly [keyword: string]: unknown };

@@ -23,7 +23,7 @@
  * @module
  */
 
-import type { JsonSchema, ParameterObject } from "./openapi.ts";
+import type { JsonSchema, ParameterObject } from "../ops/openapi.ts";
 
 /** Checks a query; the first violation as a sentence, or `undefined`. */
 export type QueryChecker = (query: URLSearchParams) => string | undefined;

@@ -7,9 +7,9 @@
  * @module
  */
 
-import type { UpstreamAttempt, UpstreamResponse } from "./jsonplaceholder.ts";
-import { BodyTooLargeError, readBody } from "./read_body.ts";
-import { UpstreamError } from "./upstream_error.ts";
+import type { UpstreamAttempt, UpstreamResponse } from "./client.ts";
+import { BodyTooLargeError, readBody } from "../http/read_body.ts";
+import { UpstreamError } from "./error.ts";
 
 /** Statuses worth another attempt. */
 export const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);

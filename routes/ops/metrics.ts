@@ -4,8 +4,8 @@
  * @module
  */
 
-import type { Metrics } from "../services/metrics.ts";
-import type { Route } from "./router.ts";
+import type { Metrics } from "../../services/ops/metrics.ts";
+import type { Route } from "../router.ts";
 
 /** The route table entry of the metrics endpoint. */
 export function metricsRoutes(metrics: Metrics): Route[] {

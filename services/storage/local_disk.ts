@@ -29,8 +29,8 @@ import { statfs } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { IndexPosition } from "./file_index.ts";
 import { FolderIndex } from "./folder_index.ts";
-import type { Logger } from "./logger.ts";
-import { type FileMetadata, isValidId } from "./upload.ts";
+import type { Logger } from "../ops/logger.ts";
+import { type FileMetadata, isValidId } from "../uploads/pipeline.ts";
 
 /** Options of {@linkcode createFileStore}. */
 export interface FileStoreOptions {

@@ -29,7 +29,7 @@
  * @module
  */
 
-import type { Logger } from "./logger.ts";
+import type { Logger } from "../ops/logger.ts";
 import {
   connectionServer,
   type ServeConnection,

@@ -9,7 +9,7 @@
  */
 
 import { LRUCache } from "lru-cache";
-import { type Logger, silentLogger } from "./logger.ts";
+import { type Logger, silentLogger } from "../ops/logger.ts";
 
 /** A cached upstream answer. */
 export interface CacheEntry {

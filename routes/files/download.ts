@@ -13,11 +13,11 @@ import {
   formatHttpDate,
   rangeApplies,
   type Validators,
-} from "../services/conditional.ts";
-import type { FileStore } from "../services/file_store.ts";
-import { problem } from "../services/problem.ts";
-import type { FileMetadata } from "../services/upload.ts";
-import type { Handler, RouteContext } from "./router.ts";
+} from "../../services/http/conditional.ts";
+import type { FileStore } from "../../services/storage/local_disk.ts";
+import { problem } from "../../services/http/problem.ts";
+import type { FileMetadata } from "../../services/uploads/pipeline.ts";
+import type { Handler, RouteContext } from "../router.ts";
 
 /** A byte range of a file: `start` to `end`, both inclusive. */
 export interface ByteRange {

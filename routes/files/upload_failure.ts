@@ -7,8 +7,8 @@
  * @module
  */
 
-import { FormDataError } from "../services/form_data.ts";
-import type { ProblemDetails } from "../services/problem.ts";
+import { FormDataError } from "../../services/uploads/form_data.ts";
+import type { ProblemDetails } from "../../services/http/problem.ts";
 import {
   DigestMismatchError,
   NoSpaceError,
@@ -16,9 +16,9 @@ import {
   UploadIncompleteError,
   UploadTooLargeError,
   UploadTooSlowError,
-} from "../services/upload.ts";
-import { UploadsStoppedError } from "../services/upload_tracker.ts";
-import type { UploadOutcome } from "./files.ts";
+} from "../../services/uploads/pipeline.ts";
+import { UploadsStoppedError } from "../../services/uploads/tracker.ts";
+import type { UploadOutcome } from "./routes.ts";
 
 /** The limits the answers name. */
 export interface UploadLimits {

@@ -26,7 +26,7 @@ import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
 import { Busboy, type BusboyInstance } from "@fastify/busboy";
-import { DigestMismatchError } from "./upload.ts";
+import { DigestMismatchError } from "./pipeline.ts";
 
 /** How a request body's media type is taken by the upload routes. */
 export type UploadMediaKind = "raw" | "multipart" | "unsupported";

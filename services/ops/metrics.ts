@@ -8,13 +8,13 @@
  */
 
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import type { CacheOutcome, CacheStore } from "./cache.ts";
-import type { FileStoreStats } from "./file_store.ts";
-import type { ShedReason, UpstreamAttempt } from "./jsonplaceholder.ts";
+import type { CacheOutcome, CacheStore } from "../cache/policy.ts";
+import type { FileStoreStats } from "../storage/local_disk.ts";
+import type { ShedReason, UpstreamAttempt } from "../upstream/client.ts";
 import {
   upstreamGuardMetrics,
   type UpstreamGuardSources,
-} from "./upstream_metrics.ts";
+} from "../upstream/metrics.ts";
 
 /** The figures of a finished upload that metrics record. */
 export interface UploadFigures {

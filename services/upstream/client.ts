@@ -10,7 +10,7 @@
  * @module
  */
 
-import { type Logger, silentLogger } from "./logger.ts";
+import { type Logger, silentLogger } from "../ops/logger.ts";
 import { type BreakerState, CircuitBreaker } from "./circuit_breaker.ts";
 import { QueueFullError, Semaphore } from "./semaphore.ts";
 import {
@@ -22,8 +22,8 @@ import {
   RETRYABLE_STATUS,
   type Signals,
   timedOut,
-} from "./upstream_answer.ts";
-import { UpstreamError } from "./upstream_error.ts";
+} from "./answer.ts";
+import { UpstreamError } from "./error.ts";
 
 export { parseRetryAfter, UpstreamError };
 

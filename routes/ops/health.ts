@@ -5,8 +5,8 @@
  * @module
  */
 
-import { problem } from "../services/problem.ts";
-import type { Route } from "./router.ts";
+import { problem } from "../../services/http/problem.ts";
+import type { Route } from "../router.ts";
 
 /** What the health routes need to know. */
 export interface HealthDeps {

@@ -21,8 +21,8 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { BoundedQueue } from "./bounded_queue.ts";
 import { BufferPool } from "./buffer_pool.ts";
-import type { LogFields, Logger } from "./logger.ts";
-import { RateFloor } from "./upload_rate.ts";
+import type { LogFields, Logger } from "../ops/logger.ts";
+import { RateFloor } from "./rate.ts";
 
 /** Default capacity of the reader->writer queue: 8 MiB. */
 export const DEFAULT_QUEUE_BYTES = 8 * 1024 * 1024;

@@ -7,7 +7,7 @@
 
 import { Counter, Gauge, type Registry } from "prom-client";
 import type { BreakerState } from "./circuit_breaker.ts";
-import type { ShedReason } from "./jsonplaceholder.ts";
+import type { ShedReason } from "./client.ts";
 
 /** Where the gauges read live values from at scrape time. */
 export interface UpstreamGuardSources {

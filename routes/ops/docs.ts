@@ -11,10 +11,10 @@
 
 import css from "swagger-ui-dist/swagger-ui.css" with { type: "text" };
 import bundle from "swagger-ui-dist/swagger-ui-bundle.js" with { type: "text" };
-import { etagOf } from "../services/cache.ts";
-import { weakMatch } from "../services/conditional.ts";
-import { openApiDocument } from "../services/openapi.ts";
-import type { Handler, Route } from "./router.ts";
+import { etagOf } from "../../services/cache/policy.ts";
+import { weakMatch } from "../../services/http/conditional.ts";
+import { openApiDocument } from "../../services/ops/openapi.ts";
+import type { Handler, Route } from "../router.ts";
 
 /** Path of the OpenAPI document. */
 export const OPENAPI_PATH = "/openapi.json";

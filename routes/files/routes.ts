@@ -13,19 +13,19 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import {
   type FileStore,
   StorageUnavailableError,
-} from "../services/file_store.ts";
+} from "../../services/storage/local_disk.ts";
 import {
   uploadBody,
   type UploadMediaKind,
   uploadMediaKind,
-} from "../services/form_data.ts";
-import type { Logger } from "../services/logger.ts";
-import { problem } from "../services/problem.ts";
-import { receiveUpload, type UploadResult } from "../services/upload.ts";
-import type { UploadSlot, UploadTracker } from "../services/upload_tracker.ts";
-import { downloadHandler } from "./file_download.ts";
+} from "../../services/uploads/form_data.ts";
+import type { Logger } from "../../services/ops/logger.ts";
+import { problem } from "../../services/http/problem.ts";
+import { receiveUpload, type UploadResult } from "../../services/uploads/pipeline.ts";
+import type { UploadSlot, UploadTracker } from "../../services/uploads/tracker.ts";
+import { downloadHandler } from "./download.ts";
 import { describeUploadFailure } from "./upload_failure.ts";
-import type { Handler, Route, RouteContext } from "./router.ts";
+import type { Handler, Route, RouteContext } from "../router.ts";
 
 /** Settings of the upload routes. */
 export interface FilesOptions {
