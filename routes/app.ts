@@ -13,7 +13,10 @@ import { MemoryStore, ResponseCache } from "../services/cache/policy.ts";
 import { Compressor } from "../services/http/compression.ts";
 import type { CacheStore } from "../services/cache/policy.ts";
 import type { Config } from "../services/ops/config.ts";
-import { createFileStore, type FileStore } from "../services/storage/local_disk.ts";
+import {
+  createFileStore,
+  type FileStore,
+} from "../services/storage/local_disk.ts";
 import {
   JsonPlaceholderClient,
   UpstreamError,

@@ -10,7 +10,8 @@ import {
 function load(args: string[] = [], env: Record<string, string> = {}) {
   const result = loadConfig({ args, env: (name) => env[name] });
   assert.equal(result.help, false);
-  return (result as { config: import("../services/ops/config.ts").Config }).config;
+  return (result as { config: import("../services/ops/config.ts").Config })
+    .config;
 }
 
 Deno.test("loadConfig() uses the documented defaults", () => {

@@ -8,7 +8,10 @@
  */
 
 import assert from "node:assert/strict";
-import type { OpenApiDocument, ParameterObject } from "../services/ops/openapi.ts";
+import type {
+  OpenApiDocument,
+  ParameterObject,
+} from "../services/ops/openapi.ts";
 import { serveApp } from "./fixtures/served_app.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
 

@@ -9,7 +9,10 @@
 
 import assert from "node:assert/strict";
 import { clientAddress } from "../routes/app.ts";
-import { receiveUpload, UploadTooSlowError } from "../services/uploads/pipeline.ts";
+import {
+  receiveUpload,
+  UploadTooSlowError,
+} from "../services/uploads/pipeline.ts";
 import { RateFloor } from "../services/uploads/rate.ts";
 import { serveTempApp } from "./fixtures/served_app.ts";
 import { listDir, withTempDir } from "./fixtures/temp_dir.ts";

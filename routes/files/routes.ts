@@ -21,8 +21,14 @@ import {
 } from "../../services/uploads/form_data.ts";
 import type { Logger } from "../../services/ops/logger.ts";
 import { problem } from "../../services/http/problem.ts";
-import { receiveUpload, type UploadResult } from "../../services/uploads/pipeline.ts";
-import type { UploadSlot, UploadTracker } from "../../services/uploads/tracker.ts";
+import {
+  receiveUpload,
+  type UploadResult,
+} from "../../services/uploads/pipeline.ts";
+import type {
+  UploadSlot,
+  UploadTracker,
+} from "../../services/uploads/tracker.ts";
 import { downloadHandler } from "./download.ts";
 import { describeUploadFailure } from "./upload_failure.ts";
 import type { Handler, Route, RouteContext } from "../router.ts";
