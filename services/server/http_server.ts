@@ -215,8 +215,15 @@ function guarded(
   // still arriving, would reset the connection and could lose the answer),
   // then close.
   const lingerThenClose = (tracked: Tracked, info: Deno.ServeHandlerInfo) => {
+    const requests = tracked.requests;
+    // Only a connection stuck on that answer: an HTTP/2 connection (where
+    // Connection: close means nothing) that took or runs other requests
+    // is left alone.
+    const stuck = () => tracked.active === 0 && tracked.requests === requests;
     const close = () => {
-      const timer = setTimeout(() => tracked.abort.abort(), LINGER_MS);
+      const timer = setTimeout(() => {
+        if (stuck()) tracked.abort.abort();
+      }, LINGER_MS);
       Deno.unrefTimer(timer);
       tracked.served?.finished.finally(() => clearTimeout(timer));
     };
