@@ -17,12 +17,9 @@
  */
 
 import { LRUCache } from "lru-cache";
-import {
-  type CacheEntry,
-  type Loaded,
-  MemoryStore,
-  ResponseCache,
-} from "../services/cache/policy.ts";
+import { type CacheEntry } from "../services/cache/store.ts";
+import { type Loaded, ResponseCache } from "../services/cache/policy.ts";
+import { MemoryStore } from "../services/cache/memory_store.ts";
 
 const KEY = "/posts/1";
 const BODY = new TextEncoder().encode(JSON.stringify({

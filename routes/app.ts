@@ -9,9 +9,10 @@
  */
 
 import { join } from "node:path";
-import { MemoryStore, ResponseCache } from "../services/cache/policy.ts";
+import { MemoryStore } from "../services/cache/memory_store.ts";
+import { ResponseCache } from "../services/cache/policy.ts";
 import { Compressor } from "../services/http/compression.ts";
-import type { CacheStore } from "../services/cache/policy.ts";
+import type { CacheStore } from "../services/cache/store.ts";
 import type { Config } from "../services/ops/config.ts";
 import {
   createFileStore,
@@ -23,6 +24,7 @@ import {
 } from "../services/upstream/client.ts";
 import type { Logger } from "../services/ops/logger.ts";
 import { type ConnectionCounts, Metrics } from "../services/ops/metrics.ts";
+import { upstreamGuardMetrics } from "../services/upstream/metrics.ts";
 import { problem } from "../services/http/problem.ts";
 import { withRequestId } from "../services/http/request_scope.ts";
 import {
@@ -185,12 +187,15 @@ export async function createApp(options: AppOptions): Promise<App> {
     sources: {
       store: () => cache.store,
       upstreamOpenSlots: () => client.openSlots,
-      upstreamQueued: () => client.queued,
-      upstreamBreakerState: () => client.breakerState,
       uploadsActive: () => uploads.active,
       files: () => files.stats(),
       ...(connections ? { connections: () => connections } : {}),
     },
+  });
+  // The upstream's protections register their own metrics.
+  const recordShed = upstreamGuardMetrics(metrics.registry, {
+    upstreamQueued: () => client.queued,
+    upstreamBreakerState: () => client.breakerState,
   });
   const client = new JsonPlaceholderClient({
     baseUrl: config.upstreamUrl,
@@ -203,7 +208,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     maxBytes: config.upstreamMaxBytes,
     logger,
     onAttempt: (attempt) => metrics.upstream(attempt),
-    onShed: (reason) => metrics.upstreamShed(reason),
+    onShed: recordShed,
   });
   const cache = new ResponseCache({
     store: store ?? new MemoryStore({ maxBytes: config.cacheMaxBytes }),

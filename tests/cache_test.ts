@@ -1,11 +1,10 @@
 import assert from "node:assert/strict";
 import {
   ENTRY_OVERHEAD_BYTES,
-  etagOf,
-  type Loaded,
   MemoryStore,
-  ResponseCache,
-} from "../services/cache/policy.ts";
+} from "../services/cache/memory_store.ts";
+import { etagOf } from "../services/http/etag.ts";
+import { type Loaded, ResponseCache } from "../services/cache/policy.ts";
 
 const encoder = new TextEncoder();
 

@@ -4,9 +4,8 @@ import {
   formatHttpDate,
   parseHttpDate,
   rangeApplies,
-  strongMatch,
-  weakMatch,
 } from "../services/http/conditional.ts";
+import { strongMatch, weakMatch } from "../services/http/etag.ts";
 
 const NOV_6 = Date.UTC(1994, 10, 6, 8, 49, 37);
 

@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { compareFiles, FileIndex } from "../services/storage/file_index.ts";
-import { type FileMetadata, newId } from "../services/uploads/pipeline.ts";
+import { type FileMetadata, newId } from "../services/storage/metadata.ts";
 import { serveApp } from "./fixtures/served_app.ts";
 import { startLoadBalancer } from "./fixtures/nginx.ts";
 import { spawnService } from "./fixtures/spawn.ts";

@@ -7,11 +7,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { createFileStore, FileStore } from "../services/storage/local_disk.ts";
-import {
-  type FileMetadata,
-  newId,
-  receiveUpload,
-} from "../services/uploads/pipeline.ts";
+import { type FileMetadata, newId } from "../services/storage/metadata.ts";
+import { receiveUpload } from "../services/uploads/pipeline.ts";
 import { listDir, withTempDir as withDir } from "./fixtures/temp_dir.ts";
 
 /** Writes a committed file the way receiveUpload leaves it. */

@@ -6,7 +6,8 @@
  */
 
 import assert from "node:assert/strict";
-import { type CacheEntry, MemoryStore } from "../services/cache/policy.ts";
+import { type CacheEntry } from "../services/cache/store.ts";
+import { MemoryStore } from "../services/cache/memory_store.ts";
 import { createLogger } from "../services/ops/logger.ts";
 import {
   currentRequestId,

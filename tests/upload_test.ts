@@ -12,7 +12,6 @@ import { createLogger } from "../services/ops/logger.ts";
 import {
   classifyBound,
   DigestMismatchError,
-  isValidId,
   NoSpaceError,
   receiveUpload,
   UploadError,
@@ -21,6 +20,7 @@ import {
   type UploadSink,
   UploadTooLargeError,
 } from "../services/uploads/pipeline.ts";
+import { isValidId } from "../services/storage/metadata.ts";
 import { listDir, withTempDir as withDir } from "./fixtures/temp_dir.ts";
 
 const KiB = 1024;

@@ -1,36 +1,24 @@
 /**
- * The upload routes: `POST /files` (and `POST /file`) stream a body to disk
- * through the reader/writer pipeline; `GET /files` lists; `GET`/`HEAD
- * /files/:id` stream a file back (see `file_download.ts`); `DELETE
+ * The file routes: `POST /files` (and `POST /file`) stream a body to disk
+ * through the reader/writer pipeline (see `upload.ts`); `GET /files` lists;
+ * `GET`/`HEAD /files/:id` stream a file back (see `download.ts`); `DELETE
  * /files/:id` removes it. Limits, auth and integrity failures are answered
  * as problem responses, and nothing partial is ever kept.
  *
  * @module
  */
 
-import { Buffer } from "node:buffer";
-import { createHash, timingSafeEqual } from "node:crypto";
 import {
   type FileStore,
   StorageUnavailableError,
 } from "../../services/storage/local_disk.ts";
-import {
-  uploadBody,
-  type UploadMediaKind,
-  uploadMediaKind,
-} from "../../services/uploads/form_data.ts";
 import type { Logger } from "../../services/ops/logger.ts";
+import { bearerMatches } from "../../services/http/bearer.ts";
 import { problem } from "../../services/http/problem.ts";
-import {
-  receiveUpload,
-  type UploadResult,
-} from "../../services/uploads/pipeline.ts";
-import type {
-  UploadSlot,
-  UploadTracker,
-} from "../../services/uploads/tracker.ts";
+import type { UploadResult } from "../../services/uploads/pipeline.ts";
+import type { UploadTracker } from "../../services/uploads/tracker.ts";
 import { downloadHandler } from "./download.ts";
-import { describeUploadFailure } from "./upload_failure.ts";
+import { uploadHandler } from "./upload.ts";
 import type { Handler, Route, RouteContext } from "../router.ts";
 
 /** Settings of the upload routes. */
@@ -85,76 +73,7 @@ export type UploadOutcome =
 export interface UploadEvent {
   outcome: UploadOutcome;
   bytes: number;
-  result?: Awaited<ReturnType<typeof receiveUpload>>;
-}
-
-/** What an admitted upload reads, as {@linkcode uploadBody} takes it. */
-interface UploadPlan {
-  kind: Exclude<UploadMediaKind, "unsupported">;
-  declared: { length?: number; sha256?: Uint8Array };
-}
-
-// Allowed on top of MAX_UPLOAD_BYTES in a form's declared length: its
-// boundaries, part headers and (ignored) small fields.
-const FORM_OVERHEAD_BYTES = 1024 * 1024;
-
-// What an upload's Content-Type may be (RFC 9110 15.5.16: a 415 says it).
-const ACCEPTED_UPLOADS = "application/octet-stream, multipart/form-data";
-
-/** 415 for an urlencoded form or a multipart type other than form-data. */
-function unsupportedMediaType(ctx: RouteContext): Response {
-  return problem(415, {
-    detail: "Send the file's bytes as the body (any type but a form, e.g. " +
-      "application/octet-stream: curl -T file, or --data-binary @file with " +
-      "-H 'Content-Type: application/octet-stream'), or as the one file " +
-      "part of a multipart/form-data form (curl -F file=@file)",
-    instance: ctx.url.pathname,
-  }, { headers: { "accept-post": ACCEPTED_UPLOADS, connection: "close" } });
-}
-
-const sha256 = (text: string) => createHash("sha256").update(text).digest();
-
-/**
- * Whether `authorization` carries `token` as a Bearer credential. Both
- * sides are hashed first so the comparison takes the same time whatever
- * the length or content of the guess.
- */
-export function bearerMatches(
-  authorization: string | null,
-  token: string,
-): boolean {
-  const match = /^Bearer[ ]+([^ ]+)[ ]*$/i.exec(authorization ?? "");
-  const given = match?.[1] ?? "";
-  return timingSafeEqual(sha256(given), sha256(token)) && match !== null;
-}
-
-/**
- * The SHA-256 digest a request declares in `Content-Digest` or
- * `Repr-Digest` (RFC 9530), `undefined` if neither names sha-256 (an
- * empty header names nothing), or `"malformed"`.
- */
-export function declaredSha256(
-  headers: Headers,
-): Uint8Array | undefined | "malformed" {
-  for (const name of ["content-digest", "repr-digest"]) {
-    const value = headers.get(name);
-    if (value === null) continue;
-    for (const member of value.split(",")) {
-      // An empty value (or member) declares nothing: generated clients and
-      // Swagger UI send `Content-Digest:` when the field is left blank.
-      if (member.trim() === "") continue;
-      const eq = member.indexOf("=");
-      if (eq < 0) return "malformed";
-      const key = member.slice(0, eq).trim().toLowerCase();
-      if (key !== "sha-256") continue;
-      const m = /^:([A-Za-z0-9+/]+={0,2}):$/.exec(member.slice(eq + 1).trim());
-      if (!m) return "malformed";
-      const bytes = Buffer.from(m[1]!, "base64");
-      if (bytes.byteLength !== 32) return "malformed";
-      return new Uint8Array(bytes);
-    }
-  }
-  return undefined;
+  result?: UploadResult;
 }
 
 /** The route table entries of the upload API. */
@@ -162,21 +81,7 @@ export function filesRoutes(
   options: FilesOptions,
   tracker: UploadTracker,
 ): Route[] {
-  const {
-    store,
-    maxUploadBytes,
-    queueBytes,
-    writeBytes,
-    idleTimeoutMs,
-    maxConcurrentUploads,
-    maxUploadsPerClient,
-    minBytesPerSecond,
-    rateGraceMs,
-    token,
-    draining,
-    logger,
-    onUpload,
-  } = options;
+  const { store, token, logger } = options;
 
   const unauthorized = (
     req: Request,
@@ -201,253 +106,35 @@ export function filesRoutes(
     });
   };
 
-  const report = (event: UploadEvent, ctx: RouteContext) => {
-    ctx.log.upload = event.outcome;
-    onUpload?.(event);
-  };
-
-  /**
-   * The checks that need no upload slot: auth, the folder, the media type,
-   * the declared length (413, 507) and digest. Resolves what the upload
-   * reads, or the answer.
-   */
-  const prepare = async (
-    req: Request,
-    ctx: RouteContext,
-  ): Promise<UploadPlan | Response> => {
-    const denied = unauthorized(req, ctx);
-    if (denied) {
-      report({ outcome: "unauthorized", bytes: 0 }, ctx);
-      return denied;
-    }
-    try {
-      // DATA_DIR/files removed while running: make it again, or say so.
-      await store.restoreDir();
-    } catch (error) {
-      report({ outcome: "error", bytes: 0 }, ctx);
-      return storageUnavailable(error, ctx);
-    }
-    const kind = uploadMediaKind(req.headers.get("content-type"));
-    if (kind === "unsupported") {
-      report({ outcome: "unsupported", bytes: 0 }, ctx);
-      return unsupportedMediaType(ctx);
-    }
-    const length = await checkLength(req.headers, kind, ctx);
-    if (length instanceof Response) return length;
-    const digest = declaredSha256(req.headers);
-    if (digest === "malformed") {
-      return problem(400, {
-        title: "Malformed digest",
-        detail: "Content-Digest/Repr-Digest must be like sha-256=:<base64>:",
-        instance: ctx.url.pathname,
-      });
-    }
-    return {
-      kind,
-      declared: {
-        ...(length === undefined ? {} : { length }),
-        ...(digest === undefined ? {} : { sha256: digest }),
-      },
-    };
-  };
-
-  /**
-   * The declared `Content-Length`, or 400, 413 (over the limit) or 507
-   * (over the free disk space) before any body byte is read.
-   */
-  const checkLength = async (
-    headers: Headers,
-    kind: UploadPlan["kind"],
-    ctx: RouteContext,
-  ): Promise<number | undefined | Response> => {
-    const header = headers.get("content-length");
-    if (header === null) return undefined;
-    if (!/^\d+$/.test(header)) {
-      return problem(400, {
-        detail: "Content-Length is not a number",
-        instance: ctx.url.pathname,
-      });
-    }
-    const length = Number(header);
-    // A form carries a little more than its file: its boundaries, part
-    // headers and small fields (bounded by the parser's limits).
-    const limit = kind === "multipart"
-      ? maxUploadBytes + FORM_OVERHEAD_BYTES
-      : maxUploadBytes;
-    if (length > limit) {
-      report({ outcome: "too_large", bytes: 0 }, ctx);
-      return problem(413, {
-        detail:
-          `The upload of ${length} bytes exceeds the limit of ${maxUploadBytes} bytes`,
-        instance: ctx.url.pathname,
-        maxBytes: maxUploadBytes,
-      }, { headers: { connection: "close" } });
-    }
-    const free = await store.freeBytes();
-    if (free !== undefined && length > free) {
-      report({ outcome: "no_space", bytes: 0 }, ctx);
-      return problem(507, {
-        detail: `Not enough free disk space for ${length} bytes`,
-        instance: ctx.url.pathname,
-      }, { headers: { connection: "close" } });
-    }
-    return length;
-  };
-
-  /**
-   * Takes an upload slot, or answers 503 (draining, or every slot taken)
-   * or 429 (this client's share taken). The checks and begin() run with no
-   * await in between: with one, simultaneous uploads could all pass the
-   * limits (or start after the drain found no upload running).
-   */
-  const admit = (ctx: RouteContext): UploadSlot | Response => {
-    const instance = ctx.url.pathname;
-    if (draining()) {
-      report({ outcome: "busy", bytes: 0 }, ctx);
-      return problem(503, {
-        detail: "The service is shutting down; retry on another instance",
-        instance,
-      }, { headers: { "retry-after": "5", connection: "close" } });
-    }
+  const storageUnavailable = (error: unknown, ctx: RouteContext) => {
     if (
-      maxUploadsPerClient > 0 &&
-      tracker.activeFor(ctx.remoteAddress) >= maxUploadsPerClient
+      !(error instanceof StorageUnavailableError) &&
+      !(error instanceof Deno.errors.NotFound)
     ) {
-      report({ outcome: "client_limit", bytes: 0 }, ctx);
-      return problem(429, {
-        detail:
-          `This client already runs ${maxUploadsPerClient} uploads; retry once one has ended`,
-        instance,
-      }, { headers: { "retry-after": "1", connection: "close" } });
+      throw error;
     }
-    if (tracker.active >= maxConcurrentUploads) {
-      report({ outcome: "busy", bytes: 0 }, ctx);
-      return problem(503, {
-        detail: `${maxConcurrentUploads} uploads are running; retry shortly`,
-        instance,
-      }, { headers: { "retry-after": "1", connection: "close" } });
-    }
-    return tracker.begin(ctx.remoteAddress);
-  };
-
-  const upload: Handler = async (req, ctx) => {
-    const plan = await prepare(req, ctx);
-    if (plan instanceof Response) return plan;
-    const slot = admit(ctx);
-    if (slot instanceof Response) return slot;
-    try {
-      const source = uploadBody(req, plan.kind, plan.declared);
-      const result = await receiveUpload(source.stream, {
-        dir: store.dir,
-        maxBytes: maxUploadBytes,
-        queueBytes,
-        writeBytes,
-        idleTimeoutMs,
-        minBytesPerSecond,
-        rateGraceMs,
-        // Aborted when a shutdown's grace period runs out (503).
-        signal: slot.signal,
-        ...(source.expectedLength === undefined
-          ? {}
-          : { expectedLength: source.expectedLength }),
-        ...(source.expectedSha256 === undefined
-          ? {}
-          : { expectedSha256: source.expectedSha256 }),
-        ...(source.describe === undefined ? {} : { describe: source.describe }),
-        // No req.signal: a client that goes away makes the body read fail,
-        // which stops the pipeline just as well, and touching req.signal
-        // would opt into Deno 2.9's legacy abort-on-success behaviour.
-        logger,
-      });
-      return created(result, ctx);
-    } catch (error) {
-      return uploadFailure(error, ctx);
-    } finally {
-      slot.done();
-    }
-  };
-
-  /** The 201 of a committed upload, and its log line. */
-  const created = (result: UploadResult, ctx: RouteContext): Response => {
-    report({ outcome: "created", bytes: result.size, result }, ctx);
-    logger.info("upload.created", {
+    logger.error("files.storage_unavailable", {
       requestId: ctx.requestId,
-      id: result.id,
-      size: result.size,
-      durationMs: result.durationMs,
-      bytesPerSecond: result.bytesPerSecond,
-      bound: result.bound,
-      readerWaitMs: result.readerWaitMs,
-      readerBlockedMs: result.readerBlockedMs,
-      writerWriteMs: result.writerWriteMs,
-      writerIdleMs: result.writerIdleMs,
-      maxQueuedBytes: result.maxQueuedBytes,
+      error,
     });
-    const { sha256Base64: _, ...body } = result;
-    const bytes = new TextEncoder().encode(JSON.stringify(body));
-    return new Response(bytes, {
-      status: 201,
-      headers: {
-        "content-type": "application/json; charset=utf-8",
-        "content-length": String(bytes.byteLength),
-        "location": `/files/${result.id}`,
-        "repr-digest": `sha-256=:${result.sha256Base64}:`,
-        "etag": `"${result.sha256}"`,
-        "cache-control": "no-store",
-        "server-timing": [
-          `read;dur=${result.readerWaitMs};desc="waiting on the network"`,
-          `blocked;dur=${result.readerBlockedMs};desc="reader blocked on a full queue"`,
-          `write;dur=${result.writerWriteMs};desc="disk writes"`,
-          `idle;dur=${result.writerIdleMs};desc="writer idle on an empty queue"`,
-          `total;dur=${result.durationMs}`,
-        ].join(", "),
-      },
-    });
+    return problem(503, {
+      title: "Storage unavailable",
+      detail:
+        "The file storage folder is missing and could not be made; nothing was kept",
+      instance: ctx.url.pathname,
+    }, { headers: { "retry-after": "5", connection: "close" } });
   };
 
-  const uploadFailure = (error: unknown, ctx: RouteContext): Response => {
-    const instance = ctx.url.pathname;
-    // Whatever the reason, the client may still be sending: close the
-    // connection rather than read (and drop) the rest.
-    const headers = { connection: "close" };
-    const failure = describeUploadFailure(error, {
-      maxUploadBytes,
-      idleTimeoutMs,
-      rateGraceMs,
+  const notFound = (ctx: RouteContext) =>
+    problem(404, {
+      detail: "No such file",
+      instance: ctx.url.pathname,
     });
-    if (failure) {
-      report({ outcome: failure.outcome, bytes: 0 }, ctx);
-      if (failure.log) {
-        logger[failure.log](`upload.${failure.outcome}`, {
-          requestId: ctx.requestId,
-        });
-      }
-      return problem(failure.status, { ...failure.details, instance }, {
-        headers: { ...headers, ...failure.headers },
-      });
-    }
-    if (error instanceof Deno.errors.NotFound) {
-      // The folder vanished mid-upload; the next upload makes it again.
-      report({ outcome: "error", bytes: 0 }, ctx);
-      return storageUnavailable(error, ctx);
-    }
-    if (isBodyError(error)) {
-      // The client went away or its body broke: nothing was kept, and
-      // nobody is left to read this answer.
-      report({ outcome: "aborted", bytes: 0 }, ctx);
-      logger.warn("upload.aborted", {
-        requestId: ctx.requestId,
-        error: error instanceof Error ? error.message : String(error),
-      });
-      return problem(400, {
-        title: "Upload aborted",
-        detail: "The request body ended abnormally; nothing was kept",
-        instance,
-      }, { headers });
-    }
-    report({ outcome: "error", bytes: 0 }, ctx);
-    throw error;
-  };
+
+  const upload = uploadHandler(options, tracker, {
+    unauthorized,
+    storageUnavailable,
+  });
 
   const list: Handler = async (_req, ctx) => {
     const params = ctx.url.searchParams;
@@ -480,31 +167,6 @@ export function filesRoutes(
     return new Response(JSON.stringify(page), { headers });
   };
 
-  const storageUnavailable = (error: unknown, ctx: RouteContext) => {
-    if (
-      !(error instanceof StorageUnavailableError) &&
-      !(error instanceof Deno.errors.NotFound)
-    ) {
-      throw error;
-    }
-    logger.error("files.storage_unavailable", {
-      requestId: ctx.requestId,
-      error,
-    });
-    return problem(503, {
-      title: "Storage unavailable",
-      detail:
-        "The file storage folder is missing and could not be made; nothing was kept",
-      instance: ctx.url.pathname,
-    }, { headers: { "retry-after": "5", connection: "close" } });
-  };
-
-  const notFound = (ctx: RouteContext) =>
-    problem(404, {
-      detail: "No such file",
-      instance: ctx.url.pathname,
-    });
-
   const remove: Handler = async (req, ctx) => {
     const denied = unauthorized(req, ctx);
     if (denied) return denied;
@@ -526,14 +188,4 @@ export function filesRoutes(
     { method: "GET", pattern: "/files/:id", handler: downloadHandler(store) },
     { method: "DELETE", pattern: "/files/:id", handler: remove },
   ];
-}
-
-function isBodyError(error: unknown): boolean {
-  return error instanceof Deno.errors.BadResource ||
-    error instanceof Deno.errors.ConnectionReset ||
-    error instanceof Deno.errors.UnexpectedEof ||
-    error instanceof Deno.errors.Interrupted ||
-    (error instanceof TypeError &&
-      /body|stream|connection/i.test(error.message)) ||
-    (error instanceof Error && error.name === "Http");
 }

@@ -7,11 +7,17 @@
  */
 
 import {
-  type CacheResult,
-  etagOf,
-  type ResponseCache,
+  cacheControl,
+  cachedResponse,
+  combinedFreshness,
+  serverTimingOf,
+  type TimedLookup,
+} from "../../services/cache/headers.ts";
+import type {
+  CacheResult,
+  ResponseCache,
 } from "../../services/cache/policy.ts";
-import { weakMatch } from "../../services/http/conditional.ts";
+import { etagOf, weakMatch } from "../../services/http/etag.ts";
 import type { JsonPlaceholderClient } from "../../services/upstream/client.ts";
 import { problem } from "../../services/http/problem.ts";
 import type { Handler, Route, RouteContext } from "../router.ts";
@@ -41,9 +47,6 @@ export const NESTED = [
   ["users", "albums"],
 ] as const;
 
-/** Name of this cache in `Cache-Status` (RFC 9211). */
-export const CACHE_NAME = "async-api";
-
 const ID = /^[1-9][0-9]{0,15}$/;
 
 /** Whether `id` is a positive integer a JSONPlaceholder id can be. */
@@ -61,45 +64,6 @@ export function canonicalQuery(params: URLSearchParams): string {
   return "?" + new URLSearchParams(entries).toString();
 }
 
-/** The RFC 9211 `Cache-Status` value of a lookup. */
-export function cacheStatus(result: CacheResult): string {
-  const ttl = `ttl=${result.ttlSeconds}`;
-  switch (result.outcome) {
-    case "hit":
-      return `${CACHE_NAME}; hit; ${ttl}`;
-    case "miss":
-      return `${CACHE_NAME}; fwd=miss; stored`;
-    case "collapsed":
-      return `${CACHE_NAME}; fwd=miss; collapsed`;
-    case "stale":
-      return `${CACHE_NAME}; fwd=stale; ${ttl}; detail="stale-while-revalidate"`;
-    case "stale-if-error": {
-      const status = (result.error as { upstreamStatus?: number } | undefined)
-        ?.upstreamStatus;
-      const fwdStatus = status === undefined ? "" : `; fwd-status=${status}`;
-      return `${CACHE_NAME}; fwd=stale${fwdStatus}; ${ttl}; detail="stale-if-error"`;
-    }
-  }
-}
-
-/**
- * `Cache-Control` of a cached answer. `max-age` is the freshness lifetime,
- * not what is left of it: a downstream cache subtracts `Age` itself (RFC
- * 9111 4.2.3), so sending the remainder next to `Age` would count the time
- * in this cache twice.
- */
-export function cacheControl(lifetimeSeconds: number): string {
-  return `public, max-age=${Math.max(0, lifetimeSeconds)}`;
-}
-
-function cacheHeaders(result: CacheResult): Record<string, string> {
-  return {
-    "cache-control": cacheControl(result.lifetimeSeconds),
-    "age": String(result.ageSeconds),
-    "cache-status": cacheStatus(result),
-  };
-}
-
 function notFound(
   ctx: RouteContext,
   headers?: Record<string, string>,
@@ -112,60 +76,12 @@ function notFound(
   }, headers ? { headers } : {});
 }
 
-/** Turns a cache lookup into the client's response (200, 304 or 404). */
-export function cachedResponse(
-  req: Request,
-  ctx: RouteContext,
-  result: CacheResult,
-  serverTiming: string,
-): Response {
-  ctx.log.cache = result.outcome;
-  const { entry } = result;
-  if (entry.status === 404) {
-    return notFound(ctx, {
-      ...cacheHeaders(result),
-      "server-timing": serverTiming,
-    });
-  }
-  if (weakMatch(req.headers.get("if-none-match"), entry.etag)) {
-    return new Response(null, {
-      status: 304,
-      headers: {
-        ...cacheHeaders(result),
-        etag: entry.etag,
-        "server-timing": serverTiming,
-      },
-    });
-  }
-  // One object literal: building response headers is the costliest step
-  // of a cache hit, and a plain record is the cheapest form Deno takes.
-  return new Response(entry.body as Uint8Array<ArrayBuffer>, {
-    status: entry.status,
-    headers: {
-      "content-type": entry.contentType,
-      "content-length": String(entry.body.byteLength),
-      "etag": entry.etag,
-      "cache-control": cacheControl(result.lifetimeSeconds),
-      "age": String(result.ageSeconds),
-      "cache-status": cacheStatus(result),
-      "server-timing": serverTiming,
-    },
-  });
-}
-
 function badId(ctx: RouteContext): Response {
   return problem(400, {
     title: "Invalid id",
     detail: `Ids are positive integers, got "${ctx.params.id}"`,
     instance: ctx.url.pathname,
   });
-}
-
-/** A cache lookup and how long it and (when it ran) the upstream took. */
-export interface TimedLookup {
-  result: CacheResult;
-  lookupMs: number;
-  upstreamMs: number | undefined;
 }
 
 /** Looks up an upstream path (with query) through the cache. */
@@ -183,16 +99,6 @@ export async function lookup(
   return { result, lookupMs: performance.now() - started, upstreamMs };
 }
 
-/** The `Server-Timing` value of a lookup: cache outcome, and upstream. */
-export function serverTimingOf(timed: TimedLookup): string {
-  const cache = `cache;desc="${timed.result.outcome}";dur=${
-    timed.lookupMs.toFixed(2)
-  }`;
-  return timed.upstreamMs === undefined
-    ? cache
-    : `${cache}, upstream;dur=${timed.upstreamMs.toFixed(2)}`;
-}
-
 function proxy(deps: JsonPlaceholderDeps, withId: boolean): Handler {
   return async (req, ctx) => {
     if (withId && !isValidId(ctx.params.id)) return badId(ctx);
@@ -201,7 +107,13 @@ function proxy(deps: JsonPlaceholderDeps, withId: boolean): Handler {
       ? pathname
       : pathname + canonicalQuery(ctx.url.searchParams);
     const timed = await lookup(deps, key);
-    return cachedResponse(req, ctx, timed.result, serverTimingOf(timed));
+    ctx.log.cache = timed.result.outcome;
+    return cachedResponse(
+      req,
+      timed.result,
+      serverTimingOf(timed),
+      (headers) => notFound(ctx, headers),
+    );
   };
 }
 
@@ -221,21 +133,6 @@ function partError(part: string, reason: unknown): PartError {
 }
 
 const decoder = new TextDecoder();
-
-/**
- * The freshness of an answer built from several cache entries: the
- * shortest lifetime and the oldest age, so a downstream cache never keeps
- * it longer than any of its parts stays fresh here.
- */
-export function combinedFreshness(
-  results: readonly Pick<CacheResult, "lifetimeSeconds" | "ageSeconds">[],
-): { lifetimeSeconds: number; ageSeconds: number } {
-  if (results.length === 0) throw new RangeError("no results to combine");
-  return {
-    lifetimeSeconds: Math.min(...results.map((r) => r.lifetimeSeconds)),
-    ageSeconds: Math.max(...results.map((r) => r.ageSeconds)),
-  };
-}
 
 const SUMMARY_PARTS = ["posts", "todos", "albums"] as const;
 

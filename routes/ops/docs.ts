@@ -11,8 +11,8 @@
 
 import css from "swagger-ui-dist/swagger-ui.css" with { type: "text" };
 import bundle from "swagger-ui-dist/swagger-ui-bundle.js" with { type: "text" };
-import { etagOf } from "../../services/cache/policy.ts";
-import { weakMatch } from "../../services/http/conditional.ts";
+import { etagOf } from "../../services/http/etag.ts";
+import { weakMatch } from "../../services/http/etag.ts";
 import { openApiDocument } from "../../services/ops/openapi.ts";
 import type { Handler, Route } from "../router.ts";
 

@@ -2,112 +2,15 @@
  * The response cache policy: freshness (TTL), single-flight loading (N
  * concurrent misses for one key make one upstream request),
  * stale-while-revalidate and stale-if-error, over a {@linkcode CacheStore}.
- * The in-memory store bounds its size in bytes with `lru-cache`; a shared
- * store (Redis) implements the same interface.
+ * The stores live in `store.ts` (the interface) and `memory_store.ts`; the
+ * HTTP form of a lookup in `headers.ts`.
  *
  * @module
  */
 
-import { LRUCache } from "lru-cache";
+import { etagOf } from "../http/etag.ts";
 import { type Logger, silentLogger } from "../ops/logger.ts";
-
-/** A cached upstream answer. */
-export interface CacheEntry {
-  /** HTTP status of the upstream answer (200 or 404). */
-  status: number;
-  /** The body, byte for byte. */
-  body: Uint8Array;
-  /** The upstream `Content-Type`. */
-  contentType: string;
-  /** Strong entity tag derived from the body, with quotes. */
-  etag: string;
-  /** When the answer was received, in ms since the epoch. */
-  storedAt: number;
-}
-
-/** Storage behind the cache: a key-value store with expiry and a size bound. */
-export interface CacheStore {
-  /** The entry under `key`, or `undefined`. */
-  get(key: string): Promise<CacheEntry | undefined>;
-  /** Stores `entry`; the store may drop it after `retainMs`. */
-  set(key: string, entry: CacheEntry, retainMs: number): Promise<void>;
-  /** Removes `key`. */
-  delete(key: string): Promise<void>;
-  /** Entries and bytes held now (for metrics); may be approximate. */
-  stats(): { entries: number; bytes: number; evictions: number };
-  /** Releases connections, if any. */
-  close?(): Promise<void>;
-}
-
-/** Options of {@linkcode MemoryStore}. */
-export interface MemoryStoreOptions {
-  /** Bound of the store in bytes (bodies plus keys plus overhead). */
-  maxBytes: number;
-}
-
-/**
- * What a stored entry costs the process beyond its body and key: the
- * ArrayBuffer and its backing-store bookkeeping, the typed array, the entry
- * object, its etag and content-type strings and the LRU's slots (~450 bytes
- * measured with Deno 2.9). Counting it keeps many tiny entries within the
- * bound.
- */
-export const ENTRY_OVERHEAD_BYTES = 512;
-
-/** An in-process {@linkcode CacheStore}: an LRU bounded by bytes. */
-export class MemoryStore implements CacheStore {
-  readonly #lru: LRUCache<string, CacheEntry>;
-  #evictions = 0;
-
-  constructor(options: MemoryStoreOptions) {
-    const { maxBytes } = options;
-    if (!Number.isInteger(maxBytes) || maxBytes < 1) {
-      throw new RangeError(`maxBytes must be a positive integer: ${maxBytes}`);
-    }
-    this.#lru = new LRUCache<string, CacheEntry>({
-      maxSize: maxBytes,
-      sizeCalculation: (entry, key) =>
-        entry.body.byteLength + key.length + ENTRY_OVERHEAD_BYTES,
-      // Entries larger than the whole bound are simply not stored.
-      maxEntrySize: maxBytes,
-      // Expired entries are dropped when touched, not by timers, so the
-      // store holds no timers open.
-      ttlAutopurge: false,
-      // 0 reads the clock on each check instead of caching it behind a
-      // timer: no timers held open, and a clock read is cheap.
-      ttlResolution: 0,
-      dispose: (_value, _key, reason) => {
-        if (reason === "evict") this.#evictions++;
-      },
-    });
-  }
-
-  get(key: string): Promise<CacheEntry | undefined> {
-    return Promise.resolve(this.#lru.get(key));
-  }
-
-  set(key: string, entry: CacheEntry, retainMs: number): Promise<void> {
-    // An exact-size copy: a body read from the network is often a view of
-    // a much larger buffer (64 KiB for a 300-byte answer), and keeping the
-    // view would pin all of it while the bound counts only the view.
-    const body = entry.body.slice();
-    this.#lru.set(key, { ...entry, body }, { ttl: Math.max(1, retainMs) });
-    return Promise.resolve();
-  }
-
-  delete(key: string): Promise<void> {
-    this.#lru.delete(key);
-    return Promise.resolve();
-  }
-
-  stats(): { entries: number; bytes: number; evictions: number } {
-    return {
-      entries: this.#lru.size,
-      bytes: this.#lru.calculatedSize,
-      evictions: this.#evictions,
-    };
-  }
-}
+import type { CacheEntry, CacheStore } from "./store.ts";
 
 /**
  * How a lookup was answered, for `Cache-Status` and logs:
@@ -167,17 +70,6 @@ export interface ResponseCacheOptions {
   logger?: Logger;
   /** Observes each lookup (metrics). */
   onOutcome?: (outcome: CacheOutcome) => void;
-}
-
-/** Computes a strong entity tag from the bytes of a body. */
-export async function etagOf(body: Uint8Array): Promise<string> {
-  const digest = new Uint8Array(
-    await crypto.subtle.digest("SHA-256", body as Uint8Array<ArrayBuffer>),
-  );
-  // 128 bits are plenty to tell versions apart and keep the header short.
-  const b64 = btoa(String.fromCharCode(...digest.subarray(0, 16)))
-    .replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
-  return `"${b64}"`;
 }
 
 /**

@@ -1,8 +1,8 @@
 /**
- * Conditional requests (RFC 9110 section 13) in one place: entity-tag
- * comparison, strict HTTP-date parsing, the precondition order of `If-Match`,
- * `If-Unmodified-Since`, `If-None-Match` and `If-Modified-Since`, and
- * `If-Range`. Routes describe their current representation with
+ * Conditional requests (RFC 9110 section 13) in one place: strict HTTP-date
+ * parsing, the precondition order of `If-Match`, `If-Unmodified-Since`,
+ * `If-None-Match` and `If-Modified-Since`, and `If-Range` (entity tags are
+ * compared in `etag.ts`). Routes describe their current representation with
  * {@linkcode Validators} and act on the answer.
  *
  * @example Usage
@@ -18,6 +18,8 @@
  *
  * @module
  */
+
+import { strongMatch, weakMatch } from "./etag.ts";
 
 /** What identifies the current representation of a resource. */
 export interface Validators {
@@ -137,32 +139,6 @@ export function formatHttpDate(time: number): string {
 /** `time` rounded down to the second, as HTTP dates carry it. */
 export function toSeconds(time: number): number {
   return Math.floor(time / 1000) * 1000;
-}
-
-function tagsOf(header: string): string[] {
-  return header.split(",").map((tag) => tag.trim()).filter((t) => t !== "");
-}
-
-const opaque = (tag: string) => tag.replace(/^W\//, "");
-
-/**
- * Whether an `If-None-Match` value matches `etag`: `*`, or any listed tag
- * by weak comparison (RFC 9110 8.8.3.2: `W/"x"` matches `"x"`).
- */
-export function weakMatch(header: string | null, etag: string): boolean {
-  if (header === null) return false;
-  const tags = tagsOf(header);
-  return tags.includes("*") || tags.some((t) => opaque(t) === opaque(etag));
-}
-
-/**
- * Whether an `If-Match` value matches `etag`: `*`, or any listed tag by
- * strong comparison (neither tag weak, same characters).
- */
-export function strongMatch(header: string | null, etag: string): boolean {
-  if (header === null) return false;
-  if (etag.startsWith("W/")) return tagsOf(header).includes("*");
-  return tagsOf(header).some((t) => t === "*" || t === etag);
 }
 
 /**

@@ -8,13 +8,28 @@
  */
 
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import type { CacheOutcome, CacheStore } from "../cache/policy.ts";
-import type { FileStoreStats } from "../storage/local_disk.ts";
-import type { ShedReason, UpstreamAttempt } from "../upstream/client.ts";
-import {
-  upstreamGuardMetrics,
-  type UpstreamGuardSources,
-} from "../upstream/metrics.ts";
+
+// The shapes below are declared here, structurally, so that ops imports no
+// capability folder; the capabilities' own types fit them.
+
+/** What the cache store gauges read (a `CacheStore` fits). */
+export interface CacheStoreStatsSource {
+  stats(): { entries: number; bytes: number; evictions: number };
+}
+
+/** What the stored-files gauges read (the storage's stats fit). */
+export interface FileStatsSource {
+  files: number;
+  refreshes: number;
+  dirRecreated: number;
+}
+
+/** An upstream attempt, as the upstream client reports it. */
+export interface UpstreamAttemptFigures {
+  /** `ok`, `not_found`, `retry`, `error` or `timeout`. */
+  outcome: string;
+  durationMs: number;
+}
 
 /** The figures of a finished upload that metrics record. */
 export interface UploadFigures {
@@ -29,15 +44,15 @@ export interface UploadFigures {
 }
 
 /** Where metrics read live values from at scrape time. */
-export interface MetricsSources extends UpstreamGuardSources {
+export interface MetricsSources {
   /** The cache store (entries, bytes, evictions). */
-  store?: () => CacheStore;
+  store?: () => CacheStoreStatsSource;
   /** Free upstream concurrency slots. */
   upstreamOpenSlots?: () => number;
   /** Uploads in flight. */
   uploadsActive?: () => number;
   /** The stored files (index size, refreshes, recreated folder). */
-  files?: () => FileStoreStats;
+  files?: () => FileStatsSource;
   /** The server's connection counters. */
   connections?: () => ConnectionCounts;
 }
@@ -212,7 +227,6 @@ export class Metrics implements Disposable {
   readonly #upstreamRequests: Counter<"outcome">;
   readonly #upstreamRetries: Counter;
   readonly #upstreamDuration: Histogram<"outcome">;
-  readonly #upstreamShed: (reason: ShedReason) => void;
   readonly #uploads: Counter<"outcome">;
   readonly #uploadBytes: Counter;
   readonly #uploadThroughput: Histogram;
@@ -309,7 +323,6 @@ export class Metrics implements Disposable {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     });
-    this.#upstreamShed = upstreamGuardMetrics(this.registry, sources);
     const openSlots = sources.upstreamOpenSlots;
     new Gauge({
       name: "upstream_open_slots",
@@ -447,17 +460,12 @@ export class Metrics implements Disposable {
   }
 
   /** Records a cache lookup. */
-  cache(outcome: CacheOutcome): void {
+  cache(outcome: string): void {
     this.#cacheLookups.inc({ outcome: outcome.replaceAll("-", "_") });
   }
 
-  /** Records an upstream call shed before reaching the upstream. */
-  upstreamShed(reason: ShedReason): void {
-    this.#upstreamShed(reason);
-  }
-
   /** Records an upstream attempt. */
-  upstream(attempt: UpstreamAttempt): void {
+  upstream(attempt: UpstreamAttemptFigures): void {
     this.#upstreamRequests.inc({ outcome: attempt.outcome });
     this.#upstreamDuration.observe(
       { outcome: attempt.outcome },

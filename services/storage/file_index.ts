@@ -14,7 +14,7 @@
  * @module
  */
 
-import type { FileMetadata } from "../uploads/pipeline.ts";
+import type { FileMetadata } from "./metadata.ts";
 
 /** Where a page starts: just after this (`created`, `id`) position. */
 export interface IndexPosition {

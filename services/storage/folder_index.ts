@@ -18,7 +18,7 @@
  */
 
 import { FileIndex } from "./file_index.ts";
-import type { FileMetadata } from "../uploads/pipeline.ts";
+import type { FileMetadata } from "./metadata.ts";
 
 /** Options of {@linkcode FolderIndex}. */
 export interface FolderIndexOptions {

@@ -30,7 +30,7 @@ import { dirname, join } from "node:path";
 import type { IndexPosition } from "./file_index.ts";
 import { FolderIndex } from "./folder_index.ts";
 import type { Logger } from "../ops/logger.ts";
-import { type FileMetadata, isValidId } from "../uploads/pipeline.ts";
+import { type FileMetadata, isValidId } from "./metadata.ts";
 
 /** Options of {@linkcode createFileStore}. */
 export interface FileStoreOptions {

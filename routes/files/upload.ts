@@ -1,0 +1,342 @@
+/**
+ * `POST /files` (also `PUT /files`, `POST /file`): the checks that need no
+ * slot (auth, folder, media type, declared length and digest), the slot
+ * limits, then the reader/writer pipeline and its 201, or the answer of an
+ * expected failure.
+ *
+ * @module
+ */
+
+import {
+  uploadBody,
+  type UploadMediaKind,
+  uploadMediaKind,
+} from "../../services/uploads/form_data.ts";
+import { declaredSha256 } from "../../services/http/digest.ts";
+import { problem } from "../../services/http/problem.ts";
+import {
+  receiveUpload,
+  type UploadResult,
+} from "../../services/uploads/pipeline.ts";
+import type {
+  UploadSlot,
+  UploadTracker,
+} from "../../services/uploads/tracker.ts";
+import type { FilesOptions, UploadEvent } from "./routes.ts";
+import { describeUploadFailure } from "./upload_failure.ts";
+import type { Handler, RouteContext } from "../router.ts";
+
+/** What the upload handler shares with the other file routes. */
+export interface UploadHelpers {
+  /** 401 when a token is set and not given, else `undefined`. */
+  unauthorized: (req: Request, ctx: RouteContext) => Response | undefined;
+  /** 503 for a missing storage folder (rethrows anything else). */
+  storageUnavailable: (error: unknown, ctx: RouteContext) => Response;
+}
+
+/** What an admitted upload reads, as {@linkcode uploadBody} takes it. */
+interface UploadPlan {
+  kind: Exclude<UploadMediaKind, "unsupported">;
+  declared: { length?: number; sha256?: Uint8Array };
+}
+
+// Allowed on top of MAX_UPLOAD_BYTES in a form's declared length: its
+// boundaries, part headers and (ignored) small fields.
+const FORM_OVERHEAD_BYTES = 1024 * 1024;
+
+// What an upload's Content-Type may be (RFC 9110 15.5.16: a 415 says it).
+const ACCEPTED_UPLOADS = "application/octet-stream, multipart/form-data";
+
+/** 415 for an urlencoded form or a multipart type other than form-data. */
+function unsupportedMediaType(ctx: RouteContext): Response {
+  return problem(415, {
+    detail: "Send the file's bytes as the body (any type but a form, e.g. " +
+      "application/octet-stream: curl -T file, or --data-binary @file with " +
+      "-H 'Content-Type: application/octet-stream'), or as the one file " +
+      "part of a multipart/form-data form (curl -F file=@file)",
+    instance: ctx.url.pathname,
+  }, { headers: { "accept-post": ACCEPTED_UPLOADS, connection: "close" } });
+}
+
+/** The upload handler. */
+export function uploadHandler(
+  options: FilesOptions,
+  tracker: UploadTracker,
+  helpers: UploadHelpers,
+): Handler {
+  const {
+    store,
+    maxUploadBytes,
+    queueBytes,
+    writeBytes,
+    idleTimeoutMs,
+    maxConcurrentUploads,
+    maxUploadsPerClient,
+    minBytesPerSecond,
+    rateGraceMs,
+    draining,
+    logger,
+    onUpload,
+  } = options;
+  const { unauthorized, storageUnavailable } = helpers;
+
+  const report = (event: UploadEvent, ctx: RouteContext) => {
+    ctx.log.upload = event.outcome;
+    onUpload?.(event);
+  };
+
+  /**
+   * The checks that need no upload slot: auth, the folder, the media type,
+   * the declared length (413, 507) and digest. Resolves what the upload
+   * reads, or the answer.
+   */
+  const prepare = async (
+    req: Request,
+    ctx: RouteContext,
+  ): Promise<UploadPlan | Response> => {
+    const denied = unauthorized(req, ctx);
+    if (denied) {
+      report({ outcome: "unauthorized", bytes: 0 }, ctx);
+      return denied;
+    }
+    try {
+      // DATA_DIR/files removed while running: make it again, or say so.
+      await store.restoreDir();
+    } catch (error) {
+      report({ outcome: "error", bytes: 0 }, ctx);
+      return storageUnavailable(error, ctx);
+    }
+    const kind = uploadMediaKind(req.headers.get("content-type"));
+    if (kind === "unsupported") {
+      report({ outcome: "unsupported", bytes: 0 }, ctx);
+      return unsupportedMediaType(ctx);
+    }
+    const length = await checkLength(req.headers, kind, ctx);
+    if (length instanceof Response) return length;
+    const digest = declaredSha256(req.headers);
+    if (digest === "malformed") {
+      return problem(400, {
+        title: "Malformed digest",
+        detail: "Content-Digest/Repr-Digest must be like sha-256=:<base64>:",
+        instance: ctx.url.pathname,
+      });
+    }
+    return {
+      kind,
+      declared: {
+        ...(length === undefined ? {} : { length }),
+        ...(digest === undefined ? {} : { sha256: digest }),
+      },
+    };
+  };
+
+  /**
+   * The declared `Content-Length`, or 400, 413 (over the limit) or 507
+   * (over the free disk space) before any body byte is read.
+   */
+  const checkLength = async (
+    headers: Headers,
+    kind: UploadPlan["kind"],
+    ctx: RouteContext,
+  ): Promise<number | undefined | Response> => {
+    const header = headers.get("content-length");
+    if (header === null) return undefined;
+    if (!/^\d+$/.test(header)) {
+      return problem(400, {
+        detail: "Content-Length is not a number",
+        instance: ctx.url.pathname,
+      });
+    }
+    const length = Number(header);
+    // A form carries a little more than its file: its boundaries, part
+    // headers and small fields (bounded by the parser's limits).
+    const limit = kind === "multipart"
+      ? maxUploadBytes + FORM_OVERHEAD_BYTES
+      : maxUploadBytes;
+    if (length > limit) {
+      report({ outcome: "too_large", bytes: 0 }, ctx);
+      return problem(413, {
+        detail:
+          `The upload of ${length} bytes exceeds the limit of ${maxUploadBytes} bytes`,
+        instance: ctx.url.pathname,
+        maxBytes: maxUploadBytes,
+      }, { headers: { connection: "close" } });
+    }
+    const free = await store.freeBytes();
+    if (free !== undefined && length > free) {
+      report({ outcome: "no_space", bytes: 0 }, ctx);
+      return problem(507, {
+        detail: `Not enough free disk space for ${length} bytes`,
+        instance: ctx.url.pathname,
+      }, { headers: { connection: "close" } });
+    }
+    return length;
+  };
+
+  /**
+   * Takes an upload slot, or answers 503 (draining, or every slot taken)
+   * or 429 (this client's share taken). The checks and begin() run with no
+   * await in between: with one, simultaneous uploads could all pass the
+   * limits (or start after the drain found no upload running).
+   */
+  const admit = (ctx: RouteContext): UploadSlot | Response => {
+    const instance = ctx.url.pathname;
+    if (draining()) {
+      report({ outcome: "busy", bytes: 0 }, ctx);
+      return problem(503, {
+        detail: "The service is shutting down; retry on another instance",
+        instance,
+      }, { headers: { "retry-after": "5", connection: "close" } });
+    }
+    if (
+      maxUploadsPerClient > 0 &&
+      tracker.activeFor(ctx.remoteAddress) >= maxUploadsPerClient
+    ) {
+      report({ outcome: "client_limit", bytes: 0 }, ctx);
+      return problem(429, {
+        detail:
+          `This client already runs ${maxUploadsPerClient} uploads; retry once one has ended`,
+        instance,
+      }, { headers: { "retry-after": "1", connection: "close" } });
+    }
+    if (tracker.active >= maxConcurrentUploads) {
+      report({ outcome: "busy", bytes: 0 }, ctx);
+      return problem(503, {
+        detail: `${maxConcurrentUploads} uploads are running; retry shortly`,
+        instance,
+      }, { headers: { "retry-after": "1", connection: "close" } });
+    }
+    return tracker.begin(ctx.remoteAddress);
+  };
+
+  const upload: Handler = async (req, ctx) => {
+    const plan = await prepare(req, ctx);
+    if (plan instanceof Response) return plan;
+    const slot = admit(ctx);
+    if (slot instanceof Response) return slot;
+    try {
+      const source = uploadBody(req, plan.kind, plan.declared);
+      const result = await receiveUpload(source.stream, {
+        dir: store.dir,
+        maxBytes: maxUploadBytes,
+        queueBytes,
+        writeBytes,
+        idleTimeoutMs,
+        minBytesPerSecond,
+        rateGraceMs,
+        // Aborted when a shutdown's grace period runs out (503).
+        signal: slot.signal,
+        ...(source.expectedLength === undefined
+          ? {}
+          : { expectedLength: source.expectedLength }),
+        ...(source.expectedSha256 === undefined
+          ? {}
+          : { expectedSha256: source.expectedSha256 }),
+        ...(source.describe === undefined ? {} : { describe: source.describe }),
+        // No req.signal: a client that goes away makes the body read fail,
+        // which stops the pipeline just as well, and touching req.signal
+        // would opt into Deno 2.9's legacy abort-on-success behaviour.
+        logger,
+      });
+      return created(result, ctx);
+    } catch (error) {
+      return uploadFailure(error, ctx);
+    } finally {
+      slot.done();
+    }
+  };
+
+  /** The 201 of a committed upload, and its log line. */
+  const created = (result: UploadResult, ctx: RouteContext): Response => {
+    report({ outcome: "created", bytes: result.size, result }, ctx);
+    logger.info("upload.created", {
+      requestId: ctx.requestId,
+      id: result.id,
+      size: result.size,
+      durationMs: result.durationMs,
+      bytesPerSecond: result.bytesPerSecond,
+      bound: result.bound,
+      readerWaitMs: result.readerWaitMs,
+      readerBlockedMs: result.readerBlockedMs,
+      writerWriteMs: result.writerWriteMs,
+      writerIdleMs: result.writerIdleMs,
+      maxQueuedBytes: result.maxQueuedBytes,
+    });
+    const { sha256Base64: _, ...body } = result;
+    const bytes = new TextEncoder().encode(JSON.stringify(body));
+    return new Response(bytes, {
+      status: 201,
+      headers: {
+        "content-type": "application/json; charset=utf-8",
+        "content-length": String(bytes.byteLength),
+        "location": `/files/${result.id}`,
+        "repr-digest": `sha-256=:${result.sha256Base64}:`,
+        "etag": `"${result.sha256}"`,
+        "cache-control": "no-store",
+        "server-timing": [
+          `read;dur=${result.readerWaitMs};desc="waiting on the network"`,
+          `blocked;dur=${result.readerBlockedMs};desc="reader blocked on a full queue"`,
+          `write;dur=${result.writerWriteMs};desc="disk writes"`,
+          `idle;dur=${result.writerIdleMs};desc="writer idle on an empty queue"`,
+          `total;dur=${result.durationMs}`,
+        ].join(", "),
+      },
+    });
+  };
+
+  const uploadFailure = (error: unknown, ctx: RouteContext): Response => {
+    const instance = ctx.url.pathname;
+    // Whatever the reason, the client may still be sending: close the
+    // connection rather than read (and drop) the rest.
+    const headers = { connection: "close" };
+    const failure = describeUploadFailure(error, {
+      maxUploadBytes,
+      idleTimeoutMs,
+      rateGraceMs,
+    });
+    if (failure) {
+      report({ outcome: failure.outcome, bytes: 0 }, ctx);
+      if (failure.log) {
+        logger[failure.log](`upload.${failure.outcome}`, {
+          requestId: ctx.requestId,
+        });
+      }
+      return problem(failure.status, { ...failure.details, instance }, {
+        headers: { ...headers, ...failure.headers },
+      });
+    }
+    if (error instanceof Deno.errors.NotFound) {
+      // The folder vanished mid-upload; the next upload makes it again.
+      report({ outcome: "error", bytes: 0 }, ctx);
+      return storageUnavailable(error, ctx);
+    }
+    if (isBodyError(error)) {
+      // The client went away or its body broke: nothing was kept, and
+      // nobody is left to read this answer.
+      report({ outcome: "aborted", bytes: 0 }, ctx);
+      logger.warn("upload.aborted", {
+        requestId: ctx.requestId,
+        error: error instanceof Error ? error.message : String(error),
+      });
+      return problem(400, {
+        title: "Upload aborted",
+        detail: "The request body ended abnormally; nothing was kept",
+        instance,
+      }, { headers });
+    }
+    report({ outcome: "error", bytes: 0 }, ctx);
+    throw error;
+  };
+
+  return upload;
+}
+
+function isBodyError(error: unknown): boolean {
+  return error instanceof Deno.errors.BadResource ||
+    error instanceof Deno.errors.ConnectionReset ||
+    error instanceof Deno.errors.UnexpectedEof ||
+    error instanceof Deno.errors.Interrupted ||
+    (error instanceof TypeError &&
+      /body|stream|connection/i.test(error.message)) ||
+    (error instanceof Error && error.name === "Http");
+}

@@ -1,0 +1,128 @@
+/**
+ * The HTTP form of a cache lookup: `Cache-Control` (RFC 9111), `Age`,
+ * `Cache-Status` (RFC 9211), `Server-Timing`, and the 200/304 answer with
+ * `ETag` matching.
+ *
+ * @module
+ */
+
+import { weakMatch } from "../http/etag.ts";
+import type { CacheResult } from "./policy.ts";
+
+/** Name of this cache in `Cache-Status` (RFC 9211). */
+export const CACHE_NAME = "async-api";
+
+/** The RFC 9211 `Cache-Status` value of a lookup. */
+export function cacheStatus(result: CacheResult): string {
+  const ttl = `ttl=${result.ttlSeconds}`;
+  switch (result.outcome) {
+    case "hit":
+      return `${CACHE_NAME}; hit; ${ttl}`;
+    case "miss":
+      return `${CACHE_NAME}; fwd=miss; stored`;
+    case "collapsed":
+      return `${CACHE_NAME}; fwd=miss; collapsed`;
+    case "stale":
+      return `${CACHE_NAME}; fwd=stale; ${ttl}; detail="stale-while-revalidate"`;
+    case "stale-if-error": {
+      const status = (result.error as { upstreamStatus?: number } | undefined)
+        ?.upstreamStatus;
+      const fwdStatus = status === undefined ? "" : `; fwd-status=${status}`;
+      return `${CACHE_NAME}; fwd=stale${fwdStatus}; ${ttl}; detail="stale-if-error"`;
+    }
+  }
+}
+
+/**
+ * `Cache-Control` of a cached answer. `max-age` is the freshness lifetime,
+ * not what is left of it: a downstream cache subtracts `Age` itself (RFC
+ * 9111 4.2.3), so sending the remainder next to `Age` would count the time
+ * in this cache twice.
+ */
+export function cacheControl(lifetimeSeconds: number): string {
+  return `public, max-age=${Math.max(0, lifetimeSeconds)}`;
+}
+
+/** `Cache-Control`, `Age` and `Cache-Status` of a lookup. */
+export function cacheHeaders(result: CacheResult): Record<string, string> {
+  return {
+    "cache-control": cacheControl(result.lifetimeSeconds),
+    "age": String(result.ageSeconds),
+    "cache-status": cacheStatus(result),
+  };
+}
+
+/**
+ * Turns a cache lookup into the client's response: 200, 304, or the
+ * route's 404 (`notFound`) with the cache headers.
+ */
+export function cachedResponse(
+  req: Request,
+  result: CacheResult,
+  serverTiming: string,
+  notFound: (headers: Record<string, string>) => Response,
+): Response {
+  const { entry } = result;
+  if (entry.status === 404) {
+    return notFound({
+      ...cacheHeaders(result),
+      "server-timing": serverTiming,
+    });
+  }
+  if (weakMatch(req.headers.get("if-none-match"), entry.etag)) {
+    return new Response(null, {
+      status: 304,
+      headers: {
+        ...cacheHeaders(result),
+        etag: entry.etag,
+        "server-timing": serverTiming,
+      },
+    });
+  }
+  // One object literal: building response headers is the costliest step
+  // of a cache hit, and a plain record is the cheapest form Deno takes.
+  return new Response(entry.body as Uint8Array<ArrayBuffer>, {
+    status: entry.status,
+    headers: {
+      "content-type": entry.contentType,
+      "content-length": String(entry.body.byteLength),
+      "etag": entry.etag,
+      "cache-control": cacheControl(result.lifetimeSeconds),
+      "age": String(result.ageSeconds),
+      "cache-status": cacheStatus(result),
+      "server-timing": serverTiming,
+    },
+  });
+}
+
+/** A cache lookup and how long it and (when it ran) the upstream took. */
+export interface TimedLookup {
+  result: CacheResult;
+  lookupMs: number;
+  upstreamMs: number | undefined;
+}
+
+/** The `Server-Timing` value of a lookup: cache outcome, and upstream. */
+export function serverTimingOf(timed: TimedLookup): string {
+  const cache = `cache;desc="${timed.result.outcome}";dur=${
+    timed.lookupMs.toFixed(2)
+  }`;
+  return timed.upstreamMs === undefined
+    ? cache
+    : `${cache}, upstream;dur=${timed.upstreamMs.toFixed(2)}`;
+}
+
+/**
+ * The freshness of an answer built from several cache entries: the
+ * shortest lifetime and the oldest age, so a downstream cache never keeps
+ * it longer than any of its parts stays fresh here.
+ */
+export function combinedFreshness(
+  results: readonly Pick<CacheResult, "lifetimeSeconds" | "ageSeconds">[],
+): { lifetimeSeconds: number; ageSeconds: number } {
+  if (results.length === 0) throw new RangeError("no results to combine");
+  return {
+    lifetimeSeconds: Math.min(...results.map((r) => r.lifetimeSeconds)),
+    ageSeconds: Math.max(...results.map((r) => r.ageSeconds)),
+  };
+}

@@ -1,0 +1,35 @@
+/**
+ * The storage interface behind the response cache: {@linkcode CacheEntry}
+ * and {@linkcode CacheStore}. The in-memory store implements it today; a
+ * shared store (Redis) will be a second implementation.
+ *
+ * @module
+ */
+
+/** A cached upstream answer. */
+export interface CacheEntry {
+  /** HTTP status of the upstream answer (200 or 404). */
+  status: number;
+  /** The body, byte for byte. */
+  body: Uint8Array;
+  /** The upstream `Content-Type`. */
+  contentType: string;
+  /** Strong entity tag derived from the body, with quotes. */
+  etag: string;
+  /** When the answer was received, in ms since the epoch. */
+  storedAt: number;
+}
+
+/** Storage behind the cache: a key-value store with expiry and a size bound. */
+export interface CacheStore {
+  /** The entry under `key`, or `undefined`. */
+  get(key: string): Promise<CacheEntry | undefined>;
+  /** Stores `entry`; the store may drop it after `retainMs`. */
+  set(key: string, entry: CacheEntry, retainMs: number): Promise<void>;
+  /** Removes `key`. */
+  delete(key: string): Promise<void>;
+  /** Entries and bytes held now (for metrics); may be approximate. */
+  stats(): { entries: number; bytes: number; evictions: number };
+  /** Releases connections, if any. */
+  close?(): Promise<void>;
+}

@@ -1,0 +1,37 @@
+/**
+ * Integrity fields (RFC 9530): the SHA-256 digest a request declares in
+ * `Content-Digest` or `Repr-Digest`.
+ *
+ * @module
+ */
+
+import { Buffer } from "node:buffer";
+
+/**
+ * The SHA-256 digest a request declares in `Content-Digest` or
+ * `Repr-Digest` (RFC 9530), `undefined` if neither names sha-256 (an
+ * empty header names nothing), or `"malformed"`.
+ */
+export function declaredSha256(
+  headers: Headers,
+): Uint8Array | undefined | "malformed" {
+  for (const name of ["content-digest", "repr-digest"]) {
+    const value = headers.get(name);
+    if (value === null) continue;
+    for (const member of value.split(",")) {
+      // An empty value (or member) declares nothing: generated clients and
+      // Swagger UI send `Content-Digest:` when the field is left blank.
+      if (member.trim() === "") continue;
+      const eq = member.indexOf("=");
+      if (eq < 0) return "malformed";
+      const key = member.slice(0, eq).trim().toLowerCase();
+      if (key !== "sha-256") continue;
+      const m = /^:([A-Za-z0-9+/]+={0,2}):$/.exec(member.slice(eq + 1).trim());
+      if (!m) return "malformed";
+      const bytes = Buffer.from(m[1]!, "base64");
+      if (bytes.byteLength !== 32) return "malformed";
+      return new Uint8Array(bytes);
+    }
+  }
+  return undefined;
+}
