@@ -1,7 +1,7 @@
 /**
  * Entry point of async-api. Run it with `deno task start` (or
  * `deno run <permissions> main.ts --help`): it reads the settings, builds the
- * app, serves it (`services/http_server.ts`: `Deno.serve`'s request handling
+ * app, serves it (`services/server/http_server.ts`: `Deno.serve`'s request handling
  * with a connection cap and header/keep-alive timeouts), and on
  * SIGINT/SIGTERM drains in-flight work within `SHUTDOWN_GRACE_MS` before
  * exiting 0.

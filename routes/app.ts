@@ -264,7 +264,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     let response: Response;
     try {
       // Anything the route starts, even what it forgets to await, runs with
-      // the request id (see services/request_scope.ts).
+      // the request id (see services/http/request_scope.ts).
       response = await withRequestId(
         ctx.requestId,
         () => router.handle(req, ctx),

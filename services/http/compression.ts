@@ -1,7 +1,7 @@
 /**
  * Response compression done by the app rather than by the server: the
  * server path of `main.ts` (one connection at a time, see
- * `services/http_server.ts`) has no compression of its own, and doing it
+ * `services/server/http_server.ts`) has no compression of its own, and doing it
  * here keeps every mode (`deno run`, `deno serve`, tests) alike.
  *
  * Rules, close to what `Deno.serve`'s automatic compression did:

@@ -57,7 +57,7 @@ export interface MetricsSources {
   connections?: () => ConnectionCounts;
 }
 
-/** The server's connection counters (`services/http_server.ts`). */
+/** The server's connection counters (`services/server/http_server.ts`). */
 export interface ConnectionCounts {
   open: number;
   headerTimeouts: number;

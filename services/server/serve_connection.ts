@@ -4,7 +4,7 @@
  *
  * `Deno.serve` owns its accept loop: it cannot cap connections, close one
  * that never sends a request, or survive `accept()` failing with "Too many
- * open files" (the rejection ends the process). `services/http_server.ts`
+ * open files" (the rejection ends the process). `services/server/http_server.ts`
  * runs an accept loop of its own and hands each connection to the runtime's
  * `serveHttpOnConnection`, the function `Deno.serve` itself uses, which is
  * as fast (about the same requests per second) but internal. All access to
