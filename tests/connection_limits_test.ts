@@ -112,6 +112,47 @@ Deno.test("idle and half-sent connections are closed after the header timeout; k
   });
 });
 
+Deno.test("slowhttptest's slowloris (-H) connections are closed by the header timeout, the service stays available", async () => {
+  await withTempDir(async (dir) => {
+    await using service = await spawnService(["--data-dir", dir], {
+      env: { HEADER_TIMEOUT_MS: "1000" },
+    });
+    const stats = `${dir}/slowloris`;
+    const args = [
+      ["-H", "-c", "200", "-r", "200", "-i", "1", "-l", "6", "-t", "GET"],
+      ["-u", `${service.url}/healthz`, "-p", "2", "-g", "-o", stats],
+    ].flat();
+    let output: Deno.CommandOutput;
+    try {
+      output = await new Deno.Command("slowhttptest", {
+        args,
+        stdin: "null",
+      }).output();
+    } catch (error) {
+      throw new Error(
+        "slowhttptest is needed (apt-get install -y slowhttptest); CI installs it",
+        { cause: error },
+      );
+    }
+    assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
+    // Seconds,Closed,Pending,Connected,Service Available
+    const rows = (await Deno.readTextFile(`${stats}.csv`)).trim().split("\n")
+      .slice(1).map((line) => line.split(",").map(Number));
+    const last = rows.at(-1)!;
+    assert.ok(last[1]! >= 100, `closed by the service: ${last[1]}`);
+    assert.ok(
+      rows.every((row) => row[4] === 200),
+      "service became unavailable",
+    );
+    assert.ok(
+      await metric(
+        service.url,
+        /^http_connections_closed_total\{reason="header_timeout"\}/,
+      ) >= 100,
+    );
+  });
+});
+
 Deno.test("an upload whose body trickles in for longer than both timeouts is stored", async () => {
   await withTempDir(async (dataDir) => {
     await using service = await spawnService(["--data-dir", dataDir], {
