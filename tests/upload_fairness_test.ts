@@ -8,7 +8,7 @@
  */
 
 import assert from "node:assert/strict";
-import { clientAddress } from "../routes/app.ts";
+import { clientAddress } from "../routes/pipeline.ts";
 import {
   receiveUpload,
   UploadTooSlowError,

@@ -1,0 +1,224 @@
+/**
+ * The request pipeline every request goes through, around the route table:
+ * the request id (kept for everything the route starts), the central error
+ * handler (an unexpected error becomes a problem+json answer; every 5xx is
+ * logged with the request id), compression, `HEAD`, the span name, and one
+ * metrics sample and one JSON access-log line per request. Query checks run
+ * inside the router: {@linkcode createPipeline} wraps each route with the
+ * checks of its OpenAPI operation.
+ *
+ * @module
+ */
+
+import { trace } from "@opentelemetry/api";
+import { Compressor } from "../services/http/compression.ts";
+import { problem } from "../services/http/problem.ts";
+import { withRequestId } from "../services/http/request_scope.ts";
+import type { Logger } from "../services/ops/logger.ts";
+import type { Metrics } from "../services/ops/metrics.ts";
+import { UpstreamError } from "../services/upstream/client.ts";
+import { headOf } from "./head.ts";
+import { withQueryChecks } from "./query_check.ts";
+import { type Route, type RouteContext, Router } from "./router.ts";
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+// Metric labels take known methods only, so junk methods cannot grow them.
+const METHODS = new Set([
+  "GET",
+  "HEAD",
+  "POST",
+  "PUT",
+  "DELETE",
+  "PATCH",
+  "OPTIONS",
+]);
+
+/** Honours a well-formed `X-Request-Id`, else makes one. */
+export function requestIdOf(req: Request): string {
+  const given = req.headers.get("x-request-id");
+  return given !== null && REQUEST_ID.test(given) ? given : crypto.randomUUID();
+}
+
+/**
+ * The client's IP address from `Deno.serve`'s handler info (an IPv4 address
+ * mapped into IPv6 is given as IPv4, so both count as one client), or
+ * `undefined` when unknown (a Unix socket, or no info).
+ */
+export function clientAddress(
+  info: Deno.ServeHandlerInfo | undefined,
+): string | undefined {
+  const addr = info?.remoteAddr;
+  if (addr?.transport !== "tcp" && addr?.transport !== "udp") return undefined;
+  return addr.hostname.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/i, "$1");
+}
+
+/**
+ * Turns an unexpected error into a problem response. Known failures keep
+ * their status and message; anything else becomes a generic 500 so no
+ * internal detail reaches the client. Every 5xx is logged.
+ */
+export function errorResponse(
+  error: unknown,
+  ctx: RouteContext,
+  logger: Logger,
+): Response {
+  const response = error instanceof UpstreamError
+    ? upstreamProblem(error, ctx)
+    : problem(500, {
+      detail: "The server failed to handle the request",
+      instance: ctx.url.pathname,
+      requestId: ctx.requestId,
+    });
+  logger.error("request.failed", {
+    requestId: ctx.requestId,
+    path: ctx.url.pathname,
+    route: ctx.route,
+    status: response.status,
+    error,
+  });
+  return response;
+}
+
+/** An upstream failure keeps its status, message and `Retry-After`. */
+function upstreamProblem(error: UpstreamError, ctx: RouteContext): Response {
+  const headers = error.retryAfterSeconds === undefined
+    ? undefined
+    : { "retry-after": String(error.retryAfterSeconds) };
+  return problem(error.status, {
+    detail: error.message,
+    instance: ctx.url.pathname,
+    requestId: ctx.requestId,
+    ...(error.upstreamStatus === undefined
+      ? {}
+      : { upstreamStatus: error.upstreamStatus }),
+  }, headers ? { headers } : {});
+}
+
+/** Options of {@linkcode createPipeline}. */
+export interface PipelineOptions {
+  /** The route table; each route gets its declared query checks. */
+  routes: readonly Route[];
+  /** Where access-log lines and 5xx errors go. */
+  logger: Logger;
+  /** Where request counts, durations and the in-flight gauge go. */
+  metrics: Metrics;
+}
+
+/** The pipeline: a `fetch` around the router, and its in-flight count. */
+export interface Pipeline {
+  /** Handles one request from start to access-log line. */
+  fetch(req: Request, info?: Deno.ServeHandlerInfo): Promise<Response>;
+  /** The route table (with the query checks). */
+  readonly router: Router;
+  /** Requests being handled right now. */
+  readonly inflight: number;
+}
+
+/** Builds the router from `options.routes` and the pipeline around it. */
+export function createPipeline(options: PipelineOptions): Pipeline {
+  const { logger, metrics } = options;
+  // Declared query parameters are checked as the OpenAPI document says.
+  const router = new Router(withQueryChecks(options.routes));
+  const compressor = new Compressor();
+  let inflight = 0;
+
+  /** The route's answer, or the central error handler's. */
+  async function route(req: Request, ctx: RouteContext): Promise<Response> {
+    inflight++;
+    metrics.inflight(1);
+    try {
+      // Anything the route starts, even what it forgets to await, runs with
+      // the request id (see services/http/request_scope.ts).
+      return await withRequestId(ctx.requestId, () => router.handle(req, ctx));
+    } catch (error) {
+      return errorResponse(error, ctx, logger);
+    } finally {
+      inflight--;
+      metrics.inflight(-1);
+    }
+  }
+
+  async function fetch(
+    req: Request,
+    info?: Deno.ServeHandlerInfo,
+  ): Promise<Response> {
+    const started = performance.now();
+    const ctx = contextOf(req, info);
+    let response = await route(req, ctx);
+    try {
+      response = await compressor.apply(req, response);
+    } catch (error) {
+      response = errorResponse(error, ctx, logger);
+    }
+    nameSpan(req, ctx);
+    if (req.method === "HEAD") response = await headOf(response);
+    response.headers.set("x-request-id", ctx.requestId);
+    record(req, ctx, response, started, { logger, metrics });
+    return response;
+  }
+
+  return {
+    fetch,
+    router,
+    get inflight() {
+      return inflight;
+    },
+  };
+}
+
+/** A fresh route context: the URL, the request id, the client address. */
+function contextOf(
+  req: Request,
+  info: Deno.ServeHandlerInfo | undefined,
+): RouteContext {
+  const remoteAddress = clientAddress(info);
+  return {
+    params: {},
+    url: new URL(req.url),
+    requestId: requestIdOf(req),
+    route: undefined,
+    log: {},
+    ...(remoteAddress === undefined ? {} : { remoteAddress }),
+  };
+}
+
+/**
+ * With OTEL_DENO=true, Deno's server span is active here: name it by the
+ * route pattern (bounded), as OpenTelemetry's HTTP conventions ask.
+ * Unmatched requests keep the plain method name and no http.route.
+ */
+function nameSpan(req: Request, ctx: RouteContext): void {
+  if (ctx.route === undefined) return;
+  const span = trace.getActiveSpan();
+  if (!span) return;
+  span.setAttribute("http.route", ctx.route);
+  span.updateName(`${req.method} ${ctx.route}`);
+}
+
+/** One metrics sample and one access-log line for a finished request. */
+function record(
+  req: Request,
+  ctx: RouteContext,
+  response: Response,
+  started: number,
+  { logger, metrics }: Pick<PipelineOptions, "logger" | "metrics">,
+): void {
+  const seconds = (performance.now() - started) / 1000;
+  metrics.request(
+    ctx.route ?? "unmatched",
+    METHODS.has(req.method) ? req.method : "OTHER",
+    response.status,
+    seconds,
+  );
+  logger.info("request", {
+    method: req.method,
+    path: ctx.url.pathname,
+    route: ctx.route,
+    status: response.status,
+    durationMs: Math.round(seconds * 100_000) / 100,
+    bytes: Number(response.headers.get("content-length") ?? 0),
+    requestId: ctx.requestId,
+    ...ctx.log,
+  });
+}
