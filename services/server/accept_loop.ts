@@ -1,0 +1,119 @@
+/**
+ * The server's accept loop: hands each accepted TCP connection on, turns
+ * away those over the connection cap with a canned 503, and when
+ * `accept()` fails (out of file descriptors: `EMFILE`/`ENFILE`) waits,
+ * 50 ms doubling up to 1 s, and tries again, where `Deno.serve`'s loop
+ * rejects and ends the process.
+ *
+ * @module
+ */
+
+import type { Logger } from "../ops/logger.ts";
+
+const encoder = new TextEncoder();
+const OVER_CAP_BODY = JSON.stringify({
+  type: "about:blank",
+  title: "Service Unavailable",
+  status: 503,
+  detail: "Too many open connections; retry shortly",
+});
+const OVER_CAP = encoder.encode(
+  "HTTP/1.1 503 Service Unavailable\r\n" +
+    "content-type: application/problem+json\r\n" +
+    "retry-after: 1\r\nconnection: close\r\n" +
+    `content-length: ${encoder.encode(OVER_CAP_BODY).byteLength}\r\n\r\n` +
+    OVER_CAP_BODY,
+);
+
+/** Whether `accept()` failed for want of file descriptors. */
+function outOfDescriptors(error: unknown): boolean {
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  return code === "EMFILE" || code === "ENFILE" ||
+    /os error 2[34]\b|too many open files/i.test(String(message));
+}
+
+/** Options of {@linkcode acceptLoop}. */
+export interface AcceptLoopOptions {
+  /** Where a failing `accept()` is reported (once per episode). */
+  logger: Logger;
+  /** Aborting it ends the loop. */
+  signal: AbortSignal;
+  /** Takes each accepted connection. */
+  onConnection: (conn: Deno.TcpConn) => void;
+  /** Called each time the loop waits after a failed `accept()`. */
+  onBackoff: () => void;
+}
+
+/** Accepts until `signal` aborts; waits and retries when out of fds. */
+export async function acceptLoop(
+  listener: Deno.TcpListener,
+  options: AcceptLoopOptions,
+): Promise<void> {
+  const { logger, signal, onConnection, onBackoff } = options;
+  let backoffMs = 0;
+  while (!signal.aborted) {
+    let conn: Deno.TcpConn;
+    try {
+      conn = await listener.accept();
+    } catch (error) {
+      if (signal.aborted || error instanceof Deno.errors.BadResource) return;
+      backoffMs = backoffMs === 0 ? 50 : Math.min(1000, backoffMs * 2);
+      onBackoff();
+      if (backoffMs === 50) {
+        // A plain string: formatting the error object itself while out of
+        // descriptors has crashed the runtime.
+        logger.warn("server.accept_failed", {
+          detail: String((error as { message?: unknown })?.message ?? error),
+          outOfDescriptors: outOfDescriptors(error),
+          retryInMs: backoffMs,
+        });
+      }
+      await sleep(backoffMs, signal);
+      continue;
+    }
+    if (backoffMs !== 0) {
+      logger.info("server.accepting_again", {});
+      backoffMs = 0;
+    }
+    onConnection(conn);
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+/**
+ * Answers a connection over the cap with the canned 503 once its request
+ * starts to arrive (a response before the request confuses clients), then
+ * closes it after the client's end or within a second in all, so the answer
+ * is read rather than lost to a reset.
+ */
+export function turnAway(conn: Deno.TcpConn): void {
+  const linger = AbortSignal.timeout(1000);
+  const close = () => {
+    try {
+      conn.close();
+    } catch {
+      // already closed
+    }
+  };
+  linger.addEventListener("abort", close, { once: true });
+  (async () => {
+    const scratch = new Uint8Array(1024);
+    if (await conn.read(scratch) === null) return;
+    await conn.write(OVER_CAP);
+    await conn.closeWrite();
+    while (!linger.aborted && await conn.read(scratch) !== null) {
+      // discard what the client still sends
+    }
+  })().catch(() => {}).finally(close);
+}

@@ -1,0 +1,187 @@
+/**
+ * The connections the server has accepted: each served by the runtime's
+ * per-connection server, watched by one sweep timer that closes those that
+ * sent no complete request head within the header timeout, or idled
+ * between requests past the keep-alive timeout. A connection with a
+ * request in flight is never closed by these timers (a slow upload body has
+ * its own idle timeout). An answer saying `Connection: close` closes its
+ * connection a little later, as nginx's lingering close.
+ *
+ * @module
+ */
+
+import type { ServeConnection, ServedConnection } from "./serve_connection.ts";
+
+/** Counters of the server's connections, read by the metrics. */
+export class ConnectionStats {
+  /** Connections open now. */
+  open = 0;
+  /** Closed for not sending a request head within the header timeout. */
+  headerTimeouts = 0;
+  /** Closed for idling between requests past the keep-alive timeout. */
+  idleTimeouts = 0;
+  /** Turned away with 503 over the connection cap. */
+  rejected = 0;
+  /** Times `accept()` failed (out of file descriptors) and the loop waited. */
+  acceptBackoffs = 0;
+}
+
+/** Options of {@linkcode ConnectionSet}. */
+export interface ConnectionSetOptions {
+  /** Serves one connection (`serve_connection.ts`). */
+  serveConnection: ServeConnection;
+  /** Answers one request. */
+  handler: Deno.ServeHandler<Deno.NetAddr>;
+  /** Answers when `handler` throws. */
+  onError: (error: unknown) => Response | Promise<Response>;
+  /** Time to send a complete request head, ms. */
+  headerTimeoutMs: number;
+  /** Time a connection may idle between requests, ms. */
+  keepAliveTimeoutMs: number;
+  /** Counters to update. */
+  stats: ConnectionStats;
+}
+
+interface Tracked {
+  readonly abort: AbortController;
+  served?: ServedConnection;
+  /** Requests in flight. */
+  active: number;
+  /** Requests started on it so far. */
+  requests: number;
+  /** When it was accepted or last became idle (performance.now()). */
+  since: number;
+}
+
+// How long a connection answered with Connection: close may stay open for
+// the client to read the answer; see #lingerThenClose.
+const LINGER_MS = 2_000;
+
+/** Whether `response` carries `Connection: close`. */
+function saysClose(response: Response): boolean {
+  const value = response.headers.get("connection");
+  return value !== null && /(^|,)\s*close\s*(,|$)/i.test(value);
+}
+
+/** The open connections, their timers, and their shutdown. */
+export class ConnectionSet {
+  readonly #options: ConnectionSetOptions;
+  readonly #connections = new Set<Tracked>();
+  readonly #closed = new Set<Promise<void>>();
+  readonly #sweeper: number;
+
+  constructor(options: ConnectionSetOptions) {
+    this.#options = options;
+    const { headerTimeoutMs, keepAliveTimeoutMs } = options;
+    // A quarter of the shorter timeout (10 ms to 1 s): a connection is
+    // closed at most that late.
+    const sweepMs = Math.min(
+      1000,
+      Math.max(
+        10,
+        Math.floor(Math.min(headerTimeoutMs, keepAliveTimeoutMs) / 4),
+      ),
+    );
+    // Typed as Node's Timeout once node: modules are loaded; a number here.
+    this.#sweeper = setInterval(
+      () => this.#sweep(),
+      sweepMs,
+    ) as unknown as number;
+    Deno.unrefTimer(this.#sweeper);
+  }
+
+  /** Connections open (those being closed by a timer no longer count). */
+  get size(): number {
+    return this.#connections.size;
+  }
+
+  /** Serves `conn` until it closes. */
+  add(conn: Deno.TcpConn): void {
+    const { serveConnection, handler, onError, stats } = this.#options;
+    const tracked: Tracked = {
+      abort: new AbortController(),
+      active: 0,
+      requests: 0,
+      since: performance.now(),
+    };
+    const idle = () => {
+      if (--tracked.active === 0) tracked.since = performance.now();
+    };
+    this.#connections.add(tracked);
+    stats.open++;
+    tracked.served = serveConnection(conn, {
+      signal: tracked.abort.signal,
+      onError,
+      handler: async (req, info) => {
+        // The handler runs once the request head is in: from here until
+        // the response is sent, no timer closes this connection.
+        tracked.active++;
+        tracked.requests++;
+        info.completed.then(idle, idle);
+        const response = await handler(req, info);
+        if (saysClose(response)) this.#lingerThenClose(tracked, info);
+        return response;
+      },
+    });
+    const done = tracked.served.finished.catch(() => {}).finally(() => {
+      this.#connections.delete(tracked);
+      this.#closed.delete(done);
+      stats.open--;
+    });
+    this.#closed.add(done);
+  }
+
+  /**
+   * Stops the timers, closes idle connections, and resolves once the
+   * requests in flight are answered and every connection is closed.
+   */
+  async shutdown(): Promise<void> {
+    clearInterval(this.#sweeper);
+    await Promise.all(
+      [...this.#connections].map((conn) =>
+        conn.served?.shutdown().catch(() => {})
+      ),
+    );
+    await Promise.all([...this.#closed]);
+  }
+
+  #sweep(): void {
+    const { headerTimeoutMs, keepAliveTimeoutMs, stats } = this.#options;
+    const now = performance.now();
+    for (const conn of this.#connections) {
+      if (conn.active > 0) continue;
+      const first = conn.requests === 0;
+      if (now - conn.since < (first ? headerTimeoutMs : keepAliveTimeoutMs)) {
+        continue;
+      }
+      this.#connections.delete(conn);
+      if (first) stats.headerTimeouts++;
+      else stats.idleTimeouts++;
+      conn.abort.abort();
+    }
+  }
+
+  /**
+   * The runtime keeps a connection open while an unread request body still
+   * arrives, Connection: close or not (it waits for the body's end), so a
+   * refused or stopped upload's client could hold it for ever by sending
+   * slowly. As nginx's lingering close: give the client LINGER_MS after the
+   * answer to read it (closing at once, with its data still arriving, would
+   * reset the connection and could lose the answer), then close.
+   */
+  #lingerThenClose(tracked: Tracked, info: Deno.ServeHandlerInfo): void {
+    const requests = tracked.requests;
+    // Only a connection stuck on that answer: an HTTP/2 connection (where
+    // Connection: close means nothing) that took or runs other requests
+    // is left alone.
+    const stuck = () => tracked.active === 0 && tracked.requests === requests;
+    const close = () => {
+      const timer = setTimeout(() => {
+        if (stuck()) tracked.abort.abort();
+      }, LINGER_MS);
+      Deno.unrefTimer(timer);
+      tracked.served?.finished.finally(() => clearTimeout(timer));
+    };
+    info.completed.then(close, close);
+  }
+}
