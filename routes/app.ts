@@ -13,6 +13,8 @@
 import { join } from "node:path";
 import { MemoryStore } from "../services/cache/memory_store.ts";
 import { ResponseCache } from "../services/cache/policy.ts";
+import { redisCacheMetrics } from "../services/cache/metrics.ts";
+import { createRedisTier } from "../services/cache/redis_tier.ts";
 import type { CacheStore } from "../services/cache/store.ts";
 import type { Config } from "../services/ops/config.ts";
 import type { Logger } from "../services/ops/logger.ts";
@@ -186,8 +188,23 @@ function createServices(options: AppOptions, files: FileStore): Services {
     onAttempt: (attempt) => metrics.upstream(attempt),
     onShed: recordShed,
   });
+  const memory = new MemoryStore({ maxBytes: config.cacheMaxBytes });
+  // With REDIS_URL, Redis is a second tier shared by every instance.
+  const shared = config.redisUrl && !options.store
+    ? createRedisTier({
+      url: config.redisUrl.href,
+      memory,
+      freshMs: config.cacheTtlSeconds * 1000,
+      timeoutMs: config.redisTimeoutMs,
+      // What one upstream load may take, attempts and their backoff.
+      lockMs: config.upstreamTimeoutMs * (config.upstreamRetries + 1) + 1000,
+      logger,
+    })
+    : undefined;
+  if (shared) redisCacheMetrics(metrics.registry, shared.link);
   const cache = new ResponseCache({
-    store: options.store ?? new MemoryStore({ maxBytes: config.cacheMaxBytes }),
+    store: options.store ?? shared?.store ?? memory,
+    ...(shared ? { flight: shared.flight } : {}),
     ttlSeconds: config.cacheTtlSeconds,
     staleWhileRevalidateSeconds: config.cacheStaleWhileRevalidateSeconds,
     staleIfErrorSeconds: config.cacheStaleIfErrorSeconds,

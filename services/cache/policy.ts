@@ -10,6 +10,7 @@
 
 import { etagOf } from "../http/etag.ts";
 import { type Logger, silentLogger } from "../ops/logger.ts";
+import { type Flight, type FlightResult, localFlight } from "./flight.ts";
 import type { CacheEntry, CacheStore } from "./store.ts";
 
 /**
@@ -70,6 +71,11 @@ export interface ResponseCacheOptions {
   logger?: Logger;
   /** Observes each lookup (metrics). */
   onOutcome?: (outcome: CacheOutcome) => void;
+  /**
+   * Who loads a missing key: here, or one instance of those sharing a
+   * Redis (`redis_flight.ts`). @default {localFlight}
+   */
+  flight?: Flight;
 }
 
 /**
@@ -85,7 +91,8 @@ export class ResponseCache {
   readonly #now: () => number;
   readonly #logger: Logger;
   readonly #onOutcome: ((outcome: CacheOutcome) => void) | undefined;
-  readonly #inflight = new Map<string, Promise<CacheEntry>>();
+  readonly #flight: Flight;
+  readonly #inflight = new Map<string, Promise<FlightResult>>();
   readonly #background = new Set<Promise<unknown>>();
 
   constructor(options: ResponseCacheOptions) {
@@ -97,6 +104,7 @@ export class ResponseCache {
       now = Date.now,
       logger = silentLogger,
       onOutcome,
+      flight = localFlight,
     } = options;
     for (
       const [name, value] of [
@@ -116,6 +124,7 @@ export class ResponseCache {
     this.#now = now;
     this.#logger = logger;
     this.#onOutcome = onOutcome;
+    this.#flight = flight;
   }
 
   /** The store underneath. */
@@ -146,8 +155,9 @@ export class ResponseCache {
     }
     const joined = this.#inflight.get(key);
     try {
-      const entry = await (joined ?? this.#load(key, load));
-      return this.#result(entry, joined ? "collapsed" : "miss");
+      const { entry, loadedHere } = await (joined ?? this.#load(key, load));
+      // Loaded by another instance: this caller joined its fetch.
+      return this.#result(entry, joined || !loadedHere ? "collapsed" : "miss");
     } catch (error) {
       if (
         cached && this.#now() - cached.storedAt < this.#ttlMs + this.#sieMs
@@ -187,29 +197,38 @@ export class ResponseCache {
     };
   }
 
-  #load(key: string, load: () => Promise<Loaded>): Promise<CacheEntry> {
+  #load(key: string, load: () => Promise<Loaded>): Promise<FlightResult> {
     const promise = (async () => {
       try {
-        const loaded = await load();
-        const entry: CacheEntry = {
-          status: loaded.status,
-          body: loaded.body,
-          contentType: loaded.contentType,
-          etag: await etagOf(loaded.body),
-          storedAt: this.#now(),
-        };
-        await this.#store.set(
+        return await this.#flight.run(
           key,
-          entry,
-          this.#ttlMs + Math.max(this.#swrMs, this.#sieMs),
+          () => this.#fetch(key, load),
+          // Another instance's entry stands in only while fresh.
+          (entry) => this.#now() - entry.storedAt < this.#ttlMs,
         );
-        return entry;
       } finally {
         this.#inflight.delete(key);
       }
     })();
     this.#inflight.set(key, promise);
     return promise;
+  }
+
+  async #fetch(key: string, load: () => Promise<Loaded>): Promise<CacheEntry> {
+    const loaded = await load();
+    const entry: CacheEntry = {
+      status: loaded.status,
+      body: loaded.body,
+      contentType: loaded.contentType,
+      etag: await etagOf(loaded.body),
+      storedAt: this.#now(),
+    };
+    await this.#store.set(
+      key,
+      entry,
+      this.#ttlMs + Math.max(this.#swrMs, this.#sieMs),
+    );
+    return entry;
   }
 
   #revalidate(key: string, load: () => Promise<Loaded>): void {

@@ -26,6 +26,8 @@ export interface Config {
   cacheStaleWhileRevalidateSeconds: number;
   cacheStaleIfErrorSeconds: number;
   cacheMaxBytes: number;
+  redisUrl: URL | undefined;
+  redisTimeoutMs: number;
   dataDir: string;
   maxUploadBytes: number;
   uploadQueueBytes: number;
@@ -102,6 +104,19 @@ const httpUrl: Parser<URL> = (raw, env) => {
   }
   // Normalise to no trailing slash so paths can be appended verbatim.
   url.pathname = url.pathname.replace(/\/+$/, "");
+  return url;
+};
+
+const redisUrl: Parser<URL> = (raw, env) => {
+  let url: URL;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    throw new ConfigError(env, `${env} must be an absolute URL, got "${raw}"`);
+  }
+  if (url.protocol !== "redis:" && url.protocol !== "rediss:") {
+    throw new ConfigError(env, `${env} must be a redis(s):// URL`);
+  }
   return url;
 };
 
@@ -249,6 +264,23 @@ export const SETTINGS = [
     default: "67108864",
     help: "bound of the in-memory cache",
     parse: integer(1024),
+  }),
+  setting({
+    key: "redisUrl",
+    env: "REDIS_URL",
+    flag: "redis-url",
+    default: undefined,
+    help:
+      "when set, a shared cache tier in Redis behind the in-memory one (redis://[user:password@]host:port[/db]); --allow-net must admit its host",
+    parse: redisUrl,
+  }),
+  setting({
+    key: "redisTimeoutMs",
+    env: "REDIS_TIMEOUT_MS",
+    flag: "redis-timeout-ms",
+    default: "100",
+    help: "a Redis answer slower than this is a cache miss",
+    parse: integer(1, 60_000),
   }),
   setting({
     key: "dataDir",
@@ -461,6 +493,13 @@ export function helpText(): string {
   ].join("\n");
 }
 
+/** A URL without its password (REDIS_URL may carry one). */
+function shownUrl(url: URL): string {
+  const shown = new URL(url);
+  if (shown.password) shown.password = "***";
+  return shown.href.replace(/\/$/, "");
+}
+
 /** The settings as a log-safe object: secrets are reported as set or not. */
 export function describeConfig(config: Config): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -469,7 +508,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     if ("secret" in s && s.secret) {
       out[s.key] = value === undefined ? "unset" : "set";
     } else {
-      out[s.key] = value instanceof URL ? value.href.replace(/\/$/, "") : value;
+      out[s.key] = value instanceof URL ? shownUrl(value) : value;
     }
   }
   return out;

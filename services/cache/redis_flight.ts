@@ -1,0 +1,166 @@
+/**
+ * Single-flight across instances: the instance that takes the Redis lock
+ * `SET lock:<key> <token> NX PX <lockMs>` loads the key, stores it, then
+ * releases the lock (only if still its own: compare-and-delete in one
+ * script) and announces the key on a channel in the same script. The others
+ * wait for that announcement (one shared subscriber connection, dispatched
+ * here by key), bounded by `waitMs`, then read the entry from Redis. No
+ * polling: a waiter wakes when the entry lands. When the wait runs out, the
+ * announced entry is not there, or Redis cannot answer, the waiter loads
+ * the key itself: Redis is an optimisation, never a reason to fail.
+ *
+ * @module
+ */
+
+import type { Flight, FlightResult } from "./flight.ts";
+import type { RedisLink } from "./redis_link.ts";
+import type { CacheEntry } from "./store.ts";
+
+// Deletes the lock only when it still holds our token (it may have expired
+// and been taken by another instance), and announces the key either way:
+// waiters wake and find the entry, or load it themselves.
+const RELEASE = `if redis.call("GET", KEYS[1]) == ARGV[1] then
+  redis.call("DEL", KEYS[1])
+end
+return redis.call("PUBLISH", ARGV[2], ARGV[3])`;
+
+/** Options of {@linkcode RedisFlight}. */
+export interface RedisFlightOptions {
+  /** The Redis connections (subscribed to `channel`). */
+  link: RedisLink;
+  /** Reads the entry another instance stored (the Redis tier). */
+  read: (key: string) => Promise<CacheEntry | undefined>;
+  /** How long a lock lives if its owner never releases it, ms. */
+  lockMs: number;
+  /** Longest wait for another instance's entry, ms. @default {lockMs} */
+  waitMs?: number;
+  /** The announcement channel. @default {"async-api:cache:filled"} */
+  channel?: string;
+  /** Prefix of the lock keys. @default {"async-api:lock:"} */
+  prefix?: string;
+}
+
+/** One load per key across every instance sharing a Redis. */
+export class RedisFlight implements Flight {
+  readonly #link: RedisLink;
+  readonly #read: (key: string) => Promise<CacheEntry | undefined>;
+  readonly #lockMs: number;
+  readonly #waitMs: number;
+  readonly #channel: string;
+  readonly #prefix: string;
+  readonly #waiters = new Map<string, Set<() => void>>();
+
+  constructor(options: RedisFlightOptions) {
+    const {
+      link,
+      read,
+      lockMs,
+      waitMs = lockMs,
+      channel = "async-api:cache:filled",
+      prefix = "async-api:lock:",
+    } = options;
+    for (
+      const [name, value] of [["lockMs", lockMs], ["waitMs", waitMs]] as const
+    ) {
+      if (!Number.isInteger(value) || value < 1) {
+        throw new RangeError(`${name} must be a positive integer: ${value}`);
+      }
+    }
+    this.#link = link;
+    this.#read = read;
+    this.#lockMs = lockMs;
+    this.#waitMs = waitMs;
+    this.#channel = channel;
+    this.#prefix = prefix;
+  }
+
+  /** Keys some caller waits on now. */
+  get waiting(): number {
+    return this.#waiters.size;
+  }
+
+  /** Wakes the waiters of `key` (the subscriber's message handler). */
+  announced(key: string): void {
+    const wakes = this.#waiters.get(key);
+    if (!wakes) return;
+    this.#waiters.delete(key);
+    for (const wake of wakes) wake();
+  }
+
+  async run(
+    key: string,
+    load: () => Promise<CacheEntry>,
+    usable: (entry: CacheEntry) => boolean,
+  ): Promise<FlightResult> {
+    const here = async () => ({ entry: await load(), loadedHere: true });
+    if (!this.#link.usable) return await here();
+    // Listen before asking for the lock, so an announcement that comes
+    // right after the lock attempt is not missed.
+    const landed = this.#expect(key);
+    try {
+      const token = crypto.randomUUID();
+      const lock = this.#prefix + key;
+      let owned: boolean;
+      try {
+        owned = await this.#link.call((redis) =>
+          redis.set(lock, token, { NX: true, PX: this.#lockMs })
+        ) === "OK";
+      } catch {
+        return await here();
+      }
+      const peer = async () => {
+        const entry = await this.#read(key);
+        return entry && usable(entry)
+          ? { entry, loadedHere: false }
+          : undefined;
+      };
+      if (owned) {
+        try {
+          // Another instance may have stored it just before we locked.
+          return await peer() ?? await here();
+        } finally {
+          await this.#release(lock, token, key);
+        }
+      }
+      const early = await peer();
+      if (early) return early;
+      await landed.wait(this.#waitMs);
+      return await peer() ?? await here();
+    } finally {
+      landed.cancel();
+    }
+  }
+
+  async #release(lock: string, token: string, key: string): Promise<void> {
+    try {
+      await this.#link.call((redis) =>
+        redis.eval(RELEASE, {
+          keys: [lock],
+          arguments: [token, this.#channel, key],
+        })
+      );
+    } catch {
+      // The lock expires by itself; waiters stop waiting at waitMs.
+    }
+  }
+
+  #expect(key: string): { wait(ms: number): Promise<void>; cancel(): void } {
+    const { promise, resolve } = Promise.withResolvers<void>();
+    let wakes = this.#waiters.get(key);
+    if (!wakes) this.#waiters.set(key, wakes = new Set());
+    wakes.add(resolve);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    return {
+      wait: (ms) => {
+        timer = setTimeout(resolve, ms);
+        return promise;
+      },
+      cancel: () => {
+        clearTimeout(timer);
+        const current = this.#waiters.get(key);
+        current?.delete(resolve);
+        if (current?.size === 0) this.#waiters.delete(key);
+      },
+    };
+  }
+}

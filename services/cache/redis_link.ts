@@ -1,0 +1,230 @@
+/**
+ * The connections to Redis behind the shared cache tier: one command
+ * connection (binary replies as `Buffer`s) and one subscriber connection
+ * for fill announcements. Redis is an optimisation, never a dependency: a
+ * command that is not connected, fails or takes longer than `timeoutMs`
+ * rejects with {@linkcode RedisUnavailableError}, which callers treat as a
+ * miss. Losing and regaining the connection is logged once per change, and
+ * node-redis reconnects with capped exponential backoff.
+ *
+ * @module
+ */
+
+import { createClient, RESP_TYPES } from "redis";
+import { Buffer } from "node:buffer";
+import { type Logger, silentLogger } from "../ops/logger.ts";
+
+/** A Redis command could not be answered in time: treat it as a miss. */
+export class RedisUnavailableError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "RedisUnavailableError";
+  }
+}
+
+/** After a command times out, Redis is left alone this long, ms. */
+export const SLOW_PAUSE_MS = 1000;
+
+/** Options of {@linkcode RedisLink}. */
+export interface RedisLinkOptions {
+  /** `redis://[user:password@]host:port[/db]` (or `rediss://`). */
+  url: string;
+  /** Longest wait for one command's answer, ms. @default {100} */
+  timeoutMs?: number;
+  /** Longest wait for a connection to open, ms. @default {1000} */
+  connectTimeoutMs?: number;
+  /** Longest pause between reconnection attempts, ms. @default {1000} */
+  maxBackoffMs?: number;
+  /** Called with each announcement received on `channel`. */
+  onMessage?: (message: string) => void;
+  /** The channel the subscriber listens on. */
+  channel?: string;
+  /** Logs changes of reachability. */
+  logger?: Logger;
+}
+
+function makeClient(
+  url: string,
+  connectTimeoutMs: number,
+  backoff: (retries: number) => number | Error,
+) {
+  return createClient({
+    url,
+    // A command issued while disconnected fails at once instead of
+    // waiting in a queue: the caller goes to the upstream meanwhile.
+    disableOfflineQueue: true,
+    socket: {
+      connectTimeout: connectTimeoutMs,
+      reconnectStrategy: backoff,
+    },
+  }).withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer });
+}
+
+/** The command client, its replies' binary strings mapped to `Buffer`s. */
+export type RedisCommands = ReturnType<typeof makeClient>;
+
+/** The two connections, their reachability and timed commands. */
+export class RedisLink {
+  readonly #client: RedisCommands;
+  readonly #subscriber: RedisCommands;
+  readonly #timeoutMs: number;
+  readonly #logger: Logger;
+  readonly #url: string;
+  #state: "starting" | "up" | "down" = "starting";
+  #timeouts = 0;
+  #slowUntil = 0;
+  #backoffUntil = 0;
+  #closed = false;
+
+  constructor(options: RedisLinkOptions) {
+    const {
+      url,
+      timeoutMs = 100,
+      connectTimeoutMs = 1000,
+      maxBackoffMs = 1000,
+      onMessage,
+      channel = "async-api:cache:filled",
+      logger = silentLogger,
+    } = options;
+    for (
+      const [name, value] of [
+        ["timeoutMs", timeoutMs],
+        ["connectTimeoutMs", connectTimeoutMs],
+        ["maxBackoffMs", maxBackoffMs],
+      ] as const
+    ) {
+      if (!Number.isInteger(value) || value < 1) {
+        throw new RangeError(`${name} must be a positive integer: ${value}`);
+      }
+    }
+    this.#timeoutMs = timeoutMs;
+    this.#logger = logger;
+    // Never log credentials.
+    const shown = new URL(url);
+    if (shown.password) shown.password = "***";
+    this.#url = shown.href;
+    // 50 ms, 100 ms, ... up to maxBackoffMs, with jitter so that instances
+    // do not reconnect in lockstep after a Redis restart.
+    const backoff = (retries: number): number | Error => {
+      // An attempt that failed after close() must not schedule another.
+      if (this.#closed) return new RedisUnavailableError("closed");
+      const ms = Math.round(
+        Math.min(maxBackoffMs, 50 * 2 ** Math.min(retries, 10)) *
+          (0.75 + Math.random() / 4),
+      );
+      this.#backoffUntil = Math.max(this.#backoffUntil, Date.now() + ms);
+      return ms;
+    };
+    this.#client = makeClient(url, connectTimeoutMs, backoff);
+    this.#subscriber = this.#client.duplicate();
+    for (const client of [this.#client, this.#subscriber]) {
+      // Without an error listener node-redis would end the process; each
+      // failed reconnection emits one, so only a change is logged.
+      client.on("error", (error: Error) => this.#lost(error));
+      client.on("ready", () => this.#regained());
+      // Connecting may take many attempts: it runs in the background and
+      // the cache works without Redis meanwhile.
+      client.connect().catch((error: Error) => this.#lost(error));
+    }
+    if (onMessage) {
+      this.#subscriber.subscribe(channel, (message: Buffer | string) => {
+        onMessage(String(message));
+      }).catch((error: Error) => this.#lost(error));
+    }
+  }
+
+  /** Whether both connections are open now (the `cache_redis_up` gauge). */
+  get up(): boolean {
+    return !this.#closed && this.#client.isReady && this.#subscriber.isReady;
+  }
+
+  /**
+   * Whether commands are worth sending now: connected, and no command timed
+   * out in the last {@linkcode SLOW_PAUSE_MS} (a slow Redis would otherwise
+   * add its timeout to every request).
+   */
+  get usable(): boolean {
+    return this.up && Date.now() >= this.#slowUntil;
+  }
+
+  /** Commands that took longer than the timeout so far. */
+  get timeouts(): number {
+    return this.#timeouts;
+  }
+
+  /**
+   * Runs `command` on the command connection, bounded by the timeout.
+   *
+   * @throws {RedisUnavailableError} when not connected, on a failure, or
+   * when no answer came in time (the late answer is ignored).
+   */
+  async call<T>(command: (client: RedisCommands) => Promise<T>): Promise<T> {
+    if (!this.#client.isReady) {
+      throw new RedisUnavailableError("Redis is not connected");
+    }
+    if (Date.now() < this.#slowUntil) {
+      throw new RedisUnavailableError("Redis answered too slowly just now");
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const pending = command(this.#client);
+    // A late failure of an abandoned command must not go unhandled.
+    pending.catch(() => {});
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        this.#timeouts++;
+        this.#slowUntil = Date.now() + SLOW_PAUSE_MS;
+        reject(new RedisUnavailableError("Redis answered too slowly"));
+      }, this.#timeoutMs);
+    });
+    try {
+      return await Promise.race([pending, late]);
+    } catch (error) {
+      if (error instanceof RedisUnavailableError) throw error;
+      throw new RedisUnavailableError("Redis command failed", {
+        cause: error,
+      });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Closes both connections and stops reconnecting. While Redis is down
+   * this takes until the pending reconnection pause ends (at most
+   * `maxBackoffMs`): node-redis cannot cancel that pause's timer.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const client of [this.#client, this.#subscriber]) {
+      // destroy(), not close(): it also stops a reconnection in progress
+      // (and its timer), where the socket is not open.
+      try {
+        client.destroy();
+      } catch {
+        // Never connected.
+      }
+    }
+    // A margin: the runtime may fire that timer a little after its time.
+    const pause = this.#backoffUntil + 25 - Date.now();
+    if (this.#backoffUntil > 0 && pause > 0) {
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
+  }
+
+  #lost(error: Error): void {
+    if (this.#state === "down" || this.#closed) return;
+    this.#state = "down";
+    this.#logger.warn("cache.redis_down", {
+      url: this.#url,
+      error: error.message,
+      detail: "serving from the in-process cache and the upstream",
+    });
+  }
+
+  #regained(): void {
+    if (this.#state === "up" || !this.up) return;
+    this.#state = "up";
+    this.#logger.info("cache.redis_up", { url: this.#url });
+  }
+}

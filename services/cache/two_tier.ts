@@ -1,0 +1,128 @@
+/**
+ * The two-tier {@linkcode CacheStore}: the in-process LRU in front (hits at
+ * memory speed), Redis behind it, shared by every instance. A read that
+ * misses the front (or finds it past freshness) asks Redis and keeps what it
+ * finds in front; a write goes to both. An entry expires in Redis when it
+ * can no longer be served even stale (the `retainMs` the policy gives).
+ * Redis failing or slow is a miss, never an error.
+ *
+ * @module
+ */
+
+import { Buffer } from "node:buffer";
+import { decodeEntry, encodeEntry } from "./entry_codec.ts";
+import type { RedisLink } from "./redis_link.ts";
+import type { CacheEntry, CacheStore } from "./store.ts";
+
+/** Options of {@linkcode TwoTierStore}. */
+export interface TwoTierStoreOptions {
+  /** The in-process tier. */
+  memory: CacheStore;
+  /** The Redis connections. */
+  link: RedisLink;
+  /**
+   * Freshness of an entry, ms: a front entry older than this is checked
+   * against Redis, where another instance may have stored a newer one.
+   */
+  freshMs: number;
+  /** Prefix of the Redis keys. @default {"async-api:cache:"} */
+  prefix?: string;
+  /** Clock, for tests. @default {Date.now} */
+  now?: () => number;
+}
+
+/** The in-process LRU in front of Redis. */
+export class TwoTierStore implements CacheStore {
+  readonly #memory: CacheStore;
+  readonly #link: RedisLink;
+  readonly #freshMs: number;
+  readonly #prefix: string;
+  readonly #now: () => number;
+
+  constructor(options: TwoTierStoreOptions) {
+    const {
+      memory,
+      link,
+      freshMs,
+      prefix = "async-api:cache:",
+      now = Date.now,
+    } = options;
+    if (!Number.isFinite(freshMs) || freshMs < 0) {
+      throw new RangeError(`freshMs must be >= 0: ${freshMs}`);
+    }
+    this.#memory = memory;
+    this.#link = link;
+    this.#freshMs = freshMs;
+    this.#prefix = prefix;
+    this.#now = now;
+  }
+
+  /** The Redis connections. */
+  get link(): RedisLink {
+    return this.#link;
+  }
+
+  async get(key: string): Promise<CacheEntry | undefined> {
+    const front = await this.#memory.get(key);
+    if (front && this.#now() - front.storedAt < this.#freshMs) return front;
+    const shared = await this.getShared(key);
+    if (!front) return shared;
+    return shared && shared.storedAt > front.storedAt ? shared : front;
+  }
+
+  /**
+   * The entry in Redis, kept in front too; `undefined` when Redis has none,
+   * is down or slow.
+   */
+  async getShared(key: string): Promise<CacheEntry | undefined> {
+    let reply: Buffer | null;
+    try {
+      reply = await this.#link.call((redis) => redis.get(this.#prefix + key));
+    } catch {
+      return undefined;
+    }
+    if (!reply) return undefined;
+    const decoded = decodeEntry(reply);
+    if (!decoded) return undefined;
+    const retainMs = decoded.retainUntil - this.#now();
+    if (retainMs <= 0) return undefined;
+    await this.#memory.set(key, decoded.entry, retainMs);
+    return decoded.entry;
+  }
+
+  async set(key: string, entry: CacheEntry, retainMs: number): Promise<void> {
+    await this.#memory.set(key, entry, retainMs);
+    const bytes = encodeEntry({
+      entry,
+      retainUntil: entry.storedAt + retainMs,
+    });
+    const value = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    try {
+      await this.#link.call((redis) =>
+        redis.set(this.#prefix + key, value, {
+          PX: Math.max(1, Math.ceil(retainMs)),
+        })
+      );
+    } catch {
+      // The front tier has it; other instances fetch their own.
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.#memory.delete(key);
+    try {
+      await this.#link.call((redis) => redis.del(this.#prefix + key));
+    } catch {
+      // It expires in Redis by itself.
+    }
+  }
+
+  stats(): { entries: number; bytes: number; evictions: number } {
+    return this.#memory.stats();
+  }
+
+  async close(): Promise<void> {
+    await this.#memory.close?.();
+    await this.#link.close();
+  }
+}

@@ -1,0 +1,299 @@
+/**
+ * The shared cache tier (`REDIS_URL`) against a real `redis-server`: bytes
+ * round-trip exactly, a miss on one instance is a hit on another, 100
+ * concurrent misses over three instances make one upstream request, and
+ * Redis stopped, restarted or slow never becomes a user error.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { createLogger, type Logger } from "../services/ops/logger.ts";
+import { MemoryStore } from "../services/cache/memory_store.ts";
+import { RedisLink } from "../services/cache/redis_link.ts";
+import { TwoTierStore } from "../services/cache/two_tier.ts";
+import { type TestApp, testApp } from "./fixtures/app.ts";
+import { startRedis } from "./fixtures/redis.ts";
+import { startFixtureUpstream } from "./fixtures/upstream.ts";
+
+/** Prints a measured figure (the issue asks for them in the closing note). */
+function report(line: string) {
+  // deno-lint-ignore no-console
+  console.log(line);
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Waits (bounded) until `ok()` holds. */
+async function until(ok: () => boolean, what: string, ms = 10_000) {
+  const deadline = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting: ${what}`);
+    await sleep(10);
+  }
+}
+
+function linkOf(t: TestApp): RedisLink {
+  const store = t.app.cache.store;
+  assert.ok(store instanceof TwoTierStore, "REDIS_URL gives a two-tier store");
+  return store.link;
+}
+
+/** A logger keeping its records, to count what was logged. */
+function recordingLogger(): { logger: Logger; msgs: () => string[] } {
+  const lines: string[] = [];
+  return {
+    logger: createLogger({ level: "info", write: (line) => lines.push(line) }),
+    msgs: () => lines.map((line) => JSON.parse(line).msg),
+  };
+}
+
+// Generous: the machine is shared, and a timeout would make an instance
+// load by itself (correct, but not what these tests count).
+const REDIS_ARGS = ["--redis-timeout-ms", "1000"];
+
+async function instances(
+  count: number,
+  args: string[],
+  logger?: Logger,
+): Promise<TestApp[]> {
+  const apps: TestApp[] = [];
+  for (let i = 0; i < count; i++) {
+    apps.push(await testApp(args, logger ? { logger } : {}));
+  }
+  for (const t of apps) await until(() => linkOf(t).up, "Redis connected");
+  return apps;
+}
+
+async function closeAll(apps: TestApp[]) {
+  for (const t of apps) await t[Symbol.asyncDispose]();
+}
+
+Deno.test("two-tier store: bytes round-trip exactly through Redis, expiring when no longer servable", async () => {
+  await using redis = await startRedis();
+  const link = new RedisLink({ url: redis.url, timeoutMs: 1000 });
+  const other = new RedisLink({ url: redis.url, timeoutMs: 1000 });
+  try {
+    await until(() => link.up && other.up, "Redis connected");
+    const writer = new TwoTierStore({
+      memory: new MemoryStore({ maxBytes: 1 << 20 }),
+      link,
+      freshMs: 60_000,
+    });
+    const reader = new TwoTierStore({
+      memory: new MemoryStore({ maxBytes: 1 << 20 }),
+      link: other,
+      freshMs: 60_000,
+    });
+    // Every byte value, invalid UTF-8 included (0xff, lone 0x80, CR LF).
+    const body = new Uint8Array(4096).map((_, i) => (i * 131) % 256);
+    const entry = {
+      status: 200,
+      body,
+      contentType: "application/octet-stream",
+      etag: '"x"',
+      storedAt: Date.now(),
+    };
+    await writer.set("/bytes", entry, 5_000);
+    const read = await reader.get("/bytes");
+    assert.ok(read);
+    assert.deepEqual(read.body, body);
+    assert.equal(read.contentType, entry.contentType);
+    assert.equal(read.etag, entry.etag);
+    assert.equal(read.storedAt, entry.storedAt);
+    const pttl = await redis.command("PTTL", "async-api:cache:/bytes");
+    assert.ok(typeof pttl === "number" && pttl > 4_000 && pttl <= 5_000);
+    // Now in the reader's front tier: a hit with Redis gone.
+    await redis.stop();
+    await until(() => !other.up, "Redis down seen");
+    assert.deepEqual((await reader.get("/bytes"))?.body, body);
+  } finally {
+    await link.close();
+    await other.close();
+  }
+});
+
+Deno.test("REDIS_URL: a miss on instance A is a hit on instance B without an upstream request", async () => {
+  await using upstream = startFixtureUpstream();
+  await using redis = await startRedis();
+  const args = ["--upstream-url", upstream.url, "--redis-url", redis.url];
+  const [a, b] = await instances(2, [...args, ...REDIS_ARGS]);
+  try {
+    const first = await a!.get("/posts/1");
+    assert.equal(first.status, 200);
+    assert.match(first.headers.get("cache-status") ?? "", /fwd=miss/);
+    const bytes = new Uint8Array(await first.arrayBuffer());
+    const started = performance.now();
+    const second = await b!.get("/posts/1");
+    const crossMs = performance.now() - started;
+    assert.equal(second.status, 200);
+    assert.match(second.headers.get("cache-status") ?? "", /; hit/);
+    assert.deepEqual(new Uint8Array(await second.arrayBuffer()), bytes);
+    assert.equal(second.headers.get("etag"), first.headers.get("etag"));
+    const again = performance.now();
+    await (await b!.get("/posts/1")).body?.cancel();
+    const memoryMs = performance.now() - again;
+    assert.equal(upstream.hits("/posts/1"), 1);
+    report(
+      `cross-instance hit ${crossMs.toFixed(2)} ms, ` +
+        `in-process hit ${memoryMs.toFixed(2)} ms`,
+    );
+    const metrics = await (await b!.get("/metrics")).text();
+    assert.match(metrics, /^cache_redis_up 1$/m);
+  } finally {
+    await closeAll([a!, b!]);
+  }
+});
+
+Deno.test("REDIS_URL: 100 concurrent cold misses over 3 instances make 1 upstream request", async () => {
+  await using upstream = startFixtureUpstream();
+  await using redis = await startRedis();
+  const apps = await instances(3, [
+    "--upstream-url",
+    upstream.url,
+    "--redis-url",
+    redis.url,
+    ...REDIS_ARGS,
+  ]);
+  try {
+    // The upstream answers in 100 ms, so the misses overlap its fetch.
+    upstream.setFault("/posts/7", { delayMs: 100 });
+    const waits: number[] = [];
+    const answers = await Promise.all(
+      Array.from({ length: 100 }, async (_, i) => {
+        const started = performance.now();
+        const res = await apps[i % 3]!.get("/posts/7");
+        const body = await res.json();
+        waits.push(performance.now() - started);
+        return { status: res.status, id: body.id };
+      }),
+    );
+    assert.ok(answers.every((a) => a.status === 200 && a.id === 7));
+    assert.equal(upstream.hits("/posts/7"), 1);
+    waits.sort((x, y) => x - y);
+    const p99 = waits[98]!;
+    report(
+      `stampede: 1 upstream request, p50 ${waits[49]!.toFixed(1)} ms, ` +
+        `p99 ${p99.toFixed(1)} ms (upstream 100 ms)`,
+    );
+    // Woken by pub/sub, not a 500 ms poll (nginx's proxy_cache_lock).
+    assert.ok(p99 < 2_000, `p99 ${p99} ms`);
+  } finally {
+    await closeAll(apps);
+  }
+});
+
+Deno.test("REDIS_URL: Redis stopped mid-run: every GET 200, cache_redis_up 0, logged once; restarted: sharing resumes", async () => {
+  await using upstream = startFixtureUpstream();
+  await using redis = await startRedis();
+  const { logger, msgs } = recordingLogger();
+  const apps = await instances(2, [
+    "--upstream-url",
+    upstream.url,
+    "--redis-url",
+    redis.url,
+    ...REDIS_ARGS,
+  ], logger);
+  const [a, b] = apps as [TestApp, TestApp];
+  try {
+    assert.equal((await a.get("/posts/1")).status, 200);
+    await redis.stop();
+    await until(() => !linkOf(a).up && !linkOf(b).up, "Redis down seen");
+    for (let i = 0; i < 20; i++) {
+      for (const t of [a, b]) {
+        for (const path of ["/posts/1", `/posts/${2 + (i % 5)}`, "/users/1"]) {
+          const res = await t.get(path);
+          assert.equal(res.status, 200, path);
+          await res.body?.cancel();
+        }
+      }
+    }
+    const metrics = await (await a.get("/metrics")).text();
+    assert.match(metrics, /^cache_redis_up 0$/m);
+    const ready = await a.get("/readyz");
+    assert.equal(ready.status, 200);
+    await ready.body?.cancel();
+    // Once per instance, not per request or per reconnection attempt.
+    assert.equal(msgs().filter((m) => m === "cache.redis_down").length, 2);
+
+    await redis.restart();
+    await until(() => linkOf(a).up && linkOf(b).up, "Redis back");
+    const hits = upstream.hits("/comments?postId=3");
+    const miss = await a.get("/comments?postId=3");
+    assert.equal(miss.status, 200);
+    await miss.body?.cancel();
+    const hit = await b.get("/comments?postId=3");
+    assert.match(hit.headers.get("cache-status") ?? "", /; hit/);
+    await hit.body?.cancel();
+    assert.equal(upstream.hits("/comments?postId=3"), hits + 1);
+    assert.match(await (await b.get("/metrics")).text(), /^cache_redis_up 1$/m);
+  } finally {
+    await closeAll(apps);
+  }
+});
+
+Deno.test("REDIS_URL: Redis down at start: GETs 200 from the upstream and memory, /readyz 200", async () => {
+  await using upstream = startFixtureUpstream();
+  await using redis = await startRedis();
+  await redis.stop();
+  const { logger, msgs } = recordingLogger();
+  await using t = await testApp([
+    "--upstream-url",
+    upstream.url,
+    "--redis-url",
+    redis.url,
+  ], { logger });
+  for (let i = 0; i < 5; i++) {
+    const res = await t.get("/posts/1");
+    assert.equal(res.status, 200);
+    await res.body?.cancel();
+  }
+  assert.equal(upstream.hits("/posts/1"), 1);
+  const ready = await t.get("/readyz");
+  assert.equal(ready.status, 200);
+  await ready.body?.cancel();
+  await until(
+    () => msgs().includes("cache.redis_down"),
+    "the failure logged",
+  );
+  await sleep(300);
+  assert.equal(msgs().filter((m) => m === "cache.redis_down").length, 1);
+});
+
+Deno.test("REDIS_URL: a slow Redis (CLIENT PAUSE) is a miss after REDIS_TIMEOUT_MS, never a wait", async () => {
+  await using upstream = startFixtureUpstream();
+  await using redis = await startRedis();
+  const apps = await instances(1, [
+    "--upstream-url",
+    upstream.url,
+    "--redis-url",
+    redis.url,
+    "--redis-timeout-ms",
+    "100",
+  ]);
+  const t = apps[0]!;
+  try {
+    assert.equal(await redis.command("CLIENT", "PAUSE", "3000", "ALL"), "OK");
+    const durations: number[] = [];
+    for (let i = 1; i <= 10; i++) {
+      const started = performance.now();
+      const res = await t.get(`/posts/${i}`);
+      assert.equal(res.status, 200);
+      await res.body?.cancel();
+      durations.push(performance.now() - started);
+    }
+    report(
+      `Redis paused: first GET ${durations[0]!.toFixed(0)} ms, ` +
+        `then at most ${Math.max(...durations.slice(1)).toFixed(0)} ms`,
+    );
+    // The pause lasts 3 s; each answer came long before it ended.
+    for (const ms of durations) assert.ok(ms < 1_500, `${ms} ms`);
+    assert.match(
+      await (await t.get("/metrics")).text(),
+      /^cache_redis_timeouts_total [1-9]/m,
+    );
+  } finally {
+    await redis.command("CLIENT", "UNPAUSE");
+    await closeAll(apps);
+  }
+});
