@@ -106,10 +106,17 @@ Deno.test("curl -F file=@x stores the file, not the form: size, SHA-256, filenam
     assert.equal(created.filename, "photo.bin");
     assert.equal(created.contentType, "application/octet-stream");
 
-    // The listing and the sidecar keep the name and type.
+    // The listing keeps the name and type; a download is saved by name.
     const list = await (await fetch(`${served.url}/files`)).json();
     assert.equal(list.items[0].filename, "photo.bin");
     assert.equal(list.items[0].contentType, "application/octet-stream");
+    const download = await fetch(`${served.url}/files/${created.id}`, {
+      method: "HEAD",
+    });
+    assert.equal(
+      download.headers.get("content-disposition"),
+      "attachment; filename=photo.bin",
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -150,7 +157,11 @@ Deno.test("A FormData fetch stores the Blob part; fields around it are ignored",
   const data = randomBytes(256 * KiB);
   const form = new FormData();
   form.append("description", "x".repeat(1000));
-  form.append("upload", new Blob([data], { type: "text/plain" }), "notes.txt");
+  form.append(
+    "upload",
+    new Blob([data], { type: "text/plain" }),
+    "naïve résumé.txt",
+  );
   form.append("after", "more");
   const res = await fetch(`${served.url}/files`, {
     method: "POST",
@@ -160,8 +171,15 @@ Deno.test("A FormData fetch stores the Blob part; fields around it are ignored",
   assert.equal(res.status, 201, text);
   const created = JSON.parse(text) as Created;
   await assertStoredFile(served.filesDir, created, data);
-  assert.equal(created.filename, "notes.txt");
+  assert.equal(created.filename, "naïve résumé.txt");
   assert.equal(created.contentType, "text/plain");
+  const download = await fetch(`${served.url}/files/${created.id}`);
+  assert.equal(
+    download.headers.get("content-disposition"),
+    `attachment; filename="na?ve r?sum?.txt"; ` +
+      `filename*=UTF-8''na%C3%AFve%20r%C3%A9sum%C3%A9.txt`,
+  );
+  assert.equal(await download.bytes().then(sha256Hex), sha256Hex(data));
 });
 
 Deno.test("Forms that cannot be taken: 415 for urlencoded and other multipart types, 400 for no, two or a cut-off file part; nothing kept", async () => {

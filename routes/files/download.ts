@@ -8,6 +8,7 @@
  */
 
 import { Buffer } from "node:buffer";
+import { create as contentDisposition } from "content-disposition";
 import {
   evaluatePreconditions,
   formatHttpDate,
@@ -115,6 +116,11 @@ export function downloadHandler(store: FileStore): Handler {
       }, { headers: { etag: validators.etag } });
     }
     headers["content-type"] = "application/octet-stream";
+    // The name a form upload gave, so a browser saves it as such (always
+    // as an attachment: never shown inline, whatever its type).
+    if (meta.filename !== undefined) {
+      headers["content-disposition"] = contentDisposition(meta.filename);
+    }
     headers["accept-ranges"] = "bytes";
     headers["repr-digest"] = reprDigest(meta);
     // A stale If-Range validator means "send it all", not a wrong slice.

@@ -776,6 +776,7 @@ export const OPERATIONS: Readonly<Record<string, OperationDescription>> = {
       "200": {
         description: "The whole file.",
         headers: {
+          "Content-Disposition": headerRef("ContentDisposition"),
           "ETag": headerRef("ETag"),
           "Repr-Digest": headerRef("ReprDigest"),
           "Cache-Control": headerRef("CacheControl"),
@@ -792,6 +793,7 @@ export const OPERATIONS: Readonly<Record<string, OperationDescription>> = {
       "206": {
         description: "The requested range.",
         headers: {
+          "Content-Disposition": headerRef("ContentDisposition"),
           "Content-Range": headerRef("ContentRange"),
           "ETag": headerRef("ETag"),
           "Repr-Digest": headerRef("ReprDigest"),
@@ -1103,6 +1105,11 @@ const SCHEMAS: Record<string, JsonSchema> = {
 };
 
 const HEADERS: Record<string, HeaderObject> = {
+  ContentDisposition: {
+    description: "`attachment` with the filename a multipart upload gave " +
+      "(RFC 6266; `filename*` when it is not ASCII); absent otherwise.",
+    schema: string,
+  },
   ETag: {
     description: "Strong validator of the body; send it as `If-None-Match`.",
     schema: string,
