@@ -1,13 +1,16 @@
 /**
- * Entry point of async-api. Run it with `deno task start` (or
- * `deno run <permissions> main.ts --help`): it reads the settings, builds the
- * app, serves it (`services/server/http_server.ts`: `Deno.serve`'s request handling
- * with a connection cap and header/keep-alive timeouts), and on
- * SIGINT/SIGTERM drains in-flight work within `SHUTDOWN_GRACE_MS` before
- * exiting 0.
+ * Entry point of async-api under `deno run`. Run it with `deno task start`
+ * (or `deno run <permissions> main.ts --help`): it reads the settings, builds
+ * the app, serves it (`services/server/http_server.ts`: `Deno.serve`'s
+ * request handling with a connection cap and header/keep-alive timeouts),
+ * and on SIGINT/SIGTERM drains in-flight work within `SHUTDOWN_GRACE_MS`
+ * before exiting 0.
  *
- * It also works under `deno serve` (and `deno serve --parallel`) through its
- * default export; settings then come from the environment only.
+ * For `deno serve` (and `deno serve --parallel`) the entry is `serve.ts`.
+ * This module has no default export, so `deno serve main.ts` is refused by
+ * Deno itself ("deno serve requires export default { fetch } in the main
+ * module") and nothing listens on `deno serve`'s port; the module then goes
+ * on as under `deno run`, on `PORT`.
  *
  * @module
  */
@@ -15,10 +18,8 @@
 import { type App, createApp } from "./routes/app.ts";
 import {
   type Config,
-  ConfigError,
   describeConfig,
   helpText,
-  loadConfig,
 } from "./services/ops/config.ts";
 import {
   ConnectionStats,
@@ -28,9 +29,13 @@ import {
 import { createLogger, type Logger } from "./services/ops/logger.ts";
 import { problem } from "./services/http/problem.ts";
 import { logUnhandledRejections } from "./services/http/request_scope.ts";
+import {
+  dataDirRefusal,
+  refuseStart,
+  settingsOrExit,
+} from "./services/ops/startup.ts";
 
-/** Exit code of a start refused for a bad setting. */
-export const EXIT_BAD_CONFIG = 2;
+export { EXIT_BAD_CONFIG } from "./services/ops/startup.ts";
 
 // Past the grace period, the time left for stopped uploads to remove their
 // `.part` and send their 503 before the process exits.
@@ -38,37 +43,6 @@ const STOP_UPLOADS_MS = 2_000;
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function fail(message: string): never {
-  // A one-line message on stderr: the operator sees what to fix at once.
-  Deno.stderr.writeSync(new TextEncoder().encode(`async-api: ${message}\n`));
-  Deno.exit(EXIT_BAD_CONFIG);
-}
-
-function readEnv(name: string): string | undefined {
-  try {
-    return Deno.env.get(name);
-  } catch {
-    // Without --allow-env for this name, act as if it were unset.
-    return undefined;
-  }
-}
-
-function configFrom(args: string[]): Config & { healthcheck?: true } {
-  try {
-    const result = loadConfig({ args, env: readEnv });
-    if (result.help) {
-      Deno.stdout.writeSync(new TextEncoder().encode(helpText() + "\n"));
-      Deno.exit(0);
-    }
-    return result.healthcheck
-      ? { ...result.config, healthcheck: true }
-      : result.config;
-  } catch (error) {
-    if (error instanceof ConfigError) fail(error.message);
-    throw error;
-  }
 }
 
 /**
@@ -98,24 +72,31 @@ export async function serve(
   logger: Logger,
 ): Promise<void> {
   using _rejections = logUnhandledRejections(logger);
-  let app: App;
   const connections = new ConnectionStats();
+  const app = await createApp({ config, logger, connections }).catch(
+    (error: unknown) => {
+      const refusal = dataDirRefusal(error, config.dataDir);
+      if (refusal !== undefined) refuseStart(refusal);
+      throw error;
+    },
+  );
+  const server = await listen(app, config, logger, connections);
+  const signal = await untilSignal(logger);
+  await drain(app, server, config, logger, signal);
+}
+
+/**
+ * Serves `app` on HOST:PORT; a taken port or a missing permission refuses
+ * the start (after closing the app).
+ */
+async function listen(
+  app: App,
+  config: Config,
+  logger: Logger,
+  connections: ConnectionStats,
+): Promise<GuardedServer> {
   try {
-    app = await createApp({ config, logger, connections });
-  } catch (error) {
-    if (
-      error instanceof Deno.errors.NotCapable ||
-      error instanceof Deno.errors.PermissionDenied
-    ) {
-      fail(
-        `cannot use DATA_DIR ${config.dataDir}: ${(error as Error).message}`,
-      );
-    }
-    throw error;
-  }
-  let server: GuardedServer;
-  try {
-    server = serveGuarded({
+    return serveGuarded({
       hostname: config.host,
       port: config.port,
       handler: app.fetch,
@@ -143,19 +124,28 @@ export async function serve(
     });
   } catch (error) {
     await app.close();
-    if (error instanceof Deno.errors.AddrInUse) {
-      fail(`PORT ${config.port} on ${config.host} is already in use`);
-    }
-    if (error instanceof Deno.errors.NotCapable) {
-      fail(
-        `not permitted to listen on ${config.host}:${config.port}: ${
-          (error as Error).message
-        }`,
-      );
-    }
+    const refusal = listenRefusal(error, config);
+    if (refusal !== undefined) refuseStart(refusal);
     throw error;
   }
+}
 
+/** The one-line reason why HOST:PORT cannot be listened on, if known. */
+function listenRefusal(error: unknown, config: Config): string | undefined {
+  if (error instanceof Deno.errors.AddrInUse) {
+    return `PORT ${config.port} on ${config.host} is already in use`;
+  }
+  if (error instanceof Deno.errors.NotCapable) {
+    return `not permitted to listen on ${config.host}:${config.port}: ${error.message}`;
+  }
+  return undefined;
+}
+
+/**
+ * Resolves the first SIGINT/SIGTERM; from then on, a second one means
+ * "now" (exit 1 without draining).
+ */
+async function untilSignal(logger: Logger): Promise<string> {
   const { promise: stop, resolve } = Promise.withResolvers<string>();
   const signals: Deno.Signal[] = Deno.build.os === "windows"
     ? ["SIGINT"]
@@ -165,19 +155,17 @@ export async function serve(
     Deno.addSignalListener(signal, listener);
     return [signal, listener] as const;
   });
-
   const signal = await stop;
   for (const [name, listener] of listeners) {
     Deno.removeSignalListener(name, listener);
   }
-  // A second signal while draining means "now".
   for (const name of signals) {
     Deno.addSignalListener(name, () => {
       logger.warn("shutdown.forced", { signal: name });
       Deno.exit(1);
     });
   }
-  await drain(app, server, config, logger, signal);
+  return signal;
 }
 
 async function drain(
@@ -242,66 +230,17 @@ async function stopUploads(app: App, server: GuardedServer): Promise<void> {
   await Promise.race([server.shutdown(), waited]);
 }
 
-let declarative = false;
-
-/**
- * The `deno serve` entry: `deno serve --parallel main.ts` runs this handler
- * in every worker, each with its own in-memory cache.
- */
-export default {
-  async fetch(req: Request, info: Deno.ServeHandlerInfo): Promise<Response> {
-    return await (await declarativeApp()).fetch(req, info);
-  },
-  onListen(addr: Deno.Addr) {
-    declarative = true;
-    // Build the app now, so a bad setting stops the start, not a request.
-    declarativeApp().then(({ logger }) =>
-      logger.info("listening", {
-        url: addr.transport === "tcp"
-          ? `http://${addr.hostname}:${addr.port}`
-          : undefined,
-        pid: Deno.pid,
-      })
-    );
-  },
-} satisfies Deno.ServeDefaultExport;
-
-let lazyApp: Promise<{ fetch: App["fetch"]; logger: Logger }> | undefined;
-function declarativeApp(): Promise<{ fetch: App["fetch"]; logger: Logger }> {
-  if (!lazyApp) {
-    const config = configFrom([]);
-    const logger = createLogger({ level: config.logLevel });
-    // For the life of the worker: `deno serve` has no end for us to undo it.
-    logUnhandledRejections(logger);
-    lazyApp = createApp({ config, logger }).then((app) => ({
-      fetch: app.fetch,
-      logger,
-    }));
-  }
-  return lazyApp;
-}
-
-if (import.meta.main) {
-  // `deno serve` calls Deno.serve for the default export in every worker
-  // before any timer fires (onListen, though, only in the first worker of
-  // `--parallel`); under `deno run` nothing does, and this module serves by
-  // itself.
-  const runtimeServe = Object.getOwnPropertyDescriptor(Deno, "serve")!;
-  const original = Deno.serve;
-  Object.defineProperty(Deno, "serve", {
-    configurable: true,
-    writable: true,
-    value: function (...args: unknown[]) {
-      declarative = true;
-      return (original as (...args: unknown[]) => unknown).apply(Deno, args);
-    },
-  });
-  setTimeout(async () => {
-    Object.defineProperty(Deno, "serve", runtimeServe);
-    if (declarative) return;
-    const config = configFrom(Deno.args);
-    if (config.healthcheck) await healthcheck(config);
-    await serve(config, createLogger({ level: config.logLevel }));
+/** `deno run main.ts [flags]`: help, a health probe, or the server. */
+async function main(args: string[]): Promise<void> {
+  const settings = settingsOrExit(args);
+  if (settings.help) {
+    Deno.stdout.writeSync(new TextEncoder().encode(helpText() + "\n"));
     Deno.exit(0);
-  }, 0);
+  }
+  if (settings.healthcheck) await healthcheck(settings.config);
+  const { config } = settings;
+  await serve(config, createLogger({ level: config.logLevel }));
+  Deno.exit(0);
 }
+
+if (import.meta.main) main(Deno.args);

@@ -1,8 +1,9 @@
 /**
- * `deno serve --parallel main.ts`: every kind of route answers, from more
+ * `deno serve --parallel serve.ts`: every kind of route answers, from more
  * than one worker, each worker with its own in-memory cache (so the upstream
  * sees at most one request per worker for a key), all sharing `DATA_DIR`;
- * SIGTERM ends it with exit code 0.
+ * SIGTERM ends it with exit code 0. `main.ts` (the `deno run` entry) has no
+ * default export, so `deno serve main.ts` is refused by Deno.
  *
  * @module
  */
@@ -12,6 +13,7 @@ import { freePort } from "./fixtures/free_port.ts";
 import type { LogRecord } from "./fixtures/spawn.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
 
+const SERVE = new URL("../serve.ts", import.meta.url).pathname;
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const JOBS = 2;
 
@@ -25,8 +27,11 @@ interface Served extends AsyncDisposable {
   kill(signal: Deno.Signal): void;
 }
 
-/** Starts `deno serve --parallel` on a free loopback port. */
-function startServe(env: Record<string, string>): Served {
+/** Starts `deno serve --parallel <entry>` on a free loopback port. */
+function startServe(
+  env: Record<string, string>,
+  entry: string = SERVE,
+): Served {
   const port = freePort();
   const child = new Deno.Command(Deno.execPath(), {
     args: [
@@ -37,7 +42,7 @@ function startServe(env: Record<string, string>): Served {
       "--host",
       "127.0.0.1",
       "-A",
-      MAIN,
+      entry,
     ],
     env: { DENO_JOBS: String(JOBS), NO_COLOR: "1", ...env },
     stdin: "null",
@@ -209,7 +214,7 @@ Deno.test("deno serve --parallel serves every route from several workers, each w
     await wrongMethod.body?.cancel();
 
     // The workers serve the one port: no listening line names another
-    // (under deno serve, main.ts must not start a server of its own).
+    // (serve.ts starts no server of its own).
     const listening = served.records().filter((r) => r.msg === "listening");
     assert.ok(listening.length >= 1, served.output());
     for (const record of listening) {
@@ -220,6 +225,31 @@ Deno.test("deno serve --parallel serves every route from several workers, each w
     const status = await served.status;
     assert.equal(status.code, 0, served.output());
     assert.equal(status.signal, null);
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("deno serve main.ts is refused by Deno: main.ts has no default export", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "async-api-serve-" });
+  try {
+    await using served = startServe({
+      // Where main.ts's own listener (`deno run` behaviour) would go.
+      PORT: String(freePort()),
+      UPSTREAM_URL: "http://127.0.0.1:9",
+      DATA_DIR: dataDir,
+    }, MAIN);
+    const deadline = Date.now() + 20_000;
+    const refusal = /deno serve requires export default \{ fetch \}/;
+    while (!refusal.test(served.output()) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.match(served.output(), refusal);
+    // Nothing answers on deno serve's port.
+    await assert.rejects(
+      fetch(`${served.url}/healthz`, { signal: AbortSignal.timeout(5_000) }),
+      TypeError,
+    );
   } finally {
     await Deno.remove(dataDir, { recursive: true });
   }

@@ -1,0 +1,53 @@
+/**
+ * The entry for `deno serve` and `deno serve --parallel`:
+ *
+ * ```sh
+ * UPSTREAM_URL=http://127.0.0.1:3000 deno serve --parallel --port 8000 -A serve.ts
+ * ```
+ *
+ * Settings come from the environment only; the listen address from
+ * `deno serve`'s own `--host`/`--port`. Each worker of `--parallel`
+ * evaluates this module, so each builds its own app (its own in-memory
+ * cache) on the shared `DATA_DIR`; a bad setting stops the worker before it
+ * takes a request. `deno serve` owns the listener and the signals: there is
+ * no drain of uploads as under `deno run main.ts`.
+ *
+ * @module
+ */
+
+import { createApp } from "./routes/app.ts";
+import { logUnhandledRejections } from "./services/http/request_scope.ts";
+import { describeConfig } from "./services/ops/config.ts";
+import { createLogger } from "./services/ops/logger.ts";
+import {
+  dataDirRefusal,
+  refuseStart,
+  settingsOrExit,
+} from "./services/ops/startup.ts";
+
+const settings = settingsOrExit([]);
+if (settings.help) throw new Error("unreachable: no flags under deno serve");
+const { config } = settings;
+const logger = createLogger({ level: config.logLevel });
+// For the life of the worker: `deno serve` has no end for us to undo it.
+logUnhandledRejections(logger);
+const app = await createApp({ config, logger }).catch((error: unknown) => {
+  const refusal = dataDirRefusal(error, config.dataDir);
+  if (refusal !== undefined) refuseStart(refusal);
+  throw error;
+});
+
+export default {
+  fetch: app.fetch,
+  onListen(addr: Deno.Addr) {
+    // Only the first worker of `--parallel` is told.
+    logger.info("listening", {
+      url: addr.transport === "tcp"
+        ? `http://${addr.hostname}:${addr.port}`
+        : undefined,
+      pid: Deno.pid,
+      deno: Deno.version.deno,
+      settings: describeConfig(config),
+    });
+  },
+} satisfies Deno.ServeDefaultExport;

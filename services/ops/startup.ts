@@ -1,0 +1,58 @@
+/**
+ * What both entry modules share before they serve (`main.ts` under
+ * `deno run`, `serve.ts` under `deno serve`): the settings read from flags
+ * and the environment, and a start refused with one line on stderr and exit
+ * code 2, so the operator sees at once what to fix.
+ *
+ * @module
+ */
+
+import { ConfigError, loadConfig, type LoadConfigResult } from "./config.ts";
+
+/** Exit code of a start refused for a bad setting. */
+export const EXIT_BAD_CONFIG = 2;
+
+/** Writes `async-api: <message>` on stderr and exits with code 2. */
+export function refuseStart(message: string): never {
+  Deno.stderr.writeSync(new TextEncoder().encode(`async-api: ${message}\n`));
+  Deno.exit(EXIT_BAD_CONFIG);
+}
+
+/** An environment variable; without `--allow-env` for it, unset. */
+export function readEnv(name: string): string | undefined {
+  try {
+    return Deno.env.get(name);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The settings from `args` and the environment; a bad one refuses the
+ * start (see {@linkcode refuseStart}).
+ */
+export function settingsOrExit(args: string[]): LoadConfigResult {
+  try {
+    return loadConfig({ args, env: readEnv });
+  } catch (error) {
+    if (error instanceof ConfigError) refuseStart(error.message);
+    throw error;
+  }
+}
+
+/**
+ * The one-line reason why `DATA_DIR` cannot be used, when `error` (thrown
+ * while building the app) is a missing permission; else `undefined`.
+ */
+export function dataDirRefusal(
+  error: unknown,
+  dataDir: string,
+): string | undefined {
+  if (
+    error instanceof Deno.errors.NotCapable ||
+    error instanceof Deno.errors.PermissionDenied
+  ) {
+    return `cannot use DATA_DIR ${dataDir}: ${error.message}`;
+  }
+  return undefined;
+}
