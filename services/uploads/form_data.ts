@@ -96,20 +96,14 @@ function cleanFilename(name: string | undefined): string | undefined {
   return clean ? [...clean].slice(0, MAX_FILENAME).join("") : undefined;
 }
 
-/**
- * Starts parsing `body` as a `multipart/form-data` form of type
- * `contentType`. Throws {@linkcode FormDataError} at once when the type has
- * no boundary; every later failure errors the returned stream.
- */
-export function multipartFile(
-  body: ReadableStream<Uint8Array>,
+/** Busboy for `contentType`, or {@linkcode FormDataError} (no boundary). */
+function createParser(
   contentType: string,
-  options: MultipartFileOptions = {},
-): MultipartFile {
-  const { expectedSha256, maxFields = 32, maxFieldBytes = 16 * 1024 } = options;
-  let parser: BusboyInstance;
+  maxFields: number,
+  maxFieldBytes: number,
+): BusboyInstance {
   try {
-    parser = new Busboy({
+    return new Busboy({
       headers: { "content-type": contentType },
       fileHwm: FILE_HWM,
       limits: {
@@ -126,135 +120,176 @@ export function multipartFile(
       { cause: error },
     );
   }
-  const reader = body.getReader();
-  let info: FilePartInfo = {};
-  let file: Readable | undefined;
-  let controller!: ReadableStreamDefaultController<Uint8Array>;
-  let settled = false;
+}
+
+const malformed = (error: Error) =>
+  new FormDataError(`Malformed form: ${error.message}`, { cause: error });
+
+/**
+ * Feeds a request body into the parser, as fast as the file part is read,
+ * and turns the file part into {@linkcode FilePartStream.stream}.
+ */
+class FilePartStream implements MultipartFile {
+  readonly stream: ReadableStream<Uint8Array>;
+  readonly #parser: BusboyInstance;
+  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
+  readonly #expectedSha256: Uint8Array | undefined;
   // Resolved on stop, so the pump never waits on a destroyed parser.
-  const stopped = Promise.withResolvers<void>();
-  let formDone = false;
-  let fileDone = false;
+  readonly #stopped = Promise.withResolvers<void>();
+  #controller!: ReadableStreamDefaultController<Uint8Array>;
+  #file: Readable | undefined;
+  #info: FilePartInfo = {};
+  #settled = false;
+  #formDone = false;
+  #fileDone = false;
 
-  const fail = (error: unknown) => {
-    if (settled) return;
-    settled = true;
-    controller.error(error);
-    stop(error);
-  };
-  const stop = (reason: unknown) => {
-    stopped.resolve();
-    reader.cancel(reason).catch(() => {});
-    file?.destroy();
-    parser.destroy();
-  };
-  // Closes the file stream once both the part and the form are complete.
-  const maybeClose = () => {
-    if (settled || !formDone) return;
-    if (!file) return fail(new FormDataError("The form has no file part"));
-    if (!fileDone) return;
-    settled = true;
-    controller.close();
-  };
+  constructor(
+    body: ReadableStream<Uint8Array>,
+    parser: BusboyInstance,
+    options: { expectedSha256?: Uint8Array; maxFields: number },
+  ) {
+    this.#parser = parser;
+    this.#reader = body.getReader();
+    this.#expectedSha256 = options.expectedSha256;
+    this.#listen(options.maxFields);
+    this.stream = new ReadableStream<Uint8Array>({
+      start: (controller) => {
+        this.#controller = controller;
+        this.#pump().catch((error) => this.#fail(error));
+      },
+      pull: () => void this.#file?.resume(),
+      cancel: (reason) => {
+        this.#settled = true;
+        this.#stop(reason);
+      },
+    }, { highWaterMark: 0 });
+  }
 
-  parser.on("file", (_field, stream, filename, _encoding, mimeType) => {
-    file = stream;
+  describe(): FilePartInfo {
+    return this.#info;
+  }
+
+  #listen(maxFields: number): void {
+    const parser = this.#parser;
+    const fail = (error: unknown) => this.#fail(error);
+    parser.on("file", (_field, stream, filename, _encoding, mimeType) => {
+      this.#onFile(stream, filename, mimeType);
+    });
+    parser.on(
+      "filesLimit",
+      () => fail(new FormDataError("The form has more than one file part")),
+    );
+    parser.on(
+      "fieldsLimit",
+      () =>
+        fail(new FormDataError(`The form has more than ${maxFields} fields`)),
+    );
+    parser.on(
+      "partsLimit",
+      () => fail(new FormDataError("The form has too many parts")),
+    );
+    parser.on("error", (error: Error) => fail(malformed(error)));
+    parser.on("finish", () => {
+      this.#formDone = true;
+      this.#maybeClose();
+    });
+  }
+
+  #onFile(stream: Readable, filename: string, mimeType: string): void {
+    this.#file = stream;
     const name = cleanFilename(filename);
-    info = {
+    this.#info = {
       ...(name === undefined ? {} : { filename: name }),
       ...(mimeType ? { contentType: mimeType } : {}),
     };
     stream.on("data", (chunk: Buffer) => {
-      if (settled) return;
-      controller.enqueue(
+      if (this.#settled) return;
+      this.#controller.enqueue(
         new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength),
       );
       // Paused until the pipeline reads again (pull): the parser then holds
       // at most FILE_HWM and stops taking body chunks.
-      if ((controller.desiredSize ?? 0) <= 0) stream.pause();
+      if ((this.#controller.desiredSize ?? 0) <= 0) stream.pause();
     });
     stream.on("end", () => {
-      fileDone = true;
-      maybeClose();
+      this.#fileDone = true;
+      this.#maybeClose();
     });
-    stream.on(
-      "error",
-      (error: Error) =>
-        fail(
-          new FormDataError(`Malformed form: ${error.message}`, {
-            cause: error,
-          }),
-        ),
-    );
-  });
-  parser.on(
-    "filesLimit",
-    () => fail(new FormDataError("The form has more than one file part")),
-  );
-  parser.on(
-    "fieldsLimit",
-    () => fail(new FormDataError(`The form has more than ${maxFields} fields`)),
-  );
-  parser.on(
-    "partsLimit",
-    () => fail(new FormDataError("The form has too many parts")),
-  );
-  parser.on(
-    "error",
-    (error: Error) =>
-      fail(
-        new FormDataError(`Malformed form: ${error.message}`, { cause: error }),
-      ),
-  );
-  parser.on("finish", () => {
-    formDone = true;
-    maybeClose();
-  });
+    stream.on("error", (error: Error) => this.#fail(malformed(error)));
+  }
 
-  const pump = async () => {
-    const hash = expectedSha256 ? createHash("sha256") : undefined;
-    while (!settled) {
-      const { done, value } = await reader.read();
-      if (settled) return;
+  async #pump(): Promise<void> {
+    const hash = this.#expectedSha256 ? createHash("sha256") : undefined;
+    while (!this.#settled) {
+      const { done, value } = await this.#reader.read();
+      if (this.#settled) return;
       if (done) break;
       hash?.update(value);
       // The callback runs once the parser took the chunk, which waits
       // while the file stream is paused: this is the backpressure.
       const written = new Promise<void>((resolve, reject) =>
-        parser.write(value, (error) => error ? reject(error) : resolve())
+        this.#parser.write(value, (error) => error ? reject(error) : resolve())
       );
       // A write failing after a stop has nobody to tell.
       written.catch(() => {});
-      await Promise.race([written, stopped.promise]);
+      await Promise.race([written, this.#stopped.promise]);
     }
-    if (settled) return;
+    if (this.#settled) return;
     // Checked before the form ends, so a mismatch keeps nothing.
-    if (hash && expectedSha256) {
+    if (hash && this.#expectedSha256) {
       const actual = hash.digest();
-      if (!actual.equals(expectedSha256)) {
+      if (!actual.equals(this.#expectedSha256)) {
         throw new DigestMismatchError(
-          Buffer.from(expectedSha256).toString("hex"),
+          Buffer.from(this.#expectedSha256).toString("hex"),
           actual.toString("hex"),
         );
       }
     }
-    parser.end();
-  };
+    this.#parser.end();
+  }
 
-  const stream = new ReadableStream<Uint8Array>({
-    start(c) {
-      controller = c;
-      pump().catch(fail);
-    },
-    pull() {
-      file?.resume();
-    },
-    cancel(reason) {
-      settled = true;
-      stop(reason);
-    },
-  }, { highWaterMark: 0 });
-  return { stream, describe: () => info };
+  /** Closes the file stream once both the part and the form are complete. */
+  #maybeClose(): void {
+    if (this.#settled || !this.#formDone) return;
+    if (!this.#file) {
+      return this.#fail(new FormDataError("The form has no file part"));
+    }
+    if (!this.#fileDone) return;
+    this.#settled = true;
+    this.#controller.close();
+  }
+
+  #fail(error: unknown): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.#controller.error(error);
+    this.#stop(error);
+  }
+
+  #stop(reason: unknown): void {
+    this.#stopped.resolve();
+    this.#reader.cancel(reason).catch(() => {});
+    this.#file?.destroy();
+    this.#parser.destroy();
+  }
+}
+
+/**
+ * Starts parsing `body` as a `multipart/form-data` form of type
+ * `contentType`. Throws {@linkcode FormDataError} at once when the type has
+ * no boundary; every later failure errors the returned stream.
+ */
+export function multipartFile(
+  body: ReadableStream<Uint8Array>,
+  contentType: string,
+  options: MultipartFileOptions = {},
+): MultipartFile {
+  const { expectedSha256, maxFields = 32, maxFieldBytes = 16 * 1024 } = options;
+  const parser = createParser(contentType, maxFields, maxFieldBytes);
+  return new FilePartStream(body, parser, {
+    maxFields,
+    ...(expectedSha256 === undefined ? {} : { expectedSha256 }),
+  });
 }
 
 /** What the upload pipeline reads, and the checks that apply to it. */
@@ -297,5 +332,5 @@ export function uploadBody(
     req.headers.get("content-type") ?? "",
     declared.sha256 === undefined ? {} : { expectedSha256: declared.sha256 },
   );
-  return { stream: form.stream, describe: form.describe };
+  return { stream: form.stream, describe: () => form.describe() };
 }
