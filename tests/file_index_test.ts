@@ -143,21 +143,14 @@ Deno.test("GET /files over 5000 files reads no sidecar per page", async () => {
         ),
       );
     }
-    const timings: number[] = [];
     for (let i = 0; i < 20; i++) {
-      const t0 = performance.now();
       const res = await fetch(`${served.url}/files?limit=10`);
       const page = await res.json() as Page;
-      timings.push(performance.now() - t0);
       assert.deepEqual(page.items, files.slice(0, 10));
     }
     const listed = await listAll(served.url, 1000);
     assert.deepEqual(listed, files);
     assert.equal(served.app.files.stats().sidecarReads, 5000);
-    // A page of 10 over loopback HTTP; a read of 5000 sidecars took
-    // 115-134 ms on the machine that found the problem. Generous.
-    timings.sort((x, y) => x - y);
-    assert.ok(timings[10]! < 25, `median page took ${timings[10]} ms`);
   });
 });
 
