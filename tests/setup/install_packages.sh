@@ -1,0 +1,52 @@
+#!/usr/bin/env sh
+# Installs the Debian packages the tests start or drive, when missing, so that
+# `deno task test` works as written on a fresh Debian machine. Run by the test
+# task before the tests; does nothing when everything is present.
+# Without root (and without sudo) it names what is missing and goes on: the
+# tests that need it then fail, or are ignored outside CI, saying why.
+set -eu
+
+missing=""
+lean=""
+need() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || missing="$missing $2"; }
+need_lean() { command -v "$1" >/dev/null 2>&1 || lean="$lean $2"; }
+
+# chromium: the /docs page is tested in a real headless browser.
+need chromium chromium
+# curl, python3-requests: uploads from real clients (forms included).
+need curl curl
+/usr/bin/python3 -c 'import requests' >/dev/null 2>&1 || missing="$missing python3-requests"
+# Real engines started on loopback ports by tests/fixtures.
+need redis-server redis-server
+need nginx nginx-light
+# slowhttptest: a real slowloris client against the header timeout.
+need slowhttptest slowhttptest
+# Ceph (one monitor, one OSD, radosgw): the real S3 store. Its recommends are
+# not needed (~265 MB without them).
+need_lean ceph-mon ceph-mon
+need_lean ceph-osd ceph-osd
+need_lean radosgw radosgw
+need_lean ceph-authtool ceph-common
+
+[ -z "$missing$lean" ] && exit 0
+
+if [ "$(id -u)" = 0 ]; then
+  sudo=""
+elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+  sudo="sudo -n"
+else
+  echo "tests: missing Debian packages:$missing$lean (run as root, or: apt-get install -y$missing && apt-get install -y --no-install-recommends$lean)" >&2
+  [ "${CI:-}" = "true" ] && exit 1
+  exit 0
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+if [ -n "$missing" ]; then
+  echo "tests: apt-get install$missing"
+  $sudo apt-get install -y -qq $missing >/dev/null
+fi
+if [ -n "$lean" ]; then
+  echo "tests: apt-get install --no-install-recommends$lean"
+  $sudo apt-get install -y -qq --no-install-recommends $lean >/dev/null
+fi
