@@ -105,23 +105,32 @@ export function serveGuarded(options: GuardedServerOptions): GuardedServer {
   return guarded(options, serveConnection);
 }
 
+/** The validated limits of `options`, with their defaults. */
+function limitsOf(options: GuardedServerOptions) {
+  return {
+    maxConnections: positive(
+      "maxConnections",
+      options.maxConnections ?? 10_000,
+    ),
+    headerTimeoutMs: positive(
+      "headerTimeoutMs",
+      options.headerTimeoutMs ?? 30_000,
+    ),
+    keepAliveTimeoutMs: positive(
+      "keepAliveTimeoutMs",
+      options.keepAliveTimeoutMs ?? 75_000,
+    ),
+  };
+}
+
 function guarded(
   options: GuardedServerOptions,
   serveConnection: ServeConnection,
 ): GuardedServer {
   const { hostname, port, handler, onListen, logger } = options;
   const { onError = defaultOnError, stats = new ConnectionStats() } = options;
-  const maxConnections = positive(
-    "maxConnections",
-    options.maxConnections ?? 10_000,
-  );
-  const headerTimeoutMs = positive(
-    "headerTimeoutMs",
-    options.headerTimeoutMs ?? 30_000,
-  );
-  const keepAliveTimeoutMs = positive(
-    "keepAliveTimeoutMs",
-    options.keepAliveTimeoutMs ?? 75_000,
+  const { maxConnections, headerTimeoutMs, keepAliveTimeoutMs } = limitsOf(
+    options,
   );
   const listener = Deno.listen({ hostname, port, transport: "tcp" });
   const connections = new ConnectionSet({
@@ -146,26 +155,16 @@ function guarded(
     },
     onBackoff: () => stats.acceptBackoffs++,
   });
-
-  const { promise: finished, resolve: finish } = Promise.withResolvers<
-    void
-  >();
-  let shuttingDown: Promise<void> | undefined;
-  const shutdown = () => {
-    shuttingDown ??= (async () => {
-      stopping.abort();
-      try {
-        listener.close();
-      } catch {
-        // already closed
-      }
-      await accepting;
-      await connections.shutdown();
-      finish();
-    })();
-    return shuttingDown;
-  };
-
+  const { finished, shutdown } = stopOnce(async () => {
+    stopping.abort();
+    try {
+      listener.close();
+    } catch {
+      // already closed
+    }
+    await accepting;
+    await connections.shutdown();
+  });
   const addr = listener.addr;
   onListen?.(addr);
   return {
@@ -175,6 +174,22 @@ function guarded(
     shutdown,
     [Symbol.asyncDispose]: shutdown,
   };
+}
+
+/**
+ * A `shutdown` that runs `stop` once however often it is called, and a
+ * `finished` promise that settles when it has.
+ */
+function stopOnce(stop: () => Promise<void>): {
+  finished: Promise<void>;
+  shutdown: () => Promise<void>;
+} {
+  const { promise: finished, resolve: finish } = Promise.withResolvers<
+    void
+  >();
+  let stopping: Promise<void> | undefined;
+  const shutdown = () => stopping ??= stop().then(finish);
+  return { finished, shutdown };
 }
 
 /** `Deno.serve` with the same interface, for runtimes without the internal. */
