@@ -99,9 +99,15 @@ export async function lookup(
   return { result, lookupMs: performance.now() - started, upstreamMs };
 }
 
-function proxy(deps: JsonPlaceholderDeps, withId: boolean): Handler {
+/** {@linkcode proxy} for a path with an `:id`: a malformed one is a 400. */
+function proxyById(deps: JsonPlaceholderDeps): Handler {
+  const answer = proxy(deps);
+  return (req, ctx) => isValidId(ctx.params.id) ? answer(req, ctx) : badId(ctx);
+}
+
+/** Answers the request's path (query made canonical) from the cache. */
+function proxy(deps: JsonPlaceholderDeps): Handler {
   return async (req, ctx) => {
-    if (withId && !isValidId(ctx.params.id)) return badId(ctx);
     const { pathname, search } = ctx.url;
     const key = search === ""
       ? pathname
@@ -224,11 +230,11 @@ export function jsonPlaceholderRoutes(deps: JsonPlaceholderDeps): Route[] {
   const routes: Route[] = [];
   for (const resource of RESOURCES) {
     routes.push(
-      { method: "GET", pattern: `/${resource}`, handler: proxy(deps, false) },
+      { method: "GET", pattern: `/${resource}`, handler: proxy(deps) },
       {
         method: "GET",
         pattern: `/${resource}/:id`,
-        handler: proxy(deps, true),
+        handler: proxyById(deps),
       },
     );
   }
@@ -236,7 +242,7 @@ export function jsonPlaceholderRoutes(deps: JsonPlaceholderDeps): Route[] {
     routes.push({
       method: "GET",
       pattern: `/${parent}/:id/${child}`,
-      handler: proxy(deps, true),
+      handler: proxyById(deps),
     });
   }
   routes.push({
