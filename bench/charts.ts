@@ -7,7 +7,8 @@
  *   dashed target line per group.
  * - {@linkcode timelineChart}: the reader and writer tasks of one upload as
  *   two lanes over time, coloured by what each task was doing (waiting for
- *   the network, blocked on a full queue, writing, idle on an empty queue).
+ *   the network, blocked in `put` on a full queue, writing, idle in `get` on
+ *   an empty queue).
  *
  * Only `bench/` imports this module: Vega stays out of the server's graph.
  *

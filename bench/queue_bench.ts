@@ -1,13 +1,17 @@
 /**
  * Micro-benchmarks of {@linkcode BoundedQueue}, the reader->writer queue of
  * the upload pipeline, moving 64 KiB chunks (the size request bodies arrive
- * in), each group against a baseline in this file:
+ * in), each group against a baseline in this file. In the pipeline the
+ * queue's byte capacity is the only thing that makes the reader wait (its
+ * buffers come from a free list that never waits), so the `backpressure`
+ * group measures the very wait an upload reports as `readerBlockedMs`:
  *
  * - `queue handoff`: one chunk in and out with nothing waiting, against a
  *   `TransformStream` write/read (what a `pipeTo` pipeline pays per chunk);
  *   a plain array push/shift shows the floor.
  * - `queue backpressure`: 8 MiB through a 1 MiB bound with a producer and a
- *   consumer running at once, so both sides wait, against a
+ *   consumer running at once, so the producer waits in `put` on a full queue
+ *   and the consumer in `get` on an empty one, against a
  *   `TransformStream` bounded by a `ByteLengthQueuingStrategy` of 1 MiB.
  *
  * Run with `deno bench bench/queue_bench.ts` (or through `deno task bench`,

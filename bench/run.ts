@@ -526,13 +526,13 @@ function uploadSection(upload: UploadBenchResult): string {
     "",
     `The service's own account of its best round: bound **${
       upload.service.bound ?? "—"
-    }**, reader waiting on the network ${
+    }**, reader in body reads (the network) ${
       serverFigure("readerWaitMs")
-    }, reader blocked on a full queue ${
+    }, reader blocked in put on a full queue ${
       serverFigure("readerBlockedMs")
-    }, writer in disk writes ${
+    }, writer in storage writes ${
       serverFigure("writerWriteMs")
-    }, writer idle on an empty queue ${serverFigure("writerIdleMs")}.`,
+    }, writer idle in get on an empty queue ${serverFigure("writerIdleMs")}.`,
   ].join("\n");
 }
 

@@ -20,8 +20,8 @@ import type { Config } from "../services/ops/config.ts";
 import type { Logger } from "../services/ops/logger.ts";
 import { type ConnectionCounts, Metrics } from "../services/ops/metrics.ts";
 import {
-  createFileStore,
-  type FileStore,
+  createLocalDiskStorage,
+  type LocalDiskStorage,
 } from "../services/storage/local_disk.ts";
 import {
   UploadsStoppedError,
@@ -63,7 +63,7 @@ export interface App extends AsyncDisposable {
   /** The upstream client. */
   readonly client: JsonPlaceholderClient;
   /** The stored uploads. */
-  readonly files: FileStore;
+  readonly files: LocalDiskStorage;
   /** Uploads in flight. */
   readonly uploads: UploadTracker;
   /** The Prometheus metrics. */
@@ -89,7 +89,7 @@ export interface App extends AsyncDisposable {
 
 /** The services the route groups are built on. */
 interface Services {
-  files: FileStore;
+  files: LocalDiskStorage;
   uploads: UploadTracker;
   metrics: Metrics;
   client: JsonPlaceholderClient;
@@ -141,12 +141,15 @@ export async function createApp(options: AppOptions): Promise<App> {
  * The store of `DATA_DIR/files`, without the `.part` files a crash left,
  * its index read (so GET /files never reads the folder).
  */
-async function openFiles(config: Config, logger: Logger): Promise<FileStore> {
-  const files = await createFileStore({
+async function openFiles(
+  config: Config,
+  logger: Logger,
+): Promise<LocalDiskStorage> {
+  const files = await createLocalDiskStorage({
     dir: join(config.dataDir, "files"),
     logger,
   });
-  const swept = await files.sweepPartFiles();
+  const swept = await files.sweep();
   if (swept > 0) {
     logger.warn("files.swept", { removed: swept, dir: files.dir });
   }
@@ -158,7 +161,10 @@ async function openFiles(config: Config, logger: Logger): Promise<FileStore> {
  * The metrics, the upstream client and the cache. The metrics read their
  * sources at scrape time, after everything here exists.
  */
-function createServices(options: AppOptions, files: FileStore): Services {
+function createServices(
+  options: AppOptions,
+  files: LocalDiskStorage,
+): Services {
   const { config, logger, connections } = options;
   const uploads = new UploadTracker();
   const metrics = new Metrics({

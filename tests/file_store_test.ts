@@ -6,12 +6,15 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { createFileStore, FileStore } from "../services/storage/local_disk.ts";
+import {
+  createLocalDiskStorage,
+  LocalDiskStorage,
+} from "../services/storage/local_disk.ts";
 import { type FileMetadata, newId } from "../services/storage/metadata.ts";
 import { receiveUpload } from "../services/uploads/pipeline.ts";
 import { listDir, withTempDir as withDir } from "./fixtures/temp_dir.ts";
 
-/** Writes a committed file the way receiveUpload leaves it. */
+/** Writes a committed file the way a committed upload leaves it. */
 async function putFile(
   dir: string,
   created: string,
@@ -25,19 +28,19 @@ async function putFile(
   return meta;
 }
 
-Deno.test("createFileStore makes the folder", async () => {
+Deno.test("createLocalDiskStorage makes the folder", async () => {
   await withDir(async (dir) => {
     const nested = join(dir, "a", "files");
-    const store = await createFileStore({ dir: nested });
+    const store = await createLocalDiskStorage({ dir: nested });
     assert.equal(store.dir, nested);
     assert.ok((await Deno.stat(nested)).isDirectory);
-    assert.throws(() => new FileStore({ dir: "" }), TypeError);
+    assert.throws(() => new LocalDiskStorage({ dir: "" }), TypeError);
   });
 });
 
-Deno.test("FileStore.sweepPartFiles removes crash leftovers only", async () => {
+Deno.test("LocalDiskStorage.sweep removes crash leftovers only", async () => {
   await withDir(async (dir) => {
-    const store = await createFileStore({ dir });
+    const store = await createLocalDiskStorage({ dir });
     const kept = await putFile(dir, "2024-01-01T00:00:00.000Z");
     const a = newId();
     const b = newId();
@@ -47,18 +50,18 @@ Deno.test("FileStore.sweepPartFiles removes crash leftovers only", async () => {
     await Deno.writeTextFile(join(dir, `${orphan}.json`), "{}");
     await Deno.writeTextFile(join(dir, "notes.part"), "not ours");
 
-    assert.equal(await store.sweepPartFiles(), 3);
+    assert.equal(await store.sweep(), 3);
     assert.deepEqual(
       await listDir(dir),
       [kept.id, `${kept.id}.json`, "notes.part"].sort(),
     );
-    assert.equal(await store.sweepPartFiles(), 0);
+    assert.equal(await store.sweep(), 0);
   });
 });
 
-Deno.test("FileStore.stat reads the sidecar of committed files only", async () => {
+Deno.test("LocalDiskStorage.stat reads the sidecar of committed files only", async () => {
   await withDir(async (dir) => {
-    const store = await createFileStore({ dir });
+    const store = await createLocalDiskStorage({ dir });
     const meta = await putFile(dir, "2024-01-01T00:00:00.000Z", "hello");
     assert.deepEqual(await store.stat(meta.id), meta);
 
@@ -76,27 +79,32 @@ Deno.test("FileStore.stat reads the sidecar of committed files only", async () =
   });
 });
 
-Deno.test("FileStore.stat agrees with receiveUpload", async () => {
+Deno.test("LocalDiskStorage.stat agrees with receiveUpload", async () => {
   await withDir(async (dir) => {
-    const store = await createFileStore({ dir });
+    const store = await createLocalDiskStorage({ dir });
     const body = ReadableStream.from([new TextEncoder().encode("payload")]);
-    const result = await receiveUpload(body, { dir, maxBytes: 100 });
+    const result = await receiveUpload(body, {
+      begin: () => store.begin(),
+      maxBytes: 100,
+    });
     assert.deepEqual(await store.stat(result.id), {
       id: result.id,
       size: result.size,
       sha256: result.sha256,
       created: result.created,
     });
-    const file = await store.open(result.id);
-    assert.ok(file);
-    const text = await new Response(file.readable).text();
-    assert.equal(text, "payload");
+    const stream = await store.read(result.id);
+    assert.ok(stream);
+    assert.equal(await new Response(stream).text(), "payload");
+    const range = await store.read(result.id, { start: 2, end: 4 });
+    assert.ok(range);
+    assert.equal(await new Response(range).text(), "ylo");
   });
 });
 
-Deno.test("FileStore.list pages by created, then id", async () => {
+Deno.test("LocalDiskStorage.list pages by created, then id", async () => {
   await withDir(async (dir) => {
-    const store = await createFileStore({ dir });
+    const store = await createLocalDiskStorage({ dir });
     const files = [
       await putFile(dir, "2024-01-03T00:00:00.000Z"),
       await putFile(dir, "2024-01-01T00:00:00.000Z"),
@@ -113,9 +121,10 @@ Deno.test("FileStore.list pages by created, then id", async () => {
     const sizes: number[] = [];
     let cursor: string | undefined;
     do {
-      const page: Awaited<ReturnType<FileStore["list"]>> = await store.list(
-        cursor === undefined ? { limit: 2 } : { limit: 2, cursor },
-      );
+      const page: Awaited<ReturnType<LocalDiskStorage["list"]>> = await store
+        .list(
+          cursor === undefined ? { limit: 2 } : { limit: 2, cursor },
+        );
       seen.push(...page.items);
       sizes.push(page.items.length);
       cursor = page.nextCursor;
@@ -130,9 +139,9 @@ Deno.test("FileStore.list pages by created, then id", async () => {
   });
 });
 
-Deno.test("FileStore.list validates limit and cursor", async () => {
+Deno.test("LocalDiskStorage.list validates limit and cursor", async () => {
   await withDir(async (dir) => {
-    const store = await createFileStore({ dir });
+    const store = await createLocalDiskStorage({ dir });
     for (const limit of [0, -1, 1.5, 1001, NaN]) {
       await assert.rejects(store.list({ limit }), RangeError);
     }
@@ -143,21 +152,21 @@ Deno.test("FileStore.list validates limit and cursor", async () => {
   });
 });
 
-Deno.test("FileStore.remove deletes content and sidecar", async () => {
+Deno.test("LocalDiskStorage.delete deletes content and sidecar", async () => {
   await withDir(async (dir) => {
-    const store = await createFileStore({ dir });
+    const store = await createLocalDiskStorage({ dir });
     const meta = await putFile(dir, "2024-01-01T00:00:00.000Z");
-    assert.equal(await store.remove(meta.id), true);
+    assert.equal(await store.delete(meta.id), true);
     assert.deepEqual(await listDir(dir), []);
-    assert.equal(await store.remove(meta.id), false);
-    assert.equal(await store.open(meta.id), undefined);
+    assert.equal(await store.delete(meta.id), false);
+    assert.equal(await store.read(meta.id), undefined);
   });
 });
 
-Deno.test("FileStore rejects invalid ids without touching the disk", async () => {
+Deno.test("LocalDiskStorage rejects invalid ids without touching the disk", async () => {
   await withDir(async (dir) => {
     const inner = join(dir, "files");
-    const store = await createFileStore({ dir: inner });
+    const store = await createLocalDiskStorage({ dir: inner });
     // A file a path-like id would reach if ids were not checked.
     await Deno.writeTextFile(join(dir, "victim"), "keep me");
     await Deno.writeTextFile(join(dir, "victim.json"), "{}");
@@ -171,16 +180,16 @@ Deno.test("FileStore rejects invalid ids without touching the disk", async () =>
       ]
     ) {
       assert.equal(await store.stat(id), undefined);
-      assert.equal(await store.open(id), undefined);
-      assert.equal(await store.remove(id), false);
+      assert.equal(await store.read(id), undefined);
+      assert.equal(await store.delete(id), false);
     }
     assert.equal(await Deno.readTextFile(join(dir, "victim")), "keep me");
   });
 });
 
-Deno.test("FileStore.freeBytes reports the free space", async () => {
+Deno.test("LocalDiskStorage.freeBytes reports the free space", async () => {
   await withDir(async (dir) => {
-    const store = await createFileStore({ dir });
+    const store = await createLocalDiskStorage({ dir });
     const free = await store.freeBytes();
     assert.equal(typeof free, "number");
     assert.ok(free! > 0);

@@ -9,10 +9,9 @@
 
 import assert from "node:assert/strict";
 import { clientAddress } from "../routes/pipeline.ts";
-import {
-  receiveUpload,
-  UploadTooSlowError,
-} from "../services/uploads/pipeline.ts";
+import { LocalDiskStorage } from "../services/storage/local_disk.ts";
+import { UploadTooSlowError } from "../services/uploads/errors.ts";
+import { receiveUpload } from "../services/uploads/pipeline.ts";
 import { RateFloor } from "../services/uploads/rate.ts";
 import { serveTempApp } from "./fixtures/served_app.ts";
 import { listDir, withTempDir } from "./fixtures/temp_dir.ts";
@@ -105,7 +104,7 @@ Deno.test("receiveUpload: a body below the rate floor fails with UploadTooSlowEr
     const started = performance.now();
     await assert.rejects(
       receiveUpload(body, {
-        dir,
+        begin: () => new LocalDiskStorage({ dir }).begin(),
         maxBytes: 1024 * KiB,
         minBytesPerSecond: 1000,
         rateGraceMs: 300,
@@ -140,19 +139,25 @@ Deno.test("receiveUpload: time blocked on a slow disk does not count against the
     }, { highWaterMark: 0 });
     // ~800 ms of disk for 256 KiB: 320 KB/s of wall time, far below the
     // 1 MB/s floor; the network delivered it all at once.
+    const storage = new LocalDiskStorage({ dir });
     const result = await receiveUpload(body, {
-      dir,
+      begin: async () => {
+        const upload = await storage.begin();
+        return {
+          id: upload.id,
+          async write(p) {
+            await delay(200);
+            await upload.write(p);
+          },
+          commit: (content) => upload.commit(content),
+          abort: () => upload.abort(),
+        };
+      },
       maxBytes: 1024 * KiB,
       queueBytes: 64 * KiB,
       writeBytes: 64 * KiB,
       minBytesPerSecond: 1_000_000,
       rateGraceMs: 50,
-      sink: (file) => ({
-        async write(p) {
-          await delay(200);
-          return await file.write(p);
-        },
-      }),
     });
     assert.equal(result.size, data.byteLength);
     assert.equal(result.sha256, sha256Hex(data));

@@ -1,6 +1,6 @@
 /**
  * Tests of the upload pipeline without HTTP: sources are hand-made
- * ReadableStreams and a slow disk is a sink that delays each write.
+ * ReadableStreams and a slow disk is a local-disk upload whose writes wait.
  *
  * @module
  */
@@ -10,16 +10,16 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { createLogger } from "../services/ops/logger.ts";
 import {
-  classifyBound,
   DigestMismatchError,
   NoSpaceError,
-  receiveUpload,
   UploadError,
   UploadIdleTimeoutError,
   UploadIncompleteError,
-  type UploadSink,
   UploadTooLargeError,
-} from "../services/uploads/pipeline.ts";
+} from "../services/uploads/errors.ts";
+import { classifyBound, receiveUpload } from "../services/uploads/pipeline.ts";
+import type { UploadSink } from "../services/uploads/sink.ts";
+import { LocalDiskStorage } from "../services/storage/local_disk.ts";
 import { isValidId } from "../services/storage/metadata.ts";
 import { listDir, withTempDir as withDir } from "./fixtures/temp_dir.ts";
 
@@ -141,14 +141,36 @@ function byteSource(data: Uint8Array, chunkSize: number) {
   };
 }
 
-/** A sink that waits `ms` before each write: a slow disk. */
-function slowSink(ms: number): (file: Deno.FsFile) => UploadSink {
-  return (file) => ({
-    async write(p) {
-      await delay(ms);
-      return await file.write(p);
-    },
-  });
+type Write = (chunk: Uint8Array) => Promise<void>;
+
+/**
+ * Opens uploads into `dir` as the routes do (a local-disk storage's
+ * `begin`), with the writes passed through `wrap` when given: a slow disk,
+ * a full one, a recorder.
+ */
+function into(
+  dir: string,
+  wrap?: (write: Write) => Write,
+): () => Promise<UploadSink> {
+  const storage = new LocalDiskStorage({ dir });
+  return async () => {
+    const upload = await storage.begin();
+    if (!wrap) return upload;
+    return {
+      id: upload.id,
+      write: wrap((chunk) => upload.write(chunk)),
+      commit: (content) => upload.commit(content),
+      abort: () => upload.abort(),
+    };
+  };
+}
+
+/** Writes that wait `ms` first: a slow disk. */
+function slowSink(ms: number): (write: Write) => Write {
+  return (write) => async (p) => {
+    await delay(ms);
+    await write(p);
+  };
 }
 
 async function assertStored(
@@ -170,7 +192,7 @@ Deno.test("receiveUpload: slow source stores the bytes and is read-bound", async
     const chunks = makeChunks(30, 1 * KiB);
     const data = concat(chunks);
     const result = await receiveUpload(source(chunks, { delayMs: 5 }).stream, {
-      dir,
+      begin: into(dir),
       maxBytes: 1024 * KiB,
       expectedLength: data.byteLength,
       expectedSha256: sha256(data),
@@ -198,11 +220,10 @@ Deno.test("receiveUpload: slow disk stores the bytes and is write-bound", async 
     const chunks = makeChunks(256, chunkSize);
     const data = concat(chunks);
     const result = await receiveUpload(source(chunks).stream, {
-      dir,
+      begin: into(dir, slowSink(3)),
       maxBytes: 1024 * KiB,
       queueBytes,
       writeBytes: 16 * KiB,
-      sink: slowSink(3),
     });
     assert.equal(result.size, data.byteLength);
     assert.equal(result.bound, "write");
@@ -223,11 +244,10 @@ Deno.test("receiveUpload: queued bytes stay within queueBytes plus one chunk", a
     const queueBytes = 200 * KiB;
     const chunks = makeChunks(48, chunkSize);
     const result = await receiveUpload(source(chunks).stream, {
-      dir,
+      begin: into(dir, slowSink(2)),
       maxBytes: 8 * 1024 * KiB,
       queueBytes,
       writeBytes: 128 * KiB,
-      sink: slowSink(2),
     });
     assert.equal(result.size, 48 * chunkSize);
     assert.ok(result.maxQueuedBytes > 0);
@@ -246,17 +266,14 @@ Deno.test("receiveUpload: a byte stream is read straight into the buffers", asyn
     const body = byteSource(data, 5000);
     const writes: number[] = [];
     const result = await receiveUpload(body.stream, {
-      dir,
+      begin: into(dir, (write) => (p) => {
+        writes.push(p.byteLength);
+        return write(p);
+      }),
       maxBytes: 1024 * KiB,
       queueBytes: 64 * KiB,
       writeBytes: 16 * KiB,
       expectedSha256: sha256(data),
-      sink: (file) => ({
-        write(p) {
-          writes.push(p.byteLength);
-          return file.write(p);
-        },
-      }),
     });
     assert.ok(body.byobReads > 0, "read with BYOB");
     assert.equal(result.size, data.byteLength);
@@ -268,21 +285,19 @@ Deno.test("receiveUpload: a byte stream is read straight into the buffers", asyn
 
 Deno.test("receiveUpload: a fast body gets full-size writes, a slow one small ones", async () => {
   await withDir(async (dir) => {
-    const recordWrites = (writes: number[]) => (file: Deno.FsFile) => ({
-      async write(p: Uint8Array) {
+    const recordWrites =
+      (writes: number[]) => (write: Write): Write => async (p) => {
         writes.push(p.byteLength);
         await delay(2);
-        return await file.write(p);
-      },
-    });
+        await write(p);
+      };
     const fast: number[] = [];
     const data = concat(makeChunks(64, 64 * KiB));
     await receiveUpload(byteSource(data, 64 * KiB).stream, {
-      dir,
+      begin: into(dir, recordWrites(fast)),
       maxBytes: 8 * 1024 * KiB,
       queueBytes: 1024 * KiB,
       writeBytes: 256 * KiB,
-      sink: recordWrites(fast),
     });
     assert.equal(Math.max(...fast), 256 * KiB);
 
@@ -290,11 +305,10 @@ Deno.test("receiveUpload: a fast body gets full-size writes, a slow one small on
     await receiveUpload(
       source(makeChunks(20, 2 * KiB), { delayMs: 2 }).stream,
       {
-        dir,
+        begin: into(dir, recordWrites(slow)),
         maxBytes: 8 * 1024 * KiB,
         queueBytes: 1024 * KiB,
         writeBytes: 256 * KiB,
-        sink: recordWrites(slow),
       },
     );
     assert.ok(Math.max(...slow) <= 64 * KiB, `writes ${slow}`);
@@ -305,12 +319,11 @@ Deno.test("receiveUpload: time blocked on a slow disk is not idle time", async (
   await withDir(async (dir) => {
     const chunks = makeChunks(16, 4 * KiB);
     const result = await receiveUpload(source(chunks).stream, {
-      dir,
+      begin: into(dir, slowSink(15)),
       maxBytes: 1024 * KiB,
       queueBytes: 8 * KiB,
       writeBytes: 4 * KiB,
       idleTimeoutMs: 40,
-      sink: slowSink(15),
     });
     assert.ok(result.readerBlockedMs > 40, `blocked ${result.readerBlockedMs}`);
     await assertStored(dir, result.id, concat(chunks));
@@ -320,7 +333,7 @@ Deno.test("receiveUpload: time blocked on a slow disk is not idle time", async (
 Deno.test("receiveUpload: an empty body is stored", async () => {
   await withDir(async (dir) => {
     const result = await receiveUpload(source([]).stream, {
-      dir,
+      begin: into(dir),
       maxBytes: 10,
       expectedLength: 0,
     });
@@ -334,7 +347,7 @@ Deno.test("receiveUpload: too large fails as soon as the limit is crossed", asyn
   await withDir(async (dir) => {
     const body = source(makeChunks(20, 1 * KiB));
     await assert.rejects(
-      receiveUpload(body.stream, { dir, maxBytes: 10 * KiB }),
+      receiveUpload(body.stream, { begin: into(dir), maxBytes: 10 * KiB }),
       (error) =>
         error instanceof UploadTooLargeError && error instanceof UploadError &&
         error.name === "UploadTooLargeError" && error.maxBytes === 10 * KiB,
@@ -348,7 +361,11 @@ Deno.test("receiveUpload: a declared length over the limit fails before reading"
   await withDir(async (dir) => {
     const body = source(makeChunks(1, 10));
     await assert.rejects(
-      receiveUpload(body.stream, { dir, maxBytes: 5, expectedLength: 10 }),
+      receiveUpload(body.stream, {
+        begin: into(dir),
+        maxBytes: 5,
+        expectedLength: 10,
+      }),
       UploadTooLargeError,
     );
     assert.equal(body.cancelled, true);
@@ -360,7 +377,11 @@ Deno.test("receiveUpload: idle body times out and leaves nothing", async () => {
   await withDir(async (dir) => {
     const body = source(makeChunks(2, 100), { hang: true });
     await assert.rejects(
-      receiveUpload(body.stream, { dir, maxBytes: KiB, idleTimeoutMs: 50 }),
+      receiveUpload(body.stream, {
+        begin: into(dir),
+        maxBytes: KiB,
+        idleTimeoutMs: 50,
+      }),
       (error) =>
         error instanceof UploadIdleTimeoutError && error.idleTimeoutMs === 50,
     );
@@ -374,7 +395,7 @@ Deno.test("receiveUpload: a source error mid-stream leaves nothing", async () =>
     const boom = new Error("connection reset");
     const body = source(makeChunks(3, KiB), { error: boom });
     await assert.rejects(
-      receiveUpload(body.stream, { dir, maxBytes: 10 * KiB }),
+      receiveUpload(body.stream, { begin: into(dir), maxBytes: 10 * KiB }),
       (error) => error === boom,
     );
     assert.deepEqual(await listDir(dir), []);
@@ -386,7 +407,7 @@ Deno.test("receiveUpload: a digest mismatch keeps nothing", async () => {
     const chunks = makeChunks(4, KiB);
     await assert.rejects(
       receiveUpload(source(chunks).stream, {
-        dir,
+        begin: into(dir),
         maxBytes: 10 * KiB,
         expectedSha256: new Uint8Array(32),
       }),
@@ -404,7 +425,7 @@ Deno.test("receiveUpload: an external abort rejects with its reason", async () =
     const controller = new AbortController();
     const body = source(makeChunks(3, KiB), { hang: true });
     const upload = receiveUpload(body.stream, {
-      dir,
+      begin: into(dir),
       maxBytes: 10 * KiB,
       signal: controller.signal,
     });
@@ -419,7 +440,7 @@ Deno.test("receiveUpload: an external abort rejects with its reason", async () =
     const early = source(makeChunks(1, 1));
     await assert.rejects(
       receiveUpload(early.stream, {
-        dir,
+        begin: into(dir),
         maxBytes: 10,
         signal: AbortSignal.abort("before"),
       }),
@@ -435,18 +456,15 @@ Deno.test("receiveUpload: an abort while blocked on a slow disk stops at once", 
     const controller = new AbortController();
     let writes = 0;
     const upload = receiveUpload(source(makeChunks(64, 4 * KiB)).stream, {
-      dir,
+      begin: into(dir, (write) => async (p) => {
+        if (++writes === 2) controller.abort("stop");
+        await delay(5);
+        await write(p);
+      }),
       maxBytes: 1024 * KiB,
       queueBytes: 8 * KiB,
       writeBytes: 4 * KiB,
       signal: controller.signal,
-      sink: (file) => ({
-        async write(p) {
-          if (++writes === 2) controller.abort("stop");
-          await delay(5);
-          return await file.write(p);
-        },
-      }),
     });
     await assert.rejects(upload, (error) => error === "stop");
     // The write in progress finishes; no further write starts.
@@ -459,7 +477,7 @@ Deno.test("receiveUpload: a body shorter or longer than declared fails", async (
   await withDir(async (dir) => {
     await assert.rejects(
       receiveUpload(source(makeChunks(2, 100)).stream, {
-        dir,
+        begin: into(dir),
         maxBytes: KiB,
         expectedLength: 300,
       }),
@@ -469,7 +487,7 @@ Deno.test("receiveUpload: a body shorter or longer than declared fails", async (
     );
     await assert.rejects(
       receiveUpload(source(makeChunks(4, 100)).stream, {
-        dir,
+        begin: into(dir),
         maxBytes: KiB,
         expectedLength: 300,
       }),
@@ -488,9 +506,13 @@ Deno.test({
       try {
         await assert.rejects(
           receiveUpload(source(makeChunks(2, KiB)).stream, {
-            dir,
+            begin: into(dir, () => async (p) => {
+              let written = 0;
+              while (written < p.byteLength) {
+                written += await full.write(p.subarray(written));
+              }
+            }),
             maxBytes: 10 * KiB,
-            sink: () => full,
           }),
           (error) =>
             error instanceof NoSpaceError &&
@@ -512,7 +534,7 @@ Deno.test("receiveUpload: debug trace records both tasks, only when enabled", as
       write: (line) => lines.push(line),
     });
     const result = await receiveUpload(source(makeChunks(3, KiB)).stream, {
-      dir,
+      begin: into(dir),
       maxBytes: 10 * KiB,
       logger,
     });
@@ -531,7 +553,7 @@ Deno.test("receiveUpload: debug trace records both tasks, only when enabled", as
 
     const quiet: string[] = [];
     await receiveUpload(source(makeChunks(3, KiB)).stream, {
-      dir,
+      begin: into(dir),
       maxBytes: 10 * KiB,
       logger: createLogger({ level: "info", write: (l) => quiet.push(l) }),
     });
@@ -551,10 +573,11 @@ Deno.test("receiveUpload: bad options throw without touching the body", async ()
     [{ expectedLength: -1 }, RangeError],
     [{ expectedSha256: new Uint8Array(31) }, RangeError],
     [{ expectedSha256: "abc" }, TypeError],
-    [{ dir: "" }, TypeError],
+    [{ begin: undefined }, TypeError],
+    [{ begin: "/nonexistent" }, TypeError],
   ];
   for (const [override, ErrorClass] of bad) {
-    const options = { dir: "/nonexistent", maxBytes: 10, ...override };
+    const options = { begin: into("/nonexistent"), maxBytes: 10, ...override };
     await assert.rejects(
       receiveUpload(body, options as Parameters<typeof receiveUpload>[1]),
       ErrorClass,

@@ -15,9 +15,9 @@ import {
   rangeApplies,
   type Validators,
 } from "../../services/http/conditional.ts";
-import type { FileStore } from "../../services/storage/local_disk.ts";
+import type { FileStorage } from "../../services/storage/storage.ts";
 import { problem } from "../../services/http/problem.ts";
-import { type ByteRange, parseRange } from "../../services/http/range.ts";
+import { parseRange } from "../../services/http/range.ts";
 import type { FileMetadata } from "../../services/storage/metadata.ts";
 import type { Handler, RouteContext } from "../router.ts";
 
@@ -37,63 +37,12 @@ function reprDigest(meta: FileMetadata): string {
   return `sha-256=:${Buffer.from(meta.sha256, "hex").toString("base64")}:`;
 }
 
-/** A stream that passes on the first `length` bytes of `source`. */
-function limitStream(
-  source: ReadableStream<Uint8Array>,
-  length: number,
-): ReadableStream<Uint8Array> {
-  let left = length;
-  const reader = source.getReader();
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      if (left <= 0) {
-        await reader.cancel();
-        controller.close();
-        return;
-      }
-      const { done, value } = await reader.read();
-      if (done) {
-        controller.close();
-        return;
-      }
-      const chunk = value.byteLength > left ? value.subarray(0, left) : value;
-      left -= chunk.byteLength;
-      controller.enqueue(chunk);
-      if (left <= 0) {
-        await reader.cancel();
-        controller.close();
-      }
-    },
-    cancel(reason) {
-      return reader.cancel(reason);
-    },
-  }, { highWaterMark: 0 });
-}
-
 function notFound(ctx: RouteContext): Response {
   return problem(404, { detail: "No such file", instance: ctx.url.pathname });
 }
 
-/** The file, whole or the range, as the body of a 200 or 206. */
-async function body(
-  store: FileStore,
-  meta: FileMetadata,
-  range: ByteRange | undefined,
-): Promise<ReadableStream<Uint8Array> | undefined> {
-  const file = await store.open(meta.id);
-  if (!file) return undefined;
-  if (!range) return file.readable;
-  try {
-    await file.seek(range.start, Deno.SeekMode.Start);
-  } catch (error) {
-    file.close();
-    throw error;
-  }
-  return limitStream(file.readable, range.end - range.start + 1);
-}
-
 /** The handler of `GET /files/:id` (the router sends `HEAD` here too). */
-export function downloadHandler(store: FileStore): Handler {
+export function downloadHandler(store: FileStorage): Handler {
   return async (req, ctx) => {
     const meta = await store.stat(ctx.params.id ?? "");
     if (!meta) return notFound(ctx);
@@ -143,7 +92,7 @@ export function downloadHandler(store: FileStore): Handler {
     const status = range ? 206 : 200;
     // HEAD needs the headers only: the file is not even opened.
     if (req.method === "HEAD") return new Response(null, { status, headers });
-    const stream = await body(store, meta, range);
+    const stream = await store.read(meta.id, range);
     if (!stream) return notFound(ctx);
     return new Response(stream, { status, headers });
   };

@@ -9,9 +9,9 @@
  */
 
 import {
-  type FileStore,
+  type FileStorage,
   StorageUnavailableError,
-} from "../../services/storage/local_disk.ts";
+} from "../../services/storage/storage.ts";
 import type { Logger } from "../../services/ops/logger.ts";
 import { bearerMatches } from "../../services/http/bearer.ts";
 import { problem } from "../../services/http/problem.ts";
@@ -24,7 +24,7 @@ import type { Handler, Route, RouteContext } from "../router.ts";
 /** Settings of the upload routes. */
 export interface FilesOptions {
   /** Where files live. */
-  store: FileStore;
+  store: FileStorage;
   /** Largest accepted upload in bytes. */
   maxUploadBytes: number;
   /** Capacity of the reader->writer queue in bytes. */
@@ -170,7 +170,7 @@ export function filesRoutes(
   const remove: Handler = async (req, ctx) => {
     const denied = unauthorized(req, ctx);
     if (denied) return denied;
-    const removed = await store.remove(ctx.params.id ?? "");
+    const removed = await store.delete(ctx.params.id ?? "");
     if (!removed) return notFound(ctx);
     logger.info("file.deleted", {
       requestId: ctx.requestId,

@@ -101,7 +101,7 @@ export function uploadHandler(
     }
     try {
       // DATA_DIR/files removed while running: make it again, or say so.
-      await store.restoreDir();
+      await store.ready();
     } catch (error) {
       report({ outcome: "error", bytes: 0 }, ctx);
       return storageUnavailable(error, ctx);
@@ -217,7 +217,9 @@ export function uploadHandler(
     try {
       const source = uploadBody(req, plan.kind, plan.declared);
       const result = await receiveUpload(source.stream, {
-        dir: store.dir,
+        // The storage opens the upload (and picks its id); the pipeline
+        // writes through it and commits or aborts it.
+        begin: () => store.begin(),
         maxBytes: maxUploadBytes,
         queueBytes,
         writeBytes,
@@ -274,10 +276,10 @@ export function uploadHandler(
         "etag": `"${result.sha256}"`,
         "cache-control": "no-store",
         "server-timing": [
-          `read;dur=${result.readerWaitMs};desc="waiting on the network"`,
-          `blocked;dur=${result.readerBlockedMs};desc="reader blocked on a full queue"`,
-          `write;dur=${result.writerWriteMs};desc="disk writes"`,
-          `idle;dur=${result.writerIdleMs};desc="writer idle on an empty queue"`,
+          `read;dur=${result.readerWaitMs};desc="reader in body reads"`,
+          `blocked;dur=${result.readerBlockedMs};desc="reader in put on a full queue"`,
+          `write;dur=${result.writerWriteMs};desc="writer in storage writes"`,
+          `idle;dur=${result.writerIdleMs};desc="writer in get on an empty queue"`,
           `total;dur=${result.durationMs}`,
         ].join(", "),
       },

@@ -16,7 +16,7 @@ import {
   UploadIncompleteError,
   UploadTooLargeError,
   UploadTooSlowError,
-} from "../../services/uploads/pipeline.ts";
+} from "../../services/uploads/errors.ts";
 import { UploadsStoppedError } from "../../services/uploads/tracker.ts";
 import type { UploadOutcome } from "./routes.ts";
 

@@ -355,7 +355,7 @@ export class Metrics implements Disposable {
     this.#uploadSeconds = new Counter({
       name: "upload_pipeline_seconds_total",
       help:
-        "Where upload time went: reader_wait (network), reader_blocked (full queue), writer_write (disk), writer_idle (empty queue)",
+        "Where upload time went: reader_wait (body reads), reader_blocked (put on a full queue), writer_write (storage writes), writer_idle (get on an empty queue)",
       labelNames: ["phase"],
       registers,
     });

@@ -1057,14 +1057,19 @@ const SCHEMAS: Record<string, JsonSchema> = {
     ...FILE_PART_PROPERTIES,
     durationMs: ms("From the first byte to the end of the commit."),
     bytesPerSecond: { type: "number", minimum: 0 },
-    readerWaitMs: ms("The reader waited for the network."),
-    readerBlockedMs: ms("The reader waited on a full queue (the disk)."),
-    writerWriteMs: ms("Time in disk writes."),
-    writerIdleMs: ms("The writer waited on an empty queue (the network)."),
+    readerWaitMs: ms("Reader time in body reads (the network)."),
+    readerBlockedMs: ms(
+      "Reader time in `put` on a full queue (waiting for the storage).",
+    ),
+    writerWriteMs: ms("Writer time in storage writes."),
+    writerIdleMs: ms(
+      "Writer time in `get` on an empty queue (waiting for the body).",
+    ),
     maxQueuedBytes: {
       type: "integer",
       minimum: 0,
-      description: "High-water mark of the queue.",
+      description:
+        "High-water mark of the queue, at most its capacity (`UPLOAD_QUEUE_BYTES`).",
     },
     bound: {
       type: "string",

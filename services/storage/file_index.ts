@@ -1,7 +1,7 @@
 /**
  * The metadata of the stored files, kept in memory in list order (`created`,
  * then `id`) so that a page of `GET /files` costs a binary search and a
- * slice, not a read of every sidecar. {@linkcode FileStore} owns one and
+ * slice, not a read of every sidecar. `LocalDiskStorage` owns one and
  * keeps it in step with the folder.
  *
  * @example Usage

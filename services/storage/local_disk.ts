@@ -1,12 +1,15 @@
 /**
- * The stored uploads on disk: `<id>` holds the content and `<id>.json` its
- * {@linkcode FileMetadata}, both written by `receiveUpload`. A file exists
- * once `<id>` exists; a sidecar without content is an orphan of a crash.
+ * The first {@linkcode FileStorage}: the stored uploads in one folder on
+ * the local disk. `<id>` holds the content and `<id>.json` its
+ * {@linkcode FileMetadata}, both written by an upload from
+ * {@linkcode LocalDiskStorage.begin} (see `disk_upload.ts`); `<id>.part`
+ * and `<id>.json.part` are uploads in progress. A file exists once `<id>`
+ * exists; a sidecar without content is an orphan of a crash.
  * Every method checks the id with {@linkcode isValidId} before touching the
  * filesystem, so a path-like id can never escape the folder.
  *
  * Listing reads an index kept in memory ({@linkcode FolderIndex}): built
- * from the sidecars at start ({@linkcode FileStore.refresh}) and brought up
+ * from the sidecars at start ({@linkcode LocalDiskStorage.refresh}) and brought up
  * to date whenever the folder's mtime moves, which is also how files added
  * or deleted by another process sharing the folder show up.
  *
@@ -15,8 +18,8 @@
  *
  * @example Usage
  * ```ts
- * const store = await createFileStore({ dir: "./data/files" });
- * await store.sweepPartFiles(); // at startup only
+ * const store = await createLocalDiskStorage({ dir: "./data/files" });
+ * await store.sweep(); // at startup only
  * await store.refresh(); // builds the index
  * const page = await store.list({ limit: 20 });
  * ```
@@ -27,21 +30,35 @@
 import { Buffer } from "node:buffer";
 import { statfs } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import { DiskUpload } from "./disk_upload.ts";
 import type { IndexPosition } from "./file_index.ts";
 import { FolderIndex } from "./folder_index.ts";
 import type { Logger } from "../ops/logger.ts";
-import { type FileMetadata, isValidId } from "./metadata.ts";
+import {
+  type FileMetadata,
+  isValidId,
+  newId,
+  parseMetadata,
+} from "./metadata.ts";
+import {
+  type FileStorage,
+  type ListOptions,
+  type ListPage,
+  type ReadRange,
+  StorageUnavailableError,
+  type StorageUpload,
+} from "./storage.ts";
 
-/** Options of {@linkcode createFileStore}. */
-export interface FileStoreOptions {
+/** Options of {@linkcode createLocalDiskStorage}. */
+export interface LocalDiskOptions {
   /** The folder of the stored files (created if missing). */
   dir: string;
   /** Where a recreated folder is reported. */
   logger?: Logger;
 }
 
-/** Counters of a {@linkcode FileStore}, for metrics and tests. */
-export interface FileStoreStats {
+/** Counters of a {@linkcode LocalDiskStorage}, for metrics and tests. */
+export interface LocalDiskStats {
   /** Files in the index. */
   files: number;
   /** Index refreshes from the folder (the first one builds it). */
@@ -52,31 +69,6 @@ export interface FileStoreStats {
   dirRecreated: number;
 }
 
-/** The folder is missing (or not a folder) and cannot be recreated. */
-export class StorageUnavailableError extends Error {
-  /** Creates the error; `cause` is the OS error, if any. */
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "StorageUnavailableError";
-  }
-}
-
-/** Options of {@linkcode FileStore.list}. */
-export interface ListOptions {
-  /** Most items in one page, 1 to 1000. @default {100} */
-  limit?: number;
-  /** The `nextCursor` of the previous page. */
-  cursor?: string;
-}
-
-/** One page of {@linkcode FileStore.list}. */
-export interface ListPage {
-  /** Files sorted by `created`, then `id`. */
-  items: FileMetadata[];
-  /** Present when more files follow; pass it back as `cursor`. */
-  nextCursor?: string;
-}
-
 const MAX_LIST_LIMIT = 1000;
 const SIDECAR = /^([0-9a-f]{32})\.json$/;
 const PART = /^[0-9a-f]{32}(\.json)?\.part$/;
@@ -85,32 +77,37 @@ function isNotFound(error: unknown): boolean {
   return error instanceof Deno.errors.NotFound;
 }
 
-function parseMetadata(id: string, text: string): FileMetadata | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  const meta = value as Partial<FileMetadata> | null;
-  if (
-    typeof meta !== "object" || meta === null || meta.id !== id ||
-    !Number.isSafeInteger(meta.size) || typeof meta.sha256 !== "string" ||
-    typeof meta.created !== "string"
-  ) {
-    return undefined;
-  }
-  return {
-    id,
-    size: meta.size!,
-    sha256: meta.sha256,
-    created: meta.created,
-    // Kept from multipart uploads (optional, so older sidecars still read).
-    ...(typeof meta.filename === "string" ? { filename: meta.filename } : {}),
-    ...(typeof meta.contentType === "string"
-      ? { contentType: meta.contentType }
-      : {}),
-  };
+/** A stream that passes on the first `length` bytes of `source`. */
+function limitStream(
+  source: ReadableStream<Uint8Array>,
+  length: number,
+): ReadableStream<Uint8Array> {
+  let left = length;
+  const reader = source.getReader();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (left <= 0) {
+        await reader.cancel();
+        controller.close();
+        return;
+      }
+      const { done, value } = await reader.read();
+      if (done) {
+        controller.close();
+        return;
+      }
+      const chunk = value.byteLength > left ? value.subarray(0, left) : value;
+      left -= chunk.byteLength;
+      controller.enqueue(chunk);
+      if (left <= 0) {
+        await reader.cancel();
+        controller.close();
+      }
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  }, { highWaterMark: 0 });
 }
 
 function encodeCursor(meta: FileMetadata): string {
@@ -136,8 +133,8 @@ function decodeCursor(cursor: string): IndexPosition {
   throw new RangeError("Invalid list cursor");
 }
 
-/** Reads, lists and deletes the stored uploads in one folder. */
-export class FileStore {
+/** The stored uploads in one folder of the local disk. */
+export class LocalDiskStorage implements FileStorage {
   /** The folder of the stored files. */
   readonly dir: string;
   readonly #logger: Logger | undefined;
@@ -145,8 +142,8 @@ export class FileStore {
   #sidecarReads = 0;
   #dirRecreated = 0;
 
-  /** Creates a store; prefer {@linkcode createFileStore}, which makes the folder. */
-  constructor(options: FileStoreOptions) {
+  /** Creates a store; prefer {@linkcode createLocalDiskStorage}, which makes the folder. */
+  constructor(options: LocalDiskOptions) {
     const { dir, logger } = options;
     if (typeof dir !== "string" || dir === "") {
       throw new TypeError("dir must be a non-empty string");
@@ -197,7 +194,7 @@ export class FileStore {
   }
 
   /** Counters for metrics and tests. */
-  stats(): FileStoreStats {
+  stats(): LocalDiskStats {
     return {
       files: this.#folder.index.size,
       refreshes: this.#folder.refreshes,
@@ -212,7 +209,7 @@ export class FileStore {
    * how many files were removed. Run it at startup only: during an upload
    * its `.part` file is live.
    */
-  async sweepPartFiles(): Promise<number> {
+  async sweep(): Promise<number> {
     const names = new Set<string>();
     for await (const entry of Deno.readDir(this.dir)) {
       if (entry.isFile) names.add(entry.name);
@@ -277,7 +274,7 @@ export class FileStore {
   }
 
   /** Deletes file `id`; resolves `false` if there was none. */
-  async remove(id: string): Promise<boolean> {
+  async delete(id: string): Promise<boolean> {
     if (!isValidId(id)) return false;
     try {
       // Content first: if we crash in between, the sidecar is an orphan
@@ -298,15 +295,41 @@ export class FileStore {
     return true;
   }
 
-  /** Opens file `id` for reading, or resolves `undefined` if there is none. */
-  async open(id: string): Promise<Deno.FsFile | undefined> {
+  /** {@linkcode FileStorage.ready}: {@linkcode LocalDiskStorage.restoreDir}. */
+  ready(): Promise<void> {
+    return this.restoreDir();
+  }
+
+  /** Starts an upload: creates `<id>.part` under a fresh id. */
+  begin(): Promise<StorageUpload> {
+    return DiskUpload.open(this.dir, newId());
+  }
+
+  /**
+   * The content of file `id`, or of `range` of it, or `undefined` if there
+   * is none. The file is opened now, so a later delete does not cut the
+   * stream short.
+   */
+  async read(
+    id: string,
+    range?: ReadRange,
+  ): Promise<ReadableStream<Uint8Array> | undefined> {
     if (!isValidId(id)) return undefined;
+    let file: Deno.FsFile;
     try {
-      return await Deno.open(join(this.dir, id), { read: true });
+      file = await Deno.open(join(this.dir, id), { read: true });
     } catch (error) {
       if (isNotFound(error)) return undefined;
       throw error;
     }
+    if (!range) return file.readable;
+    try {
+      await file.seek(range.start, Deno.SeekMode.Start);
+    } catch (error) {
+      file.close();
+      throw error;
+    }
+    return limitStream(file.readable, range.end - range.start + 1);
   }
 
   /**
@@ -351,11 +374,11 @@ function unavailable(dir: string, error: unknown): StorageUnavailableError {
   });
 }
 
-/** Creates a {@linkcode FileStore}, making its folder if missing. */
-export async function createFileStore(
-  options: FileStoreOptions,
-): Promise<FileStore> {
-  const store = new FileStore(options);
+/** Creates a {@linkcode LocalDiskStorage}, making its folder if missing. */
+export async function createLocalDiskStorage(
+  options: LocalDiskOptions,
+): Promise<LocalDiskStorage> {
+  const store = new LocalDiskStorage(options);
   await store.ensureDir();
   return store;
 }

@@ -37,3 +37,38 @@ export function newId(): string {
     "hex",
   );
 }
+
+/**
+ * The metadata in sidecar text `text` of file `id`, or `undefined` when it
+ * is not valid JSON of that shape (a torn write, another id).
+ */
+export function parseMetadata(
+  id: string,
+  text: string,
+): FileMetadata | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const meta = value as Partial<FileMetadata> | null;
+  if (
+    typeof meta !== "object" || meta === null || meta.id !== id ||
+    !Number.isSafeInteger(meta.size) || typeof meta.sha256 !== "string" ||
+    typeof meta.created !== "string"
+  ) {
+    return undefined;
+  }
+  return {
+    id,
+    size: meta.size!,
+    sha256: meta.sha256,
+    created: meta.created,
+    // Kept from multipart uploads (optional, so older sidecars still read).
+    ...(typeof meta.filename === "string" ? { filename: meta.filename } : {}),
+    ...(typeof meta.contentType === "string"
+      ? { contentType: meta.contentType }
+      : {}),
+  };
+}

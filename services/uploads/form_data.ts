@@ -15,7 +15,7 @@
  * ```ts ignore
  * const form = multipartFile(req.body!, req.headers.get("content-type")!);
  * const result = await receiveUpload(form.stream, {
- *   dir, maxBytes, describe: form.describe,
+ *   begin, maxBytes, describe: form.describe,
  * });
  * ```
  *
@@ -26,7 +26,7 @@ import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
 import { Busboy, type BusboyInstance } from "@fastify/busboy";
-import { DigestMismatchError } from "./pipeline.ts";
+import { DigestMismatchError } from "./errors.ts";
 
 /** How a request body's media type is taken by the upload routes. */
 export type UploadMediaKind = "raw" | "multipart" | "unsupported";

@@ -1,0 +1,151 @@
+/**
+ * One upload into a {@linkcode LocalDiskStorage} folder: the bytes go to
+ * `<id>.part`; the commit fsyncs them, writes the `<id>.json` sidecar
+ * (through `<id>.json.part`, fsynced, renamed), renames `<id>.part` to
+ * `<id>` and fsyncs the folder, so a file named `<id>` is always complete
+ * and durable. An abort removes whatever the upload wrote.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import type { FileMetadata } from "./metadata.ts";
+import type { StorageUpload, UploadContent } from "./storage.ts";
+
+async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
+  let written = 0;
+  while (written < data.byteLength) {
+    const n = await file.write(data.subarray(written));
+    if (n <= 0) throw new Deno.errors.WriteZero("Write returned 0 bytes");
+    written += n;
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const handle = await Deno.open(dir);
+  try {
+    await handle.sync();
+  } finally {
+    handle.close();
+  }
+}
+
+async function removeIfExists(path: string): Promise<void> {
+  try {
+    await Deno.remove(path);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+}
+
+/** An upload in progress in folder `dir`; see {@linkcode DiskUpload.open}. */
+export class DiskUpload implements StorageUpload {
+  /** The id the file gets once committed. */
+  readonly id: string;
+  readonly #dir: string;
+  #file: Deno.FsFile | undefined;
+  // Once the commit began, the sidecar and the content may exist under
+  // their final names too: an abort then removes those as well.
+  #committing = false;
+
+  private constructor(dir: string, id: string, file: Deno.FsFile) {
+    this.#dir = dir;
+    this.id = id;
+    this.#file = file;
+  }
+
+  /** Creates `<id>.part` in `dir` (failing if it exists) and returns the upload. */
+  static async open(dir: string, id: string): Promise<DiskUpload> {
+    const file = await Deno.open(join(dir, `${id}.part`), {
+      write: true,
+      createNew: true,
+    });
+    return new DiskUpload(dir, id, file);
+  }
+
+  /** Appends all of `chunk` to `<id>.part`. */
+  write(chunk: Uint8Array): Promise<void> {
+    if (!this.#file) {
+      return Promise.reject(new TypeError("The upload is no longer open"));
+    }
+    return writeAll(this.#file, chunk);
+  }
+
+  /**
+   * fsync of the content, the sidecar (the commit point is `<id>`
+   * appearing, so it goes first: a crash in between leaves an orphan
+   * sidecar, which the sweep removes), the rename, the folder's fsync.
+   */
+  async commit(content: UploadContent): Promise<FileMetadata> {
+    const file = this.#file;
+    if (!file || this.#committing) {
+      throw new TypeError("The upload is no longer open");
+    }
+    this.#committing = true;
+    await file.sync();
+    this.#close();
+    const { size, sha256, ...described } = content;
+    const metadata: FileMetadata = {
+      id: this.id,
+      size,
+      sha256,
+      created: new Date().toISOString(),
+      ...described,
+    };
+    const [part, metaPart, meta, final] = this.#paths();
+    const sidecar = await Deno.open(metaPart, { write: true, createNew: true });
+    try {
+      await writeAll(
+        sidecar,
+        new TextEncoder().encode(JSON.stringify(metadata) + "\n"),
+      );
+      await sidecar.sync();
+    } finally {
+      sidecar.close();
+    }
+    await Deno.rename(metaPart, meta);
+    await Deno.rename(part, final);
+    await syncDir(this.#dir);
+    return metadata;
+  }
+
+  /**
+   * Closes the file and removes `<id>.part` (and, after a commit began, the
+   * sidecar and the content). Rejects with the first removal that failed,
+   * after trying them all; the sweep on the next start takes what is left.
+   */
+  async abort(): Promise<void> {
+    this.#close();
+    const [part, ...committed] = this.#paths();
+    const paths = this.#committing ? [part, ...committed] : [part];
+    let failure: { error: unknown } | undefined;
+    for (const path of paths) {
+      try {
+        await removeIfExists(path);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+    if (failure) throw failure.error;
+  }
+
+  #close(): void {
+    try {
+      this.#file?.close();
+    } catch {
+      // Already closed by a failing sync; nothing more to release.
+    }
+    this.#file = undefined;
+  }
+
+  #paths(): [string, string, string, string] {
+    const dir = this.#dir;
+    const id = this.id;
+    return [
+      join(dir, `${id}.part`),
+      join(dir, `${id}.json.part`),
+      join(dir, `${id}.json`),
+      join(dir, id),
+    ];
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * The storage of uploaded files behind one interface, {@linkcode FileStorage}:
+ * it owns the stored format (ids, content, metadata), the commit that makes
+ * an upload durable, listing, reading, deleting and the sweep of what a
+ * crash leaves behind. The upload pipeline writes through the handle that
+ * {@linkcode FileStorage.begin} returns and knows nothing of the format.
+ *
+ * The local disk (`local_disk.ts`) is the first implementation. The shape
+ * fits an S3-compatible store as the second: `begin` is
+ * CreateMultipartUpload, `write` buffers and uploads parts, `commit` is
+ * CompleteMultipartUpload (plus the metadata object), `abort` is
+ * AbortMultipartUpload, and `sweep` aborts stale multipart uploads.
+ *
+ * @module
+ */
+
+import type { FileMetadata } from "./metadata.ts";
+
+/** What the writer knows of a finished upload; the storage adds the rest. */
+export interface UploadContent {
+  /** Length in bytes. */
+  size: number;
+  /** SHA-256 of the content, lowercase hex. */
+  sha256: string;
+  /** The file's name, as a multipart upload's file part gave it. */
+  filename?: string;
+  /** The file's media type, as a multipart upload's file part gave it. */
+  contentType?: string;
+}
+
+/**
+ * One upload in progress: bytes go in with `write`, then exactly one of
+ * `commit` (the file appears, complete) or `abort` (nothing is kept).
+ */
+export interface StorageUpload {
+  /** The id the file gets once committed. */
+  readonly id: string;
+  /**
+   * Appends all of `chunk`. `chunk` is only valid until the promise
+   * settles: its buffer is refilled with later bytes.
+   */
+  write(chunk: Uint8Array): Promise<void>;
+  /**
+   * Makes the file durable and visible, all or nothing, and resolves with
+   * its metadata. On a rejection, call `abort` to remove what was written.
+   */
+  commit(content: UploadContent): Promise<FileMetadata>;
+  /**
+   * Removes everything this upload wrote, committed or not; safe to call
+   * more than once.
+   */
+  abort(): Promise<void>;
+}
+
+/** Options of {@linkcode FileStorage.list}. */
+export interface ListOptions {
+  /** Most items in one page, 1 to 1000. @default {100} */
+  limit?: number;
+  /** The `nextCursor` of the previous page. */
+  cursor?: string;
+}
+
+/** One page of {@linkcode FileStorage.list}. */
+export interface ListPage {
+  /** Files sorted by `created`, then `id`. */
+  items: FileMetadata[];
+  /** Present when more files follow; pass it back as `cursor`. */
+  nextCursor?: string;
+}
+
+/** Bytes `start` to `end` of a file, both included. */
+export interface ReadRange {
+  start: number;
+  end: number;
+}
+
+/** The storage is unreachable (e.g. its folder is missing and cannot be made). */
+export class StorageUnavailableError extends Error {
+  /** Creates the error; `cause` is the underlying error, if any. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "StorageUnavailableError";
+  }
+}
+
+/**
+ * The stored files. Ids not of the storage's form (see `isValidId`) are
+ * never found, so a path-like id can never escape it.
+ */
+export interface FileStorage {
+  /**
+   * Makes sure an upload can start (the local disk remakes a folder that
+   * was removed); rejects with {@linkcode StorageUnavailableError}.
+   */
+  ready(): Promise<void>;
+  /** Bytes left for uploads, or `undefined` when unknown or unbounded. */
+  freeBytes(): Promise<number | undefined>;
+  /** Starts an upload under a fresh id. */
+  begin(): Promise<StorageUpload>;
+  /**
+   * One page of the stored files, oldest first (ties by id); rejects with a
+   * `RangeError` on a bad `limit` or `cursor`.
+   */
+  list(options?: ListOptions): Promise<ListPage>;
+  /** The metadata of file `id`, or `undefined` if there is none. */
+  stat(id: string): Promise<FileMetadata | undefined>;
+  /**
+   * The content of file `id` (only `range` of it, when given), or
+   * `undefined` if there is none.
+   */
+  read(
+    id: string,
+    range?: ReadRange,
+  ): Promise<ReadableStream<Uint8Array> | undefined>;
+  /** Deletes file `id`; resolves `false` if there was none. */
+  delete(id: string): Promise<boolean>;
+  /**
+   * Removes what a crash left behind (uploads never committed or
+   * aborted); resolves with how many leftovers went. Run it at startup
+   * only: uploads in progress look the same.
+   */
+  sweep(): Promise<number>;
+}

@@ -1,0 +1,65 @@
+/**
+ * The buffers the upload reader reads the body into: a free list that
+ * never waits. {@linkcode FreeList.take} reuses a buffer the writer gave
+ * back, or allocates one; the writer gives each buffer back once it is
+ * written. Nothing bounds the list itself: the bounded queue does. A
+ * buffer is alive only while the reader fills it, the queue holds it, the
+ * writer writes it, or it is free, so an upload holds at most the queue's
+ * capacity plus the two buffers in the reader's and the writer's hands
+ * (and the free ones, which are what those three gave back).
+ *
+ * @example Usage
+ * ```ts
+ * const buffers = new FreeList();
+ * const buffer = buffers.take(1024);
+ * // ... fill it, queue it; the writer gives it back once written:
+ * buffers.give(buffer);
+ * ```
+ *
+ * @module
+ */
+
+/**
+ * Reusable `ArrayBuffer`s. A buffer given back may be a different object
+ * than the one taken (a BYOB read transfers the buffer it fills).
+ */
+export class FreeList {
+  #free: ArrayBuffer[] = [];
+  #allocations = 0;
+
+  /** How many buffers were allocated since the start. */
+  get allocations(): number {
+    return this.#allocations;
+  }
+
+  /** How many buffers are free now. */
+  get length(): number {
+    return this.#free.length;
+  }
+
+  /**
+   * A buffer of exactly `bytes`: a free one of that size, else a new one.
+   * Free buffers of other sizes are dropped (the reader moved to another
+   * size for good). Throws a `RangeError` unless `bytes` is a positive
+   * safe integer.
+   */
+  take(bytes: number): ArrayBuffer {
+    if (!Number.isSafeInteger(bytes) || bytes < 1) {
+      throw new RangeError("bytes must be a positive safe integer");
+    }
+    while (this.#free.length > 0) {
+      const buffer = this.#free.pop()!;
+      if (buffer.byteLength === bytes) return buffer;
+    }
+    this.#allocations++;
+    return new ArrayBuffer(bytes);
+  }
+
+  /** Gives back a buffer for a later `take`; detached ones are dropped. */
+  give(buffer: ArrayBuffer): void {
+    if (!(buffer instanceof ArrayBuffer)) {
+      throw new TypeError("give takes an ArrayBuffer");
+    }
+    if (buffer.byteLength > 0) this.#free.push(buffer);
+  }
+}

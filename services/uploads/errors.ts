@@ -1,0 +1,114 @@
+/**
+ * The expected failures of an upload, all {@linkcode UploadError}s: too
+ * large, idle, too slow, incomplete, digest mismatch, no space. The routes
+ * turn each into its problem response.
+ *
+ * @module
+ */
+
+/** Base class of the expected upload failures. */
+export class UploadError extends Error {
+  /** Creates an upload error. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "UploadError";
+  }
+}
+
+/** The body crossed `maxBytes` (or declared a length above it). */
+export class UploadTooLargeError extends UploadError {
+  /** The limit that was crossed. */
+  readonly maxBytes: number;
+  /** Creates the error for a limit of `maxBytes`. */
+  constructor(maxBytes: number) {
+    super(`Upload exceeds the limit of ${maxBytes} bytes`);
+    this.name = "UploadTooLargeError";
+    this.maxBytes = maxBytes;
+  }
+}
+
+/** No body chunk arrived for `idleTimeoutMs`. */
+export class UploadIdleTimeoutError extends UploadError {
+  /** The timeout that ran out. */
+  readonly idleTimeoutMs: number;
+  /** Creates the error for a timeout of `idleTimeoutMs`. */
+  constructor(idleTimeoutMs: number) {
+    super(`No upload data received for ${idleTimeoutMs} ms`);
+    this.name = "UploadIdleTimeoutError";
+    this.idleTimeoutMs = idleTimeoutMs;
+  }
+}
+
+/**
+ * The body's average rate fell below the floor once the grace window had
+ * passed (see `minBytesPerSecond` of `receiveUpload`).
+ */
+export class UploadTooSlowError extends UploadError {
+  /** The floor, in bytes per second. */
+  readonly minBytesPerSecond: number;
+  /** The average rate the body had, in bytes per second. */
+  readonly bytesPerSecond: number;
+  /** Creates the error. */
+  constructor(minBytesPerSecond: number, bytesPerSecond: number) {
+    super(
+      `Upload averaged ${bytesPerSecond} bytes/s, below the floor of ${minBytesPerSecond} bytes/s`,
+    );
+    this.name = "UploadTooSlowError";
+    this.minBytesPerSecond = minBytesPerSecond;
+    this.bytesPerSecond = bytesPerSecond;
+  }
+}
+
+/**
+ * The body length differs from the declared one: it ended short, or went
+ * past it (`received > expected`).
+ */
+export class UploadIncompleteError extends UploadError {
+  /** The declared length. */
+  readonly expected: number;
+  /** Bytes received when the mismatch was found. */
+  readonly received: number;
+  /** Creates the error. */
+  constructor(expected: number, received: number) {
+    super(
+      received < expected
+        ? `Upload ended after ${received} of ${expected} declared bytes`
+        : `Upload is longer than the ${expected} declared bytes`,
+    );
+    this.name = "UploadIncompleteError";
+    this.expected = expected;
+    this.received = received;
+  }
+}
+
+/** The content's SHA-256 differs from the declared one. */
+export class DigestMismatchError extends UploadError {
+  /** Declared SHA-256, hex. */
+  readonly expected: string;
+  /** Actual SHA-256, hex. */
+  readonly actual: string;
+  /** Creates the error. */
+  constructor(expected: string, actual: string) {
+    super(`SHA-256 mismatch: declared ${expected}, received ${actual}`);
+    this.name = "DigestMismatchError";
+    this.expected = expected;
+    this.actual = actual;
+  }
+}
+
+/** The disk (or quota) is full. */
+export class NoSpaceError extends UploadError {
+  /** Creates the error; `cause` is the OS error. */
+  constructor(options?: ErrorOptions) {
+    super("No space left to store the upload", options);
+    this.name = "NoSpaceError";
+  }
+}
+
+/** Whether `error` is the OS reporting a full disk or quota. */
+export function isNoSpace(error: unknown): boolean {
+  // Deno has no Deno.errors class for ENOSPC: it throws a plain Error whose
+  // `code` is the errno name ("No space left on device (os error 28)").
+  const code = (error as { code?: unknown } | null)?.code;
+  return error instanceof Error && (code === "ENOSPC" || code === "EDQUOT");
+}

@@ -1,0 +1,251 @@
+/**
+ * The upload's reader task: reads the body into buffers from a
+ * {@linkcode FreeList}, checks the limits (size, declared length, idle
+ * timeout, rate floor) and hashes as it goes, and puts the filled buffers
+ * on the {@linkcode BoundedQueue}. The queue is the only thing that makes
+ * it wait besides the body itself: `readerWaitMs` is the time in body
+ * reads, `readerBlockedMs` exactly the time in `put` on a full queue.
+ *
+ * @module
+ */
+
+import { Buffer } from "node:buffer";
+import { createHash } from "node:crypto";
+import type { LogFields } from "../ops/logger.ts";
+import type { BoundedQueue } from "./bounded_queue.ts";
+import type { FreeList } from "./buffers.ts";
+import {
+  DigestMismatchError,
+  UploadIdleTimeoutError,
+  UploadIncompleteError,
+  UploadTooLargeError,
+  UploadTooSlowError,
+} from "./errors.ts";
+import type { IntoReader } from "./into_reader.ts";
+import { RateFloor } from "./rate.ts";
+
+// An upload starts with buffers of at most this size.
+const START_BUFFER_BYTES = 64 * 1024;
+// An upload moves to full-size buffers once a MiB of its body arrives
+// within 32 ms of waiting for the network (at 32 MiB/s or more).
+const FAST_WINDOW_BYTES = 1024 * 1024;
+const FAST_WINDOW_MS = 32;
+const MIN_READ_BYTES = 16 * 1024;
+/** setTimeout fires at once for delays above a signed 32-bit int. */
+export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
+const round3 = (ms: number) => Math.round(ms * 1000) / 1000;
+const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** The limits the reader enforces. */
+export interface ReaderLimits {
+  maxBytes: number;
+  idleTimeoutMs: number;
+  floor: RateFloor;
+  expectedLength?: number | undefined;
+  expectedSha256?: Uint8Array | undefined;
+}
+
+/** Options of {@linkcode ReaderTask}. */
+export interface ReaderTaskOptions {
+  body: IntoReader;
+  queue: BoundedQueue;
+  buffers: FreeList;
+  limits: ReaderLimits;
+  /** Size of the full-size buffers. */
+  bufferBytes: number;
+  /** Whether the writer waits on an empty queue (then partial buffers go). */
+  writerIdle: () => boolean;
+  /** Reports a failure that the watchdog found (idle, too slow). */
+  fail: (error: unknown) => void;
+  /** The upload's failure signal. */
+  signal: AbortSignal;
+  trace?: ((fields: LogFields) => void) | undefined;
+}
+
+/** Reads one body onto the queue; see the module doc. */
+export class ReaderTask {
+  /** Time in body reads (the network). */
+  waitMs = 0;
+  /** Time in `queue.put` on a full queue (the writer). */
+  blockedMs = 0;
+  /** Bytes read. */
+  size = 0;
+  readonly #o: ReaderTaskOptions;
+  readonly #hash = createHash("sha256");
+  // Small buffers first, big ones once the body proves fast (see
+  // FAST_WINDOW_BYTES): big writes only pay off when the disk is kept
+  // busy, while many slow clients at once would each hold megabytes.
+  #wanted: number;
+  // A buffer with less room than this is handed over as it is: a BYOB read
+  // into a view of a few bytes can stall a chunked request body for good
+  // (seen on Deno 2.9.6 with views under 8 bytes), and tiny reads are slow.
+  // A quarter of a buffer at most, or buffers would go out a read at a time.
+  readonly #minReadBytes: number;
+  #buffer: ArrayBuffer | undefined;
+  #filled = 0;
+  #readingSince: number | undefined;
+  // The body rate, measured over windows of FAST_WINDOW_BYTES of the time
+  // spent waiting for the network (`waitMs`): time blocked on a busy writer
+  // says nothing of the client (and is when big buffers pay off).
+  #window = { waitMs: 0, size: 0 };
+
+  /** Prepares the task; {@linkcode ReaderTask.run} starts it. */
+  constructor(options: ReaderTaskOptions) {
+    this.#o = options;
+    this.#wanted = Math.min(options.bufferBytes, START_BUFFER_BYTES);
+    this.#minReadBytes = Math.max(
+      1,
+      Math.min(MIN_READ_BYTES, Math.floor(this.#wanted / 4)),
+    );
+  }
+
+  /**
+   * Reads the whole body, then checks its length and digest and closes the
+   * queue; resolves with the SHA-256.
+   */
+  async run(): Promise<Uint8Array> {
+    const stopWatchdog = this.#watch();
+    try {
+      await this.#readAll();
+    } finally {
+      stopWatchdog();
+    }
+    const { expectedLength, expectedSha256 } = this.#o.limits;
+    if (expectedLength !== undefined && this.size < expectedLength) {
+      throw new UploadIncompleteError(expectedLength, this.size);
+    }
+    const digest = this.#hash.digest();
+    // Checked before the queue closes, so a mismatch stops the writer too.
+    if (expectedSha256 && !sameBytes(digest, expectedSha256)) {
+      throw new DigestMismatchError(hex(expectedSha256), hex(digest));
+    }
+    this.#o.queue.close();
+    return digest;
+  }
+
+  async #readAll(): Promise<void> {
+    const { bufferBytes, writerIdle } = this.#o;
+    while (true) {
+      const chunk = await this.#read();
+      if (chunk === undefined) break;
+      this.#accept(chunk);
+      if (this.#wanted < bufferBytes) this.#measureRate();
+      const room = this.#buffer!.byteLength - this.#filled;
+      // A full buffer goes to the writer; so does a partial one when the
+      // writer is idle, so a read-bound upload reaches the disk as it
+      // arrives. Buffers fill up only while the writer is busy, which is
+      // when bigger writes pay off.
+      if (room < this.#minReadBytes || writerIdle()) await this.#handOver();
+    }
+    if (this.#filled > 0) await this.#handOver();
+    else if (this.#buffer) this.#o.buffers.give(this.#buffer);
+  }
+
+  /** The next bytes of the body, read into the buffer; `undefined` at the end. */
+  async #read(): Promise<Uint8Array | undefined> {
+    this.#buffer ??= this.#o.buffers.take(this.#wanted);
+    const t0 = performance.now();
+    this.#readingSince = t0;
+    const result = await this.#o.body.read(
+      new Uint8Array(this.#buffer, this.#filled),
+    );
+    this.#readingSince = undefined;
+    const t1 = performance.now();
+    this.waitMs += t1 - t0;
+    this.#o.signal.throwIfAborted();
+    // The read transferred the buffer: keep what it became.
+    if (result.value) this.#buffer = result.value.buffer as ArrayBuffer;
+    if (result.done) return undefined;
+    this.#o.trace?.({
+      task: "reader",
+      op: "read",
+      bytes: result.value.byteLength,
+      ms: round3(t1 - t0),
+      queued: this.#o.queue.size,
+    });
+    return result.value;
+  }
+
+  /** Counts, checks and hashes `chunk`, just read into the buffer. */
+  #accept(chunk: Uint8Array): void {
+    const { maxBytes, expectedLength } = this.#o.limits;
+    this.size += chunk.byteLength;
+    this.#filled += chunk.byteLength;
+    if (this.size > maxBytes) throw new UploadTooLargeError(maxBytes);
+    if (expectedLength !== undefined && this.size > expectedLength) {
+      throw new UploadIncompleteError(expectedLength, this.size);
+    }
+    this.#hash.update(chunk);
+  }
+
+  /** Moves to full-size buffers once a window of the body came fast. */
+  #measureRate(): void {
+    if (this.size - this.#window.size < FAST_WINDOW_BYTES) return;
+    if (this.waitMs - this.#window.waitMs <= FAST_WINDOW_MS) {
+      this.#wanted = this.#o.bufferBytes;
+    }
+    this.#window = { waitMs: this.waitMs, size: this.size };
+  }
+
+  /** Queues the filled part of the buffer, waiting while the queue is full. */
+  async #handOver(): Promise<void> {
+    const bytes = this.#filled;
+    const chunk = new Uint8Array(this.#buffer!, 0, bytes);
+    this.#buffer = undefined;
+    this.#filled = 0;
+    const t0 = performance.now();
+    await this.#o.queue.put(chunk);
+    const t1 = performance.now();
+    this.blockedMs += t1 - t0;
+    this.#o.trace?.({
+      task: "reader",
+      op: "put",
+      bytes,
+      ms: round3(t1 - t0),
+      queued: this.#o.queue.size,
+    });
+  }
+
+  /**
+   * One timer for the whole upload rather than one per read: it fires when
+   * the current read may have waited `idleTimeoutMs`, or when the body may
+   * have fallen below the rate floor, and re-arms itself for the rest of
+   * the time otherwise. Both count only time spent reading: a reader
+   * blocked on a slow disk is not the client's fault. Returns its stop.
+   */
+  #watch(): () => void {
+    const { idleTimeoutMs, floor } = this.#o.limits;
+    let timer: ReturnType<typeof setTimeout>;
+    const check = () => {
+      const since = this.#readingSince;
+      const waited = since === undefined ? 0 : performance.now() - since;
+      const networkMs = this.waitMs + waited;
+      if (waited >= idleTimeoutMs) {
+        return this.#o.fail(new UploadIdleTimeoutError(idleTimeoutMs));
+      }
+      if (floor.tooSlow(this.size, networkMs)) {
+        const rate = RateFloor.rate(this.size, networkMs);
+        return this.#o.fail(
+          new UploadTooSlowError(floor.minBytesPerSecond, rate),
+        );
+      }
+      const next = Math.min(
+        idleTimeoutMs - waited,
+        floor.msUntilTooSlow(this.size, networkMs),
+      );
+      timer = setTimeout(check, Math.min(Math.max(1, next), MAX_TIMEOUT_MS));
+    };
+    timer = setTimeout(
+      check,
+      Math.min(idleTimeoutMs, floor.msUntilTooSlow(0, 0)),
+    );
+    return () => clearTimeout(timer);
+  }
+}

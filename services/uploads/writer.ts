@@ -1,0 +1,81 @@
+/**
+ * The upload's writer task: takes the filled buffers off the
+ * {@linkcode BoundedQueue}, writes each to the {@linkcode UploadSink} and
+ * gives the buffer back to the reader's {@linkcode FreeList}.
+ * `writerWriteMs` is the time in sink writes (the disk), `writerIdleMs` the
+ * time in `get` on an empty queue (waiting for the reader).
+ *
+ * @module
+ */
+
+import type { LogFields } from "../ops/logger.ts";
+import type { BoundedQueue } from "./bounded_queue.ts";
+import type { FreeList } from "./buffers.ts";
+import type { UploadSink } from "./sink.ts";
+
+const round3 = (ms: number) => Math.round(ms * 1000) / 1000;
+
+/** Options of {@linkcode WriterTask}. */
+export interface WriterTaskOptions {
+  queue: BoundedQueue;
+  sink: Pick<UploadSink, "write">;
+  /** Where written buffers go back to. */
+  buffers: FreeList;
+  /** The upload's failure signal: no write starts once it aborted. */
+  signal: AbortSignal;
+  trace?: ((fields: LogFields) => void) | undefined;
+}
+
+/** Drains the queue into the sink; see the module doc. */
+export class WriterTask {
+  /** Time in sink writes. */
+  writeMs = 0;
+  /** Time waiting on an empty queue. */
+  idleMs = 0;
+  #idle = false;
+  readonly #o: WriterTaskOptions;
+
+  /** Prepares the task; {@linkcode WriterTask.run} starts it. */
+  constructor(options: WriterTaskOptions) {
+    this.#o = options;
+  }
+
+  /** Whether the writer waits on an empty queue right now. */
+  get idle(): boolean {
+    return this.#idle;
+  }
+
+  /** Writes until the queue is closed and drained. */
+  async run(): Promise<void> {
+    const { queue, sink, buffers, signal, trace } = this.#o;
+    while (true) {
+      const t0 = performance.now();
+      this.#idle = queue.length === 0;
+      const chunk = await queue.get();
+      this.#idle = false;
+      const t1 = performance.now();
+      this.idleMs += t1 - t0;
+      trace?.({
+        task: "writer",
+        op: "get",
+        bytes: chunk?.byteLength ?? 0,
+        ms: round3(t1 - t0),
+        queued: queue.size,
+      });
+      if (chunk === undefined) return;
+      signal.throwIfAborted();
+      await sink.write(chunk);
+      const t2 = performance.now();
+      this.writeMs += t2 - t1;
+      trace?.({
+        task: "writer",
+        op: "write",
+        bytes: chunk.byteLength,
+        ms: round3(t2 - t1),
+        queued: queue.size,
+      });
+      // Written: the buffer can take the next bytes of the body.
+      buffers.give(chunk.buffer as ArrayBuffer);
+    }
+  }
+}
