@@ -1,8 +1,8 @@
 /**
  * The file routes: `POST /files` (and `POST /file`) stream a body to disk
- * through the reader/writer pipeline (see `upload.ts`); `GET /files` lists;
- * `GET`/`HEAD /files/:id` stream a file back (see `download.ts`); `DELETE
- * /files/:id` removes it. Limits, auth and integrity failures are answered
+ * through the reader/writer pipeline (see `upload.ts`); `GET /files` lists
+ * (`list.ts`); `GET`/`HEAD /files/:id` stream a file back (`download.ts`);
+ * `DELETE /files/:id` removes it (`remove.ts`). Limits, auth and integrity failures are answered
  * as problem responses, and nothing partial is ever kept.
  *
  * @module
@@ -19,7 +19,9 @@ import type { UploadResult } from "../../services/uploads/pipeline.ts";
 import type { UploadTracker } from "../../services/uploads/tracker.ts";
 import { downloadHandler } from "./download.ts";
 import { uploadHandler } from "./upload.ts";
-import type { Handler, Route, RouteContext } from "../router.ts";
+import { listHandler } from "./list.ts";
+import { removeHandler } from "./remove.ts";
+import type { Route, RouteContext } from "../router.ts";
 
 /** Settings of the upload routes. */
 export interface FilesOptions {
@@ -76,116 +78,84 @@ export interface UploadEvent {
   result?: UploadResult;
 }
 
+/** 401 when `token` is set and the request does not carry it, else `undefined`. */
+function checkBearer(
+  token: string | undefined,
+  req: Request,
+  ctx: RouteContext,
+): Response | undefined {
+  if (token === undefined) return undefined;
+  if (bearerMatches(req.headers.get("authorization"), token)) {
+    return undefined;
+  }
+  const given = req.headers.has("authorization");
+  return problem(401, {
+    detail: given
+      ? "The bearer token is not valid"
+      : "This operation needs Authorization: Bearer <token>",
+    instance: ctx.url.pathname,
+  }, {
+    headers: {
+      "www-authenticate": given
+        ? 'Bearer realm="async-api", error="invalid_token"'
+        : 'Bearer realm="async-api"',
+    },
+  });
+}
+
+/** 503 for unreachable storage (logged); rethrows any other error. */
+function storageUnavailableAnswer(
+  logger: Logger,
+  error: unknown,
+  ctx: RouteContext,
+): Response {
+  if (
+    !(error instanceof StorageUnavailableError) &&
+    !(error instanceof Deno.errors.NotFound)
+  ) {
+    throw error;
+  }
+  logger.error("files.storage_unavailable", {
+    requestId: ctx.requestId,
+    error,
+  });
+  return problem(503, {
+    title: "Storage unavailable",
+    detail:
+      "The file storage folder is missing and could not be made; nothing was kept",
+    instance: ctx.url.pathname,
+  }, { headers: { "retry-after": "5", connection: "close" } });
+}
+
 /** The route table entries of the upload API. */
 export function filesRoutes(
   options: FilesOptions,
   tracker: UploadTracker,
 ): Route[] {
   const { store, token, logger } = options;
-
-  const unauthorized = (
-    req: Request,
-    ctx: RouteContext,
-  ): Response | undefined => {
-    if (token === undefined) return undefined;
-    if (bearerMatches(req.headers.get("authorization"), token)) {
-      return undefined;
-    }
-    const given = req.headers.has("authorization");
-    return problem(401, {
-      detail: given
-        ? "The bearer token is not valid"
-        : "This operation needs Authorization: Bearer <token>",
-      instance: ctx.url.pathname,
-    }, {
-      headers: {
-        "www-authenticate": given
-          ? 'Bearer realm="async-api", error="invalid_token"'
-          : 'Bearer realm="async-api"',
-      },
-    });
-  };
-
-  const storageUnavailable = (error: unknown, ctx: RouteContext) => {
-    if (
-      !(error instanceof StorageUnavailableError) &&
-      !(error instanceof Deno.errors.NotFound)
-    ) {
-      throw error;
-    }
-    logger.error("files.storage_unavailable", {
-      requestId: ctx.requestId,
-      error,
-    });
-    return problem(503, {
-      title: "Storage unavailable",
-      detail:
-        "The file storage folder is missing and could not be made; nothing was kept",
-      instance: ctx.url.pathname,
-    }, { headers: { "retry-after": "5", connection: "close" } });
-  };
-
-  const notFound = (ctx: RouteContext) =>
-    problem(404, {
-      detail: "No such file",
-      instance: ctx.url.pathname,
-    });
-
+  const unauthorized = (req: Request, ctx: RouteContext) =>
+    checkBearer(token, req, ctx);
+  const storageUnavailable = (error: unknown, ctx: RouteContext) =>
+    storageUnavailableAnswer(logger, error, ctx);
   const upload = uploadHandler(options, tracker, {
     unauthorized,
     storageUnavailable,
   });
-
-  const list: Handler = async (_req, ctx) => {
-    const params = ctx.url.searchParams;
-    const limitParam = params.get("limit");
-    // `?cursor=` (empty) is the first page, as when it is left out.
-    const cursor = params.get("cursor") || undefined;
-    const limit = limitParam === null ? 100 : Number(limitParam);
-    let page;
-    try {
-      page = await store.list({
-        limit,
-        ...(cursor === undefined ? {} : { cursor }),
-      });
-    } catch (error) {
-      if (error instanceof StorageUnavailableError) {
-        return storageUnavailable(error, ctx);
-      }
-      if (!(error instanceof RangeError)) throw error;
-      return problem(400, { detail: error.message, instance: "/files" });
-    }
-    const headers: Record<string, string> = {
-      "content-type": "application/json; charset=utf-8",
-      "cache-control": "no-store",
-    };
-    if (page.nextCursor) {
-      headers.link = `</files?limit=${limit}&cursor=${
-        encodeURIComponent(page.nextCursor)
-      }>; rel="next"`;
-    }
-    return new Response(JSON.stringify(page), { headers });
-  };
-
-  const remove: Handler = async (req, ctx) => {
-    const denied = unauthorized(req, ctx);
-    if (denied) return denied;
-    const removed = await store.delete(ctx.params.id ?? "");
-    if (!removed) return notFound(ctx);
-    logger.info("file.deleted", {
-      requestId: ctx.requestId,
-      id: ctx.params.id,
-    });
-    return new Response(null, { status: 204 });
-  };
-
   return [
     { method: "POST", pattern: "/files", handler: upload },
     // `curl -T file URL` sends PUT: take it the same way.
     { method: "PUT", pattern: "/files", handler: upload },
-    { method: "GET", pattern: "/files", handler: list },
+    {
+      method: "GET",
+      pattern: "/files",
+      handler: listHandler(store, storageUnavailable),
+    },
     { method: "POST", pattern: "/file", handler: upload },
     { method: "GET", pattern: "/files/:id", handler: downloadHandler(store) },
-    { method: "DELETE", pattern: "/files/:id", handler: remove },
+    {
+      method: "DELETE",
+      pattern: "/files/:id",
+      handler: removeHandler(store, unauthorized, logger),
+    },
   ];
 }

@@ -64,54 +64,60 @@ export function uploadHandler(
   tracker: UploadTracker,
   helpers: UploadHelpers,
 ): Handler {
-  const {
-    store,
-    maxUploadBytes,
-    queueBytes,
-    writeBytes,
-    idleTimeoutMs,
-    maxConcurrentUploads,
-    maxUploadsPerClient,
-    minBytesPerSecond,
-    rateGraceMs,
-    draining,
-    logger,
-    onUpload,
-  } = options;
-  const { unauthorized, storageUnavailable } = helpers;
+  const route = new UploadRoute(options, tracker, helpers);
+  return (req, ctx) => route.handle(req, ctx);
+}
 
-  const report = (event: UploadEvent, ctx: RouteContext) => {
+/** The steps of one upload request, each its own method. */
+class UploadRoute {
+  readonly #o: FilesOptions;
+  readonly #tracker: UploadTracker;
+  readonly #helpers: UploadHelpers;
+
+  constructor(
+    options: FilesOptions,
+    tracker: UploadTracker,
+    helpers: UploadHelpers,
+  ) {
+    this.#o = options;
+    this.#tracker = tracker;
+    this.#helpers = helpers;
+  }
+
+  #report(event: UploadEvent, ctx: RouteContext): void {
+    const { onUpload } = this.#o;
     ctx.log.upload = event.outcome;
     onUpload?.(event);
-  };
+  }
 
   /**
    * The checks that need no upload slot: auth, the folder, the media type,
    * the declared length (413, 507) and digest. Resolves what the upload
    * reads, or the answer.
    */
-  const prepare = async (
+  async #prepare(
     req: Request,
     ctx: RouteContext,
-  ): Promise<UploadPlan | Response> => {
-    const denied = unauthorized(req, ctx);
+  ): Promise<UploadPlan | Response> {
+    const { store } = this.#o;
+    const denied = this.#helpers.unauthorized(req, ctx);
     if (denied) {
-      report({ outcome: "unauthorized", bytes: 0 }, ctx);
+      this.#report({ outcome: "unauthorized", bytes: 0 }, ctx);
       return denied;
     }
     try {
       // DATA_DIR/files removed while running: make it again, or say so.
       await store.ready();
     } catch (error) {
-      report({ outcome: "error", bytes: 0 }, ctx);
-      return storageUnavailable(error, ctx);
+      this.#report({ outcome: "error", bytes: 0 }, ctx);
+      return this.#helpers.storageUnavailable(error, ctx);
     }
     const kind = uploadMediaKind(req.headers.get("content-type"));
     if (kind === "unsupported") {
-      report({ outcome: "unsupported", bytes: 0 }, ctx);
+      this.#report({ outcome: "unsupported", bytes: 0 }, ctx);
       return unsupportedMediaType(ctx);
     }
-    const length = await checkLength(req.headers, kind, ctx);
+    const length = await this.#checkLength(req.headers, kind, ctx);
     if (length instanceof Response) return length;
     const digest = declaredSha256(req.headers);
     if (digest === "malformed") {
@@ -128,17 +134,18 @@ export function uploadHandler(
         ...(digest === undefined ? {} : { sha256: digest }),
       },
     };
-  };
+  }
 
   /**
    * The declared `Content-Length`, or 400, 413 (over the limit) or 507
    * (over the free disk space) before any body byte is read.
    */
-  const checkLength = async (
+  async #checkLength(
     headers: Headers,
     kind: UploadPlan["kind"],
     ctx: RouteContext,
-  ): Promise<number | undefined | Response> => {
+  ): Promise<number | undefined | Response> {
+    const { store, maxUploadBytes } = this.#o;
     const header = headers.get("content-length");
     if (header === null) return undefined;
     if (!/^\d+$/.test(header)) {
@@ -154,7 +161,7 @@ export function uploadHandler(
       ? maxUploadBytes + FORM_OVERHEAD_BYTES
       : maxUploadBytes;
     if (length > limit) {
-      report({ outcome: "too_large", bytes: 0 }, ctx);
+      this.#report({ outcome: "too_large", bytes: 0 }, ctx);
       return problem(413, {
         detail:
           `The upload of ${length} bytes exceeds the limit of ${maxUploadBytes} bytes`,
@@ -164,14 +171,14 @@ export function uploadHandler(
     }
     const free = await store.freeBytes();
     if (free !== undefined && length > free) {
-      report({ outcome: "no_space", bytes: 0 }, ctx);
+      this.#report({ outcome: "no_space", bytes: 0 }, ctx);
       return problem(507, {
         detail: `Not enough free disk space for ${length} bytes`,
         instance: ctx.url.pathname,
       }, { headers: { connection: "close" } });
     }
     return length;
-  };
+  }
 
   /**
    * Takes an upload slot, or answers 503 (draining, or every slot taken)
@@ -179,10 +186,11 @@ export function uploadHandler(
    * await in between: with one, simultaneous uploads could all pass the
    * limits (or start after the drain found no upload running).
    */
-  const admit = (ctx: RouteContext): UploadSlot | Response => {
+  #admit(ctx: RouteContext): UploadSlot | Response {
+    const { maxConcurrentUploads, maxUploadsPerClient, draining } = this.#o;
     const instance = ctx.url.pathname;
     if (draining()) {
-      report({ outcome: "busy", bytes: 0 }, ctx);
+      this.#report({ outcome: "busy", bytes: 0 }, ctx);
       return problem(503, {
         detail: "The service is shutting down; retry on another instance",
         instance,
@@ -190,29 +198,40 @@ export function uploadHandler(
     }
     if (
       maxUploadsPerClient > 0 &&
-      tracker.activeFor(ctx.remoteAddress) >= maxUploadsPerClient
+      this.#tracker.activeFor(ctx.remoteAddress) >= maxUploadsPerClient
     ) {
-      report({ outcome: "client_limit", bytes: 0 }, ctx);
+      this.#report({ outcome: "client_limit", bytes: 0 }, ctx);
       return problem(429, {
         detail:
           `This client already runs ${maxUploadsPerClient} uploads; retry once one has ended`,
         instance,
       }, { headers: { "retry-after": "1", connection: "close" } });
     }
-    if (tracker.active >= maxConcurrentUploads) {
-      report({ outcome: "busy", bytes: 0 }, ctx);
+    if (this.#tracker.active >= maxConcurrentUploads) {
+      this.#report({ outcome: "busy", bytes: 0 }, ctx);
       return problem(503, {
         detail: `${maxConcurrentUploads} uploads are running; retry shortly`,
         instance,
       }, { headers: { "retry-after": "1", connection: "close" } });
     }
-    return tracker.begin(ctx.remoteAddress);
-  };
+    return this.#tracker.begin(ctx.remoteAddress);
+  }
 
-  const upload: Handler = async (req, ctx) => {
-    const plan = await prepare(req, ctx);
+  /** Answers one upload request. */
+  async handle(req: Request, ctx: RouteContext): Promise<Response> {
+    const {
+      store,
+      maxUploadBytes,
+      queueBytes,
+      writeBytes,
+      idleTimeoutMs,
+      minBytesPerSecond,
+      rateGraceMs,
+      logger,
+    } = this.#o;
+    const plan = await this.#prepare(req, ctx);
     if (plan instanceof Response) return plan;
-    const slot = admit(ctx);
+    const slot = this.#admit(ctx);
     if (slot instanceof Response) return slot;
     try {
       const source = uploadBody(req, plan.kind, plan.declared);
@@ -240,17 +259,18 @@ export function uploadHandler(
         // would opt into Deno 2.9's legacy abort-on-success behaviour.
         logger,
       });
-      return created(result, ctx);
+      return this.#created(result, ctx);
     } catch (error) {
-      return uploadFailure(error, ctx);
+      return this.#failure(error, ctx);
     } finally {
       slot.done();
     }
-  };
+  }
 
   /** The 201 of a committed upload, and its log line. */
-  const created = (result: UploadResult, ctx: RouteContext): Response => {
-    report({ outcome: "created", bytes: result.size, result }, ctx);
+  #created(result: UploadResult, ctx: RouteContext): Response {
+    const { logger } = this.#o;
+    this.#report({ outcome: "created", bytes: result.size, result }, ctx);
     logger.info("upload.created", {
       requestId: ctx.requestId,
       id: result.id,
@@ -284,9 +304,10 @@ export function uploadHandler(
         ].join(", "),
       },
     });
-  };
+  }
 
-  const uploadFailure = (error: unknown, ctx: RouteContext): Response => {
+  #failure(error: unknown, ctx: RouteContext): Response {
+    const { maxUploadBytes, idleTimeoutMs, rateGraceMs, logger } = this.#o;
     const instance = ctx.url.pathname;
     // Whatever the reason, the client may still be sending: close the
     // connection rather than read (and drop) the rest.
@@ -297,7 +318,7 @@ export function uploadHandler(
       rateGraceMs,
     });
     if (failure) {
-      report({ outcome: failure.outcome, bytes: 0 }, ctx);
+      this.#report({ outcome: failure.outcome, bytes: 0 }, ctx);
       if (failure.log) {
         logger[failure.log](`upload.${failure.outcome}`, {
           requestId: ctx.requestId,
@@ -309,13 +330,13 @@ export function uploadHandler(
     }
     if (error instanceof Deno.errors.NotFound) {
       // The folder vanished mid-upload; the next upload makes it again.
-      report({ outcome: "error", bytes: 0 }, ctx);
-      return storageUnavailable(error, ctx);
+      this.#report({ outcome: "error", bytes: 0 }, ctx);
+      return this.#helpers.storageUnavailable(error, ctx);
     }
     if (isBodyError(error)) {
       // The client went away or its body broke: nothing was kept, and
       // nobody is left to read this answer.
-      report({ outcome: "aborted", bytes: 0 }, ctx);
+      this.#report({ outcome: "aborted", bytes: 0 }, ctx);
       logger.warn("upload.aborted", {
         requestId: ctx.requestId,
         error: error instanceof Error ? error.message : String(error),
@@ -326,11 +347,9 @@ export function uploadHandler(
         instance,
       }, { headers });
     }
-    report({ outcome: "error", bytes: 0 }, ctx);
+    this.#report({ outcome: "error", bytes: 0 }, ctx);
     throw error;
-  };
-
-  return upload;
+  }
 }
 
 function isBodyError(error: unknown): boolean {

@@ -38,81 +38,83 @@ export interface UploadFailure {
   log?: "warn" | "error";
 }
 
+/** One expected error class and how to answer it. */
+interface Rule<E extends Error> {
+  // deno-lint-ignore no-explicit-any
+  type: new (...args: any[]) => E;
+  answer: (error: E, limits: UploadLimits) => UploadFailure;
+}
+
+function rule<E extends Error>(
+  // deno-lint-ignore no-explicit-any
+  type: new (...args: any[]) => E,
+  answer: (error: E, limits: UploadLimits) => UploadFailure,
+): Rule<Error> {
+  return { type, answer: answer as Rule<Error>["answer"] };
+}
+
+const RULES: Rule<Error>[] = [
+  rule(UploadTooLargeError, (_, { maxUploadBytes }) => ({
+    outcome: "too_large",
+    status: 413,
+    details: {
+      detail: `The upload exceeds the limit of ${maxUploadBytes} bytes`,
+      maxBytes: maxUploadBytes,
+    },
+  })),
+  rule(UploadIdleTimeoutError, (_, { idleTimeoutMs }) => ({
+    outcome: "timeout",
+    status: 408,
+    details: { detail: `No data arrived for ${idleTimeoutMs} ms` },
+  })),
+  rule(UploadTooSlowError, (error, { rateGraceMs }) => ({
+    outcome: "too_slow",
+    status: 408,
+    details: {
+      detail: `${error.message} after ${rateGraceMs} ms; nothing was kept`,
+      minBytesPerSecond: error.minBytesPerSecond,
+    },
+  })),
+  rule(FormDataError, (error) => ({
+    outcome: "invalid_form",
+    status: 400,
+    details: {
+      title: "Invalid form",
+      detail: `${error.message}; nothing was kept`,
+    },
+  })),
+  rule(UploadsStoppedError, (error) => ({
+    outcome: "stopped",
+    status: 503,
+    details: {
+      detail: `${error.message}; the upload was stopped and nothing was kept`,
+    },
+    headers: { "retry-after": "5" },
+    log: "warn",
+  })),
+  rule(DigestMismatchError, (error) => ({
+    outcome: "digest_mismatch",
+    status: 400,
+    details: { title: "Digest mismatch", detail: error.message },
+  })),
+  rule(UploadIncompleteError, (error) => ({
+    outcome: "incomplete",
+    status: 400,
+    details: { title: "Incomplete upload", detail: error.message },
+  })),
+  rule(NoSpaceError, () => ({
+    outcome: "no_space",
+    status: 507,
+    details: { detail: "The disk is full; nothing was kept" },
+    log: "error",
+  })),
+];
+
 /** The answer to `error`, or `undefined` when it is not an expected one. */
 export function describeUploadFailure(
   error: unknown,
   limits: UploadLimits,
 ): UploadFailure | undefined {
-  const { maxUploadBytes, idleTimeoutMs, rateGraceMs } = limits;
-  if (error instanceof UploadTooLargeError) {
-    return {
-      outcome: "too_large",
-      status: 413,
-      details: {
-        detail: `The upload exceeds the limit of ${maxUploadBytes} bytes`,
-        maxBytes: maxUploadBytes,
-      },
-    };
-  }
-  if (error instanceof UploadIdleTimeoutError) {
-    return {
-      outcome: "timeout",
-      status: 408,
-      details: { detail: `No data arrived for ${idleTimeoutMs} ms` },
-    };
-  }
-  if (error instanceof UploadTooSlowError) {
-    return {
-      outcome: "too_slow",
-      status: 408,
-      details: {
-        detail: `${error.message} after ${rateGraceMs} ms; nothing was kept`,
-        minBytesPerSecond: error.minBytesPerSecond,
-      },
-    };
-  }
-  if (error instanceof FormDataError) {
-    return {
-      outcome: "invalid_form",
-      status: 400,
-      details: {
-        title: "Invalid form",
-        detail: `${error.message}; nothing was kept`,
-      },
-    };
-  }
-  if (error instanceof UploadsStoppedError) {
-    return {
-      outcome: "stopped",
-      status: 503,
-      details: {
-        detail: `${error.message}; the upload was stopped and nothing was kept`,
-      },
-      headers: { "retry-after": "5" },
-      log: "warn",
-    };
-  }
-  if (error instanceof DigestMismatchError) {
-    return {
-      outcome: "digest_mismatch",
-      status: 400,
-      details: { title: "Digest mismatch", detail: error.message },
-    };
-  }
-  if (error instanceof UploadIncompleteError) {
-    return {
-      outcome: "incomplete",
-      status: 400,
-      details: { title: "Incomplete upload", detail: error.message },
-    };
-  }
-  if (error instanceof NoSpaceError) {
-    return {
-      outcome: "no_space",
-      status: 507,
-      details: { detail: "The disk is full; nothing was kept" },
-      log: "error",
-    };
-  }
-  return undefined;
+  const found = RULES.find((r) => error instanceof r.type);
+  return found?.answer(error as Error, limits);
 }
