@@ -303,7 +303,8 @@ export const SETTINGS = [
     env: "UPLOAD_QUEUE_BYTES",
     flag: "upload-queue-bytes",
     default: "8388608",
-    help: "capacity of the reader->writer queue",
+    help:
+      "capacity in bytes of the reader->writer queue; the reader waits while it is full",
     parse: integer(1024),
   }),
   setting({
