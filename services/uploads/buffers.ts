@@ -4,9 +4,11 @@
  * back, or allocates one; the writer gives each buffer back once it is
  * written. Nothing bounds the list itself: the bounded queue does. A
  * buffer is alive only while the reader fills it, the queue holds it, the
- * writer writes it, or it is free, so an upload holds at most the queue's
- * capacity plus the two buffers in the reader's and the writer's hands
- * (and the free ones, which are what those three gave back).
+ * writer writes it, or it is free; a new one is made only when none is
+ * free, so the buffers alive are at most the most ever in use at once:
+ * the queued ones (the queue's capacity in bytes; the reader queues
+ * buffers full, or partly filled only to an idle writer, which takes them
+ * at once) plus the one the reader fills and the one the writer writes.
  *
  * @example Usage
  * ```ts
