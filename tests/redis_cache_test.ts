@@ -297,3 +297,84 @@ Deno.test("REDIS_URL: a slow Redis (CLIENT PAUSE) is a miss after REDIS_TIMEOUT_
     await closeAll(apps);
   }
 });
+
+Deno.test("REDIS_URL: stale-while-revalidate over 2 instances: one background refresh cluster-wide, then fresh everywhere", async () => {
+  await using upstream = startFixtureUpstream();
+  await using redis = await startRedis();
+  const apps = await instances(2, [
+    "--upstream-url",
+    upstream.url,
+    "--redis-url",
+    redis.url,
+    "--cache-ttl-seconds",
+    "1",
+    "--cache-stale-while-revalidate-seconds",
+    "60",
+    ...REDIS_ARGS,
+  ]);
+  const [a, b] = apps as [TestApp, TestApp];
+  try {
+    await (await a.get("/users/2")).body?.cancel();
+    await (await b.get("/users/2")).body?.cancel();
+    assert.equal(upstream.hits("/users/2"), 1);
+    await sleep(1_100);
+    // The refresh takes 100 ms: the stale answers overlap it.
+    upstream.setFault("/users/2", { delayMs: 100 });
+    const stale = await Promise.all(
+      Array.from({ length: 10 }, async (_, i) => {
+        const res = await [a, b][i % 2]!.get("/users/2");
+        await res.body?.cancel();
+        return res.headers.get("cache-status") ?? "";
+      }),
+    );
+    assert.ok(stale.every((s) => /fwd=stale/.test(s)), stale.join("\n"));
+    await a.app.cache.settled();
+    await b.app.cache.settled();
+    assert.equal(upstream.hits("/users/2"), 2);
+    // Both now serve the refreshed entry as fresh hits.
+    for (const t of [a, b]) {
+      const res = await t.get("/users/2");
+      assert.match(res.headers.get("cache-status") ?? "", /; hit/);
+      await res.body?.cancel();
+    }
+    assert.equal(upstream.hits("/users/2"), 2);
+  } finally {
+    await closeAll(apps);
+  }
+});
+
+Deno.test("REDIS_URL: stale-if-error over 2 instances: a failing upstream gets the shared stale entry on both", async () => {
+  await using upstream = startFixtureUpstream();
+  await using redis = await startRedis();
+  const apps = await instances(2, [
+    "--upstream-url",
+    upstream.url,
+    "--redis-url",
+    redis.url,
+    "--cache-ttl-seconds",
+    "1",
+    "--cache-stale-while-revalidate-seconds",
+    "0",
+    "--cache-stale-if-error-seconds",
+    "60",
+    "--upstream-retries",
+    "0",
+    ...REDIS_ARGS,
+  ]);
+  const [a, b] = apps as [TestApp, TestApp];
+  try {
+    // Stored by A only: B has it from Redis alone.
+    const first = await a.get("/albums/1");
+    const bytes = await first.text();
+    await sleep(1_100);
+    upstream.setFault("/albums/1", { status: 500 });
+    for (const t of [b, a]) {
+      const res = await t.get("/albums/1");
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get("cache-status") ?? "", /stale|error/);
+      assert.equal(await res.text(), bytes);
+    }
+  } finally {
+    await closeAll(apps);
+  }
+});

@@ -3,7 +3,9 @@
  * than one worker, each worker with its own in-memory cache (so the upstream
  * sees at most one request per worker for a key), all sharing `DATA_DIR`;
  * SIGTERM ends it with exit code 0. `main.ts` (the `deno run` entry) has no
- * default export, so `deno serve main.ts` is refused by Deno.
+ * default export, so `deno serve main.ts` is refused by Deno. With
+ * `REDIS_URL`, the workers share one cache: concurrent misses over every
+ * worker make one upstream request.
  *
  * @module
  */
@@ -11,6 +13,7 @@
 import assert from "node:assert/strict";
 import { freePort } from "./fixtures/free_port.ts";
 import type { LogRecord } from "./fixtures/spawn.ts";
+import { startRedis } from "./fixtures/redis.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
 
 const SERVE = new URL("../serve.ts", import.meta.url).pathname;
@@ -250,6 +253,71 @@ Deno.test("deno serve main.ts is refused by Deno: main.ts has no default export"
       fetch(`${served.url}/healthz`, { signal: AbortSignal.timeout(5_000) }),
       TypeError,
     );
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("deno serve --parallel with REDIS_URL: 2 workers share one cache, 50 concurrent misses make 1 upstream request", async () => {
+  await using upstream = startFixtureUpstream();
+  await using redis = await startRedis();
+  const dataDir = await Deno.makeTempDir({ prefix: "async-api-serve-" });
+  try {
+    using client = Deno.createHttpClient({ poolMaxIdlePerHost: 0 });
+    await using served = startServe({
+      UPSTREAM_URL: upstream.url,
+      DATA_DIR: dataDir,
+      REDIS_URL: redis.url,
+      // Generous for a loaded machine: a timeout would make a worker fetch
+      // by itself (correct, but not what this test counts).
+      REDIS_TIMEOUT_MS: "1000",
+    });
+    await waitUntilUp(served, client);
+    // Each worker builds its app on its first request and then connects to
+    // Redis: ask until both workers say they are connected (bounded).
+    const connected = () =>
+      served.records().filter((r) => r.msg === "cache.redis_up").length;
+    const deadline = Date.now() + 20_000;
+    while (connected() < JOBS && Date.now() < deadline) {
+      const res = await fetch(`${served.url}/healthz`, { client });
+      await res.body?.cancel();
+    }
+    assert.equal(connected(), JOBS, served.output());
+
+    // The upstream answers in 200 ms, so the misses overlap its fetch.
+    upstream.setFault("/posts/3", { delayMs: 200 });
+    const answers = await Promise.all(
+      Array.from({ length: 50 }, async () => {
+        const res = await fetch(`${served.url}/posts/3`, { client });
+        const body = await res.json();
+        return { status: res.status, id: body.id };
+      }),
+    );
+    assert.ok(answers.every((a) => a.status === 200 && a.id === 3));
+    assert.equal(upstream.hits("/posts/3"), 1, served.output());
+    // Both workers answered some of them: each keeps its own metrics, so
+    // ask /metrics until both have answered (bounded). One made the one
+    // upstream fetch (miss 1); the other answered only from the shared
+    // fetch (miss 0, collapsed > 0).
+    const count = (text: string, outcome: string) =>
+      Number(
+        text.match(
+          new RegExp(
+            `^cache_lookups_total\\{outcome="${outcome}"\\} (\\d+)`,
+            "m",
+          ),
+        )?.[1] ?? 0,
+      );
+    // Upstream fetches made by a worker -> its collapsed lookups.
+    const seen = new Map<number, number>();
+    const until = Date.now() + 20_000;
+    while (seen.size < JOBS && Date.now() < until) {
+      const text = await (await fetch(`${served.url}/metrics`, { client }))
+        .text();
+      seen.set(count(text, "miss"), count(text, "collapsed"));
+    }
+    assert.equal(seen.size, JOBS, served.output());
+    assert.ok(seen.has(1) && (seen.get(0) ?? 0) > 0, [...seen].join(" "));
   } finally {
     await Deno.remove(dataDir, { recursive: true });
   }

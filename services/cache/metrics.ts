@@ -6,7 +6,7 @@
  * @module
  */
 
-import { Gauge, type Registry } from "prom-client";
+import { Counter, Gauge, type Registry } from "prom-client";
 import type { RedisLink } from "./redis_link.ts";
 
 /** Registers the Redis tier's metrics on `registry`, read at scrape time. */
@@ -21,13 +21,17 @@ export function redisCacheMetrics(registry: Registry, link: RedisLink): void {
       this.set(link.up ? 1 : 0);
     },
   });
-  new Gauge({
+  let counted = 0;
+  new Counter({
     name: "cache_redis_timeouts_total",
     help:
       "Redis commands that took longer than REDIS_TIMEOUT_MS (each treated as a miss)",
     registers,
     collect() {
-      this.set(link.timeouts);
+      // The link counts; the counter catches up at each scrape.
+      const now = link.timeouts;
+      this.inc(now - counted);
+      counted = now;
     },
   });
 }
