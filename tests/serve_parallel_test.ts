@@ -284,10 +284,15 @@ Deno.test("deno serve --parallel with REDIS_URL: 2 workers share one cache, 50 c
     }
     assert.equal(connected(), JOBS, served.output());
 
-    // The upstream answers in 200 ms, so the misses overlap its fetch.
-    upstream.setFault("/posts/3", { delayMs: 200 });
+    // The upstream answers in 1 s and the 50 requests start 10 ms apart
+    // (over 0.5 s), so all of them are misses overlapping the one fetch. A
+    // burst sent at once can all land on one worker on a loaded machine
+    // (whichever is scheduled accepts them all); spread this way, both
+    // workers take some.
+    upstream.setFault("/posts/3", { delayMs: 1_000 });
     const answers = await Promise.all(
-      Array.from({ length: 50 }, async () => {
+      Array.from({ length: 50 }, async (_, i) => {
+        await new Promise((resolve) => setTimeout(resolve, i * 10));
         const res = await fetch(`${served.url}/posts/3`, { client });
         const body = await res.json();
         return { status: res.status, id: body.id };
