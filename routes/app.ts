@@ -202,8 +202,9 @@ function createServices(
       memory,
       freshMs: config.cacheTtlSeconds * 1000,
       timeoutMs: config.redisTimeoutMs,
-      // What one upstream load may take, attempts and their backoff.
-      lockMs: config.upstreamTimeoutMs * (config.upstreamRetries + 1) + 1000,
+      // What one upstream load may take (UPSTREAM_TIMEOUT_MS is the budget
+      // of all its attempts), and a second to store it.
+      lockMs: config.upstreamTimeoutMs + 1000,
       logger,
     })
     : undefined;

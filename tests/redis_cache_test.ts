@@ -378,3 +378,42 @@ Deno.test("REDIS_URL: stale-if-error over 2 instances: a failing upstream gets t
     await closeAll(apps);
   }
 });
+
+Deno.test("REDIS_URL: a lock whose owner died is waited out (bounded by the upstream budget), then the instance fetches by itself", async () => {
+  await using upstream = startFixtureUpstream();
+  await using redis = await startRedis();
+  const apps = await instances(1, [
+    "--upstream-url",
+    upstream.url,
+    "--redis-url",
+    redis.url,
+    "--upstream-timeout-ms",
+    "300",
+    ...REDIS_ARGS,
+  ]);
+  const t = apps[0]!;
+  try {
+    // Another instance took the lock and died: nobody will announce.
+    assert.equal(
+      await redis.command(
+        "SET",
+        "async-api:lock:/posts/5",
+        "dead",
+        "NX",
+        "PX",
+        "60000",
+      ),
+      "OK",
+    );
+    const started = performance.now();
+    const res = await t.get("/posts/5");
+    const ms = performance.now() - started;
+    assert.equal(res.status, 200);
+    assert.equal((await res.json()).id, 5);
+    assert.equal(upstream.hits("/posts/5"), 1);
+    // It waited the lock time (300 ms budget + 1 s), not the lock's 60 s.
+    assert.ok(ms >= 1_200 && ms < 5_000, `${ms} ms`);
+  } finally {
+    await closeAll(apps);
+  }
+});
