@@ -1,0 +1,122 @@
+/**
+ * How a setting is read: {@linkcode ConfigError} for a bad value, the
+ * parsers of raw flag/environment text (whole numbers in a range, text,
+ * http(s) and redis(s) URLs, log levels, tokens) and the shape of one setting's row.
+ *
+ * @module
+ */
+
+import { LOG_LEVELS, type LogLevel } from "./logger.ts";
+import type { Config } from "./config.ts";
+
+/** Raised for a missing or malformed setting; `main.ts` exits with code 2. */
+export class ConfigError extends Error {
+  /** The environment variable name of the offending setting. */
+  readonly setting: string;
+  constructor(setting: string, message: string) {
+    super(message);
+    this.name = "ConfigError";
+    this.setting = setting;
+  }
+}
+
+/** Turns the raw text of a setting into its value, or throws ConfigError. */
+export type Parser<T> = (raw: string, env: string) => T;
+
+/** One row of the settings table. */
+export interface Setting<K extends keyof Config = keyof Config> {
+  key: K;
+  env: string;
+  flag: string;
+  default: string | undefined;
+  help: string;
+  parse: Parser<Config[K]>;
+  secret?: boolean;
+}
+
+/** A whole number between `min` and `max`. */
+export function integer(
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): Parser<number> {
+  return (raw, env) => {
+    if (!/^\d+$/.test(raw.trim())) {
+      throw new ConfigError(env, `${env} must be a whole number, got "${raw}"`);
+    }
+    const value = Number(raw.trim());
+    if (value < min || value > max) {
+      throw new ConfigError(
+        env,
+        `${env} must be between ${min} and ${max}, got ${raw}`,
+      );
+    }
+    return value;
+  };
+}
+
+/** Non-empty text, trimmed. */
+export function text(raw: string, env: string): string {
+  if (raw.trim() === "") throw new ConfigError(env, `${env} must not be empty`);
+  return raw.trim();
+}
+
+/** An absolute http(s) URL without query or fragment. */
+export function httpUrl(raw: string, env: string): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(env, `${env} must be an absolute URL, got "${raw}"`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new ConfigError(env, `${env} must be an http(s) URL, got "${raw}"`);
+  }
+  if (url.search || url.hash) {
+    throw new ConfigError(env, `${env} must not have a query or fragment`);
+  }
+  // Normalise to no trailing slash so paths can be appended verbatim.
+  url.pathname = url.pathname.replace(/\/+$/, "");
+  return url;
+}
+
+/** A redis:// or rediss:// URL. */
+export function redisUrl(raw: string, env: string): URL {
+  let url: URL;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    throw new ConfigError(env, `${env} must be an absolute URL, got "${raw}"`);
+  }
+  if (url.protocol !== "redis:" && url.protocol !== "rediss:") {
+    throw new ConfigError(env, `${env} must be a redis(s):// URL`);
+  }
+  return url;
+}
+
+/** One of {@linkcode LOG_LEVELS}, case-insensitive. */
+export function logLevel(raw: string, env: string): LogLevel {
+  const value = raw.trim().toLowerCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(value)) {
+    throw new ConfigError(
+      env,
+      `${env} must be one of ${LOG_LEVELS.join(", ")}, got "${raw}"`,
+    );
+  }
+  return value as LogLevel;
+}
+
+/** A secret of 16+ characters without whitespace. */
+export function token(raw: string, env: string): string {
+  if (raw.length < 16 || /\s/.test(raw)) {
+    throw new ConfigError(
+      env,
+      `${env} must be at least 16 characters without whitespace`,
+    );
+  }
+  return raw;
+}
+
+/** A setting row, typed by its key (the parser must give that type). */
+export function setting<K extends keyof Config>(s: Setting<K>): Setting<K> {
+  return s;
+}

@@ -1,0 +1,34 @@
+/**
+ * The `--help` text of the service: usage, then every setting of
+ * {@linkcode SETTINGS} with its flag, environment variable and default.
+ *
+ * @module
+ */
+
+import { SETTINGS } from "./settings.ts";
+
+/** The `--help` text: usage and every setting with its flag and default. */
+export function helpText(): string {
+  const rows = SETTINGS.flatMap((s) => [
+    `  --${s.flag} <value>   env ${s.env}   default ${
+      s.default === undefined ? "(unset)" : s.default
+    }`,
+    `      ${s.help}`,
+  ]);
+  return [
+    "async-api: a cached JSONPlaceholder front and a streaming upload service",
+    "",
+    "Usage: deno task start [--flag value ...]",
+    "       deno run <permissions> main.ts [--flag value ...]",
+    "",
+    "Each setting comes from its flag, else its environment variable, else",
+    "the default. A bad value stops the start with exit code 2.",
+    "",
+    ...rows,
+    "  --healthcheck",
+    "      ask the instance on HOST:PORT for /healthz; exit 0 when healthy, else 1",
+    "      (for container HEALTHCHECKs, where no curl is at hand)",
+    "  -h, --help",
+    "      print this help",
+  ].join("\n");
+}

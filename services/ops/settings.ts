@@ -1,0 +1,291 @@
+/**
+ * The settings table: every setting's key, environment variable, flag,
+ * default, `--help` line and parser, grouped by what they configure
+ * (listening, upstream, cache, uploads, connections, logging).
+ *
+ * @module
+ */
+
+import {
+  httpUrl,
+  integer,
+  logLevel,
+  redisUrl,
+  type Setting,
+  setting,
+  text,
+  token,
+} from "./config_values.ts";
+
+/** Every setting, in the order `--help` lists them. */
+export const SETTINGS = [
+  // Listening (services/server/).
+  setting({
+    key: "port",
+    env: "PORT",
+    flag: "port",
+    default: "8000",
+    help: "listen port (0 = any free port; the chosen one is logged)",
+    parse: integer(0, 65535),
+  }),
+  setting({
+    key: "host",
+    env: "HOST",
+    flag: "host",
+    default: "127.0.0.1",
+    help: "listen address",
+    parse: text,
+  }),
+  // The upstream (services/upstream/).
+  setting({
+    key: "upstreamUrl",
+    env: "UPSTREAM_URL",
+    flag: "upstream-url",
+    default: "https://jsonplaceholder.typicode.com",
+    help: "JSONPlaceholder base URL",
+    parse: httpUrl,
+  }),
+  setting({
+    key: "upstreamTimeoutMs",
+    env: "UPSTREAM_TIMEOUT_MS",
+    flag: "upstream-timeout-ms",
+    default: "5000",
+    help:
+      "budget of one upstream fetch: the wait for a slot, every attempt and the backoff between them (past it: 504, or 503 while still waiting for a slot)",
+    parse: integer(1, 600_000),
+  }),
+  setting({
+    key: "upstreamRetries",
+    env: "UPSTREAM_RETRIES",
+    flag: "upstream-retries",
+    default: "2",
+    help: "retries after a network error, 429, 502, 503 or 504",
+    parse: integer(0, 10),
+  }),
+  setting({
+    key: "upstreamConcurrency",
+    env: "UPSTREAM_CONCURRENCY",
+    flag: "upstream-concurrency",
+    default: "32",
+    help: "most upstream requests in flight at once",
+    parse: integer(1, 10_000),
+  }),
+  setting({
+    key: "upstreamQueueLimit",
+    env: "UPSTREAM_QUEUE_LIMIT",
+    flag: "upstream-queue-limit",
+    default: "64",
+    help:
+      "most requests waiting for an upstream slot; more get 503 with Retry-After at once (or stale)",
+    parse: integer(0, 1_000_000),
+  }),
+  setting({
+    key: "upstreamBreakerThreshold",
+    env: "UPSTREAM_BREAKER_THRESHOLD",
+    flag: "upstream-breaker-threshold",
+    default: "5",
+    help:
+      "consecutive failed upstream attempts that open the circuit breaker (0 = off)",
+    parse: integer(0, 10_000),
+  }),
+  setting({
+    key: "upstreamBreakerCooldownMs",
+    env: "UPSTREAM_BREAKER_COOLDOWN_MS",
+    flag: "upstream-breaker-cooldown-ms",
+    default: "5000",
+    help:
+      "an open breaker answers 503 (or stale) at once for this long, then lets one probe through",
+    parse: integer(1, 3_600_000),
+  }),
+  setting({
+    key: "upstreamMaxBytes",
+    env: "UPSTREAM_MAX_BYTES",
+    flag: "upstream-max-bytes",
+    default: "16777216",
+    help: "largest upstream response body accepted (larger: 502)",
+    parse: integer(1),
+  }),
+  // The response cache (services/cache/).
+  setting({
+    key: "cacheTtlSeconds",
+    env: "CACHE_TTL_SECONDS",
+    flag: "cache-ttl-seconds",
+    default: "60",
+    help: "freshness of a cached upstream response",
+    parse: integer(0, 31_536_000),
+  }),
+  setting({
+    key: "cacheStaleWhileRevalidateSeconds",
+    env: "CACHE_STALE_WHILE_REVALIDATE_SECONDS",
+    flag: "cache-stale-while-revalidate-seconds",
+    default: "60",
+    help:
+      "past freshness, serve the stale response at once and refresh it in the background for this long",
+    parse: integer(0, 31_536_000),
+  }),
+  setting({
+    key: "cacheStaleIfErrorSeconds",
+    env: "CACHE_STALE_IF_ERROR_SECONDS",
+    flag: "cache-stale-if-error-seconds",
+    default: "86400",
+    help:
+      "past freshness, serve the stale response when the upstream fails for this long",
+    parse: integer(0, 31_536_000),
+  }),
+  setting({
+    key: "cacheMaxBytes",
+    env: "CACHE_MAX_BYTES",
+    flag: "cache-max-bytes",
+    default: "67108864",
+    help: "bound of the in-memory cache",
+    parse: integer(1024),
+  }),
+  setting({
+    key: "redisUrl",
+    env: "REDIS_URL",
+    flag: "redis-url",
+    default: undefined,
+    help:
+      "when set, a shared cache tier in Redis behind the in-memory one (redis://[user:password@]host:port[/db]); --allow-net must admit its host",
+    parse: redisUrl,
+  }),
+  setting({
+    key: "redisTimeoutMs",
+    env: "REDIS_TIMEOUT_MS",
+    flag: "redis-timeout-ms",
+    default: "100",
+    help: "a Redis answer slower than this is a cache miss",
+    parse: integer(1, 60_000),
+  }),
+  // Uploads and stored files (services/uploads/, services/storage/).
+  setting({
+    key: "dataDir",
+    env: "DATA_DIR",
+    flag: "data-dir",
+    default: "./data",
+    help: "uploads live in DATA_DIR/files",
+    parse: text,
+  }),
+  setting({
+    key: "maxUploadBytes",
+    env: "MAX_UPLOAD_BYTES",
+    flag: "max-upload-bytes",
+    default: "1073741824",
+    help: "larger uploads get 413",
+    parse: integer(0),
+  }),
+  setting({
+    key: "uploadQueueBytes",
+    env: "UPLOAD_QUEUE_BYTES",
+    flag: "upload-queue-bytes",
+    default: "8388608",
+    help:
+      "capacity in bytes of the reader->writer queue; the reader waits while it is full",
+    parse: integer(1024),
+  }),
+  setting({
+    key: "uploadWriteBytes",
+    env: "UPLOAD_WRITE_BYTES",
+    flag: "upload-write-bytes",
+    default: "1048576",
+    help:
+      "the reader fills buffers of up to this size, and the writer writes each in one call",
+    parse: integer(1024, 256 * 1024 * 1024),
+  }),
+  setting({
+    key: "uploadIdleTimeoutMs",
+    env: "UPLOAD_IDLE_TIMEOUT_MS",
+    flag: "upload-idle-timeout-ms",
+    default: "30000",
+    help: "an upload with no data for this long gets 408",
+    parse: integer(1, 3_600_000),
+  }),
+  setting({
+    key: "maxConcurrentUploads",
+    env: "MAX_CONCURRENT_UPLOADS",
+    flag: "max-concurrent-uploads",
+    default: "64",
+    help: "more uploads at once get 503 with Retry-After",
+    parse: integer(1, 100_000),
+  }),
+  setting({
+    key: "maxUploadsPerClient",
+    env: "MAX_UPLOADS_PER_CLIENT",
+    flag: "max-uploads-per-client",
+    default: "8",
+    help:
+      "more uploads at once from one client address get 429 with Retry-After (0 = no cap)",
+    parse: integer(0, 100_000),
+  }),
+  setting({
+    key: "uploadMinBytesPerSecond",
+    env: "UPLOAD_MIN_BYTES_PER_SECOND",
+    flag: "upload-min-bytes-per-second",
+    default: "1024",
+    help:
+      "an upload averaging less, once past UPLOAD_RATE_WINDOW_MS, gets 408 (0 = no floor)",
+    parse: integer(0),
+  }),
+  setting({
+    key: "uploadRateWindowMs",
+    env: "UPLOAD_RATE_WINDOW_MS",
+    flag: "upload-rate-window-ms",
+    default: "10000",
+    help: "grace period before UPLOAD_MIN_BYTES_PER_SECOND applies",
+    parse: integer(1, 3_600_000),
+  }),
+  setting({
+    key: "uploadToken",
+    env: "UPLOAD_TOKEN",
+    flag: "upload-token",
+    default: undefined,
+    help:
+      "when set, POST/DELETE on /files need Authorization: Bearer <token> (16+ characters)",
+    parse: token,
+    secret: true,
+  }),
+  // Shutdown and connections (main.ts, services/server/).
+  setting({
+    key: "shutdownGraceMs",
+    env: "SHUTDOWN_GRACE_MS",
+    flag: "shutdown-grace-ms",
+    default: "10000",
+    help: "how long SIGTERM waits for in-flight work",
+    parse: integer(0, 3_600_000),
+  }),
+  setting({
+    key: "maxConnections",
+    env: "MAX_CONNECTIONS",
+    flag: "max-connections",
+    default: "10000",
+    help:
+      "most connections open at once; more get 503 and are closed (keep it under ulimit -n)",
+    parse: integer(1, 1_000_000),
+  }),
+  setting({
+    key: "headerTimeoutMs",
+    env: "HEADER_TIMEOUT_MS",
+    flag: "header-timeout-ms",
+    default: "30000",
+    help:
+      "a connection that has not sent a complete request head this long after it opened is closed",
+    parse: integer(1, 3_600_000),
+  }),
+  setting({
+    key: "keepAliveTimeoutMs",
+    env: "KEEPALIVE_TIMEOUT_MS",
+    flag: "keepalive-timeout-ms",
+    default: "75000",
+    help: "a connection idle this long between requests is closed",
+    parse: integer(1, 3_600_000),
+  }),
+  // Operations (services/ops/).
+  setting({
+    key: "logLevel",
+    env: "LOG_LEVEL",
+    flag: "log-level",
+    default: "info",
+    help: "debug shows the upload reader/writer trace",
+    parse: logLevel,
+  }),
+] as const satisfies readonly Setting[];
