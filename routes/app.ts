@@ -13,12 +13,18 @@
 import { join } from "node:path";
 import { MemoryStore } from "../services/cache/memory_store.ts";
 import { ResponseCache } from "../services/cache/policy.ts";
-import { redisCacheMetrics } from "../services/cache/metrics.ts";
 import { createRedisTier } from "../services/cache/redis_tier.ts";
 import type { CacheStore } from "../services/cache/store.ts";
 import type { Config } from "../services/ops/config.ts";
 import type { Logger } from "../services/ops/logger.ts";
-import { type ConnectionCounts, Metrics } from "../services/ops/metrics.ts";
+import { Metrics } from "../services/ops/metrics.ts";
+import { cacheMetrics, redisCacheMetrics } from "../services/cache/metrics.ts";
+import {
+  type ConnectionCounts,
+  connectionMetrics,
+} from "../services/server/metrics.ts";
+import { storageMetrics } from "../services/storage/metrics.ts";
+import { uploadMetrics } from "../services/uploads/metrics.ts";
 import {
   createLocalDiskStorage,
   type LocalDiskStorage,
@@ -28,7 +34,7 @@ import {
   UploadTracker,
 } from "../services/uploads/tracker.ts";
 import { JsonPlaceholderClient } from "../services/upstream/client.ts";
-import { upstreamGuardMetrics } from "../services/upstream/metrics.ts";
+import { upstreamMetrics } from "../services/upstream/metrics.ts";
 import { docsRoutes } from "./ops/docs.ts";
 import { filesRoutes } from "./files/routes.ts";
 import { healthRoutes } from "./ops/health.ts";
@@ -167,20 +173,16 @@ function createServices(
 ): Services {
   const { config, logger, connections } = options;
   const uploads = new UploadTracker();
-  const metrics = new Metrics({
-    sources: {
-      store: () => cache.store,
-      upstreamOpenSlots: () => client.openSlots,
-      uploadsActive: () => uploads.active,
-      files: () => files.stats(),
-      ...(connections ? { connections: () => connections } : {}),
-    },
+  // Each capability registers its own metrics on the one registry.
+  const metrics = new Metrics();
+  const upstreamRecorders = upstreamMetrics(metrics.registry, {
+    openSlots: () => client.openSlots,
+    queued: () => client.queued,
+    breakerState: () => client.breakerState,
   });
-  // The upstream's protections register their own metrics.
-  const recordShed = upstreamGuardMetrics(metrics.registry, {
-    upstreamQueued: () => client.queued,
-    upstreamBreakerState: () => client.breakerState,
-  });
+  const recordLookup = cacheMetrics(metrics.registry, () => cache.store);
+  storageMetrics(metrics.registry, () => files.stats());
+  if (connections) connectionMetrics(metrics.registry, () => connections);
   const client = new JsonPlaceholderClient({
     baseUrl: config.upstreamUrl,
     timeoutMs: config.upstreamTimeoutMs,
@@ -191,8 +193,7 @@ function createServices(
     breakerCooldownMs: config.upstreamBreakerCooldownMs,
     maxBytes: config.upstreamMaxBytes,
     logger,
-    onAttempt: (attempt) => metrics.upstream(attempt),
-    onShed: recordShed,
+    ...upstreamRecorders,
   });
   const memory = new MemoryStore({ maxBytes: config.cacheMaxBytes });
   // With REDIS_URL, Redis is a second tier shared by every instance.
@@ -216,7 +217,7 @@ function createServices(
     staleWhileRevalidateSeconds: config.cacheStaleWhileRevalidateSeconds,
     staleIfErrorSeconds: config.cacheStaleIfErrorSeconds,
     logger,
-    onOutcome: (outcome) => metrics.cache(outcome),
+    onOutcome: recordLookup,
   });
   return { files, uploads, metrics, client, cache };
 }
@@ -235,6 +236,8 @@ function routeGroups(
   { files, uploads, metrics, client, cache }: Services,
   state: AppState,
 ): Route[] {
+  // The upload pipeline's metrics, registered with the routes that feed them.
+  const recordUpload = uploadMetrics(metrics.registry, () => uploads.active);
   return [
     ...healthRoutes({ draining: state.draining }),
     ...jsonPlaceholderRoutes({ client, cache }),
@@ -251,7 +254,7 @@ function routeGroups(
       token: config.uploadToken,
       draining: state.draining,
       logger,
-      onUpload: (event) => metrics.upload(event.outcome, event.result),
+      onUpload: (event) => recordUpload(event.outcome, event.result),
     }, uploads),
     ...metricsRoutes(metrics),
     ...docsRoutes(state.routes),

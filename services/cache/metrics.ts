@@ -1,37 +1,67 @@
 /**
- * Metrics of the shared cache tier: `cache_redis_up` (0/1) and
+ * Metrics of the response cache: lookups by outcome, the store's entries,
+ * bytes and evictions, and, with a shared tier, `cache_redis_up` (0/1) and
  * `cache_redis_timeouts_total` (Redis answers slower than
- * `REDIS_TIMEOUT_MS`, each served as a miss).
+ * `REDIS_TIMEOUT_MS`, each served as a miss); all stores read at scrape
+ * time.
  *
  * @module
  */
 
-import { Counter, Gauge, type Registry } from "prom-client";
+import { Counter, type Registry } from "prom-client";
+import { mirroredCounter, scrapedGauge } from "../ops/metric_helpers.ts";
+import type { CacheOutcome } from "./policy.ts";
 import type { RedisLink } from "./redis_link.ts";
+
+/** What the store gauges read (a `CacheStore` fits). */
+export interface CacheStatsSource {
+  /** Entries, bytes held, and entries evicted so far. */
+  stats(): { entries: number; bytes: number; evictions: number };
+}
+
+/**
+ * Registers `cache_lookups_total`, `cache_entries`, `cache_bytes` and
+ * `cache_evictions_total` on `registry`; returns the recorder of lookups.
+ * `store` is called at scrape time, so it may name a store made later.
+ */
+export function cacheMetrics(
+  registry: Registry,
+  store: () => CacheStatsSource,
+): (outcome: CacheOutcome) => void {
+  const lookups = new Counter({
+    name: "cache_lookups_total",
+    help:
+      "Cache lookups by outcome: hit, miss, stale (while revalidating), stale_if_error, collapsed (joined a fetch in flight)",
+    labelNames: ["outcome"],
+    registers: [registry],
+  });
+  scrapedGauge(registry, {
+    name: "cache_entries",
+    help: "Entries in the cache store",
+  }, () => store().stats().entries);
+  scrapedGauge(registry, {
+    name: "cache_bytes",
+    help: "Bytes held by the cache store",
+  }, () => store().stats().bytes);
+  mirroredCounter(registry, {
+    name: "cache_evictions_total",
+    help: "Entries evicted to stay within CACHE_MAX_BYTES",
+  }, () => store().stats().evictions);
+  return (outcome) => lookups.inc({ outcome: outcome.replaceAll("-", "_") });
+}
 
 /** Registers the Redis tier's metrics on `registry`, read at scrape time. */
 export function redisCacheMetrics(registry: Registry, link: RedisLink): void {
-  const registers = [registry];
-  new Gauge({
+  scrapedGauge(registry, {
     name: "cache_redis_up",
     help:
       "1 when the shared cache tier (REDIS_URL) is connected, else 0 (the in-process tier and the upstream serve meanwhile)",
-    registers,
-    collect() {
-      this.set(link.up ? 1 : 0);
-    },
-  });
-  let counted = 0;
-  new Counter({
+  }, () => link.up ? 1 : 0);
+  // A count that only grows: a counter (promtool refuses a gauge named
+  // `_total`).
+  mirroredCounter(registry, {
     name: "cache_redis_timeouts_total",
     help:
       "Redis commands that took longer than REDIS_TIMEOUT_MS (each treated as a miss)",
-    registers,
-    collect() {
-      // The link counts; the counter catches up at each scrape.
-      const now = link.timeouts;
-      this.inc(now - counted);
-      counted = now;
-    },
-  });
+  }, () => link.timeouts);
 }

@@ -1,80 +1,23 @@
 /**
- * Prometheus metrics of the service (`npm:prom-client` with a registry of
- * our own): HTTP, cache, upstream, uploads and process. Labels carry route
- * patterns (`/posts/:id`) and small enums, never raw paths, so cardinality
- * stays bounded whatever clients send.
+ * The service's Prometheus registry (`npm:prom-client`, a registry of our
+ * own) with the metrics every request has: `http_requests_total`,
+ * `http_request_duration_seconds`, `http_requests_in_flight`, and the
+ * process's memory and event-loop delay. Each capability registers its own
+ * metrics on {@linkcode Metrics.registry} from its folder
+ * (`services/<capability>/metrics.ts`). Labels carry route patterns
+ * (`/posts/:id`) and small enums, never raw paths, so cardinality stays
+ * bounded whatever clients send.
  *
  * @module
  */
 
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
-
-// The shapes below are declared here, structurally, so that ops imports no
-// capability folder; the capabilities' own types fit them.
-
-/** What the cache store gauges read (a `CacheStore` fits). */
-export interface CacheStoreStatsSource {
-  stats(): { entries: number; bytes: number; evictions: number };
-}
-
-/** What the stored-files gauges read (the storage's stats fit). */
-export interface FileStatsSource {
-  files: number;
-  refreshes: number;
-  dirRecreated: number;
-}
-
-/** An upstream attempt, as the upstream client reports it. */
-export interface UpstreamAttemptFigures {
-  /** `ok`, `not_found`, `retry`, `error` or `timeout`. */
-  outcome: string;
-  durationMs: number;
-}
-
-/** The figures of a finished upload that metrics record. */
-export interface UploadFigures {
-  size: number;
-  bytesPerSecond: number;
-  readerWaitMs: number;
-  readerBlockedMs: number;
-  writerWriteMs: number;
-  writerIdleMs: number;
-  maxQueuedBytes: number;
-  bound: "read" | "write";
-}
-
-/** Where metrics read live values from at scrape time. */
-export interface MetricsSources {
-  /** The cache store (entries, bytes, evictions). */
-  store?: () => CacheStoreStatsSource;
-  /** Free upstream concurrency slots. */
-  upstreamOpenSlots?: () => number;
-  /** Uploads in flight. */
-  uploadsActive?: () => number;
-  /** The stored files (index size, refreshes, recreated folder). */
-  files?: () => FileStatsSource;
-  /** The server's connection counters. */
-  connections?: () => ConnectionCounts;
-}
-
-/** The server's connection counters (`services/server/http_server.ts`). */
-export interface ConnectionCounts {
-  open: number;
-  headerTimeouts: number;
-  idleTimeouts: number;
-  rejected: number;
-  acceptBackoffs: number;
-}
+import { Gauge, Registry } from "prom-client";
 
 /** Options of {@linkcode Metrics}. */
 export interface MetricsOptions {
-  /** Live values read at scrape time. */
-  sources?: MetricsSources;
   /** How often the event-loop delay is sampled, ms. @default {500} */
   eventLoopSampleMs?: number;
 }
-
-const ms = (value: number) => value / 1000;
 
 const HTTP_BUCKETS = [
   0.0005,
@@ -216,36 +159,34 @@ class RequestStats {
   }
 }
 
-/** The metrics of one service instance. */
+/** The registry, with the HTTP request and process metrics. */
 export class Metrics implements Disposable {
-  /** The registry `/metrics` exposes. */
+  /** The registry `/metrics` exposes; capabilities register on it. */
   readonly registry: Registry = new Registry();
 
   readonly #http = new RequestStats();
   readonly #httpInflight: Gauge;
-  readonly #cacheLookups: Counter<"outcome">;
-  readonly #upstreamRequests: Counter<"outcome">;
-  readonly #upstreamRetries: Counter;
-  readonly #upstreamDuration: Histogram<"outcome">;
-  readonly #uploads: Counter<"outcome">;
-  readonly #uploadBytes: Counter;
-  readonly #uploadThroughput: Histogram;
-  readonly #uploadSeconds: Counter<"phase">;
-  readonly #uploadsByBound: Counter<"bound">;
-  readonly #uploadQueueHighWater: Gauge;
   readonly #eventLoopTimer: number;
   #eventLoopDelay = 0;
-  #queueHighWater = 0;
 
   constructor(options: MetricsOptions = {}) {
-    const { sources = {}, eventLoopSampleMs = 500 } = options;
+    const { eventLoopSampleMs = 500 } = options;
     if (!Number.isInteger(eventLoopSampleMs) || eventLoopSampleMs < 10) {
       throw new RangeError(
         `eventLoopSampleMs must be an integer >= 10, got ${eventLoopSampleMs}`,
       );
     }
-    const registers = [this.registry];
+    this.#registerRequestStats();
+    this.#httpInflight = new Gauge({
+      name: "http_requests_in_flight",
+      help: "HTTP requests being handled",
+      registers: [this.registry],
+    });
+    this.#eventLoopTimer = this.#processMetrics(eventLoopSampleMs);
+  }
 
+  /** `http_requests_total` and the duration histogram, rendered on scrape. */
+  #registerRequestStats(): void {
     const http = this.#http;
     for (const read of [() => http.counter(), () => http.histogram()]) {
       const { name, help, type } = read();
@@ -261,160 +202,11 @@ export class Metrics implements Disposable {
         } as unknown as Parameters<Registry["registerMetric"]>[0],
       );
     }
-    this.#httpInflight = new Gauge({
-      name: "http_requests_in_flight",
-      help: "HTTP requests being handled",
-      registers,
-    });
+  }
 
-    this.#cacheLookups = new Counter({
-      name: "cache_lookups_total",
-      help:
-        "Cache lookups by outcome: hit, miss, stale (while revalidating), stale_if_error, collapsed (joined a fetch in flight)",
-      labelNames: ["outcome"],
-      registers,
-    });
-    const store = sources.store;
-    new Gauge({
-      name: "cache_entries",
-      help: "Entries in the cache store",
-      registers,
-      collect() {
-        if (store) this.set(store().stats().entries);
-      },
-    });
-    new Gauge({
-      name: "cache_bytes",
-      help: "Bytes held by the cache store",
-      registers,
-      collect() {
-        if (store) this.set(store().stats().bytes);
-      },
-    });
-    new Counter({
-      name: "cache_evictions_total",
-      help: "Entries evicted to stay within CACHE_MAX_BYTES",
-      registers,
-      collect() {
-        if (!store) return;
-        // prom-client counters only go up by inc(); reset + inc mirrors the
-        // store's own monotonic count.
-        this.reset();
-        this.inc(store().stats().evictions);
-      },
-    });
-
-    this.#upstreamRequests = new Counter({
-      name: "upstream_requests_total",
-      help:
-        "Upstream attempts by outcome: ok, not_found, retry, error, timeout",
-      labelNames: ["outcome"],
-      registers,
-    });
-    this.#upstreamRetries = new Counter({
-      name: "upstream_retries_total",
-      help: "Upstream attempts that were retried",
-      registers,
-    });
-    this.#upstreamDuration = new Histogram({
-      name: "upstream_request_duration_seconds",
-      help: "Duration of upstream attempts",
-      labelNames: ["outcome"],
-      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-      registers,
-    });
-    const openSlots = sources.upstreamOpenSlots;
-    new Gauge({
-      name: "upstream_open_slots",
-      help:
-        "Free upstream concurrency slots (UPSTREAM_CONCURRENCY minus in use)",
-      registers,
-      collect() {
-        if (openSlots) this.set(openSlots());
-      },
-    });
-
-    this.#uploads = new Counter({
-      name: "uploads_total",
-      help:
-        "Uploads by outcome: created, too_large, aborted, incomplete, timeout, too_slow, digest_mismatch, no_space, unauthorized, busy, client_limit, stopped, unsupported, invalid_form, error",
-      labelNames: ["outcome"],
-      registers,
-    });
-    this.#uploadBytes = new Counter({
-      name: "upload_bytes_total",
-      help: "Bytes of committed uploads",
-      registers,
-    });
-    this.#uploadThroughput = new Histogram({
-      name: "upload_throughput_bytes_per_second",
-      help: "Throughput of committed uploads",
-      buckets: [1e4, 1e5, 1e6, 1e7, 5e7, 1e8, 2.5e8, 5e8, 1e9, 2e9],
-      registers,
-    });
-    this.#uploadSeconds = new Counter({
-      name: "upload_pipeline_seconds_total",
-      help:
-        "Where upload time went: reader_wait (body reads), reader_blocked (put on a full queue), writer_write (storage writes), writer_idle (get on an empty queue)",
-      labelNames: ["phase"],
-      registers,
-    });
-    this.#uploadsByBound = new Counter({
-      name: "uploads_bound_total",
-      help: "Committed uploads by what bounded them: read or write",
-      labelNames: ["bound"],
-      registers,
-    });
-    this.#uploadQueueHighWater = new Gauge({
-      name: "upload_queue_high_water_bytes",
-      help: "Most bytes ever queued between an upload's reader and writer",
-      registers,
-    });
-    const uploadsActive = sources.uploadsActive;
-    new Gauge({
-      name: "uploads_in_flight",
-      help: "Uploads being received",
-      registers,
-      collect() {
-        if (uploadsActive) this.set(uploadsActive());
-      },
-    });
-    const files = sources.files;
-    new Gauge({
-      name: "files_stored",
-      help: "Stored files, as the in-memory index of GET /files counts them",
-      registers,
-      collect() {
-        if (files) this.set(files().files);
-      },
-    });
-    new Counter({
-      name: "files_index_refreshes_total",
-      help:
-        "Index refreshes from DATA_DIR/files (at start, and when its mtime changed)",
-      registers,
-      collect() {
-        if (!files) return;
-        this.reset();
-        this.inc(files().refreshes);
-      },
-    });
-    new Counter({
-      name: "files_dir_recreated_total",
-      help:
-        "Times DATA_DIR/files was found removed while running and made again",
-      registers,
-      collect() {
-        if (!files) return;
-        this.reset();
-        this.inc(files().dirRecreated);
-      },
-    });
-
-    if (sources.connections) {
-      connectionMetrics(registers, sources.connections);
-    }
-
+  /** Memory and event-loop delay; returns the probe timer. */
+  #processMetrics(sampleMs: number): number {
+    const registers = [this.registry];
     new Gauge({
       name: "process_resident_memory_bytes",
       help: "Resident memory size in bytes",
@@ -434,14 +226,15 @@ export class Metrics implements Disposable {
     });
     // A timer that should fire every N ms fires late by as long as the loop
     // was busy: that lateness is the event-loop delay.
-    let expected = performance.now() + eventLoopSampleMs;
+    let expected = performance.now() + sampleMs;
     // Typed as Node's Timeout once node: modules are loaded; a number in Deno.
-    this.#eventLoopTimer = setInterval(() => {
+    const timer = setInterval(() => {
       const now = performance.now();
       this.#eventLoopDelay = Math.max(0, now - expected) / 1000;
-      expected = now + eventLoopSampleMs;
-    }, eventLoopSampleMs) as unknown as number;
-    Deno.unrefTimer(this.#eventLoopTimer);
+      expected = now + sampleMs;
+    }, sampleMs) as unknown as number;
+    Deno.unrefTimer(timer);
+    return timer;
   }
 
   /** Records a handled request. */
@@ -457,45 +250,6 @@ export class Metrics implements Disposable {
   /** Adjusts the in-flight gauge. */
   inflight(delta: 1 | -1): void {
     this.#httpInflight.inc(delta);
-  }
-
-  /** Records a cache lookup. */
-  cache(outcome: string): void {
-    this.#cacheLookups.inc({ outcome: outcome.replaceAll("-", "_") });
-  }
-
-  /** Records an upstream attempt. */
-  upstream(attempt: UpstreamAttemptFigures): void {
-    this.#upstreamRequests.inc({ outcome: attempt.outcome });
-    this.#upstreamDuration.observe(
-      { outcome: attempt.outcome },
-      ms(attempt.durationMs),
-    );
-    if (attempt.outcome === "retry") this.#upstreamRetries.inc();
-  }
-
-  /** Records the end of an upload. */
-  upload(outcome: string, figures?: UploadFigures): void {
-    this.#uploads.inc({ outcome });
-    if (!figures) return;
-    this.#uploadBytes.inc(figures.size);
-    this.#uploadThroughput.observe(figures.bytesPerSecond);
-    this.#uploadSeconds.inc({ phase: "reader_wait" }, ms(figures.readerWaitMs));
-    this.#uploadSeconds.inc(
-      { phase: "reader_blocked" },
-      ms(figures.readerBlockedMs),
-    );
-    this.#uploadSeconds.inc(
-      { phase: "writer_write" },
-      ms(figures.writerWriteMs),
-    );
-    this.#uploadSeconds.inc({ phase: "writer_idle" }, ms(figures.writerIdleMs));
-    this.#uploadsByBound.inc({ bound: figures.bound });
-    // A high-water mark only rises.
-    if (figures.maxQueuedBytes > this.#queueHighWater) {
-      this.#queueHighWater = figures.maxQueuedBytes;
-      this.#uploadQueueHighWater.set(figures.maxQueuedBytes);
-    }
   }
 
   /** The exposition text and its content type. */
@@ -515,51 +269,4 @@ export class Metrics implements Disposable {
   [Symbol.dispose](): void {
     this.close();
   }
-}
-
-/** Connection gauges and counters, read from the server at scrape time. */
-function connectionMetrics(
-  registers: Registry[],
-  read: () => ConnectionCounts,
-): void {
-  new Gauge({
-    name: "http_connections_open",
-    help: "Client connections open now",
-    registers,
-    collect() {
-      this.set(read().open);
-    },
-  });
-  new Counter({
-    name: "http_connections_closed_total",
-    help:
-      "Connections closed by the server: header_timeout (no complete request head in HEADER_TIMEOUT_MS), idle_timeout (idle past KEEPALIVE_TIMEOUT_MS)",
-    labelNames: ["reason"],
-    registers,
-    collect() {
-      const counts = read();
-      this.reset();
-      this.inc({ reason: "header_timeout" }, counts.headerTimeouts);
-      this.inc({ reason: "idle_timeout" }, counts.idleTimeouts);
-    },
-  });
-  new Counter({
-    name: "http_connections_rejected_total",
-    help: "Connections turned away with 503 over MAX_CONNECTIONS",
-    registers,
-    collect() {
-      this.reset();
-      this.inc(read().rejected);
-    },
-  });
-  new Counter({
-    name: "http_accept_backoffs_total",
-    help:
-      "Times accepting a connection failed (out of file descriptors) and the server waited before trying again",
-    registers,
-    collect() {
-      this.reset();
-      this.inc(read().acceptBackoffs);
-    },
-  });
 }

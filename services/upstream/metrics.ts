@@ -1,20 +1,32 @@
 /**
- * Metrics of the upstream's protections: requests waiting for a slot,
- * calls shed before reaching the upstream, and the circuit breaker's state.
+ * Metrics of the upstream client: attempts by outcome and their duration,
+ * free concurrency slots, requests waiting for a slot, calls shed before
+ * reaching the upstream, and the circuit breaker's state.
  *
  * @module
  */
 
-import { Counter, Gauge, type Registry } from "prom-client";
+import { Counter, Histogram, type Registry } from "prom-client";
+import { scrapedGauge } from "../ops/metric_helpers.ts";
 import type { BreakerState } from "./circuit_breaker.ts";
-import type { ShedReason } from "./client.ts";
+import type { ShedReason, UpstreamAttempt } from "./client.ts";
 
 /** Where the gauges read live values from at scrape time. */
-export interface UpstreamGuardSources {
+export interface UpstreamSources {
+  /** Free upstream concurrency slots. */
+  openSlots: () => number;
   /** Requests waiting for an upstream slot. */
-  upstreamQueued?: () => number;
+  queued: () => number;
   /** The circuit breaker's state. */
-  upstreamBreakerState?: () => BreakerState;
+  breakerState: () => BreakerState;
+}
+
+/** The recorders a `JsonPlaceholderClient` takes as `onAttempt`/`onShed`. */
+export interface UpstreamRecorders {
+  /** Records one attempt. */
+  onAttempt: (attempt: UpstreamAttempt) => void;
+  /** Records a call shed before reaching the upstream. */
+  onShed: (reason: ShedReason) => void;
 }
 
 const BREAKER_VALUE: Record<BreakerState, number> = {
@@ -23,43 +35,73 @@ const BREAKER_VALUE: Record<BreakerState, number> = {
   open: 2,
 };
 
+const SHED_REASONS: readonly ShedReason[] = [
+  "queue_full",
+  "queue_timeout",
+  "breaker_open",
+];
+
 /**
- * Registers `upstream_queue_waiting`, `upstream_shed_total` and
- * `upstream_breaker_state` on `registry`; returns the recorder of shed
- * calls.
+ * Registers the `upstream_*` metrics on `registry`; returns the recorders
+ * to give the client. `sources` are read at scrape time, so they may name
+ * a client made later.
  */
-export function upstreamGuardMetrics(
+export function upstreamMetrics(
   registry: Registry,
-  sources: UpstreamGuardSources,
-): (reason: ShedReason) => void {
-  const registers = [registry];
-  const { upstreamQueued, upstreamBreakerState } = sources;
-  new Gauge({
+  sources: UpstreamSources,
+): UpstreamRecorders {
+  const onAttempt = attemptMetrics(registry);
+  scrapedGauge(registry, {
+    name: "upstream_open_slots",
+    help: "Free upstream concurrency slots (UPSTREAM_CONCURRENCY minus in use)",
+  }, sources.openSlots);
+  scrapedGauge(registry, {
     name: "upstream_queue_waiting",
     help:
       "Requests waiting for an upstream slot (at most UPSTREAM_QUEUE_LIMIT)",
-    registers,
-    collect() {
-      if (upstreamQueued) this.set(upstreamQueued());
-    },
-  });
-  new Gauge({
+  }, sources.queued);
+  scrapedGauge(registry, {
     name: "upstream_breaker_state",
     help: "Upstream circuit breaker: 0 closed, 1 half-open, 2 open",
-    registers,
-    collect() {
-      if (upstreamBreakerState) this.set(BREAKER_VALUE[upstreamBreakerState()]);
-    },
-  });
+  }, () => BREAKER_VALUE[sources.breakerState()]);
   const shed = new Counter({
     name: "upstream_shed_total",
     help:
       "Upstream calls refused before reaching the upstream, by reason: queue_full, queue_timeout, breaker_open",
     labelNames: ["reason"],
+    registers: [registry],
+  });
+  // Every reason is shown from the start, at 0.
+  for (const reason of SHED_REASONS) shed.inc({ reason }, 0);
+  return { onAttempt, onShed: (reason) => shed.inc({ reason }) };
+}
+
+/** The attempt counters and histogram; returns their recorder. */
+function attemptMetrics(
+  registry: Registry,
+): (attempt: UpstreamAttempt) => void {
+  const registers = [registry];
+  const requests = new Counter({
+    name: "upstream_requests_total",
+    help: "Upstream attempts by outcome: ok, not_found, retry, error, timeout",
+    labelNames: ["outcome"],
     registers,
   });
-  for (const reason of ["queue_full", "queue_timeout", "breaker_open"]) {
-    shed.inc({ reason }, 0);
-  }
-  return (reason) => shed.inc({ reason });
+  const retries = new Counter({
+    name: "upstream_retries_total",
+    help: "Upstream attempts that were retried",
+    registers,
+  });
+  const duration = new Histogram({
+    name: "upstream_request_duration_seconds",
+    help: "Duration of upstream attempts",
+    labelNames: ["outcome"],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers,
+  });
+  return ({ outcome, durationMs }) => {
+    requests.inc({ outcome });
+    duration.observe({ outcome }, durationMs / 1000);
+    if (outcome === "retry") retries.inc();
+  };
 }

@@ -1,0 +1,110 @@
+/**
+ * Metrics of the upload pipeline: uploads by outcome, committed bytes and
+ * throughput, where the time went (reader wait/blocked, writer write/idle),
+ * what bounded each upload, the queue's high-water mark and the uploads in
+ * flight.
+ *
+ * @module
+ */
+
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import { scrapedGauge } from "../ops/metric_helpers.ts";
+
+/** The figures of a committed upload that metrics record. */
+export interface UploadFigures {
+  size: number;
+  bytesPerSecond: number;
+  readerWaitMs: number;
+  readerBlockedMs: number;
+  writerWriteMs: number;
+  writerIdleMs: number;
+  maxQueuedBytes: number;
+  bound: "read" | "write";
+}
+
+/** Records how an upload ended, with its figures when it was committed. */
+export type UploadRecorder = (outcome: string, figures?: UploadFigures) => void;
+
+const PHASES = [
+  ["reader_wait", "readerWaitMs"],
+  ["reader_blocked", "readerBlockedMs"],
+  ["writer_write", "writerWriteMs"],
+  ["writer_idle", "writerIdleMs"],
+] as const;
+
+/**
+ * Registers the `upload*` metrics on `registry`; returns the recorder of
+ * finished uploads. `active` is read at scrape time.
+ */
+export function uploadMetrics(
+  registry: Registry,
+  active: () => number,
+): UploadRecorder {
+  const registers = [registry];
+  const uploads = new Counter({
+    name: "uploads_total",
+    help:
+      "Uploads by outcome: created, too_large, aborted, incomplete, timeout, too_slow, digest_mismatch, no_space, unauthorized, busy, client_limit, stopped, unsupported, invalid_form, error",
+    labelNames: ["outcome"],
+    registers,
+  });
+  const committed = committedMetrics(registry);
+  scrapedGauge(registry, {
+    name: "uploads_in_flight",
+    help: "Uploads being received",
+  }, active);
+  return (outcome, figures) => {
+    uploads.inc({ outcome });
+    if (figures) committed(figures);
+  };
+}
+
+/** The metrics of committed uploads; returns their recorder. */
+function committedMetrics(
+  registry: Registry,
+): (figures: UploadFigures) => void {
+  const registers = [registry];
+  const bytes = new Counter({
+    name: "upload_bytes_total",
+    help: "Bytes of committed uploads",
+    registers,
+  });
+  const throughput = new Histogram({
+    name: "upload_throughput_bytes_per_second",
+    help: "Throughput of committed uploads",
+    buckets: [1e4, 1e5, 1e6, 1e7, 5e7, 1e8, 2.5e8, 5e8, 1e9, 2e9],
+    registers,
+  });
+  const seconds = new Counter({
+    name: "upload_pipeline_seconds_total",
+    help:
+      "Where upload time went: reader_wait (body reads), reader_blocked (put on a full queue), writer_write (storage writes), writer_idle (get on an empty queue)",
+    labelNames: ["phase"],
+    registers,
+  });
+  const byBound = new Counter({
+    name: "uploads_bound_total",
+    help: "Committed uploads by what bounded them: read or write",
+    labelNames: ["bound"],
+    registers,
+  });
+  const highWater = new Gauge({
+    name: "upload_queue_high_water_bytes",
+    help: "Most bytes ever queued between an upload's reader and writer",
+    registers,
+  });
+  let highest = 0;
+  return (figures) => {
+    bytes.inc(figures.size);
+    throughput.observe(figures.bytesPerSecond);
+    for (const [phase, key] of PHASES) {
+      seconds.inc({ phase }, figures[key] / 1000);
+    }
+    byBound.inc({ bound: figures.bound });
+    // A high-water mark only rises.
+    if (figures.maxQueuedBytes > highest) {
+      highest = figures.maxQueuedBytes;
+      highWater.set(highest);
+    }
+  };
+}
