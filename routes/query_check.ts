@@ -10,8 +10,8 @@
 import {
   type OperationDescription,
   operationKey,
-  OPERATIONS,
 } from "../services/ops/openapi.ts";
+import { OPERATIONS } from "./openapi.ts";
 import { queryChecker } from "../services/http/parameters.ts";
 import { problem } from "../services/http/problem.ts";
 import type { Route } from "./router.ts";

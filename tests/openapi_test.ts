@@ -17,7 +17,7 @@ import {
   type OperationObject,
   OPERATIONS,
   type ResponseObject,
-} from "../services/ops/openapi.ts";
+} from "../routes/openapi.ts";
 import { testApp } from "./fixtures/app.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
 

@@ -24,6 +24,7 @@ import type {
 } from "../../services/uploads/tracker.ts";
 import type { FilesOptions, UploadEvent } from "./routes.ts";
 import { describeUploadFailure } from "./upload_failure.ts";
+import type { UploadResultBody } from "./schemas.ts";
 import type { Handler, RouteContext } from "../router.ts";
 
 /** What the upload handler shares with the other file routes. */
@@ -284,7 +285,8 @@ class UploadRoute {
       writerIdleMs: result.writerIdleMs,
       maxQueuedBytes: result.maxQueuedBytes,
     });
-    const { sha256Base64: _, ...body } = result;
+    const { sha256Base64: _, ...rest } = result;
+    const body: UploadResultBody = rest;
     const bytes = new TextEncoder().encode(JSON.stringify(body));
     return new Response(bytes, {
       status: 201,

@@ -21,47 +21,21 @@ import { etagOf, weakMatch } from "../../services/http/etag.ts";
 import type { JsonPlaceholderClient } from "../../services/upstream/client.ts";
 import { problem } from "../../services/http/problem.ts";
 import type { Handler, Route, RouteContext } from "../router.ts";
+import {
+  canonicalQuery,
+  isValidId,
+  NESTED,
+  type PartError,
+  RESOURCES,
+  SUMMARY_PARTS,
+} from "./resources.ts";
+
+export { canonicalQuery, isValidId, NESTED, RESOURCES } from "./resources.ts";
 
 /** What the JSONPlaceholder routes need. */
 export interface JsonPlaceholderDeps {
   client: JsonPlaceholderClient;
   cache: ResponseCache;
-}
-
-/** The resources of JSONPlaceholder. */
-export const RESOURCES = [
-  "posts",
-  "comments",
-  "albums",
-  "photos",
-  "todos",
-  "users",
-] as const;
-
-/** Nested collections: `/<parent>/:id/<child>`. */
-export const NESTED = [
-  ["posts", "comments"],
-  ["albums", "photos"],
-  ["users", "posts"],
-  ["users", "todos"],
-  ["users", "albums"],
-] as const;
-
-const ID = /^[1-9][0-9]{0,15}$/;
-
-/** Whether `id` is a positive integer a JSONPlaceholder id can be. */
-export function isValidId(id: string | undefined): id is string {
-  return id !== undefined && ID.test(id) && Number.isSafeInteger(Number(id));
-}
-
-/** The canonical query string: parameters sorted by name, then value. */
-export function canonicalQuery(params: URLSearchParams): string {
-  const entries = [...params];
-  if (entries.length === 0) return "";
-  entries.sort(([ak, av], [bk, bv]) =>
-    ak < bk ? -1 : ak > bk ? 1 : av < bv ? -1 : av > bv ? 1 : 0
-  );
-  return "?" + new URLSearchParams(entries).toString();
 }
 
 function notFound(
@@ -123,13 +97,10 @@ function proxy(deps: JsonPlaceholderDeps): Handler {
   };
 }
 
-interface PartError {
-  part: string;
-  status: number;
-  detail: string;
-}
-
-function partError(part: string, reason: unknown): PartError {
+function partError(
+  part: typeof SUMMARY_PARTS[number],
+  reason: unknown,
+): PartError {
   const status = (reason as { status?: unknown }).status;
   return {
     part,
@@ -139,8 +110,6 @@ function partError(part: string, reason: unknown): PartError {
 }
 
 const decoder = new TextDecoder();
-
-const SUMMARY_PARTS = ["posts", "todos", "albums"] as const;
 
 /** The parts of a summary: each list, or `null` with an `errors` entry. */
 function collectParts(

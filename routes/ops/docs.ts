@@ -13,7 +13,7 @@ import css from "swagger-ui-dist/swagger-ui.css" with { type: "text" };
 import bundle from "swagger-ui-dist/swagger-ui-bundle.js" with { type: "text" };
 import { etagOf } from "../../services/http/etag.ts";
 import { weakMatch } from "../../services/http/etag.ts";
-import { openApiDocument } from "../../services/ops/openapi.ts";
+import { openApiDocument } from "../openapi.ts";
 import type { Handler, Route } from "../router.ts";
 
 /** Path of the OpenAPI document. */

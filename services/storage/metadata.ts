@@ -1,29 +1,58 @@
 /**
  * The stored-file format's metadata: what `<id>.json` holds
- * ({@linkcode FileMetadata}) and the file ids (32 lowercase hex
- * characters).
+ * ({@linkcode FileMetadataSchema}, whose type is {@linkcode FileMetadata};
+ * sidecars are checked against it when read) and the file ids (32
+ * lowercase hex characters).
  *
  * @module
  */
 
 import { Buffer } from "node:buffer";
+import { z } from "zod";
 
 const ID_PATTERN = /^[0-9a-f]{32}$/;
 
+/** A file id as made by the server: 32 lowercase hex characters. */
+export const FileIdSchema = z.string().regex(ID_PATTERN);
+
 /** What is kept about a stored file, in its `<id>.json` sidecar. */
-export interface FileMetadata {
-  /** 32 lowercase hex characters. */
-  id: string;
-  /** Length in bytes. */
-  size: number;
-  /** SHA-256 of the content, lowercase hex. */
-  sha256: string;
-  /** When the upload was committed, ISO 8601 UTC. */
-  created: string;
-  /** The file's name, as a multipart upload's file part gave it. */
-  filename?: string;
-  /** The file's media type, as a multipart upload's file part gave it. */
-  contentType?: string;
+export const FileMetadataSchema = z.object({
+  id: FileIdSchema,
+  size: z.int().min(0).describe("Bytes."),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/)
+    .describe("SHA-256 of the content, hex."),
+  created: z.string().meta({ format: "date-time" })
+    .describe("When the upload was committed."),
+  // Known only for multipart uploads (optional, so older sidecars still
+  // read): the file part's name and type.
+  filename: z.string()
+    .describe("The file part's filename (multipart uploads).")
+    .exactOptional(),
+  contentType: z.string()
+    .describe("The file part's Content-Type (multipart uploads).")
+    .exactOptional(),
+});
+
+/** What is kept about a stored file, in its `<id>.json` sidecar. */
+export type FileMetadata = z.infer<typeof FileMetadataSchema>;
+
+/**
+ * The metadata in a sidecar's text, or `undefined` when it is not JSON,
+ * does not fit {@linkcode FileMetadataSchema} or names another id. Unknown
+ * members are dropped.
+ */
+export function parseMetadata(
+  id: string,
+  text: string,
+): FileMetadata | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const parsed = FileMetadataSchema.safeParse(value);
+  return parsed.success && parsed.data.id === id ? parsed.data : undefined;
 }
 
 /** Whether `id` is a well-formed file id (32 lowercase hex characters). */
@@ -36,39 +65,4 @@ export function newId(): string {
   return Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString(
     "hex",
   );
-}
-
-/**
- * The metadata in sidecar text `text` of file `id`, or `undefined` when it
- * is not valid JSON of that shape (a torn write, another id).
- */
-export function parseMetadata(
-  id: string,
-  text: string,
-): FileMetadata | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  const meta = value as Partial<FileMetadata> | null;
-  if (
-    typeof meta !== "object" || meta === null || meta.id !== id ||
-    !Number.isSafeInteger(meta.size) || typeof meta.sha256 !== "string" ||
-    typeof meta.created !== "string"
-  ) {
-    return undefined;
-  }
-  return {
-    id,
-    size: meta.size!,
-    sha256: meta.sha256,
-    created: meta.created,
-    // Kept from multipart uploads (optional, so older sidecars still read).
-    ...(typeof meta.filename === "string" ? { filename: meta.filename } : {}),
-    ...(typeof meta.contentType === "string"
-      ? { contentType: meta.contentType }
-      : {}),
-  };
 }

@@ -1,0 +1,368 @@
+/**
+ * The OpenAPI fragment of the file routes: uploads (`POST`/`PUT /files`,
+ * `POST /file`), the list, downloads and deletes, with the components only
+ * they use (the stored-file schemas, the download and auth headers, the
+ * bearer scheme). The schemas come from `schemas.ts` and
+ * `services/storage/metadata.ts`.
+ *
+ * @module
+ */
+
+import type {
+  ApiFragment,
+  OperationDescription,
+  PathParameterDescription,
+  RequestBodyObject,
+} from "../../services/ops/openapi.ts";
+import { jsonSchemaOf } from "../../services/ops/openapi.ts";
+import {
+  DEFAULT_ERROR,
+  headerRef,
+  IF_NONE_MATCH,
+  json,
+  problemResponse,
+  queryParameters,
+  REQUEST_ID_HEADER,
+  responseRef,
+  retryLater,
+  schemaRef,
+  textHeader,
+} from "../../services/ops/openapi_parts.ts";
+import {
+  FileIdSchema,
+  FileMetadataSchema,
+} from "../../services/storage/metadata.ts";
+import {
+  FileListQuerySchema,
+  FileListSchema,
+  UploadResultSchema,
+} from "./schemas.ts";
+
+const FILE_ID: PathParameterDescription = {
+  description: "A file id as made by the server: 32 lowercase hex characters.",
+  schema: jsonSchemaOf(FileIdSchema),
+};
+
+const OPTIONAL_BEARER = [{}, { bearer: [] }] as const;
+
+const string = { type: "string" } as const;
+
+/** The body of an upload: the bytes, or a form with one file part. */
+const UPLOAD_BODY: RequestBodyObject = {
+  description: "The file's bytes, or a form with the file as its one " +
+    "file part.",
+  required: true,
+  content: {
+    "application/octet-stream": {
+      schema: { type: "string", format: "binary" },
+    },
+    "multipart/form-data": {
+      schema: {
+        type: "object",
+        required: ["file"],
+        properties: {
+          file: {
+            type: "string",
+            format: "binary",
+            description: "The one file part (any field name); other " +
+              "fields are ignored. A `Content-Digest` covers the whole " +
+              "form.",
+          },
+        },
+      },
+    },
+  },
+};
+
+/** The answers to an upload. */
+const UPLOAD_RESPONSES: OperationDescription["responses"] = {
+  "201": {
+    description: "Stored.",
+    headers: {
+      "Location": headerRef("Location"),
+      "Repr-Digest": headerRef("ReprDigest"),
+      "ETag": headerRef("ETag"),
+      "Server-Timing": headerRef("ServerTiming"),
+      ...REQUEST_ID_HEADER,
+    },
+    content: json(schemaRef("UploadResult")),
+  },
+  "400": problemResponse(
+    "A malformed `Content-Length` or digest header, a digest mismatch, " +
+      "a body that ended early, or a form without exactly one file " +
+      "part or cut off (nothing kept).",
+  ),
+  "401": responseRef("Unauthorized"),
+  "408": problemResponse(
+    "No data arrived for `UPLOAD_IDLE_TIMEOUT_MS`, or the body averaged " +
+      "less than `UPLOAD_MIN_BYTES_PER_SECOND` once past " +
+      "`UPLOAD_RATE_WINDOW_MS` (nothing kept).",
+  ),
+  "413": problemResponse("The upload is larger than `MAX_UPLOAD_BYTES`."),
+  "415": problemResponse(
+    "An urlencoded form or a multipart type other than form-data " +
+      "(`Accept-Post` lists what is taken).",
+  ),
+  "429": retryLater(
+    "This client address already runs `MAX_UPLOADS_PER_CLIENT` uploads.",
+  ),
+  "503": retryLater(
+    "`MAX_CONCURRENT_UPLOADS` uploads are running, or the service is " +
+      "shutting down (an upload still running when " +
+      "`SHUTDOWN_GRACE_MS` ran out is stopped with this answer and " +
+      "`Connection: close`; nothing kept).",
+  ),
+  "507": problemResponse("Not enough disk space; nothing kept."),
+  ...DEFAULT_ERROR,
+};
+
+/** An upload operation; `note` ends its description. */
+function uploadOperation(
+  operationId: string,
+  summary: string,
+  note: string,
+): OperationDescription {
+  return {
+    operationId,
+    summary,
+    description: "Streams the body to disk through the reader and writer " +
+      "tasks around a bounded queue; the answer says whether the upload was " +
+      "read-bound or write-bound. The file is kept only when complete (and, " +
+      "with a digest header, verified). When the service runs with " +
+      "`UPLOAD_TOKEN`, a bearer token is needed. The body is the file's " +
+      "bytes (any media type but a form), or a `multipart/form-data` form " +
+      "with exactly one file part, whose filename and type are kept; an " +
+      "urlencoded form or another multipart type is 415. The body's " +
+      "`Content-Length` (set by the HTTP client) is checked before the body " +
+      "is read: over the upload limit 413, over the free disk space 507; " +
+      "without it (chunked) the limit applies as the body arrives. " + note,
+    tags: ["files"],
+    // No Content-Length parameter: the HTTP client sets it from the body.
+    // Declared, generated clients and Swagger UI's curl would send a value
+    // of their own, and a wrong one hangs the upload until it times out.
+    parameters: [
+      textHeader(
+        "Content-Digest",
+        "RFC 9530 digest of the body, e.g. `sha-256=:<base64>:`; a " +
+          "mismatch is 400 and nothing is kept. Empty, or naming only " +
+          "other algorithms: ignored.",
+      ),
+      textHeader(
+        "Repr-Digest",
+        "Same as `Content-Digest` (used when that is absent).",
+      ),
+    ],
+    requestBody: UPLOAD_BODY,
+    responses: UPLOAD_RESPONSES,
+    security: OPTIONAL_BEARER,
+  };
+}
+
+/** The file routes' part of the OpenAPI document. */
+export const filesDocs: ApiFragment = {
+  tags: [{ name: "files", description: "Streaming uploads and downloads." }],
+  operations: {
+    "POST /files": uploadOperation("uploadFile", "Upload a file", ""),
+    "PUT /files": uploadOperation(
+      "putFile",
+      "Upload a file (PUT)",
+      "Same as `POST /files`; `curl -T` sends PUT.",
+    ),
+    "POST /file": uploadOperation(
+      "uploadFileAlias",
+      "Upload a file (alias)",
+      "Same as `POST /files`.",
+    ),
+    "GET /files": {
+      operationId: "listFiles",
+      summary: "List stored files",
+      description: "Sorted by `created`, then `id`, a page at a time.",
+      tags: ["files"],
+      parameters: queryParameters(FileListQuerySchema),
+      responses: {
+        "200": {
+          description: "One page of files.",
+          headers: {
+            "Link": headerRef("Link"),
+            "Cache-Control": headerRef("CacheControl"),
+            ...REQUEST_ID_HEADER,
+          },
+          content: json(schemaRef("FileList")),
+        },
+        "400": problemResponse("A bad `limit` or `cursor`."),
+        ...DEFAULT_ERROR,
+      },
+    },
+    "GET /files/:id": {
+      operationId: "downloadFile",
+      summary: "Download a file",
+      description: "Streams the file; a single `Range` gives 206. " +
+        "Conditional requests follow RFC 9110: `If-None-Match` and " +
+        "`If-Modified-Since` give 304, `If-Match` and `If-Unmodified-Since` " +
+        "412, and `If-Range` takes the `ETag` or the `Last-Modified` date.",
+      tags: ["files"],
+      pathParameters: { id: FILE_ID },
+      parameters: [
+        {
+          name: "Range",
+          in: "header",
+          description: "One byte range, e.g. `bytes=0-99` or `bytes=-100`; " +
+            "several ranges or other units get the whole file.",
+          schema: { type: "string" },
+        },
+        {
+          name: "If-Range",
+          in: "header",
+          description: "Apply `Range` only if the file still has this " +
+            "`ETag` (strong comparison) or exactly this `Last-Modified` " +
+            "date; otherwise the whole file is sent (200).",
+          schema: { type: "string" },
+        },
+        IF_NONE_MATCH,
+        {
+          name: "If-Modified-Since",
+          in: "header",
+          description: "An HTTP-date, e.g. an earlier `Last-Modified`: 304 " +
+            "when the file is not newer. Ignored with `If-None-Match` or when " +
+            "not a valid HTTP-date.",
+          schema: { type: "string" },
+        },
+        {
+          name: "If-Match",
+          in: "header",
+          description: "412 unless the file has one of these `ETag`s (strong " +
+            "comparison) or the value is `*`.",
+          schema: { type: "string" },
+        },
+        {
+          name: "If-Unmodified-Since",
+          in: "header",
+          description: "An HTTP-date: 412 when the file is newer. Ignored " +
+            "with `If-Match` or when not a valid HTTP-date.",
+          schema: { type: "string" },
+        },
+      ],
+      responses: {
+        "200": {
+          description: "The whole file.",
+          headers: {
+            "Content-Disposition": headerRef("ContentDisposition"),
+            "ETag": headerRef("ETag"),
+            "Repr-Digest": headerRef("ReprDigest"),
+            "Cache-Control": headerRef("CacheControl"),
+            "Accept-Ranges": headerRef("AcceptRanges"),
+            "Last-Modified": headerRef("LastModified"),
+            ...REQUEST_ID_HEADER,
+          },
+          content: {
+            "application/octet-stream": {
+              schema: { type: "string", format: "binary" },
+            },
+          },
+        },
+        "206": {
+          description: "The requested range.",
+          headers: {
+            "Content-Disposition": headerRef("ContentDisposition"),
+            "Content-Range": headerRef("ContentRange"),
+            "ETag": headerRef("ETag"),
+            "Repr-Digest": headerRef("ReprDigest"),
+            "Cache-Control": headerRef("CacheControl"),
+            "Last-Modified": headerRef("LastModified"),
+            ...REQUEST_ID_HEADER,
+          },
+          content: {
+            "application/octet-stream": {
+              schema: { type: "string", format: "binary" },
+            },
+          },
+        },
+        "304": {
+          description: "Not modified: the file still has the given `ETag`, " +
+            "or is not newer than `If-Modified-Since`.",
+          headers: {
+            "ETag": headerRef("ETag"),
+            "Last-Modified": headerRef("LastModified"),
+            "Cache-Control": headerRef("CacheControl"),
+            ...REQUEST_ID_HEADER,
+          },
+        },
+        "404": problemResponse("No such file."),
+        "412": problemResponse(
+          "`If-Match` or `If-Unmodified-Since` does not hold.",
+        ),
+        "416": {
+          ...problemResponse("The range is outside the file."),
+          headers: {
+            "Content-Range": headerRef("ContentRange"),
+            ...REQUEST_ID_HEADER,
+          },
+        },
+        ...DEFAULT_ERROR,
+      },
+    },
+    "DELETE /files/:id": {
+      operationId: "deleteFile",
+      summary: "Delete a file",
+      description: "Removes the file and its metadata. When the service " +
+        "runs with `UPLOAD_TOKEN`, a bearer token is needed.",
+      tags: ["files"],
+      pathParameters: { id: FILE_ID },
+      responses: {
+        "204": { description: "Deleted.", headers: REQUEST_ID_HEADER },
+        "401": responseRef("Unauthorized"),
+        "404": problemResponse("No such file."),
+        ...DEFAULT_ERROR,
+      },
+      security: OPTIONAL_BEARER,
+    },
+  },
+  schemas: {
+    FileMetadata: FileMetadataSchema,
+    FileList: FileListSchema,
+    UploadResult: UploadResultSchema,
+  },
+  headers: {
+    ContentDisposition: {
+      description: "`attachment` with the filename a multipart upload gave " +
+        "(RFC 6266; `filename*` when it is not ASCII); absent otherwise.",
+      schema: string,
+    },
+    ReprDigest: {
+      description: "RFC 9530 `sha-256=:<base64>:` of the whole file.",
+      schema: string,
+    },
+    Location: { description: "The new file's URL.", schema: string },
+    ContentRange: {
+      description:
+        "`bytes <start>-<end>/<size>` (206) or `bytes */<size>` (416).",
+      schema: string,
+    },
+    WWWAuthenticate: { description: "The Bearer challenge.", schema: string },
+    Link: { description: 'The next page, `rel="next"`.', schema: string },
+    AcceptRanges: { description: "`bytes`.", schema: string },
+    LastModified: {
+      description: "When the file was stored, as an HTTP-date (to the " +
+        "second); send it back as `If-Modified-Since` or `If-Range`.",
+      schema: string,
+    },
+  },
+  responses: {
+    Unauthorized: {
+      ...problemResponse(
+        "`UPLOAD_TOKEN` is set and the bearer token is missing or wrong.",
+      ),
+      headers: {
+        "WWW-Authenticate": headerRef("WWWAuthenticate"),
+        ...REQUEST_ID_HEADER,
+      },
+    },
+  },
+  securitySchemes: {
+    bearer: {
+      type: "http",
+      scheme: "bearer",
+      description: "`UPLOAD_TOKEN`, when the service runs with one.",
+    },
+  },
+};

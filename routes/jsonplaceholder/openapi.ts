@@ -1,0 +1,260 @@
+/**
+ * The OpenAPI fragment of the JSONPlaceholder routes: every resource's
+ * list and item, the nested lists and the summary, with the components
+ * only they use (the item schemas, the RFC 9211 cache headers, the
+ * upstream failures). Made from the declarations in `resources.ts`, so the
+ * document lists exactly the resources the routes serve.
+ *
+ * @module
+ */
+
+import type {
+  ApiFragment,
+  OperationDescription,
+  PathParameterDescription,
+  ResponseObject,
+} from "../../services/ops/openapi.ts";
+import {
+  DEFAULT_ERROR,
+  headerRef,
+  IF_NONE_MATCH,
+  json,
+  listOf,
+  PROBLEM_TYPE,
+  problemResponse,
+  queryParameters,
+  REQUEST_ID_HEADER,
+  responseRef,
+  retryLater,
+  schemaRef,
+} from "../../services/ops/openapi_parts.ts";
+import { jsonSchemaOf } from "../../services/ops/openapi.ts";
+import {
+  IdSchema,
+  ListQuerySchema,
+  NESTED,
+  RESOURCE_INFO,
+  RESOURCES,
+  UserSummarySchema,
+} from "./resources.ts";
+
+/** Headers of every answer to a cached JSONPlaceholder read. */
+const CACHE_HEADERS = {
+  "Cache-Control": headerRef("CacheControl"),
+  "Age": headerRef("Age"),
+  "Cache-Status": headerRef("CacheStatus"),
+  "Server-Timing": headerRef("ServerTiming"),
+  "X-Request-Id": headerRef("XRequestId"),
+} as const;
+
+const POSITIVE_ID: PathParameterDescription = {
+  description: "A positive integer id (anything else is 400).",
+  schema: jsonSchemaOf(IdSchema),
+  example: 1,
+};
+
+const UPSTREAM_ERRORS = {
+  "502": responseRef("BadGateway"),
+  "503": responseRef("UpstreamBusy"),
+  "504": responseRef("GatewayTimeout"),
+} as const;
+
+const FILTER_NOTE = "Any field of the resource filters by equality " +
+  "(`?title=...`, repeat a name for OR), with the suffixes `_gte`, `_lte`, " +
+  "`_ne` and `_like` (a regular expression) for other comparisons. " +
+  "`q` searches every field; `_sort`/`_order`, `_start`/`_end`, `_limit` " +
+  "and `_page` sort and page. A declared parameter outside its schema is " +
+  "400; otherwise the query is passed to the upstream as is (cached under " +
+  "the query sorted by name).";
+
+const LIST_PARAMETERS = queryParameters(ListQuerySchema);
+
+const capital = (s: string) => s[0]!.toUpperCase() + s.slice(1);
+
+const notModified = (what: string): ResponseObject => ({
+  description: `Not modified: the ${what} still has the given \`ETag\`.`,
+  headers: { "ETag": headerRef("ETag"), ...CACHE_HEADERS },
+});
+
+function cachedOk(
+  description: string,
+  schema: ReturnType<typeof listOf>,
+): ResponseObject {
+  return {
+    description,
+    headers: { "ETag": headerRef("ETag"), ...CACHE_HEADERS },
+    content: json(schema),
+  };
+}
+
+/** `GET /<resource>` and `GET /<resource>/:id`. */
+function resourceOperations(
+  resource: typeof RESOURCES[number],
+): Record<string, OperationDescription> {
+  const info = RESOURCE_INFO[resource];
+  const filters = queryParameters(
+    info.filters,
+    (name) => `Only ${resource} whose \`${name}\` equals this.`,
+  );
+  return {
+    [`GET /${resource}`]: {
+      operationId: `list${capital(resource)}`,
+      summary: `List ${resource}`,
+      description: `All ${resource}, through the cache. ${FILTER_NOTE}`,
+      tags: [resource],
+      parameters: [...filters, ...LIST_PARAMETERS, IF_NONE_MATCH],
+      responses: {
+        "200": cachedOk(`The ${resource}.`, listOf(info.name)),
+        "304": notModified("list"),
+        "400": responseRef("InvalidQuery"),
+        ...UPSTREAM_ERRORS,
+        ...DEFAULT_ERROR,
+      },
+    },
+    [`GET /${resource}/:id`]: {
+      operationId: `get${capital(info.noun)}`,
+      summary: `Get a ${info.noun}`,
+      description: `One ${info.noun}, through the cache (a 404 is cached too).`,
+      tags: [resource],
+      pathParameters: { id: POSITIVE_ID },
+      parameters: [IF_NONE_MATCH],
+      responses: {
+        "200": cachedOk(`The ${info.noun}.`, schemaRef(info.name)),
+        "304": notModified(info.noun),
+        "400": responseRef("InvalidId"),
+        "404": {
+          description: `No ${info.noun} with this id.`,
+          headers: CACHE_HEADERS,
+          content: { [PROBLEM_TYPE]: { schema: schemaRef("Problem") } },
+        },
+        ...UPSTREAM_ERRORS,
+        ...DEFAULT_ERROR,
+      },
+    },
+  };
+}
+
+/** `GET /<parent>/:id/<child>`. */
+function nestedOperation(
+  parent: typeof RESOURCES[number],
+  child: typeof RESOURCES[number],
+): OperationDescription {
+  const noun = RESOURCE_INFO[parent].noun;
+  return {
+    operationId: `list${capital(noun)}${capital(child)}`,
+    summary: `List the ${child} of a ${noun}`,
+    description: `The ${child} whose \`${noun}Id\` is \`id\` ` +
+      `(an empty list for an unknown ${noun}), through the ` +
+      `cache. ${FILTER_NOTE}`,
+    tags: [parent],
+    pathParameters: { id: POSITIVE_ID },
+    parameters: [...LIST_PARAMETERS, IF_NONE_MATCH],
+    responses: {
+      "200": cachedOk(`The ${child}.`, listOf(RESOURCE_INFO[child].name)),
+      "304": notModified("list"),
+      "400": problemResponse(
+        "The id is not a positive integer, or a query parameter is " +
+          "outside its declared schema.",
+      ),
+      ...UPSTREAM_ERRORS,
+      ...DEFAULT_ERROR,
+    },
+  };
+}
+
+const SUMMARY: OperationDescription = {
+  operationId: "getUserSummary",
+  summary: "A user with their posts, todos and albums",
+  description: "Four cached lookups at once. 404 when the user does not " +
+    "exist. When another part fails the answer is still 200, with that " +
+    "part `null`, an `errors` entry naming it, and " +
+    "`Cache-Control: no-store`.",
+  tags: ["users"],
+  pathParameters: { id: POSITIVE_ID },
+  parameters: [IF_NONE_MATCH],
+  responses: {
+    "200": {
+      description: "The summary (possibly partial, see `errors`).",
+      headers: {
+        "ETag": headerRef("ETag"),
+        "Cache-Control": headerRef("CacheControl"),
+        "Age": headerRef("Age"),
+        "Server-Timing": headerRef("ServerTiming"),
+        ...REQUEST_ID_HEADER,
+      },
+      content: json(schemaRef("UserSummary")),
+    },
+    "304": {
+      description: "Not modified: the summary still has the given `ETag`.",
+      headers: {
+        "ETag": headerRef("ETag"),
+        "Cache-Control": headerRef("CacheControl"),
+        "Age": headerRef("Age"),
+      },
+    },
+    "400": responseRef("InvalidId"),
+    "404": problemResponse("No user with this id."),
+    ...UPSTREAM_ERRORS,
+    ...DEFAULT_ERROR,
+  },
+};
+
+function operations(): Record<string, OperationDescription> {
+  const all: Record<string, OperationDescription> = {};
+  for (const resource of RESOURCES) {
+    Object.assign(all, resourceOperations(resource));
+  }
+  for (const [parent, child] of NESTED) {
+    all[`GET /${parent}/:id/${child}`] = nestedOperation(parent, child);
+  }
+  all["GET /users/:id/summary"] = SUMMARY;
+  return all;
+}
+
+/** The JSONPlaceholder routes' part of the OpenAPI document. */
+export const jsonPlaceholderDocs: ApiFragment = {
+  tags: RESOURCES.map((name) => ({
+    name,
+    description: `JSONPlaceholder ${name}, cached.`,
+  })),
+  operations: operations(),
+  schemas: {
+    ...Object.fromEntries(
+      RESOURCES.map((r) => [RESOURCE_INFO[r].name, RESOURCE_INFO[r].schema]),
+    ),
+    UserSummary: UserSummarySchema,
+  },
+  headers: {
+    Age: {
+      description: "Seconds the answer has spent in this cache since it " +
+        "was fetched from the upstream (for a summary: its oldest part).",
+      schema: { type: "integer", minimum: 0 },
+    },
+    CacheStatus: {
+      description: "RFC 9211, e.g. `async-api; hit; ttl=42` or " +
+        "`async-api; fwd=miss; stored`.",
+      schema: { type: "string" },
+    },
+  },
+  responses: {
+    InvalidId: problemResponse("The id is not a positive integer."),
+    InvalidQuery: problemResponse(
+      "A query parameter is outside its declared schema (type, minimum, " +
+        "maximum, enum).",
+    ),
+    BadGateway: retryLater(
+      "The upstream failed (connection, 5xx, malformed or oversized body) " +
+        "and no stale answer could stand in.",
+    ),
+    UpstreamBusy: retryLater(
+      "The upstream call was shed and no stale answer could stand in: " +
+        "`UPSTREAM_QUEUE_LIMIT` requests wait for a slot already, none came " +
+        "free within `UPSTREAM_TIMEOUT_MS`, or the circuit breaker is open " +
+        "after `UPSTREAM_BREAKER_THRESHOLD` consecutive upstream failures.",
+    ),
+    GatewayTimeout: problemResponse(
+      "The upstream did not answer within `UPSTREAM_TIMEOUT_MS` (the wait " +
+        "for a slot, every attempt and the backoff between them).",
+    ),
+  },
+};

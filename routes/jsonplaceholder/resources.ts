@@ -1,0 +1,219 @@
+/**
+ * The JSONPlaceholder resources, declared once: their names, the zod
+ * schemas of their items (the OpenAPI document's `Post`, `Comment`, ...
+ * components), the fields worth filtering on, the nested collections
+ * (`/<parent>/:id/<child>`), the `/users/:id/summary` aggregate, and the
+ * query parameters every list takes (the document declares them and the
+ * query check enforces them, from the same schemas).
+ *
+ * @module
+ */
+
+import { z } from "zod";
+
+/** The resources of JSONPlaceholder. */
+export const RESOURCES = [
+  "posts",
+  "comments",
+  "albums",
+  "photos",
+  "todos",
+  "users",
+] as const;
+
+/** A resource name. */
+export type Resource = typeof RESOURCES[number];
+
+/** Nested collections: `/<parent>/:id/<child>`. */
+export const NESTED = [
+  ["posts", "comments"],
+  ["albums", "photos"],
+  ["users", "posts"],
+  ["users", "todos"],
+  ["users", "albums"],
+] as const satisfies readonly (readonly [Resource, Resource])[];
+
+/** An id: a positive (safe) integer. */
+export const IdSchema = z.int().min(1);
+
+const ID = /^[1-9][0-9]{0,15}$/;
+
+/** Whether `id` is a positive integer a JSONPlaceholder id can be. */
+export function isValidId(id: string | undefined): id is string {
+  return id !== undefined && ID.test(id) && Number.isSafeInteger(Number(id));
+}
+
+/** The canonical query string: parameters sorted by name, then value. */
+export function canonicalQuery(params: URLSearchParams): string {
+  const entries = [...params];
+  if (entries.length === 0) return "";
+  entries.sort(([ak, av], [bk, bv]) =>
+    ak < bk ? -1 : ak > bk ? 1 : av < bv ? -1 : av > bv ? 1 : 0
+  );
+  return "?" + new URLSearchParams(entries).toString();
+}
+
+const email = z.email();
+const url = z.url();
+
+/** A post. */
+export const PostSchema = z.object({
+  userId: IdSchema,
+  id: IdSchema,
+  title: z.string(),
+  body: z.string(),
+});
+
+/** A comment on a post. */
+export const CommentSchema = z.object({
+  postId: IdSchema,
+  id: IdSchema,
+  name: z.string(),
+  email,
+  body: z.string(),
+});
+
+/** An album. */
+export const AlbumSchema = z.object({
+  userId: IdSchema,
+  id: IdSchema,
+  title: z.string(),
+});
+
+/** A photo of an album. */
+export const PhotoSchema = z.object({
+  albumId: IdSchema,
+  id: IdSchema,
+  title: z.string(),
+  url,
+  thumbnailUrl: url,
+});
+
+/** A todo. */
+export const TodoSchema = z.object({
+  userId: IdSchema,
+  id: IdSchema,
+  title: z.string(),
+  completed: z.boolean(),
+});
+
+/** A user. */
+export const UserSchema = z.object({
+  id: IdSchema,
+  name: z.string(),
+  username: z.string(),
+  email,
+  address: z.object({
+    street: z.string(),
+    suite: z.string(),
+    city: z.string(),
+    zipcode: z.string(),
+    geo: z.object({ lat: z.string(), lng: z.string() }),
+  }),
+  phone: z.string(),
+  website: z.string(),
+  company: z.object({
+    name: z.string(),
+    catchPhrase: z.string(),
+    bs: z.string(),
+  }),
+});
+
+/** What the OpenAPI document and the routes know of one resource. */
+export interface ResourceInfo {
+  /** The component name of its items. */
+  readonly name: string;
+  /** One item, in prose. */
+  readonly noun: string;
+  /** Its items. */
+  readonly schema: z.ZodObject;
+  /** The fields worth declaring as filters (any field filters). */
+  readonly filters: z.ZodObject;
+}
+
+/** Every resource's schema and filters. */
+export const RESOURCE_INFO: Readonly<Record<Resource, ResourceInfo>> = {
+  posts: {
+    name: "Post",
+    noun: "post",
+    schema: PostSchema,
+    filters: z.object({ userId: z.int().optional() }),
+  },
+  comments: {
+    name: "Comment",
+    noun: "comment",
+    schema: CommentSchema,
+    filters: z.object({
+      postId: z.int().optional(),
+      email: z.string().optional(),
+    }),
+  },
+  albums: {
+    name: "Album",
+    noun: "album",
+    schema: AlbumSchema,
+    filters: z.object({ userId: z.int().optional() }),
+  },
+  photos: {
+    name: "Photo",
+    noun: "photo",
+    schema: PhotoSchema,
+    filters: z.object({ albumId: z.int().optional() }),
+  },
+  todos: {
+    name: "Todo",
+    noun: "todo",
+    schema: TodoSchema,
+    filters: z.object({
+      userId: z.int().optional(),
+      completed: z.boolean().optional(),
+    }),
+  },
+  users: {
+    name: "User",
+    noun: "user",
+    schema: UserSchema,
+    filters: z.object({
+      username: z.string().optional(),
+      email: z.string().optional(),
+    }),
+  },
+};
+
+/** The query parameters every list takes (json-server's). */
+export const ListQuerySchema = z.object({
+  q: z.string().describe("Full-text search over every field.").optional(),
+  _sort: z.string().describe("Sort by this field.").optional(),
+  _order: z.enum(["asc", "desc"]).describe("Sort order.").optional(),
+  _start: z.int().min(0)
+    .describe("Index of the first item (with `_end` or `_limit`).")
+    .optional(),
+  _end: z.int().min(0).describe("Index after the last item.").optional(),
+  _limit: z.int().min(0).describe("Most items to return.").optional(),
+  _page: z.int().min(1)
+    .describe("Page number (pages of `_limit` items, 10 by default).")
+    .optional(),
+});
+
+/** The lists a summary gathers besides the user. */
+export const SUMMARY_PARTS = ["posts", "todos", "albums"] as const;
+
+/** A part of a summary that failed. */
+export const PartErrorSchema = z.object({
+  part: z.enum(SUMMARY_PARTS),
+  status: z.int().min(100).max(599),
+  detail: z.string(),
+});
+
+/** A part of a summary that failed. */
+export type PartError = z.infer<typeof PartErrorSchema>;
+
+/** `/users/:id/summary`: a user with their posts, todos and albums. */
+export const UserSummarySchema = z.object({
+  user: UserSchema,
+  posts: z.array(PostSchema).nullable(),
+  todos: z.array(TodoSchema).nullable(),
+  albums: z.array(AlbumSchema).nullable(),
+  errors: z.array(PartErrorSchema)
+    .describe("The parts that failed (their value is `null`)."),
+});

@@ -1,0 +1,160 @@
+/**
+ * Building blocks of the OpenAPI fragments the route groups declare:
+ * `$ref`s, JSON and problem bodies, the parameters every group uses, query
+ * parameters made from a zod object (so the document and the query check
+ * of `services/http/parameters.ts` read the same schema), and
+ * {@linkcode COMMON_FRAGMENT}: the components every group refers to (the
+ * problem schema, the request id and caching headers, the default error).
+ *
+ * @module
+ */
+
+import { z } from "zod";
+import { ProblemSchema } from "../http/problem_schema.ts";
+import { type ApiFragment, jsonSchemaOf } from "./openapi.ts";
+import type {
+  JsonSchema,
+  MediaTypeObject,
+  ParameterObject,
+  Reference,
+  ResponseObject,
+} from "./openapi_types.ts";
+
+/** The media type of JSON bodies. */
+export const JSON_TYPE = "application/json";
+/** The media type of RFC 9457 problem bodies. */
+export const PROBLEM_TYPE = "application/problem+json";
+
+const ref = (kind: string, name: string): Reference => ({
+  $ref: `#/components/${kind}/${name}`,
+});
+
+/** A `$ref` to a component schema. */
+export function schemaRef(name: string): JsonSchema {
+  return { ...ref("schemas", name) };
+}
+
+/** A `$ref` to a component header. */
+export function headerRef(name: string): Reference {
+  return ref("headers", name);
+}
+
+/** A `$ref` to a component response. */
+export function responseRef(name: string): Reference {
+  return ref("responses", name);
+}
+
+/** A JSON body of `schema`. */
+export function json(schema: JsonSchema): Record<string, MediaTypeObject> {
+  return { [JSON_TYPE]: { schema } };
+}
+
+/** A list of the component schema `name`. */
+export function listOf(name: string): JsonSchema {
+  return { type: "array", items: schemaRef(name) };
+}
+
+/** The header every answer carries. */
+export const REQUEST_ID_HEADER = {
+  "X-Request-Id": headerRef("XRequestId"),
+} as const;
+
+/** Any other error: a problem response. */
+export const DEFAULT_ERROR = { default: responseRef("Error") } as const;
+
+/** A problem response meaning `description`. */
+export function problemResponse(description: string): ResponseObject {
+  return {
+    description,
+    headers: REQUEST_ID_HEADER,
+    content: { [PROBLEM_TYPE]: { schema: schemaRef("Problem") } },
+  };
+}
+
+/** A problem response that says when to try again (`Retry-After`). */
+export function retryLater(description: string): ResponseObject {
+  return {
+    ...problemResponse(description),
+    headers: { "Retry-After": headerRef("RetryAfter"), ...REQUEST_ID_HEADER },
+  };
+}
+
+/** The conditional-GET request header. */
+export const IF_NONE_MATCH: ParameterObject = {
+  name: "If-None-Match",
+  in: "header",
+  description: "An `ETag` from an earlier answer: 304 when it still matches.",
+  schema: { type: "string" },
+};
+
+/** A request header whose value is free text. */
+export function textHeader(name: string, description: string): ParameterObject {
+  return { name, in: "header", description, schema: { type: "string" } };
+}
+
+/**
+ * The query parameters of a zod object, in its order: each property's
+ * JSON Schema (as a client may send it) and its description. A property
+ * without a description gets `describe(name)`.
+ */
+export function queryParameters(
+  query: z.ZodObject,
+  describe?: (name: string) => string,
+): ParameterObject[] {
+  const schema = jsonSchemaOf(query, "input") as {
+    properties?: Record<string, JsonSchema>;
+    required?: string[];
+  };
+  return Object.entries(schema.properties ?? {}).map(([name, property]) => {
+    const { description, ...rest } = property as { description?: string };
+    const text = description ?? describe?.(name);
+    return {
+      name,
+      in: "query",
+      ...(text === undefined ? {} : { description: text }),
+      ...(schema.required?.includes(name) ? { required: true } : {}),
+      schema: rest,
+    };
+  });
+}
+
+const string = { type: "string" } as const;
+
+/** The components every route group refers to. */
+export const COMMON_FRAGMENT: ApiFragment = {
+  operations: {},
+  schemas: { Problem: ProblemSchema },
+  headers: {
+    ETag: {
+      description: "Strong validator of the body; send it as `If-None-Match`.",
+      schema: string,
+    },
+    CacheControl: {
+      description: "`public, max-age=<freshness lifetime>` for cached " +
+        "reads (`CACHE_TTL_SECONDS`; the answer is fresh while `max-age` " +
+        "exceeds `Age`), `no-store` for errors and partial answers.",
+      schema: string,
+    },
+    XRequestId: {
+      description: "The request's id: the client's `X-Request-Id` when " +
+        "well-formed (1-128 of `[A-Za-z0-9._:-]`), else a fresh one.",
+      schema: string,
+    },
+    ServerTiming: {
+      description: "Where the time went: the cache lookup and the upstream " +
+        "fetch for JSONPlaceholder reads; reader wait/blocked and writer " +
+        "write/idle times for uploads.",
+      schema: string,
+    },
+    RetryAfter: {
+      description: "Seconds to wait before trying again.",
+      schema: { type: "integer", minimum: 0 },
+    },
+  },
+  responses: {
+    Error: problemResponse(
+      "Any other error, e.g. 405 (with `Allow`) or 500. Every error is a " +
+        "problem response.",
+    ),
+  },
+};
