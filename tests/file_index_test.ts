@@ -24,7 +24,7 @@ interface Page {
 const meta = (created: string, id = newId()): FileMetadata => ({
   id,
   size: 1,
-  sha256: "00",
+  sha256: "0".repeat(64),
   created,
 });
 

@@ -22,7 +22,7 @@ async function putFile(
   id = newId(),
 ): Promise<FileMetadata> {
   const data = new TextEncoder().encode(content);
-  const meta = { id, size: data.byteLength, sha256: "00", created };
+  const meta = { id, size: data.byteLength, sha256: "0".repeat(64), created };
   await Deno.writeTextFile(join(dir, `${id}.json`), JSON.stringify(meta));
   await Deno.writeFile(join(dir, id), data);
   return meta;
