@@ -11,6 +11,7 @@ import {
   StorageUnavailableError,
 } from "../../services/storage/storage.ts";
 import type { Handler, RouteContext } from "../router.ts";
+import { DEFAULT_LIST_LIMIT } from "./schemas.ts";
 
 /** The handler of `GET /files`. */
 export function listHandler(
@@ -22,7 +23,7 @@ export function listHandler(
     const limitParam = params.get("limit");
     // `?cursor=` (empty) is the first page, as when it is left out.
     const cursor = params.get("cursor") || undefined;
-    const limit = limitParam === null ? 100 : Number(limitParam);
+    const limit = limitParam === null ? DEFAULT_LIST_LIMIT : Number(limitParam);
     let page;
     try {
       page = await store.list({

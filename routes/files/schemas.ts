@@ -44,9 +44,12 @@ export const UploadResultSchema = FileMetadataSchema.extend({
 /** The answer to an upload. */
 export type UploadResultBody = z.infer<typeof UploadResultSchema>;
 
+/** Files in a page of `GET /files` when the query gives no `limit`. */
+export const DEFAULT_LIST_LIMIT = 100;
+
 /** The query of `GET /files`. */
 export const FileListQuerySchema = z.object({
-  limit: z.int().min(1).max(1000).default(100)
+  limit: z.int().min(1).max(1000).default(DEFAULT_LIST_LIMIT)
     .describe("Most files in one page."),
   cursor: z.string().describe(
     "The `nextCursor` of the previous page; empty or left out: the first " +

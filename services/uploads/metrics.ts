@@ -9,18 +9,20 @@
 
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import { scrapedGauge } from "../ops/metric_helpers.ts";
+import type { UploadResult } from "./pipeline.ts";
 
 /** The figures of a committed upload that metrics record. */
-export interface UploadFigures {
-  size: number;
-  bytesPerSecond: number;
-  readerWaitMs: number;
-  readerBlockedMs: number;
-  writerWriteMs: number;
-  writerIdleMs: number;
-  maxQueuedBytes: number;
-  bound: "read" | "write";
-}
+export type UploadFigures = Pick<
+  UploadResult,
+  | "size"
+  | "bytesPerSecond"
+  | "readerWaitMs"
+  | "readerBlockedMs"
+  | "writerWriteMs"
+  | "writerIdleMs"
+  | "maxQueuedBytes"
+  | "bound"
+>;
 
 /** Records how an upload ended, with its figures when it was committed. */
 export type UploadRecorder = (outcome: string, figures?: UploadFigures) => void;
