@@ -12,7 +12,10 @@
 
 import { join } from "node:path";
 import { MemoryStore } from "../services/cache/memory_store.ts";
-import { ResponseCache } from "../services/cache/policy.ts";
+import {
+  ResponseCache,
+  type ResponseCacheOptions,
+} from "../services/cache/policy.ts";
 import { createRedisTier } from "../services/cache/redis_tier.ts";
 import type { CacheStore } from "../services/cache/store.ts";
 import type { Config } from "../services/ops/config.ts";
@@ -195,6 +198,20 @@ function createServices(
     logger,
     ...upstreamRecorders,
   });
+  const cache = createCache(options, metrics, recordLookup);
+  return { files, uploads, metrics, client, cache };
+}
+
+/**
+ * The response cache: in memory, with REDIS_URL a second tier in Redis
+ * shared by every instance (and its single-flight across them).
+ */
+function createCache(
+  options: AppOptions,
+  metrics: Metrics,
+  onOutcome: NonNullable<ResponseCacheOptions["onOutcome"]>,
+): ResponseCache {
+  const { config, logger } = options;
   const memory = new MemoryStore({ maxBytes: config.cacheMaxBytes });
   // With REDIS_URL, Redis is a second tier shared by every instance.
   const shared = config.redisUrl && !options.store
@@ -210,16 +227,15 @@ function createServices(
     })
     : undefined;
   if (shared) redisCacheMetrics(metrics.registry, shared.link);
-  const cache = new ResponseCache({
+  return new ResponseCache({
     store: options.store ?? shared?.store ?? memory,
     ...(shared ? { flight: shared.flight } : {}),
     ttlSeconds: config.cacheTtlSeconds,
     staleWhileRevalidateSeconds: config.cacheStaleWhileRevalidateSeconds,
     staleIfErrorSeconds: config.cacheStaleIfErrorSeconds,
     logger,
-    onOutcome: recordLookup,
+    onOutcome,
   });
-  return { files, uploads, metrics, client, cache };
 }
 
 /** What the route groups read from the running app. */
