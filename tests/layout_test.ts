@@ -9,10 +9,9 @@
  */
 
 import assert from "node:assert/strict";
-import { dirname, join, normalize, relative } from "node:path";
+import { dirname, join, relative } from "node:path";
+import { allSources, ENTRIES, ROOT, sources } from "./fixtures/sources.ts";
 
-const ROOT = normalize(join(dirname(new URL(import.meta.url).pathname), ".."));
-const ENTRIES = ["main.ts", "serve.ts"];
 const CAPABILITIES = ["cache", "upstream", "uploads", "storage", "server"];
 const SHARED = ["http", "ops"];
 const MAX_LINES = 450;
@@ -25,29 +24,6 @@ const ALLOWED_CROSSINGS: Record<string, string> = {};
 
 /** Files allowed past MAX_LINES for now, with the step that splits them. */
 const LONG_FILES: Record<string, string> = {};
-
-async function sources(folder: string): Promise<string[]> {
-  const found: string[] = [];
-  for await (const entry of Deno.readDir(join(ROOT, folder))) {
-    const path = join(folder, entry.name);
-    if (entry.isDirectory) found.push(...await sources(path));
-    else if (entry.name.endsWith(".ts")) found.push(path);
-  }
-  return found.sort();
-}
-
-async function allSources(): Promise<string[]> {
-  const entries: string[] = [];
-  for (const name of ENTRIES) {
-    try {
-      await Deno.stat(join(ROOT, name));
-      entries.push(name);
-    } catch (error) {
-      if (!(error instanceof Deno.errors.NotFound)) throw error;
-    }
-  }
-  return [...entries, ...await sources("routes"), ...await sources("services")];
-}
 
 /**
  * The relative specifiers of a module's static imports and re-exports, and
