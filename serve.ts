@@ -37,6 +37,12 @@ const app = await createApp({ config, logger }).catch((error: unknown) => {
   throw error;
 });
 
+/** The settings in force: PORT and HOST are not, `deno serve` listens. */
+function servedSettings(): Record<string, unknown> {
+  const { port: _port, host: _host, ...rest } = describeConfig(config);
+  return rest;
+}
+
 export default {
   fetch: app.fetch,
   onListen(addr: Deno.Addr) {
@@ -47,7 +53,7 @@ export default {
         : undefined,
       pid: Deno.pid,
       deno: Deno.version.deno,
-      settings: describeConfig(config),
+      settings: servedSettings(),
     });
   },
 } satisfies Deno.ServeDefaultExport;

@@ -222,6 +222,10 @@ Deno.test("deno serve --parallel serves every route from several workers, each w
     assert.ok(listening.length >= 1, served.output());
     for (const record of listening) {
       assert.equal(record.url, served.url, served.output());
+      // PORT and HOST are not in force: deno serve's --port and --host are.
+      const settings = record.settings as Record<string, unknown>;
+      assert.equal(settings.upstreamUrl, upstream.url);
+      assert.equal("port" in settings || "host" in settings, false);
     }
 
     served.kill("SIGTERM");
