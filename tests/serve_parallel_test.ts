@@ -12,7 +12,7 @@
 
 import assert from "node:assert/strict";
 import { freePort } from "./fixtures/free_port.ts";
-import type { LogRecord } from "./fixtures/spawn.ts";
+import { type LogRecord, stopChild } from "./fixtures/spawn.ts";
 import { startRedis } from "./fixtures/redis.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
 
@@ -90,13 +90,7 @@ function startServe(
     status,
     kill,
     async [Symbol.asyncDispose]() {
-      kill("SIGTERM");
-      const timer = setTimeout(() => kill("SIGKILL"), 5_000);
-      try {
-        await status;
-      } finally {
-        clearTimeout(timer);
-      }
+      await stopChild(kill, status);
       await readers;
     },
   };
