@@ -291,3 +291,22 @@ Deno.test("BoundedQueue validates its arguments", async () => {
     TypeError,
   );
 });
+
+Deno.test("BoundedQueue.hasRoomFor says whether a put would go in at once", async () => {
+  const queue = new BoundedQueue({ capacityBytes: 10 });
+  assert.equal(queue.hasRoomFor(100), true, "an empty queue takes any chunk");
+  await queue.put(new Uint8Array(6));
+  assert.equal(queue.hasRoomFor(4), true);
+  assert.equal(queue.hasRoomFor(5), false);
+  const waiting = queue.put(new Uint8Array(5));
+  assert.equal(queue.hasRoomFor(1), false, "puts wait in order");
+  await queue.get();
+  await waiting;
+  await queue.get();
+  const getter = queue.get();
+  assert.equal(queue.hasRoomFor(100), true, "a getter waits");
+  await queue.put(new Uint8Array(1));
+  await getter;
+  queue.close();
+  assert.equal(queue.hasRoomFor(1), false);
+});

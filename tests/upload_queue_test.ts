@@ -78,10 +78,12 @@ Deno.test("upload queue: behind a slow writer the reader blocks on a full queue"
     // The queue filled up to its capacity: that, not a buffer budget, is
     // what held the reader back.
     assert.equal(result.maxQueuedBytes, queueBytes);
-    // readerBlockedMs is the time in put, nothing else.
+    // readerBlockedMs is the time in puts that found the queue full,
+    // nothing else.
     const puts = lines.map((l) => JSON.parse(l)).filter((r) =>
-      r.task === "reader" && r.op === "put"
+      r.task === "reader" && r.op === "put" && r.full
     );
+    assert.ok(puts.length > 0);
     const putMs = puts.reduce((sum, r) => sum + r.ms, 0);
     assert.ok(
       Math.abs(putMs - result.readerBlockedMs) <= 0.001 * puts.length + 0.01,

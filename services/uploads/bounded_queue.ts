@@ -109,6 +109,18 @@ export class BoundedQueue implements AsyncIterable<Uint8Array> {
   }
 
   /**
+   * Whether a `put` of `byteLength` bytes would go in at once: a getter
+   * waits, or no put waits and the bytes fit (an empty queue takes any
+   * chunk). `false` also once the queue is closed.
+   */
+  hasRoomFor(byteLength: number): boolean {
+    if (this.#closed) return false;
+    if (this.#getters.length > 0) return true;
+    return this.#putters.length === 0 &&
+      (this.#size === 0 || this.#size + byteLength <= this.#capacity);
+  }
+
+  /**
    * Enqueues `chunk`, waiting while it would push the queue over capacity.
    * Rejects with a `TypeError` once the queue is closed, and with the abort
    * reason once it is aborted.

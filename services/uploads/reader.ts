@@ -200,15 +200,20 @@ export class ReaderTask {
     const chunk = new Uint8Array(this.#buffer!, 0, bytes);
     this.#buffer = undefined;
     this.#filled = 0;
+    // Only a put that has to wait counts as blocked: a put that goes in at
+    // once may still yield to the writer's turn, which is not a wait on a
+    // full queue.
+    const full = !this.#o.queue.hasRoomFor(bytes);
     const t0 = performance.now();
     await this.#o.queue.put(chunk);
     const t1 = performance.now();
-    this.blockedMs += t1 - t0;
+    if (full) this.blockedMs += t1 - t0;
     this.#o.trace?.({
       task: "reader",
       op: "put",
       bytes,
       ms: round3(t1 - t0),
+      full,
       queued: this.#o.queue.size,
     });
   }
