@@ -30,8 +30,10 @@ import { storageMetrics } from "../services/storage/metrics.ts";
 import { uploadMetrics } from "../services/uploads/metrics.ts";
 import {
   createLocalDiskStorage,
-  type LocalDiskStorage,
+  LocalDiskStorage,
 } from "../services/storage/local_disk.ts";
+import { S3Storage } from "../services/storage/s3.ts";
+import type { FileStorage } from "../services/storage/storage.ts";
 import {
   UploadsStoppedError,
   UploadTracker,
@@ -72,7 +74,8 @@ export interface App extends AsyncDisposable {
   /** The upstream client. */
   readonly client: JsonPlaceholderClient;
   /** The stored uploads. */
-  readonly files: LocalDiskStorage;
+  /** With S3_ENDPOINT a bucket, else DATA_DIR/files. */
+  readonly files: FileStorage;
   /** Uploads in flight. */
   readonly uploads: UploadTracker;
   /** The Prometheus metrics. */
@@ -98,7 +101,7 @@ export interface App extends AsyncDisposable {
 
 /** The services the route groups are built on. */
 interface Services {
-  files: LocalDiskStorage;
+  files: FileStorage;
   uploads: UploadTracker;
   metrics: Metrics;
   client: JsonPlaceholderClient;
@@ -153,7 +156,8 @@ export async function createApp(options: AppOptions): Promise<App> {
 async function openFiles(
   config: Config,
   logger: Logger,
-): Promise<LocalDiskStorage> {
+): Promise<FileStorage> {
+  if (config.s3Endpoint) return await openBucket(config, logger);
   const files = await createLocalDiskStorage({
     dir: join(config.dataDir, "files"),
     logger,
@@ -167,12 +171,38 @@ async function openFiles(
 }
 
 /**
+ * The bucket of S3_ENDPOINT, without the multipart uploads of a crashed
+ * instance (older than the idle timeout: younger ones may be another
+ * instance's uploads in progress). A store down at start is logged, not
+ * fatal: uploads answer 503 until it is back, the rest serves.
+ */
+async function openBucket(config: Config, logger: Logger): Promise<S3Storage> {
+  const files = new S3Storage({
+    endpoint: config.s3Endpoint!,
+    bucket: config.s3Bucket!,
+    region: config.s3Region,
+    forcePathStyle: config.s3ForcePathStyle,
+    accessKeyId: config.awsAccessKeyId!,
+    secretAccessKey: config.awsSecretAccessKey!,
+    partBytes: config.s3PartBytes,
+    partsInFlight: config.s3PartsInFlight,
+  });
+  try {
+    const swept = await files.sweep(config.uploadIdleTimeoutMs);
+    if (swept > 0) logger.warn("files.swept", { removed: swept });
+  } catch (error) {
+    logger.warn("files.sweep_failed", { error });
+  }
+  return files;
+}
+
+/**
  * The metrics, the upstream client and the cache. The metrics read their
  * sources at scrape time, after everything here exists.
  */
 function createServices(
   options: AppOptions,
-  files: LocalDiskStorage,
+  files: FileStorage,
 ): Services {
   const { config, logger, connections } = options;
   const uploads = new UploadTracker();
@@ -184,7 +214,9 @@ function createServices(
     breakerState: () => client.breakerState,
   });
   const recordLookup = cacheMetrics(metrics.registry, () => cache.store);
-  storageMetrics(metrics.registry, () => files.stats());
+  if (files instanceof LocalDiskStorage) {
+    storageMetrics(metrics.registry, () => files.stats());
+  }
   if (connections) connectionMetrics(metrics.registry, () => connections);
   const client = new JsonPlaceholderClient({
     baseUrl: config.upstreamUrl,

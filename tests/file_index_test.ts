@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { compareFiles, FileIndex } from "../services/storage/file_index.ts";
+import type { LocalDiskStorage } from "../services/storage/local_disk.ts";
 import { type FileMetadata, newId } from "../services/storage/metadata.ts";
 import { serveApp } from "./fixtures/served_app.ts";
 import { startLoadBalancer } from "./fixtures/nginx.ts";
@@ -132,7 +133,10 @@ Deno.test("GET /files over 5000 files reads no sidecar per page", async () => {
 
     await using served = await serveApp({ dataDir });
     // Built at start: each sidecar read once.
-    assert.deepEqual(served.app.files.stats().sidecarReads, 5000);
+    assert.deepEqual(
+      (served.app.files as LocalDiskStorage).stats().sidecarReads,
+      5000,
+    );
 
     // Overwrite every sidecar in place (the folder's entries, hence its
     // mtime, stay the same): a list that re-reads sidecars finds no file.
@@ -150,7 +154,10 @@ Deno.test("GET /files over 5000 files reads no sidecar per page", async () => {
     }
     const listed = await listAll(served.url, 1000);
     assert.deepEqual(listed, files);
-    assert.equal(served.app.files.stats().sidecarReads, 5000);
+    assert.equal(
+      (served.app.files as LocalDiskStorage).stats().sidecarReads,
+      5000,
+    );
   });
 });
 

@@ -21,7 +21,7 @@ import { downloadHandler } from "./download.ts";
 import { uploadHandler } from "./upload.ts";
 import { listHandler } from "./list.ts";
 import { removeHandler } from "./remove.ts";
-import type { Route, RouteContext } from "../router.ts";
+import type { Handler, Route, RouteContext } from "../router.ts";
 
 /** Settings of the upload routes. */
 export interface FilesOptions {
@@ -121,10 +121,26 @@ function storageUnavailableAnswer(
   });
   return problem(503, {
     title: "Storage unavailable",
-    detail:
-      "The file storage folder is missing and could not be made; nothing was kept",
+    // The cause (hosts, ports) goes to the log, not to the client.
+    detail: error instanceof StorageUnavailableError
+      ? "The file storage did not answer in time; nothing was kept"
+      : "The file storage folder is missing and could not be made; nothing was kept",
     instance: ctx.url.pathname,
   }, { headers: { "retry-after": "5", connection: "close" } });
+}
+
+/** `handler`, answering 503 when the storage is unreachable (an S3 store down). */
+function orUnavailable(
+  handler: Handler,
+  unavailable: (error: unknown, ctx: RouteContext) => Response,
+): Handler {
+  return async (req, ctx) => {
+    try {
+      return await handler(req, ctx);
+    } catch (error) {
+      return unavailable(error, ctx);
+    }
+  };
 }
 
 /** The route table entries of the upload API. */
@@ -151,11 +167,18 @@ export function filesRoutes(
       handler: listHandler(store, storageUnavailable),
     },
     { method: "POST", pattern: "/file", handler: upload },
-    { method: "GET", pattern: "/files/:id", handler: downloadHandler(store) },
+    {
+      method: "GET",
+      pattern: "/files/:id",
+      handler: orUnavailable(downloadHandler(store), storageUnavailable),
+    },
     {
       method: "DELETE",
       pattern: "/files/:id",
-      handler: removeHandler(store, unauthorized, logger),
+      handler: orUnavailable(
+        removeHandler(store, unauthorized, logger),
+        storageUnavailable,
+      ),
     },
   ];
 }

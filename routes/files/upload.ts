@@ -26,6 +26,7 @@ import type { FilesOptions, UploadEvent } from "./routes.ts";
 import { describeUploadFailure } from "./upload_failure.ts";
 import type { UploadResultBody } from "./schemas.ts";
 import type { Handler, RouteContext } from "../router.ts";
+import { StorageUnavailableError } from "../../services/storage/storage.ts";
 
 /** What the upload handler shares with the other file routes. */
 export interface UploadHelpers {
@@ -330,7 +331,10 @@ class UploadRoute {
         headers: { ...headers, ...failure.headers },
       });
     }
-    if (error instanceof Deno.errors.NotFound) {
+    if (
+      error instanceof Deno.errors.NotFound ||
+      error instanceof StorageUnavailableError
+    ) {
       // The folder vanished mid-upload; the next upload makes it again.
       this.#report({ outcome: "error", bytes: 0 }, ctx);
       return this.#helpers.storageUnavailable(error, ctx);

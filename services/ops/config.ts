@@ -35,6 +35,14 @@ export interface Config {
   cacheMaxBytes: number;
   redisUrl: URL | undefined;
   redisTimeoutMs: number;
+  s3Endpoint: URL | undefined;
+  s3Bucket: string | undefined;
+  s3Region: string;
+  s3ForcePathStyle: boolean;
+  s3PartBytes: number;
+  s3PartsInFlight: number;
+  awsAccessKeyId: string | undefined;
+  awsSecretAccessKey: string | undefined;
   dataDir: string;
   maxUploadBytes: number;
   uploadQueueBytes: number;
@@ -101,11 +109,27 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadConfigResult {
     const raw = typeof flag === "string" ? flag : env(s.env) ?? s.default;
     config[s.key] = raw === undefined ? undefined : s.parse(raw, s.env);
   }
+  checkS3(config as Config);
   return {
     help: false,
     healthcheck: flags.healthcheck === true,
     config: config as Config,
   };
+}
+
+/** With S3_ENDPOINT, the bucket and both credentials are required. */
+function checkS3(config: Config): void {
+  if (config.s3Endpoint === undefined) return;
+  const needed = [
+    ["S3_BUCKET", config.s3Bucket],
+    ["AWS_ACCESS_KEY_ID", config.awsAccessKeyId],
+    ["AWS_SECRET_ACCESS_KEY", config.awsSecretAccessKey],
+  ] as const;
+  for (const [env, value] of needed) {
+    if (value === undefined) {
+      throw new ConfigError(env, `${env} must be set with S3_ENDPOINT`);
+    }
+  }
 }
 
 /** A URL without its password (REDIS_URL may carry one). */

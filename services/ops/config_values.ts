@@ -79,6 +79,14 @@ export function httpUrl(raw: string, env: string): URL {
   return url;
 }
 
+/** `true`/`1` or `false`/`0`. */
+export function bool(raw: string, env: string): boolean {
+  const value = raw.trim().toLowerCase();
+  if (value === "true" || value === "1") return true;
+  if (value === "false" || value === "0") return false;
+  throw new ConfigError(env, `${env} must be true or false, got "${raw}"`);
+}
+
 /** A redis:// or rediss:// URL. */
 export function redisUrl(raw: string, env: string): URL {
   let url: URL;

@@ -7,6 +7,7 @@
  */
 
 import {
+  bool,
   httpUrl,
   integer,
   logLevel,
@@ -158,6 +159,75 @@ export const SETTINGS = [
     parse: integer(1, 60_000),
   }),
   // Uploads and stored files (services/uploads/, services/storage/).
+  setting({
+    key: "s3Endpoint",
+    env: "S3_ENDPOINT",
+    flag: "s3-endpoint",
+    default: undefined,
+    help:
+      "when set, uploads are stored in this S3-compatible store (needs S3_BUCKET and AWS_* credentials) instead of DATA_DIR; --allow-net must admit its host",
+    parse: httpUrl,
+  }),
+  setting({
+    key: "s3Bucket",
+    env: "S3_BUCKET",
+    flag: "s3-bucket",
+    default: undefined,
+    help: "the bucket of the uploads (with S3_ENDPOINT)",
+    parse: text,
+  }),
+  setting({
+    key: "s3Region",
+    env: "S3_REGION",
+    flag: "s3-region",
+    default: "us-east-1",
+    help: "the region requests are signed for",
+    parse: text,
+  }),
+  setting({
+    key: "s3ForcePathStyle",
+    env: "S3_FORCE_PATH_STYLE",
+    flag: "s3-force-path-style",
+    default: "true",
+    help:
+      "true: ENDPOINT/BUCKET/key (Ceph, MinIO); false: BUCKET.ENDPOINT/key (virtual-hosted)",
+    parse: bool,
+  }),
+  setting({
+    key: "s3PartBytes",
+    env: "S3_PART_BYTES",
+    flag: "s3-part-bytes",
+    default: "8388608",
+    help: "size of an upload's multipart parts (S3 needs 5 MiB or more)",
+    parse: integer(5 * 1024 * 1024, 5 * 1024 * 1024 * 1024),
+  }),
+  setting({
+    key: "s3PartsInFlight",
+    env: "S3_PARTS_IN_FLIGHT",
+    flag: "s3-parts-in-flight",
+    default: "4",
+    help:
+      "parts of one upload sent at once; an upload holds about UPLOAD_QUEUE_BYTES + (this + 1) x S3_PART_BYTES",
+    parse: integer(1, 64),
+  }),
+  setting({
+    key: "awsAccessKeyId",
+    env: "AWS_ACCESS_KEY_ID",
+    flag: "aws-access-key-id",
+    default: undefined,
+    help: "the S3 access key (with S3_ENDPOINT)",
+    parse: text,
+    secret: true,
+  }),
+  setting({
+    key: "awsSecretAccessKey",
+    env: "AWS_SECRET_ACCESS_KEY",
+    flag: "aws-secret-access-key",
+    default: undefined,
+    help: "the S3 secret key (with S3_ENDPOINT)",
+    parse: text,
+    secret: true,
+  }),
   setting({
     key: "dataDir",
     env: "DATA_DIR",

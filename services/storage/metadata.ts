@@ -60,9 +60,13 @@ export function isValidId(id: unknown): id is string {
   return typeof id === "string" && ID_PATTERN.test(id);
 }
 
-/** A fresh random file id. */
+/**
+ * A fresh file id: the creation time in milliseconds (12 hex digits), then
+ * 80 random bits, so ids sort by creation time (an object store lists
+ * keys in that order).
+ */
 export function newId(): string {
-  return Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString(
-    "hex",
-  );
+  const time = Date.now().toString(16).padStart(12, "0").slice(-12);
+  const random = Buffer.from(crypto.getRandomValues(new Uint8Array(10)));
+  return time + random.toString("hex");
 }

@@ -1,0 +1,222 @@
+/**
+ * The second {@linkcode FileStorage}: the stored uploads in a bucket of an
+ * S3-compatible store (AWS S3, Ceph radosgw, MinIO...), shared by every
+ * instance that names it. `files/<id>` holds the content, written as a
+ * multipart upload that becomes visible only at its completion (see
+ * `s3_upload.ts`); `meta/<id>.json` holds its {@linkcode FileMetadata}.
+ * Ids begin with their creation time, so the store's key order (the order
+ * of ListObjectsV2) is the order of creation and pages come in order.
+ *
+ * @module
+ */
+
+import { Buffer } from "node:buffer";
+import {
+  type FileMetadata,
+  isValidId,
+  newId,
+  parseMetadata,
+} from "./metadata.ts";
+import { S3Bucket, type S3BucketOptions } from "./s3_bucket.ts";
+import { contentKey, metadataKey, S3Upload } from "./s3_upload.ts";
+import { xmlValues } from "./s3_xml.ts";
+import type {
+  FileStorage,
+  ListOptions,
+  ListPage,
+  ReadRange,
+  StorageUpload,
+} from "./storage.ts";
+
+/** Options of {@linkcode S3Storage}. */
+export interface S3StorageOptions extends S3BucketOptions {
+  /** Size of every part but the last (S3: 5 MiB or more). @default {8388608} */
+  partBytes?: number;
+  /** Most parts uploading at once, per upload. @default {4} */
+  partsInFlight?: number;
+}
+
+const MIN_PART_BYTES = 5 * 1024 * 1024;
+const MAX_LIST_LIMIT = 1000;
+const CONTENT = /^files\/([0-9a-f]{32})$/;
+
+function encodeCursor(id: string): string {
+  return Buffer.from(id).toString("base64url");
+}
+
+function decodeCursor(cursor: string): string {
+  const id = Buffer.from(cursor, "base64url").toString();
+  if (!isValidId(id)) throw new RangeError("Invalid list cursor");
+  return id;
+}
+
+/** The stored uploads in one bucket of an S3-compatible store. */
+export class S3Storage implements FileStorage {
+  readonly #bucket: S3Bucket;
+  readonly #partBytes: number;
+  readonly #partsInFlight: number;
+
+  /** Creates the store; no request is made. */
+  constructor(options: S3StorageOptions) {
+    const { partBytes = 8 * 1024 * 1024, partsInFlight = 4 } = options;
+    if (!Number.isSafeInteger(partBytes) || partBytes < MIN_PART_BYTES) {
+      throw new RangeError(`partBytes must be at least ${MIN_PART_BYTES}`);
+    }
+    if (!Number.isSafeInteger(partsInFlight) || partsInFlight < 1) {
+      throw new RangeError("partsInFlight must be a positive integer");
+    }
+    this.#bucket = new S3Bucket(options);
+    this.#partBytes = partBytes;
+    this.#partsInFlight = partsInFlight;
+  }
+
+  /** Nothing to prepare: an unreachable store fails the upload's begin. */
+  ready(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** Unknown: the store refuses, if ever, during the upload. */
+  freeBytes(): Promise<number | undefined> {
+    return Promise.resolve(undefined);
+  }
+
+  /** CreateMultipartUpload under a fresh id. */
+  begin(): Promise<StorageUpload> {
+    return S3Upload.open(this.#bucket, newId(), {
+      partBytes: this.#partBytes,
+      partsInFlight: this.#partsInFlight,
+    });
+  }
+
+  /** One page of ListObjectsV2 of `files/`, with each file's metadata. */
+  async list(options: ListOptions = {}): Promise<ListPage> {
+    const { limit = 100, cursor } = options;
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
+      throw new RangeError(
+        `limit must be an integer in [1, ${MAX_LIST_LIMIT}]`,
+      );
+    }
+    const after = cursor === undefined ? undefined : decodeCursor(cursor);
+    const xml = await this.#bucket.text({
+      method: "GET",
+      key: "",
+      query: {
+        "list-type": "2",
+        prefix: "files/",
+        "max-keys": String(limit),
+        ...(after === undefined ? {} : { "start-after": contentKey(after) }),
+      },
+    });
+    const ids = xmlValues(xml, "Key").flatMap((key) => {
+      const match = CONTENT.exec(key);
+      return match ? [match[1]!] : [];
+    });
+    const found = await Promise.all(ids.map((id) => this.#metadata(id)));
+    const items = found.filter((m): m is FileMetadata => m !== undefined);
+    const last = ids.at(-1);
+    const more = xmlValues(xml, "IsTruncated")[0] === "true";
+    return more && last ? { items, nextCursor: encodeCursor(last) } : { items };
+  }
+
+  /** The metadata of file `id` if its content exists (HeadObject). */
+  async stat(id: string): Promise<FileMetadata | undefined> {
+    if (!isValidId(id)) return undefined;
+    const [head, meta] = await Promise.all([
+      this.#bucket.send({ method: "HEAD", key: contentKey(id), expect: [404] }),
+      this.#metadata(id),
+    ]);
+    await head.body?.cancel();
+    return head.ok ? meta : undefined;
+  }
+
+  /** GetObject, with `range` passed through as a Range header. */
+  async read(
+    id: string,
+    range?: ReadRange,
+  ): Promise<ReadableStream<Uint8Array> | undefined> {
+    if (!isValidId(id)) return undefined;
+    const res = await this.#bucket.send({
+      method: "GET",
+      key: contentKey(id),
+      ...(range
+        ? { headers: { range: `bytes=${range.start}-${range.end}` } }
+        : {}),
+      expect: [404],
+    });
+    if (res.status === 404) {
+      await res.body?.cancel();
+      return undefined;
+    }
+    return res.body ?? new ReadableStream({ start: (c) => c.close() });
+  }
+
+  /** DeleteObject of the content, then of the metadata. */
+  async delete(id: string): Promise<boolean> {
+    if (!isValidId(id)) return false;
+    const head = await this.#bucket.send({
+      method: "HEAD",
+      key: contentKey(id),
+      expect: [404],
+    });
+    await head.body?.cancel();
+    if (!head.ok) return false;
+    // Content first: a crash in between leaves metadata that is never
+    // listed (listing goes by content), not a listed file without content.
+    await this.#bucket.run({
+      method: "DELETE",
+      key: contentKey(id),
+    });
+    await this.#bucket.run({
+      method: "DELETE",
+      key: metadataKey(id),
+    });
+    return true;
+  }
+
+  /**
+   * Aborts the multipart uploads of `files/` begun more than `olderThanMs`
+   * ago (the ones of a crashed instance), with their metadata objects.
+   */
+  async sweep(olderThanMs = 0): Promise<number> {
+    const xml = await this.#bucket.text({
+      method: "GET",
+      key: "",
+      query: { uploads: "", prefix: "files/" },
+    });
+    const uploads = [...xml.matchAll(/<Upload>([\s\S]*?)<\/Upload>/g)];
+    const cutoff = Date.now() - olderThanMs;
+    let removed = 0;
+    for (const [, upload] of uploads) {
+      const key = xmlValues(upload!, "Key")[0] ?? "";
+      const uploadId = xmlValues(upload!, "UploadId")[0];
+      const initiated = Date.parse(xmlValues(upload!, "Initiated")[0] ?? "");
+      const id = CONTENT.exec(key)?.[1];
+      if (!id || !uploadId || !(initiated <= cutoff)) continue;
+      await this.#bucket.run({
+        method: "DELETE",
+        key,
+        query: { uploadId },
+        expect: [404],
+      });
+      await this.#bucket.run({
+        method: "DELETE",
+        key: metadataKey(id),
+      });
+      removed++;
+    }
+    return removed;
+  }
+
+  async #metadata(id: string): Promise<FileMetadata | undefined> {
+    const res = await this.#bucket.send({
+      method: "GET",
+      key: metadataKey(id),
+      expect: [404],
+    });
+    if (res.status === 404) {
+      await res.body?.cancel();
+      return undefined;
+    }
+    return parseMetadata(id, await res.text());
+  }
+}

@@ -1,0 +1,216 @@
+/**
+ * One upload into an {@linkcode S3Storage}: a multipart upload of
+ * `files/<id>`. Writes fill a part buffer of `partBytes`; each full part is
+ * uploaded as bytes while the next fills, at most `partsInFlight` at once
+ * (a write waits for a slot: that wait reaches the pipeline's bounded
+ * queue, so memory stays queue + parts in flight + the part filling).
+ *
+ * The commit writes the metadata object `meta/<id>.json` first, then
+ * completes the multipart upload: S3 cannot add metadata at completion,
+ * and a copy with new metadata after it would leave the object visible,
+ * unverified, for a while (and copy every byte again). The content key
+ * appearing is the commit point; a metadata object without content is
+ * never listed and is removed by the abort or the sweep.
+ *
+ * @module
+ */
+
+import type { FileMetadata } from "./metadata.ts";
+import { type S3Bucket, S3Error } from "./s3_bucket.ts";
+import { completeXml, xmlValue } from "./s3_xml.ts";
+import type { StorageUpload, UploadContent } from "./storage.ts";
+
+/** The content key of file `id`. */
+export function contentKey(id: string): string {
+  return `files/${id}`;
+}
+
+/** The metadata key of file `id`. */
+export function metadataKey(id: string): string {
+  return `meta/${id}.json`;
+}
+
+/** Sizes of an {@linkcode S3Upload}. */
+export interface S3UploadOptions {
+  /** Size of every part but the last. */
+  partBytes: number;
+  /** Most parts uploading at once. */
+  partsInFlight: number;
+}
+
+/** A multipart upload in progress; see {@linkcode S3Upload.open}. */
+export class S3Upload implements StorageUpload {
+  /** The id the file gets once committed. */
+  readonly id: string;
+  readonly #bucket: S3Bucket;
+  readonly #uploadId: string;
+  readonly #options: S3UploadOptions;
+  readonly #etags: string[] = [];
+  readonly #inFlight = new Set<Promise<void>>();
+  // Aborts the parts still uploading once the upload is given up.
+  readonly #stop = new AbortController();
+  #part: Uint8Array<ArrayBuffer>;
+  #filled = 0;
+  #failure: { error: unknown } | undefined;
+  #state: "open" | "committing" | "closed" = "open";
+
+  private constructor(
+    bucket: S3Bucket,
+    id: string,
+    uploadId: string,
+    options: S3UploadOptions,
+  ) {
+    this.#bucket = bucket;
+    this.id = id;
+    this.#uploadId = uploadId;
+    this.#options = options;
+    this.#part = new Uint8Array(options.partBytes);
+  }
+
+  /** CreateMultipartUpload of `files/<id>`. */
+  static async open(
+    bucket: S3Bucket,
+    id: string,
+    options: S3UploadOptions,
+  ): Promise<S3Upload> {
+    const xml = await bucket.text({
+      method: "POST",
+      key: contentKey(id),
+      query: { uploads: "" },
+      headers: { "x-amz-meta-id": id },
+    });
+    const uploadId = xmlValue(xml, "UploadId");
+    if (!uploadId) throw new S3Error(200, undefined, "No UploadId in answer");
+    return new S3Upload(bucket, id, uploadId, options);
+  }
+
+  /** Copies `chunk` into parts, uploading each full one. */
+  async write(chunk: Uint8Array): Promise<void> {
+    if (this.#state !== "open") throw new TypeError("The upload is closed");
+    let offset = 0;
+    while (offset < chunk.byteLength) {
+      // Aborted while this write waited for a slot: stop here.
+      if (this.#state !== "open") throw new TypeError("The upload is closed");
+      this.#throwIfFailed();
+      const room = this.#part.byteLength - this.#filled;
+      const n = Math.min(room, chunk.byteLength - offset);
+      this.#part.set(chunk.subarray(offset, offset + n), this.#filled);
+      this.#filled += n;
+      offset += n;
+      if (this.#filled === this.#part.byteLength) await this.#flush();
+    }
+  }
+
+  /**
+   * Uploads the last part, waits for every part, writes the metadata
+   * object, then completes: `files/<id>` appears, whole.
+   */
+  async commit(content: UploadContent): Promise<FileMetadata> {
+    if (this.#state !== "open") throw new TypeError("The upload is closed");
+    this.#state = "committing";
+    // S3 needs at least one part, even an empty one.
+    if (this.#filled > 0 || this.#etags.length === 0) await this.#flush();
+    await Promise.all(this.#inFlight);
+    this.#throwIfFailed();
+    const { size, sha256, ...described } = content;
+    const metadata: FileMetadata = {
+      id: this.id,
+      size,
+      sha256,
+      created: new Date().toISOString(),
+      ...described,
+    };
+    await this.#bucket.run({
+      method: "PUT",
+      key: metadataKey(this.id),
+      headers: { "content-type": "application/json" },
+      body: new TextEncoder().encode(JSON.stringify(metadata)),
+    });
+    await this.#complete();
+    this.#state = "closed";
+    return metadata;
+  }
+
+  /**
+   * AbortMultipartUpload, and after a commit began the metadata object
+   * and the content too; the sweep takes what a failure here leaves.
+   */
+  async abort(): Promise<void> {
+    const committing = this.#state === "committing";
+    this.#state = "closed";
+    this.#stop.abort(new Error("upload aborted"));
+    await Promise.allSettled(this.#inFlight);
+    await this.#bucket.run({
+      method: "DELETE",
+      key: contentKey(this.id),
+      query: { uploadId: this.#uploadId },
+      expect: [404],
+    });
+    if (!committing) return;
+    await this.#bucket.run({
+      method: "DELETE",
+      key: metadataKey(this.id),
+    });
+    await this.#bucket.run({
+      method: "DELETE",
+      key: contentKey(this.id),
+    });
+  }
+
+  async #complete(): Promise<void> {
+    const xml = await this.#bucket.text({
+      method: "POST",
+      key: contentKey(this.id),
+      query: { uploadId: this.#uploadId },
+      headers: { "content-type": "application/xml" },
+      body: completeXml(this.#etags),
+    });
+    // A 200 whose body is an error: S3 may fail a completion late.
+    const code = xmlValue(xml, "Code");
+    if (code) throw new S3Error(200, code, `Completion failed: ${code}`);
+  }
+
+  /** Starts the upload of the filled part; waits while all slots are taken. */
+  async #flush(): Promise<void> {
+    const body = this.#part.subarray(0, this.#filled);
+    const number = this.#etags.length + 1;
+    this.#etags.push("");
+    const sending = this.#sendPart(number, body).then(
+      (etag) => {
+        this.#etags[number - 1] = etag;
+      },
+      (error) => {
+        this.#failure ??= { error };
+      },
+    ).finally(() => this.#inFlight.delete(sending));
+    this.#inFlight.add(sending);
+    // The next part fills a buffer of its own; the sent one is let go
+    // once its request ends.
+    this.#part = new Uint8Array(this.#options.partBytes);
+    this.#filled = 0;
+    while (this.#inFlight.size >= this.#options.partsInFlight) {
+      await Promise.race(this.#inFlight);
+    }
+  }
+
+  async #sendPart(
+    number: number,
+    body: Uint8Array<ArrayBuffer>,
+  ): Promise<string> {
+    const res = await this.#bucket.send({
+      method: "PUT",
+      key: contentKey(this.id),
+      query: { partNumber: String(number), uploadId: this.#uploadId },
+      body,
+      signal: this.#stop.signal,
+    });
+    await res.body?.cancel();
+    const etag = res.headers.get("etag");
+    if (!etag) throw new S3Error(res.status, undefined, "Part without ETag");
+    return etag;
+  }
+
+  #throwIfFailed(): void {
+    if (this.#failure) throw this.#failure.error;
+  }
+}

