@@ -15,6 +15,7 @@ import { createHash } from "node:crypto";
 import { type Ceph, cephUnavailable, sharedCeph } from "./fixtures/ceph.ts";
 import { serveApp, type ServedApp } from "./fixtures/served_app.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
+import { ConfigError, loadConfig } from "../services/ops/config.ts";
 
 const unavailable = await cephUnavailable();
 const MiB = 1024 * 1024;
@@ -337,3 +338,47 @@ cephTest(
     assert.ok(growth < total, `RSS grew by ${growth.toFixed(0)} MiB`);
   },
 );
+
+cephTest(
+  "s3: at start, a crashed instance's stale multipart upload is aborted",
+  async () => {
+    await using ceph = await sharedCeph();
+    const base = `${ceph.endpoint}/${ceph.bucket}`;
+    const stale = "0".repeat(12) + "a".repeat(20);
+    const created = await ceph.client.fetch(`${base}/files/${stale}?uploads`, {
+      method: "POST",
+    });
+    await created.body?.cancel();
+    assert.equal(created.status, 200);
+    // Another prefix is not ours: left alone.
+    const other = await ceph.client.fetch(`${base}/elsewhere?uploads`, {
+      method: "POST",
+    });
+    await other.body?.cancel();
+    await new Promise((r) => setTimeout(r, 1100));
+    await using served = await serveApp({
+      args: s3Args(ceph, ["--upload-idle-timeout-ms", "1000"]),
+    });
+    assert.ok(served.records.some((r) => r.msg === "files.swept"));
+    assert.deepEqual((await bucketContents(ceph)).uploads, ["elsewhere"]);
+  },
+);
+
+Deno.test("s3: S3_ENDPOINT without a bucket or credentials refuses to start", () => {
+  for (
+    const missing of ["S3_BUCKET", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]
+  ) {
+    const env: Record<string, string> = {
+      S3_ENDPOINT: "http://127.0.0.1:9",
+      S3_BUCKET: "bucket",
+      AWS_ACCESS_KEY_ID: "key",
+      AWS_SECRET_ACCESS_KEY: "secret",
+    };
+    delete env[missing];
+    assert.throws(
+      () => loadConfig({ env: (name) => env[name] }),
+      (error: unknown) =>
+        error instanceof ConfigError && error.setting === missing,
+    );
+  }
+});
