@@ -9,10 +9,12 @@
 # `-e UPSTREAM_URL=http://upstream:3000 -e LOG_LEVEL=debug`.
 #
 # The permissions are baked into the executable by `deno task compile`
-# (deno.json), the start task's least-privilege set: network to the listen
-# addresses and jsonplaceholder.typicode.com, the named environment
-# variables, read/write on ./data and /data, statfs. Another upstream host or
-# data folder needs those flags widened in deno.json and a rebuild.
+# (deno.json), the start task's deployment set: outbound network open (the
+# upstream, Redis and S3 hosts are settings, so any of them works without a
+# rebuild), only the named environment variables, read/write on ./data and
+# /data, statfs. Another data folder needs those flags widened and a rebuild.
+# compose.yaml runs three of these behind nginx (README, "Running several
+# instances").
 
 # ---- build ------------------------------------------------------------------
 # The Deno that compiles is pinned: its runtime (denort 2.9.6, downloaded by

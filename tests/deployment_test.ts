@@ -1,0 +1,112 @@
+/**
+ * The deployment files: the permission set the `start` and `compile` tasks
+ * bake in (outbound network open, env/files/sys narrow), and compose.yaml +
+ * deploy/nginx.conf (three instances sharing Redis and S3 behind nginx).
+ * Docker is not run here; these tests check what can go wrong silently.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { parse } from "yaml";
+import { SETTINGS } from "../services/ops/settings.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const INSTANCES = ["api1", "api2", "api3"];
+
+async function taskFlags(task: string): Promise<string[]> {
+  const config = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json")));
+  const command: string = config.tasks[task].command;
+  return command.split(/\s+/).filter((arg) => arg.startsWith("--allow"));
+}
+
+Deno.test("start and compile: network open, env only the settings, files and sys narrow", async () => {
+  const envs = SETTINGS.map((setting) => setting.env).sort();
+  for (const task of ["start", "compile"]) {
+    const flags = await taskFlags(task);
+    // Hosts of UPSTREAM_URL, REDIS_URL and S3_ENDPOINT are known only at run time.
+    assert.ok(flags.includes("--allow-net"), `${task}: ${flags}`);
+    assert.ok(!flags.some((flag) => flag.startsWith("--allow-net=")), task);
+    const env = flags.find((flag) => flag.startsWith("--allow-env="));
+    assert.ok(env, `${task}: --allow-env must name its variables`);
+    assert.deepEqual(env.slice("--allow-env=".length).split(",").sort(), envs);
+    assert.ok(flags.includes("--allow-sys=statfs"), task);
+    const read = flags.find((flag) => flag.startsWith("--allow-read="));
+    const write = flags.find((flag) => flag.startsWith("--allow-write="));
+    const dirs = task === "compile" ? "./data,/data" : "./data";
+    assert.equal(read, `--allow-read=${dirs}`);
+    assert.equal(write, `--allow-write=${dirs}`);
+    assert.ok(
+      !flags.some((f) => /^--allow-(all|run|ffi|read|write|env|sys)$/.test(f)),
+    );
+  }
+});
+
+type Service = {
+  image?: string;
+  build?: unknown;
+  environment?: Record<string, string>;
+  healthcheck?: unknown;
+  depends_on?: Record<string, { condition: string }>;
+};
+
+Deno.test("compose.yaml: pinned images, three instances on one Redis and one bucket", async () => {
+  // Compose resolves `<<:` merge keys (YAML 1.1); yaml 2 needs it asked.
+  const text = await Deno.readTextFile(join(ROOT, "compose.yaml"));
+  const compose = parse(text, { merge: true });
+  const services: Record<string, Service> = compose.services;
+  for (const [name, service] of Object.entries(services)) {
+    if (service.build !== undefined) continue;
+    assert.ok(service.image, `${name} has an image`);
+    assert.match(service.image, /:[^:]+$/, `${name} pins a tag`);
+    assert.doesNotMatch(service.image, /:latest$/, `${name} is not latest`);
+  }
+  const shared = [
+    "REDIS_URL",
+    "S3_ENDPOINT",
+    "S3_BUCKET",
+    "S3_FORCE_PATH_STYLE",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "UPSTREAM_URL",
+  ];
+  const first = services.api1?.environment ?? {};
+  for (const name of INSTANCES) {
+    const service = services[name];
+    assert.ok(service?.build, `${name} is built from the Dockerfile`);
+    assert.ok(service.healthcheck, `${name} has a healthcheck`);
+    const env = service.environment ?? {};
+    assert.equal(env.HOST, "0.0.0.0");
+    assert.equal(env.S3_FORCE_PATH_STYLE, "true");
+    for (const key of shared) {
+      assert.ok(env[key], `${name} sets ${key}`);
+      assert.equal(env[key], first[key], `${name} shares ${key}`);
+    }
+    assert.equal(service.depends_on?.redis?.condition, "service_healthy");
+  }
+  const redis = services.redis;
+  assert.ok(redis);
+  assert.equal(new URL(first.REDIS_URL ?? "").hostname, "redis");
+  assert.ok(services[new URL(first.S3_ENDPOINT ?? "").hostname]);
+  const nginx = services.nginx;
+  for (const name of INSTANCES) {
+    assert.equal(nginx?.depends_on?.[name]?.condition, "service_healthy");
+  }
+});
+
+Deno.test("deploy/nginx.conf: round robin over the three instances, uploads streamed", async () => {
+  const conf = await Deno.readTextFile(join(ROOT, "deploy", "nginx.conf"));
+  const servers = [...conf.matchAll(/^\s*server\s+([\w.-]+):(\d+);/gm)]
+    .map((match) => `${match[1]}:${match[2]}`);
+  assert.deepEqual(servers, INSTANCES.map((name) => `${name}:8000`));
+  for (
+    const directive of [
+      "proxy_request_buffering off;",
+      "client_max_body_size 0;",
+      "proxy_http_version 1.1;",
+    ]
+  ) {
+    assert.ok(conf.includes(directive), directive);
+  }
+});
