@@ -9,7 +9,7 @@
  */
 
 import { join } from "node:path";
-import type { FileMetadata } from "./metadata.ts";
+import { committedMetadata, type FileMetadata } from "./metadata.ts";
 import type { StorageUpload, UploadContent } from "./storage.ts";
 
 async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
@@ -84,14 +84,7 @@ export class DiskUpload implements StorageUpload {
     this.#committing = true;
     await file.sync();
     this.#close();
-    const { size, sha256, ...described } = content;
-    const metadata: FileMetadata = {
-      id: this.id,
-      size,
-      sha256,
-      created: new Date().toISOString(),
-      ...described,
-    };
+    const metadata = committedMetadata(this.id, content);
     const [part, metaPart, meta, final] = this.#paths();
     const sidecar = await Deno.open(metaPart, { write: true, createNew: true });
     try {

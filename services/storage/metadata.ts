@@ -9,6 +9,7 @@
 
 import { Buffer } from "node:buffer";
 import { z } from "zod";
+import type { UploadContent } from "./storage.ts";
 
 const ID_PATTERN = /^[0-9a-f]{32}$/;
 
@@ -53,6 +54,19 @@ export function parseMetadata(
   }
   const parsed = FileMetadataSchema.safeParse(value);
   return parsed.success && parsed.data.id === id ? parsed.data : undefined;
+}
+
+/**
+ * The metadata an upload's commit keeps: its id, what the pipeline measured
+ * and described, and the commit time. One place for every store, so the
+ * stored format cannot drift between them.
+ */
+export function committedMetadata(
+  id: string,
+  content: UploadContent,
+): FileMetadata {
+  const { size, sha256, ...described } = content;
+  return { id, size, sha256, created: new Date().toISOString(), ...described };
 }
 
 /** Whether `id` is a well-formed file id (32 lowercase hex characters). */

@@ -15,7 +15,7 @@
  * @module
  */
 
-import type { FileMetadata } from "./metadata.ts";
+import { committedMetadata, type FileMetadata } from "./metadata.ts";
 import { type S3Bucket, S3Error } from "./s3_bucket.ts";
 import { completeXml, xmlValue } from "./s3_xml.ts";
 import type { StorageUpload, UploadContent } from "./storage.ts";
@@ -115,14 +115,7 @@ export class S3Upload implements StorageUpload {
     if (this.#filled > 0 || this.#etags.length === 0) await this.#flush();
     await Promise.all(this.#inFlight);
     this.#throwIfFailed();
-    const { size, sha256, ...described } = content;
-    const metadata: FileMetadata = {
-      id: this.id,
-      size,
-      sha256,
-      created: new Date().toISOString(),
-      ...described,
-    };
+    const metadata = committedMetadata(this.id, content);
     await this.#bucket.run({
       method: "PUT",
       key: metadataKey(this.id),
