@@ -42,6 +42,7 @@ import {
 } from "./metadata.ts";
 import {
   type FileStorage,
+  listLimitOf,
   type ListOptions,
   type ListPage,
   type ReadRange,
@@ -69,7 +70,6 @@ export interface LocalDiskStats {
   dirRecreated: number;
 }
 
-const MAX_LIST_LIMIT = 1000;
 const SIDECAR = /^([0-9a-f]{32})\.json$/;
 const PART = /^[0-9a-f]{32}(\.json)?\.part$/;
 
@@ -249,12 +249,8 @@ export class LocalDiskStorage implements FileStorage {
    * `RangeError` on a bad `limit` or `cursor`.
    */
   async list(options: ListOptions = {}): Promise<ListPage> {
-    const { limit = 100, cursor } = options;
-    if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
-      throw new RangeError(
-        `limit must be an integer in [1, ${MAX_LIST_LIMIT}]`,
-      );
-    }
+    const limit = listLimitOf(options);
+    const { cursor } = options;
     const after = cursor === undefined ? undefined : decodeCursor(cursor);
     await this.#folder.sync();
     const { items, more } = this.#folder.index.page({

@@ -20,12 +20,13 @@ import {
 import { S3Bucket, type S3BucketOptions } from "./s3_bucket.ts";
 import { contentKey, metadataKey, S3Upload } from "./s3_upload.ts";
 import { xmlValues } from "./s3_xml.ts";
-import type {
-  FileStorage,
-  ListOptions,
-  ListPage,
-  ReadRange,
-  StorageUpload,
+import {
+  type FileStorage,
+  listLimitOf,
+  type ListOptions,
+  type ListPage,
+  type ReadRange,
+  type StorageUpload,
 } from "./storage.ts";
 
 /** Options of {@linkcode S3Storage}. */
@@ -37,7 +38,6 @@ export interface S3StorageOptions extends S3BucketOptions {
 }
 
 const MIN_PART_BYTES = 5 * 1024 * 1024;
-const MAX_LIST_LIMIT = 1000;
 const CONTENT = /^files\/([0-9a-f]{32})$/;
 
 function encodeCursor(id: string): string {
@@ -90,12 +90,8 @@ export class S3Storage implements FileStorage {
 
   /** One page of ListObjectsV2 of `files/`, with each file's metadata. */
   async list(options: ListOptions = {}): Promise<ListPage> {
-    const { limit = 100, cursor } = options;
-    if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
-      throw new RangeError(
-        `limit must be an integer in [1, ${MAX_LIST_LIMIT}]`,
-      );
-    }
+    const limit = listLimitOf(options);
+    const { cursor } = options;
     const after = cursor === undefined ? undefined : decodeCursor(cursor);
     const xml = await this.#bucket.text({
       method: "GET",

@@ -60,6 +60,22 @@ export interface ListOptions {
   cursor?: string;
 }
 
+/** Most items {@linkcode FileStorage.list} returns in one page. */
+export const MAX_LIST_LIMIT = 1000;
+
+/**
+ * The page size `options` ask for (100 by default), for every store alike.
+ * Throws a `RangeError` unless it is an integer from 1 to
+ * {@linkcode MAX_LIST_LIMIT}.
+ */
+export function listLimitOf(options: ListOptions): number {
+  const { limit = 100 } = options;
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
+    throw new RangeError(`limit must be an integer in [1, ${MAX_LIST_LIMIT}]`);
+  }
+  return limit;
+}
+
 /** One page of {@linkcode FileStorage.list}. */
 export interface ListPage {
   /** Files sorted by `created`, then `id`. */
