@@ -1,97 +1,286 @@
 /**
- * Benchmark: cached `GET /posts/1` throughput of the service against a
- * minimal `Deno.serve` that returns the same JSON body, both driven by `wrk`
- * in the same run. Reported as a ratio (target: at least 0.85).
+ * Benchmark: cached `GET /posts/1` of the service against its peers (issue
+ * 11), all started at once and measured interleaved in one run with `wrk`
+ * (`-t1 -c64`); each peer's figure is the median of its rounds.
  *
- * Run alone with `deno run -A bench/cached_get.ts`, or through
- * `deno task bench`.
+ * - `minimal`: `bench/minimal_server.ts`, a `Deno.serve` returning the body
+ *   with one header (the runtime's ceiling);
+ * - `equivalent`: `bench/equivalent_server.ts`, a `Deno.serve` sending the
+ *   service's status, body and headers and writing its log line, taken from
+ *   the service's own answer and log in this run;
+ * - `nginx1`, `nginx2`: Debian nginx with `proxy_cache` in front of the same
+ *   upstream, 1 and 2 worker processes, access log on (buffered);
+ * - `service`: `main.ts` with the permission flags of `deno task start`;
+ * - `parallel`: `serve.ts` under `deno serve --parallel`, 2 workers.
+ *
+ * The upstream is the real JSONPlaceholder (npm `jsonplaceholder` under
+ * Node) on loopback. Run alone with `deno run -A bench/cached_get.ts`, or
+ * through `deno task bench`.
  *
  * @module
  */
 
+import { join } from "node:path";
 import { startJsonPlaceholder } from "../tests/fixtures/jsonplaceholder.ts";
-import { startServer, wrk, type WrkResult } from "./lib.ts";
+import { startCachingProxy } from "../tests/fixtures/nginx.ts";
+import { freePort } from "../tests/fixtures/free_port.ts";
+import type { EquivalentSpec } from "./equivalent_server.ts";
+import {
+  median,
+  ROOT,
+  startServer,
+  startTaskPermissions,
+  wrk,
+  type WrkResult,
+} from "./lib.ts";
+
+/** The peers, in the order of the report. */
+export const PEERS = [
+  "service",
+  "parallel",
+  "equivalent",
+  "nginx1",
+  "nginx2",
+  "minimal",
+] as const;
+/** One peer of the benchmark. */
+export type Peer = typeof PEERS[number];
+
+/** How each peer is named in the report. */
+export const PEER_LABELS: Record<Peer, string> = {
+  service: "async-api, `deno task start`",
+  parallel: "async-api, `deno serve --parallel` (2 workers)",
+  equivalent: "feature-equivalent `Deno.serve` (bench/equivalent_server.ts)",
+  nginx1: "nginx `proxy_cache`, 1 worker",
+  nginx2: "nginx `proxy_cache`, 2 workers",
+  minimal: "minimal `Deno.serve`, constant body",
+};
+
+/** The medians of one peer's rounds, and the rounds. */
+export interface PeerFigures {
+  requestsPerSecond: number;
+  latencyP50Ms: number | undefined;
+  latencyP99Ms: number | undefined;
+  runs: WrkResult[];
+}
 
 /** Figures of the cached-GET benchmark. */
 export interface CachedGetResult {
-  service: WrkResult;
-  baseline: WrkResult;
-  ratio: number;
+  peers: Record<Peer, PeerFigures>;
   connections: number;
   seconds: number;
   rounds: number;
+  /** The nginx version that ran (`nginx -v`). */
+  nginx: string;
+  /** The service's response header names the equivalent peer copied. */
+  headerNames: string[];
+  /** The fields of the service's log line the equivalent peer writes. */
+  logFields: string[];
 }
 
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
+/** Options of {@linkcode benchCachedGet}. */
+export interface BenchCachedGetOptions {
+  /** wrk connections. @default {64} */
+  connections?: number;
+  /** Seconds of each measured wrk run. @default {3} */
+  seconds?: number;
+  /** Rounds over all peers; the median counts. @default {3} */
+  rounds?: number;
+}
+
+const MAIN = join(ROOT, "main.ts");
+const SERVE = join(ROOT, "serve.ts");
 const MINIMAL = new URL("./minimal_server.ts", import.meta.url).pathname;
+const EQUIVALENT = new URL("./equivalent_server.ts", import.meta.url).pathname;
+const PATH = "/posts/1";
 
-function best(results: WrkResult[]): WrkResult {
-  return results.reduce((a, b) =>
-    a.requestsPerSecond >= b.requestsPerSecond ? a : b
-  );
-}
-
-/** Runs the benchmark; rounds alternate service and baseline. */
-export async function benchCachedGet(
-  options: { connections?: number; seconds?: number; rounds?: number } = {},
-): Promise<CachedGetResult> {
-  const { connections = 64, seconds = 8, rounds = 2 } = options;
-  await using upstream = await startJsonPlaceholder();
-  const post = await (await fetch(`${upstream.url}/posts/1`)).text();
-
-  await using service = await startServer([
-    Deno.execPath(),
-    "run",
-    "-A",
-    MAIN,
-    "--port",
-    "0",
-    "--upstream-url",
-    upstream.url,
-    "--cache-ttl-seconds",
-    "3600",
-  ]);
-  await using baseline = await startServer([
-    Deno.execPath(),
-    "run",
-    "-A",
-    MINIMAL,
-    post,
-  ]);
-
-  // Warm the cache and both JITs.
-  const check = await fetch(`${service.url}/posts/1`);
-  if ((await check.text()) !== post) throw new Error("service body differs");
-  await wrk(`${service.url}/posts/1`, { connections, seconds: 2 });
-  await wrk(`${baseline.url}/`, { connections, seconds: 2 });
-
-  const serviceRuns: WrkResult[] = [];
-  const baselineRuns: WrkResult[] = [];
-  for (let i = 0; i < rounds; i++) {
-    serviceRuns.push(
-      await wrk(`${service.url}/posts/1`, { connections, seconds }),
-    );
-    baselineRuns.push(await wrk(`${baseline.url}/`, { connections, seconds }));
-  }
-  const s = best(serviceRuns);
-  const b = best(baselineRuns);
-  for (const run of [...serviceRuns, ...baselineRuns]) {
-    if (run.non2xx > 0 || run.errors > 0) {
-      throw new Error(`wrk saw failures: ${JSON.stringify(run)}`);
-    }
-  }
+function figures(runs: WrkResult[]): PeerFigures {
+  const of = (pick: (r: WrkResult) => number | undefined) => {
+    const values = runs.map(pick).filter((v): v is number => v !== undefined);
+    return values.length === 0 ? undefined : median(values);
+  };
   return {
-    service: s,
-    baseline: b,
-    ratio: s.requestsPerSecond / b.requestsPerSecond,
-    connections,
-    seconds,
-    rounds,
+    requestsPerSecond: of((r) => r.requestsPerSecond)!,
+    latencyP50Ms: of((r) => r.latencyP50Ms),
+    latencyP99Ms: of((r) => r.latencyP99Ms),
+    runs,
   };
 }
 
+/**
+ * What the equivalent peer must send and log: the service's cached answer
+ * (its second `GET`, a hit) and the log line of that request.
+ */
+async function specFromService(
+  url: string,
+  logFile: string,
+): Promise<EquivalentSpec> {
+  // As wrk asks: no Accept-Encoding (fetch would ask for gzip and br).
+  const init = { headers: { "accept-encoding": "identity" } };
+  await (await fetch(`${url}${PATH}`, init)).body?.cancel();
+  const res = await fetch(`${url}${PATH}`, init);
+  const body = await res.text();
+  const requestId = res.headers.get("x-request-id");
+  const headers = [...res.headers].filter(([name]) =>
+    name !== "date" && name !== "content-length"
+  );
+  for (let i = 0; i < 100; i++) {
+    const line = (await Deno.readTextFile(logFile)).split("\n")
+      .find((l) => requestId !== null && l.includes(requestId));
+    if (line) {
+      return {
+        path: PATH,
+        status: res.status,
+        body,
+        headers,
+        log: JSON.parse(line),
+      };
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error("the service did not log its cached GET");
+}
+
+async function nginxVersion(): Promise<string> {
+  const binary = "/usr/sbin/nginx";
+  const { stderr } = await new Deno.Command(binary, { args: ["-v"] }).output();
+  return new TextDecoder().decode(stderr).trim().replace(
+    /^nginx version: /,
+    "",
+  );
+}
+
+/** Fails unless `url` answers 200 with `body` (nginx: the second time a HIT). */
+async function checkPeer(peer: string, url: string, body: string) {
+  for (let i = 0; i < 2; i++) {
+    const res = await fetch(url, {
+      headers: { "accept-encoding": "identity" },
+    });
+    const text = await res.text();
+    if (res.status !== 200 || text !== body) {
+      throw new Error(`${peer} answered ${res.status} with another body`);
+    }
+  }
+}
+
+/** Runs the benchmark; each round measures every peer, in rotating order. */
+export async function benchCachedGet(
+  options: BenchCachedGetOptions = {},
+): Promise<CachedGetResult> {
+  const { connections = 64, seconds = 3, rounds = 3 } = options;
+  const tmp = await Deno.makeTempDir({ prefix: "bench-cached-" });
+  await Deno.chmod(tmp, 0o777);
+  try {
+    await using upstream = await startJsonPlaceholder();
+    const upstreamPort = Number(new URL(upstream.url).port);
+    const post = await (await fetch(`${upstream.url}${PATH}`)).text();
+    const permissions = await startTaskPermissions();
+    const settings = [
+      "--upstream-url",
+      upstream.url,
+      "--cache-ttl-seconds",
+      "3600",
+    ];
+
+    await using service = await startServer(
+      [
+        Deno.execPath(),
+        "run",
+        "--no-prompt",
+        ...permissions,
+        MAIN,
+        "--port",
+        "0",
+        ...settings,
+      ],
+      { cwd: ROOT },
+    );
+    const parallelPort = freePort();
+    await using parallel = await startServer(
+      [
+        Deno.execPath(),
+        "serve",
+        "--parallel",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        String(parallelPort),
+        ...permissions,
+        SERVE,
+      ],
+      {
+        cwd: ROOT,
+        env: {
+          DENO_JOBS: "2",
+          UPSTREAM_URL: upstream.url,
+          CACHE_TTL_SECONDS: "3600",
+        },
+      },
+    );
+    const spec = await specFromService(service.url, service.logFile);
+    const specFile = join(tmp, "equivalent.json");
+    await Deno.writeTextFile(specFile, JSON.stringify(spec));
+    await using equivalent = await startServer(
+      [Deno.execPath(), "run", "-A", EQUIVALENT, specFile],
+    );
+    await using minimal = await startServer(
+      [Deno.execPath(), "run", "-A", MINIMAL, post],
+    );
+    await using nginx1 = await startCachingProxy({
+      upstream: upstreamPort,
+      workers: 1,
+      accessLog: join(tmp, "nginx1-access.log"),
+    });
+    await using nginx2 = await startCachingProxy({
+      upstream: upstreamPort,
+      workers: 2,
+      accessLog: join(tmp, "nginx2-access.log"),
+    });
+    const urls: Record<Peer, string> = {
+      service: service.url,
+      parallel: parallel.url,
+      equivalent: equivalent.url,
+      nginx1: nginx1.url,
+      nginx2: nginx2.url,
+      minimal: minimal.url,
+    };
+    for (const peer of PEERS) {
+      await checkPeer(peer, `${urls[peer]}${PATH}`, post);
+      // Warm-up: JIT, and every worker's cache.
+      await wrk(`${urls[peer]}${PATH}`, { connections, seconds: 1 });
+    }
+
+    const runs = Object.fromEntries(PEERS.map((p) => [p, [] as WrkResult[]]));
+    for (let round = 0; round < rounds; round++) {
+      const order = PEERS.map((_, i) => PEERS[(i + round) % PEERS.length]!);
+      for (const peer of order) {
+        const run = await wrk(`${urls[peer]}${PATH}`, { connections, seconds });
+        if (run.non2xx > 0 || run.errors > 0) {
+          throw new Error(
+            `wrk saw failures from ${peer}: ${JSON.stringify(run)}`,
+          );
+        }
+        runs[peer]!.push(run);
+      }
+    }
+    return {
+      peers: Object.fromEntries(
+        PEERS.map((p) => [p, figures(runs[p]!)]),
+      ) as Record<Peer, PeerFigures>,
+      connections,
+      seconds,
+      rounds,
+      nginx: await nginxVersion(),
+      headerNames: spec.headers.map(([name]) => name),
+      logFields: Object.keys(spec.log),
+    };
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+}
+
 if (import.meta.main) {
-  const result = await benchCachedGet();
+  const result = await benchCachedGet({ seconds: 2, rounds: 1 });
   // deno-lint-ignore no-console
   console.log(JSON.stringify(result, null, 2));
 }

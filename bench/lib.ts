@@ -19,15 +19,17 @@ export interface BenchServer extends AsyncDisposable {
  */
 export async function startServer(
   command: string[],
-  options: { env?: Record<string, string>; timeoutMs?: number } = {},
+  options: { env?: Record<string, string>; timeoutMs?: number; cwd?: string } =
+    {},
 ): Promise<BenchServer> {
-  const { env = {}, timeoutMs = 20_000 } = options;
+  const { env = {}, timeoutMs = 20_000, cwd } = options;
   const logFile = await Deno.makeTempFile({ prefix: "bench-", suffix: ".log" });
   const quoted = command.map((arg) => `'${arg.replaceAll("'", `'\\''`)}'`)
     .join(" ");
   const child = new Deno.Command("sh", {
     args: ["-c", `exec ${quoted} >'${logFile}' 2>&1`],
     env,
+    ...(cwd === undefined ? {} : { cwd }),
     stdin: "null",
     stdout: "null",
     stderr: "null",
@@ -140,4 +142,30 @@ export async function hasCommand(name: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** The repository root (where deno.json is). */
+export const ROOT = new URL("..", import.meta.url).pathname;
+
+/**
+ * The permission flags of the `start` task in deno.json (what
+ * `deno task start` runs), so the benchmarks run the service as users do.
+ * The task is one `deno run` line without quoting; the flags are the words
+ * that start with `--allow-`.
+ */
+export async function startTaskPermissions(): Promise<string[]> {
+  const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
+  const task = config.tasks.start;
+  const command: string = typeof task === "string" ? task : task.command;
+  return command.split(/\s+/).filter((word) => word.startsWith("--allow-"));
+}
+
+/** The median of `values` (the mean of the middle two for an even count). */
+export function median(values: number[]): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2
+    ? sorted[mid]!
+    : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }

@@ -4,8 +4,11 @@
  * SVG charts next to it (`throughput.svg`, `timeline_fast.svg`,
  * `timeline_limited.svg`).
  *
- * 1. `cached`: cached `GET /posts/1` against a minimal `Deno.serve`
- *    ({@linkcode benchCachedGet}, needs `wrk` and Node for the upstream).
+ * 1. `cached`: cached `GET /posts/1` of the service (`deno task start` and
+ *    `deno serve --parallel`) against its peers: nginx `proxy_cache` with 1
+ *    and 2 workers, a feature-equivalent `Deno.serve` and a minimal one
+ *    ({@linkcode benchCachedGet}, needs `wrk`, `nginx` and Node for the
+ *    upstream).
  * 2. `upload`: a big upload against a minimal pipe-to-file server, 100
  *    concurrent rate-limited uploads, and the reader/writer timelines of one
  *    fast and one rate-limited upload ({@linkcode benchUpload}, needs
@@ -16,7 +19,7 @@
  *
  * ```sh
  * deno task bench                        # everything, full sizes
- * deno task bench --quick                # 256 MiB upload, 3 s wrk runs
+ * deno task bench --quick                # 256 MiB upload, 2 s wrk runs
  * deno task bench --only upload --out /tmp/report/RESULTS.md
  * ```
  *
@@ -30,8 +33,25 @@
 import { dirname, join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { benchCachedGet, type CachedGetResult } from "./cached_get.ts";
+import {
+  cachedChartGroup,
+  cachedSection,
+  cachedSummary,
+} from "./cached_report.ts";
 import { hasCommand } from "./lib.ts";
 import { barChart, type BarGroup, formatValue } from "./charts.ts";
+import {
+  formatBytes,
+  formatNs,
+  formatRatio,
+  isError,
+  met,
+  parseCurlRate,
+  plural,
+  table,
+} from "./report_format.ts";
+
+export { formatBytes, formatNs, formatRatio, parseCurlRate };
 import { laneTotals, timelineChart } from "./timeline_chart.ts";
 import {
   benchUpload,
@@ -52,8 +72,6 @@ export type Step = typeof STEPS[number];
 
 /** Targets of the headline ratios. */
 export const TARGETS = {
-  /** service/minimal requests per second, at least. */
-  cachedGetRatio: 0.85,
   /** service/pipeTo upload throughput, at least. */
   uploadRatio: 0.9,
   /** peak minus idle resident memory of the service during the upload, MiB. */
@@ -177,42 +195,6 @@ export function parseDenoBench(json: DenoBenchJson): MicroResult[] {
   return rows;
 }
 
-/** Bytes per second of a curl `--limit-rate` value such as `1M` or `500K`. */
-export function parseCurlRate(rate: string): number {
-  const match = /^(\d+(?:\.\d+)?)([KMG]?)$/i.exec(rate.trim());
-  if (!match) throw new RangeError(`not a curl rate: ${rate}`);
-  const unit = { "": 1, K: 1024, M: MiB, G: 1024 * MiB }[
-    match[2]!.toUpperCase() as "" | "K" | "M" | "G"
-  ];
-  return Number(match[1]) * unit;
-}
-
-/** `1 GiB`, `256 MiB`, `4 KiB`, `12 B`. */
-export function formatBytes(bytes: number): string {
-  for (
-    const [unit, size] of [["GiB", 1024 * MiB], ["MiB", MiB], [
-      "KiB",
-      1024,
-    ]] as const
-  ) {
-    if (bytes >= size) return `${formatValue(bytes / size)} ${unit}`;
-  }
-  return `${bytes} B`;
-}
-
-/** A ratio with two decimals (three below 0.1). */
-export function formatRatio(ratio: number | undefined): string {
-  if (ratio === undefined || !Number.isFinite(ratio)) return "—";
-  return ratio.toFixed(ratio < 0.1 ? 3 : 2);
-}
-
-/** A duration in ns as ns, µs or ms. */
-export function formatNs(ns: number): string {
-  if (ns < 1_000) return `${formatValue(ns)} ns`;
-  if (ns < 1_000_000) return `${formatValue(ns / 1_000)} µs`;
-  return `${formatValue(ns / 1_000_000)} ms`;
-}
-
 function print(line: string): void {
   // deno-lint-ignore no-console
   console.log(line);
@@ -222,11 +204,6 @@ function printErr(line: string): void {
   // deno-lint-ignore no-console
   console.error(line);
 }
-
-const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
-const met = (ok: boolean) => (ok ? "✅ met" : "❌ not met");
-const isError = (value: unknown): value is { error: string } =>
-  typeof value === "object" && value !== null && "error" in value;
 
 async function commandText(command: string, args: string[]): Promise<string> {
   try {
@@ -292,26 +269,7 @@ export const CHARTS = {
 export function throughputGroups(results: RunResults): BarGroup[] {
   const groups: BarGroup[] = [];
   const { cached, upload } = results;
-  if (cached && !isError(cached)) {
-    const base = cached.baseline.requestsPerSecond;
-    groups.push({
-      title:
-        `Cached GET /posts/1 — requests/s (wrk, ${cached.connections} connections, best of ${cached.rounds} × ${cached.seconds} s)`,
-      unit: "req/s",
-      bars: [
-        {
-          label: "service",
-          value: cached.service.requestsPerSecond,
-          note: `${formatRatio(cached.ratio)} × minimal`,
-        },
-        { label: "minimal Deno.serve", value: base, baseline: true },
-      ],
-      target: {
-        value: TARGETS.cachedGetRatio * base,
-        label: `target ≥ ${TARGETS.cachedGetRatio} ×`,
-      },
-    });
-  }
+  if (cached && !isError(cached)) groups.push(cachedChartGroup(cached));
   if (upload && !isError(upload)) {
     const notes = [`${formatRatio(upload.ratio)} × pipe`];
     if (upload.ratioFsync !== undefined) {
@@ -387,59 +345,6 @@ export function uploadTimelineChart(traced: TracedUpload): Promise<string> {
     bins,
     events: traced.events,
   });
-}
-
-function table(header: string[], rows: string[][]): string {
-  const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
-  return [
-    line(header),
-    line(header.map(() => "---")),
-    ...rows.map(line),
-  ].join("\n");
-}
-
-function cachedSection(cached: CachedGetResult): string {
-  const { service: s, baseline: b } = cached;
-  const ms = (v: number | undefined) =>
-    v === undefined ? "—" : `${formatValue(v)} ms`;
-  const latencyRatio = (x: number | undefined, y: number | undefined) =>
-    x === undefined || y === undefined ? undefined : x / y;
-  return [
-    `## Cached GET vs a minimal Deno.serve`,
-    "",
-    `\`GET /posts/1\` served from the cache (upstream: the real JSONPlaceholder under Node) against \`bench/minimal_server.ts\`, a \`Deno.serve\` returning the same body. \`wrk\`, ${cached.connections} connections, 1 thread, ${
-      plural(cached.rounds, "round")
-    } of ${cached.seconds} s${
-      cached.rounds > 1 ? " each, alternating; the best of each counts" : ""
-    }, after a 2 s warm-up of each.`,
-    "",
-    table(["measure", "service", "baseline", "ratio", "target", "result"], [
-      [
-        "requests/s",
-        formatValue(s.requestsPerSecond),
-        formatValue(b.requestsPerSecond),
-        `**${formatRatio(cached.ratio)}**`,
-        `≥ ${TARGETS.cachedGetRatio}`,
-        met(cached.ratio >= TARGETS.cachedGetRatio),
-      ],
-      [
-        "latency p50 (lower is better)",
-        ms(s.latencyP50Ms),
-        ms(b.latencyP50Ms),
-        formatRatio(latencyRatio(s.latencyP50Ms, b.latencyP50Ms)),
-        "—",
-        "info",
-      ],
-      [
-        "latency p99 (lower is better)",
-        ms(s.latencyP99Ms),
-        ms(b.latencyP99Ms),
-        formatRatio(latencyRatio(s.latencyP99Ms, b.latencyP99Ms)),
-        "—",
-        "info",
-      ],
-    ]),
-  ].join("\n");
 }
 
 function uploadSection(upload: UploadBenchResult): string {
@@ -730,7 +635,7 @@ export function renderReport(results: RunResults, dir: string): string {
     parts.push(
       "",
       isError(cached)
-        ? `## Cached GET vs a minimal Deno.serve\n\nFailed: \`${cached.error}\``
+        ? `## Cached GET: async-api and its peers\n\nFailed: \`${cached.error}\``
         : cachedSection(cached),
     );
   }
@@ -813,15 +718,8 @@ function summaryLines(results: RunResults): string[] {
   const lines: string[] = [];
   const { cached, upload, micro } = results;
   if (cached) {
-    lines.push(
-      isError(cached)
-        ? `cached GET: FAILED ${cached.error}`
-        : `cached GET: ${formatValue(cached.service.requestsPerSecond)} vs ${
-          formatValue(cached.baseline.requestsPerSecond)
-        } req/s = ${
-          formatRatio(cached.ratio)
-        } (target >= ${TARGETS.cachedGetRatio})`,
-    );
+    if (isError(cached)) lines.push(`cached GET: FAILED ${cached.error}`);
+    else lines.push(...cachedSummary(cached));
   }
   if (upload) {
     if (isError(upload)) {
@@ -865,9 +763,18 @@ function summaryLines(results: RunResults): string[] {
 const USAGE =
   `Usage: deno task bench [--quick] [--only cached|upload|micro[,...]] [--out bench/RESULTS.md]
 
-  --quick   smaller sizes and shorter runs (256 MiB upload, 3 s wrk runs)
+  --quick   smaller sizes and shorter runs (256 MiB upload, 2 s wrk runs)
   --only    run only these steps (comma-separated)
   --out     where to write the report; the SVG charts go next to it`;
+
+/** Debian puts nginx in /usr/sbin, which a non-root PATH may lack. */
+async function hasNginx(): Promise<boolean> {
+  try {
+    return (await Deno.stat("/usr/sbin/nginx")).isFile;
+  } catch {
+    return await hasCommand("nginx");
+  }
+}
 
 async function main(): Promise<number> {
   let values;
@@ -912,6 +819,11 @@ async function main(): Promise<number> {
   if (steps.includes("cached") && !(await hasCommand("wrk"))) {
     missing.push("wrk (for the cached GET benchmark): apt-get install -y wrk");
   }
+  if (steps.includes("cached") && !(await hasNginx())) {
+    missing.push(
+      "nginx (the cached GET peer): apt-get install -y --no-install-recommends nginx-light",
+    );
+  }
   if (steps.includes("upload") && !(await hasCommand("curl"))) {
     missing.push("curl (for the upload benchmark): apt-get install -y curl");
   }
@@ -932,10 +844,12 @@ async function main(): Promise<number> {
     print(`[${new Date().toISOString().slice(11, 19)}] ${message}`);
 
   if (steps.includes("cached")) {
-    log("cached GET vs minimal Deno.serve ...");
+    log(
+      "cached GET: async-api, --parallel, feature-equivalent, nginx 1 and 2 workers, minimal ...",
+    );
     try {
       results.cached = await benchCachedGet(
-        quick ? { seconds: 3, rounds: 1 } : { seconds: 8, rounds: 3 },
+        quick ? { seconds: 2, rounds: 1 } : { seconds: 3, rounds: 3 },
       );
     } catch (error) {
       results.cached = failed(error);

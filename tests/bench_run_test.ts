@@ -125,12 +125,11 @@ function results(): RunResults {
     timelines: { fast: traced("write"), slow: traced("read", "2M") },
     deno: "2.9.6",
   };
-  const wrk = (requestsPerSecond: number) => ({
+  const peer = (requestsPerSecond: number, latencyP99Ms: number) => ({
     requestsPerSecond,
     latencyP50Ms: 1,
-    latencyP99Ms: 3,
-    non2xx: 0,
-    errors: 0,
+    latencyP99Ms,
+    runs: [],
   });
   return {
     quick: false,
@@ -147,12 +146,20 @@ function results(): RunResults {
       loadAverageEnd: [2, 2, 2],
     },
     cached: {
-      service: wrk(8000),
-      baseline: wrk(10000),
-      ratio: 0.8,
+      peers: {
+        service: peer(8000, 3),
+        parallel: peer(12000, 5),
+        equivalent: peer(8500, 2),
+        nginx1: peer(10000, 2.5),
+        nginx2: peer(11000, 4),
+        minimal: peer(20000, 1),
+      },
       connections: 64,
-      seconds: 8,
+      seconds: 3,
       rounds: 3,
+      nginx: "nginx/1.22.1",
+      headerNames: ["etag", "x-request-id"],
+      logFields: ["time", "msg", "requestId"],
     },
     upload,
     micro: parseDenoBench({
@@ -173,10 +180,28 @@ Deno.test("renderReport() shows each figure with its baseline, ratio and target"
   const report = renderReport(results(), "/out");
   assert.match(report, /\| date \| 2026-01-02T03:04:05.000Z \|/);
   assert.match(report, /2 cores \(`nproc`\), Test CPU/);
+  // Issue 11's table and targets, each against its own peer.
   assert.match(
     report,
-    /\| requests\/s \| 8,000 \| 10,000 \| \*\*0\.80\*\* \| ≥ 0\.85 \| ❌ not met \|/,
+    /\| nginx `proxy_cache`, 1 worker \| 10,000 \| 1 ms \| 2\.5 ms \| 0\.50 \| 1\.00 \|/,
   );
+  assert.match(
+    report,
+    /\| async-api req\/s vs nginx 1 worker \| \*\*0\.80\*\* \| ≥ 1 \| ❌ not met \|/,
+  );
+  assert.match(
+    report,
+    /\| async-api req\/s vs feature-equivalent \| \*\*0\.94\*\* \| ≥ 0\.9 \| ✅ met \|/,
+  );
+  assert.match(
+    report,
+    /\| async-api --parallel req\/s vs nginx 2 workers \| \*\*1\.09\*\* \| ≥ 1 \| ✅ met \|/,
+  );
+  assert.match(
+    report,
+    /\| async-api p99 vs nginx 1 worker \(lower is better\) \| \*\*3 ms\*\* vs 2\.5 ms \| no worse \| ❌ not met \|/,
+  );
+  assert.match(report, /`etag`, `x-request-id`/);
   assert.match(
     report,
     /\| throughput vs pipeTo \(best\) \| 450 MiB\/s \| 500 MiB\/s \| \*\*0\.90\*\* \| ≥ 0\.9 \| ✅ met \|/,
@@ -239,12 +264,12 @@ Deno.test("writeReport() writes the report and the three charts side by side", a
       join(dir, "nested", "throughput.svg"),
     );
     assert.ok(throughput.startsWith("<svg "));
-    assert.match(throughput, />8,000 req\/s · 0\.80 × minimal</);
+    assert.match(throughput, />8,000 req\/s · 0\.80 × nginx 1w</);
     assert.match(
       throughput,
       />450 MiB\/s · 0\.90 × pipe · 0\.98 × pipe \+ fsync</,
     );
-    assert.match(throughput, />target ≥ 0\.85 ×</);
+    assert.match(throughput, />target ≥ 1\.0 × nginx 1 worker</);
     assert.match(throughput, />target ≥ 0\.9 × pipe</);
     const fast = await Deno.readTextFile(
       join(dir, "nested", "timeline_fast.svg"),

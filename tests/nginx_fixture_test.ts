@@ -107,6 +107,62 @@ Deno.test("startCachingProxy: concurrent misses make one origin request, then hi
   }
 });
 
+/** The worker processes of nginx master `pid`, from /proc. */
+async function workersOf(pid: number): Promise<number[]> {
+  const children: number[] = [];
+  for await (const entry of Deno.readDir("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      const stat = await Deno.readTextFile(`/proc/${entry.name}/stat`);
+      // The parent pid is the second field after the ")" of the name.
+      const parent = Number(
+        stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1],
+      );
+      const title = await Deno.readTextFile(`/proc/${entry.name}/cmdline`);
+      // Besides workers, a proxy cache has a cache manager and loader.
+      if (parent === pid && title.includes("worker process")) {
+        children.push(Number(entry.name));
+      }
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return children;
+}
+
+Deno.test("startCachingProxy: workers sets the worker count, accessLog logs each request", async () => {
+  const origin = named("origin");
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.chmod(dir, 0o777);
+    const accessLog = `${dir}/access.log`;
+    const proxy = await startCachingProxy({
+      upstream: origin.port,
+      workers: 2,
+      accessLog,
+    });
+    try {
+      assert.equal((await workersOf(proxy.pid)).length, 2);
+      const res = await fetch(`${proxy.url}/posts/1`);
+      assert.equal(await res.text(), "origin");
+    } finally {
+      await proxy[Symbol.asyncDispose]();
+    }
+    // Stopping flushes the buffered log.
+    assert.match(
+      await Deno.readTextFile(accessLog),
+      /"GET \/posts\/1 HTTP\/1\.1" 200 /,
+    );
+    await assert.rejects(
+      startCachingProxy({ upstream: origin.port, workers: 0 }),
+      RangeError,
+    );
+  } finally {
+    await origin.server.shutdown();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("nginx fixtures fail with what to install when the binary is missing", async () => {
   await assert.rejects(
     startLoadBalancer({ upstreams: [1], binary: "nginx-that-does-not-exist" }),

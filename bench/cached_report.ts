@@ -1,0 +1,145 @@
+/**
+ * The cached-GET part of the benchmark report: the peers' table (issue 11's
+ * table with this run's figures), the targets marked met or not, the chart
+ * group and the summary lines.
+ *
+ * @module
+ */
+
+import type { BarGroup } from "./charts.ts";
+import { formatValue } from "./charts.ts";
+import {
+  type CachedGetResult,
+  type Peer,
+  PEER_LABELS,
+  PEERS,
+} from "./cached_get.ts";
+import { formatRatio, met, plural, table } from "./report_format.ts";
+
+/** A throughput target: `subject` req/s at least `min` × `baseline`'s. */
+export interface CachedTarget {
+  subject: Peer;
+  baseline: Peer;
+  min: number;
+}
+
+/** Issue 11's throughput targets. */
+export const CACHED_TARGETS: readonly CachedTarget[] = [
+  { subject: "service", baseline: "nginx1", min: 1 },
+  { subject: "service", baseline: "equivalent", min: 0.9 },
+  { subject: "parallel", baseline: "nginx2", min: 1 },
+];
+
+/** Issue 11's latency targets: `subject`'s p99 no worse than `baseline`'s. */
+export const LATENCY_TARGETS: readonly { subject: Peer; baseline: Peer }[] = [
+  { subject: "service", baseline: "nginx1" },
+  { subject: "parallel", baseline: "nginx2" },
+];
+
+const SHORT: Record<Peer, string> = {
+  service: "async-api",
+  parallel: "async-api --parallel",
+  equivalent: "feature-equivalent",
+  nginx1: "nginx 1 worker",
+  nginx2: "nginx 2 workers",
+  minimal: "minimal",
+};
+
+/** One row per target: what, measured ratio, target, met. */
+export function cachedTargetRows(cached: CachedGetResult): string[][] {
+  const rows = CACHED_TARGETS.map(({ subject, baseline, min }) => {
+    const ratio = cached.peers[subject].requestsPerSecond /
+      cached.peers[baseline].requestsPerSecond;
+    return [
+      `${SHORT[subject]} req/s vs ${SHORT[baseline]}`,
+      `**${formatRatio(ratio)}**`,
+      `≥ ${min}`,
+      met(ratio >= min),
+    ];
+  });
+  for (const { subject, baseline } of LATENCY_TARGETS) {
+    const mine = cached.peers[subject].latencyP99Ms;
+    const theirs = cached.peers[baseline].latencyP99Ms;
+    const known = mine !== undefined && theirs !== undefined;
+    rows.push([
+      `${SHORT[subject]} p99 vs ${SHORT[baseline]} (lower is better)`,
+      known ? `**${formatValue(mine)} ms** vs ${formatValue(theirs)} ms` : "—",
+      "no worse",
+      met(known && mine <= theirs),
+    ]);
+  }
+  return rows;
+}
+
+const ms = (v: number | undefined) =>
+  v === undefined ? "—" : `${formatValue(v)} ms`;
+
+/** The Markdown section. */
+export function cachedSection(cached: CachedGetResult): string {
+  const { peers } = cached;
+  const rows = PEERS.map((peer) => [
+    PEER_LABELS[peer],
+    formatValue(peers[peer].requestsPerSecond),
+    ms(peers[peer].latencyP50Ms),
+    ms(peers[peer].latencyP99Ms),
+    formatRatio(
+      peers[peer].requestsPerSecond / peers.minimal.requestsPerSecond,
+    ),
+    formatRatio(peers[peer].requestsPerSecond / peers.nginx1.requestsPerSecond),
+  ]);
+  return [
+    `## Cached GET: async-api and its peers`,
+    "",
+    `\`GET /posts/1\` from a warm cache, upstream the real JSONPlaceholder (npm \`jsonplaceholder\` under Node) on loopback. All peers run at once and are measured interleaved: \`wrk -t1 -c${cached.connections}\`, ${
+      plural(cached.rounds, "round")
+    } of ${cached.seconds} s over all peers in rotating order, after a 1 s warm-up of each; each figure is the **median** of its rounds. The service runs with the permission flags of \`deno task start\`; \`--parallel\` is \`serve.ts\` under \`deno serve --parallel\` with \`DENO_JOBS=2\`; both with \`CACHE_TTL_SECONDS=3600\` so no entry expires during the run. nginx (${cached.nginx}, Debian nginx-light) is configured by the bench: \`proxy_cache_path\` in a temp folder, \`keys_zone=jp:10m\`, \`proxy_cache_valid 200 404 60s\`, \`proxy_ignore_headers Cache-Control Expires Set-Cookie Vary\`, \`proxy_cache_lock on\`, keep-alive to the upstream, and an access log in \`combined\` format (buffered 64 KiB, as the service batches its log lines).`,
+    "",
+    table(
+      ["server", "req/s", "p50", "p99", "vs minimal", "vs nginx 1 worker"],
+      rows,
+    ),
+    "",
+    table(
+      ["target (issue 11)", "measured", "target", "result"],
+      cachedTargetRows(cached),
+    ),
+    "",
+    `The feature-equivalent peer is derived in the same run from the service itself: the bench fetches \`/posts/1\` twice from the service (as wrk does, without \`Accept-Encoding\`), copies the second (cached) answer's status, body and headers (${
+      cached.headerNames.map((n) => `\`${n}\``).join(", ")
+    }; \`date\` and \`content-length\` are added by \`Deno.serve\`) and that request's JSON log line (fields ${
+      cached.logFields.map((n) => `\`${n}\``).join(", ")
+    }). Per request it makes a new request id (\`crypto.randomUUID()\`), \`Age\`, the \`Server-Timing\` duration, the log line's time and duration, answers \`If-None-Match\` with 304, and batches log lines per event-loop turn as the service's logger does; nothing else.`,
+  ].join("\n");
+}
+
+/** The chart group: every peer's req/s, the nginx 1-worker line as target. */
+export function cachedChartGroup(cached: CachedGetResult): BarGroup {
+  const { peers } = cached;
+  const nginx = peers.nginx1.requestsPerSecond;
+  return {
+    title:
+      `Cached GET /posts/1 — requests/s (wrk -t1 -c${cached.connections}, median of ${cached.rounds} × ${cached.seconds} s)`,
+    unit: "req/s",
+    bars: PEERS.map((peer) => ({
+      label: SHORT[peer],
+      value: peers[peer].requestsPerSecond,
+      ...(peer === "service" || peer === "parallel"
+        ? {
+          note: `${
+            formatRatio(peers[peer].requestsPerSecond / nginx)
+          } × nginx 1w`,
+        }
+        : { baseline: true }),
+    })),
+    target: { value: nginx, label: "target ≥ 1.0 × nginx 1 worker" },
+  };
+}
+
+/** One summary line per target. */
+export function cachedSummary(cached: CachedGetResult): string[] {
+  return cachedTargetRows(cached).map(([what, value, target, result]) =>
+    `cached GET: ${what}: ${
+      value!.replaceAll("*", "")
+    } (target ${target}) ${result}`
+  );
+}

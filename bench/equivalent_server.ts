@@ -1,0 +1,129 @@
+/**
+ * The "feature-equivalent" peer of the cached-GET benchmark (issue 11): a
+ * hand-written `Deno.serve` that answers `GET /posts/1` with the same status,
+ * body and headers as the service's cached answer and writes the same JSON
+ * log line, and does nothing else. It is the most this runtime can do for
+ * what the service promises, so the service's distance from it is its own
+ * overhead.
+ *
+ * What to send comes from a spec file (first argument), written by
+ * `bench/cached_get.ts` from a real cached answer and a real log line of the
+ * service in the same run, so the peer follows the service's header set as
+ * it changes. Per request, as the service does: a new `X-Request-Id`
+ * (`crypto.randomUUID()`), `Age` from when the entry was stored, the
+ * `Server-Timing` duration, `If-None-Match` answered with 304, and the log
+ * record's time, duration and request id; every other header and log field
+ * is the service's own value. Log lines are batched and written once per
+ * turn of the event loop, as the service's logger does.
+ *
+ * Run: `deno run -A bench/equivalent_server.ts spec.json`
+ *
+ * @module
+ */
+
+/** What the peer sends and logs, taken from the service. */
+export interface EquivalentSpec {
+  path: string;
+  status: number;
+  body: string;
+  /** Response headers in the service's order (no `date`, `content-length`). */
+  headers: [string, string][];
+  /** One `msg: "request"` record of a cached hit, as the service logged it. */
+  log: Record<string, unknown>;
+}
+
+const encoder = new TextEncoder();
+
+function writeAll(text: string): void {
+  const bytes = encoder.encode(text);
+  let written = 0;
+  while (written < bytes.length) {
+    written += Deno.stdout.writeSync(bytes.subarray(written));
+  }
+}
+
+let pending: string[] = [];
+let scheduled = false;
+function flush(): void {
+  scheduled = false;
+  const text = pending.join("\n") + "\n";
+  pending = [];
+  writeAll(text);
+}
+function log(line: string): void {
+  pending.push(line);
+  if (!scheduled) {
+    scheduled = true;
+    setTimeout(flush, 0);
+  }
+}
+
+let lastMs = 0;
+let lastIso = "";
+function now(): string {
+  const ms = Date.now();
+  if (ms !== lastMs) {
+    lastMs = ms;
+    lastIso = new Date(ms).toISOString();
+  }
+  return lastIso;
+}
+
+/** The request handler for `spec`. */
+export function equivalentHandler(
+  spec: EquivalentSpec,
+): (req: Request) => Response {
+  const body = encoder.encode(spec.body);
+  const storedAt = Date.now();
+  const etag = spec.headers.find(([name]) => name === "etag")?.[1];
+  const timing = spec.headers.find(([name]) => name === "server-timing")?.[1];
+  return (req) => {
+    const started = performance.now();
+    const url = req.url;
+    const path = url.slice(url.indexOf("/", 8));
+    if (path !== spec.path) return new Response(null, { status: 404 });
+    const requestId = crypto.randomUUID();
+    const ageSeconds = String(Math.floor((Date.now() - storedAt) / 1000));
+    const ms = Math.round((performance.now() - started) * 100) / 100;
+    const headers = spec.headers.map(([name, value]): [string, string] => {
+      if (name === "x-request-id") return [name, requestId];
+      if (name === "age") return [name, ageSeconds];
+      if (name === "server-timing" && timing) {
+        return [name, timing.replace(/dur=[\d.]+/, `dur=${ms}`)];
+      }
+      return [name, value];
+    });
+    const notModified = etag !== undefined &&
+      req.headers.get("if-none-match") === etag;
+    const status = notModified ? 304 : spec.status;
+    log(JSON.stringify({
+      ...spec.log,
+      time: now(),
+      method: req.method,
+      path,
+      status,
+      durationMs: Math.round((performance.now() - started) * 100) / 100,
+      bytes: notModified ? 0 : body.byteLength,
+      requestId,
+    }));
+    return new Response(notModified ? null : body, { status, headers });
+  };
+}
+
+if (import.meta.main) {
+  const specPath = Deno.args[0];
+  if (!specPath) throw new Error("usage: equivalent_server.ts <spec.json>");
+  const spec: EquivalentSpec = JSON.parse(await Deno.readTextFile(specPath));
+  Deno.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    onListen: ({ hostname, port }) =>
+      writeAll(
+        JSON.stringify({
+          msg: "listening",
+          url: `http://${hostname}:${port}`,
+        }) +
+          "\n",
+      ),
+  }, equivalentHandler(spec));
+}

@@ -1,0 +1,84 @@
+/**
+ * Tests of the benchmark's peers and helpers that decide what is compared:
+ * the feature-equivalent handler sends the service's answer with fresh
+ * per-request values, and the service runs with the start task's flags.
+ * Nothing here measures speed.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import {
+  equivalentHandler,
+  type EquivalentSpec,
+} from "../bench/equivalent_server.ts";
+import { median, startTaskPermissions } from "../bench/lib.ts";
+
+const spec: EquivalentSpec = {
+  path: "/posts/1",
+  status: 200,
+  body: '{"id":1}',
+  headers: [
+    ["age", "0"],
+    ["content-type", "application/json; charset=utf-8"],
+    ["etag", '"abc"'],
+    ["server-timing", 'cache;desc="hit";dur=0.22'],
+    ["x-request-id", "00000000-0000-0000-0000-000000000000"],
+  ],
+  log: {
+    time: "x",
+    level: "info",
+    msg: "request",
+    path: "/posts/1",
+    status: 200,
+    durationMs: 1,
+    requestId: "x",
+    cache: "hit",
+  },
+};
+
+Deno.test("equivalentHandler() sends the spec's answer with a fresh request id, 304 on a matching If-None-Match", async () => {
+  const handler = equivalentHandler(spec);
+  const a = handler(new Request("http://127.0.0.1:1/posts/1"));
+  const b = handler(new Request("http://127.0.0.1:1/posts/1"));
+  assert.equal(a.status, 200);
+  assert.equal(await a.text(), '{"id":1}');
+  await b.body?.cancel();
+  assert.deepEqual(
+    [...a.headers].map(([name]) => name),
+    spec.headers.map(([name]) => name),
+  );
+  assert.equal(a.headers.get("etag"), '"abc"');
+  assert.match(a.headers.get("x-request-id")!, /^[0-9a-f-]{36}$/);
+  assert.notEqual(a.headers.get("x-request-id"), b.headers.get("x-request-id"));
+  assert.notEqual(a.headers.get("x-request-id"), spec.headers[4]![1]);
+  assert.match(
+    a.headers.get("server-timing")!,
+    /^cache;desc="hit";dur=[\d.]+$/,
+  );
+  const cached = handler(
+    new Request("http://127.0.0.1:1/posts/1", {
+      headers: { "if-none-match": '"abc"' },
+    }),
+  );
+  assert.equal(cached.status, 304);
+  assert.equal(cached.body, null);
+  const other = handler(new Request("http://127.0.0.1:1/posts/2"));
+  assert.equal(other.status, 404);
+  // Let the batched log lines go out before the sanitizers look.
+  await new Promise((resolve) => setTimeout(resolve, 10));
+});
+
+Deno.test("startTaskPermissions() gives the start task's --allow flags", async () => {
+  const flags = await startTaskPermissions();
+  assert.ok(flags.includes("--allow-net"));
+  assert.ok(flags.some((f) => f.startsWith("--allow-env=PORT,")));
+  assert.ok(flags.every((f) => f.startsWith("--allow-")));
+  assert.ok(!flags.includes("-A"));
+});
+
+Deno.test("median() of odd and even counts", () => {
+  assert.equal(median([3, 1, 2]), 2);
+  assert.equal(median([4, 1, 3, 2]), 2.5);
+  assert.ok(Number.isNaN(median([])));
+});
