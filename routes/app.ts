@@ -21,7 +21,11 @@ import type { CacheStore } from "../services/cache/store.ts";
 import type { Config } from "../services/ops/config.ts";
 import type { Logger } from "../services/ops/logger.ts";
 import { Metrics } from "../services/ops/metrics.ts";
-import { cacheMetrics, redisCacheMetrics } from "../services/cache/metrics.ts";
+import {
+  cacheMetrics,
+  redisCacheMetrics,
+  revalidationMetrics,
+} from "../services/cache/metrics.ts";
 import {
   type ConnectionCounts,
   connectionMetrics,
@@ -267,6 +271,7 @@ function createCache(
     staleIfErrorSeconds: config.cacheStaleIfErrorSeconds,
     logger,
     onOutcome,
+    onRevalidation: revalidationMetrics(metrics.registry),
   });
 }
 

@@ -1,6 +1,8 @@
 /**
  * Against the real JSONPlaceholder code and data (npm `jsonplaceholder`,
- * under Node): every route of ours answers JSON-equal to the service.
+ * under Node): every route of ours answers JSON-equal to the service, and
+ * its `Cache-Control: no-cache` answers are stored and revalidated with its
+ * weak ETags.
  */
 import assert from "node:assert/strict";
 import { NESTED, RESOURCES } from "../routes/jsonplaceholder/routes.ts";
@@ -40,4 +42,46 @@ Deno.test("every route is JSON-equal to the real JSONPlaceholder", async () => {
   assert.equal(body.todos.length, 20);
   assert.equal(body.albums.length, 10);
   assert.deepEqual(body.errors, []);
+});
+
+Deno.test("the real JSONPlaceholder's no-cache answers are stored, then revalidated with its weak ETag (304)", async () => {
+  await using upstream = await startJsonPlaceholder();
+  // What it sends: no-cache and a weak, Express-made ETag.
+  const direct = await fetch(upstream.url + "/posts/1");
+  await direct.body?.cancel();
+  assert.equal(direct.headers.get("cache-control"), "no-cache");
+  const theirs = direct.headers.get("etag")!;
+  assert.match(theirs, /^W\/"124-/);
+  // And it honours the weak tag in If-None-Match.
+  const conditional = await fetch(upstream.url + "/posts/1", {
+    headers: { "if-none-match": theirs },
+  });
+  assert.equal(conditional.status, 304);
+  await conditional.body?.cancel();
+
+  await using t = await testApp([
+    "--upstream-url",
+    upstream.url,
+    "--cache-ttl-seconds",
+    "1",
+    "--cache-stale-while-revalidate-seconds",
+    "0",
+  ]);
+  const first = await t.get("/posts/1");
+  const body = await first.text();
+  assert.equal(first.headers.get("cache-control"), "public, max-age=1");
+  const hit = await t.get("/posts/1");
+  await hit.body?.cancel();
+  assert.match(hit.headers.get("cache-status")!, /; hit;/);
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  const renewed = await t.get("/posts/1");
+  assert.equal(await renewed.text(), body);
+  assert.equal(renewed.headers.get("etag"), first.headers.get("etag"));
+  assert.equal(renewed.headers.get("age"), "0");
+  assert.equal(
+    renewed.headers.get("cache-status"),
+    "async-api; fwd=stale; fwd-status=304; stored",
+  );
+  const metrics = await (await t.get("/metrics")).text();
+  assert.match(metrics, /^cache_revalidations_total\{outcome="renewed"\} 1$/m);
 });

@@ -227,12 +227,17 @@ export const jsonPlaceholderDocs: ApiFragment = {
   headers: {
     Age: {
       description: "Seconds the answer has spent in this cache since it " +
-        "was fetched from the upstream (for a summary: its oldest part).",
+        "was fetched from the upstream or last confirmed current by it (for " +
+        "a summary: its oldest part). Absent when the upstream forbade " +
+        "storing the answer (`no-store`, `private`).",
       schema: { type: "integer", minimum: 0 },
     },
     CacheStatus: {
-      description: "RFC 9211, e.g. `async-api; hit; ttl=42` or " +
-        "`async-api; fwd=miss; stored`.",
+      description: "RFC 9211, e.g. `async-api; hit; ttl=42`, " +
+        "`async-api; fwd=miss; stored`, " +
+        "`async-api; fwd=stale; fwd-status=304; stored` (renewed by the " +
+        "upstream's 304) or `async-api; fwd=miss; stored=?0` (the upstream " +
+        "said `no-store` or `private`).",
       schema: { type: "string" },
     },
   },

@@ -65,8 +65,10 @@ export async function lookup(
 ): Promise<TimedLookup> {
   const started = performance.now();
   let upstreamMs: number | undefined;
-  const result = await deps.cache.get(pathAndQuery, async () => {
-    const response = await deps.client.get(pathAndQuery);
+  const result = await deps.cache.get(pathAndQuery, async (validators) => {
+    const response = await deps.client.get(pathAndQuery, {
+      ...(validators ? { validators } : {}),
+    });
     upstreamMs = response.durationMs;
     return response;
   });
@@ -177,8 +179,12 @@ function summary(deps: JsonPlaceholderDeps): Handler {
     const bytes = new TextEncoder().encode(JSON.stringify(body));
     const etag = await etagOf(bytes);
     const headers = new Headers({ etag, "server-timing": timing });
-    if (errors.length > 0) {
-      // A partial answer must not be kept by anyone.
+    if (
+      errors.length > 0 ||
+      used.some((r) => r.unstoredCacheControl !== undefined)
+    ) {
+      // A partial answer must not be kept by anyone, nor one built from
+      // parts the upstream forbade storing.
       headers.set("cache-control", "no-store");
     } else {
       const { lifetimeSeconds, ageSeconds } = combinedFreshness(used);

@@ -12,6 +12,7 @@
  * @module
  */
 
+import type { OriginValidators } from "../http/origin_validators.ts";
 import type { CacheEntry } from "./store.ts";
 
 /** A stored entry and until when (ms since the epoch) it may be served. */
@@ -26,13 +27,17 @@ interface Header {
   etag: string;
   storedAt: number;
   retainUntil: number;
+  validators?: OriginValidators;
 }
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** The bytes of `shared`. */
-export function encodeEntry(shared: SharedEntry): Uint8Array {
+/**
+ * The header of `shared`: everything but the body, so a renewal can
+ * rewrite it and leave the body where it is.
+ */
+export function encodeHeader(shared: SharedEntry): Uint8Array {
   const { entry, retainUntil } = shared;
   const header: Header = {
     status: entry.status,
@@ -40,8 +45,15 @@ export function encodeEntry(shared: SharedEntry): Uint8Array {
     etag: entry.etag,
     storedAt: entry.storedAt,
     retainUntil,
+    ...(entry.validators ? { validators: entry.validators } : {}),
   };
-  const head = encoder.encode(JSON.stringify(header));
+  return encoder.encode(JSON.stringify(header));
+}
+
+/** The bytes of `shared`. */
+export function encodeEntry(shared: SharedEntry): Uint8Array {
+  const { entry } = shared;
+  const head = encodeHeader(shared);
   const out = new Uint8Array(4 + head.byteLength + entry.body.byteLength);
   new DataView(out.buffer).setUint32(0, head.byteLength);
   out.set(head, 4);
@@ -61,11 +73,12 @@ export function decodeEntry(bytes: Uint8Array): SharedEntry | undefined {
   } catch {
     return undefined;
   }
-  const { status, contentType, etag, storedAt, retainUntil } = header;
+  const { status, contentType, etag, storedAt, retainUntil, validators } =
+    header;
   if (
     typeof status !== "number" || typeof contentType !== "string" ||
     typeof etag !== "string" || typeof storedAt !== "number" ||
-    typeof retainUntil !== "number"
+    typeof retainUntil !== "number" || !isValidators(validators)
   ) return undefined;
   return {
     // An exact-size copy as a plain Uint8Array: the reply may be a Buffer
@@ -75,8 +88,18 @@ export function decodeEntry(bytes: Uint8Array): SharedEntry | undefined {
       contentType,
       etag,
       storedAt,
+      ...(validators ? { validators } : {}),
       body: new Uint8Array(bytes.subarray(4 + length)),
     },
     retainUntil,
   };
+}
+
+/** Whether `value` is absent or a well-formed {@linkcode OriginValidators}. */
+function isValidators(value: unknown): value is OriginValidators | undefined {
+  if (value === undefined) return true;
+  if (typeof value !== "object" || value === null) return false;
+  const { etag, lastModified } = value as Record<string, unknown>;
+  return (etag === undefined || typeof etag === "string") &&
+    (lastModified === undefined || typeof lastModified === "string");
 }

@@ -12,16 +12,24 @@ import type { CacheResult } from "./policy.ts";
 /** Name of this cache in `Cache-Status` (RFC 9211). */
 export const CACHE_NAME = "async-api";
 
-/** The RFC 9211 `Cache-Status` value of a lookup. */
+/**
+ * The RFC 9211 `Cache-Status` value of a lookup. An answer the upstream
+ * forbade storing says `stored=?0` (the structured-field false).
+ */
 export function cacheStatus(result: CacheResult): string {
   const ttl = `ttl=${result.ttlSeconds}`;
+  const unstored = result.unstoredCacheControl !== undefined;
   switch (result.outcome) {
     case "hit":
       return `${CACHE_NAME}; hit; ${ttl}`;
     case "miss":
-      return `${CACHE_NAME}; fwd=miss; stored`;
+      return `${CACHE_NAME}; fwd=miss; ${unstored ? "stored=?0" : "stored"}`;
+    case "revalidated":
+      return `${CACHE_NAME}; fwd=stale; fwd-status=304; stored`;
     case "collapsed":
-      return `${CACHE_NAME}; fwd=miss; collapsed`;
+      return `${CACHE_NAME}; fwd=miss; collapsed${
+        unstored ? "; stored=?0" : ""
+      }`;
     case "stale":
       return `${CACHE_NAME}; fwd=stale; ${ttl}; detail="stale-while-revalidate"`;
     case "stale-if-error": {
@@ -43,8 +51,18 @@ export function cacheControl(lifetimeSeconds: number): string {
   return `public, max-age=${Math.max(0, lifetimeSeconds)}`;
 }
 
-/** `Cache-Control`, `Age` and `Cache-Status` of a lookup. */
+/**
+ * `Cache-Control`, `Age` and `Cache-Status` of a lookup. An answer the
+ * upstream forbade storing keeps the upstream's `Cache-Control` (so no
+ * cache downstream stores it either) and has no `Age`: it is no copy.
+ */
 export function cacheHeaders(result: CacheResult): Record<string, string> {
+  if (result.unstoredCacheControl !== undefined) {
+    return {
+      "cache-control": result.unstoredCacheControl,
+      "cache-status": cacheStatus(result),
+    };
+  }
   return {
     "cache-control": cacheControl(result.lifetimeSeconds),
     "age": String(result.ageSeconds),
@@ -75,6 +93,18 @@ export function cachedResponse(
       headers: {
         ...cacheHeaders(result),
         etag: entry.etag,
+        "server-timing": serverTiming,
+      },
+    });
+  }
+  if (result.unstoredCacheControl !== undefined) {
+    return new Response(entry.body as Uint8Array<ArrayBuffer>, {
+      status: entry.status,
+      headers: {
+        "content-type": entry.contentType,
+        "content-length": String(entry.body.byteLength),
+        etag: entry.etag,
+        ...cacheHeaders(result),
         "server-timing": serverTiming,
       },
     });

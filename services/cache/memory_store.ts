@@ -64,6 +64,13 @@ export class MemoryStore implements CacheStore {
     return Promise.resolve();
   }
 
+  renew(key: string, entry: CacheEntry, retainMs: number): Promise<void> {
+    // The body came out of a store (this one, or decoded from Redis into
+    // an exact-size copy): it is kept as is, no second copy made.
+    this.#lru.set(key, entry, { ttl: Math.max(1, retainMs) });
+    return Promise.resolve();
+  }
+
   delete(key: string): Promise<void> {
     this.#lru.delete(key);
     return Promise.resolve();

@@ -3,14 +3,15 @@
  * bytes and evictions, and, with a shared tier, `cache_redis_up` (0/1) and
  * `cache_redis_timeouts_total` (Redis answers slower than
  * `REDIS_TIMEOUT_MS`, each served as a miss); all stores read at scrape
- * time.
+ * time. `cache_revalidations_total` counts conditional refreshes of stale
+ * entries by how they ended.
  *
  * @module
  */
 
 import { Counter, type Registry } from "prom-client";
 import { mirroredCounter, scrapedGauge } from "../ops/metric_helpers.ts";
-import type { CacheOutcome } from "./policy.ts";
+import type { CacheOutcome, RevalidationOutcome } from "./policy.ts";
 import type { RedisLink } from "./redis_link.ts";
 
 /** What the store gauges read (a `CacheStore` fits). */
@@ -31,7 +32,7 @@ export function cacheMetrics(
   const lookups = new Counter({
     name: "cache_lookups_total",
     help:
-      "Cache lookups by outcome: hit, miss, stale (while revalidating), stale_if_error, collapsed (joined a fetch in flight)",
+      "Cache lookups by outcome: hit, miss, revalidated (stale, renewed now by a 304), stale (while revalidating), stale_if_error, collapsed (joined a fetch in flight)",
     labelNames: ["outcome"],
     registers: [registry],
   });
@@ -48,6 +49,26 @@ export function cacheMetrics(
     help: "Entries evicted to stay within CACHE_MAX_BYTES",
   }, () => store().stats().evictions);
   return (outcome) => lookups.inc({ outcome: outcome.replaceAll("-", "_") });
+}
+
+/**
+ * Registers `cache_revalidations_total` on `registry`; returns its
+ * recorder.
+ */
+export function revalidationMetrics(
+  registry: Registry,
+): (outcome: RevalidationOutcome) => void {
+  const revalidations = new Counter({
+    name: "cache_revalidations_total",
+    help:
+      "Conditional refreshes of stale entries with the upstream's ETag/Last-Modified, by outcome: renewed (304, the body stayed), replaced (a new answer), error",
+    labelNames: ["outcome"],
+    registers: [registry],
+  });
+  for (const outcome of ["renewed", "replaced", "error"]) {
+    revalidations.inc({ outcome }, 0);
+  }
+  return (outcome) => revalidations.inc({ outcome });
 }
 
 /** Registers the Redis tier's metrics on `registry`, read at scrape time. */

@@ -2,13 +2,22 @@
  * The response cache policy: freshness (TTL), single-flight loading (N
  * concurrent misses for one key make one upstream request),
  * stale-while-revalidate and stale-if-error, over a {@linkcode CacheStore}.
+ * A stale entry is refreshed with a conditional request when the upstream
+ * gave validators: a 304 renews it without moving the body. An answer whose
+ * `Cache-Control` says `no-store` or `private` is served but never stored;
+ * every other answer (`no-cache` included) lives `ttlSeconds`.
  * The stores live in `store.ts` (the interface) and `memory_store.ts`; the
  * HTTP form of a lookup in `headers.ts`.
  *
  * @module
  */
 
+import { cacheDirectives } from "../http/cache_control.ts";
 import { etagOf } from "../http/etag.ts";
+import {
+  hasValidators,
+  type OriginValidators,
+} from "../http/origin_validators.ts";
 import { type Logger, silentLogger } from "../ops/logger.ts";
 import { type Flight, type FlightResult, localFlight } from "./flight.ts";
 import type { CacheEntry, CacheStore } from "./store.ts";
@@ -17,6 +26,8 @@ import type { CacheEntry, CacheStore } from "./store.ts";
  * How a lookup was answered, for `Cache-Status` and logs:
  * - `hit`: fresh from the cache;
  * - `miss`: fetched now, this caller started the fetch;
+ * - `revalidated`: stale, and this caller's conditional request got a 304:
+ *   the stored body, fresh again;
  * - `collapsed`: fetched now, joined a fetch another caller started;
  * - `stale`: stale from the cache while a background refresh runs;
  * - `stale-if-error`: stale from the cache because the refresh failed.
@@ -24,6 +35,7 @@ import type { CacheEntry, CacheStore } from "./store.ts";
 export type CacheOutcome =
   | "hit"
   | "miss"
+  | "revalidated"
   | "collapsed"
   | "stale"
   | "stale-if-error";
@@ -46,13 +58,43 @@ export interface CacheResult {
   ttlSeconds: number;
   /** The upstream error that made a stale answer necessary. */
   error?: unknown;
+  /**
+   * Set when the upstream forbade storing this answer (`no-store`,
+   * `private`): its `Cache-Control`, to pass on so no one downstream keeps
+   * it either.
+   */
+  unstoredCacheControl?: string;
 }
 
 /** What a loader returns: an upstream answer to cache. */
 export interface Loaded {
+  /** 200 or 404; 304 only to a conditional load (with validators). */
   status: number;
+  /** The body (empty for a 304). */
   body: Uint8Array;
   contentType: string;
+  /** The upstream's `ETag`/`Last-Modified`, to revalidate with later. */
+  validators?: OriginValidators;
+  /** The upstream's `Cache-Control`: `no-store`/`private` keep it out. */
+  cacheControl?: string;
+}
+
+/**
+ * Loads a key from the upstream; given `validators` (of a stale entry), a
+ * conditional request that may answer 304.
+ */
+export type Loader = (validators?: OriginValidators) => Promise<Loaded>;
+
+/**
+ * How a conditional refresh of a stale entry ended: `renewed` (304: the
+ * stored body is current), `replaced` (a new answer), or `error`.
+ */
+export type RevalidationOutcome = "renewed" | "replaced" | "error";
+
+/** Whether a `Cache-Control` forbids a shared cache to store the answer. */
+export function forbidsStoring(cacheControl: string | undefined): boolean {
+  const directives = cacheDirectives(cacheControl);
+  return directives.has("no-store") || directives.has("private");
 }
 
 /** Options of {@linkcode ResponseCache}. */
@@ -71,6 +113,8 @@ export interface ResponseCacheOptions {
   logger?: Logger;
   /** Observes each lookup (metrics). */
   onOutcome?: (outcome: CacheOutcome) => void;
+  /** Observes each conditional refresh (metrics). */
+  onRevalidation?: (outcome: RevalidationOutcome) => void;
   /**
    * Who loads a missing key: here, or one instance of those sharing a
    * Redis (`redis_flight.ts`). @default {localFlight}
@@ -91,9 +135,16 @@ export class ResponseCache {
   readonly #now: () => number;
   readonly #logger: Logger;
   readonly #onOutcome: ((outcome: CacheOutcome) => void) | undefined;
+  readonly #onRevalidation:
+    | ((outcome: RevalidationOutcome) => void)
+    | undefined;
   readonly #flight: Flight;
   readonly #inflight = new Map<string, Promise<FlightResult>>();
   readonly #background = new Set<Promise<unknown>>();
+  /** Answers served but not stored, with the `Cache-Control` that said so. */
+  readonly #unstored = new WeakMap<CacheEntry, string>();
+  /** Entries renewed by a 304 (their `Cache-Status` says so). */
+  readonly #renewals = new WeakSet<CacheEntry>();
 
   constructor(options: ResponseCacheOptions) {
     const {
@@ -104,6 +155,7 @@ export class ResponseCache {
       now = Date.now,
       logger = silentLogger,
       onOutcome,
+      onRevalidation,
       flight = localFlight,
     } = options;
     for (
@@ -124,6 +176,7 @@ export class ResponseCache {
     this.#now = now;
     this.#logger = logger;
     this.#onOutcome = onOutcome;
+    this.#onRevalidation = onRevalidation;
     this.#flight = flight;
   }
 
@@ -143,21 +196,26 @@ export class ResponseCache {
    *
    * @throws whatever `load` threw, when no stale entry can stand in.
    */
-  async get(key: string, load: () => Promise<Loaded>): Promise<CacheResult> {
+  async get(key: string, load: Loader): Promise<CacheResult> {
     const cached = await this.#store.get(key);
     if (cached) {
       const age = this.#now() - cached.storedAt;
       if (age < this.#ttlMs) return this.#result(cached, "hit");
       if (age < this.#ttlMs + this.#swrMs) {
-        if (!this.#inflight.has(key)) this.#revalidate(key, load);
+        if (!this.#inflight.has(key)) this.#revalidate(key, load, cached);
         return this.#result(cached, "stale");
       }
     }
     const joined = this.#inflight.get(key);
     try {
-      const { entry, loadedHere } = await (joined ?? this.#load(key, load));
+      const { entry, loadedHere } = await (joined ??
+        this.#load(key, load, cached));
       // Loaded by another instance: this caller joined its fetch.
-      return this.#result(entry, joined || !loadedHere ? "collapsed" : "miss");
+      if (joined || !loadedHere) return this.#result(entry, "collapsed");
+      return this.#result(
+        entry,
+        this.#renewals.has(entry) ? "revalidated" : "miss",
+      );
     } catch (error) {
       if (
         cached && this.#now() - cached.storedAt < this.#ttlMs + this.#sieMs
@@ -182,6 +240,7 @@ export class ResponseCache {
   ): CacheResult {
     this.#onOutcome?.(outcome);
     const ageMs = Math.max(0, this.#now() - entry.storedAt);
+    const unstored = this.#unstored.get(entry);
     return {
       entry,
       outcome,
@@ -194,15 +253,20 @@ export class ResponseCache {
         ? Math.ceil((this.#ttlMs - ageMs) / 1000)
         : Math.floor((this.#ttlMs - ageMs) / 1000),
       ...(error === undefined ? {} : { error }),
+      ...(unstored === undefined ? {} : { unstoredCacheControl: unstored }),
     };
   }
 
-  #load(key: string, load: () => Promise<Loaded>): Promise<FlightResult> {
+  #load(
+    key: string,
+    load: Loader,
+    stale: CacheEntry | undefined,
+  ): Promise<FlightResult> {
     const promise = (async () => {
       try {
         return await this.#flight.run(
           key,
-          () => this.#fetch(key, load),
+          () => this.#fetch(key, load, stale),
           // Another instance's entry stands in only while fresh.
           (entry) => this.#now() - entry.storedAt < this.#ttlMs,
         );
@@ -214,25 +278,73 @@ export class ResponseCache {
     return promise;
   }
 
-  async #fetch(key: string, load: () => Promise<Loaded>): Promise<CacheEntry> {
-    const loaded = await load();
-    const entry: CacheEntry = {
+  /**
+   * Loads `key` (conditionally when `stale` has validators) and stores the
+   * answer: a 304 renews `stale` in place, `no-store`/`private` keep it out
+   * (and drop `stale`).
+   */
+  async #fetch(
+    key: string,
+    load: Loader,
+    stale: CacheEntry | undefined,
+  ): Promise<CacheEntry> {
+    const validators = stale?.validators;
+    const conditional = validators !== undefined && hasValidators(validators);
+    let loaded: Loaded;
+    try {
+      loaded = await load(conditional ? validators : undefined);
+    } catch (error) {
+      if (conditional) this.#onRevalidation?.("error");
+      throw error;
+    }
+    if (loaded.status === 304 && !(conditional && stale)) {
+      throw new TypeError(`a 304 answered an unconditional load of ${key}`);
+    }
+    const renewal = loaded.status === 304;
+    if (conditional) this.#onRevalidation?.(renewal ? "renewed" : "replaced");
+    const entry = renewal
+      ? this.#renewed(stale!, loaded)
+      : await this.#entryOf(loaded);
+    if (renewal) this.#renewals.add(entry);
+    if (forbidsStoring(loaded.cacheControl)) {
+      this.#unstored.set(entry, loaded.cacheControl!);
+      if (stale) await this.#store.delete(key);
+      return entry;
+    }
+    const retainMs = this.#ttlMs + Math.max(this.#swrMs, this.#sieMs);
+    await (renewal
+      ? this.#store.renew(key, entry, retainMs)
+      : this.#store.set(key, entry, retainMs));
+    return entry;
+  }
+
+  /** A new answer as an entry: our ETag of its body, its validators. */
+  async #entryOf(loaded: Loaded): Promise<CacheEntry> {
+    const { validators } = loaded;
+    return {
       status: loaded.status,
       body: loaded.body,
       contentType: loaded.contentType,
       etag: await etagOf(loaded.body),
       storedAt: this.#now(),
+      ...(validators && hasValidators(validators) ? { validators } : {}),
     };
-    await this.#store.set(
-      key,
-      entry,
-      this.#ttlMs + Math.max(this.#swrMs, this.#sieMs),
-    );
-    return entry;
   }
 
-  #revalidate(key: string, load: () => Promise<Loaded>): void {
-    const refresh = this.#load(key, load).catch((error) => {
+  /**
+   * `stale` confirmed current by a 304: fresh from now, the same body and
+   * ETag, validators updated by those the 304 carried (RFC 9111 4.3.4).
+   */
+  #renewed(stale: CacheEntry, notModified: Loaded): CacheEntry {
+    return {
+      ...stale,
+      storedAt: this.#now(),
+      validators: { ...stale.validators, ...notModified.validators },
+    };
+  }
+
+  #revalidate(key: string, load: Loader, stale: CacheEntry): void {
+    const refresh = this.#load(key, load, stale).catch((error) => {
       // The stale entry stays; the next caller past the window retries.
       this.#logger.warn("cache.revalidate_failed", {
         key,

@@ -6,6 +6,8 @@
  * @module
  */
 
+import type { OriginValidators } from "../http/origin_validators.ts";
+
 /** A cached upstream answer. */
 export interface CacheEntry {
   /** HTTP status of the upstream answer (200 or 404). */
@@ -14,10 +16,15 @@ export interface CacheEntry {
   body: Uint8Array;
   /** The upstream `Content-Type`. */
   contentType: string;
-  /** Strong entity tag derived from the body, with quotes. */
+  /** Strong entity tag derived from the body, with quotes (ours). */
   etag: string;
-  /** When the answer was received, in ms since the epoch. */
+  /**
+   * When the answer was received, or last confirmed current by the
+   * upstream (a 304), in ms since the epoch.
+   */
   storedAt: number;
+  /** The upstream's own `ETag`/`Last-Modified`, to revalidate with. */
+  validators?: OriginValidators;
 }
 
 /** Storage behind the cache: a key-value store with expiry and a size bound. */
@@ -26,6 +33,12 @@ export interface CacheStore {
   get(key: string): Promise<CacheEntry | undefined>;
   /** Stores `entry`; the store may drop it after `retainMs`. */
   set(key: string, entry: CacheEntry, retainMs: number): Promise<void>;
+  /**
+   * Stores `entry`, a renewal of the one under `key` (same body, new
+   * `storedAt`): the body is neither copied nor sent again where the store
+   * can avoid it.
+   */
+  renew(key: string, entry: CacheEntry, retainMs: number): Promise<void>;
   /** Removes `key`. */
   delete(key: string): Promise<void>;
   /** Entries and bytes held now (for metrics); may be approximate. */

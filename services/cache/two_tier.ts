@@ -4,15 +4,32 @@
  * misses the front (or finds it past freshness) asks Redis and keeps what it
  * finds in front; a write goes to both. An entry expires in Redis when it
  * can no longer be served even stale (the `retainMs` the policy gives).
- * Redis failing or slow is a miss, never an error.
+ * Redis failing or slow is a miss, never an error. A renewal (the upstream
+ * answered 304) rewrites only the entry's header in Redis, in a script, so
+ * the body crosses the network neither way.
  *
  * @module
  */
 
 import { Buffer } from "node:buffer";
-import { decodeEntry, encodeEntry } from "./entry_codec.ts";
+import { decodeEntry, encodeEntry, encodeHeader } from "./entry_codec.ts";
 import type { RedisLink } from "./redis_link.ts";
 import type { CacheEntry, CacheStore } from "./store.ts";
+
+// Swaps the header of the entry in KEYS[1] for ARGV[1] when its body is
+// still the one renewed (its etag is ARGV[2]), keeping the body in place.
+// 1: renewed; 0: no entry (it expired); -1: another body is there now.
+const RENEW = `local value = redis.call("GET", KEYS[1])
+if not value then return 0 end
+local length = struct.unpack(">I4", value)
+local ok, header = pcall(cjson.decode, string.sub(value, 5, 4 + length))
+if not ok or type(header) ~= "table" or header.etag ~= ARGV[2] then
+  return -1
+end
+redis.call("SET", KEYS[1],
+  struct.pack(">I4", #ARGV[1]) .. ARGV[1] .. string.sub(value, 5 + length),
+  "PX", ARGV[3])
+return 1`;
 
 /** Options of {@linkcode TwoTierStore}. */
 export interface TwoTierStoreOptions {
@@ -92,6 +109,40 @@ export class TwoTierStore implements CacheStore {
 
   async set(key: string, entry: CacheEntry, retainMs: number): Promise<void> {
     await this.#memory.set(key, entry, retainMs);
+    await this.#setShared(key, entry, retainMs);
+  }
+
+  async renew(key: string, entry: CacheEntry, retainMs: number): Promise<void> {
+    await this.#memory.renew(key, entry, retainMs);
+    const head = encodeHeader({
+      entry,
+      retainUntil: entry.storedAt + retainMs,
+    });
+    let renewed: unknown;
+    try {
+      renewed = await this.#link.call((redis) =>
+        redis.eval(RENEW, {
+          keys: [this.#prefix + key],
+          arguments: [
+            Buffer.from(head.buffer, head.byteOffset, head.byteLength),
+            entry.etag,
+            String(Math.max(1, Math.ceil(retainMs))),
+          ],
+        })
+      );
+    } catch {
+      return; // The front tier has it; Redis's copy expires by itself.
+    }
+    // Gone from Redis meanwhile: the whole entry goes back (the upstream
+    // just said it is current). Another body there is newer: leave it.
+    if (renewed === 0) await this.#setShared(key, entry, retainMs);
+  }
+
+  async #setShared(
+    key: string,
+    entry: CacheEntry,
+    retainMs: number,
+  ): Promise<void> {
     const bytes = encodeEntry({
       entry,
       retainUntil: entry.storedAt + retainMs,

@@ -10,6 +10,7 @@
 import type { UpstreamAttempt, UpstreamResponse } from "./client.ts";
 import { BodyTooLargeError, readBody } from "../http/read_body.ts";
 import { UpstreamError } from "./error.ts";
+import { originValidatorsOf } from "../http/origin_validators.ts";
 
 /** Statuses worth another attempt. */
 export const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
@@ -72,6 +73,22 @@ function assertJson(body: Uint8Array, contentType: string): void {
   }
 }
 
+/**
+ * What a cache needs of an answer besides status and body: its type, its
+ * validators and its `Cache-Control`.
+ */
+export function metaOf(
+  response: Response,
+): Pick<UpstreamResponse, "contentType" | "validators" | "cacheControl"> {
+  const { headers } = response;
+  const cacheControl = headers.get("cache-control");
+  return {
+    contentType: headers.get("content-type") ?? "",
+    validators: originValidatorsOf(headers),
+    ...(cacheControl === null ? {} : { cacheControl }),
+  };
+}
+
 /** The signals of one call: the caller's, and the deadline of it all. */
 export interface Signals {
   caller: AbortSignal | undefined;
@@ -122,13 +139,13 @@ export async function readJson(
 ): Promise<Outcome> {
   const { maxBytes, timeoutMs, signals } = options;
   const { status } = response;
-  const contentType = response.headers.get("content-type") ?? "";
+  const meta = metaOf(response);
   try {
     const body = await readCapped(response, maxBytes);
-    assertJson(body, contentType);
+    assertJson(body, meta.contentType);
     return {
       kind: "done",
-      response: { status, body, contentType },
+      response: { status, body, ...meta },
       report: { outcome: "ok", status },
     };
   } catch (error) {

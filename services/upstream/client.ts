@@ -15,6 +15,7 @@ import { type BreakerState, CircuitBreaker } from "./circuit_breaker.ts";
 import { QueueFullError, Semaphore } from "./semaphore.ts";
 import {
   isFailure,
+  metaOf,
   type Outcome,
   parseRetryAfter,
   readJson,
@@ -24,17 +25,31 @@ import {
   timedOut,
 } from "./answer.ts";
 import { UpstreamError } from "./error.ts";
+import {
+  conditionalHeaders,
+  type OriginValidators,
+} from "../http/origin_validators.ts";
 
 export { parseRetryAfter, UpstreamError };
 
-/** A successful exchange with the upstream: a JSON body, or a 404. */
+/**
+ * A successful exchange with the upstream: a JSON body, a 404, or (to a
+ * conditional request) a 304.
+ */
 export interface UpstreamResponse {
-  /** 200 (or another 2xx) with a JSON body, or 404. */
+  /**
+   * 200 (or another 2xx) with a JSON body, 404, or 304 when the request
+   * carried `validators` and the upstream says they are still current.
+   */
   status: number;
   /** The upstream body, byte for byte; validated as JSON when 2xx. */
   body: Uint8Array;
   /** The upstream `Content-Type`. */
   contentType: string;
+  /** The upstream's `ETag` and `Last-Modified`, to revalidate with later. */
+  validators: OriginValidators;
+  /** The upstream's `Cache-Control`, when it sent one. */
+  cacheControl?: string;
   /** Attempts made, 1 when the first one succeeded. */
   attempts: number;
   /** Wall time of all attempts and backoff, in milliseconds. */
@@ -220,7 +235,8 @@ export class JsonPlaceholderClient implements Disposable {
   /**
    * GETs `pathAndQuery` (e.g. `/posts?userId=1`) from the upstream, within
    * one budget of `timeoutMs` for the wait for a slot, every attempt and
-   * the backoff between them.
+   * the backoff between them. With `validators` (of a stored answer) the
+   * request is conditional and a 304 is an answer too.
    *
    * @throws {UpstreamError} on a timeout (504); when shed: the wait queue
    * is full, no slot came free in time or the breaker is open (503); or on
@@ -229,9 +245,9 @@ export class JsonPlaceholderClient implements Disposable {
    */
   async get(
     pathAndQuery: string,
-    options: { signal?: AbortSignal } = {},
+    options: { signal?: AbortSignal; validators?: OriginValidators } = {},
   ): Promise<UpstreamResponse> {
-    const { signal } = options;
+    const { signal, validators = {} } = options;
     if (!pathAndQuery.startsWith("/")) {
       throw new TypeError(`path must start with "/", got "${pathAndQuery}"`);
     }
@@ -241,9 +257,13 @@ export class JsonPlaceholderClient implements Disposable {
       caller: signal,
       deadline: AbortSignal.timeout(this.#timeoutMs),
     };
+    const headers = {
+      accept: "application/json",
+      ...conditionalHeaders(validators),
+    };
     for (let attempt = 0;; attempt++) {
       signal?.throwIfAborted();
-      const outcome = await this.#attempt(url, signals);
+      const outcome = await this.#attempt(url, headers, signals);
       if (outcome.kind === "done") {
         return {
           ...outcome.response,
@@ -273,12 +293,16 @@ export class JsonPlaceholderClient implements Disposable {
   }
 
   /** One attempt: a slot, the breaker's leave, the exchange, the records. */
-  async #attempt(url: string, signals: Signals): Promise<Outcome> {
+  async #attempt(
+    url: string,
+    headers: Record<string, string>,
+    signals: Signals,
+  ): Promise<Outcome> {
     await this.#admit(signals);
     const started = performance.now();
     let outcome: Outcome | undefined;
     try {
-      outcome = await this.#exchange(url, signals);
+      outcome = await this.#exchange(url, headers, signals);
       return outcome;
     } finally {
       this.#slots.release();
@@ -334,14 +358,18 @@ export class JsonPlaceholderClient implements Disposable {
   }
 
   /** Fetches `url` and classifies the answer. */
-  async #exchange(url: string, signals: Signals): Promise<Outcome> {
+  async #exchange(
+    url: string,
+    headers: Record<string, string>,
+    signals: Signals,
+  ): Promise<Outcome> {
     const { caller, deadline } = signals;
     let response: Response;
     try {
       response = await fetch(url, {
         client: this.#http,
         signal: caller ? AbortSignal.any([caller, deadline]) : deadline,
-        headers: { accept: "application/json" },
+        headers,
       });
     } catch (cause) {
       if (caller?.aborted) throw caller.reason;
@@ -364,12 +392,14 @@ export class JsonPlaceholderClient implements Disposable {
     }
     await response.body?.cancel();
     if (RETRYABLE_STATUS.has(status)) return retryable(response);
-    if (status === 404) {
-      const contentType = response.headers.get("content-type") ?? "";
+    // A 304 answers only a conditional request; unasked, it is an error.
+    const conditional = "if-none-match" in headers ||
+      "if-modified-since" in headers;
+    if (status === 404 || (status === 304 && conditional)) {
       return {
         kind: "done",
-        response: { status, body: new Uint8Array(), contentType },
-        report: { outcome: "not_found", status },
+        response: { status, body: new Uint8Array(), ...metaOf(response) },
+        report: { outcome: status === 404 ? "not_found" : "ok", status },
       };
     }
     return {

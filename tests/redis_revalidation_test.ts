@@ -1,0 +1,130 @@
+/**
+ * Revalidation with the shared tier (`REDIS_URL`) against a real
+ * `redis-server`: entries carry the upstream's validators through Redis, a
+ * renewal rewrites only the entry's header there (the body is not sent
+ * again), and an entry renewed by one instance is fresh for the others.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { MemoryStore } from "../services/cache/memory_store.ts";
+import { RedisLink } from "../services/cache/redis_link.ts";
+import type { CacheEntry } from "../services/cache/store.ts";
+import { TwoTierStore } from "../services/cache/two_tier.ts";
+import { testApp } from "./fixtures/app.ts";
+import { startRedis } from "./fixtures/redis.ts";
+import { startFixtureUpstream } from "./fixtures/upstream.ts";
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Waits (bounded) until every link is connected. */
+async function connected(...links: RedisLink[]): Promise<void> {
+  for (let waited = 0; !links.every((link) => link.up); waited += 10) {
+    if (waited > 10_000) throw new Error("Redis did not connect");
+    await sleep(10);
+  }
+}
+
+function twoTier(link: RedisLink): TwoTierStore {
+  return new TwoTierStore({
+    memory: new MemoryStore({ maxBytes: 1 << 20 }),
+    link,
+    freshMs: 1_000,
+  });
+}
+
+Deno.test("two-tier store: validators travel through Redis; a renewal rewrites the header and leaves the body", async () => {
+  await using redis = await startRedis();
+  const link = new RedisLink({ url: redis.url, timeoutMs: 1000 });
+  const other = new RedisLink({ url: redis.url, timeoutMs: 1000 });
+  try {
+    await connected(link, other);
+    const writer = twoTier(link);
+    const body = new Uint8Array(2048).map((_, i) => (i * 131) % 256);
+    const entry: CacheEntry = {
+      status: 200,
+      body,
+      contentType: "application/json",
+      etag: '"ours"',
+      storedAt: Date.now() - 5_000,
+      validators: {
+        etag: 'W/"800-x"',
+        lastModified: "Tue, 01 Dec 2026 10:00:00 GMT",
+      },
+    };
+    await writer.set("/posts/1", entry, 60_000);
+    const read = await twoTier(other).get("/posts/1");
+    assert.deepEqual(read?.validators, entry.validators);
+
+    // The renewal is handed no body at all: what Redis keeps afterwards
+    // shows the body stayed where it was.
+    const storedAt = Date.now();
+    await writer.renew("/posts/1", {
+      ...entry,
+      body: new Uint8Array(),
+      storedAt,
+      validators: { etag: 'W/"800-x"' },
+    }, 30_000);
+    const renewed = await twoTier(other).get("/posts/1");
+    assert.ok(renewed);
+    assert.equal(renewed.storedAt, storedAt);
+    assert.deepEqual(renewed.body, body);
+    assert.deepEqual(renewed.validators, { etag: 'W/"800-x"' });
+    const pttl = await redis.command("PTTL", "async-api:cache:/posts/1");
+    assert.ok(typeof pttl === "number" && pttl > 25_000 && pttl <= 30_000);
+
+    // Another body landed meanwhile (another ETag of ours): left alone.
+    await writer.set("/posts/1", { ...entry, etag: '"newer"' }, 60_000);
+    await writer.renew("/posts/1", { ...entry, storedAt: 1 }, 60_000);
+    const kept = await twoTier(other).get("/posts/1");
+    assert.equal(kept?.etag, '"newer"');
+
+    // Gone from Redis (expired): the renewal puts the whole entry back.
+    await redis.command("DEL", "async-api:cache:/posts/2");
+    await writer.renew("/posts/2", entry, 60_000);
+    assert.deepEqual((await twoTier(other).getShared("/posts/2"))?.body, body);
+  } finally {
+    await link.close();
+    await other.close();
+  }
+});
+
+Deno.test("REDIS_URL: instance B renews A's stale entry with a 304; A then serves it fresh without the upstream", async () => {
+  await using upstream = startFixtureUpstream({ validators: { etag: true } });
+  await using redis = await startRedis();
+  const args = [
+    "--upstream-url",
+    upstream.url,
+    "--redis-url",
+    redis.url,
+    "--redis-timeout-ms",
+    "1000",
+    "--cache-ttl-seconds",
+    "1",
+    "--cache-stale-while-revalidate-seconds",
+    "0",
+  ];
+  await using a = await testApp(args);
+  await using b = await testApp(args);
+  const links = [a, b].map((t) => (t.app.cache.store as TwoTierStore).link);
+  await connected(...links);
+
+  const first = await a.get("/posts/1");
+  const body = await first.text();
+  await sleep(1100);
+  upstream.resetHits();
+  const renewed = await b.get("/posts/1");
+  assert.equal(await renewed.text(), body);
+  assert.equal(renewed.headers.get("etag"), first.headers.get("etag"));
+  assert.match(renewed.headers.get("cache-status")!, /fwd-status=304/);
+  // B revalidated with the validators A stored in Redis.
+  assert.equal(upstream.hits(), 1);
+  assert.match(upstream.requests[0]!.headers.get("if-none-match")!, /^W\//);
+  assert.equal(upstream.bodyBytesSent, 0);
+
+  const fromA = await a.get("/posts/1");
+  assert.equal(await fromA.text(), body);
+  assert.match(fromA.headers.get("cache-status")!, /; hit;/);
+  assert.equal(upstream.hits(), 1);
+});
