@@ -9,7 +9,8 @@
  *    and 2 workers, a feature-equivalent `Deno.serve` and a minimal one
  *    ({@linkcode benchCachedGet}, needs `wrk`, `nginx` and Node for the
  *    upstream).
- * 2. `upload`: a big upload against a minimal pipe-to-file server, 100
+ * 2. `upload`: a big upload against a minimal pipe-to-file server and the
+ *    seed's FastAPI design (`bench/fastapi_server.py`), 100
  *    concurrent rate-limited uploads, and the reader/writer timelines of one
  *    fast and one rate-limited upload ({@linkcode benchUpload}, needs
  *    `curl`).
@@ -39,7 +40,7 @@ import {
   cachedSummary,
 } from "./cached_report.ts";
 import { hasCommand } from "./lib.ts";
-import { barChart, type BarGroup, formatValue } from "./charts.ts";
+import { barChart, type BarGroup } from "./charts.ts";
 import {
   formatBytes,
   formatNs,
@@ -47,16 +48,23 @@ import {
   isError,
   met,
   parseCurlRate,
-  plural,
   table,
 } from "./report_format.ts";
 
 export { formatBytes, formatNs, formatRatio, parseCurlRate };
-import { laneTotals, timelineChart } from "./timeline_chart.ts";
+import {
+  concurrentSection,
+  timelineSection,
+  UPLOAD_CHARTS,
+  uploadChartGroup,
+  uploadSection,
+  uploadSummary,
+  uploadTimelineChart,
+} from "./upload_report.ts";
 import {
   benchUpload,
   type BenchUploadOptions,
-  type TracedUpload,
+  fastApiMissing,
   type UploadBenchResult,
 } from "./upload.ts";
 
@@ -69,14 +77,6 @@ const MICRO_FILES = ["bench/queue_bench.ts", "bench/cache_bench.ts"];
 export const STEPS = ["cached", "upload", "micro"] as const;
 /** One step of the run. */
 export type Step = typeof STEPS[number];
-
-/** Targets of the headline ratios. */
-export const TARGETS = {
-  /** service/pipeTo upload throughput, at least. */
-  uploadRatio: 0.9,
-  /** peak minus idle resident memory of the service during the upload, MiB. */
-  uploadRssGrowthMiB: 64,
-} as const;
 
 /**
  * Targets of micro-benchmarks, as the most `avg / group baseline avg` may be,
@@ -261,8 +261,7 @@ export async function runMicroBenchmarks(): Promise<MicroResult[]> {
 /** The names of the charts, next to the report. */
 export const CHARTS = {
   throughput: "throughput.svg",
-  timelineFast: "timeline_fast.svg",
-  timelineLimited: "timeline_limited.svg",
+  ...UPLOAD_CHARTS,
 } as const;
 
 /** The groups of the throughput chart: each service against its baselines. */
@@ -270,42 +269,7 @@ export function throughputGroups(results: RunResults): BarGroup[] {
   const groups: BarGroup[] = [];
   const { cached, upload } = results;
   if (cached && !isError(cached)) groups.push(cachedChartGroup(cached));
-  if (upload && !isError(upload)) {
-    const notes = [`${formatRatio(upload.ratio)} × pipe`];
-    if (upload.ratioFsync !== undefined) {
-      notes.push(`${formatRatio(upload.ratioFsync)} × pipe + fsync`);
-    }
-    const bars = [
-      {
-        label: "service (POST /files)",
-        value: upload.service.mibPerSecond,
-        note: notes.join(" · "),
-      },
-      {
-        label: "pipeTo file",
-        value: upload.baseline.mibPerSecond,
-        baseline: true,
-      },
-    ];
-    if (upload.baselineFsync) {
-      bars.push({
-        label: "pipeTo file + fsync",
-        value: upload.baselineFsync.mibPerSecond,
-        baseline: true,
-      });
-    }
-    groups.push({
-      title: `Upload ${
-        formatBytes(upload.bytes)
-      } — MiB/s (curl -T over loopback, best of ${upload.rounds})`,
-      unit: "MiB/s",
-      bars,
-      target: {
-        value: TARGETS.uploadRatio * upload.baseline.mibPerSecond,
-        label: `target ≥ ${TARGETS.uploadRatio} × pipe`,
-      },
-    });
-  }
+  if (upload && !isError(upload)) groups.push(uploadChartGroup(upload));
   return groups;
 }
 
@@ -325,217 +289,6 @@ export function throughputChart(
     }`,
     groups,
   });
-}
-
-/** The timeline chart of one traced upload. */
-export function uploadTimelineChart(traced: TracedUpload): Promise<string> {
-  const bins = 360;
-  const title = traced.rate !== undefined
-    ? `Upload of ${
-      formatBytes(traced.bytes)
-    } at curl --limit-rate ${traced.rate}`
-    : `Upload of ${formatBytes(traced.bytes)} over loopback, no rate limit`;
-  return timelineChart({
-    title,
-    subtitle:
-      `Reader and writer tasks of one POST /files (LOG_LEVEL=debug trace), ${
-        formatValue(traced.seconds * 1000)
-      } ms as curl saw it.\nTime is cut into ${bins} columns, each stacking the share of its time a task spent in each state:\nwaits far shorter than a pixel still add up; the grey left over is CPU work.`,
-    bound: traced.bound,
-    bins,
-    events: traced.events,
-  });
-}
-
-function uploadSection(upload: UploadBenchResult): string {
-  const mib = (bytes: number) => `${formatValue(bytes / MiB)} MiB`;
-  const rows: string[][] = [
-    [
-      "throughput vs pipeTo (best)",
-      `${formatValue(upload.service.mibPerSecond)} MiB/s`,
-      `${formatValue(upload.baseline.mibPerSecond)} MiB/s`,
-      `**${formatRatio(upload.ratio)}**`,
-      `≥ ${TARGETS.uploadRatio}`,
-      met(upload.ratio >= TARGETS.uploadRatio),
-    ],
-    [
-      "throughput vs pipeTo (median)",
-      `${formatValue(upload.medianMiBPerSecond.service)} MiB/s`,
-      `${formatValue(upload.medianMiBPerSecond.baseline)} MiB/s`,
-      formatRatio(
-        upload.medianMiBPerSecond.service / upload.medianMiBPerSecond.baseline,
-      ),
-      "—",
-      "info",
-    ],
-  ];
-  if (upload.baselineFsync && upload.ratioFsync !== undefined) {
-    rows.push([
-      "throughput vs pipeTo + fsync (best)",
-      `${formatValue(upload.service.mibPerSecond)} MiB/s`,
-      `${formatValue(upload.baselineFsync.mibPerSecond)} MiB/s`,
-      formatRatio(upload.ratioFsync),
-      "—",
-      "info (the service fsyncs too)",
-    ]);
-  }
-  const peakBaseline = Math.max(
-    ...upload.runs.baseline.map((r) => r.peakRssBytes),
-  );
-  const idleBaseline = Math.min(
-    ...upload.runs.baseline.map((r) => r.idleRssBytes),
-  );
-  const peakService = Math.max(
-    ...upload.runs.service.map((r) => r.peakRssBytes),
-  );
-  rows.push(
-    [
-      "RSS growth, peak − idle (lower is better)",
-      `${formatValue(upload.rssGrowthMiB)} MiB`,
-      mib(peakBaseline - idleBaseline),
-      formatRatio(
-        upload.rssGrowthMiB / ((peakBaseline - idleBaseline) / MiB),
-      ),
-      `≤ ${TARGETS.uploadRssGrowthMiB} MiB`,
-      met(upload.rssGrowthMiB <= TARGETS.uploadRssGrowthMiB),
-    ],
-    [
-      "peak RSS",
-      mib(peakService),
-      mib(peakBaseline),
-      formatRatio(peakService / peakBaseline),
-      "—",
-      "info",
-    ],
-  );
-  const server = upload.service.server ?? {};
-  const serverFigure = (key: string) => {
-    const value = server[key];
-    return typeof value === "number" ? `${formatValue(value)} ms` : "—";
-  };
-  return [
-    `## Upload vs a minimal pipe-to-file server`,
-    "",
-    `A ${
-      formatBytes(upload.bytes)
-    } file of random bytes sent with \`curl -T\` over loopback to \`POST /files\` (reader task, bounded queue, writer task, SHA-256, fsync + rename) and to \`bench/pipe_server.ts\` (\`req.body.pipeTo(file.writable)\`, nothing else), ${
-      plural(upload.rounds, "round")
-    }${
-      upload.rounds > 1 ? " alternating; the best round of each counts" : ""
-    }, after a warm-up upload to each. RSS (VmRSS) sampled every 20 ms.`,
-    "",
-    table(
-      ["measure", "service", "baseline", "ratio", "target", "result"],
-      rows,
-    ),
-    "",
-    `The service's own account of its best round: bound **${
-      upload.service.bound ?? "—"
-    }**, reader in body reads (the network) ${
-      serverFigure("readerWaitMs")
-    }, reader blocked in put on a full queue ${
-      serverFigure("readerBlockedMs")
-    }, writer in storage writes ${
-      serverFigure("writerWriteMs")
-    }, writer idle in get on an empty queue ${serverFigure("writerIdleMs")}.`,
-  ].join("\n");
-}
-
-function concurrentSection(upload: UploadBenchResult): string {
-  const c = upload.concurrent;
-  const ideal = c.bytesEach / parseCurlRate(c.rate);
-  const statuses = Object.entries(c.statuses)
-    .map(([status, count]) => `${count} × ${status}`).join(", ");
-  return [
-    `## ${c.clients} concurrent rate-limited uploads`,
-    "",
-    `${c.clients} \`curl -T\` uploads of ${
-      formatBytes(c.bytesEach)
-    } each at once, each limited to ${
-      formatBytes(parseCurlRate(c.rate))
-    }/s (\`--limit-rate ${c.rate}\`): answers ${statuses}.`,
-    "",
-    table(["measure", "value", "baseline", "ratio", "target", "result"], [
-      [
-        "uploads stored (201)",
-        String(c.created),
-        `${c.clients} sent`,
-        formatRatio(c.created / c.clients),
-        "all",
-        met(c.created === c.clients),
-      ],
-      [
-        "wall time vs the rate limit's own time",
-        `${formatValue(c.wallSeconds)} s`,
-        `${formatValue(ideal)} s`,
-        formatRatio(c.wallSeconds / ideal),
-        "—",
-        "info (1.00: the clients set the pace)",
-      ],
-      [
-        "RSS peak vs idle",
-        `${formatValue(c.peakRssBytes / MiB)} MiB`,
-        `${formatValue(c.idleRssBytes / MiB)} MiB`,
-        formatRatio(c.peakRssBytes / c.idleRssBytes),
-        "—",
-        "info",
-      ],
-    ]),
-  ].join("\n");
-}
-
-function timelineRow(name: string, traced: TracedUpload): string[] {
-  const totals = laneTotals(traced.events);
-  const ms = (value: number | undefined) => `${formatValue(value ?? 0)} ms`;
-  return [
-    name,
-    formatBytes(traced.bytes),
-    traced.rate ? `${formatBytes(parseCurlRate(traced.rate))}/s` : "none",
-    `${formatValue(traced.seconds * 1000)} ms`,
-    ms(totals.reader?.["read-wait"]),
-    ms(totals.reader?.["put-blocked"]),
-    ms(totals.writer?.write),
-    ms(totals.writer?.["get-idle"]),
-    `**${traced.bound ?? "—"}**`,
-  ];
-}
-
-function timelineSection(upload: UploadBenchResult, dir: string): string {
-  const { fast, slow } = upload.timelines;
-  return [
-    `## Reader/writer timelines`,
-    "",
-    `One upload each at \`LOG_LEVEL=debug\`, drawn from its \`upload.trace\` records. The reader lane is blue while the reader waits on the network (read-wait) and red while it waits on a full queue (put-blocked); the writer lane is green while it writes and yellow while it waits on an empty queue (get-idle). Over loopback the network outruns the disk, so the reader should end up blocked on a full queue (write-bound); under a rate limit the writer should wait on an empty queue (read-bound). Measured here: fast **${
-      fast.bound ?? "—"
-    }-bound**, rate-limited **${
-      slow.bound ?? "—"
-    }-bound** (the service's own verdict, from its 201: write-bound when the reader spent longer blocked than the writer spent idle).`,
-    "",
-    `As traced, put-blocked is the time inside the queue's put alone; the work between a read and its put (size checks, the chunk's SHA-256, at debug level the trace record) is CPU time, drawn as neither.`,
-    "",
-    table([
-      "upload",
-      "size",
-      "rate limit",
-      "duration",
-      "read-wait",
-      "put-blocked",
-      "write",
-      "get-idle",
-      "bound",
-    ], [
-      timelineRow("fast", fast),
-      timelineRow("rate-limited", slow),
-    ]),
-    "",
-    `![Timeline of a fast upload](${
-      relative(dir, join(dir, CHARTS.timelineFast))
-    })`,
-    "",
-    `![Timeline of a rate-limited upload](${
-      relative(dir, join(dir, CHARTS.timelineLimited))
-    })`,
-  ].join("\n");
 }
 
 /** A micro target counts as met only when both the avg and p75 ratios meet it. */
@@ -722,27 +475,8 @@ function summaryLines(results: RunResults): string[] {
     else lines.push(...cachedSummary(cached));
   }
   if (upload) {
-    if (isError(upload)) {
-      lines.push(`upload: FAILED ${upload.error}`);
-    } else {
-      lines.push(
-        `upload ${formatBytes(upload.bytes)}: ${
-          formatValue(upload.service.mibPerSecond)
-        } vs ${formatValue(upload.baseline.mibPerSecond)} MiB/s = ${
-          formatRatio(upload.ratio)
-        } (target >= ${TARGETS.uploadRatio})${
-          upload.ratioFsync === undefined
-            ? ""
-            : `, ${formatRatio(upload.ratioFsync)} vs pipe + fsync`
-        }; RSS growth ${
-          formatValue(upload.rssGrowthMiB)
-        } MiB (target <= ${TARGETS.uploadRssGrowthMiB})`,
-        `concurrent: ${upload.concurrent.created}/${upload.concurrent.clients} stored in ${
-          formatValue(upload.concurrent.wallSeconds)
-        } s`,
-        `timelines: fast ${upload.timelines.fast.bound}-bound, rate-limited ${upload.timelines.slow.bound}-bound`,
-      );
-    }
+    if (isError(upload)) lines.push(`upload: FAILED ${upload.error}`);
+    else lines.push(...uploadSummary(upload));
   }
   if (micro) {
     if (isError(micro)) {
@@ -827,6 +561,8 @@ async function main(): Promise<number> {
   if (steps.includes("upload") && !(await hasCommand("curl"))) {
     missing.push("curl (for the upload benchmark): apt-get install -y curl");
   }
+  const fastApi = steps.includes("upload") ? await fastApiMissing() : undefined;
+  if (fastApi) missing.push(fastApi);
   if (missing.length > 0) {
     printErr(`error: missing prerequisites:\n  ${missing.join("\n  ")}`);
     return 2;
@@ -866,7 +602,9 @@ async function main(): Promise<number> {
       // A traced upload well past the queue's 8 MiB, so the queue can fill.
       : { traceBytes: 128 * MiB };
     log(
-      `upload ${formatBytes(options.bytes ?? 1024 * MiB)} vs pipe-to-file, ` +
+      `upload ${
+        formatBytes(options.bytes ?? 1024 * MiB)
+      } vs pipe-to-file and FastAPI, ` +
         "100 concurrent rate-limited uploads, traces ...",
     );
     try {

@@ -21,7 +21,7 @@
  *
  * Run alone with `deno run -A bench/upload.ts [--bytes N] [--rounds N]
  * [--concurrent N] [--concurrent-bytes N] [--tmp-dir DIR]
- * [--no-fsync-baseline] [--out result.json]` (it prints a summary without
+ * [--no-fsync-baseline] [--no-fastapi] [--out result.json]` (it prints a summary without
  * the timeline arrays; `--out` writes everything), or import
  * {@linkcode benchUpload}.
  *
@@ -30,11 +30,37 @@
 
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { freePort } from "../tests/fixtures/free_port.ts";
 import { type BenchServer, hasCommand, rssOf, startServer } from "./lib.ts";
 
 const MiB = 1024 * 1024;
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const PIPE_SERVER = new URL("./pipe_server.ts", import.meta.url).pathname;
+const FASTAPI_SERVER = new URL("./fastapi_server.py", import.meta.url)
+  .pathname;
+/** Debian's Python, where apt puts FastAPI (not a pyenv or venv one). */
+const PYTHON = "/usr/bin/python3";
+/** The service's default `UPLOAD_QUEUE_BYTES`, which the bench keeps. */
+export const UPLOAD_QUEUE_BYTES = 8 * MiB;
+
+/**
+ * Why the FastAPI peer cannot run here, or undefined when it can: Debian's
+ * python3 with fastapi, uvicorn, uvloop and httptools.
+ */
+export async function fastApiMissing(): Promise<string | undefined> {
+  const hint =
+    "apt-get install -y --no-install-recommends python3-fastapi python3-uvicorn python3-uvloop python3-httptools";
+  try {
+    const { success } = await new Deno.Command(PYTHON, {
+      args: ["-c", "import fastapi, uvicorn, uvloop, httptools"],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    return success ? undefined : `the FastAPI upload peer: ${hint}`;
+  } catch {
+    return `${PYTHON} (the FastAPI upload peer): ${hint}`;
+  }
+}
 
 /** Options of {@linkcode benchUpload}. */
 export interface BenchUploadOptions {
@@ -50,6 +76,8 @@ export interface BenchUploadOptions {
   tmpDir?: string;
   /** Also measure a baseline that fsyncs before answering. @default {true} */
   fsyncBaseline?: boolean;
+  /** Also measure the seed's FastAPI design as a peer. @default {true} */
+  fastApiPeer?: boolean;
   /** Slow clients at once. @default {100} */
   concurrent?: number;
   /** Size of each slow client's upload. @default {4194304} */
@@ -119,12 +147,17 @@ export interface UploadBenchResult {
   baselineFsync?: ThroughputRun;
   /** service / fsyncing baseline throughput. */
   ratioFsync?: number;
+  /** The FastAPI peer (`bench/fastapi_server.py`). */
+  fastApi?: ThroughputRun;
   /** Median MiB/s of the rounds (the disk makes single rounds noisy). */
   medianMiBPerSecond: {
     service: number;
     baseline: number;
     baselineFsync?: number;
+    fastApi?: number;
   };
+  /** The service's upload queue capacity in this run, bytes. */
+  queueBytes: number;
   /** Where the data was written. */
   dataDir: string;
   /**
@@ -136,6 +169,7 @@ export interface UploadBenchResult {
     service: ThroughputRun[];
     baseline: ThroughputRun[];
     baselineFsync: ThroughputRun[];
+    fastApi: ThroughputRun[];
   };
   concurrent: {
     clients: number;
@@ -408,6 +442,7 @@ export async function benchUpload(
     rounds = 3,
     tmpDir,
     fsyncBaseline = true,
+    fastApiPeer = true,
     concurrent = 100,
     concurrentBytes = 4 * MiB,
     concurrentRate = "1M",
@@ -431,7 +466,15 @@ export async function benchUpload(
     await makeRandomFile(smallFile, concurrentBytes);
     await makeRandomFile(traceFile, traceBytes);
     await makeRandomFile(traceSlowFile, traceSlowBytes);
-    for (const dir of ["service", "baseline", "baseline-fsync", "traced"]) {
+    for (
+      const dir of [
+        "service",
+        "baseline",
+        "baseline-fsync",
+        "fastapi",
+        "traced",
+      ]
+    ) {
       await Deno.mkdir(join(tmp, dir));
     }
 
@@ -448,6 +491,8 @@ export async function benchUpload(
       dataDir,
       "--max-upload-bytes",
       String(Math.max(bytes, concurrentBytes, traceBytes) * 2),
+      "--upload-queue-bytes",
+      String(UPLOAD_QUEUE_BYTES),
       ...extra,
     ];
 
@@ -457,6 +502,7 @@ export async function benchUpload(
       baseline: [] as ThroughputRun[],
     };
     const fsyncRuns: ThroughputRun[] = [];
+    const fastApiRuns: ThroughputRun[] = [];
     let concurrentResult: UploadBenchResult["concurrent"];
     let serviceIdleRssBytes = Infinity;
     {
@@ -485,13 +531,25 @@ export async function benchUpload(
         join(tmp, "baseline-fsync"),
         "--fsync",
       ]);
+      await using fastApi = fastApiPeer
+        ? await startServer([
+          PYTHON,
+          FASTAPI_SERVER,
+          join(tmp, "fastapi"),
+          String(freePort()),
+        ])
+        : undefined;
       const serviceFiles = join(tmp, "service", "files");
       // Warm both up (JIT, first file) with a small upload.
+      const others = fastApi
+        ? [[fastApi, "/file", join(tmp, "fastapi")] as const]
+        : [];
       for (
         const [server, path] of [
           [service, "/files"],
           [baseline, "/"],
           [baselineFsync, "/"],
+          ...others,
         ] as const
       ) {
         const warm = await curlUpload(smallFile, `${server.url}${path}`);
@@ -509,6 +567,7 @@ export async function benchUpload(
           [baseline, "/", join(tmp, "baseline")],
           [service, "/files", serviceFiles],
           [baselineFsync, "/", join(tmp, "baseline-fsync")],
+          ...others,
         ] as const
       ) {
         await syncDisks();
@@ -519,6 +578,7 @@ export async function benchUpload(
       await emptyDir(serviceFiles);
       await emptyDir(join(tmp, "baseline"));
       await emptyDir(join(tmp, "baseline-fsync"));
+      await emptyDir(join(tmp, "fastapi"));
       serviceIdleRssBytes = freshIdleRssBytes;
 
       for (let i = 0; i < rounds; i++) {
@@ -549,6 +609,18 @@ export async function benchUpload(
               "/",
               bigFile,
               join(tmp, "baseline-fsync"),
+              tmp,
+              sampleMs,
+            ),
+          );
+        }
+        if (fastApi) {
+          fastApiRuns.push(
+            await throughputRound(
+              fastApi,
+              "/file",
+              bigFile,
+              join(tmp, "fastapi"),
               tmp,
               sampleMs,
             ),
@@ -634,13 +706,16 @@ export async function benchUpload(
         service: median(runs.service),
         baseline: median(runs.baseline),
         ...(fsyncRuns.length > 0 ? { baselineFsync: median(fsyncRuns) } : {}),
+        ...(fastApiRuns.length > 0 ? { fastApi: median(fastApiRuns) } : {}),
       },
+      queueBytes: UPLOAD_QUEUE_BYTES,
       dataDir: tmp,
-      runs: { ...runs, baselineFsync: fsyncRuns },
+      runs: { ...runs, baselineFsync: fsyncRuns, fastApi: fastApiRuns },
       concurrent: concurrentResult,
       timelines: { fast, slow },
       deno: Deno.version.deno,
     };
+    if (fastApiRuns.length > 0) result.fastApi = best(fastApiRuns);
     if (fsyncRuns.length > 0) {
       result.baselineFsync = best(fsyncRuns);
       result.ratioFsync = round(
@@ -697,6 +772,7 @@ if (import.meta.main) {
       concurrent: { type: "string" },
       "concurrent-bytes": { type: "string" },
       "no-fsync-baseline": { type: "boolean" },
+      "no-fastapi": { type: "boolean" },
       "tmp-dir": { type: "string" },
       out: { type: "string" },
     },
@@ -713,6 +789,7 @@ if (import.meta.main) {
     options.concurrentBytes = number(values["concurrent-bytes"])!;
   }
   if (values["no-fsync-baseline"]) options.fsyncBaseline = false;
+  if (values["no-fastapi"]) options.fastApiPeer = false;
   if (values["tmp-dir"] !== undefined) options.tmpDir = values["tmp-dir"];
   const result = await benchUpload(options);
   if (values.out) {
