@@ -142,7 +142,13 @@ Deno.test("startCachingProxy: workers sets the worker count, accessLog logs each
       accessLog,
     });
     try {
-      assert.equal((await workersOf(proxy.pid)).length, 2);
+      // The master listens before it forks its workers: wait for them.
+      let workers = await workersOf(proxy.pid);
+      for (let i = 0; i < 100 && workers.length < 2; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        workers = await workersOf(proxy.pid);
+      }
+      assert.equal(workers.length, 2);
       const res = await fetch(`${proxy.url}/posts/1`);
       assert.equal(await res.text(), "origin");
     } finally {
