@@ -288,3 +288,59 @@ Deno.test("spawnService reports a failed start", async () => {
       error.message.includes("bad setting: --fail"),
   );
 });
+
+Deno.test("fixture upstream: validators on demand, 304 to matching conditionals, bytes counted", async () => {
+  await using upstream = startFixtureUpstream();
+  const plain = await fetch(`${upstream.url}/posts/1`);
+  const text = await plain.text();
+  assert.equal(plain.headers.get("etag"), null);
+  assert.equal(plain.headers.get("last-modified"), null);
+  assert.equal(upstream.bodyBytesSent, new TextEncoder().encode(text).length);
+  assert.ok(upstream.wireBytesSent > upstream.bodyBytesSent);
+
+  upstream.setValidators({ etag: true, lastModified: true });
+  const tagged = await fetch(`${upstream.url}/posts/1`);
+  await tagged.body?.cancel();
+  // Express's weak tag, as the npm jsonplaceholder sends for the same body.
+  const etag = tagged.headers.get("etag")!;
+  assert.equal(etag, 'W/"124-yiKdLzqO5gfBrJFrcdJ8Yq0LGnU"');
+  const lastModified = tagged.headers.get("last-modified")!;
+  upstream.resetHits();
+  for (
+    const headers of [
+      { "if-none-match": etag },
+      { "if-none-match": `"other", ${etag.slice(2)}` },
+      { "if-modified-since": lastModified },
+    ]
+  ) {
+    const res = await fetch(`${upstream.url}/posts/1`, { headers });
+    assert.equal(res.status, 304, JSON.stringify(headers));
+    assert.equal(res.headers.get("etag"), etag);
+    await res.body?.cancel();
+  }
+  assert.equal(upstream.bodyBytesSent, 0);
+  // If-None-Match wins over If-Modified-Since (RFC 9110 13.2.2).
+  const mismatch = await fetch(`${upstream.url}/posts/1`, {
+    headers: { "if-none-match": '"other"', "if-modified-since": lastModified },
+  });
+  assert.equal(mismatch.status, 200);
+  await mismatch.body?.cancel();
+  // A body changed by a fault: a new tag, a later date, 200 again.
+  upstream.setFault("/posts/1", { body: '{"id":1}' });
+  const changed = await fetch(`${upstream.url}/posts/1`, {
+    headers: { "if-modified-since": lastModified },
+  });
+  assert.equal(await changed.text(), '{"id":1}');
+  assert.notEqual(changed.headers.get("etag"), etag);
+  assert.ok(
+    Date.parse(changed.headers.get("last-modified")!) >
+      Date.parse(lastModified),
+  );
+  upstream.setValidators({});
+  const off = await fetch(`${upstream.url}/posts/1`, {
+    headers: { "if-none-match": "*" },
+  });
+  assert.equal(off.status, 200);
+  assert.equal(off.headers.get("etag"), null);
+  await off.body?.cancel();
+});

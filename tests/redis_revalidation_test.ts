@@ -26,11 +26,11 @@ async function connected(...links: RedisLink[]): Promise<void> {
   }
 }
 
-function twoTier(link: RedisLink): TwoTierStore {
+function twoTier(link: RedisLink, freshMs = 1_000): TwoTierStore {
   return new TwoTierStore({
     memory: new MemoryStore({ maxBytes: 1 << 20 }),
     link,
-    freshMs: 1_000,
+    freshMs,
   });
 }
 
@@ -84,6 +84,43 @@ Deno.test("two-tier store: validators travel through Redis; a renewal rewrites t
     await redis.command("DEL", "async-api:cache:/posts/2");
     await writer.renew("/posts/2", entry, 60_000);
     assert.deepEqual((await twoTier(other).getShared("/posts/2"))?.body, body);
+  } finally {
+    await link.close();
+    await other.close();
+  }
+});
+
+Deno.test("two-tier store: a stale front entry renewed in Redis by another instance comes back as its header only", async () => {
+  await using redis = await startRedis();
+  const link = new RedisLink({ url: redis.url, timeoutMs: 1000 });
+  const other = new RedisLink({ url: redis.url, timeoutMs: 1000 });
+  try {
+    await connected(link, other);
+    const writer = twoTier(link);
+    // Its front entries are never fresh: each read asks Redis.
+    const reader = twoTier(other, 0);
+    const entry: CacheEntry = {
+      status: 200,
+      body: new TextEncoder().encode('{"id":1}'),
+      contentType: "application/json",
+      etag: '"one"',
+      storedAt: Date.now() - 5_000,
+      validators: { etag: 'W/"8-a"' },
+    };
+    await writer.set("/posts/1", entry, 60_000);
+    const held = (await reader.get("/posts/1"))!.body;
+    // The writer renews (its 304); the reader's front copy is stale.
+    const storedAt = Date.now();
+    await writer.renew("/posts/1", { ...entry, storedAt }, 60_000);
+    const renewed = await reader.get("/posts/1");
+    assert.equal(renewed?.storedAt, storedAt);
+    // The very bytes the reader held: no body came from Redis, no copy.
+    assert.equal(renewed?.body, held);
+    assert.equal((await reader.get("/posts/1"))?.body, held);
+    // A new body (another ETag) comes whole.
+    const next = { ...entry, etag: '"two"', body: new Uint8Array([1, 2, 3]) };
+    await writer.set("/posts/1", { ...next, storedAt: storedAt + 1 }, 60_000);
+    assert.deepEqual((await reader.get("/posts/1"))?.body, next.body);
   } finally {
     await link.close();
     await other.close();

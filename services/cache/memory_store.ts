@@ -58,8 +58,13 @@ export class MemoryStore implements CacheStore {
   set(key: string, entry: CacheEntry, retainMs: number): Promise<void> {
     // An exact-size copy: a body read from the network is often a view of
     // a much larger buffer (64 KiB for a 300-byte answer), and keeping the
-    // view would pin all of it while the bound counts only the view.
-    const body = entry.body.slice();
+    // view would pin all of it while the bound counts only the view. A body
+    // that is its whole buffer (one decoded from Redis) is kept as is.
+    const { body: given } = entry;
+    const body = given.byteOffset === 0 &&
+        given.buffer.byteLength === given.byteLength
+      ? given
+      : given.slice();
     this.#lru.set(key, { ...entry, body }, { ttl: Math.max(1, retainMs) });
     return Promise.resolve();
   }

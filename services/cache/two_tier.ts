@@ -6,7 +6,10 @@
  * can no longer be served even stale (the `retainMs` the policy gives).
  * Redis failing or slow is a miss, never an error. A renewal (the upstream
  * answered 304) rewrites only the entry's header in Redis, in a script, so
- * the body crosses the network neither way.
+ * the body crosses the network neither way; an instance whose front entry
+ * went stale reads only the header when the body in Redis is still the one
+ * it holds (same ETag), so another instance's renewal costs it no body
+ * either.
  *
  * @module
  */
@@ -30,6 +33,17 @@ redis.call("SET", KEYS[1],
   struct.pack(">I4", #ARGV[1]) .. ARGV[1] .. string.sub(value, 5 + length),
   "PX", ARGV[3])
 return 1`;
+
+// The entry in KEYS[1]: only its header when its etag is ARGV[1] (the
+// caller holds that body already), else all of it; nil when there is none.
+const READ_SINCE = `local value = redis.call("GET", KEYS[1])
+if not value then return false end
+local length = struct.unpack(">I4", value)
+local ok, header = pcall(cjson.decode, string.sub(value, 5, 4 + length))
+if ok and type(header) == "table" and header.etag == ARGV[1] then
+  return string.sub(value, 1, 4 + length)
+end
+return value`;
 
 /** Options of {@linkcode TwoTierStore}. */
 export interface TwoTierStoreOptions {
@@ -81,10 +95,45 @@ export class TwoTierStore implements CacheStore {
 
   async get(key: string): Promise<CacheEntry | undefined> {
     const front = await this.#memory.get(key);
-    if (front && this.#now() - front.storedAt < this.#freshMs) return front;
-    const shared = await this.getShared(key);
-    if (!front) return shared;
+    if (!front) return await this.getShared(key);
+    if (this.#now() - front.storedAt < this.#freshMs) return front;
+    const shared = await this.#sharedSince(key, front);
     return shared && shared.storedAt > front.storedAt ? shared : front;
+  }
+
+  /**
+   * The entry in Redis when it is newer than `front`, kept in front: a
+   * renewal of the same body (same ETag) arrives as its header only and
+   * keeps `front`'s body, with no copy.
+   */
+  async #sharedSince(
+    key: string,
+    front: CacheEntry,
+  ): Promise<CacheEntry | undefined> {
+    let reply: unknown;
+    try {
+      reply = await this.#link.call((redis) =>
+        redis.eval(READ_SINCE, {
+          keys: [this.#prefix + key],
+          arguments: [front.etag],
+        })
+      );
+    } catch {
+      return undefined;
+    }
+    if (!(reply instanceof Uint8Array)) return undefined;
+    const decoded = decodeEntry(reply);
+    if (!decoded || decoded.entry.storedAt <= front.storedAt) return undefined;
+    const retainMs = decoded.retainUntil - this.#now();
+    if (retainMs <= 0) return undefined;
+    if (decoded.entry.etag !== front.etag) {
+      await this.#memory.set(key, decoded.entry, retainMs);
+      return decoded.entry;
+    }
+    // Our ETag is the body's digest: the same ETag is the same body.
+    const renewed = { ...decoded.entry, body: front.body };
+    await this.#memory.renew(key, renewed, retainMs);
+    return renewed;
   }
 
   /**
