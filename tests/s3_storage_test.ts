@@ -12,7 +12,12 @@
 
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { type Ceph, cephUnavailable, sharedCeph } from "./fixtures/ceph.ts";
+import {
+  bucketContents,
+  type Ceph,
+  cephUnavailable,
+  sharedCeph,
+} from "./fixtures/ceph.ts";
 import { serveApp, type ServedApp } from "./fixtures/served_app.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
 import { ConfigError, loadConfig } from "../services/ops/config.ts";
@@ -58,18 +63,6 @@ function bytesOf(size: number, seed = 1): Uint8Array<ArrayBuffer> {
 
 function sha256Hex(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex");
-}
-
-/** The keys under `prefix` and the multipart uploads in the bucket. */
-async function bucketContents(
-  ceph: Ceph,
-): Promise<{ keys: string[]; uploads: string[] }> {
-  const base = `${ceph.endpoint}/${ceph.bucket}`;
-  const list = await ceph.client.fetch(`${base}?list-type=2`);
-  const uploads = await ceph.client.fetch(`${base}?uploads`);
-  const keys = [...(await list.text()).matchAll(/<Key>([^<]*)<\/Key>/g)];
-  const open = [...(await uploads.text()).matchAll(/<Key>([^<]*)<\/Key>/g)];
-  return { keys: keys.map((m) => m[1]!), uploads: open.map((m) => m[1]!) };
 }
 
 async function assertEmpty(ceph: Ceph): Promise<void> {
