@@ -74,6 +74,8 @@ export async function rssOf(pid: number): Promise<number> {
 /** The result of one `wrk` run. */
 export interface WrkResult {
   requestsPerSecond: number;
+  /** Requests completed in the run. */
+  requests: number;
   latencyP50Ms: number | undefined;
   latencyP99Ms: number | undefined;
   non2xx: number;
@@ -88,15 +90,22 @@ function toMs(value: string, unit: string): number {
 /** Runs `wrk` against `url` and parses its summary. */
 export async function wrk(
   url: string,
-  options: { connections?: number; threads?: number; seconds?: number } = {},
+  options: {
+    connections?: number;
+    threads?: number;
+    seconds?: number;
+    /** A Lua script (`wrk -s`), e.g. to vary the path. */
+    script?: string;
+  } = {},
 ): Promise<WrkResult> {
-  const { connections = 64, threads = 1, seconds = 10 } = options;
+  const { connections = 64, threads = 1, seconds = 10, script } = options;
   const { stdout, stderr, success } = await new Deno.Command("wrk", {
     args: [
       `-t${threads}`,
       `-c${connections}`,
       `-d${seconds}s`,
       "--latency",
+      ...(script === undefined ? [] : ["-s", script]),
       url,
     ],
     stdout: "piped",
@@ -123,6 +132,7 @@ export async function wrk(
   }
   return {
     requestsPerSecond: rps,
+    requests: Number(/(\d+) requests in/.exec(text)?.[1] ?? NaN),
     latencyP50Ms: p50 ? toMs(p50[1]!, p50[2]!) : undefined,
     latencyP99Ms: p99 ? toMs(p99[1]!, p99[2]!) : undefined,
     non2xx,

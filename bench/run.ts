@@ -14,7 +14,13 @@
  *    concurrent rate-limited uploads, and the reader/writer timelines of one
  *    fast and one rate-limited upload ({@linkcode benchUpload}, needs
  *    `curl`).
- * 3. `micro`: `deno bench` of the bounded queue and the response cache
+ * 3. `redis`, `stampede`, `s3` (issue 10, real engines): cached GET from the
+ *    Redis tier with a cold in-process tier vs the in-memory hit; 100
+ *    concurrent misses across 3 instances sharing Redis; a big upload into
+ *    radosgw vs a plain multipart upload ({@linkcode benchRedisTier},
+ *    {@linkcode benchStampede}, {@linkcode benchS3Upload}; need
+ *    `redis-server` and Ceph).
+ * 4. `micro`: `deno bench` of the bounded queue and the response cache
  *    (`bench/queue_bench.ts`, `bench/cache_bench.ts`), each bench as a ratio
  *    to its group's baseline.
  *
@@ -40,6 +46,20 @@ import {
   cachedSummary,
 } from "./cached_report.ts";
 import { hasCommand } from "./lib.ts";
+import { missingCephExecutables } from "../tests/fixtures/ceph.ts";
+import {
+  benchRedisTier,
+  benchStampede,
+  type RedisTierResult,
+  type StampedeResult,
+} from "./redis_bench.ts";
+import { benchS3Upload, type S3UploadResult } from "./s3_bench.ts";
+import {
+  enginesSummary,
+  redisSection,
+  s3Section,
+  stampedeSection,
+} from "./engines_report.ts";
 import { barChart, type BarGroup } from "./charts.ts";
 import {
   formatBytes,
@@ -74,7 +94,14 @@ const DEFAULT_OUT = new URL("./RESULTS.md", import.meta.url).pathname;
 const MICRO_FILES = ["bench/queue_bench.ts", "bench/cache_bench.ts"];
 
 /** The steps `--only` can pick. */
-export const STEPS = ["cached", "upload", "micro"] as const;
+export const STEPS = [
+  "cached",
+  "upload",
+  "redis",
+  "stampede",
+  "s3",
+  "micro",
+] as const;
 /** One step of the run. */
 export type Step = typeof STEPS[number];
 
@@ -142,6 +169,9 @@ export interface RunResults {
   machine: MachineInfo;
   cached?: CachedGetResult | { error: string };
   upload?: UploadBenchResult | { error: string };
+  redis?: RedisTierResult | { error: string };
+  stampede?: StampedeResult | { error: string };
+  s3?: S3UploadResult | { error: string };
   micro?: MicroResult[] | { error: string };
 }
 
@@ -342,6 +372,28 @@ function microSection(rows: MicroResult[]): string {
   return parts.join("\n");
 }
 
+function engineParts(results: RunResults): string[] {
+  const parts: string[] = [];
+  const { redis, stampede, s3 } = results;
+  const add = <T>(
+    value: T | { error: string } | undefined,
+    title: string,
+    render: (value: T) => string,
+  ) => {
+    if (value === undefined) return;
+    parts.push(
+      "",
+      isError(value)
+        ? `## ${title}\n\nFailed: \`${value.error}\``
+        : render(value),
+    );
+  };
+  add(redis, "Cached GET through the Redis tier", redisSection);
+  add(stampede, "Stampede across instances sharing Redis", stampedeSection);
+  add(s3, "Upload into radosgw (S3)", s3Section);
+  return parts;
+}
+
 /** The Markdown report; `dir` is where it and the charts are written. */
 export function renderReport(results: RunResults, dir: string): string {
   const { machine } = results;
@@ -409,6 +461,7 @@ export function renderReport(results: RunResults, dir: string): string {
       );
     }
   }
+  parts.push(...engineParts(results));
   if (micro) {
     parts.push(
       "",
@@ -478,6 +531,15 @@ function summaryLines(results: RunResults): string[] {
     if (isError(upload)) lines.push(`upload: FAILED ${upload.error}`);
     else lines.push(...uploadSummary(upload));
   }
+  for (const step of ["redis", "stampede", "s3"] as const) {
+    const value = results[step];
+    if (isError(value)) lines.push(`${step}: FAILED ${value.error}`);
+  }
+  const ok = <T>(value: T | { error: string } | undefined) =>
+    value === undefined || isError(value) ? undefined : value;
+  lines.push(
+    ...enginesSummary(ok(results.redis), ok(results.stampede), ok(results.s3)),
+  );
   if (micro) {
     if (isError(micro)) {
       lines.push(`micro: FAILED ${micro.error}`);
@@ -495,7 +557,7 @@ function summaryLines(results: RunResults): string[] {
 }
 
 const USAGE =
-  `Usage: deno task bench [--quick] [--only cached|upload|micro[,...]] [--out bench/RESULTS.md]
+  `Usage: deno task bench [--quick] [--only cached|upload|redis|stampede|s3|micro[,...]] [--out bench/RESULTS.md]
 
   --quick   smaller sizes and shorter runs (256 MiB upload, 2 s wrk runs)
   --only    run only these steps (comma-separated)
@@ -507,6 +569,53 @@ async function hasNginx(): Promise<boolean> {
     return (await Deno.stat("/usr/sbin/nginx")).isFile;
   } catch {
     return await hasCommand("nginx");
+  }
+}
+
+/** The result of `run`, or its failure as `{ error }`. */
+async function capture<T>(
+  run: () => Promise<T>,
+): Promise<T | { error: string }> {
+  try {
+    return await run();
+  } catch (error) {
+    return { error: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+/** The steps on the real engines (issue 10), each failing on its own. */
+async function runEngineSteps(
+  results: RunResults,
+  steps: Step[],
+  log: (message: string) => void,
+): Promise<void> {
+  const quick = results.quick;
+  if (steps.includes("redis")) {
+    log(
+      "cached GET through Redis (cold in-process tier) vs the in-memory hit ...",
+    );
+    results.redis = await capture(() =>
+      benchRedisTier(
+        quick ? { seconds: 2, rounds: 1 } : { seconds: 3, rounds: 3 },
+      )
+    );
+  }
+  if (steps.includes("stampede")) {
+    log("100 concurrent misses across 3 instances sharing Redis ...");
+    results.stampede = await capture(() =>
+      benchStampede(quick ? { rounds: 1 } : { rounds: 3 })
+    );
+  }
+  if (steps.includes("s3")) {
+    const bytes = quick ? 256 * MiB : 1024 * MiB;
+    log(
+      `upload ${
+        formatBytes(bytes)
+      } into radosgw vs a plain multipart upload ...`,
+    );
+    results.s3 = await capture(() =>
+      benchS3Upload({ bytes, rounds: quick ? 1 : 2 })
+    );
   }
 }
 
@@ -563,6 +672,24 @@ async function main(): Promise<number> {
   }
   const fastApi = steps.includes("upload") ? await fastApiMissing() : undefined;
   if (fastApi) missing.push(fastApi);
+  if (
+    (steps.includes("redis") || steps.includes("stampede")) &&
+    !(await hasCommand("redis-server"))
+  ) {
+    missing.push(
+      "redis-server (redis, stampede): apt-get install -y --no-install-recommends redis-server",
+    );
+  }
+  if (steps.includes("s3")) {
+    const ceph = await missingCephExecutables();
+    if (ceph.length > 0) {
+      missing.push(
+        `${
+          ceph.join(", ")
+        } (s3): apt-get install -y --no-install-recommends ceph-mon ceph-osd radosgw ceph-common`,
+      );
+    }
+  }
   if (missing.length > 0) {
     printErr(`error: missing prerequisites:\n  ${missing.join("\n  ")}`);
     return 2;
@@ -613,6 +740,7 @@ async function main(): Promise<number> {
       results.upload = failed(error);
     }
   }
+  await runEngineSteps(results, steps, log);
   if (steps.includes("micro")) {
     log(`deno bench ${MICRO_FILES.join(" ")} ...`);
     try {
@@ -627,9 +755,7 @@ async function main(): Promise<number> {
   print("");
   for (const line of summaryLines(results)) print(line);
   print(`\nwrote ${written.map((p) => relative(Deno.cwd(), p)).join(", ")}`);
-  const anyFailed = [results.cached, results.upload, results.micro].some(
-    isError,
-  );
+  const anyFailed = STEPS.some((step) => isError(results[step]));
   return anyFailed ? 1 : 0;
 }
 

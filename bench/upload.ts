@@ -190,7 +190,10 @@ function delay(ms: number): Promise<void> {
 }
 
 /** Writes `bytes` random bytes to `path`, 1 MiB at a time. */
-async function makeRandomFile(path: string, bytes: number): Promise<void> {
+export async function makeRandomFile(
+  path: string,
+  bytes: number,
+): Promise<void> {
   using file = await Deno.open(path, { write: true, createNew: true });
   const piece = new Uint8Array(MiB);
   for (let left = bytes; left > 0; left -= piece.byteLength) {
@@ -206,7 +209,7 @@ async function makeRandomFile(path: string, bytes: number): Promise<void> {
 }
 
 /** `curl -T file url` (a PUT); resolves status, time and the JSON answer. */
-async function curlUpload(
+export async function curlUpload(
   file: string,
   url: string,
   options: { rate?: string; out: string } = { out: "/dev/null" },
@@ -261,7 +264,10 @@ async function curlUpload(
 }
 
 /** Samples the RSS of `pid` every `periodMs` until `stop()`; resolves the peak. */
-function sampleRss(pid: number, periodMs: number) {
+export function sampleRss(
+  pid: number,
+  periodMs: number,
+): { stop(): Promise<number> } {
   let running = true;
   let peak = 0;
   const loop = (async () => {

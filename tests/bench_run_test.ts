@@ -141,7 +141,7 @@ function results(): RunResults {
   });
   return {
     quick: false,
-    steps: ["cached", "upload", "micro"],
+    steps: ["cached", "upload", "redis", "stampede", "s3", "micro"],
     machine: {
       date: "2026-01-02T03:04:05.000Z",
       nproc: 2,
@@ -170,6 +170,58 @@ function results(): RunResults {
       logFields: ["time", "msg", "requestId"],
     },
     upload,
+    redis: {
+      memory: {
+        requestsPerSecond: 9000,
+        latencyP99Ms: 4,
+        redisHitsPerRequest: 0,
+      },
+      redis: {
+        requestsPerSecond: 6000,
+        latencyP99Ms: 8,
+        redisHitsPerRequest: 1,
+      },
+      ratio: 6000 / 9000,
+      connections: 64,
+      seconds: 3,
+      rounds: 3,
+      keys: 100,
+      coldCacheMaxBytes: 1024,
+    },
+    stampede: {
+      clients: 100,
+      instances: 3,
+      upstreamDelayMs: 200,
+      rounds: [
+        {
+          path: "/posts/11",
+          upstreamRequests: 1,
+          p99Ms: 230,
+          maxMs: 240,
+          statuses: { "200": 100 },
+        },
+        {
+          path: "/posts/12",
+          upstreamRequests: 2,
+          p99Ms: 250,
+          maxMs: 260,
+          statuses: { "200": 100 },
+        },
+      ],
+    },
+    s3: {
+      bytes: 1024 ** 3,
+      rounds: 2,
+      partBytes: 8 * 1024 * 1024,
+      partsInFlight: 4,
+      queueBytes: 8 * 1024 * 1024,
+      serviceMiBPerSecond: 170,
+      plainMiBPerSecond: 200,
+      ratio: 0.85,
+      serviceIdleRssBytes: 100 * 1024 * 1024,
+      servicePeakRssBytes: 180 * 1024 * 1024,
+      runs: { service: [170], plain: [200] },
+    },
     micro: parseDenoBench({
       benches: [
         bench("queue handoff (64 KiB chunk)", "base", 1000, 1000, true),
@@ -210,6 +262,22 @@ Deno.test("renderReport() shows each figure with its baseline, ratio and target"
     /\| async-api p99 vs nginx 1 worker \(lower is better\) \| \*\*3 ms\*\* vs 2\.5 ms \| no worse \| ❌ not met \|/,
   );
   assert.match(report, /`etag`, `x-request-id`/);
+  // Issue 10: the Redis tier, the stampede and S3, each with its target.
+  assert.match(report, /\| requests\/s \| 6,000 \| 9,000 \| \*\*0\.67\*\* \|/);
+  assert.match(
+    report,
+    /\| `\/posts\/11` \| 1 \| 230 ms \| 240 ms \| 100 × 200 \| ✅ met \|/,
+  );
+  assert.match(report, /\| `\/posts\/12` \| 2 \| .* \| ❌ not met \|/);
+  assert.match(
+    report,
+    /\| throughput \| 170 MiB\/s \| 200 MiB\/s \| \*\*0\.85\*\* \| ≥ 0\.8 \| ✅ met \|/,
+  );
+  // idle + queue 8 + 4 parts × 8 + 32 = 72 MiB of growth allowed; 80 grew.
+  assert.match(
+    report,
+    /\| RSS growth, peak − idle \| 80 MiB \|.*≤ 72 MiB .*\| ❌ not met \|/,
+  );
   // Medians are the headline; each row names its baseline.
   assert.match(
     report,
@@ -261,6 +329,9 @@ Deno.test("renderReport() reports a failed step and leaves out the others", () =
     cached: { error: "wrk exploded" },
   };
   delete partial.upload;
+  delete partial.redis;
+  delete partial.stampede;
+  delete partial.s3;
   delete partial.micro;
   const report = renderReport(partial, "/out");
   assert.match(report, /--only cached/);
