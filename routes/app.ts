@@ -23,6 +23,7 @@ import type { Logger } from "../services/ops/logger.ts";
 import { Metrics } from "../services/ops/metrics.ts";
 import {
   cacheMetrics,
+  dropMetrics,
   redisCacheMetrics,
   revalidationMetrics,
 } from "../services/cache/metrics.ts";
@@ -48,6 +49,7 @@ import { docsRoutes } from "./ops/docs.ts";
 import { filesRoutes } from "./files/routes.ts";
 import { healthRoutes } from "./ops/health.ts";
 import { jsonPlaceholderRoutes } from "./jsonplaceholder/routes.ts";
+import { writeRoutes } from "./jsonplaceholder/writes.ts";
 import { metricsRoutes } from "./ops/metrics.ts";
 import { createPipeline } from "./pipeline.ts";
 import type { Route, Router } from "./router.ts";
@@ -264,6 +266,7 @@ function createCache(
     : undefined;
   if (shared) redisCacheMetrics(metrics.registry, shared.link);
   return new ResponseCache({
+    onDrop: dropMetrics(metrics.registry),
     store: options.store ?? shared?.store ?? memory,
     ...(shared ? { flight: shared.flight } : {}),
     ttlSeconds: config.cacheTtlSeconds,
@@ -294,6 +297,7 @@ function routeGroups(
   return [
     ...healthRoutes({ draining: state.draining }),
     ...jsonPlaceholderRoutes({ client, cache }),
+    ...writeRoutes({ client, cache, maxBytes: config.writeMaxBytes }),
     ...filesRoutes({
       store: files,
       maxUploadBytes: config.maxUploadBytes,

@@ -20,6 +20,7 @@ import {
 import { COMMON_FRAGMENT } from "../services/ops/openapi_parts.ts";
 import { filesDocs } from "./files/openapi.ts";
 import { jsonPlaceholderDocs } from "./jsonplaceholder/openapi.ts";
+import { jsonPlaceholderWriteDocs } from "./jsonplaceholder/writes_openapi.ts";
 import { opsDocs } from "./ops/openapi.ts";
 
 export type * from "../services/ops/openapi_types.ts";
@@ -29,6 +30,7 @@ export { openApiPath } from "../services/ops/openapi.ts";
 export const API_FRAGMENTS: readonly ApiFragment[] = [
   COMMON_FRAGMENT,
   jsonPlaceholderDocs,
+  jsonPlaceholderWriteDocs,
   filesDocs,
   opsDocs,
 ];

@@ -13,6 +13,12 @@ import { MemoryStore } from "../services/cache/memory_store.ts";
 import { RedisLink } from "../services/cache/redis_link.ts";
 import { TwoTierStore } from "../services/cache/two_tier.ts";
 import { type TestApp, testApp } from "./fixtures/app.ts";
+import {
+  closeAll,
+  linkOf,
+  redisInstances,
+  until,
+} from "./fixtures/redis_apps.ts";
 import { startRedis } from "./fixtures/redis.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
 
@@ -23,21 +29,6 @@ function report(line: string) {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Waits (bounded) until `ok()` holds. */
-async function until(ok: () => boolean, what: string, ms = 10_000) {
-  const deadline = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting: ${what}`);
-    await sleep(10);
-  }
-}
-
-function linkOf(t: TestApp): RedisLink {
-  const store = t.app.cache.store;
-  assert.ok(store instanceof TwoTierStore, "REDIS_URL gives a two-tier store");
-  return store.link;
-}
 
 /** A logger keeping its records, to count what was logged. */
 function recordingLogger(): { logger: Logger; msgs: () => string[] } {
@@ -51,23 +42,6 @@ function recordingLogger(): { logger: Logger; msgs: () => string[] } {
 // Generous: the machine is shared, and a timeout would make an instance
 // load by itself (correct, but not what these tests count).
 const REDIS_ARGS = ["--redis-timeout-ms", "1000"];
-
-async function instances(
-  count: number,
-  args: string[],
-  logger?: Logger,
-): Promise<TestApp[]> {
-  const apps: TestApp[] = [];
-  for (let i = 0; i < count; i++) {
-    apps.push(await testApp(args, logger ? { logger } : {}));
-  }
-  for (const t of apps) await until(() => linkOf(t).up, "Redis connected");
-  return apps;
-}
-
-async function closeAll(apps: TestApp[]) {
-  for (const t of apps) await t[Symbol.asyncDispose]();
-}
 
 Deno.test("two-tier store: bytes round-trip exactly through Redis, expiring when no longer servable", async () => {
   await using redis = await startRedis();
@@ -117,7 +91,7 @@ Deno.test("REDIS_URL: a miss on instance A is a hit on instance B without an ups
   await using upstream = startFixtureUpstream();
   await using redis = await startRedis();
   const args = ["--upstream-url", upstream.url, "--redis-url", redis.url];
-  const [a, b] = await instances(2, [...args, ...REDIS_ARGS]);
+  const [a, b] = await redisInstances(2, [...args, ...REDIS_ARGS]);
   try {
     const first = await a!.get("/posts/1");
     assert.equal(first.status, 200);
@@ -148,7 +122,7 @@ Deno.test("REDIS_URL: a miss on instance A is a hit on instance B without an ups
 Deno.test("REDIS_URL: 100 concurrent cold misses over 3 instances make 1 upstream request", async () => {
   await using upstream = startFixtureUpstream();
   await using redis = await startRedis();
-  const apps = await instances(3, [
+  const apps = await redisInstances(3, [
     "--upstream-url",
     upstream.url,
     "--redis-url",
@@ -187,7 +161,7 @@ Deno.test("REDIS_URL: Redis stopped mid-run: every GET 200, cache_redis_up 0, lo
   await using upstream = startFixtureUpstream();
   await using redis = await startRedis();
   const { logger, msgs } = recordingLogger();
-  const apps = await instances(2, [
+  const apps = await redisInstances(2, [
     "--upstream-url",
     upstream.url,
     "--redis-url",
@@ -263,7 +237,7 @@ Deno.test("REDIS_URL: Redis down at start: GETs 200 from the upstream and memory
 Deno.test("REDIS_URL: a slow Redis (CLIENT PAUSE) is a miss after REDIS_TIMEOUT_MS, never a wait", async () => {
   await using upstream = startFixtureUpstream();
   await using redis = await startRedis();
-  const apps = await instances(1, [
+  const apps = await redisInstances(1, [
     "--upstream-url",
     upstream.url,
     "--redis-url",
@@ -301,7 +275,7 @@ Deno.test("REDIS_URL: a slow Redis (CLIENT PAUSE) is a miss after REDIS_TIMEOUT_
 Deno.test("REDIS_URL: stale-while-revalidate over 2 instances: one background refresh cluster-wide, then fresh everywhere", async () => {
   await using upstream = startFixtureUpstream();
   await using redis = await startRedis();
-  const apps = await instances(2, [
+  const apps = await redisInstances(2, [
     "--upstream-url",
     upstream.url,
     "--redis-url",
@@ -346,7 +320,7 @@ Deno.test("REDIS_URL: stale-while-revalidate over 2 instances: one background re
 Deno.test("REDIS_URL: stale-if-error over 2 instances: a failing upstream gets the shared stale entry on both", async () => {
   await using upstream = startFixtureUpstream();
   await using redis = await startRedis();
-  const apps = await instances(2, [
+  const apps = await redisInstances(2, [
     "--upstream-url",
     upstream.url,
     "--redis-url",
@@ -382,7 +356,7 @@ Deno.test("REDIS_URL: stale-if-error over 2 instances: a failing upstream gets t
 Deno.test("REDIS_URL: a lock whose owner died is waited out (bounded by the upstream budget), then the instance fetches by itself", async () => {
   await using upstream = startFixtureUpstream();
   await using redis = await startRedis();
-  const apps = await instances(1, [
+  const apps = await redisInstances(1, [
     "--upstream-url",
     upstream.url,
     "--redis-url",

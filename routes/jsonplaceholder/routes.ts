@@ -50,7 +50,8 @@ function notFound(
   }, headers ? { headers } : {});
 }
 
-function badId(ctx: RouteContext): Response {
+/** 400 for an `:id` that is not a positive integer. */
+export function badId(ctx: RouteContext): Response {
   return problem(400, {
     title: "Invalid id",
     detail: `Ids are positive integers, got "${ctx.params.id}"`,

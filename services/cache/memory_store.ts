@@ -6,6 +6,7 @@
  */
 
 import { LRUCache } from "lru-cache";
+import { type Dropped, type KeyRule, keysMatching } from "./invalidation.ts";
 import type { CacheEntry, CacheStore } from "./store.ts";
 
 /** Options of {@linkcode MemoryStore}. */
@@ -79,6 +80,13 @@ export class MemoryStore implements CacheStore {
   delete(key: string): Promise<void> {
     this.#lru.delete(key);
     return Promise.resolve();
+  }
+
+  drop(rule: KeyRule): Promise<Dropped> {
+    // Matched first, then deleted: deleting while iterating skips keys.
+    const keys = keysMatching(rule, this.#lru.keys());
+    for (const key of keys) this.#lru.delete(key);
+    return Promise.resolve({ keys, scope: "local" });
   }
 
   stats(): { entries: number; bytes: number; evictions: number } {

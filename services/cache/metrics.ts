@@ -5,13 +5,16 @@
  * `REDIS_TIMEOUT_MS`, each served as a miss); all stores read at scrape
  * time. `cache_revalidations_total` counts conditional refreshes of stale
  * entries by how they ended.
+ * Invalidations (writes, purges) and the entries they dropped are
+ * counted by cause.
  *
  * @module
  */
 
 import { Counter, type Registry } from "prom-client";
 import { mirroredCounter, scrapedGauge } from "../ops/metric_helpers.ts";
-import type { CacheOutcome, RevalidationOutcome } from "./policy.ts";
+import type { Dropped } from "./invalidation.ts";
+import type { CacheOutcome, DropCause, RevalidationOutcome } from "./policy.ts";
 import type { RedisLink } from "./redis_link.ts";
 
 /** What the store gauges read (a `CacheStore` fits). */
@@ -85,4 +88,36 @@ export function redisCacheMetrics(registry: Registry, link: RedisLink): void {
     help:
       "Redis commands that took longer than REDIS_TIMEOUT_MS (each treated as a miss)",
   }, () => link.timeouts);
+}
+
+/**
+ * Registers `cache_invalidations_total` and `cache_invalidated_entries_total`
+ * (by cause: `write`, a write passed through; `purge`, DELETE /cache);
+ * returns their recorder.
+ */
+export function dropMetrics(
+  registry: Registry,
+): (cause: DropCause, dropped: Dropped) => void {
+  const invalidations = new Counter({
+    name: "cache_invalidations_total",
+    help:
+      "Invalidations by cause: write (a successful write passed through, RFC 9111 4.4) or purge (DELETE /cache)",
+    labelNames: ["cause"],
+    registers: [registry],
+  });
+  const entries = new Counter({
+    name: "cache_invalidated_entries_total",
+    help:
+      "Entries dropped by invalidations, by cause (with Redis: found in Redis or this instance's memory)",
+    labelNames: ["cause"],
+    registers: [registry],
+  });
+  for (const cause of ["write", "purge"]) {
+    invalidations.inc({ cause }, 0);
+    entries.inc({ cause }, 0);
+  }
+  return (cause, dropped) => {
+    invalidations.inc({ cause });
+    entries.inc({ cause }, dropped.keys.length);
+  };
 }

@@ -20,7 +20,16 @@ import {
 } from "../http/origin_validators.ts";
 import { type Logger, silentLogger } from "../ops/logger.ts";
 import { type Flight, type FlightResult, localFlight } from "./flight.ts";
+import { type Dropped, type KeyRule, ruleMatches } from "./invalidation.ts";
 import type { CacheEntry, CacheStore } from "./store.ts";
+
+/** Why entries were dropped: a write passed through, or a purge. */
+export type DropCause = "write" | "purge";
+
+/** A load in flight; a drop that names its key supersedes it. */
+interface Ticket {
+  superseded: boolean;
+}
 
 /**
  * How a lookup was answered, for `Cache-Status` and logs:
@@ -115,6 +124,8 @@ export interface ResponseCacheOptions {
   onOutcome?: (outcome: CacheOutcome) => void;
   /** Observes each conditional refresh (metrics). */
   onRevalidation?: (outcome: RevalidationOutcome) => void;
+  /** Observes each invalidation (metrics). */
+  onDrop?: (cause: DropCause, dropped: Dropped) => void;
   /**
    * Who loads a missing key: here, or one instance of those sharing a
    * Redis (`redis_flight.ts`). @default {localFlight}
@@ -138,8 +149,10 @@ export class ResponseCache {
   readonly #onRevalidation:
     | ((outcome: RevalidationOutcome) => void)
     | undefined;
+  readonly #onDrop: ResponseCacheOptions["onDrop"];
   readonly #flight: Flight;
   readonly #inflight = new Map<string, Promise<FlightResult>>();
+  readonly #tickets = new Map<string, Ticket>();
   readonly #background = new Set<Promise<unknown>>();
   /** Answers served but not stored, with the `Cache-Control` that said so. */
   readonly #unstored = new WeakMap<CacheEntry, string>();
@@ -156,6 +169,7 @@ export class ResponseCache {
       logger = silentLogger,
       onOutcome,
       onRevalidation,
+      onDrop,
       flight = localFlight,
     } = options;
     for (
@@ -177,7 +191,9 @@ export class ResponseCache {
     this.#logger = logger;
     this.#onOutcome = onOutcome;
     this.#onRevalidation = onRevalidation;
+    this.#onDrop = onDrop;
     this.#flight = flight;
+    store.watchDrops?.((rule) => this.#supersede(rule));
   }
 
   /** The store underneath. */
@@ -226,6 +242,28 @@ export class ResponseCache {
     }
   }
 
+  /**
+   * Drops the entries `rule` names (RFC 9111 4.4 after a write, or a
+   * purge): from the store (with a shared tier, in every instance), and
+   * loads in flight for them are neither joined by later callers nor
+   * stored, as they may carry what was there before.
+   */
+  async invalidate(rule: KeyRule, cause: DropCause): Promise<Dropped> {
+    this.#supersede(rule);
+    const dropped = await this.#store.drop(rule);
+    this.#onDrop?.(cause, dropped);
+    return dropped;
+  }
+
+  #supersede(rule: KeyRule): void {
+    for (const [key, ticket] of this.#tickets) {
+      if (!ruleMatches(rule, key)) continue;
+      ticket.superseded = true;
+      this.#tickets.delete(key);
+      this.#inflight.delete(key);
+    }
+  }
+
   /** Waits for background refreshes (used on shutdown and in tests). */
   async settled(): Promise<void> {
     while (this.#background.size > 0) {
@@ -262,16 +300,22 @@ export class ResponseCache {
     load: Loader,
     stale: CacheEntry | undefined,
   ): Promise<FlightResult> {
+    const ticket: Ticket = { superseded: false };
+    this.#tickets.set(key, ticket);
     const promise = (async () => {
       try {
         return await this.#flight.run(
           key,
-          () => this.#fetch(key, load, stale),
+          () => this.#fetch(key, load, stale, ticket),
           // Another instance's entry stands in only while fresh.
           (entry) => this.#now() - entry.storedAt < this.#ttlMs,
         );
       } finally {
-        this.#inflight.delete(key);
+        // A superseded load's key may be loading afresh already.
+        if (this.#tickets.get(key) === ticket) {
+          this.#tickets.delete(key);
+          this.#inflight.delete(key);
+        }
       }
     })();
     this.#inflight.set(key, promise);
@@ -281,12 +325,13 @@ export class ResponseCache {
   /**
    * Loads `key` (conditionally when `stale` has validators) and stores the
    * answer: a 304 renews `stale` in place, `no-store`/`private` keep it out
-   * (and drop `stale`).
+   * (and drop `stale`), and so does a drop naming `key` meanwhile.
    */
   async #fetch(
     key: string,
     load: Loader,
     stale: CacheEntry | undefined,
+    ticket: Ticket,
   ): Promise<CacheEntry> {
     const validators = stale?.validators;
     const conditional = validators !== undefined && hasValidators(validators);
@@ -311,6 +356,8 @@ export class ResponseCache {
       if (stale) await this.#store.delete(key);
       return entry;
     }
+    // Its callers get it; the cache does not keep what a write replaced.
+    if (ticket.superseded) return entry;
     const retainMs = this.#ttlMs + Math.max(this.#swrMs, this.#sieMs);
     await (renewal
       ? this.#store.renew(key, entry, retainMs)

@@ -126,11 +126,17 @@ export class RedisLink {
       // the cache works without Redis meanwhile.
       client.connect().catch((error: Error) => this.#lost(error));
     }
-    if (onMessage) {
-      this.#subscriber.subscribe(channel, (message: Buffer | string) => {
-        onMessage(String(message));
-      }).catch((error: Error) => this.#lost(error));
-    }
+    if (onMessage) this.subscribe(channel, onMessage);
+  }
+
+  /**
+   * Calls `onMessage` with each message on `channel`, over the one
+   * subscriber connection (node-redis subscribes again after a reconnect).
+   */
+  subscribe(channel: string, onMessage: (message: string) => void): void {
+    this.#subscriber.subscribe(channel, (message: Buffer | string) => {
+      onMessage(String(message));
+    }).catch((error: Error) => this.#lost(error));
   }
 
   /** Whether both connections are open now (the `cache_redis_up` gauge). */

@@ -50,7 +50,7 @@ export function createRedisTier(options: RedisTierOptions): RedisTier {
     // Messages arrive only once subscribed, after `flight` exists.
     onMessage: (key) => flight.announced(key),
   });
-  const store = new TwoTierStore({ memory, link, freshMs });
+  const store = new TwoTierStore({ memory, link, freshMs, logger });
   const flight = new RedisFlight({
     link,
     read: (key) => store.getShared(key),

@@ -7,6 +7,7 @@
  */
 
 import type { OriginValidators } from "../http/origin_validators.ts";
+import type { Dropped, KeyRule } from "./invalidation.ts";
 
 /** A cached upstream answer. */
 export interface CacheEntry {
@@ -41,6 +42,15 @@ export interface CacheStore {
   renew(key: string, entry: CacheEntry, retainMs: number): Promise<void>;
   /** Removes `key`. */
   delete(key: string): Promise<void>;
+  /**
+   * Removes every entry `rule` names (with a shared tier: everywhere).
+   */
+  drop(rule: KeyRule): Promise<Dropped>;
+  /**
+   * Calls `listener` with each rule another instance dropped (shared
+   * stores only).
+   */
+  watchDrops?(listener: (rule: KeyRule) => void): void;
   /** Entries and bytes held now (for metrics); may be approximate. */
   stats(): { entries: number; bytes: number; evictions: number };
   /** Releases connections, if any. */

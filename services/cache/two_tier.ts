@@ -15,8 +15,11 @@
  */
 
 import { Buffer } from "node:buffer";
+import type { Logger } from "../ops/logger.ts";
 import { decodeEntry, encodeEntry, encodeHeader } from "./entry_codec.ts";
+import type { Dropped, KeyRule } from "./invalidation.ts";
 import type { RedisLink } from "./redis_link.ts";
+import { SharedDrops } from "./shared_drops.ts";
 import type { CacheEntry, CacheStore } from "./store.ts";
 
 // Swaps the header of the entry in KEYS[1] for ARGV[1] when its body is
@@ -60,6 +63,8 @@ export interface TwoTierStoreOptions {
   prefix?: string;
   /** Clock, for tests. @default {Date.now} */
   now?: () => number;
+  /** Logs a drop that could not reach Redis. */
+  logger?: Logger;
 }
 
 /** The in-process LRU in front of Redis. */
@@ -69,6 +74,7 @@ export class TwoTierStore implements CacheStore {
   readonly #freshMs: number;
   readonly #prefix: string;
   readonly #now: () => number;
+  readonly #drops: SharedDrops;
 
   constructor(options: TwoTierStoreOptions) {
     const {
@@ -77,6 +83,7 @@ export class TwoTierStore implements CacheStore {
       freshMs,
       prefix = "async-api:cache:",
       now = Date.now,
+      logger,
     } = options;
     if (!Number.isFinite(freshMs) || freshMs < 0) {
       throw new RangeError(`freshMs must be >= 0: ${freshMs}`);
@@ -86,6 +93,13 @@ export class TwoTierStore implements CacheStore {
     this.#freshMs = freshMs;
     this.#prefix = prefix;
     this.#now = now;
+    this.#drops = new SharedDrops({
+      link,
+      memory,
+      prefix,
+      now,
+      ...(logger ? { logger } : {}),
+    });
   }
 
   /** The Redis connections. */
@@ -197,6 +211,8 @@ export class TwoTierStore implements CacheStore {
       retainUntil: entry.storedAt + retainMs,
     });
     const value = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    // Before the SET: a drop arriving while it is in flight finds it.
+    this.#drops.stored(key);
     try {
       await this.#link.call((redis) =>
         redis.set(this.#prefix + key, value, {
@@ -215,6 +231,18 @@ export class TwoTierStore implements CacheStore {
     } catch {
       // It expires in Redis by itself.
     }
+  }
+
+  /** Drops here, in Redis, and (announced) in every instance's memory. */
+  async drop(rule: KeyRule): Promise<Dropped> {
+    const local = await this.#memory.drop(rule);
+    const shared = await this.#drops.drop(rule);
+    const keys = [...new Set([...local.keys, ...shared.keys])];
+    return { keys, scope: shared.scope };
+  }
+
+  watchDrops(listener: (rule: KeyRule) => void): void {
+    this.#drops.watch(listener);
   }
 
   stats(): { entries: number; bytes: number; evictions: number } {

@@ -29,6 +29,7 @@ export interface Config {
   upstreamBreakerThreshold: number;
   upstreamBreakerCooldownMs: number;
   upstreamMaxBytes: number;
+  writeMaxBytes: number;
   cacheTtlSeconds: number;
   cacheStaleWhileRevalidateSeconds: number;
   cacheStaleIfErrorSeconds: number;

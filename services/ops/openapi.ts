@@ -79,7 +79,9 @@ const DESCRIPTION = "A cached front for the JSONPlaceholder API and a " +
   "body; `Content-Length` only when it is the size `GET` sends.\n" +
   "- An unknown path is 404; a known path with another method is 405 with " +
   "`Allow`.\n" +
-  "- Every error is an RFC 9457 `application/problem+json` body.\n" +
+  "- Every error is an RFC 9457 `application/problem+json` body, but " +
+  "for the upstream's own answer to a JSONPlaceholder write, passed on " +
+  "as it is.\n" +
   "- Every answer carries `X-Request-Id` (the client's, when well-formed).";
 
 /**

@@ -106,6 +106,15 @@ export const SETTINGS = [
     help: "largest upstream response body accepted (larger: 502)",
     parse: integer(1),
   }),
+  setting({
+    key: "writeMaxBytes",
+    env: "WRITE_MAX_BYTES",
+    flag: "write-max-bytes",
+    default: "65536",
+    help:
+      "largest JSON body of a write passed through (POST/PUT/PATCH on the JSONPlaceholder resources; larger: 413)",
+    parse: integer(2, 16_777_216),
+  }),
   // The response cache (services/cache/).
   setting({
     key: "cacheTtlSeconds",

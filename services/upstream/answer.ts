@@ -37,7 +37,7 @@ function declaredLength(response: Response): number | undefined {
 }
 
 /** Reads a body up to `maxBytes` into an exact-size buffer (502 past it). */
-async function readCapped(
+export async function readCapped(
   response: Response,
   maxBytes: number,
 ): Promise<Uint8Array> {
@@ -109,10 +109,13 @@ export type Outcome =
     | { kind: "retry" | "fatal"; error: UpstreamError; retryAfterMs?: number }
   );
 
-/** Whether an attempt counts against the upstream for the breaker. */
+/**
+ * Whether an attempt counts against the upstream for the breaker: an
+ * error without a status is a write whose connection failed.
+ */
 export function isFailure({ outcome, status }: Report): boolean {
   return outcome === "retry" || outcome === "timeout" ||
-    (status !== undefined && status >= 500);
+    (status === undefined ? outcome === "error" : status >= 500);
 }
 
 /** The outcome of a 429, 502, 503 or 504: retry, honouring `Retry-After`. */

@@ -29,8 +29,11 @@ import {
   conditionalHeaders,
   type OriginValidators,
 } from "../http/origin_validators.ts";
+import type { ShedReason, UpstreamAttempt } from "./events.ts";
+import { type Backoff, jitteredBackoff, sleep } from "./backoff.ts";
 
 export { parseRetryAfter, UpstreamError };
+export type { ShedReason, UpstreamAttempt };
 
 /**
  * A successful exchange with the upstream: a JSON body, a 404, or (to a
@@ -98,36 +101,13 @@ export interface JsonPlaceholderClientOptions {
   onShed?: (reason: ShedReason) => void;
 }
 
-/**
- * Why a call never reached the upstream: the wait queue was full, no slot
- * came free within the budget, or the circuit breaker was open.
- */
-export type ShedReason = "queue_full" | "queue_timeout" | "breaker_open";
-
-/** What {@linkcode JsonPlaceholderClientOptions.onAttempt} sees. */
-export interface UpstreamAttempt {
-  /** `ok`, `not_found`, `retry`, `error` or `timeout`. */
-  outcome: "ok" | "not_found" | "retry" | "error" | "timeout";
-  /** Upstream status, when it answered. */
-  status?: number;
-  /** Duration of the attempt in milliseconds. */
-  durationMs: number;
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  signal?.throwIfAborted();
-  const { promise, resolve, reject } = Promise.withResolvers<void>();
-  const onAbort = () => {
-    clearTimeout(timer);
-    reject(signal!.reason);
-  };
-  const timer = setTimeout(() => {
-    signal?.removeEventListener("abort", onAbort);
-    resolve();
-  }, ms);
-  signal?.addEventListener("abort", onAbort, { once: true });
-  return promise;
-}
+/** The client's settings, as the write path (`write.ts`) reads them. */
+export type UpstreamSettings = Backoff & {
+  baseUrl: string;
+  timeoutMs: number;
+  retries: number;
+  maxBytes: number;
+};
 
 /**
  * A client for the JSONPlaceholder API.
@@ -232,6 +212,18 @@ export class JsonPlaceholderClient implements Disposable {
     return this.#breaker.state;
   }
 
+  /** The base URL (no trailing slash), budget, retries and body cap. */
+  get settings(): UpstreamSettings {
+    return {
+      baseUrl: this.#base,
+      maxBytes: this.#maxBytes,
+      timeoutMs: this.#timeoutMs,
+      retries: this.#retries,
+      backoffMs: this.#backoffMs,
+      maxBackoffMs: this.#maxBackoffMs,
+    };
+  }
+
   /**
    * GETs `pathAndQuery` (e.g. `/posts?userId=1`) from the upstream, within
    * one budget of `timeoutMs` for the wait for a slot, every attempt and
@@ -263,7 +255,10 @@ export class JsonPlaceholderClient implements Disposable {
     };
     for (let attempt = 0;; attempt++) {
       signal?.throwIfAborted();
-      const outcome = await this.#attempt(url, headers, signals);
+      const outcome = await this.admitted(
+        () => this.#exchange(url, headers, signals),
+        signals,
+      );
       if (outcome.kind === "done") {
         return {
           ...outcome.response,
@@ -276,9 +271,10 @@ export class JsonPlaceholderClient implements Disposable {
       if (retryAfterMs !== undefined && retryAfterMs > this.#maxRetryAfterMs) {
         throw error;
       }
-      const backoff = Math.random() *
-        Math.min(this.#maxBackoffMs, this.#backoffMs * 2 ** attempt);
-      const wait = Math.max(backoff, retryAfterMs ?? 0);
+      const wait = Math.max(
+        jitteredBackoff(attempt, this.settings),
+        retryAfterMs ?? 0,
+      );
       // No time left for another attempt: fail now rather than at the
       // deadline.
       if (wait >= this.#timeoutMs - (performance.now() - started)) throw error;
@@ -292,17 +288,20 @@ export class JsonPlaceholderClient implements Disposable {
     }
   }
 
-  /** One attempt: a slot, the breaker's leave, the exchange, the records. */
-  async #attempt(
-    url: string,
-    headers: Record<string, string>,
+  /**
+   * One attempt: a slot, the breaker's leave, `exchange` (given the pooled
+   * HTTP client), the records. GETs and the writes of `write.ts` share the
+   * slots and the breaker. @throws {UpstreamError} 503 when shed.
+   */
+  async admitted(
+    exchange: (http: Deno.HttpClient) => Promise<Outcome>,
     signals: Signals,
   ): Promise<Outcome> {
     await this.#admit(signals);
     const started = performance.now();
     let outcome: Outcome | undefined;
     try {
-      outcome = await this.#exchange(url, headers, signals);
+      outcome = await exchange(this.#http);
       return outcome;
     } finally {
       this.#slots.release();

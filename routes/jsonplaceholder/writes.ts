@@ -1,0 +1,198 @@
+/**
+ * The JSONPlaceholder writes, passed through: `POST /<resource>` and
+ * `PUT`/`PATCH`/`DELETE /<resource>/:id` for every resource the reads
+ * cover. A body is a JSON object of at most `WRITE_MAX_BYTES` (413 past
+ * it, told by `Content-Length` before any byte is read, else as soon as
+ * the count crosses it), sent as `application/json` (415 otherwise) and
+ * well-formed (400). The upstream's status, body, `Content-Type`,
+ * `Location` and `Content-Location` come back as they are (a `Location`
+ * into the upstream is made relative, so it leads here); nothing of a
+ * write is cached, and a successful one (2xx, 3xx) drops what it made
+ * stale (`invalidation.ts`) before the answer goes out.
+ *
+ * @module
+ */
+
+import type { ResponseCache } from "../../services/cache/policy.ts";
+import { problem } from "../../services/http/problem.ts";
+import { BodyTooLargeError, readBody } from "../../services/http/read_body.ts";
+import type { JsonPlaceholderClient } from "../../services/upstream/client.ts";
+import {
+  sendWrite,
+  type WriteAnswer,
+  type WriteMethod,
+} from "../../services/upstream/write.ts";
+import type { Handler, Route, RouteContext } from "../router.ts";
+import { createdPath, upstreamPath, writeRule } from "./invalidation.ts";
+import { isValidId, type Resource, RESOURCES } from "./resources.ts";
+import { badId } from "./routes.ts";
+
+/** What the write routes need. */
+export interface WriteDeps {
+  client: JsonPlaceholderClient;
+  cache: ResponseCache;
+  /** Largest request body, bytes (`WRITE_MAX_BYTES`). */
+  maxBytes: number;
+}
+
+/** `application/json` or a `+json` type, any parameters. */
+const JSON_MEDIA_TYPE = /^application\/(?:[\w.-]+\+)?json\s*(?:;|$)/i;
+
+const NULL_BODY = new Set([204, 205, 304]);
+
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+function unsupported(method: WriteMethod, ctx: RouteContext): Response {
+  const accept = method === "PATCH" ? "accept-patch" : "accept-post";
+  return problem(415, {
+    detail: "The body must be JSON, sent with Content-Type: application/json",
+    instance: ctx.url.pathname,
+  }, { headers: { [accept]: "application/json" } });
+}
+
+function tooLarge(error: BodyTooLargeError, ctx: RouteContext): Response {
+  return problem(413, {
+    detail: error.declaredBytes === undefined
+      ? `The body exceeds the limit of ${error.maxBytes} bytes`
+      : `The body of ${error.declaredBytes} bytes exceeds the limit of ${error.maxBytes} bytes`,
+    instance: ctx.url.pathname,
+    maxBytes: error.maxBytes,
+    // The rest of the body is not read: the connection goes.
+  }, { headers: { connection: "close" } });
+}
+
+function invalidJson(detail: string, ctx: RouteContext): Response {
+  return problem(400, {
+    title: "Invalid JSON body",
+    detail,
+    instance: ctx.url.pathname,
+  });
+}
+
+/** The body's bytes once checked, or the answer refusing it. */
+async function jsonBody(
+  req: Request,
+  ctx: RouteContext,
+  maxBytes: number,
+): Promise<Uint8Array<ArrayBuffer> | Response> {
+  const length = req.headers.get("content-length");
+  let bytes: Uint8Array<ArrayBuffer>;
+  try {
+    bytes = await readBody(req.body, {
+      maxBytes,
+      ...(length && /^\d+$/.test(length)
+        ? { expectedBytes: Math.min(Number(length), Number.MAX_SAFE_INTEGER) }
+        : {}),
+    }) as Uint8Array<ArrayBuffer>;
+  } catch (error) {
+    if (error instanceof BodyTooLargeError) return tooLarge(error, ctx);
+    return invalidJson("The body could not be read to its end", ctx);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(decoder.decode(bytes));
+  } catch (error) {
+    return invalidJson(
+      bytes.byteLength === 0
+        ? "The body is empty; a JSON object is needed"
+        : `The body is not JSON: ${(error as Error).message}`,
+      ctx,
+    );
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    return invalidJson("The body must be a JSON object", ctx);
+  }
+  return bytes;
+}
+
+/** The answer to the client: the upstream's, `Location`s made relative. */
+function answerOf(answer: WriteAnswer, base: string): Response {
+  const headers = new Headers({ "cache-control": "no-store" });
+  const { contentType, location, contentLocation } = answer.headers;
+  if (contentType) headers.set("content-type", contentType);
+  for (
+    const [name, value] of [
+      ["location", location],
+      ["content-location", contentLocation],
+    ] as const
+  ) {
+    if (value !== undefined) {
+      headers.set(name, upstreamPath(value, base) ?? value);
+    }
+  }
+  const body = NULL_BODY.has(answer.status) ? null : answer.body;
+  return new Response(body as BodyInit | null, {
+    status: answer.status,
+    headers,
+  });
+}
+
+/** The paths a successful answer names, within the upstream. */
+function relatedPaths(
+  resource: Resource,
+  method: WriteMethod,
+  answer: WriteAnswer,
+  base: string,
+): string[] {
+  const named = [answer.headers.location, answer.headers.contentLocation]
+    .filter((value) => value !== undefined)
+    .map((value) => upstreamPath(value, base)?.split("?")[0])
+    .filter((path) => path !== undefined);
+  const created = method === "POST"
+    ? createdPath(resource, answer.body)
+    : undefined;
+  return created ? [...named, created] : named;
+}
+
+function passThrough(
+  deps: WriteDeps,
+  resource: Resource,
+  method: WriteMethod,
+): Handler {
+  return async (req, ctx) => {
+    const { id } = ctx.params;
+    if (id !== undefined && !isValidId(id)) return badId(ctx);
+    const contentType = req.headers.get("content-type") ?? "";
+    let body: Uint8Array<ArrayBuffer> | undefined;
+    if (method !== "DELETE") {
+      if (!JSON_MEDIA_TYPE.test(contentType)) return unsupported(method, ctx);
+      const checked = await jsonBody(req, ctx, deps.maxBytes);
+      if (checked instanceof Response) return checked;
+      body = checked;
+    }
+    // Not the client's signal: once sent, a write is seen through, so the
+    // cache is cleaned even if the client left meanwhile.
+    const answer = await sendWrite(deps.client, {
+      method,
+      pathAndQuery: ctx.url.pathname + ctx.url.search,
+      ...(body ? { body, contentType } : {}),
+    });
+    const base = deps.client.settings.baseUrl;
+    if (answer.status < 400) {
+      const related = relatedPaths(resource, method, answer, base);
+      const dropped = await deps.cache.invalidate(
+        writeRule({ resource, ...(id ? { id } : {}), related }),
+        "write",
+      );
+      ctx.log.invalidated = dropped.keys.length;
+    }
+    ctx.log.upstreamStatus = answer.status;
+    return answerOf(answer, base);
+  };
+}
+
+/** The write routes of every resource. */
+export function writeRoutes(deps: WriteDeps): Route[] {
+  return RESOURCES.flatMap((resource) => [
+    {
+      method: "POST",
+      pattern: `/${resource}`,
+      handler: passThrough(deps, resource, "POST"),
+    },
+    ...(["PUT", "PATCH", "DELETE"] as const).map((method) => ({
+      method,
+      pattern: `/${resource}/:id`,
+      handler: passThrough(deps, resource, method),
+    })),
+  ]);
+}

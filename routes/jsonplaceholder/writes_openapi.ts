@@ -1,0 +1,205 @@
+/**
+ * The OpenAPI fragment of the JSONPlaceholder writes (`writes.ts`):
+ * `POST /<resource>` and `PUT`/`PATCH`/`DELETE /<resource>/:id` for every
+ * resource, with the request and answer bodies made from each resource's
+ * schema in `resources.ts` (every field optional, others allowed: the
+ * upstream decides what it takes).
+ *
+ * @module
+ */
+
+import type { z } from "zod";
+import type {
+  ApiFragment,
+  OperationDescription,
+  PathParameterDescription,
+  ResponseObject,
+} from "../../services/ops/openapi.ts";
+import { jsonSchemaOf } from "../../services/ops/openapi.ts";
+import {
+  DEFAULT_ERROR,
+  headerRef,
+  json,
+  problemResponse,
+  REQUEST_ID_HEADER,
+  responseRef,
+  schemaRef,
+} from "../../services/ops/openapi_parts.ts";
+import { IdSchema, RESOURCE_INFO, RESOURCES } from "./resources.ts";
+
+type Resource = typeof RESOURCES[number];
+
+const POSITIVE_ID: PathParameterDescription = {
+  description: "A positive integer id (anything else is 400).",
+  schema: jsonSchemaOf(IdSchema),
+  example: 1,
+};
+
+const capital = (s: string) => s[0]!.toUpperCase() + s.slice(1);
+
+const PASSED_THROUGH = "Passed through to the upstream, never cached; the " +
+  "upstream's status, body, `Content-Type`, `Location` and " +
+  "`Content-Location` come back as they are (a `Location` into the " +
+  "upstream is made relative, so it leads here). A success (2xx, 3xx) " +
+  "first drops the cached reads it made stale (RFC 9111 4.4): the item, " +
+  "the collection with every query, the nested lists holding the " +
+  "resource, lists that `_embed` or `_expand` it, and the `Location`. " +
+  "Retried only for PUT and DELETE, and only when no connection could be " +
+  "opened. JSONPlaceholder fakes writes: it answers as if it stored them, " +
+  "and keeps nothing.";
+
+const BODY_NOTE = "The body is a JSON object of at most `WRITE_MAX_BYTES`, " +
+  "sent as `application/json`.";
+
+/** Request and answer bodies of one resource's writes. */
+function bodySchemas(resource: Resource): Record<string, z.ZodType> {
+  const { name, schema } = RESOURCE_INFO[resource];
+  const input = schema.omit({ id: true }).partial().loose();
+  return {
+    [`${name}Input`]: input,
+    [`${name}Written`]: input.extend({ id: IdSchema }),
+  };
+}
+
+function written(resource: Resource, description: string): ResponseObject {
+  return {
+    description,
+    headers: {
+      "Cache-Control": headerRef("CacheControl"),
+      ...REQUEST_ID_HEADER,
+    },
+    content: json(schemaRef(`${RESOURCE_INFO[resource].name}Written`)),
+  };
+}
+
+const WRITE_ERRORS = {
+  "404": responseRef("UpstreamAnswer"),
+  "502": responseRef("BadGateway"),
+  "503": responseRef("UpstreamBusy"),
+  "504": responseRef("GatewayTimeout"),
+  ...DEFAULT_ERROR,
+} as const;
+
+const BODY_ERRORS = {
+  "400": responseRef("InvalidWrite"),
+  "413": responseRef("WriteTooLarge"),
+  "415": responseRef("NotJson"),
+} as const;
+
+function requestBody(resource: Resource, description: string) {
+  return {
+    description: `${description} ${BODY_NOTE}`,
+    required: true,
+    content: json(schemaRef(`${RESOURCE_INFO[resource].name}Input`)),
+  };
+}
+
+/** `POST /<resource>`. */
+function createOperation(resource: Resource): OperationDescription {
+  const { noun } = RESOURCE_INFO[resource];
+  return {
+    operationId: `create${capital(noun)}`,
+    summary: `Create a ${noun}`,
+    description: `${PASSED_THROUGH} JSONPlaceholder answers 201 with ` +
+      `the body and a new id (always the next one: it keeps nothing).`,
+    tags: [resource],
+    requestBody: requestBody(resource, `The new ${noun}.`),
+    responses: {
+      "201": {
+        ...written(resource, `The upstream's answer: the ${noun}.`),
+        headers: {
+          "Location": headerRef("WriteLocation"),
+          "Cache-Control": headerRef("CacheControl"),
+          ...REQUEST_ID_HEADER,
+        },
+      },
+      ...BODY_ERRORS,
+      ...WRITE_ERRORS,
+    },
+  };
+}
+
+/** `POST /<resource>` and `PUT`/`PATCH`/`DELETE /<resource>/:id`. */
+function writeOperations(
+  resource: Resource,
+): Record<string, OperationDescription> {
+  const { noun } = RESOURCE_INFO[resource];
+  const item = { tags: [resource], pathParameters: { id: POSITIVE_ID } };
+  return {
+    [`POST /${resource}`]: createOperation(resource),
+    [`PUT /${resource}/:id`]: {
+      operationId: `replace${capital(noun)}`,
+      summary: `Replace a ${noun}`,
+      description: PASSED_THROUGH,
+      ...item,
+      requestBody: requestBody(resource, `The ${noun}'s new fields.`),
+      responses: {
+        "200": written(resource, `The upstream's answer: the ${noun}.`),
+        "400": responseRef("InvalidWrite"),
+        "413": responseRef("WriteTooLarge"),
+        "415": responseRef("NotJson"),
+        ...WRITE_ERRORS,
+      },
+    },
+    [`PATCH /${resource}/:id`]: {
+      operationId: `update${capital(noun)}`,
+      summary: `Update fields of a ${noun}`,
+      description: PASSED_THROUGH,
+      ...item,
+      requestBody: requestBody(resource, "The fields to change."),
+      responses: {
+        "200": written(resource, `The upstream's answer: the ${noun}.`),
+        ...BODY_ERRORS,
+        ...WRITE_ERRORS,
+      },
+    },
+    [`DELETE /${resource}/:id`]: {
+      operationId: `delete${capital(noun)}`,
+      summary: `Delete a ${noun}`,
+      description: `${PASSED_THROUGH} No body is sent.`,
+      ...item,
+      responses: {
+        "200": {
+          description: "The upstream's answer (JSONPlaceholder: `{}`).",
+          headers: REQUEST_ID_HEADER,
+          content: json({ type: "object" }),
+        },
+        "400": responseRef("InvalidId"),
+        ...WRITE_ERRORS,
+      },
+    },
+  };
+}
+
+/** The JSONPlaceholder writes' part of the OpenAPI document. */
+export const jsonPlaceholderWriteDocs: ApiFragment = {
+  operations: Object.assign({}, ...RESOURCES.map(writeOperations)),
+  schemas: Object.assign({}, ...RESOURCES.map(bodySchemas)),
+  headers: {
+    WriteLocation: {
+      description: "Where the upstream says the new item is, when it says " +
+        "so (JSONPlaceholder does not).",
+      schema: { type: "string" },
+    },
+  },
+  responses: {
+    UpstreamAnswer: {
+      description: "The upstream's own answer, status and body as they " +
+        "are (JSONPlaceholder: `{}` for an unknown id); other upstream " +
+        "statuses come back as they are too.",
+      headers: REQUEST_ID_HEADER,
+      content: json({ type: "object" }),
+    },
+    InvalidWrite: problemResponse(
+      "The id is not a positive integer, or the body is not a JSON object.",
+    ),
+    WriteTooLarge: problemResponse(
+      "The body is larger than `WRITE_MAX_BYTES` (told by `Content-Length` " +
+        "before any byte is read; the connection is closed).",
+    ),
+    NotJson: problemResponse(
+      "The body was not sent as `application/json` (or another `+json` " +
+        "type); `Accept-Post` or `Accept-Patch` says so.",
+    ),
+  },
+};

@@ -1,0 +1,221 @@
+/**
+ * Writes passed through to the upstream (`POST`, `PUT`, `PATCH`,
+ * `DELETE`), sharing the client's slots, breaker and budget. A write is
+ * sent again only when it is idempotent (`PUT`, `DELETE`) and the failure
+ * came before any byte of it left (no connection could be opened): a
+ * write the upstream may have received is never repeated, whatever came
+ * back. The upstream's answer (status, body, `Content-Type`, `Location`,
+ * `Content-Location`) is returned as it came, its body within the cap.
+ *
+ * @module
+ */
+
+import { type Outcome, readCapped, type Signals, timedOut } from "./answer.ts";
+import { jitteredBackoff, sleep } from "./backoff.ts";
+import type { JsonPlaceholderClient } from "./client.ts";
+import { UpstreamError } from "./error.ts";
+
+/** The methods passed through. */
+export const WRITE_METHODS = ["POST", "PUT", "PATCH", "DELETE"] as const;
+
+/** A write method. */
+export type WriteMethod = typeof WRITE_METHODS[number];
+
+const IDEMPOTENT: ReadonlySet<WriteMethod> = new Set(["PUT", "DELETE"]);
+
+/** A write to send. */
+export interface UpstreamWrite {
+  method: WriteMethod;
+  /** Path and query, e.g. `/posts/1`. */
+  pathAndQuery: string;
+  /** The request body, sent as is. */
+  body?: Uint8Array<ArrayBuffer>;
+  /** The client's `Content-Type`, sent as is. */
+  contentType?: string;
+  /** Stops the write (a client that went away). */
+  signal?: AbortSignal;
+}
+
+/** The upstream's answer to a write. */
+export interface WriteAnswer {
+  status: number;
+  body: Uint8Array;
+  /** The answer's headers that matter to the client and the cache. */
+  headers: {
+    contentType?: string;
+    location?: string;
+    contentLocation?: string;
+  };
+  /** Attempts made. */
+  attempts: number;
+}
+
+/**
+ * Whether a failed fetch failed before sending anything: Deno names the
+ * stage that failed, `(Connect)` when no connection could be opened
+ * (refused, unreachable, DNS or TLS failure).
+ */
+export function failedBeforeSending(error: unknown): boolean {
+  const cause = (error as { cause?: unknown } | undefined)?.cause;
+  return /\(Connect\)/.test(cause instanceof Error ? cause.message : "");
+}
+
+function headersOf(response: Response): WriteAnswer["headers"] {
+  const pick = (name: string) => response.headers.get(name) ?? undefined;
+  const picked = {
+    contentType: pick("content-type"),
+    location: pick("location"),
+    contentLocation: pick("content-location"),
+  };
+  return Object.fromEntries(
+    Object.entries(picked).filter(([, value]) => value !== undefined),
+  );
+}
+
+/** The outcome of a fetch that failed: retried only if nothing was sent. */
+function networkFailure(
+  method: WriteMethod,
+  cause: unknown,
+  deadline: AbortSignal,
+  timeoutMs: number,
+): Outcome {
+  if (deadline.aborted) return timedOut("did not answer", cause, timeoutMs);
+  const before = failedBeforeSending(cause);
+  const retry = before && IDEMPOTENT.has(method);
+  return {
+    kind: retry ? "retry" : "fatal",
+    error: new UpstreamError(
+      502,
+      before
+        ? "upstream connection failed"
+        : `upstream connection broke during the ${method}; it was not repeated`,
+      { cause },
+    ),
+    report: { outcome: retry ? "retry" : "error" },
+  };
+}
+
+/** What one attempt needs besides the write. */
+interface AttemptContext {
+  url: string;
+  signals: Signals;
+  maxBytes: number;
+  timeoutMs: number;
+}
+
+/** A read failure of the answer's body: never retried. */
+function bodyFailure(
+  error: unknown,
+  status: number,
+  { signals, timeoutMs }: AttemptContext,
+): Outcome {
+  if (signals.caller?.aborted) throw signals.caller.reason;
+  if (signals.deadline.aborted) {
+    return timedOut("body did not arrive", error, timeoutMs, status);
+  }
+  return {
+    kind: "fatal",
+    error: error instanceof UpstreamError
+      ? error
+      : new UpstreamError(502, "upstream connection broke", { cause: error }),
+    report: { outcome: "error", status },
+  };
+}
+
+/** One attempt's exchange: the fetch, and the answer read within the cap. */
+async function exchange(
+  http: Deno.HttpClient,
+  write: UpstreamWrite,
+  context: AttemptContext,
+): Promise<{ outcome: Outcome; headers?: WriteAnswer["headers"] }> {
+  const { caller, deadline } = context.signals;
+  let response: Response;
+  try {
+    response = await fetch(context.url, {
+      client: http,
+      method: write.method,
+      signal: caller ? AbortSignal.any([caller, deadline]) : deadline,
+      headers: {
+        accept: "application/json",
+        ...(write.contentType ? { "content-type": write.contentType } : {}),
+      },
+      ...(write.body ? { body: write.body } : {}),
+    });
+  } catch (cause) {
+    if (caller?.aborted) throw caller.reason;
+    return {
+      outcome: networkFailure(write.method, cause, deadline, context.timeoutMs),
+    };
+  }
+  const { status } = response;
+  let body: Uint8Array;
+  try {
+    body = await readCapped(response, context.maxBytes);
+  } catch (error) {
+    return { outcome: bodyFailure(error, status, context) };
+  }
+  const headers = headersOf(response);
+  return {
+    outcome: {
+      kind: "done",
+      // A write's answer is never stored: no validators kept.
+      response: {
+        status,
+        body,
+        contentType: headers.contentType ?? "",
+        validators: {},
+      },
+      report: {
+        outcome: status === 404 ? "not_found" : status < 400 ? "ok" : "error",
+        status,
+      },
+    },
+    headers,
+  };
+}
+
+/**
+ * Sends `write` to the upstream within one budget of the client's
+ * `timeoutMs`; retried (with the client's backoff) only when idempotent
+ * and nothing was sent.
+ *
+ * @throws {UpstreamError} when shed (503), on a timeout (504), or when the
+ * upstream could not be reached or its answer not read (502).
+ */
+export async function sendWrite(
+  client: JsonPlaceholderClient,
+  write: UpstreamWrite,
+): Promise<WriteAnswer> {
+  const settings = client.settings;
+  if (!write.pathAndQuery.startsWith("/")) {
+    throw new TypeError(`path must start with "/": ${write.pathAndQuery}`);
+  }
+  const context: AttemptContext = {
+    url: settings.baseUrl + write.pathAndQuery,
+    signals: {
+      caller: write.signal,
+      deadline: AbortSignal.timeout(settings.timeoutMs),
+    },
+    maxBytes: settings.maxBytes,
+    timeoutMs: settings.timeoutMs,
+  };
+  const started = performance.now();
+  for (let attempt = 0;; attempt++) {
+    write.signal?.throwIfAborted();
+    let headers: WriteAnswer["headers"] = {};
+    const outcome = await client.admitted(async (http) => {
+      const result = await exchange(http, write, context);
+      headers = result.headers ?? {};
+      return result.outcome;
+    }, context.signals);
+    if (outcome.kind === "done") {
+      const { status, body } = outcome.response;
+      return { status, body, headers, attempts: attempt + 1 };
+    }
+    const { error } = outcome;
+    if (outcome.kind === "fatal" || attempt >= settings.retries) throw error;
+    const wait = jitteredBackoff(attempt, settings);
+    if (wait >= settings.timeoutMs - (performance.now() - started)) throw error;
+    await sleep(wait, write.signal);
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * Issue 13 item 2 with the shared tier (`REDIS_URL`) on a real
+ * `redis-server`: a write through one instance drops the entries in Redis
+ * and, by pub/sub, the in-memory copies of every other instance; an
+ * instance drops from Redis what it stored just before a drop reached it.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { MemoryStore } from "../services/cache/memory_store.ts";
+import { RedisLink } from "../services/cache/redis_link.ts";
+import { TwoTierStore } from "../services/cache/two_tier.ts";
+import type { TestApp } from "./fixtures/app.ts";
+import { closeAll, redisInstances, until } from "./fixtures/redis_apps.ts";
+import { startRedis } from "./fixtures/redis.ts";
+import { startFixtureUpstream } from "./fixtures/upstream.ts";
+
+const REDIS_ARGS = ["--redis-timeout-ms", "1000"];
+
+async function read(t: TestApp, path: string) {
+  const res = await t.get(path);
+  return {
+    hit: /; hit/.test(res.headers.get("cache-status") ?? ""),
+    body: JSON.parse(await res.text()),
+  };
+}
+
+Deno.test("REDIS_URL: a write through A drops the entries in Redis and B's in-memory copies", async () => {
+  await using upstream = startFixtureUpstream();
+  await using redis = await startRedis();
+  const apps = await redisInstances(2, [
+    "--upstream-url",
+    upstream.url,
+    "--redis-url",
+    redis.url,
+    ...REDIS_ARGS,
+  ]);
+  const [a, b] = apps as [TestApp, TestApp];
+  try {
+    const paths = ["/posts/1", "/posts?userId=1", "/users/1/posts"];
+    for (const path of paths) await read(a, path);
+    // B finds them in Redis and keeps them in its memory.
+    for (const path of paths) assert.ok((await read(b, path)).hit, path);
+    for (const path of paths) assert.ok((await read(b, path)).hit, path);
+    assert.equal(await redis.command("EXISTS", "async-api:cache:/posts/1"), 1);
+
+    const res = await a.get("/posts/1", {
+      method: "PATCH",
+      body: JSON.stringify({ title: "changed" }),
+      headers: { "content-type": "application/json" },
+    });
+    assert.equal(res.status, 200);
+    await res.body?.cancel();
+    // Gone from Redis by the time the answer is out.
+    for (const path of paths) {
+      assert.equal(
+        await redis.command("EXISTS", `async-api:cache:${path}`),
+        0,
+        path,
+      );
+    }
+    // B's memory copy goes when the message arrives.
+    let fresh: { hit: boolean; body: { title: string } } | undefined;
+    await until(
+      async () => {
+        fresh = await read(b, "/posts/1");
+        return !fresh.hit;
+      },
+      "B dropped its copy",
+      5_000,
+    );
+    assert.equal(fresh!.body.title, "changed");
+    const list = await read(b, "/users/1/posts");
+    assert.equal(list.body[0].title, "changed");
+    const metrics = await (await a.get("/metrics")).text();
+    assert.match(metrics, /^cache_invalidations_total\{cause="write"\} 1$/m);
+    assert.match(
+      metrics,
+      /^cache_invalidated_entries_total\{cause="write"\} 3$/m,
+    );
+  } finally {
+    await closeAll(apps);
+  }
+});
+
+Deno.test("two-tier store: a drop arriving from another instance deletes from Redis what this one stored just before", async () => {
+  await using redis = await startRedis();
+  const link = new RedisLink({ url: redis.url, timeoutMs: 1000 });
+  try {
+    await until(() => link.up, "Redis connected");
+    const store = new TwoTierStore({
+      memory: new MemoryStore({ maxBytes: 1 << 20 }),
+      link,
+      freshMs: 60_000,
+    });
+    const dropped: unknown[] = [];
+    store.watchDrops((rule) => dropped.push(rule));
+    const entry = {
+      status: 200,
+      body: new TextEncoder().encode("{}"),
+      contentType: "application/json",
+      etag: '"e"',
+      storedAt: Date.now(),
+    };
+    // Stored here after the writer's DEL, before its message came.
+    await store.set("/posts/1", entry, 60_000);
+    await store.set("/albums/1", entry, 60_000);
+    const rule = { paths: ["/posts/1"] };
+    await redis.command(
+      "PUBLISH",
+      "async-api:cache:dropped",
+      JSON.stringify({ from: "another instance", rule }),
+    );
+    await until(
+      async () =>
+        await redis.command("EXISTS", "async-api:cache:/posts/1") === 0,
+      "re-DEL",
+    );
+    assert.deepEqual(dropped, [rule]);
+    assert.equal(await store.get("/posts/1"), undefined);
+    assert.ok(await store.get("/albums/1"), "what the rule does not name");
+    // A malformed message is ignored.
+    await redis.command("PUBLISH", "async-api:cache:dropped", "{oops");
+    assert.equal(await redis.command("EXISTS", "async-api:cache:/albums/1"), 1);
+  } finally {
+    await link.close();
+  }
+});

@@ -1,0 +1,97 @@
+/**
+ * Issue 13 items 1 and 2 against the real JSONPlaceholder code and data
+ * (npm `jsonplaceholder`, under Node), which fakes writes as the public
+ * service does: every write route answers what the service answers, and a
+ * write still drops what the cache held (the next read goes upstream),
+ * since a front cannot know the upstream kept nothing.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { RESOURCES } from "../routes/jsonplaceholder/resources.ts";
+import { testApp } from "./fixtures/app.ts";
+import { startJsonPlaceholder } from "./fixtures/jsonplaceholder.ts";
+
+const JSON_HEADERS = { "content-type": "application/json; charset=UTF-8" };
+
+Deno.test("every write route answers what the real JSONPlaceholder answers", async () => {
+  await using upstream = await startJsonPlaceholder();
+  await using t = await testApp(["--upstream-url", upstream.url]);
+  for (const resource of RESOURCES) {
+    for (
+      const [method, path, body] of [
+        ["POST", `/${resource}`, { title: "foo", userId: 1 }],
+        ["PUT", `/${resource}/1`, { title: "bar" }],
+        ["PATCH", `/${resource}/1`, { title: "baz" }],
+        ["DELETE", `/${resource}/1`, undefined],
+        ["PUT", `/${resource}/100000`, { title: "none" }],
+      ] as const
+    ) {
+      const init = {
+        method,
+        ...(body ? { body: JSON.stringify(body), headers: JSON_HEADERS } : {}),
+      };
+      const [ours, theirs] = await Promise.all([
+        t.get(path, init),
+        fetch(upstream.url + path, init),
+      ]);
+      const where = `${method} ${path}`;
+      assert.equal(ours.status, theirs.status, where);
+      assert.equal(
+        ours.headers.get("content-type"),
+        theirs.headers.get("content-type"),
+        where,
+      );
+      assert.deepEqual(await ours.json(), await theirs.json(), where);
+    }
+  }
+  // The fake: a created post gets id 101 and is not there afterwards.
+  const created = await t.get("/posts", {
+    method: "POST",
+    body: JSON.stringify({ title: "foo", body: "bar", userId: 1 }),
+    headers: JSON_HEADERS,
+  });
+  assert.equal(created.status, 201);
+  assert.deepEqual(await created.json(), {
+    title: "foo",
+    body: "bar",
+    userId: 1,
+    id: 101,
+  });
+  const after = await t.get("/posts/101");
+  assert.equal(after.status, 404);
+  await after.body?.cancel();
+});
+
+Deno.test("against the real JSONPlaceholder, a write sends the next read of what it touched upstream", async () => {
+  await using upstream = await startJsonPlaceholder();
+  await using t = await testApp(["--upstream-url", upstream.url]);
+  const status = async (path: string) => {
+    const res = await t.get(path);
+    await res.body?.cancel();
+    return res.headers.get("cache-status") ?? "";
+  };
+  const touched = [
+    "/comments/5",
+    "/comments?postId=1",
+    "/posts/1/comments",
+    "/posts/1?_embed=comments",
+  ];
+  const kept = ["/comments/6", "/posts/1", "/users/1"];
+  for (const path of [...touched, ...kept]) await status(path);
+  for (const path of [...touched, ...kept]) {
+    assert.match(await status(path), /; hit/, path);
+  }
+  const res = await t.get("/comments/5", {
+    method: "PUT",
+    body: JSON.stringify({ postId: 1, name: "n", email: "a@b.c", body: "b" }),
+    headers: JSON_HEADERS,
+  });
+  assert.equal(res.status, 200);
+  await res.body?.cancel();
+  for (const path of touched) {
+    assert.match(await status(path), /fwd=miss/, path);
+  }
+  for (const path of kept) assert.match(await status(path), /; hit/, path);
+});

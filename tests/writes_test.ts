@@ -1,0 +1,362 @@
+/**
+ * Issue 13 items 1 and 2 against the fixture upstream (which keeps writes,
+ * so a stale cache would show): every write route passes through with its
+ * body, content type, status, `Location` and body; bodies are capped (413),
+ * must be JSON objects (400) sent as JSON (415); POST is never retried,
+ * PUT/DELETE only when nothing was sent; and each RFC 9111 4.4 rule drops
+ * what it must, and only that, including loads in flight.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { RESOURCES } from "../routes/jsonplaceholder/resources.ts";
+import { JsonPlaceholderClient } from "../services/upstream/client.ts";
+import { sendWrite, WRITE_METHODS } from "../services/upstream/write.ts";
+import { type TestApp, testApp } from "./fixtures/app.ts";
+import { startFixtureUpstream } from "./fixtures/upstream.ts";
+
+const JSON_TYPE = "application/json; charset=utf-8";
+
+function send(
+  t: TestApp,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<Response> {
+  return t.get(path, {
+    method,
+    ...(body === undefined ? {} : {
+      body: JSON.stringify(body),
+      headers: { "content-type": JSON_TYPE },
+    }),
+  });
+}
+
+async function read(t: TestApp, path: string) {
+  const res = await t.get(path);
+  return {
+    status: res.status,
+    cache: res.headers.get("cache-status") ?? "",
+    body: JSON.parse(await res.text()),
+  };
+}
+
+const isHit = (cache: string) => /; hit/.test(cache);
+
+Deno.test("every write route passes through: method, body, content type; status, Location and body back as they are", async () => {
+  await using upstream = startFixtureUpstream();
+  await using t = await testApp(["--upstream-url", upstream.url]);
+  for (const resource of RESOURCES) {
+    const created = await send(t, "POST", `/${resource}`, { title: "new" });
+    assert.equal(created.status, 201, resource);
+    const item = await created.json();
+    assert.equal(item.title, "new");
+    // The fixture's absolute Location, made to lead here.
+    assert.equal(created.headers.get("location"), `/${resource}/${item.id}`);
+    assert.equal(created.headers.get("content-type"), JSON_TYPE);
+    assert.equal(created.headers.get("cache-control"), "no-store");
+
+    const put = await send(t, "PUT", `/${resource}/1`, { title: "put" });
+    assert.equal(put.status, 200);
+    assert.deepEqual(await put.json(), { title: "put", id: 1 });
+    const patch = await send(t, "PATCH", `/${resource}/2`, { title: "p" });
+    assert.equal(patch.status, 200);
+    assert.equal((await patch.json()).title, "p");
+    const removed = await send(t, "DELETE", `/${resource}/3`);
+    assert.equal(removed.status, 200);
+    assert.deepEqual(await removed.json(), {});
+  }
+  const writes = upstream.requests.filter((r) => r.method !== "GET");
+  assert.equal(writes.length, RESOURCES.length * 4);
+  const put = writes.find((r) => r.method === "PUT")!;
+  assert.equal(put.path, "/posts/1");
+  assert.equal(put.body, JSON.stringify({ title: "put" }));
+  assert.equal(put.headers.get("content-type"), JSON_TYPE);
+  const del = writes.find((r) => r.method === "DELETE")!;
+  assert.equal(del.body, "");
+  // An upstream 404 comes back as it is, not as a problem.
+  const missing = await send(t, "PUT", "/posts/9999", { title: "x" });
+  assert.equal(missing.status, 404);
+  assert.equal(missing.headers.get("content-type"), JSON_TYPE);
+  assert.deepEqual(await missing.json(), {});
+});
+
+Deno.test("bodies: 413 past WRITE_MAX_BYTES (at once by Content-Length), 400 for bad JSON, 415 for another type, 405 outside the routes", async () => {
+  await using upstream = startFixtureUpstream();
+  await using t = await testApp([
+    "--upstream-url",
+    upstream.url,
+    "--write-max-bytes",
+    "1024",
+  ]);
+  const big = JSON.stringify({ body: "x".repeat(2000) });
+  const declared = await t.get("/posts", {
+    method: "POST",
+    body: big,
+    headers: { "content-type": "application/json" },
+  });
+  assert.equal(declared.status, 413);
+  assert.equal(declared.headers.get("connection"), "close");
+  assert.match((await declared.json()).detail, /1024 bytes/);
+  // Chunked, no length: counted as it comes.
+  const chunks = [big.slice(0, 900), big.slice(900)];
+  const streamed = await t.get("/posts/1", {
+    method: "PUT",
+    headers: { "content-type": "application/json" },
+    body: ReadableStream.from(chunks.map((c) => new TextEncoder().encode(c))),
+  });
+  assert.equal(streamed.status, 413);
+  await streamed.body?.cancel();
+  for (const body of ["{oops", "[1,2]", "1", "null", "", "\xff"]) {
+    const res = await t.get("/posts", {
+      method: "POST",
+      body,
+      headers: { "content-type": "application/json" },
+    });
+    assert.equal(res.status, 400, JSON.stringify(body));
+    assert.equal(res.headers.get("content-type"), "application/problem+json");
+    await res.body?.cancel();
+  }
+  const text = await t.get("/posts", { method: "POST", body: "{}" });
+  assert.equal(text.status, 415, "fetch sends a string as text/plain");
+  assert.equal(text.headers.get("accept-post"), "application/json");
+  await text.body?.cancel();
+  const patch = await t.get("/posts/1", {
+    method: "PATCH",
+    body: "a=1",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+  });
+  assert.equal(patch.status, 415);
+  assert.equal(patch.headers.get("accept-patch"), "application/json");
+  await patch.body?.cancel();
+  const ld = await send(t, "POST", "/posts", { a: 1 });
+  assert.equal(ld.status, 201);
+  await ld.body?.cancel();
+  const badId = await send(t, "PUT", "/posts/abc", { a: 1 });
+  assert.equal(badId.status, 400);
+  await badId.body?.cancel();
+  const collection = await send(t, "PUT", "/posts", { a: 1 });
+  assert.equal(collection.status, 405);
+  assert.equal(collection.headers.get("allow"), "GET, HEAD, POST");
+  await collection.body?.cancel();
+  // Only the one well-formed POST reached the upstream.
+  assert.equal(upstream.hits(), 1);
+});
+
+Deno.test("Content-Length past the cap is answered before any body byte is sent", async () => {
+  await using upstream = startFixtureUpstream();
+  await using t = await testApp([
+    "--upstream-url",
+    upstream.url,
+    "--write-max-bytes",
+    "1024",
+  ]);
+  await using server = Deno.serve(
+    { port: 0, hostname: "127.0.0.1", onListen() {} },
+    (req, info) => t.app.fetch(req, info),
+  );
+  const conn = await Deno.connect({ port: server.addr.port });
+  try {
+    await conn.write(new TextEncoder().encode(
+      "POST /posts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" +
+        "Content-Length: 1000000000\r\n\r\n",
+    ));
+    const buffer = new Uint8Array(4096);
+    const n = await conn.read(buffer);
+    assert.match(
+      new TextDecoder().decode(buffer.subarray(0, n ?? 0)),
+      /^HTTP\/1\.1 413/,
+    );
+  } finally {
+    conn.close();
+  }
+  assert.equal(upstream.hits(), 0);
+});
+
+Deno.test("POST and PATCH are never retried; PUT and DELETE only when no connection could be opened", async () => {
+  await using upstream = startFixtureUpstream();
+  await using t = await testApp(["--upstream-url", upstream.url]);
+  // Answered 503: sent, so never again, whatever the method.
+  for (const [method, path] of [["POST", "/posts"], ["PUT", "/posts/1"]]) {
+    upstream.setFault(path!, { status: 503, times: 1 });
+    const res = await send(t, method!, path!, { title: "x" });
+    assert.equal(res.status, 503, "the upstream's status, as is");
+    await res.body?.cancel();
+    assert.equal(upstream.hits(path!), 1, `${method} sent once`);
+    upstream.resetHits();
+  }
+  // The connection dropped after the request went out: 502, not repeated.
+  for (const [method, path] of [["POST", "/posts"], ["DELETE", "/posts/2"]]) {
+    upstream.setFault(path!, { drop: true, times: 1 });
+    const body = method === "DELETE" ? undefined : { title: "x" };
+    const res = await send(t, method!, path!, body);
+    assert.equal(res.status, 502);
+    assert.match((await res.json()).detail, /not repeated/);
+    assert.equal(upstream.hits(path!), 1, `${method} sent once`);
+    upstream.clearFaults();
+    upstream.resetHits();
+  }
+});
+
+Deno.test("a refused connection: PUT and DELETE are tried again, POST and PATCH are not", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const refused = `http://127.0.0.1:${listener.addr.port}`;
+  listener.close();
+  for (const method of WRITE_METHODS) {
+    let attempts = 0;
+    using client = new JsonPlaceholderClient({
+      baseUrl: refused,
+      retries: 2,
+      backoffMs: 1,
+      breakerThreshold: 0,
+      onAttempt: () => attempts++,
+    });
+    await assert.rejects(
+      sendWrite(client, {
+        method,
+        pathAndQuery: "/posts/1",
+        ...(method === "DELETE" ? {} : {
+          body: new TextEncoder().encode("{}"),
+          contentType: "application/json",
+        }),
+      }),
+      /upstream connection failed/,
+    );
+    const idempotent = method === "PUT" || method === "DELETE";
+    assert.equal(attempts, idempotent ? 3 : 1, method);
+  }
+});
+
+Deno.test("a write drops the item, the collection with every query, and nothing unrelated", async () => {
+  await using upstream = startFixtureUpstream();
+  await using t = await testApp(["--upstream-url", upstream.url]);
+  const watched = [
+    "/posts/1",
+    "/posts",
+    "/posts?userId=1",
+    "/posts/1/comments",
+  ];
+  const unrelated = ["/posts/2", "/users/1", "/albums/1", "/comments"];
+  for (const path of [...watched, ...unrelated]) await read(t, path);
+  for (const path of [...watched, ...unrelated]) {
+    assert.ok(isHit((await read(t, path)).cache), `${path} cached`);
+  }
+  const res = await send(t, "PATCH", "/posts/1", { title: "changed" });
+  assert.equal(res.status, 200);
+  await res.body?.cancel();
+  const post = await read(t, "/posts/1");
+  assert.ok(!isHit(post.cache));
+  assert.equal(post.body.title, "changed");
+  const list = await read(t, "/posts?userId=1");
+  assert.ok(!isHit(list.cache));
+  assert.equal(list.body[0].title, "changed");
+  assert.ok(!isHit((await read(t, "/posts")).cache));
+  assert.ok(!isHit((await read(t, "/posts/1/comments")).cache), "under it");
+  for (const path of unrelated) {
+    assert.ok(isHit((await read(t, path)).cache), `${path} kept`);
+  }
+  // A failed write drops nothing.
+  const failed = await send(t, "PUT", "/posts/9999", { title: "x" });
+  assert.equal(failed.status, 404);
+  await failed.body?.cancel();
+  assert.ok(isHit((await read(t, "/posts")).cache));
+});
+
+Deno.test("a write drops the nested lists and aggregates holding the resource", async () => {
+  await using upstream = startFixtureUpstream();
+  await using t = await testApp(["--upstream-url", upstream.url]);
+  const before = await read(t, "/users/1/summary");
+  await read(t, "/posts/1/comments");
+  await read(t, "/posts/3/comments");
+  await read(t, "/posts?_embed=comments&_limit=2");
+  await read(t, "/comments?_expand=post&_limit=2");
+  // A comment: every post's comment list, and lists embedding comments.
+  const comment = await send(t, "PATCH", "/comments/1", { name: "renamed" });
+  assert.equal(comment.status, 200);
+  await comment.body?.cancel();
+  const comments = await read(t, "/posts/1/comments");
+  assert.ok(!isHit(comments.cache));
+  assert.equal(comments.body[0].name, "renamed");
+  assert.ok(!isHit((await read(t, "/posts/3/comments")).cache));
+  assert.ok(!isHit((await read(t, "/posts?_embed=comments&_limit=2")).cache));
+  // A query variant of the collection: dropped too; read again.
+  assert.ok(!isHit((await read(t, "/comments?_expand=post&_limit=2")).cache));
+  await read(t, "/users/1/todos");
+  // A post: /users/:id/posts, the summary built on it, lists expanding it.
+  const post = await send(t, "PUT", "/posts/1", {
+    userId: 1,
+    title: "rewritten",
+    body: "b",
+  });
+  assert.equal(post.status, 200);
+  await post.body?.cancel();
+  const summary = await read(t, "/users/1/summary");
+  assert.notDeepEqual(summary.body.posts, before.body.posts);
+  assert.equal(summary.body.posts[0].title, "rewritten");
+  assert.ok(!isHit((await read(t, "/comments?_expand=post&_limit=2")).cache));
+  // The user's other parts were kept.
+  assert.ok(isHit((await read(t, "/users/1/todos")).cache));
+});
+
+Deno.test("a write drops the Location, the Content-Location and a created item's 404", async () => {
+  await using upstream = startFixtureUpstream();
+  await using t = await testApp(["--upstream-url", upstream.url]);
+  assert.equal((await read(t, "/posts/101")).status, 404);
+  assert.ok(isHit((await read(t, "/posts/101")).cache), "a 404 is cached");
+  await read(t, "/todos/7");
+  await read(t, "/albums/3?x=1");
+  const created = await send(t, "POST", "/posts", { title: "t" });
+  assert.equal(created.headers.get("location"), "/posts/101");
+  await created.body?.cancel();
+  const fresh = await read(t, "/posts/101");
+  assert.equal(fresh.status, 200);
+  assert.equal(fresh.body.title, "t");
+  upstream.setFault("/users", {
+    times: 1,
+    headers: {
+      location: `${upstream.url}/todos/7`,
+      "content-location": "/albums/3",
+    },
+  });
+  const user = await send(t, "POST", "/users", { name: "n" });
+  assert.equal(user.status, 201);
+  assert.equal(user.headers.get("location"), "/todos/7");
+  await user.body?.cancel();
+  assert.ok(!isHit((await read(t, "/todos/7")).cache));
+  assert.ok(!isHit((await read(t, "/albums/3?x=1")).cache));
+  // A Location elsewhere is passed on, and drops nothing here.
+  await read(t, "/todos/8");
+  upstream.setFault("/users", {
+    times: 1,
+    headers: { location: "http://elsewhere.example/todos/8" },
+  });
+  const other = await send(t, "POST", "/users", { name: "m" });
+  assert.equal(
+    other.headers.get("location"),
+    "http://elsewhere.example/todos/8",
+  );
+  await other.body?.cancel();
+  assert.ok(isHit((await read(t, "/todos/8")).cache));
+});
+
+Deno.test("a load in flight when a write lands is neither joined afterwards nor stored", async () => {
+  await using upstream = startFixtureUpstream();
+  await using t = await testApp(["--upstream-url", upstream.url]);
+  const old = await (await fetch(`${upstream.url}/posts/1`)).text();
+  upstream.resetHits();
+  // The read is answered with what was there before, late.
+  upstream.setFault("/posts/1", { delayMs: 400, body: old, times: 1 });
+  const early = read(t, "/posts/1");
+  await upstream.waitForRequests(1, "/posts/1");
+  const res = await send(t, "PATCH", "/posts/1", { title: "after" });
+  assert.equal(res.status, 200);
+  await res.body?.cancel();
+  // Asked after the write: a load of its own, not the old one.
+  const late = await read(t, "/posts/1");
+  assert.equal(late.body.title, "after");
+  assert.notEqual((await early).body.title, "after", "the old load's answer");
+  await t.app.cache.settled();
+  const again = await read(t, "/posts/1");
+  assert.equal(again.body.title, "after", "the old load was not stored");
+});
