@@ -51,6 +51,7 @@ import { healthRoutes } from "./ops/health.ts";
 import { jsonPlaceholderRoutes } from "./jsonplaceholder/routes.ts";
 import { writeRoutes } from "./jsonplaceholder/writes.ts";
 import { metricsRoutes } from "./ops/metrics.ts";
+import { purgeRoutes } from "./ops/purge.ts";
 import { createPipeline } from "./pipeline.ts";
 import type { Route, Router } from "./router.ts";
 
@@ -313,6 +314,7 @@ function routeGroups(
       logger,
       onUpload: (event) => recordUpload(event.outcome, event.result),
     }, uploads),
+    ...purgeRoutes({ cache, token: config.cacheAdminToken }),
     ...metricsRoutes(metrics),
     ...docsRoutes(state.routes),
   ];

@@ -176,6 +176,25 @@ Deno.test("the docs page works in chromium: no errors, same origin only, try it 
       assert.equal(status.trim(), "200");
       assert.equal(upstream.hits("/posts/1"), 1);
 
+      // Try it out: POST /posts with the body the page fills in from the
+      // schema, passed through to the upstream as JSON.
+      const create = page.locator("#operations-posts-createPost");
+      await create.locator(".opblock-summary-control").click();
+      const execute = create.locator("button.execute");
+      await execute.waitFor({ timeout: WAIT_MS });
+      await execute.click();
+      const created = create.locator(
+        ".live-responses-table .response .response-col_status",
+      ).first();
+      await created.waitFor({ timeout: WAIT_MS });
+      assert.equal((await created.innerText()).trim(), "201");
+      const sent = upstream.requests.find((r) => r.method === "POST");
+      assert.match(
+        sent?.headers.get("content-type") ?? "",
+        /^application\/json/,
+      );
+      assert.equal(typeof JSON.parse(sent!.body!), "object");
+
       assert.deepEqual(problems, []);
       assert.ok(requested.includes(`${origin}/openapi.json`), `${requested}`);
       assert.ok(requested.includes(`${origin}/posts/1`), `${requested}`);

@@ -86,7 +86,10 @@ async function redoclyLint(file: string, cwd: string): Promise<LintProblem[]> {
 }
 
 Deno.test("the served /openapi.json passes redocly lint with zero errors", async () => {
-  await using service = await serveApp({});
+  // With the token, so the purge is linted too.
+  await using service = await serveApp({
+    args: ["--cache-admin-token", "admin-token-0123456789"],
+  });
   const res = await fetch(`${service.url}/openapi.json`);
   assert.equal(res.status, 200);
   const document = await res.text();

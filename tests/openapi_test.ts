@@ -314,7 +314,13 @@ Deno.test("every route of the app has an operation, and every operation a route"
 
 Deno.test("a route without a description, or a description without a route, throws", async () => {
   await using upstream = startFixtureUpstream();
-  await using t = await testApp(["--upstream-url", upstream.url]);
+  // With the token, DELETE /cache exists: every description has its route.
+  await using t = await testApp([
+    "--upstream-url",
+    upstream.url,
+    "--cache-admin-token",
+    "admin-token-0123456789",
+  ]);
   const routes = t.app.router.routes;
 
   assert.throws(
@@ -329,9 +335,11 @@ Deno.test("a route without a description, or a description without a route, thro
     () => openApiDocument(routes.filter((r) => r.pattern !== "/todos/:id")),
     /operation description GET \/todos\/:id has no route/,
   );
-  // The one optional entry may lack its route; nothing else may.
+  // The optional entries may lack their routes; nothing else may.
   const withoutMetrics = routes.filter((r) => r.pattern !== "/metrics");
   assert.equal(openApiDocument(withoutMetrics).paths["/metrics"], undefined);
+  const withoutPurge = routes.filter((r) => r.pattern !== "/cache");
+  assert.equal(openApiDocument(withoutPurge).paths["/cache"], undefined);
 
   const base = { operationId: "x", summary: "x", tags: [], responses: {} };
   assert.throws(

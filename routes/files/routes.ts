@@ -13,7 +13,7 @@ import {
   StorageUnavailableError,
 } from "../../services/storage/storage.ts";
 import type { Logger } from "../../services/ops/logger.ts";
-import { bearerMatches } from "../../services/http/bearer.ts";
+import { bearerChallenge } from "../../services/http/bearer.ts";
 import { problem } from "../../services/http/problem.ts";
 import type { UploadResult } from "../../services/uploads/pipeline.ts";
 import type { UploadTracker } from "../../services/uploads/tracker.ts";
@@ -85,22 +85,11 @@ function checkBearer(
   ctx: RouteContext,
 ): Response | undefined {
   if (token === undefined) return undefined;
-  if (bearerMatches(req.headers.get("authorization"), token)) {
-    return undefined;
-  }
-  const given = req.headers.has("authorization");
-  return problem(401, {
-    detail: given
-      ? "The bearer token is not valid"
-      : "This operation needs Authorization: Bearer <token>",
-    instance: ctx.url.pathname,
-  }, {
-    headers: {
-      "www-authenticate": given
-        ? 'Bearer realm="async-api", error="invalid_token"'
-        : 'Bearer realm="async-api"',
-    },
-  });
+  return bearerChallenge(
+    req.headers.get("authorization"),
+    token,
+    ctx.url.pathname,
+  );
 }
 
 /** 503 for unreachable storage (logged); rethrows any other error. */

@@ -1,6 +1,7 @@
 /**
  * The OpenAPI fragment of the operations routes: the greeting and probes,
- * `/metrics`, and the docs (`/openapi.json`, `/docs` and its assets).
+ * `/metrics`, the docs (`/openapi.json`, `/docs` and its assets), and the
+ * cache purge (`DELETE /cache`, with `CACHE_ADMIN_TOKEN` only).
  *
  * @module
  */
@@ -16,10 +17,12 @@ import {
   headerRef,
   IF_NONE_MATCH,
   json,
+  problemResponse,
   REQUEST_ID_HEADER,
   retryLater,
   schemaRef,
 } from "../../services/ops/openapi_parts.ts";
+import { PurgeResultSchema } from "./purge.ts";
 
 /** The body of `/healthz` and `/readyz`. */
 export const StatusSchema = z.object({ status: z.enum(["ok", "ready"]) });
@@ -53,12 +56,69 @@ function asset(
   };
 }
 
+const PURGE_TARGET = { type: "string", pattern: "^/", maxLength: 2048 };
+
+const PURGE: OperationDescription = {
+  operationId: "purgeCache",
+  summary: "Drop cached JSONPlaceholder reads",
+  description: "Exists only when the service runs with " +
+    "`CACHE_ADMIN_TOKEN` (404 otherwise), and needs it as a bearer token. " +
+    "Give exactly one of `path` (that path with every query variant: " +
+    "`/posts/1` and `/posts/1?_embed=comments`, not `/posts/1/comments`) " +
+    "or `prefix` (the path, its variants and everything under it; `/` is " +
+    "everything). With `REDIS_URL` the entries go from Redis and every " +
+    "instance's memory. Counted in `cache_invalidations_total{cause=" +
+    '"purge"}`.',
+  tags: ["cache"],
+  parameters: [
+    {
+      name: "path",
+      in: "query",
+      description: "An exact path, e.g. `/posts/1`.",
+      schema: PURGE_TARGET,
+      example: "/posts/1",
+    },
+    {
+      name: "prefix",
+      in: "query",
+      description: "A path whose subtree goes, e.g. `/posts`.",
+      schema: PURGE_TARGET,
+    },
+  ],
+  responses: {
+    "200": {
+      description: "What was dropped.",
+      headers: REQUEST_ID_HEADER,
+      content: json(jsonSchemaOf(PurgeResultSchema)),
+    },
+    "400": problemResponse(
+      "Neither or both of `path` and `prefix`, one given twice, or a " +
+        "value that is not a normalized absolute path (no query, no dot " +
+        "segments).",
+    ),
+    // Inline, as the body above: without the route no component is left
+    // unused.
+    "401": {
+      ...problemResponse(
+        "The bearer token is missing or is not `CACHE_ADMIN_TOKEN`.",
+      ),
+      headers: {
+        "WWW-Authenticate": headerRef("WWWAuthenticate"),
+        ...REQUEST_ID_HEADER,
+      },
+    },
+    ...DEFAULT_ERROR,
+  },
+  security: [{ cacheAdmin: [] }],
+};
+
 /** The operations routes' part of the OpenAPI document. */
 export const opsDocs: ApiFragment = {
   tags: [
     { name: "health", description: "Greeting and probes." },
     { name: "metrics", description: "Prometheus metrics." },
     { name: "docs", description: "This document and its UI." },
+    { name: "cache", description: "The cache of JSONPlaceholder reads." },
   ],
   operations: {
     "GET /": {
@@ -159,6 +219,7 @@ export const opsDocs: ApiFragment = {
       "Script that starts Swagger UI on /openapi.json",
       "text/javascript",
     ),
+    "DELETE /cache": PURGE,
     "GET /metrics": {
       operationId: "getMetrics",
       summary: "Prometheus metrics",
@@ -175,7 +236,15 @@ export const opsDocs: ApiFragment = {
       },
     },
   },
-  // `/metrics` exists only when the app serves it.
-  optional: ["GET /metrics"],
+  // `/metrics` exists only when the app serves it; `DELETE /cache` only
+  // with CACHE_ADMIN_TOKEN.
+  optional: ["GET /metrics", "DELETE /cache"],
   schemas: { Status: StatusSchema },
+  securitySchemes: {
+    cacheAdmin: {
+      type: "http",
+      scheme: "bearer",
+      description: "`CACHE_ADMIN_TOKEN` (the purge exists only with it).",
+    },
+  },
 };

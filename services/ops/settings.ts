@@ -167,6 +167,16 @@ export const SETTINGS = [
     help: "a Redis answer slower than this is a cache miss",
     parse: integer(1, 60_000),
   }),
+  setting({
+    key: "cacheAdminToken",
+    env: "CACHE_ADMIN_TOKEN",
+    flag: "cache-admin-token",
+    default: undefined,
+    help:
+      "when set, DELETE /cache (purge) exists and needs Authorization: Bearer <token> (16+ characters); unset, the route is absent",
+    parse: token,
+    secret: true,
+  }),
   // Uploads and stored files (services/uploads/, services/storage/).
   setting({
     key: "s3Endpoint",
