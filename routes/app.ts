@@ -193,6 +193,7 @@ async function openBucket(config: Config, logger: Logger): Promise<S3Storage> {
     secretAccessKey: config.awsSecretAccessKey!,
     partBytes: config.s3PartBytes,
     partsInFlight: config.s3PartsInFlight,
+    timeoutMs: config.s3TimeoutMs,
   });
   try {
     const swept = await files.sweep(config.uploadIdleTimeoutMs);

@@ -12,58 +12,13 @@
 
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import {
-  bucketContents,
-  type Ceph,
-  cephUnavailable,
-  sharedCeph,
-} from "./fixtures/ceph.ts";
+import { bucketContents, type Ceph, sharedCeph } from "./fixtures/ceph.ts";
+import { bytesOf, cephTest, s3Args, sha256Hex } from "./fixtures/s3_app.ts";
 import { serveApp, type ServedApp } from "./fixtures/served_app.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
 import { ConfigError, loadConfig } from "../services/ops/config.ts";
 
-const unavailable = await cephUnavailable();
 const MiB = 1024 * 1024;
-
-/** A test that needs Ceph: ignored, saying why, when Ceph is missing. */
-function cephTest(name: string, fn: () => Promise<void>): void {
-  Deno.test({
-    name: unavailable ? `${name} (ignored: ${unavailable})` : name,
-    ignore: unavailable !== undefined,
-    fn,
-  });
-}
-
-function s3Args(ceph: Ceph, more: string[] = []): string[] {
-  return [
-    "--s3-endpoint",
-    ceph.endpoint,
-    "--s3-bucket",
-    ceph.bucket,
-    "--aws-access-key-id",
-    ceph.accessKeyId,
-    "--aws-secret-access-key",
-    ceph.secretAccessKey,
-    "--s3-part-bytes",
-    String(5 * MiB),
-    ...more,
-  ];
-}
-
-/** Deterministic bytes that differ from part to part. */
-function bytesOf(size: number, seed = 1): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(size);
-  let x = seed;
-  for (let i = 0; i < size; i += 4096) {
-    x = (x * 1103515245 + 12345) >>> 0;
-    out.fill(x & 0xff, i, Math.min(size, i + 4096));
-  }
-  return out;
-}
-
-function sha256Hex(bytes: Uint8Array): string {
-  return createHash("sha256").update(bytes).digest("hex");
-}
 
 async function assertEmpty(ceph: Ceph): Promise<void> {
   const found = await bucketContents(ceph);

@@ -15,19 +15,13 @@
  */
 
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
-import {
-  bucketContents,
-  type Ceph,
-  cephUnavailable,
-  sharedCeph,
-} from "./fixtures/ceph.ts";
+import { bucketContents, type Ceph, sharedCeph } from "./fixtures/ceph.ts";
 import { startLoadBalancer } from "./fixtures/nginx.ts";
 import { startRedis } from "./fixtures/redis.ts";
+import { bytesOf, cephTest, sha256Hex } from "./fixtures/s3_app.ts";
 import { type SpawnedService, spawnService } from "./fixtures/spawn.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
 
-const unavailable = await cephUnavailable();
 const MiB = 1024 * 1024;
 
 /** Prints a measured figure (the issue asks for them in the closing note). */
@@ -49,15 +43,6 @@ async function until(
     if (Date.now() > deadline) throw new Error(`timed out waiting: ${what}`);
     await sleep(50);
   }
-}
-
-/** Deterministic bytes that differ along the body. */
-function bytesOf(size: number, seed: number): Uint8Array<ArrayBuffer> {
-  return new Uint8Array(size).map((_, i) => (i * 31 + seed + (i >> 12)) & 255);
-}
-
-function sha256Hex(bytes: Uint8Array): string {
-  return createHash("sha256").update(bytes).digest("hex");
 }
 
 /** GET (or `init.method`) `url`, body drained; the status and headers. */
@@ -140,12 +125,9 @@ async function partsOf(ceph: Ceph, key: string, uploadId: string) {
   return [...xml.matchAll(/<Part>/g)].length;
 }
 
-Deno.test({
-  name: unavailable
-    ? `scale out (ignored: ${unavailable})`
-    : "scale out: 3 instances behind nginx on real Redis and Ceph behave as one service",
-  ignore: unavailable !== undefined,
-  async fn() {
+cephTest(
+  "scale out: 3 instances behind nginx on real Redis and Ceph behave as one service",
+  async () => {
     await using ceph = await sharedCeph();
     await using redis = await startRedis();
     await using upstream = startFixtureUpstream();
@@ -190,7 +172,7 @@ Deno.test({
       await Deno.remove(root, { recursive: true });
     }
   },
-});
+);
 
 /** An upload through A is listed, ranged and deleted through B and C. */
 async function sharedFiles(

@@ -43,6 +43,7 @@ export interface Config {
   s3ForcePathStyle: boolean;
   s3PartBytes: number;
   s3PartsInFlight: number;
+  s3TimeoutMs: number;
   awsAccessKeyId: string | undefined;
   awsSecretAccessKey: string | undefined;
   dataDir: string;

@@ -230,6 +230,15 @@ export const SETTINGS = [
     parse: integer(1, 64),
   }),
   setting({
+    key: "s3TimeoutMs",
+    env: "S3_TIMEOUT_MS",
+    flag: "s3-timeout-ms",
+    default: "30000",
+    help:
+      "longest wait for the object store: for an answer to one request (a part's upload included), and between two chunks of a download; past it uploads, listing and downloads answer 503",
+    parse: integer(1, 600_000),
+  }),
+  setting({
     key: "awsAccessKeyId",
     env: "AWS_ACCESS_KEY_ID",
     flag: "aws-access-key-id",

@@ -1,10 +1,19 @@
 /**
  * One S3 bucket as the {@linkcode S3Storage} talks to it: signed requests
  * (SigV4 by `npm:aws4fetch`, no retries: a failed call fails the upload,
- * which the client may retry as a whole), each with a timeout, and the
- * store's faults sorted out: unreachable, timed out, 5xx or SlowDown is a
- * {@linkcode StorageUnavailableError} (the routes answer 503 with
- * Retry-After), any other refusal an {@linkcode S3Error}.
+ * which the client may retry as a whole), each bounded by `timeoutMs` (the
+ * wait for the answer, then each chunk of its body), and the store's
+ * faults sorted out:
+ *
+ * - unreachable, timed out, 5xx or SlowDown: the store is down or slow, a
+ *   {@linkcode StorageUnavailableError} (the routes answer 503 with
+ *   Retry-After: trying again later may work);
+ * - any other refusal (AccessDenied, InvalidAccessKeyId,
+ *   SignatureDoesNotMatch, NoSuchBucket...): an {@linkcode S3Error}. These
+ *   name a setting the operator must fix (credentials, bucket, policy), so
+ *   retrying cannot help and a 503 with Retry-After would say otherwise:
+ *   the central handler answers 500 with the request id and logs the
+ *   store's code under it.
  *
  * @module
  */
@@ -25,7 +34,10 @@ export interface S3BucketOptions {
   forcePathStyle?: boolean;
   accessKeyId: string;
   secretAccessKey: string;
-  /** How long one request may take (parts included). @default {30000} */
+  /**
+   * Longest wait for the answer to one request (a part's upload included),
+   * and for each chunk of an answer's body. @default {30000}
+   */
   timeoutMs?: number;
 }
 
@@ -98,10 +110,17 @@ export class S3Bucket {
     for (const [name, value] of Object.entries(query ?? {})) {
       url.searchParams.set(name, value);
     }
-    const timeout = AbortSignal.timeout(this.#timeoutMs);
+    // The timeout bounds the wait for the answer (a part's bytes go out
+    // before it); the answer's body is then bounded per chunk (see
+    // `idleTimed`), not in total: a long download to a slow client is fine.
+    const timeout = new AbortController();
+    const timer = setTimeout(
+      () => timeout.abort(new StorageTimeoutError(this.#timeoutMs)),
+      this.#timeoutMs,
+    );
     const signal = request.signal
-      ? AbortSignal.any([timeout, request.signal])
-      : timeout;
+      ? AbortSignal.any([timeout.signal, request.signal])
+      : timeout.signal;
     let res: Response;
     try {
       res = await this.#client.fetch(url.href, {
@@ -116,8 +135,12 @@ export class S3Bucket {
         `The object store did not answer ${method}: ${describe(error)}`,
         { cause: error },
       );
+    } finally {
+      clearTimeout(timer);
     }
-    if (res.ok || expect.includes(res.status)) return res;
+    if (res.ok || expect.includes(res.status)) {
+      return idleTimed(res, this.#timeoutMs, timeout);
+    }
     const text = await res.text().catch(() => "");
     const code = xmlValue(text, "Code");
     if (res.status >= 500 || code === "SlowDown") {
@@ -153,6 +176,57 @@ export class S3Bucket {
       );
     }
   }
+}
+
+/** The store sent nothing for `ms`. */
+class StorageTimeoutError extends StorageUnavailableError {
+  constructor(ms: number) {
+    super(`The object store sent nothing for ${ms} ms`);
+    this.name = "StorageTimeoutError";
+  }
+}
+
+/**
+ * `res` with a body that fails once the store sends nothing for `ms` while
+ * it is being read; the request is then aborted through `timeout` and the
+ * body cancelled (aborting alone leaves a body read pending: Deno's fetch
+ * does not end a body already under way). The clock runs only while a chunk
+ * is awaited: a reader that takes its time (a slow client downloading)
+ * does not count against the store.
+ */
+function idleTimed(
+  res: Response,
+  ms: number,
+  timeout: AbortController,
+): Response {
+  // HEAD and 204 answers have no body to wait for.
+  if (!res.body || res.status === 204) return res;
+  const reader = res.body.getReader();
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new StorageTimeoutError(ms)), ms);
+      });
+      try {
+        const { done, value } = await Promise.race([reader.read(), late]);
+        if (done) controller.close();
+        else controller.enqueue(value);
+      } catch (error) {
+        timeout.abort(error);
+        reader.cancel(error).catch(() => {});
+        throw error;
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    cancel: (reason) => reader.cancel(reason),
+  }, { highWaterMark: 0 });
+  return new Response(body, {
+    status: res.status,
+    statusText: res.statusText,
+    headers: res.headers,
+  });
 }
 
 function describe(error: unknown): string {
