@@ -32,7 +32,9 @@ import {
   connectionMetrics,
 } from "../services/server/metrics.ts";
 import { storageMetrics } from "../services/storage/metrics.ts";
-import { uploadMetrics } from "../services/uploads/metrics.ts";
+import { uploadMetrics, watcherMetrics } from "../services/uploads/metrics.ts";
+import { UploadBoard } from "../services/uploads/board.ts";
+import { UploadWatchers } from "../services/uploads/watchers.ts";
 import {
   createLocalDiskStorage,
   LocalDiskStorage,
@@ -85,6 +87,10 @@ export interface App extends AsyncDisposable {
   readonly files: FileStorage;
   /** Uploads in flight. */
   readonly uploads: UploadTracker;
+  /** Uploads in flight by id, with their live figures. */
+  readonly board: UploadBoard;
+  /** Subscribers of `GET /uploads/events`. */
+  readonly watchers: UploadWatchers;
   /** The Prometheus metrics. */
   readonly metrics: Metrics;
   /** Whether a shutdown began. */
@@ -110,6 +116,8 @@ export interface App extends AsyncDisposable {
 interface Services {
   files: FileStorage;
   uploads: UploadTracker;
+  board: UploadBoard;
+  watchers: UploadWatchers;
   metrics: Metrics;
   client: JsonPlaceholderClient;
   cache: ResponseCache;
@@ -147,6 +155,9 @@ export async function createApp(options: AppOptions): Promise<App> {
     },
     beginDrain() {
       draining = true;
+      // Event streams end once the last upload's ending is sent: they
+      // would hold the server's shutdown open for ever.
+      void services.uploads.idle().then(() => services.watchers.close());
     },
     abortUploads() {
       return services.uploads.abortAll(new UploadsStoppedError());
@@ -216,6 +227,12 @@ function createServices(
   const uploads = new UploadTracker();
   // Each capability registers its own metrics on the one registry.
   const metrics = new Metrics();
+  const board = new UploadBoard();
+  const watchers: UploadWatchers = new UploadWatchers({
+    board,
+    maxWatchers: config.maxUploadWatchers,
+    onChange: watcherMetrics(metrics.registry, () => watchers.count),
+  });
   const upstreamRecorders = upstreamMetrics(metrics.registry, {
     openSlots: () => client.openSlots,
     queued: () => client.queued,
@@ -239,7 +256,7 @@ function createServices(
     ...upstreamRecorders,
   });
   const cache = createCache(options, metrics, recordLookup);
-  return { files, uploads, metrics, client, cache };
+  return { files, uploads, board, watchers, metrics, client, cache };
 }
 
 /**
@@ -291,7 +308,7 @@ interface AppState {
 /** Every route group, in the order the router tries them. */
 function routeGroups(
   { config, logger }: AppOptions,
-  { files, uploads, metrics, client, cache }: Services,
+  { files, uploads, board, watchers, metrics, client, cache }: Services,
   state: AppState,
 ): Route[] {
   // The upload pipeline's metrics, registered with the routes that feed them.
@@ -313,6 +330,8 @@ function routeGroups(
       token: config.uploadToken,
       draining: state.draining,
       logger,
+      board,
+      watchers,
       onUpload: (event) => recordUpload(event.outcome, event.result),
     }, uploads),
     ...purgeRoutes({ cache, token: config.cacheAdminToken }),
@@ -322,8 +341,9 @@ function routeGroups(
 }
 
 async function closeServices(
-  { metrics, cache, client }: Services,
+  { metrics, cache, client, watchers }: Services,
 ): Promise<void> {
+  watchers.close();
   metrics.close();
   await cache.settled();
   client.close();

@@ -62,6 +62,12 @@ export async function headOf(
     await response.body.cancel();
     return new Response(null, init);
   }
+  // An event stream never ends: nothing to measure (cancelling it ends the
+  // subscription the GET handler opened).
+  if (init.headers.get("content-type")?.startsWith("text/event-stream")) {
+    await response.body.cancel();
+    return new Response(noLength(), init);
+  }
   const size = await measure(response.body, limit);
   if (size === undefined) return new Response(noLength(), init);
   init.headers.set("content-length", String(size));

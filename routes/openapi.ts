@@ -19,6 +19,7 @@ import {
 } from "../services/ops/openapi.ts";
 import { COMMON_FRAGMENT } from "../services/ops/openapi_parts.ts";
 import { filesDocs } from "./files/openapi.ts";
+import { progressDocs } from "./files/progress_openapi.ts";
 import { jsonPlaceholderDocs } from "./jsonplaceholder/openapi.ts";
 import { jsonPlaceholderWriteDocs } from "./jsonplaceholder/writes_openapi.ts";
 import { opsDocs } from "./ops/openapi.ts";
@@ -32,6 +33,7 @@ export const API_FRAGMENTS: readonly ApiFragment[] = [
   jsonPlaceholderDocs,
   jsonPlaceholderWriteDocs,
   filesDocs,
+  progressDocs,
   opsDocs,
 ];
 

@@ -143,6 +143,18 @@ Deno.test("the bundle runs alone from an empty folder and serves every kind of r
       const css = await fetch(`${service.url}/docs/swagger-ui.css`);
       assert.equal(css.status, 200);
       assert.ok((await css.text()).includes(".swagger-ui"));
+      // The upload page's HTML, script and styles: local text imports.
+      for (
+        const [path, text] of [
+          ["/upload", "upload.js"],
+          ["/upload/upload.js", "readEvents"],
+          ["/upload/upload.css", ".lanes"],
+        ]
+      ) {
+        const res = await fetch(`${service.url}${path}`);
+        assert.equal(res.status, 200, path);
+        assert.ok((await res.text()).includes(text!), path);
+      }
       const openapi = await fetch(`${service.url}/openapi.json`);
       assert.equal(openapi.status, 200);
       assert.ok((await openapi.json()).paths["/posts/{id}"]);

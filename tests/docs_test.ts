@@ -13,21 +13,10 @@
 
 import assert from "node:assert/strict";
 import data from "jsonplaceholder/data.json" with { type: "json" };
-import { chromium } from "playwright-core";
 import { DOCS_CSP } from "../routes/ops/docs.ts";
 import { testApp } from "./fixtures/app.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
-
-const CHROMIUM = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
+import { launchChromium, recordProblems } from "./fixtures/chromium.ts";
 const WAIT_MS = 15_000;
 
 Deno.test("/docs and its assets are served with types, caching and a strict CSP", async () => {
@@ -78,15 +67,6 @@ Deno.test("/docs and its assets are served with types, caching and a strict CSP"
 });
 
 Deno.test("the docs page works in chromium: no errors, same origin only, try it out", async () => {
-  try {
-    await Deno.stat(CHROMIUM);
-  } catch (error) {
-    throw new Error(
-      `chromium is needed at ${CHROMIUM} (apt-get install -y chromium, or ` +
-        `set CHROMIUM_PATH); CI installs it`,
-      { cause: error },
-    );
-  }
   await using upstream = startFixtureUpstream();
   await using t = await testApp(["--upstream-url", upstream.url]);
   await using server = Deno.serve(
@@ -95,40 +75,11 @@ Deno.test("the docs page works in chromium: no errors, same origin only, try it 
   );
   const origin = `http://127.0.0.1:${server.addr.port}`;
 
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: CHROMIUM_ARGS,
-  });
+  const browser = await launchChromium();
   try {
     const context = await browser.newContext();
-    const problems: string[] = [];
-    const requested: string[] = [];
-    // Anything bound elsewhere is refused before it leaves the machine,
-    // and recorded as a failure.
-    await context.route(
-      (url) => url.origin !== origin && url.protocol !== "data:",
-      (route) => {
-        problems.push(`outside request: ${route.request().url()}`);
-        return route.abort("blockedbyclient");
-      },
-    );
+    const { problems, requested } = await recordProblems(context, origin);
     const page = await context.newPage();
-    page.on("console", (message) => {
-      if (message.type() === "error" || message.type() === "warning") {
-        problems.push(`console ${message.type()}: ${message.text()}`);
-      }
-    });
-    page.on("pageerror", (error) => problems.push(`page error: ${error}`));
-    page.on("request", (request) => requested.push(request.url()));
-    page.on("requestfailed", (request) =>
-      problems.push(
-        `request failed: ${request.url()} ${request.failure()?.errorText}`,
-      ));
-    page.on("response", (response) => {
-      if (response.status() >= 400) {
-        problems.push(`HTTP ${response.status()}: ${response.url()}`);
-      }
-    });
 
     try {
       const response = await page.goto(`${origin}/docs`, {
@@ -149,6 +100,9 @@ Deno.test("the docs page works in chromium: no errors, same origin only, try it 
           "/users/{id}/summary",
           "/files",
           "/files/{id}",
+          "/uploads",
+          "/uploads/events",
+          "/upload",
           "/openapi.json",
           "/metrics",
         ]

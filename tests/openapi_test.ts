@@ -268,9 +268,11 @@ Deno.test("the document of the app's routes is structurally valid OpenAPI 3.1", 
     upload?.parameters.map((p) => p.name),
     // No Content-Length: the HTTP client sets it (a declared one invited
     // wrong values from generated clients).
-    ["Content-Digest", "Repr-Digest"],
+    ["Content-Digest", "Repr-Digest", "Upload-Id"],
   );
-  for (const status of ["201", "400", "401", "408", "413", "503", "507"]) {
+  for (
+    const status of ["201", "400", "401", "408", "409", "413", "503", "507"]
+  ) {
     assert.ok(upload?.responses[status], `POST /files ${status}`);
   }
   assert.deepEqual(

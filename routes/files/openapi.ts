@@ -88,7 +88,7 @@ const UPLOAD_RESPONSES: OperationDescription["responses"] = {
     content: json(schemaRef("UploadResult")),
   },
   "400": problemResponse(
-    "A malformed `Content-Length` or digest header, a digest mismatch, " +
+    "A malformed `Content-Length`, digest or `Upload-Id` header, a digest mismatch, " +
       "a body that ended early, or a form without exactly one file " +
       "part or cut off (nothing kept).",
   ),
@@ -97,6 +97,10 @@ const UPLOAD_RESPONSES: OperationDescription["responses"] = {
     "No data arrived for `UPLOAD_IDLE_TIMEOUT_MS`, or the body averaged " +
       "less than `UPLOAD_MIN_BYTES_PER_SECOND` once past " +
       "`UPLOAD_RATE_WINDOW_MS` (nothing kept).",
+  ),
+  "409": problemResponse(
+    "The `Upload-Id` is taken: an upload of that id is running, or a file " +
+      "of that id is stored.",
   ),
   "413": problemResponse("The upload is larger than `MAX_UPLOAD_BYTES`."),
   "415": problemResponse(
@@ -151,6 +155,18 @@ function uploadOperation(
         "Repr-Digest",
         "Same as `Content-Digest` (used when that is absent).",
       ),
+      {
+        name: "Upload-Id",
+        in: "header",
+        description: "The id the file gets, chosen by the client so it can " +
+          "follow its upload on `GET /uploads/events?id=` before sending " +
+          "it: 32 lowercase hex characters, like the ids the server makes " +
+          "(best: the time in ms as 12 hex digits, then 20 random ones, so " +
+          "listings stay in creation order). Malformed: 400; an upload of " +
+          "that id running or a file of that id stored: 409. Left out: the " +
+          "server picks one.",
+        schema: jsonSchemaOf(FileIdSchema),
+      },
     ],
     requestBody: UPLOAD_BODY,
     responses: UPLOAD_RESPONSES,

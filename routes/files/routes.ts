@@ -2,7 +2,9 @@
  * The file routes: `POST /files` (and `POST /file`) stream a body to disk
  * through the reader/writer pipeline (see `upload.ts`); `GET /files` lists
  * (`list.ts`); `GET`/`HEAD /files/:id` stream a file back (`download.ts`);
- * `DELETE /files/:id` removes it (`remove.ts`). Limits, auth and integrity failures are answered
+ * `DELETE /files/:id` removes it (`remove.ts`); `GET /uploads` and
+ * `GET /uploads/events` show the uploads in flight (`progress.ts`), and
+ * `GET /upload` is a page that uploads and shows them (`upload_page.ts`). Limits, auth and integrity failures are answered
  * as problem responses, and nothing partial is ever kept.
  *
  * @module
@@ -17,10 +19,14 @@ import { bearerChallenge } from "../../services/http/bearer.ts";
 import { problem } from "../../services/http/problem.ts";
 import type { UploadResult } from "../../services/uploads/pipeline.ts";
 import type { UploadTracker } from "../../services/uploads/tracker.ts";
+import type { UploadBoard } from "../../services/uploads/board.ts";
+import type { UploadWatchers } from "../../services/uploads/watchers.ts";
 import { downloadHandler } from "./download.ts";
 import { uploadHandler } from "./upload.ts";
 import { listHandler } from "./list.ts";
 import { removeHandler } from "./remove.ts";
+import { progressRoutes } from "./progress.ts";
+import { uploadPageRoutes } from "./upload_page.ts";
 import type { Handler, Route, RouteContext } from "../router.ts";
 
 /** Settings of the upload routes. */
@@ -49,6 +55,10 @@ export interface FilesOptions {
   draining: () => boolean;
   /** Request lines, upload summaries and the debug trace. */
   logger: Logger;
+  /** The uploads in flight by id, with their live figures. */
+  board: UploadBoard;
+  /** The subscribers of `GET /uploads/events`. */
+  watchers: UploadWatchers;
   /** Observes each upload's end (metrics). */
   onUpload?: (event: UploadEvent) => void;
 }
@@ -69,6 +79,8 @@ export type UploadOutcome =
   | "stopped"
   | "unsupported"
   | "invalid_form"
+  | "invalid_id"
+  | "conflict"
   | "error";
 
 /** What {@linkcode FilesOptions.onUpload} sees. */
@@ -137,7 +149,7 @@ export function filesRoutes(
   options: FilesOptions,
   tracker: UploadTracker,
 ): Route[] {
-  const { store, token, logger } = options;
+  const { store, token, logger, board, watchers } = options;
   const unauthorized = (req: Request, ctx: RouteContext) =>
     checkBearer(token, req, ctx);
   const storageUnavailable = (error: unknown, ctx: RouteContext) =>
@@ -169,5 +181,7 @@ export function filesRoutes(
         storageUnavailable,
       ),
     },
+    ...progressRoutes({ board, watchers, unauthorized }),
+    ...uploadPageRoutes(),
   ];
 }

@@ -8,7 +8,10 @@
  */
 
 import { z } from "zod";
-import { FileMetadataSchema } from "../../services/storage/metadata.ts";
+import {
+  FileIdSchema,
+  FileMetadataSchema,
+} from "../../services/storage/metadata.ts";
 
 /** One page of `GET /files`. */
 export const FileListSchema = z.object({
@@ -54,5 +57,56 @@ export const FileListQuerySchema = z.object({
   cursor: z.string().describe(
     "The `nextCursor` of the previous page; empty or left out: the first " +
       "page.",
+  ).optional(),
+});
+
+/** One upload in flight: `GET /uploads` items and `progress` events. */
+export const UploadProgressSchema = z.object({
+  id: FileIdSchema,
+  startedAt: z.string().meta({ format: "date-time" })
+    .describe("When the upload was admitted."),
+  elapsedMs: ms("Since the upload was admitted."),
+  bytesReceived: z.int().min(0).describe("Body bytes received so far."),
+  declaredLength: z.int().min(0)
+    .describe("The declared `Content-Length`, when there was one.")
+    .optional(),
+  bytesPerSecond: z.int().min(0).describe(
+    "Body rate over the last second (over the time since the previous " +
+      "look, or the start, when nobody watches the events).",
+  ),
+  readerWaitMs: ms("Reader time in body reads so far (the network)."),
+  readerBlockedMs: ms("Reader time blocked on a full queue so far."),
+  writerWriteMs: ms("Writer time in storage writes so far."),
+  writerIdleMs: ms("Writer time idle on an empty queue so far."),
+  queuedBytes: z.int().min(0).describe("Bytes in the queue now."),
+  queueCapacityBytes: z.int().min(0)
+    .describe("The queue's capacity (`UPLOAD_QUEUE_BYTES`)."),
+  maxQueuedBytes: z.int().min(0).describe("High-water mark so far."),
+  bound: z.enum(["read", "write"]).describe(
+    "What bounds the upload so far, by the same rule as the final verdict.",
+  ),
+});
+
+/** The body of `GET /uploads`. */
+export const UploadListSchema = z.object({
+  items: z.array(UploadProgressSchema).describe("Oldest first."),
+});
+
+/** The body of `GET /uploads`. */
+export type UploadListBody = z.infer<typeof UploadListSchema>;
+
+/** The data of a `failed` event: the figures so far and the answer given. */
+export const UploadFailedSchema = UploadProgressSchema.extend({
+  outcome: z.string().describe(
+    "Why, as counted in `uploads_total` (e.g. `aborted`, `too_large`, " +
+      "`timeout`, `stopped`).",
+  ),
+  status: z.int().min(400).max(599).describe("The status of the answer."),
+});
+
+/** The query of `GET /uploads/events`. */
+export const UploadEventsQuerySchema = z.object({
+  id: FileIdSchema.describe(
+    "Only this upload's events (the `Upload-Id` its client chose).",
   ).optional(),
 });

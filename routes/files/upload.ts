@@ -22,6 +22,8 @@ import type {
   UploadSlot,
   UploadTracker,
 } from "../../services/uploads/tracker.ts";
+import type { LiveUpload } from "../../services/uploads/board.ts";
+import { isValidId, newId } from "../../services/storage/metadata.ts";
 import type { FilesOptions, UploadEvent } from "./routes.ts";
 import { describeUploadFailure } from "./upload_failure.ts";
 import type { UploadResultBody } from "./schemas.ts";
@@ -40,6 +42,16 @@ export interface UploadHelpers {
 interface UploadPlan {
   kind: Exclude<UploadMediaKind, "unsupported">;
   declared: { length?: number; sha256?: Uint8Array };
+  /** The file id: the client's `Upload-Id`, or a fresh one. */
+  id: string;
+  /** Whether the client chose the id (then it may be taken already). */
+  chosen: "client" | "server";
+}
+
+/** An admitted upload: its slot and its entry on the board. */
+interface Admitted {
+  slot: UploadSlot;
+  live: LiveUpload;
 }
 
 // Allowed on top of MAX_UPLOAD_BYTES in a form's declared length: its
@@ -129,8 +141,19 @@ class UploadRoute {
         instance: ctx.url.pathname,
       });
     }
+    const given = req.headers.get("upload-id");
+    if (given !== null && !isValidId(given)) {
+      this.#report({ outcome: "invalid_id", bytes: 0 }, ctx);
+      return problem(400, {
+        title: "Invalid Upload-Id",
+        detail: "Upload-Id must be 32 lowercase hex characters",
+        instance: ctx.url.pathname,
+      }, { headers: { connection: "close" } });
+    }
     return {
       kind,
+      id: given ?? newId(),
+      chosen: given === null ? "server" : "client",
       declared: {
         ...(length === undefined ? {} : { length }),
         ...(digest === undefined ? {} : { sha256: digest }),
@@ -188,9 +211,11 @@ class UploadRoute {
    * await in between: with one, simultaneous uploads could all pass the
    * limits (or start after the drain found no upload running).
    */
-  #admit(ctx: RouteContext): UploadSlot | Response {
-    const { maxConcurrentUploads, maxUploadsPerClient, draining } = this.#o;
+  #admit(ctx: RouteContext, plan: UploadPlan): Admitted | Response {
+    const { maxConcurrentUploads, maxUploadsPerClient, draining, board } =
+      this.#o;
     const instance = ctx.url.pathname;
+    if (board.has(plan.id)) return this.#conflict(plan.id, ctx);
     if (draining()) {
       this.#report({ outcome: "busy", bytes: 0 }, ctx);
       return problem(503, {
@@ -216,57 +241,96 @@ class UploadRoute {
         instance,
       }, { headers: { "retry-after": "1", connection: "close" } });
     }
-    return this.#tracker.begin(ctx.remoteAddress);
+    return {
+      slot: this.#tracker.begin(ctx.remoteAddress),
+      live: board.add(plan.id, {
+        declaredLength: plan.declared.length,
+        queueCapacityBytes: this.#o.queueBytes,
+      }),
+    };
+  }
+
+  /** 409: an upload of `id` runs, or a file `id` is stored. */
+  #conflict(id: string, ctx: RouteContext): Response {
+    this.#report({ outcome: "conflict", bytes: 0 }, ctx);
+    return problem(409, {
+      title: "Upload-Id taken",
+      detail: `An upload or a file with id ${id} exists; choose another id`,
+      instance: ctx.url.pathname,
+    }, { headers: { connection: "close" } });
   }
 
   /** Answers one upload request. */
   async handle(req: Request, ctx: RouteContext): Promise<Response> {
-    const {
-      store,
-      maxUploadBytes,
+    const plan = await this.#prepare(req, ctx);
+    if (plan instanceof Response) return plan;
+    const admitted = this.#admit(ctx, plan);
+    if (admitted instanceof Response) return admitted;
+    const { slot, live } = admitted;
+    try {
+      // Checked once on the board: no other upload of this id can begin
+      // or commit until this one ends.
+      if (plan.chosen === "client" && await this.#o.store.stat(plan.id)) {
+        return this.#ended(live, this.#conflict(plan.id, ctx), ctx);
+      }
+      const result = await this.#receive(req, plan, slot, live);
+      live.end({ kind: "done", result });
+      return this.#created(result, ctx);
+    } catch (error) {
+      return this.#ended(live, this.#failure(error, ctx), ctx);
+    } finally {
+      // An unexpected error (answered 500 by the central handler) ends it
+      // here; an ended upload ignores this.
+      live.end({ kind: "failed", outcome: "error", status: 500 });
+      slot.done();
+    }
+  }
+
+  /** Ends `live` as failed with `response`'s status; returns `response`. */
+  #ended(live: LiveUpload, response: Response, ctx: RouteContext): Response {
+    live.end({
+      kind: "failed",
+      outcome: String(ctx.log.upload ?? "error"),
+      status: response.status,
+    });
+    return response;
+  }
+
+  /** Runs the pipeline on the request's body. */
+  #receive(
+    req: Request,
+    plan: UploadPlan,
+    slot: UploadSlot,
+    live: LiveUpload,
+  ): Promise<UploadResult> {
+    const { store, maxUploadBytes, queueBytes, writeBytes, logger } = this.#o;
+    const { idleTimeoutMs, minBytesPerSecond, rateGraceMs } = this.#o;
+    const source = uploadBody(req, plan.kind, plan.declared);
+    return receiveUpload(source.stream, {
+      // The pipeline writes through the storage's upload and commits or
+      // aborts it.
+      begin: () => store.begin(plan.id),
+      maxBytes: maxUploadBytes,
       queueBytes,
       writeBytes,
       idleTimeoutMs,
       minBytesPerSecond,
       rateGraceMs,
+      // Aborted when a shutdown's grace period runs out (503).
+      signal: slot.signal,
+      ...(source.expectedLength === undefined
+        ? {}
+        : { expectedLength: source.expectedLength }),
+      ...(source.expectedSha256 === undefined
+        ? {}
+        : { expectedSha256: source.expectedSha256 }),
+      ...(source.describe === undefined ? {} : { describe: source.describe }),
+      // No req.signal: a client that goes away makes the body read fail,
+      // which stops the pipeline just as well, and touching req.signal
+      // would opt into Deno 2.9's legacy abort-on-success behaviour.
       logger,
-    } = this.#o;
-    const plan = await this.#prepare(req, ctx);
-    if (plan instanceof Response) return plan;
-    const slot = this.#admit(ctx);
-    if (slot instanceof Response) return slot;
-    try {
-      const source = uploadBody(req, plan.kind, plan.declared);
-      const result = await receiveUpload(source.stream, {
-        // The storage opens the upload (and picks its id); the pipeline
-        // writes through it and commits or aborts it.
-        begin: () => store.begin(),
-        maxBytes: maxUploadBytes,
-        queueBytes,
-        writeBytes,
-        idleTimeoutMs,
-        minBytesPerSecond,
-        rateGraceMs,
-        // Aborted when a shutdown's grace period runs out (503).
-        signal: slot.signal,
-        ...(source.expectedLength === undefined
-          ? {}
-          : { expectedLength: source.expectedLength }),
-        ...(source.expectedSha256 === undefined
-          ? {}
-          : { expectedSha256: source.expectedSha256 }),
-        ...(source.describe === undefined ? {} : { describe: source.describe }),
-        // No req.signal: a client that goes away makes the body read fail,
-        // which stops the pipeline just as well, and touching req.signal
-        // would opt into Deno 2.9's legacy abort-on-success behaviour.
-        logger,
-      });
-      return this.#created(result, ctx);
-    } catch (error) {
-      return this.#failure(error, ctx);
-    } finally {
-      slot.done();
-    }
+      observe: live.observe,
+    });
   }
 
   /** The 201 of a committed upload, and its log line. */

@@ -13,6 +13,7 @@ import css from "swagger-ui-dist/swagger-ui.css" with { type: "text" };
 import bundle from "swagger-ui-dist/swagger-ui-bundle.js" with { type: "text" };
 import { etagOf } from "../../services/http/etag.ts";
 import { weakMatch } from "../../services/http/etag.ts";
+import { staticText } from "../../services/http/static_text.ts";
 import { openApiDocument } from "../openapi.ts";
 import type { Handler, Route } from "../router.ts";
 
@@ -90,26 +91,6 @@ const ASSETS: readonly (readonly [string, string, () => string])[] = [
 ];
 
 const encoder = new TextEncoder();
-
-/** A handler answering with `text`, encoded on first use and kept. */
-function staticText(
-  contentType: string,
-  text: () => string,
-  headers: Record<string, string>,
-): Handler {
-  let bytes: Uint8Array<ArrayBuffer> | undefined;
-  return () => {
-    bytes ??= encoder.encode(text());
-    return new Response(bytes, {
-      headers: {
-        ...headers,
-        "content-type": contentType,
-        "content-length": String(bytes.byteLength),
-        "x-content-type-options": "nosniff",
-      },
-    });
-  };
-}
 
 /**
  * The route table entries of the docs. `getRoutes` returns the whole route

@@ -56,6 +56,7 @@ export interface Config {
   uploadMinBytesPerSecond: number;
   uploadRateWindowMs: number;
   uploadToken: string | undefined;
+  maxUploadWatchers: number;
   shutdownGraceMs: number;
   maxConnections: number;
   headerTimeoutMs: number;

@@ -338,9 +338,17 @@ export const SETTINGS = [
     flag: "upload-token",
     default: undefined,
     help:
-      "when set, POST/DELETE on /files need Authorization: Bearer <token> (16+ characters)",
+      "when set, POST/DELETE on /files and GET /uploads(/events) need Authorization: Bearer <token> (16+ characters)",
     parse: token,
     secret: true,
+  }),
+  setting({
+    key: "maxUploadWatchers",
+    env: "MAX_UPLOAD_WATCHERS",
+    flag: "max-upload-watchers",
+    default: "64",
+    help: "most subscribers of GET /uploads/events at once; more get 503",
+    parse: integer(1, 100_000),
   }),
   // Shutdown and connections (main.ts, services/server/).
   setting({

@@ -296,9 +296,12 @@ export class LocalDiskStorage implements FileStorage {
     return this.restoreDir();
   }
 
-  /** Starts an upload: creates `<id>.part` under a fresh id. */
-  begin(): Promise<StorageUpload> {
-    return DiskUpload.open(this.dir, newId());
+  /** Starts an upload: creates `<id>.part` (a fresh id by default). */
+  begin(id: string = newId()): Promise<StorageUpload> {
+    if (!isValidId(id)) {
+      return Promise.reject(new RangeError("Invalid file id"));
+    }
+    return DiskUpload.open(this.dir, id);
   }
 
   /**

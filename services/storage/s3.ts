@@ -80,9 +80,12 @@ export class S3Storage implements FileStorage {
     return Promise.resolve(undefined);
   }
 
-  /** CreateMultipartUpload under a fresh id. */
-  begin(): Promise<StorageUpload> {
-    return S3Upload.open(this.#bucket, newId(), {
+  /** CreateMultipartUpload under `id` (a fresh one by default). */
+  begin(id: string = newId()): Promise<StorageUpload> {
+    if (!isValidId(id)) {
+      return Promise.reject(new RangeError("Invalid file id"));
+    }
+    return S3Upload.open(this.#bucket, id, {
       partBytes: this.#partBytes,
       partsInFlight: this.#partsInFlight,
     });

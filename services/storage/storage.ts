@@ -111,8 +111,12 @@ export interface FileStorage {
   ready(): Promise<void>;
   /** Bytes left for uploads, or `undefined` when unknown or unbounded. */
   freeBytes(): Promise<number | undefined>;
-  /** Starts an upload under a fresh id. */
-  begin(): Promise<StorageUpload>;
+  /**
+   * Starts an upload under `id` (a fresh one when left out); rejects with
+   * a `RangeError` for an id not of the storage's form. The caller makes
+   * sure no other upload of the same id runs, and that `id` is not stored.
+   */
+  begin(id?: string): Promise<StorageUpload>;
   /**
    * One page of the stored files, oldest first (ties by id); rejects with a
    * `RangeError` on a bad `limit` or `cursor`.

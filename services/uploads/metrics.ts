@@ -10,6 +10,7 @@
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import { scrapedGauge } from "../ops/metric_helpers.ts";
 import type { UploadResult } from "./pipeline.ts";
+import type { WatcherChange } from "./watchers.ts";
 
 /** The figures of a committed upload that metrics record. */
 export type UploadFigures = Pick<
@@ -46,7 +47,7 @@ export function uploadMetrics(
   const uploads = new Counter({
     name: "uploads_total",
     help:
-      "Uploads by outcome: created, too_large, aborted, incomplete, timeout, too_slow, digest_mismatch, no_space, unauthorized, busy, client_limit, stopped, unsupported, invalid_form, error",
+      "Uploads by outcome: created, too_large, aborted, incomplete, timeout, too_slow, digest_mismatch, no_space, unauthorized, busy, client_limit, stopped, unsupported, invalid_form, invalid_id, conflict, error",
     labelNames: ["outcome"],
     registers,
   });
@@ -108,5 +109,33 @@ function committedMetrics(
       highest = figures.maxQueuedBytes;
       highWater.set(highest);
     }
+  };
+}
+
+/**
+ * Registers the `upload_watchers*` metrics (subscribers of
+ * `GET /uploads/events`) on `registry`; returns the observer of their
+ * changes. `count` is read at scrape time.
+ */
+export function watcherMetrics(
+  registry: Registry,
+  count: () => number,
+): (change: WatcherChange) => void {
+  scrapedGauge(registry, {
+    name: "upload_watchers",
+    help: "Subscribers of the upload events now",
+  }, count);
+  const ends = new Counter({
+    name: "upload_watchers_ended_total",
+    help:
+      "Upload event subscriptions by how they ended or were refused: closed (by the service), slow (queue full, dropped), disconnected (by the client), refused (past MAX_UPLOAD_WATCHERS or shutting down)",
+    labelNames: ["reason"],
+    registers: [registry],
+  });
+  for (const reason of ["closed", "slow", "disconnected", "refused"]) {
+    ends.inc({ reason }, 0);
+  }
+  return (change) => {
+    if (change !== "opened") ends.inc({ reason: change });
   };
 }

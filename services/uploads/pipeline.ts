@@ -76,10 +76,33 @@ export interface ReceiveUploadOptions {
    * once it began); the fields go into the metadata.
    */
   describe?: () => Pick<StoredFile, "filename" | "contentType">;
+  /**
+   * Called once the tasks start, with a function that reads their figures
+   * so far (the live progress calls it a few times a second; nothing is
+   * done per chunk for it).
+   */
+  observe?: (figures: () => LiveFigures) => void;
   /** Aborting it fails the upload with `signal.reason`. */
   signal?: AbortSignal;
   /** Receives the `upload.trace` debug records. */
   logger?: Logger;
+}
+
+/** The figures of an upload in progress, as {@linkcode ReceiveUploadOptions.observe} reads them. */
+export interface LiveFigures {
+  /** Body bytes received so far. */
+  size: number;
+  /** As in {@linkcode UploadResult}, so far (counting the wait under way). */
+  readerWaitMs: number;
+  readerBlockedMs: number;
+  writerWriteMs: number;
+  writerIdleMs: number;
+  /** Bytes in the queue now. */
+  queuedBytes: number;
+  /** The queue's capacity. */
+  queueCapacityBytes: number;
+  /** High-water mark of queued bytes so far. */
+  maxQueuedBytes: number;
 }
 
 /** Which side limited an upload's throughput. */
@@ -245,6 +268,23 @@ function startTasks(
   return { reader, writer, queue, trace };
 }
 
+/** The figures of running tasks, read now. */
+function liveFigures({ reader, writer, queue }: Tasks): LiveFigures {
+  const now = performance.now();
+  const { waitMs, blockedMs } = reader.timesAt(now);
+  const { writeMs, idleMs } = writer.timesAt(now);
+  return {
+    size: reader.size,
+    readerWaitMs: round3(waitMs),
+    readerBlockedMs: round3(blockedMs),
+    writerWriteMs: round3(writeMs),
+    writerIdleMs: round3(idleMs),
+    queuedBytes: queue.size,
+    queueCapacityBytes: queue.capacityBytes,
+    maxQueuedBytes: queue.maxBytes,
+  };
+}
+
 /** The result of a committed upload, from its tasks' figures. */
 function resultOf(
   stored: StoredFile,
@@ -341,6 +381,7 @@ export async function receiveUpload(
     failed.signal.throwIfAborted();
     const failure = { fail, signal: failed.signal };
     const tasks = startTasks(settings, sink, failure, reader);
+    settings.observe?.(() => liveFigures(tasks));
     const digest = await transfer(tasks, fail);
     failed.signal.throwIfAborted();
     // Past this point the upload is complete; the commit is not cancelled.

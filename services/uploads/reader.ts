@@ -91,6 +91,7 @@ export class ReaderTask {
   #buffer: ArrayBuffer | undefined;
   #filled = 0;
   #readingSince: number | undefined;
+  #blockedSince: number | undefined;
   // The body rate, measured over windows of FAST_WINDOW_BYTES of the time
   // spent waiting for the network (`waitMs`): time blocked on a busy writer
   // says nothing of the client (and is when big buffers pay off).
@@ -104,6 +105,19 @@ export class ReaderTask {
       1,
       Math.min(MIN_READ_BYTES, Math.floor(this.#wanted / 4)),
     );
+  }
+
+  /**
+   * `waitMs` and `blockedMs` at `now`, counting the read or the blocked
+   * put under way (the live progress reads them without per-chunk work).
+   */
+  timesAt(now: number): { waitMs: number; blockedMs: number } {
+    const reading = this.#readingSince ?? now;
+    const blocked = this.#blockedSince ?? now;
+    return {
+      waitMs: this.waitMs + (now - reading),
+      blockedMs: this.blockedMs + (now - blocked),
+    };
   }
 
   /**
@@ -205,7 +219,9 @@ export class ReaderTask {
     // full queue.
     const full = !this.#o.queue.hasRoomFor(bytes);
     const t0 = performance.now();
+    if (full) this.#blockedSince = t0;
     await this.#o.queue.put(chunk);
+    this.#blockedSince = undefined;
     const t1 = performance.now();
     if (full) this.blockedMs += t1 - t0;
     this.#o.trace?.({

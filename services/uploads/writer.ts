@@ -33,6 +33,9 @@ export class WriterTask {
   /** Time waiting on an empty queue. */
   idleMs = 0;
   #idle = false;
+  // What the task waits on now and since when, for timesAt().
+  #getSince: number | undefined;
+  #writeSince: number | undefined;
   readonly #o: WriterTaskOptions;
 
   /** Prepares the task; {@linkcode WriterTask.run} starts it. */
@@ -45,13 +48,28 @@ export class WriterTask {
     return this.#idle;
   }
 
+  /**
+   * `writeMs` and `idleMs` at `now`, counting the write or the get under
+   * way (the live progress reads them without per-chunk work).
+   */
+  timesAt(now: number): { writeMs: number; idleMs: number } {
+    const writing = this.#writeSince ?? now;
+    const getting = this.#getSince ?? now;
+    return {
+      writeMs: this.writeMs + (now - writing),
+      idleMs: this.idleMs + (now - getting),
+    };
+  }
+
   /** Writes until the queue is closed and drained. */
   async run(): Promise<void> {
     const { queue, sink, buffers, signal, trace } = this.#o;
     while (true) {
       const t0 = performance.now();
       this.#idle = queue.length === 0;
+      this.#getSince = t0;
       const chunk = await queue.get();
+      this.#getSince = undefined;
       this.#idle = false;
       const t1 = performance.now();
       this.idleMs += t1 - t0;
@@ -64,7 +82,9 @@ export class WriterTask {
       });
       if (chunk === undefined) return;
       signal.throwIfAborted();
+      this.#writeSince = t1;
       await sink.write(chunk);
+      this.#writeSince = undefined;
       const t2 = performance.now();
       this.writeMs += t2 - t1;
       trace?.({

@@ -1,0 +1,257 @@
+// The upload page: sends the picked or dropped file to POST /files with an
+// Upload-Id chosen here, and follows that upload's events on
+// GET /uploads/events?id=... to draw the reader and writer at work.
+//
+// The events are read with fetch rather than EventSource: EventSource
+// cannot send an Authorization header, which the service asks for when it
+// runs with UPLOAD_TOKEN; fetch can, and the token never lands in a URL.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const UNITS = ["B", "KiB", "MiB", "GiB", "TiB"];
+
+function bytes(n) {
+  let i = 0;
+  while (n >= 1024 && i < UNITS.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return `${i === 0 ? n : n.toFixed(1)} ${UNITS[i]}`;
+}
+
+function ms(n) {
+  return n < 1000 ? `${Math.round(n)} ms` : `${(n / 1000).toFixed(1)} s`;
+}
+
+function hex(byteArray) {
+  return Array.from(byteArray, (b) => b.toString(16).padStart(2, "0")).join(
+    "",
+  );
+}
+
+// Like the server's ids: the time in ms (12 hex digits), then 80 random bits.
+function newUploadId() {
+  const time = Date.now().toString(16).padStart(12, "0").slice(-12);
+  return time + hex(crypto.getRandomValues(new Uint8Array(10)));
+}
+
+function authHeaders() {
+  const token = $("token").value.trim();
+  return token ? { authorization: `Bearer ${token}` } : {};
+}
+
+function say(text) {
+  $("status").textContent = text;
+}
+
+// Problem details (RFC 9457) say what went wrong; fall back to the status.
+function problemText(status, text) {
+  try {
+    const problem = JSON.parse(text);
+    return problem.detail || problem.title || `HTTP ${status}`;
+  } catch {
+    return `HTTP ${status}`;
+  }
+}
+
+// Reads the event stream of `response`, calling onEvent(name, data) for
+// each event, until the stream ends (the server ends it after this
+// upload's done or failed event).
+async function readEvents(response, onEvent) {
+  const reader = response.body.pipeThrough(new TextDecoderStream())
+    .getReader();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += value;
+    let end;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      let name = "message";
+      const data = [];
+      for (const line of block.split("\n")) {
+        if (line.startsWith("event:")) name = line.slice(6).trim();
+        else if (line.startsWith("data:")) data.push(line.slice(5).trim());
+      }
+      if (data.length > 0) onEvent(name, JSON.parse(data.join("\n")));
+    }
+  }
+}
+
+// Subscribes to the events of upload `id`; resolves once the server
+// answered, with the promise of the stream's end and its stop.
+async function watch(id, onEvent) {
+  const stop = new AbortController();
+  const response = await fetch(`/uploads/events?id=${id}`, {
+    headers: authHeaders(),
+    signal: stop.signal,
+  });
+  if (!response.ok) {
+    const error = new Error(
+      problemText(response.status, await response.text()),
+    );
+    error.status = response.status;
+    throw error;
+  }
+  const ended = readEvents(response, onEvent).catch(() => {});
+  return { ended, stop: () => stop.abort() };
+}
+
+// Sends the file; resolves { status, text } once the server answered.
+function send(file, id, onSent) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", "/files");
+    xhr.setRequestHeader("content-type", "application/octet-stream");
+    xhr.setRequestHeader("upload-id", id);
+    for (const [name, value] of Object.entries(authHeaders())) {
+      xhr.setRequestHeader(name, value);
+    }
+    xhr.upload.addEventListener("progress", (e) => onSent(e.loaded));
+    xhr.addEventListener(
+      "load",
+      () => resolve({ status: xhr.status, text: xhr.responseText }),
+    );
+    xhr.addEventListener("error", () => reject(new Error("network error")));
+    xhr.send(file);
+  });
+}
+
+const view = { total: 0, received: 0, previous: undefined };
+
+function setWidth(id, share) {
+  $(id).style.width = `${Math.round(share * 100)}%`;
+}
+
+// The bars show how the time since the previous update was spent.
+function drawLanes(p) {
+  const before = view.previous || {
+    readerWaitMs: 0,
+    readerBlockedMs: 0,
+    writerWriteMs: 0,
+    writerIdleMs: 0,
+  };
+  const wait = p.readerWaitMs - before.readerWaitMs;
+  const blocked = p.readerBlockedMs - before.readerBlockedMs;
+  const write = p.writerWriteMs - before.writerWriteMs;
+  const idle = p.writerIdleMs - before.writerIdleMs;
+  const reader = Math.max(wait + blocked, 1e-9);
+  const writer = Math.max(write + idle, 1e-9);
+  setWidth("reader-wait", wait / reader);
+  setWidth("reader-blocked", blocked / reader);
+  setWidth("writer-write", write / writer);
+  setWidth("writer-idle", idle / writer);
+  $("reader-text").textContent = `waiting on the network: ${
+    ms(p.readerWaitMs)
+  } · blocked on a full queue: ${ms(p.readerBlockedMs)}`;
+  $("writer-text").textContent = `writing: ${
+    ms(p.writerWriteMs)
+  } · idle on an empty queue: ${ms(p.writerIdleMs)}`;
+  $("queue").max = p.queueCapacityBytes || 1;
+  $("queue").value = p.queuedBytes;
+  $("queue-text").textContent = `${bytes(p.queuedBytes)} of ${
+    bytes(p.queueCapacityBytes)
+  } queued (most: ${bytes(p.maxQueuedBytes)})`;
+  view.previous = p;
+}
+
+function drawBar(received, rate, bound) {
+  view.received = Math.max(view.received, received);
+  $("bar").max = view.total || 1;
+  $("bar").value = Math.min(view.received, view.total);
+  const parts = [`${bytes(view.received)} of ${bytes(view.total)}`];
+  if (rate !== undefined) {
+    parts.push(`${bytes(rate)}/s`);
+    const left = (view.total - view.received) / Math.max(rate, 1);
+    if (rate > 0) parts.push(`${ms(left * 1000)} left`);
+  }
+  if (bound) parts.push(`${bound}-bound so far`);
+  $("figures").textContent = parts.join(" · ");
+}
+
+function onEvent(name, data) {
+  if (name === "progress") {
+    drawBar(data.bytesReceived, data.bytesPerSecond, data.bound);
+    drawLanes(data);
+  } else if (name === "done") {
+    drawBar(data.size);
+    drawLanes({ ...data, queuedBytes: 0, queueCapacityBytes: 0 });
+  }
+}
+
+function showResult(result) {
+  const bound = result.bound === "write"
+    ? "write-bound: the storage was the slower side"
+    : "read-bound: the network was the slower side";
+  $("verdict").textContent = `Verdict: ${bound}`;
+  $("result-id").textContent = result.id;
+  $("result-size").textContent = `${result.size} bytes (${bytes(result.size)})`;
+  $("result-sha256").textContent = result.sha256;
+  $("result-time").textContent = `${ms(result.durationMs)} at ${
+    bytes(result.bytesPerSecond)
+  }/s`;
+  $("download").href = `/files/${result.id}`;
+  $("result-box").hidden = false;
+}
+
+async function upload(file) {
+  const id = newUploadId();
+  view.total = file.size;
+  view.received = 0;
+  view.previous = undefined;
+  $("result-box").hidden = true;
+  $("progress-box").hidden = false;
+  $("file").disabled = true;
+  drawBar(0);
+  say(`Uploading ${file.name}…`);
+  try {
+    const events = await watch(id, onEvent).catch((error) => {
+      if (error.status === 401) {
+        $("token-box").open = true;
+        throw error;
+      }
+      // Without events (too many watchers), the upload still works.
+      return undefined;
+    });
+    const answer = await send(file, id, (sent) => {
+      if (!view.previous) drawBar(sent);
+    });
+    if (answer.status !== 201) {
+      // Refused before it began: no event will end the stream.
+      events?.stop();
+      throw new Error(problemText(answer.status, answer.text));
+    }
+    // The done event came before the answer; the stream ends with it.
+    await events?.ended;
+    showResult(JSON.parse(answer.text));
+    say(`Stored ${file.name}.`);
+  } catch (error) {
+    say(`Upload failed: ${error.message}`);
+  } finally {
+    $("file").disabled = false;
+    // So the same file can be picked again.
+    $("file").value = "";
+  }
+}
+
+function start(files) {
+  if (files && files.length > 0) upload(files[0]);
+}
+
+addEventListener("DOMContentLoaded", () => {
+  const drop = $("drop");
+  $("file").addEventListener("change", (e) => start(e.target.files));
+  $("upload-form").addEventListener("submit", (e) => e.preventDefault());
+  drop.addEventListener("dragover", (e) => {
+    e.preventDefault();
+    drop.classList.add("over");
+  });
+  drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+  drop.addEventListener("drop", (e) => {
+    e.preventDefault();
+    drop.classList.remove("over");
+    if (!$("file").disabled) start(e.dataTransfer.files);
+  });
+});

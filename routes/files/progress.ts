@@ -1,0 +1,71 @@
+/**
+ * Live progress of the uploads in flight: `GET /uploads` lists them with
+ * their figures so far, `GET /uploads/events` streams the same as
+ * Server-Sent Events (`progress` a few times a second per upload, then one
+ * `done` or `failed`), for all uploads or, with `?id=`, one. With
+ * `UPLOAD_TOKEN` set, both need the token like the uploads themselves.
+ *
+ * @module
+ */
+
+import { problem } from "../../services/http/problem.ts";
+import type { UploadBoard } from "../../services/uploads/board.ts";
+import type { UploadWatchers } from "../../services/uploads/watchers.ts";
+import type { Handler, Route, RouteContext } from "../router.ts";
+import type { UploadListBody } from "./schemas.ts";
+
+/** What the progress routes read. */
+export interface ProgressOptions {
+  board: UploadBoard;
+  watchers: UploadWatchers;
+  /** 401 when a token is set and not given, else `undefined`. */
+  unauthorized: (req: Request, ctx: RouteContext) => Response | undefined;
+}
+
+const encoder = new TextEncoder();
+
+function listHandler({ board, unauthorized }: ProgressOptions): Handler {
+  return (req, ctx) => {
+    const denied = unauthorized(req, ctx);
+    if (denied) return denied;
+    const body: UploadListBody = { items: board.list() };
+    const bytes = encoder.encode(JSON.stringify(body));
+    return new Response(bytes, {
+      headers: {
+        "content-type": "application/json; charset=utf-8",
+        "content-length": String(bytes.byteLength),
+        "cache-control": "no-store",
+      },
+    });
+  };
+}
+
+function eventsHandler({ watchers, unauthorized }: ProgressOptions): Handler {
+  return (req, ctx) => {
+    const denied = unauthorized(req, ctx);
+    if (denied) return denied;
+    // The query check already held `id` to the file id pattern.
+    const id = ctx.url.searchParams.get("id") ?? undefined;
+    const stream = watchers.open(id);
+    if (!stream) {
+      return problem(503, {
+        detail: "Too many event subscribers, or the service is shutting " +
+          "down; retry shortly or poll GET /uploads",
+        instance: ctx.url.pathname,
+      }, { headers: { "retry-after": "5" } });
+    }
+    return stream.response();
+  };
+}
+
+/** The route table entries of the live progress. */
+export function progressRoutes(options: ProgressOptions): Route[] {
+  return [
+    { method: "GET", pattern: "/uploads", handler: listHandler(options) },
+    {
+      method: "GET",
+      pattern: "/uploads/events",
+      handler: eventsHandler(options),
+    },
+  ];
+}

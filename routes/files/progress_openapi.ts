@@ -1,0 +1,179 @@
+/**
+ * The OpenAPI fragment of the live progress (`GET /uploads`,
+ * `GET /uploads/events`) and of the upload page (`GET /upload` and its
+ * assets), with
+ * the schemas only they use (from `schemas.ts`).
+ *
+ * @module
+ */
+
+import type {
+  ApiFragment,
+  OperationDescription,
+} from "../../services/ops/openapi.ts";
+import {
+  DEFAULT_ERROR,
+  headerRef,
+  json,
+  problemResponse,
+  queryParameters,
+  REQUEST_ID_HEADER,
+  responseRef,
+  retryLater,
+  schemaRef,
+} from "../../services/ops/openapi_parts.ts";
+import {
+  UploadEventsQuerySchema,
+  UploadFailedSchema,
+  UploadListSchema,
+  UploadProgressSchema,
+} from "./schemas.ts";
+
+const OPTIONAL_BEARER = [{}, { bearer: [] }] as const;
+
+const EVENTS_DESCRIPTION =
+  "Server-Sent Events (`curl -N`, `EventSource`, or `fetch` when a token " +
+  "is needed, since `EventSource` sends no headers). For each upload in " +
+  "flight: `event: progress` a few times a second, its data an " +
+  "`UploadProgress`; then once `event: done` (data: the `UploadResult`, " +
+  "with the verdict `bound`) or `event: failed` (data: an `UploadFailed`: " +
+  "the figures so far, the outcome and the status answered). The uploads " +
+  "running when the stream opens are sent at once; a `: heartbeat` " +
+  "comment comes every 15 s. With `id`, only that upload's events, and " +
+  "the stream ends after its `done` or `failed` (so a client can " +
+  "subscribe before it sends its `Upload-Id`). Bounded: at " +
+  "most `MAX_UPLOAD_WATCHERS` subscribers (503 past it), and a " +
+  "subscriber that reads too slowly to keep up is dropped (the stream " +
+  "ends; reconnect). Not compressed, not cached. When the service runs " +
+  "with `UPLOAD_TOKEN`, a bearer token is needed; streams end once a " +
+  "shutdown has let the last upload finish.";
+
+/** The upload page or one of its assets. */
+function page(
+  operationId: string,
+  summary: string,
+  description: string,
+  mediaType: string,
+): OperationDescription {
+  return {
+    operationId,
+    summary,
+    description,
+    tags: ["uploads"],
+    responses: {
+      "200": {
+        description: "The text (revalidated on each use).",
+        headers: {
+          "Cache-Control": headerRef("CacheControl"),
+          ...REQUEST_ID_HEADER,
+        },
+        content: { [mediaType]: { schema: { type: "string" } } },
+      },
+      ...DEFAULT_ERROR,
+    },
+  };
+}
+
+/** The progress routes' part of the OpenAPI document. */
+export const progressDocs: ApiFragment = {
+  tags: [{
+    name: "uploads",
+    description: "Watching uploads in flight: their reader and writer at " +
+      "work, live.",
+  }],
+  operations: {
+    "GET /uploads": {
+      operationId: "listUploads",
+      summary: "Uploads in flight",
+      description: "Each upload running now with its figures so far: " +
+        "bytes received, the declared length, the rate over the last " +
+        "second, the reader's time waiting on the network and blocked on " +
+        "the full queue, the writer's time writing and idle, the queue's " +
+        "fill and what bounds it so far. When the service runs with " +
+        "`UPLOAD_TOKEN`, a bearer token is needed.",
+      tags: ["uploads"],
+      responses: {
+        "200": {
+          description: "The uploads in flight, oldest first.",
+          headers: {
+            "Cache-Control": headerRef("CacheControl"),
+            ...REQUEST_ID_HEADER,
+          },
+          content: json(schemaRef("UploadList")),
+        },
+        "401": responseRef("Unauthorized"),
+        ...DEFAULT_ERROR,
+      },
+      security: OPTIONAL_BEARER,
+    },
+    "GET /uploads/events": {
+      operationId: "watchUploads",
+      summary: "Follow uploads live (Server-Sent Events)",
+      description: EVENTS_DESCRIPTION,
+      tags: ["uploads"],
+      parameters: queryParameters(UploadEventsQuerySchema),
+      responses: {
+        "200": {
+          description: "The event stream; it stays open.",
+          headers: {
+            "Cache-Control": headerRef("CacheControl"),
+            ...REQUEST_ID_HEADER,
+          },
+          content: {
+            "text/event-stream": {
+              // The data of each event: text/event-stream has no way to
+              // say more (OpenAPI 3.2's itemSchema would).
+              schema: {
+                description: "The JSON data of each event: " +
+                  "`progress` an `UploadProgress`, `done` an " +
+                  "`UploadResult`, `failed` an `UploadFailed`.",
+                oneOf: [
+                  schemaRef("UploadProgress"),
+                  schemaRef("UploadResult"),
+                  schemaRef("UploadFailed"),
+                ],
+              },
+            },
+          },
+        },
+        "400": problemResponse("A malformed `id`."),
+        "401": responseRef("Unauthorized"),
+        "503": retryLater(
+          "`MAX_UPLOAD_WATCHERS` subscribers already, or the service is " +
+            "shutting down.",
+        ),
+        ...DEFAULT_ERROR,
+      },
+      security: OPTIONAL_BEARER,
+    },
+    "GET /upload": page(
+      "uploadPage",
+      "Upload page",
+      "A page that uploads a file and shows its progress live: bytes, " +
+        "rate and time left, the reader (waiting on the network or " +
+        "blocked on the full queue), the queue's fill and the writer " +
+        "(writing or idle), then the stored file's id, size, SHA-256, a " +
+        "download link and the verdict read-bound or write-bound. Served " +
+        "by this service with a same-origin Content-Security-Policy; with " +
+        "`UPLOAD_TOKEN` the page asks for the token.",
+      "text/html",
+    ),
+    "GET /upload/upload.js": page(
+      "uploadPageScript",
+      "Upload page script",
+      "The script of the upload page.",
+      "text/javascript",
+    ),
+    "GET /upload/upload.css": page(
+      "uploadPageStyles",
+      "Upload page styles",
+      "The styles of the upload page.",
+      "text/css",
+    ),
+  },
+  schemas: {
+    UploadProgress: UploadProgressSchema,
+    UploadList: UploadListSchema,
+    UploadFailed: UploadFailedSchema,
+  },
+};

@@ -1,0 +1,217 @@
+/**
+ * The subscribers of `GET /uploads/events`: each gets a bounded
+ * {@linkcode EventStream} fed from the {@linkcode UploadBoard}, with a
+ * `progress` event per upload per tick and one `done` or `failed` event
+ * when it ends. A subscriber of one upload id gets only that upload's
+ * events, and its stream ends after that upload's ending. Each event is
+ * encoded once, whatever the number of subscribers.
+ *
+ * Bounded on every side: at most `maxWatchers` subscribers (more are
+ * refused); a subscriber whose queue is full is dropped, so a slow reader
+ * never holds events in memory or slows an upload (the board's listeners
+ * only enqueue); a client that goes away is removed at once. The board's
+ * timer and the heartbeat timer run only while someone watches.
+ *
+ * @module
+ */
+
+import {
+  EventStream,
+  type EventStreamEnd,
+  serverSentComment,
+  serverSentEvent,
+} from "../http/event_stream.ts";
+import type { BoardEvent, UploadBoard, UploadProgress } from "./board.ts";
+
+/** Default cap on subscribers. */
+export const DEFAULT_MAX_WATCHERS = 64;
+/** Default time between heartbeat comments: 15 s. */
+export const DEFAULT_HEARTBEAT_MS = 15_000;
+/** Default most bytes queued per subscriber: 1 MiB (seconds of events). */
+export const DEFAULT_WATCHER_QUEUE_BYTES = 1024 * 1024;
+
+/** What happened to a subscriber, for metrics. */
+export type WatcherChange = "opened" | "refused" | EventStreamEnd;
+
+/** Options of {@linkcode UploadWatchers}. */
+export interface UploadWatchersOptions {
+  /** Where the uploads are. */
+  board: UploadBoard;
+  /** Most subscribers at once. @default {64} */
+  maxWatchers?: number;
+  /** Time between heartbeat comments. @default {15000} */
+  heartbeatMs?: number;
+  /** Most bytes queued per subscriber. @default {1048576} */
+  maxQueuedBytes?: number;
+  /** Observes subscribers coming and going (metrics). */
+  onChange?: (change: WatcherChange) => void;
+}
+
+interface Watcher {
+  stream: EventStream;
+  /** Only this upload's events, when set. */
+  id: string | undefined;
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.byteLength;
+  }
+  return out;
+}
+
+// Sent first: how long EventSource waits before reconnecting.
+const RETRY = new TextEncoder().encode("retry: 2000\n\n");
+
+/** The subscribers of the upload events; see the module doc. */
+export class UploadWatchers {
+  readonly #o: Required<Omit<UploadWatchersOptions, "onChange">>;
+  readonly #onChange: ((change: WatcherChange) => void) | undefined;
+  readonly #watchers = new Set<Watcher>();
+  #stopListening: (() => void) | undefined;
+  #heartbeat: ReturnType<typeof setInterval> | undefined;
+  #closed = false;
+
+  /** Validates the options; throws `RangeError` on bad values. */
+  constructor(options: UploadWatchersOptions) {
+    const {
+      board,
+      maxWatchers = DEFAULT_MAX_WATCHERS,
+      heartbeatMs = DEFAULT_HEARTBEAT_MS,
+      maxQueuedBytes = DEFAULT_WATCHER_QUEUE_BYTES,
+    } = options;
+    for (
+      const [name, value] of [["maxWatchers", maxWatchers], [
+        "heartbeatMs",
+        heartbeatMs,
+      ]] as const
+    ) {
+      if (!Number.isSafeInteger(value) || value < 1) {
+        throw new RangeError(`${name} must be a positive integer`);
+      }
+    }
+    this.#o = { board, maxWatchers, heartbeatMs, maxQueuedBytes };
+    this.#onChange = options.onChange;
+  }
+
+  /** Subscribers now. */
+  get count(): number {
+    return this.#watchers.size;
+  }
+
+  /**
+   * A new subscriber's stream (only upload `id`'s events when given), or
+   * `undefined` when `maxWatchers` subscribe already or after
+   * {@linkcode close}. The uploads running now are sent at once.
+   */
+  open(id?: string): EventStream | undefined {
+    if (this.#closed || this.#watchers.size >= this.#o.maxWatchers) {
+      this.#onChange?.("refused");
+      return undefined;
+    }
+    const watcher: Watcher = {
+      id,
+      stream: new EventStream({
+        maxQueuedBytes: this.#o.maxQueuedBytes,
+        onClose: (why) => this.#remove(watcher, why),
+      }),
+    };
+    this.#watchers.add(watcher);
+    this.#onChange?.("opened");
+    watcher.stream.send(RETRY);
+    for (const progress of this.#o.board.list()) {
+      if (id === undefined || progress.id === id) {
+        watcher.stream.send(serverSentEvent("progress", progress));
+      }
+    }
+    this.#update();
+    return watcher.stream;
+  }
+
+  /** Ends every stream (after its queued events) and refuses new ones. */
+  close(): void {
+    this.#closed = true;
+    for (const watcher of [...this.#watchers]) watcher.stream.close();
+  }
+
+  #remove(watcher: Watcher, why: EventStreamEnd): void {
+    if (!this.#watchers.delete(watcher)) return;
+    this.#onChange?.(why);
+    this.#update();
+  }
+
+  /** Listens to the board and beats only while someone watches. */
+  #update(): void {
+    const watched = this.#watchers.size > 0;
+    if (watched && this.#stopListening === undefined) {
+      this.#stopListening = this.#o.board.listen((event) =>
+        this.#fanOut(event)
+      );
+      const beat = serverSentComment("heartbeat");
+      this.#heartbeat = setInterval(
+        () => this.#send(undefined, beat),
+        this.#o.heartbeatMs,
+      );
+    } else if (!watched && this.#stopListening !== undefined) {
+      this.#stopListening();
+      this.#stopListening = undefined;
+      clearInterval(this.#heartbeat);
+      this.#heartbeat = undefined;
+    }
+  }
+
+  #fanOut(event: BoardEvent): void {
+    if (event.type === "progress") {
+      this.#progress(event.uploads);
+    } else if (event.type === "done") {
+      const { sha256Base64: _, ...result } = event.result;
+      this.#last(event.id, serverSentEvent("done", result));
+    } else {
+      const { type: _, progress, ...ending } = event;
+      this.#last(
+        progress.id,
+        serverSentEvent("failed", { ...progress, ...ending }),
+      );
+    }
+  }
+
+  /**
+   * Sends upload `id`'s ending; the streams of its own subscribers end
+   * with it (nothing more will come for them).
+   */
+  #last(id: string, bytes: Uint8Array): void {
+    this.#send(id, bytes);
+    for (const watcher of [...this.#watchers]) {
+      if (watcher.id === id) watcher.stream.close();
+    }
+  }
+
+  /**
+   * One tick's progress: each upload's event encoded once, and one chunk
+   * per subscriber (its uploads' events together).
+   */
+  #progress(uploads: UploadProgress[]): void {
+    if (uploads.length === 0) return;
+    const events = new Map(
+      uploads.map((p) => [p.id, serverSentEvent("progress", p)]),
+    );
+    const all = concat([...events.values()]);
+    for (const watcher of [...this.#watchers]) {
+      const bytes = watcher.id === undefined ? all : events.get(watcher.id);
+      if (bytes) watcher.stream.send(bytes);
+    }
+  }
+
+  /** Sends `bytes` to the subscribers of upload `id` (all for `undefined`). */
+  #send(id: string | undefined, bytes: Uint8Array): void {
+    for (const watcher of [...this.#watchers]) {
+      if (id === undefined || watcher.id === undefined || watcher.id === id) {
+        watcher.stream.send(bytes);
+      }
+    }
+  }
+}

@@ -1,0 +1,142 @@
+/**
+ * Tests of the upload page (`GET /upload`): its headers and assets over
+ * `app.fetch`, then the real page in Debian's chromium against the real
+ * app on loopback: a 64 MiB file through a network throttled to 4 MB/s
+ * shows its progress advancing and the verdict read-bound; unthrottled,
+ * the upload completes and the SHA-256 on the page is the file's. No
+ * console error, no failed or outside request. A screenshot goes to the
+ * test's temp folder.
+ *
+ * Needs chromium at `/usr/bin/chromium` (or `CHROMIUM_PATH`) and `-A`.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { UPLOAD_PAGE_CSP } from "../routes/files/upload_page.ts";
+import { launchChromium, recordProblems } from "./fixtures/chromium.ts";
+import { testApp } from "./fixtures/app.ts";
+import { withTempDir } from "./fixtures/temp_dir.ts";
+import { hashFile } from "./fixtures/upload_client.ts";
+import {
+  throttleUploads,
+  uploadThroughPage,
+  writeRandomFile,
+} from "./fixtures/upload_page.ts";
+
+const MIB = 1024 * 1024;
+
+Deno.test("/upload and its assets: types, a strict CSP, nothing from elsewhere", async () => {
+  await using t = await testApp([]);
+  const page = await t.get("/upload");
+  assert.equal(page.status, 200);
+  assert.equal(page.headers.get("content-type"), "text/html; charset=utf-8");
+  assert.equal(page.headers.get("content-security-policy"), UPLOAD_PAGE_CSP);
+  assert.match(UPLOAD_PAGE_CSP, /default-src 'none'/);
+  assert.match(UPLOAD_PAGE_CSP, /script-src 'self'(;|$)/);
+  assert.match(UPLOAD_PAGE_CSP, /style-src 'self'(;|$)/);
+  assert.match(UPLOAD_PAGE_CSP, /connect-src 'self'(;|$)/);
+  const html = await page.text();
+  assert.match(html, /<meta name="viewport"/);
+  assert.match(html, /aria-live="polite"/);
+  assert.match(html, /<label for="file">/);
+  assert.doesNotMatch(html, /<script>|style="/, "nothing inline");
+  const sources = [...html.matchAll(/(?:src|href)="([^"#]+)"/g)].map((m) =>
+    m[1]!
+  );
+  assert.deepEqual(sources, [
+    "data:,",
+    "/upload/upload.css",
+    "/upload/upload.js",
+  ]);
+  for (
+    const [path, type] of [
+      ["/upload/upload.js", "text/javascript; charset=utf-8"],
+      ["/upload/upload.css", "text/css; charset=utf-8"],
+    ]
+  ) {
+    const res = await t.get(path!);
+    assert.equal(res.status, 200, path);
+    assert.equal(res.headers.get("content-type"), type, path);
+    assert.equal(res.headers.get("x-content-type-options"), "nosniff");
+    const text = await res.text();
+    assert.doesNotMatch(text, /https?:\/\//, `${path} names no other origin`);
+  }
+});
+
+Deno.test("the upload page in chromium: throttled it shows progress and read-bound; unthrottled the SHA-256 matches", async () => {
+  await using t = await testApp([]);
+  await using server = Deno.serve(
+    { port: 0, hostname: "127.0.0.1", onListen() {} },
+    t.app.fetch,
+  );
+  const origin = `http://127.0.0.1:${server.addr.port}`;
+  await withTempDir(async (dir) => {
+    const path = join(dir, "upload.bin");
+    await writeRandomFile(path, 64 * MIB);
+    const expected = await hashFile(path);
+    const browser = await launchChromium();
+    try {
+      const context = await browser.newContext();
+      const { problems, requested } = await recordProblems(context, origin);
+      const page = await context.newPage();
+      try {
+        const response = await page.goto(`${origin}/upload`);
+        assert.equal(response?.status(), 200);
+
+        // 4 MB/s: 64 MiB take about 17 s, and the network is the bound.
+        await throttleUploads(page, 4_000_000);
+        const slow = await uploadThroughPage(page, path, {
+          timeoutMs: 120_000,
+          onRunning: () =>
+            page.screenshot({ path: join(dir, "upload_page.png") }).then(
+              () => {},
+            ),
+        });
+        assert.equal(slow.status, "Stored upload.bin.", slow.status);
+        assert.match(slow.verdict, /read-bound/);
+        // The bar moved through many values on its way up.
+        const moving = slow.progress.filter((v) => v > 0 && v < 64 * MIB);
+        assert.ok(moving.length >= 5, `progress seen: ${slow.progress}`);
+        assert.deepEqual(moving, [...moving].sort((a, b) => a - b));
+        assert.ok(slow.lanes.length >= 5, "the lanes are redrawn as it runs");
+        assert.equal(slow.sha256, expected.sha256);
+        assert.equal(
+          (await Deno.stat(join(dir, "upload_page.png"))).isFile,
+          true,
+        );
+
+        // Unthrottled over loopback.
+        await throttleUploads(page, undefined);
+        const fast = await uploadThroughPage(page, path);
+        assert.equal(fast.status, "Stored upload.bin.", fast.status);
+        assert.equal(fast.sha256, expected.sha256);
+        assert.match(fast.size, new RegExp(`^${64 * MIB} bytes`));
+        assert.match(fast.verdict, /^Verdict: (read|write)-bound/);
+        assert.equal(fast.download, `/files/${fast.id}`);
+        const stored = await t.get(fast.download);
+        assert.equal(stored.status, 200);
+        await stored.body?.cancel();
+
+        assert.deepEqual(problems, [], `uploads ${slow.id} ${fast.id}`);
+        for (const url of requested) {
+          if (!url.startsWith("data:")) {
+            assert.equal(new URL(url).origin, origin);
+          }
+        }
+      } catch (error) {
+        if (problems.length === 0) throw error;
+        throw new Error(
+          `${(error as Error).message}\npage problems:\n${problems.join("\n")}`,
+          { cause: error },
+        );
+      }
+      await context.close();
+    } finally {
+      await browser.close();
+    }
+  });
+  assert.equal(t.app.watchers.count, 0);
+  assert.equal(t.app.board.size, 0);
+});
