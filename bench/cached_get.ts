@@ -26,6 +26,7 @@ import { startCachingProxy } from "../tests/fixtures/nginx.ts";
 import { freePort } from "../tests/fixtures/free_port.ts";
 import type { EquivalentSpec } from "./equivalent_server.ts";
 import {
+  checkWrk,
   median,
   ROOT,
   startServer,
@@ -255,11 +256,7 @@ export async function benchCachedGet(
       const order = PEERS.map((_, i) => PEERS[(i + round) % PEERS.length]!);
       for (const peer of order) {
         const run = await wrk(`${urls[peer]}${PATH}`, { connections, seconds });
-        if (run.non2xx > 0 || run.errors > 0) {
-          throw new Error(
-            `wrk saw failures from ${peer}: ${JSON.stringify(run)}`,
-          );
-        }
+        checkWrk(run, peer);
         runs[peer]!.push(run);
       }
     }

@@ -74,6 +74,21 @@ export function cachedTargetRows(cached: CachedGetResult): string[][] {
 const ms = (v: number | undefined) =>
   v === undefined ? "—" : `${formatValue(v)} ms`;
 
+/** Which peers lost requests to wrk's socket errors (timeouts). */
+function socketErrors(cached: CachedGetResult): string {
+  const lost = PEERS.map((peer) => {
+    const runs = cached.peers[peer].runs;
+    const errors = runs.reduce((sum, r) => sum + r.errors, 0);
+    const requests = runs.reduce((sum, r) => sum + r.requests, 0);
+    return errors > 0 ? `${SHORT[peer]} ${errors} of ${requests}` : "";
+  }).filter(Boolean);
+  return lost.length === 0
+    ? "No socket errors in any round."
+    : `Socket errors (wrk timeouts, at most 1 % of a round is tolerated): ${
+      lost.join(", ")
+    }.`;
+}
+
 /** The Markdown section. */
 export function cachedSection(cached: CachedGetResult): string {
   const { peers } = cached;
@@ -103,6 +118,8 @@ export function cachedSection(cached: CachedGetResult): string {
       ["target (issue 11)", "measured", "target", "result"],
       cachedTargetRows(cached),
     ),
+    "",
+    socketErrors(cached),
     "",
     `The feature-equivalent peer is derived in the same run from the service itself: the bench fetches \`/posts/1\` twice from the service (as wrk does, without \`Accept-Encoding\`), copies the second (cached) answer's status, body and headers (${
       cached.headerNames.map((n) => `\`${n}\``).join(", ")

@@ -155,10 +155,10 @@ export function s3Section(s: S3UploadResult): string {
         met(growth <= budget),
       ],
       [
-        "peak RSS",
+        "peak RSS (the plain upload: its whole deno process)",
         `${formatValue(s.servicePeakRssBytes / MiB)} MiB`,
-        "—",
-        "—",
+        `${formatValue(s.plainPeakRssBytes / MiB)} MiB`,
+        formatRatio(s.servicePeakRssBytes / s.plainPeakRssBytes),
         "—",
         "info",
       ],

@@ -140,6 +140,18 @@ export async function wrk(
   };
 }
 
+/**
+ * Throws when a wrk run got wrong answers (non-2xx/3xx) or lost more than
+ * 1 % of its requests to socket errors. A few timeouts (wrk gives up after
+ * 2 s) happen when the shared machine stalls; they stay in the run's
+ * figures (`errors`) instead of failing the step.
+ */
+export function checkWrk(run: WrkResult, who: string): void {
+  if (run.non2xx > 0 || run.errors > run.requests / 100) {
+    throw new Error(`wrk saw failures from ${who}: ${JSON.stringify(run)}`);
+  }
+}
+
 /** Whether `name` runs as a command here. */
 export async function hasCommand(name: string): Promise<boolean> {
   try {

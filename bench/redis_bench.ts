@@ -23,6 +23,7 @@ import { startRedis } from "../tests/fixtures/redis.ts";
 import { startFixtureUpstream } from "../tests/fixtures/upstream.ts";
 import {
   type BenchServer,
+  checkWrk,
   median,
   ROOT,
   startServer,
@@ -146,9 +147,7 @@ export async function benchRedisTier(
           seconds,
           script,
         });
-        if (run.non2xx > 0 || run.errors > 0) {
-          throw new Error(`wrk saw failures (${side}): ${JSON.stringify(run)}`);
-        }
+        checkWrk(run, `the ${side} side`);
         runs[side].push(run);
         hits[side].push(((await redisHits(redis)) - before) / run.requests);
       }

@@ -405,7 +405,7 @@ export function renderReport(results: RunResults, dir: string): string {
       results.steps.length < STEPS.length
         ? ` --only ${results.steps.join(",")}`
         : ""
-    }\` (\`bench/run.ts\`); do not edit by hand. Every figure is set against a baseline measured in the same run, on the same machine, so the ratios are what to compare across machines, not the absolute numbers.`,
+    }\` (\`bench/run.ts\`); do not edit by hand. Every figure is set against a baseline measured in the same run, on the same machine, so the ratios are what to compare across machines, not the absolute numbers. The machine's cores are shared with other work (the load average below says how much): the load generator, the peers and unrelated jobs compete for them, so absolute figures and above all p99 latencies are noisy; medians of interleaved rounds soften that, a rerun confirms.`,
     "",
     table(["", ""], [
       ["date", machine.date],

@@ -41,16 +41,19 @@ export interface S3UploadResult {
   ratio: number;
   serviceIdleRssBytes: number;
   servicePeakRssBytes: number;
+  /** Peak RSS of the plain upload's whole process (for comparison). */
+  plainPeakRssBytes: number;
   runs: { service: number[]; plain: number[] };
 }
 
+/** Runs the plain upload; resolves its MiB/s and its peak RSS. */
 async function plainUpload(
   env: Record<string, string>,
   file: string,
   key: string,
   options: { partBytes: number; partsInFlight: number },
-): Promise<number> {
-  const { stdout, stderr, success } = await new Deno.Command(Deno.execPath(), {
+): Promise<{ mibPerSecond: number; peakRssBytes: number }> {
+  const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
       "-A",
@@ -65,12 +68,15 @@ async function plainUpload(
     env,
     stdout: "piped",
     stderr: "piped",
-  }).output();
+  }).spawn();
+  const sampler = sampleRss(child.pid, 20);
+  const { stdout, stderr, success } = await child.output();
+  const peakRssBytes = await sampler.stop();
   if (!success) {
     throw new Error(`plain upload failed: ${new TextDecoder().decode(stderr)}`);
   }
   const { bytes, seconds } = JSON.parse(new TextDecoder().decode(stdout));
-  return bytes / MiB / seconds;
+  return { mibPerSecond: bytes / MiB / seconds, peakRssBytes };
 }
 
 /** Runs the benchmark (needs Ceph and curl). */
@@ -113,14 +119,15 @@ export async function benchS3Upload(
     await plainUpload(env, small, "bench/warm", { partBytes, partsInFlight });
     const idle = await rssOf(service.pid);
     let peak = idle;
+    let plainPeak = 0;
     const runs = { service: [] as number[], plain: [] as number[] };
     for (let round = 0; round < rounds; round++) {
-      runs.plain.push(
-        await plainUpload(env, file, `bench/plain-${round}`, {
-          partBytes,
-          partsInFlight,
-        }),
-      );
+      const plain = await plainUpload(env, file, `bench/plain-${round}`, {
+        partBytes,
+        partsInFlight,
+      });
+      runs.plain.push(plain.mibPerSecond);
+      plainPeak = Math.max(plainPeak, plain.peakRssBytes);
       const sampler = sampleRss(service.pid, 20);
       let upload;
       try {
@@ -146,6 +153,7 @@ export async function benchS3Upload(
       ratio: serviceMiBPerSecond / plainMiBPerSecond,
       serviceIdleRssBytes: idle,
       servicePeakRssBytes: peak,
+      plainPeakRssBytes: plainPeak,
       runs,
     };
   } finally {

@@ -263,19 +263,31 @@ export async function curlUpload(
   };
 }
 
-/** Samples the RSS of `pid` every `periodMs` until `stop()`; resolves the peak. */
+/**
+ * Samples the RSS of `pid` every `periodMs` until `stop()` or the process
+ * ends; resolves the peak.
+ */
 export function sampleRss(
   pid: number,
   periodMs: number,
 ): { stop(): Promise<number> } {
   let running = true;
   let peak = 0;
+  // A process that ended has no /proc entry: sampling stops with it.
+  const sample = () =>
+    rssOf(pid).then((rss) => {
+      // An exited, unreaped process has no VmRSS (NaN).
+      if (Number.isFinite(rss)) peak = Math.max(peak, rss);
+      else running = false;
+    }, () => {
+      running = false;
+    });
   const loop = (async () => {
     while (running) {
-      peak = Math.max(peak, await rssOf(pid));
+      await sample();
       await delay(periodMs);
     }
-    peak = Math.max(peak, await rssOf(pid));
+    await sample();
   })();
   return {
     async stop(): Promise<number> {

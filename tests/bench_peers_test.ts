@@ -12,7 +12,7 @@ import {
   equivalentHandler,
   type EquivalentSpec,
 } from "../bench/equivalent_server.ts";
-import { median, startTaskPermissions } from "../bench/lib.ts";
+import { checkWrk, median, startTaskPermissions } from "../bench/lib.ts";
 
 const spec: EquivalentSpec = {
   path: "/posts/1",
@@ -81,4 +81,18 @@ Deno.test("median() of odd and even counts", () => {
   assert.equal(median([3, 1, 2]), 2);
   assert.equal(median([4, 1, 3, 2]), 2.5);
   assert.ok(Number.isNaN(median([])));
+});
+
+Deno.test("checkWrk() tolerates up to 1 % socket errors, no wrong answer", () => {
+  const run = (non2xx: number, errors: number) => ({
+    requestsPerSecond: 1000,
+    requests: 1000,
+    latencyP50Ms: 1,
+    latencyP99Ms: 2,
+    non2xx,
+    errors,
+  });
+  checkWrk(run(0, 10), "peer");
+  assert.throws(() => checkWrk(run(0, 11), "peer"), /failures from peer/);
+  assert.throws(() => checkWrk(run(1, 0), "peer"), /failures from peer/);
 });

@@ -220,6 +220,7 @@ function results(): RunResults {
       ratio: 0.85,
       serviceIdleRssBytes: 100 * 1024 * 1024,
       servicePeakRssBytes: 180 * 1024 * 1024,
+      plainPeakRssBytes: 150 * 1024 * 1024,
       runs: { service: [170], plain: [200] },
     },
     micro: parseDenoBench({
@@ -262,6 +263,7 @@ Deno.test("renderReport() shows each figure with its baseline, ratio and target"
     /\| async-api p99 vs nginx 1 worker \(lower is better\) \| \*\*3 ms\*\* vs 2\.5 ms \| no worse \| ❌ not met \|/,
   );
   assert.match(report, /`etag`, `x-request-id`/);
+  assert.match(report, /No socket errors in any round\./);
   // Issue 10: the Redis tier, the stampede and S3, each with its target.
   assert.match(report, /\| requests\/s \| 6,000 \| 9,000 \| \*\*0\.67\*\* \|/);
   assert.match(
@@ -272,6 +274,10 @@ Deno.test("renderReport() shows each figure with its baseline, ratio and target"
   assert.match(
     report,
     /\| throughput \| 170 MiB\/s \| 200 MiB\/s \| \*\*0\.85\*\* \| ≥ 0\.8 \| ✅ met \|/,
+  );
+  assert.match(
+    report,
+    /\| peak RSS \(the plain upload.*\| 180 MiB \| 150 MiB \| 1\.20 \|/,
   );
   // idle + queue 8 + 4 parts × 8 + 32 = 72 MiB of growth allowed; 80 grew.
   assert.match(
