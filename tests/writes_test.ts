@@ -56,6 +56,11 @@ Deno.test("every write route passes through: method, body, content type; status,
     assert.equal(created.headers.get("location"), `/${resource}/${item.id}`);
     assert.equal(created.headers.get("content-type"), JSON_TYPE);
     assert.equal(created.headers.get("cache-control"), "no-store");
+    // Declared, so the access log and metrics count the bytes.
+    assert.equal(
+      created.headers.get("content-length"),
+      String(JSON.stringify(item, null, 2).length),
+    );
 
     const put = await send(t, "PUT", `/${resource}/1`, { title: "put" });
     assert.equal(put.status, 200);
@@ -130,6 +135,10 @@ Deno.test("bodies: 413 past WRITE_MAX_BYTES (at once by Content-Length), 400 for
   assert.equal(patch.status, 415);
   assert.equal(patch.headers.get("accept-patch"), "application/json");
   await patch.body?.cancel();
+  const put = await t.get("/posts/1", { method: "PUT", body: "{}" });
+  assert.equal(put.status, 415);
+  assert.equal(put.headers.get("accept-post"), null, "not a POST");
+  await put.body?.cancel();
   const ld = await send(t, "POST", "/posts", { a: 1 });
   assert.equal(ld.status, 201);
   await ld.body?.cancel();

@@ -47,7 +47,8 @@ const CACHE_HEADERS = {
   "X-Request-Id": headerRef("XRequestId"),
 } as const;
 
-const POSITIVE_ID: PathParameterDescription = {
+/** The `:id` of the resources' paths. */
+export const POSITIVE_ID: PathParameterDescription = {
   description: "A positive integer id (anything else is 400).",
   schema: jsonSchemaOf(IdSchema),
   example: 1,
@@ -69,7 +70,8 @@ const FILTER_NOTE = "Any field of the resource filters by equality " +
 
 const LIST_PARAMETERS = queryParameters(ListQuerySchema);
 
-const capital = (s: string) => s[0]!.toUpperCase() + s.slice(1);
+/** `posts` -> `Posts`, for operation ids. */
+export const capital = (s: string): string => s[0]!.toUpperCase() + s.slice(1);
 
 const notModified = (what: string): ResponseObject => ({
   description: `Not modified: the ${what} still has the given \`ETag\`.`,

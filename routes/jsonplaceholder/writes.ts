@@ -42,12 +42,18 @@ const NULL_BODY = new Set([204, 205, 304]);
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
+/** The header that lists the media types a method takes (none for PUT). */
+const ACCEPTS: Partial<Record<WriteMethod, string>> = {
+  POST: "accept-post",
+  PATCH: "accept-patch",
+};
+
 function unsupported(method: WriteMethod, ctx: RouteContext): Response {
-  const accept = method === "PATCH" ? "accept-patch" : "accept-post";
+  const accept = ACCEPTS[method];
   return problem(415, {
     detail: "The body must be JSON, sent with Content-Type: application/json",
     instance: ctx.url.pathname,
-  }, { headers: { [accept]: "application/json" } });
+  }, accept ? { headers: { [accept]: "application/json" } } : {});
 }
 
 function tooLarge(error: BodyTooLargeError, ctx: RouteContext): Response {
@@ -121,6 +127,7 @@ function answerOf(answer: WriteAnswer, base: string): Response {
     }
   }
   const body = NULL_BODY.has(answer.status) ? null : answer.body;
+  if (body) headers.set("content-length", String(body.byteLength));
   return new Response(body as BodyInit | null, {
     status: answer.status,
     headers,

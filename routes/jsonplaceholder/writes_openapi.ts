@@ -12,10 +12,8 @@ import type { z } from "zod";
 import type {
   ApiFragment,
   OperationDescription,
-  PathParameterDescription,
   ResponseObject,
 } from "../../services/ops/openapi.ts";
-import { jsonSchemaOf } from "../../services/ops/openapi.ts";
 import {
   DEFAULT_ERROR,
   headerRef,
@@ -25,17 +23,10 @@ import {
   responseRef,
   schemaRef,
 } from "../../services/ops/openapi_parts.ts";
+import { capital, POSITIVE_ID } from "./openapi.ts";
 import { IdSchema, RESOURCE_INFO, RESOURCES } from "./resources.ts";
 
 type Resource = typeof RESOURCES[number];
-
-const POSITIVE_ID: PathParameterDescription = {
-  description: "A positive integer id (anything else is 400).",
-  schema: jsonSchemaOf(IdSchema),
-  example: 1,
-};
-
-const capital = (s: string) => s[0]!.toUpperCase() + s.slice(1);
 
 const PASSED_THROUGH = "Passed through to the upstream, never cached; the " +
   "upstream's status, body, `Content-Type`, `Location` and " +
