@@ -244,3 +244,17 @@ Deno.test("a reading subscriber of many uploads is not dropped, even when they a
   await reader.cancel();
   assert.equal(watchers.count, 0);
 });
+
+Deno.test("a quiet stream gets heartbeat comments; the timers stop with the last subscriber", async () => {
+  const board = new UploadBoard();
+  const watchers = new UploadWatchers({ board, heartbeatMs: 20 });
+  const stream = watchers.open()!;
+  const events = serverSentEvents(stream.response().body!)[
+    Symbol.asyncIterator
+  ]();
+  const beat = await nextEvent(events, (e) => e.comment !== undefined);
+  assert.equal(beat.comment, "heartbeat");
+  // The client goes away; no timer is left (the sanitizer checks).
+  await events.return!(undefined);
+  assert.equal(watchers.count, 0);
+});

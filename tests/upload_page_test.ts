@@ -140,3 +140,51 @@ Deno.test("the upload page in chromium: throttled it shows progress and read-bou
   assert.equal(t.app.watchers.count, 0);
   assert.equal(t.app.board.size, 0);
 });
+
+Deno.test("with UPLOAD_TOKEN the page asks for the token and then uploads with it", async () => {
+  const token = "a-long-enough-upload-token";
+  await using t = await testApp(["--upload-token", token]);
+  await using server = Deno.serve(
+    { port: 0, hostname: "127.0.0.1", onListen() {} },
+    t.app.fetch,
+  );
+  const origin = `http://127.0.0.1:${server.addr.port}`;
+  await withTempDir(async (dir) => {
+    const path = join(dir, "small.bin");
+    await writeRandomFile(path, MIB);
+    const expected = await hashFile(path);
+    const browser = await launchChromium();
+    try {
+      const context = await browser.newContext();
+      const { problems } = await recordProblems(context, origin);
+      const page = await context.newPage();
+      await page.goto(`${origin}/upload`);
+      const refused = await uploadThroughPage(page, path);
+      assert.match(refused.status, /^Upload failed: .*Bearer/);
+      assert.equal(await page.locator("#token-box").getAttribute("open"), "");
+      // The one refusal was the event stream's 401 (chromium also logs it
+      // to the console); nothing else failed.
+      assert.ok(problems.length > 0, "the 401 was seen");
+      for (const problem of problems) {
+        assert.match(problem, /401|Unauthorized/, problem);
+      }
+      assert.ok(
+        problems.some((p) =>
+          p.startsWith(`HTTP 401: ${origin}/uploads/events`)
+        ),
+        `${problems}`,
+      );
+      problems.length = 0;
+      await page.fill("#token", token);
+      const stored = await uploadThroughPage(page, path);
+      assert.equal(stored.status, "Stored small.bin.", stored.status);
+      assert.equal(stored.sha256, expected.sha256);
+      assert.match(stored.verdict, /-bound/);
+      assert.deepEqual(problems, []);
+      await context.close();
+    } finally {
+      await browser.close();
+    }
+  });
+  assert.equal(t.app.watchers.count, 0);
+});

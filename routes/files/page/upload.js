@@ -177,7 +177,9 @@ function onEvent(name, data) {
     drawLanes(data);
   } else if (name === "done") {
     drawBar(data.size);
-    drawLanes({ ...data, queuedBytes: 0, queueCapacityBytes: 0 });
+    // The final figures; the queue is empty once the upload is stored.
+    const capacity = view.previous ? view.previous.queueCapacityBytes : 0;
+    drawLanes({ ...data, queuedBytes: 0, queueCapacityBytes: capacity });
   }
 }
 
