@@ -176,20 +176,80 @@ Deno.test("an upload whose body trickles in for longer than both timeouts is sto
   });
 });
 
-Deno.test("past MAX_CONNECTIONS a new connection gets 503 problem+json, and is served again once under", async () => {
+/** Opens `count` connections one after another (so their order is known). */
+async function connectInOrder(
+  port: number,
+  count: number,
+): Promise<Deno.TcpConn[]> {
+  const conns: Deno.TcpConn[] = [];
+  for (let i = 0; i < count; i++) {
+    conns.push(await Deno.connect({ port }));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return conns;
+}
+
+Deno.test("at MAX_CONNECTIONS the connection idle longest is closed to make room, so idle sockets cannot lock clients out", async () => {
   await withTempDir(async (dataDir) => {
     await using service = await spawnService(["--data-dir", dataDir], {
       env: { MAX_CONNECTIONS: "4" },
     });
-    const port = portOf(service.url);
-    // A client without a pool: every request on a new connection.
     using client = Deno.createHttpClient({ poolMaxIdlePerHost: 0 });
-    const idle = await Promise.all(
-      Array.from({ length: 4 }, () => Deno.connect({ port })),
-    );
+    const idle = await connectInOrder(portOf(service.url), 4);
     try {
       // Let the service accept all four before the next one comes.
       await new Promise((resolve) => setTimeout(resolve, 200));
+      const res = await fetch(`${service.url}/healthz`, { client });
+      await res.body?.cancel();
+      assert.equal(res.status, 200);
+      // The oldest idle one made room, long before the header timeout.
+      const oldest = await untilClosed(idle.shift()!, 5000);
+      assert.equal(oldest.open, false);
+      assert.equal(oldest.text, "");
+    } finally {
+      for (const conn of idle) conn.close();
+    }
+    // This scrape's own connection may make room too.
+    assert.ok(
+      await metric(
+        service.url,
+        /^http_connections_closed_total\{reason="reclaimed"\} /,
+      ) >= 1,
+    );
+    assert.equal(
+      await metric(service.url, /^http_connections_rejected_total /),
+      0,
+    );
+  });
+});
+
+/** Starts an upload on `conn` whose body then stalls: a request in flight. */
+async function stalledUpload(conn: Deno.TcpConn): Promise<void> {
+  await conn.write(encoder.encode(
+    "POST /files HTTP/1.1\r\nhost: x\r\n" +
+      "content-type: application/octet-stream\r\n" +
+      "content-length: 100000\r\n\r\nfirst bytes",
+  ));
+}
+
+Deno.test("past MAX_CONNECTIONS with every connection busy, a new connection gets 503 problem+json, and is served again once under", async () => {
+  await withTempDir(async (dataDir) => {
+    await using service = await spawnService(["--data-dir", dataDir], {
+      env: { MAX_CONNECTIONS: "4", LOG_LEVEL: "debug" },
+    });
+    // A client without a pool: every request on a new connection.
+    using client = Deno.createHttpClient({ poolMaxIdlePerHost: 0 });
+    const busy = await connectInOrder(portOf(service.url), 4);
+    try {
+      await Promise.all(busy.map(stalledUpload));
+      // Each upload traces its first chunk: then all four are in flight.
+      const started = new Set<unknown>();
+      while (started.size < 4) {
+        const line = await service.waitForLine((r) =>
+          r.msg === "upload.trace" && !started.has(r.id)
+        );
+        started.add(line.id);
+      }
       const over = await fetch(`${service.url}/healthz`, { client });
       assert.equal(over.status, 503);
       assert.equal(over.headers.get("retry-after"), "1");
@@ -199,7 +259,7 @@ Deno.test("past MAX_CONNECTIONS a new connection gets 503 problem+json, and is s
       );
       assert.equal((await over.json()).status, 503);
     } finally {
-      for (const conn of idle) conn.close();
+      for (const conn of busy) conn.close();
     }
     let status = 0;
     for (let i = 0; i < 50 && status !== 200; i++) {
@@ -213,6 +273,39 @@ Deno.test("past MAX_CONNECTIONS a new connection gets 503 problem+json, and is s
       await metric(service.url, /^http_connections_rejected_total /),
       1,
     );
+  });
+});
+
+Deno.test("out of file descriptors, idle connections are closed to make room: a new client is served while they stay open on the client side", async () => {
+  await withTempDir(async (dataDir) => {
+    await using service = await spawnService(["--data-dir", dataDir], {
+      maxOpenFiles: 256,
+    });
+    const port = portOf(service.url);
+    // More than the limit, fewer than the listen backlog: every connect
+    // completes at once, whether or not the service has accepted it.
+    const conns = await Promise.all(
+      Array.from({ length: 400 }, () => Deno.connect({ port })),
+    );
+    try {
+      await service.waitForLine((r) =>
+        r.msg === "server.accept_failed" && r.outOfDescriptors === true
+      );
+      // Well within the 30 s header timeout, which alone freed them before.
+      const res = await fetch(`${service.url}/healthz`, {
+        signal: AbortSignal.timeout(10_000),
+      });
+      await res.body?.cancel();
+      assert.equal(res.status, 200);
+      assert.ok(
+        await metric(
+          service.url,
+          /^http_connections_closed_total\{reason="reclaimed"\} /,
+        ) >= 1,
+      );
+    } finally {
+      for (const conn of conns) conn.close();
+    }
   });
 });
 

@@ -1,9 +1,10 @@
 /**
  * The server's accept loop: hands each accepted TCP connection on, turns
  * away those over the connection cap with a canned 503, and when
- * `accept()` fails (out of file descriptors: `EMFILE`/`ENFILE`) waits,
- * 50 ms doubling up to 1 s, and tries again, where `Deno.serve`'s loop
- * rejects and ends the process.
+ * `accept()` fails (out of file descriptors: `EMFILE`/`ENFILE`) first has
+ * idle connections closed to free descriptors, else waits, 50 ms doubling
+ * up to 1 s, and tries again, where `Deno.serve`'s loop rejects and ends
+ * the process.
  *
  * @module
  */
@@ -34,22 +35,32 @@ function outOfDescriptors(error: unknown): boolean {
 
 /** Options of {@linkcode acceptLoop}. */
 export interface AcceptLoopOptions {
-  /** Where a failing `accept()` is reported (once per episode). */
+  /** Where a failing `accept()` is reported (at most once in 10 s). */
   logger: Logger;
   /** Aborting it ends the loop. */
   signal: AbortSignal;
   /** Takes each accepted connection. */
   onConnection: (conn: Deno.TcpConn) => void;
-  /** Called each time the loop waits after a failed `accept()`. */
+  /** Called each time `accept()` fails (the loop then waits). */
   onBackoff: () => void;
+  /**
+   * Called when `accept()` fails for want of descriptors: closes idle
+   * connections to free some, and returns how many it closed.
+   */
+  onExhausted: () => number;
 }
 
-/** Accepts until `signal` aborts; waits and retries when out of fds. */
+// After idle connections were closed to free descriptors: time for the
+// runtime to release them before accepting again.
+const RECLAIM_WAIT_MS = 5;
+
+/** Accepts until `signal` aborts; frees or waits for fds when out of them. */
 export async function acceptLoop(
   listener: Deno.TcpListener,
   options: AcceptLoopOptions,
 ): Promise<void> {
-  const { logger, signal, onConnection, onBackoff } = options;
+  const { signal, onConnection, onBackoff, onExhausted } = options;
+  const warn = throttledWarning(options.logger);
   let backoffMs = 0;
   while (!signal.aborted) {
     let conn: Deno.TcpConn;
@@ -57,26 +68,47 @@ export async function acceptLoop(
       conn = await listener.accept();
     } catch (error) {
       if (signal.aborted || error instanceof Deno.errors.BadResource) return;
-      backoffMs = backoffMs === 0 ? 50 : Math.min(1000, backoffMs * 2);
       onBackoff();
-      if (backoffMs === 50) {
-        // A plain string: formatting the error object itself while out of
-        // descriptors has crashed the runtime.
-        logger.warn("server.accept_failed", {
-          detail: String((error as { message?: unknown })?.message ?? error),
-          outOfDescriptors: outOfDescriptors(error),
-          retryInMs: backoffMs,
-        });
+      const exhausted = outOfDescriptors(error);
+      const reclaimed = exhausted ? onExhausted() : 0;
+      if (reclaimed === 0) {
+        backoffMs = backoffMs === 0 ? 50 : Math.min(1000, backoffMs * 2);
       }
-      await sleep(backoffMs, signal);
+      const waitMs = reclaimed > 0 ? RECLAIM_WAIT_MS : backoffMs;
+      warn(error, {
+        outOfDescriptors: exhausted,
+        reclaimed,
+        retryInMs: waitMs,
+      });
+      await sleep(waitMs, signal);
       continue;
     }
     if (backoffMs !== 0) {
-      logger.info("server.accepting_again", {});
+      options.logger.info("server.accepting_again", {});
       backoffMs = 0;
     }
     onConnection(conn);
   }
+}
+
+// A flood at the descriptor limit fails an accept every few connections:
+// say so once in this long, not each time.
+const WARN_EVERY_MS = 10_000;
+
+/** Logs `server.accept_failed` at most once per {@linkcode WARN_EVERY_MS}. */
+function throttledWarning(logger: Logger) {
+  let warnedAt = -Infinity;
+  return (error: unknown, fields: Record<string, unknown>) => {
+    const now = performance.now();
+    if (now - warnedAt < WARN_EVERY_MS) return;
+    warnedAt = now;
+    // A plain string: formatting the error object itself while out of
+    // descriptors has crashed the runtime.
+    logger.warn("server.accept_failed", {
+      detail: String((error as { message?: unknown })?.message ?? error),
+      ...fields,
+    });
+  };
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -5,7 +5,10 @@
  * between requests past the keep-alive timeout. A connection with a
  * request in flight is never closed by these timers (a slow upload body has
  * its own idle timeout). An answer saying `Connection: close` closes its
- * connection a little later, as nginx's lingering close.
+ * connection a little later, as nginx's lingering close. When the server
+ * runs out of room (the connection cap, or file descriptors), the
+ * connections idle longest are closed to make it, as nginx reuses its
+ * idle connections: idle sockets cannot lock new clients out.
  *
  * @module
  */
@@ -20,6 +23,8 @@ export class ConnectionStats {
   headerTimeouts = 0;
   /** Closed for idling between requests past the keep-alive timeout. */
   idleTimeouts = 0;
+  /** Closed while idle to make room for a new connection. */
+  reclaimed = 0;
   /** Turned away with 503 over the connection cap. */
   rejected = 0;
   /** Times `accept()` failed (out of file descriptors) and the loop waited. */
@@ -105,7 +110,11 @@ export class ConnectionSet {
       since: performance.now(),
     };
     const idle = () => {
-      if (--tracked.active === 0) tracked.since = performance.now();
+      if (--tracked.active !== 0) return;
+      tracked.since = performance.now();
+      // Kept in the order they became idle, so that reclaimIdle() finds
+      // the longest idle first without sorting.
+      if (this.#connections.delete(tracked)) this.#connections.add(tracked);
     };
     this.#connections.add(tracked);
     stats.open++;
@@ -129,6 +138,26 @@ export class ConnectionSet {
       stats.open--;
     });
     this.#closed.add(done);
+  }
+
+  /**
+   * Closes up to `count` connections with no request in flight, those idle
+   * longest first (accepted and still silent, or kept alive between
+   * requests), to make room for new ones; returns how many it closed.
+   * Clients expect an idle connection to be closed at any time (RFC 9112
+   * 9.5), and a slowloris connection is one of these.
+   */
+  reclaimIdle(count: number): number {
+    let closed = 0;
+    for (const conn of this.#connections) {
+      if (closed === count) break;
+      if (conn.active > 0) continue;
+      this.#connections.delete(conn);
+      this.#options.stats.reclaimed++;
+      conn.abort.abort();
+      closed++;
+    }
+    return closed;
   }
 
   /**

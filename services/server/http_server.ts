@@ -2,13 +2,16 @@
  * The HTTP server of `main.ts`: `Deno.serve`'s request handling, under an
  * accept loop of our own that protects the process from connection floods.
  *
- * - **Connection cap**: past `maxConnections` open connections, a new one
- *   gets a canned `503` and is closed, so one client cannot take every file
- *   descriptor.
+ * - **Connection cap**: at `maxConnections` open connections, the one idle
+ *   longest (no request in flight) is closed to make room for a new one;
+ *   when none is idle, the new one gets a canned `503` and is closed, so
+ *   one client cannot take every file descriptor.
  * - **Out of file descriptors** (`EMFILE`/`ENFILE`): `accept()` failing
- *   ends `Deno.serve` (an unhandled rejection, exit 1); here the loop backs
- *   off (50 ms, doubling up to 1 s) and accepts again once descriptors free
- *   up.
+ *   ends `Deno.serve` (an unhandled rejection, exit 1); here up to
+ *   32 idle connections, longest idle first, are closed to free
+ *   descriptors (as nginx reuses connections), else the loop backs off
+ *   (50 ms, doubling up to 1 s) and accepts again once descriptors free
+ *   up. Idle sockets therefore cannot lock new clients out.
  * - **Header timeout**: a connection that has not sent a complete request
  *   head within `headerTimeoutMs` of being accepted is closed (as nginx's
  *   `client_header_timeout`): idle and half-sent connections do not pile up.
@@ -76,6 +79,9 @@ export interface GuardedServer extends AsyncDisposable {
    */
   shutdown(): Promise<void>;
 }
+
+// Idle connections closed at once when out of descriptors (nginx frees 32).
+const RECLAIM_BATCH = 32;
 
 function positive(name: string, value: number): number {
   if (!Number.isSafeInteger(value) || value < 1) {
@@ -146,7 +152,9 @@ function guarded(
     logger,
     signal: stopping.signal,
     onConnection(conn) {
-      if (connections.size >= maxConnections) {
+      if (
+        connections.size >= maxConnections && connections.reclaimIdle(1) === 0
+      ) {
         stats.rejected++;
         turnAway(conn);
       } else {
@@ -154,6 +162,7 @@ function guarded(
       }
     },
     onBackoff: () => stats.acceptBackoffs++,
+    onExhausted: () => connections.reclaimIdle(RECLAIM_BATCH),
   });
   const { finished, shutdown } = stopOnce(async () => {
     stopping.abort();

@@ -17,6 +17,8 @@ export interface ConnectionCounts {
   headerTimeouts: number;
   /** Closed after idling between requests. */
   idleTimeouts: number;
+  /** Closed while idle to make room for a new connection. */
+  reclaimed: number;
   /** Turned away over `MAX_CONNECTIONS`. */
   rejected: number;
   /** Failed accepts the server waited after. */
@@ -35,7 +37,7 @@ export function connectionMetrics(
   new Counter({
     name: "http_connections_closed_total",
     help:
-      "Connections closed by the server: header_timeout (no complete request head in HEADER_TIMEOUT_MS), idle_timeout (idle past KEEPALIVE_TIMEOUT_MS)",
+      "Connections closed by the server: header_timeout (no complete request head in HEADER_TIMEOUT_MS), idle_timeout (idle past KEEPALIVE_TIMEOUT_MS), reclaimed (idle, closed to make room for a new one at MAX_CONNECTIONS or out of file descriptors)",
     labelNames: ["reason"],
     registers: [registry],
     collect() {
@@ -43,6 +45,7 @@ export function connectionMetrics(
       this.reset();
       this.inc({ reason: "header_timeout" }, counts.headerTimeouts);
       this.inc({ reason: "idle_timeout" }, counts.idleTimeouts);
+      this.inc({ reason: "reclaimed" }, counts.reclaimed);
     },
   });
   mirroredCounter(registry, {
