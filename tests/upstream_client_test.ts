@@ -54,6 +54,23 @@ Deno.test("the concurrency cap holds excess requests back", async () => {
   assert.equal(upstream.hits(), 6);
 });
 
+Deno.test("an upstream redirect is not followed: 502, and nothing fetched where it points", async () => {
+  await using upstream = startFixtureUpstream();
+  upstream.setFault("/posts/1", {
+    status: 302,
+    headers: { location: `${upstream.url}/users/1` },
+  });
+  using client = new JsonPlaceholderClient({ baseUrl: upstream.url });
+  await assert.rejects(
+    () => client.get("/posts/1"),
+    (error: unknown) =>
+      error instanceof UpstreamError && error.status === 502 &&
+      /302/.test(error.message),
+  );
+  assert.equal(upstream.hits("/posts/1"), 1);
+  assert.equal(upstream.hits("/users/1"), 0);
+});
+
 Deno.test("a body over the size cap is refused with 502", async () => {
   await using upstream = startFixtureUpstream();
   upstream.setFault("/photos", { hugeBodyBytes: 200_000 });

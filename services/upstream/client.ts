@@ -369,6 +369,10 @@ export class JsonPlaceholderClient implements Disposable {
         client: this.#http,
         signal: caller ? AbortSignal.any([caller, deadline]) : deadline,
         headers,
+        // A redirect is the upstream's answer, as for any reverse proxy:
+        // followed, it would make this service fetch, cache and serve any
+        // address it names (an internal host, a plain-http one).
+        redirect: "manual",
       });
     } catch (cause) {
       if (caller?.aborted) throw caller.reason;
