@@ -14,6 +14,7 @@ import { trace } from "@opentelemetry/api";
 import { Compressor } from "../services/http/compression.ts";
 import { problem } from "../services/http/problem.ts";
 import { withRequestId } from "../services/http/request_scope.ts";
+import { outOfDescriptors } from "../services/ops/descriptors.ts";
 import type { Logger } from "../services/ops/logger.ts";
 import type { Metrics } from "../services/ops/metrics.ts";
 import { UpstreamError } from "../services/upstream/client.ts";
@@ -65,6 +66,14 @@ export function errorResponse(
 ): Response {
   const response = error instanceof UpstreamError
     ? upstreamProblem(error, ctx)
+    : outOfDescriptors(error)
+    // Out of file descriptors is an overload that passes (connections
+    // close, idle ones are reclaimed): the client should come back.
+    ? problem(503, {
+      detail: "The server is overloaded; retry shortly",
+      instance: ctx.url.pathname,
+      requestId: ctx.requestId,
+    }, { headers: { "retry-after": "1" } })
     : problem(500, {
       detail: "The server failed to handle the request",
       instance: ctx.url.pathname,

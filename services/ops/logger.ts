@@ -6,6 +6,8 @@
  * @module
  */
 
+import { outOfDescriptors } from "./descriptors.ts";
+
 /** Log levels, from the most verbose. */
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 
@@ -89,6 +91,11 @@ function now(): string {
 }
 
 function serializeError(error: Error): LogFields {
+  // Reading the stack while out of descriptors ends the process (see
+  // descriptors.ts): such an error is logged without one.
+  if (outOfDescriptors(error)) {
+    return { name: error.name, message: error.message };
+  }
   return { name: error.name, message: error.message, stack: error.stack };
 }
 

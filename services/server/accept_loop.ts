@@ -9,6 +9,7 @@
  * @module
  */
 
+import { outOfDescriptors } from "../ops/descriptors.ts";
 import type { Logger } from "../ops/logger.ts";
 
 const encoder = new TextEncoder();
@@ -25,13 +26,6 @@ const OVER_CAP = encoder.encode(
     `content-length: ${encoder.encode(OVER_CAP_BODY).byteLength}\r\n\r\n` +
     OVER_CAP_BODY,
 );
-
-/** Whether `accept()` failed for want of file descriptors. */
-function outOfDescriptors(error: unknown): boolean {
-  const { code, message } = error as { code?: unknown; message?: unknown };
-  return code === "EMFILE" || code === "ENFILE" ||
-    /os error 2[34]\b|too many open files/i.test(String(message));
-}
 
 /** Options of {@linkcode acceptLoop}. */
 export interface AcceptLoopOptions {

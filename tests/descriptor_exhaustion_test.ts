@@ -1,0 +1,68 @@
+/**
+ * Out of file descriptors because of requests in flight (downloads that
+ * clients read slowly hold a socket and a file each), the process lives on:
+ * the requests that cannot open their file get 503 with `Retry-After`, and
+ * the service serves again once descriptors free up. Deno 2.9 panics when
+ * a stack trace is formatted while out of descriptors, which the error
+ * handler's log of the failed open used to do.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { spawnService } from "./fixtures/spawn.ts";
+import { withTempDir } from "./fixtures/temp_dir.ts";
+
+const encoder = new TextEncoder();
+
+Deno.test("downloads read slowly until out of descriptors: 503 for those that cannot open the file, and the process lives on", async () => {
+  await withTempDir(async (dataDir) => {
+    await using service = await spawnService(["--data-dir", dataDir], {
+      maxOpenFiles: 128,
+    });
+    let exited = false;
+    service.status.then(() => exited = true);
+    const upload = await fetch(`${service.url}/files`, {
+      method: "POST",
+      headers: { "content-type": "application/octet-stream" },
+      body: new Uint8Array(4 << 20),
+    });
+    assert.equal(upload.status, 201);
+    const { id } = await upload.json();
+    const port = Number(new URL(service.url).port);
+    // Each asks for the file and never reads: a socket and a file held.
+    const readers: Deno.TcpConn[] = [];
+    try {
+      for (let i = 0; i < 150 && !exited; i++) {
+        const conn = await Deno.connect({ port });
+        readers.push(conn);
+        await conn.write(
+          encoder.encode(`GET /files/${id} HTTP/1.1\r\nhost: x\r\n\r\n`),
+        );
+      }
+      const refused = await service.waitForLine((r) =>
+        r.msg === "request" && r.route === "/files/:id" && r.status !== 200
+      );
+      assert.equal(refused.status, 503);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      assert.equal(exited, false, `exited:\n${service.stderr}`);
+    } finally {
+      for (const conn of readers) conn.close();
+    }
+    let status = 0;
+    for (let i = 0; i < 50 && status !== 200 && !exited; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      try {
+        const res = await fetch(`${service.url}/healthz`, {
+          signal: AbortSignal.timeout(2000),
+        });
+        await res.body?.cancel();
+        status = res.status;
+      } catch {
+        // still catching up
+      }
+    }
+    assert.equal(exited, false, `exited:\n${service.stderr}`);
+    assert.equal(status, 200);
+  });
+});
