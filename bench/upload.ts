@@ -32,6 +32,23 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { freePort } from "../tests/fixtures/free_port.ts";
 import { type BenchServer, hasCommand, rssOf, startServer } from "./lib.ts";
+import {
+  type CurlUpload,
+  curlUpload,
+  emptyDir,
+  makeRandomFile,
+  sampleRss,
+  syncDisks,
+} from "./upload_tools.ts";
+import {
+  type TimelineEvent,
+  type TracedUpload,
+  tracedUpload,
+} from "./upload_trace.ts";
+
+export { curlUpload, makeRandomFile, sampleRss };
+export type { CurlUpload, TimelineEvent, TracedUpload };
+export { toTimeline } from "./upload_trace.ts";
 
 const MiB = 1024 * 1024;
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
@@ -94,16 +111,6 @@ export interface BenchUploadOptions {
   sampleMs?: number;
 }
 
-/** One curl upload. */
-export interface CurlUpload {
-  status: number;
-  seconds: number;
-  bytes: number;
-  mibPerSecond: number;
-  /** The parsed response body (the 201 JSON). */
-  body: Record<string, unknown> | undefined;
-}
-
 /** One throughput round against one server. */
 export interface ThroughputRun {
   mibPerSecond: number;
@@ -114,25 +121,6 @@ export interface ThroughputRun {
   bound?: string;
   /** The service's own figures from the 201. */
   server?: Record<string, unknown>;
-}
-
-/** One bar of a trace timeline, in ms from the upload's first record. */
-export interface TimelineEvent {
-  task: string;
-  op: string;
-  startMs: number;
-  endMs: number;
-  bytes?: number;
-  queued?: number;
-}
-
-/** A traced upload. */
-export interface TracedUpload {
-  bytes: number;
-  rate: string | undefined;
-  seconds: number;
-  bound: string | undefined;
-  events: TimelineEvent[];
 }
 
 /** Figures of the upload benchmark. */
@@ -183,125 +171,6 @@ export interface UploadBenchResult {
   };
   timelines: { fast: TracedUpload; slow: TracedUpload };
   deno: string;
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Writes `bytes` random bytes to `path`, 1 MiB at a time. */
-export async function makeRandomFile(
-  path: string,
-  bytes: number,
-): Promise<void> {
-  using file = await Deno.open(path, { write: true, createNew: true });
-  const piece = new Uint8Array(MiB);
-  for (let left = bytes; left > 0; left -= piece.byteLength) {
-    for (let offset = 0; offset < piece.byteLength; offset += 65536) {
-      crypto.getRandomValues(piece.subarray(offset, offset + 65536));
-    }
-    const part = piece.subarray(0, Math.min(piece.byteLength, left));
-    let written = 0;
-    while (written < part.byteLength) {
-      written += await file.write(part.subarray(written));
-    }
-  }
-}
-
-/** `curl -T file url` (a PUT); resolves status, time and the JSON answer. */
-export async function curlUpload(
-  file: string,
-  url: string,
-  options: { rate?: string; out: string } = { out: "/dev/null" },
-): Promise<CurlUpload> {
-  const args = [
-    "-s",
-    "-S",
-    // No `Expect: 100-continue` round trip: both servers take the body.
-    "-H",
-    "Expect:",
-    "-H",
-    "Content-Type: application/octet-stream",
-    "-o",
-    options.out,
-    "-w",
-    "%{http_code} %{time_total} %{size_upload}",
-    "-T",
-    file,
-  ];
-  if (options.rate) args.push("--limit-rate", options.rate);
-  args.push(url);
-  const { stdout, stderr, success } = await new Deno.Command("curl", {
-    args,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder().decode(stdout).trim();
-  const [code, time, size] = text.split(" ").map(Number);
-  if (!success || code === undefined || !Number.isFinite(code)) {
-    throw new Error(
-      `curl failed (${text}): ${new TextDecoder().decode(stderr)}`,
-    );
-  }
-  let body: Record<string, unknown> | undefined;
-  if (options.out !== "/dev/null") {
-    try {
-      body = JSON.parse(await Deno.readTextFile(options.out));
-    } catch {
-      body = undefined;
-    }
-    await Deno.remove(options.out).catch(() => {});
-  }
-  const seconds = time ?? NaN;
-  const bytes = size ?? NaN;
-  return {
-    status: code,
-    seconds,
-    bytes,
-    mibPerSecond: bytes / MiB / seconds,
-    body,
-  };
-}
-
-/**
- * Samples the RSS of `pid` every `periodMs` until `stop()` or the process
- * ends; resolves the peak.
- */
-export function sampleRss(
-  pid: number,
-  periodMs: number,
-): { stop(): Promise<number> } {
-  let running = true;
-  let peak = 0;
-  // A process that ended has no /proc entry: sampling stops with it.
-  const sample = () =>
-    rssOf(pid).then((rss) => {
-      // An exited, unreaped process has no VmRSS (NaN).
-      if (Number.isFinite(rss)) peak = Math.max(peak, rss);
-      else running = false;
-    }, () => {
-      running = false;
-    });
-  const loop = (async () => {
-    while (running) {
-      await sample();
-      await delay(periodMs);
-    }
-    await sample();
-  })();
-  return {
-    async stop(): Promise<number> {
-      running = false;
-      await loop;
-      return peak;
-    },
-  };
-}
-
-async function emptyDir(dir: string): Promise<void> {
-  for await (const entry of Deno.readDir(dir)) {
-    await Deno.remove(join(dir, entry.name), { recursive: true });
-  }
 }
 
 async function throughputRound(
@@ -360,10 +229,6 @@ async function throughputRound(
   return run;
 }
 
-async function syncDisks(): Promise<void> {
-  await new Deno.Command("sync", { stdout: "null", stderr: "null" }).output();
-}
-
 const round = (n: number, digits = 2) =>
   Math.round(n * 10 ** digits) / 10 ** digits;
 
@@ -377,78 +242,6 @@ function median(runs: ThroughputRun[]): number {
 
 function best(runs: ThroughputRun[]): ThroughputRun {
   return runs.reduce((a, b) => (a.mibPerSecond >= b.mibPerSecond ? a : b));
-}
-
-/**
- * Turns `upload.trace` records of one upload into timeline bars. A record
- * is logged as its operation ends: `time` (ms resolution) is its end and
- * `ms` its duration. Within a task the operations run one after another,
- * so each end is also kept at or after the previous end plus this
- * duration, which restores the sub-ms order the timestamps lose; the
- * commit comes after both tasks.
- */
-export function toTimeline(
-  records: Record<string, unknown>[],
-): TimelineEvent[] {
-  const ends = records.map((r) => Date.parse(r.time as string));
-  const origin = records.reduce(
-    (min, r, i) => Math.min(min, ends[i]! - Number(r.ms ?? 0)),
-    Infinity,
-  );
-  const lastEnd = new Map<string, number>();
-  let latest = 0;
-  return records.map((r, i) => {
-    const task = String(r.task);
-    const ms = Number(r.ms ?? 0);
-    const after = task === "commit" ? latest : lastEnd.get(task) ?? 0;
-    const end = Math.max(ends[i]! - origin, after + ms);
-    lastEnd.set(task, end);
-    latest = Math.max(latest, end);
-    const event: TimelineEvent = {
-      task,
-      op: String(r.op),
-      startMs: round(end - ms, 3),
-      endMs: round(end, 3),
-    };
-    if (typeof r.bytes === "number") event.bytes = r.bytes;
-    if (typeof r.queued === "number") event.queued = r.queued;
-    return event;
-  });
-}
-
-async function tracedUpload(
-  server: BenchServer,
-  file: string,
-  bytes: number,
-  rate: string | undefined,
-  tmp: string,
-): Promise<TracedUpload> {
-  const upload = await curlUpload(file, `${server.url}/files`, {
-    out: join(tmp, "response.json"),
-    ...(rate === undefined ? {} : { rate }),
-  });
-  const id = upload.body?.id;
-  if (upload.status !== 201 || typeof id !== "string") {
-    throw new Error(`traced upload got ${upload.status}`);
-  }
-  // The service batches its log lines per event-loop turn: wait for the
-  // upload's commit record to reach the file.
-  let records: Record<string, unknown>[] = [];
-  for (let i = 0; i < 200; i++) {
-    records = (await Deno.readTextFile(server.logFile)).split("\n")
-      .filter((line) => line.includes('"upload.trace"') && line.includes(id))
-      .map((line) => JSON.parse(line));
-    if (records.some((r) => r.task === "commit")) break;
-    await delay(25);
-  }
-  const bound = upload.body?.bound;
-  return {
-    bytes,
-    rate,
-    seconds: round(upload.seconds, 3),
-    bound: typeof bound === "string" ? bound : undefined,
-    events: toTimeline(records),
-  };
 }
 
 /** Runs the upload benchmark (needs `curl`). */
