@@ -152,11 +152,24 @@ export function cachedChartGroup(cached: CachedGetResult): BarGroup {
   };
 }
 
-/** One summary line per target. */
+/** One summary line per peer (issue 11's table), then one per target. */
 export function cachedSummary(cached: CachedGetResult): string[] {
-  return cachedTargetRows(cached).map(([what, value, target, result]) =>
-    `cached GET: ${what}: ${
-      value!.replaceAll("*", "")
-    } (target ${target}) ${result}`
+  const { peers } = cached;
+  const table = PEERS.map((peer) =>
+    `cached GET ${SHORT[peer].padEnd(20)} ${
+      formatValue(peers[peer].requestsPerSecond).padStart(8)
+    } req/s  p99 ${ms(peers[peer].latencyP99Ms).padStart(9)}  ${
+      formatRatio(
+        peers[peer].requestsPerSecond / peers.minimal.requestsPerSecond,
+      )
+    } x minimal`
   );
+  return [
+    ...table,
+    ...cachedTargetRows(cached).map(([what, value, target, result]) =>
+      `cached GET: ${what}: ${
+        value!.replaceAll("*", "")
+      } (target ${target}) ${result}`
+    ),
+  ];
 }

@@ -18,6 +18,7 @@ import {
   writeReport,
 } from "../bench/run.ts";
 import type { TracedUpload, UploadBenchResult } from "../bench/upload.ts";
+import { cachedSummary } from "../bench/cached_report.ts";
 
 function bench(
   group: string,
@@ -326,6 +327,22 @@ Deno.test("renderReport() shows each figure with its baseline, ratio and target"
   ) {
     assert.ok(report.includes(`](${chart})`), `no link to ${chart}`);
   }
+});
+
+Deno.test("the printed summary has issue 11's table: every peer's req/s and p99, then the targets", () => {
+  const cached = results().cached;
+  assert.ok(cached && !("error" in cached));
+  const lines = cachedSummary(cached);
+  assert.match(
+    lines[0]!,
+    /^cached GET async-api +8,000 req\/s +p99 +3 ms +0\.40 x minimal$/,
+  );
+  assert.ok(lines.some((l) => /nginx 2 workers +11,000 req\/s/.test(l)));
+  assert.ok(
+    lines.some((l) =>
+      /async-api req\/s vs nginx 1 worker: 0\.80 .*not met/.test(l)
+    ),
+  );
 });
 
 Deno.test("renderReport() reports a failed step and leaves out the others", () => {
