@@ -190,8 +190,8 @@ async function openFiles(
 
 /**
  * The bucket of S3_ENDPOINT, without the multipart uploads of a crashed
- * instance (older than the idle timeout: younger ones may be another
- * instance's uploads in progress). A store down at start is logged, not
+ * instance (begun more than the idle timeout ago and without a heartbeat
+ * as recent: the others are uploads in progress, here or elsewhere). A store down at start is logged, not
  * fatal: uploads answer 503 until it is back, the rest serves.
  */
 async function openBucket(config: Config, logger: Logger): Promise<S3Storage> {
@@ -205,6 +205,9 @@ async function openBucket(config: Config, logger: Logger): Promise<S3Storage> {
     partBytes: config.s3PartBytes,
     partsInFlight: config.s3PartsInFlight,
     timeoutMs: config.s3TimeoutMs,
+    // Three beats per idle timeout: a sweep (which aborts uploads silent
+    // that long) never takes a live upload for a crashed one.
+    heartbeatMs: Math.max(1, Math.floor(config.uploadIdleTimeoutMs / 3)),
   });
   try {
     const swept = await files.sweep(config.uploadIdleTimeoutMs);

@@ -18,6 +18,7 @@ import {
   parseMetadata,
 } from "./metadata.ts";
 import { S3Bucket, type S3BucketOptions } from "./s3_bucket.ts";
+import { lastBeats, liveKey } from "./s3_heartbeat.ts";
 import { contentKey, metadataKey, S3Upload } from "./s3_upload.ts";
 import { xmlValues } from "./s3_xml.ts";
 import {
@@ -35,6 +36,12 @@ export interface S3StorageOptions extends S3BucketOptions {
   partBytes?: number;
   /** Most parts uploading at once, per upload. @default {4} */
   partsInFlight?: number;
+  /**
+   * How often an upload in progress marks itself alive for other
+   * instances' sweeps; keep it well under their `sweep(olderThanMs)`.
+   * @default {10000}
+   */
+  heartbeatMs?: number;
 }
 
 const MIN_PART_BYTES = 5 * 1024 * 1024;
@@ -55,19 +62,25 @@ export class S3Storage implements FileStorage {
   readonly #bucket: S3Bucket;
   readonly #partBytes: number;
   readonly #partsInFlight: number;
+  readonly #heartbeatMs: number;
 
   /** Creates the store; no request is made. */
   constructor(options: S3StorageOptions) {
     const { partBytes = 8 * 1024 * 1024, partsInFlight = 4 } = options;
+    const { heartbeatMs = 10_000 } = options;
     if (!Number.isSafeInteger(partBytes) || partBytes < MIN_PART_BYTES) {
       throw new RangeError(`partBytes must be at least ${MIN_PART_BYTES}`);
     }
     if (!Number.isSafeInteger(partsInFlight) || partsInFlight < 1) {
       throw new RangeError("partsInFlight must be a positive integer");
     }
+    if (!Number.isSafeInteger(heartbeatMs) || heartbeatMs < 1) {
+      throw new RangeError("heartbeatMs must be a positive integer");
+    }
     this.#bucket = new S3Bucket(options);
     this.#partBytes = partBytes;
     this.#partsInFlight = partsInFlight;
+    this.#heartbeatMs = heartbeatMs;
   }
 
   /** Nothing to prepare: an unreachable store fails the upload's begin. */
@@ -88,6 +101,7 @@ export class S3Storage implements FileStorage {
     return S3Upload.open(this.#bucket, id, {
       partBytes: this.#partBytes,
       partsInFlight: this.#partsInFlight,
+      heartbeatMs: this.#heartbeatMs,
     });
   }
 
@@ -174,9 +188,11 @@ export class S3Storage implements FileStorage {
 
   /**
    * Aborts the multipart uploads of `files/` begun more than `olderThanMs`
-   * ago (the ones of a crashed instance), with their metadata objects.
+   * ago and silent as long (no heartbeat: the ones of a crashed instance),
+   * with their metadata objects; removes heartbeats as old.
    */
   async sweep(olderThanMs = 0): Promise<number> {
+    const beats = await lastBeats(this.#bucket);
     const xml = await this.#bucket.text({
       method: "GET",
       key: "",
@@ -191,6 +207,7 @@ export class S3Storage implements FileStorage {
       const initiated = Date.parse(xmlValues(upload!, "Initiated")[0] ?? "");
       const id = CONTENT.exec(key)?.[1];
       if (!id || !uploadId || !(initiated <= cutoff)) continue;
+      if ((beats.get(id) ?? 0) > cutoff) continue;
       await this.#bucket.run({
         method: "DELETE",
         key,
@@ -202,6 +219,10 @@ export class S3Storage implements FileStorage {
         key: metadataKey(id),
       });
       removed++;
+    }
+    for (const [id, at] of beats) {
+      if (at > cutoff) continue;
+      await this.#bucket.run({ method: "DELETE", key: liveKey(id) });
     }
     return removed;
   }

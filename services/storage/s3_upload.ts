@@ -10,13 +10,16 @@
  * and a copy with new metadata after it would leave the object visible,
  * unverified, for a while (and copy every byte again). The content key
  * appearing is the commit point; a metadata object without content is
- * never listed and is removed by the abort or the sweep.
+ * never listed and is removed by the abort or the sweep. While it runs,
+ * the upload writes a heartbeat (`s3_heartbeat.ts`), so that no other
+ * instance's sweep takes it for a crashed one.
  *
  * @module
  */
 
 import { committedMetadata, type FileMetadata } from "./metadata.ts";
 import { type S3Bucket, S3Error } from "./s3_bucket.ts";
+import { Heartbeat } from "./s3_heartbeat.ts";
 import { completeXml, xmlValue } from "./s3_xml.ts";
 import type { StorageUpload, UploadContent } from "./storage.ts";
 
@@ -36,6 +39,8 @@ export interface S3UploadOptions {
   partBytes: number;
   /** Most parts uploading at once. */
   partsInFlight: number;
+  /** How often the upload marks itself alive (see `s3_heartbeat.ts`). */
+  heartbeatMs: number;
 }
 
 /** A multipart upload in progress; see {@linkcode S3Upload.open}. */
@@ -52,6 +57,7 @@ export class S3Upload implements StorageUpload {
   readonly #free: Uint8Array<ArrayBuffer>[] = [];
   // Aborts the parts still uploading once the upload is given up.
   readonly #stop = new AbortController();
+  readonly #heartbeat: Heartbeat;
   #part: Uint8Array<ArrayBuffer>;
   #filled = 0;
   #failure: { error: unknown } | undefined;
@@ -68,6 +74,7 @@ export class S3Upload implements StorageUpload {
     this.#uploadId = uploadId;
     this.#options = options;
     this.#part = new Uint8Array(options.partBytes);
+    this.#heartbeat = new Heartbeat(bucket, id, options.heartbeatMs);
   }
 
   /** CreateMultipartUpload of `files/<id>`. */
@@ -124,6 +131,7 @@ export class S3Upload implements StorageUpload {
     });
     await this.#complete();
     this.#state = "closed";
+    await this.#heartbeat.stop();
     return metadata;
   }
 
@@ -136,12 +144,15 @@ export class S3Upload implements StorageUpload {
     this.#state = "closed";
     this.#stop.abort(new Error("upload aborted"));
     await Promise.allSettled(this.#inFlight);
-    await this.#bucket.run({
-      method: "DELETE",
-      key: contentKey(this.id),
-      query: { uploadId: this.#uploadId },
-      expect: [404],
-    });
+    await Promise.all([
+      this.#heartbeat.stop(),
+      this.#bucket.run({
+        method: "DELETE",
+        key: contentKey(this.id),
+        query: { uploadId: this.#uploadId },
+        expect: [404],
+      }),
+    ]);
     if (!committing) return;
     await this.#bucket.run({
       method: "DELETE",

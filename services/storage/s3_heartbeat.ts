@@ -1,0 +1,100 @@
+/**
+ * How an upload in progress tells the other instances it is alive: every
+ * `everyMs` it writes the empty object `live/<id>`, whose LastModified the
+ * crash sweep reads. Without it, a sweep could only go by the multipart
+ * upload's start, and an instance starting up (a rolling restart) would
+ * abort another instance's upload that is simply long, not abandoned: the
+ * idle timeout bounds a pause, not an upload's length, and parts (8 MiB)
+ * come too seldom from a slow client to tell either.
+ *
+ * @module
+ */
+
+import type { S3Bucket } from "./s3_bucket.ts";
+import { xmlValue, xmlValues } from "./s3_xml.ts";
+
+const LIVE = /^live\/([0-9a-f]{32})$/;
+
+/** The liveness key of upload `id`. */
+export function liveKey(id: string): string {
+  return `live/${id}`;
+}
+
+/** Writes `live/<id>` every `everyMs` until stopped. */
+export class Heartbeat {
+  readonly #bucket: S3Bucket;
+  readonly #key: string;
+  readonly #timer: ReturnType<typeof setInterval>;
+  readonly #stop = new AbortController();
+  #beat: Promise<void> | undefined;
+  #written = false;
+  #stopped = false;
+
+  /** Starts beating; the first beat comes after `everyMs`. */
+  constructor(bucket: S3Bucket, id: string, everyMs: number) {
+    this.#bucket = bucket;
+    this.#key = liveKey(id);
+    this.#timer = setInterval(() => this.#send(), everyMs);
+  }
+
+  /** Stops beating and removes `live/<id>` if a beat wrote it. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    clearInterval(this.#timer);
+    // A beat under way would only delay a failing upload's answer.
+    this.#stop.abort();
+    await this.#beat;
+    if (!this.#written) return;
+    // What this leaves (the store failing now), the sweep removes.
+    await this.#bucket.run({ method: "DELETE", key: this.#key }).catch(
+      () => {},
+    );
+  }
+
+  #send(): void {
+    if (this.#beat) return;
+    this.#beat = this.#bucket.run({
+      method: "PUT",
+      key: this.#key,
+      body: "",
+      signal: this.#stop.signal,
+    }).then(
+      () => void (this.#written = true),
+      // A missed beat is made up by the next; the sweep waits for
+      // several to be missed.
+      () => {},
+    ).finally(() => this.#beat = undefined);
+  }
+}
+
+/**
+ * When each upload in progress last beat (ListObjectsV2 of `live/`, every
+ * page): id -> milliseconds since the epoch, by the store's clock.
+ */
+export async function lastBeats(
+  bucket: S3Bucket,
+): Promise<Map<string, number>> {
+  const beats = new Map<string, number>();
+  let token: string | undefined;
+  do {
+    const xml = await bucket.text({
+      method: "GET",
+      key: "",
+      query: {
+        "list-type": "2",
+        prefix: "live/",
+        ...(token === undefined ? {} : { "continuation-token": token }),
+      },
+    });
+    for (const [, entry] of xml.matchAll(/<Contents>([\s\S]*?)<\/Contents>/g)) {
+      const id = LIVE.exec(xmlValue(entry!, "Key") ?? "")?.[1];
+      const at = Date.parse(xmlValue(entry!, "LastModified") ?? "");
+      if (id && Number.isFinite(at)) beats.set(id, at);
+    }
+    token = xmlValues(xml, "IsTruncated")[0] === "true"
+      ? xmlValue(xml, "NextContinuationToken")
+      : undefined;
+  } while (token !== undefined);
+  return beats;
+}
