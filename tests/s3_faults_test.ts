@@ -4,7 +4,8 @@
  * and listing answer 503 problem+json with `Retry-After` within
  * `S3_TIMEOUT_MS` (twice that when the upload was under way: the part,
  * then the abort), nothing half-written is visible, the cached
- * JSONPlaceholder routes are unaffected; `S3_TIMEOUT_MS` bounds waits for
+ * JSONPlaceholder routes are unaffected; a store over its quota is a 503
+ * too, keeping nothing; `S3_TIMEOUT_MS` bounds waits for
  * the store, not a download's length; a misconfigured bucket is a logged
  * 500 with the request id.
  *
@@ -216,6 +217,42 @@ cephTest(
     await drained.catch(() => {});
     assert.equal(outcome, "broke");
     assert.ok(performance.now() - broke < TIMEOUT_MS + MARGIN_MS);
+  },
+);
+
+cephTest(
+  "s3: a store over its quota: uploads 503 with Retry-After, nothing kept, stored files still served",
+  async () => {
+    await using ceph = await sharedCeph();
+    await using served = await serveApp({ args: s3Args(ceph) });
+    const kept = await (await fetch(`${served.url}/files`, {
+      method: "POST",
+      body: bytesOf(1000),
+    })).json();
+    // 1 MiB for the bucket (Ceph refuses with QuotaExceeded past it).
+    const bucket = `--bucket=${ceph.bucket}`;
+    await ceph.admin(
+      "quota",
+      "set",
+      "--quota-scope=bucket",
+      bucket,
+      "--max-size=1048576",
+    );
+    await ceph.admin("quota", "enable", "--quota-scope=bucket", bucket);
+    const refused = await timed(`${served.url}/files`, {
+      method: "POST",
+      body: bytesOf(6 * MiB),
+    });
+    assertUnavailable(refused, TIMEOUT_MS);
+    assert.match(JSON.parse(refused.text).detail, /quota/);
+    assert.deepEqual(await bucketContents(ceph), {
+      keys: [`files/${kept.id}`, `meta/${kept.id}.json`],
+      uploads: [],
+    });
+    const listed = await (await fetch(`${served.url}/files`)).json();
+    assert.deepEqual(listed.items.map((f: { id: string }) => f.id), [kept.id]);
+    const got = await fetch(`${served.url}/files/${kept.id}`);
+    assert.deepEqual(new Uint8Array(await got.arrayBuffer()), bytesOf(1000));
   },
 );
 

@@ -12,6 +12,7 @@
 
 import {
   type FileStorage,
+  StorageFullError,
   StorageUnavailableError,
 } from "../../services/storage/storage.ts";
 import type { Logger } from "../../services/ops/logger.ts";
@@ -123,7 +124,9 @@ function storageUnavailableAnswer(
   return problem(503, {
     title: "Storage unavailable",
     // The cause (hosts, ports) goes to the log, not to the client.
-    detail: error instanceof StorageUnavailableError
+    detail: error instanceof StorageFullError
+      ? "The file storage refuses more data for now (full or over its quota); nothing was kept"
+      : error instanceof StorageUnavailableError
       ? "The file storage did not answer in time; nothing was kept"
       : "The file storage folder is missing and could not be made; nothing was kept",
     instance: ctx.url.pathname,

@@ -8,6 +8,11 @@
  * - unreachable, timed out, 5xx or SlowDown: the store is down or slow, a
  *   {@linkcode StorageUnavailableError} (the routes answer 503 with
  *   Retry-After: trying again later may work);
+ * - full or over a quota (Ceph's QuotaExceeded, MinIO's
+ *   XMinioAdminBucketQuotaExceeded and XMinioStorageFull): the store
+ *   refuses more data for now, a {@linkcode StorageFullError} (503 with
+ *   Retry-After too: the local disk's 507, as the issue asks; deleting
+ *   files makes room);
  * - any other refusal (AccessDenied, InvalidAccessKeyId,
  *   SignatureDoesNotMatch, NoSuchBucket...): an {@linkcode S3Error}. These
  *   name a setting the operator must fix (credentials, bucket, policy), so
@@ -19,8 +24,15 @@
  */
 
 import { AwsClient } from "aws4fetch";
-import { StorageUnavailableError } from "./storage.ts";
+import { StorageFullError, StorageUnavailableError } from "./storage.ts";
 import { xmlValue } from "./s3_xml.ts";
+
+/** The refusals that mean "full or over quota" (Ceph, MinIO). */
+const FULL = new Set([
+  "QuotaExceeded",
+  "XMinioAdminBucketQuotaExceeded",
+  "XMinioStorageFull",
+]);
 
 /** Where the bucket is and how to sign for it. */
 export interface S3BucketOptions {
@@ -143,6 +155,11 @@ export class S3Bucket {
     }
     const text = await res.text().catch(() => "");
     const code = xmlValue(text, "Code");
+    if (code !== undefined && FULL.has(code)) {
+      throw new StorageFullError(
+        `The object store refused ${method} for space: ${res.status} ${code}`,
+      );
+    }
     if (res.status >= 500 || code === "SlowDown") {
       throw new StorageUnavailableError(
         `The object store answered ${res.status} ${code ?? ""} to ${method}`,

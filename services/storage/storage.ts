@@ -100,6 +100,18 @@ export class StorageUnavailableError extends Error {
 }
 
 /**
+ * The storage refuses to take more data for now (an S3 store full or over
+ * its quota): like unreachable, worth retrying later, once space is freed.
+ */
+export class StorageFullError extends StorageUnavailableError {
+  /** Creates the error. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "StorageFullError";
+  }
+}
+
+/**
  * The stored files. Ids not of the storage's form (see `isValidId`) are
  * never found, so a path-like id can never escape it.
  */
