@@ -137,7 +137,7 @@ cephTest(
       REDIS_URL: redis.url,
       // Generous: a slow answer is a miss by design, which would make an
       // instance load by itself (correct, but not what is counted here).
-      REDIS_TIMEOUT_MS: "1000",
+      REDIS_TIMEOUT_MS: "3000",
       UPSTREAM_URL: upstream.url,
     };
     const root = await Deno.makeTempDir({ prefix: "async-api-scale-" });
