@@ -13,6 +13,7 @@
 import { trace } from "@opentelemetry/api";
 import { Compressor } from "../services/http/compression.ts";
 import { problem } from "../services/http/problem.ts";
+import { isReply, type Reply, responseOf } from "../services/http/reply.ts";
 import { withRequestId } from "../services/http/request_scope.ts";
 import { outOfDescriptors } from "../services/ops/descriptors.ts";
 import type { Logger } from "../services/ops/logger.ts";
@@ -133,7 +134,10 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   let inflight = 0;
 
   /** The route's answer, or the central error handler's. */
-  async function route(req: Request, ctx: RouteContext): Promise<Response> {
+  async function route(
+    req: Request,
+    ctx: RouteContext,
+  ): Promise<Response | Reply> {
     inflight++;
     metrics.inflight(1);
     try {
@@ -154,16 +158,22 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   ): Promise<Response> {
     const started = performance.now();
     const ctx = contextOf(req, info);
-    let response = await route(req, ctx);
-    try {
-      response = await compressor.apply(req, response);
-    } catch (error) {
-      response = errorResponse(error, ctx, logger);
-    }
+    const answer = await route(req, ctx);
+    const { response, bytes } = await finish(req, ctx, answer, {
+      compressor,
+      logger,
+    });
     nameSpan(req, ctx);
-    if (req.method === "HEAD") response = await headOf(response);
-    response.headers.set("x-request-id", ctx.requestId);
-    record(req, ctx, response, started, { logger, metrics });
+    record(
+      req,
+      ctx,
+      { status: response.status, bytes: Number(bytes ?? 0) },
+      started,
+      {
+        logger,
+        metrics,
+      },
+    );
     return response;
   }
 
@@ -174,6 +184,73 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       return inflight;
     },
   };
+}
+
+/**
+ * A {@linkcode Reply} made into the response: compressed when asked, the
+ * request id added to its record, and built once (see reply.ts). The
+ * body's length is read off the record: reading a Response's headers
+ * costs a second serialisation.
+ */
+async function finishReply(
+  req: Request,
+  answer: Reply,
+  requestId: string,
+  compressor: Compressor,
+): Promise<{ response: Response; bytes: number }> {
+  const reply = await compressor.applyReply(req, answer);
+  reply.headers["x-request-id"] = requestId;
+  return {
+    response: responseOf(
+      req.method === "HEAD" ? { ...reply, body: null } : reply,
+    ),
+    bytes: Number(reply.headers["content-length"] ?? 0),
+  };
+}
+
+/** A `Response` from a route: compressed when asked, the request id set. */
+async function finishResponse(
+  req: Request,
+  answer: Response,
+  requestId: string,
+  compressor: Compressor,
+): Promise<Response> {
+  let response = await compressor.apply(req, answer);
+  if (req.method === "HEAD") response = await headOf(response);
+  response.headers.set("x-request-id", requestId);
+  return response;
+}
+
+function lengthOf(response: Response): number {
+  return Number(response.headers.get("content-length") ?? 0);
+}
+
+/**
+ * The route's answer as sent, and its body's length for the log; a
+ * failure on the way becomes the central error handler's answer.
+ */
+async function finish(
+  req: Request,
+  ctx: RouteContext,
+  answer: Response | Reply,
+  { compressor, logger }: { compressor: Compressor; logger: Logger },
+): Promise<{ response: Response; bytes: number }> {
+  try {
+    if (isReply(answer)) {
+      return await finishReply(req, answer, ctx.requestId, compressor);
+    }
+    const response = await finishResponse(
+      req,
+      answer,
+      ctx.requestId,
+      compressor,
+    );
+    return { response, bytes: lengthOf(response) };
+  } catch (error) {
+    const response = errorResponse(error, ctx, logger);
+    response.headers.set("x-request-id", ctx.requestId);
+    return { response, bytes: lengthOf(response) };
+  }
 }
 
 /** A fresh route context: the URL, the request id, the client address. */
@@ -209,7 +286,7 @@ function nameSpan(req: Request, ctx: RouteContext): void {
 function record(
   req: Request,
   ctx: RouteContext,
-  response: Response,
+  { status, bytes }: { status: number; bytes: number },
   started: number,
   { logger, metrics }: Pick<PipelineOptions, "logger" | "metrics">,
 ): void {
@@ -217,16 +294,16 @@ function record(
   metrics.request(
     ctx.route ?? "unmatched",
     METHODS.has(req.method) ? req.method : "OTHER",
-    response.status,
+    status,
     seconds,
   );
   logger.info("request", {
     method: req.method,
     path: ctx.url.pathname,
     route: ctx.route,
-    status: response.status,
+    status,
     durationMs: Math.round(seconds * 100_000) / 100,
-    bytes: Number(response.headers.get("content-length") ?? 0),
+    bytes,
     requestId: ctx.requestId,
     ...ctx.log,
   });

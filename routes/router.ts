@@ -8,6 +8,7 @@
  */
 
 import { problem } from "../services/http/problem.ts";
+import type { Reply } from "../services/http/reply.ts";
 
 /** Per-request context handed to every handler. */
 export interface RouteContext {
@@ -25,11 +26,14 @@ export interface RouteContext {
   remoteAddress?: string;
 }
 
-/** A route handler: a plain function from request to response. */
+/**
+ * A route handler: a plain function from request to response, or to a
+ * {@linkcode Reply} that the pipeline makes into one (the hot path).
+ */
 export type Handler = (
   req: Request,
   ctx: RouteContext,
-) => Response | Promise<Response>;
+) => Response | Reply | Promise<Response | Reply>;
 
 /** One entry of the route table. */
 export interface Route {
@@ -161,7 +165,7 @@ export class Router {
   }
 
   /** Routes `req`, answering 404 and 405 itself. */
-  async handle(req: Request, ctx: RouteContext): Promise<Response> {
+  async handle(req: Request, ctx: RouteContext): Promise<Response | Reply> {
     const match = this.match(req.method, ctx.url.pathname);
     if (match.kind === "not_found") {
       return problem(404, {

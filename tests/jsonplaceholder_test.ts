@@ -427,3 +427,26 @@ Deno.test("one JSON log line per request; 5xx logged with the request id", async
   assert.equal(errors.length, 1);
   assert.equal(errors[0]!.requestId, "req-2");
 });
+
+Deno.test("the log line's bytes are the bytes sent: identity, gzip, and for HEAD the length GET sends", async () => {
+  await using upstream = startFixtureUpstream();
+  const lines: Record<string, unknown>[] = [];
+  const { createLogger } = await import("../services/ops/logger.ts");
+  const logger = createLogger({
+    write: (line) => lines.push(JSON.parse(line)),
+  });
+  await using t = await testApp(["--upstream-url", upstream.url], { logger });
+  const sizes: number[] = [];
+  for (const encoding of ["identity", "gzip", "gzip"]) {
+    const res = await t.get("/posts/1", {
+      headers: { "accept-encoding": encoding },
+    });
+    sizes.push((await res.bytes()).byteLength);
+  }
+  const head = await t.get("/posts/1", { method: "HEAD" });
+  await head.body?.cancel();
+  const logged = lines.filter((l) => l.msg === "request").map((l) => l.bytes);
+  assert.ok(sizes[1]! < sizes[0]!, "gzip is smaller");
+  // HEAD logs the length GET sends (its Content-Length), as before.
+  assert.deepEqual(logged, [...sizes, sizes[0]]);
+});

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { type RouteContext, Router } from "../routes/router.ts";
+import { isReply, responseOf } from "../services/http/reply.ts";
 
 function ctx(path: string): RouteContext {
   return {
@@ -26,14 +27,20 @@ const router = new Router([
   },
 ]);
 
+/** The router's answer as the client gets it (a Reply made a Response). */
+async function handled(req: Request, c: RouteContext): Promise<Response> {
+  const answer = await router.handle(req, c);
+  return isReply(answer) ? responseOf(answer) : answer;
+}
+
 Deno.test("Router dispatches by method and pattern with params", async () => {
   const c = ctx("/posts/7/comments");
-  const res = await router.handle(new Request(c.url), c);
+  const res = await handled(new Request(c.url), c);
   assert.equal(await res.text(), "comments 7");
   assert.equal(c.route, "/posts/:id/comments");
   const root = ctx("/");
   assert.equal(
-    await (await router.handle(new Request(root.url), root)).text(),
+    await (await handled(new Request(root.url), root)).text(),
     "root",
   );
 });
@@ -41,7 +48,7 @@ Deno.test("Router dispatches by method and pattern with params", async () => {
 Deno.test("Router answers 404 as problem+json for unknown paths", async () => {
   for (const path of ["/nope", "/posts", "/posts/1/2/3", "/posts/1/"]) {
     const c = ctx(path);
-    const res = await router.handle(new Request(c.url), c);
+    const res = await handled(new Request(c.url), c);
     assert.equal(res.status, 404, path);
     assert.equal(res.headers.get("content-type"), "application/problem+json");
     const body = await res.json();
@@ -51,7 +58,7 @@ Deno.test("Router answers 404 as problem+json for unknown paths", async () => {
 
 Deno.test("Router answers 405 with Allow for a known path and wrong method", async () => {
   const c = ctx("/posts/1");
-  const res = await router.handle(new Request(c.url, { method: "PUT" }), c);
+  const res = await handled(new Request(c.url, { method: "PUT" }), c);
   assert.equal(res.status, 405);
   assert.equal(res.headers.get("allow"), "DELETE, GET, HEAD");
   assert.deepEqual((await res.json()).allow, ["DELETE", "GET", "HEAD"]);

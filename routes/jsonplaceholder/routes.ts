@@ -8,7 +8,7 @@
 
 import {
   cacheControl,
-  cachedResponse,
+  cachedAnswer,
   combinedFreshness,
   serverTimingOf,
   type TimedLookup,
@@ -91,7 +91,7 @@ function proxy(deps: JsonPlaceholderDeps): Handler {
       : pathname + canonicalQuery(ctx.url.searchParams);
     const timed = await lookup(deps, key);
     ctx.log.cache = timed.result.outcome;
-    return cachedResponse(
+    return cachedAnswer(
       req,
       timed.result,
       serverTimingOf(timed),

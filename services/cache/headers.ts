@@ -7,6 +7,7 @@
  */
 
 import { weakMatch } from "../http/etag.ts";
+import type { Reply } from "../http/reply.ts";
 import type { CacheResult } from "./policy.ts";
 
 /** Name of this cache in `Cache-Status` (RFC 9211). */
@@ -71,15 +72,16 @@ export function cacheHeaders(result: CacheResult): Record<string, string> {
 }
 
 /**
- * Turns a cache lookup into the client's response: 200, 304, or the
- * route's 404 (`notFound`) with the cache headers.
+ * Turns a cache lookup into the client's answer: 200 or 304 as a
+ * {@linkcode Reply} (the pipeline adds its headers and builds the
+ * `Response` once), or the route's 404 (`notFound`) with the cache headers.
  */
-export function cachedResponse(
+export function cachedAnswer(
   req: Request,
   result: CacheResult,
   serverTiming: string,
   notFound: (headers: Record<string, string>) => Response,
-): Response {
+): Response | Reply {
   const { entry } = result;
   if (entry.status === 404) {
     return notFound({
@@ -88,17 +90,18 @@ export function cachedResponse(
     });
   }
   if (weakMatch(req.headers.get("if-none-match"), entry.etag)) {
-    return new Response(null, {
+    return {
       status: 304,
       headers: {
         ...cacheHeaders(result),
         etag: entry.etag,
         "server-timing": serverTiming,
       },
-    });
+      body: null,
+    };
   }
   if (result.unstoredCacheControl !== undefined) {
-    return new Response(entry.body as Uint8Array<ArrayBuffer>, {
+    return {
       status: entry.status,
       headers: {
         "content-type": entry.contentType,
@@ -107,11 +110,11 @@ export function cachedResponse(
         ...cacheHeaders(result),
         "server-timing": serverTiming,
       },
-    });
+      body: entry.body,
+    };
   }
-  // One object literal: building response headers is the costliest step
-  // of a cache hit, and a plain record is the cheapest form Deno takes.
-  return new Response(entry.body as Uint8Array<ArrayBuffer>, {
+  // One object literal: the cheapest form of a header record to build.
+  return {
     status: entry.status,
     headers: {
       "content-type": entry.contentType,
@@ -122,7 +125,8 @@ export function cachedResponse(
       "cache-status": cacheStatus(result),
       "server-timing": serverTiming,
     },
-  });
+    body: entry.body,
+  };
 }
 
 /** A cache lookup and how long it and (when it ran) the upstream took. */

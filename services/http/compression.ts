@@ -22,6 +22,7 @@
 import { LRUCache } from "lru-cache";
 import { promisify } from "node:util";
 import { brotliCompress, constants, gzip } from "node:zlib";
+import type { Reply } from "./reply.ts";
 
 /** A content coding this module produces. */
 export type Coding = "br" | "gzip";
@@ -85,13 +86,27 @@ export function negotiate(acceptEncoding: string | null): Coding | undefined {
   return br >= gz ? "br" : "gzip";
 }
 
-function addVary(headers: Headers): void {
-  const vary = headers.get("vary");
-  if (vary === null) {
-    headers.set("vary", "Accept-Encoding");
-  } else if (!/(?:^|,)\s*(?:accept-encoding|\*)\s*(?:,|$)/i.test(vary)) {
-    headers.set("vary", `${vary}, Accept-Encoding`);
+/** `vary` with `Accept-Encoding` added, or `undefined` when it is in already. */
+function varyWithEncoding(vary: string | null): string | undefined {
+  if (vary === null) return "Accept-Encoding";
+  if (/(?:^|,)\s*(?:accept-encoding|\*)\s*(?:,|$)/i.test(vary)) {
+    return undefined;
   }
+  return `${vary}, Accept-Encoding`;
+}
+
+function addVary(headers: Headers): void {
+  const vary = varyWithEncoding(headers.get("vary"));
+  if (vary !== undefined) headers.set("vary", vary);
+}
+
+/** Reads a header of an answer's head, in whichever form it is held. */
+type HeaderOf = (name: string) => string | null;
+
+/** What to do with an answer: add `Vary`, and encode it with `coding`. */
+interface Plan {
+  vary: boolean;
+  coding?: Coding;
 }
 
 /** Reads `body` up to `limit` bytes; `rest` is set when it is longer. */
@@ -181,29 +196,42 @@ export class Compressor {
   }
 
   /**
+   * What the rules say for an answer with `status` and the headers `get`
+   * reads, to `req`: whether it varies on `Accept-Encoding` and, when it
+   * should be compressed (if it has a body), the coding.
+   */
+  #plan(req: Request, status: number, get: HeaderOf): Plan {
+    const type = get("content-type");
+    if (status === 304) return { vary: type === null || isCompressible(type) };
+    if (!isCompressible(type)) return { vary: false };
+    const coding = negotiate(req.headers.get("accept-encoding"));
+    if (
+      coding === undefined || status === 206 ||
+      get("content-encoding") !== null || get("content-range") !== null ||
+      /\bno-transform\b/i.test(get("cache-control") ?? "")
+    ) {
+      return { vary: true };
+    }
+    const declared = get("content-length");
+    if (declared !== null && Number(declared) < this.#minBytes) {
+      return { vary: true };
+    }
+    return { vary: true, coding };
+  }
+
+  /**
    * The response to send for `req`: `response` itself (with `Vary` added
    * when its body could be compressed), or a compressed copy of it.
    */
   apply(req: Request, response: Response): Response | Promise<Response> {
     const { headers, status } = response;
-    const type = headers.get("content-type");
-    if (status === 304) {
-      if (type === null || isCompressible(type)) addVary(headers);
-      return response;
-    }
-    if (!isCompressible(type)) return response;
-    addVary(headers);
-    const coding = negotiate(req.headers.get("accept-encoding"));
-    if (
-      coding === undefined || response.body === null || status === 206 ||
-      headers.has("content-encoding") || headers.has("content-range") ||
-      /\bno-transform\b/i.test(headers.get("cache-control") ?? "")
-    ) {
-      return response;
-    }
-    const declared = headers.get("content-length");
-    if (declared !== null && Number(declared) < this.#minBytes) return response;
-    const variant = variantOf(req, response, coding);
+    const get = (name: string) => headers.get(name);
+    const plan = this.#plan(req, status, get);
+    if (plan.vary) addVary(headers);
+    // `body` only now: reading it turns a body of bytes into a stream,
+    // which the server then sends chunked.
+    if (plan.coding === undefined || response.body === null) return response;
+    const variant = variantOf(req, status, get, plan.coding);
     const cached = variant.key === undefined
       ? undefined
       : this.#cache?.get(variant.key);
@@ -214,6 +242,41 @@ export class Compressor {
     return this.#compress(response, variant);
   }
 
+  /**
+   * {@linkcode Compressor.apply} for a {@linkcode Reply}: the same rules,
+   * applied to its plain header record, so the `Response` is built once.
+   */
+  applyReply(req: Request, reply: Reply): Reply | Promise<Reply> {
+    const { headers, status, body } = reply;
+    const get = (name: string) => headers[name] ?? null;
+    const plan = this.#plan(req, status, get);
+    if (plan.vary) {
+      const vary = varyWithEncoding(get("vary"));
+      if (vary !== undefined) headers.vary = vary;
+    }
+    if (
+      plan.coding === undefined || body === null ||
+      body.byteLength < this.#minBytes
+    ) {
+      return reply;
+    }
+    const variant = variantOf(req, status, get, plan.coding);
+    const cached = variant.key === undefined
+      ? undefined
+      : this.#cache?.get(variant.key);
+    if (cached !== undefined) return encodedReply(reply, cached, variant);
+    return this.#encode(body, variant).then((bytes) =>
+      encodedReply(reply, bytes, variant)
+    );
+  }
+
+  /** `bytes` encoded as `variant` says, kept for reuse when it can be. */
+  async #encode(bytes: Uint8Array, variant: Variant): Promise<Uint8Array> {
+    const body = await encode(bytes, variant.coding);
+    if (variant.key !== undefined) this.#cache?.set(variant.key, body);
+    return body;
+  }
+
   async #compress(response: Response, variant: Variant): Promise<Response> {
     const read = await readUpTo(response.body!, this.#maxBufferedBytes);
     if (read.rest !== undefined) return streamed(response, read.rest, variant);
@@ -221,9 +284,7 @@ export class Compressor {
     if (bytes.byteLength < this.#minBytes) {
       return new Response(bytes as Uint8Array<ArrayBuffer>, response);
     }
-    const body = await encode(bytes, variant.coding);
-    if (variant.key !== undefined) this.#cache?.set(variant.key, body);
-    return encoded(response, body, variant);
+    return encoded(response, await this.#encode(bytes, variant), variant);
   }
 }
 
@@ -236,18 +297,23 @@ interface Variant {
   key?: string;
 }
 
-function variantOf(req: Request, response: Response, coding: Coding): Variant {
-  const etag = response.headers.get("etag");
+function variantOf(
+  req: Request,
+  status: number,
+  get: HeaderOf,
+  coding: Coding,
+): Variant {
+  const etag = get("etag");
   // Only a 200 to GET or HEAD carries the ETag of its own body; elsewhere
   // (a 201 after an upload) it names another resource: left as it is, and
   // never a key for the compressed bytes.
   if (
-    etag === null || response.status !== 200 ||
+    etag === null || status !== 200 ||
     (req.method !== "GET" && req.method !== "HEAD")
   ) {
     return { coding };
   }
-  const length = response.headers.get("content-length") ?? "";
+  const length = get("content-length") ?? "";
   return {
     coding,
     etag: etag.startsWith("W/") ? etag : `W/${etag}`,
@@ -269,6 +335,17 @@ function encoded(
     statusText: response.statusText,
     headers,
   });
+}
+
+/** `reply` with `body`, its compressed bytes, as `variant` says. */
+function encodedReply(reply: Reply, body: Uint8Array, variant: Variant): Reply {
+  const headers: Record<string, string> = {
+    ...reply.headers,
+    "content-encoding": variant.coding,
+    "content-length": String(body.byteLength),
+  };
+  if (variant.etag !== undefined) headers.etag = variant.etag;
+  return { status: reply.status, headers, body };
 }
 
 /** A body too long to buffer: compressed as it streams. */

@@ -62,8 +62,16 @@ interface Tracked {
 // the client to read the answer; see #lingerThenClose.
 const LINGER_MS = 2_000;
 
-/** Whether `response` carries `Connection: close`. */
-function saysClose(response: Response): boolean {
+/**
+ * Whether the answer to `req` carries `Connection: close` while a request
+ * body may still arrive. `GET` and `HEAD` answers are not looked at: the
+ * runtime closes such a connection itself once the answer is out (no body
+ * holds it open), and reading a `Response`'s headers makes the runtime
+ * drop the head it prepared natively and serialise it again, a cost on
+ * every cached answer.
+ */
+function saysCloseWithBody(req: Request, response: Response): boolean {
+  if (req.method === "GET" || req.method === "HEAD") return false;
   const value = response.headers.get("connection");
   return value !== null && /(^|,)\s*close\s*(,|$)/i.test(value);
 }
@@ -128,7 +136,9 @@ export class ConnectionSet {
         tracked.requests++;
         info.completed.then(idle, idle);
         const response = await handler(req, info);
-        if (saysClose(response)) this.#lingerThenClose(tracked, info);
+        if (saysCloseWithBody(req, response)) {
+          this.#lingerThenClose(tracked, info);
+        }
         return response;
       },
     });

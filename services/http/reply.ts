@@ -1,0 +1,38 @@
+/**
+ * A {@linkcode Reply}: an answer whose head is still a plain record, for
+ * the hot path. Deno prepares a `Response`'s head natively as the
+ * `Response` is built; reading or changing its headers afterwards
+ * (`response.headers`) drops that, builds a `Headers` object, and
+ * serialises the headers a second time when the answer is sent. A route
+ * that answers from memory returns a `Reply`; the pipeline adds its own
+ * headers (`X-Request-Id`, `Vary`, a content coding) to the record and
+ * builds the `Response` once, with {@linkcode responseOf}.
+ *
+ * @module
+ */
+
+/** An answer not yet made into a `Response`. */
+export interface Reply {
+  /** The HTTP status. */
+  status: number;
+  /** The header fields, names in lower case. */
+  headers: Record<string, string>;
+  /** The body, or `null` for none (a 304, or the answer to `HEAD`). */
+  body: Uint8Array | null;
+}
+
+/** Whether a handler's answer is a {@linkcode Reply} (not a `Response`). */
+export function isReply(answer: Response | Reply): answer is Reply {
+  return !(answer instanceof Response);
+}
+
+/**
+ * The `Response` of `reply`. For `HEAD`, pass it with a `null` body: its
+ * `Content-Length` (the length `GET` sends) is kept.
+ */
+export function responseOf(reply: Reply): Response {
+  return new Response(reply.body as Uint8Array<ArrayBuffer> | null, {
+    status: reply.status,
+    headers: reply.headers,
+  });
+}
