@@ -32,12 +32,21 @@ export function cacheMetrics(
   registry: Registry,
   store: () => CacheStatsSource,
 ): (outcome: CacheOutcome) => void {
-  const lookups = new Counter({
+  // Plain counts, copied into the counter at scrape time: prom-client's
+  // inc() hashes and validates its label object on every lookup.
+  const counts = new Map<CacheOutcome, number>();
+  new Counter({
     name: "cache_lookups_total",
     help:
       "Cache lookups by outcome: hit, miss, revalidated (stale, renewed now by a 304), stale (while revalidating), stale_if_error, collapsed (joined a fetch in flight)",
     labelNames: ["outcome"],
     registers: [registry],
+    collect() {
+      this.reset();
+      for (const [outcome, n] of counts) {
+        this.inc({ outcome: outcome.replaceAll("-", "_") }, n);
+      }
+    },
   });
   scrapedGauge(registry, {
     name: "cache_entries",
@@ -51,7 +60,7 @@ export function cacheMetrics(
     name: "cache_evictions_total",
     help: "Entries evicted to stay within CACHE_MAX_BYTES",
   }, () => store().stats().evictions);
-  return (outcome) => lookups.inc({ outcome: outcome.replaceAll("-", "_") });
+  return (outcome) => counts.set(outcome, (counts.get(outcome) ?? 0) + 1);
 }
 
 /**

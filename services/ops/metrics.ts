@@ -12,6 +12,7 @@
  */
 
 import { Gauge, Registry } from "prom-client";
+import { scrapedGauge } from "./metric_helpers.ts";
 
 /** Options of {@linkcode Metrics}. */
 export interface MetricsOptions {
@@ -165,7 +166,7 @@ export class Metrics implements Disposable {
   readonly registry: Registry = new Registry();
 
   readonly #http = new RequestStats();
-  readonly #httpInflight: Gauge;
+  #httpInflight = 0;
   readonly #eventLoopTimer: number;
   #eventLoopDelay = 0;
 
@@ -177,11 +178,12 @@ export class Metrics implements Disposable {
       );
     }
     this.#registerRequestStats();
-    this.#httpInflight = new Gauge({
+    // A plain count, read at scrape time: prom-client's inc() hashes its
+    // label object on every call, twice per request.
+    scrapedGauge(this.registry, {
       name: "http_requests_in_flight",
       help: "HTTP requests being handled",
-      registers: [this.registry],
-    });
+    }, () => this.#httpInflight);
     this.#eventLoopTimer = this.#processMetrics(eventLoopSampleMs);
   }
 
@@ -249,7 +251,7 @@ export class Metrics implements Disposable {
 
   /** Adjusts the in-flight gauge. */
   inflight(delta: 1 | -1): void {
-    this.#httpInflight.inc(delta);
+    this.#httpInflight += delta;
   }
 
   /** The exposition text and its content type. */
