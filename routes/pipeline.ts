@@ -253,19 +253,25 @@ async function finish(
   }
 }
 
-/** A fresh route context: the URL, the request id, the client address. */
+/**
+ * A fresh route context: the URL, the request id, the client address
+ * (worked out when first asked: only uploads ask).
+ */
 function contextOf(
   req: Request,
   info: Deno.ServeHandlerInfo | undefined,
 ): RouteContext {
-  const remoteAddress = clientAddress(info);
+  let remoteAddress: string | undefined | null = null;
   return {
     params: {},
     url: new URL(req.url),
     requestId: requestIdOf(req),
     route: undefined,
     log: {},
-    ...(remoteAddress === undefined ? {} : { remoteAddress }),
+    get remoteAddress() {
+      if (remoteAddress === null) remoteAddress = clientAddress(info);
+      return remoteAddress;
+    },
   };
 }
 

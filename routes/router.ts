@@ -23,7 +23,7 @@ export interface RouteContext {
   /** Fields a handler adds to the request's log line (e.g. `cache`). */
   log: Record<string, unknown>;
   /** The client's IP address, when the server tells it (per-client limits). */
-  remoteAddress?: string;
+  readonly remoteAddress?: string | undefined;
 }
 
 /**
