@@ -172,3 +172,40 @@ Deno.test("MemoryStore keeps exact-size bodies and counts what it holds", async 
     292 + "/posts/1".length + ENTRY_OVERHEAD_BYTES,
   );
 });
+
+Deno.test("ResponseCache.hit answers a fresh memory entry at once, and nothing else", async () => {
+  const time = clock();
+  const outcomes: string[] = [];
+  const store = new MemoryStore({ maxBytes: 1 << 20 });
+  const cache = new ResponseCache({
+    store,
+    ttlSeconds: 10,
+    now: time.now,
+    onOutcome: (outcome) => outcomes.push(outcome),
+  });
+  assert.equal(cache.hit("/posts/1"), undefined, "absent");
+  await cache.get("/posts/1", () => Promise.resolve(loaded('{"id":1}')));
+  time.advance(4);
+  const hit = cache.hit("/posts/1");
+  assert.ok(hit, "fresh entry held in memory");
+  assert.equal(hit.outcome, "hit");
+  assert.equal(hit.ageSeconds, 4);
+  assert.equal(hit.ttlSeconds, 6);
+  assert.deepEqual(outcomes, ["miss", "hit"], "counted like any hit");
+  time.advance(6);
+  assert.equal(cache.hit("/posts/1"), undefined, "stale: get decides");
+  // A store that cannot tell at once (no peek) always defers to get.
+  const remote = new ResponseCache({
+    store: {
+      get: (key) => store.get(key),
+      set: (key, entry, ms) => store.set(key, entry, ms),
+      delete: (key) => store.delete(key),
+      stats: () => store.stats(),
+      renew: (key, entry, ms) => store.renew(key, entry, ms),
+      drop: (match) => store.drop(match),
+    },
+    ttlSeconds: 3600,
+    now: time.now,
+  });
+  assert.equal(remote.hit("/posts/1"), undefined);
+});

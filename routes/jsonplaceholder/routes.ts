@@ -59,12 +59,31 @@ export function badId(ctx: RouteContext): Response {
   });
 }
 
-/** Looks up an upstream path (with query) through the cache. */
-export async function lookup(
+/**
+ * Looks up an upstream path (with query) through the cache: a fresh entry
+ * held in memory at once (no promise to wait on: the hot path), anything
+ * else through the cache's loader.
+ */
+export function lookup(
   deps: JsonPlaceholderDeps,
   pathAndQuery: string,
-): Promise<TimedLookup> {
+): TimedLookup | Promise<TimedLookup> {
   const started = performance.now();
+  const result = deps.cache.hit(pathAndQuery);
+  if (result === undefined) return load(deps, pathAndQuery, started);
+  return {
+    result,
+    lookupMs: performance.now() - started,
+    upstreamMs: undefined,
+  };
+}
+
+/** {@linkcode lookup} past the memory: the cache, maybe the upstream. */
+async function load(
+  deps: JsonPlaceholderDeps,
+  pathAndQuery: string,
+  started: number,
+): Promise<TimedLookup> {
   let upstreamMs: number | undefined;
   const result = await deps.cache.get(pathAndQuery, async (validators) => {
     const response = await deps.client.get(pathAndQuery, {
@@ -84,19 +103,22 @@ function proxyById(deps: JsonPlaceholderDeps): Handler {
 
 /** Answers the request's path (query made canonical) from the cache. */
 function proxy(deps: JsonPlaceholderDeps): Handler {
-  return async (req, ctx) => {
+  return (req, ctx) => {
     const { pathname, search } = ctx.url;
     const key = search === ""
       ? pathname
       : pathname + canonicalQuery(ctx.url.searchParams);
-    const timed = await lookup(deps, key);
-    ctx.log.cache = timed.result.outcome;
-    return cachedAnswer(
-      req,
-      timed.result,
-      serverTimingOf(timed),
-      (headers) => notFound(ctx, headers),
-    );
+    const answer = (timed: TimedLookup) => {
+      ctx.log.cache = timed.result.outcome;
+      return cachedAnswer(
+        req,
+        timed.result,
+        serverTimingOf(timed),
+        (headers) => notFound(ctx, headers),
+      );
+    };
+    const timed = lookup(deps, key);
+    return timed instanceof Promise ? timed.then(answer) : answer(timed);
   };
 }
 
@@ -153,7 +175,7 @@ function summary(deps: JsonPlaceholderDeps): Handler {
     if (!isValidId(id)) return badId(ctx);
     // All four at once: the user's own lookup does not gate the others.
     const started = performance.now();
-    const result = (path: string) => lookup(deps, path).then((t) => t.result);
+    const result = async (path: string) => (await lookup(deps, path)).result;
     const [user, ...rest] = await Promise.allSettled([
       result(`/users/${id}`),
       ...SUMMARY_PARTS.map((part) => result(`/users/${id}/${part}`)),

@@ -56,6 +56,10 @@ export class MemoryStore implements CacheStore {
     return Promise.resolve(this.#lru.get(key));
   }
 
+  peek(key: string): CacheEntry | undefined {
+    return this.#lru.get(key);
+  }
+
   set(key: string, entry: CacheEntry, retainMs: number): Promise<void> {
     // An exact-size copy: a body read from the network is often a view of
     // a much larger buffer (64 KiB for a 300-byte answer), and keeping the

@@ -212,6 +212,19 @@ export class ResponseCache {
    *
    * @throws whatever `load` threw, when no stale entry can stand in.
    */
+  /**
+   * A fresh hit the store can tell at once (held in memory), or
+   * `undefined`: then {@linkcode ResponseCache.get} answers. The hot path
+   * of a cached GET, with no promise to wait on.
+   */
+  hit(key: string): CacheResult | undefined {
+    const cached = this.#store.peek?.(key);
+    if (cached === undefined || this.#now() - cached.storedAt >= this.#ttlMs) {
+      return undefined;
+    }
+    return this.#result(cached, "hit");
+  }
+
   async get(key: string, load: Loader): Promise<CacheResult> {
     const cached = await this.#store.get(key);
     if (cached) {

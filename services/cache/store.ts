@@ -32,6 +32,12 @@ export interface CacheEntry {
 export interface CacheStore {
   /** The entry under `key`, or `undefined`. */
   get(key: string): Promise<CacheEntry | undefined>;
+  /**
+   * The entry under `key` when this process holds it fresh and can tell
+   * at once, else `undefined` (then `get` decides): lets a memory hit be
+   * answered without waiting on a promise.
+   */
+  peek?(key: string): CacheEntry | undefined;
   /** Stores `entry`; the store may drop it after `retainMs`. */
   set(key: string, entry: CacheEntry, retainMs: number): Promise<void>;
   /**

@@ -107,6 +107,14 @@ export class TwoTierStore implements CacheStore {
     return this.#link;
   }
 
+  /** The front entry while fresh: as `get` answers it, without Redis. */
+  peek(key: string): CacheEntry | undefined {
+    const front = this.#memory.peek?.(key);
+    return front && this.#now() - front.storedAt < this.#freshMs
+      ? front
+      : undefined;
+  }
+
   async get(key: string): Promise<CacheEntry | undefined> {
     const front = await this.#memory.get(key);
     if (!front) return await this.getShared(key);
