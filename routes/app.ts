@@ -41,6 +41,7 @@ import {
 } from "../services/storage/local_disk.ts";
 import { S3Storage } from "../services/storage/s3.ts";
 import type { FileStorage } from "../services/storage/storage.ts";
+import { HashWorker } from "../services/uploads/hashing.ts";
 import {
   UploadsStoppedError,
   UploadTracker,
@@ -118,6 +119,8 @@ interface Services {
   uploads: UploadTracker;
   board: UploadBoard;
   watchers: UploadWatchers;
+  /** Hashes uploads on a worker thread. */
+  hashing: HashWorker;
   metrics: Metrics;
   client: JsonPlaceholderClient;
   cache: ResponseCache;
@@ -228,6 +231,7 @@ function createServices(
 ): Services {
   const { config, logger, connections } = options;
   const uploads = new UploadTracker();
+  const hashing = new HashWorker();
   // Each capability registers its own metrics on the one registry.
   const metrics = new Metrics();
   const board = new UploadBoard();
@@ -259,7 +263,7 @@ function createServices(
     ...upstreamRecorders,
   });
   const cache = createCache(options, metrics, recordLookup);
-  return { files, uploads, board, watchers, metrics, client, cache };
+  return { files, uploads, hashing, board, watchers, metrics, client, cache };
 }
 
 /**
@@ -311,7 +315,8 @@ interface AppState {
 /** Every route group, in the order the router tries them. */
 function routeGroups(
   { config, logger }: AppOptions,
-  { files, uploads, board, watchers, metrics, client, cache }: Services,
+  { files, uploads, hashing, board, watchers, metrics, client, cache }:
+    Services,
   state: AppState,
 ): Route[] {
   // The upload pipeline's metrics, registered with the routes that feed them.
@@ -336,6 +341,7 @@ function routeGroups(
       board,
       watchers,
       onUpload: (event) => recordUpload(event.outcome, event.result),
+      hash: hashing.hash,
     }, uploads),
     ...purgeRoutes({ cache, token: config.cacheAdminToken }),
     ...metricsRoutes(metrics),
@@ -344,10 +350,11 @@ function routeGroups(
 }
 
 async function closeServices(
-  { metrics, cache, client, watchers }: Services,
+  { metrics, cache, client, watchers, hashing }: Services,
 ): Promise<void> {
   watchers.close();
   metrics.close();
+  hashing.close();
   await cache.settled();
   client.close();
   await cache.store.close?.();

@@ -18,6 +18,7 @@ import {
 import type { Logger } from "../../services/ops/logger.ts";
 import { bearerChallenge } from "../../services/http/bearer.ts";
 import { problem } from "../../services/http/problem.ts";
+import type { HashFactory } from "../../services/uploads/hashing.ts";
 import type { UploadResult } from "../../services/uploads/pipeline.ts";
 import type { UploadTracker } from "../../services/uploads/tracker.ts";
 import type { UploadBoard } from "../../services/uploads/board.ts";
@@ -62,6 +63,8 @@ export interface FilesOptions {
   watchers: UploadWatchers;
   /** Observes each upload's end (metrics). */
   onUpload?: (event: UploadEvent) => void;
+  /** Where uploads' SHA-256 is computed. @default {inlineHash} */
+  hash?: HashFactory;
 }
 
 /** How an upload ended. */

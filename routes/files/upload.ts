@@ -304,7 +304,7 @@ class UploadRoute {
     live: LiveUpload,
   ): Promise<UploadResult> {
     const { store, maxUploadBytes, queueBytes, writeBytes, logger } = this.#o;
-    const { idleTimeoutMs, minBytesPerSecond, rateGraceMs } = this.#o;
+    const { idleTimeoutMs, minBytesPerSecond, rateGraceMs, hash } = this.#o;
     const source = uploadBody(req, plan.kind, plan.declared);
     return receiveUpload(source.stream, {
       // The pipeline writes through the storage's upload and commits or
@@ -325,6 +325,7 @@ class UploadRoute {
         ? {}
         : { expectedSha256: source.expectedSha256 }),
       ...(source.describe === undefined ? {} : { describe: source.describe }),
+      ...(hash === undefined ? {} : { hash }),
       // No req.signal: a client that goes away makes the body read fail,
       // which stops the pipeline just as well, and touching req.signal
       // would opt into Deno 2.9's legacy abort-on-success behaviour.

@@ -3,8 +3,9 @@
  * {@linkcode BoundedQueue}, then the sink's commit.
  *
  * ```
- * body --read into free-list buffers/limit/hash--> queue (capacity in bytes)
+ * body --read into free-list buffers/limit--> queue (capacity in bytes)
  *      --write--> sink (storage upload) --commit--> stored file
+ *      written buffers --SHA-256 (a worker thread in the app)--> free list
  * ```
  *
  * The queue's byte capacity is the one thing that makes the reader wait
@@ -21,7 +22,13 @@ import { Buffer } from "node:buffer";
 import type { LogFields, Logger } from "../ops/logger.ts";
 import { BoundedQueue } from "./bounded_queue.ts";
 import { FreeList } from "./buffers.ts";
-import { isNoSpace, NoSpaceError, UploadTooLargeError } from "./errors.ts";
+import {
+  DigestMismatchError,
+  isNoSpace,
+  NoSpaceError,
+  UploadTooLargeError,
+} from "./errors.ts";
+import { type ContentHash, type HashFactory, inlineHash } from "./hashing.ts";
 import { intoReader } from "./into_reader.ts";
 import { RateFloor } from "./rate.ts";
 import { MAX_TIMEOUT_MS, ReaderTask } from "./reader.ts";
@@ -71,6 +78,11 @@ export interface ReceiveUploadOptions {
   expectedLength?: number;
   /** The declared SHA-256 (Content-Digest / Repr-Digest), verified before commit. */
   expectedSha256?: Uint8Array;
+  /**
+   * Where the content's SHA-256 is computed: the app passes its hash
+   * worker's (`hashing.ts`). @default {inlineHash}
+   */
+  hash?: HashFactory;
   /**
    * Names the file at commit time (a form's file part is described only
    * once it began); the fields go into the metadata.
@@ -214,6 +226,7 @@ interface Tasks {
   reader: ReaderTask;
   writer: WriterTask;
   queue: BoundedQueue;
+  hash: ContentHash;
   trace: ((fields: LogFields) => void) | undefined;
 }
 
@@ -226,11 +239,26 @@ async function transfer(
   tasks: Tasks,
   fail: (error: unknown) => void,
 ): Promise<Uint8Array | undefined> {
-  const [digest] = await Promise.all([
-    tasks.reader.run().catch((error) => void fail(error)),
-    tasks.writer.run().catch((error) => void fail(error)),
+  let ok = true;
+  const failed = (error: unknown) => {
+    ok = false;
+    fail(error);
+  };
+  await Promise.all([
+    tasks.reader.run().catch(failed),
+    tasks.writer.run().catch(failed),
   ]);
-  return digest ?? undefined;
+  if (!ok) return undefined;
+  return await tasks.hash.digest();
+}
+
+const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
+
+/** Throws `DigestMismatchError` unless `digest` is `expected` (when given). */
+function checkDigest(digest: Uint8Array, expected: Uint8Array | undefined) {
+  if (expected !== undefined && hex(digest) !== hex(expected)) {
+    throw new DigestMismatchError(hex(expected), hex(digest));
+  }
 }
 
 /** The reader, the writer and the queue between them for one upload. */
@@ -253,7 +281,8 @@ function startTasks(
     signal,
   });
   const buffers = new FreeList();
-  const writer = new WriterTask({ queue, sink, buffers, signal, trace });
+  const hash = (settings.hash ?? inlineHash)((buffer) => buffers.give(buffer));
+  const writer = new WriterTask({ queue, sink, hash, signal, trace });
   const reader = new ReaderTask({
     body,
     queue,
@@ -265,7 +294,7 @@ function startTasks(
     signal,
     trace,
   });
-  return { reader, writer, queue, trace };
+  return { reader, writer, queue, hash, trace };
 }
 
 /** The figures of running tasks, read now. */
@@ -372,6 +401,7 @@ export async function receiveUpload(
   const onAbort = () => fail(signal?.reason);
   signal?.addEventListener("abort", onAbort, { once: true });
   let sink: UploadSink | undefined;
+  let tasksOf: Tasks | undefined;
   try {
     signal?.throwIfAborted();
     if (expectedLength !== undefined && expectedLength > maxBytes) {
@@ -381,16 +411,21 @@ export async function receiveUpload(
     failed.signal.throwIfAborted();
     const failure = { fail, signal: failed.signal };
     const tasks = startTasks(settings, sink, failure, reader);
+    tasksOf = tasks;
     settings.observe?.(() => liveFigures(tasks));
     const digest = await transfer(tasks, fail);
     failed.signal.throwIfAborted();
+    if (!digest) {
+      throw new Error("unreachable: transfer ended without a digest");
+    }
+    checkDigest(digest, settings.expectedSha256);
     // Past this point the upload is complete; the commit is not cancelled.
     signal?.removeEventListener("abort", onAbort);
-    if (!digest) throw new Error("unreachable: reader ended without a digest");
     const stored = await commit(sink, tasks, digest, settings.describe);
     return resultOf(stored, digest, tasks, started);
   } catch (error) {
     fail(error);
+    tasksOf?.hash.abandon();
     signal?.removeEventListener("abort", onAbort);
     const id = sink?.id;
     // The upload's error is what the caller needs; a leftover is logged

@@ -1,7 +1,7 @@
 /**
  * The upload's reader task: reads the body into buffers from a
  * {@linkcode FreeList}, checks the limits (size, declared length, idle
- * timeout, rate floor) and hashes as it goes, and puts the filled buffers
+ * timeout, rate floor) as it goes, and puts the filled buffers
  * on the {@linkcode BoundedQueue}. The queue is the only thing that makes
  * it wait besides the body itself: `readerWaitMs` is the time in body
  * reads, `readerBlockedMs` exactly the time in `put` on a full queue.
@@ -9,13 +9,10 @@
  * @module
  */
 
-import { Buffer } from "node:buffer";
-import { createHash } from "node:crypto";
 import type { LogFields } from "../ops/logger.ts";
 import type { BoundedQueue } from "./bounded_queue.ts";
 import type { FreeList } from "./buffers.ts";
 import {
-  DigestMismatchError,
   UploadIdleTimeoutError,
   UploadIncompleteError,
   UploadTooLargeError,
@@ -35,13 +32,6 @@ const MIN_READ_BYTES = 16 * 1024;
 export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
 const round3 = (ms: number) => Math.round(ms * 1000) / 1000;
-const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.byteLength !== b.byteLength) return false;
-  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
 
 /** The limits the reader enforces. */
 export interface ReaderLimits {
@@ -49,7 +39,6 @@ export interface ReaderLimits {
   idleTimeoutMs: number;
   floor: RateFloor;
   expectedLength?: number | undefined;
-  expectedSha256?: Uint8Array | undefined;
 }
 
 /** Options of {@linkcode ReaderTask}. */
@@ -78,7 +67,6 @@ export class ReaderTask {
   /** Bytes read. */
   size = 0;
   readonly #o: ReaderTaskOptions;
-  readonly #hash = createHash("sha256");
   // Small buffers first, big ones once the body proves fast (see
   // FAST_WINDOW_BYTES): big writes only pay off when the disk is kept
   // busy, while many slow clients at once would each hold megabytes.
@@ -121,27 +109,21 @@ export class ReaderTask {
   }
 
   /**
-   * Reads the whole body, then checks its length and digest and closes the
-   * queue; resolves with the SHA-256.
+   * Reads the whole body, then checks its length and closes the queue
+   * (the content's SHA-256 is taken as the writer writes it).
    */
-  async run(): Promise<Uint8Array> {
+  async run(): Promise<void> {
     const stopWatchdog = this.#watch();
     try {
       await this.#readAll();
     } finally {
       stopWatchdog();
     }
-    const { expectedLength, expectedSha256 } = this.#o.limits;
+    const { expectedLength } = this.#o.limits;
     if (expectedLength !== undefined && this.size < expectedLength) {
       throw new UploadIncompleteError(expectedLength, this.size);
     }
-    const digest = this.#hash.digest();
-    // Checked before the queue closes, so a mismatch stops the writer too.
-    if (expectedSha256 && !sameBytes(digest, expectedSha256)) {
-      throw new DigestMismatchError(hex(expectedSha256), hex(digest));
-    }
     this.#o.queue.close();
-    return digest;
   }
 
   async #readAll(): Promise<void> {
@@ -187,7 +169,7 @@ export class ReaderTask {
     return result.value;
   }
 
-  /** Counts, checks and hashes `chunk`, just read into the buffer. */
+  /** Counts and checks `chunk`, just read into the buffer. */
   #accept(chunk: Uint8Array): void {
     const { maxBytes, expectedLength } = this.#o.limits;
     this.size += chunk.byteLength;
@@ -196,7 +178,6 @@ export class ReaderTask {
     if (expectedLength !== undefined && this.size > expectedLength) {
       throw new UploadIncompleteError(expectedLength, this.size);
     }
-    this.#hash.update(chunk);
   }
 
   /** Moves to full-size buffers once a window of the body came fast. */

@@ -1,7 +1,8 @@
 /**
  * The upload's writer task: takes the filled buffers off the
  * {@linkcode BoundedQueue}, writes each to the {@linkcode UploadSink} and
- * gives the buffer back to the reader's {@linkcode FreeList}.
+ * hands it to the content's hash ({@linkcode ContentHash}), which gives the
+ * buffer back to the reader's free list once hashed.
  * `writerWriteMs` is the time in sink writes (the disk), `writerIdleMs` the
  * time in `get` on an empty queue (waiting for the reader).
  *
@@ -10,7 +11,7 @@
 
 import type { LogFields } from "../ops/logger.ts";
 import type { BoundedQueue } from "./bounded_queue.ts";
-import type { FreeList } from "./buffers.ts";
+import type { ContentHash } from "./hashing.ts";
 import type { UploadSink } from "./sink.ts";
 
 const round3 = (ms: number) => Math.round(ms * 1000) / 1000;
@@ -19,8 +20,8 @@ const round3 = (ms: number) => Math.round(ms * 1000) / 1000;
 export interface WriterTaskOptions {
   queue: BoundedQueue;
   sink: Pick<UploadSink, "write">;
-  /** Where written buffers go back to. */
-  buffers: FreeList;
+  /** Takes each written buffer (and gives it back to the free list). */
+  hash: ContentHash;
   /** The upload's failure signal: no write starts once it aborted. */
   signal: AbortSignal;
   trace?: ((fields: LogFields) => void) | undefined;
@@ -63,7 +64,7 @@ export class WriterTask {
 
   /** Writes until the queue is closed and drained. */
   async run(): Promise<void> {
-    const { queue, sink, buffers, signal, trace } = this.#o;
+    const { queue, sink, hash, signal, trace } = this.#o;
     while (true) {
       const t0 = performance.now();
       this.#idle = queue.length === 0;
@@ -94,8 +95,9 @@ export class WriterTask {
         ms: round3(t2 - t1),
         queued: queue.size,
       });
-      // Written: the buffer can take the next bytes of the body.
-      buffers.give(chunk.buffer as ArrayBuffer);
+      // Written: hashed next (in body order), then free for the reader.
+      hash.update(chunk);
+      await hash.room();
     }
   }
 }

@@ -1,0 +1,107 @@
+/**
+ * The upload's content hash: on a worker thread it gives the same SHA-256
+ * as on the calling thread, every buffer comes back whole, and a writer
+ * waits (`room()`) while too many bytes wait to be hashed.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import {
+  type HashFactory,
+  HashWorker,
+  inlineHash,
+} from "../services/uploads/hashing.ts";
+
+function chunks(): Uint8Array[] {
+  // Views at the start of their buffers, as the reader hands them over;
+  // some shorter than their buffer.
+  return [1, 65536, 1 << 20, 3000, 0, 777].map((n, i) => {
+    const buffer = new ArrayBuffer(Math.max(1, n + (i % 2) * 100));
+    const view = new Uint8Array(buffer, 0, n);
+    crypto.getRandomValues(view.subarray(0, Math.min(n, 65536)));
+    return view;
+  });
+}
+
+async function digestWith(factory: HashFactory, parts: Uint8Array[]) {
+  const released: ArrayBuffer[] = [];
+  const hash = factory((buffer) => released.push(buffer));
+  for (const part of parts) {
+    hash.update(part);
+    await hash.room();
+  }
+  const digest = await hash.digest();
+  return { digest, released };
+}
+
+Deno.test("the worker's SHA-256 is the content's, and every buffer comes back whole", async () => {
+  using worker = new HashWorker();
+  const parts = chunks();
+  const expected = createHash("sha256");
+  for (const part of parts) expected.update(part);
+  const sizes = parts.map((p) => p.buffer.byteLength);
+  const copies = parts.map((p) => p.slice());
+  const { digest, released } = await digestWith(worker.hash, parts);
+  assert.deepEqual(digest, new Uint8Array(expected.digest()));
+  assert.deepEqual(released.map((b) => b.byteLength), sizes);
+  released.forEach((buffer, i) =>
+    assert.deepEqual(
+      new Uint8Array(buffer, 0, copies[i]!.byteLength),
+      copies[i],
+    )
+  );
+  const inline = await digestWith(
+    inlineHash,
+    chunks().map((c, i) => {
+      c.set(copies[i]!);
+      return c;
+    }),
+  );
+  assert.deepEqual(inline.digest, digest);
+});
+
+Deno.test("uploads hashed at once on one worker keep their own hashes", async () => {
+  using worker = new HashWorker();
+  const a = worker.hash(() => {});
+  const b = worker.hash(() => {});
+  const bytes = (text: string) => new TextEncoder().encode(text);
+  a.update(bytes("hello "));
+  b.update(bytes("other"));
+  a.update(bytes("world"));
+  const [da, db] = await Promise.all([a.digest(), b.digest()]);
+  const hex = (d: Uint8Array) =>
+    Array.from(d, (x) => x.toString(16).padStart(2, "0")).join("");
+  assert.equal(
+    hex(da),
+    createHash("sha256").update("hello world").digest("hex"),
+  );
+  assert.equal(hex(db), createHash("sha256").update("other").digest("hex"));
+});
+
+Deno.test("room() waits while more than the limit waits to be hashed", async () => {
+  using worker = new HashWorker({ maxPendingBytes: 1024 });
+  let released = 0;
+  const hash = worker.hash(() => released++);
+  hash.update(new Uint8Array(4096));
+  let roomy = false;
+  const room = hash.room().then(() => roomy = true);
+  assert.equal(roomy, false, "room() resolved with 4 KiB pending");
+  await room;
+  assert.equal(released, 1, "room only once the buffer came back");
+  await hash.digest();
+  assert.throws(() => new HashWorker({ maxPendingBytes: 0 }), RangeError);
+});
+
+Deno.test("an abandoned hash lets its buffers go and leaves the worker usable", async () => {
+  using worker = new HashWorker();
+  const dropped = worker.hash(() => {});
+  dropped.update(new Uint8Array(10));
+  dropped.abandon();
+  const { digest } = await digestWith(worker.hash, [new Uint8Array(3)]);
+  assert.deepEqual(
+    digest,
+    new Uint8Array(createHash("sha256").update(new Uint8Array(3)).digest()),
+  );
+});
