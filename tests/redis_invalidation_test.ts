@@ -127,3 +127,40 @@ Deno.test("two-tier store: a drop arriving from another instance deletes from Re
     await link.close();
   }
 });
+
+Deno.test("REDIS_URL: a load in flight on B when a write lands on A is stored neither in Redis nor in B", async () => {
+  await using upstream = startFixtureUpstream();
+  await using redis = await startRedis();
+  const apps = await redisInstances(2, [
+    "--upstream-url",
+    upstream.url,
+    "--redis-url",
+    redis.url,
+    ...REDIS_ARGS,
+  ]);
+  const [a, b] = apps as [TestApp, TestApp];
+  try {
+    const old = await (await fetch(`${upstream.url}/posts/1`)).text();
+    upstream.resetHits();
+    // B's read is answered late with what was there before the write.
+    upstream.setFault("/posts/1", { delayMs: 500, body: old, times: 1 });
+    const early = read(b, "/posts/1");
+    await upstream.waitForRequests(1, "/posts/1");
+    const res = await a.get("/posts/1", {
+      method: "PATCH",
+      body: JSON.stringify({ title: "changed" }),
+      headers: { "content-type": "application/json" },
+    });
+    assert.equal(res.status, 200);
+    await res.body?.cancel();
+    assert.notEqual((await early).body.title, "changed", "B's caller");
+    await b.app.cache.settled();
+    assert.equal(await redis.command("EXISTS", "async-api:cache:/posts/1"), 0);
+    for (const t of [b, a]) {
+      const after = await read(t, "/posts/1");
+      assert.equal(after.body.title, "changed");
+    }
+  } finally {
+    await closeAll(apps);
+  }
+});
