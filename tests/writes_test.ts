@@ -369,3 +369,62 @@ Deno.test("a load in flight when a write lands is neither joined afterwards nor 
   const again = await read(t, "/posts/1");
   assert.equal(again.body.title, "after", "the old load was not stored");
 });
+
+/**
+ * A raw HTTP/1.1 upstream: the first request is answered (and its
+ * connection kept alive), every later one is read and then its connection
+ * closed without an answer. Counts the requests it read.
+ */
+function closingUpstream():
+  & { url: string; received: () => number }
+  & Disposable {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const conns = new Set<Deno.Conn>();
+  let received = 0;
+  const serve = async (conn: Deno.Conn) => {
+    conns.add(conn);
+    const buffer = new Uint8Array(65536);
+    try {
+      while (true) {
+        const n = await conn.read(buffer);
+        if (n === null) return;
+        const text = new TextDecoder().decode(buffer.subarray(0, n));
+        if (!/ HTTP\/1\.1\r\n/.test(text)) continue;
+        if (++received > 1) return;
+        await conn.write(new TextEncoder().encode(
+          "HTTP/1.1 201 Created\r\ncontent-type: application/json\r\n" +
+            'content-length: 10\r\n\r\n{"id":101}',
+        ));
+      }
+    } catch {
+      // The client went away.
+    } finally {
+      conns.delete(conn);
+      conn.close();
+    }
+  };
+  (async () => {
+    for await (const conn of listener) serve(conn);
+  })().catch(() => {});
+  return {
+    url: `http://127.0.0.1:${listener.addr.port}`,
+    received: () => received,
+    [Symbol.dispose]() {
+      listener.close();
+      for (const conn of conns) conn.close();
+    },
+  };
+}
+
+Deno.test("a write the upstream read is never sent again, even on a kept-alive connection that closes", async () => {
+  using upstream = closingUpstream();
+  await using t = await testApp(["--upstream-url", upstream.url]);
+  const first = await send(t, "POST", "/posts", { title: "a" });
+  assert.equal(first.status, 201);
+  await first.body?.cancel();
+  // Deno's fetch would send this again on its own over a reused connection.
+  const second = await send(t, "POST", "/posts", { title: "b" });
+  assert.equal(second.status, 502);
+  await second.body?.cancel();
+  assert.equal(upstream.received(), 2, "each POST reached the upstream once");
+});

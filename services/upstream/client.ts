@@ -132,6 +132,7 @@ export class JsonPlaceholderClient implements Disposable {
   readonly #slots: Semaphore;
   readonly #breaker: CircuitBreaker;
   readonly #http: Deno.HttpClient;
+  readonly #fresh: Deno.HttpClient;
 
   constructor(options: JsonPlaceholderClientOptions) {
     const {
@@ -190,6 +191,10 @@ export class JsonPlaceholderClient implements Disposable {
     // One pooled client for every request: connections are kept alive and
     // reused, and closing it on shutdown releases them all.
     this.#http = Deno.createHttpClient({ poolMaxIdlePerHost: concurrency });
+    // Writes go on connections of their own: Deno's fetch silently sends a
+    // request again when a reused connection closes before the answer, even
+    // a POST the upstream may have acted on (measured with Deno 2.9).
+    this.#fresh = Deno.createHttpClient({ poolMaxIdlePerHost: 0 });
   }
 
   /** Concurrency slots not in use right now. */
@@ -290,18 +295,21 @@ export class JsonPlaceholderClient implements Disposable {
 
   /**
    * One attempt: a slot, the breaker's leave, `exchange` (given the pooled
-   * HTTP client), the records. GETs and the writes of `write.ts` share the
-   * slots and the breaker. @throws {UpstreamError} 503 when shed.
+   * HTTP client, and one that never reuses a connection), the records.
+   * GETs and the writes of `write.ts` share the slots and the breaker.
+   * @throws {UpstreamError} 503 when shed.
    */
   async admitted(
-    exchange: (http: Deno.HttpClient) => Promise<Outcome>,
+    exchange: (http: Deno.HttpClient, fresh: Deno.HttpClient) => Promise<
+      Outcome
+    >,
     signals: Signals,
   ): Promise<Outcome> {
     await this.#admit(signals);
     const started = performance.now();
     let outcome: Outcome | undefined;
     try {
-      outcome = await exchange(this.#http);
+      outcome = await exchange(this.#http, this.#fresh);
       return outcome;
     } finally {
       this.#slots.release();
@@ -417,6 +425,7 @@ export class JsonPlaceholderClient implements Disposable {
   /** Closes the pooled connections. */
   close(): void {
     this.#http.close();
+    this.#fresh.close();
   }
 
   /** Same as {@linkcode JsonPlaceholderClient.close}. */

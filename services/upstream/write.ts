@@ -4,7 +4,9 @@
  * sent again only when it is idempotent (`PUT`, `DELETE`) and the failure
  * came before any byte of it left (no connection could be opened): a
  * write the upstream may have received is never repeated, whatever came
- * back. The upstream's answer (status, body, `Content-Type`, `Location`,
+ * back (so each write has a connection of its own: Deno's fetch sends a
+ * request again by itself when a reused connection closes before the
+ * answer). The upstream's answer (status, body, `Content-Type`, `Location`,
  * `Content-Location`) is returned as it came, its body within the cap.
  *
  * @module
@@ -203,8 +205,10 @@ export async function sendWrite(
   for (let attempt = 0;; attempt++) {
     write.signal?.throwIfAborted();
     let headers: WriteAnswer["headers"] = {};
-    const outcome = await client.admitted(async (http) => {
-      const result = await exchange(http, write, context);
+    // A connection of its own: a reused one that closed would make fetch
+    // send the write again by itself.
+    const outcome = await client.admitted(async (_pooled, fresh) => {
+      const result = await exchange(fresh, write, context);
       headers = result.headers ?? {};
       return result.outcome;
     }, context.signals);
