@@ -43,35 +43,51 @@ export interface Dropped {
   scope: "shared" | "local";
 }
 
-function underPrefix(pathname: string, prefix: string): boolean {
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+function prefixTest(prefix: string): (pathname: string) => boolean {
   const base = prefix.replace(/\/+$/, "");
-  return base === "" || pathname === base ||
-    pathname.startsWith(base + "/");
+  return base === ""
+    ? () => true
+    : (pathname) => pathname === base || pathname.startsWith(base + "/");
 }
 
-function matchesPattern(pathname: string, pattern: string): boolean {
-  const want = pattern.split("/");
-  const have = pathname.split("/");
-  return want.length === have.length &&
-    want.every((part, i) => part === "*" ? have[i] !== "" : part === have[i]);
+function patternTest(pattern: string): (pathname: string) => boolean {
+  const source = pattern.split("/")
+    .map((part) => part === "*" ? "[^/]+" : escape(part)).join("/");
+  const regex = new RegExp(`^${source}$`);
+  return (pathname) => regex.test(pathname);
 }
 
-function hasParam(query: string, [name, value]: readonly [string, string]) {
-  return new URLSearchParams(query).getAll(name)
-    .some((given) => given.split(",").includes(value));
+function paramTest([name, value]: readonly [string, string]) {
+  return (query: string) =>
+    // Most queries do not name it at all: no parse for them.
+    query.includes(name) &&
+    new URLSearchParams(query).getAll(name)
+      .some((given) => given.split(",").includes(value));
 }
 
-/** Whether `rule` drops the entry under `key` (a path and its query). */
-export function ruleMatches(rule: KeyRule, key: string): boolean {
-  const mark = key.indexOf("?");
-  const pathname = mark === -1 ? key : key.slice(0, mark);
-  const query = mark === -1 ? "" : key.slice(mark + 1);
-  return (rule.paths ?? []).includes(pathname) ||
-    (rule.prefixes ?? []).some((prefix) => underPrefix(pathname, prefix)) ||
-    (rule.patterns ?? []).some((pattern) =>
-      matchesPattern(pathname, pattern)
-    ) ||
-    (query !== "" && (rule.params ?? []).some((p) => hasParam(query, p)));
+/**
+ * `rule` as a test of keys, prepared once: a drop walks every cached key,
+ * so the test of one key must cost little.
+ */
+export function keyTest(rule: KeyRule): (key: string) => boolean {
+  const paths = new Set(rule.paths ?? []);
+  const pathTests = [
+    ...(rule.prefixes ?? []).map(prefixTest),
+    ...(rule.patterns ?? []).map(patternTest),
+  ];
+  const queryTests = (rule.params ?? []).map(paramTest);
+  return (key) => {
+    const mark = key.indexOf("?");
+    const pathname = mark === -1 ? key : key.slice(0, mark);
+    if (paths.has(pathname) || pathTests.some((test) => test(pathname))) {
+      return true;
+    }
+    if (mark === -1) return false;
+    const query = key.slice(mark + 1);
+    return queryTests.some((test) => test(query));
+  };
 }
 
 /** The keys of `keys` that `rule` drops. */
@@ -79,5 +95,8 @@ export function keysMatching(
   rule: KeyRule,
   keys: Iterable<string>,
 ): string[] {
-  return [...keys].filter((key) => ruleMatches(rule, key));
+  const test = keyTest(rule);
+  const found: string[] = [];
+  for (const key of keys) if (test(key)) found.push(key);
+  return found;
 }

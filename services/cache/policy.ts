@@ -20,7 +20,7 @@ import {
 } from "../http/origin_validators.ts";
 import { type Logger, silentLogger } from "../ops/logger.ts";
 import { type Flight, type FlightResult, localFlight } from "./flight.ts";
-import { type Dropped, type KeyRule, ruleMatches } from "./invalidation.ts";
+import { type Dropped, type KeyRule, keyTest } from "./invalidation.ts";
 import type { CacheEntry, CacheStore } from "./store.ts";
 
 /** Why entries were dropped: a write passed through, or a purge. */
@@ -269,8 +269,9 @@ export class ResponseCache {
   }
 
   #supersede(rule: KeyRule): void {
+    const named = keyTest(rule);
     for (const [key, ticket] of this.#tickets) {
-      if (!ruleMatches(rule, key)) continue;
+      if (!named(key)) continue;
       ticket.superseded = true;
       this.#tickets.delete(key);
       this.#inflight.delete(key);

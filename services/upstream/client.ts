@@ -132,6 +132,11 @@ export class JsonPlaceholderClient implements Disposable {
   readonly #slots: Semaphore;
   readonly #breaker: CircuitBreaker;
   readonly #http: Deno.HttpClient;
+  /**
+   * For writes, a connection each: Deno's fetch silently sends a request
+   * again when a reused connection closes before the answer, even a POST
+   * the upstream may have acted on (measured with Deno 2.9).
+   */
   readonly #fresh: Deno.HttpClient;
 
   constructor(options: JsonPlaceholderClientOptions) {
@@ -191,9 +196,6 @@ export class JsonPlaceholderClient implements Disposable {
     // One pooled client for every request: connections are kept alive and
     // reused, and closing it on shutdown releases them all.
     this.#http = Deno.createHttpClient({ poolMaxIdlePerHost: concurrency });
-    // Writes go on connections of their own: Deno's fetch silently sends a
-    // request again when a reused connection closes before the answer, even
-    // a POST the upstream may have acted on (measured with Deno 2.9).
     this.#fresh = Deno.createHttpClient({ poolMaxIdlePerHost: 0 });
   }
 
