@@ -428,3 +428,21 @@ Deno.test("a write the upstream read is never sent again, even on a kept-alive c
   await second.body?.cancel();
   assert.equal(upstream.received(), 2, "each POST reached the upstream once");
 });
+
+Deno.test("a redirect answering a write is passed on, not followed, and drops its Location", async () => {
+  await using upstream = startFixtureUpstream();
+  await using t = await testApp(["--upstream-url", upstream.url]);
+  await read(t, "/posts/5");
+  upstream.resetHits();
+  upstream.setFault("/posts", {
+    status: 303,
+    times: 1,
+    headers: { location: `${upstream.url}/posts/5` },
+  });
+  const res = await send(t, "POST", "/posts", { title: "t" });
+  assert.equal(res.status, 303);
+  assert.equal(res.headers.get("location"), "/posts/5");
+  await res.body?.cancel();
+  assert.equal(upstream.hits("/posts/5"), 0, "not followed");
+  assert.ok(!isHit((await read(t, "/posts/5")).cache), "its Location dropped");
+});

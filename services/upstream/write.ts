@@ -142,6 +142,9 @@ async function exchange(
         ...(write.contentType ? { "content-type": write.contentType } : {}),
       },
       ...(write.body ? { body: write.body } : {}),
+      // A redirect is the upstream's answer, passed on: followed, a write
+      // would go wherever it named (an internal host, plain http).
+      redirect: "manual",
     });
   } catch (cause) {
     if (caller?.aborted) throw caller.reason;
