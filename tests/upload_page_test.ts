@@ -18,7 +18,7 @@ import { UPLOAD_PAGE_CSP } from "../routes/files/upload_page.ts";
 import { launchChromium, recordProblems } from "./fixtures/chromium.ts";
 import { testApp } from "./fixtures/app.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";
-import { hashFile } from "./fixtures/upload_client.ts";
+import { hashFile, sha256Hex } from "./fixtures/upload_client.ts";
 import {
   throttleUploads,
   uploadThroughPage,
@@ -141,7 +141,7 @@ Deno.test("the upload page in chromium: throttled it shows progress and read-bou
   assert.equal(t.app.board.size, 0);
 });
 
-Deno.test("with UPLOAD_TOKEN the page asks for the token and then uploads with it", async () => {
+Deno.test("with UPLOAD_TOKEN the page asks for the token, then uploads a picked and a dropped file with it", async () => {
   const token = "a-long-enough-upload-token";
   await using t = await testApp(["--upload-token", token]);
   await using server = Deno.serve(
@@ -180,6 +180,20 @@ Deno.test("with UPLOAD_TOKEN the page asks for the token and then uploads with i
       assert.equal(stored.status, "Stored small.bin.", stored.status);
       assert.equal(stored.sha256, expected.sha256);
       assert.match(stored.verdict, /-bound/);
+
+      // A file dropped on the drop zone goes the same way.
+      const bytes = Uint8Array.from({ length: 300_000 }, (_, i) => i % 251);
+      const dropped = await uploadThroughPage(page, async () => {
+        const dataTransfer = await page.evaluateHandle(`(() => {
+          const bytes = Uint8Array.from({ length: 300000 }, (_, i) => i % 251);
+          const transfer = new DataTransfer();
+          transfer.items.add(new File([bytes], "dropped.bin"));
+          return transfer;
+        })()`);
+        await page.dispatchEvent("#drop", "drop", { dataTransfer });
+      });
+      assert.equal(dropped.status, "Stored dropped.bin.", dropped.status);
+      assert.equal(dropped.sha256, sha256Hex(bytes));
       assert.deepEqual(problems, []);
       await context.close();
     } finally {
