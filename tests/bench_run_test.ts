@@ -176,11 +176,17 @@ function results(): RunResults {
         requestsPerSecond: 9000,
         latencyP99Ms: 4,
         redisHitsPerRequest: 0,
+        requests: 27000,
+        non2xx: 0,
+        errors: 0,
       },
       redis: {
         requestsPerSecond: 6000,
         latencyP99Ms: 8,
         redisHitsPerRequest: 1,
+        requests: 18000,
+        non2xx: 12,
+        errors: 3,
       },
       ratio: 6000 / 9000,
       connections: 64,
@@ -267,6 +273,7 @@ Deno.test("renderReport() shows each figure with its baseline, ratio and target"
   assert.match(report, /No socket errors in any round\./);
   // Issue 10: the Redis tier, the stampede and S3, each with its target.
   assert.match(report, /\| requests\/s \| 6,000 \| 9,000 \| \*\*0\.67\*\* \|/);
+  assert.match(report, /\| 12 \/ 3 \(of 18000\) \| 0 \/ 0 \(of 27000\) \|/);
   assert.match(
     report,
     /\| `\/posts\/11` \| 1 \| 230 ms \| 240 ms \| 100 × 200 \| ✅ met \|/,
