@@ -331,6 +331,7 @@ function routeGroups(
       queueBytes: config.uploadQueueBytes,
       writeBytes: config.uploadWriteBytes,
       idleTimeoutMs: config.uploadIdleTimeoutMs,
+      downloadIdleTimeoutMs: config.downloadIdleTimeoutMs,
       maxConcurrentUploads: config.maxConcurrentUploads,
       maxUploadsPerClient: config.maxUploadsPerClient,
       minBytesPerSecond: config.uploadMinBytesPerSecond,

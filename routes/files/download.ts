@@ -18,6 +18,7 @@ import {
 import type { FileStorage } from "../../services/storage/storage.ts";
 import { problem } from "../../services/http/problem.ts";
 import { parseRange } from "../../services/http/range.ts";
+import { withStallTimeout } from "../../services/http/stall_timeout.ts";
 import type { FileMetadata } from "../../services/storage/metadata.ts";
 import type { Handler, RouteContext } from "../router.ts";
 
@@ -37,12 +38,40 @@ function reprDigest(meta: FileMetadata): string {
   return `sha-256=:${Buffer.from(meta.sha256, "hex").toString("base64")}:`;
 }
 
+/** The headers that describe the file's bytes, added to `headers`. */
+function addContentHeaders(
+  headers: Record<string, string>,
+  meta: FileMetadata,
+): void {
+  headers["content-type"] = "application/octet-stream";
+  // The name a form upload gave, so a browser saves it as such (always
+  // as an attachment: never shown inline, whatever its type).
+  if (meta.filename !== undefined) {
+    headers["content-disposition"] = contentDisposition(meta.filename);
+  }
+  headers["accept-ranges"] = "bytes";
+  headers["repr-digest"] = reprDigest(meta);
+}
+
 function notFound(ctx: RouteContext): Response {
   return problem(404, { detail: "No such file", instance: ctx.url.pathname });
 }
 
+/** Options of {@linkcode downloadHandler}. */
+export interface DownloadOptions {
+  /**
+   * A client that reads nothing for this long is closed, and the file it
+   * held released (slow-read attacks, dead clients).
+   */
+  idleTimeoutMs: number;
+}
+
 /** The handler of `GET /files/:id` (the router sends `HEAD` here too). */
-export function downloadHandler(store: FileStorage): Handler {
+export function downloadHandler(
+  store: FileStorage,
+  options: DownloadOptions,
+): Handler {
+  const { idleTimeoutMs } = options;
   return async (req, ctx) => {
     const meta = await store.stat(ctx.params.id ?? "");
     if (!meta) return notFound(ctx);
@@ -64,14 +93,7 @@ export function downloadHandler(store: FileStorage): Handler {
         instance: ctx.url.pathname,
       }, { headers: { etag: validators.etag } });
     }
-    headers["content-type"] = "application/octet-stream";
-    // The name a form upload gave, so a browser saves it as such (always
-    // as an attachment: never shown inline, whatever its type).
-    if (meta.filename !== undefined) {
-      headers["content-disposition"] = contentDisposition(meta.filename);
-    }
-    headers["accept-ranges"] = "bytes";
-    headers["repr-digest"] = reprDigest(meta);
+    addContentHeaders(headers, meta);
     // A stale If-Range validator means "send it all", not a wrong slice.
     const range = rangeApplies(req.headers, validators)
       ? parseRange(req.headers.get("range"), meta.size)
@@ -94,6 +116,9 @@ export function downloadHandler(store: FileStorage): Handler {
     if (req.method === "HEAD") return new Response(null, { status, headers });
     const stream = await store.read(meta.id, range);
     if (!stream) return notFound(ctx);
-    return new Response(stream, { status, headers });
+    return new Response(
+      withStallTimeout(stream, { timeoutMs: idleTimeoutMs }),
+      { status, headers },
+    );
   };
 }

@@ -43,6 +43,8 @@ export interface FilesOptions {
   writeBytes: number;
   /** Longest wait for the next body chunk. */
   idleTimeoutMs: number;
+  /** Longest a download's client may read nothing before it is closed. */
+  downloadIdleTimeoutMs: number;
   /** Most uploads at once; more get 503. */
   maxConcurrentUploads: number;
   /** Most uploads at once from one client address (0: no cap); more get 429. */
@@ -177,7 +179,12 @@ export function filesRoutes(
     {
       method: "GET",
       pattern: "/files/:id",
-      handler: orUnavailable(downloadHandler(store), storageUnavailable),
+      handler: orUnavailable(
+        downloadHandler(store, {
+          idleTimeoutMs: options.downloadIdleTimeoutMs,
+        }),
+        storageUnavailable,
+      ),
     },
     {
       method: "DELETE",

@@ -51,6 +51,7 @@ export interface Config {
   uploadQueueBytes: number;
   uploadWriteBytes: number;
   uploadIdleTimeoutMs: number;
+  downloadIdleTimeoutMs: number;
   maxConcurrentUploads: number;
   maxUploadsPerClient: number;
   uploadMinBytesPerSecond: number;

@@ -299,6 +299,15 @@ export const SETTINGS = [
     parse: integer(1, 3_600_000),
   }),
   setting({
+    key: "downloadIdleTimeoutMs",
+    env: "DOWNLOAD_IDLE_TIMEOUT_MS",
+    flag: "download-idle-timeout-ms",
+    default: "60000",
+    help:
+      "a download whose client reads nothing for this long is closed (its file released)",
+    parse: integer(1, 3_600_000),
+  }),
+  setting({
     key: "maxConcurrentUploads",
     env: "MAX_CONCURRENT_UPLOADS",
     flag: "max-concurrent-uploads",
@@ -365,7 +374,7 @@ export const SETTINGS = [
     flag: "max-connections",
     default: "10000",
     help:
-      "most connections open at once; more get 503 and are closed (keep it under ulimit -n)",
+      "most connections open at once; at it, the one idle longest is closed for a new one, or the new one gets 503 when none is idle",
     parse: integer(1, 1_000_000),
   }),
   setting({

@@ -1,0 +1,57 @@
+/**
+ * A response body that gives up on a client that stops reading: once a
+ * chunk is handed on, the runtime asks for the next one only when the
+ * socket took the last (its buffers are small and bounded), so no request
+ * for `timeoutMs` means the client read nothing for that long. The body
+ * then errors, which closes the connection and releases what the body
+ * held (a stored file's descriptor), as nginx's `send_timeout`.
+ *
+ * @module
+ */
+
+/** Options of {@linkcode withStallTimeout}. */
+export interface StallTimeoutOptions {
+  /** How long the client may read nothing, ms. */
+  timeoutMs: number;
+}
+
+// One error for every stalled body, its stack formatted now: Deno formats
+// a body's error when it logs it, and formatting a stack while out of file
+// descriptors (when stalled readers pile up) ends the process.
+const STALLED = new Error("the client read nothing within the send timeout");
+void STALLED.stack;
+
+/**
+ * `source`, read one chunk per request of the runtime, erroring when no
+ * request comes within `timeoutMs` of the last chunk.
+ */
+export function withStallTimeout(
+  source: ReadableStream<Uint8Array>,
+  options: StallTimeoutOptions,
+): ReadableStream<Uint8Array> {
+  const { timeoutMs } = options;
+  if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1) {
+    throw new RangeError(`timeoutMs must be a positive integer: ${timeoutMs}`);
+  }
+  const reader = source.getReader();
+  let timer: number | undefined;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      clearTimeout(timer);
+      const { done, value } = await reader.read();
+      if (done) return controller.close();
+      controller.enqueue(value);
+      timer = setTimeout(() => {
+        controller.error(STALLED);
+        reader.cancel(STALLED).catch(() => {});
+      }, timeoutMs) as unknown as number;
+      // A stalled client must not hold the process open at exit.
+      Deno.unrefTimer(timer);
+    },
+    cancel(reason) {
+      clearTimeout(timer);
+      return reader.cancel(reason);
+    },
+    // Nothing read ahead: a request for a chunk is the client's progress.
+  }, { highWaterMark: 0 });
+}

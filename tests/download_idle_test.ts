@@ -1,0 +1,78 @@
+/**
+ * A download whose client stops reading is closed after
+ * DOWNLOAD_IDLE_TIMEOUT_MS, releasing its connection and file (slowhttptest
+ * -X held them for ever); one that reads gets every byte.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { withStallTimeout } from "../services/http/stall_timeout.ts";
+import { spawnService } from "./fixtures/spawn.ts";
+import { withTempDir } from "./fixtures/temp_dir.ts";
+
+const FILE_BYTES = 32 << 20;
+
+/** Reads `conn` to its end (or a reset); the byte count. */
+async function drain(conn: Deno.TcpConn): Promise<number> {
+  const buffer = new Uint8Array(1 << 16);
+  let total = 0;
+  try {
+    for (;;) {
+      const n = await conn.read(buffer);
+      if (n === null) break;
+      total += n;
+    }
+  } catch {
+    // a reset ends it too
+  }
+  return total;
+}
+
+Deno.test("a download whose client reads nothing for DOWNLOAD_IDLE_TIMEOUT_MS is closed; a reading one gets it all", async () => {
+  await withTempDir(async (dataDir) => {
+    await using service = await spawnService(["--data-dir", dataDir], {
+      env: { DOWNLOAD_IDLE_TIMEOUT_MS: "500" },
+    });
+    const upload = await fetch(`${service.url}/files`, {
+      method: "POST",
+      headers: { "content-type": "application/octet-stream" },
+      body: new Uint8Array(FILE_BYTES),
+    });
+    assert.equal(upload.status, 201);
+    const { id } = await upload.json();
+    const conn = await Deno.connect({
+      port: Number(new URL(service.url).port),
+    });
+    await conn.write(
+      new TextEncoder().encode(`GET /files/${id} HTTP/1.1\r\nhost: x\r\n\r\n`),
+    );
+    // Read nothing for well past the timeout: the buffers between fill up
+    // and the service stops being asked for more.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const timer = setTimeout(() => conn.close(), 20_000);
+    const received = await drain(conn);
+    clearTimeout(timer);
+    try {
+      conn.close();
+    } catch {
+      // closed by the timer
+    }
+    assert.ok(received > 0, "the download started");
+    assert.ok(
+      received < FILE_BYTES,
+      `closed before the end: ${received} of ${FILE_BYTES} bytes`,
+    );
+    const whole = await fetch(`${service.url}/files/${id}`);
+    assert.equal((await whole.bytes()).byteLength, FILE_BYTES);
+  });
+});
+
+Deno.test("withStallTimeout validates its timeout and passes a read stream through", async () => {
+  const source = () => ReadableStream.from([new Uint8Array([1, 2])]);
+  assert.throws(() => withStallTimeout(source(), { timeoutMs: 0 }), RangeError);
+  const bytes = await new Response(
+    withStallTimeout(source(), { timeoutMs: 1000 }),
+  ).bytes();
+  assert.deepEqual([...bytes], [1, 2]);
+});
