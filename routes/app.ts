@@ -324,7 +324,12 @@ function routeGroups(
   return [
     ...healthRoutes({ draining: state.draining }),
     ...jsonPlaceholderRoutes({ client, cache }),
-    ...writeRoutes({ client, cache, maxBytes: config.writeMaxBytes }),
+    ...writeRoutes({
+      client,
+      cache,
+      maxBytes: config.writeMaxBytes,
+      bodyTimeoutMs: config.headerTimeoutMs,
+    }),
     ...filesRoutes({
       store: files,
       maxUploadBytes: config.maxUploadBytes,

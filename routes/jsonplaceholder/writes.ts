@@ -33,6 +33,11 @@ export interface WriteDeps {
   cache: ResponseCache;
   /** Largest request body, bytes (`WRITE_MAX_BYTES`). */
   maxBytes: number;
+  /**
+   * Time for the whole body to arrive, ms (`HEADER_TIMEOUT_MS`: a body of
+   * a few KiB should come as fast as a request head); past it 408.
+   */
+  bodyTimeoutMs: number;
 }
 
 /** `application/json` or a `+json` type, any parameters. */
@@ -67,6 +72,13 @@ function tooLarge(error: BodyTooLargeError, ctx: RouteContext): Response {
   }, { headers: { connection: "close" } });
 }
 
+function bodyTimeout(ms: number, ctx: RouteContext): Response {
+  return problem(408, {
+    detail: `The body did not arrive whole within ${ms} ms`,
+    instance: ctx.url.pathname,
+  }, { headers: { connection: "close" } });
+}
+
 function invalidJson(detail: string, ctx: RouteContext): Response {
   return problem(400, {
     title: "Invalid JSON body",
@@ -79,19 +91,26 @@ function invalidJson(detail: string, ctx: RouteContext): Response {
 async function jsonBody(
   req: Request,
   ctx: RouteContext,
-  maxBytes: number,
+  deps: WriteDeps,
 ): Promise<Uint8Array<ArrayBuffer> | Response> {
+  const { maxBytes, bodyTimeoutMs } = deps;
   const length = req.headers.get("content-length");
+  // A connection with a request in flight is never closed by the server's
+  // timers: without this, a body sent a byte now and then (or never)
+  // would hold the connection for ever.
+  const signal = AbortSignal.timeout(bodyTimeoutMs);
   let bytes: Uint8Array<ArrayBuffer>;
   try {
     bytes = await readBody(req.body, {
       maxBytes,
+      signal,
       ...(length && /^\d+$/.test(length)
         ? { expectedBytes: Math.min(Number(length), Number.MAX_SAFE_INTEGER) }
         : {}),
     }) as Uint8Array<ArrayBuffer>;
   } catch (error) {
     if (error instanceof BodyTooLargeError) return tooLarge(error, ctx);
+    if (signal.aborted) return bodyTimeout(bodyTimeoutMs, ctx);
     return invalidJson("The body could not be read to its end", ctx);
   }
   let value: unknown;
@@ -163,7 +182,7 @@ function passThrough(
     let body: Uint8Array<ArrayBuffer> | undefined;
     if (method !== "DELETE") {
       if (!JSON_MEDIA_TYPE.test(contentType)) return unsupported(method, ctx);
-      const checked = await jsonBody(req, ctx, deps.maxBytes);
+      const checked = await jsonBody(req, ctx, deps);
       if (checked instanceof Response) return checked;
       body = checked;
     }

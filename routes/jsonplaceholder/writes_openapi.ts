@@ -73,6 +73,7 @@ const WRITE_ERRORS = {
 
 const BODY_ERRORS = {
   "400": responseRef("InvalidWrite"),
+  "408": responseRef("WriteTimeout"),
   "413": responseRef("WriteTooLarge"),
   "415": responseRef("NotJson"),
 } as const;
@@ -127,6 +128,7 @@ function writeOperations(
       responses: {
         "200": written(resource, `The upstream's answer: the ${noun}.`),
         "400": responseRef("InvalidWrite"),
+        "408": responseRef("WriteTimeout"),
         "413": responseRef("WriteTooLarge"),
         "415": responseRef("NotJson"),
         ...WRITE_ERRORS,
@@ -187,6 +189,10 @@ export const jsonPlaceholderWriteDocs: ApiFragment = {
     WriteTooLarge: problemResponse(
       "The body is larger than `WRITE_MAX_BYTES` (told by `Content-Length` " +
         "before any byte is read; the connection is closed).",
+    ),
+    WriteTimeout: problemResponse(
+      "The body did not arrive whole within `HEADER_TIMEOUT_MS` (the " +
+        "connection is closed).",
     ),
     NotJson: problemResponse(
       "The body was not sent as `application/json` (or another `+json` " +
