@@ -89,8 +89,8 @@ const BATCH_BYTES = 1024 * 1024;
 export interface HashWorkerOptions {
   /**
    * Most bytes one upload may have waiting at the worker; past it the
-   * writer waits (`room()`), so memory stays bounded when hashing lags.
-   * @default {4194304}
+   * writer waits (`room()`), so memory stays bounded when hashing lags:
+   * these bytes come on top of the queue's. @default {2097152}
    */
   maxPendingBytes?: number;
 }
@@ -121,7 +121,7 @@ export class HashWorker implements Disposable {
   #nextId = 0;
 
   constructor(options: HashWorkerOptions = {}) {
-    const { maxPendingBytes = 4 * 1024 * 1024 } = options;
+    const { maxPendingBytes = 2 * 1024 * 1024 } = options;
     if (!Number.isSafeInteger(maxPendingBytes) || maxPendingBytes < 1) {
       throw new RangeError(
         `maxPendingBytes must be a positive integer, got ${maxPendingBytes}`,
