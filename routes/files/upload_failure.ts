@@ -18,6 +18,7 @@ import {
   UploadTooSlowError,
 } from "../../services/uploads/errors.ts";
 import { UploadsStoppedError } from "../../services/uploads/tracker.ts";
+import { FileIdTakenError } from "../../services/storage/storage.ts";
 import type { UploadOutcome } from "./routes.ts";
 
 /** The limits the answers name. */
@@ -101,6 +102,14 @@ const RULES: Rule<Error>[] = [
     outcome: "incomplete",
     status: 400,
     details: { title: "Incomplete upload", detail: error.message },
+  })),
+  rule(FileIdTakenError, (error) => ({
+    outcome: "conflict",
+    status: 409,
+    details: {
+      title: "Upload-Id taken",
+      detail: `${error.message}; nothing of this upload was kept`,
+    },
   })),
   rule(NoSpaceError, () => ({
     outcome: "no_space",

@@ -21,7 +21,11 @@ import { committedMetadata, type FileMetadata } from "./metadata.ts";
 import { type S3Bucket, S3Error } from "./s3_bucket.ts";
 import { Heartbeat } from "./s3_heartbeat.ts";
 import { completeXml, xmlValue } from "./s3_xml.ts";
-import type { StorageUpload, UploadContent } from "./storage.ts";
+import {
+  FileIdTakenError,
+  type StorageUpload,
+  type UploadContent,
+} from "./storage.ts";
 
 /** The content key of file `id`. */
 export function contentKey(id: string): string {
@@ -62,6 +66,7 @@ export class S3Upload implements StorageUpload {
   #filled = 0;
   #failure: { error: unknown } | undefined;
   #state: "open" | "committing" | "closed" = "open";
+  #claimed = false;
 
   private constructor(
     bucket: S3Bucket,
@@ -123,12 +128,18 @@ export class S3Upload implements StorageUpload {
     await Promise.all(this.#inFlight);
     this.#throwIfFailed();
     const metadata = committedMetadata(this.id, content);
-    await this.#bucket.run({
+    // The metadata object is the claim on the id: written only if absent,
+    // so of two uploads of one id (on two instances) one wins, and the
+    // other neither replaces the winner's file nor removes it on abort.
+    const claim = await this.#bucket.run({
       method: "PUT",
       key: metadataKey(this.id),
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", "if-none-match": "*" },
       body: new TextEncoder().encode(JSON.stringify(metadata)),
+      expect: [412],
     });
+    if (claim === 412) throw new FileIdTakenError(this.id);
+    this.#claimed = true;
     await this.#complete();
     this.#state = "closed";
     await this.#heartbeat.stop();
@@ -136,11 +147,12 @@ export class S3Upload implements StorageUpload {
   }
 
   /**
-   * AbortMultipartUpload, and after a commit began the metadata object
-   * and the content too; the sweep takes what a failure here leaves.
+   * AbortMultipartUpload, and once the commit claimed the id the metadata
+   * object and the content too; the sweep takes what a failure here
+   * leaves.
    */
   async abort(): Promise<void> {
-    const committing = this.#state === "committing";
+    const claimed = this.#claimed;
     this.#state = "closed";
     this.#stop.abort(new Error("upload aborted"));
     await Promise.allSettled(this.#inFlight);
@@ -153,7 +165,7 @@ export class S3Upload implements StorageUpload {
         expect: [404],
       }),
     ]);
-    if (!committing) return;
+    if (!claimed) return;
     await this.#bucket.run({
       method: "DELETE",
       key: metadataKey(this.id),

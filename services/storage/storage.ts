@@ -112,6 +112,19 @@ export class StorageFullError extends StorageUnavailableError {
 }
 
 /**
+ * Another upload of the same id was committed first (an S3 store shared by
+ * several instances, each seeing only its own uploads in progress): this
+ * one is given up, and the other's file stays as it was stored.
+ */
+export class FileIdTakenError extends Error {
+  /** Creates the error for file `id`. */
+  constructor(id: string) {
+    super(`Another upload of id ${id} was stored first`);
+    this.name = "FileIdTakenError";
+  }
+}
+
+/**
  * The stored files. Ids not of the storage's form (see `isValidId`) are
  * never found, so a path-like id can never escape it.
  */
