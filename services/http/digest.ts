@@ -8,6 +8,32 @@
 import { Buffer } from "node:buffer";
 
 /**
+ * The sha-256 member of one field value: its bytes, `undefined` if it has
+ * none, or `"malformed"`. The field is a Structured Fields dictionary
+ * (RFC 9651 3.2), where a repeated key's last value is the one that
+ * counts: the last sha-256 member is taken, as any other reader of the
+ * field would, so the checked digest is the one an intermediary checked.
+ */
+function sha256Member(value: string): Uint8Array | undefined | "malformed" {
+  let found: string | undefined;
+  for (const member of value.split(",")) {
+    // An empty value (or member) declares nothing: generated clients and
+    // Swagger UI send `Content-Digest:` when the field is left blank.
+    if (member.trim() === "") continue;
+    const eq = member.indexOf("=");
+    if (eq < 0) return "malformed";
+    const key = member.slice(0, eq).trim().toLowerCase();
+    if (key === "sha-256") found = member.slice(eq + 1).trim();
+  }
+  if (found === undefined) return undefined;
+  const m = /^:([A-Za-z0-9+/]+={0,2}):$/.exec(found);
+  if (!m) return "malformed";
+  const bytes = Buffer.from(m[1]!, "base64");
+  if (bytes.byteLength !== 32) return "malformed";
+  return new Uint8Array(bytes);
+}
+
+/**
  * The SHA-256 digest a request declares in `Content-Digest` or
  * `Repr-Digest` (RFC 9530), `undefined` if neither names sha-256 (an
  * empty header names nothing), or `"malformed"`.
@@ -18,20 +44,8 @@ export function declaredSha256(
   for (const name of ["content-digest", "repr-digest"]) {
     const value = headers.get(name);
     if (value === null) continue;
-    for (const member of value.split(",")) {
-      // An empty value (or member) declares nothing: generated clients and
-      // Swagger UI send `Content-Digest:` when the field is left blank.
-      if (member.trim() === "") continue;
-      const eq = member.indexOf("=");
-      if (eq < 0) return "malformed";
-      const key = member.slice(0, eq).trim().toLowerCase();
-      if (key !== "sha-256") continue;
-      const m = /^:([A-Za-z0-9+/]+={0,2}):$/.exec(member.slice(eq + 1).trim());
-      if (!m) return "malformed";
-      const bytes = Buffer.from(m[1]!, "base64");
-      if (bytes.byteLength !== 32) return "malformed";
-      return new Uint8Array(bytes);
-    }
+    const declared = sha256Member(value);
+    if (declared !== undefined) return declared;
   }
   return undefined;
 }
