@@ -1,6 +1,7 @@
 /**
  * One S3 bucket as the {@linkcode S3Storage} talks to it: signed requests
- * (SigV4 by `npm:aws4fetch`, no retries: a failed call fails the upload,
+ * (SigV4 by `npm:aws4fetch`; PUTs of bytes sent over node:http, see
+ * `s3_put_bytes.ts`; no retries: a failed call fails the upload,
  * which the client may retry as a whole), each bounded by `timeoutMs` (the
  * wait for the answer, then each chunk of its body), and the store's
  * faults sorted out:
@@ -25,6 +26,7 @@
 
 import { AwsClient } from "aws4fetch";
 import { StorageFullError, StorageUnavailableError } from "./storage.ts";
+import { putBytes } from "./s3_put_bytes.ts";
 import { xmlValue } from "./s3_xml.ts";
 
 /** The refusals that mean "full or over quota" (Ceph, MinIO). */
@@ -66,6 +68,17 @@ export interface S3Request {
   expect?: readonly number[];
   signal?: AbortSignal;
 }
+
+/** What {@linkcode S3Bucket} hands to its transport. */
+interface TransmitInit {
+  method: S3Request["method"];
+  headers?: Record<string, string>;
+  body?: Uint8Array<ArrayBuffer> | string;
+  signal: AbortSignal;
+}
+
+/** Statuses whose answers have no body (a Response refuses one). */
+const NULL_BODY = new Set([101, 103, 204, 205, 304]);
 
 /** S3 refused a request for a reason other than being unavailable. */
 export class S3Error extends Error {
@@ -135,7 +148,7 @@ export class S3Bucket {
       : timeout.signal;
     let res: Response;
     try {
-      res = await this.#client.fetch(url.href, {
+      res = await this.#transmit(url, {
         method,
         ...(headers ? { headers } : {}),
         ...(body === undefined ? {} : { body }),
@@ -172,6 +185,37 @@ export class S3Bucket {
         code ?? ""
       }`,
     );
+  }
+
+  /**
+   * A PUT of bytes (a part, a metadata object) goes over node:http, signed
+   * here (see `s3_put_bytes.ts`: fetch holds on to copies of a part's
+   * bytes); everything else over aws4fetch's fetch.
+   */
+  async #transmit(url: URL, init: TransmitInit): Promise<Response> {
+    const { method, headers, body, signal } = init;
+    if (method !== "PUT" || !(body instanceof Uint8Array)) {
+      return await this.#client.fetch(url.href, init);
+    }
+    const signed = await this.#client.sign(url.href, {
+      method,
+      ...(headers ? { headers } : {}),
+    });
+    let answer;
+    try {
+      answer = await putBytes(url, signed.headers, body, { signal });
+    } catch (error) {
+      if (signal.aborted) throw error;
+      // A store that refuses in the middle of the bytes (radosgw over its
+      // quota) answers and closes: node:http reports only the broken pipe.
+      // fetch reads such an early answer, so the part goes again that way
+      // (a part PUT may be repeated) and the refusal is seen for what it is.
+      return await this.#client.fetch(url.href, init);
+    }
+    return new Response(NULL_BODY.has(answer.status) ? null : answer.text, {
+      status: answer.status,
+      headers: answer.headers,
+    });
   }
 
   /** Sends `request` and drops the answer's body; resolves its status. */
