@@ -13,13 +13,15 @@
  * (`crypto.randomUUID()`), `Age` from when the entry was stored, the
  * `Server-Timing` duration, `If-None-Match` answered with 304, and the log
  * record's time, duration and request id; every other header and log field
- * is the service's own value. Log lines are batched and written once per
- * turn of the event loop, as the service's logger does.
+ * is the service's own value. Lines are written by the service's own logger
+ * (`services/ops/logger.ts`: batched once per turn of the event loop).
  *
  * Run: `deno run -A bench/equivalent_server.ts spec.json`
  *
  * @module
  */
+
+import { createLogger } from "../services/ops/logger.ts";
 
 /** What the peer sends and logs, taken from the service. */
 export interface EquivalentSpec {
@@ -32,48 +34,15 @@ export interface EquivalentSpec {
   log: Record<string, unknown>;
 }
 
-const encoder = new TextEncoder();
-
-function writeAll(text: string): void {
-  const bytes = encoder.encode(text);
-  let written = 0;
-  while (written < bytes.length) {
-    written += Deno.stdout.writeSync(bytes.subarray(written));
-  }
-}
-
-let pending: string[] = [];
-let scheduled = false;
-function flush(): void {
-  scheduled = false;
-  const text = pending.join("\n") + "\n";
-  pending = [];
-  writeAll(text);
-}
-function log(line: string): void {
-  pending.push(line);
-  if (!scheduled) {
-    scheduled = true;
-    setTimeout(flush, 0);
-  }
-}
-
-let lastMs = 0;
-let lastIso = "";
-function now(): string {
-  const ms = Date.now();
-  if (ms !== lastMs) {
-    lastMs = ms;
-    lastIso = new Date(ms).toISOString();
-  }
-  return lastIso;
-}
+// The service's own logger: the same line, batched the same way.
+const logger = createLogger();
 
 /** The request handler for `spec`. */
 export function equivalentHandler(
   spec: EquivalentSpec,
 ): (req: Request) => Response {
-  const body = encoder.encode(spec.body);
+  const body = new TextEncoder().encode(spec.body);
+  const { time: _time, level: _level, msg, ...fields } = spec.log;
   const storedAt = Date.now();
   const etag = spec.headers.find(([name]) => name === "etag")?.[1];
   const timing = spec.headers.find(([name]) => name === "server-timing")?.[1];
@@ -96,16 +65,15 @@ export function equivalentHandler(
     const notModified = etag !== undefined &&
       req.headers.get("if-none-match") === etag;
     const status = notModified ? 304 : spec.status;
-    log(JSON.stringify({
-      ...spec.log,
-      time: now(),
+    logger.info(String(msg), {
+      ...fields,
       method: req.method,
       path,
       status,
       durationMs: Math.round((performance.now() - started) * 100) / 100,
       bytes: notModified ? 0 : body.byteLength,
       requestId,
-    }));
+    });
     return new Response(notModified ? null : body, { status, headers });
   };
 }
@@ -118,12 +86,6 @@ if (import.meta.main) {
     hostname: "127.0.0.1",
     port: 0,
     onListen: ({ hostname, port }) =>
-      writeAll(
-        JSON.stringify({
-          msg: "listening",
-          url: `http://${hostname}:${port}`,
-        }) +
-          "\n",
-      ),
+      logger.info("listening", { url: `http://${hostname}:${port}` }),
   }, equivalentHandler(spec));
 }
