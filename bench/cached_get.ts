@@ -27,6 +27,7 @@ import { freePort } from "../tests/fixtures/free_port.ts";
 import type { EquivalentSpec } from "./equivalent_server.ts";
 import {
   checkWrk,
+  MAIN,
   median,
   ROOT,
   startServer,
@@ -89,7 +90,6 @@ export interface BenchCachedGetOptions {
   rounds?: number;
 }
 
-const MAIN = join(ROOT, "main.ts");
 const SERVE = join(ROOT, "serve.ts");
 const MINIMAL = new URL("./minimal_server.ts", import.meta.url).pathname;
 const EQUIVALENT = new URL("./equivalent_server.ts", import.meta.url).pathname;

@@ -169,6 +169,17 @@ export async function hasCommand(name: string): Promise<boolean> {
 /** The repository root (where deno.json is). */
 export const ROOT = new URL("..", import.meta.url).pathname;
 
+/** The service's entry point. */
+export const MAIN = `${ROOT}main.ts`;
+
+/**
+ * The argv that runs the service with every permission on a free port,
+ * then `settings` (flags of main.ts).
+ */
+export function serviceCommand(settings: string[]): string[] {
+  return [Deno.execPath(), "run", "-A", MAIN, "--port", "0", ...settings];
+}
+
 /**
  * The permission flags of the `start` task in deno.json (what
  * `deno task start` runs), so the benchmarks run the service as users do.

@@ -17,20 +17,18 @@
  * @module
  */
 
-import { join } from "node:path";
 import { startJsonPlaceholder } from "../tests/fixtures/jsonplaceholder.ts";
 import { startRedis } from "../tests/fixtures/redis.ts";
 import { startFixtureUpstream } from "../tests/fixtures/upstream.ts";
 import {
   type BenchServer,
   median,
-  ROOT,
+  serviceCommand,
   startServer,
   wrk,
   type WrkResult,
 } from "./lib.ts";
 
-const MAIN = join(ROOT, "main.ts");
 /** Lua for wrk: request `/posts/1` ... `/posts/100` in turn. */
 const CYCLE_SCRIPT = `counter = 0
 request = function()
@@ -82,13 +80,7 @@ export interface StampedeResult {
 }
 
 function serviceArgs(upstream: string, redisUrl: string, extra: string[] = []) {
-  return [
-    Deno.execPath(),
-    "run",
-    "-A",
-    MAIN,
-    "--port",
-    "0",
+  return serviceCommand([
     "--upstream-url",
     upstream,
     "--redis-url",
@@ -96,7 +88,7 @@ function serviceArgs(upstream: string, redisUrl: string, extra: string[] = []) {
     "--cache-ttl-seconds",
     "3600",
     ...extra,
-  ];
+  ]);
 }
 
 const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);

@@ -15,7 +15,7 @@
 
 import { join } from "node:path";
 import { startCeph } from "../tests/fixtures/ceph.ts";
-import { median, ROOT, rssOf, startServer } from "./lib.ts";
+import { median, rssOf, serviceCommand, startServer } from "./lib.ts";
 import {
   curlUpload,
   makeRandomFile,
@@ -24,7 +24,6 @@ import {
 } from "./upload.ts";
 
 const MiB = 1024 * 1024;
-const MAIN = join(ROOT, "main.ts");
 const PLAIN = new URL("./s3_plain_upload.ts", import.meta.url).pathname;
 
 /** Figures of the S3 upload benchmark. */
@@ -96,22 +95,19 @@ export async function benchS3Upload(
       S3_PART_BYTES: String(partBytes),
       S3_PARTS_IN_FLIGHT: String(partsInFlight),
     };
-    await using service = await startServer([
-      Deno.execPath(),
-      "run",
-      "-A",
-      MAIN,
-      "--port",
-      "0",
-      "--upstream-url",
-      "http://127.0.0.1:9",
-      "--data-dir",
-      join(tmp, "data"),
-      "--max-upload-bytes",
-      String(bytes * 2),
-      "--upload-queue-bytes",
-      String(UPLOAD_QUEUE_BYTES),
-    ], { env });
+    await using service = await startServer(
+      serviceCommand([
+        "--upstream-url",
+        "http://127.0.0.1:9",
+        "--data-dir",
+        join(tmp, "data"),
+        "--max-upload-bytes",
+        String(bytes * 2),
+        "--upload-queue-bytes",
+        String(UPLOAD_QUEUE_BYTES),
+      ]),
+      { env },
+    );
     const small = join(tmp, "small.bin");
     await makeRandomFile(small, 4 * MiB);
     const warm = await curlUpload(small, `${service.url}/files`);

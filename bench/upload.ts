@@ -31,7 +31,13 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { freePort } from "../tests/fixtures/free_port.ts";
-import { type BenchServer, hasCommand, rssOf, startServer } from "./lib.ts";
+import {
+  type BenchServer,
+  hasCommand,
+  rssOf,
+  serviceCommand,
+  startServer,
+} from "./lib.ts";
 import {
   type CurlUpload,
   curlUpload,
@@ -51,7 +57,6 @@ export type { CurlUpload, TimelineEvent, TracedUpload };
 export { toTimeline } from "./upload_trace.ts";
 
 const MiB = 1024 * 1024;
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const PIPE_SERVER = new URL("./pipe_server.ts", import.meta.url).pathname;
 const FASTAPI_SERVER = new URL("./fastapi_server.py", import.meta.url)
   .pathname;
@@ -289,23 +294,18 @@ export async function benchUpload(
       await Deno.mkdir(join(tmp, dir));
     }
 
-    const serviceArgs = (dataDir: string, extra: string[] = []) => [
-      Deno.execPath(),
-      "run",
-      "-A",
-      MAIN,
-      "--port",
-      "0",
-      "--upstream-url",
-      "http://127.0.0.1:9",
-      "--data-dir",
-      dataDir,
-      "--max-upload-bytes",
-      String(Math.max(bytes, concurrentBytes, traceBytes) * 2),
-      "--upload-queue-bytes",
-      String(UPLOAD_QUEUE_BYTES),
-      ...extra,
-    ];
+    const serviceArgs = (dataDir: string, extra: string[] = []) =>
+      serviceCommand([
+        "--upstream-url",
+        "http://127.0.0.1:9",
+        "--data-dir",
+        dataDir,
+        "--max-upload-bytes",
+        String(Math.max(bytes, concurrentBytes, traceBytes) * 2),
+        "--upload-queue-bytes",
+        String(UPLOAD_QUEUE_BYTES),
+        ...extra,
+      ]);
 
     // 1. Throughput and memory, rounds alternating.
     const runs = {
