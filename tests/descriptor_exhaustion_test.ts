@@ -10,7 +10,7 @@
  */
 
 import assert from "node:assert/strict";
-import { spawnService } from "./fixtures/spawn.ts";
+import { healthzStatus, spawnService } from "./fixtures/spawn.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";
 
 const encoder = new TextEncoder();
@@ -49,19 +49,7 @@ Deno.test("downloads read slowly until out of descriptors: 503 for those that ca
     } finally {
       for (const conn of readers) conn.close();
     }
-    let status = 0;
-    for (let i = 0; i < 50 && status !== 200 && !exited; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      try {
-        const res = await fetch(`${service.url}/healthz`, {
-          signal: AbortSignal.timeout(2000),
-        });
-        await res.body?.cancel();
-        status = res.status;
-      } catch {
-        // still catching up
-      }
-    }
+    const status = await healthzStatus(service);
     assert.equal(exited, false, `exited:\n${service.stderr}`);
     assert.equal(status, 200);
   });
