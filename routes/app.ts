@@ -290,7 +290,9 @@ function createCache(
       logger,
     })
     : undefined;
-  if (shared) redisCacheMetrics(metrics.registry, shared.link);
+  if (shared) {
+    redisCacheMetrics(metrics.registry, shared.link, shared.store);
+  }
   return new ResponseCache({
     onDrop: dropMetrics(metrics.registry),
     store: options.store ?? shared?.store ?? memory,

@@ -3,7 +3,10 @@
  * bytes and evictions, and, with a shared tier, `cache_redis_up` (0/1) and
  * `cache_redis_timeouts_total` (Redis answers slower than
  * `REDIS_TIMEOUT_MS`, each served as a miss); all stores read at scrape
- * time. `cache_revalidations_total` counts conditional refreshes of stale
+ * time; with a shared tier too, `cache_redis_resyncs_total` (memory tier
+ * dropped on resubscribing), `cache_invalidations_unshared_total` and
+ * `cache_invalidations_pending` (drops that could not reach Redis, tried
+ * again until they do). `cache_revalidations_total` counts conditional refreshes of stale
  * entries by how they ended.
  * Invalidations (writes, purges) and the entries they dropped are
  * counted by cause.
@@ -83,8 +86,18 @@ export function revalidationMetrics(
   return (outcome) => revalidations.inc({ outcome });
 }
 
+/** What the shared-drop metrics read (a `TwoTierStore` fits). */
+export interface DropStatsSource {
+  /** Resubscriptions, drops that failed to reach Redis, those pending. */
+  dropStats(): { resyncs: number; unshared: number; pending: number };
+}
+
 /** Registers the Redis tier's metrics on `registry`, read at scrape time. */
-export function redisCacheMetrics(registry: Registry, link: RedisLink): void {
+export function redisCacheMetrics(
+  registry: Registry,
+  link: RedisLink,
+  drops: DropStatsSource,
+): void {
   scrapedGauge(registry, {
     name: "cache_redis_up",
     help:
@@ -97,6 +110,21 @@ export function redisCacheMetrics(registry: Registry, link: RedisLink): void {
     help:
       "Redis commands that took longer than REDIS_TIMEOUT_MS (each treated as a miss)",
   }, () => link.timeouts);
+  mirroredCounter(registry, {
+    name: "cache_redis_resyncs_total",
+    help:
+      "Times the Redis subscriber was subscribed again after a loss: drops announced meanwhile may have been missed, so the in-memory tier was dropped",
+  }, () => drops.dropStats().resyncs);
+  mirroredCounter(registry, {
+    name: "cache_invalidations_unshared_total",
+    help:
+      "Invalidations that could not reach Redis (DEL or PUBLISH failed); each is tried again every second until it does",
+  }, () => drops.dropStats().unshared);
+  scrapedGauge(registry, {
+    name: "cache_invalidations_pending",
+    help:
+      "Invalidations waiting to reach Redis: until then other instances and Redis may hold what they drop",
+  }, () => drops.dropStats().pending);
 }
 
 /**

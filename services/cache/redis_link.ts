@@ -5,7 +5,10 @@
  * command that is not connected, fails or takes longer than `timeoutMs`
  * rejects with {@linkcode RedisUnavailableError}, which callers treat as a
  * miss. Losing and regaining the connection is logged once per change, and
- * node-redis reconnects with capped exponential backoff.
+ * node-redis reconnects with capped exponential backoff. While the
+ * subscriber is not subscribed, messages published meanwhile are lost:
+ * {@linkcode RedisLink.listening} says so, and
+ * {@linkcode RedisLink.onSubscribed} tells when it is subscribed again.
  *
  * @module
  */
@@ -75,6 +78,8 @@ export class RedisLink {
   #slowUntil = 0;
   #backoffUntil = 0;
   #closed = false;
+  #listening = false;
+  readonly #subscribedListeners = new Set<() => void>();
 
   constructor(options: RedisLinkOptions) {
     const {
@@ -126,7 +131,39 @@ export class RedisLink {
       // the cache works without Redis meanwhile.
       client.connect().catch((error: Error) => this.#lost(error));
     }
+    this.#watchSubscriber();
     if (onMessage) this.subscribe(channel, onMessage);
+  }
+
+  /**
+   * Keeps {@linkcode RedisLink.listening}: node-redis emits "ready" on the
+   * subscriber only once its channels are subscribed again (it waits for
+   * the SUBSCRIBE replies), so from then on no message is lost; an error
+   * (the socket closed, a refused SUBSCRIBE) means some may be.
+   */
+  #watchSubscriber(): void {
+    this.#subscriber.on("error", () => this.#listening = false);
+    this.#subscriber.on("end", () => this.#listening = false);
+    this.#subscriber.on("ready", () => {
+      this.#listening = true;
+      for (const listener of this.#subscribedListeners) listener();
+    });
+  }
+
+  /**
+   * Whether the subscriber is subscribed now: when not, messages published
+   * meanwhile never arrive. A plain field, read on every memory hit.
+   */
+  get listening(): boolean {
+    return this.#listening;
+  }
+
+  /**
+   * Calls `listener` each time the subscriber is subscribed again (and the
+   * first time), once messages published from then on arrive.
+   */
+  onSubscribed(listener: () => void): void {
+    this.#subscribedListeners.add(listener);
   }
 
   /**
@@ -202,6 +239,7 @@ export class RedisLink {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#listening = false;
     for (const client of [this.#client, this.#subscriber]) {
       // destroy(), not close(): it also stops a reconnection in progress
       // (and its timer), where the socket is not open.

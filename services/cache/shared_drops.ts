@@ -9,8 +9,17 @@
  * loading before the write, after our `DEL` but before our message reached
  * it. So each instance remembers what it stored in Redis in the last
  * {@linkcode RECENT_MS}, and deletes what of it a rule names when the rule
- * arrives. A message lost (the subscriber reconnecting) leaves the other
- * instances' memory copies until their TTL; Redis itself is clean.
+ * arrives.
+ *
+ * Two gaps a lost connection opens are closed too. A message published
+ * while an instance's subscriber was down never reaches it: so each time
+ * the subscriber is subscribed again, the instance drops its whole memory
+ * tier (what it held is re-read from Redis, which the writer's `DEL`
+ * cleaned); memory is a copy of Redis only while the instance listens.
+ * And a drop that could not reach Redis (`DEL` or `PUBLISH` failed) leaves
+ * the entries in Redis and in the other instances' memory: it is kept and
+ * tried again every {@linkcode RETRY_MS} until it goes through (a bounded
+ * list; past {@linkcode PENDING_MAX} rules, one rule dropping everything).
  *
  * @module
  */
@@ -30,6 +39,12 @@ import type { CacheStore } from "./store.ts";
 export const RECENT_MS = 5_000;
 const RECENT_MAX = 10_000;
 const SCAN_COUNT = 1_000;
+/** Pause between attempts to share a drop that failed, ms. */
+export const RETRY_MS = 1_000;
+/** Drops kept for another attempt; past it, one rule drops everything. */
+export const PENDING_MAX = 1_000;
+/** Every cache key (keys are paths): what a resubscription drops. */
+export const EVERY_KEY: KeyRule = Object.freeze({ prefixes: ["/"] });
 
 const MessageSchema = z.object({ from: z.string(), rule: KeyRuleSchema });
 
@@ -60,6 +75,14 @@ export class SharedDrops {
   readonly #now: () => number;
   readonly #recent = new Map<string, number>();
   readonly #listeners = new Set<(rule: KeyRule) => void>();
+  /** Drops not shared yet, by their JSON. */
+  readonly #pending = new Map<string, KeyRule>();
+  #retry: ReturnType<typeof setTimeout> | undefined;
+  #epoch = 0;
+  #resyncs = 0;
+  #unshared = 0;
+  #subscribedBefore = false;
+  #closed = false;
 
   constructor(options: SharedDropsOptions) {
     const {
@@ -77,6 +100,28 @@ export class SharedDrops {
     this.#logger = logger;
     this.#now = now;
     link.subscribe(channel, (message) => this.#received(message));
+    link.onSubscribed(() => this.#resync());
+  }
+
+  /**
+   * Changes each time memory copies were dropped on another instance's
+   * word (a message, or a resubscription): a read of Redis that began
+   * before a change may carry what was dropped, and is not kept in memory.
+   */
+  get epoch(): number {
+    return this.#epoch;
+  }
+
+  /**
+   * Counts for metrics: resubscriptions that dropped the memory tier,
+   * drops that could not reach Redis at first, and those still waiting.
+   */
+  stats(): { resyncs: number; unshared: number; pending: number } {
+    return {
+      resyncs: this.#resyncs,
+      unshared: this.#unshared,
+      pending: this.#pending.size,
+    };
   }
 
   /** Calls `listener` with each rule another instance dropped. */
@@ -102,18 +147,93 @@ export class SharedDrops {
   async drop(rule: KeyRule): Promise<Dropped> {
     const keys: string[] = [];
     try {
-      await this.#deleteMatching(rule, keys);
-      const message = JSON.stringify({ from: this.#id, rule });
-      await this.#link.call((redis) => redis.publish(this.#channel, message));
+      await this.#share(rule, keys);
       return { keys, scope: "shared" };
     } catch (error) {
+      this.#unshared++;
       this.#logger.warn("cache.drop_not_shared", {
         rule,
         error: error instanceof Error ? error.message : String(error),
-        detail: "entries in Redis stay until their TTL",
+        detail: `tried again every ${RETRY_MS} ms until Redis answers`,
       });
+      this.#postpone(rule);
       return { keys, scope: "local" };
     }
+  }
+
+  /** Stops the retries. */
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#retry);
+    this.#retry = undefined;
+  }
+
+  /** Deletes the keys `rule` names from Redis, then announces it. */
+  async #share(rule: KeyRule, found: string[]): Promise<void> {
+    await this.#deleteMatching(rule, found);
+    const message = JSON.stringify({ from: this.#id, rule });
+    await this.#link.call((redis) => redis.publish(this.#channel, message));
+  }
+
+  #postpone(rule: KeyRule): void {
+    let kept = rule;
+    if (this.#pending.size >= PENDING_MAX) {
+      this.#pending.clear();
+      kept = EVERY_KEY;
+    }
+    this.#pending.set(JSON.stringify(kept), kept);
+    if (!this.#closed) {
+      this.#retry ??= setTimeout(() => this.#retryPending(), RETRY_MS);
+    }
+  }
+
+  /**
+   * Shares the pending drops again. One that goes through is applied here
+   * too: since it failed, this instance may have re-read from Redis what
+   * the drop names (e.g. after its own resubscription).
+   */
+  async #retryPending(): Promise<void> {
+    for (const [json, rule] of [...this.#pending]) {
+      try {
+        await this.#share(rule, []);
+      } catch {
+        break; // Redis still away: the next attempt tries them all.
+      }
+      this.#pending.delete(json);
+      this.#apply(rule);
+      this.#logger.info("cache.drop_shared_late", { rule });
+    }
+    this.#retry = this.#pending.size > 0 && !this.#closed
+      ? setTimeout(() => this.#retryPending(), RETRY_MS)
+      : undefined;
+  }
+
+  /**
+   * The subscriber is subscribed again (or for the first time): drops
+   * announced while it was away were missed, so nothing in memory can be
+   * shown current; it all goes, and loads in flight are not stored.
+   */
+  #resync(): void {
+    const { entries } = this.#memory.stats();
+    this.#apply(EVERY_KEY);
+    // The first subscription drops what was stored before Redis answered
+    // (as unproven), but is no reconnection: neither counted nor logged.
+    if (!this.#subscribedBefore) {
+      this.#subscribedBefore = true;
+      return;
+    }
+    this.#resyncs++;
+    this.#logger.info("cache.redis_resubscribed", {
+      entries,
+      detail: "the in-memory tier is dropped: it is re-read from Redis",
+    });
+  }
+
+  /** Drops `rule`'s memory copies here, on another instance's word. */
+  #apply(rule: KeyRule): void {
+    this.#epoch++;
+    for (const listener of this.#listeners) listener(rule);
+    void this.#memory.drop(rule);
   }
 
   /** Walks the cache keys (`SCAN`), deleting the matching ones. */
@@ -145,8 +265,7 @@ export class SharedDrops {
     }
     if (message.from === this.#id) return;
     const { rule } = message;
-    for (const listener of this.#listeners) listener(rule);
-    void this.#memory.drop(rule);
+    this.#apply(rule);
     const since = this.#now() - RECENT_MS;
     const mine = keysMatching(
       rule,

@@ -11,6 +11,11 @@
  * it holds (same ETag), so another instance's renewal costs it no body
  * either.
  *
+ * Memory is trusted only while this instance hears the drops other
+ * instances announce (its subscriber is subscribed): otherwise a front
+ * entry is served after Redis confirms it (the writer's `DEL` removed it
+ * there), or as it is when Redis cannot answer at all.
+ *
  * @module
  */
 
@@ -107,8 +112,18 @@ export class TwoTierStore implements CacheStore {
     return this.#link;
   }
 
-  /** The front entry while fresh: as `get` answers it, without Redis. */
+  /** Counts of the shared drops, for metrics. */
+  dropStats(): { resyncs: number; unshared: number; pending: number } {
+    return this.#drops.stats();
+  }
+
+  /**
+   * The front entry while fresh and this instance hears other instances'
+   * drops: as `get` answers it, without Redis. One field read more than a
+   * plain memory hit.
+   */
   peek(key: string): CacheEntry | undefined {
+    if (!this.#link.listening) return undefined;
     const front = this.#memory.peek?.(key);
     return front && this.#now() - front.storedAt < this.#freshMs
       ? front
@@ -118,9 +133,42 @@ export class TwoTierStore implements CacheStore {
   async get(key: string): Promise<CacheEntry | undefined> {
     const front = await this.#memory.get(key);
     if (!front) return await this.getShared(key);
+    if (!this.#link.listening) return await this.#confirmed(key, front);
     if (this.#now() - front.storedAt < this.#freshMs) return front;
     const shared = await this.#sharedSince(key, front);
     return shared && shared.storedAt > front.storedAt ? shared : front;
+  }
+
+  /**
+   * `front` as Redis confirms it while drops may go unheard: gone from
+   * Redis is gone (a write's `DEL`), another body there replaces it; with
+   * Redis unreachable, nobody can announce a drop, and `front` stands.
+   */
+  async #confirmed(
+    key: string,
+    front: CacheEntry,
+  ): Promise<CacheEntry | undefined> {
+    let reply: unknown;
+    try {
+      reply = await this.#link.call((redis) =>
+        redis.eval(READ_SINCE, {
+          keys: [this.#prefix + key],
+          arguments: [front.etag],
+        })
+      );
+    } catch {
+      return front;
+    }
+    const decoded = reply instanceof Uint8Array ? decodeEntry(reply) : null;
+    if (!decoded || decoded.retainUntil <= this.#now()) {
+      await this.#memory.delete(key);
+      return undefined;
+    }
+    if (decoded.entry.etag !== front.etag) return decoded.entry;
+    // The same ETag is the same body; the newer header wins.
+    return decoded.entry.storedAt > front.storedAt
+      ? { ...decoded.entry, body: front.body }
+      : front;
   }
 
   /**
@@ -132,6 +180,7 @@ export class TwoTierStore implements CacheStore {
     key: string,
     front: CacheEntry,
   ): Promise<CacheEntry | undefined> {
+    const epoch = this.#drops.epoch;
     let reply: unknown;
     try {
       reply = await this.#link.call((redis) =>
@@ -148,14 +197,15 @@ export class TwoTierStore implements CacheStore {
     if (!decoded || decoded.entry.storedAt <= front.storedAt) return undefined;
     const retainMs = decoded.retainUntil - this.#now();
     if (retainMs <= 0) return undefined;
-    if (decoded.entry.etag !== front.etag) {
-      await this.#memory.set(key, decoded.entry, retainMs);
-      return decoded.entry;
-    }
     // Our ETag is the body's digest: the same ETag is the same body.
-    const renewed = { ...decoded.entry, body: front.body };
-    await this.#memory.renew(key, renewed, retainMs);
-    return renewed;
+    const same = decoded.entry.etag === front.etag;
+    const entry = same ? { ...decoded.entry, body: front.body } : decoded.entry;
+    // Dropped here while it was read: what it read may be what went.
+    if (this.#drops.epoch !== epoch) return entry;
+    await (same
+      ? this.#memory.renew(key, entry, retainMs)
+      : this.#memory.set(key, entry, retainMs));
+    return entry;
   }
 
   /**
@@ -163,6 +213,7 @@ export class TwoTierStore implements CacheStore {
    * is down or slow.
    */
   async getShared(key: string): Promise<CacheEntry | undefined> {
+    const epoch = this.#drops.epoch;
     let reply: Buffer | null;
     try {
       reply = await this.#link.call((redis) => redis.get(this.#prefix + key));
@@ -174,7 +225,11 @@ export class TwoTierStore implements CacheStore {
     if (!decoded) return undefined;
     const retainMs = decoded.retainUntil - this.#now();
     if (retainMs <= 0) return undefined;
-    await this.#memory.set(key, decoded.entry, retainMs);
+    // Dropped here while it was read (a drop announced, a resubscription):
+    // answered, but not kept, since it may be what the drop removed.
+    if (this.#drops.epoch === epoch) {
+      await this.#memory.set(key, decoded.entry, retainMs);
+    }
     return decoded.entry;
   }
 
@@ -258,6 +313,7 @@ export class TwoTierStore implements CacheStore {
   }
 
   async close(): Promise<void> {
+    this.#drops.close();
     await this.#memory.close?.();
     await this.#link.close();
   }

@@ -1,0 +1,197 @@
+/**
+ * Invalidation across instances when a Redis connection was lost, on a
+ * real `redis-server` with two in-process instances and the loopback
+ * upstream: a drop announced while an instance's subscriber was away is
+ * not missed (it drops its memory tier on subscribing again, and confirms
+ * memory copies with Redis while it is away), and a drop that could not
+ * reach Redis is shared once it can.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import type { TestApp } from "./fixtures/app.ts";
+import {
+  closeAll,
+  linkOf,
+  redisInstances,
+  until,
+} from "./fixtures/redis_apps.ts";
+import { startRedis } from "./fixtures/redis.ts";
+import { startTcpProxy } from "./fixtures/tcp_proxy.ts";
+import { startFixtureUpstream } from "./fixtures/upstream.ts";
+
+async function read(t: TestApp, path: string) {
+  const res = await t.get(path);
+  assert.equal(res.status, 200, path);
+  return {
+    hit: /; hit/.test(res.headers.get("cache-status") ?? ""),
+    body: JSON.parse(await res.text()),
+  };
+}
+
+async function patchTitle(t: TestApp, path: string, title: string) {
+  const res = await t.get(path, {
+    method: "PATCH",
+    body: JSON.stringify({ title }),
+    headers: { "content-type": "application/json" },
+  });
+  assert.equal(res.status, 200);
+  await res.body?.cancel();
+}
+
+async function metric(t: TestApp, name: string): Promise<number> {
+  const text = await (await t.get("/metrics")).text();
+  const line = text.split("\n").find((l) => l.startsWith(`${name} `));
+  assert.ok(line, `${name} in /metrics`);
+  return Number(line.slice(name.length + 1));
+}
+
+/** `path` cached by A, then by B (from Redis) in its memory tier. */
+async function cachedOnBoth(a: TestApp, b: TestApp, path: string) {
+  await read(a, path);
+  await read(b, path);
+  assert.ok((await read(b, path)).hit, "B holds it in memory");
+}
+
+Deno.test("REDIS_URL: Redis restarted: a write through A while it was down does not leave B serving its old memory copy", async () => {
+  await using upstream = startFixtureUpstream();
+  await using redis = await startRedis();
+  const apps = await redisInstances(2, [
+    "--upstream-url",
+    upstream.url,
+    "--redis-url",
+    redis.url,
+    "--redis-timeout-ms",
+    "1000",
+  ]);
+  const [a, b] = apps as [TestApp, TestApp];
+  try {
+    await cachedOnBoth(a, b, "/posts/1");
+    await redis.stop();
+    await until(() => !linkOf(a).up && !linkOf(b).up, "Redis down seen");
+    // A cannot delete in Redis nor tell B: it drops its own copy, keeps
+    // the drop for later and counts it.
+    await patchTitle(a, "/posts/1", "changed");
+    assert.equal((await read(a, "/posts/1")).body.title, "changed");
+    assert.equal(await metric(a, "cache_invalidations_unshared_total"), 1);
+    assert.equal(await metric(a, "cache_invalidations_pending"), 1);
+
+    await redis.restart();
+    await until(() => linkOf(a).up && linkOf(b).up, "Redis back");
+    // B heard nothing, but subscribing again dropped its memory tier.
+    const after = await read(b, "/posts/1");
+    assert.equal(after.body.title, "changed");
+    assert.equal(after.hit, false, "re-read, not B's old copy");
+    assert.ok(await metric(b, "cache_redis_resyncs_total") >= 1);
+    await until(
+      async () => await metric(a, "cache_invalidations_pending") === 0,
+      "A's drop shared once Redis is back",
+    );
+    // And B's new copy is a memory hit again.
+    assert.equal((await read(b, "/posts/1")).body.title, "changed");
+    assert.ok((await read(b, "/posts/1")).hit);
+  } finally {
+    await closeAll(apps);
+  }
+});
+
+Deno.test("REDIS_URL: A cut off from Redis (a stalled link) while B and Redis keep the old entry: A's drop goes through once it can", async () => {
+  await using upstream = startFixtureUpstream();
+  await using redis = await startRedis();
+  await using proxy = startTcpProxy({ port: redis.port });
+  const common = ["--upstream-url", upstream.url, "--redis-timeout-ms", "300"];
+  const apps = [
+    ...await redisInstances(1, [
+      ...common,
+      "--redis-url",
+      `redis://127.0.0.1:${proxy.port}`,
+    ]),
+    ...await redisInstances(1, [...common, "--redis-url", redis.url]),
+  ];
+  const [a, b] = apps as [TestApp, TestApp];
+  try {
+    await cachedOnBoth(a, b, "/posts/1");
+    proxy.stall();
+    // A's SCAN times out: nothing deleted in Redis, nothing announced.
+    await patchTitle(a, "/posts/1", "changed");
+    assert.equal(await redis.command("EXISTS", "async-api:cache:/posts/1"), 1);
+    assert.notEqual((await read(b, "/posts/1")).body.title, "changed");
+    assert.equal(await metric(a, "cache_invalidations_pending"), 1);
+
+    proxy.resume();
+    // Within a retry pause (1 s): deleted in Redis, B told.
+    await until(
+      async () =>
+        await redis.command("EXISTS", "async-api:cache:/posts/1") === 0,
+      "A's drop reached Redis",
+      5_000,
+    );
+    await until(
+      async () => (await read(b, "/posts/1")).body.title === "changed",
+      "B dropped its copy",
+      5_000,
+    );
+    assert.equal((await read(a, "/posts/1")).body.title, "changed");
+    assert.equal(await metric(a, "cache_invalidations_pending"), 0);
+  } finally {
+    await closeAll(apps);
+  }
+});
+
+Deno.test("REDIS_URL: B's subscriber refused (its channels revoked) while its commands work: B confirms memory copies with Redis, and drops them all on subscribing again", async () => {
+  await using upstream = startFixtureUpstream();
+  await using redis = await startRedis();
+  assert.equal(
+    await redis.command(
+      "ACL",
+      "SETUSER",
+      "b",
+      "on",
+      ">pw",
+      "~*",
+      "&*",
+      "+@all",
+    ),
+    "OK",
+  );
+  const common = ["--upstream-url", upstream.url, "--redis-timeout-ms", "1000"];
+  const apps = [
+    ...await redisInstances(1, [...common, "--redis-url", redis.url]),
+    ...await redisInstances(1, [
+      ...common,
+      "--redis-url",
+      `redis://b:pw@127.0.0.1:${redis.port}`,
+    ]),
+  ];
+  const [a, b] = apps as [TestApp, TestApp];
+  try {
+    await cachedOnBoth(a, b, "/posts/1");
+    await cachedOnBoth(a, b, "/posts/2");
+    // Redis closes B's subscriber, whose SUBSCRIBE is refused from now on.
+    await redis.command("ACL", "SETUSER", "b", "resetchannels");
+    await until(() => !linkOf(b).listening, "B's subscriber down");
+    await patchTitle(a, "/posts/1", "changed");
+    // Redis answers B's commands: its copy is checked there, found gone.
+    assert.equal((await read(b, "/posts/1")).body.title, "changed");
+    // A copy Redis still holds is served (from memory, confirmed).
+    const kept = await read(b, "/posts/2");
+    assert.notEqual(kept.body.title, "changed");
+    assert.equal(await redis.command("EXISTS", "async-api:cache:/posts/2"), 1);
+
+    await redis.command("ACL", "SETUSER", "b", "allchannels");
+    await until(() => linkOf(b).listening, "B subscribed again");
+    assert.ok(await metric(b, "cache_redis_resyncs_total") >= 1);
+    // Its memory tier went: re-read from Redis when asked for.
+    assert.equal(b.app.cache.store.stats().entries, 0);
+    assert.equal((await read(b, "/posts/2")).hit, true);
+    await patchTitle(a, "/posts/2", "changed too");
+    await until(
+      async () => (await read(b, "/posts/2")).body.title === "changed too",
+      "B hears drops again",
+      5_000,
+    );
+  } finally {
+    await closeAll(apps);
+  }
+});
