@@ -195,3 +195,61 @@ Deno.test("REDIS_URL: B's subscriber refused (its channels revoked) while its co
     await closeAll(apps);
   }
 });
+
+/** Kills every subscriber connection, again as soon as one is back. */
+function keepKillingSubscribers(
+  redis: { command(...args: string[]): Promise<unknown> },
+) {
+  let on = true;
+  const loop = (async () => {
+    while (on) {
+      await redis.command("CLIENT", "KILL", "TYPE", "pubsub");
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+  })();
+  return async () => {
+    on = false;
+    await loop;
+  };
+}
+
+Deno.test("REDIS_URL: subscribers killed (CLIENT KILL TYPE pubsub) again and again during a write through A: B serves the new data once subscribed again", async () => {
+  await using upstream = startFixtureUpstream();
+  await using redis = await startRedis();
+  const apps = await redisInstances(2, [
+    "--upstream-url",
+    upstream.url,
+    "--redis-url",
+    redis.url,
+    "--redis-timeout-ms",
+    "1000",
+  ]);
+  const [a, b] = apps as [TestApp, TestApp];
+  try {
+    for (let round = 1; round <= 3; round++) {
+      await cachedOnBoth(a, b, "/posts/1");
+      // node-redis reconnects after its backoff (~50 ms) and is killed
+      // again: the write's message most likely lands while B is away.
+      const stop = keepKillingSubscribers(redis);
+      await patchTitle(a, "/posts/1", `changed ${round}`);
+      await stop();
+      // Both subscribed anew on the server: B has seen its old socket
+      // close; then its SUBSCRIBE reply ends the wait.
+      await until(
+        async () =>
+          String(await redis.command("CLIENT", "LIST", "TYPE", "pubsub"))
+            .split("\n").filter((line) => line.trim()).length === 2,
+        "two subscribers again",
+      );
+      await until(() => linkOf(b).listening, "B subscribed again");
+      assert.equal(
+        (await read(b, "/posts/1")).body.title,
+        `changed ${round}`,
+        `round ${round}`,
+      );
+    }
+    assert.ok(await metric(b, "cache_redis_resyncs_total") >= 3);
+  } finally {
+    await closeAll(apps);
+  }
+});
