@@ -53,9 +53,23 @@ const brotliAsync = promisify(brotliCompress);
 const COMPRESSIBLE =
   /^(?:text\/|application\/(?:[\w.+-]*\+)?(?:json|xml)\b|application\/(?:javascript|ecmascript|x-javascript|wasm|x-www-form-urlencoded)\b|image\/svg\+xml\b)/i;
 
+// Answers per Content-Type value: a server sends a handful of them, and the
+// test runs on every answer (a few hundred ns of a cached GET's budget).
+const compressibleMemo = new Map<string, boolean>();
+const COMPRESSIBLE_MEMO_SIZE = 64;
+
 /** Whether a `Content-Type` value names a compressible media type. */
 export function isCompressible(contentType: string | null): boolean {
-  return contentType !== null && COMPRESSIBLE.test(contentType.trimStart());
+  if (contentType === null) return false;
+  let known = compressibleMemo.get(contentType);
+  if (known === undefined) {
+    known = COMPRESSIBLE.test(contentType.trimStart());
+    if (compressibleMemo.size >= COMPRESSIBLE_MEMO_SIZE) {
+      compressibleMemo.clear();
+    }
+    compressibleMemo.set(contentType, known);
+  }
+  return known;
 }
 
 /**
