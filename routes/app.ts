@@ -76,7 +76,10 @@ export interface App extends AsyncDisposable {
    * Handles one request; `info` (as `Deno.serve` passes it) gives the
    * client address that per-client limits count by.
    */
-  fetch(req: Request, info?: Deno.ServeHandlerInfo): Promise<Response>;
+  fetch(
+    req: Request,
+    info?: Deno.ServeHandlerInfo,
+  ): Response | Promise<Response>;
   /** The route table. */
   readonly router: Router;
   /** The response cache. */

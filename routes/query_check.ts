@@ -14,7 +14,7 @@ import {
 import { OPERATIONS } from "./openapi.ts";
 import { queryChecker } from "../services/http/parameters.ts";
 import { problem } from "../services/http/problem.ts";
-import type { Route } from "./router.ts";
+import type { Route, RouteContext } from "./router.ts";
 
 /**
  * `routes` with each handler preceded by the query check of its operation
@@ -28,12 +28,16 @@ export function withQueryChecks(
   return routes.map((route) => {
     const parameters = operations[operationKey(route)]?.parameters ?? [];
     if (!parameters.some((p) => p.in === "query")) return route;
-    const check = queryChecker(parameters);
-    const { handler } = route;
+    const checkParams = queryChecker(parameters);
+    // Most requests carry no query: its verdict is worked out once.
+    const withoutQuery = checkParams(new URLSearchParams());
+    const check = (url: URL) =>
+      url.search === "" ? withoutQuery : checkParams(url.searchParams);
+    const { handler, atOnce } = route;
     return {
       ...route,
       handler: (req, ctx) => {
-        const detail = check(ctx.url.searchParams);
+        const detail = check(ctx.url);
         if (detail === undefined) return handler(req, ctx);
         return problem(400, {
           title: "Invalid query parameter",
@@ -41,6 +45,11 @@ export function withQueryChecks(
           instance: ctx.url.pathname,
         });
       },
+      // A query that fails the checks is left to the handler (its 400).
+      ...(atOnce === undefined ? {} : {
+        atOnce: (req: Request, ctx: RouteContext) =>
+          check(ctx.url) === undefined ? atOnce(req, ctx) : undefined,
+      }),
     };
   });
 }

@@ -35,6 +35,17 @@ export type Handler = (
   ctx: RouteContext,
 ) => Response | Reply | Promise<Response | Reply>;
 
+/**
+ * The part of a route that answers from memory: its answer when it can
+ * answer at once, else `undefined` (then the handler runs). It must start
+ * no asynchronous work: the pipeline calls it outside the request's scope
+ * (see routes/pipeline.ts), which is what makes it cheap.
+ */
+export type AtOnce = (
+  req: Request,
+  ctx: RouteContext,
+) => Response | Reply | undefined;
+
 /** One entry of the route table. */
 export interface Route {
   /** An HTTP method in upper case. */
@@ -43,12 +54,14 @@ export interface Route {
   pattern: string;
   /** The handler. */
   handler: Handler;
+  /** Answers from memory, when it can (the hot path of a cached GET). */
+  atOnce?: AtOnce;
 }
 
 interface Compiled {
   pattern: string;
   urlPattern: URLPattern;
-  handlers: Map<string, Handler>;
+  handlers: Map<string, Route>;
   allow: string;
 }
 
@@ -57,6 +70,7 @@ export type Match =
   | {
     kind: "found";
     handler: Handler;
+    atOnce: AtOnce | undefined;
     pattern: string;
     params: Readonly<Record<string, string>>;
   }
@@ -112,7 +126,7 @@ export class Router {
       if (compiled.handlers.has(method)) {
         throw new TypeError(`duplicate route: ${method} ${route.pattern}`);
       }
-      compiled.handlers.set(method, route.handler);
+      compiled.handlers.set(method, route);
     }
     for (const compiled of byPattern.values()) {
       const methods = new Set(compiled.handlers.keys());
@@ -144,9 +158,9 @@ export class Router {
     for (const compiled of candidates) {
       const result = compiled.urlPattern.exec({ pathname });
       if (!result) continue;
-      const handler = compiled.handlers.get(method) ??
+      const route = compiled.handlers.get(method) ??
         (method === "HEAD" ? compiled.handlers.get("GET") : undefined);
-      if (!handler) {
+      if (!route) {
         return {
           kind: "method_not_allowed",
           pattern: compiled.pattern,
@@ -159,9 +173,27 @@ export class Router {
       }
       // Frozen: a memoised match is shared by every request on this path.
       Object.freeze(params);
-      return { kind: "found", handler, pattern: compiled.pattern, params };
+      return {
+        kind: "found",
+        handler: route.handler,
+        atOnce: route.atOnce,
+        pattern: compiled.pattern,
+        params,
+      };
     }
     return { kind: "not_found" };
+  }
+
+  /**
+   * The matched route's answer from memory, when it has one at once;
+   * `undefined` otherwise (then {@linkcode Router.handle} answers).
+   */
+  answerAtOnce(req: Request, ctx: RouteContext): Response | Reply | undefined {
+    const match = this.match(req.method, ctx.url.pathname);
+    if (match.kind !== "found" || match.atOnce === undefined) return undefined;
+    ctx.route = match.pattern;
+    ctx.params = match.params;
+    return match.atOnce(req, ctx);
   }
 
   /**

@@ -68,9 +68,18 @@ export function lookup(
   deps: JsonPlaceholderDeps,
   pathAndQuery: string,
 ): TimedLookup | Promise<TimedLookup> {
+  return fromMemory(deps, pathAndQuery) ??
+    load(deps, pathAndQuery, performance.now());
+}
+
+/** {@linkcode lookup} of a fresh entry held in memory, else `undefined`. */
+function fromMemory(
+  deps: JsonPlaceholderDeps,
+  pathAndQuery: string,
+): TimedLookup | undefined {
   const started = performance.now();
   const result = deps.cache.hit(pathAndQuery);
-  if (result === undefined) return load(deps, pathAndQuery, started);
+  if (result === undefined) return undefined;
   return {
     result,
     lookupMs: performance.now() - started,
@@ -96,29 +105,54 @@ async function load(
 }
 
 /** {@linkcode proxy} for a path with an `:id`: a malformed one is a 400. */
-function proxyById(deps: JsonPlaceholderDeps): Handler {
-  const answer = proxy(deps);
-  return (req, ctx) => isValidId(ctx.params.id) ? answer(req, ctx) : badId(ctx);
+function proxyById(
+  deps: JsonPlaceholderDeps,
+): Pick<Route, "handler" | "atOnce"> {
+  const { handler, atOnce } = proxy(deps);
+  return {
+    handler: (req, ctx) =>
+      isValidId(ctx.params.id) ? handler(req, ctx) : badId(ctx),
+    atOnce: (req, ctx) =>
+      isValidId(ctx.params.id) ? atOnce(req, ctx) : undefined,
+  };
 }
 
-/** Answers the request's path (query made canonical) from the cache. */
-function proxy(deps: JsonPlaceholderDeps): Handler {
-  return (req, ctx) => {
-    const { pathname, search } = ctx.url;
-    const key = search === ""
-      ? pathname
-      : pathname + canonicalQuery(ctx.url.searchParams);
-    const answer = (timed: TimedLookup) => {
-      ctx.log.cache = timed.result.outcome;
-      return cachedAnswer(
-        req,
-        timed.result,
-        serverTimingOf(timed),
-        (headers) => notFound(ctx, headers),
-      );
-    };
-    const timed = lookup(deps, key);
-    return timed instanceof Promise ? timed.then(answer) : answer(timed);
+/** The cache key of a request: its path, and its query made canonical. */
+function keyOf(ctx: RouteContext): string {
+  const { pathname, search } = ctx.url;
+  return search === ""
+    ? pathname
+    : pathname + canonicalQuery(ctx.url.searchParams);
+}
+
+/**
+ * Answers the request's path (query made canonical) from the cache: at
+ * once when memory holds it fresh (`atOnce`), else through the cache's
+ * loader (`handler`). Both answer with {@linkcode cachedAnswer}.
+ */
+function proxy(
+  deps: JsonPlaceholderDeps,
+): Required<Pick<Route, "handler" | "atOnce">> {
+  const answer = (req: Request, ctx: RouteContext, timed: TimedLookup) => {
+    ctx.log.cache = timed.result.outcome;
+    return cachedAnswer(
+      req,
+      timed.result,
+      serverTimingOf(timed),
+      (headers) => notFound(ctx, headers),
+    );
+  };
+  return {
+    handler: (req, ctx) => {
+      const timed = lookup(deps, keyOf(ctx));
+      return timed instanceof Promise
+        ? timed.then((timed) => answer(req, ctx, timed))
+        : answer(req, ctx, timed);
+    },
+    atOnce: (req, ctx) => {
+      const timed = fromMemory(deps, keyOf(ctx));
+      return timed === undefined ? undefined : answer(req, ctx, timed);
+    },
   };
 }
 
@@ -228,19 +262,15 @@ export function jsonPlaceholderRoutes(deps: JsonPlaceholderDeps): Route[] {
   const routes: Route[] = [];
   for (const resource of RESOURCES) {
     routes.push(
-      { method: "GET", pattern: `/${resource}`, handler: proxy(deps) },
-      {
-        method: "GET",
-        pattern: `/${resource}/:id`,
-        handler: proxyById(deps),
-      },
+      { method: "GET", pattern: `/${resource}`, ...proxy(deps) },
+      { method: "GET", pattern: `/${resource}/:id`, ...proxyById(deps) },
     );
   }
   for (const [parent, child] of NESTED) {
     routes.push({
       method: "GET",
       pattern: `/${parent}/:id/${child}`,
-      handler: proxyById(deps),
+      ...proxyById(deps),
     });
   }
   routes.push({

@@ -13,6 +13,7 @@
  * @module
  */
 
+import { hasWholeBody } from "../http/reply.ts";
 import type { ServeConnection, ServedConnection } from "./serve_connection.ts";
 
 /** Counters of the server's connections, read by the metrics. */
@@ -110,37 +111,19 @@ export class ConnectionSet {
 
   /** Serves `conn` until it closes. */
   add(conn: Deno.TcpConn): void {
-    const { serveConnection, handler, onError, stats } = this.#options;
+    const { serveConnection, onError, stats } = this.#options;
     const tracked: Tracked = {
       abort: new AbortController(),
       active: 0,
       requests: 0,
       since: performance.now(),
     };
-    const idle = () => {
-      if (--tracked.active !== 0) return;
-      tracked.since = performance.now();
-      // Kept in the order they became idle, so that reclaimIdle() finds
-      // the longest idle first without sorting.
-      if (this.#connections.delete(tracked)) this.#connections.add(tracked);
-    };
     this.#connections.add(tracked);
     stats.open++;
     tracked.served = serveConnection(conn, {
       signal: tracked.abort.signal,
       onError,
-      handler: async (req, info) => {
-        // The handler runs once the request head is in: from here until
-        // the response is sent, no timer closes this connection.
-        tracked.active++;
-        tracked.requests++;
-        info.completed.then(idle, idle);
-        const response = await handler(req, info);
-        if (saysCloseWithBody(req, response)) {
-          this.#lingerThenClose(tracked, info);
-        }
-        return response;
-      },
+      handler: this.#tracking(tracked),
     });
     const done = tracked.served.finished.catch(() => {}).finally(() => {
       this.#connections.delete(tracked);
@@ -148,6 +131,53 @@ export class ConnectionSet {
       stats.open--;
     });
     this.#closed.add(done);
+  }
+
+  /**
+   * The handler for `tracked`'s requests: the options' handler, with the
+   * connection counted busy from the request head until its answer is out.
+   */
+  #tracking(tracked: Tracked): Deno.ServeHandler<Deno.NetAddr> {
+    const { handler } = this.#options;
+    const idle = () => {
+      if (--tracked.active !== 0) return;
+      tracked.since = performance.now();
+      // Kept in the order they became idle, so that reclaimIdle() finds
+      // the longest idle first without sorting.
+      if (this.#connections.delete(tracked)) this.#connections.add(tracked);
+    };
+    return (req, info) => {
+      // The handler runs once the request head is in: from here until
+      // the response is sent, no timer closes this connection.
+      tracked.active++;
+      tracked.requests++;
+      const sent = (response: Response) => {
+        if (saysCloseWithBody(req, response)) {
+          this.#lingerThenClose(tracked, info);
+        }
+        return response;
+      };
+      let answer;
+      try {
+        answer = handler(req, info);
+      } catch (error) {
+        info.completed.then(idle, idle);
+        throw error;
+      }
+      if (answer instanceof Promise) {
+        info.completed.then(idle, idle);
+        return answer.then(sent);
+      }
+      // An answer given at once (a memory hit) goes back at once: an
+      // async wrapper would cost a promise and a turn per request. When it
+      // holds its whole body, the connection is idle as of now (the
+      // runtime writes a few hundred bytes), which spares a completion
+      // promise per request; it is the most recently idle, so the last
+      // one a shortage of connections would close.
+      if (hasWholeBody(answer)) idle();
+      else info.completed.then(idle, idle);
+      return sent(answer);
+    };
   }
 
   /**
