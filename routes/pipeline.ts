@@ -118,8 +118,12 @@ export interface PipelineOptions {
 /** The pipeline: a `fetch` around the router, and its in-flight count. */
 export interface Pipeline {
   /**
-   * Handles one request from start to access-log line; an answer ready at
-   * once (a memory hit) is returned at once, not as a promise.
+   * Handles one request from start to access-log line. An answer ready at
+   * once (a memory hit, an error) is returned at once, not as a promise;
+   * such an answer always holds its whole body (a {@linkcode Reply}'s
+   * bytes, or a problem), which the server counts on (see
+   * services/server/connection_set.ts). Anything streamed comes as a
+   * promise.
    */
   fetch(
     req: Request,

@@ -139,11 +139,16 @@ export interface TimedLookup {
 /** The `Server-Timing` value of a lookup: cache outcome, and upstream. */
 export function serverTimingOf(timed: TimedLookup): string {
   const cache = `cache;desc="${timed.result.outcome}";dur=${
-    timed.lookupMs.toFixed(2)
+    hundredths(timed.lookupMs)
   }`;
   return timed.upstreamMs === undefined
     ? cache
-    : `${cache}, upstream;dur=${timed.upstreamMs.toFixed(2)}`;
+    : `${cache}, upstream;dur=${hundredths(timed.upstreamMs)}`;
+}
+
+/** `ms` to 0.01 ms (`toFixed(2)` costs several times more per request). */
+function hundredths(ms: number): number {
+  return Math.round(ms * 100) / 100;
 }
 
 /**

@@ -21,19 +21,6 @@ export interface Reply {
   body: Uint8Array | null;
 }
 
-// The responses made by responseOf: their body is all there, as bytes.
-const wholeBodies = new WeakSet<Response>();
-
-/**
- * Whether `response` was made by {@linkcode responseOf}, so its body is
- * all there as bytes: once it is handed to the runtime, nothing of the
- * request is left to wait for (the connection layer counts the
- * connection idle at once).
- */
-export function hasWholeBody(response: Response): boolean {
-  return wholeBodies.has(response);
-}
-
 /** Whether a handler's answer is a {@linkcode Reply} (not a `Response`). */
 export function isReply(answer: Response | Reply): answer is Reply {
   return !(answer instanceof Response);
@@ -56,10 +43,8 @@ export function responseOf(reply: Reply): Response {
     if (body !== null && name === "content-length") continue;
     pairs.push([name, headers[name]!]);
   }
-  const response = new Response(body as Uint8Array<ArrayBuffer> | null, {
+  return new Response(body as Uint8Array<ArrayBuffer> | null, {
     status: reply.status,
     headers: pairs,
   });
-  wholeBodies.add(response);
-  return response;
 }

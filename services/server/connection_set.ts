@@ -13,7 +13,6 @@
  * @module
  */
 
-import { hasWholeBody } from "../http/reply.ts";
 import type { ServeConnection, ServedConnection } from "./serve_connection.ts";
 
 /** Counters of the server's connections, read by the metrics. */
@@ -36,7 +35,12 @@ export class ConnectionStats {
 export interface ConnectionSetOptions {
   /** Serves one connection (`serve_connection.ts`). */
   serveConnection: ServeConnection;
-  /** Answers one request. */
+  /**
+   * Answers one request. It returns a `Response` itself (not a promise)
+   * only when the body is all there (bytes, or none): the connection then
+   * counts as idle at once. A streamed answer comes as a promise, and the
+   * connection stays busy until it is sent.
+   */
   handler: Deno.ServeHandler<Deno.NetAddr>;
   /** Answers when `handler` throws. */
   onError: (error: unknown) => Response | Promise<Response>;
@@ -169,13 +173,12 @@ export class ConnectionSet {
         return answer.then(sent);
       }
       // An answer given at once (a memory hit) goes back at once: an
-      // async wrapper would cost a promise and a turn per request. When it
-      // holds its whole body, the connection is idle as of now (the
-      // runtime writes a few hundred bytes), which spares a completion
-      // promise per request; it is the most recently idle, so the last
-      // one a shortage of connections would close.
-      if (hasWholeBody(answer)) idle();
-      else info.completed.then(idle, idle);
+      // async wrapper would cost a promise and a turn per request. Such an
+      // answer holds its whole body (see the handler's contract), so the
+      // connection is idle as of now: the runtime writes a few hundred
+      // bytes, and it is the most recently idle connection, the last one a
+      // shortage would close. No completion promise per request.
+      idle();
       return sent(answer);
     };
   }

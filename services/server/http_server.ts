@@ -47,7 +47,11 @@ export interface GuardedServerOptions {
   hostname: string;
   /** Listen port; 0 picks a free one. */
   port: number;
-  /** Answers one request. */
+  /**
+   * Answers one request: a `Response` itself only when its body is all
+   * there (bytes, or none), a promise otherwise (a streamed body); see
+   * `connection_set.ts`.
+   */
   handler: Deno.ServeHandler<Deno.NetAddr>;
   /** Answers when `handler` throws. @default {a plain 500} */
   onError?: (error: unknown) => Response | Promise<Response>;
