@@ -143,22 +143,21 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   const compressor = new Compressor();
   let inflight = 0;
 
-  /**
-   * The route's answer, counted in flight while it is awaited (one given
-   * at once is never seen in flight: nothing runs in between).
-   */
+  /** The route's answer, counted in flight until it is given. */
   function route(
     req: Request,
     ctx: RouteContext,
   ): Response | Reply | Promise<Response | Reply> {
-    const answer = answerOf(req, ctx, router, logger);
-    if (!(answer instanceof Promise)) return answer;
-    inflight++;
-    metrics.inflight(1);
-    return answer.finally(() => {
+    const done = () => {
       inflight--;
       metrics.inflight(-1);
-    });
+    };
+    inflight++;
+    metrics.inflight(1);
+    const answer = answerOf(req, ctx, router, logger);
+    if (answer instanceof Promise) return answer.finally(done);
+    done();
+    return answer;
   }
 
   function fetch(
