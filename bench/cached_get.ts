@@ -8,6 +8,9 @@
  * - `equivalent`: `bench/equivalent_server.ts`, a `Deno.serve` sending the
  *   service's status, body and headers and writing its log line, taken from
  *   the service's own answer and log in this run;
+ * - `values`, `all-headers`, `second-header`: the rungs between `minimal`
+ *   and `equivalent` (`bench/ladder_server.ts`), each one step, so the
+ *   report shows where the distance between the two goes;
  * - `nginx1`, `nginx2`: Debian nginx with `proxy_cache` in front of the same
  *   upstream, 1 and 2 worker processes, access log on (buffered);
  * - `service`: `main.ts` with the permission flags of `deno task start`;
@@ -25,6 +28,7 @@ import { startJsonPlaceholder } from "../tests/fixtures/jsonplaceholder.ts";
 import { startCachingProxy } from "../tests/fixtures/nginx.ts";
 import { freePort } from "../tests/fixtures/free_port.ts";
 import type { EquivalentSpec } from "./equivalent_server.ts";
+import type { LadderRung } from "./ladder_server.ts";
 import {
   checkWrk,
   MAIN,
@@ -41,6 +45,9 @@ export const PEERS = [
   "service",
   "parallel",
   "equivalent",
+  "values",
+  "all-headers",
+  "second-header",
   "nginx1",
   "nginx2",
   "minimal",
@@ -53,6 +60,9 @@ export const PEER_LABELS: Record<Peer, string> = {
   service: "async-api, `deno task start`",
   parallel: "async-api, `deno serve --parallel` (2 workers)",
   equivalent: "feature-equivalent `Deno.serve` (bench/equivalent_server.ts)",
+  values: "the same without the log line (bench/ladder_server.ts)",
+  "all-headers": "the service's headers, constant values, no log",
+  "second-header": "minimal + a constant `ETag`",
   nginx1: "nginx `proxy_cache`, 1 worker",
   nginx2: "nginx `proxy_cache`, 2 workers",
   minimal: "minimal `Deno.serve`, constant body",
@@ -93,6 +103,7 @@ export interface BenchCachedGetOptions {
 const SERVE = join(ROOT, "serve.ts");
 const MINIMAL = new URL("./minimal_server.ts", import.meta.url).pathname;
 const EQUIVALENT = new URL("./equivalent_server.ts", import.meta.url).pathname;
+const LADDER = new URL("./ladder_server.ts", import.meta.url).pathname;
 const PATH = "/posts/1";
 
 function figures(runs: WrkResult[]): PeerFigures {
@@ -224,6 +235,11 @@ export async function benchCachedGet(
     await using equivalent = await startServer(
       [Deno.execPath(), "run", "-A", EQUIVALENT, specFile],
     );
+    const rung = (name: LadderRung) =>
+      startServer([Deno.execPath(), "run", "-A", LADDER, specFile, name]);
+    await using values = await rung("values");
+    await using allHeaders = await rung("all-headers");
+    await using secondHeader = await rung("second-header");
     await using minimal = await startServer(
       [Deno.execPath(), "run", "-A", MINIMAL, post],
     );
@@ -241,6 +257,9 @@ export async function benchCachedGet(
       service: service.url,
       parallel: parallel.url,
       equivalent: equivalent.url,
+      values: values.url,
+      "all-headers": allHeaders.url,
+      "second-header": secondHeader.url,
       nginx1: nginx1.url,
       nginx2: nginx2.url,
       minimal: minimal.url,

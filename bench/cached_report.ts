@@ -1,7 +1,8 @@
 /**
  * The cached-GET part of the benchmark report: the peers' table (issue 11's
- * table with this run's figures), the targets marked met or not, the chart
- * group and the summary lines.
+ * table with this run's figures), the targets marked met or not, where the
+ * distance from minimal to feature-equivalent goes (`ladder_report.ts`), the
+ * chart group and the summary lines.
  *
  * @module
  */
@@ -14,6 +15,7 @@ import {
   PEER_LABELS,
   PEERS,
 } from "./cached_get.ts";
+import { ladderSection, ladderSummary } from "./ladder_report.ts";
 import { formatRatio, met, plural, table } from "./report_format.ts";
 
 /** A throughput target: `subject` req/s at least `min` × `baseline`'s. */
@@ -40,6 +42,9 @@ const SHORT: Record<Peer, string> = {
   service: "async-api",
   parallel: "async-api --parallel",
   equivalent: "feature-equivalent",
+  values: "equivalent − log",
+  "all-headers": "all headers, constant",
+  "second-header": "minimal + ETag",
   nginx1: "nginx 1 worker",
   nginx2: "nginx 2 workers",
   minimal: "minimal",
@@ -126,6 +131,8 @@ export function cachedSection(cached: CachedGetResult): string {
     }; \`date\` and \`content-length\` are added by \`Deno.serve\`) and that request's JSON log line (fields ${
       cached.logFields.map((n) => `\`${n}\``).join(", ")
     }). Per request it makes a new request id (\`crypto.randomUUID()\`), \`Age\`, the \`Server-Timing\` duration, the log line's time and duration, answers \`If-None-Match\` with 304, and batches log lines per event-loop turn as the service's logger does; nothing else.`,
+    "",
+    ladderSection(cached),
   ].join("\n");
 }
 
@@ -171,5 +178,6 @@ export function cachedSummary(cached: CachedGetResult): string[] {
         value!.replaceAll("*", "")
       } (target ${target}) ${result}`
     ),
+    ...ladderSummary(cached),
   ];
 }

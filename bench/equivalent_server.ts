@@ -37,12 +37,28 @@ export interface EquivalentSpec {
 // The service's own logger: the same line, batched the same way.
 const logger = createLogger();
 
-/** The request handler for `spec`. */
-export function equivalentHandler(
+/** One answer of {@linkcode answerHandler}, for its log line. */
+export interface Answered {
+  path: string;
+  status: number;
+  bytes: number;
+  requestId: string;
+  /** `performance.now()` when the request came in. */
+  started: number;
+}
+
+/**
+ * Answers `spec.path` as the service does, with the per-request values
+ * (request id, `Age`, `Server-Timing` duration, 304 on a matching
+ * `If-None-Match`), and calls `onAnswer` (the log line) for each answer.
+ * Without `onAnswer` it is the benchmark's "per-request values, no log"
+ * rung (`bench/ladder_server.ts`).
+ */
+export function answerHandler(
   spec: EquivalentSpec,
+  onAnswer?: (req: Request, answered: Answered) => void,
 ): (req: Request) => Response {
   const body = new TextEncoder().encode(spec.body);
-  const { time: _time, level: _level, msg, ...fields } = spec.log;
   const storedAt = Date.now();
   const etag = spec.headers.find(([name]) => name === "etag")?.[1];
   const timing = spec.headers.find(([name]) => name === "server-timing")?.[1];
@@ -65,17 +81,36 @@ export function equivalentHandler(
     const notModified = etag !== undefined &&
       req.headers.get("if-none-match") === etag;
     const status = notModified ? 304 : spec.status;
-    logger.info(String(msg), {
-      ...fields,
-      method: req.method,
+    // Optional call: without a log the record is not even built.
+    onAnswer?.(req, {
       path,
       status,
-      durationMs: Math.round((performance.now() - started) * 100) / 100,
       bytes: notModified ? 0 : body.byteLength,
       requestId,
+      started,
     });
     return new Response(notModified ? null : body, { status, headers });
   };
+}
+
+/** The request handler for `spec`: its answers and its log line. */
+export function equivalentHandler(
+  spec: EquivalentSpec,
+): (req: Request) => Response {
+  const { time: _time, level: _level, msg, ...fields } = spec.log;
+  return answerHandler(
+    spec,
+    (req, { path, status, bytes, requestId, started }) =>
+      logger.info(String(msg), {
+        ...fields,
+        method: req.method,
+        path,
+        status,
+        durationMs: Math.round((performance.now() - started) * 100) / 100,
+        bytes,
+        requestId,
+      }),
+  );
 }
 
 if (import.meta.main) {

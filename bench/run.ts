@@ -268,7 +268,7 @@ async function main(): Promise<number> {
 
   if (steps.includes("cached")) {
     log(
-      "cached GET: async-api, --parallel, feature-equivalent, nginx 1 and 2 workers, minimal ...",
+      "cached GET: async-api, --parallel, feature-equivalent and its ladder down to minimal, nginx 1 and 2 workers ...",
     );
     try {
       results.cached = await benchCachedGet(
