@@ -31,6 +31,7 @@ import type { EquivalentSpec } from "./equivalent_server.ts";
 import type { LadderRung } from "./ladder_server.ts";
 import {
   checkWrk,
+  cpuSecondsOf,
   MAIN,
   median,
   ROOT,
@@ -68,12 +69,23 @@ export const PEER_LABELS: Record<Peer, string> = {
   minimal: "minimal `Deno.serve`, constant body",
 };
 
+/** One round of one peer: wrk's figures and the server's CPU time. */
+export interface PeerRun extends WrkResult {
+  /**
+   * CPU time (user + system, every thread and child process: nginx's
+   * workers) the server used during the run, in µs per request served.
+   */
+  cpuUsPerRequest: number;
+}
+
 /** The medians of one peer's rounds, and the rounds. */
 export interface PeerFigures {
   requestsPerSecond: number;
   latencyP50Ms: number | undefined;
   latencyP99Ms: number | undefined;
-  runs: WrkResult[];
+  /** Median CPU µs per request; undefined in results from before it. */
+  cpuUsPerRequest: number | undefined;
+  runs: PeerRun[];
 }
 
 /** Figures of the cached-GET benchmark. */
@@ -106,8 +118,8 @@ const EQUIVALENT = new URL("./equivalent_server.ts", import.meta.url).pathname;
 const LADDER = new URL("./ladder_server.ts", import.meta.url).pathname;
 const PATH = "/posts/1";
 
-function figures(runs: WrkResult[]): PeerFigures {
-  const of = (pick: (r: WrkResult) => number | undefined) => {
+function figures(runs: PeerRun[]): PeerFigures {
+  const of = (pick: (r: PeerRun) => number | undefined) => {
     const values = runs.map(pick).filter((v): v is number => v !== undefined);
     return values.length === 0 ? undefined : median(values);
   };
@@ -115,6 +127,7 @@ function figures(runs: WrkResult[]): PeerFigures {
     requestsPerSecond: of((r) => r.requestsPerSecond)!,
     latencyP50Ms: of((r) => r.latencyP50Ms),
     latencyP99Ms: of((r) => r.latencyP99Ms),
+    cpuUsPerRequest: of((r) => r.cpuUsPerRequest),
     runs,
   };
 }
@@ -173,6 +186,33 @@ async function checkPeer(peer: string, url: string, body: string) {
       throw new Error(`${peer} answered ${res.status} with another body`);
     }
   }
+}
+
+/** A peer's server as the rounds need it. */
+interface Running {
+  url: string;
+  pid: number;
+}
+
+/** Each round measures every peer, in rotating order. */
+async function measureRounds(
+  servers: Record<Peer, Running>,
+  options: { connections: number; seconds: number; rounds: number },
+): Promise<Record<Peer, PeerRun[]>> {
+  const { connections, seconds, rounds } = options;
+  const runs = Object.fromEntries(PEERS.map((p) => [p, [] as PeerRun[]]));
+  for (let round = 0; round < rounds; round++) {
+    const order = PEERS.map((_, i) => PEERS[(i + round) % PEERS.length]!);
+    for (const peer of order) {
+      const { url, pid } = servers[peer];
+      const cpuBefore = await cpuSecondsOf(pid);
+      const run = await wrk(`${url}${PATH}`, { connections, seconds });
+      const cpu = await cpuSecondsOf(pid) - cpuBefore;
+      checkWrk(run, peer);
+      runs[peer]!.push({ ...run, cpuUsPerRequest: cpu * 1e6 / run.requests });
+    }
+  }
+  return runs as Record<Peer, PeerRun[]>;
 }
 
 /** Runs the benchmark; each round measures every peer, in rotating order. */
@@ -253,32 +293,23 @@ export async function benchCachedGet(
       workers: 2,
       accessLog: join(tmp, "nginx2-access.log"),
     });
-    const urls: Record<Peer, string> = {
-      service: service.url,
-      parallel: parallel.url,
-      equivalent: equivalent.url,
-      values: values.url,
-      "all-headers": allHeaders.url,
-      "second-header": secondHeader.url,
-      nginx1: nginx1.url,
-      nginx2: nginx2.url,
-      minimal: minimal.url,
+    const servers: Record<Peer, Running> = {
+      service,
+      parallel,
+      equivalent,
+      values,
+      "all-headers": allHeaders,
+      "second-header": secondHeader,
+      nginx1,
+      nginx2,
+      minimal,
     };
     for (const peer of PEERS) {
-      await checkPeer(peer, `${urls[peer]}${PATH}`, post);
+      await checkPeer(peer, `${servers[peer].url}${PATH}`, post);
       // Warm-up: JIT, and every worker's cache.
-      await wrk(`${urls[peer]}${PATH}`, { connections, seconds: 1 });
+      await wrk(`${servers[peer].url}${PATH}`, { connections, seconds: 1 });
     }
-
-    const runs = Object.fromEntries(PEERS.map((p) => [p, [] as WrkResult[]]));
-    for (let round = 0; round < rounds; round++) {
-      const order = PEERS.map((_, i) => PEERS[(i + round) % PEERS.length]!);
-      for (const peer of order) {
-        const run = await wrk(`${urls[peer]}${PATH}`, { connections, seconds });
-        checkWrk(run, peer);
-        runs[peer]!.push(run);
-      }
-    }
+    const runs = await measureRounds(servers, { connections, seconds, rounds });
     return {
       peers: Object.fromEntries(
         PEERS.map((p) => [p, figures(runs[p]!)]),

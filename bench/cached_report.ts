@@ -78,6 +78,8 @@ export function cachedTargetRows(cached: CachedGetResult): string[][] {
 
 const ms = (v: number | undefined) =>
   v === undefined ? "—" : `${formatValue(v)} ms`;
+const us = (v: number | undefined) =>
+  v === undefined ? "—" : `${formatValue(v)} µs`;
 
 /** Which peers lost requests to wrk's socket errors (timeouts). */
 function socketErrors(cached: CachedGetResult): string {
@@ -106,16 +108,25 @@ export function cachedSection(cached: CachedGetResult): string {
       peers[peer].requestsPerSecond / peers.minimal.requestsPerSecond,
     ),
     formatRatio(peers[peer].requestsPerSecond / peers.nginx1.requestsPerSecond),
+    us(peers[peer].cpuUsPerRequest),
   ]);
   return [
     `## Cached GET: async-api and its peers`,
     "",
     `\`GET /posts/1\` from a warm cache, upstream the real JSONPlaceholder (npm \`jsonplaceholder\` under Node) on loopback. All peers run at once and are measured interleaved: \`wrk -t1 -c${cached.connections}\`, ${
       plural(cached.rounds, "round")
-    } of ${cached.seconds} s over all peers in rotating order, after a 1 s warm-up of each; each figure is the **median** of its rounds. The service runs with the permission flags of \`deno task start\`; \`--parallel\` is \`serve.ts\` under \`deno serve --parallel\` with \`DENO_JOBS=2\`; both with \`CACHE_TTL_SECONDS=3600\` so no entry expires during the run. nginx (${cached.nginx}, Debian nginx-light) is configured by the bench: \`proxy_cache_path\` in a temp folder, \`keys_zone=jp:10m\`, \`proxy_cache_valid 200 404 60s\`, \`proxy_ignore_headers Cache-Control Expires Set-Cookie Vary\`, \`proxy_cache_lock on\`, keep-alive to the upstream, and an access log in \`combined\` format (buffered 64 KiB, as the service batches its log lines).`,
+    } of ${cached.seconds} s over all peers in rotating order, after a 1 s warm-up of each; each figure is the **median** of its rounds; CPU/request is the CPU time (user + system, every thread, and nginx's worker processes with their master) each server used per request served. The service runs with the permission flags of \`deno task start\`; \`--parallel\` is \`serve.ts\` under \`deno serve --parallel\` with \`DENO_JOBS=2\`; both with \`CACHE_TTL_SECONDS=3600\` so no entry expires during the run. nginx (${cached.nginx}, Debian nginx-light) is configured by the bench: \`proxy_cache_path\` in a temp folder, \`keys_zone=jp:10m\`, \`proxy_cache_valid 200 404 60s\`, \`proxy_ignore_headers Cache-Control Expires Set-Cookie Vary\`, \`proxy_cache_lock on\`, keep-alive to the upstream, and an access log in \`combined\` format (buffered 64 KiB, as the service batches its log lines).`,
     "",
     table(
-      ["server", "req/s", "p50", "p99", "vs minimal", "vs nginx 1 worker"],
+      [
+        "server",
+        "req/s",
+        "p50",
+        "p99",
+        "vs minimal",
+        "vs nginx 1 worker",
+        "CPU/request",
+      ],
       rows,
     ),
     "",

@@ -6,7 +6,9 @@
  * only what the service promises.
  *
  * A step's cost is the difference of `1e6 / req/s` between a rung and the
- * one before it: microseconds per request of the one process serving.
+ * one before it: microseconds per request of the one process serving; and
+ * the difference of the CPU time the process used per request, which
+ * moves less than req/s when other work shares the machine.
  *
  * @module
  */
@@ -64,6 +66,8 @@ export interface RungFigures extends Rung {
   stepUs: number | undefined;
   /** The step's share of minimal -> feature-equivalent, 0..1. */
   share: number | undefined;
+  cpuUsPerRequest: number | undefined;
+  cpuStepUs: number | undefined;
 }
 
 /** Each rung's req/s, ratio to minimal, µs per request and step cost. */
@@ -75,6 +79,8 @@ export function ladderFigures(cached: CachedGetResult): RungFigures[] {
   return rungs.map((rung, i) => {
     const before = rungs[i - 1];
     const stepUs = before ? us(rung.peer) - us(before.peer) : undefined;
+    const cpu = cached.peers[rung.peer].cpuUsPerRequest;
+    const cpuBefore = before && cached.peers[before.peer].cpuUsPerRequest;
     return {
       ...rung,
       requestsPerSecond: rps(rung.peer),
@@ -82,6 +88,10 @@ export function ladderFigures(cached: CachedGetResult): RungFigures[] {
       usPerRequest: us(rung.peer),
       stepUs,
       share: stepUs === undefined ? undefined : stepUs / distance,
+      cpuUsPerRequest: cpu,
+      cpuStepUs: cpu === undefined || cpuBefore === undefined
+        ? undefined
+        : cpu - cpuBefore,
     };
   });
 }
@@ -92,10 +102,27 @@ export function formatStepUs(us: number | undefined): string {
   return `${us < 0 ? "−" : "+"}${formatValue(Math.abs(us))} µs`;
 }
 
+const cpu = (us: number | undefined) =>
+  us === undefined ? "—" : `${formatValue(us)} µs`;
+
 const percent = (share: number | undefined) =>
   share === undefined || !Number.isFinite(share)
     ? "—"
     : `${share < 0 ? "−" : ""}${Math.abs(Math.round(share * 100))} %`;
+
+/** Per core: the two peers' CPU time per request, when measured. */
+function perCore(cached: CachedGetResult): string {
+  const nginx = cached.peers.nginx1.cpuUsPerRequest;
+  const equivalent = cached.peers.equivalent.cpuUsPerRequest;
+  if (nginx === undefined || equivalent === undefined) return "";
+  return ` Per CPU time: feature-equivalent ${
+    formatValue(equivalent)
+  } µs per request, nginx 1 worker ${
+    formatValue(nginx)
+  } µs (master and worker), so ${
+    formatRatio(nginx / equivalent)
+  } × nginx's requests per CPU second.`;
+}
 
 /** The verdict on the nginx target, from feature-equivalent / nginx 1 worker. */
 export function nginxVerdict(cached: CachedGetResult): string {
@@ -103,16 +130,20 @@ export function nginxVerdict(cached: CachedGetResult): string {
   const ratio = cached.peers.equivalent.requestsPerSecond / nginx;
   const head = `feature-equivalent / nginx 1 worker: ${formatRatio(ratio)}`;
   if (ratio >= 1) {
-    return `${head}: the nginx target is within reach on this runtime; the service's distance from it is its own overhead.`;
+    return `${head}: the nginx target is within reach on this runtime; the service's distance from it is its own overhead.${
+      perCore(cached)
+    }`;
   }
   const below = ladderFigures(cached).find((r) => r.requestsPerSecond < nginx);
-  return `${head} < 1: the nginx 1-worker target is out of reach on this runtime without dropping a feature; a handler doing only what the service promises is already below nginx${
-    below
-      ? `, from rung "${below.label}" on (${
-        formatRatio(below.requestsPerSecond / nginx)
-      } × nginx)`
-      : ""
-  }.`;
+  const of = (r: RungFigures) => formatRatio(r.requestsPerSecond / nginx);
+  const from = below === undefined
+    ? ""
+    : below.peer === "minimal"
+    ? `; even the minimal \`Deno.serve\` is (${of(below)} × nginx)`
+    : `, from rung "${below.label}" on (${of(below)} × nginx)`;
+  return `${head} < 1: the nginx 1-worker target is out of reach on this runtime without dropping a feature; a handler doing only what the service promises is already below nginx${from}.${
+    perCore(cached)
+  }`;
 }
 
 /** The Markdown subsection. */
@@ -125,11 +156,13 @@ export function ladderSection(cached: CachedGetResult): string {
     `${formatValue(r.usPerRequest)} µs`,
     formatStepUs(r.stepUs),
     percent(r.share),
+    cpu(r.cpuUsPerRequest),
+    formatStepUs(r.cpuStepUs),
   ]);
   return [
     "### Where the distance goes: minimal to feature-equivalent",
     "",
-    "Each rung is a peer of the same run and adds one thing to the one above it (`bench/ladder_server.ts`). µs per request is `1e6 / req/s`; a step's cost is the difference from the rung above, and its share is of the whole distance from minimal to feature-equivalent (a negative step is round-to-round noise).",
+    "Each rung is a peer of the same run and adds one thing to the one above it (`bench/ladder_server.ts`). µs per request is `1e6 / req/s`; a step's cost is the difference from the rung above, and its share is of the whole distance from minimal to feature-equivalent (a negative step is round-to-round noise). CPU/request is the CPU time (user + system, all threads) the server process used per request served, median of the rounds: the per-core cost, steadier than req/s when other work shares the machine.",
     "",
     table(
       [
@@ -140,6 +173,8 @@ export function ladderSection(cached: CachedGetResult): string {
         "µs/request",
         "step",
         "share of distance",
+        "CPU/request",
+        "CPU step",
       ],
       rows,
     ),
@@ -156,8 +191,10 @@ export function ladderSummary(cached: CachedGetResult): string[] {
         formatValue(r.requestsPerSecond).padStart(8)
       } req/s  ${formatRatio(r.vsMinimal)} x minimal  ${
         formatValue(r.usPerRequest).padStart(6)
-      } µs/req  step ${formatStepUs(r.stepUs).padStart(10)}  ${
-        percent(r.share)
+      } µs/req  step ${formatStepUs(r.stepUs).padStart(10)} ${
+        percent(r.share).padStart(5)
+      }  cpu ${cpu(r.cpuUsPerRequest).padStart(8)} step ${
+        formatStepUs(r.cpuStepUs).padStart(9)
       }`
     ),
     `cached GET: ${nginxVerdict(cached)}`,

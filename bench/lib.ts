@@ -1,7 +1,8 @@
 /**
  * Helpers shared by the benchmarks: start a server process whose output goes
  * to a file (so the benchmark does not spend CPU draining a pipe), wait for
- * its `listening` line, read its resident memory, and drive `wrk`.
+ * its `listening` line, read its resident memory and CPU time, and drive
+ * `wrk`.
  *
  * @module
  */
@@ -69,6 +70,32 @@ export async function rssOf(pid: number): Promise<number> {
   const status = await Deno.readTextFile(`/proc/${pid}/status`);
   const kb = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN);
   return kb * 1024;
+}
+
+/** Clock ticks per second of /proc's CPU times (`getconf CLK_TCK` on Linux). */
+const CLOCK_TICKS = 100;
+
+/**
+ * CPU time (user + system, all threads) in seconds that process `pid` and
+ * its child processes (nginx's workers) have used so far, from /proc.
+ */
+export async function cpuSecondsOf(pid: number): Promise<number> {
+  const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+  // Fields after the command name, which is in parentheses and may hold
+  // spaces: utime and stime are the 14th and 15th fields of the line.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const own = (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  const tasks = await Array.fromAsync(Deno.readDir(`/proc/${pid}/task`));
+  const children = (await Promise.all(
+    tasks.map((task) =>
+      Deno.readTextFile(`/proc/${pid}/task/${task.name}/children`)
+        .catch(() => "")
+    ),
+  )).join(" ").split(/\s+/).filter(Boolean).map(Number);
+  const theirs = await Promise.all(
+    children.map((child) => cpuSecondsOf(child).catch(() => 0)),
+  );
+  return theirs.reduce((sum, s) => sum + s, own);
 }
 
 /** The result of one `wrk` run. */

@@ -25,6 +25,16 @@ import {
 } from "../bench/ladder_report.ts";
 import { ladderHandler } from "../bench/ladder_server.ts";
 
+/** CPU µs per request of the ladder and nginx: steps 10, 4, 6, 6. */
+const CPU: Partial<Record<Peer, number>> = {
+  minimal: 10,
+  "second-header": 20,
+  "all-headers": 24,
+  values: 30,
+  equivalent: 36,
+  nginx1: 12,
+};
+
 /** A run with these req/s; µs per request: 50, 100, 125, 160, 200. */
 function result(overrides: Partial<Record<Peer, number>> = {}) {
   const rps: Record<Peer, number> = {
@@ -39,14 +49,15 @@ function result(overrides: Partial<Record<Peer, number>> = {}) {
     minimal: 20000,
     ...overrides,
   };
-  const figures = (requestsPerSecond: number): PeerFigures => ({
-    requestsPerSecond,
+  const figures = (peer: Peer): PeerFigures => ({
+    requestsPerSecond: rps[peer],
     latencyP50Ms: 1,
     latencyP99Ms: 2,
+    cpuUsPerRequest: CPU[peer],
     runs: [],
   });
   const peers = Object.fromEntries(
-    PEERS.map((peer) => [peer, figures(rps[peer])]),
+    PEERS.map((peer) => [peer, figures(peer)]),
   ) as Record<Peer, PeerFigures>;
   return {
     peers,
@@ -86,7 +97,14 @@ Deno.test("formatStepUs() signs the step; a faster rung (noise) shows as negativ
 Deno.test("nginxVerdict() below 1: out of reach without dropping a feature, naming the first rung below nginx", () => {
   assert.equal(
     nginxVerdict(result()),
-    'feature-equivalent / nginx 1 worker: 0.40 < 1: the nginx 1-worker target is out of reach on this runtime without dropping a feature; a handler doing only what the service promises is already below nginx, from rung "+ 2nd header" on (0.80 × nginx).',
+    'feature-equivalent / nginx 1 worker: 0.40 < 1: the nginx 1-worker target is out of reach on this runtime without dropping a feature; a handler doing only what the service promises is already below nginx, from rung "+ 2nd header" on (0.80 × nginx). Per CPU time: feature-equivalent 36 µs per request, nginx 1 worker 12 µs (master and worker), so 0.33 × nginx\'s requests per CPU second.',
+  );
+  const unmeasured = result();
+  unmeasured.peers.nginx1.cpuUsPerRequest = undefined;
+  assert.match(nginxVerdict(unmeasured), /\(0\.80 × nginx\)\.$/);
+  assert.match(
+    nginxVerdict(result({ nginx1: 25000 })),
+    /below nginx; even the minimal `Deno\.serve` is \(0\.80 × nginx\)\./,
   );
 });
 
@@ -102,11 +120,11 @@ Deno.test("ladderSection() is a table of the rungs and the verdict; cachedSectio
   assert.match(section, /^### Where the distance goes/);
   assert.match(
     section,
-    /\| minimal \| .* \| 20,000 \| 1\.00 \| 50 µs \| — \| — \|/,
+    /\| minimal \| .* \| 20,000 \| 1\.00 \| 50 µs \| — \| — \| 10 µs \| — \|/,
   );
   assert.match(
     section,
-    /\| \+ 2nd header \| .* \| 10,000 \| 0\.50 \| 100 µs \| \+50 µs \| 33 % \|/,
+    /\| \+ 2nd header \| .* \| 10,000 \| 0\.50 \| 100 µs \| \+50 µs \| 33 % \| 20 µs \| \+10 µs \|/,
   );
   assert.match(
     section,
@@ -128,7 +146,7 @@ Deno.test("ladderSummary() prints one line per rung and the verdict, after the t
   assert.equal(lines.length, 6);
   assert.match(
     lines[1]!,
-    /^cached GET ladder: \+ 2nd header +10,000 req\/s {2}0\.50 x minimal +100 µs\/req {2}step +\+50 µs {2}33 %$/,
+    /^cached GET ladder: \+ 2nd header +10,000 req\/s {2}0\.50 x minimal +100 µs\/req {2}step +\+50 µs +33 % {2}cpu +20 µs step +\+10 µs$/,
   );
   assert.match(
     lines[5]!,

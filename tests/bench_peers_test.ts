@@ -1,8 +1,9 @@
 /**
  * Tests of the benchmark's peers and helpers that decide what is compared:
  * the feature-equivalent handler sends the service's answer with fresh
- * per-request values, and the service runs with the start task's flags.
- * Nothing here measures speed.
+ * per-request values, the service runs with the start task's flags, and a
+ * server's CPU time counts its child processes (nginx's workers). Nothing
+ * here measures speed.
  *
  * @module
  */
@@ -12,7 +13,12 @@ import {
   equivalentHandler,
   type EquivalentSpec,
 } from "../bench/equivalent_server.ts";
-import { checkWrk, median, startTaskPermissions } from "../bench/lib.ts";
+import {
+  checkWrk,
+  cpuSecondsOf,
+  median,
+  startTaskPermissions,
+} from "../bench/lib.ts";
 
 const spec: EquivalentSpec = {
   path: "/posts/1",
@@ -95,4 +101,40 @@ Deno.test("checkWrk() tolerates up to 1 % socket errors, no wrong answer", () =>
   checkWrk(run(0, 10), "peer");
   assert.throws(() => checkWrk(run(0, 11), "peer"), /failures from peer/);
   assert.throws(() => checkWrk(run(1, 0), "peer"), /failures from peer/);
+});
+
+Deno.test("cpuSecondsOf() counts the CPU time of child processes (nginx's workers)", async () => {
+  const dir = await Deno.makeTempDir();
+  const done = `${dir}/done`;
+  // A shell that only waits, and its child that spins, then idles.
+  const spin =
+    `i=0; while [ $i -lt 1000000 ]; do i=$((i+1)); done; : > ${done}; exec sleep 30`;
+  const parent = new Deno.Command("sh", {
+    args: ["-c", `sh -c '${spin}' & wait`],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    while (!(await Deno.stat(done).then(() => true, () => false))) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const stat = await Deno.readTextFile(`/proc/${parent.pid}/stat`);
+    const own = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // The waiting shell used next to nothing itself; its child spun.
+    assert.ok(Number(own[11]) + Number(own[12]) <= 1);
+    const total = await cpuSecondsOf(parent.pid);
+    assert.ok(total >= 0.05, `${total} s`);
+    assert.ok(await cpuSecondsOf(parent.pid) >= total);
+  } finally {
+    // Killing the parent shell leaves its child: kill both by their ids.
+    const children = await Deno.readTextFile(
+      `/proc/${parent.pid}/task/${parent.pid}/children`,
+    ).catch(() => "");
+    for (const pid of children.split(/\s+/).filter(Boolean)) {
+      Deno.kill(Number(pid), "SIGKILL");
+    }
+    parent.kill("SIGKILL");
+    await parent.status;
+    await Deno.remove(dir, { recursive: true });
+  }
 });

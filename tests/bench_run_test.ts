@@ -138,6 +138,7 @@ function results(): RunResults {
     requestsPerSecond,
     latencyP50Ms: 1,
     latencyP99Ms,
+    cpuUsPerRequest: 1e6 / requestsPerSecond / 2,
     runs: [],
   });
   return {
@@ -254,7 +255,7 @@ Deno.test("renderReport() shows each figure with its baseline, ratio and target"
   // Issue 11's table and targets, each against its own peer.
   assert.match(
     report,
-    /\| nginx `proxy_cache`, 1 worker \| 10,000 \| 1 ms \| 2\.5 ms \| 0\.50 \| 1\.00 \|/,
+    /\| nginx `proxy_cache`, 1 worker \| 10,000 \| 1 ms \| 2\.5 ms \| 0\.50 \| 1\.00 \| 50 µs \|/,
   );
   assert.match(
     report,
