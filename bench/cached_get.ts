@@ -30,6 +30,7 @@ import { freePort } from "../tests/fixtures/free_port.ts";
 import type { EquivalentSpec } from "./equivalent_server.ts";
 import type { LadderRung } from "./ladder_server.ts";
 import {
+  type BenchServer,
   checkWrk,
   cpuSecondsOf,
   MAIN,
@@ -188,6 +189,42 @@ async function checkPeer(peer: string, url: string, body: string) {
   }
 }
 
+/**
+ * Starts the hand-written peers at once (each start is mostly waiting for
+ * a `deno run` to come up): the equivalent, the ladder's rungs, minimal.
+ * Each one started goes on `stack`, which stops it, even when another fails.
+ */
+async function startHandlers(
+  stack: AsyncDisposableStack,
+  specFile: string,
+  post: string,
+): Promise<Record<HandlerPeer, BenchServer>> {
+  const scripts: Record<HandlerPeer, string[]> = {
+    equivalent: [EQUIVALENT, specFile],
+    values: [LADDER, specFile, "values"],
+    "all-headers": [LADDER, specFile, "all-headers"],
+    "second-header": [LADDER, specFile, "second-header"],
+    minimal: [MINIMAL, post],
+  };
+  const peers = Object.keys(scripts) as HandlerPeer[];
+  const started = await Promise.allSettled(
+    peers.map(async (peer) =>
+      stack.use(
+        await startServer([Deno.execPath(), "run", "-A", ...scripts[peer]]),
+      )
+    ),
+  );
+  const failed = started.find((s) => s.status === "rejected");
+  if (failed) throw failed.reason;
+  return Object.fromEntries(peers.map((peer, i) => [
+    peer,
+    (started[i] as PromiseFulfilledResult<BenchServer>).value,
+  ])) as Record<HandlerPeer, BenchServer>;
+}
+
+/** The peers that are hand-written `Deno.serve` handlers. */
+type HandlerPeer = "equivalent" | LadderRung | "minimal";
+
 /** A peer's server as the rounds need it. */
 interface Running {
   url: string;
@@ -272,17 +309,8 @@ export async function benchCachedGet(
     const spec = await specFromService(service.url, service.logFile);
     const specFile = join(tmp, "equivalent.json");
     await Deno.writeTextFile(specFile, JSON.stringify(spec));
-    await using equivalent = await startServer(
-      [Deno.execPath(), "run", "-A", EQUIVALENT, specFile],
-    );
-    const rung = (name: LadderRung) =>
-      startServer([Deno.execPath(), "run", "-A", LADDER, specFile, name]);
-    await using values = await rung("values");
-    await using allHeaders = await rung("all-headers");
-    await using secondHeader = await rung("second-header");
-    await using minimal = await startServer(
-      [Deno.execPath(), "run", "-A", MINIMAL, post],
-    );
+    await using handlers = new AsyncDisposableStack();
+    const started = await startHandlers(handlers, specFile, post);
     await using nginx1 = await startCachingProxy({
       upstream: upstreamPort,
       workers: 1,
@@ -296,13 +324,9 @@ export async function benchCachedGet(
     const servers: Record<Peer, Running> = {
       service,
       parallel,
-      equivalent,
-      values,
-      "all-headers": allHeaders,
-      "second-header": secondHeader,
       nginx1,
       nginx2,
-      minimal,
+      ...started,
     };
     for (const peer of PEERS) {
       await checkPeer(peer, `${servers[peer].url}${PATH}`, post);
