@@ -139,7 +139,7 @@ export function nginxVerdict(cached: CachedGetResult): string {
   const from = below === undefined
     ? ""
     : below.peer === "minimal"
-    ? `; even the minimal \`Deno.serve\` is (${of(below)} × nginx)`
+    ? `; even the minimal \`Deno.serve\` is below it (${of(below)} × nginx)`
     : `, from rung "${below.label}" on (${of(below)} × nginx)`;
   return `${head} < 1: the nginx 1-worker target is out of reach on this runtime without dropping a feature; a handler doing only what the service promises is already below nginx${from}.${
     perCore(cached)

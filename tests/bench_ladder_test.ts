@@ -104,7 +104,7 @@ Deno.test("nginxVerdict() below 1: out of reach without dropping a feature, nami
   assert.match(nginxVerdict(unmeasured), /\(0\.80 × nginx\)\.$/);
   assert.match(
     nginxVerdict(result({ nginx1: 25000 })),
-    /below nginx; even the minimal `Deno\.serve` is \(0\.80 × nginx\)\./,
+    /below nginx; even the minimal `Deno\.serve` is below it \(0\.80 × nginx\)\./,
   );
 });
 
