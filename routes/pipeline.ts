@@ -15,6 +15,7 @@ import { Compressor } from "../services/http/compression.ts";
 import { problem } from "../services/http/problem.ts";
 import { isReply, type Reply, responseOf } from "../services/http/reply.ts";
 import { withRequestId } from "../services/http/request_scope.ts";
+import { plainTarget } from "../services/http/request_target.ts";
 import { outOfDescriptors } from "../services/ops/descriptors.ts";
 import type { Logger } from "../services/ops/logger.ts";
 import type { Metrics } from "../services/ops/metrics.ts";
@@ -293,24 +294,41 @@ function finish(
 }
 
 /**
- * A fresh route context: the URL, the request id, the client address
+ * A fresh route context: the path and query (a `URL` is built only when a
+ * route reads `url`, or when the URL is not plain: see
+ * services/http/request_target.ts), the request id, the client address
  * (worked out when first asked: only uploads ask). A class, not an object
  * literal with a getter: V8 builds such a literal on a slow path, about a
  * microsecond per request.
  */
 class RequestContext implements RouteContext {
   params: Readonly<Record<string, string>> = {};
-  readonly url: URL;
+  readonly pathname: string;
+  readonly search: string;
   readonly requestId: string;
   route: string | undefined = undefined;
   log: Record<string, unknown> = {};
+  readonly #href: string;
   readonly #info: Deno.ServeHandlerInfo | undefined;
+  #url: URL | undefined;
   #remoteAddress: string | undefined | null = null;
 
   constructor(req: Request, info: Deno.ServeHandlerInfo | undefined) {
-    this.url = new URL(req.url);
+    this.#href = req.url;
+    const plain = plainTarget(this.#href);
+    if (plain === undefined) {
+      this.#url = new URL(this.#href);
+      this.pathname = this.#url.pathname;
+      this.search = this.#url.search;
+    } else {
+      [this.pathname, this.search] = plain;
+    }
     this.requestId = requestIdOf(req);
     this.#info = info;
+  }
+
+  get url(): URL {
+    return this.#url ??= new URL(this.#href);
   }
 
   get remoteAddress(): string | undefined {
@@ -358,7 +376,7 @@ function record(
   );
   logger.info("request", {
     method: req.method,
-    path: ctx.url.pathname,
+    path: ctx.pathname,
     route: ctx.route,
     status,
     durationMs: Math.round(seconds * 100_000) / 100,

@@ -31,13 +31,13 @@ export function withQueryChecks(
     const checkParams = queryChecker(parameters);
     // Most requests carry no query: its verdict is worked out once.
     const withoutQuery = checkParams(new URLSearchParams());
-    const check = (url: URL) =>
-      url.search === "" ? withoutQuery : checkParams(url.searchParams);
+    const check = (ctx: RouteContext) =>
+      ctx.search === "" ? withoutQuery : checkParams(ctx.url.searchParams);
     const { handler, atOnce } = route;
     return {
       ...route,
       handler: (req, ctx) => {
-        const detail = check(ctx.url);
+        const detail = check(ctx);
         if (detail === undefined) return handler(req, ctx);
         return problem(400, {
           title: "Invalid query parameter",
@@ -48,7 +48,7 @@ export function withQueryChecks(
       // A query that fails the checks is left to the handler (its 400).
       ...(atOnce === undefined ? {} : {
         atOnce: (req: Request, ctx: RouteContext) =>
-          check(ctx.url) === undefined ? atOnce(req, ctx) : undefined,
+          check(ctx) === undefined ? atOnce(req, ctx) : undefined,
       }),
     };
   });

@@ -14,8 +14,12 @@ import type { Reply } from "../services/http/reply.ts";
 export interface RouteContext {
   /** Named groups of the matched pattern. */
   params: Readonly<Record<string, string>>;
-  /** The parsed request URL. */
-  url: URL;
+  /** The parsed request URL (built when first read). */
+  readonly url: URL;
+  /** The URL's path, as `url.pathname` gives it (without building it). */
+  readonly pathname: string;
+  /** The URL's query, as `url.search` gives it (`""` for none). */
+  readonly search: string;
   /** The request id (echoed as `X-Request-Id`). */
   requestId: string;
   /** The matched route pattern (`/posts/:id`), or `undefined` before routing. */
@@ -189,7 +193,7 @@ export class Router {
    * `undefined` otherwise (then {@linkcode Router.handle} answers).
    */
   answerAtOnce(req: Request, ctx: RouteContext): Response | Reply | undefined {
-    const match = this.match(req.method, ctx.url.pathname);
+    const match = this.match(req.method, ctx.pathname);
     if (match.kind !== "found" || match.atOnce === undefined) return undefined;
     ctx.route = match.pattern;
     ctx.params = match.params;
@@ -204,7 +208,7 @@ export class Router {
     req: Request,
     ctx: RouteContext,
   ): Response | Reply | Promise<Response | Reply> {
-    const match = this.match(req.method, ctx.url.pathname);
+    const match = this.match(req.method, ctx.pathname);
     if (match.kind === "not_found") {
       return problem(404, {
         detail: `No route for ${ctx.url.pathname}`,

@@ -3,9 +3,12 @@ import { type RouteContext, Router } from "../routes/router.ts";
 import { isReply, responseOf } from "../services/http/reply.ts";
 
 function ctx(path: string): RouteContext {
+  const url = new URL(path, "http://localhost");
   return {
     params: {},
-    url: new URL(path, "http://localhost"),
+    url,
+    pathname: url.pathname,
+    search: url.search,
     requestId: "test",
     route: undefined,
     log: {},

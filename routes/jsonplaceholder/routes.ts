@@ -119,7 +119,7 @@ function proxyById(
 
 /** The cache key of a request: its path, and its query made canonical. */
 function keyOf(ctx: RouteContext): string {
-  const { pathname, search } = ctx.url;
+  const { pathname, search } = ctx;
   return search === ""
     ? pathname
     : pathname + canonicalQuery(ctx.url.searchParams);

@@ -144,11 +144,7 @@ export class ConnectionSet {
   #tracking(tracked: Tracked): Deno.ServeHandler<Deno.NetAddr> {
     const { handler } = this.#options;
     const idle = () => {
-      if (--tracked.active !== 0) return;
-      tracked.since = performance.now();
-      // Kept in the order they became idle, so that reclaimIdle() finds
-      // the longest idle first without sorting.
-      if (this.#connections.delete(tracked)) this.#connections.add(tracked);
+      if (--tracked.active === 0) tracked.since = performance.now();
     };
     return (req, info) => {
       // The handler runs once the request head is in: from here until
@@ -191,16 +187,39 @@ export class ConnectionSet {
    * 9.5), and a slowloris connection is one of these.
    */
   reclaimIdle(count: number): number {
+    // Found when needed (at the cap, or out of descriptors) rather than kept
+    // in order on every request: reordering a busy keep-alive connection
+    // per request cost more than the rest of this layer. One at a time (a
+    // new connection at the cap) is a single pass.
+    const closing = count === 1 ? [this.#longestIdle()] : this.#idleByAge();
     let closed = 0;
-    for (const conn of this.#connections) {
-      if (closed === count) break;
-      if (conn.active > 0) continue;
+    for (const conn of closing) {
+      if (closed === count || conn === undefined) break;
       this.#connections.delete(conn);
       this.#options.stats.reclaimed++;
       conn.abort.abort();
       closed++;
     }
     return closed;
+  }
+
+  /** The connection idle longest, if any is idle. */
+  #longestIdle(): Tracked | undefined {
+    let found: Tracked | undefined;
+    for (const conn of this.#connections) {
+      if (
+        conn.active === 0 && (found === undefined || conn.since < found.since)
+      ) {
+        found = conn;
+      }
+    }
+    return found;
+  }
+
+  /** The idle connections, those idle longest first. */
+  #idleByAge(): Tracked[] {
+    return [...this.#connections].filter((conn) => conn.active === 0)
+      .sort((a, b) => a.since - b.since);
   }
 
   /**
