@@ -15,6 +15,7 @@ import {
   closeAll,
   linkOf,
   redisInstances,
+  sharedArgs,
   until,
 } from "./fixtures/redis_apps.ts";
 import { startRedis } from "./fixtures/redis.ts";
@@ -150,16 +151,10 @@ Deno.test("DELETE /cache?path= drops that path's variants; ?prefix= the subtree;
 Deno.test("REDIS_URL: a purge through A empties Redis and B's memory; the count says shared", async () => {
   await using upstream = startFixtureUpstream();
   await using redis = await startRedis();
-  const apps = await redisInstances(2, [
-    "--upstream-url",
-    upstream.url,
-    "--redis-url",
-    redis.url,
-    "--redis-timeout-ms",
-    "1000",
-    "--cache-admin-token",
-    TOKEN,
-  ]);
+  const apps = await redisInstances(
+    2,
+    sharedArgs(upstream.url, redis.url, "--cache-admin-token", TOKEN),
+  );
   const [a, b] = apps as [TestApp, TestApp];
   try {
     for (const path of CACHED) await hit(a, path);

@@ -17,6 +17,7 @@ import {
   closeAll,
   linkOf,
   redisInstances,
+  sharedArgs,
   until,
 } from "./fixtures/redis_apps.ts";
 import { startRedis } from "./fixtures/redis.ts";
@@ -38,10 +39,6 @@ function recordingLogger(): { logger: Logger; msgs: () => string[] } {
     msgs: () => lines.map((line) => JSON.parse(line).msg),
   };
 }
-
-// Generous: the machine is shared, and a timeout would make an instance
-// load by itself (correct, but not what these tests count).
-const REDIS_ARGS = ["--redis-timeout-ms", "1000"];
 
 Deno.test("two-tier store: bytes round-trip exactly through Redis, expiring when no longer servable", async () => {
   await using redis = await startRedis();
@@ -90,8 +87,7 @@ Deno.test("two-tier store: bytes round-trip exactly through Redis, expiring when
 Deno.test("REDIS_URL: a miss on instance A is a hit on instance B without an upstream request", async () => {
   await using upstream = startFixtureUpstream();
   await using redis = await startRedis();
-  const args = ["--upstream-url", upstream.url, "--redis-url", redis.url];
-  const [a, b] = await redisInstances(2, [...args, ...REDIS_ARGS]);
+  const [a, b] = await redisInstances(2, sharedArgs(upstream.url, redis.url));
   try {
     const first = await a!.get("/posts/1");
     assert.equal(first.status, 200);
@@ -122,13 +118,7 @@ Deno.test("REDIS_URL: a miss on instance A is a hit on instance B without an ups
 Deno.test("REDIS_URL: 100 concurrent cold misses over 3 instances make 1 upstream request", async () => {
   await using upstream = startFixtureUpstream();
   await using redis = await startRedis();
-  const apps = await redisInstances(3, [
-    "--upstream-url",
-    upstream.url,
-    "--redis-url",
-    redis.url,
-    ...REDIS_ARGS,
-  ]);
+  const apps = await redisInstances(3, sharedArgs(upstream.url, redis.url));
   try {
     // The upstream answers in 100 ms, so the misses overlap its fetch.
     upstream.setFault("/posts/7", { delayMs: 100 });
@@ -161,13 +151,11 @@ Deno.test("REDIS_URL: Redis stopped mid-run: every GET 200, cache_redis_up 0, lo
   await using upstream = startFixtureUpstream();
   await using redis = await startRedis();
   const { logger, msgs } = recordingLogger();
-  const apps = await redisInstances(2, [
-    "--upstream-url",
-    upstream.url,
-    "--redis-url",
-    redis.url,
-    ...REDIS_ARGS,
-  ], logger);
+  const apps = await redisInstances(
+    2,
+    sharedArgs(upstream.url, redis.url),
+    logger,
+  );
   const [a, b] = apps as [TestApp, TestApp];
   try {
     assert.equal((await a.get("/posts/1")).status, 200);
@@ -275,17 +263,17 @@ Deno.test("REDIS_URL: a slow Redis (CLIENT PAUSE) is a miss after REDIS_TIMEOUT_
 Deno.test("REDIS_URL: stale-while-revalidate over 2 instances: one background refresh cluster-wide, then fresh everywhere", async () => {
   await using upstream = startFixtureUpstream();
   await using redis = await startRedis();
-  const apps = await redisInstances(2, [
-    "--upstream-url",
-    upstream.url,
-    "--redis-url",
-    redis.url,
-    "--cache-ttl-seconds",
-    "1",
-    "--cache-stale-while-revalidate-seconds",
-    "60",
-    ...REDIS_ARGS,
-  ]);
+  const apps = await redisInstances(
+    2,
+    sharedArgs(
+      upstream.url,
+      redis.url,
+      "--cache-ttl-seconds",
+      "1",
+      "--cache-stale-while-revalidate-seconds",
+      "60",
+    ),
+  );
   const [a, b] = apps as [TestApp, TestApp];
   try {
     await (await a.get("/users/2")).body?.cancel();
@@ -320,21 +308,21 @@ Deno.test("REDIS_URL: stale-while-revalidate over 2 instances: one background re
 Deno.test("REDIS_URL: stale-if-error over 2 instances: a failing upstream gets the shared stale entry on both", async () => {
   await using upstream = startFixtureUpstream();
   await using redis = await startRedis();
-  const apps = await redisInstances(2, [
-    "--upstream-url",
-    upstream.url,
-    "--redis-url",
-    redis.url,
-    "--cache-ttl-seconds",
-    "1",
-    "--cache-stale-while-revalidate-seconds",
-    "0",
-    "--cache-stale-if-error-seconds",
-    "60",
-    "--upstream-retries",
-    "0",
-    ...REDIS_ARGS,
-  ]);
+  const apps = await redisInstances(
+    2,
+    sharedArgs(
+      upstream.url,
+      redis.url,
+      "--cache-ttl-seconds",
+      "1",
+      "--cache-stale-while-revalidate-seconds",
+      "0",
+      "--cache-stale-if-error-seconds",
+      "60",
+      "--upstream-retries",
+      "0",
+    ),
+  );
   const [a, b] = apps as [TestApp, TestApp];
   try {
     // Stored by A only: B has it from Redis alone.
@@ -356,15 +344,10 @@ Deno.test("REDIS_URL: stale-if-error over 2 instances: a failing upstream gets t
 Deno.test("REDIS_URL: a lock whose owner died is waited out (bounded by the upstream budget), then the instance fetches by itself", async () => {
   await using upstream = startFixtureUpstream();
   await using redis = await startRedis();
-  const apps = await redisInstances(1, [
-    "--upstream-url",
-    upstream.url,
-    "--redis-url",
-    redis.url,
-    "--upstream-timeout-ms",
-    "300",
-    ...REDIS_ARGS,
-  ]);
+  const apps = await redisInstances(
+    1,
+    sharedArgs(upstream.url, redis.url, "--upstream-timeout-ms", "300"),
+  );
   const t = apps[0]!;
   try {
     // Another instance took the lock and died: nobody will announce.

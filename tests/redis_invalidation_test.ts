@@ -12,11 +12,14 @@ import { MemoryStore } from "../services/cache/memory_store.ts";
 import { RedisLink } from "../services/cache/redis_link.ts";
 import { TwoTierStore } from "../services/cache/two_tier.ts";
 import type { TestApp } from "./fixtures/app.ts";
-import { closeAll, redisInstances, until } from "./fixtures/redis_apps.ts";
+import {
+  closeAll,
+  redisInstances,
+  sharedArgs,
+  until,
+} from "./fixtures/redis_apps.ts";
 import { startRedis } from "./fixtures/redis.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
-
-const REDIS_ARGS = ["--redis-timeout-ms", "1000"];
 
 async function read(t: TestApp, path: string) {
   const res = await t.get(path);
@@ -29,13 +32,7 @@ async function read(t: TestApp, path: string) {
 Deno.test("REDIS_URL: a write through A drops the entries in Redis and B's in-memory copies", async () => {
   await using upstream = startFixtureUpstream();
   await using redis = await startRedis();
-  const apps = await redisInstances(2, [
-    "--upstream-url",
-    upstream.url,
-    "--redis-url",
-    redis.url,
-    ...REDIS_ARGS,
-  ]);
+  const apps = await redisInstances(2, sharedArgs(upstream.url, redis.url));
   const [a, b] = apps as [TestApp, TestApp];
   try {
     const paths = ["/posts/1", "/posts?userId=1", "/users/1/posts"];
@@ -131,13 +128,7 @@ Deno.test("two-tier store: a drop arriving from another instance deletes from Re
 Deno.test("REDIS_URL: a load in flight on B when a write lands on A is stored neither in Redis nor in B", async () => {
   await using upstream = startFixtureUpstream();
   await using redis = await startRedis();
-  const apps = await redisInstances(2, [
-    "--upstream-url",
-    upstream.url,
-    "--redis-url",
-    redis.url,
-    ...REDIS_ARGS,
-  ]);
+  const apps = await redisInstances(2, sharedArgs(upstream.url, redis.url));
   const [a, b] = apps as [TestApp, TestApp];
   try {
     const old = await (await fetch(`${upstream.url}/posts/1`)).text();

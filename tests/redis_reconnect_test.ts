@@ -15,6 +15,7 @@ import {
   closeAll,
   linkOf,
   redisInstances,
+  sharedArgs,
   until,
 } from "./fixtures/redis_apps.ts";
 import { startRedis } from "./fixtures/redis.ts";
@@ -57,14 +58,7 @@ async function cachedOnBoth(a: TestApp, b: TestApp, path: string) {
 Deno.test("REDIS_URL: Redis restarted: a write through A while it was down does not leave B serving its old memory copy", async () => {
   await using upstream = startFixtureUpstream();
   await using redis = await startRedis();
-  const apps = await redisInstances(2, [
-    "--upstream-url",
-    upstream.url,
-    "--redis-url",
-    redis.url,
-    "--redis-timeout-ms",
-    "1000",
-  ]);
+  const apps = await redisInstances(2, sharedArgs(upstream.url, redis.url));
   const [a, b] = apps as [TestApp, TestApp];
   try {
     await cachedOnBoth(a, b, "/posts/1");
@@ -216,14 +210,7 @@ function keepKillingSubscribers(
 Deno.test("REDIS_URL: subscribers killed (CLIENT KILL TYPE pubsub) again and again during a write through A: B serves the new data once subscribed again", async () => {
   await using upstream = startFixtureUpstream();
   await using redis = await startRedis();
-  const apps = await redisInstances(2, [
-    "--upstream-url",
-    upstream.url,
-    "--redis-url",
-    redis.url,
-    "--redis-timeout-ms",
-    "1000",
-  ]);
+  const apps = await redisInstances(2, sharedArgs(upstream.url, redis.url));
   const [a, b] = apps as [TestApp, TestApp];
   try {
     for (let round = 1; round <= 3; round++) {

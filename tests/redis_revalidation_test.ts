@@ -14,6 +14,7 @@ import type { CacheEntry } from "../services/cache/store.ts";
 import { TwoTierStore } from "../services/cache/two_tier.ts";
 import { testApp } from "./fixtures/app.ts";
 import { startRedis } from "./fixtures/redis.ts";
+import { sharedArgs } from "./fixtures/redis_apps.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -130,18 +131,14 @@ Deno.test("two-tier store: a stale front entry renewed in Redis by another insta
 Deno.test("REDIS_URL: instance B renews A's stale entry with a 304; A then serves it fresh without the upstream", async () => {
   await using upstream = startFixtureUpstream({ validators: { etag: true } });
   await using redis = await startRedis();
-  const args = [
-    "--upstream-url",
+  const args = sharedArgs(
     upstream.url,
-    "--redis-url",
     redis.url,
-    "--redis-timeout-ms",
-    "1000",
     "--cache-ttl-seconds",
     "1",
     "--cache-stale-while-revalidate-seconds",
     "0",
-  ];
+  );
   await using a = await testApp(args);
   await using b = await testApp(args);
   const links = [a, b].map((t) => (t.app.cache.store as TwoTierStore).link);

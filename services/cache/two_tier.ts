@@ -44,6 +44,9 @@ return 1`;
 
 // The entry in KEYS[1]: only its header when its etag is ARGV[1] (the
 // caller holds that body already), else all of it; nil when there is none.
+// What #readSince gives when Redis did not answer.
+const UNREACHABLE = Symbol("unreachable");
+
 const READ_SINCE = `local value = redis.call("GET", KEYS[1])
 if not value then return false end
 local length = struct.unpack(">I4", value)
@@ -140,6 +143,23 @@ export class TwoTierStore implements CacheStore {
   }
 
   /**
+   * Redis's answer to READ_SINCE for `key` against `front`'s ETag, or
+   * {@linkcode UNREACHABLE} when Redis did not answer.
+   */
+  async #readSince(key: string, front: CacheEntry): Promise<unknown> {
+    try {
+      return await this.#link.call((redis) =>
+        redis.eval(READ_SINCE, {
+          keys: [this.#prefix + key],
+          arguments: [front.etag],
+        })
+      );
+    } catch {
+      return UNREACHABLE;
+    }
+  }
+
+  /**
    * `front` as Redis confirms it while drops may go unheard: gone from
    * Redis is gone (a write's `DEL`), another body there replaces it; with
    * Redis unreachable, nobody can announce a drop, and `front` stands.
@@ -148,17 +168,8 @@ export class TwoTierStore implements CacheStore {
     key: string,
     front: CacheEntry,
   ): Promise<CacheEntry | undefined> {
-    let reply: unknown;
-    try {
-      reply = await this.#link.call((redis) =>
-        redis.eval(READ_SINCE, {
-          keys: [this.#prefix + key],
-          arguments: [front.etag],
-        })
-      );
-    } catch {
-      return front;
-    }
+    const reply = await this.#readSince(key, front);
+    if (reply === UNREACHABLE) return front;
     const decoded = reply instanceof Uint8Array ? decodeEntry(reply) : null;
     if (!decoded || decoded.retainUntil <= this.#now()) {
       await this.#memory.delete(key);
@@ -181,17 +192,7 @@ export class TwoTierStore implements CacheStore {
     front: CacheEntry,
   ): Promise<CacheEntry | undefined> {
     const epoch = this.#drops.epoch;
-    let reply: unknown;
-    try {
-      reply = await this.#link.call((redis) =>
-        redis.eval(READ_SINCE, {
-          keys: [this.#prefix + key],
-          arguments: [front.etag],
-        })
-      );
-    } catch {
-      return undefined;
-    }
+    const reply = await this.#readSince(key, front);
     if (!(reply instanceof Uint8Array)) return undefined;
     const decoded = decodeEntry(reply);
     if (!decoded || decoded.entry.storedAt <= front.storedAt) return undefined;
