@@ -9,6 +9,7 @@
  */
 
 import { join } from "node:path";
+import { EarlyFlush } from "./early_flush.ts";
 import { committedMetadata, type FileMetadata } from "./metadata.ts";
 import type { StorageUpload, UploadContent } from "./storage.ts";
 
@@ -44,6 +45,7 @@ export class DiskUpload implements StorageUpload {
   readonly id: string;
   readonly #dir: string;
   #file: Deno.FsFile | undefined;
+  readonly #flush: EarlyFlush;
   // Once the commit began, the sidecar and the content may exist under
   // their final names too: an abort then removes those as well.
   #committing = false;
@@ -52,6 +54,7 @@ export class DiskUpload implements StorageUpload {
     this.#dir = dir;
     this.id = id;
     this.#file = file;
+    this.#flush = new EarlyFlush(join(dir, `${id}.part`));
   }
 
   /** Creates `<id>.part` in `dir` (failing if it exists) and returns the upload. */
@@ -63,12 +66,14 @@ export class DiskUpload implements StorageUpload {
     return new DiskUpload(dir, id, file);
   }
 
-  /** Appends all of `chunk` to `<id>.part`. */
-  write(chunk: Uint8Array): Promise<void> {
-    if (!this.#file) {
-      return Promise.reject(new TypeError("The upload is no longer open"));
-    }
-    return writeAll(this.#file, chunk);
+  /**
+   * Appends all of `chunk` to `<id>.part`; the bytes start going to the
+   * disk in the background ({@linkcode EarlyFlush}).
+   */
+  async write(chunk: Uint8Array): Promise<void> {
+    if (!this.#file) throw new TypeError("The upload is no longer open");
+    await writeAll(this.#file, chunk);
+    this.#flush.wrote(chunk.byteLength);
   }
 
   /**
@@ -82,6 +87,7 @@ export class DiskUpload implements StorageUpload {
       throw new TypeError("The upload is no longer open");
     }
     this.#committing = true;
+    await this.#flush.settle();
     await file.sync();
     this.#close();
     const metadata = committedMetadata(this.id, content);
@@ -123,6 +129,7 @@ export class DiskUpload implements StorageUpload {
   }
 
   #close(): void {
+    this.#flush.close();
     try {
       this.#file?.close();
     } catch {
