@@ -155,6 +155,8 @@ Deno.test("FreeList reuses given-back buffers and never waits", () => {
   assert.equal(big.byteLength, 64);
   assert.equal(buffers.length, 0);
   assert.equal(buffers.allocations, 3);
+  // ...and are freed at once (detached), not left to the collector.
+  assert.equal(b.detached, true);
   // A detached buffer (transferred away) is dropped.
   const moved = buffers.take(64);
   moved.transfer();
@@ -163,4 +165,19 @@ Deno.test("FreeList reuses given-back buffers and never waits", () => {
   assert.throws(() => buffers.take(0), RangeError);
   assert.throws(() => buffers.take(1.5), RangeError);
   assert.throws(() => buffers.give("x" as unknown as ArrayBuffer), TypeError);
+});
+
+Deno.test("FreeList.clear frees the free buffers at once and stays usable", () => {
+  const buffers = new FreeList();
+  const a = buffers.take(32);
+  const b = buffers.take(32);
+  buffers.give(a);
+  buffers.give(b);
+  buffers.clear();
+  assert.equal(buffers.length, 0);
+  assert.equal(a.detached, true);
+  assert.equal(b.detached, true);
+  const c = buffers.take(32);
+  assert.equal(c.byteLength, 32);
+  assert.equal(buffers.allocations, 3);
 });

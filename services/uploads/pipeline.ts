@@ -227,6 +227,7 @@ interface Tasks {
   writer: WriterTask;
   queue: BoundedQueue;
   hash: ContentHash;
+  buffers: FreeList;
   trace: ((fields: LogFields) => void) | undefined;
 }
 
@@ -294,7 +295,7 @@ function startTasks(
     signal,
     trace,
   });
-  return { reader, writer, queue, hash, trace };
+  return { reader, writer, queue, hash, buffers, trace };
 }
 
 /** The figures of running tasks, read now. */
@@ -414,6 +415,8 @@ export async function receiveUpload(
     tasksOf = tasks;
     settings.observe?.(() => liveFigures(tasks));
     const digest = await transfer(tasks, fail);
+    // Every buffer is back: their memory goes now, not at some later GC.
+    tasks.buffers.clear();
     failed.signal.throwIfAborted();
     if (!digest) {
       throw new Error("unreachable: transfer ended without a digest");
@@ -426,6 +429,7 @@ export async function receiveUpload(
   } catch (error) {
     fail(error);
     tasksOf?.hash.abandon();
+    tasksOf?.buffers.clear();
     signal?.removeEventListener("abort", onAbort);
     const id = sink?.id;
     // The upload's error is what the caller needs; a leftover is logged
