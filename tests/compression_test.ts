@@ -123,6 +123,32 @@ Deno.test("every compressible answer varies on Accept-Encoding: identity, gzip, 
   await missing.body?.cancel();
 });
 
+Deno.test("a compressed body kept for reuse is its own exact-size buffer, whatever the coding", async () => {
+  const compressor = new Compressor();
+  const body = new TextEncoder().encode(
+    JSON.stringify({ pad: "x".repeat(200) }),
+  );
+  for (const coding of ["br", "gzip"]) {
+    const req = new Request("http://localhost/", {
+      headers: { "accept-encoding": coding },
+    });
+    const reply = await compressor.applyReply(req, {
+      status: 200,
+      headers: {
+        "content-type": "application/json",
+        "content-length": String(body.byteLength),
+        etag: '"a"',
+      },
+      body,
+    });
+    assert.equal(reply.headers["content-encoding"], coding);
+    // Brotli answers 40 bytes as a view of a 16 KiB buffer: kept as such,
+    // each entry of the LRU pinned 16 KiB while counted as 40 bytes.
+    assert.equal(reply.body?.byteOffset, 0, coding);
+    assert.equal(reply.body?.buffer.byteLength, reply.body?.byteLength, coding);
+  }
+});
+
 Deno.test("binary downloads and partial content are not compressed and do not vary", async () => {
   await using t = await testApp([]);
   const bytes = new TextEncoder().encode("compressible text ".repeat(500));
