@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   ENTRY_OVERHEAD_BYTES,
+  entryBytes,
   MemoryStore,
 } from "../services/cache/memory_store.ts";
 import { etagOf } from "../services/http/etag.ts";
@@ -169,7 +170,35 @@ Deno.test("MemoryStore keeps exact-size bodies and counts what it holds", async 
   assert.deepEqual(stored?.body, view);
   assert.equal(
     store.stats().bytes,
-    292 + "/posts/1".length + ENTRY_OVERHEAD_BYTES,
+    292 + "/posts/1".length + "application/json".length + '"x"'.length +
+      ENTRY_OVERHEAD_BYTES,
+  );
+});
+
+Deno.test("MemoryStore counts an entry's strings and shares empty bodies and content types", async () => {
+  const store = new MemoryStore({ maxBytes: 1 << 20 });
+  const entry = (i: number) => ({
+    status: 404,
+    body: new Uint8Array(0),
+    contentType: ["application/json", "charset=utf-8"].join("; "),
+    etag: `"e${i}"`,
+    storedAt: 0,
+    validators: { etag: `W/"v${i}"`, lastModified: "Wed, 02 Dec 2026" },
+  });
+  await store.set("/posts/0", entry(0), 60_000);
+  await store.set("/posts/1", entry(1), 60_000);
+  const [a, b] = [store.peek("/posts/0")!, store.peek("/posts/1")!];
+  assert.equal(a.body, b.body, "one empty body");
+  assert.equal(a.contentType, "application/json; charset=utf-8");
+  assert.equal(
+    entryBytes("/posts/0", a),
+    "/posts/0".length + "application/json; charset=utf-8".length +
+      '"e0"'.length + 'W/"v0"'.length + "Wed, 02 Dec 2026".length +
+      ENTRY_OVERHEAD_BYTES,
+  );
+  assert.equal(
+    store.stats().bytes,
+    entryBytes("/posts/0", a) + entryBytes("/posts/1", b),
   );
 });
 
