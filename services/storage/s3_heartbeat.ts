@@ -27,7 +27,7 @@ export class Heartbeat {
   readonly #timer: ReturnType<typeof setInterval>;
   readonly #stop = new AbortController();
   #beat: Promise<void> | undefined;
-  #written = false;
+  #sent = false;
   #stopped = false;
 
   /** Starts beating; the first beat comes after `everyMs`. */
@@ -37,7 +37,7 @@ export class Heartbeat {
     this.#timer = setInterval(() => this.#send(), everyMs);
   }
 
-  /** Stops beating and removes `live/<id>` if a beat wrote it. */
+  /** Stops beating and removes `live/<id>` if a beat was sent. */
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
@@ -45,7 +45,10 @@ export class Heartbeat {
     // A beat under way would only delay a failing upload's answer.
     this.#stop.abort();
     await this.#beat;
-    if (!this.#written) return;
+    // Any beat sent, even one that failed or was cut off here, may have
+    // reached the store (a PUT aborted on our side can still complete on
+    // its side): delete, which is harmless when there is nothing.
+    if (!this.#sent) return;
     // What this leaves (the store failing now), the sweep removes.
     await this.#bucket.run({ method: "DELETE", key: this.#key }).catch(
       () => {},
@@ -54,17 +57,19 @@ export class Heartbeat {
 
   #send(): void {
     if (this.#beat) return;
+    this.#sent = true;
     this.#beat = this.#bucket.run({
       method: "PUT",
       key: this.#key,
       body: "",
       signal: this.#stop.signal,
     }).then(
-      () => void (this.#written = true),
+      () => {},
       // A missed beat is made up by the next; the sweep waits for
       // several to be missed.
       () => {},
-    ).finally(() => this.#beat = undefined);
+    )
+      .finally(() => this.#beat = undefined);
   }
 }
 
