@@ -210,8 +210,11 @@ function answerOf(
     // one costs about a microsecond). Anything else the route starts, even
     // what it forgets to await, runs with the request id (see
     // services/http/request_scope.ts).
-    answer = router.answerAtOnce(req, ctx) ??
-      withRequestId(ctx.requestId, () => router.handle(req, ctx));
+    answer = router.handle(
+      req,
+      ctx,
+      (run) => withRequestId(ctx.requestId, run),
+    );
   } catch (error) {
     return failed(error);
   }

@@ -42,7 +42,7 @@ export type Handler = (
 /**
  * The part of a route that answers from memory: its answer when it can
  * answer at once, else `undefined` (then the handler runs). It must start
- * no asynchronous work: the pipeline calls it outside the request's scope
+ * no asynchronous work: the router calls it outside the request's scope
  * (see routes/pipeline.ts), which is what makes it cheap.
  */
 export type AtOnce = (
@@ -189,24 +189,15 @@ export class Router {
   }
 
   /**
-   * The matched route's answer from memory, when it has one at once;
-   * `undefined` otherwise (then {@linkcode Router.handle} answers).
-   */
-  answerAtOnce(req: Request, ctx: RouteContext): Response | Reply | undefined {
-    const match = this.match(req.method, ctx.pathname);
-    if (match.kind !== "found" || match.atOnce === undefined) return undefined;
-    ctx.route = match.pattern;
-    ctx.params = match.params;
-    return match.atOnce(req, ctx);
-  }
-
-  /**
-   * Routes `req`, answering 404 and 405 itself. Not async: a handler's
-   * answer at once (a memory hit) goes on at once.
+   * Routes `req`, answering 404 and 405 itself. The matched route's
+   * `atOnce` is asked first, as it is; its handler runs inside `scope`
+   * (the pipeline's request scope). Not async: an answer given at once (a
+   * memory hit) goes on at once.
    */
   handle(
     req: Request,
     ctx: RouteContext,
+    scope: <T>(run: () => T) => T = (run) => run(),
   ): Response | Reply | Promise<Response | Reply> {
     const match = this.match(req.method, ctx.pathname);
     if (match.kind === "not_found") {
@@ -225,6 +216,7 @@ export class Router {
     }
     ctx.route = match.pattern;
     ctx.params = match.params;
-    return match.handler(req, ctx);
+    return match.atOnce?.(req, ctx) ??
+      scope(() => match.handler(req, ctx));
   }
 }
