@@ -35,7 +35,6 @@ export class EarlyFlush {
   readonly #path: string;
   readonly #everyBytes: number;
   #handle: Deno.FsFile | undefined;
-  #opening = false;
   #gaveUp = false;
   #inFlight: Promise<void> | undefined;
   #failure: { error: unknown } | undefined;
@@ -57,7 +56,7 @@ export class EarlyFlush {
   wrote(bytes: number): void {
     this.#unflushed += bytes;
     if (this.#unflushed < this.#everyBytes) return;
-    if (this.#inFlight || this.#opening || this.#gaveUp || this.#failure) {
+    if (this.#inFlight || this.#gaveUp || this.#failure) {
       return;
     }
     this.#unflushed = 0;
@@ -66,7 +65,7 @@ export class EarlyFlush {
 
   async #flush(): Promise<void> {
     if (!this.#handle) {
-      this.#opening = true;
+      // Opening is part of the flush in flight: no second one starts.
       try {
         const handle = await Deno.open(this.#path, { read: true });
         // Closed while opening: the upload ended meanwhile.
@@ -76,8 +75,6 @@ export class EarlyFlush {
         // Out of descriptors or the like: the commit's fsync suffices.
         this.#gaveUp = true;
         return;
-      } finally {
-        this.#opening = false;
       }
     }
     try {
