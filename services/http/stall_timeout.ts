@@ -35,13 +35,26 @@ export function withStallTimeout(
   }
   const reader = source.getReader();
   let timer: number | undefined;
+  // Set once the body ended (read to its end, cancelled, timed out): no
+  // timer may be armed after that.
+  let ended = false;
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       clearTimeout(timer);
       const { done, value } = await reader.read();
-      if (done) return controller.close();
+      // Cancelled while the read was under way: nothing to hand on.
+      if (ended) return;
+      if (done) {
+        ended = true;
+        return controller.close();
+      }
       controller.enqueue(value);
+      // Deno.serve writes the chunk from inside enqueue and, when it finds
+      // the connection gone, cancels this stream right there: a timer armed
+      // after that would outlive the body.
+      if (ended) return;
       timer = setTimeout(() => {
+        ended = true;
         controller.error(STALLED);
         reader.cancel(STALLED).catch(() => {});
       }, timeoutMs) as unknown as number;
@@ -49,6 +62,7 @@ export function withStallTimeout(
       Deno.unrefTimer(timer);
     },
     cancel(reason) {
+      ended = true;
       clearTimeout(timer);
       return reader.cancel(reason);
     },
