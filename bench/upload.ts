@@ -46,6 +46,7 @@ import {
   sampleRss,
   syncDisks,
 } from "./upload_tools.ts";
+import { cpuPerGiB, threadTimes } from "./thread_cpu.ts";
 import {
   type TimelineEvent,
   type TracedUpload,
@@ -126,6 +127,11 @@ export interface ThroughputRun {
   bound?: string;
   /** The service's own figures from the 201. */
   server?: Record<string, unknown>;
+  /**
+   * CPU milliseconds per GiB by thread group ({@linkcode cpuPerGiB}: main,
+   * worker threads, blocking threads, other threads), curl's own left out.
+   */
+  cpuMsPerGiB?: Record<string, number>;
 }
 
 /** Figures of the upload benchmark. */
@@ -190,6 +196,7 @@ async function throughputRound(
   await syncDisks();
   const idleRssBytes = await rssOf(server.pid);
   const sampler = sampleRss(server.pid, sampleMs);
+  const cpuBefore = await threadTimes(server.pid);
   let upload: CurlUpload;
   let peakRssBytes = 0;
   try {
@@ -199,6 +206,7 @@ async function throughputRound(
   } finally {
     peakRssBytes = await sampler.stop();
   }
+  const cpuAfter = await threadTimes(server.pid);
   if (upload.status !== 201) {
     throw new Error(`upload got ${upload.status}: ${JSON.stringify(upload)}`);
   }
@@ -208,6 +216,7 @@ async function throughputRound(
     seconds: round(upload.seconds),
     idleRssBytes,
     peakRssBytes,
+    cpuMsPerGiB: cpuPerGiB(server.pid, cpuBefore, cpuAfter, upload.bytes),
   };
   const bound = upload.body?.bound;
   if (typeof bound === "string") {

@@ -9,6 +9,7 @@
 
 import { join, relative } from "node:path";
 import { type BarGroup, formatValue } from "./charts.ts";
+import { cpuAccount, cpuRows } from "./upload_cpu.ts";
 import { laneTotals, timelineChart } from "./timeline_chart.ts";
 import {
   formatBytes,
@@ -153,7 +154,7 @@ export function uploadSection(upload: UploadBenchResult): string {
       ),
     );
   }
-  rows.push(...memoryRows(upload));
+  rows.push(...cpuRows(upload), ...memoryRows(upload));
   return [
     `## Upload vs a bare pipeTo and the FastAPI peer`,
     "",
@@ -173,6 +174,7 @@ export function uploadSection(upload: UploadBenchResult): string {
     ),
     "",
     serverAccount(upload),
+    ...cpuAccount(upload),
   ].join("\n");
 }
 
@@ -335,7 +337,7 @@ export function timelineSection(
       slow.bound ?? "—"
     }-bound** (the service's own verdict, from its 201: write-bound when the reader spent longer blocked than the writer spent idle).`,
     "",
-    `As traced, put-blocked is the time inside the queue's put alone; the work between a read and its put (size checks, the chunk's SHA-256, at debug level the trace record) is CPU time, drawn as neither.`,
+    `As traced, put-blocked is the time inside the queue's put alone; the work between a read and its put (size checks, at debug level the trace record; the SHA-256 runs on a worker thread) is CPU time, drawn as neither.`,
     "",
     table([
       "upload",

@@ -19,6 +19,12 @@ import {
 } from "../bench/run.ts";
 import type { TracedUpload, UploadBenchResult } from "../bench/upload.ts";
 import { cachedSummary } from "../bench/cached_report.ts";
+import {
+  cpuPerGiB,
+  medianSplit,
+  threadGroup,
+  threadTimes,
+} from "../bench/thread_cpu.ts";
 
 function bench(
   group: string,
@@ -116,10 +122,24 @@ function results(): RunResults {
     dataDir: "/tmp/x",
     rssGrowthMiB: 45,
     runs: {
-      service: [run(450)],
-      baseline: [run(500)],
+      service: [{
+        ...run(450),
+        cpuMsPerGiB: {
+          main: 1000,
+          "worker threads": 1000,
+          "blocking threads": 800,
+          "other threads": 50,
+        },
+      }],
+      baseline: [{
+        ...run(500),
+        cpuMsPerGiB: { main: 500, "blocking threads": 600 },
+      }],
       baselineFsync: [run(460)],
-      fastApi: [run(600)],
+      fastApi: [{
+        ...run(600),
+        cpuMsPerGiB: { main: 1100, "other threads": 800 },
+      }],
     },
     concurrent: {
       clients: 100,
@@ -309,6 +329,16 @@ Deno.test("renderReport() shows each figure with its baseline, ratio and target"
     report,
     /\| vs pipeTo \(best rounds\) \| 450 MiB\/s \| 500 MiB\/s \| 0\.90 \| — \| info \|/,
   );
+  // CPU per GiB: the service's total against FastAPI's, then by thread
+  // (pipeTo + fsync has no CPU figures here and is left out).
+  assert.match(
+    report,
+    /\| CPU per GiB, server process \(median round; lower is better\) \| 2,850 ms \| 1,900 ms \(FastAPI\) \| 1\.50 \| — \| info \|/,
+  );
+  assert.match(
+    report,
+    /the service 2,850 ms \(main 1,000, worker threads 1,000, blocking threads 800, other threads 50\); pipeTo 1,100 ms \(main 500, blocking threads 600\); FastAPI 1,900 ms \(main 1,100, other threads 800\)\./,
+  );
   // The memory budget is the queue plus 32 MiB: 40 MiB here.
   assert.match(
     report,
@@ -415,4 +445,35 @@ Deno.test("writeReport() writes the report and the three charts side by side", a
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("thread CPU: this process's threads, grouped by what they do, per GiB", async () => {
+  const times = await threadTimes(Deno.pid);
+  assert.equal(threadGroup(Deno.pid, Deno.pid, "deno"), "main");
+  assert.ok(times.has(Deno.pid), "the main thread is listed");
+  assert.equal(threadGroup(Deno.pid, 2, "worker-1"), "worker threads");
+  assert.equal(threadGroup(Deno.pid, 3, "tokio-runtime-w"), "blocking threads");
+  assert.equal(threadGroup(Deno.pid, 4, "V8 DefaultWorke"), "other threads");
+  const before = new Map([
+    [1, { name: "deno", ms: 100 }],
+    [2, { name: "worker-1", ms: 50 }],
+    [3, { name: "tokio-runtime-w", ms: 0 }],
+  ]);
+  const after = new Map([
+    [1, { name: "deno", ms: 300 }],
+    [2, { name: "worker-1", ms: 50 }],
+    [3, { name: "tokio-runtime-w", ms: 100 }],
+    [4, { name: "tokio-runtime-w", ms: 50 }],
+  ]);
+  // 512 MiB moved: twice the milliseconds per GiB; idle threads left out.
+  assert.deepEqual(cpuPerGiB(1, before, after, 512 * 1024 * 1024), {
+    main: 400,
+    "blocking threads": 300,
+  });
+  const split = (main: number) => ({ main });
+  assert.deepEqual(
+    medianSplit([split(3), undefined, split(1), split(2)]),
+    split(2),
+  );
+  assert.equal(medianSplit([undefined]), undefined);
 });

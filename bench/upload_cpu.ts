@@ -1,0 +1,61 @@
+/**
+ * The CPU part of the upload report: each server's CPU per GiB in its
+ * median round, by thread (`thread_cpu.ts`), and the service's total
+ * against the FastAPI peer's. On two cores shared with curl the rates of
+ * single rounds swing; the CPU a server spends per GiB is what bounds it.
+ *
+ * @module
+ */
+
+import { formatValue } from "./charts.ts";
+import { formatRatio } from "./report_format.ts";
+import { medianSplit, splitText, totalOf } from "./thread_cpu.ts";
+import type { ThroughputRun, UploadBenchResult } from "./upload.ts";
+
+const cpuOf = (runs: ThroughputRun[]) =>
+  medianSplit(runs.map((run) => run.cpuMsPerGiB));
+
+/** The CPU row: the service's CPU per GiB against FastAPI's (or pipeTo's). */
+export function cpuRows(upload: UploadBenchResult): string[][] {
+  const service = cpuOf(upload.runs.service);
+  const [name, peer] = upload.runs.fastApi.length > 0
+    ? ["FastAPI", cpuOf(upload.runs.fastApi)]
+    : ["pipeTo", cpuOf(upload.runs.baseline)];
+  if (service === undefined || peer === undefined) return [];
+  const ms = (split: Record<string, number>) =>
+    `${formatValue(totalOf(split))} ms`;
+  return [[
+    "CPU per GiB, server process (median round; lower is better)",
+    ms(service),
+    `${ms(peer)} (${name})`,
+    formatRatio(totalOf(service) / totalOf(peer)),
+    "—",
+    "info",
+  ]];
+}
+
+/**
+ * Where each server's CPU went, by thread, in its median round: on two
+ * cores shared with curl, the total is what a server's rate is bounded by.
+ */
+export function cpuAccount(upload: UploadBenchResult): string[] {
+  const servers: [string, ThroughputRun[]][] = [
+    ["the service", upload.runs.service],
+    ["pipeTo", upload.runs.baseline],
+    ["pipeTo + fsync", upload.runs.baselineFsync],
+    ["FastAPI", upload.runs.fastApi],
+  ];
+  const parts = servers.flatMap(([name, runs]) => {
+    const split = cpuOf(runs);
+    return split === undefined
+      ? []
+      : [`${name} ${splitText(split, formatValue)}`];
+  });
+  if (parts.length === 0) return [];
+  return [
+    "",
+    `CPU per GiB by thread, median round of each (from /proc/<pid>/task/*/stat; curl's own CPU is not counted, and shares the same cores): ${
+      parts.join("; ")
+    }. The service's worker thread is the SHA-256; its blocking threads run the file writes and fsyncs.`,
+  ];
+}
