@@ -8,6 +8,10 @@
  * - `equivalent`: `bench/equivalent_server.ts`, a `Deno.serve` sending the
  *   service's status, body and headers and writing its log line, taken from
  *   the service's own answer and log in this run;
+ * - `guarded`: the same handler under the service's connection layer
+ *   (`serveGuarded`: its accept loop, connection cap and timeouts), so the
+ *   report can tell what that layer costs from what the service's own
+ *   per-request work costs;
  * - `values`, `all-headers`, `second-header`: the rungs between `minimal`
  *   and `equivalent` (`bench/ladder_server.ts`), each one step, so the
  *   report shows where the distance between the two goes;
@@ -46,6 +50,7 @@ import {
 export const PEERS = [
   "service",
   "parallel",
+  "guarded",
   "equivalent",
   "values",
   "all-headers",
@@ -61,6 +66,8 @@ export type Peer = typeof PEERS[number];
 export const PEER_LABELS: Record<Peer, string> = {
   service: "async-api, `deno task start`",
   parallel: "async-api, `deno serve --parallel` (2 workers)",
+  guarded:
+    "the feature-equivalent handler under the service's connection layer (`serveGuarded`)",
   equivalent: "feature-equivalent `Deno.serve` (bench/equivalent_server.ts)",
   values: "the same without the log line (bench/ladder_server.ts)",
   "all-headers": "the service's headers, constant values, no log",
@@ -201,6 +208,7 @@ async function startHandlers(
 ): Promise<Record<HandlerPeer, BenchServer>> {
   const scripts: Record<HandlerPeer, string[]> = {
     equivalent: [EQUIVALENT, specFile],
+    guarded: [EQUIVALENT, specFile, "--guarded"],
     values: [LADDER, specFile, "values"],
     "all-headers": [LADDER, specFile, "all-headers"],
     "second-header": [LADDER, specFile, "second-header"],
@@ -223,7 +231,7 @@ async function startHandlers(
 }
 
 /** The peers that are hand-written `Deno.serve` handlers. */
-type HandlerPeer = "equivalent" | LadderRung | "minimal";
+type HandlerPeer = "equivalent" | "guarded" | LadderRung | "minimal";
 
 /** A peer's server as the rounds need it. */
 interface Running {

@@ -41,6 +41,7 @@ export const LATENCY_TARGETS: readonly { subject: Peer; baseline: Peer }[] = [
 const SHORT: Record<Peer, string> = {
   service: "async-api",
   parallel: "async-api --parallel",
+  guarded: "equivalent, guarded",
   equivalent: "feature-equivalent",
   values: "equivalent − log",
   "all-headers": "all headers, constant",
@@ -135,6 +136,8 @@ export function cachedSection(cached: CachedGetResult): string {
       cachedTargetRows(cached),
     ),
     "",
+    connectionLayerShare(cached),
+    "",
     socketErrors(cached),
     "",
     `The feature-equivalent peer is derived in the same run from the service itself: the bench fetches \`/posts/1\` twice from the service (as wrk does, without \`Accept-Encoding\`), copies the second (cached) answer's status, body and headers (${
@@ -145,6 +148,31 @@ export function cachedSection(cached: CachedGetResult): string {
     "",
     ladderSection(cached),
   ].join("\n");
+}
+
+/**
+ * How the distance from the service to the feature-equivalent splits: the
+ * service's connection layer (the same handler served through it) and the
+ * service's own per-request work (the service against that).
+ */
+export function connectionLayerShare(cached: CachedGetResult): string {
+  const rps = (peer: Peer) => cached.peers[peer].requestsPerSecond;
+  const cpu = (peer: Peer) => cached.peers[peer].cpuUsPerRequest;
+  const perCpu = (a: Peer, b: Peer) => {
+    const [mine, theirs] = [cpu(a), cpu(b)];
+    return mine === undefined || theirs === undefined
+      ? ""
+      : ` (${formatRatio(theirs / mine)} per CPU second)`;
+  };
+  return `**Where async-api's distance to the feature-equivalent goes.** The feature-equivalent handler served through the service's connection layer (\`serveGuarded\`: its own accept loop, connection cap, header and keep-alive timeouts, the protections \`Deno.serve\` lacks) does ${
+    formatRatio(rps("guarded") / rps("equivalent"))
+  } × its req/s under \`Deno.serve\`${
+    perCpu("guarded", "equivalent")
+  }: that is the layer's cost. async-api does ${
+    formatRatio(rps("service") / rps("guarded"))
+  } × the req/s of that guarded handler${
+    perCpu("service", "guarded")
+  }: that is the cost of its own per-request work (routing, cache lookup, metrics, compression negotiation, request scope).`;
 }
 
 /** The chart group: every peer's req/s, the nginx 1-worker line as target. */

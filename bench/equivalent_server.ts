@@ -16,12 +16,15 @@
  * is the service's own value. Lines are written by the service's own logger
  * (`services/ops/logger.ts`: batched once per turn of the event loop).
  *
- * Run: `deno run -A bench/equivalent_server.ts spec.json`
+ * Run: `deno run -A bench/equivalent_server.ts spec.json [--guarded]`; with
+ * `--guarded` it serves through the service's connection layer
+ * (`services/server/http_server.ts`) instead of plain `Deno.serve`.
  *
  * @module
  */
 
 import { createLogger } from "../services/ops/logger.ts";
+import { serveGuarded } from "../services/server/http_server.ts";
 
 /** What the peer sends and logs, taken from the service. */
 export interface EquivalentSpec {
@@ -114,13 +117,23 @@ export function equivalentHandler(
 }
 
 if (import.meta.main) {
-  const specPath = Deno.args[0];
-  if (!specPath) throw new Error("usage: equivalent_server.ts <spec.json>");
+  const [specPath, mode] = Deno.args;
+  if (!specPath || (mode !== undefined && mode !== "--guarded")) {
+    throw new Error("usage: equivalent_server.ts <spec.json> [--guarded]");
+  }
   const spec: EquivalentSpec = JSON.parse(await Deno.readTextFile(specPath));
-  Deno.serve({
+  const listen = {
     hostname: "127.0.0.1",
     port: 0,
-    onListen: ({ hostname, port }) =>
+    onListen: ({ hostname, port }: Deno.NetAddr) =>
       logger.info("listening", { url: `http://${hostname}:${port}` }),
-  }, equivalentHandler(spec));
+  };
+  // --guarded: under the service's own connection layer (its accept loop,
+  // connection cap, header and keep-alive timeouts; its defaults), which
+  // the report sets apart from the service's own per-request work.
+  if (mode === "--guarded") {
+    serveGuarded({ ...listen, handler: equivalentHandler(spec), logger });
+  } else {
+    Deno.serve(listen, equivalentHandler(spec));
+  }
 }

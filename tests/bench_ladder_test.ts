@@ -15,7 +15,11 @@ import {
   PEERS,
 } from "../bench/cached_get.ts";
 import type { EquivalentSpec } from "../bench/equivalent_server.ts";
-import { cachedSection, cachedSummary } from "../bench/cached_report.ts";
+import {
+  cachedSection,
+  cachedSummary,
+  connectionLayerShare,
+} from "../bench/cached_report.ts";
 import {
   formatStepUs,
   ladderFigures,
@@ -32,6 +36,8 @@ const CPU: Partial<Record<Peer, number>> = {
   "all-headers": 24,
   values: 30,
   equivalent: 36,
+  guarded: 40,
+  service: 50,
   nginx1: 12,
 };
 
@@ -40,6 +46,7 @@ function result(overrides: Partial<Record<Peer, number>> = {}) {
   const rps: Record<Peer, number> = {
     service: 4000,
     parallel: 7000,
+    guarded: 4500,
     equivalent: 5000,
     values: 6250,
     "all-headers": 8000,
@@ -139,6 +146,28 @@ Deno.test("ladderSection() is a table of the rungs and the verdict; cachedSectio
   );
   // The ladder's peers are rows of the peers' table too.
   assert.match(whole, /\| minimal \+ a constant `ETag` \| 10,000 \|/);
+});
+
+Deno.test("connectionLayerShare() splits the service's distance into the connection layer and its own work, in req/s and per CPU second", () => {
+  const cached = result();
+  const line = connectionLayerShare(cached);
+  // guarded 4,500 / equivalent 5,000 req/s; CPU 40 vs 36 µs per request.
+  assert.match(
+    line,
+    /does 0\.90 × its req\/s under `Deno\.serve` \(0\.90 per CPU second\)/,
+  );
+  // service 4,000 / guarded 4,500 req/s; CPU 50 vs 40 µs per request.
+  assert.match(
+    line,
+    /async-api does 0\.89 × the req\/s of that guarded handler \(0\.80 per CPU second\)/,
+  );
+  assert.match(
+    cachedSection(cached),
+    /Where async-api's distance to the feature-equivalent goes/,
+  );
+  const unmeasured = result();
+  unmeasured.peers.guarded.cpuUsPerRequest = undefined;
+  assert.doesNotMatch(connectionLayerShare(unmeasured), /per CPU second\)/);
 });
 
 Deno.test("ladderSummary() prints one line per rung and the verdict, after the targets in cachedSummary()", () => {

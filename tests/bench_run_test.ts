@@ -179,6 +179,7 @@ function results(): RunResults {
       peers: {
         service: peer(8000, 3),
         parallel: peer(12000, 5),
+        guarded: peer(8400, 2),
         equivalent: peer(8500, 2),
         values: peer(9000, 2),
         "all-headers": peer(10000, 2),
