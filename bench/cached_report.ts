@@ -63,6 +63,7 @@ export function cachedTargetRows(cached: CachedGetResult): string[][] {
       met(ratio >= min),
     ];
   });
+  rows.push(perCpuSecondRow(cached, "service", "equivalent"));
   for (const { subject, baseline } of LATENCY_TARGETS) {
     const mine = cached.peers[subject].latencyP99Ms;
     const theirs = cached.peers[baseline].latencyP99Ms;
@@ -75,6 +76,28 @@ export function cachedTargetRows(cached: CachedGetResult): string[][] {
     ]);
   }
   return rows;
+}
+
+/**
+ * `subject`'s requests per CPU second against `baseline`'s, for
+ * information: on a machine whose cores other work shares, CPU time per
+ * request moves less between rounds than req/s.
+ */
+function perCpuSecondRow(
+  cached: CachedGetResult,
+  subject: Peer,
+  baseline: Peer,
+): string[] {
+  const mine = cached.peers[subject].cpuUsPerRequest;
+  const theirs = cached.peers[baseline].cpuUsPerRequest;
+  return [
+    `${SHORT[subject]} requests per CPU second vs ${SHORT[baseline]}`,
+    mine === undefined || theirs === undefined
+      ? "—"
+      : formatRatio(theirs / mine),
+    "—",
+    "info",
+  ];
 }
 
 const ms = (v: number | undefined) =>

@@ -148,7 +148,7 @@ Deno.test("ladderSection() is a table of the rungs and the verdict; cachedSectio
   assert.match(whole, /\| minimal \+ a constant `ETag` \| 10,000 \|/);
 });
 
-Deno.test("connectionLayerShare() splits the service's distance into the connection layer and its own work, in req/s and per CPU second", () => {
+Deno.test("connectionLayerShare() splits the service's distance into the connection layer and its own work, in req/s and per CPU second; the targets add the service's requests per CPU second", () => {
   const cached = result();
   const line = connectionLayerShare(cached);
   // guarded 4,500 / equivalent 5,000 req/s; CPU 40 vs 36 µs per request.
@@ -164,6 +164,12 @@ Deno.test("connectionLayerShare() splits the service's distance into the connect
   assert.match(
     cachedSection(cached),
     /Where async-api's distance to the feature-equivalent goes/,
+  );
+  // And the service's requests per CPU second against the equivalent's,
+  // as information next to the req/s target: 36 / 50 µs.
+  assert.match(
+    cachedSection(cached),
+    /\| async-api requests per CPU second vs feature-equivalent \| 0\.72 \| — \| info \|/,
   );
   const unmeasured = result();
   unmeasured.peers.guarded.cpuUsPerRequest = undefined;
