@@ -317,6 +317,16 @@ interface AppState {
   routes: () => readonly Route[];
 }
 
+/**
+ * Upload buffer sizes when UPLOAD_WRITE_BYTES is unset. On disk every write
+ * is a round trip to a blocking thread, two wake-ups that each wait for a
+ * core on a busy machine: 2 MiB halves them (1 GiB uploads, interleaved
+ * with 1 MiB: faster in 7 of 9 pairs at load 2-4, CPU per GiB -6 to -9%,
+ * RSS growth +6 MiB). S3 keeps 1 MiB: its RSS target has no room for more.
+ */
+const DISK_WRITE_BYTES = 2 * 1024 * 1024;
+const S3_WRITE_BYTES = 1024 * 1024;
+
 /** Every route group, in the order the router tries them. */
 function routeGroups(
   { config, logger }: AppOptions,
@@ -339,7 +349,8 @@ function routeGroups(
       store: files,
       maxUploadBytes: config.maxUploadBytes,
       queueBytes: config.uploadQueueBytes,
-      writeBytes: config.uploadWriteBytes,
+      writeBytes: config.uploadWriteBytes ??
+        (config.s3Endpoint ? S3_WRITE_BYTES : DISK_WRITE_BYTES),
       idleTimeoutMs: config.uploadIdleTimeoutMs,
       downloadIdleTimeoutMs: config.downloadIdleTimeoutMs,
       maxConcurrentUploads: config.maxConcurrentUploads,

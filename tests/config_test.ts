@@ -28,6 +28,9 @@ Deno.test("loadConfig() uses the documented defaults", () => {
   assert.equal(config.dataDir, "./data");
   assert.equal(config.maxUploadBytes, 1073741824);
   assert.equal(config.uploadQueueBytes, 8388608);
+  // Unset: the app picks 2 MiB on local disk and 1 MiB with S3_ENDPOINT.
+  assert.equal(config.uploadWriteBytes, undefined);
+  assert.equal(load(["--upload-write-bytes", "65536"]).uploadWriteBytes, 65536);
   assert.equal(config.uploadToken, undefined);
   assert.equal(config.shutdownGraceMs, 10000);
   assert.equal(config.logLevel, "info");

@@ -49,7 +49,7 @@ export interface Config {
   dataDir: string;
   maxUploadBytes: number;
   uploadQueueBytes: number;
-  uploadWriteBytes: number;
+  uploadWriteBytes: number | undefined;
   uploadIdleTimeoutMs: number;
   downloadIdleTimeoutMs: number;
   maxConcurrentUploads: number;

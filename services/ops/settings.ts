@@ -285,9 +285,9 @@ export const SETTINGS = [
     key: "uploadWriteBytes",
     env: "UPLOAD_WRITE_BYTES",
     flag: "upload-write-bytes",
-    default: "1048576",
+    default: undefined,
     help:
-      "the reader fills buffers of up to this size, and the writer writes each in one call",
+      "the reader fills buffers of up to this size, and the writer writes each in one call; unset: 2097152 on local disk, 1048576 with S3_ENDPOINT",
     parse: integer(1024, 256 * 1024 * 1024),
   }),
   setting({
