@@ -15,6 +15,14 @@ import { withTempDir } from "./fixtures/temp_dir.ts";
 
 const encoder = new TextEncoder();
 
+// More than the socket buffers between a client that reads nothing and the
+// service hold (tcp_wmem lets the kernel buffer 4 MiB here): with a 4 MiB
+// file, a download could be sent in full on a slow run, which closed its
+// file, and the descriptors then never ran out for a file (no 503; seen in
+// a run with a busy machine, and in 1 of 3 runs with 30 ms between the
+// requests).
+const FILE_BYTES = 32 << 20;
+
 Deno.test("downloads read slowly until out of descriptors: 503 for those that cannot open the file, and the process lives on", async () => {
   await withTempDir(async (dataDir) => {
     await using service = await spawnService(["--data-dir", dataDir], {
@@ -25,7 +33,7 @@ Deno.test("downloads read slowly until out of descriptors: 503 for those that ca
     const upload = await fetch(`${service.url}/files`, {
       method: "POST",
       headers: { "content-type": "application/octet-stream" },
-      body: new Uint8Array(4 << 20),
+      body: new Uint8Array(FILE_BYTES),
     });
     assert.equal(upload.status, 201);
     const { id } = await upload.json();
