@@ -96,6 +96,21 @@ export interface PeerFigures {
   runs: PeerRun[];
 }
 
+/**
+ * `subject`'s requests per CPU second as a multiple of `baseline`'s (the
+ * baseline's CPU time per request over the subject's), or `undefined`
+ * when either was not measured.
+ */
+export function perCpuSecond(
+  cached: CachedGetResult,
+  subject: Peer,
+  baseline: Peer,
+): number | undefined {
+  const mine = cached.peers[subject].cpuUsPerRequest;
+  const theirs = cached.peers[baseline].cpuUsPerRequest;
+  return mine === undefined || theirs === undefined ? undefined : theirs / mine;
+}
+
 /** Figures of the cached-GET benchmark. */
 export interface CachedGetResult {
   peers: Record<Peer, PeerFigures>;

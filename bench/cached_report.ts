@@ -14,6 +14,7 @@ import {
   type Peer,
   PEER_LABELS,
   PEERS,
+  perCpuSecond,
 } from "./cached_get.ts";
 import { ladderSection, ladderSummary } from "./ladder_report.ts";
 import { formatRatio, met, plural, table } from "./report_format.ts";
@@ -88,13 +89,10 @@ function perCpuSecondRow(
   subject: Peer,
   baseline: Peer,
 ): string[] {
-  const mine = cached.peers[subject].cpuUsPerRequest;
-  const theirs = cached.peers[baseline].cpuUsPerRequest;
+  const ratio = perCpuSecond(cached, subject, baseline);
   return [
     `${SHORT[subject]} requests per CPU second vs ${SHORT[baseline]}`,
-    mine === undefined || theirs === undefined
-      ? "—"
-      : formatRatio(theirs / mine),
+    ratio === undefined ? "—" : formatRatio(ratio),
     "—",
     "info",
   ];
@@ -180,12 +178,9 @@ export function cachedSection(cached: CachedGetResult): string {
  */
 export function connectionLayerShare(cached: CachedGetResult): string {
   const rps = (peer: Peer) => cached.peers[peer].requestsPerSecond;
-  const cpu = (peer: Peer) => cached.peers[peer].cpuUsPerRequest;
-  const perCpu = (a: Peer, b: Peer) => {
-    const [mine, theirs] = [cpu(a), cpu(b)];
-    return mine === undefined || theirs === undefined
-      ? ""
-      : ` (${formatRatio(theirs / mine)} per CPU second)`;
+  const perCpu = (subject: Peer, baseline: Peer) => {
+    const ratio = perCpuSecond(cached, subject, baseline);
+    return ratio === undefined ? "" : ` (${formatRatio(ratio)} per CPU second)`;
   };
   return `**Where async-api's distance to the feature-equivalent goes.** The feature-equivalent handler served through the service's connection layer (\`serveGuarded\`: its own accept loop, connection cap, header and keep-alive timeouts, the protections \`Deno.serve\` lacks) does ${
     formatRatio(rps("guarded") / rps("equivalent"))

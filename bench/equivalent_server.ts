@@ -131,9 +131,7 @@ if (import.meta.main) {
   // --guarded: under the service's own connection layer (its accept loop,
   // connection cap, header and keep-alive timeouts; its defaults), which
   // the report sets apart from the service's own per-request work.
-  if (mode === "--guarded") {
-    serveGuarded({ ...listen, handler: equivalentHandler(spec), logger });
-  } else {
-    Deno.serve(listen, equivalentHandler(spec));
-  }
+  const handler = equivalentHandler(spec);
+  if (mode === "--guarded") serveGuarded({ ...listen, handler, logger });
+  else Deno.serve(listen, handler);
 }

@@ -14,7 +14,7 @@
  */
 
 import { formatValue } from "./charts.ts";
-import type { CachedGetResult, Peer } from "./cached_get.ts";
+import { type CachedGetResult, type Peer, perCpuSecond } from "./cached_get.ts";
 import { formatRatio, table } from "./report_format.ts";
 
 /** One rung: the peer and what it adds to the rung before it. */
@@ -112,15 +112,14 @@ const percent = (share: number | undefined) =>
 
 /** Per core: the two peers' CPU time per request, when measured. */
 function perCore(cached: CachedGetResult): string {
-  const nginx = cached.peers.nginx1.cpuUsPerRequest;
-  const equivalent = cached.peers.equivalent.cpuUsPerRequest;
-  if (nginx === undefined || equivalent === undefined) return "";
+  const ratio = perCpuSecond(cached, "equivalent", "nginx1");
+  if (ratio === undefined) return "";
   return ` Per CPU time: feature-equivalent ${
-    formatValue(equivalent)
+    formatValue(cached.peers.equivalent.cpuUsPerRequest!)
   } µs per request, nginx 1 worker ${
-    formatValue(nginx)
+    formatValue(cached.peers.nginx1.cpuUsPerRequest!)
   } µs (master and worker), so ${
-    formatRatio(nginx / equivalent)
+    formatRatio(ratio)
   } × nginx's requests per CPU second.`;
 }
 
