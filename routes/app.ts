@@ -287,6 +287,7 @@ function createCache(
       memory,
       freshMs: config.cacheTtlSeconds * 1000,
       timeoutMs: config.redisTimeoutMs,
+      pingIntervalMs: config.redisPingIntervalMs,
       // What one upstream load may take (UPSTREAM_TIMEOUT_MS is the budget
       // of all its attempts), and a second to store it.
       lockMs: config.upstreamTimeoutMs + 1000,

@@ -3,8 +3,9 @@
  * bytes and evictions, and, with a shared tier, `cache_redis_up` (0/1) and
  * `cache_redis_timeouts_total` (Redis answers slower than
  * `REDIS_TIMEOUT_MS`, each served as a miss); all stores read at scrape
- * time; with a shared tier too, `cache_redis_resyncs_total` (memory tier
- * dropped on resubscribing), `cache_invalidations_unshared_total` and
+ * time; with a shared tier too, `cache_redis_silent_connections_total`
+ * (connections whose PINGs went unanswered, replaced),
+ * `cache_redis_resyncs_total` (memory tier dropped on resubscribing), `cache_invalidations_unshared_total` and
  * `cache_invalidations_pending` (drops that could not reach Redis, tried
  * again until they do). `cache_revalidations_total` counts conditional refreshes of stale
  * entries by how they ended.
@@ -110,6 +111,11 @@ export function redisCacheMetrics(
     help:
       "Redis commands that took longer than REDIS_TIMEOUT_MS (each treated as a miss)",
   }, () => link.timeouts);
+  mirroredCounter(registry, {
+    name: "cache_redis_silent_connections_total",
+    help:
+      "Redis connections found silent (a PING or handshake unanswered by the second REDIS_PING_INTERVAL_MS period) and replaced; a silent subscriber drops the in-memory tier",
+  }, () => link.silentDeaths);
   mirroredCounter(registry, {
     name: "cache_redis_resyncs_total",
     help:

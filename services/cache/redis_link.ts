@@ -5,17 +5,24 @@
  * command that is not connected, fails or takes longer than `timeoutMs`
  * rejects with {@linkcode RedisUnavailableError}, which callers treat as a
  * miss. Losing and regaining the connection is logged once per change, and
- * node-redis reconnects with capped exponential backoff. While the
- * subscriber is not subscribed, messages published meanwhile are lost:
- * {@linkcode RedisLink.listening} says so, and
- * {@linkcode RedisLink.onSubscribed} tells when it is subscribed again.
+ * node-redis reconnects with capped exponential backoff. A connection whose
+ * path went silent (no FIN, no RST) is found by its PINGs and replaced
+ * (`redis_connection.ts`). While the subscriber is not subscribed, or a PING
+ * of it is late, messages published meanwhile may be lost:
+ * {@linkcode RedisLink.listening} says so, {@linkcode RedisLink.onSilent}
+ * tells when it was found silent, and {@linkcode RedisLink.onSubscribed}
+ * when it is subscribed again.
  *
  * @module
  */
 
-import { createClient, RESP_TYPES } from "redis";
-import { Buffer } from "node:buffer";
+import type { Buffer } from "node:buffer";
 import { type Logger, silentLogger } from "../ops/logger.ts";
+import {
+  type ConnectionEvents,
+  type RedisCommands,
+  RedisConnection,
+} from "./redis_connection.ts";
 
 /** A Redis command could not be answered in time: treat it as a miss. */
 export class RedisUnavailableError extends Error {
@@ -38,6 +45,11 @@ export interface RedisLinkOptions {
   connectTimeoutMs?: number;
   /** Longest pause between reconnection attempts, ms. @default {1000} */
   maxBackoffMs?: number;
+  /**
+   * Period of the liveness PINGs on each connection, ms: one unanswered by
+   * the second period replaces the connection. @default {1000}
+   */
+  pingIntervalMs?: number;
   /** Called with each announcement received on `channel`. */
   onMessage?: (message: string) => void;
   /** The channel the subscriber listens on. */
@@ -46,30 +58,12 @@ export interface RedisLinkOptions {
   logger?: Logger;
 }
 
-function makeClient(
-  url: string,
-  connectTimeoutMs: number,
-  backoff: (retries: number) => number | Error,
-) {
-  return createClient({
-    url,
-    // A command issued while disconnected fails at once instead of
-    // waiting in a queue: the caller goes to the upstream meanwhile.
-    disableOfflineQueue: true,
-    socket: {
-      connectTimeout: connectTimeoutMs,
-      reconnectStrategy: backoff,
-    },
-  }).withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer });
-}
-
-/** The command client, its replies' binary strings mapped to `Buffer`s. */
-export type RedisCommands = ReturnType<typeof makeClient>;
+export type { RedisCommands } from "./redis_connection.ts";
 
 /** The two connections, their reachability and timed commands. */
 export class RedisLink {
-  readonly #client: RedisCommands;
-  readonly #subscriber: RedisCommands;
+  readonly #client: RedisConnection;
+  readonly #subscriber: RedisConnection;
   readonly #timeoutMs: number;
   readonly #logger: Logger;
   readonly #url: string;
@@ -80,6 +74,7 @@ export class RedisLink {
   #closed = false;
   #listening = false;
   readonly #subscribedListeners = new Set<() => void>();
+  readonly #silentListeners = new Set<() => void>();
 
   constructor(options: RedisLinkOptions) {
     const {
@@ -87,6 +82,7 @@ export class RedisLink {
       timeoutMs = 100,
       connectTimeoutMs = 1000,
       maxBackoffMs = 1000,
+      pingIntervalMs = 1000,
       onMessage,
       channel = "async-api:cache:filled",
       logger = silentLogger,
@@ -96,6 +92,7 @@ export class RedisLink {
         ["timeoutMs", timeoutMs],
         ["connectTimeoutMs", connectTimeoutMs],
         ["maxBackoffMs", maxBackoffMs],
+        ["pingIntervalMs", pingIntervalMs],
       ] as const
     ) {
       if (!Number.isInteger(value) || value < 1) {
@@ -120,34 +117,55 @@ export class RedisLink {
       this.#backoffUntil = Math.max(this.#backoffUntil, Date.now() + ms);
       return ms;
     };
-    this.#client = makeClient(url, connectTimeoutMs, backoff);
-    this.#subscriber = this.#client.duplicate();
-    for (const client of [this.#client, this.#subscriber]) {
-      // Without an error listener node-redis would end the process; each
-      // failed reconnection emits one, so only a change is logged.
-      client.on("error", (error: Error) => this.#lost(error));
-      client.on("ready", () => this.#regained());
-      // Connecting may take many attempts: it runs in the background and
-      // the cache works without Redis meanwhile.
-      client.connect().catch((error: Error) => this.#lost(error));
-    }
-    this.#watchSubscriber();
+    const open = (events: ConnectionEvents) =>
+      new RedisConnection({
+        url,
+        connectTimeoutMs,
+        backoff,
+        pingIntervalMs,
+        timeoutMs,
+        events,
+      });
+    this.#client = open({
+      ready: () => this.#regained(),
+      lost: (error) => this.#lost(error),
+      unsure: () => {},
+      sure: () => {},
+      dead: () => {},
+    });
+    this.#subscriber = open(this.#subscriberEvents());
     if (onMessage) this.subscribe(channel, onMessage);
   }
 
   /**
    * Keeps {@linkcode RedisLink.listening}: node-redis emits "ready" on the
-   * subscriber only once its channels are subscribed again (it waits for
-   * the SUBSCRIBE replies), so from then on no message is lost; an error
-   * (the socket closed, a refused SUBSCRIBE) means some may be.
+   * subscriber only once its channels are subscribed (it waits for the
+   * SUBSCRIBE replies), so from then on no message is lost; an error (the
+   * socket closed, a refused SUBSCRIBE) means some may be, and a late PING
+   * that it is unknown whether any is.
    */
-  #watchSubscriber(): void {
-    this.#subscriber.on("error", () => this.#listening = false);
-    this.#subscriber.on("end", () => this.#listening = false);
-    this.#subscriber.on("ready", () => {
-      this.#listening = true;
-      for (const listener of this.#subscribedListeners) listener();
-    });
+  #subscriberEvents(): ConnectionEvents {
+    return {
+      ready: () => {
+        this.#listening = true;
+        for (const listener of this.#subscribedListeners) listener();
+        this.#regained();
+      },
+      lost: (error) => {
+        this.#listening = false;
+        this.#lost(error);
+      },
+      unsure: () => {
+        this.#listening = false;
+      },
+      // In order: what was published before the PONG has arrived.
+      sure: () => {
+        this.#listening = this.#subscriber.ready;
+      },
+      dead: () => {
+        for (const listener of this.#silentListeners) listener();
+      },
+    };
   }
 
   /**
@@ -167,18 +185,37 @@ export class RedisLink {
   }
 
   /**
+   * Calls `listener` each time the subscriber was found silent (a PING
+   * unanswered) and replaced: drops announced meanwhile may have been
+   * missed, while the path to Redis may be dead from here only, so other
+   * instances may still reach it and write.
+   */
+  onSilent(listener: () => void): void {
+    this.#silentListeners.add(listener);
+  }
+
+  /**
    * Calls `onMessage` with each message on `channel`, over the one
-   * subscriber connection (node-redis subscribes again after a reconnect).
+   * subscriber connection (subscribed again after a reconnect, and on a
+   * connection that replaces a silent one).
    */
   subscribe(channel: string, onMessage: (message: string) => void): void {
     this.#subscriber.subscribe(channel, (message: Buffer | string) => {
       onMessage(String(message));
-    }).catch((error: Error) => this.#lost(error));
+    });
   }
 
   /** Whether both connections are open now (the `cache_redis_up` gauge). */
   get up(): boolean {
-    return !this.#closed && this.#client.isReady && this.#subscriber.isReady;
+    return !this.#closed && this.#client.ready && this.#subscriber.ready;
+  }
+
+  /**
+   * Connections found silent (a PING or a handshake unanswered by the
+   * second period) and replaced so far.
+   */
+  get silentDeaths(): number {
+    return this.#client.deaths + this.#subscriber.deaths;
   }
 
   /**
@@ -202,14 +239,15 @@ export class RedisLink {
    * when no answer came in time (the late answer is ignored).
    */
   async call<T>(command: (client: RedisCommands) => Promise<T>): Promise<T> {
-    if (!this.#client.isReady) {
+    const client = this.#client.client;
+    if (!client.isReady) {
       throw new RedisUnavailableError("Redis is not connected");
     }
     if (Date.now() < this.#slowUntil) {
       throw new RedisUnavailableError("Redis answered too slowly just now");
     }
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const pending = command(this.#client);
+    const pending = command(client);
     // A late failure of an abandoned command must not go unhandled.
     pending.catch(() => {});
     const late = new Promise<never>((_, reject) => {
@@ -240,15 +278,8 @@ export class RedisLink {
     if (this.#closed) return;
     this.#closed = true;
     this.#listening = false;
-    for (const client of [this.#client, this.#subscriber]) {
-      // destroy(), not close(): it also stops a reconnection in progress
-      // (and its timer), where the socket is not open.
-      try {
-        client.destroy();
-      } catch {
-        // Never connected.
-      }
-    }
+    this.#client.close();
+    this.#subscriber.close();
     // A margin: the runtime may fire that timer a little after its time.
     const pause = this.#backoffUntil + 25 - Date.now();
     if (this.#backoffUntil > 0 && pause > 0) {

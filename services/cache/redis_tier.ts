@@ -22,6 +22,8 @@ export interface RedisTierOptions {
   freshMs: number;
   /** Longest wait for one Redis command, ms (`REDIS_TIMEOUT_MS`). */
   timeoutMs: number;
+  /** Period of the liveness PINGs, ms (`REDIS_PING_INTERVAL_MS`). */
+  pingIntervalMs: number;
   /**
    * Longest an instance waits for another's load, and the life of a lock
    * whose owner died, ms: what one upstream load may take.
@@ -40,11 +42,13 @@ export interface RedisTier {
 
 /** Connects (in the background) and wires the shared tier. */
 export function createRedisTier(options: RedisTierOptions): RedisTier {
-  const { url, memory, freshMs, timeoutMs, lockMs, logger } = options;
+  const { url, memory, freshMs, timeoutMs, pingIntervalMs, lockMs, logger } =
+    options;
   const channel = "async-api:cache:filled";
   const link = new RedisLink({
     url,
     timeoutMs,
+    pingIntervalMs,
     channel,
     logger,
     // Messages arrive only once subscribed, after `flight` exists.

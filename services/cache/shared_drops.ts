@@ -16,6 +16,10 @@
  * the subscriber is subscribed again, the instance drops its whole memory
  * tier (what it held is re-read from Redis, which the writer's `DEL`
  * cleaned); memory is a copy of Redis only while the instance listens.
+ * A subscriber found silent (its PINGs unanswered: a dead path, maybe from
+ * this instance only, while the writer still reaches Redis) drops the
+ * memory tier at once too: none of it can be confirmed while Redis cannot
+ * answer, and what the upstream gives meanwhile is newer.
  * And a drop that could not reach Redis (`DEL` or `PUBLISH` failed) leaves
  * the entries in Redis and in the other instances' memory: it is kept and
  * tried again every {@linkcode RETRY_MS} until it goes through (a bounded
@@ -101,6 +105,7 @@ export class SharedDrops {
     this.#now = now;
     link.subscribe(channel, (message) => this.#received(message));
     link.onSubscribed(() => this.#resync());
+    link.onSilent(() => this.#apply(EVERY_KEY));
   }
 
   /**

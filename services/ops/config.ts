@@ -36,6 +36,7 @@ export interface Config {
   cacheMaxBytes: number;
   redisUrl: URL | undefined;
   redisTimeoutMs: number;
+  redisPingIntervalMs: number;
   cacheAdminToken: string | undefined;
   s3Endpoint: URL | undefined;
   s3Bucket: string | undefined;

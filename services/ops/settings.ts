@@ -168,6 +168,15 @@ export const SETTINGS = [
     parse: integer(1, 60_000),
   }),
   setting({
+    key: "redisPingIntervalMs",
+    env: "REDIS_PING_INTERVAL_MS",
+    flag: "redis-ping-interval-ms",
+    default: "1000",
+    help:
+      "each Redis connection is sent a PING this often; one unanswered by the second period (a silent path) is closed and opened again",
+    parse: integer(10, 60_000),
+  }),
+  setting({
     key: "cacheAdminToken",
     env: "CACHE_ADMIN_TOKEN",
     flag: "cache-admin-token",

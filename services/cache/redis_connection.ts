@@ -1,0 +1,249 @@
+/**
+ * One connection to Redis (a node-redis client) that is checked for life. A
+ * path that goes silent (a NAT or firewall that forgot the flow, a host gone
+ * without a reset) sends neither FIN nor RST: the socket stays open, node-
+ * redis believes it is connected, and a subscriber hears nothing. So every
+ * `pingIntervalMs` a PING goes out; one not answered within `timeoutMs`
+ * makes the connection's life unknown (`live` is false, `unsure` fires,
+ * `sure` once the answer comes); one still unanswered at the second tick
+ * after it was sent (or a handshake not finished by then) means the path is
+ * dead: the client is destroyed and a new one opened, subscribed to the same
+ * channels (`dead` fires). Two ticks, not one: a PONG that arrived while the
+ * event loop was blocked is read before the next tick.
+ *
+ * @module
+ */
+
+import { Buffer } from "node:buffer";
+import { createClient, RESP_TYPES } from "redis";
+
+function makeClient(
+  url: string,
+  connectTimeoutMs: number,
+  backoff: (retries: number) => number | Error,
+) {
+  return createClient({
+    url,
+    // A command issued while disconnected fails at once instead of
+    // waiting in a queue: the caller goes to the upstream meanwhile.
+    disableOfflineQueue: true,
+    socket: {
+      connectTimeout: connectTimeoutMs,
+      reconnectStrategy: backoff,
+    },
+  }).withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer });
+}
+
+/** The command client, its replies' binary strings mapped to `Buffer`s. */
+export type RedisCommands = ReturnType<typeof makeClient>;
+
+/**
+ * destroy(), not close(): it also stops a reconnection in progress (and its
+ * timer), where the socket is not open.
+ */
+function destroyQuietly(client: RedisCommands): void {
+  try {
+    client.destroy();
+  } catch {
+    // Never connected, or destroyed already.
+  }
+}
+
+/** What a {@linkcode RedisConnection} reports. */
+export interface ConnectionEvents {
+  /** Connected (and subscribed to every channel): usable from now. */
+  ready(): void;
+  /** A failure or a close: messages published meanwhile may be lost. */
+  lost(error: Error): void;
+  /** A PING is late: whether the connection lives is unknown. */
+  unsure(): void;
+  /** The late PING was answered: nothing was lost on the way. */
+  sure(): void;
+  /**
+   * Found silent while connected (a PING unanswered) and replaced by a new
+   * connection; `lost` fires too. A handshake that hangs fires only `lost`:
+   * nothing was heard on that connection yet.
+   */
+  dead(error: Error): void;
+}
+
+/** Options of {@linkcode RedisConnection}. */
+export interface RedisConnectionOptions {
+  /** `redis://…`. */
+  url: string;
+  /** Longest wait for the TCP connection, ms (node-redis). */
+  connectTimeoutMs: number;
+  /** Pause before reconnection attempt `retries`, or an Error to stop. */
+  backoff: (retries: number) => number | Error;
+  /** Period of the PINGs, ms. */
+  pingIntervalMs: number;
+  /** A PING unanswered this long makes the life unknown, ms. */
+  timeoutMs: number;
+  /** Receives the changes. */
+  events: ConnectionEvents;
+}
+
+/** One client, replaced when its path is found silent. */
+export class RedisConnection {
+  readonly #options: RedisConnectionOptions;
+  readonly #channels = new Map<string, (message: Buffer | string) => void>();
+  #client: RedisCommands;
+  #retire: () => void = () => {};
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #pinging = false;
+  #late = false;
+  #suspect = false;
+  #handshaking = false;
+  #deaths = 0;
+  #closed = false;
+
+  constructor(options: RedisConnectionOptions) {
+    this.#options = options;
+    this.#client = this.#open();
+    this.#timer = setTimeout(() => this.#tick(), options.pingIntervalMs);
+  }
+
+  /** The client now (another one after the path was found dead). */
+  get client(): RedisCommands {
+    return this.#client;
+  }
+
+  /** Connected, as node-redis sees it. */
+  get ready(): boolean {
+    return this.#client.isReady;
+  }
+
+  /** Connections found silent and replaced so far. */
+  get deaths(): number {
+    return this.#deaths;
+  }
+
+  /** Subscribes to `channel`, again on each new client. */
+  subscribe(
+    channel: string,
+    listener: (message: Buffer | string) => void,
+  ): void {
+    this.#channels.set(channel, listener);
+    this.#subscribeOn(this.#client, channel, listener);
+  }
+
+  /** Stops the PINGs and closes the client for good. */
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    this.#retire();
+  }
+
+  #subscribeOn(
+    client: RedisCommands,
+    channel: string,
+    listener: (message: Buffer | string) => void,
+  ): void {
+    client.subscribe(channel, listener).catch((error: Error) => {
+      if (client === this.#client && !this.#closed) {
+        this.#options.events.lost(error);
+      }
+    });
+  }
+
+  /** A new client, connecting in the background, its events wired. */
+  #open(): RedisCommands {
+    const { url, connectTimeoutMs, backoff, events } = this.#options;
+    let retired = false;
+    // A replaced client must not reconnect by itself.
+    const client = makeClient(
+      url,
+      connectTimeoutMs,
+      (retries) => retired ? new Error("replaced") : backoff(retries),
+    );
+    const current = () => !retired && !this.#closed;
+    // Without an error listener node-redis would end the process.
+    client.on("error", (error: Error) => {
+      if (!current()) return;
+      this.#handshaking = false;
+      events.lost(error);
+    });
+    client.on("end", () => {
+      if (current()) events.lost(new Error("connection closed"));
+    });
+    client.on("connect", () => {
+      if (current()) this.#handshaking = true;
+    });
+    client.on("ready", () => {
+      if (!current()) return destroyQuietly(client);
+      this.#handshaking =
+        this.#pinging =
+        this.#late =
+        this.#suspect =
+          false;
+      events.ready();
+    });
+    client.connect().catch((error: Error) => {
+      if (current()) events.lost(error);
+    });
+    for (const [channel, listener] of this.#channels) {
+      this.#subscribeOn(client, channel, listener);
+    }
+    this.#retire = () => {
+      retired = true;
+      destroyQuietly(client);
+    };
+    return client;
+  }
+
+  /**
+   * One period: a PING when none is out; a PING or a handshake still
+   * pending at a second tick is a dead path.
+   */
+  #tick(): void {
+    const client = this.#client;
+    const waiting = client.isReady ? this.#pinging : this.#handshaking;
+    if (!waiting) {
+      this.#suspect = false;
+      if (client.isReady) this.#ping(client);
+    } else if (!this.#suspect) {
+      this.#suspect = true;
+    } else {
+      this.#replace(client.isReady ? "PING" : "handshake");
+    }
+    this.#timer = setTimeout(() => this.#tick(), this.#options.pingIntervalMs);
+  }
+
+  #ping(client: RedisCommands): void {
+    const { timeoutMs, events } = this.#options;
+    this.#pinging = true;
+    const late = setTimeout(() => {
+      if (client !== this.#client || !this.#pinging) return;
+      this.#late = true;
+      events.unsure();
+    }, timeoutMs);
+    client.ping().then(() => {
+      if (client !== this.#client) return;
+      this.#pinging = false;
+      if (!this.#late) return;
+      this.#late = false;
+      events.sure();
+    }, () => {
+      // A failure is reported by the error event.
+      if (client === this.#client) this.#pinging = false;
+    }).finally(() => clearTimeout(late));
+  }
+
+  /** The path is silent: a new client replaces this one. */
+  #replace(what: "PING" | "handshake"): void {
+    const error = new Error(
+      `no answer to ${what} by the second PING period ` +
+        `(${this.#options.pingIntervalMs} ms each): the connection is replaced`,
+    );
+    this.#deaths++;
+    this.#handshaking =
+      this.#pinging =
+      this.#late =
+      this.#suspect =
+        false;
+    this.#retire();
+    this.#client = this.#open();
+    if (what === "PING") this.#options.events.dead(error);
+    this.#options.events.lost(error);
+  }
+}
