@@ -26,6 +26,7 @@ import {
   type GuardedServer,
   serveGuarded,
 } from "./services/server/http_server.ts";
+import { collectGarbage } from "./services/ops/collect_garbage.ts";
 import { createLogger, type Logger } from "./services/ops/logger.ts";
 import { problem } from "./services/http/problem.ts";
 import { logUnhandledRejections } from "./services/http/request_scope.ts";
@@ -80,6 +81,9 @@ export async function serve(
       throw error;
     },
   );
+  // The start's garbage goes before the first request, not during some
+  // upload later (see collect_garbage.ts).
+  collectGarbage();
   const server = await listen(app, config, logger, connections);
   const signal = await untilSignal(logger);
   await drain(app, server, config, logger, signal);

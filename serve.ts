@@ -18,6 +18,7 @@
 import { createApp } from "./routes/app.ts";
 import { logUnhandledRejections } from "./services/http/request_scope.ts";
 import { describeConfig } from "./services/ops/config.ts";
+import { collectGarbage } from "./services/ops/collect_garbage.ts";
 import { createLogger } from "./services/ops/logger.ts";
 import {
   dataDirRefusal,
@@ -36,6 +37,8 @@ const app = await createApp({ config, logger }).catch((error: unknown) => {
   if (refusal !== undefined) refuseStart(refusal);
   throw error;
 });
+// The start's garbage goes before the first request (collect_garbage.ts).
+collectGarbage();
 
 /** The settings in force: PORT and HOST are not, `deno serve` listens. */
 function servedSettings(): Record<string, unknown> {
