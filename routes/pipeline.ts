@@ -144,43 +144,42 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   const compressor = new Compressor();
   let inflight = 0;
 
-  /** The route's answer, counted in flight until it is given. */
-  function route(
+  const done = () => {
+    inflight--;
+    metrics.inflight(-1);
+  };
+  const sent = (ctx: RequestContext, { response, bytes }: Finished) => {
+    nameSpan(ctx);
+    record(ctx, response.status, bytes, { logger, metrics });
+    return response;
+  };
+  const finished = (
     req: Request,
-    ctx: RouteContext,
-  ): Response | Reply | Promise<Response | Reply> {
-    const done = () => {
-      inflight--;
-      metrics.inflight(-1);
-    };
-    inflight++;
-    metrics.inflight(1);
-    const answer = answerOf(req, ctx, router, logger);
-    if (answer instanceof Promise) return answer.finally(done);
-    done();
-    return answer;
-  }
+    ctx: RequestContext,
+    answer: Response | Reply,
+  ): Response | Promise<Response> => {
+    const out = finish(req, ctx, answer, { compressor, logger });
+    return out instanceof Promise
+      ? out.then((out) => sent(ctx, out))
+      : sent(ctx, out);
+  };
 
+  // Straight through for an answer given at once (a memory hit): no
+  // closure and no promise per request; a later answer goes the same way
+  // once it settles.
   function fetch(
     req: Request,
     info?: Deno.ServeHandlerInfo,
   ): Response | Promise<Response> {
-    const started = performance.now();
-    const ctx = contextOf(req, info);
-    const sent = ({ response, bytes }: Finished) => {
-      nameSpan(req, ctx);
-      record(req, ctx, { status: response.status, bytes }, started, {
-        logger,
-        metrics,
-      });
-      return response;
-    };
-    const finished = (answer: Response | Reply) => {
-      const done = finish(req, ctx, answer, { compressor, logger });
-      return done instanceof Promise ? done.then(sent) : sent(done);
-    };
-    const answer = route(req, ctx);
-    return answer instanceof Promise ? answer.then(finished) : finished(answer);
+    const ctx = new RequestContext(req, info);
+    inflight++;
+    metrics.inflight(1);
+    const answer = answerOf(req, ctx, router, logger);
+    if (answer instanceof Promise) {
+      return answer.finally(done).then((answer) => finished(req, ctx, answer));
+    }
+    done();
+    return finished(req, ctx, answer);
   }
 
   return {
@@ -203,22 +202,23 @@ function answerOf(
   router: Router,
   logger: Logger,
 ): Response | Reply | Promise<Response | Reply> {
-  const failed = (error: unknown) => errorResponse(error, ctx, logger);
   let answer;
   try {
     // An answer from memory starts nothing, so it needs no scope (entering
     // one costs about a microsecond). Anything else the route starts, even
     // what it forgets to await, runs with the request id (see
     // services/http/request_scope.ts).
-    answer = router.handle(
-      req,
-      ctx,
-      (run) => withRequestId(ctx.requestId, run),
-    );
+    answer = router.handle(req, ctx, inRequestScope);
   } catch (error) {
-    return failed(error);
+    return errorResponse(error, ctx, logger);
   }
-  return answer instanceof Promise ? answer.catch(failed) : answer;
+  return answer instanceof Promise
+    ? answer.catch((error) => errorResponse(error, ctx, logger))
+    : answer;
+}
+
+function inRequestScope<T>(ctx: RouteContext, run: () => T): T {
+  return withRequestId(ctx.requestId, run);
 }
 
 /** The response sent, and its body's length for the log. */
@@ -237,19 +237,22 @@ interface Finished {
 function finishReply(
   req: Request,
   answer: Reply,
-  requestId: string,
+  ctx: RequestContext,
   compressor: Compressor,
 ): Finished | Promise<Finished> {
-  const made = (reply: Reply): Finished => {
-    reply.headers["x-request-id"] = requestId;
-    const sent = req.method === "HEAD" ? { ...reply, body: null } : reply;
-    return {
-      response: responseOf(sent),
-      bytes: Number(reply.headers["content-length"] ?? 0),
-    };
-  };
   const reply = compressor.applyReply(req, answer);
-  return reply instanceof Promise ? reply.then(made) : made(reply);
+  return reply instanceof Promise
+    ? reply.then((reply) => madeReply(reply, ctx))
+    : madeReply(reply, ctx);
+}
+
+function madeReply(reply: Reply, ctx: RequestContext): Finished {
+  reply.headers["x-request-id"] = ctx.requestId;
+  const sent = ctx.method === "HEAD" ? { ...reply, body: null } : reply;
+  return {
+    response: responseOf(sent),
+    bytes: Number(reply.headers["content-length"] ?? 0),
+  };
 }
 
 /** A `Response` from a route: compressed when asked, the request id set. */
@@ -275,25 +278,33 @@ function lengthOf(response: Response): number {
  */
 function finish(
   req: Request,
-  ctx: RouteContext,
+  ctx: RequestContext,
   answer: Response | Reply,
   { compressor, logger }: { compressor: Compressor; logger: Logger },
 ): Finished | Promise<Finished> {
-  const failed = (error: unknown): Finished => {
-    const response = errorResponse(error, ctx, logger);
-    response.headers.set("x-request-id", ctx.requestId);
-    return { response, bytes: lengthOf(response) };
-  };
   try {
     const finished = isReply(answer)
-      ? finishReply(req, answer, ctx.requestId, compressor)
+      ? finishReply(req, answer, ctx, compressor)
       : finishResponse(req, answer, ctx.requestId, compressor).then(
         (response) => ({ response, bytes: lengthOf(response) }),
       );
-    return finished instanceof Promise ? finished.catch(failed) : finished;
+    return finished instanceof Promise
+      ? finished.catch((error) => failedFinish(error, ctx, logger))
+      : finished;
   } catch (error) {
-    return failed(error);
+    return failedFinish(error, ctx, logger);
   }
+}
+
+/** The central error handler's answer to a failure while finishing. */
+function failedFinish(
+  error: unknown,
+  ctx: RouteContext,
+  logger: Logger,
+): Finished {
+  const response = errorResponse(error, ctx, logger);
+  response.headers.set("x-request-id", ctx.requestId);
+  return { response, bytes: lengthOf(response) };
 }
 
 /**
@@ -305,6 +316,10 @@ function finish(
  * microsecond per request.
  */
 class RequestContext implements RouteContext {
+  /** `performance.now()` when the request came in. */
+  readonly started = performance.now();
+  /** The request's method, read once (each read is a checked call). */
+  readonly method: string;
   params: Readonly<Record<string, string>> = {};
   readonly pathname: string;
   readonly search: string;
@@ -317,6 +332,7 @@ class RequestContext implements RouteContext {
   #remoteAddress: string | undefined | null = null;
 
   constructor(req: Request, info: Deno.ServeHandlerInfo | undefined) {
+    this.method = req.method;
     this.#href = req.url;
     const plain = plainTarget(this.#href);
     if (plain === undefined) {
@@ -342,43 +358,36 @@ class RequestContext implements RouteContext {
   }
 }
 
-function contextOf(
-  req: Request,
-  info: Deno.ServeHandlerInfo | undefined,
-): RouteContext {
-  return new RequestContext(req, info);
-}
-
 /**
  * With OTEL_DENO=true, Deno's server span is active here: name it by the
  * route pattern (bounded), as OpenTelemetry's HTTP conventions ask.
  * Unmatched requests keep the plain method name and no http.route.
  */
-function nameSpan(req: Request, ctx: RouteContext): void {
+function nameSpan(ctx: RequestContext): void {
   if (ctx.route === undefined) return;
   const span = trace.getActiveSpan();
   if (!span) return;
   span.setAttribute("http.route", ctx.route);
-  span.updateName(`${req.method} ${ctx.route}`);
+  span.updateName(`${ctx.method} ${ctx.route}`);
 }
 
 /** One metrics sample and one access-log line for a finished request. */
 function record(
-  req: Request,
-  ctx: RouteContext,
-  { status, bytes }: { status: number; bytes: number },
-  started: number,
+  ctx: RequestContext,
+  status: number,
+  bytes: number,
   { logger, metrics }: Pick<PipelineOptions, "logger" | "metrics">,
 ): void {
-  const seconds = (performance.now() - started) / 1000;
+  const { method } = ctx;
+  const seconds = (performance.now() - ctx.started) / 1000;
   metrics.request(
     ctx.route ?? "unmatched",
-    METHODS.has(req.method) ? req.method : "OTHER",
+    METHODS.has(method) ? method : "OTHER",
     status,
     seconds,
   );
   logger.info("request", {
-    method: req.method,
+    method,
     path: ctx.pathname,
     route: ctx.route,
     status,

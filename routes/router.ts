@@ -94,7 +94,8 @@ const MATCH_MEMO_SIZE = 4096;
 /** A compiled route table. */
 export class Router {
   readonly #bySegment = new Map<string, Compiled[]>();
-  readonly #memo = new Map<string, Match>();
+  readonly #memo = new Map<string, Map<string, Match>>();
+  #memoSize = 0;
   readonly #routes: readonly Route[];
 
   constructor(routes: readonly Route[]) {
@@ -146,12 +147,20 @@ export class Router {
 
   /** Resolves `method` and `pathname` against the table. */
   match(method: string, pathname: string): Match {
-    const key = method + " " + pathname;
-    let match = this.#memo.get(key);
+    // By method, then path: a key joining the two would be a new string
+    // to build and hash on every request.
+    let byPath = this.#memo.get(method);
+    let match = byPath?.get(pathname);
     if (match === undefined) {
       match = this.#match(method, pathname);
-      if (this.#memo.size >= MATCH_MEMO_SIZE) this.#memo.clear();
-      this.#memo.set(key, match);
+      if (this.#memoSize >= MATCH_MEMO_SIZE) {
+        this.#memo.clear();
+        this.#memoSize = 0;
+        byPath = undefined;
+      }
+      if (byPath === undefined) this.#memo.set(method, byPath = new Map());
+      byPath.set(pathname, match);
+      this.#memoSize++;
     }
     return match;
   }
@@ -197,7 +206,7 @@ export class Router {
   handle(
     req: Request,
     ctx: RouteContext,
-    scope: <T>(run: () => T) => T = (run) => run(),
+    scope: <T>(ctx: RouteContext, run: () => T) => T = (_ctx, run) => run(),
   ): Response | Reply | Promise<Response | Reply> {
     const match = this.match(req.method, ctx.pathname);
     if (match.kind === "not_found") {
@@ -217,6 +226,6 @@ export class Router {
     ctx.route = match.pattern;
     ctx.params = match.params;
     return match.atOnce?.(req, ctx) ??
-      scope(() => match.handler(req, ctx));
+      scope(ctx, () => match.handler(req, ctx));
   }
 }

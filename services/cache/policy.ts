@@ -292,8 +292,7 @@ export class ResponseCache {
   ): CacheResult {
     this.#onOutcome?.(outcome);
     const ageMs = Math.max(0, this.#now() - entry.storedAt);
-    const unstored = this.#unstored.get(entry);
-    return {
+    const result: CacheResult = {
       entry,
       outcome,
       ageSeconds: Math.floor(ageMs / 1000),
@@ -304,9 +303,13 @@ export class ResponseCache {
       ttlSeconds: ageMs <= this.#ttlMs
         ? Math.ceil((this.#ttlMs - ageMs) / 1000)
         : Math.floor((this.#ttlMs - ageMs) / 1000),
-      ...(error === undefined ? {} : { error }),
-      ...(unstored === undefined ? {} : { unstoredCacheControl: unstored }),
     };
+    // Set only when there is one (rarely): spreading conditional objects
+    // into the literal built it on a slow path on every hit.
+    if (error !== undefined) result.error = error;
+    const unstored = this.#unstored.get(entry);
+    if (unstored !== undefined) result.unstoredCacheControl = unstored;
+    return result;
   }
 
   #load(

@@ -64,16 +64,35 @@ interface Series {
  * Per-request HTTP counts and durations, kept as plain numbers and turned
  * into `http_requests_total` and `http_request_duration_seconds` only when
  * scraped. prom-client hashes label objects on every observation, which
- * costs more than the rest of a cached request; this records one with a map
- * lookup and two additions.
+ * costs more than the rest of a cached request; this records one with
+ * three map lookups on the labels as they come (route patterns and methods
+ * are the same string objects request after request, whose hashes V8
+ * keeps: no key string is built per request) and two additions.
  */
 class RequestStats {
-  readonly #series = new Map<string, Series>();
+  /** Every series, in the order first seen. */
+  readonly #series: Series[] = [];
+  /** The series by route, then method, then status. */
+  readonly #index = new Map<string, Map<string, Map<number, Series>>>();
 
   record(route: string, method: string, status: number, seconds: number) {
-    const key = `${route} ${method} ${status}`;
-    let series = this.#series.get(key);
-    if (!series) {
+    const series = this.#find(route, method, status);
+    series.count++;
+    series.sum += seconds;
+    let i = 0;
+    while (i < HTTP_BUCKETS.length && seconds > HTTP_BUCKETS[i]!) i++;
+    series.buckets[i]!++;
+  }
+
+  #find(route: string, method: string, status: number): Series {
+    let byMethod = this.#index.get(route);
+    if (byMethod === undefined) {
+      this.#index.set(route, byMethod = new Map());
+    }
+    let byStatus = byMethod.get(method);
+    if (byStatus === undefined) byMethod.set(method, byStatus = new Map());
+    let series = byStatus.get(status);
+    if (series === undefined) {
       series = {
         route,
         method,
@@ -82,13 +101,10 @@ class RequestStats {
         sum: 0,
         buckets: new Array(HTTP_BUCKETS.length + 1).fill(0),
       };
-      this.#series.set(key, series);
+      byStatus.set(status, series);
+      this.#series.push(series);
     }
-    series.count++;
-    series.sum += seconds;
-    let i = 0;
-    while (i < HTTP_BUCKETS.length && seconds > HTTP_BUCKETS[i]!) i++;
-    series.buckets[i]!++;
+    return series;
   }
 
   counter(): Snapshot {
@@ -97,7 +113,7 @@ class RequestStats {
       help: "HTTP requests by route pattern, method and status",
       type: "counter",
       aggregator: "sum",
-      values: [...this.#series.values()].map((s) => ({
+      values: this.#series.map((s) => ({
         value: s.count,
         labels: { route: s.route, method: s.method, status: s.status },
       })),
@@ -107,7 +123,7 @@ class RequestStats {
   histogram(): Snapshot {
     // The histogram is by route and method: merge the statuses.
     const merged = new Map<string, Series>();
-    for (const s of this.#series.values()) {
+    for (const s of this.#series) {
       const key = `${s.route} ${s.method}`;
       const into = merged.get(key);
       if (!into) {
@@ -156,7 +172,8 @@ class RequestStats {
   }
 
   reset(): void {
-    this.#series.clear();
+    this.#series.length = 0;
+    this.#index.clear();
   }
 }
 
