@@ -26,6 +26,9 @@ import { type Route, type RouteContext, Router } from "./router.ts";
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+// Before routing, and for routes without parameters: one shared record.
+const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
+
 // Metric labels take known methods only, so junk methods cannot grow them.
 const METHODS = new Set([
   "GET",
@@ -251,7 +254,9 @@ function madeReply(reply: Reply, ctx: RequestContext): Finished {
   const sent = ctx.method === "HEAD" ? { ...reply, body: null } : reply;
   return {
     response: responseOf(sent),
-    bytes: Number(reply.headers["content-length"] ?? 0),
+    // The body's own length (a HEAD answer has none: its header says).
+    bytes: reply.body?.byteLength ??
+      Number(reply.headers["content-length"] ?? 0),
   };
 }
 
@@ -320,7 +325,7 @@ class RequestContext implements RouteContext {
   readonly started = performance.now();
   /** The request's method, read once (each read is a checked call). */
   readonly method: string;
-  params: Readonly<Record<string, string>> = {};
+  params: Readonly<Record<string, string>> = NO_PARAMS;
   readonly pathname: string;
   readonly search: string;
   readonly requestId: string;

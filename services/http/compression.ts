@@ -121,9 +121,14 @@ type HeaderOf = (name: string) => string | null;
 
 /** What to do with an answer: add `Vary`, and encode it with `coding`. */
 interface Plan {
-  vary: boolean;
-  coding?: Coding;
+  readonly vary: boolean;
+  readonly coding?: Coding;
 }
+
+// The plans without a coding, made once: most answers (every one to a
+// client that asks for no coding) get one of these.
+const VARY: Plan = { vary: true };
+const NO_VARY: Plan = { vary: false };
 
 /** Reads `body` up to `limit` bytes; `rest` is set when it is longer. */
 async function readUpTo(
@@ -241,19 +246,21 @@ export class Compressor {
    */
   #plan(req: Request, status: number, get: HeaderOf): Plan {
     const type = get("content-type");
-    if (status === 304) return { vary: type === null || isCompressible(type) };
-    if (!isCompressible(type)) return { vary: false };
+    if (status === 304) {
+      return type === null || isCompressible(type) ? VARY : NO_VARY;
+    }
+    if (!isCompressible(type)) return NO_VARY;
     const coding = negotiate(req.headers.get("accept-encoding"));
     if (
       coding === undefined || status === 206 ||
       get("content-encoding") !== null || get("content-range") !== null ||
       /\bno-transform\b/i.test(get("cache-control") ?? "")
     ) {
-      return { vary: true };
+      return VARY;
     }
     const declared = get("content-length");
     if (declared !== null && Number(declared) < this.#minBytes) {
-      return { vary: true };
+      return VARY;
     }
     return { vary: true, coding };
   }

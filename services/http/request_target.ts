@@ -17,8 +17,9 @@
 // Path and query characters WHATWG URL parsing leaves unchanged for http(s)
 // (no percent-encoding applies to them, no normalisation): unreserved,
 // sub-delims but the single quote, ":" and "@", "/" (and "?" in the query).
+// Sticky: matched from the path's start in place, without slicing the URL.
 const PLAIN =
-  /^(\/[A-Za-z0-9\-._~!$&()*+,;=:@/]*)(\?[A-Za-z0-9\-._~!$&()*+,;=:@/?]*)?$/;
+  /\/[A-Za-z0-9\-._~!$&()*+,;=:@/]*(?:\?[A-Za-z0-9\-._~!$&()*+,;=:@/?]*)?$/y;
 
 /**
  * `[pathname, search]` of an absolute http(s) URL as `URL` would give
@@ -29,12 +30,12 @@ export function plainTarget(url: string): [string, string] | undefined {
   if (scheme < 0) return undefined;
   const start = url.indexOf("/", scheme + 3);
   if (start < 0) return undefined;
-  const found = PLAIN.exec(url.slice(start));
-  if (found === null) return undefined;
-  const pathname = found[1]!;
+  PLAIN.lastIndex = start;
+  if (!PLAIN.test(url)) return undefined;
+  const mark = url.indexOf("?", start);
+  const pathname = mark < 0 ? url.slice(start) : url.slice(start, mark);
   // "/." starts a dot segment ("/./", "/../", or at the end): normalised.
   if (pathname.includes("/.")) return undefined;
-  const query = found[2];
   // An empty query ("?" alone) is no query for URL.
-  return [pathname, query === undefined || query === "?" ? "" : query];
+  return [pathname, mark < 0 || mark === url.length - 1 ? "" : url.slice(mark)];
 }
