@@ -10,7 +10,7 @@
  * @module
  */
 
-import { trace } from "@opentelemetry/api";
+import { ProxyTracerProvider, trace } from "@opentelemetry/api";
 import { Compressor } from "../services/http/compression.ts";
 import { problem } from "../services/http/problem.ts";
 import { isReply, type Reply, responseOf } from "../services/http/reply.ts";
@@ -145,6 +145,10 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   // Declared query parameters are checked as the OpenAPI document says.
   const router = new Router(withQueryChecks(options.routes));
   const compressor = new Compressor();
+  // The runtime registers its OpenTelemetry providers at start-up when
+  // OTEL_DENO=true; without them no request ever has a span, and looking
+  // one up (a version-checked global lookup) is skipped.
+  const tracing = !(trace.getTracerProvider() instanceof ProxyTracerProvider);
   let inflight = 0;
 
   const done = () => {
@@ -152,7 +156,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     metrics.inflight(-1);
   };
   const sent = (ctx: RequestContext, { response, bytes }: Finished) => {
-    nameSpan(ctx);
+    if (tracing) nameSpan(ctx);
     record(ctx, response.status, bytes, { logger, metrics });
     return response;
   };
