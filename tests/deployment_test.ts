@@ -1,7 +1,8 @@
 /**
  * The deployment files: the permission set the `start` and `compile` tasks
- * bake in (outbound network open, env/files/sys narrow), and compose.yaml +
- * deploy/nginx.conf (three instances sharing Redis and S3 behind nginx).
+ * bake in (outbound network open, env/files/sys narrow) and their V8 heap
+ * flags, and compose.yaml + deploy/nginx.conf (three instances sharing Redis
+ * and S3 behind nginx).
  * Docker is not run here; these tests check what can go wrong silently.
  *
  * @module
@@ -15,10 +16,11 @@ import { SETTINGS } from "../services/ops/settings.ts";
 const ROOT = new URL("..", import.meta.url).pathname;
 const INSTANCES = ["api1", "api2", "api3"];
 
-async function taskFlags(task: string): Promise<string[]> {
+/** The words of a deno.json task's command that start with `prefix`. */
+async function taskFlags(task: string, prefix = "--allow"): Promise<string[]> {
   const config = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json")));
   const command: string = config.tasks[task].command;
-  return command.split(/\s+/).filter((arg) => arg.startsWith("--allow"));
+  return command.split(/\s+/).filter((arg) => arg.startsWith(prefix));
 }
 
 Deno.test("start and compile: network open, env only the settings, files and sys narrow", async () => {
@@ -41,6 +43,14 @@ Deno.test("start and compile: network open, env only the settings, files and sys
       !flags.some((f) => /^--allow-(all|run|ffi|read|write|env|sys)$/.test(f)),
     );
   }
+});
+
+Deno.test("start and compile: the same V8 heap flags, so the binary bounds its heap as the task does", async () => {
+  const start = await taskFlags("start", "--v8-flags");
+  assert.equal(start.length, 1, `start: ${start}`);
+  assert.match(start[0]!, /--max-semi-space-size=\d+/);
+  assert.match(start[0]!, /--heap-growing-percent=\d+/);
+  assert.deepEqual(await taskFlags("compile", "--v8-flags"), start);
 });
 
 type Service = {
