@@ -1,25 +1,24 @@
 /**
  * The request pipeline every request goes through, around the route table:
  * the request id (kept for everything the route starts), the central error
- * handler (an unexpected error becomes a problem+json answer; every 5xx is
- * logged with the request id), compression, `HEAD`, the span name, and one
- * metrics sample and one JSON access-log line per request. Query checks run
- * inside the router: {@linkcode createPipeline} wraps each route with the
- * checks of its OpenAPI operation.
+ * handler around every route (`error_handler.ts`: an unexpected error
+ * becomes a problem+json answer, logged with the request id), compression,
+ * `HEAD`, the span name, and one metrics sample and one JSON access-log
+ * line per request. Query checks run inside the router:
+ * {@linkcode createPipeline} wraps each route with the checks of its
+ * OpenAPI operation.
  *
  * @module
  */
 
 import { ProxyTracerProvider, trace } from "@opentelemetry/api";
 import { Compressor } from "../services/http/compression.ts";
-import { problem } from "../services/http/problem.ts";
 import { isReply, type Reply, responseOf } from "../services/http/reply.ts";
 import { withRequestId } from "../services/http/request_scope.ts";
 import { plainTarget } from "../services/http/request_target.ts";
-import { outOfDescriptors } from "../services/ops/descriptors.ts";
 import type { Logger } from "../services/ops/logger.ts";
 import type { Metrics } from "../services/ops/metrics.ts";
-import { UpstreamError } from "../services/upstream/client.ts";
+import { errorResponse } from "./error_handler.ts";
 import { headOf } from "./head.ts";
 import { withQueryChecks } from "./query_check.ts";
 import { type Route, type RouteContext, Router } from "./router.ts";
@@ -57,56 +56,6 @@ export function clientAddress(
   const addr = info?.remoteAddr;
   if (addr?.transport !== "tcp" && addr?.transport !== "udp") return undefined;
   return addr.hostname.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/i, "$1");
-}
-
-/**
- * Turns an unexpected error into a problem response. Known failures keep
- * their status and message; anything else becomes a generic 500 so no
- * internal detail reaches the client. Every 5xx is logged.
- */
-export function errorResponse(
-  error: unknown,
-  ctx: RouteContext,
-  logger: Logger,
-): Response {
-  const response = error instanceof UpstreamError
-    ? upstreamProblem(error, ctx)
-    : outOfDescriptors(error)
-    // Out of file descriptors is an overload that passes (connections
-    // close, idle ones are reclaimed): the client should come back.
-    ? problem(503, {
-      detail: "The server is overloaded; retry shortly",
-      instance: ctx.url.pathname,
-      requestId: ctx.requestId,
-    }, { headers: { "retry-after": "1" } })
-    : problem(500, {
-      detail: "The server failed to handle the request",
-      instance: ctx.url.pathname,
-      requestId: ctx.requestId,
-    });
-  logger.error("request.failed", {
-    requestId: ctx.requestId,
-    path: ctx.url.pathname,
-    route: ctx.route,
-    status: response.status,
-    error,
-  });
-  return response;
-}
-
-/** An upstream failure keeps its status, message and `Retry-After`. */
-function upstreamProblem(error: UpstreamError, ctx: RouteContext): Response {
-  const headers = error.retryAfterSeconds === undefined
-    ? undefined
-    : { "retry-after": String(error.retryAfterSeconds) };
-  return problem(error.status, {
-    detail: error.message,
-    instance: ctx.url.pathname,
-    requestId: ctx.requestId,
-    ...(error.upstreamStatus === undefined
-      ? {}
-      : { upstreamStatus: error.upstreamStatus }),
-  }, headers ? { headers } : {});
 }
 
 /** Options of {@linkcode createPipeline}. */

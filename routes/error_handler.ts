@@ -1,0 +1,65 @@
+/**
+ * The central error handler: what a route throws (or a failure while its
+ * answer is finished) becomes an RFC 9457 problem answer, logged as
+ * `request.failed` with the request id. Known failures keep their status
+ * and message (an upstream failure, out of file descriptors); anything
+ * else is a generic 500, so no internal detail reaches the client.
+ *
+ * @module
+ */
+
+import { problem } from "../services/http/problem.ts";
+import { outOfDescriptors } from "../services/ops/descriptors.ts";
+import type { Logger } from "../services/ops/logger.ts";
+import { UpstreamError } from "../services/upstream/client.ts";
+import type { RouteContext } from "./router.ts";
+
+/**
+ * Turns an unexpected error into a problem response. Known failures keep
+ * their status and message; anything else becomes a generic 500 so no
+ * internal detail reaches the client. Every 5xx is logged.
+ */
+export function errorResponse(
+  error: unknown,
+  ctx: RouteContext,
+  logger: Logger,
+): Response {
+  const response = error instanceof UpstreamError
+    ? upstreamProblem(error, ctx)
+    : outOfDescriptors(error)
+    // Out of file descriptors is an overload that passes (connections
+    // close, idle ones are reclaimed): the client should come back.
+    ? problem(503, {
+      detail: "The server is overloaded; retry shortly",
+      instance: ctx.url.pathname,
+      requestId: ctx.requestId,
+    }, { headers: { "retry-after": "1" } })
+    : problem(500, {
+      detail: "The server failed to handle the request",
+      instance: ctx.url.pathname,
+      requestId: ctx.requestId,
+    });
+  logger.error("request.failed", {
+    requestId: ctx.requestId,
+    path: ctx.url.pathname,
+    route: ctx.route,
+    status: response.status,
+    error,
+  });
+  return response;
+}
+
+/** An upstream failure keeps its status, message and `Retry-After`. */
+function upstreamProblem(error: UpstreamError, ctx: RouteContext): Response {
+  const headers = error.retryAfterSeconds === undefined
+    ? undefined
+    : { "retry-after": String(error.retryAfterSeconds) };
+  return problem(error.status, {
+    detail: error.message,
+    instance: ctx.url.pathname,
+    requestId: ctx.requestId,
+    ...(error.upstreamStatus === undefined
+      ? {}
+      : { upstreamStatus: error.upstreamStatus }),
+  }, headers ? { headers } : {});
+}
