@@ -41,7 +41,7 @@ import {
   median,
   ROOT,
   startServer,
-  startTaskPermissions,
+  startTaskFlags,
   wrk,
   type WrkResult,
 } from "./lib.ts";
@@ -286,7 +286,7 @@ export async function benchCachedGet(
     await using upstream = await startJsonPlaceholder();
     const upstreamPort = Number(new URL(upstream.url).port);
     const post = await (await fetch(`${upstream.url}${PATH}`)).text();
-    const permissions = await startTaskPermissions();
+    const flags = startTaskFlags();
     const settings = [
       "--upstream-url",
       upstream.url,
@@ -299,7 +299,7 @@ export async function benchCachedGet(
         Deno.execPath(),
         "run",
         "--no-prompt",
-        ...permissions,
+        ...flags,
         MAIN,
         "--port",
         "0",
@@ -317,7 +317,7 @@ export async function benchCachedGet(
         "127.0.0.1",
         "--port",
         String(parallelPort),
-        ...permissions,
+        ...flags,
         SERVE,
       ],
       {

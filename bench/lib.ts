@@ -200,24 +200,35 @@ export const ROOT = new URL("..", import.meta.url).pathname;
 export const MAIN = `${ROOT}main.ts`;
 
 /**
- * The argv that runs the service with every permission on a free port,
- * then `settings` (flags of main.ts).
+ * The argv that runs the service with every permission and the start
+ * task's V8 flags (see {@linkcode startTaskFlags}) on a free port, then
+ * `settings` (flags of main.ts).
  */
 export function serviceCommand(settings: string[]): string[] {
-  return [Deno.execPath(), "run", "-A", MAIN, "--port", "0", ...settings];
+  const v8 = startTaskFlags().filter((flag) => flag.startsWith("--v8-flags"));
+  return [
+    Deno.execPath(),
+    "run",
+    "-A",
+    ...v8,
+    MAIN,
+    "--port",
+    "0",
+    ...settings,
+  ];
 }
 
 /**
- * The permission flags of the `start` task in deno.json (what
- * `deno task start` runs), so the benchmarks run the service as users do.
- * The task is one `deno run` line without quoting; the flags are the words
- * that start with `--allow-`.
+ * The flags of the `start` task in deno.json (what `deno task start`
+ * runs): its permissions and its V8 flags, so the benchmarks run the
+ * service as users do. The task is one `deno run` line without quoting;
+ * the flags are the words that start with `--`.
  */
-export async function startTaskPermissions(): Promise<string[]> {
-  const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
+export function startTaskFlags(): string[] {
+  const config = JSON.parse(Deno.readTextFileSync(`${ROOT}deno.json`));
   const task = config.tasks.start;
   const command: string = typeof task === "string" ? task : task.command;
-  return command.split(/\s+/).filter((word) => word.startsWith("--allow-"));
+  return command.split(/\s+/).filter((word) => word.startsWith("--"));
 }
 
 /** The median of `values` (the mean of the middle two for an even count). */

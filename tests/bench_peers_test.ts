@@ -17,7 +17,8 @@ import {
   checkWrk,
   cpuSecondsOf,
   median,
-  startTaskPermissions,
+  serviceCommand,
+  startTaskFlags,
 } from "../bench/lib.ts";
 
 const spec: EquivalentSpec = {
@@ -75,12 +76,20 @@ Deno.test("equivalentHandler() sends the spec's answer with a fresh request id, 
   await new Promise((resolve) => setTimeout(resolve, 10));
 });
 
-Deno.test("startTaskPermissions() gives the start task's --allow flags", async () => {
-  const flags = await startTaskPermissions();
+Deno.test("startTaskFlags() gives the start task's permissions and V8 flags, and serviceCommand() its V8 flags", () => {
+  const flags = startTaskFlags();
   assert.ok(flags.includes("--allow-net"));
   assert.ok(flags.some((f) => f.startsWith("--allow-env=PORT,")));
-  assert.ok(flags.every((f) => f.startsWith("--allow-")));
+  assert.ok(flags.every((f) => f.startsWith("--")));
   assert.ok(!flags.includes("-A"));
+  assert.ok(!flags.includes("main.ts"));
+  const v8 = flags.filter((f) => f.startsWith("--v8-flags="));
+  assert.equal(v8.length, 1);
+  const command = serviceCommand(["--log-level", "warn"]);
+  assert.ok(command.indexOf(v8[0]!) > command.indexOf("-A"));
+  assert.ok(
+    command.indexOf(v8[0]!) < command.findIndex((a) => a.endsWith("main.ts")),
+  );
 });
 
 Deno.test("median() of odd and even counts", () => {
