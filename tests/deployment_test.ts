@@ -51,6 +51,10 @@ Deno.test("start and compile: the same V8 heap flags, so the binary bounds its h
   assert.match(start[0]!, /--max-semi-space-size=\d+/);
   assert.match(start[0]!, /--heap-growing-percent=\d+/);
   assert.deepEqual(await taskFlags("compile", "--v8-flags"), start);
+  // The README's `deno serve --parallel` line gives users the same flags.
+  const readme = await Deno.readTextFile(join(ROOT, "README.md"));
+  const serve = /deno serve --parallel[^`]*?serve\.ts/.exec(readme)?.[0];
+  assert.ok(serve?.includes(start[0]!), `README: ${serve}`);
 });
 
 type Service = {
