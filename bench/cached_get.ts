@@ -17,7 +17,7 @@
  *   report shows where the distance between the two goes;
  * - `nginx1`, `nginx2`: Debian nginx with `proxy_cache` in front of the same
  *   upstream, 1 and 2 worker processes, access log on (buffered);
- * - `service`: `main.ts` with the permission flags of `deno task start`;
+ * - `service`: `main.ts` with the flags of `deno task start` (permissions, V8 flags);
  * - `parallel`: `serve.ts` under `deno serve --parallel`, 2 workers.
  *
  * The upstream is the real JSONPlaceholder (npm `jsonplaceholder` under
