@@ -12,8 +12,12 @@
 import assert from "node:assert/strict";
 import type { TestApp } from "./fixtures/app.ts";
 import {
+  cachedOnBoth,
   closeAll,
   linkOf,
+  metric,
+  patchTitle,
+  read,
   redisInstances,
   sharedArgs,
   until,
@@ -21,39 +25,6 @@ import {
 import { startRedis } from "./fixtures/redis.ts";
 import { startTcpProxy } from "./fixtures/tcp_proxy.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
-
-async function read(t: TestApp, path: string) {
-  const res = await t.get(path);
-  assert.equal(res.status, 200, path);
-  return {
-    hit: /; hit/.test(res.headers.get("cache-status") ?? ""),
-    body: JSON.parse(await res.text()),
-  };
-}
-
-async function patchTitle(t: TestApp, path: string, title: string) {
-  const res = await t.get(path, {
-    method: "PATCH",
-    body: JSON.stringify({ title }),
-    headers: { "content-type": "application/json" },
-  });
-  assert.equal(res.status, 200);
-  await res.body?.cancel();
-}
-
-async function metric(t: TestApp, name: string): Promise<number> {
-  const text = await (await t.get("/metrics")).text();
-  const line = text.split("\n").find((l) => l.startsWith(`${name} `));
-  assert.ok(line, `${name} in /metrics`);
-  return Number(line.slice(name.length + 1));
-}
-
-/** `path` cached by A, then by B (from Redis) in its memory tier. */
-async function cachedOnBoth(a: TestApp, b: TestApp, path: string) {
-  await read(a, path);
-  await read(b, path);
-  assert.ok((await read(b, path)).hit, "B holds it in memory");
-}
 
 Deno.test("REDIS_URL: Redis restarted: a write through A while it was down does not leave B serving its old memory copy", async () => {
   await using upstream = startFixtureUpstream();
