@@ -76,15 +76,27 @@ export async function rssOf(pid: number): Promise<number> {
 const CLOCK_TICKS = 100;
 
 /**
+ * The name and the CPU time (user + system) in milliseconds of a line of
+ * `/proc/<pid>/stat` or `/proc/<pid>/task/<tid>/stat`.
+ */
+export function parseStat(stat: string): { name: string; ms: number } {
+  // The name is in parentheses and may hold spaces: utime and stime are
+  // the 14th and 15th fields of the line.
+  const close = stat.lastIndexOf(")");
+  const fields = stat.slice(close + 2).split(" ");
+  return {
+    name: stat.slice(stat.indexOf("(") + 1, close),
+    ms: (Number(fields[11]) + Number(fields[12])) * 1000 / CLOCK_TICKS,
+  };
+}
+
+/**
  * CPU time (user + system, all threads) in seconds that process `pid` and
  * its child processes (nginx's workers) have used so far, from /proc.
  */
 export async function cpuSecondsOf(pid: number): Promise<number> {
   const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
-  // Fields after the command name, which is in parentheses and may hold
-  // spaces: utime and stime are the 14th and 15th fields of the line.
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  const own = (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  const own = parseStat(stat).ms / 1000;
   const tasks = await Array.fromAsync(Deno.readDir(`/proc/${pid}/task`));
   const children = (await Promise.all(
     tasks.map((task) =>

@@ -11,8 +11,8 @@
  * @module
  */
 
-/** Clock ticks per second of /proc's CPU times (`getconf CLK_TCK` on Linux). */
-const CLOCK_TICKS = 100;
+import { parseStat } from "./lib.ts";
+
 const GiB = 1024 ** 3;
 
 /** CPU milliseconds so far of each live thread of `pid`, by thread id. */
@@ -26,13 +26,7 @@ export async function threadTimes(pid: number): Promise<ThreadTimes> {
       const stat = await Deno.readTextFile(
         `/proc/${pid}/task/${task.name}/stat`,
       );
-      // The name is in parentheses and may hold spaces; utime and stime
-      // are the 14th and 15th fields of the line.
-      const close = stat.lastIndexOf(")");
-      const name = stat.slice(stat.indexOf("(") + 1, close);
-      const fields = stat.slice(close + 2).split(" ");
-      const ticks = Number(fields[11]) + Number(fields[12]);
-      times.set(Number(task.name), { name, ms: ticks * 1000 / CLOCK_TICKS });
+      times.set(Number(task.name), parseStat(stat));
     } catch {
       // The thread ended between the listing and the read.
     }
