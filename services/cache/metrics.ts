@@ -5,12 +5,12 @@
  * `REDIS_TIMEOUT_MS`, each served as a miss); all stores read at scrape
  * time; with a shared tier too, `cache_redis_silent_connections_total`
  * (connections whose PINGs went unanswered, replaced),
- * `cache_redis_resyncs_total` (memory tier dropped on resubscribing), `cache_invalidations_unshared_total` and
- * `cache_invalidations_pending` (drops that could not reach Redis, tried
- * again until they do). `cache_revalidations_total` counts conditional refreshes of stale
- * entries by how they ended.
- * Invalidations (writes, purges) and the entries they dropped are
- * counted by cause.
+ * `cache_redis_resyncs_total` (memory tier dropped on resubscribing),
+ * `cache_invalidations_unshared_total` and `cache_invalidations_pending`
+ * (drops that could not reach Redis, tried again until they do).
+ * `cache_revalidations_total` counts conditional refreshes of stale entries
+ * by how they ended. Invalidations (writes, purges) and the entries they
+ * dropped are counted by cause.
  *
  * @module
  */
