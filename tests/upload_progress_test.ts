@@ -10,7 +10,7 @@
 
 import assert from "node:assert/strict";
 import { UploadBoard } from "../services/uploads/board.ts";
-import type { LiveFigures } from "../services/uploads/pipeline.ts";
+import type { LiveFigures } from "../services/uploads/upload_figures.ts";
 import { testApp } from "./fixtures/app.ts";
 import { sha256Hex, stalledBody } from "./fixtures/upload_client.ts";
 

@@ -17,7 +17,8 @@ import {
   UploadIncompleteError,
   UploadTooLargeError,
 } from "../services/uploads/errors.ts";
-import { classifyBound, receiveUpload } from "../services/uploads/pipeline.ts";
+import { receiveUpload } from "../services/uploads/pipeline.ts";
+import { classifyBound } from "../services/uploads/upload_figures.ts";
 import type { UploadSink } from "../services/uploads/sink.ts";
 import { LocalDiskStorage } from "../services/storage/local_disk.ts";
 import { isValidId } from "../services/storage/metadata.ts";

@@ -19,7 +19,7 @@ import type { Logger } from "../../services/ops/logger.ts";
 import { bearerChallenge } from "../../services/http/bearer.ts";
 import { problem } from "../../services/http/problem.ts";
 import type { HashFactory } from "../../services/uploads/hashing.ts";
-import type { UploadResult } from "../../services/uploads/pipeline.ts";
+import type { UploadResult } from "../../services/uploads/upload_figures.ts";
 import type { UploadTracker } from "../../services/uploads/tracker.ts";
 import type { UploadBoard } from "../../services/uploads/board.ts";
 import type { UploadWatchers } from "../../services/uploads/watchers.ts";

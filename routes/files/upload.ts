@@ -14,10 +14,8 @@ import {
 } from "../../services/uploads/form_data.ts";
 import { declaredSha256 } from "../../services/http/digest.ts";
 import { problem } from "../../services/http/problem.ts";
-import {
-  receiveUpload,
-  type UploadResult,
-} from "../../services/uploads/pipeline.ts";
+import { receiveUpload } from "../../services/uploads/pipeline.ts";
+import type { UploadResult } from "../../services/uploads/upload_figures.ts";
 import type {
   UploadSlot,
   UploadTracker,

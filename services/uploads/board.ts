@@ -25,7 +25,7 @@ import {
   type LiveFigures,
   type UploadBound,
   type UploadResult,
-} from "./pipeline.ts";
+} from "./upload_figures.ts";
 
 /** Default time between two progress ticks: 250 ms. */
 export const DEFAULT_PROGRESS_INTERVAL_MS = 250;

@@ -9,7 +9,7 @@
 
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import { scrapedGauge } from "../ops/metric_helpers.ts";
-import type { UploadResult } from "./pipeline.ts";
+import type { UploadResult } from "./upload_figures.ts";
 import type { WatcherChange } from "./watchers.ts";
 
 /** The figures of a committed upload that metrics record. */
