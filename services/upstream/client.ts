@@ -10,7 +10,7 @@
  * @module
  */
 
-import { type Logger, silentLogger } from "../ops/logger.ts";
+import type { Logger } from "../ops/logger.ts";
 import { type BreakerState, CircuitBreaker } from "./circuit_breaker.ts";
 import { QueueFullError, Semaphore } from "./semaphore.ts";
 import {
@@ -30,10 +30,20 @@ import {
   type OriginValidators,
 } from "../http/origin_validators.ts";
 import type { ShedReason, UpstreamAttempt } from "./events.ts";
-import { type Backoff, jitteredBackoff, sleep } from "./backoff.ts";
+import { jitteredBackoff, sleep } from "./backoff.ts";
+import {
+  clientSettingsOf,
+  type JsonPlaceholderClientOptions,
+  type UpstreamSettings,
+} from "./client_options.ts";
 
 export { parseRetryAfter, UpstreamError };
-export type { ShedReason, UpstreamAttempt };
+export type {
+  JsonPlaceholderClientOptions,
+  ShedReason,
+  UpstreamAttempt,
+  UpstreamSettings,
+};
 
 /**
  * A successful exchange with the upstream: a JSON body, a 404, or (to a
@@ -58,56 +68,6 @@ export interface UpstreamResponse {
   /** Wall time of all attempts and backoff, in milliseconds. */
   durationMs: number;
 }
-
-/** Options of {@linkcode JsonPlaceholderClient}. */
-export interface JsonPlaceholderClientOptions {
-  /** Base URL of the JSONPlaceholder service. */
-  baseUrl: URL | string;
-  /**
-   * The whole budget of one {@linkcode JsonPlaceholderClient.get}, in
-   * milliseconds: the wait for a slot, every attempt and the backoff
-   * between them. @default {5000}
-   */
-  timeoutMs?: number;
-  /** Retries after a network error, 429, 502, 503 or 504. @default {2} */
-  retries?: number;
-  /** Most requests in flight at once; more wait their turn. @default {32} */
-  concurrency?: number;
-  /** Most requests waiting for a slot; more get 503 at once. @default {64} */
-  queueLimit?: number;
-  /**
-   * Consecutive failed attempts (network errors, timeouts, 429 and 5xx)
-   * that open the circuit breaker; 0 turns it off. @default {5}
-   */
-  breakerThreshold?: number;
-  /** How long an open breaker refuses calls before a probe. @default {5000} */
-  breakerCooldownMs?: number;
-  /** Largest accepted body, in bytes. @default {16777216} */
-  maxBytes?: number;
-  /** First backoff step; doubles per retry, full jitter. @default {100} */
-  backoffMs?: number;
-  /** Cap of one backoff step. @default {2000} */
-  maxBackoffMs?: number;
-  /**
-   * Longest `Retry-After` we are willing to wait; a longer one ends the
-   * retries at once so clients are not held hostage. @default {5000}
-   */
-  maxRetryAfterMs?: number;
-  /** Where retries and failures are logged. */
-  logger?: Logger;
-  /** Observes each attempt (metrics). */
-  onAttempt?: (event: UpstreamAttempt) => void;
-  /** Observes each call shed before reaching the upstream (metrics). */
-  onShed?: (reason: ShedReason) => void;
-}
-
-/** The client's settings, as the write path (`write.ts`) reads them. */
-export type UpstreamSettings = Backoff & {
-  baseUrl: string;
-  timeoutMs: number;
-  retries: number;
-  maxBytes: number;
-};
 
 /**
  * A client for the JSONPlaceholder API.
@@ -141,42 +101,22 @@ export class JsonPlaceholderClient implements Disposable {
 
   constructor(options: JsonPlaceholderClientOptions) {
     const {
-      baseUrl,
-      timeoutMs = 5000,
-      retries = 2,
-      concurrency = 32,
-      queueLimit = 64,
-      breakerThreshold = 5,
-      breakerCooldownMs = 5000,
-      maxBytes = 16 * 1024 * 1024,
-      backoffMs = 100,
-      maxBackoffMs = 2000,
-      maxRetryAfterMs = 5000,
-      logger = silentLogger,
+      base,
+      timeoutMs,
+      retries,
+      concurrency,
+      queueLimit,
+      breakerThreshold,
+      breakerCooldownMs,
+      maxBytes,
+      backoffMs,
+      maxBackoffMs,
+      maxRetryAfterMs,
+      logger,
       onAttempt,
       onShed,
-    } = options;
-    for (
-      const [name, value, min] of [
-        ["timeoutMs", timeoutMs, 1],
-        ["retries", retries, 0],
-        ["maxBytes", maxBytes, 1],
-        ["backoffMs", backoffMs, 0],
-        ["maxBackoffMs", maxBackoffMs, 0],
-        ["maxRetryAfterMs", maxRetryAfterMs, 0],
-      ] as const
-    ) {
-      if (!Number.isInteger(value) || value < min) {
-        throw new RangeError(
-          `${name} must be an integer >= ${min}, got ${value}`,
-        );
-      }
-    }
-    const base = new URL(baseUrl);
-    if (base.protocol !== "http:" && base.protocol !== "https:") {
-      throw new TypeError(`baseUrl must be http(s), got ${base.protocol}`);
-    }
-    this.#base = base.href.replace(/\/+$/, "");
+    } = clientSettingsOf(options);
+    this.#base = base;
     this.#timeoutMs = timeoutMs;
     this.#retries = retries;
     this.#maxBytes = maxBytes;

@@ -1,0 +1,136 @@
+/**
+ * The options of {@linkcode JsonPlaceholderClient} (`client.ts`), their
+ * defaults and checks, and the settings the write path reads back.
+ *
+ * @module
+ */
+
+import { type Logger, silentLogger } from "../ops/logger.ts";
+import type { Backoff } from "./backoff.ts";
+import type { ShedReason, UpstreamAttempt } from "./events.ts";
+
+/** Options of {@linkcode JsonPlaceholderClient}. */
+export interface JsonPlaceholderClientOptions {
+  /** Base URL of the JSONPlaceholder service. */
+  baseUrl: URL | string;
+  /**
+   * The whole budget of one {@linkcode JsonPlaceholderClient.get}, in
+   * milliseconds: the wait for a slot, every attempt and the backoff
+   * between them. @default {5000}
+   */
+  timeoutMs?: number;
+  /** Retries after a network error, 429, 502, 503 or 504. @default {2} */
+  retries?: number;
+  /** Most requests in flight at once; more wait their turn. @default {32} */
+  concurrency?: number;
+  /** Most requests waiting for a slot; more get 503 at once. @default {64} */
+  queueLimit?: number;
+  /**
+   * Consecutive failed attempts (network errors, timeouts, 429 and 5xx)
+   * that open the circuit breaker; 0 turns it off. @default {5}
+   */
+  breakerThreshold?: number;
+  /** How long an open breaker refuses calls before a probe. @default {5000} */
+  breakerCooldownMs?: number;
+  /** Largest accepted body, in bytes. @default {16777216} */
+  maxBytes?: number;
+  /** First backoff step; doubles per retry, full jitter. @default {100} */
+  backoffMs?: number;
+  /** Cap of one backoff step. @default {2000} */
+  maxBackoffMs?: number;
+  /**
+   * Longest `Retry-After` we are willing to wait; a longer one ends the
+   * retries at once so clients are not held hostage. @default {5000}
+   */
+  maxRetryAfterMs?: number;
+  /** Where retries and failures are logged. */
+  logger?: Logger;
+  /** Observes each attempt (metrics). */
+  onAttempt?: (event: UpstreamAttempt) => void;
+  /** Observes each call shed before reaching the upstream (metrics). */
+  onShed?: (reason: ShedReason) => void;
+}
+
+/** The client's settings, as the write path (`write.ts`) reads them. */
+export type UpstreamSettings = Backoff & {
+  baseUrl: string;
+  timeoutMs: number;
+  retries: number;
+  maxBytes: number;
+};
+
+/** The options with their defaults, and the base URL as a string. */
+export type ClientSettings =
+  & Required<
+    Omit<JsonPlaceholderClientOptions, "baseUrl" | "onAttempt" | "onShed">
+  >
+  & {
+    base: string;
+    onAttempt: JsonPlaceholderClientOptions["onAttempt"];
+    onShed: JsonPlaceholderClientOptions["onShed"];
+  };
+
+/**
+ * The options with their defaults, checked, and the base URL without its
+ * trailing slashes.
+ *
+ * @throws {RangeError} on a budget, retry count, body cap or backoff that is
+ * not an integer in range.
+ * @throws {TypeError} when the base URL is not http(s).
+ */
+export function clientSettingsOf(
+  options: JsonPlaceholderClientOptions,
+): ClientSettings {
+  const {
+    baseUrl,
+    timeoutMs = 5000,
+    retries = 2,
+    concurrency = 32,
+    queueLimit = 64,
+    breakerThreshold = 5,
+    breakerCooldownMs = 5000,
+    maxBytes = 16 * 1024 * 1024,
+    backoffMs = 100,
+    maxBackoffMs = 2000,
+    maxRetryAfterMs = 5000,
+    logger = silentLogger,
+    onAttempt,
+    onShed,
+  } = options;
+  for (
+    const [name, value, min] of [
+      ["timeoutMs", timeoutMs, 1],
+      ["retries", retries, 0],
+      ["maxBytes", maxBytes, 1],
+      ["backoffMs", backoffMs, 0],
+      ["maxBackoffMs", maxBackoffMs, 0],
+      ["maxRetryAfterMs", maxRetryAfterMs, 0],
+    ] as const
+  ) {
+    if (!Number.isInteger(value) || value < min) {
+      throw new RangeError(
+        `${name} must be an integer >= ${min}, got ${value}`,
+      );
+    }
+  }
+  const url = new URL(baseUrl);
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new TypeError(`baseUrl must be http(s), got ${url.protocol}`);
+  }
+  return {
+    base: url.href.replace(/\/+$/, ""),
+    timeoutMs,
+    retries,
+    concurrency,
+    queueLimit,
+    breakerThreshold,
+    breakerCooldownMs,
+    maxBytes,
+    backoffMs,
+    maxBackoffMs,
+    maxRetryAfterMs,
+    logger,
+    onAttempt,
+    onShed,
+  };
+}
