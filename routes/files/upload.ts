@@ -23,8 +23,8 @@ import type {
 import type { LiveUpload } from "../../services/uploads/board.ts";
 import { isValidId, newId } from "../../services/storage/metadata.ts";
 import type { FilesOptions, UploadEvent } from "./routes.ts";
-import { describeUploadFailure } from "./upload_failure.ts";
-import type { UploadResultBody } from "./schemas.ts";
+import { describeUploadFailure, isBodyError } from "./upload_failure.ts";
+import { createdResponse, unsupportedMediaType } from "./upload_answers.ts";
 import type { Handler, RouteContext } from "../router.ts";
 import { StorageUnavailableError } from "../../services/storage/storage.ts";
 
@@ -55,20 +55,6 @@ interface Admitted {
 // Allowed on top of MAX_UPLOAD_BYTES in a form's declared length: its
 // boundaries, part headers and (ignored) small fields.
 const FORM_OVERHEAD_BYTES = 1024 * 1024;
-
-// What an upload's Content-Type may be (RFC 9110 15.5.16: a 415 says it).
-const ACCEPTED_UPLOADS = "application/octet-stream, multipart/form-data";
-
-/** 415 for an urlencoded form or a multipart type other than form-data. */
-function unsupportedMediaType(ctx: RouteContext): Response {
-  return problem(415, {
-    detail: "Send the file's bytes as the body (any type but a form, e.g. " +
-      "application/octet-stream: curl -T file, or --data-binary @file with " +
-      "-H 'Content-Type: application/octet-stream'), or as the one file " +
-      "part of a multipart/form-data form (curl -F file=@file)",
-    instance: ctx.url.pathname,
-  }, { headers: { "accept-post": ACCEPTED_UPLOADS, connection: "close" } });
-}
 
 /** The upload handler. */
 export function uploadHandler(
@@ -349,27 +335,7 @@ class UploadRoute {
       writerIdleMs: result.writerIdleMs,
       maxQueuedBytes: result.maxQueuedBytes,
     });
-    const { sha256Base64: _, ...rest } = result;
-    const body: UploadResultBody = rest;
-    const bytes = new TextEncoder().encode(JSON.stringify(body));
-    return new Response(bytes, {
-      status: 201,
-      headers: {
-        "content-type": "application/json; charset=utf-8",
-        "content-length": String(bytes.byteLength),
-        "location": `/files/${result.id}`,
-        "repr-digest": `sha-256=:${result.sha256Base64}:`,
-        "etag": `"${result.sha256}"`,
-        "cache-control": "no-store",
-        "server-timing": [
-          `read;dur=${result.readerWaitMs};desc="reader in body reads"`,
-          `blocked;dur=${result.readerBlockedMs};desc="reader in put on a full queue"`,
-          `write;dur=${result.writerWriteMs};desc="writer in storage writes"`,
-          `idle;dur=${result.writerIdleMs};desc="writer in get on an empty queue"`,
-          `total;dur=${result.durationMs}`,
-        ].join(", "),
-      },
-    });
+    return createdResponse(result);
   }
 
   #failure(error: unknown, ctx: RouteContext): Response {
@@ -419,14 +385,4 @@ class UploadRoute {
     this.#report({ outcome: "error", bytes: 0 }, ctx);
     throw error;
   }
-}
-
-function isBodyError(error: unknown): boolean {
-  return error instanceof Deno.errors.BadResource ||
-    error instanceof Deno.errors.ConnectionReset ||
-    error instanceof Deno.errors.UnexpectedEof ||
-    error instanceof Deno.errors.Interrupted ||
-    (error instanceof TypeError &&
-      /body|stream|connection/i.test(error.message)) ||
-    (error instanceof Error && error.name === "Http");
 }

@@ -127,3 +127,14 @@ export function describeUploadFailure(
   const found = RULES.find((r) => error instanceof r.type);
   return found?.answer(error as Error, limits);
 }
+
+/** Whether `error` says the client went away or its body broke. */
+export function isBodyError(error: unknown): boolean {
+  return error instanceof Deno.errors.BadResource ||
+    error instanceof Deno.errors.ConnectionReset ||
+    error instanceof Deno.errors.UnexpectedEof ||
+    error instanceof Deno.errors.Interrupted ||
+    (error instanceof TypeError &&
+      /body|stream|connection/i.test(error.message)) ||
+    (error instanceof Error && error.name === "Http");
+}

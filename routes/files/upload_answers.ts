@@ -1,0 +1,54 @@
+/**
+ * The upload route's answers that need nothing but their inputs: the 201
+ * of a committed upload (its figures in the body and in `Server-Timing`),
+ * and the 415 of a body it does not take.
+ *
+ * @module
+ */
+
+import type { UploadResult } from "../../services/uploads/upload_figures.ts";
+import type { RouteContext } from "../router.ts";
+import { problem } from "../../services/http/problem.ts";
+import type { UploadResultBody } from "./schemas.ts";
+
+/**
+ * The 201 of `result`: its figures as JSON (without the base64 digest,
+ * which `Repr-Digest` carries), where the file is, and where the time went.
+ */
+export function createdResponse(result: UploadResult): Response {
+  const { sha256Base64: _, ...rest } = result;
+  const body: UploadResultBody = rest;
+  const bytes = new TextEncoder().encode(JSON.stringify(body));
+  return new Response(bytes, {
+    status: 201,
+    headers: {
+      "content-type": "application/json; charset=utf-8",
+      "content-length": String(bytes.byteLength),
+      "location": `/files/${result.id}`,
+      "repr-digest": `sha-256=:${result.sha256Base64}:`,
+      "etag": `"${result.sha256}"`,
+      "cache-control": "no-store",
+      "server-timing": [
+        `read;dur=${result.readerWaitMs};desc="reader in body reads"`,
+        `blocked;dur=${result.readerBlockedMs};desc="reader in put on a full queue"`,
+        `write;dur=${result.writerWriteMs};desc="writer in storage writes"`,
+        `idle;dur=${result.writerIdleMs};desc="writer in get on an empty queue"`,
+        `total;dur=${result.durationMs}`,
+      ].join(", "),
+    },
+  });
+}
+
+// What an upload's Content-Type may be (RFC 9110 15.5.16: a 415 says it).
+const ACCEPTED_UPLOADS = "application/octet-stream, multipart/form-data";
+
+/** 415 for an urlencoded form or a multipart type other than form-data. */
+export function unsupportedMediaType(ctx: RouteContext): Response {
+  return problem(415, {
+    detail: "Send the file's bytes as the body (any type but a form, e.g. " +
+      "application/octet-stream: curl -T file, or --data-binary @file with " +
+      "-H 'Content-Type: application/octet-stream'), or as the one file " +
+      "part of a multipart/form-data form (curl -F file=@file)",
+    instance: ctx.url.pathname,
+  }, { headers: { "accept-post": ACCEPTED_UPLOADS, connection: "close" } });
+}
