@@ -18,7 +18,8 @@
 
 import { LRUCache } from "lru-cache";
 import { type CacheEntry } from "../services/cache/store.ts";
-import { type Loaded, ResponseCache } from "../services/cache/policy.ts";
+import type { Loaded } from "../services/cache/lookup.ts";
+import { ResponseCache } from "../services/cache/policy.ts";
 import { MemoryStore } from "../services/cache/memory_store.ts";
 
 const KEY = "/posts/1";

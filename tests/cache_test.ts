@@ -5,7 +5,8 @@ import {
   MemoryStore,
 } from "../services/cache/memory_store.ts";
 import { etagOf } from "../services/http/etag.ts";
-import { type Loaded, ResponseCache } from "../services/cache/policy.ts";
+import type { Loaded } from "../services/cache/lookup.ts";
+import { ResponseCache } from "../services/cache/policy.ts";
 
 const encoder = new TextEncoder();
 

@@ -10,13 +10,12 @@
 
 import assert from "node:assert/strict";
 import { MemoryStore } from "../services/cache/memory_store.ts";
-import {
-  forbidsStoring,
-  type Loaded,
-  type Loader,
-  ResponseCache,
-  type RevalidationOutcome,
-} from "../services/cache/policy.ts";
+import type {
+  Loaded,
+  Loader,
+  RevalidationOutcome,
+} from "../services/cache/lookup.ts";
+import { forbidsStoring, ResponseCache } from "../services/cache/policy.ts";
 import { cacheHeaders } from "../services/cache/headers.ts";
 import { cacheDirectives } from "../services/http/cache_control.ts";
 import type { OriginValidators } from "../services/http/origin_validators.ts";

@@ -13,10 +13,8 @@ import {
   serverTimingOf,
   type TimedLookup,
 } from "../../services/cache/headers.ts";
-import type {
-  CacheResult,
-  ResponseCache,
-} from "../../services/cache/policy.ts";
+import type { CacheResult } from "../../services/cache/lookup.ts";
+import type { ResponseCache } from "../../services/cache/policy.ts";
 import { etagOf, weakMatch } from "../../services/http/etag.ts";
 import type { JsonPlaceholderClient } from "../../services/upstream/client.ts";
 import { problem } from "../../services/http/problem.ts";

@@ -8,7 +8,7 @@
 
 import { weakMatch } from "../http/etag.ts";
 import type { Reply } from "../http/reply.ts";
-import type { CacheResult } from "./policy.ts";
+import type { CacheResult } from "./lookup.ts";
 
 /** Name of this cache in `Cache-Status` (RFC 9211). */
 export const CACHE_NAME = "async-api";

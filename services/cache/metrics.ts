@@ -18,7 +18,8 @@
 import { Counter, type Registry } from "prom-client";
 import { mirroredCounter, scrapedGauge } from "../ops/metric_helpers.ts";
 import type { Dropped } from "./invalidation.ts";
-import type { CacheOutcome, DropCause, RevalidationOutcome } from "./policy.ts";
+import type { CacheOutcome, RevalidationOutcome } from "./lookup.ts";
+import type { DropCause } from "./policy.ts";
 import type { RedisLink } from "./redis_link.ts";
 
 /** What the store gauges read (a `CacheStore` fits). */

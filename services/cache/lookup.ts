@@ -1,0 +1,79 @@
+/**
+ * The terms of a response-cache lookup (`policy.ts`): what a lookup
+ * answers ({@linkcode CacheResult} and its {@linkcode CacheOutcome}), what a
+ * loader gives it ({@linkcode Loaded}), and how a conditional refresh ended.
+ *
+ * @module
+ */
+
+import type { OriginValidators } from "../http/origin_validators.ts";
+import type { CacheEntry } from "./store.ts";
+
+/**
+ * How a lookup was answered, for `Cache-Status` and logs:
+ * - `hit`: fresh from the cache;
+ * - `miss`: fetched now, this caller started the fetch;
+ * - `revalidated`: stale, and this caller's conditional request got a 304:
+ *   the stored body, fresh again;
+ * - `collapsed`: fetched now, joined a fetch another caller started;
+ * - `stale`: stale from the cache while a background refresh runs;
+ * - `stale-if-error`: stale from the cache because the refresh failed.
+ */
+export type CacheOutcome =
+  | "hit"
+  | "miss"
+  | "revalidated"
+  | "collapsed"
+  | "stale"
+  | "stale-if-error";
+
+/** The answer of `ResponseCache.get` and `ResponseCache.hit`. */
+export interface CacheResult {
+  entry: CacheEntry;
+  outcome: CacheOutcome;
+  /**
+   * Seconds since the entry was stored, rounded down: the `Age` header.
+   */
+  ageSeconds: number;
+  /**
+   * The entry's freshness lifetime in whole seconds: the `max-age`. A
+   * downstream cache counts it from `Age` (RFC 9111 4.2.3), so it is the
+   * whole lifetime, never what is left of it.
+   */
+  lifetimeSeconds: number;
+  /** Seconds of freshness left; negative when stale (`Cache-Status` ttl). */
+  ttlSeconds: number;
+  /** The upstream error that made a stale answer necessary. */
+  error?: unknown;
+  /**
+   * Set when the upstream forbade storing this answer (`no-store`,
+   * `private`): its `Cache-Control`, to pass on so no one downstream keeps
+   * it either.
+   */
+  unstoredCacheControl?: string;
+}
+
+/** What a loader returns: an upstream answer to cache. */
+export interface Loaded {
+  /** 200 or 404; 304 only to a conditional load (with validators). */
+  status: number;
+  /** The body (empty for a 304). */
+  body: Uint8Array;
+  contentType: string;
+  /** The upstream's `ETag`/`Last-Modified`, to revalidate with later. */
+  validators?: OriginValidators;
+  /** The upstream's `Cache-Control`: `no-store`/`private` keep it out. */
+  cacheControl?: string;
+}
+
+/**
+ * Loads a key from the upstream; given `validators` (of a stale entry), a
+ * conditional request that may answer 304.
+ */
+export type Loader = (validators?: OriginValidators) => Promise<Loaded>;
+
+/**
+ * How a conditional refresh of a stale entry ended: `renewed` (304: the
+ * stored body is current), `replaced` (a new answer), or `error`.
+ */
+export type RevalidationOutcome = "renewed" | "replaced" | "error";
