@@ -143,12 +143,6 @@ export class ResponseCache {
   }
 
   /**
-   * Looks `key` up; on a miss (or a stale entry) calls `load` once for all
-   * concurrent callers.
-   *
-   * @throws whatever `load` threw, when no stale entry can stand in.
-   */
-  /**
    * A fresh hit the store can tell at once (held in memory), or
    * `undefined`: then {@linkcode ResponseCache.get} answers. The hot path
    * of a cached GET, with no promise to wait on.
@@ -161,6 +155,12 @@ export class ResponseCache {
     return this.#result(cached, "hit");
   }
 
+  /**
+   * Looks `key` up; on a miss (or a stale entry) calls `load` once for all
+   * concurrent callers.
+   *
+   * @throws whatever `load` threw, when no stale entry can stand in.
+   */
   async get(key: string, load: Loader): Promise<CacheResult> {
     const cached = await this.#store.get(key);
     if (cached) {
