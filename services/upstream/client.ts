@@ -100,36 +100,25 @@ export class JsonPlaceholderClient implements Disposable {
   readonly #fresh: Deno.HttpClient;
 
   constructor(options: JsonPlaceholderClientOptions) {
-    const {
-      base,
-      timeoutMs,
-      retries,
-      concurrency,
-      queueLimit,
-      breakerThreshold,
-      breakerCooldownMs,
-      maxBytes,
-      backoffMs,
-      maxBackoffMs,
-      maxRetryAfterMs,
-      logger,
-      onAttempt,
-      onShed,
-    } = clientSettingsOf(options);
-    this.#base = base;
-    this.#timeoutMs = timeoutMs;
-    this.#retries = retries;
-    this.#maxBytes = maxBytes;
-    this.#backoffMs = backoffMs;
-    this.#maxBackoffMs = maxBackoffMs;
-    this.#maxRetryAfterMs = maxRetryAfterMs;
+    const settings = clientSettingsOf(options);
+    const { logger, concurrency } = settings;
+    this.#base = settings.base;
+    this.#timeoutMs = settings.timeoutMs;
+    this.#retries = settings.retries;
+    this.#maxBytes = settings.maxBytes;
+    this.#backoffMs = settings.backoffMs;
+    this.#maxBackoffMs = settings.maxBackoffMs;
+    this.#maxRetryAfterMs = settings.maxRetryAfterMs;
     this.#logger = logger;
-    this.#onAttempt = onAttempt;
-    this.#onShed = onShed;
-    this.#slots = new Semaphore({ permits: concurrency, queueLimit });
+    this.#onAttempt = settings.onAttempt;
+    this.#onShed = settings.onShed;
+    this.#slots = new Semaphore({
+      permits: concurrency,
+      queueLimit: settings.queueLimit,
+    });
     this.#breaker = new CircuitBreaker({
-      threshold: breakerThreshold,
-      cooldownMs: breakerCooldownMs,
+      threshold: settings.breakerThreshold,
+      cooldownMs: settings.breakerCooldownMs,
       onChange: (state) =>
         logger.warn(`upstream.breaker_${state}`, { base: this.#base }),
     });
