@@ -41,7 +41,7 @@ import {
   uploadSummary,
   uploadTimelineChart,
 } from "./upload_report.ts";
-import { type UploadBenchResult } from "./upload.ts";
+import type { UploadBenchResult } from "./upload_result.ts";
 
 import { type MicroResult, microSection } from "./micro.ts";
 const ROOT = new URL("..", import.meta.url).pathname;

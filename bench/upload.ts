@@ -31,29 +31,34 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { freePort } from "../tests/fixtures/free_port.ts";
-import {
-  type BenchServer,
-  hasCommand,
-  rssOf,
-  serviceCommand,
-  startServer,
-} from "./lib.ts";
+import { hasCommand, serviceCommand, startServer } from "./lib.ts";
 import {
   type CurlUpload,
   curlUpload,
-  emptyDir,
   makeRandomFile,
   sampleRss,
-  syncDisks,
+  UPLOAD_QUEUE_BYTES,
 } from "./upload_tools.ts";
-import { cpuPerGiB, threadTimes } from "./thread_cpu.ts";
+import {
+  type Measured,
+  resultOf,
+  summarize,
+  type UploadBenchResult,
+} from "./upload_result.ts";
+import {
+  type Peers,
+  slowClients,
+  throughputRounds,
+  warmUp,
+  warmUpload,
+} from "./upload_phases.ts";
 import {
   type TimelineEvent,
   type TracedUpload,
   tracedUpload,
 } from "./upload_trace.ts";
 
-export { curlUpload, makeRandomFile, sampleRss };
+export { curlUpload, makeRandomFile, sampleRss, UPLOAD_QUEUE_BYTES };
 export type { CurlUpload, TimelineEvent, TracedUpload };
 export { toTimeline } from "./upload_trace.ts";
 
@@ -63,8 +68,6 @@ const FASTAPI_SERVER = new URL("./fastapi_server.py", import.meta.url)
   .pathname;
 /** Debian's Python, where apt puts FastAPI (not a pyenv or venv one). */
 const PYTHON = "/usr/bin/python3";
-/** The service's default `UPLOAD_QUEUE_BYTES`, which the bench keeps. */
-export const UPLOAD_QUEUE_BYTES = 8 * MiB;
 
 /**
  * Why the FastAPI peer cannot run here, or undefined when it can: Debian's
@@ -117,151 +120,8 @@ export interface BenchUploadOptions {
   sampleMs?: number;
 }
 
-/** One throughput round against one server. */
-export interface ThroughputRun {
-  mibPerSecond: number;
-  seconds: number;
-  idleRssBytes: number;
-  peakRssBytes: number;
-  /** The service's `bound` ("read" | "write"); absent for the baseline. */
-  bound?: string;
-  /** The service's own figures from the 201. */
-  server?: Record<string, unknown>;
-  /**
-   * CPU milliseconds per GiB by thread group ({@linkcode cpuPerGiB}: main,
-   * worker threads, blocking threads, other threads), curl's own left out.
-   */
-  cpuMsPerGiB?: Record<string, number>;
-}
-
-/** Figures of the upload benchmark. */
-export interface UploadBenchResult {
-  bytes: number;
-  rounds: number;
-  service: ThroughputRun;
-  baseline: ThroughputRun;
-  /** service / baseline throughput; target >= 0.9. */
-  ratio: number;
-  /** The baseline with an fsync before its 201, as the service does. */
-  baselineFsync?: ThroughputRun;
-  /** service / fsyncing baseline throughput. */
-  ratioFsync?: number;
-  /** The FastAPI peer (`bench/fastapi_server.py`). */
-  fastApi?: ThroughputRun;
-  /** Median MiB/s of the rounds (the disk makes single rounds noisy). */
-  medianMiBPerSecond: {
-    service: number;
-    baseline: number;
-    baselineFsync?: number;
-    fastApi?: number;
-  };
-  /** The service's upload queue capacity in this run, bytes. */
-  queueBytes: number;
-  /** Where the data was written. */
-  dataDir: string;
-  /**
-   * Peak RSS of the service over the rounds minus its idle RSS before any
-   * big upload (or the lowest idle of a round), in MiB; target <= 64.
-   */
-  rssGrowthMiB: number;
-  runs: {
-    service: ThroughputRun[];
-    baseline: ThroughputRun[];
-    baselineFsync: ThroughputRun[];
-    fastApi: ThroughputRun[];
-  };
-  concurrent: {
-    clients: number;
-    bytesEach: number;
-    rate: string;
-    created: number;
-    statuses: Record<string, number>;
-    wallSeconds: number;
-    idleRssBytes: number;
-    peakRssBytes: number;
-  };
-  timelines: { fast: TracedUpload; slow: TracedUpload };
-  deno: string;
-}
-
-async function throughputRound(
-  server: BenchServer,
-  path: string,
-  file: string,
-  storeDir: string,
-  tmp: string,
-  sampleMs: number,
-): Promise<ThroughputRun> {
-  // Let the previous round's writeback settle so rounds start alike.
-  await syncDisks();
-  const idleRssBytes = await rssOf(server.pid);
-  const sampler = sampleRss(server.pid, sampleMs);
-  const cpuBefore = await threadTimes(server.pid);
-  let upload: CurlUpload;
-  let peakRssBytes = 0;
-  try {
-    upload = await curlUpload(file, `${server.url}${path}`, {
-      out: join(tmp, "response.json"),
-    });
-  } finally {
-    peakRssBytes = await sampler.stop();
-  }
-  const cpuAfter = await threadTimes(server.pid);
-  if (upload.status !== 201) {
-    throw new Error(`upload got ${upload.status}: ${JSON.stringify(upload)}`);
-  }
-  await emptyDir(storeDir);
-  const run: ThroughputRun = {
-    mibPerSecond: round(upload.mibPerSecond),
-    seconds: round(upload.seconds),
-    idleRssBytes,
-    peakRssBytes,
-    cpuMsPerGiB: cpuPerGiB(server.pid, cpuBefore, cpuAfter, upload.bytes),
-  };
-  const bound = upload.body?.bound;
-  if (typeof bound === "string") {
-    run.bound = bound;
-    const {
-      durationMs,
-      bytesPerSecond,
-      readerWaitMs,
-      readerBlockedMs,
-      writerWriteMs,
-      writerIdleMs,
-      maxQueuedBytes,
-    } = upload.body ?? {};
-    run.server = {
-      durationMs,
-      bytesPerSecond,
-      readerWaitMs,
-      readerBlockedMs,
-      writerWriteMs,
-      writerIdleMs,
-      maxQueuedBytes,
-    };
-  }
-  return run;
-}
-
-const round = (n: number, digits = 2) =>
-  Math.round(n * 10 ** digits) / 10 ** digits;
-
-function median(runs: ThroughputRun[]): number {
-  const sorted = runs.map((r) => r.mibPerSecond).sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2
-    ? sorted[mid]!
-    : round((sorted[mid - 1]! + sorted[mid]!) / 2);
-}
-
-function best(runs: ThroughputRun[]): ThroughputRun {
-  return runs.reduce((a, b) => (a.mibPerSecond >= b.mibPerSecond ? a : b));
-}
-
-/** Runs the upload benchmark (needs `curl`). */
-export async function benchUpload(
-  options: BenchUploadOptions = {},
-): Promise<UploadBenchResult> {
+/** The options with their defaults. */
+function settingsOf(options: BenchUploadOptions) {
   const {
     bytes = 1024 * MiB,
     rounds = 3,
@@ -276,311 +136,187 @@ export async function benchUpload(
     traceSlowRate = "2M",
     sampleMs = 20,
   } = options;
+  return {
+    bytes,
+    rounds,
+    tmpDir,
+    fsyncBaseline,
+    fastApiPeer,
+    concurrent,
+    concurrentBytes,
+    concurrentRate,
+    traceBytes,
+    traceSlowBytes,
+    traceSlowRate,
+    sampleMs,
+  };
+}
+
+type Settings = ReturnType<typeof settingsOf>;
+
+/** The files the benchmark uploads, made once in its temporary folder. */
+interface SourceFiles {
+  big: string;
+  small: string;
+  trace: string;
+  traceSlow: string;
+}
+
+/** Makes the source files and the servers' data folders in `tmp`. */
+async function makeSources(tmp: string, s: Settings): Promise<SourceFiles> {
+  const files = {
+    big: join(tmp, "big.bin"),
+    small: join(tmp, "small.bin"),
+    trace: join(tmp, "trace.bin"),
+    traceSlow: join(tmp, "trace-slow.bin"),
+  };
+  await makeRandomFile(files.big, s.bytes);
+  await makeRandomFile(files.small, s.concurrentBytes);
+  await makeRandomFile(files.trace, s.traceBytes);
+  await makeRandomFile(files.traceSlow, s.traceSlowBytes);
+  for (
+    const dir of [
+      "service",
+      "baseline",
+      "baseline-fsync",
+      "fastapi",
+      "traced",
+    ]
+  ) {
+    await Deno.mkdir(join(tmp, dir));
+  }
+  return files;
+}
+
+/** The service's command line, storing in `dataDir`. */
+function serviceArgs(
+  s: Settings,
+  dataDir: string,
+  extra: string[] = [],
+): string[] {
+  return serviceCommand([
+    "--upstream-url",
+    "http://127.0.0.1:9",
+    "--data-dir",
+    dataDir,
+    "--max-upload-bytes",
+    String(Math.max(s.bytes, s.concurrentBytes, s.traceBytes) * 2),
+    "--upload-queue-bytes",
+    String(UPLOAD_QUEUE_BYTES),
+    ...extra,
+  ]);
+}
+
+/**
+ * Parts 1 and 2, against the service and its peers, started here and
+ * stopped when they are done.
+ */
+async function measureUploads(
+  tmp: string,
+  files: SourceFiles,
+  s: Settings,
+): Promise<Measured> {
+  await using service = await startServer(
+    serviceArgs(s, join(tmp, "service"), [
+      "--max-concurrent-uploads",
+      "128",
+      // Every curl of the benchmark comes from 127.0.0.1: the
+      // per-client cap would turn most of the 100 into 429s.
+      "--max-uploads-per-client",
+      "0",
+    ]),
+  );
+  await using baseline = await startServer([
+    Deno.execPath(),
+    "run",
+    "-A",
+    PIPE_SERVER,
+    join(tmp, "baseline"),
+  ]);
+  await using baselineFsync = await startServer([
+    Deno.execPath(),
+    "run",
+    "-A",
+    PIPE_SERVER,
+    join(tmp, "baseline-fsync"),
+    "--fsync",
+  ]);
+  await using fastApi = s.fastApiPeer
+    ? await startServer([
+      PYTHON,
+      FASTAPI_SERVER,
+      join(tmp, "fastapi"),
+      String(freePort()),
+    ])
+    : undefined;
+  const peers: Peers = {
+    service: {
+      server: service,
+      path: "/files",
+      dir: join(tmp, "service", "files"),
+    },
+    baseline: { server: baseline, path: "/", dir: join(tmp, "baseline") },
+    baselineFsync: {
+      server: baselineFsync,
+      path: "/",
+      dir: join(tmp, "baseline-fsync"),
+    },
+    fastApi: fastApi
+      ? { server: fastApi, path: "/file", dir: join(tmp, "fastapi") }
+      : undefined,
+  };
+  const serviceIdleRssBytes = await warmUp(peers, files, tmp);
+  const runs = await throughputRounds(peers, files.big, tmp, s);
+  const concurrent = await slowClients(peers.service, files.small, s);
+  return { runs, serviceIdleRssBytes, concurrent };
+}
+
+/** Part 3: reader/writer traces of a fast and a rate-limited upload. */
+async function traceUploads(
+  tmp: string,
+  files: SourceFiles,
+  s: Settings,
+): Promise<UploadBenchResult["timelines"]> {
+  await using traced = await startServer(
+    serviceArgs(s, join(tmp, "traced"), ["--log-level", "debug"]),
+  );
+  await warmUpload(files.small, `${traced.url}/files`);
+  const fast = await tracedUpload(
+    traced,
+    files.trace,
+    s.traceBytes,
+    undefined,
+    tmp,
+  );
+  const slow = await tracedUpload(
+    traced,
+    files.traceSlow,
+    s.traceSlowBytes,
+    s.traceSlowRate,
+    tmp,
+  );
+  return { fast, slow };
+}
+
+/** Runs the upload benchmark (needs `curl`). */
+export async function benchUpload(
+  options: BenchUploadOptions = {},
+): Promise<UploadBenchResult> {
+  const s = settingsOf(options);
   if (!(await hasCommand("curl"))) throw new Error("curl is not installed");
 
   const tmp = await Deno.makeTempDir({
     prefix: "bench-upload-",
-    ...(tmpDir === undefined ? {} : { dir: tmpDir }),
+    ...(s.tmpDir === undefined ? {} : { dir: s.tmpDir }),
   });
   try {
-    const bigFile = join(tmp, "big.bin");
-    const smallFile = join(tmp, "small.bin");
-    const traceFile = join(tmp, "trace.bin");
-    const traceSlowFile = join(tmp, "trace-slow.bin");
-    await makeRandomFile(bigFile, bytes);
-    await makeRandomFile(smallFile, concurrentBytes);
-    await makeRandomFile(traceFile, traceBytes);
-    await makeRandomFile(traceSlowFile, traceSlowBytes);
-    for (
-      const dir of [
-        "service",
-        "baseline",
-        "baseline-fsync",
-        "fastapi",
-        "traced",
-      ]
-    ) {
-      await Deno.mkdir(join(tmp, dir));
-    }
-
-    const serviceArgs = (dataDir: string, extra: string[] = []) =>
-      serviceCommand([
-        "--upstream-url",
-        "http://127.0.0.1:9",
-        "--data-dir",
-        dataDir,
-        "--max-upload-bytes",
-        String(Math.max(bytes, concurrentBytes, traceBytes) * 2),
-        "--upload-queue-bytes",
-        String(UPLOAD_QUEUE_BYTES),
-        ...extra,
-      ]);
-
-    // 1. Throughput and memory, rounds alternating.
-    const runs = {
-      service: [] as ThroughputRun[],
-      baseline: [] as ThroughputRun[],
-    };
-    const fsyncRuns: ThroughputRun[] = [];
-    const fastApiRuns: ThroughputRun[] = [];
-    let concurrentResult: UploadBenchResult["concurrent"];
-    let serviceIdleRssBytes = Infinity;
-    {
-      await using service = await startServer(
-        serviceArgs(join(tmp, "service"), [
-          "--max-concurrent-uploads",
-          "128",
-          // Every curl of the benchmark comes from 127.0.0.1: the
-          // per-client cap would turn most of the 100 into 429s.
-          "--max-uploads-per-client",
-          "0",
-        ]),
-      );
-      await using baseline = await startServer([
-        Deno.execPath(),
-        "run",
-        "-A",
-        PIPE_SERVER,
-        join(tmp, "baseline"),
-      ]);
-      await using baselineFsync = await startServer([
-        Deno.execPath(),
-        "run",
-        "-A",
-        PIPE_SERVER,
-        join(tmp, "baseline-fsync"),
-        "--fsync",
-      ]);
-      await using fastApi = fastApiPeer
-        ? await startServer([
-          PYTHON,
-          FASTAPI_SERVER,
-          join(tmp, "fastapi"),
-          String(freePort()),
-        ])
-        : undefined;
-      const serviceFiles = join(tmp, "service", "files");
-      // Warm both up (JIT, first file) with a small upload.
-      const others = fastApi
-        ? [[fastApi, "/file", join(tmp, "fastapi")] as const]
-        : [];
-      for (
-        const [server, path] of [
-          [service, "/files"],
-          [baseline, "/"],
-          [baselineFsync, "/"],
-          ...others,
-        ] as const
-      ) {
-        const warm = await curlUpload(smallFile, `${server.url}${path}`);
-        if (warm.status !== 201) throw new Error(`warm-up got ${warm.status}`);
-      }
-      // The service's idle memory before any big upload: the RSS target is
-      // measured from here, not from after the big warm-up below.
-      const freshIdleRssBytes = await rssOf(service.pid);
-      // One unmeasured big upload to each: the first GiB of page cache
-      // written after the source files are made was far slower here
-      // (baseline round 1 at 280-380 MiB/s, later rounds 750-1130), a
-      // penalty that fell on whichever server went first.
-      for (
-        const [server, path, dir] of [
-          [baseline, "/", join(tmp, "baseline")],
-          [service, "/files", serviceFiles],
-          [baselineFsync, "/", join(tmp, "baseline-fsync")],
-          ...others,
-        ] as const
-      ) {
-        await syncDisks();
-        const warm = await curlUpload(bigFile, `${server.url}${path}`);
-        if (warm.status !== 201) throw new Error(`warm-up got ${warm.status}`);
-        await emptyDir(dir);
-      }
-      await emptyDir(serviceFiles);
-      await emptyDir(join(tmp, "baseline"));
-      await emptyDir(join(tmp, "baseline-fsync"));
-      await emptyDir(join(tmp, "fastapi"));
-      serviceIdleRssBytes = freshIdleRssBytes;
-
-      for (let i = 0; i < rounds; i++) {
-        runs.baseline.push(
-          await throughputRound(
-            baseline,
-            "/",
-            bigFile,
-            join(tmp, "baseline"),
-            tmp,
-            sampleMs,
-          ),
-        );
-        runs.service.push(
-          await throughputRound(
-            service,
-            "/files",
-            bigFile,
-            serviceFiles,
-            tmp,
-            sampleMs,
-          ),
-        );
-        if (fsyncBaseline) {
-          fsyncRuns.push(
-            await throughputRound(
-              baselineFsync,
-              "/",
-              bigFile,
-              join(tmp, "baseline-fsync"),
-              tmp,
-              sampleMs,
-            ),
-          );
-        }
-        if (fastApi) {
-          fastApiRuns.push(
-            await throughputRound(
-              fastApi,
-              "/file",
-              bigFile,
-              join(tmp, "fastapi"),
-              tmp,
-              sampleMs,
-            ),
-          );
-        }
-      }
-
-      // 2. Many slow clients at once.
-      await syncDisks();
-      const idleRssBytes = await rssOf(service.pid);
-      const sampler = sampleRss(service.pid, sampleMs);
-      const started = performance.now();
-      let uploads: CurlUpload[];
-      let peakRssBytes = 0;
-      try {
-        uploads = await Promise.all(
-          Array.from(
-            { length: concurrent },
-            () =>
-              curlUpload(smallFile, `${service.url}/files`, {
-                out: "/dev/null",
-                rate: concurrentRate,
-              }),
-          ),
-        );
-      } finally {
-        peakRssBytes = await sampler.stop();
-      }
-      const wallSeconds = (performance.now() - started) / 1000;
-      const statuses: Record<string, number> = {};
-      for (const upload of uploads) {
-        statuses[upload.status] = (statuses[upload.status] ?? 0) + 1;
-      }
-      concurrentResult = {
-        clients: concurrent,
-        bytesEach: concurrentBytes,
-        rate: concurrentRate,
-        created: statuses["201"] ?? 0,
-        statuses,
-        wallSeconds: round(wallSeconds),
-        idleRssBytes,
-        peakRssBytes,
-      };
-      await emptyDir(serviceFiles);
-    }
-
-    // 3. Reader/writer traces of a fast and a rate-limited upload.
-    let fast: TracedUpload;
-    let slow: TracedUpload;
-    {
-      await using traced = await startServer(
-        serviceArgs(join(tmp, "traced"), ["--log-level", "debug"]),
-      );
-      const warm = await curlUpload(smallFile, `${traced.url}/files`);
-      if (warm.status !== 201) throw new Error(`warm-up got ${warm.status}`);
-      fast = await tracedUpload(traced, traceFile, traceBytes, undefined, tmp);
-      slow = await tracedUpload(
-        traced,
-        traceSlowFile,
-        traceSlowBytes,
-        traceSlowRate,
-        tmp,
-      );
-    }
-
-    const service = best(runs.service);
-    const baseline = best(runs.baseline);
-    const result: UploadBenchResult = {
-      bytes,
-      rounds,
-      service,
-      baseline,
-      ratio: round(service.mibPerSecond / baseline.mibPerSecond, 3),
-      rssGrowthMiB: round(
-        (Math.max(...runs.service.map((r) => r.peakRssBytes)) -
-          Math.min(
-            serviceIdleRssBytes,
-            ...runs.service.map((r) => r.idleRssBytes),
-          )) / MiB,
-        1,
-      ),
-      medianMiBPerSecond: {
-        service: median(runs.service),
-        baseline: median(runs.baseline),
-        ...(fsyncRuns.length > 0 ? { baselineFsync: median(fsyncRuns) } : {}),
-        ...(fastApiRuns.length > 0 ? { fastApi: median(fastApiRuns) } : {}),
-      },
-      queueBytes: UPLOAD_QUEUE_BYTES,
-      dataDir: tmp,
-      runs: { ...runs, baselineFsync: fsyncRuns, fastApi: fastApiRuns },
-      concurrent: concurrentResult,
-      timelines: { fast, slow },
-      deno: Deno.version.deno,
-    };
-    if (fastApiRuns.length > 0) result.fastApi = best(fastApiRuns);
-    if (fsyncRuns.length > 0) {
-      result.baselineFsync = best(fsyncRuns);
-      result.ratioFsync = round(
-        service.mibPerSecond / result.baselineFsync.mibPerSecond,
-        3,
-      );
-    }
-    return result;
+    const files = await makeSources(tmp, s);
+    const measured = await measureUploads(tmp, files, s);
+    const timelines = await traceUploads(tmp, files, s);
+    return resultOf(s, tmp, measured, timelines);
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }
-}
-
-/** The result without the timeline arrays (their sizes instead). */
-export function summarize(result: UploadBenchResult): Record<string, unknown> {
-  const brief = (t: TracedUpload) => ({
-    bytes: t.bytes,
-    rate: t.rate,
-    seconds: t.seconds,
-    bound: t.bound,
-    events: t.events.length,
-  });
-  const mib = (n: number) => round(n / MiB, 1);
-  const rss = (run: ThroughputRun) => ({
-    ...run,
-    idleRssMiB: mib(run.idleRssBytes),
-    peakRssMiB: mib(run.peakRssBytes),
-  });
-  return {
-    ...result,
-    service: rss(result.service),
-    baseline: rss(result.baseline),
-    ...(result.baselineFsync
-      ? { baselineFsync: rss(result.baselineFsync) }
-      : {}),
-    concurrent: {
-      ...result.concurrent,
-      idleRssMiB: mib(result.concurrent.idleRssBytes),
-      peakRssMiB: mib(result.concurrent.peakRssBytes),
-    },
-    timelines: {
-      fast: brief(result.timelines.fast),
-      slow: brief(result.timelines.slow),
-    },
-  };
 }
 
 if (import.meta.main) {

@@ -10,7 +10,8 @@
 import { formatValue } from "./charts.ts";
 import { formatRatio } from "./report_format.ts";
 import { medianSplit, splitText, totalOf } from "./thread_cpu.ts";
-import type { ThroughputRun, UploadBenchResult } from "./upload.ts";
+import type { UploadBenchResult } from "./upload_result.ts";
+import type { ThroughputRun } from "./upload_rounds.ts";
 
 const cpuOf = (runs: ThroughputRun[]) =>
   medianSplit(runs.map((run) => run.cpuMsPerGiB));

@@ -19,11 +19,9 @@ import {
   plural,
   table,
 } from "./report_format.ts";
-import type {
-  ThroughputRun,
-  TracedUpload,
-  UploadBenchResult,
-} from "./upload.ts";
+import type { UploadBenchResult } from "./upload_result.ts";
+import type { ThroughputRun } from "./upload_rounds.ts";
+import type { TracedUpload } from "./upload_trace.ts";
 
 const MiB = 1024 * 1024;
 

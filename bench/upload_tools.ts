@@ -10,6 +10,8 @@ import { join } from "node:path";
 import { rssOf } from "./lib.ts";
 
 const MiB = 1024 * 1024;
+/** The service's default `UPLOAD_QUEUE_BYTES`, which the bench keeps. */
+export const UPLOAD_QUEUE_BYTES = 8 * MiB;
 
 export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

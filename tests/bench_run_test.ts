@@ -17,7 +17,8 @@ import {
   type RunResults,
   writeReport,
 } from "../bench/run.ts";
-import type { TracedUpload, UploadBenchResult } from "../bench/upload.ts";
+import type { UploadBenchResult } from "../bench/upload_result.ts";
+import type { TracedUpload } from "../bench/upload_trace.ts";
 import { cachedSummary } from "../bench/cached_report.ts";
 import {
   cpuPerGiB,
