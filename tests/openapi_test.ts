@@ -1,51 +1,31 @@
 /**
- * Tests of the OpenAPI document: its structure, its agreement with the real
- * route table (both ways, strictly), its schemas against the real
+ * Tests of the OpenAPI document: its structure and its agreement with the
+ * real route table (both ways, strictly). Its schemas against the real
  * JSONPlaceholder data and the service's real answers, and
- * `GET /openapi.json`.
+ * `GET /openapi.json`, are in `openapi_data_test.ts`.
  *
  * @module
  */
 
 import assert from "node:assert/strict";
-import data from "jsonplaceholder/data.json" with { type: "json" };
-import type { Route } from "../routes/router.ts";
 import {
   type OpenApiDocument,
   openApiDocument,
   openApiPath,
-  type OperationObject,
   OPERATIONS,
   type ResponseObject,
 } from "../routes/openapi.ts";
 import { testApp } from "./fixtures/app.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
+import {
+  deref,
+  operationsOf,
+  resolve,
+  routesOf,
+  type Schema,
+} from "./fixtures/openapi_checks.ts";
 
 const METHODS = ["get", "put", "post", "delete", "patch", "options", "head"];
-
-function operationsOf(
-  doc: OpenApiDocument,
-): [path: string, method: string, op: OperationObject][] {
-  return Object.entries(doc.paths).flatMap(([path, item]) =>
-    Object.entries(item).map(([method, op]) =>
-      [path, method, op] as [string, string, OperationObject]
-    )
-  );
-}
-
-/** Resolves a local `$ref` (`#/components/...`) or throws. */
-function resolve(doc: unknown, ref: string): unknown {
-  assert.ok(ref.startsWith("#/"), `non-local $ref ${ref}`);
-  let node: unknown = doc;
-  for (const part of ref.slice(2).split("/")) {
-    assert.ok(
-      typeof node === "object" && node !== null && Object.hasOwn(node, part),
-      `unresolved $ref ${ref}`,
-    );
-    node = (node as Record<string, unknown>)[part];
-  }
-  return node;
-}
 
 /** Every `$ref` anywhere in `value`. */
 function refs(value: unknown, found: string[] = []): string[] {
@@ -57,106 +37,6 @@ function refs(value: unknown, found: string[] = []): string[] {
     }
   }
   return found;
-}
-
-function deref<T>(doc: OpenApiDocument, value: T | { $ref: string }): T {
-  return (typeof value === "object" && value !== null && "$ref" in value
-    ? resolve(doc, value.$ref)
-    : value) as T;
-}
-
-type Schema = Record<string, unknown>;
-
-/**
- * A small JSON Schema check, enough for the keywords the document uses:
- * `$ref`, `type`, `const`, `enum`, `required`, `properties`,
- * `additionalProperties: false`, `items`, `anyOf`, `minimum`, `maximum`,
- * `pattern` and `format: date-time`. Returns what does not match.
- */
-function validate(
-  doc: OpenApiDocument,
-  schema: Schema,
-  value: unknown,
-  at = "$",
-): string[] {
-  if (typeof schema.$ref === "string") {
-    return validate(doc, resolve(doc, schema.$ref) as Schema, value, at);
-  }
-  const errors: string[] = [];
-  if (Array.isArray(schema.anyOf)) {
-    const ok = (schema.anyOf as Schema[]).some((s) =>
-      validate(doc, s, value, at).length === 0
-    );
-    if (!ok) errors.push(`${at}: matches no anyOf branch`);
-    return errors;
-  }
-  const type = schema.type as string | undefined;
-  const actual = value === null
-    ? "null"
-    : Array.isArray(value)
-    ? "array"
-    : Number.isInteger(value)
-    ? "integer"
-    : typeof value;
-  if (
-    type !== undefined && type !== actual &&
-    !(type === "number" && actual === "integer")
-  ) {
-    return [`${at}: ${actual} is not ${type}`];
-  }
-  if ("const" in schema && schema.const !== value) {
-    errors.push(`${at}: not ${JSON.stringify(schema.const)}`);
-  }
-  if (Array.isArray(schema.enum) && !schema.enum.includes(value)) {
-    errors.push(`${at}: ${JSON.stringify(value)} not in enum`);
-  }
-  if (typeof value === "number") {
-    if (typeof schema.minimum === "number" && value < schema.minimum) {
-      errors.push(`${at}: below minimum`);
-    }
-    if (typeof schema.maximum === "number" && value > schema.maximum) {
-      errors.push(`${at}: above maximum`);
-    }
-  }
-  if (typeof value === "string") {
-    if (
-      typeof schema.pattern === "string" &&
-      !new RegExp(schema.pattern).test(value)
-    ) {
-      errors.push(`${at}: ${value} does not match ${schema.pattern}`);
-    }
-    if (schema.format === "date-time" && Number.isNaN(Date.parse(value))) {
-      errors.push(`${at}: not a date-time`);
-    }
-  }
-  if (actual === "object") {
-    const object = value as Record<string, unknown>;
-    const properties = (schema.properties ?? {}) as Record<string, Schema>;
-    for (const name of (schema.required ?? []) as string[]) {
-      if (!Object.hasOwn(object, name)) errors.push(`${at}: missing ${name}`);
-    }
-    for (const [name, v] of Object.entries(object)) {
-      const property = properties[name];
-      if (property) errors.push(...validate(doc, property, v, `${at}.${name}`));
-      else if (schema.additionalProperties === false) {
-        errors.push(`${at}: unexpected ${name}`);
-      }
-    }
-  }
-  if (actual === "array" && schema.items) {
-    (value as unknown[]).forEach((v, i) =>
-      errors.push(...validate(doc, schema.items as Schema, v, `${at}[${i}]`))
-    );
-  }
-  return errors;
-}
-
-/** A route table with the given keys (`"GET /x"`), handlers unused. */
-function routesOf(...keys: string[]): Route[] {
-  return keys.map((key) => {
-    const [method = "", pattern = ""] = key.split(" ");
-    return { method, pattern, handler: () => new Response(null) };
-  });
 }
 
 Deno.test("the document of the app's routes is structurally valid OpenAPI 3.1", async () => {
@@ -374,163 +254,4 @@ Deno.test("a route without a description, or a description without a route, thro
     Object.keys(OPERATIONS).filter((key) => !keys.has(key)),
     [],
   );
-});
-
-Deno.test("the schemas fit the real JSONPlaceholder data", () => {
-  const doc = openApiDocument(routesOf(...Object.keys(OPERATIONS)));
-  const schemaOf: Record<string, string> = {
-    posts: "Post",
-    comments: "Comment",
-    albums: "Album",
-    photos: "Photo",
-    todos: "Todo",
-    users: "User",
-  };
-  assert.deepEqual(Object.keys(data).sort(), Object.keys(schemaOf).sort());
-  for (const [resource, items] of Object.entries(data)) {
-    const schema = { $ref: `#/components/schemas/${schemaOf[resource]}` };
-    const errors = validate(doc, { type: "array", items: schema }, items);
-    assert.deepEqual(errors.slice(0, 5), [], resource);
-    assert.ok(items.length > 0);
-  }
-  // And the check is not vacuous.
-  assert.notDeepEqual(
-    validate(doc, { $ref: "#/components/schemas/Post" }, {
-      userId: 1,
-      id: "1",
-      title: "t",
-    }),
-    [],
-  );
-});
-
-Deno.test("every GET operation's real answer is documented and fits its schema", async () => {
-  await using upstream = startFixtureUpstream();
-  await using t = await testApp(["--upstream-url", upstream.url]);
-  const doc = openApiDocument(t.app.router.routes);
-
-  const uploaded = await t.get("/files", { method: "POST", body: "hello" });
-  assert.equal(uploaded.status, 201);
-  const created = await uploaded.json() as { id: string };
-
-  const check = async (
-    path: string,
-    method: string,
-    url: string,
-    init?: RequestInit,
-  ) => {
-    const op = doc.paths[path]?.[method];
-    assert.ok(op, `${method} ${path}`);
-    const res = await t.get(url, init);
-    const where = `${method.toUpperCase()} ${url} -> ${res.status}`;
-    const documented = op.responses[String(res.status)] ??
-      op.responses.default;
-    assert.ok(documented, where);
-    const response = deref<ResponseObject>(doc, documented);
-    if (res.status === 204 || res.status === 304) {
-      assert.equal(response.content, undefined, where);
-      await res.body?.cancel();
-    } else {
-      const mediaType = (res.headers.get("content-type") ?? "").split(";")[0]!;
-      const content = response.content?.[mediaType];
-      assert.ok(content, `${where}: ${mediaType} not documented`);
-      if (mediaType.endsWith("json")) {
-        assert.deepEqual(
-          validate(doc, content.schema, await res.json()).slice(0, 5),
-          [],
-          where,
-        );
-      } else {
-        await res.body?.cancel();
-      }
-    }
-    for (const name of Object.keys(response.headers ?? {})) {
-      // Sent only in some cases (Content-Disposition: form uploads).
-      const sometimes = [
-        "Retry-After",
-        "WWW-Authenticate",
-        "Link",
-        "Content-Disposition",
-      ];
-      if (sometimes.includes(name)) continue;
-      assert.ok(res.headers.has(name), `${where}: no ${name} header`);
-    }
-    return res.status;
-  };
-
-  let checked = 0;
-  for (const [path, method] of operationsOf(doc)) {
-    if (method !== "get") continue;
-    const url = path.replace(
-      "{id}",
-      path.startsWith("/files/") ? created.id : "1",
-    );
-    assert.equal(await check(path, method, url), 200, url);
-    checked++;
-  }
-  assert.ok(checked >= 20);
-
-  // Some of the documented failures, as the service really answers them.
-  assert.equal(await check("/posts/{id}", "get", "/posts/abc"), 400);
-  assert.equal(await check("/posts/{id}", "get", "/posts/9999"), 404);
-  assert.equal(await check("/users/{id}/summary", "get", "/users/99"), 404);
-  assert.equal(
-    await check("/files/{id}", "get", `/files/${"0".repeat(32)}`),
-    404,
-  );
-  assert.equal(
-    await check("/files/{id}", "get", `/files/${created.id}`, {
-      headers: { range: "bytes=1-2" },
-    }),
-    206,
-  );
-  assert.equal(
-    await check("/files/{id}", "get", `/files/${created.id}`, {
-      headers: { range: "bytes=99-" },
-    }),
-    416,
-  );
-  assert.equal(await check("/files", "get", "/files?limit=0"), 400);
-  assert.equal(
-    await check("/files", "post", "/files", {
-      method: "POST",
-      body: "x",
-      headers: { "content-digest": "sha-256=:nope:" },
-    }),
-    400,
-  );
-  assert.equal(
-    await check("/files/{id}", "delete", `/files/${created.id}`, {
-      method: "DELETE",
-    }),
-    204,
-  );
-  assert.equal(await check("/posts", "get", "/posts", { method: "PUT" }), 405);
-});
-
-Deno.test("GET /openapi.json serves the document with an ETag", async () => {
-  await using upstream = startFixtureUpstream();
-  await using t = await testApp(["--upstream-url", upstream.url]);
-  const res = await t.get("/openapi.json");
-  assert.equal(res.status, 200);
-  assert.equal(
-    res.headers.get("content-type"),
-    "application/json; charset=utf-8",
-  );
-  const etag = res.headers.get("etag");
-  assert.match(etag ?? "", /^"[A-Za-z0-9_-]+"$/);
-  assert.deepEqual(await res.json(), openApiDocument(t.app.router.routes));
-
-  const again = await t.get("/openapi.json");
-  assert.equal(again.headers.get("etag"), etag);
-  await again.body?.cancel();
-  const notModified = await t.get("/openapi.json", {
-    headers: { "if-none-match": etag! },
-  });
-  assert.equal(notModified.status, 304);
-  assert.equal(notModified.body, null);
-  const head = await t.get("/openapi.json", { method: "HEAD" });
-  assert.equal(head.status, 200);
-  assert.equal(head.body, null);
-  assert.equal(upstream.hits(), 0);
 });

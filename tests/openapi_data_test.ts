@@ -1,0 +1,182 @@
+/**
+ * Tests of the OpenAPI document against what is real: its schemas against
+ * the real JSONPlaceholder data and the service's real answers, and the
+ * document as `GET /openapi.json` serves it.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import data from "jsonplaceholder/data.json" with { type: "json" };
+import {
+  openApiDocument,
+  OPERATIONS,
+  type ResponseObject,
+} from "../routes/openapi.ts";
+import { testApp } from "./fixtures/app.ts";
+import { startFixtureUpstream } from "./fixtures/upstream.ts";
+import {
+  deref,
+  operationsOf,
+  routesOf,
+  validate,
+} from "./fixtures/openapi_checks.ts";
+
+Deno.test("the schemas fit the real JSONPlaceholder data", () => {
+  const doc = openApiDocument(routesOf(...Object.keys(OPERATIONS)));
+  const schemaOf: Record<string, string> = {
+    posts: "Post",
+    comments: "Comment",
+    albums: "Album",
+    photos: "Photo",
+    todos: "Todo",
+    users: "User",
+  };
+  assert.deepEqual(Object.keys(data).sort(), Object.keys(schemaOf).sort());
+  for (const [resource, items] of Object.entries(data)) {
+    const schema = { $ref: `#/components/schemas/${schemaOf[resource]}` };
+    const errors = validate(doc, { type: "array", items: schema }, items);
+    assert.deepEqual(errors.slice(0, 5), [], resource);
+    assert.ok(items.length > 0);
+  }
+  // And the check is not vacuous.
+  assert.notDeepEqual(
+    validate(doc, { $ref: "#/components/schemas/Post" }, {
+      userId: 1,
+      id: "1",
+      title: "t",
+    }),
+    [],
+  );
+});
+
+Deno.test("every GET operation's real answer is documented and fits its schema", async () => {
+  await using upstream = startFixtureUpstream();
+  await using t = await testApp(["--upstream-url", upstream.url]);
+  const doc = openApiDocument(t.app.router.routes);
+
+  const uploaded = await t.get("/files", { method: "POST", body: "hello" });
+  assert.equal(uploaded.status, 201);
+  const created = await uploaded.json() as { id: string };
+
+  const check = async (
+    path: string,
+    method: string,
+    url: string,
+    init?: RequestInit,
+  ) => {
+    const op = doc.paths[path]?.[method];
+    assert.ok(op, `${method} ${path}`);
+    const res = await t.get(url, init);
+    const where = `${method.toUpperCase()} ${url} -> ${res.status}`;
+    const documented = op.responses[String(res.status)] ??
+      op.responses.default;
+    assert.ok(documented, where);
+    const response = deref<ResponseObject>(doc, documented);
+    if (res.status === 204 || res.status === 304) {
+      assert.equal(response.content, undefined, where);
+      await res.body?.cancel();
+    } else {
+      const mediaType = (res.headers.get("content-type") ?? "").split(";")[0]!;
+      const content = response.content?.[mediaType];
+      assert.ok(content, `${where}: ${mediaType} not documented`);
+      if (mediaType.endsWith("json")) {
+        assert.deepEqual(
+          validate(doc, content.schema, await res.json()).slice(0, 5),
+          [],
+          where,
+        );
+      } else {
+        await res.body?.cancel();
+      }
+    }
+    for (const name of Object.keys(response.headers ?? {})) {
+      // Sent only in some cases (Content-Disposition: form uploads).
+      const sometimes = [
+        "Retry-After",
+        "WWW-Authenticate",
+        "Link",
+        "Content-Disposition",
+      ];
+      if (sometimes.includes(name)) continue;
+      assert.ok(res.headers.has(name), `${where}: no ${name} header`);
+    }
+    return res.status;
+  };
+
+  let checked = 0;
+  for (const [path, method] of operationsOf(doc)) {
+    if (method !== "get") continue;
+    const url = path.replace(
+      "{id}",
+      path.startsWith("/files/") ? created.id : "1",
+    );
+    assert.equal(await check(path, method, url), 200, url);
+    checked++;
+  }
+  assert.ok(checked >= 20);
+
+  // Some of the documented failures, as the service really answers them.
+  assert.equal(await check("/posts/{id}", "get", "/posts/abc"), 400);
+  assert.equal(await check("/posts/{id}", "get", "/posts/9999"), 404);
+  assert.equal(await check("/users/{id}/summary", "get", "/users/99"), 404);
+  assert.equal(
+    await check("/files/{id}", "get", `/files/${"0".repeat(32)}`),
+    404,
+  );
+  assert.equal(
+    await check("/files/{id}", "get", `/files/${created.id}`, {
+      headers: { range: "bytes=1-2" },
+    }),
+    206,
+  );
+  assert.equal(
+    await check("/files/{id}", "get", `/files/${created.id}`, {
+      headers: { range: "bytes=99-" },
+    }),
+    416,
+  );
+  assert.equal(await check("/files", "get", "/files?limit=0"), 400);
+  assert.equal(
+    await check("/files", "post", "/files", {
+      method: "POST",
+      body: "x",
+      headers: { "content-digest": "sha-256=:nope:" },
+    }),
+    400,
+  );
+  assert.equal(
+    await check("/files/{id}", "delete", `/files/${created.id}`, {
+      method: "DELETE",
+    }),
+    204,
+  );
+  assert.equal(await check("/posts", "get", "/posts", { method: "PUT" }), 405);
+});
+
+Deno.test("GET /openapi.json serves the document with an ETag", async () => {
+  await using upstream = startFixtureUpstream();
+  await using t = await testApp(["--upstream-url", upstream.url]);
+  const res = await t.get("/openapi.json");
+  assert.equal(res.status, 200);
+  assert.equal(
+    res.headers.get("content-type"),
+    "application/json; charset=utf-8",
+  );
+  const etag = res.headers.get("etag");
+  assert.match(etag ?? "", /^"[A-Za-z0-9_-]+"$/);
+  assert.deepEqual(await res.json(), openApiDocument(t.app.router.routes));
+
+  const again = await t.get("/openapi.json");
+  assert.equal(again.headers.get("etag"), etag);
+  await again.body?.cancel();
+  const notModified = await t.get("/openapi.json", {
+    headers: { "if-none-match": etag! },
+  });
+  assert.equal(notModified.status, 304);
+  assert.equal(notModified.body, null);
+  const head = await t.get("/openapi.json", { method: "HEAD" });
+  assert.equal(head.status, 200);
+  assert.equal(head.body, null);
+  assert.equal(upstream.hits(), 0);
+});
