@@ -1,11 +1,18 @@
+/**
+ * The JSONPlaceholder routes end to end, in process against the fixture
+ * upstream: every route answers like the upstream, the probes, bad ids and
+ * paths, HEAD, the cache headers (ETag, 304, Cache-Control, Age,
+ * Cache-Status), the canonical cache key and `/users/:id/summary`. How
+ * they meet the upstream is in `jsonplaceholder_upstream_test.ts`, the
+ * request id and log line in `request_log_test.ts`.
+ *
+ * @module
+ */
+
 import assert from "node:assert/strict";
 import { NESTED, RESOURCES } from "../routes/jsonplaceholder/routes.ts";
-import { testApp } from "./fixtures/app.ts";
+import { json, testApp } from "./fixtures/app.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
-
-async function json(res: Response): Promise<unknown> {
-  return JSON.parse(await res.text());
-}
 
 async function upstreamJson(url: string): Promise<unknown> {
   const res = await fetch(url);
@@ -166,166 +173,6 @@ Deno.test("the cache key is canonical: query order does not matter", async () =>
   assert.equal(upstream.hits(), 1);
 });
 
-Deno.test("100 concurrent misses make exactly one upstream request", async () => {
-  await using upstream = startFixtureUpstream();
-  upstream.setFault("/posts/2", { delayMs: 200 });
-  await using t = await testApp(["--upstream-url", upstream.url]);
-  const responses = await Promise.all(
-    Array.from({ length: 100 }, () => t.get("/posts/2")),
-  );
-  const statuses = responses.map((r) => r.headers.get("cache-status"));
-  const bodies = await Promise.all(responses.map((r) => r.text()));
-  assert.equal(upstream.hits("/posts/2"), 1);
-  assert.ok(responses.every((r) => r.status === 200));
-  assert.equal(new Set(bodies).size, 1);
-  assert.equal(
-    statuses.filter((s) => s === "async-api; fwd=miss; stored").length,
-    1,
-  );
-  assert.equal(
-    statuses.filter((s) => s === "async-api; fwd=miss; collapsed").length,
-    99,
-  );
-});
-
-Deno.test("stale-while-revalidate serves stale at once and refreshes in the background", async () => {
-  await using upstream = startFixtureUpstream();
-  await using t = await testApp([
-    "--upstream-url",
-    upstream.url,
-    "--cache-ttl-seconds",
-    "1",
-    "--cache-stale-while-revalidate-seconds",
-    "60",
-  ]);
-  await (await t.get("/posts/3")).body?.cancel();
-  await new Promise((r) => setTimeout(r, 1100));
-  // A slow upstream must not slow the stale answer down.
-  upstream.setFault("/posts/3", { delayMs: 300 });
-  const refreshed = upstream.waitForRequests(2, "/posts/3");
-  const stale = await t.get("/posts/3");
-  assert.equal(stale.status, 200);
-  assert.match(
-    stale.headers.get("cache-status") ?? "",
-    /fwd=stale; ttl=-\d+; detail="stale-while-revalidate"/,
-  );
-  // max-age stays the lifetime; Age past it is what makes the answer stale.
-  assert.equal(stale.headers.get("cache-control"), "public, max-age=1");
-  assert.ok(Number(stale.headers.get("age")) >= 1);
-  await stale.body?.cancel();
-  await refreshed;
-  await t.app.cache.settled();
-  const fresh = await t.get("/posts/3");
-  assert.match(fresh.headers.get("cache-status") ?? "", /; hit; ttl=/);
-  await fresh.body?.cancel();
-  assert.equal(upstream.hits("/posts/3"), 2);
-});
-
-Deno.test("stale-if-error serves the stale answer when the upstream fails", async () => {
-  await using upstream = startFixtureUpstream();
-  await using t = await testApp([
-    "--upstream-url",
-    upstream.url,
-    "--cache-ttl-seconds",
-    "1",
-    "--cache-stale-while-revalidate-seconds",
-    "0",
-    "--cache-stale-if-error-seconds",
-    "60",
-    "--upstream-retries",
-    "0",
-  ]);
-  const original = await (await t.get("/posts/4")).text();
-  await new Promise((r) => setTimeout(r, 1100));
-  upstream.setFault("/posts/4", { status: 500 });
-  const stale = await t.get("/posts/4");
-  assert.equal(stale.status, 200);
-  assert.equal(await stale.text(), original);
-  assert.match(
-    stale.headers.get("cache-status") ?? "",
-    /fwd=stale; fwd-status=500; ttl=-\d+; detail="stale-if-error"/,
-  );
-  // Without a cached answer the failure shows: 502 problem.
-  upstream.setFault("/posts/5", { status: 500 });
-  const failed = await t.get("/posts/5");
-  assert.equal(failed.status, 502);
-  const problem = await json(failed) as Record<string, unknown>;
-  assert.equal(problem.status, 502);
-  assert.equal(problem.upstreamStatus, 500);
-});
-
-Deno.test("malformed, non-JSON and dropped upstream answers give 502; slow ones 504", async () => {
-  await using upstream = startFixtureUpstream();
-  await using t = await testApp([
-    "--upstream-url",
-    upstream.url,
-    "--upstream-timeout-ms",
-    "300",
-    "--upstream-retries",
-    "1",
-  ]);
-  upstream.setFault("/posts/1", { body: "{oops" });
-  upstream.setFault("/posts/2", {
-    body: "<html></html>",
-    contentType: "text/html",
-  });
-  upstream.setFault("/posts/3", { drop: true });
-  upstream.setFault("/posts/4", { delayMs: 2000 });
-  for (
-    const [path, status] of [["/posts/1", 502], ["/posts/2", 502], [
-      "/posts/3",
-      502,
-    ], ["/posts/4", 504]] as const
-  ) {
-    const res = await t.get(path);
-    assert.equal(res.status, status, path);
-    assert.equal(res.headers.get("content-type"), "application/problem+json");
-    const body = await json(res) as Record<string, unknown>;
-    assert.equal(body.status, status);
-    assert.equal(typeof body.requestId, "string");
-    assert.ok(!JSON.stringify(body).includes("    at "), "no stack trace");
-  }
-  // The drop was retried once; the malformed body was not.
-  assert.equal(upstream.hits("/posts/3"), 2);
-  assert.equal(upstream.hits("/posts/1"), 1);
-});
-
-Deno.test("retries 503 and 429, honouring Retry-After, then succeeds", async () => {
-  await using upstream = startFixtureUpstream();
-  await using t = await testApp(["--upstream-url", upstream.url]);
-  upstream.setFault("/posts/6", {
-    status: 503,
-    headers: { "retry-after": "1" },
-    times: 1,
-  });
-  upstream.setFault("/posts/7", { status: 429, times: 2 });
-  const started = performance.now();
-  const res = await t.get("/posts/6");
-  const elapsed = performance.now() - started;
-  assert.equal(res.status, 200);
-  await res.body?.cancel();
-  assert.equal(upstream.hits("/posts/6"), 2);
-  assert.ok(elapsed >= 900, `waited ${elapsed} ms for Retry-After: 1`);
-  const again = await t.get("/posts/7");
-  assert.equal(again.status, 200);
-  await again.body?.cancel();
-  assert.equal(upstream.hits("/posts/7"), 3);
-});
-
-Deno.test("a Retry-After longer than we wait ends the retries with 502 and Retry-After", async () => {
-  await using upstream = startFixtureUpstream();
-  await using t = await testApp(["--upstream-url", upstream.url]);
-  upstream.setFault("/posts/8", {
-    status: 503,
-    headers: { "retry-after": "120" },
-  });
-  const res = await t.get("/posts/8");
-  assert.equal(res.status, 502);
-  assert.equal(res.headers.get("retry-after"), "120");
-  await res.body?.cancel();
-  assert.equal(upstream.hits("/posts/8"), 1);
-});
-
 Deno.test("GET /users/:id/summary aggregates, 404s and degrades per part", async () => {
   await using upstream = startFixtureUpstream();
   await using t = await testApp([
@@ -369,84 +216,4 @@ Deno.test("GET /users/:id/summary aggregates, 404s and degrades per part", async
     ) => [e.part, e.status]),
     [["todos", 502]],
   );
-});
-
-Deno.test("X-Request-Id is honoured when valid, generated otherwise, and echoed", async () => {
-  await using upstream = startFixtureUpstream();
-  await using t = await testApp(["--upstream-url", upstream.url]);
-  const given = await t.get("/healthz", {
-    headers: { "x-request-id": "abc-123" },
-  });
-  assert.equal(given.headers.get("x-request-id"), "abc-123");
-  await given.body?.cancel();
-  const bad = await t.get("/healthz", {
-    headers: { "x-request-id": "no spaces <allowed>" },
-  });
-  assert.match(bad.headers.get("x-request-id") ?? "", /^[0-9a-f-]{36}$/);
-  await bad.body?.cancel();
-});
-
-Deno.test("one JSON log line per request; 5xx logged with the request id", async () => {
-  await using upstream = startFixtureUpstream();
-  const lines: Record<string, unknown>[] = [];
-  const { createLogger } = await import("../services/ops/logger.ts");
-  const logger = createLogger({
-    write: (line) => lines.push(JSON.parse(line)),
-  });
-  await using t = await testApp([
-    "--upstream-url",
-    upstream.url,
-    "--upstream-retries",
-    "0",
-  ], { logger });
-  await (await t.get("/posts/1", { headers: { "x-request-id": "req-1" } })).body
-    ?.cancel();
-  upstream.setFault("/posts/2", { status: 500 });
-  await (await t.get("/posts/2", { headers: { "x-request-id": "req-2" } })).body
-    ?.cancel();
-  const requests = lines.filter((l) => l.msg === "request");
-  assert.equal(requests.length, 2);
-  const [ok, failed] = requests;
-  for (
-    const key of [
-      "time",
-      "method",
-      "path",
-      "status",
-      "durationMs",
-      "bytes",
-      "requestId",
-    ]
-  ) {
-    assert.ok(key in ok!, key);
-  }
-  assert.equal(ok!.cache, "miss");
-  assert.equal(ok!.route, "/posts/:id");
-  assert.equal(failed!.status, 502);
-  const errors = lines.filter((l) => l.level === "error");
-  assert.equal(errors.length, 1);
-  assert.equal(errors[0]!.requestId, "req-2");
-});
-
-Deno.test("the log line's bytes are the bytes sent: identity, gzip, and for HEAD the length GET sends", async () => {
-  await using upstream = startFixtureUpstream();
-  const lines: Record<string, unknown>[] = [];
-  const { createLogger } = await import("../services/ops/logger.ts");
-  const logger = createLogger({
-    write: (line) => lines.push(JSON.parse(line)),
-  });
-  await using t = await testApp(["--upstream-url", upstream.url], { logger });
-  const sizes: number[] = [];
-  for (const encoding of ["identity", "gzip", "gzip"]) {
-    const res = await t.get("/posts/1", {
-      headers: { "accept-encoding": encoding },
-    });
-    sizes.push((await res.bytes()).byteLength);
-  }
-  const head = await t.get("/posts/1", { method: "HEAD" });
-  await head.body?.cancel();
-  const logged = lines.filter((l) => l.msg === "request").map((l) => l.bytes);
-  assert.ok(sizes[1]! < sizes[0]!, "gzip is smaller");
-  // HEAD logs the length GET sends (its Content-Length), as before.
-  assert.deepEqual(logged, [...sizes, sizes[0]]);
 });
