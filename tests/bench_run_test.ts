@@ -17,8 +17,6 @@ import {
   type RunResults,
   writeReport,
 } from "../bench/run.ts";
-import type { UploadBenchResult } from "../bench/upload_result.ts";
-import type { TracedUpload } from "../bench/upload_trace.ts";
 import { cachedSummary } from "../bench/cached_report.ts";
 import {
   cpuPerGiB,
@@ -26,27 +24,12 @@ import {
   threadGroup,
   threadTimes,
 } from "../bench/thread_cpu.ts";
-
-function bench(
-  group: string,
-  name: string,
-  avg: number,
-  p75: number,
-  baseline = false,
-) {
-  return {
-    origin: "file:///bench/x_bench.ts",
-    group,
-    name,
-    baseline,
-    results: [{ ok: { n: 100, avg, p75 } }],
-  };
-}
+import { bench, results } from "./fixtures/bench_results.ts";
 
 Deno.test("parseDenoBench() gives each bench its ratio to its group's baseline", () => {
   const rows = parseDenoBench({
     benches: [
-      bench("g1", "base", 200, 100, true),
+      bench("g1", "base", 200, 100, { baseline: true }),
       bench("g1", "fast", 50, 40),
       bench("g2", "alone", 10, 10),
     ],
@@ -82,193 +65,6 @@ Deno.test("parseCurlRate(), formatBytes() and formatRatio()", () => {
   assert.equal(formatRatio(0.0345), "0.035");
   assert.equal(formatRatio(undefined), "—");
 });
-
-const traced = (bound: string, rate?: string): TracedUpload => ({
-  bytes: 8 * 1024 * 1024,
-  rate,
-  seconds: 0.1,
-  bound,
-  events: [
-    { task: "reader", op: "read", startMs: 0, endMs: 40 },
-    { task: "reader", op: "put", startMs: 40, endMs: 90 },
-    { task: "writer", op: "get", startMs: 0, endMs: 10 },
-    { task: "writer", op: "write", startMs: 10, endMs: 90 },
-    { task: "commit", op: "commit", startMs: 90, endMs: 100 },
-  ],
-});
-
-function results(): RunResults {
-  const run = (mibPerSecond: number) => ({
-    mibPerSecond,
-    seconds: 1,
-    idleRssBytes: 50 * 1024 * 1024,
-    peakRssBytes: 80 * 1024 * 1024,
-  });
-  const upload: UploadBenchResult = {
-    bytes: 1024 ** 3,
-    rounds: 3,
-    service: { ...run(450), bound: "write" },
-    baseline: run(500),
-    baselineFsync: run(460),
-    ratio: 0.9,
-    ratioFsync: 0.978,
-    fastApi: run(600),
-    medianMiBPerSecond: {
-      service: 441,
-      baseline: 490,
-      baselineFsync: 450,
-      fastApi: 588,
-    },
-    queueBytes: 8 * 1024 * 1024,
-    dataDir: "/tmp/x",
-    rssGrowthMiB: 45,
-    runs: {
-      service: [{
-        ...run(450),
-        cpuMsPerGiB: {
-          main: 1000,
-          "worker threads": 1000,
-          "blocking threads": 800,
-          "other threads": 50,
-        },
-      }],
-      baseline: [{
-        ...run(500),
-        cpuMsPerGiB: { main: 500, "blocking threads": 600 },
-      }],
-      baselineFsync: [run(460)],
-      fastApi: [{
-        ...run(600),
-        cpuMsPerGiB: { main: 1100, "other threads": 800 },
-      }],
-    },
-    concurrent: {
-      clients: 100,
-      bytesEach: 4 * 1024 * 1024,
-      rate: "1M",
-      created: 99,
-      statuses: { "201": 99, "503": 1 },
-      wallSeconds: 4.4,
-      idleRssBytes: 60 * 1024 * 1024,
-      peakRssBytes: 90 * 1024 * 1024,
-    },
-    timelines: { fast: traced("write"), slow: traced("read", "2M") },
-    deno: "2.9.6",
-  };
-  const peer = (requestsPerSecond: number, latencyP99Ms: number) => ({
-    requestsPerSecond,
-    latencyP50Ms: 1,
-    latencyP99Ms,
-    cpuUsPerRequest: 1e6 / requestsPerSecond / 2,
-    runs: [],
-  });
-  return {
-    quick: false,
-    steps: ["cached", "upload", "redis", "stampede", "s3", "micro"],
-    machine: {
-      date: "2026-01-02T03:04:05.000Z",
-      nproc: 2,
-      cpu: "Test CPU",
-      os: "linux",
-      deno: "2.9.6",
-      v8: "1",
-      typescript: "1",
-      loadAverageStart: [1, 1, 1],
-      loadAverageEnd: [2, 2, 2],
-    },
-    cached: {
-      peers: {
-        service: peer(8000, 3),
-        parallel: peer(12000, 5),
-        guarded: peer(8400, 2),
-        equivalent: peer(8500, 2),
-        values: peer(9000, 2),
-        "all-headers": peer(10000, 2),
-        "second-header": peer(12500, 1.5),
-        nginx1: peer(10000, 2.5),
-        nginx2: peer(11000, 4),
-        minimal: peer(20000, 1),
-      },
-      connections: 64,
-      seconds: 3,
-      rounds: 3,
-      nginx: "nginx/1.22.1",
-      headerNames: ["etag", "x-request-id"],
-      logFields: ["time", "msg", "requestId"],
-    },
-    upload,
-    redis: {
-      memory: {
-        requestsPerSecond: 9000,
-        latencyP99Ms: 4,
-        redisHitsPerRequest: 0,
-        requests: 27000,
-        non2xx: 0,
-        errors: 0,
-      },
-      redis: {
-        requestsPerSecond: 6000,
-        latencyP99Ms: 8,
-        redisHitsPerRequest: 1,
-        requests: 18000,
-        non2xx: 12,
-        errors: 3,
-      },
-      ratio: 6000 / 9000,
-      connections: 64,
-      seconds: 3,
-      rounds: 3,
-      keys: 100,
-      coldCacheMaxBytes: 1024,
-    },
-    stampede: {
-      clients: 100,
-      instances: 3,
-      upstreamDelayMs: 200,
-      rounds: [
-        {
-          path: "/posts/11",
-          upstreamRequests: 1,
-          p99Ms: 230,
-          maxMs: 240,
-          statuses: { "200": 100 },
-        },
-        {
-          path: "/posts/12",
-          upstreamRequests: 2,
-          p99Ms: 250,
-          maxMs: 260,
-          statuses: { "200": 100 },
-        },
-      ],
-    },
-    s3: {
-      bytes: 1024 ** 3,
-      rounds: 2,
-      partBytes: 8 * 1024 * 1024,
-      partsInFlight: 4,
-      queueBytes: 8 * 1024 * 1024,
-      serviceMiBPerSecond: 170,
-      plainMiBPerSecond: 200,
-      ratio: 0.85,
-      serviceIdleRssBytes: 100 * 1024 * 1024,
-      servicePeakRssBytes: 180 * 1024 * 1024,
-      plainPeakRssBytes: 150 * 1024 * 1024,
-      runs: { service: [170], plain: [200] },
-    },
-    micro: parseDenoBench({
-      benches: [
-        bench("queue handoff (64 KiB chunk)", "base", 1000, 1000, true),
-        bench(
-          "queue handoff (64 KiB chunk)",
-          "BoundedQueue put + get",
-          500,
-          1200,
-        ),
-      ],
-    }),
-  };
-}
 
 Deno.test("renderReport() shows each figure with its baseline, ratio and target", () => {
   const report = renderReport(results(), "/out");
