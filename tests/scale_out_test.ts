@@ -19,111 +19,21 @@ import { bucketContents, type Ceph, sharedCeph } from "./fixtures/ceph.ts";
 import { startLoadBalancer } from "./fixtures/nginx.ts";
 import { startRedis } from "./fixtures/redis.ts";
 import { bytesOf, cephTest, sha256Hex } from "./fixtures/s3_app.ts";
-import { type SpawnedService, spawnService } from "./fixtures/spawn.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
+import {
+  call,
+  filesBelow,
+  type Instance,
+  metric,
+  partsOf,
+  report,
+  sleep,
+  startInstance,
+  until,
+  uploadIdOf,
+} from "./fixtures/scale_out.ts";
 
 const MiB = 1024 * 1024;
-
-/** Prints a measured figure (the issue asks for them in the closing note). */
-function report(line: string) {
-  // deno-lint-ignore no-console
-  console.log(line);
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Resolves once `check` holds; rejects after `ms`, naming `what`. */
-async function until(
-  check: () => Promise<boolean>,
-  what: string,
-  ms = 15_000,
-): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting: ${what}`);
-    await sleep(50);
-  }
-}
-
-/** GET (or `init.method`) `url`, body drained; the status and headers. */
-async function call(
-  url: string,
-  init: RequestInit = {},
-): Promise<{ status: number; headers: Headers }> {
-  const res = await fetch(url, init);
-  await res.body?.cancel();
-  return { status: res.status, headers: res.headers };
-}
-
-/** The value of the unlabelled metric `name` on an instance. */
-async function metric(url: string, name: string): Promise<number | undefined> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const line = new RegExp(`^${name} (\\S+)$`, "m").exec(text);
-  return line ? Number(line[1]) : undefined;
-}
-
-/** One instance of the service: its process, port and `DATA_DIR`. */
-interface Instance {
-  readonly name: string;
-  readonly dataDir: string;
-  service: SpawnedService;
-  readonly port: number;
-  readonly url: string;
-}
-
-/** Starts an instance on `port` (0: a free one) with `env`. */
-async function startInstance(
-  name: string,
-  env: Record<string, string>,
-  dataDir: string,
-  port = 0,
-): Promise<Instance> {
-  const service = await spawnService([], {
-    env: { ...env, DATA_DIR: dataDir, PORT: String(port) },
-    // Three children start at once on a loaded machine.
-    timeoutMs: 60_000,
-  });
-  const { port: listening } = new URL(service.url);
-  return {
-    name,
-    dataDir,
-    service,
-    port: Number(listening),
-    url: service.url,
-  };
-}
-
-/** The regular files below `dir`. */
-async function filesBelow(dir: string): Promise<string[]> {
-  const found: string[] = [];
-  for await (const entry of Deno.readDir(dir)) {
-    const path = `${dir}/${entry.name}`;
-    if (entry.isDirectory) found.push(...await filesBelow(path));
-    else found.push(path);
-  }
-  return found;
-}
-
-/** The multipart upload in progress of `key`: its UploadId. */
-async function uploadIdOf(ceph: Ceph, key: string): Promise<string> {
-  const base = `${ceph.endpoint}/${ceph.bucket}`;
-  const xml = await (await ceph.client.fetch(`${base}?uploads`)).text();
-  for (const [, upload] of xml.matchAll(/<Upload>([\s\S]*?)<\/Upload>/g)) {
-    if (upload!.includes(`<Key>${key}</Key>`)) {
-      return /<UploadId>([^<]*)<\/UploadId>/.exec(upload!)![1]!;
-    }
-  }
-  throw new Error(`no multipart upload of ${key}`);
-}
-
-/** The number of parts the store holds for an upload in progress. */
-async function partsOf(ceph: Ceph, key: string, uploadId: string) {
-  const url = `${ceph.endpoint}/${ceph.bucket}/${key}?uploadId=${
-    encodeURIComponent(uploadId)
-  }`;
-  const xml = await (await ceph.client.fetch(url)).text();
-  return [...xml.matchAll(/<Part>/g)].length;
-}
 
 cephTest(
   "scale out: 3 instances behind nginx on real Redis and Ceph behave as one service",
@@ -332,6 +242,26 @@ async function killedMidUpload(
   lbUrl: string,
 ): Promise<void> {
   const [a, b, c] = instances as [Instance, Instance, Instance];
+  const { key, begun } = await killMidUpload(ceph, a);
+  // Nothing visible: not in B's listing, not served by C, no object.
+  const id = key.replace(/^files\//, "");
+  assert.deepEqual((await (await fetch(`${b.url}/files`)).json()).items, []);
+  assert.equal((await call(`${c.url}/files/${id}`)).status, 404);
+  assert.deepEqual(await bucketContents(ceph), { keys: [], uploads: [key] });
+  assert.deepEqual(await filesBelow(a.dataDir), [], "nothing on A's disk");
+
+  await othersKeepServing(lbUrl);
+  await restartSweeps(ceph, env, a, begun);
+}
+
+/**
+ * Kills `a` (SIGKILL) with an upload's body half sent and a part of it in
+ * the store; resolves with the upload's key and when it began.
+ */
+async function killMidUpload(
+  ceph: Ceph,
+  a: Instance,
+): Promise<{ key: string; begun: number }> {
   const chunk = bytesOf(MiB, 3);
   const held = Promise.withResolvers<void>();
   let sent = 0;
@@ -370,15 +300,11 @@ async function killedMidUpload(
     held.resolve();
   }
   assert.ok(await posting instanceof TypeError, "the upload broke off");
+  return { key, begun };
+}
 
-  // Nothing visible: not in B's listing, not served by C, no object.
-  const id = key.replace(/^files\//, "");
-  assert.deepEqual((await (await fetch(`${b.url}/files`)).json()).items, []);
-  assert.equal((await call(`${c.url}/files/${id}`)).status, 404);
-  assert.deepEqual(await bucketContents(ceph), { keys: [], uploads: [key] });
-  assert.deepEqual(await filesBelow(a.dataDir), [], "nothing on A's disk");
-
-  // B and C keep serving, reads and uploads, through nginx.
+/** B and C keep serving, reads and uploads, through nginx. */
+async function othersKeepServing(lbUrl: string): Promise<void> {
   for (let i = 0; i < 6; i++) {
     assert.equal((await call(`${lbUrl}/posts/${i + 1}`)).status, 200);
   }
@@ -392,9 +318,18 @@ async function killedMidUpload(
     (await call(`${lbUrl}/files/${kept}`, { method: "DELETE" })).status,
     204,
   );
+}
 
-  // A comes back on its port; with a 1 s idle timeout its start-up sweep
-  // takes the multipart upload it left (begun more than 1 s ago).
+/**
+ * A comes back on its port; with a 1 s idle timeout its start-up sweep
+ * takes the multipart upload it left (begun more than 1 s ago).
+ */
+async function restartSweeps(
+  ceph: Ceph,
+  env: Record<string, string>,
+  a: Instance,
+  begun: number,
+): Promise<void> {
   await a.service[Symbol.asyncDispose]();
   await sleep(begun + 1100 - Date.now());
   const restarted = await startInstance(
