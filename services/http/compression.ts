@@ -111,8 +111,19 @@ function addVary(headers: Headers): void {
   if (vary !== undefined) headers.set("vary", vary);
 }
 
-/** Reads a header of an answer's head, in whichever form it is held. */
-type HeaderOf = (name: string) => string | null;
+/**
+ * An answer's head, in whichever form it is held: a `Response`'s `Headers`,
+ * or a {@linkcode Reply}'s plain record (names in lower case).
+ */
+type Head = Headers | Readonly<Record<string, string>>;
+
+/**
+ * Header `name` of `head`. A function over both forms rather than a
+ * closure made per answer: the hot path allocates nothing for it.
+ */
+function headerOf(head: Head, name: string): string | null {
+  return head instanceof Headers ? head.get(name) : head[name] ?? null;
+}
 
 /** What to do with an answer: add `Vary`, and encode it with `coding`. */
 interface Plan {
@@ -166,12 +177,12 @@ export class Compressor {
   }
 
   /**
-   * What the rules say for an answer with `status` and the headers `get`
-   * reads, to `req`: whether it varies on `Accept-Encoding` and, when it
+   * What the rules say for an answer with `status` and the headers in
+   * `head`, to `req`: whether it varies on `Accept-Encoding` and, when it
    * should be compressed (if it has a body), the coding.
    */
-  #plan(req: Request, status: number, get: HeaderOf): Plan {
-    const type = get("content-type");
+  #plan(req: Request, status: number, head: Head): Plan {
+    const type = headerOf(head, "content-type");
     if (status === 304) {
       return type === null || isCompressible(type) ? VARY : NO_VARY;
     }
@@ -179,12 +190,13 @@ export class Compressor {
     const coding = negotiate(req.headers.get("accept-encoding"));
     if (
       coding === undefined || status === 206 ||
-      get("content-encoding") !== null || get("content-range") !== null ||
-      /\bno-transform\b/i.test(get("cache-control") ?? "")
+      headerOf(head, "content-encoding") !== null ||
+      headerOf(head, "content-range") !== null ||
+      /\bno-transform\b/i.test(headerOf(head, "cache-control") ?? "")
     ) {
       return VARY;
     }
-    const declared = get("content-length");
+    const declared = headerOf(head, "content-length");
     if (declared !== null && Number(declared) < this.#minBytes) {
       return VARY;
     }
@@ -197,13 +209,12 @@ export class Compressor {
    */
   apply(req: Request, response: Response): Response | Promise<Response> {
     const { headers, status } = response;
-    const get = (name: string) => headers.get(name);
-    const plan = this.#plan(req, status, get);
+    const plan = this.#plan(req, status, headers);
     if (plan.vary) addVary(headers);
     // `body` only now: reading it turns a body of bytes into a stream,
     // which the server then sends chunked.
     if (plan.coding === undefined || response.body === null) return response;
-    const variant = variantOf(req, status, get, plan.coding);
+    const variant = variantOf(req, status, headers, plan.coding);
     const cached = variant.key === undefined
       ? undefined
       : this.#cache?.get(variant.key);
@@ -220,10 +231,9 @@ export class Compressor {
    */
   applyReply(req: Request, reply: Reply): Reply | Promise<Reply> {
     const { headers, status, body } = reply;
-    const get = (name: string) => headers[name] ?? null;
-    const plan = this.#plan(req, status, get);
+    const plan = this.#plan(req, status, headers);
     if (plan.vary) {
-      const vary = varyWithEncoding(get("vary"));
+      const vary = varyWithEncoding(headers.vary ?? null);
       if (vary !== undefined) headers.vary = vary;
     }
     if (
@@ -232,7 +242,7 @@ export class Compressor {
     ) {
       return reply;
     }
-    const variant = variantOf(req, status, get, plan.coding);
+    const variant = variantOf(req, status, headers, plan.coding);
     const cached = variant.key === undefined
       ? undefined
       : this.#cache?.get(variant.key);
@@ -272,10 +282,10 @@ interface Variant {
 function variantOf(
   req: Request,
   status: number,
-  get: HeaderOf,
+  head: Head,
   coding: Coding,
 ): Variant {
-  const etag = get("etag");
+  const etag = headerOf(head, "etag");
   // Only a 200 to GET or HEAD carries the ETag of its own body; elsewhere
   // (a 201 after an upload) it names another resource: left as it is, and
   // never a key for the compressed bytes.
@@ -285,7 +295,7 @@ function variantOf(
   ) {
     return { coding };
   }
-  const length = get("content-length") ?? "";
+  const length = headerOf(head, "content-length") ?? "";
   return {
     coding,
     etag: etag.startsWith("W/") ? etag : `W/${etag}`,

@@ -69,13 +69,16 @@ const LINGER_MS = 2_000;
 
 /**
  * Whether the answer to `req` carries `Connection: close` while a request
- * body may still arrive. `GET` and `HEAD` answers are not looked at: the
- * runtime closes such a connection itself once the answer is out (no body
- * holds it open), and reading a `Response`'s headers makes the runtime
- * drop the head it prepared natively and serialise it again, a cost on
- * every cached answer.
+ * body may still arrive. Only a refusal says so (an upload refused or
+ * stopped, always a 4xx or 5xx problem answer), so anything below 400 is
+ * not looked at further; nor are `GET` and `HEAD` answers (the runtime
+ * closes such a connection itself once the answer is out: no body holds
+ * it open). Reading a `Response`'s headers makes the runtime drop the head
+ * it prepared natively and serialise it again, and reading the method is
+ * a call into the runtime: a cached answer pays for neither.
  */
 function saysCloseWithBody(req: Request, response: Response): boolean {
+  if (response.status < 400) return false;
   if (req.method === "GET" || req.method === "HEAD") return false;
   const value = response.headers.get("connection");
   return value !== null && /(^|,)\s*close\s*(,|$)/i.test(value);
@@ -151,12 +154,6 @@ export class ConnectionSet {
       // the response is sent, no timer closes this connection.
       tracked.active++;
       tracked.requests++;
-      const sent = (response: Response) => {
-        if (saysCloseWithBody(req, response)) {
-          this.#lingerThenClose(tracked, info);
-        }
-        return response;
-      };
       let answer;
       try {
         answer = handler(req, info);
@@ -166,7 +163,9 @@ export class ConnectionSet {
       }
       if (answer instanceof Promise) {
         info.completed.then(idle, idle);
-        return answer.then(sent);
+        return answer.then((response) =>
+          this.#sent(tracked, req, info, response)
+        );
       }
       // An answer given at once (a memory hit) goes back at once: an
       // async wrapper would cost a promise and a turn per request. Such an
@@ -175,8 +174,21 @@ export class ConnectionSet {
       // bytes, and it is the most recently idle connection, the last one a
       // shortage would close. No completion promise per request.
       idle();
-      return sent(answer);
+      return this.#sent(tracked, req, info, answer);
     };
+  }
+
+  /** `response`, once the connection is set to close after it if it says so. */
+  #sent(
+    tracked: Tracked,
+    req: Request,
+    info: Deno.ServeHandlerInfo,
+    response: Response,
+  ): Response {
+    if (saysCloseWithBody(req, response)) {
+      this.#lingerThenClose(tracked, info);
+    }
+    return response;
   }
 
   /**
