@@ -21,6 +21,13 @@ need redis-server redis-server
 need nginx nginx-light
 # slowhttptest: a real slowloris client against the header timeout.
 need slowhttptest slowhttptest
+# promtool lints /metrics; aria2c and wget download stored files; httpx
+# uploads from Python (tests/metrics_promtool_test.ts, download_clients_test.ts,
+# httpx_upload_test.ts). prometheus without its recommended node exporter.
+need_lean promtool prometheus
+need aria2c aria2
+need wget wget
+/usr/bin/python3 -c 'import httpx' >/dev/null 2>&1 || missing="$missing python3-httpx"
 # Ceph (one monitor, one OSD, radosgw): the real S3 store. Its recommends are
 # not needed (~265 MB without them).
 need_lean ceph-mon ceph-mon
