@@ -1,0 +1,102 @@
+/**
+ * The served `/openapi.json` passes a second standard OpenAPI linter,
+ * Stoplight's `spectral lint` with its `spectral:oas` ruleset, run under
+ * Node as users run it: zero errors, and no warnings but the ones listed
+ * here with a reason. Spectral checks things redocly does not (operation
+ * tags declared, examples valid against their schemas, `$ref` siblings).
+ * Needs `deno install` (npm:@stoplight/spectral-cli) and Node on PATH;
+ * without them the test fails, never skips.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { serveApp } from "./fixtures/served_app.ts";
+import { withTempDir } from "./fixtures/temp_dir.ts";
+import { runTool } from "./fixtures/tool.ts";
+
+const CLI = new URL(
+  "../node_modules/@stoplight/spectral-cli/dist/index.js",
+  import.meta.url,
+);
+
+/**
+ * Warnings accepted, by rule and path, and why:
+ * - `info-contact`: the project names no contact, and the document must
+ *   not invent one.
+ */
+const ALLOWED_WARNINGS = ["info-contact info"];
+
+/** Spectral's severities: 0 error, 1 warning, 2 information, 3 hint. */
+interface SpectralProblem {
+  code: string;
+  message: string;
+  path: string[];
+  severity: 0 | 1 | 2 | 3;
+}
+
+async function spectralLint(
+  file: string,
+  cwd: string,
+): Promise<SpectralProblem[]> {
+  try {
+    await Deno.stat(CLI);
+  } catch (cause) {
+    throw new Error(
+      `@stoplight/spectral-cli is not installed (${CLI.pathname}): run \`deno install\``,
+      { cause },
+    );
+  }
+  await Deno.writeTextFile(
+    `${cwd}/.spectral.yaml`,
+    'extends: ["spectral:oas"]\n',
+  );
+  const out = await runTool(
+    "node",
+    [
+      CLI.pathname,
+      "lint",
+      "--ruleset",
+      ".spectral.yaml",
+      "--format",
+      "json",
+      file,
+    ],
+    { install: "Node.js on PATH", cwd },
+  );
+  try {
+    return JSON.parse(out.stdout) as SpectralProblem[];
+  } catch {
+    throw new Error(
+      `spectral printed no JSON report:\n${out.stdout}\n${out.stderr}`,
+    );
+  }
+}
+
+Deno.test("the served /openapi.json passes spectral:oas with zero errors", async () => {
+  // With the token, so the purge is linted too.
+  await using service = await serveApp({
+    args: ["--cache-admin-token", "admin-token-0123456789"],
+  });
+  const res = await fetch(`${service.url}/openapi.json`);
+  assert.equal(res.status, 200);
+  const document = await res.text();
+  await withTempDir(async (dir) => {
+    const file = `${dir}/openapi.json`;
+    await Deno.writeTextFile(file, document);
+    const problems = await spectralLint(file, dir);
+    const describe = (p: SpectralProblem) => `${p.code} ${p.path.join(".")}`;
+    assert.deepEqual(
+      problems.filter((p) => p.severity === 0).map((p) =>
+        `${describe(p)}: ${p.message}`
+      ),
+      [],
+      "spectral errors",
+    );
+    assert.deepEqual(
+      problems.filter((p) => p.severity !== 0).map(describe).sort(),
+      ALLOWED_WARNINGS,
+      "spectral warnings (add a new one to ALLOWED_WARNINGS only with a reason)",
+    );
+  });
+});
