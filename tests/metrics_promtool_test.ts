@@ -2,7 +2,8 @@
  * `/metrics` passes Prometheus's own linter, `promtool check metrics`
  * (Debian: prometheus), after traffic that gives every family samples:
  * cache misses and hits over the real JSONPlaceholder, a 304, client errors,
- * a write (an invalidation), an upload, a download. promtool prints nothing
+ * a write (an invalidation), an upload, a download; once more with the
+ * Redis tier (REDIS_URL), whose families exist only then. promtool prints nothing
  * and exits 0 only when no metric breaks its naming, help, type or unit
  * rules; a lint warning fails the test as an error does.
  *
@@ -11,6 +12,7 @@
 
 import assert from "node:assert/strict";
 import { startJsonPlaceholder } from "./fixtures/jsonplaceholder.ts";
+import { startRedis } from "./fixtures/redis.ts";
 import { serveApp } from "./fixtures/served_app.ts";
 import { runTool } from "./fixtures/tool.ts";
 
@@ -44,38 +46,58 @@ async function traffic(url: string): Promise<void> {
   assert.equal((await get("/uploads")).status, 200);
 }
 
-Deno.test("promtool check metrics finds no problem in /metrics after traffic on every family", async () => {
-  await using upstream = await startJsonPlaceholder();
-  await using service = await serveApp({
-    args: ["--upstream-url", upstream.url],
-  });
-  await traffic(service.url);
-  const res = await fetch(`${service.url}/metrics`);
+/** promtool's findings on the service's `/metrics` after the traffic. */
+async function lintMetrics(url: string, samples: string[]): Promise<void> {
+  await traffic(url);
+  const res = await fetch(`${url}/metrics`);
   assert.equal(
     res.headers.get("content-type"),
     "text/plain; version=0.0.4; charset=utf-8",
   );
   const text = await res.text();
   // The traffic reached the families it was meant to.
-  for (
-    const sample of [
-      'cache_lookups_total{outcome="miss"}',
-      'cache_lookups_total{outcome="hit"}',
-      'status="304"',
-      'status="400"',
-      'status="404"',
-      'uploads_total{outcome="created"}',
-      'upstream_requests_total{outcome="ok"}',
-      'cache_invalidations_total{cause="write"}',
-    ]
-  ) assert.ok(text.includes(sample), `no ${sample} in /metrics`);
-
+  for (const sample of samples) {
+    assert.ok(text.includes(sample), `no ${sample} in /metrics`);
+  }
   const out = await runTool("promtool", ["check", "metrics"], {
     install: "apt-get install -y prometheus",
     stdin: new TextEncoder().encode(text),
   });
   assert.equal(`${out.stdout}${out.stderr}`, "", "promtool's findings");
   assert.equal(out.code, 0);
+}
+
+const SAMPLES = [
+  'cache_lookups_total{outcome="miss"}',
+  'cache_lookups_total{outcome="hit"}',
+  'status="304"',
+  'status="400"',
+  'status="404"',
+  'uploads_total{outcome="created"}',
+  'upstream_requests_total{outcome="ok"}',
+  'cache_invalidations_total{cause="write"}',
+];
+
+Deno.test("promtool check metrics finds no problem in /metrics after traffic on every family", async () => {
+  await using upstream = await startJsonPlaceholder();
+  await using service = await serveApp({
+    args: ["--upstream-url", upstream.url],
+  });
+  await lintMetrics(service.url, SAMPLES);
+});
+
+Deno.test("promtool check metrics: the Redis tier's families (REDIS_URL) pass too", async () => {
+  await using upstream = await startJsonPlaceholder();
+  await using redis = await startRedis();
+  await using service = await serveApp({
+    args: ["--upstream-url", upstream.url, "--redis-url", redis.url],
+  });
+  await lintMetrics(service.url, [
+    ...SAMPLES,
+    "cache_redis_up 1",
+    "cache_redis_timeouts_total",
+    "cache_invalidations_pending",
+  ]);
 });
 
 Deno.test("promtool check metrics fails on a badly named counter (the check bites)", async () => {
