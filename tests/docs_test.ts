@@ -2,8 +2,9 @@
  * Tests of the docs page: its headers and assets over `app.fetch`, then the
  * real page in Debian's chromium (driven by playwright-core) against the
  * real app served on loopback in front of the fixture upstream: no console
- * error, no failed or outside request, the operations listed, and a "try it
- * out" of `GET /posts/{id}` showing post 1.
+ * error, no failed or outside request, the operations listed, and "try it
+ * out" of `GET /posts/{id}` showing post 1, of `POST /posts`, and of
+ * `POST /files` with a picked file, raw and as a form (stored intact).
  *
  * Needs chromium at `/usr/bin/chromium` (or `CHROMIUM_PATH`), and `-A`
  * (playwright-core under `deno test`).
@@ -12,12 +13,56 @@
  */
 
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
+import type { Page } from "playwright-core";
 import data from "jsonplaceholder/data.json" with { type: "json" };
 import { DOCS_CSP } from "../routes/ops/docs.ts";
 import { testApp } from "./fixtures/app.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
 import { launchChromium, recordProblems } from "./fixtures/chromium.ts";
+import { sha256Hex } from "./fixtures/upload_client.ts";
 const WAIT_MS = 15_000;
+
+/** The file the docs page uploads. */
+const UPLOADED = new TextEncoder().encode("hello from the docs page\n");
+
+/**
+ * Picks {@linkcode UPLOADED} as the body of `POST /files` in Swagger UI
+ * (try-it-out is on from the start) with `contentType`, executes, and
+ * returns the upload's answer as the page shows it.
+ */
+async function tryUpload(
+  page: Page,
+  contentType: string,
+): Promise<{ sha256: string; filename?: string; contentType?: string }> {
+  const op = page.locator("#operations-files-uploadFile");
+  if (!await op.locator("button.execute").isVisible()) {
+    await op.locator(".opblock-summary-control").click();
+  }
+  await op.locator(".opblock-section-request-body select").selectOption(
+    contentType,
+  );
+  await op.locator('input[type="file"]').setInputFiles({
+    name: "hello.txt",
+    mimeType: "text/plain",
+    buffer: Buffer.from(UPLOADED),
+  });
+  await op.locator("button.execute").click();
+  const shown = op.locator(
+    ".live-responses-table .response-col_description pre",
+  )
+    .filter({
+      hasText: `"${
+        contentType === "multipart/form-data" ? "filename" : "sha256"
+      }"`,
+    });
+  await shown.first().waitFor({ timeout: WAIT_MS });
+  const status = await op.locator(
+    ".live-responses-table .response .response-col_status",
+  ).first().innerText();
+  assert.equal(status.trim(), "201", contentType);
+  return JSON.parse(await shown.first().innerText());
+}
 
 Deno.test("/docs and its assets are served with types, caching and a strict CSP", async () => {
   await using upstream = startFixtureUpstream();
@@ -148,6 +193,15 @@ Deno.test("the docs page works in chromium: no errors, same origin only, try it 
         /^application\/json/,
       );
       assert.equal(typeof JSON.parse(sent!.body!), "object");
+
+      // Try it out: POST /files with a picked file, raw and as a form.
+      const raw = await tryUpload(page, "application/octet-stream");
+      assert.equal(raw.sha256, sha256Hex(UPLOADED));
+      assert.equal(raw.filename, undefined);
+      const form = await tryUpload(page, "multipart/form-data");
+      assert.equal(form.sha256, sha256Hex(UPLOADED));
+      assert.equal(form.filename, "hello.txt");
+      assert.equal(form.contentType, "text/plain");
 
       assert.deepEqual(problems, []);
       assert.ok(requested.includes(`${origin}/openapi.json`), `${requested}`);
