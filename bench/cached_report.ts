@@ -1,8 +1,10 @@
 /**
  * The cached-GET part of the benchmark report: the peers' table (issue 11's
- * table with this run's figures), the targets marked met or not, where the
- * distance from minimal to feature-equivalent goes (`ladder_report.ts`), the
- * chart group and the summary lines.
+ * table with this run's figures), the targets judged on the median of
+ * their paired ratios with the spread over the pairs (met, not met, or
+ * inconclusive when the spread straddles the target: `bench/paired.ts`),
+ * where the distance from minimal to feature-equivalent goes
+ * (`ladder_report.ts`), the chart group and the summary lines.
  *
  * @module
  */
@@ -11,13 +13,23 @@ import type { BarGroup } from "./charts.ts";
 import { formatValue } from "./charts.ts";
 import {
   type CachedGetResult,
+  comparison,
   type Peer,
   PEER_LABELS,
+  type PeerRun,
   PEERS,
-  perCpuSecond,
 } from "./cached_get.ts";
+import { MULTI_PEERS } from "./cached_rounds.ts";
 import { ladderSection, ladderSummary } from "./ladder_report.ts";
-import { formatRatio, met, plural, table } from "./report_format.ts";
+import { median } from "./lib.ts";
+import { type Spread, verdictOf } from "./paired.ts";
+import {
+  formatRatio,
+  formatSpread,
+  plural,
+  table,
+  verdictMark,
+} from "./report_format.ts";
 
 /** A throughput target: `subject` req/s at least `min` × `baseline`'s. */
 export interface CachedTarget {
@@ -52,70 +64,123 @@ const SHORT: Record<Peer, string> = {
   minimal: "minimal",
 };
 
-/** One row per target: what, measured ratio, target, met. */
-export function cachedTargetRows(cached: CachedGetResult): string[][] {
-  const rows = CACHED_TARGETS.map(({ subject, baseline, min }) => {
-    const ratio = cached.peers[subject].requestsPerSecond /
-      cached.peers[baseline].requestsPerSecond;
-    return [
-      `${SHORT[subject]} req/s vs ${SHORT[baseline]}`,
-      `**${formatRatio(ratio)}**`,
-      `≥ ${min}`,
-      met(ratio >= min),
-    ];
-  });
-  rows.push(perCpuSecondRow(cached, "service", "equivalent"));
-  for (const { subject, baseline } of LATENCY_TARGETS) {
-    const mine = cached.peers[subject].latencyP99Ms;
-    const theirs = cached.peers[baseline].latencyP99Ms;
-    const known = mine !== undefined && theirs !== undefined;
-    rows.push([
-      `${SHORT[subject]} p99 vs ${SHORT[baseline]} (lower is better)`,
-      known ? `**${formatValue(mine)} ms** vs ${formatValue(theirs)} ms` : "—",
-      "no worse",
-      met(known && mine <= theirs),
-    ]);
-  }
-  return rows;
-}
-
-/**
- * `subject`'s requests per CPU second against `baseline`'s, for
- * information: on a machine whose cores other work shares, CPU time per
- * request moves less between rounds than req/s.
- */
-function perCpuSecondRow(
-  cached: CachedGetResult,
-  subject: Peer,
-  baseline: Peer,
-): string[] {
-  const ratio = perCpuSecond(cached, subject, baseline);
-  return [
-    `${SHORT[subject]} requests per CPU second vs ${SHORT[baseline]}`,
-    ratio === undefined ? "—" : formatRatio(ratio),
-    "—",
-    "info",
-  ];
-}
-
 const ms = (v: number | undefined) =>
   v === undefined ? "—" : `${formatValue(v)} ms`;
 const us = (v: number | undefined) =>
   v === undefined ? "—" : `${formatValue(v)} µs`;
 
-/** Which peers lost requests to wrk's socket errors (timeouts). */
+/**
+ * One row per target: what, the median of its paired ratios, their
+ * spread, the target, the verdict; then the service's requests per CPU
+ * second against the equivalent's (information) and the p99 targets.
+ */
+export function cachedTargetRows(cached: CachedGetResult): string[][] {
+  const row = (
+    what: string,
+    spread: Spread | undefined,
+    target: string,
+    result: string,
+  ) => [
+    what,
+    spread === undefined
+      ? "—"
+      : result === "info"
+      ? formatRatio(spread.median)
+      : `**${formatRatio(spread.median)}**`,
+    formatSpread(spread),
+    target,
+    result,
+  ];
+  const rows = CACHED_TARGETS.map(({ subject, baseline, min }) => {
+    const { throughput } = comparison(cached, subject, baseline);
+    return row(
+      `${SHORT[subject]} req/s vs ${SHORT[baseline]}`,
+      throughput,
+      `≥ ${min}`,
+      verdictMark(verdictOf(throughput, { min })),
+    );
+  });
+  rows.push(row(
+    `${SHORT.service} requests per CPU second vs ${SHORT.equivalent}`,
+    comparison(cached, "service", "equivalent").perCpuSecond,
+    "—",
+    "info",
+  ));
+  for (const { subject, baseline } of LATENCY_TARGETS) {
+    const { p99 } = comparison(cached, subject, baseline);
+    rows.push(row(
+      `${SHORT[subject]} p99 / ${SHORT[baseline]} p99 (lower is better; ${
+        ms(cached.peers[subject].latencyP99Ms)
+      } vs ${ms(cached.peers[baseline].latencyP99Ms)})`,
+      p99,
+      "≤ 1",
+      p99 === undefined ? "—" : verdictMark(verdictOf(p99, { max: 1 })),
+    ));
+  }
+  return rows;
+}
+
+/**
+ * Which peers lost requests to wrk's socket errors (timeouts), and which
+ * runs were measured again because the machine stalled through them.
+ */
 function socketErrors(cached: CachedGetResult): string {
+  const count = (peer: Peer, pick: (run: PeerRun) => number) =>
+    cached.peers[peer].runs.reduce((sum, r) => sum + pick(r), 0);
   const lost = PEERS.map((peer) => {
-    const runs = cached.peers[peer].runs;
-    const errors = runs.reduce((sum, r) => sum + r.errors, 0);
-    const requests = runs.reduce((sum, r) => sum + r.requests, 0);
+    const errors = count(peer, (r) => r.errors);
+    const requests = count(peer, (r) => r.requests);
     return errors > 0 ? `${SHORT[peer]} ${errors} of ${requests}` : "";
   }).filter(Boolean);
-  return lost.length === 0
-    ? "No socket errors in any round."
-    : `Socket errors (wrk timeouts, at most 1 % of a round is tolerated): ${
+  const repeated = PEERS.map((peer) => {
+    const repeats = count(peer, (r) => r.repeats ?? 0);
+    return repeats > 0 ? `${SHORT[peer]} ${repeats}` : "";
+  }).filter(Boolean);
+  const errors = lost.length === 0
+    ? "No socket errors in any kept run."
+    : `Socket errors (wrk timeouts, at most 1 % of a run is kept): ${
       lost.join(", ")
     }.`;
+  return repeated.length === 0
+    ? errors
+    : `${errors} Runs measured again because the machine stalled through them (timeouts past 1 % of the run): ${
+      repeated.join(", ")
+    }.`;
+}
+
+/** How the rounds run and how a target is judged, for the section. */
+function methodText(cached: CachedGetResult): string {
+  const processes = cached.instances > 1
+    ? ` async-api, the feature-equivalent and the guarded one each run as ${cached.instances} processes, and each round takes another combination of them, so no one process's luck (JIT, heap layout) decides.`
+    : "";
+  return `${
+    plural(cached.rounds, "round")
+  }; in each, the peers a target compares are measured back to back in mirrored order, so a slow change of the machine's load hits both sides alike: nginx 1 worker, the guarded equivalent, async-api, the feature-equivalent, then the same backwards (async-api and the feature-equivalent swap who goes first every round); then the ladder's rungs and minimal once each, in rotating order; then nginx 2 workers, \`--parallel\` and back.${processes} Each target is judged on its **paired ratios**: per round, each side's two runs are averaged and divided, one ratio per round; the targets table gives their median, interquartile range (IQR) and range. A target is met when the median meets it and the IQR lies on its side; **inconclusive** when the IQR straddles it (the run cannot tell). The peers' table gives the **median** of each peer's runs (all its processes), for orientation; its ratios are not paired.`;
+}
+
+/**
+ * Each process's median req/s of the peers run as several processes:
+ * what one process's luck would have moved.
+ */
+export function processSpread(cached: CachedGetResult): string {
+  if (cached.instances < 2) return "";
+  const parts = MULTI_PEERS.map((peer) => {
+    const runs = cached.peers[peer].runs;
+    const each = [...new Set(runs.map((r) => r.instance))].sort((a, b) => a - b)
+      .map((i) =>
+        formatValue(
+          median(
+            runs.filter((r) => r.instance === i).map((r) =>
+              r.requestsPerSecond
+            ),
+          ),
+        )
+      );
+    return `${SHORT[peer]} ${each.join(", ")}`;
+  });
+  return `Process to process (median req/s of each process's runs): ${
+    parts.join("; ")
+  }.`;
 }
 
 /** The Markdown section. */
@@ -135,9 +200,9 @@ export function cachedSection(cached: CachedGetResult): string {
   return [
     `## Cached GET: async-api and its peers`,
     "",
-    `\`GET /posts/1\` from a warm cache, upstream the real JSONPlaceholder (npm \`jsonplaceholder\` under Node) on loopback. All peers run at once and are measured interleaved: \`wrk -t1 -c${cached.connections}\`, ${
-      plural(cached.rounds, "round")
-    } of ${cached.seconds} s over all peers in rotating order, after a 1 s warm-up of each; each figure is the **median** of its rounds; CPU/request is the CPU time (user + system, every thread, and nginx's worker processes with their master) each server used per request served. The service runs with the flags of \`deno task start\` (its permissions and V8 flags); \`--parallel\` is \`serve.ts\` under \`deno serve --parallel\` with \`DENO_JOBS=2\`; both with \`CACHE_TTL_SECONDS=3600\` so no entry expires during the run. nginx (${cached.nginx}, Debian nginx-light) is configured by the bench: \`proxy_cache_path\` in a temp folder, \`keys_zone=jp:10m\`, \`proxy_cache_valid 200 404 60s\`, \`proxy_ignore_headers Cache-Control Expires Set-Cookie Vary\`, \`proxy_cache_lock on\`, keep-alive to the upstream, and an access log in \`combined\` format (buffered 64 KiB, as the service batches its log lines).`,
+    `\`GET /posts/1\` from a warm cache, upstream the real JSONPlaceholder (npm \`jsonplaceholder\` under Node) on loopback. All peers run at once; \`wrk -t1 -c${cached.connections}\` runs of ${cached.seconds} s, after a 1 s warm-up of each process. ${
+      methodText(cached)
+    } CPU/request is the CPU time (user + system, every thread, and nginx's worker processes with their master) each server used per request served. The service runs with the flags of \`deno task start\` (its permissions and V8 flags); \`--parallel\` is \`serve.ts\` under \`deno serve --parallel\` with \`DENO_JOBS=2\`; both with \`CACHE_TTL_SECONDS=3600\` so no entry expires during the run. nginx (${cached.nginx}, Debian nginx-light) is configured by the bench: \`proxy_cache_path\` in a temp folder, \`keys_zone=jp:10m\`, \`proxy_cache_valid 200 404 60s\`, \`proxy_ignore_headers Cache-Control Expires Set-Cookie Vary\`, \`proxy_cache_lock on\`, keep-alive to the upstream, and an access log in \`combined\` format (buffered 64 KiB, as the service batches its log lines).`,
     "",
     table(
       [
@@ -153,11 +218,19 @@ export function cachedSection(cached: CachedGetResult): string {
     ),
     "",
     table(
-      ["target (issue 11)", "measured", "target", "result"],
+      [
+        "target (issue 11)",
+        "median of pairs",
+        "spread over pairs",
+        "target",
+        "result",
+      ],
       cachedTargetRows(cached),
     ),
     "",
     connectionLayerShare(cached),
+    "",
+    processSpread(cached),
     "",
     socketErrors(cached),
     "",
@@ -177,20 +250,19 @@ export function cachedSection(cached: CachedGetResult): string {
  * service's own per-request work (the service against that).
  */
 export function connectionLayerShare(cached: CachedGetResult): string {
-  const rps = (peer: Peer) => cached.peers[peer].requestsPerSecond;
-  const perCpu = (subject: Peer, baseline: Peer) => {
-    const ratio = perCpuSecond(cached, subject, baseline);
-    return ratio === undefined ? "" : ` (${formatRatio(ratio)} per CPU second)`;
+  const paired = (subject: Peer, baseline: Peer) => {
+    const { throughput, perCpuSecond } = comparison(cached, subject, baseline);
+    const spread = formatSpread(throughput);
+    const cpu = perCpuSecond === undefined
+      ? ""
+      : `; ${formatRatio(perCpuSecond.median)} per CPU second`;
+    return `${formatRatio(throughput.median)} × (${spread}${cpu})`;
   };
-  return `**Where async-api's distance to the feature-equivalent goes.** The feature-equivalent handler served through the service's connection layer (\`serveGuarded\`: its own accept loop, connection cap, header and keep-alive timeouts, the protections \`Deno.serve\` lacks) does ${
-    formatRatio(rps("guarded") / rps("equivalent"))
-  } × its req/s under \`Deno.serve\`${
-    perCpu("guarded", "equivalent")
-  }: that is the layer's cost. async-api does ${
-    formatRatio(rps("service") / rps("guarded"))
-  } × the req/s of that guarded handler${
-    perCpu("service", "guarded")
-  }: that is the cost of its own per-request work (routing, cache lookup, metrics, compression negotiation, request scope).`;
+  return `**Where async-api's distance to the feature-equivalent goes** (medians of paired ratios). The feature-equivalent handler served through the service's connection layer (\`serveGuarded\`: its own accept loop, connection cap, header and keep-alive timeouts, the protections \`Deno.serve\` lacks) does ${
+    paired("guarded", "equivalent")
+  } its req/s under \`Deno.serve\`: that is the layer's cost. async-api does ${
+    paired("service", "guarded")
+  } the req/s of that guarded handler: that is the cost of its own per-request work (routing, cache lookup, metrics, compression negotiation, request scope).`;
 }
 
 /** The chart group: every peer's req/s, the nginx 1-worker line as target. */
@@ -199,7 +271,7 @@ export function cachedChartGroup(cached: CachedGetResult): BarGroup {
   const nginx = peers.nginx1.requestsPerSecond;
   return {
     title:
-      `Cached GET /posts/1 — requests/s (wrk -t1 -c${cached.connections}, median of ${cached.rounds} × ${cached.seconds} s)`,
+      `Cached GET /posts/1 — requests/s (wrk -t1 -c${cached.connections}, medians of ${cached.rounds} rounds of ${cached.seconds} s runs)`,
     unit: "req/s",
     bars: PEERS.map((peer) => ({
       label: SHORT[peer],
@@ -230,10 +302,10 @@ export function cachedSummary(cached: CachedGetResult): string[] {
   );
   return [
     ...table,
-    ...cachedTargetRows(cached).map(([what, value, target, result]) =>
+    ...cachedTargetRows(cached).map(([what, value, spread, target, result]) =>
       `cached GET: ${what}: ${
         value!.replaceAll("*", "")
-      } (target ${target}) ${result}`
+      } [${spread}] (target ${target}) ${result}`
     ),
     ...ladderSummary(cached),
   ];

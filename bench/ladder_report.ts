@@ -3,7 +3,8 @@
  * from the minimal `Deno.serve` to the feature-equivalent one, each rung's
  * req/s, its ratio to minimal and what its step costs per request, then
  * whether nginx's 1-worker figure is within reach of a handler that does
- * only what the service promises.
+ * only what the service promises (judged on the paired ratios of the
+ * feature-equivalent to nginx, measured back to back: `bench/paired.ts`).
  *
  * A step's cost is the difference of `1e6 / req/s` between a rung and the
  * one before it: microseconds per request of the one process serving; and
@@ -14,8 +15,9 @@
  */
 
 import { formatValue } from "./charts.ts";
-import { type CachedGetResult, type Peer, perCpuSecond } from "./cached_get.ts";
-import { formatRatio, table } from "./report_format.ts";
+import { type CachedGetResult, comparison, type Peer } from "./cached_get.ts";
+import { verdictOf } from "./paired.ts";
+import { formatRatio, formatSpread, table } from "./report_format.ts";
 
 /** One rung: the peer and what it adds to the rung before it. */
 export interface Rung {
@@ -110,26 +112,45 @@ const percent = (share: number | undefined) =>
     ? "—"
     : `${share < 0 ? "−" : ""}${Math.abs(Math.round(share * 100))} %`;
 
-/** Per core: the two peers' CPU time per request, when measured. */
+/**
+ * Per core: the two peers' CPU time per request (medians of their runs)
+ * and the median of the paired ratios, when measured.
+ */
 function perCore(cached: CachedGetResult): string {
-  const ratio = perCpuSecond(cached, "equivalent", "nginx1");
-  if (ratio === undefined) return "";
+  const ratio = comparison(cached, "equivalent", "nginx1").perCpuSecond
+    ?.median;
+  const mine = cached.peers.equivalent.cpuUsPerRequest;
+  const theirs = cached.peers.nginx1.cpuUsPerRequest;
+  if (ratio === undefined || mine === undefined || theirs === undefined) {
+    return "";
+  }
   return ` Per CPU time: feature-equivalent ${
-    formatValue(cached.peers.equivalent.cpuUsPerRequest!)
+    formatValue(mine)
   } µs per request, nginx 1 worker ${
-    formatValue(cached.peers.nginx1.cpuUsPerRequest!)
+    formatValue(theirs)
   } µs (master and worker), so ${
     formatRatio(ratio)
   } × nginx's requests per CPU second.`;
 }
 
-/** The verdict on the nginx target, from feature-equivalent / nginx 1 worker. */
+/**
+ * The verdict on the nginx target, from feature-equivalent / nginx 1
+ * worker: the median of their paired ratios (measured back to back).
+ */
 export function nginxVerdict(cached: CachedGetResult): string {
   const nginx = cached.peers.nginx1.requestsPerSecond;
-  const ratio = cached.peers.equivalent.requestsPerSecond / nginx;
+  const { throughput } = comparison(cached, "equivalent", "nginx1");
+  const ratio = throughput.median;
   const head = `feature-equivalent / nginx 1 worker: ${formatRatio(ratio)}`;
-  if (ratio >= 1) {
-    return `${head}: the nginx target is within reach on this runtime; the service's distance from it is its own overhead.${
+  const spread = ` (median of paired ratios; ${formatSpread(throughput)})`;
+  const verdict = verdictOf(throughput, { min: 1 });
+  if (verdict === "inconclusive") {
+    return `${head}${spread}: inconclusive, the pairs straddle 1: whether nginx's 1-worker figure is within reach on this runtime needs a quieter machine or more rounds.${
+      perCore(cached)
+    }`;
+  }
+  if (verdict === "met") {
+    return `${head}${spread}: the nginx target is within reach on this runtime; the service's distance from it is its own overhead.${
       perCore(cached)
     }`;
   }
@@ -140,7 +161,7 @@ export function nginxVerdict(cached: CachedGetResult): string {
     : below.peer === "minimal"
     ? `; even the minimal \`Deno.serve\` is below it (${of(below)} × nginx)`
     : `, from rung "${below.label}" on (${of(below)} × nginx)`;
-  return `${head} < 1: the nginx 1-worker target is out of reach on this runtime without dropping a feature; a handler doing only what the service promises is already below nginx${from}.${
+  return `${head} < 1${spread}: the nginx 1-worker target is out of reach on this runtime without dropping a feature; a handler doing only what the service promises is already below nginx${from}.${
     perCore(cached)
   }`;
 }

@@ -150,7 +150,7 @@ export function renderReport(results: RunResults, dir: string): string {
       results.steps.length < STEPS.length
         ? ` --only ${results.steps.join(",")}`
         : ""
-    }\` (\`bench/run.ts\`); do not edit by hand. Every figure is set against a baseline measured in the same run, on the same machine, so the ratios are what to compare across machines, not the absolute numbers. The machine's cores are shared with other work (the load average below says how much): the load generator, the peers and unrelated jobs compete for them, so absolute figures and above all p99 latencies are noisy; medians of interleaved rounds soften that, a rerun confirms.`,
+    }\` (\`bench/run.ts\`); do not edit by hand. Every figure is set against a baseline measured in the same run, on the same machine, so the ratios are what to compare across machines, not the absolute numbers. The machine's cores are shared with other work (the load average below says how much): the load generator, the peers and unrelated jobs compete for them, so absolute figures and above all p99 latencies are noisy; medians of interleaved rounds soften that (the cached-GET targets go further: ratios of peers measured back to back, with their spread, and "inconclusive" when the spread straddles a target), a rerun confirms.`,
     "",
     table(["", ""], [
       ["date", machine.date],

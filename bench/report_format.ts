@@ -1,11 +1,13 @@
 /**
  * Formatting shared by the sections of the benchmark report: sizes, ratios,
- * durations, Markdown tables and the met / not met marks.
+ * durations, Markdown tables, the met / not met / inconclusive marks and
+ * the spread of paired ratios.
  *
  * @module
  */
 
 import { formatValue } from "./charts.ts";
+import type { Spread, Verdict } from "./paired.ts";
 
 const MiB = 1024 * 1024;
 
@@ -62,4 +64,25 @@ export function table(header: string[], rows: string[][]): string {
     line(header.map(() => "---")),
     ...rows.map(line),
   ].join("\n");
+}
+
+/** The result cell of a target judged over pairs. */
+export const verdictMark = (verdict: Verdict): string =>
+  verdict === "met"
+    ? met(true)
+    : verdict === "not met"
+    ? met(false)
+    : "❔ inconclusive";
+
+/**
+ * How the pairs of a comparison spread: `IQR 0.82–0.91 · range 0.78–0.95
+ * · 6 pairs` (one pair: only the count).
+ */
+export function formatSpread(spread: Spread | undefined): string {
+  if (spread === undefined) return "—";
+  const { q1, q3, min, max, count } = spread;
+  if (count === 1) return "1 pair";
+  return `IQR ${formatRatio(q1)}–${formatRatio(q3)} · range ${
+    formatRatio(min)
+  }–${formatRatio(max)} · ${plural(count, "pair")}`;
 }

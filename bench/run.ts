@@ -6,7 +6,8 @@
  *
  * 1. `cached`: cached `GET /posts/1` of the service (`deno task start` and
  *    `deno serve --parallel`) against its peers: nginx `proxy_cache` with 1
- *    and 2 workers, a feature-equivalent `Deno.serve` and a minimal one
+ *    and 2 workers, a feature-equivalent `Deno.serve` and a minimal one,
+ *    each target judged on ratios of peers measured back to back
  *    ({@linkcode benchCachedGet}, needs `wrk`, `nginx` and Node for the
  *    upstream).
  * 2. `upload`: a big upload against a minimal pipe-to-file server and the
@@ -26,7 +27,7 @@
  *
  * ```sh
  * deno task bench                        # everything, full sizes
- * deno task bench --quick                # 256 MiB upload, 2 s wrk runs
+ * deno task bench --quick                # 256 MiB upload, short wrk runs
  * deno task bench --only upload --out /tmp/report/RESULTS.md
  * ```
  *
@@ -119,7 +120,7 @@ async function machineInfo(): Promise<MachineInfo> {
 const USAGE =
   `Usage: deno task bench [--quick] [--only cached|upload|redis|stampede|s3|micro[,...]] [--out bench/RESULTS.md]
 
-  --quick   smaller sizes and shorter runs (256 MiB upload, 2 s wrk runs)
+  --quick   smaller sizes and shorter runs (256 MiB upload, 1-2 s wrk runs)
   --only    run only these steps (comma-separated)
   --out     where to write the report; the SVG charts go next to it`;
 
@@ -271,8 +272,10 @@ async function main(): Promise<number> {
       "cached GET: async-api, --parallel, feature-equivalent and its ladder down to minimal, nginx 1 and 2 workers ...",
     );
     try {
+      // Full: 6 rounds of 2 s runs, 3 processes of each paired Deno peer
+      // (the defaults); quick: 2 rounds of 1 s runs, one process each.
       results.cached = await benchCachedGet(
-        quick ? { seconds: 2, rounds: 1 } : { seconds: 3, rounds: 3 },
+        quick ? { seconds: 1, rounds: 2, instances: 1 } : {},
       );
     } catch (error) {
       results.cached = failed(error);

@@ -18,6 +18,7 @@ import type { EquivalentSpec } from "../bench/equivalent_server.ts";
 import {
   cachedSection,
   cachedSummary,
+  cachedTargetRows,
   connectionLayerShare,
 } from "../bench/cached_report.ts";
 import {
@@ -41,7 +42,16 @@ const CPU: Partial<Record<Peer, number>> = {
   nginx1: 12,
 };
 
-/** A run with these req/s; µs per request: 50, 100, 125, 160, 200. */
+/**
+ * The machine's load in each of the three rounds: the second round halves
+ * every peer's req/s, which paired ratios cancel.
+ */
+const LOAD = [1, 0.5, 1];
+
+/**
+ * A run with these req/s (the median of each peer's runs); µs per request:
+ * 50, 100, 125, 160, 200. Each round has two runs of each peer.
+ */
 function result(overrides: Partial<Record<Peer, number>> = {}) {
   const rps: Record<Peer, number> = {
     service: 4000,
@@ -61,7 +71,17 @@ function result(overrides: Partial<Record<Peer, number>> = {}) {
     latencyP50Ms: 1,
     latencyP99Ms: 2,
     cpuUsPerRequest: CPU[peer],
-    runs: [],
+    runs: [0, 0, 1, 1, 2, 2].map((round) => ({
+      requestsPerSecond: rps[peer] * LOAD[round]!,
+      requests: rps[peer] * LOAD[round]! * 2,
+      latencyP50Ms: 1,
+      latencyP99Ms: 2,
+      non2xx: 0,
+      errors: 0,
+      cpuUsPerRequest: CPU[peer] ?? NaN,
+      round,
+      instance: 0,
+    })),
   });
   const peers = Object.fromEntries(
     PEERS.map((peer) => [peer, figures(peer)]),
@@ -69,8 +89,9 @@ function result(overrides: Partial<Record<Peer, number>> = {}) {
   return {
     peers,
     connections: 64,
-    seconds: 3,
+    seconds: 2,
     rounds: 3,
+    instances: 1,
     nginx: "nginx/1.22.1",
     headerNames: ["age", "content-type", "etag", "x-request-id"],
     logFields: ["time", "msg"],
@@ -104,10 +125,11 @@ Deno.test("formatStepUs() signs the step; a faster rung (noise) shows as negativ
 Deno.test("nginxVerdict() below 1: out of reach without dropping a feature, naming the first rung below nginx", () => {
   assert.equal(
     nginxVerdict(result()),
-    'feature-equivalent / nginx 1 worker: 0.40 < 1: the nginx 1-worker target is out of reach on this runtime without dropping a feature; a handler doing only what the service promises is already below nginx, from rung "+ 2nd header" on (0.80 × nginx). Per CPU time: feature-equivalent 36 µs per request, nginx 1 worker 12 µs (master and worker), so 0.33 × nginx\'s requests per CPU second.',
+    'feature-equivalent / nginx 1 worker: 0.40 < 1 (median of paired ratios; IQR 0.40–0.40 · range 0.40–0.40 · 3 pairs): the nginx 1-worker target is out of reach on this runtime without dropping a feature; a handler doing only what the service promises is already below nginx, from rung "+ 2nd header" on (0.80 × nginx). Per CPU time: feature-equivalent 36 µs per request, nginx 1 worker 12 µs (master and worker), so 0.33 × nginx\'s requests per CPU second.',
   );
   const unmeasured = result();
   unmeasured.peers.nginx1.cpuUsPerRequest = undefined;
+  for (const run of unmeasured.peers.nginx1.runs) run.cpuUsPerRequest = NaN;
   assert.match(nginxVerdict(unmeasured), /\(0\.80 × nginx\)\.$/);
   assert.match(
     nginxVerdict(result({ nginx1: 25000 })),
@@ -117,7 +139,10 @@ Deno.test("nginxVerdict() below 1: out of reach without dropping a feature, nami
 
 Deno.test("nginxVerdict() at 1 or more: within reach, the distance is the service's own", () => {
   const verdict = nginxVerdict(result({ nginx1: 5000 }));
-  assert.match(verdict, /^feature-equivalent \/ nginx 1 worker: 1\.00: /);
+  assert.match(
+    verdict,
+    /^feature-equivalent \/ nginx 1 worker: 1\.00 \(median of paired ratios; IQR 1\.00–1\.00 · range 1\.00–1\.00 · 3 pairs\): /,
+  );
   assert.match(verdict, /within reach/);
   assert.doesNotMatch(verdict, /out of reach/);
 });
@@ -142,7 +167,7 @@ Deno.test("ladderSection() is a table of the rungs and the verdict; cachedSectio
   assert.ok(whole.includes(section));
   assert.match(
     whole,
-    /\| async-api req\/s vs nginx 1 worker \| \*\*0\.32\*\* \| ≥ 1 \| ❌ not met \|/,
+    /\| async-api req\/s vs nginx 1 worker \| \*\*0\.32\*\* \| IQR 0\.32–0\.32 · range 0\.32–0\.32 · 3 pairs \| ≥ 1 \| ❌ not met \|/,
   );
   // The ladder's peers are rows of the peers' table too.
   assert.match(whole, /\| minimal \+ a constant `ETag` \| 10,000 \|/);
@@ -151,15 +176,16 @@ Deno.test("ladderSection() is a table of the rungs and the verdict; cachedSectio
 Deno.test("connectionLayerShare() splits the service's distance into the connection layer and its own work, in req/s and per CPU second; the targets add the service's requests per CPU second", () => {
   const cached = result();
   const line = connectionLayerShare(cached);
-  // guarded 4,500 / equivalent 5,000 req/s; CPU 40 vs 36 µs per request.
+  // guarded 4,500 / equivalent 5,000 req/s; CPU 40 vs 36 µs per request;
+  // the same in each round (the second round's load cancels in the pair).
   assert.match(
     line,
-    /does 0\.90 × its req\/s under `Deno\.serve` \(0\.90 per CPU second\)/,
+    /does 0\.90 × \(IQR 0\.90–0\.90 · range 0\.90–0\.90 · 3 pairs; 0\.90 per CPU second\) its req\/s under `Deno\.serve`/,
   );
   // service 4,000 / guarded 4,500 req/s; CPU 50 vs 40 µs per request.
   assert.match(
     line,
-    /async-api does 0\.89 × the req\/s of that guarded handler \(0\.80 per CPU second\)/,
+    /async-api does 0\.89 × \(IQR 0\.89–0\.89 · range 0\.89–0\.89 · 3 pairs; 0\.80 per CPU second\) the req\/s of that guarded handler/,
   );
   assert.match(
     cachedSection(cached),
@@ -169,11 +195,52 @@ Deno.test("connectionLayerShare() splits the service's distance into the connect
   // as information next to the req/s target: 36 / 50 µs.
   assert.match(
     cachedSection(cached),
-    /\| async-api requests per CPU second vs feature-equivalent \| 0\.72 \| — \| info \|/,
+    /\| async-api requests per CPU second vs feature-equivalent \| 0\.72 \| IQR 0\.72–0\.72 · range 0\.72–0\.72 · 3 pairs \| — \| info \|/,
   );
   const unmeasured = result();
-  unmeasured.peers.guarded.cpuUsPerRequest = undefined;
+  for (const run of unmeasured.peers.guarded.runs) run.cpuUsPerRequest = NaN;
   assert.doesNotMatch(connectionLayerShare(unmeasured), /per CPU second\)/);
+});
+
+Deno.test("cachedTargetRows() judges a target on its paired ratios: inconclusive when they straddle it, whatever the medians of the runs say", () => {
+  const cached = result();
+  // The service against the equivalent, per round: 0.85, 0.95, 0.92 (the
+  // second round at half load); the medians of the runs alone give 0.88.
+  const ratios = [0.85, 0.85, 0.95, 0.95, 0.92, 0.92];
+  cached.peers.service.runs.forEach((run, i) => {
+    run.requestsPerSecond = 5000 * LOAD[run.round]! * ratios[i]!;
+  });
+  cached.peers.service.requestsPerSecond = 4400;
+  const rows = cachedTargetRows(cached);
+  assert.deepEqual(rows[1], [
+    "async-api req/s vs feature-equivalent",
+    "**0.92**",
+    "IQR 0.89–0.94 · range 0.85–0.95 · 3 pairs",
+    "≥ 0.9",
+    "❔ inconclusive",
+  ]);
+  // All three pairs at 0.91 or more: met, though the medians of the runs
+  // (4,400 / 5,000 = 0.88) would have said not.
+  cached.peers.service.runs.forEach((run, i) => {
+    run.requestsPerSecond = 5000 * LOAD[run.round]! * (0.91 + i / 100);
+  });
+  assert.equal(cachedTargetRows(cached)[1]![4], "✅ met");
+  assert.match(
+    cachedSummary(cached).find((l) => l.includes("vs feature-equivalent"))!,
+    /^cached GET: async-api req\/s vs feature-equivalent: 0\.9\d \[IQR 0\.9\d–0\.9\d · range 0\.92–0\.9\d · 3 pairs\] \(target ≥ 0\.9\) ✅ met$/,
+  );
+});
+
+Deno.test("nginxVerdict() is inconclusive when the feature-equivalent's pairs with nginx straddle 1", () => {
+  const cached = result();
+  const ratios = [0.9, 0.9, 1.1, 1.1, 1.0, 1.0];
+  cached.peers.equivalent.runs.forEach((run, i) => {
+    run.requestsPerSecond = 12500 * LOAD[run.round]! * ratios[i]!;
+  });
+  assert.match(
+    nginxVerdict(cached),
+    /^feature-equivalent \/ nginx 1 worker: 1\.00 \(median of paired ratios; IQR 0\.95–1\.05 · range 0\.90–1\.10 · 3 pairs\): inconclusive/,
+  );
 });
 
 Deno.test("ladderSummary() prints one line per rung and the verdict, after the targets in cachedSummary()", () => {

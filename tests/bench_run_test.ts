@@ -75,24 +75,26 @@ Deno.test("renderReport() shows each figure with its baseline, ratio and target"
     report,
     /\| nginx `proxy_cache`, 1 worker \| 10,000 \| 1 ms \| 2\.5 ms \| 0\.50 \| 1\.00 \| 50 µs \|/,
   );
+  // Each target on the median of its paired ratios, with their spread.
   assert.match(
     report,
-    /\| async-api req\/s vs nginx 1 worker \| \*\*0\.80\*\* \| ≥ 1 \| ❌ not met \|/,
+    /\| async-api req\/s vs nginx 1 worker \| \*\*0\.80\*\* \| IQR 0\.80–0\.80 · range 0\.80–0\.80 · 3 pairs \| ≥ 1 \| ❌ not met \|/,
   );
   assert.match(
     report,
-    /\| async-api req\/s vs feature-equivalent \| \*\*0\.94\*\* \| ≥ 0\.9 \| ✅ met \|/,
+    /\| async-api req\/s vs feature-equivalent \| \*\*0\.94\*\* \| IQR 0\.94–0\.94 .* \| ≥ 0\.9 \| ✅ met \|/,
   );
   assert.match(
     report,
-    /\| async-api --parallel req\/s vs nginx 2 workers \| \*\*1\.09\*\* \| ≥ 1 \| ✅ met \|/,
+    /\| async-api --parallel req\/s vs nginx 2 workers \| \*\*1\.09\*\* \| .* \| ≥ 1 \| ✅ met \|/,
   );
   assert.match(
     report,
-    /\| async-api p99 vs nginx 1 worker \(lower is better\) \| \*\*3 ms\*\* vs 2\.5 ms \| no worse \| ❌ not met \|/,
+    /\| async-api p99 \/ nginx 1 worker p99 \(lower is better; 3 ms vs 2\.5 ms\) \| \*\*1\.20\*\* \| .* \| ≤ 1 \| ❌ not met \|/,
   );
+  assert.match(report, /\*\*paired ratios\*\*/);
   assert.match(report, /`etag`, `x-request-id`/);
-  assert.match(report, /No socket errors in any round\./);
+  assert.match(report, /No socket errors in any kept run\./);
   // Issue 10: the Redis tier, the stampede and S3, each with its target.
   assert.match(report, /\| requests\/s \| 6,000 \| 9,000 \| \*\*0\.67\*\* \|/);
   assert.match(report, /\| 12 \/ 3 \(of 18000\) \| 0 \/ 0 \(of 27000\) \|/);
@@ -179,8 +181,23 @@ Deno.test("the printed summary has issue 11's table: every peer's req/s and p99,
   assert.ok(lines.some((l) => /nginx 2 workers +11,000 req\/s/.test(l)));
   assert.ok(
     lines.some((l) =>
-      /async-api req\/s vs nginx 1 worker: 0\.80 .*not met/.test(l)
+      /async-api req\/s vs nginx 1 worker: 0\.80 \[IQR 0\.80–0\.80 · range 0\.80–0\.80 · 3 pairs\] \(target ≥ 1\) ❌ not met$/
+        .test(l)
     ),
+  );
+});
+
+Deno.test("renderReport() names the cached-GET runs measured again after a stall, and the socket errors kept", () => {
+  const run = results();
+  const cached = run.cached;
+  assert.ok(cached && !("error" in cached));
+  cached.peers.guarded.runs[1]!.repeats = 2;
+  cached.peers.guarded.runs[3]!.repeats = 1;
+  cached.peers.nginx1.runs[0]!.errors = 3;
+  const report = renderReport(run, "/out");
+  assert.match(
+    report,
+    /Socket errors \(wrk timeouts, at most 1 % of a run is kept\): nginx 1 worker 3 of 120000\. Runs measured again because the machine stalled through them \(timeouts past 1 % of the run\): equivalent, guarded 3\./,
   );
 });
 
