@@ -198,19 +198,14 @@ function barRows(group: BarGroup) {
   });
 }
 
-/** The layers of one bar group: target line and label, bars, values. */
-function barGroupSpec(group: BarGroup, width: number): ConcatView {
-  const y = {
-    field: "label",
-    type: "nominal",
-    sort: null,
-    title: null,
-    axis: { labelFontSize: 13, labelColor: STYLE.text, ticks: false },
-  } as const;
-  const x = { field: "value", type: "quantitative" } as const;
-  const max = Math.max(...group.bars.map((b) => b.value), 0);
-  const target = group.target;
-  const targetLayers: Layer[] = target === undefined ? [] : [{
+/** The x encoding of a bar's value. */
+const VALUE_X = { field: "value", type: "quantitative" } as const;
+
+/** A group's target as a dashed line with its label, or nothing. */
+function targetLayers(target: BarGroup["target"]): Layer[] {
+  if (target === undefined) return [];
+  const x = VALUE_X;
+  return [{
     data: { values: [target] },
     mark: {
       type: "rule",
@@ -230,13 +225,27 @@ function barGroupSpec(group: BarGroup, width: number): ConcatView {
     },
     encoding: { x, y: { value: 0 }, text: { field: "label" } },
   }];
+}
+
+/** The layers of one bar group: target line and label, bars, values. */
+function barGroupSpec(group: BarGroup, width: number): ConcatView {
+  const y = {
+    field: "label",
+    type: "nominal",
+    sort: null,
+    title: null,
+    axis: { labelFontSize: 13, labelColor: STYLE.text, ticks: false },
+  } as const;
+  const x = VALUE_X;
+  const max = Math.max(...group.bars.map((b) => b.value), 0);
+  const target = group.target;
   return {
     title: { text: group.title, fontSize: 14, offset: 20 },
     width,
     height: { step: 30 },
     data: { values: barRows(group) },
     layer: [
-      ...targetLayers,
+      ...targetLayers(target),
       {
         mark: { type: "bar", height: 22 },
         encoding: {

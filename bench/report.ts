@@ -139,11 +139,11 @@ function engineParts(results: RunResults): string[] {
   return parts;
 }
 
-/** The Markdown report; `dir` is where it and the charts are written. */
-export function renderReport(results: RunResults, dir: string): string {
+/** The report's title, how it was made and the machine it ran on. */
+function reportHead(results: RunResults): string[] {
   const { machine } = results;
   const load = (values: number[]) => values.map((v) => v.toFixed(2)).join(" ");
-  const parts = [
+  return [
     `# Benchmark results`,
     "",
     `Written by \`deno task bench${results.quick ? " --quick" : ""}${
@@ -172,6 +172,11 @@ export function renderReport(results: RunResults, dir: string): string {
       ],
     ]),
   ];
+}
+
+/** The Markdown report; `dir` is where it and the charts are written. */
+export function renderReport(results: RunResults, dir: string): string {
+  const parts = reportHead(results);
   const { cached, upload, micro } = results;
   if (throughputGroups(results).length > 0) {
     parts.push(

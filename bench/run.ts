@@ -180,11 +180,22 @@ async function runEngineSteps(
   }
 }
 
-async function main(): Promise<number> {
+/** What the command line asks for. */
+interface RunOptions {
+  steps: Step[];
+  out: string;
+  quick: boolean;
+}
+
+/**
+ * The options of `args`, or the exit code to end with: 0 after `--help`,
+ * 2 on bad flags (each said on stderr with the usage).
+ */
+function optionsOf(args: string[]): RunOptions | number {
   let values;
   try {
     ({ values } = parseArgs({
-      args: Deno.args,
+      args,
       options: {
         quick: { type: "boolean", default: false },
         only: { type: "string" },
@@ -216,9 +227,11 @@ async function main(): Promise<number> {
     }
     steps = STEPS.filter((s) => picked.includes(s));
   }
-  const out = resolve(values.out);
-  const quick = values.quick;
+  return { steps, out: resolve(values.out), quick: values.quick };
+}
 
+/** What `steps` need that is missing here, each with how to install it. */
+async function missingPrerequisites(steps: Step[]): Promise<string[]> {
   const missing: string[] = [];
   if (steps.includes("cached") && !(await hasCommand("wrk"))) {
     missing.push("wrk (for the cached GET benchmark): apt-get install -y wrk");
@@ -251,35 +264,25 @@ async function main(): Promise<number> {
       );
     }
   }
-  if (missing.length > 0) {
-    printErr(`error: missing prerequisites:\n  ${missing.join("\n  ")}`);
-    return 2;
-  }
+  return missing;
+}
 
-  const results: RunResults = {
-    quick,
-    steps,
-    machine: await machineInfo(),
-  };
-  const failed = (error: unknown) => ({
-    error: error instanceof Error ? error.message : String(error),
-  });
-  const log = (message: string) =>
-    print(`[${new Date().toISOString().slice(11, 19)}] ${message}`);
-
+/** The steps of the service alone (cached GET, upload), each failing on its own. */
+async function runServiceSteps(
+  results: RunResults,
+  steps: Step[],
+  log: (message: string) => void,
+): Promise<void> {
+  const quick = results.quick;
   if (steps.includes("cached")) {
     log(
       "cached GET: async-api, --parallel, feature-equivalent and its ladder down to minimal, nginx 1 and 2 workers ...",
     );
-    try {
-      // Full: 6 rounds of 2 s runs, 3 processes of each paired Deno peer
-      // (the defaults); quick: 2 rounds of 1 s runs, one process each.
-      results.cached = await benchCachedGet(
-        quick ? { seconds: 1, rounds: 2, instances: 1 } : {},
-      );
-    } catch (error) {
-      results.cached = failed(error);
-    }
+    // Full: 6 rounds of 2 s runs, 3 processes of each paired Deno peer
+    // (the defaults); quick: 2 rounds of 1 s runs, one process each.
+    results.cached = await capture(() =>
+      benchCachedGet(quick ? { seconds: 1, rounds: 2, instances: 1 } : {})
+    );
   }
   if (steps.includes("upload")) {
     const options: BenchUploadOptions = quick
@@ -297,20 +300,33 @@ async function main(): Promise<number> {
       } vs pipe-to-file and FastAPI, ` +
         "100 concurrent rate-limited uploads, traces ...",
     );
-    try {
-      results.upload = await benchUpload(options);
-    } catch (error) {
-      results.upload = failed(error);
-    }
+    results.upload = await capture(() => benchUpload(options));
   }
+}
+
+async function main(): Promise<number> {
+  const options = optionsOf(Deno.args);
+  if (typeof options === "number") return options;
+  const { steps, out, quick } = options;
+  const missing = await missingPrerequisites(steps);
+  if (missing.length > 0) {
+    printErr(`error: missing prerequisites:\n  ${missing.join("\n  ")}`);
+    return 2;
+  }
+
+  const results: RunResults = {
+    quick,
+    steps,
+    machine: await machineInfo(),
+  };
+  const log = (message: string) =>
+    print(`[${new Date().toISOString().slice(11, 19)}] ${message}`);
+
+  await runServiceSteps(results, steps, log);
   await runEngineSteps(results, steps, log);
   if (steps.includes("micro")) {
     log(`deno bench ${MICRO_FILES.join(" ")} ...`);
-    try {
-      results.micro = await runMicroBenchmarks();
-    } catch (error) {
-      results.micro = failed(error);
-    }
+    results.micro = await capture(() => runMicroBenchmarks());
   }
   results.machine.loadAverageEnd = Deno.loadavg();
 

@@ -216,19 +216,15 @@ function verdictTitle(bound: string | undefined) {
 }
 
 /**
- * Draws the reader and writer lanes of one upload over time (see the module
- * doc), the commit (fsync and rename) as a band across both lanes, and a
- * legend with each state's total time.
- *
- * @throws {RangeError} when `bins` is not a positive integer.
+ * The cells of both lanes: each lane's background, its states bin by bin,
+ * and the commit as a band across both lanes.
  */
-export function timelineChart(options: TimelineChartOptions): Promise<string> {
-  const { title, subtitle, bound, events, width = 720, bins = 360 } = options;
-  if (!Number.isInteger(bins) || bins < 1) {
-    throw new RangeError(`bins must be a positive integer, got ${bins}`);
-  }
-  const spanMs = Math.max(1e-3, ...events.map((e) => e.endMs));
-  const legend = legendLabels(events, spanMs);
+function timelineCells(
+  events: TimelineSegment[],
+  spanMs: number,
+  bins: number,
+  legend: Record<string, string>,
+): Cell[] {
   const lane = (task: string, state: string, start: number, end: number) => ({
     lane: task,
     state,
@@ -246,14 +242,91 @@ export function timelineChart(options: TimelineChartOptions): Promise<string> {
       cells.push(lane(task, legend.commit!, commit.startMs, commit.endMs));
     }
   }
+  return cells;
+}
+
+/** The colour of each state, as the legend names it (with its total). */
+function stateColors(legend: Record<string, string>) {
   const states = Object.keys(TASK_STATES) as TaskState[];
+  return {
+    field: "state",
+    type: "nominal" as const,
+    scale: {
+      domain: [
+        ...states.map((s) => legend[s]!),
+        NEITHER.label,
+        legend.commit!,
+      ],
+      range: [
+        ...states.map((s) => TASK_STATES[s].color),
+        NEITHER.color,
+        COMMIT.color,
+      ],
+    },
+    legend: {
+      title: null,
+      orient: "bottom" as const,
+      columns: 2,
+      symbolType: "square",
+      symbolSize: 180,
+      rowPadding: 6,
+      columnPadding: 24,
+    },
+  };
+}
+
+/** One lane's chart: its cells as bars along the time axis. */
+function laneSpec(
+  width: number,
+  spanMs: number,
+  legend: Record<string, string>,
+) {
+  return {
+    width,
+    height: 44,
+    mark: { type: "rect" as const, aria: false },
+    encoding: {
+      x: {
+        field: "start",
+        type: "quantitative" as const,
+        title: "time since the first read, ms",
+        scale: { domain: [0, spanMs], nice: false },
+        axis: { grid: false, tickCount: 10 },
+      },
+      x2: { field: "end" },
+      y: {
+        field: "y0",
+        type: "quantitative" as const,
+        scale: { domain: [0, 1] },
+        axis: null,
+      },
+      y2: { field: "y1" },
+      color: stateColors(legend),
+    },
+  };
+}
+
+/**
+ * Draws the reader and writer lanes of one upload over time (see the module
+ * doc), the commit (fsync and rename) as a band across both lanes, and a
+ * legend with each state's total time.
+ *
+ * @throws {RangeError} when `bins` is not a positive integer.
+ */
+export function timelineChart(options: TimelineChartOptions): Promise<string> {
+  const { title, subtitle, bound, events, width = 720, bins = 360 } = options;
+  if (!Number.isInteger(bins) || bins < 1) {
+    throw new RangeError(`bins must be a positive integer, got ${bins}`);
+  }
+  const spanMs = Math.max(1e-3, ...events.map((e) => e.endMs));
+  const legend = legendLabels(events, spanMs);
   const spec: TopLevelSpec = {
     title: { text: title, subtitle: subtitle?.split("\n") ?? [] },
     description: [title, verdictTitle(bound)?.text].filter(Boolean).join(" — "),
     config: baseConfig(),
     vconcat: [{
       ...(bound === undefined ? {} : { title: verdictTitle(bound)! }),
-      data: { values: cells },
+      data: { values: timelineCells(events, spanMs, bins, legend) },
       facet: {
         row: {
           field: "lane",
@@ -271,53 +344,7 @@ export function timelineChart(options: TimelineChartOptions): Promise<string> {
         },
       },
       spacing: 10,
-      spec: {
-        width,
-        height: 44,
-        mark: { type: "rect", aria: false },
-        encoding: {
-          x: {
-            field: "start",
-            type: "quantitative",
-            title: "time since the first read, ms",
-            scale: { domain: [0, spanMs], nice: false },
-            axis: { grid: false, tickCount: 10 },
-          },
-          x2: { field: "end" },
-          y: {
-            field: "y0",
-            type: "quantitative",
-            scale: { domain: [0, 1] },
-            axis: null,
-          },
-          y2: { field: "y1" },
-          color: {
-            field: "state",
-            type: "nominal",
-            scale: {
-              domain: [
-                ...states.map((s) => legend[s]!),
-                NEITHER.label,
-                legend.commit!,
-              ],
-              range: [
-                ...states.map((s) => TASK_STATES[s].color),
-                NEITHER.color,
-                COMMIT.color,
-              ],
-            },
-            legend: {
-              title: null,
-              orient: "bottom",
-              columns: 2,
-              symbolType: "square",
-              symbolSize: 180,
-              rowPadding: 6,
-              columnPadding: 24,
-            },
-          },
-        },
-      },
+      spec: laneSpec(width, spanMs, legend),
     }],
   };
   return renderSvg(spec);

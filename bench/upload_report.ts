@@ -107,8 +107,8 @@ function memoryRows(upload: UploadBenchResult): string[][] {
   return rows;
 }
 
-/** The big upload's section. */
-export function uploadSection(upload: UploadBenchResult): string {
+/** The big upload's throughput rows: medians, then best rounds. */
+function throughputRows(upload: UploadBenchResult): string[][] {
   const m = upload.medianMiBPerSecond;
   const rows: string[][] = [
     throughputRow(
@@ -152,6 +152,12 @@ export function uploadSection(upload: UploadBenchResult): string {
       ),
     );
   }
+  return rows;
+}
+
+/** The big upload's section. */
+export function uploadSection(upload: UploadBenchResult): string {
+  const rows = throughputRows(upload);
   rows.push(...cpuRows(upload), ...memoryRows(upload));
   return [
     `## Upload vs a bare pipeTo and the FastAPI peer`,
