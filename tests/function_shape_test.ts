@@ -1,6 +1,7 @@
 /**
  * Functions stay short enough to read and take no boolean flag parameters,
- * in the entries, `routes/` and `services/`: a function (declaration,
+ * in the entries, `routes/` and `services/`, and in `bench/` and
+ * `tests/fixtures/` (save the few listed): a function (declaration,
  * expression, arrow, method) longer than {@linkcode MAX_FUNCTION_LINES}
  * lines, or a parameter typed `boolean` (or defaulting to `true`/`false`),
  * fails. The sources are read with Deno's own parser, through a lint plugin
@@ -11,9 +12,23 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { allSources, ROOT } from "./fixtures/sources.ts";
+import { allSources, ROOT, sources } from "./fixtures/sources.ts";
 
 const MAX_FUNCTION_LINES = 60;
+
+/**
+ * Functions of `bench/` that break a rule today, by `path name`, each with
+ * why it stays. An entry that no longer occurs fails the test, so the list
+ * only shrinks.
+ */
+const KNOWN_BENCH: Record<string, string> = {
+  "bench/redis_bench.ts benchRedisTier":
+    "runs only under deno task bench (wrk, redis-server): split it where a run can check the split",
+  "bench/s3_bench.ts benchS3Upload":
+    "runs only under deno task bench (Ceph): as above",
+  "bench/report_format.ts met":
+    "formats a boolean value as the report's result cell; the boolean is the value shown, not a switch",
+};
 
 type FunctionNode =
   | Deno.lint.FunctionDeclaration
@@ -103,4 +118,21 @@ Deno.test(`functions under routes/ and services/ stay under ${MAX_FUNCTION_LINES
     }
   }
   assert.deepEqual(found, []);
+});
+
+Deno.test(`functions under bench/ and tests/fixtures/ stay under ${MAX_FUNCTION_LINES} lines, with no boolean flags`, async () => {
+  const found: string[] = [];
+  const known = new Set<string>();
+  const paths = [...await sources("bench"), ...await sources("tests/fixtures")];
+  for (const path of paths) {
+    const text = await Deno.readTextFile(join(ROOT, path));
+    for (const message of findings(path, text)) {
+      const key = `${path} ${message.slice(0, message.indexOf(":"))}`;
+      if (key in KNOWN_BENCH) known.add(key);
+      else found.push(`${path} ${message}`);
+    }
+  }
+  assert.deepEqual(found, []);
+  // A listed function that got short leaves the list too.
+  assert.deepEqual([...known].sort(), Object.keys(KNOWN_BENCH).sort());
 });

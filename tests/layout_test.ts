@@ -3,7 +3,7 @@
  * imports run entry (main.ts, serve.ts) -> routes/ -> services/; inside
  * services/ the capability folders import only themselves, services/http/
  * and services/ops/; http/ and ops/ import no capability folder. Files under
- * routes/ and services/ stay short.
+ * routes/ and services/, and under bench/ and tests/, stay short.
  *
  * @module
  */
@@ -125,13 +125,18 @@ Deno.test("imports run entry -> routes -> services; capabilities meet only in ro
   );
 });
 
+/** The number of lines of the file at `path` (from the root). */
+async function linesOf(path: string): Promise<number> {
+  const text = await Deno.readTextFile(join(ROOT, path));
+  return text.split("\n").length - (text.endsWith("\n") ? 1 : 0);
+}
+
 Deno.test(`files under routes/ and services/ stay under ${MAX_LINES} lines`, async () => {
   const long: string[] = [];
   const listedLong = new Set<string>();
   for (const path of await allSources()) {
     if (ENTRIES.includes(path)) continue;
-    const text = await Deno.readTextFile(join(ROOT, path));
-    const lines = text.split("\n").length - (text.endsWith("\n") ? 1 : 0);
+    const lines = await linesOf(path);
     if (lines < MAX_LINES) continue;
     if (path in LONG_FILES) listedLong.add(path);
     else long.push(`${path}: ${lines} lines`);
@@ -139,6 +144,15 @@ Deno.test(`files under routes/ and services/ stay under ${MAX_LINES} lines`, asy
   assert.deepEqual(long, []);
   // A listed file that got short leaves the list too.
   assert.deepEqual([...listedLong].sort(), Object.keys(LONG_FILES).sort());
+});
+
+Deno.test(`files under bench/ and tests/ stay under ${MAX_LINES} lines too`, async () => {
+  const long: string[] = [];
+  for (const path of [...await sources("bench"), ...await sources("tests")]) {
+    const lines = await linesOf(path);
+    if (lines >= MAX_LINES) long.push(`${path}: ${lines} lines`);
+  }
+  assert.deepEqual(long, []);
 });
 
 Deno.test("every module under routes/ and services/ has a @module doc", async () => {
