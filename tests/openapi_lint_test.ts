@@ -7,8 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { serveApp } from "./fixtures/served_app.ts";
-import { withTempDir } from "./fixtures/temp_dir.ts";
+import { withServedSpec } from "./fixtures/served_spec.ts";
 
 const CLI = new URL(
   "../node_modules/@redocly/cli/bin/cli.js",
@@ -89,16 +88,7 @@ async function redoclyLint(file: string, cwd: string): Promise<LintProblem[]> {
 }
 
 Deno.test("the served /openapi.json passes redocly lint with zero errors", async () => {
-  // With the token, so the purge is linted too.
-  await using service = await serveApp({
-    args: ["--cache-admin-token", "admin-token-0123456789"],
-  });
-  const res = await fetch(`${service.url}/openapi.json`);
-  assert.equal(res.status, 200);
-  const document = await res.text();
-  await withTempDir(async (dir) => {
-    const file = `${dir}/openapi.json`;
-    await Deno.writeTextFile(file, document);
+  await withServedSpec(async (file, dir) => {
     const problems = await redoclyLint(file, dir);
     const describe = (p: LintProblem) =>
       `${p.ruleId} ${p.location[0]?.pointer ?? ""}`;

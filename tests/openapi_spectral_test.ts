@@ -11,8 +11,7 @@
  */
 
 import assert from "node:assert/strict";
-import { serveApp } from "./fixtures/served_app.ts";
-import { withTempDir } from "./fixtures/temp_dir.ts";
+import { withServedSpec } from "./fixtures/served_spec.ts";
 import { runTool } from "./fixtures/tool.ts";
 
 const CLI = new URL(
@@ -74,16 +73,7 @@ async function spectralLint(
 }
 
 Deno.test("the served /openapi.json passes spectral:oas with zero errors", async () => {
-  // With the token, so the purge is linted too.
-  await using service = await serveApp({
-    args: ["--cache-admin-token", "admin-token-0123456789"],
-  });
-  const res = await fetch(`${service.url}/openapi.json`);
-  assert.equal(res.status, 200);
-  const document = await res.text();
-  await withTempDir(async (dir) => {
-    const file = `${dir}/openapi.json`;
-    await Deno.writeTextFile(file, document);
+  await withServedSpec(async (file, dir) => {
     const problems = await spectralLint(file, dir);
     const describe = (p: SpectralProblem) => `${p.code} ${p.path.join(".")}`;
     assert.deepEqual(
