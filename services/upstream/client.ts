@@ -10,7 +10,6 @@
  * @module
  */
 
-import type { Logger } from "../ops/logger.ts";
 import { type BreakerState, CircuitBreaker } from "./circuit_breaker.ts";
 import { QueueFullError, Semaphore } from "./semaphore.ts";
 import {
@@ -32,6 +31,7 @@ import {
 import type { ShedReason, UpstreamAttempt } from "./events.ts";
 import { jitteredBackoff, sleep } from "./backoff.ts";
 import {
+  type ClientSettings,
   clientSettingsOf,
   type JsonPlaceholderClientOptions,
   type UpstreamSettings,
@@ -79,16 +79,8 @@ export interface UpstreamResponse {
  * ```
  */
 export class JsonPlaceholderClient implements Disposable {
-  readonly #base: string;
-  readonly #timeoutMs: number;
-  readonly #retries: number;
-  readonly #maxBytes: number;
-  readonly #backoffMs: number;
-  readonly #maxBackoffMs: number;
-  readonly #maxRetryAfterMs: number;
-  readonly #logger: Logger;
-  readonly #onAttempt: ((event: UpstreamAttempt) => void) | undefined;
-  readonly #onShed: ((reason: ShedReason) => void) | undefined;
+  /** The options with their defaults, checked (`client_options.ts`). */
+  readonly #s: ClientSettings;
   readonly #slots: Semaphore;
   readonly #breaker: CircuitBreaker;
   readonly #http: Deno.HttpClient;
@@ -100,18 +92,8 @@ export class JsonPlaceholderClient implements Disposable {
   readonly #fresh: Deno.HttpClient;
 
   constructor(options: JsonPlaceholderClientOptions) {
-    const settings = clientSettingsOf(options);
+    const settings = this.#s = clientSettingsOf(options);
     const { logger, concurrency } = settings;
-    this.#base = settings.base;
-    this.#timeoutMs = settings.timeoutMs;
-    this.#retries = settings.retries;
-    this.#maxBytes = settings.maxBytes;
-    this.#backoffMs = settings.backoffMs;
-    this.#maxBackoffMs = settings.maxBackoffMs;
-    this.#maxRetryAfterMs = settings.maxRetryAfterMs;
-    this.#logger = logger;
-    this.#onAttempt = settings.onAttempt;
-    this.#onShed = settings.onShed;
     this.#slots = new Semaphore({
       permits: concurrency,
       queueLimit: settings.queueLimit,
@@ -120,7 +102,7 @@ export class JsonPlaceholderClient implements Disposable {
       threshold: settings.breakerThreshold,
       cooldownMs: settings.breakerCooldownMs,
       onChange: (state) =>
-        logger.warn(`upstream.breaker_${state}`, { base: this.#base }),
+        logger.warn(`upstream.breaker_${state}`, { base: settings.base }),
     });
     // One pooled client for every request: connections are kept alive and
     // reused, and closing it on shutdown releases them all.
@@ -150,13 +132,15 @@ export class JsonPlaceholderClient implements Disposable {
 
   /** The base URL (no trailing slash), budget, retries and body cap. */
   get settings(): UpstreamSettings {
+    const { base, maxBytes, timeoutMs, retries, backoffMs, maxBackoffMs } =
+      this.#s;
     return {
-      baseUrl: this.#base,
-      maxBytes: this.#maxBytes,
-      timeoutMs: this.#timeoutMs,
-      retries: this.#retries,
-      backoffMs: this.#backoffMs,
-      maxBackoffMs: this.#maxBackoffMs,
+      baseUrl: base,
+      maxBytes,
+      timeoutMs,
+      retries,
+      backoffMs,
+      maxBackoffMs,
     };
   }
 
@@ -179,11 +163,11 @@ export class JsonPlaceholderClient implements Disposable {
     if (!pathAndQuery.startsWith("/")) {
       throw new TypeError(`path must start with "/", got "${pathAndQuery}"`);
     }
-    const url = this.#base + pathAndQuery;
+    const url = this.#s.base + pathAndQuery;
     const started = performance.now();
     const signals = {
       caller: signal,
-      deadline: AbortSignal.timeout(this.#timeoutMs),
+      deadline: AbortSignal.timeout(this.#s.timeoutMs),
     };
     const headers = {
       accept: "application/json",
@@ -203,8 +187,10 @@ export class JsonPlaceholderClient implements Disposable {
         };
       }
       const { error, retryAfterMs } = outcome;
-      if (outcome.kind === "fatal" || attempt >= this.#retries) throw error;
-      if (retryAfterMs !== undefined && retryAfterMs > this.#maxRetryAfterMs) {
+      if (outcome.kind === "fatal" || attempt >= this.#s.retries) throw error;
+      if (
+        retryAfterMs !== undefined && retryAfterMs > this.#s.maxRetryAfterMs
+      ) {
         throw error;
       }
       const wait = Math.max(
@@ -213,8 +199,10 @@ export class JsonPlaceholderClient implements Disposable {
       );
       // No time left for another attempt: fail now rather than at the
       // deadline.
-      if (wait >= this.#timeoutMs - (performance.now() - started)) throw error;
-      this.#logger.warn("upstream.retry", {
+      if (wait >= this.#s.timeoutMs - (performance.now() - started)) {
+        throw error;
+      }
+      this.#s.logger.warn("upstream.retry", {
         url,
         attempt: attempt + 1,
         waitMs: Math.round(wait),
@@ -249,7 +237,7 @@ export class JsonPlaceholderClient implements Disposable {
       } else {
         const { report } = outcome;
         this.#breaker.record(isFailure(report) ? "failure" : "success");
-        this.#onAttempt?.({
+        this.#s.onAttempt?.({
           ...report,
           durationMs: performance.now() - started,
         });
@@ -271,18 +259,18 @@ export class JsonPlaceholderClient implements Disposable {
     } catch (error) {
       if (caller?.aborted) throw caller.reason;
       const full = error instanceof QueueFullError;
-      this.#onShed?.(full ? "queue_full" : "queue_timeout");
+      this.#s.onShed?.(full ? "queue_full" : "queue_timeout");
       throw new UpstreamError(
         503,
         full
           ? "too many upstream requests are waiting already"
-          : `no upstream slot came free within ${this.#timeoutMs} ms`,
+          : `no upstream slot came free within ${this.#s.timeoutMs} ms`,
         { retryAfterSeconds: 1, cause: error },
       );
     }
     if (this.#breaker.allow()) return;
     this.#slots.release();
-    this.#onShed?.("breaker_open");
+    this.#s.onShed?.("breaker_open");
     throw new UpstreamError(
       503,
       "the upstream keeps failing: calls to it are paused",
@@ -316,7 +304,7 @@ export class JsonPlaceholderClient implements Disposable {
     } catch (cause) {
       if (caller?.aborted) throw caller.reason;
       if (deadline.aborted) {
-        return timedOut("did not answer", cause, this.#timeoutMs);
+        return timedOut("did not answer", cause, this.#s.timeoutMs);
       }
       return {
         kind: "retry",
@@ -327,8 +315,8 @@ export class JsonPlaceholderClient implements Disposable {
     const { status } = response;
     if (status >= 200 && status <= 299) {
       return await readJson(response, {
-        maxBytes: this.#maxBytes,
-        timeoutMs: this.#timeoutMs,
+        maxBytes: this.#s.maxBytes,
+        timeoutMs: this.#s.timeoutMs,
         signals,
       });
     }
