@@ -24,7 +24,13 @@
  */
 
 import type { Peer, PeerRun } from "./cached_get.ts";
-import { checkWrk, cpuSecondsOf, wrk, type WrkResult } from "./lib.ts";
+import {
+  checkWrk,
+  cpuSecondsOf,
+  lostRequests,
+  wrk,
+  type WrkResult,
+} from "./lib.ts";
 
 /** Peers measured in mirrored order in each round, block by block. */
 export const PAIRED_BLOCKS: readonly (readonly Peer[])[] = [
@@ -103,7 +109,7 @@ export const MAX_REPEATS = 2;
 
 /** Whether `run` lost more than 1 % of its requests, none answered wrong. */
 export function stalled(run: WrkResult): boolean {
-  return run.non2xx === 0 && run.errors > run.requests / 100;
+  return run.non2xx === 0 && lostRequests(run);
 }
 
 /** One wrk run against `server`, with the CPU time the server used. */

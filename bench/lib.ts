@@ -179,6 +179,11 @@ export async function wrk(
   };
 }
 
+/** Whether a wrk run lost more than 1 % of its requests to socket errors. */
+export function lostRequests(run: WrkResult): boolean {
+  return run.errors > run.requests / 100;
+}
+
 /**
  * Throws when a wrk run got wrong answers (non-2xx/3xx) or lost more than
  * 1 % of its requests to socket errors. A few timeouts (wrk gives up after
@@ -186,7 +191,7 @@ export async function wrk(
  * figures (`errors`) instead of failing the step.
  */
 export function checkWrk(run: WrkResult, who: string): void {
-  if (run.non2xx > 0 || run.errors > run.requests / 100) {
+  if (run.non2xx > 0 || lostRequests(run)) {
     throw new Error(`wrk saw failures from ${who}: ${JSON.stringify(run)}`);
   }
 }
