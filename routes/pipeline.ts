@@ -15,6 +15,7 @@ import { ProxyTracerProvider, trace } from "@opentelemetry/api";
 import { Compressor } from "../services/http/compression.ts";
 import { isReply, type Reply, responseOf } from "../services/http/reply.ts";
 import { withRequestId } from "../services/http/request_scope.ts";
+import { problem } from "../services/http/problem.ts";
 import { plainTarget } from "../services/http/request_target.ts";
 import type { Logger } from "../services/ops/logger.ts";
 import type { Metrics } from "../services/ops/metrics.ts";
@@ -130,7 +131,9 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     const ctx = new RequestContext(req, info);
     inflight++;
     metrics.inflight(1);
-    const answer = answerOf(req, ctx, router, logger);
+    const answer = ctx.badHost
+      ? badHostAnswer(ctx)
+      : answerOf(req, ctx, router, logger);
     if (answer instanceof Promise) {
       return answer.finally(done).then((answer) => finished(req, ctx, answer));
     }
@@ -284,6 +287,8 @@ class RequestContext implements RouteContext {
   readonly requestId: string;
   route: string | undefined = undefined;
   log: Record<string, unknown> = {};
+  /** Whether the `Host` the client sent is no host name (`a>b`). */
+  badHost = false;
   readonly #href: string;
   readonly #info: Deno.ServeHandlerInfo | undefined;
   #url: URL | undefined;
@@ -294,7 +299,9 @@ class RequestContext implements RouteContext {
     this.#href = req.url;
     const plain = plainTarget(this.#href);
     if (plain === undefined) {
-      this.#url = new URL(this.#href);
+      const url = URL.parse(this.#href);
+      if (url === null) this.badHost = true;
+      this.#url = url ?? onPlaceholderHost(this.#href);
       this.pathname = this.#url.pathname;
       this.search = this.#url.search;
     } else {
@@ -314,6 +321,23 @@ class RequestContext implements RouteContext {
     }
     return this.#remoteAddress;
   }
+}
+
+/**
+ * The path and query of a URL whose host does not parse, on a placeholder
+ * host, so the answer (a 400) can still name the path it was asked for.
+ */
+function onPlaceholderHost(href: string): URL {
+  const start = href.indexOf("/", href.indexOf("://") + 3);
+  return new URL(start < 0 ? "/" : href.slice(start), "http://invalid.invalid");
+}
+
+/** The answer to a request whose `Host` is not a host (RFC 9112 3.2). */
+function badHostAnswer(ctx: RequestContext): Response {
+  return problem(400, {
+    detail: "The Host header is not a valid host and port",
+    instance: ctx.pathname,
+  });
 }
 
 /**

@@ -31,6 +31,20 @@ Deno.test("plainTarget reads a plain URL's path and query as URL does, and leave
   }
 });
 
+Deno.test("plainTarget leaves a URL whose host URL cannot parse to URL (the runtime builds it from Host unchecked)", () => {
+  for (
+    const host of ["a>b", "a b", "a|b", "1.2.3.999", "xn--a", "h:99999", "[zz]"]
+  ) {
+    const url = `http://${host}/posts?x=1`;
+    assert.equal(URL.canParse(url), false, url);
+    assert.equal(plainTarget(url), undefined, url);
+  }
+  // A good host after a bad one is plain again, and the other way round.
+  assert.deepEqual(plainTarget("http://h:1/p"), ["/p", ""]);
+  assert.equal(plainTarget("http://h:1>/p"), undefined);
+  assert.deepEqual(plainTarget("http://h:1/p"), ["/p", ""]);
+});
+
 Deno.test("plainTarget agrees with URL on 100,000 generated paths", () => {
   const alphabet = "ab/.?%~-_!$&'()*+,;=:@ #\\\"<>{}|^`";
   let seed = 1;

@@ -4,7 +4,9 @@
  * part of a cached GET). A URL is plain when its path and query hold only
  * characters the URL parser keeps as they are and its path has no dot
  * segment; anything else (percent-escapes, dot segments, backslashes,
- * spaces, quotes, ...) is left to `URL`, which normalises it.
+ * spaces, quotes, ...) is left to `URL`, which normalises it. So is a URL
+ * whose host `URL` cannot parse: the runtime builds a request's URL from the
+ * `Host` the client sent, unchecked (`Host: a>b` makes `http://a>b/`).
  *
  * ```ts ignore
  * plainTarget("http://127.0.0.1:8000/posts/1?_embed=comments");
@@ -21,6 +23,22 @@
 const PLAIN =
   /\/[A-Za-z0-9\-._~!$&()*+,;=:@/]*(?:\?[A-Za-z0-9\-._~!$&()*+,;=:@/?]*)?$/y;
 
+// The origin of the last URL found plain. A server sees few (clients send
+// its one name as `Host`), so checking one is a prefix comparison, not a
+// parse per request.
+let knownOrigin = "";
+
+/** Whether `url`'s origin (up to `start`, where its path starts) parses. */
+function parsableOrigin(url: string, start: number): boolean {
+  if (start === knownOrigin.length && url.startsWith(knownOrigin)) return true;
+  const origin = url.slice(0, start);
+  // With a host and port URL can read, an http(s) URL always parses: the
+  // path and query are escaped, never refused.
+  if (!URL.canParse(origin + "/")) return false;
+  knownOrigin = origin;
+  return true;
+}
+
 /**
  * `[pathname, search]` of an absolute http(s) URL as `URL` would give
  * them, or `undefined` when the URL is not plain (then parse it).
@@ -31,7 +49,7 @@ export function plainTarget(url: string): [string, string] | undefined {
   const start = url.indexOf("/", scheme + 3);
   if (start < 0) return undefined;
   PLAIN.lastIndex = start;
-  if (!PLAIN.test(url)) return undefined;
+  if (!PLAIN.test(url) || !parsableOrigin(url, start)) return undefined;
   const mark = url.indexOf("?", start);
   const pathname = mark < 0 ? url.slice(start) : url.slice(start, mark);
   // "/." starts a dot segment ("/./", "/../", or at the end): normalised.
