@@ -39,27 +39,6 @@ export function writeRule({ resource, id, related }: WriteTarget): KeyRule {
   };
 }
 
-/**
- * The path (and query) `value` names when it points into the upstream
- * at `base` (a `Location` relative to it, or absolute on its origin and
- * under its path), else `undefined`.
- */
-export function upstreamPath(
-  value: string,
-  base: string,
-): string | undefined {
-  const root = new URL(base.endsWith("/") ? base : base + "/");
-  let url: URL;
-  try {
-    url = new URL(value, root);
-  } catch {
-    return undefined;
-  }
-  if (url.origin !== root.origin) return undefined;
-  if (!url.pathname.startsWith(root.pathname)) return undefined;
-  return "/" + url.pathname.slice(root.pathname.length) + url.search;
-}
-
 const decoder = new TextDecoder();
 
 /** `/<resource>/<id>` of the item a `POST` created, from its JSON answer. */

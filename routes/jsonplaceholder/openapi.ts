@@ -89,6 +89,22 @@ function cachedOk(
   };
 }
 
+/** A cached list's 200: {@linkcode cachedOk} with its paging headers. */
+function cachedList(
+  description: string,
+  schema: ReturnType<typeof listOf>,
+): ResponseObject {
+  const ok = cachedOk(description, schema);
+  return {
+    ...ok,
+    headers: {
+      ...ok.headers,
+      "X-Total-Count": headerRef("XTotalCount"),
+      "Link": headerRef("PageLinks"),
+    },
+  };
+}
+
 /** `GET /<resource>` and `GET /<resource>/:id`. */
 function resourceOperations(
   resource: typeof RESOURCES[number],
@@ -106,7 +122,7 @@ function resourceOperations(
       tags: [resource],
       parameters: [...filters, ...LIST_PARAMETERS, IF_NONE_MATCH],
       responses: {
-        "200": cachedOk(`The ${resource}.`, listOf(info.name)),
+        "200": cachedList(`The ${resource}.`, listOf(info.name)),
         "304": notModified("list"),
         "400": responseRef("InvalidQuery"),
         ...UPSTREAM_ERRORS,
@@ -152,7 +168,10 @@ function nestedOperation(
     pathParameters: { id: POSITIVE_ID },
     parameters: [...LIST_PARAMETERS, IF_NONE_MATCH],
     responses: {
-      "200": cachedOk(`The ${child}.`, listOf(RESOURCE_INFO[child].name)),
+      "200": cachedList(
+        `The ${child}.`,
+        listOf(RESOURCE_INFO[child].name),
+      ),
       "304": notModified("list"),
       "400": problemResponse(
         "The id is not a positive integer, or a query parameter is " +
@@ -227,6 +246,18 @@ export const jsonPlaceholderDocs: ApiFragment = {
     UserSummary: UserSummarySchema,
   },
   headers: {
+    XTotalCount: {
+      description: "How many items the list has before paging, when the " +
+        "query pages it (`_page`, `_limit`, `_start`/`_end`), as the " +
+        "upstream counted them.",
+      schema: { type: "integer", minimum: 0 },
+    },
+    PageLinks: {
+      description: "RFC 8288 links to the `first`, `prev`, `next` and " +
+        "`last` pages of a list paged with `_page`, absolute on the origin " +
+        "the request named (its `Host`).",
+      schema: { type: "string" },
+    },
     Age: {
       description: "Seconds the answer has spent in this cache since it " +
         "was fetched from the upstream or last confirmed current by it (for " +

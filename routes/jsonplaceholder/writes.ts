@@ -17,13 +17,14 @@ import type { ResponseCache } from "../../services/cache/policy.ts";
 import { problem } from "../../services/http/problem.ts";
 import { BodyTooLargeError, readBody } from "../../services/http/read_body.ts";
 import type { JsonPlaceholderClient } from "../../services/upstream/client.ts";
+import { upstreamPath } from "../../services/upstream/upstream_path.ts";
 import {
   sendWrite,
   type WriteAnswer,
   type WriteMethod,
 } from "../../services/upstream/write.ts";
 import type { Handler, Route, RouteContext } from "../router.ts";
-import { createdPath, upstreamPath, writeRule } from "./invalidation.ts";
+import { createdPath, writeRule } from "./invalidation.ts";
 import { isValidId, type Resource, RESOURCES } from "./resources.ts";
 import { badId } from "./routes.ts";
 

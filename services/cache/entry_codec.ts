@@ -13,6 +13,7 @@
  */
 
 import type { OriginValidators } from "../http/origin_validators.ts";
+import type { Pagination } from "../http/pagination.ts";
 import type { CacheEntry } from "./store.ts";
 
 /** A stored entry and until when (ms since the epoch) it may be served. */
@@ -28,6 +29,7 @@ interface Header {
   storedAt: number;
   retainUntil: number;
   validators?: OriginValidators;
+  pagination?: Pagination;
 }
 
 const encoder = new TextEncoder();
@@ -46,6 +48,7 @@ export function encodeHeader(shared: SharedEntry): Uint8Array {
     storedAt: entry.storedAt,
     retainUntil,
     ...(entry.validators ? { validators: entry.validators } : {}),
+    ...(entry.pagination ? { pagination: entry.pagination } : {}),
   };
   return encoder.encode(JSON.stringify(header));
 }
@@ -73,12 +76,13 @@ export function decodeEntry(bytes: Uint8Array): SharedEntry | undefined {
   } catch {
     return undefined;
   }
-  const { status, contentType, etag, storedAt, retainUntil, validators } =
-    header;
+  const { status, contentType, etag, storedAt, retainUntil } = header;
+  const { validators, pagination } = header;
   if (
     typeof status !== "number" || typeof contentType !== "string" ||
     typeof etag !== "string" || typeof storedAt !== "number" ||
-    typeof retainUntil !== "number" || !isValidators(validators)
+    typeof retainUntil !== "number" || !isValidators(validators) ||
+    !isPagination(pagination)
   ) return undefined;
   return {
     // An exact-size copy as a plain Uint8Array: the reply may be a Buffer
@@ -89,6 +93,7 @@ export function decodeEntry(bytes: Uint8Array): SharedEntry | undefined {
       etag,
       storedAt,
       ...(validators ? { validators } : {}),
+      ...(pagination ? { pagination } : {}),
       body: new Uint8Array(bytes.subarray(4 + length)),
     },
     retainUntil,
@@ -102,4 +107,18 @@ function isValidators(value: unknown): value is OriginValidators | undefined {
   const { etag, lastModified } = value as Record<string, unknown>;
   return (etag === undefined || typeof etag === "string") &&
     (lastModified === undefined || typeof lastModified === "string");
+}
+
+/** Whether `value` is absent or a well-formed {@linkcode Pagination}. */
+function isPagination(value: unknown): value is Pagination | undefined {
+  if (value === undefined) return true;
+  if (typeof value !== "object" || value === null) return false;
+  const { totalCount, links } = value as Record<string, unknown>;
+  return (totalCount === undefined || typeof totalCount === "string") &&
+    (links === undefined ||
+      Array.isArray(links) &&
+        links.every((link) =>
+          Array.isArray(link) && link.length === 2 &&
+          typeof link[0] === "string" && typeof link[1] === "string"
+        ));
 }

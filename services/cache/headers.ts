@@ -7,6 +7,7 @@
  */
 
 import { weakMatch } from "../http/etag.ts";
+import { addPaginationHeaders, originOf } from "../http/pagination.ts";
 import type { Reply } from "../http/reply.ts";
 import type { CacheResult } from "./lookup.ts";
 
@@ -100,6 +101,17 @@ export function cachedAnswer(
       body: null,
     };
   }
+  const reply = okReply(result, serverTiming);
+  // A list's paging headers, its links on the origin the client asked.
+  if (entry.pagination !== undefined) {
+    addPaginationHeaders(reply.headers, entry.pagination, originOf(req.url));
+  }
+  return reply;
+}
+
+/** The 200 of a lookup, without paging headers. */
+function okReply(result: CacheResult, serverTiming: string): Reply {
+  const { entry } = result;
   if (result.unstoredCacheControl !== undefined) {
     return {
       status: entry.status,

@@ -7,6 +7,7 @@
  */
 
 import type { OriginValidators } from "../http/origin_validators.ts";
+import type { Pagination } from "../http/pagination.ts";
 import type { CacheEntry } from "./store.ts";
 
 /**
@@ -64,6 +65,8 @@ export interface Loaded {
   validators?: OriginValidators;
   /** The upstream's `Cache-Control`: `no-store`/`private` keep it out. */
   cacheControl?: string;
+  /** The upstream's paging headers (`X-Total-Count`, `Link`) of a list. */
+  pagination?: Pagination;
 }
 
 /**

@@ -6,6 +6,7 @@
  */
 
 import { LRUCache } from "lru-cache";
+import type { Pagination } from "../http/pagination.ts";
 import { type Dropped, type KeyRule, keysMatching } from "./invalidation.ts";
 import type { CacheEntry, CacheStore } from "./store.ts";
 
@@ -41,10 +42,25 @@ export const ENTRY_OVERHEAD_BYTES = 1280;
  * for a flood of distinct keys whatever the upstream answers.
  */
 export function entryBytes(key: string, entry: CacheEntry): number {
-  const { validators } = entry;
+  const { validators, pagination } = entry;
   return entry.body.byteLength + key.length + entry.contentType.length +
     entry.etag.length + (validators?.etag?.length ?? 0) +
-    (validators?.lastModified?.length ?? 0) + ENTRY_OVERHEAD_BYTES;
+    (validators?.lastModified?.length ?? 0) +
+    (pagination === undefined ? 0 : paginationBytes(pagination)) +
+    ENTRY_OVERHEAD_BYTES;
+}
+
+// What one `Link` element costs beyond its strings: the pair's array (a
+// JS array of two, ~48 bytes) and the list's slot, rounded up.
+const LINK_ELEMENT_BYTES = 64;
+
+/** The bytes an entry's paging headers hold (see {@linkcode entryBytes}). */
+function paginationBytes({ totalCount, links }: Pagination): number {
+  let bytes = totalCount?.length ?? 0;
+  for (const [path, params] of links ?? []) {
+    bytes += path.length + params.length + LINK_ELEMENT_BYTES;
+  }
+  return bytes;
 }
 
 /** The body of every empty answer (404s): one buffer, not one each. */

@@ -318,9 +318,12 @@ export class ResponseCache {
     return entry;
   }
 
-  /** A new answer as an entry: our ETag of its body, its validators. */
+  /**
+   * A new answer as an entry: our ETag of its body, its validators, its
+   * paging headers.
+   */
   async #entryOf(loaded: Loaded): Promise<CacheEntry> {
-    const { validators } = loaded;
+    const { validators, pagination } = loaded;
     return {
       status: loaded.status,
       body: loaded.body,
@@ -328,6 +331,7 @@ export class ResponseCache {
       etag: await etagOf(loaded.body),
       storedAt: this.#now(),
       ...(validators && hasValidators(validators) ? { validators } : {}),
+      ...(pagination ? { pagination } : {}),
     };
   }
 

@@ -7,6 +7,7 @@
  */
 
 import type { OriginValidators } from "../http/origin_validators.ts";
+import type { Pagination } from "../http/pagination.ts";
 import type { Dropped, KeyRule } from "./invalidation.ts";
 
 /** A cached upstream answer. */
@@ -26,6 +27,11 @@ export interface CacheEntry {
   storedAt: number;
   /** The upstream's own `ETag`/`Last-Modified`, to revalidate with. */
   validators?: OriginValidators;
+  /**
+   * The upstream's paging headers of a list; a renewal (304) keeps them,
+   * since the body, and so the count, is the same.
+   */
+  pagination?: Pagination;
 }
 
 /** Storage behind the cache: a key-value store with expiry and a size bound. */

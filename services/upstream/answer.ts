@@ -11,6 +11,13 @@ import type { UpstreamAttempt, UpstreamResponse } from "./client.ts";
 import { BodyTooLargeError, readBody } from "../http/read_body.ts";
 import { UpstreamError } from "./error.ts";
 import { originValidatorsOf } from "../http/origin_validators.ts";
+import {
+  type LinkElement,
+  type Pagination,
+  parseLink,
+  totalCountOf,
+} from "../http/pagination.ts";
+import { upstreamPath } from "./upstream_path.ts";
 
 /** Statuses worth another attempt. */
 export const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
@@ -74,18 +81,49 @@ function assertJson(body: Uint8Array, contentType: string): void {
 }
 
 /**
- * What a cache needs of an answer besides status and body: its type, its
- * validators and its `Cache-Control`.
+ * The paging headers of an answer from the upstream at `base`, its `Link`
+ * targets as paths on this service; targets elsewhere are left out (this
+ * service does not vouch for them, nor show where its upstream lives).
+ */
+export function paginationOf(
+  headers: Headers,
+  base: string,
+): Pagination | undefined {
+  const totalCount = totalCountOf(headers.get("x-total-count"));
+  const link = headers.get("link");
+  const links = link === null ? [] : (parseLink(link) ?? []).flatMap(
+    ([target, params]): LinkElement[] => {
+      const path = upstreamPath(target, base);
+      return path === undefined ? [] : [[path, params]];
+    },
+  );
+  if (totalCount === undefined && links.length === 0) return undefined;
+  return {
+    ...(totalCount === undefined ? {} : { totalCount }),
+    ...(links.length === 0 ? {} : { links }),
+  };
+}
+
+/**
+ * What a cache needs of an answer from the upstream at `base` besides
+ * status and body: its type, its validators, its `Cache-Control` and its
+ * paging headers.
  */
 export function metaOf(
   response: Response,
-): Pick<UpstreamResponse, "contentType" | "validators" | "cacheControl"> {
+  base: string,
+): Pick<
+  UpstreamResponse,
+  "contentType" | "validators" | "cacheControl" | "pagination"
+> {
   const { headers } = response;
   const cacheControl = headers.get("cache-control");
+  const pagination = paginationOf(headers, base);
   return {
     contentType: headers.get("content-type") ?? "",
     validators: originValidatorsOf(headers),
     ...(cacheControl === null ? {} : { cacheControl }),
+    ...(pagination === undefined ? {} : { pagination }),
   };
 }
 
@@ -135,14 +173,22 @@ export function retryable(response: Response): Outcome {
   };
 }
 
-/** Reads and checks a 2xx body: JSON within `maxBytes`, in time. */
+/**
+ * Reads and checks a 2xx body from the upstream at `base`: JSON within
+ * `maxBytes`, in time.
+ */
 export async function readJson(
   response: Response,
-  options: { maxBytes: number; timeoutMs: number; signals: Signals },
+  options: {
+    base: string;
+    maxBytes: number;
+    timeoutMs: number;
+    signals: Signals;
+  },
 ): Promise<Outcome> {
   const { maxBytes, timeoutMs, signals } = options;
   const { status } = response;
-  const meta = metaOf(response);
+  const meta = metaOf(response, options.base);
   try {
     const body = await readCapped(response, maxBytes);
     assertJson(body, meta.contentType);

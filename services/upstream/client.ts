@@ -28,6 +28,7 @@ import {
   conditionalHeaders,
   type OriginValidators,
 } from "../http/origin_validators.ts";
+import type { Pagination } from "../http/pagination.ts";
 import type { ShedReason, UpstreamAttempt } from "./events.ts";
 import { jitteredBackoff, sleep } from "./backoff.ts";
 import {
@@ -63,6 +64,8 @@ export interface UpstreamResponse {
   validators: OriginValidators;
   /** The upstream's `Cache-Control`, when it sent one. */
   cacheControl?: string;
+  /** Its paging headers (`X-Total-Count`, `Link`), when it sent them. */
+  pagination?: Pagination;
   /** Attempts made, 1 when the first one succeeded. */
   attempts: number;
   /** Wall time of all attempts and backoff, in milliseconds. */
@@ -315,6 +318,7 @@ export class JsonPlaceholderClient implements Disposable {
     const { status } = response;
     if (status >= 200 && status <= 299) {
       return await readJson(response, {
+        base: this.#s.base,
         maxBytes: this.#s.maxBytes,
         timeoutMs: this.#s.timeoutMs,
         signals,
@@ -326,9 +330,10 @@ export class JsonPlaceholderClient implements Disposable {
     const conditional = "if-none-match" in headers ||
       "if-modified-since" in headers;
     if (status === 404 || (status === 304 && conditional)) {
+      const meta = metaOf(response, this.#s.base);
       return {
         kind: "done",
-        response: { status, body: new Uint8Array(), ...metaOf(response) },
+        response: { status, body: new Uint8Array(), ...meta },
         report: { outcome: status === 404 ? "not_found" : "ok", status },
       };
     }
