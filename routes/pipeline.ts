@@ -3,7 +3,7 @@
  * the request id (kept for everything the route starts), the central error
  * handler around every route (`error_handler.ts`: an unexpected error
  * becomes a problem+json answer, logged with the request id), compression,
- * `HEAD`, the span name, and one metrics sample and one JSON access-log
+ * CORS (services/http/cors.ts: on every answer, errors too), `HEAD`, the span name, and one metrics sample and one JSON access-log
  * line per request. Query checks run inside the router:
  * {@linkcode createPipeline} wraps each route with the checks of its
  * OpenAPI operation.
@@ -13,6 +13,7 @@
 
 import { ProxyTracerProvider, trace } from "@opentelemetry/api";
 import { Compressor } from "../services/http/compression.ts";
+import { corsHeaders, corsRecord } from "../services/http/cors.ts";
 import { isReply, type Reply, responseOf } from "../services/http/reply.ts";
 import { withRequestId } from "../services/http/request_scope.ts";
 import { problem } from "../services/http/problem.ts";
@@ -207,6 +208,7 @@ function finishReply(
 
 function madeReply(reply: Reply, ctx: RequestContext): Finished {
   reply.headers["x-request-id"] = ctx.requestId;
+  corsRecord(reply.headers, ctx.origin);
   const sent = ctx.method === "HEAD" ? { ...reply, body: null } : reply;
   return {
     response: responseOf(sent),
@@ -216,16 +218,20 @@ function madeReply(reply: Reply, ctx: RequestContext): Finished {
   };
 }
 
-/** A `Response` from a route: compressed when asked, the request id set. */
+/**
+ * A `Response` from a route: compressed when asked, the request id and
+ * the CORS headers set.
+ */
 async function finishResponse(
   req: Request,
   answer: Response,
-  requestId: string,
+  ctx: RequestContext,
   compressor: Compressor,
 ): Promise<Response> {
   let response = await compressor.apply(req, answer);
   if (req.method === "HEAD") response = await headOf(response);
-  response.headers.set("x-request-id", requestId);
+  response.headers.set("x-request-id", ctx.requestId);
+  corsHeaders(response.headers, ctx.origin);
   return response;
 }
 
@@ -246,7 +252,7 @@ function finish(
   try {
     const finished = isReply(answer)
       ? finishReply(req, answer, ctx, compressor)
-      : finishResponse(req, answer, ctx.requestId, compressor).then(
+      : finishResponse(req, answer, ctx, compressor).then(
         (response) => ({ response, bytes: lengthOf(response) }),
       );
     return finished instanceof Promise
@@ -260,11 +266,12 @@ function finish(
 /** The central error handler's answer to a failure while finishing. */
 function failedFinish(
   error: unknown,
-  ctx: RouteContext,
+  ctx: RequestContext,
   logger: Logger,
 ): Finished {
   const response = errorResponse(error, ctx, logger);
   response.headers.set("x-request-id", ctx.requestId);
+  corsHeaders(response.headers, ctx.origin);
   return { response, bytes: lengthOf(response) };
 }
 
@@ -285,6 +292,8 @@ class RequestContext implements RouteContext {
   readonly pathname: string;
   readonly search: string;
   readonly requestId: string;
+  /** The request's `Origin` (`null` without one: no CORS headers). */
+  readonly origin: string | null;
   route: string | undefined = undefined;
   log: Record<string, unknown> = {};
   /** Whether the `Host` the client sent is no host name (`a>b`). */
@@ -308,6 +317,7 @@ class RequestContext implements RouteContext {
       [this.pathname, this.search] = plain;
     }
     this.requestId = requestIdOf(req);
+    this.origin = req.headers.get("origin");
     this.#info = info;
   }
 

@@ -2,11 +2,13 @@
  * The route table: method + URLPattern pathname -> handler. Resolves a
  * request to a handler, or to 404 (no pattern matches) or 405 with `Allow`
  * (a pattern matches but not the method). `HEAD` is served by the `GET`
- * handler wherever there is one.
+ * handler wherever there is one, and `OPTIONS` (and CORS preflights) by
+ * the router itself (services/http/cors.ts) wherever a route declares none.
  *
  * @module
  */
 
+import { optionsAnswer } from "../services/http/cors.ts";
 import { problem } from "../services/http/problem.ts";
 import type { Reply } from "../services/http/reply.ts";
 
@@ -136,6 +138,7 @@ export class Router {
     for (const compiled of byPattern.values()) {
       const methods = new Set(compiled.handlers.keys());
       if (methods.has("GET")) methods.add("HEAD");
+      methods.add("OPTIONS");
       compiled.allow = [...methods].sort().join(", ");
     }
   }
@@ -217,6 +220,9 @@ export class Router {
     }
     if (match.kind === "method_not_allowed") {
       ctx.route = match.pattern;
+      if (req.method === "OPTIONS") {
+        return optionsAnswer(req, match.allow, ctx.url.pathname);
+      }
       return problem(405, {
         detail: `${req.method} is not allowed on ${match.pattern}`,
         instance: ctx.url.pathname,

@@ -90,11 +90,14 @@ Deno.test("bad ids give 400, unknown ids 404, unknown paths 404, wrong methods 4
   // Writes pass through (writes_test.ts); what they do not cover is 405.
   const wrong = await t.get("/posts/1", { method: "POST" });
   assert.equal(wrong.status, 405);
-  assert.equal(wrong.headers.get("allow"), "DELETE, GET, HEAD, PATCH, PUT");
+  assert.equal(
+    wrong.headers.get("allow"),
+    "DELETE, GET, HEAD, OPTIONS, PATCH, PUT",
+  );
   await wrong.body?.cancel();
   const nested = await t.get("/posts/1/comments", { method: "POST" });
   assert.equal(nested.status, 405);
-  assert.equal(nested.headers.get("allow"), "GET, HEAD");
+  assert.equal(nested.headers.get("allow"), "GET, HEAD, OPTIONS");
   await nested.body?.cancel();
   assert.equal(upstream.hits(), 1, "only /posts/9999 reached the upstream");
 });

@@ -63,8 +63,13 @@ Deno.test("Router answers 405 with Allow for a known path and wrong method", asy
   const c = ctx("/posts/1");
   const res = await handled(new Request(c.url, { method: "PUT" }), c);
   assert.equal(res.status, 405);
-  assert.equal(res.headers.get("allow"), "DELETE, GET, HEAD");
-  assert.deepEqual((await res.json()).allow, ["DELETE", "GET", "HEAD"]);
+  assert.equal(res.headers.get("allow"), "DELETE, GET, HEAD, OPTIONS");
+  assert.deepEqual((await res.json()).allow, [
+    "DELETE",
+    "GET",
+    "HEAD",
+    "OPTIONS",
+  ]);
 });
 
 Deno.test("Router serves HEAD with the GET handler", () => {

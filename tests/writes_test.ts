@@ -120,7 +120,7 @@ Deno.test("bodies: 413 past WRITE_MAX_BYTES (at once by Content-Length), 400 for
   await badId.body?.cancel();
   const collection = await send(t, "PUT", "/posts", { a: 1 });
   assert.equal(collection.status, 405);
-  assert.equal(collection.headers.get("allow"), "GET, HEAD, POST");
+  assert.equal(collection.headers.get("allow"), "GET, HEAD, OPTIONS, POST");
   await collection.body?.cancel();
   // Only the one well-formed POST reached the upstream.
   assert.equal(upstream.hits(), 1);

@@ -78,7 +78,12 @@ const DESCRIPTION = "A cached front for the JSONPlaceholder API and a " +
   "- `HEAD` works wherever `GET` does: the same status and headers, no " +
   "body; `Content-Length` only when it is the size `GET` sends.\n" +
   "- An unknown path is 404; a known path with another method is 405 with " +
-  "`Allow`.\n" +
+  "`Allow`. `OPTIONS` on a known path is 204 with `Allow`.\n" +
+  "- CORS: pages on any origin may call every route. A request with " +
+  "`Origin` gets `Access-Control-Allow-Origin: *` and " +
+  "`Access-Control-Expose-Headers`, errors too; preflights get 204 with " +
+  "the path's methods, the requested headers and " +
+  "`Access-Control-Max-Age: 7200`. Every answer says `Vary: Origin`.\n" +
   "- Every error is an RFC 9457 `application/problem+json` body, but " +
   "for the upstream's own answer to a JSONPlaceholder write, passed on " +
   "as it is.\n" +
