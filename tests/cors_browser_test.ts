@@ -1,0 +1,143 @@
+/**
+ * CORS in a real browser: Debian's chromium loads a page from a second
+ * loopback origin (a tiny `Deno.serve` of its own port), and the page's
+ * script calls the service, fronting the real JSONPlaceholder, cross-origin
+ * as a front-end app does: a list whose `ETag`, `X-Request-Id` and
+ * `Cache-Status` it reads, a 304 (asked for, and the browser cache's own
+ * revalidation), a preflighted `PUT` of JSON, a 404 problem whose body it
+ * reads, and an upload of a `Blob` read back from its `Location`. Each
+ * must succeed; no console error, no failed request.
+ *
+ * Needs chromium at `/usr/bin/chromium` (or `CHROMIUM_PATH`) and `-A`.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { launchChromium } from "./fixtures/chromium.ts";
+import { startJsonPlaceholder } from "./fixtures/jsonplaceholder.ts";
+import { serveApp } from "./fixtures/served_app.ts";
+
+// The page's script: what a front-end app does with the API at `api`.
+const PAGE = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>cors</title>
+<link rel="icon" href="data:,"></head><body>
+<script>
+async function run(api) {
+  const out = {};
+  const list = await fetch(api + "/posts");
+  out.list = {
+    status: list.status,
+    length: (await list.json()).length,
+    etag: list.headers.get("etag"),
+    requestId: list.headers.get("x-request-id"),
+    cacheStatus: list.headers.get("cache-status"),
+    totalCount: list.headers.get("x-total-count"),
+  };
+  const asked = await fetch(api + "/posts", {
+    headers: { "if-none-match": out.list.etag },
+  });
+  out.asked304 = asked.status;
+  await asked.arrayBuffer();
+  const revalidated = await fetch(api + "/posts", { cache: "no-cache" });
+  out.revalidated = {
+    status: revalidated.status,
+    length: (await revalidated.json()).length,
+  };
+  const put = await fetch(api + "/posts/1", {
+    method: "PUT",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ id: 1, title: "t", body: "b", userId: 1 }),
+  });
+  out.put = { status: put.status, body: await put.json() };
+  const missing = await fetch(api + "/posts/0/nothing");
+  out.missing = { status: missing.status, body: await missing.json() };
+  const bytes = new Uint8Array(100000);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7) & 255;
+  const upload = await fetch(api + "/files", {
+    method: "POST",
+    headers: { "content-type": "application/octet-stream" },
+    body: new Blob([bytes]),
+  });
+  const location = upload.headers.get("location");
+  out.upload = {
+    status: upload.status,
+    location,
+    digest: upload.headers.get("repr-digest"),
+  };
+  const back = new Uint8Array(await (await fetch(api + location)).arrayBuffer());
+  out.upload.same = back.length === bytes.length &&
+    back.every((b, i) => b === bytes[i]);
+  return out;
+}
+</script></body></html>`;
+
+Deno.test("a page on another origin uses the API in chromium: list, 304, preflighted PUT, 404 problem, upload", async () => {
+  await using upstream = await startJsonPlaceholder();
+  await using service = await serveApp({
+    args: ["--upstream-url", upstream.url],
+  });
+  await using site = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    () =>
+      new Response(PAGE, {
+        headers: { "content-type": "text/html; charset=utf-8" },
+      }),
+  );
+  const siteOrigin = `http://127.0.0.1:${site.addr.port}`;
+  assert.notEqual(siteOrigin, service.url);
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage();
+    const problems: string[] = [];
+    page.on("console", (message) => {
+      if (message.type() === "error" || message.type() === "warning") {
+        problems.push(`console ${message.type()}: ${message.text()}`);
+      }
+    });
+    page.on("pageerror", (error) => problems.push(`page error: ${error}`));
+    page.on("requestfailed", (request) =>
+      problems.push(
+        `request failed: ${request.url()} ${request.failure()?.errorText}`,
+      ));
+    assert.equal((await page.goto(`${siteOrigin}/`))?.status(), 200);
+    const out = await page.evaluate(
+      (api) =>
+        (globalThis as unknown as { run(api: string): unknown }).run(api),
+      service.url,
+    ) as Record<string, Record<string, unknown>> & { asked304: number };
+
+    assert.equal(out.list!.status, 200);
+    assert.equal(out.list!.length, 100);
+    assert.match(String(out.list!.etag), /^(W\/)?"/);
+    assert.match(String(out.list!.requestId), /^[0-9a-f-]{36}$/);
+    assert.match(String(out.list!.cacheStatus), /^async-api; /);
+    assert.equal(out.asked304, 304);
+    assert.deepEqual(out.revalidated, { status: 200, length: 100 });
+    assert.equal(out.put!.status, 200);
+    assert.equal((out.put!.body as { title: string }).title, "t");
+    assert.equal(out.missing!.status, 404);
+    assert.equal((out.missing!.body as { status: number }).status, 404);
+    assert.equal(out.upload!.status, 201);
+    assert.match(String(out.upload!.location), /^\/files\/[0-9a-f]{32}$/);
+    assert.match(String(out.upload!.digest), /^sha-256=:/);
+    assert.equal(out.upload!.same, true);
+    // The browser revalidated its cached copy itself (a 304 it turned
+    // into the 200 above), and preflighted the PUT and the upload.
+    const logged = (method: string, path: string, status: number) =>
+      service.records.filter((r) =>
+        r.msg === "request" && r.method === method && r.path === path &&
+        r.status === status
+      ).length;
+    assert.ok(logged("GET", "/posts", 304) >= 2, "a 304 asked, one by cache");
+    assert.equal(logged("OPTIONS", "/posts/1", 204), 1);
+    assert.equal(logged("OPTIONS", "/files", 204), 1);
+    assert.deepEqual(
+      problems.filter((p) => !p.includes("404")),
+      [],
+      problems.join("\n"),
+    );
+  } finally {
+    await browser.close();
+  }
+});
