@@ -5,7 +5,8 @@
  * as a front-end app does: a list whose `ETag`, `X-Request-Id` and
  * `Cache-Status` it reads, a 304 (asked for, and the browser cache's own
  * revalidation), a preflighted `PUT` of JSON, a 404 problem whose body it
- * reads, and an upload of a `Blob` read back from its `Location`. Each
+ * reads, an upload of a `Blob` read back from its `Location`, and
+ * `/openapi.json` (as Swagger UI hosted elsewhere reads it). Each
  * must succeed; no console error, no failed request.
  *
  * Needs chromium at `/usr/bin/chromium` (or `CHROMIUM_PATH`) and `-A`.
@@ -68,6 +69,8 @@ async function run(api) {
   const back = new Uint8Array(await (await fetch(api + location)).arrayBuffer());
   out.upload.same = back.length === bytes.length &&
     back.every((b, i) => b === bytes[i]);
+  // What Swagger UI or Redocly hosted elsewhere does.
+  out.spec = (await (await fetch(api + "/openapi.json")).json()).openapi;
   return out;
 }
 </script></body></html>`;
@@ -122,6 +125,7 @@ Deno.test("a page on another origin uses the API in chromium: list, 304, preflig
     assert.match(String(out.upload!.location), /^\/files\/[0-9a-f]{32}$/);
     assert.match(String(out.upload!.digest), /^sha-256=:/);
     assert.equal(out.upload!.same, true);
+    assert.match(String(out.spec), /^3\./);
     // The browser revalidated its cached copy itself (a 304 it turned
     // into the 200 above), and preflighted the PUT and the upload.
     const logged = (method: string, path: string, status: number) =>
