@@ -3,7 +3,7 @@
  * loopback origin (a tiny `Deno.serve` of its own port), and the page's
  * script calls the service, fronting the real JSONPlaceholder, cross-origin
  * as a front-end app does: a list whose `ETag`, `X-Request-Id` and
- * `Cache-Status` it reads, a 304 (asked for, and the browser cache's own
+ * `Cache-Status` it reads, a page of it with `X-Total-Count` and `Link`, a 304 (asked for, and the browser cache's own
  * revalidation), a preflighted `PUT` of JSON, a 404 problem whose body it
  * reads, an upload of a `Blob` read back from its `Location`, and
  * `/openapi.json` (as Swagger UI hosted elsewhere reads it). Each
@@ -33,7 +33,12 @@ async function run(api) {
     etag: list.headers.get("etag"),
     requestId: list.headers.get("x-request-id"),
     cacheStatus: list.headers.get("cache-status"),
-    totalCount: list.headers.get("x-total-count"),
+  };
+  const paged = await fetch(api + "/posts?_page=2&_limit=10");
+  out.paged = {
+    length: (await paged.json()).length,
+    totalCount: paged.headers.get("x-total-count"),
+    link: paged.headers.get("link"),
   };
   const asked = await fetch(api + "/posts", {
     headers: { "if-none-match": out.list.etag },
@@ -115,6 +120,10 @@ Deno.test("a page on another origin uses the API in chromium: list, 304, preflig
     assert.match(String(out.list!.etag), /^(W\/)?"/);
     assert.match(String(out.list!.requestId), /^[0-9a-f-]{36}$/);
     assert.match(String(out.list!.cacheStatus), /^async-api; /);
+    // json-server's pagination headers, exposed to the page.
+    assert.equal(out.paged!.length, 10);
+    assert.equal(out.paged!.totalCount, "100");
+    assert.match(String(out.paged!.link), /_page=3[^>]*>; rel="next"/);
     assert.equal(out.asked304, 304);
     assert.deepEqual(out.revalidated, { status: 200, length: 100 });
     assert.equal(out.put!.status, 200);
