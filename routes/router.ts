@@ -201,6 +201,29 @@ export class Router {
   }
 
   /**
+   * 404, or, when the path is a route but for trailing slashes (`/posts/`,
+   * which JSONPlaceholder answers as `/posts`), a 308 to it: one URL per
+   * resource (and one cache entry), and the method and body kept.
+   */
+  #notFound(req: Request, ctx: RouteContext): Response {
+    const { pathname } = ctx;
+    const bare = pathname.replace(/\/+$/, "");
+    if (
+      bare !== pathname && bare !== "" && !bare.startsWith("//") &&
+      this.match(req.method, bare).kind !== "not_found"
+    ) {
+      return new Response(null, {
+        status: 308,
+        headers: { location: bare + ctx.search },
+      });
+    }
+    return problem(404, {
+      detail: `No route for ${ctx.url.pathname}`,
+      instance: ctx.url.pathname,
+    });
+  }
+
+  /**
    * Routes `req`, answering 404 and 405 itself. The matched route's
    * `atOnce` is asked first, as it is; its handler runs inside `scope`
    * (the pipeline's request scope). Not async: an answer given at once (a
@@ -212,12 +235,7 @@ export class Router {
     scope: <T>(ctx: RouteContext, run: () => T) => T = (_ctx, run) => run(),
   ): Response | Reply | Promise<Response | Reply> {
     const match = this.match(req.method, ctx.pathname);
-    if (match.kind === "not_found") {
-      return problem(404, {
-        detail: `No route for ${ctx.url.pathname}`,
-        instance: ctx.url.pathname,
-      });
-    }
+    if (match.kind === "not_found") return this.#notFound(req, ctx);
     if (match.kind === "method_not_allowed") {
       ctx.route = match.pattern;
       if (req.method === "OPTIONS") {

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { NESTED, RESOURCES } from "../routes/jsonplaceholder/routes.ts";
 import { testApp } from "./fixtures/app.ts";
 import { startJsonPlaceholder } from "./fixtures/jsonplaceholder.ts";
+import { serveApp } from "./fixtures/served_app.ts";
 
 Deno.test("every route is JSON-equal to the real JSONPlaceholder", async () => {
   await using upstream = await startJsonPlaceholder();
@@ -84,4 +85,25 @@ Deno.test("the real JSONPlaceholder's no-cache answers are stored, then revalida
   );
   const metrics = await (await t.get("/metrics")).text();
   assert.match(metrics, /^cache_revalidations_total\{outcome="renewed"\} 1$/m);
+});
+
+Deno.test("a path with a trailing slash, which the real JSONPlaceholder serves, is a 308 that clients follow to the same JSON", async () => {
+  await using upstream = await startJsonPlaceholder();
+  await using served = await serveApp({
+    args: ["--upstream-url", upstream.url],
+  });
+  for (
+    const path of ["/posts/", "/posts/1/", "/users/1/todos/?completed=true"]
+  ) {
+    const redirect = await fetch(served.url + path, { redirect: "manual" });
+    await redirect.body?.cancel();
+    assert.equal(redirect.status, 308, path);
+    const [ours, theirs] = await Promise.all([
+      fetch(served.url + path),
+      fetch(upstream.url + path),
+    ]);
+    assert.equal(ours.status, 200, path);
+    assert.ok(ours.redirected, path);
+    assert.deepEqual(await ours.json(), await theirs.json(), path);
+  }
 });

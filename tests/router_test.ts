@@ -49,13 +49,38 @@ Deno.test("Router dispatches by method and pattern with params", async () => {
 });
 
 Deno.test("Router answers 404 as problem+json for unknown paths", async () => {
-  for (const path of ["/nope", "/posts", "/posts/1/2/3", "/posts/1/"]) {
+  for (const path of ["/nope", "/posts", "/posts/1/2/3"]) {
     const c = ctx(path);
     const res = await handled(new Request(c.url), c);
     assert.equal(res.status, 404, path);
     assert.equal(res.headers.get("content-type"), "application/problem+json");
     const body = await res.json();
     assert.equal(body.status, 404);
+  }
+});
+
+Deno.test("Router answers a route's path with trailing slashes with 308 to the path without them, query kept", async () => {
+  for (
+    const [path, method, location] of [
+      ["/posts/7/", "GET", "/posts/7"],
+      ["/posts/7//?a=1&b", "GET", "/posts/7?a=1&b"],
+      ["/posts/7/", "DELETE", "/posts/7"],
+      ["/posts/7/comments/", "HEAD", "/posts/7/comments"],
+    ] as const
+  ) {
+    const res = await handled(
+      new Request(`http://localhost${path}`, { method }),
+      ctx(path),
+    );
+    assert.equal(res.status, 308, `${method} ${path}`);
+    assert.equal(res.headers.get("location"), location, path);
+  }
+  // Not a route without the slash either, or one only on another origin's
+  // terms (`//host`): 404 as for any unknown path.
+  for (const path of ["/nope/", "/posts/", "//posts/7/"]) {
+    const res = await handled(new Request("http://localhost/"), ctx(path));
+    assert.equal(res.status, 404, path);
+    await res.body?.cancel();
   }
 });
 
