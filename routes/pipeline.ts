@@ -3,8 +3,9 @@
  * the request id (kept for everything the route starts), the central error
  * handler around every route (`error_handler.ts`: an unexpected error
  * becomes a problem+json answer, logged with the request id), compression,
- * CORS (services/http/cors.ts: on every answer, errors too), `HEAD`, the span name, and one metrics sample and one JSON access-log
- * line per request. Query checks run inside the router:
+ * CORS (services/http/cors.ts: on every answer, errors too), `HEAD`, the
+ * span name, and one metrics sample and one JSON access-log line per
+ * request. Query checks run inside the router:
  * {@linkcode createPipeline} wraps each route with the checks of its
  * OpenAPI operation.
  *
