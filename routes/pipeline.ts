@@ -18,7 +18,7 @@ import { corsHeaders, corsRecord } from "../services/http/cors.ts";
 import { isReply, type Reply, responseOf } from "../services/http/reply.ts";
 import { withRequestId } from "../services/http/request_scope.ts";
 import { problem } from "../services/http/problem.ts";
-import { plainTarget } from "../services/http/request_target.ts";
+import { pathStart, plainTarget } from "../services/http/request_target.ts";
 import type { Logger } from "../services/ops/logger.ts";
 import type { Metrics } from "../services/ops/metrics.ts";
 import { errorResponse } from "./error_handler.ts";
@@ -339,7 +339,7 @@ class RequestContext implements RouteContext {
  * host, so the answer (a 400) can still name the path it was asked for.
  */
 function onPlaceholderHost(href: string): URL {
-  const start = href.indexOf("/", href.indexOf("://") + 3);
+  const start = pathStart(href);
   return new URL(start < 0 ? "/" : href.slice(start), "http://invalid.invalid");
 }
 

@@ -10,10 +10,10 @@
 import assert from "node:assert/strict";
 import {
   addPaginationHeaders,
-  originOf,
   parseLink,
   totalCountOf,
 } from "../services/http/pagination.ts";
+import { originOf } from "../services/http/request_target.ts";
 import { paginationOf } from "../services/upstream/answer.ts";
 import { startJsonPlaceholder } from "./fixtures/jsonplaceholder.ts";
 import { closeAll, redisInstances, sharedArgs } from "./fixtures/redis_apps.ts";

@@ -7,8 +7,9 @@
  */
 
 import { weakMatch } from "../http/etag.ts";
-import { addPaginationHeaders, originOf } from "../http/pagination.ts";
+import { addPaginationHeaders } from "../http/pagination.ts";
 import type { Reply } from "../http/reply.ts";
+import { originOf } from "../http/request_target.ts";
 import type { CacheResult } from "./lookup.ts";
 
 /** Name of this cache in `Cache-Status` (RFC 9211). */

@@ -55,15 +55,6 @@ export function totalCountOf(value: string | null): string | undefined {
 }
 
 /**
- * The origin (`http://host:port`) of a request URL, which the runtime
- * builds from the `Host` the client sent.
- */
-export function originOf(url: string): string {
-  const path = url.indexOf("/", url.indexOf("://") + 3);
-  return path < 0 ? url : url.slice(0, path);
-}
-
-/**
  * Adds the `X-Total-Count` and `Link` of `pagination` to `headers`, the
  * links absolute on `origin`.
  */

@@ -44,9 +44,7 @@ function parsableOrigin(url: string, start: number): boolean {
  * them, or `undefined` when the URL is not plain (then parse it).
  */
 export function plainTarget(url: string): [string, string] | undefined {
-  const scheme = url.indexOf("://");
-  if (scheme < 0) return undefined;
-  const start = url.indexOf("/", scheme + 3);
+  const start = pathStart(url);
   if (start < 0) return undefined;
   PLAIN.lastIndex = start;
   if (!PLAIN.test(url) || !parsableOrigin(url, start)) return undefined;
@@ -56,4 +54,22 @@ export function plainTarget(url: string): [string, string] | undefined {
   if (pathname.includes("/.")) return undefined;
   // An empty query ("?" alone) is no query for URL.
   return [pathname, mark < 0 || mark === url.length - 1 ? "" : url.slice(mark)];
+}
+
+/**
+ * Where the path of an absolute URL string starts (the first `/` after
+ * `scheme://`), or -1 when it has none.
+ */
+export function pathStart(url: string): number {
+  const scheme = url.indexOf("://");
+  return scheme < 0 ? -1 : url.indexOf("/", scheme + 3);
+}
+
+/**
+ * The origin (`http://host:port`) of a request URL, which the runtime
+ * builds from the `Host` the client sent.
+ */
+export function originOf(url: string): string {
+  const start = pathStart(url);
+  return start < 0 ? url : url.slice(0, start);
 }
