@@ -128,7 +128,10 @@ export function describeUploadFailure(
   return found?.answer(error as Error, limits);
 }
 
-/** Whether `error` says the client went away or its body broke. */
+/**
+ * Whether `error` says the client went away or its body broke (cut short,
+ * or not valid HTTP framing).
+ */
 export function isBodyError(error: unknown): boolean {
   return error instanceof Deno.errors.BadResource ||
     error instanceof Deno.errors.ConnectionReset ||
@@ -136,5 +139,9 @@ export function isBodyError(error: unknown): boolean {
     error instanceof Deno.errors.Interrupted ||
     (error instanceof TypeError &&
       /body|stream|connection/i.test(error.message)) ||
-    (error instanceof Error && error.name === "Http");
+    (error instanceof Error && error.name === "Http") ||
+    // A chunked body whose framing breaks (a chunk size that is no hex
+    // number, a chunk without its CRLF, a malformed trailer): the runtime
+    // rejects the read with a plain Error named for the parse failure.
+    (error instanceof Error && /^invalid HTTP\b/i.test(error.message));
 }
