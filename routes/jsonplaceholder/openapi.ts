@@ -65,8 +65,9 @@ const FILTER_NOTE = "Any field of the resource filters by equality " +
   "`_ne` and `_like` (a regular expression) for other comparisons. " +
   "`q` searches every field; `_sort`/`_order`, `_start`/`_end`, `_limit` " +
   "and `_page` sort and page. A declared parameter outside its schema is " +
-  "400; otherwise the query is passed to the upstream as is (cached under " +
-  "the query sorted by name).";
+  "400, and so are a `_like` value that is no regular expression and " +
+  "`callback` (JSONP is not served); otherwise the query is passed to the " +
+  "upstream as is (cached under the query sorted by name).";
 
 const LIST_PARAMETERS = queryParameters(ListQuerySchema);
 

@@ -27,6 +27,7 @@ import {
   RESOURCES,
   SUMMARY_PARTS,
 } from "./resources.ts";
+import { upstreamQueryProblem } from "./upstream_query.ts";
 
 export { canonicalQuery, isValidId, NESTED, RESOURCES } from "./resources.ts";
 
@@ -142,6 +143,16 @@ function proxy(
   };
   return {
     handler: (req, ctx) => {
+      const refused = ctx.search === ""
+        ? undefined
+        : upstreamQueryProblem(ctx.url.searchParams);
+      if (refused !== undefined) {
+        return problem(400, {
+          title: "Invalid query parameter",
+          detail: refused,
+          instance: ctx.url.pathname,
+        });
+      }
       const timed = lookup(deps, keyOf(ctx));
       return timed instanceof Promise
         ? timed.then((timed) => answer(req, ctx, timed))

@@ -1,0 +1,56 @@
+/**
+ * Queries json-server cannot answer as JSON, in front of the real
+ * JSONPlaceholder: a `_like` value that is no regular expression made it
+ * answer 500 (a 502 here, logged as an error, and five of them opened the
+ * circuit breaker for every client: `/posts/7` answered 503), and
+ * `callback` made it answer JSONP (a 502 logged as an error). Both are the
+ * client's mistake: 400 problem+json, the upstream not asked.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { startJsonPlaceholder } from "./fixtures/jsonplaceholder.ts";
+import { serveApp } from "./fixtures/served_app.ts";
+
+Deno.test("a _like that is no regular expression, and callback, get 400 and leave the breaker closed", async () => {
+  await using upstream = await startJsonPlaceholder();
+  await using service = await serveApp({
+    args: ["--upstream-url", upstream.url],
+  });
+  const refused = [
+    "/posts?title_like=(",
+    "/posts?title_like=%5B",
+    "/posts?title_like=*",
+    "/posts?userId_like=1&userId_like=(",
+    "/users/1/posts?body_like=%5C",
+    "/posts?callback=alert",
+    "/posts/1?callback=jQuery123_456",
+    "/comments?postId=1&callback=x",
+  ];
+  // More than the breaker's threshold (5) of each kind.
+  for (const target of [...refused, ...refused]) {
+    const res = await fetch(`${service.url}${target}`);
+    assert.equal(res.status, 400, target);
+    assert.equal(res.headers.get("content-type"), "application/problem+json");
+    const problem = await res.json();
+    assert.equal(problem.title, "Invalid query parameter", target);
+    assert.equal(problem.instance, target.split("?")[0]);
+  }
+  // The upstream is still asked, and answers, for everyone else.
+  const item = await fetch(`${service.url}/posts/7`);
+  assert.equal(item.status, 200);
+  assert.equal((await item.json()).id, 7);
+  // A good _like, and an _ne filter whose name also holds _like (json-server
+  // reads it as _ne, compiling nothing), pass on as before.
+  const like = await fetch(`${service.url}/posts?title_like=%5Equi`);
+  assert.equal(like.status, 200);
+  const titles = (await like.json()).map((p: { title: string }) => p.title);
+  assert.ok(titles.length > 0 && titles.every((t: string) => /^qui/.test(t)));
+  const ne = await fetch(`${service.url}/posts?title_ne_like=(&userId=1`);
+  assert.equal(ne.status, 200);
+  assert.equal((await ne.json()).length, 10);
+  const metrics = await (await fetch(`${service.url}/metrics`)).text();
+  assert.match(metrics, /^upstream_breaker_state 0$/m);
+  assert.deepEqual(service.records.filter((r) => r.level === "error"), []);
+});
