@@ -3,8 +3,8 @@
  * `PUT`/`PATCH`/`DELETE /<resource>/:id` for every resource the reads
  * cover. A body is a JSON object of at most `WRITE_MAX_BYTES` (413 past
  * it, told by `Content-Length` before any byte is read, else as soon as
- * the count crosses it), sent as `application/json` (415 otherwise) and
- * well-formed (400). The upstream's status, body, `Content-Type`,
+ * the count crosses it), sent as `application/json` (415 otherwise),
+ * well-formed and at most `MAX_JSON_DEPTH` levels deep (400). The upstream's status, body, `Content-Type`,
  * `Location` and `Content-Location` come back as they are (a `Location`
  * into the upstream is made relative, so it leads here); nothing of a
  * write is cached, and a successful one (2xx, 3xx) drops what it made
@@ -15,6 +15,7 @@
 
 import type { ResponseCache } from "../../services/cache/policy.ts";
 import { problem } from "../../services/http/problem.ts";
+import { jsonDepth } from "../../services/http/json_depth.ts";
 import { BodyTooLargeError, readBody } from "../../services/http/read_body.ts";
 import type { JsonPlaceholderClient } from "../../services/upstream/client.ts";
 import { upstreamPath } from "../../services/upstream/upstream_path.ts";
@@ -45,6 +46,14 @@ export interface WriteDeps {
 const JSON_MEDIA_TYPE = /^application\/(?:[\w.-]+\+)?json\s*(?:;|$)/i;
 
 const NULL_BODY = new Set([204, 205, 304]);
+
+/**
+ * Deepest nesting of a body passed on. json-server serialises its answer
+ * recursively and fails past about 5,000 levels (a 500 with its stack,
+ * and five of them opened the circuit breaker for every client); a post
+ * or a user is 3 deep.
+ */
+export const MAX_JSON_DEPTH = 64;
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
@@ -127,6 +136,13 @@ async function jsonBody(
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     return invalidJson("The body must be a JSON object", ctx);
+  }
+  const depth = jsonDepth(bytes);
+  if (depth > MAX_JSON_DEPTH) {
+    return invalidJson(
+      `The body nests ${depth} levels deep; at most ${MAX_JSON_DEPTH} are taken`,
+      ctx,
+    );
   }
   return bytes;
 }

@@ -184,7 +184,8 @@ export const jsonPlaceholderWriteDocs: ApiFragment = {
       content: json({ type: "object" }),
     },
     InvalidWrite: problemResponse(
-      "The id is not a positive integer, or the body is not a JSON object.",
+      "The id is not a positive integer, or the body is not a JSON object " +
+        "(or nests more than 64 levels deep).",
     ),
     WriteTooLarge: problemResponse(
       "The body is larger than `WRITE_MAX_BYTES` (told by `Content-Length` " +
