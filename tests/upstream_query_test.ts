@@ -4,7 +4,9 @@
  * answer 500 (a 502 here, logged as an error, and five of them opened the
  * circuit breaker for every client: `/posts/7` answered 503), and
  * `callback` made it answer JSONP (a 502 logged as an error). Both are the
- * client's mistake: 400 problem+json, the upstream not asked.
+ * client's mistake: 400 problem+json, the upstream not asked. And a query
+ * of a few thousand keys (23 KB), which json-server refused with 431 (a
+ * 502 logged as an error): 414 past `MAX_UPSTREAM_TARGET`.
  *
  * @module
  */
@@ -12,6 +14,7 @@
 import assert from "node:assert/strict";
 import { startJsonPlaceholder } from "./fixtures/jsonplaceholder.ts";
 import { serveApp } from "./fixtures/served_app.ts";
+import { MAX_UPSTREAM_TARGET } from "../routes/jsonplaceholder/upstream_query.ts";
 
 Deno.test("a _like that is no regular expression, and callback, get 400 and leave the breaker closed", async () => {
   await using upstream = await startJsonPlaceholder();
@@ -52,5 +55,36 @@ Deno.test("a _like that is no regular expression, and callback, get 400 and leav
   assert.equal((await ne.json()).length, 10);
   const metrics = await (await fetch(`${service.url}/metrics`)).text();
   assert.match(metrics, /^upstream_breaker_state 0$/m);
+  assert.deepEqual(service.records.filter((r) => r.level === "error"), []);
+});
+
+Deno.test("a path and query longer than MAX_UPSTREAM_TARGET gets 414, one at the limit passes on", async () => {
+  await using upstream = await startJsonPlaceholder();
+  await using service = await serveApp({
+    args: ["--upstream-url", upstream.url],
+  });
+  const keys = (n: number) =>
+    Array.from({ length: n }, (_, i) => `k${i}=1`).join("&");
+  for (const path of ["/posts", "/posts/1", "/users/1/posts"]) {
+    const res = await fetch(`${service.url}${path}?${keys(3000)}`);
+    assert.equal(res.status, 414, path);
+    const problem = await res.json();
+    assert.equal(problem.title, "URI Too Long");
+    assert.equal(problem.instance, path);
+  }
+  // Just at the limit, in few keys (json-server reads the first 1,000
+  // parameters only, and drops those it does not know).
+  const path = "/posts?userId=1&";
+  const room = MAX_UPSTREAM_TARGET - path.length;
+  let query = "zzzzzzzz=1";
+  while (query.length + 40 <= room) query += "&k=" + "x".repeat(37);
+  query += "&k=" + "x".repeat(room - query.length - 3);
+  assert.equal(path.length + query.length, MAX_UPSTREAM_TARGET);
+  const atLimit = await fetch(`${service.url}${path}${query}`);
+  assert.equal(atLimit.status, 200);
+  assert.equal((await atLimit.json()).length, 10);
+  const over = await fetch(`${service.url}${path}${query}x`);
+  assert.equal(over.status, 414);
+  await over.body?.cancel();
   assert.deepEqual(service.records.filter((r) => r.level === "error"), []);
 });

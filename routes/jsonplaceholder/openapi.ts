@@ -126,6 +126,7 @@ function resourceOperations(
         "200": cachedList(`The ${resource}.`, listOf(info.name)),
         "304": notModified("list"),
         "400": responseRef("InvalidQuery"),
+        "414": responseRef("TargetTooLong"),
         ...UPSTREAM_ERRORS,
         ...DEFAULT_ERROR,
       },
@@ -146,6 +147,7 @@ function resourceOperations(
           headers: CACHE_HEADERS,
           content: { [PROBLEM_TYPE]: { schema: schemaRef("Problem") } },
         },
+        "414": responseRef("TargetTooLong"),
         ...UPSTREAM_ERRORS,
         ...DEFAULT_ERROR,
       },
@@ -178,6 +180,7 @@ function nestedOperation(
         "The id is not a positive integer, or a query parameter is " +
           "outside its declared schema.",
       ),
+      "414": responseRef("TargetTooLong"),
       ...UPSTREAM_ERRORS,
       ...DEFAULT_ERROR,
     },
@@ -279,7 +282,12 @@ export const jsonPlaceholderDocs: ApiFragment = {
     InvalidId: problemResponse("The id is not a positive integer."),
     InvalidQuery: problemResponse(
       "A query parameter is outside its declared schema (type, minimum, " +
-        "maximum, enum).",
+        "maximum, enum), a `_like` value is no regular expression, or the " +
+        "query asks for JSONP (`callback`).",
+    ),
+    TargetTooLong: problemResponse(
+      "The path and query (made canonical) are longer than 7,680 " +
+        "characters, more than the upstream is sure to take.",
     ),
     BadGateway: retryLater(
       "The upstream failed (connection, 5xx, malformed or oversized body) " +

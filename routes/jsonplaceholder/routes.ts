@@ -27,7 +27,7 @@ import {
   RESOURCES,
   SUMMARY_PARTS,
 } from "./resources.ts";
-import { upstreamQueryProblem } from "./upstream_query.ts";
+import { MAX_UPSTREAM_TARGET, upstreamQueryProblem } from "./upstream_query.ts";
 
 export { canonicalQuery, isValidId, NESTED, RESOURCES } from "./resources.ts";
 
@@ -124,6 +124,21 @@ function keyOf(ctx: RouteContext): string {
     : pathname + canonicalQuery(ctx.url.searchParams);
 }
 
+/** The answer refusing a query the upstream cannot take, if it is one. */
+function refusedQuery(ctx: RouteContext, key: string): Response | undefined {
+  const instance = ctx.url.pathname;
+  if (key.length > MAX_UPSTREAM_TARGET) {
+    return problem(414, {
+      detail: `The path and query come to ${key.length} characters; ` +
+        `at most ${MAX_UPSTREAM_TARGET} are taken`,
+      instance,
+    });
+  }
+  const detail = upstreamQueryProblem(ctx.url.searchParams);
+  if (detail === undefined) return undefined;
+  return problem(400, { title: "Invalid query parameter", detail, instance });
+}
+
 /**
  * Answers the request's path (query made canonical) from the cache: at
  * once when memory holds it fresh (`atOnce`), else through the cache's
@@ -143,17 +158,10 @@ function proxy(
   };
   return {
     handler: (req, ctx) => {
-      const refused = ctx.search === ""
-        ? undefined
-        : upstreamQueryProblem(ctx.url.searchParams);
-      if (refused !== undefined) {
-        return problem(400, {
-          title: "Invalid query parameter",
-          detail: refused,
-          instance: ctx.url.pathname,
-        });
-      }
-      const timed = lookup(deps, keyOf(ctx));
+      const key = keyOf(ctx);
+      const refused = ctx.search === "" ? undefined : refusedQuery(ctx, key);
+      if (refused !== undefined) return refused;
+      const timed = lookup(deps, key);
       return timed instanceof Promise
         ? timed.then((timed) => answer(req, ctx, timed))
         : answer(req, ctx, timed);

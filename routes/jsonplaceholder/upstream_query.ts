@@ -5,11 +5,21 @@
  * `new RegExp(value, "i")` and answers 500; five such requests opened the
  * circuit breaker for every client), and `callback` (json-server answers
  * JSONP, `text/javascript`, which this JSON API answered 502 and logged as
- * an error). Only queries that miss memory are looked at: a cached answer
- * never came from such a query.
+ * an error). And a path with its query longer than
+ * {@linkcode MAX_UPSTREAM_TARGET}: the upstream refuses a long request head
+ * (json-server under Node: 431 past 16 KiB), a 502 logged as an error here,
+ * so it is 414 at once. Only queries that miss memory are looked at: a
+ * cached answer never came from such a query.
  *
  * @module
  */
+
+/**
+ * Longest path and query sent to the upstream, in characters: the request
+ * line every HTTP peer is to take (RFC 9112 3: 8,000 octets), less room for
+ * the method, the upstream's base path and the version.
+ */
+export const MAX_UPSTREAM_TARGET = 7_680;
 
 /**
  * Whether json-server reads the parameter `name` as a `_like` filter. Its

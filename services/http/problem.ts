@@ -34,6 +34,7 @@ const TITLES: Record<number, string> = {
   409: "Conflict",
   411: "Length Required",
   413: "Content Too Large",
+  414: "URI Too Long",
   415: "Unsupported Media Type",
   416: "Range Not Satisfiable",
   429: "Too Many Requests",
