@@ -45,6 +45,13 @@ export interface WriteDeps {
 /** `application/json` or a `+json` type, any parameters. */
 const JSON_MEDIA_TYPE = /^application\/(?:[\w.-]+\+)?json\s*(?:;|$)/i;
 
+/**
+ * A `charset` other than UTF-8. JSON is UTF-8 (RFC 8259 8.1) and the body
+ * is read as such; json-server refused any other with a 415 HTML page
+ * holding its stack, which went back to the client as it was.
+ */
+const OTHER_CHARSET = /;\s*charset\s*=\s*(?!"?utf-8"?\s*(?:;|$))/i;
+
 const NULL_BODY = new Set([204, 205, 304]);
 
 /**
@@ -63,10 +70,14 @@ const ACCEPTS: Partial<Record<WriteMethod, string>> = {
   PATCH: "accept-patch",
 };
 
-function unsupported(method: WriteMethod, ctx: RouteContext): Response {
+function unsupported(
+  method: WriteMethod,
+  ctx: RouteContext,
+  detail = "The body must be JSON, sent with Content-Type: application/json",
+): Response {
   const accept = ACCEPTS[method];
   return problem(415, {
-    detail: "The body must be JSON, sent with Content-Type: application/json",
+    detail,
     instance: ctx.url.pathname,
   }, accept ? { headers: { [accept]: "application/json" } } : {});
 }
@@ -199,6 +210,13 @@ function passThrough(
     let body: Uint8Array<ArrayBuffer> | undefined;
     if (method !== "DELETE") {
       if (!JSON_MEDIA_TYPE.test(contentType)) return unsupported(method, ctx);
+      if (OTHER_CHARSET.test(contentType)) {
+        return unsupported(
+          method,
+          ctx,
+          "JSON is UTF-8: the charset, when given, must be utf-8",
+        );
+      }
       const checked = await jsonBody(req, ctx, deps);
       if (checked instanceof Response) return checked;
       body = checked;
