@@ -283,7 +283,12 @@ export class ConnectionSet {
         if (stuck()) tracked.abort.abort();
       }, LINGER_MS);
       Deno.unrefTimer(timer);
-      tracked.served?.finished.finally(() => clearTimeout(timer));
+      // Not finally(): `finished` rejects when the connection fails (an h2c
+      // client resetting it after a refused upload), and the promise
+      // finally() returns would carry that on as an unhandled rejection,
+      // logged as an error for the client's doing.
+      const clear = () => clearTimeout(timer);
+      tracked.served?.finished.then(clear, clear);
     };
     info.completed.then(close, close);
   }
