@@ -235,6 +235,8 @@ function createServices(
   const { config, logger, connections } = options;
   const uploads = new UploadTracker();
   const hashing = new HashWorker();
+  // Now, not with the first upload: see HashWorker.start.
+  hashing.start();
   // Each capability registers its own metrics on the one registry.
   const metrics = new Metrics();
   const board = new UploadBoard();

@@ -4,7 +4,8 @@
  * a request whose file cannot be opened gets 503 with `Retry-After`, and
  * the service serves again once descriptors free up. Deno 2.9 panics when
  * a stack trace is formatted while out of descriptors, which the error
- * handler's log of the failed open used to do.
+ * handler's log of the failed open used to do, and when a worker thread is
+ * started then, which the first upload of a process used to do.
  *
  * @module
  */
@@ -105,5 +106,54 @@ Deno.test("downloads read slowly until out of descriptors: the process lives on,
         .map((r) => r.status),
     );
     assert.deepEqual([...statuses].filter((s) => s !== 200 && s !== 503), []);
+  });
+});
+
+Deno.test("the first upload of a process during slowhttptest's slowloris (descriptors exhausted): 201 or 503, and the process lives", async () => {
+  await withTempDir(async (dataDir) => {
+    await using service = await spawnService(["--data-dir", dataDir], {
+      maxOpenFiles: 256,
+    });
+    let exited = false;
+    service.status.then(() => exited = true);
+    const slowloris = new Deno.Command("slowhttptest", {
+      args: ["-H", "-c", "800", "-r", "200", "-i", "10", "-l", "15", "-t"]
+        .concat(["GET", "-u", `${service.url}/healthz`, "-p", "3"]),
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    try {
+      await service.waitForLine((r) =>
+        r.msg === "server.accept_failed" && r.outOfDescriptors === true
+      );
+      // Until all 800 are open: then many wait in the listen backlog, and
+      // every descriptor the service frees is taken by the next at once.
+      await new Promise((resolve) => setTimeout(resolve, 5000));
+      // The hash worker started with the first upload: a thread started
+      // out of descriptors ended the process (Deno 2.9 panics setting up
+      // the worker's stdio); it now starts with the app.
+      const upload = await fetch(`${service.url}/files`, {
+        method: "PUT",
+        headers: { "content-type": "application/octet-stream" },
+        body: new Uint8Array(5 << 20),
+      }).catch(() => undefined);
+      await upload?.body?.cancel();
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      assert.equal(exited, false, `exited:\n${service.stderr}`);
+      assert.ok(
+        upload === undefined || [201, 503].includes(upload.status),
+        `upload: ${upload?.status}`,
+      );
+    } finally {
+      try {
+        slowloris.kill();
+      } catch {
+        // it ended by itself (every connection closed)
+      }
+      await slowloris.status;
+    }
+    assert.equal(await healthzStatus(service), 200);
+    assert.equal(exited, false, `exited:\n${service.stderr}`);
   });
 });

@@ -105,9 +105,9 @@ interface Pending {
 }
 
 /**
- * A worker thread that hashes the uploads in flight, started with the
- * first upload (an app that takes none never starts it) and ended by
- * {@linkcode HashWorker.close}. It keeps the process alive only while
+ * A worker thread that hashes the uploads in flight, started by
+ * {@linkcode HashWorker.start} (or else with the first upload) and ended
+ * by {@linkcode HashWorker.close}. It keeps the process alive only while
  * an upload is being hashed (`ref`/`unref`): `deno serve` ends on SIGTERM
  * with no hook to close it.
  */
@@ -127,6 +127,18 @@ export class HashWorker implements Disposable {
     }
     this.#maxPendingBytes = maxPendingBytes;
     this.#batchBytes = Math.ceil(maxPendingBytes / 2);
+  }
+
+  /**
+   * Starts the worker now, while the process has file descriptors to
+   * spare. Started later, by an upload arriving while idle connections
+   * hold every descriptor (a slowloris), it ended the process: Deno 2.9
+   * panics when a new worker's stdio cannot be set up (`EMFILE`, an
+   * `unwrap` in ext/io), which no JavaScript can catch. Costs the
+   * worker's isolate (~15 MiB) in a process that never takes an upload.
+   */
+  start(): void {
+    this.#started();
   }
 
   #started(): Worker {
