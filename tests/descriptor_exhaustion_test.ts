@@ -157,3 +157,43 @@ Deno.test("the first upload of a process during slowhttptest's slowloris (descri
     assert.equal(exited, false, `exited:\n${service.stderr}`);
   });
 });
+
+/** Connects `count` sockets to `port` that never send a byte. */
+async function idleSockets(port: number, count: number) {
+  const idle: Deno.TcpConn[] = [];
+  while (idle.length < count) {
+    idle.push(
+      ...await Promise.all(
+        Array.from({ length: 100 }, () => Deno.connect({ port })),
+      ),
+    );
+  }
+  return idle;
+}
+
+Deno.test("3,000 idle sockets past the descriptor limit, then all closed at once, four times: the process lives and serves", async () => {
+  await withTempDir(async (dataDir) => {
+    await using service = await spawnService(["--data-dir", dataDir], {
+      maxOpenFiles: 256,
+    });
+    let exited = false;
+    service.status.then(() => exited = true);
+    const port = Number(new URL(service.url).port);
+    for (let round = 0; round < 4 && !exited; round++) {
+      // The kernel's backlog takes them; the service accepts until it is
+      // out of descriptors.
+      const idle = await idleSockets(port, 3000);
+      await service.waitForLine((r) =>
+        r.msg === "server.accept_failed" && r.outOfDescriptors === true
+      );
+      // All end at once, while the service reclaims idle ones: aborting
+      // one whose end had not reached it yet made the runtime throw in its
+      // abort listener, an uncaught error whose report (its stack
+      // source-mapped from disk, out of descriptors) ended the process.
+      for (const conn of idle) conn.close();
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+    assert.equal(exited, false, `exited:\n${service.stderr}`);
+    assert.equal(await healthzStatus(service), 200);
+  });
+});
