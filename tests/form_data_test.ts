@@ -111,6 +111,40 @@ Deno.test("multipartFile: the body is read only as fast as the file stream is", 
   });
 });
 
+/** What `multipartFile` keeps of a file part sent with `partType`. */
+async function describedWith(partType: string) {
+  const body = `--B\r\nContent-Disposition: form-data; name="file"; ` +
+    `filename="a.txt"\r\nContent-Type: ${partType}\r\n\r\nhello\r\n--B--\r\n`;
+  const form = multipartFile(
+    new Response(body).body!,
+    "multipart/form-data; boundary=B",
+  );
+  await new Response(form.stream).arrayBuffer();
+  return form.describe();
+}
+
+Deno.test("multipartFile: a part's Content-Type is kept only when it is a media type (RFC 6838), not 70,000 characters of anything", async () => {
+  for (
+    const type of ["text/plain", "application/vnd.api+json", "image/svg+xml"]
+  ) {
+    assert.deepEqual(await describedWith(type), {
+      filename: "a.txt",
+      contentType: type,
+    }, type);
+  }
+  for (
+    const type of [
+      "x".repeat(70_000),
+      `text/${"p".repeat(200)}`,
+      "text",
+      "text/plain/extra",
+      "<script>/x",
+    ]
+  ) {
+    assert.deepEqual(await describedWith(type), { filename: "a.txt" }, type);
+  }
+});
+
 Deno.test("multipartFile: cancelling the file stream cancels the body", async () => {
   const source = lazyForm(4 * MiB);
   const form = multipartFile(source.stream, "multipart/form-data; boundary=B");

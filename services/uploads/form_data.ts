@@ -89,6 +89,12 @@ export interface MultipartFileOptions {
 const FILE_HWM = 64 * 1024;
 const MAX_FILENAME = 255;
 
+// A media type as RFC 6838 4.2 names them (type and subtype of at most 127
+// characters each): a part's `Content-Type` is kept only when it is one,
+// since it is stored and listed with the file.
+const MEDIA_TYPE =
+  /^[A-Za-z0-9][\w!#$&^.+-]{0,126}\/[A-Za-z0-9][\w!#$&^.+-]{0,126}$/;
+
 /** Keeps a filename printable and short; `undefined` when nothing is left. */
 function cleanFilename(name: string | undefined): string | undefined {
   // deno-lint-ignore no-control-regex
@@ -200,7 +206,7 @@ class FilePartStream implements MultipartFile {
     const name = cleanFilename(filename);
     this.#info = {
       ...(name === undefined ? {} : { filename: name }),
-      ...(mimeType ? { contentType: mimeType } : {}),
+      ...(MEDIA_TYPE.test(mimeType) ? { contentType: mimeType } : {}),
     };
     stream.on("data", (chunk: Buffer) => {
       if (this.#settled) return;
