@@ -14,7 +14,10 @@
 import assert from "node:assert/strict";
 import { startJsonPlaceholder } from "./fixtures/jsonplaceholder.ts";
 import { serveApp } from "./fixtures/served_app.ts";
-import { MAX_UPSTREAM_TARGET } from "../routes/jsonplaceholder/upstream_query.ts";
+import {
+  backtracksBadly,
+  MAX_UPSTREAM_TARGET,
+} from "../routes/jsonplaceholder/upstream_query.ts";
 
 Deno.test("a _like that is no regular expression, and callback, get 400 and leave the breaker closed", async () => {
   await using upstream = await startJsonPlaceholder();
@@ -86,5 +89,63 @@ Deno.test("a path and query longer than MAX_UPSTREAM_TARGET gets 414, one at the
   const over = await fetch(`${service.url}${path}${query}x`);
   assert.equal(over.status, 414);
   await over.body?.cancel();
+  assert.deepEqual(service.records.filter((r) => r.level === "error"), []);
+});
+
+Deno.test("backtracksBadly: repeated groups that repeat or alternate, and back-references; not plain patterns", () => {
+  for (
+    const pattern of [
+      "(.*)*x",
+      "(a+)+$",
+      "(a|aa)*b",
+      "((ab)*)+",
+      "(\\w+\\s?)*$",
+      "(x+x+)+y",
+      "(.*){2,}",
+      "(?:a+)+",
+      "(a)\\1",
+      "(?<n>a)\\k<n>",
+      "(a|b)+",
+    ]
+  ) {
+    assert.equal(backtracksBadly(pattern), true, pattern);
+  }
+  for (
+    const pattern of [
+      "^qui",
+      "sunt aut",
+      "a+b*",
+      "[(*+|)]+",
+      "(foo)bar",
+      "(ab)+",
+      "(a|b)",
+      "\\(a+\\)+",
+      "x{2}",
+      "(a+){3}",
+      "[\\]]+",
+    ]
+  ) {
+    assert.equal(backtracksBadly(pattern), false, pattern);
+  }
+});
+
+Deno.test("a _like that backtracks exponentially (?title_like=(.*)*x) gets 400, and json-server stays free for everyone else", async () => {
+  await using upstream = await startJsonPlaceholder();
+  await using service = await serveApp({
+    args: ["--upstream-url", upstream.url],
+  });
+  // Sent to json-server, this held its one thread past any timeout.
+  for (const value of ["(.*)*x", "(a|aa)*b", "(\\w+\\s?)*$"]) {
+    const res = await fetch(
+      `${service.url}/posts?title_like=${encodeURIComponent(value)}`,
+    );
+    assert.equal(res.status, 400, value);
+    assert.equal((await res.json()).title, "Invalid query parameter");
+  }
+  const started = performance.now();
+  const item = await fetch(`${service.url}/posts/9`);
+  assert.equal(item.status, 200);
+  assert.equal((await item.json()).id, 9);
+  assert.ok(performance.now() - started < 2000, "the upstream was held");
   assert.deepEqual(service.records.filter((r) => r.level === "error"), []);
 });

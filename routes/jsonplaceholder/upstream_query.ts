@@ -5,7 +5,10 @@
  * `new RegExp(value, "i")` and answers 500; five such requests opened the
  * circuit breaker for every client), and `callback` (json-server answers
  * JSONP, `text/javascript`, which this JSON API answered 502 and logged as
- * an error). And a path with its query longer than
+ * an error); and a `_like` that could take the upstream exponential time
+ * ({@linkcode backtracksBadly}: `?title_like=(.*)*x` held json-server's one
+ * thread, so every other request to it waited, past our timeout, until the
+ * breaker opened). And a path with its query longer than
  * {@linkcode MAX_UPSTREAM_TARGET}: the upstream refuses a long request head
  * (json-server under Node: 431 past 16 KiB), a 502 logged as an error here,
  * so it is 414 at once. Only queries that miss memory are looked at: a
@@ -32,6 +35,43 @@ function isLikeFilter(name: string): boolean {
     !name.includes("_gte") && !name.includes("_ne");
 }
 
+// The shapes of a pattern that make a backtracking engine (json-server's,
+// V8's) take time exponential in the input: a group repeated without bound
+// (`*`, `+`, `{n,}`) that itself holds a repetition or an alternation
+// (`(a+)+`, `(.*)*`, `(a|aa)*`), and back-references (`\1`).
+const UNBOUNDED = /^(?:[*+]|\{\d*,\d*\})/;
+
+/**
+ * Whether `pattern` has one of the shapes that can take a backtracking
+ * engine exponential time. A plain scan, not a parse: it may refuse a
+ * harmless pattern of those shapes, never pass a harmful one of them.
+ */
+export function backtracksBadly(pattern: string): boolean {
+  // Per open group: whether it holds a repetition or an alternation.
+  const groups: boolean[] = [false];
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === "\\") {
+      if (/[1-9k]/.test(pattern[++i] ?? "")) return true;
+    } else if (c === "[") {
+      // A class: its `*`, `+` and `|` are characters; `\]` does not end it.
+      while (++i < pattern.length && pattern[i] !== "]") {
+        if (pattern[i] === "\\") i++;
+      }
+    } else if (c === "(") {
+      groups.push(false);
+    } else if (c === ")" && groups.length > 1) {
+      const inner = groups.pop()!;
+      const repeated = UNBOUNDED.test(pattern.slice(i + 1, i + 12));
+      if (inner && repeated) return true;
+      groups[groups.length - 1] ||= inner || repeated;
+    } else if (c === "|" || UNBOUNDED.test(pattern.slice(i, i + 12))) {
+      groups[groups.length - 1] = true;
+    }
+  }
+  return false;
+}
+
 /**
  * Why the upstream cannot take `query`, as a sentence for a 400, or
  * `undefined` when it can.
@@ -51,6 +91,11 @@ export function upstreamQueryProblem(
       return `${name} must be a regular expression, got ${
         JSON.stringify(value)
       } (${(error as Error).message})`;
+    }
+    if (backtracksBadly(value)) {
+      return `${name} could take the upstream exponential time: a group ` +
+        "repeated without bound that itself repeats or alternates, or a " +
+        `back-reference, in ${JSON.stringify(value)}`;
     }
   }
   return undefined;
