@@ -15,6 +15,7 @@ import {
   isCompressible,
   negotiate,
 } from "../services/http/compression.ts";
+import { varyWith } from "../services/http/vary.ts";
 import { testApp } from "./fixtures/app.ts";
 import { spawnService } from "./fixtures/spawn.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";
@@ -262,3 +263,24 @@ function rawGet(
     }).on("error", reject);
   });
 }
+
+Deno.test("varyWith adds a field name once, keeps * and what is listed, whatever the case", () => {
+  assert.equal(varyWith(null, "Accept-Encoding"), "Accept-Encoding");
+  assert.equal(varyWith(undefined, "Origin"), "Origin");
+  assert.equal(varyWith("", "Origin"), "Origin");
+  assert.equal(
+    varyWith("Origin", "Accept-Encoding"),
+    "Origin, Accept-Encoding",
+  );
+  assert.equal(
+    varyWith("accept-encoding", "Accept-Encoding"),
+    "accept-encoding",
+  );
+  assert.equal(
+    varyWith("Cookie ,  ACCEPT-ENCODING", "Accept-Encoding"),
+    "Cookie ,  ACCEPT-ENCODING",
+  );
+  assert.equal(varyWith("*", "Origin"), "*");
+  // Another field that only begins the same is no match.
+  assert.equal(varyWith("Origin-X", "Origin"), "Origin-X, Origin");
+});

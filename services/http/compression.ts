@@ -28,6 +28,7 @@ import {
   STREAM_FORMATS,
 } from "./encoders.ts";
 import type { Reply } from "./reply.ts";
+import { varyWith } from "./vary.ts";
 
 /** Options of {@linkcode Compressor}. */
 export interface CompressorOptions {
@@ -97,18 +98,10 @@ export function negotiate(acceptEncoding: string | null): Coding | undefined {
   return br >= gz ? "br" : "gzip";
 }
 
-/** `vary` with `Accept-Encoding` added, or `undefined` when it is in already. */
-function varyWithEncoding(vary: string | null): string | undefined {
-  if (vary === null) return "Accept-Encoding";
-  if (/(?:^|,)\s*(?:accept-encoding|\*)\s*(?:,|$)/i.test(vary)) {
-    return undefined;
-  }
-  return `${vary}, Accept-Encoding`;
-}
-
 function addVary(headers: Headers): void {
-  const vary = varyWithEncoding(headers.get("vary"));
-  if (vary !== undefined) headers.set("vary", vary);
+  const vary = headers.get("vary");
+  const added = varyWith(vary, "Accept-Encoding");
+  if (added !== vary) headers.set("vary", added);
 }
 
 /**
@@ -232,10 +225,7 @@ export class Compressor {
   applyReply(req: Request, reply: Reply): Reply | Promise<Reply> {
     const { headers, status, body } = reply;
     const plan = this.#plan(req, status, headers);
-    if (plan.vary) {
-      const vary = varyWithEncoding(headers.vary ?? null);
-      if (vary !== undefined) headers.vary = vary;
-    }
+    if (plan.vary) headers.vary = varyWith(headers.vary, "Accept-Encoding");
     if (
       plan.coding === undefined || body === null ||
       body.byteLength < this.#minBytes

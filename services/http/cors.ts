@@ -23,6 +23,7 @@
  */
 
 import { problem } from "./problem.ts";
+import { varyWith } from "./vary.ts";
 
 /**
  * The response headers a page may read besides the CORS-safelisted ones
@@ -74,9 +75,7 @@ const MAX_REQUESTED_HEADERS = 64;
  */
 export function varyWithOrigin(vary: string | null | undefined): string {
   if (vary === "Accept-Encoding") return "Accept-Encoding, Origin";
-  if (vary === undefined || vary === null || vary === "") return "Origin";
-  if (/(?:^|,)\s*(?:origin|\*)\s*(?:,|$)/i.test(vary)) return vary;
-  return `${vary}, Origin`;
+  return varyWith(vary, "Origin");
 }
 
 /**
