@@ -3,7 +3,8 @@
  * loopback origin (a tiny `Deno.serve` of its own port), and the page's
  * script calls the service, fronting the real JSONPlaceholder, cross-origin
  * as a front-end app does: a list whose `ETag`, `X-Request-Id` and
- * `Cache-Status` it reads, a page of it with `X-Total-Count` and `Link`, a 304 (asked for, and the browser cache's own
+ * `Cache-Status` it reads (and whose Server-Timing its Resource Timing
+ * entry shows), a page of it with `X-Total-Count` and `Link`, a 304 (asked for, and the browser cache's own
  * revalidation), a preflighted `PUT` of JSON, a 404 problem whose body it
  * reads, an upload of a `Blob` read back from its `Location`, and
  * `/openapi.json` (as Swagger UI hosted elsewhere reads it). Each
@@ -33,6 +34,13 @@ async function run(api) {
     etag: list.headers.get("etag"),
     requestId: list.headers.get("x-request-id"),
     cacheStatus: list.headers.get("cache-status"),
+  };
+  // Resource Timing: Server-Timing reaches the page only with
+  // Timing-Allow-Origin (a cross-origin entry is otherwise emptied).
+  const timing = performance.getEntriesByName(list.url)[0];
+  out.timing = {
+    serverTiming: timing.serverTiming.map((entry) => entry.name),
+    responseStart: timing.responseStart,
   };
   const paged = await fetch(api + "/posts?_page=2&_limit=10");
   out.paged = {
@@ -120,6 +128,11 @@ Deno.test("a page on another origin uses the API in chromium: list, 304, preflig
     assert.match(String(out.list!.etag), /^(W\/)?"/);
     assert.match(String(out.list!.requestId), /^[0-9a-f-]{36}$/);
     assert.match(String(out.list!.cacheStatus), /^async-api; /);
+    assert.ok(
+      (out.timing!.serverTiming as string[]).length > 0,
+      "serverTiming",
+    );
+    assert.ok(Number(out.timing!.responseStart) > 0, "detailed timing");
     // json-server's pagination headers, exposed to the page.
     assert.equal(out.paged!.length, 10);
     assert.equal(out.paged!.totalCount, "100");

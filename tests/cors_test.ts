@@ -46,6 +46,7 @@ Deno.test("corsRecord: Vary always, the CORS headers only with an Origin", () =>
     vary: "Origin",
     "access-control-allow-origin": "*",
     "access-control-expose-headers": EXPOSED_HEADERS,
+    "timing-allow-origin": "*",
   });
   for (
     const name of ["ETag", "X-Request-Id", "Location", "Repr-Digest", "Link"]
@@ -222,6 +223,8 @@ Deno.test("the pipeline: every answer varies on Origin, and carries CORS headers
       EXPOSED_HEADERS,
       path,
     );
+    assert.equal(plain.headers.get("timing-allow-origin"), null, path);
+    assert.equal(cross.headers.get("timing-allow-origin"), "*", path);
   }
   // The hot path without Origin: the same header names as before CORS
   // (Content-Length is the runtime's, written as the answer is sent).

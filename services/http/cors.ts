@@ -6,9 +6,10 @@
  * Rules (the API has no cookies and no ambient authority, so the wildcard
  * is safe and is what a public API sends):
  * - an answer to a request with `Origin` carries
- *   `Access-Control-Allow-Origin: *` and `Access-Control-Expose-Headers`
+ *   `Access-Control-Allow-Origin: *`, `Access-Control-Expose-Headers`
  *   ({@linkcode EXPOSED_HEADERS}: the non-safelisted headers a client
- *   reads);
+ *   reads) and `Timing-Allow-Origin: *` (without it a browser empties the
+ *   page's Resource Timing entry, `Server-Timing` included);
  * - every answer says `Vary: Origin`, so a downstream cache (a browser's,
  *   a CDN) never hands a copy stored for a request without `Origin` (no
  *   CORS headers) to a page that needs them. On the hot path (a cached
@@ -80,7 +81,7 @@ export function varyWithOrigin(vary: string | null | undefined): string {
 
 /**
  * Adds the CORS rules to a reply's plain header record (names in lower
- * case): `Vary: Origin` always, the two CORS headers when the request had
+ * case): `Vary: Origin` always, the three CORS headers when the request had
  * an `Origin` (`origin` not `null`).
  */
 export function corsRecord(
@@ -91,6 +92,7 @@ export function corsRecord(
   if (origin === null) return;
   headers["access-control-allow-origin"] = "*";
   headers["access-control-expose-headers"] = EXPOSED_HEADERS;
+  headers["timing-allow-origin"] = "*";
 }
 
 /** {@linkcode corsRecord} for a `Response`'s (mutable) `Headers`. */
@@ -99,6 +101,7 @@ export function corsHeaders(headers: Headers, origin: string | null): void {
   if (origin === null) return;
   headers.set("access-control-allow-origin", "*");
   headers.set("access-control-expose-headers", EXPOSED_HEADERS);
+  headers.set("timing-allow-origin", "*");
 }
 
 /** Whether `req` is a CORS preflight (the Fetch standard's test). */
