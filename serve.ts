@@ -10,7 +10,8 @@
  * evaluates this module, so each builds its own app (its own in-memory
  * cache) on the shared `DATA_DIR`; a bad setting stops the worker before it
  * takes a request. `deno serve` owns the listener and the signals: there is
- * no drain of uploads as under `deno run main.ts`.
+ * no drain of uploads as under `deno run main.ts`, and when its listener
+ * fails the process exits 1 ({@linkcode exitOneWhenTheListenerEnds}).
  *
  * @module
  */
@@ -39,6 +40,32 @@ const app = await createApp({ config, logger }).catch((error: unknown) => {
 });
 // The start's garbage goes before the first request (collect_garbage.ts).
 collectGarbage();
+exitOneWhenTheListenerEnds();
+
+/**
+ * `deno serve` owns the listener, and ends it when `accept()` fails (out of
+ * file descriptors: a flood of idle sockets, README "All cores"). This
+ * worker then has nothing left to do, and the runtime would exit 0 once
+ * every worker stopped, or run on with fewer. Exit 1 at once instead, with
+ * an error line, so a supervisor (systemd `Restart=on-failure`, a
+ * container's restart policy) restarts the whole process. After SIGTERM or
+ * SIGINT, `deno serve`'s own drain, the runtime's exit code stands.
+ */
+function exitOneWhenTheListenerEnds(): void {
+  let ending = false;
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    Deno.addSignalListener(signal, () => ending = true);
+  }
+  globalThis.addEventListener("unload", () => {
+    if (ending) return;
+    ending = true;
+    logger.error("server.stopped", {
+      detail: "deno serve's listener ended (accept() failed: out of file " +
+        "descriptors?); exiting 1 for a restart",
+    });
+    Deno.exit(1);
+  });
+}
 
 /** The settings in force: PORT and HOST are not, `deno serve` listens. */
 function servedSettings(): Record<string, unknown> {

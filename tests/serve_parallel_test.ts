@@ -2,7 +2,8 @@
  * `deno serve --parallel serve.ts`: every kind of route answers, from more
  * than one worker, each worker with its own in-memory cache (so the upstream
  * sees at most one request per worker for a key), all sharing `DATA_DIR`;
- * SIGTERM ends it with exit code 0. `main.ts` (the `deno run` entry) has no
+ * SIGTERM ends it with exit code 0; the listener ending (out of file
+ * descriptors) exits 1 with an error line. `main.ts` (the `deno run` entry) has no
  * default export, so `deno serve main.ts` is refused by Deno. With
  * `REDIS_URL`, the workers share one cache: concurrent misses over every
  * worker make one upstream request.
@@ -30,23 +31,37 @@ interface Served extends AsyncDisposable {
   kill(signal: Deno.Signal): void;
 }
 
+/** Options of {@linkcode startServe}. */
+interface ServeOptions {
+  /** The module `deno serve` runs. @default {SERVE} */
+  entry?: string;
+  /** `ulimit -n` of the child (through `sh -c`); unset: inherited. */
+  maxOpenFiles?: number;
+}
+
 /** Starts `deno serve --parallel <entry>` on a free loopback port. */
 function startServe(
   env: Record<string, string>,
-  entry: string = SERVE,
+  options: ServeOptions = {},
 ): Served {
+  const { entry = SERVE, maxOpenFiles } = options;
   const port = freePort();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "serve",
-      "--parallel",
-      "--port",
-      String(port),
-      "--host",
-      "127.0.0.1",
-      "-A",
-      entry,
-    ],
+  const argv = [
+    Deno.execPath(),
+    "serve",
+    "--parallel",
+    "--port",
+    String(port),
+    "--host",
+    "127.0.0.1",
+    "-A",
+    entry,
+  ];
+  const [command, ...args] = maxOpenFiles === undefined
+    ? argv
+    : ["sh", "-c", `ulimit -n ${maxOpenFiles} && exec "$0" "$@"`, ...argv];
+  const child = new Deno.Command(command!, {
+    args,
     env: { DENO_JOBS: String(JOBS), NO_COLOR: "1", ...env },
     stdin: "null",
     stdout: "piped",
@@ -239,7 +254,7 @@ Deno.test("deno serve main.ts is refused by Deno: main.ts has no default export"
       PORT: String(freePort()),
       UPSTREAM_URL: "http://127.0.0.1:9",
       DATA_DIR: dataDir,
-    }, MAIN);
+    }, { entry: MAIN });
     const deadline = Date.now() + 20_000;
     const refusal = /deno serve requires export default \{ fetch \}/;
     while (!refusal.test(served.output()) && Date.now() < deadline) {
@@ -322,6 +337,47 @@ Deno.test("deno serve --parallel with REDIS_URL: 2 workers share one cache, 50 c
     assert.equal(seen.size, JOBS, served.output());
     assert.ok(seen.has(1) && (seen.get(0) ?? 0) > 0, [...seen].join(" "));
   } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("deno serve --parallel out of file descriptors: the listener ends, the process exits 1 with an error line, so a supervisor restarts it", async () => {
+  await using upstream = startFixtureUpstream();
+  const dataDir = await Deno.makeTempDir({ prefix: "async-api-serve-" });
+  const sockets: Deno.TcpConn[] = [];
+  try {
+    using client = Deno.createHttpClient({ poolMaxIdlePerHost: 0 });
+    await using served = startServe(
+      { UPSTREAM_URL: upstream.url, DATA_DIR: dataDir },
+      { maxOpenFiles: 128 },
+    );
+    await waitUntilUp(served, client);
+    // Idle sockets past the limit: deno serve's accept() fails with EMFILE,
+    // which ends its listener (main.ts's own accept loop survives this:
+    // tests/descriptor_exhaustion_test.ts).
+    const { hostname, port } = new URL(served.url);
+    let exited = false;
+    served.status.then(() => exited = true);
+    for (let i = 0; i < 400 && !exited; i++) {
+      try {
+        sockets.push(await Deno.connect({ hostname, port: Number(port) }));
+      } catch {
+        break; // the listener is gone
+      }
+    }
+    const status = await Promise.race([
+      served.status,
+      new Promise<undefined>((resolve) => {
+        const timer = setTimeout(() => resolve(undefined), 15_000);
+        served.status.finally(() => clearTimeout(timer));
+      }),
+    ]);
+    assert.ok(status, `still running\n${served.output()}`);
+    assert.equal(status.code, 1, served.output());
+    // On stderr, as every error line.
+    assert.match(served.output(), /"level":"error","msg":"server.stopped"/);
+  } finally {
+    for (const socket of sockets) socket.close();
     await Deno.remove(dataDir, { recursive: true });
   }
 });
