@@ -331,7 +331,9 @@ async function restartSweeps(
   begun: number,
 ): Promise<void> {
   await a.service[Symbol.asyncDispose]();
-  await sleep(begun + 1100 - Date.now());
+  // Past the idle timeout since the upload began (under load it may be
+  // already: no negative wait, Node's TimeoutNegativeWarning).
+  await sleep(Math.max(0, begun + 1100 - Date.now()));
   const restarted = await startInstance(
     "a",
     { ...env, UPLOAD_IDLE_TIMEOUT_MS: "1000" },
