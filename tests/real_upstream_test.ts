@@ -107,3 +107,50 @@ Deno.test("a path with a trailing slash, which the real JSONPlaceholder serves, 
     assert.deepEqual(await ours.json(), await theirs.json(), path);
   }
 });
+
+Deno.test("a repeated parameter's values keep their order: json-server reads _limit=5&_limit=10 as 5 and _limit=10&_limit=5 as 10", async () => {
+  await using upstream = await startJsonPlaceholder();
+  await using served = await serveApp({
+    args: ["--upstream-url", upstream.url],
+  });
+  // Each pair holds one query in both orders; each is asked twice (a miss,
+  // then a hit), both orders one after the other, as clients would.
+  const pairs = [
+    ["/posts?_limit=5&_limit=10", "/posts?_limit=10&_limit=5"],
+    ["/albums/1/photos?_page=2&_page=1", "/albums/1/photos?_page=1&_page=2"],
+    [
+      "/users?_sort=address&_sort=city",
+      "/users?_sort=city&_sort=address",
+    ],
+  ];
+  for (const pair of pairs) {
+    for (const path of [...pair, ...pair]) {
+      const [ours, theirs] = await Promise.all([
+        fetch(served.url + path),
+        fetch(upstream.url + path),
+      ]);
+      assert.equal(ours.status, 200, path);
+      assert.deepEqual(await ours.json(), await theirs.json(), path);
+    }
+    // The two orders are two answers upstream, so two here.
+    const [a, b] = await Promise.all(
+      pair.map(async (path) => await (await fetch(upstream.url + path)).text()),
+    );
+    assert.notEqual(a, b, pair[0]);
+  }
+  // A paged list's Link names the ids in the order the client gave them.
+  const path = "/posts?_page=1&_limit=2&id=9&id=3&id=7";
+  const [ours, theirs] = await Promise.all([
+    fetch(served.url + path),
+    fetch(upstream.url + path),
+  ]);
+  await Promise.all([ours.body?.cancel(), theirs.body?.cancel()]);
+  const next = (link: string | null) =>
+    new URL(/<([^>]*)>; rel="next"/.exec(link ?? "")![1]!).searchParams
+      .getAll("id");
+  assert.deepEqual(next(ours.headers.get("link")), ["9", "3", "7"]);
+  assert.deepEqual(
+    next(ours.headers.get("link")),
+    next(theirs.headers.get("link")),
+  );
+});

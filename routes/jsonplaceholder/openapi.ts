@@ -67,7 +67,8 @@ const FILTER_NOTE = "Any field of the resource filters by equality " +
   "and `_page` sort and page. A declared parameter outside its schema is " +
   "400, and so are a `_like` value that is no regular expression and " +
   "`callback` (JSONP is not served); otherwise the query is passed to the " +
-  "upstream as is (cached under the query sorted by name).";
+  "upstream as is (cached under the query sorted by name, a repeated " +
+  "name's values in their order).";
 
 const LIST_PARAMETERS = queryParameters(ListQuerySchema);
 

@@ -43,13 +43,20 @@ export function isValidId(id: string | undefined): id is string {
   return id !== undefined && ID.test(id) && Number.isSafeInteger(Number(id));
 }
 
-/** The canonical query string: parameters sorted by name, then value. */
+/**
+ * The canonical query string: parameters sorted by name, the values of a
+ * repeated one kept in their order. json-server reads a repeated
+ * parameter as the list of its values in order, and for its own ones that
+ * order is meaning: `_limit=5&_limit=10` takes 5 items and
+ * `_limit=10&_limit=5` 10 (`parseInt` of the list joined), so the two are
+ * not one answer. Parameters of different names commute (filters are
+ * all applied), so their order is not kept.
+ */
 export function canonicalQuery(params: URLSearchParams): string {
   const entries = [...params];
   if (entries.length === 0) return "";
-  entries.sort(([ak, av], [bk, bv]) =>
-    ak < bk ? -1 : ak > bk ? 1 : av < bv ? -1 : av > bv ? 1 : 0
-  );
+  // Array.prototype.sort is stable: equal names keep their order.
+  entries.sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0);
   return "?" + new URLSearchParams(entries).toString();
 }
 
