@@ -17,6 +17,7 @@ import { serveApp } from "./fixtures/served_app.ts";
 import {
   backtracksBadly,
   MAX_UPSTREAM_TARGET,
+  parsedName,
 } from "../routes/jsonplaceholder/upstream_query.ts";
 
 Deno.test("a _like that is no regular expression, and callback, get 400 and leave the breaker closed", async () => {
@@ -148,4 +149,71 @@ Deno.test("a _like that backtracks exponentially (?title_like=(.*)*x) gets 400, 
   assert.equal((await item.json()).id, 9);
   assert.ok(performance.now() - started < 2000, "the upstream was held");
   assert.deepEqual(service.records.filter((r) => r.level === "error"), []);
+});
+
+Deno.test("q given twice or with brackets, and _expand as an object, get 400 and leave the breaker closed; the shapes json-server reads pass on", async () => {
+  await using upstream = await startJsonPlaceholder();
+  await using service = await serveApp({
+    args: ["--upstream-url", upstream.url],
+  });
+  // Express parses the query with qs: these make q a list or an object,
+  // or an _expand name an object, and json-server calls a string method
+  // on it: 500 (TypeError), each a failure for the breaker.
+  const refused = [
+    "/posts?q=qui&q=est",
+    "/users?q%5B%5D=Bret",
+    "/comments?q[a]=x",
+    "/posts?%5Bq%5D=a&q=b",
+    "/posts?q[=x",
+    "/posts/1/comments?q=a&q=b",
+    "/posts?_expand[a]=user",
+    "/comments/1?_expand[0][a]=post",
+  ];
+  for (const target of [...refused, ...refused]) {
+    const res = await fetch(`${service.url}${target}`);
+    assert.equal(res.status, 400, target);
+    const problem = await res.json();
+    assert.equal(problem.title, "Invalid query parameter", target);
+  }
+  const item = await fetch(`${service.url}/posts/7`);
+  assert.equal(item.status, 200);
+  assert.equal((await item.json()).id, 7);
+  // What json-server reads: one plain q, _expand as a name or a list.
+  for (
+    const target of [
+      "/posts?q=qui&userId=1",
+      "/posts?_expand=user&_expand%5B%5D=user&_limit=2",
+      "/posts?_expand[]=user&_limit=2",
+      "/comments?_embed=posts&qq=1&q_like=x&_limit=3",
+    ]
+  ) {
+    const [ours, theirs] = await Promise.all([
+      fetch(`${service.url}${target}`),
+      fetch(`${upstream.url}${target}`),
+    ]);
+    assert.equal(ours.status, 200, target);
+    assert.equal(theirs.status, 200, target);
+    assert.deepEqual(await ours.json(), await theirs.json(), target);
+  }
+  const metrics = await (await fetch(`${service.url}/metrics`)).text();
+  assert.match(metrics, /^upstream_breaker_state 0$/m);
+  assert.deepEqual(service.records.filter((r) => r.level === "error"), []);
+});
+
+Deno.test("parsedName: the name qs files a parameter under", () => {
+  const cases: [string, string][] = [
+    ["q", "q"],
+    ["q[]", "q"],
+    ["q[a][b]", "q"],
+    ["q[", "q"],
+    ["[q]", "q"],
+    ["[q][x]", "q"],
+    ["[[q]]", "[q]"],
+    ["qq", "qq"],
+    ["_expand[0]", "_expand"],
+    ["[", "["],
+  ];
+  for (const [name, parsed] of cases) {
+    assert.equal(parsedName(name), parsed, name);
+  }
 });

@@ -65,8 +65,10 @@ const FILTER_NOTE = "Any field of the resource filters by equality " +
   "`_ne` and `_like` (a regular expression) for other comparisons. " +
   "`q` searches every field; `_sort`/`_order`, `_start`/`_end`, `_limit` " +
   "and `_page` sort and page. A declared parameter outside its schema is " +
-  "400, and so are a `_like` value that is no regular expression and " +
-  "`callback` (JSONP is not served); otherwise the query is passed to the " +
+  "400, and so are a `_like` value that is no regular expression, " +
+  "`callback` (JSONP is not served), and `q` given twice or with brackets " +
+  "(one text) or `_expand` with brackets other than `[]`; otherwise the " +
+  "query is passed to the " +
   "upstream as is (cached under the query sorted by name, a repeated " +
   "name's values in their order).";
 
@@ -283,8 +285,9 @@ export const jsonPlaceholderDocs: ApiFragment = {
     InvalidId: problemResponse("The id is not a positive integer."),
     InvalidQuery: problemResponse(
       "A query parameter is outside its declared schema (type, minimum, " +
-        "maximum, enum), a `_like` value is no regular expression, or the " +
-        "query asks for JSONP (`callback`).",
+        "maximum, enum), a `_like` value is no regular expression, the " +
+        "query asks for JSONP (`callback`), or `q` or `_expand` comes in a " +
+        "shape the upstream cannot read (a list or an object).",
     ),
     TargetTooLong: problemResponse(
       "The path and query (made canonical) are longer than 7,680 " +

@@ -8,7 +8,9 @@
  * an error); and a `_like` that could take the upstream exponential time
  * ({@linkcode backtracksBadly}: `?title_like=(.*)*x` held json-server's one
  * thread, so every other request to it waited, past our timeout, until the
- * breaker opened). And a path with its query longer than
+ * breaker opened); and `q` or `_expand` given in a shape json-server
+ * cannot read (`q=a&q=b`, `q[]=a`, `_expand[a]=user`: a list or an object
+ * where it calls a string method, a 500). And a path with its query longer than
  * {@linkcode MAX_UPSTREAM_TARGET}: the upstream refuses a long request head
  * (json-server under Node: 431 past 16 KiB), a 502 logged as an error here,
  * so it is 414 at once. Only queries that miss memory are looked at: a
@@ -73,13 +75,51 @@ export function backtracksBadly(pattern: string): boolean {
 }
 
 /**
+ * The name Express's query parser (`qs`) files a parameter under:
+ * brackets make a list or an object of it (`q[]` and `q[a]` are `q`), and
+ * a name opening with a bracket group is that group's content (`[q]`).
+ */
+export function parsedName(name: string): string {
+  const open = name.indexOf("[");
+  if (open !== 0) return open < 0 ? name : name.slice(0, open);
+  let depth = 0;
+  for (let i = 0; i < name.length; i++) {
+    if (name[i] === "[") depth++;
+    else if (name[i] === "]" && --depth === 0) return name.slice(1, i);
+  }
+  return name;
+}
+
+/**
+ * The parameters json-server uses as text and fails on (500) when `qs`
+ * made a list or an object of them: `q` (`q.toLowerCase()`), and each
+ * name `_expand` holds (`pluralize(name)`), which may be a list of texts.
+ */
+function shapeProblem(name: string, count: number): string | undefined {
+  const parsed = parsedName(name);
+  if (parsed === "q" && (name !== "q" || count > 1)) {
+    return "q (full-text search) is one text: given more than once, or " +
+      `with brackets (${JSON.stringify(name)}), it is a list or an object`;
+  }
+  if (parsed === "_expand" && name !== "_expand" && name !== "_expand[]") {
+    return "_expand names parents, as _expand=user or _expand[]=user: " +
+      `${JSON.stringify(name)} makes an object of it`;
+  }
+  return undefined;
+}
+
+/**
  * Why the upstream cannot take `query`, as a sentence for a 400, or
  * `undefined` when it can.
  */
 export function upstreamQueryProblem(
   query: URLSearchParams,
 ): string | undefined {
+  let searches = 0;
   for (const [name, value] of query) {
+    if (parsedName(name) === "q") searches++;
+    const shape = shapeProblem(name, searches);
+    if (shape !== undefined) return shape;
     if (name === "callback") {
       return "callback (JSONP) is not served: the answers are JSON, " +
         "readable cross-origin (CORS)";
