@@ -159,7 +159,7 @@ Deno.test("preflights of what pages send answer 204; plain OPTIONS gets Allow; u
   assert.equal(wrong.status, 204);
   assert.equal(
     wrong.headers.get("access-control-allow-methods"),
-    "GET, HEAD, OPTIONS",
+    "GET, HEAD, OPTIONS, POST",
   );
   const junk = await preflight("/posts/1", "PUT", "content type");
   assert.equal(junk.status, 400);

@@ -9,7 +9,11 @@
  */
 
 import assert from "node:assert/strict";
-import { RESOURCES } from "../routes/jsonplaceholder/resources.ts";
+import {
+  NESTED,
+  RESOURCE_INFO,
+  RESOURCES,
+} from "../routes/jsonplaceholder/resources.ts";
 import { testApp } from "./fixtures/app.ts";
 import { startJsonPlaceholder } from "./fixtures/jsonplaceholder.ts";
 
@@ -94,4 +98,39 @@ Deno.test("against the real JSONPlaceholder, a write sends the next read of what
     assert.match(await status(path), /fwd=miss/, path);
   }
   for (const path of kept) assert.match(await status(path), /; hit/, path);
+});
+
+Deno.test("a create under a parent (POST /posts/1/comments, every nested collection) answers what the real JSONPlaceholder answers, and drops the cached lists it joins", async () => {
+  await using upstream = await startJsonPlaceholder();
+  await using t = await testApp(["--upstream-url", upstream.url]);
+  for (const [parent, child] of NESTED) {
+    const path = `/${parent}/1/${child}`;
+    const list = await t.get(path);
+    assert.equal(list.status, 200);
+    await list.body?.cancel();
+    const init = {
+      method: "POST",
+      body: JSON.stringify({ name: "foo", title: "bar", body: "baz" }),
+      headers: JSON_HEADERS,
+    };
+    const ours = await t.get(path, init);
+    const theirs = await fetch(upstream.url + path, init);
+    assert.equal(ours.status, 201, path);
+    assert.equal(theirs.status, 201, path);
+    const created = await ours.json();
+    assert.deepEqual(created, await theirs.json(), path);
+    assert.equal(created[`${RESOURCE_INFO[parent].noun}Id`], 1, path);
+    // The list is read again from the upstream (which kept nothing).
+    const again = await t.get(path);
+    assert.match(again.headers.get("cache-status")!, /fwd=miss/, path);
+    const fresh = await fetch(upstream.url + path);
+    assert.deepEqual(await again.json(), await fresh.json(), path);
+  }
+  const bad = await t.get("/posts/abc/comments", {
+    method: "POST",
+    body: "{}",
+    headers: JSON_HEADERS,
+  });
+  assert.equal(bad.status, 400);
+  assert.equal((await bad.json()).title, "Invalid id");
 });

@@ -1,7 +1,7 @@
 /**
  * The JSONPlaceholder writes, passed through: `POST /<resource>` and
  * `PUT`/`PATCH`/`DELETE /<resource>/:id` for every resource the reads
- * cover. A body is a JSON object of at most `WRITE_MAX_BYTES` (413 past
+ * cover, and `POST /<parent>/:id/<child>` for every nested collection. A body is a JSON object of at most `WRITE_MAX_BYTES` (413 past
  * it, told by `Content-Length` before any byte is read, else as soon as
  * the count crosses it), sent as `application/json` in UTF-8 (415
  * otherwise), well-formed and at most `MAX_JSON_DEPTH` levels deep (400).
@@ -27,7 +27,7 @@ import {
 } from "../../services/upstream/write.ts";
 import type { Handler, Route, RouteContext } from "../router.ts";
 import { createdPath, writeRule } from "./invalidation.ts";
-import { isValidId, type Resource, RESOURCES } from "./resources.ts";
+import { isValidId, NESTED, type Resource, RESOURCES } from "./resources.ts";
 import { badId } from "./routes.ts";
 
 /** What the write routes need. */
@@ -199,14 +199,25 @@ function relatedPaths(
   return created ? [...named, created] : named;
 }
 
-function passThrough(
-  deps: WriteDeps,
-  resource: Resource,
-  method: WriteMethod,
-): Handler {
+/** What one write route writes. */
+interface WriteTarget {
+  /** The resource written. */
+  resource: Resource;
+  method: WriteMethod;
+  /**
+   * For a create under a parent (`POST /posts/:id/comments`): the parent,
+   * whose id the path's `:id` is (json-server sets `postId` from it).
+   */
+  parent?: Resource;
+}
+
+function passThrough(deps: WriteDeps, target: WriteTarget): Handler {
+  const { resource, method } = target;
   return async (req, ctx) => {
-    const { id } = ctx.params;
-    if (id !== undefined && !isValidId(id)) return badId(ctx);
+    const pathId = ctx.params.id;
+    if (pathId !== undefined && !isValidId(pathId)) return badId(ctx);
+    // The item written, when the path names it (not a parent's id).
+    const id = target.parent === undefined ? pathId : undefined;
     const contentType = req.headers.get("content-type") ?? "";
     let body: Uint8Array<ArrayBuffer> | undefined;
     if (method !== "DELETE") {
@@ -243,18 +254,30 @@ function passThrough(
   };
 }
 
-/** The write routes of every resource. */
+/**
+ * The write routes of every resource, and the creates under a parent
+ * (`POST /posts/:id/comments`, every nested collection), which
+ * json-server takes as a create with the parent's id set.
+ */
 export function writeRoutes(deps: WriteDeps): Route[] {
-  return RESOURCES.flatMap((resource) => [
+  const routes: Route[] = RESOURCES.flatMap((resource) => [
     {
       method: "POST",
       pattern: `/${resource}`,
-      handler: passThrough(deps, resource, "POST"),
+      handler: passThrough(deps, { resource, method: "POST" }),
     },
     ...(["PUT", "PATCH", "DELETE"] as const).map((method) => ({
       method,
       pattern: `/${resource}/:id`,
-      handler: passThrough(deps, resource, method),
+      handler: passThrough(deps, { resource, method }),
     })),
   ]);
+  for (const [parent, child] of NESTED) {
+    routes.push({
+      method: "POST",
+      pattern: `/${parent}/:id/${child}`,
+      handler: passThrough(deps, { resource: child, method: "POST", parent }),
+    });
+  }
+  return routes;
 }

@@ -1,7 +1,7 @@
 /**
  * The OpenAPI fragment of the JSONPlaceholder writes (`writes.ts`):
  * `POST /<resource>` and `PUT`/`PATCH`/`DELETE /<resource>/:id` for every
- * resource, with the request and answer bodies made from each resource's
+ * resource, `POST /<parent>/:id/<child>` for every nested collection, with the request and answer bodies made from each resource's
  * schema in `resources.ts` (every field optional, others allowed: the
  * upstream decides what it takes).
  *
@@ -24,7 +24,7 @@ import {
   schemaRef,
 } from "../../services/ops/openapi_parts.ts";
 import { capital, POSITIVE_ID } from "./openapi.ts";
-import { IdSchema, RESOURCE_INFO, RESOURCES } from "./resources.ts";
+import { IdSchema, NESTED, RESOURCE_INFO, RESOURCES } from "./resources.ts";
 
 type Resource = typeof RESOURCES[number];
 
@@ -111,6 +111,26 @@ function createOperation(resource: Resource): OperationDescription {
   };
 }
 
+/** `POST /<parent>/:id/<child>`: a create with the parent's id set. */
+function nestedCreateOperation(
+  parent: Resource,
+  child: Resource,
+): OperationDescription {
+  const { noun } = RESOURCE_INFO[child];
+  const owner = RESOURCE_INFO[parent].noun;
+  const create = createOperation(child);
+  return {
+    ...create,
+    operationId: `create${capital(owner)}${capital(noun)}`,
+    summary: `Create a ${noun} of a ${owner}`,
+    description: `${PASSED_THROUGH} JSONPlaceholder answers 201 with ` +
+      `the body, \`${owner}Id\` set to \`id\` and a new id.`,
+    tags: [parent],
+    pathParameters: { id: POSITIVE_ID },
+    requestBody: requestBody(child, `The new ${noun}.`),
+  };
+}
+
 /** `POST /<resource>` and `PUT`/`PATCH`/`DELETE /<resource>/:id`. */
 function writeOperations(
   resource: Resource,
@@ -166,7 +186,13 @@ function writeOperations(
 
 /** The JSONPlaceholder writes' part of the OpenAPI document. */
 export const jsonPlaceholderWriteDocs: ApiFragment = {
-  operations: Object.assign({}, ...RESOURCES.map(writeOperations)),
+  operations: Object.assign(
+    {},
+    ...RESOURCES.map(writeOperations),
+    ...NESTED.map(([parent, child]) => ({
+      [`POST /${parent}/:id/${child}`]: nestedCreateOperation(parent, child),
+    })),
+  ),
   schemas: Object.assign({}, ...RESOURCES.map(bodySchemas)),
   headers: {
     WriteLocation: {
