@@ -1,16 +1,16 @@
 /**
  * The parts of a query that json-server (the upstream) cannot answer as
- * JSON, refused here with a 400 instead of passed on: a `_like` filter
- * that is no regular expression (json-server compiles it with
+ * JSON, refused here with a 400 instead of passed on: a `_like` filter that
+ * is no regular expression (json-server compiles it with
  * `new RegExp(value, "i")` and answers 500; five such requests opened the
- * circuit breaker for every client), and `callback` (json-server answers
- * JSONP, `text/javascript`, which this JSON API answered 502 and logged as
- * an error); and a `_like` that could take the upstream exponential time
+ * circuit breaker for every client), and `callback` (json-server answers JSONP,
+ * `text/javascript`, which this JSON API answered 502 and logged as an
+ * error); and a `_like` that could take the upstream exponential time
  * ({@linkcode backtracksBadly}: `?title_like=(.*)*x` held json-server's one
  * thread, so every other request to it waited, past our timeout, until the
- * breaker opened); and `q` or `_expand` given in a shape json-server
- * cannot read (`q=a&q=b`, `q[]=a`, `_expand[a]=user`: a list or an object
- * where it calls a string method, a 500). And a path with its query longer than
+ * breaker opened); and `q` or `_expand` given in a shape json-server cannot
+ * read (`q=a&q=b`, `q[]=a`, `_expand[a]=user`: a list or an object where it
+ * calls a string method, a 500). And a path with its query longer than
  * {@linkcode MAX_UPSTREAM_TARGET}: the upstream refuses a long request head
  * (json-server under Node: 431 past 16 KiB), a 502 logged as an error here,
  * so it is 414 at once. Only queries that miss memory are looked at: a

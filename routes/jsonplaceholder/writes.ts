@@ -1,15 +1,16 @@
 /**
  * The JSONPlaceholder writes, passed through: `POST /<resource>` and
  * `PUT`/`PATCH`/`DELETE /<resource>/:id` for every resource the reads
- * cover, and `POST /<parent>/:id/<child>` for every nested collection. A body is a JSON object of at most `WRITE_MAX_BYTES` (413 past
- * it, told by `Content-Length` before any byte is read, else as soon as
- * the count crosses it), sent as `application/json` in UTF-8 (415
- * otherwise), well-formed and at most `MAX_JSON_DEPTH` levels deep (400).
- * The upstream's status, body, `Content-Type`, `Location` and
- * `Content-Location` come back as they are (a `Location`
- * into the upstream is made relative, so it leads here); nothing of a
- * write is cached, and a successful one (2xx, 3xx) drops what it made
- * stale (`invalidation.ts`) before the answer goes out.
+ * cover, and `POST /<parent>/:id/<child>` for every nested collection. A
+ * body is a JSON object of at most `WRITE_MAX_BYTES` (413 past it, told by
+ * `Content-Length` before any byte is read, else as soon as the count
+ * crosses it), sent as `application/json` in UTF-8 (415 otherwise),
+ * well-formed and at most `MAX_JSON_DEPTH` levels deep (400). The
+ * upstream's status, body, `Content-Type`, `Location` and
+ * `Content-Location` come back as they are (a `Location` into the upstream
+ * is made relative, so it leads here); nothing of a write is cached, and a
+ * successful one (2xx, 3xx) drops what it made stale (`invalidation.ts`)
+ * before the answer goes out.
  *
  * @module
  */

@@ -1,9 +1,10 @@
 /**
  * The OpenAPI fragment of the JSONPlaceholder writes (`writes.ts`):
  * `POST /<resource>` and `PUT`/`PATCH`/`DELETE /<resource>/:id` for every
- * resource, `POST /<parent>/:id/<child>` for every nested collection, with the request and answer bodies made from each resource's
- * schema in `resources.ts` (every field optional, others allowed: the
- * upstream decides what it takes).
+ * resource, `POST /<parent>/:id/<child>` for every nested collection, with
+ * the request and answer bodies made from each resource's schema in
+ * `resources.ts` (every field optional, others allowed: the upstream
+ * decides what it takes).
  *
  * @module
  */
