@@ -33,16 +33,23 @@ export interface CacheResult {
   entry: CacheEntry;
   outcome: CacheOutcome;
   /**
-   * Seconds since the entry was stored, rounded down: the `Age` header.
+   * Seconds since the entry was stored: the `Age` header. Rounded up for
+   * an answer from the store (`hit`, `stale`, `stale-if-error`), so a
+   * downstream copy never outlives the entry; rounded down (0) for one
+   * fetched now.
    */
   ageSeconds: number;
   /**
    * The entry's freshness lifetime in whole seconds: the `max-age`. A
    * downstream cache counts it from `Age` (RFC 9111 4.2.3), so it is the
-   * whole lifetime, never what is left of it.
+   * whole lifetime, never what is left of it; 0 on a stale answer, so a
+   * cache that reads `max-age` without `Age` does not keep it as fresh.
    */
   lifetimeSeconds: number;
-  /** Seconds of freshness left; negative when stale (`Cache-Status` ttl). */
+  /**
+   * Whole seconds of freshness left (the TTL less `ageSeconds`); negative
+   * when stale (`Cache-Status` ttl).
+   */
   ttlSeconds: number;
   /** The upstream error that made a stale answer necessary. */
   error?: unknown;

@@ -228,17 +228,27 @@ export class ResponseCache {
   ): CacheResult {
     this.#onOutcome?.(outcome);
     const ageMs = Math.max(0, this.#now() - entry.storedAt);
+    const lifetime = Math.floor(this.#ttlMs / 1000);
+    const stale = outcome === "stale" || outcome === "stale-if-error";
+    // An answer from the store counts its age up to the next second, so a
+    // downstream cache, which keeps it max-age minus Age, lets it go by
+    // the time the entry here goes (rounded down, chromium and Varnish kept
+    // it up to a second past that); one fetched for this request is as old
+    // as its storing took, milliseconds: 0.
+    const ageSeconds = stale || outcome === "hit"
+      ? Math.ceil(ageMs / 1000)
+      : Math.floor(ageMs / 1000);
     const result: CacheResult = {
       entry,
       outcome,
-      ageSeconds: Math.floor(ageMs / 1000),
-      lifetimeSeconds: Math.floor(this.#ttlMs / 1000),
-      // Rounded away from zero: a fresh entry shows its full ttl for the
-      // first second (Age is rounded down, so Age + ttl stays the lifetime),
-      // and a stale one shows as stale at once.
-      ttlSeconds: ageMs <= this.#ttlMs
-        ? Math.ceil((this.#ttlMs - ageMs) / 1000)
-        : Math.floor((this.#ttlMs - ageMs) / 1000),
+      ageSeconds,
+      // A stale answer says max-age=0: its Age past max-age tells a cache
+      // that it is stale, but nginx (1.22) reads max-age alone and kept a
+      // stale-if-error answer as fresh for the whole TTL.
+      lifetimeSeconds: stale ? 0 : lifetime,
+      // Whole seconds left, rounded down as Age is rounded up (negative
+      // once stale): what a downstream cache counts too.
+      ttlSeconds: lifetime - ageSeconds,
     };
     // Set only when there is one (rarely): spreading conditional objects
     // into the literal built it on a slow path on every hit.

@@ -1,0 +1,113 @@
+/**
+ * Chromium's HTTP cache as a downstream of the service: a page's `fetch`
+ * is answered from it while the service's headers say the copy is fresh
+ * (RFC 9111 4.2.3: `max-age` less `Age` less the time it has held it), so
+ * those headers decide how long a browser shows a copy. Which fetches
+ * reached the service tells its `X-Request-Id`: a copy from the browser's
+ * cache repeats the one it was stored with.
+ *
+ * Needs `-A` (playwright-core) and chromium (tests/fixtures/chromium.ts).
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import type { Page } from "playwright-core";
+import { launchChromium } from "./fixtures/chromium.ts";
+import { serveApp } from "./fixtures/served_app.ts";
+import { startFixtureUpstream } from "./fixtures/upstream.ts";
+
+const TTL_SECONDS = 2;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Fetched {
+  status: number;
+  requestId: string | null;
+  age: string | null;
+  cacheStatus: string | null;
+}
+
+/** A `fetch` by the page, default cache mode, and what came back. */
+function pageFetch(page: Page, path: string): Promise<Fetched> {
+  return page.evaluate(async (path) => {
+    const res = await fetch(path);
+    await res.arrayBuffer();
+    return {
+      status: res.status,
+      requestId: res.headers.get("x-request-id"),
+      age: res.headers.get("age"),
+      cacheStatus: res.headers.get("cache-status"),
+    };
+  }, path);
+}
+
+/** The service on a fixture upstream, and a chromium page on its origin. */
+async function stack() {
+  const upstream = startFixtureUpstream();
+  const served = await serveApp({
+    args: [
+      "--upstream-url",
+      upstream.url,
+      "--cache-ttl-seconds",
+      String(TTL_SECONDS),
+      "--cache-stale-while-revalidate-seconds",
+      "30",
+    ],
+  });
+  const browser = await launchChromium().catch(async (error) => {
+    await served[Symbol.asyncDispose]();
+    await upstream[Symbol.asyncDispose]();
+    throw error;
+  });
+  const page = await browser.newPage();
+  await page.goto(`${served.url}/healthz`);
+  return {
+    served,
+    page,
+    async [Symbol.asyncDispose]() {
+      await browser.close();
+      await served[Symbol.asyncDispose]();
+      await upstream[Symbol.asyncDispose]();
+    },
+  };
+}
+
+Deno.test("chromium lets a copy go when the entry here goes, not later", async () => {
+  await using s = await stack();
+  const storedFrom = Date.now();
+  await (await fetch(`${s.served.url}/posts/1`)).body?.cancel();
+
+  // Half-way through a second of the entry's life: Age rounded down would
+  // give the browser that half second more than the entry has.
+  await sleep(1500 - (Date.now() - storedFrom));
+  const held = await pageFetch(s.page, "/posts/1");
+  assert.match(held.cacheStatus ?? "", /; hit; /);
+
+  await sleep(storedFrom + TTL_SECONDS * 1000 + 200 - Date.now());
+  const after = await pageFetch(s.page, "/posts/1");
+  assert.notEqual(
+    after.requestId,
+    held.requestId,
+    `chromium served its copy (Age ${held.age}) ${
+      Date.now() - storedFrom - TTL_SECONDS * 1000
+    } ms after the entry here expired`,
+  );
+  assert.equal(after.status, 200);
+});
+
+Deno.test("chromium keeps no answer the service says not to: /metrics, /healthz, /files, errors", async () => {
+  await using s = await stack();
+  for (const path of ["/metrics", "/healthz", "/files", "/nope"]) {
+    const first = await pageFetch(s.page, path);
+    const second = await pageFetch(s.page, path);
+    assert.notEqual(second.requestId, first.requestId, `${path} was kept`);
+  }
+  // A stale answer is asked again, not kept.
+  await (await fetch(`${s.served.url}/posts/2`)).body?.cancel();
+  await sleep(TTL_SECONDS * 1000 + 100);
+  const stale = await pageFetch(s.page, "/posts/2");
+  assert.match(stale.cacheStatus ?? "", /stale-while-revalidate/);
+  const next = await pageFetch(s.page, "/posts/2");
+  assert.notEqual(next.requestId, stale.requestId, "a stale answer was kept");
+});

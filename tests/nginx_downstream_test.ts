@@ -1,0 +1,156 @@
+/**
+ * A real nginx in front of the service, caching as its headers say
+ * (`proxy_cache` with `proxy_cache_revalidate`, the origin's
+ * `Cache-Control` obeyed), as it would be deployed. nginx reads `max-age`
+ * and not `Age`, so a stale answer must say so in `Cache-Control` itself;
+ * it must keep gzip from a client that did not ask, revalidate with the
+ * service's `ETag`, and keep nothing the service says not to keep.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { type NginxServer, startCachingProxy } from "./fixtures/nginx.ts";
+import { serveApp } from "./fixtures/served_app.ts";
+import {
+  type FixtureUpstream,
+  startFixtureUpstream,
+} from "./fixtures/upstream.ts";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The service (TTL 1 s) on a fixture upstream, and nginx in front. */
+async function stack(windows: { swrSeconds: number; sieSeconds: number }) {
+  const upstream = startFixtureUpstream();
+  const served = await serveApp({
+    args: [
+      "--upstream-url",
+      upstream.url,
+      "--cache-ttl-seconds",
+      "1",
+      "--cache-stale-while-revalidate-seconds",
+      String(windows.swrSeconds),
+      "--cache-stale-if-error-seconds",
+      String(windows.sieSeconds),
+      // One failing call per request, and the breaker out of the way.
+      "--upstream-retries",
+      "0",
+    ],
+  });
+  let nginx: NginxServer;
+  try {
+    nginx = await startCachingProxy({
+      upstream: Number(new URL(served.url).port),
+      originHeaders: "obey",
+    });
+  } catch (error) {
+    await served[Symbol.asyncDispose]();
+    await upstream[Symbol.asyncDispose]();
+    throw error;
+  }
+  return {
+    upstream: upstream as FixtureUpstream,
+    served,
+    nginx,
+    /** A GET through nginx: its status, the headers that tell, the body. */
+    async viaNginx(path: string, headers: HeadersInit = {}) {
+      const res = await fetch(nginx.url + path, { headers });
+      const body = await res.text();
+      return {
+        status: res.status,
+        nginx: res.headers.get("x-cache-status"),
+        ours: res.headers.get("cache-status"),
+        requestId: res.headers.get("x-request-id"),
+        headers: res.headers,
+        body,
+      };
+    },
+    async [Symbol.asyncDispose]() {
+      await nginx[Symbol.asyncDispose]();
+      await served[Symbol.asyncDispose]();
+      await upstream[Symbol.asyncDispose]();
+    },
+  };
+}
+
+Deno.test("nginx does not keep a stale-while-revalidate answer as fresh", async () => {
+  await using s = await stack({ swrSeconds: 30, sieSeconds: 0 });
+  await (await fetch(`${s.served.url}/posts/1`)).body?.cancel();
+  await sleep(1300);
+
+  const stale = await s.viaNginx("/posts/1");
+  assert.equal(stale.nginx, "MISS");
+  assert.match(stale.ours ?? "", /detail="stale-while-revalidate"/);
+  await s.served.app.cache.settled();
+
+  // Refreshed here meanwhile: nginx asks again and gets the fresh entry.
+  const next = await s.viaNginx("/posts/1");
+  assert.notEqual(
+    next.nginx,
+    "HIT",
+    `nginx served the stale answer again as fresh (${next.ours}, Age ${
+      next.headers.get("age")
+    })`,
+  );
+  assert.match(next.ours ?? "", /; hit; /);
+  assert.equal(next.headers.get("cache-control"), "public, max-age=1");
+  // What told nginx: Age alone (past max-age) does not.
+  assert.equal(stale.headers.get("cache-control"), "public, max-age=0");
+});
+
+Deno.test("nginx does not keep a stale-if-error answer as fresh", async () => {
+  await using s = await stack({ swrSeconds: 0, sieSeconds: 600 });
+  await (await fetch(`${s.served.url}/posts/1`)).body?.cancel();
+  await sleep(1300);
+  s.upstream.setFault("/posts/1", { status: 500 });
+
+  const stale = await s.viaNginx("/posts/1");
+  assert.equal(stale.status, 200);
+  assert.match(stale.ours ?? "", /fwd-status=500; .*detail="stale-if-error"/);
+  const again = await s.viaNginx("/posts/1");
+  assert.notEqual(again.nginx, "HIT", "nginx kept the stale answer as fresh");
+
+  // The upstream is back: the next answer through nginx is current.
+  s.upstream.clearFaults();
+  const recovered = await s.viaNginx("/posts/1");
+  assert.notEqual(recovered.nginx, "HIT");
+  assert.equal(recovered.ours, "async-api; fwd=miss; stored");
+});
+
+Deno.test("nginx keeps a fresh answer, per Accept-Encoding, and revalidates it with a 304", async () => {
+  await using s = await stack({ swrSeconds: 0, sieSeconds: 0 });
+  const gzip = await s.viaNginx("/posts/1", { "accept-encoding": "gzip" });
+  assert.equal(gzip.nginx, "MISS");
+  assert.equal(gzip.headers.get("content-encoding"), "gzip");
+  const gzipHit = await s.viaNginx("/posts/1", { "accept-encoding": "gzip" });
+  assert.equal(gzipHit.nginx, "HIT");
+  // A client that did not ask for gzip never gets the stored gzip copy.
+  const plain = await s.viaNginx("/posts/1", { "accept-encoding": "identity" });
+  assert.equal(plain.nginx, "MISS");
+  assert.equal(plain.headers.get("content-encoding"), null);
+  assert.equal(JSON.parse(plain.body).id, 1);
+
+  // nginx counts whole seconds, and keeps a copy while not past them.
+  await sleep(2100);
+  const revalidated = await s.viaNginx("/posts/1", {
+    "accept-encoding": "gzip",
+  });
+  assert.equal(revalidated.nginx, "REVALIDATED");
+  const asked = s.upstream.hits("/posts/1");
+  assert.equal(asked, 2, "the service refreshed its entry once");
+});
+
+Deno.test("nginx keeps no answer the service says not to: /metrics, /healthz, /files, errors", async () => {
+  await using s = await stack({ swrSeconds: 0, sieSeconds: 0 });
+  s.upstream.setFault("/posts/2", { status: 500 });
+  for (const path of ["/metrics", "/healthz", "/files", "/nope", "/posts/2"]) {
+    const first = await s.viaNginx(path);
+    const second = await s.viaNginx(path);
+    assert.notEqual(second.nginx, "HIT", path);
+    assert.notEqual(
+      second.requestId,
+      first.requestId,
+      `${path} came from nginx`,
+    );
+  }
+});
