@@ -78,7 +78,11 @@ export function downloadHandler(
     const validators = fileValidators(meta);
     const headers: Record<string, string> = {
       "etag": validators.etag,
-      "cache-control": "private, max-age=0, must-revalidate",
+      // no-transform: the stored bytes go out as stored (Repr-Digest names
+      // them), never recoded on the way; it also tells the compressor that
+      // a 304, which has no Content-Type, does not vary on Accept-Encoding
+      // (RFC 9110 15.4.5: the Vary and ETag of its 200).
+      "cache-control": "private, max-age=0, must-revalidate, no-transform",
     };
     if (validators.lastModified !== undefined) {
       headers["last-modified"] = formatHttpDate(validators.lastModified);

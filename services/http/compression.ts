@@ -9,10 +9,17 @@
  * - every such response gets `Vary: Accept-Encoding`, compressed or not,
  *   and so does every 304 without a non-compressible `Content-Type`, so a
  *   shared cache never hands a gzip body to a client that did not ask;
- * - bodies under {@linkcode CompressorOptions.minBytes}, partial content,
- *   `Cache-Control: no-transform` and already encoded bodies are sent as is;
- * - a compressed variant carries a weak `ETag` (it is a different byte
- *   sequence of the same representation);
+ * - `Cache-Control: no-transform` answers (stored files, event streams)
+ *   are never compressed, so they do not vary on `Accept-Encoding`, nor do
+ *   their 304s;
+ * - bodies under {@linkcode CompressorOptions.minBytes}, partial content
+ *   and already encoded bodies are sent as is;
+ * - the answer to a client that takes br or gzip carries a weak `ETag`
+ *   (the compressed variant is a different byte sequence of the same
+ *   representation), compressed or sent as is for being short, and so does
+ *   its 304: a 304 carries the `ETag` its 200 would (RFC 9110 15.4.5), and
+ *   a cache that revalidated a gzip copy with a 304 holding the strong tag
+ *   (Varnish) served gzip bytes under the tag of the identity bytes;
  * - compressed bytes of bodies with an `ETag` are kept in a small LRU, so a
  *   cache hit is not compressed again on every request.
  *
@@ -27,8 +34,11 @@ import {
   readUpTo,
   STREAM_FORMATS,
 } from "./encoders.ts";
+import { codingOf } from "./accept_encoding.ts";
 import type { Reply } from "./reply.ts";
 import { varyWith } from "./vary.ts";
+
+export { negotiate } from "./accept_encoding.ts";
 
 /** Options of {@linkcode Compressor}. */
 export interface CompressorOptions {
@@ -70,32 +80,22 @@ export function isCompressible(contentType: string | null): boolean {
   return known;
 }
 
-/**
- * The coding to use for an `Accept-Encoding` value: `br` or `gzip`, the one
- * with the higher q-value (`br` on a tie), or `undefined` for identity.
- */
-export function negotiate(acceptEncoding: string | null): Coding | undefined {
-  if (acceptEncoding === null || acceptEncoding === "") return undefined;
-  let br = -1;
-  let gz = -1;
-  let star = -1;
-  for (const part of acceptEncoding.split(",")) {
-    const [name = "", ...params] = part.split(";");
-    let q = 1;
-    for (const param of params) {
-      const [key, value] = param.split("=");
-      if (key?.trim().toLowerCase() === "q") q = Number(value?.trim() ?? 1);
-    }
-    if (!(q >= 0 && q <= 1)) q = 0;
-    const coding = name.trim().toLowerCase();
-    if (coding === "br") br = q;
-    else if (coding === "gzip" || coding === "x-gzip") gz = q;
-    else if (coding === "*") star = q;
+const NO_TRANSFORM = /\bno-transform\b/i;
+
+// Answers per Cache-Control value, as for Content-Type: a handful of
+// values, and a Map lookup costs less than the regex on every answer.
+const noTransformMemo = new Map<string, boolean>();
+
+/** Whether a `Cache-Control` value says `no-transform`. */
+function saysNoTransform(cacheControl: string | null): boolean {
+  if (cacheControl === null) return false;
+  let known = noTransformMemo.get(cacheControl);
+  if (known === undefined) {
+    known = NO_TRANSFORM.test(cacheControl);
+    if (noTransformMemo.size >= COMPRESSIBLE_MEMO_SIZE) noTransformMemo.clear();
+    noTransformMemo.set(cacheControl, known);
   }
-  if (br < 0) br = star;
-  if (gz < 0) gz = star;
-  if (br <= 0 && gz <= 0) return undefined;
-  return br >= gz ? "br" : "gzip";
+  return known;
 }
 
 function addVary(headers: Headers): void {
@@ -118,16 +118,22 @@ function headerOf(head: Head, name: string): string | null {
   return head instanceof Headers ? head.get(name) : head[name] ?? null;
 }
 
-/** What to do with an answer: add `Vary`, and encode it with `coding`. */
+/**
+ * What to do with an answer: add `Vary`; with a `coding` (the client takes
+ * it), encode the body in it when it is long enough, and weaken the `ETag`.
+ */
 interface Plan {
   readonly vary: boolean;
   readonly coding?: Coding;
 }
 
-// The plans without a coding, made once: most answers (every one to a
-// client that asks for no coding) get one of these.
+// Every plan, made once: no allocation per answer.
 const VARY: Plan = { vary: true };
 const NO_VARY: Plan = { vary: false };
+const CODED: Readonly<Record<Coding, Plan>> = {
+  br: { vary: true, coding: "br" },
+  gzip: { vary: true, coding: "gzip" },
+};
 
 /**
  * What a kept compressed body costs beyond its bytes and key characters:
@@ -171,29 +177,25 @@ export class Compressor {
 
   /**
    * What the rules say for an answer with `status` and the headers in
-   * `head`, to `req`: whether it varies on `Accept-Encoding` and, when it
-   * should be compressed (if it has a body), the coding.
+   * `head`, to `req`: whether it varies on `Accept-Encoding` and the coding
+   * the client takes, if any. A 304 has no `Content-Type`: it stands for
+   * the 200 it validates, and is planned as that 200 would be.
    */
   #plan(req: Request, status: number, head: Head): Plan {
     const type = headerOf(head, "content-type");
-    if (status === 304) {
-      return type === null || isCompressible(type) ? VARY : NO_VARY;
+    if (!(status === 304 && type === null) && !isCompressible(type)) {
+      return NO_VARY;
     }
-    if (!isCompressible(type)) return NO_VARY;
-    const coding = negotiate(req.headers.get("accept-encoding"));
+    if (saysNoTransform(headerOf(head, "cache-control"))) return NO_VARY;
+    const coding = codingOf(req.headers.get("accept-encoding"));
     if (
       coding === undefined || status === 206 ||
       headerOf(head, "content-encoding") !== null ||
-      headerOf(head, "content-range") !== null ||
-      /\bno-transform\b/i.test(headerOf(head, "cache-control") ?? "")
+      headerOf(head, "content-range") !== null
     ) {
       return VARY;
     }
-    const declared = headerOf(head, "content-length");
-    if (declared !== null && Number(declared) < this.#minBytes) {
-      return VARY;
-    }
-    return { vary: true, coding };
+    return CODED[coding];
   }
 
   /**
@@ -204,9 +206,18 @@ export class Compressor {
     const { headers, status } = response;
     const plan = this.#plan(req, status, headers);
     if (plan.vary) addVary(headers);
+    if (plan.coding === undefined) return response;
+    const declared = headers.get("content-length");
     // `body` only now: reading it turns a body of bytes into a stream,
     // which the server then sends chunked.
-    if (plan.coding === undefined || response.body === null) return response;
+    if (
+      (declared !== null && Number(declared) < this.#minBytes) ||
+      response.body === null
+    ) {
+      const weak = weakTagOf(req, status, headers);
+      if (weak !== undefined) headers.set("etag", weak);
+      return response;
+    }
     const variant = variantOf(req, status, headers, plan.coding);
     const cached = variant.key === undefined
       ? undefined
@@ -226,10 +237,10 @@ export class Compressor {
     const { headers, status, body } = reply;
     const plan = this.#plan(req, status, headers);
     if (plan.vary) headers.vary = varyWith(headers.vary, "Accept-Encoding");
-    if (
-      plan.coding === undefined || body === null ||
-      body.byteLength < this.#minBytes
-    ) {
+    if (plan.coding === undefined) return reply;
+    if (body === null || body.byteLength < this.#minBytes) {
+      const weak = weakTagOf(req, status, headers);
+      if (weak !== undefined) headers.etag = weak;
       return reply;
     }
     const variant = variantOf(req, status, headers, plan.coding);
@@ -254,7 +265,9 @@ export class Compressor {
     if (read.rest !== undefined) return streamed(response, read.rest, variant);
     const bytes = concat(read.chunks, read.length);
     if (bytes.byteLength < this.#minBytes) {
-      return new Response(bytes as Uint8Array<ArrayBuffer>, response);
+      const sent = new Response(bytes as Uint8Array<ArrayBuffer>, response);
+      if (variant.etag !== undefined) sent.headers.set("etag", variant.etag);
+      return sent;
     }
     return encoded(response, await this.#encode(bytes, variant), variant);
   }
@@ -269,6 +282,29 @@ interface Variant {
   key?: string;
 }
 
+/**
+ * The weak form of an answer's `ETag` when the tag describes the answer's
+ * own body and is strong, else `undefined`. Only a 200 to GET or HEAD, or
+ * a 304 (which answers nothing else), carries the ETag of its own body;
+ * elsewhere (a 201 after an upload) it names another resource: left as it
+ * is.
+ */
+function weakTagOf(
+  req: Request,
+  status: number,
+  head: Head,
+): string | undefined {
+  const etag = headerOf(head, "etag");
+  if (etag === null || etag.startsWith("W/")) return undefined;
+  if (
+    status !== 304 &&
+    (status !== 200 || (req.method !== "GET" && req.method !== "HEAD"))
+  ) {
+    return undefined;
+  }
+  return `W/${etag}`;
+}
+
 function variantOf(
   req: Request,
   status: number,
@@ -276,9 +312,8 @@ function variantOf(
   coding: Coding,
 ): Variant {
   const etag = headerOf(head, "etag");
-  // Only a 200 to GET or HEAD carries the ETag of its own body; elsewhere
-  // (a 201 after an upload) it names another resource: left as it is, and
-  // never a key for the compressed bytes.
+  // As in weakTagOf: only a 200 to GET or HEAD carries the ETag of its own
+  // body, and only its compressed bytes are kept by it.
   if (
     etag === null || status !== 200 ||
     (req.method !== "GET" && req.method !== "HEAD")

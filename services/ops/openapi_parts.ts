@@ -126,13 +126,15 @@ export const COMMON_FRAGMENT: ApiFragment = {
   schemas: { Problem: ProblemSchema },
   headers: {
     ETag: {
-      description: "Strong validator of the body; send it as `If-None-Match`.",
+      description: "Validator of the body, strong, or weak (`W/`) to a " +
+        "client that takes br or gzip; send it as `If-None-Match`.",
       schema: string,
     },
     CacheControl: {
       description: "`public, max-age=<freshness lifetime>` for cached " +
         "reads (`CACHE_TTL_SECONDS`; the answer is fresh while `max-age` " +
-        "exceeds `Age`), `no-store` for errors and partial answers.",
+        "exceeds `Age`; `max-age=0` on a stale answer), `no-store` for " +
+        "errors and partial answers.",
       schema: string,
     },
     XRequestId: {
