@@ -154,3 +154,33 @@ Deno.test("a repeated parameter's values keep their order: json-server reads _li
     next(theirs.headers.get("link")),
   );
 });
+
+Deno.test("_order is case-insensitive and takes one order per _sort field, as json-server reads it", async () => {
+  await using upstream = await startJsonPlaceholder();
+  await using t = await testApp(["--upstream-url", upstream.url]);
+  // json-server 0.8 (this package) reverses on DESC, 0.17 (the public
+  // service) on desc, and takes a list (`_sort=a,b&_order=desc,asc`).
+  for (
+    const query of [
+      "_sort=id&_order=DESC",
+      "_sort=id&_order=desc",
+      "_sort=userId,id&_order=desc,asc",
+      "_sort=title&_order=Asc",
+    ]
+  ) {
+    const path = `/posts?${query}`;
+    const [ours, theirs] = await Promise.all([
+      t.get(path),
+      fetch(upstream.url + path),
+    ]);
+    assert.equal(ours.status, 200, path);
+    assert.deepEqual(await ours.json(), await theirs.json(), path);
+  }
+  const descending = await (await t.get("/posts?_sort=id&_order=DESC")).json();
+  assert.equal(descending[0].id, 100);
+  for (const order of ["up", "desc,", ",asc", "asc;desc", "descending"]) {
+    const res = await t.get(`/posts?_sort=id&_order=${order}`);
+    assert.equal(res.status, 400, order);
+    await res.body?.cancel();
+  }
+});

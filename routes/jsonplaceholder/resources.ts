@@ -187,11 +187,21 @@ export const RESOURCE_INFO: Readonly<Record<Resource, ResourceInfo>> = {
   },
 };
 
+const ORDER_WORD = "(?:[aA][sS][cC]|[dD][eE][sS][cC])";
+const ORDER = new RegExp(`^${ORDER_WORD}(?:,${ORDER_WORD})*$`);
+
 /** The query parameters every list takes (json-server's). */
 export const ListQuerySchema = z.object({
   q: z.string().describe("Full-text search over every field.").optional(),
   _sort: z.string().describe("Sort by this field.").optional(),
-  _order: z.enum(["asc", "desc"]).describe("Sort order.").optional(),
+  // Any case and a list: json-server 0.8 (the npm package) reverses on
+  // `DESC`, 0.17 (the public service) on `desc`, one per `_sort` field.
+  // Spelled without the `i` flag, which a JSON Schema pattern cannot carry.
+  _order: z.string().regex(ORDER)
+    .describe(
+      "Sort order, `asc` or `desc` in any case; one per `_sort` field, " +
+        "comma-separated.",
+    ).optional(),
   _start: z.int().min(0)
     .describe("Index of the first item (with `_end` or `_limit`).")
     .optional(),
