@@ -115,6 +115,7 @@ async function listen(
       maxConnections: config.maxConnections,
       headerTimeoutMs: config.headerTimeoutMs,
       keepAliveTimeoutMs: config.keepAliveTimeoutMs,
+      maxStreamsPerConnection: config.maxStreamsPerConnection,
       stats: connections,
       onListen: ({ hostname, port }) => {
         const host = hostname.includes(":") ? `[${hostname}]` : hostname;

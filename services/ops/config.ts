@@ -63,6 +63,7 @@ export interface Config {
   maxConnections: number;
   headerTimeoutMs: number;
   keepAliveTimeoutMs: number;
+  maxStreamsPerConnection: number;
   logLevel: LogLevel;
 }
 

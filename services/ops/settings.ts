@@ -223,6 +223,15 @@ export const SETTINGS = [
     help: "a connection idle this long between requests is closed",
     parse: integer(1, 3_600_000),
   }),
+  setting({
+    key: "maxStreamsPerConnection",
+    env: "MAX_STREAMS_PER_CONNECTION",
+    flag: "max-streams-per-connection",
+    default: "32",
+    help:
+      "most requests handled at once on one HTTP/2 connection (its streams); more wait their turn on it",
+    parse: integer(1, 1000),
+  }),
   // Operations (services/ops/).
   setting({
     key: "logLevel",

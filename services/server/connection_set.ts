@@ -8,7 +8,11 @@
  * connection a little later, as nginx's lingering close. When the server
  * runs out of room (the connection cap, or file descriptors), the
  * connections idle longest are closed to make it, as nginx reuses its
- * idle connections: idle sockets cannot lock new clients out.
+ * idle connections: idle sockets cannot lock new clients out. An HTTP/2
+ * connection carries many requests at once (the runtime takes 200 streams
+ * a connection): at most `maxStreams` of them are handled at once, the
+ * others wait their turn on it, so one socket cannot hold 200 stored files
+ * open, or 200 upstream loads, where an HTTP/1.1 one holds one.
  *
  * @module
  */
@@ -48,6 +52,11 @@ export interface ConnectionSetOptions {
   headerTimeoutMs: number;
   /** Time a connection may idle between requests, ms. */
   keepAliveTimeoutMs: number;
+  /**
+   * Requests handled at once on one connection (HTTP/2 streams); more wait
+   * for one of them to end.
+   */
+  maxStreams: number;
   /** Counters to update. */
   stats: ConnectionStats;
 }
@@ -55,8 +64,12 @@ export interface ConnectionSetOptions {
 interface Tracked {
   readonly abort: AbortController;
   served?: ServedConnection;
-  /** Requests in flight. */
+  /** Requests in flight: handled, or waiting in `waiting`. */
   active: number;
+  /** Requests waiting for one handled on this connection to end. */
+  readonly waiting: (() => void)[];
+  /** Set once the connection is closed, or being closed by us. */
+  gone: boolean;
   /** Requests started on it so far. */
   requests: number;
   /** When it was accepted or last became idle (performance.now()). */
@@ -82,6 +95,18 @@ function saysCloseWithBody(req: Request, response: Response): boolean {
   if (req.method === "GET" || req.method === "HEAD") return false;
   const value = response.headers.get("connection");
   return value !== null && /(^|,)\s*close\s*(,|$)/i.test(value);
+}
+
+/**
+ * `response`, its streamed body cancelled when `tracked` closed while it
+ * was being made: the runtime drops the answer of a closed connection
+ * without cancelling its body, so a download's file stayed open.
+ */
+function dropIfGone(tracked: Tracked, response: Response): Response {
+  if (tracked.gone && response.body !== null) {
+    response.body.cancel().catch(() => {});
+  }
+  return response;
 }
 
 /** The open connections, their timers, and their shutdown. */
@@ -131,6 +156,8 @@ export class ConnectionSet {
     const tracked: Tracked = {
       abort: new AbortController(),
       active: 0,
+      waiting: [],
+      gone: false,
       requests: 0,
       since: performance.now(),
     };
@@ -142,6 +169,7 @@ export class ConnectionSet {
       handler: this.#tracking(tracked),
     });
     const done = tracked.served.finished.catch(() => {}).finally(() => {
+      tracked.gone = true;
       this.#connections.delete(tracked);
       this.#closed.delete(done);
       stats.open--;
@@ -151,18 +179,50 @@ export class ConnectionSet {
 
   /**
    * The handler for `tracked`'s requests: the options' handler, with the
-   * connection counted busy from the request head until its answer is out.
+   * connection counted busy from the request head until its answer is out,
+   * and at most `maxStreams` of them handled at once.
    */
   #tracking(tracked: Tracked): Deno.ServeHandler<Deno.NetAddr> {
-    const { handler } = this.#options;
+    const { maxStreams } = this.#options;
     const idle = () => {
-      if (--tracked.active === 0) tracked.since = performance.now();
+      tracked.active--;
+      // The place freed goes to the next request waiting, if any.
+      if (tracked.waiting.length !== 0) tracked.waiting.shift()?.();
+      else if (tracked.active === 0) tracked.since = performance.now();
     };
+    const serve = this.#serving(tracked, idle);
     return (req, info) => {
-      // The handler runs once the request head is in: from here until
-      // the response is sent, no timer closes this connection.
+      // Called once the request head is in: from here until the response
+      // is sent, no timer closes this connection.
       tracked.active++;
       tracked.requests++;
+      // Only an HTTP/2 connection has more than one request in flight.
+      if (tracked.active - tracked.waiting.length > maxStreams) {
+        const { promise, resolve } = Promise.withResolvers<void>();
+        tracked.waiting.push(resolve);
+        return promise.then(() => {
+          if (!tracked.gone) return serve(req, info);
+          // Closed while it waited: nobody reads an answer, and a body
+          // (an opened file) handed to a closed connection is never
+          // cancelled by the runtime.
+          idle();
+          return new Response(null, { status: 503 });
+        });
+      }
+      return serve(req, info);
+    };
+  }
+
+  /**
+   * Runs the options' handler for a request of `tracked` counted in flight,
+   * and calls `idle` once its answer is sent.
+   */
+  #serving(
+    tracked: Tracked,
+    idle: () => void,
+  ): Deno.ServeHandler<Deno.NetAddr> {
+    const { handler } = this.#options;
+    return (req, info) => {
       let answer;
       try {
         answer = handler(req, info);
@@ -173,7 +233,7 @@ export class ConnectionSet {
       if (answer instanceof Promise) {
         info.completed.then(idle, idle);
         return answer.then((response) =>
-          this.#sent(tracked, req, info, response)
+          this.#sent(tracked, req, info, dropIfGone(tracked, response))
         );
       }
       // An answer given at once (a memory hit) goes back at once: an
@@ -271,6 +331,7 @@ export class ConnectionSet {
    * dropped, and only while this runs.
    */
   #close(conn: Tracked): void {
+    conn.gone = true;
     const limit = Error.stackTraceLimit;
     Error.stackTraceLimit = 0;
     this.#closing = true;

@@ -17,6 +17,10 @@
  *   `client_header_timeout`): idle and half-sent connections do not pile up.
  * - **Keep-alive timeout**: a connection idle between requests for
  *   `keepAliveTimeoutMs` is closed.
+ * - **Streams per connection**: at most `maxStreamsPerConnection` requests
+ *   of one HTTP/2 connection are handled at once; the others wait their
+ *   turn, so one socket cannot hold a file or an upstream load per stream
+ *   (the runtime takes 200 streams a connection).
  * - **Connection: close is kept**: an answer saying it (an upload refused
  *   or stopped while its body still arrives) closes the connection 2 s
  *   later, the runtime alone keeping it open until the body ends.
@@ -65,6 +69,11 @@ export interface GuardedServerOptions {
   headerTimeoutMs?: number;
   /** Time a connection may idle between requests, ms. @default {75000} */
   keepAliveTimeoutMs?: number;
+  /**
+   * Requests handled at once on one connection (HTTP/2 streams); more wait
+   * their turn. @default {32}
+   */
+  maxStreamsPerConnection?: number;
   /** Counters to update. @default {new ConnectionStats()} */
   stats?: ConnectionStats;
 }
@@ -130,6 +139,10 @@ function limitsOf(options: GuardedServerOptions) {
       "keepAliveTimeoutMs",
       options.keepAliveTimeoutMs ?? 75_000,
     ),
+    maxStreams: positive(
+      "maxStreamsPerConnection",
+      options.maxStreamsPerConnection ?? 32,
+    ),
   };
 }
 
@@ -139,9 +152,8 @@ function guarded(
 ): GuardedServer {
   const { hostname, port, handler, onListen, logger } = options;
   const { onError = defaultOnError, stats = new ConnectionStats() } = options;
-  const { maxConnections, headerTimeoutMs, keepAliveTimeoutMs } = limitsOf(
-    options,
-  );
+  const { maxConnections, headerTimeoutMs, keepAliveTimeoutMs, maxStreams } =
+    limitsOf(options);
   const listener = Deno.listen({ hostname, port, transport: "tcp" });
   const connections = new ConnectionSet({
     serveConnection,
@@ -150,6 +162,7 @@ function guarded(
     stats,
     headerTimeoutMs,
     keepAliveTimeoutMs,
+    maxStreams,
   });
   const stopping = new AbortController();
   const accepting = acceptLoop(listener, {

@@ -21,6 +21,9 @@ need redis-server redis-server
 need nginx nginx-light
 # slowhttptest: a real slowloris client against the header timeout.
 need slowhttptest slowhttptest
+# nghttp (nghttp2-client): a real HTTP/2 client multiplexing over one h2c
+# connection (tests/h2c_streams_test.ts).
+need nghttp nghttp2-client
 # promtool lints /metrics; aria2c and wget download stored files; httpx
 # uploads from Python (tests/metrics_promtool_test.ts, download_clients_test.ts,
 # httpx_upload_test.ts). prometheus without its recommended node exporter.

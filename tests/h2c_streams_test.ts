@@ -1,0 +1,146 @@
+/**
+ * One HTTP/2 connection carries many requests at once (the runtime lets a
+ * client open 200 streams), so what bounds a connection over HTTP/1.1, one
+ * request at a time, did not hold over h2c: a client that opened 200
+ * downloads of a stored file on one connection, with its flow-control
+ * window at 0 so nothing is ever sent, held 200 of the service's files open
+ * for `DOWNLOAD_IDLE_TIMEOUT_MS` (60 s) from one socket; two such
+ * connections under `ulimit -n 256` took every descriptor, and no client
+ * could connect. `MAX_STREAMS_PER_CONNECTION` bounds the requests handled
+ * at once on one connection; the others wait their turn on it, and are
+ * served as the first ones end.
+ *
+ * The hostile client is raw HTTP/2 frames from python3 (a window of 0 is
+ * what no ordinary client sends); the well-behaved one is nghttp (nghttp2's
+ * client) sending its requests at once over one connection. curl 7.88's
+ * `--parallel` with `--http2-prior-knowledge` fails every transfer but the
+ * first with "Error in the HTTP2 framing layer", whatever the server.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { spawnService } from "./fixtures/spawn.ts";
+import { withTempDir } from "./fixtures/temp_dir.ts";
+import { runTool } from "./fixtures/tool.ts";
+
+const PYTHON = Deno.env.get("PYTHON3_PATH") ?? "/usr/bin/python3";
+const PYTHON_INSTALL = "apt-get install -y python3";
+
+/**
+ * Opens `streams` downloads of `path` on one h2c connection whose window is
+ * 0 (SETTINGS_INITIAL_WINDOW_SIZE), reads what comes for `seconds`, then
+ * prints how many descriptors the service holds open on the `stored` file
+ * (/proc/PID/fd) and how many answers' HEADERS frames came. Counted once
+ * every stream is in: samples taken all along counted one descriptor more
+ * than the cap now and then, for a moment.
+ */
+const ZERO_WINDOW_CLIENT = `
+import os, socket, struct, sys, time
+port, pid, stored, path, streams, seconds = sys.argv[1:7]
+def frame(kind, flags, stream, payload):
+    return struct.pack(">I", len(payload))[1:] + bytes([kind, flags]) + struct.pack(">I", stream) + payload
+def literal(name, value):
+    return b"\\x00" + bytes([len(name)]) + name + bytes([len(value)]) + value
+block = b"".join(literal(n, v) for n, v in [(b":method", b"GET"), (b":scheme", b"http"),
+    (b":path", path.encode()), (b":authority", b"localhost")])
+def open_files():
+    count = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            count += os.readlink(f"/proc/{pid}/fd/{fd}") == stored
+        except OSError:
+            pass
+    return count
+s = socket.create_connection(("127.0.0.1", int(port)))
+s.sendall(b"PRI * HTTP/2.0\\r\\n\\r\\nSM\\r\\n\\r\\n" + frame(4, 0, 0, struct.pack(">HI", 4, 0))
+          + b"".join(frame(1, 5, 1 + 2 * i, block) for i in range(int(streams))))
+s.settimeout(0.05)
+heads, buf, end = 0, b"", time.time() + float(seconds)
+while time.time() < end:
+    try:
+        buf += s.recv(65536)
+    except socket.timeout:
+        pass
+    while len(buf) >= 9 and len(buf) >= 9 + int.from_bytes(buf[:3], "big"):
+        heads += buf[3] == 1
+        buf = buf[9 + int.from_bytes(buf[:3], "big"):]
+print(open_files(), heads)
+s.close()
+`;
+
+/** Uploads `bytes` zero bytes as a stored file; its id. */
+async function storeFile(url: string, bytes: number): Promise<string> {
+  const res = await fetch(`${url}/files`, {
+    method: "POST",
+    headers: { "content-type": "application/octet-stream" },
+    body: new Uint8Array(bytes),
+  });
+  assert.equal(res.status, 201);
+  return (await res.json()).id;
+}
+
+Deno.test("one h2c connection with its window at 0 holds at most MAX_STREAMS_PER_CONNECTION stored files open, not one per stream", async () => {
+  await withTempDir(async (dataDir) => {
+    const maxStreams = 4;
+    await using service = await spawnService(["--data-dir", dataDir], {
+      env: {
+        UPSTREAM_URL: "http://127.0.0.1:9",
+        MAX_STREAMS_PER_CONNECTION: String(maxStreams),
+      },
+    });
+    const id = await storeFile(service.url, 1 << 20);
+    const streams = 40;
+    const out = await runTool(PYTHON, [
+      "-c",
+      ZERO_WINDOW_CLIENT,
+      new URL(service.url).port,
+      String(service.child.pid),
+      await Deno.realPath(`${dataDir}/files/${id}`),
+      `/files/${id}`,
+      String(streams),
+      "1.5",
+    ], { install: PYTHON_INSTALL });
+    assert.equal(out.code, 0, out.stderr);
+    const [open, answered] = out.stdout.trim().split(" ").map(Number);
+    // Before the cap: 40 files open (one per stream), 40 answers begun.
+    assert.ok(
+      open! <= maxStreams,
+      `${open} files open at once on one connection`,
+    );
+    assert.equal(answered, maxStreams, "the first streams are answered");
+    // The service still serves others.
+    const health = await fetch(`${service.url}/healthz`);
+    assert.equal(health.status, 200);
+    await health.body?.cancel();
+  }, "h2c_streams_test-");
+});
+
+Deno.test("requests past MAX_STREAMS_PER_CONNECTION on one h2c connection wait their turn and are all served", async () => {
+  await withTempDir(async (dataDir) => {
+    await using service = await spawnService(["--data-dir", dataDir], {
+      env: {
+        UPSTREAM_URL: "http://127.0.0.1:9",
+        MAX_STREAMS_PER_CONNECTION: "2",
+      },
+    });
+    const size = 256 << 10;
+    const id = await storeFile(service.url, size);
+    const transfers = 24;
+    // nghttp (nghttp2's client) sends all of them at once on one connection
+    // and prints one line per stream: id, times, status, size, path.
+    const out = await runTool("nghttp", [
+      "--null-out",
+      "--stat",
+      "--multiply",
+      String(transfers),
+      `${service.url}/files/${id}`,
+    ], { install: "apt-get install -y nghttp2-client" });
+    assert.equal(out.code, 0, out.stderr);
+    const answers = out.stdout.split("\n").filter((line) =>
+      line.trim().endsWith(`/files/${id}`)
+    ).map((line) => line.trim().split(/\s+/).slice(4, 6).join(" "));
+    // Every stream answered 200 with the whole file (256 KiB).
+    assert.deepEqual(answers, Array(transfers).fill("200 256K"));
+  }, "h2c_streams_test-");
+});
