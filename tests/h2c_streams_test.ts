@@ -69,6 +69,35 @@ print(open_files(), heads)
 s.close()
 `;
 
+/**
+ * Opens `streams` downloads of `path` on one h2c connection whose window is
+ * 0, then waits up to `seconds` for the service to close the connection:
+ * prints the seconds it took, or "open".
+ */
+const STALLED_CLIENT = `
+import socket, struct, sys, time
+port, path, streams, seconds = sys.argv[1:5]
+def frame(kind, flags, stream, payload):
+    return struct.pack(">I", len(payload))[1:] + bytes([kind, flags]) + struct.pack(">I", stream) + payload
+def literal(name, value):
+    return b"\\x00" + bytes([len(name)]) + name + bytes([len(value)]) + value
+block = b"".join(literal(n, v) for n, v in [(b":method", b"GET"), (b":scheme", b"http"),
+    (b":path", path.encode()), (b":authority", b"localhost")])
+s = socket.create_connection(("127.0.0.1", int(port)))
+s.sendall(b"PRI * HTTP/2.0\\r\\n\\r\\nSM\\r\\n\\r\\n" + frame(4, 0, 0, struct.pack(">HI", 4, 0))
+          + b"".join(frame(1, 5, 1 + 2 * i, block) for i in range(int(streams))))
+start = time.time()
+s.settimeout(float(seconds))
+try:
+    while s.recv(65536):
+        pass
+    print(round(time.time() - start, 1))
+except ConnectionResetError:
+    print(round(time.time() - start, 1))
+except socket.timeout:
+    print("open")
+`;
+
 /** Uploads `bytes` zero bytes as a stored file; its id. */
 async function storeFile(url: string, bytes: number): Promise<string> {
   const res = await fetch(`${url}/files`, {
@@ -142,5 +171,57 @@ Deno.test("requests past MAX_STREAMS_PER_CONNECTION on one h2c connection wait t
     ).map((line) => line.trim().split(/\s+/).slice(4, 6).join(" "));
     // Every stream answered 200 with the whole file (256 KiB).
     assert.deepEqual(answers, Array(transfers).fill("200 256K"));
+  }, "h2c_streams_test-");
+});
+
+/** How many descriptors process `pid` has open on `path`. */
+async function openOn(pid: number, path: string): Promise<number> {
+  let count = 0;
+  for await (const entry of Deno.readDir(`/proc/${pid}/fd`)) {
+    try {
+      if (await Deno.readLink(`/proc/${pid}/fd/${entry.name}`) === path) {
+        count++;
+      }
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return count;
+}
+
+Deno.test("an h2c download whose client keeps its window at 0 is closed after DOWNLOAD_IDLE_TIMEOUT_MS, connection and all", async () => {
+  await withTempDir(async (dataDir) => {
+    await using service = await spawnService(["--data-dir", dataDir], {
+      env: {
+        UPSTREAM_URL: "http://127.0.0.1:9",
+        DOWNLOAD_IDLE_TIMEOUT_MS: "500",
+        MAX_STREAMS_PER_CONNECTION: "2",
+      },
+    });
+    const id = await storeFile(service.url, 1 << 20);
+    // Two streams handled, four waiting for them when the connection closes.
+    const out = await runTool(PYTHON, [
+      "-c",
+      STALLED_CLIENT,
+      new URL(service.url).port,
+      `/files/${id}`,
+      "6",
+      "5",
+    ], { install: PYTHON_INSTALL });
+    assert.equal(out.code, 0, out.stderr);
+    // Before: the body's error went unnoticed while the window was 0, and
+    // the connection, busy, outlived every timer ("open").
+    const seconds = out.stdout.trim();
+    assert.notEqual(seconds, "open", "the connection was never closed");
+    assert.ok(Number(seconds) < 3, `closed after ${seconds} s`);
+    // The requests that were waiting are not handled on the closed
+    // connection: no file is left open for an answer nobody sends.
+    const stored = await Deno.realPath(`${dataDir}/files/${id}`);
+    const pid = service.child.pid;
+    const deadline = Date.now() + 3000;
+    while (await openOn(pid, stored) > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.equal(await openOn(pid, stored), 0);
   }, "h2c_streams_test-");
 });

@@ -13,6 +13,12 @@
 export interface StallTimeoutOptions {
   /** How long the client may read nothing, ms. */
   timeoutMs: number;
+  /**
+   * Called when the client has read nothing for `timeoutMs`, as the body
+   * errors: over HTTP/2 the runtime does not notice the error while the
+   * client's window is 0, so the caller closes the connection here.
+   */
+  onStall?: () => void;
 }
 
 // One error for every stalled body, its stack formatted now: Deno formats
@@ -29,7 +35,7 @@ export function withStallTimeout(
   source: ReadableStream<Uint8Array>,
   options: StallTimeoutOptions,
 ): ReadableStream<Uint8Array> {
-  const { timeoutMs } = options;
+  const { timeoutMs, onStall } = options;
   if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1) {
     throw new RangeError(`timeoutMs must be a positive integer: ${timeoutMs}`);
   }
@@ -57,6 +63,7 @@ export function withStallTimeout(
         ended = true;
         controller.error(STALLED);
         reader.cancel(STALLED).catch(() => {});
+        onStall?.();
       }, timeoutMs) as unknown as number;
       // A stalled client must not hold the process open at exit.
       Deno.unrefTimer(timer);

@@ -17,6 +17,7 @@
  * @module
  */
 
+import { setConnectionCloser } from "../http/connection_close.ts";
 import type { ServeConnection, ServedConnection } from "./serve_connection.ts";
 
 /** Counters of the server's connections, read by the metrics. */
@@ -222,6 +223,9 @@ export class ConnectionSet {
     idle: () => void,
   ): Deno.ServeHandler<Deno.NetAddr> {
     const { handler } = this.#options;
+    const close = () => {
+      if (this.#connections.delete(tracked)) this.#close(tracked);
+    };
     return (req, info) => {
       let answer;
       try {
@@ -232,6 +236,9 @@ export class ConnectionSet {
       }
       if (answer instanceof Promise) {
         info.completed.then(idle, idle);
+        // A streamed answer may need to close its connection (a stalled
+        // download over HTTP/2): not registered for memory hits.
+        setConnectionCloser(req, close);
         return answer.then((response) =>
           this.#sent(tracked, req, info, dropIfGone(tracked, response))
         );
