@@ -28,6 +28,27 @@ const PYTHON = Deno.env.get("PYTHON3_PATH") ?? "/usr/bin/python3";
 const PYTHON_INSTALL = "apt-get install -y python3";
 
 /**
+ * The python3 both hostile clients share: `open_streams(port, path,
+ * streams)` connects with h2c prior knowledge, announces a flow-control
+ * window of 0 (SETTINGS_INITIAL_WINDOW_SIZE) and opens `streams` GETs of
+ * `path` (HEADERS with END_STREAM); it returns the socket.
+ */
+const OPEN_STREAMS = `
+import socket, struct, sys, time
+def frame(kind, flags, stream, payload):
+    return struct.pack(">I", len(payload))[1:] + bytes([kind, flags]) + struct.pack(">I", stream) + payload
+def literal(name, value):
+    return b"\\x00" + bytes([len(name)]) + name + bytes([len(value)]) + value
+def open_streams(port, path, streams):
+    block = b"".join(literal(n, v) for n, v in [(b":method", b"GET"), (b":scheme", b"http"),
+        (b":path", path.encode()), (b":authority", b"localhost")])
+    s = socket.create_connection(("127.0.0.1", int(port)))
+    s.sendall(b"PRI * HTTP/2.0\\r\\n\\r\\nSM\\r\\n\\r\\n" + frame(4, 0, 0, struct.pack(">HI", 4, 0))
+              + b"".join(frame(1, 5, 1 + 2 * i, block) for i in range(int(streams))))
+    return s
+`;
+
+/**
  * Opens `streams` downloads of `path` on one h2c connection whose window is
  * 0 (SETTINGS_INITIAL_WINDOW_SIZE), reads what comes for `seconds`, then
  * prints how many descriptors the service holds open on the `stored` file
@@ -35,15 +56,9 @@ const PYTHON_INSTALL = "apt-get install -y python3";
  * every stream is in: samples taken all along counted one descriptor more
  * than the cap now and then, for a moment.
  */
-const ZERO_WINDOW_CLIENT = `
-import os, socket, struct, sys, time
+const ZERO_WINDOW_CLIENT = `${OPEN_STREAMS}
+import os
 port, pid, stored, path, streams, seconds = sys.argv[1:7]
-def frame(kind, flags, stream, payload):
-    return struct.pack(">I", len(payload))[1:] + bytes([kind, flags]) + struct.pack(">I", stream) + payload
-def literal(name, value):
-    return b"\\x00" + bytes([len(name)]) + name + bytes([len(value)]) + value
-block = b"".join(literal(n, v) for n, v in [(b":method", b"GET"), (b":scheme", b"http"),
-    (b":path", path.encode()), (b":authority", b"localhost")])
 def open_files():
     count = 0
     for fd in os.listdir(f"/proc/{pid}/fd"):
@@ -52,9 +67,7 @@ def open_files():
         except OSError:
             pass
     return count
-s = socket.create_connection(("127.0.0.1", int(port)))
-s.sendall(b"PRI * HTTP/2.0\\r\\n\\r\\nSM\\r\\n\\r\\n" + frame(4, 0, 0, struct.pack(">HI", 4, 0))
-          + b"".join(frame(1, 5, 1 + 2 * i, block) for i in range(int(streams))))
+s = open_streams(port, path, streams)
 s.settimeout(0.05)
 heads, buf, end = 0, b"", time.time() + float(seconds)
 while time.time() < end:
@@ -74,18 +87,9 @@ s.close()
  * 0, then waits up to `seconds` for the service to close the connection:
  * prints the seconds it took, or "open".
  */
-const STALLED_CLIENT = `
-import socket, struct, sys, time
+const STALLED_CLIENT = `${OPEN_STREAMS}
 port, path, streams, seconds = sys.argv[1:5]
-def frame(kind, flags, stream, payload):
-    return struct.pack(">I", len(payload))[1:] + bytes([kind, flags]) + struct.pack(">I", stream) + payload
-def literal(name, value):
-    return b"\\x00" + bytes([len(name)]) + name + bytes([len(value)]) + value
-block = b"".join(literal(n, v) for n, v in [(b":method", b"GET"), (b":scheme", b"http"),
-    (b":path", path.encode()), (b":authority", b"localhost")])
-s = socket.create_connection(("127.0.0.1", int(port)))
-s.sendall(b"PRI * HTTP/2.0\\r\\n\\r\\nSM\\r\\n\\r\\n" + frame(4, 0, 0, struct.pack(">HI", 4, 0))
-          + b"".join(frame(1, 5, 1 + 2 * i, block) for i in range(int(streams))))
+s = open_streams(port, path, streams)
 start = time.time()
 s.settimeout(float(seconds))
 try:
