@@ -10,11 +10,9 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { get as httpGet, type IncomingHttpHeaders } from "node:http";
 import { brotliDecompressSync, gunzipSync } from "node:zlib";
-import {
-  Compressor,
-  isCompressible,
-  negotiate,
-} from "../services/http/compression.ts";
+import { negotiate } from "../services/http/accept_encoding.ts";
+import { Compressor, isCompressible } from "../services/http/compression.ts";
+import { memoByValue } from "../services/http/value_memo.ts";
 import { varyWith } from "../services/http/vary.ts";
 import { testApp } from "./fixtures/app.ts";
 import { spawnService } from "./fixtures/spawn.ts";
@@ -24,6 +22,24 @@ import { startFixtureUpstream } from "./fixtures/upstream.ts";
 function varies(res: Response): boolean {
   return /(^|,)\s*accept-encoding\s*(,|$)/i.test(res.headers.get("vary") ?? "");
 }
+
+Deno.test("memoByValue computes a value once, undefined results included, and keeps at most size values", () => {
+  const calls: string[] = [];
+  const lengthOrNothing = memoByValue((value) => {
+    calls.push(value);
+    return value === "" ? undefined : value.length;
+  }, 2);
+  assert.equal(lengthOrNothing("ab"), 2);
+  assert.equal(lengthOrNothing("ab"), 2);
+  assert.equal(lengthOrNothing(""), undefined);
+  assert.equal(lengthOrNothing(""), undefined);
+  assert.deepEqual(calls, ["ab", ""]);
+  // A third value starts the memo again: "ab" is computed anew.
+  assert.equal(lengthOrNothing("xyz"), 3);
+  assert.equal(lengthOrNothing("ab"), 2);
+  assert.deepEqual(calls, ["ab", "", "xyz", "ab"]);
+  assert.throws(() => memoByValue(String, 0), RangeError);
+});
 
 Deno.test("negotiate picks br or gzip by q-value, identity when neither", () => {
   assert.equal(negotiate(null), undefined);

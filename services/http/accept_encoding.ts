@@ -16,9 +16,7 @@
  */
 
 import type { Coding } from "./encoders.ts";
-
-// Values remembered at most; past it the memo starts again.
-const MEMO_SIZE = 64;
+import { memoByValue } from "./value_memo.ts";
 
 /**
  * The coding to use for an `Accept-Encoding` value: `br` or `gzip`, the one
@@ -51,14 +49,9 @@ export function negotiate(acceptEncoding: string | null): Coding | undefined {
 // Per Accept-Encoding value, its coding: clients send a handful of values
 // ("gzip, deflate, br, zstd"), and parsing one costs ~0.5 µs, once per
 // answer to a client that takes a coding, 200 or 304.
-const codingMemo = new Map<string, Coding | undefined>();
+const coding = memoByValue(negotiate);
 
 /** {@linkcode negotiate}, remembered per value. */
 export function codingOf(acceptEncoding: string | null): Coding | undefined {
-  if (acceptEncoding === null) return undefined;
-  if (codingMemo.has(acceptEncoding)) return codingMemo.get(acceptEncoding);
-  const coding = negotiate(acceptEncoding);
-  if (codingMemo.size >= MEMO_SIZE) codingMemo.clear();
-  codingMemo.set(acceptEncoding, coding);
-  return coding;
+  return acceptEncoding === null ? undefined : coding(acceptEncoding);
 }

@@ -36,9 +36,8 @@ import {
 } from "./encoders.ts";
 import { codingOf } from "./accept_encoding.ts";
 import type { Reply } from "./reply.ts";
+import { memoByValue } from "./value_memo.ts";
 import { varyWith } from "./vary.ts";
-
-export { negotiate } from "./accept_encoding.ts";
 
 /** Options of {@linkcode Compressor}. */
 export interface CompressorOptions {
@@ -61,41 +60,25 @@ export interface CompressorOptions {
 const COMPRESSIBLE =
   /^(?:text\/|application\/(?:[\w.+-]*\+)?(?:json|xml)\b|application\/(?:javascript|ecmascript|x-javascript|wasm|x-www-form-urlencoded)\b|image\/svg\+xml\b)/i;
 
-// Answers per Content-Type value: a server sends a handful of them, and the
-// test runs on every answer (a few hundred ns of a cached GET's budget).
-const compressibleMemo = new Map<string, boolean>();
-const COMPRESSIBLE_MEMO_SIZE = 64;
+// Per Content-Type value: the test runs on every answer (a few hundred ns
+// of a cached GET's budget).
+const compressible = memoByValue((contentType) =>
+  COMPRESSIBLE.test(contentType.trimStart())
+);
 
 /** Whether a `Content-Type` value names a compressible media type. */
 export function isCompressible(contentType: string | null): boolean {
-  if (contentType === null) return false;
-  let known = compressibleMemo.get(contentType);
-  if (known === undefined) {
-    known = COMPRESSIBLE.test(contentType.trimStart());
-    if (compressibleMemo.size >= COMPRESSIBLE_MEMO_SIZE) {
-      compressibleMemo.clear();
-    }
-    compressibleMemo.set(contentType, known);
-  }
-  return known;
+  return contentType !== null && compressible(contentType);
 }
 
 const NO_TRANSFORM = /\bno-transform\b/i;
-
-// Answers per Cache-Control value, as for Content-Type: a handful of
-// values, and a Map lookup costs less than the regex on every answer.
-const noTransformMemo = new Map<string, boolean>();
+const noTransform = memoByValue((cacheControl) =>
+  NO_TRANSFORM.test(cacheControl)
+);
 
 /** Whether a `Cache-Control` value says `no-transform`. */
 function saysNoTransform(cacheControl: string | null): boolean {
-  if (cacheControl === null) return false;
-  let known = noTransformMemo.get(cacheControl);
-  if (known === undefined) {
-    known = NO_TRANSFORM.test(cacheControl);
-    if (noTransformMemo.size >= COMPRESSIBLE_MEMO_SIZE) noTransformMemo.clear();
-    noTransformMemo.set(cacheControl, known);
-  }
-  return known;
+  return cacheControl !== null && noTransform(cacheControl);
 }
 
 function addVary(headers: Headers): void {
