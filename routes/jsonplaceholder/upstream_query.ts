@@ -93,10 +93,14 @@ export function parsedName(name: string): string {
 /**
  * The parameters json-server uses as text and fails on (500) when `qs`
  * made a list or an object of them: `q` (`q.toLowerCase()`), and each
- * name `_expand` holds (`pluralize(name)`), which may be a list of texts.
+ * name `_expand` holds (`pluralize(name)`), which may be a list of texts;
+ * `parsed` is `name` as `qs` files it ({@linkcode parsedName}).
  */
-function shapeProblem(name: string, count: number): string | undefined {
-  const parsed = parsedName(name);
+function shapeProblem(
+  name: string,
+  parsed: string,
+  count: number,
+): string | undefined {
   if (parsed === "q" && (name !== "q" || count > 1)) {
     return "q (full-text search) is one text: given more than once, or " +
       `with brackets (${JSON.stringify(name)}), it is a list or an object`;
@@ -117,8 +121,9 @@ export function upstreamQueryProblem(
 ): string | undefined {
   let searches = 0;
   for (const [name, value] of query) {
-    if (parsedName(name) === "q") searches++;
-    const shape = shapeProblem(name, searches);
+    const parsed = parsedName(name);
+    if (parsed === "q") searches++;
+    const shape = shapeProblem(name, parsed, searches);
     if (shape !== undefined) return shape;
     if (name === "callback") {
       return "callback (JSONP) is not served: the answers are JSON, " +
