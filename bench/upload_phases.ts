@@ -16,6 +16,7 @@ import {
   syncDisks,
 } from "./upload_tools.ts";
 import { round, throughputRound } from "./upload_rounds.ts";
+import { hashCeiling } from "./hash_ceiling.ts";
 import type { Runs, UploadBenchResult } from "./upload_result.ts";
 
 /** A server of parts 1 and 2: where it takes uploads, where it stores them. */
@@ -89,7 +90,10 @@ export async function warmUp(
   return freshIdleRssBytes;
 }
 
-/** Part 1: throughput and memory, rounds alternating between servers. */
+/**
+ * Part 1: throughput and memory, rounds alternating between servers, and
+ * in each round the SHA-256 ceiling of the same file (`hash_ceiling.ts`).
+ */
 export async function throughputRounds(
   peers: Peers,
   file: string,
@@ -101,6 +105,7 @@ export async function throughputRounds(
     baseline: [],
     baselineFsync: [],
     fastApi: [],
+    sha256: [],
   };
   const measure = (peer: Peer) =>
     throughputRound(peer.server, peer.path, file, peer.dir, tmp, s.sampleMs);
@@ -111,6 +116,7 @@ export async function throughputRounds(
       runs.baselineFsync.push(await measure(peers.baselineFsync));
     }
     if (peers.fastApi) runs.fastApi.push(await measure(peers.fastApi));
+    runs.sha256.push(round(await hashCeiling(file)));
   }
   return runs;
 }

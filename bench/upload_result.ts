@@ -7,6 +7,7 @@
  */
 
 import { best, median, round, type ThroughputRun } from "./upload_rounds.ts";
+import { median as medianOf } from "./lib.ts";
 import { UPLOAD_QUEUE_BYTES } from "./upload_tools.ts";
 import type { TracedUpload } from "./upload_trace.ts";
 
@@ -32,6 +33,8 @@ export interface UploadBenchResult {
     baseline: number;
     baselineFsync?: number;
     fastApi?: number;
+    /** One core's SHA-256 of the same file: the most the service can do. */
+    sha256: number;
   };
   /** The service's upload queue capacity in this run, bytes. */
   queueBytes: number;
@@ -47,6 +50,8 @@ export interface UploadBenchResult {
     baseline: ThroughputRun[];
     baselineFsync: ThroughputRun[];
     fastApi: ThroughputRun[];
+    /** One core's SHA-256 of the file, MiB/s, once per round. */
+    sha256: number[];
   };
   concurrent: {
     clients: number;
@@ -104,6 +109,7 @@ export function resultOf(
       baseline: median(runs.baseline),
       ...(fsyncRuns.length > 0 ? { baselineFsync: median(fsyncRuns) } : {}),
       ...(fastApiRuns.length > 0 ? { fastApi: median(fastApiRuns) } : {}),
+      sha256: medianOf(runs.sha256),
     },
     queueBytes: UPLOAD_QUEUE_BYTES,
     dataDir: tmp,
