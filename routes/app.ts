@@ -95,6 +95,8 @@ export interface App extends AsyncDisposable {
   readonly board: UploadBoard;
   /** Subscribers of `GET /uploads/events`. */
   readonly watchers: UploadWatchers;
+  /** Hashes the uploads on a worker thread. */
+  readonly hashing: HashWorker;
   /** The Prometheus metrics. */
   readonly metrics: Metrics;
   /** Whether a shutdown began. */
@@ -234,7 +236,7 @@ function createServices(
 ): Services {
   const { config, logger, connections } = options;
   const uploads = new UploadTracker();
-  const hashing = new HashWorker();
+  const hashing = new HashWorker({ logger });
   // Now, not with the first upload: see HashWorker.start.
   hashing.start();
   // Each capability registers its own metrics on the one registry.

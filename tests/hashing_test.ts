@@ -1,13 +1,15 @@
 /**
  * The upload's content hash: on a worker thread it gives the same SHA-256
  * as on the calling thread, every buffer comes back whole, and a writer
- * waits (`room()`) while too many bytes wait to be hashed.
+ * waits (`room()`) while too many bytes wait to be hashed; a worker that
+ * ends fails the hashes in flight instead of leaving them waiting.
  *
  * @module
  */
 
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
+import { HashWorkerEndedError } from "../services/uploads/errors.ts";
 import {
   type HashFactory,
   HashWorker,
@@ -104,4 +106,54 @@ Deno.test("an abandoned hash lets its buffers go and leaves the worker usable", 
     digest,
     new Uint8Array(createHash("sha256").update(new Uint8Array(3)).digest()),
   );
+});
+
+/** `promise`'s outcome, or "pending" if it has not settled within `ms`. */
+async function settledWithin<T>(promise: Promise<T>, ms: number) {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<"pending">((resolve) => {
+    timer = setTimeout(() => resolve("pending"), ms);
+  });
+  try {
+    return await Promise.race([
+      promise.then((value) => ({ value }), (error: unknown) => ({ error })),
+      late,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+Deno.test("close() fails the hashes in flight at once, and later hashes still run", async () => {
+  const worker = new HashWorker({ maxPendingBytes: 1024 });
+  try {
+    // One upload waits for room, another for its digest.
+    const waiting = worker.hash(() => {});
+    waiting.update(new Uint8Array(8192));
+    const room = waiting.room();
+    const ending = worker.hash(() => {});
+    ending.update(new Uint8Array(10));
+    const digest = ending.digest();
+    worker.close();
+    for (const waiter of [room, digest.then(() => {})]) {
+      const outcome = await settledWithin(waiter, 1000);
+      assert.ok(outcome !== "pending", "a waiter hangs after close()");
+      assert.ok(
+        "error" in outcome && outcome.error instanceof HashWorkerEndedError,
+      );
+    }
+    // Whatever the writer does next fails the same way.
+    await assert.rejects(waiting.room(), HashWorkerEndedError);
+    await assert.rejects(waiting.digest(), HashWorkerEndedError);
+    waiting.abandon();
+    const { digest: after } = await digestWith(worker.hash, [
+      new Uint8Array(3),
+    ]);
+    assert.deepEqual(
+      after,
+      new Uint8Array(createHash("sha256").update(new Uint8Array(3)).digest()),
+    );
+  } finally {
+    worker.close();
+  }
 });

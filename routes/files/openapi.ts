@@ -114,7 +114,8 @@ const UPLOAD_RESPONSES: OperationDescription["responses"] = {
     "`MAX_CONCURRENT_UPLOADS` uploads are running, or the service is " +
       "shutting down (an upload still running when " +
       "`SHUTDOWN_GRACE_MS` ran out is stopped with this answer and " +
-      "`Connection: close`; nothing kept).",
+      "`Connection: close`; nothing kept), or the worker thread hashing " +
+      "the upload ended under it (nothing kept; a new worker follows).",
   ),
   "507": problemResponse("Not enough disk space; nothing kept."),
   ...DEFAULT_ERROR,

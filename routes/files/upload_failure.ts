@@ -11,6 +11,7 @@ import { FormDataError } from "../../services/uploads/form_data.ts";
 import type { ProblemDetails } from "../../services/http/problem.ts";
 import {
   DigestMismatchError,
+  HashWorkerEndedError,
   NoSpaceError,
   UploadIdleTimeoutError,
   UploadIncompleteError,
@@ -110,6 +111,16 @@ const RULES: Rule<Error>[] = [
       title: "Upload-Id taken",
       detail: `${error.message}; nothing of this upload was kept`,
     },
+  })),
+  // The server's fault, but passing: the next upload gets a worker again.
+  rule(HashWorkerEndedError, () => ({
+    outcome: "error",
+    status: 503,
+    details: {
+      detail: "The upload could not be hashed; nothing was kept, retry",
+    },
+    headers: { "retry-after": "1" },
+    log: "error",
   })),
   rule(NoSpaceError, () => ({
     outcome: "no_space",

@@ -1,6 +1,7 @@
 /**
  * The expected failures of an upload, all {@linkcode UploadError}s: too
- * large, idle, too slow, incomplete, digest mismatch, no space. The routes
+ * large, idle, too slow, incomplete, digest mismatch, no space, hash worker
+ * ended. The routes
  * turn each into its problem response.
  *
  * @module
@@ -102,6 +103,19 @@ export class NoSpaceError extends UploadError {
   constructor(options?: ErrorOptions) {
     super("No space left to store the upload", options);
     this.name = "NoSpaceError";
+  }
+}
+
+/**
+ * The worker thread hashing the upload ended (closed, or died) before the
+ * hash was done: what it had hashed is gone, so the upload cannot finish.
+ * A later upload gets a worker again.
+ */
+export class HashWorkerEndedError extends UploadError {
+  /** Creates the error; `cause` says how the worker ended. */
+  constructor(options?: ErrorOptions) {
+    super("The worker thread hashing the upload ended", options);
+    this.name = "HashWorkerEndedError";
   }
 }
 

@@ -7,11 +7,29 @@
  * Each buffer goes to the worker and back without a copy (transferred),
  * and is handed to `release` once hashed.
  *
+ * The worker can end under the uploads it hashes: {@linkcode HashWorker.close}
+ * at shutdown, or a death (an uncaught error, the runtime ending the
+ * thread). What it had hashed is gone with it, and no reply will come, so
+ * every upload it was hashing has its `room()` and `digest()` waiters
+ * rejected with a {@linkcode HashWorkerEndedError}: the pipeline fails the
+ * upload as it fails any other (503, `.part` removed, slot freed). Without
+ * that they waited for ever, the connection hung, the slot and the `.part`
+ * were never freed, and a shutdown waited on them. A dead worker is
+ * replaced from a timer, not by the next upload (a thread started while
+ * every file descriptor is taken ends the process, see
+ * {@linkcode HashWorker.start}), and, when it dies again and again, after
+ * a wait that doubles up to a minute, so a worker that cannot live does
+ * not make the process spin on thread starts. Until a worker is back,
+ * uploads hash on the calling thread ({@linkcode inlineHash}): slower, but
+ * they are stored.
+ *
  * @module
  */
 
 import { createHash } from "node:crypto";
 import { Worker } from "node:worker_threads";
+import type { Logger } from "../ops/logger.ts";
+import { HashWorkerEndedError } from "./errors.ts";
 
 /** One upload's running hash. */
 export interface ContentHash {
@@ -90,9 +108,26 @@ export interface HashWorkerOptions {
    * with a message per 1 MiB buffer. @default {4194304}
    */
   maxPendingBytes?: number;
+  /** Receives `hash_worker.exited` when the worker dies. */
+  logger?: Logger;
+}
+
+// The second death in a row waits this long for a new worker; each next
+// one twice as long, up to MAX_RESTART_DELAY_MS. A worker that hashed a
+// whole upload resets the count.
+const RESTART_DELAY_MS = 1000;
+const MAX_RESTART_DELAY_MS = 60_000;
+
+interface Waiter<T> {
+  resolve: (value: T) => void;
+  reject: (error: unknown) => void;
 }
 
 interface Pending {
+  /** The worker hashing this upload. */
+  worker: Worker;
+  /** Set once that worker ended: every later call fails with it. */
+  failed?: HashWorkerEndedError;
   /** Bytes sent to the worker and not back yet. */
   bytes: number;
   /** Buffers not sent yet, and their lengths. */
@@ -100,26 +135,31 @@ interface Pending {
   lengths: number[];
   batchBytes: number;
   release: (buffer: ArrayBuffer) => void;
-  roomWaiters: (() => void)[];
-  digest?: (digest: Uint8Array) => void;
+  roomWaiters: Waiter<void>[];
+  digest?: Waiter<Uint8Array>;
 }
 
 /**
  * A worker thread that hashes the uploads in flight, started by
  * {@linkcode HashWorker.start} (or else with the first upload) and ended
- * by {@linkcode HashWorker.close}. It keeps the process alive only while
- * an upload is being hashed (`ref`/`unref`): `deno serve` ends on SIGTERM
- * with no hook to close it.
+ * by {@linkcode HashWorker.close}; a worker that dies is replaced (see the
+ * module doc). It keeps the process alive only while an upload is being
+ * hashed (`ref`/`unref`): `deno serve` ends on SIGTERM with no hook to
+ * close it.
  */
 export class HashWorker implements Disposable {
   #worker: Worker | undefined;
+  #closed = false;
+  #restart: ReturnType<typeof setTimeout> | undefined;
+  #deaths = 0;
   readonly #maxPendingBytes: number;
   readonly #batchBytes: number;
+  readonly #logger: Logger | undefined;
   readonly #uploads = new Map<number, Pending>();
   #nextId = 0;
 
   constructor(options: HashWorkerOptions = {}) {
-    const { maxPendingBytes = 4 * 1024 * 1024 } = options;
+    const { maxPendingBytes = 4 * 1024 * 1024, logger } = options;
     if (!Number.isSafeInteger(maxPendingBytes) || maxPendingBytes < 1) {
       throw new RangeError(
         `maxPendingBytes must be a positive integer, got ${maxPendingBytes}`,
@@ -127,6 +167,7 @@ export class HashWorker implements Disposable {
     }
     this.#maxPendingBytes = maxPendingBytes;
     this.#batchBytes = Math.ceil(maxPendingBytes / 2);
+    this.#logger = logger;
   }
 
   /**
@@ -138,26 +179,53 @@ export class HashWorker implements Disposable {
    * worker's isolate (~15 MiB) in a process that never takes an upload.
    */
   start(): void {
-    this.#started();
+    this.#current();
   }
 
-  #started(): Worker {
-    if (this.#worker !== undefined) return this.#worker;
+  /**
+   * The worker to hash on: the running one, else a first one; `undefined`
+   * once closed or while a dead one waits to be replaced.
+   */
+  #current(): Worker | undefined {
+    if (
+      this.#worker === undefined && !this.#closed &&
+      this.#restart === undefined
+    ) {
+      this.#launch();
+    }
+    return this.#worker;
+  }
+
+  #launch(): void {
     // node:worker_threads rather than a web Worker: it can be unref'd, and
     // its code is a string, so `deno compile` and `deno bundle` outputs
     // carry it as they are.
     const worker = new Worker(WORKER_SOURCE, { eval: true });
     worker.unref();
+    // An 'error' comes before its 'exit'; with no listener it would be
+    // thrown on the main thread.
+    let failure: unknown;
+    worker.on("error", (error: unknown) => failure = error);
+    worker.on("exit", (code: number) =>
+      this.#died(
+        worker,
+        failure ?? new Error(`The hash worker exited with code ${code}`),
+      ));
     worker.on("message", (reply: Reply) => this.#receive(reply));
-    return this.#worker = worker;
+    this.#worker = worker;
   }
 
-  /** A {@linkcode HashFactory} whose hashes run on this worker. */
+  /**
+   * A {@linkcode HashFactory} whose hashes run on this worker (on the
+   * calling thread while there is none).
+   */
   readonly hash: HashFactory = (release) => {
-    const worker = this.#started();
+    const worker = this.#current();
+    if (worker === undefined) return inlineHash(release);
     const id = this.#nextId++;
     if (this.#uploads.size === 0) worker.ref();
     const pending: Pending = {
+      worker,
       bytes: 0,
       batch: [],
       lengths: [],
@@ -166,6 +234,12 @@ export class HashWorker implements Disposable {
       roomWaiters: [],
     };
     this.#uploads.set(id, pending);
+    return this.#handle(id, pending);
+  };
+
+  /** The {@linkcode ContentHash} of upload `id`. */
+  #handle(id: number, pending: Pending): ContentHash {
+    const { worker } = pending;
     const flush = () => {
       if (pending.batch.length === 0) return;
       const { batch: buffers, lengths } = pending;
@@ -178,31 +252,37 @@ export class HashWorker implements Disposable {
     return {
       update: (chunk) => {
         const buffer = chunk.buffer as ArrayBuffer;
+        // Its hash is lost: the buffer goes back, room() says why.
+        if (pending.failed) return pending.release(buffer);
         pending.batch.push(buffer);
         pending.lengths.push(chunk.byteLength);
         pending.batchBytes += buffer.byteLength;
         if (pending.batchBytes >= this.#batchBytes) flush();
       },
       room: () => {
+        if (pending.failed) return Promise.reject(pending.failed);
         if (pending.bytes + pending.batchBytes <= this.#maxPendingBytes) {
           return Promise.resolve();
         }
         flush();
-        return new Promise((resolve) => pending.roomWaiters.push(resolve));
+        return new Promise((resolve, reject) =>
+          pending.roomWaiters.push({ resolve, reject })
+        );
       },
       digest: () => {
+        if (pending.failed) return Promise.reject(pending.failed);
         flush();
-        return new Promise((resolve) => {
-          pending.digest = resolve;
+        return new Promise((resolve, reject) => {
+          pending.digest = { resolve, reject };
           worker.postMessage({ id, end: "digest" });
         });
       },
       abandon: () => {
-        this.#forget(id);
+        if (!this.#forget(id)) return;
         worker.postMessage({ id, end: "abandon" });
       },
     };
-  };
+  }
 
   #receive({ id, buffers, digest }: Reply): void {
     const pending = this.#uploads.get(id);
@@ -213,25 +293,75 @@ export class HashWorker implements Disposable {
         pending.release(buffer);
       }
       if (pending.bytes <= this.#maxPendingBytes) {
-        for (const wake of pending.roomWaiters.splice(0)) wake();
+        for (const waiter of pending.roomWaiters.splice(0)) waiter.resolve();
       }
     }
     if (digest !== undefined) {
       this.#forget(id);
-      pending.digest?.(new Uint8Array(digest));
+      // A whole upload hashed: this worker lives.
+      this.#deaths = 0;
+      pending.digest?.resolve(new Uint8Array(digest));
     }
   }
 
-  /** Done with upload `id`; the last one lets the process end again. */
-  #forget(id: number): void {
-    if (!this.#uploads.delete(id)) return;
+  /**
+   * Done with upload `id`; the last one lets the process end again.
+   * Returns whether it was still being hashed.
+   */
+  #forget(id: number): boolean {
+    if (!this.#uploads.delete(id)) return false;
     if (this.#uploads.size === 0) this.#worker?.unref();
+    return true;
   }
 
-  /** Ends the worker; hashes still running never finish. */
-  close(): void {
-    void this.#worker?.terminate();
+  /** The current worker ended: every upload on it fails. */
+  #end(cause: unknown): number {
     this.#worker = undefined;
+    const error = new HashWorkerEndedError({ cause });
+    const failed = [...this.#uploads.values()];
+    this.#uploads.clear();
+    for (const pending of failed) {
+      pending.failed = error;
+      for (const waiter of pending.roomWaiters.splice(0)) waiter.reject(error);
+      pending.digest?.reject(error);
+    }
+    return failed.length;
+  }
+
+  /** The worker `worker` exited; unless closed, a new one follows. */
+  #died(worker: Worker, cause: unknown): void {
+    if (worker !== this.#worker) return;
+    const uploads = this.#end(cause);
+    this.#deaths++;
+    const delayMs = this.#deaths === 1 ? 0 : Math.min(
+      MAX_RESTART_DELAY_MS,
+      RESTART_DELAY_MS * 2 ** (this.#deaths - 2),
+    );
+    this.#logger?.error("hash_worker.exited", {
+      error: cause,
+      uploads,
+      restartInMs: delayMs,
+    });
+    this.#restart = setTimeout(() => {
+      this.#restart = undefined;
+      this.#current();
+    }, delayMs);
+    // A process that has nothing else to do may end meanwhile.
+    Deno.unrefTimer(this.#restart);
+  }
+
+  /**
+   * Ends the worker for good: the hashes still running fail with a
+   * {@linkcode HashWorkerEndedError}, later ones run on the calling thread.
+   */
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#restart);
+    this.#restart = undefined;
+    const worker = this.#worker;
+    if (worker === undefined) return;
+    this.#end(new Error("The hash worker was closed"));
+    void worker.terminate();
   }
 
   /** Same as {@linkcode HashWorker.close}. */
