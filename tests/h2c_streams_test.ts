@@ -20,33 +20,15 @@
  */
 
 import assert from "node:assert/strict";
+import {
+  OPEN_STREAMS,
+  PYTHON,
+  PYTHON_INSTALL,
+  STALLED_CLIENT,
+} from "./fixtures/h2c_client.ts";
 import { spawnService } from "./fixtures/spawn.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";
 import { runTool } from "./fixtures/tool.ts";
-
-const PYTHON = Deno.env.get("PYTHON3_PATH") ?? "/usr/bin/python3";
-const PYTHON_INSTALL = "apt-get install -y python3";
-
-/**
- * The python3 both hostile clients share: `open_streams(port, path,
- * streams)` connects with h2c prior knowledge, announces a flow-control
- * window of 0 (SETTINGS_INITIAL_WINDOW_SIZE) and opens `streams` GETs of
- * `path` (HEADERS with END_STREAM); it returns the socket.
- */
-const OPEN_STREAMS = `
-import socket, struct, sys, time
-def frame(kind, flags, stream, payload):
-    return struct.pack(">I", len(payload))[1:] + bytes([kind, flags]) + struct.pack(">I", stream) + payload
-def literal(name, value):
-    return b"\\x00" + bytes([len(name)]) + name + bytes([len(value)]) + value
-def open_streams(port, path, streams):
-    block = b"".join(literal(n, v) for n, v in [(b":method", b"GET"), (b":scheme", b"http"),
-        (b":path", path.encode()), (b":authority", b"localhost")])
-    s = socket.create_connection(("127.0.0.1", int(port)))
-    s.sendall(b"PRI * HTTP/2.0\\r\\n\\r\\nSM\\r\\n\\r\\n" + frame(4, 0, 0, struct.pack(">HI", 4, 0))
-              + b"".join(frame(1, 5, 1 + 2 * i, block) for i in range(int(streams))))
-    return s
-`;
 
 /**
  * Opens `streams` downloads of `path` on one h2c connection whose window is
@@ -80,26 +62,6 @@ while time.time() < end:
         buf = buf[9 + int.from_bytes(buf[:3], "big"):]
 print(open_files(), heads)
 s.close()
-`;
-
-/**
- * Opens `streams` downloads of `path` on one h2c connection whose window is
- * 0, then waits up to `seconds` for the service to close the connection:
- * prints the seconds it took, or "open".
- */
-const STALLED_CLIENT = `${OPEN_STREAMS}
-port, path, streams, seconds = sys.argv[1:5]
-s = open_streams(port, path, streams)
-start = time.time()
-s.settimeout(float(seconds))
-try:
-    while s.recv(65536):
-        pass
-    print(round(time.time() - start, 1))
-except ConnectionResetError:
-    print(round(time.time() - start, 1))
-except socket.timeout:
-    print("open")
 `;
 
 /** Uploads `bytes` zero bytes as a stored file; its id. */
