@@ -149,6 +149,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     }),
     logger,
     metrics: services.metrics,
+    sendTimeoutMs: options.config.downloadIdleTimeoutMs,
   });
   const close = () => closeServices(services);
   return {

@@ -3,7 +3,8 @@
  * the request id (kept for everything the route starts), the central error
  * handler around every route (`error_handler.ts`: an unexpected error
  * becomes a problem+json answer, logged with the request id), compression,
- * CORS (services/http/cors.ts: on every answer, errors too), `HEAD`, the
+ * CORS (services/http/cors.ts: on every answer, errors too), `HEAD`, large
+ * answers from memory sent in slices (the last three in `finish.ts`), the
  * span name, and one metrics sample and one JSON access-log line per
  * request. Query checks run inside the router:
  * {@linkcode createPipeline} wraps each route with the checks of its
@@ -14,15 +15,19 @@
 
 import { ProxyTracerProvider, trace } from "@opentelemetry/api";
 import { Compressor } from "../services/http/compression.ts";
-import { corsHeaders, corsRecord } from "../services/http/cors.ts";
-import { isReply, type Reply, responseOf } from "../services/http/reply.ts";
+import type { Reply } from "../services/http/reply.ts";
 import { withRequestId } from "../services/http/request_scope.ts";
 import { problem } from "../services/http/problem.ts";
 import { pathStart, plainTarget } from "../services/http/request_target.ts";
 import type { Logger } from "../services/ops/logger.ts";
 import type { Metrics } from "../services/ops/metrics.ts";
 import { errorResponse } from "./error_handler.ts";
-import { headOf } from "./head.ts";
+import {
+  finish,
+  type FinishContext,
+  type Finished,
+  type FinishOptions,
+} from "./finish.ts";
 import { withQueryChecks } from "./query_check.ts";
 import { type Route, type RouteContext, Router } from "./router.ts";
 
@@ -69,6 +74,12 @@ export interface PipelineOptions {
   logger: Logger;
   /** Where request counts, durations and the in-flight gauge go. */
   metrics: Metrics;
+  /**
+   * How long a client may read nothing of a large answer from memory
+   * before its connection is closed, ms (`DOWNLOAD_IDLE_TIMEOUT_MS`; see
+   * services/http/large_reply.ts). @default {60000}
+   */
+  sendTimeoutMs?: number;
 }
 
 /** The pipeline: a `fetch` around the router, and its in-flight count. */
@@ -91,12 +102,26 @@ export interface Pipeline {
   readonly inflight: number;
 }
 
+/**
+ * What finishing every answer needs (`finish.ts`), made once: one record
+ * for every request, not one per request. `sendTimeoutMs` is checked.
+ */
+function finishOptionsOf(options: PipelineOptions): FinishOptions {
+  const { logger, sendTimeoutMs = 60_000 } = options;
+  if (!Number.isSafeInteger(sendTimeoutMs) || sendTimeoutMs < 1) {
+    throw new RangeError(
+      `sendTimeoutMs must be a positive integer: ${sendTimeoutMs}`,
+    );
+  }
+  return { compressor: new Compressor(), logger, sendTimeoutMs };
+}
+
 /** Builds the router from `options.routes` and the pipeline around it. */
 export function createPipeline(options: PipelineOptions): Pipeline {
   const { logger, metrics } = options;
   // Declared query parameters are checked as the OpenAPI document says.
   const router = new Router(withQueryChecks(options.routes));
-  const compressor = new Compressor();
+  const finishing = finishOptionsOf(options);
   // The runtime registers its OpenTelemetry providers at start-up when
   // OTEL_DENO=true; without them no request ever has a span, and looking
   // one up (a version-checked global lookup) is skipped.
@@ -117,7 +142,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     ctx: RequestContext,
     answer: Response | Reply,
   ): Response | Promise<Response> => {
-    const out = finish(req, ctx, answer, { compressor, logger });
+    const out = finish(req, ctx, answer, finishing);
     return out instanceof Promise
       ? out.then((out) => sent(ctx, out))
       : sent(ctx, out);
@@ -182,100 +207,6 @@ function inRequestScope<T>(ctx: RouteContext, run: () => T): T {
   return withRequestId(ctx.requestId, run);
 }
 
-/** The response sent, and its body's length for the log. */
-interface Finished {
-  response: Response;
-  bytes: number;
-}
-
-/**
- * A {@linkcode Reply} made into the response: compressed when asked, the
- * request id added to its record, and built once (see reply.ts); the
- * body's length read off the record (reading a Response's headers costs a
- * second serialisation). At once unless it is compressed now: a memory
- * hit goes out without waiting on a promise.
- */
-function finishReply(
-  req: Request,
-  answer: Reply,
-  ctx: RequestContext,
-  compressor: Compressor,
-): Finished | Promise<Finished> {
-  const reply = compressor.applyReply(req, answer);
-  return reply instanceof Promise
-    ? reply.then((reply) => madeReply(reply, ctx))
-    : madeReply(reply, ctx);
-}
-
-function madeReply(reply: Reply, ctx: RequestContext): Finished {
-  reply.headers["x-request-id"] = ctx.requestId;
-  corsRecord(reply.headers, ctx.origin);
-  const sent = ctx.method === "HEAD" ? { ...reply, body: null } : reply;
-  return {
-    response: responseOf(sent),
-    // The body's own length (a HEAD answer has none: its header says).
-    bytes: reply.body?.byteLength ??
-      Number(reply.headers["content-length"] ?? 0),
-  };
-}
-
-/**
- * A `Response` from a route: compressed when asked, the request id and
- * the CORS headers set.
- */
-async function finishResponse(
-  req: Request,
-  answer: Response,
-  ctx: RequestContext,
-  compressor: Compressor,
-): Promise<Response> {
-  let response = await compressor.apply(req, answer);
-  if (req.method === "HEAD") response = await headOf(response);
-  response.headers.set("x-request-id", ctx.requestId);
-  corsHeaders(response.headers, ctx.origin);
-  return response;
-}
-
-function lengthOf(response: Response): number {
-  return Number(response.headers.get("content-length") ?? 0);
-}
-
-/**
- * The route's answer as sent, and its body's length for the log; a
- * failure on the way becomes the central error handler's answer.
- */
-function finish(
-  req: Request,
-  ctx: RequestContext,
-  answer: Response | Reply,
-  { compressor, logger }: { compressor: Compressor; logger: Logger },
-): Finished | Promise<Finished> {
-  try {
-    const finished = isReply(answer)
-      ? finishReply(req, answer, ctx, compressor)
-      : finishResponse(req, answer, ctx, compressor).then(
-        (response) => ({ response, bytes: lengthOf(response) }),
-      );
-    return finished instanceof Promise
-      ? finished.catch((error) => failedFinish(error, ctx, logger))
-      : finished;
-  } catch (error) {
-    return failedFinish(error, ctx, logger);
-  }
-}
-
-/** The central error handler's answer to a failure while finishing. */
-function failedFinish(
-  error: unknown,
-  ctx: RequestContext,
-  logger: Logger,
-): Finished {
-  const response = errorResponse(error, ctx, logger);
-  response.headers.set("x-request-id", ctx.requestId);
-  corsHeaders(response.headers, ctx.origin);
-  return { response, bytes: lengthOf(response) };
-}
-
 /**
  * A fresh route context: the path and query (a `URL` is built only when a
  * route reads `url`, or when the URL is not plain: see
@@ -284,7 +215,7 @@ function failedFinish(
  * literal with a getter: V8 builds such a literal on a slow path, about a
  * microsecond per request.
  */
-class RequestContext implements RouteContext {
+class RequestContext implements FinishContext {
   /** `performance.now()` when the request came in. */
   readonly started = performance.now();
   /** The request's method, read once (each read is a checked call). */

@@ -28,50 +28,70 @@ const STALLED = new Error("the client read nothing within the send timeout");
 void STALLED.stack;
 
 /**
+ * Where a body's chunks come from: a stream, or a function that gives the
+ * next chunk at once (`undefined` at the end), for bytes already in memory
+ * (a second stream and its reader per answer cost a cached answer more
+ * than the rest of sending it).
+ */
+export type ChunkSource =
+  | ReadableStream<Uint8Array>
+  | (() => Uint8Array | undefined);
+
+/**
  * `source`, read one chunk per request of the runtime, erroring when no
  * request comes within `timeoutMs` of the last chunk.
  */
 export function withStallTimeout(
-  source: ReadableStream<Uint8Array>,
+  source: ChunkSource,
   options: StallTimeoutOptions,
 ): ReadableStream<Uint8Array> {
   const { timeoutMs, onStall } = options;
   if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1) {
     throw new RangeError(`timeoutMs must be a positive integer: ${timeoutMs}`);
   }
-  const reader = source.getReader();
+  const next = typeof source === "function" ? source : undefined;
+  const reader = next === undefined
+    ? (source as ReadableStream<Uint8Array>).getReader()
+    : undefined;
   let timer: number | undefined;
   // Set once the body ended (read to its end, cancelled, timed out): no
   // timer may be armed after that.
   let ended = false;
+  const handOn = (
+    controller: ReadableStreamDefaultController<Uint8Array>,
+    value: Uint8Array | undefined,
+  ) => {
+    if (value === undefined) {
+      ended = true;
+      return controller.close();
+    }
+    controller.enqueue(value);
+    // Deno.serve writes the chunk from inside enqueue and, when it finds
+    // the connection gone, cancels this stream right there: a timer armed
+    // after that would outlive the body.
+    if (ended) return;
+    timer = setTimeout(() => {
+      ended = true;
+      controller.error(STALLED);
+      reader?.cancel(STALLED).catch(() => {});
+      onStall?.();
+    }, timeoutMs) as unknown as number;
+    // A stalled client must not hold the process open at exit.
+    Deno.unrefTimer(timer);
+  };
   return new ReadableStream<Uint8Array>({
-    async pull(controller) {
+    pull(controller) {
       clearTimeout(timer);
-      const { done, value } = await reader.read();
-      // Cancelled while the read was under way: nothing to hand on.
-      if (ended) return;
-      if (done) {
-        ended = true;
-        return controller.close();
-      }
-      controller.enqueue(value);
-      // Deno.serve writes the chunk from inside enqueue and, when it finds
-      // the connection gone, cancels this stream right there: a timer armed
-      // after that would outlive the body.
-      if (ended) return;
-      timer = setTimeout(() => {
-        ended = true;
-        controller.error(STALLED);
-        reader.cancel(STALLED).catch(() => {});
-        onStall?.();
-      }, timeoutMs) as unknown as number;
-      // A stalled client must not hold the process open at exit.
-      Deno.unrefTimer(timer);
+      if (next !== undefined) return handOn(controller, next());
+      return reader!.read().then(({ value }) => {
+        // Cancelled while the read was under way: nothing to hand on.
+        if (!ended) handOn(controller, value);
+      });
     },
     cancel(reason) {
       ended = true;
       clearTimeout(timer);
-      return reader.cancel(reason);
+      return reader?.cancel(reason);
     },
     // Nothing read ahead: a request for a chunk is the client's progress.
   }, { highWaterMark: 0 });

@@ -1,0 +1,143 @@
+/**
+ * The last step of the pipeline (`pipeline.ts`): a route's answer made
+ * into the `Response` sent. A {@linkcode Reply} from memory is compressed
+ * when asked, given the request id and CORS headers in its record, and
+ * built once; a large one goes out in slices
+ * (services/http/large_reply.ts). A `Response` is compressed, cut to its
+ * head for `HEAD`, and given the same headers. A failure on the way
+ * becomes the central error handler's answer.
+ *
+ * @module
+ */
+
+import type { Compressor } from "../services/http/compression.ts";
+import { corsHeaders, corsRecord } from "../services/http/cors.ts";
+import {
+  LARGE_BODY_BYTES,
+  largeResponseOf,
+} from "../services/http/large_reply.ts";
+import { isReply, type Reply, responseOf } from "../services/http/reply.ts";
+import type { Logger } from "../services/ops/logger.ts";
+import { errorResponse } from "./error_handler.ts";
+import { headOf } from "./head.ts";
+import type { RouteContext } from "./router.ts";
+
+/** What of the request finishing reads: its route context, and more. */
+export interface FinishContext extends RouteContext {
+  /** The request's method. */
+  readonly method: string;
+  /** The request's `Origin` (`null` without one: no CORS headers). */
+  readonly origin: string | null;
+}
+
+/** The response sent, and its body's length for the log. */
+export interface Finished {
+  response: Response;
+  bytes: number;
+}
+
+/** What finishing an answer needs besides the request. */
+export interface FinishOptions {
+  compressor: Compressor;
+  logger: Logger;
+  /** See `PipelineOptions.sendTimeoutMs` (pipeline.ts). */
+  sendTimeoutMs: number;
+}
+
+/**
+ * A {@linkcode Reply} made into the response: compressed when asked, the
+ * request id added to its record, and built once (see reply.ts); the
+ * body's length read off the record (reading a Response's headers costs a
+ * second serialisation). At once unless it is compressed now or its body
+ * is large: a memory hit goes out without waiting on a promise.
+ */
+function finishReply(
+  req: Request,
+  answer: Reply,
+  ctx: FinishContext,
+  options: FinishOptions,
+): Finished | Promise<Finished> {
+  const reply = options.compressor.applyReply(req, answer);
+  return reply instanceof Promise
+    ? reply.then((reply) => madeReply(req, reply, ctx, options))
+    : madeReply(req, reply, ctx, options);
+}
+
+function madeReply(
+  req: Request,
+  reply: Reply,
+  ctx: FinishContext,
+  { sendTimeoutMs }: FinishOptions,
+): Finished | Promise<Finished> {
+  reply.headers["x-request-id"] = ctx.requestId;
+  corsRecord(reply.headers, ctx.origin);
+  const sent = ctx.method === "HEAD" ? { ...reply, body: null } : reply;
+  // The body's own length (a HEAD answer has none: its header says).
+  const bytes = reply.body?.byteLength ??
+    Number(reply.headers["content-length"] ?? 0);
+  if (sent.body === null || sent.body.byteLength <= LARGE_BODY_BYTES) {
+    return { response: responseOf(sent), bytes };
+  }
+  // Streamed in slices, and given as a promise: the server then counts
+  // the connection busy until it is sent (services/http/large_reply.ts).
+  const response = largeResponseOf(sent, { req, timeoutMs: sendTimeoutMs });
+  return Promise.resolve({ response, bytes });
+}
+
+/**
+ * A `Response` from a route: compressed when asked, the request id and
+ * the CORS headers set.
+ */
+async function finishResponse(
+  req: Request,
+  answer: Response,
+  ctx: FinishContext,
+  compressor: Compressor,
+): Promise<Response> {
+  let response = await compressor.apply(req, answer);
+  if (req.method === "HEAD") response = await headOf(response);
+  response.headers.set("x-request-id", ctx.requestId);
+  corsHeaders(response.headers, ctx.origin);
+  return response;
+}
+
+function lengthOf(response: Response): number {
+  return Number(response.headers.get("content-length") ?? 0);
+}
+
+/**
+ * The route's answer as sent, and its body's length for the log; a
+ * failure on the way becomes the central error handler's answer.
+ */
+export function finish(
+  req: Request,
+  ctx: FinishContext,
+  answer: Response | Reply,
+  options: FinishOptions,
+): Finished | Promise<Finished> {
+  const { compressor, logger } = options;
+  try {
+    const finished = isReply(answer)
+      ? finishReply(req, answer, ctx, options)
+      : finishResponse(req, answer, ctx, compressor).then(
+        (response) => ({ response, bytes: lengthOf(response) }),
+      );
+    return finished instanceof Promise
+      ? finished.catch((error) => failedFinish(error, ctx, logger))
+      : finished;
+  } catch (error) {
+    return failedFinish(error, ctx, logger);
+  }
+}
+
+/** The central error handler's answer to a failure while finishing. */
+function failedFinish(
+  error: unknown,
+  ctx: FinishContext,
+  logger: Logger,
+): Finished {
+  const response = errorResponse(error, ctx, logger);
+  response.headers.set("x-request-id", ctx.requestId);
+  corsHeaders(response.headers, ctx.origin);
+  return { response, bytes: lengthOf(response) };
+}
