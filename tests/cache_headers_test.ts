@@ -8,8 +8,7 @@
 
 import assert from "node:assert/strict";
 import { freshness, parseCacheControl } from "./fixtures/freshness.ts";
-import { serveApp } from "./fixtures/served_app.ts";
-import { startFixtureUpstream } from "./fixtures/upstream.ts";
+import { serveCaching } from "./fixtures/caching_service.ts";
 
 const TTL_SECONDS = 3;
 // Headers carry whole seconds; what a request takes on a busy machine.
@@ -23,17 +22,11 @@ interface Received {
 }
 
 async function serve() {
-  const upstream = startFixtureUpstream();
-  const served = await serveApp({
-    args: [
-      "--upstream-url",
-      upstream.url,
-      "--cache-ttl-seconds",
-      String(TTL_SECONDS),
-      "--cache-stale-while-revalidate-seconds",
-      "60",
-    ],
+  const caching = await serveCaching({
+    ttlSeconds: TTL_SECONDS,
+    swrSeconds: 60,
   });
+  const { upstream, served } = caching;
   return {
     upstream,
     app: served.app,
@@ -42,10 +35,7 @@ async function serve() {
       await res.body?.cancel();
       return { res, at: Date.now() };
     },
-    async [Symbol.asyncDispose]() {
-      await served[Symbol.asyncDispose]();
-      await upstream[Symbol.asyncDispose]();
-    },
+    [Symbol.asyncDispose]: () => caching[Symbol.asyncDispose](),
   };
 }
 

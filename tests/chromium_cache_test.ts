@@ -14,8 +14,7 @@
 import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
 import { launchChromium } from "./fixtures/chromium.ts";
-import { serveApp } from "./fixtures/served_app.ts";
-import { startFixtureUpstream } from "./fixtures/upstream.ts";
+import { serveCaching } from "./fixtures/caching_service.ts";
 
 const TTL_SECONDS = 2;
 
@@ -44,20 +43,13 @@ function pageFetch(page: Page, path: string): Promise<Fetched> {
 
 /** The service on a fixture upstream, and a chromium page on its origin. */
 async function stack() {
-  const upstream = startFixtureUpstream();
-  const served = await serveApp({
-    args: [
-      "--upstream-url",
-      upstream.url,
-      "--cache-ttl-seconds",
-      String(TTL_SECONDS),
-      "--cache-stale-while-revalidate-seconds",
-      "30",
-    ],
+  const caching = await serveCaching({
+    ttlSeconds: TTL_SECONDS,
+    swrSeconds: 30,
   });
+  const { served } = caching;
   const browser = await launchChromium().catch(async (error) => {
-    await served[Symbol.asyncDispose]();
-    await upstream[Symbol.asyncDispose]();
+    await caching[Symbol.asyncDispose]();
     throw error;
   });
   const page = await browser.newPage();
@@ -67,8 +59,7 @@ async function stack() {
     page,
     async [Symbol.asyncDispose]() {
       await browser.close();
-      await served[Symbol.asyncDispose]();
-      await upstream[Symbol.asyncDispose]();
+      await caching[Symbol.asyncDispose]();
     },
   };
 }

@@ -11,25 +11,16 @@
 
 import assert from "node:assert/strict";
 import { type NginxServer, startCachingProxy } from "./fixtures/nginx.ts";
-import { serveApp } from "./fixtures/served_app.ts";
-import {
-  type FixtureUpstream,
-  startFixtureUpstream,
-} from "./fixtures/upstream.ts";
+import { serveCaching } from "./fixtures/caching_service.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The service (TTL 1 s) on a fixture upstream, and nginx in front. */
 async function stack(windows: { swrSeconds: number; sieSeconds: number }) {
-  const upstream = startFixtureUpstream();
-  const served = await serveApp({
+  const caching = await serveCaching({
+    ttlSeconds: 1,
+    swrSeconds: windows.swrSeconds,
     args: [
-      "--upstream-url",
-      upstream.url,
-      "--cache-ttl-seconds",
-      "1",
-      "--cache-stale-while-revalidate-seconds",
-      String(windows.swrSeconds),
       "--cache-stale-if-error-seconds",
       String(windows.sieSeconds),
       // One failing call per request, and the breaker out of the way.
@@ -37,6 +28,7 @@ async function stack(windows: { swrSeconds: number; sieSeconds: number }) {
       "0",
     ],
   });
+  const { upstream, served } = caching;
   let nginx: NginxServer;
   try {
     nginx = await startCachingProxy({
@@ -44,12 +36,11 @@ async function stack(windows: { swrSeconds: number; sieSeconds: number }) {
       originHeaders: "obey",
     });
   } catch (error) {
-    await served[Symbol.asyncDispose]();
-    await upstream[Symbol.asyncDispose]();
+    await caching[Symbol.asyncDispose]();
     throw error;
   }
   return {
-    upstream: upstream as FixtureUpstream,
+    upstream,
     served,
     nginx,
     /** A GET through nginx: its status, the headers that tell, the body. */
@@ -67,8 +58,7 @@ async function stack(windows: { swrSeconds: number; sieSeconds: number }) {
     },
     async [Symbol.asyncDispose]() {
       await nginx[Symbol.asyncDispose]();
-      await served[Symbol.asyncDispose]();
-      await upstream[Symbol.asyncDispose]();
+      await caching[Symbol.asyncDispose]();
     },
   };
 }
