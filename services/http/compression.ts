@@ -266,11 +266,17 @@ interface Variant {
 }
 
 /**
+ * Whether an answer's `ETag` describes its own body: a 200 to GET or HEAD.
+ * Elsewhere (a 201 after an upload) it names another resource: left as it
+ * is, and never a key for compressed bytes.
+ */
+function tagsOwnBody(req: Request, status: number): boolean {
+  return status === 200 && (req.method === "GET" || req.method === "HEAD");
+}
+
+/**
  * The weak form of an answer's `ETag` when the tag describes the answer's
- * own body and is strong, else `undefined`. Only a 200 to GET or HEAD, or
- * a 304 (which answers nothing else), carries the ETag of its own body;
- * elsewhere (a 201 after an upload) it names another resource: left as it
- * is.
+ * own body (or the 200 a 304 stands for) and is strong, else `undefined`.
  */
 function weakTagOf(
   req: Request,
@@ -279,13 +285,7 @@ function weakTagOf(
 ): string | undefined {
   const etag = headerOf(head, "etag");
   if (etag === null || etag.startsWith("W/")) return undefined;
-  if (
-    status !== 304 &&
-    (status !== 200 || (req.method !== "GET" && req.method !== "HEAD"))
-  ) {
-    return undefined;
-  }
-  return `W/${etag}`;
+  return status === 304 || tagsOwnBody(req, status) ? `W/${etag}` : undefined;
 }
 
 function variantOf(
@@ -295,14 +295,8 @@ function variantOf(
   coding: Coding,
 ): Variant {
   const etag = headerOf(head, "etag");
-  // As in weakTagOf: only a 200 to GET or HEAD carries the ETag of its own
-  // body, and only its compressed bytes are kept by it.
-  if (
-    etag === null || status !== 200 ||
-    (req.method !== "GET" && req.method !== "HEAD")
-  ) {
-    return { coding };
-  }
+  // Only the compressed bytes of a body its ETag describes are kept by it.
+  if (etag === null || !tagsOwnBody(req, status)) return { coding };
   const length = headerOf(head, "content-length") ?? "";
   return {
     coding,
