@@ -18,8 +18,7 @@ import {
 import type { FileStorage } from "../../services/storage/storage.ts";
 import { problem } from "../../services/http/problem.ts";
 import { parseRange } from "../../services/http/range.ts";
-import { withStallTimeout } from "../../services/http/stall_timeout.ts";
-import { closeConnectionOf } from "../../services/http/connection_close.ts";
+import { withSendTimeout } from "../../services/http/stall_timeout.ts";
 import type { FileMetadata } from "../../services/storage/metadata.ts";
 import type { Handler, RouteContext } from "../router.ts";
 
@@ -121,25 +120,9 @@ export function downloadHandler(
     if (req.method === "HEAD") return new Response(null, { status, headers });
     const stream = await store.read(meta.id, range);
     if (!stream) return notFound(ctx);
-    return new Response(watched(stream, req, idleTimeoutMs), {
-      status,
-      headers,
-    });
+    return new Response(
+      withSendTimeout(stream, { req, timeoutMs: idleTimeoutMs }),
+      { status, headers },
+    );
   };
-}
-
-/**
- * `stream`, cut off with `req`'s connection once its client has read
- * nothing for `timeoutMs`: over HTTP/2 the body's error alone left the
- * stream open while the client's window was 0.
- */
-function watched(
-  stream: ReadableStream<Uint8Array>,
-  req: Request,
-  timeoutMs: number,
-): ReadableStream<Uint8Array> {
-  return withStallTimeout(stream, {
-    timeoutMs,
-    onStall: () => closeConnectionOf(req),
-  });
 }

@@ -22,9 +22,8 @@
  * @module
  */
 
-import { closeConnectionOf } from "./connection_close.ts";
-import type { Reply } from "./reply.ts";
-import { withStallTimeout } from "./stall_timeout.ts";
+import { headerPairs, type Reply } from "./reply.ts";
+import { type SendTimeoutOptions, withSendTimeout } from "./stall_timeout.ts";
 
 /**
  * Bodies larger than this go out in slices. 16 KiB is one HTTP/2 frame of
@@ -41,14 +40,6 @@ export const LARGE_BODY_BYTES = 16_384;
 // buffer did, 64 KiB ones no more.
 const SLICE_BYTES = 65_536;
 
-/** Options of {@linkcode largeResponseOf}. */
-export interface LargeResponseOptions {
-  /** The request answered: its connection is closed on a stall. */
-  req: Request;
-  /** How long the client may read nothing, ms. */
-  timeoutMs: number;
-}
-
 /**
  * The `Response` of `reply`, whose body is larger than
  * {@linkcode LARGE_BODY_BYTES}: its bytes sent as views of the same
@@ -57,20 +48,15 @@ export interface LargeResponseOptions {
  */
 export function largeResponseOf(
   reply: Reply,
-  options: LargeResponseOptions,
+  options: SendTimeoutOptions,
 ): Response {
-  const { req, timeoutMs } = options;
   const body = reply.body;
   if (body === null) throw new TypeError("a large reply needs a body");
-  const pairs: [string, string][] = [];
-  for (const name in reply.headers) {
-    if (name !== "content-length") pairs.push([name, reply.headers[name]!]);
-  }
+  // A streamed body has no length of its own: the runtime would send it
+  // chunked without this one.
+  const pairs = headerPairs(reply);
   pairs.push(["content-length", String(body.byteLength)]);
-  const stream = withStallTimeout(slicesOf(body), {
-    timeoutMs,
-    onStall: () => closeConnectionOf(req),
-  });
+  const stream = withSendTimeout(slicesOf(body), options);
   return new Response(stream, { status: reply.status, headers: pairs });
 }
 

@@ -37,14 +37,22 @@ export function isReply(answer: Response | Reply): answer is Reply {
  * a third more than pairs.
  */
 export function responseOf(reply: Reply): Response {
+  return new Response(reply.body as Uint8Array<ArrayBuffer> | null, {
+    status: reply.status,
+    headers: headerPairs(reply),
+  });
+}
+
+/**
+ * `reply`'s head as `[name, value]` pairs, without its `Content-Length`
+ * when it has a body (the runtime writes one from the bytes it sends).
+ */
+export function headerPairs(reply: Reply): [string, string][] {
   const { headers, body } = reply;
   const pairs: [string, string][] = [];
   for (const name in headers) {
     if (body !== null && name === "content-length") continue;
     pairs.push([name, headers[name]!]);
   }
-  return new Response(body as Uint8Array<ArrayBuffer> | null, {
-    status: reply.status,
-    headers: pairs,
-  });
+  return pairs;
 }

@@ -9,6 +9,8 @@
  * @module
  */
 
+import { closeConnectionOf } from "./connection_close.ts";
+
 /** Options of {@linkcode withStallTimeout}. */
 export interface StallTimeoutOptions {
   /** How long the client may read nothing, ms. */
@@ -95,4 +97,28 @@ export function withStallTimeout(
     },
     // Nothing read ahead: a request for a chunk is the client's progress.
   }, { highWaterMark: 0 });
+}
+
+/** Options of {@linkcode withSendTimeout}. */
+export interface SendTimeoutOptions {
+  /** The request answered: its connection is closed on a stall. */
+  req: Request;
+  /** How long the client may read nothing, ms. */
+  timeoutMs: number;
+}
+
+/**
+ * `source` as the body of the answer to `req`, under
+ * {@linkcode withStallTimeout}, closing `req`'s connection when its client
+ * stalls (services/http/connection_close.ts): over HTTP/2 the body's error
+ * alone left the stream open while the client's window was 0.
+ */
+export function withSendTimeout(
+  source: ChunkSource,
+  { req, timeoutMs }: SendTimeoutOptions,
+): ReadableStream<Uint8Array> {
+  return withStallTimeout(source, {
+    timeoutMs,
+    onStall: () => closeConnectionOf(req),
+  });
 }
