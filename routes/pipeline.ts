@@ -18,7 +18,12 @@ import { Compressor } from "../services/http/compression.ts";
 import type { Reply } from "../services/http/reply.ts";
 import { withRequestId } from "../services/http/request_scope.ts";
 import { problem } from "../services/http/problem.ts";
-import { pathStart, plainTarget } from "../services/http/request_target.ts";
+import {
+  originEnd,
+  originOf,
+  plainTarget,
+  servedOrigin,
+} from "../services/http/request_target.ts";
 import type { Logger } from "../services/ops/logger.ts";
 import type { Metrics } from "../services/ops/metrics.ts";
 import { errorResponse } from "./error_handler.ts";
@@ -228,7 +233,10 @@ class RequestContext implements FinishContext {
   readonly origin: string | null;
   route: string | undefined = undefined;
   log: Record<string, unknown> = {};
-  /** Whether the `Host` the client sent is no host name (`a>b`). */
+  /**
+   * Whether the `Host` the client sent (or the authority of its
+   * absolute-form target) is no host and port (`a>b`, `u:p@a`).
+   */
   badHost = false;
   readonly #href: string;
   readonly #info: Deno.ServeHandlerInfo | undefined;
@@ -241,8 +249,8 @@ class RequestContext implements FinishContext {
     const plain = plainTarget(this.#href);
     if (plain === undefined) {
       const url = URL.parse(this.#href);
-      if (url === null) this.badHost = true;
-      this.#url = url ?? onPlaceholderHost(this.#href);
+      this.badHost = url === null || !servedOrigin(originOf(this.#href));
+      this.#url = this.badHost ? onPlaceholderHost(this.#href) : url!;
       this.pathname = this.#url.pathname;
       this.search = this.#url.search;
     } else {
@@ -266,15 +274,25 @@ class RequestContext implements FinishContext {
 }
 
 /**
- * The path and query of a URL whose host does not parse, on a placeholder
+ * The path and query of a URL whose host is no host, on a placeholder
  * host, so the answer (a 400) can still name the path it was asked for.
+ * Set as a path and a query, never parsed as a URL: `//a>b/` would be a
+ * host of its own, and an invalid one throws.
  */
 function onPlaceholderHost(href: string): URL {
-  const start = pathStart(href);
-  return new URL(start < 0 ? "/" : href.slice(start), "http://invalid.invalid");
+  const url = new URL("http://invalid.invalid/");
+  // "" (none), "/path?query" or "?query" (an absolute-form target).
+  const target = href.slice(originEnd(href));
+  const mark = target.indexOf("?");
+  url.pathname = mark < 0 ? target : target.slice(0, mark);
+  if (mark >= 0) url.search = target.slice(mark);
+  return url;
 }
 
-/** The answer to a request whose `Host` is not a host (RFC 9112 3.2). */
+/**
+ * The answer to a request whose `Host` (or absolute-form target) is not a
+ * host and port (RFC 9112 3.2; see services/http/request_target.ts).
+ */
 function badHostAnswer(ctx: RequestContext): Response {
   return problem(400, {
     detail: "The Host header is not a valid host and port",

@@ -3,6 +3,9 @@
  * request's URL from it unchecked, and reading that URL threw, a 500 logged
  * as an error with its stack for every such request. It is the client's
  * mistake: 400 (RFC 9112 3.2), as problem+json, logged as a request line.
+ * So is a `Host` that URL reads as more than a host and port (userinfo, a
+ * path, a query), and an absolute-form target with userinfo or a scheme
+ * other than http(s).
  *
  * @module
  */
@@ -10,12 +13,15 @@
 import assert from "node:assert/strict";
 import { serveApp } from "./fixtures/served_app.ts";
 
-/** Sends `GET target` with `Host: host` over a raw socket; the answer. */
-async function rawGet(url: string, target: string, host: string) {
+/**
+ * Sends `GET target` with `Host: host` (and `more` header lines) over a raw
+ * socket; the answer.
+ */
+async function rawGet(url: string, target: string, host: string, more = "") {
   const conn = await Deno.connect({ port: Number(new URL(url).port) });
   try {
     await conn.write(new TextEncoder().encode(
-      `GET ${target} HTTP/1.1\r\nhost: ${host}\r\nconnection: close\r\n\r\n`,
+      `GET ${target} HTTP/1.1\r\nhost: ${host}\r\n${more}connection: close\r\n\r\n`,
     ));
     const text = new TextDecoder().decode(
       await new Response(conn.readable).arrayBuffer(),
@@ -55,5 +61,69 @@ Deno.test("a Host that is no host gets 400 problem+json on every route, never a 
     served.records.filter((r) => r.msg === "request" && r.status === 400)
       .length,
     16,
+  );
+});
+
+Deno.test("a Host with userinfo, a fragment or a backslash gets 400, never a Link on it or another route", async () => {
+  await using served = await serveApp({});
+  // The runtime appends the target to the Host as it came: `Host: u:p@a`
+  // put the credentials into every Link of a paged list. (`Host: a/b` and
+  // `Host: a?b` make the URL of an absolute-form target on `a`, `/b/...` or
+  // `/?b/...`, which they are then taken for.)
+  for (const host of ["u:p@a", "a#b", "a\\b", "a:1@b"]) {
+    for (const target of ["/posts?_page=2&_limit=3", "/openapi.json"]) {
+      const answer = await rawGet(served.url, target, host);
+      assert.equal(answer.status, 400, `${host} ${target}`);
+      assert.match(answer.head, /content-type: application\/problem\+json/i);
+      assert.doesNotMatch(answer.head, /^link:/im);
+    }
+  }
+  assert.deepEqual(
+    served.records.filter((r) => r.level === "error" || r.level === "warn"),
+    [],
+  );
+});
+
+Deno.test("an absolute-form target names the host (Host ignored, RFC 9112 3.2.2); with userinfo or another scheme it is a 400", async () => {
+  await using served = await serveApp({});
+  const good = await rawGet(served.url, "http://h.example/openapi.json", "a>b");
+  assert.equal(good.status, 200);
+  // No path, a query: the path is "/" (RFC 9110 4.2.3).
+  const query = await rawGet(served.url, "http://h.example?x=1", "a");
+  assert.equal(query.status, 200);
+  assert.deepEqual(JSON.parse(query.body), { Hello: "World" });
+  for (
+    const target of [
+      "http://u:p@h.example/openapi.json",
+      "ftp://h.example/openapi.json",
+      "http://h.example:99999/openapi.json",
+    ]
+  ) {
+    const answer = await rawGet(served.url, target, "h.example");
+    assert.equal(answer.status, 400, target);
+    assert.equal(JSON.parse(answer.body).instance, "/openapi.json", target);
+  }
+});
+
+Deno.test("a bad Host with a target starting // gets the 400 with CORS headers, not a 500 from the server's fallback", async () => {
+  await using served = await serveApp({});
+  // The path of the 400 was read as a URL relative to a placeholder host:
+  // `//a>b/` is then a host of its own, the read threw past the pipeline,
+  // and the server's last-resort 500 went out, without CORS headers.
+  for (const target of ["//a>b/", "//x:99999/posts", "//"]) {
+    const answer = await rawGet(
+      served.url,
+      target,
+      "c>d",
+      "origin: http://localhost:5173\r\n",
+    );
+    assert.equal(answer.status, 400, target);
+    assert.match(answer.head, /^access-control-allow-origin: \*/im);
+    assert.match(answer.head, /^vary: .*Origin/im);
+    assert.equal(JSON.parse(answer.body).instance.startsWith("//"), true);
+  }
+  assert.deepEqual(
+    served.records.filter((r) => r.level === "error" || r.level === "warn"),
+    [],
   );
 });

@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
-import { plainTarget } from "../services/http/request_target.ts";
+import {
+  originOf,
+  plainTarget,
+  servedOrigin,
+} from "../services/http/request_target.ts";
 
 Deno.test("plainTarget reads a plain URL's path and query as URL does, and leaves the rest to URL", () => {
   assert.deepEqual(plainTarget("http://127.0.0.1:8000/posts/1"), [
@@ -65,4 +69,46 @@ Deno.test("plainTarget agrees with URL on 100,000 generated paths", () => {
   }
   // Enough of them were read without URL for the comparison to count.
   assert.ok(plain > 10_000, `${plain} plain`);
+});
+
+Deno.test("servedOrigin takes an http(s) scheme and a host and port only, as RFC 9112 3.2 asks of Host", () => {
+  for (
+    const origin of [
+      "http://h",
+      "http://h.example:8000",
+      "http://a:",
+      "http://A.EXAMPLE:080",
+      "http://[::1]:8000",
+      "https://h",
+      "http://a,b",
+    ]
+  ) {
+    assert.equal(servedOrigin(origin), true, origin);
+  }
+  for (
+    const origin of [
+      "http://u:p@h",
+      "http://u@h",
+      "http://a?b",
+      "http://a#b",
+      "http://a\\b",
+      "http://a>b",
+      "http://h:99999",
+      "ftp://h",
+      "ws://h",
+      "http://",
+    ]
+  ) {
+    assert.equal(servedOrigin(origin), false, origin);
+    // Nor is a URL on it plain: it is parsed, and refused.
+    assert.equal(plainTarget(`${origin}/posts`), undefined, origin);
+  }
+});
+
+Deno.test("originOf ends at the path, or at the query of a target without a path", () => {
+  assert.equal(originOf("http://h:8000/posts?x=1"), "http://h:8000");
+  assert.equal(originOf("http://h?x=1/y"), "http://h");
+  assert.equal(originOf("http://h"), "http://h");
+  assert.equal(originOf("http://u:p@h/p"), "http://u:p@h");
+  assert.equal(originOf("http://a#b/p"), "http://a#b");
 });

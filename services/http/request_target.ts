@@ -5,8 +5,10 @@
  * characters the URL parser keeps as they are and its path has no dot
  * segment; anything else (percent-escapes, dot segments, backslashes,
  * spaces, quotes, ...) is left to `URL`, which normalises it. So is a URL
- * whose host `URL` cannot parse: the runtime builds a request's URL from the
- * `Host` the client sent, unchecked (`Host: a>b` makes `http://a>b/`).
+ * whose origin is no plain host and port ({@linkcode servedOrigin}): the
+ * runtime builds a request's URL from the `Host` the client sent,
+ * unchecked (`Host: a>b` makes `http://a>b/`, `Host: a/b` makes
+ * `http://a/b/` followed by the path).
  *
  * ```ts ignore
  * plainTarget("http://127.0.0.1:8000/posts/1?_embed=comments");
@@ -23,31 +25,49 @@
 const PLAIN =
   /\/[A-Za-z0-9\-._~!$&()*+,;=:@/]*(?:\?[A-Za-z0-9\-._~!$&()*+,;=:@/?]*)?$/y;
 
-// The origin of the last URL found plain. A server sees few (clients send
+// The origin of the last URL found served. A server sees few (clients send
 // its one name as `Host`), so checking one is a prefix comparison, not a
 // parse per request.
 let knownOrigin = "";
 
-/** Whether `url`'s origin (up to `start`, where its path starts) parses. */
-function parsableOrigin(url: string, start: number): boolean {
+/**
+ * Whether `origin` (a request URL up to its path: `scheme://authority`) is
+ * an http(s) scheme and a plain host and port, as RFC 9112 3.2 asks of
+ * `Host` (`uri-host [ ":" port ]`) and RFC 9110 4.2.4 of an absolute-form
+ * target (no userinfo). The runtime puts the client's `Host` (or the
+ * authority of an absolute-form target, scheme and all) there unchecked:
+ * what URL reads as userinfo (`u:p@a`), a path (`a\b`), a query or a
+ * fragment (`a#b`) is no host, nor is what URL cannot parse. (`Host: a/b`
+ * and `Host: a?b` make the URL of an absolute-form target on host `a`, and
+ * are read as one: see {@linkcode originEnd}.)
+ */
+export function servedOrigin(origin: string): boolean {
+  if (origin === knownOrigin) return true;
+  const url = URL.parse(origin + "/");
+  const served = url !== null &&
+    (url.protocol === "http:" || url.protocol === "https:") &&
+    url.username === "" && url.password === "" && url.pathname === "/" &&
+    url.search === "" && url.hash === "";
+  if (served) knownOrigin = origin;
+  return served;
+}
+
+/** {@linkcode servedOrigin} of `url` up to `start`, where its path starts. */
+function servedOriginOf(url: string, start: number): boolean {
   if (start === knownOrigin.length && url.startsWith(knownOrigin)) return true;
-  const origin = url.slice(0, start);
-  // With a host and port URL can read, an http(s) URL always parses: the
-  // path and query are escaped, never refused.
-  if (!URL.canParse(origin + "/")) return false;
-  knownOrigin = origin;
-  return true;
+  return servedOrigin(url.slice(0, start));
 }
 
 /**
  * `[pathname, search]` of an absolute http(s) URL as `URL` would give
- * them, or `undefined` when the URL is not plain (then parse it).
+ * them, or `undefined` when the URL is not plain (then parse it, and check
+ * its origin with {@linkcode servedOrigin}).
  */
 export function plainTarget(url: string): [string, string] | undefined {
   const start = pathStart(url);
   if (start < 0) return undefined;
   PLAIN.lastIndex = start;
-  if (!PLAIN.test(url) || !parsableOrigin(url, start)) return undefined;
+  if (!PLAIN.test(url) || !servedOriginOf(url, start)) return undefined;
   const mark = url.indexOf("?", start);
   const pathname = mark < 0 ? url.slice(start) : url.slice(start, mark);
   // "/." starts a dot segment ("/./", "/../", or at the end): normalised.
@@ -66,10 +86,23 @@ export function pathStart(url: string): number {
 }
 
 /**
+ * Where the origin (`scheme://authority`) of an absolute URL string ends:
+ * at its path or, without one before it, its query (an absolute-form
+ * target `http://h?x=1` has no path), else at its end.
+ */
+export function originEnd(url: string): number {
+  const scheme = url.indexOf("://");
+  if (scheme < 0) return url.length;
+  const start = url.indexOf("/", scheme + 3);
+  const mark = url.indexOf("?", scheme + 3);
+  if (mark >= 0 && (start < 0 || mark < start)) return mark;
+  return start < 0 ? url.length : start;
+}
+
+/**
  * The origin (`http://host:port`) of a request URL, which the runtime
- * builds from the `Host` the client sent.
+ * builds from the `Host` the client sent (or an absolute-form target).
  */
 export function originOf(url: string): string {
-  const start = pathStart(url);
-  return start < 0 ? url : url.slice(0, start);
+  return url.slice(0, originEnd(url));
 }
