@@ -3,7 +3,8 @@
  * request to a handler, or to 404 (no pattern matches) or 405 with `Allow`
  * (a pattern matches but not the method). `HEAD` is served by the `GET`
  * handler wherever there is one, and `OPTIONS` (and CORS preflights) by
- * the router itself (services/http/cors.ts) wherever a route declares none.
+ * the router itself (services/http/cors.ts) wherever a route declares none;
+ * so is `OPTIONS *`, about the server as a whole ({@linkcode SERVER_ROUTE}).
  *
  * @module
  */
@@ -83,6 +84,21 @@ export type Match =
   | { kind: "not_found" }
   | { kind: "method_not_allowed"; pattern: string; allow: string };
 
+/**
+ * The route (for logs and metrics) of `OPTIONS *` (asterisk-form, RFC 9112
+ * 3.2.4), which Deno 2.9 hands over with the path `/*` (as it would
+ * `OPTIONS /*`, which no route has either).
+ */
+export const SERVER_ROUTE = "*";
+
+/** The `Allow` value for `methods`: with `HEAD` where `GET`, and `OPTIONS`. */
+function allowOf(methods: Iterable<string>): string {
+  const all = new Set([...methods].map((method) => method.toUpperCase()));
+  if (all.has("GET")) all.add("HEAD");
+  all.add("OPTIONS");
+  return [...all].sort().join(", ");
+}
+
 function firstSegment(path: string): string {
   const end = path.indexOf("/", 1);
   return end === -1 ? path : path.slice(0, end);
@@ -99,6 +115,8 @@ export class Router {
   readonly #memo = new Map<string, Map<string, Match>>();
   #memoSize = 0;
   readonly #routes: readonly Route[];
+  /** Every method some route takes: `OPTIONS *`'s `Allow`. */
+  readonly #serverAllow: string;
 
   constructor(routes: readonly Route[]) {
     this.#routes = routes;
@@ -136,11 +154,9 @@ export class Router {
       compiled.handlers.set(method, route);
     }
     for (const compiled of byPattern.values()) {
-      const methods = new Set(compiled.handlers.keys());
-      if (methods.has("GET")) methods.add("HEAD");
-      methods.add("OPTIONS");
-      compiled.allow = [...methods].sort().join(", ");
+      compiled.allow = allowOf(compiled.handlers.keys());
     }
+    this.#serverAllow = allowOf(routes.map((route) => route.method));
   }
 
   /** The routes this router was built from. */
@@ -235,7 +251,13 @@ export class Router {
     scope: <T>(ctx: RouteContext, run: () => T) => T = (_ctx, run) => run(),
   ): Response | Reply | Promise<Response | Reply> {
     const match = this.match(req.method, ctx.pathname);
-    if (match.kind === "not_found") return this.#notFound(req, ctx);
+    if (match.kind === "not_found") {
+      if (req.method === "OPTIONS" && ctx.pathname === "/*") {
+        ctx.route = SERVER_ROUTE;
+        return optionsAnswer(req, this.#serverAllow, "*");
+      }
+      return this.#notFound(req, ctx);
+    }
     if (match.kind === "method_not_allowed") {
       ctx.route = match.pattern;
       if (req.method === "OPTIONS") {
