@@ -24,11 +24,11 @@ import {
 import {
   ConnectionStats,
   type GuardedServer,
+  internalErrorAnswer,
   serveGuarded,
 } from "./services/server/http_server.ts";
 import { collectGarbage } from "./services/ops/collect_garbage.ts";
 import { createLogger, type Logger } from "./services/ops/logger.ts";
-import { problem } from "./services/http/problem.ts";
 import { logUnhandledRejections } from "./services/http/request_scope.ts";
 import {
   dataDirRefusal,
@@ -107,9 +107,7 @@ async function listen(
       onError: (error) => {
         // app.fetch answers its own failures; this is for the unforeseen.
         logger.error("request.unhandled", { error });
-        return problem(500, {
-          detail: "The server failed to handle the request",
-        });
+        return internalErrorAnswer();
       },
       logger,
       maxConnections: config.maxConnections,

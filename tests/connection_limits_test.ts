@@ -250,9 +250,19 @@ Deno.test("past MAX_CONNECTIONS with every connection busy, a new connection get
         );
         started.add(line.id);
       }
-      const over = await fetch(`${service.url}/healthz`, { client });
+      const over = await fetch(`${service.url}/healthz`, {
+        client,
+        headers: { origin: "http://localhost:5173" },
+      });
       assert.equal(over.status, 503);
       assert.equal(over.headers.get("retry-after"), "1");
+      // A page reads it (Retry-After is exposed), as every other answer.
+      assert.equal(over.headers.get("access-control-allow-origin"), "*");
+      assert.match(
+        over.headers.get("access-control-expose-headers") ?? "",
+        /Retry-After/,
+      );
+      assert.equal(over.headers.get("vary"), "Origin");
       assert.match(
         over.headers.get("content-type") ?? "",
         /application\/problem\+json/,

@@ -53,6 +53,21 @@ export const EXPOSED_HEADERS = [
 ].join(", ");
 
 /**
+ * The CORS headers of an answer made without its request (the connection
+ * layer's last-resort 500 and its 503 over the connection cap): the
+ * request's `Origin` is unknown there, so they are those of a request with
+ * one, a superset of what one without gets. The wildcard is safe (no
+ * cookies), and `Vary: Origin` keeps a cache from reusing the answer.
+ */
+export const CORS_WITHOUT_REQUEST: Readonly<Record<string, string>> = Object
+  .freeze({
+    vary: "Origin",
+    "access-control-allow-origin": "*",
+    "access-control-expose-headers": EXPOSED_HEADERS,
+    "timing-allow-origin": "*",
+  });
+
+/**
  * How long a browser may keep a preflight's answer: Chromium's cap (two
  * hours; Firefox keeps up to a day, so this is the most both honour).
  */

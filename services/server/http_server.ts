@@ -38,6 +38,8 @@
  * @module
  */
 
+import { CORS_WITHOUT_REQUEST } from "../http/cors.ts";
+import { problem } from "../http/problem.ts";
 import type { Logger } from "../ops/logger.ts";
 import { acceptLoop, turnAway } from "./accept_loop.ts";
 import { ConnectionSet, ConnectionStats } from "./connection_set.ts";
@@ -57,7 +59,7 @@ export interface GuardedServerOptions {
    * `connection_set.ts`.
    */
   handler: Deno.ServeHandler<Deno.NetAddr>;
-  /** Answers when `handler` throws. @default {a plain 500} */
+  /** Answers when `handler` throws. @default {internalErrorAnswer} */
   onError?: (error: unknown) => Response | Promise<Response>;
   /** Called once listening, with the bound address. */
   onListen?: (addr: Deno.NetAddr) => void;
@@ -103,8 +105,15 @@ function positive(name: string, value: number): number {
   return value;
 }
 
-function defaultOnError(): Response {
-  return new Response("Internal Server Error", { status: 500 });
+/**
+ * The last-resort answer when the handler throws: a 500 problem, nothing
+ * of the error in it, with the CORS headers every answer has (the
+ * request's `Origin` is not known here: see CORS_WITHOUT_REQUEST).
+ */
+export function internalErrorAnswer(): Response {
+  return problem(500, {
+    detail: "The server failed to handle the request",
+  }, { headers: CORS_WITHOUT_REQUEST });
 }
 
 /**
@@ -151,7 +160,8 @@ function guarded(
   serveConnection: ServeConnection,
 ): GuardedServer {
   const { hostname, port, handler, onListen, logger } = options;
-  const { onError = defaultOnError, stats = new ConnectionStats() } = options;
+  const { onError = internalErrorAnswer, stats = new ConnectionStats() } =
+    options;
   const { maxConnections, headerTimeoutMs, keepAliveTimeoutMs, maxStreams } =
     limitsOf(options);
   const listener = Deno.listen({ hostname, port, transport: "tcp" });
@@ -227,7 +237,7 @@ function fallback(options: GuardedServerOptions): GuardedServer {
     port,
     automaticCompression: false,
     onListen: (addr) => onListen?.(addr),
-    ...(options.onError ? { onError: options.onError } : {}),
+    onError: options.onError ?? internalErrorAnswer,
   }, handler);
   const shutdown = () => server.shutdown();
   return {
