@@ -182,6 +182,55 @@ Deno.test("A FormData fetch stores the Blob part; fields around it are ignored",
   assert.equal(await download.bytes().then(sha256Hex), sha256Hex(data));
 });
 
+Deno.test("a filename with a double quote keeps it: curl, requests and FormData send it as %22 (the HTML form encoding), and the download names it", async () => {
+  await using served = await serveTempApp();
+  const dir = await Deno.makeTempDir({ prefix: "multipart_test-" });
+  try {
+    const name = 'the "best" of 100%22.txt';
+    const path = join(dir, "plain.txt");
+    await Deno.writeFile(path, new TextEncoder().encode("hello"));
+    const form = new FormData();
+    form.append("file", new Blob(["hello"]), name);
+    const fetched = await fetch(`${served.url}/files`, {
+      method: "POST",
+      body: form,
+    });
+    const curled = await run("curl", [
+      "-s",
+      "-F",
+      `file=@${path};filename=${name}`,
+      `${served.url}/files`,
+    ], "curl");
+    const script = `
+import sys, requests
+r = requests.post(sys.argv[1], files={"file": (sys.argv[2], b"hello")})
+print(r.text)
+`;
+    const posted = await run(
+      PYTHON,
+      ["-c", script, `${served.url}/files`, name],
+      "python3-requests",
+    );
+    // Each sends filename="the %22best%22 of 100%22.txt": the HTML
+    // standard's form encoding escapes only ", CR and LF, so a name's own
+    // "%22" cannot be told apart from an escaped quote, and reads as one.
+    const expected = 'the "best" of 100".txt';
+    for (const text of [await fetched.text(), curled, posted]) {
+      const created = JSON.parse(text) as Created;
+      assert.equal(created.filename, expected, text);
+      const res = await fetch(`${served.url}/files/${created.id}`, {
+        method: "HEAD",
+      });
+      assert.equal(
+        res.headers.get("content-disposition"),
+        `attachment; filename="the \\"best\\" of 100\\".txt"`,
+      );
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("Forms that cannot be taken: 415 for urlencoded and other multipart types, 400 for no, two or a cut-off file part; nothing kept", async () => {
   await using served = await serveTempApp();
   const post = (body: BodyInit, headers: Record<string, string> = {}) =>

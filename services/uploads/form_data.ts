@@ -95,10 +95,30 @@ const MAX_FILENAME = 255;
 const MEDIA_TYPE =
   /^[A-Za-z0-9][\w!#$&^.+-]{0,126}\/[A-Za-z0-9][\w!#$&^.+-]{0,126}$/;
 
-/** Keeps a filename printable and short; `undefined` when nothing is left. */
+// The HTML standard's multipart/form-data encoding escapes a file name's
+// `"`, CR and LF as %22, %0D and %0A (and nothing else); browsers, curl,
+// python requests and every fetch's FormData send names so, and undici's
+// parser reads them back. Without this, `a "b".txt` was kept as
+// `a %22b%22.txt`. A name's own literal "%22" cannot be told apart.
+const FORM_ESCAPES: Readonly<Record<string, string>> = {
+  "%22": '"',
+  "%0D": "\r",
+  "%0A": "\n",
+};
+
+/** `name` with the form encoding's escapes undone. */
+function unescapeFormName(name: string): string {
+  return name.replace(/%22|%0D|%0A/gi, (e) => FORM_ESCAPES[e.toUpperCase()]!);
+}
+
+/**
+ * Keeps a filename printable and short, its form escapes undone;
+ * `undefined` when nothing is left.
+ */
 function cleanFilename(name: string | undefined): string | undefined {
-  // deno-lint-ignore no-control-regex
-  const clean = name?.replace(/[\u0000-\u001f\u007f]/g, "").trim();
+  const clean = name === undefined ? undefined : unescapeFormName(name)
+    // deno-lint-ignore no-control-regex
+    .replace(/[\u0000-\u001f\u007f]/g, "").trim();
   return clean ? [...clean].slice(0, MAX_FILENAME).join("") : undefined;
 }
 
