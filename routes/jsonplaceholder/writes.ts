@@ -19,6 +19,12 @@ import type { ResponseCache } from "../../services/cache/policy.ts";
 import { problem } from "../../services/http/problem.ts";
 import { jsonDepth } from "../../services/http/json_depth.ts";
 import { BodyTooLargeError, readBody } from "../../services/http/read_body.ts";
+import {
+  ACCEPTED_REQUEST_CODINGS,
+  decodedBody,
+  type RequestCoding,
+  requestCoding,
+} from "../../services/http/request_coding.ts";
 import type { JsonPlaceholderClient } from "../../services/upstream/client.ts";
 import { upstreamPath } from "../../services/upstream/upstream_path.ts";
 import {
@@ -110,13 +116,28 @@ function invalidJson(detail: string, ctx: RouteContext): Response {
   });
 }
 
-/** The body's bytes once checked, or the answer refusing it. */
+/**
+ * 415 for a `Content-Encoding` the body cannot be decoded from, naming the
+ * ones taken (RFC 9110 12.5.3).
+ */
+function unsupportedCoding(ctx: RouteContext): Response {
+  return problem(415, {
+    detail:
+      `The body's Content-Encoding is not one taken: send it as is, or in one of ${ACCEPTED_REQUEST_CODINGS}`,
+    instance: ctx.url.pathname,
+  }, { headers: { "accept-encoding": ACCEPTED_REQUEST_CODINGS } });
+}
+
+/**
+ * The body's bytes once checked (decoded from `coding`: the cap counts
+ * the decoded bytes), or the answer refusing it.
+ */
 async function jsonBody(
   req: Request,
   ctx: RouteContext,
-  deps: WriteDeps,
+  deps: WriteDeps & { coding: RequestCoding },
 ): Promise<Uint8Array<ArrayBuffer> | Response> {
-  const { maxBytes, bodyTimeoutMs } = deps;
+  const { maxBytes, bodyTimeoutMs, coding } = deps;
   const length = req.headers.get("content-length");
   // A connection with a request in flight is never closed by the server's
   // timers: without this, a body sent a byte now and then (or never)
@@ -124,7 +145,7 @@ async function jsonBody(
   const signal = AbortSignal.timeout(bodyTimeoutMs);
   let bytes: Uint8Array<ArrayBuffer>;
   try {
-    bytes = await readBody(req.body, {
+    bytes = await readBody(req.body && decodedBody(req.body, coding), {
       maxBytes,
       signal,
       ...(length && /^\d+$/.test(length)
@@ -134,7 +155,12 @@ async function jsonBody(
   } catch (error) {
     if (error instanceof BodyTooLargeError) return tooLarge(error, ctx);
     if (signal.aborted) return bodyTimeout(bodyTimeoutMs, ctx);
-    return invalidJson("The body could not be read to its end", ctx);
+    return invalidJson(
+      coding === "identity"
+        ? "The body could not be read to its end"
+        : `The body could not be read to its end as ${coding}`,
+      ctx,
+    );
   }
   let value: unknown;
   try {
@@ -230,7 +256,10 @@ function passThrough(deps: WriteDeps, target: WriteTarget): Handler {
           "JSON is UTF-8: the charset, when given, must be utf-8",
         );
       }
-      const checked = await jsonBody(req, ctx, deps);
+      // As body-parser, and so json-server: gzip and deflate are decoded.
+      const coding = requestCoding(req.headers.get("content-encoding"));
+      if (coding === undefined) return unsupportedCoding(ctx);
+      const checked = await jsonBody(req, ctx, { ...deps, coding });
       if (checked instanceof Response) return checked;
       body = checked;
     }

@@ -196,6 +196,19 @@ export const jsonPlaceholderWriteDocs: ApiFragment = {
   ),
   schemas: Object.assign({}, ...RESOURCES.map(bodySchemas)),
   headers: {
+    AcceptPost: {
+      description: "The media type a `POST` takes: `application/json`.",
+      schema: { type: "string" },
+    },
+    AcceptPatch: {
+      description: "The media type a `PATCH` takes: `application/json`.",
+      schema: { type: "string" },
+    },
+    AcceptRequestEncoding: {
+      description: "The codings a body is taken in: `gzip, deflate` " +
+        "(besides none).",
+      schema: { type: "string" },
+    },
     WriteLocation: {
       description: "Where the upstream says the new item is, when it says " +
         "so (JSONPlaceholder does not).",
@@ -222,9 +235,19 @@ export const jsonPlaceholderWriteDocs: ApiFragment = {
       "The body did not arrive whole within `HEADER_TIMEOUT_MS` (the " +
         "connection is closed).",
     ),
-    NotJson: problemResponse(
-      "The body was not sent as `application/json` (or another `+json` " +
-        "type); `Accept-Post` or `Accept-Patch` says so.",
-    ),
+    NotJson: {
+      ...problemResponse(
+        "The body was not sent as `application/json` (or another `+json` " +
+          "type) in UTF-8, `Accept-Post` or `Accept-Patch` says so; or in " +
+          "a `Content-Encoding` other than `gzip` or `deflate`, " +
+          "`Accept-Encoding` names those.",
+      ),
+      headers: {
+        "Accept-Post": headerRef("AcceptPost"),
+        "Accept-Patch": headerRef("AcceptPatch"),
+        "Accept-Encoding": headerRef("AcceptRequestEncoding"),
+        ...REQUEST_ID_HEADER,
+      },
+    },
   },
 };
