@@ -50,6 +50,17 @@ Deno.test("the schemas fit the real JSONPlaceholder data", () => {
   );
 });
 
+/** Headers that tell a client what to do next: declared where sent. */
+const ACTED_ON = [
+  "accept-post",
+  "accept-patch",
+  "accept-encoding",
+  "retry-after",
+  "content-range",
+  "www-authenticate",
+  "location",
+];
+
 Deno.test("every GET operation's real answer is documented and fits its schema", async () => {
   await using upstream = startFixtureUpstream();
   await using t = await testApp(["--upstream-url", upstream.url]);
@@ -99,9 +110,21 @@ Deno.test("every GET operation's real answer is documented and fits its schema",
         "Link",
         "Content-Disposition",
         "X-Total-Count",
+        "Accept-Post",
+        "Accept-Patch",
+        "Accept-Encoding",
       ];
       if (sometimes.includes(name)) continue;
       assert.ok(res.headers.has(name), `${where}: no ${name} header`);
+    }
+    // What a client acts on, when sent, is declared for that status.
+    const declared = Object.keys(response.headers ?? {})
+      .map((name) => name.toLowerCase());
+    for (const name of ACTED_ON) {
+      if (!res.headers.has(name) || documented === op.responses.default) {
+        continue;
+      }
+      assert.ok(declared.includes(name), `${where}: ${name} not declared`);
     }
     return res.status;
   };
@@ -154,6 +177,42 @@ Deno.test("every GET operation's real answer is documented and fits its schema",
     204,
   );
   assert.equal(await check("/posts", "get", "/posts", { method: "PUT" }), 405);
+  // Refused bodies, each saying what is taken.
+  const sent = (method: string, headers: Record<string, string>) => ({
+    method,
+    body: "a=b",
+    headers,
+  });
+  const text = { "content-type": "text/plain" };
+  assert.equal(
+    await check("/posts", "post", "/posts", sent("POST", text)),
+    415,
+  );
+  assert.equal(
+    await check("/posts/{id}", "patch", "/posts/1", sent("PATCH", text)),
+    415,
+  );
+  assert.equal(
+    await check(
+      "/posts",
+      "post",
+      "/posts",
+      sent("POST", {
+        "content-type": "application/json",
+        "content-encoding": "br",
+      }),
+    ),
+    415,
+  );
+  assert.equal(
+    await check(
+      "/files",
+      "post",
+      "/files",
+      sent("POST", { "content-type": "application/x-www-form-urlencoded" }),
+    ),
+    415,
+  );
 });
 
 Deno.test("GET /openapi.json serves the document with an ETag", async () => {

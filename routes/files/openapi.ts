@@ -103,10 +103,16 @@ const UPLOAD_RESPONSES: OperationDescription["responses"] = {
       "of that id is stored.",
   ),
   "413": problemResponse("The upload is larger than `MAX_UPLOAD_BYTES`."),
-  "415": problemResponse(
-    "An urlencoded form or a multipart type other than form-data " +
-      "(`Accept-Post` lists what is taken).",
-  ),
+  "415": {
+    ...problemResponse(
+      "An urlencoded form or a multipart type other than form-data " +
+        "(`Accept-Post` lists what is taken).",
+    ),
+    headers: {
+      "Accept-Post": headerRef("UploadAcceptPost"),
+      ...REQUEST_ID_HEADER,
+    },
+  },
   "429": retryLater(
     "This client address already runs `MAX_UPLOADS_PER_CLIENT` uploads.",
   ),
@@ -358,6 +364,11 @@ export const filesDocs: ApiFragment = {
     WWWAuthenticate: { description: "The Bearer challenge.", schema: string },
     Link: { description: 'The next page, `rel="next"`.', schema: string },
     AcceptRanges: { description: "`bytes`.", schema: string },
+    UploadAcceptPost: {
+      description: "`application/octet-stream, multipart/form-data`: a " +
+        "raw body of any type but a form, or a form.",
+      schema: string,
+    },
     LastModified: {
       description: "When the file was stored, as an HTTP-date (to the " +
         "second); send it back as `If-Modified-Since` or `If-Range`.",
