@@ -180,6 +180,14 @@ Deno.test("with UPLOAD_TOKEN the page asks for the token, then uploads a picked 
       assert.equal(stored.status, "Stored small.bin.", stored.status);
       assert.equal(stored.sha256, expected.sha256);
       assert.match(stored.verdict, /-bound/);
+      // The page's download link saves the file under the name it had,
+      // not as its id.
+      const [download] = await Promise.all([
+        page.waitForEvent("download"),
+        page.click("#download"),
+      ]);
+      assert.equal(download.suggestedFilename(), "small.bin");
+      assert.deepEqual(await hashFile(await download.path()), expected);
 
       // A file dropped on the drop zone goes the same way.
       const bytes = Uint8Array.from({ length: 300_000 }, (_, i) => i % 251);

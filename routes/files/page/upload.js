@@ -183,7 +183,9 @@ function onEvent(name, data) {
   }
 }
 
-function showResult(result) {
+// `name`: the picked file's, which a raw upload does not send: the link
+// saves under it (a form upload's Content-Disposition would name it).
+function showResult(result, name) {
   const bound = result.bound === "write"
     ? "write-bound: the storage was the slower side"
     : "read-bound: the network was the slower side";
@@ -195,6 +197,7 @@ function showResult(result) {
     bytes(result.bytesPerSecond)
   }/s`;
   $("download").href = `/files/${result.id}`;
+  $("download").download = name;
   $("result-box").hidden = false;
 }
 
@@ -227,7 +230,7 @@ async function upload(file) {
     }
     // The done event came before the answer; the stream ends with it.
     await events?.ended;
-    showResult(JSON.parse(answer.text));
+    showResult(JSON.parse(answer.text), file.name);
     say(`Stored ${file.name}.`);
   } catch (error) {
     say(`Upload failed: ${error.message}`);
