@@ -10,7 +10,10 @@
 
 import { problem } from "../../services/http/problem.ts";
 import type { UploadBoard } from "../../services/uploads/board.ts";
-import type { UploadWatchers } from "../../services/uploads/watchers.ts";
+import {
+  ENDED_EVENT_ID,
+  type UploadWatchers,
+} from "../../services/uploads/watchers.ts";
 import type { Handler, Route, RouteContext } from "../router.ts";
 import type { UploadListBody } from "./schemas.ts";
 
@@ -46,6 +49,16 @@ function eventsHandler({ watchers, unauthorized }: ProgressOptions): Handler {
     if (denied) return denied;
     // The query check already held `id` to the file id pattern.
     const id = ctx.url.searchParams.get("id") ?? undefined;
+    // EventSource reconnecting after the upload's ending: it is over, and
+    // a 204 stops EventSource for good.
+    if (
+      id !== undefined && req.headers.get("last-event-id") === ENDED_EVENT_ID
+    ) {
+      return new Response(null, {
+        status: 204,
+        headers: { "cache-control": "no-store" },
+      });
+    }
     const stream = watchers.open(id);
     if (!stream) {
       return problem(503, {

@@ -21,6 +21,7 @@ import {
   responseRef,
   retryLater,
   schemaRef,
+  textHeader,
 } from "../../services/ops/openapi_parts.ts";
 import {
   UploadEventsQuerySchema,
@@ -41,7 +42,9 @@ const EVENTS_DESCRIPTION =
   "running when the stream opens are sent at once; a `: heartbeat` " +
   "comment comes every 15 s. With `id`, only that upload's events, and " +
   "the stream ends after its `done` or `failed` (so a client can " +
-  "subscribe before it sends its `Upload-Id`). Bounded: at " +
+  "subscribe before it sends its `Upload-Id`), which then carries " +
+  "`id: ended`: EventSource's reconnect sends it back as " +
+  "`Last-Event-ID` and gets 204, after which it stops. Bounded: at " +
   "most `MAX_UPLOAD_WATCHERS` subscribers (503 past it), and a " +
   "subscriber that reads too slowly to keep up is dropped (the stream " +
   "ends; reconnect). Not compressed, not cached. When the service runs " +
@@ -111,7 +114,14 @@ export const progressDocs: ApiFragment = {
       summary: "Follow uploads live (Server-Sent Events)",
       description: EVENTS_DESCRIPTION,
       tags: ["uploads"],
-      parameters: queryParameters(UploadEventsQuerySchema),
+      parameters: [
+        ...queryParameters(UploadEventsQuerySchema),
+        textHeader(
+          "Last-Event-ID",
+          "Sent by EventSource when it reconnects: `ended` (with `id`) " +
+            "says that upload's ending came, and is answered 204.",
+        ),
+      ],
       responses: {
         "200": {
           description: "The event stream; it stays open.",
@@ -135,6 +145,11 @@ export const progressDocs: ApiFragment = {
               },
             },
           },
+        },
+        "204": {
+          description: "`Last-Event-ID: ended` with `id`: that upload " +
+            "is over, nothing more will come (EventSource stops).",
+          headers: REQUEST_ID_HEADER,
         },
         "400": problemResponse("A malformed `id`."),
         "401": responseRef("Unauthorized"),

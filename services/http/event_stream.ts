@@ -38,16 +38,31 @@ export interface EventStreamOptions {
 
 const encoder = new TextEncoder();
 
+/** Options of {@linkcode serverSentEvent}. */
+export interface ServerSentEventOptions {
+  /**
+   * The event's `id:` (one line): EventSource sends the last one it saw
+   * as `Last-Event-ID` when it reconnects.
+   */
+  id?: string;
+}
+
 /**
- * One event in the wire format: an `event:` line when `event` is given,
- * and `data` as one line of JSON.
+ * One event in the wire format: an `id:` line when `options.id` is given,
+ * an `event:` line when `event` is, and `data` as one line of JSON.
  */
 export function serverSentEvent(
   event: string | undefined,
   data: unknown,
+  options: ServerSentEventOptions = {},
 ): Uint8Array<ArrayBuffer> {
+  const { id } = options;
+  if (id !== undefined && /[\r\n\0]/.test(id)) {
+    throw new TypeError("An event id is one line without NUL");
+  }
+  const idLine = id === undefined ? "" : `id: ${id}\n`;
   const name = event === undefined ? "" : `event: ${event}\n`;
-  return encoder.encode(`${name}data: ${JSON.stringify(data)}\n\n`);
+  return encoder.encode(`${idLine}${name}data: ${JSON.stringify(data)}\n\n`);
 }
 
 /** A comment line (ignored by clients; keeps proxies from timing out). */

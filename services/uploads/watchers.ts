@@ -64,6 +64,15 @@ function concat(parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
+/**
+ * The `id` of an upload's ending event (`done` or `failed`) on a stream of
+ * that upload alone. EventSource reconnects by itself once the stream
+ * ends, sending it as `Last-Event-ID`: that request is answered 204 (the
+ * upload is over), after which EventSource stops, instead of a stream
+ * that would wait for ever holding a subscriber's place.
+ */
+export const ENDED_EVENT_ID = "ended";
+
 // Sent first: how long EventSource waits before reconnecting.
 const RETRY = new TextEncoder().encode("retry: 2000\n\n");
 
@@ -169,24 +178,27 @@ export class UploadWatchers {
       this.#progress(event.uploads);
     } else if (event.type === "done") {
       const { sha256Base64: _, ...result } = event.result;
-      this.#last(event.id, serverSentEvent("done", result));
+      this.#last(event.id, "done", result);
     } else {
       const { type: _, progress, ...ending } = event;
-      this.#last(
-        progress.id,
-        serverSentEvent("failed", { ...progress, ...ending }),
-      );
+      this.#last(progress.id, "failed", { ...progress, ...ending });
     }
   }
 
   /**
-   * Sends upload `id`'s ending; the streams of its own subscribers end
-   * with it (nothing more will come for them).
+   * Sends upload `id`'s ending; the streams of its own subscribers get it
+   * with {@linkcode ENDED_EVENT_ID} and end with it (nothing more will
+   * come for them).
    */
-  #last(id: string, bytes: Uint8Array): void {
-    this.#send(id, bytes);
+  #last(id: string, event: string, data: unknown): void {
+    const plain = serverSentEvent(event, data);
+    const ended = serverSentEvent(event, data, { id: ENDED_EVENT_ID });
     for (const watcher of [...this.#watchers]) {
-      if (watcher.id === id) watcher.stream.close();
+      if (watcher.id === undefined) watcher.stream.send(plain);
+      else if (watcher.id === id) {
+        watcher.stream.send(ended);
+        watcher.stream.close();
+      }
     }
   }
 
