@@ -16,9 +16,9 @@ import {
   linkOf,
   redisInstances,
   sharedArgs,
-  until,
 } from "./fixtures/redis_apps.ts";
 import { startRedis } from "./fixtures/redis.ts";
+import { until } from "./fixtures/until.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
 
 const TOKEN = "purge-token-0123456789";

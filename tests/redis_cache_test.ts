@@ -18,9 +18,9 @@ import {
   linkOf,
   redisInstances,
   sharedArgs,
-  until,
 } from "./fixtures/redis_apps.ts";
 import { startRedis } from "./fixtures/redis.ts";
+import { until } from "./fixtures/until.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
 
 /** Prints a measured figure (the issue asks for them in the closing note). */

@@ -12,13 +12,9 @@ import { MemoryStore } from "../services/cache/memory_store.ts";
 import { RedisLink } from "../services/cache/redis_link.ts";
 import { TwoTierStore } from "../services/cache/two_tier.ts";
 import type { TestApp } from "./fixtures/app.ts";
-import {
-  closeAll,
-  redisInstances,
-  sharedArgs,
-  until,
-} from "./fixtures/redis_apps.ts";
+import { closeAll, redisInstances, sharedArgs } from "./fixtures/redis_apps.ts";
 import { startRedis } from "./fixtures/redis.ts";
+import { until } from "./fixtures/until.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
 
 async function read(t: TestApp, path: string) {

@@ -20,9 +20,9 @@ import {
   read,
   redisInstances,
   sharedArgs,
-  until,
 } from "./fixtures/redis_apps.ts";
 import { startRedis } from "./fixtures/redis.ts";
+import { until } from "./fixtures/until.ts";
 import { startTcpProxy } from "./fixtures/tcp_proxy.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
 

@@ -20,6 +20,7 @@ import { serveApp } from "./fixtures/served_app.ts";
 import { S3Storage } from "../services/storage/s3.ts";
 import { startTcpProxy } from "./fixtures/tcp_proxy.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
+import { until } from "./fixtures/until.ts";
 
 const MiB = 1024 * 1024;
 // Long enough for a 5 MiB part on a loaded machine.
@@ -28,15 +29,6 @@ const TIMEOUT_MS = 2500;
 const MARGIN_MS = 2500;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Resolves once `check` holds; rejects after 15 s. */
-async function until(check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error("condition not met in 15 s");
-    await sleep(50);
-  }
-}
 
 /** `fetch`, its body read; the status, headers, text and time taken. */
 async function timed(url: string, init: RequestInit = {}) {
@@ -139,7 +131,10 @@ cephTest(
     let stalledAt = 0;
     try {
       // Once the multipart upload exists, the store hangs.
-      await until(async () => (await bucketContents(ceph)).uploads.length > 0);
+      await until(
+        async () => (await bucketContents(ceph)).uploads.length > 0,
+        "the multipart upload listed",
+      );
       proxy.stall();
       stalledAt = performance.now();
       const answer = await uploading;

@@ -16,6 +16,7 @@ import { bucketContents, type Ceph, sharedCeph } from "./fixtures/ceph.ts";
 import { bytesOf, cephTest, s3Args, sha256Hex } from "./fixtures/s3_app.ts";
 import { serveApp, type ServedApp } from "./fixtures/served_app.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
+import { until } from "./fixtures/until.ts";
 import { ConfigError, loadConfig } from "../services/ops/config.ts";
 
 const MiB = 1024 * 1024;
@@ -216,7 +217,10 @@ cephTest(
     }).catch((error) => error);
     try {
       await sent.promise;
-      await until(async () => (await bucketContents(ceph)).uploads.length > 0);
+      await until(
+        async () => (await bucketContents(ceph)).uploads.length > 0,
+        "the multipart upload listed",
+      );
       assert.deepEqual((await bucketContents(ceph)).keys, []);
       const listed = await (await fetch(`${served.url}/files`)).json();
       assert.deepEqual(listed.items, []);
@@ -227,20 +231,11 @@ cephTest(
     await until(async () => {
       const { keys, uploads } = await bucketContents(ceph);
       return keys.length === 0 && uploads.length === 0;
-    });
+    }, "the bucket empty");
     await assertEmpty(ceph);
-    await until(() => Promise.resolve(served.app.uploads.active === 0));
+    await until(() => served.app.uploads.active === 0, "no upload running");
   },
 );
-
-/** Resolves once `check` holds; rejects after 15 s. */
-async function until(check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error("condition not met in 15 s");
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 cephTest(
   "s3: a 256 MiB upload holds memory to queue + parts in flight + margin",

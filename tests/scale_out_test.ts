@@ -20,6 +20,7 @@ import { startLoadBalancer } from "./fixtures/nginx.ts";
 import { startRedis } from "./fixtures/redis.ts";
 import { bytesOf, cephTest, sha256Hex } from "./fixtures/s3_app.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
+import { until } from "./fixtures/until.ts";
 import {
   call,
   filesBelow,
@@ -29,7 +30,6 @@ import {
   report,
   sleep,
   startInstance,
-  until,
   uploadIdOf,
 } from "./fixtures/scale_out.ts";
 
