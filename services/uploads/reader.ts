@@ -31,8 +31,8 @@ const MIN_READ_BYTES = 16 * 1024;
 // Each read asks for at most this much. The runtime receives the body into
 // a buffer of the view's size and copies it into the view; at 256 KiB both
 // stay in the core's cache, where 2 MiB views (a whole buffer) made the
-// main thread's copies miss it: 10-15% less main-thread CPU per GiB
-// (bench/PROFILE.md, "Upload CPU").
+// main thread's copies miss it: 6-16% less main-thread CPU per GiB in
+// paired runs (bench/PROFILE.md, "Upload CPU").
 const MAX_READ_BYTES = 256 * 1024;
 /** setTimeout fires at once for delays above a signed 32-bit int. */
 export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
