@@ -9,10 +9,9 @@
 
 import assert from "node:assert/strict";
 import { createLogger } from "../services/ops/logger.ts";
-import { LocalDiskStorage } from "../services/storage/local_disk.ts";
 import { FreeList } from "../services/uploads/buffers.ts";
 import { receiveUpload } from "../services/uploads/pipeline.ts";
-import type { UploadSink } from "../services/uploads/sink.ts";
+import { slowDisk } from "./fixtures/slow_disk.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";
 
 const KiB = 1024;
@@ -33,32 +32,6 @@ function body(count: number, size: number, delayMs = 0) {
   }, { highWaterMark: 0 });
 }
 
-/**
- * Local-disk uploads into `dir` whose writes wait `delayMs` first; the
- * buffers written are collected in `seen` (a plain stream is copied into
- * the reader's buffers, so each buffer keeps its identity).
- */
-function slowDisk(
-  dir: string,
-  delayMs: number,
-  seen = new Set<ArrayBufferLike>(),
-): () => Promise<UploadSink> {
-  const storage = new LocalDiskStorage({ dir });
-  return async () => {
-    const upload = await storage.begin();
-    return {
-      id: upload.id,
-      async write(chunk) {
-        seen.add(chunk.buffer);
-        await delay(delayMs);
-        await upload.write(chunk);
-      },
-      commit: (content) => upload.commit(content),
-      abort: () => upload.abort(),
-    };
-  };
-}
-
 Deno.test("upload queue: behind a slow writer the reader blocks on a full queue", async () => {
   await withTempDir(async (dir) => {
     const queueBytes = 64 * KiB;
@@ -66,7 +39,10 @@ Deno.test("upload queue: behind a slow writer the reader blocks on a full queue"
     const seen = new Set<ArrayBufferLike>();
     const lines: string[] = [];
     const result = await receiveUpload(body(64, 4 * KiB), {
-      begin: slowDisk(dir, 5, seen),
+      begin: slowDisk(dir, {
+        delayMs: 5,
+        onWrite: (chunk) => seen.add(chunk.buffer),
+      }),
       maxBytes: 1024 * KiB,
       queueBytes,
       writeBytes: bufferBytes,
@@ -101,7 +77,7 @@ Deno.test("upload queue: behind a slow writer the reader blocks on a full queue"
 Deno.test("upload queue: behind a slow body the writer idles on an empty queue", async () => {
   await withTempDir(async (dir) => {
     const result = await receiveUpload(body(20, 2 * KiB, 10), {
-      begin: slowDisk(dir, 0),
+      begin: slowDisk(dir),
       maxBytes: 1024 * KiB,
       queueBytes: 64 * KiB,
       writeBytes: 16 * KiB,
@@ -126,7 +102,7 @@ Deno.test("upload queue: queued bytes stay within the capacity plus one buffer",
     const queueBytes = 100 * KiB;
     const bufferBytes = 48 * KiB;
     const result = await receiveUpload(body(60, 5000), {
-      begin: slowDisk(dir, 3),
+      begin: slowDisk(dir, { delayMs: 3 }),
       maxBytes: 1024 * KiB,
       queueBytes,
       writeBytes: bufferBytes,

@@ -8,9 +8,8 @@
  */
 
 import assert from "node:assert/strict";
-import { LocalDiskStorage } from "../services/storage/local_disk.ts";
 import { receiveUpload } from "../services/uploads/pipeline.ts";
-import type { UploadSink } from "../services/uploads/sink.ts";
+import { slowDisk } from "./fixtures/slow_disk.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";
 
 const KiB = 1024;
@@ -41,35 +40,17 @@ function byteBody(total: number, asked: number[]): ReadableStream<Uint8Array> {
   });
 }
 
-/** Local-disk uploads into `dir`, each write's size recorded in `sizes`. */
-function recordingDisk(
-  dir: string,
-  sizes: number[],
-): () => Promise<UploadSink> {
-  const storage = new LocalDiskStorage({ dir });
-  return async () => {
-    const upload = await storage.begin();
-    return {
-      id: upload.id,
-      async write(chunk) {
-        sizes.push(chunk.byteLength);
-        // A slow disk, so the reader fills its buffers while it waits.
-        await new Promise((resolve) => setTimeout(resolve, 2));
-        await upload.write(chunk);
-      },
-      commit: (content) => upload.commit(content),
-      abort: () => upload.abort(),
-    };
-  };
-}
-
 Deno.test("upload reader: reads ask for at most 256 KiB, writes carry whole buffers", async () => {
   await withTempDir(async (dir) => {
     const asked: number[] = [];
     const written: number[] = [];
     const total = 24 * MiB;
     const result = await receiveUpload(byteBody(total, asked), {
-      begin: recordingDisk(dir, written),
+      // A slow disk, so the reader fills its buffers while it waits.
+      begin: slowDisk(dir, {
+        delayMs: 2,
+        onWrite: (chunk) => written.push(chunk.byteLength),
+      }),
       maxBytes: total,
       queueBytes: 8 * MiB,
       writeBytes: 2 * MiB,
