@@ -60,12 +60,7 @@ export const EXPOSED_HEADERS = [
  * cookies), and `Vary: Origin` keeps a cache from reusing the answer.
  */
 export const CORS_WITHOUT_REQUEST: Readonly<Record<string, string>> = Object
-  .freeze({
-    vary: "Origin",
-    "access-control-allow-origin": "*",
-    "access-control-expose-headers": EXPOSED_HEADERS,
-    "timing-allow-origin": "*",
-  });
+  .freeze(corsRecordOf("*"));
 
 /**
  * How long a browser may keep a preflight's answer: Chromium's cap (two
@@ -108,6 +103,13 @@ export function corsRecord(
   headers["access-control-allow-origin"] = "*";
   headers["access-control-expose-headers"] = EXPOSED_HEADERS;
   headers["timing-allow-origin"] = "*";
+}
+
+/** The headers {@linkcode corsRecord} adds for a request from `origin`. */
+function corsRecordOf(origin: string): Record<string, string> {
+  const headers: Record<string, string> = {};
+  corsRecord(headers, origin);
+  return headers;
 }
 
 /** {@linkcode corsRecord} for a `Response`'s (mutable) `Headers`. */

@@ -80,7 +80,7 @@ export function plainTarget(url: string): [string, string] | undefined {
  * Where the path of an absolute URL string starts (the first `/` after
  * `scheme://`), or -1 when it has none.
  */
-export function pathStart(url: string): number {
+function pathStart(url: string): number {
   const scheme = url.indexOf("://");
   return scheme < 0 ? -1 : url.indexOf("/", scheme + 3);
 }
