@@ -19,20 +19,44 @@
  */
 
 import { createHash } from "node:crypto";
+import process from "node:process";
 
 const MiB = 1024 * 1024;
 /** What the service's hash worker gets per update (one batch's buffer). */
 const PIECE_BYTES = 2 * MiB;
 
+/** What hashing a file cost: its rate, and the CPU it took per GiB. */
+export interface HashCost {
+  /** MiB hashed per second of the hash's own wall time. */
+  mibPerSecond: number;
+  /**
+   * CPU ms per GiB, counted around each update only: what any server that
+   * hashes the body spends on the hash, at the least (unlike the rate, a
+   * busy machine does not inflate it).
+   */
+  cpuMsPerGiB: number;
+}
+
 /**
- * The MiB/s of hashing `path` on this thread, counting the hash's time
- * only (not the reads, which the service's hash worker does not do).
+ * The process's CPU time so far, ms (getrusage, microseconds). Read around
+ * a synchronous update, it is the hash's: nothing else runs meanwhile.
  */
-export async function hashFile(path: string): Promise<number> {
+function cpuMsNow(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+}
+
+/**
+ * The MiB/s and CPU per GiB of hashing `path` on this thread, counting the
+ * hash's time only (not the reads, which the service's hash worker does
+ * not do).
+ */
+export async function hashFile(path: string): Promise<HashCost> {
   using file = await Deno.open(path);
   const buffer = new Uint8Array(PIECE_BYTES);
   const hash = createHash("sha256");
   let hashMs = 0;
+  let cpuMs = 0;
   let bytes = 0;
   while (true) {
     // Fill the whole piece, as the worker's batches are full ones.
@@ -43,24 +67,30 @@ export async function hashFile(path: string): Promise<number> {
       filled += n;
     }
     if (filled === 0) break;
-    const started = performance.now();
+    const [started, cpu] = [performance.now(), cpuMsNow()];
     hash.update(buffer.subarray(0, filled));
     hashMs += performance.now() - started;
+    cpuMs += cpuMsNow() - cpu;
     bytes += filled;
     if (filled < buffer.length) break;
   }
-  const started = performance.now();
+  const [started, cpu] = [performance.now(), cpuMsNow()];
   hash.digest();
   hashMs += performance.now() - started;
+  cpuMs += cpuMsNow() - cpu;
   if (bytes === 0) throw new RangeError(`${path} is empty`);
-  return bytes / MiB / (hashMs / 1000);
+  return {
+    mibPerSecond: bytes / MiB / (hashMs / 1000),
+    cpuMsPerGiB: cpuMs * 1024 * MiB / bytes,
+  };
 }
 
 /**
- * The SHA-256 ceiling for `path` in MiB/s, from a fresh process (as the
- * service's hash worker is its own thread, apart from the benchmark's).
+ * The SHA-256 ceiling for `path` (MiB/s, and CPU per GiB), from a fresh
+ * process (as the service's hash worker is its own thread, apart from the
+ * benchmark's).
  */
-export async function hashCeiling(path: string): Promise<number> {
+export async function hashCeiling(path: string): Promise<HashCost> {
   const { success, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-read", new URL(import.meta.url).pathname, path],
     stdout: "piped",
@@ -71,16 +101,16 @@ export async function hashCeiling(path: string): Promise<number> {
       `hash_ceiling.ts failed: ${new TextDecoder().decode(stderr)}`,
     );
   }
-  const { mibPerSecond } = JSON.parse(new TextDecoder().decode(stdout));
-  if (typeof mibPerSecond !== "number" || !(mibPerSecond > 0)) {
-    throw new Error(`hash_ceiling.ts printed ${mibPerSecond}`);
+  const cost = JSON.parse(new TextDecoder().decode(stdout));
+  if (!(cost?.mibPerSecond > 0) || !(cost?.cpuMsPerGiB > 0)) {
+    throw new Error(`hash_ceiling.ts printed ${JSON.stringify(cost)}`);
   }
-  return mibPerSecond;
+  return cost;
 }
 
 if (import.meta.main) {
   const [path] = Deno.args;
   if (path === undefined) throw new TypeError("usage: hash_ceiling.ts FILE");
   // deno-lint-ignore no-console
-  console.log(JSON.stringify({ mibPerSecond: await hashFile(path) }));
+  console.log(JSON.stringify(await hashFile(path)));
 }

@@ -55,7 +55,7 @@ export function cpuAccount(upload: UploadBenchResult): string[] {
   if (parts.length === 0) return [];
   return [
     "",
-    `CPU per GiB by thread, median round of each (from /proc/<pid>/task/*/stat; curl's own CPU is not counted, and shares the same cores): ${
+    `CPU per GiB by thread, median round of each (from /proc/<pid>/task/*/stat; curl's own CPU, which shares the same cores, is in the CPU budget row): ${
       parts.join("; ")
     }. The service's worker thread is the SHA-256; its blocking threads run the file writes and fsyncs.`,
   ];

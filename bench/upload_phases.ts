@@ -106,6 +106,7 @@ export async function throughputRounds(
     baselineFsync: [],
     fastApi: [],
     sha256: [],
+    sha256CpuMsPerGiB: [],
   };
   const measure = (peer: Peer) =>
     throughputRound(peer.server, peer.path, file, peer.dir, tmp, s.sampleMs);
@@ -116,7 +117,9 @@ export async function throughputRounds(
       runs.baselineFsync.push(await measure(peers.baselineFsync));
     }
     if (peers.fastApi) runs.fastApi.push(await measure(peers.fastApi));
-    runs.sha256.push(round(await hashCeiling(file)));
+    const hash = await hashCeiling(file);
+    runs.sha256.push(round(hash.mibPerSecond));
+    runs.sha256CpuMsPerGiB.push(Math.round(hash.cpuMsPerGiB));
   }
   return runs;
 }

@@ -38,6 +38,8 @@ export interface UploadBenchResult {
   };
   /** The service's upload queue capacity in this run, bytes. */
   queueBytes: number;
+  /** The machine's cores (`navigator.hardwareConcurrency`), client's too. */
+  cores: number;
   /** Where the data was written. */
   dataDir: string;
   /**
@@ -52,6 +54,8 @@ export interface UploadBenchResult {
     fastApi: ThroughputRun[];
     /** One core's SHA-256 of the file, MiB/s, once per round. */
     sha256: number[];
+    /** The CPU that SHA-256 took per GiB, ms, once per round. */
+    sha256CpuMsPerGiB: number[];
   };
   concurrent: {
     clients: number;
@@ -112,6 +116,7 @@ export function resultOf(
       sha256: medianOf(runs.sha256),
     },
     queueBytes: UPLOAD_QUEUE_BYTES,
+    cores: navigator.hardwareConcurrency,
     dataDir: tmp,
     runs,
     concurrent: measured.concurrent,

@@ -32,7 +32,11 @@ export interface ThroughputRun {
    * worker threads, blocking threads, other threads), curl's own left out.
    */
   cpuMsPerGiB?: Record<string, number>;
+  /** curl's own CPU milliseconds per GiB sent (it shares the cores). */
+  clientCpuMsPerGiB?: number;
 }
+
+const GiB = 1024 ** 3;
 
 /** The figures of the service's 201 that a round keeps. */
 const SERVER_FIGURES = [
@@ -83,6 +87,7 @@ export async function throughputRound(
     idleRssBytes,
     peakRssBytes,
     cpuMsPerGiB: cpuPerGiB(server.pid, cpuBefore, cpuAfter, upload.bytes),
+    clientCpuMsPerGiB: Math.round(upload.cpuMs * GiB / upload.bytes),
   };
   const bound = upload.body?.bound;
   if (typeof bound === "string") {

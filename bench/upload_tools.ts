@@ -44,6 +44,23 @@ export interface CurlUpload {
   mibPerSecond: number;
   /** The parsed response body (the 201 JSON). */
   body: Record<string, unknown> | undefined;
+  /** curl's own CPU time (user + system), ms: it shares the cores. */
+  cpuMs: number;
+}
+
+// curl under sh, whose `times` then prints curl's CPU (the children's user
+// and system time, the second line) to stderr: no extra tool needed.
+const TIMED = 'curl "$@"; status=$?; times >&2; exit $status';
+
+/** curl's user + system ms from the `times` lines at the end of `stderr`. */
+export function childCpuMs(stderr: string): number {
+  const lines = stderr.trimEnd().split("\n");
+  const times = [...(lines.at(-1) ?? "").matchAll(/(\d+)m([\d.]+)s/g)];
+  if (times.length !== 2) throw new Error(`no times in: ${stderr}`);
+  return times.reduce(
+    (ms, [, min, sec]) => ms + (Number(min) * 60 + Number(sec)) * 1000,
+    0,
+  );
 }
 
 /** `curl -T file url` (a PUT); resolves status, time and the JSON answer. */
@@ -69,17 +86,16 @@ export async function curlUpload(
   ];
   if (options.rate) args.push("--limit-rate", options.rate);
   args.push(url);
-  const { stdout, stderr, success } = await new Deno.Command("curl", {
-    args,
+  const { stdout, stderr, success } = await new Deno.Command("sh", {
+    args: ["-c", TIMED, "sh", ...args],
     stdout: "piped",
     stderr: "piped",
   }).output();
   const text = new TextDecoder().decode(stdout).trim();
+  const errors = new TextDecoder().decode(stderr);
   const [code, time, size] = text.split(" ").map(Number);
   if (!success || code === undefined || !Number.isFinite(code)) {
-    throw new Error(
-      `curl failed (${text}): ${new TextDecoder().decode(stderr)}`,
-    );
+    throw new Error(`curl failed (${text}): ${errors}`);
   }
   let body: Record<string, unknown> | undefined;
   if (options.out !== "/dev/null") {
@@ -98,6 +114,7 @@ export async function curlUpload(
     bytes,
     mibPerSecond: bytes / MiB / seconds,
     body,
+    cpuMs: childCpuMs(errors),
   };
 }
 
