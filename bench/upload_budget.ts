@@ -1,7 +1,8 @@
 /**
- * The CPU budget of an upload that is hashed (issue 11): the fastest any
- * server that stores the body and hashes it could take the benchmark's
- * file on this machine, from CPU figures measured in the same run.
+ * The CPU budget of an upload that is hashed (issue 11): the fastest a
+ * server that receives and stores the body as cheaply as the cheapest
+ * baseline, and hashes it, could take the benchmark's file on this
+ * machine, from CPU figures measured in the same run.
  *
  * On a machine of N cores shared with the client, an upload cannot go
  * faster than N core-seconds per second allow: per GiB, the client's own

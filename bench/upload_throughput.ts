@@ -91,7 +91,7 @@ function budgetRow(
   if (budget === undefined) return [];
   const ms = (v: number) => `${formatValue(v)}`;
   return [throughputRow(
-    `vs the CPU budget of a hashed upload on ${budget.cores} cores (the most any server storing and hashing the body could do here: ${budget.cores} cores ÷ (curl ${
+    `vs the CPU budget of a hashed upload on ${budget.cores} cores (the most a server could do here that receives and stores the body as cheaply as the cheapest baseline and hashes it: ${budget.cores} cores ÷ (curl ${
       ms(budget.clientMs)
     } + ${budget.store} ${ms(budget.storeMs)} + SHA-256 ${
       ms(budget.hashMs)
