@@ -22,6 +22,7 @@ import {
   originEnd,
   originOf,
   plainTarget,
+  servedHost,
   servedOrigin,
 } from "../services/http/request_target.ts";
 import type { Logger } from "../services/ops/logger.ts";
@@ -255,6 +256,11 @@ class RequestContext implements FinishContext {
       this.search = this.#url.search;
     } else {
       [this.pathname, this.search] = plain;
+    }
+    // The URL alone cannot tell `Host: a/b` from an absolute-form target.
+    if (!servedHost(req.headers.get("host")) && !this.badHost) {
+      this.badHost = true;
+      this.#url = onPlaceholderHost(this.#href);
     }
     this.requestId = requestIdOf(req);
     this.origin = req.headers.get("origin");

@@ -67,9 +67,7 @@ Deno.test("a Host that is no host gets 400 problem+json on every route, never a 
 Deno.test("a Host with userinfo, a fragment or a backslash gets 400, never a Link on it or another route", async () => {
   await using served = await serveApp({});
   // The runtime appends the target to the Host as it came: `Host: u:p@a`
-  // put the credentials into every Link of a paged list. (`Host: a/b` and
-  // `Host: a?b` make the URL of an absolute-form target on `a`, `/b/...` or
-  // `/?b/...`, which they are then taken for.)
+  // put the credentials into every Link of a paged list.
   for (const host of ["u:p@a", "a#b", "a\\b", "a:1@b"]) {
     for (const target of ["/posts?_page=2&_limit=3", "/openapi.json"]) {
       const answer = await rawGet(served.url, target, host);
@@ -84,10 +82,50 @@ Deno.test("a Host with userinfo, a fragment or a backslash gets 400, never a Lin
   );
 });
 
+Deno.test("a Host with a path or a query gets 400, though the runtime's URL reads like an absolute-form target on its host", async () => {
+  await using served = await serveApp({});
+  // `Host: a/posts` with `GET /1` made the URL `http://a/posts/1`, which
+  // is also the URL of the absolute-form target `http://a/posts/1`: it was
+  // served as /posts/1, its Links on `http://a`. Only the Host tells.
+  const cases = [
+    ["a/posts", "/1"],
+    ["a/b", "/openapi.json"],
+    ["a?b", "/openapi.json"],
+    ["a?", "/posts?_page=2&_limit=3"],
+    ["localhost:1/", "/openapi.json"],
+  ];
+  for (const [host, target] of cases) {
+    const answer = await rawGet(served.url, target!, host!);
+    assert.equal(answer.status, 400, `${host} ${target}`);
+    assert.match(answer.head, /content-type: application\/problem\+json/i);
+    assert.doesNotMatch(answer.head, /^link:/im);
+  }
+  // Nor does an absolute-form target make such a Host good (RFC 9112 3.2:
+  // 400 for a Host with an invalid value, whatever the target's form).
+  const absolute = await rawGet(served.url, "http://a/posts/1", "a/posts");
+  assert.equal(absolute.status, 400);
+  // The same URLs with a good Host are served.
+  const good = await rawGet(served.url, "http://a/openapi.json", "a");
+  assert.equal(good.status, 200);
+  const plain = await rawGet(served.url, "/openapi.json", "localhost:1");
+  assert.equal(plain.status, 200);
+  assert.deepEqual(
+    served.records.filter((r) => r.level === "error" || r.level === "warn"),
+    [],
+  );
+});
+
 Deno.test("an absolute-form target names the host (Host ignored, RFC 9112 3.2.2); with userinfo or another scheme it is a 400", async () => {
   await using served = await serveApp({});
-  const good = await rawGet(served.url, "http://h.example/openapi.json", "a>b");
+  const good = await rawGet(
+    served.url,
+    "http://h.example/openapi.json",
+    "other.example",
+  );
   assert.equal(good.status, 200);
+  // A Host that is no host is a 400 whatever the target (RFC 9112 3.2).
+  const bad = await rawGet(served.url, "http://h.example/openapi.json", "a>b");
+  assert.equal(bad.status, 400);
   // No path, a query: the path is "/" (RFC 9110 4.2.3).
   const query = await rawGet(served.url, "http://h.example?x=1", "a");
   assert.equal(query.status, 200);

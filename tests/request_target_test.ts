@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   originOf,
   plainTarget,
+  servedHost,
   servedOrigin,
 } from "../services/http/request_target.ts";
 
@@ -111,4 +112,27 @@ Deno.test("originOf ends at the path, or at the query of a target without a path
   assert.equal(originOf("http://h"), "http://h");
   assert.equal(originOf("http://u:p@h/p"), "http://u:p@h");
   assert.equal(originOf("http://a#b/p"), "http://a#b");
+});
+
+Deno.test("servedHost takes a host and port, or none, and nothing URL would read more into", () => {
+  for (
+    const host of [null, "", "h", "h.example:8000", "[::1]:8000", "a:", "A:80"]
+  ) {
+    assert.equal(servedHost(host), true, String(host));
+  }
+  for (
+    const host of [
+      "a/b",
+      "a?b",
+      "a?",
+      "a/",
+      "a#b",
+      "u:p@a",
+      "a\\b",
+      "a>b",
+      "h:99999",
+    ]
+  ) {
+    assert.equal(servedHost(host), false, host);
+  }
 });

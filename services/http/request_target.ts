@@ -38,8 +38,8 @@ let knownOrigin = "";
  * authority of an absolute-form target, scheme and all) there unchecked:
  * what URL reads as userinfo (`u:p@a`), a path (`a\b`), a query or a
  * fragment (`a#b`) is no host, nor is what URL cannot parse. (`Host: a/b`
- * and `Host: a?b` make the URL of an absolute-form target on host `a`, and
- * are read as one: see {@linkcode originEnd}.)
+ * and `Host: a?b` make the URL of an absolute-form target on host `a`:
+ * {@linkcode servedHost} refuses them.)
  */
 export function servedOrigin(origin: string): boolean {
   if (origin === knownOrigin) return true;
@@ -49,6 +49,29 @@ export function servedOrigin(origin: string): boolean {
     url.username === "" && url.password === "" && url.pathname === "/" &&
     url.search === "" && url.hash === "";
   if (served) knownOrigin = origin;
+  return served;
+}
+
+// The last `Host` found served, as knownOrigin: one string comparison per
+// request.
+let knownHost = "";
+
+/**
+ * Whether a request's `Host` (`null` when it has none) is a host and port
+ * (RFC 9112 3.2), or empty (the runtime then uses the listen address).
+ * Checked apart from the URL, because the runtime pastes `Host` before the
+ * target unchecked: `Host: a/b` (or `a?b`) with `GET /p` makes
+ * `http://a/b/p`, the URL of the absolute-form target `http://a/b/p` on
+ * host `a`, whose origin {@linkcode servedOrigin} takes. A server answers
+ * 400 to a `Host` with an invalid value whatever the target's form (RFC
+ * 9112 3.2), as nginx does.
+ */
+export function servedHost(host: string | null): boolean {
+  if (host === null || host === knownHost || host === "") return true;
+  // What URL would read as userinfo, a path, a query or a fragment ("a?"
+  // too, which it drops), then a host and port it can parse.
+  const served = !/[@/\\?#]/.test(host) && URL.canParse(`http://${host}/`);
+  if (served) knownHost = host;
   return served;
 }
 
