@@ -159,7 +159,14 @@ Deno.test("the document of the app's routes is structurally valid OpenAPI 3.1", 
     Object.keys(
       deref<ResponseObject>(doc, upload!.responses["201"]!).headers ?? {},
     ).sort(),
-    ["ETag", "Location", "Repr-Digest", "Server-Timing", "X-Request-Id"],
+    [
+      "Cache-Control",
+      "ETag",
+      "Location",
+      "Repr-Digest",
+      "Server-Timing",
+      "X-Request-Id",
+    ],
   );
   assert.deepEqual(
     Object.keys(doc.paths["/files"] ?? {}).sort(),

@@ -27,6 +27,7 @@ import {
   retryLater,
   schemaRef,
   textHeader,
+  UNCACHED_HEADERS,
 } from "../../services/ops/openapi_parts.ts";
 import {
   FileIdSchema,
@@ -83,7 +84,7 @@ const UPLOAD_RESPONSES: OperationDescription["responses"] = {
       "Repr-Digest": headerRef("ReprDigest"),
       "ETag": headerRef("ETag"),
       "Server-Timing": headerRef("ServerTiming"),
-      ...REQUEST_ID_HEADER,
+      ...UNCACHED_HEADERS,
     },
     content: json(schemaRef("UploadResult")),
   },
@@ -110,7 +111,7 @@ const UPLOAD_RESPONSES: OperationDescription["responses"] = {
     ),
     headers: {
       "Accept-Post": headerRef("UploadAcceptPost"),
-      ...REQUEST_ID_HEADER,
+      ...UNCACHED_HEADERS,
     },
   },
   "429": retryLater(
@@ -288,6 +289,7 @@ export const filesDocs: ApiFragment = {
           headers: {
             "Content-Disposition": headerRef("ContentDisposition"),
             "Content-Range": headerRef("ContentRange"),
+            "Accept-Ranges": headerRef("AcceptRanges"),
             "ETag": headerRef("ETag"),
             "Repr-Digest": headerRef("ReprDigest"),
             "Cache-Control": headerRef("CacheControl"),
@@ -318,7 +320,7 @@ export const filesDocs: ApiFragment = {
           ...problemResponse("The range is outside the file."),
           headers: {
             "Content-Range": headerRef("ContentRange"),
-            ...REQUEST_ID_HEADER,
+            ...UNCACHED_HEADERS,
           },
         },
         ...DEFAULT_ERROR,
@@ -382,7 +384,7 @@ export const filesDocs: ApiFragment = {
       ),
       headers: {
         "WWW-Authenticate": headerRef("WWWAuthenticate"),
-        ...REQUEST_ID_HEADER,
+        ...UNCACHED_HEADERS,
       },
     },
   },

@@ -12,9 +12,11 @@ import type {
   OperationDescription,
 } from "../../services/ops/openapi.ts";
 import {
+  ASSET_HEADERS,
   DEFAULT_ERROR,
   headerRef,
   json,
+  PAGE_HEADERS,
   problemResponse,
   queryParameters,
   REQUEST_ID_HEADER,
@@ -51,12 +53,13 @@ const EVENTS_DESCRIPTION =
   "with `UPLOAD_TOKEN`, a bearer token is needed; streams end once a " +
   "shutdown has let the last upload finish.";
 
-/** The upload page or one of its assets. */
+/** The upload page or one of its assets, sent with `headers`. */
 function page(
   operationId: string,
   summary: string,
   description: string,
   mediaType: string,
+  headers: typeof ASSET_HEADERS | typeof PAGE_HEADERS,
 ): OperationDescription {
   return {
     operationId,
@@ -66,10 +69,7 @@ function page(
     responses: {
       "200": {
         description: "The text (revalidated on each use).",
-        headers: {
-          "Cache-Control": headerRef("CacheControl"),
-          ...REQUEST_ID_HEADER,
-        },
+        headers,
         content: { [mediaType]: { schema: { type: "string" } } },
       },
       ...DEFAULT_ERROR,
@@ -127,6 +127,7 @@ export const progressDocs: ApiFragment = {
           description: "The event stream; it stays open.",
           headers: {
             "Cache-Control": headerRef("CacheControl"),
+            "X-Accel-Buffering": headerRef("XAccelBuffering"),
             ...REQUEST_ID_HEADER,
           },
           content: {
@@ -172,19 +173,29 @@ export const progressDocs: ApiFragment = {
         "by this service with a same-origin Content-Security-Policy; with " +
         "`UPLOAD_TOKEN` the page asks for the token.",
       "text/html",
+      PAGE_HEADERS,
     ),
     "GET /upload/upload.js": page(
       "uploadPageScript",
       "Upload page script",
       "The script of the upload page.",
       "text/javascript",
+      ASSET_HEADERS,
     ),
     "GET /upload/upload.css": page(
       "uploadPageStyles",
       "Upload page styles",
       "The styles of the upload page.",
       "text/css",
+      ASSET_HEADERS,
     ),
+  },
+  headers: {
+    XAccelBuffering: {
+      description: "`no`: a proxy in front (nginx) passes each event on " +
+        "at once instead of buffering the stream.",
+      schema: { type: "string" },
+    },
   },
   schemas: {
     UploadProgress: UploadProgressSchema,

@@ -23,6 +23,7 @@ import {
   REQUEST_ID_HEADER,
   responseRef,
   schemaRef,
+  UNCACHED_HEADERS,
 } from "../../services/ops/openapi_parts.ts";
 import { capital, POSITIVE_ID } from "./openapi.ts";
 import { IdSchema, NESTED, RESOURCE_INFO, RESOURCES } from "./resources.ts";
@@ -246,7 +247,7 @@ export const jsonPlaceholderWriteDocs: ApiFragment = {
         "Accept-Post": headerRef("AcceptPost"),
         "Accept-Patch": headerRef("AcceptPatch"),
         "Accept-Encoding": headerRef("AcceptRequestEncoding"),
-        ...REQUEST_ID_HEADER,
+        ...UNCACHED_HEADERS,
       },
     },
   },

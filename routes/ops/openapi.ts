@@ -13,14 +13,17 @@ import type {
 } from "../../services/ops/openapi.ts";
 import { jsonSchemaOf } from "../../services/ops/openapi.ts";
 import {
+  ASSET_HEADERS,
   DEFAULT_ERROR,
   headerRef,
   IF_NONE_MATCH,
   json,
+  PAGE_HEADERS,
   problemResponse,
   REQUEST_ID_HEADER,
   retryLater,
   schemaRef,
+  UNCACHED_HEADERS,
 } from "../../services/ops/openapi_parts.ts";
 import { PurgeResultSchema } from "./purge.ts";
 
@@ -45,10 +48,7 @@ function asset(
     responses: {
       "200": {
         description: "The asset (cached for a day).",
-        headers: {
-          "Cache-Control": headerRef("CacheControl"),
-          ...REQUEST_ID_HEADER,
-        },
+        headers: ASSET_HEADERS,
         content: { [mediaType]: { schema: { type: "string" } } },
       },
       ...DEFAULT_ERROR,
@@ -104,7 +104,7 @@ const PURGE: OperationDescription = {
       ),
       headers: {
         "WWW-Authenticate": headerRef("WWWAuthenticate"),
-        ...REQUEST_ID_HEADER,
+        ...UNCACHED_HEADERS,
       },
     },
     ...DEFAULT_ERROR,
@@ -129,7 +129,7 @@ export const opsDocs: ApiFragment = {
       responses: {
         "200": {
           description: "A greeting.",
-          headers: REQUEST_ID_HEADER,
+          headers: UNCACHED_HEADERS,
           content: json(jsonSchemaOf(GreetingSchema)),
         },
         ...DEFAULT_ERROR,
@@ -143,7 +143,7 @@ export const opsDocs: ApiFragment = {
       responses: {
         "200": {
           description: "The process is alive.",
-          headers: REQUEST_ID_HEADER,
+          headers: UNCACHED_HEADERS,
           content: json(schemaRef("Status")),
         },
         ...DEFAULT_ERROR,
@@ -157,7 +157,7 @@ export const opsDocs: ApiFragment = {
       responses: {
         "200": {
           description: "The service takes work.",
-          headers: REQUEST_ID_HEADER,
+          headers: UNCACHED_HEADERS,
           content: json(schemaRef("Status")),
         },
         "503": retryLater("The service is shutting down."),
@@ -184,7 +184,7 @@ export const opsDocs: ApiFragment = {
         },
         "304": {
           description: "Not modified.",
-          headers: { "ETag": headerRef("ETag"), ...REQUEST_ID_HEADER },
+          headers: { "ETag": headerRef("ETag"), ...UNCACHED_HEADERS },
         },
         ...DEFAULT_ERROR,
       },
@@ -198,7 +198,7 @@ export const opsDocs: ApiFragment = {
       responses: {
         "200": {
           description: "The HTML page.",
-          headers: REQUEST_ID_HEADER,
+          headers: PAGE_HEADERS,
           content: { "text/html": { schema: { type: "string" } } },
         },
         ...DEFAULT_ERROR,
@@ -229,7 +229,7 @@ export const opsDocs: ApiFragment = {
       responses: {
         "200": {
           description: "Metrics in the Prometheus text format.",
-          headers: REQUEST_ID_HEADER,
+          headers: UNCACHED_HEADERS,
           content: { "text/plain": { schema: { type: "string" } } },
         },
         ...DEFAULT_ERROR,

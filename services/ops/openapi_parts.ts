@@ -59,6 +59,26 @@ export const REQUEST_ID_HEADER = {
   "X-Request-Id": headerRef("XRequestId"),
 } as const;
 
+/** The headers of an answer that no cache keeps (`no-store`, `no-cache`). */
+export const UNCACHED_HEADERS = {
+  "Cache-Control": headerRef("CacheControl"),
+  ...REQUEST_ID_HEADER,
+} as const;
+
+/** The headers of an HTML page: its caching and its browser policies. */
+export const PAGE_HEADERS = {
+  ...UNCACHED_HEADERS,
+  "Content-Security-Policy": headerRef("ContentSecurityPolicy"),
+  "Referrer-Policy": headerRef("ReferrerPolicy"),
+  "X-Content-Type-Options": headerRef("XContentTypeOptions"),
+} as const;
+
+/** The headers of a page's script or stylesheet. */
+export const ASSET_HEADERS = {
+  ...UNCACHED_HEADERS,
+  "X-Content-Type-Options": headerRef("XContentTypeOptions"),
+} as const;
+
 /** Any other error: a problem response. */
 export const DEFAULT_ERROR = { default: responseRef("Error") } as const;
 
@@ -66,7 +86,7 @@ export const DEFAULT_ERROR = { default: responseRef("Error") } as const;
 export function problemResponse(description: string): ResponseObject {
   return {
     description,
-    headers: REQUEST_ID_HEADER,
+    headers: UNCACHED_HEADERS,
     content: { [PROBLEM_TYPE]: { schema: schemaRef("Problem") } },
   };
 }
@@ -75,7 +95,7 @@ export function problemResponse(description: string): ResponseObject {
 export function retryLater(description: string): ResponseObject {
   return {
     ...problemResponse(description),
-    headers: { "Retry-After": headerRef("RetryAfter"), ...REQUEST_ID_HEADER },
+    headers: { "Retry-After": headerRef("RetryAfter"), ...UNCACHED_HEADERS },
   };
 }
 
@@ -134,7 +154,27 @@ export const COMMON_FRAGMENT: ApiFragment = {
       description: "`public, max-age=<freshness lifetime>` for cached " +
         "reads (`CACHE_TTL_SECONDS`; the answer is fresh while `max-age` " +
         "exceeds `Age`; `max-age=0` on a stale answer), `no-store` for " +
-        "errors and partial answers.",
+        "errors, partial answers and what changes at every request, " +
+        "`no-cache` for pages and documents revalidated at each use, " +
+        "`public, max-age=86400` for the docs page's assets.",
+      schema: string,
+    },
+    ContentSecurityPolicy: {
+      description: "What the page may load and run: only this origin's " +
+        "own scripts and styles.",
+      schema: string,
+    },
+    ReferrerPolicy: {
+      description: "`no-referrer`: the page's links tell no one where " +
+        "they came from.",
+      schema: string,
+    },
+    XContentTypeOptions: {
+      description: "`nosniff`: a browser takes the `Content-Type` as sent.",
+      schema: string,
+    },
+    Allow: {
+      description: "On a 405: the methods the path takes.",
       schema: string,
     },
     XRequestId: {
@@ -154,9 +194,12 @@ export const COMMON_FRAGMENT: ApiFragment = {
     },
   },
   responses: {
-    Error: problemResponse(
-      "Any other error, e.g. 405 (with `Allow`) or 500. Every error is a " +
-        "problem response.",
-    ),
+    Error: {
+      ...problemResponse(
+        "Any other error, e.g. 405 (with `Allow`) or 500. Every error is a " +
+          "problem response.",
+      ),
+      headers: { "Allow": headerRef("Allow"), ...UNCACHED_HEADERS },
+    },
   },
 };
