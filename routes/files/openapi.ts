@@ -10,9 +10,7 @@
 
 import type {
   ApiFragment,
-  OperationDescription,
   PathParameterDescription,
-  RequestBodyObject,
 } from "../../services/ops/openapi.ts";
 import { jsonSchemaOf } from "../../services/ops/openapi.ts";
 import {
@@ -24,9 +22,7 @@ import {
   queryParameters,
   REQUEST_ID_HEADER,
   responseRef,
-  retryLater,
   schemaRef,
-  textHeader,
   UNCACHED_HEADERS,
 } from "../../services/ops/openapi_parts.ts";
 import {
@@ -38,149 +34,14 @@ import {
   FileListSchema,
   UploadResultSchema,
 } from "./schemas.ts";
+import { OPTIONAL_BEARER, uploadOperation } from "./upload_openapi.ts";
 
 const FILE_ID: PathParameterDescription = {
   description: "A file id as made by the server: 32 lowercase hex characters.",
   schema: jsonSchemaOf(FileIdSchema),
 };
 
-const OPTIONAL_BEARER = [{}, { bearer: [] }] as const;
-
 const string = { type: "string" } as const;
-
-/** The body of an upload: the bytes, or a form with one file part. */
-const UPLOAD_BODY: RequestBodyObject = {
-  description: "The file's bytes, or a form with the file as its one " +
-    "file part.",
-  required: true,
-  content: {
-    "application/octet-stream": {
-      schema: { type: "string", format: "binary" },
-    },
-    "multipart/form-data": {
-      schema: {
-        type: "object",
-        required: ["file"],
-        properties: {
-          file: {
-            type: "string",
-            format: "binary",
-            description: "The one file part (any field name); other " +
-              "fields are ignored. A `Content-Digest` covers the whole " +
-              "form.",
-          },
-        },
-      },
-    },
-  },
-};
-
-/** The answers to an upload. */
-const UPLOAD_RESPONSES: OperationDescription["responses"] = {
-  "201": {
-    description: "Stored.",
-    headers: {
-      "Location": headerRef("Location"),
-      "Repr-Digest": headerRef("ReprDigest"),
-      "ETag": headerRef("ETag"),
-      "Server-Timing": headerRef("ServerTiming"),
-      ...UNCACHED_HEADERS,
-    },
-    content: json(schemaRef("UploadResult")),
-  },
-  "400": problemResponse(
-    "A malformed `Content-Length`, digest or `Upload-Id` header, a digest mismatch, " +
-      "a body that ended early, or a form without exactly one file " +
-      "part or cut off (nothing kept).",
-  ),
-  "401": responseRef("Unauthorized"),
-  "408": problemResponse(
-    "No data arrived for `UPLOAD_IDLE_TIMEOUT_MS`, or the body averaged " +
-      "less than `UPLOAD_MIN_BYTES_PER_SECOND` once past " +
-      "`UPLOAD_RATE_WINDOW_MS` (nothing kept).",
-  ),
-  "409": problemResponse(
-    "The `Upload-Id` is taken: an upload of that id is running, or a file " +
-      "of that id is stored.",
-  ),
-  "413": problemResponse("The upload is larger than `MAX_UPLOAD_BYTES`."),
-  "415": {
-    ...problemResponse(
-      "An urlencoded form or a multipart type other than form-data " +
-        "(`Accept-Post` lists what is taken).",
-    ),
-    headers: {
-      "Accept-Post": headerRef("UploadAcceptPost"),
-      ...UNCACHED_HEADERS,
-    },
-  },
-  "429": retryLater(
-    "This client address already runs `MAX_UPLOADS_PER_CLIENT` uploads.",
-  ),
-  "503": retryLater(
-    "`MAX_CONCURRENT_UPLOADS` uploads are running, or the service is " +
-      "shutting down (an upload still running when " +
-      "`SHUTDOWN_GRACE_MS` ran out is stopped with this answer and " +
-      "`Connection: close`; nothing kept), or the worker thread hashing " +
-      "the upload ended under it (nothing kept; a new worker follows).",
-  ),
-  "507": problemResponse("Not enough disk space; nothing kept."),
-  ...DEFAULT_ERROR,
-};
-
-/** An upload operation; `note` ends its description. */
-function uploadOperation(
-  operationId: string,
-  summary: string,
-  note: string,
-): OperationDescription {
-  return {
-    operationId,
-    summary,
-    description: "Streams the body to disk through the reader and writer " +
-      "tasks around a bounded queue; the answer says whether the upload was " +
-      "read-bound or write-bound. The file is kept only when complete (and, " +
-      "with a digest header, verified). When the service runs with " +
-      "`UPLOAD_TOKEN`, a bearer token is needed. The body is the file's " +
-      "bytes (any media type but a form), or a `multipart/form-data` form " +
-      "with exactly one file part, whose filename and type are kept; an " +
-      "urlencoded form or another multipart type is 415. The body's " +
-      "`Content-Length` (set by the HTTP client) is checked before the body " +
-      "is read: over the upload limit 413, over the free disk space 507; " +
-      "without it (chunked) the limit applies as the body arrives. " + note,
-    tags: ["files"],
-    // No Content-Length parameter: the HTTP client sets it from the body.
-    // Declared, generated clients and Swagger UI's curl would send a value
-    // of their own, and a wrong one hangs the upload until it times out.
-    parameters: [
-      textHeader(
-        "Content-Digest",
-        "RFC 9530 digest of the body, e.g. `sha-256=:<base64>:`; a " +
-          "mismatch is 400 and nothing is kept. Empty, or naming only " +
-          "other algorithms: ignored.",
-      ),
-      textHeader(
-        "Repr-Digest",
-        "Same as `Content-Digest` (used when that is absent).",
-      ),
-      {
-        name: "Upload-Id",
-        in: "header",
-        description: "The id the file gets, chosen by the client so it can " +
-          "follow its upload on `GET /uploads/events?id=` before sending " +
-          "it: 32 lowercase hex characters, like the ids the server makes " +
-          "(best: the time in ms as 12 hex digits, then 20 random ones, so " +
-          "listings stay in creation order). Malformed: 400; an upload of " +
-          "that id running or a file of that id stored: 409. Left out: the " +
-          "server picks one.",
-        schema: jsonSchemaOf(FileIdSchema),
-      },
-    ],
-    requestBody: UPLOAD_BODY,
-    responses: UPLOAD_RESPONSES,
-    security: OPTIONAL_BEARER,
-  };
-}
 
 /** The file routes' part of the OpenAPI document. */
 export const filesDocs: ApiFragment = {

@@ -85,6 +85,7 @@ export type UploadOutcome =
   | "stopped"
   | "unsupported"
   | "invalid_form"
+  | "invalid_coding"
   | "invalid_id"
   | "conflict"
   | "error";

@@ -13,6 +13,11 @@ import {
   uploadMediaKind,
 } from "../../services/uploads/form_data.ts";
 import { declaredSha256 } from "../../services/http/digest.ts";
+import {
+  type RequestCoding,
+  requestCoding,
+  unsupportedCoding,
+} from "../../services/http/request_coding.ts";
 import { problem } from "../../services/http/problem.ts";
 import { receiveUpload } from "../../services/uploads/pipeline.ts";
 import type { UploadResult } from "../../services/uploads/upload_figures.ts";
@@ -25,6 +30,7 @@ import { isValidId, newId } from "../../services/storage/metadata.ts";
 import type { FilesOptions, UploadEvent } from "./routes.ts";
 import { describeUploadFailure, isBodyError } from "./upload_failure.ts";
 import { createdResponse, unsupportedMediaType } from "./upload_answers.ts";
+import { declaredLength } from "./upload_length.ts";
 import type { Handler, RouteContext } from "../router.ts";
 import { StorageUnavailableError } from "../../services/storage/storage.ts";
 
@@ -44,6 +50,8 @@ interface UploadPlan {
   id: string;
   /** Whether the client chose the id (then it may be taken already). */
   chosen: "client" | "server";
+  /** The body's `Content-Encoding`, decoded before the reader. */
+  coding: RequestCoding;
 }
 
 /** An admitted upload: its slot and its entry on the board. */
@@ -51,10 +59,6 @@ interface Admitted {
   slot: UploadSlot;
   live: LiveUpload;
 }
-
-// Allowed on top of MAX_UPLOAD_BYTES in a form's declared length: its
-// boundaries, part headers and (ignored) small fields.
-const FORM_OVERHEAD_BYTES = 1024 * 1024;
 
 /** The upload handler. */
 export function uploadHandler(
@@ -110,13 +114,22 @@ class UploadRoute {
       this.#report({ outcome: "error", bytes: 0 }, ctx);
       return this.#helpers.storageUnavailable(error, ctx);
     }
-    const kind = uploadMediaKind(req.headers.get("content-type"));
-    if (kind === "unsupported") {
-      this.#report({ outcome: "unsupported", bytes: 0 }, ctx);
-      return unsupportedMediaType(ctx);
+    const form = this.#bodyForm(req, ctx);
+    if (form instanceof Response) return form;
+    const { maxUploadBytes } = this.#o;
+    const instance = ctx.url.pathname;
+    const length = await declaredLength(req.headers, {
+      ...form,
+      store,
+      maxUploadBytes,
+      instance,
+    });
+    if (typeof length === "object") {
+      if (length.outcome) {
+        this.#report({ outcome: length.outcome, bytes: 0 }, ctx);
+      }
+      return length.response;
     }
-    const length = await this.#checkLength(req.headers, kind, ctx);
-    if (length instanceof Response) return length;
     const digest = declaredSha256(req.headers);
     if (digest === "malformed") {
       return problem(400, {
@@ -135,7 +148,7 @@ class UploadRoute {
       }, { headers: { connection: "close" } });
     }
     return {
-      kind,
+      ...form,
       id: given ?? newId(),
       chosen: given === null ? "server" : "client",
       declared: {
@@ -146,47 +159,26 @@ class UploadRoute {
   }
 
   /**
-   * The declared `Content-Length`, or 400, 413 (over the limit) or 507
-   * (over the free disk space) before any body byte is read.
+   * How the body is read (raw or a form, and its coding), or 415 for a
+   * media type or a `Content-Encoding` not taken.
    */
-  async #checkLength(
-    headers: Headers,
-    kind: UploadPlan["kind"],
+  #bodyForm(
+    req: Request,
     ctx: RouteContext,
-  ): Promise<number | undefined | Response> {
-    const { store, maxUploadBytes } = this.#o;
-    const header = headers.get("content-length");
-    if (header === null) return undefined;
-    if (!/^\d+$/.test(header)) {
-      return problem(400, {
-        detail: "Content-Length is not a number",
-        instance: ctx.url.pathname,
-      });
+  ): Pick<UploadPlan, "kind" | "coding"> | Response {
+    const kind = uploadMediaKind(req.headers.get("content-type"));
+    if (kind === "unsupported") {
+      this.#report({ outcome: "unsupported", bytes: 0 }, ctx);
+      return unsupportedMediaType(ctx);
     }
-    const length = Number(header);
-    // A form carries a little more than its file: its boundaries, part
-    // headers and small fields (bounded by the parser's limits).
-    const limit = kind === "multipart"
-      ? maxUploadBytes + FORM_OVERHEAD_BYTES
-      : maxUploadBytes;
-    if (length > limit) {
-      this.#report({ outcome: "too_large", bytes: 0 }, ctx);
-      return problem(413, {
-        detail:
-          `The upload of ${length} bytes exceeds the limit of ${maxUploadBytes} bytes`,
-        instance: ctx.url.pathname,
-        maxBytes: maxUploadBytes,
-      }, { headers: { connection: "close" } });
+    // The coding is part of what was sent (RFC 9110 8.4): the file is
+    // what it decodes to, as for the JSON writes.
+    const coding = requestCoding(req.headers.get("content-encoding"));
+    if (coding === undefined) {
+      this.#report({ outcome: "unsupported", bytes: 0 }, ctx);
+      return unsupportedCoding(ctx.url.pathname, { connection: "close" });
     }
-    const free = await store.freeBytes();
-    if (free !== undefined && length > free) {
-      this.#report({ outcome: "no_space", bytes: 0 }, ctx);
-      return problem(507, {
-        detail: `Not enough free disk space for ${length} bytes`,
-        instance: ctx.url.pathname,
-      }, { headers: { connection: "close" } });
-    }
-    return length;
+    return { kind, coding };
   }
 
   /**
@@ -228,7 +220,10 @@ class UploadRoute {
     return {
       slot: this.#tracker.begin(ctx.remoteAddress),
       live: board.add(plan.id, {
-        declaredLength: plan.declared.length,
+        // A coded body's length is not the file's.
+        declaredLength: plan.coding === "identity"
+          ? plan.declared.length
+          : undefined,
         queueCapacityBytes: this.#o.queueBytes,
       }),
     };
@@ -289,7 +284,7 @@ class UploadRoute {
   ): Promise<UploadResult> {
     const { store, maxUploadBytes, queueBytes, writeBytes, logger } = this.#o;
     const { idleTimeoutMs, minBytesPerSecond, rateGraceMs, hash } = this.#o;
-    const source = uploadBody(req, plan.kind, plan.declared);
+    const source = uploadBody(req, plan);
     return receiveUpload(source.stream, {
       // The pipeline writes through the storage's upload and commits or
       // aborts it.

@@ -19,6 +19,7 @@ import {
   UploadTooSlowError,
 } from "../../services/uploads/errors.ts";
 import { UploadsStoppedError } from "../../services/uploads/tracker.ts";
+import { BodyCodingError } from "../../services/http/request_coding.ts";
 import { FileIdTakenError } from "../../services/storage/storage.ts";
 import type { UploadOutcome } from "./routes.ts";
 
@@ -98,6 +99,14 @@ const RULES: Rule<Error>[] = [
     outcome: "digest_mismatch",
     status: 400,
     details: { title: "Digest mismatch", detail: error.message },
+  })),
+  rule(BodyCodingError, (error) => ({
+    outcome: "invalid_coding",
+    status: 400,
+    details: {
+      title: "Invalid Content-Encoding",
+      detail: `${error.message}; nothing was kept`,
+    },
   })),
   rule(UploadIncompleteError, (error) => ({
     outcome: "incomplete",

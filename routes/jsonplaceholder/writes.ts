@@ -20,10 +20,10 @@ import { problem } from "../../services/http/problem.ts";
 import { jsonDepth } from "../../services/http/json_depth.ts";
 import { BodyTooLargeError, readBody } from "../../services/http/read_body.ts";
 import {
-  ACCEPTED_REQUEST_CODINGS,
   decodedBody,
   type RequestCoding,
   requestCoding,
+  unsupportedCoding,
 } from "../../services/http/request_coding.ts";
 import type { JsonPlaceholderClient } from "../../services/upstream/client.ts";
 import { upstreamPath } from "../../services/upstream/upstream_path.ts";
@@ -114,18 +114,6 @@ function invalidJson(detail: string, ctx: RouteContext): Response {
     detail,
     instance: ctx.url.pathname,
   });
-}
-
-/**
- * 415 for a `Content-Encoding` the body cannot be decoded from, naming the
- * ones taken (RFC 9110 12.5.3).
- */
-function unsupportedCoding(ctx: RouteContext): Response {
-  return problem(415, {
-    detail:
-      `The body's Content-Encoding is not one taken: send it as is, or in one of ${ACCEPTED_REQUEST_CODINGS}`,
-    instance: ctx.url.pathname,
-  }, { headers: { "accept-encoding": ACCEPTED_REQUEST_CODINGS } });
 }
 
 /**
@@ -258,7 +246,7 @@ function passThrough(deps: WriteDeps, target: WriteTarget): Handler {
       }
       // As body-parser, and so json-server: gzip and deflate are decoded.
       const coding = requestCoding(req.headers.get("content-encoding"));
-      if (coding === undefined) return unsupportedCoding(ctx);
+      if (coding === undefined) return unsupportedCoding(ctx.url.pathname);
       const checked = await jsonBody(req, ctx, { ...deps, coding });
       if (checked instanceof Response) return checked;
       body = checked;

@@ -205,11 +205,6 @@ export const jsonPlaceholderWriteDocs: ApiFragment = {
       description: "The media type a `PATCH` takes: `application/json`.",
       schema: { type: "string" },
     },
-    AcceptRequestEncoding: {
-      description: "The codings a body is taken in: `gzip, deflate` " +
-        "(besides none).",
-      schema: { type: "string" },
-    },
     WriteLocation: {
       description: "Where the upstream says the new item is, when it says " +
         "so (JSONPlaceholder does not).",

@@ -173,6 +173,11 @@ export const COMMON_FRAGMENT: ApiFragment = {
       description: "`nosniff`: a browser takes the `Content-Type` as sent.",
       schema: string,
     },
+    AcceptRequestEncoding: {
+      description: "The codings a body is taken in: `gzip, deflate` " +
+        "(besides none).",
+      schema: string,
+    },
     Allow: {
       description: "On a 405: the methods the path takes.",
       schema: string,

@@ -26,8 +26,10 @@ import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
 import { Busboy, type BusboyInstance } from "@fastify/busboy";
+import { decodedBody, type RequestCoding } from "../http/request_coding.ts";
 import { DigestMismatchError } from "./errors.ts";
 import { SearchableBytes } from "./searchable_bytes.ts";
+import { sentDigestChecked } from "./sent_digest.ts";
 
 /** How a request body's media type is taken by the upload routes. */
 export type UploadMediaKind = "raw" | "multipart" | "unsupported";
@@ -334,18 +336,34 @@ export interface UploadBody {
   expectedSha256?: Uint8Array;
 }
 
+/** What {@linkcode uploadBody} reads, as the upload route admitted it. */
+export interface UploadBodyPlan {
+  kind: Exclude<UploadMediaKind, "unsupported">;
+  /** The request's declared `Content-Length` and digest. */
+  declared: { length?: number; sha256?: Uint8Array };
+  /** The body's `Content-Encoding`. */
+  coding: RequestCoding;
+}
+
 /**
  * The file bytes of an upload request: its body as it is, or the file part
- * of its form. A form's declared length and digest are those of the whole
- * form: the digest is checked by the parser, the length by the server's
- * HTTP framing, and neither is the file's.
+ * of its form, decoded from its `Content-Encoding` first. A form's
+ * declared length and digest are those of the whole form: the digest is
+ * checked by the parser, the length by the server's HTTP framing, and
+ * neither is the file's. So are a coded body's: its digest is checked on
+ * the bytes as sent, before they are decoded.
  */
-export function uploadBody(
-  req: Request,
-  kind: Exclude<UploadMediaKind, "unsupported">,
-  declared: { length?: number; sha256?: Uint8Array },
-): UploadBody {
-  const body = req.body ?? new Blob().stream();
+export function uploadBody(req: Request, plan: UploadBodyPlan): UploadBody {
+  const { kind, coding } = plan;
+  let declared = plan.declared;
+  let body: ReadableStream<Uint8Array> = req.body ?? new Blob().stream();
+  if (coding !== "identity") {
+    if (declared.sha256 !== undefined) {
+      body = sentDigestChecked(body, declared.sha256);
+    }
+    body = decodedBody(body, coding);
+    declared = {};
+  }
   if (kind === "raw") {
     return {
       stream: body,

@@ -1,0 +1,85 @@
+/**
+ * An upload's declared `Content-Length`, checked before any body byte is
+ * read: 400 when it is no number, 413 over `MAX_UPLOAD_BYTES` (with room
+ * for what a form or a coding adds to the file), 507 over the free disk
+ * space.
+ *
+ * @module
+ */
+
+import type { RequestCoding } from "../../services/http/request_coding.ts";
+import { problem } from "../../services/http/problem.ts";
+import type { UploadMediaKind } from "../../services/uploads/form_data.ts";
+import type { FileStorage } from "../../services/storage/storage.ts";
+import type { UploadOutcome } from "./routes.ts";
+
+// Allowed on top of MAX_UPLOAD_BYTES in a form's declared length: its
+// boundaries, part headers and (ignored) small fields; and in a coded
+// body's, what gzip or deflate adds to bytes that do not compress (5 bytes
+// per 16 KiB block at worst: 320 KiB on 1 GiB).
+const FORM_OVERHEAD_BYTES = 1024 * 1024;
+const CODING_OVERHEAD_BYTES = 1024 * 1024;
+
+/** What {@linkcode declaredLength} checks the length against. */
+export interface DeclaredLengthOptions {
+  kind: Exclude<UploadMediaKind, "unsupported">;
+  coding: RequestCoding;
+  store: Pick<FileStorage, "freeBytes">;
+  maxUploadBytes: number;
+  /** The path the problems name. */
+  instance: string;
+}
+
+/** A refused upload: its answer, and the outcome counted (if any). */
+export interface LengthRefusal {
+  outcome?: UploadOutcome;
+  response: Response;
+}
+
+/**
+ * The declared `Content-Length` (`undefined` without one: chunked), or
+ * the refusal of the upload.
+ */
+export async function declaredLength(
+  headers: Headers,
+  options: DeclaredLengthOptions,
+): Promise<number | undefined | LengthRefusal> {
+  const { kind, coding, store, maxUploadBytes, instance } = options;
+  const header = headers.get("content-length");
+  if (header === null) return undefined;
+  if (!/^\d+$/.test(header)) {
+    const detail = "Content-Length is not a number";
+    return { response: problem(400, { detail, instance }) };
+  }
+  const length = Number(header);
+  // A form carries a little more than its file: its boundaries, part
+  // headers and small fields (bounded by the parser's limits). A coded
+  // body may be a little larger than its file; past the limit once
+  // decoded, it gets 413 as it streams.
+  const limit = maxUploadBytes +
+    (kind === "multipart" ? FORM_OVERHEAD_BYTES : 0) +
+    (coding === "identity" ? 0 : CODING_OVERHEAD_BYTES);
+  const close = { headers: { connection: "close" } };
+  if (length > limit) {
+    return {
+      outcome: "too_large",
+      response: problem(413, {
+        detail:
+          `The upload of ${length} bytes exceeds the limit of ${maxUploadBytes} bytes`,
+        instance,
+        maxBytes: maxUploadBytes,
+      }, close),
+    };
+  }
+  const free = await store.freeBytes();
+  if (free !== undefined && length > free) {
+    return {
+      outcome: "no_space",
+      response: problem(507, {
+        detail: `Not enough free disk space for ${length} bytes`,
+        instance,
+      }, close),
+    };
+  }
+  return length;
+}
