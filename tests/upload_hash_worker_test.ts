@@ -1,16 +1,20 @@
 /**
  * An upload whose hash worker ends mid-body: the real app on a real
  * socket, a client sending slowly, and the worker ended through
- * `HashWorker.close()` (what the app's close does). The upload must be
- * answered (503 problem+json, `Connection: close`) within a bounded time,
- * logged with its request id, its slot freed and its `.part` removed; the
- * next upload must be stored with the right SHA-256.
+ * `HashWorker.close()` (what the app's close does), or dying of an
+ * uncaught error in its thread. The upload must be answered (503
+ * problem+json, `Connection: close`) within a bounded time, logged with
+ * its request id, its slot freed and its `.part` removed; the next upload
+ * must be stored with the right SHA-256, and a dead worker replaced (at
+ * once, then after a wait that doubles while it keeps dying).
  *
  * @module
  */
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { HashWorkerEndedError } from "../services/uploads/errors.ts";
+import type { HashWorker } from "../services/uploads/hashing.ts";
 import { serveTempApp } from "./fixtures/served_app.ts";
 import { listDir } from "./fixtures/temp_dir.ts";
 import { rawRequest, sha256Hex } from "./fixtures/upload_client.ts";
@@ -44,11 +48,12 @@ async function partBytes(dir: string): Promise<number> {
   return bytes;
 }
 
-Deno.test("the hash worker ends mid-upload: 503 at once, slot and .part freed, the next upload is stored", async () => {
-  await using served = await serveTempApp();
-  const { app, addr, records, filesDir } = served;
-  // 16 KiB every 20 ms for 8 s: the upload is still sending when the
-  // worker ends, and far from done when the answer must have come.
+/**
+ * An upload sending 16 KiB every 20 ms for 8 s, settled (never rejected,
+ * so a failure while the test waits is not unhandled) with its answer or
+ * its error; `stop()` ends its body early.
+ */
+function slowUpload(addr: { hostname: string; port: number }) {
   const chunks = 400;
   let sending = true;
   const slowBody = async function* () {
@@ -57,19 +62,46 @@ Deno.test("the hash worker ends mid-upload: 503 at once, slot and .part freed, t
       yield crypto.getRandomValues(new Uint8Array(16 * KiB));
     }
   };
-  const upload = rawRequest(addr, {
+  const answer = rawRequest(addr, {
     headers: {
       "content-length": String(chunks * 16 * KiB),
       "content-type": "application/octet-stream",
     },
     body: slowBody(),
     timeoutMs: 5_000,
+  }).then((response) => ({ response }), (error) => ({ error }));
+  return { answer, stop: () => sending = false };
+}
+
+/**
+ * Uploads `size` random bytes; asserts 201 with their SHA-256, and
+ * resolves the new file's id.
+ */
+async function stored(
+  addr: { hostname: string; port: number },
+  size: number,
+): Promise<string> {
+  const body = crypto.getRandomValues(new Uint8Array(size));
+  const res = await rawRequest(addr, {
+    headers: {
+      "content-length": String(size),
+      "content-type": "application/octet-stream",
+    },
+    body: [body],
+    timeoutMs: 5_000,
   });
-  // Settled now, so a failure while the test waits is not unhandled.
-  const answer = upload.then(
-    (response) => ({ response }),
-    (error) => ({ error }),
-  );
+  const created = JSON.parse(new TextDecoder().decode(res.body));
+  assert.equal(res.status, 201, JSON.stringify(created));
+  assert.equal(created.sha256, sha256Hex(body));
+  return created.id;
+}
+
+Deno.test("the hash worker ends mid-upload: 503 at once, slot and .part freed, the next upload is stored", async () => {
+  await using served = await serveTempApp();
+  const { app, addr, records, filesDir } = served;
+  // The upload is still sending when the worker ends, and far from done
+  // when the answer must have come.
+  const { answer, stop } = slowUpload(addr);
   let result;
   let answeredMs;
   try {
@@ -83,7 +115,7 @@ Deno.test("the hash worker ends mid-upload: 503 at once, slot and .part freed, t
     result = settled.response;
     answeredMs = performance.now() - t0;
   } finally {
-    sending = false;
+    stop();
   }
   const text = new TextDecoder().decode(result.body);
   assert.equal(result.status, 503, text);
@@ -99,20 +131,79 @@ Deno.test("the hash worker ends mid-upload: 503 at once, slot and .part freed, t
   assert.deepEqual(await listDir(filesDir), []);
 
   // The next upload gets a worker again and is stored whole.
-  const body = crypto.getRandomValues(new Uint8Array(48 * KiB));
-  const next = await rawRequest(addr, {
-    headers: {
-      "content-length": String(body.byteLength),
-      "content-type": "application/octet-stream",
-    },
-    body: [body],
-    timeoutMs: 5_000,
-  });
-  const created = JSON.parse(new TextDecoder().decode(next.body));
-  assert.equal(next.status, 201, JSON.stringify(created));
-  assert.equal(created.sha256, sha256Hex(body));
+  const id = await stored(addr, 48 * KiB);
   assert.deepEqual(
     await listDir(filesDir),
-    [created.id, `${created.id}.json`].sort(),
+    [id, `${id}.json`].sort(),
+  );
+});
+
+/**
+ * Makes the real worker die of an uncaught error in its thread: a buffer
+ * handed to it shrinks before it is sent, so the worker's view of its
+ * length throws. Resolves whether a worker died (false: there was none,
+ * and the hash ran on the calling thread).
+ */
+async function killWorker(hashing: HashWorker): Promise<boolean> {
+  const hash = hashing.hash(() => {});
+  const buffer = new ArrayBuffer(1024, { maxByteLength: 1024 });
+  hash.update(new Uint8Array(buffer, 0, 1024));
+  buffer.resize(0);
+  try {
+    await hash.digest();
+    return false;
+  } catch (error) {
+    assert.ok(error instanceof HashWorkerEndedError, String(error));
+    return true;
+  }
+}
+
+Deno.test("the hash worker dies mid-upload: 503, the next upload is stored, and a new worker follows, later if it keeps dying", async () => {
+  await using served = await serveTempApp();
+  const { app, addr, records, filesDir } = served;
+  const exits = () => records.filter((r) => r.msg === "hash_worker.exited");
+  const upload = slowUpload(addr);
+  let answer;
+  try {
+    await untilAsync(async () => (await partBytes(filesDir)) > 0, 5_000);
+    assert.equal(await killWorker(app.hashing), true);
+    const settled = await upload.answer;
+    if ("error" in settled) throw settled.error;
+    answer = settled.response;
+  } finally {
+    upload.stop();
+  }
+  assert.equal(answer.status, 503, new TextDecoder().decode(answer.body));
+  assert.equal(answer.headers.get("retry-after"), "1");
+  assert.deepEqual(exits().map((r) => [r.uploads, r.restartInMs]), [[2, 0]]);
+  await untilAsync(() => Promise.resolve(app.uploads.active === 0), 2_000);
+  assert.deepEqual(await listDir(filesDir), []);
+  // The next upload, at once: stored (on the calling thread, or on the
+  // new worker once it is there).
+  await stored(addr, 48 * KiB);
+  // A new worker is there at once, and an upload it hashes whole shows it
+  // lives: its next death is replaced at once again.
+  await delay(50);
+  await stored(addr, 48 * KiB);
+  assert.equal(await killWorker(app.hashing), true);
+  assert.deepEqual(exits().at(-1)?.restartInMs, 0);
+  // Dying again with no upload hashed in between: the next one waits 1 s,
+  // while uploads are hashed on the calling thread and stored.
+  await delay(50);
+  assert.equal(await killWorker(app.hashing), true);
+  assert.deepEqual(exits().at(-1)?.restartInMs, 1_000);
+  await stored(addr, 48 * KiB);
+  assert.equal(await killWorker(app.hashing), false);
+  await delay(1_100);
+  assert.equal(await killWorker(app.hashing), true);
+  assert.deepEqual(exits().at(-1)?.restartInMs, 2_000);
+  assert.equal(exits().length, 4);
+  await stored(addr, 48 * KiB);
+  assert.equal(
+    records.filter((r) =>
+      r.level === "error" && r.msg !== "hash_worker.exited" &&
+      r.msg !== "upload.error"
+    ).length,
+    0,
   );
 });
