@@ -19,7 +19,7 @@ import data from "jsonplaceholder/data.json" with { type: "json" };
 import { DOCS_CSP } from "../routes/ops/docs.ts";
 import { testApp } from "./fixtures/app.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
-import { launchChromium, recordProblems } from "./fixtures/chromium.ts";
+import { withChromiumPage } from "./fixtures/chromium.ts";
 import { sha256Hex } from "./fixtures/upload_client.ts";
 const WAIT_MS = 15_000;
 
@@ -114,112 +114,90 @@ Deno.test("/docs and its assets are served with types, caching and a strict CSP"
 Deno.test("the docs page works in chromium: no errors, same origin only, try it out", async () => {
   await using upstream = startFixtureUpstream();
   await using t = await testApp(["--upstream-url", upstream.url]);
-  await using server = Deno.serve(
-    { port: 0, hostname: "127.0.0.1", onListen() {} },
-    t.app.fetch,
-  );
-  const origin = `http://127.0.0.1:${server.addr.port}`;
+  await withChromiumPage(t.app.fetch, async (served) => {
+    const { origin, page, problems, requested } = served;
+    const response = await page.goto(`${origin}/docs`, {
+      waitUntil: "load",
+      timeout: WAIT_MS,
+    });
+    assert.equal(response?.status(), 200);
 
-  const browser = await launchChromium();
-  try {
-    const context = await browser.newContext();
-    const { problems, requested } = await recordProblems(context, origin);
-    const page = await context.newPage();
-
-    try {
-      const response = await page.goto(`${origin}/docs`, {
-        waitUntil: "load",
-        timeout: WAIT_MS,
-      });
-      assert.equal(response?.status(), 200);
-
-      // The operations are listed, grouped by tag.
-      const getPost = page.locator("#operations-posts-getPost");
-      await getPost.waitFor({ timeout: WAIT_MS });
-      const summaries = await page.locator(".opblock-summary-path")
-        .allTextContents();
-      const paths = summaries.map((text) => text.replace(/\u200b/g, "").trim());
-      for (
-        const path of [
-          "/posts/{id}",
-          "/users/{id}/summary",
-          "/files",
-          "/files/{id}",
-          "/uploads",
-          "/uploads/events",
-          "/upload",
-          "/openapi.json",
-          "/metrics",
-        ]
-      ) {
-        assert.ok(paths.includes(path), `${path} not listed in ${paths}`);
-      }
-
-      // Try it out: GET /posts/{id} with id 1, from the page.
-      await getPost.locator(".opblock-summary-control").click();
-      const id = getPost.locator('tr[data-param-name="id"] input');
-      await id.waitFor({ timeout: WAIT_MS });
-      await id.fill("1");
-      await getPost.locator("button.execute").click();
-      const title = data.posts[0]!.title;
-      const body = getPost.locator(
-        ".live-responses-table .response-col_description pre",
-      )
-        .filter({ hasText: title });
-      await body.first().waitFor({ timeout: WAIT_MS });
-      const shown = JSON.parse(await body.first().innerText());
-      assert.deepEqual(shown, data.posts[0]);
-      const status = await getPost.locator(
-        ".live-responses-table .response .response-col_status",
-      ).first().innerText();
-      assert.equal(status.trim(), "200");
-      assert.equal(upstream.hits("/posts/1"), 1);
-
-      // Try it out: POST /posts with the body the page fills in from the
-      // schema, passed through to the upstream as JSON.
-      const create = page.locator("#operations-posts-createPost");
-      await create.locator(".opblock-summary-control").click();
-      const execute = create.locator("button.execute");
-      await execute.waitFor({ timeout: WAIT_MS });
-      await execute.click();
-      const created = create.locator(
-        ".live-responses-table .response .response-col_status",
-      ).first();
-      await created.waitFor({ timeout: WAIT_MS });
-      assert.equal((await created.innerText()).trim(), "201");
-      const sent = upstream.requests.find((r) => r.method === "POST");
-      assert.match(
-        sent?.headers.get("content-type") ?? "",
-        /^application\/json/,
-      );
-      assert.equal(typeof JSON.parse(sent!.body!), "object");
-
-      // Try it out: POST /files with a picked file, raw and as a form.
-      const raw = await tryUpload(page, "application/octet-stream");
-      assert.equal(raw.sha256, sha256Hex(UPLOADED));
-      assert.equal(raw.filename, undefined);
-      const form = await tryUpload(page, "multipart/form-data");
-      assert.equal(form.sha256, sha256Hex(UPLOADED));
-      assert.equal(form.filename, "hello.txt");
-      assert.equal(form.contentType, "text/plain");
-
-      assert.deepEqual(problems, []);
-      assert.ok(requested.includes(`${origin}/openapi.json`), `${requested}`);
-      assert.ok(requested.includes(`${origin}/posts/1`), `${requested}`);
-      for (const url of requested) {
-        if (url.startsWith("data:")) continue;
-        assert.equal(new URL(url).origin, origin, url);
-      }
-    } catch (error) {
-      // A timed-out wait says little by itself: add what the page reported.
-      if (problems.length === 0) throw error;
-      throw new Error(
-        `${(error as Error).message}\npage problems:\n${problems.join("\n")}`,
-        { cause: error },
-      );
+    // The operations are listed, grouped by tag.
+    const getPost = page.locator("#operations-posts-getPost");
+    await getPost.waitFor({ timeout: WAIT_MS });
+    const summaries = await page.locator(".opblock-summary-path")
+      .allTextContents();
+    const paths = summaries.map((text) => text.replace(/\u200b/g, "").trim());
+    for (
+      const path of [
+        "/posts/{id}",
+        "/users/{id}/summary",
+        "/files",
+        "/files/{id}",
+        "/uploads",
+        "/uploads/events",
+        "/upload",
+        "/openapi.json",
+        "/metrics",
+      ]
+    ) {
+      assert.ok(paths.includes(path), `${path} not listed in ${paths}`);
     }
-    await context.close();
-  } finally {
-    await browser.close();
-  }
+
+    // Try it out: GET /posts/{id} with id 1, from the page.
+    await getPost.locator(".opblock-summary-control").click();
+    const id = getPost.locator('tr[data-param-name="id"] input');
+    await id.waitFor({ timeout: WAIT_MS });
+    await id.fill("1");
+    await getPost.locator("button.execute").click();
+    const title = data.posts[0]!.title;
+    const body = getPost.locator(
+      ".live-responses-table .response-col_description pre",
+    )
+      .filter({ hasText: title });
+    await body.first().waitFor({ timeout: WAIT_MS });
+    const shown = JSON.parse(await body.first().innerText());
+    assert.deepEqual(shown, data.posts[0]);
+    const status = await getPost.locator(
+      ".live-responses-table .response .response-col_status",
+    ).first().innerText();
+    assert.equal(status.trim(), "200");
+    assert.equal(upstream.hits("/posts/1"), 1);
+
+    // Try it out: POST /posts with the body the page fills in from the
+    // schema, passed through to the upstream as JSON.
+    const create = page.locator("#operations-posts-createPost");
+    await create.locator(".opblock-summary-control").click();
+    const execute = create.locator("button.execute");
+    await execute.waitFor({ timeout: WAIT_MS });
+    await execute.click();
+    const created = create.locator(
+      ".live-responses-table .response .response-col_status",
+    ).first();
+    await created.waitFor({ timeout: WAIT_MS });
+    assert.equal((await created.innerText()).trim(), "201");
+    const sent = upstream.requests.find((r) => r.method === "POST");
+    assert.match(
+      sent?.headers.get("content-type") ?? "",
+      /^application\/json/,
+    );
+    assert.equal(typeof JSON.parse(sent!.body!), "object");
+
+    // Try it out: POST /files with a picked file, raw and as a form.
+    const raw = await tryUpload(page, "application/octet-stream");
+    assert.equal(raw.sha256, sha256Hex(UPLOADED));
+    assert.equal(raw.filename, undefined);
+    const form = await tryUpload(page, "multipart/form-data");
+    assert.equal(form.sha256, sha256Hex(UPLOADED));
+    assert.equal(form.filename, "hello.txt");
+    assert.equal(form.contentType, "text/plain");
+
+    assert.deepEqual(problems, []);
+    assert.ok(requested.includes(`${origin}/openapi.json`), `${requested}`);
+    assert.ok(requested.includes(`${origin}/posts/1`), `${requested}`);
+    for (const url of requested) {
+      if (url.startsWith("data:")) continue;
+      assert.equal(new URL(url).origin, origin, url);
+    }
+  });
 });

@@ -39,8 +39,8 @@ Deno.test("every HTML page in /openapi.json has a chromium test", async () => {
   assert.deepEqual(pages, Object.keys(BROWSER_TESTED).sort());
   for (const [page, file] of Object.entries(BROWSER_TESTED)) {
     const text = await Deno.readTextFile(new URL(file, import.meta.url));
-    assert.match(text, /launchChromium\(\)/, `${file} drives ${page}`);
-    assert.match(text, /recordProblems\(/, `${file} records problems`);
+    // withChromiumPage launches chromium and records the page's problems.
+    assert.match(text, /withChromiumPage\(/, `${file} drives ${page}`);
     const res = await fetch(`${service.url}${page}`);
     await res.body?.cancel();
     assert.equal(res.headers.get("content-type"), "text/html; charset=utf-8");

@@ -13,7 +13,7 @@
  */
 
 import assert from "node:assert/strict";
-import { launchChromium, recordProblems } from "./fixtures/chromium.ts";
+import { withChromiumPage } from "./fixtures/chromium.ts";
 import { testApp } from "./fixtures/app.ts";
 
 const ID = "0192a1b2c3d4e5f60718293a4b5c6d7f";
@@ -32,16 +32,7 @@ async function until(
 
 Deno.test("an EventSource of one upload closes after its done event: the reconnect gets 204, no subscriber is left", async () => {
   await using t = await testApp([]);
-  await using server = Deno.serve(
-    { port: 0, hostname: "127.0.0.1", onListen() {} },
-    t.app.fetch,
-  );
-  const origin = `http://127.0.0.1:${server.addr.port}`;
-  const browser = await launchChromium();
-  try {
-    const context = await browser.newContext();
-    const { problems } = await recordProblems(context, origin);
-    const page = await context.newPage();
+  await withChromiumPage(t.app.fetch, async ({ origin, page, problems }) => {
     await page.goto(`${origin}/upload`);
     await page.evaluate(`(() => {
       window.seen = [];
@@ -72,8 +63,5 @@ Deno.test("an EventSource of one upload closes after its done event: the reconne
     assert.equal(t.app.watchers.count, 0);
     // Chromium reports neither answer as a failure.
     assert.deepEqual(problems, []);
-    await context.close();
-  } finally {
-    await browser.close();
-  }
+  });
 });

@@ -15,7 +15,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { UPLOAD_PAGE_CSP } from "../routes/files/upload_page.ts";
-import { launchChromium, recordProblems } from "./fixtures/chromium.ts";
+import { withChromiumPage } from "./fixtures/chromium.ts";
 import { testApp } from "./fixtures/app.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";
 import { hashFile, sha256Hex } from "./fixtures/upload_client.ts";
@@ -67,75 +67,56 @@ Deno.test("/upload and its assets: types, a strict CSP, nothing from elsewhere",
 
 Deno.test("the upload page in chromium: throttled it shows progress and read-bound; unthrottled the SHA-256 matches", async () => {
   await using t = await testApp([]);
-  await using server = Deno.serve(
-    { port: 0, hostname: "127.0.0.1", onListen() {} },
-    t.app.fetch,
-  );
-  const origin = `http://127.0.0.1:${server.addr.port}`;
   await withTempDir(async (dir) => {
     const path = join(dir, "upload.bin");
     await writeRandomFile(path, 64 * MIB);
     const expected = await hashFile(path);
-    const browser = await launchChromium();
-    try {
-      const context = await browser.newContext();
-      const { problems, requested } = await recordProblems(context, origin);
-      const page = await context.newPage();
-      try {
-        const response = await page.goto(`${origin}/upload`);
-        assert.equal(response?.status(), 200);
+    await withChromiumPage(t.app.fetch, async (served) => {
+      const { origin, page, problems, requested } = served;
+      const response = await page.goto(`${origin}/upload`);
+      assert.equal(response?.status(), 200);
 
-        // 4 MB/s: 64 MiB take about 17 s, and the network is the bound.
-        await throttleUploads(page, 4_000_000);
-        const slow = await uploadThroughPage(page, path, {
-          timeoutMs: 120_000,
-          onRunning: () =>
-            page.screenshot({ path: join(dir, "upload_page.png") }).then(
-              () => {},
-            ),
-        });
-        assert.equal(slow.status, "Stored upload.bin.", slow.status);
-        assert.match(slow.verdict, /read-bound/);
-        // The bar moved through many values on its way up.
-        const moving = slow.progress.filter((v) => v > 0 && v < 64 * MIB);
-        assert.ok(moving.length >= 5, `progress seen: ${slow.progress}`);
-        assert.deepEqual(moving, [...moving].sort((a, b) => a - b));
-        assert.ok(slow.lanes.length >= 5, "the lanes are redrawn as it runs");
-        assert.equal(slow.sha256, expected.sha256);
-        assert.equal(
-          (await Deno.stat(join(dir, "upload_page.png"))).isFile,
-          true,
-        );
+      // 4 MB/s: 64 MiB take about 17 s, and the network is the bound.
+      await throttleUploads(page, 4_000_000);
+      const slow = await uploadThroughPage(page, path, {
+        timeoutMs: 120_000,
+        onRunning: () =>
+          page.screenshot({ path: join(dir, "upload_page.png") }).then(
+            () => {},
+          ),
+      });
+      assert.equal(slow.status, "Stored upload.bin.", slow.status);
+      assert.match(slow.verdict, /read-bound/);
+      // The bar moved through many values on its way up.
+      const moving = slow.progress.filter((v) => v > 0 && v < 64 * MIB);
+      assert.ok(moving.length >= 5, `progress seen: ${slow.progress}`);
+      assert.deepEqual(moving, [...moving].sort((a, b) => a - b));
+      assert.ok(slow.lanes.length >= 5, "the lanes are redrawn as it runs");
+      assert.equal(slow.sha256, expected.sha256);
+      assert.equal(
+        (await Deno.stat(join(dir, "upload_page.png"))).isFile,
+        true,
+      );
 
-        // Unthrottled over loopback.
-        await throttleUploads(page, undefined);
-        const fast = await uploadThroughPage(page, path);
-        assert.equal(fast.status, "Stored upload.bin.", fast.status);
-        assert.equal(fast.sha256, expected.sha256);
-        assert.match(fast.size, new RegExp(`^${64 * MIB} bytes`));
-        assert.match(fast.verdict, /^Verdict: (read|write)-bound/);
-        assert.equal(fast.download, `/files/${fast.id}`);
-        const stored = await t.get(fast.download);
-        assert.equal(stored.status, 200);
-        await stored.body?.cancel();
+      // Unthrottled over loopback.
+      await throttleUploads(page, undefined);
+      const fast = await uploadThroughPage(page, path);
+      assert.equal(fast.status, "Stored upload.bin.", fast.status);
+      assert.equal(fast.sha256, expected.sha256);
+      assert.match(fast.size, new RegExp(`^${64 * MIB} bytes`));
+      assert.match(fast.verdict, /^Verdict: (read|write)-bound/);
+      assert.equal(fast.download, `/files/${fast.id}`);
+      const stored = await t.get(fast.download);
+      assert.equal(stored.status, 200);
+      await stored.body?.cancel();
 
-        assert.deepEqual(problems, [], `uploads ${slow.id} ${fast.id}`);
-        for (const url of requested) {
-          if (!url.startsWith("data:")) {
-            assert.equal(new URL(url).origin, origin);
-          }
+      assert.deepEqual(problems, [], `uploads ${slow.id} ${fast.id}`);
+      for (const url of requested) {
+        if (!url.startsWith("data:")) {
+          assert.equal(new URL(url).origin, origin);
         }
-      } catch (error) {
-        if (problems.length === 0) throw error;
-        throw new Error(
-          `${(error as Error).message}\npage problems:\n${problems.join("\n")}`,
-          { cause: error },
-        );
       }
-      await context.close();
-    } finally {
-      await browser.close();
-    }
+    });
   });
   assert.equal(t.app.watchers.count, 0);
   assert.equal(t.app.board.size, 0);
@@ -144,20 +125,11 @@ Deno.test("the upload page in chromium: throttled it shows progress and read-bou
 Deno.test("with UPLOAD_TOKEN the page asks for the token, then uploads a picked and a dropped file with it", async () => {
   const token = "a-long-enough-upload-token";
   await using t = await testApp(["--upload-token", token]);
-  await using server = Deno.serve(
-    { port: 0, hostname: "127.0.0.1", onListen() {} },
-    t.app.fetch,
-  );
-  const origin = `http://127.0.0.1:${server.addr.port}`;
   await withTempDir(async (dir) => {
     const path = join(dir, "small.bin");
     await writeRandomFile(path, MIB);
     const expected = await hashFile(path);
-    const browser = await launchChromium();
-    try {
-      const context = await browser.newContext();
-      const { problems } = await recordProblems(context, origin);
-      const page = await context.newPage();
+    await withChromiumPage(t.app.fetch, async ({ origin, page, problems }) => {
       await page.goto(`${origin}/upload`);
       const refused = await uploadThroughPage(page, path);
       assert.match(refused.status, /^Upload failed: .*Bearer/);
@@ -203,10 +175,7 @@ Deno.test("with UPLOAD_TOKEN the page asks for the token, then uploads a picked 
       assert.equal(dropped.status, "Stored dropped.bin.", dropped.status);
       assert.equal(dropped.sha256, sha256Hex(bytes));
       assert.deepEqual(problems, []);
-      await context.close();
-    } finally {
-      await browser.close();
-    }
+    });
   });
   assert.equal(t.app.watchers.count, 0);
 });
