@@ -39,11 +39,25 @@ export interface LoggerOptions {
 
 const encoder = new TextEncoder();
 
-function writeAll(out: { writeSync(p: Uint8Array): number }, text: string) {
+/**
+ * Writes `text` whole; returns `false` when the stream refused it. A log
+ * reader that went away (a shipper killed, journald restarted, `| head`)
+ * makes every write fail with EPIPE: the lines are lost, the service must
+ * not be (thrown from the flush's timer, it would end the process).
+ */
+function writeAll(
+  out: { writeSync(p: Uint8Array): number },
+  text: string,
+): boolean {
   const bytes = encoder.encode(text);
   let written = 0;
-  while (written < bytes.length) {
-    written += out.writeSync(bytes.subarray(written));
+  try {
+    while (written < bytes.length) {
+      written += out.writeSync(bytes.subarray(written));
+    }
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -56,12 +70,21 @@ function writeAll(out: { writeSync(p: Uint8Array): number }, text: string) {
 function createStdSink(): (line: string, level: LogLevel) => void {
   let pending: string[] = [];
   let scheduled = false;
+  let stdoutFailed = false;
   const flush = () => {
     scheduled = false;
     if (pending.length === 0) return;
     const text = pending.join("\n") + "\n";
     pending = [];
-    writeAll(Deno.stdout, text);
+    if (writeAll(Deno.stdout, text) || stdoutFailed) return;
+    // Said once, where it may still be read.
+    stdoutFailed = true;
+    const detail = "writing to stdout failed (its reader gone?); " +
+      "the lines written there are dropped";
+    writeAll(
+      Deno.stderr,
+      lineOf("error", "log.stdout_failed", { detail }) + "\n",
+    );
   };
   globalThis.addEventListener("unload", flush);
   return (line, level) => {
