@@ -127,21 +127,28 @@ async function listen(
     });
   } catch (error) {
     await app.close();
-    const refusal = listenRefusal(error, config);
-    if (refusal !== undefined) refuseStart(refusal);
-    throw error;
+    refuseStart(listenRefusal(error, config));
   }
 }
 
-/** The one-line reason why HOST:PORT cannot be listened on, if known. */
-function listenRefusal(error: unknown, config: Config): string | undefined {
+/**
+ * The one-line reason why HOST:PORT cannot be listened on. Whatever the
+ * listen threw is about the address: a taken port, a HOST that does not
+ * resolve (a lookup error), is no address of this machine
+ * (`AddrNotAvailable`) or is no host at all (`127.0.0.1:9000`, a
+ * `URIError`), a port below 1024 for a user that may not bind it.
+ */
+function listenRefusal(error: unknown, config: Config): string {
   if (error instanceof Deno.errors.AddrInUse) {
     return `PORT ${config.port} on ${config.host} is already in use`;
   }
+  const reason = error instanceof Error ? error.message : String(error);
   if (error instanceof Deno.errors.NotCapable) {
-    return `not permitted to listen on ${config.host}:${config.port}: ${error.message}`;
+    return `not permitted to listen on ${config.host}:${config.port}: ${reason}`;
   }
-  return undefined;
+  return `cannot listen on HOST ${config.host} PORT ${config.port}: ${
+    reason.split("\n")[0]
+  }`;
 }
 
 /**

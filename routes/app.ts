@@ -18,7 +18,7 @@ import {
 } from "../services/cache/policy.ts";
 import { createRedisTier } from "../services/cache/redis_tier.ts";
 import type { CacheStore } from "../services/cache/store.ts";
-import type { Config } from "../services/ops/config.ts";
+import { type Config, ConfigError } from "../services/ops/config.ts";
 import type { Logger } from "../services/ops/logger.ts";
 import { Metrics } from "../services/ops/metrics.ts";
 import {
@@ -185,16 +185,25 @@ async function openFiles(
   logger: Logger,
 ): Promise<FileStorage> {
   if (config.s3Endpoint) return await openBucket(config, logger);
-  const files = await createLocalDiskStorage({
-    dir: join(config.dataDir, "files"),
-    logger,
-  });
-  const swept = await files.sweep();
-  if (swept > 0) {
-    logger.warn("files.swept", { removed: swept, dir: files.dir });
+  try {
+    const files = await createLocalDiskStorage({
+      dir: join(config.dataDir, "files"),
+      logger,
+    });
+    const swept = await files.sweep();
+    if (swept > 0) {
+      logger.warn("files.swept", { removed: swept, dir: files.dir });
+    }
+    await files.refresh();
+    return files;
+  } catch (error) {
+    // A DATA_DIR that cannot be a folder here: a setting to fix (exit 2).
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new ConfigError(
+      "DATA_DIR",
+      `cannot use DATA_DIR ${config.dataDir}: ${reason}`,
+    );
   }
-  await files.refresh();
-  return files;
 }
 
 /**

@@ -55,6 +55,40 @@ Deno.test("a taken port stops the start with exit 2", async () => {
   assert.match(stderr, /already in use/);
 });
 
+Deno.test("an address or DATA_DIR that cannot be used stops the start with one line, exit 2", async () => {
+  const dir = await Deno.makeTempDir();
+  const file = `${dir}/not-a-folder`;
+  await Deno.writeTextFile(file, "");
+  const cases: [Record<string, string>, RegExp][] = [
+    // A name that does not resolve, an address of no local interface
+    // (TEST-NET-1), a port written into the host.
+    [{ HOST: "no-such-host.invalid" }, /HOST no-such-host\.invalid/],
+    [{ HOST: "192.0.2.1" }, /HOST 192\.0\.2\.1/],
+    [{ HOST: "127.0.0.1:9000" }, /HOST 127\.0\.0\.1:9000/],
+    // A file where the folder should be, and a folder under that file.
+    [{ DATA_DIR: file }, /DATA_DIR/],
+    [{ DATA_DIR: `${file}/sub` }, /DATA_DIR/],
+    // A value with a line break is quoted, so the message stays one line.
+    [{ PORT: "80\n00" }, /PORT must be a whole number, got "80\\n00"/],
+  ];
+  try {
+    for (const [env, message] of cases) {
+      const { code, stdout, stderr } = await run([], {
+        DATA_DIR: dir,
+        ...env,
+      });
+      const what = JSON.stringify(env);
+      assert.equal(code, 2, `${what}: ${stderr}`);
+      assert.equal(stderr.split("\n").filter(Boolean).length, 1, stderr);
+      assert.match(stderr, /^async-api: /, what);
+      assert.match(stderr, message, what);
+      assert.equal(stdout.includes('"listening"'), false, what);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("the startup line names the address and settings, never the token", async () => {
   await using upstream = startFixtureUpstream();
   const dataDir = await Deno.makeTempDir();

@@ -20,6 +20,14 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * `raw` in double quotes with JSON escapes, so a value with a line break
+ * (an env file's stray newline) still makes a one-line message.
+ */
+function quoted(raw: string): string {
+  return JSON.stringify(raw);
+}
+
 /** Turns the raw text of a setting into its value, or throws ConfigError. */
 export type Parser<T> = (raw: string, env: string) => T;
 
@@ -41,13 +49,16 @@ export function integer(
 ): Parser<number> {
   return (raw, env) => {
     if (!/^\d+$/.test(raw.trim())) {
-      throw new ConfigError(env, `${env} must be a whole number, got "${raw}"`);
+      throw new ConfigError(
+        env,
+        `${env} must be a whole number, got ${quoted(raw)}`,
+      );
     }
     const value = Number(raw.trim());
     if (value < min || value > max) {
       throw new ConfigError(
         env,
-        `${env} must be between ${min} and ${max}, got ${raw}`,
+        `${env} must be between ${min} and ${max}, got ${raw.trim()}`,
       );
     }
     return value;
@@ -66,10 +77,16 @@ export function httpUrl(raw: string, env: string): URL {
   try {
     url = new URL(raw);
   } catch {
-    throw new ConfigError(env, `${env} must be an absolute URL, got "${raw}"`);
+    throw new ConfigError(
+      env,
+      `${env} must be an absolute URL, got ${quoted(raw)}`,
+    );
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new ConfigError(env, `${env} must be an http(s) URL, got "${raw}"`);
+    throw new ConfigError(
+      env,
+      `${env} must be an http(s) URL, got ${quoted(raw)}`,
+    );
   }
   if (url.search || url.hash) {
     throw new ConfigError(env, `${env} must not have a query or fragment`);
@@ -84,7 +101,10 @@ export function bool(raw: string, env: string): boolean {
   const value = raw.trim().toLowerCase();
   if (value === "true" || value === "1") return true;
   if (value === "false" || value === "0") return false;
-  throw new ConfigError(env, `${env} must be true or false, got "${raw}"`);
+  throw new ConfigError(
+    env,
+    `${env} must be true or false, got ${quoted(raw)}`,
+  );
 }
 
 /** A redis:// or rediss:// URL. */
@@ -93,7 +113,10 @@ export function redisUrl(raw: string, env: string): URL {
   try {
     url = new URL(raw.trim());
   } catch {
-    throw new ConfigError(env, `${env} must be an absolute URL, got "${raw}"`);
+    throw new ConfigError(
+      env,
+      `${env} must be an absolute URL, got ${quoted(raw)}`,
+    );
   }
   if (url.protocol !== "redis:" && url.protocol !== "rediss:") {
     throw new ConfigError(env, `${env} must be a redis(s):// URL`);
@@ -107,7 +130,7 @@ export function logLevel(raw: string, env: string): LogLevel {
   if (!(LOG_LEVELS as readonly string[]).includes(value)) {
     throw new ConfigError(
       env,
-      `${env} must be one of ${LOG_LEVELS.join(", ")}, got "${raw}"`,
+      `${env} must be one of ${LOG_LEVELS.join(", ")}, got ${quoted(raw)}`,
     );
   }
   return value as LogLevel;

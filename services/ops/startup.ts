@@ -42,12 +42,14 @@ export function settingsOrExit(args: string[]): LoadConfigResult {
 
 /**
  * The one-line reason why `DATA_DIR` cannot be used, when `error` (thrown
- * while building the app) is a missing permission; else `undefined`.
+ * while building the app) says so (a {@linkcode ConfigError}: the folder
+ * cannot be made or read) or is a missing permission; else `undefined`.
  */
 export function dataDirRefusal(
   error: unknown,
   dataDir: string,
 ): string | undefined {
+  if (error instanceof ConfigError) return error.message;
   if (
     error instanceof Deno.errors.NotCapable ||
     error instanceof Deno.errors.PermissionDenied
