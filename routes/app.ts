@@ -10,7 +10,6 @@
  * @module
  */
 
-import { join } from "node:path";
 import { MemoryStore } from "../services/cache/memory_store.ts";
 import {
   ResponseCache,
@@ -18,7 +17,7 @@ import {
 } from "../services/cache/policy.ts";
 import { createRedisTier } from "../services/cache/redis_tier.ts";
 import type { CacheStore } from "../services/cache/store.ts";
-import { type Config, ConfigError } from "../services/ops/config.ts";
+import type { Config } from "../services/ops/config.ts";
 import type { Logger } from "../services/ops/logger.ts";
 import { Metrics } from "../services/ops/metrics.ts";
 import {
@@ -35,11 +34,7 @@ import { storageMetrics } from "../services/storage/metrics.ts";
 import { uploadMetrics, watcherMetrics } from "../services/uploads/metrics.ts";
 import { UploadBoard } from "../services/uploads/board.ts";
 import { UploadWatchers } from "../services/uploads/watchers.ts";
-import {
-  createLocalDiskStorage,
-  LocalDiskStorage,
-} from "../services/storage/local_disk.ts";
-import { S3Storage } from "../services/storage/s3.ts";
+import { LocalDiskStorage } from "../services/storage/local_disk.ts";
 import type { FileStorage } from "../services/storage/storage.ts";
 import { HashWorker } from "../services/uploads/hashing.ts";
 import {
@@ -50,6 +45,7 @@ import { JsonPlaceholderClient } from "../services/upstream/client.ts";
 import { upstreamMetrics } from "../services/upstream/metrics.ts";
 import { docsRoutes } from "./ops/docs.ts";
 import { filesRoutes } from "./files/routes.ts";
+import { openStorage } from "./files/open_storage.ts";
 import { healthRoutes } from "./ops/health.ts";
 import { jsonPlaceholderRoutes } from "./jsonplaceholder/routes.ts";
 import { writeRoutes } from "./jsonplaceholder/writes.ts";
@@ -139,8 +135,8 @@ export async function createApp(options: AppOptions): Promise<App> {
   const { logger } = options;
   // The folder first: it is the step that can fail (permissions), and
   // nothing holding resources exists yet.
-  const files = await openFiles(options.config, logger);
-  const services = createServices(options, files);
+  const storage = await openStorage(options.config, logger);
+  const services = createServices(options, storage.files);
   let draining = false;
   const pipeline = createPipeline({
     routes: routeGroups(options, services, {
@@ -151,7 +147,10 @@ export async function createApp(options: AppOptions): Promise<App> {
     metrics: services.metrics,
     sendTimeoutMs: options.config.downloadIdleTimeoutMs,
   });
-  const close = () => closeServices(services);
+  const close = async () => {
+    await storage.close();
+    await closeServices(services);
+  };
   return {
     ...services,
     fetch: pipeline.fetch,
@@ -174,66 +173,6 @@ export async function createApp(options: AppOptions): Promise<App> {
     close,
     [Symbol.asyncDispose]: close,
   };
-}
-
-/**
- * The store of `DATA_DIR/files`, without the `.part` files a crash left,
- * its index read (so GET /files never reads the folder).
- */
-async function openFiles(
-  config: Config,
-  logger: Logger,
-): Promise<FileStorage> {
-  if (config.s3Endpoint) return await openBucket(config, logger);
-  try {
-    const files = await createLocalDiskStorage({
-      dir: join(config.dataDir, "files"),
-      logger,
-    });
-    const swept = await files.sweep();
-    if (swept > 0) {
-      logger.warn("files.swept", { removed: swept, dir: files.dir });
-    }
-    await files.refresh();
-    return files;
-  } catch (error) {
-    // A DATA_DIR that cannot be a folder here: a setting to fix (exit 2).
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new ConfigError(
-      "DATA_DIR",
-      `cannot use DATA_DIR ${config.dataDir}: ${reason}`,
-    );
-  }
-}
-
-/**
- * The bucket of S3_ENDPOINT, without the multipart uploads of a crashed
- * instance (begun more than the idle timeout ago and without a heartbeat
- * as recent: the others are uploads in progress, here or elsewhere). A store down at start is logged, not
- * fatal: uploads answer 503 until it is back, the rest serves.
- */
-async function openBucket(config: Config, logger: Logger): Promise<S3Storage> {
-  const files = new S3Storage({
-    endpoint: config.s3Endpoint!,
-    bucket: config.s3Bucket!,
-    region: config.s3Region,
-    forcePathStyle: config.s3ForcePathStyle,
-    accessKeyId: config.awsAccessKeyId!,
-    secretAccessKey: config.awsSecretAccessKey!,
-    partBytes: config.s3PartBytes,
-    partsInFlight: config.s3PartsInFlight,
-    timeoutMs: config.s3TimeoutMs,
-    // Three beats per idle timeout: a sweep (which aborts uploads silent
-    // that long) never takes a live upload for a crashed one.
-    heartbeatMs: Math.max(1, Math.floor(config.uploadIdleTimeoutMs / 3)),
-  });
-  try {
-    const swept = await files.sweep(config.uploadIdleTimeoutMs);
-    if (swept > 0) logger.warn("files.swept", { removed: swept });
-  } catch (error) {
-    logger.warn("files.sweep_failed", { error });
-  }
-  return files;
 }
 
 /**

@@ -12,6 +12,7 @@ import assert from "node:assert/strict";
 import { bucketContents, sharedCeph } from "./fixtures/ceph.ts";
 import { bytesOf, cephTest, s3Args } from "./fixtures/s3_app.ts";
 import { serveApp } from "./fixtures/served_app.ts";
+import { until } from "./fixtures/until.ts";
 
 const MiB = 1024 * 1024;
 
@@ -46,6 +47,55 @@ cephTest(
     const listed = await (await fetch(`${b.url}/files`)).json();
     assert.deepEqual(listed.items.map((f: { id: string }) => f.id), [id]);
     // The heartbeat is gone with the upload.
+    assert.deepEqual(await bucketContents(ceph), {
+      keys: [`files/${id}`, `meta/${id}.json`],
+      uploads: [],
+    });
+  },
+);
+
+cephTest(
+  "s3: an upload cut off by the store going down is swept once the store is back, with no restart",
+  async () => {
+    await using ceph = await sharedCeph();
+    const args = s3Args(ceph, [
+      "--upload-idle-timeout-ms",
+      "1000",
+      "--s3-timeout-ms",
+      "1000",
+    ]);
+    await using app = await serveApp({ args });
+    // 16 MiB at 4 MiB/s: the multipart upload and its first parts exist
+    // when the gateway stops.
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        if (sent === 16) return controller.close();
+        if (sent > 0) await sleep(250);
+        controller.enqueue(bytesOf(MiB, ++sent));
+      },
+    });
+    const uploading = fetch(`${app.url}/files`, { method: "POST", body });
+    await until(() => sent >= 7, "a part sent");
+    assert.equal((await bucketContents(ceph)).uploads.length, 1);
+    await ceph.stopGateway();
+    const res = await uploading;
+    await res.body?.cancel();
+    assert.equal(res.status, 503);
+    // Its abort could not reach the store: the multipart upload (its parts
+    // stored) and its heartbeat are left. Only a start-up swept them.
+    await ceph.startGateway();
+    await until(async () => {
+      const { keys, uploads } = await bucketContents(ceph);
+      return keys.length === 0 && uploads.length === 0;
+    }, "the orphan multipart upload and its heartbeat swept");
+    assert.ok(app.records.some((r) => r.msg === "files.swept"));
+    const next = await fetch(`${app.url}/files`, {
+      method: "POST",
+      body: bytesOf(MiB),
+    });
+    assert.equal(next.status, 201, await next.clone().text());
+    const { id } = await next.json();
     assert.deepEqual(await bucketContents(ceph), {
       keys: [`files/${id}`, `meta/${id}.json`],
       uploads: [],

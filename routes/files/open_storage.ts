@@ -1,0 +1,117 @@
+/**
+ * The store of the uploads, opened at start from the settings: the folder
+ * `DATA_DIR/files`, or with `S3_ENDPOINT` the bucket, each without what a
+ * crash left behind; the bucket is swept again while the service runs.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { type Config, ConfigError } from "../../services/ops/config.ts";
+import type { Logger } from "../../services/ops/logger.ts";
+import { createLocalDiskStorage } from "../../services/storage/local_disk.ts";
+import { PeriodicSweep } from "../../services/storage/periodic_sweep.ts";
+import { S3Storage } from "../../services/storage/s3.ts";
+import type { FileStorage } from "../../services/storage/storage.ts";
+
+/** The opened store, and how to stop what runs for it in the background. */
+export interface OpenedStorage {
+  files: FileStorage;
+  /** Stops the periodic sweep (with S3_ENDPOINT); waits for one under way. */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the store `config` names.
+ *
+ * @throws {ConfigError} naming `DATA_DIR` when its folder cannot be made
+ * or read.
+ */
+export async function openStorage(
+  config: Config,
+  logger: Logger,
+): Promise<OpenedStorage> {
+  if (config.s3Endpoint) return await openBucket(config, logger);
+  return { files: await openFolder(config, logger), close: async () => {} };
+}
+
+/**
+ * The store of `DATA_DIR/files`, without the `.part` files a crash left,
+ * its index read (so GET /files never reads the folder).
+ */
+async function openFolder(
+  config: Config,
+  logger: Logger,
+): Promise<FileStorage> {
+  try {
+    const files = await createLocalDiskStorage({
+      dir: join(config.dataDir, "files"),
+      logger,
+    });
+    const swept = await files.sweep();
+    if (swept > 0) {
+      logger.warn("files.swept", { removed: swept, dir: files.dir });
+    }
+    await files.refresh();
+    return files;
+  } catch (error) {
+    // A DATA_DIR that cannot be a folder here: a setting to fix (exit 2).
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new ConfigError(
+      "DATA_DIR",
+      `cannot use DATA_DIR ${config.dataDir}: ${reason}`,
+    );
+  }
+}
+
+/**
+ * The bucket of S3_ENDPOINT, without the multipart uploads of a crashed
+ * instance (begun more than the idle timeout ago and without a heartbeat
+ * as recent: the others are uploads in progress, here or elsewhere). A
+ * store down at start is logged, not fatal: uploads answer 503 until it is
+ * back, the rest serves.
+ *
+ * Swept again every `UPLOAD_IDLE_TIMEOUT_MS` while running: an upload cut
+ * off by the store going down cannot abort its multipart upload either,
+ * and only a restart took it. Those sweeps take uploads silent for the
+ * idle timeout plus `S3_TIMEOUT_MS`: a live upload beats three times per
+ * idle timeout, and a beat the store is slow to answer holds the next
+ * ones back for up to `S3_TIMEOUT_MS`, so the last beat of a live upload
+ * is never that old.
+ */
+async function openBucket(
+  config: Config,
+  logger: Logger,
+): Promise<OpenedStorage> {
+  const files = new S3Storage({
+    endpoint: config.s3Endpoint!,
+    bucket: config.s3Bucket!,
+    region: config.s3Region,
+    forcePathStyle: config.s3ForcePathStyle,
+    accessKeyId: config.awsAccessKeyId!,
+    secretAccessKey: config.awsSecretAccessKey!,
+    partBytes: config.s3PartBytes,
+    partsInFlight: config.s3PartsInFlight,
+    timeoutMs: config.s3TimeoutMs,
+    // Three beats per idle timeout: a sweep (which aborts uploads silent
+    // that long) never takes a live upload for a crashed one.
+    heartbeatMs: Math.max(1, Math.floor(config.uploadIdleTimeoutMs / 3)),
+  });
+  const onSwept = (removed: number) => logger.warn("files.swept", { removed });
+  const onError = (error: unknown) =>
+    logger.warn("files.sweep_failed", { error });
+  try {
+    const swept = await files.sweep(config.uploadIdleTimeoutMs);
+    if (swept > 0) onSwept(swept);
+  } catch (error) {
+    onError(error);
+  }
+  const silentMs = config.uploadIdleTimeoutMs + config.s3TimeoutMs;
+  const sweeps = new PeriodicSweep({
+    everyMs: config.uploadIdleTimeoutMs,
+    sweep: () => files.sweep(silentMs),
+    onSwept,
+    onError,
+  });
+  return { files, close: () => sweeps.close() };
+}
