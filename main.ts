@@ -117,7 +117,7 @@ async function listen(
       stats: connections,
       onListen: ({ hostname, port }) => {
         const host = hostname.includes(":") ? `[${hostname}]` : hostname;
-        logger.info("listening", {
+        logger.always("listening", {
           url: `http://${host}:${port}`,
           pid: Deno.pid,
           deno: Deno.version.deno,
@@ -186,7 +186,7 @@ async function drain(
   signal: string,
 ): Promise<void> {
   const started = performance.now();
-  logger.info("shutdown.begin", {
+  logger.always("shutdown.begin", {
     signal,
     inflight: app.inflight,
     graceMs: config.shutdownGraceMs,
@@ -219,7 +219,7 @@ async function drain(
     await stopUploads(app, server);
   }
   await app.close();
-  logger.info("shutdown.end", {
+  logger.always("shutdown.end", {
     outcome,
     durationMs: Math.round(performance.now() - started),
   });

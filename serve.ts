@@ -77,7 +77,7 @@ export default {
   fetch: app.fetch,
   onListen(addr: Deno.Addr) {
     // Only the first worker of `--parallel` is told.
-    logger.info("listening", {
+    logger.always("listening", {
       url: addr.transport === "tcp"
         ? `http://${addr.hostname}:${addr.port}`
         : undefined,

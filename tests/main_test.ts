@@ -118,6 +118,26 @@ Deno.test("the startup line names the address and settings, never the token", as
   }
 });
 
+Deno.test("LOG_LEVEL=warn still logs the listening line (the chosen port) and the shutdown", async () => {
+  await using upstream = startFixtureUpstream();
+  const dataDir = await Deno.makeTempDir();
+  try {
+    await using service = await spawnService(["--data-dir", dataDir], {
+      env: { UPSTREAM_URL: upstream.url, LOG_LEVEL: "warn" },
+    });
+    assert.match(service.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+    const res = await fetch(`${service.url}/posts/1`);
+    await res.body?.cancel();
+    assert.equal(res.status, 200);
+    service.kill("SIGTERM");
+    assert.equal((await service.status).code, 0);
+    const msgs = service.lines.map((line) => JSON.parse(line).msg);
+    assert.deepEqual(msgs, ["listening", "shutdown.begin", "shutdown.end"]);
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
 Deno.test("SIGTERM during a slow request: it completes, then exit 0", async () => {
   await using upstream = startFixtureUpstream();
   upstream.setFault("/posts/1", { delayMs: 1500 });

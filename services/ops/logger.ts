@@ -27,6 +27,12 @@ export interface Logger {
   info(msg: string, fields?: LogFields): void;
   warn(msg: string, fields?: LogFields): void;
   error(msg: string, fields?: LogFields): void;
+  /**
+   * Writes an `info` record whatever the level: the few lines an operator
+   * needs at any `LOG_LEVEL` (the address listened on, with `PORT=0` the
+   * only place the port is told; the shutdown's start and end).
+   */
+  always(msg: string, fields?: LogFields): void;
 }
 
 /** Options of {@linkcode createLogger}. */
@@ -168,6 +174,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     info: (msg, fields) => log("info", msg, fields),
     warn: (msg, fields) => log("warn", msg, fields),
     error: (msg, fields) => log("error", msg, fields),
+    always: (msg, fields) => write(lineOf("info", msg, fields), "info"),
   };
 }
 
