@@ -85,3 +85,24 @@ Deno.test("--help lists every setting and describeConfig() hides the token", () 
   assert.equal(described.uploadToken, "set");
   assert.ok(!JSON.stringify(described).includes(token));
 });
+
+Deno.test("a malformed URL setting's message never shows its password", () => {
+  const cases: Record<string, string> = {
+    REDIS_URL: "redis//user:s3cret-pw@cache:6379",
+    UPSTREAM_URL: "http://user:s3cret-pw@upstream:99999",
+    S3_ENDPOINT: "http://key:s3cret-pw@[::1",
+  };
+  for (const [name, raw] of Object.entries(cases)) {
+    assert.throws(
+      () => loadConfig({ env: (n) => n === name ? raw : undefined }),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.equal(error.setting, name);
+        assert.doesNotMatch(error.message, /s3cret-pw/, error.message);
+        // The rest is still shown, so the typo can be found.
+        assert.match(error.message, /\*\*\*@/, error.message);
+        return true;
+      },
+    );
+  }
+});

@@ -28,6 +28,15 @@ function quoted(raw: string): string {
   return JSON.stringify(raw);
 }
 
+/**
+ * A URL setting's raw text, quoted, with what stands before an `@` (its
+ * userinfo: `REDIS_URL`'s password, credentials in an endpoint) replaced
+ * by `***`: a typo must not put a secret on stderr and into the logs.
+ */
+function quotedUrl(raw: string): string {
+  return quoted(raw.replace(/^([^@]*\/\/)?[^/@]*@/, "$1***@"));
+}
+
 /** Turns the raw text of a setting into its value, or throws ConfigError. */
 export type Parser<T> = (raw: string, env: string) => T;
 
@@ -79,13 +88,13 @@ export function httpUrl(raw: string, env: string): URL {
   } catch {
     throw new ConfigError(
       env,
-      `${env} must be an absolute URL, got ${quoted(raw)}`,
+      `${env} must be an absolute URL, got ${quotedUrl(raw)}`,
     );
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") {
     throw new ConfigError(
       env,
-      `${env} must be an http(s) URL, got ${quoted(raw)}`,
+      `${env} must be an http(s) URL, got ${quotedUrl(raw)}`,
     );
   }
   if (url.search || url.hash) {
@@ -115,7 +124,7 @@ export function redisUrl(raw: string, env: string): URL {
   } catch {
     throw new ConfigError(
       env,
-      `${env} must be an absolute URL, got ${quoted(raw)}`,
+      `${env} must be an absolute URL, got ${quotedUrl(raw)}`,
     );
   }
   if (url.protocol !== "redis:" && url.protocol !== "rediss:") {
