@@ -2,16 +2,18 @@
  * The entry for `deno serve` and `deno serve --parallel`:
  *
  * ```sh
- * UPSTREAM_URL=http://127.0.0.1:3000 deno serve --parallel --port 8000 -A serve.ts
+ * UPSTREAM_URL=http://127.0.0.1:3000 deno serve --parallel --host 127.0.0.1 \
+ *   --port 8000 -A serve.ts
  * ```
  *
  * Settings come from the environment only; the listen address from
- * `deno serve`'s own `--host`/`--port`. Each worker of `--parallel`
- * evaluates this module, so each builds its own app (its own in-memory
- * cache) on the shared `DATA_DIR`; a bad setting stops the worker before it
- * takes a request. `deno serve` owns the listener and the signals: there is
- * no drain of uploads as under `deno run main.ts`, and when its listener
- * fails the process exits 1 ({@linkcode exitOneWhenTheListenerEnds}).
+ * `deno serve`'s own `--host`/`--port` (its host is `0.0.0.0` unless
+ * told). Each worker of `--parallel` evaluates this module, so each builds
+ * its own app (its own in-memory cache) on the shared `DATA_DIR`; a bad
+ * setting stops the worker before it takes a request. `deno serve` owns
+ * the listener and the signals: there is no drain of uploads as under
+ * `deno run main.ts`, and when its listener fails the process exits 1
+ * ({@linkcode exitOneWhenTheListenerEnds}).
  *
  * @module
  */

@@ -61,6 +61,8 @@ Deno.test("start and compile: the same V8 heap flags, so the binary bounds its h
   const readme = await Deno.readTextFile(join(ROOT, "README.md"));
   const serve = /deno serve --parallel[^`]*?serve\.ts/.exec(readme)?.[0];
   assert.ok(serve?.includes(start[0]!), `README: ${serve}`);
+  // And HOST's loopback default: deno serve's own is 0.0.0.0.
+  assert.match(serve!, /--host 127\.0\.0\.1/);
 });
 
 type Service = {
