@@ -14,6 +14,7 @@ import {
   type FileStorage,
   StorageFullError,
   StorageUnavailableError,
+  StorageUnwritableError,
 } from "../../services/storage/storage.ts";
 import type { Logger } from "../../services/ops/logger.ts";
 import { bearerChallenge } from "../../services/http/bearer.ts";
@@ -132,6 +133,8 @@ function storageUnavailableAnswer(
     // The cause (hosts, ports) goes to the log, not to the client.
     detail: error instanceof StorageFullError
       ? "The file storage refuses more data for now (full or over its quota); nothing was kept"
+      : error instanceof StorageUnwritableError
+      ? "The file storage takes no writes for now; nothing was kept"
       : error instanceof StorageUnavailableError
       ? "The file storage did not answer in time; nothing was kept"
       : "The file storage folder is missing and could not be made; nothing was kept",

@@ -100,6 +100,18 @@ export class StorageUnavailableError extends Error {
 }
 
 /**
+ * The storage takes no writes for now (the local folder's filesystem
+ * read-only, its permissions taken away, an I/O error); reads may go on.
+ */
+export class StorageUnwritableError extends StorageUnavailableError {
+  /** Creates the error; `cause` is the OS error. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "StorageUnwritableError";
+  }
+}
+
+/**
  * The storage refuses to take more data for now (an S3 store full or over
  * its quota): like unreachable, worth retrying later, once space is freed.
  */
