@@ -54,11 +54,13 @@ COPY --from=build /app/async-api /async-api
 COPY --from=build --chown=65532:65532 /rootfs/ /
 
 # Listen on every interface inside the container; keep uploads on the volume.
-# The drain after SIGTERM stays under `docker stop`'s 10 s before SIGKILL.
+# The drain after SIGTERM (the grace, then up to 2 s for stopped uploads to
+# answer and remove their .part) stays under `docker stop`'s 10 s before
+# SIGKILL, with a second to spare.
 ENV HOST=0.0.0.0 \
     PORT=8000 \
     DATA_DIR=/data \
-    SHUTDOWN_GRACE_MS=8000
+    SHUTDOWN_GRACE_MS=7000
 
 VOLUME /data
 EXPOSE 8000

@@ -38,9 +38,11 @@ import {
 
 export { EXIT_BAD_CONFIG } from "./services/ops/startup.ts";
 
-// Past the grace period, the time left for stopped uploads to remove their
-// `.part` and send their 503 before the process exits.
-const STOP_UPLOADS_MS = 2_000;
+/**
+ * Past the grace period, the time left for stopped uploads to remove their
+ * `.part` and send their 503 before the process exits.
+ */
+export const STOP_UPLOADS_MS = 2_000;
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

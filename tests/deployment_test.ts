@@ -11,6 +11,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { parse } from "yaml";
+import { STOP_UPLOADS_MS } from "../main.ts";
 import { SETTINGS } from "../services/ops/settings.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -71,6 +72,7 @@ type Service = {
   environment?: Record<string, string>;
   healthcheck?: unknown;
   depends_on?: Record<string, { condition: string }>;
+  stop_grace_period?: string;
 };
 
 Deno.test("compose.yaml: pinned images, three instances on one Redis and one bucket", async () => {
@@ -130,5 +132,41 @@ Deno.test("deploy/nginx.conf: round robin over the three instances, uploads stre
     ]
   ) {
     assert.ok(conf.includes(directive), directive);
+  }
+});
+
+Deno.test("Dockerfile and compose.yaml: the drain after SIGTERM ends before docker stop's SIGKILL", async () => {
+  // `docker stop` (and compose's) sends SIGKILL 10 s after SIGTERM unless
+  // told otherwise: the grace, then up to STOP_UPLOADS_MS for stopped
+  // uploads to answer 503 and remove their .part, must end before, with a
+  // second to spare for the exit itself. A SIGKILL mid-drain leaves .part
+  // files and cuts answers off.
+  const dockerStopMs = 10_000;
+  const dockerfile = await Deno.readTextFile(join(ROOT, "Dockerfile"));
+  const image = Number(/SHUTDOWN_GRACE_MS=(\d+)/.exec(dockerfile)?.[1]);
+  const compose = parse(
+    await Deno.readTextFile(join(ROOT, "compose.yaml")),
+    { merge: true },
+  );
+  const services: Record<string, Service> = compose.services;
+  const graces: [string, number][] = [
+    ["Dockerfile", image],
+    ...INSTANCES.map((name): [string, number] => [
+      `compose.yaml ${name}`,
+      Number(services[name]?.environment?.SHUTDOWN_GRACE_MS ?? image),
+    ]),
+  ];
+  for (const [where, graceMs] of graces) {
+    assert.ok(Number.isSafeInteger(graceMs) && graceMs > 0, where);
+    assert.ok(
+      graceMs + STOP_UPLOADS_MS <= dockerStopMs - 1_000,
+      `${where}: SHUTDOWN_GRACE_MS ${graceMs} + ${STOP_UPLOADS_MS} ms past ${
+        dockerStopMs - 1_000
+      } ms`,
+    );
+  }
+  // compose sets no longer stop_grace_period that would allow more.
+  for (const name of INSTANCES) {
+    assert.equal(services[name]?.stop_grace_period, undefined, name);
   }
 });
