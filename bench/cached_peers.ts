@@ -126,13 +126,17 @@ async function startHandlers(
     "second-header": [LADDER, specFile, "second-header"],
     minimal: [MINIMAL, post],
   };
+  // The service's V8 flags (the start task's `--v8-flags`) for every
+  // hand-written peer too: a ratio against a peer with other heap settings
+  // would weigh the flags along with the work.
+  const v8 = startTaskFlags().filter((flag) => flag.startsWith("--v8-flags"));
   const peers = Object.keys(scripts) as HandlerPeer[];
   const started = await Promise.allSettled(
     peers.map((peer) =>
       startMany(
         stack,
         MULTI_PEERS.includes(peer) ? count : 1,
-        [Deno.execPath(), "run", "-A", ...scripts[peer]],
+        [Deno.execPath(), "run", "-A", ...v8, ...scripts[peer]],
       )
     ),
   );
