@@ -18,22 +18,34 @@ const MiB = 1024 * 1024;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * A request body of 16 MiB sent at 4 MiB/s (1 MiB every 250 ms), and how
+ * many MiB of it have gone so far.
+ */
+function pacedBody(): { body: ReadableStream<Uint8Array>; sent(): number } {
+  let sent = 0;
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (sent === 16) return controller.close();
+      if (sent > 0) await sleep(250);
+      controller.enqueue(bytesOf(MiB, ++sent));
+    },
+  });
+  return { body, sent: () => sent };
+}
+
 cephTest(
   "s3: an upload running longer than the idle timeout survives another instance's start-up sweep",
   async () => {
     await using ceph = await sharedCeph();
     const args = s3Args(ceph, ["--upload-idle-timeout-ms", "1000"]);
     await using a = await serveApp({ args });
-    // 16 MiB at 4 MiB/s: about 4 s in all, never silent for 1 s.
-    let sent = 0;
-    const body = new ReadableStream<Uint8Array>({
-      async pull(controller) {
-        if (sent === 16) return controller.close();
-        if (sent > 0) await sleep(250);
-        controller.enqueue(bytesOf(MiB, ++sent));
-      },
+    // About 4 s in all, never silent for 1 s.
+    const paced = pacedBody();
+    const uploading = fetch(`${a.url}/files`, {
+      method: "POST",
+      body: paced.body,
     });
-    const uploading = fetch(`${a.url}/files`, { method: "POST", body });
     // Begun well over the idle timeout ago, still running: B starts.
     await sleep(2000);
     assert.equal((await bucketContents(ceph)).uploads.length, 1);
@@ -43,7 +55,7 @@ cephTest(
     assert.equal(res.status, 201, await res.clone().text());
     const { id, size } = await res.json();
     assert.equal(size, 16 * MiB);
-    assert.ok(sent === 16);
+    assert.equal(paced.sent(), 16);
     const listed = await (await fetch(`${b.url}/files`)).json();
     assert.deepEqual(listed.items.map((f: { id: string }) => f.id), [id]);
     // The heartbeat is gone with the upload.
@@ -65,18 +77,14 @@ cephTest(
       "1000",
     ]);
     await using app = await serveApp({ args });
-    // 16 MiB at 4 MiB/s: the multipart upload and its first parts exist
-    // when the gateway stops.
-    let sent = 0;
-    const body = new ReadableStream<Uint8Array>({
-      async pull(controller) {
-        if (sent === 16) return controller.close();
-        if (sent > 0) await sleep(250);
-        controller.enqueue(bytesOf(MiB, ++sent));
-      },
+    // The multipart upload and its first parts exist when the gateway
+    // stops.
+    const paced = pacedBody();
+    const uploading = fetch(`${app.url}/files`, {
+      method: "POST",
+      body: paced.body,
     });
-    const uploading = fetch(`${app.url}/files`, { method: "POST", body });
-    await until(() => sent >= 7, "a part sent");
+    await until(() => paced.sent() >= 7, "a part sent");
     assert.equal((await bucketContents(ceph)).uploads.length, 1);
     await ceph.stopGateway();
     const res = await uploading;
