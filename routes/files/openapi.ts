@@ -43,6 +43,22 @@ const FILE_ID: PathParameterDescription = {
 
 const string = { type: "string" } as const;
 
+const IF_MATCH = {
+  name: "If-Match",
+  in: "header",
+  description: "412 unless the file has one of these `ETag`s (strong " +
+    "comparison) or the value is `*`.",
+  schema: string,
+} as const;
+
+const IF_UNMODIFIED_SINCE = {
+  name: "If-Unmodified-Since",
+  in: "header",
+  description: "An HTTP-date: 412 when the file is newer. Ignored " +
+    "with `If-Match` or when not a valid HTTP-date.",
+  schema: string,
+} as const;
+
 /** The file routes' part of the OpenAPI document. */
 export const filesDocs: ApiFragment = {
   tags: [{ name: "files", description: "Streaming uploads and downloads." }],
@@ -112,20 +128,8 @@ export const filesDocs: ApiFragment = {
             "not a valid HTTP-date.",
           schema: { type: "string" },
         },
-        {
-          name: "If-Match",
-          in: "header",
-          description: "412 unless the file has one of these `ETag`s (strong " +
-            "comparison) or the value is `*`.",
-          schema: { type: "string" },
-        },
-        {
-          name: "If-Unmodified-Since",
-          in: "header",
-          description: "An HTTP-date: 412 when the file is newer. Ignored " +
-            "with `If-Match` or when not a valid HTTP-date.",
-          schema: { type: "string" },
-        },
+        IF_MATCH,
+        IF_UNMODIFIED_SINCE,
       ],
       responses: {
         "200": {
@@ -191,13 +195,33 @@ export const filesDocs: ApiFragment = {
       operationId: "deleteFile",
       summary: "Delete a file",
       description: "Removes the file and its metadata. When the service " +
-        "runs with `UPLOAD_TOKEN`, a bearer token is needed.",
+        "runs with `UPLOAD_TOKEN`, a bearer token is needed. `If-Match`, " +
+        "`If-Unmodified-Since` and `If-None-Match` are honoured (RFC 9110 " +
+        "13.1): a false one is 412 and the file stays.",
       tags: ["files"],
       pathParameters: { id: FILE_ID },
+      parameters: [
+        IF_MATCH,
+        IF_UNMODIFIED_SINCE,
+        {
+          name: "If-None-Match",
+          in: "header",
+          description: "412 when the file has one of these `ETag`s (weak " +
+            "comparison) or the value is `*`.",
+          schema: string,
+        },
+      ],
       responses: {
         "204": { description: "Deleted.", headers: REQUEST_ID_HEADER },
         "401": responseRef("Unauthorized"),
         "404": problemResponse("No such file."),
+        "412": {
+          ...problemResponse(
+            "`If-Match`, `If-Unmodified-Since` or `If-None-Match` does not " +
+              "hold: the file stays.",
+          ),
+          headers: { "ETag": headerRef("ETag"), ...UNCACHED_HEADERS },
+        },
         ...DEFAULT_ERROR,
       },
       security: OPTIONAL_BEARER,
