@@ -194,6 +194,7 @@ function createServices(
   const watchers: UploadWatchers = new UploadWatchers({
     board,
     maxWatchers: config.maxUploadWatchers,
+    maxPerClient: config.maxUploadWatchersPerClient,
     onChange: watcherMetrics(metrics.registry, () => watchers.count),
   });
   const upstreamRecorders = upstreamMetrics(metrics.registry, {

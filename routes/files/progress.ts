@@ -59,7 +59,15 @@ function eventsHandler({ watchers, unauthorized }: ProgressOptions): Handler {
         headers: { "cache-control": "no-store" },
       });
     }
-    const stream = watchers.open(id);
+    const client = ctx.remoteAddress;
+    if (watchers.fullFor(client)) {
+      return problem(429, {
+        detail: "This client holds its most event streams already; close " +
+          "one, or poll GET /uploads",
+        instance: ctx.url.pathname,
+      }, { headers: { "retry-after": "5" } });
+    }
+    const stream = watchers.open(id, { client });
     if (!stream) {
       return problem(503, {
         detail: "Too many event subscribers, or the service is shutting " +

@@ -47,7 +47,9 @@ const EVENTS_DESCRIPTION =
   "subscribe before it sends its `Upload-Id`), which then carries " +
   "`id: ended`: EventSource's reconnect sends it back as " +
   "`Last-Event-ID` and gets 204, after which it stops. Bounded: at " +
-  "most `MAX_UPLOAD_WATCHERS` subscribers (503 past it), and a " +
+  "most `MAX_UPLOAD_WATCHERS` subscribers (503 past it), at most " +
+  "`MAX_UPLOAD_WATCHERS_PER_CLIENT` from one client address (429 past " +
+  "it), and a " +
   "subscriber that reads too slowly to keep up is dropped (the stream " +
   "ends; reconnect). Not compressed, not cached. When the service runs " +
   "with `UPLOAD_TOKEN`, a bearer token is needed; streams end once a " +
@@ -154,6 +156,10 @@ export const progressDocs: ApiFragment = {
         },
         "400": problemResponse("A malformed `id`."),
         "401": responseRef("Unauthorized"),
+        "429": retryLater(
+          "This client address holds `MAX_UPLOAD_WATCHERS_PER_CLIENT` " +
+            "streams already.",
+        ),
         "503": retryLater(
           "`MAX_UPLOAD_WATCHERS` subscribers already, or the service is " +
             "shutting down.",

@@ -59,6 +59,7 @@ export interface Config {
   uploadRateWindowMs: number;
   uploadToken: string | undefined;
   maxUploadWatchers: number;
+  maxUploadWatchersPerClient: number;
   shutdownGraceMs: number;
   maxConnections: number;
   headerTimeoutMs: number;

@@ -199,4 +199,13 @@ export const UPLOAD_SETTINGS = [
     help: "most subscribers of GET /uploads/events at once; more get 503",
     parse: integer(1, 100_000),
   }),
+  setting({
+    key: "maxUploadWatchersPerClient",
+    env: "MAX_UPLOAD_WATCHERS_PER_CLIENT",
+    flag: "max-upload-watchers-per-client",
+    default: "8",
+    help: "most subscribers of GET /uploads/events at once from one client " +
+      "address; more get 429 (0 = no cap)",
+    parse: integer(0, 100_000),
+  }),
 ] as const satisfies readonly Setting[];

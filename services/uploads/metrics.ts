@@ -128,7 +128,7 @@ export function watcherMetrics(
   const ends = new Counter({
     name: "upload_watchers_ended_total",
     help:
-      "Upload event subscriptions by how they ended or were refused: closed (by the service), slow (queue full, dropped), disconnected (by the client), refused (past MAX_UPLOAD_WATCHERS or shutting down)",
+      "Upload event subscriptions by how they ended or were refused: closed (by the service), slow (queue full, dropped), disconnected (by the client), refused (past MAX_UPLOAD_WATCHERS or MAX_UPLOAD_WATCHERS_PER_CLIENT, or shutting down)",
     labelNames: ["reason"],
     registers: [registry],
   });

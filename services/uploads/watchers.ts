@@ -7,7 +7,10 @@
  * encoded once, whatever the number of subscribers.
  *
  * Bounded on every side: at most `maxWatchers` subscribers (more are
- * refused); a subscriber whose queue is full is dropped, so a slow reader
+ * refused), and at most `maxPerClient` of them from one client address, so
+ * one client cannot take every place (a quiet stream stays open for ever:
+ * 64 `curl -N` from one address refused every other page's progress); a
+ * subscriber whose queue is full is dropped, so a slow reader
  * never holds events in memory or slows an upload (the board's listeners
  * only enqueue); a client that goes away is removed at once. The board's
  * timer and the heartbeat timer run only while someone watches.
@@ -25,6 +28,8 @@ import type { BoardEvent, UploadBoard, UploadProgress } from "./board.ts";
 
 /** Default cap on subscribers. */
 export const DEFAULT_MAX_WATCHERS = 64;
+/** Default cap on subscribers from one client address. */
+export const DEFAULT_MAX_WATCHERS_PER_CLIENT = 8;
 /** Default time between heartbeat comments: 15 s. */
 export const DEFAULT_HEARTBEAT_MS = 15_000;
 /** Default most bytes queued per subscriber: 1 MiB (seconds of events). */
@@ -39,6 +44,8 @@ export interface UploadWatchersOptions {
   board: UploadBoard;
   /** Most subscribers at once. @default {64} */
   maxWatchers?: number;
+  /** Most subscribers at once from one client address (0: no cap). @default {8} */
+  maxPerClient?: number;
   /** Time between heartbeat comments. @default {15000} */
   heartbeatMs?: number;
   /** Most bytes queued per subscriber. @default {1048576} */
@@ -51,6 +58,17 @@ interface Watcher {
   stream: EventStream;
   /** Only this upload's events, when set. */
   id: string | undefined;
+  /** The client's address, when known. */
+  client: string | undefined;
+}
+
+/** Options of {@linkcode UploadWatchers.open}. */
+export interface OpenWatcherOptions {
+  /**
+   * The subscriber's address, counted against `maxPerClient`; without it
+   * only `maxWatchers` applies.
+   */
+  client?: string | undefined;
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {
@@ -81,6 +99,8 @@ export class UploadWatchers {
   readonly #o: Required<Omit<UploadWatchersOptions, "onChange">>;
   readonly #onChange: ((change: WatcherChange) => void) | undefined;
   readonly #watchers = new Set<Watcher>();
+  /** Subscribers per client address (only addresses with one or more). */
+  readonly #perClient = new Map<string, number>();
   #stopListening: (() => void) | undefined;
   #heartbeat: ReturnType<typeof setInterval> | undefined;
   #closed = false;
@@ -90,9 +110,13 @@ export class UploadWatchers {
     const {
       board,
       maxWatchers = DEFAULT_MAX_WATCHERS,
+      maxPerClient = DEFAULT_MAX_WATCHERS_PER_CLIENT,
       heartbeatMs = DEFAULT_HEARTBEAT_MS,
       maxQueuedBytes = DEFAULT_WATCHER_QUEUE_BYTES,
     } = options;
+    if (!Number.isSafeInteger(maxPerClient) || maxPerClient < 0) {
+      throw new RangeError("maxPerClient must be a non-negative integer");
+    }
     for (
       const [name, value] of [["maxWatchers", maxWatchers], [
         "heartbeatMs",
@@ -103,7 +127,7 @@ export class UploadWatchers {
         throw new RangeError(`${name} must be a positive integer`);
       }
     }
-    this.#o = { board, maxWatchers, heartbeatMs, maxQueuedBytes };
+    this.#o = { board, maxWatchers, maxPerClient, heartbeatMs, maxQueuedBytes };
     this.#onChange = options.onChange;
   }
 
@@ -112,24 +136,40 @@ export class UploadWatchers {
     return this.#watchers.size;
   }
 
+  /** Whether `client` holds `maxPerClient` subscribers already. */
+  fullFor(client: string | undefined): boolean {
+    const { maxPerClient } = this.#o;
+    return client !== undefined && maxPerClient > 0 &&
+      (this.#perClient.get(client) ?? 0) >= maxPerClient;
+  }
+
   /**
    * A new subscriber's stream (only upload `id`'s events when given), or
-   * `undefined` when `maxWatchers` subscribe already or after
+   * `undefined` when `maxWatchers` subscribe already, the client holds
+   * `maxPerClient` ({@linkcode fullFor} tells which), or after
    * {@linkcode close}. The uploads running now are sent at once.
    */
-  open(id?: string): EventStream | undefined {
-    if (this.#closed || this.#watchers.size >= this.#o.maxWatchers) {
+  open(id?: string, options: OpenWatcherOptions = {}): EventStream | undefined {
+    const { client } = options;
+    if (
+      this.#closed || this.#watchers.size >= this.#o.maxWatchers ||
+      this.fullFor(client)
+    ) {
       this.#onChange?.("refused");
       return undefined;
     }
     const watcher: Watcher = {
       id,
+      client,
       stream: new EventStream({
         maxQueuedBytes: this.#o.maxQueuedBytes,
         onClose: (why) => this.#remove(watcher, why),
       }),
     };
     this.#watchers.add(watcher);
+    if (client !== undefined) {
+      this.#perClient.set(client, (this.#perClient.get(client) ?? 0) + 1);
+    }
     this.#onChange?.("opened");
     watcher.stream.send(RETRY);
     for (const progress of this.#o.board.list()) {
@@ -149,6 +189,12 @@ export class UploadWatchers {
 
   #remove(watcher: Watcher, why: EventStreamEnd): void {
     if (!this.#watchers.delete(watcher)) return;
+    const { client } = watcher;
+    if (client !== undefined) {
+      const left = (this.#perClient.get(client) ?? 1) - 1;
+      if (left === 0) this.#perClient.delete(client);
+      else this.#perClient.set(client, left);
+    }
     this.#onChange?.(why);
     this.#update();
   }
