@@ -239,3 +239,63 @@ Deno.test("ResponseCache.hit answers a fresh memory entry at once, and nothing e
   });
   assert.equal(remote.hit("/posts/1"), undefined);
 });
+
+Deno.test("ResponseCache.hit reads the clock once, for the freshness and the Age alike", async () => {
+  const time = clock();
+  let reads = 0;
+  const cache = new ResponseCache({
+    store: new MemoryStore({ maxBytes: 1 << 20 }),
+    ttlSeconds: 10,
+    now: () => {
+      reads++;
+      // Each read half a second later: two reads would tell apart.
+      time.advance(0.5);
+      return time.now();
+    },
+  });
+  await cache.get("/posts/1", () => Promise.resolve(loaded('{"id":1}')));
+  time.advance(3);
+  reads = 0;
+  const hit = cache.hit("/posts/1");
+  assert.ok(hit);
+  assert.equal(reads, 1, "one clock read per memory hit");
+  // Stored at 0.5 s (its load's first read), read at 4.5 s: 4 s old (a
+  // second read, at 5 s, would have made it 4.5 s: Age 5).
+  assert.equal(hit.ageSeconds, 4);
+  assert.equal(hit.ttlSeconds, 6);
+  reads = 0;
+  const got = await cache.get("/posts/1", () => Promise.reject(new Error()));
+  assert.equal(got.outcome, "hit");
+  assert.equal(reads, 1, "and one per hit through get");
+});
+
+Deno.test("MemoryStore keeps its own retention: gone on get once past it, not listed as dropped", async () => {
+  const store = new MemoryStore({ maxBytes: 1 << 20 });
+  const entry = {
+    status: 200,
+    body: encoder.encode('{"id":1}'),
+    contentType: "application/json",
+    etag: '"e"',
+    storedAt: Date.now(),
+  };
+  await store.set("/posts/1", entry, 1);
+  await store.set("/posts/2", entry, 60_000);
+  await store.renew("/posts/3", entry, 1);
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  // peek leaves freshness to its caller (the policy reads storedAt).
+  assert.equal(store.peek("/posts/1")?.etag, '"e"');
+  assert.deepEqual(
+    (await store.drop({ prefixes: ["/posts"] })).keys,
+    ["/posts/2"],
+    "entries past their retention were gone already",
+  );
+  await store.set("/posts/1", entry, 1);
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  assert.equal(await store.get("/posts/1"), undefined, "past its retention");
+  assert.equal(store.peek("/posts/1"), undefined, "and dropped by that get");
+  assert.equal(store.stats().entries, 1, "/posts/3 goes when touched");
+  assert.equal(await store.get("/posts/3"), undefined);
+  assert.equal(store.stats().entries, 0);
+  await store.set("/posts/1", entry, 60_000);
+  assert.equal((await store.get("/posts/1"))?.etag, '"e"', "kept within it");
+});

@@ -63,6 +63,23 @@ function paginationBytes({ totalCount, links }: Pagination): number {
   return bytes;
 }
 
+/**
+ * An entry as the store holds it: with the time it may go. The store
+ * keeps its retention itself rather than through lru-cache's TTL, which
+ * reads `performance.now()` on every get (about half a microsecond in a
+ * VM, on every cached GET); a hit's freshness check reads the clock once
+ * already (policy.ts).
+ */
+interface Held extends CacheEntry {
+  /** `Date.now()` from which the entry is gone (`retainMs` after set). */
+  readonly dropAt: number;
+}
+
+/** When an entry set now with `retainMs` goes (1 ms at least). */
+function dropAtOf(retainMs: number): number {
+  return Date.now() + Math.max(1, retainMs);
+}
+
 /** The body of every empty answer (404s): one buffer, not one each. */
 const EMPTY = new Uint8Array(0);
 
@@ -77,7 +94,7 @@ export const DROP_SLICE = 4096;
 
 /** An in-process {@linkcode CacheStore}: an LRU bounded by bytes. */
 export class MemoryStore implements CacheStore {
-  readonly #lru: LRUCache<string, CacheEntry>;
+  readonly #lru: LRUCache<string, Held>;
   /** A few content types, each one string for all its entries. */
   readonly #contentTypes = new Map<string, string>();
   #evictions = 0;
@@ -87,17 +104,13 @@ export class MemoryStore implements CacheStore {
     if (!Number.isInteger(maxBytes) || maxBytes < 1) {
       throw new RangeError(`maxBytes must be a positive integer: ${maxBytes}`);
     }
-    this.#lru = new LRUCache<string, CacheEntry>({
+    this.#lru = new LRUCache<string, Held>({
       maxSize: maxBytes,
       sizeCalculation: (entry, key) => entryBytes(key, entry),
       // Entries larger than the whole bound are simply not stored.
       maxEntrySize: maxBytes,
-      // Expired entries are dropped when touched, not by timers, so the
-      // store holds no timers open.
-      ttlAutopurge: false,
-      // 0 reads the clock on each check instead of caching it behind a
-      // timer: no timers held open, and a clock read is cheap.
-      ttlResolution: 0,
+      // No TTL here: each entry carries its own `dropAt` (see Held), so
+      // lru-cache neither reads the clock on every get nor holds timers.
       dispose: (_value, _key, reason) => {
         if (reason === "evict") this.#evictions++;
       },
@@ -105,9 +118,20 @@ export class MemoryStore implements CacheStore {
   }
 
   get(key: string): Promise<CacheEntry | undefined> {
-    return Promise.resolve(this.#lru.get(key));
+    const held = this.#lru.get(key);
+    if (held === undefined || held.dropAt > Date.now()) {
+      return Promise.resolve(held);
+    }
+    // Past its retention: dropped when touched (no timers held open).
+    this.#lru.delete(key);
+    return Promise.resolve(undefined);
   }
 
+  /**
+   * The entry under `key`, maybe past its retention: no clock read on the
+   * hot path. The caller judges freshness by `storedAt`, and an entry is
+   * retained at least as long as it is fresh (see `CacheStore.peek`).
+   */
   peek(key: string): CacheEntry | undefined {
     return this.#lru.get(key);
   }
@@ -127,7 +151,8 @@ export class MemoryStore implements CacheStore {
       ...entry,
       body,
       contentType: this.#shared(entry.contentType),
-    }, { ttl: Math.max(1, retainMs) });
+      dropAt: dropAtOf(retainMs),
+    });
     return Promise.resolve();
   }
 
@@ -147,8 +172,9 @@ export class MemoryStore implements CacheStore {
 
   renew(key: string, entry: CacheEntry, retainMs: number): Promise<void> {
     // The body came out of a store (this one, or decoded from Redis into
-    // an exact-size copy): it is kept as is, no second copy made.
-    this.#lru.set(key, entry, { ttl: Math.max(1, retainMs) });
+    // an exact-size copy): it is kept as is, no second copy made (the
+    // record is, for its own `dropAt`).
+    this.#lru.set(key, { ...entry, dropAt: dropAtOf(retainMs) });
     return Promise.resolve();
   }
 
@@ -163,7 +189,12 @@ export class MemoryStore implements CacheStore {
    * them, so a large cache does not hold every other request meanwhile.
    */
   async drop(rule: KeyRule): Promise<Dropped> {
-    const all = [...this.#lru.keys()];
+    // Those past their retention are gone already: not dropped by this.
+    const now = Date.now();
+    const all: string[] = [];
+    for (const [key, held] of this.#lru.entries()) {
+      if (held.dropAt > now) all.push(key);
+    }
     const keys: string[] = [];
     for (let start = 0; start < all.length; start += DROP_SLICE) {
       if (start > 0) await new Promise((resolve) => setTimeout(resolve, 0));

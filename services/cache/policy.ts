@@ -149,10 +149,11 @@ export class ResponseCache {
    */
   hit(key: string): CacheResult | undefined {
     const cached = this.#store.peek?.(key);
-    if (cached === undefined || this.#now() - cached.storedAt >= this.#ttlMs) {
-      return undefined;
-    }
-    return this.#result(cached, "hit");
+    if (cached === undefined) return undefined;
+    // One clock read per hit, for the freshness and the `Age` alike.
+    const now = this.#now();
+    if (now - cached.storedAt >= this.#ttlMs) return undefined;
+    return this.#result(cached, "hit", now);
   }
 
   /**
@@ -164,11 +165,12 @@ export class ResponseCache {
   async get(key: string, load: Loader): Promise<CacheResult> {
     const cached = await this.#store.get(key);
     if (cached) {
-      const age = this.#now() - cached.storedAt;
-      if (age < this.#ttlMs) return this.#result(cached, "hit");
+      const now = this.#now();
+      const age = now - cached.storedAt;
+      if (age < this.#ttlMs) return this.#result(cached, "hit", now);
       if (age < this.#ttlMs + this.#swrMs) {
         if (!this.#inflight.has(key)) this.#revalidate(key, load, cached);
-        return this.#result(cached, "stale");
+        return this.#result(cached, "stale", now);
       }
     }
     const joined = this.#inflight.get(key);
@@ -176,16 +178,19 @@ export class ResponseCache {
       const { entry, loadedHere } = await (joined ??
         this.#load(key, load, cached));
       // Loaded by another instance: this caller joined its fetch.
-      if (joined || !loadedHere) return this.#result(entry, "collapsed");
+      const now = this.#now();
+      if (joined || !loadedHere) {
+        return this.#result(entry, "collapsed", now);
+      }
       return this.#result(
         entry,
         this.#renewals.has(entry) ? "revalidated" : "miss",
+        now,
       );
     } catch (error) {
-      if (
-        cached && this.#now() - cached.storedAt < this.#ttlMs + this.#sieMs
-      ) {
-        return this.#result(cached, "stale-if-error", error);
+      const now = this.#now();
+      if (cached && now - cached.storedAt < this.#ttlMs + this.#sieMs) {
+        return this.#result(cached, "stale-if-error", now, error);
       }
       throw error;
     }
@@ -221,13 +226,15 @@ export class ResponseCache {
     }
   }
 
+  /** What a lookup answers, with the entry's age as of `now`. */
   #result(
     entry: CacheEntry,
     outcome: CacheOutcome,
+    now: number,
     error?: unknown,
   ): CacheResult {
     this.#onOutcome?.(outcome);
-    const ageMs = Math.max(0, this.#now() - entry.storedAt);
+    const ageMs = Math.max(0, now - entry.storedAt);
     const lifetime = Math.floor(this.#ttlMs / 1000);
     const stale = outcome === "stale" || outcome === "stale-if-error";
     // An answer from the store counts its age up to the next second, so a

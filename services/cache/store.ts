@@ -39,9 +39,11 @@ export interface CacheStore {
   /** The entry under `key`, or `undefined`. */
   get(key: string): Promise<CacheEntry | undefined>;
   /**
-   * The entry under `key` when this process holds it fresh and can tell
-   * at once, else `undefined` (then `get` decides): lets a memory hit be
-   * answered without waiting on a promise.
+   * The entry under `key` when this process holds it and can tell at
+   * once, else `undefined` (then `get` decides): lets a memory hit be
+   * answered without waiting on a promise. It may be past `retainMs`: the
+   * caller judges freshness by `storedAt` (the policy retains an entry at
+   * least as long as it is fresh).
    */
   peek?(key: string): CacheEntry | undefined;
   /** Stores `entry`; the store may drop it after `retainMs`. */
