@@ -53,9 +53,9 @@ const METHODS = new Set([
   "OPTIONS",
 ]);
 
-/** Honours a well-formed `X-Request-Id`, else makes one. */
-export function requestIdOf(req: Request): string {
-  const given = req.headers.get("x-request-id");
+/** Honours a well-formed `X-Request-Id` in `headers`, else makes one. */
+export function requestIdOf(headers: Headers): string {
+  const given = headers.get("x-request-id");
   return given !== null && REQUEST_ID.test(given) ? given : crypto.randomUUID();
 }
 
@@ -257,13 +257,15 @@ class RequestContext implements FinishContext {
     } else {
       [this.pathname, this.search] = plain;
     }
+    // Read once: each `req.headers` is a checked call into the runtime.
+    const headers = req.headers;
     // The URL alone cannot tell `Host: a/b` from an absolute-form target.
-    if (!servedHost(req.headers.get("host")) && !this.badHost) {
+    if (!servedHost(headers.get("host")) && !this.badHost) {
       this.badHost = true;
       this.#url = onPlaceholderHost(this.#href);
     }
-    this.requestId = requestIdOf(req);
-    this.origin = req.headers.get("origin");
+    this.requestId = requestIdOf(headers);
+    this.origin = headers.get("origin");
     this.#info = info;
   }
 
