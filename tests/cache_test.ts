@@ -7,6 +7,7 @@ import {
 import { etagOf } from "../services/http/etag.ts";
 import type { Loaded } from "../services/cache/lookup.ts";
 import { ResponseCache } from "../services/cache/policy.ts";
+import { cacheControl, cacheStatus } from "../services/cache/headers.ts";
 
 const encoder = new TextEncoder();
 
@@ -298,4 +299,29 @@ Deno.test("MemoryStore keeps its own retention: gone on get once past it, not li
   assert.equal(store.stats().entries, 0);
   await store.set("/posts/1", entry, 60_000);
   assert.equal((await store.get("/posts/1"))?.etag, '"e"', "kept within it");
+});
+
+Deno.test("a hit's Cache-Control and Cache-Status follow their numbers (made once while they stay)", async () => {
+  const time = clock();
+  const cache = new ResponseCache({
+    store: new MemoryStore({ maxBytes: 1 << 20 }),
+    ttlSeconds: 10,
+    now: time.now,
+  });
+  await cache.get("/posts/1", () => Promise.resolve(loaded('{"id":1}')));
+  const seen: string[] = [];
+  for (const step of [0.5, 0, 1, 1, 0.2]) {
+    time.advance(step);
+    const hit = cache.hit("/posts/1")!;
+    seen.push(`${cacheControl(hit.lifetimeSeconds)} | ${cacheStatus(hit)}`);
+  }
+  assert.deepEqual(seen, [
+    "public, max-age=10 | async-api; hit; ttl=9",
+    "public, max-age=10 | async-api; hit; ttl=9",
+    "public, max-age=10 | async-api; hit; ttl=8",
+    "public, max-age=10 | async-api; hit; ttl=7",
+    "public, max-age=10 | async-api; hit; ttl=7",
+  ]);
+  assert.equal(cacheControl(-1), "public, max-age=0", "never negative");
+  assert.equal(cacheControl(3600), "public, max-age=3600");
 });

@@ -12,7 +12,7 @@ import { get as httpGet, type IncomingHttpHeaders } from "node:http";
 import { brotliDecompressSync, gunzipSync } from "node:zlib";
 import { negotiate } from "../services/http/accept_encoding.ts";
 import { Compressor, isCompressible } from "../services/http/compression.ts";
-import { memoByValue } from "../services/http/value_memo.ts";
+import { memoByValue, memoLast } from "../services/http/value_memo.ts";
 import { varyWith } from "../services/http/vary.ts";
 import { testApp } from "./fixtures/app.ts";
 import { spawnService } from "./fixtures/spawn.ts";
@@ -39,6 +39,21 @@ Deno.test("memoByValue computes a value once, undefined results included, and ke
   assert.equal(lengthOrNothing("ab"), 2);
   assert.deepEqual(calls, ["ab", "", "xyz", "ab"]);
   assert.throws(() => memoByValue(String, 0), RangeError);
+});
+
+Deno.test("memoLast makes a value once while its number stays, and again when it moves", () => {
+  const made: number[] = [];
+  const ttl = memoLast((n) => {
+    made.push(n);
+    return `ttl=${n}`;
+  });
+  assert.equal(ttl(59), "ttl=59");
+  assert.equal(ttl(59), "ttl=59");
+  assert.equal(ttl(58), "ttl=58");
+  assert.equal(ttl(59), "ttl=59");
+  assert.equal(ttl(-0), "ttl=0");
+  assert.equal(ttl(0), "ttl=0");
+  assert.deepEqual(made, [59, 58, 59, -0], "one per change of number");
 });
 
 Deno.test("negotiate picks br or gzip by q-value, identity when neither", () => {

@@ -10,6 +10,7 @@ import { weakMatch } from "../http/etag.ts";
 import { addPaginationHeaders } from "../http/pagination.ts";
 import type { Reply } from "../http/reply.ts";
 import { originOf } from "../http/request_target.ts";
+import { memoLast } from "../http/value_memo.ts";
 import type { CacheResult } from "./lookup.ts";
 
 /** Name of this cache in `Cache-Status` (RFC 9211). */
@@ -20,11 +21,10 @@ export const CACHE_NAME = "async-api";
  * forbade storing says `stored=?0` (the structured-field false).
  */
 export function cacheStatus(result: CacheResult): string {
+  if (result.outcome === "hit") return hitStatus(result.ttlSeconds);
   const ttl = `ttl=${result.ttlSeconds}`;
   const unstored = result.unstoredCacheControl !== undefined;
   switch (result.outcome) {
-    case "hit":
-      return `${CACHE_NAME}; hit; ${ttl}`;
     case "miss":
       return `${CACHE_NAME}; fwd=miss; ${unstored ? "stored=?0" : "stored"}`;
     case "revalidated":
@@ -51,8 +51,13 @@ export function cacheStatus(result: CacheResult): string {
  * in this cache twice.
  */
 export function cacheControl(lifetimeSeconds: number): string {
-  return `public, max-age=${Math.max(0, lifetimeSeconds)}`;
+  return publicMaxAge(Math.max(0, lifetimeSeconds));
 }
+
+// The hot path's values, each one string while its number stays (the
+// lifetime is the TTL; the TTL left moves once a second).
+const publicMaxAge = memoLast((seconds) => `public, max-age=${seconds}`);
+const hitStatus = memoLast((ttl) => `${CACHE_NAME}; hit; ttl=${ttl}`);
 
 /**
  * `Cache-Control`, `Age` and `Cache-Status` of a lookup. An answer the

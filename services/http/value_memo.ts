@@ -3,7 +3,8 @@
  * handful of `Content-Type`, `Cache-Control` and `Accept-Encoding` values,
  * and a `Map` lookup costs less than the regex or the parse on every
  * answer. At most `size` values are kept; past that the memo starts again,
- * so a flood of distinct values cannot grow it.
+ * so a flood of distinct values cannot grow it. And a header value made
+ * from a number ({@linkcode memoLast}), remembered for the last number.
  *
  * @module
  */
@@ -25,5 +26,26 @@ export function memoByValue<T>(
     if (memo.size >= size) memo.clear();
     memo.set(value, result);
     return result;
+  };
+}
+
+/**
+ * `make`, remembered for the last number it was given: a header value
+ * that changes rarely (`Cache-Control`'s `max-age`, the TTL left in
+ * `Cache-Status`, the same for every hit within a second) is then one
+ * string made once, not a new one per answer. A new string costs more
+ * than its making: it is flattened and hashed wherever it is read next
+ * (a `Map` key, the runtime's header check), each a call out of the JIT
+ * code. Any other number is made afresh and remembered in its place.
+ */
+export function memoLast(make: (n: number) => string): (n: number) => string {
+  let last = NaN;
+  let made = "";
+  return (n) => {
+    if (n !== last) {
+      made = make(n);
+      last = n;
+    }
+    return made;
   };
 }
