@@ -18,7 +18,8 @@
  */
 
 import { setConnectionCloser } from "../http/connection_close.ts";
-import type { ServeConnection, ServedConnection } from "./serve_connection.ts";
+import { idleSince, type Tracked } from "./tracked.ts";
+import type { ServeConnection } from "./serve_connection.ts";
 
 /** Counters of the server's connections, read by the metrics. */
 export class ConnectionStats {
@@ -60,21 +61,6 @@ export interface ConnectionSetOptions {
   maxStreams: number;
   /** Counters to update. */
   stats: ConnectionStats;
-}
-
-interface Tracked {
-  readonly abort: AbortController;
-  served?: ServedConnection;
-  /** Requests in flight: handled, or waiting in `waiting`. */
-  active: number;
-  /** Requests waiting for one handled on this connection to end. */
-  readonly waiting: (() => void)[];
-  /** Set once the connection is closed, or being closed by us. */
-  gone: boolean;
-  /** Requests started on it so far. */
-  requests: number;
-  /** When it was accepted or last became idle (performance.now()). */
-  since: number;
 }
 
 // How long a connection answered with Connection: close may stay open for
@@ -129,7 +115,7 @@ export class ConnectionSet {
     this.#options = options;
     const { headerTimeoutMs, keepAliveTimeoutMs } = options;
     // A quarter of the shorter timeout (10 ms to 1 s): a connection is
-    // closed at most that late.
+    // closed at most that late (twice that after a request: idleSince).
     const sweepMs = Math.min(
       1000,
       Math.max(
@@ -161,6 +147,7 @@ export class ConnectionSet {
       gone: false,
       requests: 0,
       since: performance.now(),
+      swept: 0,
     };
     this.#connections.add(tracked);
     stats.open++;
@@ -189,7 +176,6 @@ export class ConnectionSet {
       tracked.active--;
       // The place freed goes to the next request waiting, if any.
       if (tracked.waiting.length !== 0) tracked.waiting.shift()?.();
-      else if (tracked.active === 0) tracked.since = performance.now();
     };
     const serve = this.#serving(tracked, idle);
     return (req, info) => {
@@ -296,7 +282,8 @@ export class ConnectionSet {
     let found: Tracked | undefined;
     for (const conn of this.#connections) {
       if (
-        conn.active === 0 && (found === undefined || conn.since < found.since)
+        conn.active === 0 &&
+        (found === undefined || idleSince(conn) < idleSince(found))
       ) {
         found = conn;
       }
@@ -307,7 +294,8 @@ export class ConnectionSet {
   /** The idle connections, those idle longest first. */
   #idleByAge(): Tracked[] {
     return [...this.#connections].filter((conn) => conn.active === 0)
-      .sort((a, b) => a.since - b.since);
+      // Two idle since the last sweep are alike (Infinity - Infinity).
+      .sort((a, b) => (idleSince(a) - idleSince(b)) || 0);
   }
 
   /**
@@ -355,6 +343,12 @@ export class ConnectionSet {
     const now = performance.now();
     for (const conn of this.#connections) {
       if (conn.active > 0) continue;
+      if (conn.requests !== conn.swept) {
+        // Idle again since the last sweep: its idle time counts from now.
+        conn.swept = conn.requests;
+        conn.since = now;
+        continue;
+      }
       const first = conn.requests === 0;
       if (now - conn.since < (first ? headerTimeoutMs : keepAliveTimeoutMs)) {
         continue;
