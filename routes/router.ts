@@ -25,6 +25,8 @@ export interface RouteContext {
   readonly search: string;
   /** The request id (echoed as `X-Request-Id`). */
   requestId: string;
+  /** `performance.now()` when the request came in. */
+  readonly started: number;
   /** The matched route pattern (`/posts/:id`), or `undefined` before routing. */
   route: string | undefined;
   /** Fields a handler adds to the request's log line (e.g. `cache`). */

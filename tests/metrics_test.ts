@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { lookup } from "../routes/jsonplaceholder/routes.ts";
+import { serverTimingOf } from "../services/cache/headers.ts";
 import { testApp } from "./fixtures/app.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
 
@@ -137,4 +139,22 @@ Deno.test("Server-Timing tells cache lookups and upstream time apart", async () 
     assert.match(timing, new RegExp(`(^|, )${name};dur=[\\d.]+`), name);
   }
   await upload.body?.cancel();
+});
+
+Deno.test("a lookup's Server-Timing counts from the request's arrival, a memory hit's too", async () => {
+  await using upstream = startFixtureUpstream();
+  await using t = await testApp(["--upstream-url", upstream.url]);
+  await (await t.get("/posts/1")).body?.cancel();
+  // Arrived 20 ms before the lookup: the hit's dur says so.
+  const timed = lookup(
+    { client: t.app.client, cache: t.app.cache },
+    "/posts/1",
+    performance.now() - 20,
+  );
+  assert.ok(!(timed instanceof Promise), "a memory hit, at once");
+  assert.equal(timed.result.outcome, "hit");
+  assert.ok(timed.lookupMs >= 20, `${timed.lookupMs} ms`);
+  const header = serverTimingOf(timed);
+  assert.match(header, /^cache;desc="hit";dur=[\d.]+$/);
+  assert.ok(Number(header.split("dur=")[1]) >= 20, header);
 });

@@ -10,6 +10,7 @@ function ctx(path: string): RouteContext {
     pathname: url.pathname,
     search: url.search,
     requestId: "test",
+    started: performance.now(),
     route: undefined,
     log: {},
   };

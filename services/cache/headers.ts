@@ -150,6 +150,7 @@ function okReply(result: CacheResult, serverTiming: string): Reply {
 /** A cache lookup and how long it and (when it ran) the upstream took. */
 export interface TimedLookup {
   result: CacheResult;
+  /** From the request's arrival to the cache's answer, ms. */
   lookupMs: number;
   upstreamMs: number | undefined;
 }
