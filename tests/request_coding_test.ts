@@ -49,23 +49,67 @@ Deno.test("requestCoding takes gzip and deflate in any case, identity for none, 
   }
 });
 
-Deno.test("decodedBody gives a bomb's bytes a few MiB at a time, reading its body only as fast as they are read", async () => {
-  // 64 KiB of this gzip is 64 MiB of zeros: the decoder gave it in one
-  // buffer.
+Deno.test("decodedBody decodes a bomb into the reader's own views, a view at a time, reading its body only as fast as they are read", async () => {
+  // 64 KiB of this gzip is 64 MiB of zeros: DecompressionStream gave it in
+  // one buffer of its own.
   const body = countedBody(await gzipBombChunks(256 * MiB));
-  const reader = decodedBody(body.stream, "gzip").getReader();
+  const reader = decodedBody(body.stream, "gzip").getReader({ mode: "byob" });
+  let buffer = new ArrayBuffer(MiB);
   let decoded = 0;
-  let largest = 0;
   while (decoded < 128 * MiB) {
-    const { done, value } = await reader.read();
+    const { done, value } = await reader.read(
+      new Uint8Array(buffer, 4096, 256 * 1024),
+    );
     assert.equal(done, false);
+    // The bytes are in the view given (the buffer it was moved to).
+    assert.equal(value!.byteOffset, 4096);
+    assert.ok(value!.byteLength <= 256 * 1024);
+    buffer = value!.buffer as ArrayBuffer;
     decoded += value!.byteLength;
-    largest = Math.max(largest, value!.byteLength);
   }
-  assert.ok(largest <= 8.5 * MiB, `a decoded chunk of ${largest} bytes`);
   // 128 MiB are 2 of its 64 KiB chunks; one more may be in flight.
-  assert.ok(body.pulled <= 4, `${body.pulled} chunks read`);
+  assert.ok(body.pulled <= 3, `${body.pulled} chunks read`);
   await reader.cancel();
+  // A reader without views of its own gets chunks of 64 KiB at most.
+  const plain = decodedBody(
+    countedBody(await gzipBombChunks(16 * MiB)).stream,
+    "gzip",
+  ).getReader();
+  const { value } = await plain.read();
+  assert.ok(value!.byteLength <= 64 * 1024, `${value!.byteLength}`);
+  await plain.cancel();
+});
+
+Deno.test("decodedBody takes a gzip of several members (RFC 1952), as gzip, pigz and bgzip write them, and refuses bytes after the end", async () => {
+  const parts = ["first member\n", "", "second member\n"].map((text) =>
+    new TextEncoder().encode(text)
+  );
+  const members = await Promise.all(parts.map((p) => encoded(p, "gzip")));
+  const joined = new Uint8Array(await new Blob(members).arrayBuffer());
+  // Sent whole, and a byte at a time (members split across chunks).
+  for (const chunks of [[joined], [...joined].map((b) => Uint8Array.of(b))]) {
+    assert.equal(
+      await new Response(decodedBody(countedBody(chunks).stream, "gzip"))
+        .text(),
+      "first member\nsecond member\n",
+    );
+  }
+  const deflate = await encoded(parts[0]!, "deflate");
+  for (
+    const [coding, coded] of [
+      ["gzip", [...members, Uint8Array.of(1, 2, 3)]],
+      ["gzip", [members[0]!, new Uint8Array(4)]],
+      ["deflate", [deflate, deflate]],
+      ["deflate", [deflate, Uint8Array.of(0)]],
+    ] as const
+  ) {
+    await assert.rejects(
+      new Response(decodedBody(countedBody([...coded]).stream, coding))
+        .bytes(),
+      BodyCodingError,
+      `${coding} with ${coded.length} chunks`,
+    );
+  }
 });
 
 Deno.test("decodedBody errors with BodyCodingError for a body not in its coding, and passes the body's own errors on", async () => {

@@ -22,6 +22,7 @@
  * @module
  */
 
+import { Inflater } from "./inflater.ts";
 import { problem } from "./problem.ts";
 
 /** A coding a request body can be decoded from; `identity` is none. */
@@ -69,86 +70,163 @@ export class BodyCodingError extends Error {
   }
 }
 
-// A decoder gives back at once all that one write decodes to: a 64 KiB
-// network chunk of a deflate bomb is 64 MiB in one buffer. Fed at most
-// this many bytes a write, it gives at most ~8 MiB (deflate's largest
-// ratio is about 1032). 8 KiB slices decoded as fast as whole chunks in
-// our runs.
-const DECODE_SLICE_BYTES = 8 * 1024;
+// The body is read into one reused buffer of this size (a request body's
+// chunks are at most 64 KiB), and a reader that brings no buffer of its
+// own gets the decoded bytes in new buffers of this size.
+const CHUNK_BYTES = 64 * 1024;
+const EMPTY = new Uint8Array(0);
 
 /**
  * `body` decoded from `coding` (`deflate` is the zlib format, as HTTP
- * names it) as it streams, each decoded chunk at most ~8 MiB whatever the
- * ratio; as it is for `identity`. A body that is not in its coding errors
- * the stream with {@linkcode BodyCodingError}; `body`'s own errors (a
- * client gone) come through as they are.
+ * names it; gzip may be several members, RFC 1952 2.2) as it streams; as
+ * it is for `identity`. The result is a byte stream: a BYOB reader gets
+ * the decoded bytes straight into its views, so a decoded chunk is never
+ * larger than the view read into and nothing is allocated per chunk
+ * (`body` itself is read into one reused buffer when it is a byte stream,
+ * as request bodies are). Nothing is decoded before it is read. Bytes
+ * after the end of the coded data, or data not in the coding, error the
+ * stream with {@linkcode BodyCodingError}; `body`'s own errors (a client
+ * gone) come through as they are.
  */
 export function decodedBody(
   body: ReadableStream<Uint8Array>,
   coding: RequestCoding,
 ): ReadableStream<Uint8Array> {
   if (coding === "identity") return body;
-  const source = new SlicedBody(body);
-  // Typed as taking any BufferSource; Uint8Array chunks are what it gets.
-  const decoder = new DecompressionStream(
-    coding,
-  ) as unknown as ReadableWritablePair<Uint8Array, Uint8Array>;
-  const decoded = source.stream.pipeThrough(decoder).getReader();
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      let result;
-      try {
-        result = await decoded.read();
-      } catch (error) {
-        throw source.failed(error)
-          ? error
-          : new BodyCodingError(coding, { cause: error });
-      }
-      if (result.done) controller.close();
-      else controller.enqueue(result.value);
-    },
-    cancel: (reason) => decoded.cancel(reason),
+  const decoder = new BodyDecoder(body, coding);
+  return new ReadableStream({
+    type: "bytes",
+    autoAllocateChunkSize: CHUNK_BYTES,
+    pull: (controller) => decoder.pull(controller),
+    cancel: (reason) => decoder.cancel(reason),
   }, { highWaterMark: 0 });
 }
 
-/**
- * A body's chunks cut into slices of at most `DECODE_SLICE_BYTES` (views,
- * no copies), and the errors the body itself gave.
- */
-class SlicedBody {
-  readonly stream: ReadableStream<Uint8Array>;
-  #failed = false;
-  #failure: unknown = undefined;
-  #rest: Uint8Array | undefined;
+/** The input side of a {@linkcode BodyDecoder}: the coded body's bytes. */
+class CodedInput {
+  /** What is left of the last read. */
+  chunk: Uint8Array = EMPTY;
+  /** Whether the body has ended. */
+  ended = false;
+  readonly #byob: ReadableStreamBYOBReader | undefined;
+  readonly #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  #buffer: ArrayBuffer | undefined;
 
   constructor(body: ReadableStream<Uint8Array>) {
-    const reader = body.getReader();
-    this.stream = new ReadableStream<Uint8Array>({
-      pull: async (controller) => {
-        while (this.#rest === undefined) {
-          let result;
-          try {
-            result = await reader.read();
-          } catch (error) {
-            this.#failed = true;
-            this.#failure = error;
-            throw error;
-          }
-          if (result.done) return controller.close();
-          if (result.value.byteLength > 0) this.#rest = result.value;
-        }
-        const rest: Uint8Array = this.#rest;
-        this.#rest = rest.byteLength > DECODE_SLICE_BYTES
-          ? rest.subarray(DECODE_SLICE_BYTES)
-          : undefined;
-        controller.enqueue(rest.subarray(0, DECODE_SLICE_BYTES));
-      },
-      cancel: (reason) => reader.cancel(reason),
-    }, { highWaterMark: 0 });
+    try {
+      this.#byob = body.getReader({ mode: "byob" });
+      this.#buffer = new ArrayBuffer(CHUNK_BYTES);
+    } catch (error) {
+      // Only byte streams take BYOB readers; others are read as they are.
+      if (!(error instanceof TypeError)) throw error;
+      this.#reader = body.getReader();
+    }
   }
 
-  /** Whether `error` is one the body gave (not the decoder's). */
-  failed(error: unknown): boolean {
-    return this.#failed && error === this.#failure;
+  /** Reads the next bytes into `chunk`, or sets `ended`. */
+  async read(): Promise<void> {
+    // The read detaches the buffer that the spent chunk is a view of.
+    this.chunk = EMPTY;
+    const result = this.#byob
+      ? await this.#byob.read(new Uint8Array(this.#buffer!))
+      : await this.#reader!.read();
+    if (this.#byob && result.value) {
+      // The read transferred the buffer: keep what it became.
+      this.#buffer = result.value.buffer as ArrayBuffer;
+    }
+    if (result.done) this.ended = true;
+    else if (!(result.value instanceof Uint8Array)) {
+      throw new TypeError("A coded body's chunks must be Uint8Arrays");
+    } else this.chunk = result.value;
+  }
+
+  /** Cancels the body. */
+  cancel(reason: unknown): Promise<void> {
+    return (this.#byob ?? this.#reader)!.cancel(reason);
+  }
+}
+
+/**
+ * Decodes one coded body into the views a byte stream's reads bring (see
+ * {@linkcode decodedBody}).
+ */
+class BodyDecoder {
+  readonly #coding: "gzip" | "deflate";
+  readonly #input: CodedInput;
+  readonly #inflater: Inflater;
+  // The last decode filled its view: the inflater may hold more output
+  // without any new input.
+  #full = false;
+  #done = false;
+
+  constructor(body: ReadableStream<Uint8Array>, coding: "gzip" | "deflate") {
+    this.#coding = coding;
+    this.#input = new CodedInput(body);
+    this.#inflater = new Inflater(coding);
+  }
+
+  /** Fills the pending read's view with decoded bytes, or closes. */
+  async pull(controller: ReadableByteStreamController): Promise<void> {
+    // autoAllocateChunkSize gives every read a view, BYOB or not.
+    const request = controller.byobRequest!;
+    try {
+      const written = await this.#decodeInto(request.view as Uint8Array);
+      if (written > 0) return request.respond(written);
+      this.#inflater.close();
+      controller.close();
+      request.respond(0);
+    } catch (error) {
+      this.#inflater.close();
+      this.#input.cancel(error).catch(() => {});
+      throw error;
+    }
+  }
+
+  /** Stops decoding, and cancels the body. */
+  async cancel(reason: unknown): Promise<void> {
+    this.#inflater.close();
+    await this.#input.cancel(reason);
+  }
+
+  /**
+   * Decodes into `view`; resolves how many bytes, 0 once the coded data
+   * and the body have both ended (the body is read to its end, so
+   * whatever checks it there has spoken).
+   */
+  async #decodeInto(view: Uint8Array): Promise<number> {
+    const input = this.#input;
+    while (!this.#done) {
+      if (input.chunk.byteLength === 0 && !input.ended && !this.#full) {
+        await input.read();
+        continue;
+      }
+      const { read, written } = this.#step(view);
+      input.chunk = input.chunk.subarray(read);
+      this.#full = written === view.byteLength;
+      // Room left in the view with input still there: the coded data
+      // ended before the body did.
+      if (!this.#full && input.chunk.byteLength > 0) throw this.#trailing();
+      if (!this.#full && input.ended) this.#done = true;
+      if (written > 0) return written;
+    }
+    return 0;
+  }
+
+  /** One decode into `view`: from the input, or to the end once it ended. */
+  #step(view: Uint8Array) {
+    const input = this.#input;
+    try {
+      return input.ended
+        ? this.#inflater.finish(view)
+        : this.#inflater.inflate(input.chunk, view);
+    } catch (error) {
+      throw new BodyCodingError(this.#coding, { cause: error });
+    }
+  }
+
+  #trailing(): BodyCodingError {
+    return new BodyCodingError(this.#coding, {
+      cause: new Error("bytes after the end of the coded data"),
+    });
   }
 }

@@ -30,6 +30,10 @@ need nghttp nghttp2-client
 need_lean promtool prometheus
 need aria2c aria2
 need wget wget
+# pigz and bgzip (tabix) write gzip of several members, uploaded coded
+# (tests/upload_coding_test.ts).
+need pigz pigz
+need bgzip tabix
 /usr/bin/python3 -c 'import httpx' >/dev/null 2>&1 || missing="$missing python3-httpx"
 # Ceph (one monitor, one OSD, radosgw): the real S3 store. Its recommends are
 # not needed (~265 MB without them).
