@@ -157,3 +157,37 @@ Deno.test("close() fails the hashes in flight at once, and later hashes still ru
     worker.close();
   }
 });
+
+Deno.test("a hash worker that dies of an uncaught error is told as one JSON line, and nothing else is written", async () => {
+  const script = new URL("./fixtures/dying_hash_worker.ts", import.meta.url);
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", script.pathname],
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  const lines = (bytes: Uint8Array) =>
+    decoder.decode(bytes).split("\n").filter((line) => line !== "");
+  const [out, err] = [lines(stdout), lines(stderr)];
+  assert.equal(code, 0, err.join("\n"));
+  // Operators read both streams with jq: every line must be JSON. Deno
+  // printed the worker's error as a dozen lines of text on stderr, beside
+  // the JSON line.
+  assert.deepEqual(
+    err.filter((line) => !line.startsWith("{")),
+    [],
+    err.join("\n"),
+  );
+  const records = [...out, ...err].map((line) => JSON.parse(line));
+  const exits = records.filter((r) => r.msg === "hash_worker.exited");
+  assert.equal(exits.length, 1, JSON.stringify(records));
+  assert.equal(exits[0].error.name, "RangeError");
+  assert.match(exits[0].error.message, /length/);
+  assert.equal(exits[0].uploads, 1);
+  // The upload failed, and the next worker hashed the next one.
+  assert.deepEqual(JSON.parse(out.at(-1)!), {
+    failed: true,
+    nextDigestBytes: 32,
+  });
+});

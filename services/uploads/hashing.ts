@@ -30,6 +30,7 @@ import { createHash } from "node:crypto";
 import { Worker } from "node:worker_threads";
 import type { Logger } from "../ops/logger.ts";
 import { HashWorkerEndedError } from "./errors.ts";
+import { WORKER_SOURCE } from "./hash_worker_source.ts";
 
 /** One upload's running hash. */
 export interface ContentHash {
@@ -67,33 +68,23 @@ export function inlineHash(
   };
 }
 
-// The worker's whole program: one node:crypto hash per upload id; each
-// batch of buffers is hashed and sent back (transferred), a digest on
-// request.
-const WORKER_SOURCE = `
-const { parentPort } = require("node:worker_threads");
-const { createHash } = require("node:crypto");
-const hashes = new Map();
-parentPort.on("message", ({ id, buffers, lengths, end }) => {
-  let hash = hashes.get(id);
-  if (hash === undefined) hashes.set(id, hash = createHash("sha256"));
-  if (buffers !== undefined) {
-    buffers.forEach((buffer, i) =>
-      hash.update(new Uint8Array(buffer, 0, lengths[i]))
-    );
-    parentPort.postMessage({ id, buffers }, buffers);
-  }
-  if (end !== undefined) {
-    hashes.delete(id);
-    if (end === "digest") parentPort.postMessage({ id, digest: hash.digest() });
-  }
-});
-`;
-
 interface Reply {
   id: number;
   buffers?: ArrayBuffer[];
   digest?: Uint8Array;
+}
+
+/** The worker's last message: the error it failed with. */
+interface Fatal {
+  fatal: { name: string; message: string; stack?: string };
+}
+
+/** The error a worker's `fatal` message describes. */
+function errorOf({ fatal }: Fatal): Error {
+  const error = new Error(fatal.message);
+  error.name = fatal.name;
+  if (fatal.stack !== undefined) error.stack = fatal.stack;
+  return error;
 }
 
 /** Options of {@linkcode HashWorker}. */
@@ -211,7 +202,12 @@ export class HashWorker implements Disposable {
         worker,
         failure ?? new Error(`The hash worker exited with code ${code}`),
       ));
-    worker.on("message", (reply: Reply) => this.#receive(reply));
+    worker.on("message", (reply: Reply | Fatal) => {
+      if (!("fatal" in reply)) return this.#receive(reply);
+      // Ended here, so its error reaches the log (and only the log).
+      failure = errorOf(reply);
+      void worker.terminate();
+    });
     this.#worker = worker;
   }
 
