@@ -116,8 +116,12 @@ Deno.test("GET /files?cursor= (empty) is the first page, as the document allows"
 
 // Headers the HTTP client derives from the request itself; a declared one
 // invites a value that disagrees with the body (RFC 9110, OpenAPI 3.1 4.8.12).
+// Content-Encoding says how the body was compressed: declared on uploads, a
+// generated client offered it as a free option, and sent it over bytes it
+// had not compressed (400).
 const CLIENT_SET = [
   "content-length",
+  "content-encoding",
   "transfer-encoding",
   "host",
   "connection",
