@@ -34,6 +34,12 @@ const MIN_READ_BYTES = 16 * 1024;
 // main thread's copies miss it: 6-16% less main-thread CPU per GiB in
 // paired runs (bench/PROFILE.md, "Upload CPU").
 const MAX_READ_BYTES = 256 * 1024;
+// A body without a length (chunked) is read at most a chunk at a time: a
+// Deno 2.9 BYOB read of one, given a view larger than the chunk (curl sends
+// 64 KiB), takes ~1.2 ms instead of ~0.05, so a 256 KiB view made chunked
+// uploads ~55 MB/s, and one over the limit held the event loop for seconds
+// to minutes while RSS grew (tests/chunked_upload_test.ts).
+const CHUNKED_READ_BYTES = 64 * 1024;
 /** setTimeout fires at once for delays above a signed 32-bit int. */
 export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
@@ -82,6 +88,8 @@ export class ReaderTask {
   // (seen on Deno 2.9.6 with views under 8 bytes), and tiny reads are slow.
   // A quarter of a buffer at most, or buffers would go out a read at a time.
   readonly #minReadBytes: number;
+  /** The most one read asks for (see CHUNKED_READ_BYTES). */
+  readonly #readBytes: number;
   #buffer: ArrayBuffer | undefined;
   #filled = 0;
   #readingSince: number | undefined;
@@ -94,6 +102,9 @@ export class ReaderTask {
   /** Prepares the task; {@linkcode ReaderTask.run} starts it. */
   constructor(options: ReaderTaskOptions) {
     this.#o = options;
+    this.#readBytes = options.limits.expectedLength === undefined
+      ? CHUNKED_READ_BYTES
+      : MAX_READ_BYTES;
     this.#wanted = Math.min(options.bufferBytes, START_BUFFER_BYTES);
     this.#minReadBytes = Math.max(
       1,
@@ -160,7 +171,7 @@ export class ReaderTask {
       new Uint8Array(
         this.#buffer,
         this.#filled,
-        Math.min(room, MAX_READ_BYTES),
+        Math.min(room, this.#readBytes),
       ),
     );
     this.#readingSince = undefined;
