@@ -12,43 +12,12 @@
 import assert from "node:assert/strict";
 import { healthzStatus, spawnService } from "./fixtures/spawn.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";
+import { untilClosed } from "./fixtures/until_closed.ts";
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
 function portOf(url: string): number {
   return Number(new URL(url).port);
-}
-
-/**
- * Reads `conn` until the server closes it; resolves with what was read and
- * when, or with `open: true` if it is still open after `timeoutMs` (then it
- * is closed here).
- */
-async function untilClosed(
-  conn: Deno.Conn,
-  timeoutMs: number,
-): Promise<{ open: boolean; ms: number; text: string }> {
-  const started = performance.now();
-  let text = "";
-  let open = false;
-  const timer = setTimeout(() => {
-    open = true;
-    conn.close();
-  }, timeoutMs);
-  const buffer = new Uint8Array(4096);
-  try {
-    for (;;) {
-      const n = await conn.read(buffer);
-      if (n === null) break;
-      text += decoder.decode(buffer.subarray(0, n));
-    }
-  } catch {
-    // A reset is a close too; so is the close above, when the time is up.
-  }
-  clearTimeout(timer);
-  if (!open) conn.close();
-  return { open, ms: performance.now() - started, text };
 }
 
 async function metric(url: string, line: RegExp): Promise<number> {

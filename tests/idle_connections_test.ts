@@ -4,36 +4,17 @@
  * idle. A kept-alive connection is still closed after its keep-alive
  * timeout from its last answer (up to two sweeps late, never early), and
  * at the connection cap the one idle longest makes room.
+ *
+ * @module
  */
 
 import assert from "node:assert/strict";
 import { silentLogger } from "../services/ops/logger.ts";
 import { serveGuarded } from "../services/server/http_server.ts";
+import { untilClosed } from "./fixtures/until_closed.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-
-/** Reads `conn` until it closes (or `timeoutMs`): whether it stayed open, after how long. */
-async function untilClosed(
-  conn: Deno.Conn,
-  timeoutMs: number,
-): Promise<{ open: boolean; ms: number }> {
-  const started = performance.now();
-  let open = false;
-  const timer = setTimeout(() => {
-    open = true;
-    conn.close();
-  }, timeoutMs);
-  const buffer = new Uint8Array(4096);
-  try {
-    while (await conn.read(buffer) !== null) { /* drained */ }
-  } catch {
-    // A reset is a close too; so is the close above, when the time is up.
-  }
-  clearTimeout(timer);
-  if (!open) conn.close();
-  return { open, ms: performance.now() - started };
-}
 
 /** One request on `conn` and its whole (short, fixed-length) answer. */
 async function ask(conn: Deno.Conn): Promise<string> {
