@@ -13,6 +13,8 @@
  * @module
  */
 
+import { ClientCounts } from "./client_counts.ts";
+
 /** One running upload; dispose of it (or call `done`) when it ends. */
 export interface UploadSlot extends Disposable {
   /** Aborted by {@linkcode UploadTracker.abortAll}, with its reason. */
@@ -40,7 +42,7 @@ const UNKNOWN_CLIENT = "unknown";
 /** Tracks the uploads in flight, in all and per client. */
 export class UploadTracker {
   #active = 0;
-  readonly #byClient = new Map<string, number>();
+  readonly #byClient = new ClientCounts();
   readonly #running = new Set<AbortController>();
   #idle: PromiseWithResolvers<void> | undefined;
 
@@ -51,7 +53,7 @@ export class UploadTracker {
 
   /** Uploads running now for `client` (a remote address). */
   activeFor(client: string | undefined): number {
-    return this.#byClient.get(client ?? UNKNOWN_CLIENT) ?? 0;
+    return this.#byClient.of(client ?? UNKNOWN_CLIENT);
   }
 
   /** Marks an upload of `client` started. */
@@ -59,18 +61,14 @@ export class UploadTracker {
     const key = client ?? UNKNOWN_CLIENT;
     const controller = new AbortController();
     this.#active++;
-    this.#byClient.set(key, (this.#byClient.get(key) ?? 0) + 1);
+    this.#byClient.add(key);
     this.#running.add(controller);
     let ended = false;
     const done = () => {
       if (ended) return;
       ended = true;
       this.#running.delete(controller);
-      const left = (this.#byClient.get(key) ?? 1) - 1;
-      // Delete rather than keep zeros: the map must not grow with every
-      // address ever seen.
-      if (left === 0) this.#byClient.delete(key);
-      else this.#byClient.set(key, left);
+      this.#byClient.remove(key);
       this.#active--;
       if (this.#active === 0) {
         this.#idle?.resolve();

@@ -25,6 +25,7 @@ import {
   serverSentEvent,
 } from "../http/event_stream.ts";
 import type { BoardEvent, UploadBoard, UploadProgress } from "./board.ts";
+import { ClientCounts } from "./client_counts.ts";
 
 /** Default cap on subscribers. */
 export const DEFAULT_MAX_WATCHERS = 64;
@@ -99,8 +100,8 @@ export class UploadWatchers {
   readonly #o: Required<Omit<UploadWatchersOptions, "onChange">>;
   readonly #onChange: ((change: WatcherChange) => void) | undefined;
   readonly #watchers = new Set<Watcher>();
-  /** Subscribers per client address (only addresses with one or more). */
-  readonly #perClient = new Map<string, number>();
+  /** Subscribers per client address. */
+  readonly #perClient = new ClientCounts();
   #stopListening: (() => void) | undefined;
   #heartbeat: ReturnType<typeof setInterval> | undefined;
   #closed = false;
@@ -140,7 +141,7 @@ export class UploadWatchers {
   fullFor(client: string | undefined): boolean {
     const { maxPerClient } = this.#o;
     return client !== undefined && maxPerClient > 0 &&
-      (this.#perClient.get(client) ?? 0) >= maxPerClient;
+      this.#perClient.of(client) >= maxPerClient;
   }
 
   /**
@@ -167,9 +168,7 @@ export class UploadWatchers {
       }),
     };
     this.#watchers.add(watcher);
-    if (client !== undefined) {
-      this.#perClient.set(client, (this.#perClient.get(client) ?? 0) + 1);
-    }
+    if (client !== undefined) this.#perClient.add(client);
     this.#onChange?.("opened");
     watcher.stream.send(RETRY);
     for (const progress of this.#o.board.list()) {
@@ -190,11 +189,7 @@ export class UploadWatchers {
   #remove(watcher: Watcher, why: EventStreamEnd): void {
     if (!this.#watchers.delete(watcher)) return;
     const { client } = watcher;
-    if (client !== undefined) {
-      const left = (this.#perClient.get(client) ?? 1) - 1;
-      if (left === 0) this.#perClient.delete(client);
-      else this.#perClient.set(client, left);
-    }
+    if (client !== undefined) this.#perClient.remove(client);
     this.#onChange?.(why);
     this.#update();
   }
