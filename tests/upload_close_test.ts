@@ -12,9 +12,9 @@
 import assert from "node:assert/strict";
 import { spawnService } from "./fixtures/spawn.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";
+import { untilClosed } from "./fixtures/until_closed.ts";
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -42,34 +42,15 @@ async function trickleUntilClosed(conn: Deno.TcpConn, timeoutMs: number) {
       try {
         await conn.write(new Uint8Array([120]));
       } catch {
-        return; // the server closed it
+        return; // the server closed it, or untilClosed did
       }
       await delay(100);
     }
   })();
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    conn.close();
-  }, timeoutMs);
-  const started = performance.now();
-  const buffer = new Uint8Array(4096);
-  let text = "";
-  try {
-    for (;;) {
-      const n = await conn.read(buffer);
-      if (n === null) break;
-      text += decoder.decode(buffer.subarray(0, n));
-    }
-  } catch {
-    // Reset by the server, or closed here when the time ran out.
-  }
-  const ms = performance.now() - started;
-  clearTimeout(timer);
+  const { open, ms, text } = await untilClosed(conn, timeoutMs);
   done = true;
   await sending;
-  if (!timedOut) conn.close();
-  return { closed: !timedOut, ms, text };
+  return { closed: !open, ms, text };
 }
 
 Deno.test("an upload refused with 429 gets its answer and loses its connection while its body still trickles in", async () => {
