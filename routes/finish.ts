@@ -24,8 +24,6 @@ import type { RouteContext } from "./router.ts";
 
 /** What of the request finishing reads: its route context, and more. */
 export interface FinishContext extends RouteContext {
-  /** The request's method. */
-  readonly method: string;
   /** The request's `Origin` (`null` without one: no CORS headers). */
   readonly origin: string | null;
 }
@@ -57,7 +55,7 @@ function finishReply(
   ctx: FinishContext,
   options: FinishOptions,
 ): Finished | Promise<Finished> {
-  const reply = options.compressor.applyReply(req, answer);
+  const reply = options.compressor.applyReply(ctx, answer);
   return reply instanceof Promise
     ? reply.then((reply) => madeReply(req, reply, ctx, options))
     : madeReply(req, reply, ctx, options);
@@ -89,13 +87,12 @@ function madeReply(
  * the CORS headers set.
  */
 async function finishResponse(
-  req: Request,
   answer: Response,
   ctx: FinishContext,
   compressor: Compressor,
 ): Promise<Response> {
-  let response = await compressor.apply(req, answer);
-  if (req.method === "HEAD") response = await headOf(response);
+  let response = await compressor.apply(ctx, answer);
+  if (ctx.method === "HEAD") response = await headOf(response);
   response.headers.set("x-request-id", ctx.requestId);
   corsHeaders(response.headers, ctx.origin);
   return response;
@@ -119,7 +116,7 @@ export function finish(
   try {
     const finished = isReply(answer)
       ? finishReply(req, answer, ctx, options)
-      : finishResponse(req, answer, ctx, compressor).then(
+      : finishResponse(answer, ctx, compressor).then(
         (response) => ({ response, bytes: lengthOf(response) }),
       );
     return finished instanceof Promise

@@ -229,6 +229,8 @@ class RequestContext implements FinishContext {
   params: Readonly<Record<string, string>> = NO_PARAMS;
   readonly pathname: string;
   readonly search: string;
+  readonly href: string;
+  readonly headers: Headers;
   readonly requestId: string;
   /** The request's `Origin` (`null` without one: no CORS headers). */
   readonly origin: string | null;
@@ -239,30 +241,29 @@ class RequestContext implements FinishContext {
    * absolute-form target) is no host and port (`a>b`, `u:p@a`).
    */
   badHost = false;
-  readonly #href: string;
   readonly #info: Deno.ServeHandlerInfo | undefined;
   #url: URL | undefined;
   #remoteAddress: string | undefined | null = null;
 
   constructor(req: Request, info: Deno.ServeHandlerInfo | undefined) {
     this.method = req.method;
-    this.#href = req.url;
-    const plain = plainTarget(this.#href);
+    this.href = req.url;
+    const plain = plainTarget(this.href);
     if (plain === undefined) {
-      const url = URL.parse(this.#href);
-      this.badHost = url === null || !servedOrigin(originOf(this.#href));
-      this.#url = this.badHost ? onPlaceholderHost(this.#href) : url!;
+      const url = URL.parse(this.href);
+      this.badHost = url === null || !servedOrigin(originOf(this.href));
+      this.#url = this.badHost ? onPlaceholderHost(this.href) : url!;
       this.pathname = this.#url.pathname;
       this.search = this.#url.search;
     } else {
       [this.pathname, this.search] = plain;
     }
     // Read once: each `req.headers` is a checked call into the runtime.
-    const headers = req.headers;
+    const headers = this.headers = req.headers;
     // The URL alone cannot tell `Host: a/b` from an absolute-form target.
     if (!servedHost(headers.get("host")) && !this.badHost) {
       this.badHost = true;
-      this.#url = onPlaceholderHost(this.#href);
+      this.#url = onPlaceholderHost(this.href);
     }
     this.requestId = requestIdOf(headers);
     this.origin = headers.get("origin");
@@ -270,7 +271,7 @@ class RequestContext implements FinishContext {
   }
 
   get url(): URL {
-    return this.#url ??= new URL(this.#href);
+    return this.#url ??= new URL(this.href);
   }
 
   get remoteAddress(): string | undefined {

@@ -15,6 +15,8 @@ import type { Reply } from "../services/http/reply.ts";
 
 /** Per-request context handed to every handler. */
 export interface RouteContext {
+  /** The request's method (read once: each read is a checked call). */
+  readonly method: string;
   /** Named groups of the matched pattern. */
   params: Readonly<Record<string, string>>;
   /** The parsed request URL (built when first read). */
@@ -23,6 +25,13 @@ export interface RouteContext {
   readonly pathname: string;
   /** The URL's query, as `url.search` gives it (`""` for none). */
   readonly search: string;
+  /** The request's URL as `Request.url` gives it (read once). */
+  readonly href: string;
+  /**
+   * The request's headers, read once: each `req.headers` is a checked call
+   * into the runtime, so the layers after routing read them here.
+   */
+  readonly headers: Headers;
   /** The request id (echoed as `X-Request-Id`). */
   requestId: string;
   /** `performance.now()` when the request came in. */
@@ -223,12 +232,12 @@ export class Router {
    * which JSONPlaceholder answers as `/posts`), a 308 to it: one URL per
    * resource (and one cache entry), and the method and body kept.
    */
-  #notFound(req: Request, ctx: RouteContext): Response {
+  #notFound(ctx: RouteContext): Response {
     const { pathname } = ctx;
     const bare = pathname.replace(/\/+$/, "");
     if (
       bare !== pathname && bare !== "" && !bare.startsWith("//") &&
-      this.match(req.method, bare).kind !== "not_found"
+      this.match(ctx.method, bare).kind !== "not_found"
     ) {
       return new Response(null, {
         status: 308,
@@ -252,21 +261,22 @@ export class Router {
     ctx: RouteContext,
     scope: <T>(ctx: RouteContext, run: () => T) => T = (_ctx, run) => run(),
   ): Response | Reply | Promise<Response | Reply> {
-    const match = this.match(req.method, ctx.pathname);
+    const { method } = ctx;
+    const match = this.match(method, ctx.pathname);
     if (match.kind === "not_found") {
-      if (req.method === "OPTIONS" && ctx.pathname === "/*") {
+      if (method === "OPTIONS" && ctx.pathname === "/*") {
         ctx.route = SERVER_ROUTE;
         return optionsAnswer(req, this.#serverAllow, "*");
       }
-      return this.#notFound(req, ctx);
+      return this.#notFound(ctx);
     }
     if (match.kind === "method_not_allowed") {
       ctx.route = match.pattern;
-      if (req.method === "OPTIONS") {
+      if (method === "OPTIONS") {
         return optionsAnswer(req, match.allow, ctx.url.pathname);
       }
       return problem(405, {
-        detail: `${req.method} is not allowed on ${match.pattern}`,
+        detail: `${method} is not allowed on ${match.pattern}`,
         instance: ctx.url.pathname,
         allow: match.allow.split(", "),
       }, { headers: { allow: match.allow } });

@@ -2,13 +2,17 @@ import assert from "node:assert/strict";
 import { type RouteContext, Router } from "../routes/router.ts";
 import { isReply, responseOf } from "../services/http/reply.ts";
 
-function ctx(path: string): RouteContext {
-  const url = new URL(path, "http://localhost");
+/** The route context of `req`, as the pipeline makes it. */
+function ctx(req: Request): RouteContext {
+  const url = new URL(req.url);
   return {
+    method: req.method,
     params: {},
     url,
     pathname: url.pathname,
     search: url.search,
+    href: req.url,
+    headers: req.headers,
     requestId: "test",
     started: performance.now(),
     route: undefined,
@@ -38,21 +42,19 @@ async function handled(req: Request, c: RouteContext): Promise<Response> {
 }
 
 Deno.test("Router dispatches by method and pattern with params", async () => {
-  const c = ctx("/posts/7/comments");
-  const res = await handled(new Request(c.url), c);
+  const req = new Request("http://localhost/posts/7/comments");
+  const c = ctx(req);
+  const res = await handled(req, c);
   assert.equal(await res.text(), "comments 7");
   assert.equal(c.route, "/posts/:id/comments");
-  const root = ctx("/");
-  assert.equal(
-    await (await handled(new Request(root.url), root)).text(),
-    "root",
-  );
+  const root = new Request("http://localhost/");
+  assert.equal(await (await handled(root, ctx(root))).text(), "root");
 });
 
 Deno.test("Router answers 404 as problem+json for unknown paths", async () => {
   for (const path of ["/nope", "/posts", "/posts/1/2/3"]) {
-    const c = ctx(path);
-    const res = await handled(new Request(c.url), c);
+    const req = new Request(`http://localhost${path}`);
+    const res = await handled(req, ctx(req));
     assert.equal(res.status, 404, path);
     assert.equal(res.headers.get("content-type"), "application/problem+json");
     const body = await res.json();
@@ -69,25 +71,24 @@ Deno.test("Router answers a route's path with trailing slashes with 308 to the p
       ["/posts/7/comments/", "HEAD", "/posts/7/comments"],
     ] as const
   ) {
-    const res = await handled(
-      new Request(`http://localhost${path}`, { method }),
-      ctx(path),
-    );
+    const req = new Request(`http://localhost${path}`, { method });
+    const res = await handled(req, ctx(req));
     assert.equal(res.status, 308, `${method} ${path}`);
     assert.equal(res.headers.get("location"), location, path);
   }
   // Not a route without the slash either, or one only on another origin's
   // terms (`//host`): 404 as for any unknown path.
   for (const path of ["/nope/", "/posts/", "//posts/7/"]) {
-    const res = await handled(new Request("http://localhost/"), ctx(path));
+    const req = new Request(`http://localhost${path}`);
+    const res = await handled(req, ctx(req));
     assert.equal(res.status, 404, path);
     await res.body?.cancel();
   }
 });
 
 Deno.test("Router answers 405 with Allow for a known path and wrong method", async () => {
-  const c = ctx("/posts/1");
-  const res = await handled(new Request(c.url, { method: "PUT" }), c);
+  const req = new Request("http://localhost/posts/1", { method: "PUT" });
+  const res = await handled(req, ctx(req));
   assert.equal(res.status, 405);
   assert.equal(res.headers.get("allow"), "DELETE, GET, HEAD, OPTIONS");
   assert.deepEqual((await res.json()).allow, [

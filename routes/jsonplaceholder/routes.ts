@@ -150,28 +150,28 @@ function refusedQuery(ctx: RouteContext, key: string): Response | undefined {
 function proxy(
   deps: JsonPlaceholderDeps,
 ): Required<Pick<Route, "handler" | "atOnce">> {
-  const answer = (req: Request, ctx: RouteContext, timed: TimedLookup) => {
+  const answer = (ctx: RouteContext, timed: TimedLookup) => {
     ctx.log.cache = timed.result.outcome;
     return cachedAnswer(
-      req,
+      ctx,
       timed.result,
       serverTimingOf(timed),
       (headers) => notFound(ctx, headers),
     );
   };
   return {
-    handler: (req, ctx) => {
+    handler: (_req, ctx) => {
       const key = keyOf(ctx);
       const refused = ctx.search === "" ? undefined : refusedQuery(ctx, key);
       if (refused !== undefined) return refused;
       const timed = lookup(deps, key, ctx.started);
       return timed instanceof Promise
-        ? timed.then((timed) => answer(req, ctx, timed))
-        : answer(req, ctx, timed);
+        ? timed.then((timed) => answer(ctx, timed))
+        : answer(ctx, timed);
     },
-    atOnce: (req, ctx) => {
+    atOnce: (_req, ctx) => {
       const timed = fromMemory(deps, keyOf(ctx), ctx.started);
-      return timed === undefined ? undefined : answer(req, ctx, timed);
+      return timed === undefined ? undefined : answer(ctx, timed);
     },
   };
 }

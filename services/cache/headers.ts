@@ -79,12 +79,24 @@ export function cacheHeaders(result: CacheResult): Record<string, string> {
 }
 
 /**
+ * What {@linkcode cachedAnswer} reads of the request: a `Request`, or the
+ * pipeline's request context, which holds both read once (each read of a
+ * `Request`'s getters is a checked call into the runtime).
+ */
+export interface CachedRequest {
+  /** The request's headers (`If-None-Match`). */
+  readonly headers: Headers;
+  /** The request's URL as `Request.url` gives it (a list's paging links). */
+  readonly href: string;
+}
+
+/**
  * Turns a cache lookup into the client's answer: 200 or 304 as a
  * {@linkcode Reply} (the pipeline adds its headers and builds the
  * `Response` once), or the route's 404 (`notFound`) with the cache headers.
  */
 export function cachedAnswer(
-  req: Request,
+  req: CachedRequest,
   result: CacheResult,
   serverTiming: string,
   notFound: (headers: Record<string, string>) => Response,
@@ -110,7 +122,7 @@ export function cachedAnswer(
   const reply = okReply(result, serverTiming);
   // A list's paging headers, its links on the origin the client asked.
   if (entry.pagination !== undefined) {
-    addPaginationHeaders(reply.headers, entry.pagination, originOf(req.url));
+    addPaginationHeaders(reply.headers, entry.pagination, originOf(req.href));
   }
   return reply;
 }

@@ -102,6 +102,13 @@ function headerOf(head: Head, name: string): string | null {
 }
 
 /**
+ * What the compressor reads of the request: a `Request`, or the
+ * pipeline's request context, which holds both read once (each read of a
+ * `Request`'s getters is a checked call into the runtime).
+ */
+export type CompressedRequest = Pick<Request, "method" | "headers">;
+
+/**
  * What to do with an answer: add `Vary`; with a `coding` (the client takes
  * it), encode the body in it when it is long enough, and weaken the `ETag`.
  */
@@ -167,7 +174,7 @@ export class Compressor {
    * and is planned as that 200 would be.
    */
   #plan(
-    req: Request,
+    req: CompressedRequest,
     status: number,
     type: string | null,
     cacheControl: string | null,
@@ -192,7 +199,10 @@ export class Compressor {
    * The response to send for `req`: `response` itself (with `Vary` added
    * when its body could be compressed), or a compressed copy of it.
    */
-  apply(req: Request, response: Response): Response | Promise<Response> {
+  apply(
+    req: CompressedRequest,
+    response: Response,
+  ): Response | Promise<Response> {
     const { headers, status } = response;
     const plan = this.#plan(
       req,
@@ -229,7 +239,7 @@ export class Compressor {
    * {@linkcode Compressor.apply} for a {@linkcode Reply}: the same rules,
    * applied to its plain header record, so the `Response` is built once.
    */
-  applyReply(req: Request, reply: Reply): Reply | Promise<Reply> {
+  applyReply(req: CompressedRequest, reply: Reply): Reply | Promise<Reply> {
     const { headers, status, body } = reply;
     // Read by name here, not through headerOf: a load whose name varies
     // is megamorphic, and left JIT code for the runtime on every hit.
@@ -291,7 +301,7 @@ interface Variant {
  * Elsewhere (a 201 after an upload) it names another resource: left as it
  * is, and never a key for compressed bytes.
  */
-function tagsOwnBody(req: Request, status: number): boolean {
+function tagsOwnBody(req: CompressedRequest, status: number): boolean {
   return status === 200 && (req.method === "GET" || req.method === "HEAD");
 }
 
@@ -300,7 +310,7 @@ function tagsOwnBody(req: Request, status: number): boolean {
  * own body (or the 200 a 304 stands for) and is strong, else `undefined`.
  */
 function weakTagOf(
-  req: Request,
+  req: CompressedRequest,
   status: number,
   head: Head,
 ): string | undefined {
@@ -310,7 +320,7 @@ function weakTagOf(
 }
 
 function variantOf(
-  req: Request,
+  req: CompressedRequest,
   status: number,
   head: Head,
   coding: Coding,
