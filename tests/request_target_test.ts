@@ -136,3 +136,24 @@ Deno.test("servedHost takes a host and port, or none, and nothing URL would read
     assert.equal(servedHost(host), false, host);
   }
 });
+
+Deno.test("plainTarget answers a URL asked again (it remembers the last) as it did the first time", () => {
+  const urls = [
+    "http://h/posts/1",
+    "http://h/posts/1",
+    "http://h/posts/1?x=1",
+    "http://h/posts/%41",
+    "http://h/posts/1",
+    "http://h/posts/./1",
+    "http://h/posts/./1",
+    "http://a>b/posts/1",
+    "http://h/posts/1",
+  ];
+  for (const url of urls) {
+    const parsed = URL.parse(url);
+    const expected = parsed === null || url.includes("%") || url.includes("/.")
+      ? undefined
+      : [parsed.pathname, parsed.search];
+    assert.deepEqual(plainTarget(url), expected, url);
+  }
+});

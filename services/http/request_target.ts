@@ -81,12 +81,33 @@ function servedOriginOf(url: string, start: number): boolean {
   return servedOrigin(url.slice(0, start));
 }
 
+// The last URL found plain, and its path and query: clients ask the same
+// URLs again and again, and one string comparison then stands for the scan
+// and the slices. The parts are then the same strings as the last time,
+// whose hashes the route memo's and the cache's `Map` lookups have already
+// computed (a new slice is hashed again at each).
+let lastPlainUrl = "";
+let lastPlainParts: readonly [string, string] = ["", ""];
+
 /**
  * `[pathname, search]` of an absolute http(s) URL as `URL` would give
  * them, or `undefined` when the URL is not plain (then parse it, and check
  * its origin with {@linkcode servedOrigin}).
  */
-export function plainTarget(url: string): [string, string] | undefined {
+export function plainTarget(
+  url: string,
+): readonly [string, string] | undefined {
+  if (url === lastPlainUrl) return lastPlainParts;
+  const parts = scannedTarget(url);
+  if (parts !== undefined) {
+    lastPlainUrl = url;
+    lastPlainParts = parts;
+  }
+  return parts;
+}
+
+/** {@linkcode plainTarget}, worked out. */
+function scannedTarget(url: string): readonly [string, string] | undefined {
   const start = pathStart(url);
   if (start < 0) return undefined;
   PLAIN.lastIndex = start;
