@@ -10,7 +10,11 @@
  */
 
 import assert from "node:assert/strict";
-import { NESTED, RESOURCES } from "../routes/jsonplaceholder/routes.ts";
+import {
+  isValidId,
+  NESTED,
+  RESOURCES,
+} from "../routes/jsonplaceholder/routes.ts";
 import { json, testApp } from "./fixtures/app.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
 
@@ -219,4 +223,40 @@ Deno.test("GET /users/:id/summary aggregates, 404s and degrades per part", async
     ) => [e.part, e.status]),
     [["todos", 502]],
   );
+});
+
+Deno.test("isValidId takes positive safe integers of up to 16 digits without a leading zero", () => {
+  for (const id of ["1", "9", "10", "100", "9007199254740991"]) {
+    assert.equal(isValidId(id), true, id);
+  }
+  const refused = [
+    undefined,
+    "",
+    "0",
+    "01",
+    "-1",
+    "+1",
+    "1.0",
+    "1e3",
+    " 1",
+    "1 ",
+    "a",
+    "1a",
+    "\u0661",
+    "12345678901234567",
+    "9007199254740992",
+  ];
+  for (const id of refused) assert.equal(isValidId(id), false, String(id));
+  // Agrees with the pattern it replaced on every short string of these.
+  const pattern = /^[1-9][0-9]{0,15}$/;
+  const alphabet = ["0", "1", "9", "a", "-", ".", " ", ":", "/"];
+  const strings = [""];
+  for (let length = 1; length <= 4; length++) {
+    for (const prefix of strings.filter((s) => s.length === length - 1)) {
+      for (const c of alphabet) strings.push(prefix + c);
+    }
+  }
+  for (const id of strings) {
+    assert.equal(isValidId(id), pattern.test(id), JSON.stringify(id));
+  }
 });

@@ -36,11 +36,26 @@ export const NESTED = [
 /** An id: a positive (safe) integer. */
 export const IdSchema = z.int().min(1);
 
-const ID = /^[1-9][0-9]{0,15}$/;
+// Digits of a positive integer: 1 to 9, then 0 to 9 (at most 16 in all).
+const ONE = 0x31;
+const ZERO = 0x30;
+const NINE = 0x39;
 
-/** Whether `id` is a positive integer a JSONPlaceholder id can be. */
+/**
+ * Whether `id` is a positive integer a JSONPlaceholder id can be: up to 16
+ * digits, no leading zero, and safe. Read digit by digit, not with a
+ * regex: this runs on every cached GET of an item, and a regex test is a
+ * call out of the JIT code into the regex engine.
+ */
 export function isValidId(id: string | undefined): id is string {
-  return id !== undefined && ID.test(id) && Number.isSafeInteger(Number(id));
+  if (id === undefined || id.length === 0 || id.length > 16) return false;
+  const first = id.charCodeAt(0);
+  if (first < ONE || first > NINE) return false;
+  for (let i = 1; i < id.length; i++) {
+    const code = id.charCodeAt(i);
+    if (code < ZERO || code > NINE) return false;
+  }
+  return Number.isSafeInteger(Number(id));
 }
 
 /**
