@@ -196,6 +196,8 @@ function createServices(
     maxWatchers: config.maxUploadWatchers,
     maxPerClient: config.maxUploadWatchersPerClient,
     onChange: watcherMetrics(metrics.registry, () => watchers.count),
+    // An upload of another worker or instance ends in the shared storage.
+    storedFile: (id) => files.stat(id),
   });
   const upstreamRecorders = upstreamMetrics(metrics.registry, {
     openSlots: () => client.openSlots,

@@ -45,7 +45,11 @@ const EVENTS_DESCRIPTION =
   "comment comes every 15 s. With `id`, only that upload's events, and " +
   "the stream ends after its `done` or `failed` (so a client can " +
   "subscribe before it sends its `Upload-Id`), which then carries " +
-  "`id: ended`: EventSource's reconnect sends it back as " +
+  "`id: ended`. An upload that ran in another process sharing the " +
+  "storage (a `deno serve --parallel` worker, an instance behind a load " +
+  "balancer) ends such a stream once it is stored, within about a " +
+  "second, with `event: done` whose data is the stored file's " +
+  "`FileMetadata` (no figures). EventSource's reconnect sends `id: ended` back as " +
   "`Last-Event-ID` and gets 204, after which it stops. Bounded: at " +
   "most `MAX_UPLOAD_WATCHERS` subscribers (503 past it), at most " +
   "`MAX_UPLOAD_WATCHERS_PER_CLIENT` from one client address (429 past " +

@@ -15,6 +15,17 @@
  * only enqueue); a client that goes away is removed at once. The board's
  * timer and the heartbeat timer run only while someone watches.
  *
+ * The board holds this process's uploads only, while an upload may run in
+ * another process sharing the storage: another worker of
+ * `deno serve --parallel` (the kernel spreads connections over them) or
+ * another instance behind a load balancer. A subscriber of such an id
+ * heard nothing, ever, and the upload page waited on it for good. With
+ * `storedFile`, the storage is asked about each watched id that is not on
+ * the board (at once, then every `storedPollMs`): once the file is there,
+ * its facts are sent as `done` and the stream ends as for an upload here.
+ * An upload that failed elsewhere leaves no trace, so its stream stays
+ * open until the client leaves (the uploading client has its answer).
+ *
  * @module
  */
 
@@ -35,6 +46,8 @@ export const DEFAULT_MAX_WATCHERS_PER_CLIENT = 8;
 export const DEFAULT_HEARTBEAT_MS = 15_000;
 /** Default most bytes queued per subscriber: 1 MiB (seconds of events). */
 export const DEFAULT_WATCHER_QUEUE_BYTES = 1024 * 1024;
+/** Default time between questions to the storage about an id: 1 s. */
+export const DEFAULT_STORED_POLL_MS = 1_000;
 
 /** What happened to a subscriber, for metrics. */
 export type WatcherChange = "opened" | "refused" | EventStreamEnd;
@@ -53,6 +66,14 @@ export interface UploadWatchersOptions {
   maxQueuedBytes?: number;
   /** Observes subscribers coming and going (metrics). */
   onChange?: (change: WatcherChange) => void;
+  /**
+   * The stored file `id`'s facts, `undefined` while there is none: how an
+   * upload that ran in another process ended (see the module doc). A
+   * rejection counts as not yet (asked again at the next poll).
+   */
+  storedFile?: (id: string) => Promise<object | undefined>;
+  /** Time between questions to `storedFile` about an id. @default {1000} */
+  storedPollMs?: number;
 }
 
 interface Watcher {
@@ -97,8 +118,14 @@ const RETRY = new TextEncoder().encode("retry: 2000\n\n");
 
 /** The subscribers of the upload events; see the module doc. */
 export class UploadWatchers {
-  readonly #o: Required<Omit<UploadWatchersOptions, "onChange">>;
+  readonly #o: Required<
+    Omit<UploadWatchersOptions, "onChange" | "storedFile">
+  >;
   readonly #onChange: ((change: WatcherChange) => void) | undefined;
+  readonly #storedFile: UploadWatchersOptions["storedFile"];
+  /** Ids whose question to `storedFile` is under way. */
+  readonly #asking = new Set<string>();
+  #poll: ReturnType<typeof setInterval> | undefined;
   readonly #watchers = new Set<Watcher>();
   /** Subscribers per client address. */
   readonly #perClient = new ClientCounts();
@@ -114,22 +141,32 @@ export class UploadWatchers {
       maxPerClient = DEFAULT_MAX_WATCHERS_PER_CLIENT,
       heartbeatMs = DEFAULT_HEARTBEAT_MS,
       maxQueuedBytes = DEFAULT_WATCHER_QUEUE_BYTES,
+      storedPollMs = DEFAULT_STORED_POLL_MS,
     } = options;
     if (!Number.isSafeInteger(maxPerClient) || maxPerClient < 0) {
       throw new RangeError("maxPerClient must be a non-negative integer");
     }
     for (
-      const [name, value] of [["maxWatchers", maxWatchers], [
-        "heartbeatMs",
-        heartbeatMs,
-      ]] as const
+      const [name, value] of [
+        ["maxWatchers", maxWatchers],
+        ["heartbeatMs", heartbeatMs],
+        ["storedPollMs", storedPollMs],
+      ] as const
     ) {
       if (!Number.isSafeInteger(value) || value < 1) {
         throw new RangeError(`${name} must be a positive integer`);
       }
     }
-    this.#o = { board, maxWatchers, maxPerClient, heartbeatMs, maxQueuedBytes };
+    this.#o = {
+      board,
+      maxWatchers,
+      maxPerClient,
+      heartbeatMs,
+      maxQueuedBytes,
+      storedPollMs,
+    };
     this.#onChange = options.onChange;
+    this.#storedFile = options.storedFile;
   }
 
   /** Subscribers now. */
@@ -177,6 +214,8 @@ export class UploadWatchers {
       }
     }
     this.#update();
+    // Already stored (here or elsewhere) before the subscriber came.
+    if (id !== undefined) this.#ask(id);
     return watcher.stream;
   }
 
@@ -206,12 +245,42 @@ export class UploadWatchers {
         () => this.#send(undefined, beat),
         this.#o.heartbeatMs,
       );
+      if (this.#storedFile) {
+        this.#poll = setInterval(() => this.#askAll(), this.#o.storedPollMs);
+      }
     } else if (!watched && this.#stopListening !== undefined) {
       this.#stopListening();
       this.#stopListening = undefined;
       clearInterval(this.#heartbeat);
       this.#heartbeat = undefined;
+      clearInterval(this.#poll);
+      this.#poll = undefined;
     }
+  }
+
+  /** Asks the storage about every id watched and not running here. */
+  #askAll(): void {
+    for (const { id } of this.#watchers) {
+      if (id !== undefined) this.#ask(id);
+    }
+  }
+
+  /**
+   * Asks the storage whether upload `id` is stored, unless it runs here
+   * (its own ending will come) or a question is under way; sends `done`
+   * with the file's facts if it is.
+   */
+  #ask(id: string): void {
+    const storedFile = this.#storedFile;
+    if (!storedFile || this.#asking.has(id) || this.#o.board.has(id)) return;
+    this.#asking.add(id);
+    storedFile(id).then((file) => {
+      // An upload here that began meanwhile sends its own ending.
+      if (file !== undefined && !this.#o.board.has(id)) {
+        // Not to the subscribers of every upload: they never saw it run.
+        this.#endFor(id, "done", file);
+      }
+    }, () => {}).finally(() => this.#asking.delete(id));
   }
 
   #fanOut(event: BoardEvent): void {
@@ -233,10 +302,17 @@ export class UploadWatchers {
    */
   #last(id: string, event: string, data: unknown): void {
     const plain = serverSentEvent(event, data);
+    for (const watcher of this.#watchers) {
+      if (watcher.id === undefined) watcher.stream.send(plain);
+    }
+    this.#endFor(id, event, data);
+  }
+
+  /** Sends `event` to upload `id`'s own subscribers and ends their streams. */
+  #endFor(id: string, event: string, data: unknown): void {
     const ended = serverSentEvent(event, data, { id: ENDED_EVENT_ID });
     for (const watcher of [...this.#watchers]) {
-      if (watcher.id === undefined) watcher.stream.send(plain);
-      else if (watcher.id === id) {
+      if (watcher.id === id) {
         watcher.stream.send(ended);
         watcher.stream.close();
       }

@@ -1,0 +1,113 @@
+/**
+ * Tests of `GET /uploads/events?id=` when the upload runs in another
+ * process sharing the storage: another worker of `deno serve --parallel`
+ * (one `DATA_DIR`), or another instance behind a load balancer (one
+ * bucket). The kernel spreads `--parallel`'s connections over its
+ * workers, and nginx spreads requests round robin, so the upload page's
+ * event stream and its upload often reach different processes. The
+ * stream learns the ending from the shared storage and ends with `done`
+ * instead of waiting for ever (the page waited on it, "Uploading…" for
+ * good, in ~3 of 10 uploads against `deno serve --parallel` with 2
+ * workers). Here two apps share one `DATA_DIR`, as `--parallel`'s
+ * workers do.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { loadConfig } from "../services/ops/config.ts";
+import { createApp } from "../routes/app.ts";
+import { silentLogger } from "../services/ops/logger.ts";
+import { nextEvent, serverSentEvents } from "./fixtures/sse.ts";
+import { withTempDir } from "./fixtures/temp_dir.ts";
+
+/** An app on a real loopback server, its storage in `dataDir`. */
+async function served(dataDir: string) {
+  const result = loadConfig({ args: ["--data-dir", dataDir] });
+  if (result.help) throw new Error("unexpected --help");
+  const app = await createApp({ config: result.config, logger: silentLogger });
+  const server = Deno.serve(
+    { port: 0, hostname: "127.0.0.1", onListen() {} },
+    app.fetch,
+  );
+  return {
+    app,
+    origin: `http://127.0.0.1:${server.addr.port}`,
+    async [Symbol.asyncDispose]() {
+      await server.shutdown();
+      await app.close();
+    },
+  };
+}
+
+function newId(): string {
+  const random = crypto.getRandomValues(new Uint8Array(10));
+  return Date.now().toString(16).padStart(12, "0") +
+    Array.from(random, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** The events of `?id=` on `origin`, ended after `ms` whatever comes. */
+async function subscribe(origin: string, id: string, ms: number) {
+  const res = await fetch(`${origin}/uploads/events?id=${id}`, {
+    signal: AbortSignal.timeout(ms),
+  });
+  assert.equal(res.status, 200);
+  return serverSentEvents(res.body!)[Symbol.asyncIterator]();
+}
+
+Deno.test("a stream of an upload stored by another process sharing the storage ends with done", () =>
+  withTempDir(async (dir) => {
+    await using uploader = await served(dir);
+    await using watcher = await served(dir);
+    const id = newId();
+    const events = await subscribe(watcher.origin, id, 5_000);
+    const body = crypto.getRandomValues(new Uint8Array(64 * 1024));
+    const res = await fetch(`${uploader.origin}/files`, {
+      method: "POST",
+      headers: { "upload-id": id },
+      body,
+    });
+    assert.equal(res.status, 201);
+    const stored = await res.json();
+    const done = await nextEvent(events, (e) => e.event !== "");
+    assert.equal(done.event, "done");
+    const data = JSON.parse(done.data);
+    assert.equal(data.id, id);
+    assert.equal(data.size, body.byteLength);
+    assert.equal(data.sha256, stored.sha256);
+    // The stream ends after the ending, as for an upload of its own.
+    assert.equal((await events.next()).done, true);
+    assert.equal(watcher.app.watchers.count, 0);
+  }));
+
+Deno.test("a stream of an upload already stored ends with done at once", () =>
+  withTempDir(async (dir) => {
+    await using one = await served(dir);
+    const id = newId();
+    const res = await fetch(`${one.origin}/files`, {
+      method: "POST",
+      headers: { "upload-id": id },
+      body: new Uint8Array(1000).fill(7),
+    });
+    assert.equal(res.status, 201);
+    await res.body?.cancel();
+    const started = performance.now();
+    const events = await subscribe(one.origin, id, 5_000);
+    const done = await nextEvent(events, (e) => e.event !== "");
+    assert.equal(done.event, "done");
+    assert.equal(JSON.parse(done.data).size, 1000);
+    assert.ok(performance.now() - started < 2_000, "within one poll or so");
+    assert.equal((await events.next()).done, true);
+  }));
+
+Deno.test("a stream of an id nobody uploads stays open; no poll outlives it", () =>
+  withTempDir(async (dir) => {
+    await using one = await served(dir);
+    const events = await subscribe(one.origin, newId(), 1_500);
+    // Only the retry line, then the client's own timeout ends the stream.
+    await assert.rejects(nextEvent(events, (e) => e.event !== ""));
+    for (let i = 0; i < 100 && one.app.watchers.count > 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assert.equal(one.app.watchers.count, 0);
+  }));
