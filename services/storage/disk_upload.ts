@@ -67,6 +67,31 @@ async function removeIfExists(path: string): Promise<void> {
   }
 }
 
+/**
+ * Whether upload `id` in folder `dir` is live: its `<id>.part` exists and
+ * an open upload holds its lock, in this process or another sharing the
+ * folder (the workers of `deno serve --parallel`, a process started while
+ * the previous one still finishes its uploads). The lock is `flock(2)`'s:
+ * it belongs to the open file, so it conflicts within one process too, and
+ * it goes with the process, so a crash's `.part` is free. The
+ * sweep removes the leftovers of uploads that are not live only.
+ */
+export async function uploadIsLive(dir: string, id: string): Promise<boolean> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(join(dir, `${id}.part`), { read: true });
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+  try {
+    return !(await file.tryLock(true));
+  } finally {
+    // Closing releases the lock if it was taken here.
+    file.close();
+  }
+}
+
 /** An upload in progress in folder `dir`; see {@linkcode DiskUpload.open}. */
 export class DiskUpload implements StorageUpload {
   /** The id the file gets once committed. */
@@ -85,12 +110,22 @@ export class DiskUpload implements StorageUpload {
     this.#flush = new EarlyFlush(join(dir, `${id}.part`));
   }
 
-  /** Creates `<id>.part` in `dir` (failing if it exists) and returns the upload. */
+  /**
+   * Creates `<id>.part` in `dir` (failing if it exists) and returns the
+   * upload, which holds an exclusive lock on it until its commit renamed
+   * it or its abort: see {@linkcode uploadIsLive}.
+   */
   static async open(dir: string, id: string): Promise<DiskUpload> {
     const file = await Deno.open(join(dir, `${id}.part`), {
       write: true,
       createNew: true,
     }).catch((error) => Promise.reject(unwritable(error)));
+    try {
+      await file.lock(true);
+    } catch (error) {
+      file.close();
+      throw unwritable(error);
+    }
     return new DiskUpload(dir, id, file);
   }
 
@@ -130,21 +165,29 @@ export class DiskUpload implements StorageUpload {
   ): Promise<FileMetadata> {
     await this.#flush.settle();
     await file.sync();
-    this.#close();
     const metadata = committedMetadata(this.id, content);
     const [part, metaPart, meta, final] = this.#paths();
-    const sidecar = await Deno.open(metaPart, { write: true, createNew: true });
+    // The lock (the open file) is held until `<id>` exists: until then a
+    // sweep of another process would take the sidecar for an orphan.
     try {
-      await writeAll(
-        sidecar,
-        new TextEncoder().encode(JSON.stringify(metadata) + "\n"),
-      );
-      await sidecar.sync();
+      const sidecar = await Deno.open(metaPart, {
+        write: true,
+        createNew: true,
+      });
+      try {
+        await writeAll(
+          sidecar,
+          new TextEncoder().encode(JSON.stringify(metadata) + "\n"),
+        );
+        await sidecar.sync();
+      } finally {
+        sidecar.close();
+      }
+      await Deno.rename(metaPart, meta);
+      await Deno.rename(part, final);
     } finally {
-      sidecar.close();
+      this.#close();
     }
-    await Deno.rename(metaPart, meta);
-    await Deno.rename(part, final);
     await syncDir(this.#dir);
     return metadata;
   }

@@ -19,7 +19,7 @@
  * @example Usage
  * ```ts
  * const store = await createLocalDiskStorage({ dir: "./data/files" });
- * await store.sweep(); // at startup only
+ * await store.sweep(); // at startup
  * await store.refresh(); // builds the index
  * const page = await store.list({ limit: 20 });
  * ```
@@ -30,7 +30,7 @@
 import { Buffer } from "node:buffer";
 import { statfs } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { DiskUpload } from "./disk_upload.ts";
+import { DiskUpload, uploadIsLive } from "./disk_upload.ts";
 import type { IndexPosition } from "./file_index.ts";
 import { FolderIndex } from "./folder_index.ts";
 import type { Logger } from "../ops/logger.ts";
@@ -71,7 +71,7 @@ export interface LocalDiskStats {
 }
 
 const SIDECAR = /^([0-9a-f]{32})\.json$/;
-const PART = /^[0-9a-f]{32}(\.json)?\.part$/;
+const PART = /^([0-9a-f]{32})(\.json)?\.part$/;
 
 function isNotFound(error: unknown): boolean {
   return error instanceof Deno.errors.NotFound;
@@ -205,19 +205,28 @@ export class LocalDiskStorage implements FileStorage {
 
   /**
    * Removes what a crash leaves behind: `<id>.part` and `<id>.json.part`
-   * files, and sidecars whose content was never committed. Resolves with
-   * how many files were removed. Run it at startup only: during an upload
-   * its `.part` file is live.
+   * files, and sidecars whose content was never committed, unless upload
+   * `<id>` is live ({@linkcode uploadIsLive}: another process sharing the
+   * folder may be writing it, or committing it). Resolves with how many
+   * files were removed.
    */
   async sweep(): Promise<number> {
     const names = new Set<string>();
     for await (const entry of Deno.readDir(this.dir)) {
       if (entry.isFile) names.add(entry.name);
     }
+    const live = new Map<string, Promise<boolean>>();
+    const isLive = (id: string) => {
+      let answer = live.get(id);
+      if (!answer) live.set(id, answer = uploadIsLive(this.dir, id));
+      return answer;
+    };
     let removed = 0;
     for (const name of names) {
       const orphan = SIDECAR.exec(name);
-      if (PART.test(name) || (orphan && !names.has(orphan[1]!))) {
+      const part = PART.exec(name);
+      const id = part?.[1] ?? (orphan && !names.has(orphan[1]!) && orphan[1]);
+      if (id && !(await isLive(id))) {
         try {
           await Deno.remove(join(this.dir, name));
           removed++;
