@@ -12,8 +12,9 @@
  * its own app (its own in-memory cache) on the shared `DATA_DIR`; a bad
  * setting stops the worker before it takes a request. `deno serve` owns
  * the listener and the signals: there is no drain of uploads as under
- * `deno run main.ts`, and when its listener fails the process exits 1
- * ({@linkcode exitOneWhenTheListenerEnds}).
+ * `deno run main.ts`, but once its requests are done the app is closed
+ * ({@linkcode closeWhenIdle}), and when its listener fails the process
+ * exits 1 ({@linkcode exitOneWhenTheListenerEnds}).
  *
  * @module
  */
@@ -28,6 +29,9 @@ import {
   refuseStart,
   settingsOrExit,
 } from "./services/ops/startup.ts";
+
+// How often a closing worker looks whether its requests are done.
+const IDLE_POLL_MS = 50;
 
 const settings = settingsOrExit([]);
 if (settings.help) throw new Error("unreachable: no flags under deno serve");
@@ -56,7 +60,11 @@ exitOneWhenTheListenerEnds();
 function exitOneWhenTheListenerEnds(): void {
   let ending = false;
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
-    Deno.addSignalListener(signal, () => ending = true);
+    Deno.addSignalListener(signal, () => {
+      if (ending) return;
+      ending = true;
+      void closeWhenIdle();
+    });
   }
   globalThis.addEventListener("unload", () => {
     if (ending) return;
@@ -67,6 +75,23 @@ function exitOneWhenTheListenerEnds(): void {
     });
     Deno.exit(1);
   });
+}
+
+/**
+ * After SIGTERM or SIGINT, `deno serve` closes its listener and lets the
+ * requests in flight finish, and the worker ends once nothing is left to
+ * do; but the app's own connections and timers (Redis's connections and
+ * pings, the S3 sweep) would keep it alive for ever: with REDIS_URL the
+ * process never exited. Close the app once no request is in flight (or
+ * after SHUTDOWN_GRACE_MS), which lets the worker end.
+ */
+async function closeWhenIdle(): Promise<void> {
+  app.beginDrain();
+  const deadline = Date.now() + config.shutdownGraceMs;
+  while (app.inflight > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, IDLE_POLL_MS));
+  }
+  await app.close();
 }
 
 /** The settings in force: PORT and HOST are not, `deno serve` listens. */

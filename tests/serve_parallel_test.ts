@@ -129,6 +129,20 @@ async function waitUntilUp(served: Served, client: Deno.HttpClient) {
   throw new Error(`deno serve did not come up\n${served.output()}`);
 }
 
+/** Its exit status, or `undefined` if it still runs after `ms`. */
+function exitWithin(
+  served: Served,
+  ms: number,
+): Promise<Deno.CommandStatus | undefined> {
+  return Promise.race([
+    served.status,
+    new Promise<undefined>((resolve) => {
+      const timer = setTimeout(() => resolve(undefined), ms);
+      served.status.finally(() => clearTimeout(timer));
+    }),
+  ]);
+}
+
 Deno.test("deno serve --parallel serves every route from several workers, each with its own cache", async () => {
   await using upstream = startFixtureUpstream();
   const dataDir = await Deno.makeTempDir({ prefix: "async-api-serve-" });
@@ -336,6 +350,13 @@ Deno.test("deno serve --parallel with REDIS_URL: 2 workers share one cache, 50 c
     }
     assert.equal(seen.size, JOBS, served.output());
     assert.ok(seen.has(1) && (seen.get(0) ?? 0) > 0, [...seen].join(" "));
+
+    // SIGTERM ends it, Redis connections and all (they kept every worker
+    // alive for ever, the listener gone).
+    served.kill("SIGTERM");
+    const stopped = await exitWithin(served, 10_000);
+    assert.ok(stopped, `still running 10 s after SIGTERM\n${served.output()}`);
+    assert.equal(stopped.code, 0, served.output());
   } finally {
     await Deno.remove(dataDir, { recursive: true });
   }
@@ -365,13 +386,7 @@ Deno.test("deno serve --parallel out of file descriptors: the listener ends, the
         break; // the listener is gone
       }
     }
-    const status = await Promise.race([
-      served.status,
-      new Promise<undefined>((resolve) => {
-        const timer = setTimeout(() => resolve(undefined), 15_000);
-        served.status.finally(() => clearTimeout(timer));
-      }),
-    ]);
+    const status = await exitWithin(served, 15_000);
     assert.ok(status, `still running\n${served.output()}`);
     assert.equal(status.code, 1, served.output());
     // On stderr, as every error line.
