@@ -25,7 +25,7 @@ export class Heartbeat {
   readonly #bucket: S3Bucket;
   readonly #key: string;
   readonly #timer: ReturnType<typeof setInterval>;
-  readonly #stop = new AbortController();
+  readonly #cutOff = new AbortController();
   #beat: Promise<void> | undefined;
   #sent = false;
   #stopped = false;
@@ -37,17 +37,34 @@ export class Heartbeat {
     this.#timer = setInterval(() => this.#send(), everyMs);
   }
 
-  /** Stops beating and removes `live/<id>` if a beat was sent. */
+  /**
+   * Stops beating, lets a beat under way end, then removes `live/<id>` if a
+   * beat was sent: the DELETE follows the last PUT's answer, so no beat
+   * lands after it (a beat cut off here could, on a loaded store, and stay
+   * until a sweep). For an upload that ends well (the store answers).
+   */
   async stop(): Promise<void> {
+    await this.#end();
+  }
+
+  /**
+   * Stops beating, cuts off a beat under way, then removes `live/<id>` if
+   * a beat was sent. For an upload that failed: a beat waiting on a store
+   * that is down would delay the answer; what lands late, the sweep
+   * removes.
+   */
+  async abort(): Promise<void> {
+    this.#cutOff.abort();
+    await this.#end();
+  }
+
+  async #end(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
     clearInterval(this.#timer);
-    // A beat under way would only delay a failing upload's answer.
-    this.#stop.abort();
     await this.#beat;
-    // Any beat sent, even one that failed or was cut off here, may have
-    // reached the store (a PUT aborted on our side can still complete on
-    // its side): delete, which is harmless when there is nothing.
+    // Any beat sent, even one that failed or was cut off, may have reached
+    // the store: delete, which is harmless when there is nothing.
     if (!this.#sent) return;
     // What this leaves (the store failing now), the sweep removes.
     await this.#bucket.run({ method: "DELETE", key: this.#key }).catch(
@@ -62,7 +79,7 @@ export class Heartbeat {
       method: "PUT",
       key: this.#key,
       body: "",
-      signal: this.#stop.signal,
+      signal: this.#cutOff.signal,
     }).then(
       () => {},
       // A missed beat is made up by the next; the sweep waits for

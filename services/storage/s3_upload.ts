@@ -159,7 +159,7 @@ export class S3Upload implements StorageUpload {
     await Promise.allSettled(this.#inFlight);
     this.#freeParts();
     await Promise.all([
-      this.#heartbeat.stop(),
+      this.#heartbeat.abort(),
       this.#bucket.run({
         method: "DELETE",
         key: contentKey(this.id),
