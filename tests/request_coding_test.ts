@@ -80,7 +80,7 @@ Deno.test("decodedBody decodes a bomb into the reader's own views, a view at a t
   await plain.cancel();
 });
 
-Deno.test("decodedBody takes a gzip of several members (RFC 1952), as gzip, pigz and bgzip write them, and refuses bytes after the end", async () => {
+Deno.test("decodedBody takes a gzip of several members (RFC 1952), as gzip, pigz and bgzip write them, and refuses bytes other than zeros after the end", async () => {
   const parts = ["first member\n", "", "second member\n"].map((text) =>
     new TextEncoder().encode(text)
   );
@@ -98,9 +98,9 @@ Deno.test("decodedBody takes a gzip of several members (RFC 1952), as gzip, pigz
   for (
     const [coding, coded] of [
       ["gzip", [...members, Uint8Array.of(1, 2, 3)]],
-      ["gzip", [members[0]!, new Uint8Array(4)]],
+      ["gzip", [members[0]!, new Uint8Array(4), Uint8Array.of(0, 9)]],
       ["deflate", [deflate, deflate]],
-      ["deflate", [deflate, Uint8Array.of(0)]],
+      ["deflate", [deflate, Uint8Array.of(0, 0, 1)]],
     ] as const
   ) {
     await assert.rejects(
@@ -109,6 +109,29 @@ Deno.test("decodedBody takes a gzip of several members (RFC 1952), as gzip, pigz
       BodyCodingError,
       `${coding} with ${coded.length} chunks`,
     );
+  }
+});
+
+Deno.test("decodedBody skips zeros after the end of the coded data, as tar and dd pad a file (and node's zlib skips them)", async () => {
+  const text = new TextEncoder().encode("padded to its block\n");
+  for (const coding of ["gzip", "deflate"] as const) {
+    const coded = await encoded(text, coding);
+    const padded = new Uint8Array(512);
+    padded.set(coded);
+    for (
+      const chunks of [
+        [padded],
+        [coded, new Uint8Array(10240), new Uint8Array(3)],
+        [...padded].map((b) => Uint8Array.of(b)),
+      ]
+    ) {
+      assert.equal(
+        await new Response(decodedBody(countedBody(chunks).stream, coding))
+          .text(),
+        "padded to its block\n",
+        `${coding} in ${chunks.length} chunks`,
+      );
+    }
   }
 });
 

@@ -148,6 +148,53 @@ Deno.test("a gzip of several members (gzip >> appended, pigz, bgzip), sent by cu
   }
 });
 
+Deno.test("a gzip or deflate padded with zeros (tar, dd), sent by curl, is stored as its decoded bytes; other bytes after its end are 400", async () => {
+  await using served = await serveApp({});
+  const dir = await Deno.makeTempDir({ prefix: "upload-padded-" });
+  try {
+    const a = fileBytes();
+    await Deno.writeFile(`${dir}/a`, a);
+    // truncate rounds up to tar's 10 KiB record with zeros; dd appends a
+    // block of them; pigz -z writes the zlib format (HTTP's deflate).
+    await sh(dir, "gzip -c a > tar.gz && truncate -s %10240 tar.gz");
+    await sh(
+      dir,
+      "pigz -z -c a > dd.zz && dd if=/dev/zero bs=4096 count=3 >> dd.zz",
+    );
+    await sh(dir, "gzip -c a > junk.gz && printf junk >> junk.gz");
+    await sh(dir, "cp tar.gz late.gz && printf x >> late.gz");
+    const sent = [
+      { name: "tar.gz", coding: "gzip", status: 201 },
+      { name: "dd.zz", coding: "deflate", status: 201 },
+      { name: "junk.gz", coding: "gzip", status: 400 },
+      { name: "late.gz", coding: "gzip", status: 400 },
+    ];
+    for (const { name, coding, status } of sent) {
+      const out = await runTool("curl", [
+        "-sS",
+        "-w",
+        "\n%{http_code}",
+        "-H",
+        `Content-Encoding: ${coding}`,
+        "-T",
+        `${dir}/${name}`,
+        `${served.url}/files`,
+      ], { install: "apt-get install -y curl" });
+      assert.equal(out.code, 0, out.stderr);
+      const [body, code] = out.stdout.split("\n");
+      assert.equal(Number(code), status, `${name}: ${body}`);
+      if (status !== 201) continue;
+      const created = JSON.parse(body!);
+      assert.equal(created.size, a.byteLength, name);
+      assert.equal(created.sha256, sha256Hex(a), name);
+    }
+    const list = await (await fetch(`${served.url}/files`)).json();
+    assert.equal(list.items.length, 2);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("a coded upload's Content-Digest is of the bytes sent: checked before anything is kept", async () => {
   await using served = await serveApp({});
   const file = fileBytes();

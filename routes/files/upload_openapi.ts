@@ -38,8 +38,10 @@ const UPLOAD_BODY: RequestBodyObject = {
     "body was compressed, so it is set by what compresses it, with it " +
     "(`curl --compressed` does not compress uploads: `gzip -c f | curl -T - " +
     "-H 'Content-Encoding: gzip'`). The file is what the body decodes to; " +
-    "a digest header is then of the body as sent, coded. Another coding is " +
-    "415; a body not in the coding it names, 400.",
+    "a digest header is then of the body as sent, coded. Zeros after the " +
+    "end of the coded data (tar, dd padding) are skipped. Another coding is " +
+    "415; a body not in the coding it names, or with other bytes after its " +
+    "end, 400.",
   required: true,
   content: {
     "application/octet-stream": {

@@ -83,10 +83,11 @@ const EMPTY = new Uint8Array(0);
  * the decoded bytes straight into its views, so a decoded chunk is never
  * larger than the view read into and nothing is allocated per chunk
  * (`body` itself is read into one reused buffer when it is a byte stream,
- * as request bodies are). Nothing is decoded before it is read. Bytes
- * after the end of the coded data, or data not in the coding, error the
- * stream with {@linkcode BodyCodingError}; `body`'s own errors (a client
- * gone) come through as they are.
+ * as request bodies are). Nothing is decoded before it is read. Zeros
+ * after the end of the coded data are padding (tar, dd), skipped; other
+ * bytes there, or data not in the coding, error the stream with
+ * {@linkcode BodyCodingError}; `body`'s own errors (a client gone) come
+ * through as they are.
  */
 export function decodedBody(
   body: ReadableStream<Uint8Array>,
@@ -157,6 +158,8 @@ class BodyDecoder {
   // The last decode filled its view: the inflater may hold more output
   // without any new input.
   #full = false;
+  // The coded data ended: only zeros may follow.
+  #padded = false;
   #done = false;
 
   constructor(body: ReadableStream<Uint8Array>, coding: "gzip" | "deflate") {
@@ -200,16 +203,33 @@ class BodyDecoder {
         await input.read();
         continue;
       }
+      if (this.#padded) {
+        this.#skipPadding();
+        continue;
+      }
       const { read, written } = this.#step(view);
       input.chunk = input.chunk.subarray(read);
       this.#full = written === view.byteLength;
       // Room left in the view with input still there: the coded data
       // ended before the body did.
-      if (!this.#full && input.chunk.byteLength > 0) throw this.#trailing();
-      if (!this.#full && input.ended) this.#done = true;
+      if (!this.#full && input.chunk.byteLength > 0) this.#padded = true;
+      else if (!this.#full && input.ended) this.#done = true;
       if (written > 0) return written;
     }
     return 0;
+  }
+
+  /**
+   * Takes the bytes after the end of the coded data: zeros, as tar and dd
+   * pad a file to their block (node's zlib, so body-parser, skips them
+   * too); anything else is refused rather than dropped, as the file would
+   * be stored cut short of what was sent.
+   */
+  #skipPadding(): void {
+    const input = this.#input;
+    if (input.chunk.some((byte) => byte !== 0)) throw this.#trailing();
+    input.chunk = input.chunk.subarray(input.chunk.byteLength);
+    if (input.ended) this.#done = true;
   }
 
   /** One decode into `view`: from the input, or to the end once it ended. */
@@ -226,7 +246,9 @@ class BodyDecoder {
 
   #trailing(): BodyCodingError {
     return new BodyCodingError(this.#coding, {
-      cause: new Error("bytes after the end of the coded data"),
+      cause: new Error(
+        "bytes other than zeros after the end of the coded data",
+      ),
     });
   }
 }
