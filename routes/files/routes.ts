@@ -76,6 +76,7 @@ export type UploadOutcome =
   | "too_large"
   | "aborted"
   | "incomplete"
+  | "length_required"
   | "timeout"
   | "too_slow"
   | "digest_mismatch"

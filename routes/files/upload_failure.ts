@@ -20,6 +20,7 @@ import {
 } from "../../services/uploads/errors.ts";
 import { UploadsStoppedError } from "../../services/uploads/tracker.ts";
 import { BodyCodingError } from "../../services/http/request_coding.ts";
+import { LengthRequiredError } from "../../services/http/body_framing.ts";
 import { FileIdTakenError } from "../../services/storage/storage.ts";
 import type { UploadOutcome } from "./routes.ts";
 
@@ -112,6 +113,11 @@ const RULES: Rule<Error>[] = [
     outcome: "incomplete",
     status: 400,
     details: { title: "Incomplete upload", detail: error.message },
+  })),
+  rule(LengthRequiredError, (error) => ({
+    outcome: "length_required",
+    status: 411,
+    details: { detail: `${error.message}; nothing was kept` },
   })),
   rule(FileIdTakenError, (error) => ({
     outcome: "conflict",

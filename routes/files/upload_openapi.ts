@@ -93,6 +93,12 @@ const UPLOAD_RESPONSES: OperationDescription["responses"] = {
     "The `Upload-Id` is taken: an upload of that id is running, or a file " +
       "of that id is stored.",
   ),
+  "411": problemResponse(
+    "The body came with neither `Content-Length` nor `Transfer-Encoding` " +
+      "(an HTTP/1.0 client streaming it) and so, over HTTP/1.x, is empty " +
+      "(RFC 9112 6.3): send `Content-Length`, or chunked (nothing kept). " +
+      "An empty file is sent with `Content-Length: 0`.",
+  ),
   "413": problemResponse(
     "The upload is larger than `MAX_UPLOAD_BYTES` (decoded, when sent " +
       "with a `Content-Encoding`).",

@@ -27,6 +27,7 @@ import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
 import { Busboy, type BusboyInstance } from "@fastify/busboy";
 import { decodedBody, type RequestCoding } from "../http/request_coding.ts";
+import { isUnframed, lengthRequired } from "../http/body_framing.ts";
 import { DigestMismatchError } from "./errors.ts";
 import { SearchableBytes } from "./searchable_bytes.ts";
 import { sentDigestChecked } from "./sent_digest.ts";
@@ -351,12 +352,15 @@ export interface UploadBodyPlan {
  * declared length and digest are those of the whole form: the digest is
  * checked by the parser, the length by the server's HTTP framing, and
  * neither is the file's. So are a coded body's: its digest is checked on
- * the bytes as sent, before they are decoded.
+ * the bytes as sent, before they are decoded. A body framed by neither
+ * `Content-Length` nor `Transfer-Encoding` that ends empty errors with
+ * `LengthRequiredError` (services/http/body_framing.ts).
  */
 export function uploadBody(req: Request, plan: UploadBodyPlan): UploadBody {
   const { kind, coding } = plan;
   let declared = plan.declared;
   let body: ReadableStream<Uint8Array> = req.body ?? new Blob().stream();
+  if (isUnframed(req.headers)) body = lengthRequired(body);
   if (coding !== "identity") {
     if (declared.sha256 !== undefined) {
       body = sentDigestChecked(body, declared.sha256);
