@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import { createPipeline, type Pipeline } from "../routes/pipeline.ts";
 import {
+  corsHeaders,
   corsRecord,
   EXPOSED_HEADERS,
   optionsAnswer,
@@ -52,6 +53,26 @@ Deno.test("corsRecord: Vary always, the CORS headers only with an Origin", () =>
     const name of ["ETag", "X-Request-Id", "Location", "Repr-Digest", "Link"]
   ) {
     assert.ok(EXPOSED_HEADERS.split(", ").includes(name), name);
+  }
+});
+
+Deno.test("corsHeaders sets on a Response's headers what corsRecord sets on a record", () => {
+  for (const vary of [undefined, "Accept-Encoding", "Origin", "*"]) {
+    for (const origin of [null, ORIGIN]) {
+      const start: Record<string, string> = {
+        "content-type": "application/json",
+        ...(vary === undefined ? {} : { vary }),
+      };
+      const record = { ...start };
+      corsRecord(record, origin);
+      const headers = new Headers(start);
+      corsHeaders(headers, origin);
+      assert.deepEqual(
+        Object.fromEntries(headers),
+        record,
+        `${vary} ${origin}`,
+      );
+    }
   }
 });
 
