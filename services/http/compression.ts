@@ -109,6 +109,18 @@ function headerOf(head: Head, name: string): string | null {
 export type CompressedRequest = Pick<Request, "method" | "headers">;
 
 /**
+ * Whether an answer's body is sent as it is, whatever the client takes:
+ * it is coded already (`Content-Encoding`), or a range of a body
+ * (`Content-Range`). Its headers are read by name by each caller.
+ */
+function sentAsIs(
+  contentEncoding: string | null | undefined,
+  contentRange: string | null | undefined,
+): boolean {
+  return contentEncoding != null || contentRange != null;
+}
+
+/**
  * What to do with an answer: add `Vary`; with a `coding` (the client takes
  * it), encode the body in it when it is long enough, and weaken the `ETag`.
  */
@@ -167,32 +179,24 @@ export class Compressor {
 
   /**
    * What the rules say for an answer with `status`, `type` (its
-   * `Content-Type`), `cacheControl` and the rest of its headers in `head`,
-   * to `req`: whether
-   * it varies on `Accept-Encoding` and the coding the client takes, if
-   * any. A 304 has no `Content-Type`: it stands for the 200 it validates,
-   * and is planned as that 200 would be.
+   * `Content-Type`) and `cacheControl`, to `req`: whether it varies on
+   * `Accept-Encoding` and the coding the client takes, if any (the caller
+   * then drops the coding for a body sent as it is: see
+   * {@linkcode sentAsIs}). A 304 has no `Content-Type`: it stands for the
+   * 200 it validates, and is planned as that 200 would be.
    */
   #plan(
     req: CompressedRequest,
     status: number,
     type: string | null,
     cacheControl: string | null,
-    head: Head,
   ): Plan {
     if (!(status === 304 && type === null) && !isCompressible(type)) {
       return NO_VARY;
     }
     if (saysNoTransform(cacheControl)) return NO_VARY;
     const coding = codingOf(req.headers.get("accept-encoding"));
-    if (
-      coding === undefined || status === 206 ||
-      headerOf(head, "content-encoding") !== null ||
-      headerOf(head, "content-range") !== null
-    ) {
-      return VARY;
-    }
-    return CODED[coding];
+    return coding === undefined || status === 206 ? VARY : CODED[coding];
   }
 
   /**
@@ -204,13 +208,16 @@ export class Compressor {
     response: Response,
   ): Response | Promise<Response> {
     const { headers, status } = response;
-    const plan = this.#plan(
+    let plan = this.#plan(
       req,
       status,
       headers.get("content-type"),
       headers.get("cache-control"),
-      headers,
     );
+    if (
+      plan.coding !== undefined &&
+      sentAsIs(headers.get("content-encoding"), headers.get("content-range"))
+    ) plan = VARY;
     if (plan.vary) addVary(headers);
     if (plan.coding === undefined) return response;
     const declared = headers.get("content-length");
@@ -243,13 +250,16 @@ export class Compressor {
     const { headers, status, body } = reply;
     // Read by name here, not through headerOf: a load whose name varies
     // is megamorphic, and left JIT code for the runtime on every hit.
-    const plan = this.#plan(
+    let plan = this.#plan(
       req,
       status,
       headers["content-type"] ?? null,
       headers["cache-control"] ?? null,
-      headers,
     );
+    if (
+      plan.coding !== undefined &&
+      sentAsIs(headers["content-encoding"], headers["content-range"])
+    ) plan = VARY;
     if (plan.vary) headers.vary = varyWith(headers.vary, "Accept-Encoding");
     if (plan.coding === undefined) return reply;
     if (body === null || body.byteLength < this.#minBytes) {
