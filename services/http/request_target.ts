@@ -64,7 +64,12 @@ let knownHost = "";
  * `http://a/b/p`, the URL of the absolute-form target `http://a/b/p` on
  * host `a`, whose origin {@linkcode servedOrigin} takes. A server answers
  * 400 to a `Host` with an invalid value whatever the target's form (RFC
- * 9112 3.2), as nginx does.
+ * 9112 3.2), as nginx does. A missing `Host` is served: RFC 9112 3.2 asks
+ * a 400 of an HTTP/1.1 request without one, but Deno 2.9 hands the handler
+ * the same for it (no `host`, a URL on `localhost:<port>`) as for an
+ * HTTP/1.0 request without one (allowed: HAProxy's default health check)
+ * and an HTTP/2 request to `localhost:<port>` (`:authority` is no header
+ * there), and shows no HTTP version.
  */
 export function servedHost(host: string | null): boolean {
   if (host === null || host === knownHost || host === "") return true;
