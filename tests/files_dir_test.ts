@@ -93,13 +93,18 @@ Deno.test("DATA_DIR/files that cannot be made again gets a 503 problem, not a 50
     await Deno.writeTextFile(filesDir, "not a folder");
 
     for (
-      const res of [
-        await post(served.url, "x"),
-        await fetch(`${served.url}/files`),
-      ]
+      const [res, detail] of [
+        [await post(served.url, "x"), /; nothing was kept$/],
+        // A list keeps nothing, so its answer does not say so.
+        [
+          await fetch(`${served.url}/files`),
+          /cannot be reached or used for now$/,
+        ],
+      ] as const
     ) {
       const body = await res.json();
       assert.equal(res.status, 503, JSON.stringify(body));
+      assert.match(body.detail, detail);
       assert.equal(
         res.headers.get("content-type"),
         "application/problem+json",

@@ -129,16 +129,18 @@ function storageUnavailableAnswer(
     requestId: ctx.requestId,
     error,
   });
+  // The cause (hosts, ports) goes to the log, not to the client.
+  const cause = error instanceof StorageFullError
+    ? "The file storage refuses more data for now (full or over its quota)"
+    : error instanceof StorageUnwritableError
+    ? "The file storage takes no writes for now"
+    : error instanceof StorageUnavailableError
+    ? "The file storage cannot be reached or used for now"
+    : "The file storage folder is missing and could not be made";
   return problem(503, {
     title: "Storage unavailable",
-    // The cause (hosts, ports) goes to the log, not to the client.
-    detail: error instanceof StorageFullError
-      ? "The file storage refuses more data for now (full or over its quota); nothing was kept"
-      : error instanceof StorageUnwritableError
-      ? "The file storage takes no writes for now; nothing was kept"
-      : error instanceof StorageUnavailableError
-      ? "The file storage did not answer in time; nothing was kept"
-      : "The file storage folder is missing and could not be made; nothing was kept",
+    // Only an upload has something to keep; a read or a delete did nothing.
+    detail: ctx.method === "POST" ? `${cause}; nothing was kept` : cause,
     instance: ctx.url.pathname,
   }, { headers: { "retry-after": "5", connection: "close" } });
 }
