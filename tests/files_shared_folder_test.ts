@@ -14,32 +14,12 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { createApp } from "../routes/app.ts";
-import { loadConfig } from "../services/ops/config.ts";
-import { silentLogger } from "../services/ops/logger.ts";
+import { serveApp } from "./fixtures/served_app.ts";
 import { listDir, withTempDir } from "./fixtures/temp_dir.ts";
-
-/** An app on a real loopback server, its `DATA_DIR` `dataDir`. */
-async function served(dataDir: string) {
-  const result = loadConfig({ args: ["--data-dir", dataDir] });
-  if (result.help) throw new Error("unexpected --help");
-  const app = await createApp({ config: result.config, logger: silentLogger });
-  const server = Deno.serve(
-    { port: 0, hostname: "127.0.0.1", onListen() {} },
-    app.fetch,
-  );
-  return {
-    origin: `http://127.0.0.1:${server.addr.port}`,
-    async [Symbol.asyncDispose]() {
-      await server.shutdown();
-      await app.close();
-    },
-  };
-}
 
 Deno.test("a process starting on a shared DATA_DIR leaves another's live upload alone", () =>
   withTempDir(async (dir) => {
-    await using first = await served(dir);
+    await using first = await serveApp({ dataDir: dir });
     const { promise: sent, resolve: firstSent } = Promise.withResolvers<
       void
     >();
@@ -56,7 +36,7 @@ Deno.test("a process starting on a shared DATA_DIR leaves another's live upload 
         controller.close();
       },
     });
-    const answer = fetch(`${first.origin}/files`, {
+    const answer = fetch(`${first.url}/files`, {
       method: "POST",
       body,
       duplex: "half",
@@ -75,7 +55,7 @@ Deno.test("a process starting on a shared DATA_DIR leaves another's live upload 
     await Deno.writeTextFile(join(files, `${"0".repeat(31)}2.json`), "{}");
 
     // The second process starts (and sweeps) while the upload runs.
-    await using second = await served(dir);
+    await using second = await serveApp({ dataDir: dir });
     const left = await listDir(files);
     letFinish();
     const res = await answer;
@@ -83,7 +63,7 @@ Deno.test("a process starting on a shared DATA_DIR leaves another's live upload 
     assert.equal(res.status, 201, await res.clone().text());
     const stored = await res.json();
     assert.equal(stored.size, 2 * chunk.byteLength);
-    const got = await fetch(`${second.origin}/files/${stored.id}`);
+    const got = await fetch(`${second.url}/files/${stored.id}`);
     assert.equal(got.status, 200);
     assert.equal((await got.bytes()).byteLength, 2 * chunk.byteLength);
   }));

@@ -15,30 +15,9 @@
  */
 
 import assert from "node:assert/strict";
-import { loadConfig } from "../services/ops/config.ts";
-import { createApp } from "../routes/app.ts";
-import { silentLogger } from "../services/ops/logger.ts";
 import { nextEvent, serverSentEvents } from "./fixtures/sse.ts";
+import { serveApp } from "./fixtures/served_app.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";
-
-/** An app on a real loopback server, its storage in `dataDir`. */
-async function served(dataDir: string) {
-  const result = loadConfig({ args: ["--data-dir", dataDir] });
-  if (result.help) throw new Error("unexpected --help");
-  const app = await createApp({ config: result.config, logger: silentLogger });
-  const server = Deno.serve(
-    { port: 0, hostname: "127.0.0.1", onListen() {} },
-    app.fetch,
-  );
-  return {
-    app,
-    origin: `http://127.0.0.1:${server.addr.port}`,
-    async [Symbol.asyncDispose]() {
-      await server.shutdown();
-      await app.close();
-    },
-  };
-}
 
 function newId(): string {
   const random = crypto.getRandomValues(new Uint8Array(10));
@@ -57,12 +36,12 @@ async function subscribe(origin: string, id: string, ms: number) {
 
 Deno.test("a stream of an upload stored by another process sharing the storage ends with done", () =>
   withTempDir(async (dir) => {
-    await using uploader = await served(dir);
-    await using watcher = await served(dir);
+    await using uploader = await serveApp({ dataDir: dir });
+    await using watcher = await serveApp({ dataDir: dir });
     const id = newId();
-    const events = await subscribe(watcher.origin, id, 5_000);
+    const events = await subscribe(watcher.url, id, 5_000);
     const body = crypto.getRandomValues(new Uint8Array(64 * 1024));
-    const res = await fetch(`${uploader.origin}/files`, {
+    const res = await fetch(`${uploader.url}/files`, {
       method: "POST",
       headers: { "upload-id": id },
       body,
@@ -82,9 +61,9 @@ Deno.test("a stream of an upload stored by another process sharing the storage e
 
 Deno.test("a stream of an upload already stored ends with done at once", () =>
   withTempDir(async (dir) => {
-    await using one = await served(dir);
+    await using one = await serveApp({ dataDir: dir });
     const id = newId();
-    const res = await fetch(`${one.origin}/files`, {
+    const res = await fetch(`${one.url}/files`, {
       method: "POST",
       headers: { "upload-id": id },
       body: new Uint8Array(1000).fill(7),
@@ -92,7 +71,7 @@ Deno.test("a stream of an upload already stored ends with done at once", () =>
     assert.equal(res.status, 201);
     await res.body?.cancel();
     const started = performance.now();
-    const events = await subscribe(one.origin, id, 5_000);
+    const events = await subscribe(one.url, id, 5_000);
     const done = await nextEvent(events, (e) => e.event !== "");
     assert.equal(done.event, "done");
     assert.equal(JSON.parse(done.data).size, 1000);
@@ -102,8 +81,8 @@ Deno.test("a stream of an upload already stored ends with done at once", () =>
 
 Deno.test("a stream of an id nobody uploads stays open; no poll outlives it", () =>
   withTempDir(async (dir) => {
-    await using one = await served(dir);
-    const events = await subscribe(one.origin, newId(), 1_500);
+    await using one = await serveApp({ dataDir: dir });
+    const events = await subscribe(one.url, newId(), 1_500);
     // Only the retry line, then the client's own timeout ends the stream.
     await assert.rejects(nextEvent(events, (e) => e.event !== ""));
     for (let i = 0; i < 100 && one.app.watchers.count > 0; i++) {
