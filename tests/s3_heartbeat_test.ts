@@ -80,19 +80,24 @@ function slowBeats(ceph: Ceph) {
   };
 }
 
+/** A heartbeat of upload `ID` every 20 ms into `ceph`, sent through `endpoint`. */
+function heartbeatVia(ceph: Ceph, endpoint: URL): Heartbeat {
+  const bucket = new S3Bucket({
+    endpoint,
+    bucket: ceph.bucket,
+    region: ceph.region,
+    accessKeyId: ceph.accessKeyId,
+    secretAccessKey: ceph.secretAccessKey,
+  });
+  return new Heartbeat(bucket, ID, 20);
+}
+
 cephTest(
   "s3: a heartbeat stopped while a beat is under way leaves no live/ key",
   async () => {
     await using ceph = await sharedCeph();
     await using forwarder = slowBeats(ceph);
-    const bucket = new S3Bucket({
-      endpoint: forwarder.url,
-      bucket: ceph.bucket,
-      region: ceph.region,
-      accessKeyId: ceph.accessKeyId,
-      secretAccessKey: ceph.secretAccessKey,
-    });
-    const heartbeat = new Heartbeat(bucket, ID, 20);
+    const heartbeat = heartbeatVia(ceph, forwarder.url);
     await forwarder.beatHeld;
     await heartbeat.stop();
     await forwarder.beatLanded;
@@ -105,14 +110,7 @@ cephTest(
   async () => {
     await using ceph = await sharedCeph();
     await using forwarder = slowBeats(ceph);
-    const bucket = new S3Bucket({
-      endpoint: forwarder.url,
-      bucket: ceph.bucket,
-      region: ceph.region,
-      accessKeyId: ceph.accessKeyId,
-      secretAccessKey: ceph.secretAccessKey,
-    });
-    const heartbeat = new Heartbeat(bucket, ID, 20);
+    const heartbeat = heartbeatVia(ceph, forwarder.url);
     await forwarder.beatHeld;
     const started = performance.now();
     await heartbeat.abort();
