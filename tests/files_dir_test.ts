@@ -118,6 +118,58 @@ Deno.test("DATA_DIR/files that cannot be made again gets a 503 problem, not a 50
   });
 });
 
+Deno.test("DATA_DIR/files not a folder: a stored file's GET, HEAD and DELETE get a 503 problem, not a 500", async () => {
+  await withTempDir(async (dataDir) => {
+    await using served = await serveApp({ dataDir });
+    const stored = await post(served.url, "kept");
+    assert.equal(stored.status, 201);
+    const { id } = await stored.json() as { id: string };
+    const filesDir = join(dataDir, "files");
+    await Deno.remove(filesDir, { recursive: true });
+    await Deno.writeTextFile(filesDir, "not a folder");
+
+    const url = `${served.url}/files/${id}`;
+    for (const method of ["GET", "DELETE"]) {
+      const res = await fetch(url, { method });
+      const body = await res.json();
+      assert.equal(res.status, 503, `${method}: ${JSON.stringify(body)}`);
+      assert.equal(res.headers.get("content-type"), "application/problem+json");
+      assert.equal(body.title, "Storage unavailable");
+      // Neither a read nor a delete had anything to keep.
+      assert.match(body.detail, /cannot be reached or used for now$/);
+      assert.ok(res.headers.has("retry-after"), method);
+      assert.ok(!JSON.stringify(body).includes(dataDir), method);
+    }
+    const head = await fetch(url, { method: "HEAD" });
+    assert.equal(head.status, 503);
+    assert.ok(head.headers.has("retry-after"));
+    assert.equal(await head.text(), "");
+    // The logs say why, under each request's id; no request failed as a 500.
+    assert.equal(
+      served.records.filter((r) => r.msg === "files.storage_unavailable")
+        .length,
+      3,
+    );
+    assert.ok(!served.records.some((r) => r.msg === "request.failed"));
+    // The served document says so: a 503 with Retry-After for each of
+    // them, and for the listing, which answered it already.
+    const doc = await (await fetch(`${served.url}/openapi.json`)).json();
+    const refs = doc.components.responses;
+    for (
+      const [path, method] of [
+        ["/files/{id}", "get"],
+        ["/files/{id}", "delete"],
+        ["/files", "get"],
+      ] as const
+    ) {
+      let response = doc.paths[path][method].responses["503"];
+      assert.ok(response, `${method} ${path}: no 503`);
+      if (response.$ref) response = refs[response.$ref.split("/").at(-1)];
+      assert.ok(response.headers["Retry-After"], `${method} ${path}`);
+    }
+  });
+});
+
 Deno.test("DATA_DIR/files removed during an upload: 503 problem, nothing kept, the next upload 201", async () => {
   await withTempDir(async (dataDir) => {
     await using served = await serveApp({ dataDir });

@@ -22,6 +22,7 @@ import {
   queryParameters,
   REQUEST_ID_HEADER,
   responseRef,
+  retryLater,
   schemaRef,
   UNCACHED_HEADERS,
 } from "../../services/ops/openapi_parts.ts";
@@ -91,6 +92,7 @@ export const filesDocs: ApiFragment = {
           content: json(schemaRef("FileList")),
         },
         "400": problemResponse("A bad `limit` or `cursor`."),
+        "503": responseRef("StorageUnavailable"),
         ...DEFAULT_ERROR,
       },
     },
@@ -178,9 +180,12 @@ export const filesDocs: ApiFragment = {
           },
         },
         "404": problemResponse("No such file."),
-        "412": problemResponse(
-          "`If-Match` or `If-Unmodified-Since` does not hold.",
-        ),
+        "412": {
+          ...problemResponse(
+            "`If-Match` or `If-Unmodified-Since` does not hold.",
+          ),
+          headers: { "ETag": headerRef("ETag"), ...UNCACHED_HEADERS },
+        },
         "416": {
           ...problemResponse("The range is outside the file."),
           headers: {
@@ -188,6 +193,7 @@ export const filesDocs: ApiFragment = {
             ...UNCACHED_HEADERS,
           },
         },
+        "503": responseRef("StorageUnavailable"),
         ...DEFAULT_ERROR,
       },
     },
@@ -222,6 +228,7 @@ export const filesDocs: ApiFragment = {
           ),
           headers: { "ETag": headerRef("ETag"), ...UNCACHED_HEADERS },
         },
+        "503": responseRef("StorageUnavailable"),
         ...DEFAULT_ERROR,
       },
       security: OPTIONAL_BEARER,
@@ -263,6 +270,11 @@ export const filesDocs: ApiFragment = {
     },
   },
   responses: {
+    StorageUnavailable: retryLater(
+      "The file storage cannot be reached or used for now (an S3 store " +
+        "down, slow or full, a `DATA_DIR/files` that is no folder and " +
+        "cannot be made one, or cannot be read); nothing changed.",
+    ),
     Unauthorized: {
       ...problemResponse(
         "`UPLOAD_TOKEN` is set and the bearer token is missing or wrong.",

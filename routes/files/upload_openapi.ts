@@ -123,7 +123,10 @@ const UPLOAD_RESPONSES: OperationDescription["responses"] = {
       "shutting down (an upload still running when " +
       "`SHUTDOWN_GRACE_MS` ran out is stopped with this answer and " +
       "`Connection: close`; nothing kept), or the worker thread hashing " +
-      "the upload ended under it (nothing kept; a new worker follows).",
+      "the upload ended under it (nothing kept; a new worker follows), " +
+      "or the file storage cannot be reached, used or written for now " +
+      "(an S3 store down, slow or full, a `DATA_DIR` that takes no " +
+      "writes; nothing kept).",
   ),
   "507": problemResponse("Not enough disk space; nothing kept."),
   ...DEFAULT_ERROR,

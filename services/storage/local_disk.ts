@@ -30,6 +30,7 @@
 import { Buffer } from "node:buffer";
 import { statfs } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import { folderUnmade, folderUnusable } from "./disk_errors.ts";
 import { DiskUpload, uploadIsLive } from "./disk_upload.ts";
 import type { IndexPosition } from "./file_index.ts";
 import { FolderIndex } from "./folder_index.ts";
@@ -174,7 +175,7 @@ export class LocalDiskStorage implements FileStorage {
       if (info.isDirectory) return;
       throw new StorageUnavailableError(`${this.dir} is not a folder`);
     } catch (error) {
-      if (!isNotFound(error)) throw unavailable(this.dir, error);
+      if (!isNotFound(error)) throw folderUnmade(this.dir, error);
     }
     try {
       await Deno.mkdir(dirname(this.dir), { recursive: true });
@@ -183,7 +184,7 @@ export class LocalDiskStorage implements FileStorage {
       await Deno.mkdir(this.dir);
     } catch (error) {
       if (error instanceof Deno.errors.AlreadyExists) return;
-      throw unavailable(this.dir, error);
+      throw folderUnmade(this.dir, error);
     }
     this.#dirRecreated++;
     this.#folder.reset();
@@ -249,7 +250,7 @@ export class LocalDiskStorage implements FileStorage {
       return info.isFile ? meta : undefined;
     } catch (error) {
       if (isNotFound(error)) return undefined;
-      throw error;
+      throw folderUnusable(this.dir, error);
     }
   }
 
@@ -286,7 +287,7 @@ export class LocalDiskStorage implements FileStorage {
       // that the sweep removes, never a listed file without content.
       await Deno.remove(join(this.dir, id));
     } catch (error) {
-      if (!isNotFound(error)) throw error;
+      if (!isNotFound(error)) throw folderUnusable(this.dir, error);
       // Maybe deleted by another process: forget it here too.
       this.#folder.index.delete(id);
       return false;
@@ -295,7 +296,7 @@ export class LocalDiskStorage implements FileStorage {
     try {
       await Deno.remove(join(this.dir, `${id}.json`));
     } catch (error) {
-      if (!isNotFound(error)) throw error;
+      if (!isNotFound(error)) throw folderUnusable(this.dir, error);
     }
     return true;
   }
@@ -328,7 +329,7 @@ export class LocalDiskStorage implements FileStorage {
       file = await Deno.open(join(this.dir, id), { read: true });
     } catch (error) {
       if (isNotFound(error)) return undefined;
-      throw error;
+      throw folderUnusable(this.dir, error);
     }
     if (!range) return file.readable;
     try {
@@ -369,17 +370,9 @@ export class LocalDiskStorage implements FileStorage {
       return parseMetadata(id, text);
     } catch (error) {
       if (isNotFound(error)) return undefined;
-      throw error;
+      throw folderUnusable(this.dir, error);
     }
   }
-}
-
-function unavailable(dir: string, error: unknown): StorageUnavailableError {
-  if (error instanceof StorageUnavailableError) return error;
-  const reason = error instanceof Error ? error.message : String(error);
-  return new StorageUnavailableError(`${dir} cannot be made: ${reason}`, {
-    cause: error,
-  });
 }
 
 /** Creates a {@linkcode LocalDiskStorage}, making its folder if missing. */

@@ -159,7 +159,12 @@ export interface FileStorage {
    * `RangeError` on a bad `limit` or `cursor`.
    */
   list(options?: ListOptions): Promise<ListPage>;
-  /** The metadata of file `id`, or `undefined` if there is none. */
+  /**
+   * The metadata of file `id`, or `undefined` if there is none. This and
+   * the methods below reject with {@linkcode StorageUnavailableError} when
+   * the storage cannot be used for now (an S3 store down, a local folder
+   * that is no folder or cannot be read).
+   */
   stat(id: string): Promise<FileMetadata | undefined>;
   /**
    * The content of file `id` (only `range` of it, when given), or
