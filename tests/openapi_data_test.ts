@@ -181,6 +181,13 @@ Deno.test("every GET operation's real answer is documented and fits its schema",
     }),
     416,
   );
+  // A failed precondition sends the file's ETag, declared as such.
+  assert.equal(
+    await check("/files/{id}", "get", `/files/${created.id}`, {
+      headers: { "if-match": '"other"' },
+    }),
+    412,
+  );
   assert.equal(await check("/files", "get", "/files?limit=0"), 400);
   assert.equal(
     await check("/files", "post", "/files", {
