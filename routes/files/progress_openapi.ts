@@ -24,6 +24,7 @@ import {
   retryLater,
   schemaRef,
   textHeader,
+  UNCACHED_HEADERS,
 } from "../../services/ops/openapi_parts.ts";
 import {
   UploadEventsQuerySchema,
@@ -156,7 +157,7 @@ export const progressDocs: ApiFragment = {
         "204": {
           description: "`Last-Event-ID: ended` with `id`: that upload " +
             "is over, nothing more will come (EventSource stops).",
-          headers: REQUEST_ID_HEADER,
+          headers: UNCACHED_HEADERS,
         },
         "400": problemResponse("A malformed `id`."),
         "401": responseRef("Unauthorized"),

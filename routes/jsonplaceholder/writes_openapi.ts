@@ -176,7 +176,7 @@ function writeOperations(
       responses: {
         "200": {
           description: "The upstream's answer (JSONPlaceholder: `{}`).",
-          headers: REQUEST_ID_HEADER,
+          headers: UNCACHED_HEADERS,
           content: json({ type: "object" }),
         },
         "400": responseRef("InvalidId"),
@@ -216,7 +216,7 @@ export const jsonPlaceholderWriteDocs: ApiFragment = {
       description: "The upstream's own answer, status and body as they " +
         "are (JSONPlaceholder: `{}` for an unknown id); other upstream " +
         "statuses come back as they are too.",
-      headers: REQUEST_ID_HEADER,
+      headers: UNCACHED_HEADERS,
       content: json({ type: "object" }),
     },
     InvalidWrite: problemResponse(

@@ -88,7 +88,7 @@ const PURGE: OperationDescription = {
   responses: {
     "200": {
       description: "What was dropped.",
-      headers: REQUEST_ID_HEADER,
+      headers: UNCACHED_HEADERS,
       content: json(jsonSchemaOf(PurgeResultSchema)),
     },
     "400": problemResponse(
