@@ -18,6 +18,10 @@ import {
   requestCoding,
   unsupportedCoding,
 } from "../../services/http/request_coding.ts";
+import {
+  hasOtherTransferCoding,
+  transferCodingNotImplemented,
+} from "../../services/http/body_framing.ts";
 import { problem } from "../../services/http/problem.ts";
 import { receiveUpload } from "../../services/uploads/pipeline.ts";
 import type { UploadResult } from "../../services/uploads/upload_figures.ts";
@@ -170,6 +174,12 @@ class UploadRoute {
     if (kind === "unsupported") {
       this.#report({ outcome: "unsupported", bytes: 0 }, ctx);
       return unsupportedMediaType(ctx);
+    }
+    if (hasOtherTransferCoding(req.headers)) {
+      this.#report({ outcome: "unsupported", bytes: 0 }, ctx);
+      return transferCodingNotImplemented(ctx.url.pathname, {
+        connection: "close",
+      });
     }
     // The coding is part of what was sent (RFC 9110 8.4): the file is
     // what it decodes to, as for the JSON writes.

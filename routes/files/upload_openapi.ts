@@ -128,6 +128,12 @@ const UPLOAD_RESPONSES: OperationDescription["responses"] = {
       "(an S3 store down, slow or full, a `DATA_DIR` that takes no " +
       "writes; nothing kept).",
   ),
+  "501": problemResponse(
+    "The body's `Transfer-Encoding` names a coding besides `chunked` " +
+      "(`gzip, chunked`), which is not decoded (RFC 9112 6.1): send it " +
+      "chunked only, a coding of the content in `Content-Encoding`; " +
+      "nothing kept.",
+  ),
   "507": problemResponse("Not enough disk space; nothing kept."),
   ...DEFAULT_ERROR,
 };

@@ -25,6 +25,10 @@ import {
   requestCoding,
   unsupportedCoding,
 } from "../../services/http/request_coding.ts";
+import {
+  hasOtherTransferCoding,
+  transferCodingNotImplemented,
+} from "../../services/http/body_framing.ts";
 import type { JsonPlaceholderClient } from "../../services/upstream/client.ts";
 import { upstreamPath } from "../../services/upstream/upstream_path.ts";
 import {
@@ -243,6 +247,9 @@ function passThrough(deps: WriteDeps, target: WriteTarget): Handler {
           ctx,
           "JSON is UTF-8: the charset, when given, must be utf-8",
         );
+      }
+      if (hasOtherTransferCoding(req.headers)) {
+        return transferCodingNotImplemented(ctx.url.pathname);
       }
       // As body-parser, and so json-server: gzip and deflate are decoded.
       const coding = requestCoding(req.headers.get("content-encoding"));

@@ -78,6 +78,12 @@ const BODY_ERRORS = {
   "408": responseRef("WriteTimeout"),
   "413": responseRef("WriteTooLarge"),
   "415": responseRef("NotJson"),
+  "501": problemResponse(
+    "The body's `Transfer-Encoding` names a coding besides `chunked` " +
+      "(`gzip, chunked`), which is not decoded (RFC 9112 6.1): send it " +
+      "chunked only, a coding of the content in `Content-Encoding`; " +
+      "nothing sent upstream.",
+  ),
 } as const;
 
 function requestBody(resource: Resource, description: string) {

@@ -13,8 +13,16 @@
  * const body = isUnframed(req.headers) ? lengthRequired(req.body!) : req.body!;
  * ```
  *
+ * A body framed by a transfer coding besides `chunked` (`Transfer-Encoding:
+ * gzip, chunked`) arrives with the chunked framing taken off by the runtime
+ * and the other coding still on; nothing here decodes transfer codings (a
+ * coding of the content goes in `Content-Encoding`), so such a body is
+ * refused with 501 (RFC 9112 6.1) rather than taken as its coded bytes.
+ *
  * @module
  */
+
+import { problem } from "./problem.ts";
 
 /** A body with no framing header ended empty: the client must send one. */
 export class LengthRequiredError extends Error {
@@ -52,4 +60,33 @@ export function lengthRequired(
       },
     }),
   );
+}
+
+/**
+ * Whether `Transfer-Encoding` names a coding besides `chunked` (see the
+ * module doc); `chunked` alone, or no such header, is `false`.
+ */
+export function hasOtherTransferCoding(headers: Headers): boolean {
+  const value = headers.get("transfer-encoding");
+  if (value === null) return false;
+  return value.split(",").some((coding) => {
+    const name = coding.trim().toLowerCase();
+    return name !== "" && name !== "chunked";
+  });
+}
+
+/**
+ * The 501 for a body with a transfer coding besides `chunked`, at
+ * `instance`, with `headers`.
+ */
+export function transferCodingNotImplemented(
+  instance: string,
+  headers: Record<string, string> = {},
+): Response {
+  return problem(501, {
+    detail: "The body's Transfer-Encoding names a coding besides chunked, " +
+      "which is not decoded: send it chunked only, with a coding of the " +
+      "content in Content-Encoding (gzip or deflate)",
+    instance,
+  }, { headers });
 }
