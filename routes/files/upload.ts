@@ -18,10 +18,6 @@ import {
   requestCoding,
   unsupportedCoding,
 } from "../../services/http/request_coding.ts";
-import {
-  hasOtherTransferCoding,
-  transferCodingNotImplemented,
-} from "../../services/http/body_framing.ts";
 import { problem } from "../../services/http/problem.ts";
 import { receiveUpload } from "../../services/uploads/pipeline.ts";
 import type { UploadResult } from "../../services/uploads/upload_figures.ts";
@@ -33,7 +29,11 @@ import type { LiveUpload } from "../../services/uploads/board.ts";
 import { isValidId, newId } from "../../services/storage/metadata.ts";
 import type { FilesOptions, UploadEvent } from "./routes.ts";
 import { describeUploadFailure, isBodyError } from "./upload_failure.ts";
-import { createdResponse, unsupportedMediaType } from "./upload_answers.ts";
+import {
+  createdResponse,
+  notAWholeFile,
+  unsupportedMediaType,
+} from "./upload_answers.ts";
 import { declaredLength } from "./upload_length.ts";
 import type { Handler, RouteContext } from "../router.ts";
 import { StorageUnavailableError } from "../../services/storage/storage.ts";
@@ -175,11 +175,10 @@ class UploadRoute {
       this.#report({ outcome: "unsupported", bytes: 0 }, ctx);
       return unsupportedMediaType(ctx);
     }
-    if (hasOtherTransferCoding(req.headers)) {
+    const notWhole = notAWholeFile(req.headers, ctx);
+    if (notWhole) {
       this.#report({ outcome: "unsupported", bytes: 0 }, ctx);
-      return transferCodingNotImplemented(ctx.url.pathname, {
-        connection: "close",
-      });
+      return notWhole;
     }
     // The coding is part of what was sent (RFC 9110 8.4): the file is
     // what it decodes to, as for the JSON writes.

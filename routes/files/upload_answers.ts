@@ -1,7 +1,8 @@
 /**
  * The upload route's answers that need nothing but their inputs: the 201
  * of a committed upload (its figures in the body and in `Server-Timing`),
- * and the 415 of a body it does not take.
+ * and the refusals of a body it does not take (415, and what is not a
+ * whole file as sent: 400, 501).
  *
  * @module
  */
@@ -9,6 +10,10 @@
 import type { UploadResult } from "../../services/uploads/upload_figures.ts";
 import type { RouteContext } from "../router.ts";
 import { problem } from "../../services/http/problem.ts";
+import {
+  hasOtherTransferCoding,
+  transferCodingNotImplemented,
+} from "../../services/http/body_framing.ts";
 import type { UploadResultBody } from "./schemas.ts";
 
 /**
@@ -51,4 +56,29 @@ export function unsupportedMediaType(ctx: RouteContext): Response {
       "part of a multipart/form-data form (curl -F file=@file)",
     instance: ctx.url.pathname,
   }, { headers: { "accept-post": ACCEPTED_UPLOADS, connection: "close" } });
+}
+
+/**
+ * The refusal of a body that is not a whole file as it arrives, else
+ * `undefined`: one still in a transfer coding besides `chunked` (501, see
+ * `body_framing.ts`), or one that says it is a piece of a file
+ * (`Content-Range`, sent by resumable clients): 400, as RFC 9110 14.5 asks
+ * of a PUT with it, since the service takes no partial uploads and would
+ * store the piece as the whole file.
+ */
+export function notAWholeFile(
+  headers: Headers,
+  ctx: RouteContext,
+): Response | undefined {
+  const instance = ctx.url.pathname;
+  if (hasOtherTransferCoding(headers)) {
+    return transferCodingNotImplemented(instance, { connection: "close" });
+  }
+  if (!headers.has("content-range")) return undefined;
+  return problem(400, {
+    title: "Partial upload",
+    detail: "The body has a Content-Range: pieces of a file are not " +
+      "taken; send the whole file in one upload",
+    instance,
+  }, { headers: { connection: "close" } });
 }

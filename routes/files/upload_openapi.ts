@@ -81,7 +81,8 @@ const UPLOAD_RESPONSES: OperationDescription["responses"] = {
   "400": problemResponse(
     "A malformed `Content-Length`, digest or `Upload-Id` header, a digest mismatch, " +
       "a body that ended early or is not in its `Content-Encoding`, or a " +
-      "form without exactly one file part or cut off (nothing kept).",
+      "form without exactly one file part or cut off, or a body with a " +
+      "`Content-Range` (a piece of a file; RFC 9110 14.5) (nothing kept).",
   ),
   "401": responseRef("Unauthorized"),
   "408": problemResponse(
