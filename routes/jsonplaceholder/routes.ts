@@ -152,12 +152,7 @@ function proxy(
 ): Required<Pick<Route, "handler" | "atOnce">> {
   const answer = (ctx: RouteContext, timed: TimedLookup) => {
     ctx.log.cache = timed.result.outcome;
-    return cachedAnswer(
-      ctx,
-      timed.result,
-      serverTimingOf(timed),
-      (headers) => notFound(ctx, headers),
-    );
+    return cachedAnswer(ctx, timed.result, serverTimingOf(timed), notFound);
   };
   return {
     handler: (_req, ctx) => {
