@@ -28,9 +28,13 @@ export interface FinishContext extends RouteContext {
   readonly origin: string | null;
 }
 
-/** The response sent, and its body's length for the log. */
+/**
+ * The response sent, and its status and body's length for the log (read
+ * off the answer: the `Response`'s `status` getter is a checked call).
+ */
 export interface Finished {
   response: Response;
+  status: number;
   bytes: number;
 }
 
@@ -74,12 +78,12 @@ function madeReply(
   const bytes = reply.body?.byteLength ??
     Number(reply.headers["content-length"] ?? 0);
   if (sent.body === null || sent.body.byteLength <= LARGE_BODY_BYTES) {
-    return { response: responseOf(sent), bytes };
+    return { response: responseOf(sent), status: sent.status, bytes };
   }
   // Streamed in slices, and given as a promise: the server then counts
   // the connection busy until it is sent (services/http/large_reply.ts).
   const response = largeResponseOf(sent, { req, timeoutMs: sendTimeoutMs });
-  return Promise.resolve({ response, bytes });
+  return Promise.resolve({ response, status: sent.status, bytes });
 }
 
 /**
@@ -98,8 +102,9 @@ async function finishResponse(
   return response;
 }
 
-function lengthOf(response: Response): number {
-  return Number(response.headers.get("content-length") ?? 0);
+function finishedOf(response: Response): Finished {
+  const bytes = Number(response.headers.get("content-length") ?? 0);
+  return { response, status: response.status, bytes };
 }
 
 /**
@@ -116,9 +121,7 @@ export function finish(
   try {
     const finished = isReply(answer)
       ? finishReply(req, answer, ctx, options)
-      : finishResponse(answer, ctx, compressor).then(
-        (response) => ({ response, bytes: lengthOf(response) }),
-      );
+      : finishResponse(answer, ctx, compressor).then(finishedOf);
     return finished instanceof Promise
       ? finished.catch((error) => failedFinish(error, ctx, logger))
       : finished;
@@ -136,5 +139,5 @@ function failedFinish(
   const response = errorResponse(error, ctx, logger);
   response.headers.set("x-request-id", ctx.requestId);
   corsHeaders(response.headers, ctx.origin);
-  return { response, bytes: lengthOf(response) };
+  return finishedOf(response);
 }

@@ -138,9 +138,9 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     inflight--;
     metrics.inflight(-1);
   };
-  const sent = (ctx: RequestContext, { response, bytes }: Finished) => {
+  const sent = (ctx: RequestContext, { response, status, bytes }: Finished) => {
     if (tracing) nameSpan(ctx);
-    record(ctx, response.status, bytes, { logger, metrics });
+    record(ctx, status, bytes, { logger, metrics });
     return response;
   };
   const finished = (
