@@ -74,3 +74,35 @@ Deno.test("records below the level are dropped", () => {
   assert.equal(JSON.parse(lines[0]!).msg, "w");
   assert.ok(!logger.enabled("info") && logger.enabled("error"));
 });
+
+Deno.test("each line has the time it was written to the millisecond, and its own level and message", () => {
+  const { logger, lines } = capture("debug");
+  const sent: {
+    level: LogLevel;
+    msg: string;
+    before: number;
+    after: number;
+  }[] = [];
+  const levels: LogLevel[] = ["info", "info", "warn", "debug"];
+  // Long enough to cross several milliseconds, and often a second.
+  const until = Date.now() + 30;
+  for (let i = 0; Date.now() < until || i < 8; i++) {
+    const level = levels[i % levels.length]!;
+    const msg = i % 3 === 0 ? "request" : `m"${i % 2}`;
+    const before = Date.now();
+    logger[level](msg, { i });
+    sent.push({ level, msg, before, after: Date.now() });
+  }
+  assert.equal(lines.length, sent.length);
+  lines.forEach((line, i) => {
+    const record = JSON.parse(line);
+    const { level, msg, before, after } = sent[i]!;
+    assert.equal(record.level, level);
+    assert.equal(record.msg, msg);
+    assert.equal(record.i, i);
+    assert.match(record.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    const ms = Date.parse(record.time);
+    assert.equal(new Date(ms).toISOString(), record.time);
+    assert.ok(ms >= before && ms <= after, `${record.time} not in its call`);
+  });
+});

@@ -109,12 +109,27 @@ function createStdSink(): (line: string, level: LogLevel) => void {
 
 let lastMs = 0;
 let lastIso = "";
-/** The time as ISO 8601, formatted once per millisecond at most. */
+let lastSecond = NaN;
+let secondPrefix = "";
+/**
+ * The time as ISO 8601, made once per millisecond at most: the date and
+ * time up to the second by `toISOString` once a second, the milliseconds
+ * added to it (under load the millisecond moves every few lines, and
+ * `toISOString` builds a `Date` and formats in the runtime each time).
+ */
 function now(): string {
   const ms = Date.now();
   if (ms !== lastMs) {
     lastMs = ms;
-    lastIso = new Date(ms).toISOString();
+    const second = Math.floor(ms / 1000);
+    if (second !== lastSecond) {
+      lastSecond = second;
+      // "…T12:34:56." of "…T12:34:56.000Z".
+      secondPrefix = new Date(second * 1000).toISOString().slice(0, -4);
+    }
+    const milli = ms - second * 1000;
+    lastIso = secondPrefix + (milli < 10 ? "00" : milli < 100 ? "0" : "") +
+      milli + "Z";
   }
   return lastIso;
 }
@@ -128,15 +143,30 @@ function serializeError(error: Error): LogFields {
   return { name: error.name, message: error.message, stack: error.stack };
 }
 
+let lastAt = "";
+let lastMsg = "";
+let lastLevelMsg = "";
+/**
+ * `","level":"<at>","msg":<msg as JSON>`, made again only when the level or
+ * message differs from the last line's: nearly every line is a request
+ * line, and `JSON.stringify` of the message is a call into the runtime.
+ */
+function levelMsg(at: LogLevel, msg: string): string {
+  if (at !== lastAt || msg !== lastMsg) {
+    lastLevelMsg = `","level":"${at}","msg":${JSON.stringify(msg)}`;
+    lastAt = at;
+    lastMsg = msg;
+  }
+  return lastLevelMsg;
+}
+
 /**
  * One JSON line: `time`, `level` and `msg` first, then `fields`. Written
  * as text around one `JSON.stringify` of `fields` rather than by spreading
  * them into a new record (a copy of every field on each request line).
  */
 function lineOf(at: LogLevel, msg: string, fields?: LogFields): string {
-  const head = `{"time":"${now()}","level":"${at}","msg":${
-    JSON.stringify(msg)
-  }`;
+  const head = `{"time":"${now()}${levelMsg(at, msg)}`;
   if (fields === undefined) return head + "}";
   let errors: LogFields | undefined;
   // Errors have no enumerable fields; spell them out. A for-in loop is the
