@@ -12,6 +12,7 @@ import type { RouteContext } from "../router.ts";
 import { problem } from "../../services/http/problem.ts";
 import {
   hasOtherTransferCoding,
+  partialBodyRefused,
   transferCodingNotImplemented,
 } from "../../services/http/body_framing.ts";
 import type { UploadResultBody } from "./schemas.ts";
@@ -74,11 +75,5 @@ export function notAWholeFile(
   if (hasOtherTransferCoding(headers)) {
     return transferCodingNotImplemented(instance, { connection: "close" });
   }
-  if (!headers.has("content-range")) return undefined;
-  return problem(400, {
-    title: "Partial upload",
-    detail: "The body has a Content-Range: pieces of a file are not " +
-      "taken; send the whole file in one upload",
-    instance,
-  }, { headers: { connection: "close" } });
+  return partialBodyRefused(headers, instance, { connection: "close" });
 }

@@ -27,6 +27,7 @@ import {
 } from "../../services/http/request_coding.ts";
 import {
   hasOtherTransferCoding,
+  partialBodyRefused,
   transferCodingNotImplemented,
 } from "../../services/http/body_framing.ts";
 import type { JsonPlaceholderClient } from "../../services/upstream/client.ts";
@@ -251,6 +252,8 @@ function passThrough(deps: WriteDeps, target: WriteTarget): Handler {
       if (hasOtherTransferCoding(req.headers)) {
         return transferCodingNotImplemented(ctx.url.pathname);
       }
+      const partial = partialBodyRefused(req.headers, ctx.url.pathname);
+      if (partial) return partial;
       // As body-parser, and so json-server: gzip and deflate are decoded.
       const coding = requestCoding(req.headers.get("content-encoding"));
       if (coding === undefined) return unsupportedCoding(ctx.url.pathname);

@@ -227,7 +227,8 @@ export const jsonPlaceholderWriteDocs: ApiFragment = {
     },
     InvalidWrite: problemResponse(
       "The id is not a positive integer, or the body is not a JSON object " +
-        "(or nests more than 64 levels deep).",
+        "(or nests more than 64 levels deep), or comes with a " +
+        "`Content-Range` (a piece; RFC 9110 14.5).",
     ),
     WriteTooLarge: problemResponse(
       "The body is larger than `WRITE_MAX_BYTES` (told by `Content-Length` " +

@@ -18,6 +18,9 @@
  * and the other coding still on; nothing here decodes transfer codings (a
  * coding of the content goes in `Content-Encoding`), so such a body is
  * refused with 501 (RFC 9112 6.1) rather than taken as its coded bytes.
+ * And a body with `Content-Range` is a piece of a representation, which
+ * nothing here assembles: 400, as RFC 9110 14.5 asks of a PUT with it, lest
+ * the piece be taken as the whole.
  *
  * @module
  */
@@ -87,6 +90,24 @@ export function transferCodingNotImplemented(
     detail: "The body's Transfer-Encoding names a coding besides chunked, " +
       "which is not decoded: send it chunked only, with a coding of the " +
       "content in Content-Encoding (gzip or deflate)",
+    instance,
+  }, { headers });
+}
+
+/**
+ * The 400 for a body with `Content-Range` (see the module doc), at
+ * `instance`, with `headers`; `undefined` when there is none.
+ */
+export function partialBodyRefused(
+  requestHeaders: Headers,
+  instance: string,
+  headers: Record<string, string> = {},
+): Response | undefined {
+  if (!requestHeaders.has("content-range")) return undefined;
+  return problem(400, {
+    title: "Partial body",
+    detail: "The body has a Content-Range: pieces are not taken; send " +
+      "the whole body in one request",
     instance,
   }, { headers });
 }
