@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { declaredSha256 } from "../services/http/digest.ts";
+import { serveApp } from "./fixtures/served_app.ts";
 
 const ABC = Buffer.from(
   "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
@@ -36,4 +37,31 @@ Deno.test("declaredSha256: a repeated sha-256 member counts by its last value (R
     new Uint8Array(OTHER),
   );
   assert.equal(read(`${field(ABC)}, sha-256=:AAAA:`), "malformed");
+});
+
+Deno.test("declaredSha256: Content-Digest and Repr-Digest that disagree are refused, not one of them ignored", () => {
+  const read = (content: string, repr: string) =>
+    declaredSha256(
+      new Headers({ "content-digest": content, "repr-digest": repr }),
+    );
+  // A whole body sent once: both digest the same bytes (RFC 9530 2, 3).
+  assert.deepEqual(read(field(ABC), field(ABC)), new Uint8Array(ABC));
+  // Before, the Content-Digest was checked and the other never looked at.
+  assert.equal(read(field(ABC), field(OTHER)), "malformed");
+  assert.deepEqual(read(field(ABC), "sha-512=:AAAA:"), new Uint8Array(ABC));
+  assert.deepEqual(read("", field(ABC)), new Uint8Array(ABC));
+});
+
+Deno.test("an upload whose Repr-Digest disagrees with its right Content-Digest is 400, nothing kept", async () => {
+  await using served = await serveApp({});
+  const res = await fetch(`${served.url}/files`, {
+    method: "POST",
+    body: "abc",
+    headers: { "content-digest": field(ABC), "repr-digest": field(OTHER) },
+  });
+  const problem = await res.json();
+  assert.equal(res.status, 400, JSON.stringify(problem));
+  assert.match(problem.detail, /agree/);
+  const list = await (await fetch(`${served.url}/files`)).json();
+  assert.deepEqual(list.items, []);
 });

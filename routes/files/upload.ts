@@ -38,6 +38,9 @@ import { declaredLength } from "./upload_length.ts";
 import type { Handler, RouteContext } from "../router.ts";
 import { StorageUnavailableError } from "../../services/storage/storage.ts";
 
+const MALFORMED_DIGEST = "Content-Digest/Repr-Digest must be like " +
+  "sha-256=:<base64>:, and agree when both are sent";
+
 /** What the upload handler shares with the other file routes. */
 export interface UploadHelpers {
   /** 401 when a token is set and not given, else `undefined`. */
@@ -138,7 +141,7 @@ class UploadRoute {
     if (digest === "malformed") {
       return problem(400, {
         title: "Malformed digest",
-        detail: "Content-Digest/Repr-Digest must be like sha-256=:<base64>:",
+        detail: MALFORMED_DIGEST,
         instance: ctx.url.pathname,
       });
     }

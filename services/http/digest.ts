@@ -36,16 +36,23 @@ function sha256Member(value: string): Uint8Array | undefined | "malformed" {
 /**
  * The SHA-256 digest a request declares in `Content-Digest` or
  * `Repr-Digest` (RFC 9530), `undefined` if neither names sha-256 (an
- * empty header names nothing), or `"malformed"`.
+ * empty header names nothing), or `"malformed"`. Of a whole body sent
+ * once, both digest the same bytes (coded, when it has a
+ * `Content-Encoding`), so two that disagree are `"malformed"` too: one of
+ * them is false, and checking only the other would let it pass.
  */
 export function declaredSha256(
   headers: Headers,
 ): Uint8Array | undefined | "malformed" {
+  let found: Uint8Array | undefined;
   for (const name of ["content-digest", "repr-digest"]) {
     const value = headers.get(name);
     if (value === null) continue;
     const declared = sha256Member(value);
-    if (declared !== undefined) return declared;
+    if (declared === "malformed") return declared;
+    if (declared === undefined) continue;
+    if (found && !Buffer.from(found).equals(declared)) return "malformed";
+    found = declared;
   }
-  return undefined;
+  return found;
 }
