@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { createLogger, type Logger } from "../services/ops/logger.ts";
 import { MemoryStore } from "../services/cache/memory_store.ts";
-import { RedisLink } from "../services/cache/redis_link.ts";
+import { RedisLink } from "../services/redis/redis_link.ts";
 import { TwoTierStore } from "../services/cache/two_tier.ts";
 import { type TestApp, testApp } from "./fixtures/app.ts";
 import {

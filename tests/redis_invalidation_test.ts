@@ -9,7 +9,7 @@
 
 import assert from "node:assert/strict";
 import { MemoryStore } from "../services/cache/memory_store.ts";
-import { RedisLink } from "../services/cache/redis_link.ts";
+import { RedisLink } from "../services/redis/redis_link.ts";
 import { TwoTierStore } from "../services/cache/two_tier.ts";
 import type { TestApp } from "./fixtures/app.ts";
 import { closeAll, redisInstances, sharedArgs } from "./fixtures/redis_apps.ts";

@@ -20,7 +20,7 @@ import { mirroredCounter, scrapedGauge } from "../ops/metric_helpers.ts";
 import type { Dropped } from "./invalidation.ts";
 import type { CacheOutcome, RevalidationOutcome } from "./lookup.ts";
 import type { DropCause } from "./policy.ts";
-import type { RedisLink } from "./redis_link.ts";
+import type { RedisLink } from "../redis/redis_link.ts";
 
 /** What the store gauges read (a `CacheStore` fits). */
 export interface CacheStatsSource {

@@ -13,7 +13,7 @@
  */
 
 import type { Flight, FlightResult } from "./flight.ts";
-import type { RedisLink } from "./redis_link.ts";
+import type { RedisLink } from "../redis/redis_link.ts";
 import type { CacheEntry } from "./store.ts";
 
 // Deletes the lock only when it still holds our token (it may have expired

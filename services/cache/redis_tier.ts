@@ -8,7 +8,7 @@
 
 import type { Logger } from "../ops/logger.ts";
 import { RedisFlight } from "./redis_flight.ts";
-import { RedisLink } from "./redis_link.ts";
+import { RedisLink } from "../redis/redis_link.ts";
 import type { CacheStore } from "./store.ts";
 import { TwoTierStore } from "./two_tier.ts";
 

@@ -36,7 +36,7 @@ import {
   KeyRuleSchema,
   keysMatching,
 } from "./invalidation.ts";
-import type { RedisLink } from "./redis_link.ts";
+import type { RedisLink } from "../redis/redis_link.ts";
 import type { CacheStore } from "./store.ts";
 
 /** How long a store to Redis is remembered, ms (see the module doc). */

@@ -23,7 +23,7 @@ import { Buffer } from "node:buffer";
 import type { Logger } from "../ops/logger.ts";
 import { decodeEntry, encodeEntry, encodeHeader } from "./entry_codec.ts";
 import type { Dropped, KeyRule } from "./invalidation.ts";
-import type { RedisLink } from "./redis_link.ts";
+import type { RedisLink } from "../redis/redis_link.ts";
 import { SharedDrops } from "./shared_drops.ts";
 import type { CacheEntry, CacheStore } from "./store.ts";
 

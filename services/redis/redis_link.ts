@@ -1,7 +1,8 @@
 /**
- * The connections to Redis behind the shared cache tier: one command
- * connection (binary replies as `Buffer`s) and one subscriber connection
- * for fill announcements. Redis is an optimisation, never a dependency: a
+ * The connections to Redis of one instance, shared by the cache tier
+ * (`services/cache/`) and the upload relay (`services/uploads/`): one
+ * command connection (binary replies as `Buffer`s) and one subscriber
+ * connection for their announcements, each on its own channel. Redis is an optimisation, never a dependency: a
  * command that is not connected, fails or takes longer than `timeoutMs`
  * rejects with {@linkcode RedisUnavailableError}, which callers treat as a
  * miss. Losing and regaining the connection is logged once per change, and
