@@ -15,24 +15,10 @@
  */
 
 import assert from "node:assert/strict";
-import { nextEvent, serverSentEvents } from "./fixtures/sse.ts";
+import { nextEvent } from "./fixtures/sse.ts";
 import { serveApp } from "./fixtures/served_app.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";
-
-function newId(): string {
-  const random = crypto.getRandomValues(new Uint8Array(10));
-  return Date.now().toString(16).padStart(12, "0") +
-    Array.from(random, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-/** The events of `?id=` on `origin`, ended after `ms` whatever comes. */
-async function subscribe(origin: string, id: string, ms: number) {
-  const res = await fetch(`${origin}/uploads/events?id=${id}`, {
-    signal: AbortSignal.timeout(ms),
-  });
-  assert.equal(res.status, 200);
-  return serverSentEvents(res.body!)[Symbol.asyncIterator]();
-}
+import { newId, subscribe } from "./fixtures/upload_events.ts";
 
 Deno.test("a stream of an upload stored by another process sharing the storage ends with done", () =>
   withTempDir(async (dir) => {
