@@ -17,6 +17,7 @@ import {
 } from "../services/cache/policy.ts";
 import { createRedisTier } from "../services/cache/redis_tier.ts";
 import type { CacheStore } from "../services/cache/store.ts";
+import { RedisLink } from "../services/redis/redis_link.ts";
 import type { Config } from "../services/ops/config.ts";
 import type { Logger } from "../services/ops/logger.ts";
 import { Metrics } from "../services/ops/metrics.ts";
@@ -31,9 +32,10 @@ import {
   connectionMetrics,
 } from "../services/server/metrics.ts";
 import { storageMetrics } from "../services/storage/metrics.ts";
-import { uploadMetrics, watcherMetrics } from "../services/uploads/metrics.ts";
-import { UploadBoard } from "../services/uploads/board.ts";
-import { UploadWatchers } from "../services/uploads/watchers.ts";
+import { uploadMetrics } from "../services/uploads/metrics.ts";
+import type { UploadBoard } from "../services/uploads/board.ts";
+import type { UploadRelay } from "../services/uploads/relay.ts";
+import type { UploadWatchers } from "../services/uploads/watchers.ts";
 import { LocalDiskStorage } from "../services/storage/local_disk.ts";
 import type { FileStorage } from "../services/storage/storage.ts";
 import { HashWorker } from "../services/uploads/hashing.ts";
@@ -45,6 +47,7 @@ import { JsonPlaceholderClient } from "../services/upstream/client.ts";
 import { upstreamMetrics } from "../services/upstream/metrics.ts";
 import { docsRoutes } from "./ops/docs.ts";
 import { filesRoutes } from "./files/routes.ts";
+import { createLiveUploads } from "./files/live_uploads.ts";
 import { openStorage } from "./files/open_storage.ts";
 import { healthRoutes } from "./ops/health.ts";
 import { jsonPlaceholderRoutes } from "./jsonplaceholder/routes.ts";
@@ -120,6 +123,10 @@ interface Services {
   uploads: UploadTracker;
   board: UploadBoard;
   watchers: UploadWatchers;
+  /** With REDIS_URL, the other instances' uploads. */
+  relay: UploadRelay | undefined;
+  /** With REDIS_URL, the instance's Redis connections. */
+  link: RedisLink | undefined;
   /** Hashes uploads on a worker thread. */
   hashing: HashWorker;
   metrics: Metrics;
@@ -190,15 +197,8 @@ function createServices(
   hashing.start();
   // Each capability registers its own metrics on the one registry.
   const metrics = new Metrics();
-  const board = new UploadBoard();
-  const watchers: UploadWatchers = new UploadWatchers({
-    board,
-    maxWatchers: config.maxUploadWatchers,
-    maxPerClient: config.maxUploadWatchersPerClient,
-    onChange: watcherMetrics(metrics.registry, () => watchers.count),
-    // An upload of another worker or instance ends in the shared storage.
-    storedFile: (id) => files.stat(id),
-  });
+  const link = redisLinkOf(options);
+  const live = createLiveUploads({ config, logger, metrics, files, link });
   const upstreamRecorders = upstreamMetrics(metrics.registry, {
     openSlots: () => client.openSlots,
     queued: () => client.queued,
@@ -221,8 +221,22 @@ function createServices(
     logger,
     ...upstreamRecorders,
   });
-  const cache = createCache(options, metrics, recordLookup);
-  return { files, uploads, hashing, board, watchers, metrics, client, cache };
+  const cache = createCache(options, { metrics, link }, recordLookup);
+  return { files, uploads, hashing, ...live, link, metrics, client, cache };
+}
+
+/**
+ * With REDIS_URL, the one pair of Redis connections of the process, which
+ * the cache tier and the upload relay share.
+ */
+function redisLinkOf({ config, logger }: AppOptions): RedisLink | undefined {
+  if (!config.redisUrl) return undefined;
+  return new RedisLink({
+    url: config.redisUrl.href,
+    timeoutMs: config.redisTimeoutMs,
+    pingIntervalMs: config.redisPingIntervalMs,
+    logger,
+  });
 }
 
 /**
@@ -231,19 +245,17 @@ function createServices(
  */
 function createCache(
   options: AppOptions,
-  metrics: Metrics,
+  { metrics, link }: { metrics: Metrics; link: RedisLink | undefined },
   onOutcome: NonNullable<ResponseCacheOptions["onOutcome"]>,
 ): ResponseCache {
   const { config, logger } = options;
   const memory = new MemoryStore({ maxBytes: config.cacheMaxBytes });
   // With REDIS_URL, Redis is a second tier shared by every instance.
-  const shared = config.redisUrl && !options.store
+  const shared = link && !options.store
     ? createRedisTier({
-      url: config.redisUrl.href,
+      link,
       memory,
       freshMs: config.cacheTtlSeconds * 1000,
-      timeoutMs: config.redisTimeoutMs,
-      pingIntervalMs: config.redisPingIntervalMs,
       // What one upstream load may take (UPSTREAM_TIMEOUT_MS is the budget
       // of all its attempts), and a second to store it.
       lockMs: config.upstreamTimeoutMs + 1000,
@@ -329,12 +341,15 @@ function routeGroups(
 }
 
 async function closeServices(
-  { metrics, cache, client, watchers, hashing }: Services,
+  { metrics, cache, client, watchers, relay, link, hashing }: Services,
 ): Promise<void> {
   watchers.close();
+  relay?.close();
   metrics.close();
   hashing.close();
   await cache.settled();
   client.close();
   await cache.store.close?.();
+  // The two-tier store closed it already, unless there is none.
+  await link?.close();
 }

@@ -4,12 +4,13 @@
  * Server-Sent Events (`progress` a few times a second per upload, then one
  * `done` or `failed`), for all uploads or, with `?id=`, one. With
  * `UPLOAD_TOKEN` set, both need the token like the uploads themselves.
+ * With `REDIS_URL`, both cover the uploads of every instance sharing the
+ * Redis (`services/uploads/relay.ts`).
  *
  * @module
  */
 
 import { problem } from "../../services/http/problem.ts";
-import type { UploadBoard } from "../../services/uploads/board.ts";
 import {
   ENDED_EVENT_ID,
   type UploadWatchers,
@@ -19,7 +20,6 @@ import type { UploadListBody } from "./schemas.ts";
 
 /** What the progress routes read. */
 export interface ProgressOptions {
-  board: UploadBoard;
   watchers: UploadWatchers;
   /** 401 when a token is set and not given, else `undefined`. */
   unauthorized: (req: Request, ctx: RouteContext) => Response | undefined;
@@ -27,11 +27,12 @@ export interface ProgressOptions {
 
 const encoder = new TextEncoder();
 
-function listHandler({ board, unauthorized }: ProgressOptions): Handler {
+function listHandler({ watchers, unauthorized }: ProgressOptions): Handler {
   return (req, ctx) => {
     const denied = unauthorized(req, ctx);
     if (denied) return denied;
-    const body: UploadListBody = { items: board.list() };
+    // With REDIS_URL, the other instances' uploads too (relay.ts).
+    const body: UploadListBody = { items: watchers.list() };
     const bytes = encoder.encode(JSON.stringify(body));
     return new Response(bytes, {
       headers: {

@@ -46,11 +46,13 @@ const EVENTS_DESCRIPTION =
   "comment comes every 15 s. With `id`, only that upload's events, and " +
   "the stream ends after its `done` or `failed` (so a client can " +
   "subscribe before it sends its `Upload-Id`), which then carries " +
-  "`id: ended`. An upload that ran in another process sharing the " +
-  "storage (a `deno serve --parallel` worker, an instance behind a load " +
-  "balancer) ends such a stream once it is stored, within about a " +
-  "second, with `event: done` whose data is the stored file's " +
-  "`FileMetadata` (no figures). EventSource's reconnect sends `id: ended` back as " +
+  "`id: ended`. With `REDIS_URL`, the uploads of every process sharing " +
+  "the Redis (`deno serve --parallel` workers, instances behind a load " +
+  "balancer) are streamed the same way, relayed over Redis. Without it, " +
+  "or when a relayed message is lost, an upload that ran in another " +
+  "process sharing the storage ends such a stream once it is stored, " +
+  "within about a second, with `event: done` whose data is the stored " +
+  "file's `FileMetadata` (no figures). EventSource's reconnect sends `id: ended` back as " +
   "`Last-Event-ID` and gets 204, after which it stops. Bounded: at " +
   "most `MAX_UPLOAD_WATCHERS` subscribers (503 past it), at most " +
   "`MAX_UPLOAD_WATCHERS_PER_CLIENT` from one client address (429 past " +
@@ -99,7 +101,10 @@ export const progressDocs: ApiFragment = {
         "bytes received, the declared length, the rate over the last " +
         "second, the reader's time waiting on the network and blocked on " +
         "the full queue, the writer's time writing and idle, the queue's " +
-        "fill and what bounds it so far. When the service runs with " +
+        "fill and what bounds it so far. With `REDIS_URL`, those of " +
+        "every process sharing the Redis, this one's first (another's " +
+        "leave the list at their ending, or 3 s after their last relayed " +
+        "figures). When the service runs with " +
         "`UPLOAD_TOKEN`, a bearer token is needed.",
       tags: ["uploads"],
       responses: {

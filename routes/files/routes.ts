@@ -164,7 +164,7 @@ export function filesRoutes(
   options: FilesOptions,
   tracker: UploadTracker,
 ): Route[] {
-  const { store, token, logger, board, watchers } = options;
+  const { store, token, logger, watchers } = options;
   const unauthorized = (req: Request, ctx: RouteContext) =>
     checkBearer(token, req, ctx);
   const storageUnavailable = (error: unknown, ctx: RouteContext) =>
@@ -201,7 +201,7 @@ export function filesRoutes(
         storageUnavailable,
       ),
     },
-    ...progressRoutes({ board, watchers, unauthorized }),
+    ...progressRoutes({ watchers, unauthorized }),
     ...uploadPageRoutes(),
   ];
 }

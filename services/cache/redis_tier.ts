@@ -1,35 +1,31 @@
 /**
- * Assembles the shared cache tier for `REDIS_URL`: the Redis connections,
- * the two-tier store (in-process LRU in front of Redis) and the
+ * Assembles the shared cache tier for `REDIS_URL` on the instance's Redis
+ * connections: the two-tier store (in-process LRU in front of Redis) and the
  * cross-instance single-flight, wired together.
  *
  * @module
  */
 
 import type { Logger } from "../ops/logger.ts";
+import type { RedisLink } from "../redis/redis_link.ts";
 import { RedisFlight } from "./redis_flight.ts";
-import { RedisLink } from "../redis/redis_link.ts";
 import type { CacheStore } from "./store.ts";
 import { TwoTierStore } from "./two_tier.ts";
 
 /** Options of {@linkcode createRedisTier}. */
 export interface RedisTierOptions {
-  /** `REDIS_URL`. */
-  url: string;
+  /** The instance's Redis connections; closing the store closes them. */
+  link: RedisLink;
   /** The in-process tier in front. */
   memory: CacheStore;
   /** Freshness of an entry, ms (the cache TTL). */
   freshMs: number;
-  /** Longest wait for one Redis command, ms (`REDIS_TIMEOUT_MS`). */
-  timeoutMs: number;
-  /** Period of the liveness PINGs, ms (`REDIS_PING_INTERVAL_MS`). */
-  pingIntervalMs: number;
   /**
    * Longest an instance waits for another's load, and the life of a lock
    * whose owner died, ms: what one upstream load may take.
    */
   lockMs: number;
-  /** Logs Redis going away and coming back. */
+  /** Where the store logs. */
   logger: Logger;
 }
 
@@ -40,20 +36,10 @@ export interface RedisTier {
   readonly link: RedisLink;
 }
 
-/** Connects (in the background) and wires the shared tier. */
+/** Wires the shared tier on `link`. */
 export function createRedisTier(options: RedisTierOptions): RedisTier {
-  const { url, memory, freshMs, timeoutMs, pingIntervalMs, lockMs, logger } =
-    options;
+  const { link, memory, freshMs, lockMs, logger } = options;
   const channel = "async-api:cache:filled";
-  const link = new RedisLink({
-    url,
-    timeoutMs,
-    pingIntervalMs,
-    channel,
-    logger,
-    // Messages arrive only once subscribed, after `flight` exists.
-    onMessage: (key) => flight.announced(key),
-  });
   const store = new TwoTierStore({ memory, link, freshMs, logger });
   const flight = new RedisFlight({
     link,
@@ -61,5 +47,7 @@ export function createRedisTier(options: RedisTierOptions): RedisTier {
     lockMs,
     channel,
   });
+  // Messages arrive only once subscribed, after `flight` exists.
+  link.subscribe(channel, (key) => flight.announced(key));
   return { store, flight, link };
 }

@@ -294,7 +294,8 @@ export class RedisLink {
     this.#logger.warn("cache.redis_down", {
       url: this.#url,
       error: error.message,
-      detail: "serving from the in-process cache and the upstream",
+      detail: "the cache serves from memory and the upstream; streams of " +
+        "other instances' uploads poll the storage",
     });
   }
 

@@ -1,14 +1,16 @@
 /**
  * Metrics of the upload pipeline: uploads by outcome, committed bytes and
  * throughput, where the time went (reader wait/blocked, writer write/idle),
- * what bounded each upload, the queue's high-water mark and the uploads in
- * flight.
+ * what bounded each upload, the queue's high-water mark, the uploads in
+ * flight, and with `REDIS_URL` the relay's messages and the other
+ * instances' uploads it knows of.
  *
  * @module
  */
 
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import { scrapedGauge } from "../ops/metric_helpers.ts";
+import type { RelayCount } from "./relay.ts";
 import type { UploadResult } from "./upload_figures.ts";
 import type { WatcherChange } from "./watchers.ts";
 
@@ -138,4 +140,30 @@ export function watcherMetrics(
   return (change) => {
     if (change !== "opened") ends.inc({ reason: change });
   };
+}
+
+/**
+ * Registers the `upload_relay*` metrics (REDIS_URL: upload events between
+ * instances) on `registry`; returns the counter of relay messages. `remote`
+ * (the other instances' uploads known) is read at scrape time.
+ */
+export function relayMetrics(
+  registry: Registry,
+  remote: () => number,
+): (count: RelayCount) => void {
+  scrapedGauge(registry, {
+    name: "upload_relay_remote_uploads",
+    help: "Uploads in flight in other instances, as heard over Redis",
+  }, remote);
+  const messages = new Counter({
+    name: "upload_relay_messages_total",
+    help:
+      "Upload event messages over Redis: sent, skipped (Redis down, slow or with 4 unanswered; not sent), failed (sent, not acknowledged in time), received (from other instances)",
+    labelNames: ["result"],
+    registers: [registry],
+  });
+  for (const result of ["sent", "skipped", "failed", "received"]) {
+    messages.inc({ result }, 0);
+  }
+  return (result) => messages.inc({ result });
 }

@@ -23,8 +23,15 @@
  * `storedFile`, the storage is asked about each watched id that is not on
  * the board (at once, then every `storedPollMs`): once the file is there,
  * its facts are sent as `done` and the stream ends as for an upload here.
- * An upload that failed elsewhere leaves no trace, so its stream stays
- * open until the client leaves (the uploading client has its answer).
+ * With `remote` (the other instances' uploads heard over Redis, see
+ * `relay.ts`), their `progress`, `done` and `failed` events reach the
+ * subscribers as this process's own do; the storage poll stays, for a
+ * process without Redis and for an ending lost on the way (an id heard of
+ * running elsewhere is not asked about: its relayed ending carries its
+ * figures; once no longer heard of, it is asked again). An upload that
+ * failed elsewhere and was not relayed leaves no trace, so its stream
+ * stays open until the client leaves (the uploading client has its
+ * answer).
  *
  * @module
  */
@@ -74,6 +81,18 @@ export interface UploadWatchersOptions {
   storedFile?: (id: string) => Promise<object | undefined>;
   /** Time between questions to `storedFile` about an id. @default {1000} */
   storedPollMs?: number;
+  /** The uploads of other instances, when relayed (see the module doc). */
+  remote?: RemoteUploads;
+}
+
+/** Uploads running elsewhere, and their events (`UploadRelay`). */
+export interface RemoteUploads {
+  /** Those in flight now. */
+  list(): UploadProgress[];
+  /** Whether upload `id` is heard of running elsewhere now. */
+  has(id: string): boolean;
+  /** Calls `listener` with each event; returns the function that stops it. */
+  listen(listener: (event: BoardEvent) => void): () => void;
 }
 
 interface Watcher {
@@ -119,10 +138,11 @@ const RETRY = new TextEncoder().encode("retry: 2000\n\n");
 /** The subscribers of the upload events; see the module doc. */
 export class UploadWatchers {
   readonly #o: Required<
-    Omit<UploadWatchersOptions, "onChange" | "storedFile">
+    Omit<UploadWatchersOptions, "onChange" | "storedFile" | "remote">
   >;
   readonly #onChange: ((change: WatcherChange) => void) | undefined;
   readonly #storedFile: UploadWatchersOptions["storedFile"];
+  readonly #remote: RemoteUploads | undefined;
   /** Ids whose question to `storedFile` is under way. */
   readonly #asking = new Set<string>();
   #poll: ReturnType<typeof setInterval> | undefined;
@@ -167,6 +187,7 @@ export class UploadWatchers {
     };
     this.#onChange = options.onChange;
     this.#storedFile = options.storedFile;
+    this.#remote = options.remote;
   }
 
   /** Subscribers now. */
@@ -208,7 +229,7 @@ export class UploadWatchers {
     if (client !== undefined) this.#perClient.add(client);
     this.#onChange?.("opened");
     watcher.stream.send(RETRY);
-    for (const progress of this.#o.board.list()) {
+    for (const progress of this.list()) {
       if (id === undefined || progress.id === id) {
         watcher.stream.send(serverSentEvent("progress", progress));
       }
@@ -217,6 +238,15 @@ export class UploadWatchers {
     // Already stored (here or elsewhere) before the subscriber came.
     if (id !== undefined) this.#ask(id);
     return watcher.stream;
+  }
+
+  /** The uploads in flight here, then those heard of elsewhere. */
+  list(): UploadProgress[] {
+    const here = this.#o.board.list();
+    const remote = this.#remote?.list() ?? [];
+    if (remote.length === 0) return here;
+    const ids = new Set(here.map(({ id }) => id));
+    return here.concat(remote.filter(({ id }) => !ids.has(id)));
   }
 
   /** Ends every stream (after its queued events) and refuses new ones. */
@@ -237,9 +267,13 @@ export class UploadWatchers {
   #update(): void {
     const watched = this.#watchers.size > 0;
     if (watched && this.#stopListening === undefined) {
-      this.#stopListening = this.#o.board.listen((event) =>
-        this.#fanOut(event)
-      );
+      const fanOut = (event: BoardEvent) => this.#fanOut(event);
+      const stopBoard = this.#o.board.listen(fanOut);
+      const stopRemote = this.#remote?.listen(fanOut);
+      this.#stopListening = () => {
+        stopBoard();
+        stopRemote?.();
+      };
       const beat = serverSentComment("heartbeat");
       this.#heartbeat = setInterval(
         () => this.#send(undefined, beat),
@@ -266,13 +300,15 @@ export class UploadWatchers {
   }
 
   /**
-   * Asks the storage whether upload `id` is stored, unless it runs here
-   * (its own ending will come) or a question is under way; sends `done`
-   * with the file's facts if it is.
+   * Asks the storage whether upload `id` is stored, unless it runs here or
+   * is heard of running elsewhere (its ending, with its figures, will
+   * come) or a question is under way; sends `done` with the file's facts
+   * if it is.
    */
   #ask(id: string): void {
     const storedFile = this.#storedFile;
     if (!storedFile || this.#asking.has(id) || this.#o.board.has(id)) return;
+    if (this.#remote?.has(id)) return;
     this.#asking.add(id);
     storedFile(id).then((file) => {
       // An upload here that began meanwhile sends its own ending.

@@ -177,8 +177,8 @@ function onEvent(name, data) {
     drawLanes(data);
   } else if (name === "done") {
     drawBar(data.size);
-    // An upload that ran on another instance ends with the stored file's
-    // facts only: no figures to draw.
+    // An upload that ran on another instance ends, without REDIS_URL, with
+    // the stored file's facts only: no figures to draw.
     if (data.readerWaitMs === undefined) return;
     // The final figures; the queue is empty once the upload is stored.
     const capacity = view.previous ? view.previous.queueCapacityBytes : 0;
