@@ -23,6 +23,7 @@ import {
   responseRef,
   retryLater,
   schemaRef,
+  staticTextOperation,
   textHeader,
   UNCACHED_HEADERS,
 } from "../../services/ops/openapi_parts.ts";
@@ -70,20 +71,15 @@ function page(
   mediaType: string,
   headers: typeof ASSET_HEADERS | typeof PAGE_HEADERS,
 ): OperationDescription {
-  return {
+  return staticTextOperation({
     operationId,
     summary,
     description,
     tags: ["uploads"],
-    responses: {
-      "200": {
-        description: "The text (revalidated on each use).",
-        headers,
-        content: { [mediaType]: { schema: { type: "string" } } },
-      },
-      ...DEFAULT_ERROR,
-    },
-  };
+    what: "The text",
+    content: { [mediaType]: { schema: { type: "string" } } },
+    headers,
+  });
 }
 
 /** The progress routes' part of the OpenAPI document. */

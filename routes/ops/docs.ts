@@ -11,11 +11,9 @@
 
 import css from "swagger-ui-dist/swagger-ui.css" with { type: "text" };
 import bundle from "swagger-ui-dist/swagger-ui-bundle.js" with { type: "text" };
-import { etagOf } from "../../services/http/etag.ts";
-import { weakMatch } from "../../services/http/etag.ts";
 import { staticText } from "../../services/http/static_text.ts";
 import { openApiDocument } from "../openapi.ts";
-import type { Handler, Route } from "../router.ts";
+import type { Route } from "../router.ts";
 
 /** Path of the OpenAPI document. */
 export const OPENAPI_PATH = "/openapi.json";
@@ -90,44 +88,18 @@ const ASSETS: readonly (readonly [string, string, () => string])[] = [
   [`${DOCS_PATH}/swagger-initializer.js`, JS_TYPE, () => INITIALIZER],
 ];
 
-const encoder = new TextEncoder();
-
 /**
  * The route table entries of the docs. `getRoutes` returns the whole route
  * table; it is called once, on the first request for the document, so it
  * may refer to a router built after these routes.
  */
 export function docsRoutes(getRoutes: () => readonly Route[]): Route[] {
-  let document:
-    | Promise<{ bytes: Uint8Array<ArrayBuffer>; etag: string }>
-    | undefined;
-  const build = async () => {
-    const bytes = encoder.encode(JSON.stringify(openApiDocument(getRoutes())));
-    return { bytes, etag: await etagOf(bytes) };
-  };
-
-  const openApi: Handler = async (req) => {
-    // A failed build is not kept: the next request tries again.
-    document ??= build().catch((error) => {
-      document = undefined;
-      throw error;
-    });
-    const { bytes, etag } = await document;
-    const headers = {
-      "etag": etag,
-      "cache-control": "no-cache",
-    };
-    if (weakMatch(req.headers.get("if-none-match"), etag)) {
-      return new Response(null, { status: 304, headers });
-    }
-    return new Response(bytes, {
-      headers: {
-        ...headers,
-        "content-type": "application/json; charset=utf-8",
-        "content-length": String(bytes.byteLength),
-      },
-    });
-  };
+  // Built on the first request, once the router exists.
+  const openApi = staticText(
+    "application/json; charset=utf-8",
+    () => JSON.stringify(openApiDocument(getRoutes())),
+    { "cache-control": "no-cache" },
+  );
 
   const page = staticText("text/html; charset=utf-8", () => PAGE, {
     "cache-control": "no-cache",
@@ -141,9 +113,9 @@ export function docsRoutes(getRoutes: () => readonly Route[]): Route[] {
     ...ASSETS.map(([pattern, contentType, text]): Route => ({
       method: "GET",
       pattern,
-      handler: staticText(contentType, text, {
-        "cache-control": "public, max-age=86400",
-      }),
+      // They change with a release under the same URL (the pinned Swagger
+      // UI, the initializer): revalidated, never kept a day.
+      handler: staticText(contentType, text, { "cache-control": "no-cache" }),
     })),
   ];
 }

@@ -16,13 +16,12 @@ import {
   ASSET_HEADERS,
   DEFAULT_ERROR,
   headerRef,
-  IF_NONE_MATCH,
   json,
   PAGE_HEADERS,
   problemResponse,
-  REQUEST_ID_HEADER,
   retryLater,
   schemaRef,
+  staticTextOperation,
   UNCACHED_HEADERS,
 } from "../../services/ops/openapi_parts.ts";
 import { PurgeResultSchema } from "./purge.ts";
@@ -39,21 +38,16 @@ function asset(
   summary: string,
   mediaType: string,
 ): OperationDescription {
-  return {
+  return staticTextOperation({
     operationId,
     summary,
     description: "An asset of the docs page (Swagger UI), served by this " +
       "service so the page needs no other origin.",
     tags: ["docs"],
-    responses: {
-      "200": {
-        description: "The asset (cached for a day).",
-        headers: ASSET_HEADERS,
-        content: { [mediaType]: { schema: { type: "string" } } },
-      },
-      ...DEFAULT_ERROR,
-    },
-  };
+    what: "The asset",
+    content: { [mediaType]: { schema: { type: "string" } } },
+    headers: ASSET_HEADERS,
+  });
 }
 
 const PURGE_TARGET = { type: "string", pattern: "^/", maxLength: 2048 };
@@ -164,46 +158,27 @@ export const opsDocs: ApiFragment = {
         ...DEFAULT_ERROR,
       },
     },
-    "GET /openapi.json": {
+    "GET /openapi.json": staticTextOperation({
       operationId: "getOpenApi",
       summary: "This OpenAPI document",
       description: "Built from the route table: every route has one " +
         "operation and every operation a route. The query constraints it " +
         "declares are the ones the server enforces.",
       tags: ["docs"],
-      parameters: [IF_NONE_MATCH],
-      responses: {
-        "200": {
-          description: "The OpenAPI 3.1 document.",
-          headers: {
-            "ETag": headerRef("ETag"),
-            "Cache-Control": headerRef("CacheControl"),
-            ...REQUEST_ID_HEADER,
-          },
-          content: json({ type: "object" }),
-        },
-        "304": {
-          description: "Not modified.",
-          headers: { "ETag": headerRef("ETag"), ...UNCACHED_HEADERS },
-        },
-        ...DEFAULT_ERROR,
-      },
-    },
-    "GET /docs": {
+      what: "The OpenAPI 3.1 document",
+      content: json({ type: "object" }),
+      headers: ASSET_HEADERS,
+    }),
+    "GET /docs": staticTextOperation({
       operationId: "getDocs",
       summary: "Interactive API docs (Swagger UI)",
       description: "Served entirely by this service; the page makes no " +
         "request to any other origin.",
       tags: ["docs"],
-      responses: {
-        "200": {
-          description: "The HTML page.",
-          headers: PAGE_HEADERS,
-          content: { "text/html": { schema: { type: "string" } } },
-        },
-        ...DEFAULT_ERROR,
-      },
-    },
+      what: "The HTML page",
+      content: { "text/html": { schema: { type: "string" } } },
+      headers: PAGE_HEADERS,
+    }),
     "GET /docs/swagger-ui.css": asset(
       "getSwaggerUiCss",
       "Swagger UI stylesheet",

@@ -1,29 +1,56 @@
 /**
  * Handlers for text the service serves as it is (the pages of `/docs` and
- * `/upload` and their assets, imported as text so they are bundled and
- * compiled in): encoded once, on first use, with its type and length and
- * `X-Content-Type-Options: nosniff`.
+ * `/upload`, their assets and `/openapi.json`): encoded and tagged once, on
+ * first use, and answered with their type, length, a strong `ETag` and
+ * `X-Content-Type-Options: nosniff`. The text changes with each release
+ * under the same URL, so callers send `Cache-Control: no-cache`: a browser
+ * revalidates on each visit, and the tag makes that a bodiless `304` while
+ * the text is the same.
  *
  * @module
  */
 
+import { etagOf, weakMatch } from "./etag.ts";
+
 const encoder = new TextEncoder();
 
-/** A handler answering with `text()`, encoded on first use and kept. */
+interface Tagged {
+  bytes: Uint8Array<ArrayBuffer>;
+  etag: string;
+}
+
+async function tagged(text: string): Promise<Tagged> {
+  const bytes = encoder.encode(text);
+  return { bytes, etag: await etagOf(bytes) };
+}
+
+/**
+ * A handler answering with `text()`, made on first use and kept; `304` to
+ * an `If-None-Match` naming its tag. A `text()` that throws is called again
+ * on the next request.
+ */
 export function staticText(
   contentType: string,
   text: () => string,
   headers: Record<string, string>,
-): () => Response {
-  let bytes: Uint8Array<ArrayBuffer> | undefined;
-  return () => {
-    bytes ??= encoder.encode(text());
+): (req: Request) => Promise<Response> {
+  let made: Promise<Tagged> | undefined;
+  return async (req) => {
+    made ??= tagged(text());
+    const { bytes, etag } = await made;
+    const common = {
+      ...headers,
+      "etag": etag,
+      "x-content-type-options": "nosniff",
+    };
+    if (weakMatch(req.headers.get("if-none-match"), etag)) {
+      return new Response(null, { status: 304, headers: common });
+    }
     return new Response(bytes, {
       headers: {
-        ...headers,
+        ...common,
         "content-type": contentType,
         "content-length": String(bytes.byteLength),
-        "x-content-type-options": "nosniff",
       },
     });
   };

@@ -15,6 +15,7 @@ import { type ApiFragment, jsonSchemaOf } from "./openapi.ts";
 import type {
   JsonSchema,
   MediaTypeObject,
+  OperationDescription,
   ParameterObject,
   Reference,
   ResponseObject,
@@ -107,6 +108,48 @@ export const IF_NONE_MATCH: ParameterObject = {
   schema: { type: "string" },
 };
 
+/** What {@linkcode staticTextOperation} describes. */
+export interface StaticTextDescription {
+  /** Unique across the document. */
+  operationId: string;
+  /** One line. */
+  summary: string;
+  /** Longer Markdown text. */
+  description: string;
+  /** Groups in the docs UI. */
+  tags: readonly string[];
+  /** What the 200 says it is. */
+  what: string;
+  /** The 200's body. */
+  content: Record<string, MediaTypeObject>;
+  /** The headers besides `ETag` (a page's or an asset's). */
+  headers: Record<string, Reference>;
+}
+
+/**
+ * The operation of a page, asset or document served as it is
+ * (`services/http/static_text.ts`): a 200 with a strong `ETag`, revalidated
+ * at each use, and a 304 to an `If-None-Match` naming it.
+ */
+export function staticTextOperation(
+  { what, content, headers, ...operation }: StaticTextDescription,
+): OperationDescription {
+  const tagged = { "ETag": headerRef("ETag"), ...headers };
+  return {
+    ...operation,
+    parameters: [IF_NONE_MATCH],
+    responses: {
+      "200": {
+        description: `${what} (revalidated at each use).`,
+        headers: tagged,
+        content,
+      },
+      "304": { description: "Not modified.", headers: tagged },
+      ...DEFAULT_ERROR,
+    },
+  };
+}
+
 /** A request header whose value is free text. */
 export function textHeader(name: string, description: string): ParameterObject {
   return { name, in: "header", description, schema: { type: "string" } };
@@ -155,8 +198,8 @@ export const COMMON_FRAGMENT: ApiFragment = {
         "reads (`CACHE_TTL_SECONDS`; the answer is fresh while `max-age` " +
         "exceeds `Age`; `max-age=0` on a stale answer), `no-store` for " +
         "errors, partial answers and what changes at every request, " +
-        "`no-cache` for pages and documents revalidated at each use, " +
-        "`public, max-age=86400` for the docs page's assets.",
+        "`no-cache` for pages, their assets and documents, revalidated at " +
+        "each use (they change with a release under the same URL).",
       schema: string,
     },
     ContentSecurityPolicy: {
