@@ -17,6 +17,7 @@ import { ProxyTracerProvider, trace } from "@opentelemetry/api";
 import { Compressor } from "../services/http/compression.ts";
 import type { Reply } from "../services/http/reply.ts";
 import { withRequestId } from "../services/http/request_scope.ts";
+import { KNOWN_METHODS } from "../services/http/methods.ts";
 import { problem } from "../services/http/problem.ts";
 import {
   originEnd,
@@ -41,17 +42,6 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 // Before routing, and for routes without parameters: one shared record.
 const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
-
-// Metric labels take known methods only, so junk methods cannot grow them.
-const METHODS = new Set([
-  "GET",
-  "HEAD",
-  "POST",
-  "PUT",
-  "DELETE",
-  "PATCH",
-  "OPTIONS",
-]);
 
 /** Honours a well-formed `X-Request-Id` in `headers`, else makes one. */
 export function requestIdOf(headers: Headers): string {
@@ -333,7 +323,7 @@ function record(
   const seconds = (performance.now() - ctx.started) / 1000;
   metrics.request(
     ctx.route ?? "unmatched",
-    METHODS.has(method) ? method : "OTHER",
+    KNOWN_METHODS.has(method) ? method : "OTHER",
     status,
     seconds,
   );

@@ -1,7 +1,8 @@
 /**
  * The route table: method + URLPattern pathname -> handler. Resolves a
  * request to a handler, or to 404 (no pattern matches) or 405 with `Allow`
- * (a pattern matches but not the method). `HEAD` is served by the `GET`
+ * (a pattern matches but not the method), or 501 for a method no route of
+ * the service could take (services/http/methods.ts). `HEAD` is served by the `GET`
  * handler wherever there is one, and `OPTIONS` (and CORS preflights) by
  * the router itself (services/http/cors.ts) wherever a route declares none;
  * so is `OPTIONS *`, about the server as a whole ({@linkcode SERVER_ROUTE}).
@@ -10,6 +11,7 @@
  */
 
 import { optionsAnswer } from "../services/http/cors.ts";
+import { KNOWN_METHODS } from "../services/http/methods.ts";
 import { problem } from "../services/http/problem.ts";
 import type { Reply } from "../services/http/reply.ts";
 
@@ -251,7 +253,7 @@ export class Router {
   }
 
   /**
-   * Routes `req`, answering 404 and 405 itself. The matched route's
+   * Routes `req`, answering 404, 405 and 501 itself. The matched route's
    * `atOnce` is asked first, as it is; its handler runs inside `scope`
    * (the pipeline's request scope). Not async: an answer given at once (a
    * memory hit) goes on at once.
@@ -263,6 +265,12 @@ export class Router {
   ): Response | Reply | Promise<Response | Reply> {
     const { method } = ctx;
     const match = this.match(method, ctx.pathname);
+    if (match.kind !== "found" && !KNOWN_METHODS.has(method)) {
+      return problem(501, {
+        detail: `${method} is not a method this service supports`,
+        instance: ctx.url.pathname,
+      });
+    }
     if (match.kind === "not_found") {
       if (method === "OPTIONS" && ctx.pathname === "/*") {
         ctx.route = SERVER_ROUTE;
