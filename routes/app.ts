@@ -350,6 +350,6 @@ async function closeServices(
   await cache.settled();
   client.close();
   await cache.store.close?.();
-  // The two-tier store closed it already, unless there is none.
+  // Last: the cache tier and the relay use it until they are closed.
   await link?.close();
 }

@@ -14,7 +14,7 @@ import { TwoTierStore } from "./two_tier.ts";
 
 /** Options of {@linkcode createRedisTier}. */
 export interface RedisTierOptions {
-  /** The instance's Redis connections; closing the store closes them. */
+  /** The instance's Redis connections (their owner closes them). */
   link: RedisLink;
   /** The in-process tier in front. */
   memory: CacheStore;

@@ -60,7 +60,10 @@ return value`;
 export interface TwoTierStoreOptions {
   /** The in-process tier. */
   memory: CacheStore;
-  /** The Redis connections. */
+  /**
+   * The Redis connections, shared with the upload relay: their owner
+   * closes them, not the store.
+   */
   link: RedisLink;
   /**
    * Freshness of an entry, ms: a front entry older than this is checked
@@ -316,6 +319,5 @@ export class TwoTierStore implements CacheStore {
   async close(): Promise<void> {
     this.#drops.close();
     await this.#memory.close?.();
-    await this.#link.close();
   }
 }
