@@ -55,12 +55,12 @@ else
 fi
 
 export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
+$sudo apt-get -o DPkg::Lock::Timeout=600 update -qq
 if [ -n "$missing" ]; then
   echo "tests: apt-get install$missing"
-  $sudo apt-get install -y -qq $missing >/dev/null
+  $sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq $missing >/dev/null
 fi
 if [ -n "$lean" ]; then
   echo "tests: apt-get install --no-install-recommends$lean"
-  $sudo apt-get install -y -qq --no-install-recommends $lean >/dev/null
+  $sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends $lean >/dev/null
 fi
