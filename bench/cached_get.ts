@@ -160,7 +160,10 @@ export interface BenchCachedGetOptions {
   connections?: number;
   /** Seconds of each measured wrk run. @default {2} */
   seconds?: number;
-  /** Rounds over all peers; each gives one ratio per comparison. @default {6} */
+  /**
+   * Rounds over all peers; each gives one ratio per comparison. 9 = every
+   * pairing of 3 service processes with 3 equivalent ones once. @default {9}
+   */
   rounds?: number;
   /**
    * Processes of the service, the feature-equivalent and the guarded
@@ -201,7 +204,7 @@ function validate(options: Record<string, number>): void {
 export async function benchCachedGet(
   options: BenchCachedGetOptions = {},
 ): Promise<CachedGetResult> {
-  const { connections = 64, seconds = 2, rounds = 6, instances = 3 } = options;
+  const { connections = 64, seconds = 2, rounds = 9, instances = 3 } = options;
   validate({ connections, seconds, rounds, instances });
   const tmp = await Deno.makeTempDir({ prefix: "bench-cached-" });
   await Deno.chmod(tmp, 0o777);

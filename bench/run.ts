@@ -278,7 +278,7 @@ async function runServiceSteps(
     log(
       "cached GET: async-api, --parallel, feature-equivalent and its ladder down to minimal, nginx 1 and 2 workers ...",
     );
-    // Full: 6 rounds of 2 s runs, 3 processes of each paired Deno peer
+    // Full: 9 rounds of 2 s runs, 3 processes of each paired Deno peer
     // (the defaults); quick: 2 rounds of 1 s runs, one process each.
     results.cached = await capture(() =>
       benchCachedGet(quick ? { seconds: 1, rounds: 2, instances: 1 } : {})

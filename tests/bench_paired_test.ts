@@ -193,10 +193,11 @@ Deno.test("instanceOf() takes every process in turn and, over count × count rou
     );
   }
   assert.equal(combos.size, count * count);
-  // The first 6 rounds (the full run): each process of each peer twice.
+  // The 9 rounds of the full run: each process of each peer three times,
+  // and each pairing of a service process with an equivalent one once.
   for (const peer of MULTI_PEERS) {
-    const used = Array.from({ length: 6 }, (_, r) => instanceOf(peer, r, 3));
-    assert.deepEqual(used.toSorted(), [0, 0, 1, 1, 2, 2], peer);
+    const used = Array.from({ length: 9 }, (_, r) => instanceOf(peer, r, 3));
+    assert.deepEqual(used.toSorted(), [0, 0, 0, 1, 1, 1, 2, 2, 2], peer);
   }
   // A single process, or a peer run as one: always the first.
   assert.equal(instanceOf("service", 5, 1), 0);
