@@ -35,6 +35,7 @@ import { storageMetrics } from "../services/storage/metrics.ts";
 import { uploadMetrics } from "../services/uploads/metrics.ts";
 import type { UploadBoard } from "../services/uploads/board.ts";
 import type { UploadRelay } from "../services/uploads/relay.ts";
+import type { RecentEndings } from "../services/uploads/endings.ts";
 import type { UploadWatchers } from "../services/uploads/watchers.ts";
 import { LocalDiskStorage } from "../services/storage/local_disk.ts";
 import type { FileStorage } from "../services/storage/storage.ts";
@@ -125,6 +126,8 @@ interface Services {
   watchers: UploadWatchers;
   /** With REDIS_URL, the other instances' uploads. */
   relay: UploadRelay | undefined;
+  /** The endings of recent uploads. */
+  endings: RecentEndings;
   /** With REDIS_URL, the instance's Redis connections. */
   link: RedisLink | undefined;
   /** Hashes uploads on a worker thread. */
@@ -341,10 +344,11 @@ function routeGroups(
 }
 
 async function closeServices(
-  { metrics, cache, client, watchers, relay, link, hashing }: Services,
+  { metrics, cache, client, watchers, relay, endings, link, hashing }: Services,
 ): Promise<void> {
   watchers.close();
   relay?.close();
+  endings.close();
   metrics.close();
   hashing.close();
   await cache.settled();

@@ -1,8 +1,9 @@
 /**
  * The live view of the uploads, assembled: the board of this process's
  * uploads in flight, with `REDIS_URL` the relay of every instance's upload
- * events over Redis, and the subscribers of `GET /uploads/events` fed from
- * both (falling back to the shared storage for an upload's ending).
+ * events over Redis, the endings of recent uploads (shared in Redis too),
+ * and the subscribers of `GET /uploads/events` fed from them (falling back
+ * to the shared storage for an upload's ending).
  *
  * @module
  */
@@ -13,6 +14,7 @@ import type { Metrics } from "../../services/ops/metrics.ts";
 import type { RedisLink } from "../../services/redis/redis_link.ts";
 import type { FileStorage } from "../../services/storage/storage.ts";
 import { UploadBoard } from "../../services/uploads/board.ts";
+import { RecentEndings } from "../../services/uploads/endings.ts";
 import {
   relayMetrics,
   watcherMetrics,
@@ -35,13 +37,19 @@ export interface LiveUploadsOptions {
 export interface LiveUploads {
   board: UploadBoard;
   relay: UploadRelay | undefined;
+  /** For subscribers who come after an upload ended. */
+  endings: RecentEndings;
   watchers: UploadWatchers;
 }
 
 /** Builds and wires the live view; registers its metrics. */
 export function createLiveUploads(options: LiveUploadsOptions): LiveUploads {
   const { config, logger, metrics, files, link } = options;
-  const board = new UploadBoard();
+  const endings = new RecentEndings({ link, logger });
+  const board = new UploadBoard({
+    onStart: (id) => endings.started(id),
+    onEnding: (ending) => endings.ended(ending),
+  });
   const relay: UploadRelay | undefined = link
     ? new UploadRelay({
       board,
@@ -50,7 +58,11 @@ export function createLiveUploads(options: LiveUploadsOptions): LiveUploads {
       onCount: relayMetrics(metrics.registry, () => relay?.size ?? 0),
     })
     : undefined;
+  relay?.listen((event) => {
+    if (event.type !== "progress") endings.heard(event);
+  });
   const watchers: UploadWatchers = new UploadWatchers({
+    endings,
     ...(relay ? { remote: relay } : {}),
     board,
     maxWatchers: config.maxUploadWatchers,
@@ -59,5 +71,5 @@ export function createLiveUploads(options: LiveUploadsOptions): LiveUploads {
     // An upload of another worker or instance ends in the shared storage.
     storedFile: (id) => files.stat(id),
   });
-  return { board, relay, watchers };
+  return { board, relay, endings, watchers };
 }

@@ -53,7 +53,10 @@ const EVENTS_DESCRIPTION =
   "or when a relayed message is lost, an upload that ran in another " +
   "process sharing the storage ends such a stream once it is stored, " +
   "within about a second, with `event: done` whose data is the stored " +
-  "file's `FileMetadata` (no figures). EventSource's reconnect sends `id: ended` back as " +
+  "file's `FileMetadata` (no figures). A stream of `id` opened after " +
+  "that upload ended (within 60 s, in this process or, with `REDIS_URL`, " +
+  "any) gets its `done` or `failed` at once and ends. " +
+  "EventSource's reconnect sends `id: ended` back as " +
   "`Last-Event-ID` and gets 204, after which it stops. Bounded: at " +
   "most `MAX_UPLOAD_WATCHERS` subscribers (503 past it), at most " +
   "`MAX_UPLOAD_WATCHERS_PER_CLIENT` from one client address (429 past " +

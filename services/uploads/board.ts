@@ -69,6 +69,9 @@ export type BoardEvent =
     status: number;
   };
 
+/** An upload's ending, as the board emits it. */
+export type EndingEvent = Extract<BoardEvent, { type: "done" | "failed" }>;
+
 /** An upload's handle on the board. */
 export interface LiveUpload {
   /** Gives the board the pipeline's figures (`receiveUpload`'s `observe`). */
@@ -98,6 +101,10 @@ interface Entry {
 export interface UploadBoardOptions {
   /** Time between progress ticks. @default {250} */
   intervalMs?: number;
+  /** Called with each upload's id as it is put on the board. */
+  onStart?: (id: string) => void;
+  /** Called with each ending, whether or not anyone listens. */
+  onEnding?: (ending: EndingEvent) => void;
 }
 
 const NO_FIGURES: LiveFigures = {
@@ -114,6 +121,8 @@ const NO_FIGURES: LiveFigures = {
 /** The uploads in flight by id; see the module doc. */
 export class UploadBoard {
   readonly #intervalMs: number;
+  readonly #onStart: ((id: string) => void) | undefined;
+  readonly #onEnding: ((ending: EndingEvent) => void) | undefined;
   readonly #entries = new Map<string, Entry>();
   readonly #listeners = new Set<(event: BoardEvent) => void>();
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -125,6 +134,8 @@ export class UploadBoard {
       throw new RangeError("intervalMs must be a positive integer");
     }
     this.#intervalMs = intervalMs;
+    this.#onStart = options.onStart;
+    this.#onEnding = options.onEnding;
   }
 
   /** Uploads on the board now. */
@@ -152,6 +163,7 @@ export class UploadBoard {
       samples: [],
     };
     this.#entries.set(id, entry);
+    this.#onStart?.(id);
     this.#schedule();
     let ended = false;
     return {
@@ -187,11 +199,11 @@ export class UploadBoard {
     const progress = progressOf(entry, performance.now());
     this.#entries.delete(entry.id);
     this.#schedule();
-    this.#emit(
-      ending.kind === "done"
-        ? { type: "done", id: entry.id, result: ending.result }
-        : { type: "failed", progress, ...ending },
-    );
+    const event: EndingEvent = ending.kind === "done"
+      ? { type: "done", id: entry.id, result: ending.result }
+      : { type: "failed", progress, ...ending };
+    this.#onEnding?.(event);
+    this.#emit(event);
   }
 
   #emit(event: BoardEvent): void {

@@ -28,10 +28,10 @@
  * subscribers as this process's own do; the storage poll stays, for a
  * process without Redis and for an ending lost on the way (an id heard of
  * running elsewhere is not asked about: its relayed ending carries its
- * figures; once no longer heard of, it is asked again). An upload that
- * failed elsewhere and was not relayed leaves no trace, so its stream
- * stays open until the client leaves (the uploading client has its
- * answer).
+ * figures; once no longer heard of, it is asked again). With `endings`
+ * (`endings.ts`), a subscriber who comes after the upload ended, here or
+ * elsewhere, gets its ending at once, `failed` included (the storage
+ * knows stored files only), and the poll asks there too.
  *
  * @module
  */
@@ -42,8 +42,15 @@ import {
   serverSentComment,
   serverSentEvent,
 } from "../http/event_stream.ts";
-import type { BoardEvent, UploadBoard, UploadProgress } from "./board.ts";
+import type {
+  BoardEvent,
+  EndingEvent,
+  UploadBoard,
+  UploadProgress,
+} from "./board.ts";
 import { ClientCounts } from "./client_counts.ts";
+import { type RecentEndings, streamedEnding } from "./endings.ts";
+import type { UploadRelay } from "./relay.ts";
 
 /** Default cap on subscribers. */
 export const DEFAULT_MAX_WATCHERS = 64;
@@ -83,17 +90,14 @@ export interface UploadWatchersOptions {
   storedPollMs?: number;
   /** The uploads of other instances, when relayed (see the module doc). */
   remote?: RemoteUploads;
+  /** The endings of recent uploads (`RecentEndings`, see the module doc). */
+  endings?: PastEndings;
 }
 
-/** Uploads running elsewhere, and their events (`UploadRelay`). */
-export interface RemoteUploads {
-  /** Those in flight now. */
-  list(): UploadProgress[];
-  /** Whether upload `id` is heard of running elsewhere now. */
-  has(id: string): boolean;
-  /** Calls `listener` with each event; returns the function that stops it. */
-  listen(listener: (event: BoardEvent) => void): () => void;
-}
+/** The endings of recent uploads. */
+export type PastEndings = Pick<RecentEndings, "recall" | "lookup">;
+/** Uploads running elsewhere, and their events. */
+export type RemoteUploads = Pick<UploadRelay, "list" | "has" | "listen">;
 
 interface Watcher {
   stream: EventStream;
@@ -138,11 +142,15 @@ const RETRY = new TextEncoder().encode("retry: 2000\n\n");
 /** The subscribers of the upload events; see the module doc. */
 export class UploadWatchers {
   readonly #o: Required<
-    Omit<UploadWatchersOptions, "onChange" | "storedFile" | "remote">
+    Omit<
+      UploadWatchersOptions,
+      "onChange" | "storedFile" | "remote" | "endings"
+    >
   >;
   readonly #onChange: ((change: WatcherChange) => void) | undefined;
   readonly #storedFile: UploadWatchersOptions["storedFile"];
   readonly #remote: RemoteUploads | undefined;
+  readonly #endings: PastEndings | undefined;
   /** Ids whose question to `storedFile` is under way. */
   readonly #asking = new Set<string>();
   #poll: ReturnType<typeof setInterval> | undefined;
@@ -188,6 +196,7 @@ export class UploadWatchers {
     this.#onChange = options.onChange;
     this.#storedFile = options.storedFile;
     this.#remote = options.remote;
+    this.#endings = options.endings;
   }
 
   /** Subscribers now. */
@@ -235,8 +244,12 @@ export class UploadWatchers {
       }
     }
     this.#update();
-    // Already stored (here or elsewhere) before the subscriber came.
-    if (id !== undefined) this.#ask(id);
+    if (id === undefined) return watcher.stream;
+    // Ended here, or heard of ending elsewhere, before the subscriber came.
+    const ended = this.#running(id) ? undefined : this.#endings?.recall(id);
+    if (ended !== undefined) this.#ended(ended);
+    // Else maybe stored, or ended elsewhere.
+    else this.#ask(id);
     return watcher.stream;
   }
 
@@ -275,11 +288,10 @@ export class UploadWatchers {
         stopRemote?.();
       };
       const beat = serverSentComment("heartbeat");
-      this.#heartbeat = setInterval(
-        () => this.#send(undefined, beat),
-        this.#o.heartbeatMs,
-      );
-      if (this.#storedFile) {
+      this.#heartbeat = setInterval(() => {
+        for (const { stream } of [...this.#watchers]) stream.send(beat);
+      }, this.#o.heartbeatMs);
+      if (this.#storedFile || this.#endings) {
         this.#poll = setInterval(() => this.#askAll(), this.#o.storedPollMs);
       }
     } else if (!watched && this.#stopListening !== undefined) {
@@ -299,35 +311,48 @@ export class UploadWatchers {
     }
   }
 
+  /** Whether upload `id` runs here, or is heard of running elsewhere. */
+  #running(id: string): boolean {
+    return this.#o.board.has(id) || this.#remote?.has(id) === true;
+  }
+
   /**
-   * Asks the storage whether upload `id` is stored, unless it runs here or
-   * is heard of running elsewhere (its ending, with its figures, will
-   * come) or a question is under way; sends `done` with the file's facts
-   * if it is.
+   * Asks how upload `id` ended (`endings`), else whether the storage holds
+   * it, unless it is running (its ending, with its figures, will come) or
+   * a question is under way; sends the ending, or `done` with the file's
+   * facts.
    */
   #ask(id: string): void {
     const storedFile = this.#storedFile;
-    if (!storedFile || this.#asking.has(id) || this.#o.board.has(id)) return;
-    if (this.#remote?.has(id)) return;
+    const endings = this.#endings;
+    if (!storedFile && !endings) return;
+    if (this.#asking.has(id) || this.#running(id)) return;
     this.#asking.add(id);
-    storedFile(id).then((file) => {
+    const none = () => undefined;
+    Promise.all([
+      endings?.lookup(id).catch(none),
+      storedFile?.(id).catch(none),
+    ]).then(([ending, file]) => {
       // An upload here that began meanwhile sends its own ending.
-      if (file !== undefined && !this.#o.board.has(id)) {
-        // Not to the subscribers of every upload: they never saw it run.
-        this.#endFor(id, "done", file);
-      }
-    }, () => {}).finally(() => this.#asking.delete(id));
+      if (this.#o.board.has(id)) return;
+      // Not to the subscribers of every upload: they never saw it run.
+      if (ending !== undefined) this.#ended(ending);
+      else if (file !== undefined) this.#endFor(id, "done", file);
+    }).finally(() => this.#asking.delete(id));
+  }
+
+  /** Sends an ending met late to its upload's own subscribers. */
+  #ended(ending: EndingEvent): void {
+    const [event, data] = streamedEnding(ending);
+    this.#endFor(data.id, event, data);
   }
 
   #fanOut(event: BoardEvent): void {
     if (event.type === "progress") {
       this.#progress(event.uploads);
-    } else if (event.type === "done") {
-      const { sha256Base64: _, ...result } = event.result;
-      this.#last(event.id, "done", result);
     } else {
-      const { type: _, progress, ...ending } = event;
-      this.#last(progress.id, "failed", { ...progress, ...ending });
+      const [name, data] = streamedEnding(event);
+      this.#last(data.id, name, data);
     }
   }
 
@@ -368,15 +393,6 @@ export class UploadWatchers {
     for (const watcher of [...this.#watchers]) {
       const bytes = watcher.id === undefined ? all : events.get(watcher.id);
       if (bytes) watcher.stream.send(bytes);
-    }
-  }
-
-  /** Sends `bytes` to the subscribers of upload `id` (all for `undefined`). */
-  #send(id: string | undefined, bytes: Uint8Array): void {
-    for (const watcher of [...this.#watchers]) {
-      if (id === undefined || watcher.id === undefined || watcher.id === id) {
-        watcher.stream.send(bytes);
-      }
     }
   }
 }

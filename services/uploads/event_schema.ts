@@ -1,0 +1,57 @@
+/**
+ * An upload's ending as it is kept in Redis (`endings.ts`): one schema
+ * for what another instance wrote. Only what the watchers read is held to
+ * a shape (ids, the ending's outcome and status); the figures pass as they
+ * came, since the messages come from instances of this service.
+ *
+ * @module
+ */
+
+import { z } from "zod";
+import type { EndingEvent } from "./board.ts";
+
+// An upload id as the routes accept it is 1-128 characters.
+const IdSchema = z.string().min(1).max(128);
+const ProgressSchema = z.looseObject({ id: IdSchema });
+
+/** An upload's ending: `done` with its result, or `failed`. */
+export const EndingEventSchema = z.discriminatedUnion("type", [
+  z.object({
+    type: z.literal("done"),
+    id: IdSchema,
+    result: z.looseObject({}),
+  }),
+  z.object({
+    type: z.literal("failed"),
+    progress: ProgressSchema,
+    outcome: z.string(),
+    status: z.number(),
+  }),
+]);
+
+/** The id of the upload `ending` ends. */
+export function endingId(ending: EndingEvent): string {
+  return ending.type === "done" ? ending.id : ending.progress.id;
+}
+
+/**
+ * The ending `text` (JSON) carries, or `undefined` when it is not one.
+ * The figures are not checked (see the module doc), hence the cast.
+ */
+export function parseEnding(text: string): EndingEvent | undefined {
+  return fromJson(EndingEventSchema, text) as EndingEvent | undefined;
+}
+
+function fromJson<T extends z.ZodType>(
+  schema: T,
+  text: string,
+): z.infer<T> | undefined {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const parsed = schema.safeParse(json);
+  return parsed.success ? parsed.data : undefined;
+}
