@@ -31,6 +31,7 @@ import type { Logger } from "../ops/logger.ts";
 import { silentLogger } from "../ops/logger.ts";
 import type { RedisLink } from "../redis/redis_link.ts";
 import type { BoardEvent, UploadBoard, UploadProgress } from "./board.ts";
+import { parseRelayMessage } from "./event_schema.ts";
 
 /** The channel of the upload events. */
 export const DEFAULT_RELAY_CHANNEL = "async-api:uploads:events";
@@ -192,14 +193,10 @@ export class UploadRelay {
 
   #received(text: string): void {
     if (this.#closed || text.length > MAX_MESSAGE_CHARS) return;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      return;
-    }
-    const event = eventOf(parsed, this.#from);
-    if (event === undefined) return;
+    // Held to the one schema of the events (`event_schema.ts`).
+    const message = parseRelayMessage(text);
+    if (message === undefined || message.from === this.#from) return;
+    const { event } = message;
     this.#onCount("received");
     if (event.type === "progress") {
       const kept = event.uploads.filter((progress) => this.#keep(progress));
@@ -233,41 +230,4 @@ export class UploadRelay {
   #emit(event: BoardEvent): void {
     for (const listener of this.#listeners) listener(event);
   }
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-function isProgress(value: unknown): value is UploadProgress {
-  return isObject(value) && typeof value.id === "string" &&
-    value.id.length > 0 && value.id.length <= 128;
-}
-
-/**
- * The board event a message carries, or `undefined` for one of this
- * instance (`self`) or not of the expected shape. Only what the watchers
- * read is checked: the messages come from instances of this service.
- */
-function eventOf(message: unknown, self: string): BoardEvent | undefined {
-  if (!isObject(message) || typeof message.from !== "string") return;
-  if (message.from === self || !isObject(message.event)) return;
-  const event = message.event;
-  if (event.type === "progress") {
-    return Array.isArray(event.uploads) && event.uploads.every(isProgress)
-      ? event as BoardEvent
-      : undefined;
-  }
-  if (event.type === "done") {
-    return typeof event.id === "string" && isObject(event.result)
-      ? event as BoardEvent
-      : undefined;
-  }
-  if (event.type === "failed") {
-    return isProgress(event.progress) && typeof event.outcome === "string" &&
-        typeof event.status === "number"
-      ? event as BoardEvent
-      : undefined;
-  }
-  return undefined;
 }
