@@ -11,11 +11,8 @@
 import { join } from "node:path";
 import { EarlyFlush } from "./early_flush.ts";
 import { committedMetadata, type FileMetadata } from "./metadata.ts";
-import {
-  StorageUnwritableError,
-  type StorageUpload,
-  type UploadContent,
-} from "./storage.ts";
+import { folderUnwritable } from "./disk_errors.ts";
+import type { StorageUpload, UploadContent } from "./storage.ts";
 
 async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
   let written = 0;
@@ -24,30 +21,6 @@ async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
     if (n <= 0) throw new Deno.errors.WriteZero("Write returned 0 bytes");
     written += n;
   }
-}
-
-/**
- * `error`, or the storage refusing writes for now when the OS says the
- * folder takes none: a read-only filesystem (ext4 remounts itself so after
- * disk errors), permissions taken away, an I/O error. Those are the disk's
- * state, answered 503 with Retry-After, not a fault of the server (500).
- * A full disk stays as it is: the pipeline answers it 507.
- */
-function unwritable(error: unknown): unknown {
-  const code = (error as { code?: unknown } | null)?.code;
-  if (
-    error instanceof Deno.errors.PermissionDenied || code === "EROFS" ||
-    code === "EIO"
-  ) {
-    const reason = error instanceof Error ? error.message : String(error);
-    return new StorageUnwritableError(
-      `The files folder takes no writes: ${reason}`,
-      {
-        cause: error,
-      },
-    );
-  }
-  return error;
 }
 
 async function syncDir(dir: string): Promise<void> {
@@ -119,12 +92,12 @@ export class DiskUpload implements StorageUpload {
     const file = await Deno.open(join(dir, `${id}.part`), {
       write: true,
       createNew: true,
-    }).catch((error) => Promise.reject(unwritable(error)));
+    }).catch((error) => Promise.reject(folderUnwritable(error)));
     try {
       await file.lock(true);
     } catch (error) {
       file.close();
-      throw unwritable(error);
+      throw folderUnwritable(error);
     }
     return new DiskUpload(dir, id, file);
   }
@@ -136,7 +109,7 @@ export class DiskUpload implements StorageUpload {
   async write(chunk: Uint8Array): Promise<void> {
     if (!this.#file) throw new TypeError("The upload is no longer open");
     await writeAll(this.#file, chunk).catch((error) =>
-      Promise.reject(unwritable(error))
+      Promise.reject(folderUnwritable(error))
     );
     this.#flush.wrote(chunk.byteLength);
   }
@@ -155,7 +128,7 @@ export class DiskUpload implements StorageUpload {
     try {
       return await this.#commit(file, content);
     } catch (error) {
-      throw unwritable(error);
+      throw folderUnwritable(error);
     }
   }
 
