@@ -203,7 +203,10 @@ export const filesDocs: ApiFragment = {
       description: "Removes the file and its metadata. When the service " +
         "runs with `UPLOAD_TOKEN`, a bearer token is needed. `If-Match`, " +
         "`If-Unmodified-Since` and `If-None-Match` are honoured (RFC 9110 " +
-        "13.1): a false one is 412 and the file stays.",
+        "13.1): a false one is 412 and the file stays. They are checked " +
+        "against the version deleted (on the local disk one step; on an " +
+        "S3 store that ignores conditional deletes, such as Ceph radosgw " +
+        "16, a change between the check and the delete is not seen).",
       tags: ["files"],
       pathParameters: { id: FILE_ID },
       parameters: [

@@ -18,29 +18,29 @@ import { fileValidators } from "./download.ts";
 const PRECONDITIONS = ["if-match", "if-unmodified-since", "if-none-match"];
 
 /**
- * A 412 when `req` has preconditions that file `id` does not meet, a 404
- * when there is no such file, else `undefined`. Asks the store only when
- * there are preconditions (on S3 a stat is a round trip).
+ * Deletes file `id` only when `req`'s preconditions hold of it, checked
+ * and deleted as one step as far as the store allows
+ * ({@linkcode FileStorage.deleteIf}): another change of the file between
+ * the two is not deleted. A 412 names the `ETag` of the file there.
  */
-async function refusal(
+async function conditionalDelete(
   req: Request,
   ctx: RouteContext,
   store: FileStorage,
 ): Promise<Response | undefined> {
-  if (!PRECONDITIONS.some((name) => req.headers.has(name))) return undefined;
-  const meta = await store.stat(ctx.params.id ?? "");
+  const done = await store.deleteIf(
+    ctx.params.id ?? "",
+    (meta) =>
+      evaluatePreconditions(req.method, req.headers, fileValidators(meta)) ===
+        "proceed",
+  );
   // No file: 404 whatever the preconditions say (RFC 9110 13.2.1).
-  if (!meta) return notFound(ctx);
-  const validators = fileValidators(meta);
-  if (
-    evaluatePreconditions(req.method, req.headers, validators) === "proceed"
-  ) {
-    return undefined;
-  }
+  if (done === "missing") return notFound(ctx);
+  if (done === "deleted") return undefined;
   return problem(412, {
     detail: "The file does not match the request's preconditions",
     instance: ctx.url.pathname,
-  }, { headers: { etag: validators.etag } });
+  }, { headers: { etag: fileValidators(done.refused).etag } });
 }
 
 function notFound(ctx: RouteContext): Response {
@@ -56,10 +56,13 @@ export function removeHandler(
   return async (req, ctx) => {
     const denied = unauthorized(req, ctx);
     if (denied) return denied;
-    const refused = await refusal(req, ctx, store);
-    if (refused) return refused;
-    const removed = await store.delete(ctx.params.id ?? "");
-    if (!removed) return notFound(ctx);
+    // Unconditional: no metadata to read first (on S3 a round trip).
+    if (PRECONDITIONS.some((name) => req.headers.has(name))) {
+      const refused = await conditionalDelete(req, ctx, store);
+      if (refused) return refused;
+    } else if (!(await store.delete(ctx.params.id ?? ""))) {
+      return notFound(ctx);
+    }
     logger.info("file.deleted", {
       requestId: ctx.requestId,
       id: ctx.params.id,

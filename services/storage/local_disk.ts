@@ -30,10 +30,12 @@
 import { Buffer } from "node:buffer";
 import { statfs } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import { deleteOnDiskIf, leftAside } from "./disk_delete.ts";
 import { folderUnmade, folderUnusable } from "./disk_errors.ts";
 import { DiskUpload, uploadIsLive } from "./disk_upload.ts";
 import type { IndexPosition } from "./file_index.ts";
 import { FolderIndex } from "./folder_index.ts";
+import { limitStream } from "./limit_stream.ts";
 import type { Logger } from "../ops/logger.ts";
 import {
   type FileMetadata,
@@ -42,6 +44,7 @@ import {
   parseMetadata,
 } from "./metadata.ts";
 import {
+  type ConditionalDeletion,
   type FileStorage,
   listLimitOf,
   type ListOptions,
@@ -76,39 +79,6 @@ const PART = /^([0-9a-f]{32})(\.json)?\.part$/;
 
 function isNotFound(error: unknown): boolean {
   return error instanceof Deno.errors.NotFound;
-}
-
-/** A stream that passes on the first `length` bytes of `source`. */
-function limitStream(
-  source: ReadableStream<Uint8Array>,
-  length: number,
-): ReadableStream<Uint8Array> {
-  let left = length;
-  const reader = source.getReader();
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      if (left <= 0) {
-        await reader.cancel();
-        controller.close();
-        return;
-      }
-      const { done, value } = await reader.read();
-      if (done) {
-        controller.close();
-        return;
-      }
-      const chunk = value.byteLength > left ? value.subarray(0, left) : value;
-      left -= chunk.byteLength;
-      controller.enqueue(chunk);
-      if (left <= 0) {
-        await reader.cancel();
-        controller.close();
-      }
-    },
-    cancel(reason) {
-      return reader.cancel(reason);
-    },
-  }, { highWaterMark: 0 });
 }
 
 function encodeCursor(meta: FileMetadata): string {
@@ -206,7 +176,8 @@ export class LocalDiskStorage implements FileStorage {
 
   /**
    * Removes what a crash leaves behind: `<id>.part` and `<id>.json.part`
-   * files, and sidecars whose content was never committed, unless upload
+   * files, files a conditional delete set aside (`disk_delete.ts`), and
+   * sidecars whose content was never committed, unless upload
    * `<id>` is live ({@linkcode uploadIsLive}: another process sharing the
    * folder may be writing it, or committing it). Resolves with how many
    * files were removed.
@@ -227,7 +198,9 @@ export class LocalDiskStorage implements FileStorage {
       const orphan = SIDECAR.exec(name);
       const part = PART.exec(name);
       const id = part?.[1] ?? (orphan && !names.has(orphan[1]!) && orphan[1]);
-      if (id && !(await isLive(id))) {
+      if (
+        (id && !(await isLive(id))) || await leftAside(this.dir, name)
+      ) {
         try {
           await Deno.remove(join(this.dir, name));
           removed++;
@@ -299,6 +272,24 @@ export class LocalDiskStorage implements FileStorage {
       if (!isNotFound(error)) throw folderUnusable(this.dir, error);
     }
     return true;
+  }
+
+  /**
+   * Deletes file `id` if `holds` is true of its metadata, as one step on
+   * the disk (`disk_delete.ts`).
+   */
+  async deleteIf(
+    id: string,
+    holds: (meta: FileMetadata) => boolean,
+  ): Promise<ConditionalDeletion> {
+    if (!isValidId(id)) return "missing";
+    const readMetadata = (id: string) => this.#readMetadata(id);
+    const done = await deleteOnDiskIf(
+      { dir: this.dir, id, readMetadata },
+      holds,
+    );
+    if (typeof done === "string") this.#folder.index.delete(id);
+    return done;
   }
 
   /** {@linkcode FileStorage.ready}: {@linkcode LocalDiskStorage.restoreDir}. */

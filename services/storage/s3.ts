@@ -22,6 +22,7 @@ import { lastBeats, liveKey } from "./s3_heartbeat.ts";
 import { contentKey, metadataKey, S3Upload } from "./s3_upload.ts";
 import { xmlValues } from "./s3_xml.ts";
 import {
+  type ConditionalDeletion,
   type FileStorage,
   listLimitOf,
   type ListOptions,
@@ -184,6 +185,41 @@ export class S3Storage implements FileStorage {
       key: metadataKey(id),
     });
     return true;
+  }
+
+  /**
+   * Deletes file `id` if `holds` is true of its metadata: the content's
+   * DeleteObject carries `If-Match` with the ETag of the content checked,
+   * so a store that honours it refuses it (412) when the content was
+   * replaced meanwhile; one that ignores it (Ceph radosgw 16 does, see
+   * tests/s3_delete_conditional_test.ts) deletes whatever is there then:
+   * the check and the delete are a round trip apart (README).
+   */
+  async deleteIf(
+    id: string,
+    holds: (meta: FileMetadata) => boolean,
+  ): Promise<ConditionalDeletion> {
+    if (!isValidId(id)) return "missing";
+    const [head, meta] = await Promise.all([
+      this.#bucket.send({ method: "HEAD", key: contentKey(id), expect: [404] }),
+      this.#metadata(id),
+    ]);
+    await head.body?.cancel();
+    if (!head.ok || meta === undefined) return "missing";
+    if (!holds(meta)) return { refused: meta };
+    const etag = head.headers.get("etag");
+    const status = await this.#bucket.run({
+      method: "DELETE",
+      key: contentKey(id),
+      ...(etag === null ? {} : { headers: { "if-match": etag } }),
+      expect: [412],
+    });
+    if (status === 412) {
+      const now = await this.stat(id);
+      return now === undefined ? "missing" : { refused: now };
+    }
+    await this.#bucket.run({ method: "DELETE", key: metadataKey(id) });
+    return "deleted";
   }
 
   /**

@@ -52,6 +52,15 @@ export interface StorageUpload {
   abort(): Promise<void>;
 }
 
+/**
+ * What {@linkcode FileStorage.deleteIf} did: deleted, found no file, or
+ * refused (the precondition was false of the file there, `meta`).
+ */
+export type ConditionalDeletion =
+  | "deleted"
+  | "missing"
+  | { refused: FileMetadata };
+
 /** Options of {@linkcode FileStorage.list}. */
 export interface ListOptions {
   /** Most items in one page, 1 to 1000. @default {100} */
@@ -176,6 +185,15 @@ export interface FileStorage {
   ): Promise<ReadableStream<Uint8Array> | undefined>;
   /** Deletes file `id`; resolves `false` if there was none. */
   delete(id: string): Promise<boolean>;
+  /**
+   * Deletes file `id` only if `holds` is true of its metadata, deciding on
+   * the very version it deletes, as far as the store allows (see the
+   * stores' docs): a version that replaced the one checked is not deleted.
+   */
+  deleteIf(
+    id: string,
+    holds: (meta: FileMetadata) => boolean,
+  ): Promise<ConditionalDeletion>;
   /**
    * Removes what a crash left behind (uploads never committed or
    * aborted); resolves with how many leftovers went. Run it at startup

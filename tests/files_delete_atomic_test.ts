@@ -1,0 +1,120 @@
+/**
+ * `DELETE /files/:id` with preconditions checks and deletes one and the
+ * same version of the file. Before, it read the file's metadata, evaluated
+ * the preconditions, then deleted whatever bore the id by then: in a
+ * process sharing `DATA_DIR` with others (the workers of
+ * `deno serve --parallel`), a file deleted and uploaded again under the
+ * same id (a client's `Upload-Id`) by another process was deleted by
+ * `If-Match` naming the old version's `ETag` (204), its metadata read from
+ * this process's index of the old one. Now the store takes the file aside
+ * (an atomic rename), reads its own metadata and decides: a 412 puts it
+ * back, and the file that is there stays.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { serveApp } from "./fixtures/served_app.ts";
+import { withTempDir } from "./fixtures/temp_dir.ts";
+import { newId } from "./fixtures/upload_events.ts";
+
+async function put(
+  origin: string,
+  id: string,
+  body: Uint8Array<ArrayBuffer>,
+): Promise<string> {
+  const res = await fetch(`${origin}/files`, {
+    method: "POST",
+    headers: { "upload-id": id },
+    body,
+  });
+  assert.equal(res.status, 201);
+  return `"${(await res.json()).sha256}"`;
+}
+
+async function send(url: string, init?: RequestInit): Promise<Response> {
+  const res = await fetch(url, init);
+  await res.body?.cancel();
+  return res;
+}
+
+Deno.test("DELETE If-Match of an old version, the id uploaded again by another process: 412, the new file stays", () =>
+  withTempDir(async (dir) => {
+    await using a = await serveApp({ dataDir: dir });
+    await using b = await serveApp({ dataDir: dir });
+    const id = newId();
+    const old = await put(a.url, id, new Uint8Array(1000).fill(1));
+    // A knows the old version: its listing's index holds its metadata.
+    const listed = await fetch(`${a.url}/files`);
+    assert.equal((await listed.json()).items[0].id, id);
+    assert.equal(
+      (await send(`${a.url}/files/${id}`, { method: "HEAD" })).headers.get(
+        "etag",
+      ),
+      old,
+    );
+    // Another process deletes it and takes the id for new content.
+    assert.equal(
+      (await send(`${b.url}/files/${id}`, { method: "DELETE" })).status,
+      204,
+    );
+    const fresh = await put(b.url, id, new Uint8Array(1000).fill(2));
+    assert.notEqual(fresh, old);
+    // "Delete only the version I know" must not delete the new one.
+    const res = await send(`${a.url}/files/${id}`, {
+      method: "DELETE",
+      headers: { "if-match": old },
+    });
+    assert.equal(res.status, 412);
+    assert.equal(res.headers.get("etag"), fresh);
+    const kept = await fetch(`${b.url}/files/${id}`);
+    assert.equal(kept.status, 200);
+    assert.deepEqual(await kept.bytes(), new Uint8Array(1000).fill(2));
+    // The version it names goes.
+    const gone = await send(`${a.url}/files/${id}`, {
+      method: "DELETE",
+      headers: { "if-match": fresh },
+    });
+    assert.equal(gone.status, 204);
+    assert.equal((await send(`${b.url}/files/${id}`)).status, 404);
+    // Nothing left aside.
+    assert.deepEqual(
+      (await Array.fromAsync(Deno.readDir(`${dir}/files`))).map((e) => e.name),
+      [],
+    );
+  }));
+
+Deno.test("DELETE If-Match racing an unconditional DELETE and a new upload of the id: never the new version", () =>
+  withTempDir(async (dir) => {
+    await using a = await serveApp({ dataDir: dir });
+    await using b = await serveApp({ dataDir: dir });
+    for (let round = 0; round < 20; round++) {
+      const id = newId();
+      const old = await put(a.url, id, new Uint8Array(100).fill(round));
+      const conditional = send(`${a.url}/files/${id}`, {
+        method: "DELETE",
+        headers: { "if-match": old },
+      });
+      const replaced = (async () => {
+        await send(`${b.url}/files/${id}`, { method: "DELETE" });
+        const res = await fetch(`${b.url}/files`, {
+          method: "POST",
+          headers: { "upload-id": id },
+          body: new Uint8Array(100).fill(255 - round),
+        });
+        await res.body?.cancel();
+        return res.status;
+      })();
+      const [deleted, uploaded] = await Promise.all([conditional, replaced]);
+      const now = await fetch(`${b.url}/files/${id}`);
+      const body = now.status === 200 ? await now.bytes() : undefined;
+      await now.body?.cancel().catch(() => {});
+      if (uploaded === 201 && body === undefined) {
+        // The new version was stored, and is gone: only the conditional
+        // DELETE can have taken it, which named the old one.
+        assert.fail(
+          `round ${round}: ${deleted.status} deleted the new version`,
+        );
+      }
+    }
+  }));
