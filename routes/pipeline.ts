@@ -25,6 +25,7 @@ import {
   plainTarget,
   servedHost,
   servedOrigin,
+  unreservedDecoded,
 } from "../services/http/request_target.ts";
 import type { Logger } from "../services/ops/logger.ts";
 import type { Metrics } from "../services/ops/metrics.ts";
@@ -254,6 +255,14 @@ class RequestContext implements FinishContext {
     if (!servedHost(headers.get("host")) && !this.badHost) {
       this.badHost = true;
       this.#url = onPlaceholderHost(this.href);
+    }
+    // `/posts/%31` is `/posts/1` (RFC 3986 6.2.2.2) to the routes; a bad
+    // host's 400 names the path as sent. Plain paths have no escapes.
+    if (plain === undefined && !this.badHost) {
+      this.pathname = unreservedDecoded(this.pathname);
+      if (this.pathname !== this.#url!.pathname) {
+        this.#url!.pathname = this.pathname;
+      }
     }
     this.requestId = requestIdOf(headers);
     this.origin = headers.get("origin");

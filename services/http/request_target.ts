@@ -155,3 +155,23 @@ export function originEnd(url: string): number {
 export function originOf(url: string): string {
   return url.slice(0, originEnd(url));
 }
+
+// A percent-escape whose octet is an unreserved character (RFC 3986 2.3:
+// ALPHA, DIGIT, "-", ".", "_", "~"), either hex case.
+const UNRESERVED_ESCAPE =
+  /%(?:3[0-9]|4[1-9A-Fa-f]|5[0-9Aa]|6[1-9A-Fa-f]|7[0-9Aa]|2[DdEe]|5[Ff]|7[Ee])/g;
+
+/**
+ * `path` with its escapes of unreserved characters decoded: RFC 3986
+ * 6.2.2.2 makes `/posts/%31` the same as `/posts/1`, which a route must
+ * match. Only those: `%2F` stays an escape, never a path separator, and
+ * any other escape stays as sent. `URL` has already dealt with `%2e` dot
+ * segments. Plain paths ({@linkcode plainTarget}) have no escape to decode.
+ */
+export function unreservedDecoded(path: string): string {
+  if (!path.includes("%")) return path;
+  return path.replace(
+    UNRESERVED_ESCAPE,
+    (escape) => String.fromCharCode(parseInt(escape.slice(1), 16)),
+  );
+}
