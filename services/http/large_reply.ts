@@ -22,7 +22,7 @@
  * @module
  */
 
-import { headerPairs, type Reply } from "./reply.ts";
+import { headRecord, type Reply } from "./reply.ts";
 import { type SendTimeoutOptions, withSendTimeout } from "./stall_timeout.ts";
 
 /**
@@ -54,10 +54,10 @@ export function largeResponseOf(
   if (body === null) throw new TypeError("a large reply needs a body");
   // A streamed body has no length of its own: the runtime would send it
   // chunked without this one.
-  const pairs = headerPairs(reply);
-  pairs.push(["content-length", String(body.byteLength)]);
+  const head = headRecord(reply);
+  head["content-length"] = String(body.byteLength);
   const stream = withSendTimeout(slicesOf(body), options);
-  return new Response(stream, { status: reply.status, headers: pairs });
+  return new Response(stream, { status: reply.status, headers: head });
 }
 
 /** A function giving `bytes` as views of it, one per call, then `undefined`. */
