@@ -73,14 +73,19 @@ export function answerHandler(
     const requestId = crypto.randomUUID();
     const ageSeconds = String(Math.floor((Date.now() - storedAt) / 1000));
     const ms = Math.round((performance.now() - started) * 100) / 100;
-    const headers = spec.headers.map(([name, value]): [string, string] => {
-      if (name === "x-request-id") return [name, requestId];
-      if (name === "age") return [name, ageSeconds];
-      if (name === "server-timing" && timing) {
-        return [name, timing.replace(/dur=[\d.]+/, `dur=${ms}`)];
-      }
-      return [name, value];
-    });
+    // A fresh record, as the service hands the runtime its head: the
+    // cheapest form Deno 2.9.6 takes (pairs cost ~21 % more instructions
+    // per answer here; bench/PROFILE.md, eleventh round).
+    const headers: Record<string, string> = {};
+    for (const [name, value] of spec.headers) {
+      headers[name] = name === "x-request-id"
+        ? requestId
+        : name === "age"
+        ? ageSeconds
+        : name === "server-timing" && timing
+        ? timing.replace(/dur=[\d.]+/, `dur=${ms}`)
+        : value;
+    }
     const notModified = etag !== undefined &&
       req.headers.get("if-none-match") === etag;
     const status = notModified ? 304 : spec.status;

@@ -47,7 +47,10 @@ export function ladderHandler(
 ): (req: Request) => Response {
   if (rung === "values") return answerHandler(spec);
   const body = new TextEncoder().encode(spec.body);
-  const headers = rung === "second-header" ? twoHeaders(spec) : spec.headers;
+  // A record, as the service and the feature-equivalent pass their heads.
+  const headers: Record<string, string> = {};
+  const pairs = rung === "second-header" ? twoHeaders(spec) : spec.headers;
+  for (const [name, value] of pairs) headers[name] = value;
   const status = rung === "second-header" ? 200 : spec.status;
   return () => new Response(body, { status, headers });
 }
