@@ -15,7 +15,7 @@ import {
   rangeApplies,
   type Validators,
 } from "../../services/http/conditional.ts";
-import type { FileStorage } from "../../services/storage/storage.ts";
+import type { FileStorage, ReadRange } from "../../services/storage/storage.ts";
 import { problem } from "../../services/http/problem.ts";
 import { parseRange } from "../../services/http/range.ts";
 import { withSendTimeout } from "../../services/http/stall_timeout.ts";
@@ -66,6 +66,71 @@ export interface DownloadOptions {
   idleTimeoutMs: number;
 }
 
+/** What a `GET` sends: status, headers and which bytes of the file. */
+interface Sending {
+  status: number;
+  headers: Record<string, string>;
+  range: ReadRange | undefined;
+}
+
+/**
+ * The answer about file `meta`: a Response when it has no body to stream
+ * (304, 412, 416, any `HEAD`), else what to send.
+ */
+function answerFor(
+  meta: FileMetadata,
+  req: Request,
+  ctx: RouteContext,
+): Response | Sending {
+  const validators = fileValidators(meta);
+  const headers: Record<string, string> = {
+    "etag": validators.etag,
+    // no-transform: the stored bytes go out as stored (Repr-Digest names
+    // them), never recoded on the way; it also tells the compressor that
+    // a 304, which has no Content-Type, does not vary on Accept-Encoding
+    // (RFC 9110 15.4.5: the Vary and ETag of its 200).
+    "cache-control": "private, max-age=0, must-revalidate, no-transform",
+  };
+  if (validators.lastModified !== undefined) {
+    headers["last-modified"] = formatHttpDate(validators.lastModified);
+  }
+  const outcome = evaluatePreconditions(req.method, req.headers, validators);
+  if (outcome === "not-modified") {
+    return new Response(null, { status: 304, headers });
+  }
+  if (outcome === "failed") {
+    return problem(412, {
+      detail: "The file does not match the request's preconditions",
+      instance: ctx.url.pathname,
+    }, { headers: { etag: validators.etag } });
+  }
+  addContentHeaders(headers, meta);
+  // A stale If-Range validator means "send it all", not a wrong slice.
+  const range = rangeApplies(req.headers, validators)
+    ? parseRange(req.headers.get("range"), meta.size)
+    : undefined;
+  if (range === "unsatisfiable") {
+    return problem(416, {
+      detail: `The range is outside the file's ${meta.size} bytes`,
+      instance: ctx.url.pathname,
+    }, { headers: { "content-range": `bytes */${meta.size}` } });
+  }
+  headers["content-length"] = String(
+    range ? range.end - range.start + 1 : meta.size,
+  );
+  if (range) {
+    headers["content-range"] = `bytes ${range.start}-${range.end}/${meta.size}`;
+  }
+  const status = range ? 206 : 200;
+  // HEAD needs the headers only: the file is not even opened.
+  if (req.method === "HEAD") return new Response(null, { status, headers });
+  return { status, headers, range };
+}
+
+// A file replaced (deleted and stored again, by another process too)
+// between its stat and its opening is looked up again, this many times.
+const ATTEMPTS = 3;
+
 /** The handler of `GET /files/:id` (the router sends `HEAD` here too). */
 export function downloadHandler(
   store: FileStorage,
@@ -73,56 +138,26 @@ export function downloadHandler(
 ): Handler {
   const { idleTimeoutMs } = options;
   return async (req, ctx) => {
-    const meta = await store.stat(ctx.params.id ?? "");
-    if (!meta) return notFound(ctx);
-    const validators = fileValidators(meta);
-    const headers: Record<string, string> = {
-      "etag": validators.etag,
-      // no-transform: the stored bytes go out as stored (Repr-Digest names
-      // them), never recoded on the way; it also tells the compressor that
-      // a 304, which has no Content-Type, does not vary on Accept-Encoding
-      // (RFC 9110 15.4.5: the Vary and ETag of its 200).
-      "cache-control": "private, max-age=0, must-revalidate, no-transform",
-    };
-    if (validators.lastModified !== undefined) {
-      headers["last-modified"] = formatHttpDate(validators.lastModified);
+    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+      const meta = await store.stat(ctx.params.id ?? "");
+      if (!meta) return notFound(ctx);
+      const answer = answerFor(meta, req, ctx);
+      if (answer instanceof Response) return answer;
+      // Only the bytes of the version the headers describe: undefined
+      // when the file opened is another by now, or gone.
+      const stream = await store.read(meta.id, answer.range, meta);
+      if (stream) {
+        const { status, headers } = answer;
+        return new Response(
+          withSendTimeout(stream, { req, timeoutMs: idleTimeoutMs }),
+          { status, headers },
+        );
+      }
     }
-    const outcome = evaluatePreconditions(req.method, req.headers, validators);
-    if (outcome === "not-modified") {
-      return new Response(null, { status: 304, headers });
-    }
-    if (outcome === "failed") {
-      return problem(412, {
-        detail: "The file does not match the request's preconditions",
-        instance: ctx.url.pathname,
-      }, { headers: { etag: validators.etag } });
-    }
-    addContentHeaders(headers, meta);
-    // A stale If-Range validator means "send it all", not a wrong slice.
-    const range = rangeApplies(req.headers, validators)
-      ? parseRange(req.headers.get("range"), meta.size)
-      : undefined;
-    if (range === "unsatisfiable") {
-      return problem(416, {
-        detail: `The range is outside the file's ${meta.size} bytes`,
-        instance: ctx.url.pathname,
-      }, { headers: { "content-range": `bytes */${meta.size}` } });
-    }
-    headers["content-length"] = String(
-      range ? range.end - range.start + 1 : meta.size,
-    );
-    if (range) {
-      headers["content-range"] =
-        `bytes ${range.start}-${range.end}/${meta.size}`;
-    }
-    const status = range ? 206 : 200;
-    // HEAD needs the headers only: the file is not even opened.
-    if (req.method === "HEAD") return new Response(null, { status, headers });
-    const stream = await store.read(meta.id, range);
-    if (!stream) return notFound(ctx);
-    return new Response(
-      withSendTimeout(stream, { req, timeoutMs: idleTimeoutMs }),
-      { status, headers },
-    );
+    return problem(503, {
+      title: "File replaced",
+      detail: "The file was replaced while being opened; try again",
+      instance: ctx.url.pathname,
+    }, { headers: { "retry-after": "1" } });
   };
 }

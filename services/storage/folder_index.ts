@@ -18,7 +18,7 @@
  */
 
 import { FileIndex } from "./file_index.ts";
-import type { FileMetadata } from "./metadata.ts";
+import { type FileMetadata, sameVersion } from "./metadata.ts";
 
 /** Options of {@linkcode FolderIndex}. */
 export interface FolderIndexOptions {
@@ -100,6 +100,16 @@ export class FolderIndex {
     this.index.clear();
     this.#unreadable.clear();
     this.#mtime = undefined;
+  }
+
+  /**
+   * Puts `meta` in place of the indexed version of its file, if another:
+   * a file another process deleted and stored again under the same id
+   * between two refreshes keeps its name, so a refresh cannot tell.
+   */
+  replaced(meta: FileMetadata): void {
+    const known = this.index.get(meta.id);
+    if (known && !sameVersion(known, meta)) this.index.add(meta);
   }
 
   /** Refreshes the index if the folder may have changed since the last one. */

@@ -33,6 +33,7 @@ import { dirname, join } from "node:path";
 import { deleteOnDiskIf, leftAside } from "./disk_delete.ts";
 import { folderUnmade, folderUnusable } from "./disk_errors.ts";
 import { DiskUpload, uploadIsLive } from "./disk_upload.ts";
+import { DiskVersions } from "./disk_versions.ts";
 import type { IndexPosition } from "./file_index.ts";
 import { FolderIndex } from "./folder_index.ts";
 import { limitStream } from "./limit_stream.ts";
@@ -42,6 +43,7 @@ import {
   isValidId,
   newId,
   parseMetadata,
+  sameVersion,
 } from "./metadata.ts";
 import {
   type ConditionalDeletion,
@@ -110,6 +112,7 @@ export class LocalDiskStorage implements FileStorage {
   readonly dir: string;
   readonly #logger: Logger | undefined;
   readonly #folder: FolderIndex;
+  readonly #versions: DiskVersions;
   #sidecarReads = 0;
   #dirRecreated = 0;
 
@@ -125,6 +128,10 @@ export class LocalDiskStorage implements FileStorage {
       dir,
       readMetadata: (id) => this.#readMetadata(id),
       restoreDir: () => this.restoreDir(),
+    });
+    this.#versions = new DiskVersions({
+      dir,
+      readMetadata: (id) => this.#readMetadata(id),
     });
   }
 
@@ -215,16 +222,11 @@ export class LocalDiskStorage implements FileStorage {
   /** The metadata of file `id`, or `undefined` if there is none. */
   async stat(id: string): Promise<FileMetadata | undefined> {
     if (!isValidId(id)) return undefined;
-    // Sidecars never change once committed, so the index's copy will do.
-    const meta = this.#folder.index.get(id) ?? await this.#readMetadata(id);
-    if (!meta) return undefined;
-    try {
-      const info = await Deno.stat(join(this.dir, id));
-      return info.isFile ? meta : undefined;
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw folderUnusable(this.dir, error);
-    }
+    // Not the index's copy: another process may have replaced the file
+    // under the same id (disk_versions.ts); the index gets what is found.
+    const meta = await this.#versions.current(id);
+    if (meta) this.#folder.replaced(meta);
+    return meta;
   }
 
   /**
@@ -255,6 +257,7 @@ export class LocalDiskStorage implements FileStorage {
   /** Deletes file `id`; resolves `false` if there was none. */
   async delete(id: string): Promise<boolean> {
     if (!isValidId(id)) return false;
+    this.#versions.forget(id);
     try {
       // Content first: if we crash in between, the sidecar is an orphan
       // that the sweep removes, never a listed file without content.
@@ -283,6 +286,7 @@ export class LocalDiskStorage implements FileStorage {
     holds: (meta: FileMetadata) => boolean,
   ): Promise<ConditionalDeletion> {
     if (!isValidId(id)) return "missing";
+    this.#versions.forget(id);
     const readMetadata = (id: string) => this.#readMetadata(id);
     const done = await deleteOnDiskIf(
       { dir: this.dir, id, readMetadata },
@@ -307,12 +311,14 @@ export class LocalDiskStorage implements FileStorage {
 
   /**
    * The content of file `id`, or of `range` of it, or `undefined` if there
-   * is none. The file is opened now, so a later delete does not cut the
-   * stream short.
+   * is none, or when `version` is given and the file opened is another
+   * (its identity checked, disk_versions.ts). The file is opened now, so a
+   * later delete does not cut the stream short.
    */
   async read(
     id: string,
     range?: ReadRange,
+    version?: FileMetadata,
   ): Promise<ReadableStream<Uint8Array> | undefined> {
     if (!isValidId(id)) return undefined;
     let file: Deno.FsFile;
@@ -322,14 +328,29 @@ export class LocalDiskStorage implements FileStorage {
       if (isNotFound(error)) return undefined;
       throw folderUnusable(this.dir, error);
     }
-    if (!range) return file.readable;
     try {
-      await file.seek(range.start, Deno.SeekMode.Start);
+      if (version && !(await this.#holds(id, file, version))) {
+        file.close();
+        return undefined;
+      }
+      if (range) await file.seek(range.start, Deno.SeekMode.Start);
     } catch (error) {
       file.close();
       throw error;
     }
-    return limitStream(file.readable, range.end - range.start + 1);
+    return range
+      ? limitStream(file.readable, range.end - range.start + 1)
+      : file.readable;
+  }
+
+  /** Whether `file`, opened as `<id>`, holds `version`'s content. */
+  async #holds(
+    id: string,
+    file: Deno.FsFile,
+    version: FileMetadata,
+  ): Promise<boolean> {
+    const meta = await this.#versions.of(id, await file.stat());
+    return meta !== undefined && sameVersion(meta, version);
   }
 
   /**

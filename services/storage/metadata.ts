@@ -69,6 +69,16 @@ export function committedMetadata(
   return { id, size, sha256, created: new Date().toISOString(), ...described };
 }
 
+/**
+ * Whether `a` and `b` describe the same stored version of a file: an id
+ * deleted and stored again has another commit time (and most often other
+ * content).
+ */
+export function sameVersion(a: FileMetadata, b: FileMetadata): boolean {
+  return a.id === b.id && a.sha256 === b.sha256 && a.size === b.size &&
+    a.created === b.created;
+}
+
 /** Whether `id` is a well-formed file id (32 lowercase hex characters). */
 export function isValidId(id: unknown): id is string {
   return typeof id === "string" && ID_PATTERN.test(id);

@@ -177,11 +177,17 @@ export interface FileStorage {
   stat(id: string): Promise<FileMetadata | undefined>;
   /**
    * The content of file `id` (only `range` of it, when given), or
-   * `undefined` if there is none.
+   * `undefined` if there is none. With `version` (what `stat` gave), also
+   * `undefined` when the file is another version by now (deleted and
+   * stored again, by another process too), so its bytes never go out
+   * under that version's length and validators; the local disk checks
+   * the file it opened, S3 does not (its `GetObject` is not checked
+   * against the metadata object).
    */
   read(
     id: string,
     range?: ReadRange,
+    version?: FileMetadata,
   ): Promise<ReadableStream<Uint8Array> | undefined>;
   /** Deletes file `id`; resolves `false` if there was none. */
   delete(id: string): Promise<boolean>;
