@@ -11,20 +11,13 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { randomBytes } from "./fixtures/files_service.ts";
 import { serveApp } from "./fixtures/served_app.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";
 import { runTool } from "./fixtures/tool.ts";
 import { hashFile, sha256Hex } from "./fixtures/upload_client.ts";
 
 const MiB = 1024 * 1024;
-
-function randomBytes(length: number): Uint8Array<ArrayBuffer> {
-  const bytes = new Uint8Array(length);
-  for (let offset = 0; offset < length; offset += 65536) {
-    crypto.getRandomValues(bytes.subarray(offset, offset + 65536));
-  }
-  return bytes;
-}
 
 /** The statuses the service logged for GETs of `path`. */
 function statusesOf(records: readonly Record<string, unknown>[], path: string) {

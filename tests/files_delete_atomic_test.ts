@@ -14,54 +14,37 @@
  */
 
 import assert from "node:assert/strict";
+import { putWithId, sendDiscarding } from "./fixtures/files_service.ts";
 import { serveApp } from "./fixtures/served_app.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";
 import { newId } from "./fixtures/upload_events.ts";
-
-async function put(
-  origin: string,
-  id: string,
-  body: Uint8Array<ArrayBuffer>,
-): Promise<string> {
-  const res = await fetch(`${origin}/files`, {
-    method: "POST",
-    headers: { "upload-id": id },
-    body,
-  });
-  assert.equal(res.status, 201);
-  return `"${(await res.json()).sha256}"`;
-}
-
-async function send(url: string, init?: RequestInit): Promise<Response> {
-  const res = await fetch(url, init);
-  await res.body?.cancel();
-  return res;
-}
 
 Deno.test("DELETE If-Match of an old version, the id uploaded again by another process: 412, the new file stays", () =>
   withTempDir(async (dir) => {
     await using a = await serveApp({ dataDir: dir });
     await using b = await serveApp({ dataDir: dir });
     const id = newId();
-    const old = await put(a.url, id, new Uint8Array(1000).fill(1));
+    const old = await putWithId(a.url, id, new Uint8Array(1000).fill(1));
     // A knows the old version: its listing's index holds its metadata.
     const listed = await fetch(`${a.url}/files`);
     assert.equal((await listed.json()).items[0].id, id);
     assert.equal(
-      (await send(`${a.url}/files/${id}`, { method: "HEAD" })).headers.get(
-        "etag",
-      ),
+      (await sendDiscarding(`${a.url}/files/${id}`, { method: "HEAD" })).headers
+        .get(
+          "etag",
+        ),
       old,
     );
     // Another process deletes it and takes the id for new content.
     assert.equal(
-      (await send(`${b.url}/files/${id}`, { method: "DELETE" })).status,
+      (await sendDiscarding(`${b.url}/files/${id}`, { method: "DELETE" }))
+        .status,
       204,
     );
-    const fresh = await put(b.url, id, new Uint8Array(1000).fill(2));
+    const fresh = await putWithId(b.url, id, new Uint8Array(1000).fill(2));
     assert.notEqual(fresh, old);
     // "Delete only the version I know" must not delete the new one.
-    const res = await send(`${a.url}/files/${id}`, {
+    const res = await sendDiscarding(`${a.url}/files/${id}`, {
       method: "DELETE",
       headers: { "if-match": old },
     });
@@ -71,12 +54,12 @@ Deno.test("DELETE If-Match of an old version, the id uploaded again by another p
     assert.equal(kept.status, 200);
     assert.deepEqual(await kept.bytes(), new Uint8Array(1000).fill(2));
     // The version it names goes.
-    const gone = await send(`${a.url}/files/${id}`, {
+    const gone = await sendDiscarding(`${a.url}/files/${id}`, {
       method: "DELETE",
       headers: { "if-match": fresh },
     });
     assert.equal(gone.status, 204);
-    assert.equal((await send(`${b.url}/files/${id}`)).status, 404);
+    assert.equal((await sendDiscarding(`${b.url}/files/${id}`)).status, 404);
     // Nothing left aside.
     assert.deepEqual(
       (await Array.fromAsync(Deno.readDir(`${dir}/files`))).map((e) => e.name),
@@ -90,13 +73,13 @@ Deno.test("DELETE If-Match racing an unconditional DELETE and a new upload of th
     await using b = await serveApp({ dataDir: dir });
     for (let round = 0; round < 20; round++) {
       const id = newId();
-      const old = await put(a.url, id, new Uint8Array(100).fill(round));
-      const conditional = send(`${a.url}/files/${id}`, {
+      const old = await putWithId(a.url, id, new Uint8Array(100).fill(round));
+      const conditional = sendDiscarding(`${a.url}/files/${id}`, {
         method: "DELETE",
         headers: { "if-match": old },
       });
       const replaced = (async () => {
-        await send(`${b.url}/files/${id}`, { method: "DELETE" });
+        await sendDiscarding(`${b.url}/files/${id}`, { method: "DELETE" });
         const res = await fetch(`${b.url}/files`, {
           method: "POST",
           headers: { "upload-id": id },

@@ -21,39 +21,16 @@ import {
   type LocalDiskStorage,
 } from "../services/storage/local_disk.ts";
 import type { FileMetadata } from "../services/storage/metadata.ts";
+import {
+  putWithId,
+  randomBytes,
+  sendDiscarding,
+} from "./fixtures/files_service.ts";
 import { serveApp } from "./fixtures/served_app.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";
 import { runTool } from "./fixtures/tool.ts";
 import { hashFile, sha256Hex } from "./fixtures/upload_client.ts";
 import { newId } from "./fixtures/upload_events.ts";
-
-function randomBytes(length: number): Uint8Array<ArrayBuffer> {
-  const bytes = new Uint8Array(length);
-  for (let offset = 0; offset < length; offset += 65536) {
-    crypto.getRandomValues(bytes.subarray(offset, offset + 65536));
-  }
-  return bytes;
-}
-
-async function put(
-  origin: string,
-  id: string,
-  body: Uint8Array<ArrayBuffer>,
-): Promise<string> {
-  const res = await fetch(`${origin}/files`, {
-    method: "POST",
-    headers: { "upload-id": id },
-    body,
-  });
-  assert.equal(res.status, 201);
-  return `"${(await res.json()).sha256}"`;
-}
-
-async function send(url: string, init?: RequestInit): Promise<Response> {
-  const res = await fetch(url, init);
-  await res.body?.cancel();
-  return res;
-}
 
 /** `a` knows `id` as it is now: listed (its index) and downloaded. */
 async function knowIt(origin: string, id: string): Promise<void> {
@@ -71,10 +48,11 @@ async function replace(
   body: Uint8Array<ArrayBuffer>,
 ): Promise<string> {
   assert.equal(
-    (await send(`${origin}/files/${id}`, { method: "DELETE" })).status,
+    (await sendDiscarding(`${origin}/files/${id}`, { method: "DELETE" }))
+      .status,
     204,
   );
-  return await put(origin, id, body);
+  return await putWithId(origin, id, body);
 }
 
 Deno.test("a file replaced by another process (another size): GET, HEAD, conditionals, ranges and the listing give the new version", () =>
@@ -82,14 +60,14 @@ Deno.test("a file replaced by another process (another size): GET, HEAD, conditi
     await using a = await serveApp({ dataDir: dir });
     await using b = await serveApp({ dataDir: dir });
     const id = newId();
-    const old = await put(a.url, id, randomBytes(1000));
+    const old = await putWithId(a.url, id, randomBytes(1000));
     await knowIt(a.url, id);
     const fresh = randomBytes(300_000);
     const tag = await replace(b.url, id, fresh);
     assert.notEqual(tag, old);
     const url = `${a.url}/files/${id}`;
 
-    const head = await send(url, { method: "HEAD" });
+    const head = await sendDiscarding(url, { method: "HEAD" });
     assert.equal(head.status, 200);
     assert.equal(head.headers.get("etag"), tag);
     assert.equal(head.headers.get("content-length"), String(fresh.length));
@@ -100,15 +78,15 @@ Deno.test("a file replaced by another process (another size): GET, HEAD, conditi
 
     // Validators name the new version only.
     assert.equal(
-      (await send(url, { headers: { "if-none-match": old } })).status,
+      (await sendDiscarding(url, { headers: { "if-none-match": old } })).status,
       200,
     );
     assert.equal(
-      (await send(url, { headers: { "if-none-match": tag } })).status,
+      (await sendDiscarding(url, { headers: { "if-none-match": tag } })).status,
       304,
     );
     assert.equal(
-      (await send(url, { headers: { "if-match": old } })).status,
+      (await sendDiscarding(url, { headers: { "if-match": old } })).status,
       412,
     );
     // A range past the old version's end is in the new one.
@@ -168,20 +146,20 @@ Deno.test("a file replaced by another process with as many bytes: the new ETag a
     await using a = await serveApp({ dataDir: dir });
     await using b = await serveApp({ dataDir: dir });
     const id = newId();
-    const old = await put(a.url, id, new Uint8Array(5000).fill(1));
+    const old = await putWithId(a.url, id, new Uint8Array(5000).fill(1));
     await knowIt(a.url, id);
     const tag = await replace(b.url, id, new Uint8Array(5000).fill(2));
     assert.notEqual(tag, old);
     const url = `${a.url}/files/${id}`;
     assert.equal(
-      (await send(url, { method: "HEAD" })).headers.get("etag"),
+      (await sendDiscarding(url, { method: "HEAD" })).headers.get("etag"),
       tag,
     );
     const got = await fetch(url);
     assert.equal(got.headers.get("etag"), tag);
     assert.deepEqual(await got.bytes(), new Uint8Array(5000).fill(2));
     assert.equal(
-      (await send(url, { headers: { "if-none-match": old } })).status,
+      (await sendDiscarding(url, { headers: { "if-none-match": old } })).status,
       200,
     );
     const listed = await (await fetch(`${a.url}/files`)).json();
@@ -193,15 +171,16 @@ Deno.test("a file deleted by another process: 404 and gone from the listing", ()
     await using a = await serveApp({ dataDir: dir });
     await using b = await serveApp({ dataDir: dir });
     const id = newId();
-    await put(a.url, id, new Uint8Array(100).fill(1));
+    await putWithId(a.url, id, new Uint8Array(100).fill(1));
     await knowIt(a.url, id);
     assert.equal(
-      (await send(`${b.url}/files/${id}`, { method: "DELETE" })).status,
+      (await sendDiscarding(`${b.url}/files/${id}`, { method: "DELETE" }))
+        .status,
       204,
     );
-    assert.equal((await send(`${a.url}/files/${id}`)).status, 404);
+    assert.equal((await sendDiscarding(`${a.url}/files/${id}`)).status, 404);
     assert.equal(
-      (await send(`${a.url}/files/${id}`, { method: "HEAD" })).status,
+      (await sendDiscarding(`${a.url}/files/${id}`, { method: "HEAD" })).status,
       404,
     );
     const listed = await (await fetch(`${a.url}/files`)).json();

@@ -14,6 +14,7 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { join } from "node:path";
+import { randomBytes } from "./fixtures/files_service.ts";
 import { serveTempApp } from "./fixtures/served_app.ts";
 import { listDir } from "./fixtures/temp_dir.ts";
 import { hashFile, rawRequest, sha256Hex } from "./fixtures/upload_client.ts";
@@ -22,14 +23,6 @@ const KiB = 1024;
 const MiB = 1024 * KiB;
 /** The Debian python3, where python3-requests installs. */
 const PYTHON = Deno.env.get("PYTHON3_PATH") ?? "/usr/bin/python3";
-
-function randomBytes(length: number): Uint8Array<ArrayBuffer> {
-  const bytes = new Uint8Array(length);
-  for (let offset = 0; offset < length; offset += 65536) {
-    crypto.getRandomValues(bytes.subarray(offset, offset + 65536));
-  }
-  return bytes;
-}
 
 /** Runs a client command; throws naming the Debian package when missing. */
 async function run(
