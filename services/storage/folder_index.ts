@@ -32,7 +32,8 @@ export interface FolderIndexOptions {
 
 // Sidecars are read in batches so a big folder cannot exhaust descriptors.
 const READ_BATCH = 32;
-const SIDECAR = /^([0-9a-f]{32})\.json$/;
+/** A file's metadata sidecar in the folder, `<id>.json`; group 1 the id. */
+export const SIDECAR = /^([0-9a-f]{32})\.json$/;
 // A folder's mtime only moves by whole clock ticks (1-10 ms on Linux; whole
 // seconds on some filesystems), so a change in the same tick as the last
 // refresh leaves it as it was. While a refresh is this close to the mtime

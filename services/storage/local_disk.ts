@@ -35,7 +35,7 @@ import { folderUnmade, folderUnusable } from "./disk_errors.ts";
 import { DiskUpload, uploadIsLive } from "./disk_upload.ts";
 import { DiskVersions } from "./disk_versions.ts";
 import type { IndexPosition } from "./file_index.ts";
-import { FolderIndex } from "./folder_index.ts";
+import { FolderIndex, SIDECAR } from "./folder_index.ts";
 import { limitStream } from "./limit_stream.ts";
 import type { Logger } from "../ops/logger.ts";
 import {
@@ -76,7 +76,6 @@ export interface LocalDiskStats {
   dirRecreated: number;
 }
 
-const SIDECAR = /^([0-9a-f]{32})\.json$/;
 const PART = /^([0-9a-f]{32})(\.json)?\.part$/;
 
 function isNotFound(error: unknown): boolean {
