@@ -6,6 +6,12 @@
  * then errors, which closes the connection and releases what the body
  * held (a stored file's descriptor), as nginx's `send_timeout`.
  *
+ * Out of descriptors, the server does not wait for that timeout: stalled
+ * bodies count busy, so no idle connection is left to close, and their
+ * sockets and files locked every new client out until it ran (60 s by
+ * default; `slowhttptest -X` under `ulimit -n 256`). {@linkcode giveUpStalled}
+ * ends those stalled longest at once.
+ *
  * @module
  */
 
@@ -29,6 +35,45 @@ export interface StallTimeoutOptions {
 const STALLED = new Error("the client read nothing within the send timeout");
 void STALLED.stack;
 
+// Bodies waiting for the runtime to ask for their next chunk, each with
+// its way to give up and when it began to wait. A Map keeps insertion
+// order, and a body is taken out at each request and put back after its
+// next chunk, so the first entries are those waiting longest.
+const waiting = new Map<() => void, number>();
+
+/**
+ * How long a body must have waited for the runtime to ask for more before
+ * {@linkcode giveUpStalled} may end it: a client taking a 64 KiB chunk in
+ * less reads at 13 KB/s or more, a client reading nothing waits for ever.
+ */
+export const STALLED_RECLAIM_MS = 5_000;
+
+/**
+ * Ends up to `count` bodies whose client has taken nothing for at least
+ * `minStallMs`, those waiting longest first, as their stall timeout would
+ * (the body errors, its connection is closed, its file released); returns
+ * how many. For a server out of descriptors with no idle connection left.
+ */
+export function giveUpStalled(
+  count: number,
+  minStallMs: number = STALLED_RECLAIM_MS,
+): number {
+  if (!Number.isSafeInteger(count) || count < 1) {
+    throw new RangeError(`count must be a positive integer: ${count}`);
+  }
+  if (!Number.isFinite(minStallMs) || minStallMs < 0) {
+    throw new RangeError(`minStallMs must be 0 or more: ${minStallMs}`);
+  }
+  const before = performance.now() - minStallMs;
+  const ending: (() => void)[] = [];
+  for (const [giveUp, since] of waiting) {
+    if (ending.length === count || since > before) break;
+    ending.push(giveUp);
+  }
+  for (const giveUp of ending) giveUp();
+  return ending.length;
+}
+
 /**
  * Where a body's chunks come from: a stream, or a function that gives the
  * next chunk at once (`undefined` at the end), for bytes already in memory
@@ -38,6 +83,16 @@ void STALLED.stack;
 export type ChunkSource =
   | ReadableStream<Uint8Array>
   | (() => Uint8Array | undefined);
+
+/** How `source`'s chunks are taken: a function, or a stream's reader. */
+function pullsOf(source: ChunkSource): {
+  next?: () => Uint8Array | undefined;
+  reader?: ReadableStreamDefaultReader<Uint8Array>;
+} {
+  return typeof source === "function"
+    ? { next: source }
+    : { reader: source.getReader() };
+}
 
 /**
  * `source`, read one chunk per request of the runtime, erroring when no
@@ -51,18 +106,21 @@ export function withStallTimeout(
   if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1) {
     throw new RangeError(`timeoutMs must be a positive integer: ${timeoutMs}`);
   }
-  const next = typeof source === "function" ? source : undefined;
-  const reader = next === undefined
-    ? (source as ReadableStream<Uint8Array>).getReader()
-    : undefined;
+  const { next, reader } = pullsOf(source);
   let timer: number | undefined;
   // Set once the body ended (read to its end, cancelled, timed out): no
   // timer may be armed after that.
   let ended = false;
-  const handOn = (
-    controller: ReadableStreamDefaultController<Uint8Array>,
-    value: Uint8Array | undefined,
-  ) => {
+  let controller: ReadableStreamDefaultController<Uint8Array>;
+  const giveUp = () => {
+    ended = true;
+    clearTimeout(timer);
+    waiting.delete(giveUp);
+    controller.error(STALLED);
+    reader?.cancel(STALLED).catch(() => {});
+    onStall?.();
+  };
+  const handOn = (value: Uint8Array | undefined) => {
     if (value === undefined) {
       ended = true;
       return controller.close();
@@ -72,27 +130,28 @@ export function withStallTimeout(
     // the connection gone, cancels this stream right there: a timer armed
     // after that would outlive the body.
     if (ended) return;
-    timer = setTimeout(() => {
-      ended = true;
-      controller.error(STALLED);
-      reader?.cancel(STALLED).catch(() => {});
-      onStall?.();
-    }, timeoutMs) as unknown as number;
+    timer = setTimeout(giveUp, timeoutMs) as unknown as number;
     // A stalled client must not hold the process open at exit.
     Deno.unrefTimer(timer);
+    waiting.set(giveUp, performance.now());
   };
   return new ReadableStream<Uint8Array>({
-    pull(controller) {
+    start(c) {
+      controller = c;
+    },
+    pull() {
       clearTimeout(timer);
-      if (next !== undefined) return handOn(controller, next());
+      waiting.delete(giveUp);
+      if (next !== undefined) return handOn(next());
       return reader!.read().then(({ value }) => {
         // Cancelled while the read was under way: nothing to hand on.
-        if (!ended) handOn(controller, value);
+        if (!ended) handOn(value);
       });
     },
     cancel(reason) {
       ended = true;
       clearTimeout(timer);
+      waiting.delete(giveUp);
       return reader?.cancel(reason);
     },
     // Nothing read ahead: a request for a chunk is the client's progress.

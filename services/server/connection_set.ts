@@ -31,6 +31,8 @@ export class ConnectionStats {
   idleTimeouts = 0;
   /** Closed while idle to make room for a new connection. */
   reclaimed = 0;
+  /** Answers cut off, stalled, for room when no connection is idle. */
+  stalled = 0;
   /** Turned away with 503 over the connection cap. */
   rejected = 0;
   /** Times `accept()` failed (out of file descriptors) and the loop waited. */
@@ -258,14 +260,18 @@ export class ConnectionSet {
    * longest first (accepted and still silent, or kept alive between
    * requests), to make room for new ones; returns how many it closed.
    * Clients expect an idle connection to be closed at any time (RFC 9112
-   * 9.5), and a slowloris connection is one of these.
+   * 9.5), and a slowloris connection is one of these. Only those idle for
+   * `minIdleMs` or more (see `idleSince`).
    */
-  reclaimIdle(count: number): number {
+  reclaimIdle(count: number, minIdleMs = 0): number {
     // Found when needed (at the cap, or out of descriptors) rather than kept
     // in order on every request: reordering a busy keep-alive connection
     // per request cost more than the rest of this layer. One at a time (a
     // new connection at the cap) is a single pass.
-    const closing = count === 1 ? [this.#longestIdle()] : this.#idleByAge();
+    const before = minIdleMs === 0 ? Infinity : performance.now() - minIdleMs;
+    const closing = count === 1
+      ? [this.#longestIdle(before)]
+      : this.#idleByAge(before);
     let closed = 0;
     for (const conn of closing) {
       if (closed === count || conn === undefined) break;
@@ -277,12 +283,12 @@ export class ConnectionSet {
     return closed;
   }
 
-  /** The connection idle longest, if any is idle. */
-  #longestIdle(): Tracked | undefined {
+  /** The connection idle longest, if any is idle since `before` or earlier. */
+  #longestIdle(before: number): Tracked | undefined {
     let found: Tracked | undefined;
     for (const conn of this.#connections) {
       if (
-        conn.active === 0 &&
+        conn.active === 0 && idleSince(conn) <= before &&
         (found === undefined || idleSince(conn) < idleSince(found))
       ) {
         found = conn;
@@ -291,9 +297,10 @@ export class ConnectionSet {
     return found;
   }
 
-  /** The idle connections, those idle longest first. */
-  #idleByAge(): Tracked[] {
-    return [...this.#connections].filter((conn) => conn.active === 0)
+  /** The connections idle since `before` or earlier, idle longest first. */
+  #idleByAge(before: number): Tracked[] {
+    return [...this.#connections]
+      .filter((conn) => conn.active === 0 && idleSince(conn) <= before)
       // Two idle since the last sweep are alike (Infinity - Infinity).
       .sort((a, b) => (idleSince(a) - idleSince(b)) || 0);
   }

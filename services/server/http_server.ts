@@ -9,9 +9,14 @@
  * - **Out of file descriptors** (`EMFILE`/`ENFILE`): `accept()` failing
  *   ends `Deno.serve` (an unhandled rejection, exit 1); here up to
  *   32 idle connections, longest idle first, are closed to free
- *   descriptors (as nginx reuses connections), else the loop backs off
+ *   descriptors (as nginx reuses connections), those accepted under 1 s
+ *   ago spared (`FRESH_MS`), else the loop backs off
  *   (50 ms, doubling up to 1 s) and accepts again once descriptors free
- *   up. Idle sockets therefore cannot lock new clients out.
+ *   up. Idle sockets therefore cannot lock new clients out. With none
+ *   idle, up to 32 answers whose client has taken nothing for 5 s (a
+ *   download read by nobody, `slowhttptest -X`) are cut off, longest
+ *   stalled first (`giveUpStalled`), where they held their socket and file
+ *   until `DOWNLOAD_IDLE_TIMEOUT_MS`, and new clients waited as long.
  * - **Header timeout**: a connection that has not sent a complete request
  *   head within `headerTimeoutMs` of being accepted is closed (as nginx's
  *   `client_header_timeout`): idle and half-sent connections do not pile up.
@@ -40,6 +45,7 @@
 
 import { CORS_WITHOUT_REQUEST } from "../http/cors.ts";
 import { problem } from "../http/problem.ts";
+import { giveUpStalled } from "../http/stall_timeout.ts";
 import type { Logger } from "../ops/logger.ts";
 import { acceptLoop, turnAway } from "./accept_loop.ts";
 import { ConnectionSet, ConnectionStats } from "./connection_set.ts";
@@ -97,6 +103,14 @@ export interface GuardedServer extends AsyncDisposable {
 
 // Idle connections closed at once when out of descriptors (nginx frees 32).
 const RECLAIM_BATCH = 32;
+
+// Out of descriptors, a connection idle for less than this is not closed.
+// The loop accepts again at once after a connection, and with the last
+// descriptor taken that accept fails: the connection just accepted, its
+// head not read yet, was then the only idle one and was closed (curl:
+// "Empty reply from server"), new client after new client, while
+// downloads read by nobody (`slowhttptest -X`) held the rest.
+const FRESH_MS = 1_000;
 
 function positive(name: string, value: number): number {
   if (!Number.isSafeInteger(value) || value < 1) {
@@ -189,7 +203,7 @@ function guarded(
       }
     },
     onBackoff: () => stats.acceptBackoffs++,
-    onExhausted: () => connections.reclaimIdle(RECLAIM_BATCH),
+    onExhausted: () => freeDescriptors(connections, stats),
   });
   const { finished, shutdown } = stopOnce(async () => {
     stopping.abort();
@@ -210,6 +224,23 @@ function guarded(
     shutdown,
     [Symbol.asyncDispose]: shutdown,
   };
+}
+
+/**
+ * Out of descriptors: closes up to {@linkcode RECLAIM_BATCH} connections
+ * idle longest, those accepted a moment ago spared (see
+ * {@linkcode FRESH_MS}), or with none such as many answers whose client has
+ * taken nothing for a while (`giveUpStalled`); returns how many it closed.
+ */
+function freeDescriptors(
+  connections: ConnectionSet,
+  stats: ConnectionStats,
+): number {
+  const reclaimed = connections.reclaimIdle(RECLAIM_BATCH, FRESH_MS);
+  if (reclaimed !== 0) return reclaimed;
+  const stalled = giveUpStalled(RECLAIM_BATCH);
+  stats.stalled += stalled;
+  return stalled;
 }
 
 /**

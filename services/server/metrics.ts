@@ -19,6 +19,8 @@ export interface ConnectionCounts {
   idleTimeouts: number;
   /** Closed while idle to make room for a new connection. */
   reclaimed: number;
+  /** Downloads cut off, stalled, for want of file descriptors. */
+  stalled: number;
   /** Turned away over `MAX_CONNECTIONS`. */
   rejected: number;
   /** Failed accepts the server waited after. */
@@ -37,7 +39,7 @@ export function connectionMetrics(
   new Counter({
     name: "http_connections_closed_total",
     help:
-      "Connections closed by the server: header_timeout (no complete request head in HEADER_TIMEOUT_MS), idle_timeout (idle past KEEPALIVE_TIMEOUT_MS), reclaimed (idle, closed to make room for a new one at MAX_CONNECTIONS or out of file descriptors)",
+      "Connections closed by the server: header_timeout (no complete request head in HEADER_TIMEOUT_MS), idle_timeout (idle past KEEPALIVE_TIMEOUT_MS), reclaimed (idle, closed to make room for a new one at MAX_CONNECTIONS or out of file descriptors), stalled (an answer whose client took nothing for 5 s, closed when out of file descriptors with none idle)",
     labelNames: ["reason"],
     registers: [registry],
     collect() {
@@ -46,6 +48,7 @@ export function connectionMetrics(
       this.inc({ reason: "header_timeout" }, counts.headerTimeouts);
       this.inc({ reason: "idle_timeout" }, counts.idleTimeouts);
       this.inc({ reason: "reclaimed" }, counts.reclaimed);
+      this.inc({ reason: "stalled" }, counts.stalled);
     },
   });
   mirroredCounter(registry, {

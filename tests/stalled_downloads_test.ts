@@ -1,0 +1,128 @@
+/**
+ * Downloads whose clients read nothing (`slowhttptest -X`) hold a socket and
+ * a file each, and count busy, so no idle connection is left to close when
+ * they take every descriptor. Under `ulimit -n 256`, 112 of them locked
+ * `/posts/1` out for ~55 s (until `DOWNLOAD_IDLE_TIMEOUT_MS`): each new
+ * connection was accepted with the last descriptor, the next accept failed,
+ * and the new one, its head not read yet, was the only idle connection, so
+ * it was closed (curl: "Empty reply from server"). Out of descriptors, a
+ * connection accepted a moment ago is now spared and, with nothing idle,
+ * the downloads stalled longest (no byte taken for `STALLED_RECLAIM_MS`)
+ * are cut off: the new client is answered.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import {
+  giveUpStalled,
+  STALLED_RECLAIM_MS,
+  withStallTimeout,
+} from "../services/http/stall_timeout.ts";
+import { spawnService } from "./fixtures/spawn.ts";
+import { withTempDir } from "./fixtures/temp_dir.ts";
+
+// More than the socket buffers between a reader of nothing and the service
+// hold (see descriptor_exhaustion_test.ts).
+const FILE_BYTES = 32 << 20;
+
+/** `/healthz`'s status, 0 when it is not answered within `ms`. */
+async function healthz(url: string, ms: number): Promise<number> {
+  try {
+    const res = await fetch(`${url}/healthz`, {
+      signal: AbortSignal.timeout(ms),
+    });
+    await res.body?.cancel();
+    return res.status;
+  } catch {
+    return 0;
+  }
+}
+
+Deno.test("slowhttptest -X holding every descriptor with downloads: a new client is answered in seconds, not after the download idle timeout", async () => {
+  await withTempDir(async (dataDir) => {
+    await using service = await spawnService(["--data-dir", dataDir], {
+      maxOpenFiles: 256,
+      // Far past the test: only the cut-off under shortage frees them.
+      env: { DOWNLOAD_IDLE_TIMEOUT_MS: "300000" },
+    });
+    let exited = false;
+    service.status.then(() => exited = true);
+    const upload = await fetch(`${service.url}/files`, {
+      method: "POST",
+      headers: { "content-type": "application/octet-stream" },
+      body: new Uint8Array(FILE_BYTES),
+    });
+    assert.equal(upload.status, 201);
+    const { id } = await upload.json();
+    // 200 downloads read 32 bytes every 3 s through a 20-byte window: each
+    // holds a socket and the file, 2 descriptors, past the 256.
+    const slowRead = new Deno.Command("slowhttptest", {
+      args: ["-X", "-c", "200", "-r", "50", "-l", "40", "-w", "10", "-y"]
+        .concat(["20", "-n", "5", "-z", "32", "-k", "3", "-p", "3"])
+        .concat(["-u", `${service.url}/files/${id}`]),
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    const statuses: number[] = [];
+    try {
+      await service.waitForLine((r) =>
+        r.msg === "server.accept_failed" && r.outOfDescriptors === true
+      );
+      // The first downloads have stalled for longer than the threshold.
+      await new Promise((resolve) =>
+        setTimeout(resolve, STALLED_RECLAIM_MS + 1000)
+      );
+      // Before: each new connection was closed unanswered at once (the
+      // only idle one when the next accept failed), for 300 s.
+      for (let i = 0; i < 5 && !statuses.includes(200); i++) {
+        statuses.push(await healthz(service.url, 3000));
+      }
+      assert.equal(exited, false, `exited:\n${service.stderr}`);
+    } finally {
+      try {
+        slowRead.kill();
+      } catch {
+        // it ended by itself
+      }
+      await slowRead.status;
+    }
+    assert.ok(statuses.includes(200), `answers: ${statuses}`);
+    const metrics = await (await fetch(`${service.url}/metrics`)).text();
+    const stalled = Number(
+      /^http_connections_closed_total\{reason="stalled"\} (\d+)$/m
+        .exec(metrics)?.[1],
+    );
+    assert.ok(stalled > 0, `stalled downloads cut off: ${stalled}`);
+  });
+});
+
+Deno.test("giveUpStalled errors the bodies stalled longest first, only those past the threshold, and validates", async () => {
+  assert.throws(() => giveUpStalled(0, 0), RangeError);
+  assert.throws(() => giveUpStalled(1, -1), RangeError);
+  const stalls: string[] = [];
+  const body = (name: string) =>
+    withStallTimeout(() => new Uint8Array(8), {
+      timeoutMs: 60_000,
+      onStall: () => stalls.push(name),
+    });
+  const first = body("first");
+  const second = body("second");
+  const third = body("third");
+  const readers = [first, second, third].map((b) => b.getReader());
+  // Each hands on a chunk and then waits for the next request.
+  for (const reader of readers) await reader.read();
+  // The third is asked again: it is the most recently served.
+  await readers[2]!.read();
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  assert.equal(giveUpStalled(5, 60_000), 0, "none stalled that long");
+  assert.equal(giveUpStalled(2, 10), 2);
+  assert.deepEqual(stalls, ["first", "second"]);
+  await assert.rejects(readers[0]!.read());
+  await assert.rejects(readers[1]!.read());
+  assert.equal(giveUpStalled(5, 0), 1);
+  assert.deepEqual(stalls, ["first", "second", "third"]);
+  await assert.rejects(readers[2]!.read());
+  assert.equal(giveUpStalled(5, 0), 0, "a body given up is forgotten");
+});
