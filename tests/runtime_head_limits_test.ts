@@ -1,0 +1,77 @@
+/**
+ * What Deno 2.9.6 answers itself before the service sees a request, as the
+ * README's "Limits and protections" states: a head over 64 KiB or with more
+ * than 128 header lines, and a malformed head, get the runtime's bare 400
+ * (no body, not 431, not problem+json); an HTTP/1.1 request without `Host`
+ * is served like an HTTP/1.0 one. When a Deno upgrade changes any of this,
+ * this test fails and the README (and perhaps a 431 of our own) is due.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { serveApp } from "./fixtures/served_app.ts";
+
+/** Sends `head` on a raw socket; the answer's head and body as text. */
+async function raw(
+  url: string,
+  head: string,
+): Promise<{ status: number; headers: string; body: string }> {
+  const { hostname, port } = new URL(url);
+  using conn = await Deno.connect({ hostname, port: Number(port) });
+  const writing = conn.write(new TextEncoder().encode(head)).catch(() => 0);
+  let text = "";
+  const buffer = new Uint8Array(65536);
+  const decoder = new TextDecoder();
+  try {
+    for (;;) {
+      const n = await conn.read(buffer);
+      if (n === null) break;
+      text += decoder.decode(buffer.subarray(0, n), { stream: true });
+    }
+  } catch {
+    // a reset after the answer: the runtime closed with the head unread
+  }
+  await writing;
+  const end = text.indexOf("\r\n\r\n");
+  return {
+    status: Number(text.slice(9, 12)),
+    headers: text.slice(0, end).toLowerCase(),
+    body: text.slice(end + 4),
+  };
+}
+
+/** A GET of /healthz with `lines` extra header lines of `bytes` each. */
+function headWith(lines: number, bytes: number, version = "1.1"): string {
+  let head = `GET /healthz HTTP/${version}\r\nhost: x\r\nconnection: close\r\n`;
+  for (let i = 0; i < lines; i++) {
+    head += `x-${i}: ${"a".repeat(bytes)}\r\n`;
+  }
+  return `${head}\r\n`;
+}
+
+Deno.test("the runtime's own answers: a head past 64 KiB or 128 lines and a malformed head get a bare 400, a head without Host is served", async () => {
+  await using service = await serveApp({});
+  const served = await raw(service.url, headWith(1, 60_000));
+  assert.equal(served.status, 200, "a 60 KB head is the service's");
+  const refused = [
+    headWith(1, 70_000),
+    headWith(150, 4),
+    "GARBAGE\r\n\r\n",
+    "GET /healthz HTTP/1.1\r\nhost: a\r\nhost: b\r\nconnection: close\r\n\r\n",
+  ];
+  for (const head of refused) {
+    const answer = await raw(service.url, head);
+    assert.equal(answer.status, 400, head.slice(0, 40));
+    assert.match(answer.headers, /\r\ncontent-length: 0(\r\n|$)/);
+    assert.doesNotMatch(answer.headers, /content-type/);
+    assert.equal(answer.body, "");
+  }
+  for (const version of ["1.1", "1.0"]) {
+    const answer = await raw(
+      service.url,
+      `GET /healthz HTTP/${version}\r\nconnection: close\r\n\r\n`,
+    );
+    assert.equal(answer.status, 200, `HTTP/${version} without Host`);
+  }
+});
