@@ -98,6 +98,62 @@ Deno.test("slowhttptest -X holding every descriptor with downloads: a new client
   });
 });
 
+/** Whether `conn` gets its first byte within `ms` (left pending if not). */
+async function answered(conn: Deno.TcpConn, ms: number): Promise<boolean> {
+  let timer: number | undefined;
+  const late = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms) as unknown as number;
+  });
+  // Closing the connection settles a read left pending.
+  const first = conn.read(new Uint8Array(1)).then(() => true, () => true);
+  const result = await Promise.race([first, late]);
+  clearTimeout(timer);
+  return result;
+}
+
+Deno.test("MAX_CONNECTIONS filled with downloads read by nobody: a new client is answered, not turned away with 503 until the download idle timeout", async () => {
+  await withTempDir(async (dataDir) => {
+    await using service = await spawnService(["--data-dir", dataDir], {
+      env: { DOWNLOAD_IDLE_TIMEOUT_MS: "300000", MAX_CONNECTIONS: "20" },
+    });
+    const upload = await fetch(`${service.url}/files`, {
+      method: "POST",
+      headers: { "content-type": "application/octet-stream" },
+      body: new Uint8Array(FILE_BYTES),
+    });
+    assert.equal(upload.status, 201);
+    const { id } = await upload.json();
+    const port = Number(new URL(service.url).port);
+    const readers: Deno.TcpConn[] = [];
+    try {
+      // Each asks for the file, takes its first byte, then nothing more.
+      for (let i = 0; i < 20; i++) {
+        const conn = await Deno.connect({ port });
+        readers.push(conn);
+        await conn.write(
+          new TextEncoder().encode(
+            `GET /files/${id} HTTP/1.1\r\nhost: x\r\n\r\n`,
+          ),
+        );
+        assert.ok(await answered(conn, 5000), `download ${i} started`);
+      }
+      await new Promise((resolve) =>
+        setTimeout(resolve, STALLED_RECLAIM_MS + 1000)
+      );
+      // Before: 503 "Too many open connections" for 300 s.
+      assert.equal(await healthz(service.url, 5000), 200);
+    } finally {
+      for (const conn of readers) conn.close();
+    }
+    const metrics = await (await fetch(`${service.url}/metrics`)).text();
+    assert.match(
+      metrics,
+      /^http_connections_closed_total\{reason="stalled"\} 1$/m,
+    );
+    assert.match(metrics, /^http_connections_rejected_total 0$/m);
+  });
+});
+
 Deno.test("giveUpStalled errors the bodies stalled longest first, only those past the threshold, and validates", async () => {
   assert.throws(() => giveUpStalled(0, 0), RangeError);
   assert.throws(() => giveUpStalled(1, -1), RangeError);

@@ -3,9 +3,10 @@
  * accept loop of our own that protects the process from connection floods.
  *
  * - **Connection cap**: at `maxConnections` open connections, the one idle
- *   longest (no request in flight) is closed to make room for a new one;
- *   when none is idle, the new one gets a canned `503` and is closed, so
- *   one client cannot take every file descriptor.
+ *   longest (no request in flight) is closed to make room for a new one,
+ *   else the answer stalled longest (its client took nothing for 5 s);
+ *   when there is neither, the new one gets a canned `503` and is closed,
+ *   so one client cannot take every file descriptor.
  * - **Out of file descriptors** (`EMFILE`/`ENFILE`): `accept()` failing
  *   ends `Deno.serve` (an unhandled rejection, exit 1); here up to
  *   32 idle connections, longest idle first, are closed to free
@@ -194,7 +195,7 @@ function guarded(
     signal: stopping.signal,
     onConnection(conn) {
       if (
-        connections.size >= maxConnections && connections.reclaimIdle(1) === 0
+        connections.size >= maxConnections && !roomAtCap(connections, stats)
       ) {
         stats.rejected++;
         turnAway(conn);
@@ -224,6 +225,23 @@ function guarded(
     shutdown,
     [Symbol.asyncDispose]: shutdown,
   };
+}
+
+/**
+ * At the connection cap: closes the connection idle longest or, with none
+ * idle, the answer whose client has taken nothing longest, if for 5 s or
+ * more (`giveUpStalled`; downloads read by nobody filled the cap and every
+ * new client got 503 until `DOWNLOAD_IDLE_TIMEOUT_MS`); whether it closed
+ * one.
+ */
+function roomAtCap(
+  connections: ConnectionSet,
+  stats: ConnectionStats,
+): boolean {
+  if (connections.reclaimIdle(1) === 1) return true;
+  const stalled = giveUpStalled(1);
+  stats.stalled += stalled;
+  return stalled === 1;
 }
 
 /**
