@@ -15,6 +15,7 @@ import { createPipeline } from "../routes/pipeline.ts";
 import { createLogger } from "../services/ops/logger.ts";
 import { Metrics } from "../services/ops/metrics.ts";
 import { healthzStatus, spawnService } from "./fixtures/spawn.ts";
+import { upload } from "./fixtures/files_service.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";
 
 const encoder = new TextEncoder();
@@ -61,13 +62,11 @@ Deno.test("downloads read slowly until out of descriptors: the process lives on,
     });
     let exited = false;
     service.status.then(() => exited = true);
-    const upload = await fetch(`${service.url}/files`, {
-      method: "POST",
-      headers: { "content-type": "application/octet-stream" },
-      body: new Uint8Array(FILE_BYTES),
-    });
-    assert.equal(upload.status, 201);
-    const { id } = await upload.json();
+    const { json: { id } } = await upload(
+      service.url,
+      new Uint8Array(FILE_BYTES),
+      { headers: { "content-type": "application/octet-stream" } },
+    );
     const port = Number(new URL(service.url).port);
     // Each asks for the file and never reads: a socket and a file held.
     const readers: Deno.TcpConn[] = [];

@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { withStallTimeout } from "../services/http/stall_timeout.ts";
 import { spawnService } from "./fixtures/spawn.ts";
+import { upload } from "./fixtures/files_service.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";
 
 const FILE_BYTES = 32 << 20;
@@ -34,13 +35,11 @@ Deno.test("a download whose client reads nothing for DOWNLOAD_IDLE_TIMEOUT_MS is
     await using service = await spawnService(["--data-dir", dataDir], {
       env: { DOWNLOAD_IDLE_TIMEOUT_MS: "500" },
     });
-    const upload = await fetch(`${service.url}/files`, {
-      method: "POST",
-      headers: { "content-type": "application/octet-stream" },
-      body: new Uint8Array(FILE_BYTES),
-    });
-    assert.equal(upload.status, 201);
-    const { id } = await upload.json();
+    const { json: { id } } = await upload(
+      service.url,
+      new Uint8Array(FILE_BYTES),
+      { headers: { "content-type": "application/octet-stream" } },
+    );
     const conn = await Deno.connect({
       port: Number(new URL(service.url).port),
     });

@@ -20,6 +20,7 @@ import {
   withStallTimeout,
 } from "../services/http/stall_timeout.ts";
 import { spawnService } from "./fixtures/spawn.ts";
+import { upload } from "./fixtures/files_service.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";
 
 // More than the socket buffers between a reader of nothing and the service
@@ -48,13 +49,11 @@ Deno.test("slowhttptest -X holding every descriptor with downloads: a new client
     });
     let exited = false;
     service.status.then(() => exited = true);
-    const upload = await fetch(`${service.url}/files`, {
-      method: "POST",
-      headers: { "content-type": "application/octet-stream" },
-      body: new Uint8Array(FILE_BYTES),
-    });
-    assert.equal(upload.status, 201);
-    const { id } = await upload.json();
+    const { json: { id } } = await upload(
+      service.url,
+      new Uint8Array(FILE_BYTES),
+      { headers: { "content-type": "application/octet-stream" } },
+    );
     // 200 downloads read 32 bytes every 3 s through a 20-byte window: each
     // holds a socket and the file, 2 descriptors, past the 256.
     const slowRead = new Deno.Command("slowhttptest", {
@@ -116,13 +115,11 @@ Deno.test("MAX_CONNECTIONS filled with downloads read by nobody: a new client is
     await using service = await spawnService(["--data-dir", dataDir], {
       env: { DOWNLOAD_IDLE_TIMEOUT_MS: "300000", MAX_CONNECTIONS: "20" },
     });
-    const upload = await fetch(`${service.url}/files`, {
-      method: "POST",
-      headers: { "content-type": "application/octet-stream" },
-      body: new Uint8Array(FILE_BYTES),
-    });
-    assert.equal(upload.status, 201);
-    const { id } = await upload.json();
+    const { json: { id } } = await upload(
+      service.url,
+      new Uint8Array(FILE_BYTES),
+      { headers: { "content-type": "application/octet-stream" } },
+    );
     const port = Number(new URL(service.url).port);
     const readers: Deno.TcpConn[] = [];
     try {
