@@ -29,6 +29,7 @@
  */
 
 import { z } from "zod";
+import { parseJsonWith } from "../ops/json_text.ts";
 import { type Logger, silentLogger } from "../ops/logger.ts";
 import {
   type Dropped,
@@ -262,13 +263,8 @@ export class SharedDrops {
   }
 
   #received(text: string): void {
-    let message: z.infer<typeof MessageSchema>;
-    try {
-      message = MessageSchema.parse(JSON.parse(text));
-    } catch {
-      return;
-    }
-    if (message.from === this.#id) return;
+    const message = parseJsonWith(MessageSchema, text);
+    if (message === undefined || message.from === this.#id) return;
     const { rule } = message;
     this.#apply(rule);
     const since = this.#now() - RECENT_MS;

@@ -9,6 +9,7 @@
 
 import { Buffer } from "node:buffer";
 import { z } from "zod";
+import { parseJsonWith } from "../ops/json_text.ts";
 import type { UploadContent } from "./storage.ts";
 
 const ID_PATTERN = /^[0-9a-f]{32}$/;
@@ -46,14 +47,8 @@ export function parseMetadata(
   id: string,
   text: string,
 ): FileMetadata | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  const parsed = FileMetadataSchema.safeParse(value);
-  return parsed.success && parsed.data.id === id ? parsed.data : undefined;
+  const meta = parseJsonWith(FileMetadataSchema, text);
+  return meta?.id === id ? meta : undefined;
 }
 
 /**

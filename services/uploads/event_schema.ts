@@ -9,6 +9,7 @@
  */
 
 import { z } from "zod";
+import { parseJsonWith } from "../ops/json_text.ts";
 import type { BoardEvent, EndingEvent } from "./board.ts";
 
 // An upload id as the routes accept it is 1-128 characters.
@@ -52,7 +53,7 @@ export function endingId(ending: EndingEvent): string {
  * The figures are not checked (see the module doc), hence the cast.
  */
 export function parseEnding(text: string): EndingEvent | undefined {
-  return fromJson(EndingEventSchema, text) as EndingEvent | undefined;
+  return parseJsonWith(EndingEventSchema, text) as EndingEvent | undefined;
 }
 
 /**
@@ -62,20 +63,6 @@ export function parseEnding(text: string): EndingEvent | undefined {
 export function parseRelayMessage(
   text: string,
 ): { from: string; event: BoardEvent } | undefined {
-  const message = fromJson(RelayMessageSchema, text);
+  const message = parseJsonWith(RelayMessageSchema, text);
   return message as { from: string; event: BoardEvent } | undefined;
-}
-
-function fromJson<T extends z.ZodType>(
-  schema: T,
-  text: string,
-): z.infer<T> | undefined {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  const parsed = schema.safeParse(json);
-  return parsed.success ? parsed.data : undefined;
 }
