@@ -47,6 +47,9 @@ export interface S3StorageOptions extends S3BucketOptions {
 
 const MIN_PART_BYTES = 5 * 1024 * 1024;
 const CONTENT = /^files\/([0-9a-f]{32})$/;
+// A file whose metadata and content disagree (being replaced) is looked
+// at this many times before it is answered as missing.
+const LOOKS = 3;
 
 function encodeCursor(id: string): string {
   return Buffer.from(id).toString("base64url");
@@ -64,6 +67,9 @@ export class S3Storage implements FileStorage {
   readonly #partBytes: number;
   readonly #partsInFlight: number;
   readonly #heartbeatMs: number;
+  // The ETag of the content each metadata `stat` gave was found with, kept
+  // as long as that metadata object is (a download holds it while it runs).
+  readonly #etags = new WeakMap<FileMetadata, string>();
 
   /** Creates the store; no request is made. */
   constructor(options: S3StorageOptions) {
@@ -132,32 +138,59 @@ export class S3Storage implements FileStorage {
     return more && last ? { items, nextCursor: encodeCursor(last) } : { items };
   }
 
-  /** The metadata of file `id` if its content exists (HeadObject). */
+  /**
+   * The metadata of file `id` if its content exists (HeadObject), looked
+   * up with the content's ETag, which a read of this version then asks for
+   * (`If-Match`). Metadata of another size than the content is another
+   * version's (the file is being replaced): looked at again, a few times,
+   * then none.
+   */
   async stat(id: string): Promise<FileMetadata | undefined> {
     if (!isValidId(id)) return undefined;
-    const [head, meta] = await Promise.all([
-      this.#bucket.send({ method: "HEAD", key: contentKey(id), expect: [404] }),
-      this.#metadata(id),
-    ]);
-    await head.body?.cancel();
-    return head.ok ? meta : undefined;
+    for (let look = 0; look < LOOKS; look++) {
+      const [head, meta] = await Promise.all([
+        this.#bucket.send({
+          method: "HEAD",
+          key: contentKey(id),
+          expect: [404],
+        }),
+        this.#metadata(id),
+      ]);
+      await head.body?.cancel();
+      if (!head.ok) return undefined;
+      if (meta === undefined) continue;
+      if (Number(head.headers.get("content-length")) !== meta.size) continue;
+      const etag = head.headers.get("etag");
+      if (etag !== null) this.#etags.set(meta, etag);
+      return meta;
+    }
+    return undefined;
   }
 
-  /** GetObject, with `range` passed through as a Range header. */
+  /**
+   * GetObject, with `range` passed through as a Range header; `undefined`
+   * if there is none, or when `version` (as {@linkcode S3Storage.stat}
+   * gave it) is given and the object there is another by now: the GET
+   * carries `If-Match` with the ETag of the content `stat` found, and a
+   * 412 means it was replaced since (radosgw honours If-Match on GET).
+   */
   async read(
     id: string,
     range?: ReadRange,
+    version?: FileMetadata,
   ): Promise<ReadableStream<Uint8Array> | undefined> {
     if (!isValidId(id)) return undefined;
+    const headers: Record<string, string> = {};
+    if (range) headers.range = `bytes=${range.start}-${range.end}`;
+    const etag = version && this.#etags.get(version);
+    if (etag !== undefined) headers["if-match"] = etag;
     const res = await this.#bucket.send({
       method: "GET",
       key: contentKey(id),
-      ...(range
-        ? { headers: { range: `bytes=${range.start}-${range.end}` } }
-        : {}),
-      expect: [404],
+      headers,
+      expect: [404, 412],
     });
-    if (res.status === 404) {
+    if (res.status === 404 || res.status === 412) {
       await res.body?.cancel();
       return undefined;
     }

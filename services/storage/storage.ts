@@ -180,9 +180,8 @@ export interface FileStorage {
    * `undefined` if there is none. With `version` (what `stat` gave), also
    * `undefined` when the file is another version by now (deleted and
    * stored again, by another process too), so its bytes never go out
-   * under that version's length and validators; the local disk checks
-   * the file it opened, S3 does not (its `GetObject` is not checked
-   * against the metadata object).
+   * under that version's length and validators: the local disk checks
+   * the file it opened, S3 asks for the object `stat` found (`If-Match`).
    */
   read(
     id: string,
