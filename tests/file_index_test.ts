@@ -91,8 +91,8 @@ Deno.test("FileIndex keeps created-then-id order through adds, deletes and bulk 
     (_, i) => meta(`2024-02-0${i % 9 + 1}T00:00:00.000Z`),
   );
   const bulk = new FileIndex();
-  bulk.addAll([...many, a, b]);
-  bulk.addAll([a]); // replacing keeps one copy
+  bulk.addAll([...many, a, b].map((meta) => ({ meta })));
+  bulk.addAll([{ meta: a }]); // replacing keeps one copy
   const single = new FileIndex();
   for (const m of [b, ...many.toReversed(), a]) single.add(m);
   const all = bulk.page({ limit: 1000 }).items;

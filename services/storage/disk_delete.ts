@@ -5,10 +5,11 @@
  * `<id>.<random>.deleting`, an atomic claim no other process or request
  * can share, and the precondition is decided on that version's own
  * metadata, read from its sidecar (not from a listing index, which may
- * hold a version another process has since replaced). True, the content
- * aside and the sidecar go; false, the content is linked back (`link`
- * never replaces: if a new upload took the id meanwhile, the new file
- * stays and the old one goes, as its commit would have replaced it).
+ * hold a version another process has since replaced), if it is that
+ * content's own (`disk_sidecar.ts`). True, the content aside and the
+ * sidecar go; false, the content is linked back (`link` never replaces:
+ * if a new upload took the id meanwhile, the new file stays and the old
+ * one goes, as its commit would have replaced it).
  *
  * What is left: while the file is aside (the time to read one sidecar),
  * it looks missing to others (a `GET` is 404, an upload of its id is
@@ -22,6 +23,7 @@
 
 import { join } from "node:path";
 import { folderUnusable } from "./disk_errors.ts";
+import { readSidecarOf } from "./disk_sidecar.ts";
 import type { FileMetadata } from "./metadata.ts";
 import type { ConditionalDeletion } from "./storage.ts";
 
@@ -83,19 +85,23 @@ export async function deleteOnDiskIf(
 }
 
 /**
- * The verdict on the content set aside: its sidecar's metadata, checked
- * against its size (a sidecar of a newer upload of the id, written
- * meanwhile, is not its own).
+ * The verdict on the content set aside: its sidecar's metadata, if it is
+ * the content's own (`disk_sidecar.ts`; a sidecar of a newer upload of the
+ * id, written meanwhile, is not).
  */
 async function decide(
   file: DiskFile,
   aside: string,
   holds: (meta: FileMetadata) => boolean,
 ): Promise<ConditionalDeletion> {
-  const meta = await file.readMetadata(file.id);
-  if (meta === undefined) return "missing";
-  const { size } = await Deno.stat(aside);
-  return size === meta.size && holds(meta) ? "deleted" : { refused: meta };
+  const reading = await readSidecarOf({
+    before: await Deno.stat(aside),
+    readSidecar: () => file.readMetadata(file.id),
+    lookAgain: () => Deno.stat(aside),
+  });
+  if (reading === undefined) return "missing";
+  const { meta, own } = reading;
+  return own && holds(meta) ? "deleted" : { refused: meta };
 }
 
 /** Links the content back under its name, unless taken; drops the aside. */

@@ -3,32 +3,36 @@
  * metadata of the content `<id>` now holds, never an older version's. A
  * process sharing the folder (`deno serve --parallel` workers, a second
  * instance) may delete a file and store new content under the same id (a
- * client's `Upload-Id`); the listing index keeps the metadata it read
- * first, so answering a download from it gave the new bytes under the old
- * `ETag` and length.
+ * client's `Upload-Id`): the name stays, so the listing index, which knows
+ * files by name, would keep the metadata it read first, and a download
+ * answered from it gave the new bytes under the old `ETag` and length.
  *
- * The metadata is kept with the identity of the content it was checked
- * against (device, inode, size, mtime and ctime, as `stat` gives them): a
- * `stat` of `<id>` (or `fstat` of the file opened) that shows the same
- * identity needs no read; another one reads the sidecar again. A sidecar
- * read between two looks at the content that show the same identity is
- * that content's own: the sidecar is written before the content is renamed
- * into place and removed after it, so a newer upload's sidecar can only be
- * there once the content looked at is gone. (A new file with the same
- * inode, size and times to the millisecond would pass for the old one;
- * where `stat` gives no inode or ctime, the sidecar is read every time.)
+ * Each index entry ({@linkcode FolderIndex}) keeps the identity of the
+ * content its metadata was checked against: a `stat` of `<id>` (or `fstat`
+ * of the file opened) that shows that identity needs no read; another one
+ * has the sidecar read again and judged (`disk_sidecar.ts`), and the entry
+ * replaced. A download checks the file it answers about; a listing checks
+ * the files of its page whose check predates the index's last refresh
+ * (the folder changed since: any of them may have been replaced), so
+ * `GET /files` shows the version there too, at a `stat` per file listed
+ * after a change, none while the folder stays as it is.
  *
  * @module
  */
 
 import { join } from "node:path";
 import { folderUnusable } from "./disk_errors.ts";
-import type { FileMetadata } from "./metadata.ts";
+import { identityOf, readSidecarOf } from "./disk_sidecar.ts";
+import type { IndexEntry } from "./file_index.ts";
+import type { FolderIndex } from "./folder_index.ts";
+import { type FileMetadata, sameVersion } from "./metadata.ts";
 
 /** Options of {@linkcode DiskVersions}. */
 export interface DiskVersionsOptions {
   /** The folder of the stored files. */
   dir: string;
+  /** The listing index, whose entries keep what was checked. */
+  folder: FolderIndex;
   /** Reads file `id`'s sidecar; `undefined` when there is none. */
   readMetadata: (id: string) => Promise<FileMetadata | undefined>;
 }
@@ -36,62 +40,123 @@ export interface DiskVersionsOptions {
 // A file replaced again and again while it is looked at is given up on
 // (answered as missing) after this many looks.
 const LOOKS = 3;
-
-function identityOf(info: Deno.FileInfo): string | undefined {
-  const { dev, ino, size, mtime, ctime } = info;
-  if (ino === null || ctime === null) return undefined;
-  return `${dev}:${ino}:${size}:${mtime?.getTime()}:${ctime.getTime()}`;
-}
+// Files of a page checked at once (each a stat), so a page of a thousand
+// cannot exhaust descriptors.
+const CHECK_BATCH = 32;
 
 /** The metadata of the content the stored files hold now; see the module doc. */
 export class DiskVersions {
   readonly #dir: string;
+  readonly #folder: FolderIndex;
   readonly #readMetadata: DiskVersionsOptions["readMetadata"];
-  readonly #known = new Map<string, { identity: string; meta: FileMetadata }>();
 
-  /** Creates the map, empty. */
+  /** Creates the checker of `options.folder`'s entries. */
   constructor(options: DiskVersionsOptions) {
-    const { dir, readMetadata } = options;
+    const { dir, folder, readMetadata } = options;
     this.#dir = dir;
+    this.#folder = folder;
     this.#readMetadata = readMetadata;
   }
 
-  /** The metadata of the content at `<id>`, or `undefined` if none. */
+  /**
+   * The metadata of the content at `<id>`, or `undefined` if none (then
+   * the index forgets it).
+   */
   async current(id: string): Promise<FileMetadata | undefined> {
     for (let look = 0; look < LOOKS; look++) {
+      const refresh = this.#folder.refreshes;
       const info = await this.#stat(id);
-      if (!info?.isFile) {
-        this.#known.delete(id);
-        return undefined;
-      }
-      const meta = await this.of(id, info);
+      if (!info?.isFile) break;
+      const meta = await this.#of(id, info, refresh);
       if (meta !== undefined) return meta;
     }
+    this.#folder.index.delete(id);
     return undefined;
   }
 
   /**
-   * The metadata of the content `info` describes (`stat` of `<id>`, or
-   * `fstat` of it opened), or `undefined` when its sidecar is gone or not
-   * its own (it was deleted or replaced meanwhile).
+   * Whether `file`, opened as `<id>`, holds `version`'s content: not when
+   * its sidecar is gone or not its own (it was deleted or replaced
+   * meanwhile), or names another version.
    */
-  async of(id: string, info: Deno.FileInfo): Promise<FileMetadata | undefined> {
-    const identity = identityOf(info);
-    const known = this.#known.get(id);
-    if (identity !== undefined && known?.identity === identity) {
-      return known.meta;
-    }
-    const meta = await this.#readMetadata(id);
-    if (meta === undefined || meta.size !== info.size) return undefined;
-    const after = await this.#stat(id);
-    if (after === undefined || identityOf(after) !== identity) return undefined;
-    if (identity !== undefined) this.#known.set(id, { identity, meta });
-    return meta;
+  async holds(
+    id: string,
+    file: Deno.FsFile,
+    version: FileMetadata,
+  ): Promise<boolean> {
+    const refresh = this.#folder.refreshes;
+    const meta = await this.#of(id, await file.stat(), refresh);
+    return meta !== undefined && sameVersion(meta, version);
   }
 
-  /** Forgets file `id` (deleted here). */
-  forget(id: string): void {
-    this.#known.delete(id);
+  /**
+   * The index entry of committed file `id` as a refresh of the index reads
+   * it (`FolderIndexOptions.readEntry`): its sidecar, if its
+   * content's own, with the content's identity.
+   */
+  async entry(id: string): Promise<IndexEntry | "unreadable" | undefined> {
+    const refresh = this.#folder.refreshes;
+    const before = await this.#stat(id);
+    if (!before?.isFile) return undefined;
+    const reading = await readSidecarOf({
+      before,
+      readSidecar: () => this.#readMetadata(id),
+      lookAgain: () => this.#stat(id),
+    });
+    if (reading === undefined) return "unreadable";
+    const { meta, own, identity } = reading;
+    if (!own) return undefined;
+    return identity === undefined ? { meta } : {
+      meta,
+      check: { identity, refresh },
+    };
+  }
+
+  /**
+   * Checks the files of `items` (a page of the index) whose check predates
+   * the index's last refresh; resolves whether all were as listed. Those
+   * that were not are replaced in the index or dropped from it, so the
+   * page is to be taken again.
+   */
+  async confirm(items: readonly FileMetadata[]): Promise<boolean> {
+    const { index, refreshes } = this.#folder;
+    const stale = items.filter((meta) =>
+      index.entry(meta.id)?.check?.refresh !== refreshes
+    );
+    let same = true;
+    for (let i = 0; i < stale.length; i += CHECK_BATCH) {
+      const batch = stale.slice(i, i + CHECK_BATCH);
+      const found = await Promise.all(batch.map((m) => this.current(m.id)));
+      found.forEach((meta, j) => {
+        if (!meta || !sameVersion(meta, batch[j]!)) same = false;
+      });
+    }
+    return same;
+  }
+
+  async #of(
+    id: string,
+    info: Deno.FileInfo,
+    refresh: number,
+  ): Promise<FileMetadata | undefined> {
+    const { index } = this.#folder;
+    const identity = identityOf(info);
+    const known = index.entry(id);
+    if (identity !== undefined && known?.check?.identity === identity) {
+      if (known.check.refresh !== refresh) {
+        index.recheck(id, { identity, refresh });
+      }
+      return known.meta;
+    }
+    const reading = await readSidecarOf({
+      before: info,
+      readSidecar: () => this.#readMetadata(id),
+      lookAgain: () => this.#stat(id),
+    });
+    if (!reading?.own) return undefined;
+    const { meta } = reading;
+    index.add(meta, identity === undefined ? undefined : { identity, refresh });
+    return meta;
   }
 
   async #stat(id: string): Promise<Deno.FileInfo | undefined> {

@@ -2,7 +2,9 @@
  * The metadata of the stored files, kept in memory in list order (`created`,
  * then `id`) so that a page of `GET /files` costs a binary search and a
  * slice, not a read of every sidecar. `LocalDiskStorage` owns one and
- * keeps it in step with the folder.
+ * keeps it in step with the folder. Each entry may also hold the check of
+ * its metadata against the content on disk ({@linkcode ContentCheck}, made
+ * by `disk_versions.ts`), so what is known of a file lives in one place.
  *
  * @example Usage
  * ```ts
@@ -15,6 +17,22 @@
  */
 
 import type { FileMetadata } from "./metadata.ts";
+
+/**
+ * The content a file's metadata was checked against: its identity (see
+ * `disk_sidecar.ts`; opaque here) and the listing index's refresh count
+ * when the check began (see `DiskVersions.confirm`).
+ */
+export interface ContentCheck {
+  readonly identity: string;
+  readonly refresh: number;
+}
+
+/** A file in the index: its metadata and, once made, its check. */
+export interface IndexEntry {
+  readonly meta: FileMetadata;
+  readonly check?: ContentCheck | undefined;
+}
 
 /** Where a page starts: just after this (`created`, `id`) position. */
 export interface IndexPosition {
@@ -51,7 +69,7 @@ export class FileIndex {
   // Sorted by compareFiles. Almost every new file is the newest, so an
   // insert is usually a push; a splice elsewhere moves pointers only.
   #sorted: FileMetadata[] = [];
-  #byId = new Map<string, FileMetadata>();
+  #byId = new Map<string, IndexEntry>();
 
   /** How many files the index holds. */
   get size(): number {
@@ -65,6 +83,11 @@ export class FileIndex {
 
   /** The metadata of file `id`, if indexed. */
   get(id: string): FileMetadata | undefined {
+    return this.#byId.get(id)?.meta;
+  }
+
+  /** The entry of file `id`, if indexed. */
+  entry(id: string): IndexEntry | undefined {
     return this.#byId.get(id);
   }
 
@@ -73,40 +96,49 @@ export class FileIndex {
     return this.#byId.keys();
   }
 
-  /** Adds (or replaces) the metadata of `meta.id`. */
-  add(meta: FileMetadata): void {
+  /**
+   * Adds (or replaces) the metadata of `meta.id`, checked against its
+   * content by `check` if given.
+   */
+  add(meta: FileMetadata, check?: ContentCheck): void {
     this.delete(meta.id);
     const frozen = Object.freeze({ ...meta });
     this.#sorted.splice(this.#lowerBound(frozen), 0, frozen);
-    this.#byId.set(frozen.id, frozen);
+    this.#byId.set(frozen.id, { meta: frozen, check });
+  }
+
+  /** Records `check` of file `id`'s indexed metadata, if indexed. */
+  recheck(id: string, check: ContentCheck): void {
+    const entry = this.#byId.get(id);
+    if (entry) this.#byId.set(id, { meta: entry.meta, check });
   }
 
   /**
    * Adds many files at once: one sort instead of one insert each, so
    * building the index of a big folder costs O(n log n).
    */
-  addAll(metas: readonly FileMetadata[]): void {
-    if (metas.length <= BULK_THRESHOLD) {
-      for (const meta of metas) this.add(meta);
+  addAll(entries: readonly IndexEntry[]): void {
+    if (entries.length <= BULK_THRESHOLD) {
+      for (const { meta, check } of entries) this.add(meta, check);
       return;
     }
-    const fresh = new Map(metas.map((meta) => [meta.id, meta]));
+    const fresh = new Map(entries.map((entry) => [entry.meta.id, entry]));
     // Replaced entries leave first, while the array is still sorted.
     for (const id of fresh.keys()) this.delete(id);
-    for (const meta of fresh.values()) {
+    for (const { meta, check } of fresh.values()) {
       const frozen = Object.freeze({ ...meta });
       this.#sorted.push(frozen);
-      this.#byId.set(frozen.id, frozen);
+      this.#byId.set(frozen.id, { meta: frozen, check });
     }
     this.#sorted.sort(compareFiles);
   }
 
   /** Removes file `id`; returns whether it was indexed. */
   delete(id: string): boolean {
-    const meta = this.#byId.get(id);
-    if (!meta) return false;
+    const entry = this.#byId.get(id);
+    if (!entry) return false;
     this.#byId.delete(id);
-    this.#sorted.splice(this.#lowerBound(meta), 1);
+    this.#sorted.splice(this.#lowerBound(entry.meta), 1);
     return true;
   }
 

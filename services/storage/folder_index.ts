@@ -4,11 +4,12 @@
  * (`deno serve --parallel` workers, a second instance): a sync costs one
  * `stat` of the folder while its mtime stays put; when it moved, a refresh
  * reads the folder's names and only the sidecars of the files the index
- * does not know yet.
+ * does not know yet (each with the identity of its content, see
+ * `disk_versions.ts`).
  *
  * @example Usage
  * ```ts ignore
- * const folder = new FolderIndex({ dir, readMetadata, restoreDir });
+ * const folder = new FolderIndex({ dir, readEntry, restoreDir });
  * await folder.refresh(); // builds the index
  * await folder.sync();    // before each listing
  * folder.index.page({ limit: 10 });
@@ -17,15 +18,18 @@
  * @module
  */
 
-import { FileIndex } from "./file_index.ts";
-import { type FileMetadata, sameVersion } from "./metadata.ts";
+import { FileIndex, type IndexEntry } from "./file_index.ts";
 
 /** Options of {@linkcode FolderIndex}. */
 export interface FolderIndexOptions {
   /** The folder of the stored files. */
   dir: string;
-  /** The metadata of committed file `id`, or `undefined` if unreadable. */
-  readMetadata: (id: string) => Promise<FileMetadata | undefined>;
+  /**
+   * The entry of committed file `id`, read from its sidecar and checked
+   * against its content; `"unreadable"` when the sidecar does not parse
+   * (or is missing), `undefined` when the file is gone or being replaced.
+   */
+  readEntry: (id: string) => Promise<IndexEntry | "unreadable" | undefined>;
   /** Called when the folder is missing: make it again, or throw. */
   restoreDir: () => Promise<void>;
 }
@@ -66,7 +70,7 @@ export class FolderIndex {
   /** The files, in list order. */
   readonly index: FileIndex = new FileIndex();
   readonly #dir: string;
-  readonly #readMetadata: FolderIndexOptions["readMetadata"];
+  readonly #readEntry: FolderIndexOptions["readEntry"];
   readonly #restoreDir: FolderIndexOptions["restoreDir"];
   // Committed ids whose sidecar does not parse: not listed, not re-read.
   readonly #unreadable = new Set<string>();
@@ -82,12 +86,12 @@ export class FolderIndex {
 
   /** Creates the index, empty until the first refresh. */
   constructor(options: FolderIndexOptions) {
-    const { dir, readMetadata, restoreDir } = options;
+    const { dir, readEntry, restoreDir } = options;
     if (typeof dir !== "string" || dir === "") {
       throw new TypeError("dir must be a non-empty string");
     }
     this.#dir = dir;
-    this.#readMetadata = readMetadata;
+    this.#readEntry = readEntry;
     this.#restoreDir = restoreDir;
   }
 
@@ -101,16 +105,6 @@ export class FolderIndex {
     this.index.clear();
     this.#unreadable.clear();
     this.#mtime = undefined;
-  }
-
-  /**
-   * Puts `meta` in place of the indexed version of its file, if another:
-   * a file another process deleted and stored again under the same id
-   * between two refreshes keeps its name, so a refresh cannot tell.
-   */
-  replaced(meta: FileMetadata): void {
-    const known = this.index.get(meta.id);
-    if (known && !sameVersion(known, meta)) this.index.add(meta);
   }
 
   /** Refreshes the index if the folder may have changed since the last one. */
@@ -185,8 +179,8 @@ export class FolderIndex {
     this.#racy = mtime === null || started - mtime < window;
   }
 
-  /** The metadata of the committed files in `names` the index lacks. */
-  async #readNew(names: Set<string>): Promise<FileMetadata[]> {
+  /** The entries of the committed files in `names` the index lacks. */
+  async #readNew(names: Set<string>): Promise<IndexEntry[]> {
     // Only committed files: the content is renamed into place last.
     const fresh: string[] = [];
     for (const name of names) {
@@ -198,15 +192,15 @@ export class FolderIndex {
         fresh.push(id);
       }
     }
-    const found: FileMetadata[] = [];
+    const found: IndexEntry[] = [];
     for (let i = 0; i < fresh.length; i += READ_BATCH) {
       const batch = fresh.slice(i, i + READ_BATCH);
-      const metas = await Promise.all(
-        batch.map((id) => this.#readMetadata(id)),
+      const entries = await Promise.all(
+        batch.map((id) => this.#readEntry(id)),
       );
-      metas.forEach((meta, j) => {
-        if (meta) found.push(meta);
-        else this.#unreadable.add(batch[j]!);
+      entries.forEach((entry, j) => {
+        if (entry === "unreadable") this.#unreadable.add(batch[j]!);
+        else if (entry) found.push(entry);
       });
     }
     return found;

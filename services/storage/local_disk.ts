@@ -43,7 +43,6 @@ import {
   isValidId,
   newId,
   parseMetadata,
-  sameVersion,
 } from "./metadata.ts";
 import {
   type ConditionalDeletion,
@@ -76,6 +75,9 @@ export interface LocalDiskStats {
   dirRecreated: number;
 }
 
+// A listing whose page keeps changing under it (files replaced while it
+// checks them) gives the page it has after this many takes.
+const PAGE_ROUNDS = 4;
 const PART = /^([0-9a-f]{32})(\.json)?\.part$/;
 
 function isNotFound(error: unknown): boolean {
@@ -125,11 +127,12 @@ export class LocalDiskStorage implements FileStorage {
     this.#logger = logger;
     this.#folder = new FolderIndex({
       dir,
-      readMetadata: (id) => this.#readMetadata(id),
+      readEntry: (id) => this.#versions.entry(id),
       restoreDir: () => this.restoreDir(),
     });
     this.#versions = new DiskVersions({
       dir,
+      folder: this.#folder,
       readMetadata: (id) => this.#readMetadata(id),
     });
   }
@@ -221,11 +224,9 @@ export class LocalDiskStorage implements FileStorage {
   /** The metadata of file `id`, or `undefined` if there is none. */
   async stat(id: string): Promise<FileMetadata | undefined> {
     if (!isValidId(id)) return undefined;
-    // Not the index's copy: another process may have replaced the file
-    // under the same id (disk_versions.ts); the index gets what is found.
-    const meta = await this.#versions.current(id);
-    if (meta) this.#folder.replaced(meta);
-    return meta;
+    // Not the index's word: another process may have replaced the file
+    // under the same id (disk_versions.ts).
+    return await this.#versions.current(id);
   }
 
   /**
@@ -237,10 +238,18 @@ export class LocalDiskStorage implements FileStorage {
     const { cursor } = options;
     const after = cursor === undefined ? undefined : decodeCursor(cursor);
     await this.#folder.sync();
-    const { items, more } = this.#folder.index.page({
-      limit,
-      ...(after === undefined ? {} : { after }),
-    });
+    const page = () =>
+      this.#folder.index.page({
+        limit,
+        ...(after === undefined ? {} : { after }),
+      });
+    // The files listed are the versions there (disk_versions.ts): a page
+    // with a file replaced or gone is taken again, a few times at most.
+    let { items, more } = page();
+    for (let round = 1; round < PAGE_ROUNDS; round++) {
+      if (await this.#versions.confirm(items)) break;
+      ({ items, more } = page());
+    }
     const last = items.at(-1);
     return more && last ? { items, nextCursor: encodeCursor(last) } : { items };
   }
@@ -256,7 +265,6 @@ export class LocalDiskStorage implements FileStorage {
   /** Deletes file `id`; resolves `false` if there was none. */
   async delete(id: string): Promise<boolean> {
     if (!isValidId(id)) return false;
-    this.#versions.forget(id);
     try {
       // Content first: if we crash in between, the sidecar is an orphan
       // that the sweep removes, never a listed file without content.
@@ -285,7 +293,6 @@ export class LocalDiskStorage implements FileStorage {
     holds: (meta: FileMetadata) => boolean,
   ): Promise<ConditionalDeletion> {
     if (!isValidId(id)) return "missing";
-    this.#versions.forget(id);
     const readMetadata = (id: string) => this.#readMetadata(id);
     const done = await deleteOnDiskIf(
       { dir: this.dir, id, readMetadata },
@@ -328,7 +335,7 @@ export class LocalDiskStorage implements FileStorage {
       throw folderUnusable(this.dir, error);
     }
     try {
-      if (version && !(await this.#holds(id, file, version))) {
+      if (version && !(await this.#versions.holds(id, file, version))) {
         file.close();
         return undefined;
       }
@@ -340,16 +347,6 @@ export class LocalDiskStorage implements FileStorage {
     return range
       ? limitStream(file.readable, range.end - range.start + 1)
       : file.readable;
-  }
-
-  /** Whether `file`, opened as `<id>`, holds `version`'s content. */
-  async #holds(
-    id: string,
-    file: Deno.FsFile,
-    version: FileMetadata,
-  ): Promise<boolean> {
-    const meta = await this.#versions.of(id, await file.stat());
-    return meta !== undefined && sameVersion(meta, version);
   }
 
   /**
