@@ -17,7 +17,7 @@ import { ProxyTracerProvider, trace } from "@opentelemetry/api";
 import { Compressor } from "../services/http/compression.ts";
 import type { Reply } from "../services/http/reply.ts";
 import { withRequestId } from "../services/http/request_scope.ts";
-import { KNOWN_METHODS } from "../services/http/methods.ts";
+import { KNOWN_METHODS, knownMethod } from "../services/http/methods.ts";
 import { problem } from "../services/http/problem.ts";
 import {
   originEnd,
@@ -215,7 +215,10 @@ function inRequestScope<T>(ctx: RouteContext, run: () => T): T {
 class RequestContext implements FinishContext {
   /** `performance.now()` when the request came in. */
   readonly started = performance.now();
-  /** The request's method, read once (each read is a checked call). */
+  /**
+   * The request's method, read once (each read is a checked call), as
+   * the literal of a known method (see `knownMethod`).
+   */
   readonly method: string;
   params: Readonly<Record<string, string>> = NO_PARAMS;
   readonly pathname: string;
@@ -237,7 +240,7 @@ class RequestContext implements FinishContext {
   #remoteAddress: string | undefined | null = null;
 
   constructor(req: Request, info: Deno.ServeHandlerInfo | undefined) {
-    this.method = req.method;
+    this.method = knownMethod(req.method);
     this.href = req.url;
     const plain = plainTarget(this.href);
     if (plain === undefined) {

@@ -19,3 +19,33 @@ export const KNOWN_METHODS: ReadonlySet<string> = new Set([
   "PATCH",
   "OPTIONS",
 ]);
+
+/**
+ * `method` as this module's own string when it is a known method, else
+ * `method` itself. The runtime makes a new string for each request's
+ * method, whose hash V8 has not computed: the first `Map` or `Set` lookup
+ * of it (the router's memo) called into V8's C++ runtime, ~600
+ * instructions and ~70 instruction-cache misses per cached hit under
+ * callgrind (bench/PROFILE.md, twelfth round). A literal's hash is kept.
+ * Compared here by content, which needs no hash.
+ */
+export function knownMethod(method: string): string {
+  switch (method) {
+    case "GET":
+      return "GET";
+    case "HEAD":
+      return "HEAD";
+    case "POST":
+      return "POST";
+    case "PUT":
+      return "PUT";
+    case "DELETE":
+      return "DELETE";
+    case "PATCH":
+      return "PATCH";
+    case "OPTIONS":
+      return "OPTIONS";
+    default:
+      return method;
+  }
+}
