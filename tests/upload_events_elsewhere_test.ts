@@ -15,6 +15,8 @@
  */
 
 import assert from "node:assert/strict";
+import type { OpenApiDocument } from "../routes/openapi.ts";
+import { eventDataErrors } from "./fixtures/openapi_checks.ts";
 import { nextEvent } from "./fixtures/sse.ts";
 import { serveApp } from "./fixtures/served_app.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";
@@ -40,6 +42,12 @@ Deno.test("a stream of an upload stored by another process sharing the storage e
     assert.equal(data.id, id);
     assert.equal(data.size, body.byteLength);
     assert.equal(data.sha256, stored.sha256);
+    // The served document admits it: a client generated from it (a
+    // validating one, @hey-api/openapi-ts with zod) rejected this done.
+    const doc: OpenApiDocument = await (await fetch(
+      `${watcher.url}/openapi.json`,
+    )).json();
+    assert.deepEqual(eventDataErrors(doc, data), []);
     // The stream ends after the ending, as for an upload of its own.
     assert.equal((await events.next()).done, true);
     assert.equal(watcher.app.watchers.count, 0);

@@ -148,10 +148,15 @@ export const progressDocs: ApiFragment = {
               schema: {
                 description: "The JSON data of each event: " +
                   "`progress` an `UploadProgress`, `done` an " +
-                  "`UploadResult`, `failed` an `UploadFailed`.",
+                  "`UploadResult` (or, for an upload found stored by " +
+                  "another process, the stored file's `FileMetadata`), " +
+                  "`failed` an `UploadFailed`.",
+                // FileMetadata too: a done learnt from the storage has
+                // no figures (a validating generated client refused it).
                 oneOf: [
                   schemaRef("UploadProgress"),
                   schemaRef("UploadResult"),
+                  schemaRef("FileMetadata"),
                   schemaRef("UploadFailed"),
                 ],
               },
