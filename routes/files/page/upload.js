@@ -99,10 +99,15 @@ async function watch(id, onEvent) {
   return { ended, stop: () => stop.abort() };
 }
 
-// Sends the file; resolves { status, text } once the server answered.
+// The upload running, if any: what Cancel stops.
+let running;
+
+// Sends the file; resolves { status, text } once the server answered,
+// rejects with an AbortError when Cancel stopped it.
 function send(file, id, onSent) {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
+    running = xhr;
     xhr.open("POST", "/files");
     xhr.setRequestHeader("content-type", "application/octet-stream");
     xhr.setRequestHeader("upload-id", id);
@@ -115,6 +120,10 @@ function send(file, id, onSent) {
       () => resolve({ status: xhr.status, text: xhr.responseText }),
     );
     xhr.addEventListener("error", () => reject(new Error("network error")));
+    xhr.addEventListener(
+      "abort",
+      () => reject(new DOMException("cancelled", "AbortError")),
+    );
     xhr.send(file);
   });
 }
@@ -212,10 +221,12 @@ async function upload(file) {
   $("result-box").hidden = true;
   $("progress-box").hidden = false;
   $("file").disabled = true;
+  $("cancel").hidden = false;
   drawBar(0);
   say(`Uploading ${file.name}…`);
+  let events;
   try {
-    const events = await watch(id, onEvent).catch((error) => {
+    events = await watch(id, onEvent).catch((error) => {
       if (error.status === 401) {
         $("token-box").open = true;
         throw error;
@@ -236,8 +247,21 @@ async function upload(file) {
     showResult(JSON.parse(answer.text), file.name);
     say(`Stored ${file.name}.`);
   } catch (error) {
-    say(`Upload failed: ${error.message}`);
+    if (error.name !== "AbortError") {
+      say(`Upload failed: ${error.message}`);
+      return;
+    }
+    say(`Cancelled ${file.name}.`);
+    // The server ends the stream with this upload's failed event; a
+    // stream it never answered is stopped after a while.
+    await Promise.race([
+      events?.ended,
+      new Promise((resolve) => setTimeout(resolve, 2000)),
+    ]);
+    events?.stop();
   } finally {
+    running = undefined;
+    $("cancel").hidden = true;
     $("file").disabled = false;
     // So the same file can be picked again.
     $("file").value = "";
@@ -252,6 +276,7 @@ addEventListener("DOMContentLoaded", () => {
   const drop = $("drop");
   $("file").addEventListener("change", (e) => start(e.target.files));
   $("upload-form").addEventListener("submit", (e) => e.preventDefault());
+  $("cancel").addEventListener("click", () => running?.abort());
   drop.addEventListener("dragover", (e) => {
     e.preventDefault();
     drop.classList.add("over");
