@@ -322,10 +322,12 @@ export function openApiDocument(
       }`,
     );
   }
-  const usedTags = new Set(
-    Object.values(paths).flatMap((item) =>
-      Object.values(item).flatMap((op) => op.tags)
-    ),
+  const ops = Object.values(paths).flatMap((item) => Object.values(item));
+  const usedTags = new Set(ops.flatMap((op) => op.tags));
+  // Only the schemes an operation names: without CACHE_ADMIN_TOKEN the
+  // purge is absent, and its scheme left alone is an unused component.
+  const usedSchemes = new Set(
+    ops.flatMap((op) => (op.security ?? []).flatMap(Object.keys)),
   );
   // A deep copy: callers may change the document without touching the
   // fragments (and the shared objects are not aliased in the JSON).
@@ -340,7 +342,10 @@ export function openApiDocument(
       schemas: componentSchemas(merged.schemas),
       responses: merged.components.responses,
       headers: merged.components.headers,
-      securitySchemes: merged.components.securitySchemes,
+      securitySchemes: Object.fromEntries(
+        Object.entries(merged.components.securitySchemes)
+          .filter(([name]) => usedSchemes.has(name)),
+      ),
     },
   });
 }
