@@ -55,6 +55,8 @@ Deno.test("the upload page cancels an upload from the keyboard; nothing is kept 
       );
       assert.equal(await cancel.isVisible(), false);
       assert.equal(await page.locator("#file").isEnabled(), true);
+      // The keyboard's place: back on the file input, not the page's start.
+      assert.equal(await page.evaluate("document.activeElement.id"), "file");
       assert.equal(await page.locator("#result-box").isVisible(), false);
       // The service saw the client leave: nothing in flight, nothing kept.
       await until(

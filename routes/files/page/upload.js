@@ -261,8 +261,12 @@ async function upload(file) {
     events?.stop();
   } finally {
     running = undefined;
+    // Cancel pressed from the keyboard: focus goes back to the file input
+    // rather than to the page's start once the button hides.
+    const refocus = document.activeElement === $("cancel");
     $("cancel").hidden = true;
     $("file").disabled = false;
+    if (refocus) $("file").focus();
     // So the same file can be picked again.
     $("file").value = "";
   }
