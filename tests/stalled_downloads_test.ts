@@ -110,6 +110,51 @@ async function answered(conn: Deno.TcpConn, ms: number): Promise<boolean> {
   return result;
 }
 
+/**
+ * Fills a cap of `count` with downloads of `id` that take their first byte,
+ * then nothing more; the caller closes them.
+ */
+async function stalledDownloads(
+  port: number,
+  id: string,
+  count: number,
+): Promise<Deno.TcpConn[]> {
+  const readers: Deno.TcpConn[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const conn = await Deno.connect({ port });
+      readers.push(conn);
+      await conn.write(
+        new TextEncoder().encode(
+          `GET /files/${id} HTTP/1.1\r\nhost: x\r\n\r\n`,
+        ),
+      );
+      assert.ok(await answered(conn, 5000), `download ${i} started`);
+    }
+  } catch (error) {
+    for (const conn of readers) conn.close();
+    throw error;
+  }
+  return readers;
+}
+
+/** The first line of the answer to `GET /healthz` on `conn`, "" if none. */
+async function statusLine(conn: Deno.TcpConn): Promise<string> {
+  try {
+    await conn.write(
+      new TextEncoder().encode("GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n"),
+    );
+    const buffer = new Uint8Array(256);
+    const n = await conn.read(buffer);
+    return n === null
+      ? ""
+      : new TextDecoder().decode(buffer.subarray(0, n)).split("\r\n")[0]!;
+  } catch {
+    // Reset: closed by the service.
+    return "";
+  }
+}
+
 Deno.test("MAX_CONNECTIONS filled with downloads read by nobody: a new client is answered, not turned away with 503 until the download idle timeout", async () => {
   await withTempDir(async (dataDir) => {
     await using service = await spawnService(["--data-dir", dataDir], {
@@ -121,19 +166,8 @@ Deno.test("MAX_CONNECTIONS filled with downloads read by nobody: a new client is
       { headers: { "content-type": "application/octet-stream" } },
     );
     const port = Number(new URL(service.url).port);
-    const readers: Deno.TcpConn[] = [];
+    const readers = await stalledDownloads(port, id, 20);
     try {
-      // Each asks for the file, takes its first byte, then nothing more.
-      for (let i = 0; i < 20; i++) {
-        const conn = await Deno.connect({ port });
-        readers.push(conn);
-        await conn.write(
-          new TextEncoder().encode(
-            `GET /files/${id} HTTP/1.1\r\nhost: x\r\n\r\n`,
-          ),
-        );
-        assert.ok(await answered(conn, 5000), `download ${i} started`);
-      }
       await new Promise((resolve) =>
         setTimeout(resolve, STALLED_RECLAIM_MS + 1000)
       );
@@ -148,6 +182,44 @@ Deno.test("MAX_CONNECTIONS filled with downloads read by nobody: a new client is
       /^http_connections_closed_total\{reason="stalled"\} 1$/m,
     );
     assert.match(metrics, /^http_connections_rejected_total 0$/m);
+  });
+});
+
+Deno.test("MAX_CONNECTIONS filled with stalled downloads, five clients connecting at once: each is answered, none closed for the next", async () => {
+  await withTempDir(async (dataDir) => {
+    await using service = await spawnService(["--data-dir", dataDir], {
+      env: { DOWNLOAD_IDLE_TIMEOUT_MS: "300000", MAX_CONNECTIONS: "20" },
+    });
+    const { json: { id } } = await upload(
+      service.url,
+      new Uint8Array(FILE_BYTES),
+      { headers: { "content-type": "application/octet-stream" } },
+    );
+    const port = Number(new URL(service.url).port);
+    const readers = await stalledDownloads(port, id, 20);
+    const burst: Deno.TcpConn[] = [];
+    let lines: string[];
+    try {
+      await new Promise((resolve) =>
+        setTimeout(resolve, STALLED_RECLAIM_MS + 1000)
+      );
+      // Connected before any sends its request (as clients of a burst
+      // whose heads the runtime has not read yet), then all accepted.
+      for (let i = 0; i < 5; i++) burst.push(await Deno.connect({ port }));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      // Before: each new one closed the one before it, the only idle
+      // connection (not yet read), rather than a stalled download: four
+      // "Empty reply from server".
+      lines = await Promise.all(burst.map(statusLine));
+    } finally {
+      for (const conn of [...readers, ...burst]) conn.close();
+    }
+    assert.deepEqual(lines, Array(5).fill("HTTP/1.1 200 OK"));
+    const metrics = await (await fetch(`${service.url}/metrics`)).text();
+    assert.match(
+      metrics,
+      /^http_connections_closed_total\{reason="stalled"\} 5$/m,
+    );
   });
 });
 

@@ -4,9 +4,10 @@
  *
  * - **Connection cap**: at `maxConnections` open connections, the one idle
  *   longest (no request in flight) is closed to make room for a new one,
- *   else the answer stalled longest (its client took nothing for 5 s);
- *   when there is neither, the new one gets a canned `503` and is closed,
- *   so one client cannot take every file descriptor.
+ *   those accepted under 1 s ago last, after the answer stalled longest
+ *   (its client took nothing for 5 s); when there is none of these, the new
+ *   one gets a canned `503` and is closed, so one client cannot take every
+ *   file descriptor.
  * - **Out of file descriptors** (`EMFILE`/`ENFILE`): `accept()` failing
  *   ends `Deno.serve` (an unhandled rejection, exit 1); here up to
  *   32 idle connections, longest idle first, are closed to free
@@ -105,9 +106,10 @@ export interface GuardedServer extends AsyncDisposable {
 // Idle connections closed at once when out of descriptors (nginx frees 32).
 const RECLAIM_BATCH = 32;
 
-// Out of descriptors, a connection idle for less than this is not closed.
-// The loop accepts again at once after a connection, and with the last
-// descriptor taken that accept fails: the connection just accepted, its
+// Out of descriptors, a connection idle for less than this is not closed;
+// at the connection cap, only when nothing else can go. The loop accepts
+// again at once after a connection, and with the last descriptor taken
+// that accept fails: the connection just accepted, its
 // head not read yet, was then the only idle one and was closed (curl:
 // "Empty reply from server"), new client after new client, while
 // downloads read by nobody (`slowhttptest -X`) held the rest.
@@ -228,20 +230,24 @@ function guarded(
 }
 
 /**
- * At the connection cap: closes the connection idle longest or, with none
- * idle, the answer whose client has taken nothing longest, if for 5 s or
+ * At the connection cap: closes the connection idle longest, if idle for
+ * {@linkcode FRESH_MS} or more (accepted that long ago and silent, or kept
+ * alive that long after an answer); with none such, the answer whose client has taken nothing longest, if for 5 s or
  * more (`giveUpStalled`; downloads read by nobody filled the cap and every
- * new client got 503 until `DOWNLOAD_IDLE_TIMEOUT_MS`); whether it closed
- * one.
+ * new client got 503 until `DOWNLOAD_IDLE_TIMEOUT_MS`); only then one
+ * accepted a moment ago. Before a stalled answer, that one went: its head
+ * not read yet, it was the only idle connection, and a burst of clients
+ * each closed the one before it ("Empty reply from server") while the
+ * stalled downloads stayed. Returns whether it closed one.
  */
 function roomAtCap(
   connections: ConnectionSet,
   stats: ConnectionStats,
 ): boolean {
-  if (connections.reclaimIdle(1) === 1) return true;
+  if (connections.reclaimIdle(1, FRESH_MS) === 1) return true;
   const stalled = giveUpStalled(1);
   stats.stalled += stalled;
-  return stalled === 1;
+  return stalled === 1 || connections.reclaimIdle(1) === 1;
 }
 
 /**
