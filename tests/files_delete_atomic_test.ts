@@ -6,9 +6,11 @@
  * `deno serve --parallel`), a file deleted and uploaded again under the
  * same id (a client's `Upload-Id`) by another process was deleted by
  * `If-Match` naming the old version's `ETag` (204), its metadata read from
- * this process's index of the old one. Now the store takes the file aside
- * (an atomic rename), reads its own metadata and decides: a 412 puts it
- * back, and the file that is there stays.
+ * this process's index of the old one. Now the store reads the file's own
+ * metadata and decides, then takes the file aside (an atomic rename) and
+ * deletes it only if it is the version decided on: the file that is there
+ * stays. A refused delete leaves the file where it is: when it was taken
+ * aside first, other processes saw it missing meanwhile.
  *
  * @module
  */
@@ -100,4 +102,39 @@ Deno.test("DELETE If-Match racing an unconditional DELETE and a new upload of th
         );
       }
     }
+  }));
+
+Deno.test("DELETE If-Match of another version, again and again on one process: downloads through another are never 404", () =>
+  withTempDir(async (dir) => {
+    await using a = await serveApp({ dataDir: dir });
+    await using b = await serveApp({ dataDir: dir });
+    const id = newId();
+    await putWithId(a.url, id, new Uint8Array(1000).fill(3));
+    const until = Date.now() + 1500;
+    const refusals = new Set<number>();
+    const statuses = new Map<number, number>();
+    const deleter = (async () => {
+      while (Date.now() < until) {
+        const res = await sendDiscarding(`${a.url}/files/${id}`, {
+          method: "DELETE",
+          headers: { "if-match": '"another-version"' },
+        });
+        refusals.add(res.status);
+      }
+    })();
+    // Before: the file was renamed aside while each verdict was made, and
+    // 38 % of these GETs were 404 (and some 503) for a file never deleted.
+    const getters = Array.from({ length: 4 }, async () => {
+      while (Date.now() < until) {
+        const res = await sendDiscarding(`${b.url}/files/${id}`);
+        statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+      }
+    });
+    await Promise.all([deleter, ...getters]);
+    assert.deepEqual([...refusals], [412]);
+    assert.deepEqual(
+      [...statuses.keys()],
+      [200],
+      JSON.stringify([...statuses]),
+    );
   }));

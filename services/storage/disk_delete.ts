@@ -1,22 +1,27 @@
 /**
  * The conditional delete of a {@linkcode LocalDiskStorage} file
  * (`DELETE /files/:id` with `If-Match` or `If-Unmodified-Since`), made one
- * step on the disk: the content `<id>` is first renamed aside to
- * `<id>.<random>.deleting`, an atomic claim no other process or request
- * can share, and the precondition is decided on that version's own
- * metadata, read from its sidecar (not from a listing index, which may
- * hold a version another process has since replaced), if it is that
- * content's own (`disk_sidecar.ts`). True, the content aside and the
- * sidecar go; false, the content is linked back (`link` never replaces:
- * if a new upload took the id meanwhile, the new file stays and the old
- * one goes, as its commit would have replaced it).
+ * step on the disk. The precondition is decided on the file's metadata read
+ * fresh from its sidecar (not from a listing index, which may hold a
+ * version another process has since replaced), if it is the content's own
+ * (`disk_sidecar.ts`: read between two looks at the content that agree).
+ * False, or not its own, the file is left untouched: a 412 never makes it
+ * look missing. True, the
+ * content `<id>` is renamed aside to `<id>.<random>.deleting`, an atomic
+ * claim no other process or request can share, and it goes with its
+ * sidecar if it is the content the verdict was on; if another version took
+ * the id between the look and the claim, it is linked back (`link` never
+ * replaces: if a new upload took the id meanwhile, the new file stays and
+ * the old one goes, as its commit would have replaced it) and the verdict
+ * is made again on it.
  *
- * What is left: while the file is aside (the time to read one sidecar),
- * it looks missing to others (a `GET` is 404, an upload of its id is
- * admitted); and a sweep of another process starting in that moment may
- * take its sidecar for an orphan. A crash while a file is aside leaves
- * `<id>.<random>.deleting`, which the next start's sweep removes once it
- * is {@linkcode ASIDE_GRACE_MS} old.
+ * Before, the content was set aside first and the sidecar read while it
+ * was: for that time a `GET` of the file was 404 and an upload of its id
+ * admitted, even when the precondition was false and the file stayed. What
+ * is left: a file whose precondition holds looks missing between the claim
+ * and the removal of its sidecar, as it is being deleted. A crash while a
+ * file is aside leaves `<id>.<random>.deleting`, which the next start's
+ * sweep removes once it is {@linkcode ASIDE_GRACE_MS} old.
  *
  * @module
  */
@@ -42,11 +47,76 @@ export interface DiskFile {
   readMetadata: (id: string) => Promise<FileMetadata | undefined>;
 }
 
+// Verdicts made again when another version took the id between the look
+// and the claim (each such race needs a delete and an upload in between).
+const TRIES = 3;
+
 /** Deletes `file` if `holds` is true of its metadata; see the module doc. */
 export async function deleteOnDiskIf(
   file: DiskFile,
   holds: (meta: FileMetadata) => boolean,
 ): Promise<ConditionalDeletion> {
+  let verdict: ConditionalDeletion = "missing";
+  for (let attempt = 0; attempt < TRIES; attempt++) {
+    let seen: Seen | undefined;
+    try {
+      seen = await look(file);
+    } catch (error) {
+      throw folderUnusable(file.dir, error);
+    }
+    if (seen === undefined) return "missing";
+    const { meta, own, content } = seen;
+    if (!own || !holds(meta)) return { refused: meta };
+    const claimed = await claim(file, content);
+    if (claimed !== "replaced") return claimed;
+    verdict = { refused: meta };
+  }
+  return verdict;
+}
+
+/** A file's metadata, whether it is its content's own, and the content. */
+interface Seen {
+  meta: FileMetadata;
+  own: boolean;
+  content: Deno.FileInfo;
+}
+
+/**
+ * The file's metadata, from its sidecar read between two looks at its
+ * content (`disk_sidecar.ts`); `undefined` when either is missing (a
+ * sidecar is written before its content is renamed in, and removed after
+ * it goes).
+ */
+async function look(file: DiskFile): Promise<Seen | undefined> {
+  const path = join(file.dir, file.id);
+  const content = await statIfAny(path);
+  if (content === undefined) return undefined;
+  const reading = await readSidecarOf({
+    before: content,
+    readSidecar: () => file.readMetadata(file.id),
+    lookAgain: () => statIfAny(path),
+  });
+  if (reading === undefined) return undefined;
+  return { meta: reading.meta, own: reading.own, content };
+}
+
+async function statIfAny(path: string): Promise<Deno.FileInfo | undefined> {
+  try {
+    return await Deno.stat(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Takes the content aside and deletes it with its sidecar if it is
+ * `content`; puts it back if another version took the id ("replaced").
+ */
+async function claim(
+  file: DiskFile,
+  content: Deno.FileInfo,
+): Promise<ConditionalDeletion | "replaced"> {
   const { dir, id } = file;
   const path = join(dir, id);
   const random = crypto.getRandomValues(new Uint8Array(8));
@@ -60,20 +130,11 @@ export async function deleteOnDiskIf(
     if (error instanceof Deno.errors.NotFound) return "missing";
     throw folderUnusable(dir, error);
   }
-  let verdict: ConditionalDeletion;
   try {
-    verdict = await decide(file, aside, holds);
-  } catch (error) {
-    await putBack(aside, path).catch(() => {});
-    throw folderUnusable(dir, error);
-  }
-  if (verdict !== "deleted") {
-    await putBack(aside, path).catch((error) => {
-      throw folderUnusable(dir, error);
-    });
-    return verdict;
-  }
-  try {
+    if (!sameContent(await Deno.stat(aside), content)) {
+      await putBack(aside, path);
+      return "replaced";
+    }
     await Deno.remove(aside);
     // The sidecar, unless a new upload took the id meanwhile (then the
     // sidecar is the new file's).
@@ -85,23 +146,12 @@ export async function deleteOnDiskIf(
 }
 
 /**
- * The verdict on the content set aside: its sidecar's metadata, if it is
- * the content's own (`disk_sidecar.ts`; a sidecar of a newer upload of the
- * id, written meanwhile, is not).
+ * Whether `a` and `b` are one version of a file's content: its identity
+ * but for the ctime, which the rename aside sets.
  */
-async function decide(
-  file: DiskFile,
-  aside: string,
-  holds: (meta: FileMetadata) => boolean,
-): Promise<ConditionalDeletion> {
-  const reading = await readSidecarOf({
-    before: await Deno.stat(aside),
-    readSidecar: () => file.readMetadata(file.id),
-    lookAgain: () => Deno.stat(aside),
-  });
-  if (reading === undefined) return "missing";
-  const { meta, own } = reading;
-  return own && holds(meta) ? "deleted" : { refused: meta };
+function sameContent(a: Deno.FileInfo, b: Deno.FileInfo): boolean {
+  return a.dev === b.dev && a.ino === b.ino && a.size === b.size &&
+    a.mtime?.getTime() === b.mtime?.getTime();
 }
 
 /** Links the content back under its name, unless taken; drops the aside. */
