@@ -188,9 +188,12 @@ async function drain(
   signal: string,
 ): Promise<void> {
   const started = performance.now();
+  // `inflight` counts requests until their answer's head; a download or an
+  // event stream still being sent is counted among `connections` only.
   logger.always("shutdown.begin", {
     signal,
     inflight: app.inflight,
+    connections: server.stats.open,
     graceMs: config.shutdownGraceMs,
   });
   app.beginDrain();
@@ -216,6 +219,7 @@ async function drain(
   if (outcome === "timeout") {
     logger.warn("shutdown.grace_expired", {
       inflight: app.inflight,
+      connections: server.stats.open,
       uploads: app.uploads.active,
     });
     await stopUploads(app, server);

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { SETTINGS } from "../services/ops/config.ts";
+import { upload } from "./fixtures/files_service.ts";
 import { spawnService } from "./fixtures/spawn.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
 
@@ -160,6 +161,46 @@ Deno.test("SIGTERM during a slow request: it completes, then exit 0", async () =
     assert.equal(status.code, 0);
     const end = await service.waitForLine((r) => r.msg === "shutdown.end");
     assert.equal(end.outcome, "drained");
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("SIGTERM during a download nobody reads: the shutdown lines count its connection, then exit 0 at the grace", async () => {
+  const dataDir = await Deno.makeTempDir();
+  try {
+    await using service = await spawnService([
+      "--data-dir",
+      dataDir,
+      "--shutdown-grace-ms",
+      "1000",
+    ]);
+    const { json: { id } } = await upload(
+      service.url,
+      new Uint8Array(32 << 20),
+      { headers: { "content-type": "application/octet-stream" } },
+    );
+    // Its head is answered, then nothing more is read: past the socket
+    // buffers, the answer stays in flight.
+    using reader = await Deno.connect({
+      port: Number(new URL(service.url).port),
+    });
+    await reader.write(
+      new TextEncoder().encode(`GET /files/${id} HTTP/1.1\r\nhost: x\r\n\r\n`),
+    );
+    await reader.read(new Uint8Array(1024));
+    service.kill("SIGTERM");
+    const begin = await service.waitForLine((r) => r.msg === "shutdown.begin");
+    const expired = await service.waitForLine((r) =>
+      r.msg === "shutdown.grace_expired"
+    );
+    assert.equal((await service.status).code, 0);
+    // Before: both said only "inflight":0, the download uncounted.
+    assert.equal(begin.inflight, 0);
+    // With the upload's, kept alive by this process's fetch.
+    assert.ok(Number(begin.connections) >= 1, `${begin.connections}`);
+    // Idle ones are closed at once: the download held the exit.
+    assert.equal(expired.connections, 1);
   } finally {
     await Deno.remove(dataDir, { recursive: true });
   }
