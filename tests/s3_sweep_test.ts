@@ -110,3 +110,43 @@ cephTest(
     });
   },
 );
+
+cephTest(
+  "s3: a file stored under an Upload-Id whose earlier upload crashed survives the sweep of the crashed one",
+  async () => {
+    await using ceph = await sharedCeph();
+    const args = s3Args(ceph, ["--upload-idle-timeout-ms", "1000"]);
+    const id = "0123456789abcdef0123456789abcdef";
+    // What an instance killed mid-upload leaves: a multipart upload of
+    // files/<id> with no heartbeat.
+    const crashed = await ceph.client.fetch(
+      `${ceph.endpoint}/${ceph.bucket}/files/${id}?uploads`,
+      { method: "POST" },
+    );
+    assert.equal(crashed.status, 200, await crashed.text());
+    // The client retries under its Upload-Id: stored.
+    await using a = await serveApp({ args });
+    const res = await fetch(`${a.url}/files`, {
+      method: "POST",
+      headers: { "upload-id": id },
+      body: bytesOf(MiB),
+    });
+    assert.equal(res.status, 201, await res.clone().text());
+    await res.body?.cancel();
+    await sleep(1500);
+    // An instance starting sweeps the crashed upload, older than 1 s.
+    await using b = await serveApp({ args });
+    assert.ok(b.records.some((r) => r.msg === "files.swept"));
+    // Before: the sweep deleted meta/<id>.json, the stored file's: 404,
+    // unlisted, its content left in the bucket.
+    const got = await fetch(`${b.url}/files/${id}`);
+    assert.equal(got.status, 200);
+    assert.deepEqual(await got.bytes(), bytesOf(MiB));
+    const listed = await (await fetch(`${b.url}/files`)).json();
+    assert.deepEqual(listed.items.map((f: { id: string }) => f.id), [id]);
+    assert.deepEqual(await bucketContents(ceph), {
+      keys: [`files/${id}`, `meta/${id}.json`],
+      uploads: [],
+    });
+  },
+);

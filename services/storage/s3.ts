@@ -200,13 +200,7 @@ export class S3Storage implements FileStorage {
   /** DeleteObject of the content, then of the metadata. */
   async delete(id: string): Promise<boolean> {
     if (!isValidId(id)) return false;
-    const head = await this.#bucket.send({
-      method: "HEAD",
-      key: contentKey(id),
-      expect: [404],
-    });
-    await head.body?.cancel();
-    if (!head.ok) return false;
+    if (!(await this.#stored(id))) return false;
     // Content first: a crash in between leaves metadata that is never
     // listed (listing goes by content), not a listed file without content.
     await this.#bucket.run({
@@ -258,7 +252,8 @@ export class S3Storage implements FileStorage {
   /**
    * Aborts the multipart uploads of `files/` begun more than `olderThanMs`
    * ago and silent as long (no heartbeat: the ones of a crashed instance),
-   * with their metadata objects; removes heartbeats as old.
+   * with their metadata objects unless the id is stored (retried since);
+   * removes heartbeats as old.
    */
   async sweep(olderThanMs = 0): Promise<number> {
     const beats = await lastBeats(this.#bucket);
@@ -283,10 +278,15 @@ export class S3Storage implements FileStorage {
         query: { uploadId },
         expect: [404],
       });
-      await this.#bucket.run({
-        method: "DELETE",
-        key: metadataKey(id),
-      });
+      // Unless an upload of the same id (a client's retry under its
+      // Upload-Id after the crash) was stored since: the metadata object is
+      // then that file's, and deleting it lost the file (404, unlisted).
+      if (!(await this.#stored(id))) {
+        await this.#bucket.run({
+          method: "DELETE",
+          key: metadataKey(id),
+        });
+      }
       removed++;
     }
     for (const [id, at] of beats) {
@@ -294,6 +294,17 @@ export class S3Storage implements FileStorage {
       await this.#bucket.run({ method: "DELETE", key: liveKey(id) });
     }
     return removed;
+  }
+
+  /** Whether the content of file `id` is stored (HeadObject). */
+  async #stored(id: string): Promise<boolean> {
+    const head = await this.#bucket.send({
+      method: "HEAD",
+      key: contentKey(id),
+      expect: [404],
+    });
+    await head.body?.cancel();
+    return head.ok;
   }
 
   async #metadata(id: string): Promise<FileMetadata | undefined> {
