@@ -12,7 +12,11 @@ import { join } from "node:path";
 import { EarlyFlush } from "./early_flush.ts";
 import { committedMetadata, type FileMetadata } from "./metadata.ts";
 import { folderUnwritable } from "./disk_errors.ts";
-import type { StorageUpload, UploadContent } from "./storage.ts";
+import {
+  FileIdTakenError,
+  type StorageUpload,
+  type UploadContent,
+} from "./storage.ts";
 
 async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
   let written = 0;
@@ -84,15 +88,36 @@ export class DiskUpload implements StorageUpload {
   }
 
   /**
-   * Creates `<id>.part` in `dir` (failing if it exists) and returns the
-   * upload, which holds an exclusive lock on it until its commit renamed
-   * it or its abort: see {@linkcode uploadIsLive}.
+   * Creates `<id>.part` in `dir` and returns the upload, which holds an
+   * exclusive lock on it until its commit renamed it or its abort: see
+   * {@linkcode uploadIsLive}. A `<id>.part` already there is another
+   * process's live upload of the id (a folder shared by several processes):
+   * {@linkcode FileIdTakenError}, 409; or the leftover of a process that
+   * crashed, which is removed (the start's sweep of the processes still
+   * running had passed). Both were 500 before (`AlreadyExists`), the
+   * leftover until some process sharing the folder started again.
    */
   static async open(dir: string, id: string): Promise<DiskUpload> {
-    const file = await Deno.open(join(dir, `${id}.part`), {
-      write: true,
-      createNew: true,
-    }).catch((error) => Promise.reject(folderUnwritable(error)));
+    const path = join(dir, `${id}.part`);
+    let file: Deno.FsFile | undefined;
+    for (let attempt = 0; file === undefined; attempt++) {
+      try {
+        file = await Deno.open(path, { write: true, createNew: true });
+      } catch (error) {
+        if (!(error instanceof Deno.errors.AlreadyExists)) {
+          throw folderUnwritable(error);
+        }
+        if (attempt > 0 || await uploadIsLive(dir, id)) {
+          throw new FileIdTakenError(
+            id,
+            `An upload of id ${id} is in progress`,
+          );
+        }
+        await removeIfExists(path).catch((error) =>
+          Promise.reject(folderUnwritable(error))
+        );
+      }
+    }
     try {
       await file.lock(true);
     } catch (error) {

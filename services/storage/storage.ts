@@ -134,13 +134,17 @@ export class StorageFullError extends StorageUnavailableError {
 
 /**
  * Another upload of the same id was committed first (an S3 store shared by
- * several instances, each seeing only its own uploads in progress): this
+ * several instances, each seeing only its own uploads in progress), or is
+ * in progress in another process (a disk folder shared by several): this
  * one is given up, and the other's file stays as it was stored.
  */
 export class FileIdTakenError extends Error {
-  /** Creates the error for file `id`. */
-  constructor(id: string) {
-    super(`Another upload of id ${id} was stored first`);
+  /** Creates the error for file `id`; `message` says why. */
+  constructor(
+    id: string,
+    message = `Another upload of id ${id} was stored first`,
+  ) {
+    super(message);
     this.name = "FileIdTakenError";
   }
 }
