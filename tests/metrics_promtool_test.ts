@@ -96,6 +96,7 @@ Deno.test("promtool check metrics: the Redis tier's families (REDIS_URL) pass to
     ...SAMPLES,
     "cache_redis_up 1",
     "cache_redis_timeouts_total",
+    "cache_redis_command_errors_total",
     "cache_invalidations_pending",
   ]);
 });

@@ -2,7 +2,9 @@
  * Metrics of the response cache: lookups by outcome, the store's entries,
  * bytes and evictions, and, with a shared tier, `cache_redis_up` (0/1) and
  * `cache_redis_timeouts_total` (Redis answers slower than
- * `REDIS_TIMEOUT_MS`, each served as a miss); all stores read at scrape
+ * `REDIS_TIMEOUT_MS`, each served as a miss) and
+ * `cache_redis_command_errors_total` (commands answered with an error, also
+ * misses); all stores read at scrape
  * time; with a shared tier too, `cache_redis_silent_connections_total`
  * (connections whose PINGs went unanswered, replaced),
  * `cache_redis_resyncs_total` (memory tier dropped on resubscribing),
@@ -112,6 +114,11 @@ export function redisCacheMetrics(
     help:
       "Redis commands that took longer than REDIS_TIMEOUT_MS (each treated as a miss)",
   }, () => link.timeouts);
+  mirroredCounter(registry, {
+    name: "cache_redis_command_errors_total",
+    help:
+      "Redis commands that failed while connected (an error reply such as OOM or READONLY, or the connection lost mid-command; each treated as a miss)",
+  }, () => link.failures);
   mirroredCounter(registry, {
     name: "cache_redis_silent_connections_total",
     help:

@@ -36,6 +36,9 @@ export class RedisUnavailableError extends Error {
 /** After a command times out, Redis is left alone this long, ms. */
 export const SLOW_PAUSE_MS = 1000;
 
+/** A failed command is logged at most once in this long, ms. */
+export const FAILURE_LOG_EVERY_MS = 10_000;
+
 /** Options of {@linkcode RedisLink}. */
 export interface RedisLinkOptions {
   /** `redis://[user:password@]host:port[/db]` (or `rediss://`). */
@@ -70,6 +73,8 @@ export class RedisLink {
   readonly #url: string;
   #state: "starting" | "up" | "down" = "starting";
   #timeouts = 0;
+  #failures = 0;
+  #failureLoggedAt = -Infinity;
   #slowUntil = 0;
   #backoffUntil = 0;
   #closed = false;
@@ -234,6 +239,15 @@ export class RedisLink {
   }
 
   /**
+   * Commands that failed while connected so far: an error reply (`OOM` at
+   * `maxmemory` with `noeviction`, `READONLY` from a replica, `NOAUTH`) or
+   * the connection lost mid-command.
+   */
+  get failures(): number {
+    return this.#failures;
+  }
+
+  /**
    * Runs `command` on the command connection, bounded by the timeout.
    *
    * @throws {RedisUnavailableError} when not connected, on a failure, or
@@ -262,6 +276,7 @@ export class RedisLink {
       return await Promise.race([pending, late]);
     } catch (error) {
       if (error instanceof RedisUnavailableError) throw error;
+      this.#failed(error);
       throw new RedisUnavailableError("Redis command failed", {
         cause: error,
       });
@@ -286,6 +301,25 @@ export class RedisLink {
     if (this.#backoffUntil > 0 && pause > 0) {
       await new Promise((resolve) => setTimeout(resolve, pause));
     }
+  }
+
+  /**
+   * Counts a failed command, and says so at most once per
+   * {@linkcode FAILURE_LOG_EVERY_MS}: each is served as a miss, so a Redis
+   * refusing every write (an `OOM` reply) left the shared tier storing
+   * nothing while `cache_redis_up` said 1, and nothing told.
+   */
+  #failed(error: unknown): void {
+    this.#failures++;
+    const now = Date.now();
+    if (now - this.#failureLoggedAt < FAILURE_LOG_EVERY_MS) return;
+    this.#failureLoggedAt = now;
+    this.#logger.warn("cache.redis_command_failed", {
+      url: this.#url,
+      error: error instanceof Error ? error.message : String(error),
+      detail: "served as a miss; said once per " +
+        `${FAILURE_LOG_EVERY_MS} ms, counted in cache_redis_command_errors_total`,
+    });
   }
 
   #lost(error: Error): void {
