@@ -11,8 +11,9 @@
  * service in the same run, so the peer follows the service's header set as
  * it changes. Per request, as the service does: a new `X-Request-Id`
  * (`crypto.randomUUID()`), `Age` from when the entry was stored, the
- * `Server-Timing` duration, `If-None-Match` answered with 304, and the log
- * record's time, duration and request id; every other header and log field
+ * `Server-Timing` duration, `If-Match` read (412 when it names another
+ * tag), `If-None-Match` answered with 304, and the log record's time,
+ * duration and request id; every other header and log field
  * is the service's own value. Lines are written by the service's own logger
  * (`services/ops/logger.ts`: batched once per turn of the event loop).
  *
@@ -86,8 +87,16 @@ export function answerHandler(
         ? timing.replace(/dur=[\d.]+/, `dur=${ms}`)
         : value;
     }
+    // The service's preconditions (RFC 9110 13.2.2): `If-Match` first (412
+    // when it names another tag; the bench never sends one), then
+    // `If-None-Match` (304).
+    const requestHeaders = req.headers;
+    const ifMatch = requestHeaders.get("if-match");
+    if (ifMatch !== null && ifMatch !== "*" && ifMatch !== etag) {
+      return new Response(null, { status: 412, headers: { etag: etag! } });
+    }
     const notModified = etag !== undefined &&
-      req.headers.get("if-none-match") === etag;
+      requestHeaders.get("if-none-match") === etag;
     const status = notModified ? 304 : spec.status;
     // Optional call: without a log the record is not even built.
     onAnswer?.(req, {

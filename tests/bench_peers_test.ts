@@ -44,7 +44,7 @@ const spec: EquivalentSpec = {
   },
 };
 
-Deno.test("equivalentHandler() sends the spec's answer with a fresh request id, 304 on a matching If-None-Match", async () => {
+Deno.test("equivalentHandler() sends the spec's answer with a fresh request id, 304 on a matching If-None-Match, 412 on another If-Match", async () => {
   const handler = equivalentHandler(spec);
   const a = handler(new Request("http://127.0.0.1:1/posts/1"));
   const b = handler(new Request("http://127.0.0.1:1/posts/1"));
@@ -70,6 +70,13 @@ Deno.test("equivalentHandler() sends the spec's answer with a fresh request id, 
   );
   assert.equal(cached.status, 304);
   assert.equal(cached.body, null);
+  const refused = handler(
+    new Request("http://127.0.0.1:1/posts/1", {
+      headers: { "if-match": '"old"' },
+    }),
+  );
+  assert.equal(refused.status, 412);
+  assert.equal(refused.headers.get("etag"), '"abc"');
   const other = handler(new Request("http://127.0.0.1:1/posts/2"));
   assert.equal(other.status, 404);
   // Let the batched log lines go out before the sanitizers look.

@@ -12,6 +12,7 @@ import { create as contentDisposition } from "content-disposition";
 import {
   evaluatePreconditions,
   formatHttpDate,
+  preconditionFailed,
   rangeApplies,
   type Validators,
 } from "../../services/http/conditional.ts";
@@ -99,10 +100,7 @@ function answerFor(
     return new Response(null, { status: 304, headers });
   }
   if (outcome === "failed") {
-    return problem(412, {
-      detail: "The file does not match the request's preconditions",
-      instance: ctx.url.pathname,
-    }, { headers: { etag: validators.etag } });
+    return preconditionFailed(ctx.url.pathname, validators.etag);
   }
   addContentHeaders(headers, meta);
   // A stale If-Range validator means "send it all", not a wrong slice.

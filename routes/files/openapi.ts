@@ -18,6 +18,7 @@ import {
   headerRef,
   IF_NONE_MATCH,
   json,
+  preconditionFailedResponse,
   problemResponse,
   queryParameters,
   REQUEST_ID_HEADER,
@@ -180,12 +181,9 @@ export const filesDocs: ApiFragment = {
           },
         },
         "404": problemResponse("No such file."),
-        "412": {
-          ...problemResponse(
-            "`If-Match` or `If-Unmodified-Since` does not hold.",
-          ),
-          headers: { "ETag": headerRef("ETag"), ...UNCACHED_HEADERS },
-        },
+        "412": preconditionFailedResponse(
+          "`If-Match` or `If-Unmodified-Since` does not hold.",
+        ),
         "416": {
           ...problemResponse("The range is outside the file."),
           headers: {
@@ -224,13 +222,10 @@ export const filesDocs: ApiFragment = {
         "204": { description: "Deleted.", headers: REQUEST_ID_HEADER },
         "401": responseRef("Unauthorized"),
         "404": problemResponse("No such file."),
-        "412": {
-          ...problemResponse(
-            "`If-Match`, `If-Unmodified-Since` or `If-None-Match` does not " +
-              "hold: the file stays.",
-          ),
-          headers: { "ETag": headerRef("ETag"), ...UNCACHED_HEADERS },
-        },
+        "412": preconditionFailedResponse(
+          "`If-Match`, `If-Unmodified-Since` or `If-None-Match` does not " +
+            "hold: the file stays.",
+        ),
         "503": responseRef("StorageUnavailable"),
         ...DEFAULT_ERROR,
       },

@@ -6,7 +6,10 @@
  * @module
  */
 
-import { evaluatePreconditions } from "../../services/http/conditional.ts";
+import {
+  evaluatePreconditions,
+  preconditionFailed,
+} from "../../services/http/conditional.ts";
 import { problem } from "../../services/http/problem.ts";
 import type { Logger } from "../../services/ops/logger.ts";
 import type { FileStorage } from "../../services/storage/storage.ts";
@@ -37,10 +40,10 @@ async function conditionalDelete(
   // No file: 404 whatever the preconditions say (RFC 9110 13.2.1).
   if (done === "missing") return notFound(ctx);
   if (done === "deleted") return undefined;
-  return problem(412, {
-    detail: "The file does not match the request's preconditions",
-    instance: ctx.url.pathname,
-  }, { headers: { etag: fileValidators(done.refused).etag } });
+  return preconditionFailed(
+    ctx.url.pathname,
+    fileValidators(done.refused).etag,
+  );
 }
 
 function notFound(ctx: RouteContext): Response {

@@ -17,9 +17,11 @@ import type {
 import {
   DEFAULT_ERROR,
   headerRef,
+  IF_MATCH,
   IF_NONE_MATCH,
   json,
   listOf,
+  preconditionFailedResponse,
   PROBLEM_TYPE,
   problemResponse,
   queryParameters,
@@ -124,11 +126,12 @@ function resourceOperations(
       summary: `List ${resource}`,
       description: `All ${resource}, through the cache. ${FILTER_NOTE}`,
       tags: [resource],
-      parameters: [...filters, ...LIST_PARAMETERS, IF_NONE_MATCH],
+      parameters: [...filters, ...LIST_PARAMETERS, IF_NONE_MATCH, IF_MATCH],
       responses: {
         "200": cachedList(`The ${resource}.`, listOf(info.name)),
         "304": notModified("list"),
         "400": responseRef("InvalidQuery"),
+        "412": responseRef("PreconditionFailed"),
         "414": responseRef("TargetTooLong"),
         ...UPSTREAM_ERRORS,
         ...DEFAULT_ERROR,
@@ -140,7 +143,7 @@ function resourceOperations(
       description: `One ${info.noun}, through the cache (a 404 is cached too).`,
       tags: [resource],
       pathParameters: { id: POSITIVE_ID },
-      parameters: [IF_NONE_MATCH],
+      parameters: [IF_NONE_MATCH, IF_MATCH],
       responses: {
         "200": cachedOk(`The ${info.noun}.`, schemaRef(info.name)),
         "304": notModified(info.noun),
@@ -150,6 +153,7 @@ function resourceOperations(
           headers: CACHE_HEADERS,
           content: { [PROBLEM_TYPE]: { schema: schemaRef("Problem") } },
         },
+        "412": responseRef("PreconditionFailed"),
         "414": responseRef("TargetTooLong"),
         ...UPSTREAM_ERRORS,
         ...DEFAULT_ERROR,
@@ -172,7 +176,7 @@ function nestedOperation(
       `cache. ${FILTER_NOTE}`,
     tags: [parent],
     pathParameters: { id: POSITIVE_ID },
-    parameters: [...LIST_PARAMETERS, IF_NONE_MATCH],
+    parameters: [...LIST_PARAMETERS, IF_NONE_MATCH, IF_MATCH],
     responses: {
       "200": cachedList(
         `The ${child}.`,
@@ -183,6 +187,7 @@ function nestedOperation(
         "The id is not a positive integer, or a query parameter is " +
           "outside its declared schema.",
       ),
+      "412": responseRef("PreconditionFailed"),
       "414": responseRef("TargetTooLong"),
       ...UPSTREAM_ERRORS,
       ...DEFAULT_ERROR,
@@ -199,7 +204,7 @@ const SUMMARY: OperationDescription = {
     "`Cache-Control: no-store`.",
   tags: ["users"],
   pathParameters: { id: POSITIVE_ID },
-  parameters: [IF_NONE_MATCH],
+  parameters: [IF_NONE_MATCH, IF_MATCH],
   responses: {
     "200": {
       description: "The summary (possibly partial, see `errors`).",
@@ -227,6 +232,7 @@ const SUMMARY: OperationDescription = {
       ...problemResponse("No user with this id (the upstream's cached 404)."),
       headers: CACHE_HEADERS,
     },
+    "412": responseRef("PreconditionFailed"),
     ...UPSTREAM_ERRORS,
     ...DEFAULT_ERROR,
   },
@@ -288,6 +294,10 @@ export const jsonPlaceholderDocs: ApiFragment = {
   },
   responses: {
     InvalidId: problemResponse("The id is not a positive integer."),
+    PreconditionFailed: preconditionFailedResponse(
+      "`If-Match` names another version (a strong `ETag` of the answer " +
+        "without `Content-Encoding`, or `*`).",
+    ),
     InvalidQuery: problemResponse(
       "A query parameter is outside its declared schema (type, minimum, " +
         "maximum, enum), a `_like` value is no regular expression, the " +

@@ -15,7 +15,11 @@ import {
 } from "../../services/cache/headers.ts";
 import type { CacheResult } from "../../services/cache/lookup.ts";
 import type { ResponseCache } from "../../services/cache/policy.ts";
-import { etagOf, weakMatch } from "../../services/http/etag.ts";
+import {
+  evaluatePreconditions,
+  preconditionFailed,
+} from "../../services/http/conditional.ts";
+import { etagOf } from "../../services/http/etag.ts";
 import type { JsonPlaceholderClient } from "../../services/upstream/client.ts";
 import { problem } from "../../services/http/problem.ts";
 import type { Handler, Route, RouteContext } from "../router.ts";
@@ -264,7 +268,9 @@ function summary(deps: JsonPlaceholderDeps): Handler {
       headers.set("cache-control", cacheControl(lifetimeSeconds));
       headers.set("age", String(ageSeconds));
     }
-    if (weakMatch(req.headers.get("if-none-match"), etag)) {
+    const outcome = evaluatePreconditions(ctx.method, req.headers, { etag });
+    if (outcome === "failed") return preconditionFailed(ctx.pathname, etag);
+    if (outcome === "not-modified") {
       return new Response(null, { status: 304, headers });
     }
     headers.set("content-type", "application/json; charset=utf-8");

@@ -1,12 +1,15 @@
 /**
  * The HTTP form of a cache lookup: `Cache-Control` (RFC 9111), `Age`,
- * `Cache-Status` (RFC 9211), `Server-Timing`, and the 200/304 answer with
- * `ETag` matching.
+ * `Cache-Status` (RFC 9211), `Server-Timing`, and the 200/304/412 answer
+ * with the request's `If-Match` and `If-None-Match` (RFC 9110 13.2.2).
  *
  * @module
  */
 
-import { weakMatch } from "../http/etag.ts";
+import {
+  evaluatePreconditions,
+  preconditionFailed,
+} from "../http/conditional.ts";
 import { addPaginationHeaders } from "../http/pagination.ts";
 import type { Reply } from "../http/reply.ts";
 import { originOf } from "../http/request_target.ts";
@@ -84,8 +87,12 @@ export function cacheHeaders(result: CacheResult): Record<string, string> {
  * `Request`'s getters is a checked call into the runtime).
  */
 export interface CachedRequest {
-  /** The request's headers (`If-None-Match`). */
+  /** The request's method (`GET` or `HEAD`). */
+  readonly method: string;
+  /** The request's headers (`If-Match`, `If-None-Match`). */
   readonly headers: Headers;
+  /** The URL's path (a 412's `instance`). */
+  readonly pathname: string;
   /** The request's URL as `Request.url` gives it (a list's paging links). */
   readonly href: string;
 }
@@ -93,8 +100,9 @@ export interface CachedRequest {
 /**
  * Turns a cache lookup into the client's answer: 200 or 304 as a
  * {@linkcode Reply} (the pipeline adds its headers and builds the
- * `Response` once), or the route's 404 (`notFound(req, headers)`) with the
- * cache headers. `notFound` is given `req` rather than closing over it: a
+ * `Response` once), 412 problem+json when `If-Match` names another
+ * version, or the route's 404 (`notFound(req, headers)`) with the cache
+ * headers (a 404 ignores preconditions: RFC 9110 13.2.1). `notFound` is given `req` rather than closing over it: a
  * closure made per hit would be an allocation on every cached answer.
  */
 export function cachedAnswer<R extends CachedRequest>(
@@ -110,7 +118,10 @@ export function cachedAnswer<R extends CachedRequest>(
       "server-timing": serverTiming,
     });
   }
-  if (weakMatch(req.headers.get("if-none-match"), entry.etag)) {
+  // The entry is its own validators: a strong ETag, no Last-Modified.
+  const outcome = evaluatePreconditions(req.method, req.headers, entry);
+  if (outcome === "failed") return preconditionFailed(req.pathname, entry.etag);
+  if (outcome === "not-modified") {
     return {
       status: 304,
       headers: {

@@ -20,6 +20,7 @@
  */
 
 import { strongMatch, weakMatch } from "./etag.ts";
+import { problem } from "./problem.ts";
 
 /** What identifies the current representation of a resource. */
 export interface Validators {
@@ -175,6 +176,18 @@ export function evaluatePreconditions(
     if (since !== undefined && modified <= since) return "not-modified";
   }
   return "proceed";
+}
+
+/**
+ * The 412 of a request whose preconditions failed: problem+json naming the
+ * resource, with the current `etag` so the client can tell which version
+ * is there.
+ */
+export function preconditionFailed(instance: string, etag: string): Response {
+  return problem(412, {
+    detail: "The resource does not match the request's preconditions",
+    instance,
+  }, { headers: { etag } });
 }
 
 /**

@@ -10,7 +10,8 @@
  * @module
  */
 
-import { etagOf, weakMatch } from "./etag.ts";
+import { evaluatePreconditions, preconditionFailed } from "./conditional.ts";
+import { etagOf } from "./etag.ts";
 
 const encoder = new TextEncoder();
 
@@ -43,7 +44,11 @@ export function staticText(
       "etag": etag,
       "x-content-type-options": "nosniff",
     };
-    if (weakMatch(req.headers.get("if-none-match"), etag)) {
+    const outcome = evaluatePreconditions(req.method, req.headers, { etag });
+    if (outcome === "failed") {
+      return preconditionFailed(new URL(req.url).pathname, etag);
+    }
+    if (outcome === "not-modified") {
       return new Response(null, { status: 304, headers: common });
     }
     return new Response(bytes, {

@@ -108,6 +108,28 @@ export const IF_NONE_MATCH: ParameterObject = {
   schema: { type: "string" },
 };
 
+/**
+ * The `If-Match` request header of a resource with a strong `ETag`
+ * (`services/http/conditional.ts`).
+ */
+export const IF_MATCH: ParameterObject = {
+  name: "If-Match",
+  in: "header",
+  description: "412 unless the current version has one of these `ETag`s " +
+    "(strong comparison: a weak `W/` tag never matches) or the value is `*`.",
+  schema: { type: "string" },
+};
+
+/** The 412 of a failed precondition, with the current `ETag`. */
+export function preconditionFailedResponse(
+  description: string,
+): ResponseObject {
+  return {
+    ...problemResponse(description),
+    headers: { "ETag": headerRef("ETag"), ...UNCACHED_HEADERS },
+  };
+}
+
 /** What {@linkcode staticTextOperation} describes. */
 export interface StaticTextDescription {
   /** Unique across the document. */
@@ -129,7 +151,8 @@ export interface StaticTextDescription {
 /**
  * The operation of a page, asset or document served as it is
  * (`services/http/static_text.ts`): a 200 with a strong `ETag`, revalidated
- * at each use, and a 304 to an `If-None-Match` naming it.
+ * at each use, a 304 to an `If-None-Match` naming it, and a 412 to an
+ * `If-Match` that does not.
  */
 export function staticTextOperation(
   { what, content, headers, ...operation }: StaticTextDescription,
@@ -137,7 +160,7 @@ export function staticTextOperation(
   const tagged = { "ETag": headerRef("ETag"), ...headers };
   return {
     ...operation,
-    parameters: [IF_NONE_MATCH],
+    parameters: [IF_NONE_MATCH, IF_MATCH],
     responses: {
       "200": {
         description: `${what} (revalidated at each use).`,
@@ -145,6 +168,7 @@ export function staticTextOperation(
         content,
       },
       "304": { description: "Not modified.", headers: tagged },
+      "412": preconditionFailedResponse("`If-Match` names another version."),
       ...DEFAULT_ERROR,
     },
   };
