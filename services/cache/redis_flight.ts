@@ -133,7 +133,9 @@ export class RedisFlight implements Flight {
 
   async #release(lock: string, token: string, key: string): Promise<void> {
     try {
-      await this.#link.call((redis) =>
+      // Also while the link holds back commands after a slow one: else
+      // the lock outlives the load by up to lockMs, and so do the waits.
+      await this.#link.callWhileSlow((redis) =>
         redis.eval(RELEASE, {
           keys: [lock],
           arguments: [token, this.#channel, key],
