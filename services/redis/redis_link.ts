@@ -38,6 +38,12 @@ export const SLOW_PAUSE_MS = 1000;
 
 /** A failed command is logged at most once in this long, ms. */
 export const FAILURE_LOG_EVERY_MS = 10_000;
+// How late a command's timer may fire and still count as on time; a later
+// one was held up by this process's own work (event-loop delay), and the
+// command gets another look this long after, until one comes on time or
+// SLOW_PAUSE_MS after the command was sent (a process that stays that busy
+// gives up, as on a slow Redis).
+const LATE_MS = 10;
 
 /** Options of {@linkcode RedisLink}. */
 export interface RedisLinkOptions {
@@ -283,11 +289,23 @@ export class RedisLink {
     // A late failure of an abandoned command must not go unhandled.
     pending.catch(() => {});
     const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
+      // A timer that fires late found this process busy, not Redis slow:
+      // the answer may be waiting unread. Look again a moment later, once
+      // the event loop has read its sockets, and give up only when a look
+      // comes on time.
+      const sent = performance.now();
+      const look = (due: number) => {
+        const now = performance.now();
+        if (now - due > LATE_MS && now < sent + SLOW_PAUSE_MS) {
+          timer = setTimeout(() => look(now + LATE_MS), LATE_MS);
+          return;
+        }
         this.#timeouts++;
         this.#slowUntil = Date.now() + SLOW_PAUSE_MS;
         reject(new RedisUnavailableError("Redis answered too slowly"));
-      }, this.#timeoutMs);
+      };
+      const due = sent + this.#timeoutMs;
+      timer = setTimeout(() => look(due), this.#timeoutMs);
     });
     try {
       return await Promise.race([pending, late]);
