@@ -65,14 +65,59 @@ export function isValidId(id: string | undefined): id is string {
  * order is meaning: `_limit=5&_limit=10` takes 5 items and
  * `_limit=10&_limit=5` 10 (`parseInt` of the list joined), so the two are
  * not one answer. Parameters of different names commute (filters are
- * all applied), so their order is not kept.
+ * all applied), so their order is not kept. `search` is the query as
+ * sent (`?` first): a query with an escape that is no UTF-8 is made
+ * canonical by {@linkcode canonicalRawQuery}.
  */
-export function canonicalQuery(params: URLSearchParams): string {
+export function canonicalQuery(
+  params: URLSearchParams,
+  search: string,
+): string {
+  if (!decodesCleanly(search)) return canonicalRawQuery(search);
   const entries = [...params];
   if (entries.length === 0) return "";
   // Array.prototype.sort is stable: equal names keep their order.
   entries.sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0);
   return "?" + new URLSearchParams(entries).toString();
+}
+
+/**
+ * Whether every escape of `text` is UTF-8 (`%41`, `%C3%A9`), so that
+ * `URLSearchParams` reads it as Express's `qs` does. A cached hit's
+ * query mostly has no `%` at all: one scan, no decoding.
+ */
+function decodesCleanly(text: string): boolean {
+  if (!text.includes("%")) return true;
+  try {
+    decodeURIComponent(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * {@linkcode canonicalQuery} of a query with an escape that is no UTF-8
+ * (`%FF`, `%zz`, `%E6` alone). `URLSearchParams` reads those as U+FFFD or
+ * leaves them, each on its own, while json-server's `qs` leaves the whole
+ * name or value it cannot decode as sent: `title_like=[%FF]` is the
+ * regular expression `[%FF]` there (titles with an `f`), and re-encoding
+ * it from `URLSearchParams` sent `[%EF%BF%BD]` (no title) and shared the
+ * cache entry of a query that asks that. So such a parameter passes on as
+ * it came, the others made canonical as usual, all sorted by name.
+ */
+function canonicalRawQuery(search: string): string {
+  const entries: [string, string][] = [];
+  for (const piece of search.slice(1).split("&")) {
+    const [entry] = new URLSearchParams(piece);
+    if (entry === undefined) continue;
+    const kept = decodesCleanly(piece)
+      ? new URLSearchParams([entry]).toString()
+      : piece;
+    entries.push([entry[0], kept]);
+  }
+  entries.sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0);
+  return "?" + entries.map(([, kept]) => kept).join("&");
 }
 
 const email = z.email();

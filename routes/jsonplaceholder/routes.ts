@@ -128,7 +128,7 @@ function keyOf(ctx: RouteContext): string {
   const { pathname, search } = ctx;
   return search === ""
     ? pathname
-    : pathname + canonicalQuery(ctx.url.searchParams);
+    : pathname + canonicalQuery(ctx.url.searchParams, search);
 }
 
 /** The answer refusing a query the upstream cannot take, if it is one. */
