@@ -102,8 +102,9 @@ export interface CachedRequest {
  * {@linkcode Reply} (the pipeline adds its headers and builds the
  * `Response` once), 412 problem+json when `If-Match` names another
  * version, or the route's 404 (`notFound(req, headers)`) with the cache
- * headers (a 404 ignores preconditions: RFC 9110 13.2.1). `notFound` is given `req` rather than closing over it: a
- * closure made per hit would be an allocation on every cached answer.
+ * headers (a 404 ignores preconditions: RFC 9110 13.2.1). `notFound` is
+ * given `req` rather than closing over it: a closure made per hit would be
+ * an allocation on every cached answer.
  */
 export function cachedAnswer<R extends CachedRequest>(
   req: R,
