@@ -17,10 +17,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import {
-  createLocalDiskStorage,
-  type LocalDiskStorage,
-} from "../services/storage/local_disk.ts";
+import { createLocalDiskStorage } from "../services/storage/local_disk.ts";
 import type { FileMetadata } from "../services/storage/metadata.ts";
 import {
   putWithId,
@@ -28,6 +25,7 @@ import {
   sendDiscarding,
 } from "./fixtures/files_service.ts";
 import { serveApp } from "./fixtures/served_app.ts";
+import { storeFile } from "./fixtures/stored_file.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";
 import { runTool } from "./fixtures/tool.ts";
 import { hashFile, sha256Hex } from "./fixtures/upload_client.ts";
@@ -210,28 +208,16 @@ Deno.test("a file deleted by another process: 404 and gone from the listing", ()
     assert.deepEqual(listed.items, []);
   }));
 
-/** Stores `text` under `id` in `store`, as an upload commits it. */
-async function store(
-  files: LocalDiskStorage,
-  id: string,
-  text: string,
-): Promise<FileMetadata> {
-  const bytes = new TextEncoder().encode(text);
-  const upload = await files.begin(id);
-  await upload.write(bytes);
-  return await upload.commit({ size: bytes.length, sha256: sha256Hex(bytes) });
-}
-
 Deno.test("LocalDiskStorage.read of a version gives nothing once the file is another (replaced between stat and open)", () =>
   withTempDir(async (dir) => {
     const a = await createLocalDiskStorage({ dir });
     const b = await createLocalDiskStorage({ dir });
     const id = newId();
-    await store(b, id, "old");
+    await storeFile(b, id, "old");
     const seen = await a.stat(id);
     assert.ok(seen);
     assert.equal(await b.delete(id), true);
-    const fresh = await store(b, id, "new and longer");
+    const fresh = await storeFile(b, id, "new and longer");
     assert.equal(await a.read(id, undefined, seen), undefined);
     assert.equal(await a.read(id, { start: 0, end: 1 }, seen), undefined);
     const stream = await a.read(id, { start: 4, end: 6 }, fresh);

@@ -14,32 +14,10 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { type Ceph, sharedCeph } from "./fixtures/ceph.ts";
 import { bytesOf, cephTest } from "./fixtures/s3_app.ts";
+import { storeFile } from "./fixtures/stored_file.ts";
 import { newId } from "./fixtures/upload_events.ts";
 import { sha256Hex } from "./fixtures/upload_client.ts";
 import { S3Storage } from "../services/storage/s3.ts";
-import type { FileMetadata } from "../services/storage/metadata.ts";
-import type { FileStorage } from "../services/storage/storage.ts";
-
-async function storeBytes(
-  files: FileStorage,
-  id: string,
-  bytes: Uint8Array,
-): Promise<FileMetadata> {
-  const upload = await files.begin(id);
-  await upload.write(bytes);
-  return await upload.commit({ size: bytes.length, sha256: sha256Hex(bytes) });
-}
-
-async function store(
-  files: FileStorage,
-  id: string,
-  text: string,
-): Promise<FileMetadata> {
-  const bytes = new TextEncoder().encode(text);
-  const upload = await files.begin(id);
-  await upload.write(bytes);
-  return await upload.commit({ size: bytes.length, sha256: sha256Hex(bytes) });
-}
 
 function s3Options(ceph: Ceph) {
   return {
@@ -58,11 +36,11 @@ cephTest(
     const a = new S3Storage(options);
     const b = new S3Storage(options);
     const id = newId();
-    await store(b, id, "old");
+    await storeFile(b, id, "old");
     const seen = await a.stat(id);
     assert.ok(seen);
     assert.equal(await b.delete(id), true);
-    const fresh = await store(b, id, "new and longer");
+    const fresh = await storeFile(b, id, "new and longer");
     const whole = await a.read(id, undefined, seen);
     await whole?.cancel();
     assert.equal(whole, undefined);
@@ -86,7 +64,7 @@ cephTest(
     const b = new S3Storage(s3Options(ceph));
     const id = newId();
     const old = bytesOf(24 * 1024 * 1024, 1);
-    await storeBytes(b, id, old);
+    await storeFile(b, id, old);
     const seen = await a.stat(id);
     assert.ok(seen);
     const stream = await a.read(id, undefined, seen);
@@ -97,7 +75,7 @@ cephTest(
     const hash = createHash("sha256").update(first.value);
     let length = first.value.length;
     assert.equal(await b.delete(id), true);
-    await storeBytes(b, id, bytesOf(24 * 1024 * 1024, 2));
+    await storeFile(b, id, bytesOf(24 * 1024 * 1024, 2));
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
@@ -115,7 +93,7 @@ cephTest(
     await using ceph = await sharedCeph();
     const a = new S3Storage(s3Options(ceph));
     const id = newId();
-    const meta = await store(a, id, "four");
+    const meta = await storeFile(a, id, "four");
     const other = { ...meta, size: 40 };
     const put = await ceph.client.fetch(
       `${ceph.endpoint}/${ceph.bucket}/meta/${id}.json`,
