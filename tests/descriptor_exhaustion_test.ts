@@ -15,18 +15,10 @@ import { createPipeline } from "../routes/pipeline.ts";
 import { createLogger } from "../services/ops/logger.ts";
 import { Metrics } from "../services/ops/metrics.ts";
 import { healthzStatus, spawnService } from "./fixtures/spawn.ts";
-import { upload } from "./fixtures/files_service.ts";
+import { storeUnreadable } from "./fixtures/files_service.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";
 
 const encoder = new TextEncoder();
-
-// More than the socket buffers between a client that reads nothing and the
-// service hold (tcp_wmem lets the kernel buffer 4 MiB here): with a 4 MiB
-// file, a download could be sent in full on a slow run, which closed its
-// file, and the descriptors then never ran out for a file (no 503; seen in
-// a run with a busy machine, and in 1 of 3 runs with 30 ms between the
-// requests).
-const FILE_BYTES = 32 << 20;
 
 Deno.test("a route failing for want of descriptors answers 503 with Retry-After, logged as a failed request", async () => {
   const lines: string[] = [];
@@ -62,11 +54,7 @@ Deno.test("downloads read slowly until out of descriptors: the process lives on,
     });
     let exited = false;
     service.status.then(() => exited = true);
-    const { json: { id } } = await upload(
-      service.url,
-      new Uint8Array(FILE_BYTES),
-      { headers: { "content-type": "application/octet-stream" } },
-    );
+    const id = await storeUnreadable(service.url);
     const port = Number(new URL(service.url).port);
     // Each asks for the file and never reads: a socket and a file held.
     const readers: Deno.TcpConn[] = [];

@@ -9,10 +9,8 @@
 import assert from "node:assert/strict";
 import { withStallTimeout } from "../services/http/stall_timeout.ts";
 import { spawnService } from "./fixtures/spawn.ts";
-import { upload } from "./fixtures/files_service.ts";
+import { storeUnreadable, UNREADABLE_BYTES } from "./fixtures/files_service.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";
-
-const FILE_BYTES = 32 << 20;
 
 /** Reads `conn` to its end (or a reset); the byte count. */
 async function drain(conn: Deno.TcpConn): Promise<number> {
@@ -35,11 +33,7 @@ Deno.test("a download whose client reads nothing for DOWNLOAD_IDLE_TIMEOUT_MS is
     await using service = await spawnService(["--data-dir", dataDir], {
       env: { DOWNLOAD_IDLE_TIMEOUT_MS: "500" },
     });
-    const { json: { id } } = await upload(
-      service.url,
-      new Uint8Array(FILE_BYTES),
-      { headers: { "content-type": "application/octet-stream" } },
-    );
+    const id = await storeUnreadable(service.url);
     const conn = await Deno.connect({
       port: Number(new URL(service.url).port),
     });
@@ -59,11 +53,11 @@ Deno.test("a download whose client reads nothing for DOWNLOAD_IDLE_TIMEOUT_MS is
     }
     assert.ok(received > 0, "the download started");
     assert.ok(
-      received < FILE_BYTES,
-      `closed before the end: ${received} of ${FILE_BYTES} bytes`,
+      received < UNREADABLE_BYTES,
+      `closed before the end: ${received} of ${UNREADABLE_BYTES} bytes`,
     );
     const whole = await fetch(`${service.url}/files/${id}`);
-    assert.equal((await whole.bytes()).byteLength, FILE_BYTES);
+    assert.equal((await whole.bytes()).byteLength, UNREADABLE_BYTES);
   });
 });
 

@@ -20,12 +20,8 @@ import {
   withStallTimeout,
 } from "../services/http/stall_timeout.ts";
 import { spawnService } from "./fixtures/spawn.ts";
-import { upload } from "./fixtures/files_service.ts";
+import { storeUnreadable } from "./fixtures/files_service.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";
-
-// More than the socket buffers between a reader of nothing and the service
-// hold (see descriptor_exhaustion_test.ts).
-const FILE_BYTES = 32 << 20;
 
 /** `/healthz`'s status, 0 when it is not answered within `ms`. */
 async function healthz(url: string, ms: number): Promise<number> {
@@ -49,11 +45,7 @@ Deno.test("slowhttptest -X holding every descriptor with downloads: a new client
     });
     let exited = false;
     service.status.then(() => exited = true);
-    const { json: { id } } = await upload(
-      service.url,
-      new Uint8Array(FILE_BYTES),
-      { headers: { "content-type": "application/octet-stream" } },
-    );
+    const id = await storeUnreadable(service.url);
     // 200 downloads read 32 bytes every 3 s through a 20-byte window: each
     // holds a socket and the file, 2 descriptors, past the 256.
     const slowRead = new Deno.Command("slowhttptest", {
@@ -160,11 +152,7 @@ Deno.test("MAX_CONNECTIONS filled with downloads read by nobody: a new client is
     await using service = await spawnService(["--data-dir", dataDir], {
       env: { DOWNLOAD_IDLE_TIMEOUT_MS: "300000", MAX_CONNECTIONS: "20" },
     });
-    const { json: { id } } = await upload(
-      service.url,
-      new Uint8Array(FILE_BYTES),
-      { headers: { "content-type": "application/octet-stream" } },
-    );
+    const id = await storeUnreadable(service.url);
     const port = Number(new URL(service.url).port);
     const readers = await stalledDownloads(port, id, 20);
     try {
@@ -190,11 +178,7 @@ Deno.test("MAX_CONNECTIONS filled with stalled downloads, five clients connectin
     await using service = await spawnService(["--data-dir", dataDir], {
       env: { DOWNLOAD_IDLE_TIMEOUT_MS: "300000", MAX_CONNECTIONS: "20" },
     });
-    const { json: { id } } = await upload(
-      service.url,
-      new Uint8Array(FILE_BYTES),
-      { headers: { "content-type": "application/octet-stream" } },
-    );
+    const id = await storeUnreadable(service.url);
     const port = Number(new URL(service.url).port);
     const readers = await stalledDownloads(port, id, 20);
     const burst: Deno.TcpConn[] = [];
