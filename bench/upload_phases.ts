@@ -77,7 +77,11 @@ export async function warmUp(
   // One unmeasured big upload to each: the first GiB of page cache
   // written after the source files are made was far slower here
   // (baseline round 1 at 280-380 MiB/s, later rounds 750-1130), a
-  // penalty that fell on whichever server went first.
+  // penalty that fell on whichever server went first. On a VM with free
+  // page reporting the first touch of a page free for more than ~2 s
+  // faults in the host, so a round that follows another's deleted file
+  // closely still writes faster than one that does not (bench/PROFILE.md,
+  // "free page reporting").
   for (const peer of [baseline, service, baselineFsync, ...others]) {
     await syncDisks();
     await warmUpload(files.big, `${peer.server.url}${peer.path}`);

@@ -5,7 +5,9 @@
  * Linux starts writing dirty pages back only past `dirty_background_ratio`
  * of memory (gigabytes here) or after 30 s, so without this every byte of
  * an upload waits in the page cache for the commit's fsync: on our disks
- * that fsync took 1.4-2.0 s per GiB, on top of the upload itself. An
+ * that fsync took 1.4-2.0 s per GiB, on top of the upload itself (0.4-0.5 s
+ * on a later host, 3-90 ms with the flushes, whose writes cost the same
+ * CPU with or without them: bench/PROFILE.md). An
  * {@linkcode EarlyFlush} keeps one `fdatasync` in flight on a second handle
  * of the same file whenever enough new bytes were written since the last
  * one began, so the disk works in parallel with the network and the final
