@@ -47,7 +47,9 @@ const EVENTS_DESCRIPTION =
   "comment comes every 15 s. With `id`, only that upload's events, and " +
   "the stream ends after its `done` or `failed` (so a client can " +
   "subscribe before it sends its `Upload-Id`), which then carries " +
-  "`id: ended`. With `REDIS_URL`, the uploads of every process sharing " +
+  "`id: ended`. An upload refused 409 because its `Upload-Id` was taken " +
+  "sends `failed` to the streams of every upload only: a stream of `id` " +
+  "waits for the upload that holds the id. With `REDIS_URL`, the uploads of every process sharing " +
   "the Redis (`deno serve --parallel` workers, instances behind a load " +
   "balancer) are streamed the same way, relayed over Redis. Without it, " +
   "or when a relayed message is lost, an upload that ran in another " +

@@ -72,6 +72,17 @@ export type BoardEvent =
 /** An upload's ending, as the board emits it. */
 export type EndingEvent = Extract<BoardEvent, { type: "done" | "failed" }>;
 
+/**
+ * Whether `ending` is how the upload of its id ended. An attempt refused
+ * because its id was taken (409 `conflict`: a file of that id is stored,
+ * or another upload of it runs, here or in another process) ends only
+ * itself: the upload that holds the id ends on its own, and its ending,
+ * not the refusal, is what the id's subscribers and late comers get.
+ */
+export function endsTheId(ending: EndingEvent): boolean {
+  return ending.type === "done" || ending.outcome !== "conflict";
+}
+
 /** An upload's handle on the board. */
 export interface LiveUpload {
   /** Gives the board the pipeline's figures (`receiveUpload`'s `observe`). */

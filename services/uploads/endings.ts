@@ -18,14 +18,17 @@
  * Bounded in count and time: at most `maxKept` endings (the oldest go
  * first) for `ttlMs` each, here as in Redis. An upload of the same id
  * that starts again (a client retrying a failed upload) forgets its last
- * ending here and deletes its key.
+ * ending here and deletes its key. An attempt refused because its id was
+ * taken (409) is no ending of the id: it is neither kept nor written, so
+ * the ending of the upload that holds the id (or, once that one is
+ * forgotten, the stored file) stays what a late subscriber gets.
  *
  * @module
  */
 
 import { type Logger, silentLogger } from "../ops/logger.ts";
 import type { RedisLink } from "../redis/redis_link.ts";
-import type { EndingEvent } from "./board.ts";
+import { type EndingEvent, endsTheId } from "./board.ts";
 import { endingId, parseEnding } from "./event_schema.ts";
 
 /** Default most endings kept. */
@@ -101,8 +104,12 @@ export class RecentEndings {
     return this.#kept.size;
   }
 
-  /** An ending of this instance's upload: kept, and written to Redis. */
+  /**
+   * An ending of this instance's upload: kept, and written to Redis; a
+   * refusal of a taken id is not the id's ending (`endsTheId`).
+   */
   ended(ending: EndingEvent): void {
+    if (!endsTheId(ending)) return;
     const id = endingId(ending);
     this.#keep(id, ending);
     if (this.#link === undefined || this.#closed) return;
@@ -112,7 +119,7 @@ export class RecentEndings {
 
   /** An ending relayed from another instance (which writes it to Redis). */
   heard(ending: EndingEvent): void {
-    this.#keep(endingId(ending), ending);
+    if (endsTheId(ending)) this.#keep(endingId(ending), ending);
   }
 
   /** An upload of `id` starts here (again): its last ending is forgotten. */

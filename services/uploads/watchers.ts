@@ -42,11 +42,12 @@ import {
   serverSentComment,
   serverSentEvent,
 } from "../http/event_stream.ts";
-import type {
-  BoardEvent,
-  EndingEvent,
-  UploadBoard,
-  UploadProgress,
+import {
+  type BoardEvent,
+  type EndingEvent,
+  endsTheId,
+  type UploadBoard,
+  type UploadProgress,
 } from "./board.ts";
 import { ClientCounts } from "./client_counts.ts";
 import { type RecentEndings, streamedEnding } from "./endings.ts";
@@ -347,26 +348,20 @@ export class UploadWatchers {
     this.#endFor(data.id, event, data);
   }
 
-  #fanOut(event: BoardEvent): void {
-    if (event.type === "progress") {
-      this.#progress(event.uploads);
-    } else {
-      const [name, data] = streamedEnding(event);
-      this.#last(data.id, name, data);
-    }
-  }
-
   /**
-   * Sends upload `id`'s ending; the streams of its own subscribers get it
-   * with {@linkcode ENDED_EVENT_ID} and end with it (nothing more will
-   * come for them).
+   * A tick's progress, or an ending: every upload's subscribers get it,
+   * and the streams of its own end with it ({@linkcode ENDED_EVENT_ID}),
+   * but for a refusal of a taken id: the upload holding the id (or the
+   * storage poll) sends the id's ending.
    */
-  #last(id: string, event: string, data: unknown): void {
-    const plain = serverSentEvent(event, data);
+  #fanOut(event: BoardEvent): void {
+    if (event.type === "progress") return this.#progress(event.uploads);
+    const [name, data] = streamedEnding(event);
+    const plain = serverSentEvent(name, data);
     for (const watcher of this.#watchers) {
       if (watcher.id === undefined) watcher.stream.send(plain);
     }
-    this.#endFor(id, event, data);
+    if (endsTheId(event)) this.#endFor(data.id, name, data);
   }
 
   /** Sends `event` to upload `id`'s own subscribers and ends their streams. */
