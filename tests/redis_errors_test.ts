@@ -5,7 +5,10 @@
  * a miss, as before; before, nothing told it: the shared tier stored
  * nothing, `cache_redis_up` said 1, no timeouts were counted and nothing
  * was logged. Now `cache_redis_command_errors_total` counts them and
- * `cache.redis_command_failed` says so, at most once per 10 s.
+ * `cache.redis_command_failed` says so, at most once per 10 s. A Redis
+ * that stalls (`CLIENT PAUSE`) times commands out: each a miss, counted
+ * in `cache_redis_timeouts_total`, and now said as `cache.redis_slow`, at
+ * most once per 10 s (before, the log said nothing).
  *
  * @module
  */
@@ -45,4 +48,37 @@ Deno.test("REDIS_URL: a Redis refusing writes (OOM) is counted and logged once, 
   assert.match(String(said[0]!.error), /OOM/);
   // Nothing was stored in Redis.
   assert.equal(await redis.command("DBSIZE"), 0);
+});
+
+Deno.test("REDIS_URL: a Redis too slow to answer is logged once, named, and every read is still answered", async () => {
+  await using upstream = startFixtureUpstream();
+  await using redis = await startRedis();
+  await using app = await serveApp({
+    args: [
+      "--upstream-url",
+      upstream.url,
+      "--redis-url",
+      redis.url,
+      "--redis-timeout-ms",
+      "100",
+    ],
+  });
+  // Two stalls of Redis, 2 s apart (each longer than the timeout, shorter
+  // than the liveness PINGs' two periods), a read sent into each.
+  for (const i of [1, 2]) {
+    assert.equal(await redis.command("CLIENT", "PAUSE", "400", "ALL"), "OK");
+    const res = await fetch(`${app.url}/posts/${i}`);
+    assert.equal(res.status, 200);
+    assert.equal((await res.json()).id, i);
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+  }
+  const metrics = await (await fetch(`${app.url}/metrics`)).text();
+  const timeouts = Number(
+    /^cache_redis_timeouts_total (\d+)$/m.exec(metrics)?.[1],
+  );
+  assert.ok(timeouts >= 1, `cache_redis_timeouts_total ${timeouts}`);
+  const said = app.records.filter((r) => r.msg === "cache.redis_slow");
+  assert.equal(said.length, 1, JSON.stringify(said));
+  assert.equal(said[0]!.timeoutMs, 100);
+  assert.equal(said[0]!.level, "warn");
 });

@@ -81,6 +81,7 @@ export class RedisLink {
   #timeouts = 0;
   #failures = 0;
   #failureLoggedAt = -Infinity;
+  #slowLoggedAt = -Infinity;
   #slowUntil = 0;
   #backoffUntil = 0;
   #closed = false;
@@ -300,8 +301,7 @@ export class RedisLink {
           timer = setTimeout(() => look(now + LATE_MS), LATE_MS);
           return;
         }
-        this.#timeouts++;
-        this.#slowUntil = Date.now() + SLOW_PAUSE_MS;
+        this.#timedOut();
         reject(new RedisUnavailableError("Redis answered too slowly"));
       };
       const due = sent + this.#timeoutMs;
@@ -354,6 +354,27 @@ export class RedisLink {
       error: error instanceof Error ? error.message : String(error),
       detail: "served as a miss; said once per " +
         `${FAILURE_LOG_EVERY_MS} ms, counted in cache_redis_command_errors_total`,
+    });
+  }
+
+  /**
+   * Counts a command that timed out, pauses the commands, and says so at
+   * most once per {@linkcode FAILURE_LOG_EVERY_MS}: a Redis stalling in
+   * bursts (a fork for a snapshot, a slow command, a paused VM) made each
+   * instance load keys itself, and only `cache_redis_timeouts_total` told.
+   */
+  #timedOut(): void {
+    this.#timeouts++;
+    const now = Date.now();
+    this.#slowUntil = now + SLOW_PAUSE_MS;
+    if (now - this.#slowLoggedAt < FAILURE_LOG_EVERY_MS) return;
+    this.#slowLoggedAt = now;
+    this.#logger.warn("cache.redis_slow", {
+      url: this.#url,
+      timeoutMs: this.#timeoutMs,
+      detail: `served as a miss, commands skipped for ${SLOW_PAUSE_MS} ms; ` +
+        `said once per ${FAILURE_LOG_EVERY_MS} ms, counted in ` +
+        "cache_redis_timeouts_total",
     });
   }
 
