@@ -204,8 +204,13 @@ async function drain(
     })
   );
   // shutdown() cuts off request bodies still arriving, so uploads are let
-  // finish first (new ones get 503 meanwhile); then shutdown() stops
-  // accepting connections and waits for the responses in flight.
+  // finish first; meanwhile no connection is taken and the idle ones are
+  // closed (a load balancer sends new requests to other instances: before,
+  // it kept sending this one its share, and each upload got 503 for as
+  // long as a long one ran), and a request on a busy connection is served
+  // with Connection: close (an upload with 503). Then shutdown() waits for
+  // the responses in flight.
+  await server.stopAccepting();
   let outcome = await Promise.race([
     app.uploads.idle().then(() => "drained" as const),
     timedOut,

@@ -18,6 +18,7 @@
  */
 
 import { setConnectionCloser } from "../http/connection_close.ts";
+import { closeAfter, saysCloseWithBody } from "./answer_close.ts";
 import { idleSince, type Tracked } from "./tracked.ts";
 import type { ServeConnection } from "./serve_connection.ts";
 
@@ -70,23 +71,6 @@ export interface ConnectionSetOptions {
 const LINGER_MS = 2_000;
 
 /**
- * Whether the answer to `req` carries `Connection: close` while a request
- * body may still arrive. Only a refusal says so (an upload refused or
- * stopped, always a 4xx or 5xx problem answer), so anything below 400 is
- * not looked at further; nor are `GET` and `HEAD` answers (the runtime
- * closes such a connection itself once the answer is out: no body holds
- * it open). Reading a `Response`'s headers makes the runtime drop the head
- * it prepared natively and serialise it again, and reading the method is
- * a call into the runtime: a cached answer pays for neither.
- */
-function saysCloseWithBody(req: Request, response: Response): boolean {
-  if (response.status < 400) return false;
-  if (req.method === "GET" || req.method === "HEAD") return false;
-  const value = response.headers.get("connection");
-  return value !== null && /(^|,)\s*close\s*(,|$)/i.test(value);
-}
-
-/**
  * `response`, its streamed body cancelled when `tracked` closed while it
  * was being made: the runtime drops the answer of a closed connection
  * without cancelling its body, so a download's file stayed open.
@@ -106,6 +90,8 @@ export class ConnectionSet {
   readonly #sweeper: number;
   /** Set while {@linkcode ConnectionSet.#close} aborts a connection. */
   #closing = false;
+  /** Set by {@linkcode ConnectionSet.drain}. */
+  #draining = false;
   /** Drops the runtime's `BadResource` while closing: see `#close`. */
   readonly #ignoreClosed = (event: ErrorEvent) => {
     if (this.#closing && event.error instanceof Deno.errors.BadResource) {
@@ -249,6 +235,7 @@ export class ConnectionSet {
     info: Deno.ServeHandlerInfo,
     response: Response,
   ): Response {
+    if (this.#draining) closeAfter(response);
     if (saysCloseWithBody(req, response)) {
       this.#lingerThenClose(tracked, info);
     }
@@ -303,6 +290,20 @@ export class ConnectionSet {
       .filter((conn) => conn.active === 0 && idleSince(conn) <= before)
       // Two idle since the last sweep are alike (Infinity - Infinity).
       .sort((a, b) => (idleSince(a) - idleSince(b)) || 0);
+  }
+
+  /**
+   * Closes the idle connections; every answer from now on says
+   * `Connection: close`, so a load balancer's next request needs a new
+   * connection, which the closed listener refuses (it tries another).
+   */
+  drain(): void {
+    this.#draining = true;
+    for (const conn of this.#connections) {
+      if (conn.active === 0 && this.#connections.delete(conn)) {
+        this.#close(conn);
+      }
+    }
   }
 
   /**

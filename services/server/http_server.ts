@@ -97,6 +97,13 @@ export interface GuardedServer extends AsyncDisposable {
   /** Settles once the server has shut down. */
   readonly finished: Promise<void>;
   /**
+   * Stops accepting and closes the idle connections; the others are served
+   * on, each closed after its next answer (`Connection: close`). A drain
+   * that waits for uploads calls it first, so that while it waits new
+   * requests go to other instances. A no-op on the `Deno.serve` fallback.
+   */
+  stopAccepting(): Promise<void>;
+  /**
    * Stops accepting, closes idle connections, and resolves once the
    * requests in flight are answered and every connection is closed.
    */
@@ -208,14 +215,9 @@ function guarded(
     onBackoff: () => stats.acceptBackoffs++,
     onExhausted: () => freeDescriptors(connections, stats),
   });
+  const stopAccepting = () => stopListening(listener, stopping, accepting);
   const { finished, shutdown } = stopOnce(async () => {
-    stopping.abort();
-    try {
-      listener.close();
-    } catch {
-      // already closed
-    }
-    await accepting;
+    await stopAccepting();
     await connections.shutdown();
   });
   const addr = listener.addr;
@@ -224,9 +226,28 @@ function guarded(
     addr,
     stats,
     finished,
+    async stopAccepting() {
+      await stopAccepting();
+      connections.drain();
+    },
     shutdown,
     [Symbol.asyncDispose]: shutdown,
   };
+}
+
+/** Stops the accept loop and closes the listener; again, a no-op. */
+async function stopListening(
+  listener: Deno.Listener,
+  stopping: AbortController,
+  accepting: Promise<unknown>,
+): Promise<void> {
+  stopping.abort();
+  try {
+    listener.close();
+  } catch {
+    // already closed
+  }
+  await accepting;
 }
 
 /**
@@ -299,6 +320,7 @@ function fallback(options: GuardedServerOptions): GuardedServer {
     addr: server.addr,
     stats,
     finished: server.finished,
+    stopAccepting: () => Promise.resolve(),
     shutdown,
     [Symbol.asyncDispose]: shutdown,
   };
