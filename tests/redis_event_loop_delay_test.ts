@@ -9,6 +9,13 @@
  * instances loaded the keys by themselves (up to 3 upstream requests per
  * key instead of 1; `cache_redis_timeouts_total` 7-27 per instance).
  *
+ * The same delay at start-up (two `deno serve --parallel` workers loading
+ * at once on a loaded machine) made the subscriber's first connection
+ * attempt time out with its SUBSCRIBE queued: node-redis connected again
+ * but never subscribed, and the link said it listened. The workers then
+ * heard no drops: after a write through another instance they served
+ * their old copies until the TTL, and no upload events of other instances.
+ *
  * @module
  */
 
@@ -68,6 +75,35 @@ Deno.test("RedisLink: a Redis that does not answer still times out after timeout
     assert.equal(link.usable, false);
   } finally {
     await redis.command("CLIENT", "UNPAUSE");
+    await link.close();
+  }
+});
+
+Deno.test("RedisLink: a subscriber whose first connection timed out behind this process's own work is subscribed once connected", async () => {
+  await using redis = await startRedis();
+  const heard: string[] = [];
+  const link = new RedisLink({
+    url: redis.url,
+    channel: "test:channel",
+    onMessage: (message) => heard.push(message),
+  });
+  try {
+    // The start's own work, longer than the connection timeout (1 s).
+    busy(1_500);
+    await until(() => link.up && link.listening, "subscribed");
+    await until(async () => {
+      await redis.command("PUBLISH", "test:channel", "hello");
+      await sleep(50);
+      return heard.length > 0;
+    }, "a message heard");
+    assert.equal(heard[0], "hello");
+    const [, count] = await redis.command(
+      "PUBSUB",
+      "NUMSUB",
+      "test:channel",
+    ) as [string, number];
+    assert.equal(count, 1);
+  } finally {
     await link.close();
   }
 });

@@ -87,6 +87,8 @@ export interface RedisConnectionOptions {
 export class RedisConnection {
   readonly #options: RedisConnectionOptions;
   readonly #channels = new Map<string, (message: Buffer | string) => void>();
+  /** Channels whose SUBSCRIBE failed on the client now: see `#ready`. */
+  readonly #unsubscribed = new Set<string>();
   #client: RedisCommands;
   #retire: () => void = () => {};
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -141,6 +143,7 @@ export class RedisConnection {
   ): void {
     client.subscribe(channel, listener).catch((error: Error) => {
       if (client === this.#client && !this.#closed) {
+        this.#unsubscribed.add(channel);
         this.#options.events.lost(error);
       }
     });
@@ -176,11 +179,12 @@ export class RedisConnection {
         this.#late =
         this.#suspect =
           false;
-      events.ready();
+      this.#ready(client, current);
     });
     client.connect().catch((error: Error) => {
       if (current()) events.lost(error);
     });
+    this.#unsubscribed.clear();
     for (const [channel, listener] of this.#channels) {
       this.#subscribeOn(client, channel, listener);
     }
@@ -189,6 +193,32 @@ export class RedisConnection {
       destroyQuietly(client);
     };
     return client;
+  }
+
+  /**
+   * Connected: usable once every channel is subscribed. node-redis
+   * subscribes again on a reconnection only the channels whose SUBSCRIBE
+   * went through, so one that failed (sent while the first connection
+   * attempt timed out behind this process's own start-up work) is sent
+   * again here; before, the connection said it was ready while subscribed
+   * to nothing, and the instance heard no drops, ever.
+   */
+  #ready(client: RedisCommands, current: () => boolean): void {
+    const { events } = this.#options;
+    if (this.#unsubscribed.size === 0) return events.ready();
+    const again = [...this.#unsubscribed];
+    this.#unsubscribed.clear();
+    Promise.all(
+      again.map((channel) =>
+        client.subscribe(channel, this.#channels.get(channel)!)
+      ),
+    ).then(() => {
+      if (current() && client.isReady) events.ready();
+    }, (error: Error) => {
+      if (!current()) return;
+      for (const channel of again) this.#unsubscribed.add(channel);
+      events.lost(error);
+    });
   }
 
   /**
