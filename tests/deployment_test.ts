@@ -2,17 +2,20 @@
  * The deployment files: the permission set the `start` and `compile` tasks
  * bake in (outbound network open, env/files/sys narrow) and their V8 heap
  * flags, and compose.yaml + deploy/nginx.conf (three instances sharing Redis
- * and S3 behind nginx).
+ * and S3 behind nginx), and README's AWS Lambda setup run with the binary's
+ * permissions.
  * Docker is not run here; these tests check what can go wrong silently.
  *
  * @module
  */
 
 import assert from "node:assert/strict";
-import { join } from "node:path";
+import { isAbsolute, join, relative } from "node:path";
 import { parse } from "yaml";
 import { STOP_UPLOADS_MS } from "../main.ts";
 import { SETTINGS } from "../services/ops/settings.ts";
+import { spawnService } from "./fixtures/spawn.ts";
+import { withTempDir } from "./fixtures/temp_dir.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const INSTANCES = ["api1", "api2", "api3"];
@@ -169,4 +172,55 @@ Deno.test("Dockerfile and compose.yaml: the drain after SIGTERM ends before dock
   for (const name of INSTANCES) {
     assert.equal(services[name]?.stop_grace_period, undefined, name);
   }
+});
+
+/**
+ * Where README's AWS Lambda setup keeps the uploads: its `WORKDIR` (Lambda's
+ * default, `/var/task`, when it names none) and its `DATA_DIR`.
+ */
+async function lambdaSetup(): Promise<{ workdir: string; dataDir: string }> {
+  const readme = await Deno.readTextFile(join(ROOT, "README.md"));
+  const section = /^### AWS Lambda\n([\s\S]*?)^##? /m.exec(readme)?.[1] ?? "";
+  const dataDir = /`DATA_DIR`? ?(?:at |=)`?([^`\s]+)`/.exec(section)?.[1];
+  assert.ok(dataDir, `README's AWS Lambda section names no DATA_DIR`);
+  const workdir = /`WORKDIR (\S+)`/.exec(section)?.[1] ?? "/var/task";
+  return { workdir, dataDir };
+}
+
+Deno.test("README's AWS Lambda setup: the compiled binary's permissions take its DATA_DIR, under /tmp", async () => {
+  const { workdir, dataDir } = await lambdaSetup();
+  // /tmp is the only writable path on Lambda.
+  const resolved = isAbsolute(dataDir) ? dataDir : join(workdir, dataDir);
+  assert.ok(!relative("/tmp", resolved).startsWith(".."), resolved);
+  // Run with the permissions the binary bakes in, a temporary folder
+  // standing for /tmp (and for a WORKDIR elsewhere, which Lambda mounts
+  // read-only): the service starts and stores an upload there.
+  await withTempDir(async (tmp) => {
+    await withTempDir(async (elsewhere) => {
+      const local = (path: string) =>
+        path.startsWith("/tmp") ? tmp + path.slice("/tmp".length) : path;
+      const cwd = workdir.startsWith("/tmp") ? local(workdir) : elsewhere;
+      await Deno.mkdir(cwd, { recursive: true });
+      const folder = isAbsolute(dataDir) ? local(dataDir) : join(cwd, dataDir);
+      await using service = await spawnService([], {
+        denoArgs: ["--no-prompt", ...await taskFlags("compile")],
+        cwd,
+        env: {
+          // A relative one as it is: the service resolves it against cwd.
+          DATA_DIR: isAbsolute(dataDir) ? folder : dataDir,
+          UPSTREAM_URL: "http://127.0.0.1:9",
+        },
+      });
+      const upload = await fetch(`${service.url}/files`, {
+        method: "POST",
+        body: "hello",
+      });
+      assert.equal(upload.status, 201);
+      const { id } = await upload.json();
+      assert.equal(
+        await Deno.readTextFile(join(folder, "files", id)),
+        "hello",
+      );
+    });
+  });
 });
