@@ -9,13 +9,21 @@
  * What to send comes from a spec file (first argument), written by
  * `bench/cached_get.ts` from a real cached answer and a real log line of the
  * service in the same run, so the peer follows the service's header set as
- * it changes. Per request, as the service does: a new `X-Request-Id`
- * (`crypto.randomUUID()`), `Age` from when the entry was stored, the
- * `Server-Timing` duration, `If-Match` read (412 when it names another
- * tag), `If-None-Match` answered with 304, and the log record's time,
- * duration and request id; every other header and log field
- * is the service's own value. Lines are written by the service's own logger
- * (`services/ops/logger.ts`: batched once per turn of the event loop).
+ * it changes. Per request, as the service does, from the same six request
+ * headers the service reads on a cached hit: `Host` checked (400 when it is
+ * no host and port), `X-Request-Id` echoed when well-formed and else a new
+ * one (`crypto.randomUUID()`), the CORS headers when there is an `Origin`,
+ * the body in `br` or `gzip` with a weak `ETag` when `Accept-Encoding`
+ * takes one (encoded once at start, as the service keeps its variants),
+ * `If-Match` read (412 when it names another tag), `If-None-Match`
+ * answered with 304; `Age` from when the entry was stored, the
+ * `Server-Timing` duration, and the log record's time, duration and
+ * request id. Every other header and log field is the service's own value.
+ * Lines are written by the service's own logger (`services/ops/logger.ts`:
+ * batched once per turn of the event loop). Without those reads the peer
+ * answered a request with `X-Request-Id`, `Origin` or `Accept-Encoding`
+ * otherwise than the service, and skipped four of its six header reads
+ * (bench/PROFILE.md, thirteenth round).
  *
  * Run: `deno run -A bench/equivalent_server.ts spec.json [--guarded]`; with
  * `--guarded` it serves through the service's connection layer
@@ -24,6 +32,11 @@
  * @module
  */
 
+import { requestIdOf } from "../routes/pipeline.ts";
+import { codingOf } from "../services/http/accept_encoding.ts";
+import { EXPOSED_HEADERS } from "../services/http/cors.ts";
+import { type Coding, encode } from "../services/http/encoders.ts";
+import { servedHost } from "../services/http/request_target.ts";
 import { createLogger } from "../services/ops/logger.ts";
 import { serveGuarded } from "../services/server/http_server.ts";
 
@@ -41,6 +54,25 @@ export interface EquivalentSpec {
 // The service's own logger: the same line, batched the same way.
 const logger = createLogger();
 
+/** The spec's body in each coding the service sends (see {@linkcode encodedBodies}). */
+export type EncodedBodies = Readonly<Record<Coding, Uint8Array>>;
+
+/**
+ * `spec`'s body in `br` and `gzip`, encoded as the service encodes it
+ * (services/http/encoders.ts), once: the service keeps the encoded
+ * variants of an answer, so a hit encodes nothing either.
+ */
+export async function encodedBodies(
+  spec: EquivalentSpec,
+): Promise<EncodedBodies> {
+  const body = new TextEncoder().encode(spec.body);
+  const [br, gzip] = await Promise.all([
+    encode(body, "br"),
+    encode(body, "gzip"),
+  ]);
+  return { br, gzip };
+}
+
 /** One answer of {@linkcode answerHandler}, for its log line. */
 export interface Answered {
   path: string;
@@ -51,73 +83,131 @@ export interface Answered {
   started: number;
 }
 
+/** What {@linkcode answerHandler} needs besides the spec. */
+export interface AnswerOptions {
+  /** The body in each coding (see {@linkcode encodedBodies}). */
+  encoded: EncodedBodies;
+  /** Called for each answer (the log line); none: no record is built. */
+  onAnswer?: (req: Request, answered: Answered) => void;
+}
+
 /**
- * Answers `spec.path` as the service does, with the per-request values
- * (request id, `Age`, `Server-Timing` duration, 304 on a matching
- * `If-None-Match`), and calls `onAnswer` (the log line) for each answer.
+ * Answers `spec.path` as the service does, with the per-request values and
+ * the decisions the service takes from the request's headers (see the
+ * module doc), and calls `onAnswer` (the log line) for each answer.
  * Without `onAnswer` it is the benchmark's "per-request values, no log"
  * rung (`bench/ladder_server.ts`).
  */
 export function answerHandler(
   spec: EquivalentSpec,
-  onAnswer?: (req: Request, answered: Answered) => void,
+  { encoded, onAnswer }: AnswerOptions,
 ): (req: Request) => Response {
   const body = new TextEncoder().encode(spec.body);
   const storedAt = Date.now();
   const etag = spec.headers.find(([name]) => name === "etag")?.[1];
-  const timing = spec.headers.find(([name]) => name === "server-timing")?.[1];
+  const headOf = headMaker(spec);
   return (req) => {
     const started = performance.now();
     const url = req.url;
     const path = url.slice(url.indexOf("/", 8));
     if (path !== spec.path) return new Response(null, { status: 404 });
-    const requestId = crypto.randomUUID();
+    // The service's six reads, in its order.
+    const requestHeaders = req.headers;
+    if (!servedHost(requestHeaders.get("host"))) {
+      return new Response(null, { status: 400 });
+    }
+    const requestId = requestIdOf(requestHeaders);
+    const origin = requestHeaders.get("origin");
     const ageSeconds = String(Math.floor((Date.now() - storedAt) / 1000));
     const ms = Math.round((performance.now() - started) * 100) / 100;
-    // A fresh record, as the service hands the runtime its head: the
-    // cheapest form Deno 2.9.6 takes (pairs cost ~21 % more instructions
-    // per answer here; bench/PROFILE.md, eleventh round).
-    const headers: Record<string, string> = {};
-    for (const [name, value] of spec.headers) {
-      headers[name] = name === "x-request-id"
-        ? requestId
-        : name === "age"
-        ? ageSeconds
-        : name === "server-timing" && timing
-        ? timing.replace(/dur=[\d.]+/, `dur=${ms}`)
-        : value;
-    }
+    const headers = headOf(requestId, ageSeconds, ms, origin);
     // The service's preconditions (RFC 9110 13.2.2): `If-Match` first (412
     // when it names another tag; the bench never sends one), then
     // `If-None-Match` (304).
-    const requestHeaders = req.headers;
     const ifMatch = requestHeaders.get("if-match");
     if (ifMatch !== null && ifMatch !== "*" && ifMatch !== etag) {
       return new Response(null, { status: 412, headers: { etag: etag! } });
     }
     const notModified = etag !== undefined &&
       requestHeaders.get("if-none-match") === etag;
+    const coding = codingOf(requestHeaders.get("accept-encoding"));
+    if (coding !== undefined && etag !== undefined) headers.etag = `W/${etag}`;
+    if (coding !== undefined && !notModified) {
+      headers["content-encoding"] = coding;
+    }
     const status = notModified ? 304 : spec.status;
+    const sent = notModified
+      ? null
+      : coding === undefined
+      ? body
+      : encoded[coding];
     // Optional call: without a log the record is not even built.
     onAnswer?.(req, {
       path,
       status,
-      bytes: notModified ? 0 : body.byteLength,
+      bytes: sent?.byteLength ?? 0,
       requestId,
       started,
     });
-    return new Response(notModified ? null : body, { status, headers });
+    return new Response(sent as Uint8Array<ArrayBuffer> | null, {
+      status,
+      headers,
+    });
+  };
+}
+
+/**
+ * The head of `spec`'s answer with a request's values: its request id,
+ * `Age`, the `Server-Timing` duration, and the CORS headers when it has an
+ * `Origin`. A fresh record, as the service hands the runtime its head: the
+ * cheapest form Deno 2.9.6 takes (pairs cost ~21 % more instructions per
+ * answer here; bench/PROFILE.md, eleventh round).
+ */
+function headMaker(
+  spec: EquivalentSpec,
+): (
+  requestId: string,
+  ageSeconds: string,
+  ms: number,
+  origin: string | null,
+) => Record<string, string> {
+  const timing = spec.headers.find(([name]) => name === "server-timing")?.[1];
+  // Around the duration, found once: the service writes the value from a
+  // template per hit, so a regex replace per request would be work the
+  // service does not do.
+  const dur = timing === undefined ? null : /dur=[\d.]+/.exec(timing);
+  const [timingHead, timingTail] = timing === undefined || dur === null
+    ? ["", ""]
+    : [timing.slice(0, dur.index + 4), timing.slice(dur.index + dur[0].length)];
+  return (requestId, ageSeconds, ms, origin) => {
+    const headers: Record<string, string> = {};
+    for (const [name, value] of spec.headers) {
+      headers[name] = name === "x-request-id"
+        ? requestId
+        : name === "age"
+        ? ageSeconds
+        : name === "server-timing" && dur !== null
+        ? `${timingHead}${ms}${timingTail}`
+        : value;
+    }
+    if (origin !== null) {
+      headers["access-control-allow-origin"] = "*";
+      headers["access-control-expose-headers"] = EXPOSED_HEADERS;
+      headers["timing-allow-origin"] = "*";
+    }
+    return headers;
   };
 }
 
 /** The request handler for `spec`: its answers and its log line. */
 export function equivalentHandler(
   spec: EquivalentSpec,
+  encoded: EncodedBodies,
 ): (req: Request) => Response {
   const { time: _time, level: _level, msg, ...fields } = spec.log;
-  return answerHandler(
-    spec,
-    (req, { path, status, bytes, requestId, started }) =>
+  return answerHandler(spec, {
+    encoded,
+    onAnswer: (req, { path, status, bytes, requestId, started }) =>
       logger.info(String(msg), {
         ...fields,
         method: req.method,
@@ -127,7 +217,7 @@ export function equivalentHandler(
         bytes,
         requestId,
       }),
-  );
+  });
 }
 
 if (import.meta.main) {
@@ -145,7 +235,7 @@ if (import.meta.main) {
   // --guarded: under the service's own connection layer (its accept loop,
   // connection cap, header and keep-alive timeouts; its defaults), which
   // the report sets apart from the service's own per-request work.
-  const handler = equivalentHandler(spec);
+  const handler = equivalentHandler(spec, await encodedBodies(spec));
   if (mode === "--guarded") serveGuarded({ ...listen, handler, logger });
   else Deno.serve(listen, handler);
 }

@@ -10,8 +10,9 @@
  * 3. `all-headers`: the service's whole header set with the values of one
  *    answer, constant (the cost of the header count);
  * 4. `values`: the same with the per-request values (request id from
- *    `crypto.randomUUID()`, `Age`, the `Server-Timing` duration, 304 on a
- *    matching `If-None-Match`), no log line;
+ *    `crypto.randomUUID()`, `Age`, the `Server-Timing` duration) and the
+ *    decisions the service takes from the request's six headers (`Host`,
+ *    `X-Request-Id`, CORS, 412/304, the coding), no log line;
  * 5. `equivalent` (`bench/equivalent_server.ts`): the same and the log line.
  *
  * What to send comes from the spec file the benchmark writes for the
@@ -23,7 +24,12 @@
  */
 
 import { createLogger } from "../services/ops/logger.ts";
-import { answerHandler, type EquivalentSpec } from "./equivalent_server.ts";
+import {
+  answerHandler,
+  type EncodedBodies,
+  encodedBodies,
+  type EquivalentSpec,
+} from "./equivalent_server.ts";
 
 /** The rungs this file serves, lightest first. */
 export const LADDER_RUNGS = ["second-header", "all-headers", "values"] as const;
@@ -40,12 +46,17 @@ function twoHeaders(spec: EquivalentSpec): [string, string][] {
   return [pick("content-type"), pick("etag")];
 }
 
-/** The request handler of `rung` for `spec`. */
+/**
+ * The request handler of `rung` for `spec`; `encoded` (its body in each
+ * coding, see `encodedBodies`) is what the `values` rung sends a client
+ * that takes one.
+ */
 export function ladderHandler(
   spec: EquivalentSpec,
   rung: LadderRung,
+  encoded: EncodedBodies,
 ): (req: Request) => Response {
-  if (rung === "values") return answerHandler(spec);
+  if (rung === "values") return answerHandler(spec, { encoded });
   const body = new TextEncoder().encode(spec.body);
   // A record, as the service and the feature-equivalent pass their heads.
   const headers: Record<string, string> = {};
@@ -69,5 +80,5 @@ if (import.meta.main) {
     port: 0,
     onListen: ({ hostname, port }) =>
       logger.info("listening", { url: `http://${hostname}:${port}` }),
-  }, ladderHandler(spec, rung as LadderRung));
+  }, ladderHandler(spec, rung as LadderRung, await encodedBodies(spec)));
 }

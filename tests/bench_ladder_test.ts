@@ -28,6 +28,7 @@ import {
   ladderSummary,
   nginxVerdict,
 } from "../bench/ladder_report.ts";
+import { encodedBodies } from "../bench/equivalent_server.ts";
 import { ladderHandler } from "../bench/ladder_server.ts";
 
 /** CPU µs per request of the ladder and nginx: steps 10, 4, 6, 6. */
@@ -276,21 +277,22 @@ const spec: EquivalentSpec = {
 Deno.test("ladderHandler() rungs: a second header, then all of them constant, then per-request values", async () => {
   const get = (headers: HeadersInit = {}) =>
     new Request("http://127.0.0.1:1/posts/1", { headers });
-  const two = ladderHandler(spec, "second-header")(get());
+  const encoded = await encodedBodies(spec);
+  const two = ladderHandler(spec, "second-header", encoded)(get());
   assert.deepEqual([...two.headers], [
     ["content-type", "application/json; charset=utf-8"],
     ["etag", '"abc"'],
   ]);
   assert.equal(await two.text(), '{"id":1}');
 
-  const all = ladderHandler(spec, "all-headers");
+  const all = ladderHandler(spec, "all-headers", encoded);
   const [a, b] = [all(get()), all(get({ "if-none-match": '"abc"' }))];
   assert.deepEqual([...a.headers], spec.headers);
   assert.equal(b.status, 200, "constant: no If-None-Match check");
   assert.equal(await a.text(), '{"id":1}');
   await b.body?.cancel();
 
-  const values = ladderHandler(spec, "values");
+  const values = ladderHandler(spec, "values", encoded);
   const [c, d] = [values(get()), values(get({ "if-none-match": '"abc"' }))];
   assert.deepEqual(
     [...c.headers].map(([name]) => name),
@@ -302,7 +304,8 @@ Deno.test("ladderHandler() rungs: a second header, then all of them constant, th
   assert.equal(await c.text(), '{"id":1}');
 });
 
-Deno.test("ladderHandler() refuses a spec without the headers its rung sends", () => {
+Deno.test("ladderHandler() refuses a spec without the headers its rung sends", async () => {
   const bare = { ...spec, headers: [spec.headers[1]!] };
-  assert.throws(() => ladderHandler(bare, "second-header"), TypeError);
+  const encoded = await encodedBodies(spec);
+  assert.throws(() => ladderHandler(bare, "second-header", encoded), TypeError);
 });

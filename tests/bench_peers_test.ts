@@ -9,10 +9,13 @@
  */
 
 import assert from "node:assert/strict";
+import { gunzipSync } from "node:zlib";
 import {
+  encodedBodies,
   equivalentHandler,
   type EquivalentSpec,
 } from "../bench/equivalent_server.ts";
+import { EXPOSED_HEADERS } from "../services/http/cors.ts";
 import {
   checkWrk,
   cpuSecondsOf,
@@ -45,7 +48,7 @@ const spec: EquivalentSpec = {
 };
 
 Deno.test("equivalentHandler() sends the spec's answer with a fresh request id, 304 on a matching If-None-Match, 412 on another If-Match", async () => {
-  const handler = equivalentHandler(spec);
+  const handler = equivalentHandler(spec, await encodedBodies(spec));
   const a = handler(new Request("http://127.0.0.1:1/posts/1"));
   const b = handler(new Request("http://127.0.0.1:1/posts/1"));
   assert.equal(a.status, 200);
@@ -80,6 +83,51 @@ Deno.test("equivalentHandler() sends the spec's answer with a fresh request id, 
   const other = handler(new Request("http://127.0.0.1:1/posts/2"));
   assert.equal(other.status, 404);
   // Let the batched log lines go out before the sanitizers look.
+  await new Promise((resolve) => setTimeout(resolve, 10));
+});
+
+Deno.test("equivalentHandler() takes the service's decisions from Host, X-Request-Id, Origin and Accept-Encoding", async () => {
+  const handler = equivalentHandler(spec, await encodedBodies(spec));
+  const get = (headers: Record<string, string>) =>
+    handler(new Request("http://127.0.0.1:1/posts/1", { headers }));
+
+  const echoed = get({ "x-request-id": "abc-123" });
+  assert.equal(echoed.headers.get("x-request-id"), "abc-123");
+  await echoed.body?.cancel();
+  const malformed = get({ "x-request-id": "a b" });
+  assert.match(malformed.headers.get("x-request-id")!, /^[0-9a-f-]{36}$/);
+  await malformed.body?.cancel();
+
+  const plain = get({});
+  assert.equal(plain.headers.get("access-control-allow-origin"), null);
+  await plain.body?.cancel();
+  const cors = get({ origin: "http://page.test" });
+  assert.equal(cors.headers.get("access-control-allow-origin"), "*");
+  assert.equal(
+    cors.headers.get("access-control-expose-headers"),
+    EXPOSED_HEADERS,
+  );
+  assert.equal(cors.headers.get("timing-allow-origin"), "*");
+  await cors.body?.cancel();
+
+  const gzip = get({ "accept-encoding": "gzip" });
+  assert.equal(gzip.headers.get("content-encoding"), "gzip");
+  assert.equal(gzip.headers.get("etag"), 'W/"abc"');
+  const inflated = gunzipSync(new Uint8Array(await gzip.arrayBuffer()));
+  assert.equal(new TextDecoder().decode(inflated), '{"id":1}');
+  const br = get({ "accept-encoding": "gzip, br" });
+  assert.equal(br.headers.get("content-encoding"), "br");
+  await br.body?.cancel();
+  const notModified = get({
+    "accept-encoding": "gzip",
+    "if-none-match": '"abc"',
+  });
+  assert.equal(notModified.status, 304);
+  assert.equal(notModified.headers.get("etag"), 'W/"abc"');
+  assert.equal(notModified.headers.get("content-encoding"), null);
+
+  const badHost = get({ host: "a/b" });
+  assert.equal(badHost.status, 400);
   await new Promise((resolve) => setTimeout(resolve, 10));
 });
 
