@@ -73,7 +73,7 @@ function madeReply(
 ): Finished | Promise<Finished> {
   reply.headers["x-request-id"] = ctx.requestId;
   corsRecord(reply.headers, ctx.origin);
-  const sent = ctx.method === "HEAD" ? { ...reply, body: null } : reply;
+  const sent = ctx.method === "HEAD" ? headOnly(reply) : reply;
   // The body's own length (a HEAD answer has none: its header says).
   const bytes = reply.body?.byteLength ??
     Number(reply.headers["content-length"] ?? 0);
@@ -84,6 +84,17 @@ function madeReply(
   // the connection busy until it is sent (services/http/large_reply.ts).
   const response = largeResponseOf(sent, { req, timeoutMs: sendTimeoutMs });
   return Promise.resolve({ response, status: sent.status, bytes });
+}
+
+/**
+ * The answer to `HEAD`: `reply` without its body, and with the
+ * `Content-Length` of the body it stands for (RFC 9110 9.3.2), which a
+ * record may leave to the runtime when it has a body (the cached GET's).
+ */
+function headOnly(reply: Reply): Reply {
+  const { headers, body } = reply;
+  if (body !== null) headers["content-length"] ??= String(body.byteLength);
+  return { ...reply, body: null };
 }
 
 /**

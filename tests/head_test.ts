@@ -106,3 +106,24 @@ Deno.test("headOf keeps an explicit length, measures a small body, sends none fo
   const empty = new Response(null, { status: 304 });
   assert.equal(await headOf(empty), empty);
 });
+
+Deno.test("HEAD of a cached answer, from memory too, says the Content-Length its GET sends", async () => {
+  await using upstream = startFixtureUpstream();
+  await using s = await serveApp({ args: ["--upstream-url", upstream.url] });
+  // The cached GET's record leaves Content-Length to the runtime
+  // (services/cache/headers.ts): HEAD must still say it, plain or coded.
+  for (const encoding of ["identity", "gzip"]) {
+    const headers = { "accept-encoding": encoding };
+    const get = await fetch(`${s.url}/posts/1`, { headers });
+    // fetch decodes a coded body: the length sent is the header's.
+    const sent = get.headers.get("content-length");
+    const size = (await get.bytes()).byteLength;
+    if (encoding === "identity") assert.equal(sent, String(size));
+    for (let i = 0; i < 2; i++) {
+      const head = await fetch(`${s.url}/posts/1`, { method: "HEAD", headers });
+      await head.body?.cancel();
+      assert.equal(head.headers.get("cache-status")?.includes("hit"), true);
+      assert.equal(head.headers.get("content-length"), sent, encoding);
+    }
+  }
+});

@@ -141,7 +141,12 @@ export function cachedAnswer<R extends CachedRequest>(
   return reply;
 }
 
-/** The 200 of a lookup, without paging headers. */
+/**
+ * The 200 of a lookup, without paging headers, and without
+ * `Content-Length`: the runtime writes it from the body (a `HEAD` answer
+ * gets it in routes/finish.ts), and a record with no header to drop goes
+ * to the runtime as it is (services/http/reply.ts `headRecord`).
+ */
 function okReply(result: CacheResult, serverTiming: string): Reply {
   const { entry } = result;
   if (result.unstoredCacheControl !== undefined) {
@@ -149,7 +154,6 @@ function okReply(result: CacheResult, serverTiming: string): Reply {
       status: entry.status,
       headers: {
         "content-type": entry.contentType,
-        "content-length": String(entry.body.byteLength),
         etag: entry.etag,
         ...cacheHeaders(result),
         "server-timing": serverTiming,
@@ -162,7 +166,6 @@ function okReply(result: CacheResult, serverTiming: string): Reply {
     status: entry.status,
     headers: {
       "content-type": entry.contentType,
-      "content-length": String(entry.body.byteLength),
       "etag": entry.etag,
       "cache-control": cacheControl(result.lifetimeSeconds),
       "age": String(result.ageSeconds),

@@ -231,7 +231,7 @@ export class Compressor {
       if (weak !== undefined) headers.set("etag", weak);
       return response;
     }
-    const variant = variantOf(req, status, headers, plan.coding);
+    const variant = variantOf(req, status, headers, plan.coding, declared);
     const cached = variant.key === undefined
       ? undefined
       : this.#cache?.get(variant.key);
@@ -267,7 +267,8 @@ export class Compressor {
       if (weak !== undefined) headers.etag = weak;
       return reply;
     }
-    const variant = variantOf(req, status, headers, plan.coding);
+    const length = String(body.byteLength);
+    const variant = variantOf(req, status, headers, plan.coding, length);
     const cached = variant.key === undefined
       ? undefined
       : this.#cache?.get(variant.key);
@@ -329,20 +330,21 @@ function weakTagOf(
   return status === 304 || tagsOwnBody(req, status) ? `W/${etag}` : undefined;
 }
 
+/** How to encode a body of `length` bytes (`null`: unknown) in `coding`. */
 function variantOf(
   req: CompressedRequest,
   status: number,
   head: Head,
   coding: Coding,
+  length: string | null,
 ): Variant {
   const etag = headerOf(head, "etag");
   // Only the compressed bytes of a body its ETag describes are kept by it.
   if (etag === null || !tagsOwnBody(req, status)) return { coding };
-  const length = headerOf(head, "content-length") ?? "";
   return {
     coding,
     etag: etag.startsWith("W/") ? etag : `W/${etag}`,
-    key: `${coding} ${length} ${etag}`,
+    key: `${coding} ${length ?? ""} ${etag}`,
   };
 }
 

@@ -15,7 +15,11 @@
 export interface Reply {
   /** The HTTP status. */
   status: number;
-  /** The header fields, names in lower case. */
+  /**
+   * The header fields, names in lower case. `Content-Length` may be left
+   * out when there is a body: the runtime writes the body's own, and the
+   * pipeline adds it to the answer to `HEAD` (routes/finish.ts).
+   */
   headers: Record<string, string>;
   /** The body, or `null` for none (a 304, or the answer to `HEAD`). */
   body: Uint8Array | null;
@@ -32,11 +36,10 @@ export function isReply(answer: Response | Reply): answer is Reply {
  * runtime writes `Content-Length` from the bytes itself, so the record's
  * copy is left out (one header less to convert and check).
  *
- * The head goes to the runtime as a fresh record ({@linkcode headRecord}):
- * Deno 2.9.6 takes a record's fields with one `for...in`, where pairs go
- * through the WebIDL sequence conversion one pair at a time (callgrind:
- * 8.5k fewer instructions per cached hit, 7 %, bench/PROFILE.md, eleventh
- * round).
+ * The head goes to the runtime as a record ({@linkcode headRecord}): Deno
+ * 2.9.6 takes a record's fields with one `for...in`, where pairs go through
+ * the WebIDL sequence conversion one pair at a time (callgrind: 8.5k fewer
+ * instructions per cached hit, 7 %, bench/PROFILE.md, eleventh round).
  */
 export function responseOf(reply: Reply): Response {
   return new Response(reply.body as Uint8Array<ArrayBuffer> | null, {
@@ -46,19 +49,20 @@ export function responseOf(reply: Reply): Response {
 }
 
 /**
- * `reply`'s head as a new record, without its `Content-Length` when it has
- * a body. A copy, not the reply's own record: that one was built in steps
- * by several layers (the cache's fields, `Vary`, the request id, CORS), and
- * the runtime's `for...in` over it took its slow path (callgrind: more than
- * twice the pairs' cost); a record filled in one loop here stays on the
- * fast one.
+ * `reply`'s head for the runtime: its own record, or, when that holds a
+ * `Content-Length` to leave out (there is a body), a copy without it. The
+ * cached GET's record has none (services/cache/headers.ts), so a hit
+ * copies nothing: callgrind, 2.2k fewer instructions per hit, the
+ * runtime's own work on the record unchanged (bench/PROFILE.md, thirteenth
+ * round; the eleventh round's slow path with the reply's own record was,
+ * presumably, that record's `Content-Length` next to a body).
  */
 export function headRecord(reply: Reply): Record<string, string> {
   const { headers, body } = reply;
+  if (body === null || headers["content-length"] === undefined) return headers;
   const head: Record<string, string> = {};
   for (const name in headers) {
-    if (body !== null && name === "content-length") continue;
-    head[name] = headers[name]!;
+    if (name !== "content-length") head[name] = headers[name]!;
   }
   return head;
 }
