@@ -19,6 +19,10 @@
  *   download read by nobody, `slowhttptest -X`) are cut off, longest
  *   stalled first (`giveUpStalled`), where they held their socket and file
  *   until `DOWNLOAD_IDLE_TIMEOUT_MS`, and new clients waited as long.
+ *   From then on the descriptors hold the cap down (`connection_cap.ts`):
+ *   the connections then open less 32 are the cap, so a flood of idle
+ *   sockets under a low `ulimit -n` meets the cap's prompt room-making
+ *   rather than a second of back-off per descriptor limit of sockets.
  * - **Header timeout**: a connection that has not sent a complete request
  *   head within `headerTimeoutMs` of being accepted is closed (as nginx's
  *   `client_header_timeout`): idle and half-sent connections do not pile up.
@@ -50,6 +54,7 @@ import { problem } from "../http/problem.ts";
 import { giveUpStalled } from "../http/stall_timeout.ts";
 import type { Logger } from "../ops/logger.ts";
 import { acceptLoop, turnAway } from "./accept_loop.ts";
+import { ConnectionCap } from "./connection_cap.ts";
 import { ConnectionSet, ConnectionStats } from "./connection_set.ts";
 import { connectionServer, type ServeConnection } from "./serve_connection.ts";
 
@@ -198,13 +203,14 @@ function guarded(
     keepAliveTimeoutMs,
     maxStreams,
   });
+  const cap = new ConnectionCap(maxConnections);
   const stopping = new AbortController();
   const accepting = acceptLoop(listener, {
     logger,
     signal: stopping.signal,
     onConnection(conn) {
       if (
-        connections.size >= maxConnections && !roomAtCap(connections, stats)
+        cap.reached(connections.size) && !roomAtCap(connections, stats)
       ) {
         stats.rejected++;
         turnAway(conn);
@@ -213,7 +219,10 @@ function guarded(
       }
     },
     onBackoff: () => stats.acceptBackoffs++,
-    onExhausted: () => freeDescriptors(connections, stats),
+    onExhausted: () => {
+      lowerCap(cap, stats, logger);
+      return freeDescriptors(connections, stats);
+    },
   });
   const stopAccepting = () => stopListening(listener, stopping, accepting);
   const { finished, shutdown } = stopOnce(async () => {
@@ -269,6 +278,27 @@ function roomAtCap(
   const stalled = giveUpStalled(1);
   stats.stalled += stalled;
   return stalled === 1 || connections.reclaimIdle(1) === 1;
+}
+
+/**
+ * Out of descriptors: the cap comes down to the connections that hold
+ * descriptors now, those being closed included (`stats.open`): counting
+ * only those still served, every accept failing while the closes of the
+ * connections made room for were under way lowered it again (193, 161,
+ * 129, 97 ... under `ulimit -n 256`).
+ */
+function lowerCap(
+  cap: ConnectionCap,
+  stats: ConnectionStats,
+  logger: Logger,
+): void {
+  const before = cap.value;
+  cap.exhausted(stats.open);
+  if (cap.value === before) return;
+  logger.warn("server.connection_cap_lowered", {
+    cap: cap.value,
+    open: stats.open,
+  });
 }
 
 /**
