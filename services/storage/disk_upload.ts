@@ -45,13 +45,23 @@ async function removeIfExists(path: string): Promise<void> {
 }
 
 /**
+ * How long a `.part` no upload holds counts as live after its last change:
+ * {@linkcode DiskUpload.open} creates the file, then locks it, and a sweep
+ * looking in between (another process starting on the folder) took 17 of
+ * 200 live uploads for a crash's leftovers and removed their files. A
+ * leftover is older than a restart takes.
+ */
+export const LOCK_GRACE_MS = 5_000;
+
+/**
  * Whether upload `id` in folder `dir` is live: its `<id>.part` exists and
  * an open upload holds its lock, in this process or another sharing the
  * folder (the workers of `deno serve --parallel`, a process started while
  * the previous one still finishes its uploads). The lock is `flock(2)`'s:
  * it belongs to the open file, so it conflicts within one process too, and
- * it goes with the process, so a crash's `.part` is free. The
- * sweep removes the leftovers of uploads that are not live only.
+ * it goes with the process, so a crash's `.part` is free, once older than
+ * {@linkcode LOCK_GRACE_MS}. The sweep removes the leftovers of uploads
+ * that are not live only.
  */
 export async function uploadIsLive(dir: string, id: string): Promise<boolean> {
   let file: Deno.FsFile;
@@ -62,7 +72,12 @@ export async function uploadIsLive(dir: string, id: string): Promise<boolean> {
     throw error;
   }
   try {
-    return !(await file.tryLock(true));
+    if (!(await file.tryLock(true))) return true;
+    // Free: a crash's leftover, or an upload between its create and its
+    // lock (two calls: the lock waits for ours to go, on a file by then
+    // removed).
+    const { mtime } = await file.stat();
+    return mtime !== null && Date.now() - mtime.getTime() < LOCK_GRACE_MS;
   } finally {
     // Closing releases the lock if it was taken here.
     file.close();
