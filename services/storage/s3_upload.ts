@@ -17,6 +17,7 @@
  * @module
  */
 
+import { Buffer } from "node:buffer";
 import { committedMetadata, type FileMetadata } from "./metadata.ts";
 import { type S3Bucket, S3Error } from "./s3_bucket.ts";
 import { Heartbeat } from "./s3_heartbeat.ts";
@@ -67,6 +68,8 @@ export class S3Upload implements StorageUpload {
   #failure: { error: unknown } | undefined;
   #state: "open" | "committing" | "closed" = "open";
   #claimed = false;
+  // The claim's bytes once its PUT went out (see `#claim`).
+  #claimSent: Uint8Array | undefined;
 
   private constructor(
     bucket: S3Bucket,
@@ -128,18 +131,7 @@ export class S3Upload implements StorageUpload {
     await Promise.all(this.#inFlight);
     this.#throwIfFailed();
     const metadata = committedMetadata(this.id, content);
-    // The metadata object is the claim on the id: written only if absent,
-    // so of two uploads of one id (on two instances) one wins, and the
-    // other neither replaces the winner's file nor removes it on abort.
-    const claim = await this.#bucket.run({
-      method: "PUT",
-      key: metadataKey(this.id),
-      headers: { "content-type": "application/json", "if-none-match": "*" },
-      body: new TextEncoder().encode(JSON.stringify(metadata)),
-      expect: [412],
-    });
-    if (claim === 412) throw new FileIdTakenError(this.id);
-    this.#claimed = true;
+    await this.#claim(new TextEncoder().encode(JSON.stringify(metadata)));
     await this.#complete();
     this.#state = "closed";
     this.#freeParts();
@@ -148,12 +140,61 @@ export class S3Upload implements StorageUpload {
   }
 
   /**
+   * Writes the metadata object, the claim on the id: only if absent, so of
+   * two uploads of one id (on two instances) one wins, and the other
+   * neither replaces the winner's file nor removes it on abort. A 412 may
+   * also be this claim's own PUT sent again (the store client sends a PUT
+   * again when its connection broke, `S3Bucket`'s transmit; the first one
+   * may have been stored): the object holding these very bytes (the commit
+   * time to the millisecond among them) is then this upload's. That was a
+   * 409 "another upload was stored first", and the object left behind made
+   * every retry of the id 409 as well.
+   *
+   * @throws {FileIdTakenError} when another upload holds the id.
+   */
+  async #claim(metadata: Uint8Array<ArrayBuffer>): Promise<void> {
+    // Until an answer says otherwise the claim may be stored: an abort
+    // then looks (see `abort`).
+    this.#claimSent = metadata;
+    const status = await this.#bucket.run({
+      method: "PUT",
+      key: metadataKey(this.id),
+      headers: { "content-type": "application/json", "if-none-match": "*" },
+      body: metadata,
+      expect: [412],
+    });
+    if (status === 412 && !(await this.#holdsClaim(metadata))) {
+      this.#claimSent = undefined;
+      throw new FileIdTakenError(this.id);
+    }
+    this.#claimed = true;
+  }
+
+  /** Whether the metadata object holds exactly `metadata`. */
+  async #holdsClaim(metadata: Uint8Array): Promise<boolean> {
+    const res = await this.#bucket.send({
+      method: "GET",
+      key: metadataKey(this.id),
+      expect: [404],
+    });
+    if (res.status === 404) {
+      await res.body?.cancel();
+      return false;
+    }
+    const stored = new Uint8Array(await res.arrayBuffer());
+    return Buffer.from(stored).equals(metadata);
+  }
+
+  /**
    * AbortMultipartUpload, and once the commit claimed the id the metadata
-   * object and the content too; the sweep takes what a failure here
-   * leaves.
+   * object and the content too; so also when the claim was sent and no
+   * answer came (it may be stored), if the object is this upload's. The
+   * sweep takes what a failure here leaves.
    */
   async abort(): Promise<void> {
-    const claimed = this.#claimed;
+    const sent = this.#claimed ? undefined : this.#claimSent;
+    const claimed = this.#claimed ||
+      (sent !== undefined && await this.#holdsClaim(sent).catch(() => false));
     this.#state = "closed";
     this.#stop.abort(new Error("upload aborted"));
     await Promise.allSettled(this.#inFlight);
