@@ -21,7 +21,7 @@ import { Buffer } from "node:buffer";
 import { committedMetadata, type FileMetadata } from "./metadata.ts";
 import { type S3Bucket, S3Error } from "./s3_bucket.ts";
 import { Heartbeat } from "./s3_heartbeat.ts";
-import { completeXml, xmlValue } from "./s3_xml.ts";
+import { completeXml, xmlValue, xmlValues } from "./s3_xml.ts";
 import {
   FileIdTakenError,
   type StorageUpload,
@@ -148,7 +148,9 @@ export class S3Upload implements StorageUpload {
    * may have been stored): the object holding these very bytes (the commit
    * time to the millisecond among them) is then this upload's. That was a
    * 409 "another upload was stored first", and the object left behind made
-   * every retry of the id 409 as well.
+   * every retry of the id 409 as well. Another object may be a leftover
+   * (see {@linkcode S3Upload.#leftover}): it is removed, and the claim
+   * made once more.
    *
    * @throws {FileIdTakenError} when another upload holds the id.
    */
@@ -156,18 +158,48 @@ export class S3Upload implements StorageUpload {
     // Until an answer says otherwise the claim may be stored: an abort
     // then looks (see `abort`).
     this.#claimSent = metadata;
-    const status = await this.#bucket.run({
-      method: "PUT",
-      key: metadataKey(this.id),
-      headers: { "content-type": "application/json", "if-none-match": "*" },
-      body: metadata,
-      expect: [412],
-    });
-    if (status === 412 && !(await this.#holdsClaim(metadata))) {
-      this.#claimSent = undefined;
-      throw new FileIdTakenError(this.id);
+    for (let attempt = 0;; attempt++) {
+      const status = await this.#bucket.run({
+        method: "PUT",
+        key: metadataKey(this.id),
+        headers: { "content-type": "application/json", "if-none-match": "*" },
+        body: metadata,
+        expect: [412],
+      });
+      if (status !== 412 || await this.#holdsClaim(metadata)) break;
+      if (attempt > 0 || !(await this.#leftover())) {
+        this.#claimSent = undefined;
+        throw new FileIdTakenError(this.id);
+      }
+      await this.#bucket.run({ method: "DELETE", key: metadataKey(this.id) });
     }
     this.#claimed = true;
+  }
+
+  /**
+   * Whether the metadata object of the id is a leftover nobody holds: the
+   * id has no content, and no multipart upload in progress but this one.
+   * Every claim is made with its upload in progress, and that lasts until
+   * its content is there, so such an object is no live upload's: a delete
+   * that removed the content and failed before the metadata (a 503, a
+   * crash) leaves one, and made every later upload of the id 409 for good.
+   * Two uploads of the id at once each see the other's upload: neither
+   * takes it (both 409), never both.
+   */
+  async #leftover(): Promise<boolean> {
+    const head = await this.#bucket.send({
+      method: "HEAD",
+      key: contentKey(this.id),
+      expect: [404],
+    });
+    await head.body?.cancel();
+    if (head.ok) return false;
+    const xml = await this.#bucket.text({
+      method: "GET",
+      key: "",
+      query: { uploads: "", prefix: contentKey(this.id) },
+    });
+    return xmlValues(xml, "UploadId").every((id) => id === this.#uploadId);
   }
 
   /** Whether the metadata object holds exactly `metadata`. */

@@ -1,0 +1,136 @@
+/**
+ * A delete on an S3 store (a real Ceph radosgw) that removed a file's
+ * content but not its metadata object: the request for the metadata held
+ * by a loopback pass-through until `S3_TIMEOUT_MS`, as a store that stops
+ * answering (or an instance that dies) between the two. The file is gone
+ * (404, unlisted), and the metadata object left behind is nobody's: an
+ * upload of the id writes its claim only if absent (`If-None-Match: *`),
+ * so every later upload under that `Upload-Id` was 409 "another upload was
+ * stored first", for good. Now the claim takes over such a leftover: no
+ * content and no other multipart upload of the id in progress. Two uploads
+ * of the id at once each see the other's: never both stored.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { bucketContents, type Ceph, sharedCeph } from "./fixtures/ceph.ts";
+import { bytesOf, cephTest, s3Args, sha256Hex } from "./fixtures/s3_app.ts";
+import { serveApp } from "./fixtures/served_app.ts";
+import { startTcpProxy } from "./fixtures/tcp_proxy.ts";
+
+const MiB = 1024 * 1024;
+// Long enough for a 5 MiB part on a loaded machine.
+const TIMEOUT_MS = 2500;
+// The request line of the DELETE of a metadata object.
+const META_DELETE = /^DELETE \/[^ ]*\/meta\//;
+
+/** Uploads `body` under `id`; resolves the status and the answer. */
+async function upload(url: string, id: string, body: Uint8Array) {
+  const res = await fetch(`${url}/files`, {
+    method: "POST",
+    body: body as Uint8Array<ArrayBuffer>,
+    headers: { "upload-id": id },
+  });
+  return { status: res.status, body: await res.json() };
+}
+
+/** File `id` is stored whole with `sha256`, alone in the bucket. */
+async function assertStored(
+  ceph: Ceph,
+  url: string,
+  id: string,
+  sha256: string,
+): Promise<void> {
+  const got = await fetch(`${url}/files/${id}`);
+  assert.equal(got.status, 200);
+  assert.equal(sha256Hex(new Uint8Array(await got.arrayBuffer())), sha256);
+  assert.deepEqual(await bucketContents(ceph), {
+    keys: [`files/${id}`, `meta/${id}.json`],
+    uploads: [],
+  });
+}
+
+/**
+ * Stores `id` through `url`, then deletes it with the metadata object's
+ * DELETE held by `hold` (a pass-through the app goes through): 503, and
+ * the metadata object stays behind.
+ */
+async function deleteHalfway(
+  ceph: Ceph,
+  url: string,
+  id: string,
+  hold: () => void,
+): Promise<void> {
+  assert.equal((await upload(url, id, bytesOf(MiB, 5))).status, 201);
+  hold();
+  const res = await fetch(`${url}/files/${id}`, { method: "DELETE" });
+  assert.equal(res.status, 503, await res.text());
+  assert.deepEqual(await bucketContents(ceph), {
+    keys: [`meta/${id}.json`],
+    uploads: [],
+  });
+  const gone = await fetch(`${url}/files/${id}`);
+  await gone.body?.cancel();
+  assert.equal(gone.status, 404);
+}
+
+cephTest(
+  "s3: a delete that removed the content, not the metadata (503): the id is 404, and an upload under it is stored, not 409 for good",
+  async () => {
+    await using ceph = await sharedCeph();
+    await using proxy = startTcpProxy({
+      port: Number(new URL(ceph.endpoint).port),
+    });
+    await using served = await serveApp({
+      args: s3Args(ceph, ["--s3-timeout-ms", String(TIMEOUT_MS)], proxy.url),
+    });
+    const id = "0".repeat(31) + "e";
+    await deleteHalfway(
+      ceph,
+      served.url,
+      id,
+      () => proxy.holdRequest(META_DELETE),
+    );
+    const listed = await (await fetch(`${served.url}/files`)).json();
+    assert.deepEqual(listed.items, []);
+    const body = bytesOf(6 * MiB, 6);
+    const again = await upload(served.url, id, body);
+    assert.equal(again.status, 201, JSON.stringify(again.body));
+    await assertStored(ceph, served.url, id, sha256Hex(body));
+  },
+);
+
+cephTest(
+  "s3: two uploads at once of an id whose delete stopped halfway, on two instances: never both stored; the file is the 201's",
+  async () => {
+    await using ceph = await sharedCeph();
+    await using proxy = startTcpProxy({
+      port: Number(new URL(ceph.endpoint).port),
+    });
+    const args = ["--s3-timeout-ms", String(TIMEOUT_MS)];
+    await using a = await serveApp({ args: s3Args(ceph, args, proxy.url) });
+    await using b = await serveApp({ args: s3Args(ceph, args) });
+    const id = "0".repeat(31) + "f";
+    await deleteHalfway(
+      ceph,
+      a.url,
+      id,
+      () => proxy.holdRequest(META_DELETE),
+    );
+    const bodies = [bytesOf(6 * MiB, 7), bytesOf(6 * MiB, 8)];
+    const answers = await Promise.all(
+      [a, b].map((served, i) => upload(served.url, id, bodies[i]!)),
+    );
+    const stored = answers.flatMap((x, i) => x.status === 201 ? [i] : []);
+    assert.ok(stored.length <= 1, JSON.stringify(answers));
+    for (const x of answers) {
+      if (x.status !== 201) assert.equal(x.status, 409, JSON.stringify(x));
+    }
+    // Both refused (each saw the other's upload): a retry is stored.
+    const won = stored[0] ??
+      ((await upload(a.url, id, bodies[0]!)).status === 201 ? 0 : -1);
+    assert.ok(won >= 0, "a retry after two refusals is stored");
+    await assertStored(ceph, b.url, id, sha256Hex(bodies[won]!));
+  },
+);
