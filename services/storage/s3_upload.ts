@@ -187,19 +187,24 @@ export class S3Upload implements StorageUpload {
    * takes it (both 409), never both.
    */
   async #leftover(): Promise<boolean> {
+    // Uploads first: one that completes between the two looks then shows
+    // its content to the second (the other order missed both, and took
+    // a stored file's metadata for a leftover).
+    const xml = await this.#bucket.text({
+      method: "GET",
+      key: "",
+      query: { uploads: "", prefix: contentKey(this.id) },
+    });
+    if (xmlValues(xml, "UploadId").some((id) => id !== this.#uploadId)) {
+      return false;
+    }
     const head = await this.#bucket.send({
       method: "HEAD",
       key: contentKey(this.id),
       expect: [404],
     });
     await head.body?.cancel();
-    if (head.ok) return false;
-    const xml = await this.#bucket.text({
-      method: "GET",
-      key: "",
-      query: { uploads: "", prefix: contentKey(this.id) },
-    });
-    return xmlValues(xml, "UploadId").every((id) => id === this.#uploadId);
+    return !head.ok;
   }
 
   /** Whether the metadata object holds exactly `metadata`. */
