@@ -78,12 +78,17 @@ const DESCRIPTION = "A cached front for the JSONPlaceholder API and a " +
   "- `HEAD` works wherever `GET` does: the same status and headers, no " +
   "body; `Content-Length` only when it is the size `GET` sends.\n" +
   "- An unknown path is 404; a known path with another method is 405 with " +
-  "`Allow`. `OPTIONS` on a known path is 204 with `Allow`.\n" +
+  "`Allow` (JSONPlaceholder answers 404 `{}`, and takes a `POST` with " +
+  "`X-HTTP-Method-Override` as the method named, which is not honoured " +
+  "here). `OPTIONS` on a known path is 204 with `Allow`.\n" +
   "- CORS: pages on any origin may call every route. A request with " +
   "`Origin` gets `Access-Control-Allow-Origin: *` and " +
   "`Access-Control-Expose-Headers`, errors too; preflights get 204 with " +
   "the path's methods, the requested headers and " +
-  "`Access-Control-Max-Age: 7200`. Every answer says `Vary: Origin`.\n" +
+  "`Access-Control-Max-Age: 7200`. Every answer says `Vary: Origin`. " +
+  "There is no `Access-Control-Allow-Credentials` (JSONPlaceholder " +
+  "reflects the `Origin` with it): a browser refuses a call made with " +
+  'credentials (`credentials: "include"`); this API has none.\n' +
   "- Every error is an RFC 9457 `application/problem+json` body, but " +
   "for the upstream's own answer to a JSONPlaceholder write, passed on " +
   "as it is.\n" +
