@@ -59,15 +59,41 @@ export function isValidId(id: string | undefined): id is string {
 }
 
 /**
+ * The name json-server's query parser (Express's `qs`) files a parameter
+ * under: the part before the first `[` (`_limit[]` and `_limit[x]` are
+ * `_limit`), or the first bracket's content when the name starts with one
+ * (`[_limit]`). Parameters of one such name make one list, in the order
+ * they came.
+ */
+function qsName(name: string): string {
+  const open = name.indexOf("[");
+  if (open < 0) return name;
+  if (open > 0) return name.slice(0, open);
+  const close = name.indexOf("]");
+  return close < 0 ? name : name.slice(1, close);
+}
+
+/**
+ * Orders `[name, ...]` entries by {@linkcode qsName}, stable: the
+ * parameters json-server reads as one list keep their order.
+ */
+function byQsName(a: readonly [string, ...unknown[]], b: typeof a): number {
+  const [x, y] = [qsName(a[0]), qsName(b[0])];
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/**
  * The canonical query string: parameters sorted by name, the values of a
  * repeated one kept in their order. json-server reads a repeated
  * parameter as the list of its values in order, and for its own ones that
  * order is meaning: `_limit=5&_limit=10` takes 5 items and
  * `_limit=10&_limit=5` 10 (`parseInt` of the list joined), so the two are
- * not one answer. Parameters of different names commute (filters are
- * all applied), so their order is not kept. `search` is the query as
- * sent (`?` first): a query with an escape that is no UTF-8 is made
- * canonical by {@linkcode canonicalRawQuery}.
+ * not one answer. A name with brackets is the same list (`qs` files
+ * `_limit[]=10&_limit=5` as `_limit`, 10 items), so names are compared as
+ * {@linkcode qsName} makes them. Parameters of different names commute
+ * (filters are all applied), so their order is not kept. `search` is the
+ * query as sent (`?` first): a query with an escape that is no UTF-8 is
+ * made canonical by {@linkcode canonicalRawQuery}.
  */
 export function canonicalQuery(
   params: URLSearchParams,
@@ -77,7 +103,7 @@ export function canonicalQuery(
   const entries = [...params];
   if (entries.length === 0) return "";
   // Array.prototype.sort is stable: equal names keep their order.
-  entries.sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0);
+  entries.sort(byQsName);
   return "?" + new URLSearchParams(entries).toString();
 }
 
@@ -116,7 +142,7 @@ function canonicalRawQuery(search: string): string {
       : piece;
     entries.push([entry[0], kept]);
   }
-  entries.sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0);
+  entries.sort(byQsName);
   return "?" + entries.map(([, kept]) => kept).join("&");
 }
 
