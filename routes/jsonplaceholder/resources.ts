@@ -99,12 +99,35 @@ export function canonicalQuery(
   params: URLSearchParams,
   search: string,
 ): string {
+  if (search.length > QS_PARAMETER_LIMIT) {
+    const read = readByQs(search);
+    if (read !== search) return canonicalQuery(new URLSearchParams(read), read);
+  }
   if (!decodesCleanly(search)) return canonicalRawQuery(search);
   const entries = [...params];
   if (entries.length === 0) return "";
   // Array.prototype.sort is stable: equal names keep their order.
   entries.sort(byQsName);
   return "?" + new URLSearchParams(entries).toString();
+}
+
+/** How many `&`-separated pieces of a query json-server's `qs` reads. */
+const QS_PARAMETER_LIMIT = 1000;
+
+/**
+ * The part of `search` json-server reads: `qs` takes the first 1,000
+ * `&`-separated pieces (empty ones count) and drops the rest, so
+ * `?x&x&…(1,000)&userId=1` is every post there. Sorted whole, the query
+ * put `userId=1` first and asked for 10. A query of fewer pieces is
+ * `search` itself.
+ */
+function readByQs(search: string): string {
+  let at = 0;
+  for (let piece = 0; piece < QS_PARAMETER_LIMIT; piece++) {
+    at = search.indexOf("&", at + 1);
+    if (at < 0) return search;
+  }
+  return search.slice(0, at);
 }
 
 /**

@@ -134,9 +134,12 @@ function keyOf(ctx: RouteContext): string {
 /** The answer refusing a query the upstream cannot take, if it is one. */
 function refusedQuery(ctx: RouteContext, key: string): Response | undefined {
   const instance = ctx.url.pathname;
-  if (key.length > MAX_UPSTREAM_TARGET) {
+  // As sent, too: past json-server's 1,000th parameter the key is cut
+  // (`canonicalQuery`), and JSONPlaceholder refuses such a head (431).
+  const length = Math.max(key.length, ctx.pathname.length + ctx.search.length);
+  if (length > MAX_UPSTREAM_TARGET) {
     return problem(414, {
-      detail: `The path and query come to ${key.length} characters; ` +
+      detail: `The path and query come to ${length} characters; ` +
         `at most ${MAX_UPSTREAM_TARGET} are taken`,
       instance,
     });
