@@ -12,11 +12,11 @@
  */
 
 import assert from "node:assert/strict";
+import { compareAll } from "./fixtures/differential.ts";
 import {
   classes,
-  compareAll,
   type Difference,
-} from "./fixtures/differential.ts";
+} from "./fixtures/differential_documented.ts";
 import {
   differentialRequests,
   loadData,
