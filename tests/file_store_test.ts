@@ -12,11 +12,7 @@ import {
 } from "../services/storage/local_disk.ts";
 import { type FileMetadata, newId } from "../services/storage/metadata.ts";
 import { receiveUpload } from "../services/uploads/pipeline.ts";
-import {
-  listDir,
-  withTempDir as withDir,
-  writeLeftover,
-} from "./fixtures/temp_dir.ts";
+import { listDir, withTempDir as withDir } from "./fixtures/temp_dir.ts";
 
 /** Writes a committed file the way a committed upload leaves it. */
 async function putFile(
@@ -49,7 +45,7 @@ Deno.test("LocalDiskStorage.sweep removes crash leftovers only", async () => {
     const a = newId();
     const b = newId();
     const orphan = newId();
-    await writeLeftover(join(dir, `${a}.part`), "partial");
+    await Deno.writeTextFile(join(dir, `${a}.part`), "partial");
     await Deno.writeTextFile(join(dir, `${b}.json.part`), "{");
     await Deno.writeTextFile(join(dir, `${orphan}.json`), "{}");
     await Deno.writeTextFile(join(dir, "notes.part"), "not ours");

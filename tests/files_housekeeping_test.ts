@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { randomBody, sha256Hex } from "./fixtures/upload_client.ts";
-import { listDir as filesIn, writeLeftover } from "./fixtures/temp_dir.ts";
+import { listDir as filesIn } from "./fixtures/temp_dir.ts";
 import {
   bytesOf,
   KiB,
@@ -42,7 +42,7 @@ Deno.test("createApp sweeps .part leftovers and orphan sidecars, keeps committed
         JSON.stringify(meta),
       );
       for (const name of leftovers) {
-        await writeLeftover(join(dir, name), randomBytes(1000));
+        await Deno.writeFile(join(dir, name), randomBytes(1000));
       }
       // Not a leftover of ours: left alone.
       await Deno.writeTextFile(join(dir, "notes.txt"), "keep me");

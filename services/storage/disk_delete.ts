@@ -29,6 +29,7 @@
 import { join } from "node:path";
 import { folderUnusable } from "./disk_errors.ts";
 import { readSidecarOf } from "./disk_sidecar.ts";
+import { exists } from "./path_exists.ts";
 import type { FileMetadata } from "./metadata.ts";
 import type { ConditionalDeletion } from "./storage.ts";
 
@@ -180,16 +181,6 @@ export async function leftAside(dir: string, name: string): Promise<boolean> {
 
 function hex(byte: number): string {
   return byte.toString(16).padStart(2, "0");
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
-  }
 }
 
 async function removeIfAny(path: string): Promise<void> {

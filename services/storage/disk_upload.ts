@@ -45,23 +45,13 @@ async function removeIfExists(path: string): Promise<void> {
 }
 
 /**
- * How long a `.part` no upload holds counts as live after its last change:
- * {@linkcode DiskUpload.open} creates the file, then locks it, and a sweep
- * looking in between (another process starting on the folder) took 17 of
- * 200 live uploads for a crash's leftovers and removed their files. A
- * leftover is older than a restart takes.
- */
-export const LOCK_GRACE_MS = 5_000;
-
-/**
  * Whether upload `id` in folder `dir` is live: its `<id>.part` exists and
  * an open upload holds its lock, in this process or another sharing the
  * folder (the workers of `deno serve --parallel`, a process started while
  * the previous one still finishes its uploads). The lock is `flock(2)`'s:
  * it belongs to the open file, so it conflicts within one process too, and
- * it goes with the process, so a crash's `.part` is free, once older than
- * {@linkcode LOCK_GRACE_MS}. The sweep removes the leftovers of uploads
- * that are not live only.
+ * it goes with the process, so a crash's `.part` is free. The
+ * sweep removes the leftovers of uploads that are not live only.
  */
 export async function uploadIsLive(dir: string, id: string): Promise<boolean> {
   let file: Deno.FsFile;
@@ -72,15 +62,88 @@ export async function uploadIsLive(dir: string, id: string): Promise<boolean> {
     throw error;
   }
   try {
-    if (!(await file.tryLock(true))) return true;
-    // Free: a crash's leftover, or an upload between its create and its
-    // lock (two calls: the lock waits for ours to go, on a file by then
-    // removed).
-    const { mtime } = await file.stat();
-    return mtime !== null && Date.now() - mtime.getTime() < LOCK_GRACE_MS;
+    return !(await file.tryLock(true));
   } finally {
     // Closing releases the lock if it was taken here.
     file.close();
+  }
+}
+
+/**
+ * Removes `<id>.part` of folder `dir` unless upload `id` is live
+ * ({@linkcode uploadIsLive}); resolves false when it is live, true when
+ * the file is gone (removed here, or not there). It
+ * is removed while its lock is held here, so an upload that made it but
+ * had not locked it yet finds it gone once it has the lock, and makes it
+ * again ({@linkcode DiskUpload.open}), instead of writing on into a file
+ * no name leads to.
+ */
+export async function clearPartUnlessLive(
+  dir: string,
+  id: string,
+): Promise<boolean> {
+  const path = join(dir, `${id}.part`);
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { read: true });
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return true;
+    throw error;
+  }
+  try {
+    if (!(await file.tryLock(true))) return false;
+    await removeIfExists(path);
+    return true;
+  } finally {
+    file.close();
+  }
+}
+
+/** How many times an upload makes its `<id>.part` before giving up. */
+const OPEN_TRIES = 3;
+
+/**
+ * A new `<id>.part` in `dir`, not locked yet. One already there is
+ * removed if it is a crash's leftover and made anew; if it is live, or
+ * made again by another process meanwhile, the id is taken.
+ */
+async function createPart(dir: string, id: string): Promise<Deno.FsFile> {
+  const path = join(dir, `${id}.part`);
+  for (let attempt = 0;; attempt++) {
+    try {
+      return await Deno.open(path, { write: true, createNew: true });
+    } catch (error) {
+      if (!(error instanceof Deno.errors.AlreadyExists)) {
+        throw folderUnwritable(error);
+      }
+    }
+    const cleared = attempt === 0 &&
+      await clearPartUnlessLive(dir, id).catch((error) =>
+        Promise.reject(folderUnwritable(error))
+      );
+    if (!cleared) {
+      throw new FileIdTakenError(id, `An upload of id ${id} is in progress`);
+    }
+  }
+}
+
+/**
+ * Locks `file` and resolves whether `path` still names it: false when a
+ * sweep removed it before the lock was had (the file is then nobody's).
+ */
+async function lockedUnderName(
+  file: Deno.FsFile,
+  path: string,
+): Promise<boolean> {
+  try {
+    await file.lock(true);
+    const held = await file.stat();
+    const named = await Deno.stat(path);
+    return named.ino === held.ino && named.dev === held.dev;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    file.close();
+    throw folderUnwritable(error);
   }
 }
 
@@ -114,32 +177,17 @@ export class DiskUpload implements StorageUpload {
    */
   static async open(dir: string, id: string): Promise<DiskUpload> {
     const path = join(dir, `${id}.part`);
-    let file: Deno.FsFile | undefined;
-    for (let attempt = 0; file === undefined; attempt++) {
-      try {
-        file = await Deno.open(path, { write: true, createNew: true });
-      } catch (error) {
-        if (!(error instanceof Deno.errors.AlreadyExists)) {
-          throw folderUnwritable(error);
-        }
-        if (attempt > 0 || await uploadIsLive(dir, id)) {
-          throw new FileIdTakenError(
-            id,
-            `An upload of id ${id} is in progress`,
-          );
-        }
-        await removeIfExists(path).catch((error) =>
-          Promise.reject(folderUnwritable(error))
-        );
+    for (let attempt = 0; attempt < OPEN_TRIES; attempt++) {
+      const file = await createPart(dir, id);
+      // Made and locked in two steps: in between, another process's sweep
+      // may have taken the file for a crash's leftover and removed it
+      // (clearPartUnlessLive). Then it is made again.
+      if (await lockedUnderName(file, path)) {
+        return new DiskUpload(dir, id, file);
       }
-    }
-    try {
-      await file.lock(true);
-    } catch (error) {
       file.close();
-      throw folderUnwritable(error);
     }
-    return new DiskUpload(dir, id, file);
+    throw new FileIdTakenError(id, `An upload of id ${id} is in progress`);
   }
 
   /**

@@ -30,12 +30,13 @@
 import { Buffer } from "node:buffer";
 import { statfs } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { deleteOnDiskIf, leftAside } from "./disk_delete.ts";
+import { deleteOnDiskIf } from "./disk_delete.ts";
 import { folderUnmade, folderUnusable } from "./disk_errors.ts";
-import { DiskUpload, uploadIsLive } from "./disk_upload.ts";
+import { DiskUpload } from "./disk_upload.ts";
+import { sweepFolder } from "./disk_sweep.ts";
 import { DiskVersions } from "./disk_versions.ts";
 import type { IndexPosition } from "./file_index.ts";
-import { FolderIndex, SIDECAR } from "./folder_index.ts";
+import { FolderIndex } from "./folder_index.ts";
 import { limitStream } from "./limit_stream.ts";
 import type { Logger } from "../ops/logger.ts";
 import {
@@ -78,7 +79,6 @@ export interface LocalDiskStats {
 // A listing whose page keeps changing under it (files replaced while it
 // checks them) gives the page it has after this many takes.
 const PAGE_ROUNDS = 4;
-const PART = /^([0-9a-f]{32})(\.json)?\.part$/;
 
 function isNotFound(error: unknown): boolean {
   return error instanceof Deno.errors.NotFound;
@@ -184,41 +184,11 @@ export class LocalDiskStorage implements FileStorage {
   }
 
   /**
-   * Removes what a crash leaves behind: `<id>.part` and `<id>.json.part`
-   * files, files a conditional delete set aside (`disk_delete.ts`), and
-   * sidecars whose content was never committed, unless upload
-   * `<id>` is live ({@linkcode uploadIsLive}: another process sharing the
-   * folder may be writing it, or committing it). Resolves with how many
-   * files were removed.
+   * Removes what a crash leaves behind ({@linkcode sweepFolder}); resolves
+   * with how many files were removed.
    */
-  async sweep(): Promise<number> {
-    const names = new Set<string>();
-    for await (const entry of Deno.readDir(this.dir)) {
-      if (entry.isFile) names.add(entry.name);
-    }
-    const live = new Map<string, Promise<boolean>>();
-    const isLive = (id: string) => {
-      let answer = live.get(id);
-      if (!answer) live.set(id, answer = uploadIsLive(this.dir, id));
-      return answer;
-    };
-    let removed = 0;
-    for (const name of names) {
-      const orphan = SIDECAR.exec(name);
-      const part = PART.exec(name);
-      const id = part?.[1] ?? (orphan && !names.has(orphan[1]!) && orphan[1]);
-      if (
-        (id && !(await isLive(id))) || await leftAside(this.dir, name)
-      ) {
-        try {
-          await Deno.remove(join(this.dir, name));
-          removed++;
-        } catch (error) {
-          if (!isNotFound(error)) throw error;
-        }
-      }
-    }
-    return removed;
+  sweep(): Promise<number> {
+    return sweepFolder(this.dir);
   }
 
   /** The metadata of file `id`, or `undefined` if there is none. */
