@@ -16,6 +16,7 @@
 import assert from "node:assert/strict";
 import { bucketContents, type Ceph, sharedCeph } from "./fixtures/ceph.ts";
 import { bytesOf, cephTest, s3Args, sha256Hex } from "./fixtures/s3_app.ts";
+import { assertStoredAlone, uploadAs } from "./fixtures/s3_proxied.ts";
 import { serveApp } from "./fixtures/served_app.ts";
 import { startTcpProxy } from "./fixtures/tcp_proxy.ts";
 
@@ -24,32 +25,6 @@ const MiB = 1024 * 1024;
 const TIMEOUT_MS = 2500;
 // The request line of the DELETE of a metadata object.
 const META_DELETE = /^DELETE \/[^ ]*\/meta\//;
-
-/** Uploads `body` under `id`; resolves the status and the answer. */
-async function upload(url: string, id: string, body: Uint8Array) {
-  const res = await fetch(`${url}/files`, {
-    method: "POST",
-    body: body as Uint8Array<ArrayBuffer>,
-    headers: { "upload-id": id },
-  });
-  return { status: res.status, body: await res.json() };
-}
-
-/** File `id` is stored whole with `sha256`, alone in the bucket. */
-async function assertStored(
-  ceph: Ceph,
-  url: string,
-  id: string,
-  sha256: string,
-): Promise<void> {
-  const got = await fetch(`${url}/files/${id}`);
-  assert.equal(got.status, 200);
-  assert.equal(sha256Hex(new Uint8Array(await got.arrayBuffer())), sha256);
-  assert.deepEqual(await bucketContents(ceph), {
-    keys: [`files/${id}`, `meta/${id}.json`],
-    uploads: [],
-  });
-}
 
 /**
  * Stores `id` through `url`, then deletes it with the metadata object's
@@ -62,7 +37,7 @@ async function deleteHalfway(
   id: string,
   hold: () => void,
 ): Promise<void> {
-  assert.equal((await upload(url, id, bytesOf(MiB, 5))).status, 201);
+  assert.equal((await uploadAs(url, id, bytesOf(MiB, 5))).status, 201);
   hold();
   const res = await fetch(`${url}/files/${id}`, { method: "DELETE" });
   assert.equal(res.status, 503, await res.text());
@@ -95,9 +70,9 @@ cephTest(
     const listed = await (await fetch(`${served.url}/files`)).json();
     assert.deepEqual(listed.items, []);
     const body = bytesOf(6 * MiB, 6);
-    const again = await upload(served.url, id, body);
+    const again = await uploadAs(served.url, id, body);
     assert.equal(again.status, 201, JSON.stringify(again.body));
-    await assertStored(ceph, served.url, id, sha256Hex(body));
+    await assertStoredAlone(ceph, served.url, id, sha256Hex(body));
   },
 );
 
@@ -120,7 +95,7 @@ cephTest(
     );
     const bodies = [bytesOf(6 * MiB, 7), bytesOf(6 * MiB, 8)];
     const answers = await Promise.all(
-      [a, b].map((served, i) => upload(served.url, id, bodies[i]!)),
+      [a, b].map((served, i) => uploadAs(served.url, id, bodies[i]!)),
     );
     const stored = answers.flatMap((x, i) => x.status === 201 ? [i] : []);
     assert.ok(stored.length <= 1, JSON.stringify(answers));
@@ -129,8 +104,8 @@ cephTest(
     }
     // Both refused (each saw the other's upload): a retry is stored.
     const won = stored[0] ??
-      ((await upload(a.url, id, bodies[0]!)).status === 201 ? 0 : -1);
+      ((await uploadAs(a.url, id, bodies[0]!)).status === 201 ? 0 : -1);
     assert.ok(won >= 0, "a retry after two refusals is stored");
-    await assertStored(ceph, b.url, id, sha256Hex(bodies[won]!));
+    await assertStoredAlone(ceph, b.url, id, sha256Hex(bodies[won]!));
   },
 );

@@ -18,7 +18,7 @@ import { bucketContents, type Ceph, sharedCeph } from "./fixtures/ceph.ts";
 import { bytesOf, cephTest, s3Args } from "./fixtures/s3_app.ts";
 import { serveApp } from "./fixtures/served_app.ts";
 import { S3Storage } from "../services/storage/s3.ts";
-import { startTcpProxy } from "./fixtures/tcp_proxy.ts";
+import { behindProxy } from "./fixtures/s3_proxied.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
 import { until } from "./fixtures/until.ts";
 
@@ -62,35 +62,15 @@ async function assertNothingVisible(ceph: Ceph): Promise<void> {
   assert.deepEqual((await bucketContents(ceph)).keys, []);
 }
 
-/**
- * The app on `ceph`'s bucket through a pass-through that can stall, with
- * `S3_TIMEOUT_MS` set and `more` flags; disposing stops both.
- */
-async function behindProxy(ceph: Ceph, more: string[] = []) {
-  const proxy = startTcpProxy({ port: Number(new URL(ceph.endpoint).port) });
-  try {
-    const args = ["--s3-timeout-ms", String(TIMEOUT_MS), ...more];
-    const served = await serveApp({ args: s3Args(ceph, args, proxy.url) });
-    return {
-      proxy,
-      served,
-      async [Symbol.asyncDispose]() {
-        await served[Symbol.asyncDispose]();
-        await proxy[Symbol.asyncDispose]();
-      },
-    };
-  } catch (error) {
-    await proxy[Symbol.asyncDispose]();
-    throw error;
-  }
-}
-
 cephTest(
   "s3: a stalled store: uploads and listing 503 with Retry-After within S3_TIMEOUT_MS, cached routes unaffected",
   async () => {
     await using ceph = await sharedCeph();
     await using upstream = startFixtureUpstream();
-    await using app = await behindProxy(ceph, ["--upstream-url", upstream.url]);
+    await using app = await behindProxy(ceph, {
+      timeoutMs: TIMEOUT_MS,
+      args: ["--upstream-url", upstream.url],
+    });
     const { proxy, served } = app;
     assert.equal((await timed(`${served.url}/posts/1`)).status, 200);
     proxy.stall();
@@ -118,7 +98,7 @@ cephTest(
   "s3: a store stalling mid-upload: 503 within twice S3_TIMEOUT_MS, nothing visible, the sweep takes the rest",
   async () => {
     await using ceph = await sharedCeph();
-    await using app = await behindProxy(ceph);
+    await using app = await behindProxy(ceph, { timeoutMs: TIMEOUT_MS });
     const { proxy, served } = app;
     let sent = 0;
     const body = new ReadableStream<Uint8Array>({
@@ -163,7 +143,7 @@ cephTest(
   "s3: S3_TIMEOUT_MS bounds waits for the store, not a download's length; a store stalling mid-download cuts it off",
   async () => {
     await using ceph = await sharedCeph();
-    await using app = await behindProxy(ceph);
+    await using app = await behindProxy(ceph, { timeoutMs: TIMEOUT_MS });
     const { proxy, served } = app;
     const bytes = bytesOf(24 * MiB, 9);
     const stored = await fetch(`${served.url}/files`, {
