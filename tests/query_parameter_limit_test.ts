@@ -12,13 +12,8 @@
 import assert from "node:assert/strict";
 import { canonicalQuery } from "../routes/jsonplaceholder/resources.ts";
 import { startJsonPlaceholder } from "./fixtures/jsonplaceholder.ts";
+import { assertListedAsUpstream, ids } from "./fixtures/listed_ids.ts";
 import { serveApp } from "./fixtures/served_app.ts";
-
-async function ids(url: string): Promise<number[]> {
-  const res = await fetch(url);
-  assert.equal(res.status, 200, url);
-  return (await res.json()).map((item: { id: number }) => item.id);
-}
 
 const many = (piece: string, count: number) =>
   Array.from({ length: count }, () => piece).join("&");
@@ -34,12 +29,12 @@ Deno.test("past the 1,000th parameter the query is what json-server reads: the u
     // The 1,000th is read: 10 posts.
     `/posts?${many("x", 999)}&userId=1`,
   ];
-  for (const target of targets) {
-    const theirs = await ids(upstream.url + target);
-    const named = `${target.slice(0, 12)}…${target.slice(-24)}`;
-    assert.deepEqual(await ids(service.url + target), theirs, named);
-    assert.deepEqual(await ids(service.url + target), theirs, named);
-  }
+  await assertListedAsUpstream(
+    upstream.url,
+    service.url,
+    targets,
+    (target) => `${target.slice(0, 12)}…${target.slice(-24)}`,
+  );
   assert.equal((await ids(upstream.url + targets[0]!)).length, 100);
   assert.equal((await ids(upstream.url + targets[2]!)).length, 10);
 });
