@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { startDeployedNginx } from "./fixtures/deployed_nginx.ts";
 import { startJsonPlaceholder } from "./fixtures/jsonplaceholder.ts";
+import { linksOf } from "./fixtures/link_header.ts";
 import { serveApp } from "./fixtures/served_app.ts";
 
 Deno.test("deploy/nginx.conf passes on the Host the client sent, port included: a list's Link leads back through nginx", async () => {
@@ -23,10 +24,7 @@ Deno.test("deploy/nginx.conf passes on the Host the client sent, port included: 
   const page = await fetch(`${lb.url}/posts?_page=2&_limit=2`);
   assert.equal(page.status, 200);
   await page.body?.cancel();
-  const links = Object.fromEntries(
-    [...(page.headers.get("link") ?? "").matchAll(/<([^>]*)>; rel="(\w+)"/g)]
-      .map(([, url, rel]) => [rel!, url!]),
-  );
+  const links = linksOf(page);
   assert.deepEqual(Object.keys(links).sort(), [
     "first",
     "last",

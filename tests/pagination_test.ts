@@ -8,6 +8,7 @@
  */
 
 import assert from "node:assert/strict";
+import { linksOf } from "./fixtures/link_header.ts";
 import {
   addPaginationHeaders,
   parseLink,
@@ -96,17 +97,6 @@ Deno.test("addPaginationHeaders writes the links absolute on the client's origin
       "<http://api.example:8080/posts?_page=1>",
   });
 });
-
-/** The `rel` -> URL map of a `Link` header. */
-function linksOf(response: Response): Record<string, string> {
-  const value = response.headers.get("link") ?? "";
-  return Object.fromEntries(
-    [...value.matchAll(/<([^>]*)>; rel="(\w+)"/g)].map(([, url, rel]) => [
-      rel!,
-      url!,
-    ]),
-  );
-}
 
 Deno.test("a paged list keeps the real JSONPlaceholder's X-Total-Count and Link, on a miss and on a hit, and its next link works", async () => {
   await using upstream = await startJsonPlaceholder();
