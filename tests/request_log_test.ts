@@ -89,3 +89,66 @@ Deno.test("the log line's bytes are the bytes sent: identity, gzip, and for HEAD
   // HEAD logs the length GET sends (its Content-Length), as before.
   assert.deepEqual(logged, [...sizes, sizes[0]]);
 });
+
+Deno.test("every answer's log line counts the bytes its client got: listing, purge, probes, pages, problems, writes, downloads", async () => {
+  await using upstream = startFixtureUpstream();
+  const lines: Record<string, unknown>[] = [];
+  const { createLogger } = await import("../services/ops/logger.ts");
+  const logger = createLogger({
+    write: (line) => lines.push(JSON.parse(line)),
+  });
+  const token = "purge-token-0123456789";
+  await using t = await testApp([
+    "--upstream-url",
+    upstream.url,
+    "--cache-admin-token",
+    token,
+  ], { logger });
+  const identity = { "accept-encoding": "identity" };
+  const stored = await t.get("/files", {
+    method: "POST",
+    headers: { "content-type": "application/octet-stream" },
+    body: new Uint8Array(5000).fill(7),
+  });
+  const { id } = await stored.json();
+  const asked: [string, RequestInit][] = [
+    ["/files", {}],
+    ["/files?limit=1", {}],
+    [`/files/${id}`, {}],
+    ["/cache?path=/posts/1", {
+      method: "DELETE",
+      headers: { authorization: `Bearer ${token}` },
+    }],
+    ["/uploads", {}],
+    ["/", {}],
+    ["/healthz", {}],
+    ["/metrics", {}],
+    ["/openapi.json", {}],
+    ["/upload", {}],
+    ["/posts/1", {}],
+    ["/posts/abc", {}],
+    ["/posts", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: '{"title":"t"}',
+    }],
+  ];
+  const got: Record<string, number> = {};
+  for (const [path, init] of asked) {
+    const res = await t.get(path, {
+      ...init,
+      headers: { ...identity, ...init.headers },
+    });
+    assert.ok(res.status < 500, `${path}: ${res.status}`);
+    const key = `${init.method ?? "GET"} ${path} ${res.status}`;
+    got[key] = (await res.bytes()).byteLength;
+  }
+  // The upload's line first, then one per request asked, in order.
+  const requests = lines.filter((l) => l.msg === "request").slice(1);
+  assert.equal(requests.length, asked.length);
+  const logged = Object.fromEntries(
+    Object.keys(got).map((key, i) => [key, requests[i]!.bytes]),
+  );
+  for (const size of Object.values(got)) assert.ok(size > 0);
+  assert.deepEqual(logged, got);
+});
