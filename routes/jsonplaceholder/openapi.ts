@@ -289,7 +289,9 @@ export const jsonPlaceholderDocs: ApiFragment = {
         "`async-api; fwd=miss; stored`, " +
         "`async-api; fwd=stale; fwd-status=304; stored` (renewed by the " +
         "upstream's 304) or `async-api; fwd=miss; stored=?0` (the upstream " +
-        "said `no-store` or `private`).",
+        "said `no-store` or `private`, or the cache did not keep the answer: " +
+        "larger than `CACHE_MAX_BYTES` and, with Redis, refused there too; " +
+        "or a write dropped its key while it loaded).",
       schema: { type: "string" },
     },
   },

@@ -21,17 +21,20 @@ export const CACHE_NAME = "async-api";
 
 /**
  * The RFC 9211 `Cache-Status` value of a lookup. An answer the upstream
- * forbade storing says `stored=?0` (the structured-field false).
+ * forbade storing, or the store did not keep, says `stored=?0` (the
+ * structured-field false).
  */
 export function cacheStatus(result: CacheResult): string {
   if (result.outcome === "hit") return hitStatus(result.ttlSeconds);
   const ttl = `ttl=${result.ttlSeconds}`;
-  const unstored = result.unstoredCacheControl !== undefined;
+  const unstored = result.unstoredCacheControl !== undefined ||
+    result.unkept === true;
+  const stored = unstored ? "stored=?0" : "stored";
   switch (result.outcome) {
     case "miss":
-      return `${CACHE_NAME}; fwd=miss; ${unstored ? "stored=?0" : "stored"}`;
+      return `${CACHE_NAME}; fwd=miss; ${stored}`;
     case "revalidated":
-      return `${CACHE_NAME}; fwd=stale; fwd-status=304; stored`;
+      return `${CACHE_NAME}; fwd=stale; fwd-status=304; ${stored}`;
     case "collapsed":
       return `${CACHE_NAME}; fwd=miss; collapsed${
         unstored ? "; stored=?0" : ""

@@ -59,6 +59,13 @@ export interface CacheResult {
    * it either.
    */
   unstoredCacheControl?: string;
+  /**
+   * Set when the upstream let this answer be stored but the cache did not
+   * keep it (the store refused it, e.g. larger than `CACHE_MAX_BYTES`, or
+   * a write dropped its key while it loaded): `Cache-Status` says
+   * `stored=?0`; the headers are otherwise those of a stored answer.
+   */
+  unkept?: true;
 }
 
 /** What a loader returns: an upstream answer to cache. */

@@ -136,7 +136,7 @@ export class MemoryStore implements CacheStore {
     return this.#lru.get(key);
   }
 
-  set(key: string, entry: CacheEntry, retainMs: number): Promise<void> {
+  set(key: string, entry: CacheEntry, retainMs: number): Promise<boolean> {
     // An exact-size copy: a body read from the network is often a view of
     // a much larger buffer (64 KiB for a 300-byte answer), and keeping the
     // view would pin all of it while the bound counts only the view. A body
@@ -147,13 +147,21 @@ export class MemoryStore implements CacheStore {
       : given.byteOffset === 0 && given.buffer.byteLength === given.byteLength
       ? given
       : given.slice();
-    this.#lru.set(key, {
+    return this.#keep(key, {
       ...entry,
       body,
       contentType: this.#shared(entry.contentType),
       dropAt: dropAtOf(retainMs),
     });
-    return Promise.resolve();
+  }
+
+  /**
+   * Sets `held` under `key`, and whether the LRU kept it: one larger than
+   * the whole bound it refuses (and drops what was under `key`).
+   */
+  #keep(key: string, held: Held): Promise<boolean> {
+    this.#lru.set(key, held);
+    return Promise.resolve(this.#lru.peek(key) === held);
   }
 
   /**
@@ -170,12 +178,11 @@ export class MemoryStore implements CacheStore {
     return contentType;
   }
 
-  renew(key: string, entry: CacheEntry, retainMs: number): Promise<void> {
+  renew(key: string, entry: CacheEntry, retainMs: number): Promise<boolean> {
     // The body came out of a store (this one, or decoded from Redis into
     // an exact-size copy): it is kept as is, no second copy made (the
     // record is, for its own `dropAt`).
-    this.#lru.set(key, { ...entry, dropAt: dropAtOf(retainMs) });
-    return Promise.resolve();
+    return this.#keep(key, { ...entry, dropAt: dropAtOf(retainMs) });
   }
 
   delete(key: string): Promise<void> {

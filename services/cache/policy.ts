@@ -94,6 +94,12 @@ export class ResponseCache {
   readonly #unstored = new WeakMap<CacheEntry, string>();
   /** Entries renewed by a 304 (their `Cache-Status` says so). */
   readonly #renewals = new WeakSet<CacheEntry>();
+  /**
+   * Answers the upstream let us store that were not kept: the store
+   * refused them (larger than its bound, Redis refusing too), or a drop
+   * superseded their load. Their `Cache-Status` says `stored=?0`.
+   */
+  readonly #unkept = new WeakSet<CacheEntry>();
 
   constructor(options: ResponseCacheOptions) {
     const {
@@ -262,6 +268,7 @@ export class ResponseCache {
     if (error !== undefined) result.error = error;
     const unstored = this.#unstored.get(entry);
     if (unstored !== undefined) result.unstoredCacheControl = unstored;
+    else if (this.#unkept.has(entry)) result.unkept = true;
     return result;
   }
 
@@ -327,11 +334,12 @@ export class ResponseCache {
       return entry;
     }
     // Its callers get it; the cache does not keep what a write replaced.
-    if (ticket.superseded) return entry;
     const retainMs = this.#ttlMs + Math.max(this.#swrMs, this.#sieMs);
-    await (renewal
-      ? this.#store.renew(key, entry, retainMs)
-      : this.#store.set(key, entry, retainMs));
+    const kept = !ticket.superseded &&
+      await (renewal
+        ? this.#store.renew(key, entry, retainMs)
+        : this.#store.set(key, entry, retainMs));
+    if (!kept) this.#unkept.add(entry);
     return entry;
   }
 

@@ -46,14 +46,18 @@ export interface CacheStore {
    * least as long as it is fresh).
    */
   peek?(key: string): CacheEntry | undefined;
-  /** Stores `entry`; the store may drop it after `retainMs`. */
-  set(key: string, entry: CacheEntry, retainMs: number): Promise<void>;
+  /**
+   * Stores `entry`; the store may drop it after `retainMs`. Resolves
+   * whether it kept the entry: `false` when it refused it (larger than its
+   * bound, its backend unreachable), which `Cache-Status` then tells.
+   */
+  set(key: string, entry: CacheEntry, retainMs: number): Promise<boolean>;
   /**
    * Stores `entry`, a renewal of the one under `key` (same body, new
    * `storedAt`): the body is neither copied nor sent again where the store
-   * can avoid it.
+   * can avoid it. Resolves whether it kept the entry, as `set`.
    */
-  renew(key: string, entry: CacheEntry, retainMs: number): Promise<void>;
+  renew(key: string, entry: CacheEntry, retainMs: number): Promise<boolean>;
   /** Removes `key`. */
   delete(key: string): Promise<void>;
   /**

@@ -237,13 +237,22 @@ export class TwoTierStore implements CacheStore {
     return decoded.entry;
   }
 
-  async set(key: string, entry: CacheEntry, retainMs: number): Promise<void> {
-    await this.#memory.set(key, entry, retainMs);
-    await this.#setShared(key, entry, retainMs);
+  /** Kept when either tier kept it (the front may refuse a large body). */
+  async set(
+    key: string,
+    entry: CacheEntry,
+    retainMs: number,
+  ): Promise<boolean> {
+    const front = await this.#memory.set(key, entry, retainMs);
+    return await this.#setShared(key, entry, retainMs) || front;
   }
 
-  async renew(key: string, entry: CacheEntry, retainMs: number): Promise<void> {
-    await this.#memory.renew(key, entry, retainMs);
+  async renew(
+    key: string,
+    entry: CacheEntry,
+    retainMs: number,
+  ): Promise<boolean> {
+    const front = await this.#memory.renew(key, entry, retainMs);
     const head = encodeHeader({
       entry,
       retainUntil: entry.storedAt + retainMs,
@@ -261,18 +270,22 @@ export class TwoTierStore implements CacheStore {
         })
       );
     } catch {
-      return; // The front tier has it; Redis's copy expires by itself.
+      return front; // Redis's copy expires by itself.
     }
     // Gone from Redis meanwhile: the whole entry goes back (the upstream
     // just said it is current). Another body there is newer: leave it.
-    if (renewed === 0) await this.#setShared(key, entry, retainMs);
+    if (renewed === 0) {
+      return await this.#setShared(key, entry, retainMs) || front;
+    }
+    return renewed === 1 || front;
   }
 
+  /** Sets the entry in Redis; whether Redis took it. */
   async #setShared(
     key: string,
     entry: CacheEntry,
     retainMs: number,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const bytes = encodeEntry({
       entry,
       retainUntil: entry.storedAt + retainMs,
@@ -286,8 +299,10 @@ export class TwoTierStore implements CacheStore {
           PX: Math.max(1, Math.ceil(retainMs)),
         })
       );
+      return true;
     } catch {
-      // The front tier has it; other instances fetch their own.
+      // The front tier may have it; other instances fetch their own.
+      return false;
     }
   }
 
