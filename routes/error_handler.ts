@@ -36,12 +36,10 @@ export function errorResponse(
     ? problem(503, {
       detail: "The server is overloaded; retry shortly",
       instance: ctx.url.pathname,
-      requestId: ctx.requestId,
     }, { headers: { "retry-after": "1" } })
     : problem(500, {
       detail: "The server failed to handle the request",
       instance: ctx.url.pathname,
-      requestId: ctx.requestId,
     });
   logger.error("request.failed", {
     requestId: ctx.requestId,
@@ -79,7 +77,6 @@ function upstreamProblem(error: UpstreamError, ctx: RouteContext): Response {
   return problem(error.status, {
     detail: error.message,
     instance: ctx.url.pathname,
-    requestId: ctx.requestId,
     ...(error.upstreamStatus === undefined
       ? {}
       : { upstreamStatus: error.upstreamStatus }),

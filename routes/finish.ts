@@ -16,6 +16,7 @@ import {
   LARGE_BODY_BYTES,
   largeResponseOf,
 } from "../services/http/large_reply.ts";
+import { withProblemRequestId } from "../services/http/problem.ts";
 import { isReply, type Reply, responseOf } from "../services/http/reply.ts";
 import type { Logger } from "../services/ops/logger.ts";
 import { errorResponse } from "./error_handler.ts";
@@ -106,7 +107,10 @@ async function finishResponse(
   ctx: FinishContext,
   compressor: Compressor,
 ): Promise<Response> {
-  let response = await compressor.apply(ctx, answer);
+  let response = await compressor.apply(
+    ctx,
+    await withProblemRequestId(answer, ctx.requestId),
+  );
   if (ctx.method === "HEAD") response = await headOf(response);
   response.headers.set("x-request-id", ctx.requestId);
   corsHeaders(response.headers, ctx.origin);
@@ -142,12 +146,15 @@ export function finish(
 }
 
 /** The central error handler's answer to a failure while finishing. */
-function failedFinish(
+async function failedFinish(
   error: unknown,
   ctx: FinishContext,
   logger: Logger,
-): Finished {
-  const response = errorResponse(error, ctx, logger);
+): Promise<Finished> {
+  const response = await withProblemRequestId(
+    errorResponse(error, ctx, logger),
+    ctx.requestId,
+  );
   response.headers.set("x-request-id", ctx.requestId);
   corsHeaders(response.headers, ctx.origin);
   return finishedOf(response);

@@ -79,3 +79,26 @@ export function problem(
   if (!headers.has("cache-control")) headers.set("cache-control", "no-store");
   return new Response(bytes, { status, headers });
 }
+
+/**
+ * `response` with `requestId` in its body when it is a 5xx problem: the
+ * one place every 5xx problem of a request gets the id its log lines
+ * carry (`X-Request-Id`), however the route built it. Any other answer is
+ * returned as it is, unread.
+ */
+export async function withProblemRequestId(
+  response: Response,
+  requestId: string,
+): Promise<Response> {
+  if (
+    response.status < 500 || response.body === null ||
+    response.headers.get("content-type") !== PROBLEM_CONTENT_TYPE
+  ) {
+    return response;
+  }
+  const body: ProblemDetails = { ...await response.json(), requestId };
+  const bytes = new TextEncoder().encode(JSON.stringify(body));
+  const headers = new Headers(response.headers);
+  headers.set("content-length", String(bytes.byteLength));
+  return new Response(bytes, { status: response.status, headers });
+}

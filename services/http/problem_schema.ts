@@ -18,7 +18,11 @@ export const ProblemSchema = z.object({
   status: z.int().min(100).max(599),
   detail: z.string().optional(),
   instance: uriReference.optional(),
-  requestId: z.string().describe("On 5xx answers.").optional(),
+  requestId: z.string().describe(
+    "On 5xx answers: the request's `X-Request-Id`, as in its log lines " +
+      "(not on the 503 a connection over `MAX_CONNECTIONS` gets before " +
+      "any request is read).",
+  ).optional(),
   upstreamStatus: z.int().min(100).max(599)
     .describe("The upstream's status, when it answered.").optional(),
   maxBytes: z.int().min(0).describe("The limit, on 413.").optional(),
