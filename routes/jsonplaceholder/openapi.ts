@@ -312,7 +312,8 @@ export const jsonPlaceholderDocs: ApiFragment = {
         "characters, more than the upstream is sure to take.",
     ),
     BadGateway: retryLater(
-      "The upstream failed (connection, 5xx, malformed or oversized body) " +
+      "The upstream failed (connection, 5xx, malformed, undecodable (a " +
+        "corrupt gzip) or oversized body) " +
         "and no stale answer could stand in.",
     ),
     UpstreamBusy: retryLater(

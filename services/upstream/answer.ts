@@ -43,7 +43,48 @@ function declaredLength(response: Response): number | undefined {
   return Math.min(Number(value), Number.MAX_SAFE_INTEGER);
 }
 
-/** Reads a body up to `maxBytes` into an exact-size buffer (502 past it). */
+/**
+ * An upstream body that arrived whole but does not decode by its
+ * `Content-Encoding` (a corrupt gzip): the upstream's answer is bad, not
+ * the connection, so it is not retried (another attempt gets the same
+ * bytes) and counts once against the upstream (see
+ * {@linkcode reportOfBodyError}).
+ */
+export class UndecodableBodyError extends UpstreamError {
+  constructor(coding: string, cause: unknown) {
+    super(
+      502,
+      `upstream answered a body that does not decode as its ` +
+        `Content-Encoding (${coding})`,
+      { cause },
+    );
+    this.name = "UndecodableBodyError";
+  }
+}
+
+/**
+ * The content coding of `response` when `error`, from reading its body, is
+ * the decoder's rather than the connection's. Deno's fetch decodes the
+ * body itself and fails with the decoder's words ("Invalid gzip header",
+ * "deflate decompression error: ...", "unexpected end of file"); a broken
+ * connection is hyper's "error reading a body from connection", decoded
+ * or not.
+ */
+function undecodedCoding(
+  error: unknown,
+  response: Response,
+): string | undefined {
+  const coding = response.headers.get("content-encoding")?.trim();
+  if (!coding || coding.toLowerCase() === "identity") return undefined;
+  return error instanceof TypeError && !/\bconnection\b/.test(error.message)
+    ? coding
+    : undefined;
+}
+
+/**
+ * Reads a body up to `maxBytes` into an exact-size buffer (502 past it,
+ * and {@linkcode UndecodableBodyError} when it does not decode).
+ */
 export async function readCapped(
   response: Response,
   maxBytes: number,
@@ -55,11 +96,28 @@ export async function readCapped(
       ...(expectedBytes === undefined ? {} : { expectedBytes }),
     });
   } catch (error) {
+    const coding = undecodedCoding(error, response);
+    if (coding !== undefined) throw new UndecodableBodyError(coding, error);
     if (!(error instanceof BodyTooLargeError)) throw error;
     throw new UpstreamError(502, `upstream ${error.message}`, {
       cause: error,
     });
   }
+}
+
+/**
+ * What an attempt whose body read failed with `error` (an
+ * {@linkcode UpstreamError}) reports: an undecodable body counts against
+ * the upstream for the breaker (a report without a status), once; an
+ * oversized or malformed one, as before, does not.
+ */
+export function reportOfBodyError(
+  error: UpstreamError,
+  status: number,
+): Report {
+  return error instanceof UndecodableBodyError
+    ? { outcome: "error" }
+    : { outcome: "error", status };
 }
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
@@ -149,7 +207,8 @@ export type Outcome =
 
 /**
  * Whether an attempt counts against the upstream for the breaker: an
- * error without a status is a write whose connection failed.
+ * error without a status is a write whose connection failed, or an answer
+ * whose body did not decode.
  */
 export function isFailure({ outcome, status }: Report): boolean {
   return outcome === "retry" || outcome === "timeout" ||
@@ -203,7 +262,7 @@ export async function readJson(
       return timedOut("body did not arrive", error, timeoutMs, status);
     }
     if (error instanceof UpstreamError) {
-      return { kind: "fatal", error, report: { outcome: "error", status } };
+      return { kind: "fatal", error, report: reportOfBodyError(error, status) };
     }
     // The connection broke mid-body: as retryable as a refused one.
     return {

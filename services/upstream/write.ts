@@ -12,7 +12,13 @@
  * @module
  */
 
-import { type Outcome, readCapped, type Signals, timedOut } from "./answer.ts";
+import {
+  type Outcome,
+  readCapped,
+  reportOfBodyError,
+  type Signals,
+  timedOut,
+} from "./answer.ts";
 import { jitteredBackoff, sleep } from "./backoff.ts";
 import type { JsonPlaceholderClient } from "./client.ts";
 import { UpstreamError } from "./error.ts";
@@ -115,11 +121,14 @@ function bodyFailure(
   if (signals.deadline.aborted) {
     return timedOut("body did not arrive", error, timeoutMs, status);
   }
+  if (error instanceof UpstreamError) {
+    return { kind: "fatal", error, report: reportOfBodyError(error, status) };
+  }
   return {
     kind: "fatal",
-    error: error instanceof UpstreamError
-      ? error
-      : new UpstreamError(502, "upstream connection broke", { cause: error }),
+    error: new UpstreamError(502, "upstream connection broke", {
+      cause: error,
+    }),
     report: { outcome: "error", status },
   };
 }
