@@ -156,6 +156,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     logger,
     metrics: services.metrics,
     sendTimeoutMs: options.config.downloadIdleTimeoutMs,
+    trustForwardedProto: options.config.trustForwardedProto,
   });
   const close = async () => {
     await storage.close();

@@ -15,6 +15,10 @@
 
 import { ProxyTracerProvider, trace } from "@opentelemetry/api";
 import { Compressor } from "../services/http/compression.ts";
+import {
+  type ForwardedProtoSource,
+  publicOrigin,
+} from "../services/http/forwarded.ts";
 import type { Reply } from "../services/http/reply.ts";
 import { withRequestId } from "../services/http/request_scope.ts";
 import { KNOWN_METHODS, knownMethod } from "../services/http/methods.ts";
@@ -77,6 +81,11 @@ export interface PipelineOptions {
    * services/http/large_reply.ts). @default {60000}
    */
   sendTimeoutMs?: number;
+  /**
+   * The proxy header naming the client's scheme, trusted for absolute URLs
+   * (`TRUST_FORWARDED_PROTO`; services/http/forwarded.ts). @default {"off"}
+   */
+  trustForwardedProto?: ForwardedProtoSource;
 }
 
 /** The pipeline: a `fetch` around the router, and its in-flight count. */
@@ -115,7 +124,7 @@ function finishOptionsOf(options: PipelineOptions): FinishOptions {
 
 /** Builds the router from `options.routes` and the pipeline around it. */
 export function createPipeline(options: PipelineOptions): Pipeline {
-  const { logger, metrics } = options;
+  const { logger, metrics, trustForwardedProto = "off" } = options;
   // Declared query parameters are checked as the OpenAPI document says.
   const router = new Router(withQueryChecks(options.routes));
   const finishing = finishOptionsOf(options);
@@ -152,7 +161,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     req: Request,
     info?: Deno.ServeHandlerInfo,
   ): Response | Promise<Response> {
-    const ctx = new RequestContext(req, info);
+    const ctx = new RequestContext(req, info, trustForwardedProto);
     inflight++;
     metrics.inflight(1);
     const answer = ctx.badHost
@@ -236,10 +245,15 @@ class RequestContext implements FinishContext {
    */
   badHost = false;
   readonly #info: Deno.ServeHandlerInfo | undefined;
+  readonly #forwardedProto: ForwardedProtoSource;
   #url: URL | undefined;
   #remoteAddress: string | undefined | null = null;
 
-  constructor(req: Request, info: Deno.ServeHandlerInfo | undefined) {
+  constructor(
+    req: Request,
+    info: Deno.ServeHandlerInfo | undefined,
+    forwardedProto: ForwardedProtoSource,
+  ) {
     this.method = knownMethod(req.method);
     this.href = req.url;
     const plain = plainTarget(this.href);
@@ -270,6 +284,11 @@ class RequestContext implements FinishContext {
     this.requestId = requestIdOf(headers);
     this.origin = headers.get("origin");
     this.#info = info;
+    this.#forwardedProto = forwardedProto;
+  }
+
+  get publicOrigin(): string {
+    return publicOrigin(this.href, this.headers, this.#forwardedProto);
   }
 
   get url(): URL {

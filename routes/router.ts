@@ -30,6 +30,11 @@ export interface RouteContext {
   /** The request's URL as `Request.url` gives it (read once). */
   readonly href: string;
   /**
+   * The origin the client asked, for absolute URLs: `href`'s, its scheme
+   * from the proxy's header when `TRUST_FORWARDED_PROTO` names one.
+   */
+  readonly publicOrigin: string;
+  /**
    * The request's headers, read once: each `req.headers` is a checked call
    * into the runtime, so the layers after routing read them here.
    */

@@ -7,7 +7,13 @@
  */
 
 import assert from "node:assert/strict";
-import { startDeployedNginx } from "./fixtures/deployed_nginx.ts";
+import { join } from "node:path";
+import {
+  adaptDeployedConfig,
+  type DeployedNginxOptions,
+  startDeployedNginx,
+} from "./fixtures/deployed_nginx.ts";
+import { startNginx } from "./fixtures/nginx.ts";
 import { startJsonPlaceholder } from "./fixtures/jsonplaceholder.ts";
 import { linksOf } from "./fixtures/link_header.ts";
 import { serveApp } from "./fixtures/served_app.ts";
@@ -39,4 +45,93 @@ Deno.test("deploy/nginx.conf passes on the Host the client sent, port included: 
     (await next.json()).map((post: { id: number }) => post.id),
     [5, 6],
   );
+});
+
+/** A self-signed certificate for 127.0.0.1 (openssl), in a new folder. */
+async function selfSigned() {
+  const dir = await Deno.makeTempDir({ prefix: "async-api-tls-" });
+  const cert = join(dir, "cert.pem");
+  const key = join(dir, "key.pem");
+  const made = await new Deno.Command("openssl", {
+    args: [
+      ...[
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+      ],
+      ...["-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"],
+      ...[
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
+        // rustls takes no CA certificate as a server's own.
+        "-addext",
+        "basicConstraints=critical,CA:FALSE",
+        "-keyout",
+        key,
+        "-out",
+        cert,
+      ],
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  assert.ok(made.success, new TextDecoder().decode(made.stderr));
+  return {
+    cert,
+    key,
+    pem: await Deno.readTextFile(cert),
+    [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }),
+  };
+}
+
+Deno.test("deploy/nginx.conf ending TLS: with TRUST_FORWARDED_PROTO=x-forwarded-proto a list's Link says https://, without it http://", async () => {
+  await using upstream = await startJsonPlaceholder();
+  await using tls = await selfSigned();
+  const conf = await Deno.readTextFile(
+    new URL("../deploy/nginx.conf", import.meta.url),
+  );
+  using client = Deno.createHttpClient({ caCerts: [tls.pem] });
+  for (
+    const [trust, scheme] of [["x-forwarded-proto", "https"], ["off", "http"]]
+  ) {
+    await using served = await serveApp({
+      args: ["--upstream-url", upstream.url, "--trust-forwarded-proto", trust!],
+    });
+    const options: DeployedNginxOptions = {
+      upstreams: [Number(new URL(served.url).port)],
+    };
+    // deploy/nginx.conf as shipped, its listen made a TLS one.
+    await using lb = await startNginx(
+      options,
+      (dir, port) =>
+        adaptDeployedConfig(conf, dir, port, options).replace(
+          `listen 127.0.0.1:${port};`,
+          `listen 127.0.0.1:${port} ssl;\n    ssl_certificate ${tls.cert};\n` +
+            `    ssl_certificate_key ${tls.key};`,
+        ),
+    );
+    const origin = lb.url.replace(/^http:/, "https:");
+    const page = await fetch(`${origin}/posts?_page=2&_limit=2`, { client });
+    assert.equal(page.status, 200);
+    await page.body?.cancel();
+    const links = Object.values(linksOf(page));
+    assert.equal(links.length, 4);
+    const host = new URL(origin).host;
+    for (const url of links) {
+      assert.ok(
+        url.startsWith(`${scheme}://${host}/posts?`),
+        `${trust}: ${url}`,
+      );
+    }
+    if (scheme === "https") {
+      const next = await fetch(linksOf(page).next!, { client });
+      assert.deepEqual(
+        (await next.json()).map((post: { id: number }) => post.id),
+        [5, 6],
+      );
+    }
+  }
 });

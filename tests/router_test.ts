@@ -12,6 +12,7 @@ function ctx(req: Request): RouteContext {
     pathname: url.pathname,
     search: url.search,
     href: req.url,
+    publicOrigin: url.origin,
     headers: req.headers,
     requestId: "test",
     started: performance.now(),

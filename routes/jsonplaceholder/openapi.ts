@@ -274,7 +274,9 @@ export const jsonPlaceholderDocs: ApiFragment = {
     PageLinks: {
       description: "RFC 8288 links to the `first`, `prev`, `next` and " +
         "`last` pages of a list paged with `_page`, absolute on the origin " +
-        "the request named (its `Host`).",
+        "the request named (its `Host`; its scheme `https` behind a proxy " +
+        "that ends TLS, when `TRUST_FORWARDED_PROTO` names the header the " +
+        "proxy sets).",
       schema: { type: "string" },
     },
     Age: {

@@ -12,7 +12,6 @@ import {
 } from "../http/conditional.ts";
 import { addPaginationHeaders } from "../http/pagination.ts";
 import type { Reply } from "../http/reply.ts";
-import { originOf } from "../http/request_target.ts";
 import { memoLast } from "../http/value_memo.ts";
 import type { CacheResult } from "./lookup.ts";
 
@@ -96,8 +95,11 @@ export interface CachedRequest {
   readonly headers: Headers;
   /** The URL's path (a 412's `instance`). */
   readonly pathname: string;
-  /** The request's URL as `Request.url` gives it (a list's paging links). */
-  readonly href: string;
+  /**
+   * The origin the client asked (a list's paging links), its scheme the
+   * proxy's when trusted (services/http/forwarded.ts).
+   */
+  readonly publicOrigin: string;
 }
 
 /**
@@ -139,7 +141,7 @@ export function cachedAnswer<R extends CachedRequest>(
   const reply = okReply(result, serverTiming);
   // A list's paging headers, its links on the origin the client asked.
   if (entry.pagination !== undefined) {
-    addPaginationHeaders(reply.headers, entry.pagination, originOf(req.href));
+    addPaginationHeaders(reply.headers, entry.pagination, req.publicOrigin);
   }
   return reply;
 }

@@ -9,6 +9,7 @@
  */
 
 import { parseArgs } from "node:util";
+import type { ForwardedProtoSource } from "../http/forwarded.ts";
 import type { LogLevel } from "./logger.ts";
 import { ConfigError } from "./config_values.ts";
 import { SETTINGS } from "./settings.ts";
@@ -21,6 +22,7 @@ export { SETTINGS } from "./settings.ts";
 export interface Config {
   port: number;
   host: string;
+  trustForwardedProto: ForwardedProtoSource;
   upstreamUrl: URL;
   upstreamTimeoutMs: number;
   upstreamRetries: number;

@@ -1,11 +1,15 @@
 /**
  * How a setting is read: {@linkcode ConfigError} for a bad value, the
  * parsers of raw flag/environment text (whole numbers in a range, text,
- * http(s) and redis(s) URLs, log levels, tokens) and the shape of one setting's row.
+ * http(s) and redis(s) URLs, log levels, forwarded-proto sources, tokens) and the shape of one setting's row.
  *
  * @module
  */
 
+import {
+  FORWARDED_PROTO_SOURCES,
+  type ForwardedProtoSource,
+} from "../http/forwarded.ts";
 import { LOG_LEVELS, type LogLevel } from "./logger.ts";
 import type { Config } from "./config.ts";
 
@@ -143,6 +147,23 @@ export function logLevel(raw: string, env: string): LogLevel {
     );
   }
   return value as LogLevel;
+}
+
+/** One of {@linkcode FORWARDED_PROTO_SOURCES}, case-insensitive. */
+export function forwardedProtoSource(
+  raw: string,
+  env: string,
+): ForwardedProtoSource {
+  const value = raw.trim().toLowerCase();
+  if (!(FORWARDED_PROTO_SOURCES as readonly string[]).includes(value)) {
+    throw new ConfigError(
+      env,
+      `${env} must be one of ${FORWARDED_PROTO_SOURCES.join(", ")}, got ${
+        quoted(raw)
+      }`,
+    );
+  }
+  return value as ForwardedProtoSource;
 }
 
 /** A secret of 16+ characters without whitespace. */

@@ -7,6 +7,7 @@
  */
 
 import {
+  forwardedProtoSource,
   httpUrl,
   integer,
   logLevel,
@@ -36,6 +37,15 @@ export const SETTINGS = [
     default: "127.0.0.1",
     help: "listen address",
     parse: text,
+  }),
+  setting({
+    key: "trustForwardedProto",
+    env: "TRUST_FORWARDED_PROTO",
+    flag: "trust-forwarded-proto",
+    default: "off",
+    help:
+      "the header a proxy in front sets (overwriting the client's) to name the scheme the client used, believed for the absolute URLs sent (a list's Link): off, x-forwarded-proto or forwarded (RFC 7239 proto=); only http and https are taken",
+    parse: forwardedProtoSource,
   }),
   // The upstream (services/upstream/).
   setting({
