@@ -8,7 +8,9 @@
  * so every later upload under that `Upload-Id` was 409 "another upload was
  * stored first", for good. Now the claim takes over such a leftover: no
  * content and no other multipart upload of the id in progress. Two uploads
- * of the id at once each see the other's: never both stored.
+ * of the id at once each see the other's: never both stored. The leftover
+ * stayed in the bucket for good unless the id was uploaded again: the
+ * delete's retry removes it now, and so does an instance starting later.
  *
  * @module
  */
@@ -107,5 +109,46 @@ cephTest(
       ((await uploadAs(a.url, id, bodies[0]!)).status === 201 ? 0 : -1);
     assert.ok(won >= 0, "a retry after two refusals is stored");
     await assertStoredAlone(ceph, b.url, id, sha256Hex(bodies[won]!));
+  },
+);
+
+cephTest(
+  "s3: the metadata object a delete left behind goes with the delete's retry (404), or with the sweep of an instance starting later",
+  async () => {
+    await using ceph = await sharedCeph();
+    await using proxy = startTcpProxy({
+      port: Number(new URL(ceph.endpoint).port),
+    });
+    const args = ["--s3-timeout-ms", String(TIMEOUT_MS)];
+    await using served = await serveApp({
+      args: s3Args(ceph, args, proxy.url),
+    });
+    const retried = "0".repeat(31) + "a";
+    await deleteHalfway(
+      ceph,
+      served.url,
+      retried,
+      () => proxy.holdRequest(META_DELETE),
+    );
+    // The client retries the DELETE: the file is gone, and so is the rest.
+    const retry = await fetch(`${served.url}/files/${retried}`, {
+      method: "DELETE",
+    });
+    assert.equal(retry.status, 404, await retry.text());
+    assert.deepEqual(await bucketContents(ceph), { keys: [], uploads: [] });
+    // Not retried: an instance starting once it is older than the uploads'
+    // idle timeout sweeps it (radosgw dates objects to the second).
+    const left = "0".repeat(31) + "b";
+    await deleteHalfway(
+      ceph,
+      served.url,
+      left,
+      () => proxy.holdRequest(META_DELETE),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    await using _later = await serveApp({
+      args: s3Args(ceph, [...args, "--upload-idle-timeout-ms", "1000"]),
+    });
+    assert.deepEqual(await bucketContents(ceph), { keys: [], uploads: [] });
   },
 );

@@ -67,7 +67,9 @@ async function openFolder(
 /**
  * The bucket of S3_ENDPOINT, without the multipart uploads of a crashed
  * instance (begun more than the idle timeout ago and without a heartbeat
- * as recent: the others are uploads in progress, here or elsewhere). A
+ * as recent: the others are uploads in progress, here or elsewhere), nor
+ * the metadata objects deletes left behind (at start only: it lists the
+ * whole bucket). A
  * store down at start is logged, not fatal: uploads answer 503 until it is
  * back, the rest serves.
  *
@@ -101,7 +103,8 @@ async function openBucket(
   const onError = (error: unknown) =>
     logger.warn("files.sweep_failed", { error });
   try {
-    const swept = await files.sweep(config.uploadIdleTimeoutMs);
+    const swept = await files.sweep(config.uploadIdleTimeoutMs) +
+      await files.sweepLeftovers(config.uploadIdleTimeoutMs);
     if (swept > 0) onSwept(swept);
   } catch (error) {
     onError(error);

@@ -19,6 +19,7 @@ import {
 } from "./metadata.ts";
 import { S3Bucket, type S3BucketOptions } from "./s3_bucket.ts";
 import { lastBeats, liveKey } from "./s3_heartbeat.ts";
+import { removeLeftover, sweepLeftovers } from "./s3_leftovers.ts";
 import { contentKey, metadataKey, S3Upload } from "./s3_upload.ts";
 import { xmlValues } from "./s3_xml.ts";
 import {
@@ -209,10 +210,17 @@ export class S3Storage implements FileStorage {
     return res.body ?? new ReadableStream({ start: (c) => c.close() });
   }
 
-  /** DeleteObject of the content, then of the metadata. */
+  /**
+   * DeleteObject of the content, then of the metadata. Without content,
+   * a metadata object left by a delete that stopped between the two (a
+   * 503, a crash) is removed now, when nobody holds it (s3_leftovers.ts).
+   */
   async delete(id: string): Promise<boolean> {
     if (!isValidId(id)) return false;
-    if (!(await this.#stored(id))) return false;
+    if (!(await this.#stored(id))) {
+      await removeLeftover(this.#bucket, id);
+      return false;
+    }
     // Content first: a crash in between leaves metadata that is never
     // listed (listing goes by content), not a listed file without content.
     await this.#bucket.run({
@@ -306,6 +314,15 @@ export class S3Storage implements FileStorage {
       await this.#bucket.run({ method: "DELETE", key: liveKey(id) });
     }
     return removed;
+  }
+
+  /**
+   * Removes the metadata objects deletes left behind, older than
+   * `olderThanMs` (s3_leftovers.ts); how many. Lists the whole bucket:
+   * run at start, not with every sweep.
+   */
+  sweepLeftovers(olderThanMs = 0): Promise<number> {
+    return sweepLeftovers(this.#bucket, olderThanMs);
   }
 
   /** Whether the content of file `id` is stored (HeadObject). */

@@ -39,6 +39,41 @@ export function metadataKey(id: string): string {
 }
 
 /** Sizes of an {@linkcode S3Upload}. */
+/**
+ * Whether the metadata object of `id` is a leftover nobody holds: the id
+ * has no content, and no multipart upload in progress but `ownUploadId`'s
+ * (the asking upload's). Every claim is made with its upload in progress,
+ * and that lasts until its content is there, so such an object is no live
+ * upload's: a delete that removed the content and failed before the
+ * metadata (a 503, a crash) leaves one, and made every later upload of the
+ * id 409 for good. Two uploads of the id at once each see the other's
+ * upload: neither takes it (both 409), never both.
+ */
+export async function isLeftover(
+  bucket: S3Bucket,
+  id: string,
+  ownUploadId?: string,
+): Promise<boolean> {
+  // Uploads first: one that completes between the two looks then shows
+  // its content to the second (the other order missed both, and took
+  // a stored file's metadata for a leftover).
+  const xml = await bucket.text({
+    method: "GET",
+    key: "",
+    query: { uploads: "", prefix: contentKey(id) },
+  });
+  if (xmlValues(xml, "UploadId").some((upload) => upload !== ownUploadId)) {
+    return false;
+  }
+  const head = await bucket.send({
+    method: "HEAD",
+    key: contentKey(id),
+    expect: [404],
+  });
+  await head.body?.cancel();
+  return !head.ok;
+}
+
 export interface S3UploadOptions {
   /** Size of every part but the last. */
   partBytes: number;
@@ -149,7 +184,7 @@ export class S3Upload implements StorageUpload {
    * time to the millisecond among them) is then this upload's. That was a
    * 409 "another upload was stored first", and the object left behind made
    * every retry of the id 409 as well. Another object may be a leftover
-   * (see {@linkcode S3Upload.#leftover}): it is removed, and the claim
+   * (see {@linkcode isLeftover}): it is removed, and the claim
    * made once more.
    *
    * @throws {FileIdTakenError} when another upload holds the id.
@@ -167,44 +202,16 @@ export class S3Upload implements StorageUpload {
         expect: [412],
       });
       if (status !== 412 || await this.#holdsClaim(metadata)) break;
-      if (attempt > 0 || !(await this.#leftover())) {
+      if (
+        attempt > 0 ||
+        !(await isLeftover(this.#bucket, this.id, this.#uploadId))
+      ) {
         this.#claimSent = undefined;
         throw new FileIdTakenError(this.id);
       }
       await this.#bucket.run({ method: "DELETE", key: metadataKey(this.id) });
     }
     this.#claimed = true;
-  }
-
-  /**
-   * Whether the metadata object of the id is a leftover nobody holds: the
-   * id has no content, and no multipart upload in progress but this one.
-   * Every claim is made with its upload in progress, and that lasts until
-   * its content is there, so such an object is no live upload's: a delete
-   * that removed the content and failed before the metadata (a 503, a
-   * crash) leaves one, and made every later upload of the id 409 for good.
-   * Two uploads of the id at once each see the other's upload: neither
-   * takes it (both 409), never both.
-   */
-  async #leftover(): Promise<boolean> {
-    // Uploads first: one that completes between the two looks then shows
-    // its content to the second (the other order missed both, and took
-    // a stored file's metadata for a leftover).
-    const xml = await this.#bucket.text({
-      method: "GET",
-      key: "",
-      query: { uploads: "", prefix: contentKey(this.id) },
-    });
-    if (xmlValues(xml, "UploadId").some((id) => id !== this.#uploadId)) {
-      return false;
-    }
-    const head = await this.#bucket.send({
-      method: "HEAD",
-      key: contentKey(this.id),
-      expect: [404],
-    });
-    await head.body?.cancel();
-    return !head.ok;
   }
 
   /** Whether the metadata object holds exactly `metadata`. */

@@ -1,0 +1,88 @@
+/**
+ * Metadata objects a delete left behind on an S3 store: `DELETE
+ * /files/<id>` removes the content, then `meta/<id>.json`, and a failure
+ * between the two (a 503 from the store, a crash) leaves the metadata
+ * object, never listed (listing goes by content) and never read (a read
+ * asks for the content first), but kept for good: no sweep of multipart
+ * uploads finds it. The delete's retry removes it
+ * ({@linkcode removeLeftover}), and so does the sweep at start
+ * ({@linkcode sweepLeftovers}), once it is older than the uploads' idle
+ * timeout.
+ *
+ * @module
+ */
+
+import type { S3Bucket } from "./s3_bucket.ts";
+import { isLeftover, metadataKey } from "./s3_upload.ts";
+import { xmlValues } from "./s3_xml.ts";
+
+const CONTENT = /^files\/([0-9a-f]{32})$/;
+const METADATA = /^meta\/([0-9a-f]{32})\.json$/;
+
+/**
+ * Removes the metadata object of `id` when it is a leftover nobody holds
+ * (no content, no multipart upload in progress: {@linkcode isLeftover});
+ * whether it did.
+ */
+export async function removeLeftover(
+  bucket: S3Bucket,
+  id: string,
+): Promise<boolean> {
+  if (!(await isLeftover(bucket, id))) return false;
+  await bucket.run({ method: "DELETE", key: metadataKey(id) });
+  return true;
+}
+
+/** Every key under `prefix` with its last change (ms), page by page. */
+async function keysUnder(
+  bucket: S3Bucket,
+  prefix: string,
+): Promise<Map<string, number>> {
+  const keys = new Map<string, number>();
+  let token: string | undefined;
+  do {
+    const xml = await bucket.text({
+      method: "GET",
+      key: "",
+      query: {
+        "list-type": "2",
+        prefix,
+        ...(token === undefined ? {} : { "continuation-token": token }),
+      },
+    });
+    for (const [, item] of xml.matchAll(/<Contents>([\s\S]*?)<\/Contents>/g)) {
+      const key = xmlValues(item!, "Key")[0];
+      const at = Date.parse(xmlValues(item!, "LastModified")[0] ?? "");
+      if (key !== undefined) keys.set(key, at);
+    }
+    token = xmlValues(xml, "IsTruncated")[0] === "true"
+      ? xmlValues(xml, "NextContinuationToken")[0]
+      : undefined;
+  } while (token !== undefined);
+  return keys;
+}
+
+/**
+ * Removes the metadata objects without content changed more than
+ * `olderThanMs` ago that are leftovers (checked one by one: an upload of
+ * the id may have begun since the listing); how many it removed.
+ */
+export async function sweepLeftovers(
+  bucket: S3Bucket,
+  olderThanMs: number,
+): Promise<number> {
+  const metadata = await keysUnder(bucket, "meta/");
+  const stored = new Set<string>();
+  for (const key of (await keysUnder(bucket, "files/")).keys()) {
+    const id = CONTENT.exec(key)?.[1];
+    if (id !== undefined) stored.add(id);
+  }
+  const cutoff = Date.now() - olderThanMs;
+  let removed = 0;
+  for (const [key, at] of metadata) {
+    const id = METADATA.exec(key)?.[1];
+    if (id === undefined || stored.has(id) || !(at <= cutoff)) continue;
+    if (await removeLeftover(bucket, id)) removed++;
+  }
+  return removed;
+}
