@@ -72,8 +72,9 @@ const FILTER_NOTE = "Any field of the resource filters by equality " +
   "(one text) or `_expand` with brackets other than `[]`; otherwise the " +
   "query is passed to the " +
   "upstream as is (cached under the query sorted by name, a repeated " +
-  "name's values in their order; `a[]` and `a[x]` are the name `a`, as " +
-  "json-server reads them).";
+  "name's values in their order; `a[]` and `a[x]` are the name `a`, and " +
+  "`a=b]=c` is the name `a=b]` with the value `c`, as json-server reads " +
+  "them).";
 
 const LIST_PARAMETERS = queryParameters(ListQuerySchema);
 

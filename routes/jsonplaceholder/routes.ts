@@ -28,6 +28,7 @@ import {
   isValidId,
   NESTED,
   type PartError,
+  qsParams,
   RESOURCES,
   SUMMARY_PARTS,
 } from "./resources.ts";
@@ -144,7 +145,9 @@ function refusedQuery(ctx: RouteContext, key: string): Response | undefined {
       instance,
     });
   }
-  const detail = upstreamQueryProblem(ctx.url.searchParams);
+  const detail = upstreamQueryProblem(
+    qsParams(ctx.url.searchParams, ctx.search),
+  );
   if (detail === undefined) return undefined;
   return problem(400, { title: "Invalid query parameter", detail, instance });
 }
