@@ -33,6 +33,7 @@ import { intoReader } from "./into_reader.ts";
 import { RateFloor } from "./rate.ts";
 import { MAX_TIMEOUT_MS, ReaderTask } from "./reader.ts";
 import type { StoredFile, UploadSink } from "./sink.ts";
+import { StopDeadline } from "./stop_deadline.ts";
 import {
   type LiveFigures,
   liveFigures,
@@ -266,6 +267,21 @@ async function commit(
 }
 
 /**
+ * Aborts `sink`, or the one being opened once it comes (the stop's
+ * deadline may pass first); a failure is logged.
+ */
+function abortSink(
+  sink: UploadSink | Promise<UploadSink> | undefined,
+  logger: Logger | undefined,
+): Promise<void> {
+  return Promise.resolve(sink).then((opened) =>
+    opened?.abort().catch((error) =>
+      logger?.warn("upload.cleanup_failed", { id: opened.id, error })
+    )
+  );
+}
+
+/**
  * Streams `body` through the bounded queue into the sink that `begin`
  * opens, and commits it once the body is complete and verified.
  *
@@ -302,6 +318,9 @@ export async function receiveUpload(
   };
   const onAbort = () => fail(signal?.reason);
   signal?.addEventListener("abort", onAbort, { once: true });
+  // Once stopped, the storage is waited for only so long (see the module).
+  const deadline = new StopDeadline(signal);
+  let opening: Promise<UploadSink> | undefined;
   let sink: UploadSink | undefined;
   let tasksOf: Tasks | undefined;
   try {
@@ -309,13 +328,14 @@ export async function receiveUpload(
     if (expectedLength !== undefined && expectedLength > maxBytes) {
       throw new UploadTooLargeError(maxBytes);
     }
-    sink = await settings.begin();
+    opening = settings.begin();
+    sink = await deadline.race(opening);
     failed.signal.throwIfAborted();
     const failure = { fail, signal: failed.signal };
     const tasks = startTasks(settings, sink, failure, reader);
     tasksOf = tasks;
     settings.observe?.(() => liveFigures(tasks));
-    const digest = await transfer(tasks, fail);
+    const digest = await deadline.race(transfer(tasks, fail));
     // Every buffer is back: their memory goes now, not at some later GC.
     tasks.buffers.clear();
     failed.signal.throwIfAborted();
@@ -325,6 +345,7 @@ export async function receiveUpload(
     checkDigest(digest, settings.expectedSha256);
     // Past this point the upload is complete; the commit is not cancelled.
     signal?.removeEventListener("abort", onAbort);
+    deadline.clear();
     const stored = await commit(sink, tasks, digest, settings.describe);
     return resultOf(stored, digest, tasks, started);
   } catch (error) {
@@ -332,12 +353,10 @@ export async function receiveUpload(
     tasksOf?.hash.abandon();
     tasksOf?.buffers.clear();
     signal?.removeEventListener("abort", onAbort);
-    const id = sink?.id;
     // The upload's error is what the caller needs; a leftover is logged
     // and swept on the next start.
-    await sink?.abort().catch((cleanupError) =>
-      logger?.warn("upload.cleanup_failed", { id, error: cleanupError })
-    );
+    await deadline.race(abortSink(sink ?? opening, logger)).catch(() => {});
+    deadline.clear();
     throw failed.signal.reason;
   }
 }
