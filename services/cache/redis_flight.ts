@@ -9,6 +9,14 @@
  * announced entry is not there, or Redis cannot answer, the waiter loads
  * the key itself: Redis is an optimisation, never a reason to fail.
  *
+ * The lock is a lease: it lives `leaseMs` and its owner renews it while it
+ * loads (every quarter of it, up to `lockMs` in all), and a waiter looks
+ * whether it is still held at the same pace. An owner that died (kill -9,
+ * OOM) stops renewing, so its lock is gone within `leaseMs` and the
+ * waiters elsewhere load the key then: they waited out the whole `lockMs`
+ * before (`UPSTREAM_TIMEOUT_MS` + 1 s, 6 s by default), each request of
+ * that key on every other instance.
+ *
  * @module
  */
 
@@ -24,14 +32,35 @@ const RELEASE = `if redis.call("GET", KEYS[1]) == ARGV[1] then
 end
 return redis.call("PUBLISH", ARGV[2], ARGV[3])`;
 
+// Extends the lock only while it still holds our token.
+const RENEW = `if redis.call("GET", KEYS[1]) == ARGV[1] then
+  return redis.call("PEXPIRE", KEYS[1], ARGV[2])
+end
+return 0`;
+
+/** Default life of a lock between its owner's renewals: 2 s. */
+export const DEFAULT_LEASE_MS = 2_000;
+
+/** The announcement of one key, awaited; see `RedisFlight.#expect`. */
+interface Landing {
+  /** Resolves true once announced, false after `ms` without. */
+  wait(ms: number): Promise<boolean>;
+  cancel(): void;
+}
+
 /** Options of {@linkcode RedisFlight}. */
 export interface RedisFlightOptions {
   /** The Redis connections (subscribed to `channel`). */
   link: RedisLink;
   /** Reads the entry another instance stored (the Redis tier). */
   read: (key: string) => Promise<CacheEntry | undefined>;
-  /** How long a lock lives if its owner never releases it, ms. */
+  /** Longest a load holds its lock (its renewals stop then), ms. */
   lockMs: number;
+  /**
+   * How long a lock lives unless its owner renews it, ms (at most
+   * `lockMs`). @default {2000}
+   */
+  leaseMs?: number;
   /** Longest wait for another instance's entry, ms. @default {lockMs} */
   waitMs?: number;
   /** The announcement channel. @default {"async-api:cache:filled"} */
@@ -45,6 +74,7 @@ export class RedisFlight implements Flight {
   readonly #link: RedisLink;
   readonly #read: (key: string) => Promise<CacheEntry | undefined>;
   readonly #lockMs: number;
+  readonly #leaseMs: number;
   readonly #waitMs: number;
   readonly #channel: string;
   readonly #prefix: string;
@@ -56,19 +86,28 @@ export class RedisFlight implements Flight {
       read,
       lockMs,
       waitMs = lockMs,
+      leaseMs = Math.min(lockMs, DEFAULT_LEASE_MS),
       channel = "async-api:cache:filled",
       prefix = "async-api:lock:",
     } = options;
     for (
-      const [name, value] of [["lockMs", lockMs], ["waitMs", waitMs]] as const
+      const [name, value] of [
+        ["lockMs", lockMs],
+        ["waitMs", waitMs],
+        ["leaseMs", leaseMs],
+      ] as const
     ) {
       if (!Number.isInteger(value) || value < 1) {
         throw new RangeError(`${name} must be a positive integer: ${value}`);
       }
     }
+    if (leaseMs > lockMs) {
+      throw new RangeError(`leaseMs must be at most lockMs: ${leaseMs}`);
+    }
     this.#link = link;
     this.#read = read;
     this.#lockMs = lockMs;
+    this.#leaseMs = leaseMs;
     this.#waitMs = waitMs;
     this.#channel = channel;
     this.#prefix = prefix;
@@ -103,7 +142,7 @@ export class RedisFlight implements Flight {
       let owned: boolean;
       try {
         owned = await this.#link.call((redis) =>
-          redis.set(lock, token, { NX: true, PX: this.#lockMs })
+          redis.set(lock, token, { NX: true, PX: this.#leaseMs })
         ) === "OK";
       } catch {
         return await here();
@@ -115,19 +154,55 @@ export class RedisFlight implements Flight {
           : undefined;
       };
       if (owned) {
+        const renewals = this.#renew(lock, token);
         try {
           // Another instance may have stored it just before we locked.
           return await peer() ?? await here();
         } finally {
+          clearInterval(renewals);
           await this.#release(lock, token, key);
         }
       }
       const early = await peer();
       if (early) return early;
-      await landed.wait(this.#waitMs);
+      await this.#waitOut(lock, landed);
       return await peer() ?? await here();
     } finally {
       landed.cancel();
+    }
+  }
+
+  /** Renews `lock` while the load runs, for `lockMs` at most. */
+  #renew(lock: string, token: string): ReturnType<typeof setInterval> {
+    const until = Date.now() + this.#lockMs;
+    const timer = setInterval(() => {
+      if (Date.now() + this.#leaseMs > until) return clearInterval(timer);
+      // Also while the link holds back commands after a slow one (as the
+      // release): a lease lost then makes another instance load too.
+      this.#link.callWhileSlow((redis) =>
+        redis.eval(RENEW, {
+          keys: [lock],
+          arguments: [token, String(this.#leaseMs)],
+        })
+      ).catch(() => {});
+    }, this.#leaseMs / 4);
+    return timer;
+  }
+
+  /**
+   * Waits for the announcement of the load holding `lock`, `waitMs` at
+   * most, and no longer once the lock is gone (its owner died: nobody
+   * renews it). Unsure (Redis cannot answer), it waits on.
+   */
+  async #waitOut(lock: string, landed: Landing): Promise<void> {
+    const until = performance.now() + this.#waitMs;
+    for (;;) {
+      const left = until - performance.now();
+      if (left <= 0) return;
+      if (await landed.wait(Math.min(left, this.#leaseMs / 4))) return;
+      const held = await this.#link.call((redis) => redis.exists(lock))
+        .then((n) => n > 0, () => true);
+      if (!held) return;
     }
   }
 
@@ -146,17 +221,20 @@ export class RedisFlight implements Flight {
     }
   }
 
-  #expect(key: string): { wait(ms: number): Promise<void>; cancel(): void } {
+  #expect(key: string): Landing {
     const { promise, resolve } = Promise.withResolvers<void>();
     let wakes = this.#waiters.get(key);
     if (!wakes) this.#waiters.set(key, wakes = new Set());
     wakes.add(resolve);
+    const announced = promise.then(() => true);
     let timer: ReturnType<typeof setTimeout> | undefined;
     return {
-      wait: (ms) => {
-        timer = setTimeout(resolve, ms);
-        return promise;
-      },
+      wait: (ms) =>
+        new Promise<boolean>((done) => {
+          clearTimeout(timer);
+          timer = setTimeout(() => done(false), ms);
+          announced.then(done);
+        }),
       cancel: () => {
         clearTimeout(timer);
         const current = this.#waiters.get(key);
