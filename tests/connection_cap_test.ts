@@ -1,7 +1,8 @@
 /**
  * The connection cap in force ({@linkcode ConnectionCap}): `MAX_CONNECTIONS`
  * until an accept fails for want of descriptors, then the connections open
- * at that moment less the headroom, forgotten once unused for a while.
+ * at that moment less the headroom (never below it), forgotten a while
+ * after the last shortage.
  *
  * @module
  */
@@ -25,26 +26,40 @@ Deno.test("ConnectionCap: MAX_CONNECTIONS until out of descriptors, then the con
   // With fewer open (files took descriptors): lower.
   cap.exhausted(150);
   assert.equal(cap.value, 118);
-  // Never below one.
+  // Never below the headroom: with so few connections open, files took
+  // the descriptors (a cap of 1 was the result before).
   cap.exhausted(3);
-  assert.equal(cap.value, 1);
+  assert.equal(cap.value, 32);
+  // Nor below one.
+  const bare = new ConnectionCap(10, { headroom: 0, now: () => now });
+  bare.exhausted(0);
+  assert.equal(bare.value, 1);
 });
 
-Deno.test("ConnectionCap: a lowered cap is kept while it is reached, forgotten after forgetMs unused", () => {
+Deno.test("ConnectionCap: a lowered cap is forgotten forgetMs after the last shortage, reached or not", () => {
   let now = 0;
-  const cap = new ConnectionCap(500, { forgetMs: 60_000, now: () => now });
+  const cap = new ConnectionCap(500, { forgetMs: 10_000, now: () => now });
   cap.exhausted(132);
   assert.equal(cap.value, 100);
-  now += 59_000;
+  now += 9_000;
   assert.equal(cap.reached(100), true);
-  now += 59_000;
-  assert.equal(cap.reached(99), false);
-  assert.equal(cap.value, 100);
-  now += 2_000;
-  assert.equal(cap.reached(99), false);
-  assert.equal(cap.value, 500);
+  // Reached all along (steady traffic), it is still forgotten: the
+  // descriptors may have been held by files since closed (before, a cap
+  // reached was kept for ever).
+  now += 1_500;
   assert.equal(cap.reached(100), false);
+  assert.equal(cap.value, 500);
   assert.equal(cap.reached(500), true);
+  // A later shortage sets it afresh, not below the forgotten one.
+  cap.exhausted(232);
+  assert.equal(cap.value, 200);
+  now += 5_000;
+  cap.exhausted(150);
+  assert.equal(cap.value, 118);
+  now += 9_000;
+  assert.equal(cap.value, 118, "10 s from the last shortage, not the first");
+  now += 1_500;
+  assert.equal(cap.value, 500);
 });
 
 Deno.test("ConnectionCap validates its options", () => {

@@ -14,10 +14,18 @@
  * connection makes room at once. Running out at `open` connections tells
  * what the process can hold, so from then on the cap is `open` less
  * {@linkcode CapOptions.headroom} descriptors, left for the files and
- * upstream sockets of the requests it serves. It is forgotten once the
- * server has neither failed an accept nor been at that cap for
- * {@linkcode CapOptions.forgetMs}, in case files, not connections, took
- * the descriptors that time.
+ * upstream sockets of the requests it serves.
+ *
+ * Files, not connections, may have taken the descriptors that time: one
+ * HTTP/2 connection holds up to `MAX_STREAMS_PER_CONNECTION` downloads, so
+ * 15 connections ran `ulimit -n 256` out and made the cap 1. The cap is
+ * therefore never below the headroom (closing connections cannot free what
+ * files hold), and it is forgotten {@linkcode CapOptions.forgetMs} after
+ * the last shortage, reached or not: kept while reached, as it was, steady
+ * traffic kept a cap of 1 long after those downloads ended, and 10 clients
+ * at once closed each other's connections (143 of 200 requests without an
+ * answer). A flood still at the descriptor limit after that fails an
+ * accept again within a few connections, which sets the cap again.
  *
  * @module
  */
@@ -26,7 +34,10 @@
 export interface CapOptions {
   /** Descriptors left free below the count that ran out. @default {32} */
   headroom?: number;
-  /** Time after which a lowered cap no longer in use is forgotten, ms. @default {60000} */
+  /**
+   * Time after the last shortage when a lowered cap is forgotten, ms.
+   * @default {10000}
+   */
   forgetMs?: number;
   /** Clock, ms. @default {performance.now} */
   now?: () => number;
@@ -39,12 +50,12 @@ export class ConnectionCap {
   readonly #forgetMs: number;
   readonly #now: () => number;
   #lowered = Infinity;
-  /** When the lowered cap was last set or reached. */
-  #usedAt = -Infinity;
+  /** When an accept last failed for want of descriptors. */
+  #shortAt = -Infinity;
 
   /** `max` is `MAX_CONNECTIONS`; throws `RangeError` on bad values. */
   constructor(max: number, options: CapOptions = {}) {
-    const { headroom = 32, forgetMs = 60_000, now = () => performance.now() } =
+    const { headroom = 32, forgetMs = 10_000, now = () => performance.now() } =
       options;
     for (
       const [name, value] of [
@@ -66,31 +77,31 @@ export class ConnectionCap {
 
   /** Whether `open` connections are at the cap (a new one needs room). */
   reached(open: number): boolean {
-    if (open >= this.#max) return true;
-    if (open < this.#lowered) {
-      if (
-        this.#lowered !== Infinity &&
-        this.#now() - this.#usedAt > this.#forgetMs
-      ) {
-        this.#lowered = Infinity;
-      }
-      return false;
-    }
-    this.#usedAt = this.#now();
-    return true;
+    return open >= this.value;
   }
 
-  /** `accept()` failed for want of descriptors with `open` connections. */
+  /**
+   * `accept()` failed for want of descriptors with `open` connections:
+   * the cap comes down to `open` less the headroom, never below the
+   * headroom (nor 1).
+   */
   exhausted(open: number): void {
     this.#lowered = Math.max(
       1,
-      Math.min(this.#lowered, this.#max, open - this.#headroom),
+      this.#headroom,
+      Math.min(this.value, open - this.#headroom),
     );
-    this.#usedAt = this.#now();
+    this.#shortAt = this.#now();
   }
 
   /** The cap in force now. */
   get value(): number {
+    if (
+      this.#lowered !== Infinity &&
+      this.#now() - this.#shortAt > this.#forgetMs
+    ) {
+      this.#lowered = Infinity;
+    }
     return Math.min(this.#max, this.#lowered);
   }
 }

@@ -20,9 +20,10 @@
  *   stalled first (`giveUpStalled`), where they held their socket and file
  *   until `DOWNLOAD_IDLE_TIMEOUT_MS`, and new clients waited as long.
  *   From then on the descriptors hold the cap down (`connection_cap.ts`):
- *   the connections then open less 32 are the cap, so a flood of idle
- *   sockets under a low `ulimit -n` meets the cap's prompt room-making
- *   rather than a second of back-off per descriptor limit of sockets.
+ *   the connections then open less 32 are the cap (never below 32, and
+ *   for 10 s after the last shortage), so a flood of idle sockets under a
+ *   low `ulimit -n` meets the cap's prompt room-making rather than a
+ *   second of back-off per descriptor limit of sockets.
  * - **Header timeout**: a connection that has not sent a complete request
  *   head within `headerTimeoutMs` of being accepted is closed (as nginx's
  *   `client_header_timeout`): idle and half-sent connections do not pile up.
