@@ -2,8 +2,9 @@
  * The connection layer's idle bookkeeping (services/server/tracked.ts): a
  * request's end reads no clock, the sweeps stamp when a connection went
  * idle. A kept-alive connection is still closed after its keep-alive
- * timeout from its last answer (up to two sweeps late, never early), and
- * at the connection cap the one idle longest makes room.
+ * timeout from its last answer (up to two sweeps late, never early), a
+ * second request head dripped on it too, and at the connection cap the
+ * one idle longest makes room.
  *
  * @module
  */
@@ -70,6 +71,66 @@ Deno.test("a kept-alive connection's timeout runs from its last answer, however 
     }
   } finally {
     newer.close();
+  }
+  assert.equal(server.stats.reclaimed, 1);
+});
+
+Deno.test("a second request head dripped on a kept-alive connection counts as idle: closed by the keep-alive timeout from the last answer, and first to make room at the cap", async () => {
+  await using server = serveGuarded({
+    hostname: "127.0.0.1",
+    port: 0,
+    handler: () => new Response("ok"),
+    logger: silentLogger,
+    headerTimeoutMs: 300,
+    keepAliveTimeoutMs: 2500,
+    maxConnections: 2,
+  });
+  const port = server.addr.port;
+  const drip = async (conn: Deno.Conn, signal: AbortSignal) => {
+    await conn.write(encoder.encode("GET / HTTP/1.1\r\nHost: x\r\n"));
+    for (let i = 0; !signal.aborted; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await conn.write(encoder.encode(`x-${i}: y\r\n`)).catch(() => {});
+    }
+  };
+  // The runtime reads the head's bytes, so nothing tells this layer a head
+  // has begun: the dripped head runs to the keep-alive timeout, not the
+  // header timeout (README, Limits and protections).
+  const alone = await Deno.connect({ port });
+  assert.match(await ask(alone), /^HTTP\/1\.1 200 /);
+  const stop = new AbortController();
+  const dripping = drip(alone, stop.signal);
+  const closed = await untilClosed(alone, 5000);
+  stop.abort();
+  await dripping;
+  assert.equal(closed.open, false);
+  assert.ok(closed.ms >= 2000, `closed after ${Math.round(closed.ms)} ms`);
+  assert.equal(server.stats.idleTimeouts, 1);
+
+  // At the cap, the dripping connection goes before one idle since later.
+  const dripper = await Deno.connect({ port });
+  const other = await Deno.connect({ port });
+  const stopped = new AbortController();
+  try {
+    assert.match(await ask(dripper), /^HTTP\/1\.1 200 /);
+    const dripped = drip(dripper, stopped.signal);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.match(await ask(other), /^HTTP\/1\.1 200 /);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const third = await Deno.connect({ port });
+    try {
+      const reclaimed = await untilClosed(dripper, 2000);
+      stopped.abort();
+      await dripped;
+      assert.equal(reclaimed.open, false, "the dripping one made room");
+      assert.match(await ask(third), /^HTTP\/1\.1 200 /);
+      assert.match(await ask(other), /^HTTP\/1\.1 200 /, "the other kept");
+    } finally {
+      third.close();
+    }
+  } finally {
+    stopped.abort();
+    other.close();
   }
   assert.equal(server.stats.reclaimed, 1);
 });
