@@ -21,7 +21,7 @@
  *
  * Run alone with `deno run -A bench/upload.ts [--bytes N] [--rounds N]
  * [--concurrent N] [--concurrent-bytes N] [--tmp-dir DIR]
- * [--no-fsync-baseline] [--no-fastapi] [--out result.json]` (it prints a summary without
+ * [--no-fsync-baseline] [--no-fastapi] [--settle-ms N] [--out result.json]` (it prints a summary without
  * the timeline arrays; `--out` writes everything), or import
  * {@linkcode benchUpload}.
  *
@@ -63,6 +63,12 @@ export type { CurlUpload, TimelineEvent, TracedUpload };
 export { toTimeline } from "./upload_trace.ts";
 
 const MiB = 1024 * 1024;
+/**
+ * The pause before each throughput round: the kernel reports memory that
+ * stayed free for 2 s, so 4 s leaves it time to hand back the previous
+ * round's pages (bench/PROFILE.md, "Upload rounds under the same pages").
+ */
+const SETTLE_MS = 4000;
 const PIPE_SERVER = new URL("./pipe_server.ts", import.meta.url).pathname;
 const FASTAPI_SERVER = new URL("./fastapi_server.py", import.meta.url)
   .pathname;
@@ -118,6 +124,13 @@ export interface BenchUploadOptions {
   traceSlowRate?: string;
   /** RSS sampling period. @default {20} */
   sampleMs?: number;
+  /**
+   * The pause before every throughput round, after the previous round's
+   * file is deleted and the disks synced, so that every server writes into
+   * pages that free page reporting has handed back to the host
+   * (`throughputRound`). @default {4000}
+   */
+  settleMs?: number;
 }
 
 /** The options with their defaults. */
@@ -135,7 +148,11 @@ function settingsOf(options: BenchUploadOptions) {
     traceSlowBytes = 8 * MiB,
     traceSlowRate = "2M",
     sampleMs = 20,
+    settleMs = SETTLE_MS,
   } = options;
+  if (!Number.isInteger(settleMs) || settleMs < 0) {
+    throw new RangeError(`settleMs must be an integer >= 0, got ${settleMs}`);
+  }
   return {
     bytes,
     rounds,
@@ -149,6 +166,7 @@ function settingsOf(options: BenchUploadOptions) {
     traceSlowBytes,
     traceSlowRate,
     sampleMs,
+    settleMs,
   };
 }
 
@@ -330,6 +348,7 @@ if (import.meta.main) {
       "no-fsync-baseline": { type: "boolean" },
       "no-fastapi": { type: "boolean" },
       "tmp-dir": { type: "string" },
+      "settle-ms": { type: "string" },
       out: { type: "string" },
     },
   });
@@ -347,6 +366,9 @@ if (import.meta.main) {
   if (values["no-fsync-baseline"]) options.fsyncBaseline = false;
   if (values["no-fastapi"]) options.fastApiPeer = false;
   if (values["tmp-dir"] !== undefined) options.tmpDir = values["tmp-dir"];
+  if (values["settle-ms"] !== undefined) {
+    options.settleMs = number(values["settle-ms"])!;
+  }
   const result = await benchUpload(options);
   if (values.out) {
     await Deno.writeTextFile(values.out, JSON.stringify(result, null, 2));

@@ -39,6 +39,8 @@ export interface PhaseSettings {
   rounds: number;
   fsyncBaseline: boolean;
   sampleMs: number;
+  /** The pause before each throughput round (`RoundConditions`), ms. */
+  settleMs: number;
   concurrent: number;
   concurrentBytes: number;
   concurrentRate: string;
@@ -113,7 +115,7 @@ export async function throughputRounds(
     sha256CpuMsPerGiB: [],
   };
   const measure = (peer: Peer) =>
-    throughputRound(peer.server, peer.path, file, peer.dir, tmp, s.sampleMs);
+    throughputRound(peer.server, peer.path, file, peer.dir, tmp, s);
   for (let i = 0; i < s.rounds; i++) {
     runs.baseline.push(await measure(peers.baseline));
     runs.service.push(await measure(peers.service));

@@ -80,6 +80,16 @@ function memoryRows(upload: UploadBenchResult): string[][] {
   return rows;
 }
 
+/**
+ * How every throughput round is started (`throughputRound`): on a VM with
+ * free page reporting the round order set the cost of the page cache a
+ * server writes into (bench/PROFILE.md).
+ */
+function conditioning(settleMs: number): string {
+  const pause = `${formatValue(settleMs / 1000)} s`;
+  return `Every round starts alike: the previous round's file deleted, the disks synced (\`sync\`), then ${pause} with nothing running, so that the memory the page cache takes has been free long enough for this host's free page reporting (a Firecracker VM; memory free for ~2 s is handed back to the host, and each page faults in the host on its next first touch) to have handed it back, whichever server ran before: without the pause a server that followed another's deleted file wrote into pages still backed by the host at a fraction of the CPU, so the round order decided which server paid for its writes.`;
+}
+
 /** The big upload's section. */
 export function uploadSection(upload: UploadBenchResult): string {
   const rows = throughputRows(upload);
@@ -95,7 +105,9 @@ export function uploadSection(upload: UploadBenchResult): string {
       plural(upload.rounds, "round")
     }${
       upload.rounds > 1 ? " alternating" : ""
-    } after a warm-up upload to each; the **median** of each counts (best rounds for information). Each row names its baseline. RSS (VmRSS) sampled every 20 ms.`,
+    } after a warm-up upload to each; the **median** of each counts (best rounds for information). ${
+      conditioning(upload.settleMs)
+    } Each row names its baseline. RSS (VmRSS) sampled every 20 ms.`,
     "",
     table(
       ["measure", "service", "baseline", "ratio", "target", "result"],

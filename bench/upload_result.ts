@@ -17,6 +17,11 @@ const MiB = 1024 * 1024;
 export interface UploadBenchResult {
   bytes: number;
   rounds: number;
+  /**
+   * The pause before every throughput round, after the previous round's
+   * file was deleted and the disks synced, ms (`throughputRound`).
+   */
+  settleMs: number;
   service: ThroughputRun;
   baseline: ThroughputRun;
   /** service / baseline throughput; target >= 0.9. */
@@ -84,7 +89,7 @@ export interface Measured {
 
 /** The figures of the benchmark, from what its parts measured. */
 export function resultOf(
-  s: { bytes: number; rounds: number },
+  s: { bytes: number; rounds: number; settleMs: number },
   tmp: string,
   measured: Measured,
   timelines: UploadBenchResult["timelines"],
@@ -97,6 +102,7 @@ export function resultOf(
   const result: UploadBenchResult = {
     bytes: s.bytes,
     rounds: s.rounds,
+    settleMs: s.settleMs,
     service,
     baseline,
     ratio: round(service.mibPerSecond / baseline.mibPerSecond, 3),

@@ -12,6 +12,7 @@ import { cpuPerGiB, threadTimes } from "./thread_cpu.ts";
 import {
   type CurlUpload,
   curlUpload,
+  delay,
   emptyDir,
   sampleRss,
   syncDisks,
@@ -49,10 +50,33 @@ const SERVER_FIGURES = [
   "maxQueuedBytes",
 ] as const;
 
+/** How every throughput round is started. */
+export interface RoundConditions {
+  /** RSS sampling period, ms. */
+  sampleMs: number;
+  /**
+   * The pause after the previous round's file was deleted and the disks
+   * synced, before this round's upload starts, ms ({@linkcode
+   * throughputRound}).
+   */
+  settleMs: number;
+}
+
 /**
  * One measured upload of `file` to `server` at `path`: its speed, the
  * server's idle and peak RSS, CPU per GiB by thread and (for the service)
  * the figures of its 201; `storeDir` is emptied after.
+ *
+ * Every round starts alike: the writeback of what came before is synced,
+ * then nothing runs for `settleMs`. On a VM with free page reporting (this
+ * bench's host) memory that stays free for ~2 s is handed back to the
+ * host, and the first touch of such a page faults in the host: the page
+ * cache a round writes costs several times more CPU in pages free for long
+ * than in pages freed moments before (the previous round's deleted file).
+ * Without the pause, whichever server followed a deletion closely got warm
+ * pages and the others cold ones, so the round order set the writes' cost
+ * (bench/PROFILE.md, "free page reporting"); after it, every server writes
+ * into pages that were all handed back.
  */
 export async function throughputRound(
   server: BenchServer,
@@ -60,10 +84,10 @@ export async function throughputRound(
   file: string,
   storeDir: string,
   tmp: string,
-  sampleMs: number,
+  { sampleMs, settleMs }: RoundConditions,
 ): Promise<ThroughputRun> {
-  // Let the previous round's writeback settle so rounds start alike.
   await syncDisks();
+  await delay(settleMs);
   const idleRssBytes = await rssOf(server.pid);
   const sampler = sampleRss(server.pid, sampleMs);
   const cpuBefore = await threadTimes(server.pid);

@@ -135,6 +135,12 @@ Deno.test("renderReport() shows each figure with its baseline, ratio and target"
     report,
     /\| vs pipeTo \(best rounds\) \| 450 MiB\/s \| 500 MiB\/s \| 0\.90 \| — \| info \|/,
   );
+  // How every round is started: the same pause after the same deletion
+  // and sync, whichever server ran before (free page reporting).
+  assert.match(
+    report,
+    /Every round starts alike: the previous round's file deleted, the disks synced \(`sync`\), then 4 s with nothing running/,
+  );
   // CPU per GiB: the service's total against FastAPI's, then by thread
   // (pipeTo + fsync has no CPU figures here and is left out).
   assert.match(
