@@ -127,7 +127,7 @@ export const UPLOAD_SETTINGS = [
     flag: "upload-write-bytes",
     default: undefined,
     help:
-      "the reader fills buffers of up to this size, and the writer writes each in one call; unset: 2097152 on local disk, 1048576 with S3_ENDPOINT",
+      "the reader fills buffers of up to this size, and the writer hands each to the storage at once (on disk in write calls of 256 KiB); unset: 2097152 on local disk, 1048576 with S3_ENDPOINT",
     parse: integer(1024, 256 * 1024 * 1024),
   }),
   setting({

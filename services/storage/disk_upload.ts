@@ -18,10 +18,26 @@ import {
   type UploadContent,
 } from "./storage.ts";
 
+/**
+ * The most one write call hands the kernel. Linux (6.18, ext4 with large
+ * folios) puts a write into page-cache folios as large as the write
+ * allows, and on this project's hosts (VMs with free page reporting) the
+ * large blocks those need are mostly memory handed back to the host,
+ * which faults in again on first touch: 1 GiB in 2 MiB writes cost 1.5-2 s
+ * of CPU in the writing threads, in 256 KiB writes 0.26-0.66 s; 128 KiB
+ * alike, 512 KiB ~0.5 s; an upload's blocking threads 970-1,540 -> 380-850
+ * ms per GiB in paired rounds (bench/PROFILE.md, "writes in 256 KiB
+ * pieces"). The reader's buffers stay large (fewer queue, hash and sink
+ * hand-offs); only the write calls are cut.
+ */
+export const WRITE_PIECE_BYTES = 256 * 1024;
+
 async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
   let written = 0;
   while (written < data.byteLength) {
-    const n = await file.write(data.subarray(written));
+    const n = await file.write(
+      data.subarray(written, written + WRITE_PIECE_BYTES),
+    );
     if (n <= 0) throw new Deno.errors.WriteZero("Write returned 0 bytes");
     written += n;
   }
