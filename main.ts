@@ -44,6 +44,10 @@ export { EXIT_BAD_CONFIG } from "./services/ops/startup.ts";
  */
 export const STOP_UPLOADS_MS = 2_000;
 
+// How long a drain keeps serving the kept-alive connections before it
+// closes those idle (see untilUploadsEnd).
+const DRAIN_IDLE_MS = 1_000;
+
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -116,6 +120,11 @@ async function listen(
       headerTimeoutMs: config.headerTimeoutMs,
       keepAliveTimeoutMs: config.keepAliveTimeoutMs,
       maxStreamsPerConnection: config.maxStreamsPerConnection,
+      // Most of the grace is left to uploads and answers in flight.
+      drainIdleMs: Math.max(
+        1,
+        Math.min(DRAIN_IDLE_MS, Math.floor(config.shutdownGraceMs / 4)),
+      ),
       stats: connections,
       onListen: ({ hostname, port }) => {
         const host = hostname.includes(":") ? `[${hostname}]` : hostname;
@@ -196,25 +205,13 @@ async function drain(
     connections: server.stats.open,
     graceMs: config.shutdownGraceMs,
   });
-  app.beginDrain();
   const deadline = AbortSignal.timeout(config.shutdownGraceMs);
   const timedOut = new Promise<"timeout">((resolve) =>
     deadline.addEventListener("abort", () => resolve("timeout"), {
       once: true,
     })
   );
-  // shutdown() cuts off request bodies still arriving, so uploads are let
-  // finish first; meanwhile no connection is taken and the idle ones are
-  // closed (a load balancer sends new requests to other instances: before,
-  // it kept sending this one its share, and each upload got 503 for as
-  // long as a long one ran), and a request on a busy connection is served
-  // with Connection: close (an upload with 503). Then shutdown() waits for
-  // the responses in flight.
-  await server.stopAccepting();
-  let outcome = await Promise.race([
-    app.uploads.idle().then(() => "drained" as const),
-    timedOut,
-  ]);
+  let outcome = await untilUploadsEnd(app, server, timedOut);
   if (outcome === "drained") {
     outcome = await Promise.race([
       server.shutdown().then(() => "drained" as const),
@@ -234,6 +231,35 @@ async function drain(
     outcome,
     durationMs: Math.round(performance.now() - started),
   });
+}
+
+/**
+ * The drain's first part: shutdown() cuts off request bodies still
+ * arriving, so uploads are let finish first. Meanwhile no connection is
+ * taken (a load balancer sends new requests to other instances: before, it
+ * kept sending this one its share, and each upload got 503 for as long as
+ * a long one ran). The kept-alive connections are served for up to a
+ * second more (a quarter of the grace if shorter), each answer with
+ * Connection: close, then those still idle are closed: closed at the
+ * signal, a write nginx had just sent on one was lost (502; nginx tries no
+ * POST elsewhere). Requests taken in that second, uploads too, are served
+ * as any; from then on an upload is 503.
+ */
+async function untilUploadsEnd(
+  app: App,
+  server: GuardedServer,
+  timedOut: Promise<"timeout">,
+): Promise<"drained" | "timeout"> {
+  const outcome = await Promise.race([
+    server.stopAccepting().then(() => "drained" as const),
+    timedOut,
+  ]);
+  app.beginDrain();
+  if (outcome === "timeout") return outcome;
+  return await Promise.race([
+    app.uploads.idle().then(() => "drained" as const),
+    timedOut,
+  ]);
 }
 
 /**

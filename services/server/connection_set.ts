@@ -19,26 +19,9 @@
 
 import { setConnectionCloser } from "../http/connection_close.ts";
 import { closeAfter, saysCloseWithBody } from "./answer_close.ts";
+import type { ConnectionStats } from "./connection_stats.ts";
 import { idleSince, type Tracked } from "./tracked.ts";
 import type { ServeConnection } from "./serve_connection.ts";
-
-/** Counters of the server's connections, read by the metrics. */
-export class ConnectionStats {
-  /** Connections open now. */
-  open = 0;
-  /** Closed for not sending a request head within the header timeout. */
-  headerTimeouts = 0;
-  /** Closed for idling between requests past the keep-alive timeout. */
-  idleTimeouts = 0;
-  /** Closed while idle to make room for a new connection. */
-  reclaimed = 0;
-  /** Answers cut off, stalled, for room when no connection is idle. */
-  stalled = 0;
-  /** Turned away with 503 over the connection cap. */
-  rejected = 0;
-  /** Times `accept()` failed (out of file descriptors) and the loop waited. */
-  acceptBackoffs = 0;
-}
 
 /** Options of {@linkcode ConnectionSet}. */
 export interface ConnectionSetOptions {
@@ -293,12 +276,20 @@ export class ConnectionSet {
   }
 
   /**
-   * Closes the idle connections; every answer from now on says
-   * `Connection: close`, so a load balancer's next request needs a new
-   * connection, which the closed listener refuses (it tries another).
+   * Every answer from now on says `Connection: close`: a balancer's next
+   * request needs a new connection, which the closed listener refuses.
    */
   drain(): void {
     this.#draining = true;
+  }
+
+  /** Connections open with no request in flight. */
+  get idle(): number {
+    return [...this.#connections].filter((conn) => conn.active === 0).length;
+  }
+
+  /** Closes the connections with no request in flight. */
+  closeIdle(): void {
     for (const conn of this.#connections) {
       if (conn.active === 0 && this.#connections.delete(conn)) {
         this.#close(conn);

@@ -56,10 +56,11 @@ import { giveUpStalled } from "../http/stall_timeout.ts";
 import type { Logger } from "../ops/logger.ts";
 import { acceptLoop, turnAway } from "./accept_loop.ts";
 import { ConnectionCap } from "./connection_cap.ts";
-import { ConnectionSet, ConnectionStats } from "./connection_set.ts";
+import { ConnectionSet } from "./connection_set.ts";
+import { ConnectionStats } from "./connection_stats.ts";
 import { connectionServer, type ServeConnection } from "./serve_connection.ts";
 
-export { ConnectionStats } from "./connection_set.ts";
+export { ConnectionStats } from "./connection_stats.ts";
 
 /** Options of {@linkcode serveGuarded}. */
 export interface GuardedServerOptions {
@@ -92,6 +93,12 @@ export interface GuardedServerOptions {
   maxStreamsPerConnection?: number;
   /** Counters to update. @default {new ConnectionStats()} */
   stats?: ConnectionStats;
+  /**
+   * How long {@linkcode GuardedServer.stopAccepting} keeps idle
+   * connections open, each answering its next request with
+   * `Connection: close`, before it closes those still idle. @default {1000}
+   */
+  drainIdleMs?: number;
 }
 
 /** A running {@linkcode serveGuarded} server. */
@@ -103,10 +110,11 @@ export interface GuardedServer extends AsyncDisposable {
   /** Settles once the server has shut down. */
   readonly finished: Promise<void>;
   /**
-   * Stops accepting and closes the idle connections; the others are served
-   * on, each closed after its next answer (`Connection: close`). A drain
-   * that waits for uploads calls it first, so that while it waits new
-   * requests go to other instances. A no-op on the `Deno.serve` fallback.
+   * Stops accepting; every connection is closed after its next answer
+   * (`Connection: close`), and those idle after `drainIdleMs` (none idle
+   * ends the wait sooner) are closed, then it resolves. A drain that waits
+   * for uploads calls it first, so that while it waits new requests go to
+   * other instances. A no-op on the `Deno.serve` fallback.
    */
   stopAccepting(): Promise<void>;
   /**
@@ -182,6 +190,7 @@ function limitsOf(options: GuardedServerOptions) {
       "maxStreamsPerConnection",
       options.maxStreamsPerConnection ?? 32,
     ),
+    drainIdleMs: positive("drainIdleMs", options.drainIdleMs ?? 1_000),
   };
 }
 
@@ -192,8 +201,9 @@ function guarded(
   const { hostname, port, handler, onListen, logger } = options;
   const { onError = internalErrorAnswer, stats = new ConnectionStats() } =
     options;
+  const limits = limitsOf(options);
   const { maxConnections, headerTimeoutMs, keepAliveTimeoutMs, maxStreams } =
-    limitsOf(options);
+    limits;
   const listener = Deno.listen({ hostname, port, transport: "tcp" });
   const connections = new ConnectionSet({
     serveConnection,
@@ -238,11 +248,35 @@ function guarded(
     finished,
     async stopAccepting() {
       await stopAccepting();
-      connections.drain();
+      await drainIdle(connections, limits.drainIdleMs);
     },
     shutdown,
     [Symbol.asyncDispose]: shutdown,
   };
+}
+
+// How often a drain looks whether idle connections are left.
+const DRAIN_POLL_MS = 25;
+
+/**
+ * Sets every answer to close its connection, and closes the idle ones once
+ * none is left (each taken for a request and closed after its answer) or
+ * after `ms`. A balancer sends a request on a kept-alive connection at any
+ * moment: closed under it, the request is lost, and nginx tries no
+ * non-idempotent one elsewhere (502). Left open, it is answered with
+ * `Connection: close`; nginx takes the connections it used last first, so
+ * those left after `ms` are ones it hardly uses.
+ */
+async function drainIdle(
+  connections: ConnectionSet,
+  ms: number,
+): Promise<void> {
+  connections.drain();
+  const deadline = performance.now() + ms;
+  while (connections.idle > 0 && performance.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, DRAIN_POLL_MS));
+  }
+  connections.closeIdle();
 }
 
 /** Stops the accept loop and closes the listener; again, a no-op. */
