@@ -15,6 +15,7 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { spawnService } from "./fixtures/spawn.ts";
 import { hashFile, rawRequest } from "./fixtures/upload_client.ts";
+import { until } from "./fixtures/until.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
 
 const KiB = 1024;
@@ -35,6 +36,17 @@ async function readOrEnd(conn: Deno.Conn): Promise<string> {
     throw error;
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/** Whether a connection to `hostname:port` is refused (one taken is closed). */
+async function refused(hostname: string, port: number): Promise<boolean> {
+  try {
+    (await Deno.connect({ hostname, port })).close();
+    return false;
+  } catch (error) {
+    if (error instanceof Deno.errors.ConnectionRefused) return true;
+    throw error;
   }
 }
 
@@ -100,11 +112,13 @@ Deno.test("SIGTERM during an upload: it completes intact, new connections are re
       );
       assert.equal(begin.signal, "SIGTERM");
 
-      // While the upload drains, the port takes no new connection, and
-      // the idle kept-alive one is closed: a balancer tries elsewhere.
-      await assert.rejects(
-        Deno.connect({ hostname, port: Number(port) }),
-        Deno.errors.ConnectionRefused,
+      // While the upload drains, the port takes no new connection (once
+      // the connections queued at the signal are taken: 20 ms or more),
+      // and the idle kept-alive one is closed: a balancer tries elsewhere.
+      await until(
+        () => refused(hostname, Number(port)),
+        "the port refuses connections",
+        2_000,
       );
       assert.equal(await readOrEnd(idle), "end");
     } finally {
@@ -175,6 +189,48 @@ Deno.test("SIGTERM: a write sent on a kept-alive connection just after it is ans
     assert.equal(upstream.hits("/posts"), 1);
     // Then the connection closes, and so does the process.
     assert.equal(await readOrEnd(kept), "end");
+    assert.equal((await service.status).code, 0, service.stderr);
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("SIGTERM: connections the kernel queued before the signal are answered, not reset", async () => {
+  await using upstream = startFixtureUpstream();
+  const dataDir = await Deno.makeTempDir({ prefix: "upload_shutdown_test-" });
+  try {
+    await using service = await spawnService(["--data-dir", dataDir], {
+      env: { UPSTREAM_URL: upstream.url },
+    });
+    const { hostname, port } = new URL(service.url);
+    const body = JSON.stringify({ title: "t", body: "b", userId: 1 });
+    const request = new TextEncoder().encode(
+      "POST /posts HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\n" +
+        `content-length: ${body.length}\r\n\r\n${body}`,
+    );
+    // Stopped, the process accepts nothing: the kernel completes the
+    // connections and queues them, with their requests, as it does for a
+    // busy process under a burst.
+    const pid = service.child.pid;
+    Deno.kill(pid, "SIGSTOP");
+    const queued: Deno.TcpConn[] = [];
+    try {
+      for (let i = 0; i < 16; i++) {
+        const conn = await Deno.connect({ hostname, port: Number(port) });
+        queued.push(conn);
+        await conn.write(request);
+      }
+    } finally {
+      Deno.kill(pid, "SIGTERM");
+      Deno.kill(pid, "SIGCONT");
+    }
+    const answers = await Promise.all(queued.map(readOrEnd));
+    for (const conn of queued) conn.close();
+    const statuses = answers.map((a) => a.split("\r\n")[0]);
+    assert.deepEqual(
+      statuses,
+      statuses.map(() => "HTTP/1.1 201 Created"),
+    );
     assert.equal((await service.status).code, 0, service.stderr);
   } finally {
     await Deno.remove(dataDir, { recursive: true });

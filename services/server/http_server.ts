@@ -58,6 +58,7 @@ import { acceptLoop, turnAway } from "./accept_loop.ts";
 import { ConnectionCap } from "./connection_cap.ts";
 import { ConnectionSet } from "./connection_set.ts";
 import { ConnectionStats } from "./connection_stats.ts";
+import { closeIdle, stopListening } from "./drain.ts";
 import { connectionServer, type ServeConnection } from "./serve_connection.ts";
 
 export { ConnectionStats } from "./connection_stats.ts";
@@ -110,9 +111,10 @@ export interface GuardedServer extends AsyncDisposable {
   /** Settles once the server has shut down. */
   readonly finished: Promise<void>;
   /**
-   * Stops accepting; every connection is closed after its next answer
-   * (`Connection: close`), and those idle after `drainIdleMs` (none idle
-   * ends the wait sooner) are closed, then it resolves. A drain that waits
+   * Stops accepting (after taking the connections the kernel has queued);
+   * every connection is closed after its next answer (`Connection:
+   * close`), and those idle after `drainIdleMs` (none idle ends the wait
+   * sooner) are closed, then it resolves. A drain that waits
    * for uploads calls it first, so that while it waits new requests go to
    * other instances. A no-op on the `Deno.serve` fallback.
    */
@@ -202,24 +204,22 @@ function guarded(
   const { onError = internalErrorAnswer, stats = new ConnectionStats() } =
     options;
   const limits = limitsOf(options);
-  const { maxConnections, headerTimeoutMs, keepAliveTimeoutMs, maxStreams } =
-    limits;
   const listener = Deno.listen({ hostname, port, transport: "tcp" });
   const connections = new ConnectionSet({
     serveConnection,
     handler,
     onError,
     stats,
-    headerTimeoutMs,
-    keepAliveTimeoutMs,
-    maxStreams,
+    ...limits,
   });
-  const cap = new ConnectionCap(maxConnections);
+  const cap = new ConnectionCap(limits.maxConnections);
+  let lastAccept = -Infinity;
   const stopping = new AbortController();
   const accepting = acceptLoop(listener, {
     logger,
     signal: stopping.signal,
     onConnection(conn) {
+      lastAccept = performance.now();
       if (
         cap.reached(connections.size) && !roomAtCap(connections, stats)
       ) {
@@ -235,7 +235,8 @@ function guarded(
       return freeDescriptors(connections, stats);
     },
   });
-  const stopAccepting = () => stopListening(listener, stopping, accepting);
+  const stopAccepting = () =>
+    stopListening(listener, stopping, accepting, () => lastAccept);
   const { finished, shutdown } = stopOnce(async () => {
     await stopAccepting();
     await connections.shutdown();
@@ -247,51 +248,13 @@ function guarded(
     stats,
     finished,
     async stopAccepting() {
+      connections.drain();
       await stopAccepting();
-      await drainIdle(connections, limits.drainIdleMs);
+      await closeIdle(connections, limits.drainIdleMs);
     },
     shutdown,
     [Symbol.asyncDispose]: shutdown,
   };
-}
-
-// How often a drain looks whether idle connections are left.
-const DRAIN_POLL_MS = 25;
-
-/**
- * Sets every answer to close its connection, and closes the idle ones once
- * none is left (each taken for a request and closed after its answer) or
- * after `ms`. A balancer sends a request on a kept-alive connection at any
- * moment: closed under it, the request is lost, and nginx tries no
- * non-idempotent one elsewhere (502). Left open, it is answered with
- * `Connection: close`; nginx takes the connections it used last first, so
- * those left after `ms` are ones it hardly uses.
- */
-async function drainIdle(
-  connections: ConnectionSet,
-  ms: number,
-): Promise<void> {
-  connections.drain();
-  const deadline = performance.now() + ms;
-  while (connections.idle > 0 && performance.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, DRAIN_POLL_MS));
-  }
-  connections.closeIdle();
-}
-
-/** Stops the accept loop and closes the listener; again, a no-op. */
-async function stopListening(
-  listener: Deno.Listener,
-  stopping: AbortController,
-  accepting: Promise<unknown>,
-): Promise<void> {
-  stopping.abort();
-  try {
-    listener.close();
-  } catch {
-    // already closed
-  }
-  await accepting;
 }
 
 /**
