@@ -1,7 +1,8 @@
 /**
  * How a setting is read: {@linkcode ConfigError} for a bad value, the
  * parsers of raw flag/environment text (whole numbers in a range, text,
- * http(s) and redis(s) URLs, log levels, forwarded-proto sources, tokens) and the shape of one setting's row.
+ * http(s) and redis(s) URLs, log levels, forwarded-proto sources, tokens)
+ * and the shape of one setting's row.
  *
  * @module
  */

@@ -38,7 +38,6 @@ export function metadataKey(id: string): string {
   return `meta/${id}.json`;
 }
 
-/** Sizes of an {@linkcode S3Upload}. */
 /**
  * Whether the metadata object of `id` is a leftover nobody holds: the id
  * has no content, and no multipart upload in progress but `ownUploadId`'s
@@ -74,6 +73,7 @@ export async function isLeftover(
   return !head.ok;
 }
 
+/** Sizes of an {@linkcode S3Upload}. */
 export interface S3UploadOptions {
   /** Size of every part but the last. */
   partBytes: number;
