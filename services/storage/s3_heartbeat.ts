@@ -11,7 +11,7 @@
  */
 
 import type { S3Bucket } from "./s3_bucket.ts";
-import { xmlValue, xmlValues } from "./s3_xml.ts";
+import { keysUnder } from "./s3_listing.ts";
 
 const LIVE = /^live\/([0-9a-f]{32})$/;
 
@@ -98,25 +98,9 @@ export async function lastBeats(
   bucket: S3Bucket,
 ): Promise<Map<string, number>> {
   const beats = new Map<string, number>();
-  let token: string | undefined;
-  do {
-    const xml = await bucket.text({
-      method: "GET",
-      key: "",
-      query: {
-        "list-type": "2",
-        prefix: "live/",
-        ...(token === undefined ? {} : { "continuation-token": token }),
-      },
-    });
-    for (const [, entry] of xml.matchAll(/<Contents>([\s\S]*?)<\/Contents>/g)) {
-      const id = LIVE.exec(xmlValue(entry!, "Key") ?? "")?.[1];
-      const at = Date.parse(xmlValue(entry!, "LastModified") ?? "");
-      if (id && Number.isFinite(at)) beats.set(id, at);
-    }
-    token = xmlValues(xml, "IsTruncated")[0] === "true"
-      ? xmlValue(xml, "NextContinuationToken")
-      : undefined;
-  } while (token !== undefined);
+  for (const [key, at] of await keysUnder(bucket, "live/")) {
+    const id = LIVE.exec(key)?.[1];
+    if (id && Number.isFinite(at)) beats.set(id, at);
+  }
   return beats;
 }

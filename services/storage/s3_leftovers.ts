@@ -14,7 +14,7 @@
 
 import type { S3Bucket } from "./s3_bucket.ts";
 import { isLeftover, metadataKey } from "./s3_upload.ts";
-import { xmlValues } from "./s3_xml.ts";
+import { keysUnder } from "./s3_listing.ts";
 
 const CONTENT = /^files\/([0-9a-f]{32})$/;
 const METADATA = /^meta\/([0-9a-f]{32})\.json$/;
@@ -31,35 +31,6 @@ export async function removeLeftover(
   if (!(await isLeftover(bucket, id))) return false;
   await bucket.run({ method: "DELETE", key: metadataKey(id) });
   return true;
-}
-
-/** Every key under `prefix` with its last change (ms), page by page. */
-async function keysUnder(
-  bucket: S3Bucket,
-  prefix: string,
-): Promise<Map<string, number>> {
-  const keys = new Map<string, number>();
-  let token: string | undefined;
-  do {
-    const xml = await bucket.text({
-      method: "GET",
-      key: "",
-      query: {
-        "list-type": "2",
-        prefix,
-        ...(token === undefined ? {} : { "continuation-token": token }),
-      },
-    });
-    for (const [, item] of xml.matchAll(/<Contents>([\s\S]*?)<\/Contents>/g)) {
-      const key = xmlValues(item!, "Key")[0];
-      const at = Date.parse(xmlValues(item!, "LastModified")[0] ?? "");
-      if (key !== undefined) keys.set(key, at);
-    }
-    token = xmlValues(xml, "IsTruncated")[0] === "true"
-      ? xmlValues(xml, "NextContinuationToken")[0]
-      : undefined;
-  } while (token !== undefined);
-  return keys;
 }
 
 /**
