@@ -20,6 +20,15 @@ import { startFixtureUpstream } from "./fixtures/upstream.ts";
 
 const KiB = 1024;
 
+/** A raw HTTP/1.1 `POST /posts` with a small JSON body (a write to pass on). */
+const POST_REQUEST = (() => {
+  const body = JSON.stringify({ title: "t", body: "b", userId: 1 });
+  return new TextEncoder().encode(
+    "POST /posts HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\n" +
+      `content-length: ${body.length}\r\n\r\n${body}`,
+  );
+})();
+
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -176,13 +185,7 @@ Deno.test("SIGTERM: a write sent on a kept-alive connection just after it is ans
 
     service.kill("SIGTERM");
     await service.waitForLine((r) => r.msg === "shutdown.begin");
-    const body = JSON.stringify({ title: "t", body: "b", userId: 1 });
-    await kept.write(
-      new TextEncoder().encode(
-        "POST /posts HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\n" +
-          `content-length: ${body.length}\r\n\r\n${body}`,
-      ),
-    );
+    await kept.write(POST_REQUEST);
     const answer = await readOrEnd(kept);
     assert.match(answer, /^HTTP\/1\.1 201/);
     assert.match(answer, /\r\nconnection: close\r\n/i);
@@ -203,11 +206,6 @@ Deno.test("SIGTERM: connections the kernel queued before the signal are answered
       env: { UPSTREAM_URL: upstream.url },
     });
     const { hostname, port } = new URL(service.url);
-    const body = JSON.stringify({ title: "t", body: "b", userId: 1 });
-    const request = new TextEncoder().encode(
-      "POST /posts HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\n" +
-        `content-length: ${body.length}\r\n\r\n${body}`,
-    );
     // Stopped, the process accepts nothing: the kernel completes the
     // connections and queues them, with their requests, as it does for a
     // busy process under a burst.
@@ -218,7 +216,7 @@ Deno.test("SIGTERM: connections the kernel queued before the signal are answered
       for (let i = 0; i < 16; i++) {
         const conn = await Deno.connect({ hostname, port: Number(port) });
         queued.push(conn);
-        await conn.write(request);
+        await conn.write(POST_REQUEST);
       }
     } finally {
       Deno.kill(pid, "SIGTERM");

@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { spawnService } from "./fixtures/spawn.ts";
 import { listDir, withTempDir } from "./fixtures/temp_dir.ts";
-import { rawRequest } from "./fixtures/upload_client.ts";
+import { assertStoppedUpload, rawRequest } from "./fixtures/upload_client.ts";
 
 const KiB = 1024;
 
@@ -64,14 +64,7 @@ Deno.test("SIGTERM with SHUTDOWN_GRACE_MS shorter than an upload: 503 with Conne
       sending = false;
     }
 
-    const text = new TextDecoder().decode(result.body);
-    assert.equal(result.status, 503, text);
-    assert.equal(
-      result.headers.get("content-type"),
-      "application/problem+json",
-    );
-    assert.equal(result.headers.get("connection"), "close");
-    assert.equal(JSON.parse(text).status, 503);
+    assertStoppedUpload(result);
 
     const status = await service.status;
     assert.equal(status.code, 0, service.stderr);
