@@ -5,6 +5,7 @@
  * @module
  */
 
+import { noStoreJson } from "../../services/http/no_store_json.ts";
 import { problem } from "../../services/http/problem.ts";
 import {
   type FileStorage,
@@ -12,8 +13,6 @@ import {
 } from "../../services/storage/storage.ts";
 import type { Handler, RouteContext } from "../router.ts";
 import { DEFAULT_LIST_LIMIT } from "./schemas.ts";
-
-const encoder = new TextEncoder();
 
 /** The handler of `GET /files`. */
 export function listHandler(
@@ -39,19 +38,12 @@ export function listHandler(
       if (!(error instanceof RangeError)) throw error;
       return problem(400, { detail: error.message, instance: "/files" });
     }
-    // Its length said, as every answer from memory here: the access log
-    // reads the body's length off Content-Length (it logged 0 without).
-    const bytes = encoder.encode(JSON.stringify(page));
-    const headers: Record<string, string> = {
-      "content-type": "application/json; charset=utf-8",
-      "content-length": String(bytes.byteLength),
-      "cache-control": "no-store",
-    };
+    const headers: Record<string, string> = {};
     if (page.nextCursor) {
       headers.link = `</files?limit=${limit}&cursor=${
         encodeURIComponent(page.nextCursor)
       }>; rel="next"`;
     }
-    return new Response(bytes, { headers });
+    return noStoreJson(page, { headers });
   };
 }

@@ -10,6 +10,7 @@
  * @module
  */
 
+import { noStoreJson } from "../../services/http/no_store_json.ts";
 import { problem } from "../../services/http/problem.ts";
 import {
   ENDED_EVENT_ID,
@@ -25,22 +26,13 @@ export interface ProgressOptions {
   unauthorized: (req: Request, ctx: RouteContext) => Response | undefined;
 }
 
-const encoder = new TextEncoder();
-
 function listHandler({ watchers, unauthorized }: ProgressOptions): Handler {
   return (req, ctx) => {
     const denied = unauthorized(req, ctx);
     if (denied) return denied;
     // With REDIS_URL, the other instances' uploads too (relay.ts).
     const body: UploadListBody = { items: watchers.list() };
-    const bytes = encoder.encode(JSON.stringify(body));
-    return new Response(bytes, {
-      headers: {
-        "content-type": "application/json; charset=utf-8",
-        "content-length": String(bytes.byteLength),
-        "cache-control": "no-store",
-      },
-    });
+    return noStoreJson(body);
   };
 }
 

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { noStoreJson } from "../../services/http/no_store_json.ts";
 import { problem } from "../../services/http/problem.ts";
 import type { Route } from "../router.ts";
 
@@ -14,27 +15,18 @@ export interface HealthDeps {
   draining: () => boolean;
 }
 
-function json(value: unknown, init: ResponseInit = {}): Response {
-  const headers = new Headers(init.headers);
-  headers.set("content-type", "application/json; charset=utf-8");
-  const bytes = new TextEncoder().encode(JSON.stringify(value));
-  headers.set("cache-control", "no-store");
-  headers.set("content-length", String(bytes.byteLength));
-  return new Response(bytes, { ...init, headers });
-}
-
 /** The route table entries of the root and the probes. */
 export function healthRoutes(deps: HealthDeps): Route[] {
   return [
     {
       method: "GET",
       pattern: "/",
-      handler: () => json({ Hello: "World" }),
+      handler: () => noStoreJson({ Hello: "World" }),
     },
     {
       method: "GET",
       pattern: "/healthz",
-      handler: () => json({ status: "ok" }),
+      handler: () => noStoreJson({ status: "ok" }),
     },
     {
       method: "GET",
@@ -45,7 +37,7 @@ export function healthRoutes(deps: HealthDeps): Route[] {
             detail: "The service is shutting down",
             instance: "/readyz",
           }, { headers: { "retry-after": "5" } })
-          : json({ status: "ready" }),
+          : noStoreJson({ status: "ready" }),
     },
   ];
 }

@@ -14,6 +14,7 @@
 import { z } from "zod";
 import type { ResponseCache } from "../../services/cache/policy.ts";
 import { bearerChallenge } from "../../services/http/bearer.ts";
+import { noStoreJson } from "../../services/http/no_store_json.ts";
 import { problem } from "../../services/http/problem.ts";
 import type { Route, RouteContext } from "../router.ts";
 
@@ -40,7 +41,6 @@ export interface PurgeDeps {
 }
 
 const MAX_PATH = 2048;
-const encoder = new TextEncoder();
 
 function badRequest(detail: string, ctx: RouteContext): Response {
   return problem(400, { detail, instance: ctx.url.pathname });
@@ -94,18 +94,12 @@ export function purgeRoutes({ cache, token }: PurgeDeps): Route[] {
         : { prefixes: [wanted.value] };
       const { keys, scope } = await cache.invalidate(rule, "purge");
       ctx.log.purged = keys.length;
-      // Its length said: the access log reads it off Content-Length.
       const body: z.infer<typeof PurgeResultSchema> = {
         dropped: keys.length,
         scope,
       };
-      const bytes = encoder.encode(JSON.stringify(body));
-      return new Response(bytes, {
-        headers: {
-          "content-type": "application/json",
-          "content-length": String(bytes.byteLength),
-          "cache-control": "no-store",
-        },
+      return noStoreJson(body, {
+        headers: { "content-type": "application/json" },
       });
     },
   }];
