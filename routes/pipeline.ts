@@ -23,6 +23,7 @@ import type { Reply } from "../services/http/reply.ts";
 import { withRequestId } from "../services/http/request_scope.ts";
 import { KNOWN_METHODS, knownMethod } from "../services/http/methods.ts";
 import { problem } from "../services/http/problem.ts";
+import { qsParams } from "../services/http/qs_query.ts";
 import {
   originEnd,
   originOf,
@@ -247,6 +248,7 @@ class RequestContext implements FinishContext {
   readonly #info: Deno.ServeHandlerInfo | undefined;
   readonly #forwardedProto: ForwardedProtoSource;
   #url: URL | undefined;
+  #query: URLSearchParams | undefined;
   #remoteAddress: string | undefined | null = null;
 
   constructor(
@@ -293,6 +295,10 @@ class RequestContext implements FinishContext {
 
   get url(): URL {
     return this.#url ??= new URL(this.href);
+  }
+
+  get query(): URLSearchParams {
+    return this.#query ??= qsParams(this.url.searchParams, this.search);
   }
 
   get remoteAddress(): string | undefined {

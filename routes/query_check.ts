@@ -32,7 +32,7 @@ export function withQueryChecks(
     // Most requests carry no query: its verdict is worked out once.
     const withoutQuery = checkParams(new URLSearchParams());
     const check = (ctx: RouteContext) =>
-      ctx.search === "" ? withoutQuery : checkParams(ctx.url.searchParams);
+      ctx.search === "" ? withoutQuery : checkParams(ctx.query);
     const { handler, atOnce } = route;
     return {
       ...route,

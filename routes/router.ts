@@ -27,6 +27,12 @@ export interface RouteContext {
   readonly pathname: string;
   /** The URL's query, as `url.search` gives it (`""` for none). */
   readonly search: string;
+  /**
+   * The query's parameters, read as json-server reads them (a piece with
+   * `]=` cut after the `]`: services/http/qs_query.ts); the query check
+   * and every route read these, never `url.searchParams`.
+   */
+  readonly query: URLSearchParams;
   /** The request's URL as `Request.url` gives it (read once). */
   readonly href: string;
   /**

@@ -44,3 +44,33 @@ Deno.test("canonicalQuery: a piece with ]= is cut after the ], as qs cuts it", (
   assert.equal(of("?title=a%3Db"), "?title=a%3Db");
   assert.equal(of("?b=a+b&a=%5D"), "?a=%5D&b=a+b");
 });
+
+Deno.test("the query check reads a piece with ]= as the filters and qs do: ?_page=1%5D=2 is no _page, the upstream's answer", async () => {
+  await using upstream = await startJsonPlaceholder();
+  await using service = await serveApp({
+    args: ["--upstream-url", upstream.url],
+  });
+  const targets = [
+    "/posts?_page=1%5D=2",
+    "/posts?_page=1]=2&_limit=3",
+    "/comments?_limit=2%5D=3&postId=1",
+    // An escape that is no UTF-8 after ]=: qs keeps it undecoded (a 500).
+    "/posts?a%5D=%FF&_limit=2",
+  ];
+  await assertListedAsUpstream(upstream.url, service.url, targets);
+  assert.equal((await ids(upstream.url + targets[0]!)).length, 100);
+  // Declared parameters are still checked where qs reads them as such.
+  const bad = await fetch(`${service.url}/posts?_page=0&a%5D=b`);
+  assert.equal(bad.status, 400);
+  assert.match((await bad.json()).detail, /_page/);
+});
+
+Deno.test("GET /files reads its query the one way too: ?limit=0%5D=2 is no limit, ?limit=0 still 400", async () => {
+  await using service = await serveApp({});
+  const cut = await fetch(`${service.url}/files?limit=0%5D=2`);
+  assert.equal(cut.status, 200, await cut.clone().text());
+  assert.deepEqual((await cut.json()).items, []);
+  const zero = await fetch(`${service.url}/files?limit=0`);
+  assert.equal(zero.status, 400);
+  await zero.body?.cancel();
+});

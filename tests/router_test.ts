@@ -11,6 +11,7 @@ function ctx(req: Request): RouteContext {
     url,
     pathname: url.pathname,
     search: url.search,
+    query: url.searchParams,
     href: req.url,
     publicOrigin: url.origin,
     headers: req.headers,

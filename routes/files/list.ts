@@ -20,7 +20,7 @@ export function listHandler(
   storageUnavailable: (error: unknown, ctx: RouteContext) => Response,
 ): Handler {
   return async (_req, ctx) => {
-    const params = ctx.url.searchParams;
+    const params = ctx.query;
     const limitParam = params.get("limit");
     // `?cursor=` (empty) is the first page, as when it is left out.
     const cursor = params.get("cursor") || undefined;

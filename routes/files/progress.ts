@@ -41,7 +41,7 @@ function eventsHandler({ watchers, unauthorized }: ProgressOptions): Handler {
     const denied = unauthorized(req, ctx);
     if (denied) return denied;
     // The query check already held `id` to the file id pattern.
-    const id = ctx.url.searchParams.get("id") ?? undefined;
+    const id = ctx.query.get("id") ?? undefined;
     // EventSource reconnecting after the upload's ending: it is over, and
     // a 204 stops EventSource for good.
     if (

@@ -74,7 +74,8 @@ const FILTER_NOTE = "Any field of the resource filters by equality " +
   "upstream as is (cached under the query sorted by name, a repeated " +
   "name's values in their order; `a[]` and `a[x]` are the name `a`, and " +
   "`a=b]=c` is the name `a=b]` with the value `c`, as json-server reads " +
-  "them).";
+  "them; the declared parameters are checked as read so: `_page=1]=2` is " +
+  "no `_page`).";
 
 const LIST_PARAMETERS = queryParameters(ListQuerySchema);
 

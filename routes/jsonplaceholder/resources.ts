@@ -10,6 +10,7 @@
  */
 
 import { z } from "zod";
+import { qsParams } from "../../services/http/qs_query.ts";
 
 /** The resources of JSONPlaceholder. */
 export const RESOURCES = [
@@ -109,43 +110,6 @@ export function canonicalQuery(
   // Array.prototype.sort is stable: equal names keep their order.
   entries.sort(byQsName);
   return "?" + new URLSearchParams(entries).toString();
-}
-
-// `]=` in a query, `%5D` standing for `]` as `qs` reads it.
-const BRACKET_EQUALS = /(?:\]|%5D)=/i;
-
-/**
- * `params`, the query `search` parsed, with each parameter cut where
- * json-server's `qs` cuts it: `qs` reads `%5B`/`%5D` as `[`/`]`, and a
- * piece with `]=` is cut after that `]`, not at its first `=`. So
- * `title=a%5D=b` is a parameter named `title=a]` there, which no item has
- * (json-server drops it: every post); `URLSearchParams` read it as `title`
- * = `a]=b`, and sent on re-encoded (`title=a%5D%3Db`) it filtered titles
- * (none). A query without `]=` is `params` itself.
- */
-export function qsParams(
-  params: URLSearchParams,
-  search: string,
-): URLSearchParams {
-  if (!BRACKET_EQUALS.test(search)) return params;
-  const entries: [string, string][] = [];
-  for (const raw of search.slice(1).split("&")) {
-    if (raw === "") continue;
-    const piece = raw.replace(/%5B/gi, "[").replace(/%5D/gi, "]");
-    const bracketEquals = piece.indexOf("]=");
-    const at = bracketEquals < 0 ? piece.indexOf("=") : bracketEquals + 1;
-    entries.push(
-      at < 0
-        ? [formDecoded(piece), ""]
-        : [formDecoded(piece.slice(0, at)), formDecoded(piece.slice(at + 1))],
-    );
-  }
-  return new URLSearchParams(entries);
-}
-
-/** `text` decoded as a form's name or value (`+` is a space). */
-function formDecoded(text: string): string {
-  return decodeURIComponent(text.replaceAll("+", " "));
 }
 
 /** How many `&`-separated pieces of a query json-server's `qs` reads. */

@@ -28,7 +28,6 @@ import {
   isValidId,
   NESTED,
   type PartError,
-  qsParams,
   RESOURCES,
   SUMMARY_PARTS,
 } from "./resources.ts";
@@ -129,7 +128,7 @@ function keyOf(ctx: RouteContext): string {
   const { pathname, search } = ctx;
   return search === ""
     ? pathname
-    : pathname + canonicalQuery(ctx.url.searchParams, search);
+    : pathname + canonicalQuery(ctx.query, search);
 }
 
 /** The answer refusing a query the upstream cannot take, if it is one. */
@@ -146,7 +145,7 @@ function refusedQuery(ctx: RouteContext, key: string): Response | undefined {
     });
   }
   const detail = upstreamQueryProblem(
-    qsParams(ctx.url.searchParams, ctx.search),
+    ctx.query,
   );
   if (detail === undefined) return undefined;
   return problem(400, { title: "Invalid query parameter", detail, instance });

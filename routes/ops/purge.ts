@@ -87,7 +87,7 @@ export function purgeRoutes({ cache, token }: PurgeDeps): Route[] {
         ctx.url.pathname,
       );
       if (denied) return denied;
-      const wanted = target(ctx.url.searchParams);
+      const wanted = target(ctx.query);
       if (typeof wanted === "string") return badRequest(wanted, ctx);
       const rule = wanted.kind === "path"
         ? { paths: [wanted.value] }
