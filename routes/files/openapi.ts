@@ -110,8 +110,11 @@ export const filesDocs: ApiFragment = {
         {
           name: "Range",
           in: "header",
-          description: "One byte range, e.g. `bytes=0-99` or `bytes=-100`; " +
-            "several ranges or other units get the whole file.",
+          description: "One byte range, e.g. `bytes=0-99` or `bytes=-100`. " +
+            "A list is read by RFC 9110's list rule (`bytes=0-1,` is " +
+            "`0-1`); ranges past the end are dropped, ranges that overlap " +
+            "or touch are served as one; ranges apart or other units get " +
+            "the whole file (200), none satisfiable 416.",
           schema: { type: "string" },
         },
         {
