@@ -36,7 +36,11 @@ import {
 } from "./upload_answers.ts";
 import { declaredLength } from "./upload_length.ts";
 import type { Handler, RouteContext } from "../router.ts";
-import { StorageUnavailableError } from "../../services/storage/storage.ts";
+import {
+  FileIdTakenError,
+  type IdHolder,
+  StorageUnavailableError,
+} from "../../services/storage/storage.ts";
 
 const MALFORMED_DIGEST = "Content-Digest/Repr-Digest must be like " +
   "sha-256=:<base64>:, and agree when both are sent";
@@ -203,7 +207,7 @@ class UploadRoute {
     const { maxConcurrentUploads, maxUploadsPerClient, draining, board } =
       this.#o;
     const instance = ctx.url.pathname;
-    if (board.has(plan.id)) return this.#conflict(plan.id, ctx);
+    if (board.has(plan.id)) return this.#conflict(plan.id, "running", ctx);
     if (draining()) {
       this.#report({ outcome: "busy", bytes: 0 }, ctx);
       return problem(503, {
@@ -242,13 +246,8 @@ class UploadRoute {
   }
 
   /** 409: an upload of `id` runs, or a file `id` is stored. */
-  #conflict(id: string, ctx: RouteContext): Response {
-    this.#report({ outcome: "conflict", bytes: 0 }, ctx);
-    return problem(409, {
-      title: "Upload-Id taken",
-      detail: `An upload or a file with id ${id} exists; choose another id`,
-      instance: ctx.url.pathname,
-    }, { headers: { connection: "close" } });
+  #conflict(id: string, holder: IdHolder, ctx: RouteContext): Response {
+    return this.#failure(new FileIdTakenError(id, holder), ctx);
   }
 
   /** Answers one upload request. */
@@ -262,7 +261,7 @@ class UploadRoute {
       // Checked once on the board: no other upload of this id can begin
       // or commit until this one ends.
       if (plan.chosen === "client" && await this.#o.store.stat(plan.id)) {
-        return this.#ended(live, this.#conflict(plan.id, ctx), ctx);
+        return this.#ended(live, this.#conflict(plan.id, "stored", ctx), ctx);
       }
       const result = await this.#receive(req, plan, slot, live);
       live.end({ kind: "done", result });

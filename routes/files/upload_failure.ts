@@ -119,14 +119,7 @@ const RULES: Rule<Error>[] = [
     status: 411,
     details: { detail: `${error.message}; nothing was kept` },
   })),
-  rule(FileIdTakenError, (error) => ({
-    outcome: "conflict",
-    status: 409,
-    details: {
-      title: "Upload-Id taken",
-      detail: `${error.message}; nothing of this upload was kept`,
-    },
-  })),
+  rule(FileIdTakenError, idTaken),
   // The server's fault, but passing: the next upload gets a worker again.
   rule(HashWorkerEndedError, () => ({
     outcome: "error",
@@ -144,6 +137,51 @@ const RULES: Rule<Error>[] = [
     log: "error",
   })),
 ];
+
+/**
+ * Seconds after which a client refused because another upload of its id
+ * runs is told to look again (`Retry-After`).
+ */
+export const ID_RUNNING_RETRY_SECONDS = 1;
+
+/**
+ * 409 for an `Upload-Id` held by a stored file, or by an upload still
+ * running. Said apart, since the client does different things: a stored
+ * file is there to read (`GET`, its `Repr-Digest` tells whether it is the
+ * client's own, a retry after a lost 201); a running upload may still
+ * fail, so nothing is there yet (`GET` 404) and the id may come free:
+ * `Retry-After` says when to look again. Both said "exists" (the storage's
+ * "was stored first" before the other's file was), and the route's advice,
+ * "choose another id", gave up an id the client may rightly hold.
+ */
+function idTaken(error: FileIdTakenError): UploadFailure {
+  const name = `/files/${error.id}`;
+  if (error.holder === "stored") {
+    return {
+      outcome: "conflict",
+      status: 409,
+      details: {
+        title: "Upload-Id taken",
+        detail: `${error.message}; nothing of this upload was kept. ` +
+          `GET ${name} reads it (its Repr-Digest tells whether it is ` +
+          "these bytes); DELETE it first to store others under this id",
+      },
+    };
+  }
+  return {
+    outcome: "conflict",
+    status: 409,
+    details: {
+      title: "Upload-Id in use",
+      detail: `${error.message}; nothing of this upload was kept, and ` +
+        `nothing is stored under this id yet (GET ${name} is 404 until ` +
+        "it is). That upload may still fail: once it has ended " +
+        `(GET /uploads/events?id=${error.id}), GET ${name}; if it is ` +
+        "still 404, upload again",
+    },
+    headers: { "retry-after": String(ID_RUNNING_RETRY_SECONDS) },
+  };
+}
 
 /** The answer to `error`, or `undefined` when it is not an expected one. */
 export function describeUploadFailure(

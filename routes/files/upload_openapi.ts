@@ -90,9 +90,16 @@ const UPLOAD_RESPONSES: OperationDescription["responses"] = {
       "less than `UPLOAD_MIN_BYTES_PER_SECOND` once past " +
       "`UPLOAD_RATE_WINDOW_MS` (nothing kept).",
   ),
-  "409": problemResponse(
-    "The `Upload-Id` is taken: an upload of that id is running, or a file " +
-      "of that id is stored.",
+  "409": retryLater(
+    "The `Upload-Id` is taken (nothing of this upload kept). By a stored " +
+      "file (title `Upload-Id taken`, no `Retry-After`): `GET " +
+      "/files/{id}` reads it, its `Repr-Digest` telling whether it is " +
+      "these bytes (a retry after a lost 201); `DELETE` it to store " +
+      "others under the id. By an upload still running, here or on " +
+      "another instance (title `Upload-Id in use`, `Retry-After: 1`): " +
+      "nothing is stored yet (`GET /files/{id}` 404) and it may still " +
+      "fail; once it ended (`GET /uploads/events?id=`), `GET " +
+      "/files/{id}`, and upload again if that is still 404.",
   ),
   "411": problemResponse(
     "The body came with neither `Content-Length` nor `Transfer-Encoding` " +

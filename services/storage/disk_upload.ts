@@ -138,7 +138,7 @@ async function createPart(dir: string, id: string): Promise<Deno.FsFile> {
         Promise.reject(folderUnwritable(error))
       );
     if (!cleared) {
-      throw new FileIdTakenError(id, `An upload of id ${id} is in progress`);
+      throw new FileIdTakenError(id, "running");
     }
   }
 }
@@ -203,7 +203,7 @@ export class DiskUpload implements StorageUpload {
       }
       file.close();
     }
-    throw new FileIdTakenError(id, `An upload of id ${id} is in progress`);
+    throw new FileIdTakenError(id, "running");
   }
 
   /**

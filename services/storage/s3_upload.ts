@@ -64,13 +64,18 @@ export async function isLeftover(
   if (xmlValues(xml, "UploadId").some((upload) => upload !== ownUploadId)) {
     return false;
   }
+  return !(await hasContent(bucket, id));
+}
+
+/** Whether the content of `id` is stored (HeadObject of `files/<id>`). */
+async function hasContent(bucket: S3Bucket, id: string): Promise<boolean> {
   const head = await bucket.send({
     method: "HEAD",
     key: contentKey(id),
     expect: [404],
   });
   await head.body?.cancel();
-  return !head.ok;
+  return head.ok;
 }
 
 /** Sizes of an {@linkcode S3Upload}. */
@@ -207,7 +212,10 @@ export class S3Upload implements StorageUpload {
         !(await isLeftover(this.#bucket, this.id, this.#uploadId))
       ) {
         this.#claimSent = undefined;
-        throw new FileIdTakenError(this.id);
+        // The other claim comes just before its completion, which may
+        // fail yet: "stored" only once its content is there.
+        const stored = await hasContent(this.#bucket, this.id);
+        throw new FileIdTakenError(this.id, stored ? "stored" : "running");
       }
       await this.#bucket.run({ method: "DELETE", key: metadataKey(this.id) });
     }

@@ -133,19 +133,33 @@ export class StorageFullError extends StorageUnavailableError {
 }
 
 /**
+ * What holds a taken id: a stored file, or another upload still running
+ * (it may yet fail, and then nothing of the id is stored).
+ */
+export type IdHolder = "stored" | "running";
+
+/**
  * Another upload of the same id was committed first (an S3 store shared by
  * several instances, each seeing only its own uploads in progress), or is
- * in progress in another process (a disk folder shared by several): this
- * one is given up, and the other's file stays as it was stored.
+ * in progress (in another process on a shared disk folder; on S3, claimed
+ * and not completed yet): this one is given up, and the other's stays.
  */
 export class FileIdTakenError extends Error {
-  /** Creates the error for file `id`; `message` says why. */
-  constructor(
-    id: string,
-    message = `Another upload of id ${id} was stored first`,
-  ) {
-    super(message);
+  /** The id taken. */
+  readonly id: string;
+  /** What holds the id. */
+  readonly holder: IdHolder;
+
+  /** Creates the error for file `id`, held by `holder`. */
+  constructor(id: string, holder: IdHolder) {
+    super(
+      holder === "stored"
+        ? `Another upload of id ${id} was stored first`
+        : `Another upload of id ${id} is in progress`,
+    );
     this.name = "FileIdTakenError";
+    this.id = id;
+    this.holder = holder;
   }
 }
 
