@@ -19,6 +19,7 @@ import {
 import type { FileStorage, ReadRange } from "../../services/storage/storage.ts";
 import { problem } from "../../services/http/problem.ts";
 import { parseRange } from "../../services/http/range.ts";
+import { servedContentType } from "../../services/http/served_type.ts";
 import { withSendTimeout } from "../../services/http/stall_timeout.ts";
 import type { FileMetadata } from "../../services/storage/metadata.ts";
 import type { Handler, RouteContext } from "../router.ts";
@@ -44,7 +45,10 @@ function addContentHeaders(
   headers: Record<string, string>,
   meta: FileMetadata,
 ): void {
-  headers["content-type"] = "application/octet-stream";
+  // The type the uploader declared, unless a browser would run it
+  // (services/http/served_type.ts), taken as sent (no sniffing).
+  headers["content-type"] = servedContentType(meta.contentType);
+  headers["x-content-type-options"] = "nosniff";
   // The name a form upload gave, so a browser saves it as such (always
   // as an attachment: never shown inline, whatever its type).
   if (meta.filename !== undefined) {

@@ -45,6 +45,21 @@ const FILE_ID: PathParameterDescription = {
 
 const string = { type: "string" } as const;
 
+const binary = { schema: { type: "string", format: "binary" } } as const;
+
+// A file is served as the type its uploader declared, unless a browser
+// would run it (see FILE_TYPE_NOTE).
+const FILE_CONTENT = {
+  "application/octet-stream": binary,
+  "*/*": binary,
+} as const;
+
+const FILE_TYPE_NOTE = " Served as the type the upload declared (its " +
+  "`Content-Type`, or its form part's; listed as `contentType`), with " +
+  "`X-Content-Type-Options: nosniff`; a file declaring none, or a type a " +
+  "browser would run (HTML, SVG and other XML, script, CSS, ...), as " +
+  "`application/octet-stream`.";
+
 const IF_MATCH = {
   name: "If-Match",
   in: "header",
@@ -139,39 +154,33 @@ export const filesDocs: ApiFragment = {
       ],
       responses: {
         "200": {
-          description: "The whole file.",
+          description: "The whole file." + FILE_TYPE_NOTE,
           headers: {
             "Content-Disposition": headerRef("ContentDisposition"),
             "ETag": headerRef("ETag"),
             "Repr-Digest": headerRef("ReprDigest"),
+            "X-Content-Type-Options": headerRef("XContentTypeOptions"),
             "Cache-Control": headerRef("CacheControl"),
             "Accept-Ranges": headerRef("AcceptRanges"),
             "Last-Modified": headerRef("LastModified"),
             ...REQUEST_ID_HEADER,
           },
-          content: {
-            "application/octet-stream": {
-              schema: { type: "string", format: "binary" },
-            },
-          },
+          content: FILE_CONTENT,
         },
         "206": {
-          description: "The requested range.",
+          description: "The requested range." + FILE_TYPE_NOTE,
           headers: {
             "Content-Disposition": headerRef("ContentDisposition"),
             "Content-Range": headerRef("ContentRange"),
             "Accept-Ranges": headerRef("AcceptRanges"),
             "ETag": headerRef("ETag"),
             "Repr-Digest": headerRef("ReprDigest"),
+            "X-Content-Type-Options": headerRef("XContentTypeOptions"),
             "Cache-Control": headerRef("CacheControl"),
             "Last-Modified": headerRef("LastModified"),
             ...REQUEST_ID_HEADER,
           },
-          content: {
-            "application/octet-stream": {
-              schema: { type: "string", format: "binary" },
-            },
-          },
+          content: FILE_CONTENT,
         },
         "304": {
           description: "Not modified: the file still has the given `ETag`, " +

@@ -25,13 +25,17 @@ export const FileMetadataSchema = z.object({
     .describe("SHA-256 of the content, hex."),
   created: z.string().meta({ format: "date-time" })
     .describe("When the upload was committed."),
-  // Known only for multipart uploads (optional, so older sidecars still
-  // read): the file part's name and type.
+  // Known only when the upload said them (optional, so older sidecars
+  // still read): a form's file part's name, the declared type.
   filename: z.string()
     .describe("The file part's filename (multipart uploads).")
     .exactOptional(),
   contentType: z.string()
-    .describe("The file part's Content-Type (multipart uploads).")
+    .describe(
+      "The Content-Type the upload declared (a raw body's, or a form's " +
+        "file part's), with its charset; downloads are served with it " +
+        "unless a browser would run it.",
+    )
     .exactOptional(),
 });
 

@@ -31,6 +31,7 @@ import { isUnframed, lengthRequired } from "../http/body_framing.ts";
 import { DigestMismatchError } from "./errors.ts";
 import { SearchableBytes } from "./searchable_bytes.ts";
 import { sentDigestChecked } from "./sent_digest.ts";
+import { declaredMediaType } from "./media_type.ts";
 
 /** How a request body's media type is taken by the upload routes. */
 export type UploadMediaKind = "raw" | "multipart" | "unsupported";
@@ -92,12 +93,6 @@ export interface MultipartFileOptions {
 
 const FILE_HWM = 64 * 1024;
 const MAX_FILENAME = 255;
-
-// A media type as RFC 6838 4.2 names them (type and subtype of at most 127
-// characters each): a part's `Content-Type` is kept only when it is one,
-// since it is stored and listed with the file.
-const MEDIA_TYPE =
-  /^[A-Za-z0-9][\w!#$&^.+-]{0,126}\/[A-Za-z0-9][\w!#$&^.+-]{0,126}$/;
 
 // The HTML standard's multipart/form-data encoding escapes a file name's
 // `"`, CR and LF as %22, %0D and %0A (and nothing else); browsers, curl,
@@ -228,9 +223,10 @@ class FilePartStream implements MultipartFile {
   #onFile(stream: Readable, filename: string, mimeType: string): void {
     this.#file = stream;
     const name = cleanFilename(filename);
+    const contentType = declaredMediaType(mimeType);
     this.#info = {
       ...(name === undefined ? {} : { filename: name }),
-      ...(MEDIA_TYPE.test(mimeType) ? { contentType: mimeType } : {}),
+      ...(contentType === undefined ? {} : { contentType }),
     };
     stream.on("data", (chunk: Buffer) => {
       if (this.#settled) return;
@@ -369,8 +365,12 @@ export function uploadBody(req: Request, plan: UploadBodyPlan): UploadBody {
     declared = {};
   }
   if (kind === "raw") {
+    const contentType = declaredMediaType(req.headers.get("content-type"));
     return {
       stream: body,
+      ...(contentType === undefined
+        ? {}
+        : { describe: () => ({ contentType }) }),
       ...(declared.length === undefined
         ? {}
         : { expectedLength: declared.length }),
