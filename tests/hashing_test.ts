@@ -108,6 +108,28 @@ Deno.test("an abandoned hash lets its buffers go and leaves the worker usable", 
   );
 });
 
+Deno.test("an abandoned hash frees its buffers at once, those sent back by the worker and those not yet sent", async () => {
+  const MiB = 1024 * 1024;
+  // Batches of 4 MiB: the first buffer goes to the worker, the second
+  // waits for the batch to fill.
+  using worker = new HashWorker({ maxPendingBytes: 8 * MiB });
+  const sent = new Uint8Array(4 * MiB);
+  const batched = new Uint8Array(MiB);
+  const before = Deno.memoryUsage().external;
+  const dropped = worker.hash(() => {});
+  dropped.update(sent);
+  dropped.update(batched);
+  dropped.abandon();
+  // The worker answers in order: once a later hash's digest is here, the
+  // abandoned one's buffers came back before it.
+  await digestWith(worker.hash, [new Uint8Array(3)]);
+  // Left to the collector, they were still held (5 MiB) when the next
+  // upload allocated its own.
+  const left = Deno.memoryUsage().external - (before - 5 * MiB);
+  assert.ok(left < MiB / 2, `${(left / MiB).toFixed(1)} MiB still held`);
+  assert.equal(batched.buffer.detached, true);
+});
+
 /** `promise`'s outcome, or "pending" if it has not settled within `ms`. */
 async function settledWithin<T>(promise: Promise<T>, ms: number) {
   let timer: ReturnType<typeof setTimeout> | undefined;

@@ -116,6 +116,55 @@ Deno.test("upload queue: queued bytes stay within the capacity plus one buffer",
   });
 });
 
+Deno.test("upload queue: a failed upload's queued buffers are freed at once, not left to the collector", async () => {
+  const MiB = 1024 * KiB;
+  const queueBytes = 8 * MiB;
+  // One source chunk, sent again and again: the body itself allocates
+  // nothing while it is read.
+  const source = new Uint8Array(MiB);
+  const endless = new ReadableStream<Uint8Array>({
+    pull: (controller) => controller.enqueue(source),
+  }, { highWaterMark: 0 });
+  const stop = new AbortController();
+  let writes = 0;
+  // A store that takes the first buffer and then hangs until the stop
+  // (a disk gone slow), so the reader fills the queue and waits on it.
+  const sink = {
+    id: "hangs",
+    write: () => {
+      writes++;
+      return new Promise<void>((resolve) =>
+        stop.signal.addEventListener("abort", () => resolve(), { once: true })
+      );
+    },
+    commit: () => Promise.reject(new Error("not reached")),
+    abort: () => Promise.resolve(),
+  };
+  const before = Deno.memoryUsage().external;
+  const upload = receiveUpload(endless, {
+    begin: () => Promise.resolve(sink),
+    maxBytes: 1024 * MiB,
+    queueBytes,
+    writeBytes: MiB,
+    signal: stop.signal,
+  });
+  let held = 0;
+  for (let i = 0; i < 500 && held < queueBytes; i++) {
+    await delay(10);
+    held = Deno.memoryUsage().external - before;
+  }
+  assert.equal(writes, 1);
+  assert.ok(held >= queueBytes, `${held} bytes held, the queue not full`);
+  stop.abort(new Error("stopped"));
+  await assert.rejects(upload, /stopped/);
+  // Left to the collector, the queue's buffers (8 MiB) and the one waiting
+  // to go in were still held when the next upload allocated its own: a
+  // gzip bomb's 413 after another grew the peak RSS by that much more.
+  // What may stay: the buffer the writer had, the one the reader filled.
+  const left = Deno.memoryUsage().external - before;
+  assert.ok(left <= 2 * MiB, `${(left / MiB).toFixed(1)} MiB still held`);
+});
+
 Deno.test("FreeList reuses given-back buffers and never waits", () => {
   const buffers = new FreeList();
   const a = buffers.take(16);

@@ -21,6 +21,12 @@ export interface BoundedQueueOptions {
   capacityBytes: number;
   /** Aborting it aborts the queue with `signal.reason`. */
   signal?: AbortSignal;
+  /**
+   * Receives each chunk an abort drops (queued, or waiting to go in), which
+   * nobody will take any more: the upload gives their buffers' memory back
+   * at once rather than leave it to a later collection.
+   */
+  dropped?: (chunk: Uint8Array) => void;
 }
 
 /** Options of {@linkcode BoundedQueue.put} and {@linkcode BoundedQueue.get}. */
@@ -60,16 +66,18 @@ export class BoundedQueue implements AsyncIterable<Uint8Array> {
   #getters: Waiter<Uint8Array | undefined>[] = [];
   #signal: AbortSignal | undefined;
   #onSignalAbort = () => this.abort(this.#signal?.reason);
+  #dropped: ((chunk: Uint8Array) => void) | undefined;
 
   /** Creates an empty queue. Throws a `RangeError` on a bad capacity. */
   constructor(options: BoundedQueueOptions) {
-    const { capacityBytes, signal } = options;
+    const { capacityBytes, signal, dropped } = options;
     if (!Number.isSafeInteger(capacityBytes) || capacityBytes < 1) {
       throw new RangeError(
         `capacityBytes must be a positive safe integer, got ${capacityBytes}`,
       );
     }
     this.#capacity = capacityBytes;
+    this.#dropped = dropped;
     if (signal?.aborted) {
       this.abort(signal.reason);
     } else if (signal) {
@@ -193,12 +201,17 @@ export class BoundedQueue implements AsyncIterable<Uint8Array> {
     this.#aborted = true;
     this.#closed = true;
     this.#reason = reason;
+    const dropped = this.#chunks.slice(this.#head);
     this.#chunks = [];
     this.#head = 0;
     this.#size = 0;
     this.#detachSignal();
-    for (const putter of this.#putters.splice(0)) putter.reject(reason);
+    for (const putter of this.#putters.splice(0)) {
+      dropped.push(putter.chunk);
+      putter.reject(reason);
+    }
     for (const getter of this.#getters.splice(0)) getter.reject(reason);
+    if (this.#dropped) { for (const chunk of dropped) this.#dropped(chunk); }
   }
 
   /** Yields chunks until the queue is closed and drained. */

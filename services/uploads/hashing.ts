@@ -275,6 +275,8 @@ export class HashWorker implements Disposable {
       },
       abandon: () => {
         if (!this.#forget(id)) return;
+        // Nobody takes them back: their memory goes now (see #receive).
+        for (const buffer of pending.batch.splice(0)) buffer.transfer(0);
         worker.postMessage({ id, end: "abandon" });
       },
     };
@@ -282,7 +284,12 @@ export class HashWorker implements Disposable {
 
   #receive({ id, buffers, digest }: Reply): void {
     const pending = this.#uploads.get(id);
-    if (pending === undefined) return;
+    if (pending === undefined) {
+      // An abandoned upload's buffers: nobody takes them, so their memory
+      // goes now (detached) rather than at some later collection.
+      for (const buffer of buffers ?? []) buffer.transfer(0);
+      return;
+    }
     if (buffers !== undefined) {
       for (const buffer of buffers) {
         pending.bytes -= buffer.byteLength;

@@ -224,11 +224,13 @@ function startTasks(
     ? (fields: LogFields) =>
       logger.debug("upload.trace", { id: sink.id, ...fields })
     : undefined;
+  const buffers = new FreeList();
+  // A failure's dropped buffers go back, so its clear() frees them too.
   const queue = new BoundedQueue({
     capacityBytes: settings.queueBytes,
     signal,
+    dropped: (chunk) => buffers.give(chunk.buffer as ArrayBuffer),
   });
-  const buffers = new FreeList();
   const hash = (settings.hash ?? inlineHash)((buffer) => buffers.give(buffer));
   const writer = new WriterTask({ queue, sink, hash, signal, trace });
   const reader = new ReaderTask({
