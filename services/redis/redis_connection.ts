@@ -98,11 +98,19 @@ export class RedisConnection {
   #handshaking = false;
   #deaths = 0;
   #closed = false;
+  /** The PINGs' period: `pingIntervalMs`, or less (see `#fitIdleTimeout`). */
+  #pingMs: number;
 
   constructor(options: RedisConnectionOptions) {
     this.#options = options;
+    this.#pingMs = options.pingIntervalMs;
     this.#client = this.#open();
     this.#timer = setTimeout(() => this.#tick(), options.pingIntervalMs);
+  }
+
+  /** The PINGs' period now, ms. */
+  get pingIntervalMs(): number {
+    return this.#pingMs;
   }
 
   /** The client now (another one after the path was found dead). */
@@ -179,6 +187,7 @@ export class RedisConnection {
         this.#late =
         this.#suspect =
           false;
+      this.#fitIdleTimeout(client, current);
       this.#ready(client, current);
     });
     client.connect().catch((error: Error) => {
@@ -222,6 +231,30 @@ export class RedisConnection {
   }
 
   /**
+   * Redis closes a client idle longer than its `timeout` setting (seconds,
+   * 0 for never; subscribers are exempt), and the PINGs are a command
+   * connection's only traffic while the cache is quiet: with a `timeout`
+   * shorter than their period (`timeout 1` and REDIS_PING_INTERVAL_MS=3000)
+   * the server closed the connection between two PINGs, and it went down
+   * and up again every period, logged each time, Redis skipped meanwhile.
+   * So the PINGs go at least twice per `timeout`. Where CONFIG is refused
+   * (ACLs, a managed Redis that renames it) the period stays as set.
+   */
+  #fitIdleTimeout(client: RedisCommands, current: () => boolean): void {
+    client.sendCommand(["CONFIG", "GET", "timeout"]).then((reply) => {
+      const seconds = Number(String(configValue(reply) ?? ""));
+      if (!current() || !Number.isInteger(seconds) || seconds <= 0) return;
+      const fitted = Math.max(1, Math.floor((seconds * 1000) / 2));
+      if (fitted >= this.#pingMs) return;
+      this.#pingMs = fitted;
+      clearTimeout(this.#timer);
+      if (!this.#closed) {
+        this.#timer = setTimeout(() => this.#tick(), this.#pingMs);
+      }
+    }, () => {});
+  }
+
+  /**
    * One period: a PING when none is out; a PING or a handshake still
    * pending at a second tick is a dead path.
    */
@@ -236,7 +269,7 @@ export class RedisConnection {
     } else {
       this.#replace(client.isReady ? "PING" : "handshake");
     }
-    this.#timer = setTimeout(() => this.#tick(), this.#options.pingIntervalMs);
+    this.#timer = setTimeout(() => this.#tick(), this.#pingMs);
   }
 
   #ping(client: RedisCommands): void {
@@ -263,7 +296,7 @@ export class RedisConnection {
   #replace(what: "PING" | "handshake"): void {
     const error = new Error(
       `no answer to ${what} by the second PING period ` +
-        `(${this.#options.pingIntervalMs} ms each): the connection is replaced`,
+        `(${this.#pingMs} ms each): the connection is replaced`,
     );
     this.#deaths++;
     this.#handshaking =
@@ -276,4 +309,14 @@ export class RedisConnection {
     if (what === "PING") this.#options.events.dead(error);
     this.#options.events.lost(error);
   }
+}
+
+/** The value in a CONFIG GET reply of one setting (RESP2 list or RESP3 map). */
+function configValue(reply: unknown): unknown {
+  if (Array.isArray(reply)) return reply[1];
+  if (reply instanceof Map) return [...reply.values()][0];
+  if (reply !== null && typeof reply === "object") {
+    return Object.values(reply)[0];
+  }
+  return undefined;
 }
