@@ -16,41 +16,20 @@
  */
 
 import assert from "node:assert/strict";
-import { bucketContents, type Ceph, sharedCeph } from "./fixtures/ceph.ts";
+import { bucketContents, sharedCeph } from "./fixtures/ceph.ts";
 import { bytesOf, cephTest, s3Args, sha256Hex } from "./fixtures/s3_app.ts";
-import { assertStoredAlone, uploadAs } from "./fixtures/s3_proxied.ts";
+import {
+  assertStoredAlone,
+  deleteHalfway,
+  META_DELETE,
+  uploadAs,
+} from "./fixtures/s3_proxied.ts";
 import { serveApp } from "./fixtures/served_app.ts";
 import { startTcpProxy } from "./fixtures/tcp_proxy.ts";
 
 const MiB = 1024 * 1024;
 // Long enough for a 5 MiB part on a loaded machine.
 const TIMEOUT_MS = 2500;
-// The request line of the DELETE of a metadata object.
-const META_DELETE = /^DELETE \/[^ ]*\/meta\//;
-
-/**
- * Stores `id` through `url`, then deletes it with the metadata object's
- * DELETE held by `hold` (a pass-through the app goes through): 503, and
- * the metadata object stays behind.
- */
-async function deleteHalfway(
-  ceph: Ceph,
-  url: string,
-  id: string,
-  hold: () => void,
-): Promise<void> {
-  assert.equal((await uploadAs(url, id, bytesOf(MiB, 5))).status, 201);
-  hold();
-  const res = await fetch(`${url}/files/${id}`, { method: "DELETE" });
-  assert.equal(res.status, 503, await res.text());
-  assert.deepEqual(await bucketContents(ceph), {
-    keys: [`meta/${id}.json`],
-    uploads: [],
-  });
-  const gone = await fetch(`${url}/files/${id}`);
-  await gone.body?.cancel();
-  assert.equal(gone.status, 404);
-}
 
 cephTest(
   "s3: a delete that removed the content, not the metadata (503): the id is 404, and an upload under it is stored, not 409 for good",

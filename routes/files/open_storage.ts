@@ -68,8 +68,8 @@ async function openFolder(
  * The bucket of S3_ENDPOINT, without the multipart uploads of a crashed
  * instance (begun more than the idle timeout ago and without a heartbeat
  * as recent: the others are uploads in progress, here or elsewhere), nor
- * the metadata objects deletes left behind (at start only: it lists the
- * whole bucket). A
+ * the metadata objects deletes left behind (it lists the whole bucket:
+ * at start, then every `S3_LEFTOVER_SWEEP_MS`, an hour by default). A
  * store down at start is logged, not fatal: uploads answer 503 until it is
  * back, the rest serves.
  *
@@ -110,11 +110,31 @@ async function openBucket(
     onError(error);
   }
   const silentMs = config.uploadIdleTimeoutMs + config.s3TimeoutMs;
-  const sweeps = new PeriodicSweep({
-    everyMs: config.uploadIdleTimeoutMs,
-    sweep: () => files.sweep(silentMs),
-    onSwept,
-    onError,
-  });
-  return { files, close: () => sweeps.close() };
+  const sweeps = [
+    new PeriodicSweep({
+      everyMs: config.uploadIdleTimeoutMs,
+      sweep: () => files.sweep(silentMs),
+      onSwept,
+      onError,
+    }),
+  ];
+  // A delete that fails halfway while the service runs leaves its metadata
+  // object: before, it stayed until some instance restarted.
+  if (config.s3LeftoverSweepMs > 0) {
+    sweeps.push(
+      new PeriodicSweep({
+        everyMs: config.s3LeftoverSweepMs,
+        sweep: (signal) =>
+          files.sweepLeftovers(config.uploadIdleTimeoutMs, signal),
+        onSwept,
+        onError,
+      }),
+    );
+  }
+  return {
+    files,
+    close: async () => {
+      await Promise.all(sweeps.map((sweep) => sweep.close()));
+    },
+  };
 }

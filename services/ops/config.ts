@@ -47,6 +47,7 @@ export interface Config {
   s3PartBytes: number;
   s3PartsInFlight: number;
   s3TimeoutMs: number;
+  s3LeftoverSweepMs: number;
   awsAccessKeyId: string | undefined;
   awsSecretAccessKey: string | undefined;
   dataDir: string;

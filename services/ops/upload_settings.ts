@@ -79,6 +79,15 @@ export const UPLOAD_SETTINGS = [
     parse: integer(1, 600_000),
   }),
   setting({
+    key: "s3LeftoverSweepMs",
+    env: "S3_LEFTOVER_SWEEP_MS",
+    flag: "s3-leftover-sweep-ms",
+    default: "3600000",
+    help:
+      "with S3_ENDPOINT, how often the bucket is listed for the metadata objects failed deletes left behind (at start too); 0: at start only",
+    parse: integer(0, 7 * 86_400_000),
+  }),
+  setting({
     key: "awsAccessKeyId",
     env: "AWS_ACCESS_KEY_ID",
     flag: "aws-access-key-id",

@@ -21,8 +21,12 @@
 export interface PeriodicSweepOptions {
   /** Time between the end of one sweep and the start of the next. */
   everyMs: number;
-  /** One sweep; resolves how many leftovers it removed. */
-  sweep: () => Promise<number>;
+  /**
+   * One sweep; resolves how many leftovers it removed. `signal` aborts
+   * when the sweeps are closed: a long sweep stops there rather than hold
+   * up the shutdown.
+   */
+  sweep: (signal: AbortSignal) => Promise<number>;
   /** Told when a sweep removed something. */
   onSwept?: (removed: number) => void;
   /** Told when a sweep failed (the store down: the next one tries again). */
@@ -35,6 +39,7 @@ export class PeriodicSweep implements AsyncDisposable {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #running: Promise<void> | undefined;
   #closed = false;
+  readonly #stop = new AbortController();
 
   /** Schedules the first sweep `everyMs` from now. */
   constructor(options: PeriodicSweepOptions) {
@@ -48,10 +53,11 @@ export class PeriodicSweep implements AsyncDisposable {
     this.#schedule();
   }
 
-  /** Stops sweeping; resolves once a sweep under way has ended. */
+  /** Stops sweeping: a sweep under way is aborted, and waited for. */
   async close(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#timer);
+    this.#stop.abort(new DOMException("sweeps closed", "AbortError"));
     await this.#running;
   }
 
@@ -69,11 +75,15 @@ export class PeriodicSweep implements AsyncDisposable {
 
   #run(): void {
     const { sweep, onSwept, onError } = this.#options;
-    this.#running = sweep().then(
+    const { signal } = this.#stop;
+    this.#running = sweep(signal).then(
       (removed) => {
         if (removed > 0) onSwept?.(removed);
       },
-      (error) => onError?.(error),
+      (error) => {
+        // Stopped by close(): no failure.
+        if (!signal.aborted) onError?.(error);
+      },
     ).finally(() => {
       this.#running = undefined;
       this.#schedule();

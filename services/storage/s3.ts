@@ -319,10 +319,11 @@ export class S3Storage implements FileStorage {
   /**
    * Removes the metadata objects deletes left behind, older than
    * `olderThanMs` (s3_leftovers.ts); how many. Lists the whole bucket:
-   * run at start, not with every sweep.
+   * run at start and seldom (`S3_LEFTOVER_SWEEP_MS`), not with every
+   * sweep. Stops once `signal` aborts.
    */
-  sweepLeftovers(olderThanMs = 0): Promise<number> {
-    return sweepLeftovers(this.#bucket, olderThanMs);
+  sweepLeftovers(olderThanMs = 0, signal?: AbortSignal): Promise<number> {
+    return sweepLeftovers(this.#bucket, olderThanMs, signal);
   }
 
   /** Whether the content of file `id` is stored (HeadObject). */

@@ -5,9 +5,9 @@
  * object, never listed (listing goes by content) and never read (a read
  * asks for the content first), but kept for good: no sweep of multipart
  * uploads finds it. The delete's retry removes it
- * ({@linkcode removeLeftover}), and so does the sweep at start
- * ({@linkcode sweepLeftovers}), once it is older than the uploads' idle
- * timeout.
+ * ({@linkcode removeLeftover}), and so does the sweep
+ * ({@linkcode sweepLeftovers}, at start and every `S3_LEFTOVER_SWEEP_MS`),
+ * once it is older than the uploads' idle timeout.
  *
  * @module
  */
@@ -36,13 +36,16 @@ export async function removeLeftover(
 /**
  * Removes the metadata objects without content changed more than
  * `olderThanMs` ago that are leftovers (checked one by one: an upload of
- * the id may have begun since the listing); how many it removed.
+ * the id may have begun since the listing); how many it removed. Stops
+ * (rejecting with its reason) once `signal` aborts, between two requests.
  */
 export async function sweepLeftovers(
   bucket: S3Bucket,
   olderThanMs: number,
+  signal?: AbortSignal,
 ): Promise<number> {
   const metadata = await keysUnder(bucket, "meta/");
+  signal?.throwIfAborted();
   const stored = new Set<string>();
   for (const key of (await keysUnder(bucket, "files/")).keys()) {
     const id = CONTENT.exec(key)?.[1];
@@ -53,6 +56,7 @@ export async function sweepLeftovers(
   for (const [key, at] of metadata) {
     const id = METADATA.exec(key)?.[1];
     if (id === undefined || stored.has(id) || !(at <= cutoff)) continue;
+    signal?.throwIfAborted();
     if (await removeLeftover(bucket, id)) removed++;
   }
   return removed;

@@ -1,0 +1,90 @@
+/**
+ * The sweep of the metadata objects failed deletes left behind runs while
+ * the service runs (every `S3_LEFTOVER_SWEEP_MS`), not only at start: a
+ * `DELETE /files/<id>` that removed the content and then failed (a 503,
+ * the store stopping between the two) left `meta/<id>.json` in the bucket
+ * until some instance restarted. On a real Ceph radosgw behind a
+ * pass-through that holds the metadata object's DELETE; and the sweeps
+ * stop at once when closed, a sweep under way included.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { PeriodicSweep } from "../services/storage/periodic_sweep.ts";
+import { bucketContents, sharedCeph } from "./fixtures/ceph.ts";
+import { cephTest } from "./fixtures/s3_app.ts";
+import {
+  behindProxy,
+  deleteHalfway,
+  META_DELETE,
+} from "./fixtures/s3_proxied.ts";
+import { until } from "./fixtures/until.ts";
+
+cephTest(
+  "s3: the metadata object a delete left behind while the instance runs is swept within S3_LEFTOVER_SWEEP_MS, no restart",
+  async () => {
+    await using ceph = await sharedCeph();
+    await using app = await behindProxy(ceph, {
+      // Long enough for a 5 MiB part on a loaded machine.
+      timeoutMs: 2500,
+      // The metadata object is taken once older than the idle timeout:
+      // long enough that it is still there when the delete's 503 comes
+      // (2.5 s after the upload, more on a loaded machine).
+      args: [
+        "--upload-idle-timeout-ms",
+        "8000",
+        "--s3-leftover-sweep-ms",
+        "1000",
+      ],
+    });
+    const id = "0".repeat(31) + "c";
+    await deleteHalfway(
+      ceph,
+      app.served.url,
+      id,
+      () => app.proxy.holdRequest(META_DELETE),
+    );
+    // Older than the idle timeout (radosgw dates objects to the second),
+    // then the next sweep: within seconds. Before, it stayed.
+    await until(
+      async () => (await bucketContents(ceph)).keys.length === 0,
+      `meta/${id}.json swept`,
+      20_000,
+    );
+    assert.deepEqual(await bucketContents(ceph), { keys: [], uploads: [] });
+  },
+);
+
+Deno.test("PeriodicSweep.close() aborts a sweep under way and waits for it, which is not told as a failure", async () => {
+  const started = Promise.withResolvers<void>();
+  const failures: unknown[] = [];
+  let sweeps = 0;
+  const periodic = new PeriodicSweep({
+    everyMs: 10,
+    sweep: (signal) => {
+      sweeps++;
+      started.resolve();
+      // A listing that would take long: it ends only when stopped.
+      return new Promise<number>((_, reject) =>
+        signal.addEventListener("abort", () => reject(signal.reason), {
+          once: true,
+        })
+      );
+    },
+    onError: (error) => failures.push(error),
+  });
+  // The sweeps' timer keeps no process alive: this one waits on its own.
+  while (sweeps === 0) await new Promise((r) => setTimeout(r, 10));
+  await started.promise;
+  const before = performance.now();
+  await periodic.close();
+  assert.ok(performance.now() - before < 1000);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.equal(sweeps, 1, "no sweep after close()");
+  assert.deepEqual(failures, []);
+  assert.throws(
+    () => new PeriodicSweep({ everyMs: 0, sweep: () => Promise.resolve(0) }),
+    RangeError,
+  );
+});
