@@ -30,6 +30,7 @@ import {
 import { collectGarbage } from "./services/ops/collect_garbage.ts";
 import { createLogger, type Logger } from "./services/ops/logger.ts";
 import { logUnhandledRejections } from "./services/http/request_scope.ts";
+import { isStallTimeout } from "./services/http/stall_timeout.ts";
 import {
   dataDirRefusal,
   refuseStart,
@@ -96,6 +97,22 @@ export async function serve(
 }
 
 /**
+ * The server's `onError`: logs a failure `app.fetch` did not answer itself
+ * and gives the bare 500. A download given up on for a client that read
+ * nothing (the send timeout, or out of descriptors) errors its body, which
+ * the runtime reports here too: that is the protection at work, an info
+ * line, where each `slowhttptest -X` reader made an error line with a
+ * stack, as if the service had failed.
+ */
+function serveErrorLogger(logger: Logger): (error: unknown) => Response {
+  return (error) => {
+    if (isStallTimeout(error)) logger.info("response.stalled");
+    else logger.error("request.unhandled", { error });
+    return internalErrorAnswer();
+  };
+}
+
+/**
  * Serves `app` on HOST:PORT; a taken port or a missing permission refuses
  * the start (after closing the app).
  */
@@ -110,11 +127,7 @@ async function listen(
       hostname: config.host,
       port: config.port,
       handler: app.fetch,
-      onError: (error) => {
-        // app.fetch answers its own failures; this is for the unforeseen.
-        logger.error("request.unhandled", { error });
-        return internalErrorAnswer();
-      },
+      onError: serveErrorLogger(logger),
       logger,
       maxConnections: config.maxConnections,
       headerTimeoutMs: config.headerTimeoutMs,

@@ -58,6 +58,14 @@ Deno.test("a download whose client reads nothing for DOWNLOAD_IDLE_TIMEOUT_MS is
     );
     const whole = await fetch(`${service.url}/files/${id}`);
     assert.equal((await whole.bytes()).byteLength, UNREADABLE_BYTES);
+    // Giving up on a reader of nothing is the protection at work: an info
+    // line, not request.unhandled with a stack on stderr (one per
+    // slowhttptest -X reader before).
+    assert.doesNotMatch(service.stderr, /request\.unhandled/);
+    const stalled = service.lines.map((line) => JSON.parse(line)).filter((
+      record,
+    ) => record.msg === "response.stalled");
+    assert.deepEqual(stalled.map((record) => record.level), ["info"]);
   });
 });
 

@@ -35,6 +35,15 @@ export interface StallTimeoutOptions {
 const STALLED = new Error("the client read nothing within the send timeout");
 void STALLED.stack;
 
+/**
+ * Whether `error` is the one a body given up on errors with: the runtime
+ * hands it to the server's `onError` like any failure of an answer, but a
+ * client that read nothing is the protection at work, not a fault here.
+ */
+export function isStallTimeout(error: unknown): boolean {
+  return error === STALLED;
+}
+
 // Bodies waiting for the runtime to ask for their next chunk, each with
 // its way to give up and when it began to wait. A Map keeps insertion
 // order, and a body is taken out at each request and put back after its
