@@ -34,7 +34,8 @@ import {
   notAWholeFile,
   unsupportedMediaType,
 } from "./upload_answers.ts";
-import { declaredLength } from "./upload_length.ts";
+import { declaredLength, promisedSpaceRefusal } from "./upload_length.ts";
+import type { LengthRefusal } from "./upload_length.ts";
 import type { Handler, RouteContext } from "../router.ts";
 import {
   FileIdTakenError,
@@ -56,7 +57,7 @@ export interface UploadHelpers {
 /** What an admitted upload reads, as {@linkcode uploadBody} takes it. */
 interface UploadPlan {
   kind: Exclude<UploadMediaKind, "unsupported">;
-  declared: { length?: number; sha256?: Uint8Array };
+  declared: { length?: number; freeBytes?: number; sha256?: Uint8Array };
   /** The file id: the client's `Upload-Id`, or a fresh one. */
   id: string;
   /** Whether the client chose the id (then it may be taken already). */
@@ -135,12 +136,7 @@ class UploadRoute {
       maxUploadBytes,
       instance,
     });
-    if (typeof length === "object") {
-      if (length.outcome) {
-        this.#report({ outcome: length.outcome, bytes: 0 }, ctx);
-      }
-      return length.response;
-    }
+    if ("response" in length) return this.#refused(length, ctx);
     const digest = declaredSha256(req.headers);
     if (digest === "malformed") {
       return problem(400, {
@@ -163,10 +159,15 @@ class UploadRoute {
       id: given ?? newId(),
       chosen: given === null ? "server" : "client",
       declared: {
-        ...(length === undefined ? {} : { length }),
+        ...length,
         ...(digest === undefined ? {} : { sha256: digest }),
       },
     };
+  }
+
+  #refused({ outcome, response }: LengthRefusal, ctx: RouteContext): Response {
+    if (outcome) this.#report({ outcome, bytes: 0 }, ctx);
+    return response;
   }
 
   /**
@@ -233,6 +234,8 @@ class UploadRoute {
         instance,
       }, { headers: { "retry-after": "1", connection: "close" } });
     }
+    const short = promisedSpaceRefusal(plan.declared, board, instance);
+    if (short) return this.#refused(short, ctx);
     return {
       slot: this.#tracker.begin(ctx.remoteAddress),
       live: board.add(plan.id, {
