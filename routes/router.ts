@@ -10,7 +10,7 @@
  * @module
  */
 
-import { optionsAnswer } from "../services/http/cors.ts";
+import { isPreflight, optionsAnswer } from "../services/http/cors.ts";
 import { KNOWN_METHODS } from "../services/http/methods.ts";
 import { problem } from "../services/http/problem.ts";
 import type { Reply } from "../services/http/reply.ts";
@@ -243,23 +243,31 @@ export class Router {
   /**
    * 404, or, when the path is a route but for trailing slashes (`/posts/`,
    * which JSONPlaceholder answers as `/posts`), a 308 to it: one URL per
-   * resource (and one cache entry), and the method and body kept.
+   * resource (and one cache entry), and the method and body kept. A CORS
+   * preflight of such a path is answered as the route's own: a browser
+   * follows no redirect of a preflight (the write from a page then fails
+   * with "Redirect is not allowed for a preflight request"), but follows
+   * the 308 of the request itself, preflighting its target.
    */
-  #notFound(ctx: RouteContext): Response {
+  #notFound(req: Request, ctx: RouteContext): Response {
     const { pathname } = ctx;
     const bare = pathname.replace(/\/+$/, "");
-    if (
-      bare !== pathname && bare !== "" && !bare.startsWith("//") &&
-      this.match(ctx.method, bare).kind !== "not_found"
-    ) {
-      return new Response(null, {
-        status: 308,
-        headers: { location: bare + ctx.search },
+    const match = bare !== pathname && bare !== "" && !bare.startsWith("//")
+      ? this.match(ctx.method, bare)
+      : undefined;
+    if (match === undefined || match.kind === "not_found") {
+      return problem(404, {
+        detail: `No route for ${ctx.url.pathname}`,
+        instance: ctx.url.pathname,
       });
     }
-    return problem(404, {
-      detail: `No route for ${ctx.url.pathname}`,
-      instance: ctx.url.pathname,
+    if (match.kind === "method_not_allowed" && isPreflight(req)) {
+      ctx.route = match.pattern;
+      return optionsAnswer(req, match.allow, ctx.url.pathname);
+    }
+    return new Response(null, {
+      status: 308,
+      headers: { location: bare + ctx.search },
     });
   }
 
@@ -287,7 +295,7 @@ export class Router {
         ctx.route = SERVER_ROUTE;
         return optionsAnswer(req, this.#serverAllow, "*");
       }
-      return this.#notFound(ctx);
+      return this.#notFound(req, ctx);
     }
     if (match.kind === "method_not_allowed") {
       ctx.route = match.pattern;

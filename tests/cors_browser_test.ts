@@ -8,7 +8,9 @@
  * revalidation), a preflighted `PUT` of JSON, a 404 problem whose body it
  * reads, an upload of a `Blob` read back from its `Location`, and
  * `/openapi.json` (as Swagger UI hosted elsewhere reads it). Each
- * must succeed; no console error, no failed request.
+ * must succeed; no console error, no failed request. And writes to a path
+ * with a trailing slash (`/posts/`), which JSONPlaceholder takes as the
+ * path without it: the browser preflights them and follows the 308.
  *
  * Needs chromium at `/usr/bin/chromium` (or `CHROMIUM_PATH`) and `-A`.
  *
@@ -88,82 +90,161 @@ async function run(api) {
 }
 </script></body></html>`;
 
+// A page writing to paths with a trailing slash, as it may to JSONPlaceholder.
+const SLASHED_PAGE = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>slashed</title>
+<link rel="icon" href="data:,"></head><body>
+<script>
+async function run(api, withFiles) {
+  const json = { "content-type": "application/json" };
+  const tried = [
+    ["POST", "/posts/", json, JSON.stringify({ title: "t", userId: 1 })],
+    ["PUT", "/posts/1/", json, JSON.stringify({ title: "u", userId: 1 })],
+    ["DELETE", "/posts/1/", {}, undefined],
+  ];
+  if (withFiles) {
+    tried.push(["POST", "/files/", { "content-type": "application/octet-stream" },
+      new Blob([new Uint8Array(1000)])]);
+  }
+  const out = [];
+  for (const [method, path, headers, body] of tried) {
+    try {
+      const res = await fetch(api + path, { method, headers, body });
+      await res.arrayBuffer();
+      out.push([method, path, res.status, new URL(res.url).pathname]);
+    } catch (error) {
+      out.push([method, path, String(error)]);
+    }
+  }
+  return out;
+}
+</script></body></html>`;
+
+/** Serves `html` on a second loopback origin and opens it in chromium. */
+async function openSite(html: string) {
+  const site = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    () =>
+      new Response(html, {
+        headers: { "content-type": "text/html; charset=utf-8" },
+      }),
+  );
+  const browser = await launchChromium();
+  const page = await browser.newPage();
+  const problems: string[] = [];
+  page.on("console", (message) => {
+    if (message.type() === "error" || message.type() === "warning") {
+      problems.push(`console ${message.type()}: ${message.text()}`);
+    }
+  });
+  page.on("pageerror", (error) => problems.push(`page error: ${error}`));
+  page.on("requestfailed", (request) =>
+    problems.push(
+      `request failed: ${request.url()} ${request.failure()?.errorText}`,
+    ));
+  const origin = `http://127.0.0.1:${site.addr.port}`;
+  assert.equal((await page.goto(`${origin}/`))?.status(), 200);
+  return {
+    origin,
+    page,
+    problems,
+    async [Symbol.asyncDispose]() {
+      await browser.close();
+      await site.shutdown();
+    },
+  };
+}
+
+Deno.test("a page on another origin writes to paths with a trailing slash as to JSONPlaceholder: the preflight is answered, the 308 followed", async () => {
+  await using upstream = await startJsonPlaceholder();
+  await using service = await serveApp({
+    args: ["--upstream-url", upstream.url],
+  });
+  await using site = await openSite(SLASHED_PAGE);
+  const run = (api: string, withFiles: boolean) =>
+    site.page.evaluate(
+      ([api, withFiles]) =>
+        (globalThis as unknown as {
+          run(api: string, withFiles: boolean): unknown;
+        }).run(api, withFiles),
+      [api, withFiles] as const,
+    );
+  // JSONPlaceholder itself, called cross-origin, takes these writes.
+  assert.deepEqual(await run(upstream.url, false), [
+    ["POST", "/posts/", 201, "/posts/"],
+    ["PUT", "/posts/1/", 200, "/posts/1/"],
+    ["DELETE", "/posts/1/", 200, "/posts/1/"],
+  ]);
+  // Through the service the browser follows the 308 (the preflight of a
+  // redirect's target is its own), where a redirected preflight is a
+  // network error: "Redirect is not allowed for a preflight request".
+  assert.deepEqual(await run(service.url, true), [
+    ["POST", "/posts/", 201, "/posts"],
+    ["PUT", "/posts/1/", 200, "/posts/1"],
+    ["DELETE", "/posts/1/", 200, "/posts/1"],
+    ["POST", "/files/", 201, "/files"],
+  ]);
+  const logged = (method: string, path: string) =>
+    service.records.filter((r) =>
+      r.msg === "request" && r.method === method && r.path === path
+    ).map((r) => r.status);
+  assert.deepEqual(logged("OPTIONS", "/posts/"), [204]);
+  assert.deepEqual(logged("POST", "/posts/"), [308]);
+  assert.deepEqual(logged("OPTIONS", "/files/"), [204]);
+  assert.deepEqual(site.problems, [], site.problems.join("\n"));
+});
+
 Deno.test("a page on another origin uses the API in chromium: list, 304, preflighted PUT, 404 problem, upload", async () => {
   await using upstream = await startJsonPlaceholder();
   await using service = await serveApp({
     args: ["--upstream-url", upstream.url],
   });
-  await using site = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen() {} },
-    () =>
-      new Response(PAGE, {
-        headers: { "content-type": "text/html; charset=utf-8" },
-      }),
-  );
-  const siteOrigin = `http://127.0.0.1:${site.addr.port}`;
-  assert.notEqual(siteOrigin, service.url);
-  const browser = await launchChromium();
-  try {
-    const page = await browser.newPage();
-    const problems: string[] = [];
-    page.on("console", (message) => {
-      if (message.type() === "error" || message.type() === "warning") {
-        problems.push(`console ${message.type()}: ${message.text()}`);
-      }
-    });
-    page.on("pageerror", (error) => problems.push(`page error: ${error}`));
-    page.on("requestfailed", (request) =>
-      problems.push(
-        `request failed: ${request.url()} ${request.failure()?.errorText}`,
-      ));
-    assert.equal((await page.goto(`${siteOrigin}/`))?.status(), 200);
-    const out = await page.evaluate(
-      (api) =>
-        (globalThis as unknown as { run(api: string): unknown }).run(api),
-      service.url,
-    ) as Record<string, Record<string, unknown>> & { asked304: number };
+  await using site = await openSite(PAGE);
+  const { page, problems } = site;
+  assert.notEqual(site.origin, service.url);
+  const out = await page.evaluate(
+    (api) => (globalThis as unknown as { run(api: string): unknown }).run(api),
+    service.url,
+  ) as Record<string, Record<string, unknown>> & { asked304: number };
 
-    assert.equal(out.list!.status, 200);
-    assert.equal(out.list!.length, 100);
-    assert.match(String(out.list!.etag), /^(W\/)?"/);
-    assert.match(String(out.list!.requestId), /^[0-9a-f-]{36}$/);
-    assert.match(String(out.list!.cacheStatus), /^async-api; /);
-    assert.ok(
-      (out.timing!.serverTiming as string[]).length > 0,
-      "serverTiming",
-    );
-    assert.ok(Number(out.timing!.responseStart) > 0, "detailed timing");
-    // json-server's pagination headers, exposed to the page.
-    assert.equal(out.paged!.length, 10);
-    assert.equal(out.paged!.totalCount, "100");
-    assert.match(String(out.paged!.link), /_page=3[^>]*>; rel="next"/);
-    assert.equal(out.asked304, 304);
-    assert.deepEqual(out.revalidated, { status: 200, length: 100 });
-    assert.equal(out.put!.status, 200);
-    assert.equal((out.put!.body as { title: string }).title, "t");
-    assert.equal(out.missing!.status, 404);
-    assert.equal((out.missing!.body as { status: number }).status, 404);
-    assert.equal(out.upload!.status, 201);
-    assert.match(String(out.upload!.location), /^\/files\/[0-9a-f]{32}$/);
-    assert.match(String(out.upload!.digest), /^sha-256=:/);
-    assert.equal(out.upload!.same, true);
-    assert.match(String(out.spec), /^3\./);
-    // The browser revalidated its cached copy itself (a 304 it turned
-    // into the 200 above), and preflighted the PUT and the upload.
-    const logged = (method: string, path: string, status: number) =>
-      service.records.filter((r) =>
-        r.msg === "request" && r.method === method && r.path === path &&
-        r.status === status
-      ).length;
-    assert.ok(logged("GET", "/posts", 304) >= 2, "a 304 asked, one by cache");
-    assert.equal(logged("OPTIONS", "/posts/1", 204), 1);
-    assert.equal(logged("OPTIONS", "/files", 204), 1);
-    assert.deepEqual(
-      problems.filter((p) => !p.includes("404")),
-      [],
-      problems.join("\n"),
-    );
-  } finally {
-    await browser.close();
-  }
+  assert.equal(out.list!.status, 200);
+  assert.equal(out.list!.length, 100);
+  assert.match(String(out.list!.etag), /^(W\/)?"/);
+  assert.match(String(out.list!.requestId), /^[0-9a-f-]{36}$/);
+  assert.match(String(out.list!.cacheStatus), /^async-api; /);
+  assert.ok(
+    (out.timing!.serverTiming as string[]).length > 0,
+    "serverTiming",
+  );
+  assert.ok(Number(out.timing!.responseStart) > 0, "detailed timing");
+  // json-server's pagination headers, exposed to the page.
+  assert.equal(out.paged!.length, 10);
+  assert.equal(out.paged!.totalCount, "100");
+  assert.match(String(out.paged!.link), /_page=3[^>]*>; rel="next"/);
+  assert.equal(out.asked304, 304);
+  assert.deepEqual(out.revalidated, { status: 200, length: 100 });
+  assert.equal(out.put!.status, 200);
+  assert.equal((out.put!.body as { title: string }).title, "t");
+  assert.equal(out.missing!.status, 404);
+  assert.equal((out.missing!.body as { status: number }).status, 404);
+  assert.equal(out.upload!.status, 201);
+  assert.match(String(out.upload!.location), /^\/files\/[0-9a-f]{32}$/);
+  assert.match(String(out.upload!.digest), /^sha-256=:/);
+  assert.equal(out.upload!.same, true);
+  assert.match(String(out.spec), /^3\./);
+  // The browser revalidated its cached copy itself (a 304 it turned
+  // into the 200 above), and preflighted the PUT and the upload.
+  const logged = (method: string, path: string, status: number) =>
+    service.records.filter((r) =>
+      r.msg === "request" && r.method === method && r.path === path &&
+      r.status === status
+    ).length;
+  assert.ok(logged("GET", "/posts", 304) >= 2, "a 304 asked, one by cache");
+  assert.equal(logged("OPTIONS", "/posts/1", 204), 1);
+  assert.equal(logged("OPTIONS", "/files", 204), 1);
+  assert.deepEqual(
+    problems.filter((p) => !p.includes("404")),
+    [],
+    problems.join("\n"),
+  );
 });
