@@ -58,5 +58,38 @@ export function cpuAccount(upload: UploadBenchResult): string[] {
     `CPU per GiB by thread, median round of each (from /proc/<pid>/task/*/stat; curl's own CPU, which shares the same cores, is in the CPU budget row): ${
       parts.join("; ")
     }. The service's worker thread is the SHA-256; its blocking threads run the file writes and fsyncs.`,
+    ...idleAccount(servers),
+  ];
+}
+
+/** The median of the known `values`, or undefined when none is. */
+function medianOf(values: (number | undefined)[]): number | undefined {
+  const known = values.filter((v) => v !== undefined).sort((a, b) => a - b);
+  if (known.length === 0) return undefined;
+  const mid = known.length >> 1;
+  return known.length % 2 ? known[mid] : (known[mid - 1]! + known[mid]!) / 2;
+}
+
+/**
+ * Whether each server was bound by CPU or waited: the share of the
+ * machine's cores left idle during its uploads and curl's CPU per GiB,
+ * medians of its rounds. A server that leaves cores idle while it is
+ * slower than another is held up by hand-offs between its threads, not
+ * by what it costs (bench/machine_idle.ts).
+ */
+function idleAccount(servers: [string, ThroughputRun[]][]): string[] {
+  const parts = servers.flatMap(([name, runs]) => {
+    const idle = medianOf(runs.map((run) => run.machineIdleShare));
+    const curl = medianOf(runs.map((run) => run.clientCpuMsPerGiB));
+    if (idle === undefined) return [];
+    const client = curl === undefined ? "" : `, curl ${formatValue(curl)} ms`;
+    return [`${name} ${Math.round(idle * 100)}%${client}`];
+  });
+  if (parts.length === 0) return [];
+  return [
+    "",
+    `Cores left idle during the upload (all the machine's, from /proc/stat; median round) and curl's CPU per GiB: ${
+      parts.join("; ")
+    }. Near 0% the server and curl used every core (bound by CPU); more means it waited on hand-offs between its threads or on the client. On a machine shared with other work this share is theirs too.`,
   ];
 }

@@ -8,6 +8,7 @@
 
 import { join } from "node:path";
 import { type BenchServer, rssOf } from "./lib.ts";
+import { idleShare, machineTimes } from "./machine_idle.ts";
 import { cpuPerGiB, threadTimes } from "./thread_cpu.ts";
 import {
   type CurlUpload,
@@ -35,6 +36,12 @@ export interface ThroughputRun {
   cpuMsPerGiB?: Record<string, number>;
   /** curl's own CPU milliseconds per GiB sent (it shares the cores). */
   clientCpuMsPerGiB?: number;
+  /**
+   * The share of all the machine's cores left idle during the upload
+   * (`machine_idle.ts`): near 0 when the upload (with curl) was bound by
+   * CPU, more when it waited on hand-offs between threads.
+   */
+  machineIdleShare?: number;
 }
 
 const GiB = 1024 ** 3;
@@ -91,6 +98,7 @@ export async function throughputRound(
   const idleRssBytes = await rssOf(server.pid);
   const sampler = sampleRss(server.pid, sampleMs);
   const cpuBefore = await threadTimes(server.pid);
+  const machineBefore = await machineTimes();
   let upload: CurlUpload;
   let peakRssBytes = 0;
   try {
@@ -100,6 +108,7 @@ export async function throughputRound(
   } finally {
     peakRssBytes = await sampler.stop();
   }
+  const machineAfter = await machineTimes();
   const cpuAfter = await threadTimes(server.pid);
   if (upload.status !== 201) {
     throw new Error(`upload got ${upload.status}: ${JSON.stringify(upload)}`);
@@ -113,6 +122,8 @@ export async function throughputRound(
     cpuMsPerGiB: cpuPerGiB(server.pid, cpuBefore, cpuAfter, upload.bytes),
     clientCpuMsPerGiB: Math.round(upload.cpuMs * GiB / upload.bytes),
   };
+  const idle = idleShare(machineBefore, machineAfter);
+  if (idle !== undefined) run.machineIdleShare = round(idle, 3);
   const bound = upload.body?.bound;
   if (typeof bound === "string") {
     run.bound = bound;
