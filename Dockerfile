@@ -13,8 +13,8 @@
 # upstream, Redis and S3 hosts are settings, so any of them works without a
 # rebuild), only the named environment variables, read/write on ./data and
 # /data, statfs. Another data folder needs those flags widened and a rebuild.
-# The start task's V8 heap flags are baked in too (README, "Memory under a
-# flood of keys").
+# The start task's V8 flags are baked in too (README, "Memory under a
+# flood of keys" and "The inlining budget").
 # compose.yaml runs three of these behind nginx (README, "Running several
 # instances").
 

@@ -55,11 +55,13 @@ Deno.test("start and compile: network open, env only the settings, files and sys
   }
 });
 
-Deno.test("start and compile: the same V8 heap flags, so the binary bounds its heap as the task does", async () => {
+Deno.test("start and compile: the same V8 flags, so the binary bounds its heap and inlines as the task does", async () => {
   const start = await taskFlags("start", "--v8-flags");
   assert.equal(start.length, 1, `start: ${start}`);
   assert.match(start[0]!, /--max-semi-space-size=\d+/);
   assert.match(start[0]!, /--heap-growing-percent=\d+/);
+  // A memory hit's path inlined whole (README, "The inlining budget").
+  assert.match(start[0]!, /--max-inlined-bytecode-size-cumulative=\d+/);
   assert.deepEqual(await taskFlags("compile", "--v8-flags"), start);
   // The README's `deno serve --parallel` line gives users the same flags.
   const readme = await Deno.readTextFile(join(ROOT, "README.md"));
