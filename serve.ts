@@ -12,7 +12,8 @@
  * its own app (its own in-memory cache) on the shared `DATA_DIR`; a bad
  * setting stops the worker before it takes a request. `deno serve` owns
  * the listener and the signals: there is no drain of uploads as under
- * `deno run main.ts`, but once its requests are done the app is closed
+ * `deno run main.ts` (a running upload is stopped at the signal, 503), but
+ * once its requests are done the app is closed
  * ({@linkcode closeWhenIdle}), and when its listener fails the process
  * exits 1 ({@linkcode exitOneWhenTheListenerEnds}).
  *
@@ -87,6 +88,11 @@ function exitOneWhenTheListenerEnds(): void {
  */
 async function closeWhenIdle(): Promise<void> {
   app.beginDrain();
+  // deno serve's shutdown cuts the request bodies still arriving, so an
+  // upload cannot finish: stopped now, it answers 503 with Retry-After
+  // (nothing kept), where the cut body answered 400 'Upload aborted',
+  // blaming the client.
+  app.abortUploads();
   const deadline = Date.now() + config.shutdownGraceMs;
   while (app.inflight > 0 && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, IDLE_POLL_MS));

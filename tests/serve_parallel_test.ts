@@ -13,135 +13,15 @@
 
 import assert from "node:assert/strict";
 import { freePort } from "./fixtures/free_port.ts";
-import { type LogRecord, stopChild } from "./fixtures/spawn.ts";
+import {
+  exitWithin,
+  JOBS,
+  MAIN,
+  startServe,
+  waitUntilUp,
+} from "./fixtures/deno_serve.ts";
 import { startRedis } from "./fixtures/redis.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
-
-const SERVE = new URL("../serve.ts", import.meta.url).pathname;
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
-const JOBS = 2;
-
-interface Served extends AsyncDisposable {
-  readonly url: string;
-  /** Parsed JSON lines of stdout so far. */
-  records(): LogRecord[];
-  /** Everything written so far, both streams. */
-  output(): string;
-  readonly status: Promise<Deno.CommandStatus>;
-  kill(signal: Deno.Signal): void;
-}
-
-/** Options of {@linkcode startServe}. */
-interface ServeOptions {
-  /** The module `deno serve` runs. @default {SERVE} */
-  entry?: string;
-  /** `ulimit -n` of the child (through `sh -c`); unset: inherited. */
-  maxOpenFiles?: number;
-}
-
-/** Starts `deno serve --parallel <entry>` on a free loopback port. */
-function startServe(
-  env: Record<string, string>,
-  options: ServeOptions = {},
-): Served {
-  const { entry = SERVE, maxOpenFiles } = options;
-  const port = freePort();
-  const argv = [
-    Deno.execPath(),
-    "serve",
-    "--parallel",
-    "--port",
-    String(port),
-    "--host",
-    "127.0.0.1",
-    "-A",
-    entry,
-  ];
-  const [command, ...args] = maxOpenFiles === undefined
-    ? argv
-    : ["sh", "-c", `ulimit -n ${maxOpenFiles} && exec "$0" "$@"`, ...argv];
-  const child = new Deno.Command(command!, {
-    args,
-    env: { DENO_JOBS: String(JOBS), NO_COLOR: "1", ...env },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let stdout = "";
-  let stderr = "";
-  const collect = async (
-    stream: ReadableStream<Uint8Array>,
-    add: (text: string) => void,
-  ) => {
-    for await (const text of stream.pipeThrough(new TextDecoderStream())) {
-      add(text);
-    }
-  };
-  const readers = Promise.all([
-    collect(child.stdout, (text) => stdout += text),
-    collect(child.stderr, (text) => stderr += text),
-  ]);
-  let exited = false;
-  const status = child.status.finally(() => exited = true);
-  const kill = (signal: Deno.Signal) => {
-    if (!exited) child.kill(signal);
-  };
-  return {
-    url: `http://127.0.0.1:${port}`,
-    records() {
-      const records: LogRecord[] = [];
-      for (const line of stdout.split("\n")) {
-        // Lines the runtime prefixes per worker: "[serve-worker-1 ] {...}".
-        const json = line.slice(line.indexOf("{"));
-        try {
-          records.push(JSON.parse(json));
-        } catch {
-          // not a log record
-        }
-      }
-      return records;
-    },
-    output: () => `--- stdout\n${stdout}\n--- stderr\n${stderr}`,
-    status,
-    kill,
-    async [Symbol.asyncDispose]() {
-      await stopChild(kill, status);
-      await readers;
-    },
-  };
-}
-
-/** Waits until `url` answers 200, or fails with the server's output. */
-async function waitUntilUp(served: Served, client: Deno.HttpClient) {
-  const deadline = Date.now() + 20_000;
-  let exited = false;
-  served.status.then(() => exited = true);
-  while (Date.now() < deadline && !exited) {
-    try {
-      const res = await fetch(`${served.url}/healthz`, { client });
-      await res.body?.cancel();
-      if (res.status === 200) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`deno serve did not come up\n${served.output()}`);
-}
-
-/** Its exit status, or `undefined` if it still runs after `ms`. */
-function exitWithin(
-  served: Served,
-  ms: number,
-): Promise<Deno.CommandStatus | undefined> {
-  return Promise.race([
-    served.status,
-    new Promise<undefined>((resolve) => {
-      const timer = setTimeout(() => resolve(undefined), ms);
-      served.status.finally(() => clearTimeout(timer));
-    }),
-  ]);
-}
 
 Deno.test("deno serve --parallel serves every route from several workers, each with its own cache", async () => {
   await using upstream = startFixtureUpstream();
