@@ -106,3 +106,27 @@ Deno.test("a memory hit answers each request by its own If-None-Match, Accept-En
   // All of them answered from memory.
   assert.equal(upstream.hits("/posts/1"), hitsBefore);
 });
+
+Deno.test("a request's no-cache, max-age=0 or Pragma is served from the cache (README: request directives are not honoured)", async () => {
+  await using upstream = startFixtureUpstream();
+  await using served = await serveApp({
+    args: ["--upstream-url", upstream.url],
+  });
+  const url = `${served.url}/posts/1`;
+  const first = await send(url, { headers: {} });
+  assert.equal(first.status, 200);
+  const hitsBefore = upstream.hits("/posts/1");
+  for (
+    const headers of [
+      { "cache-control": "no-cache" },
+      { "cache-control": "max-age=0" },
+      { pragma: "no-cache" },
+    ]
+  ) {
+    const seen = await send(url, { headers });
+    assert.equal(seen.status, 200);
+    assert.equal(seen.body, first.body);
+    assert.match(seen.headers.get("cache-status")!, /; hit;/);
+  }
+  assert.equal(upstream.hits("/posts/1"), hitsBefore);
+});
