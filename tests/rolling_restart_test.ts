@@ -17,7 +17,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { loadBalancerConfig, startNginx } from "./fixtures/nginx.ts";
+import { httpPaths, mainBlock, startNginx } from "./fixtures/nginx.ts";
 import { reloadNginx } from "./fixtures/nginx_reload.ts";
 import { type Instance, startInstance } from "./fixtures/scale_out.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
@@ -25,6 +25,39 @@ import { startFixtureUpstream } from "./fixtures/upstream.ts";
 const WRITERS = 16;
 const UPLOAD = new Uint8Array(4096).fill(97);
 const POST_BODY = JSON.stringify({ title: "t", body: "b", userId: 1 });
+
+/** nginx round robin over `ports` (those in `down` marked so), as deployed. */
+function balancerConfig(
+  dir: string,
+  port: number,
+  ports: number[],
+  down: ReadonlySet<number>,
+): string {
+  const servers = ports.map((p) =>
+    `    server 127.0.0.1:${p}${down.has(p) ? " down" : ""};`
+  );
+  return `${mainBlock(dir, {})}
+http {
+${httpPaths(dir, {})}
+  upstream instances {
+${servers.join("\n")}
+    keepalive 16;
+  }
+  server {
+    listen 127.0.0.1:${port};
+    client_max_body_size 0;
+    location / {
+      proxy_pass http://instances;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $http_host;
+      proxy_request_buffering off;
+      add_header X-Upstream $upstream_addr always;
+    }
+  }
+}
+`;
+}
 
 /** POSTs a write or a 4 KiB upload in turn until `stop`; counts statuses. */
 async function write(
@@ -64,8 +97,7 @@ Deno.test("rolling restart behind nginx, each instance marked down first: no wri
     let configOf = (): string => "";
     await using lb = await startNginx({}, (dir, port) => {
       confPath = join(dir, "nginx.conf");
-      configOf = () =>
-        loadBalancerConfig(dir, port, { upstreams: ports, down });
+      configOf = () => balancerConfig(dir, port, ports, down);
       return configOf();
     });
     const statuses = new Map<string, number>();
