@@ -8,7 +8,6 @@
  */
 
 import assert from "node:assert/strict";
-import { createLogger, type Logger } from "../services/ops/logger.ts";
 import { MemoryStore } from "../services/cache/memory_store.ts";
 import { RedisLink } from "../services/redis/redis_link.ts";
 import { TwoTierStore } from "../services/cache/two_tier.ts";
@@ -16,6 +15,7 @@ import { type TestApp, testApp } from "./fixtures/app.ts";
 import {
   closeAll,
   linkOf,
+  recordingLogger,
   redisInstances,
   sharedArgs,
 } from "./fixtures/redis_apps.ts";
@@ -30,15 +30,6 @@ function report(line: string) {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** A logger keeping its records, to count what was logged. */
-function recordingLogger(): { logger: Logger; msgs: () => string[] } {
-  const lines: string[] = [];
-  return {
-    logger: createLogger({ level: "info", write: (line) => lines.push(line) }),
-    msgs: () => lines.map((line) => JSON.parse(line).msg),
-  };
-}
 
 Deno.test("two-tier store: bytes round-trip exactly through Redis, expiring when no longer servable", async () => {
   await using redis = await startRedis();

@@ -192,7 +192,11 @@ export class RedisFlight implements Flight {
   /**
    * Waits for the announcement of the load holding `lock`, `waitMs` at
    * most, and no longer once the lock is gone (its owner died: nobody
-   * renews it). Unsure (Redis cannot answer), it waits on.
+   * renews it) or a connection to Redis is lost: an announcement published
+   * while the subscriber is down never arrives, and the entry cannot be
+   * read, so the wait could only run out (Redis stopped under waiters held
+   * them the whole `waitMs`, 6 s by default, before they loaded the key).
+   * Unsure (a command unanswered while connected), it waits on.
    */
   async #waitOut(lock: string, landed: Landing): Promise<void> {
     const until = performance.now() + this.#waitMs;
@@ -200,6 +204,7 @@ export class RedisFlight implements Flight {
       const left = until - performance.now();
       if (left <= 0) return;
       if (await landed.wait(Math.min(left, this.#leaseMs / 4))) return;
+      if (!this.#link.up) return;
       const held = await this.#link.call((redis) => redis.exists(lock))
         .then((n) => n > 0, () => true);
       if (!held) return;
