@@ -22,15 +22,20 @@ export const OPENAPI_PATH = "/openapi.json";
 export const DOCS_PATH = "/docs";
 
 /**
- * The Content-Security-Policy of the docs page: scripts, styles, images and
- * fetches from this origin only (Swagger UI sets inline styles and uses
- * `data:` images), nothing else.
+ * The Content-Security-Policy of the docs page: scripts, styles, images,
+ * media and fetches from this origin only (Swagger UI sets inline styles and
+ * uses `data:` images), nothing else. "Try it out" of a download shows an
+ * image as a `blob:` URL the page makes of the body it fetched (blob URLs
+ * are made by this origin's own scripts only), and audio in an `<audio>`
+ * whose source is the request's URL: without `blob:` and `media-src` both
+ * were blocked, each with a console error.
  */
 export const DOCS_CSP = [
   "default-src 'none'",
   "script-src 'self'",
   "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data:",
+  "img-src 'self' data: blob:",
+  "media-src 'self'",
   "font-src 'self' data:",
   "connect-src 'self'",
   "base-uri 'none'",
