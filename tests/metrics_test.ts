@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { lookup } from "../routes/jsonplaceholder/routes.ts";
 import { serverTimingOf } from "../services/cache/headers.ts";
+import { Metrics } from "../services/ops/metrics.ts";
 import { testApp } from "./fixtures/app.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
 
@@ -157,4 +158,40 @@ Deno.test("a lookup's Server-Timing counts from the request's arrival, a memory 
   const header = serverTimingOf(timed);
   assert.match(header, /^cache;desc="hit";dur=[\d.]+$/);
   assert.ok(Number(header.split("dur=")[1]) >= 20, header);
+});
+
+Deno.test("each request counts to its own series, whichever came just before, and a reset starts every series again", async () => {
+  using metrics = new Metrics();
+  const counts = async () => {
+    const text = (await metrics.expose()).body;
+    return [...parse(text)].filter(([key]) =>
+      key.startsWith("http_requests_total")
+    );
+  };
+  // Runs of one series and changes of route, method or status alone, so
+  // the series of the request before is sometimes the one and sometimes
+  // not.
+  const requests: [string, string, number][] = [
+    ["/posts/:id", "GET", 200],
+    ["/posts/:id", "GET", 200],
+    ["/posts/:id", "GET", 304],
+    ["/posts/:id", "GET", 200],
+    ["/posts/:id", "HEAD", 200],
+    ["/posts", "GET", 200],
+    ["/posts", "GET", 200],
+  ];
+  for (const [route, method, status] of requests) {
+    metrics.request(route, method, status, 0.001);
+  }
+  assert.deepEqual(await counts(), [
+    ['http_requests_total{route="/posts/:id",method="GET",status="200"}', 3],
+    ['http_requests_total{route="/posts/:id",method="GET",status="304"}', 1],
+    ['http_requests_total{route="/posts/:id",method="HEAD",status="200"}', 1],
+    ['http_requests_total{route="/posts",method="GET",status="200"}', 2],
+  ]);
+  metrics.registry.resetMetrics();
+  metrics.request("/posts", "GET", 200, 0.001);
+  assert.deepEqual(await counts(), [
+    ['http_requests_total{route="/posts",method="GET",status="200"}', 1],
+  ]);
 });
