@@ -13,7 +13,7 @@
  */
 
 import type { S3Bucket } from "./s3_bucket.ts";
-import { isLeftover, metadataKey } from "./s3_upload.ts";
+import { findHolder, metadataKey } from "./s3_upload.ts";
 import { keysUnder } from "./s3_listing.ts";
 
 const CONTENT = /^files\/([0-9a-f]{32})$/;
@@ -21,14 +21,14 @@ const METADATA = /^meta\/([0-9a-f]{32})\.json$/;
 
 /**
  * Removes the metadata object of `id` when it is a leftover nobody holds
- * (no content, no multipart upload in progress: {@linkcode isLeftover});
+ * (no content, no multipart upload in progress: {@linkcode findHolder});
  * whether it did.
  */
 export async function removeLeftover(
   bucket: S3Bucket,
   id: string,
 ): Promise<boolean> {
-  if (!(await isLeftover(bucket, id))) return false;
+  if ((await findHolder(bucket, id)) !== "none") return false;
   await bucket.run({ method: "DELETE", key: metadataKey(id) });
   return true;
 }

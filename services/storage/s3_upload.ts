@@ -39,20 +39,29 @@ export function metadataKey(id: string): string {
 }
 
 /**
- * Whether the metadata object of `id` is a leftover nobody holds: the id
- * has no content, and no multipart upload in progress but `ownUploadId`'s
- * (the asking upload's). Every claim is made with its upload in progress,
- * and that lasts until its content is there, so such an object is no live
- * upload's: a delete that removed the content and failed before the
- * metadata (a 503, a crash) leaves one, and made every later upload of the
- * id 409 for good. Two uploads of the id at once each see the other's
- * upload: neither takes it (both 409), never both.
+ * What {@linkcode findHolder} found holding an id: another multipart upload
+ * in progress, the content stored, or nothing (a metadata object of the id
+ * is then a leftover).
  */
-export async function isLeftover(
+export type IdHolding = "upload" | "content" | "none";
+
+/**
+ * What holds `id` besides `ownUploadId` (the asking upload's multipart
+ * upload): a multipart upload in progress, else the content, else nothing.
+ * With nothing, the metadata object of `id` is a leftover nobody holds:
+ * every claim is made with its upload in progress, and that lasts until its
+ * content is there, so such an object is no live upload's (a delete that
+ * removed the content and failed before the metadata, a 503 or a crash,
+ * leaves one, and made every later upload of the id 409 for good). Two
+ * uploads of the id at once each see the other's upload: neither takes it
+ * (both 409), never both. The answer is what the asker needs next, so
+ * that it does not look again (the content is looked at once).
+ */
+export async function findHolder(
   bucket: S3Bucket,
   id: string,
   ownUploadId?: string,
-): Promise<boolean> {
+): Promise<IdHolding> {
   // Uploads first: one that completes between the two looks then shows
   // its content to the second (the other order missed both, and took
   // a stored file's metadata for a leftover).
@@ -62,9 +71,9 @@ export async function isLeftover(
     query: { uploads: "", prefix: contentKey(id) },
   });
   if (xmlValues(xml, "UploadId").some((upload) => upload !== ownUploadId)) {
-    return false;
+    return "upload";
   }
-  return !(await hasContent(bucket, id));
+  return await hasContent(bucket, id) ? "content" : "none";
 }
 
 /** Whether the content of `id` is stored (HeadObject of `files/<id>`). */
@@ -189,7 +198,7 @@ export class S3Upload implements StorageUpload {
    * time to the millisecond among them) is then this upload's. That was a
    * 409 "another upload was stored first", and the object left behind made
    * every retry of the id 409 as well. Another object may be a leftover
-   * (see {@linkcode isLeftover}): it is removed, and the claim
+   * (see {@linkcode findHolder}): it is removed, and the claim
    * made once more.
    *
    * @throws {FileIdTakenError} when another upload holds the id.
@@ -207,14 +216,17 @@ export class S3Upload implements StorageUpload {
         expect: [412],
       });
       if (status !== 412 || await this.#holdsClaim(metadata)) break;
-      if (
-        attempt > 0 ||
-        !(await isLeftover(this.#bucket, this.id, this.#uploadId))
-      ) {
+      // A second 412 is a claim made since the leftover went: not taken.
+      const holder = attempt === 0
+        ? await findHolder(this.#bucket, this.id, this.#uploadId)
+        : undefined;
+      if (holder !== "none") {
         this.#claimSent = undefined;
         // The other claim comes just before its completion, which may
-        // fail yet: "stored" only once its content is there.
-        const stored = await hasContent(this.#bucket, this.id);
+        // fail yet: "stored" only once its content is there (seen by
+        // findHolder already, or looked at now: one HeadObject either way).
+        const stored = holder === "content" ||
+          await hasContent(this.#bucket, this.id);
         throw new FileIdTakenError(this.id, stored ? "stored" : "running");
       }
       await this.#bucket.run({ method: "DELETE", key: metadataKey(this.id) });
