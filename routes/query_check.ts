@@ -31,8 +31,9 @@ export function withQueryChecks(
     const checkParams = queryChecker(parameters);
     // Most requests carry no query: its verdict is worked out once.
     const withoutQuery = checkParams(new URLSearchParams());
+    const { query = (ctx: RouteContext) => ctx.query } = route;
     const check = (ctx: RouteContext) =>
-      ctx.search === "" ? withoutQuery : checkParams(ctx.query);
+      ctx.search === "" ? withoutQuery : checkParams(query(ctx));
     const { handler, atOnce } = route;
     return {
       ...route,

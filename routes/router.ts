@@ -30,7 +30,8 @@ export interface RouteContext {
   /**
    * The query's parameters, read as json-server reads them (a piece with
    * `]=` cut after the `]`: services/http/qs_query.ts); the query check
-   * and every route read these, never `url.searchParams`.
+   * and every route read these, never `url.searchParams`, unless the route
+   * reads its query its own way ({@linkcode Route.query}).
    */
   readonly query: URLSearchParams;
   /** The request's URL as `Request.url` gives it (read once). */
@@ -87,6 +88,12 @@ export interface Route {
   handler: Handler;
   /** Answers from memory, when it can (the hot path of a cached GET). */
   atOnce?: AtOnce;
+  /**
+   * The route's reading of its query, when it is not json-server's
+   * (`ctx.query`); the query check reads the query the same way. The
+   * purge's values are paths, not `qs` structures: read as a form is.
+   */
+  query?: (ctx: RouteContext) => URLSearchParams;
 }
 
 interface Compiled {

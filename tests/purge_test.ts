@@ -148,6 +148,37 @@ Deno.test("DELETE /cache?path= drops that path's variants; ?prefix= the subtree;
   assert.match(metrics, /^cache_invalidations_total\{cause="write"\} 0$/m);
 });
 
+Deno.test("DELETE /cache?path= takes a path with ]= as written, as URLSearchParams reads it (not json-server's qs)", async () => {
+  await using upstream = startFixtureUpstream();
+  await using t = await testApp([
+    "--upstream-url",
+    upstream.url,
+    "--cache-admin-token",
+    TOKEN,
+  ]);
+  await hit(t, "/posts/1");
+  // No cached path has `]=` (ids are integers): a path, nothing dropped.
+  for (
+    const query of [
+      "?path=/posts/1]=2",
+      "?path=/posts/1%5D=2",
+      "?path=/posts/1]%3D2",
+      "?prefix=/posts/1]=2",
+    ]
+  ) {
+    const res = await purge(t, query);
+    assert.equal(res.status, 200, query);
+    assert.deepEqual(await res.json(), { dropped: 0, scope: "local" }, query);
+  }
+  assert.ok(await hit(t, "/posts/1"), "not /posts/1");
+  // The value read whole: its 400 names it.
+  const res = await purge(t, "?path=posts/1]=2");
+  assert.equal(res.status, 400);
+  assert.match((await res.json()).detail, /got "posts\/1\]=2"/);
+  const dropped = await purge(t, "?path=/posts/1&x]=1");
+  assert.deepEqual(await dropped.json(), { dropped: 1, scope: "local" });
+});
+
 Deno.test("REDIS_URL: a purge through A empties Redis and B's memory; the count says shared", async () => {
   await using upstream = startFixtureUpstream();
   await using redis = await startRedis();

@@ -42,6 +42,18 @@ export interface PurgeDeps {
 
 const MAX_PATH = 2048;
 
+/**
+ * The purge's query, read as a form (`URLSearchParams`: each piece cut at
+ * its first `=`), not as json-server reads one (`ctx.query`, where a piece
+ * with `]=` is cut after the `]`): its values are paths, and
+ * `?path=/posts/a]=b` is the path `/posts/a]=b`. Read as `qs`, it was a
+ * parameter `path=/posts/a]` and no path (400), so such a path had to be
+ * written `]%3D`.
+ */
+function purgeQuery(ctx: RouteContext): URLSearchParams {
+  return ctx.url.searchParams;
+}
+
 function badRequest(detail: string, ctx: RouteContext): Response {
   return problem(400, { detail, instance: ctx.url.pathname });
 }
@@ -80,6 +92,7 @@ export function purgeRoutes({ cache, token }: PurgeDeps): Route[] {
   return [{
     method: "DELETE",
     pattern: "/cache",
+    query: purgeQuery,
     handler: async (req, ctx) => {
       const denied = bearerChallenge(
         req.headers.get("authorization"),
@@ -87,7 +100,7 @@ export function purgeRoutes({ cache, token }: PurgeDeps): Route[] {
         ctx.url.pathname,
       );
       if (denied) return denied;
-      const wanted = target(ctx.query);
+      const wanted = target(purgeQuery(ctx));
       if (typeof wanted === "string") return badRequest(wanted, ctx);
       const rule = wanted.kind === "path"
         ? { paths: [wanted.value] }
