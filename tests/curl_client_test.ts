@@ -174,7 +174,13 @@ Deno.test("curl: -T file, -T - (chunked), --http1.0 -T, -C - resume and -z reval
     assert.equal(resumed.status, "HTTP/1.1 206 Partial Content");
     assert.equal((await hashFile(partial)).sha256, sha256);
 
-    // -z FILE: If-Modified-Since the local copy's mtime, as a cron job does.
+    // -z FILE: If-Modified-Since the local copy's mtime, as a cron job does;
+    // from the second after the file's, when its Last-Modified is sent.
+    const { created: at } = JSON.parse(uploads[0]!.body) as { created: string };
+    const strong = Math.floor(Date.parse(at) / 1000) * 1000 + 1000;
+    await new Promise((resolve) =>
+      setTimeout(resolve, Math.max(0, strong - Date.now()) + 10)
+    );
     const fresh = await curl([
       "-z",
       partial,

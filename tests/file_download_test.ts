@@ -5,8 +5,14 @@
  */
 
 import assert from "node:assert/strict";
-import { formatHttpDate, parseHttpDate } from "../services/http/conditional.ts";
+import { setTimeout as delay } from "node:timers/promises";
+import {
+  formatHttpDate,
+  parseHttpDate,
+  toSeconds,
+} from "../services/http/conditional.ts";
 import { serveApp } from "./fixtures/served_app.ts";
+import { newId } from "./fixtures/upload_events.ts";
 
 interface Stored {
   id: string;
@@ -23,7 +29,30 @@ async function serveWithFile(data: Uint8Array<ArrayBuffer>) {
   const text = await res.text();
   assert.equal(res.status, 201, text);
   const stored = JSON.parse(text) as Stored;
+  // Last-Modified is sent once strong: from the second after the file's.
+  await untilAfterSecondOf(stored.created);
   return { served, stored, url: `${served.url}/files/${stored.id}` };
+}
+
+/** Waits until the clock is past the second `created` (ISO) falls in. */
+async function untilAfterSecondOf(created: string): Promise<void> {
+  const wait = toSeconds(Date.parse(created)) + 1000 - Date.now();
+  if (wait > 0) await delay(wait + 10);
+}
+
+/** Uploads `body` under `id` to `files`; the stored metadata. */
+async function uploadAs(
+  files: string,
+  id: string,
+  body: Uint8Array<ArrayBuffer>,
+): Promise<Stored> {
+  const res = await fetch(files, {
+    method: "POST",
+    headers: { "upload-id": id },
+    body,
+  });
+  assert.equal(res.status, 201);
+  return await res.json();
 }
 
 const data = crypto.getRandomValues(new Uint8Array(1000));
@@ -133,4 +162,48 @@ Deno.test("If-Match on /files/:id: 412 unless the ETag matches strongly", async 
   });
   assert.equal(ok.status, 200);
   assert.deepEqual(await ok.bytes(), data);
+});
+
+Deno.test("Last-Modified of a file replaced within the second it was stored: no answer dates the old version with the new one's date", async () => {
+  await using served = await serveApp({});
+  const files = `${served.url}/files`;
+  const old = crypto.getRandomValues(new Uint8Array(1000));
+  const fresh = crypto.getRandomValues(new Uint8Array(1000));
+  for (let attempt = 0;; attempt++) {
+    assert.ok(attempt < 10, "never stored, read, replaced within a second");
+    // From just after a second begins: the requests below fit in it.
+    await delay(1000 - (Date.now() % 1000) + 5);
+    const id = newId();
+    const first = await uploadAs(files, id, old);
+    // What a client downloading the old version holds.
+    const seen = await fetch(`${files}/${id}`);
+    assert.deepEqual(await seen.bytes(), old);
+    const gone = await fetch(`${files}/${id}`, { method: "DELETE" });
+    assert.equal(gone.status, 204);
+    const second = await uploadAs(files, id, fresh);
+    const second0 = toSeconds(Date.parse(second.created));
+    const asked = Date.now();
+    // A date sent back while the new version is in its first second.
+    const early = await fetch(`${files}/${id}`, {
+      headers: { range: "bytes=900-", "if-range": formatHttpDate(second0) },
+    });
+    const earlyBytes = await early.bytes();
+    if (toSeconds(Date.parse(first.created)) !== second0) continue;
+    if (asked >= second0 + 1000) continue;
+    // The old version's answer had no date: one would be the new one's,
+    // and its If-Range would have resumed on the new bytes (206).
+    assert.equal(seen.headers.get("last-modified"), null);
+    assert.equal(early.status, 200);
+    assert.equal(early.headers.get("last-modified"), null);
+    assert.deepEqual(earlyBytes, fresh);
+    // A second on, the date is the new version's alone, and resumes.
+    await untilAfterSecondOf(second.created);
+    const resumed = await fetch(`${files}/${id}`, {
+      headers: { range: "bytes=900-", "if-range": formatHttpDate(second0) },
+    });
+    assert.equal(resumed.status, 206);
+    assert.equal(resumed.headers.get("last-modified"), formatHttpDate(second0));
+    assert.deepEqual(await resumed.bytes(), fresh.subarray(900));
+    return;
+  }
 });

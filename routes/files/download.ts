@@ -14,6 +14,7 @@ import {
   formatHttpDate,
   preconditionFailed,
   rangeApplies,
+  strongLastModified,
   type Validators,
 } from "../../services/http/conditional.ts";
 import type { FileStorage, ReadRange } from "../../services/storage/storage.ts";
@@ -26,13 +27,32 @@ import type { Handler, RouteContext } from "../router.ts";
 
 /**
  * The validators of a stored file: its content hash and its commit time
- * (stored files never change, so the time is as strong as the hash).
+ * (stored files never change; a file deleted and stored again under its
+ * id is another version, which may have the same time to the second: an
+ * answer sends it once strong, see `downloadValidators`).
  */
 export function fileValidators(meta: FileMetadata): Validators {
   const created = Date.parse(meta.created);
   return Number.isFinite(created)
     ? { etag: `"${meta.sha256}"`, lastModified: created }
     : { etag: `"${meta.sha256}"` };
+}
+
+/**
+ * The validators a download answers about `meta` with, the version looked
+ * up at `currentAt` or later: `Last-Modified` only once it is strong (see
+ * `strongLastModified`). Until then the answer has the `ETag` alone, so
+ * no client holds a date that could name the version after it (its
+ * `If-Range` would get a range of the new bytes) or make an
+ * `If-Modified-Since` 304 for it.
+ */
+function downloadValidators(meta: FileMetadata, currentAt: number): Validators {
+  const validators = fileValidators(meta);
+  const { etag, lastModified } = validators;
+  return lastModified === undefined ||
+      strongLastModified(lastModified, currentAt)
+    ? validators
+    : { etag };
 }
 
 /** `Repr-Digest` value of a file. */
@@ -86,8 +106,9 @@ function answerFor(
   meta: FileMetadata,
   req: Request,
   ctx: RouteContext,
+  currentAt: number,
 ): Response | Sending {
-  const validators = fileValidators(meta);
+  const validators = downloadValidators(meta, currentAt);
   const headers: Record<string, string> = {
     "etag": validators.etag,
     // no-transform: the stored bytes go out as stored (Repr-Digest names
@@ -141,9 +162,11 @@ export function downloadHandler(
   const { idleTimeoutMs } = options;
   return async (req, ctx) => {
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+      // Before the look-up: the version found was current then or later.
+      const currentAt = Date.now();
       const meta = await store.stat(ctx.params.id ?? "");
       if (!meta) return notFound(ctx);
-      const answer = answerFor(meta, req, ctx);
+      const answer = answerFor(meta, req, ctx, currentAt);
       if (answer instanceof Response) return answer;
       // Only the bytes of the version the headers describe: undefined
       // when the file opened is another by now, or gone.

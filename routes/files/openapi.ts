@@ -275,7 +275,10 @@ export const filesDocs: ApiFragment = {
     },
     LastModified: {
       description: "When the file was stored, as an HTTP-date (to the " +
-        "second); send it back as `If-Modified-Since` or `If-Range`.",
+        "second); send it back as `If-Modified-Since` or `If-Range`. Sent " +
+        "from the second after that date on (a strong validator, RFC 9110 " +
+        "8.8.2.2): a file replaced within that second shares the date " +
+        "with the file after it.",
       schema: string,
     },
   },

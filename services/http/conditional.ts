@@ -143,6 +143,25 @@ export function toSeconds(time: number): number {
 }
 
 /**
+ * Whether a `Last-Modified` of `lastModified` may be sent as a validator
+ * by an answer about a version known to be current at `currentAt` (ms since
+ * the epoch, taken before the version was looked up): only once it is
+ * strong (RFC 9110 8.8.2.2), a full second past the second it names. A
+ * version replaced within the second it was stored shares that second with
+ * the one after it, so a date handed out during it could name either: a
+ * client sending it back in `If-Range` got a range of the new bytes spliced
+ * onto the old (13.1.5). From the next second on, the version is the only
+ * one an answer ever dated with that second, as the ones before it were
+ * replaced within it, before any answer could carry it.
+ */
+export function strongLastModified(
+  lastModified: number,
+  currentAt: number,
+): boolean {
+  return currentAt >= toSeconds(lastModified) + 1000;
+}
+
+/**
  * The outcome of a request's preconditions, evaluated in the order of RFC
  * 9110 13.2.2: `If-Match`, else `If-Unmodified-Since`; then
  * `If-None-Match`, else (for `GET`/`HEAD`) `If-Modified-Since`. A date
