@@ -58,6 +58,36 @@ Deno.test("RedisLink: a command whose answer waits behind this process's own wor
   }
 });
 
+// A command that takes Redis 30 ms of its own (a Lua loop on its clock),
+// well within a 100 ms timeout.
+const THIRTY_MS = "local t = redis.call('TIME') " +
+  "local start = t[1] * 1000000 + t[2] " +
+  "repeat t = redis.call('TIME') until t[1] * 1000000 + t[2] - start >= 30000 " +
+  "return 'v'";
+
+Deno.test("RedisLink: a command called right before this process's own work gets the whole timeout after it (the command leaves only then)", async () => {
+  await using redis = await startRedis();
+  const link = new RedisLink({ url: redis.url, timeoutMs: 100 });
+  try {
+    await until(() => link.up, "Redis connected");
+    const answers: unknown[] = [];
+    for (let i = 0; i < 5; i++) {
+      const answered = link.call((client) => client.eval(THIRTY_MS)).then(
+        (value) => String(value),
+        (error: Error) => error.name,
+      );
+      // node-redis writes the command on a later turn: after this.
+      busy(250);
+      answers.push(await answered);
+      await sleep(1_100);
+    }
+    assert.deepEqual(answers, ["v", "v", "v", "v", "v"]);
+    assert.equal(link.timeouts, 0);
+  } finally {
+    await link.close();
+  }
+});
+
 Deno.test("RedisLink: a Redis that does not answer still times out after timeoutMs", async () => {
   await using redis = await startRedis();
   const link = new RedisLink({ url: redis.url, timeoutMs: 100 });

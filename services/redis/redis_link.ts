@@ -40,9 +40,9 @@ export const SLOW_PAUSE_MS = 1000;
 export const FAILURE_LOG_EVERY_MS = 10_000;
 // How late a command's timer may fire and still count as on time; a later
 // one was held up by this process's own work (event-loop delay), and the
-// command gets another look this long after, until one comes on time or
-// SLOW_PAUSE_MS after the command was sent (a process that stays that busy
-// gives up, as on a slow Redis).
+// command gets the whole timeout again from then, until a look comes on
+// time or SLOW_PAUSE_MS after the command was sent (a process that stays
+// that busy gives up, as on a slow Redis).
 const LATE_MS = 10;
 
 /** Options of {@linkcode RedisLink}. */
@@ -291,14 +291,15 @@ export class RedisLink {
     pending.catch(() => {});
     const late = new Promise<never>((_, reject) => {
       // A timer that fires late found this process busy, not Redis slow:
-      // the answer may be waiting unread. Look again a moment later, once
-      // the event loop has read its sockets, and give up only when a look
-      // comes on time.
+      // the answer may wait unread, or the command not be written yet
+      // (node-redis writes it on a later turn). Redis gets the whole
+      // timeout again from then; a look that comes on time gives up.
       const sent = performance.now();
       const look = (due: number) => {
         const now = performance.now();
         if (now - due > LATE_MS && now < sent + SLOW_PAUSE_MS) {
-          timer = setTimeout(() => look(now + LATE_MS), LATE_MS);
+          const again = now + this.#timeoutMs;
+          timer = setTimeout(() => look(again), this.#timeoutMs);
           return;
         }
         this.#timedOut();
