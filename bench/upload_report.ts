@@ -133,7 +133,9 @@ function serverAccount(upload: UploadBenchResult): string {
     serverFigure("readerBlockedMs")
   }, writer in storage writes ${
     serverFigure("writerWriteMs")
-  }, writer idle in get on an empty queue ${serverFigure("writerIdleMs")}.`;
+  }, writer idle in get on an empty queue ${
+    serverFigure("writerIdleMs")
+  }, writer waiting on the SHA-256 ${serverFigure("writerHashWaitMs")}.`;
 }
 
 /** The chart group of the big upload (medians). */

@@ -54,6 +54,7 @@ const SERVER_FIGURES = [
   "readerBlockedMs",
   "writerWriteMs",
   "writerIdleMs",
+  "writerHashWaitMs",
   "maxQueuedBytes",
 ] as const;
 

@@ -98,7 +98,8 @@ Deno.test("/metrics moves as real traffic flows, labelled by route pattern", asy
   assert.equal(get("upload_throughput_bytes_per_second_count"), 1);
   assert.equal(
     get('uploads_bound_total{bound="read"}') +
-      get('uploads_bound_total{bound="write"}'),
+      get('uploads_bound_total{bound="write"}') +
+      get('uploads_bound_total{bound="hash"}'),
     1,
   );
   for (
@@ -107,6 +108,7 @@ Deno.test("/metrics moves as real traffic flows, labelled by route pattern", asy
       "reader_blocked",
       "writer_write",
       "writer_idle",
+      "writer_hash_wait",
     ]
   ) {
     assert.ok(

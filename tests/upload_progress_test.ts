@@ -105,6 +105,7 @@ Deno.test("GET /uploads lists a running upload with its figures; its id is taken
       "readerBlockedMs",
       "writerWriteMs",
       "writerIdleMs",
+      "writerHashWaitMs",
     ]
   ) {
     assert.equal(typeof item[key], "number", key);
@@ -170,6 +171,7 @@ Deno.test("UploadBoard: figures read live, rate over the last second, one ending
     readerBlockedMs: 0,
     writerWriteMs: 1,
     writerIdleMs: 4,
+    writerHashWaitMs: 0,
     queuedBytes: 0,
     queueCapacityBytes: 1024,
     maxQueuedBytes: 0,

@@ -264,10 +264,32 @@ Deno.test("isValidId accepts only 32 lowercase hex characters", () => {
 });
 
 Deno.test("classifyBound compares reader blocked time with writer idle time", () => {
+  const writer = { writerWriteMs: 8, writerHashWaitMs: 1 };
+  const bound = (readerBlockedMs: number, writerIdleMs: number) =>
+    classifyBound({ readerBlockedMs, writerIdleMs, ...writer });
+  assert.equal(bound(10, 2), "write");
+  assert.equal(bound(2, 10), "read");
+  assert.equal(bound(0, 0), "read");
+});
+
+Deno.test("classifyBound: the writer's side is the hash when it waited on it longer than it wrote", () => {
+  const times = { readerBlockedMs: 10, writerIdleMs: 2 };
   assert.equal(
-    classifyBound({ readerBlockedMs: 10, writerIdleMs: 2 }),
+    classifyBound({ ...times, writerWriteMs: 3, writerHashWaitMs: 7 }),
+    "hash",
+  );
+  assert.equal(
+    classifyBound({ ...times, writerWriteMs: 7, writerHashWaitMs: 3 }),
     "write",
   );
-  assert.equal(classifyBound({ readerBlockedMs: 2, writerIdleMs: 10 }), "read");
-  assert.equal(classifyBound({ readerBlockedMs: 0, writerIdleMs: 0 }), "read");
+  // Read-bound whatever the writer did while it had work.
+  assert.equal(
+    classifyBound({
+      readerBlockedMs: 2,
+      writerIdleMs: 10,
+      writerWriteMs: 1,
+      writerHashWaitMs: 9,
+    }),
+    "read",
+  );
 });

@@ -191,7 +191,7 @@ export const progressDocs: ApiFragment = {
         "rate and time left, the reader (waiting on the network or " +
         "blocked on the full queue), the queue's fill and the writer " +
         "(writing or idle), then the stored file's id, size, SHA-256, a " +
-        "download link and the verdict read-bound or write-bound; Cancel " +
+        "download link and the verdict read-, write- or hash-bound; Cancel " +
         "stops a running upload (nothing is kept). Served " +
         "by this service with a same-origin Content-Security-Policy; with " +
         "`UPLOAD_TOKEN` the page asks for the token.",

@@ -35,12 +35,17 @@ export const UploadResultSchema = FileMetadataSchema.extend({
   writerIdleMs: ms(
     "Writer time in `get` on an empty queue (waiting for the body).",
   ),
+  writerHashWaitMs: ms(
+    "Writer time waiting for the SHA-256 to catch up (it hashes on another " +
+      "thread, a few MiB behind the writes at most).",
+  ),
   maxQueuedBytes: z.int().min(0).describe(
     "High-water mark of the queue, at most its capacity (`UPLOAD_QUEUE_BYTES`).",
   ),
-  bound: z.enum(["read", "write"]).describe(
-    "`write` when the reader was blocked longer than the writer was idle, " +
-      "else `read`.",
+  bound: z.enum(["read", "write", "hash"]).describe(
+    "`read` unless the reader was blocked longer than the writer was idle; " +
+      "then `hash` when the writer waited longer on the SHA-256 than in " +
+      "storage writes, else `write`.",
   ),
 });
 
@@ -78,11 +83,12 @@ export const UploadProgressSchema = z.object({
   readerBlockedMs: ms("Reader time blocked on a full queue so far."),
   writerWriteMs: ms("Writer time in storage writes so far."),
   writerIdleMs: ms("Writer time idle on an empty queue so far."),
+  writerHashWaitMs: ms("Writer time waiting for the SHA-256 so far."),
   queuedBytes: z.int().min(0).describe("Bytes in the queue now."),
   queueCapacityBytes: z.int().min(0)
     .describe("The queue's capacity (`UPLOAD_QUEUE_BYTES`)."),
   maxQueuedBytes: z.int().min(0).describe("High-water mark so far."),
-  bound: z.enum(["read", "write"]).describe(
+  bound: z.enum(["read", "write", "hash"]).describe(
     "What bounds the upload so far, by the same rule as the final verdict.",
   ),
 });

@@ -342,6 +342,7 @@ class UploadRoute {
       readerBlockedMs: result.readerBlockedMs,
       writerWriteMs: result.writerWriteMs,
       writerIdleMs: result.writerIdleMs,
+      writerHashWaitMs: result.writerHashWaitMs,
       maxQueuedBytes: result.maxQueuedBytes,
     });
     return createdResponse(result);

@@ -39,6 +39,7 @@ export function createdResponse(result: UploadResult): Response {
         `blocked;dur=${result.readerBlockedMs};desc="reader in put on a full queue"`,
         `write;dur=${result.writerWriteMs};desc="writer in storage writes"`,
         `idle;dur=${result.writerIdleMs};desc="writer in get on an empty queue"`,
+        `hash;dur=${result.writerHashWaitMs};desc="writer waiting on the SHA-256"`,
         `total;dur=${result.durationMs}`,
       ].join(", "),
     },

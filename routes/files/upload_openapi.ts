@@ -157,7 +157,7 @@ export function uploadOperation(
     summary,
     description: "Streams the body to disk through the reader and writer " +
       "tasks around a bounded queue; the answer says whether the upload was " +
-      "read-bound or write-bound. The file is kept only when complete (and, " +
+      "read-bound, write-bound or hash-bound. The file is kept only when complete (and, " +
       "with a digest header, verified). When the service runs with " +
       "`UPLOAD_TOKEN`, a bearer token is needed. The body is the file's " +
       "bytes (any media type but a form), or a `multipart/form-data` form " +

@@ -124,6 +124,7 @@ const NO_FIGURES: LiveFigures = {
   readerBlockedMs: 0,
   writerWriteMs: 0,
   writerIdleMs: 0,
+  writerHashWaitMs: 0,
   queuedBytes: 0,
   queueCapacityBytes: 0,
   maxQueuedBytes: 0,

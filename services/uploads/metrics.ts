@@ -1,6 +1,7 @@
 /**
  * Metrics of the upload pipeline: uploads by outcome, committed bytes and
- * throughput, where the time went (reader wait/blocked, writer write/idle),
+ * throughput, where the time went (reader wait/blocked, writer
+ * write/idle/hash wait),
  * what bounded each upload, the queue's high-water mark, the uploads in
  * flight, and with `REDIS_URL` the relay's messages and the other
  * instances' uploads it knows of.
@@ -23,6 +24,7 @@ export type UploadFigures = Pick<
   | "readerBlockedMs"
   | "writerWriteMs"
   | "writerIdleMs"
+  | "writerHashWaitMs"
   | "maxQueuedBytes"
   | "bound"
 >;
@@ -35,6 +37,7 @@ const PHASES = [
   ["reader_blocked", "readerBlockedMs"],
   ["writer_write", "writerWriteMs"],
   ["writer_idle", "writerIdleMs"],
+  ["writer_hash_wait", "writerHashWaitMs"],
 ] as const;
 
 /**
@@ -83,13 +86,13 @@ function committedMetrics(
   const seconds = new Counter({
     name: "upload_pipeline_seconds_total",
     help:
-      "Where upload time went: reader_wait (body reads), reader_blocked (put on a full queue), writer_write (storage writes), writer_idle (get on an empty queue)",
+      "Where upload time went: reader_wait (body reads), reader_blocked (put on a full queue), writer_write (storage writes), writer_idle (get on an empty queue), writer_hash_wait (waiting for the SHA-256 to catch up)",
     labelNames: ["phase"],
     registers,
   });
   const byBound = new Counter({
     name: "uploads_bound_total",
-    help: "Committed uploads by what bounded them: read or write",
+    help: "Committed uploads by what bounded them: read, write or hash",
     labelNames: ["bound"],
     registers,
   });

@@ -11,8 +11,8 @@
  * The queue's byte capacity is the one thing that makes the reader wait
  * for the writer; buffers come from a free list that never waits. Each
  * side measures where its time goes (body reads, blocked on a full queue,
- * sink writes, idle on an empty queue) so every upload reports whether it
- * was read-bound or write-bound. On any failure both tasks stop at once,
+ * sink writes, idle on an empty queue, waiting on the hash) so every upload
+ * reports whether it was read-, write- or hash-bound. On any failure both tasks stop at once,
  * the body is cancelled and the sink is aborted: nothing partial is kept.
  *
  * @module

@@ -28,6 +28,7 @@ export interface LiveFigures {
   readerBlockedMs: number;
   writerWriteMs: number;
   writerIdleMs: number;
+  writerHashWaitMs: number;
   /** Bytes in the queue now. */
   queuedBytes: number;
   /** The queue's capacity. */
@@ -36,8 +37,11 @@ export interface LiveFigures {
   maxQueuedBytes: number;
 }
 
-/** Which side limited an upload's throughput. */
-export type UploadBound = "read" | "write";
+/**
+ * What limited an upload's throughput: the body (`read`), the storage
+ * writes (`write`) or the SHA-256 keeping up (`hash`).
+ */
+export type UploadBound = "read" | "write" | "hash";
 
 /** The outcome of a committed upload. */
 export interface UploadResult extends StoredFile {
@@ -55,25 +59,37 @@ export interface UploadResult extends StoredFile {
   writerWriteMs: number;
   /** Writer time in `get` on an empty queue (waiting for the reader). */
   writerIdleMs: number;
+  /** Writer time waiting for the hash to have room (the hash lagging). */
+  writerHashWaitMs: number;
   /** High-water mark of queued bytes. */
   maxQueuedBytes: number;
   /** See {@linkcode classifyBound}. */
   bound: UploadBound;
 }
 
+/** The times {@linkcode classifyBound} decides from. */
+export interface BoundTimes {
+  readerBlockedMs: number;
+  writerIdleMs: number;
+  writerWriteMs: number;
+  writerHashWaitMs: number;
+}
+
 /**
  * Which side limited an upload. In a two-stage pipeline the slower stage
  * never waits on the other; the faster one does. The reader blocked on a
- * full queue is waiting for the writer (disk); the writer idle on an empty
- * queue is waiting for the reader (network, including the first chunk). So
- * the upload is write-bound when the reader was blocked longer than the
- * writer was idle, and read-bound otherwise (ties, e.g. tiny uploads, count
- * as read-bound: the network is the usual suspect).
+ * full queue is waiting for the writer; the writer idle on an empty queue
+ * is waiting for the reader (network, including the first chunk). So the
+ * upload is bound by the writer's side when the reader was blocked longer
+ * than the writer was idle, and read-bound otherwise (ties, e.g. tiny
+ * uploads, count as read-bound: the network is the usual suspect). The
+ * writer's side is two waits: its storage writes, and the hash worker
+ * catching up (`room()`), so it is `hash` when the writer waited longer on
+ * the hash than it wrote, else `write`.
  */
-export function classifyBound(
-  times: { readerBlockedMs: number; writerIdleMs: number },
-): UploadBound {
-  return times.readerBlockedMs > times.writerIdleMs ? "write" : "read";
+export function classifyBound(times: BoundTimes): UploadBound {
+  if (times.readerBlockedMs <= times.writerIdleMs) return "read";
+  return times.writerHashWaitMs > times.writerWriteMs ? "hash" : "write";
 }
 
 /** Milliseconds rounded to the microsecond, as the figures report them. */
@@ -85,13 +101,14 @@ export function liveFigures(
 ): LiveFigures {
   const now = performance.now();
   const { waitMs, blockedMs } = reader.timesAt(now);
-  const { writeMs, idleMs } = writer.timesAt(now);
+  const { writeMs, idleMs, hashWaitMs } = writer.timesAt(now);
   return {
     size: reader.size,
     readerWaitMs: round3(waitMs),
     readerBlockedMs: round3(blockedMs),
     writerWriteMs: round3(writeMs),
     writerIdleMs: round3(idleMs),
+    writerHashWaitMs: round3(hashWaitMs),
     queuedBytes: queue.size,
     queueCapacityBytes: queue.capacityBytes,
     maxQueuedBytes: queue.maxBytes,
@@ -118,10 +135,13 @@ export function resultOf(
     readerBlockedMs: round3(reader.blockedMs),
     writerWriteMs: round3(writer.writeMs),
     writerIdleMs: round3(writer.idleMs),
+    writerHashWaitMs: round3(writer.hashWaitMs),
     maxQueuedBytes: queue.maxBytes,
     bound: classifyBound({
       readerBlockedMs: reader.blockedMs,
       writerIdleMs: writer.idleMs,
+      writerWriteMs: writer.writeMs,
+      writerHashWaitMs: writer.hashWaitMs,
     }),
   };
 }

@@ -4,7 +4,11 @@
  * hands it to the content's hash ({@linkcode ContentHash}), which gives the
  * buffer back to the reader's free list once hashed.
  * `writerWriteMs` is the time in sink writes (the disk), `writerIdleMs` the
- * time in `get` on an empty queue (waiting for the reader).
+ * time in `get` on an empty queue (waiting for the reader),
+ * `writerHashWaitMs` the time in `hash.room()` (waiting for the hash worker
+ * to catch up). The three are where the writer's time goes; the third was
+ * once counted in neither of the others, so an upload the hash held back
+ * reported a writer that seemed to do nothing and was called write-bound.
  *
  * @module
  */
@@ -33,10 +37,13 @@ export class WriterTask {
   writeMs = 0;
   /** Time waiting on an empty queue. */
   idleMs = 0;
+  /** Time waiting for the hash to have room (the hash worker lagging). */
+  hashWaitMs = 0;
   #idle = false;
   // What the task waits on now and since when, for timesAt().
   #getSince: number | undefined;
   #writeSince: number | undefined;
+  #hashSince: number | undefined;
   readonly #o: WriterTaskOptions;
 
   /** Prepares the task; {@linkcode WriterTask.run} starts it. */
@@ -50,15 +57,20 @@ export class WriterTask {
   }
 
   /**
-   * `writeMs` and `idleMs` at `now`, counting the write or the get under
-   * way (the live progress reads them without per-chunk work).
+   * `writeMs`, `idleMs` and `hashWaitMs` at `now`, counting the write, the
+   * get or the wait on the hash under way (the live progress reads them
+   * without per-chunk work).
    */
-  timesAt(now: number): { writeMs: number; idleMs: number } {
+  timesAt(
+    now: number,
+  ): { writeMs: number; idleMs: number; hashWaitMs: number } {
     const writing = this.#writeSince ?? now;
     const getting = this.#getSince ?? now;
+    const hashing = this.#hashSince ?? now;
     return {
       writeMs: this.writeMs + (now - writing),
       idleMs: this.idleMs + (now - getting),
+      hashWaitMs: this.hashWaitMs + (now - hashing),
     };
   }
 
@@ -97,7 +109,18 @@ export class WriterTask {
       });
       // Written: hashed next (in body order), then free for the reader.
       hash.update(chunk);
+      this.#hashSince = t2;
       await hash.room();
+      this.#hashSince = undefined;
+      const t3 = performance.now();
+      this.hashWaitMs += t3 - t2;
+      trace?.({
+        task: "writer",
+        op: "hash-wait",
+        bytes: chunk.byteLength,
+        ms: round3(t3 - t2),
+        queued: queue.size,
+      });
     }
   }
 }

@@ -141,13 +141,18 @@ function drawLanes(p) {
     readerBlockedMs: 0,
     writerWriteMs: 0,
     writerIdleMs: 0,
+    writerHashWaitMs: 0,
   };
   const wait = p.readerWaitMs - before.readerWaitMs;
   const blocked = p.readerBlockedMs - before.readerBlockedMs;
   const write = p.writerWriteMs - before.writerWriteMs;
   const idle = p.writerIdleMs - before.writerIdleMs;
+  // Waiting on the SHA-256 is writer time too (the lane leaves it blank);
+  // figures of an instance without it count none.
+  const hashWait = (p.writerHashWaitMs ?? 0) -
+    (before.writerHashWaitMs ?? 0);
   const reader = Math.max(wait + blocked, 1e-9);
-  const writer = Math.max(write + idle, 1e-9);
+  const writer = Math.max(write + idle + hashWait, 1e-9);
   setWidth("reader-wait", wait / reader);
   setWidth("reader-blocked", blocked / reader);
   setWidth("writer-write", write / writer);
@@ -157,7 +162,9 @@ function drawLanes(p) {
   } · blocked on a full queue: ${ms(p.readerBlockedMs)}`;
   $("writer-text").textContent = `writing: ${
     ms(p.writerWriteMs)
-  } · idle on an empty queue: ${ms(p.writerIdleMs)}`;
+  } · idle on an empty queue: ${ms(p.writerIdleMs)} · waiting on the SHA-256: ${
+    ms(p.writerHashWaitMs ?? 0)
+  }`;
   $("queue").max = p.queueCapacityBytes || 1;
   $("queue").value = p.queuedBytes;
   $("queue-text").textContent = `${bytes(p.queuedBytes)} of ${
@@ -198,9 +205,10 @@ function onEvent(name, data) {
 // `name`: the picked file's, which a raw upload does not send: the link
 // saves under it (a form upload's Content-Disposition would name it).
 function showResult(result, name) {
-  const bound = result.bound === "write"
-    ? "write-bound: the storage was the slower side"
-    : "read-bound: the network was the slower side";
+  const bound = {
+    write: "write-bound: the storage was the slower side",
+    hash: "hash-bound: the SHA-256 was the slower side",
+  }[result.bound] ?? "read-bound: the network was the slower side";
   $("verdict").textContent = `Verdict: ${bound}`;
   $("result-id").textContent = result.id;
   $("result-size").textContent = `${result.size} bytes (${bytes(result.size)})`;
