@@ -13,7 +13,7 @@ import { compareFiles, FileIndex } from "../services/storage/file_index.ts";
 import type { LocalDiskStorage } from "../services/storage/local_disk.ts";
 import { type FileMetadata, newId } from "../services/storage/metadata.ts";
 import { serveApp } from "./fixtures/served_app.ts";
-import { startLoadBalancer } from "./fixtures/nginx.ts";
+import { startLoadBalancer } from "./fixtures/nginx_balancer.ts";
 import { spawnService } from "./fixtures/spawn.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";
 

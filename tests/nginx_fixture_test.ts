@@ -8,7 +8,8 @@
  */
 
 import assert from "node:assert/strict";
-import { startCachingProxy, startLoadBalancer } from "./fixtures/nginx.ts";
+import { startCachingProxy } from "./fixtures/nginx.ts";
+import { startLoadBalancer } from "./fixtures/nginx_balancer.ts";
 
 /** A loopback server answering its name and counting what it got. */
 function named(name: string) {

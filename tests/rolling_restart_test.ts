@@ -17,7 +17,8 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { httpPaths, mainBlock, startNginx } from "./fixtures/nginx.ts";
+import { startNginx } from "./fixtures/nginx.ts";
+import { loadBalancerConfig } from "./fixtures/nginx_balancer.ts";
 import { reloadNginx } from "./fixtures/nginx_reload.ts";
 import { type Instance, startInstance } from "./fixtures/scale_out.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
@@ -25,39 +26,6 @@ import { startFixtureUpstream } from "./fixtures/upstream.ts";
 const WRITERS = 16;
 const UPLOAD = new Uint8Array(4096).fill(97);
 const POST_BODY = JSON.stringify({ title: "t", body: "b", userId: 1 });
-
-/** nginx round robin over `ports` (those in `down` marked so), as deployed. */
-function balancerConfig(
-  dir: string,
-  port: number,
-  ports: number[],
-  down: ReadonlySet<number>,
-): string {
-  const servers = ports.map((p) =>
-    `    server 127.0.0.1:${p}${down.has(p) ? " down" : ""};`
-  );
-  return `${mainBlock(dir, {})}
-http {
-${httpPaths(dir, {})}
-  upstream instances {
-${servers.join("\n")}
-    keepalive 16;
-  }
-  server {
-    listen 127.0.0.1:${port};
-    client_max_body_size 0;
-    location / {
-      proxy_pass http://instances;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header Host $http_host;
-      proxy_request_buffering off;
-      add_header X-Upstream $upstream_addr always;
-    }
-  }
-}
-`;
-}
 
 /** POSTs a write or a 4 KiB upload in turn until `stop`; counts statuses. */
 async function write(
@@ -97,7 +65,8 @@ Deno.test("rolling restart behind nginx, each instance marked down first: no wri
     let configOf = (): string => "";
     await using lb = await startNginx({}, (dir, port) => {
       confPath = join(dir, "nginx.conf");
-      configOf = () => balancerConfig(dir, port, ports, down);
+      configOf = () =>
+        loadBalancerConfig(dir, port, { upstreams: ports, down });
       return configOf();
     });
     const statuses = new Map<string, number>();

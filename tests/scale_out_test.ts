@@ -16,7 +16,7 @@
 
 import assert from "node:assert/strict";
 import { bucketContents, type Ceph, sharedCeph } from "./fixtures/ceph.ts";
-import { startLoadBalancer } from "./fixtures/nginx.ts";
+import { startLoadBalancer } from "./fixtures/nginx_balancer.ts";
 import { startRedis } from "./fixtures/redis.ts";
 import { bytesOf, cephTest, sha256Hex } from "./fixtures/s3_app.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
