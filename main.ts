@@ -133,6 +133,7 @@ async function listen(
       headerTimeoutMs: config.headerTimeoutMs,
       keepAliveTimeoutMs: config.keepAliveTimeoutMs,
       maxStreamsPerConnection: config.maxStreamsPerConnection,
+      maxHttp2ConnectionsPerClient: config.maxHttp2ConnectionsPerClient,
       // Most of the grace is left to uploads and answers in flight.
       drainIdleMs: Math.max(
         1,

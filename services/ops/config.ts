@@ -68,6 +68,7 @@ export interface Config {
   headerTimeoutMs: number;
   keepAliveTimeoutMs: number;
   maxStreamsPerConnection: number;
+  maxHttp2ConnectionsPerClient: number;
   logLevel: LogLevel;
 }
 

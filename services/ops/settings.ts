@@ -242,6 +242,15 @@ export const SETTINGS = [
       "most requests handled at once on one HTTP/2 connection (its streams); more wait their turn on it",
     parse: integer(1, 1000),
   }),
+  setting({
+    key: "maxHttp2ConnectionsPerClient",
+    env: "MAX_HTTP2_CONNECTIONS_PER_CLIENT",
+    flag: "max-http2-connections-per-client",
+    default: "16",
+    help:
+      "most HTTP/2 (h2c) connections at once from one client address; past it a new one is closed at its first request (0 = no cap)",
+    parse: integer(0, 1_000_000),
+  }),
   // Operations (services/ops/).
   setting({
     key: "logLevel",

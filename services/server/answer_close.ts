@@ -8,6 +8,12 @@
  * @module
  */
 
+import type { Tracked } from "./tracked.ts";
+
+// How long a connection answered with Connection: close may stay open for
+// the client to read the answer; see lingerThenClose.
+const LINGER_MS = 2_000;
+
 /**
  * Whether the answer to `req` carries `Connection: close` while a request
  * body may still arrive. Only a refusal says so (an upload refused or
@@ -33,4 +39,37 @@ export function closeAfter(response: Response): void {
     // Immutable headers (Response.error()): the connection is closed at
     // the shutdown's end instead.
   }
+}
+
+/**
+ * The runtime keeps a connection open while an unread request body still
+ * arrives, Connection: close or not (it waits for the body's end), so a
+ * refused or stopped upload's client could hold it for ever by sending
+ * slowly. As nginx's lingering close: give the client LINGER_MS after the
+ * answer to read it (closing at once, with its data still arriving, would
+ * reset the connection and could lose the answer), then `close` it.
+ */
+export function lingerThenClose(
+  tracked: Tracked,
+  info: Deno.ServeHandlerInfo,
+  close: () => void,
+): void {
+  const requests = tracked.requests;
+  // Only a connection stuck on that answer: an HTTP/2 connection (where
+  // Connection: close means nothing) that took or runs other requests
+  // is left alone.
+  const stuck = () => tracked.active === 0 && tracked.requests === requests;
+  const linger = () => {
+    const timer = setTimeout(() => {
+      if (stuck()) close();
+    }, LINGER_MS);
+    Deno.unrefTimer(timer);
+    // Not finally(): `finished` rejects when the connection fails (an h2c
+    // client resetting it after a refused upload), and the promise
+    // finally() returns would carry that on as an unhandled rejection,
+    // logged as an error for the client's doing.
+    const clear = () => clearTimeout(timer);
+    tracked.served?.finished.then(clear, clear);
+  };
+  info.completed.then(linger, linger);
 }

@@ -18,8 +18,13 @@
  */
 
 import { setConnectionCloser } from "../http/connection_close.ts";
-import { closeAfter, saysCloseWithBody } from "./answer_close.ts";
+import {
+  closeAfter,
+  lingerThenClose,
+  saysCloseWithBody,
+} from "./answer_close.ts";
 import type { ConnectionStats } from "./connection_stats.ts";
+import { Http2Clients } from "./http2_clients.ts";
 import { idleSince, type Tracked } from "./tracked.ts";
 import type { ServeConnection } from "./serve_connection.ts";
 
@@ -45,13 +50,11 @@ export interface ConnectionSetOptions {
    * for one of them to end.
    */
   maxStreams: number;
+  /** HTTP/2 connections of one client address at once (0: no cap). */
+  maxHttp2PerClient: number;
   /** Counters to update. */
   stats: ConnectionStats;
 }
-
-// How long a connection answered with Connection: close may stay open for
-// the client to read the answer; see #lingerThenClose.
-const LINGER_MS = 2_000;
 
 /**
  * `response`, its streamed body cancelled when `tracked` closed while it
@@ -71,6 +74,7 @@ export class ConnectionSet {
   readonly #connections = new Set<Tracked>();
   readonly #closed = new Set<Promise<void>>();
   readonly #sweeper: number;
+  readonly #http2: Http2Clients;
   /** Set while {@linkcode ConnectionSet.#close} aborts a connection. */
   #closing = false;
   /** Set by {@linkcode ConnectionSet.drain}. */
@@ -84,6 +88,7 @@ export class ConnectionSet {
 
   constructor(options: ConnectionSetOptions) {
     this.#options = options;
+    this.#http2 = new Http2Clients(options.maxHttp2PerClient);
     const { headerTimeoutMs, keepAliveTimeoutMs } = options;
     // A quarter of the shorter timeout (10 ms to 1 s): a connection is
     // closed at most that late (twice that after a request: idleSince).
@@ -129,6 +134,9 @@ export class ConnectionSet {
     });
     const done = tracked.served.finished.catch(() => {}).finally(() => {
       tracked.gone = true;
+      if (tracked.http2Client !== undefined) {
+        this.#http2.release(tracked.http2Client);
+      }
       this.#connections.delete(tracked);
       this.#closed.delete(done);
       stats.open--;
@@ -150,6 +158,9 @@ export class ConnectionSet {
     };
     const serve = this.#serving(tracked, idle);
     return (req, info) => {
+      if (tracked.requests === 0 && !this.#admitted(tracked, req, info)) {
+        return new Response(null, { status: 429 });
+      }
       // Called once the request head is in: from here until the response
       // is sent, no timer closes this connection.
       tracked.active++;
@@ -169,6 +180,28 @@ export class ConnectionSet {
       }
       return serve(req, info);
     };
+  }
+
+  /**
+   * Whether `tracked`, whose first request is `req`, may be served: an
+   * HTTP/2 connection over `maxHttp2PerClient` for its address is closed
+   * at once, its other streams unhandled (see `http2_clients.ts`).
+   */
+  #admitted(
+    tracked: Tracked,
+    req: Request,
+    info: Deno.ServeHandlerInfo<Deno.NetAddr>,
+  ): boolean {
+    if (tracked.gone) return false;
+    const client = info.remoteAddr.hostname;
+    const verdict = this.#http2.admit(req, client);
+    if (verdict === "counted") tracked.http2Client = client;
+    if (verdict !== "over") return true;
+    if (this.#connections.delete(tracked)) {
+      this.#options.stats.http2Refused++;
+      this.#close(tracked);
+    }
+    return false;
   }
 
   /**
@@ -220,7 +253,7 @@ export class ConnectionSet {
   ): Response {
     if (this.#draining) closeAfter(response);
     if (saysCloseWithBody(req, response)) {
-      this.#lingerThenClose(tracked, info);
+      lingerThenClose(tracked, info, () => this.#close(tracked));
     }
     return response;
   }
@@ -357,34 +390,5 @@ export class ConnectionSet {
       else stats.idleTimeouts++;
       this.#close(conn);
     }
-  }
-
-  /**
-   * The runtime keeps a connection open while an unread request body still
-   * arrives, Connection: close or not (it waits for the body's end), so a
-   * refused or stopped upload's client could hold it for ever by sending
-   * slowly. As nginx's lingering close: give the client LINGER_MS after the
-   * answer to read it (closing at once, with its data still arriving, would
-   * reset the connection and could lose the answer), then close.
-   */
-  #lingerThenClose(tracked: Tracked, info: Deno.ServeHandlerInfo): void {
-    const requests = tracked.requests;
-    // Only a connection stuck on that answer: an HTTP/2 connection (where
-    // Connection: close means nothing) that took or runs other requests
-    // is left alone.
-    const stuck = () => tracked.active === 0 && tracked.requests === requests;
-    const close = () => {
-      const timer = setTimeout(() => {
-        if (stuck()) this.#close(tracked);
-      }, LINGER_MS);
-      Deno.unrefTimer(timer);
-      // Not finally(): `finished` rejects when the connection fails (an h2c
-      // client resetting it after a refused upload), and the promise
-      // finally() returns would carry that on as an unhandled rejection,
-      // logged as an error for the client's doing.
-      const clear = () => clearTimeout(timer);
-      tracked.served?.finished.then(clear, clear);
-    };
-    info.completed.then(close, close);
   }
 }

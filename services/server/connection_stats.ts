@@ -17,6 +17,8 @@ export class ConnectionStats {
   reclaimed = 0;
   /** Answers cut off, stalled, for room when no connection is idle. */
   stalled = 0;
+  /** HTTP/2 connections closed over `MAX_HTTP2_CONNECTIONS_PER_CLIENT`. */
+  http2Refused = 0;
   /** Turned away with 503 over the connection cap. */
   rejected = 0;
   /** Times `accept()` failed (out of file descriptors) and the loop waited. */

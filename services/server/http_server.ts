@@ -33,6 +33,10 @@
  *   of one HTTP/2 connection are handled at once; the others wait their
  *   turn, so one socket cannot hold a file or an upstream load per stream
  *   (the runtime takes 200 streams a connection).
+ * - **HTTP/2 connections per client address**: past
+ *   `maxHttp2ConnectionsPerClient`, a new one is closed at its first
+ *   request, so one address cannot make the runtime hold 200 streams on
+ *   each of thousands of connections (`http2_clients.ts`).
  * - **Connection: close is kept**: an answer saying it (an upload refused
  *   or stopped while its body still arrives) closes the connection 2 s
  *   later, the runtime alone keeping it open until the body ends.
@@ -92,6 +96,12 @@ export interface GuardedServerOptions {
    * their turn. @default {32}
    */
   maxStreamsPerConnection?: number;
+  /**
+   * HTTP/2 connections of one client address at once; past it a new one is
+   * closed at its first request (`http2_clients.ts`). 0: no cap.
+   * @default {16}
+   */
+  maxHttp2ConnectionsPerClient?: number;
   /** Counters to update. @default {new ConnectionStats()} */
   stats?: ConnectionStats;
   /**
@@ -192,6 +202,7 @@ function limitsOf(options: GuardedServerOptions) {
       "maxStreamsPerConnection",
       options.maxStreamsPerConnection ?? 32,
     ),
+    maxHttp2PerClient: options.maxHttp2ConnectionsPerClient ?? 16,
     drainIdleMs: positive("drainIdleMs", options.drainIdleMs ?? 1_000),
   };
 }

@@ -21,6 +21,8 @@ export interface ConnectionCounts {
   reclaimed: number;
   /** Downloads cut off, stalled, for want of file descriptors. */
   stalled: number;
+  /** HTTP/2 connections closed over the per-address cap. */
+  http2Refused: number;
   /** Turned away over `MAX_CONNECTIONS`. */
   rejected: number;
   /** Failed accepts the server waited after. */
@@ -39,7 +41,7 @@ export function connectionMetrics(
   new Counter({
     name: "http_connections_closed_total",
     help:
-      "Connections closed by the server: header_timeout (no complete request head in HEADER_TIMEOUT_MS), idle_timeout (idle past KEEPALIVE_TIMEOUT_MS), reclaimed (idle, closed to make room for a new one at MAX_CONNECTIONS or out of file descriptors), stalled (an answer whose client took nothing for 5 s, closed when out of file descriptors with none idle)",
+      "Connections closed by the server: header_timeout (no complete request head in HEADER_TIMEOUT_MS), idle_timeout (idle past KEEPALIVE_TIMEOUT_MS), reclaimed (idle, closed to make room for a new one at MAX_CONNECTIONS or out of file descriptors), stalled (an answer whose client took nothing for 5 s, closed when out of file descriptors with none idle), http2_per_client (an HTTP/2 connection past MAX_HTTP2_CONNECTIONS_PER_CLIENT of its address, closed at its first request)",
     labelNames: ["reason"],
     registers: [registry],
     collect() {
@@ -49,6 +51,7 @@ export function connectionMetrics(
       this.inc({ reason: "idle_timeout" }, counts.idleTimeouts);
       this.inc({ reason: "reclaimed" }, counts.reclaimed);
       this.inc({ reason: "stalled" }, counts.stalled);
+      this.inc({ reason: "http2_per_client" }, counts.http2Refused);
     },
   });
   mirroredCounter(registry, {

@@ -26,6 +26,8 @@ export interface Tracked {
   since: number;
   /** `requests` when a sweep last found it idle. */
   swept: number;
+  /** The client address an HTTP/2 connection is counted for. */
+  http2Client?: string;
 }
 
 /**

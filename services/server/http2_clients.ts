@@ -1,0 +1,64 @@
+/**
+ * The HTTP/2 connections each client address holds, for
+ * `MAX_HTTP2_CONNECTIONS_PER_CLIENT`.
+ *
+ * The runtime takes 200 streams on every h2c connection and holds each
+ * one (~6 KB of native memory: the stream, its request, its answer) until
+ * the client has read its answer; a client holding its flow-control
+ * window at 0 reads nothing, and nothing the runtime tells the handler
+ * shows it (an answer from memory is "completed" once handed over). Deno
+ * has no setting for the streams, and the handler never sees the
+ * window. `h2load -c 800 -m 200 -w 0` from one address took the process
+ * from ~100 MB to 1 GB and held other clients' requests for 16-23 s
+ * while the 160,000 requests were handled. What this layer can bound is
+ * the connections: past the cap, a new HTTP/2 connection from that
+ * address is closed at its first request, before its other streams are
+ * handled. Ordinary h2c clients (no browser speaks h2c) hold one
+ * connection, or a pool of a few; HTTP/1.1 connections are not counted.
+ *
+ * The runtime gives the handler no protocol version: an HTTP/2 request has
+ * no `Host` header (its authority is the `:authority` pseudo-header), and
+ * an HTTP/1.1 request must have one (RFC 9112 3.2). An HTTP/1.0 request
+ * without `Host` counts as HTTP/2 here, which matters only for a client
+ * holding more than the cap of such connections at once.
+ *
+ * @module
+ */
+
+/** The HTTP/2 connections per client address, and their cap. */
+export class Http2Clients {
+  readonly #max: number;
+  /** Addresses holding one or more HTTP/2 connections, and how many. */
+  readonly #counts = new Map<string, number>();
+
+  /** `max`: most HTTP/2 connections of one address at once (0: no cap). */
+  constructor(max: number) {
+    if (!Number.isSafeInteger(max) || max < 0) {
+      throw new RangeError(
+        `maxHttp2ConnectionsPerClient must be a whole number >= 0: ${max}`,
+      );
+    }
+    this.#max = max;
+  }
+
+  /**
+   * Sorts a connection by its first request `req`, from `client`: not
+   * HTTP/2 (`"http1"`), HTTP/2 and counted for `client` until
+   * {@linkcode Http2Clients.release} (`"counted"`), or HTTP/2 over the
+   * cap (`"over"`, not counted).
+   */
+  admit(req: Request, client: string): "http1" | "counted" | "over" {
+    if (this.#max === 0 || req.headers.has("host")) return "http1";
+    const held = this.#counts.get(client) ?? 0;
+    if (held >= this.#max) return "over";
+    this.#counts.set(client, held + 1);
+    return "counted";
+  }
+
+  /** A connection `admit` counted for `client` has closed. */
+  release(client: string): void {
+    const left = (this.#counts.get(client) ?? 0) - 1;
+    if (left <= 0) this.#counts.delete(client);
+    else this.#counts.set(client, left);
+  }
+}
