@@ -20,13 +20,20 @@ function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Opens an upload declaring 1 MB and sends its first 3 bytes. */
-async function startUpload(port: number): Promise<Deno.TcpConn> {
+/**
+ * Opens an upload declaring 1 MB (or `length`), with `headers` added, and
+ * sends its first 3 bytes.
+ */
+async function startUpload(
+  port: number,
+  headers = "",
+  length = 1_000_000,
+): Promise<Deno.TcpConn> {
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
   await conn.write(encoder.encode(
     "POST /files HTTP/1.1\r\nhost: x\r\n" +
-      "content-type: application/octet-stream\r\n" +
-      "content-length: 1000000\r\n\r\nabc",
+      "content-type: application/octet-stream\r\n" + headers +
+      `content-length: ${length}\r\n\r\nabc`,
   ));
   return conn;
 }
@@ -78,6 +85,40 @@ Deno.test("an upload refused with 429 gets its answer and loses its connection w
       assert.ok(result.ms < 8000, `closed after ${Math.round(result.ms)} ms`);
     } finally {
       holding.close();
+    }
+  }, "upload_close_test-");
+});
+
+Deno.test("uploads refused before their body is read (413, 400, 415) say Connection: close once, the runtime's, and lose their connection while the body still trickles in", async () => {
+  await withTempDir(async (dataDir) => {
+    await using service = await spawnService([
+      "--data-dir",
+      dataDir,
+      "--upstream-url",
+      "http://127.0.0.1:9",
+      "--max-upload-bytes",
+      "1000",
+    ]);
+    const port = Number(new URL(service.url).port);
+    const refusals: [string, string][] = [
+      ["413", ""],
+      ["400", "upload-id: not-an-id\r\n"],
+      ["415", "content-encoding: br-unknown\r\n"],
+    ];
+    for (const [status, headers] of refusals) {
+      const length = status === "413" ? 1_000_000 : 900;
+      const conn = await startUpload(port, headers, length);
+      const result = await trickleUntilClosed(conn, 10_000);
+      const head = result.text.split("\r\n\r\n")[0] ?? "";
+      assert.match(head, new RegExp(`^HTTP/1\\.1 ${status} `), head);
+      // The runtime adds its own to an answer given with the body unread:
+      // the service's made it two lines.
+      const closes = head.split("\r\n").filter((line) =>
+        /^connection:/i.test(line)
+      );
+      assert.deepEqual(closes, ["connection: close"], head);
+      assert.ok(result.closed, `${status}: still open after ${result.ms} ms`);
+      assert.ok(result.ms < 8000, `${status}: closed after ${result.ms} ms`);
     }
   }, "upload_close_test-");
 });

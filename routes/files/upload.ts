@@ -18,6 +18,7 @@ import {
   requestCoding,
   unsupportedCoding,
 } from "../../services/http/request_coding.ts";
+import { refusingBody } from "../../services/http/connection_close.ts";
 import { problem } from "../../services/http/problem.ts";
 import { receiveUpload } from "../../services/uploads/pipeline.ts";
 import type { UploadResult } from "../../services/uploads/upload_figures.ts";
@@ -148,11 +149,11 @@ class UploadRoute {
     const given = req.headers.get("upload-id");
     if (given !== null && !isValidId(given)) {
       this.#report({ outcome: "invalid_id", bytes: 0 }, ctx);
-      return problem(400, {
+      return refusingBody(problem(400, {
         title: "Invalid Upload-Id",
         detail: "Upload-Id must be 32 lowercase hex characters",
         instance: ctx.url.pathname,
-      }, { headers: { connection: "close" } });
+      }));
     }
     return {
       ...form,
@@ -193,7 +194,7 @@ class UploadRoute {
     const coding = requestCoding(req.headers.get("content-encoding"));
     if (coding === undefined) {
       this.#report({ outcome: "unsupported", bytes: 0 }, ctx);
-      return unsupportedCoding(ctx.url.pathname, { connection: "close" });
+      return refusingBody(unsupportedCoding(ctx.url.pathname));
     }
     return { kind, coding };
   }

@@ -9,6 +9,7 @@
 
 import type { UploadResult } from "../../services/uploads/upload_figures.ts";
 import type { RouteContext } from "../router.ts";
+import { refusingBody } from "../../services/http/connection_close.ts";
 import { problem } from "../../services/http/problem.ts";
 import {
   hasOtherTransferCoding,
@@ -51,13 +52,13 @@ const ACCEPTED_UPLOADS = "application/octet-stream, multipart/form-data";
 
 /** 415 for an urlencoded form or a multipart type other than form-data. */
 export function unsupportedMediaType(ctx: RouteContext): Response {
-  return problem(415, {
+  return refusingBody(problem(415, {
     detail: "Send the file's bytes as the body (any type but a form, e.g. " +
       "application/octet-stream: curl -T file, or --data-binary @file with " +
       "-H 'Content-Type: application/octet-stream'), or as the one file " +
       "part of a multipart/form-data form (curl -F file=@file)",
     instance: ctx.url.pathname,
-  }, { headers: { "accept-post": ACCEPTED_UPLOADS, connection: "close" } });
+  }, { headers: { "accept-post": ACCEPTED_UPLOADS } }));
 }
 
 /**
@@ -74,7 +75,8 @@ export function notAWholeFile(
 ): Response | undefined {
   const instance = ctx.url.pathname;
   if (hasOtherTransferCoding(headers)) {
-    return transferCodingNotImplemented(instance, { connection: "close" });
+    return refusingBody(transferCodingNotImplemented(instance));
   }
-  return partialBodyRefused(headers, instance, { connection: "close" });
+  const partial = partialBodyRefused(headers, instance);
+  return partial && refusingBody(partial);
 }

@@ -9,6 +9,7 @@
  */
 
 import type { RequestCoding } from "../../services/http/request_coding.ts";
+import { refusingBody } from "../../services/http/connection_close.ts";
 import { problem } from "../../services/http/problem.ts";
 import type { UploadMediaKind } from "../../services/uploads/form_data.ts";
 import type { FileStorage } from "../../services/storage/storage.ts";
@@ -70,16 +71,15 @@ export async function declaredLength(
   const limit = maxUploadBytes +
     (kind === "multipart" ? FORM_OVERHEAD_BYTES : 0) +
     (coding === "identity" ? 0 : CODING_OVERHEAD_BYTES);
-  const close = { headers: { connection: "close" } };
   if (length > limit) {
     return {
       outcome: "too_large",
-      response: problem(413, {
+      response: refusingBody(problem(413, {
         detail:
           `The upload of ${length} bytes exceeds the limit of ${maxUploadBytes} bytes`,
         instance,
         maxBytes: maxUploadBytes,
-      }, close),
+      })),
     };
   }
   const free = await store.freeBytes();
@@ -120,9 +120,9 @@ export function promisedSpaceRefusal(
 function noSpace(length: number, instance: string): LengthRefusal {
   return {
     outcome: "no_space",
-    response: problem(507, {
+    response: refusingBody(problem(507, {
       detail: `Not enough free disk space for ${length} bytes`,
       instance,
-    }, { headers: { connection: "close" } }),
+    })),
   };
 }

@@ -31,3 +31,25 @@ export function closeConnectionOf(req: Request): boolean {
   close();
   return true;
 }
+
+const bodyRefusals = new WeakSet<Response>();
+
+/**
+ * `response`, a refusal given before the request body was read, marked for
+ * the server: if the body still arrives once the answer is out, the
+ * connection is closed after the client has had time to read it
+ * (`services/server/answer_close.ts`). It carries no `Connection: close`
+ * of its own: the runtime adds one whenever the body has not all arrived
+ * (ours made two lines), and when it has (a few bytes sent with the head)
+ * the runtime discards it and rightly keeps the connection for the next
+ * request.
+ */
+export function refusingBody(response: Response): Response {
+  bodyRefusals.add(response);
+  return response;
+}
+
+/** Whether `response` was marked by {@linkcode refusingBody}. */
+export function refusesBody(response: Response): boolean {
+  return bodyRefusals.has(response);
+}

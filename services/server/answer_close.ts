@@ -8,6 +8,7 @@
  * @module
  */
 
+import { refusesBody } from "../http/connection_close.ts";
 import type { Tracked } from "./tracked.ts";
 
 // How long a connection answered with Connection: close may stay open for
@@ -27,6 +28,7 @@ const LINGER_MS = 2_000;
 export function saysCloseWithBody(req: Request, response: Response): boolean {
   if (response.status < 400) return false;
   if (req.method === "GET" || req.method === "HEAD") return false;
+  if (refusesBody(response)) return true;
   const value = response.headers.get("connection");
   return value !== null && /(^|,)\s*close\s*(,|$)/i.test(value);
 }
