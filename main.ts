@@ -126,6 +126,7 @@ async function listen(
     return serveGuarded({
       hostname: config.host,
       port: config.port,
+      reusePort: config.reusePort,
       handler: app.fetch,
       onError: serveErrorLogger(logger),
       logger,

@@ -100,9 +100,13 @@ async function closeWhenIdle(): Promise<void> {
   await app.close();
 }
 
-/** The settings in force: PORT and HOST are not, `deno serve` listens. */
+/**
+ * The settings in force: PORT, HOST and REUSE_PORT are not, `deno serve`
+ * listens.
+ */
 function servedSettings(): Record<string, unknown> {
-  const { port: _port, host: _host, ...rest } = describeConfig(config);
+  const { port: _port, host: _host, reusePort: _reusePort, ...rest } =
+    describeConfig(config);
   return rest;
 }
 

@@ -22,6 +22,7 @@ export { SETTINGS } from "./settings.ts";
 export interface Config {
   port: number;
   host: string;
+  reusePort: boolean;
   trustForwardedProto: ForwardedProtoSource;
   upstreamUrl: URL;
   upstreamTimeoutMs: number;

@@ -7,6 +7,7 @@
  */
 
 import {
+  bool,
   forwardedProtoSource,
   httpUrl,
   integer,
@@ -37,6 +38,15 @@ export const SETTINGS = [
     default: "127.0.0.1",
     help: "listen address",
     parse: text,
+  }),
+  setting({
+    key: "reusePort",
+    env: "REUSE_PORT",
+    flag: "reuse-port",
+    default: "false",
+    help:
+      "true: listen with SO_REUSEPORT (Linux), so a replacement instance can listen on the same PORT before this one gets SIGTERM; with net.ipv4.tcp_migrate_req=1 the connections queued at its close go to the replacement, not reset (README, Shutdown)",
+    parse: bool,
   }),
   setting({
     key: "trustForwardedProto",

@@ -74,6 +74,14 @@ export interface GuardedServerOptions {
   /** Listen port; 0 picks a free one. */
   port: number;
   /**
+   * Sets `SO_REUSEPORT` (Linux), so that a replacement can listen on the
+   * same port while this server drains: with the kernel's
+   * `net.ipv4.tcp_migrate_req` at 1, the connections queued at this
+   * listener's close go to the replacement instead of being reset. Needs
+   * `--unstable-net` under `deno run`. @default {false}
+   */
+  reusePort?: boolean;
+  /**
    * Answers one request: a `Response` itself only when its body is all
    * there (bytes, or none), a promise otherwise (a streamed body); see
    * `connection_set.ts`.
@@ -207,15 +215,21 @@ function limitsOf(options: GuardedServerOptions) {
   };
 }
 
+/** The TCP listener `options` ask for (`SO_REUSEPORT` if `reusePort`). */
+function listenOn(options: GuardedServerOptions): Deno.TcpListener {
+  const { hostname, port, reusePort = false } = options;
+  return Deno.listen({ hostname, port, transport: "tcp", reusePort });
+}
+
 function guarded(
   options: GuardedServerOptions,
   serveConnection: ServeConnection,
 ): GuardedServer {
-  const { hostname, port, handler, onListen, logger } = options;
+  const { handler, onListen, logger } = options;
   const { onError = internalErrorAnswer, stats = new ConnectionStats() } =
     options;
   const limits = limitsOf(options);
-  const listener = Deno.listen({ hostname, port, transport: "tcp" });
+  const listener = listenOn(options);
   const connections = new ConnectionSet({
     serveConnection,
     handler,
@@ -350,6 +364,7 @@ function fallback(options: GuardedServerOptions): GuardedServer {
   const server = Deno.serve({
     hostname,
     port,
+    reusePort: options.reusePort ?? false,
     automaticCompression: false,
     onListen: (addr) => onListen?.(addr),
     onError: options.onError ?? internalErrorAnswer,

@@ -37,6 +37,10 @@ need bgzip tabix
 /usr/bin/python3 -c 'import httpx' >/dev/null 2>&1 || missing="$missing python3-httpx"
 # Ceph (one monitor, one OSD, radosgw): the real S3 store. Its recommends are
 # not needed (~265 MB without them).
+# ip and unshare: a network namespace of its own for the port handover test,
+# where it may set net.ipv4.tcp_migrate_req (tests/port_handover_test.ts).
+need ip iproute2
+need unshare util-linux
 need_lean ceph-mon ceph-mon
 need_lean ceph-osd ceph-osd
 need_lean radosgw radosgw
