@@ -14,7 +14,9 @@
  * the listener and the signals: there is no drain of uploads as under
  * `deno run main.ts` (a running upload is stopped at the signal, 503), but
  * once its requests are done the app is closed
- * ({@linkcode closeWhenIdle}), and when its listener fails the process
+ * ({@linkcode closeWhenIdle}), a signal that came while the worker was
+ * starting is passed on to `deno serve` once it listens
+ * ({@linkcode listenForStop}), and when its listener fails the process
  * exits 1 ({@linkcode exitOneWhenTheListenerEnds}).
  *
  * @module
@@ -40,6 +42,7 @@ const { config } = settings;
 const logger = createLogger({ level: config.logLevel });
 // For the life of the worker: `deno serve` has no end for us to undo it.
 logUnhandledRejections(logger);
+const stop = listenForStop();
 const app = await createApp({ config, logger }).catch((error: unknown) => {
   const refusal = dataDirRefusal(error, config.dataDir);
   if (refusal !== undefined) refuseStart(refusal);
@@ -60,13 +63,13 @@ exitOneWhenTheListenerEnds();
  */
 function exitOneWhenTheListenerEnds(): void {
   let ending = false;
-  for (const signal of ["SIGTERM", "SIGINT"] as const) {
-    Deno.addSignalListener(signal, () => {
-      if (ending) return;
-      ending = true;
-      void closeWhenIdle();
-    });
-  }
+  // A signal that came while the app was being built.
+  const missed = stop.received;
+  void stop.first.then((signal) => {
+    ending = true;
+    if (missed !== undefined) signalAgain(signal);
+    void closeWhenIdle();
+  });
   globalThis.addEventListener("unload", () => {
     if (ending) return;
     ending = true;
@@ -76,6 +79,62 @@ function exitOneWhenTheListenerEnds(): void {
     });
     Deno.exit(1);
   });
+}
+
+/** The first SIGTERM or SIGINT the worker was sent. */
+interface StopSignal {
+  /** Resolves with it. */
+  readonly first: Promise<Deno.Signal>;
+  /** It, once it came. */
+  readonly received: Deno.Signal | undefined;
+}
+
+/**
+ * Listens for SIGTERM and SIGINT from the worker's first moment, while its
+ * app is still being built. A signal goes to the listeners there are when
+ * it comes, and `deno serve` listens for a worker's only once the worker's
+ * module has run: a worker still starting missed the signal the others
+ * took (their listeners also keep the process from the signal's default
+ * end), then served on for good. 2 of 6 `deno serve --parallel` sent
+ * SIGTERM right after the first answer ran on until SIGKILL.
+ */
+function listenForStop(): StopSignal {
+  const { promise, resolve } = Promise.withResolvers<Deno.Signal>();
+  let received: Deno.Signal | undefined;
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    Deno.addSignalListener(signal, () => {
+      received ??= signal;
+      resolve(signal);
+    });
+  }
+  return {
+    first: promise,
+    get received() {
+      return received;
+    },
+  };
+}
+
+/**
+ * Sends the process `signal` again once `deno serve` has started this
+ * worker's server and listens for it (right after the module has run), so
+ * that it shuts that server down as it did the others'. The other workers
+ * take it as a repeat: `deno serve` stopped listening after the first one,
+ * and {@linkcode exitOneWhenTheListenerEnds} acts on the first only.
+ */
+function signalAgain(signal: Deno.Signal): void {
+  setTimeout(() => {
+    try {
+      Deno.kill(Deno.pid, signal);
+    } catch (error) {
+      // Without --allow-run: say so, the worker will serve on.
+      logger.error("server.signal_missed", {
+        detail: `${signal} came while this worker was starting and cannot ` +
+          "be passed on to deno serve; stop the process again",
+        error,
+      });
+    }
+  }, 0);
 }
 
 /**

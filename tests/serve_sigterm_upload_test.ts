@@ -38,10 +38,10 @@ Deno.test("deno serve --parallel: SIGTERM during an upload answers it 503 with R
       LOG_LEVEL: "debug",
     });
     await waitUntilUp(served, client);
-    // A worker still starting when the signal comes misses it and runs on
-    // (its app never closed; seen on main too): signal once every worker
-    // answers. Each has its own cache, so each one's first GET /posts/1
-    // reaches the upstream once; new connections spread over the workers.
+    // Every worker answers before the signal (a worker still starting
+    // takes it once started: serve_sigterm_starting_test). Each has its own
+    // cache, so each one's first GET /posts/1 reaches the upstream once;
+    // new connections spread over the workers.
     await until(
       async () => {
         const res = await fetch(`${served.url}/posts/1`, {
