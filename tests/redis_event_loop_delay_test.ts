@@ -20,7 +20,7 @@
  */
 
 import assert from "node:assert/strict";
-import { RedisLink } from "../services/redis/redis_link.ts";
+import { type RedisCommands, RedisLink } from "../services/redis/redis_link.ts";
 import { startRedis } from "./fixtures/redis.ts";
 import { until } from "./fixtures/until.ts";
 
@@ -34,23 +34,40 @@ function busy(ms: number): void {
   }
 }
 
+/**
+ * Calls `command` through `link` five times, each right before 250 ms of
+ * this process's own work (node-redis writes a command on a later turn of
+ * the event loop: after that work); the answers as strings, or the names
+ * of the errors.
+ */
+async function callsBeforeBusyWork(
+  link: RedisLink,
+  command: (client: RedisCommands) => Promise<unknown>,
+): Promise<string[]> {
+  const answers: string[] = [];
+  for (let i = 0; i < 5; i++) {
+    const answered = link.call(command).then(
+      (value) => String(value),
+      (error: Error) => error.name,
+    );
+    busy(250);
+    answers.push(await answered);
+    // Past a timeout's pause (1 s), should there have been one.
+    await sleep(1_100);
+  }
+  return answers;
+}
+
 Deno.test("RedisLink: a command whose answer waits behind this process's own work is not a timeout", async () => {
   await using redis = await startRedis();
   const link = new RedisLink({ url: redis.url, timeoutMs: 100 });
   try {
     await until(() => link.up, "Redis connected");
     assert.equal(await redis.command("SET", "k", "v"), "OK");
-    const answers: unknown[] = [];
-    for (let i = 0; i < 5; i++) {
-      const answered = link.call((client) => client.get("k")).then(
-        (value) => String(value),
-        (error: Error) => error.name,
-      );
-      busy(250);
-      answers.push(await answered);
-      // Past a timeout's pause (1 s), should there have been one.
-      await sleep(1_100);
-    }
+    const answers = await callsBeforeBusyWork(
+      link,
+      (client) => client.get("k"),
+    );
     assert.deepEqual(answers, ["v", "v", "v", "v", "v"]);
     assert.equal(link.timeouts, 0);
   } finally {
@@ -70,17 +87,10 @@ Deno.test("RedisLink: a command called right before this process's own work gets
   const link = new RedisLink({ url: redis.url, timeoutMs: 100 });
   try {
     await until(() => link.up, "Redis connected");
-    const answers: unknown[] = [];
-    for (let i = 0; i < 5; i++) {
-      const answered = link.call((client) => client.eval(THIRTY_MS)).then(
-        (value) => String(value),
-        (error: Error) => error.name,
-      );
-      // node-redis writes the command on a later turn: after this.
-      busy(250);
-      answers.push(await answered);
-      await sleep(1_100);
-    }
+    const answers = await callsBeforeBusyWork(
+      link,
+      (client) => client.eval(THIRTY_MS),
+    );
     assert.deepEqual(answers, ["v", "v", "v", "v", "v"]);
     assert.equal(link.timeouts, 0);
   } finally {
