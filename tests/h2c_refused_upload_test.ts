@@ -13,7 +13,7 @@
  */
 
 import assert from "node:assert/strict";
-import { spawnService } from "./fixtures/spawn.ts";
+import { spawnUploadService } from "./fixtures/spawn.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";
 import { runTool } from "./fixtures/tool.ts";
 
@@ -54,11 +54,7 @@ async function refusedThenReset(port: number): Promise<void> {
 
 Deno.test("uploads refused over h2c, their connections then reset, log a 413 each and no error", async () => {
   await withTempDir(async (dataDir) => {
-    await using service = await spawnService([
-      "--data-dir",
-      dataDir,
-      "--upstream-url",
-      "http://127.0.0.1:9",
+    await using service = await spawnUploadService(dataDir, [
       "--max-upload-bytes",
       "1000",
     ]);

@@ -38,6 +38,11 @@ async function hit(t: TestApp, path: string): Promise<boolean> {
   return /; hit/.test(res.headers.get("cache-status") ?? "");
 }
 
+/** The app on `upstreamUrl` with the purge enabled (CACHE_ADMIN_TOKEN). */
+function purgeApp(upstreamUrl: string): Promise<TestApp> {
+  return testApp(["--upstream-url", upstreamUrl, "--cache-admin-token", TOKEN]);
+}
+
 const CACHED = [
   "/posts",
   "/posts?userId=1",
@@ -59,12 +64,7 @@ Deno.test("DELETE /cache is absent without CACHE_ADMIN_TOKEN", async () => {
 
 Deno.test("DELETE /cache needs the bearer token: 401 with a challenge for a missing, wrong or non-Bearer one", async () => {
   await using upstream = startFixtureUpstream();
-  await using t = await testApp([
-    "--upstream-url",
-    upstream.url,
-    "--cache-admin-token",
-    TOKEN,
-  ]);
+  await using t = await purgeApp(upstream.url);
   await hit(t, "/posts/1");
   for (
     const [headers, challenge] of [
@@ -87,12 +87,7 @@ Deno.test("DELETE /cache needs the bearer token: 401 with a challenge for a miss
 
 Deno.test("DELETE /cache: 400 for neither, both, a repeated or a non-path value", async () => {
   await using upstream = startFixtureUpstream();
-  await using t = await testApp([
-    "--upstream-url",
-    upstream.url,
-    "--cache-admin-token",
-    TOKEN,
-  ]);
+  await using t = await purgeApp(upstream.url);
   for (
     const query of [
       "",
@@ -115,12 +110,7 @@ Deno.test("DELETE /cache: 400 for neither, both, a repeated or a non-path value"
 
 Deno.test("DELETE /cache?path= drops that path's variants; ?prefix= the subtree; counted", async () => {
   await using upstream = startFixtureUpstream();
-  await using t = await testApp([
-    "--upstream-url",
-    upstream.url,
-    "--cache-admin-token",
-    TOKEN,
-  ]);
+  await using t = await purgeApp(upstream.url);
   for (const path of CACHED) await hit(t, path);
   const exact = await purge(t, "?path=/posts/1");
   assert.equal(exact.status, 200);
@@ -150,12 +140,7 @@ Deno.test("DELETE /cache?path= drops that path's variants; ?prefix= the subtree;
 
 Deno.test("DELETE /cache?path= takes a path with ]= as written, as URLSearchParams reads it (not json-server's qs)", async () => {
   await using upstream = startFixtureUpstream();
-  await using t = await testApp([
-    "--upstream-url",
-    upstream.url,
-    "--cache-admin-token",
-    TOKEN,
-  ]);
+  await using t = await purgeApp(upstream.url);
   await hit(t, "/posts/1");
   // No cached path has `]=` (ids are integers): a path, nothing dropped.
   for (

@@ -10,7 +10,7 @@
  */
 
 import assert from "node:assert/strict";
-import { spawnService } from "./fixtures/spawn.ts";
+import { spawnUploadService } from "./fixtures/spawn.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";
 import { untilClosed } from "./fixtures/until_closed.ts";
 
@@ -62,11 +62,7 @@ async function trickleUntilClosed(conn: Deno.TcpConn, timeoutMs: number) {
 
 Deno.test("an upload refused with 429 gets its answer and loses its connection while its body still trickles in", async () => {
   await withTempDir(async (dataDir) => {
-    await using service = await spawnService([
-      "--data-dir",
-      dataDir,
-      "--upstream-url",
-      "http://127.0.0.1:9",
+    await using service = await spawnUploadService(dataDir, [
       "--max-uploads-per-client",
       "1",
     ]);
@@ -91,11 +87,7 @@ Deno.test("an upload refused with 429 gets its answer and loses its connection w
 
 Deno.test("uploads refused before their body is read (413, 400, 415) say Connection: close once, the runtime's, and lose their connection while the body still trickles in", async () => {
   await withTempDir(async (dataDir) => {
-    await using service = await spawnService([
-      "--data-dir",
-      dataDir,
-      "--upstream-url",
-      "http://127.0.0.1:9",
+    await using service = await spawnUploadService(dataDir, [
       "--max-upload-bytes",
       "1000",
     ]);

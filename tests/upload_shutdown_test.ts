@@ -13,7 +13,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { spawnService } from "./fixtures/spawn.ts";
+import { spawnService, spawnUploadService } from "./fixtures/spawn.ts";
 import { hashFile, rawRequest } from "./fixtures/upload_client.ts";
 import { until } from "./fixtures/until.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
@@ -62,11 +62,7 @@ async function refused(hostname: string, port: number): Promise<boolean> {
 Deno.test("SIGTERM during an upload: it completes intact, new connections are refused and idle ones closed, exit 0", async () => {
   const dataDir = await Deno.makeTempDir({ prefix: "upload_shutdown_test-" });
   try {
-    await using service = await spawnService([
-      "--data-dir",
-      dataDir,
-      "--upstream-url",
-      "http://127.0.0.1:9",
+    await using service = await spawnUploadService(dataDir, [
       "--shutdown-grace-ms",
       "20000",
       // The trace shows when the first body bytes have arrived.

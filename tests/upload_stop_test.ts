@@ -10,7 +10,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { spawnService } from "./fixtures/spawn.ts";
+import { spawnUploadService } from "./fixtures/spawn.ts";
 import { listDir, withTempDir } from "./fixtures/temp_dir.ts";
 import { assertStoppedUpload, rawRequest } from "./fixtures/upload_client.ts";
 
@@ -22,11 +22,7 @@ function delay(ms: number): Promise<void> {
 
 Deno.test("SIGTERM with SHUTDOWN_GRACE_MS shorter than an upload: 503 with Connection: close, no .part left, exit 0", async () => {
   await withTempDir(async (dataDir) => {
-    await using service = await spawnService([
-      "--data-dir",
-      dataDir,
-      "--upstream-url",
-      "http://127.0.0.1:9",
+    await using service = await spawnUploadService(dataDir, [
       "--shutdown-grace-ms",
       "300",
       "--log-level",
