@@ -34,6 +34,7 @@ import { isStallTimeout } from "./services/http/stall_timeout.ts";
 import {
   dataDirRefusal,
   refuseStart,
+  reusePortRefusal,
   settingsOrExit,
 } from "./services/ops/startup.ts";
 
@@ -301,6 +302,9 @@ async function main(args: string[]): Promise<void> {
   }
   if (settings.healthcheck) await healthcheck(settings.config);
   const { config } = settings;
+  // Before the app is built: the folders it makes, the connections it opens.
+  const refusal = reusePortRefusal(config);
+  if (refusal !== undefined) refuseStart(refusal);
   await serve(config, createLogger({ level: config.logLevel }));
   Deno.exit(0);
 }

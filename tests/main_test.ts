@@ -90,6 +90,47 @@ Deno.test("an address or DATA_DIR that cannot be used stops the start with one l
   }
 });
 
+Deno.test("REUSE_PORT=true without --unstable-net stops the start with one line naming it, exit 2; with it, the service listens", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // The runtime's own refusal was its line and exit 70, from inside
+    // Deno.listen, the settings unnamed.
+    for (
+      const [args, env] of [
+        [[], { REUSE_PORT: "true" }],
+        [["--reuse-port", "true"], {}],
+      ] as const
+    ) {
+      const { code, stdout, stderr } = await run([...args], {
+        DATA_DIR: `${dir}/data`,
+        UPSTREAM_URL: "http://127.0.0.1:9",
+        ...env,
+      });
+      assert.equal(code, 2, stderr);
+      assert.equal(stderr.split("\n").filter(Boolean).length, 1, stderr);
+      assert.match(stderr, /^async-api: REUSE_PORT=true \(--reuse-port\) /);
+      assert.match(stderr, /--unstable-net/);
+      assert.equal(stdout.includes('"listening"'), false);
+    }
+    // Refused before the app was built: no DATA_DIR made.
+    assert.deepEqual(await Array.fromAsync(Deno.readDir(dir)), []);
+    await using service = await spawnService([], {
+      env: {
+        DATA_DIR: `${dir}/data`,
+        UPSTREAM_URL: "http://127.0.0.1:9",
+        REUSE_PORT: "true",
+      },
+      // The start task's flag.
+      denoArgs: ["-A", "--unstable-net"],
+    });
+    const res = await fetch(`${service.url}/healthz`);
+    await res.body?.cancel();
+    assert.equal(res.status, 200);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("the startup line names the address and settings, never the token", async () => {
   await using upstream = startFixtureUpstream();
   const dataDir = await Deno.makeTempDir();

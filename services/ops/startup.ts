@@ -7,7 +7,12 @@
  * @module
  */
 
-import { ConfigError, loadConfig, type LoadConfigResult } from "./config.ts";
+import {
+  type Config,
+  ConfigError,
+  loadConfig,
+  type LoadConfigResult,
+} from "./config.ts";
 
 /** Exit code of a start refused for a bad setting. */
 export const EXIT_BAD_CONFIG = 2;
@@ -57,4 +62,23 @@ export function dataDirRefusal(
     return `cannot use DATA_DIR ${dataDir}: ${error.message}`;
   }
   return undefined;
+}
+
+/**
+ * The one-line reason why this runtime cannot listen as the settings ask,
+ * else `undefined`. `REUSE_PORT=true` needs `Deno.listen`'s `reusePort`,
+ * which Deno 2.9 grants only under `--unstable-net` (or `"unstable":
+ * ["net"]` in deno.json): without it the call prints the runtime's own line
+ * and exits 70 from inside, so no catch, and no exit-2 refusal naming the
+ * setting, ever saw it. The same flag is what gives `Deno.listenDatagram`,
+ * so that function's presence tells whether the listen would be allowed.
+ */
+export function reusePortRefusal(
+  config: Pick<Config, "reusePort">,
+): string | undefined {
+  if (!config.reusePort || Reflect.has(Deno, "listenDatagram")) {
+    return undefined;
+  }
+  return "REUSE_PORT=true (--reuse-port) needs deno run --unstable-net " +
+    "(Deno.listen's reusePort is unstable); deno task start passes it";
 }
