@@ -158,10 +158,7 @@ function writeOperations(
       requestBody: requestBody(resource, `The ${noun}'s new fields.`),
       responses: {
         "200": written(resource, `The upstream's answer: the ${noun}.`),
-        "400": responseRef("InvalidWrite"),
-        "408": responseRef("WriteTimeout"),
-        "413": responseRef("WriteTooLarge"),
-        "415": responseRef("NotJson"),
+        ...BODY_ERRORS,
         ...WRITE_ERRORS,
       },
     },
