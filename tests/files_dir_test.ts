@@ -95,6 +95,11 @@ Deno.test("DATA_DIR/files that cannot be made again gets a 503 problem, not a 50
     for (
       const [res, detail] of [
         [await post(served.url, "x"), /; nothing was kept$/],
+        // `curl -T` uploads with PUT, which keeps nothing either.
+        [
+          await fetch(`${served.url}/files`, { method: "PUT", body: "x" }),
+          /; nothing was kept$/,
+        ],
         // A list keeps nothing, so its answer does not say so.
         [
           await fetch(`${served.url}/files`),

@@ -139,8 +139,11 @@ function storageUnavailableAnswer(
     : "The file storage folder is missing and could not be made";
   return problem(503, {
     title: "Storage unavailable",
-    // Only an upload has something to keep; a read or a delete did nothing.
-    detail: ctx.method === "POST" ? `${cause}; nothing was kept` : cause,
+    // Only an upload (POST, or PUT as `curl -T` sends) has something to
+    // keep; a read or a delete did nothing.
+    detail: ctx.method === "POST" || ctx.method === "PUT"
+      ? `${cause}; nothing was kept`
+      : cause,
     instance: ctx.url.pathname,
   }, { headers: { "retry-after": "5", connection: "close" } });
 }
