@@ -13,6 +13,13 @@ Deno.test("parseRetryAfter() reads seconds and HTTP dates", () => {
   assert.equal(parseRetryAfter("Thu, 01 Jan 2026 00:00:05 GMT", now), 5000);
   assert.equal(parseRetryAfter("Wed, 31 Dec 2025 00:00:00 GMT", now), 0);
   assert.equal(parseRetryAfter("soon"), undefined);
+  // Neither delay-seconds nor an HTTP-date: ignored, as RFC 9110 asks
+  // (Date.parse read them as dates: 0 ms, and a wait until December).
+  for (const other of ["1.5", "-1", "Dec 6 2026", "2026-01-01T00:00:05Z"]) {
+    assert.equal(parseRetryAfter(other, now), undefined, other);
+  }
+  // The obsolete HTTP-date forms are still HTTP-dates.
+  assert.equal(parseRetryAfter("Thursday, 01-Jan-26 00:00:05 GMT", now), 5000);
 });
 
 Deno.test("JsonPlaceholderClient validates its options", () => {

@@ -11,6 +11,7 @@ import type { UpstreamAttempt, UpstreamResponse } from "./client.ts";
 import { BodyTooLargeError, readBody } from "../http/read_body.ts";
 import { UpstreamError } from "./error.ts";
 import { originValidatorsOf } from "../http/origin_validators.ts";
+import { parseHttpDate } from "../http/conditional.ts";
 import {
   type LinkElement,
   type Pagination,
@@ -22,7 +23,12 @@ import { upstreamPath } from "./upstream_path.ts";
 /** Statuses worth another attempt. */
 export const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
 
-/** Parses `Retry-After` (seconds or an HTTP date) into milliseconds. */
+/**
+ * Parses `Retry-After` (delay-seconds or an HTTP-date, RFC 9110 10.2.3)
+ * into milliseconds; anything else is `undefined` (ignored). The date is
+ * read by the one HTTP-date parser (`parseHttpDate`), not `Date.parse`,
+ * which took `1.5` for January 2001 and `Dec 6 2026` for a date.
+ */
 export function parseRetryAfter(
   value: string | null,
   now: number = Date.now(),
@@ -30,9 +36,8 @@ export function parseRetryAfter(
   if (value === null) return undefined;
   const trimmed = value.trim();
   if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
-  const date = Date.parse(trimmed);
-  if (Number.isNaN(date)) return undefined;
-  return Math.max(0, date - now);
+  const date = parseHttpDate(trimmed);
+  return date === undefined ? undefined : Math.max(0, date - now);
 }
 
 /** The declared `Content-Length`, when it is a plain number. */
