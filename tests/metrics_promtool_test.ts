@@ -2,10 +2,13 @@
  * `/metrics` passes Prometheus's own linter, `promtool check metrics`
  * (Debian: prometheus), after traffic that gives every family samples:
  * cache misses and hits over the real JSONPlaceholder, a 304, client errors,
- * a write (an invalidation), an upload, a download; once more with the
- * Redis tier (REDIS_URL), whose families exist only then. promtool prints nothing
- * and exits 0 only when no metric breaks its naming, help, type or unit
- * rules; a lint warning fails the test as an error does.
+ * a write (an invalidation), an upload, a download; once more in the
+ * service's own process (main.ts: its connection server's families) with
+ * the Redis tier (REDIS_URL), whose families exist only then. promtool
+ * prints nothing and exits 0 only when no metric breaks its naming, help,
+ * type or unit rules; a lint warning fails the test as an error does.
+ * Every family exported is named in README's Metrics table, and with the
+ * Redis tier every family the table names is exported.
  *
  * @module
  */
@@ -14,6 +17,8 @@ import assert from "node:assert/strict";
 import { startJsonPlaceholder } from "./fixtures/jsonplaceholder.ts";
 import { startRedis } from "./fixtures/redis.ts";
 import { serveApp } from "./fixtures/served_app.ts";
+import { spawnService } from "./fixtures/spawn.ts";
+import { withTempDir } from "./fixtures/temp_dir.ts";
 import { runTool } from "./fixtures/tool.ts";
 
 /** Sends the traffic; every answer is read to its end. */
@@ -46,8 +51,35 @@ async function traffic(url: string): Promise<void> {
   assert.equal((await get("/uploads")).status, 200);
 }
 
-/** promtool's findings on the service's `/metrics` after the traffic. */
-async function lintMetrics(url: string, samples: string[]): Promise<void> {
+/** The metric names of README's Metrics table (its first column). */
+async function readmeMetrics(): Promise<Set<string>> {
+  const readme = await Deno.readTextFile(
+    new URL("../README.md", import.meta.url),
+  );
+  const section = readme.split("\n## Metrics\n")[1]!.split("\n## ")[0]!;
+  const names = new Set<string>();
+  for (const line of section.split("\n")) {
+    const first = line.startsWith("| `") ? line.split("|")[1]! : "";
+    for (const m of first.matchAll(/`([a-z_]+)`/g)) names.add(m[1]!);
+  }
+  return names;
+}
+
+/** The families of an exposition, by their `# TYPE` lines. */
+function families(text: string): string[] {
+  return [...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]!);
+}
+
+/**
+ * promtool's findings on the service's `/metrics` after the traffic, and
+ * the families README's table does not name; with `everyDocumented`, the
+ * ones it names that are not exported too.
+ */
+async function lintMetrics(
+  url: string,
+  samples: string[],
+  { everyDocumented = false } = {},
+): Promise<void> {
   await traffic(url);
   const res = await fetch(`${url}/metrics`);
   assert.equal(
@@ -65,6 +97,19 @@ async function lintMetrics(url: string, samples: string[]): Promise<void> {
   });
   assert.equal(`${out.stdout}${out.stderr}`, "", "promtool's findings");
   assert.equal(out.code, 0);
+  const documented = await readmeMetrics();
+  const exported = families(text);
+  assert.deepEqual(
+    exported.filter((name) => !documented.has(name)),
+    [],
+    "exported, not in README's Metrics table",
+  );
+  if (!everyDocumented) return;
+  assert.deepEqual(
+    [...documented].filter((name) => !exported.includes(name)),
+    [],
+    "in README's Metrics table, not exported",
+  );
 }
 
 const SAMPLES = [
@@ -86,19 +131,27 @@ Deno.test("promtool check metrics finds no problem in /metrics after traffic on 
   await lintMetrics(service.url, SAMPLES);
 });
 
-Deno.test("promtool check metrics: the Redis tier's families (REDIS_URL) pass too", async () => {
+Deno.test("promtool check metrics: the service process with the Redis tier (REDIS_URL) passes too", async () => {
+  // main.ts itself, so the connection server's families are there too.
   await using upstream = await startJsonPlaceholder();
   await using redis = await startRedis();
-  await using service = await serveApp({
-    args: ["--upstream-url", upstream.url, "--redis-url", redis.url],
+  await withTempDir(async (dataDir) => {
+    await using service = await spawnService([], {
+      env: {
+        UPSTREAM_URL: upstream.url,
+        REDIS_URL: redis.url,
+        DATA_DIR: dataDir,
+      },
+    });
+    await lintMetrics(service.url, [
+      ...SAMPLES,
+      "cache_redis_up 1",
+      "cache_redis_timeouts_total",
+      "cache_redis_command_errors_total",
+      "cache_invalidations_pending",
+      "http_connections_open",
+    ], { everyDocumented: true });
   });
-  await lintMetrics(service.url, [
-    ...SAMPLES,
-    "cache_redis_up 1",
-    "cache_redis_timeouts_total",
-    "cache_redis_command_errors_total",
-    "cache_invalidations_pending",
-  ]);
 });
 
 Deno.test("promtool check metrics fails on a badly named counter (the check bites)", async () => {

@@ -54,7 +54,10 @@ export interface FilesOptions {
   minBytesPerSecond: number;
   /** How long a body may take before the rate floor applies. */
   rateGraceMs: number;
-  /** When set, POST and DELETE need `Authorization: Bearer <token>`. */
+  /**
+   * When set, uploads (POST, PUT), deletes and `GET /uploads(/events)` need
+   * `Authorization: Bearer <token>`.
+   */
   token: string | undefined;
   /** Whether the service is shutting down (new uploads get 503). */
   draining: () => boolean;

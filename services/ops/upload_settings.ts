@@ -196,7 +196,7 @@ export const UPLOAD_SETTINGS = [
     flag: "upload-token",
     default: undefined,
     help:
-      "when set, POST/DELETE on /files and GET /uploads(/events) need Authorization: Bearer <token> (16+ characters)",
+      "when set, POST/PUT/DELETE on /files (and POST /file) and GET /uploads(/events) need Authorization: Bearer <token> (16+ characters)",
     parse: token,
     secret: true,
   }),
