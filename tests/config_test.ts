@@ -1,3 +1,12 @@
+/**
+ * The settings: defaults, precedence (flag, env, default), validation with
+ * the setting named, `--help`, the hidden secrets, and README's Settings
+ * table naming every setting with its flag and default as the code has
+ * them.
+ *
+ * @module
+ */
+
 import assert from "node:assert/strict";
 import {
   ConfigError,
@@ -84,6 +93,23 @@ Deno.test("--help lists every setting and describeConfig() hides the token", () 
   const described = describeConfig(load([], { UPLOAD_TOKEN: token }));
   assert.equal(described.uploadToken, "set");
   assert.ok(!JSON.stringify(described).includes(token));
+});
+
+Deno.test("README's Settings table has every setting, its flag and default as the code does", async () => {
+  const readme = await Deno.readTextFile(
+    new URL("../README.md", import.meta.url),
+  );
+  const section = readme.split("\n## Settings\n")[1]!.split("\n## ")[0]!;
+  const rows = section.split("\n").filter((line) => line.startsWith("| `"))
+    .map((line) => line.split("|").slice(1, -1).map((cell) => cell.trim()));
+  assert.deepEqual(
+    rows.map(([env, flag, fallback]) => [env, flag, fallback!.split(": ")[0]]),
+    SETTINGS.map((s) => [
+      `\`${s.env}\``,
+      `\`--${s.flag}\``,
+      s.default === undefined ? "unset" : `\`${s.default}\``,
+    ]),
+  );
 });
 
 Deno.test("a malformed URL setting's message never shows its password", () => {
