@@ -4,6 +4,8 @@
  * this cache, so a browser or CDN holding an answer lets it expire when the
  * entry here expires, not after half of its TTL, and never after it (`Age`
  * rounded up); a stale answer says `max-age=0`.
+ *
+ * @module
  */
 
 import assert from "node:assert/strict";

@@ -1,3 +1,12 @@
+/**
+ * The response cache (`ResponseCache`) and its in-memory store
+ * (`MemoryStore`): fresh hits, collapsed misses, stale-while-revalidate and
+ * stale-if-error, failures never cached, the store's byte bound and
+ * evictions, what an entry counts, and the validation of their options.
+ *
+ * @module
+ */
+
 import assert from "node:assert/strict";
 import {
   ENTRY_OVERHEAD_BYTES,

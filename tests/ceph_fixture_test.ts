@@ -1,3 +1,13 @@
+/**
+ * The Ceph fixture (`fixtures/ceph.ts`) as the S3 tests use it: a real
+ * radosgw taking signed S3 requests (put, get, range, list and delete of an
+ * object, a multipart upload), a stopped gateway failing fast and coming
+ * back; missing engines skip the tests outside CI and fail them under
+ * `CI=true`.
+ *
+ * @module
+ */
+
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { type Ceph, cephUnavailable, sharedCeph } from "./fixtures/ceph.ts";

@@ -1,3 +1,11 @@
+/**
+ * The upstream's circuit breaker: it opens after consecutive failures only,
+ * lets one probe through after the cooldown, never opens with threshold 0,
+ * and validates its options.
+ *
+ * @module
+ */
+
 import assert from "node:assert/strict";
 import { CircuitBreaker } from "../services/upstream/circuit_breaker.ts";
 

@@ -1,3 +1,12 @@
+/**
+ * HTTP-dates and conditional requests (`services/http/conditional.ts`,
+ * `etag.ts`): the three HTTP-date forms and nothing else, weak and strong
+ * ETag comparison, RFC 9110 13.2.2's order of preconditions, and when
+ * `If-Range` applies.
+ *
+ * @module
+ */
+
 import assert from "node:assert/strict";
 import {
   evaluatePreconditions,

@@ -1,3 +1,11 @@
+/**
+ * `Content-Digest` and `Repr-Digest` (RFC 9530): the sha-256 member read
+ * as an RFC 9651 dictionary, two headers that disagree refused, and an upload
+ * whose digests disagree answered 400 with nothing kept.
+ *
+ * @module
+ */
+
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { declaredSha256 } from "../services/http/digest.ts";

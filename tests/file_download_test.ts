@@ -2,6 +2,8 @@
  * Issue 8 item 8: downloads carry `Last-Modified` and honour
  * `If-Modified-Since` (304) and a date-valued `If-Range`, the validators
  * browsers, `curl -z` and download managers send.
+ *
+ * @module
  */
 
 import assert from "node:assert/strict";

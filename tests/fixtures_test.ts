@@ -1,3 +1,12 @@
+/**
+ * The test fixtures themselves: the fixture upstream serves the real
+ * JSONPlaceholder data and its nested routes, records requests, and its
+ * fault knobs (delay, status, malformed bodies, dropped connections, huge
+ * bodies) do what they say.
+ *
+ * @module
+ */
+
 import assert from "node:assert/strict";
 import data from "jsonplaceholder/data.json" with { type: "json" };
 import { startFixtureUpstream } from "./fixtures/upstream.ts";

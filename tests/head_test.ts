@@ -3,6 +3,8 @@
  * real socket, for every `GET` route of the table: the same status and
  * headers, and a `Content-Length` only when it is the size `GET` sends,
  * never a false `0` (as `HEAD /metrics` and `HEAD /files` claimed).
+ *
+ * @module
  */
 
 import assert from "node:assert/strict";

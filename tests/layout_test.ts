@@ -4,7 +4,8 @@
  * services/ the capability folders import only themselves and the shared
  * folders (services/http/, services/ops/, services/redis/); the shared
  * folders import no capability folder. Files under
- * routes/ and services/, and under bench/ and tests/, stay short.
+ * routes/ and services/, and under bench/ and tests/, stay short, and each
+ * has a `@module` doc.
  *
  * @module
  */
@@ -156,9 +157,15 @@ Deno.test(`files under bench/ and tests/ stay under ${MAX_LINES} lines too`, asy
   assert.deepEqual(long, []);
 });
 
-Deno.test("every module under routes/ and services/ has a @module doc", async () => {
+Deno.test("every module, the entries, routes/, services/, bench/, tests/ and deploy/, has a @module doc", async () => {
   const missing: string[] = [];
-  for (const path of await allSources()) {
+  const paths = [
+    ...await allSources(),
+    ...await sources("bench"),
+    ...await sources("tests"),
+    ...await sources("deploy"),
+  ];
+  for (const path of paths) {
     const text = await Deno.readTextFile(join(ROOT, path));
     if (!/^\/\*\*[\s\S]*?@module[\s\S]*?\*\//.test(text)) missing.push(path);
   }

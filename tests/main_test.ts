@@ -1,3 +1,12 @@
+/**
+ * The service as a process (`main.ts`): `--help`, a bad setting, port or
+ * folder stopping the start with one line and exit 2, the startup line
+ * (never the token), `LOG_LEVEL`, SIGTERM with work in flight, and
+ * `--healthcheck`.
+ *
+ * @module
+ */
+
 import assert from "node:assert/strict";
 import { SETTINGS } from "../services/ops/config.ts";
 import { upload } from "./fixtures/files_service.ts";

@@ -1,3 +1,11 @@
+/**
+ * `/metrics` as traffic flows (series labelled by route pattern, each
+ * request counted to its own series) and `Server-Timing` (cache lookup and
+ * upstream time, counted from the request's arrival).
+ *
+ * @module
+ */
+
 import assert from "node:assert/strict";
 import { lookup } from "../routes/jsonplaceholder/routes.ts";
 import { serverTimingOf } from "../services/cache/headers.ts";

@@ -5,6 +5,8 @@
  * empty `Content-Digest` or `?cursor=`); and no header the HTTP client
  * itself must set (`Content-Length`) is declared as a parameter, so
  * generated clients and Swagger UI's curl cannot send a wrong one.
+ *
+ * @module
  */
 
 import assert from "node:assert/strict";

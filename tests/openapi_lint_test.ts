@@ -4,6 +4,8 @@
  * users run it), with zero errors and no warnings but the ones listed here.
  * Needs `deno install` (the package) and Node on PATH; without them the
  * test fails, never skips.
+ *
+ * @module
  */
 
 import assert from "node:assert/strict";

@@ -1,3 +1,11 @@
+/**
+ * OpenTelemetry (`OTEL_DENO=true`): the service exports a server span named
+ * by its route and a client span for the upstream fetch under it, to a real
+ * OTLP receiver on loopback.
+ *
+ * @module
+ */
+
 import assert from "node:assert/strict";
 import {
   type ReceivedSpan,

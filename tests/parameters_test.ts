@@ -1,3 +1,11 @@
+/**
+ * `queryChecker` (`services/http/parameters.ts`), which enforces the
+ * OpenAPI query parameters' schemas (type, minimum, maximum, enum, lengths,
+ * pattern) and refuses schemas it cannot enforce.
+ *
+ * @module
+ */
+
 import assert from "node:assert/strict";
 import type { ParameterObject } from "../services/ops/openapi.ts";
 import { queryChecker } from "../services/http/parameters.ts";

@@ -1,3 +1,11 @@
+/**
+ * `readBody()` (`services/http/read_body.ts`): bodies read into owned,
+ * exact-size buffers, declared lengths honoured and checked, the cap and the
+ * signal stopping the read, and its options validated.
+ *
+ * @module
+ */
+
 import assert from "node:assert/strict";
 import { BodyTooLargeError, readBody } from "../services/http/read_body.ts";
 

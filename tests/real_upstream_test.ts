@@ -3,6 +3,8 @@
  * under Node): every route of ours answers JSON-equal to the service, and
  * its `Cache-Control: no-cache` answers are stored and revalidated with its
  * weak ETags.
+ *
+ * @module
  */
 import assert from "node:assert/strict";
 import { NESTED, RESOURCES } from "../routes/jsonplaceholder/routes.ts";

@@ -1,3 +1,11 @@
+/**
+ * The reaper (`fixtures/reaper.ts`), which stops the daemons a dead test
+ * process left (found by their pid files), and only them; it refuses a
+ * relative folder and odd globs.
+ *
+ * @module
+ */
+
 import assert from "node:assert/strict";
 import { isRunning, startReaper } from "./fixtures/reaper.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";

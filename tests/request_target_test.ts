@@ -1,3 +1,11 @@
+/**
+ * The request target (`services/http/request_target.ts`): `plainTarget`
+ * reads a path and query as `URL` does (checked on 100,000 generated paths),
+ * and the origin and `Host` checks of RFC 9112 3.2.
+ *
+ * @module
+ */
+
 import assert from "node:assert/strict";
 import {
   originOf,

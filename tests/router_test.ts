@@ -1,3 +1,11 @@
+/**
+ * The router (`routes/router.ts`): dispatch by method and pattern, 404
+ * problem+json, 308 for a trailing slash, 405 with `Allow`, HEAD served by
+ * the GET handler, and duplicate or malformed routes refused.
+ *
+ * @module
+ */
+
 import assert from "node:assert/strict";
 import { type RouteContext, Router } from "../routes/router.ts";
 import { isReply, responseOf } from "../services/http/reply.ts";

@@ -1,3 +1,11 @@
+/**
+ * The upstream's `Semaphore`: permits first come first served, a full queue
+ * refused at once, an aborted waiter leaving the queue, and its options
+ * validated.
+ *
+ * @module
+ */
+
 import assert from "node:assert/strict";
 import { QueueFullError, Semaphore } from "../services/upstream/semaphore.ts";
 

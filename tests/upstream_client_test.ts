@@ -1,3 +1,12 @@
+/**
+ * The upstream client (`services/upstream/client.ts`) against the fixture
+ * upstream: `Retry-After`, option validation, the concurrency cap and the
+ * budget of a wait, redirects not followed, the body cap, retries of
+ * network errors and a caller's signal.
+ *
+ * @module
+ */
+
 import assert from "node:assert/strict";
 import {
   JsonPlaceholderClient,
