@@ -19,11 +19,11 @@
  *    `LOG_LEVEL=debug`; their `upload.trace` records become timelines of
  *    `{ task, op, startMs, endMs }` for charts.
  *
- * Run alone with `deno run -A bench/upload.ts [--bytes N] [--rounds N]
- * [--concurrent N] [--concurrent-bytes N] [--tmp-dir DIR]
- * [--no-fsync-baseline] [--no-fastapi] [--settle-ms N] [--out result.json]` (it prints a summary without
- * the timeline arrays; `--out` writes everything), or import
- * {@linkcode benchUpload}.
+ * Run alone with `deno run -A bench/upload.ts` and any of `--bytes N`,
+ * `--rounds N`, `--concurrent N`, `--concurrent-bytes N`, `--tmp-dir DIR`,
+ * `--no-fsync-baseline`, `--no-fastapi`, `--settle-ms N`,
+ * `--out result.json` (it prints a summary without the timeline arrays;
+ * `--out` writes everything), or import {@linkcode benchUpload}.
  *
  * @module
  */

@@ -78,7 +78,10 @@ export function excludeFlags(info: GraphInfo): string[] {
   return [...dropped].sort().map((path) => `--exclude=${path}`);
 }
 
-/** The node_modules folder the packages are installed in, as deno resolved it (symlinks followed). */
+/**
+ * The node_modules folder the packages are installed in, as deno resolved it
+ * (symlinks followed).
+ */
 export function nodeModulesRoot(info: GraphInfo): string | undefined {
   const path = Object.values(info.npmPackages).find((pkg) => pkg.localPath)
     ?.localPath;
@@ -116,7 +119,10 @@ async function graphInfo(entry: string): Promise<GraphInfo> {
   return JSON.parse(new TextDecoder().decode(stdout));
 }
 
-/** Compiles with `args` (flags, then the entry last) and the excludes; exits with deno compile's code. */
+/**
+ * Compiles with `args` (flags, then the entry last) and the excludes; exits
+ * with deno compile's code.
+ */
 async function compile(args: string[]): Promise<void> {
   const entry = args.at(-1);
   if (entry === undefined || entry.startsWith("-")) {

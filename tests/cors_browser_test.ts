@@ -1,16 +1,16 @@
 /**
- * CORS in a real browser: Debian's chromium loads a page from a second
- * loopback origin (a tiny `Deno.serve` of its own port), and the page's
- * script calls the service, fronting the real JSONPlaceholder, cross-origin
- * as a front-end app does: a list whose `ETag`, `X-Request-Id` and
- * `Cache-Status` it reads (and whose Server-Timing its Resource Timing
- * entry shows), a page of it with `X-Total-Count` and `Link`, a 304 (asked for, and the browser cache's own
+ * CORS in a real browser: Debian's chromium loads a page from a second loopback
+ * origin (a tiny `Deno.serve` of its own port), and the page's script calls the
+ * service, fronting the real JSONPlaceholder, cross-origin as a front-end app
+ * does: a list whose `ETag`, `X-Request-Id` and `Cache-Status` it reads (and
+ * whose Server-Timing its Resource Timing entry shows), a page of it with
+ * `X-Total-Count` and `Link`, a 304 (asked for, and the browser cache's own
  * revalidation), a preflighted `PUT` of JSON, a 404 problem whose body it
  * reads, an upload of a `Blob` read back from its `Location`, and
- * `/openapi.json` (as Swagger UI hosted elsewhere reads it). Each
- * must succeed; no console error, no failed request. And writes to a path
- * with a trailing slash (`/posts/`), which JSONPlaceholder takes as the
- * path without it: the browser preflights them and follows the 308.
+ * `/openapi.json` (as Swagger UI hosted elsewhere reads it). Each must succeed;
+ * no console error, no failed request. And writes to a path with a trailing
+ * slash (`/posts/`), which JSONPlaceholder takes as the path without it: the
+ * browser preflights them and follows the 308.
  *
  * Needs chromium at `/usr/bin/chromium` (or `CHROMIUM_PATH`) and `-A`.
  *

@@ -17,6 +17,12 @@ import { allSources, ENTRIES, ROOT, sources } from "./fixtures/sources.ts";
 const CAPABILITIES = ["cache", "upstream", "uploads", "storage", "server"];
 const SHARED = ["http", "ops", "redis"];
 const MAX_LINES = 400;
+/**
+ * Widest comment line: `deno fmt` wraps code at 80 but leaves comments as
+ * written, so a file near {@linkcode MAX_LINES} could hide lines in long
+ * ones. A line naming a URL may run past it.
+ */
+const MAX_COMMENT_WIDTH = 100;
 
 /**
  * Imports that cross the rules today, each with the step that removes it.
@@ -127,6 +133,16 @@ Deno.test("imports run entry -> routes -> services; capabilities meet only in ro
   );
 });
 
+/** Every module: the entries, routes/, services/, bench/, tests/, deploy/. */
+async function everyModule(): Promise<string[]> {
+  return [
+    ...await allSources(),
+    ...await sources("bench"),
+    ...await sources("tests"),
+    ...await sources("deploy"),
+  ];
+}
+
 /** The number of lines of the file at `path` (from the root). */
 async function linesOf(path: string): Promise<number> {
   const text = await Deno.readTextFile(join(ROOT, path));
@@ -159,15 +175,36 @@ Deno.test(`files under bench/ and tests/ stay under ${MAX_LINES} lines too`, asy
 
 Deno.test("every module, the entries, routes/, services/, bench/, tests/ and deploy/, has a @module doc", async () => {
   const missing: string[] = [];
-  const paths = [
-    ...await allSources(),
-    ...await sources("bench"),
-    ...await sources("tests"),
-    ...await sources("deploy"),
-  ];
-  for (const path of paths) {
+  for (const path of await everyModule()) {
     const text = await Deno.readTextFile(join(ROOT, path));
     if (!/^\/\*\*[\s\S]*?@module[\s\S]*?\*\//.test(text)) missing.push(path);
   }
   assert.deepEqual(missing, []);
+});
+
+/** The comment lines of `text` wider than {@linkcode MAX_COMMENT_WIDTH}. */
+export function wideComments(text: string): number[] {
+  const wide: number[] = [];
+  text.split("\n").forEach((line, i) => {
+    const comment = /^\s*(?:\/\*\*|\*|\/\/)/.test(line);
+    if (
+      comment && line.length > MAX_COMMENT_WIDTH && !/https?:\/\//.test(line)
+    ) {
+      wide.push(i + 1);
+    }
+  });
+  return wide;
+}
+
+Deno.test(`comment lines stay within ${MAX_COMMENT_WIDTH} characters`, async () => {
+  assert.deepEqual(
+    wideComments(`/** ${"x".repeat(97)} */\nconst s = "${"y".repeat(120)}";`),
+    [1],
+  );
+  const wide: string[] = [];
+  for (const path of await everyModule()) {
+    const text = await Deno.readTextFile(join(ROOT, path));
+    for (const line of wideComments(text)) wide.push(`${path}:${line}`);
+  }
+  assert.deepEqual(wide, []);
 });

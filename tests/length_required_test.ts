@@ -1,11 +1,11 @@
 /**
  * An upload whose body is framed by neither `Content-Length` nor
- * `Transfer-Encoding` (an HTTP/1.0 POST of a stream, `curl -T -` from a
- * pipe with `-H 'Transfer-Encoding:'`): over HTTP/1.x its body is empty (RFC 9112 6.3), whatever follows
- * the headers, so storing it stored an empty file with a 201. It is 411
- * Length Required, problem+json, nothing kept; an empty body that says so
- * (`Content-Length: 0`, an empty chunked one) is still a file, and an
- * HTTP/2 upload, whose frames delimit it without either header, is not
+ * `Transfer-Encoding` (an HTTP/1.0 POST of a stream, `curl -T -` from a pipe
+ * with `-H 'Transfer-Encoding:'`): over HTTP/1.x its body is empty (RFC 9112
+ * 6.3), whatever follows the headers, so storing it stored an empty file with a
+ * 201. It is 411 Length Required, problem+json, nothing kept; an empty body
+ * that says so (`Content-Length: 0`, an empty chunked one) is still a file, and
+ * an HTTP/2 upload, whose frames delimit it without either header, is not
  * refused.
  *
  * @module

@@ -4,8 +4,9 @@
  * (`list.ts`); `GET`/`HEAD /files/:id` stream a file back (`download.ts`);
  * `DELETE /files/:id` removes it (`remove.ts`); `GET /uploads` and
  * `GET /uploads/events` show the uploads in flight (`progress.ts`), and
- * `GET /upload` is a page that uploads and shows them (`upload_page.ts`). Limits, auth and integrity failures are answered
- * as problem responses, and nothing partial is ever kept.
+ * `GET /upload` is a page that uploads and shows them (`upload_page.ts`).
+ * Limits, auth and integrity failures are answered as problem responses, and
+ * nothing partial is ever kept.
  *
  * @module
  */

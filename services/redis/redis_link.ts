@@ -1,18 +1,18 @@
 /**
  * The connections to Redis of one instance, shared by the cache tier
- * (`services/cache/`) and the upload relay (`services/uploads/`): one
- * command connection (binary replies as `Buffer`s) and one subscriber
- * connection for their announcements, each on its own channel. Redis is an optimisation, never a dependency: a
- * command that is not connected, fails or takes longer than `timeoutMs`
- * rejects with {@linkcode RedisUnavailableError}, which callers treat as a
- * miss. Losing and regaining the connection is logged once per change, and
- * node-redis reconnects with capped exponential backoff. A connection whose
- * path went silent (no FIN, no RST) is found by its PINGs and replaced
- * (`redis_connection.ts`). While the subscriber is not subscribed, or a PING
- * of it is late, messages published meanwhile may be lost:
- * {@linkcode RedisLink.listening} says so, {@linkcode RedisLink.onSilent}
- * tells when it was found silent, and {@linkcode RedisLink.onSubscribed}
- * when it is subscribed again.
+ * (`services/cache/`) and the upload relay (`services/uploads/`): one command
+ * connection (binary replies as `Buffer`s) and one subscriber connection for
+ * their announcements, each on its own channel. Redis is an optimisation, never
+ * a dependency: a command that is not connected, fails or takes longer than
+ * `timeoutMs` rejects with {@linkcode RedisUnavailableError}, which callers
+ * treat as a miss. Losing and regaining the connection is logged once per
+ * change, and node-redis reconnects with capped exponential backoff. A
+ * connection whose path went silent (no FIN, no RST) is found by its PINGs and
+ * replaced (`redis_connection.ts`). While the subscriber is not subscribed, or
+ * a PING of it is late, messages published meanwhile may be lost:
+ * {@linkcode RedisLink.listening} says so, {@linkcode RedisLink.onSilent} tells
+ * when it was found silent, and {@linkcode RedisLink.onSubscribed} when it is
+ * subscribed again.
  *
  * @module
  */

@@ -285,13 +285,14 @@ function guarded(
 /**
  * At the connection cap: closes the connection idle longest, if idle for
  * {@linkcode FRESH_MS} or more (accepted that long ago and silent, or kept
- * alive that long after an answer); with none such, the answer whose
- * client has taken nothing longest, if for 5 s or more (`giveUpStalled`;
- * downloads read by nobody filled the cap and every new client got 503
- * until `DOWNLOAD_IDLE_TIMEOUT_MS`); only then one accepted a moment ago. Before a stalled answer, that one went: its head
- * not read yet, it was the only idle connection, and a burst of clients
- * each closed the one before it ("Empty reply from server") while the
- * stalled downloads stayed. Returns whether it closed one.
+ * alive that long after an answer); with none such, the answer whose client has
+ * taken nothing longest, if for 5 s or more (`giveUpStalled`; downloads read by
+ * nobody filled the cap and every new client got 503 until
+ * `DOWNLOAD_IDLE_TIMEOUT_MS`); only then one accepted a moment ago. Before a
+ * stalled answer, that one went: its head not read yet, it was the only idle
+ * connection, and a burst of clients each closed the one before it ("Empty
+ * reply from server") while the stalled downloads stayed. Returns whether it
+ * closed one.
  */
 function roomAtCap(
   connections: ConnectionSet,

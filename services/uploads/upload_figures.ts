@@ -19,7 +19,10 @@ export interface MeasuredTasks {
   queue: BoundedQueue;
 }
 
-/** The figures of an upload in progress, as `ReceiveUploadOptions.observe` (`pipeline.ts`) reads them. */
+/**
+ * The figures of an upload in progress, as `ReceiveUploadOptions.observe`
+ * (`pipeline.ts`) reads them.
+ */
 export interface LiveFigures {
   /** Body bytes received so far. */
   size: number;
