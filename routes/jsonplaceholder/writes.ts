@@ -18,7 +18,11 @@
 import type { ResponseCache } from "../../services/cache/policy.ts";
 import { problem } from "../../services/http/problem.ts";
 import { jsonDepth } from "../../services/http/json_depth.ts";
-import { BodyTooLargeError, readBody } from "../../services/http/read_body.ts";
+import {
+  BodyTooLargeError,
+  contentLengthOf,
+  readBody,
+} from "../../services/http/read_body.ts";
 import {
   decodedBody,
   type RequestCoding,
@@ -131,7 +135,7 @@ async function jsonBody(
   deps: WriteDeps & { coding: RequestCoding },
 ): Promise<Uint8Array<ArrayBuffer> | Response> {
   const { maxBytes, bodyTimeoutMs, coding } = deps;
-  const length = req.headers.get("content-length");
+  const expectedBytes = contentLengthOf(req.headers);
   // A connection with a request in flight is never closed by the server's
   // timers: without this, a body sent a byte now and then (or never)
   // would hold the connection for ever.
@@ -141,9 +145,7 @@ async function jsonBody(
     bytes = await readBody(req.body && decodedBody(req.body, coding), {
       maxBytes,
       signal,
-      ...(length && /^\d+$/.test(length)
-        ? { expectedBytes: Math.min(Number(length), Number.MAX_SAFE_INTEGER) }
-        : {}),
+      ...(expectedBytes === undefined ? {} : { expectedBytes }),
     }) as Uint8Array<ArrayBuffer>;
   } catch (error) {
     if (error instanceof BodyTooLargeError) return tooLarge(error, ctx);

@@ -8,7 +8,11 @@
  */
 
 import type { UpstreamAttempt, UpstreamResponse } from "./client.ts";
-import { BodyTooLargeError, readBody } from "../http/read_body.ts";
+import {
+  BodyTooLargeError,
+  contentLengthOf,
+  readBody,
+} from "../http/read_body.ts";
 import { UpstreamError } from "./error.ts";
 import { originValidatorsOf } from "../http/origin_validators.ts";
 import { parseHttpDate } from "../http/conditional.ts";
@@ -38,14 +42,6 @@ export function parseRetryAfter(
   if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
   const date = parseHttpDate(trimmed);
   return date === undefined ? undefined : Math.max(0, date - now);
-}
-
-/** The declared `Content-Length`, when it is a plain number. */
-function declaredLength(response: Response): number | undefined {
-  const value = response.headers.get("content-length")?.trim();
-  if (!value || !/^\d+$/.test(value)) return undefined;
-  // Absurd lengths stay absurd (over any cap) rather than lose precision.
-  return Math.min(Number(value), Number.MAX_SAFE_INTEGER);
 }
 
 /**
@@ -94,7 +90,7 @@ export async function readCapped(
   response: Response,
   maxBytes: number,
 ): Promise<Uint8Array> {
-  const expectedBytes = declaredLength(response);
+  const expectedBytes = contentLengthOf(response.headers);
   try {
     return await readBody(response.body, {
       maxBytes,
