@@ -93,6 +93,12 @@ Deno.test("--help lists every setting and describeConfig() hides the token", () 
   const described = describeConfig(load([], { UPLOAD_TOKEN: token }));
   assert.equal(described.uploadToken, "set");
   assert.ok(!JSON.stringify(described).includes(token));
+  // Every setting is in the log line, one without a value as unset (JSON
+  // dropped the undefined ones: REDIS_URL, S3_ENDPOINT, ...).
+  const logged = JSON.parse(JSON.stringify(described));
+  assert.deepEqual(Object.keys(logged), SETTINGS.map((s) => s.key));
+  assert.equal(logged.redisUrl, "unset");
+  assert.equal(logged.uploadWriteBytes, "unset");
 });
 
 Deno.test("README's Settings table has every setting, its flag and default as the code does", async () => {

@@ -152,13 +152,19 @@ function shownUrl(url: URL): string {
   return shown.href.replace(/\/$/, "");
 }
 
-/** The settings as a log-safe object: secrets are reported as set or not. */
+/**
+ * The settings as a log-safe object, every one of them: secrets are
+ * reported as `set` or `unset`, and any other setting without a value as
+ * `unset` (left `undefined`, JSON dropped it from the listening line).
+ */
 export function describeConfig(config: Config): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const s of SETTINGS) {
     const value = config[s.key];
-    if ("secret" in s && s.secret) {
-      out[s.key] = value === undefined ? "unset" : "set";
+    if (value === undefined) {
+      out[s.key] = "unset";
+    } else if ("secret" in s && s.secret) {
+      out[s.key] = "set";
     } else {
       out[s.key] = value instanceof URL ? shownUrl(value) : value;
     }
