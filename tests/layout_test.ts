@@ -208,3 +208,24 @@ Deno.test(`comment lines stay within ${MAX_COMMENT_WIDTH} characters`, async () 
   }
   assert.deepEqual(wide, []);
 });
+
+Deno.test("README's Architecture names every module of routes/ and services/ in its folder's row", async () => {
+  const readme = await Deno.readTextFile(join(ROOT, "README.md"));
+  const block = readme.split("\n## Architecture\n")[1]!.split("```")[1]!;
+  const rows = new Map<string, string>();
+  for (const line of block.split("\n")) {
+    const [folder = "", ...text] = line.split(/\s+/);
+    rows.set(folder, text.join(" "));
+  }
+  const unnamed: string[] = [];
+  for (const path of await allSources()) {
+    if (ENTRIES.includes(path)) continue;
+    const folder = `${dirname(path)}/`;
+    const stem = path.slice(folder.length, -".ts".length);
+    const row = rows.get(folder) ?? "";
+    if (!new RegExp(`(?<![\\w/])${stem}(?:\\.ts)?(?![\\w/])`).test(row)) {
+      unnamed.push(path);
+    }
+  }
+  assert.deepEqual(unnamed, []);
+});
