@@ -33,28 +33,31 @@ const LADDER = new URL("./ladder_server.ts", import.meta.url).pathname;
 
 /**
  * What the equivalent peer must send and log: the service's cached answer
- * (its second `GET`, a hit) and the log line of that request.
+ * (its second `GET`, a hit) and the log line of that request. The answer
+ * is read off the wire ({@linkcode wireAnswer}), so the spec keeps the
+ * service's header order: `fetch`'s `Headers` sorts the names, and the
+ * peer then sent the same fields in another order than the service
+ * (bench/PROFILE.md, seventeenth round).
  */
-async function specFromService(
+export async function specFromService(
   url: string,
   logFile: string,
 ): Promise<EquivalentSpec> {
-  // As wrk asks: no Accept-Encoding (fetch would ask for gzip and br).
-  const init = { headers: { "accept-encoding": "identity" } };
-  await (await fetch(`${url}${CACHED_PATH}`, init)).body?.cancel();
-  const res = await fetch(`${url}${CACHED_PATH}`, init);
-  const body = await res.text();
-  const requestId = res.headers.get("x-request-id");
-  const headers = [...res.headers].filter(([name]) =>
+  await wireAnswer(`${url}${CACHED_PATH}`);
+  const { status, headers: head, body } = await wireAnswer(
+    `${url}${CACHED_PATH}`,
+  );
+  const requestId = head.find(([name]) => name === "x-request-id")?.[1];
+  const headers = head.filter(([name]) =>
     name !== "date" && name !== "content-length"
   );
   for (let i = 0; i < 100; i++) {
     const line = (await Deno.readTextFile(logFile)).split("\n")
-      .find((l) => requestId !== null && l.includes(requestId));
+      .find((l) => requestId !== undefined && l.includes(requestId));
     if (line) {
       return {
         path: CACHED_PATH,
-        status: res.status,
+        status,
         body,
         headers,
         log: JSON.parse(line),
@@ -63,6 +66,60 @@ async function specFromService(
     await new Promise((r) => setTimeout(r, 20));
   }
   throw new Error("the service did not log its cached GET");
+}
+
+/** An answer as it came on the wire: header fields in their order. */
+export interface WireAnswer {
+  status: number;
+  /** Names in lower case, in the order sent. */
+  headers: [string, string][];
+  body: string;
+}
+
+/**
+ * `GET url` as wrk asks it (the request line and `Host`, nothing else:
+ * no `Accept-Encoding`), on a connection of its own, and the answer's
+ * status, header fields in the order sent, and body (by its
+ * `Content-Length`).
+ */
+export async function wireAnswer(url: string): Promise<WireAnswer> {
+  const { hostname, port, host, pathname } = new URL(url);
+  const conn = await Deno.connect({ hostname, port: Number(port) });
+  try {
+    const ask = `GET ${pathname} HTTP/1.1\r\nHost: ${host}\r\n\r\n`;
+    await conn.write(new TextEncoder().encode(ask));
+    const buffer = new Uint8Array(64 * 1024);
+    let received = new Uint8Array(0);
+    for (;;) {
+      // The head is ASCII: its bytes and a latin1 string's indices agree.
+      const text = String.fromCharCode(...received);
+      const end = text.indexOf("\r\n\r\n");
+      const length = /\r\ncontent-length: *(\d+)/i.exec(text.slice(0, end));
+      const size = end + 4 + Number(length?.[1]);
+      if (end >= 0 && received.byteLength >= size) {
+        const [statusLine = "", ...fields] = text.slice(0, end).split("\r\n");
+        return {
+          status: Number(statusLine.split(" ")[1]),
+          headers: fields.map((field) => {
+            const colon = field.indexOf(":");
+            return [
+              field.slice(0, colon).toLowerCase(),
+              field.slice(colon + 1).trim(),
+            ];
+          }),
+          body: new TextDecoder().decode(received.subarray(end + 4, size)),
+        };
+      }
+      const n = await conn.read(buffer);
+      if (n === null) throw new Error(`${url}: closed before an answer`);
+      const next = new Uint8Array(received.byteLength + n);
+      next.set(received);
+      next.set(buffer.subarray(0, n), received.byteLength);
+      received = next;
+    }
+  } finally {
+    conn.close();
+  }
 }
 
 export async function nginxVersion(): Promise<string> {

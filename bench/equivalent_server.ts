@@ -118,7 +118,7 @@ export function answerHandler(
     }
     const requestId = requestIdOf(requestHeaders);
     const origin = requestHeaders.get("origin");
-    const ageSeconds = String(Math.floor((Date.now() - storedAt) / 1000));
+    const ageSeconds = Math.floor((Date.now() - storedAt) / 1000);
     const ms = Math.round((performance.now() - started) * 100) / 100;
     const headers = headOf(requestId, ageSeconds, ms, origin);
     // The service's preconditions (RFC 9110 13.2.2): `If-Match` first (412
@@ -158,8 +158,8 @@ export function answerHandler(
 
 /**
  * The head of `spec`'s answer with a request's values: its request id,
- * `Age`, the `Server-Timing` duration, and the CORS headers when it has an
- * `Origin`. A fresh record, as the service hands the runtime its head: the
+ * `Age`, the TTL left in `Cache-Status`, the `Server-Timing` duration, and
+ * the CORS headers when it has an `Origin`. A fresh record, as the service hands the runtime its head: the
  * cheapest form Deno 2.9.6 takes (pairs cost ~21 % more instructions per
  * answer here; bench/PROFILE.md, eleventh round).
  */
@@ -167,7 +167,7 @@ function headMaker(
   spec: EquivalentSpec,
 ): (
   requestId: string,
-  ageSeconds: string,
+  ageSeconds: number,
   ms: number,
   origin: string | null,
 ) => Record<string, string> {
@@ -187,10 +187,12 @@ function headMaker(
   // literal does not do.
   const template: Record<string, string> = Object.fromEntries(spec.headers);
   const [hasId, hasAge] = ["x-request-id" in template, "age" in template];
+  const ttlLeft = ttlMaker(spec);
   return (requestId, ageSeconds, ms, origin) => {
     const headers: Record<string, string> = { ...template };
     if (hasId) headers["x-request-id"] = requestId;
-    if (hasAge) headers.age = ageSeconds;
+    if (hasAge) headers.age = String(ageSeconds);
+    if (ttlLeft !== undefined) headers["cache-status"] = ttlLeft(ageSeconds);
     if (dur !== null) {
       headers["server-timing"] = `${timingHead}${ms}${timingTail}`;
     }
@@ -200,6 +202,37 @@ function headMaker(
       headers["timing-allow-origin"] = "*";
     }
     return headers;
+  };
+}
+
+/**
+ * The service's `Cache-Status` for an entry `ageSeconds` old, when the
+ * spec's has a `ttl=`: the TTL left goes down as `Age` goes up (the
+ * lifetime is the spec's TTL plus its `Age`), one string per second as the
+ * service makes it (services/cache/headers.ts). A constant one was a
+ * byte on the wire the service did not send once a second had passed
+ * (bench/PROFILE.md, seventeenth round). `undefined`: no `ttl=` to move.
+ */
+function ttlMaker(
+  spec: EquivalentSpec,
+): ((ageSeconds: number) => string) | undefined {
+  const status = spec.headers.find(([name]) => name === "cache-status")?.[1];
+  const age = Number(spec.headers.find(([name]) => name === "age")?.[1]);
+  const ttl = status === undefined ? null : /ttl=(\d+)/.exec(status);
+  if (ttl === null || !Number.isInteger(age)) return undefined;
+  const lifetime = Number(ttl[1]) + age;
+  const [head, tail] = [
+    status!.slice(0, ttl.index + 4),
+    status!.slice(ttl.index + ttl[0].length),
+  ];
+  let lastAge = -1;
+  let last = status!;
+  return (ageSeconds) => {
+    if (ageSeconds !== lastAge) {
+      lastAge = ageSeconds;
+      last = `${head}${lifetime - ageSeconds}${tail}`;
+    }
+    return last;
   };
 }
 

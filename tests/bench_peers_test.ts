@@ -16,6 +16,7 @@ import {
   type EquivalentSpec,
 } from "../bench/equivalent_server.ts";
 import { EXPOSED_HEADERS } from "../services/http/cors.ts";
+import { specFromService } from "../bench/cached_peers.ts";
 import {
   checkWrk,
   cpuSecondsOf,
@@ -129,6 +130,60 @@ Deno.test("equivalentHandler() takes the service's decisions from Host, X-Reques
   const badHost = get({ host: "a/b" });
   assert.equal(badHost.status, 400);
   await new Promise((resolve) => setTimeout(resolve, 10));
+});
+
+Deno.test("equivalentHandler() counts the TTL left in Cache-Status down as Age goes up, as the service does", async () => {
+  // Taken when the entry was 5 s old with 3595 s left: a 3600 s lifetime.
+  const aged: EquivalentSpec = {
+    ...spec,
+    headers: [
+      ["age", "5"],
+      ["cache-status", "async-api; hit; ttl=3595"],
+      ...spec.headers.slice(1),
+    ],
+  };
+  const handler = equivalentHandler(aged, await encodedBodies(aged));
+  const res = handler(new Request("http://127.0.0.1:1/posts/1"));
+  await res.body?.cancel();
+  const age = Number(res.headers.get("age"));
+  assert.ok(age === 0 || age === 1, `age ${age}`);
+  assert.equal(
+    res.headers.get("cache-status"),
+    `async-api; hit; ttl=${3600 - age}`,
+  );
+  await new Promise((resolve) => setTimeout(resolve, 10));
+});
+
+Deno.test("specFromService() keeps the service's header order as sent on the wire", async () => {
+  const requestId = "11111111-2222-3333-4444-555555555555";
+  const dir = await Deno.makeTempDir();
+  const logFile = `${dir}/service.log`;
+  await Deno.writeTextFile(
+    logFile,
+    JSON.stringify({ msg: "request", status: 200, requestId }) + "\n",
+  );
+  // Not in the alphabetical order a `Headers` iteration gives.
+  const head = {
+    "x-request-id": requestId,
+    "vary": "Accept-Encoding, Origin",
+    "content-type": "application/json; charset=utf-8",
+    "age": "3",
+  };
+  await using server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    () => new Response('{"id":1}', { headers: head }),
+  );
+  try {
+    const got = await specFromService(
+      `http://127.0.0.1:${server.addr.port}`,
+      logFile,
+    );
+    assert.deepEqual(got.headers, Object.entries(head));
+    assert.equal(got.body, '{"id":1}');
+    assert.equal(got.log.requestId, requestId);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("startTaskFlags() gives the start task's permissions and V8 flags, and serviceCommand() its V8 flags", () => {
