@@ -234,11 +234,11 @@ export function cachedSection(cached: CachedGetResult): string {
     "",
     socketErrors(cached),
     "",
-    `The feature-equivalent peer is derived in the same run from the service itself: the bench fetches \`/posts/1\` twice from the service (as wrk does, without \`Accept-Encoding\`), copies the second (cached) answer's status, body and headers (${
+    `The feature-equivalent peer is derived in the same run from the service itself: the bench asks the service for \`/posts/1\` twice as wrk does (the request line and \`Host\`, nothing else), copies the second (cached) answer's status, body and header fields in the order sent (${
       cached.headerNames.map((n) => `\`${n}\``).join(", ")
     }; \`date\` and \`content-length\` are added by \`Deno.serve\`) and that request's JSON log line (fields ${
       cached.logFields.map((n) => `\`${n}\``).join(", ")
-    }). Per request it makes a new request id (\`crypto.randomUUID()\`), \`Age\`, the \`Server-Timing\` duration, the log line's time and duration, answers \`If-None-Match\` with 304, and batches log lines per event-loop turn as the service's logger does; nothing else.`,
+    }). Per request it makes a new request id (\`crypto.randomUUID()\`), \`Age\` and the TTL left in \`Cache-Status\`, the \`Server-Timing\` duration, the log line's time and duration, answers \`If-None-Match\` with 304, and batches log lines per event-loop turn as the service's logger does; nothing else.`,
     "",
     ladderSection(cached),
   ].join("\n");

@@ -16,9 +16,9 @@
  * the body in `br` or `gzip` with a weak `ETag` when `Accept-Encoding`
  * takes one (encoded once at start, as the service keeps its variants),
  * `If-Match` read (412 when it names another tag), `If-None-Match`
- * answered with 304; `Age` from when the entry was stored, the
- * `Server-Timing` duration, and the log record's time, duration and
- * request id. Every other header and log field is the service's own value.
+ * answered with 304; `Age` from when the entry was stored and the TTL left
+ * in `Cache-Status`, the `Server-Timing` duration, and the log record's
+ * time, duration and request id. Every other header and log field is the service's own value.
  * Lines are written by the service's own logger (`services/ops/logger.ts`:
  * batched once per turn of the event loop). Without those reads the peer
  * answered a request with `X-Request-Id`, `Origin` or `Accept-Encoding`
@@ -159,9 +159,10 @@ export function answerHandler(
 /**
  * The head of `spec`'s answer with a request's values: its request id,
  * `Age`, the TTL left in `Cache-Status`, the `Server-Timing` duration, and
- * the CORS headers when it has an `Origin`. A fresh record, as the service hands the runtime its head: the
- * cheapest form Deno 2.9.6 takes (pairs cost ~21 % more instructions per
- * answer here; bench/PROFILE.md, eleventh round).
+ * the CORS headers when it has an `Origin`. A fresh record, as the service
+ * hands the runtime its head: the cheapest form Deno 2.9.6 takes (pairs
+ * cost ~21 % more instructions per answer here; bench/PROFILE.md, eleventh
+ * round).
  */
 function headMaker(
   spec: EquivalentSpec,
