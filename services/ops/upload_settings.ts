@@ -153,7 +153,7 @@ export const UPLOAD_SETTINGS = [
     flag: "download-idle-timeout-ms",
     default: "60000",
     help:
-      "a download whose client reads nothing for this long is closed (its file released)",
+      "a download whose client reads nothing for this long is closed (its file released); so is a large answer from memory (over 16 KiB)",
     parse: integer(1, 3_600_000),
   }),
   setting({
