@@ -2,8 +2,8 @@
  * Invalidation across instances when a Redis connection was lost, on a
  * real `redis-server` with two in-process instances and the loopback
  * upstream: a drop announced while an instance's subscriber was away is
- * not missed (it drops its memory tier on subscribing again, and confirms
- * memory copies with Redis while it is away), and a drop that could not
+ * not missed (it demotes its memory tier on subscribing again, and
+ * confirms memory copies with Redis while it is away), and a drop that could not
  * reach Redis is shared once it can.
  *
  * @module
@@ -44,7 +44,7 @@ Deno.test("REDIS_URL: Redis restarted: a write through A while it was down does 
 
     await redis.restart();
     await until(() => linkOf(a).up && linkOf(b).up, "Redis back");
-    // B heard nothing, but subscribing again dropped its memory tier.
+    // B heard nothing, but subscribing again demoted its memory tier.
     const after = await read(b, "/posts/1");
     assert.equal(after.body.title, "changed");
     assert.equal(after.hit, false, "re-read, not B's old copy");
@@ -104,7 +104,7 @@ Deno.test("REDIS_URL: A cut off from Redis (a stalled link) while B and Redis ke
   }
 });
 
-Deno.test("REDIS_URL: B's subscriber refused (its channels revoked) while its commands work: B confirms memory copies with Redis, and drops them all on subscribing again", async () => {
+Deno.test("REDIS_URL: B's subscriber refused (its channels revoked) while its commands work: B confirms memory copies with Redis, and demotes them all on subscribing again", async () => {
   await using upstream = startFixtureUpstream();
   await using redis = await startRedis();
   assert.equal(
@@ -147,9 +147,13 @@ Deno.test("REDIS_URL: B's subscriber refused (its channels revoked) while its co
     await redis.command("ACL", "SETUSER", "b", "allchannels");
     await until(() => linkOf(b).listening, "B subscribed again");
     assert.ok(await metric(b, "cache_redis_resyncs_total") >= 1);
-    // Its memory tier went: re-read from Redis when asked for.
-    assert.equal(b.app.cache.store.stats().entries, 0);
+    // Its memory tier is demoted (kept for stale-if-error), served from
+    // memory no more until Redis vouches for it when asked for.
+    const store = b.app.cache.store;
+    await until(() => store.peek?.("/posts/2") === undefined, "demoted");
+    assert.equal(store.stats().entries, 2);
     assert.equal((await read(b, "/posts/2")).hit, true);
+    assert.ok(store.peek?.("/posts/2"), "confirmed by Redis: in memory again");
     await patchTitle(a, "/posts/2", "changed too");
     await until(
       async () => (await read(b, "/posts/2")).body.title === "changed too",

@@ -212,6 +212,24 @@ export class MemoryStore implements CacheStore {
     return { keys, scope: "local" };
   }
 
+  /**
+   * Replaces every entry by its copy marked `unconfirmed`, least recent
+   * first so the LRU keeps its order, in slices as `drop` walks them; one
+   * set meanwhile (a newer answer) stays as it is. The copies cost what
+   * the entries did: same body, same count.
+   */
+  async demote(): Promise<void> {
+    const all: [string, Held][] = [];
+    for (const key of this.#lru.rkeys()) all.push([key, this.#lru.peek(key)!]);
+    for (let start = 0; start < all.length; start += DROP_SLICE) {
+      if (start > 0) await new Promise((resolve) => setTimeout(resolve, 0));
+      for (const [key, held] of all.slice(start, start + DROP_SLICE)) {
+        if (held.unconfirmed || this.#lru.peek(key) !== held) continue;
+        this.#lru.set(key, { ...held, unconfirmed: true });
+      }
+    }
+  }
+
   stats(): { entries: number; bytes: number; evictions: number } {
     return {
       entries: this.#lru.size,

@@ -7,7 +7,7 @@
  * misses); all stores read at scrape
  * time; with a shared tier too, `cache_redis_silent_connections_total`
  * (connections whose PINGs went unanswered, replaced),
- * `cache_redis_resyncs_total` (memory tier dropped on resubscribing),
+ * `cache_redis_resyncs_total` (memory tier demoted on resubscribing),
  * `cache_invalidations_unshared_total` and `cache_invalidations_pending`
  * (drops that could not reach Redis, tried again until they do).
  * `cache_revalidations_total` counts conditional refreshes of stale entries
@@ -122,12 +122,12 @@ export function redisCacheMetrics(
   mirroredCounter(registry, {
     name: "cache_redis_silent_connections_total",
     help:
-      "Redis connections found silent (a PING or handshake unanswered by the second REDIS_PING_INTERVAL_MS period) and replaced; a silent subscriber drops the in-memory tier",
+      "Redis connections found silent (a PING or handshake unanswered by the second REDIS_PING_INTERVAL_MS period) and replaced; a silent subscriber demotes the in-memory tier",
   }, () => link.silentDeaths);
   mirroredCounter(registry, {
     name: "cache_redis_resyncs_total",
     help:
-      "Times the Redis subscriber was subscribed again after a loss: drops announced meanwhile may have been missed, so the in-memory tier was dropped",
+      "Times the Redis subscriber was subscribed again after a loss: drops announced meanwhile may have been missed, so the in-memory tier was demoted (revalidated before it is served, kept for stale-if-error)",
   }, () => drops.dropStats().resyncs);
   mirroredCounter(registry, {
     name: "cache_invalidations_unshared_total",

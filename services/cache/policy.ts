@@ -170,7 +170,9 @@ export class ResponseCache {
    */
   async get(key: string, load: Loader): Promise<CacheResult> {
     const cached = await this.#store.get(key);
-    if (cached) {
+    // An unconfirmed entry (a drop naming it may have been missed) is
+    // loaded again before it is served, and stands in only on an error.
+    if (cached && cached.unconfirmed !== true) {
       const now = this.#now();
       const age = now - cached.storedAt;
       if (age < this.#ttlMs) return this.#result(cached, "hit", now);
@@ -365,10 +367,12 @@ export class ResponseCache {
    * ETag, validators updated by those the 304 carried (RFC 9111 4.3.4).
    */
   #renewed(stale: CacheEntry, notModified: Loaded): CacheEntry {
+    // The upstream vouches for it now.
+    const { unconfirmed: _unconfirmed, ...confirmed } = stale;
     return {
-      ...stale,
+      ...confirmed,
       storedAt: this.#now(),
-      validators: { ...stale.validators, ...notModified.validators },
+      validators: { ...confirmed.validators, ...notModified.validators },
     };
   }
 

@@ -13,13 +13,16 @@
  *
  * Two gaps a lost connection opens are closed too. A message published
  * while an instance's subscriber was down never reaches it: so each time
- * the subscriber is subscribed again, the instance drops its whole memory
- * tier (what it held is re-read from Redis, which the writer's `DEL`
- * cleaned); memory is a copy of Redis only while the instance listens.
- * A subscriber found silent (its PINGs unanswered: a dead path, maybe from
- * this instance only, while the writer still reaches Redis) drops the
- * memory tier at once too: none of it can be confirmed while Redis cannot
- * answer, and what the upstream gives meanwhile is newer.
+ * the subscriber is subscribed again, the instance demotes its whole
+ * memory tier (`CacheStore.demote`): no entry is served again before Redis
+ * vouches for it (the writer's `DEL` cleaned Redis) or the upstream is
+ * asked, yet each stays for stale-if-error. Dropping them, as before, left
+ * nothing to serve when the upstream failed and Redis came back empty
+ * from a restart. A subscriber found silent (its PINGs unanswered: a dead
+ * path, maybe from this instance only, while the writer still reaches
+ * Redis) demotes the memory tier at once too: none of it can be confirmed
+ * while Redis cannot answer, and what the upstream gives meanwhile is
+ * newer.
  * And a drop that could not reach Redis (`DEL` or `PUBLISH` failed) leaves
  * the entries in Redis and in the other instances' memory: it is kept and
  * tried again every {@linkcode RETRY_MS} until it goes through (a bounded
@@ -106,7 +109,7 @@ export class SharedDrops {
     this.#now = now;
     link.subscribe(channel, (message) => this.#received(message));
     link.onSubscribed(() => this.#resync());
-    link.onSilent(() => this.#apply(EVERY_KEY));
+    link.onSilent(() => this.#demote());
   }
 
   /**
@@ -217,12 +220,12 @@ export class SharedDrops {
   /**
    * The subscriber is subscribed again (or for the first time): drops
    * announced while it was away were missed, so nothing in memory can be
-   * shown current; it all goes, and loads in flight are not stored.
+   * shown current; it is all demoted, and loads in flight are not stored.
    */
   #resync(): void {
     const { entries } = this.#memory.stats();
-    this.#apply(EVERY_KEY);
-    // The first subscription drops what was stored before Redis answered
+    this.#demote();
+    // The first subscription demotes what was stored before Redis answered
     // (as unproven), but is no reconnection: neither counted nor logged.
     if (!this.#subscribedBefore) {
       this.#subscribedBefore = true;
@@ -231,8 +234,20 @@ export class SharedDrops {
     this.#resyncs++;
     this.#logger.info("cache.redis_resubscribed", {
       entries,
-      detail: "the in-memory tier is dropped: it is re-read from Redis",
+      detail:
+        "the in-memory tier is demoted: each entry is confirmed with Redis or the upstream before it is served, and kept for stale-if-error",
     });
+  }
+
+  /**
+   * Memory may hold what a missed drop named: every entry is demoted
+   * (dropped, where the tier cannot), and loads in flight are not stored,
+   * as for a drop of every key.
+   */
+  #demote(): void {
+    this.#epoch++;
+    for (const listener of this.#listeners) listener(EVERY_KEY);
+    void (this.#memory.demote?.() ?? this.#memory.drop(EVERY_KEY));
   }
 
   /** Drops `rule`'s memory copies here, on another instance's word. */

@@ -32,6 +32,14 @@ export interface CacheEntry {
    * since the body, and so the count, is the same.
    */
   pagination?: Pagination;
+  /**
+   * Set by a store on an entry it holds but can no longer vouch for (it
+   * may have missed a drop naming it, see `CacheStore.demote`): never
+   * served fresh nor while a refresh runs, it is loaded again on the next
+   * request (conditionally, with its validators) and stands in only as
+   * stale-if-error. A renewal (304) clears it.
+   */
+  unconfirmed?: true;
 }
 
 /** Storage behind the cache: a key-value store with expiry and a size bound. */
@@ -69,6 +77,12 @@ export interface CacheStore {
    * stores only).
    */
   watchDrops?(listener: (rule: KeyRule) => void): void;
+  /**
+   * Marks every entry held now {@linkcode CacheEntry.unconfirmed}: kept
+   * for stale-if-error, never served again without asking the upstream
+   * (shared stores, when drops may have been missed).
+   */
+  demote?(): Promise<void>;
   /** Entries and bytes held now (for metrics); may be approximate. */
   stats(): { entries: number; bytes: number; evictions: number };
   /** Releases connections, if any. */

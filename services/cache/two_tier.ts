@@ -14,7 +14,10 @@
  * Memory is trusted only while this instance hears the drops other
  * instances announce (its subscriber is subscribed): otherwise a front
  * entry is served after Redis confirms it (the writer's `DEL` removed it
- * there), or as it is when Redis cannot answer at all.
+ * there), or as it is when Redis cannot answer at all. An entry Redis
+ * cannot vouch for (gone from it, or demoted when drops may have been
+ * missed) is `unconfirmed`: loaded again before it is served, kept for
+ * stale-if-error.
  *
  * @module
  */
@@ -131,7 +134,8 @@ export class TwoTierStore implements CacheStore {
   peek(key: string): CacheEntry | undefined {
     if (!this.#link.listening) return undefined;
     const front = this.#memory.peek?.(key);
-    return front && this.#now() - front.storedAt < this.#freshMs
+    return front && front.unconfirmed !== true &&
+        this.#now() - front.storedAt < this.#freshMs
       ? front
       : undefined;
   }
@@ -140,6 +144,7 @@ export class TwoTierStore implements CacheStore {
     const front = await this.#memory.get(key);
     if (!front) return await this.getShared(key);
     if (!this.#link.listening) return await this.#confirmed(key, front);
+    if (front.unconfirmed) return await this.#reconfirmed(key, front);
     if (this.#now() - front.storedAt < this.#freshMs) return front;
     const shared = await this.#sharedSince(key, front);
     return shared && shared.storedAt > front.storedAt ? shared : front;
@@ -164,25 +169,48 @@ export class TwoTierStore implements CacheStore {
 
   /**
    * `front` as Redis confirms it while drops may go unheard: gone from
-   * Redis is gone (a write's `DEL`), another body there replaces it; with
-   * Redis unreachable, nobody can announce a drop, and `front` stands.
+   * Redis (a write's `DEL`, or a Redis restarted empty) it is unconfirmed,
+   * loaded again before it is served and kept for stale-if-error; another
+   * body there replaces it; with Redis unreachable, nobody can announce a
+   * drop, and `front` stands.
    */
-  async #confirmed(
-    key: string,
-    front: CacheEntry,
-  ): Promise<CacheEntry | undefined> {
+  async #confirmed(key: string, front: CacheEntry): Promise<CacheEntry> {
     const reply = await this.#readSince(key, front);
     if (reply === UNREACHABLE) return front;
     const decoded = reply instanceof Uint8Array ? decodeEntry(reply) : null;
     if (!decoded || decoded.retainUntil <= this.#now()) {
-      await this.#memory.delete(key);
-      return undefined;
+      return front.unconfirmed ? front : { ...front, unconfirmed: true };
     }
     if (decoded.entry.etag !== front.etag) return decoded.entry;
     // The same ETag is the same body; the newer header wins.
     return decoded.entry.storedAt > front.storedAt
       ? { ...decoded.entry, body: front.body }
       : front;
+  }
+
+  /**
+   * An unconfirmed `front` (demoted when drops may have been missed) as
+   * Redis vouches for it: the same body there (the writer's `DEL` would
+   * have removed it) or another one is the entry, kept in front; nothing
+   * there, or no answer, leaves it unconfirmed.
+   */
+  async #reconfirmed(key: string, front: CacheEntry): Promise<CacheEntry> {
+    const epoch = this.#drops.epoch;
+    const reply = await this.#readSince(key, front);
+    const decoded = reply instanceof Uint8Array ? decodeEntry(reply) : null;
+    const retainMs = decoded ? decoded.retainUntil - this.#now() : 0;
+    if (!decoded || retainMs <= 0) return front;
+    const same = decoded.entry.etag === front.etag;
+    // The same ETag is the same body; the newer header wins.
+    const storedAt = Math.max(decoded.entry.storedAt, front.storedAt);
+    const entry = same
+      ? { ...decoded.entry, body: front.body, storedAt }
+      : decoded.entry;
+    if (this.#drops.epoch !== epoch) return entry;
+    await (same
+      ? this.#memory.renew(key, entry, retainMs)
+      : this.#memory.set(key, entry, retainMs));
+    return entry;
   }
 
   /**

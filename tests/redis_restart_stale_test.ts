@@ -1,0 +1,93 @@
+/**
+ * Stale-if-error across a Redis restart, on a real `redis-server`, two
+ * in-process instances and the loopback upstream answering 500: the
+ * instances' memory copies, which they can no longer vouch for once their
+ * subscribers come back (drops may have been missed), are demoted, not
+ * dropped: revalidated with the upstream on the next request, and served
+ * stale-if-error while it fails. The restarted Redis is empty, so dropping
+ * them left nothing to serve (502 on main).
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import type { TestApp } from "./fixtures/app.ts";
+import {
+  cachedOnBoth,
+  closeAll,
+  linkOf,
+  metric,
+  read,
+  redisInstances,
+  sharedArgs,
+} from "./fixtures/redis_apps.ts";
+import { startRedis } from "./fixtures/redis.ts";
+import { until } from "./fixtures/until.ts";
+import { startFixtureUpstream } from "./fixtures/upstream.ts";
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** GETs `path` through `t`: its status and `Cache-Status`. */
+async function answer(
+  t: TestApp,
+  path: string,
+): Promise<{ status: number; cacheStatus: string }> {
+  const res = await t.get(path);
+  await res.body?.cancel();
+  return {
+    status: res.status,
+    cacheStatus: res.headers.get("cache-status") ?? "",
+  };
+}
+
+Deno.test("REDIS_URL: Redis restarted while the upstream answers 500: both instances keep serving stale-if-error, each after asking the upstream again", async () => {
+  await using upstream = startFixtureUpstream();
+  await using redis = await startRedis();
+  const apps = await redisInstances(
+    2,
+    sharedArgs(upstream.url, redis.url, "--cache-ttl-seconds", "1"),
+  );
+  const [a, b] = apps as [TestApp, TestApp];
+  try {
+    await cachedOnBoth(a, b, "/posts/1");
+    upstream.setFault("/posts/1", { status: 500 });
+    await redis.stop();
+    await until(() => !linkOf(a).up && !linkOf(b).up, "Redis down seen");
+    await sleep(1_100); // past the TTL
+    for (const t of [a, b]) {
+      assert.equal((await answer(t, "/posts/1")).status, 200, "Redis down");
+    }
+
+    await redis.restart();
+    await until(
+      () => linkOf(a).listening && linkOf(b).listening,
+      "both subscribed again",
+    );
+    for (const t of [a, b]) {
+      await until(
+        async () => await metric(t, "cache_redis_resyncs_total") >= 1,
+        "resubscription handled",
+      );
+    }
+    for (const t of [a, b]) {
+      upstream.resetHits();
+      const { status, cacheStatus } = await answer(t, "/posts/1");
+      assert.equal(status, 200, "Redis back, upstream failing");
+      assert.match(cacheStatus, /fwd=stale/, cacheStatus);
+      // Not served blindly: the upstream was asked first.
+      assert.ok(upstream.hits("/posts/1") >= 1, "the upstream asked");
+    }
+
+    // The upstream recovers: the next request gets its answer, and the
+    // one after is a memory hit again.
+    upstream.clearFaults();
+    await sleep(1_100);
+    for (const t of [a, b]) {
+      const { status } = await answer(t, "/posts/1");
+      assert.equal(status, 200);
+      assert.ok((await read(t, "/posts/1")).hit, "a memory hit again");
+    }
+  } finally {
+    await closeAll(apps);
+  }
+});
