@@ -139,6 +139,24 @@ function assertJson(body: Uint8Array, contentType: string): void {
   }
 }
 
+// A `charset` parameter, its value quoted or not.
+const CHARSET = /;\s*charset\s*=\s*("[^"]*"|[^;\s]*)/i;
+const UTF8 = /^"?utf-?8"?$/i;
+
+/**
+ * `contentType` naming the charset its body was checked in: JSON is read as
+ * UTF-8 (RFC 8259 8.1 allows no other), so a `charset` naming another one
+ * (an old framework's ISO-8859-1 over UTF-8 bytes) is replaced; a client
+ * honouring it (a browser showing the JSON, XHR's `responseText`) decoded
+ * the verified bytes into other text. Without a charset it stays as it is.
+ */
+export function utf8ContentType(contentType: string): string {
+  return contentType.replace(
+    CHARSET,
+    (match, value: string) => UTF8.test(value) ? match : "; charset=utf-8",
+  );
+}
+
 /**
  * The paging headers of an answer from the upstream at `base`, its `Link`
  * targets as paths on this service; targets elsewhere are left out (this
@@ -254,7 +272,12 @@ export async function readJson(
     assertJson(body, meta.contentType);
     return {
       kind: "done",
-      response: { status, body, ...meta },
+      response: {
+        status,
+        body,
+        ...meta,
+        contentType: utf8ContentType(meta.contentType),
+      },
       report: { outcome: "ok", status },
     };
   } catch (error) {
