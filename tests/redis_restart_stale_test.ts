@@ -1,11 +1,12 @@
 /**
- * Stale-if-error across a Redis restart, on a real `redis-server`, two
+ * Stale-if-error across a Redis restart or pause, on a real `redis-server`, two
  * in-process instances and the loopback upstream answering 500: the
  * instances' memory copies, which they can no longer vouch for once their
  * subscribers come back (drops may have been missed), are demoted, not
  * dropped: revalidated with the upstream on the next request, and served
  * stale-if-error while it fails. The restarted Redis is empty, so dropping
- * them left nothing to serve (502 on main).
+ * them left nothing to serve (502 on main); a paused one answers nothing,
+ * and a silent subscriber dropped them too (502 and 503 on main).
  *
  * @module
  */
@@ -87,6 +88,66 @@ Deno.test("REDIS_URL: Redis restarted while the upstream answers 500: both insta
       assert.equal(status, 200);
       assert.ok((await read(t, "/posts/1")).hit, "a memory hit again");
     }
+  } finally {
+    await closeAll(apps);
+  }
+});
+
+Deno.test("REDIS_URL: Redis paused (SIGSTOP) while the upstream answers 500: every answer of both instances is 200, during the pause and after", async () => {
+  await using upstream = startFixtureUpstream();
+  await using redis = await startRedis();
+  const apps = await redisInstances(
+    2,
+    sharedArgs(
+      upstream.url,
+      redis.url,
+      "--cache-ttl-seconds",
+      "1",
+      "--redis-ping-interval-ms",
+      "300",
+      "--redis-timeout-ms",
+      "200",
+    ),
+  );
+  const [a, b] = apps as [TestApp, TestApp];
+  try {
+    await cachedOnBoth(a, b, "/posts/1");
+    upstream.setFault("/posts/1", { status: 500 });
+    const answers: string[] = [];
+    let asking = true;
+    const client = (async () => {
+      while (asking) {
+        for (const t of apps) {
+          const { status, cacheStatus } = await answer(t, "/posts/1");
+          answers.push(`${status} ${cacheStatus}`);
+        }
+        await sleep(50);
+      }
+    })();
+    try {
+      await sleep(500);
+      redis.pause();
+      // Past two PING periods: both subscribers are found silent.
+      await until(
+        async () =>
+          await metric(a, "cache_redis_silent_connections_total") >= 1 &&
+          await metric(b, "cache_redis_silent_connections_total") >= 1,
+        "both found Redis silent",
+      );
+      await sleep(1_000);
+    } finally {
+      redis.resume();
+    }
+    await until(
+      () => linkOf(a).listening && linkOf(b).listening,
+      "both subscribed again",
+    );
+    await sleep(1_000);
+    asking = false;
+    await client;
+    const failed = answers.filter((line) => !line.startsWith("200 "));
+    assert.deepEqual(failed, [], `${failed.length} of ${answers.length}`);
+    assert.ok(answers.length >= 20, `${answers.length} answers`);
   } finally {
     await closeAll(apps);
   }
