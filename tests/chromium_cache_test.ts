@@ -58,6 +58,7 @@ async function stack() {
   await page.goto(`${served.url}/healthz`);
   return {
     served,
+    upstream: caching.upstream,
     page,
     async [Symbol.asyncDispose]() {
       await browser.close();
@@ -107,4 +108,25 @@ Deno.test("chromium keeps no answer the service says not to: /metrics, /healthz,
   assert.match(stale.cacheStatus ?? "", /stale-while-revalidate/);
   const next = await pageFetch(s.page, "/posts/2");
   assert.notEqual(next.requestId, stale.requestId, "a stale answer was kept");
+});
+
+Deno.test("chromium counts the Age the upstream (a CDN) reported", async () => {
+  await using s = await stack();
+  // The CDN's copy is a second short of the TTL: the answer may be kept
+  // downstream for that second, not for a TTL more.
+  s.upstream.setFault("/posts/3", {
+    headers: { age: String(TTL_SECONDS - 1) },
+  });
+  const first = await pageFetch(s.page, "/posts/3");
+  assert.equal(first.cacheStatus, "async-api; fwd=miss; stored");
+  await sleep(1500);
+  const again = await pageFetch(s.page, "/posts/3");
+  assert.notEqual(
+    again.requestId,
+    first.requestId,
+    `chromium kept an answer ${
+      TTL_SECONDS - 1
+    } s old at its arrival for 1.5 s (Age ${first.age})`,
+  );
+  assert.match(again.cacheStatus ?? "", /; hit; /);
 });

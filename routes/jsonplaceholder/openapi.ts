@@ -284,7 +284,8 @@ export const jsonPlaceholderDocs: ApiFragment = {
     Age: {
       description: "Seconds the answer has spent in this cache since it " +
         "was fetched from the upstream or last confirmed current by it, " +
-        "rounded up (for a summary: its oldest part). Absent when the upstream forbade " +
+        "plus the `Age` the upstream sent with it (a CDN's copy), rounded " +
+        "up (for a summary: its oldest part). Absent when the upstream forbade " +
         "storing the answer (`no-store`, `private`).",
       schema: { type: "integer", minimum: 0 },
     },

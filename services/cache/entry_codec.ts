@@ -28,6 +28,7 @@ interface Header {
   etag: string;
   storedAt: number;
   retainUntil: number;
+  upstreamAgeMs?: number;
   validators?: OriginValidators;
   pagination?: Pagination;
 }
@@ -47,6 +48,9 @@ export function encodeHeader(shared: SharedEntry): Uint8Array {
     etag: entry.etag,
     storedAt: entry.storedAt,
     retainUntil,
+    ...(entry.upstreamAgeMs === undefined
+      ? {}
+      : { upstreamAgeMs: entry.upstreamAgeMs }),
     ...(entry.validators ? { validators: entry.validators } : {}),
     ...(entry.pagination ? { pagination: entry.pagination } : {}),
   };
@@ -77,12 +81,13 @@ export function decodeEntry(bytes: Uint8Array): SharedEntry | undefined {
     return undefined;
   }
   const { status, contentType, etag, storedAt, retainUntil } = header;
-  const { validators, pagination } = header;
+  const { upstreamAgeMs, validators, pagination } = header;
   if (
     typeof status !== "number" || typeof contentType !== "string" ||
     typeof etag !== "string" || typeof storedAt !== "number" ||
-    typeof retainUntil !== "number" || !isValidators(validators) ||
-    !isPagination(pagination)
+    typeof retainUntil !== "number" ||
+    !(upstreamAgeMs === undefined || typeof upstreamAgeMs === "number") ||
+    !isValidators(validators) || !isPagination(pagination)
   ) return undefined;
   return {
     // An exact-size copy as a plain Uint8Array: the reply may be a Buffer
@@ -92,6 +97,7 @@ export function decodeEntry(bytes: Uint8Array): SharedEntry | undefined {
       contentType,
       etag,
       storedAt,
+      ...(upstreamAgeMs === undefined ? {} : { upstreamAgeMs }),
       ...(validators ? { validators } : {}),
       ...(pagination ? { pagination } : {}),
       body: new Uint8Array(bytes.subarray(4 + length)),

@@ -33,10 +33,11 @@ export interface CacheResult {
   entry: CacheEntry;
   outcome: CacheOutcome;
   /**
-   * Seconds since the entry was stored: the `Age` header. Rounded up for
-   * an answer from the store (`hit`, `stale`, `stale-if-error`), so a
-   * downstream copy never outlives the entry; rounded down (0) for one
-   * fetched now.
+   * The answer's current age (RFC 9111 4.2.3), the `Age` header: seconds
+   * since the entry was stored, plus the age the upstream reported with it
+   * (`CacheEntry.upstreamAgeMs`). Rounded up for an answer from the store
+   * (`hit`, `stale`, `stale-if-error`), so a downstream copy never
+   * outlives the entry; rounded down for one fetched now.
    */
   ageSeconds: number;
   /**
@@ -47,8 +48,9 @@ export interface CacheResult {
    */
   lifetimeSeconds: number;
   /**
-   * Whole seconds of freshness left (the TTL less `ageSeconds`); negative
-   * when stale (`Cache-Status` ttl).
+   * Whole seconds of freshness left here (the TTL less the seconds since
+   * the entry was stored, rounded up); negative when stale (`Cache-Status`
+   * ttl).
    */
   ttlSeconds: number;
   /** The upstream error that made a stale answer necessary. */
@@ -81,6 +83,11 @@ export interface Loaded {
   cacheControl?: string;
   /** The upstream's paging headers (`X-Total-Count`, `Link`) of a list. */
   pagination?: Pagination;
+  /**
+   * The answer's age when it arrived, ms, when the upstream sent an `Age`
+   * (a CDN's copy): that `Age` plus the time the answer took.
+   */
+  ageMs?: number;
 }
 
 /**

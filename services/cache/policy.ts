@@ -242,7 +242,7 @@ export class ResponseCache {
     error?: unknown,
   ): CacheResult {
     this.#onOutcome?.(outcome);
-    const ageMs = Math.max(0, now - entry.storedAt);
+    const residentMs = Math.max(0, now - entry.storedAt);
     const lifetime = Math.floor(this.#ttlMs / 1000);
     const stale = outcome === "stale" || outcome === "stale-if-error";
     // An answer from the store counts its age up to the next second, so a
@@ -250,20 +250,24 @@ export class ResponseCache {
     // the time the entry here goes (rounded down, chromium and Varnish kept
     // it up to a second past that); one fetched for this request is as old
     // as its storing took, milliseconds: 0.
-    const ageSeconds = stale || outcome === "hit"
-      ? Math.ceil(ageMs / 1000)
-      : Math.floor(ageMs / 1000);
+    const round = stale || outcome === "hit" ? Math.ceil : Math.floor;
+    const residentSeconds = round(residentMs / 1000);
     const result: CacheResult = {
       entry,
       outcome,
-      ageSeconds,
+      // The current age of RFC 9111 4.2.3: the age the upstream reported
+      // counts too, so a downstream cache keeps the answer no longer than
+      // max-age from when the upstream's origin made it.
+      ageSeconds: entry.upstreamAgeMs === undefined
+        ? residentSeconds
+        : round((residentMs + entry.upstreamAgeMs) / 1000),
       // A stale answer says max-age=0: its Age past max-age tells a cache
       // that it is stale, but nginx (1.22) reads max-age alone and kept a
       // stale-if-error answer as fresh for the whole TTL.
       lifetimeSeconds: stale ? 0 : lifetime,
-      // Whole seconds left, rounded down as Age is rounded up (negative
-      // once stale): what a downstream cache counts too.
-      ttlSeconds: lifetime - ageSeconds,
+      // Whole seconds left here, rounded down as the time here is rounded
+      // up (negative once stale).
+      ttlSeconds: lifetime - residentSeconds,
     };
     // Set only when there is one (rarely): spreading conditional objects
     // into the literal built it on a slow path on every hit.
@@ -350,13 +354,14 @@ export class ResponseCache {
    * paging headers.
    */
   async #entryOf(loaded: Loaded): Promise<CacheEntry> {
-    const { validators, pagination } = loaded;
+    const { validators, pagination, ageMs } = loaded;
     return {
       status: loaded.status,
       body: loaded.body,
       contentType: loaded.contentType,
       etag: await etagOf(loaded.body),
       storedAt: this.#now(),
+      ...(ageMs === undefined ? {} : { upstreamAgeMs: ageMs }),
       ...(validators && hasValidators(validators) ? { validators } : {}),
       ...(pagination ? { pagination } : {}),
     };
@@ -364,14 +369,18 @@ export class ResponseCache {
 
   /**
    * `stale` confirmed current by a 304: fresh from now, the same body and
-   * ETag, validators updated by those the 304 carried (RFC 9111 4.3.4).
+   * ETag, validators updated by those the 304 carried (RFC 9111 4.3.4),
+   * as old as the 304 says (a CDN's `Age`: its copy was validated then).
    */
   #renewed(stale: CacheEntry, notModified: Loaded): CacheEntry {
-    // The upstream vouches for it now.
-    const { unconfirmed: _unconfirmed, ...confirmed } = stale;
+    // The upstream vouches for it now, as old as the 304 says.
+    const { unconfirmed: _unconfirmed, upstreamAgeMs: _age, ...confirmed } =
+      stale;
+    const { ageMs } = notModified;
     return {
       ...confirmed,
       storedAt: this.#now(),
+      ...(ageMs === undefined ? {} : { upstreamAgeMs: ageMs }),
       validators: { ...confirmed.validators, ...notModified.validators },
     };
   }

@@ -25,6 +25,13 @@ export interface CacheEntry {
    * upstream (a 304), in ms since the epoch.
    */
   storedAt: number;
+  /**
+   * How old the answer already was at `storedAt`, ms: the age its
+   * upstream reported (`Age`, corrected by the time the answer took; RFC
+   * 9111 4.2.3), counted into the `Age` sent on. Absent: 0, the origin's
+   * own answer. Freshness here is counted from `storedAt` all the same.
+   */
+  upstreamAgeMs?: number;
   /** The upstream's own `ETag`/`Last-Modified`, to revalidate with. */
   validators?: OriginValidators;
   /**

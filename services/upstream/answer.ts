@@ -16,6 +16,7 @@ import {
 import { UpstreamError } from "./error.ts";
 import { originValidatorsOf } from "../http/origin_validators.ts";
 import { parseHttpDate } from "../http/conditional.ts";
+import { parseAge } from "../http/age.ts";
 import {
   type LinkElement,
   type Pagination,
@@ -183,24 +184,29 @@ export function paginationOf(
 
 /**
  * What a cache needs of an answer from the upstream at `base` besides
- * status and body: its type, its validators, its `Cache-Control` and its
- * paging headers.
+ * status and body: its type, its validators, its `Cache-Control`, its
+ * paging headers, and its age when it reported one (`Age`: it came from a
+ * cache, a CDN), corrected by `responseDelayMs`, the time from sending the
+ * request to its answer (RFC 9111 4.2.3 `corrected_age_value`).
  */
 export function metaOf(
   response: Response,
   base: string,
+  responseDelayMs: number,
 ): Pick<
   UpstreamResponse,
-  "contentType" | "validators" | "cacheControl" | "pagination"
+  "contentType" | "validators" | "cacheControl" | "pagination" | "ageMs"
 > {
   const { headers } = response;
   const cacheControl = headers.get("cache-control");
   const pagination = paginationOf(headers, base);
+  const age = parseAge(headers.get("age"));
   return {
     contentType: headers.get("content-type") ?? "",
     validators: originValidatorsOf(headers),
     ...(cacheControl === null ? {} : { cacheControl }),
     ...(pagination === undefined ? {} : { pagination }),
+    ...(age === undefined ? {} : { ageMs: age * 1000 + responseDelayMs }),
   };
 }
 
@@ -262,11 +268,13 @@ export async function readJson(
     maxBytes: number;
     timeoutMs: number;
     signals: Signals;
+    /** From sending the request to the answer's head, ms. */
+    responseDelayMs: number;
   },
 ): Promise<Outcome> {
   const { maxBytes, timeoutMs, signals } = options;
   const { status } = response;
-  const meta = metaOf(response, options.base);
+  const meta = metaOf(response, options.base, options.responseDelayMs);
   try {
     const body = await readCapped(response, maxBytes);
     assertJson(body, meta.contentType);
@@ -297,6 +305,33 @@ export async function readJson(
       report: { outcome: "retry", status },
     };
   }
+}
+
+/**
+ * The outcome of an answer other than a 2xx or a retryable status, its
+ * body already discarded: a 404, or a 304 to a `conditional` request, is
+ * done; anything else fatal.
+ */
+export function bodilessAnswer(
+  response: Response,
+  options: { base: string; conditional: boolean; responseDelayMs: number },
+): Outcome {
+  const { status } = response;
+  if (status === 404 || (status === 304 && options.conditional)) {
+    const meta = metaOf(response, options.base, options.responseDelayMs);
+    return {
+      kind: "done",
+      response: { status, body: new Uint8Array(), ...meta },
+      report: { outcome: status === 404 ? "not_found" : "ok", status },
+    };
+  }
+  return {
+    kind: "fatal",
+    error: new UpstreamError(502, `upstream answered ${status}`, {
+      upstreamStatus: status,
+    }),
+    report: { outcome: "error", status },
+  };
 }
 
 /** The outcome of an attempt that ran out of time: 504, not retried. */

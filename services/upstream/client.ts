@@ -13,8 +13,8 @@
 import { type BreakerState, CircuitBreaker } from "./circuit_breaker.ts";
 import { QueueFullError, Semaphore } from "./semaphore.ts";
 import {
+  bodilessAnswer,
   isFailure,
-  metaOf,
   type Outcome,
   parseRetryAfter,
   readJson,
@@ -66,6 +66,11 @@ export interface UpstreamResponse {
   cacheControl?: string;
   /** Its paging headers (`X-Total-Count`, `Link`), when it sent them. */
   pagination?: Pagination;
+  /**
+   * Its age in ms when it sent an `Age` (it came from a cache on the way,
+   * a CDN): that `Age` plus the time its answer took (RFC 9111 4.2.3).
+   */
+  ageMs?: number;
   /** Attempts made, 1 when the first one succeeded. */
   attempts: number;
   /** Wall time of all attempts and backoff, in milliseconds. */
@@ -293,6 +298,7 @@ export class JsonPlaceholderClient implements Disposable {
     signals: Signals,
   ): Promise<Outcome> {
     const { caller, deadline } = signals;
+    const sent = performance.now();
     let response: Response;
     try {
       response = await fetch(url, {
@@ -316,34 +322,23 @@ export class JsonPlaceholderClient implements Disposable {
       };
     }
     const { status } = response;
+    // RFC 9111 4.2.3's response_delay, which an upstream's Age is corrected by.
+    const responseDelayMs = performance.now() - sent;
     if (status >= 200 && status <= 299) {
-      return await readJson(response, {
-        base: this.#s.base,
-        maxBytes: this.#s.maxBytes,
-        timeoutMs: this.#s.timeoutMs,
-        signals,
-      });
+      const { base, maxBytes, timeoutMs } = this.#s;
+      const read = { base, maxBytes, timeoutMs, signals, responseDelayMs };
+      return await readJson(response, read);
     }
     await response.body?.cancel();
     if (RETRYABLE_STATUS.has(status)) return retryable(response);
     // A 304 answers only a conditional request; unasked, it is an error.
     const conditional = "if-none-match" in headers ||
       "if-modified-since" in headers;
-    if (status === 404 || (status === 304 && conditional)) {
-      const meta = metaOf(response, this.#s.base);
-      return {
-        kind: "done",
-        response: { status, body: new Uint8Array(), ...meta },
-        report: { outcome: status === 404 ? "not_found" : "ok", status },
-      };
-    }
-    return {
-      kind: "fatal",
-      error: new UpstreamError(502, `upstream answered ${status}`, {
-        upstreamStatus: status,
-      }),
-      report: { outcome: "error", status },
-    };
+    return bodilessAnswer(response, {
+      base: this.#s.base,
+      conditional,
+      responseDelayMs,
+    });
   }
 
   /** Closes the pooled connections. */
