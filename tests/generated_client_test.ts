@@ -1,8 +1,9 @@
 /**
  * A client generated from the served `/openapi.json`, as API users make
- * one: `openapi-typescript` writes the types (through its Node API, with the
- * transform its docs give for file uploads, so `format: binary` is a `Blob`;
- * its CLI says `string`), `deno check` passes on them (with this project's
+ * one: `openapi-typescript` writes the types (through its Node API, with a
+ * transform as its docs give for file uploads, for OpenAPI 3.1's forms of
+ * bytes: a body's empty schema and a part's `contentMediaType` are a
+ * `Blob`; its CLI says `unknown` and `string`), `deno check` passes on them (with this project's
  * strict compiler options) and on a program that calls the real service
  * through `openapi-fetch` with them: a list, an item, a revalidation (304),
  * a filter, a 404 read as problem+json, a raw upload of bytes, the same
@@ -41,8 +42,16 @@ const { default: openapiTS, astToString } = await import(${
 const { default: ts } = await import(${JSON.stringify(TYPESCRIPT.href)});
 const [input, output] = process.argv.slice(2);
 const BLOB = ts.factory.createTypeReferenceNode("Blob");
+// OpenAPI 3.1's bytes: a part's contentMediaType, and a body of bytes (an
+// empty schema, which only postTransform sees, by its media type).
+const BYTES = ["application~1octet-stream", "*~1*"].map((type) =>
+  "/content/" + type
+);
 const ast = await openapiTS(new URL(input, \`file://\${process.cwd()}/\`), {
-  transform: (schema) => schema.format === "binary" ? BLOB : undefined,
+  transform: (schema) =>
+    schema.contentMediaType === undefined ? undefined : BLOB,
+  postTransform: (type, { path }) =>
+    BYTES.some((end) => path?.endsWith(end)) ? BLOB : type,
 });
 await writeFile(output, astToString(ast));
 `;

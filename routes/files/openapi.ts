@@ -45,7 +45,10 @@ const FILE_ID: PathParameterDescription = {
 
 const string = { type: "string" } as const;
 
-const binary = { schema: { type: "string", format: "binary" } } as const;
+// Bytes as they are, in OpenAPI 3.1's form: an empty schema (3.0's
+// `type: string, format: binary` describes a JSON string in 3.1, and a
+// validating generated client, @hey-api/openapi-ts with zod, refused a Blob).
+const binary = { schema: {} } as const;
 
 // A file is served as the type its uploader declared, unless a browser
 // would run it (see FILE_TYPE_NOTE).

@@ -44,17 +44,20 @@ const UPLOAD_BODY: RequestBodyObject = {
     "end, 400.",
   required: true,
   content: {
-    "application/octet-stream": {
-      schema: { type: "string", format: "binary" },
-    },
+    // OpenAPI 3.1's form of bytes as they are: an empty schema. 3.0's
+    // `type: string, format: binary` reads in 3.1 as a JSON string, and a
+    // validating generated client (@hey-api/openapi-ts with zod) refused a
+    // Blob for it.
+    "application/octet-stream": { schema: {} },
     "multipart/form-data": {
       schema: {
         type: "object",
         required: ["file"],
         properties: {
+          // A part of bytes (3.1's contentMediaType, which Swagger UI
+          // gives a file picker), not a string.
           file: {
-            type: "string",
-            format: "binary",
+            contentMediaType: "application/octet-stream",
             description: "The one file part (any field name); other " +
               "fields are ignored. A `Content-Digest` covers the whole " +
               "form.",
