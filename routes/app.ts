@@ -46,6 +46,7 @@ import {
 } from "../services/uploads/tracker.ts";
 import { JsonPlaceholderClient } from "../services/upstream/client.ts";
 import { upstreamMetrics } from "../services/upstream/metrics.ts";
+import { isShed } from "../services/upstream/error.ts";
 import { docsRoutes } from "./ops/docs.ts";
 import { filesRoutes } from "./files/routes.ts";
 import { createLiveUploads } from "./files/live_uploads.ts";
@@ -277,6 +278,7 @@ function createCache(
     staleWhileRevalidateSeconds: config.cacheStaleWhileRevalidateSeconds,
     staleIfErrorSeconds: config.cacheStaleIfErrorSeconds,
     logger,
+    loggedElsewhere: isShed,
     onOutcome,
     onRevalidation: revalidationMetrics(metrics.registry),
   });

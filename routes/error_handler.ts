@@ -7,7 +7,10 @@
  * upstream failure is logged without its stack: it is the same few frames
  * of the upstream client every time, and under load shedding there is one
  * per request (3,281 lines of ~1.1 KB in 4 s of a miss flood, where the
- * name, message and status, ~0.3 KB, say it all).
+ * name, message and status, ~0.3 KB, say it all). A call shed before it
+ * reached the upstream (503) is not logged here at all: the client says
+ * so in one throttled `upstream.shed` line (services/upstream/shed_log.ts),
+ * and the access line gives the request's 503.
  *
  * @module
  */
@@ -16,12 +19,14 @@ import { problem } from "../services/http/problem.ts";
 import { outOfDescriptors } from "../services/ops/descriptors.ts";
 import type { Logger } from "../services/ops/logger.ts";
 import { UpstreamError } from "../services/upstream/client.ts";
+import { isShed } from "../services/upstream/error.ts";
 import type { RouteContext } from "./router.ts";
 
 /**
  * Turns an unexpected error into a problem response. Known failures keep
  * their status and message; anything else becomes a generic 500 so no
- * internal detail reaches the client. Every 5xx is logged.
+ * internal detail reaches the client. Every 5xx is logged but a shed
+ * call's (see the module doc).
  */
 export function errorResponse(
   error: unknown,
@@ -41,6 +46,7 @@ export function errorResponse(
       detail: "The server failed to handle the request",
       instance: ctx.url.pathname,
     });
+  if (isShed(error)) return response;
   logger.error("request.failed", {
     requestId: ctx.requestId,
     path: ctx.url.pathname,

@@ -56,6 +56,8 @@ export interface ResponseCacheOptions {
   now?: () => number;
   /** Logs background refresh failures. */
   logger?: Logger;
+  /** Refresh failures not to log: their source logs them (calls shed). */
+  loggedElsewhere?: (error: unknown) => boolean;
   /** Observes each lookup (metrics). */
   onOutcome?: (outcome: CacheOutcome) => void;
   /** Observes each conditional refresh (metrics). */
@@ -81,6 +83,7 @@ export class ResponseCache {
   readonly #sieMs: number;
   readonly #now: () => number;
   readonly #logger: Logger;
+  readonly #loggedElsewhere: (error: unknown) => boolean;
   readonly #onOutcome: ((outcome: CacheOutcome) => void) | undefined;
   readonly #onRevalidation:
     | ((outcome: RevalidationOutcome) => void)
@@ -109,6 +112,7 @@ export class ResponseCache {
       staleIfErrorSeconds = 86400,
       now = Date.now,
       logger = silentLogger,
+      loggedElsewhere = () => false,
       onOutcome,
       onRevalidation,
       onDrop,
@@ -131,6 +135,7 @@ export class ResponseCache {
     this.#sieMs = staleIfErrorSeconds * 1000;
     this.#now = now;
     this.#logger = logger;
+    this.#loggedElsewhere = loggedElsewhere;
     this.#onOutcome = onOutcome;
     this.#onRevalidation = onRevalidation;
     this.#onDrop = onDrop;
@@ -388,6 +393,9 @@ export class ResponseCache {
   #revalidate(key: string, load: Loader, stale: CacheEntry): void {
     const refresh = this.#load(key, load, stale).catch((error) => {
       // The stale entry stays; the next caller past the window retries.
+      // A refresh shed under a flood of misses is in the client's one
+      // throttled line: one here per stale hit would be a flood of its own.
+      if (this.#loggedElsewhere(error)) return;
       this.#logger.warn("cache.revalidate_failed", {
         key,
         error: error instanceof Error ? error.message : String(error),

@@ -24,6 +24,7 @@ import {
   timedOut,
 } from "./answer.ts";
 import { UpstreamError } from "./error.ts";
+import { ShedLog } from "./shed_log.ts";
 import {
   conditionalHeaders,
   type OriginValidators,
@@ -98,6 +99,8 @@ export class JsonPlaceholderClient implements Disposable {
    * the upstream may have acted on (measured with Deno 2.9).
    */
   readonly #fresh: Deno.HttpClient;
+  /** One throttled line for the calls shed (see shed_log.ts). */
+  readonly #shedLog: ShedLog;
 
   constructor(options: JsonPlaceholderClientOptions) {
     const settings = this.#s = clientSettingsOf(options);
@@ -116,6 +119,7 @@ export class JsonPlaceholderClient implements Disposable {
     // reused, and closing it on shutdown releases them all.
     this.#http = Deno.createHttpClient({ poolMaxIdlePerHost: concurrency });
     this.#fresh = Deno.createHttpClient({ poolMaxIdlePerHost: 0 });
+    this.#shedLog = new ShedLog({ logger });
   }
 
   /** Concurrency slots not in use right now. */
@@ -267,7 +271,7 @@ export class JsonPlaceholderClient implements Disposable {
     } catch (error) {
       if (caller?.aborted) throw caller.reason;
       const full = error instanceof QueueFullError;
-      this.#s.onShed?.(full ? "queue_full" : "queue_timeout");
+      this.#shed(full ? "queue_full" : "queue_timeout");
       throw new UpstreamError(
         503,
         full
@@ -278,7 +282,7 @@ export class JsonPlaceholderClient implements Disposable {
     }
     if (this.#breaker.allow()) return;
     this.#slots.release();
-    this.#s.onShed?.("breaker_open");
+    this.#shed("breaker_open");
     throw new UpstreamError(
       503,
       "the upstream keeps failing: calls to it are paused",
@@ -289,6 +293,12 @@ export class JsonPlaceholderClient implements Disposable {
         ),
       },
     );
+  }
+
+  /** Counts a call shed for `reason` (metrics, the throttled line). */
+  #shed(reason: ShedReason): void {
+    this.#s.onShed?.(reason);
+    this.#shedLog.record(reason);
   }
 
   /** Fetches `url` and classifies the answer. */

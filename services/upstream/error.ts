@@ -36,3 +36,14 @@ export class UpstreamError extends Error {
     this.retryAfterSeconds = options.retryAfterSeconds;
   }
 }
+
+/**
+ * Whether `error` is a call shed before it reached the upstream (503: the
+ * wait queue full, no slot in time, the breaker open). The client logs
+ * those in one throttled line (`upstream.shed`, shed_log.ts), so the
+ * request's error handler and a failed background refresh do not log
+ * each again.
+ */
+export function isShed(error: unknown): boolean {
+  return error instanceof UpstreamError && error.status === 503;
+}
