@@ -24,6 +24,10 @@ import {
   readBody,
 } from "../../services/http/read_body.ts";
 import {
+  readingBody,
+  SLOW_BODY_RECLAIM_MS,
+} from "../../services/http/slow_bodies.ts";
+import {
   decodedBody,
   type RequestCoding,
   requestCoding,
@@ -110,11 +114,19 @@ function tooLarge(error: BodyTooLargeError, ctx: RouteContext): Response {
   }, { headers: { connection: "close" } });
 }
 
-function bodyTimeout(ms: number, ctx: RouteContext): Response {
+function bodyTimeout(detail: string, ctx: RouteContext): Response {
   return problem(408, {
-    detail: `The body did not arrive whole within ${ms} ms`,
+    detail,
     instance: ctx.url.pathname,
   }, { headers: { connection: "close" } });
+}
+
+/** Why a body was given up on: its timeout, or the server out of room. */
+function slowDetail(slow: { signal: AbortSignal }, timeoutMs: number): string {
+  return slow.signal.aborted
+    ? `The body was still arriving after ${SLOW_BODY_RECLAIM_MS} ms ` +
+      "while the server was out of connections"
+    : `The body did not arrive whole within ${timeoutMs} ms`;
 }
 
 function invalidJson(detail: string, ctx: RouteContext): Response {
@@ -139,7 +151,10 @@ async function jsonBody(
   // A connection with a request in flight is never closed by the server's
   // timers: without this, a body sent a byte now and then (or never)
   // would hold the connection for ever.
-  const signal = AbortSignal.timeout(bodyTimeoutMs);
+  // Out of descriptors with nothing idle, the server may end it sooner.
+  const slow = readingBody();
+  const timeout = AbortSignal.timeout(bodyTimeoutMs);
+  const signal = AbortSignal.any([timeout, slow.signal]);
   let bytes: Uint8Array<ArrayBuffer>;
   try {
     bytes = await readBody(req.body && decodedBody(req.body, coding), {
@@ -149,13 +164,17 @@ async function jsonBody(
     }) as Uint8Array<ArrayBuffer>;
   } catch (error) {
     if (error instanceof BodyTooLargeError) return tooLarge(error, ctx);
-    if (signal.aborted) return bodyTimeout(bodyTimeoutMs, ctx);
+    if (signal.aborted) {
+      return bodyTimeout(slowDetail(slow, bodyTimeoutMs), ctx);
+    }
     return invalidJson(
       coding === "identity"
         ? "The body could not be read to its end"
         : `The body could not be read to its end as ${coding}`,
       ctx,
     );
+  } finally {
+    slow.done();
   }
   let value: unknown;
   try {

@@ -18,7 +18,9 @@
  *   idle, up to 32 answers whose client has taken nothing for 5 s (a
  *   download read by nobody, `slowhttptest -X`) are cut off, longest
  *   stalled first (`giveUpStalled`), where they held their socket and file
- *   until `DOWNLOAD_IDLE_TIMEOUT_MS`, and new clients waited as long.
+ *   until `DOWNLOAD_IDLE_TIMEOUT_MS`, and new clients waited as long;
+ *   with none such, the writes whose body has been arriving for 5 s
+ *   (`giveUpSlowBodies`: `slowhttptest -B`), answered 408.
  *   From then on the descriptors hold the cap down (`connection_cap.ts`):
  *   the connections then open less 32 are the cap (never below 32, and
  *   for 10 s after the last shortage), so a flood of idle sockets under a
@@ -56,6 +58,7 @@
 
 import { CORS_WITHOUT_REQUEST } from "../http/cors.ts";
 import { problem } from "../http/problem.ts";
+import { giveUpSlowBodies } from "../http/slow_bodies.ts";
 import { giveUpStalled } from "../http/stall_timeout.ts";
 import type { Logger } from "../ops/logger.ts";
 import { acceptLoop, turnAway } from "./accept_loop.ts";
@@ -299,7 +302,7 @@ function roomAtCap(
   stats: ConnectionStats,
 ): boolean {
   if (connections.reclaimIdle(1, FRESH_MS) === 1) return true;
-  const stalled = giveUpStalled(1);
+  const stalled = giveUpStalled(1) || giveUpSlowBodies(1);
   stats.stalled += stalled;
   return stalled === 1 || connections.reclaimIdle(1) === 1;
 }
@@ -337,7 +340,8 @@ function freeDescriptors(
 ): number {
   const reclaimed = connections.reclaimIdle(RECLAIM_BATCH, FRESH_MS);
   if (reclaimed !== 0) return reclaimed;
-  const stalled = giveUpStalled(RECLAIM_BATCH);
+  const stalled = giveUpStalled(RECLAIM_BATCH) ||
+    giveUpSlowBodies(RECLAIM_BATCH);
   stats.stalled += stalled;
   return stalled;
 }

@@ -1,0 +1,68 @@
+/**
+ * Request bodies being read in full before an answer (the writes' JSON),
+ * so a server out of descriptors with no idle connection can end the one
+ * arriving longest. Such a body is at most `WRITE_MAX_BYTES` (64 KiB),
+ * which a client sends at once; one still arriving after
+ * {@linkcode SLOW_BODY_RECLAIM_MS} is dripped. A slow-body attack
+ * (`slowhttptest -B`, 600 POSTs of JSON under `ulimit -n 256`) held every
+ * descriptor with connections that were neither idle nor stalled
+ * answers, so nothing could be reclaimed and new clients waited (curl
+ * timed out after 10 s) until the body timeout, `HEADER_TIMEOUT_MS`
+ * (30 s) after each began.
+ *
+ * @module
+ */
+
+// Bodies being read, each with when it began. A Map keeps insertion
+// order: the first entries began longest ago.
+const reading = new Map<AbortController, number>();
+
+/**
+ * How long a body must have been arriving before
+ * {@linkcode giveUpSlowBodies} may end it: 64 KiB in less is 13 KB/s or
+ * more.
+ */
+export const SLOW_BODY_RECLAIM_MS = 5_000;
+
+/**
+ * Counts a body being read until the returned function is called; its
+ * `signal` aborts when {@linkcode giveUpSlowBodies} ends it.
+ */
+export function readingBody(): { signal: AbortSignal; done: () => void } {
+  const controller = new AbortController();
+  reading.set(controller, performance.now());
+  return {
+    signal: controller.signal,
+    done: () => void reading.delete(controller),
+  };
+}
+
+/**
+ * Ends up to `count` bodies arriving for at least `minAgeMs`, those begun
+ * longest ago first (their reader answers 408 and the runtime closes the
+ * connection, whose body did not all arrive); returns how many. For a
+ * server out of descriptors, or at its connection cap, with no idle
+ * connection left.
+ */
+export function giveUpSlowBodies(
+  count: number,
+  minAgeMs: number = SLOW_BODY_RECLAIM_MS,
+): number {
+  if (!Number.isSafeInteger(count) || count < 1) {
+    throw new RangeError(`count must be a positive integer: ${count}`);
+  }
+  if (!Number.isFinite(minAgeMs) || minAgeMs < 0) {
+    throw new RangeError(`minAgeMs must be 0 or more: ${minAgeMs}`);
+  }
+  const before = performance.now() - minAgeMs;
+  const ending: AbortController[] = [];
+  for (const [controller, since] of reading) {
+    if (ending.length === count || since > before) break;
+    ending.push(controller);
+  }
+  for (const controller of ending) {
+    reading.delete(controller);
+    controller.abort();
+  }
+  return ending.length;
+}
