@@ -269,6 +269,16 @@ Deno.test("an idle-socket flood under ulimit -n 256 with MAX_CONNECTIONS above i
       // The connections holding descriptors then, less 32 left for files
       // and upstream sockets.
       assert.equal(lowered.cap, (lowered.open as number) - 32);
+      // The loop's recovery is said only after an accept_failed line (one
+      // per 10 s), not at each: by hand, 511 accepting_again lines in 30 s
+      // of such a flood against 4 of accept_failed.
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      const said = (msg: string) =>
+        service.lines.filter((line) => line.includes(`"msg":"${msg}"`))
+          .length;
+      const again = said("server.accepting_again");
+      const failed = said("server.accept_failed");
+      assert.ok(again <= failed, `${again} accepting_again, ${failed} failed`);
     } finally {
       stop.abort();
       for (const conn of await flooding) conn.close();

@@ -62,6 +62,11 @@ export async function acceptLoop(
   const { signal, onConnection, onBackoff, onExhausted } = options;
   const warn = throttledWarning(options.logger);
   let backoffMs = 0;
+  // Whether the last accept_failed line was written since the loop last
+  // accepted again: accepting_again is said only after it, so both are
+  // throttled alike (an idle-socket flood under `ulimit -n 256` failed and
+  // recovered 511 times in 30 s, each recovery a line, the failures 4).
+  let told = false;
   while (!signal.aborted) {
     let conn: Deno.TcpConn;
     try {
@@ -75,17 +80,18 @@ export async function acceptLoop(
         backoffMs = backoffMs === 0 ? 50 : Math.min(1000, backoffMs * 2);
       }
       const waitMs = reclaimed > 0 ? RECLAIM_WAIT_MS : backoffMs;
-      warn(error, {
+      told = warn(error, {
         outOfDescriptors: exhausted,
         reclaimed,
         retryInMs: waitMs,
-      });
+      }) || told;
       await sleep(waitMs, signal);
       continue;
     }
     if (backoffMs !== 0) {
-      options.logger.info("server.accepting_again", {});
+      if (told) options.logger.info("server.accepting_again", {});
       backoffMs = 0;
+      told = false;
     }
     onConnection(conn);
   }
@@ -95,12 +101,15 @@ export async function acceptLoop(
 // say so once in this long, not each time.
 const WARN_EVERY_MS = 10_000;
 
-/** Logs `server.accept_failed` at most once per {@linkcode WARN_EVERY_MS}. */
+/**
+ * Logs `server.accept_failed` at most once per {@linkcode WARN_EVERY_MS};
+ * the function returned says whether it did.
+ */
 function throttledWarning(logger: Logger) {
   let warnedAt = -Infinity;
-  return (error: unknown, fields: Record<string, unknown>) => {
+  return (error: unknown, fields: Record<string, unknown>): boolean => {
     const now = performance.now();
-    if (now - warnedAt < WARN_EVERY_MS) return;
+    if (now - warnedAt < WARN_EVERY_MS) return false;
     warnedAt = now;
     // A plain string: formatting the error object itself while out of
     // descriptors has crashed the runtime.
@@ -108,6 +117,7 @@ function throttledWarning(logger: Logger) {
       detail: String((error as { message?: unknown })?.message ?? error),
       ...fields,
     });
+    return true;
   };
 }
 
