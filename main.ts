@@ -136,6 +136,7 @@ async function listen(
       keepAliveTimeoutMs: config.keepAliveTimeoutMs,
       maxStreamsPerConnection: config.maxStreamsPerConnection,
       maxHttp2ConnectionsPerClient: config.maxHttp2ConnectionsPerClient,
+      maxHttp2Connections: config.maxHttp2Connections,
       // Most of the grace is left to uploads and answers in flight.
       drainIdleMs: Math.max(
         1,

@@ -70,6 +70,7 @@ export interface Config {
   keepAliveTimeoutMs: number;
   maxStreamsPerConnection: number;
   maxHttp2ConnectionsPerClient: number;
+  maxHttp2Connections: number;
   logLevel: LogLevel;
 }
 

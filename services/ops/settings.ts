@@ -261,6 +261,15 @@ export const SETTINGS = [
       "most HTTP/2 (h2c) connections at once from one client address; past it a new one is closed at its first request (0 = no cap)",
     parse: integer(0, 1_000_000),
   }),
+  setting({
+    key: "maxHttp2Connections",
+    env: "MAX_HTTP2_CONNECTIONS",
+    flag: "max-http2-connections",
+    default: "128",
+    help:
+      "most HTTP/2 (h2c) connections at once from all clients; past it a new one is closed at its first request (0 = no cap)",
+    parse: integer(0, 1_000_000),
+  }),
   // Operations (services/ops/).
   setting({
     key: "logLevel",

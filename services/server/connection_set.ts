@@ -52,6 +52,8 @@ export interface ConnectionSetOptions {
   maxStreams: number;
   /** HTTP/2 connections of one client address at once (0: no cap). */
   maxHttp2PerClient: number;
+  /** HTTP/2 connections from all addresses at once (0: no cap). */
+  maxHttp2: number;
   /** Counters to update. */
   stats: ConnectionStats;
 }
@@ -88,7 +90,10 @@ export class ConnectionSet {
 
   constructor(options: ConnectionSetOptions) {
     this.#options = options;
-    this.#http2 = new Http2Clients(options.maxHttp2PerClient);
+    this.#http2 = new Http2Clients({
+      perClient: options.maxHttp2PerClient,
+      total: options.maxHttp2,
+    });
     const { headerTimeoutMs, keepAliveTimeoutMs } = options;
     // A quarter of the shorter timeout (10 ms to 1 s): a connection is
     // closed at most that late (twice that after a request: idleSince).
@@ -184,8 +189,8 @@ export class ConnectionSet {
 
   /**
    * Whether `tracked`, whose first request is `req`, may be served: an
-   * HTTP/2 connection over `maxHttp2PerClient` for its address is closed
-   * at once, its other streams unhandled (see `http2_clients.ts`).
+   * HTTP/2 connection over `maxHttp2PerClient` for its address, or over
+   * `maxHttp2` in all, is closed at once, its other streams unhandled.
    */
   #admitted(
     tracked: Tracked,
@@ -196,9 +201,9 @@ export class ConnectionSet {
     const client = info.remoteAddr.hostname;
     const verdict = this.#http2.admit(req, client);
     if (verdict === "counted") tracked.http2Client = client;
-    if (verdict !== "over") return true;
+    if (verdict === "http1" || verdict === "counted") return true;
     if (this.#connections.delete(tracked)) {
-      this.#options.stats.http2Refused++;
+      this.#options.stats[verdict === "over" ? "http2Refused" : "http2Full"]++;
       this.#close(tracked);
     }
     return false;

@@ -19,6 +19,8 @@ export class ConnectionStats {
   stalled = 0;
   /** HTTP/2 connections closed over `MAX_HTTP2_CONNECTIONS_PER_CLIENT`. */
   http2Refused = 0;
+  /** HTTP/2 connections closed over `MAX_HTTP2_CONNECTIONS`. */
+  http2Full = 0;
   /** Turned away with 503 over the connection cap. */
   rejected = 0;
   /** Times `accept()` failed (out of file descriptors) and the loop waited. */

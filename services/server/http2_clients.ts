@@ -1,6 +1,6 @@
 /**
- * The HTTP/2 connections each client address holds, for
- * `MAX_HTTP2_CONNECTIONS_PER_CLIENT`.
+ * The HTTP/2 connections each client address holds, and all of them, for
+ * `MAX_HTTP2_CONNECTIONS_PER_CLIENT` and `MAX_HTTP2_CONNECTIONS`.
  *
  * The runtime takes 200 streams on every h2c connection and holds each
  * one (~6 KB of native memory: the stream, its request, its answer) until
@@ -25,40 +25,65 @@
  * @module
  */
 
-/** The HTTP/2 connections per client address, and their cap. */
+/** Options of {@linkcode Http2Clients}. */
+export interface Http2ClientsOptions {
+  /** Most HTTP/2 connections of one address at once (0: no cap). */
+  perClient: number;
+  /** Most HTTP/2 connections of all addresses at once (0: no cap). */
+  total: number;
+}
+
+/** The HTTP/2 connections per client address and in all, and their caps. */
 export class Http2Clients {
-  readonly #max: number;
+  readonly #perClient: number;
+  readonly #total: number;
   /** Addresses holding one or more HTTP/2 connections, and how many. */
   readonly #counts = new Map<string, number>();
+  /** HTTP/2 connections counted, of all addresses. */
+  #held = 0;
 
-  /** `max`: most HTTP/2 connections of one address at once (0: no cap). */
-  constructor(max: number) {
-    if (!Number.isSafeInteger(max) || max < 0) {
-      throw new RangeError(
-        `maxHttp2ConnectionsPerClient must be a whole number >= 0: ${max}`,
-      );
+  constructor(options: Http2ClientsOptions) {
+    const { perClient, total } = options;
+    for (
+      const [name, value] of [
+        ["maxHttp2ConnectionsPerClient", perClient],
+        ["maxHttp2Connections", total],
+      ] as const
+    ) {
+      if (!Number.isSafeInteger(value) || value < 0) {
+        throw new RangeError(`${name} must be a whole number >= 0: ${value}`);
+      }
     }
-    this.#max = max;
+    this.#perClient = perClient;
+    this.#total = total;
   }
 
   /**
    * Sorts a connection by its first request `req`, from `client`: not
    * HTTP/2 (`"http1"`), HTTP/2 and counted for `client` until
    * {@linkcode Http2Clients.release} (`"counted"`), or HTTP/2 over the
-   * cap (`"over"`, not counted).
+   * address's cap (`"over"`) or the cap of all (`"full"`), not counted.
+   * The cap of all bounds what many addresses hold (32 addresses of 16
+   * zero-window connections each took the process from 100 MB to 1.25 GB
+   * and held other clients' requests 10 s and more).
    */
-  admit(req: Request, client: string): "http1" | "counted" | "over" {
-    if (this.#max === 0 || req.headers.has("host")) return "http1";
+  admit(req: Request, client: string): "http1" | "counted" | "over" | "full" {
+    if (req.headers.has("host")) return "http1";
+    if (this.#perClient === 0 && this.#total === 0) return "http1";
     const held = this.#counts.get(client) ?? 0;
-    if (held >= this.#max) return "over";
+    if (this.#perClient !== 0 && held >= this.#perClient) return "over";
+    if (this.#total !== 0 && this.#held >= this.#total) return "full";
     this.#counts.set(client, held + 1);
+    this.#held++;
     return "counted";
   }
 
   /** A connection `admit` counted for `client` has closed. */
   release(client: string): void {
-    const left = (this.#counts.get(client) ?? 0) - 1;
-    if (left <= 0) this.#counts.delete(client);
-    else this.#counts.set(client, left);
+    const held = this.#counts.get(client);
+    if (held === undefined) return;
+    this.#held--;
+    if (held <= 1) this.#counts.delete(client);
+    else this.#counts.set(client, held - 1);
   }
 }

@@ -113,6 +113,11 @@ export interface GuardedServerOptions {
    * @default {16}
    */
   maxHttp2ConnectionsPerClient?: number;
+  /**
+   * HTTP/2 connections from all addresses at once (0: no cap): the
+   * per-address cap does not bound many addresses. @default {128}
+   */
+  maxHttp2Connections?: number;
   /** Counters to update. @default {new ConnectionStats()} */
   stats?: ConnectionStats;
   /**
@@ -214,6 +219,7 @@ function limitsOf(options: GuardedServerOptions) {
       options.maxStreamsPerConnection ?? 32,
     ),
     maxHttp2PerClient: options.maxHttp2ConnectionsPerClient ?? 16,
+    maxHttp2: options.maxHttp2Connections ?? 128,
     drainIdleMs: positive("drainIdleMs", options.drainIdleMs ?? 1_000),
   };
 }

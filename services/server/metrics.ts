@@ -23,6 +23,8 @@ export interface ConnectionCounts {
   stalled: number;
   /** HTTP/2 connections closed over the per-address cap. */
   http2Refused: number;
+  /** HTTP/2 connections closed over the cap of all addresses. */
+  http2Full: number;
   /** Turned away over `MAX_CONNECTIONS`. */
   rejected: number;
   /** Failed accepts the server waited after. */
@@ -41,7 +43,7 @@ export function connectionMetrics(
   new Counter({
     name: "http_connections_closed_total",
     help:
-      "Connections closed by the server: header_timeout (no complete request head in HEADER_TIMEOUT_MS), idle_timeout (idle past KEEPALIVE_TIMEOUT_MS), reclaimed (idle, closed to make room for a new one at MAX_CONNECTIONS or out of file descriptors), stalled (an answer whose client took nothing for 5 s, closed when out of file descriptors with none idle), http2_per_client (an HTTP/2 connection past MAX_HTTP2_CONNECTIONS_PER_CLIENT of its address, closed at its first request)",
+      "Connections closed by the server: header_timeout (no complete request head in HEADER_TIMEOUT_MS), idle_timeout (idle past KEEPALIVE_TIMEOUT_MS), reclaimed (idle, closed to make room for a new one at MAX_CONNECTIONS or out of file descriptors), stalled (an answer whose client took nothing for 5 s, or a write body still arriving after 5 s, closed at MAX_CONNECTIONS or out of file descriptors with none idle), http2_per_client (an HTTP/2 connection past MAX_HTTP2_CONNECTIONS_PER_CLIENT of its address, closed at its first request), http2_total (one past MAX_HTTP2_CONNECTIONS of all addresses)",
     labelNames: ["reason"],
     registers: [registry],
     collect() {
@@ -52,6 +54,7 @@ export function connectionMetrics(
       this.inc({ reason: "reclaimed" }, counts.reclaimed);
       this.inc({ reason: "stalled" }, counts.stalled);
       this.inc({ reason: "http2_per_client" }, counts.http2Refused);
+      this.inc({ reason: "http2_total" }, counts.http2Full);
     },
   });
   mirroredCounter(registry, {
