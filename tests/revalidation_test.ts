@@ -15,9 +15,12 @@ import type {
   Loader,
   RevalidationOutcome,
 } from "../services/cache/lookup.ts";
-import { forbidsStoring, ResponseCache } from "../services/cache/policy.ts";
+import { ResponseCache } from "../services/cache/policy.ts";
 import { cacheHeaders } from "../services/cache/headers.ts";
-import { cacheDirectives } from "../services/http/cache_control.ts";
+import {
+  cacheDirectives,
+  forbidsStoring,
+} from "../services/http/cache_control.ts";
 import type { OriginValidators } from "../services/http/origin_validators.ts";
 
 const encoder = new TextEncoder();

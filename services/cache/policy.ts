@@ -13,7 +13,7 @@
  * @module
  */
 
-import { cacheDirectives } from "../http/cache_control.ts";
+import { forbidsStoring } from "../http/cache_control.ts";
 import { etagOf } from "../http/etag.ts";
 import { hasValidators } from "../http/origin_validators.ts";
 import { type Logger, silentLogger } from "../ops/logger.ts";
@@ -34,12 +34,6 @@ export type DropCause = "write" | "purge";
 /** A load in flight; a drop that names its key supersedes it. */
 interface Ticket {
   superseded: boolean;
-}
-
-/** Whether a `Cache-Control` forbids a shared cache to store the answer. */
-export function forbidsStoring(cacheControl: string | undefined): boolean {
-  const directives = cacheDirectives(cacheControl);
-  return directives.has("no-store") || directives.has("private");
 }
 
 /** Options of {@linkcode ResponseCache}. */
@@ -378,7 +372,6 @@ export class ResponseCache {
    * as old as the 304 says (a CDN's `Age`: its copy was validated then).
    */
   #renewed(stale: CacheEntry, notModified: Loaded): CacheEntry {
-    // The upstream vouches for it now, as old as the 304 says.
     const { unconfirmed: _unconfirmed, upstreamAgeMs: _age, ...confirmed } =
       stale;
     const { ageMs } = notModified;
@@ -393,8 +386,7 @@ export class ResponseCache {
   #revalidate(key: string, load: Loader, stale: CacheEntry): void {
     const refresh = this.#load(key, load, stale).catch((error) => {
       // The stale entry stays; the next caller past the window retries.
-      // A refresh shed under a flood of misses is in the client's one
-      // throttled line: one here per stale hit would be a flood of its own.
+      // A shed refresh is in the client's one throttled line, not one here.
       if (this.#loggedElsewhere(error)) return;
       this.#logger.warn("cache.revalidate_failed", {
         key,

@@ -37,3 +37,9 @@ export function cacheDirectives(
   }
   return directives;
 }
+
+/** Whether a `Cache-Control` forbids a shared cache to store the answer. */
+export function forbidsStoring(cacheControl: string | undefined): boolean {
+  const directives = cacheDirectives(cacheControl);
+  return directives.has("no-store") || directives.has("private");
+}
