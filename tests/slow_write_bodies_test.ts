@@ -18,6 +18,7 @@ import {
 } from "../services/http/slow_bodies.ts";
 import { spawnService } from "./fixtures/spawn.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";
+import { firstLine } from "./fixtures/until_closed.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
 
 /** Opens `count` POSTs of JSON that send their head and 10 of 100 bytes. */
@@ -33,19 +34,6 @@ async function slowBodies(port: number, count: number) {
     conns.push(conn);
   }
   return conns;
-}
-
-/** The first line the service sent on `conn`, "" if it closed silently. */
-async function firstLine(conn: Deno.TcpConn): Promise<string> {
-  const buffer = new Uint8Array(512);
-  try {
-    const n = await conn.read(buffer);
-    return n === null
-      ? ""
-      : new TextDecoder().decode(buffer.subarray(0, n)).split("\r\n")[0]!;
-  } catch {
-    return "";
-  }
 }
 
 Deno.test("MAX_CONNECTIONS filled with dripping write bodies: a new client is answered, the slowest body gets 408", async () => {

@@ -22,6 +22,7 @@ import {
 import { spawnService } from "./fixtures/spawn.ts";
 import { storeUnreadable } from "./fixtures/files_service.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";
+import { firstLine } from "./fixtures/until_closed.ts";
 
 /** `/healthz`'s status, 0 when it is not answered within `ms`. */
 async function healthz(url: string, ms: number): Promise<number> {
@@ -136,15 +137,11 @@ async function statusLine(conn: Deno.TcpConn): Promise<string> {
     await conn.write(
       new TextEncoder().encode("GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n"),
     );
-    const buffer = new Uint8Array(256);
-    const n = await conn.read(buffer);
-    return n === null
-      ? ""
-      : new TextDecoder().decode(buffer.subarray(0, n)).split("\r\n")[0]!;
   } catch {
     // Reset: closed by the service.
     return "";
   }
+  return await firstLine(conn);
 }
 
 Deno.test("MAX_CONNECTIONS filled with downloads read by nobody: a new client is answered, not turned away with 503 until the download idle timeout", async () => {
