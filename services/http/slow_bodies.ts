@@ -13,6 +13,8 @@
  * @module
  */
 
+import { oldestSince } from "./oldest_since.ts";
+
 // Bodies being read, each with when it began. A Map keeps insertion
 // order: the first entries began longest ago.
 const reading = new Map<AbortController, number>();
@@ -48,18 +50,7 @@ export function giveUpSlowBodies(
   count: number,
   minAgeMs: number = SLOW_BODY_RECLAIM_MS,
 ): number {
-  if (!Number.isSafeInteger(count) || count < 1) {
-    throw new RangeError(`count must be a positive integer: ${count}`);
-  }
-  if (!Number.isFinite(minAgeMs) || minAgeMs < 0) {
-    throw new RangeError(`minAgeMs must be 0 or more: ${minAgeMs}`);
-  }
-  const before = performance.now() - minAgeMs;
-  const ending: AbortController[] = [];
-  for (const [controller, since] of reading) {
-    if (ending.length === count || since > before) break;
-    ending.push(controller);
-  }
+  const ending = oldestSince(reading, count, minAgeMs);
   for (const controller of ending) {
     reading.delete(controller);
     controller.abort();

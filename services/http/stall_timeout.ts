@@ -16,6 +16,7 @@
  */
 
 import { closeConnectionOf } from "./connection_close.ts";
+import { oldestSince } from "./oldest_since.ts";
 
 /** Options of {@linkcode withStallTimeout}. */
 export interface StallTimeoutOptions {
@@ -67,18 +68,7 @@ export function giveUpStalled(
   count: number,
   minStallMs: number = STALLED_RECLAIM_MS,
 ): number {
-  if (!Number.isSafeInteger(count) || count < 1) {
-    throw new RangeError(`count must be a positive integer: ${count}`);
-  }
-  if (!Number.isFinite(minStallMs) || minStallMs < 0) {
-    throw new RangeError(`minStallMs must be 0 or more: ${minStallMs}`);
-  }
-  const before = performance.now() - minStallMs;
-  const ending: (() => void)[] = [];
-  for (const [giveUp, since] of waiting) {
-    if (ending.length === count || since > before) break;
-    ending.push(giveUp);
-  }
+  const ending = oldestSince(waiting, count, minStallMs);
   for (const giveUp of ending) giveUp();
   return ending.length;
 }
