@@ -245,16 +245,26 @@ export class SharedDrops {
    * as for a drop of every key.
    */
   #demote(): void {
-    this.#epoch++;
-    for (const listener of this.#listeners) listener(EVERY_KEY);
-    void (this.#memory.demote?.() ?? this.#memory.drop(EVERY_KEY));
+    this.#forget(
+      EVERY_KEY,
+      (memory) => memory.demote?.() ?? memory.drop(EVERY_KEY),
+    );
   }
 
   /** Drops `rule`'s memory copies here, on another instance's word. */
   #apply(rule: KeyRule): void {
+    this.#forget(rule, (memory) => memory.drop(rule));
+  }
+
+  /**
+   * What memory holds under `rule` is no longer current: the epoch moves
+   * (loads in flight are not stored), the listeners hear of `rule`, and
+   * `inMemory` demotes or drops the copies.
+   */
+  #forget(rule: KeyRule, inMemory: (memory: CacheStore) => unknown): void {
     this.#epoch++;
     for (const listener of this.#listeners) listener(rule);
-    void this.#memory.drop(rule);
+    void inMemory(this.#memory);
   }
 
   /** Walks the cache keys (`SCAN`), deleting the matching ones. */
