@@ -92,9 +92,9 @@ export async function serve(
   // The start's garbage goes before the first request, not during some
   // upload later (see collect_garbage.ts).
   collectGarbage();
-  const server = await listen(app, config, logger, connections);
-  const signal = await untilSignal(logger);
-  await drain(app, server, config, logger, signal);
+  const server = await listen({ app, config, logger, connections });
+  const received = await untilSignal(logger);
+  await drain({ app, server, config, logger, received });
 }
 
 /**
@@ -113,15 +113,23 @@ function serveErrorLogger(logger: Logger): (error: unknown) => Response {
   };
 }
 
+/** Options of {@linkcode listen}. */
+interface ListenOptions {
+  /** What is served. */
+  app: App;
+  /** HOST, PORT, the connection limits and timeouts. */
+  config: Config;
+  logger: Logger;
+  /** The connection counters the app's metrics read. */
+  connections: ConnectionStats;
+}
+
 /**
  * Serves `app` on HOST:PORT; a taken port or a missing permission refuses
  * the start (after closing the app).
  */
 async function listen(
-  app: App,
-  config: Config,
-  logger: Logger,
-  connections: ConnectionStats,
+  { app, config, logger, connections }: ListenOptions,
 ): Promise<GuardedServer> {
   try {
     return serveGuarded({
@@ -206,18 +214,30 @@ async function untilSignal(logger: Logger): Promise<string> {
   return signal;
 }
 
+/** Options of {@linkcode drain}. */
+interface DrainOptions {
+  app: App;
+  /** The server `app` is served by. */
+  server: GuardedServer;
+  /** `SHUTDOWN_GRACE_MS`. */
+  config: Config;
+  logger: Logger;
+  /** The name of the signal that began the drain, for the log. */
+  received: string;
+}
+
+/**
+ * Lets uploads and answers in flight finish within `SHUTDOWN_GRACE_MS`,
+ * stops those still running past it, then closes the app.
+ */
 async function drain(
-  app: App,
-  server: GuardedServer,
-  config: Config,
-  logger: Logger,
-  signal: string,
+  { app, server, config, logger, received }: DrainOptions,
 ): Promise<void> {
   const started = performance.now();
   // `inflight` counts requests until their answer's head; a download or an
   // event stream still being sent is counted among `connections` only.
   logger.always("shutdown.begin", {
-    signal,
+    signal: received,
     inflight: app.inflight,
     connections: server.stats.open,
     graceMs: config.shutdownGraceMs,
