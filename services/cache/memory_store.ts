@@ -9,6 +9,7 @@ import { LRUCache } from "lru-cache";
 import type { Pagination } from "../http/pagination.ts";
 import { type Dropped, type KeyRule, keysMatching } from "./invalidation.ts";
 import type { CacheEntry, CacheStore } from "./store.ts";
+import { checkWholeNumbers } from "../ops/whole_numbers.ts";
 
 /** Options of {@linkcode MemoryStore}. */
 export interface MemoryStoreOptions {
@@ -101,9 +102,7 @@ export class MemoryStore implements CacheStore {
 
   constructor(options: MemoryStoreOptions) {
     const { maxBytes } = options;
-    if (!Number.isInteger(maxBytes) || maxBytes < 1) {
-      throw new RangeError(`maxBytes must be a positive integer: ${maxBytes}`);
-    }
+    checkWholeNumbers({ maxBytes });
     this.#lru = new LRUCache<string, Held>({
       maxSize: maxBytes,
       sizeCalculation: (entry, key) => entryBytes(key, entry),

@@ -23,6 +23,7 @@
 import type { Flight, FlightResult } from "./flight.ts";
 import type { RedisLink } from "../redis/redis_link.ts";
 import type { CacheEntry } from "./store.ts";
+import { checkWholeNumbers } from "../ops/whole_numbers.ts";
 
 // Deletes the lock only when it still holds our token (it may have expired
 // and been taken by another instance), and announces the key either way:
@@ -90,17 +91,7 @@ export class RedisFlight implements Flight {
       channel = "async-api:cache:filled",
       prefix = "async-api:lock:",
     } = options;
-    for (
-      const [name, value] of [
-        ["lockMs", lockMs],
-        ["waitMs", waitMs],
-        ["leaseMs", leaseMs],
-      ] as const
-    ) {
-      if (!Number.isInteger(value) || value < 1) {
-        throw new RangeError(`${name} must be a positive integer: ${value}`);
-      }
-    }
+    checkWholeNumbers({ lockMs, waitMs, leaseMs });
     if (leaseMs > lockMs) {
       throw new RangeError(`leaseMs must be at most lockMs: ${leaseMs}`);
     }

@@ -38,6 +38,7 @@ import { codingOf } from "./accept_encoding.ts";
 import type { Reply } from "./reply.ts";
 import { memoByValue } from "./value_memo.ts";
 import { varyWith } from "./vary.ts";
+import { checkWholeNumbers } from "../ops/whole_numbers.ts";
 
 /** Options of {@linkcode Compressor}. */
 export interface CompressorOptions {
@@ -158,16 +159,8 @@ export class Compressor {
       maxBufferedBytes = 4 * 1024 * 1024,
       cacheBytes = 8 * 1024 * 1024,
     } = options;
-    for (const [name, value] of Object.entries({ minBytes, cacheBytes })) {
-      if (!Number.isSafeInteger(value) || value < 0) {
-        throw new RangeError(`${name} must be a whole number, got ${value}`);
-      }
-    }
-    if (!Number.isSafeInteger(maxBufferedBytes) || maxBufferedBytes < 1) {
-      throw new RangeError(
-        `maxBufferedBytes must be a positive whole number, got ${maxBufferedBytes}`,
-      );
-    }
+    checkWholeNumbers({ minBytes, cacheBytes }, { min: 0 });
+    checkWholeNumbers({ maxBufferedBytes });
     this.#minBytes = minBytes;
     this.#maxBufferedBytes = maxBufferedBytes;
     this.#cache = cacheBytes === 0 ? undefined : new LRUCache({

@@ -22,6 +22,8 @@
  * @module
  */
 
+import { checkWholeNumbers } from "../ops/whole_numbers.ts";
+
 /** Why an {@linkcode EventStream} ended. */
 export type EventStreamEnd = "closed" | "slow" | "disconnected";
 
@@ -80,9 +82,7 @@ export class EventStream {
   /** Validates the options; throws `RangeError` on a bad `maxQueuedBytes`. */
   constructor(options: EventStreamOptions = {}) {
     const { maxQueuedBytes = 1024 * 1024, onClose } = options;
-    if (!Number.isSafeInteger(maxQueuedBytes) || maxQueuedBytes < 1) {
-      throw new RangeError("maxQueuedBytes must be a positive integer");
-    }
+    checkWholeNumbers({ maxQueuedBytes });
     this.#onClose = onClose;
     this.#stream = new ReadableStream<Uint8Array>({
       start: (controller) => {

@@ -7,6 +7,8 @@
  * @module
  */
 
+import { checkWholeNumbers } from "../ops/whole_numbers.ts";
+
 /**
  * Up to `count` keys of `since` (each key with when it began to wait, ms
  * of `performance.now()`) that have waited at least `minAgeMs`, longest
@@ -20,9 +22,7 @@ export function oldestSince<K>(
   count: number,
   minAgeMs: number,
 ): K[] {
-  if (!Number.isSafeInteger(count) || count < 1) {
-    throw new RangeError(`count must be a positive integer: ${count}`);
-  }
+  checkWholeNumbers({ count });
   if (!Number.isFinite(minAgeMs) || minAgeMs < 0) {
     throw new RangeError(`minAgeMs must be 0 or more: ${minAgeMs}`);
   }

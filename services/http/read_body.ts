@@ -23,6 +23,8 @@
  * @module
  */
 
+import { checkWholeNumbers } from "../ops/whole_numbers.ts";
+
 const FIRST_SEGMENT_BYTES = 16 * 1024;
 const MAX_SEGMENT_BYTES = 1024 * 1024;
 
@@ -172,16 +174,9 @@ function readerOf(stream: ReadableStream<Uint8Array>) {
 
 function validate(options: ReadBodyOptions): void {
   const { maxBytes, expectedBytes } = options;
-  if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) {
-    throw new RangeError(`maxBytes must be an integer >= 0, got ${maxBytes}`);
-  }
-  if (
-    expectedBytes !== undefined &&
-    (!Number.isSafeInteger(expectedBytes) || expectedBytes < 0)
-  ) {
-    throw new RangeError(
-      `expectedBytes must be an integer >= 0, got ${expectedBytes}`,
-    );
+  checkWholeNumbers({ maxBytes }, { min: 0 });
+  if (expectedBytes !== undefined) {
+    checkWholeNumbers({ expectedBytes }, { min: 0 });
   }
 }
 

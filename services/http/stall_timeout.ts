@@ -17,6 +17,7 @@
 
 import { closeConnectionOf } from "./connection_close.ts";
 import { oldestSince } from "./oldest_since.ts";
+import { checkWholeNumbers } from "../ops/whole_numbers.ts";
 
 /** Options of {@linkcode withStallTimeout}. */
 export interface StallTimeoutOptions {
@@ -102,9 +103,7 @@ export function withStallTimeout(
   options: StallTimeoutOptions,
 ): ReadableStream<Uint8Array> {
   const { timeoutMs, onStall } = options;
-  if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1) {
-    throw new RangeError(`timeoutMs must be a positive integer: ${timeoutMs}`);
-  }
+  checkWholeNumbers({ timeoutMs });
   const { next, reader } = pullsOf(source);
   let timer: number | undefined;
   // Set once the body ended (read to its end, cancelled, timed out): no

@@ -9,14 +9,14 @@
  * @module
  */
 
+import { checkWholeNumbers } from "../ops/whole_numbers.ts";
+
 /** `compute`, remembered for up to `size` distinct values. */
 export function memoByValue<T>(
   compute: (value: string) => T,
   size = 64,
 ): (value: string) => T {
-  if (!Number.isSafeInteger(size) || size < 1) {
-    throw new RangeError(`size must be a positive integer, got ${size}`);
-  }
+  checkWholeNumbers({ size });
   const memo = new Map<string, T>();
   const recall = (value: string): T => {
     const known = memo.get(value);

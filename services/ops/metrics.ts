@@ -13,6 +13,7 @@
 
 import { Gauge, Registry } from "prom-client";
 import { scrapedGauge } from "./metric_helpers.ts";
+import { checkWholeNumbers } from "./whole_numbers.ts";
 
 /** Options of {@linkcode Metrics}. */
 export interface MetricsOptions {
@@ -207,11 +208,7 @@ export class Metrics implements Disposable {
 
   constructor(options: MetricsOptions = {}) {
     const { eventLoopSampleMs = 500 } = options;
-    if (!Number.isInteger(eventLoopSampleMs) || eventLoopSampleMs < 10) {
-      throw new RangeError(
-        `eventLoopSampleMs must be an integer >= 10, got ${eventLoopSampleMs}`,
-      );
-    }
+    checkWholeNumbers({ eventLoopSampleMs }, { min: 10 });
     this.#registerRequestStats();
     // A plain count, read at scrape time: prom-client's inc() hashes its
     // label object on every call, twice per request.

@@ -24,6 +24,7 @@ import {
   type RedisCommands,
   RedisConnection,
 } from "./redis_connection.ts";
+import { checkWholeNumbers } from "../ops/whole_numbers.ts";
 
 /** A Redis command could not be answered in time: treat it as a miss. */
 export class RedisUnavailableError extends Error {
@@ -100,18 +101,12 @@ export class RedisLink {
       channel = "async-api:cache:filled",
       logger = silentLogger,
     } = options;
-    for (
-      const [name, value] of [
-        ["timeoutMs", timeoutMs],
-        ["connectTimeoutMs", connectTimeoutMs],
-        ["maxBackoffMs", maxBackoffMs],
-        ["pingIntervalMs", pingIntervalMs],
-      ] as const
-    ) {
-      if (!Number.isInteger(value) || value < 1) {
-        throw new RangeError(`${name} must be a positive integer: ${value}`);
-      }
-    }
+    checkWholeNumbers({
+      timeoutMs,
+      connectTimeoutMs,
+      maxBackoffMs,
+      pingIntervalMs,
+    });
     this.#timeoutMs = timeoutMs;
     this.#logger = logger;
     // Never log credentials.

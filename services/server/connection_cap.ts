@@ -30,6 +30,8 @@
  * @module
  */
 
+import { checkWholeNumbers } from "../ops/whole_numbers.ts";
+
 /** Options of {@linkcode ConnectionCap}. */
 export interface CapOptions {
   /** Descriptors left free below the count that ran out. @default {32} */
@@ -57,18 +59,8 @@ export class ConnectionCap {
   constructor(max: number, options: CapOptions = {}) {
     const { headroom = 32, forgetMs = 10_000, now = () => performance.now() } =
       options;
-    for (
-      const [name, value] of [
-        ["max", max],
-        ["headroom", headroom],
-        ["forgetMs", forgetMs],
-      ] as const
-    ) {
-      if (!Number.isSafeInteger(value) || value < 0) {
-        throw new RangeError(`${name} must be a whole number >= 0: ${value}`);
-      }
-    }
-    if (max < 1) throw new RangeError(`max must be at least 1: ${max}`);
+    checkWholeNumbers({ max });
+    checkWholeNumbers({ headroom, forgetMs }, { min: 0 });
     this.#max = max;
     this.#headroom = headroom;
     this.#forgetMs = forgetMs;

@@ -25,6 +25,8 @@
  * @module
  */
 
+import { checkWholeNumbers } from "../ops/whole_numbers.ts";
+
 /** Options of {@linkcode Http2Clients}. */
 export interface Http2ClientsOptions {
   /** Most HTTP/2 connections of one address at once (0: no cap). */
@@ -44,16 +46,10 @@ export class Http2Clients {
 
   constructor(options: Http2ClientsOptions) {
     const { perClient, total } = options;
-    for (
-      const [name, value] of [
-        ["maxHttp2ConnectionsPerClient", perClient],
-        ["maxHttp2Connections", total],
-      ] as const
-    ) {
-      if (!Number.isSafeInteger(value) || value < 0) {
-        throw new RangeError(`${name} must be a whole number >= 0: ${value}`);
-      }
-    }
+    checkWholeNumbers({
+      maxHttp2ConnectionsPerClient: perClient,
+      maxHttp2Connections: total,
+    }, { min: 0 });
     this.#perClient = perClient;
     this.#total = total;
   }

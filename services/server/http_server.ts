@@ -67,6 +67,7 @@ import { ConnectionSet } from "./connection_set.ts";
 import { ConnectionStats } from "./connection_stats.ts";
 import { closeIdle, stopListening } from "./drain.ts";
 import { connectionServer, type ServeConnection } from "./serve_connection.ts";
+import { checkWholeNumbers } from "../ops/whole_numbers.ts";
 
 export { ConnectionStats } from "./connection_stats.ts";
 
@@ -164,13 +165,6 @@ const RECLAIM_BATCH = 32;
 // downloads read by nobody (`slowhttptest -X`) held the rest.
 const FRESH_MS = 1_000;
 
-function positive(name: string, value: number): number {
-  if (!Number.isSafeInteger(value) || value < 1) {
-    throw new RangeError(`${name} must be a positive whole number: ${value}`);
-  }
-  return value;
-}
-
 /**
  * The last-resort answer when the handler throws: a 500 problem, nothing
  * of the error in it, with the CORS headers every answer has (the
@@ -201,26 +195,30 @@ export function serveGuarded(options: GuardedServerOptions): GuardedServer {
 
 /** The validated limits of `options`, with their defaults. */
 function limitsOf(options: GuardedServerOptions) {
+  const {
+    maxConnections = 10_000,
+    headerTimeoutMs = 30_000,
+    keepAliveTimeoutMs = 75_000,
+    maxStreamsPerConnection = 32,
+    maxHttp2ConnectionsPerClient = 16,
+    maxHttp2Connections = 128,
+    drainIdleMs = 1_000,
+  } = options;
+  checkWholeNumbers({
+    maxConnections,
+    headerTimeoutMs,
+    keepAliveTimeoutMs,
+    maxStreamsPerConnection,
+    drainIdleMs,
+  });
   return {
-    maxConnections: positive(
-      "maxConnections",
-      options.maxConnections ?? 10_000,
-    ),
-    headerTimeoutMs: positive(
-      "headerTimeoutMs",
-      options.headerTimeoutMs ?? 30_000,
-    ),
-    keepAliveTimeoutMs: positive(
-      "keepAliveTimeoutMs",
-      options.keepAliveTimeoutMs ?? 75_000,
-    ),
-    maxStreams: positive(
-      "maxStreamsPerConnection",
-      options.maxStreamsPerConnection ?? 32,
-    ),
-    maxHttp2PerClient: options.maxHttp2ConnectionsPerClient ?? 16,
-    maxHttp2: options.maxHttp2Connections ?? 128,
-    drainIdleMs: positive("drainIdleMs", options.drainIdleMs ?? 1_000),
+    maxConnections,
+    headerTimeoutMs,
+    keepAliveTimeoutMs,
+    maxStreams: maxStreamsPerConnection,
+    maxHttp2PerClient: maxHttp2ConnectionsPerClient,
+    maxHttp2: maxHttp2Connections,
+    drainIdleMs,
   };
 }
 

@@ -23,6 +23,8 @@
  * @module
  */
 
+import { checkWholeNumbers } from "../ops/whole_numbers.ts";
+
 /** Options of {@linkcode EarlyFlush}. */
 export interface EarlyFlushOptions {
   /**
@@ -45,11 +47,7 @@ export class EarlyFlush {
   /** Flushes the file at `path` (opened again, read-only, when first needed). */
   constructor(path: string, options: EarlyFlushOptions = {}) {
     const { everyBytes = 16 * 1024 * 1024 } = options;
-    if (!Number.isSafeInteger(everyBytes) || everyBytes < 1) {
-      throw new RangeError(
-        `everyBytes must be a positive integer, got ${everyBytes}`,
-      );
-    }
+    checkWholeNumbers({ everyBytes });
     this.#path = path;
     this.#everyBytes = everyBytes;
   }

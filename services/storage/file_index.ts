@@ -17,6 +17,7 @@
  */
 
 import type { FileMetadata } from "./metadata.ts";
+import { checkWholeNumbers } from "../ops/whole_numbers.ts";
 
 /**
  * The content a file's metadata was checked against: its identity (see
@@ -151,9 +152,7 @@ export class FileIndex {
   /** Up to `limit` files after `after`, in order. */
   page(options: PageOptions): IndexPage {
     const { limit, after } = options;
-    if (!Number.isSafeInteger(limit) || limit < 1) {
-      throw new RangeError("limit must be a positive integer");
-    }
+    checkWholeNumbers({ limit });
     const start = after === undefined ? 0 : this.#upperBound(after);
     const items = this.#sorted.slice(start, start + limit);
     return { items, more: start + limit < this.#sorted.length };

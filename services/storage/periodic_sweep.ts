@@ -17,6 +17,8 @@
  * @module
  */
 
+import { checkWholeNumbers } from "../ops/whole_numbers.ts";
+
 /** Options of {@linkcode PeriodicSweep}. */
 export interface PeriodicSweepOptions {
   /** Time between the end of one sweep and the start of the next. */
@@ -44,11 +46,7 @@ export class PeriodicSweep implements AsyncDisposable {
   /** Schedules the first sweep `everyMs` from now. */
   constructor(options: PeriodicSweepOptions) {
     const { everyMs } = options;
-    if (!Number.isSafeInteger(everyMs) || everyMs < 1) {
-      throw new RangeError(
-        `everyMs must be a positive integer: received ${everyMs}`,
-      );
-    }
+    checkWholeNumbers({ everyMs });
     this.#options = options;
     this.#schedule();
   }

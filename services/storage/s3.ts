@@ -31,6 +31,7 @@ import {
   type ReadRange,
   type StorageUpload,
 } from "./storage.ts";
+import { checkWholeNumbers } from "../ops/whole_numbers.ts";
 
 /** Options of {@linkcode S3Storage}. */
 export interface S3StorageOptions extends S3BucketOptions {
@@ -81,15 +82,8 @@ export class S3Storage implements FileStorage {
   constructor(options: S3StorageOptions) {
     const { partBytes = 8 * 1024 * 1024, partsInFlight = 4 } = options;
     const { heartbeatMs = 10_000 } = options;
-    if (!Number.isSafeInteger(partBytes) || partBytes < MIN_PART_BYTES) {
-      throw new RangeError(`partBytes must be at least ${MIN_PART_BYTES}`);
-    }
-    if (!Number.isSafeInteger(partsInFlight) || partsInFlight < 1) {
-      throw new RangeError("partsInFlight must be a positive integer");
-    }
-    if (!Number.isSafeInteger(heartbeatMs) || heartbeatMs < 1) {
-      throw new RangeError("heartbeatMs must be a positive integer");
-    }
+    checkWholeNumbers({ partBytes }, { min: MIN_PART_BYTES });
+    checkWholeNumbers({ partsInFlight, heartbeatMs });
     this.#bucket = new S3Bucket(options);
     this.#partBytes = partBytes;
     this.#partsInFlight = partsInFlight;

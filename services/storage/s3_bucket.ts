@@ -28,6 +28,7 @@ import { AwsClient } from "aws4fetch";
 import { StorageFullError, StorageUnavailableError } from "./storage.ts";
 import { putBytes } from "./s3_put_bytes.ts";
 import { xmlValue } from "./s3_xml.ts";
+import { checkWholeNumbers } from "../ops/whole_numbers.ts";
 
 /** The refusals that mean "full or over quota" (Ceph, MinIO). */
 const FULL = new Set([
@@ -108,9 +109,7 @@ export class S3Bucket {
     if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
       throw new TypeError(`Invalid bucket name: ${bucket}`);
     }
-    if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1) {
-      throw new RangeError("timeoutMs must be a positive integer");
-    }
+    checkWholeNumbers({ timeoutMs });
     const base = new URL(endpoint);
     if (!forcePathStyle) base.hostname = `${bucket}.${base.hostname}`;
     const root = base.href.replace(/\/+$/, "");

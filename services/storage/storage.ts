@@ -15,6 +15,7 @@
  */
 
 import type { FileMetadata } from "./metadata.ts";
+import { checkWholeNumbers } from "../ops/whole_numbers.ts";
 
 /** What the writer knows of a finished upload; the storage adds the rest. */
 export interface UploadContent {
@@ -79,9 +80,7 @@ export const MAX_LIST_LIMIT = 1000;
  */
 export function listLimitOf(options: ListOptions): number {
   const { limit = 100 } = options;
-  if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
-    throw new RangeError(`limit must be an integer in [1, ${MAX_LIST_LIMIT}]`);
-  }
+  checkWholeNumbers({ limit }, { max: MAX_LIST_LIMIT });
   return limit;
 }
 

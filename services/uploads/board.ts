@@ -26,6 +26,7 @@ import {
   type UploadBound,
   type UploadResult,
 } from "./upload_figures.ts";
+import { checkWholeNumbers } from "../ops/whole_numbers.ts";
 
 /** Default time between two progress ticks: 250 ms. */
 export const DEFAULT_PROGRESS_INTERVAL_MS = 250;
@@ -142,9 +143,7 @@ export class UploadBoard {
   /** Validates the options; throws `RangeError` on a bad interval. */
   constructor(options: UploadBoardOptions = {}) {
     const { intervalMs = DEFAULT_PROGRESS_INTERVAL_MS } = options;
-    if (!Number.isSafeInteger(intervalMs) || intervalMs < 1) {
-      throw new RangeError("intervalMs must be a positive integer");
-    }
+    checkWholeNumbers({ intervalMs });
     this.#intervalMs = intervalMs;
     this.#onStart = options.onStart;
     this.#onEnding = options.onEnding;

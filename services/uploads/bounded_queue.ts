@@ -15,6 +15,8 @@
  * @module
  */
 
+import { checkWholeNumbers } from "../ops/whole_numbers.ts";
+
 /** Options of the {@linkcode BoundedQueue} constructor. */
 export interface BoundedQueueOptions {
   /** Most bytes held at once; a positive safe integer. */
@@ -71,11 +73,7 @@ export class BoundedQueue implements AsyncIterable<Uint8Array> {
   /** Creates an empty queue. Throws a `RangeError` on a bad capacity. */
   constructor(options: BoundedQueueOptions) {
     const { capacityBytes, signal, dropped } = options;
-    if (!Number.isSafeInteger(capacityBytes) || capacityBytes < 1) {
-      throw new RangeError(
-        `capacityBytes must be a positive safe integer, got ${capacityBytes}`,
-      );
-    }
+    checkWholeNumbers({ capacityBytes });
     this.#capacity = capacityBytes;
     this.#dropped = dropped;
     if (signal?.aborted) {

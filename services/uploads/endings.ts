@@ -30,6 +30,7 @@ import { type Logger, silentLogger } from "../ops/logger.ts";
 import type { RedisLink } from "../redis/redis_link.ts";
 import { type EndingEvent, endsTheId } from "./board.ts";
 import { endingId, parseEnding } from "./event_schema.ts";
+import { checkWholeNumbers } from "../ops/whole_numbers.ts";
 
 /** Default most endings kept. */
 export const DEFAULT_MAX_ENDINGS = 1_024;
@@ -84,13 +85,7 @@ export class RecentEndings {
       logger = silentLogger,
       now = Date.now,
     } = options;
-    for (
-      const [name, value] of [["maxKept", maxKept], ["ttlMs", ttlMs]] as const
-    ) {
-      if (!Number.isSafeInteger(value) || value < 1) {
-        throw new RangeError(`${name} must be a positive integer: ${value}`);
-      }
-    }
+    checkWholeNumbers({ maxKept, ttlMs });
     this.#link = options.link;
     this.#maxKept = maxKept;
     this.#ttlMs = ttlMs;

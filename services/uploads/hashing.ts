@@ -31,6 +31,7 @@ import { Worker } from "node:worker_threads";
 import type { Logger } from "../ops/logger.ts";
 import { HashWorkerEndedError } from "./errors.ts";
 import { WORKER_SOURCE } from "./hash_worker_source.ts";
+import { checkWholeNumbers } from "../ops/whole_numbers.ts";
 
 /** One upload's running hash. */
 export interface ContentHash {
@@ -151,11 +152,7 @@ export class HashWorker implements Disposable {
 
   constructor(options: HashWorkerOptions = {}) {
     const { maxPendingBytes = 4 * 1024 * 1024, logger } = options;
-    if (!Number.isSafeInteger(maxPendingBytes) || maxPendingBytes < 1) {
-      throw new RangeError(
-        `maxPendingBytes must be a positive integer, got ${maxPendingBytes}`,
-      );
-    }
+    checkWholeNumbers({ maxPendingBytes });
     this.#maxPendingBytes = maxPendingBytes;
     this.#batchBytes = Math.ceil(maxPendingBytes / 2);
     this.#logger = logger;

@@ -43,6 +43,7 @@ import {
   type UploadResult,
 } from "./upload_figures.ts";
 import { WriterTask } from "./writer.ts";
+import { checkWholeNumbers } from "../ops/whole_numbers.ts";
 
 /** Default capacity of the reader->writer queue: 8 MiB. */
 export const DEFAULT_QUEUE_BYTES = 8 * 1024 * 1024;
@@ -109,18 +110,6 @@ export interface ReceiveUploadOptions {
   logger?: Logger;
 }
 
-function positiveInt(name: string, value: number, max = Infinity): void {
-  if (!Number.isSafeInteger(value) || value < 1 || value > max) {
-    throw new RangeError(`${name} must be an integer in [1, ${max}]`);
-  }
-}
-
-function nonNegativeInt(name: string, value: number): void {
-  if (!Number.isSafeInteger(value) || value < 0) {
-    throw new RangeError(`${name} must be a non-negative safe integer`);
-  }
-}
-
 /** The options with their defaults, checked; throws RangeError/TypeError. */
 function settingsOf(
   body: ReadableStream<Uint8Array>,
@@ -141,16 +130,15 @@ function settingsOf(
   if (typeof options.begin !== "function") {
     throw new TypeError("begin must be a function");
   }
-  nonNegativeInt("maxBytes", options.maxBytes);
-  positiveInt("queueBytes", queueBytes);
-  positiveInt("writeBytes", writeBytes);
-  positiveInt("idleTimeoutMs", idleTimeoutMs, MAX_TIMEOUT_MS);
+  checkWholeNumbers({ maxBytes: options.maxBytes }, { min: 0 });
+  checkWholeNumbers({ queueBytes, writeBytes });
+  checkWholeNumbers({ idleTimeoutMs }, { max: MAX_TIMEOUT_MS });
   const floor = new RateFloor({
     ...(minBytesPerSecond === undefined ? {} : { minBytesPerSecond }),
     ...(rateGraceMs === undefined ? {} : { graceMs: rateGraceMs }),
   });
   if (expectedLength !== undefined) {
-    nonNegativeInt("expectedLength", expectedLength);
+    checkWholeNumbers({ expectedLength }, { min: 0 });
   }
   if (expectedSha256 !== undefined) {
     if (!(expectedSha256 instanceof Uint8Array)) {

@@ -18,6 +18,8 @@
  * @module
  */
 
+import { checkWholeNumbers } from "../ops/whole_numbers.ts";
+
 /** Default floor: 1 KiB/s. */
 export const DEFAULT_MIN_BYTES_PER_SECOND = 1024;
 /** Default grace window before the floor applies: 10 s. */
@@ -44,9 +46,7 @@ export class RateFloor {
       minBytesPerSecond = DEFAULT_MIN_BYTES_PER_SECOND,
       graceMs = DEFAULT_RATE_GRACE_MS,
     } = options;
-    if (!Number.isSafeInteger(minBytesPerSecond) || minBytesPerSecond < 0) {
-      throw new RangeError("minBytesPerSecond must be a non-negative integer");
-    }
+    checkWholeNumbers({ minBytesPerSecond }, { min: 0 });
     if (!Number.isFinite(graceMs) || graceMs < 0) {
       throw new RangeError("graceMs must be a non-negative number");
     }

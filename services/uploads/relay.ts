@@ -32,6 +32,7 @@ import { silentLogger } from "../ops/logger.ts";
 import type { RedisLink } from "../redis/redis_link.ts";
 import type { BoardEvent, UploadBoard, UploadProgress } from "./board.ts";
 import { parseRelayMessage } from "./event_schema.ts";
+import { checkWholeNumbers } from "../ops/whole_numbers.ts";
 
 /** The channel of the upload events. */
 export const DEFAULT_RELAY_CHANNEL = "async-api:uploads:events";
@@ -104,16 +105,7 @@ export class UploadRelay {
       onCount = () => {},
       now = Date.now,
     } = options;
-    for (
-      const [name, value] of [
-        ["staleMs", staleMs],
-        ["maxRemote", maxRemote],
-      ] as const
-    ) {
-      if (!Number.isSafeInteger(value) || value < 1) {
-        throw new RangeError(`${name} must be a positive integer: ${value}`);
-      }
-    }
+    checkWholeNumbers({ staleMs, maxRemote });
     this.#link = link;
     this.#channel = channel;
     this.#staleMs = staleMs;

@@ -19,6 +19,8 @@
  * @module
  */
 
+import { checkWholeNumbers } from "../ops/whole_numbers.ts";
+
 /** Default wait for the storage once stopped: 1 s, half of `main.ts`'s 2 s. */
 export const STOPPED_WAIT_MS = 1_000;
 
@@ -32,9 +34,7 @@ export class StopDeadline {
 
   /** Starts watching `signal`; nothing happens until it aborts. */
   constructor(signal: AbortSignal | undefined, ms: number = STOPPED_WAIT_MS) {
-    if (!Number.isSafeInteger(ms) || ms < 0) {
-      throw new RangeError("ms must be a non-negative safe integer");
-    }
+    checkWholeNumbers({ ms }, { min: 0 });
     const { promise, reject } = Promise.withResolvers<never>();
     // Nobody may be waiting when it passes (the commit's own path).
     promise.catch(() => {});

@@ -52,6 +52,7 @@ import {
 import { ClientCounts } from "./client_counts.ts";
 import { type RecentEndings, streamedEnding } from "./endings.ts";
 import type { UploadRelay } from "./relay.ts";
+import { checkWholeNumbers } from "../ops/whole_numbers.ts";
 
 /** Default cap on subscribers. */
 export const DEFAULT_MAX_WATCHERS = 64;
@@ -172,20 +173,8 @@ export class UploadWatchers {
       maxQueuedBytes = DEFAULT_WATCHER_QUEUE_BYTES,
       storedPollMs = DEFAULT_STORED_POLL_MS,
     } = options;
-    if (!Number.isSafeInteger(maxPerClient) || maxPerClient < 0) {
-      throw new RangeError("maxPerClient must be a non-negative integer");
-    }
-    for (
-      const [name, value] of [
-        ["maxWatchers", maxWatchers],
-        ["heartbeatMs", heartbeatMs],
-        ["storedPollMs", storedPollMs],
-      ] as const
-    ) {
-      if (!Number.isSafeInteger(value) || value < 1) {
-        throw new RangeError(`${name} must be a positive integer`);
-      }
-    }
+    checkWholeNumbers({ maxPerClient }, { min: 0 });
+    checkWholeNumbers({ maxWatchers, heartbeatMs, storedPollMs });
     this.#o = {
       board,
       maxWatchers,

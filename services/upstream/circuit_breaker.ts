@@ -22,6 +22,8 @@
  * @module
  */
 
+import { checkWholeNumbers } from "../ops/whole_numbers.ts";
+
 /** `closed` lets calls through, `open` refuses them, `half_open` probes. */
 export type BreakerState = "closed" | "open" | "half_open";
 
@@ -56,11 +58,7 @@ export class CircuitBreaker {
   constructor(options: CircuitBreakerOptions) {
     const { threshold, cooldownMs, now = () => performance.now(), onChange } =
       options;
-    if (!Number.isInteger(threshold) || threshold < 0) {
-      throw new RangeError(
-        `threshold must be an integer >= 0, got ${threshold}`,
-      );
-    }
+    checkWholeNumbers({ threshold }, { min: 0 });
     if (!Number.isFinite(cooldownMs) || cooldownMs < 0) {
       throw new RangeError(`cooldownMs must be >= 0, got ${cooldownMs}`);
     }

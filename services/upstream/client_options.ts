@@ -8,6 +8,7 @@
 import { type Logger, silentLogger } from "../ops/logger.ts";
 import type { Backoff } from "./backoff.ts";
 import type { ShedReason, UpstreamAttempt } from "./events.ts";
+import { checkWholeNumbers } from "../ops/whole_numbers.ts";
 
 /** Options of {@linkcode JsonPlaceholderClient}. */
 export interface JsonPlaceholderClientOptions {
@@ -97,22 +98,10 @@ export function clientSettingsOf(
     onAttempt,
     onShed,
   } = options;
-  for (
-    const [name, value, min] of [
-      ["timeoutMs", timeoutMs, 1],
-      ["retries", retries, 0],
-      ["maxBytes", maxBytes, 1],
-      ["backoffMs", backoffMs, 0],
-      ["maxBackoffMs", maxBackoffMs, 0],
-      ["maxRetryAfterMs", maxRetryAfterMs, 0],
-    ] as const
-  ) {
-    if (!Number.isInteger(value) || value < min) {
-      throw new RangeError(
-        `${name} must be an integer >= ${min}, got ${value}`,
-      );
-    }
-  }
+  checkWholeNumbers({ timeoutMs, maxBytes });
+  checkWholeNumbers({ retries, backoffMs, maxBackoffMs, maxRetryAfterMs }, {
+    min: 0,
+  });
   const url = new URL(baseUrl);
   if (url.protocol !== "http:" && url.protocol !== "https:") {
     throw new TypeError(`baseUrl must be http(s), got ${url.protocol}`);

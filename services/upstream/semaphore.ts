@@ -22,6 +22,8 @@
  * @module
  */
 
+import { checkWholeNumbers } from "../ops/whole_numbers.ts";
+
 /** The wait queue is full: the caller should shed the work now. */
 export class QueueFullError extends Error {
   /** How many were waiting. */
@@ -56,14 +58,8 @@ export class Semaphore {
 
   constructor(options: SemaphoreOptions) {
     const { permits, queueLimit } = options;
-    if (!Number.isInteger(permits) || permits < 1) {
-      throw new RangeError(`permits must be an integer >= 1, got ${permits}`);
-    }
-    if (!Number.isInteger(queueLimit) || queueLimit < 0) {
-      throw new RangeError(
-        `queueLimit must be an integer >= 0, got ${queueLimit}`,
-      );
-    }
+    checkWholeNumbers({ permits });
+    checkWholeNumbers({ queueLimit }, { min: 0 });
     this.#permits = permits;
     this.#queueLimit = queueLimit;
     this.#free = permits;
