@@ -7,20 +7,14 @@
  * @module
  */
 
-import {
-  uploadBody,
-  type UploadMediaKind,
-  uploadMediaKind,
-} from "../../services/uploads/form_data.ts";
+import { uploadMediaKind } from "../../services/uploads/form_data.ts";
 import { declaredSha256 } from "../../services/http/digest.ts";
 import {
-  type RequestCoding,
   requestCoding,
   unsupportedCoding,
 } from "../../services/http/request_coding.ts";
 import { refusingBody } from "../../services/http/connection_close.ts";
 import { problem } from "../../services/http/problem.ts";
-import { receiveUpload } from "../../services/uploads/pipeline.ts";
 import type { UploadResult } from "../../services/uploads/upload_figures.ts";
 import type {
   UploadSlot,
@@ -36,7 +30,9 @@ import {
   unsupportedMediaType,
 } from "./upload_answers.ts";
 import { declaredLength, promisedSpaceRefusal } from "./upload_length.ts";
-import type { LengthRefusal } from "./upload_length.ts";
+import type { UploadRefusal } from "./upload_length.ts";
+import { slotRefusal } from "./upload_admission.ts";
+import { receiveBody, type UploadPlan } from "./upload_receive.ts";
 import type { Handler, RouteContext } from "../router.ts";
 import {
   FileIdTakenError,
@@ -53,18 +49,6 @@ export interface UploadHelpers {
   unauthorized: (req: Request, ctx: RouteContext) => Response | undefined;
   /** 503 for a missing storage folder (rethrows anything else). */
   storageUnavailable: (error: unknown, ctx: RouteContext) => Response;
-}
-
-/** What an admitted upload reads, as {@linkcode uploadBody} takes it. */
-interface UploadPlan {
-  kind: Exclude<UploadMediaKind, "unsupported">;
-  declared: { length?: number; freeBytes?: number; sha256?: Uint8Array };
-  /** The file id: the client's `Upload-Id`, or a fresh one. */
-  id: string;
-  /** Whether the client chose the id (then it may be taken already). */
-  chosen: "client" | "server";
-  /** The body's `Content-Encoding`, decoded before the reader. */
-  coding: RequestCoding;
 }
 
 /** An admitted upload: its slot and its entry on the board. */
@@ -166,7 +150,7 @@ class UploadRoute {
     };
   }
 
-  #refused({ outcome, response }: LengthRefusal, ctx: RouteContext): Response {
+  #refused({ outcome, response }: UploadRefusal, ctx: RouteContext): Response {
     if (outcome) this.#report({ outcome, bytes: 0 }, ctx);
     return response;
   }
@@ -200,8 +184,8 @@ class UploadRoute {
   }
 
   /**
-   * Takes an upload slot, or answers 503 (draining, or every slot taken)
-   * or 429 (this client's share taken). The checks and begin() run with no
+   * Takes an upload slot, or answers 503 (draining, or every slot taken),
+   * 429 (this client's share taken: upload_admission.ts) or 507. The checks and begin() run with no
    * await in between: with one, simultaneous uploads could all pass the
    * limits (or start after the drain found no upload running).
    */
@@ -210,33 +194,15 @@ class UploadRoute {
       this.#o;
     const instance = ctx.url.pathname;
     if (board.has(plan.id)) return this.#conflict(plan.id, "running", ctx);
-    if (draining()) {
-      this.#report({ outcome: "busy", bytes: 0 }, ctx);
-      return problem(503, {
-        detail: "The service is shutting down; retry on another instance",
-        instance,
-      }, { headers: { "retry-after": "5", connection: "close" } });
-    }
-    if (
-      maxUploadsPerClient > 0 &&
-      this.#tracker.activeFor(ctx.remoteAddress) >= maxUploadsPerClient
-    ) {
-      this.#report({ outcome: "client_limit", bytes: 0 }, ctx);
-      return problem(429, {
-        detail:
-          `This client already runs ${maxUploadsPerClient} uploads; retry once one has ended`,
-        instance,
-      }, { headers: { "retry-after": "1", connection: "close" } });
-    }
-    if (this.#tracker.active >= maxConcurrentUploads) {
-      this.#report({ outcome: "busy", bytes: 0 }, ctx);
-      return problem(503, {
-        detail: `${maxConcurrentUploads} uploads are running; retry shortly`,
-        instance,
-      }, { headers: { "retry-after": "1", connection: "close" } });
-    }
-    const short = promisedSpaceRefusal(plan.declared, board, instance);
-    if (short) return this.#refused(short, ctx);
+    const refusal = slotRefusal({
+      draining,
+      tracker: this.#tracker,
+      maxUploadsPerClient,
+      maxConcurrentUploads,
+      client: ctx.remoteAddress,
+      instance,
+    }) ?? promisedSpaceRefusal(plan.declared, board, instance);
+    if (refusal) return this.#refused(refusal, ctx);
     return {
       slot: this.#tracker.begin(ctx.remoteAddress),
       live: board.add(plan.id, {
@@ -267,7 +233,12 @@ class UploadRoute {
       if (plan.chosen === "client" && await this.#o.store.stat(plan.id)) {
         return this.#ended(live, this.#conflict(plan.id, "stored", ctx), ctx);
       }
-      const result = await this.#receive(req, plan, slot, live);
+      const result = await receiveBody(req, {
+        plan,
+        slot,
+        live,
+        options: this.#o,
+      });
       live.end({ kind: "done", result });
       return this.#created(result, ctx);
     } catch (error) {
@@ -288,44 +259,6 @@ class UploadRoute {
       status: response.status,
     });
     return response;
-  }
-
-  /** Runs the pipeline on the request's body. */
-  #receive(
-    req: Request,
-    plan: UploadPlan,
-    slot: UploadSlot,
-    live: LiveUpload,
-  ): Promise<UploadResult> {
-    const { store, maxUploadBytes, queueBytes, writeBytes, logger } = this.#o;
-    const { idleTimeoutMs, minBytesPerSecond, rateGraceMs, hash } = this.#o;
-    const source = uploadBody(req, plan);
-    return receiveUpload(source.stream, {
-      // The pipeline writes through the storage's upload and commits or
-      // aborts it.
-      begin: () => store.begin(plan.id),
-      maxBytes: maxUploadBytes,
-      queueBytes,
-      writeBytes,
-      idleTimeoutMs,
-      minBytesPerSecond,
-      rateGraceMs,
-      // Aborted when a shutdown's grace period runs out (503).
-      signal: slot.signal,
-      ...(source.expectedLength === undefined
-        ? {}
-        : { expectedLength: source.expectedLength }),
-      ...(source.expectedSha256 === undefined
-        ? {}
-        : { expectedSha256: source.expectedSha256 }),
-      ...(source.describe === undefined ? {} : { describe: source.describe }),
-      ...(hash === undefined ? {} : { hash }),
-      // No req.signal: a client that goes away makes the body read fail,
-      // which stops the pipeline just as well, and touching req.signal
-      // would opt into Deno 2.9's legacy abort-on-success behaviour.
-      logger,
-      observe: live.observe,
-    });
   }
 
   /** The 201 of a committed upload, and its log line. */

@@ -34,7 +34,7 @@ export interface DeclaredLengthOptions {
 }
 
 /** A refused upload: its answer, and the outcome counted (if any). */
-export interface LengthRefusal {
+export interface UploadRefusal {
   outcome?: UploadOutcome;
   response: Response;
 }
@@ -55,7 +55,7 @@ export interface DeclaredLength {
 export async function declaredLength(
   headers: Headers,
   options: DeclaredLengthOptions,
-): Promise<DeclaredLength | LengthRefusal> {
+): Promise<DeclaredLength | UploadRefusal> {
   const { kind, coding, store, maxUploadBytes, instance } = options;
   const header = headers.get("content-length");
   if (header === null) return {};
@@ -104,7 +104,7 @@ export function promisedSpaceRefusal(
   declared: DeclaredLength,
   board: Pick<UploadBoard, "list">,
   instance: string,
-): LengthRefusal | undefined {
+): UploadRefusal | undefined {
   const { length, freeBytes } = declared;
   if (length === undefined || freeBytes === undefined) return undefined;
   let promised = 0;
@@ -117,7 +117,7 @@ export function promisedSpaceRefusal(
 }
 
 /** The 507 of an upload the disk has no room for. */
-function noSpace(length: number, instance: string): LengthRefusal {
+function noSpace(length: number, instance: string): UploadRefusal {
   return {
     outcome: "no_space",
     response: refusingBody(problem(507, {

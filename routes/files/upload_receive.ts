@@ -1,0 +1,78 @@
+/**
+ * An admitted upload's body through the reader/writer pipeline
+ * (services/uploads/pipeline.ts): read as its media type and coding say
+ * (raw, or a form's file part; decoded), written through the storage's
+ * upload, under the upload settings and the slot's stop signal.
+ *
+ * @module
+ */
+
+import {
+  uploadBody,
+  type UploadMediaKind,
+} from "../../services/uploads/form_data.ts";
+import type { RequestCoding } from "../../services/http/request_coding.ts";
+import { receiveUpload } from "../../services/uploads/pipeline.ts";
+import type { UploadResult } from "../../services/uploads/upload_figures.ts";
+import type { UploadSlot } from "../../services/uploads/tracker.ts";
+import type { LiveUpload } from "../../services/uploads/board.ts";
+import type { FilesOptions } from "./routes.ts";
+
+/** What an admitted upload reads, as {@linkcode uploadBody} takes it. */
+export interface UploadPlan {
+  kind: Exclude<UploadMediaKind, "unsupported">;
+  declared: { length?: number; freeBytes?: number; sha256?: Uint8Array };
+  /** The file id: the client's `Upload-Id`, or a fresh one. */
+  id: string;
+  /** Whether the client chose the id (then it may be taken already). */
+  chosen: "client" | "server";
+  /** The body's `Content-Encoding`, decoded before the reader. */
+  coding: RequestCoding;
+}
+
+/** Options of {@linkcode receiveBody}. */
+export interface ReceiveBodyOptions {
+  plan: UploadPlan;
+  /** The upload's slot: its signal stops the upload (503). */
+  slot: UploadSlot;
+  /** Its entry on the board, which the pipeline's figures feed. */
+  live: LiveUpload;
+  /** The storage and the upload settings. */
+  options: FilesOptions;
+}
+
+/** Runs the pipeline on `req`'s body; resolves the committed upload. */
+export function receiveBody(
+  req: Request,
+  { plan, slot, live, options }: ReceiveBodyOptions,
+): Promise<UploadResult> {
+  const { store, maxUploadBytes, queueBytes, writeBytes, logger } = options;
+  const { idleTimeoutMs, minBytesPerSecond, rateGraceMs, hash } = options;
+  const source = uploadBody(req, plan);
+  return receiveUpload(source.stream, {
+    // The pipeline writes through the storage's upload and commits or
+    // aborts it.
+    begin: () => store.begin(plan.id),
+    maxBytes: maxUploadBytes,
+    queueBytes,
+    writeBytes,
+    idleTimeoutMs,
+    minBytesPerSecond,
+    rateGraceMs,
+    // Aborted when a shutdown's grace period runs out (503).
+    signal: slot.signal,
+    ...(source.expectedLength === undefined
+      ? {}
+      : { expectedLength: source.expectedLength }),
+    ...(source.expectedSha256 === undefined
+      ? {}
+      : { expectedSha256: source.expectedSha256 }),
+    ...(source.describe === undefined ? {} : { describe: source.describe }),
+    ...(hash === undefined ? {} : { hash }),
+    // No req.signal: a client that goes away makes the body read fail,
+    // which stops the pipeline just as well, and touching req.signal
+    // would opt into Deno 2.9's legacy abort-on-success behaviour.
+    logger,
+    observe: live.observe,
+  });
+}
