@@ -8,17 +8,17 @@
  * every other answer (`no-cache` included) lives `ttlSeconds`.
  * The stores live in `store.ts` (the interface) and `memory_store.ts`; what
  * a lookup answers and a loader returns in `lookup.ts`; the HTTP form of a
- * lookup in `headers.ts`.
+ * lookup in `headers.ts`; a loaded answer as an entry in `loaded_entry.ts`.
  *
  * @module
  */
 
 import { forbidsStoring } from "../http/cache_control.ts";
-import { etagOf } from "../http/etag.ts";
 import { hasValidators } from "../http/origin_validators.ts";
 import { type Logger, silentLogger } from "../ops/logger.ts";
 import { type Flight, type FlightResult, localFlight } from "./flight.ts";
 import { type Dropped, type KeyRule, keyTest } from "./invalidation.ts";
+import { entryOf, renewedEntry } from "./loaded_entry.ts";
 import type {
   CacheOutcome,
   CacheResult,
@@ -330,8 +330,8 @@ export class ResponseCache {
     const renewal = loaded.status === 304;
     if (conditional) this.#onRevalidation?.(renewal ? "renewed" : "replaced");
     const entry = renewal
-      ? this.#renewed(stale!, loaded)
-      : await this.#entryOf(loaded);
+      ? renewedEntry(stale!, loaded, this.#now())
+      : await entryOf(loaded, this.#now);
     if (renewal) this.#renewals.add(entry);
     if (forbidsStoring(loaded.cacheControl)) {
       this.#unstored.set(entry, loaded.cacheControl!);
@@ -346,41 +346,6 @@ export class ResponseCache {
         : this.#store.set(key, entry, retainMs));
     if (!kept) this.#unkept.add(entry);
     return entry;
-  }
-
-  /**
-   * A new answer as an entry: our ETag of its body, its validators, its
-   * paging headers.
-   */
-  async #entryOf(loaded: Loaded): Promise<CacheEntry> {
-    const { validators, pagination, ageMs } = loaded;
-    return {
-      status: loaded.status,
-      body: loaded.body,
-      contentType: loaded.contentType,
-      etag: await etagOf(loaded.body),
-      storedAt: this.#now(),
-      ...(ageMs === undefined ? {} : { upstreamAgeMs: ageMs }),
-      ...(validators && hasValidators(validators) ? { validators } : {}),
-      ...(pagination ? { pagination } : {}),
-    };
-  }
-
-  /**
-   * `stale` confirmed current by a 304: fresh from now, the same body and
-   * ETag, validators updated by those the 304 carried (RFC 9111 4.3.4),
-   * as old as the 304 says (a CDN's `Age`: its copy was validated then).
-   */
-  #renewed(stale: CacheEntry, notModified: Loaded): CacheEntry {
-    const { unconfirmed: _unconfirmed, upstreamAgeMs: _age, ...confirmed } =
-      stale;
-    const { ageMs } = notModified;
-    return {
-      ...confirmed,
-      storedAt: this.#now(),
-      ...(ageMs === undefined ? {} : { upstreamAgeMs: ageMs }),
-      validators: { ...confirmed.validators, ...notModified.validators },
-    };
   }
 
   #revalidate(key: string, load: Loader, stale: CacheEntry): void {
