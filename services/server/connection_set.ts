@@ -25,7 +25,8 @@ import {
 } from "./answer_close.ts";
 import type { ConnectionStats } from "./connection_stats.ts";
 import { Http2Clients } from "./http2_clients.ts";
-import { idleSince, type Tracked } from "./tracked.ts";
+import type { Tracked } from "./tracked.ts";
+import { idleLongest } from "./idle_order.ts";
 import type { ServeConnection } from "./serve_connection.ts";
 
 /** Options of {@linkcode ConnectionSet}. */
@@ -269,48 +270,17 @@ export class ConnectionSet {
    * requests), to make room for new ones; returns how many it closed.
    * Clients expect an idle connection to be closed at any time (RFC 9112
    * 9.5), and a slowloris connection is one of these. Only those idle for
-   * `minIdleMs` or more (see `idleSince`).
+   * `minIdleMs` or more (see `idleSince`), chosen by idle_order.ts.
    */
   reclaimIdle(count: number, minIdleMs = 0): number {
-    // Found when needed (at the cap, or out of descriptors) rather than kept
-    // in order on every request: reordering a busy keep-alive connection
-    // per request cost more than the rest of this layer. One at a time (a
-    // new connection at the cap) is a single pass.
     const before = minIdleMs === 0 ? Infinity : performance.now() - minIdleMs;
-    const closing = count === 1
-      ? [this.#longestIdle(before)]
-      : this.#idleByAge(before);
-    let closed = 0;
+    const closing = idleLongest(this.#connections, count, before);
     for (const conn of closing) {
-      if (closed === count || conn === undefined) break;
       this.#connections.delete(conn);
       this.#options.stats.reclaimed++;
       this.#close(conn);
-      closed++;
     }
-    return closed;
-  }
-
-  /** The connection idle longest, if any is idle since `before` or earlier. */
-  #longestIdle(before: number): Tracked | undefined {
-    let found: Tracked | undefined;
-    for (const conn of this.#connections) {
-      if (
-        conn.active === 0 && idleSince(conn) <= before &&
-        (found === undefined || idleSince(conn) < idleSince(found))
-      ) {
-        found = conn;
-      }
-    }
-    return found;
-  }
-
-  /** The connections idle since `before` or earlier, idle longest first. */
-  #idleByAge(before: number): Tracked[] {
-    return [...this.#connections]
-      .filter((conn) => conn.active === 0 && idleSince(conn) <= before)
-      // Two idle since the last sweep are alike (Infinity - Infinity).
-      .sort((a, b) => (idleSince(a) - idleSince(b)) || 0);
+    return closing.length;
   }
 
   /**
