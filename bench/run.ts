@@ -42,7 +42,7 @@ import { relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { benchCachedGet } from "./cached_get.ts";
 import { hasCommand } from "./lib.ts";
-import { missingCephExecutables } from "../tests/fixtures/ceph.ts";
+import { missingCephExecutables } from "../tests/fixtures/ceph_installed.ts";
 import { benchRedisTier, benchStampede } from "./redis_bench.ts";
 import { benchS3Upload } from "./s3_bench.ts";
 import {

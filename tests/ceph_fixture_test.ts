@@ -10,7 +10,8 @@
 
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { type Ceph, cephUnavailable, sharedCeph } from "./fixtures/ceph.ts";
+import { type Ceph, sharedCeph } from "./fixtures/ceph.ts";
+import { cephUnavailable } from "./fixtures/ceph_installed.ts";
 
 const unavailable = await cephUnavailable();
 
