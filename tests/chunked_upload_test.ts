@@ -20,7 +20,7 @@ async function zerosFile(dir: string, mib: number): Promise<string> {
   return path;
 }
 
-/** `curl -T path` chunked to `url`: the status and the seconds it took. */
+/** `curl -T path` chunked to `url`: the status and the bytes it sent. */
 async function curlChunked(url: string, path: string) {
   const { stdout } = await new Deno.Command("curl", {
     args: [
@@ -28,7 +28,7 @@ async function curlChunked(url: string, path: string) {
       "-o",
       "/dev/null",
       "-w",
-      "%{http_code} %{time_total}",
+      "%{http_code} %{size_upload}",
       "-H",
       "Transfer-Encoding: chunked",
       "-T",
@@ -39,11 +39,11 @@ async function curlChunked(url: string, path: string) {
     ],
     stdout: "piped",
   }).output();
-  const [status, seconds] = new TextDecoder().decode(stdout).split(" ");
-  return { status: Number(status), seconds: Number(seconds) };
+  const [status, sent] = new TextDecoder().decode(stdout).split(" ");
+  return { status: Number(status), sentBytes: Number(sent) };
 }
 
-Deno.test("A chunked upload over MAX_UPLOAD_BYTES gets 413 at once, and the service answers meanwhile", async () => {
+Deno.test("A chunked upload over MAX_UPLOAD_BYTES gets 413 at the limit, and the service answers meanwhile", async () => {
   await using service = await startService([
     "--max-upload-bytes",
     String(32 * 1024 * 1024),
@@ -52,23 +52,25 @@ Deno.test("A chunked upload over MAX_UPLOAD_BYTES gets 413 at once, and the serv
   try {
     const path = await zerosFile(dir, 512);
     const healthz = async () => {
-      const started = performance.now();
       const res = await fetch(`${service.url}/healthz`);
       await res.body?.cancel();
-      return performance.now() - started;
+      return res.status;
     };
     const sent = curlChunked(`${service.url}/files`, path);
-    // Probes while the body streams in: each answered, none held up.
+    // Probes while the body streams in, and after: each answered. How
+    // soon is bench's to say: wall-clock bounds here (413 within 3 s,
+    // probes within 1 s) failed on the shared machine at load 50 (413
+    // after 3.6 s). That reads ask a chunked body for 64 KiB at most
+    // (Deno 2.9's BYOB read with a larger view, 256 KiB, was ~25 times
+    // slower: 413 after ~5 s, the service stalled) is upload_read_size_test.
     const probes: number[] = [];
     for (let i = 0; i < 5; i++) probes.push(await healthz());
-    const { status, seconds } = await sent;
+    const { status, sentBytes } = await sent;
     assert.equal(status, 413);
-    // Read at a chunk a time the 32 MiB go in well under a second; with
-    // 256 KiB views (Deno 2.9's slow BYOB path) the 413 took ~5 s and the
-    // service stalled for seconds after it.
-    assert.ok(seconds < 3, `413 after ${seconds} s`);
+    // Refused at the limit: the rest of the 512 MiB was never taken.
+    assert.ok(sentBytes < 128 * 1024 * 1024, `curl sent ${sentBytes} bytes`);
     probes.push(await healthz());
-    assert.ok(Math.max(...probes) < 1000, `probes took ${probes} ms`);
+    assert.deepEqual(probes, [200, 200, 200, 200, 200, 200]);
     assert.deepEqual(await Array.fromAsync(Deno.readDir(service.filesDir)), []);
   } finally {
     await Deno.remove(dir, { recursive: true });
