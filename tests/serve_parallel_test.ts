@@ -18,8 +18,10 @@ import {
   JOBS,
   MAIN,
   startServe,
+  threadsNamed,
   waitUntilUp,
 } from "./fixtures/deno_serve.ts";
+import { until } from "./fixtures/until.ts";
 import { startRedis } from "./fixtures/redis.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
 
@@ -242,6 +244,27 @@ Deno.test("deno serve --parallel with REDIS_URL: 2 workers share one cache, 50 c
   }
 });
 
+/**
+ * Asks `/posts/1` on new connections until every worker has answered it:
+ * each worker's own cache misses once, so the upstream then has `JOBS`
+ * requests for it (bounded).
+ */
+async function untilEveryWorkerAnswered(
+  served: { url: string },
+  upstream: { hits(path: string): number },
+  client: Deno.HttpClient,
+): Promise<void> {
+  await until(
+    async () => {
+      const res = await fetch(`${served.url}/posts/1`, { client });
+      await res.body?.cancel();
+      return upstream.hits("/posts/1") >= JOBS;
+    },
+    `all ${JOBS} workers answering`,
+    20_000,
+  );
+}
+
 Deno.test("deno serve --parallel out of file descriptors: the listener ends, the process exits 1 with an error line, so a supervisor restarts it", async () => {
   await using upstream = startFixtureUpstream();
   const dataDir = await Deno.makeTempDir({ prefix: "async-api-serve-" });
@@ -253,6 +276,19 @@ Deno.test("deno serve --parallel out of file descriptors: the listener ends, the
       { maxOpenFiles: 128 },
     );
     await waitUntilUp(served, client);
+    // Every worker started, and the thread each one's app starts (the
+    // upload hash worker, named worker-N) running, before the descriptors
+    // run out: one worker answering is not all of them, and a thread Deno
+    // starts with none left panics ('worker-2' panicked at
+    // runtime/tokio_util.rs: Too many open files), which can end the
+    // process before the server.stopped line (seen once under load; 2 of
+    // 20 when the flood came while a worker was still starting).
+    await untilEveryWorkerAnswered(served, upstream, client);
+    await until(
+      async () => await threadsNamed(served.pid, /^worker-\d+$/) >= JOBS,
+      `${JOBS} hash worker threads running`,
+      20_000,
+    );
     // Idle sockets past the limit: deno serve's accept() fails with EMFILE,
     // which ends its listener (main.ts's own accept loop survives this:
     // tests/descriptor_exhaustion_test.ts).
