@@ -313,7 +313,11 @@ function routeGroups(
   const recordUpload = uploadMetrics(metrics.registry, () => uploads.active);
   return [
     ...healthRoutes({ draining: state.draining }),
-    ...jsonPlaceholderRoutes({ client, cache }),
+    ...jsonPlaceholderRoutes({
+      client,
+      cache,
+      nginxAccelExpires: config.nginxAccelExpires,
+    }),
     ...writeRoutes({
       client,
       cache,

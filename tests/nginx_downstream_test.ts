@@ -15,10 +15,17 @@ import { serveCaching } from "./fixtures/caching_service.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** The service (TTL 1 s) on a fixture upstream, and nginx in front. */
-async function stack(windows: { swrSeconds: number; sieSeconds: number }) {
+/** The service (TTL 1 s unless told) on a fixture upstream, nginx in front. */
+async function stack(
+  windows: {
+    swrSeconds: number;
+    sieSeconds: number;
+    ttlSeconds?: number;
+    args?: string[];
+  },
+) {
   const caching = await serveCaching({
-    ttlSeconds: 1,
+    ttlSeconds: windows.ttlSeconds ?? 1,
     swrSeconds: windows.swrSeconds,
     args: [
       "--cache-stale-if-error-seconds",
@@ -26,6 +33,7 @@ async function stack(windows: { swrSeconds: number; sieSeconds: number }) {
       // One failing call per request, and the breaker out of the way.
       "--upstream-retries",
       "0",
+      ...windows.args ?? [],
     ],
   });
   const { upstream, served } = caching;
@@ -128,6 +136,85 @@ Deno.test("nginx keeps a fresh answer, per Accept-Encoding, and revalidates it w
   assert.equal(revalidated.nginx, "REVALIDATED");
   const asked = s.upstream.hits("/posts/1");
   assert.equal(asked, 2, "the service refreshed its entry once");
+});
+
+Deno.test("NGINX_ACCEL_EXPIRES: nginx keeps an aged answer no longer than the entry here stays fresh", async () => {
+  await using s = await stack({
+    swrSeconds: 0,
+    sieSeconds: 0,
+    ttlSeconds: 4,
+    args: ["--nginx-accel-expires", "true"],
+  });
+  await (await fetch(`${s.served.url}/posts/1`)).body?.cancel();
+  await sleep(2200);
+
+  // Age 3 of 4 here: nginx, which reads max-age and not Age, would keep it
+  // 4 s more, until the entry here had been expired for 3 s.
+  const aged = await s.viaNginx("/posts/1");
+  assert.equal(aged.nginx, "MISS");
+  assert.match(aged.ours ?? "", /; hit; /);
+  assert.ok(Number(aged.headers.get("age")) >= 3);
+  assert.equal(aged.headers.get("cache-control"), "public, max-age=4");
+  // nginx keeps X-Accel-Expires to itself.
+  assert.equal(aged.headers.get("x-accel-expires"), null);
+  const direct = await fetch(`${s.served.url}/posts/1`);
+  await direct.body?.cancel();
+
+  // Past the entry's lifetime here (its 4 s ended 0.4 s before): nginx
+  // asks again rather than answering from its copy.
+  await sleep(2000);
+  const expired = await s.viaNginx("/posts/1");
+  assert.notEqual(
+    expired.nginx,
+    "HIT",
+    `nginx served its copy past the entry's lifetime (${expired.ours})`,
+  );
+  // It asks with the service's ETag: a 304, its copy renewed (REVALIDATED),
+  // or a 200 (EXPIRED).
+  assert.ok(
+    expired.nginx === "REVALIDATED" || expired.nginx === "EXPIRED",
+    `nginx: ${expired.nginx}`,
+  );
+  // What told nginx: the seconds left here, as its own header says them.
+  assert.equal(
+    direct.headers.get("x-accel-expires"),
+    String(4 - Number(direct.headers.get("age"))),
+  );
+});
+
+Deno.test("X-Accel-Expires only with NGINX_ACCEL_EXPIRES, and only on an aged answer", async () => {
+  const accel = async (url: string, path = "/posts/1") => {
+    const res = await fetch(url + path);
+    await res.body?.cancel();
+    return {
+      age: Number(res.headers.get("age")),
+      expires: res.headers.get("x-accel-expires"),
+    };
+  };
+  {
+    // Without the setting (the default): max-age and Age alone.
+    await using s = await stack({ swrSeconds: 0, sieSeconds: 0 });
+    assert.deepEqual(await accel(s.served.url), { age: 0, expires: null });
+    await sleep(300);
+    const aged = await accel(s.served.url);
+    assert.ok(aged.age >= 1);
+    assert.equal(aged.expires, null);
+  }
+  await using s = await stack({
+    swrSeconds: 0,
+    sieSeconds: 0,
+    ttlSeconds: 60,
+    args: ["--nginx-accel-expires", "true"],
+  });
+  // Fetched now: max-age alone is right.
+  assert.deepEqual(await accel(s.served.url), { age: 0, expires: null });
+  await accel(s.served.url, "/users/1/summary");
+  await sleep(300);
+  for (const path of ["/posts/1", "/users/1/summary"]) {
+    const aged = await accel(s.served.url, path);
+    assert.ok(aged.age >= 1, path);
+    assert.equal(aged.expires, String(60 - aged.age), path);
+  }
 });
 
 Deno.test("nginx keeps no answer the service says not to: /metrics, /healthz, /files, errors", async () => {

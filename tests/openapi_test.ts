@@ -131,6 +131,7 @@ Deno.test("the document of the app's routes is structurally valid OpenAPI 3.1", 
     "Cache-Status",
     "ETag",
     "Server-Timing",
+    "X-Accel-Expires",
     "X-Request-Id",
   ]);
   const listComments = doc.paths["/comments"]?.get;

@@ -44,6 +44,7 @@ import {
 const CACHE_HEADERS = {
   "Cache-Control": headerRef("CacheControl"),
   "Age": headerRef("Age"),
+  "X-Accel-Expires": headerRef("XAccelExpires"),
   "Cache-Status": headerRef("CacheStatus"),
   "Server-Timing": headerRef("ServerTiming"),
   "X-Request-Id": headerRef("XRequestId"),
@@ -215,6 +216,7 @@ const SUMMARY: OperationDescription = {
         "ETag": headerRef("ETag"),
         "Cache-Control": headerRef("CacheControl"),
         "Age": headerRef("Age"),
+        "X-Accel-Expires": headerRef("XAccelExpires"),
         "Server-Timing": headerRef("ServerTiming"),
         ...REQUEST_ID_HEADER,
       },
@@ -226,6 +228,7 @@ const SUMMARY: OperationDescription = {
         "ETag": headerRef("ETag"),
         "Cache-Control": headerRef("CacheControl"),
         "Age": headerRef("Age"),
+        "X-Accel-Expires": headerRef("XAccelExpires"),
         "Server-Timing": headerRef("ServerTiming"),
         ...REQUEST_ID_HEADER,
       },
@@ -287,6 +290,14 @@ export const jsonPlaceholderDocs: ApiFragment = {
         "plus the `Age` the upstream sent with it (a CDN's copy), rounded " +
         "up (for a summary: its oldest part). Absent when the upstream forbade " +
         "storing the answer (`no-store`, `private`).",
+      schema: { type: "integer", minimum: 0 },
+    },
+    XAccelExpires: {
+      description: "For nginx's `proxy_cache`, which reads `max-age` and " +
+        "not `Age`: the seconds the answer stays fresh here (`max-age` " +
+        "less `Age`), so nginx keeps it no longer. Sent with " +
+        "`NGINX_ACCEL_EXPIRES` when `Age` and `max-age` are above 0; nginx " +
+        "keeps it to itself.",
       schema: { type: "integer", minimum: 0 },
     },
     CacheStatus: {

@@ -11,7 +11,7 @@ import {
   preconditionFailed,
 } from "../http/conditional.ts";
 import { addPaginationHeaders } from "../http/pagination.ts";
-import type { Reply } from "../http/reply.ts";
+import { isReply, type Reply } from "../http/reply.ts";
 import { memoLast } from "../http/value_memo.ts";
 import type { CacheResult } from "./lookup.ts";
 
@@ -63,6 +63,45 @@ export function cacheControl(lifetimeSeconds: number): string {
 // lifetime is the TTL; the TTL left moves once a second).
 const publicMaxAge = memoLast((seconds) => `public, max-age=${seconds}`);
 const hitStatus = memoLast((ttl) => `${CACHE_NAME}; hit; ttl=${ttl}`);
+
+/**
+ * nginx's `X-Accel-Expires` of an aged answer: the whole seconds it stays
+ * fresh here (max-age less Age), or undefined where `max-age` alone says
+ * it (Age 0, fetched now; `max-age=0`, stale) or nothing may keep it.
+ * nginx's `proxy_cache` (1.22) reads `max-age` and not `Age` (RFC 9111
+ * 4.2.3), so an answer at Age 50 of 60 it kept 60 s more; it reads this
+ * header first and keeps it to itself.
+ */
+export function accelExpires(
+  result: Pick<
+    CacheResult,
+    "lifetimeSeconds" | "ageSeconds" | "unstoredCacheControl"
+  >,
+): string | undefined {
+  const { lifetimeSeconds, ageSeconds } = result;
+  if (ageSeconds <= 0 || lifetimeSeconds <= 0) return undefined;
+  if (result.unstoredCacheControl !== undefined) return undefined;
+  return secondsLeft(Math.max(0, lifetimeSeconds - ageSeconds));
+}
+
+const secondsLeft = memoLast((seconds) => String(seconds));
+
+/**
+ * `answer` (of {@linkcode cachedAnswer}) with the `X-Accel-Expires` of
+ * `result` when it has one: on a 200, 304 or cached 404, not on a 412.
+ * Added only with `NGINX_ACCEL_EXPIRES`: one header more on every aged hit
+ * cost ~0.9x of the hit path's requests per CPU second (README, Caching).
+ */
+export function withAccelExpires(
+  answer: Response | Reply,
+  result: CacheResult,
+): Response | Reply {
+  const value = accelExpires(result);
+  if (value === undefined) return answer;
+  if (isReply(answer)) answer.headers["x-accel-expires"] = value;
+  else if (answer.status === 404) answer.headers.set("x-accel-expires", value);
+  return answer;
+}
 
 /**
  * `Cache-Control`, `Age` and `Cache-Status` of a lookup. An answer the

@@ -37,6 +37,7 @@ export interface Config {
   cacheStaleWhileRevalidateSeconds: number;
   cacheStaleIfErrorSeconds: number;
   cacheMaxBytes: number;
+  nginxAccelExpires: boolean;
   redisUrl: URL | undefined;
   redisTimeoutMs: number;
   redisPingIntervalMs: number;

@@ -171,6 +171,15 @@ export const SETTINGS = [
     parse: integer(1024),
   }),
   setting({
+    key: "nginxAccelExpires",
+    env: "NGINX_ACCEL_EXPIRES",
+    flag: "nginx-accel-expires",
+    default: "false",
+    help:
+      "true: cached reads with an Age say X-Accel-Expires (the seconds they stay fresh here), so an nginx proxy_cache in front, which reads max-age and not Age, keeps them no longer (README, Caching)",
+    parse: bool,
+  }),
+  setting({
     key: "redisUrl",
     env: "REDIS_URL",
     flag: "redis-url",
