@@ -161,6 +161,7 @@ Deno.test("a lookup's Server-Timing counts from the request's arrival, a memory 
     { client: t.app.client, cache: t.app.cache },
     "/posts/1",
     performance.now() - 20,
+    "object",
   );
   assert.ok(!(timed instanceof Promise), "a memory hit, at once");
   assert.equal(timed.result.outcome, "hit");

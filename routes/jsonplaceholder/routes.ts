@@ -22,7 +22,10 @@ import {
   preconditionFailed,
 } from "../../services/http/conditional.ts";
 import { etagOf } from "../../services/http/etag.ts";
-import type { JsonPlaceholderClient } from "../../services/upstream/client.ts";
+import type {
+  JsonPlaceholderClient,
+  JsonShape,
+} from "../../services/upstream/client.ts";
 import { problem } from "../../services/http/problem.ts";
 import type { Handler, Route, RouteContext } from "../router.ts";
 import {
@@ -72,7 +75,8 @@ export function badId(ctx: RouteContext): Response {
 /**
  * Looks up an upstream path (with query) through the cache: a fresh entry
  * held in memory at once (no promise to wait on: the hot path), anything
- * else through the cache's loader. Timed from `started` (the request's
+ * else through the cache's loader, which takes only JSON of `shape` (an
+ * item's object, a list's array). Timed from `started` (the request's
  * arrival, `performance.now()`): a memory hit then reads the clock once,
  * not twice, for its `Server-Timing`.
  */
@@ -80,9 +84,10 @@ export function lookup(
   deps: JsonPlaceholderDeps,
   pathAndQuery: string,
   started: number,
+  shape: JsonShape,
 ): TimedLookup | Promise<TimedLookup> {
   return fromMemory(deps, pathAndQuery, started) ??
-    load(deps, pathAndQuery, started);
+    load(deps, pathAndQuery, started, shape);
 }
 
 /** {@linkcode lookup} of a fresh entry held in memory, else `undefined`. */
@@ -105,10 +110,12 @@ async function load(
   deps: JsonPlaceholderDeps,
   pathAndQuery: string,
   started: number,
+  shape: JsonShape,
 ): Promise<TimedLookup> {
   let upstreamMs: number | undefined;
   const result = await deps.cache.get(pathAndQuery, async (validators) => {
     const response = await deps.client.get(pathAndQuery, {
+      shape,
       ...(validators ? { validators } : {}),
     });
     upstreamMs = response.durationMs;
@@ -120,8 +127,9 @@ async function load(
 /** {@linkcode proxy} for a path with an `:id`: a malformed one is a 400. */
 function proxyById(
   deps: JsonPlaceholderDeps,
+  shape: JsonShape,
 ): Pick<Route, "handler" | "atOnce"> {
-  const { handler, atOnce } = proxy(deps);
+  const { handler, atOnce } = proxy(deps, shape);
   return {
     handler: (req, ctx) =>
       isValidId(ctx.params.id) ? handler(req, ctx) : badId(ctx),
@@ -161,10 +169,12 @@ function refusedQuery(ctx: RouteContext, key: string): Response | undefined {
 /**
  * Answers the request's path (query made canonical) from the cache: at
  * once when memory holds it fresh (`atOnce`), else through the cache's
- * loader (`handler`). Both answer with {@linkcode cachedAnswer}.
+ * loader (`handler`), which takes only JSON of `shape`. Both answer with
+ * {@linkcode cachedAnswer}.
  */
 function proxy(
   deps: JsonPlaceholderDeps,
+  shape: JsonShape,
 ): Required<Pick<Route, "handler" | "atOnce">> {
   const plain = (ctx: RouteContext, timed: TimedLookup) => {
     ctx.log.cache = timed.result.outcome;
@@ -180,7 +190,7 @@ function proxy(
       const key = keyOf(ctx);
       const refused = ctx.search === "" ? undefined : refusedQuery(ctx, key);
       if (refused !== undefined) return refused;
-      const timed = lookup(deps, key, ctx.started);
+      const timed = lookup(deps, key, ctx.started, shape);
       return timed instanceof Promise
         ? timed.then((timed) => answer(ctx, timed))
         : answer(ctx, timed);
@@ -245,11 +255,11 @@ function summary(deps: JsonPlaceholderDeps): Handler {
     if (!isValidId(id)) return badId(ctx);
     // All four at once: the user's own lookup does not gate the others.
     const started = performance.now();
-    const result = async (path: string) =>
-      (await lookup(deps, path, started)).result;
+    const result = async (path: string, shape: JsonShape) =>
+      (await lookup(deps, path, started, shape)).result;
     const [user, ...rest] = await Promise.allSettled([
-      result(`/users/${id}`),
-      ...SUMMARY_PARTS.map((part) => result(`/users/${id}/${part}`)),
+      result(`/users/${id}`, "object"),
+      ...SUMMARY_PARTS.map((part) => result(`/users/${id}/${part}`, "list")),
     ]);
     const timing = `cache;desc="${
       [user, ...rest].map((s) =>
@@ -305,15 +315,19 @@ export function jsonPlaceholderRoutes(deps: JsonPlaceholderDeps): Route[] {
   const routes: Route[] = [];
   for (const resource of RESOURCES) {
     routes.push(
-      { method: "GET", pattern: `/${resource}`, ...proxy(deps) },
-      { method: "GET", pattern: `/${resource}/:id`, ...proxyById(deps) },
+      { method: "GET", pattern: `/${resource}`, ...proxy(deps, "list") },
+      {
+        method: "GET",
+        pattern: `/${resource}/:id`,
+        ...proxyById(deps, "object"),
+      },
     );
   }
   for (const [parent, child] of NESTED) {
     routes.push({
       method: "GET",
       pattern: `/${parent}/:id/${child}`,
-      ...proxyById(deps),
+      ...proxyById(deps, "list"),
     });
   }
   routes.push({

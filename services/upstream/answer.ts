@@ -124,7 +124,7 @@ export function reportOfBodyError(
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
-function assertJson(body: Uint8Array, contentType: string): void {
+function parsedJson(body: Uint8Array, contentType: string): unknown {
   if (!/\bjson\b/i.test(contentType)) {
     throw new UpstreamError(
       502,
@@ -132,12 +132,40 @@ function assertJson(body: Uint8Array, contentType: string): void {
     );
   }
   try {
-    JSON.parse(decoder.decode(body));
+    return JSON.parse(decoder.decode(body));
   } catch (cause) {
     throw new UpstreamError(502, "upstream answered with malformed JSON", {
       cause,
     });
   }
+}
+
+/**
+ * The top-level shape a route serves (its OpenAPI schema): an item is a
+ * JSON object, a list an array of objects.
+ */
+export type JsonShape = "object" | "list";
+
+const isObject = (value: unknown): boolean =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+
+/**
+ * Throws 502 when `value` is not of `shape`: `[1,2]` for an item, an
+ * object for a list. Passed on, it was cached and served for the whole
+ * TTL, and a generated client (a validating SDK) failed on it; thrown, it
+ * is not stored and stale-if-error can serve the last good copy.
+ */
+function assertShape(value: unknown, shape: JsonShape | undefined): void {
+  if (shape === undefined) return;
+  const fits = shape === "object"
+    ? isObject(value)
+    : Array.isArray(value) && value.every(isObject);
+  if (fits) return;
+  throw new UpstreamError(
+    502,
+    `upstream answered an unexpected shape: ` +
+      (shape === "object" ? "not a JSON object" : "not an array of objects"),
+  );
 }
 
 // A `charset` parameter, its value quoted or not.
@@ -259,7 +287,7 @@ export function retryable(response: Response): Outcome {
 
 /**
  * Reads and checks a 2xx body from the upstream at `base`: JSON within
- * `maxBytes`, in time.
+ * `maxBytes`, in time, of `shape` when given.
  */
 export async function readJson(
   response: Response,
@@ -270,6 +298,7 @@ export async function readJson(
     signals: Signals;
     /** From sending the request to the answer's head, ms. */
     responseDelayMs: number;
+    shape?: JsonShape | undefined;
   },
 ): Promise<Outcome> {
   const { maxBytes, timeoutMs, signals } = options;
@@ -277,7 +306,7 @@ export async function readJson(
   const meta = metaOf(response, options.base, options.responseDelayMs);
   try {
     const body = await readCapped(response, maxBytes);
-    assertJson(body, meta.contentType);
+    assertShape(parsedJson(body, meta.contentType), options.shape);
     return {
       kind: "done",
       response: {

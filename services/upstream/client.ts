@@ -15,6 +15,7 @@ import { QueueFullError, Semaphore } from "./semaphore.ts";
 import {
   bodilessAnswer,
   isFailure,
+  type JsonShape,
   type Outcome,
   parseRetryAfter,
   readJson,
@@ -42,6 +43,7 @@ import {
 export { parseRetryAfter, UpstreamError };
 export type {
   JsonPlaceholderClientOptions,
+  JsonShape,
   ShedReason,
   UpstreamAttempt,
   UpstreamSettings,
@@ -76,6 +78,15 @@ export interface UpstreamResponse {
   attempts: number;
   /** Wall time of all attempts and backoff, in milliseconds. */
   durationMs: number;
+}
+
+/** Options of {@linkcode JsonPlaceholderClient.get}. */
+export interface GetOptions {
+  signal?: AbortSignal;
+  /** A stored answer's validators: the request is conditional. */
+  validators?: OriginValidators;
+  /** The shape of JSON the caller serves; another one is 502. */
+  shape?: JsonShape;
 }
 
 /**
@@ -169,9 +180,9 @@ export class JsonPlaceholderClient implements Disposable {
    */
   async get(
     pathAndQuery: string,
-    options: { signal?: AbortSignal; validators?: OriginValidators } = {},
+    options: GetOptions = {},
   ): Promise<UpstreamResponse> {
-    const { signal, validators = {} } = options;
+    const { signal, validators = {}, shape } = options;
     if (!pathAndQuery.startsWith("/")) {
       throw new TypeError(`path must start with "/", got "${pathAndQuery}"`);
     }
@@ -188,7 +199,7 @@ export class JsonPlaceholderClient implements Disposable {
     for (let attempt = 0;; attempt++) {
       signal?.throwIfAborted();
       const outcome = await this.admitted(
-        () => this.#exchange(url, headers, signals),
+        () => this.#exchange(url, headers, signals, shape),
         signals,
       );
       if (outcome.kind === "done") {
@@ -306,6 +317,7 @@ export class JsonPlaceholderClient implements Disposable {
     url: string,
     headers: Record<string, string>,
     signals: Signals,
+    shape: JsonShape | undefined,
   ): Promise<Outcome> {
     const { caller, deadline } = signals;
     const sent = performance.now();
@@ -336,7 +348,14 @@ export class JsonPlaceholderClient implements Disposable {
     const responseDelayMs = performance.now() - sent;
     if (status >= 200 && status <= 299) {
       const { base, maxBytes, timeoutMs } = this.#s;
-      const read = { base, maxBytes, timeoutMs, signals, responseDelayMs };
+      const read = {
+        base,
+        maxBytes,
+        timeoutMs,
+        signals,
+        responseDelayMs,
+        shape,
+      };
       return await readJson(response, read);
     }
     await response.body?.cancel();
