@@ -1,0 +1,66 @@
+/**
+ * The part buffers of an S3 upload (`services/storage/s3_upload.ts`)
+ * against a real Ceph radosgw: at most `partsInFlight` of them exist at
+ * once, the parts uploading and the one filling together. The next part's
+ * buffer used to be taken before the wait for a free slot, a buffer more
+ * than the parts in flight (8 MiB of the S3 bench's peak RSS). Counted as
+ * the isolate's external memory (every ArrayBuffer's bytes, resident or
+ * not) after each write: no timing involved.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { sharedCeph } from "./fixtures/ceph.ts";
+import { cephTest } from "./fixtures/s3_app.ts";
+import { S3Storage } from "../services/storage/s3.ts";
+
+const MiB = 1024 * 1024;
+
+cephTest(
+  "s3: an upload holds at most parts-in-flight part buffers, the filling one included",
+  async () => {
+    await using ceph = await sharedCeph();
+    const partBytes = 5 * MiB;
+    const partsInFlight = 2;
+    const storage = new S3Storage({
+      endpoint: new URL(ceph.endpoint),
+      bucket: ceph.bucket,
+      accessKeyId: ceph.accessKeyId,
+      secretAccessKey: ceph.secretAccessKey,
+      partBytes,
+      partsInFlight,
+    });
+    // One chunk, written again and again with a different first byte: the
+    // writes allocate nothing of their own.
+    const chunk = new Uint8Array(MiB);
+    const hash = createHash("sha256");
+    const chunks = 40;
+    const before = Deno.memoryUsage().external;
+    let peak = 0;
+    const upload = await storage.begin();
+    for (let i = 0; i < chunks; i++) {
+      chunk[0] = i;
+      hash.update(chunk);
+      await upload.write(chunk);
+      peak = Math.max(peak, Deno.memoryUsage().external - before);
+    }
+    const sha256 = hash.digest("hex");
+    const stored = await upload.commit({ size: chunks * MiB, sha256 });
+    assert.equal(stored.size, chunks * MiB);
+    // The parts' buffers plus 1 MiB for the client's own small buffers:
+    // one buffer more is 5 MiB more.
+    assert.ok(
+      peak <= partsInFlight * partBytes + MiB,
+      `external memory grew by ${
+        (peak / MiB).toFixed(1)
+      } MiB, more than ${partsInFlight} parts of ${partBytes / MiB} MiB`,
+    );
+    const read = await storage.read(upload.id);
+    assert.ok(read, "the stored file is readable");
+    const got = createHash("sha256");
+    for await (const piece of read) got.update(piece);
+    assert.equal(got.digest("hex"), sha256);
+  },
+);
