@@ -25,7 +25,10 @@ export const ENGINE_TARGETS = {
   stampedeUpstreamRequests: 1,
   /** service / plain multipart upload into radosgw, at least. */
   s3Ratio: 0.8,
-  /** Slack over idle + queue + parts in flight × part size, MiB. */
+  /**
+   * Slack over idle + queue + parts in flight × part size, MiB: the reader's
+   * and writer's buffers, the hash's pending bytes, the runtime.
+   */
   s3RssSlackMiB: 32,
 } as const;
 
@@ -131,7 +134,7 @@ export function s3Section(s: S3UploadResult): string {
       formatBytes(s.partBytes)
     } parts, ${s.partsInFlight} in flight. ${
       plural(s.rounds, "round")
-    } alternating, medians.`,
+    } alternating, medians. The memory bound counts the service's buffers: the queue, and ${s.partsInFlight} part buffers (the parts uploading and the one filling share them); its ${ENGINE_TARGETS.s3RssSlackMiB} MiB of slack covers the reader's and the writer's buffer (\`UPLOAD_WRITE_BYTES\`, 1 MiB each on S3), the SHA-256 worker's pending bytes (at most 4 MiB) and the runtime.`,
     "",
     table([
       "measure",
@@ -158,7 +161,7 @@ export function s3Section(s: S3UploadResult): string {
           formatBytes(s.queueBytes)
         } + ${s.partsInFlight} × ${
           formatBytes(s.partBytes)
-        } + ${ENGINE_TARGETS.s3RssSlackMiB} MiB)`,
+        } part buffers + ${ENGINE_TARGETS.s3RssSlackMiB} MiB)`,
         met(growth <= budget),
       ],
       [

@@ -5,7 +5,10 @@
  * client code (`bench/s3_plain_upload.ts`: the service's `S3Bucket`,
  * aws4fetch, 8 MiB parts, 4 in flight). Rounds alternate, the medians
  * count; target service/plain >= 0.8. The service's peak RSS is sampled
- * (target: idle + queue + parts in flight × part size + 32 MiB).
+ * (target: idle + queue + parts in flight × part size + 32 MiB; an upload
+ * holds that many part buffers, the one filling included, and the 32 MiB
+ * cover the reader's and writer's buffers, the hash's pending bytes and
+ * the runtime).
  *
  * A private single-node Ceph (`tests/fixtures/ceph.ts`) is started and
  * stopped by the benchmark.
