@@ -38,6 +38,15 @@ Deno.test("HEAD answers every GET route with GET's headers and a true Content-Le
     body: new Uint8Array(3000),
   });
   const { id } = await upload.json() as { id: string };
+  // A download says Last-Modified only once its second has passed (see
+  // routes/files/download.ts); wait for that, so that no GET and HEAD pair
+  // below straddles the moment it appears.
+  while (true) {
+    const probe = await fetch(`${s.url}/files/${id}`, { method: "HEAD" });
+    await probe.body?.cancel();
+    if (probe.headers.has("last-modified")) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 
   const paths = s.app.router.routes
     .filter((route) => route.method === "GET")
