@@ -93,6 +93,8 @@ export type UploadOutcome =
   | "invalid_form"
   | "invalid_coding"
   | "invalid_id"
+  | "invalid_digest"
+  | "invalid_length"
   | "conflict"
   | "error";
 

@@ -26,6 +26,7 @@ import type { FilesOptions, UploadEvent } from "./routes.ts";
 import { describeUploadFailure, isBodyError } from "./upload_failure.ts";
 import {
   createdResponse,
+  malformedDigest,
   notAWholeFile,
   unsupportedMediaType,
 } from "./upload_answers.ts";
@@ -39,9 +40,6 @@ import {
   type IdHolder,
   StorageUnavailableError,
 } from "../../services/storage/storage.ts";
-
-const MALFORMED_DIGEST = "Content-Digest/Repr-Digest must be like " +
-  "sha-256=:<base64>:, and agree when both are sent";
 
 /** What the upload handler shares with the other file routes. */
 export interface UploadHelpers {
@@ -124,11 +122,9 @@ class UploadRoute {
     if ("response" in length) return this.#refused(length, ctx);
     const digest = declaredSha256(req.headers);
     if (digest === "malformed") {
-      return problem(400, {
-        title: "Malformed digest",
-        detail: MALFORMED_DIGEST,
-        instance: ctx.url.pathname,
-      });
+      // Counted like every other refusal (it was in no uploads_total).
+      this.#report({ outcome: "invalid_digest", bytes: 0 }, ctx);
+      return malformedDigest(ctx);
     }
     const given = req.headers.get("upload-id");
     if (given !== null && !isValidId(given)) {

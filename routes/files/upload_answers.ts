@@ -80,3 +80,16 @@ export function notAWholeFile(
   const partial = partialBodyRefused(headers, instance);
   return partial && refusingBody(partial);
 }
+
+/**
+ * 400 for a `Content-Digest`/`Repr-Digest` that is no `sha-256` digest, or
+ * two that disagree; given before the body is read.
+ */
+export function malformedDigest(ctx: RouteContext): Response {
+  return refusingBody(problem(400, {
+    title: "Malformed digest",
+    detail: "Content-Digest/Repr-Digest must be like " +
+      "sha-256=:<base64>:, and agree when both are sent",
+    instance: ctx.url.pathname,
+  }));
+}

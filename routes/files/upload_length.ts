@@ -59,11 +59,14 @@ export async function declaredLength(
   const { kind, coding, store, maxUploadBytes, instance } = options;
   const header = headers.get("content-length");
   if (header === null) return {};
-  if (!/^\d+$/.test(header)) {
+  const length = lengthOf(header);
+  if (length === undefined) {
     const detail = "Content-Length is not a number";
-    return { response: problem(400, { detail, instance }) };
+    return {
+      outcome: "invalid_length",
+      response: refusingBody(problem(400, { detail, instance })),
+    };
   }
-  const length = Number(header);
   // A form carries a little more than its file: its boundaries, part
   // headers and small fields (bounded by the parser's limits). A coded
   // body may be a little larger than its file; past the limit once
@@ -85,6 +88,20 @@ export async function declaredLength(
   const free = await store.freeBytes();
   if (free !== undefined && length > free) return noSpace(length, instance);
   return free === undefined ? { length } : { length, freeBytes: free };
+}
+
+/**
+ * The length a `Content-Length` value says, or `undefined` when it says
+ * none. The same number repeated (`5, 5`: the field sent twice, which the
+ * `Headers` join) is that number, as the runtime framed the body by it
+ * (RFC 9110 8.6 lets a recipient take it so); it was 400 "not a number",
+ * uncounted, for a body the runtime had read as 5 bytes.
+ */
+function lengthOf(header: string): number | undefined {
+  const values = header.split(",").map((value) => value.trim());
+  const [first] = values;
+  if (first === undefined || !/^\d+$/.test(first)) return undefined;
+  return values.every((value) => value === first) ? Number(first) : undefined;
 }
 
 /**

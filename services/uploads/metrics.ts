@@ -52,7 +52,7 @@ export function uploadMetrics(
   const uploads = new Counter({
     name: "uploads_total",
     help:
-      "Uploads by outcome: created, too_large, aborted, incomplete, length_required, timeout, too_slow, digest_mismatch, no_space, unauthorized, busy, client_limit, stopped, unsupported, invalid_form, invalid_coding, invalid_id, conflict, error",
+      "Uploads by outcome: created, too_large, aborted, incomplete, length_required, timeout, too_slow, digest_mismatch, no_space, unauthorized, busy, client_limit, stopped, unsupported, invalid_form, invalid_coding, invalid_id, invalid_digest, invalid_length, conflict, error",
     labelNames: ["outcome"],
     registers,
   });
