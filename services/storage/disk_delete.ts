@@ -120,11 +120,7 @@ async function claim(
 ): Promise<ConditionalDeletion | "replaced"> {
   const { dir, id } = file;
   const path = join(dir, id);
-  const random = crypto.getRandomValues(new Uint8Array(8));
-  const aside = join(
-    dir,
-    `${id}.${Array.from(random, hex).join("")}.deleting`,
-  );
+  const aside = asidePath(dir, id);
   try {
     await Deno.rename(path, aside);
   } catch (error) {
@@ -144,6 +140,47 @@ async function claim(
     throw folderUnusable(dir, error);
   }
   return "deleted";
+}
+
+/** A fresh name to set a file of `id` aside under (see {@linkcode ASIDE}). */
+function asidePath(dir: string, id: string): string {
+  const random = crypto.getRandomValues(new Uint8Array(8));
+  return join(dir, `${id}.${Array.from(random, hex).join("")}.deleting`);
+}
+
+/**
+ * Removes the sidecar `<id>.json` of folder `dir` if it is still the file
+ * `sidecar` (a `stat` of it taken before its content was deleted): an
+ * upload of the id that committed meanwhile (in this process or another)
+ * renamed its own sidecar over it, which stays. Removed by name, it went
+ * with the deleted file: the new file was left without metadata (`GET`
+ * 404, never listed, its bytes on the disk for good), 12 times in 25 s of
+ * `DELETE` against uploads of the same ids on a second instance. The
+ * sidecar is set aside (atomic), looked at, and put back if not the one
+ * or if content is under the id again (`link` never replaces a newer one).
+ */
+export async function removeSidecarIfSame(
+  dir: string,
+  id: string,
+  sidecar: Deno.FileInfo,
+): Promise<void> {
+  const path = join(dir, `${id}.json`);
+  const aside = asidePath(dir, id);
+  try {
+    await Deno.rename(path, aside);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return;
+    throw error;
+  }
+  const moved = await Deno.stat(aside);
+  // Content under the name again: an upload committed meanwhile, and its
+  // sidecar, renamed in before it, is this one or already back in place.
+  const same = moved.dev === sidecar.dev && moved.ino === sidecar.ino;
+  if (same && !(await exists(join(dir, id)))) {
+    await Deno.remove(aside);
+  } else {
+    await putBack(aside, path);
+  }
 }
 
 /**

@@ -30,7 +30,7 @@
 import { Buffer } from "node:buffer";
 import { statfs } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { deleteOnDiskIf } from "./disk_delete.ts";
+import { deleteOnDiskIf, removeSidecarIfSame } from "./disk_delete.ts";
 import { folderUnmade, folderUnusable } from "./disk_errors.ts";
 import { DiskUpload } from "./disk_upload.ts";
 import { sweepFolder } from "./disk_sweep.ts";
@@ -235,7 +235,13 @@ export class LocalDiskStorage implements FileStorage {
   /** Deletes file `id`; resolves `false` if there was none. */
   async delete(id: string): Promise<boolean> {
     if (!isValidId(id)) return false;
+    let sidecar: Deno.FileInfo | undefined;
     try {
+      // The sidecar of this content: by the time it is removed, an upload
+      // of the id may have committed its own (removeSidecarIfSame).
+      sidecar = await Deno.stat(join(this.dir, `${id}.json`)).catch(
+        (error) => isNotFound(error) ? undefined : Promise.reject(error),
+      );
       // Content first: if we crash in between, the sidecar is an orphan
       // that the sweep removes, never a listed file without content.
       await Deno.remove(join(this.dir, id));
@@ -246,10 +252,10 @@ export class LocalDiskStorage implements FileStorage {
       return false;
     }
     this.#folder.index.delete(id);
-    try {
-      await Deno.remove(join(this.dir, `${id}.json`));
-    } catch (error) {
-      if (!isNotFound(error)) throw folderUnusable(this.dir, error);
+    if (sidecar) {
+      await removeSidecarIfSame(this.dir, id, sidecar).catch((error) =>
+        Promise.reject(folderUnusable(this.dir, error))
+      );
     }
     return true;
   }
