@@ -13,7 +13,7 @@
  * @module
  */
 
-import { ClientCounts } from "./client_counts.ts";
+import { ClientCounts } from "../http/client_counts.ts";
 
 /** One running upload; dispose of it (or call `done`) when it ends. */
 export interface UploadSlot extends Disposable {

@@ -49,7 +49,7 @@ import {
   type UploadBoard,
   type UploadProgress,
 } from "./board.ts";
-import { ClientCounts } from "./client_counts.ts";
+import { ClientCounts } from "../http/client_counts.ts";
 import { type RecentEndings, streamedEnding } from "./endings.ts";
 import type { UploadRelay } from "./relay.ts";
 import { checkWholeNumbers } from "../ops/whole_numbers.ts";

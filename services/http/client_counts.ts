@@ -1,7 +1,8 @@
 /**
- * How many of something (uploads, progress subscribers) each client
- * address holds now, for the per-client caps. Only addresses holding one
- * or more are kept, so the map does not grow with every address ever seen.
+ * How many of something (uploads, progress subscribers, upstream calls)
+ * each client address holds now, for the per-client caps. Only addresses
+ * holding one or more are kept, so the map does not grow with every
+ * address ever seen.
  *
  * @module
  */
