@@ -220,6 +220,7 @@ function createServices(
     retries: config.upstreamRetries,
     concurrency: config.upstreamConcurrency,
     queueLimit: config.upstreamQueueLimit,
+    clientSharePercent: config.upstreamClientSharePercent,
     breakerThreshold: config.upstreamBreakerThreshold,
     breakerCooldownMs: config.upstreamBreakerCooldownMs,
     maxBytes: config.upstreamMaxBytes,

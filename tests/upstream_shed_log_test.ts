@@ -27,6 +27,9 @@ Deno.test("a flood of shed misses logs one upstream.shed line, no error line per
       "1",
       "--upstream-queue-limit",
       "0",
+      // One client: with its share, its calls would be shed for that.
+      "--upstream-client-share-percent",
+      "100",
       "--upstream-retries",
       "0",
       "--cache-ttl-seconds",

@@ -78,16 +78,17 @@ export function badId(ctx: RouteContext): Response {
  * else through the cache's loader, which takes only JSON of `shape` (an
  * item's object, a list's array). Timed from `started` (the request's
  * arrival, `performance.now()`): a memory hit then reads the clock once,
- * not twice, for its `Server-Timing`.
+ * not twice, for its `Server-Timing`. A call to the upstream counts
+ * against `client`'s share of its slots (the request's address).
  */
 export function lookup(
   deps: JsonPlaceholderDeps,
   pathAndQuery: string,
-  started: number,
+  asked: { started: number; client: string | undefined },
   shape: JsonShape,
 ): TimedLookup | Promise<TimedLookup> {
-  return fromMemory(deps, pathAndQuery, started) ??
-    load(deps, pathAndQuery, started, shape);
+  return fromMemory(deps, pathAndQuery, asked.started) ??
+    load(deps, pathAndQuery, asked, shape);
 }
 
 /** {@linkcode lookup} of a fresh entry held in memory, else `undefined`. */
@@ -109,14 +110,18 @@ function fromMemory(
 async function load(
   deps: JsonPlaceholderDeps,
   pathAndQuery: string,
-  started: number,
+  asked: { started: number; client: string | undefined },
   shape: JsonShape,
 ): Promise<TimedLookup> {
+  const { started, client } = asked;
   let upstreamMs: number | undefined;
+  // Only the asker that starts the key's flight (or its revalidation) calls
+  // this: the others wait on its call whatever their address, uncounted.
   const result = await deps.cache.get(pathAndQuery, async (validators) => {
     const response = await deps.client.get(pathAndQuery, {
       shape,
       ...(validators ? { validators } : {}),
+      client,
     });
     upstreamMs = response.durationMs;
     return response;
@@ -190,7 +195,10 @@ function proxy(
       const key = keyOf(ctx);
       const refused = ctx.search === "" ? undefined : refusedQuery(ctx, key);
       if (refused !== undefined) return refused;
-      const timed = lookup(deps, key, ctx.started, shape);
+      const timed = lookup(deps, key, {
+        started: ctx.started,
+        client: ctx.remoteAddress,
+      }, shape);
       return timed instanceof Promise
         ? timed.then((timed) => answer(ctx, timed))
         : answer(ctx, timed);
@@ -255,8 +263,9 @@ function summary(deps: JsonPlaceholderDeps): Handler {
     if (!isValidId(id)) return badId(ctx);
     // All four at once: the user's own lookup does not gate the others.
     const started = performance.now();
+    const asked = { started, client: ctx.remoteAddress };
     const result = async (path: string, shape: JsonShape) =>
-      (await lookup(deps, path, started, shape)).result;
+      (await lookup(deps, path, asked, shape)).result;
     const [user, ...rest] = await Promise.allSettled([
       result(`/users/${id}`, "object"),
       ...SUMMARY_PARTS.map((part) => result(`/users/${id}/${part}`, "list")),

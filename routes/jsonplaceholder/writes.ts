@@ -288,6 +288,7 @@ function passThrough(deps: WriteDeps, target: WriteTarget): Handler {
       method,
       pathAndQuery: ctx.url.pathname + ctx.url.search,
       ...(body ? { body, contentType } : {}),
+      client: ctx.remoteAddress,
     });
     const base = deps.client.settings.baseUrl;
     if (answer.status < 400) {

@@ -29,6 +29,7 @@ export interface Config {
   upstreamRetries: number;
   upstreamConcurrency: number;
   upstreamQueueLimit: number;
+  upstreamClientSharePercent: number;
   upstreamBreakerThreshold: number;
   upstreamBreakerCooldownMs: number;
   upstreamMaxBytes: number;

@@ -101,6 +101,15 @@ export const SETTINGS = [
     parse: integer(0, 1_000_000),
   }),
   setting({
+    key: "upstreamClientSharePercent",
+    env: "UPSTREAM_CLIENT_SHARE_PERCENT",
+    flag: "upstream-client-share-percent",
+    default: "50",
+    help:
+      "percent of UPSTREAM_CONCURRENCY + UPSTREAM_QUEUE_LIMIT one client address may hold, waiting or in flight; more from it get 503 with Retry-After at once (or stale); 100 = no share",
+    parse: integer(1, 100),
+  }),
+  setting({
     key: "upstreamBreakerThreshold",
     env: "UPSTREAM_BREAKER_THRESHOLD",
     flag: "upstream-breaker-threshold",

@@ -12,6 +12,7 @@
 
 import { type BreakerState, CircuitBreaker } from "./circuit_breaker.ts";
 import { QueueFullError, Semaphore } from "./semaphore.ts";
+import { ClientShare, overShare } from "./client_share.ts";
 import {
   bodilessAnswer,
   isFailure,
@@ -87,6 +88,8 @@ export interface GetOptions {
   validators?: OriginValidators;
   /** The shape of JSON the caller serves; another one is 502. */
   shape?: JsonShape;
+  /** The client address the call is for, counted against its share. */
+  client?: string | undefined;
 }
 
 /**
@@ -112,6 +115,8 @@ export class JsonPlaceholderClient implements Disposable {
   readonly #fresh: Deno.HttpClient;
   /** One throttled line for the calls shed (see shed_log.ts). */
   readonly #shedLog: ShedLog;
+  /** Each client address's cap on slots and queue (client_share.ts). */
+  readonly #share: ClientShare;
 
   constructor(options: JsonPlaceholderClientOptions) {
     const settings = this.#s = clientSettingsOf(options);
@@ -131,6 +136,11 @@ export class JsonPlaceholderClient implements Disposable {
     this.#http = Deno.createHttpClient({ poolMaxIdlePerHost: concurrency });
     this.#fresh = Deno.createHttpClient({ poolMaxIdlePerHost: 0 });
     this.#shedLog = new ShedLog({ logger });
+    this.#share = new ClientShare({
+      slots: concurrency,
+      queueLimit: settings.queueLimit,
+      percent: settings.clientSharePercent,
+    });
   }
 
   /** Concurrency slots not in use right now. */
@@ -173,8 +183,9 @@ export class JsonPlaceholderClient implements Disposable {
    * the backoff between them. With `validators` (of a stored answer) the
    * request is conditional and a 304 is an answer too.
    *
-   * @throws {UpstreamError} on a timeout (504); when shed: the wait queue
-   * is full, no slot came free in time or the breaker is open (503); or on
+   * @throws {UpstreamError} on a timeout (504); when shed: `client` holds
+   * its share already, the wait queue is full, no slot came free in time or
+   * the breaker is open (503); or on
    * a bad, oversized or non-JSON answer, or network errors that outlast the
    * retries (502).
    */
@@ -182,7 +193,7 @@ export class JsonPlaceholderClient implements Disposable {
     pathAndQuery: string,
     options: GetOptions = {},
   ): Promise<UpstreamResponse> {
-    const { signal, validators = {}, shape } = options;
+    const { signal, validators = {}, shape, client } = options;
     if (!pathAndQuery.startsWith("/")) {
       throw new TypeError(`path must start with "/", got "${pathAndQuery}"`);
     }
@@ -201,6 +212,7 @@ export class JsonPlaceholderClient implements Disposable {
       const outcome = await this.admitted(
         () => this.#exchange(url, headers, signals, shape),
         signals,
+        { client },
       );
       if (outcome.kind === "done") {
         return {
@@ -236,9 +248,10 @@ export class JsonPlaceholderClient implements Disposable {
   }
 
   /**
-   * One attempt: a slot, the breaker's leave, `exchange` (given the pooled
-   * HTTP client, and one that never reuses a connection), the records.
-   * GETs and the writes of `write.ts` share the slots and the breaker.
+   * One attempt: a place in `client`'s share, a slot, the breaker's leave,
+   * `exchange` (given the pooled HTTP client, and one that never reuses a
+   * connection), the records. GETs and the writes of `write.ts` share the
+   * slots, the per-client shares and the breaker.
    * @throws {UpstreamError} 503 when shed.
    */
   async admitted(
@@ -246,14 +259,26 @@ export class JsonPlaceholderClient implements Disposable {
       Outcome
     >,
     signals: Signals,
+    options: { client?: string | undefined } = {},
   ): Promise<Outcome> {
-    await this.#admit(signals);
+    const { client } = options;
+    if (!this.#share.take(client)) {
+      this.#shed("client_share");
+      throw overShare(this.#share.cap);
+    }
+    try {
+      await this.#admit(signals);
+    } catch (error) {
+      this.#share.give(client);
+      throw error;
+    }
     const started = performance.now();
     let outcome: Outcome | undefined;
     try {
       outcome = await exchange(this.#http, this.#fresh);
       return outcome;
     } finally {
+      this.#share.give(client);
       this.#slots.release();
       if (outcome === undefined) {
         this.#breaker.record("abandoned");

@@ -9,6 +9,7 @@ import { type Logger, silentLogger } from "../ops/logger.ts";
 import type { Backoff } from "./backoff.ts";
 import type { ShedReason, UpstreamAttempt } from "./events.ts";
 import { checkWholeNumbers } from "../ops/whole_numbers.ts";
+import { DEFAULT_CLIENT_SHARE_PERCENT } from "./client_share.ts";
 
 /** Options of {@linkcode JsonPlaceholderClient}. */
 export interface JsonPlaceholderClientOptions {
@@ -26,6 +27,12 @@ export interface JsonPlaceholderClientOptions {
   concurrency?: number;
   /** Most requests waiting for a slot; more get 503 at once. @default {64} */
   queueLimit?: number;
+  /**
+   * Percent of `concurrency + queueLimit` one client address may hold,
+   * waiting or in flight; more from it get 503 at once (client_share.ts).
+   * @default {50}
+   */
+  clientSharePercent?: number;
   /**
    * Consecutive failed attempts (network errors, timeouts, 429 and 5xx)
    * that open the circuit breaker; 0 turns it off. @default {5}
@@ -88,6 +95,7 @@ export function clientSettingsOf(
     retries = 2,
     concurrency = 32,
     queueLimit = 64,
+    clientSharePercent = DEFAULT_CLIENT_SHARE_PERCENT,
     breakerThreshold = 5,
     breakerCooldownMs = 5000,
     maxBytes = 16 * 1024 * 1024,
@@ -112,6 +120,7 @@ export function clientSettingsOf(
     retries,
     concurrency,
     queueLimit,
+    clientSharePercent,
     breakerThreshold,
     breakerCooldownMs,
     maxBytes,

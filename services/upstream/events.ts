@@ -6,10 +6,15 @@
  */
 
 /**
- * Why a call never reached the upstream: the wait queue was full, no slot
- * came free within the budget, or the circuit breaker was open.
+ * Why a call never reached the upstream: its client held its share of the
+ * slots and queue already, the wait queue was full, no slot came free
+ * within the budget, or the circuit breaker was open.
  */
-export type ShedReason = "queue_full" | "queue_timeout" | "breaker_open";
+export type ShedReason =
+  | "client_share"
+  | "queue_full"
+  | "queue_timeout"
+  | "breaker_open";
 
 /** What {@linkcode JsonPlaceholderClientOptions.onAttempt} sees. */
 export interface UpstreamAttempt {

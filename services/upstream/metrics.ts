@@ -36,6 +36,7 @@ const BREAKER_VALUE: Record<BreakerState, number> = {
 };
 
 const SHED_REASONS: readonly ShedReason[] = [
+  "client_share",
   "queue_full",
   "queue_timeout",
   "breaker_open",
@@ -67,7 +68,7 @@ export function upstreamMetrics(
   const shed = new Counter({
     name: "upstream_shed_total",
     help:
-      "Upstream calls refused before reaching the upstream, by reason: queue_full, queue_timeout, breaker_open",
+      "Upstream calls refused before reaching the upstream, by reason: client_share, queue_full, queue_timeout, breaker_open",
     labelNames: ["reason"],
     registers: [registry],
   });

@@ -42,6 +42,8 @@ export interface UpstreamWrite {
   contentType?: string;
   /** Stops the write (a client that went away). */
   signal?: AbortSignal;
+  /** The client address the write is for, counted against its share. */
+  client?: string | undefined;
 }
 
 /** The upstream's answer to a write. */
@@ -219,11 +221,15 @@ export async function sendWrite(
     let headers: WriteAnswer["headers"] = {};
     // A connection of its own: a reused one that closed would make fetch
     // send the write again by itself.
-    const outcome = await client.admitted(async (_pooled, fresh) => {
-      const result = await exchange(fresh, write, context);
-      headers = result.headers ?? {};
-      return result.outcome;
-    }, context.signals);
+    const outcome = await client.admitted(
+      async (_pooled, fresh) => {
+        const result = await exchange(fresh, write, context);
+        headers = result.headers ?? {};
+        return result.outcome;
+      },
+      context.signals,
+      { client: write.client },
+    );
     if (outcome.kind === "done") {
       const { status, body } = outcome.response;
       return { status, body, headers, attempts: attempt + 1 };
