@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { BreakerOutcome } from "./circuit_breaker.ts";
 import type { UpstreamAttempt, UpstreamResponse } from "./client.ts";
 import {
   BodyTooLargeError,
@@ -255,8 +256,26 @@ export type Outcome =
       kind: "done";
       response: Omit<UpstreamResponse, "attempts" | "durationMs">;
     }
-    | { kind: "retry" | "fatal"; error: UpstreamError; retryAfterMs?: number }
+    | {
+      kind: "retry" | "fatal";
+      error: UpstreamError;
+      retryAfterMs?: number;
+      /**
+       * The failure is this process's (out of file descriptors), not the
+       * upstream's: the breaker does not count it.
+       */
+      local?: true;
+    }
   );
+
+/**
+ * How `outcome` counts for the circuit breaker: a local failure counts
+ * neither way (no_descriptor.ts).
+ */
+export function breakerVerdict(outcome: Outcome): BreakerOutcome {
+  if (outcome.kind !== "done" && outcome.local) return "abandoned";
+  return isFailure(outcome.report) ? "failure" : "success";
+}
 
 /**
  * Whether an attempt counts against the upstream for the breaker: an

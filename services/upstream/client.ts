@@ -15,7 +15,7 @@ import { QueueFullError, Semaphore } from "./semaphore.ts";
 import { ClientShare, overShare } from "./client_share.ts";
 import {
   bodilessAnswer,
-  isFailure,
+  breakerVerdict,
   type JsonShape,
   type Outcome,
   parseRetryAfter,
@@ -26,6 +26,7 @@ import {
   timedOut,
 } from "./answer.ts";
 import { UpstreamError } from "./error.ts";
+import { noDescriptor, outOfDescriptors } from "./no_descriptor.ts";
 import { ShedLog } from "./shed_log.ts";
 import {
   conditionalHeaders,
@@ -284,7 +285,7 @@ export class JsonPlaceholderClient implements Disposable {
         this.#breaker.record("abandoned");
       } else {
         const { report } = outcome;
-        this.#breaker.record(isFailure(report) ? "failure" : "success");
+        this.#breaker.record(breakerVerdict(outcome));
         this.#s.onAttempt?.({
           ...report,
           durationMs: performance.now() - started,
@@ -362,6 +363,7 @@ export class JsonPlaceholderClient implements Disposable {
       if (deadline.aborted) {
         return timedOut("did not answer", cause, this.#s.timeoutMs);
       }
+      if (outOfDescriptors(cause)) return noDescriptor(cause);
       return {
         kind: "retry",
         error: new UpstreamError(502, "upstream connection failed", { cause }),

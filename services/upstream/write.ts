@@ -22,6 +22,7 @@ import {
 import { jitteredBackoff, sleep } from "./backoff.ts";
 import type { JsonPlaceholderClient } from "./client.ts";
 import { UpstreamError } from "./error.ts";
+import { noDescriptor, outOfDescriptors } from "./no_descriptor.ts";
 
 /** The methods passed through. */
 export const WRITE_METHODS = ["POST", "PUT", "PATCH", "DELETE"] as const;
@@ -90,6 +91,8 @@ function networkFailure(
   timeoutMs: number,
 ): Outcome {
   if (deadline.aborted) return timedOut("did not answer", cause, timeoutMs);
+  // Never sent: the socket was not opened.
+  if (outOfDescriptors(cause)) return noDescriptor(cause);
   const before = failedBeforeSending(cause);
   const retry = before && IDEMPOTENT.has(method);
   return {

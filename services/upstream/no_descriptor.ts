@@ -1,0 +1,44 @@
+/**
+ * A connection to the upstream that could not be opened because this
+ * process is out of file descriptors (EMFILE, ENFILE): the process's
+ * failure, not the upstream's. Counted as the upstream's, a flood of
+ * client sockets under `ulimit -n 256` (wrk -c200 of cold keys) opened the
+ * circuit breaker again and again, and every miss of every client got 503
+ * for its cooldown.
+ *
+ * @module
+ */
+
+import type { Outcome } from "./answer.ts";
+import { UpstreamError } from "./error.ts";
+
+/**
+ * Whether `cause` (what a fetch threw) is this process out of file
+ * descriptors (EMFILE, ENFILE: `os error 24`, `23`), found in its chain of
+ * causes.
+ */
+export function outOfDescriptors(cause: unknown): boolean {
+  for (let e = cause; e instanceof Error; e = e.cause) {
+    if (/\(os error 2[34]\)/.test(e.message)) return true;
+  }
+  return false;
+}
+
+/**
+ * The outcome of a connection to the upstream not opened for want of file
+ * descriptors: retried as any failed connection, not counted by the
+ * breaker (`local`), and in the end a 503 with `Retry-After` (this service
+ * is out of room for a moment), not a 502.
+ */
+export function noDescriptor(cause: unknown): Outcome {
+  return {
+    kind: "retry",
+    local: true,
+    error: new UpstreamError(
+      503,
+      "no file descriptor is free for a connection to the upstream",
+      { retryAfterSeconds: 1, cause },
+    ),
+    report: { outcome: "retry" },
+  };
+}

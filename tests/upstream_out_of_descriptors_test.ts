@@ -1,0 +1,54 @@
+/**
+ * A connection to the upstream not opened because the process is out of
+ * file descriptors is not the upstream failing. Found with wrk -c200 of
+ * distinct cold keys against the service under `ulimit -n 256`: the client
+ * sockets took the descriptors, the upstream connections failed with
+ * EMFILE, the breaker counted them as the upstream's failures and opened
+ * again and again (20,903 calls shed `breaker_open` in 30 s, another
+ * client's misses 503 for each cooldown). Now the breaker does not count
+ * them, and such a call ends as 503 with `Retry-After`, not 502.
+ *
+ * The client runs in a process of its own (tests/fixtures/
+ * descriptor_starved_client.ts) that opens /dev/null until it may open no
+ * more, against a real Deno upstream on port 0.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+
+const PROGRAM = new URL(
+  "./fixtures/descriptor_starved_client.ts",
+  import.meta.url,
+).pathname;
+
+Deno.test("calls to the upstream starved of file descriptors are 503 with Retry-After and leave the breaker closed: the next call is served", async () => {
+  const { code, stdout, stderr } = await new Deno.Command("sh", {
+    args: [
+      "-c",
+      'ulimit -n 128 && exec "$0" run -A --no-prompt "$1"',
+      Deno.execPath(),
+      PROGRAM,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(stdout);
+  assert.equal(code, 0, new TextDecoder().decode(stderr));
+  const result = JSON.parse(text.trim().split("\n").at(-1)!) as {
+    held: number;
+    starved: { status: number; retryAfterSeconds?: number; message: string }[];
+    breaker: string;
+    after: { status: number; message?: string };
+  };
+  assert.ok(result.held > 0, text);
+  for (const call of result.starved) {
+    assert.equal(call.status, 503, text);
+    assert.equal(call.retryAfterSeconds, 1, text);
+    assert.match(call.message, /no file descriptor is free/, text);
+  }
+  // Before: two 502s opened the breaker, the others and this one were
+  // refused for its cooldown.
+  assert.equal(result.breaker, "closed", text);
+  assert.equal(result.after.status, 200, text);
+});
