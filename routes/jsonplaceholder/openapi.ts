@@ -334,9 +334,12 @@ export const jsonPlaceholderDocs: ApiFragment = {
     ),
     UpstreamBusy: retryLater(
       "The upstream call was shed and no stale answer could stand in: " +
-        "`UPSTREAM_QUEUE_LIMIT` requests wait for a slot already, none came " +
-        "free within `UPSTREAM_TIMEOUT_MS`, or the circuit breaker is open " +
-        "after `UPSTREAM_BREAKER_THRESHOLD` consecutive upstream failures.",
+        "this client address holds its `UPSTREAM_CLIENT_SHARE_PERCENT` of " +
+        "the slots and queue already, `UPSTREAM_QUEUE_LIMIT` requests wait " +
+        "for a slot already, none came free within `UPSTREAM_TIMEOUT_MS`, " +
+        "the circuit breaker is open after `UPSTREAM_BREAKER_THRESHOLD` " +
+        "consecutive upstream failures, or no file descriptor was free " +
+        "for a connection to the upstream.",
     ),
     GatewayTimeout: problemResponse(
       "The upstream did not answer within `UPSTREAM_TIMEOUT_MS` (the wait " +
