@@ -257,15 +257,21 @@ function collectParts(
   return { lists, errors, used };
 }
 
+/** Each part of a summary's lookup, as `asked` (the request's). */
+function partLookup(
+  deps: JsonPlaceholderDeps,
+  asked: { started: number; client: string | undefined },
+): (path: string, shape: JsonShape) => Promise<CacheResult> {
+  return async (path, shape) => (await lookup(deps, path, asked, shape)).result;
+}
+
 function summary(deps: JsonPlaceholderDeps): Handler {
   return async (req, ctx) => {
     const id = ctx.params.id;
     if (!isValidId(id)) return badId(ctx);
     // All four at once: the user's own lookup does not gate the others.
     const started = performance.now();
-    const asked = { started, client: ctx.remoteAddress };
-    const result = async (path: string, shape: JsonShape) =>
-      (await lookup(deps, path, asked, shape)).result;
+    const result = partLookup(deps, { started, client: ctx.remoteAddress });
     const [user, ...rest] = await Promise.allSettled([
       result(`/users/${id}`, "object"),
       ...SUMMARY_PARTS.map((part) => result(`/users/${id}/${part}`, "list")),
