@@ -7,7 +7,6 @@
  * @module
  */
 
-import type { BreakerOutcome } from "./circuit_breaker.ts";
 import type { UpstreamAttempt, UpstreamResponse } from "./client.ts";
 import {
   BodyTooLargeError,
@@ -267,15 +266,6 @@ export type Outcome =
       local?: true;
     }
   );
-
-/**
- * How `outcome` counts for the circuit breaker: a local failure counts
- * neither way (no_descriptor.ts).
- */
-export function breakerVerdict(outcome: Outcome): BreakerOutcome {
-  if (outcome.kind !== "done" && outcome.local) return "abandoned";
-  return isFailure(outcome.report) ? "failure" : "success";
-}
 
 /**
  * Whether an attempt counts against the upstream for the breaker: an

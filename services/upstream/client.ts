@@ -15,7 +15,6 @@ import { QueueFullError, Semaphore } from "./semaphore.ts";
 import { ClientShare, overShare } from "./client_share.ts";
 import {
   bodilessAnswer,
-  breakerVerdict,
   type JsonShape,
   type Outcome,
   parseRetryAfter,
@@ -26,7 +25,11 @@ import {
   timedOut,
 } from "./answer.ts";
 import { UpstreamError } from "./error.ts";
-import { noDescriptor, outOfDescriptors } from "./no_descriptor.ts";
+import {
+  breakerVerdict,
+  noDescriptor,
+  outOfDescriptors,
+} from "./no_descriptor.ts";
 import { ShedLog } from "./shed_log.ts";
 import {
   conditionalHeaders,
@@ -38,12 +41,14 @@ import { jitteredBackoff, sleep } from "./backoff.ts";
 import {
   type ClientSettings,
   clientSettingsOf,
+  type GetOptions,
   type JsonPlaceholderClientOptions,
   type UpstreamSettings,
 } from "./client_options.ts";
 
 export { parseRetryAfter, UpstreamError };
 export type {
+  GetOptions,
   JsonPlaceholderClientOptions,
   JsonShape,
   ShedReason,
@@ -80,17 +85,6 @@ export interface UpstreamResponse {
   attempts: number;
   /** Wall time of all attempts and backoff, in milliseconds. */
   durationMs: number;
-}
-
-/** Options of {@linkcode JsonPlaceholderClient.get}. */
-export interface GetOptions {
-  signal?: AbortSignal;
-  /** A stored answer's validators: the request is conditional. */
-  validators?: OriginValidators;
-  /** The shape of JSON the caller serves; another one is 502. */
-  shape?: JsonShape;
-  /** The client address the call is for, counted against its share. */
-  client?: string | undefined;
 }
 
 /**
@@ -281,16 +275,9 @@ export class JsonPlaceholderClient implements Disposable {
     } finally {
       this.#share.give(client);
       this.#slots.release();
-      if (outcome === undefined) {
-        this.#breaker.record("abandoned");
-      } else {
-        const { report } = outcome;
-        this.#breaker.record(breakerVerdict(outcome));
-        this.#s.onAttempt?.({
-          ...report,
-          durationMs: performance.now() - started,
-        });
-      }
+      const durationMs = performance.now() - started;
+      this.#breaker.record(outcome ? breakerVerdict(outcome) : "abandoned");
+      if (outcome) this.#s.onAttempt?.({ ...outcome.report, durationMs });
     }
   }
 

@@ -10,6 +10,8 @@ import type { Backoff } from "./backoff.ts";
 import type { ShedReason, UpstreamAttempt } from "./events.ts";
 import { checkWholeNumbers } from "../ops/whole_numbers.ts";
 import { DEFAULT_CLIENT_SHARE_PERCENT } from "./client_share.ts";
+import type { OriginValidators } from "../http/origin_validators.ts";
+import type { JsonShape } from "./answer.ts";
 
 /** Options of {@linkcode JsonPlaceholderClient}. */
 export interface JsonPlaceholderClientOptions {
@@ -131,4 +133,15 @@ export function clientSettingsOf(
     onAttempt,
     onShed,
   };
+}
+
+/** Options of {@linkcode JsonPlaceholderClient.get}. */
+export interface GetOptions {
+  signal?: AbortSignal;
+  /** A stored answer's validators: the request is conditional. */
+  validators?: OriginValidators;
+  /** The shape of JSON the caller serves; another one is 502. */
+  shape?: JsonShape;
+  /** The client address the call is for, counted against its share. */
+  client?: string | undefined;
 }

@@ -9,7 +9,8 @@
  * @module
  */
 
-import type { Outcome } from "./answer.ts";
+import { isFailure, type Outcome } from "./answer.ts";
+import type { BreakerOutcome } from "./circuit_breaker.ts";
 import { UpstreamError } from "./error.ts";
 
 /**
@@ -41,4 +42,13 @@ export function noDescriptor(cause: unknown): Outcome {
     ),
     report: { outcome: "retry" },
   };
+}
+
+/**
+ * How `outcome` counts for the circuit breaker: a local failure counts
+ * neither way (see {@linkcode noDescriptor}).
+ */
+export function breakerVerdict(outcome: Outcome): BreakerOutcome {
+  if (outcome.kind !== "done" && outcome.local) return "abandoned";
+  return isFailure(outcome.report) ? "failure" : "success";
 }
