@@ -9,6 +9,7 @@
 
 import assert from "node:assert/strict";
 import { json, testApp } from "./fixtures/app.ts";
+import { staleAfterFault } from "./fixtures/stale_if_error.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
 
 Deno.test("100 concurrent misses make exactly one upstream request", async () => {
@@ -67,23 +68,9 @@ Deno.test("stale-while-revalidate serves stale at once and refreshes in the back
 });
 
 Deno.test("stale-if-error serves the stale answer when the upstream fails", async () => {
-  await using upstream = startFixtureUpstream();
-  await using t = await testApp([
-    "--upstream-url",
-    upstream.url,
-    "--cache-ttl-seconds",
-    "1",
-    "--cache-stale-while-revalidate-seconds",
-    "0",
-    "--cache-stale-if-error-seconds",
-    "60",
-    "--upstream-retries",
-    "0",
-  ]);
-  const original = await (await t.get("/posts/4")).text();
-  await new Promise((r) => setTimeout(r, 1100));
-  upstream.setFault("/posts/4", { status: 500 });
-  const stale = await t.get("/posts/4");
+  await using scene = await staleAfterFault({ status: 500 });
+  const { original, stale, upstream } = scene;
+  const t = scene.app;
   assert.equal(stale.status, 200);
   assert.equal(await stale.text(), original);
   assert.match(

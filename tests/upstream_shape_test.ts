@@ -13,6 +13,7 @@
 
 import assert from "node:assert/strict";
 import { json, testApp } from "./fixtures/app.ts";
+import { staleAfterFault } from "./fixtures/stale_if_error.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
 
 const WRONG = [
@@ -58,30 +59,14 @@ Deno.test("an upstream answering the wrong JSON shape for a route: 502 problem+j
 });
 
 Deno.test("an upstream answering the wrong shape: stale-if-error serves the last good copy", async () => {
-  await using upstream = startFixtureUpstream();
-  await using t = await testApp([
-    "--upstream-url",
-    upstream.url,
-    "--cache-ttl-seconds",
-    "1",
-    "--cache-stale-while-revalidate-seconds",
-    "0",
-    "--cache-stale-if-error-seconds",
-    "60",
-    "--upstream-retries",
-    "0",
-  ]);
-  const original = await (await t.get("/posts/4")).text();
-  await new Promise((r) => setTimeout(r, 1100));
-  upstream.setFault("/posts/4", { body: "[4]" });
-  const stale = await t.get("/posts/4");
-  assert.equal(stale.status, 200);
-  assert.equal(await stale.text(), original);
+  await using scene = await staleAfterFault({ body: "[4]" });
+  assert.equal(scene.stale.status, 200);
+  assert.equal(await scene.stale.text(), scene.original);
   assert.match(
-    stale.headers.get("cache-status") ?? "",
+    scene.stale.headers.get("cache-status") ?? "",
     /fwd=stale; ttl=-\d+; detail="stale-if-error"/,
   );
-  assert.equal(upstream.hits("/posts/4"), 2);
+  assert.equal(scene.hits, 2);
 });
 
 Deno.test("a summary whose user or part has the wrong shape: the user is 502, a part null with its error", async () => {
