@@ -160,7 +160,7 @@ Deno.test("a lookup's Server-Timing counts from the request's arrival, a memory 
   const timed = lookup(
     { client: t.app.client, cache: t.app.cache },
     "/posts/1",
-    { started: performance.now() - 20, client: undefined },
+    { started: performance.now() - 20, remoteAddress: undefined },
     "object",
   );
   assert.ok(!(timed instanceof Promise), "a memory hit, at once");

@@ -72,6 +72,9 @@ export function badId(ctx: RouteContext): Response {
   });
 }
 
+/** Who asked for a lookup: when the request arrived, and from where. */
+export type Asker = Pick<RouteContext, "started" | "remoteAddress">;
+
 /**
  * Looks up an upstream path (with query) through the cache: a fresh entry
  * held in memory at once (no promise to wait on: the hot path), anything
@@ -79,12 +82,12 @@ export function badId(ctx: RouteContext): Response {
  * item's object, a list's array). Timed from `started` (the request's
  * arrival, `performance.now()`): a memory hit then reads the clock once,
  * not twice, for its `Server-Timing`. A call to the upstream counts
- * against `client`'s share of its slots (the request's address).
+ * against the asker's address's share of its slots.
  */
 export function lookup(
   deps: JsonPlaceholderDeps,
   pathAndQuery: string,
-  asked: { started: number; client: string | undefined },
+  asked: Asker,
   shape: JsonShape,
 ): TimedLookup | Promise<TimedLookup> {
   return fromMemory(deps, pathAndQuery, asked.started) ??
@@ -110,10 +113,10 @@ function fromMemory(
 async function load(
   deps: JsonPlaceholderDeps,
   pathAndQuery: string,
-  asked: { started: number; client: string | undefined },
+  asked: Asker,
   shape: JsonShape,
 ): Promise<TimedLookup> {
-  const { started, client } = asked;
+  const { started, remoteAddress: client } = asked;
   let upstreamMs: number | undefined;
   // Only the asker that starts the key's flight (or its revalidation) calls
   // this: the others wait on its call whatever their address, uncounted.
@@ -195,10 +198,8 @@ function proxy(
       const key = keyOf(ctx);
       const refused = ctx.search === "" ? undefined : refusedQuery(ctx, key);
       if (refused !== undefined) return refused;
-      const timed = lookup(deps, key, {
-        started: ctx.started,
-        client: ctx.remoteAddress,
-      }, shape);
+      // The context is the asker: no record per request on the hot path.
+      const timed = lookup(deps, key, ctx, shape);
       return timed instanceof Promise
         ? timed.then((timed) => answer(ctx, timed))
         : answer(ctx, timed);
@@ -257,11 +258,16 @@ function collectParts(
   return { lists, errors, used };
 }
 
-/** Each part of a summary's lookup, as `asked` (the request's). */
+/**
+ * Each part of a summary's lookup, for the request `ctx`, timed from
+ * `started` (when the parts were asked for).
+ */
 function partLookup(
   deps: JsonPlaceholderDeps,
-  asked: { started: number; client: string | undefined },
+  ctx: RouteContext,
+  started: number,
 ): (path: string, shape: JsonShape) => Promise<CacheResult> {
+  const asked: Asker = { started, remoteAddress: ctx.remoteAddress };
   return async (path, shape) => (await lookup(deps, path, asked, shape)).result;
 }
 
@@ -271,7 +277,7 @@ function summary(deps: JsonPlaceholderDeps): Handler {
     if (!isValidId(id)) return badId(ctx);
     // All four at once: the user's own lookup does not gate the others.
     const started = performance.now();
-    const result = partLookup(deps, { started, client: ctx.remoteAddress });
+    const result = partLookup(deps, ctx, started);
     const [user, ...rest] = await Promise.allSettled([
       result(`/users/${id}`, "object"),
       ...SUMMARY_PARTS.map((part) => result(`/users/${id}/${part}`, "list")),
