@@ -34,6 +34,7 @@ import {
 } from "../services/http/request_target.ts";
 import type { Logger } from "../services/ops/logger.ts";
 import type { Metrics } from "../services/ops/metrics.ts";
+import { checkWholeNumbers } from "../services/ops/whole_numbers.ts";
 import { errorResponse } from "./error_handler.ts";
 import {
   finish,
@@ -115,11 +116,7 @@ export interface Pipeline {
  */
 function finishOptionsOf(options: PipelineOptions): FinishOptions {
   const { logger, sendTimeoutMs = 60_000 } = options;
-  if (!Number.isSafeInteger(sendTimeoutMs) || sendTimeoutMs < 1) {
-    throw new RangeError(
-      `sendTimeoutMs must be a positive integer: ${sendTimeoutMs}`,
-    );
-  }
+  checkWholeNumbers({ sendTimeoutMs });
   return { compressor: new Compressor(), logger, sendTimeoutMs };
 }
 

@@ -29,6 +29,7 @@
  */
 
 import { ClientCounts } from "../http/client_counts.ts";
+import { checkWholeNumbers } from "../ops/whole_numbers.ts";
 import { UpstreamError } from "./error.ts";
 
 /** The share when none is given: half the slots and queue. */
@@ -57,9 +58,7 @@ export class ClientShare {
   constructor(options: ClientShareOptions) {
     const { slots, queueLimit, percent = DEFAULT_CLIENT_SHARE_PERCENT } =
       options;
-    if (!Number.isInteger(percent) || percent < 1 || percent > 100) {
-      throw new RangeError(`percent must be an integer 1-100, got ${percent}`);
-    }
+    checkWholeNumbers({ percent }, { max: 100 });
     // At least one, so a tiny pool still serves every client.
     this.cap = percent === 100
       ? Infinity
