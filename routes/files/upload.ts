@@ -181,9 +181,10 @@ class UploadRoute {
 
   /**
    * Takes an upload slot, or answers 503 (draining, or every slot taken),
-   * 429 (this client's share taken: upload_admission.ts) or 507. The checks and begin() run with no
-   * await in between: with one, simultaneous uploads could all pass the
-   * limits (or start after the drain found no upload running).
+   * 429 (this client's share taken: upload_admission.ts) or 507. The
+   * checks and begin() run with no await in between: with one,
+   * simultaneous uploads could all pass the limits (or start after the
+   * drain found no upload running).
    */
   #admit(ctx: RouteContext, plan: UploadPlan): Admitted | Response {
     const { maxConcurrentUploads, maxUploadsPerClient, draining, board } =

@@ -29,7 +29,7 @@
 import { join } from "node:path";
 import { folderUnusable } from "./disk_errors.ts";
 import { readSidecarOf } from "./disk_sidecar.ts";
-import { exists } from "./path_exists.ts";
+import { exists, statIfAny } from "./path_exists.ts";
 import type { FileMetadata } from "./metadata.ts";
 import type { ConditionalDeletion } from "./storage.ts";
 
@@ -99,15 +99,6 @@ async function look(file: DiskFile): Promise<Seen | undefined> {
   });
   if (reading === undefined) return undefined;
   return { meta: reading.meta, own: reading.own, content };
-}
-
-async function statIfAny(path: string): Promise<Deno.FileInfo | undefined> {
-  try {
-    return await Deno.stat(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
-    throw error;
-  }
 }
 
 /**

@@ -38,6 +38,7 @@ import { DiskVersions } from "./disk_versions.ts";
 import type { IndexPosition } from "./file_index.ts";
 import { FolderIndex } from "./folder_index.ts";
 import { limitStream } from "./limit_stream.ts";
+import { statIfAny } from "./path_exists.ts";
 import type { Logger } from "../ops/logger.ts";
 import {
   type FileMetadata,
@@ -239,9 +240,7 @@ export class LocalDiskStorage implements FileStorage {
     try {
       // The sidecar of this content: by the time it is removed, an upload
       // of the id may have committed its own (removeSidecarIfSame).
-      sidecar = await Deno.stat(join(this.dir, `${id}.json`)).catch(
-        (error) => isNotFound(error) ? undefined : Promise.reject(error),
-      );
+      sidecar = await statIfAny(join(this.dir, `${id}.json`));
       // Content first: if we crash in between, the sidecar is an orphan
       // that the sweep removes, never a listed file without content.
       await Deno.remove(join(this.dir, id));

@@ -1,5 +1,6 @@
 /**
- * Whether a path names anything (`lstat`: a link is not followed).
+ * Whether a path names anything (`lstat`: a link is not followed), and
+ * what it names (`stat`) when it does.
  *
  * @module
  */
@@ -11,6 +12,21 @@ export async function exists(path: string): Promise<boolean> {
     return true;
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
+
+/**
+ * What `path` names (`stat`), or `undefined` when nothing; errors other
+ * than "not found" are thrown.
+ */
+export async function statIfAny(
+  path: string,
+): Promise<Deno.FileInfo | undefined> {
+  try {
+    return await Deno.stat(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
     throw error;
   }
 }
