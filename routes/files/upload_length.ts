@@ -9,6 +9,7 @@
  */
 
 import type { RequestCoding } from "../../services/http/request_coding.ts";
+import { parseContentLength } from "../../services/http/content_length.ts";
 import { refusingBody } from "../../services/http/connection_close.ts";
 import { problem } from "../../services/http/problem.ts";
 import type { UploadMediaKind } from "../../services/uploads/form_data.ts";
@@ -59,7 +60,7 @@ export async function declaredLength(
   const { kind, coding, store, maxUploadBytes, instance } = options;
   const header = headers.get("content-length");
   if (header === null) return {};
-  const length = lengthOf(header);
+  const length = parseContentLength(header);
   if (length === undefined) {
     const detail = "Content-Length is not a number";
     return {
@@ -88,20 +89,6 @@ export async function declaredLength(
   const free = await store.freeBytes();
   if (free !== undefined && length > free) return noSpace(length, instance);
   return free === undefined ? { length } : { length, freeBytes: free };
-}
-
-/**
- * The length a `Content-Length` value says, or `undefined` when it says
- * none. The same number repeated (`5, 5`: the field sent twice, which the
- * `Headers` join) is that number, as the runtime framed the body by it
- * (RFC 9110 8.6 lets a recipient take it so); it was 400 "not a number",
- * uncounted, for a body the runtime had read as 5 bytes.
- */
-function lengthOf(header: string): number | undefined {
-  const values = header.split(",").map((value) => value.trim());
-  const [first] = values;
-  if (first === undefined || !/^\d+$/.test(first)) return undefined;
-  return values.every((value) => value === first) ? Number(first) : undefined;
 }
 
 /**

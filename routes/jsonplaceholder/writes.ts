@@ -18,11 +18,8 @@
 import type { ResponseCache } from "../../services/cache/policy.ts";
 import { problem } from "../../services/http/problem.ts";
 import { jsonDepth } from "../../services/http/json_depth.ts";
-import {
-  BodyTooLargeError,
-  contentLengthOf,
-  readBody,
-} from "../../services/http/read_body.ts";
+import { BodyTooLargeError, readBody } from "../../services/http/read_body.ts";
+import { contentLengthOf } from "../../services/http/content_length.ts";
 import {
   readingBody,
   SLOW_BODY_RECLAIM_MS,

@@ -46,17 +46,6 @@ export class BodyTooLargeError extends RangeError {
   }
 }
 
-/**
- * The `Content-Length` of `headers` as {@linkcode ReadBodyOptions}'s
- * `expectedBytes`: a plain number (digits only), else `undefined`. Absurd
- * lengths stay absurd (over any cap) rather than lose precision.
- */
-export function contentLengthOf(headers: Headers): number | undefined {
-  const value = headers.get("content-length");
-  if (value === null || !/^\d+$/.test(value)) return undefined;
-  return Math.min(Number(value), Number.MAX_SAFE_INTEGER);
-}
-
 /** Options of {@linkcode readBody}. */
 export interface ReadBodyOptions {
   /** Largest body accepted, in bytes. */

@@ -8,11 +8,8 @@
  */
 
 import type { UpstreamAttempt, UpstreamResponse } from "./client.ts";
-import {
-  BodyTooLargeError,
-  contentLengthOf,
-  readBody,
-} from "../http/read_body.ts";
+import { BodyTooLargeError, readBody } from "../http/read_body.ts";
+import { contentLengthOf } from "../http/content_length.ts";
 import { UpstreamError } from "./error.ts";
 import { originValidatorsOf } from "../http/origin_validators.ts";
 import { parseHttpDate } from "../http/conditional.ts";
