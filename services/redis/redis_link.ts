@@ -25,6 +25,8 @@ import {
   RedisConnection,
 } from "./redis_connection.ts";
 import { checkWholeNumbers } from "../ops/whole_numbers.ts";
+import { RedisHealth, SLOW_PAUSE_MS } from "./redis_health.ts";
+import { withinDeadline } from "./command_deadline.ts";
 
 /** A Redis command could not be answered in time: treat it as a miss. */
 export class RedisUnavailableError extends Error {
@@ -33,18 +35,6 @@ export class RedisUnavailableError extends Error {
     this.name = "RedisUnavailableError";
   }
 }
-
-/** After a command times out, Redis is left alone this long, ms. */
-export const SLOW_PAUSE_MS = 1000;
-
-/** A failed command is logged at most once in this long, ms. */
-export const FAILURE_LOG_EVERY_MS = 10_000;
-// How late a command's timer may fire and still count as on time; a later
-// one was held up by this process's own work (event-loop delay), and the
-// command gets the whole timeout again from then, until a look comes on
-// time or SLOW_PAUSE_MS after the command was sent (a process that stays
-// that busy gives up, as on a slow Redis).
-const LATE_MS = 10;
 
 /** Options of {@linkcode RedisLink}. */
 export interface RedisLinkOptions {
@@ -76,14 +66,7 @@ export class RedisLink {
   readonly #client: RedisConnection;
   readonly #subscriber: RedisConnection;
   readonly #timeoutMs: number;
-  readonly #logger: Logger;
-  readonly #url: string;
-  #state: "starting" | "up" | "down" = "starting";
-  #timeouts = 0;
-  #failures = 0;
-  #failureLoggedAt = -Infinity;
-  #slowLoggedAt = -Infinity;
-  #slowUntil = 0;
+  readonly #health: RedisHealth;
   #backoffUntil = 0;
   #closed = false;
   #listening = false;
@@ -108,11 +91,10 @@ export class RedisLink {
       pingIntervalMs,
     });
     this.#timeoutMs = timeoutMs;
-    this.#logger = logger;
     // Never log credentials.
     const shown = new URL(url);
     if (shown.password) shown.password = "***";
-    this.#url = shown.href;
+    this.#health = new RedisHealth({ logger, url: shown.href, timeoutMs });
     // 50 ms, 100 ms, ... up to maxBackoffMs, with jitter so that instances
     // do not reconnect in lockstep after a Redis restart.
     const backoff = (retries: number): number | Error => {
@@ -232,12 +214,12 @@ export class RedisLink {
    * add its timeout to every request).
    */
   get usable(): boolean {
-    return this.up && Date.now() >= this.#slowUntil;
+    return this.up && !this.#health.slow;
   }
 
   /** Commands that took longer than the timeout so far. */
   get timeouts(): number {
-    return this.#timeouts;
+    return this.#health.timeouts;
   }
 
   /**
@@ -246,7 +228,7 @@ export class RedisLink {
    * the connection lost mid-command.
    */
   get failures(): number {
-    return this.#failures;
+    return this.#health.failures;
   }
 
   /**
@@ -256,7 +238,7 @@ export class RedisLink {
    * when no answer came in time (the late answer is ignored).
    */
   call<T>(command: (client: RedisCommands) => Promise<T>): Promise<T> {
-    if (Date.now() < this.#slowUntil) {
+    if (this.#health.slow) {
       return Promise.reject(
         new RedisUnavailableError("Redis answered too slowly just now"),
       );
@@ -280,39 +262,22 @@ export class RedisLink {
     if (!client.isReady) {
       throw new RedisUnavailableError("Redis is not connected");
     }
-    let timer: ReturnType<typeof setTimeout> | undefined;
     const pending = command(client);
-    // A late failure of an abandoned command must not go unhandled.
-    pending.catch(() => {});
-    const late = new Promise<never>((_, reject) => {
-      // A timer that fires late found this process busy, not Redis slow:
-      // the answer may wait unread, or the command not be written yet
-      // (node-redis writes it on a later turn). Redis gets the whole
-      // timeout again from then; a look that comes on time gives up.
-      const sent = performance.now();
-      const look = (due: number) => {
-        const now = performance.now();
-        if (now - due > LATE_MS && now < sent + SLOW_PAUSE_MS) {
-          const again = now + this.#timeoutMs;
-          timer = setTimeout(() => look(again), this.#timeoutMs);
-          return;
-        }
-        this.#timedOut();
-        reject(new RedisUnavailableError("Redis answered too slowly"));
-      };
-      const due = sent + this.#timeoutMs;
-      timer = setTimeout(() => look(due), this.#timeoutMs);
-    });
     try {
-      return await Promise.race([pending, late]);
+      return await withinDeadline(pending, {
+        timeoutMs: this.#timeoutMs,
+        busyLimitMs: SLOW_PAUSE_MS,
+        onTimeout: () => {
+          this.#health.timedOut();
+          return new RedisUnavailableError("Redis answered too slowly");
+        },
+      });
     } catch (error) {
       if (error instanceof RedisUnavailableError) throw error;
-      this.#failed(error);
+      this.#health.failed(error);
       throw new RedisUnavailableError("Redis command failed", {
         cause: error,
       });
-    } finally {
-      clearTimeout(timer);
     }
   }
 
@@ -334,60 +299,11 @@ export class RedisLink {
     }
   }
 
-  /**
-   * Counts a failed command, and says so at most once per
-   * {@linkcode FAILURE_LOG_EVERY_MS}: each is served as a miss, so a Redis
-   * refusing every write (an `OOM` reply) left the shared tier storing
-   * nothing while `cache_redis_up` said 1, and nothing told.
-   */
-  #failed(error: unknown): void {
-    this.#failures++;
-    const now = Date.now();
-    if (now - this.#failureLoggedAt < FAILURE_LOG_EVERY_MS) return;
-    this.#failureLoggedAt = now;
-    this.#logger.warn("cache.redis_command_failed", {
-      url: this.#url,
-      error: error instanceof Error ? error.message : String(error),
-      detail: "served as a miss; said once per " +
-        `${FAILURE_LOG_EVERY_MS} ms, counted in cache_redis_command_errors_total`,
-    });
-  }
-
-  /**
-   * Counts a command that timed out, pauses the commands, and says so at
-   * most once per {@linkcode FAILURE_LOG_EVERY_MS}: a Redis stalling in
-   * bursts (a fork for a snapshot, a slow command, a paused VM) made each
-   * instance load keys itself, and only `cache_redis_timeouts_total` told.
-   */
-  #timedOut(): void {
-    this.#timeouts++;
-    const now = Date.now();
-    this.#slowUntil = now + SLOW_PAUSE_MS;
-    if (now - this.#slowLoggedAt < FAILURE_LOG_EVERY_MS) return;
-    this.#slowLoggedAt = now;
-    this.#logger.warn("cache.redis_slow", {
-      url: this.#url,
-      timeoutMs: this.#timeoutMs,
-      detail: `served as a miss, commands skipped for ${SLOW_PAUSE_MS} ms; ` +
-        `said once per ${FAILURE_LOG_EVERY_MS} ms, counted in ` +
-        "cache_redis_timeouts_total",
-    });
-  }
-
   #lost(error: Error): void {
-    if (this.#state === "down" || this.#closed) return;
-    this.#state = "down";
-    this.#logger.warn("cache.redis_down", {
-      url: this.#url,
-      error: error.message,
-      detail: "the cache serves from memory and the upstream; streams of " +
-        "other instances' uploads poll the storage",
-    });
+    if (!this.#closed) this.#health.lost(error);
   }
 
   #regained(): void {
-    if (this.#state === "up" || !this.up) return;
-    this.#state = "up";
-    this.#logger.info("cache.redis_up", { url: this.#url });
+    if (this.up) this.#health.regained();
   }
 }
