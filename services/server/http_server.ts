@@ -48,18 +48,15 @@
  * One sweep timer checks every connection, rather than one timer each.
  *
  * The accept loop and the over-cap answer live in `accept_loop.ts`, the
- * connections and their timers in `connection_set.ts`. When the runtime
+ * connections and their timers in `connection_set.ts`, the room made at
+ * the cap and out of descriptors in `room_making.ts`. When the runtime
  * lacks the per-connection server this needs (see `serve_connection.ts`),
  * it logs a warning and serves with plain `Deno.serve`, without these
- * protections.
+ * protections (`serve_fallback.ts`).
  *
  * @module
  */
 
-import { CORS_WITHOUT_REQUEST } from "../http/cors.ts";
-import { problem } from "../http/problem.ts";
-import { giveUpSlowBodies } from "../http/slow_bodies.ts";
-import { giveUpStalled } from "../http/stall_timeout.ts";
 import type { Logger } from "../ops/logger.ts";
 import { acceptLoop, turnAway } from "./accept_loop.ts";
 import { ConnectionCap } from "./connection_cap.ts";
@@ -68,8 +65,12 @@ import { ConnectionStats } from "./connection_stats.ts";
 import { closeIdle, stopListening } from "./drain.ts";
 import { connectionServer, type ServeConnection } from "./serve_connection.ts";
 import { checkWholeNumbers } from "../ops/whole_numbers.ts";
+import { internalErrorAnswer } from "./internal_error.ts";
+import { freeDescriptors, lowerCap, roomAtCap } from "./room_making.ts";
+import { serveFallback } from "./serve_fallback.ts";
 
 export { ConnectionStats } from "./connection_stats.ts";
+export { internalErrorAnswer } from "./internal_error.ts";
 
 /** Options of {@linkcode serveGuarded}. */
 export interface GuardedServerOptions {
@@ -153,29 +154,6 @@ export interface GuardedServer extends AsyncDisposable {
   shutdown(): Promise<void>;
 }
 
-// Idle connections closed at once when out of descriptors (nginx frees 32).
-const RECLAIM_BATCH = 32;
-
-// Out of descriptors, a connection idle for less than this is not closed;
-// at the connection cap, only when nothing else can go. The loop accepts
-// again at once after a connection, and with the last descriptor taken
-// that accept fails: the connection just accepted, its
-// head not read yet, was then the only idle one and was closed (curl:
-// "Empty reply from server"), new client after new client, while
-// downloads read by nobody (`slowhttptest -X`) held the rest.
-const FRESH_MS = 1_000;
-
-/**
- * The last-resort answer when the handler throws: a 500 problem, nothing
- * of the error in it, with the CORS headers every answer has (the
- * request's `Origin` is not known here: see CORS_WITHOUT_REQUEST).
- */
-export function internalErrorAnswer(): Response {
-  return problem(500, {
-    detail: "The server failed to handle the request",
-  }, { headers: CORS_WITHOUT_REQUEST });
-}
-
 /**
  * Listens on `hostname:port` (throwing at once as `Deno.listen` does, e.g.
  * `AddrInUse`) and serves `handler` with the protections of this module.
@@ -188,7 +166,7 @@ export function serveGuarded(options: GuardedServerOptions): GuardedServer {
         "this Deno has no per-connection server; serving with Deno.serve, without connection cap or header/keep-alive timeouts",
       deno: Deno.version.deno,
     });
-    return fallback(options);
+    return serveFallback(options);
   }
   return guarded(options, serveConnection);
 }
@@ -244,7 +222,51 @@ function guarded(
     stats,
     ...limits,
   });
-  const cap = new ConnectionCap(limits.maxConnections);
+  const stopAccepting = acceptUnderCap(listener, {
+    connections,
+    stats,
+    logger,
+    maxConnections: limits.maxConnections,
+  });
+  const { finished, shutdown } = stopOnce(async () => {
+    await stopAccepting();
+    await connections.shutdown();
+  });
+  const addr = listener.addr;
+  onListen?.(addr);
+  return {
+    addr,
+    stats,
+    finished,
+    async stopAccepting() {
+      connections.drain();
+      await stopAccepting();
+      await closeIdle(connections, limits.drainIdleMs);
+    },
+    shutdown,
+    [Symbol.asyncDispose]: shutdown,
+  };
+}
+
+/** What {@linkcode acceptUnderCap} accepts connections into. */
+interface AcceptParts {
+  connections: ConnectionSet;
+  stats: ConnectionStats;
+  logger: Logger;
+  maxConnections: number;
+}
+
+/**
+ * Accepts on `listener` into `connections`, under the connection cap and
+ * out of descriptors making room as `room_making.ts` says (a connection
+ * with no room is turned away); returns what stops accepting.
+ */
+function acceptUnderCap(
+  listener: Deno.TcpListener,
+  parts: AcceptParts,
+): () => Promise<void> {
+  const { connections, stats, logger, maxConnections } = parts;
+  const cap = new ConnectionCap(maxConnections);
   let lastAccept = -Infinity;
   const stopping = new AbortController();
   const accepting = acceptLoop(listener, {
@@ -267,87 +289,7 @@ function guarded(
       return freeDescriptors(connections, stats);
     },
   });
-  const stopAccepting = () =>
-    stopListening(listener, stopping, accepting, () => lastAccept);
-  const { finished, shutdown } = stopOnce(async () => {
-    await stopAccepting();
-    await connections.shutdown();
-  });
-  const addr = listener.addr;
-  onListen?.(addr);
-  return {
-    addr,
-    stats,
-    finished,
-    async stopAccepting() {
-      connections.drain();
-      await stopAccepting();
-      await closeIdle(connections, limits.drainIdleMs);
-    },
-    shutdown,
-    [Symbol.asyncDispose]: shutdown,
-  };
-}
-
-/**
- * At the connection cap: closes the connection idle longest, if idle for
- * {@linkcode FRESH_MS} or more (accepted that long ago and silent, or kept
- * alive that long after an answer); with none such, the answer whose client has
- * taken nothing longest, if for 5 s or more (`giveUpStalled`; downloads read by
- * nobody filled the cap and every new client got 503 until
- * `DOWNLOAD_IDLE_TIMEOUT_MS`); only then one accepted a moment ago. Before a
- * stalled answer, that one went: its head not read yet, it was the only idle
- * connection, and a burst of clients each closed the one before it ("Empty
- * reply from server") while the stalled downloads stayed. Returns whether it
- * closed one.
- */
-function roomAtCap(
-  connections: ConnectionSet,
-  stats: ConnectionStats,
-): boolean {
-  if (connections.reclaimIdle(1, FRESH_MS) === 1) return true;
-  const stalled = giveUpStalled(1) || giveUpSlowBodies(1);
-  stats.stalled += stalled;
-  return stalled === 1 || connections.reclaimIdle(1) === 1;
-}
-
-/**
- * Out of descriptors: the cap comes down to the connections that hold
- * descriptors now, those being closed included (`stats.open`): counting
- * only those still served, every accept failing while the closes of the
- * connections made room for were under way lowered it again (193, 161,
- * 129, 97 ... under `ulimit -n 256`).
- */
-function lowerCap(
-  cap: ConnectionCap,
-  stats: ConnectionStats,
-  logger: Logger,
-): void {
-  const before = cap.value;
-  cap.exhausted(stats.open);
-  if (cap.value === before) return;
-  logger.warn("server.connection_cap_lowered", {
-    cap: cap.value,
-    open: stats.open,
-  });
-}
-
-/**
- * Out of descriptors: closes up to {@linkcode RECLAIM_BATCH} connections
- * idle longest, those accepted a moment ago spared (see
- * {@linkcode FRESH_MS}), or with none such as many answers whose client has
- * taken nothing for a while (`giveUpStalled`); returns how many it closed.
- */
-function freeDescriptors(
-  connections: ConnectionSet,
-  stats: ConnectionStats,
-): number {
-  const reclaimed = connections.reclaimIdle(RECLAIM_BATCH, FRESH_MS);
-  if (reclaimed !== 0) return reclaimed;
-  const stalled = giveUpStalled(RECLAIM_BATCH) ||
-    giveUpSlowBodies(RECLAIM_BATCH);
-  stats.stalled += stalled;
-  return stalled;
+  return () => stopListening(listener, stopping, accepting, () => lastAccept);
 }
 
 /**
@@ -364,27 +306,4 @@ function stopOnce(stop: () => Promise<void>): {
   let stopping: Promise<void> | undefined;
   const shutdown = () => stopping ??= stop().then(finish);
   return { finished, shutdown };
-}
-
-/** `Deno.serve` with the same interface, for runtimes without the internal. */
-function fallback(options: GuardedServerOptions): GuardedServer {
-  const { hostname, port, handler, onListen, stats = new ConnectionStats() } =
-    options;
-  const server = Deno.serve({
-    hostname,
-    port,
-    reusePort: options.reusePort ?? false,
-    automaticCompression: false,
-    onListen: (addr) => onListen?.(addr),
-    onError: options.onError ?? internalErrorAnswer,
-  }, handler);
-  const shutdown = () => server.shutdown();
-  return {
-    addr: server.addr,
-    stats,
-    finished: server.finished,
-    stopAccepting: () => Promise.resolve(),
-    shutdown,
-    [Symbol.asyncDispose]: shutdown,
-  };
 }
