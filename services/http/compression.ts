@@ -23,22 +23,35 @@
  * - compressed bytes of bodies with an `ETag` are kept in a small LRU, so a
  *   cache hit is not compressed again on every request.
  *
+ * Which types and answers may be compressed is in `compressible.ts`, the
+ * copy's `ETag` and key in `compressed_variant.ts`, the copy itself in
+ * `compressed_answer.ts`.
+ *
  * @module
  */
 
 import { LRUCache } from "lru-cache";
-import {
-  type Coding,
-  concat,
-  encode,
-  readUpTo,
-  STREAM_FORMATS,
-} from "./encoders.ts";
+import { type Coding, concat, encode, readUpTo } from "./encoders.ts";
 import { codingOf } from "./accept_encoding.ts";
 import type { Reply } from "./reply.ts";
-import { memoByValue } from "./value_memo.ts";
 import { varyWith } from "./vary.ts";
+import { isCompressible, saysNoTransform } from "./compressible.ts";
+import {
+  type CompressedRequest,
+  type Variant,
+  variantOf,
+  weakTagOf,
+} from "./compressed_variant.ts";
+import {
+  encodedReply,
+  encodedResponse,
+  streamedResponse,
+} from "./compressed_answer.ts";
+
 import { checkWholeNumbers } from "../ops/whole_numbers.ts";
+
+export { isCompressible } from "./compressible.ts";
+export type { CompressedRequest } from "./compressed_variant.ts";
 
 /** Options of {@linkcode Compressor}. */
 export interface CompressorOptions {
@@ -56,58 +69,11 @@ export interface CompressorOptions {
   cacheBytes?: number;
 }
 
-// text/*, JSON and XML (with structured-syntax suffixes), JavaScript, SVG,
-// form data, WebAssembly: the compressible types of mime-db that matter.
-const COMPRESSIBLE =
-  /^(?:text\/|application\/(?:[\w.+-]*\+)?(?:json|xml)\b|application\/(?:javascript|ecmascript|x-javascript|wasm|x-www-form-urlencoded)\b|image\/svg\+xml\b)/i;
-
-// Per Content-Type value: the test runs on every answer (a few hundred ns
-// of a cached GET's budget).
-const compressible = memoByValue((contentType) =>
-  COMPRESSIBLE.test(contentType.trimStart())
-);
-
-/** Whether a `Content-Type` value names a compressible media type. */
-export function isCompressible(contentType: string | null): boolean {
-  return contentType !== null && compressible(contentType);
-}
-
-const NO_TRANSFORM = /\bno-transform\b/i;
-const noTransform = memoByValue((cacheControl) =>
-  NO_TRANSFORM.test(cacheControl)
-);
-
-/** Whether a `Cache-Control` value says `no-transform`. */
-function saysNoTransform(cacheControl: string | null): boolean {
-  return cacheControl !== null && noTransform(cacheControl);
-}
-
 function addVary(headers: Headers): void {
   const vary = headers.get("vary");
   const added = varyWith(vary, "Accept-Encoding");
   if (added !== vary) headers.set("vary", added);
 }
-
-/**
- * An answer's head, in whichever form it is held: a `Response`'s `Headers`,
- * or a {@linkcode Reply}'s plain record (names in lower case).
- */
-type Head = Headers | Readonly<Record<string, string>>;
-
-/**
- * Header `name` of `head`. A function over both forms rather than a
- * closure made per answer: the hot path allocates nothing for it.
- */
-function headerOf(head: Head, name: string): string | null {
-  return head instanceof Headers ? head.get(name) : head[name] ?? null;
-}
-
-/**
- * What the compressor reads of the request: a `Request`, or the
- * pipeline's request context, which holds both read once (each read of a
- * `Request`'s getters is a checked call into the runtime).
- */
-export type CompressedRequest = Pick<Request, "method" | "headers">;
 
 /**
  * Whether an answer's body is sent as it is, whatever the client takes:
@@ -230,7 +196,7 @@ export class Compressor {
       : this.#cache?.get(variant.key);
     if (cached !== undefined) {
       response.body.cancel().catch(() => {});
-      return encoded(response, cached, variant);
+      return encodedResponse(response, cached, variant);
     }
     return this.#compress(response, variant);
   }
@@ -241,8 +207,9 @@ export class Compressor {
    */
   applyReply(req: CompressedRequest, reply: Reply): Reply | Promise<Reply> {
     const { headers, status, body } = reply;
-    // Read by name here, not through headerOf: a load whose name varies
-    // is megamorphic, and left JIT code for the runtime on every hit.
+    // Read by name here, not through compressed_variant.ts's headerOf: a
+    // load whose name varies is megamorphic, and left JIT code for the
+    // runtime on every hit.
     let plan = this.#plan(
       req,
       status,
@@ -280,110 +247,19 @@ export class Compressor {
 
   async #compress(response: Response, variant: Variant): Promise<Response> {
     const read = await readUpTo(response.body!, this.#maxBufferedBytes);
-    if (read.rest !== undefined) return streamed(response, read.rest, variant);
+    if (read.rest !== undefined) {
+      return streamedResponse(response, read.rest, variant);
+    }
     const bytes = concat(read.chunks, read.length);
     if (bytes.byteLength < this.#minBytes) {
       const sent = new Response(bytes as Uint8Array<ArrayBuffer>, response);
       if (variant.etag !== undefined) sent.headers.set("etag", variant.etag);
       return sent;
     }
-    return encoded(response, await this.#encode(bytes, variant), variant);
+    return encodedResponse(
+      response,
+      await this.#encode(bytes, variant),
+      variant,
+    );
   }
-}
-
-/** How a compressed copy of a response differs from it. */
-interface Variant {
-  coding: Coding;
-  /** The copy's `ETag`, when the original's describes its body. */
-  etag?: string;
-  /** Where the compressed bytes are kept, when they can be reused. */
-  key?: string;
-}
-
-/**
- * Whether an answer's `ETag` describes its own body: a 200 to GET or HEAD.
- * Elsewhere (a 201 after an upload) it names another resource: left as it
- * is, and never a key for compressed bytes.
- */
-function tagsOwnBody(req: CompressedRequest, status: number): boolean {
-  return status === 200 && (req.method === "GET" || req.method === "HEAD");
-}
-
-/**
- * The weak form of an answer's `ETag` when the tag describes the answer's
- * own body (or the 200 a 304 stands for) and is strong, else `undefined`.
- */
-function weakTagOf(
-  req: CompressedRequest,
-  status: number,
-  head: Head,
-): string | undefined {
-  const etag = headerOf(head, "etag");
-  if (etag === null || etag.startsWith("W/")) return undefined;
-  return status === 304 || tagsOwnBody(req, status) ? `W/${etag}` : undefined;
-}
-
-/** How to encode a body of `length` bytes (`null`: unknown) in `coding`. */
-function variantOf(
-  req: CompressedRequest,
-  status: number,
-  head: Head,
-  coding: Coding,
-  length: string | null,
-): Variant {
-  const etag = headerOf(head, "etag");
-  // Only the compressed bytes of a body its ETag describes are kept by it.
-  if (etag === null || !tagsOwnBody(req, status)) return { coding };
-  return {
-    coding,
-    etag: etag.startsWith("W/") ? etag : `W/${etag}`,
-    key: `${coding} ${length ?? ""} ${etag}`,
-  };
-}
-
-function encoded(
-  response: Response,
-  body: Uint8Array,
-  variant: Variant,
-): Response {
-  const headers = new Headers(response.headers);
-  headers.set("content-encoding", variant.coding);
-  headers.set("content-length", String(body.byteLength));
-  if (variant.etag !== undefined) headers.set("etag", variant.etag);
-  return new Response(body as Uint8Array<ArrayBuffer>, {
-    status: response.status,
-    statusText: response.statusText,
-    headers,
-  });
-}
-
-/** `reply` with `body`, its compressed bytes, as `variant` says. */
-function encodedReply(reply: Reply, body: Uint8Array, variant: Variant): Reply {
-  const headers: Record<string, string> = {
-    ...reply.headers,
-    "content-encoding": variant.coding,
-    "content-length": String(body.byteLength),
-  };
-  if (variant.etag !== undefined) headers.etag = variant.etag;
-  return { status: reply.status, headers, body };
-}
-
-/** A body too long to buffer: compressed as it streams. */
-function streamed(
-  response: Response,
-  body: ReadableStream<Uint8Array>,
-  variant: Variant,
-): Response {
-  const headers = new Headers(response.headers);
-  headers.set("content-encoding", variant.coding);
-  headers.delete("content-length");
-  headers.delete("accept-ranges");
-  if (variant.etag !== undefined) headers.set("etag", variant.etag);
-  const format = new CompressionStream(STREAM_FORMATS[variant.coding]);
-  return new Response(
-    body.pipeThrough(
-      format as unknown as TransformStream<Uint8Array, Uint8Array<ArrayBuffer>>,
-    ),
-    { status: response.status, statusText: response.statusText, headers },
-  );
 }
