@@ -40,8 +40,28 @@ Deno.test("EarlyFlush opens a second handle once everyBytes were written, and cl
     flush.wrote(100);
     await flush.settle();
     assert.equal(await handlesOf(path), 2, "the flush's own handle");
-    flush.close();
+    await flush.close();
     assert.equal(await handlesOf(path), 1);
+  });
+});
+
+Deno.test("EarlyFlush's close() waits for the flush in flight, so none outlives an aborted upload", async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, "a.part");
+    using file = await Deno.open(path, { write: true, createNew: true });
+    const flush = new EarlyFlush(path, { everyBytes: 1 });
+    // Enough dirty pages that the fdatasync takes a while on a real disk.
+    const piece = new Uint8Array(1024 * 1024).fill(7);
+    for (let i = 0; i < 64; i++) await file.write(piece);
+    flush.wrote(64 * piece.byteLength);
+    while (await handlesOf(path) < 2) {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    // The fdatasync now runs and holds the flush's descriptor until it
+    // returns; an abort that does not wait for it leaves disk work running
+    // after the upload ended (the op sanitizer's leak in a loaded full run).
+    await flush.close();
+    assert.equal(await handlesOf(path), 1, "only the writer's own handle");
   });
 });
 
@@ -52,7 +72,7 @@ Deno.test("EarlyFlush gives up quietly when the file cannot be opened", async ()
     await flush.settle();
     flush.wrote(10);
     await flush.settle();
-    flush.close();
+    await flush.close();
   });
 });
 

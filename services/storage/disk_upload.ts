@@ -263,7 +263,8 @@ export class DiskUpload implements StorageUpload {
       await Deno.rename(metaPart, meta);
       await Deno.rename(part, final);
     } finally {
-      this.#close();
+      // settle() above waited for the flush in flight: nothing to wait for.
+      void this.#close();
     }
     await syncDir(this.#dir);
     return metadata;
@@ -275,7 +276,7 @@ export class DiskUpload implements StorageUpload {
    * after trying them all; the sweep on the next start takes what is left.
    */
   async abort(): Promise<void> {
-    this.#close();
+    await this.#close();
     const [part, ...committed] = this.#paths();
     const paths = this.#committing ? [part, ...committed] : [part];
     let failure: { error: unknown } | undefined;
@@ -289,14 +290,15 @@ export class DiskUpload implements StorageUpload {
     if (failure) throw failure.error;
   }
 
-  #close(): void {
-    this.#flush.close();
+  #close(): Promise<void> {
+    const flushed = this.#flush.close();
     try {
       this.#file?.close();
     } catch {
       // Already closed by a failing sync; nothing more to release.
     }
     this.#file = undefined;
+    return flushed;
   }
 
   #paths(): [string, string, string, string] {

@@ -93,8 +93,11 @@ export class EarlyFlush {
     if (this.#failure) throw this.#failure.error;
   }
 
-  /** Closes the second handle (a flush in flight ends on its own). */
-  close(): void {
+  /**
+   * Closes the second handle; resolves once a flush in flight has ended
+   * (never rejects: a commit learns of failures from {@linkcode settle}).
+   */
+  close(): Promise<void> {
     this.#gaveUp = true;
     try {
       this.#handle?.close();
@@ -102,5 +105,8 @@ export class EarlyFlush {
       // Already closed.
     }
     this.#handle = undefined;
+    // The fdatasync in flight keeps the descriptor until it returns; an abort
+    // waits for it so that no disk work outlives the upload it belonged to.
+    return this.#inFlight ?? Promise.resolve();
   }
 }
