@@ -5,8 +5,8 @@
  * with its filename and content type in the metadata; forms that cannot be
  * taken get 400 or 415 and keep nothing.
  *
- * curl and python3 with requests (Debian: curl, python3-requests) are test
- * prerequisites; CI installs them.
+ * curl, wget and python3 with requests (Debian: curl, wget,
+ * python3-requests) are test prerequisites; CI installs them.
  *
  * @module
  */
@@ -219,6 +219,53 @@ print(r.text)
         `attachment; filename="the \\"best\\" of 100\\".txt"`,
       );
     }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a filename's bidi controls are dropped: a right-to-left override made invoice<RLO>fdp.exe show as invoiceexe.pdf, and wget saved it so", async () => {
+  await using served = await serveTempApp();
+  const dir = await Deno.makeTempDir({ prefix: "multipart_test-" });
+  try {
+    // U+202E (RLO) reverses what follows it on screen, the spoofing of
+    // MITRE ATT&CK T1036.002; U+2067, U+200F and U+061C are the other
+    // kinds of bidi control (isolate, mark, Arabic letter mark).
+    const script = `
+import sys, requests
+r = requests.post(sys.argv[1], files={"file": (
+    "invoice\\u202efdp.exe", b"MZ")})
+print(r.text)
+r = requests.post(sys.argv[1], files={"file": (
+    "a\\u2067b\\u200fc\\u061cd.txt", b"MZ")})
+print(r.text)
+`;
+    const posted = await run(
+      PYTHON,
+      ["-c", script, `${served.url}/files`],
+      "python3-requests",
+    );
+    const [spoof, others] = posted.trim().split("\n").map((line) =>
+      JSON.parse(line) as Created
+    );
+    assert.equal(spoof!.filename, "invoicefdp.exe");
+    assert.equal(others!.filename, "abcd.txt");
+    // wget takes filename* (RFC 6266) as the name it saves under.
+    await run("wget", [
+      "-q",
+      "--content-disposition",
+      "-P",
+      dir,
+      `${served.url}/files/${spoof!.id}`,
+    ], "wget");
+    assert.deepEqual(await listDir(dir), ["invoicefdp.exe"]);
+    const listed = await (await fetch(`${served.url}/files`)).json() as {
+      items: Created[];
+    };
+    assert.deepEqual(
+      listed.items.map((item) => item.filename).sort(),
+      ["abcd.txt", "invoicefdp.exe"],
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

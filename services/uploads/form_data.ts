@@ -112,12 +112,14 @@ function unescapeFormName(name: string): string {
 
 /**
  * Keeps a filename printable and short, its form escapes undone;
- * `undefined` when nothing is left.
+ * `undefined` when nothing is left. Bidi controls go too: U+202E in
+ * `invoice\u202efdp.exe` shows it as `invoiceexe.pdf`, and wget saves it
+ * so from `filename*` (chromium's downloads make them `_`).
  */
 function cleanFilename(name: string | undefined): string | undefined {
   const clean = name === undefined ? undefined : unescapeFormName(name)
     // deno-lint-ignore no-control-regex
-    .replace(/[\u0000-\u001f\u007f]/g, "").trim();
+    .replace(/[\u0000-\u001f\u007f]|\p{Bidi_Control}/gu, "").trim();
   return clean ? [...clean].slice(0, MAX_FILENAME).join("") : undefined;
 }
 
