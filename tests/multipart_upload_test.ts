@@ -271,6 +271,26 @@ print(r.text)
   }
 });
 
+Deno.test("a filename's C1 control characters are dropped as the C0 ones are: U+0085 (a line break to some readers) and U+009B (a terminal's CSI) were kept", async () => {
+  await using served = await serveTempApp();
+  const form = new FormData();
+  form.append("file", new Blob(["MZ"]), "a\u0085b\u009b31mc\u0080.txt");
+  const res = await fetch(`${served.url}/files`, {
+    method: "POST",
+    body: form,
+  });
+  const created = await res.json() as Created;
+  assert.equal(res.status, 201);
+  assert.equal(created.filename, "ab31mc.txt");
+  const head = await fetch(`${served.url}/files/${created.id}`, {
+    method: "HEAD",
+  });
+  assert.equal(
+    head.headers.get("content-disposition"),
+    "attachment; filename=ab31mc.txt",
+  );
+});
+
 Deno.test("Forms that cannot be taken: 415 for urlencoded and other multipart types, 400 for no, two or a cut-off file part; nothing kept", async () => {
   await using served = await serveTempApp();
   const post = (body: BodyInit, headers: Record<string, string> = {}) =>

@@ -112,14 +112,14 @@ function unescapeFormName(name: string): string {
 
 /**
  * Keeps a filename printable and short, its form escapes undone;
- * `undefined` when nothing is left. Bidi controls go too: U+202E in
- * `invoice\u202efdp.exe` shows it as `invoiceexe.pdf`, and wget saves it
- * so from `filename*` (chromium's downloads make them `_`).
+ * `undefined` when nothing is left. Control characters go, C1 (U+0080 to
+ * U+009F; U+009B is a terminal's CSI) as well as C0, and so do bidi
+ * controls: U+202E in `invoice\u202efdp.exe` shows it as `invoiceexe.pdf`,
+ * and wget saves it so from `filename*` (chromium's downloads make them `_`).
  */
 function cleanFilename(name: string | undefined): string | undefined {
   const clean = name === undefined ? undefined : unescapeFormName(name)
-    // deno-lint-ignore no-control-regex
-    .replace(/[\u0000-\u001f\u007f]|\p{Bidi_Control}/gu, "").trim();
+    .replace(/\p{Cc}|\p{Bidi_Control}/gu, "").trim();
   return clean ? [...clean].slice(0, MAX_FILENAME).join("") : undefined;
 }
 
