@@ -6,7 +6,8 @@
  * (`disk_delete_commit_race_test.ts`): it removed `<id>.json` by name once
  * it found no content under the id, the new upload's sidecar included when
  * its commit renamed it in just then, and the new file stayed on the disk
- * without metadata (`GET` 404 after its 201, never listed).
+ * without metadata (`GET` 404 after its 201, never listed). The commit
+ * lands as its last two renames (`fixtures/landing_commit.ts`).
  *
  * @module
  */
@@ -15,6 +16,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { LocalDiskStorage } from "../services/storage/local_disk.ts";
 import { newId } from "../services/storage/metadata.ts";
+import { stageCommit } from "./fixtures/landing_commit.ts";
 
 async function present(path: string): Promise<boolean> {
   return await Deno.lstat(path).then(() => true, () => false);
@@ -43,17 +45,16 @@ Deno.test("a conditional delete racing a commit of the same id never leaves the 
     for (let round = 0; round < ROUNDS; round++) {
       const id = newId();
       await store(uploader, id, 10);
-      const upload = await uploader.begin(id);
-      await upload.write(new Uint8Array(20));
-      const committing = upload.commit({ size: 20, sha256: "1".repeat(64) });
-      // The delete starts while the commit writes its sidecar, a few
-      // filesystem calls later each round, so its steps fall on either
-      // side of the commit's renames.
-      const sidecarPart = join(dir, `${id}.json.part`);
-      for (let look = 0; look < 50 && !(await present(sidecarPart)); look++);
-      for (let call = 0; call < round % 12; call++) await Deno.lstat(dir);
-      await Promise.allSettled([
-        committing,
+      await using commit = await stageCommit(dir, id, { size: 20 });
+      // The commit lands a few filesystem calls after the delete starts,
+      // more each round, so its renames fall on either side of the
+      // delete's steps.
+      const landing = (async () => {
+        for (let call = 0; call < round % 12; call++) await Deno.lstat(dir);
+        await commit.land();
+      })();
+      await Promise.all([
+        landing,
         deleter.deleteIf(id, (meta) => meta.size === 10),
       ]);
       const content = await present(join(dir, id));

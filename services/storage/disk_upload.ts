@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { EarlyFlush } from "./early_flush.ts";
 import { committedMetadata, type FileMetadata } from "./metadata.ts";
 import { folderUnwritable } from "./disk_errors.ts";
+import { exists } from "./path_exists.ts";
 import {
   FileIdTakenError,
   type StorageUpload,
@@ -170,9 +171,11 @@ export class DiskUpload implements StorageUpload {
   readonly #dir: string;
   #file: Deno.FsFile | undefined;
   readonly #flush: EarlyFlush;
-  // Once the commit began, the sidecar and the content may exist under
-  // their final names too: an abort then removes those as well.
   #committing = false;
+  // Once the commit found the id free and began writing, the sidecar and
+  // the content may exist under their final names too: an abort then
+  // removes those as well (before, they are another upload's).
+  #placing = false;
 
   private constructor(dir: string, id: string, file: Deno.FsFile) {
     this.#dir = dir;
@@ -244,6 +247,8 @@ export class DiskUpload implements StorageUpload {
     await file.sync();
     const metadata = committedMetadata(this.id, content);
     const [part, metaPart, meta, final] = this.#paths();
+    await this.#checkFree(final);
+    this.#placing = true;
     // The lock (the open file) is held until `<id>` exists: until then a
     // sweep of another process would take the sidecar for an orphan.
     try {
@@ -271,6 +276,24 @@ export class DiskUpload implements StorageUpload {
   }
 
   /**
+   * Throws {@linkcode FileIdTakenError} ("stored") when a file is stored
+   * under the id (`final`). This upload's `<id>.part` lock makes it the
+   * only one of the id that can commit now, so such a file was committed
+   * by another before this one made its `<id>.part`: another process on
+   * the folder (`deno serve --parallel` workers, instances sharing
+   * `DATA_DIR`) whose commit fell between this upload's 409 check and its
+   * begin. The renames replaced it: both uploads answered 201 and the
+   * first's bytes were gone (19 of 200 pairs of same-id uploads at two
+   * instances, 2 of 300 at two `--parallel` workers). It stays, and this
+   * upload ends as S3's loser does (409, nothing kept).
+   */
+  async #checkFree(final: string): Promise<void> {
+    if (!(await exists(final))) return;
+    await this.#close();
+    throw new FileIdTakenError(this.id, "stored");
+  }
+
+  /**
    * Closes the file and removes `<id>.part` (and, after a commit began, the
    * sidecar and the content). Rejects with the first removal that failed,
    * after trying them all; the sweep on the next start takes what is left.
@@ -278,7 +301,7 @@ export class DiskUpload implements StorageUpload {
   async abort(): Promise<void> {
     await this.#close();
     const [part, ...committed] = this.#paths();
-    const paths = this.#committing ? [part, ...committed] : [part];
+    const paths = this.#placing ? [part, ...committed] : [part];
     let failure: { error: unknown } | undefined;
     for (const path of paths) {
       try {

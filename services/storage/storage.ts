@@ -177,7 +177,10 @@ export interface FileStorage {
   /**
    * Starts an upload under `id` (a fresh one when left out); rejects with
    * a `RangeError` for an id not of the storage's form. The caller makes
-   * sure no other upload of the same id runs, and that `id` is not stored.
+   * sure no other upload of the same id runs, and that `id` is not stored,
+   * as far as it can see; one stored by another process sharing the
+   * storage meanwhile is kept, and this upload's commit rejects with
+   * {@linkcode FileIdTakenError} ("stored").
    */
   begin(id?: string): Promise<StorageUpload>;
   /**
