@@ -48,8 +48,9 @@ export interface DiskFile {
   readMetadata: (id: string) => Promise<FileMetadata | undefined>;
 }
 
-// Verdicts made again when another version took the id between the look
-// and the claim (each such race needs a delete and an upload in between).
+// Looks made again when the file changed while looked at, or another
+// version took the id between the look and the claim (each such race
+// needs a delete, and an upload for a new version, in between).
 const TRIES = 3;
 
 /** Deletes `file` if `holds` is true of its metadata; see the module doc. */
@@ -67,7 +68,15 @@ export async function deleteOnDiskIf(
     }
     if (seen === undefined) return "missing";
     const { meta, own } = seen;
-    if (!own || !holds(meta)) return { refused: meta };
+    // Not its content's own: the file changed while looked at (deleted,
+    // replaced), so it is looked at again. Refused at once, a file
+    // another request deleted just then was 412 naming the ETag sent
+    // in If-Match, where it is 404 (tests/disk_delete_if_gone_test.ts).
+    if (!own) {
+      verdict = { refused: meta };
+      continue;
+    }
+    if (!holds(meta)) return { refused: meta };
     const claimed = await claim(file, seen);
     if (claimed !== "replaced") return claimed;
     verdict = { refused: meta };
