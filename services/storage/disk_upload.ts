@@ -1,9 +1,11 @@
 /**
  * One upload into a {@linkcode LocalDiskStorage} folder: the bytes go to
- * `<id>.part`; the commit fsyncs them, writes the `<id>.json` sidecar
- * (through `<id>.json.part`, fsynced, renamed), renames `<id>.part` to
- * `<id>` and fsyncs the folder, so a file named `<id>` is always complete
- * and durable. An abort removes whatever the upload wrote.
+ * `<id>.part`; the commit fsyncs them, makes sure no file `<id>` is
+ * stored (another process's, sharing the folder), writes the `<id>.json`
+ * sidecar (through `<id>.json.part`, fsynced, renamed), renames
+ * `<id>.part` to `<id>` and fsyncs the folder, so a file named `<id>` is
+ * always complete and durable, and never replaced by an upload. An abort
+ * removes whatever the upload wrote.
  *
  * @module
  */
@@ -222,9 +224,11 @@ export class DiskUpload implements StorageUpload {
   }
 
   /**
-   * fsync of the content, the sidecar (the commit point is `<id>`
-   * appearing, so it goes first: a crash in between leaves an orphan
-   * sidecar, which the sweep removes), the rename, the folder's fsync.
+   * fsync of the content, the check that the id is free (else
+   * {@linkcode FileIdTakenError}, "stored"), the sidecar (the commit point
+   * is `<id>` appearing, so it goes first: a crash in between leaves an
+   * orphan sidecar, which the sweep removes), the rename, the folder's
+   * fsync.
    */
   async commit(content: UploadContent): Promise<FileMetadata> {
     const file = this.#file;
@@ -294,8 +298,8 @@ export class DiskUpload implements StorageUpload {
   }
 
   /**
-   * Closes the file and removes `<id>.part` (and, after a commit began, the
-   * sidecar and the content). Rejects with the first removal that failed,
+   * Closes the file and removes `<id>.part` (and, once a commit found the
+   * id free, the sidecar and the content). Rejects with the first removal that failed,
    * after trying them all; the sweep on the next start takes what is left.
    */
   async abort(): Promise<void> {
