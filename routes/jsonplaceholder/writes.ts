@@ -8,9 +8,11 @@
  * well-formed and at most `MAX_JSON_DEPTH` levels deep (400). The
  * upstream's status, body, `Content-Type`, `Location` and
  * `Content-Location` come back as they are (a `Location` into the upstream
- * is made relative, so it leads here); nothing of a write is cached, and a
- * successful one (2xx, 3xx) drops what it made stale (`invalidation.ts`)
- * before the answer goes out.
+ * is made relative, so it leads here), but for a body that is not a JSON
+ * object, which the OpenAPI document promises (502 problem+json after a
+ * 2xx, the same status as problem+json after a 4xx), and a 5xx (502); nothing
+ * of a write is cached, and a successful one (2xx, 3xx) drops what it made
+ * stale (`invalidation.ts`) before the answer goes out, its body good or not.
  *
  * @module
  */
@@ -36,6 +38,7 @@ import {
   transferCodingNotImplemented,
 } from "../../services/http/body_framing.ts";
 import type { JsonPlaceholderClient } from "../../services/upstream/client.ts";
+import type { UpstreamError } from "../../services/upstream/error.ts";
 import { upstreamPath } from "../../services/upstream/upstream_path.ts";
 import {
   sendWrite,
@@ -297,8 +300,27 @@ function passThrough(deps: WriteDeps, target: WriteTarget): Handler {
       ctx.log.invalidated = dropped.keys.length;
     }
     ctx.log.upstreamStatus = answer.status;
-    return answerOf(answer, base);
+    return answer.refused
+      ? refusedAnswer(answer.refused, ctx)
+      : answerOf(answer, base);
   };
+}
+
+/**
+ * The answer to an upstream answer whose body is not passed on: after a
+ * 2xx, 502 (the write may well have happened: the client is told what
+ * came back, and the cache was cleaned all the same); after a 4xx, its
+ * status, which is the upstream's verdict on the write, as problem+json.
+ */
+function refusedAnswer(refused: UpstreamError, ctx: RouteContext): Response {
+  const status = refused.upstreamStatus ?? 502;
+  if (status < 400) throw refused;
+  return problem(status, {
+    detail: `The upstream answered ${status}; its body is not passed on: ` +
+      refused.message.replace(/^upstream /, ""),
+    instance: ctx.url.pathname,
+    upstreamStatus: status,
+  });
 }
 
 /**

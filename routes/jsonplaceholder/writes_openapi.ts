@@ -19,6 +19,7 @@ import {
   DEFAULT_ERROR,
   headerRef,
   json,
+  PROBLEM_TYPE,
   problemResponse,
   REQUEST_ID_HEADER,
   responseRef,
@@ -33,7 +34,10 @@ type Resource = typeof RESOURCES[number];
 const PASSED_THROUGH = "Passed through to the upstream, never cached; the " +
   "upstream's status, body, `Content-Type`, `Location` and " +
   "`Content-Location` come back as they are (a `Location` into the " +
-  "upstream is made relative, so it leads here). A success (2xx, 3xx) " +
+  "upstream is made relative, so it leads here), but for a 5xx (502) and " +
+  "a body that is not a JSON object (an HTML page, garbage, none, an " +
+  "array): 502 after a 2xx, the upstream's status after a 4xx, as " +
+  "problem+json with `upstreamStatus`. A success (2xx, 3xx) " +
   "first drops the cached reads it made stale (RFC 9111 4.4): the item, " +
   "the collection with every query, the nested lists holding the " +
   "resource, lists that `_embed` or `_expand` it, and the `Location`. " +
@@ -220,10 +224,15 @@ export const jsonPlaceholderWriteDocs: ApiFragment = {
   responses: {
     UpstreamAnswer: {
       description: "The upstream's own answer, status and body as they " +
-        "are (JSONPlaceholder: `{}` for an unknown id); other upstream " +
-        "statuses come back as they are too.",
+        "are (JSONPlaceholder: `{}` for an unknown id); other 4xx " +
+        "statuses come back as they are too. A body that is not a JSON " +
+        "object (an HTML error page) is not passed on: problem+json with " +
+        "the same status and `upstreamStatus` instead.",
       headers: UNCACHED_HEADERS,
-      content: json({ type: "object" }),
+      content: {
+        ...json({ type: "object" }),
+        [PROBLEM_TYPE]: { schema: schemaRef("Problem") },
+      },
     },
     InvalidWrite: problemResponse(
       "The id is not a positive integer, or the body is not a JSON object " +

@@ -121,7 +121,8 @@ export function reportOfBodyError(
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
-function parsedJson(body: Uint8Array, contentType: string): unknown {
+/** `body` parsed as JSON; 502 when `contentType` is not JSON or it is malformed. */
+export function parsedJson(body: Uint8Array, contentType: string): unknown {
   if (!/\bjson\b/i.test(contentType)) {
     throw new UpstreamError(
       502,
@@ -152,7 +153,10 @@ const isObject = (value: unknown): boolean =>
  * TTL, and a generated client (a validating SDK) failed on it; thrown, it
  * is not stored and stale-if-error can serve the last good copy.
  */
-function assertShape(value: unknown, shape: JsonShape | undefined): void {
+export function assertShape(
+  value: unknown,
+  shape: JsonShape | undefined,
+): void {
   if (shape === undefined) return;
   const fits = shape === "object"
     ? isObject(value)

@@ -7,13 +7,19 @@
  * back (so each write has a connection of its own: Deno's fetch sends a
  * request again by itself when a reused connection closes before the
  * answer). The upstream's answer (status, body, `Content-Type`, `Location`,
- * `Content-Location`) is returned as it came, its body within the cap.
+ * `Content-Location`) is returned as it came, its body within the cap,
+ * but for a 5xx (a 502 {@linkcode UpstreamError}: the upstream failed,
+ * its page is not the client's to see) and a body that is not a JSON
+ * object, which the route does not pass on (`WriteAnswer.refused`).
  *
  * @module
  */
 
 import {
+  assertShape,
   type Outcome,
+  parsedJson,
+  parseRetryAfter,
   readCapped,
   reportOfBodyError,
   type Signals,
@@ -59,6 +65,57 @@ export interface WriteAnswer {
   };
   /** Attempts made. */
   attempts: number;
+  /**
+   * Why the body is not passed on, when it is not: a body other than a
+   * JSON object (an HTML page, garbage, nothing, an array), where every
+   * write's answer in the OpenAPI document is one. Its status is 502.
+   */
+  refused?: UpstreamError;
+}
+
+/** Statuses whose answer has no body to check. */
+const NULL_BODY = new Set([204, 205, 304]);
+
+/**
+ * Why an answer's body is not what the OpenAPI document promises (a JSON
+ * object), or `undefined`; a redirect's body is no document's.
+ */
+function refusalOf(
+  status: number,
+  body: Uint8Array,
+  contentType: string,
+): UpstreamError | undefined {
+  if (NULL_BODY.has(status) || (status >= 300 && status < 400)) return;
+  try {
+    assertShape(parsedJson(body, contentType), "object");
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof UpstreamError)) throw error;
+    return new UpstreamError(502, error.message, {
+      upstreamStatus: status,
+      cause: error,
+    });
+  }
+}
+
+/**
+ * The outcome of a 5xx: 502, never sent again (the upstream received the
+ * write), `Retry-After` kept; the upstream's page (json-server's holds its
+ * stack) is not passed on.
+ */
+function failedAnswer(response: Response): Outcome {
+  const { status } = response;
+  const retryAfterMs = parseRetryAfter(response.headers.get("retry-after"));
+  return {
+    kind: "fatal",
+    error: new UpstreamError(502, `upstream answered ${status}`, {
+      upstreamStatus: status,
+      ...(retryAfterMs === undefined
+        ? {}
+        : { retryAfterSeconds: Math.ceil(retryAfterMs / 1000) }),
+    }),
+    report: { outcome: "error", status },
+  };
 }
 
 /**
@@ -143,7 +200,13 @@ async function exchange(
   http: Deno.HttpClient,
   write: UpstreamWrite,
   context: AttemptContext,
-): Promise<{ outcome: Outcome; headers?: WriteAnswer["headers"] }> {
+): Promise<
+  {
+    outcome: Outcome;
+    headers?: WriteAnswer["headers"];
+    refused?: UpstreamError;
+  }
+> {
   const { caller, deadline } = context.signals;
   let response: Response;
   try {
@@ -173,23 +236,36 @@ async function exchange(
   } catch (error) {
     return { outcome: bodyFailure(error, status, context) };
   }
+  if (status >= 500) return { outcome: failedAnswer(response) };
   const headers = headersOf(response);
+  const refused = refusalOf(status, body, headers.contentType ?? "");
   return {
-    outcome: {
-      kind: "done",
-      // A write's answer is never stored: no validators kept.
-      response: {
-        status,
-        body,
-        contentType: headers.contentType ?? "",
-        validators: {},
-      },
-      report: {
-        outcome: status === 404 ? "not_found" : status < 400 ? "ok" : "error",
-        status,
-      },
-    },
+    ...(refused ? { refused } : {}),
+    outcome: answered(status, body, headers, refused),
     headers,
+  };
+}
+
+/** The outcome of an answer read whole: done, reported by its status. */
+function answered(
+  status: number,
+  body: Uint8Array,
+  headers: WriteAnswer["headers"],
+  refused: UpstreamError | undefined,
+): Outcome {
+  const outcome = refused || status >= 400
+    ? status === 404 && !refused ? "not_found" : "error"
+    : "ok";
+  return {
+    kind: "done",
+    // A write's answer is never stored: no validators kept.
+    response: {
+      status,
+      body,
+      contentType: headers.contentType ?? "",
+      validators: {},
+    },
+    report: { outcome, status },
   };
 }
 
@@ -199,7 +275,7 @@ async function exchange(
  * and nothing was sent.
  *
  * @throws {UpstreamError} when shed (503), on a timeout (504), or when the
- * upstream could not be reached or its answer not read (502).
+ * upstream could not be reached, its answer not read, or was a 5xx (502).
  */
 export async function sendWrite(
   client: JsonPlaceholderClient,
@@ -222,12 +298,14 @@ export async function sendWrite(
   for (let attempt = 0;; attempt++) {
     write.signal?.throwIfAborted();
     let headers: WriteAnswer["headers"] = {};
+    let refused: UpstreamError | undefined;
     // A connection of its own: a reused one that closed would make fetch
     // send the write again by itself.
     const outcome = await client.admitted(
       async (_pooled, fresh) => {
         const result = await exchange(fresh, write, context);
         headers = result.headers ?? {};
+        refused = result.refused;
         return result.outcome;
       },
       context.signals,
@@ -235,7 +313,13 @@ export async function sendWrite(
     );
     if (outcome.kind === "done") {
       const { status, body } = outcome.response;
-      return { status, body, headers, attempts: attempt + 1 };
+      return {
+        status,
+        body,
+        headers,
+        attempts: attempt + 1,
+        ...(refused ? { refused } : {}),
+      };
     }
     const { error } = outcome;
     if (outcome.kind === "fatal" || attempt >= settings.retries) throw error;
