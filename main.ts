@@ -31,6 +31,7 @@ import { collectGarbage } from "./services/ops/collect_garbage.ts";
 import { createLogger, type Logger } from "./services/ops/logger.ts";
 import { logUnhandledRejections } from "./services/http/request_scope.ts";
 import { isStallTimeout } from "./services/http/stall_timeout.ts";
+import { BodySourceError } from "./services/http/body_source_error.ts";
 import {
   dataDirRefusal,
   refuseStart,
@@ -103,12 +104,16 @@ export async function serve(
  * nothing (the send timeout, or out of descriptors) errors its body, which
  * the runtime reports here too: that is the protection at work, an info
  * line, where each `slowhttptest -X` reader made an error line with a
- * stack, as if the service had failed.
+ * stack, as if the service had failed. A body whose source failed (the
+ * object store stopped mid-download) is logged with its request's id.
  */
 function serveErrorLogger(logger: Logger): (error: unknown) => Response {
   return (error) => {
     if (isStallTimeout(error)) logger.info("response.stalled");
-    else logger.error("request.unhandled", { error });
+    else if (error instanceof BodySourceError) {
+      const { requestId, path, cause } = error;
+      logger.error("response.body_failed", { requestId, path, error: cause });
+    } else logger.error("request.unhandled", { error });
     return internalErrorAnswer();
   };
 }

@@ -22,6 +22,7 @@ import { problem } from "../../services/http/problem.ts";
 import { parseRange } from "../../services/http/range.ts";
 import { servedContentType } from "../../services/http/served_type.ts";
 import { withSendTimeout } from "../../services/http/stall_timeout.ts";
+import { BodySourceError } from "../../services/http/body_source_error.ts";
 import type { FileMetadata } from "../../services/storage/metadata.ts";
 import type { Handler, RouteContext } from "../router.ts";
 
@@ -174,7 +175,16 @@ export function downloadHandler(
       if (stream) {
         const { status, headers } = answer;
         return new Response(
-          withSendTimeout(stream, { req, timeoutMs: idleTimeoutMs }),
+          withSendTimeout(stream, {
+            req,
+            timeoutMs: idleTimeoutMs,
+            // The store failing mid-body is logged with this request.
+            sourceFailure: (error) =>
+              new BodySourceError(
+                { requestId: ctx.requestId, path: ctx.url.pathname },
+                error,
+              ),
+          }),
           { status, headers },
         );
       }

@@ -29,6 +29,11 @@ export interface StallTimeoutOptions {
    * client's window is 0, so the caller closes the connection here.
    */
   onStall?: () => void;
+  /**
+   * What the body errors with when `source` fails (default: its own
+   * error): the runtime reports a body's error without its request.
+   */
+  sourceFailure?: (error: unknown) => unknown;
 }
 
 // One error for every stalled body, its stack formatted now: Deno formats
@@ -102,7 +107,7 @@ export function withStallTimeout(
   source: ChunkSource,
   options: StallTimeoutOptions,
 ): ReadableStream<Uint8Array> {
-  const { timeoutMs, onStall } = options;
+  const { timeoutMs, onStall, sourceFailure } = options;
   checkWholeNumbers({ timeoutMs });
   const { next, reader } = pullsOf(source);
   let timer: number | undefined;
@@ -144,6 +149,9 @@ export function withStallTimeout(
       return reader!.read().then(({ value }) => {
         // Cancelled while the read was under way: nothing to hand on.
         if (!ended) handOn(value);
+      }, (error: unknown) => {
+        ended = true;
+        throw sourceFailure ? sourceFailure(error) : error;
       });
     },
     cancel(reason) {
@@ -162,6 +170,8 @@ export interface SendTimeoutOptions {
   req: Request;
   /** How long the client may read nothing, ms. */
   timeoutMs: number;
+  /** See {@linkcode StallTimeoutOptions.sourceFailure}. */
+  sourceFailure?: (error: unknown) => unknown;
 }
 
 /**
@@ -172,10 +182,11 @@ export interface SendTimeoutOptions {
  */
 export function withSendTimeout(
   source: ChunkSource,
-  { req, timeoutMs }: SendTimeoutOptions,
+  { req, timeoutMs, sourceFailure }: SendTimeoutOptions,
 ): ReadableStream<Uint8Array> {
   return withStallTimeout(source, {
     timeoutMs,
+    ...(sourceFailure ? { sourceFailure } : {}),
     onStall: () => closeConnectionOf(req),
   });
 }
