@@ -235,6 +235,7 @@ class UploadRoute {
         slot,
         live,
         options: this.#o,
+        requestId: ctx.requestId,
       });
       live.end({ kind: "done", result });
       return this.#created(result, ctx);

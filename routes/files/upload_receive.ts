@@ -39,12 +39,14 @@ export interface ReceiveBodyOptions {
   live: LiveUpload;
   /** The storage and the upload settings. */
   options: FilesOptions;
+  /** The request's id, on the pipeline's log lines. */
+  requestId: string;
 }
 
 /** Runs the pipeline on `req`'s body; resolves the committed upload. */
 export function receiveBody(
   req: Request,
-  { plan, slot, live, options }: ReceiveBodyOptions,
+  { plan, slot, live, options, requestId }: ReceiveBodyOptions,
 ): Promise<UploadResult> {
   const { store, maxUploadBytes, queueBytes, writeBytes, logger } = options;
   const { idleTimeoutMs, minBytesPerSecond, rateGraceMs, hash } = options;
@@ -73,6 +75,7 @@ export function receiveBody(
     // which stops the pipeline just as well, and touching req.signal
     // would opt into Deno 2.9's legacy abort-on-success behaviour.
     logger,
+    logFields: { requestId },
     observe: live.observe,
   });
 }

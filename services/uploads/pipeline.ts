@@ -108,6 +108,11 @@ export interface ReceiveUploadOptions {
   signal?: AbortSignal;
   /** Receives the `upload.trace` debug records. */
   logger?: Logger;
+  /**
+   * Fields the upload's log lines carry besides its id (the request's
+   * id: a failed cleanup's leftover is then tied to the request).
+   */
+  logFields?: LogFields;
 }
 
 /** The options with their defaults, checked; throws RangeError/TypeError. */
@@ -210,7 +215,11 @@ function startTasks(
   // unless debug is on (the optional call skips evaluating its argument).
   const trace = logger?.enabled("debug")
     ? (fields: LogFields) =>
-      logger.debug("upload.trace", { id: sink.id, ...fields })
+      logger.debug("upload.trace", {
+        ...settings.logFields,
+        id: sink.id,
+        ...fields,
+      })
     : undefined;
   const buffers = new FreeList();
   // A failure's dropped buffers go back, so its clear() frees them too.
@@ -262,11 +271,15 @@ async function commit(
  */
 function abortSink(
   sink: UploadSink | Promise<UploadSink> | undefined,
-  logger: Logger | undefined,
+  { logger, logFields }: Pick<Settings, "logger" | "logFields">,
 ): Promise<void> {
   return Promise.resolve(sink).then((opened) =>
     opened?.abort().catch((error) =>
-      logger?.warn("upload.cleanup_failed", { id: opened.id, error })
+      logger?.warn("upload.cleanup_failed", {
+        ...logFields,
+        id: opened.id,
+        error,
+      })
     )
   );
 }
@@ -295,7 +308,7 @@ export async function receiveUpload(
   options: ReceiveUploadOptions,
 ): Promise<UploadResult> {
   const settings = settingsOf(body, options);
-  const { signal, maxBytes, expectedLength, logger } = settings;
+  const { signal, maxBytes, expectedLength } = settings;
   const started = performance.now();
   const reader = intoReader(body);
   // The first failure wins; aborting `failed` stops both tasks at once.
@@ -345,7 +358,7 @@ export async function receiveUpload(
     signal?.removeEventListener("abort", onAbort);
     // The upload's error is what the caller needs; a leftover is logged
     // and swept on the next start.
-    await deadline.race(abortSink(sink ?? opening, logger)).catch(() => {});
+    await deadline.race(abortSink(sink ?? opening, settings)).catch(() => {});
     deadline.clear();
     throw failed.signal.reason;
   }
