@@ -158,6 +158,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     metrics: services.metrics,
     sendTimeoutMs: options.config.downloadIdleTimeoutMs,
     trustForwardedProto: options.config.trustForwardedProto,
+    trustedProxies: options.config.trustedProxies,
   });
   const close = async () => {
     await storage.close();

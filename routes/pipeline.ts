@@ -20,6 +20,10 @@ import {
   publicOrigin,
 } from "../services/http/forwarded.ts";
 import type { Reply } from "../services/http/reply.ts";
+import {
+  plainAddress,
+  TrustedProxies,
+} from "../services/http/trusted_proxies.ts";
 import { withRequestId } from "../services/http/request_scope.ts";
 import { KNOWN_METHODS, knownMethod } from "../services/http/methods.ts";
 import { problem } from "../services/http/problem.ts";
@@ -66,7 +70,7 @@ export function clientAddress(
 ): string | undefined {
   const addr = info?.remoteAddr;
   if (addr?.transport !== "tcp" && addr?.transport !== "udp") return undefined;
-  return addr.hostname.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/i, "$1");
+  return plainAddress(addr.hostname);
 }
 
 /** Options of {@linkcode createPipeline}. */
@@ -88,6 +92,18 @@ export interface PipelineOptions {
    * (`TRUST_FORWARDED_PROTO`; services/http/forwarded.ts). @default {"off"}
    */
   trustForwardedProto?: ForwardedProtoSource;
+  /**
+   * The proxies whose `X-Forwarded-For` names the client that per-client
+   * limits count by (`TRUSTED_PROXIES`; services/http/trusted_proxies.ts).
+   * @default {[]}
+   */
+  trustedProxies?: readonly string[];
+}
+
+/** What a request's context believes of the proxy in front, made once. */
+interface ProxyTrust {
+  proto: ForwardedProtoSource;
+  proxies: TrustedProxies;
 }
 
 /** The pipeline: a `fetch` around the router, and its in-flight count. */
@@ -123,6 +139,10 @@ function finishOptionsOf(options: PipelineOptions): FinishOptions {
 /** Builds the router from `options.routes` and the pipeline around it. */
 export function createPipeline(options: PipelineOptions): Pipeline {
   const { logger, metrics, trustForwardedProto = "off" } = options;
+  const trust: ProxyTrust = {
+    proto: trustForwardedProto,
+    proxies: new TrustedProxies(options.trustedProxies),
+  };
   // Declared query parameters are checked as the OpenAPI document says.
   const router = new Router(withQueryChecks(options.routes));
   const finishing = finishOptionsOf(options);
@@ -159,7 +179,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     req: Request,
     info?: Deno.ServeHandlerInfo,
   ): Response | Promise<Response> {
-    const ctx = new RequestContext(req, info, trustForwardedProto);
+    const ctx = new RequestContext(req, info, trust);
     inflight++;
     metrics.inflight(1);
     const answer = ctx.badHost
@@ -243,7 +263,7 @@ class RequestContext implements FinishContext {
    */
   badHost = false;
   readonly #info: Deno.ServeHandlerInfo | undefined;
-  readonly #forwardedProto: ForwardedProtoSource;
+  readonly #trust: ProxyTrust;
   #url: URL | undefined;
   #query: URLSearchParams | undefined;
   #remoteAddress: string | undefined | null = null;
@@ -251,7 +271,7 @@ class RequestContext implements FinishContext {
   constructor(
     req: Request,
     info: Deno.ServeHandlerInfo | undefined,
-    forwardedProto: ForwardedProtoSource,
+    trust: ProxyTrust,
   ) {
     this.method = knownMethod(req.method);
     this.href = req.url;
@@ -283,11 +303,11 @@ class RequestContext implements FinishContext {
     this.requestId = requestIdOf(headers);
     this.origin = headers.get("origin");
     this.#info = info;
-    this.#forwardedProto = forwardedProto;
+    this.#trust = trust;
   }
 
   get publicOrigin(): string {
-    return publicOrigin(this.href, this.headers, this.#forwardedProto);
+    return publicOrigin(this.href, this.headers, this.#trust.proto);
   }
 
   get url(): URL {
@@ -300,7 +320,10 @@ class RequestContext implements FinishContext {
 
   get remoteAddress(): string | undefined {
     if (this.#remoteAddress === null) {
-      this.#remoteAddress = clientAddress(this.#info);
+      this.#remoteAddress = this.#trust.proxies.clientOf(
+        clientAddress(this.#info),
+        this.headers,
+      );
     }
     return this.#remoteAddress;
   }

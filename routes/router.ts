@@ -54,7 +54,11 @@ export interface RouteContext {
   route: string | undefined;
   /** Fields a handler adds to the request's log line (e.g. `cache`). */
   log: Record<string, unknown>;
-  /** The client's IP address, when the server tells it (per-client limits). */
+  /**
+   * The client's IP address (per-client limits): the peer's, or past a
+   * trusted proxy the one it forwarded (`TRUSTED_PROXIES`); unknown on a
+   * Unix socket.
+   */
   readonly remoteAddress?: string | undefined;
 }
 

@@ -24,6 +24,7 @@ export interface Config {
   host: string;
   reusePort: boolean;
   trustForwardedProto: ForwardedProtoSource;
+  trustedProxies: readonly string[];
   upstreamUrl: URL;
   upstreamTimeoutMs: number;
   upstreamRetries: number;

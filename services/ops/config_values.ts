@@ -1,7 +1,8 @@
 /**
  * How a setting is read: {@linkcode ConfigError} for a bad value, the
  * parsers of raw flag/environment text (whole numbers in a range, text,
- * http(s) and redis(s) URLs, log levels, forwarded-proto sources, tokens)
+ * http(s) and redis(s) URLs, log levels, forwarded-proto sources, proxy
+ * lists, tokens)
  * and the shape of one setting's row.
  *
  * @module
@@ -11,6 +12,7 @@ import {
   FORWARDED_PROTO_SOURCES,
   type ForwardedProtoSource,
 } from "../http/forwarded.ts";
+import { trustedProxyList } from "../http/trusted_proxies.ts";
 import { LOG_LEVELS, type LogLevel } from "./logger.ts";
 import type { Config } from "./config.ts";
 
@@ -165,6 +167,20 @@ export function forwardedProtoSource(
     );
   }
   return value as ForwardedProtoSource;
+}
+
+/** A comma-separated list of addresses and CIDRs; empty is none. */
+export function proxyList(raw: string, env: string): string[] {
+  try {
+    return trustedProxyList(raw);
+  } catch (error) {
+    throw new ConfigError(
+      env,
+      `${env} must be a comma-separated list of IP addresses and CIDRs, ${
+        (error as Error).message
+      } in ${quoted(raw)}`,
+    );
+  }
 }
 
 /** A secret of 16+ characters without whitespace. */

@@ -12,6 +12,7 @@ import {
   httpUrl,
   integer,
   logLevel,
+  proxyList,
   redisUrl,
   type Setting,
   setting,
@@ -56,6 +57,15 @@ export const SETTINGS = [
     help:
       "the header a proxy in front sets (overwriting the client's) to name the scheme the client used, believed for the absolute URLs sent (a list's Link): off, x-forwarded-proto or forwarded (RFC 7239 proto=); only http and https are taken",
     parse: forwardedProtoSource,
+  }),
+  setting({
+    key: "trustedProxies",
+    env: "TRUSTED_PROXIES",
+    flag: "trusted-proxies",
+    default: "",
+    help:
+      "comma-separated addresses and CIDRs of the proxies in front (loopback, linklocal, uniquelocal name ranges); when the peer is one, the client address that per-client limits count by is the rightmost X-Forwarded-For hop not in the list; empty (the default) trusts none",
+    parse: proxyList,
   }),
   // The upstream (services/upstream/).
   setting({
