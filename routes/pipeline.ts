@@ -92,11 +92,7 @@ export interface PipelineOptions {
    * (`TRUST_FORWARDED_PROTO`; services/http/forwarded.ts). @default {"off"}
    */
   trustForwardedProto?: ForwardedProtoSource;
-  /**
-   * The proxies whose `X-Forwarded-For` names the client that per-client
-   * limits count by (`TRUSTED_PROXIES`; services/http/trusted_proxies.ts).
-   * @default {[]}
-   */
+  /** Proxies whose `X-Forwarded-For` names the client (`TRUSTED_PROXIES`). */
   trustedProxies?: readonly string[];
 }
 
@@ -136,13 +132,19 @@ function finishOptionsOf(options: PipelineOptions): FinishOptions {
   return { compressor: new Compressor(), logger, sendTimeoutMs };
 }
 
+/** What every request's context believes of the proxy in front. */
+function proxyTrustOf(options: PipelineOptions): ProxyTrust {
+  const { trustForwardedProto = "off", trustedProxies } = options;
+  return {
+    proto: trustForwardedProto,
+    proxies: new TrustedProxies(trustedProxies),
+  };
+}
+
 /** Builds the router from `options.routes` and the pipeline around it. */
 export function createPipeline(options: PipelineOptions): Pipeline {
-  const { logger, metrics, trustForwardedProto = "off" } = options;
-  const trust: ProxyTrust = {
-    proto: trustForwardedProto,
-    proxies: new TrustedProxies(options.trustedProxies),
-  };
+  const { logger, metrics } = options;
+  const trust = proxyTrustOf(options);
   // Declared query parameters are checked as the OpenAPI document says.
   const router = new Router(withQueryChecks(options.routes));
   const finishing = finishOptionsOf(options);
