@@ -83,6 +83,7 @@ export type UploadOutcome =
   | "length_required"
   | "timeout"
   | "too_slow"
+  | "frames_too_small"
   | "digest_mismatch"
   | "no_space"
   | "unauthorized"

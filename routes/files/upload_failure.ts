@@ -13,6 +13,7 @@ import {
   DigestMismatchError,
   HashWorkerEndedError,
   NoSpaceError,
+  UploadFramesTooSmallError,
   UploadIdleTimeoutError,
   UploadIncompleteError,
   UploadTooLargeError,
@@ -77,6 +78,15 @@ const RULES: Rule<Error>[] = [
     details: {
       detail: `${error.message} after ${rateGraceMs} ms; nothing was kept`,
       minBytesPerSecond: error.minBytesPerSecond,
+    },
+  })),
+  rule(UploadFramesTooSmallError, (error) => ({
+    outcome: "frames_too_small",
+    status: 400,
+    details: {
+      title: "Chunks too small",
+      detail: `${error.message}; nothing was kept`,
+      minFrameBytes: error.minFrameBytes,
     },
   })),
   rule(FormDataError, (error) => ({

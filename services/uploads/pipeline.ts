@@ -285,6 +285,28 @@ function abortSink(
 }
 
 /**
+ * The pipeline's `fail`: the first failure aborts `failed`, and the body
+ * is cancelled, which settles a pending read with done so the reader task
+ * notices. Not while the reader is behind a body the runtime holds many
+ * frames of (Deno 2.9.6, see frame_floor.ts): cancelling it kept the main
+ * thread busy for minutes with no turn of the event loop (no answer, no
+ * SIGTERM); such a reader has no read pending and stops at its next step,
+ * and the answer's `Connection: close` drops what is left.
+ */
+function failureOf(
+  failed: AbortController,
+  reader: ReturnType<typeof intoReader>,
+  readerTask: () => ReaderTask | undefined,
+): (error: unknown) => void {
+  return (error) => {
+    if (failed.signal.aborted) return;
+    failed.abort(isNoSpace(error) ? new NoSpaceError({ cause: error }) : error);
+    if (readerTask()?.behind) return;
+    reader.cancel(failed.signal.reason).catch(() => {});
+  };
+}
+
+/**
  * Streams `body` through the bounded queue into the sink that `begin`
  * opens, and commits it once the body is complete and verified.
  *
@@ -311,21 +333,16 @@ export async function receiveUpload(
   const { signal, maxBytes, expectedLength } = settings;
   const started = performance.now();
   const reader = intoReader(body);
+  let tasksOf: Tasks | undefined;
   // The first failure wins; aborting `failed` stops both tasks at once.
   const failed = new AbortController();
-  const fail = (error: unknown) => {
-    if (failed.signal.aborted) return;
-    failed.abort(isNoSpace(error) ? new NoSpaceError({ cause: error }) : error);
-    // Settles a pending read with done, so the reader task notices.
-    reader.cancel(failed.signal.reason).catch(() => {});
-  };
+  const fail = failureOf(failed, reader, () => tasksOf?.reader);
   const onAbort = () => fail(signal?.reason);
   signal?.addEventListener("abort", onAbort, { once: true });
   // Once stopped, the storage is waited for only so long (see the module).
   const deadline = new StopDeadline(signal);
   let opening: Promise<UploadSink> | undefined;
   let sink: UploadSink | undefined;
-  let tasksOf: Tasks | undefined;
   try {
     signal?.throwIfAborted();
     if (expectedLength !== undefined && expectedLength > maxBytes) {

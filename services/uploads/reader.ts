@@ -13,12 +13,15 @@ import type { LogFields } from "../ops/logger.ts";
 import type { BoundedQueue } from "./bounded_queue.ts";
 import type { FreeList } from "./buffers.ts";
 import {
+  UploadFramesTooSmallError,
   UploadIdleTimeoutError,
   UploadIncompleteError,
   UploadTooLargeError,
   UploadTooSlowError,
 } from "./errors.ts";
 import type { IntoReader } from "./into_reader.ts";
+import { FrameFloor } from "./frame_floor.ts";
+import { LoopTurns } from "./loop_turns.ts";
 import { RateFloor } from "./rate.ts";
 
 // An upload starts with buffers of at most this size.
@@ -40,6 +43,8 @@ const MAX_READ_BYTES = 256 * 1024;
 // uploads ~55 MB/s, and one over the limit held the event loop for seconds
 // to minutes while RSS grew (tests/chunked_upload_test.ts).
 const CHUNKED_READ_BYTES = 64 * 1024;
+// A reader that held the loop this recently counts as behind the body.
+const BEHIND_MS = 1000;
 /** setTimeout fires at once for delays above a signed 32-bit int. */
 export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
@@ -93,6 +98,7 @@ export class ReaderTask {
   #buffer: ArrayBuffer | undefined;
   #filled = 0;
   #readingSince: number | undefined;
+  #heldLoopAt: number | undefined;
   #blockedSince: number | undefined;
   // The body rate, measured over windows of FAST_WINDOW_BYTES of the time
   // spent waiting for the network (`waitMs`): time blocked on a busy writer
@@ -110,6 +116,16 @@ export class ReaderTask {
       1,
       Math.min(MIN_READ_BYTES, Math.floor(this.#wanted / 4)),
     );
+  }
+
+  /**
+   * Whether the reader let the loop turn within the last second because
+   * its reads held it (the runtime holds frames ahead of it; see
+   * frame_floor.ts): then cancelling the body is left out (pipeline.ts).
+   */
+  get behind(): boolean {
+    const at = this.#heldLoopAt;
+    return at !== undefined && performance.now() - at < BEHIND_MS;
   }
 
   /**
@@ -132,7 +148,8 @@ export class ReaderTask {
   async run(): Promise<void> {
     const stopWatchdog = this.#watch();
     try {
-      await this.#readAll();
+      using turns = new LoopTurns();
+      await this.#readAll(turns);
     } finally {
       stopWatchdog();
     }
@@ -143,12 +160,26 @@ export class ReaderTask {
     this.#o.queue.close();
   }
 
-  async #readAll(): Promise<void> {
+  async #readAll(turns: LoopTurns): Promise<void> {
     const { bufferBytes, writerIdle } = this.#o;
+    const frames = new FrameFloor();
     while (true) {
       const chunk = await this.#read();
       if (chunk === undefined) break;
       this.#accept(chunk);
+      frames.read(chunk.byteLength);
+      // A read of bytes already buffered never yields (loop_turns.ts): the
+      // writer's writes, timers and other requests wait for a turn.
+      if (turns.starved()) {
+        const tooSmall = frames.heldLoop();
+        if (tooSmall) {
+          const { minFrameBytes, averageFrameBytes } = tooSmall;
+          throw new UploadFramesTooSmallError(minFrameBytes, averageFrameBytes);
+        }
+        this.#heldLoopAt = performance.now();
+        await turns.turn();
+        this.#o.signal.throwIfAborted();
+      }
       if (this.#wanted < bufferBytes) this.#measureRate();
       const room = this.#buffer!.byteLength - this.#filled;
       // A full buffer goes to the writer; so does a partial one when the
