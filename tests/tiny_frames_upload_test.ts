@@ -16,11 +16,14 @@ import assert from "node:assert/strict";
 import { spawnUploadService } from "./fixtures/spawn.ts";
 
 const FRAME_BYTES = 100;
-const FRAMES_PER_WRITE = 1000;
-const TOTAL_BYTES = 40_000_000;
+const FRAMES_PER_WRITE = 10_000;
+const TOTAL_BYTES = 80_000_000;
 
-/** 100-byte chunked frames, 1000 to a write, until `TOTAL_BYTES` or an error. */
-async function sendTinyFrames(conn: Deno.Conn): Promise<void> {
+/** 100-byte chunked frames until `TOTAL_BYTES` or an error; counts `sent.bytes`. */
+async function sendTinyFrames(
+  conn: Deno.Conn,
+  sent: { bytes: number },
+): Promise<void> {
   const encoder = new TextEncoder();
   const frame = encoder.encode(
     `${FRAME_BYTES.toString(16)}\r\n${"a".repeat(FRAME_BYTES)}\r\n`,
@@ -34,11 +37,11 @@ async function sendTinyFrames(conn: Deno.Conn): Promise<void> {
       "POST /files HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n" +
         "Content-Type: application/octet-stream\r\n\r\n",
     ));
-    for (let sent = 0; sent < TOTAL_BYTES;) {
+    while (sent.bytes < TOTAL_BYTES) {
       for (let n = 0; n < batch.byteLength;) {
         n += await conn.write(batch.subarray(n));
       }
-      sent += FRAME_BYTES * FRAMES_PER_WRITE;
+      sent.bytes += FRAME_BYTES * FRAMES_PER_WRITE;
     }
     await conn.write(encoder.encode("0\r\n\r\n"));
   } catch {
@@ -83,7 +86,8 @@ Deno.test("A body of 100-byte frames arriving faster than it is read leaves the 
     await using service = await spawnUploadService(dataDir);
     const { port } = new URL(service.url);
     using conn = await Deno.connect({ hostname: "127.0.0.1", port: +port });
-    const sending = sendTinyFrames(conn);
+    const sent = { bytes: 0 };
+    const sending = sendTinyFrames(conn, sent);
     const answer = answerOf(conn);
     let answered = false;
     answer.then(() => answered = true);
@@ -92,7 +96,7 @@ Deno.test("A body of 100-byte frames arriving faster than it is read leaves the 
     // the upload is answered: one does not always do it).
     const statuses = [];
     for (let round = 0; round < 3 && !answered; round++) {
-      await sleep(200);
+      while (sent.bytes < (round + 1) * 4_000_000 && !answered) await sleep(10);
       service.kill("SIGSTOP");
       await sleep(1000);
       service.kill("SIGCONT");
