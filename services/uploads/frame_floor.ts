@@ -28,6 +28,8 @@
 export const MIN_FRAME_BYTES = 1024;
 /** Stretches of 16 ms holding the loop with tiny frames: ~1 s in all. */
 export const MAX_TINY_STRETCHES = 64;
+/** A tiny stretch this recent makes the body count as behind, ms. */
+export const BEHIND_MS = 1000;
 
 /** The average frame size when the floor is crossed. */
 export interface FramesTooSmall {
@@ -40,6 +42,18 @@ export class FrameFloor {
   #reads = 0;
   #bytes = 0;
   #tinyStretches = 0;
+  #lastTinyAt: number | undefined;
+
+  /**
+   * Whether a stretch of tiny frames held the loop within
+   * {@linkcode BEHIND_MS}: the runtime then holds many frames ahead of the
+   * reader, and cancelling the body would go through every one of them
+   * with no turn of the loop (pipeline.ts leaves the cancel out).
+   */
+  get behind(): boolean {
+    const at = this.#lastTinyAt;
+    return at !== undefined && performance.now() - at < BEHIND_MS;
+  }
 
   /** Counts one read of `bytes`. */
   read(bytes: number): void {
@@ -58,6 +72,7 @@ export class FrameFloor {
     this.#bytes = 0;
     if (reads === 0 || average >= MIN_FRAME_BYTES) return undefined;
     this.#tinyStretches++;
+    this.#lastTinyAt = performance.now();
     if (this.#tinyStretches < MAX_TINY_STRETCHES) return undefined;
     return { minFrameBytes: MIN_FRAME_BYTES, averageFrameBytes: average };
   }

@@ -46,7 +46,6 @@ export class LoopTurns implements Disposable {
   #timer: ReturnType<typeof setTimeout> | undefined;
   readonly #onTurn = () => {
     this.#timer = undefined;
-    this.#lastTurn = performance.now();
   };
 
   constructor(options: LoopTurnsOptions = {}) {
@@ -56,12 +55,19 @@ export class LoopTurns implements Disposable {
   }
 
   /**
-   * Whether the loop has had no turn for `maxMs`; arms the witness timer
-   * when none is pending.
+   * Whether the loop has had no turn for `maxMs`. With no witness pending
+   * the loop turned since the last call (the witness fired), so a new
+   * stretch starts now: counting from the witness's turn made every read
+   * of a slow body, arriving long after it, look like a held loop.
    */
   starved(): boolean {
-    this.#timer ??= setTimeout(this.#onTurn, 0);
-    return performance.now() - this.#lastTurn >= this.#maxMs;
+    const now = performance.now();
+    if (this.#timer === undefined) {
+      this.#lastTurn = now;
+      this.#timer = setTimeout(this.#onTurn, 0);
+      return false;
+    }
+    return now - this.#lastTurn >= this.#maxMs;
   }
 
   /** Resolves on the loop's next turn (timers, I/O completions, requests). */

@@ -43,8 +43,6 @@ const MAX_READ_BYTES = 256 * 1024;
 // uploads ~55 MB/s, and one over the limit held the event loop for seconds
 // to minutes while RSS grew (tests/chunked_upload_test.ts).
 const CHUNKED_READ_BYTES = 64 * 1024;
-// A reader that held the loop this recently counts as behind the body.
-const BEHIND_MS = 1000;
 /** setTimeout fires at once for delays above a signed 32-bit int. */
 export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
@@ -98,7 +96,7 @@ export class ReaderTask {
   #buffer: ArrayBuffer | undefined;
   #filled = 0;
   #readingSince: number | undefined;
-  #heldLoopAt: number | undefined;
+  readonly #frames = new FrameFloor();
   #blockedSince: number | undefined;
   // The body rate, measured over windows of FAST_WINDOW_BYTES of the time
   // spent waiting for the network (`waitMs`): time blocked on a busy writer
@@ -118,14 +116,9 @@ export class ReaderTask {
     );
   }
 
-  /**
-   * Whether the reader let the loop turn within the last second because
-   * its reads held it (the runtime holds frames ahead of it; see
-   * frame_floor.ts): then cancelling the body is left out (pipeline.ts).
-   */
+  /** Whether the body is behind with tiny frames (see FrameFloor.behind). */
   get behind(): boolean {
-    const at = this.#heldLoopAt;
-    return at !== undefined && performance.now() - at < BEHIND_MS;
+    return this.#frames.behind;
   }
 
   /**
@@ -162,7 +155,7 @@ export class ReaderTask {
 
   async #readAll(turns: LoopTurns): Promise<void> {
     const { bufferBytes, writerIdle } = this.#o;
-    const frames = new FrameFloor();
+    const frames = this.#frames;
     while (true) {
       const chunk = await this.#read();
       if (chunk === undefined) break;
@@ -176,7 +169,6 @@ export class ReaderTask {
           const { minFrameBytes, averageFrameBytes } = tooSmall;
           throw new UploadFramesTooSmallError(minFrameBytes, averageFrameBytes);
         }
-        this.#heldLoopAt = performance.now();
         await turns.turn();
         this.#o.signal.throwIfAborted();
       }
