@@ -1,9 +1,9 @@
 /**
  * The floor on the size of a body's frames while they arrive faster than
  * the reader reads them. Deno 2.9.6 reads a chunked request body off the
- * socket ahead of its reader, with no bound, and each read then costs time
- * in proportion to the frames held (a 100-byte frame took ~2 ms to read
- * with ~27 MB of them held): a client sending 100-byte frames faster than
+ * socket ahead of its reader, with no bound, and each read then costs more
+ * the more frames it holds (seen: a 100-byte frame took 0.3-2 ms to
+ * read with 27-38 MB of them held): a client sending 100-byte frames faster than
  * they are read makes every read slower, so the body falls further behind
  * (a 40 MB upload read at ~45 KB/s, the process holding all of it). The
  * reader lets the loop turn (services/uploads/loop_turns.ts), which keeps
