@@ -26,34 +26,46 @@ cephTest(
     const requestId = `cleanup-${crypto.randomUUID()}`;
     const piece = bytesOf(MiB);
     let sent = 0;
+    // The gateway's stop, awaited again before it is started: the service
+    // can answer while the stop still waits for radosgw to exit, and a start
+    // then found it running and waited on a gateway about to exit.
+    let stopped: Promise<void> | undefined;
     // 16 MiB (three 5 MiB parts) arrive, then the store stops, then more.
     const body = new ReadableStream<Uint8Array>({
       async pull(controller) {
-        if (sent === 16) await ceph.stopGateway();
+        if (sent === 16) await (stopped = ceph.stopGateway());
         if (sent === 64) return controller.close();
         sent++;
         controller.enqueue(piece.slice());
         await new Promise((resolve) => setTimeout(resolve, 5));
       },
     });
-    const answer = await fetch(`${service.url}/files`, {
-      method: "POST",
-      body,
-      headers: {
-        "content-type": "application/octet-stream",
-        "x-request-id": requestId,
-      },
-    }).then(async (res) => {
-      await res.body?.cancel();
-      return res.status;
-    }, (error: Error) => error.message);
-    assert.ok(answer !== 201, `not stored: ${answer}`);
+    try {
+      await sendAndCheck();
+    } finally {
+      await stopped;
+      await ceph.startGateway();
+    }
 
-    const warning = await service.waitForLine((record) =>
-      record.msg === "upload.cleanup_failed"
-    );
-    assert.equal(warning.requestId, requestId);
-    assert.equal(typeof warning.id, "string");
-    await ceph.startGateway();
+    async function sendAndCheck(): Promise<void> {
+      const answer = await fetch(`${service.url}/files`, {
+        method: "POST",
+        body,
+        headers: {
+          "content-type": "application/octet-stream",
+          "x-request-id": requestId,
+        },
+      }).then(async (res) => {
+        await res.body?.cancel();
+        return res.status;
+      }, (error: Error) => error.message);
+      assert.ok(answer !== 201, `not stored: ${answer}`);
+
+      const warning = await service.waitForLine((record) =>
+        record.msg === "upload.cleanup_failed"
+      );
+      assert.equal(warning.requestId, requestId);
+      assert.equal(typeof warning.id, "string");
+    }
   },
 );
