@@ -5,6 +5,8 @@
  * version, and as usual when it names this one or says `*`. Before, only
  * stored files honoured it: a cached `GET /posts/1` with a stale `If-Match`
  * was a 200, so a client guarding a read-modify-write with it read on.
+ * A client that takes gzip and names the strong tag gets the identity
+ * bytes under it: before, gzip bytes under `W/"x"` for `If-Match: "x"`.
  *
  * @module
  */
@@ -38,6 +40,7 @@ async function head(
     status: res.status,
     etag: res.headers.get("etag"),
     type: res.headers.get("content-type"),
+    coding: res.headers.get("content-encoding"),
     body,
   };
 }
@@ -71,7 +74,18 @@ Deno.test("If-Match naming another version is a 412 with the current ETag; its o
       "accept-encoding": "gzip",
       "if-match": ok.etag!,
     });
-    assert.equal(gzip.status, 200, `${path}: gzip under the identity's tag`);
+    // The representation If-Match named (strongly) is the one sent: the
+    // identity bytes under their strong tag, not a gzip copy's weak tag.
+    assert.equal(gzip.status, 200, `${path}: served under the identity's tag`);
+    assert.equal(gzip.etag, ok.etag, `${path}: the tag If-Match named`);
+    assert.equal(gzip.coding, null, `${path}: the identity bytes`);
+    assert.equal(gzip.body, ok.body, path);
+    const any = await head(served.url, path, {
+      "accept-encoding": "gzip",
+      "if-match": "*",
+    });
+    assert.equal(any.coding, "gzip", `${path}: If-Match: * takes any coding`);
+    assert.equal(any.etag, `W/${ok.etag}`, path);
   }
 });
 
@@ -91,6 +105,13 @@ Deno.test("If-Match is judged before If-None-Match, and a cached 404 ignores bot
     "if-none-match": ok.etag!,
   });
   assert.equal(revalidated.status, 304);
+  const gzip = await head(served.url, "/posts/1", {
+    "accept-encoding": "gzip",
+    "if-match": ok.etag!,
+    "if-none-match": ok.etag!,
+  });
+  assert.equal(gzip.status, 304);
+  assert.equal(gzip.etag, ok.etag, "the 304 of the representation named");
   // RFC 9110 13.2.1: preconditions apply only where the answer would be 2xx.
   const missing = await head(served.url, "/posts/9999", { "if-match": "*" });
   assert.equal(missing.status, 404);

@@ -4,7 +4,8 @@
  * are another byte sequence of the same representation) and the key its
  * bytes are kept by, when the answer's `ETag` describes its own body (a
  * 200 to GET or HEAD). The answer's head is read in either form it is
- * held in, a `Response`'s `Headers` or a `Reply`'s record.
+ * held in, a `Response`'s `Headers` or a `Reply`'s record. An answer
+ * whose strong tag a request's `If-Match` named is sent uncoded.
  *
  * @module
  */
@@ -62,6 +63,28 @@ export function weakTagOf(
   const etag = headerOf(head, "etag");
   if (etag === null || etag.startsWith("W/")) return undefined;
   return status === 304 || tagsOwnBody(req, status) ? `W/${etag}` : undefined;
+}
+
+/**
+ * Whether an answer goes out as it is, uncoded under its strong `ETag`,
+ * though the client takes br or gzip: the request's `If-Match` names a tag
+ * (not `*` alone) and the answer's tag is one {@linkcode weakTagOf} would
+ * weaken, so the route checked `If-Match` against it and it matched.
+ * `If-Match` compares strongly with the tag of the representation sent
+ * (RFC 9110 13.1.1); a coded copy's tag is weak and matches nothing, so
+ * the representation the condition held for, the identity bytes, is the
+ * one sent (identity is always acceptable, RFC 9110 12.5.3). Before, such
+ * a request got gzip bytes under `W/"x"` for `If-Match: "x"`: a 200 for a
+ * representation whose tag did not match.
+ */
+export function pinnedByIfMatch(
+  req: CompressedRequest,
+  status: number,
+  head: Head,
+): boolean {
+  const ifMatch = req.headers.get("if-match");
+  if (ifMatch === null || ifMatch.trim() === "*") return false;
+  return weakTagOf(req, status, head) !== undefined;
 }
 
 /** How to encode a body of `length` bytes (`null`: unknown) in `coding`. */

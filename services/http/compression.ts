@@ -20,6 +20,9 @@
  *   its 304: a 304 carries the `ETag` its 200 would (RFC 9110 15.4.5), and
  *   a cache that revalidated a gzip copy with a 304 holding the strong tag
  *   (Varnish) served gzip bytes under the tag of the identity bytes;
+ * - an answer whose strong tag the request's `If-Match` named is sent
+ *   uncoded under that tag (`compressed_variant.ts`: a coded copy's weak tag
+ *   would not match it);
  * - compressed bytes of bodies with an `ETag` are kept in a small LRU, so a
  *   cache hit is not compressed again on every request.
  *
@@ -38,6 +41,7 @@ import { varyWith } from "./vary.ts";
 import { isCompressible, saysNoTransform } from "./compressible.ts";
 import {
   type CompressedRequest,
+  pinnedByIfMatch,
   type Variant,
   variantOf,
   weakTagOf,
@@ -175,7 +179,11 @@ export class Compressor {
     );
     if (
       plan.coding !== undefined &&
-      sentAsIs(headers.get("content-encoding"), headers.get("content-range"))
+      (sentAsIs(
+        headers.get("content-encoding"),
+        headers.get("content-range"),
+      ) ||
+        pinnedByIfMatch(req, status, headers))
     ) plan = VARY;
     if (plan.vary) addVary(headers);
     if (plan.coding === undefined) return response;
@@ -218,7 +226,8 @@ export class Compressor {
     );
     if (
       plan.coding !== undefined &&
-      sentAsIs(headers["content-encoding"], headers["content-range"])
+      (sentAsIs(headers["content-encoding"], headers["content-range"]) ||
+        pinnedByIfMatch(req, status, headers))
     ) plan = VARY;
     if (plan.vary) headers.vary = varyWith(headers.vary, "Accept-Encoding");
     if (plan.coding === undefined) return reply;
