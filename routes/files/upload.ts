@@ -8,7 +8,7 @@
  */
 
 import { uploadMediaKind } from "../../services/uploads/form_data.ts";
-import { declaredSha256 } from "../../services/http/digest.ts";
+import { declaredSha256, digestInTrailer } from "../../services/http/digest.ts";
 import {
   requestCoding,
   unsupportedCoding,
@@ -28,6 +28,7 @@ import {
   createdResponse,
   malformedDigest,
   notAWholeFile,
+  trailerDigest,
   unsupportedMediaType,
 } from "./upload_answers.ts";
 import { declaredLength, promisedSpaceRefusal } from "./upload_length.ts";
@@ -125,6 +126,10 @@ class UploadRoute {
       // Counted like every other refusal (it was in no uploads_total).
       this.#report({ outcome: "invalid_digest", bytes: 0 }, ctx);
       return malformedDigest(ctx);
+    }
+    if (digest === undefined && digestInTrailer(req.headers)) {
+      this.#report({ outcome: "invalid_digest", bytes: 0 }, ctx);
+      return trailerDigest(ctx);
     }
     const given = req.headers.get("upload-id");
     if (given !== null && !isValidId(given)) {

@@ -93,3 +93,18 @@ export function malformedDigest(ctx: RouteContext): Response {
     instance: ctx.url.pathname,
   }));
 }
+
+/**
+ * 400 for an upload announcing its `Content-Digest`/`Repr-Digest` as a
+ * trailer (and none in its head): the runtime drops request trailers, so
+ * the digest could not be checked; given before the body is read, so the
+ * client learns it before sending the file.
+ */
+export function trailerDigest(ctx: RouteContext): Response {
+  return refusingBody(problem(400, {
+    title: "Digest in a trailer",
+    detail: "A Content-Digest/Repr-Digest trailer is not read here " +
+      "(request trailers are dropped): send it as a header field",
+    instance: ctx.url.pathname,
+  }));
+}

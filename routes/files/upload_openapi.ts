@@ -83,6 +83,7 @@ const UPLOAD_RESPONSES: OperationDescription["responses"] = {
   },
   "400": problemResponse(
     "A malformed `Content-Length`, digest or `Upload-Id` header, a digest mismatch, " +
+      "a digest announced as a trailer, " +
       "a body that ended early or is not in its `Content-Encoding`, or a " +
       "form without exactly one file part or cut off, or a body with a " +
       "`Content-Range` (a piece of a file; RFC 9110 14.5) (nothing kept).",
@@ -188,7 +189,9 @@ const UPLOAD_PARAMETERS: ParameterObject[] = [
     "Content-Digest",
     "RFC 9530 digest of the body, e.g. `sha-256=:<base64>:`; a " +
       "mismatch is 400 and nothing is kept. Empty, or naming only " +
-      "other algorithms: ignored.",
+      "other algorithms: ignored. A header field only: one announced " +
+      "as a trailer (`Trailer: Content-Digest`) is 400 before the body " +
+      "is read, as request trailers are dropped unread.",
   ),
   textHeader(
     "Repr-Digest",

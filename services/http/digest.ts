@@ -1,6 +1,8 @@
 /**
  * Integrity fields (RFC 9530): the SHA-256 digest a request declares in
- * `Content-Digest` or `Repr-Digest`.
+ * `Content-Digest` or `Repr-Digest`, and whether it announces one as a
+ * trailer, which is never read: `Deno.serve`'s `Request` has no trailers
+ * (Deno 2.9.6 drops them, HTTP/1.1 chunked and HTTP/2 alike).
  *
  * @module
  */
@@ -55,4 +57,22 @@ export function declaredSha256(
     found = declared;
   }
   return found;
+}
+
+/**
+ * Whether the request's `Trailer` field (RFC 9110 6.6.2) announces
+ * `Content-Digest` or `Repr-Digest` after the body. Such a trailer never
+ * reaches the handler (Deno 2.9.6's `Request` has no trailers, and
+ * nothing says one was dropped), so the digest would go unchecked while
+ * its sender believes it checked: a raw-socket upload with a false
+ * digest in the trailer was stored as sent (201). A trailer sent without
+ * `Trailer` cannot be seen at all.
+ */
+export function digestInTrailer(headers: Headers): boolean {
+  const announced = headers.get("trailer");
+  if (announced === null) return false;
+  return announced.split(",").some((name) => {
+    const field = name.trim().toLowerCase();
+    return field === "content-digest" || field === "repr-digest";
+  });
 }
