@@ -3,7 +3,9 @@
  * README's "Limits and protections" states: a head over 64 KiB or with more
  * than 128 header lines, and a malformed head, get the runtime's bare 400
  * (no body, not 431, not problem+json); an HTTP/1.1 request without `Host`
- * is served like an HTTP/1.0 one. When a Deno upgrade changes any of this,
+ * is served like an HTTP/1.0 one. Over h2c a header list past ~16 KiB gets a
+ * bare 431. A long target is the service's 414 problem+json up to those
+ * limits. When a Deno upgrade changes any of this,
  * this test fails and the README (and perhaps a 431 of our own) is due.
  *
  * @module
@@ -11,6 +13,7 @@
 
 import assert from "node:assert/strict";
 import { serveApp } from "./fixtures/served_app.ts";
+import { runTool } from "./fixtures/tool.ts";
 
 /** Sends `head` on a raw socket; the answer's head and body as text. */
 async function raw(
@@ -74,4 +77,40 @@ Deno.test("the runtime's own answers: a head past 64 KiB or 128 lines and a malf
     );
     assert.equal(answer.status, 200, `HTTP/${version} without Host`);
   }
+});
+
+/** `GET /posts?q=aaa...` whose path and query are `length` characters. */
+function longTarget(length: number): string {
+  return "/posts?q=" + "a".repeat(length - "/posts?q=".length);
+}
+
+Deno.test("a long target is the service's 414 problem+json up to the runtime's limits: a 65,540-byte HTTP/1.1 head, and a ~16 KiB h2c header list (past them the bare 400, and 431)", async () => {
+  await using service = await serveApp({});
+  // 45 bytes besides the target: the request line's and two header lines.
+  const head = (target: string) =>
+    `GET ${target} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n`;
+  const longest = await raw(service.url, head(longTarget(65_540 - 45)));
+  assert.equal(longest.status, 414, "a 65,540-byte head is the service's");
+  assert.match(longest.headers, /content-type: application\/problem\+json/);
+  const over = await raw(service.url, head(longTarget(65_541 - 45)));
+  assert.equal(over.status, 400, "a byte more is the runtime's");
+  assert.equal(over.body, "");
+  const h2 = async (length: number) => {
+    const out = await runTool("curl", [
+      "--silent",
+      "--http2-prior-knowledge",
+      "--write-out",
+      "\n%{http_code} %{http_version} %{content_type}",
+      service.url + longTarget(length),
+    ], { install: "apt-get install -y curl" });
+    return out.stdout;
+  };
+  // Besides the target curl's h2c GET sends :method, :scheme, :authority,
+  // user-agent and accept: on the service, 16,110 characters passed, 16,111
+  // got the 431.
+  assert.match(
+    await h2(16_000),
+    /"status":414[^]*\n414 2 application\/problem\+json$/,
+  );
+  assert.equal(await h2(17_000), "\n431 2 ");
 });
