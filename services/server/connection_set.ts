@@ -18,6 +18,7 @@
  */
 
 import { setConnectionCloser } from "../http/connection_close.ts";
+import { plainAddress } from "../http/trusted_proxies.ts";
 import {
   closeAfter,
   lingerThenClose,
@@ -192,6 +193,7 @@ export class ConnectionSet {
    * Whether `tracked`, whose first request is `req`, may be served: an
    * HTTP/2 connection over `maxHttp2PerClient` for its address, or over
    * `maxHttp2` in all, is closed at once, its other streams unhandled.
+   * Its address is counted as {@linkcode plainAddress} gives it.
    */
   #admitted(
     tracked: Tracked,
@@ -199,7 +201,10 @@ export class ConnectionSet {
     info: Deno.ServeHandlerInfo<Deno.NetAddr>,
   ): boolean {
     if (tracked.gone) return false;
-    const client = info.remoteAddr.hostname;
+    // Keyed as every other per-client count (routes/pipeline.ts): an IPv4
+    // address mapped into IPv6 (a client of a dual-stack `::` listener) is
+    // its IPv4 address.
+    const client = plainAddress(info.remoteAddr.hostname);
     const verdict = this.#http2.admit(req, client);
     if (verdict === "counted") tracked.http2Client = client;
     if (verdict === "http1" || verdict === "counted") return true;
