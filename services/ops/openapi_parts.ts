@@ -116,7 +116,9 @@ export const IF_MATCH: ParameterObject = {
   name: "If-Match",
   in: "header",
   description: "412 unless the current version has one of these `ETag`s " +
-    "(strong comparison: a weak `W/` tag never matches) or the value is `*`.",
+    "(strong comparison: a weak `W/` tag never matches) or the value is `*`. " +
+    "An answer whose tag it names is sent without `Content-Encoding`, under " +
+    "that tag, whatever `Accept-Encoding` says.",
   schema: { type: "string" },
 };
 
