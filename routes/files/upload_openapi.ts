@@ -65,6 +65,12 @@ const UPLOAD_BODY: RequestBodyObject = {
         },
       },
     },
+    // Bytes of any other type too (image/png, text/csv): the service
+    // keeps the type and serves the download as it. Without the range,
+    // Prism (`prism proxy --errors`) refused such an upload with 415 as
+    // undocumented, where the service stores it. Last, so tools that
+    // offer the first type still offer octet-stream.
+    "*/*": { schema: {} },
   },
 };
 
