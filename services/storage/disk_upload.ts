@@ -254,27 +254,22 @@ export class DiskUpload implements StorageUpload {
     await this.#checkFree(final);
     this.#placing = true;
     // The lock (the open file) is held until `<id>` exists: until then a
-    // sweep of another process would take the sidecar for an orphan.
+    // sweep of another process would take the sidecar for an orphan. On a
+    // failure it is held on until the abort removed what was written.
+    const sidecar = await Deno.open(metaPart, { write: true, createNew: true });
     try {
-      const sidecar = await Deno.open(metaPart, {
-        write: true,
-        createNew: true,
-      });
-      try {
-        await writeAll(
-          sidecar,
-          new TextEncoder().encode(JSON.stringify(metadata) + "\n"),
-        );
-        await sidecar.sync();
-      } finally {
-        sidecar.close();
-      }
-      await Deno.rename(metaPart, meta);
-      await Deno.rename(part, final);
+      await writeAll(
+        sidecar,
+        new TextEncoder().encode(JSON.stringify(metadata) + "\n"),
+      );
+      await sidecar.sync();
     } finally {
-      // settle() above waited for the flush in flight: nothing to wait for.
-      void this.#close();
+      sidecar.close();
     }
+    await Deno.rename(metaPart, meta);
+    await Deno.rename(part, final);
+    // settle() above waited for the flush in flight: nothing to wait for.
+    void this.#close();
     await syncDir(this.#dir);
     return metadata;
   }
@@ -293,17 +288,21 @@ export class DiskUpload implements StorageUpload {
    */
   async #checkFree(final: string): Promise<void> {
     if (!(await exists(final))) return;
-    await this.#close();
+    // The lock stays held: the abort removes `<id>.part` under it.
     throw new FileIdTakenError(this.id, "stored");
   }
 
   /**
-   * Closes the file and removes `<id>.part` (and, once a commit found the
-   * id free, the sidecar and the content). Rejects with the first removal that failed,
-   * after trying them all; the sweep on the next start takes what is left.
+   * Removes `<id>.part` (and, once a commit found the id free, the sidecar
+   * and the content), then closes the file. Rejects with the first removal
+   * that failed, after trying them all; the sweep on the next start takes
+   * what is left. Removed while the lock is held: closed first (as before),
+   * another process's upload of the id found the `.part` unlocked, cleared
+   * it as a crash's leftover, made and locked its own, and lost it to the
+   * removal here, its commit failing (`NotFound`; 19-20 of 20 rounds of
+   * tests/disk_abort_lock_test.ts, with an early flush in flight).
    */
   async abort(): Promise<void> {
-    await this.#close();
     const [part, ...committed] = this.#paths();
     const paths = this.#placing ? [part, ...committed] : [part];
     let failure: { error: unknown } | undefined;
@@ -314,6 +313,7 @@ export class DiskUpload implements StorageUpload {
         failure ??= { error };
       }
     }
+    await this.#close();
     if (failure) throw failure.error;
   }
 
