@@ -3,7 +3,8 @@
  * `DATA_DIR` begins an upload of the same id (a client retrying its
  * `Upload-Id` through another instance as the first one gives up). The
  * abort closed `<id>.part` (releasing its lock) and then removed the file
- * by name: in between, the other process found the `.part` unlocked, took
+ * by name, waiting between the two for the early flush's `fdatasync` in
+ * flight (milliseconds for 17 MiB): in between, the other process found the `.part` unlocked, took
  * it for a crash's leftover, made its own and locked it, and the abort then
  * removed that one. The new upload wrote on into a file no name led to,
  * and its commit failed (`NotFound` on the rename: 503 for a good upload).
