@@ -1,11 +1,11 @@
 /**
  * `DELETE /files/:id` with preconditions on an S3 store (real Ceph
  * radosgw): decided on the metadata of the file there (412 with its
- * `ETag`, the file kept; 204 when true; 404 for none), and the content's
- * DeleteObject carries `If-Match` with the ETag of the content checked, so
- * a store that honours it refuses a delete of content replaced in between.
- * radosgw 16 does not (shown here): on it the check and the delete stay a
- * round trip apart, as the README says.
+ * `ETag`, the file kept; 204 when true; 404 for none). radosgw 16 ignores
+ * `If-Match` on DeleteObject (shown here): that is why the delete is
+ * claimed by a conditional PUT of a tombstone over the metadata object
+ * decided on (services/storage/s3_delete.ts;
+ * tests/files_delete_twice_test.ts).
  *
  * @module
  */
@@ -55,7 +55,7 @@ cephTest(
 );
 
 cephTest(
-  "s3: radosgw ignores If-Match on DeleteObject (why the S3 delete is not atomic here)",
+  "s3: radosgw ignores If-Match on DeleteObject (why a delete is claimed by a conditional PUT)",
   async () => {
     await using ceph = await sharedCeph();
     const object = `${ceph.endpoint}/${ceph.bucket}/if-match-probe`;

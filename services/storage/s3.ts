@@ -11,15 +11,15 @@
  */
 
 import { Buffer } from "node:buffer";
-import {
-  type FileMetadata,
-  isValidId,
-  newId,
-  parseMetadata,
-} from "./metadata.ts";
+import { type FileMetadata, isValidId, newId } from "./metadata.ts";
 import { S3Bucket, type S3BucketOptions } from "./s3_bucket.ts";
 import { lastBeats, liveKey } from "./s3_heartbeat.ts";
-import { removeLeftover, sweepLeftovers } from "./s3_leftovers.ts";
+import { sweepLeftovers } from "./s3_leftovers.ts";
+import {
+  deleteStored,
+  deleteStoredIf,
+  readMetadataObject,
+} from "./s3_delete.ts";
 import { contentKey, metadataKey, S3Upload } from "./s3_upload.ts";
 import { xmlValues } from "./s3_xml.ts";
 import {
@@ -205,62 +205,25 @@ export class S3Storage implements FileStorage {
   }
 
   /**
-   * DeleteObject of the content, then of the metadata. Without content,
-   * a metadata object left by a delete that stopped between the two (a
-   * 503, a crash) is removed now, when nobody holds it (s3_leftovers.ts).
+   * Deletes file `id` unless another delete claims it first
+   * (`s3_delete.ts`): of two at once, one is `true` and the other `false`.
    */
-  async delete(id: string): Promise<boolean> {
-    if (!isValidId(id)) return false;
-    if (!(await this.#stored(id))) {
-      await removeLeftover(this.#bucket, id);
-      return false;
-    }
-    // Content first: a crash in between leaves metadata that is never
-    // listed (listing goes by content), not a listed file without content.
-    await this.#bucket.run({
-      method: "DELETE",
-      key: contentKey(id),
-    });
-    await this.#bucket.run({
-      method: "DELETE",
-      key: metadataKey(id),
-    });
-    return true;
+  delete(id: string): Promise<boolean> {
+    if (!isValidId(id)) return Promise.resolve(false);
+    return deleteStored(this.#bucket, id);
   }
 
   /**
-   * Deletes file `id` if `holds` is true of its metadata: the content's
-   * DeleteObject carries `If-Match` with the ETag of the content checked,
-   * so a store that honours it refuses it (412) when the content was
-   * replaced meanwhile; one that ignores it (Ceph radosgw 16 does, see
-   * tests/s3_delete_conditional_test.ts) deletes whatever is there then:
-   * the check and the delete are a round trip apart (README).
+   * Deletes file `id` if `holds` is true of its metadata, claimed over that
+   * very metadata object (`s3_delete.ts`): a file replaced in between is
+   * refused as it is now.
    */
-  async deleteIf(
+  deleteIf(
     id: string,
     holds: (meta: FileMetadata) => boolean,
   ): Promise<ConditionalDeletion> {
-    if (!isValidId(id)) return "missing";
-    const [head, meta] = await Promise.all([
-      this.#bucket.send({ method: "HEAD", key: contentKey(id), expect: [404] }),
-      this.#metadata(id),
-    ]);
-    await head.body?.cancel();
-    if (!head.ok || meta === undefined) return "missing";
-    if (!holds(meta)) return { refused: meta };
-    const etag = head.headers.get("etag");
-    const status = await this.#bucket.run({
-      method: "DELETE",
-      key: contentKey(id),
-      ...(etag === null ? {} : { headers: { "if-match": etag } }),
-      expect: [412],
-    });
-    if (status === 412) {
-      const now = await this.stat(id);
-      return now === undefined ? "missing" : { refused: now };
-    }
-    await this.#bucket.run({ method: "DELETE", key: metadataKey(id) });
-    return "deleted";
+    if (!isValidId(id)) return Promise.resolve("missing");
+    return deleteStoredIf(this.#bucket, id, holds, () => this.stat(id));
   }
 
   /**
@@ -332,15 +295,6 @@ export class S3Storage implements FileStorage {
   }
 
   async #metadata(id: string): Promise<FileMetadata | undefined> {
-    const res = await this.#bucket.send({
-      method: "GET",
-      key: metadataKey(id),
-      expect: [404],
-    });
-    if (res.status === 404) {
-      await res.body?.cancel();
-      return undefined;
-    }
-    return parseMetadata(id, await res.text());
+    return (await readMetadataObject(this.#bucket, id))?.meta;
   }
 }

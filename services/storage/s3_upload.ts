@@ -79,7 +79,10 @@ export async function findHolder(
 }
 
 /** Whether the content of `id` is stored (HeadObject of `files/<id>`). */
-async function hasContent(bucket: S3Bucket, id: string): Promise<boolean> {
+export async function hasContent(
+  bucket: S3Bucket,
+  id: string,
+): Promise<boolean> {
   const head = await bucket.send({
     method: "HEAD",
     key: contentKey(id),
