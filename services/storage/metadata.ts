@@ -9,6 +9,7 @@
 
 import { Buffer } from "node:buffer";
 import { z } from "zod";
+import { printableName } from "../http/printable_name.ts";
 import { parseJsonWith } from "../ops/json_text.ts";
 import type { UploadContent } from "./storage.ts";
 
@@ -45,14 +46,21 @@ export type FileMetadata = z.infer<typeof FileMetadataSchema>;
 /**
  * The metadata in a sidecar's text, or `undefined` when it is not JSON,
  * does not fit {@linkcode FileMetadataSchema} or names another id. Unknown
- * members are dropped.
+ * members are dropped. The filename is cleaned as an upload's is
+ * (services/http/printable_name.ts): one stored before that cleaning
+ * existed may hold control or bidi characters, and every name served
+ * (listing, `Content-Disposition`) comes from here.
  */
 export function parseMetadata(
   id: string,
   text: string,
 ): FileMetadata | undefined {
   const meta = parseJsonWith(FileMetadataSchema, text);
-  return meta?.id === id ? meta : undefined;
+  if (meta?.id !== id) return undefined;
+  if (meta.filename === undefined) return meta;
+  const { filename, ...rest } = meta;
+  const printable = printableName(filename);
+  return printable === undefined ? rest : { ...rest, filename: printable };
 }
 
 /**

@@ -28,6 +28,7 @@ import type { Readable } from "node:stream";
 import { Busboy, type BusboyInstance } from "@fastify/busboy";
 import { decodedBody, type RequestCoding } from "../http/request_coding.ts";
 import { isUnframed, lengthRequired } from "../http/body_framing.ts";
+import { printableName } from "../http/printable_name.ts";
 import { DigestMismatchError } from "./errors.ts";
 import { SearchableBytes } from "./searchable_bytes.ts";
 import { sentDigestChecked } from "./sent_digest.ts";
@@ -92,7 +93,6 @@ export interface MultipartFileOptions {
 }
 
 const FILE_HWM = 64 * 1024;
-const MAX_FILENAME = 255;
 
 // The HTML standard's multipart/form-data encoding escapes a file name's
 // `"`, CR and LF as %22, %0D and %0A (and nothing else); browsers, curl,
@@ -111,16 +111,11 @@ function unescapeFormName(name: string): string {
 }
 
 /**
- * Keeps a filename printable and short, its form escapes undone;
- * `undefined` when nothing is left. Control characters go, C1 (U+0080 to
- * U+009F; U+009B is a terminal's CSI) as well as C0, and so do bidi
- * controls: U+202E in `invoice\u202efdp.exe` shows it as `invoiceexe.pdf`,
- * and wget saves it so from `filename*` (chromium's downloads make them `_`).
+ * Keeps a filename printable and short, its form escapes undone
+ * (services/http/printable_name.ts); `undefined` when nothing is left.
  */
 function cleanFilename(name: string | undefined): string | undefined {
-  const clean = name === undefined ? undefined : unescapeFormName(name)
-    .replace(/\p{Cc}|\p{Bidi_Control}/gu, "").trim();
-  return clean ? [...clean].slice(0, MAX_FILENAME).join("") : undefined;
+  return name === undefined ? undefined : printableName(unescapeFormName(name));
 }
 
 /** Busboy for `contentType`, or {@linkcode FormDataError} (no boundary). */
