@@ -15,11 +15,8 @@ import { type FileMetadata, isValidId, newId } from "./metadata.ts";
 import { S3Bucket, type S3BucketOptions } from "./s3_bucket.ts";
 import { lastBeats, liveKey } from "./s3_heartbeat.ts";
 import { sweepLeftovers } from "./s3_leftovers.ts";
-import {
-  deleteStored,
-  deleteStoredIf,
-  readMetadataObject,
-} from "./s3_delete.ts";
+import { deleteStored, deleteStoredIf } from "./s3_delete.ts";
+import { readMetadataObject } from "./s3_tombstone.ts";
 import { contentKey, metadataKey, S3Upload } from "./s3_upload.ts";
 import { xmlValues } from "./s3_xml.ts";
 import {

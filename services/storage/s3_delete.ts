@@ -27,49 +27,20 @@
  * @module
  */
 
-import { z } from "zod";
-import { FileIdSchema, type FileMetadata, parseMetadata } from "./metadata.ts";
+import type { FileMetadata } from "./metadata.ts";
 import type { S3Bucket } from "./s3_bucket.ts";
 import { removeLeftover } from "./s3_leftovers.ts";
-import { contentKey, hasContent, metadataKey } from "./s3_upload.ts";
+import {
+  type MetadataObject,
+  readMetadataObject,
+  removeClaimed,
+  tombstoneBytes,
+} from "./s3_tombstone.ts";
+import { hasContent, metadataKey } from "./s3_upload.ts";
 import {
   type ConditionalDeletion,
   StorageUnavailableError,
 } from "./storage.ts";
-import { parseJsonWith } from "../ops/json_text.ts";
-
-/** The metadata object of an id as read, with its S3 ETag. */
-export interface MetadataObject {
-  /** The file's metadata; `undefined` for a tombstone or what is unreadable. */
-  meta: FileMetadata | undefined;
-  /** The claim of the delete whose tombstone it is, if it is one. */
-  claim: string | undefined;
-  /** The object's ETag as the store sent it, if it did. */
-  etag: string | null;
-}
-
-const TombstoneSchema = z.object({ deleting: FileIdSchema, claim: z.string() });
-
-/** Reads `meta/<id>.json`; `undefined` when there is none. */
-export async function readMetadataObject(
-  bucket: S3Bucket,
-  id: string,
-): Promise<MetadataObject | undefined> {
-  const res = await bucket.send({
-    method: "GET",
-    key: metadataKey(id),
-    expect: [404],
-  });
-  if (res.status === 404) {
-    await res.body?.cancel();
-    return undefined;
-  }
-  const etag = res.headers.get("etag");
-  const text = await res.text();
-  const tombstone = parseJsonWith(TombstoneSchema, text);
-  const claim = tombstone?.deleting === id ? tombstone.claim : undefined;
-  return { meta: parseMetadata(id, text), claim, etag };
-}
 
 /**
  * Deletes file `id` (an id already checked) unless another delete claims
@@ -142,9 +113,7 @@ async function claim(
   object: MetadataObject | undefined,
 ): Promise<boolean> {
   const mine = crypto.randomUUID();
-  const tombstone = new TextEncoder().encode(
-    JSON.stringify({ deleting: id, claim: mine }),
-  );
+  const tombstone = tombstoneBytes(id, mine);
   let answer: number | Error = 0;
   for (const condition of conditionsOver(object)) {
     answer = await bucket.run({
@@ -175,12 +144,4 @@ function conditionsOver(
   // A store that sent no ETag cannot be asked: claimed unconditionally.
   if (etag === null) return [{}];
   return [{ "if-match": etag.replaceAll('"', "") }, { "if-match": etag }];
-}
-
-/** Removes the content of a claimed file, then its tombstone. */
-async function removeClaimed(bucket: S3Bucket, id: string): Promise<void> {
-  // Content first: stopped in between, the tombstone stays, and the next
-  // delete of the id or the leftover sweep finds it.
-  await bucket.run({ method: "DELETE", key: contentKey(id) });
-  await bucket.run({ method: "DELETE", key: metadataKey(id) });
 }

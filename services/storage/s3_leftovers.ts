@@ -1,20 +1,28 @@
 /**
  * Metadata objects a delete left behind on an S3 store: `DELETE
- * /files/<id>` removes the content, then `meta/<id>.json`, and a failure
- * between the two (a 503 from the store, a crash) leaves the metadata
- * object, never listed (listing goes by content) and never read (a read
- * asks for the content first), but kept for good: no sweep of multipart
- * uploads finds it. The delete's retry removes it
+ * /files/<id>` claims the file (a tombstone over `meta/<id>.json`,
+ * `s3_delete.ts`), removes the content, then the tombstone, and a failure
+ * between the two (a 503 from the store, a crash) leaves that object
+ * (an older version's delete left the metadata itself), never listed
+ * (listing goes by content) and never read (a read asks for the content
+ * first), but kept for good: no sweep of multipart uploads finds it. The delete's retry removes it
  * ({@linkcode removeLeftover}), and so does the sweep
  * ({@linkcode sweepLeftovers}, at start and every `S3_LEFTOVER_SWEEP_MS`),
- * once it is older than the uploads' idle timeout.
+ * once it is older than the uploads' idle timeout. The sweep also finishes
+ * a delete that stopped after its claim, before the content went (a
+ * tombstone with content: `s3_tombstone.ts`).
  *
  * @module
  */
 
 import type { S3Bucket } from "./s3_bucket.ts";
 import { findHolder, metadataKey } from "./s3_upload.ts";
-import { keysUnder } from "./s3_listing.ts";
+import { keysUnder, objectsUnder } from "./s3_listing.ts";
+import {
+  readMetadataObject,
+  removeClaimed,
+  TOMBSTONE_BYTES,
+} from "./s3_tombstone.ts";
 
 const CONTENT = /^files\/([0-9a-f]{32})$/;
 const METADATA = /^meta\/([0-9a-f]{32})\.json$/;
@@ -36,7 +44,9 @@ export async function removeLeftover(
 /**
  * Removes the metadata objects without content changed more than
  * `olderThanMs` ago that are leftovers (checked one by one: an upload of
- * the id may have begun since the listing); how many it removed. Stops
+ * the id may have begun since the listing), and finishes the deletes that
+ * stopped after their claim (a tombstone with the content still there:
+ * told by its size, then read); how many it removed or finished. Stops
  * (rejecting with its reason) once `signal` aborts, between two requests.
  */
 export async function sweepLeftovers(
@@ -44,7 +54,7 @@ export async function sweepLeftovers(
   olderThanMs: number,
   signal?: AbortSignal,
 ): Promise<number> {
-  const metadata = await keysUnder(bucket, "meta/");
+  const metadata = await objectsUnder(bucket, "meta/");
   signal?.throwIfAborted();
   const stored = new Set<string>();
   for (const key of (await keysUnder(bucket, "files/")).keys()) {
@@ -53,11 +63,24 @@ export async function sweepLeftovers(
   }
   const cutoff = Date.now() - olderThanMs;
   let removed = 0;
-  for (const [key, at] of metadata) {
+  for (const [key, { at, size }] of metadata) {
     const id = METADATA.exec(key)?.[1];
-    if (id === undefined || stored.has(id) || !(at <= cutoff)) continue;
+    if (id === undefined || !(at <= cutoff)) continue;
+    if (stored.has(id) && size !== TOMBSTONE_BYTES) continue;
     signal?.throwIfAborted();
-    if (await removeLeftover(bucket, id)) removed++;
+    const done = stored.has(id)
+      ? await finishClaimed(bucket, id)
+      : await removeLeftover(bucket, id);
+    if (done) removed++;
   }
   return removed;
+}
+
+/** Removes claimed file `id` if its metadata object is a tombstone. */
+async function finishClaimed(bucket: S3Bucket, id: string): Promise<boolean> {
+  if ((await readMetadataObject(bucket, id))?.claim === undefined) {
+    return false;
+  }
+  await removeClaimed(bucket, id);
+  return true;
 }

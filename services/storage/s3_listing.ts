@@ -1,5 +1,6 @@
 /**
- * Every key under a prefix of an S3 bucket, with its last change: the
+ * Every key under a prefix of an S3 bucket, with its last change (and
+ * size): the
  * sweeps' view of the bucket (heartbeats under `live/`, the metadata
  * objects deletes left under `meta/`), read page by page with
  * ListObjectsV2.
@@ -10,6 +11,14 @@
 import type { S3Bucket } from "./s3_bucket.ts";
 import { xmlValue, xmlValues } from "./s3_xml.ts";
 
+/** What a listing tells of one object. */
+export interface ListedObject {
+  /** `LastModified` in ms since the epoch, by the store's clock (or `NaN`). */
+  at: number;
+  /** Bytes (`NaN` when the store gave none it reads). */
+  size: number;
+}
+
 /**
  * Every key under `prefix` -> its `LastModified` in milliseconds since the
  * epoch, by the store's clock (`NaN` when the store gave none it reads).
@@ -19,6 +28,18 @@ export async function keysUnder(
   prefix: string,
 ): Promise<Map<string, number>> {
   const keys = new Map<string, number>();
+  for (const [key, { at }] of await objectsUnder(bucket, prefix)) {
+    keys.set(key, at);
+  }
+  return keys;
+}
+
+/** Every key under `prefix` -> its last change and size. */
+export async function objectsUnder(
+  bucket: S3Bucket,
+  prefix: string,
+): Promise<Map<string, ListedObject>> {
+  const objects = new Map<string, ListedObject>();
   let token: string | undefined;
   do {
     const xml = await bucket.text({
@@ -33,11 +54,12 @@ export async function keysUnder(
     for (const [, item] of xml.matchAll(/<Contents>([\s\S]*?)<\/Contents>/g)) {
       const key = xmlValue(item!, "Key");
       const at = Date.parse(xmlValue(item!, "LastModified") ?? "");
-      if (key !== undefined) keys.set(key, at);
+      const size = Number(xmlValue(item!, "Size") ?? NaN);
+      if (key !== undefined) objects.set(key, { at, size });
     }
     token = xmlValues(xml, "IsTruncated")[0] === "true"
       ? xmlValue(xml, "NextContinuationToken")
       : undefined;
   } while (token !== undefined);
-  return keys;
+  return objects;
 }
