@@ -21,6 +21,7 @@ import {
   totalCountOf,
 } from "../http/pagination.ts";
 import { upstreamPath } from "./upstream_path.ts";
+import { assertShape, type JsonShape, parsedJson } from "./json_answer.ts";
 
 /** Statuses worth another attempt. */
 export const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
@@ -117,56 +118,6 @@ export function reportOfBodyError(
   return error instanceof UndecodableBodyError
     ? { outcome: "error" }
     : { outcome: "error", status };
-}
-
-const decoder = new TextDecoder("utf-8", { fatal: true });
-
-/** `body` parsed as JSON; 502 when `contentType` is not JSON or it is malformed. */
-export function parsedJson(body: Uint8Array, contentType: string): unknown {
-  if (!/\bjson\b/i.test(contentType)) {
-    throw new UpstreamError(
-      502,
-      `upstream answered with ${contentType || "no content type"}, not JSON`,
-    );
-  }
-  try {
-    return JSON.parse(decoder.decode(body));
-  } catch (cause) {
-    throw new UpstreamError(502, "upstream answered with malformed JSON", {
-      cause,
-    });
-  }
-}
-
-/**
- * The top-level shape a route serves (its OpenAPI schema): an item is a
- * JSON object, a list an array of objects.
- */
-export type JsonShape = "object" | "list";
-
-const isObject = (value: unknown): boolean =>
-  typeof value === "object" && value !== null && !Array.isArray(value);
-
-/**
- * Throws 502 when `value` is not of `shape`: `[1,2]` for an item, an
- * object for a list. Passed on, it was cached and served for the whole
- * TTL, and a generated client (a validating SDK) failed on it; thrown, it
- * is not stored and stale-if-error can serve the last good copy.
- */
-export function assertShape(
-  value: unknown,
-  shape: JsonShape | undefined,
-): void {
-  if (shape === undefined) return;
-  const fits = shape === "object"
-    ? isObject(value)
-    : Array.isArray(value) && value.every(isObject);
-  if (fits) return;
-  throw new UpstreamError(
-    502,
-    `upstream answered an unexpected shape: ` +
-      (shape === "object" ? "not a JSON object" : "not an array of objects"),
-  );
 }
 
 // A `charset` parameter, its value quoted or not.

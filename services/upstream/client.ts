@@ -15,7 +15,6 @@ import { QueueFullError, Semaphore } from "./semaphore.ts";
 import { ClientShare, overShare } from "./client_share.ts";
 import {
   bodilessAnswer,
-  type JsonShape,
   type Outcome,
   parseRetryAfter,
   readJson,
@@ -25,6 +24,7 @@ import {
   timedOut,
 } from "./answer.ts";
 import { UpstreamError } from "./error.ts";
+import type { JsonShape } from "./json_answer.ts";
 import {
   breakerVerdict,
   noDescriptor,

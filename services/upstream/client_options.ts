@@ -11,7 +11,7 @@ import type { ShedReason, UpstreamAttempt } from "./events.ts";
 import { checkWholeNumbers } from "../ops/whole_numbers.ts";
 import { DEFAULT_CLIENT_SHARE_PERCENT } from "./client_share.ts";
 import type { OriginValidators } from "../http/origin_validators.ts";
-import type { JsonShape } from "./answer.ts";
+import type { JsonShape } from "./json_answer.ts";
 
 /** Options of {@linkcode JsonPlaceholderClient}. */
 export interface JsonPlaceholderClientOptions {

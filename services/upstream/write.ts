@@ -16,15 +16,14 @@
  */
 
 import {
-  assertShape,
   type Outcome,
-  parsedJson,
   parseRetryAfter,
   readCapped,
   reportOfBodyError,
   type Signals,
   timedOut,
 } from "./answer.ts";
+import { assertShape, parsedJson } from "./json_answer.ts";
 import { jitteredBackoff, sleep } from "./backoff.ts";
 import type { JsonPlaceholderClient } from "./client.ts";
 import { UpstreamError } from "./error.ts";
