@@ -43,7 +43,8 @@ export { EXIT_BAD_CONFIG } from "./services/ops/startup.ts";
 
 /**
  * Past the grace period, the time left for stopped uploads to remove their
- * `.part` and send their 503 before the process exits.
+ * `.part` and send their 503, and for requests whose upstream calls were
+ * ended to send their answer, before the process exits.
  */
 export const STOP_UPLOADS_MS = 2_000;
 
@@ -266,7 +267,7 @@ async function drain(
       connections: server.stats.open,
       uploads: app.uploads.active,
     });
-    await stopUploads(app, server);
+    await stopInflight(app, server);
   }
   await app.close();
   logger.always("shutdown.end", {
@@ -305,13 +306,16 @@ async function untilUploadsEnd(
 }
 
 /**
- * Uploads still running when the grace period ran out would be cut off by
- * the exit with no answer and leave their `.part`: stop them (each answers
- * 503 with `Connection: close` and removes its `.part`), then give the
- * answers a moment to go out.
+ * Uploads still running when the grace period ran out, and requests still
+ * waiting on the upstream, would be cut off by the exit with no answer
+ * (curl: "Empty reply from server"), the uploads leaving their `.part`:
+ * stop them (an upload answers 503 with `Connection: close` and removes
+ * its `.part`; a request on the upstream 503, or 504 for a write the
+ * upstream had), then give the answers a moment to go out.
  */
-async function stopUploads(app: App, server: GuardedServer): Promise<void> {
-  if (app.uploads.active === 0) return;
+async function stopInflight(app: App, server: GuardedServer): Promise<void> {
+  app.stopUpstreamCalls();
+  if (app.uploads.active === 0 && app.inflight === 0) return;
   app.abortUploads();
   const waited = delay(STOP_UPLOADS_MS);
   await Promise.race([app.uploads.idle(), waited]);

@@ -115,6 +115,13 @@ export interface App extends AsyncDisposable {
    * they are all done.
    */
   abortUploads(): number;
+  /**
+   * Ends every upstream call now (for a shutdown whose grace period ran
+   * out): each request waiting on one is answered, 503 (504 for a write
+   * the upstream had; a stale entry within stale-if-error instead), where
+   * the exit closed its connection with no answer.
+   */
+  stopUpstreamCalls(): void;
   /** Releases the upstream connections and waits for background refreshes. */
   close(): Promise<void>;
 }
@@ -182,6 +189,9 @@ export async function createApp(options: AppOptions): Promise<App> {
     },
     abortUploads() {
       return services.uploads.abortAll(new UploadsStoppedError());
+    },
+    stopUpstreamCalls() {
+      services.client.stop();
     },
     close,
     [Symbol.asyncDispose]: close,

@@ -22,6 +22,7 @@ import {
 } from "../http/pagination.ts";
 import { upstreamPath } from "./upstream_path.ts";
 import { assertShape, type JsonShape, parsedJson } from "./json_answer.ts";
+import { stoppedBy, stoppedCall, stoppedOutcome } from "./stopped.ts";
 
 /** Statuses worth another attempt. */
 export const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
@@ -280,6 +281,9 @@ export async function readJson(
     };
   } catch (error) {
     if (signals.caller?.aborted) throw signals.caller.reason;
+    if (stoppedBy(signals.deadline)) {
+      return stoppedOutcome(stoppedCall(error), status);
+    }
     if (signals.deadline.aborted) {
       return timedOut("body did not arrive", error, timeoutMs, status);
     }

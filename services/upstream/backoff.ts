@@ -5,6 +5,10 @@
  * @module
  */
 
+import type { Signals } from "./answer.ts";
+import type { UpstreamError } from "./error.ts";
+import { stoppedBy, stoppedCall } from "./stopped.ts";
+
 /** The backoff settings. */
 export interface Backoff {
   /** First step, ms; doubles per retry. */
@@ -33,4 +37,26 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   }, ms);
   signal?.addEventListener("abort", onAbort, { once: true });
   return promise;
+}
+
+/**
+ * The pause between two attempts of one call: the caller leaving ends it
+ * with the caller's reason, the client's stop with its 503 (the attempt
+ * before it sent nothing that mattered, or it would not be retried), the
+ * call's deadline passing with `lastError` (the attempt that failed).
+ */
+export async function pauseBetweenAttempts(
+  ms: number,
+  signals: Signals,
+  lastError: UpstreamError,
+): Promise<void> {
+  const { caller, deadline } = signals;
+  try {
+    await sleep(ms, caller ? AbortSignal.any([caller, deadline]) : deadline);
+  } catch (error) {
+    if (caller?.aborted) throw caller.reason;
+    if (stoppedBy(deadline)) throw stoppedCall(error);
+    if (deadline.aborted) throw lastError;
+    throw error;
+  }
 }

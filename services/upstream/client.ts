@@ -31,13 +31,16 @@ import {
   outOfDescriptors,
 } from "./no_descriptor.ts";
 import { ShedLog } from "./shed_log.ts";
-import {
-  conditionalHeaders,
-  type OriginValidators,
-} from "../http/origin_validators.ts";
-import type { Pagination } from "../http/pagination.ts";
+import { conditionalHeaders } from "../http/origin_validators.ts";
+import type { UpstreamResponse } from "./response.ts";
 import type { ShedReason, UpstreamAttempt } from "./events.ts";
-import { jitteredBackoff, sleep } from "./backoff.ts";
+import { jitteredBackoff, pauseBetweenAttempts } from "./backoff.ts";
+import {
+  CallsStopped,
+  stoppedBy,
+  stoppedCall,
+  stoppedOutcome,
+} from "./stopped.ts";
 import {
   type ClientSettings,
   clientSettingsOf,
@@ -53,39 +56,9 @@ export type {
   JsonShape,
   ShedReason,
   UpstreamAttempt,
+  UpstreamResponse,
   UpstreamSettings,
 };
-
-/**
- * A successful exchange with the upstream: a JSON body, a 404, or (to a
- * conditional request) a 304.
- */
-export interface UpstreamResponse {
-  /**
-   * 200 (or another 2xx) with a JSON body, 404, or 304 when the request
-   * carried `validators` and the upstream says they are still current.
-   */
-  status: number;
-  /** The upstream body, byte for byte; validated as JSON when 2xx. */
-  body: Uint8Array;
-  /** The upstream `Content-Type`. */
-  contentType: string;
-  /** The upstream's `ETag` and `Last-Modified`, to revalidate with later. */
-  validators: OriginValidators;
-  /** The upstream's `Cache-Control`, when it sent one. */
-  cacheControl?: string;
-  /** Its paging headers (`X-Total-Count`, `Link`), when it sent them. */
-  pagination?: Pagination;
-  /**
-   * Its age in ms when it sent an `Age` (it came from a cache on the way,
-   * a CDN): that `Age` plus the time its answer took (RFC 9111 4.2.3).
-   */
-  ageMs?: number;
-  /** Attempts made, 1 when the first one succeeded. */
-  attempts: number;
-  /** Wall time of all attempts and backoff, in milliseconds. */
-  durationMs: number;
-}
 
 /**
  * A client for the JSONPlaceholder API.
@@ -112,6 +85,8 @@ export class JsonPlaceholderClient implements Disposable {
   readonly #shedLog: ShedLog;
   /** Each client address's cap on slots and queue (client_share.ts). */
   readonly #share: ClientShare;
+  /** Aborts every call's deadline when the service stops (stopped.ts). */
+  readonly #stopping = new AbortController();
 
   constructor(options: JsonPlaceholderClientOptions) {
     const settings = this.#s = clientSettingsOf(options);
@@ -194,10 +169,7 @@ export class JsonPlaceholderClient implements Disposable {
     }
     const url = this.#s.base + pathAndQuery;
     const started = performance.now();
-    const signals = {
-      caller: signal,
-      deadline: AbortSignal.timeout(this.#s.timeoutMs),
-    };
+    const signals = { caller: signal, deadline: this.callDeadline() };
     const headers = {
       accept: "application/json",
       ...conditionalHeaders(validators),
@@ -238,7 +210,7 @@ export class JsonPlaceholderClient implements Disposable {
         waitMs: Math.round(wait),
         reason: error.message,
       });
-      await sleep(wait, signal);
+      await pauseBetweenAttempts(wait, signals, error);
     }
   }
 
@@ -294,6 +266,7 @@ export class JsonPlaceholderClient implements Disposable {
       });
     } catch (error) {
       if (caller?.aborted) throw caller.reason;
+      if (stoppedBy(deadline)) throw stoppedCall(error);
       const full = error instanceof QueueFullError;
       this.#shed(full ? "queue_full" : "queue_timeout");
       throw new UpstreamError(
@@ -347,6 +320,7 @@ export class JsonPlaceholderClient implements Disposable {
       });
     } catch (cause) {
       if (caller?.aborted) throw caller.reason;
+      if (stoppedBy(deadline)) return stoppedOutcome(stoppedCall(cause));
       if (deadline.aborted) {
         return timedOut("did not answer", cause, this.#s.timeoutMs);
       }
@@ -382,6 +356,27 @@ export class JsonPlaceholderClient implements Disposable {
       conditional,
       responseDelayMs,
     });
+  }
+
+  /**
+   * The deadline of one call (a GET, or a write of `write.ts`): it aborts
+   * `timeoutMs` from now, or when {@linkcode JsonPlaceholderClient.stop}
+   * is called.
+   */
+  callDeadline(): AbortSignal {
+    return AbortSignal.any([
+      AbortSignal.timeout(this.#s.timeoutMs),
+      this.#stopping.signal,
+    ]);
+  }
+
+  /**
+   * Ends every call now, those waiting for a slot or a backoff too: a
+   * shutdown whose grace period ran out (stopped.ts says with what). Calls
+   * made afterwards fail at once, the same way.
+   */
+  stop(): void {
+    this.#stopping.abort(new CallsStopped());
   }
 
   /** Closes the pooled connections. */

@@ -24,10 +24,11 @@ import {
   timedOut,
 } from "./answer.ts";
 import { assertShape, parsedJson } from "./json_answer.ts";
-import { jitteredBackoff, sleep } from "./backoff.ts";
+import { jitteredBackoff, pauseBetweenAttempts } from "./backoff.ts";
 import type { JsonPlaceholderClient } from "./client.ts";
 import { UpstreamError } from "./error.ts";
 import { noDescriptor, outOfDescriptors } from "./no_descriptor.ts";
+import { stoppedBy, stoppedOutcome, stoppedWrite } from "./stopped.ts";
 
 /** The methods passed through. */
 export const WRITE_METHODS = ["POST", "PUT", "PATCH", "DELETE"] as const;
@@ -146,6 +147,7 @@ function networkFailure(
   deadline: AbortSignal,
   timeoutMs: number,
 ): Outcome {
+  if (stoppedBy(deadline)) return stoppedOutcome(stoppedWrite(method, cause));
   if (deadline.aborted) return timedOut("did not answer", cause, timeoutMs);
   // Never sent: the socket was not opened.
   if (outOfDescriptors(cause)) return noDescriptor(cause);
@@ -167,6 +169,7 @@ function networkFailure(
 /** What one attempt needs besides the write. */
 interface AttemptContext {
   url: string;
+  method: WriteMethod;
   signals: Signals;
   maxBytes: number;
   timeoutMs: number;
@@ -176,9 +179,12 @@ interface AttemptContext {
 function bodyFailure(
   error: unknown,
   status: number,
-  { signals, timeoutMs }: AttemptContext,
+  { signals, timeoutMs, method }: AttemptContext,
 ): Outcome {
   if (signals.caller?.aborted) throw signals.caller.reason;
+  if (stoppedBy(signals.deadline)) {
+    return stoppedOutcome(stoppedWrite(method, error), status);
+  }
   if (signals.deadline.aborted) {
     return timedOut("body did not arrive", error, timeoutMs, status);
   }
@@ -286,10 +292,8 @@ export async function sendWrite(
   }
   const context: AttemptContext = {
     url: settings.baseUrl + write.pathAndQuery,
-    signals: {
-      caller: write.signal,
-      deadline: AbortSignal.timeout(settings.timeoutMs),
-    },
+    method: write.method,
+    signals: { caller: write.signal, deadline: client.callDeadline() },
     maxBytes: settings.maxBytes,
     timeoutMs: settings.timeoutMs,
   };
@@ -324,6 +328,6 @@ export async function sendWrite(
     if (outcome.kind === "fatal" || attempt >= settings.retries) throw error;
     const wait = jitteredBackoff(attempt, settings);
     if (wait >= settings.timeoutMs - (performance.now() - started)) throw error;
-    await sleep(wait, write.signal);
+    await pauseBetweenAttempts(wait, context.signals, error);
   }
 }
