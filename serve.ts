@@ -35,6 +35,9 @@ import {
 
 // How often a closing worker looks whether its requests are done.
 const IDLE_POLL_MS = 50;
+// Past the grace, the time left for the requests whose upstream calls were
+// ended to send their answers (main.ts's STOP_UPLOADS_MS).
+const STOPPED_ANSWERS_MS = 2_000;
 
 const settings = settingsOrExit([]);
 if (settings.help) throw new Error("unreachable: no flags under deno serve");
@@ -143,7 +146,10 @@ function signalAgain(signal: Deno.Signal): void {
  * do; but the app's own connections and timers (Redis's connections and
  * pings, the S3 sweep) would keep it alive for ever: with REDIS_URL the
  * process never exited. Close the app once no request is in flight (or
- * after SHUTDOWN_GRACE_MS), which lets the worker end.
+ * after SHUTDOWN_GRACE_MS), which lets the worker end. Requests still
+ * waiting on the upstream then have their calls ended (503, as under
+ * main.ts): `deno serve` waited for them, so a hung upstream held the
+ * process up to UPSTREAM_TIMEOUT_MS past the grace (29 s with 30 s).
  */
 async function closeWhenIdle(): Promise<void> {
   app.beginDrain();
@@ -153,10 +159,19 @@ async function closeWhenIdle(): Promise<void> {
   // blaming the client.
   app.abortUploads();
   const deadline = Date.now() + config.shutdownGraceMs;
+  await untilIdle(deadline);
+  if (app.inflight > 0) {
+    app.stopUpstreamCalls();
+    await untilIdle(Date.now() + STOPPED_ANSWERS_MS);
+  }
+  await app.close();
+}
+
+/** Resolves once no request is in flight, or at `deadline` (epoch ms). */
+async function untilIdle(deadline: number): Promise<void> {
   while (app.inflight > 0 && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, IDLE_POLL_MS));
   }
-  await app.close();
 }
 
 /**
