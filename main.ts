@@ -33,6 +33,10 @@ import { logUnhandledRejections } from "./services/http/request_scope.ts";
 import { isStallTimeout } from "./services/http/stall_timeout.ts";
 import { BodySourceError } from "./services/http/body_source_error.ts";
 import {
+  stopReadingBodies,
+  untilBodiesRead,
+} from "./services/http/slow_bodies.ts";
+import {
   dataDirRefusal,
   refuseStart,
   reusePortRefusal,
@@ -278,7 +282,7 @@ async function drain(
 
 /**
  * The drain's first part: shutdown() cuts off request bodies still
- * arriving, so uploads are let finish first. Meanwhile no connection is
+ * arriving, so uploads and the writes' bodies are let finish first. Meanwhile no connection is
  * taken (a load balancer sends new requests to other instances: before, it
  * kept sending this one its share, and each upload got 503 for as long as
  * a long one ran). The kept-alive connections are served for up to a
@@ -299,10 +303,10 @@ async function untilUploadsEnd(
   ]);
   app.beginDrain();
   if (outcome === "timeout") return outcome;
-  return await Promise.race([
-    app.uploads.idle().then(() => "drained" as const),
-    timedOut,
-  ]);
+  // Nor are the writes' JSON bodies still arriving cut (a 400 "Invalid
+  // JSON body" at the signal, blaming the client).
+  const read = Promise.all([app.uploads.idle(), untilBodiesRead()]);
+  return await Promise.race([read.then(() => "drained" as const), timedOut]);
 }
 
 /**
@@ -315,6 +319,8 @@ async function untilUploadsEnd(
  */
 async function stopInflight(app: App, server: GuardedServer): Promise<void> {
   app.stopUpstreamCalls();
+  // A write whose body still arrives: 503, nothing sent on.
+  stopReadingBodies();
   if (app.uploads.active === 0 && app.inflight === 0) return;
   app.abortUploads();
   const waited = delay(STOP_UPLOADS_MS);

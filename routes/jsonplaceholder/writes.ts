@@ -23,6 +23,7 @@ import { jsonDepth } from "../../services/http/json_depth.ts";
 import { BodyTooLargeError, readBody } from "../../services/http/read_body.ts";
 import { contentLengthOf } from "../../services/http/content_length.ts";
 import {
+  BodyReadStopped,
   readingBody,
   SLOW_BODY_RECLAIM_MS,
 } from "../../services/http/slow_bodies.ts";
@@ -129,6 +130,14 @@ function slowDetail(slow: { signal: AbortSignal }, timeoutMs: number): string {
     : `The body did not arrive whole within ${timeoutMs} ms`;
 }
 
+/** A body still arriving when the service stopped: nothing was sent on. */
+function stopped(ctx: RouteContext): Response {
+  return problem(503, {
+    detail: "The service is shutting down; the write was not carried out",
+    instance: ctx.url.pathname,
+  }, { headers: { "retry-after": "1", connection: "close" } });
+}
+
 function invalidJson(detail: string, ctx: RouteContext): Response {
   return problem(400, {
     title: "Invalid JSON body",
@@ -164,6 +173,7 @@ async function jsonBody(
     }) as Uint8Array<ArrayBuffer>;
   } catch (error) {
     if (error instanceof BodyTooLargeError) return tooLarge(error, ctx);
+    if (slow.signal.reason instanceof BodyReadStopped) return stopped(ctx);
     if (signal.aborted) {
       return bodyTimeout(slowDetail(slow, bodyTimeoutMs), ctx);
     }

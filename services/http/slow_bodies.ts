@@ -10,6 +10,12 @@
  * timed out after 10 s) until the body timeout, `HEADER_TIMEOUT_MS`
  * (30 s) after each began.
  *
+ * A shutdown waits for these bodies too ({@linkcode untilBodiesRead}):
+ * its `shutdown()` cut them, and the write was answered 400 "Invalid JSON
+ * body", blaming the client. Those still arriving when the grace runs out
+ * are ended with {@linkcode BodyReadStopped} ({@linkcode stopReadingBodies}),
+ * which their reader answers 503.
+ *
  * @module
  */
 
@@ -18,6 +24,16 @@ import { oldestSince } from "./oldest_since.ts";
 // Bodies being read, each with when it began. A Map keeps insertion
 // order: the first entries began longest ago.
 const reading = new Map<AbortController, number>();
+// Who waits for the last body being read to end.
+let whenNoneRead: PromiseWithResolvers<void> | undefined;
+
+/** The reason the bodies being read are ended with by a shutdown. */
+export class BodyReadStopped extends Error {
+  constructor() {
+    super("the service is shutting down");
+    this.name = "BodyReadStopped";
+  }
+}
 
 /**
  * How long a body must have been arriving before
@@ -35,8 +51,34 @@ export function readingBody(): { signal: AbortSignal; done: () => void } {
   reading.set(controller, performance.now());
   return {
     signal: controller.signal,
-    done: () => void reading.delete(controller),
+    done: () => {
+      reading.delete(controller);
+      if (reading.size === 0) whenNoneRead?.resolve();
+    },
   };
+}
+
+/** Resolves once no body is being read (at once when none is). */
+export function untilBodiesRead(): Promise<void> {
+  if (reading.size === 0) return Promise.resolve();
+  whenNoneRead ??= Promise.withResolvers<void>();
+  const waiting = whenNoneRead;
+  return waiting.promise.finally(() => {
+    if (whenNoneRead === waiting) whenNoneRead = undefined;
+  });
+}
+
+/**
+ * Ends every body being read with {@linkcode BodyReadStopped}: a shutdown
+ * whose grace ran out, or `deno serve`'s, which cuts them at the signal.
+ * Returns how many there were.
+ */
+export function stopReadingBodies(): number {
+  const count = reading.size;
+  for (const controller of reading.keys()) {
+    controller.abort(new BodyReadStopped());
+  }
+  return count;
 }
 
 /**

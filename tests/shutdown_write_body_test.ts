@@ -1,0 +1,110 @@
+/**
+ * End-to-end tests of SIGTERM while a write's JSON body is still arriving
+ * (`POST /posts`): the real service runs as a child process (`main.ts`).
+ * The drain's `shutdown()` cut the body at the signal and the write was
+ * answered 400 "Invalid JSON body: The body could not be read to its end"
+ * within 30 ms, blaming the client (curl --limit-rate 2K, a 20 KB body).
+ * A body that arrives within the grace period is now read and the write
+ * carried out, as the README's "lets in-flight requests finish" says; one
+ * still arriving when the grace runs out is answered 503 with
+ * `Retry-After` (nothing was sent to the upstream).
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { spawnService } from "./fixtures/spawn.ts";
+import { rawRequest } from "./fixtures/upload_client.ts";
+import { startFixtureUpstream } from "./fixtures/upstream.ts";
+
+const encoder = new TextEncoder();
+const JSON_BODY = encoder.encode(
+  JSON.stringify({ title: "t".repeat(4000), body: "b", userId: 1 }),
+);
+const HALF = JSON_BODY.byteLength / 2;
+
+/** Posts `JSON_BODY` in two halves, the second once `second` resolves. */
+function postInHalves(url: string, second: Promise<unknown>) {
+  const { hostname, port } = new URL(url);
+  const body = async function* () {
+    yield JSON_BODY.subarray(0, HALF);
+    await second;
+    yield JSON_BODY.subarray(HALF);
+  };
+  return rawRequest({ hostname, port: Number(port) }, {
+    path: "/posts",
+    headers: {
+      "content-type": "application/json",
+      "content-length": String(JSON_BODY.byteLength),
+    },
+    body: body(),
+    timeoutMs: 15_000,
+  });
+}
+
+/** Resolves once the service has begun its shutdown. */
+function shutdownBegun(service: {
+  waitForLine(p: (r: Record<string, unknown>) => boolean): Promise<unknown>;
+}): Promise<unknown> {
+  return service.waitForLine((r) => r.msg === "shutdown.begin");
+}
+
+Deno.test("SIGTERM while a write's body arrives, within the grace: the body is read and the write carried out", async () => {
+  await using upstream = startFixtureUpstream();
+  const dataDir = await Deno.makeTempDir({ prefix: "shutdown_write-" });
+  try {
+    await using service = await spawnService([
+      "--upstream-url",
+      upstream.url,
+      "--data-dir",
+      dataDir,
+      "--shutdown-grace-ms",
+      "5000",
+    ]);
+    const { promise: signalled, resolve } = Promise.withResolvers<void>();
+    const answer = postInHalves(service.url, signalled);
+    // The head and half the body are in: the write is in flight.
+    await new Promise((r) => setTimeout(r, 300));
+    service.kill("SIGTERM");
+    await shutdownBegun(service);
+    // Past the moment the drain cut the body before.
+    await new Promise((r) => setTimeout(r, 300));
+    resolve();
+    const got = await answer;
+    const text = new TextDecoder().decode(got.body);
+    assert.equal(got.status, 201, text);
+    assert.equal(upstream.hits("/posts"), 1);
+    assert.equal((await service.status).code, 0, service.stderr);
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("SIGTERM while a write's body arrives past the grace: 503 with Retry-After, not 400, nothing sent upstream", async () => {
+  await using upstream = startFixtureUpstream();
+  const dataDir = await Deno.makeTempDir({ prefix: "shutdown_write-" });
+  try {
+    await using service = await spawnService([
+      "--upstream-url",
+      upstream.url,
+      "--data-dir",
+      dataDir,
+      "--shutdown-grace-ms",
+      "300",
+    ]);
+    // The second half would go once the process exited: never read.
+    const answer = postInHalves(service.url, service.status);
+    await new Promise((r) => setTimeout(r, 300));
+    service.kill("SIGTERM");
+    const got = await answer;
+    const text = new TextDecoder().decode(got.body);
+    assert.equal(got.status, 503, text);
+    assert.equal(got.headers.get("retry-after"), "1");
+    assert.equal(got.headers.get("content-type"), "application/problem+json");
+    assert.match(JSON.parse(text).detail, /shutting down/);
+    assert.equal(upstream.hits("/posts"), 0);
+    assert.equal((await service.status).code, 0, service.stderr);
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
