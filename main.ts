@@ -282,10 +282,10 @@ async function drain(
 
 /**
  * The drain's first part: shutdown() cuts off request bodies still
- * arriving, so uploads and the writes' bodies are let finish first. Meanwhile no connection is
- * taken (a load balancer sends new requests to other instances: before, it
- * kept sending this one its share, and each upload got 503 for as long as
- * a long one ran). The kept-alive connections are served for up to a
+ * arriving, so uploads and the writes' JSON bodies are let finish first.
+ * Meanwhile no connection is taken (a load balancer sends new requests to
+ * other instances: before, it kept sending this one its share, and each
+ * upload got 503 for as long as a long one ran). The kept-alive connections are served for up to a
  * second more (a quarter of the grace if shorter), each answer with
  * Connection: close, then those still idle are closed: closed at the
  * signal, a write nginx had just sent on one was lost (502; nginx tries no

@@ -70,8 +70,7 @@ export function untilBodiesRead(): Promise<void> {
 
 /**
  * Ends every body being read with {@linkcode BodyReadStopped}: a shutdown
- * whose grace ran out, or `deno serve`'s, which cuts them at the signal.
- * Returns how many there were.
+ * whose grace ran out. Returns how many there were.
  */
 export function stopReadingBodies(): number {
   const count = reading.size;
