@@ -272,7 +272,10 @@ async function drain(
       uploads: app.uploads.active,
     });
     await stopInflight(app, server);
-  }
+  } else await Promise.race([app.cache.settled(), timedOut]);
+  // A background refresh still waiting on a hung upstream held close()
+  // until UPSTREAM_TIMEOUT_MS, past the grace (29.9 s with 30 s and 3 s).
+  app.stopUpstreamCalls();
   await app.close();
   logger.always("shutdown.end", {
     outcome,
@@ -285,12 +288,12 @@ async function drain(
  * arriving, so uploads and the writes' JSON bodies are let finish first.
  * Meanwhile no connection is taken (a load balancer sends new requests to
  * other instances: before, it kept sending this one its share, and each
- * upload got 503 for as long as a long one ran). The kept-alive connections are served for up to a
- * second more (a quarter of the grace if shorter), each answer with
- * Connection: close, then those still idle are closed: closed at the
- * signal, a write nginx had just sent on one was lost (502; nginx tries no
- * POST elsewhere). Requests taken in that second, uploads too, are served
- * as any; from then on an upload is 503.
+ * upload got 503 for as long as a long one ran). The kept-alive
+ * connections are served for up to a second more (a quarter of the grace
+ * if shorter), each answer with Connection: close, then those still idle
+ * are closed: closed at the signal, a write nginx had just sent on one was
+ * lost (502; nginx tries no POST elsewhere). Requests taken in that second,
+ * uploads too, are served as any; from then on an upload is 503.
  */
 async function untilUploadsEnd(
   app: App,

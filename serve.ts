@@ -164,6 +164,16 @@ async function closeWhenIdle(): Promise<void> {
     app.stopUpstreamCalls();
     await untilIdle(Date.now() + STOPPED_ANSWERS_MS);
   }
+  // A background refresh on a hung upstream held close() (and the worker)
+  // until UPSTREAM_TIMEOUT_MS: it has what is left of the grace. The timer
+  // is cleared after: left running, it held the closed worker that long.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const left = new Promise((resolve) => {
+    timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
+  });
+  await Promise.race([app.cache.settled(), left]);
+  clearTimeout(timer);
+  app.stopUpstreamCalls();
   await app.close();
 }
 

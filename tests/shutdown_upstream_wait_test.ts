@@ -135,3 +135,37 @@ Deno.test("SIGTERM past the grace period while a stale entry is reloaded from a 
     await Deno.remove(dataDir, { recursive: true });
   }
 });
+
+Deno.test("SIGTERM with a background refresh waiting on a hung upstream: the process exits within the grace, not at UPSTREAM_TIMEOUT_MS", async () => {
+  await using upstream = startFixtureUpstream();
+  const dataDir = await Deno.makeTempDir({ prefix: "shutdown_upstream-" });
+  try {
+    await using service = await spawnService([
+      ...flags(upstream.url).with(-1, dataDir),
+      "--cache-ttl-seconds",
+      "1",
+    ]);
+    const first = await fetch(`${service.url}/posts/1`);
+    await first.body?.cancel();
+    // Stale after the 1 s TTL: the next GET answers at once from the
+    // entry (stale-while-revalidate) and refreshes it in the background.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    upstream.setFault("/posts/1", { delayMs: HANG_MS });
+    const stale = await fetch(`${service.url}/posts/1`);
+    await stale.body?.cancel();
+    assert.match(stale.headers.get("cache-status") ?? "", /revalidate/);
+    await upstream.waitForRequests(2);
+    service.kill("SIGTERM");
+    // Before, close() waited for the refresh: 30 s, UPSTREAM_TIMEOUT_MS.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const exited = await Promise.race([
+      service.status.then(({ code }) => code),
+      new Promise<"running">((resolve) => {
+        timer = setTimeout(() => resolve("running"), 15_000);
+      }),
+    ]).finally(() => clearTimeout(timer));
+    assert.equal(exited, 0, service.stderr);
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});

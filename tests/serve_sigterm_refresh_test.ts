@@ -1,0 +1,45 @@
+/**
+ * SIGTERM under `deno serve --parallel` while a background refresh
+ * (stale-while-revalidate) waits on an upstream that does not answer.
+ * The worker closed its app once no request was in flight, and the app's
+ * close waited for the refresh until `UPSTREAM_TIMEOUT_MS`, far past
+ * `SHUTDOWN_GRACE_MS`; the refresh now has what is left of the grace, and
+ * its upstream call is ended then.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { exitWithin, startServe, waitUntilUp } from "./fixtures/deno_serve.ts";
+import { startFixtureUpstream } from "./fixtures/upstream.ts";
+
+Deno.test("deno serve --parallel: SIGTERM with a background refresh on a hung upstream exits within the grace, exit 0", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "serve_refresh-" });
+  using client = Deno.createHttpClient({});
+  await using upstream = startFixtureUpstream();
+  try {
+    await using served = startServe({
+      DATA_DIR: dataDir,
+      UPSTREAM_URL: upstream.url,
+      UPSTREAM_TIMEOUT_MS: "30000",
+      SHUTDOWN_GRACE_MS: "500",
+      CACHE_TTL_SECONDS: "1",
+    });
+    await waitUntilUp(served, client);
+    // One connection: both GETs reach the same worker, and its cache.
+    const first = await fetch(`${served.url}/posts/1`, { client });
+    await first.body?.cancel();
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    upstream.setFault("/posts/1", { delayMs: 60_000 });
+    const stale = await fetch(`${served.url}/posts/1`, { client });
+    await stale.body?.cancel();
+    assert.match(stale.headers.get("cache-status") ?? "", /revalidate/);
+    await upstream.waitForRequests(2, "/posts/1");
+    served.kill("SIGTERM");
+    // Before, the worker ran on until the upstream timeout (30 s).
+    const status = await exitWithin(served, 15_000);
+    assert.equal(status?.code, 0, served.output());
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
