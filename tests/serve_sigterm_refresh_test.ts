@@ -26,13 +26,17 @@ Deno.test("deno serve --parallel: SIGTERM with a background refresh on a hung up
       CACHE_TTL_SECONDS: "1",
     });
     await waitUntilUp(served, client);
-    // One connection: both GETs reach the same worker, and its cache.
-    const first = await fetch(`${served.url}/posts/1`, { client });
-    await first.body?.cancel();
+    // One connection for both GETs (its body read whole, so it is kept):
+    // they reach the same worker, and its cache. Over the pool of
+    // waitUntilUp's client, the second went to the other worker now and
+    // then, a miss that waited on the hung upstream.
+    using one = Deno.createHttpClient({ poolMaxIdlePerHost: 1 });
+    const first = await fetch(`${served.url}/posts/1`, { client: one });
+    await first.text();
     await new Promise((resolve) => setTimeout(resolve, 1_100));
     upstream.setFault("/posts/1", { delayMs: 60_000 });
-    const stale = await fetch(`${served.url}/posts/1`, { client });
-    await stale.body?.cancel();
+    const stale = await fetch(`${served.url}/posts/1`, { client: one });
+    await stale.text();
     assert.match(stale.headers.get("cache-status") ?? "", /revalidate/);
     await upstream.waitForRequests(2, "/posts/1");
     served.kill("SIGTERM");
