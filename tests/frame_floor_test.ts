@@ -1,5 +1,5 @@
 /**
- * The frame floor (services/uploads/frame_floor.ts): stretches of reads
+ * The frame floor (services/http/frame_floor.ts): stretches of reads
  * that held the event loop count only when their frames average under
  * the floor, and the upload fails once they add up.
  *
@@ -11,7 +11,7 @@ import {
   FrameFloor,
   MAX_TINY_STRETCHES,
   MIN_FRAME_BYTES,
-} from "../services/uploads/frame_floor.ts";
+} from "../services/http/frame_floor.ts";
 
 Deno.test("Stretches of big frames never cross the floor", () => {
   const floor = new FrameFloor();

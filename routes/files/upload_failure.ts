@@ -13,7 +13,6 @@ import {
   DigestMismatchError,
   HashWorkerEndedError,
   NoSpaceError,
-  UploadFramesTooSmallError,
   UploadIdleTimeoutError,
   UploadIncompleteError,
   UploadTooLargeError,
@@ -22,6 +21,7 @@ import {
 import { UploadsStoppedError } from "../../services/uploads/tracker.ts";
 import { BodyCodingError } from "../../services/http/request_coding.ts";
 import { LengthRequiredError } from "../../services/http/body_framing.ts";
+import { FramesTooSmallError } from "../../services/http/frame_floor.ts";
 import { FileIdTakenError } from "../../services/storage/storage.ts";
 import type { UploadOutcome } from "./routes.ts";
 
@@ -80,7 +80,7 @@ const RULES: Rule<Error>[] = [
       minBytesPerSecond: error.minBytesPerSecond,
     },
   })),
-  rule(UploadFramesTooSmallError, (error) => ({
+  rule(FramesTooSmallError, (error) => ({
     outcome: "frames_too_small",
     status: 400,
     details: {

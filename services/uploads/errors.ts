@@ -61,28 +61,6 @@ export class UploadTooSlowError extends UploadError {
 }
 
 /**
- * The body came as frames so small, and so fast, that the reader could not
- * keep up (see services/uploads/frame_floor.ts): its reads held the event
- * loop, back to back, for a second in all with frames averaging under
- * `minFrameBytes`.
- */
-export class UploadFramesTooSmallError extends UploadError {
-  /** The floor, in bytes per frame (per body read). */
-  readonly minFrameBytes: number;
-  /** The average frame the body had while it held the loop, in bytes. */
-  readonly averageFrameBytes: number;
-  /** Creates the error. */
-  constructor(minFrameBytes: number, averageFrameBytes: number) {
-    super(
-      `The body arrived as chunks of ${averageFrameBytes} bytes on average, faster than they could be read; the floor is ${minFrameBytes} bytes per chunk`,
-    );
-    this.name = "UploadFramesTooSmallError";
-    this.minFrameBytes = minFrameBytes;
-    this.averageFrameBytes = averageFrameBytes;
-  }
-}
-
-/**
  * The body length differs from the declared one: it ended short, or went
  * past it (`received > expected`).
  */

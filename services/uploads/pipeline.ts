@@ -288,7 +288,7 @@ function abortSink(
  * The pipeline's `fail`: the first failure aborts `failed`, and the body
  * is cancelled, which settles a pending read with done so the reader task
  * notices. Not while the reader is behind a body the runtime holds many
- * frames of (Deno 2.9.6, see frame_floor.ts): cancelling it kept the main
+ * frames of (Deno 2.9.6, see services/http/frame_floor.ts): cancelling it kept the main
  * thread busy for minutes with no turn of the event loop (no answer, no
  * SIGTERM); such a reader has no read pending and stops at its next step,
  * and the answer's `Connection: close` drops what is left.

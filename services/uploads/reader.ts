@@ -13,15 +13,13 @@ import type { LogFields } from "../ops/logger.ts";
 import type { BoundedQueue } from "./bounded_queue.ts";
 import type { FreeList } from "./buffers.ts";
 import {
-  UploadFramesTooSmallError,
   UploadIdleTimeoutError,
   UploadIncompleteError,
   UploadTooLargeError,
   UploadTooSlowError,
 } from "./errors.ts";
 import type { IntoReader } from "./into_reader.ts";
-import { FrameFloor } from "./frame_floor.ts";
-import { LoopTurns } from "./loop_turns.ts";
+import { FrameFloor } from "../http/frame_floor.ts";
 import { RateFloor } from "./rate.ts";
 
 // An upload starts with buffers of at most this size.
@@ -141,8 +139,8 @@ export class ReaderTask {
   async run(): Promise<void> {
     const stopWatchdog = this.#watch();
     try {
-      using turns = new LoopTurns();
-      await this.#readAll(turns);
+      using _frames = this.#frames;
+      await this.#readAll();
     } finally {
       stopWatchdog();
     }
@@ -153,23 +151,18 @@ export class ReaderTask {
     this.#o.queue.close();
   }
 
-  async #readAll(turns: LoopTurns): Promise<void> {
+  async #readAll(): Promise<void> {
     const { bufferBytes, writerIdle } = this.#o;
     const frames = this.#frames;
     while (true) {
       const chunk = await this.#read();
       if (chunk === undefined) break;
       this.#accept(chunk);
-      frames.read(chunk.byteLength);
-      // A read of bytes already buffered never yields (loop_turns.ts): the
+      // A read of bytes already buffered never yields (frame_floor.ts): the
       // writer's writes, timers and other requests wait for a turn.
-      if (turns.starved()) {
-        const tooSmall = frames.heldLoop();
-        if (tooSmall) {
-          const { minFrameBytes, averageFrameBytes } = tooSmall;
-          throw new UploadFramesTooSmallError(minFrameBytes, averageFrameBytes);
-        }
-        await turns.turn();
+      const turn = frames.afterRead(chunk.byteLength);
+      if (turn) {
+        await turn;
         this.#o.signal.throwIfAborted();
       }
       if (this.#wanted < bufferBytes) this.#measureRate();

@@ -7,8 +7,9 @@
  * file write's completion, no other request ran until the socket ran dry
  * (a loopback probe: 1 timer tick in 16 s; the upload's own 49 KB disk
  * writes "took" 2-17 s and its queue sat full while the process answered
- * nothing for minutes). The reader asks {@linkcode LoopTurns.starved}
- * after each read and waits for a turn when it says so.
+ * nothing for minutes). Every loop reading a request body asks
+ * {@linkcode LoopTurns.starved} after each read, through frame_floor.ts,
+ * and waits for a turn when it says so.
  *
  * A zero-delay timer is the witness: armed when none is pending, it fires
  * on the loop's next turn, so a reader whose reads do wait on the network

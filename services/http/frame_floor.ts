@@ -1,0 +1,139 @@
+/**
+ * The floor on the size of a request body's frames while they arrive
+ * faster than they are read, and the loop turns that keep the service
+ * answering meanwhile: every loop that reads a request body (the upload's
+ * reader, the decoder of a coded body, the form parser's pump) calls
+ * {@linkcode FrameFloor.afterRead} after each read. Deno 2.9.6 reads a
+ * chunked request body off the socket ahead of its reader, with no bound,
+ * and each read then costs more the more frames it holds (seen: a 100-byte
+ * frame took 0.3-2 ms to read with 27-38 MB of them held): a client
+ * sending 100-byte frames faster than they are read makes every read
+ * slower, so the body falls further behind (a 40 MB upload read at
+ * ~45 KB/s, the process holding all of it). The floor lets the loop turn
+ * (loop_turns.ts), which keeps the service answering, and counts each
+ * stretch of reads that held the loop; once such stretches with frames
+ * averaging under {@linkcode MIN_FRAME_BYTES} add up to
+ * {@linkcode MAX_TINY_STRETCHES} (about a second), the read fails with
+ * {@linkcode FramesTooSmallError}. A slow client's small frames never
+ * count: its reads wait for the network, which turns the loop.
+ *
+ * A loop that reads the body without handing anything on (a coded body's
+ * padding or gzip comment, a form's preamble or other fields) needs it as
+ * much as the upload's reader: it never reached that reader's turns, and
+ * /metrics went unanswered for 5 s at a time until the upload's timers
+ * fired (10-36 s).
+ *
+ * ```ts
+ * import { FrameFloor } from "./frame_floor.ts";
+ *
+ * using floor = new FrameFloor();
+ * // after each read of a body:
+ * const turn = floor.afterRead(100);
+ * if (turn) await turn;
+ * ```
+ *
+ * @module
+ */
+
+import { LoopTurns, type LoopTurnsOptions } from "./loop_turns.ts";
+
+/** Frames (bytes per read) averaging less, read back to back, count. */
+export const MIN_FRAME_BYTES = 1024;
+/** Stretches of 16 ms holding the loop with tiny frames: ~1 s in all. */
+export const MAX_TINY_STRETCHES = 64;
+/** A tiny stretch this recent makes the body count as behind, ms. */
+export const BEHIND_MS = 1000;
+
+/** The average frame size when the floor is crossed. */
+export interface FramesTooSmall {
+  minFrameBytes: number;
+  averageFrameBytes: number;
+}
+
+/**
+ * The body came as frames so small, and so fast, that its reader could
+ * not keep up (see the module doc): its reads held the event loop, back to
+ * back, for a second in all with frames averaging under `minFrameBytes`.
+ */
+export class FramesTooSmallError extends Error {
+  /** The floor, in bytes per frame (per body read). */
+  readonly minFrameBytes: number;
+  /** The average frame the body had while it held the loop, in bytes. */
+  readonly averageFrameBytes: number;
+  /** Creates the error. */
+  constructor({ minFrameBytes, averageFrameBytes }: FramesTooSmall) {
+    super(
+      `The body arrived as chunks of ${averageFrameBytes} bytes on average, faster than they could be read; the floor is ${minFrameBytes} bytes per chunk`,
+    );
+    this.name = "FramesTooSmallError";
+    this.minFrameBytes = minFrameBytes;
+    this.averageFrameBytes = averageFrameBytes;
+  }
+}
+
+/** Counts the reads between loop turns; see the module doc. */
+export class FrameFloor implements Disposable {
+  readonly #turns: LoopTurns;
+  #reads = 0;
+  #bytes = 0;
+  #tinyStretches = 0;
+  #lastTinyAt: number | undefined;
+
+  /** `options` are the loop turns' (how long a read loop may hold it). */
+  constructor(options: LoopTurnsOptions = {}) {
+    this.#turns = new LoopTurns(options);
+  }
+
+  /**
+   * Counts one read of `bytes` and, when the reads held the loop, returns
+   * the loop's next turn to wait for. Throws {@linkcode FramesTooSmallError}
+   * once the floor is crossed. No promise when there is nothing to wait
+   * for: the upload's reader calls this for every read.
+   */
+  afterRead(bytes: number): Promise<void> | undefined {
+    this.read(bytes);
+    if (!this.#turns.starved()) return undefined;
+    const tooSmall = this.heldLoop();
+    if (tooSmall) throw new FramesTooSmallError(tooSmall);
+    return this.#turns.turn();
+  }
+
+  /** Clears the loop turns' pending witness (the reads are done). */
+  [Symbol.dispose](): void {
+    this.#turns[Symbol.dispose]();
+  }
+
+  /**
+   * Whether a stretch of tiny frames held the loop within
+   * {@linkcode BEHIND_MS}: the runtime then holds many frames ahead of the
+   * reader, and cancelling the body would go through every one of them
+   * with no turn of the loop (services/uploads/pipeline.ts leaves
+   * the cancel out).
+   */
+  get behind(): boolean {
+    const at = this.#lastTinyAt;
+    return at !== undefined && performance.now() - at < BEHIND_MS;
+  }
+
+  /** Counts one read of `bytes`. */
+  read(bytes: number): void {
+    this.#reads++;
+    this.#bytes += bytes;
+  }
+
+  /**
+   * The reads since the last call held the loop: returns the figures once
+   * the tiny stretches reached {@linkcode MAX_TINY_STRETCHES}.
+   */
+  heldLoop(): FramesTooSmall | undefined {
+    const reads = this.#reads;
+    const average = reads === 0 ? 0 : Math.floor(this.#bytes / reads);
+    this.#reads = 0;
+    this.#bytes = 0;
+    if (reads === 0 || average >= MIN_FRAME_BYTES) return undefined;
+    this.#tinyStretches++;
+    this.#lastTinyAt = performance.now();
+    if (this.#tinyStretches < MAX_TINY_STRETCHES) return undefined;
+    return { minFrameBytes: MIN_FRAME_BYTES, averageFrameBytes: average };
+  }
+}
