@@ -21,6 +21,7 @@ import type { ResponseCache } from "../../services/cache/policy.ts";
 import { problem } from "../../services/http/problem.ts";
 import { jsonDepth } from "../../services/http/json_depth.ts";
 import { BodyTooLargeError, readBody } from "../../services/http/read_body.ts";
+import { FramesTooSmallError } from "../../services/http/frame_floor.ts";
 import { contentLengthOf } from "../../services/http/content_length.ts";
 import {
   BodyReadStopped,
@@ -115,6 +116,20 @@ function tooLarge(error: BodyTooLargeError, ctx: RouteContext): Response {
   }, { headers: { connection: "close" } });
 }
 
+/** A coded body of tiny frames arriving faster than read (400, as an upload's). */
+function framesTooSmall(
+  error: FramesTooSmallError,
+  ctx: RouteContext,
+): Response {
+  return problem(400, {
+    title: "Chunks too small",
+    detail: error.message,
+    instance: ctx.url.pathname,
+    minFrameBytes: error.minFrameBytes,
+    // The rest of the body is not read: the connection goes.
+  }, { headers: { connection: "close" } });
+}
+
 function bodyTimeout(detail: string, ctx: RouteContext): Response {
   return problem(408, {
     detail,
@@ -174,6 +189,7 @@ async function jsonBody(
   } catch (error) {
     if (error instanceof BodyTooLargeError) return tooLarge(error, ctx);
     if (slow.signal.reason instanceof BodyReadStopped) return stopped(ctx);
+    if (error instanceof FramesTooSmallError) return framesTooSmall(error, ctx);
     if (signal.aborted) {
       return bodyTimeout(slowDetail(slow, bodyTimeoutMs), ctx);
     }

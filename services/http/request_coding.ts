@@ -22,6 +22,7 @@
  * @module
  */
 
+import { FrameFloor } from "./frame_floor.ts";
 import { Inflater } from "./inflater.ts";
 import { problem } from "./problem.ts";
 
@@ -112,6 +113,10 @@ class CodedInput {
   readonly #byob: ReadableStreamBYOBReader | undefined;
   readonly #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   #buffer: ArrayBuffer | undefined;
+  // A pull may read many coded chunks that decode to nothing (padding, a
+  // gzip comment, empty deflate blocks): the reads must let the loop turn
+  // (frame_floor.ts). Tiny frames decoding to a lot still count as tiny.
+  readonly #frames = new FrameFloor();
 
   constructor(body: ReadableStream<Uint8Array>) {
     try {
@@ -135,15 +140,33 @@ class CodedInput {
       // The read transferred the buffer: keep what it became.
       this.#buffer = result.value.buffer as ArrayBuffer;
     }
-    if (result.done) this.ended = true;
-    else if (!(result.value instanceof Uint8Array)) {
+    if (result.done) {
+      this.ended = true;
+      return;
+    }
+    if (!(result.value instanceof Uint8Array)) {
       throw new TypeError("A coded body's chunks must be Uint8Arrays");
-    } else this.chunk = result.value;
+    }
+    this.chunk = result.value;
+    const turn = this.#frames.afterRead(this.chunk.byteLength);
+    if (turn) await turn;
   }
 
-  /** Cancels the body. */
-  cancel(reason: unknown): Promise<void> {
-    return (this.#byob ?? this.#reader)!.cancel(reason);
+  /**
+   * Cancels the body; not while it is behind with tiny frames (see
+   * FrameFloor.behind): cancelling it went through every frame the runtime
+   * held with no turn of the loop (SIGTERM had no effect for 20 s and
+   * more); the answer's `Connection: close` drops them instead.
+   */
+  async cancel(reason: unknown): Promise<void> {
+    this.close();
+    if (this.#frames.behind) return;
+    await (this.#byob ?? this.#reader)!.cancel(reason);
+  }
+
+  /** Stops watching the reads (the body ended, failed or was cancelled). */
+  close(): void {
+    this.#frames[Symbol.dispose]();
   }
 }
 
@@ -176,6 +199,7 @@ class BodyDecoder {
       const written = await this.#decodeInto(request.view as Uint8Array);
       if (written > 0) return request.respond(written);
       this.#inflater.close();
+      this.#input.close();
       controller.close();
       request.respond(0);
     } catch (error) {

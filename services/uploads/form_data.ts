@@ -27,6 +27,7 @@ import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
 import { Busboy, type BusboyInstance } from "@fastify/busboy";
 import { decodedBody, type RequestCoding } from "../http/request_coding.ts";
+import { FrameFloor } from "../http/frame_floor.ts";
 import { isUnframed, lengthRequired } from "../http/body_framing.ts";
 import { printableName } from "../http/printable_name.ts";
 import { DigestMismatchError } from "./errors.ts";
@@ -156,6 +157,9 @@ class FilePartStream implements MultipartFile {
   readonly #parser: BusboyInstance;
   readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
   readonly #expectedSha256: Uint8Array | undefined;
+  // The parser takes a preamble or other fields without waiting for the
+  // file's reader: those reads let the loop turn here (frame_floor.ts).
+  readonly #frames = new FrameFloor();
   // Resolved on stop, so the pump never waits on a destroyed parser.
   readonly #stopped = Promise.withResolvers<void>();
   #controller!: ReadableStreamDefaultController<Uint8Array>;
@@ -242,11 +246,14 @@ class FilePartStream implements MultipartFile {
   }
 
   async #pump(): Promise<void> {
+    using frames = this.#frames;
     const hash = this.#expectedSha256 ? createHash("sha256") : undefined;
     while (!this.#settled) {
       const { done, value } = await this.#reader.read();
       if (this.#settled) return;
       if (done) break;
+      await frames.afterRead(value.byteLength);
+      if (this.#settled) return;
       hash?.update(value);
       // The callback runs once the parser took the chunk, which waits
       // while the file stream is paused: this is the backpressure. The
@@ -294,7 +301,9 @@ class FilePartStream implements MultipartFile {
 
   #stop(reason: unknown): void {
     this.#stopped.resolve();
-    this.#reader.cancel(reason).catch(() => {});
+    // Not while behind with tiny frames: that held the loop for 20 s and
+    // more (FrameFloor.behind); the answer's Connection: close drops them.
+    if (!this.#frames.behind) this.#reader.cancel(reason).catch(() => {});
     this.#file?.destroy();
     this.#parser.destroy();
   }
