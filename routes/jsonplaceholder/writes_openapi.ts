@@ -237,7 +237,9 @@ export const jsonPlaceholderWriteDocs: ApiFragment = {
     InvalidWrite: problemResponse(
       "The id is not a positive integer, or the body is not a JSON object " +
         "(or nests more than 64 levels deep), or comes with a " +
-        "`Content-Range` (a piece; RFC 9110 14.5).",
+        "`Content-Range` (a piece; RFC 9110 14.5), or is coded and comes " +
+        "as chunks averaging under 1 KiB faster than they are read " +
+        "(`Chunks too small`; the connection is closed).",
     ),
     WriteTooLarge: problemResponse(
       "The body is larger than `WRITE_MAX_BYTES` (told by `Content-Length` " +
