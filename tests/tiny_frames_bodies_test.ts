@@ -7,7 +7,7 @@
  * does), answers the request, and SIGTERM stops it. On main the decoder's
  * and the form parser's read loops never let the event loop turn:
  * `/healthz` went unanswered for 5 s and more until the upload's own
- * timers ended it (408 after 10-40 s).
+ * timers ended it (408 after 15-50 s).
  *
  * @module
  */

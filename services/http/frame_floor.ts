@@ -21,7 +21,7 @@
  * padding or gzip comment, a form's preamble or other fields) needs it as
  * much as the upload's reader: it never reached that reader's turns, and
  * /metrics went unanswered for 5 s at a time until the upload's timers
- * fired (10-36 s).
+ * fired (408 after 15-50 s).
  *
  * ```ts
  * import { FrameFloor } from "./frame_floor.ts";
