@@ -91,6 +91,12 @@ export interface MultipartFileOptions {
   maxFields?: number;
   /** Largest non-file field value kept by the parser. @default {16384} */
   maxFieldBytes?: number;
+  /**
+   * The floor the reads of a request body are held to (frame_floor.ts): the
+   * parser takes a preamble or other fields without the file's reader. None
+   * for a body not read off the network (an in-memory one's 1-byte chunks).
+   */
+  frames?: FrameFloor;
 }
 
 const FILE_HWM = 64 * 1024;
@@ -157,9 +163,7 @@ class FilePartStream implements MultipartFile {
   readonly #parser: BusboyInstance;
   readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
   readonly #expectedSha256: Uint8Array | undefined;
-  // The parser takes a preamble or other fields without waiting for the
-  // file's reader: those reads let the loop turn here (frame_floor.ts).
-  readonly #frames = new FrameFloor();
+  readonly #frames: FrameFloor | undefined;
   // Resolved on stop, so the pump never waits on a destroyed parser.
   readonly #stopped = Promise.withResolvers<void>();
   #controller!: ReadableStreamDefaultController<Uint8Array>;
@@ -172,9 +176,10 @@ class FilePartStream implements MultipartFile {
   constructor(
     body: ReadableStream<Uint8Array>,
     parser: BusboyInstance,
-    options: { expectedSha256?: Uint8Array; maxFields: number },
+    options: MultipartFileOptions & { maxFields: number },
   ) {
     this.#parser = parser;
+    this.#frames = options.frames;
     this.#reader = body.getReader();
     this.#expectedSha256 = options.expectedSha256;
     this.#listen(options.maxFields);
@@ -252,7 +257,7 @@ class FilePartStream implements MultipartFile {
       const { done, value } = await this.#reader.read();
       if (this.#settled) return;
       if (done) break;
-      await frames.afterRead(value.byteLength);
+      await frames?.afterRead(value.byteLength);
       if (this.#settled) return;
       hash?.update(value);
       // The callback runs once the parser took the chunk, which waits
@@ -303,7 +308,7 @@ class FilePartStream implements MultipartFile {
     this.#stopped.resolve();
     // Not while behind with tiny frames: that held the loop for 20 s and
     // more (FrameFloor.behind); the answer's Connection: close drops them.
-    if (!this.#frames.behind) this.#reader.cancel(reason).catch(() => {});
+    if (!this.#frames?.behind) this.#reader.cancel(reason).catch(() => {});
     this.#file?.destroy();
     this.#parser.destroy();
   }
@@ -319,12 +324,9 @@ export function multipartFile(
   contentType: string,
   options: MultipartFileOptions = {},
 ): MultipartFile {
-  const { expectedSha256, maxFields = 32, maxFieldBytes = 16 * 1024 } = options;
+  const { maxFields = 32, maxFieldBytes = 16 * 1024 } = options;
   const parser = createParser(contentType, maxFields, maxFieldBytes);
-  return new FilePartStream(body, parser, {
-    maxFields,
-    ...(expectedSha256 === undefined ? {} : { expectedSha256 }),
-  });
+  return new FilePartStream(body, parser, { ...options, maxFields });
 }
 
 /** What the upload pipeline reads, and the checks that apply to it. */
@@ -385,10 +387,11 @@ export function uploadBody(req: Request, plan: UploadBodyPlan): UploadBody {
         : { expectedSha256: declared.sha256 }),
     };
   }
-  const form = multipartFile(
-    body,
-    req.headers.get("content-type") ?? "",
-    declared.sha256 === undefined ? {} : { expectedSha256: declared.sha256 },
-  );
+  const form = multipartFile(body, req.headers.get("content-type") ?? "", {
+    frames: new FrameFloor(),
+    ...(declared.sha256 === undefined
+      ? {}
+      : { expectedSha256: declared.sha256 }),
+  });
   return { stream: form.stream, describe: () => form.describe() };
 }
