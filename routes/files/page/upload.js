@@ -228,8 +228,12 @@ async function upload(file) {
   view.previous = undefined;
   $("result-box").hidden = true;
   $("progress-box").hidden = false;
+  // Picked from the keyboard: disabling the focused input drops focus to
+  // the page's body; Cancel, the one thing to do now, takes it instead.
+  const picked = document.activeElement === $("file");
   $("file").disabled = true;
   $("cancel").hidden = false;
+  if (picked) $("cancel").focus();
   drawBar(0);
   say(`Uploading ${file.name}…`);
   let events;
@@ -269,8 +273,9 @@ async function upload(file) {
     events?.stop();
   } finally {
     running = undefined;
-    // Cancel pressed from the keyboard: focus goes back to the file input
-    // rather than to the page's start once the button hides.
+    // Cancel focused (pressed, or given focus as the upload began): focus
+    // goes back to the file input rather than to the page's start once the
+    // button hides.
     const refocus = document.activeElement === $("cancel");
     $("cancel").hidden = true;
     $("file").disabled = false;

@@ -1,0 +1,68 @@
+/**
+ * The upload page used from the keyboard alone, in Debian's chromium
+ * against the real app on loopback: the file is picked with Space on the
+ * file input (its file chooser), and the keyboard keeps a place on the
+ * page while the upload runs and after it. The input is disabled while an
+ * upload runs, and a focused element that is disabled drops focus to the
+ * page's body: a keyboard (or screen reader) user who had just picked a
+ * file was left nowhere, with Cancel somewhere after it and the download
+ * link, once stored, reachable only by starting over from the top.
+ *
+ * Needs chromium at `/usr/bin/chromium` (or `CHROMIUM_PATH`) and `-A`.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { withChromiumPage } from "./fixtures/chromium.ts";
+import { testApp } from "./fixtures/app.ts";
+import { withTempDir } from "./fixtures/temp_dir.ts";
+import { until } from "./fixtures/until.ts";
+import { throttleUploads, writeRandomFile } from "./fixtures/upload_page.ts";
+
+const MIB = 1024 * 1024;
+
+Deno.test("the upload page keeps the keyboard's place: on Cancel while it uploads, on the file input after", async () => {
+  await using t = await testApp([]);
+  await withTempDir(async (dir) => {
+    const path = join(dir, "picked.bin");
+    await writeRandomFile(path, 4 * MIB);
+    await withChromiumPage(t.app.fetch, async ({ origin, page, problems }) => {
+      await page.goto(`${origin}/upload`);
+      const focused = () => page.evaluate("document.activeElement.id");
+      // 4 MiB at 2 MB/s: two seconds in which to look at the focus.
+      await throttleUploads(page, 2_000_000);
+      await page.keyboard.press("Tab");
+      assert.equal(await focused(), "file", "Tab reaches the file input");
+      const [chooser] = await Promise.all([
+        page.waitForEvent("filechooser"),
+        page.keyboard.press("Space"),
+      ]);
+      await chooser.setFiles(path);
+      await until(
+        async () =>
+          Number(await page.locator("#bar").getAttribute("value")) > 0,
+        "progress",
+      );
+      assert.equal(await page.locator("#file").isEnabled(), false);
+      assert.equal(await focused(), "cancel", "focus while it uploads");
+      await until(
+        () => page.locator("#result-box").isVisible(),
+        "the stored file shown",
+      );
+      assert.equal(
+        await page.locator("#status").innerText(),
+        "Stored picked.bin.",
+      );
+      assert.equal(await focused(), "file", "focus once it is stored");
+      // From there the keyboard reaches the new download link: past the
+      // token's (closed) disclosure, the next stop.
+      await page.keyboard.press("Tab");
+      await page.keyboard.press("Tab");
+      assert.equal(await focused(), "download");
+      assert.deepEqual(problems, []);
+    });
+  });
+  assert.equal(t.app.board.size, 0);
+});
