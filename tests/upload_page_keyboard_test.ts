@@ -6,7 +6,9 @@
  * upload runs, and a focused element that is disabled drops focus to the
  * page's body: a keyboard (or screen reader) user who had just picked a
  * file was left nowhere, with Cancel somewhere after it and the download
- * link, once stored, reachable only by starting over from the top.
+ * link, once stored, reachable only by starting over from the top. With
+ * `UPLOAD_TOKEN`, the refused pick opens the token's field, and focus goes
+ * there, the next thing to type.
  *
  * Needs chromium at `/usr/bin/chromium` (or `CHROMIUM_PATH`) and `-A`.
  *
@@ -65,4 +67,48 @@ Deno.test("the upload page keeps the keyboard's place: on Cancel while it upload
     });
   });
   assert.equal(t.app.board.size, 0);
+});
+
+Deno.test("with UPLOAD_TOKEN, a file picked from the keyboard is refused and the keyboard goes to the token field", async () => {
+  const token = "a-long-enough-upload-token";
+  await using t = await testApp(["--upload-token", token]);
+  await withTempDir(async (dir) => {
+    const path = join(dir, "picked.bin");
+    await writeRandomFile(path, MIB);
+    await withChromiumPage(t.app.fetch, async ({ origin, page, problems }) => {
+      await page.goto(`${origin}/upload`);
+      const focused = () => page.evaluate("document.activeElement.id");
+      await page.focus("#file");
+      const [chooser] = await Promise.all([
+        page.waitForEvent("filechooser"),
+        page.keyboard.press("Space"),
+      ]);
+      await chooser.setFiles(path);
+      await until(
+        () => page.locator("#file").isEnabled(),
+        "the file input enabled again",
+      );
+      assert.match(
+        await page.locator("#status").innerText(),
+        /^Upload failed: .*Bearer/,
+      );
+      assert.equal(await focused(), "token", "focus once the token is asked");
+      // Typed there, and the file picked again: stored.
+      await page.keyboard.type(token);
+      await page.focus("#file");
+      const [again] = await Promise.all([
+        page.waitForEvent("filechooser"),
+        page.keyboard.press("Space"),
+      ]);
+      await again.setFiles(path);
+      await until(
+        () => page.locator("#result-box").isVisible(),
+        "the stored file shown",
+      );
+      assert.equal(await focused(), "file");
+      // The event stream's 401, seen by chromium as a failed load.
+      assert.ok(problems.length > 0 && problems.every((p) => /401/.test(p)));
+    });
+  });
+  assert.equal(t.app.watchers.count, 0);
 });

@@ -240,7 +240,9 @@ async function upload(file) {
   try {
     events = await watch(id, onEvent).catch((error) => {
       if (error.status === 401) {
+        // The token is what to type next: the keyboard goes there.
         $("token-box").open = true;
+        $("token").focus();
         throw error;
       }
       // Without events (too many watchers), the upload still works.
