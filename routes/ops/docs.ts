@@ -54,6 +54,12 @@ window.addEventListener("load", function () {
     displayRequestDuration: true,
     presets: [SwaggerUIBundle.presets.apis],
     layout: "BaseLayout",
+    // Swagger UI wraps its servers select in an empty label, which leaves
+    // it without an accessible name (axe-core: select-name, critical).
+    onComplete: function () {
+      var servers = document.getElementById("servers");
+      if (servers) servers.setAttribute("aria-label", "Server");
+    },
   });
 });
 `;
