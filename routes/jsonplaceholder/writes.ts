@@ -5,14 +5,17 @@
  * body is a JSON object of at most `WRITE_MAX_BYTES` (413 past it, told by
  * `Content-Length` before any byte is read, else as soon as the count
  * crosses it), sent as `application/json` in UTF-8 (415 otherwise),
- * well-formed and at most `MAX_JSON_DEPTH` levels deep (400). The
- * upstream's status, body, `Content-Type`, `Location` and
- * `Content-Location` come back as they are (a `Location` into the upstream
- * is made relative, so it leads here), but for a body that is not a JSON
- * object, which the OpenAPI document promises (502 problem+json after a
- * 2xx, the same status as problem+json after a 4xx), and a 5xx (502); nothing
- * of a write is cached, and a successful one (2xx, 3xx) drops what it made
- * stale (`invalidation.ts`) before the answer goes out, its body good or not.
+ * well-formed, at most `MAX_JSON_DEPTH` levels deep and of the resource's
+ * input schema (`write_schemas.ts`; 400). The upstream's status, body,
+ * `Content-Type`, `Location` and `Content-Location` come back as they are
+ * (a `Location` into the upstream is made relative, so it leads here), but
+ * for an answer the OpenAPI document does not promise (a body that is not
+ * a JSON object, a 2xx not of the written item's schema:
+ * `write_refusal.ts`; 502 problem+json after a 2xx, the same status as
+ * problem+json after a 4xx), and a
+ * 5xx (502); nothing of a write is cached, and a successful one (2xx, 3xx)
+ * drops what it made stale (`invalidation.ts`) before the answer goes out,
+ * its body good or not.
  *
  * @module
  */
@@ -49,6 +52,7 @@ import {
 } from "../../services/upstream/write.ts";
 import type { Handler, Route, RouteContext } from "../router.ts";
 import { createdPath, writeRule } from "./invalidation.ts";
+import { inputRefusal, WRITE_SCHEMAS } from "./write_schemas.ts";
 import { isValidId, NESTED, type Resource, RESOURCES } from "./resources.ts";
 import { badId } from "./routes.ts";
 
@@ -168,7 +172,7 @@ function invalidJson(detail: string, ctx: RouteContext): Response {
 async function jsonBody(
   req: Request,
   ctx: RouteContext,
-  deps: WriteDeps & { coding: RequestCoding },
+  deps: WriteDeps & { coding: RequestCoding; resource: Resource },
 ): Promise<Uint8Array<ArrayBuffer> | Response> {
   const { maxBytes, bodyTimeoutMs, coding } = deps;
   const expectedBytes = contentLengthOf(req.headers);
@@ -223,7 +227,7 @@ async function jsonBody(
       ctx,
     );
   }
-  return bytes;
+  return inputRefusal(value, deps.resource, ctx.url.pathname) ?? bytes;
 }
 
 /** The answer to the client: the upstream's, `Location`s made relative. */
@@ -304,7 +308,7 @@ function passThrough(deps: WriteDeps, target: WriteTarget): Handler {
       // As body-parser, and so json-server: gzip and deflate are decoded.
       const coding = requestCoding(req.headers.get("content-encoding"));
       if (coding === undefined) return unsupportedCoding(ctx.url.pathname);
-      const checked = await jsonBody(req, ctx, { ...deps, coding });
+      const checked = await jsonBody(req, ctx, { ...deps, coding, resource });
       if (checked instanceof Response) return checked;
       body = checked;
     }
@@ -315,6 +319,10 @@ function passThrough(deps: WriteDeps, target: WriteTarget): Handler {
       pathAndQuery: ctx.url.pathname + ctx.url.search,
       ...(body ? { body, contentType } : {}),
       client: ctx.remoteAddress,
+      // A delete's answer is any object (JSONPlaceholder: `{}`).
+      ...(method === "DELETE"
+        ? {}
+        : { written: WRITE_SCHEMAS[resource].written }),
     });
     const base = deps.client.settings.baseUrl;
     if (answer.status < 400) {

@@ -2,9 +2,9 @@
  * The OpenAPI fragment of the JSONPlaceholder writes (`writes.ts`):
  * `POST /<resource>` and `PUT`/`PATCH`/`DELETE /<resource>/:id` for every
  * resource, `POST /<parent>/:id/<child>` for every nested collection, with
- * the request and answer bodies made from each resource's schema in
- * `resources.ts` (every field optional, others allowed: the upstream
- * decides what it takes).
+ * the request and answer bodies of `write_schemas.ts` (every field
+ * optional, of its type; others allowed: the upstream decides what it
+ * keeps).
  *
  * @module
  */
@@ -27,7 +27,8 @@ import {
   UNCACHED_HEADERS,
 } from "../../services/ops/openapi_parts.ts";
 import { capital, POSITIVE_ID } from "./openapi.ts";
-import { IdSchema, NESTED, RESOURCE_INFO, RESOURCES } from "./resources.ts";
+import { NESTED, RESOURCE_INFO, RESOURCES } from "./resources.ts";
+import { WRITE_SCHEMAS } from "./write_schemas.ts";
 
 type Resource = typeof RESOURCES[number];
 
@@ -35,9 +36,10 @@ const PASSED_THROUGH = "Passed through to the upstream, never cached; the " +
   "upstream's status, body, `Content-Type`, `Location` and " +
   "`Content-Location` come back as they are (a `Location` into the " +
   "upstream is made relative, so it leads here), but for a 5xx (502) and " +
-  "a body that is not a JSON object (an HTML page, garbage, none, an " +
-  "array): 502 after a 2xx, the upstream's status after a 4xx, as " +
-  "problem+json with `upstreamStatus`. A success (2xx, 3xx) " +
+  "an answer this document does not promise: a body that is not a JSON " +
+  "object (an HTML page, garbage, none, an array), a 2xx whose fields " +
+  "are not of the schema below: 502 after a 2xx, the upstream's status " +
+  "after a 4xx, as problem+json with `upstreamStatus`. A success (2xx, 3xx) " +
   "first drops the cached reads it made stale (RFC 9111 4.4): the item, " +
   "the collection with every query, the nested lists holding the " +
   "resource, lists that `_embed` or `_expand` it, and the `Location`. " +
@@ -46,19 +48,17 @@ const PASSED_THROUGH = "Passed through to the upstream, never cached; the " +
   "and keeps nothing.";
 
 const BODY_NOTE = "The body is a JSON object of at most `WRITE_MAX_BYTES`, " +
-  "sent as `application/json`. JSONPlaceholder also takes an urlencoded " +
+  "sent as `application/json`, its fields of the schema's types (400 " +
+  "otherwise, nothing sent; others pass). JSONPlaceholder also takes an urlencoded " +
   "form, any other type or no body (ignored: only an id is given), an " +
   "empty body and an array; here those are 415 or 400, nothing sent " +
   "upstream.";
 
 /** Request and answer bodies of one resource's writes. */
 function bodySchemas(resource: Resource): Record<string, z.ZodType> {
-  const { name, schema } = RESOURCE_INFO[resource];
-  const input = schema.omit({ id: true }).partial().loose();
-  return {
-    [`${name}Input`]: input,
-    [`${name}Written`]: input.extend({ id: IdSchema }),
-  };
+  const { name } = RESOURCE_INFO[resource];
+  const { input, written } = WRITE_SCHEMAS[resource];
+  return { [`${name}Input`]: input, [`${name}Written`]: written };
 }
 
 function written(resource: Resource, description: string): ResponseObject {
@@ -236,7 +236,8 @@ export const jsonPlaceholderWriteDocs: ApiFragment = {
     },
     InvalidWrite: problemResponse(
       "The id is not a positive integer, or the body is not a JSON object " +
-        "(or nests more than 64 levels deep), or comes with a " +
+        "(or nests more than 64 levels deep, or has a field of another " +
+        "type than the resource's input schema), or comes with a " +
         "`Content-Range` (a piece; RFC 9110 14.5), or is coded and comes " +
         "as chunks averaging under 1 KiB faster than they are read " +
         "(`Chunks too small`; the connection is closed).",

@@ -9,12 +9,14 @@
  * answer). The upstream's answer (status, body, `Content-Type`, `Location`,
  * `Content-Location`) is returned as it came, its body within the cap,
  * but for a 5xx (a 502 {@linkcode UpstreamError}: the upstream failed,
- * its page is not the client's to see) and a body that is not a JSON
- * object, which the route does not pass on (`WriteAnswer.refused`).
+ * its page is not the client's to see) and an answer not of the kind the
+ * OpenAPI document promises (`write_refusal.ts`), which the route does
+ * not pass on (`WriteAnswer.refused`).
  *
  * @module
  */
 
+import type { z } from "zod";
 import {
   type Outcome,
   parseRetryAfter,
@@ -23,12 +25,12 @@ import {
   type Signals,
   timedOut,
 } from "./answer.ts";
-import { assertShape, parsedJson } from "./json_answer.ts";
 import { jitteredBackoff, pauseBetweenAttempts } from "./backoff.ts";
 import type { JsonPlaceholderClient } from "./client.ts";
 import { UpstreamError } from "./error.ts";
 import { noDescriptor, outOfDescriptors } from "./no_descriptor.ts";
 import { stoppedBy, stoppedOutcome, stoppedWrite } from "./stopped.ts";
+import { refusalOf } from "./write_refusal.ts";
 
 /** The methods passed through. */
 export const WRITE_METHODS = ["POST", "PUT", "PATCH", "DELETE"] as const;
@@ -51,6 +53,11 @@ export interface UpstreamWrite {
   signal?: AbortSignal;
   /** The client address the write is for, counted against its share. */
   client?: string | undefined;
+  /**
+   * What a 2xx answer's body must hold (the OpenAPI document's schema of
+   * the written item); without it, any JSON object.
+   */
+  written?: z.ZodType | undefined;
 }
 
 /** The upstream's answer to a write. */
@@ -66,36 +73,12 @@ export interface WriteAnswer {
   /** Attempts made. */
   attempts: number;
   /**
-   * Why the body is not passed on, when it is not: a body other than a
-   * JSON object (an HTML page, garbage, nothing, an array), where every
-   * write's answer in the OpenAPI document is one. Its status is 502.
+   * Why the answer is not passed on, when it is not (`write_refusal.ts`):
+   * a body other than a JSON object (an HTML page, garbage, nothing, an
+   * array), where every write's answer in the OpenAPI document is one, a
+   * 2xx not of `UpstreamWrite.written`. Its status is 502.
    */
   refused?: UpstreamError;
-}
-
-/** Statuses whose answer has no body to check. */
-const NULL_BODY = new Set([204, 205, 304]);
-
-/**
- * Why an answer's body is not what the OpenAPI document promises (a JSON
- * object), or `undefined`; a redirect's body is no document's.
- */
-function refusalOf(
-  status: number,
-  body: Uint8Array,
-  contentType: string,
-): UpstreamError | undefined {
-  if (NULL_BODY.has(status) || (status >= 300 && status < 400)) return;
-  try {
-    assertShape(parsedJson(body, contentType), "object");
-    return undefined;
-  } catch (error) {
-    if (!(error instanceof UpstreamError)) throw error;
-    return new UpstreamError(502, error.message, {
-      upstreamStatus: status,
-      cause: error,
-    });
-  }
 }
 
 /**
@@ -170,6 +153,7 @@ function networkFailure(
 interface AttemptContext {
   url: string;
   method: WriteMethod;
+  baseUrl: string;
   signals: Signals;
   maxBytes: number;
   timeoutMs: number;
@@ -243,7 +227,10 @@ async function exchange(
   }
   if (status >= 500) return { outcome: failedAnswer(response) };
   const headers = headersOf(response);
-  const refused = refusalOf(status, body, headers.contentType ?? "");
+  const refused = refusalOf(status, body, headers, {
+    baseUrl: context.baseUrl,
+    written: write.written,
+  });
   return {
     ...(refused ? { refused } : {}),
     outcome: answered(status, body, headers, refused),
@@ -293,6 +280,7 @@ export async function sendWrite(
   const context: AttemptContext = {
     url: settings.baseUrl + write.pathAndQuery,
     method: write.method,
+    baseUrl: settings.baseUrl,
     signals: { caller: write.signal, deadline: client.callDeadline() },
     maxBytes: settings.maxBytes,
     timeoutMs: settings.timeoutMs,
