@@ -3,16 +3,21 @@
  * the schemas `/openapi.json` declares (`write_schemas.ts`, the one source
  * of the types, the check and the document). An upstream (the fixture,
  * `Deno.serve` on port 0) answering a 2xx whose fields are of other types
- * (`{"id":"abc"}`, `{"userId":null}`, no id) had it passed on, and a
- * generated client took it for a post; now it is a 502 problem+json, sent
- * once. A body of other types was sent on, and json-server echoes it (the
- * id too): now a 400, nothing sent.
+ * (`{"id":"abc"}`, `{"userId":null}`, no id) had it passed on, and the
+ * validating client `@hey-api/openapi-ts` generates failed a 201 with a
+ * ZodError, the write done; now it is a 502 problem+json, sent once. A
+ * body of other types was sent on, and json-server echoes it (the id
+ * too): now a 400, nothing sent. A redirect out of the upstream, one
+ * with no `Location`, and a 204, 205 or 304 (an empty answer where the
+ * written item is promised) were passed on; now each is a 502, and a
+ * client that follows redirects does not carry the write to another host.
  *
  * @module
  */
 
 import assert from "node:assert/strict";
 import { json, type TestApp, testApp } from "./fixtures/app.ts";
+import { serveApp } from "./fixtures/served_app.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
 import { send } from "./fixtures/write_requests.ts";
 
@@ -103,4 +108,91 @@ Deno.test("a write body of other types than /openapi.json declares: 400 naming t
   const kept = await send(t, "POST", "/posts", { title: "t", tags: [1] });
   assert.equal(kept.status, 201);
   assert.deepEqual((await json(kept) as { tags: number[] }).tags, [1]);
+});
+
+Deno.test("a write answered 204, 205 or 304: 502 problem+json, where /openapi.json promises the written item", async () => {
+  await using upstream = startFixtureUpstream();
+  await using t = await app(upstream.url);
+  for (
+    const [method, path, status] of [
+      ["DELETE", "/posts/1", 204],
+      ["PUT", "/posts/2", 204],
+      ["PATCH", "/posts/3", 205],
+      ["POST", "/posts", 304],
+    ] as const
+  ) {
+    upstream.setFault(path, { status, times: 1 });
+    const res = await send(
+      t,
+      method,
+      path,
+      method === "DELETE" ? undefined : { title: "t" },
+    );
+    const what = `${method} ${path} answered ${status}`;
+    assert.equal(res.status, 502, what);
+    const problem = await problemOf(res);
+    assert.equal(problem.upstreamStatus, status, what);
+  }
+});
+
+/** A second host, which counts what reaches it. */
+function otherHost() {
+  let hits = 0;
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    async (req) => {
+      hits++;
+      await req.body?.cancel();
+      return Response.json({ id: 1, title: "elsewhere" }, { status: 201 });
+    },
+  );
+  return {
+    url: `http://127.0.0.1:${server.addr.port}`,
+    hits: () => hits,
+    [Symbol.asyncDispose]: () => server.shutdown(),
+  };
+}
+
+Deno.test("a write redirected out of the upstream, or with no Location: 502, and a client following redirects sends the other host nothing", async () => {
+  await using upstream = startFixtureUpstream();
+  await using other = otherHost();
+  await using service = await serveApp({
+    args: ["--upstream-url", upstream.url],
+  });
+  for (const status of [307, 308, 302]) {
+    upstream.setFault("/posts", {
+      status,
+      times: 1,
+      headers: { location: `${other.url}/posts` },
+    });
+    // Redirects followed, as fetch does by default (and openapi-fetch,
+    // hey-api's client): a 307 and a 308 send the write there again.
+    const res = await fetch(`${service.url}/posts`, {
+      method: "POST",
+      body: JSON.stringify({ title: "t" }),
+      headers: { "content-type": "application/json" },
+      redirect: "follow",
+    });
+    assert.equal(res.status, 502, `${status}`);
+    assert.equal(res.headers.get("location"), null);
+    const problem = await problemOf(res);
+    assert.equal(problem.upstreamStatus, status);
+    assert.match(String(problem.detail), /Location outside it/);
+  }
+  assert.equal(other.hits(), 0, "the other host got nothing");
+  await using t = await app(upstream.url);
+  upstream.setFault("/posts/1", { status: 301, times: 1 });
+  const bare = await send(t, "PUT", "/posts/1", { title: "t" });
+  assert.equal(bare.status, 502);
+  assert.match(String((await problemOf(bare)).detail), /no Location/);
+  // Into the upstream, it still passes on, made relative (a 303 to a read).
+  upstream.setFault("/posts", {
+    status: 303,
+    times: 1,
+    headers: { location: `${upstream.url}/posts/5` },
+  });
+  const seeOther = await send(t, "POST", "/posts", { title: "t" });
+  assert.equal(seeOther.status, 303);
+  assert.equal(seeOther.headers.get("location"), "/posts/5");
+  await seeOther.body?.cancel();
 });

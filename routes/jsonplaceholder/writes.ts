@@ -10,9 +10,9 @@
  * `Content-Type`, `Location` and `Content-Location` come back as they are
  * (a `Location` into the upstream is made relative, so it leads here), but
  * for an answer the OpenAPI document does not promise (a body that is not
- * a JSON object, a 2xx not of the written item's schema:
- * `write_refusal.ts`; 502 problem+json after a 2xx, the same status as
- * problem+json after a 4xx), and a
+ * a JSON object, a 2xx not of the written item's schema, a 204, 205 or
+ * 304, a redirect out of the upstream: `write_refusal.ts`; 502 problem+json
+ * after a 2xx or 3xx, the same status as problem+json after a 4xx), and a
  * 5xx (502); nothing of a write is cached, and a successful one (2xx, 3xx)
  * drops what it made stale (`invalidation.ts`) before the answer goes out,
  * its body good or not.
@@ -78,8 +78,6 @@ const JSON_MEDIA_TYPE = /^application\/(?:[\w.-]+\+)?json\s*(?:;|$)/i;
  * holding its stack, which went back to the client as it was.
  */
 const OTHER_CHARSET = /;\s*charset\s*=\s*(?!"?utf-8"?\s*(?:;|$))/i;
-
-const NULL_BODY = new Set([204, 205, 304]);
 
 /**
  * Deepest nesting of a body passed on. json-server serialises its answer
@@ -245,9 +243,10 @@ function answerOf(answer: WriteAnswer, base: string): Response {
       headers.set(name, upstreamPath(value, base) ?? value);
     }
   }
-  const body = NULL_BODY.has(answer.status) ? null : answer.body;
-  if (body) headers.set("content-length", String(body.byteLength));
-  return new Response(body as BodyInit | null, {
+  // A 204, 205 or 304, which may carry no body, is refused before this.
+  const body = answer.body;
+  headers.set("content-length", String(body.byteLength));
+  return new Response(body as BodyInit, {
     status: answer.status,
     headers,
   });

@@ -38,8 +38,10 @@ const PASSED_THROUGH = "Passed through to the upstream, never cached; the " +
   "upstream is made relative, so it leads here), but for a 5xx (502) and " +
   "an answer this document does not promise: a body that is not a JSON " +
   "object (an HTML page, garbage, none, an array), a 2xx whose fields " +
-  "are not of the schema below: 502 after a 2xx, the upstream's status " +
-  "after a 4xx, as problem+json with `upstreamStatus`. A success (2xx, 3xx) " +
+  "are not of the schema below, a 204, 205 or 304, a redirect with no " +
+  "`Location` or one out of the upstream: 502 after a 2xx or 3xx, the " +
+  "upstream's status after a 4xx, as problem+json with `upstreamStatus`. " +
+  "A redirect into the upstream passes on. A success (2xx, 3xx) " +
   "first drops the cached reads it made stale (RFC 9111 4.4): the item, " +
   "the collection with every query, the nested lists holding the " +
   "resource, lists that `_embed` or `_expand` it, and the `Location`. " +

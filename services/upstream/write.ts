@@ -76,7 +76,8 @@ export interface WriteAnswer {
    * Why the answer is not passed on, when it is not (`write_refusal.ts`):
    * a body other than a JSON object (an HTML page, garbage, nothing, an
    * array), where every write's answer in the OpenAPI document is one, a
-   * 2xx not of `UpstreamWrite.written`. Its status is 502.
+   * 2xx not of `UpstreamWrite.written`, a 204, 205 or 304, a redirect out
+   * of the upstream. Its status is 502.
    */
   refused?: UpstreamError;
 }
