@@ -51,10 +51,10 @@ const PASSED_THROUGH = "Passed through to the upstream, never cached; the " +
 
 const BODY_NOTE = "The body is a JSON object of at most `WRITE_MAX_BYTES`, " +
   "sent as `application/json`, its fields of the schema's types (400 " +
-  "otherwise, nothing sent; others pass). JSONPlaceholder also takes an urlencoded " +
-  "form, any other type or no body (ignored: only an id is given), an " +
-  "empty body and an array; here those are 415 or 400, nothing sent " +
-  "upstream.";
+  "otherwise, nothing sent; others pass). JSONPlaceholder also takes an " +
+  "urlencoded form, any other type or no body (ignored: only an id is " +
+  "given), an empty body and an array; here those are 415 or 400, " +
+  "nothing sent upstream.";
 
 /** Request and answer bodies of one resource's writes. */
 function bodySchemas(resource: Resource): Record<string, z.ZodType> {
