@@ -180,3 +180,32 @@ Deno.test("the real JSONPlaceholder's answer to every write route, with its own 
     assert.deepEqual(await ours.json(), await theirs.json(), where);
   }
 });
+
+Deno.test("a write's strings that the real JSONPlaceholder turns into numbers or booleans come back as sent, not a 502", async () => {
+  await using upstream = await startJsonPlaceholder();
+  await using t = await testApp(["--upstream-url", upstream.url]);
+  const sent = { title: "5", body: "true", userId: 1 };
+  const init = {
+    method: "POST",
+    body: JSON.stringify(sent),
+    headers: JSON_HEADERS,
+  };
+  // json-server 0.8 stores "5" as 5 and "true" as true (its toNative).
+  const theirs = await (await fetch(upstream.url + "/posts", init)).json();
+  assert.equal(theirs.title, 5);
+  const ours = await t.get("/posts", init);
+  assert.equal(ours.status, 201);
+  const answer = await ours.json();
+  assert.equal(answer.title, "5");
+  assert.equal(answer.body, "true");
+  assert.equal(answer.userId, 1);
+  assert.equal(typeof answer.id, "number");
+  // A string it keeps as it is ("05", " 5") passes unchanged.
+  const kept = await t.get("/posts/1", {
+    method: "PATCH",
+    body: JSON.stringify({ title: "05" }),
+    headers: JSON_HEADERS,
+  });
+  assert.equal(kept.status, 200);
+  assert.equal((await kept.json()).title, "05");
+});

@@ -10,10 +10,16 @@
  * @module
  */
 
-import type { z } from "zod";
+import { z } from "zod";
 import { problem } from "../../services/http/problem.ts";
 import { issuesText } from "../../services/http/schema_issues.ts";
 import { type Resource, RESOURCE_INFO, RESOURCES } from "./resources.ts";
+
+/** A write's body as sent on, and as read. */
+export interface SentBody {
+  bytes: Uint8Array<ArrayBuffer>;
+  value: Readonly<Record<string, unknown>>;
+}
 
 /** One resource's write bodies. */
 export interface WriteSchemas {
@@ -57,4 +63,69 @@ export function inputRefusal(
       `/openapi.json: ${issuesText(checked.error)}`,
     instance,
   });
+}
+
+/**
+ * Whether json-server made `got` of the client's string `sent`: json-server
+ * 0.8 (the npm JSONPlaceholder, `toNative`) stores each top-level string of
+ * a write that reads as a number or a boolean as one ("5" -> 5, "true" ->
+ * true; one too large for a number becomes `null` in its JSON).
+ */
+function coercedFrom(sent: string, got: unknown): boolean {
+  if (typeof got === "boolean") return sent === String(got);
+  if (sent === "" || sent.trim() !== sent) return false;
+  const number = Number(sent);
+  return Number.isFinite(number) ? got === number : got === null;
+}
+
+/**
+ * `answer` with the client's own strings where the upstream turned them
+ * into numbers or booleans: a valid `{"title":"5"}` came back as
+ * `{"title":5}`, not of the document's schema, and was a 502 for a write
+ * that happened. The client gets what it wrote, of the document's types.
+ */
+export function echoRestored(
+  answer: unknown,
+  sent: Readonly<Record<string, unknown>>,
+): unknown {
+  if (typeof answer !== "object" || answer === null) return answer;
+  if (Array.isArray(answer)) return answer;
+  let restored: Record<string, unknown> | undefined;
+  for (const [key, value] of Object.entries(sent)) {
+    if (typeof value !== "string" || !Object.hasOwn(answer, key)) continue;
+    if (coercedFrom(value, (answer as Record<string, unknown>)[key])) {
+      (restored ??= { ...answer })[key] = value;
+    }
+  }
+  return restored ?? answer;
+}
+
+/** The schema a 2xx answer to a write of `sent` is held to. */
+export function writtenSchemaOf(
+  resource: Resource,
+  sent: Readonly<Record<string, unknown>>,
+): z.ZodType {
+  return z.preprocess(
+    (value) => echoRestored(value, sent),
+    WRITE_SCHEMAS[resource].written,
+  );
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * The 2xx answer's bytes with the client's strings given back (see
+ * {@linkcode echoRestored}); the upstream's own bytes when nothing was
+ * turned. Called only on an answer already held to the schema (a JSON
+ * object).
+ */
+export function restoredAnswer(
+  body: Uint8Array,
+  sent: Readonly<Record<string, unknown>>,
+): Uint8Array {
+  const answer = JSON.parse(new TextDecoder().decode(body));
+  const restored = echoRestored(answer, sent);
+  return restored === answer
+    ? body
+    : encoder.encode(JSON.stringify(restored, null, 2));
 }

@@ -52,7 +52,12 @@ import {
 } from "../../services/upstream/write.ts";
 import type { Handler, Route, RouteContext } from "../router.ts";
 import { createdPath, writeRule } from "./invalidation.ts";
-import { inputRefusal, WRITE_SCHEMAS } from "./write_schemas.ts";
+import {
+  inputRefusal,
+  restoredAnswer,
+  type SentBody,
+  writtenSchemaOf,
+} from "./write_schemas.ts";
 import { isValidId, NESTED, type Resource, RESOURCES } from "./resources.ts";
 import { badId } from "./routes.ts";
 
@@ -171,7 +176,7 @@ async function jsonBody(
   req: Request,
   ctx: RouteContext,
   deps: WriteDeps & { coding: RequestCoding; resource: Resource },
-): Promise<Uint8Array<ArrayBuffer> | Response> {
+): Promise<SentBody | Response> {
   const { maxBytes, bodyTimeoutMs, coding } = deps;
   const expectedBytes = contentLengthOf(req.headers);
   // A connection with a request in flight is never closed by the server's
@@ -225,11 +230,16 @@ async function jsonBody(
       ctx,
     );
   }
-  return inputRefusal(value, deps.resource, ctx.url.pathname) ?? bytes;
+  return inputRefusal(value, deps.resource, ctx.url.pathname) ??
+    { bytes, value: value as Record<string, unknown> };
 }
 
 /** The answer to the client: the upstream's, `Location`s made relative. */
-function answerOf(answer: WriteAnswer, base: string): Response {
+function answerOf(
+  answer: WriteAnswer,
+  base: string,
+  sent: SentBody | undefined,
+): Response {
   const headers = new Headers({ "cache-control": "no-store" });
   const { contentType, location, contentLocation } = answer.headers;
   if (contentType) headers.set("content-type", contentType);
@@ -244,7 +254,9 @@ function answerOf(answer: WriteAnswer, base: string): Response {
     }
   }
   // A 204, 205 or 304, which may carry no body, is refused before this.
-  const body = answer.body;
+  const body = sent && answer.status < 300
+    ? restoredAnswer(answer.body, sent.value)
+    : answer.body;
   headers.set("content-length", String(body.byteLength));
   return new Response(body as BodyInit, {
     status: answer.status,
@@ -289,7 +301,7 @@ function passThrough(deps: WriteDeps, target: WriteTarget): Handler {
     // The item written, when the path names it (not a parent's id).
     const id = target.parent === undefined ? pathId : undefined;
     const contentType = req.headers.get("content-type") ?? "";
-    let body: Uint8Array<ArrayBuffer> | undefined;
+    let body: SentBody | undefined;
     if (method !== "DELETE") {
       if (!JSON_MEDIA_TYPE.test(contentType)) return unsupported(method, ctx);
       if (OTHER_CHARSET.test(contentType)) {
@@ -316,12 +328,10 @@ function passThrough(deps: WriteDeps, target: WriteTarget): Handler {
     const answer = await sendWrite(deps.client, {
       method,
       pathAndQuery: ctx.url.pathname + ctx.url.search,
-      ...(body ? { body, contentType } : {}),
+      ...(body ? { body: body.bytes, contentType } : {}),
       client: ctx.remoteAddress,
       // A delete's answer is any object (JSONPlaceholder: `{}`).
-      ...(method === "DELETE"
-        ? {}
-        : { written: WRITE_SCHEMAS[resource].written }),
+      ...(body ? { written: writtenSchemaOf(resource, body.value) } : {}),
     });
     const base = deps.client.settings.baseUrl;
     if (answer.status < 400) {
@@ -335,7 +345,7 @@ function passThrough(deps: WriteDeps, target: WriteTarget): Handler {
     ctx.log.upstreamStatus = answer.status;
     return answer.refused
       ? refusedAnswer(answer.refused, ctx)
-      : answerOf(answer, base);
+      : answerOf(answer, base, body);
   };
 }
 
