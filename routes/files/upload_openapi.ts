@@ -93,7 +93,7 @@ const UPLOAD_RESPONSES: OperationDescription["responses"] = {
       "a body that ended early or is not in its `Content-Encoding`, or a " +
       "form without exactly one file part or cut off, or a body with a " +
       "`Content-Range` (a piece of a file; RFC 9110 14.5), or chunks " +
-      "averaging under 1 KiB sent faster than they are read (`Chunks too " +
+      "averaging under 8 KiB sent faster than they are read (`Chunks too " +
       "small`) (nothing kept).",
   ),
   "401": responseRef("Unauthorized"),

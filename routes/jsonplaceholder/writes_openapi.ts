@@ -241,7 +241,7 @@ export const jsonPlaceholderWriteDocs: ApiFragment = {
         "(or nests more than 64 levels deep, or has a field of another " +
         "type than the resource's input schema), or comes with a " +
         "`Content-Range` (a piece; RFC 9110 14.5), or is coded and comes " +
-        "as chunks averaging under 1 KiB faster than they are read " +
+        "as chunks averaging under 8 KiB faster than they are read " +
         "(`Chunks too small`; the connection is closed).",
     ),
     WriteTooLarge: problemResponse(

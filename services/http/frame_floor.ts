@@ -6,7 +6,9 @@
  * {@linkcode FrameFloor.afterRead} after each read. Deno 2.9.6 reads a
  * chunked request body off the socket ahead of its reader, with no bound,
  * and each read then costs more the more frames it holds (seen: a 100-byte
- * frame took 0.3-2 ms to read with 27-38 MB of them held): a client
+ * frame took 0.3-2 ms to read with 27-38 MB of them held; an 8 KiB one
+ * ~1.3 ms in a bare `Deno.serve` pausing 1 ms every 16 reads, the time in
+ * the runtime's `memmove` of what it holds): a client
  * sending 100-byte frames faster than they are read makes every read
  * slower, so the body falls further behind (a 40 MB upload read at
  * ~45 KB/s, the process holding all of it). The floor lets the loop turn
@@ -37,8 +39,13 @@
 
 import { LoopTurns, type LoopTurnsOptions } from "./loop_turns.ts";
 
-/** Frames (bytes per read) averaging less, read back to back, count. */
-export const MIN_FRAME_BYTES = 1024;
+/**
+ * Frames (bytes per read) averaging less, read back to back, count. 1 KiB
+ * let Python `requests` streaming 4 KiB pieces fall behind for good: each
+ * read then moved the whole held buffer (`memmove`, in the runtime), and
+ * the process spun at 100 % CPU, answering nothing, after the client left.
+ */
+export const MIN_FRAME_BYTES = 8192;
 /** Stretches of 16 ms holding the loop with tiny frames: ~1 s in all. */
 export const MAX_TINY_STRETCHES = 64;
 /** A tiny stretch this recent makes the body count as behind, ms. */
