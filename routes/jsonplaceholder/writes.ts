@@ -179,10 +179,8 @@ async function jsonBody(
 ): Promise<SentBody | Response> {
   const { maxBytes, bodyTimeoutMs, coding } = deps;
   const expectedBytes = contentLengthOf(req.headers);
-  // A connection with a request in flight is never closed by the server's
-  // timers: without this, a body sent a byte now and then (or never)
-  // would hold the connection for ever.
-  // Out of descriptors with nothing idle, the server may end it sooner.
+  // A request in flight keeps its connection from the server's timers, so
+  // a body sent a byte now and then (or never) is timed here.
   const slow = readingBody();
   const timeout = AbortSignal.timeout(bodyTimeoutMs);
   const signal = AbortSignal.any([timeout, slow.signal]);
