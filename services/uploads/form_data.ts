@@ -257,11 +257,8 @@ class FilePartStream implements MultipartFile {
       const { done, value } = await this.#reader.read();
       if (this.#settled) return;
       if (done) break;
-      const turn = frames?.afterRead(value.byteLength);
-      if (turn) {
-        await turn;
-        if (this.#settled) return;
-      }
+      await frames?.afterRead(value.byteLength);
+      if (this.#settled) return;
       hash?.update(value);
       // The callback runs once the parser took the chunk, which waits
       // while the file stream is paused: this is the backpressure. The
