@@ -8,11 +8,8 @@
 
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import {
-  FormDataError,
-  multipartFile,
-  uploadMediaKind,
-} from "../services/uploads/form_data.ts";
+import { FormDataError, multipartFile } from "../services/uploads/form_data.ts";
+import { uploadMediaKind } from "../services/uploads/media_type.ts";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { uploadMediaKind } from "../../services/uploads/form_data.ts";
+import { uploadMediaKind } from "../../services/uploads/media_type.ts";
 import { declaredSha256, digestInTrailer } from "../../services/http/digest.ts";
 import {
   requestCoding,

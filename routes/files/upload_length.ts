@@ -12,7 +12,7 @@ import type { RequestCoding } from "../../services/http/request_coding.ts";
 import { parseContentLength } from "../../services/http/content_length.ts";
 import { refusingBody } from "../../services/http/connection_close.ts";
 import { problem } from "../../services/http/problem.ts";
-import type { UploadMediaKind } from "../../services/uploads/form_data.ts";
+import type { UploadMediaKind } from "../../services/uploads/media_type.ts";
 import type { FileStorage } from "../../services/storage/storage.ts";
 import type { UploadBoard } from "../../services/uploads/board.ts";
 import type { UploadOutcome } from "./routes.ts";

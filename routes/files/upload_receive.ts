@@ -7,10 +7,8 @@
  * @module
  */
 
-import {
-  uploadBody,
-  type UploadMediaKind,
-} from "../../services/uploads/form_data.ts";
+import { uploadBody } from "../../services/uploads/form_data.ts";
+import type { UploadMediaKind } from "../../services/uploads/media_type.ts";
 import type { RequestCoding } from "../../services/http/request_coding.ts";
 import { receiveUpload } from "../../services/uploads/pipeline.ts";
 import type { UploadResult } from "../../services/uploads/upload_figures.ts";

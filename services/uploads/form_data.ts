@@ -33,30 +33,7 @@ import { printableName } from "../http/printable_name.ts";
 import { DigestMismatchError } from "./errors.ts";
 import { SearchableBytes } from "./searchable_bytes.ts";
 import { sentDigestChecked } from "./sent_digest.ts";
-import { declaredMediaType } from "./media_type.ts";
-
-/** How a request body's media type is taken by the upload routes. */
-export type UploadMediaKind = "raw" | "multipart" | "unsupported";
-
-/**
- * How an upload with `Content-Type: contentType` is read: a
- * `multipart/form-data` form; raw bytes (no type, or any type that is not
- * a form); or refused (415): an urlencoded form (it cannot carry a file's
- * bytes, and `curl --data-binary` sends that type by default) and other
- * multipart types.
- */
-export function uploadMediaKind(contentType: string | null): UploadMediaKind {
-  if (contentType === null) return "raw";
-  const type = contentType.split(";", 1)[0]!.trim().toLowerCase();
-  if (type === "multipart/form-data") return "multipart";
-  if (
-    type.startsWith("multipart/") ||
-    type === "application/x-www-form-urlencoded"
-  ) {
-    return "unsupported";
-  }
-  return "raw";
-}
+import { declaredMediaType, type UploadMediaKind } from "./media_type.ts";
 
 /** A malformed form, or one without exactly one file part (400). */
 export class FormDataError extends Error {
@@ -257,8 +234,11 @@ class FilePartStream implements MultipartFile {
       const { done, value } = await this.#reader.read();
       if (this.#settled) return;
       if (done) break;
-      await frames?.afterRead(value.byteLength);
-      if (this.#settled) return;
+      const turn = frames?.afterRead(value.byteLength);
+      if (turn) {
+        await turn;
+        if (this.#settled) return;
+      }
       hash?.update(value);
       // The callback runs once the parser took the chunk, which waits
       // while the file stream is paused: this is the backpressure. The

@@ -1,5 +1,7 @@
 /**
- * The media type an upload declares, as it is stored and listed with the
+ * Upload media types: how a body's `Content-Type` is read
+ * ({@linkcode uploadMediaKind}: a form, raw bytes, or refused), and the
+ * media type an upload declares, as it is stored and listed with the
  * file (`contentType`) and served back (`services/http/served_type.ts`):
  * a form's file part's `Content-Type`, or a raw body's. Kept only when it
  * is a media type as RFC 6838 4.2 names them (type and subtype of at most
@@ -44,4 +46,27 @@ export function declaredMediaType(
     }
   }
   return essence;
+}
+
+/** How a request body's media type is taken by the upload routes. */
+export type UploadMediaKind = "raw" | "multipart" | "unsupported";
+
+/**
+ * How an upload with `Content-Type: contentType` is read: a
+ * `multipart/form-data` form; raw bytes (no type, or any type that is not
+ * a form); or refused (415): an urlencoded form (it cannot carry a file's
+ * bytes, and `curl --data-binary` sends that type by default) and other
+ * multipart types.
+ */
+export function uploadMediaKind(contentType: string | null): UploadMediaKind {
+  if (contentType === null) return "raw";
+  const type = contentType.split(";", 1)[0]!.trim().toLowerCase();
+  if (type === "multipart/form-data") return "multipart";
+  if (
+    type.startsWith("multipart/") ||
+    type === "application/x-www-form-urlencoded"
+  ) {
+    return "unsupported";
+  }
+  return "raw";
 }
