@@ -12,8 +12,8 @@
  * `operationId` or a component declared twice makes it throw, so a test
  * catches any drift.
  *
- * `HEAD` is implied by `GET` everywhere (the router serves it), so it is not
- * listed as an operation of its own.
+ * `HEAD` beside every `GET` and `OPTIONS` on every path, which the router
+ * serves itself, are added from the same table (`openapi_implied.ts`).
  *
  * @example Usage
  * ```ts ignore
@@ -26,6 +26,7 @@
 
 import { z } from "zod";
 import denoJson from "../../deno.json" with { type: "json" };
+import { IMPLIED_RESPONSES, withImpliedOperations } from "./openapi_implied.ts";
 import type {
   Components,
   HeaderObject,
@@ -314,7 +315,8 @@ export function openApiDocument(
     version = denoJson.version,
   } = options;
   const errors: string[] = [];
-  const { paths, used } = pathsOf(routes, operations, errors);
+  const routed = pathsOf(routes, operations, errors);
+  const { used } = routed;
   for (const key of Object.keys(operations)) {
     if (!used.has(key) && !optional.has(key)) {
       errors.push(`operation description ${key} has no route`);
@@ -327,6 +329,8 @@ export function openApiDocument(
       }`,
     );
   }
+  const responses = { ...merged.components.responses, ...IMPLIED_RESPONSES };
+  const paths = withImpliedOperations(routed.paths, responses);
   const ops = Object.values(paths).flatMap((item) => Object.values(item));
   const usedTags = new Set(ops.flatMap((op) => op.tags));
   // Only the schemes an operation names: without CACHE_ADMIN_TOKEN the
@@ -345,7 +349,7 @@ export function openApiDocument(
     paths,
     components: {
       schemas: componentSchemas(merged.schemas),
-      responses: merged.components.responses,
+      responses,
       headers: merged.components.headers,
       securitySchemes: Object.fromEntries(
         Object.entries(merged.components.securitySchemes)

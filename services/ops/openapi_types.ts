@@ -46,6 +46,8 @@ export interface PathParameterDescription {
 export interface HeaderObject {
   /** What it carries. */
   readonly description: string;
+  /** Whether every answer of its status sends it. */
+  readonly required?: boolean;
   /** Its schema. */
   readonly schema: JsonSchema;
 }
