@@ -27,6 +27,7 @@ import {
   secondsUntilClosed,
 } from "./fixtures/h2c_client.ts";
 import { spawnService } from "./fixtures/spawn.ts";
+import { startFixtureUpstream } from "./fixtures/upstream.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";
 import { runTool } from "./fixtures/tool.ts";
 
@@ -52,6 +53,35 @@ def open_files():
 s = open_streams(port, path, streams)
 heads = count_heads([s], seconds)
 print(open_files(), heads)
+s.close()
+`;
+
+/**
+ * Holds `held` downloads of `hold` on one h2c connection (window 0), then
+ * opens `reset` GETs of `path` % n (n = 1, 2, ...), which wait their turn
+ * behind them, and resets them (RST_STREAM CANCEL) once the service has
+ * them; then resets the held downloads, which frees their places, and
+ * asks `/healthz` on the same connection. Prints how many answers' HEADERS
+ * frames came in all.
+ */
+const RESET_WAITING_CLIENT = `${OPEN_STREAMS}
+port, hold, held, path, reset = sys.argv[1:6]
+held, reset = int(held), int(reset)
+def get(target):
+    return b"".join(literal(n, v) for n, v in [(b":method", b"GET"), (b":scheme", b"http"),
+        (b":path", target.encode()), (b":authority", b"localhost")])
+def cancel(ids):
+    s.sendall(b"".join(frame(3, 0, i, struct.pack(">I", 8)) for i in ids))
+s = open_streams(port, hold, held)
+time.sleep(0.3)
+waiting = [1 + 2 * (held + i) for i in range(reset)]
+s.sendall(b"".join(frame(1, 5, sid, get(path % (n + 1))) for n, sid in enumerate(waiting)))
+time.sleep(0.3)
+cancel(waiting)
+time.sleep(0.3)
+cancel([1 + 2 * i for i in range(held)])
+s.sendall(frame(1, 5, 1 + 2 * (held + reset), get("/healthz")))
+print(count_heads([s], 1.5))
 s.close()
 `;
 
@@ -174,5 +204,32 @@ Deno.test("an h2c download whose client keeps its window at 0 is closed after DO
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     assert.equal(await openOn(pid, stored), 0);
+  }, "h2c_streams_test-");
+});
+
+Deno.test("requests an h2c client resets while they wait their turn are not handled when it comes", async () => {
+  await withTempDir(async (dataDir) => {
+    await using upstream = startFixtureUpstream();
+    await using service = await spawnService(["--data-dir", dataDir], {
+      env: { UPSTREAM_URL: upstream.url, MAX_STREAMS_PER_CONNECTION: "2" },
+    });
+    const id = await storeFile(service.url, 1 << 20);
+    const out = await runTool(PYTHON, [
+      "-c",
+      RESET_WAITING_CLIENT,
+      new URL(service.url).port,
+      `/files/${id}`,
+      "2",
+      "/posts/%d",
+      "10",
+    ], { install: PYTHON_INSTALL });
+    assert.equal(out.code, 0, out.stderr);
+    // Before: the ten reset streams stayed in the line and, once the held
+    // downloads were reset, each was handled for nobody: ten upstream
+    // calls (with HEADERS then RST_STREAM paced under the runtime's
+    // rapid-reset guard, the line grew by ~4 KB a stream for as long).
+    assert.equal(upstream.hits(/^\/posts\/\d+$/), 0);
+    // The two downloads' heads and /healthz's: the connection still serves.
+    assert.equal(Number(out.stdout.trim()), 3);
   }, "h2c_streams_test-");
 });

@@ -26,7 +26,7 @@ import {
 } from "./answer_close.ts";
 import type { ConnectionStats } from "./connection_stats.ts";
 import { Http2Clients } from "./http2_clients.ts";
-import type { Tracked } from "./tracked.ts";
+import { passTurn, type Tracked, turnOf } from "./tracked.ts";
 import { idleLongest } from "./idle_order.ts";
 import type { ServeConnection } from "./serve_connection.ts";
 
@@ -126,7 +126,7 @@ export class ConnectionSet {
     const tracked: Tracked = {
       abort: new AbortController(),
       active: 0,
-      waiting: [],
+      waiting: new Set(),
       gone: false,
       requests: 0,
       since: performance.now(),
@@ -161,7 +161,7 @@ export class ConnectionSet {
     const idle = () => {
       tracked.active--;
       // The place freed goes to the next request waiting, if any.
-      if (tracked.waiting.length !== 0) tracked.waiting.shift()?.();
+      passTurn(tracked);
     };
     const serve = this.#serving(tracked, idle);
     return (req, info) => {
@@ -173,15 +173,15 @@ export class ConnectionSet {
       tracked.active++;
       tracked.requests++;
       // Only an HTTP/2 connection has more than one request in flight.
-      if (tracked.active - tracked.waiting.length > maxStreams) {
-        const { promise, resolve } = Promise.withResolvers<void>();
-        tracked.waiting.push(resolve);
-        return promise.then(() => {
-          if (!tracked.gone) return serve(req, info);
-          // Closed while it waited: nobody reads an answer, and a body
-          // (an opened file) handed to a closed connection is never
-          // cancelled by the runtime.
-          idle();
+      if (tracked.active - tracked.waiting.size > maxStreams) {
+        return turnOf(tracked, req.signal).then((turn) => {
+          if (turn && !tracked.gone) return serve(req, info);
+          // Closed while it waited, or its stream reset by the client:
+          // nobody reads an answer, and a body (an opened file) handed to
+          // a closed connection is never cancelled by the runtime. A reset
+          // one had no place to pass on.
+          if (turn) idle();
+          else tracked.active--;
           return new Response(null, { status: 503 });
         });
       }
