@@ -167,9 +167,14 @@ function drawLanes(p) {
   }`;
   $("queue").max = p.queueCapacityBytes || 1;
   $("queue").value = p.queuedBytes;
-  $("queue-text").textContent = `${bytes(p.queuedBytes)} of ${
-    bytes(p.queueCapacityBytes)
-  } queued (most: ${bytes(p.maxQueuedBytes)})`;
+  // An upload stored before the first tick ends with no capacity known:
+  // "0 B of 0 B queued" would claim a queue of none.
+  const capacity = p.queueCapacityBytes
+    ? ` of ${bytes(p.queueCapacityBytes)}`
+    : "";
+  $("queue-text").textContent = `${
+    bytes(p.queuedBytes)
+  }${capacity} queued (most: ${bytes(p.maxQueuedBytes)})`;
   view.previous = p;
 }
 
