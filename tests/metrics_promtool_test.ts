@@ -7,8 +7,9 @@
  * the Redis tier (REDIS_URL), whose families exist only then. promtool
  * prints nothing and exits 0 only when no metric breaks its naming, help,
  * type or unit rules; a lint warning fails the test as an error does.
- * Every family exported is named in README's Metrics table, and with the
- * Redis tier every family the table names is exported.
+ * Every family exported is named in README's Metrics table, with its
+ * labels and their values (but the open ones: route, method, status), and
+ * with the Redis tier every family the table names is exported.
  *
  * @module
  */
@@ -51,18 +52,54 @@ async function traffic(url: string): Promise<void> {
   assert.equal((await get("/uploads")).status, 200);
 }
 
-/** The metric names of README's Metrics table (its first column). */
-async function readmeMetrics(): Promise<Set<string>> {
+/**
+ * README's Metrics table: each metric name of its first column, with the
+ * row that names it (its labels and its values in backticks).
+ */
+async function readmeMetrics(): Promise<Map<string, string>> {
   const readme = await Deno.readTextFile(
     new URL("../README.md", import.meta.url),
   );
   const section = readme.split("\n## Metrics\n")[1]!.split("\n## ")[0]!;
-  const names = new Set<string>();
+  const rows = new Map<string, string>();
   for (const line of section.split("\n")) {
     const first = line.startsWith("| `") ? line.split("|")[1]! : "";
-    for (const m of first.matchAll(/`([a-z_]+)`/g)) names.add(m[1]!);
+    for (const m of first.matchAll(/`([a-z_]+)`/g)) rows.set(m[1]!, line);
   }
-  return names;
+  return rows;
+}
+
+/** Labels whose values are open (paths, methods, codes), not listed. */
+const OPEN_LABELS = ["route", "method", "status"];
+
+/**
+ * Each sample's labels, as README's row for its family should name them:
+ * the label in the labels column, and a value of a closed set in backticks
+ * in the row (`http2_total` and the histogram's `outcome` were missing).
+ */
+function undocumentedLabels(
+  text: string,
+  rows: Map<string, string>,
+): string[] {
+  const found = new Set<string>();
+  for (const m of text.matchAll(/^([a-z_]+)\{([^}]*)\} /gm)) {
+    const family = rows.has(m[1]!)
+      ? m[1]!
+      : m[1]!.replace(/_(bucket|sum|count)$/, "");
+    const row = rows.get(family) ?? "";
+    const labelsColumn = row.split("|")[2] ?? "";
+    for (const [, label, value] of m[2]!.matchAll(/(\w+)="([^"]*)"/g)) {
+      if (label === "le") continue;
+      if (!labelsColumn.includes(`\`${label}\``)) {
+        found.add(`${family}: label ${label}`);
+      } else if (
+        !OPEN_LABELS.includes(label!) && !row.includes(`\`${value}\``)
+      ) {
+        found.add(`${family}: ${label}="${value}"`);
+      }
+    }
+  }
+  return [...found];
 }
 
 /** The families of an exposition, by their `# TYPE` lines. */
@@ -97,8 +134,14 @@ async function lintMetrics(
   });
   assert.equal(`${out.stdout}${out.stderr}`, "", "promtool's findings");
   assert.equal(out.code, 0);
-  const documented = await readmeMetrics();
+  const rows = await readmeMetrics();
+  const documented = new Set(rows.keys());
   const exported = families(text);
+  assert.deepEqual(
+    undocumentedLabels(text, rows),
+    [],
+    "labels and values not in README's Metrics table",
+  );
   assert.deepEqual(
     exported.filter((name) => !documented.has(name)),
     [],
