@@ -179,3 +179,21 @@ Deno.test("the bundle runs alone from an empty folder and serves every kind of r
     await Deno.remove(work, { recursive: true });
   }
 });
+
+Deno.test("README's command for the bundle has the start task's flags", async () => {
+  const readme = await Deno.readTextFile(join(ROOT, "README.md"));
+  // Its continued lines joined, as the shell reads them.
+  const joined = readme.replace(/\\\n\s*/g, " ");
+  const command = /\ndeno run ([^\n]*) dist\/async-api\.js\n/.exec(joined)?.[1];
+  assert.ok(command, "README runs dist/async-api.js with deno run");
+  const flags = command.split(/\s+/);
+  const config = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json")));
+  const start = (config.tasks.start.command as string).split(/\s+/)
+    .filter((arg) => arg.startsWith("--"));
+  for (const flag of start) {
+    // The narrow list or all of the environment: the bundle reads only it.
+    if (flag.startsWith("--allow-env=")) {
+      assert.ok(flags.includes(flag) || flags.includes("--allow-env"));
+    } else assert.ok(flags.includes(flag), `${flag} in ${command}`);
+  }
+});
