@@ -222,7 +222,9 @@ function createServices(
   });
   const recordLookup = cacheMetrics(metrics.registry, () => cache.store);
   if (files instanceof LocalDiskStorage) {
-    storageMetrics(metrics.registry, () => files.stats());
+    storageMetrics(metrics.registry, () => files.stats(), {
+      synced: () => files.syncedStats(),
+    });
   }
   if (connections) connectionMetrics(metrics.registry, () => connections);
   const client = new JsonPlaceholderClient({

@@ -185,6 +185,22 @@ export class LocalDiskStorage implements FileStorage {
   }
 
   /**
+   * {@linkcode stats} once the index has caught up with the folder (one
+   * `stat` while it is unchanged), so `files_stored` counts the uploads and
+   * deletes made since the last listing: it stayed at the start's count
+   * while nothing listed.
+   */
+  async syncedStats(): Promise<LocalDiskStats> {
+    try {
+      await this.#folder.sync();
+    } catch {
+      // A folder that cannot be read or made again fails the next upload
+      // and listing with its own 503; the scrape keeps the last count.
+    }
+    return this.stats();
+  }
+
+  /**
    * Removes what a crash leaves behind ({@linkcode sweepFolder}); resolves
    * with how many files were removed.
    */

@@ -6,8 +6,8 @@
  * @module
  */
 
-import type { Registry } from "prom-client";
-import { mirroredCounter, scrapedGauge } from "../ops/metric_helpers.ts";
+import { Gauge, type Registry } from "prom-client";
+import { mirroredCounter } from "../ops/metric_helpers.ts";
 
 /** What the gauges read (the storage's `stats()` fits). */
 export interface FileStatsSource {
@@ -19,19 +19,34 @@ export interface FileStatsSource {
   dirRecreated: number;
 }
 
+/** Options of {@linkcode storageMetrics}. */
+export interface StorageMetricsOptions {
+  /**
+   * The stats once the index has caught up with the folder, read for
+   * `files_stored`. @default {the stats as they are}
+   */
+  synced?: () => Promise<FileStatsSource>;
+}
+
 /**
  * Registers `files_stored`, `files_index_refreshes_total` and
- * `files_dir_recreated_total` on `registry`; `stats` is called at scrape
- * time.
+ * `files_dir_recreated_total` on `registry`; `stats` (and `synced`) are
+ * called at scrape time.
  */
 export function storageMetrics(
   registry: Registry,
   stats: () => FileStatsSource,
+  options: StorageMetricsOptions = {},
 ): void {
-  scrapedGauge(registry, {
+  const { synced = () => Promise.resolve(stats()) } = options;
+  new Gauge({
     name: "files_stored",
-    help: "Stored files, as the in-memory index of GET /files counts them",
-  }, () => stats().files);
+    help: "Stored files, as the index of GET /files counts them once synced",
+    registers: [registry],
+    async collect() {
+      this.set((await synced()).files);
+    },
+  });
   mirroredCounter(registry, {
     name: "files_index_refreshes_total",
     help:

@@ -1,0 +1,50 @@
+/**
+ * `files_stored` follows the uploads and deletes without a listing: it was
+ * the listing index's size, and the index caught up with the folder only
+ * when `GET /files` was asked, so a deployment that never lists kept the
+ * count it started with (seen after `curl -T` uploads: 12 while 16 were
+ * stored, 16 once a listing ran). A file another process stores in the
+ * same folder is counted too.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { serveApp } from "./fixtures/served_app.ts";
+import { withTempDir } from "./fixtures/temp_dir.ts";
+
+async function filesStored(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const line = text.split("\n").find((l) => l.startsWith("files_stored "));
+  assert.ok(line, "files_stored is exported");
+  return Number(line.split(" ")[1]);
+}
+
+async function upload(url: string, text: string): Promise<string> {
+  const res = await fetch(`${url}/files`, { method: "PUT", body: text });
+  const body = await res.json();
+  assert.equal(res.status, 201, JSON.stringify(body));
+  return body.id;
+}
+
+Deno.test("files_stored counts uploads and deletes with no listing in between", async () => {
+  await withTempDir(async (dataDir) => {
+    await using served = await serveApp({ dataDir });
+    assert.equal(await filesStored(served.url), 0);
+    const ids = [];
+    for (const text of ["one", "two", "three"]) {
+      ids.push(await upload(served.url, text));
+    }
+    assert.equal(await filesStored(served.url), 3);
+    const removed = await fetch(`${served.url}/files/${ids[0]}`, {
+      method: "DELETE",
+    });
+    assert.equal(removed.status, 204);
+    assert.equal(await filesStored(served.url), 2);
+
+    // Another process sharing the folder (a second instance, a worker).
+    await using other = await serveApp({ dataDir });
+    await upload(other.url, "elsewhere");
+    assert.equal(await filesStored(served.url), 3);
+  });
+});
