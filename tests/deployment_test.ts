@@ -14,6 +14,10 @@ import { isAbsolute, join, relative } from "node:path";
 import { parse } from "yaml";
 import { STOP_UPLOADS_MS } from "../main.ts";
 import { SETTINGS } from "../services/ops/settings.ts";
+import {
+  TrustedProxies,
+  trustedProxyList,
+} from "../services/http/trusted_proxies.ts";
 import { spawnService } from "./fixtures/spawn.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";
 
@@ -121,6 +125,24 @@ Deno.test("compose.yaml: pinned images, three instances on one Redis and one buc
   const nginx = services.nginx;
   for (const name of INSTANCES) {
     assert.equal(nginx?.depends_on?.[name]?.condition, "service_healthy");
+  }
+});
+
+Deno.test("compose.yaml: the instances count clients by nginx's X-Forwarded-For, not as nginx", async () => {
+  const text = await Deno.readTextFile(join(ROOT, "compose.yaml"));
+  const services: Record<string, Service> =
+    parse(text, { merge: true }).services;
+  const forwarded = new Headers({ "x-forwarded-for": "203.0.113.7" });
+  for (const name of INSTANCES) {
+    const raw = services[name]?.environment?.TRUSTED_PROXIES ?? "";
+    const proxies = new TrustedProxies(trustedProxyList(raw));
+    // nginx's address on a compose network, from Docker's default pools.
+    for (const nginx of ["172.18.0.5", "192.168.32.4", "10.0.1.2"]) {
+      const client = proxies.clientOf(nginx, forwarded);
+      assert.equal(client, "203.0.113.7", `${name}, nginx at ${nginx}`);
+    }
+    // A public peer is the client whatever it sends.
+    assert.equal(proxies.clientOf("198.51.100.1", forwarded), "198.51.100.1");
   }
 });
 
