@@ -12,52 +12,28 @@
  */
 
 import assert from "node:assert/strict";
+import { exitWithin } from "./fixtures/deno_serve.ts";
 import {
-  exitWithin,
-  JOBS,
-  startServe,
-  waitUntilUp,
-} from "./fixtures/deno_serve.ts";
-import { until } from "./fixtures/until.ts";
-import { startFixtureUpstream } from "./fixtures/upstream.ts";
+  serveOnUpstream,
+  untilEveryWorkerAnswers,
+} from "./fixtures/upstream_service.ts";
 
 Deno.test("deno serve --parallel: SIGTERM past the grace with a GET on a hung upstream answers it 503, exit 0", async () => {
-  const dataDir = await Deno.makeTempDir({ prefix: "serve_upstream_wait-" });
-  using client = Deno.createHttpClient({});
-  await using upstream = startFixtureUpstream();
-  try {
-    await using served = startServe({
-      DATA_DIR: dataDir,
-      UPSTREAM_URL: upstream.url,
-      UPSTREAM_TIMEOUT_MS: "20000",
-      SHUTDOWN_GRACE_MS: "500",
-    });
-    await waitUntilUp(served, client);
-    // Every worker answers before the signal (a worker still starting
-    // takes it only once started: serve_sigterm_starting_test).
-    await until(
-      async () => {
-        const res = await fetch(`${served.url}/posts/2`, {
-          headers: { connection: "close" },
-        });
-        await res.body?.cancel();
-        return upstream.hits("/posts/2") >= JOBS;
-      },
-      "every worker answers",
-      30_000,
-    );
-    upstream.setFault("/posts/1", { delayMs: 60_000 });
-    const answer = fetch(`${served.url}/posts/1`, { client });
-    await upstream.waitForRequests(1, "/posts/1");
-    served.kill("SIGTERM");
-    const res = await answer;
-    const text = await res.text();
-    assert.equal(res.status, 503, text);
-    assert.equal(res.headers.get("retry-after"), "1");
-    assert.match(JSON.parse(text).detail, /shutting down/);
-    const status = await exitWithin(served, 15_000);
-    assert.equal(status?.code, 0, served.output());
-  } finally {
-    await Deno.remove(dataDir, { recursive: true });
-  }
+  await using started = await serveOnUpstream({
+    UPSTREAM_TIMEOUT_MS: "20000",
+    SHUTDOWN_GRACE_MS: "500",
+  }, "serve_upstream_wait-");
+  const { served, upstream, client } = started;
+  await untilEveryWorkerAnswers(started, "/posts/2");
+  upstream.setFault("/posts/1", { delayMs: 60_000 });
+  const answer = fetch(`${served.url}/posts/1`, { client });
+  await upstream.waitForRequests(1, "/posts/1");
+  served.kill("SIGTERM");
+  const res = await answer;
+  const text = await res.text();
+  assert.equal(res.status, 503, text);
+  assert.equal(res.headers.get("retry-after"), "1");
+  assert.match(JSON.parse(text).detail, /shutting down/);
+  const status = await exitWithin(served, 15_000);
+  assert.equal(status?.code, 0, served.output());
 });

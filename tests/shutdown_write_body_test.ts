@@ -13,9 +13,8 @@
  */
 
 import assert from "node:assert/strict";
-import { spawnService } from "./fixtures/spawn.ts";
 import { rawRequest } from "./fixtures/upload_client.ts";
-import { startFixtureUpstream } from "./fixtures/upstream.ts";
+import { spawnOnUpstream } from "./fixtures/upstream_service.ts";
 
 const encoder = new TextEncoder();
 const JSON_BODY = encoder.encode(
@@ -42,6 +41,14 @@ function postInHalves(url: string, second: Promise<unknown>) {
   });
 }
 
+/** The service on its upstream with a grace period of `graceMs`. */
+function serviceWithGrace(graceMs: number) {
+  return spawnOnUpstream({
+    flags: ["--shutdown-grace-ms", String(graceMs)],
+    prefix: "shutdown_write-",
+  });
+}
+
 /** Resolves once the service has begun its shutdown. */
 function shutdownBegun(service: {
   waitForLine(p: (r: Record<string, unknown>) => boolean): Promise<unknown>;
@@ -50,61 +57,37 @@ function shutdownBegun(service: {
 }
 
 Deno.test("SIGTERM while a write's body arrives, within the grace: the body is read and the write carried out", async () => {
-  await using upstream = startFixtureUpstream();
-  const dataDir = await Deno.makeTempDir({ prefix: "shutdown_write-" });
-  try {
-    await using service = await spawnService([
-      "--upstream-url",
-      upstream.url,
-      "--data-dir",
-      dataDir,
-      "--shutdown-grace-ms",
-      "5000",
-    ]);
-    const { promise: signalled, resolve } = Promise.withResolvers<void>();
-    const answer = postInHalves(service.url, signalled);
-    // The head and half the body are in: the write is in flight.
-    await new Promise((r) => setTimeout(r, 300));
-    service.kill("SIGTERM");
-    await shutdownBegun(service);
-    // Past the moment the drain cut the body before.
-    await new Promise((r) => setTimeout(r, 300));
-    resolve();
-    const got = await answer;
-    const text = new TextDecoder().decode(got.body);
-    assert.equal(got.status, 201, text);
-    assert.equal(upstream.hits("/posts"), 1);
-    assert.equal((await service.status).code, 0, service.stderr);
-  } finally {
-    await Deno.remove(dataDir, { recursive: true });
-  }
+  await using started = await serviceWithGrace(5000);
+  const { service, upstream } = started;
+  const { promise: signalled, resolve } = Promise.withResolvers<void>();
+  const answer = postInHalves(service.url, signalled);
+  // The head and half the body are in: the write is in flight.
+  await new Promise((r) => setTimeout(r, 300));
+  service.kill("SIGTERM");
+  await shutdownBegun(service);
+  // Past the moment the drain cut the body before.
+  await new Promise((r) => setTimeout(r, 300));
+  resolve();
+  const got = await answer;
+  const text = new TextDecoder().decode(got.body);
+  assert.equal(got.status, 201, text);
+  assert.equal(upstream.hits("/posts"), 1);
+  assert.equal((await service.status).code, 0, service.stderr);
 });
 
 Deno.test("SIGTERM while a write's body arrives past the grace: 503 with Retry-After, not 400, nothing sent upstream", async () => {
-  await using upstream = startFixtureUpstream();
-  const dataDir = await Deno.makeTempDir({ prefix: "shutdown_write-" });
-  try {
-    await using service = await spawnService([
-      "--upstream-url",
-      upstream.url,
-      "--data-dir",
-      dataDir,
-      "--shutdown-grace-ms",
-      "300",
-    ]);
-    // The second half would go once the process exited: never read.
-    const answer = postInHalves(service.url, service.status);
-    await new Promise((r) => setTimeout(r, 300));
-    service.kill("SIGTERM");
-    const got = await answer;
-    const text = new TextDecoder().decode(got.body);
-    assert.equal(got.status, 503, text);
-    assert.equal(got.headers.get("retry-after"), "1");
-    assert.equal(got.headers.get("content-type"), "application/problem+json");
-    assert.match(JSON.parse(text).detail, /shutting down/);
-    assert.equal(upstream.hits("/posts"), 0);
-    assert.equal((await service.status).code, 0, service.stderr);
-  } finally {
-    await Deno.remove(dataDir, { recursive: true });
-  }
+  await using started = await serviceWithGrace(300);
+  const { service, upstream } = started;
+  // The second half would go once the process exited: never read.
+  const answer = postInHalves(service.url, service.status);
+  await new Promise((r) => setTimeout(r, 300));
+  service.kill("SIGTERM");
+  const got = await answer;
+  const text = new TextDecoder().decode(got.body);
+  assert.equal(got.status, 503, text);
+  assert.equal(got.headers.get("retry-after"), "1");
+  assert.equal(got.headers.get("content-type"), "application/problem+json");
+  assert.match(JSON.parse(text).detail, /shutting down/);
+  assert.equal(upstream.hits("/posts"), 0);
+  assert.equal((await service.status).code, 0, service.stderr);
 });

@@ -13,10 +13,10 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { spawnService, spawnUploadService } from "./fixtures/spawn.ts";
+import { spawnUploadService } from "./fixtures/spawn.ts";
 import { hashFile, rawRequest } from "./fixtures/upload_client.ts";
 import { until } from "./fixtures/until.ts";
-import { startFixtureUpstream } from "./fixtures/upstream.ts";
+import { spawnOnUpstream } from "./fixtures/upstream_service.ts";
 
 const KiB = 1024;
 
@@ -166,67 +166,57 @@ Deno.test("SIGTERM: a write sent on a kept-alive connection just after it is ans
   // the signal; a rolling restart of two instances behind nginx under 24
   // writers got 4 writes of 5,822 answered 502 (14 of 22,246 over four
   // restarts).
-  await using upstream = startFixtureUpstream();
-  const dataDir = await Deno.makeTempDir({ prefix: "upload_shutdown_test-" });
-  try {
-    await using service = await spawnService(["--data-dir", dataDir], {
-      env: { UPSTREAM_URL: upstream.url },
-    });
-    const { hostname, port } = new URL(service.url);
-    await using kept = await Deno.connect({ hostname, port: Number(port) });
-    await kept.write(
-      new TextEncoder().encode("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"),
-    );
-    assert.match(await readOrEnd(kept), /^HTTP\/1\.1 200/);
+  await using started = await spawnOnUpstream({
+    prefix: "upload_shutdown_test-",
+  });
+  const { service, upstream } = started;
+  const { hostname, port } = new URL(service.url);
+  await using kept = await Deno.connect({ hostname, port: Number(port) });
+  await kept.write(
+    new TextEncoder().encode("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"),
+  );
+  assert.match(await readOrEnd(kept), /^HTTP\/1\.1 200/);
 
-    service.kill("SIGTERM");
-    await service.waitForLine((r) => r.msg === "shutdown.begin");
-    await kept.write(POST_REQUEST);
-    const answer = await readOrEnd(kept);
-    assert.match(answer, /^HTTP\/1\.1 201/);
-    assert.match(answer, /\r\nconnection: close\r\n/i);
-    assert.equal(upstream.hits("/posts"), 1);
-    // Then the connection closes, and so does the process.
-    assert.equal(await readOrEnd(kept), "end");
-    assert.equal((await service.status).code, 0, service.stderr);
-  } finally {
-    await Deno.remove(dataDir, { recursive: true });
-  }
+  service.kill("SIGTERM");
+  await service.waitForLine((r) => r.msg === "shutdown.begin");
+  await kept.write(POST_REQUEST);
+  const answer = await readOrEnd(kept);
+  assert.match(answer, /^HTTP\/1\.1 201/);
+  assert.match(answer, /\r\nconnection: close\r\n/i);
+  assert.equal(upstream.hits("/posts"), 1);
+  // Then the connection closes, and so does the process.
+  assert.equal(await readOrEnd(kept), "end");
+  assert.equal((await service.status).code, 0, service.stderr);
 });
 
 Deno.test("SIGTERM: connections the kernel queued before the signal are answered, not reset", async () => {
-  await using upstream = startFixtureUpstream();
-  const dataDir = await Deno.makeTempDir({ prefix: "upload_shutdown_test-" });
+  await using started = await spawnOnUpstream({
+    prefix: "upload_shutdown_test-",
+  });
+  const { service } = started;
+  const { hostname, port } = new URL(service.url);
+  // Stopped, the process accepts nothing: the kernel completes the
+  // connections and queues them, with their requests, as it does for a
+  // busy process under a burst.
+  const pid = service.child.pid;
+  Deno.kill(pid, "SIGSTOP");
+  const queued: Deno.TcpConn[] = [];
   try {
-    await using service = await spawnService(["--data-dir", dataDir], {
-      env: { UPSTREAM_URL: upstream.url },
-    });
-    const { hostname, port } = new URL(service.url);
-    // Stopped, the process accepts nothing: the kernel completes the
-    // connections and queues them, with their requests, as it does for a
-    // busy process under a burst.
-    const pid = service.child.pid;
-    Deno.kill(pid, "SIGSTOP");
-    const queued: Deno.TcpConn[] = [];
-    try {
-      for (let i = 0; i < 16; i++) {
-        const conn = await Deno.connect({ hostname, port: Number(port) });
-        queued.push(conn);
-        await conn.write(POST_REQUEST);
-      }
-    } finally {
-      Deno.kill(pid, "SIGTERM");
-      Deno.kill(pid, "SIGCONT");
+    for (let i = 0; i < 16; i++) {
+      const conn = await Deno.connect({ hostname, port: Number(port) });
+      queued.push(conn);
+      await conn.write(POST_REQUEST);
     }
-    const answers = await Promise.all(queued.map(readOrEnd));
-    for (const conn of queued) conn.close();
-    const statuses = answers.map((a) => a.split("\r\n")[0]);
-    assert.deepEqual(
-      statuses,
-      statuses.map(() => "HTTP/1.1 201 Created"),
-    );
-    assert.equal((await service.status).code, 0, service.stderr);
   } finally {
-    await Deno.remove(dataDir, { recursive: true });
+    Deno.kill(pid, "SIGTERM");
+    Deno.kill(pid, "SIGCONT");
   }
+  const answers = await Promise.all(queued.map(readOrEnd));
+  for (const conn of queued) conn.close();
+  const statuses = answers.map((a) => a.split("\r\n")[0]);
+  assert.deepEqual(
+    statuses,
+    statuses.map(() => "HTTP/1.1 201 Created"),
+  );
+  assert.equal((await service.status).code, 0, service.stderr);
 });
