@@ -11,22 +11,7 @@ import { withStallTimeout } from "../services/http/stall_timeout.ts";
 import { spawnService } from "./fixtures/spawn.ts";
 import { storeUnreadable, UNREADABLE_BYTES } from "./fixtures/files_service.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";
-
-/** Reads `conn` to its end (or a reset); the byte count. */
-async function drain(conn: Deno.TcpConn): Promise<number> {
-  const buffer = new Uint8Array(1 << 16);
-  let total = 0;
-  try {
-    for (;;) {
-      const n = await conn.read(buffer);
-      if (n === null) break;
-      total += n;
-    }
-  } catch {
-    // a reset ends it too
-  }
-  return total;
-}
+import { readAfterIdle } from "./fixtures/until_closed.ts";
 
 Deno.test("a download whose client reads nothing for DOWNLOAD_IDLE_TIMEOUT_MS is closed; a reading one gets it all", async () => {
   await withTempDir(async (dataDir) => {
@@ -34,23 +19,9 @@ Deno.test("a download whose client reads nothing for DOWNLOAD_IDLE_TIMEOUT_MS is
       env: { DOWNLOAD_IDLE_TIMEOUT_MS: "500" },
     });
     const id = await storeUnreadable(service.url);
-    const conn = await Deno.connect({
-      port: Number(new URL(service.url).port),
-    });
-    await conn.write(
-      new TextEncoder().encode(`GET /files/${id} HTTP/1.1\r\nhost: x\r\n\r\n`),
-    );
     // Read nothing for well past the timeout: the buffers between fill up
     // and the service stops being asked for more.
-    await new Promise((resolve) => setTimeout(resolve, 3000));
-    const timer = setTimeout(() => conn.close(), 20_000);
-    const received = await drain(conn);
-    clearTimeout(timer);
-    try {
-      conn.close();
-    } catch {
-      // closed by the timer
-    }
+    const received = await readAfterIdle(service.url, `/files/${id}`);
     assert.ok(received > 0, "the download started");
     assert.ok(
       received < UNREADABLE_BYTES,

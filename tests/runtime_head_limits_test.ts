@@ -14,35 +14,7 @@
 import assert from "node:assert/strict";
 import { serveApp } from "./fixtures/served_app.ts";
 import { runTool } from "./fixtures/tool.ts";
-
-/** Sends `head` on a raw socket; the answer's head and body as text. */
-async function raw(
-  url: string,
-  head: string,
-): Promise<{ status: number; headers: string; body: string }> {
-  const { hostname, port } = new URL(url);
-  using conn = await Deno.connect({ hostname, port: Number(port) });
-  const writing = conn.write(new TextEncoder().encode(head)).catch(() => 0);
-  let text = "";
-  const buffer = new Uint8Array(65536);
-  const decoder = new TextDecoder();
-  try {
-    for (;;) {
-      const n = await conn.read(buffer);
-      if (n === null) break;
-      text += decoder.decode(buffer.subarray(0, n), { stream: true });
-    }
-  } catch {
-    // a reset after the answer: the runtime closed with the head unread
-  }
-  await writing;
-  const end = text.indexOf("\r\n\r\n");
-  return {
-    status: Number(text.slice(9, 12)),
-    headers: text.slice(0, end).toLowerCase(),
-    body: text.slice(end + 4),
-  };
-}
+import { exchange } from "./fixtures/until_closed.ts";
 
 /** A GET of /healthz with `lines` extra header lines of `bytes` each. */
 function headWith(lines: number, bytes: number, version = "1.1"): string {
@@ -55,7 +27,7 @@ function headWith(lines: number, bytes: number, version = "1.1"): string {
 
 Deno.test("the runtime's own answers: a head past 64 KiB or 128 lines and a malformed head get a bare 400, a head without Host is served", async () => {
   await using service = await serveApp({});
-  const served = await raw(service.url, headWith(1, 60_000));
+  const served = await exchange(service.url, headWith(1, 60_000));
   assert.equal(served.status, 200, "a 60 KB head is the service's");
   const refused = [
     headWith(1, 70_000),
@@ -64,14 +36,14 @@ Deno.test("the runtime's own answers: a head past 64 KiB or 128 lines and a malf
     "GET /healthz HTTP/1.1\r\nhost: a\r\nhost: b\r\nconnection: close\r\n\r\n",
   ];
   for (const head of refused) {
-    const answer = await raw(service.url, head);
+    const answer = await exchange(service.url, head);
     assert.equal(answer.status, 400, head.slice(0, 40));
     assert.match(answer.headers, /\r\ncontent-length: 0(\r\n|$)/);
     assert.doesNotMatch(answer.headers, /content-type/);
     assert.equal(answer.body, "");
   }
   for (const version of ["1.1", "1.0"]) {
-    const answer = await raw(
+    const answer = await exchange(
       service.url,
       `GET /healthz HTTP/${version}\r\nconnection: close\r\n\r\n`,
     );
@@ -89,10 +61,10 @@ Deno.test("a long target is the service's 414 problem+json up to the runtime's l
   // 45 bytes besides the target: the request line's and two header lines.
   const head = (target: string) =>
     `GET ${target} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n`;
-  const longest = await raw(service.url, head(longTarget(65_540 - 45)));
+  const longest = await exchange(service.url, head(longTarget(65_540 - 45)));
   assert.equal(longest.status, 414, "a 65,540-byte head is the service's");
   assert.match(longest.headers, /content-type: application\/problem\+json/);
-  const over = await raw(service.url, head(longTarget(65_541 - 45)));
+  const over = await exchange(service.url, head(longTarget(65_541 - 45)));
   assert.equal(over.status, 400, "a byte more is the runtime's");
   assert.equal(over.body, "");
   const h2 = async (length: number) => {

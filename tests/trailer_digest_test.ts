@@ -15,6 +15,7 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { serveApp } from "./fixtures/served_app.ts";
 import { runTool } from "./fixtures/tool.ts";
+import { exchange, type RawAnswer } from "./fixtures/until_closed.ts";
 
 const NGHTTP_INSTALL = "apt-get install -y nghttp2-client";
 const BODY = "abc";
@@ -33,9 +34,7 @@ async function chunkedUpload(
   url: string,
   head: string[],
   trailer: string[],
-): Promise<{ status: number; body: string }> {
-  const { hostname, port } = new URL(url);
-  using conn = await Deno.connect({ hostname, port: Number(port) });
+): Promise<RawAnswer> {
   const lines = [
     "POST /files HTTP/1.1",
     "host: x",
@@ -46,25 +45,7 @@ async function chunkedUpload(
   ];
   const request = `${lines.join("\r\n")}\r\n\r\n3\r\n${BODY}\r\n0\r\n` +
     trailer.map((line) => `${line}\r\n`).join("") + "\r\n";
-  // An answer given before the body is read may close with bytes unread.
-  const writing = conn.write(new TextEncoder().encode(request)).catch(() => 0);
-  let text = "";
-  const buffer = new Uint8Array(65536);
-  const decoder = new TextDecoder();
-  try {
-    for (;;) {
-      const n = await conn.read(buffer);
-      if (n === null) break;
-      text += decoder.decode(buffer.subarray(0, n), { stream: true });
-    }
-  } catch {
-    // a reset after the answer
-  }
-  await writing;
-  return {
-    status: Number(text.slice(9, 12)),
-    body: text.slice(text.indexOf("\r\n\r\n") + 4),
-  };
+  return await exchange(url, request);
 }
 
 /** The ids stored so far. */
