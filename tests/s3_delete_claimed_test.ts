@@ -16,10 +16,14 @@ import assert from "node:assert/strict";
 import { bucketContents, type Ceph, sharedCeph } from "./fixtures/ceph.ts";
 import { sendDiscarding } from "./fixtures/files_service.ts";
 import { bytesOf, cephTest } from "./fixtures/s3_app.ts";
-import { behindProxy, uploadAs } from "./fixtures/s3_proxied.ts";
-import { until } from "./fixtures/until.ts";
+import {
+  assertSweptEmpty,
+  behindProxy,
+  behindSweepingProxy,
+  deleteHeld,
+  uploadAs,
+} from "./fixtures/s3_proxied.ts";
 
-const MiB = 1024 * 1024;
 /** The request line of the DELETE of a content object. */
 const CONTENT_DELETE = /^DELETE \/[^ ]*\/files\//;
 
@@ -33,14 +37,7 @@ async function deleteAfterClaim(
   id: string,
   hold: () => void,
 ): Promise<void> {
-  assert.equal((await uploadAs(url, id, bytesOf(MiB, 7))).status, 201);
-  hold();
-  const res = await fetch(`${url}/files/${id}`, { method: "DELETE" });
-  assert.equal(res.status, 503, await res.text());
-  assert.deepEqual(await bucketContents(ceph), {
-    keys: [`files/${id}`, `meta/${id}.json`],
-    uploads: [],
-  });
+  await deleteHeld(ceph, url, id, hold, [`files/${id}`, `meta/${id}.json`]);
   const meta = await ceph.client.fetch(
     `${ceph.endpoint}/${ceph.bucket}/meta/${id}.json`,
   );
@@ -76,25 +73,12 @@ cephTest(
   "s3: a delete stopped after its claim is finished by the leftover sweep",
   async () => {
     await using ceph = await sharedCeph();
-    await using app = await behindProxy(ceph, {
-      timeoutMs: 2500,
-      // Long enough that the tombstone is still there when the 503 comes.
-      args: [
-        "--upload-idle-timeout-ms",
-        "8000",
-        "--s3-leftover-sweep-ms",
-        "1000",
-      ],
-    });
+    // The tombstone is still there when the 503 comes.
+    await using app = await behindSweepingProxy(ceph);
     const id = "0".repeat(31) + "e";
     await deleteAfterClaim(ceph, app.served.url, id, () => {
       app.proxy.holdRequest(CONTENT_DELETE);
     });
-    await until(
-      async () => (await bucketContents(ceph)).keys.length === 0,
-      `files/${id} and its tombstone swept`,
-      20_000,
-    );
-    assert.deepEqual(await bucketContents(ceph), { keys: [], uploads: [] });
+    await assertSweptEmpty(ceph, `files/${id} and its tombstone swept`);
   },
 );

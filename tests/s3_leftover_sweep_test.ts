@@ -12,32 +12,22 @@
 
 import assert from "node:assert/strict";
 import { PeriodicSweep } from "../services/storage/periodic_sweep.ts";
-import { bucketContents, sharedCeph } from "./fixtures/ceph.ts";
+import { sharedCeph } from "./fixtures/ceph.ts";
 import { cephTest } from "./fixtures/s3_app.ts";
 import {
-  behindProxy,
+  assertSweptEmpty,
+  behindSweepingProxy,
   deleteHalfway,
   META_DELETE,
 } from "./fixtures/s3_proxied.ts";
-import { until } from "./fixtures/until.ts";
 
 cephTest(
   "s3: the metadata object a delete left behind while the instance runs is swept within S3_LEFTOVER_SWEEP_MS, no restart",
   async () => {
     await using ceph = await sharedCeph();
-    await using app = await behindProxy(ceph, {
-      // Long enough for a 5 MiB part on a loaded machine.
-      timeoutMs: 2500,
-      // The metadata object is taken once older than the idle timeout:
-      // long enough that it is still there when the delete's 503 comes
-      // (2.5 s after the upload, more on a loaded machine).
-      args: [
-        "--upload-idle-timeout-ms",
-        "8000",
-        "--s3-leftover-sweep-ms",
-        "1000",
-      ],
-    });
+    // The metadata object is taken once older than the idle timeout,
+    // still there when the delete's 503 comes.
+    await using app = await behindSweepingProxy(ceph);
     const id = "0".repeat(31) + "c";
     await deleteHalfway(
       ceph,
@@ -47,12 +37,7 @@ cephTest(
     );
     // Older than the idle timeout (radosgw dates objects to the second),
     // then the next sweep: within seconds. Before, it stayed.
-    await until(
-      async () => (await bucketContents(ceph)).keys.length === 0,
-      `meta/${id}.json swept`,
-      20_000,
-    );
-    assert.deepEqual(await bucketContents(ceph), { keys: [], uploads: [] });
+    await assertSweptEmpty(ceph, `meta/${id}.json swept`);
   },
 );
 
