@@ -15,7 +15,7 @@ import {
   NESTED,
   RESOURCES,
 } from "../routes/jsonplaceholder/routes.ts";
-import { json, testApp } from "./fixtures/app.ts";
+import { json, testApp, testAppNoRetries } from "./fixtures/app.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
 
 async function upstreamJson(url: string): Promise<unknown> {
@@ -182,12 +182,7 @@ Deno.test("the cache key is canonical: query order does not matter", async () =>
 
 Deno.test("GET /users/:id/summary aggregates, 404s and degrades per part", async () => {
   await using upstream = startFixtureUpstream();
-  await using t = await testApp([
-    "--upstream-url",
-    upstream.url,
-    "--upstream-retries",
-    "0",
-  ]);
+  await using t = await testAppNoRetries(upstream.url);
   const res = await t.get("/users/1/summary");
   assert.equal(res.status, 200);
   const body = await json(res) as Record<string, unknown>;

@@ -7,7 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { testApp } from "./fixtures/app.ts";
+import { testApp, testAppNoRetries } from "./fixtures/app.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
 
 Deno.test("X-Request-Id is honoured when valid, generated otherwise, and echoed", async () => {
@@ -32,12 +32,7 @@ Deno.test("one JSON log line per request; 5xx logged with the request id", async
   const logger = createLogger({
     write: (line) => lines.push(JSON.parse(line)),
   });
-  await using t = await testApp([
-    "--upstream-url",
-    upstream.url,
-    "--upstream-retries",
-    "0",
-  ], { logger });
+  await using t = await testAppNoRetries(upstream.url, { logger });
   await (await t.get("/posts/1", { headers: { "x-request-id": "req-1" } })).body
     ?.cancel();
   upstream.setFault("/posts/2", { status: 500 });

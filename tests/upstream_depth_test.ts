@@ -14,7 +14,7 @@
  */
 
 import assert from "node:assert/strict";
-import { json, testApp } from "./fixtures/app.ts";
+import { json, testApp, testAppNoRetries } from "./fixtures/app.ts";
 import { staleAfterFault } from "./fixtures/stale_if_error.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
 
@@ -30,12 +30,7 @@ function nested(levels: number): string {
 
 Deno.test("an upstream answer nested 100k deep: 502 problem+json, not stored, the summary not a 500", async () => {
   await using upstream = startFixtureUpstream();
-  await using t = await testApp([
-    "--upstream-url",
-    upstream.url,
-    "--upstream-retries",
-    "0",
-  ]);
+  await using t = await testAppNoRetries(upstream.url);
   upstream.setFault("/users/7", { body: deepObject });
   upstream.setFault("/posts?userId=1", { body: deepInList });
   for (const path of ["/users/7", "/posts?userId=1"]) {

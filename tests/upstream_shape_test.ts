@@ -12,7 +12,7 @@
  */
 
 import assert from "node:assert/strict";
-import { json, testApp } from "./fixtures/app.ts";
+import { json, testAppNoRetries } from "./fixtures/app.ts";
 import { staleAfterFault } from "./fixtures/stale_if_error.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
 
@@ -29,12 +29,7 @@ const WRONG = [
 
 Deno.test("an upstream answering the wrong JSON shape for a route: 502 problem+json, not cached", async () => {
   await using upstream = startFixtureUpstream();
-  await using t = await testApp([
-    "--upstream-url",
-    upstream.url,
-    "--upstream-retries",
-    "0",
-  ]);
+  await using t = await testAppNoRetries(upstream.url);
   for (const [path, body] of WRONG) upstream.setFault(path, { body });
   for (const [path, body] of WRONG) {
     for (const round of [1, 2]) {
@@ -71,12 +66,7 @@ Deno.test("an upstream answering the wrong shape: stale-if-error serves the last
 
 Deno.test("a summary whose user or part has the wrong shape: the user is 502, a part null with its error", async () => {
   await using upstream = startFixtureUpstream();
-  await using t = await testApp([
-    "--upstream-url",
-    upstream.url,
-    "--upstream-retries",
-    "0",
-  ]);
+  await using t = await testAppNoRetries(upstream.url);
   upstream.setFault("/users/2", { body: "[]" });
   const failed = await t.get("/users/2/summary");
   assert.equal(failed.status, 502);
