@@ -17,8 +17,7 @@
 
 import assert from "node:assert/strict";
 import { startLoadBalancer } from "./fixtures/nginx_balancer.ts";
-import { serveApp } from "./fixtures/served_app.ts";
-import { startFixtureUpstream } from "./fixtures/upstream.ts";
+import { serveSlowComments } from "./fixtures/slow_comments.ts";
 import { TrustedProxies } from "../services/http/trusted_proxies.ts";
 import { loadConfig } from "../services/ops/config.ts";
 import { ConfigError } from "../services/ops/config_values.ts";
@@ -36,25 +35,27 @@ async function got(
   return { status: res.status, body: await res.text() };
 }
 
-/** The app on a slow upstream, trusting 127.0.0.1 (where nginx connects from). */
-async function slowApp() {
-  const upstream = startFixtureUpstream();
-  upstream.setFault(/^\/comments\?/, { delayMs: 1500 });
-  const served = await serveApp({
-    args: [
-      "--upstream-url",
-      upstream.url,
-      "--upstream-concurrency",
-      "4",
-      "--upstream-queue-limit",
-      "8",
-      "--upstream-timeout-ms",
-      "8000",
-      "--trusted-proxies",
-      "127.0.0.1",
-    ],
-  });
-  return { upstream, served };
+/**
+ * The app on a slow upstream (`slow_comments.ts`) trusting 127.0.0.1,
+ * where nginx connects from, behind nginx; disposing stops all three.
+ */
+async function slowBehindNginx() {
+  await using stack = new AsyncDisposableStack();
+  const slow = stack.use(
+    await serveSlowComments(["--trusted-proxies", "127.0.0.1"]),
+  );
+  const lb = stack.use(
+    await startLoadBalancer({
+      upstreams: [Number(new URL(slow.served.url).port)],
+    }),
+  );
+  const owned = stack.move();
+  return {
+    upstream: slow.upstream,
+    served: slow.served,
+    lb,
+    [Symbol.asyncDispose]: () => owned.disposeAsync(),
+  };
 }
 
 /**
@@ -76,12 +77,8 @@ async function flood(base: string, client: Deno.HttpClient, first: number) {
 }
 
 Deno.test("behind nginx with TRUSTED_PROXIES=127.0.0.1 two clients get a share each: one flooding cold keys leaves the other's miss served", async () => {
-  const { upstream, served } = await slowApp();
-  await using _upstream = upstream;
-  await using _served = served;
-  await using lb = await startLoadBalancer({
-    upstreams: [Number(new URL(served.url).port)],
-  });
+  await using slow = await slowBehindNginx();
+  const { upstream, lb } = slow;
   using a = Deno.createHttpClient({ localAddress: "127.0.0.2" });
   using b = Deno.createHttpClient({ localAddress: "127.0.0.3" });
   const flooded = Promise.all(
@@ -101,12 +98,8 @@ Deno.test("behind nginx with TRUSTED_PROXIES=127.0.0.1 two clients get a share e
 });
 
 Deno.test("a spoofed X-Forwarded-For counts for nothing from a peer that is not a trusted proxy, straight or through nginx", async () => {
-  const { upstream, served } = await slowApp();
-  await using _upstream = upstream;
-  await using _served = served;
-  await using lb = await startLoadBalancer({
-    upstreams: [Number(new URL(served.url).port)],
-  });
+  await using slow = await slowBehindNginx();
+  const { served, lb } = slow;
   using spoofer = Deno.createHttpClient({ localAddress: "127.0.0.2" });
   // Straight to the instance: the peer 127.0.0.2 is not trusted.
   assert.equal(await flood(served.url, spoofer, 1), SHARE);

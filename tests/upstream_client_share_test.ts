@@ -17,6 +17,7 @@
 
 import assert from "node:assert/strict";
 import { serveApp } from "./fixtures/served_app.ts";
+import { serveSlowComments } from "./fixtures/slow_comments.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
 
 const FLOOD = 40;
@@ -36,20 +37,8 @@ async function got(url: string, client?: Deno.HttpClient) {
 }
 
 Deno.test("one address flooding cold keys holds at most its share of the upstream slots and queue: another address's cold miss is served, the excess shed with 503, counted and logged", async () => {
-  await using upstream = startFixtureUpstream();
-  upstream.setFault(/^\/comments\?/, { delayMs: 1500 });
-  await using served = await serveApp({
-    args: [
-      "--upstream-url",
-      upstream.url,
-      "--upstream-concurrency",
-      "4",
-      "--upstream-queue-limit",
-      "8",
-      "--upstream-timeout-ms",
-      "8000",
-    ],
-  });
+  await using slow = await serveSlowComments();
+  const { upstream, served } = slow;
   // 4 + 8 places, half of them for one address: 6.
   const flood = Array.from(
     { length: FLOOD },
