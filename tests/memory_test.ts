@@ -14,18 +14,15 @@
 import assert from "node:assert/strict";
 import { ENTRY_OVERHEAD_BYTES } from "../services/cache/memory_store.ts";
 import type { FloodReport } from "./fixtures/cache_flood.ts";
+import {
+  peakRssOf,
+  rssOf,
+  startTaskV8Flags,
+} from "./fixtures/process_memory.ts";
 import { spawnService } from "./fixtures/spawn.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
 
 const MiB = 1024 * 1024;
-
-/** The resident set of `pid`, in bytes. */
-export async function rssOf(pid: number): Promise<number> {
-  const status = await Deno.readTextFile(`/proc/${pid}/status`);
-  const match = status.match(/^VmRSS:\s+(\d+) kB$/m);
-  if (!match) throw new Error(`no VmRSS in /proc/${pid}/status`);
-  return Number(match[1]) * 1024;
-}
 
 /** GETs `paths` with `concurrency` requests in flight; returns the statuses. */
 async function getAll(
@@ -60,28 +57,6 @@ async function floodReport(args: string[]): Promise<FloodReport> {
   const decoder = new TextDecoder();
   assert.equal(code, 0, decoder.decode(stderr));
   return JSON.parse(decoder.decode(stdout));
-}
-
-/** The peak resident set of `pid` so far (VmHWM), in bytes. */
-async function peakRssOf(pid: number): Promise<number> {
-  const status = await Deno.readTextFile(`/proc/${pid}/status`);
-  const match = status.match(/^VmHWM:\s+(\d+) kB$/m);
-  if (!match) throw new Error(`no VmHWM in /proc/${pid}/status`);
-  return Number(match[1]) * 1024;
-}
-
-/**
- * The `--v8-flags=...` of deno.json's `start` task (what users run, and
- * what `compile` bakes into the executable the Dockerfile ships).
- */
-async function startTaskV8Flags(): Promise<string> {
-  const config = JSON.parse(
-    await Deno.readTextFile(new URL("../deno.json", import.meta.url)),
-  );
-  const words: string[] = config.tasks.start.command.split(/\s+/);
-  const flags = words.find((word) => word.startsWith("--v8-flags="));
-  assert.ok(flags, "the start task sets --v8-flags");
-  return flags;
 }
 
 const keys = (from: number, to: number) =>

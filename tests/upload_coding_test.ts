@@ -16,6 +16,7 @@ import assert from "node:assert/strict";
 import { sharedCeph } from "./fixtures/ceph.ts";
 import { encoded, gzipOfZeros } from "./fixtures/coded_bodies.ts";
 import { cephTest, s3Args } from "./fixtures/s3_app.ts";
+import { peakRssOf, resetPeakRss, rssOf } from "./fixtures/process_memory.ts";
 import { serveApp } from "./fixtures/served_app.ts";
 import { spawnService } from "./fixtures/spawn.ts";
 import { runTool } from "./fixtures/tool.ts";
@@ -294,14 +295,6 @@ cephTest(
   },
 );
 
-/** The resident set of `pid` (VmRSS) or its peak since the last reset (VmHWM). */
-async function rssOf(pid: number, which: "VmRSS" | "VmHWM"): Promise<number> {
-  const status = await Deno.readTextFile(`/proc/${pid}/status`);
-  const match = status.match(new RegExp(`^${which}:\\s+(\\d+) kB$`, "m"));
-  if (!match) throw new Error(`no ${which} in /proc/${pid}/status`);
-  return Number(match[1]) * 1024;
-}
-
 /** `curl -T file` to /files with `headers`; resolves the status. */
 async function curlUpload(
   base: string,
@@ -354,13 +347,12 @@ Deno.test({
       const coded = ["Content-Encoding: gzip", "Expect:"];
       // A warm-up upload of the same kind (it starts the hash worker).
       assert.equal(await curlUpload(service.url, warm, coded), 201);
-      const idle = await rssOf(pid, "VmRSS");
-      // Resets VmHWM to the current resident set (proc(5)).
-      await Deno.writeTextFile(`/proc/${pid}/clear_refs`, "5");
+      const idle = await rssOf(pid);
+      await resetPeakRss(pid);
       // Twice: what the first leaves behind must not add to the second.
       for (const round of [1, 2]) {
         assert.equal(await curlUpload(service.url, bomb, coded), 413);
-        const grown = (await rssOf(pid, "VmHWM") - idle) / MiB;
+        const grown = (await peakRssOf(pid) - idle) / MiB;
         // Decoded by DecompressionStream, each decode's output a buffer of
         // its own (at most ~8 MiB fed 8 KiB at a time): +85 to +103 MiB
         // for one bomb at 256 MiB to 3,000 MiB; decoded into the reader's
