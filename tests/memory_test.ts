@@ -14,6 +14,7 @@
 import assert from "node:assert/strict";
 import { ENTRY_OVERHEAD_BYTES } from "../services/cache/memory_store.ts";
 import type { FloodReport } from "./fixtures/cache_flood.ts";
+import { curlUpload } from "./fixtures/curl_upload.ts";
 import {
   peakRssOf,
   rssOf,
@@ -245,24 +246,11 @@ async function uploadZeros(
   const path = `${dir}/zeros-${bytes}`;
   await Deno.writeFile(path, new Uint8Array());
   await Deno.truncate(path, bytes);
-  const { stdout, success } = await new Deno.Command("curl", {
-    args: [
-      "-sS",
-      "-H",
-      "Expect:",
-      "-o",
-      "/dev/null",
-      "-w",
-      "%{http_code}",
-      "-T",
-      path,
-      `${base}/files`,
-    ],
-    stderr: "inherit",
-  }).output();
-  await Deno.remove(path);
-  assert.ok(success, "curl failed");
-  return Number(new TextDecoder().decode(stdout));
+  try {
+    return await curlUpload(base, path, { headers: ["Expect:"] });
+  } finally {
+    await Deno.remove(path);
+  }
 }
 
 Deno.test({

@@ -13,6 +13,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { bucketContents, type Ceph, sharedCeph } from "./fixtures/ceph.ts";
+import { curlUpload } from "./fixtures/curl_upload.ts";
 import { bytesOf, cephTest, s3Args, sha256Hex } from "./fixtures/s3_app.ts";
 import {
   peakRssOf,
@@ -23,7 +24,6 @@ import {
 import { serveApp, type ServedApp } from "./fixtures/served_app.ts";
 import { spawnService } from "./fixtures/spawn.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";
-import { runTool } from "./fixtures/tool.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
 import { until } from "./fixtures/until.ts";
 import { ConfigError, loadConfig } from "../services/ops/config.ts";
@@ -250,22 +250,6 @@ cephTest(
 async function writeMiB(path: string, mib: number): Promise<void> {
   using file = await Deno.open(path, { write: true, create: true });
   for (let i = 0; i < mib; i++) await file.write(bytesOf(MiB, 9 + i));
-}
-
-/** `curl -T path` to the service's /files; resolves the status. */
-async function curlUpload(url: string, path: string): Promise<number> {
-  const out = await runTool("curl", [
-    "-sS",
-    "-o",
-    "/dev/null",
-    "-w",
-    "%{http_code}",
-    "-T",
-    path,
-    `${url}/files`,
-  ], { install: "apt-get install -y curl" });
-  assert.equal(out.code, 0, out.stderr);
-  return Number(out.stdout);
 }
 
 /**

@@ -15,6 +15,7 @@
 import assert from "node:assert/strict";
 import { sharedCeph } from "./fixtures/ceph.ts";
 import { encoded, gzipOfZeros } from "./fixtures/coded_bodies.ts";
+import { curlUpload } from "./fixtures/curl_upload.ts";
 import { cephTest, s3Args } from "./fixtures/s3_app.ts";
 import { peakRssOf, resetPeakRss, rssOf } from "./fixtures/process_memory.ts";
 import { serveApp } from "./fixtures/served_app.ts";
@@ -295,27 +296,6 @@ cephTest(
   },
 );
 
-/** `curl -T file` to /files with `headers`; resolves the status. */
-async function curlUpload(
-  base: string,
-  file: string,
-  headers: string[],
-): Promise<number> {
-  const out = await runTool("curl", [
-    "-sS",
-    "-o",
-    "/dev/null",
-    "-w",
-    "%{http_code}",
-    ...headers.flatMap((header) => ["-H", header]),
-    "-T",
-    file,
-    `${base}/files`,
-  ], { install: "apt-get install -y curl" });
-  assert.equal(out.code, 0, out.stderr);
-  return Number(out.stdout);
-}
-
 Deno.test({
   name:
     "gzip bombs sent by curl get 413 at MAX_UPLOAD_BYTES, raising peak RSS by no more than the queue + 32 MiB, as a raw upload",
@@ -346,12 +326,18 @@ Deno.test({
       const pid = service.child.pid;
       const coded = ["Content-Encoding: gzip", "Expect:"];
       // A warm-up upload of the same kind (it starts the hash worker).
-      assert.equal(await curlUpload(service.url, warm, coded), 201);
+      assert.equal(
+        await curlUpload(service.url, warm, { headers: coded }),
+        201,
+      );
       const idle = await rssOf(pid);
       await resetPeakRss(pid);
       // Twice: what the first leaves behind must not add to the second.
       for (const round of [1, 2]) {
-        assert.equal(await curlUpload(service.url, bomb, coded), 413);
+        assert.equal(
+          await curlUpload(service.url, bomb, { headers: coded }),
+          413,
+        );
         const grown = (await peakRssOf(pid) - idle) / MiB;
         // Decoded by DecompressionStream, each decode's output a buffer of
         // its own (at most ~8 MiB fed 8 KiB at a time): +85 to +103 MiB
