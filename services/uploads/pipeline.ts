@@ -290,8 +290,10 @@ function abortSink(
  * notices. Not while the reader is behind a body the runtime holds many
  * frames of (Deno 2.9.6, see services/http/frame_floor.ts): cancelling it kept the main
  * thread busy for minutes with no turn of the event loop (no answer, no
- * SIGTERM); such a reader has no read pending and stops at its next step,
- * and the answer's `Connection: close` drops what is left.
+ * SIGTERM); such a reader stops at its next step, and the answer's
+ * `Connection: close` drops what is left. A reader whose read is pending
+ * is cancelled all the same: the runtime holds no frame for it, and only
+ * the cancel settles a read that a stalled client never answers.
  */
 function failureOf(
   failed: AbortController,
@@ -301,7 +303,8 @@ function failureOf(
   return (error) => {
     if (failed.signal.aborted) return;
     failed.abort(isNoSpace(error) ? new NoSpaceError({ cause: error }) : error);
-    if (readerTask()?.behind) return;
+    const task = readerTask();
+    if (task?.behind && !task.reading) return;
     reader.cancel(failed.signal.reason).catch(() => {});
   };
 }

@@ -120,6 +120,14 @@ export class ReaderTask {
   }
 
   /**
+   * Whether a read of the body is pending: it waits on the client, the
+   * runtime holding no frame for it (a held frame settles a read at once).
+   */
+  get reading(): boolean {
+    return this.#readingSince !== undefined;
+  }
+
+  /**
    * `waitMs` and `blockedMs` at `now`, counting the read or the blocked
    * put under way (the live progress reads them without per-chunk work).
    */
@@ -179,6 +187,9 @@ export class ReaderTask {
 
   /** The next bytes of the body, read into the buffer; `undefined` at the end. */
   async #read(): Promise<Uint8Array | undefined> {
+    // A failure that left the body uncancelled (pipeline.ts) stops the
+    // reader here, before a read that a stalled client would never settle.
+    this.#o.signal.throwIfAborted();
     this.#buffer ??= this.#o.buffers.take(this.#wanted);
     const t0 = performance.now();
     this.#readingSince = t0;
