@@ -96,6 +96,30 @@ export class S3Error extends Error {
   }
 }
 
+// The refusals that name one setting, and which: the store answers them to
+// every request, so an instance that meets one at start cannot store a file.
+const SETTING_OF_CODE: Record<string, string> = {
+  NoSuchBucket: "S3_BUCKET",
+  InvalidBucketName: "S3_BUCKET",
+  InvalidAccessKeyId: "AWS_ACCESS_KEY_ID",
+  SignatureDoesNotMatch: "AWS_SECRET_ACCESS_KEY",
+  // AWS's answer to a request signed for another region than the bucket's.
+  AuthorizationHeaderMalformed: "S3_REGION",
+  AccessDenied: "AWS_ACCESS_KEY_ID",
+};
+
+/**
+ * The setting a refusal of the store names (`S3_BUCKET` for
+ * `NoSuchBucket`, `AWS_SECRET_ACCESS_KEY` for `SignatureDoesNotMatch`...),
+ * or `undefined` when `error` is no such refusal (the store down, or full).
+ */
+export function refusedSetting(error: unknown): string | undefined {
+  if (!(error instanceof S3Error) || error.code === undefined) return undefined;
+  return Object.hasOwn(SETTING_OF_CODE, error.code)
+    ? SETTING_OF_CODE[error.code]
+    : undefined;
+}
+
 /** A bucket of an S3-compatible store. */
 export class S3Bucket {
   readonly #client: AwsClient;
