@@ -2,7 +2,8 @@
  * The service as a process (`main.ts`) pointed at a real Ceph radosgw with
  * a bucket that does not exist, a secret that is wrong or a key the store
  * does not know: the start stops with one line naming the setting to fix,
- * exit 2, the secret never printed. Before, such an instance logged a
+ * exit 2, the secret never printed; so does a host clock the store finds
+ * too far off (under libfaketime). Before, such an instance logged a
  * warning, listened, answered `/readyz` 200 (so a load balancer sent it
  * traffic) and 500 to every request of `/files`. A store that does not
  * answer at start is still no reason to refuse it (uploads answer 503
@@ -19,13 +20,35 @@ import { cephTest, s3Args } from "./fixtures/s3_app.ts";
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
 /**
+ * libfaketime, as Debian's `faketime` installs it; fails naming the
+ * package when it is missing. It is preloaded into the service's process
+ * itself: the `faketime` command runs its program as a child, which a kill
+ * of the command leaves running.
+ */
+async function libfaketime(): Promise<string> {
+  for await (const entry of Deno.readDir("/usr/lib")) {
+    const path = `/usr/lib/${entry.name}/faketime/libfaketime.so.1`;
+    if (await Deno.stat(path).then(() => true, () => false)) return path;
+  }
+  assert.fail("libfaketime is missing: apt-get install -y faketime");
+}
+
+/** Options of {@linkcode runMain}. */
+interface RunOptions {
+  /** Environment added to the inherited one. @default {{}} */
+  env?: Record<string, string>;
+}
+
+/**
  * Runs `main.ts` with `args` until it exits; stops it (SIGKILL) once its
  * output says `"listening"`, or after `ms`.
  */
-async function runMain(args: string[], ms: number) {
+async function runMain(args: string[], ms: number, options: RunOptions = {}) {
+  const { env = {} } = options;
   const dir = await Deno.makeTempDir();
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", MAIN, "--port", "0", "--data-dir", dir, ...args],
+    env,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -84,6 +107,21 @@ cephTest(
       assert.doesNotMatch(stderr + stdout, new RegExp(wrong.secretAccessKey));
       assert.equal(stdout.includes('"listening"'), false, setting);
     }
+  },
+);
+
+cephTest(
+  "s3: a host clock 20 min ahead of the store's (RequestTimeTooSkewed) stops the start with one line saying so, exit 2",
+  async () => {
+    await using ceph = await sharedCeph();
+    // libfaketime moves the clock of the service's process only: its
+    // requests are signed 20 min ahead, past the 15 min S3 takes.
+    const { code, stdout, stderr } = await runMain(s3Args(ceph), 60_000, {
+      env: { LD_PRELOAD: await libfaketime(), FAKETIME: "+20m" },
+    });
+    assert.equal(code, 2, `${stderr}\n${stdout.slice(-2000)}`);
+    assert.equal(stderr.split("\n").filter(Boolean).length, 1, stderr);
+    assert.match(stderr, /check this host's clock .*RequestTimeTooSkewed/);
   },
 );
 

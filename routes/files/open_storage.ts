@@ -12,7 +12,7 @@ import type { Logger } from "../../services/ops/logger.ts";
 import { createLocalDiskStorage } from "../../services/storage/local_disk.ts";
 import { PeriodicSweep } from "../../services/storage/periodic_sweep.ts";
 import { S3Storage } from "../../services/storage/s3.ts";
-import { refusedSetting } from "../../services/storage/s3_bucket.ts";
+import { startRefusal } from "../../services/storage/s3_bucket.ts";
 import type { FileStorage } from "../../services/storage/storage.ts";
 
 /** The opened store, and how to stop what runs for it in the background. */
@@ -66,19 +66,20 @@ async function openFolder(
 }
 
 /**
- * Throws a {@linkcode ConfigError} naming the setting the store's refusal
- * at start names (no such bucket, a key it does not know, a wrong secret):
+ * Throws a {@linkcode ConfigError} naming what the store's refusal at
+ * start says to fix (no such bucket, a key it does not know, a wrong
+ * secret, this host's clock over 15 min off the store's):
  * such an instance used to start, pass `/readyz` and answer 500 to every
  * request of `/files` until someone read its logs.
  */
 function refuseMisconfigured(config: Config, error: unknown): void {
-  const setting = refusedSetting(error);
-  if (setting === undefined) return;
+  const refusal = startRefusal(error);
+  if (refusal === undefined) return;
   const reason = error instanceof Error ? error.message : String(error);
   throw new ConfigError(
-    setting,
+    refusal.setting,
     `cannot use bucket ${config.s3Bucket} at S3_ENDPOINT ${config.s3Endpoint}` +
-      ` (check ${setting}): ${reason}`,
+      ` (check ${refusal.check}): ${reason}`,
   );
 }
 
@@ -90,8 +91,8 @@ function refuseMisconfigured(config: Config, error: unknown): void {
  * at start, then every `S3_LEFTOVER_SWEEP_MS`, an hour by default). A
  * store down at start is logged, not fatal: uploads answer 503 until it is
  * back, the rest serves. A store that refuses the settings at start (no
- * such bucket, wrong credentials) stops the start (exit 2, naming the
- * setting).
+ * such bucket, wrong credentials, a clock it finds too far off) stops the
+ * start (exit 2, naming what to fix).
  *
  * Swept again every `UPLOAD_IDLE_TIMEOUT_MS` while running: an upload cut
  * off by the store going down cannot abort its multipart upload either,

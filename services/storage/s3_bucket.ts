@@ -96,27 +96,47 @@ export class S3Error extends Error {
   }
 }
 
-// The refusals that name one setting, and which: the store answers them to
-// every request, so an instance that meets one at start cannot store a file.
-const SETTING_OF_CODE: Record<string, string> = {
-  NoSuchBucket: "S3_BUCKET",
-  InvalidBucketName: "S3_BUCKET",
-  InvalidAccessKeyId: "AWS_ACCESS_KEY_ID",
-  SignatureDoesNotMatch: "AWS_SECRET_ACCESS_KEY",
+/** What a refusal of the store at start says to fix. */
+export interface StartRefusal {
+  /** The setting it concerns. */
+  setting: string;
+  /** What to check, for the one-line error. */
+  check: string;
+}
+
+const SETTING = (setting: string): StartRefusal => ({
+  setting,
+  check: setting,
+});
+
+// The refusals the store answers to every request until someone fixes a
+// setting (or the host's clock), and what: an instance that meets one at
+// start cannot store a file.
+const START_REFUSALS: Record<string, StartRefusal> = {
+  NoSuchBucket: SETTING("S3_BUCKET"),
+  InvalidBucketName: SETTING("S3_BUCKET"),
+  InvalidAccessKeyId: SETTING("AWS_ACCESS_KEY_ID"),
+  SignatureDoesNotMatch: SETTING("AWS_SECRET_ACCESS_KEY"),
   // AWS's answer to a request signed for another region than the bucket's.
-  AuthorizationHeaderMalformed: "S3_REGION",
-  AccessDenied: "AWS_ACCESS_KEY_ID",
+  AuthorizationHeaderMalformed: SETTING("S3_REGION"),
+  AccessDenied: SETTING("AWS_ACCESS_KEY_ID"),
+  // Requests are signed with this host's time; S3 takes 15 min either way.
+  RequestTimeTooSkewed: {
+    setting: "S3_ENDPOINT",
+    check: "this host's clock against the store's",
+  },
 };
 
 /**
- * The setting a refusal of the store names (`S3_BUCKET` for
- * `NoSuchBucket`, `AWS_SECRET_ACCESS_KEY` for `SignatureDoesNotMatch`...),
- * or `undefined` when `error` is no such refusal (the store down, or full).
+ * What a refusal of the store names (`S3_BUCKET` for `NoSuchBucket`,
+ * `AWS_SECRET_ACCESS_KEY` for `SignatureDoesNotMatch`, the host's clock for
+ * `RequestTimeTooSkewed`...), or `undefined` when `error` is no such
+ * refusal (the store down, or full).
  */
-export function refusedSetting(error: unknown): string | undefined {
+export function startRefusal(error: unknown): StartRefusal | undefined {
   if (!(error instanceof S3Error) || error.code === undefined) return undefined;
-  return Object.hasOwn(SETTING_OF_CODE, error.code)
-    ? SETTING_OF_CODE[error.code]
+  return Object.hasOwn(START_REFUSALS, error.code)
+    ? START_REFUSALS[error.code]
     : undefined;
 }
 
