@@ -10,8 +10,9 @@
  *
  * Which worker starts late is made certain by the S3 store: each worker's
  * start lists the bucket's unfinished uploads (the sweep), and a stand-in
- * for the bucket answers the first such request at once (403: the sweep
- * fails, is logged, and the start goes on) and holds the next one, so that
+ * for the bucket answers the first such request at once (503, the store
+ * unavailable: the sweep fails, is logged, and the start goes on; a refusal
+ * such as AccessDenied would stop the start) and holds the next one, so that
  * worker is still starting until the test lets it go.
  *
  * @module
@@ -22,8 +23,8 @@ import { exitWithin, startServe, waitUntilUp } from "./fixtures/deno_serve.ts";
 import { until } from "./fixtures/until.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
 
-const ACCESS_DENIED = '<?xml version="1.0" encoding="UTF-8"?>' +
-  "<Error><Code>AccessDenied</Code><Message>denied</Message></Error>";
+const UNAVAILABLE = '<?xml version="1.0" encoding="UTF-8"?>' +
+  "<Error><Code>ServiceUnavailable</Code><Message>later</Message></Error>";
 
 /** A bucket stand-in answering the first request, holding the others. */
 function heldBucket() {
@@ -33,8 +34,8 @@ function heldBucket() {
     { hostname: "127.0.0.1", port: 0, onListen: () => {} },
     async () => {
       if (requests++ > 0) await release.promise;
-      return new Response(ACCESS_DENIED, {
-        status: 403,
+      return new Response(UNAVAILABLE, {
+        status: 503,
         headers: { "content-type": "application/xml" },
       });
     },

@@ -12,6 +12,7 @@ import type { Logger } from "../../services/ops/logger.ts";
 import { createLocalDiskStorage } from "../../services/storage/local_disk.ts";
 import { PeriodicSweep } from "../../services/storage/periodic_sweep.ts";
 import { S3Storage } from "../../services/storage/s3.ts";
+import { startRefusal } from "../../services/storage/s3_bucket.ts";
 import type { FileStorage } from "../../services/storage/storage.ts";
 
 /** The opened store, and how to stop what runs for it in the background. */
@@ -25,7 +26,7 @@ export interface OpenedStorage {
  * Opens the store `config` names.
  *
  * @throws {ConfigError} naming `DATA_DIR` when its folder cannot be made
- * or read.
+ * or read, or the S3 setting the store refuses at start.
  */
 export async function openStorage(
   config: Config,
@@ -65,13 +66,33 @@ async function openFolder(
 }
 
 /**
+ * Throws a {@linkcode ConfigError} naming what the store's refusal at
+ * start says to fix (no such bucket, a key it does not know, a wrong
+ * secret, this host's clock over 15 min off the store's):
+ * such an instance used to start, pass `/readyz` and answer 500 to every
+ * request of `/files` until someone read its logs.
+ */
+function refuseMisconfigured(config: Config, error: unknown): void {
+  const refusal = startRefusal(error);
+  if (refusal === undefined) return;
+  const reason = error instanceof Error ? error.message : String(error);
+  throw new ConfigError(
+    refusal.setting,
+    `cannot use bucket ${config.s3Bucket} at S3_ENDPOINT ${config.s3Endpoint}` +
+      ` (check ${refusal.check}): ${reason}`,
+  );
+}
+
+/**
  * The bucket of S3_ENDPOINT, without the multipart uploads of a crashed
  * instance (begun more than the idle timeout ago and without a heartbeat
  * as recent: the others are uploads in progress, here or elsewhere), nor
  * the metadata objects deletes left behind (it lists the whole bucket:
  * at start, then every `S3_LEFTOVER_SWEEP_MS`, an hour by default). A
  * store down at start is logged, not fatal: uploads answer 503 until it is
- * back, the rest serves.
+ * back, the rest serves. A store that refuses the settings at start (no
+ * such bucket, wrong credentials, a clock it finds too far off) stops the
+ * start (exit 2, naming what to fix).
  *
  * Swept again every `UPLOAD_IDLE_TIMEOUT_MS` while running: an upload cut
  * off by the store going down cannot abort its multipart upload either,
@@ -107,6 +128,7 @@ async function openBucket(
       await files.sweepLeftovers(config.uploadIdleTimeoutMs);
     if (swept > 0) onSwept(swept);
   } catch (error) {
+    refuseMisconfigured(config, error);
     onError(error);
   }
   const silentMs = config.uploadIdleTimeoutMs + config.s3TimeoutMs;

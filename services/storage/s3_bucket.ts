@@ -96,6 +96,50 @@ export class S3Error extends Error {
   }
 }
 
+/** What a refusal of the store at start says to fix. */
+export interface StartRefusal {
+  /** The setting it concerns. */
+  setting: string;
+  /** What to check, for the one-line error. */
+  check: string;
+}
+
+const SETTING = (setting: string): StartRefusal => ({
+  setting,
+  check: setting,
+});
+
+// The refusals the store answers to every request until someone fixes a
+// setting (or the host's clock), and what: an instance that meets one at
+// start cannot store a file.
+const START_REFUSALS: Record<string, StartRefusal> = {
+  NoSuchBucket: SETTING("S3_BUCKET"),
+  InvalidBucketName: SETTING("S3_BUCKET"),
+  InvalidAccessKeyId: SETTING("AWS_ACCESS_KEY_ID"),
+  SignatureDoesNotMatch: SETTING("AWS_SECRET_ACCESS_KEY"),
+  // AWS's answer to a request signed for another region than the bucket's.
+  AuthorizationHeaderMalformed: SETTING("S3_REGION"),
+  AccessDenied: SETTING("AWS_ACCESS_KEY_ID"),
+  // Requests are signed with this host's time; S3 takes 15 min either way.
+  RequestTimeTooSkewed: {
+    setting: "S3_ENDPOINT",
+    check: "this host's clock against the store's",
+  },
+};
+
+/**
+ * What a refusal of the store names (`S3_BUCKET` for `NoSuchBucket`,
+ * `AWS_SECRET_ACCESS_KEY` for `SignatureDoesNotMatch`, the host's clock for
+ * `RequestTimeTooSkewed`...), or `undefined` when `error` is no such
+ * refusal (the store down, or full).
+ */
+export function startRefusal(error: unknown): StartRefusal | undefined {
+  if (!(error instanceof S3Error) || error.code === undefined) return undefined;
+  return Object.hasOwn(START_REFUSALS, error.code)
+    ? START_REFUSALS[error.code]
+    : undefined;
+}
+
 /** A bucket of an S3-compatible store. */
 export class S3Bucket {
   readonly #client: AwsClient;

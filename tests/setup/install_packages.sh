@@ -34,6 +34,9 @@ need wget wget
 # (tests/upload_coding_test.ts).
 need pigz pigz
 need bgzip tabix
+# faketime runs the service with its clock 20 min ahead of the S3 store's
+# (tests/s3_misconfigured_start_test.ts).
+need faketime faketime
 /usr/bin/python3 -c 'import httpx' >/dev/null 2>&1 || missing="$missing python3-httpx"
 # Ceph (one monitor, one OSD, radosgw): the real S3 store. Its recommends are
 # not needed (~265 MB without them).
