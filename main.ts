@@ -271,11 +271,13 @@ async function drain(
       connections: server.stats.open,
       uploads: app.uploads.active,
     });
-    await stopInflight(app, server);
   } else await Promise.race([app.cache.settled(), timedOut]);
-  // A background refresh still waiting on a hung upstream held close()
-  // until UPSTREAM_TIMEOUT_MS, past the grace (29.9 s with 30 s and 3 s).
+  // The grace is out, or nothing is in flight: what still waits on the
+  // upstream is ended, requests (answered 503/504, see stopInflight) and
+  // background refreshes alike (one on a hung upstream held close() until
+  // UPSTREAM_TIMEOUT_MS, past the grace: 29.9 s with 30 s and 3 s).
   app.stopUpstreamCalls();
+  if (outcome === "timeout") await stopInflight(app, server);
   await app.close();
   logger.always("shutdown.end", {
     outcome,
@@ -318,10 +320,10 @@ async function untilUploadsEnd(
  * (curl: "Empty reply from server"), the uploads leaving their `.part`:
  * stop them (an upload answers 503 with `Connection: close` and removes
  * its `.part`; a request on the upstream 503, or 504 for a write the
- * upstream had), then give the answers a moment to go out.
+ * upstream had: the drain ended their calls just before), then give the
+ * answers a moment to go out.
  */
 async function stopInflight(app: App, server: GuardedServer): Promise<void> {
-  app.stopUpstreamCalls();
   // A write whose body still arrives: 503, nothing sent on.
   stopReadingBodies();
   if (app.uploads.active === 0 && app.inflight === 0) return;
