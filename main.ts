@@ -32,6 +32,7 @@ import { createLogger, type Logger } from "./services/ops/logger.ts";
 import { logUnhandledRejections } from "./services/http/request_scope.ts";
 import { isStallTimeout } from "./services/http/stall_timeout.ts";
 import { BodySourceError } from "./services/http/body_source_error.ts";
+import { endOpenBodies } from "./services/http/send_tally.ts";
 import {
   stopReadingBodies,
   untilBodiesRead,
@@ -279,6 +280,9 @@ async function drain(
   app.stopUpstreamCalls();
   if (outcome === "timeout") await stopInflight(app, server);
   await app.close();
+  // Bodies still being sent are cut by the exit: their lines are written
+  // now, with what was sent (services/http/send_tally.ts).
+  endOpenBodies();
   logger.always("shutdown.end", {
     outcome,
     durationMs: Math.round(performance.now() - started),

@@ -17,6 +17,7 @@ import {
   largeResponseOf,
 } from "../services/http/large_reply.ts";
 import { withProblemRequestId } from "../services/http/problem.ts";
+import { dropTally } from "../services/http/send_tally.ts";
 import { isReply, type Reply, responseOf } from "../services/http/reply.ts";
 import type { Logger } from "../services/ops/logger.ts";
 import { errorResponse } from "./error_handler.ts";
@@ -138,19 +139,24 @@ export function finish(
       ? finishReply(req, answer, ctx, options)
       : finishResponse(answer, ctx, compressor).then(finishedOf);
     return finished instanceof Promise
-      ? finished.catch((error) => failedFinish(error, ctx, logger))
+      ? finished.catch((error) => failedFinish(req, error, ctx, logger))
       : finished;
   } catch (error) {
-    return failedFinish(error, ctx, logger);
+    return failedFinish(req, error, ctx, logger);
   }
 }
 
-/** The central error handler's answer to a failure while finishing. */
+/**
+ * The central error handler's answer to a failure while finishing: the
+ * streamed body it stands in for is not sent, so its tally is dropped.
+ */
 async function failedFinish(
+  req: Request,
   error: unknown,
   ctx: FinishContext,
   logger: Logger,
 ): Promise<Finished> {
+  dropTally(req);
   const response = await withProblemRequestId(
     errorResponse(error, ctx, logger),
     ctx.requestId,

@@ -6,7 +6,7 @@
  * CORS (services/http/cors.ts: on every answer, errors too), `HEAD`, large
  * answers from memory sent in slices (the last three in `finish.ts`), the
  * span name, and one metrics sample and one JSON access-log line per
- * request. Query checks run inside the router:
+ * request (`access_log.ts`; a streamed body's line at its end). Query checks run inside the router:
  * {@linkcode createPipeline} wraps each route with the checks of its
  * OpenAPI operation.
  *
@@ -25,7 +25,7 @@ import {
   TrustedProxies,
 } from "../services/http/trusted_proxies.ts";
 import { withRequestId } from "../services/http/request_scope.ts";
-import { KNOWN_METHODS, knownMethod } from "../services/http/methods.ts";
+import { knownMethod } from "../services/http/methods.ts";
 import { problem } from "../services/http/problem.ts";
 import { qsParams } from "../services/http/qs_query.ts";
 import {
@@ -39,6 +39,8 @@ import {
 import type { Logger } from "../services/ops/logger.ts";
 import type { Metrics } from "../services/ops/metrics.ts";
 import { checkWholeNumbers } from "../services/ops/whole_numbers.ts";
+import { takeTally } from "../services/http/send_tally.ts";
+import { record } from "./access_log.ts";
 import { errorResponse } from "./error_handler.ts";
 import {
   finish,
@@ -158,10 +160,10 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     inflight--;
     metrics.inflight(-1);
   };
-  const sent = (ctx: RequestContext, { response, status, bytes }: Finished) => {
+  const sent = (req: Request, ctx: RequestContext, out: Finished) => {
     if (tracing) nameSpan(ctx);
-    record(ctx, status, bytes, { logger, metrics });
-    return response;
+    record(ctx, out, takeTally(req), { logger, metrics });
+    return out.response;
   };
   const finished = (
     req: Request,
@@ -170,8 +172,8 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   ): Response | Promise<Response> => {
     const out = finish(req, ctx, answer, finishing);
     return out instanceof Promise
-      ? out.then((out) => sent(ctx, out))
-      : sent(ctx, out);
+      ? out.then((out) => sent(req, ctx, out))
+      : sent(req, ctx, out);
   };
 
   // Straight through for an answer given at once (a memory hit): no
@@ -369,31 +371,4 @@ function nameSpan(ctx: RequestContext): void {
   if (!span) return;
   span.setAttribute("http.route", ctx.route);
   span.updateName(`${ctx.method} ${ctx.route}`);
-}
-
-/** One metrics sample and one access-log line for a finished request. */
-function record(
-  ctx: RequestContext,
-  status: number,
-  bytes: number,
-  { logger, metrics }: Pick<PipelineOptions, "logger" | "metrics">,
-): void {
-  const { method } = ctx;
-  const seconds = (performance.now() - ctx.started) / 1000;
-  metrics.request(
-    ctx.route ?? "unmatched",
-    KNOWN_METHODS.has(method) ? method : "OTHER",
-    status,
-    seconds,
-  );
-  logger.info("request", {
-    method,
-    path: ctx.pathname,
-    route: ctx.route,
-    status,
-    durationMs: Math.round(seconds * 100_000) / 100,
-    bytes,
-    requestId: ctx.requestId,
-    ...ctx.log,
-  });
 }

@@ -18,6 +18,7 @@
 import { closeConnectionOf } from "./connection_close.ts";
 import { oldestSince } from "./oldest_since.ts";
 import { checkWholeNumbers } from "../ops/whole_numbers.ts";
+import { type BodyEnd, type SendTally, tallyFor } from "./send_tally.ts";
 
 /** Options of {@linkcode withStallTimeout}. */
 export interface StallTimeoutOptions {
@@ -34,6 +35,8 @@ export interface StallTimeoutOptions {
    * error): the runtime reports a body's error without its request.
    */
   sourceFailure?: (error: unknown) => unknown;
+  /** Told what the connection took and how the body ended. */
+  tally?: SendTally;
 }
 
 // One error for every stalled body, its stack formatted now: Deno formats
@@ -107,7 +110,7 @@ export function withStallTimeout(
   source: ChunkSource,
   options: StallTimeoutOptions,
 ): ReadableStream<Uint8Array> {
-  const { timeoutMs, onStall, sourceFailure } = options;
+  const { timeoutMs, onStall, sourceFailure, tally } = options;
   checkWholeNumbers({ timeoutMs });
   const { next, reader } = pullsOf(source);
   let timer: number | undefined;
@@ -115,28 +118,29 @@ export function withStallTimeout(
   // timer may be armed after that.
   let ended = false;
   let controller: ReadableStreamDefaultController<Uint8Array>;
-  const giveUp = () => {
+  const end = (how: BodyEnd) => {
     ended = true;
     clearTimeout(timer);
     waiting.delete(giveUp);
+    tally?.ended(how);
+  };
+  const giveUp = () => {
+    end("stalled");
     controller.error(STALLED);
     reader?.cancel(STALLED).catch(() => {});
     onStall?.();
   };
   const handOn = (value: Uint8Array | undefined) => {
     if (value === undefined) {
-      ended = true;
+      end("sent");
       return controller.close();
     }
+    tally?.handed(value.byteLength);
     controller.enqueue(value);
     // Deno.serve writes the chunk from inside enqueue and, when it finds
     // the connection gone, cancels this stream right there: a timer armed
     // after that would outlive the body.
-    if (ended) return;
-    timer = setTimeout(giveUp, timeoutMs) as unknown as number;
-    // A stalled client must not hold the process open at exit.
-    Deno.unrefTimer(timer);
-    waiting.set(giveUp, performance.now());
+    if (!ended) timer = stallTimer(giveUp, timeoutMs);
   };
   return new ReadableStream<Uint8Array>({
     start(c) {
@@ -145,23 +149,34 @@ export function withStallTimeout(
     pull() {
       clearTimeout(timer);
       waiting.delete(giveUp);
+      tally?.taken();
       if (next !== undefined) return handOn(next());
       return reader!.read().then(({ value }) => {
         // Cancelled while the read was under way: nothing to hand on.
         if (!ended) handOn(value);
       }, (error: unknown) => {
-        ended = true;
+        end("source");
         throw sourceFailure ? sourceFailure(error) : error;
       });
     },
     cancel(reason) {
-      ended = true;
-      clearTimeout(timer);
-      waiting.delete(giveUp);
+      end("client");
       return reader?.cancel(reason);
     },
     // Nothing read ahead: a request for a chunk is the client's progress.
   }, { highWaterMark: 0 });
+}
+
+/**
+ * The timer that gives a body up after `timeoutMs`, the body entered
+ * among those waiting.
+ */
+function stallTimer(giveUp: () => void, timeoutMs: number): number {
+  const timer = setTimeout(giveUp, timeoutMs) as unknown as number;
+  // A stalled client must not hold the process open at exit.
+  Deno.unrefTimer(timer);
+  waiting.set(giveUp, performance.now());
+  return timer;
 }
 
 /** Options of {@linkcode withSendTimeout}. */
@@ -178,7 +193,8 @@ export interface SendTimeoutOptions {
  * `source` as the body of the answer to `req`, under
  * {@linkcode withStallTimeout}, closing `req`'s connection when its client
  * stalls (services/http/connection_close.ts): over HTTP/2 the body's error
- * alone left the stream open while the client's window was 0.
+ * alone left the stream open while the client's window was 0. What the
+ * connection took is tallied for `req`'s log line (send_tally.ts).
  */
 export function withSendTimeout(
   source: ChunkSource,
@@ -188,5 +204,6 @@ export function withSendTimeout(
     timeoutMs,
     ...(sourceFailure ? { sourceFailure } : {}),
     onStall: () => closeConnectionOf(req),
+    tally: tallyFor(req),
   });
 }

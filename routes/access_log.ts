@@ -1,0 +1,77 @@
+/**
+ * One metrics sample and one JSON access-log line per request. The sample
+ * and the line's `durationMs` are taken at the answer's head. The line of
+ * an answer whose body is streamed (a stored file, a large answer from
+ * memory) waits for the body's end, so that `bytes` is what its
+ * connection took (services/http/send_tally.ts), not the length announced:
+ * a download cut at shutdown or left by its client logged its whole
+ * length. Such a line also says why the body was `cut`.
+ *
+ * @module
+ */
+
+import { KNOWN_METHODS } from "../services/http/methods.ts";
+import type { SendTally } from "../services/http/send_tally.ts";
+import type { Logger } from "../services/ops/logger.ts";
+import type { Metrics } from "../services/ops/metrics.ts";
+
+/** What the line tells of the request. */
+export interface LoggedRequest {
+  readonly method: string;
+  /** `performance.now()` when the request came in. */
+  readonly started: number;
+  readonly pathname: string;
+  readonly route: string | undefined;
+  readonly requestId: string;
+  /** The route's own fields (`cache`, an upload's figures). */
+  readonly log: Record<string, unknown>;
+}
+
+/** The answer as the line tells it. */
+export interface LoggedAnswer {
+  status: number;
+  /** The body's length (announced, for a streamed body). */
+  bytes: number;
+}
+
+/** Where the sample and the line go. */
+export interface AccessLogSinks {
+  logger: Logger;
+  metrics: Metrics;
+}
+
+/**
+ * One metrics sample now, one access-log line now or, with the `tally` of
+ * a streamed body, at the body's end.
+ */
+export function record(
+  ctx: LoggedRequest,
+  { status, bytes }: LoggedAnswer,
+  tally: SendTally | undefined,
+  { logger, metrics }: AccessLogSinks,
+): void {
+  const { method } = ctx;
+  const seconds = (performance.now() - ctx.started) / 1000;
+  metrics.request(
+    ctx.route ?? "unmatched",
+    KNOWN_METHODS.has(method) ? method : "OTHER",
+    status,
+    seconds,
+  );
+  const line = (bytes: number, cut?: string) =>
+    logger.info("request", {
+      method,
+      path: ctx.pathname,
+      route: ctx.route,
+      status,
+      durationMs: Math.round(seconds * 100_000) / 100,
+      bytes,
+      ...(cut === undefined ? {} : { cut }),
+      requestId: ctx.requestId,
+      ...ctx.log,
+    });
+  if (tally === undefined) return line(bytes);
+  tally.whenEnded(({ bytes, end }) =>
+    line(bytes, end === "sent" ? undefined : end)
+  );
+}
