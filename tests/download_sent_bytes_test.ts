@@ -118,3 +118,27 @@ Deno.test("a download its client left logs what the connection took, cut by the 
     await Deno.remove(dataDir, { recursive: true });
   }
 });
+
+Deno.test("a download read to its end logs its whole length and no cut, a range its own", async () => {
+  await using upstream = startFixtureUpstream();
+  const dataDir = await Deno.makeTempDir({ prefix: "download_sent-" });
+  try {
+    const { service, path } = await serviceWithFile(dataDir, upstream.url);
+    await using _service = service;
+    const ranges = [undefined, "bytes=100-300000", undefined, undefined];
+    for (const [i, range] of ranges.entries()) {
+      const res = await fetch(`${service.url}${path}`, {
+        headers: { "x-request-id": `whole-${i}`, ...(range && { range }) },
+      });
+      const got = (await res.bytes()).byteLength;
+      const line = await service.waitForLine((r) =>
+        r.requestId === `whole-${i}`
+      );
+      // The runtime stops at Content-Length and cancels the body rather
+      // than ask for its end: these were logged "cut":"client".
+      assert.deepEqual([line.bytes, line.cut], [got, undefined]);
+    }
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});

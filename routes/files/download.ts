@@ -178,6 +178,7 @@ export function downloadHandler(
           withSendTimeout(stream, {
             req,
             timeoutMs: idleTimeoutMs,
+            length: Number(headers["content-length"]),
             // The store failing mid-body is logged with this request.
             sourceFailure: (error) =>
               new BodySourceError(

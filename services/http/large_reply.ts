@@ -56,7 +56,10 @@ export function largeResponseOf(
   // chunked without this one.
   const head = headRecord(reply);
   head["content-length"] = String(body.byteLength);
-  const stream = withSendTimeout(slicesOf(body), options);
+  const stream = withSendTimeout(slicesOf(body), {
+    ...options,
+    length: body.byteLength,
+  });
   return new Response(stream, { status: reply.status, headers: head });
 }
 

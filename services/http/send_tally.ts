@@ -34,6 +34,12 @@ export class SendTally {
   // The chunk handed to the runtime that the socket has not taken yet.
   #held = 0;
   #onEnd: ((tally: SendTally) => void) | undefined = undefined;
+  readonly #length: number | undefined;
+
+  /** `length`: the body's announced length (`Content-Length`), if known. */
+  constructor(length?: number) {
+    this.#length = length;
+  }
 
   /** A chunk of `length` bytes handed to the runtime. */
   handed(length: number): void {
@@ -46,10 +52,18 @@ export class SendTally {
     this.#held = 0;
   }
 
-  /** The body ended `how`; only the first end counts. */
+  /**
+   * The body ended `how`; only the first end counts. One whose last chunk
+   * the runtime held was sent whole: the runtime stops at the announced
+   * length and cancels the body rather than ask for its end (most full
+   * downloads of a stored file were logged cut by the client).
+   */
   ended(how: BodyEnd): void {
     if (this.end !== undefined) return;
-    this.end = how;
+    const whole = this.#length !== undefined &&
+      this.bytes + this.#held >= this.#length;
+    if (whole) this.taken();
+    this.end = whole ? "sent" : how;
     open.delete(this);
     this.#onEnd?.(this);
   }
@@ -65,9 +79,12 @@ const byRequest = new WeakMap<Request, SendTally>();
 // Bodies not ended yet, for the exit.
 const open = new Set<SendTally>();
 
-/** A new tally for the body of the answer to `req`. */
-export function tallyFor(req: Request): SendTally {
-  const tally = new SendTally();
+/**
+ * A new tally for the body of the answer to `req`, of `length` bytes when
+ * it is known.
+ */
+export function tallyFor(req: Request, length?: number): SendTally {
+  const tally = new SendTally(length);
   byRequest.set(req, tally);
   open.add(tally);
   return tally;

@@ -187,6 +187,8 @@ export interface SendTimeoutOptions {
   timeoutMs: number;
   /** See {@linkcode StallTimeoutOptions.sourceFailure}. */
   sourceFailure?: (error: unknown) => unknown;
+  /** The body's announced length (`Content-Length`), for its tally. */
+  length?: number;
 }
 
 /**
@@ -198,12 +200,12 @@ export interface SendTimeoutOptions {
  */
 export function withSendTimeout(
   source: ChunkSource,
-  { req, timeoutMs, sourceFailure }: SendTimeoutOptions,
+  { req, timeoutMs, sourceFailure, length }: SendTimeoutOptions,
 ): ReadableStream<Uint8Array> {
   return withStallTimeout(source, {
     timeoutMs,
     ...(sourceFailure ? { sourceFailure } : {}),
     onStall: () => closeConnectionOf(req),
-    tally: tallyFor(req),
+    tally: tallyFor(req, length),
   });
 }
