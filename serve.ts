@@ -27,6 +27,7 @@ import { logUnhandledRejections } from "./services/http/request_scope.ts";
 import { describeConfig } from "./services/ops/config.ts";
 import { collectGarbage } from "./services/ops/collect_garbage.ts";
 import { createLogger } from "./services/ops/logger.ts";
+import { stopReadingBodies } from "./services/http/slow_bodies.ts";
 import {
   dataDirRefusal,
   refuseStart,
@@ -100,12 +101,20 @@ interface StopSignal {
  * took (their listeners also keep the process from the signal's default
  * end), then served on for good. 2 of 6 `deno serve --parallel` sent
  * SIGTERM right after the first answer ran on until SIGKILL.
+ *
+ * Registered first, these listeners also run before `deno serve`'s, whose
+ * shutdown cuts the request bodies still arriving: the write whose JSON
+ * body was cut answered 400 "Invalid JSON body", blaming the client, and
+ * the read's error (`BadResource`) is the one a client closing mid-body
+ * gives. Those bodies are ended here first, and answered 503 with
+ * `Retry-After` (README, Shutdown).
  */
 function listenForStop(): StopSignal {
   const { promise, resolve } = Promise.withResolvers<Deno.Signal>();
   let received: Deno.Signal | undefined;
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
     Deno.addSignalListener(signal, () => {
+      if (received === undefined) stopReadingBodies();
       received ??= signal;
       resolve(signal);
     });
