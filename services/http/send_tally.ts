@@ -34,6 +34,7 @@ export class SendTally {
   // The chunk handed to the runtime that the socket has not taken yet.
   #held = 0;
   #onEnd: ((tally: SendTally) => void) | undefined = undefined;
+  #cut: (() => void) | undefined = undefined;
   readonly #length: number | undefined;
 
   /** `length`: the body's announced length (`Content-Length`), if known. */
@@ -66,6 +67,20 @@ export class SendTally {
     this.end = whole ? "sent" : how;
     open.delete(this);
     this.#onEnd?.(this);
+  }
+
+  /**
+   * How the body is cut short at a shutdown: as when its client stalls,
+   * errored and its connection closed.
+   */
+  cutBy(cut: () => void): void {
+    this.#cut = cut;
+  }
+
+  /** Cuts the body short, as ended by the `shutdown`. */
+  cut(): void {
+    this.ended("shutdown");
+    this.#cut?.();
   }
 
   /** Calls `listener` once the body ended (at once if it has). */
@@ -111,8 +126,23 @@ export function dropTally(req: Request): void {
 
 /**
  * Ends every body still being sent as cut by the `shutdown`, so each one's
- * line is written with what it sent; the process exits next.
+ * line is written with what it sent; the process exits next (`main.ts`),
+ * which closes their connections once the kernel has sent what it holds.
  */
 export function endOpenBodies(): void {
   for (const tally of [...open]) tally.ended("shutdown");
+}
+
+/**
+ * Cuts every body still being sent, logged as cut by the `shutdown`:
+ * under `deno serve`, which waits for every answer to be sent, a slow
+ * download held the process past `SHUTDOWN_GRACE_MS` until its last byte.
+ */
+export function cutOpenBodies(): void {
+  for (const tally of [...open]) tally.cut();
+}
+
+/** How many bodies are still being sent. */
+export function openBodies(): number {
+  return open.size;
 }

@@ -44,6 +44,12 @@ export interface StallTimeoutOptions {
 // descriptors (when stalled readers pile up) ends the process.
 const STALLED = new Error("the client read nothing within the send timeout");
 void STALLED.stack;
+// The error of a body cut by a shutdown whose grace ran out (under `deno
+// serve`, which prints it: the stall's message would mislead).
+const SHUT_DOWN = new Error(
+  "the service shut down while the body was being sent",
+);
+void SHUT_DOWN.stack;
 
 /**
  * Whether `error` is the one a body given up on errors with: the runtime
@@ -124,12 +130,13 @@ export function withStallTimeout(
     waiting.delete(giveUp);
     tally?.ended(how);
   };
-  const giveUp = () => {
+  const giveUp = (reason: Error = STALLED) => {
     end("stalled");
-    controller.error(STALLED);
-    reader?.cancel(STALLED).catch(() => {});
+    controller.error(reason);
+    reader?.cancel(reason).catch(() => {});
     onStall?.();
   };
+  tally?.cutBy(() => giveUp(SHUT_DOWN));
   const handOn = (value: Uint8Array | undefined) => {
     if (value === undefined) {
       end("sent");
@@ -137,9 +144,8 @@ export function withStallTimeout(
     }
     tally?.handed(value.byteLength);
     controller.enqueue(value);
-    // Deno.serve writes the chunk from inside enqueue and, when it finds
-    // the connection gone, cancels this stream right there: a timer armed
-    // after that would outlive the body.
+    // Deno.serve writes the chunk from inside enqueue and, the connection
+    // gone, cancels this stream there: no timer may outlive the body.
     if (!ended) timer = stallTimer(giveUp, timeoutMs);
   };
   return new ReadableStream<Uint8Array>({

@@ -1,0 +1,80 @@
+/**
+ * SIGTERM under `deno serve --parallel` while a download is still being
+ * sent to a slow client. `deno serve` waits for every answer to be sent,
+ * so `SHUTDOWN_GRACE_MS` did not bound a download: `curl --limit-rate 1M`
+ * reading a 200 MB file held the process 3 min past a 2 s grace, until
+ * the last byte. The worker now cuts the bodies still being sent when the
+ * grace runs out, as `main.ts`'s exit does, and logs each with the bytes
+ * sent and `"cut":"shutdown"`. (A client that reads nothing at all still
+ * holds the process: the runtime waits to write into its full socket, and
+ * has no way for the app to close a connection under `deno serve`.)
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { exitWithin, startServe, waitUntilUp } from "./fixtures/deno_serve.ts";
+import { until } from "./fixtures/until.ts";
+import { startFixtureUpstream } from "./fixtures/upstream.ts";
+
+const SIZE = 48 * 1024 * 1024;
+
+/**
+ * A GET of `path` read slowly, 64 KiB every 50 ms (~1.3 MB/s, 38 s for
+ * the file), as `curl --limit-rate` does; resolves with the bytes it got
+ * once the answer ends.
+ */
+async function slowGet(url: string, path: string): Promise<number> {
+  const { hostname, port } = new URL(url);
+  using conn = await Deno.connect({ hostname, port: Number(port) });
+  await conn.write(
+    new TextEncoder().encode(`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`),
+  );
+  const buffer = new Uint8Array(65_536);
+  let received = 0;
+  for (;;) {
+    const n = await conn.read(buffer).catch(() => null);
+    if (n === null) return received;
+    received += n;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+Deno.test("deno serve --parallel: SIGTERM with a download read slowly exits after the grace, the download logged cut", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "serve_sigterm_dl-" });
+  using client = Deno.createHttpClient({});
+  await using upstream = startFixtureUpstream();
+  try {
+    await using served = startServe({
+      DATA_DIR: dataDir,
+      UPSTREAM_URL: upstream.url,
+      SHUTDOWN_GRACE_MS: "1000",
+    });
+    await waitUntilUp(served, client);
+    const res = await fetch(`${served.url}/files`, {
+      method: "POST",
+      body: new Uint8Array(SIZE).fill(7),
+      client,
+    });
+    assert.equal(res.status, 201);
+    const path = `/files/${(await res.json()).id}`;
+    const download = slowGet(served.url, path);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    served.kill("SIGTERM");
+    // Before, it ran until the download ended, 38 s.
+    const status = await exitWithin(served, 15_000);
+    assert.equal(status?.code, 0, served.output());
+    const received = await download;
+    assert.ok(received < SIZE, `the client got ${received} of ${SIZE}`);
+    // Its output is all read once the process has exited and its streams
+    // ended.
+    const find = () =>
+      served.records().find((r) => r.msg === "request" && r.path === path);
+    await until(() => find() !== undefined, "the download's line", 5_000);
+    const line = find()!;
+    assert.equal(line.cut, "shutdown");
+    assert.ok((line.bytes as number) < SIZE, JSON.stringify(line));
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
