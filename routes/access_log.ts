@@ -58,20 +58,35 @@ export function record(
     status,
     seconds,
   );
-  const line = (bytes: number, cut?: string) =>
-    logger.info("request", {
-      method,
-      path: ctx.pathname,
-      route: ctx.route,
-      status,
-      durationMs: Math.round(seconds * 100_000) / 100,
-      bytes,
-      ...(cut === undefined ? {} : { cut }),
-      requestId: ctx.requestId,
-      ...ctx.log,
-    });
-  if (tally === undefined) return line(bytes);
-  tally.whenEnded(({ bytes, end }) =>
-    line(bytes, end === "sent" ? undefined : end)
-  );
+  if (tally === undefined) return line(ctx, seconds, { status, bytes }, logger);
+  tally.whenEnded(({ bytes, end }) => {
+    const cut = end === "sent" ? undefined : end;
+    line(ctx, seconds, { status, bytes, cut }, logger);
+  });
+}
+
+/** What one line says of the answer. */
+interface LineFields extends LoggedAnswer {
+  /** Why the body was cut short (left out of the line when undefined). */
+  cut?: string | undefined;
+}
+
+/** The access-log line; `seconds` is the time to the answer's head. */
+function line(
+  ctx: LoggedRequest,
+  seconds: number,
+  { status, bytes, cut }: LineFields,
+  logger: Logger,
+): void {
+  logger.info("request", {
+    method: ctx.method,
+    path: ctx.pathname,
+    route: ctx.route,
+    status,
+    durationMs: Math.round(seconds * 100_000) / 100,
+    bytes,
+    cut,
+    requestId: ctx.requestId,
+    ...ctx.log,
+  });
 }
