@@ -62,6 +62,21 @@ Deno.test("an upstream answering JSON with a BOM: items, lists and the summary a
   assert.deepEqual(summary.errors, []);
 });
 
+Deno.test("an upstream answering two BOMs: 502, as any text before the JSON", async () => {
+  await using upstream = startFixtureUpstream();
+  upstream.setFault("/posts/1", { body: '\uFEFF\uFEFF{"id":1}' });
+  await using t = await testApp([
+    "--upstream-url",
+    upstream.url,
+    "--upstream-retries",
+    "0",
+  ]);
+  const res = await t.get("/posts/1");
+  // Before: 200, the second mark kept at the head of the stored bytes.
+  assert.equal(res.status, 502);
+  assert.match(await res.text(), /malformed JSON/);
+});
+
 Deno.test("a write answered with a BOM is passed on as plain JSON", async () => {
   await using upstream = startFixtureUpstream();
   upstream.setFault("/posts", {

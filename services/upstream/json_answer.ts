@@ -10,7 +10,9 @@
 import { jsonDepth } from "../http/json_depth.ts";
 import { UpstreamError } from "./error.ts";
 
-const decoder = new TextDecoder("utf-8", { fatal: true });
+// Reads the bytes as they are stored: a BOM left after withoutBom's (a
+// second one) is text, which JSON.parse refuses, not a mark to drop.
+const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /**
  * Deepest nesting of an upstream answer passed on. A JSONPlaceholder item
@@ -27,8 +29,8 @@ const BOM = [0xef, 0xbb, 0xbf];
 /**
  * `body` without a leading UTF-8 byte order mark (a view, no copy). RFC
  * 8259 8.1 forbids sending one; parsers may ignore it, and the check here
- * does (TextDecoder drops it), but the bytes are stored and passed on as
- * they are: a summary joined its parts' bytes into `{"user":\uFEFF{...`,
+ * did (TextDecoder dropped it), but the bytes were stored and passed on as
+ * they came: a summary joined its parts' bytes into `{"user":\uFEFF{...`,
  * which Python's json, jq and JSON.parse refuse, and an item kept it at
  * its head, which Node's `JSON.parse(readFileSync(0, "utf8"))` and
  * Python's `json.loads(text)` refuse.
