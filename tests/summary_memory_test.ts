@@ -7,13 +7,14 @@
  * clients that read only their head cost about what one does.
  *
  * The service runs as a child process and its resident set is read from
- * outside (VmRSS of /proc/<pid>/status), as in memory_test.ts; the bound
+ * outside (VmRSS, fixtures/process_memory.ts), as in memory_test.ts; the bound
  * is generous (the machine is shared), the failure it catches 4 times it.
  *
  * @module
  */
 
 import assert from "node:assert/strict";
+import { rssOf } from "./fixtures/process_memory.ts";
 import { spawnService } from "./fixtures/spawn.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
@@ -22,14 +23,6 @@ const MiB = 1024 * 1024;
 // Three lists of this size: a 36 MB summary.
 const LIST_BYTES = 12_000_000;
 const CLIENTS = 16;
-
-/** The resident set of `pid`, in bytes. */
-async function rssOf(pid: number): Promise<number> {
-  const status = await Deno.readTextFile(`/proc/${pid}/status`);
-  const match = status.match(/^VmRSS:\s+(\d+) kB$/m);
-  if (!match) throw new Error(`no VmRSS in /proc/${pid}/status`);
-  return Number(match[1]) * 1024;
-}
 
 /**
  * A connection that asked for `path` and read the first bytes of its
