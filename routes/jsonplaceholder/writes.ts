@@ -59,7 +59,7 @@ import {
   writtenSchemaOf,
 } from "./write_schemas.ts";
 import { isValidId, NESTED, type Resource, RESOURCES } from "./resources.ts";
-import { badId } from "./routes.ts";
+import { badId } from "./cached_read.ts";
 
 /** What the write routes need. */
 export interface WriteDeps {

@@ -36,6 +36,7 @@
 import { LRUCache } from "lru-cache";
 import { type Coding, concat, encode, readUpTo } from "./encoders.ts";
 import { codingOf } from "./accept_encoding.ts";
+import type { Pieces } from "./pieces.ts";
 import type { Reply } from "./reply.ts";
 import { varyWith } from "./vary.ts";
 import { isCompressible, saysNoTransform } from "./compressible.ts";
@@ -248,7 +249,10 @@ export class Compressor {
   }
 
   /** `bytes` encoded as `variant` says, kept for reuse when it can be. */
-  async #encode(bytes: Uint8Array, variant: Variant): Promise<Uint8Array> {
+  async #encode(
+    bytes: Uint8Array | Pieces,
+    variant: Variant,
+  ): Promise<Uint8Array> {
     const body = await encode(bytes, variant.coding);
     if (variant.key !== undefined) this.#cache?.set(variant.key, body);
     return body;

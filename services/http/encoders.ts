@@ -8,6 +8,7 @@
 
 import { promisify } from "node:util";
 import { gzip } from "node:zlib";
+import { Pieces } from "./pieces.ts";
 
 /** A content coding the app produces. */
 export type Coding = "br" | "gzip";
@@ -81,11 +82,32 @@ async function brotli(bytes: Uint8Array): Promise<Uint8Array> {
   return new Uint8Array(await new Response(compressed).arrayBuffer());
 }
 
-/** `bytes` encoded with `coding`, as exact-size bytes. */
-export async function encode(
-  bytes: Uint8Array,
+/**
+ * `pieces` encoded with `coding` through the web `CompressionStream`, read
+ * from views of its parts: no joined copy of them first.
+ */
+async function encodedPieces(
+  pieces: Pieces,
   coding: Coding,
 ): Promise<Uint8Array> {
+  const compressed = pieces.stream(PIECE_SLICE_BYTES).pipeThrough(
+    new CompressionStream(STREAM_FORMATS[coding]) as unknown as TransformStream<
+      Uint8Array,
+      Uint8Array<ArrayBuffer>
+    >,
+  );
+  return new Uint8Array(await new Response(compressed).arrayBuffer());
+}
+
+// What the encoder is fed of a body of pieces at a time.
+const PIECE_SLICE_BYTES = 1024 * 1024;
+
+/** `bytes` encoded with `coding`, as exact-size bytes. */
+export async function encode(
+  bytes: Uint8Array | Pieces,
+  coding: Coding,
+): Promise<Uint8Array> {
+  if (bytes instanceof Pieces) return await encodedPieces(bytes, coding);
   // Level 6 (gzip): fast enough for per-request work, and the LRU spares
   // repeated bodies even that.
   const out = coding === "br" ? await brotli(bytes) : await gzipAsync(bytes);

@@ -22,6 +22,8 @@
  * @module
  */
 
+import { concat } from "./encoders.ts";
+import { lengthOf, Pieces } from "./pieces.ts";
 import { headRecord, type Reply } from "./reply.ts";
 import { type SendTimeoutOptions, withSendTimeout } from "./stall_timeout.ts";
 
@@ -41,10 +43,24 @@ export const LARGE_BODY_BYTES = 16_384;
 const SLICE_BYTES = 65_536;
 
 /**
+ * A body of `parts` one after the other: joined when it is small (the
+ * cheap path: one short copy, sent at once), else as {@linkcode Pieces},
+ * sent as views of the parts by {@linkcode largeResponseOf}, so no answer
+ * in flight holds a copy of them.
+ */
+export function bodyOf(parts: readonly Uint8Array[]): Uint8Array | Pieces {
+  const length = lengthOf(parts);
+  return length <= LARGE_BODY_BYTES
+    ? concat([...parts], length)
+    : new Pieces(parts);
+}
+
+/**
  * The `Response` of `reply`, whose body is larger than
- * {@linkcode LARGE_BODY_BYTES}: its bytes sent as views of the same
- * buffer, one per request of the runtime, with `Content-Length` (an
- * HTTP/1.1 client sees the same head and bytes as for a buffered body).
+ * {@linkcode LARGE_BODY_BYTES}: its bytes (or its pieces' bytes) sent as
+ * views of the same buffers, one per request of the runtime, with
+ * `Content-Length` (an HTTP/1.1 client sees the same head and bytes as for
+ * a buffered body).
  */
 export function largeResponseOf(
   reply: Reply,
@@ -56,21 +72,10 @@ export function largeResponseOf(
   // chunked without this one.
   const head = headRecord(reply);
   head["content-length"] = String(body.byteLength);
-  const stream = withSendTimeout(slicesOf(body), {
+  const pieces = body instanceof Pieces ? body : new Pieces([body]);
+  const stream = withSendTimeout(pieces.slices(SLICE_BYTES), {
     ...options,
     length: body.byteLength,
   });
   return new Response(stream, { status: reply.status, headers: head });
-}
-
-/** A function giving `bytes` as views of it, one per call, then `undefined`. */
-function slicesOf(bytes: Uint8Array): () => Uint8Array | undefined {
-  let offset = 0;
-  return () => {
-    if (offset >= bytes.byteLength) return undefined;
-    const end = Math.min(offset + SLICE_BYTES, bytes.byteLength);
-    const slice = bytes.subarray(offset, end);
-    offset = end;
-    return slice;
-  };
 }

@@ -11,6 +11,8 @@
  * @module
  */
 
+import type { Pieces } from "./pieces.ts";
+
 /** An answer not yet made into a `Response`. */
 export interface Reply {
   /** The HTTP status. */
@@ -21,8 +23,13 @@ export interface Reply {
    * pipeline adds it to the answer to `HEAD` (routes/finish.ts).
    */
   headers: Record<string, string>;
-  /** The body, or `null` for none (a 304, or the answer to `HEAD`). */
-  body: Uint8Array | null;
+  /**
+   * The body, or `null` for none (a 304, or the answer to `HEAD`); or its
+   * {@linkcode Pieces}, a large body never joined (a summary's cached
+   * parts), which only the pipeline's large path sends
+   * (services/http/large_reply.ts).
+   */
+  body: Uint8Array | Pieces | null;
 }
 
 /** Whether a handler's answer is a {@linkcode Reply} (not a `Response`). */
@@ -42,6 +49,7 @@ export function isReply(answer: Response | Reply): answer is Reply {
  * instructions per cached hit, 7 %, bench/PROFILE.md, eleventh round).
  */
 export function responseOf(reply: Reply): Response {
+  // Never pieces: those are large, sent by large_reply.ts.
   return new Response(reply.body as Uint8Array<ArrayBuffer> | null, {
     status: reply.status,
     headers: headRecord(reply),

@@ -21,7 +21,12 @@ import {
   totalCountOf,
 } from "../http/pagination.ts";
 import { upstreamPath } from "./upstream_path.ts";
-import { assertShape, type JsonShape, parsedJson } from "./json_answer.ts";
+import {
+  assertShape,
+  type JsonShape,
+  parsedJson,
+  withoutBom,
+} from "./json_answer.ts";
 import { stoppedBy, stoppedCall, stoppedOutcome } from "./stopped.ts";
 
 /** Statuses worth another attempt. */
@@ -267,7 +272,8 @@ export async function readJson(
   const { status } = response;
   const meta = metaOf(response, options.base, options.responseDelayMs);
   try {
-    const body = await readCapped(response, maxBytes);
+    // Stored and passed on as plain JSON (see withoutBom).
+    const body = withoutBom(await readCapped(response, maxBytes));
     assertShape(parsedJson(body, meta.contentType), options.shape);
     return {
       kind: "done",

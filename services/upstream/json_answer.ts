@@ -1,7 +1,8 @@
 /**
- * An upstream answer's JSON as this service takes it: parsed as UTF-8,
- * nested no deeper than {@linkcode MAX_UPSTREAM_JSON_DEPTH}, and of the
- * top-level shape its route serves; anything else is a 502.
+ * An upstream answer's JSON as this service takes it: UTF-8 without a
+ * byte order mark, parsed, nested no deeper than
+ * {@linkcode MAX_UPSTREAM_JSON_DEPTH}, and of the top-level shape its route
+ * serves; anything else is a 502.
  *
  * @module
  */
@@ -9,7 +10,9 @@
 import { jsonDepth } from "../http/json_depth.ts";
 import { UpstreamError } from "./error.ts";
 
-const decoder = new TextDecoder("utf-8", { fatal: true });
+// Reads the bytes as they are stored: a BOM left after withoutBom's (a
+// second one) is text, which JSON.parse refuses, not a mark to drop.
+const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /**
  * Deepest nesting of an upstream answer passed on. A JSONPlaceholder item
@@ -20,6 +23,23 @@ const decoder = new TextDecoder("utf-8", { fatal: true });
  * was cached, served on and stale-if-error kept it for a day).
  */
 export const MAX_UPSTREAM_JSON_DEPTH = 256;
+
+const BOM = [0xef, 0xbb, 0xbf];
+
+/**
+ * `body` without a leading UTF-8 byte order mark (a view, no copy). RFC
+ * 8259 8.1 forbids sending one; parsers may ignore it, and the check here
+ * did (TextDecoder dropped it), but the bytes were stored and passed on as
+ * they came: a summary joined its parts' bytes into `{"user":\uFEFF{...`,
+ * which Python's json, jq and JSON.parse refuse, and an item kept it at
+ * its head, which Node's `JSON.parse(readFileSync(0, "utf8"))` and
+ * Python's `json.loads(text)` refuse.
+ */
+export function withoutBom(body: Uint8Array): Uint8Array {
+  return body[0] === BOM[0] && body[1] === BOM[1] && body[2] === BOM[2]
+    ? body.subarray(3)
+    : body;
+}
 
 /**
  * `body` parsed as JSON; 502 when `contentType` is not JSON, it is

@@ -29,6 +29,7 @@ import { jitteredBackoff, pauseBetweenAttempts } from "./backoff.ts";
 import type { JsonPlaceholderClient } from "./client.ts";
 import { UpstreamError } from "./error.ts";
 import { noDescriptor, outOfDescriptors } from "./no_descriptor.ts";
+import { withoutBom } from "./json_answer.ts";
 import { stoppedBy, stoppedOutcome, stoppedWrite } from "./stopped.ts";
 import { refusalOf } from "./write_refusal.ts";
 
@@ -222,7 +223,8 @@ async function exchange(
   const { status } = response;
   let body: Uint8Array;
   try {
-    body = await readCapped(response, context.maxBytes);
+    // Passed on as plain JSON (json_answer.ts: withoutBom).
+    body = withoutBom(await readCapped(response, context.maxBytes));
   } catch (error) {
     return { outcome: bodyFailure(error, status, context) };
   }
