@@ -14,47 +14,17 @@ import { UploadIdleTimeoutError } from "../services/uploads/errors.ts";
 import { receiveUpload } from "../services/uploads/pipeline.ts";
 import { DEFAULT_MAX_HOLD_MS } from "../services/http/loop_turns.ts";
 import { listDir, withTempDir as withDir } from "./fixtures/temp_dir.ts";
-import { into } from "./fixtures/pipeline_sources.ts";
-
-/** Holds the thread for `ms`, as a runtime going through held frames does. */
-function holdThread(ms: number): void {
-  const until = performance.now() + ms;
-  while (performance.now() < until) { /* no turn of the loop */ }
-}
-
-/**
- * Two 100-byte frames read with no turn of the loop between them (the
- * second read holds the thread past the loop turns' limit), then nothing:
- * a client that sent a burst of tiny frames and went quiet, connection
- * open. Its pending read settles only when the stream is cancelled.
- */
-function tinyBurstThenStall() {
-  let sent = 0;
-  let cancelled = false;
-  let wake: (() => void) | undefined;
-  const stream = new ReadableStream<Uint8Array>({
-    pull(controller) {
-      if (sent === 2) return new Promise<void>((resolve) => wake = resolve);
-      if (sent === 1) holdThread(DEFAULT_MAX_HOLD_MS * 2);
-      sent++;
-      controller.enqueue(new Uint8Array(100).fill(sent));
-    },
-    cancel() {
-      cancelled = true;
-      wake?.();
-    },
-  }, { highWaterMark: 0 });
-  return {
-    stream,
-    get cancelled() {
-      return cancelled;
-    },
-  };
-}
+import { into, makeChunks, source } from "./fixtures/pipeline_sources.ts";
 
 Deno.test("receiveUpload: a body stalled after tiny frames that held the loop still times out idle", async () => {
   await withDir(async (dir) => {
-    const body = tinyBurstThenStall();
+    // Two 100-byte frames read with no turn of the loop between them (the
+    // second holds the thread past the loop turns' limit), then nothing: a
+    // burst of tiny frames from a client that went quiet, connection open.
+    const body = source(makeChunks(2, 100), {
+      hang: true,
+      holdMs: DEFAULT_MAX_HOLD_MS * 2,
+    });
     await assert.rejects(
       receiveUpload(body.stream, {
         begin: into(dir),
