@@ -11,7 +11,7 @@
  */
 
 import { isPreflight, optionsAnswer } from "../services/http/cors.ts";
-import { KNOWN_METHODS } from "../services/http/methods.ts";
+import { allowOf, KNOWN_METHODS } from "../services/http/methods.ts";
 import { problem } from "../services/http/problem.ts";
 import type { Reply } from "../services/http/reply.ts";
 
@@ -125,14 +125,6 @@ export type Match =
  * `OPTIONS /*`, which no route has either).
  */
 export const SERVER_ROUTE = "*";
-
-/** The `Allow` value for `methods`: with `HEAD` where `GET`, and `OPTIONS`. */
-function allowOf(methods: Iterable<string>): string {
-  const all = new Set([...methods].map((method) => method.toUpperCase()));
-  if (all.has("GET")) all.add("HEAD");
-  all.add("OPTIONS");
-  return [...all].sort().join(", ");
-}
 
 function firstSegment(path: string): string {
   const end = path.indexOf("/", 1);

@@ -4,7 +4,9 @@
  * is one no resource here supports, so the router answers it 501 (RFC
  * 9110 15.6.2) rather than 405, which says the method is known but not
  * taken by that resource; metrics label it `OTHER`, so junk methods
- * cannot grow their label sets.
+ * cannot grow their label sets. Also the `Allow` value of a path's
+ * methods ({@linkcode allowOf}), which the router sends and
+ * `/openapi.json` declares.
  *
  * @module
  */
@@ -48,4 +50,12 @@ export function knownMethod(method: string): string {
     default:
       return method;
   }
+}
+
+/** The `Allow` value for `methods`: with `HEAD` where `GET`, and `OPTIONS`. */
+export function allowOf(methods: Iterable<string>): string {
+  const all = new Set([...methods].map((method) => method.toUpperCase()));
+  if (all.has("GET")) all.add("HEAD");
+  all.add("OPTIONS");
+  return [...all].sort().join(", ");
 }

@@ -13,6 +13,7 @@
  */
 
 import { PREFLIGHT_MAX_AGE_SECONDS } from "../http/cors.ts";
+import { allowOf } from "../http/methods.ts";
 import type {
   HeaderObject,
   OpenApiDocument,
@@ -128,11 +129,6 @@ function headOperation(
   return head;
 }
 
-/** The `Allow` value of a path item: its methods, upper case, sorted. */
-function allowOf(methods: readonly string[]): string {
-  return methods.map((method) => method.toUpperCase()).sort().join(", ");
-}
-
 function preflightHeaders(allow: string): Record<string, HeaderObject> {
   return {
     Allow: {
@@ -218,8 +214,7 @@ export function withImpliedOperations(
     }
     const first = Object.values(item)[0];
     if (first !== undefined && next.options === undefined) {
-      const methods = [...Object.keys(next), "options"];
-      next.options = optionsOperation(path, methods, first);
+      next.options = optionsOperation(path, Object.keys(next), first);
     }
     out[path] = next;
   }
