@@ -89,7 +89,9 @@ function undecodedCoding(
 
 /**
  * Reads a body up to `maxBytes` into an exact-size buffer (502 past it,
- * and {@linkcode UndecodableBodyError} when it does not decode).
+ * and {@linkcode UndecodableBodyError} when it does not decode), without a
+ * leading byte order mark: every upstream answer read here is stored or
+ * passed on as plain JSON (json_answer.ts: `withoutBom`).
  */
 export async function readCapped(
   response: Response,
@@ -97,10 +99,12 @@ export async function readCapped(
 ): Promise<Uint8Array> {
   const expectedBytes = contentLengthOf(response.headers);
   try {
-    return await readBody(response.body, {
-      maxBytes,
-      ...(expectedBytes === undefined ? {} : { expectedBytes }),
-    });
+    return withoutBom(
+      await readBody(response.body, {
+        maxBytes,
+        ...(expectedBytes === undefined ? {} : { expectedBytes }),
+      }),
+    );
   } catch (error) {
     const coding = undecodedCoding(error, response);
     if (coding !== undefined) throw new UndecodableBodyError(coding, error);
@@ -272,8 +276,7 @@ export async function readJson(
   const { status } = response;
   const meta = metaOf(response, options.base, options.responseDelayMs);
   try {
-    // Stored and passed on as plain JSON (see withoutBom).
-    const body = withoutBom(await readCapped(response, maxBytes));
+    const body = await readCapped(response, maxBytes);
     assertShape(parsedJson(body, meta.contentType), options.shape);
     return {
       kind: "done",

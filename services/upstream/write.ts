@@ -29,7 +29,6 @@ import { jitteredBackoff, pauseBetweenAttempts } from "./backoff.ts";
 import type { JsonPlaceholderClient } from "./client.ts";
 import { UpstreamError } from "./error.ts";
 import { noDescriptor, outOfDescriptors } from "./no_descriptor.ts";
-import { withoutBom } from "./json_answer.ts";
 import { stoppedBy, stoppedOutcome, stoppedWrite } from "./stopped.ts";
 import { refusalOf } from "./write_refusal.ts";
 
@@ -223,8 +222,7 @@ async function exchange(
   const { status } = response;
   let body: Uint8Array;
   try {
-    // Passed on as plain JSON (json_answer.ts: withoutBom).
-    body = withoutBom(await readCapped(response, context.maxBytes));
+    body = await readCapped(response, context.maxBytes);
   } catch (error) {
     return { outcome: bodyFailure(error, status, context) };
   }
