@@ -7,7 +7,6 @@
  */
 
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import {
   adaptDeployedConfig,
   type DeployedNginxOptions,
@@ -17,6 +16,7 @@ import { startNginx } from "./fixtures/nginx.ts";
 import { startJsonPlaceholder } from "./fixtures/jsonplaceholder.ts";
 import { linksOf } from "./fixtures/link_header.ts";
 import { serveApp } from "./fixtures/served_app.ts";
+import { selfSigned } from "./fixtures/self_signed.ts";
 
 Deno.test("deploy/nginx.conf passes on the Host the client sent, port included: a list's Link leads back through nginx", async () => {
   await using upstream = await startJsonPlaceholder();
@@ -46,46 +46,6 @@ Deno.test("deploy/nginx.conf passes on the Host the client sent, port included: 
     [5, 6],
   );
 });
-
-/** A self-signed certificate for 127.0.0.1 (openssl), in a new folder. */
-async function selfSigned() {
-  const dir = await Deno.makeTempDir({ prefix: "async-api-tls-" });
-  const cert = join(dir, "cert.pem");
-  const key = join(dir, "key.pem");
-  const made = await new Deno.Command("openssl", {
-    args: [
-      ...[
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-      ],
-      ...["-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"],
-      ...[
-        "-addext",
-        "subjectAltName=IP:127.0.0.1",
-        // rustls takes no CA certificate as a server's own.
-        "-addext",
-        "basicConstraints=critical,CA:FALSE",
-        "-keyout",
-        key,
-        "-out",
-        cert,
-      ],
-    ],
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  assert.ok(made.success, new TextDecoder().decode(made.stderr));
-  return {
-    cert,
-    key,
-    pem: await Deno.readTextFile(cert),
-    [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }),
-  };
-}
 
 Deno.test("deploy/nginx.conf ending TLS: with TRUST_FORWARDED_PROTO=x-forwarded-proto a list's Link says https://, without it http://", async () => {
   await using upstream = await startJsonPlaceholder();
