@@ -1,0 +1,100 @@
+/**
+ * json-server's relations against the served document: `_embed` and
+ * `_expand` pass on to the real JSONPlaceholder (npm `jsonplaceholder`,
+ * json-server 0.8), which adds the related items to an item and to every
+ * item of a list; the answers must fit the schemas `/openapi.json`
+ * declares for them, and the parameters must be declared where they work.
+ * The items were declared closed without those properties, so
+ * `prism proxy --errors` answered `GET /posts/1?_embed=comments` with its
+ * own 500.
+ *
+ * Needs `deno install` (npm:jsonplaceholder) and Node on PATH.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import type {
+  OpenApiDocument,
+  ParameterObject,
+  ResponseObject,
+} from "../routes/openapi.ts";
+import { deref, validate } from "./fixtures/openapi_checks.ts";
+import { startJsonPlaceholder } from "./fixtures/jsonplaceholder.ts";
+import { serveApp } from "./fixtures/served_app.ts";
+
+/** The body of `url` and what it breaks of the 200 declared for it. */
+async function readAgainst(
+  doc: OpenApiDocument,
+  base: string,
+  [path, url]: [string, string],
+): Promise<{ body: Record<string, unknown>; errors: string[] }> {
+  const res = await fetch(`${base}${url}`);
+  assert.equal(res.status, 200, url);
+  const declared = doc.paths[path]?.get?.responses["200"];
+  assert.ok(declared, `GET ${path} declares its 200`);
+  const schema = deref<ResponseObject>(doc, declared)
+    .content?.["application/json"]?.schema;
+  assert.ok(schema, `GET ${path} declares its JSON`);
+  const body = await res.json();
+  const errors = validate(doc, schema as Record<string, unknown>, body);
+  return { body: Array.isArray(body) ? body[0] : body, errors };
+}
+
+Deno.test("answers with _embed and _expand fit the document, which declares both", async () => {
+  await using upstream = await startJsonPlaceholder();
+  await using served = await serveApp({
+    args: ["--upstream-url", upstream.url],
+  });
+  const doc = await (await fetch(`${served.url}/openapi.json`))
+    .json() as OpenApiDocument;
+  const reads: [path: string, url: string, added: Record<string, string>][] = [
+    ["/posts/{id}", "/posts/1?_embed=comments&_expand=user", {
+      comments: "array",
+      user: "object",
+    }],
+    ["/posts", "/posts?_embed=comments&_expand=user&_limit=2", {
+      comments: "array",
+      user: "object",
+    }],
+    ["/users/{id}", "/users/1?_embed=posts&_embed=todos&_embed=albums", {
+      posts: "array",
+      todos: "array",
+      albums: "array",
+    }],
+    ["/albums/{id}", "/albums/1?_embed=photos&_expand=user", {
+      photos: "array",
+      user: "object",
+    }],
+    ["/comments/{id}", "/comments/1?_expand=post", { post: "object" }],
+    ["/photos/{id}", "/photos/1?_expand=album", { album: "object" }],
+    ["/todos", "/todos?_expand=user&_limit=1", { user: "object" }],
+    ["/posts/{id}/comments", "/posts/1/comments?_expand=post", {
+      post: "object",
+    }],
+    ["/users/{id}/posts", "/users/1/posts?_embed=comments&_limit=1", {
+      comments: "array",
+    }],
+  ];
+  for (const [path, url, added] of reads) {
+    const { body, errors } = await readAgainst(doc, served.url, [path, url]);
+    // Not vacuous: the upstream did add them.
+    for (const [name, type] of Object.entries(added)) {
+      const value = body[name];
+      assert.equal(Array.isArray(value) ? "array" : typeof value, type, url);
+    }
+    assert.deepEqual(errors.slice(0, 5), [], url);
+    const op = doc.paths[path]!.get!;
+    const names = (op.parameters as ParameterObject[]).map((p) => p.name);
+    const used = new URLSearchParams(url.split("?")[1]);
+    for (const name of ["_embed", "_expand"]) {
+      if (used.has(name)) assert.ok(names.includes(name), `${path} ${name}`);
+    }
+  }
+  // And the check is not vacuous: an item still takes nothing undeclared.
+  const post = { userId: 1, id: 1, title: "t", body: "b", extra: 1 };
+  assert.notDeepEqual(
+    validate(doc, { $ref: "#/components/schemas/Post" }, post),
+    [],
+  );
+});
