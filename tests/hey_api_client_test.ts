@@ -88,9 +88,9 @@ import {
 client.setConfig({ baseUrl: Deno.args[0]! });
 const post = await getPost({
   path: { id: 1 },
-  query: { _embed: "comments", _expand: "user" },
+  query: { _embed: ["comments"], _expand: ["user"] },
 });
-const list = await listPosts({ query: { _limit: 2, _expand: "user" } });
+const list = await listPosts({ query: { _limit: 2, _expand: ["user"] } });
 const id = Array.from(crypto.getRandomValues(new Uint8Array(16)))
   .map((b) => b.toString(16).padStart(2, "0")).join("");
 const events: string[] = [];

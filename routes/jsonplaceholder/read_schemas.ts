@@ -87,13 +87,16 @@ export const UserSummarySchema = z.object({
     .describe("The parts that failed (their value is `null`)."),
 });
 
+/** A list of texts: the values of a repeated query parameter. */
+const TEXTS = { type: "array", items: { type: "string" } } as const;
+
 /**
  * The `_embed` and `_expand` query parameters `resource`'s reads take (none
  * for a resource without children or parents), without an `example`:
  * Swagger UI's "Try it out" fills one in, and a plain read became
- * `?_embed=comments&_expand=user`. Plain text, checked by
- * nothing here: json-server reads other values too (`_embed=foo` adds an
- * empty `foo`, `_expand=foo` nothing), and a repeated one adds each.
+ * `?_embed=comments&_expand=user`. Lists (a repeated one adds each) of
+ * any text: json-server reads other values too (`_embed=foo` adds an
+ * empty `foo`, `_expand=foo` nothing), which stay allowed.
  */
 export function relationParameters(resource: Resource): ParameterObject[] {
   const { noun } = RESOURCE_INFO[resource];
@@ -107,8 +110,8 @@ export function relationParameters(resource: Resource): ParameterObject[] {
       in: "query",
       description: `Adds to each ${noun} the items of a resource that ` +
         `name it by \`${noun}Id\`, as a list under that resource's name: ` +
-        `${list(children)}. Repeat it for several.`,
-      schema: { type: "string" },
+        `${list(children)}; repeat it for several.`,
+      schema: TEXTS,
     });
   }
   if (parents.length > 0) {
@@ -116,8 +119,8 @@ export function relationParameters(resource: Resource): ParameterObject[] {
       name: "_expand",
       in: "query",
       description: `Adds to each ${noun} the item its \`<noun>Id\` ` +
-        `names, under that noun: ${list(parents)}. Repeat it for several.`,
-      schema: { type: "string" },
+        `names, under that noun: ${list(parents)}; repeat it for several.`,
+      schema: TEXTS,
     });
   }
   return parameters;
