@@ -39,7 +39,7 @@ import {
   RESOURCES,
 } from "./resources.ts";
 import {
-  READ_SCHEMAS,
+  READ_COMPONENTS,
   relationParameters,
   UserSummarySchema,
 } from "./read_schemas.ts";
@@ -279,9 +279,7 @@ export const jsonPlaceholderDocs: ApiFragment = {
   })),
   operations: operations(),
   schemas: {
-    ...Object.fromEntries(
-      RESOURCES.map((r) => [RESOURCE_INFO[r].name, READ_SCHEMAS[r]]),
-    ),
+    ...READ_COMPONENTS,
     UserSummary: UserSummarySchema,
   },
   headers: {

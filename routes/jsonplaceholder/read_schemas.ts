@@ -45,37 +45,35 @@ export function parentsOf(resource: Resource): Resource[] {
 
 /**
  * Each resource's item as read: its fields, then its relations, optional.
- * The relations are getters: a post's `user` is a user whose `posts` are
- * posts, a cycle zod resolves when asked (and the document writes as
- * `$ref`s).
+ * A related item is the other resource's fields alone (json-server adds
+ * one level): declared as the items as read, a post's `user` was a user
+ * with `posts`, a cycle that `prism mock` wrote out to `{"$ref": null}`
+ * and then refused its own answer for.
  */
-export const READ_SCHEMAS: Readonly<Record<Resource, z.ZodObject>> = (() => {
-  const read = {} as Record<Resource, z.ZodObject>;
-  for (const resource of RESOURCES) {
-    const shape: Record<string, z.ZodType> = {
-      ...RESOURCE_INFO[resource].schema.shape,
-    };
+export const READ_SCHEMAS: Readonly<Record<Resource, z.ZodObject>> = Object
+  .fromEntries(RESOURCES.map((resource) => {
+    const relations: Record<string, z.ZodType> = {};
     for (const child of childrenOf(resource)) {
-      Object.defineProperty(shape, child, {
-        enumerable: true,
-        get: () =>
-          z.array(read[child]).optional()
-            .describe(`With \`_embed=${child}\`: its ${child}.`),
-      });
+      relations[child] = z.array(RESOURCE_INFO[child].schema).optional()
+        .describe(`With \`_embed=${child}\`: its ${child}.`);
     }
     for (const parent of parentsOf(resource)) {
       const { noun } = RESOURCE_INFO[parent];
-      Object.defineProperty(shape, noun, {
-        enumerable: true,
-        get: () =>
-          read[parent].optional()
-            .describe(`With \`_expand=${noun}\`: its ${noun}.`),
-      });
+      relations[noun] = RESOURCE_INFO[parent].schema.optional()
+        .describe(`With \`_expand=${noun}\`: its ${noun}.`);
     }
-    read[resource] = z.object(shape);
-  }
-  return read;
-})();
+    return [resource, RESOURCE_INFO[resource].schema.extend(relations)];
+  })) as Record<Resource, z.ZodObject>;
+
+/**
+ * The components of the document: `Post`, ... the items as read, and
+ * `PostFields`, ... the fields alone (an item embedded in another).
+ */
+export const READ_COMPONENTS: Readonly<Record<string, z.ZodObject>> = Object
+  .fromEntries(RESOURCES.flatMap((resource) => {
+    const { name, schema } = RESOURCE_INFO[resource];
+    return [[name, READ_SCHEMAS[resource]], [`${name}Fields`, schema]];
+  }));
 
 /** `/users/:id/summary`: a user with their posts, todos and albums. */
 export const UserSummarySchema = z.object({
