@@ -1,7 +1,8 @@
 /**
  * `queryChecker` (`services/http/parameters.ts`), which enforces the
  * OpenAPI query parameters' schemas (type, minimum, maximum, enum, lengths,
- * pattern) and refuses schemas it cannot enforce.
+ * pattern; of each value of a parameter declared as a list) and refuses
+ * schemas it cannot enforce.
  *
  * @module
  */
@@ -16,7 +17,7 @@ const param = (
   schema: ParameterObject["schema"],
 ): ParameterObject => ({ name, in: "query", schema });
 
-Deno.test("queryChecker enforces type, minimum, maximum, enum, lengths and pattern", () => {
+Deno.test("queryChecker enforces type, minimum, maximum, enum, lengths and pattern, on each item of a list", () => {
   const check = queryChecker([
     param("_page", { type: "integer", minimum: 1 }),
     param("limit", { type: "integer", minimum: 1, maximum: 1000, default: 9 }),
@@ -26,6 +27,7 @@ Deno.test("queryChecker enforces type, minimum, maximum, enum, lengths and patte
     param("code", { type: "string", pattern: "^[a-z]+$", minLength: 2 }),
     param("note", { type: "string", maxLength: 3 }),
     param("free", { type: "string" }),
+    param("ids", { type: "array", items: { type: "integer", minimum: 1 } }),
     { name: "X-Header", in: "header", schema: { type: "integer" } },
   ]);
   for (
@@ -40,6 +42,8 @@ Deno.test("queryChecker enforces type, minimum, maximum, enum, lengths and patte
       "note=abc",
       "free=",
       "undeclared=-5",
+      "ids=1",
+      "ids=1&ids=2",
     ]
   ) {
     assert.equal(check(q(ok)), undefined, ok);
@@ -59,6 +63,8 @@ Deno.test("queryChecker enforces type, minimum, maximum, enum, lengths and patte
     ["code=a", /at least 2 characters/],
     ["code=A1", /must match/],
     ["note=abcd", /at most 3 characters/],
+    ["ids=1&ids=0", /^ids must be >= 1, got "0"$/],
+    ["ids=x", /ids must be an integer/],
   ];
   for (const [query, message] of bad) {
     assert.match(check(q(query)) ?? "", message, query);
@@ -69,6 +75,8 @@ Deno.test("queryChecker refuses schemas it cannot enforce", () => {
   for (
     const schema of [
       { type: "array" },
+      { type: "array", items: { type: "string" }, minItems: 1 },
+      { type: "array", items: { type: "string", format: "date" } },
       { type: "integer", exclusiveMinimum: 0 },
       { type: "string", format: "date" },
       { type: "integer", minimum: "1" },

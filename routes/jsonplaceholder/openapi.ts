@@ -37,8 +37,12 @@ import {
   NESTED,
   RESOURCE_INFO,
   RESOURCES,
-  UserSummarySchema,
 } from "./resources.ts";
+import {
+  READ_COMPONENTS,
+  relationParameters,
+  UserSummarySchema,
+} from "./read_schemas.ts";
 
 /** Headers of every answer to a cached JSONPlaceholder read. */
 const CACHE_HEADERS = {
@@ -130,7 +134,13 @@ function resourceOperations(
       summary: `List ${resource}`,
       description: `All ${resource}, through the cache. ${FILTER_NOTE}`,
       tags: [resource],
-      parameters: [...filters, ...LIST_PARAMETERS, IF_NONE_MATCH, IF_MATCH],
+      parameters: [
+        ...filters,
+        ...LIST_PARAMETERS,
+        ...relationParameters(resource),
+        IF_NONE_MATCH,
+        IF_MATCH,
+      ],
       responses: {
         "200": cachedList(`The ${resource}.`, listOf(info.name)),
         "304": notModified("list"),
@@ -147,7 +157,7 @@ function resourceOperations(
       description: `One ${info.noun}, through the cache (a 404 is cached too).`,
       tags: [resource],
       pathParameters: { id: POSITIVE_ID },
-      parameters: [IF_NONE_MATCH, IF_MATCH],
+      parameters: [...relationParameters(resource), IF_NONE_MATCH, IF_MATCH],
       responses: {
         "200": cachedOk(`The ${info.noun}.`, schemaRef(info.name)),
         "304": notModified(info.noun),
@@ -180,7 +190,12 @@ function nestedOperation(
       `cache. ${FILTER_NOTE}`,
     tags: [parent],
     pathParameters: { id: POSITIVE_ID },
-    parameters: [...LIST_PARAMETERS, IF_NONE_MATCH, IF_MATCH],
+    parameters: [
+      ...LIST_PARAMETERS,
+      ...relationParameters(child),
+      IF_NONE_MATCH,
+      IF_MATCH,
+    ],
     responses: {
       "200": cachedList(
         `The ${child}.`,
@@ -264,9 +279,7 @@ export const jsonPlaceholderDocs: ApiFragment = {
   })),
   operations: operations(),
   schemas: {
-    ...Object.fromEntries(
-      RESOURCES.map((r) => [RESOURCE_INFO[r].name, RESOURCE_INFO[r].schema]),
-    ),
+    ...READ_COMPONENTS,
     UserSummary: UserSummarySchema,
   },
   headers: {

@@ -2,8 +2,8 @@
  * The JSONPlaceholder resources, declared once: their names, the zod
  * schemas of their items (the OpenAPI document's `Post`, `Comment`, ...
  * components), the fields worth filtering on, the nested collections
- * (`/<parent>/:id/<child>`), the `/users/:id/summary` aggregate, and the
- * query parameters every list takes (the document declares them and the
+ * (`/<parent>/:id/<child>`), the parts of the `/users/:id/summary`
+ * aggregate, and the query parameters every list takes (the document declares them and the
  * query check enforces them, from the same schemas).
  *
  * @module
@@ -334,13 +334,3 @@ export const PartErrorSchema = z.object({
 
 /** A part of a summary that failed. */
 export type PartError = z.infer<typeof PartErrorSchema>;
-
-/** `/users/:id/summary`: a user with their posts, todos and albums. */
-export const UserSummarySchema = z.object({
-  user: UserSchema,
-  posts: z.array(PostSchema).nullable(),
-  todos: z.array(TodoSchema).nullable(),
-  albums: z.array(AlbumSchema).nullable(),
-  errors: z.array(PartErrorSchema)
-    .describe("The parts that failed (their value is `null`)."),
-});

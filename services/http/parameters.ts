@@ -3,7 +3,9 @@
  * declares for them, so the document and the server cannot disagree: a
  * declared `minimum` is a `minimum` the server enforces (400), not a hint.
  *
- * Only the schema keywords below are understood; a declared parameter using
+ * Only the schema keywords below are understood (and a list, `type: array`,
+ * of a schema made of them: each value of the repeated parameter is one
+ * item); a declared parameter using
  * any other keyword makes {@linkcode queryChecker} throw, so a constraint
  * cannot be added to the document without the server enforcing it.
  * Parameters the document does not declare (JSONPlaceholder filters on any
@@ -75,8 +77,28 @@ function numberOrUndefined(
   return value;
 }
 
+/**
+ * The checks of each value of a repeated parameter declared as a list
+ * (`_embed=posts&_embed=todos`: OpenAPI's default `form` style, exploded,
+ * one item per value): its `items`' checks.
+ */
+function itemChecks(schema: JsonSchema): ValueCheck[] {
+  const { type: _, items, ...rest } = schema;
+  const unknown = Object.keys(rest).filter((key) =>
+    !["description", "default", "example"].includes(key)
+  );
+  if (unknown.length > 0) {
+    throw new TypeError(`unsupported schema keywords: ${unknown.join(", ")}`);
+  }
+  if (typeof items !== "object" || items === null || Array.isArray(items)) {
+    throw new TypeError("a list without items");
+  }
+  return valueChecks(items as JsonSchema);
+}
+
 /** The checks of one schema, in the order they are reported. */
 function valueChecks(schema: JsonSchema): ValueCheck[] {
+  if (schema.type === "array") return itemChecks(schema);
   const unknown = Object.keys(schema).filter((key) => !KNOWN.has(key));
   if (unknown.length > 0) {
     throw new TypeError(`unsupported schema keywords: ${unknown.join(", ")}`);
