@@ -4,7 +4,8 @@
  * `BroadcastChannel` reaches the other objects of its name here as between
  * the workers): counters and histogram buckets add up, gauges merge as
  * their metric says, whichever worker answers; a worker that does not
- * answer fails the scrape instead of leaving its share out. The real
+ * answer fails the scrape (the app's `/metrics` answers 503) instead of
+ * leaving its share out. The real
  * `deno serve --parallel` is in tests/serve_parallel_metrics_test.ts.
  *
  * @module
@@ -13,6 +14,8 @@
 import assert from "node:assert/strict";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import { WorkerMetrics } from "../services/ops/worker_metrics.ts";
+import { testApp } from "./fixtures/app.ts";
+import { until } from "./fixtures/until.ts";
 
 /** A worker's registry: a counter, a histogram and three gauges. */
 function workerRegistry(figures: {
@@ -174,4 +177,31 @@ Deno.test("a closed worker answers no scrape and is left by the others", async (
   assert.equal(await b.expose(), undefined);
   await untilPeers(a, 0);
   assert.equal(parse((await a.expose())!).get("requests_total"), 2);
+});
+
+Deno.test("the app's /metrics answers 503 problem+json with Retry-After while a worker's figures are missing", async () => {
+  const channel = `test-${crypto.randomUUID()}`;
+  await using t = await testApp(["--upstream-url", "http://127.0.0.1:9"]);
+  t.app.metrics.shareWithWorkers({ channel, answerTimeoutMs: 50 });
+  const silent = new BroadcastChannel(channel);
+  try {
+    // Alone: its own figures.
+    const alone = await t.get("/metrics");
+    assert.equal(alone.status, 200);
+    assert.match(await alone.text(), /^http_requests_in_flight /m);
+    silent.postMessage({ kind: "hello", from: "silent" });
+    // Once the hello has come (bounded).
+    let res = await t.get("/metrics");
+    await until(async () => {
+      if (res.status === 503) return true;
+      await res.body?.cancel();
+      res = await t.get("/metrics");
+      return false;
+    }, "the silent worker known");
+    assert.equal(res.headers.get("retry-after"), "1");
+    assert.equal(res.headers.get("content-type"), "application/problem+json");
+    assert.match((await res.json()).detail, /did not send its metrics/);
+  } finally {
+    silent.close();
+  }
 });
