@@ -9,8 +9,9 @@
  * Settings come from the environment only; the listen address from
  * `deno serve`'s own `--host`/`--port` (its host is `0.0.0.0` unless
  * told). Each worker of `--parallel` evaluates this module, so each builds
- * its own app (its own in-memory cache) on the shared `DATA_DIR`; a bad
- * setting stops the worker before it takes a request. `deno serve` owns
+ * its own app (its own in-memory cache, its own metrics, which `/metrics`
+ * merges at scrape time) on the shared `DATA_DIR`; a bad setting stops the
+ * worker before it takes a request. `deno serve` owns
  * the listener and the signals: there is no drain of uploads as under
  * `deno run main.ts` (a running upload is stopped at the signal, 503), but
  * once its requests are done the app is closed
@@ -53,6 +54,9 @@ const app = await createApp({ config, logger }).catch((error: unknown) => {
   if (refusal !== undefined) refuseStart(refusal);
   throw error;
 });
+// /metrics of the whole process, whichever worker takes the scrape: each
+// worker keeps its own figures, merged at scrape time (worker_metrics.ts).
+app.metrics.shareWithWorkers();
 // The start's garbage goes before the first request (collect_garbage.ts).
 collectGarbage();
 exitOneWhenTheListenerEnds();

@@ -174,7 +174,7 @@ Deno.test("a lookup's Server-Timing counts from the request's arrival, a memory 
 Deno.test("each request counts to its own series, whichever came just before, and a reset starts every series again", async () => {
   using metrics = new Metrics();
   const counts = async () => {
-    const text = (await metrics.expose()).body;
+    const text = (await metrics.expose())!.body;
     return [...parse(text)].filter(([key]) =>
       key.startsWith("http_requests_total")
     );

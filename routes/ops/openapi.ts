@@ -207,6 +207,10 @@ export const opsDocs: ApiFragment = {
           headers: UNCACHED_HEADERS,
           content: { "text/plain": { schema: { type: "string" } } },
         },
+        "503": retryLater(
+          "Under `deno serve --parallel`: another worker did not send its " +
+            "figures in time; nothing is reported rather than a partial sum.",
+        ),
         ...DEFAULT_ERROR,
       },
     },

@@ -106,6 +106,8 @@ export function redisCacheMetrics(
     name: "cache_redis_up",
     help:
       "1 when the shared cache tier (REDIS_URL) is connected, else 0 (the in-process tier and the upstream serve meanwhile)",
+    // Under --parallel: 1 only when every worker is connected.
+    aggregator: "min",
   }, () => link.up ? 1 : 0);
   // A count that only grows: a counter (promtool refuses a gauge named
   // `_total`).

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { Counter, Gauge, type Registry } from "prom-client";
+import { type Aggregator, Counter, Gauge, type Registry } from "prom-client";
 
 /** The name and help text of a metric. */
 export interface MetricName {
@@ -14,6 +14,13 @@ export interface MetricName {
   name: string;
   /** One line. */
   help: string;
+  /**
+   * How the workers' values add up to the process's under
+   * `deno serve --parallel` (worker_metrics.ts): `max` for a figure each
+   * worker reads off a shared thing, `min` for "every worker is".
+   * @default {"sum"}
+   */
+  aggregator?: Aggregator;
 }
 
 /** Registers a gauge whose value is `read()` at scrape time. */

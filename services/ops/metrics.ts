@@ -14,6 +14,7 @@
 import { Gauge, Registry } from "prom-client";
 import { scrapedGauge } from "./metric_helpers.ts";
 import { checkWholeNumbers } from "./whole_numbers.ts";
+import { WorkerMetrics, type WorkerMetricsOptions } from "./worker_metrics.ts";
 
 /** Options of {@linkcode Metrics}. */
 export interface MetricsOptions {
@@ -205,6 +206,8 @@ export class Metrics implements Disposable {
   #httpInflight = 0;
   readonly #eventLoopTimer: number;
   #eventLoopDelay = 0;
+  /** Under `deno serve --parallel`: the other workers' figures. */
+  #workers: WorkerMetrics | undefined;
 
   constructor(options: MetricsOptions = {}) {
     const { eventLoopSampleMs = 500 } = options;
@@ -245,6 +248,8 @@ export class Metrics implements Disposable {
       name: "process_resident_memory_bytes",
       help: "Resident memory size in bytes",
       registers,
+      // The process's, which every worker of --parallel reads alike.
+      aggregator: "first",
       collect() {
         this.set(Deno.memoryUsage().rss);
       },
@@ -254,6 +259,8 @@ export class Metrics implements Disposable {
       name: "process_event_loop_delay_seconds",
       help: "How late the last event-loop probe timer fired",
       registers,
+      // Each worker of --parallel has its own loop: the latest of them.
+      aggregator: "max",
       collect() {
         this.set(delay());
       },
@@ -286,17 +293,34 @@ export class Metrics implements Disposable {
     this.#httpInflight += delta;
   }
 
-  /** The exposition text and its content type. */
-  async expose(): Promise<{ body: string; contentType: string }> {
-    return {
-      body: await this.registry.metrics(),
-      contentType: this.registry.contentType,
-    };
+  /**
+   * From now on {@linkcode Metrics.expose} gives the figures of every
+   * worker of the process that shares them too (`deno serve --parallel`:
+   * serve.ts), merged at scrape time (worker_metrics.ts).
+   */
+  shareWithWorkers(options: WorkerMetricsOptions = {}): void {
+    this.#workers ??= new WorkerMetrics(this.registry, options);
   }
 
-  /** Stops the event-loop probe. */
+  /**
+   * The exposition text and its content type; `undefined` when another
+   * worker's figures did not come in time (see
+   * {@linkcode Metrics.shareWithWorkers}).
+   */
+  async expose(): Promise<
+    { body: string; contentType: string } | undefined
+  > {
+    const body = this.#workers
+      ? await this.#workers.expose()
+      : await this.registry.metrics();
+    if (body === undefined) return undefined;
+    return { body, contentType: this.registry.contentType };
+  }
+
+  /** Stops the event-loop probe; leaves the other workers. */
   close(): void {
     clearInterval(this.#eventLoopTimer);
+    this.#workers?.close();
   }
 
   /** Same as {@linkcode Metrics.close}. */

@@ -43,6 +43,8 @@ export function storageMetrics(
     name: "files_stored",
     help: "Stored files, as the index of GET /files counts them once synced",
     registers: [registry],
+    // Every worker of --parallel counts the one shared folder.
+    aggregator: "max",
     async collect() {
       this.set((await synced()).files);
     },

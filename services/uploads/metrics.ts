@@ -100,6 +100,7 @@ function committedMetrics(
     name: "upload_queue_high_water_bytes",
     help: "Most bytes ever queued between an upload's reader and writer",
     registers,
+    aggregator: "max",
   });
   let highest = 0;
   return (figures) => {
@@ -157,6 +158,9 @@ export function relayMetrics(
   scrapedGauge(registry, {
     name: "upload_relay_remote_uploads",
     help: "Uploads in flight in other instances, as heard over Redis",
+    // The workers of --parallel are instances to each other, so a sum
+    // would count an upload once per worker that heard it.
+    aggregator: "max",
   }, remote);
   const messages = new Counter({
     name: "upload_relay_messages_total",

@@ -64,6 +64,8 @@ export function upstreamMetrics(
   scrapedGauge(registry, {
     name: "upstream_breaker_state",
     help: "Upstream circuit breaker: 0 closed, 1 half-open, 2 open",
+    // Under --parallel each worker has its own breaker: the most open.
+    aggregator: "max",
   }, () => BREAKER_VALUE[sources.breakerState()]);
   const shed = new Counter({
     name: "upstream_shed_total",
