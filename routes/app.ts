@@ -331,6 +331,7 @@ function routeGroups(
       client,
       cache,
       nginxAccelExpires: config.nginxAccelExpires,
+      cacheStoredDate: config.cacheStoredDate,
     }),
     ...writeRoutes({
       client,

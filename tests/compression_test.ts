@@ -12,7 +12,11 @@ import { get as httpGet, type IncomingHttpHeaders } from "node:http";
 import { brotliDecompressSync, gunzipSync } from "node:zlib";
 import { negotiate } from "../services/http/accept_encoding.ts";
 import { Compressor, isCompressible } from "../services/http/compression.ts";
-import { memoByValue, memoLast } from "../services/http/value_memo.ts";
+import {
+  memoByNumber,
+  memoByValue,
+  memoLast,
+} from "../services/http/value_memo.ts";
 import { varyWith } from "../services/http/vary.ts";
 import { testApp } from "./fixtures/app.ts";
 import { spawnService } from "./fixtures/spawn.ts";
@@ -54,6 +58,24 @@ Deno.test("memoLast makes a value once while its number stays, and again when it
   assert.equal(ttl(-0), "ttl=0");
   assert.equal(ttl(0), "ttl=0");
   assert.deepEqual(made, [59, 58, 59, -0], "one per change of number");
+});
+
+Deno.test("memoByNumber makes a value once per number, and keeps at most size numbers", () => {
+  const made: number[] = [];
+  const date = memoByNumber((n) => {
+    made.push(n);
+    return `d${n}`;
+  }, 2);
+  assert.equal(date(1), "d1");
+  assert.equal(date(2), "d2");
+  assert.equal(date(1), "d1");
+  assert.equal(date(2), "d2");
+  assert.deepEqual(made, [1, 2], "two numbers in turn: each made once");
+  // A third number starts the memo again: 1 is made anew.
+  assert.equal(date(3), "d3");
+  assert.equal(date(1), "d1");
+  assert.deepEqual(made, [1, 2, 3, 1]);
+  assert.throws(() => memoByNumber(String, 0), RangeError);
 });
 
 Deno.test("negotiate picks br or gzip by q-value, identity when neither", () => {

@@ -24,6 +24,11 @@ export interface JsonPlaceholderDeps {
    * front (`NGINX_ACCEL_EXPIRES`). @default {false}
    */
   nginxAccelExpires?: boolean;
+  /**
+   * Date cached answers when their content was made, not now, for clients
+   * that count age from `Date` alone (`CACHE_STORED_DATE`). @default {false}
+   */
+  cacheStoredDate?: boolean;
 }
 
 /** 404 problem+json naming the resource and id of the path asked for. */

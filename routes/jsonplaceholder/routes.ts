@@ -11,6 +11,7 @@ import {
   serverTimingOf,
   type TimedLookup,
   withAccelExpires,
+  withStoredDate,
 } from "../../services/cache/headers.ts";
 import type { JsonShape } from "../../services/upstream/client.ts";
 import { problem } from "../../services/http/problem.ts";
@@ -90,11 +91,15 @@ function proxy(
     ctx.log.cache = timed.result.outcome;
     return cachedAnswer(ctx, timed.result, serverTimingOf(timed), notFound);
   };
-  // Chosen once: without the setting the hit path is as it was.
-  const answer = deps.nginxAccelExpires === true
+  // Chosen once: without the settings the hit path is as it was.
+  const accel = deps.nginxAccelExpires === true
     ? (ctx: RouteContext, timed: TimedLookup) =>
       withAccelExpires(plain(ctx, timed), timed.result)
     : plain;
+  const answer = deps.cacheStoredDate === true
+    ? (ctx: RouteContext, timed: TimedLookup) =>
+      withStoredDate(accel(ctx, timed), timed.result)
+    : accel;
   return {
     handler: (_req, ctx) => {
       const key = keyOf(ctx);

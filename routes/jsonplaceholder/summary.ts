@@ -19,6 +19,8 @@ import {
   accelExpires,
   cacheControl,
   combinedFreshness,
+  madeSecondsOf,
+  storedDate,
 } from "../../services/cache/headers.ts";
 import type { CacheResult } from "../../services/cache/lookup.ts";
 import {
@@ -157,6 +159,12 @@ function cachingHeaders(
     ? accelExpires({ lifetimeSeconds, ageSeconds })
     : undefined;
   if (expires !== undefined) headers["x-accel-expires"] = expires;
+  if (deps.cacheStoredDate === true) {
+    // The oldest part's, as the Age is the oldest part's.
+    const now = Date.now();
+    const made = Math.min(...used.map((r) => madeSecondsOf(r.entry, now)));
+    headers["date"] = storedDate(made);
+  }
   return headers;
 }
 

@@ -4,7 +4,8 @@
  * and a `Map` lookup costs less than the regex or the parse on every
  * answer. At most `size` values are kept; past that the memo starts again,
  * so a flood of distinct values cannot grow it. And a header value made
- * from a number ({@linkcode memoLast}), remembered for the last number.
+ * from a number ({@linkcode memoLast}), remembered for the last number,
+ * or for up to `size` numbers ({@linkcode memoByNumber}).
  *
  * @module
  */
@@ -60,6 +61,34 @@ export function memoLast(make: (n: number) => string): (n: number) => string {
       made = make(n);
       last = n;
     }
+    return made;
+  };
+}
+
+/**
+ * `make`, remembered for up to `size` distinct numbers, the last one
+ * compared first: a value that several numbers take in turn (the `Date`
+ * of each cached entry, the second its content was made) is made once
+ * per number, not once per answer. Past `size` the memo starts again.
+ */
+export function memoByNumber(
+  make: (n: number) => string,
+  size = 1024,
+): (n: number) => string {
+  checkWholeNumbers({ size });
+  const memo = new Map<number, string>();
+  let last = NaN;
+  let made = "";
+  return (n) => {
+    if (n === last) return made;
+    let known = memo.get(n);
+    if (known === undefined) {
+      known = make(n);
+      if (memo.size >= size) memo.clear();
+      memo.set(n, known);
+    }
+    last = n;
+    made = known;
     return made;
   };
 }

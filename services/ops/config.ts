@@ -40,6 +40,7 @@ export interface Config {
   cacheStaleIfErrorSeconds: number;
   cacheMaxBytes: number;
   nginxAccelExpires: boolean;
+  cacheStoredDate: boolean;
   redisUrl: URL | undefined;
   redisTimeoutMs: number;
   redisPingIntervalMs: number;

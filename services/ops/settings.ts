@@ -199,6 +199,15 @@ export const SETTINGS = [
     parse: bool,
   }),
   setting({
+    key: "cacheStoredDate",
+    env: "CACHE_STORED_DATE",
+    flag: "cache-stored-date",
+    default: "false",
+    help:
+      "true: a cached read's Date is when its content was stored (less the upstream's Age), not now, so clients that count age from Date alone (Python CacheControl, pip) keep a copy no longer than the entry here (README, Caching)",
+    parse: bool,
+  }),
+  setting({
     key: "redisUrl",
     env: "REDIS_URL",
     flag: "redis-url",

@@ -38,6 +38,9 @@ need bgzip tabix
 # (tests/s3_misconfigured_start_test.ts).
 need faketime faketime
 /usr/bin/python3 -c 'import httpx' >/dev/null 2>&1 || missing="$missing python3-httpx"
+# Python's CacheControl (pip's HTTP cache), a client that counts age from Date
+# (tests/python_cachecontrol_test.ts).
+/usr/bin/python3 -c 'import cachecontrol' >/dev/null 2>&1 || missing="$missing python3-cachecontrol"
 # Ceph (one monitor, one OSD, radosgw): the real S3 store. Its recommends are
 # not needed (~265 MB without them).
 # ip and unshare: a network namespace of its own for the port handover test,
