@@ -49,11 +49,13 @@ const logger = createLogger({ level: config.logLevel });
 // For the life of the worker: `deno serve` has no end for us to undo it.
 logUnhandledRejections(logger);
 const stop = listenForStop();
+const started = giveUpTheStartPastTheGrace();
 const app = await createApp({ config, logger }).catch((error: unknown) => {
   const refusal = dataDirRefusal(error, config.dataDir);
   if (refusal !== undefined) refuseStart(refusal);
   throw error;
 });
+started();
 // /metrics of the whole process, whichever worker takes the scrape: each
 // worker keeps its own figures, merged at scrape time (worker_metrics.ts).
 app.metrics.shareWithWorkers();
@@ -129,6 +131,37 @@ function listenForStop(): StopSignal {
     get received() {
       return received;
     },
+  };
+}
+
+/**
+ * A SIGTERM or SIGINT that comes while the app is being built waits for
+ * the build ({@linkcode signalAgain}), which a store that does not answer
+ * holds: the start's sweep of the bucket waited S3_TIMEOUT_MS, so the
+ * process exited 31 s after SIGTERM (30 s, the default; 60 s with 60 s),
+ * past any supervisor's patience. The build is given what the other
+ * workers are, SHUTDOWN_GRACE_MS and the time for their stopped answers;
+ * past that the process exits 0 (`Deno.exit` in a worker ends every
+ * worker, whose drains had that long). Returns what to call once built.
+ */
+function giveUpTheStartPastTheGrace(): () => void {
+  let built = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  void stop.first.then((signal) => {
+    if (built) return;
+    timer = setTimeout(() => {
+      logger.warn("server.start_abandoned", {
+        signal,
+        detail: `${signal} came while this worker was starting, and the ` +
+          "start (the store? Redis?) took longer than SHUTDOWN_GRACE_MS; " +
+          "exiting",
+      });
+      Deno.exit(0);
+    }, config.shutdownGraceMs + STOPPED_ANSWERS_MS);
+  });
+  return () => {
+    built = true;
+    clearTimeout(timer);
   };
 }
 

@@ -1,0 +1,98 @@
+/**
+ * SIGTERM under `main.ts` with an upload that outlasts the grace and a
+ * download read slowly, both in flight. Past the grace the upload is
+ * stopped (503) and the drain waits for the stopped answers to be sent,
+ * `STOP_UPLOADS_MS` at most; but it waited for every connection to end, the
+ * download's too, which only the exit ends: every such shutdown took the
+ * whole 2 s more (7 s grace, the image's: exit 9.05 s after SIGTERM, of
+ * `docker stop`'s 10 s before SIGKILL). The downloads are cut as soon as
+ * the uploads are stopped (the exit cut them anyway), so the exit follows
+ * the 503s.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { STOP_UPLOADS_MS } from "../main.ts";
+import { assertStoppedUpload, rawRequest } from "./fixtures/upload_client.ts";
+import { spawnOnUpstream } from "./fixtures/upstream_service.ts";
+import { until } from "./fixtures/until.ts";
+
+const SIZE = 16 * 1024 * 1024;
+const GRACE_MS = 500;
+const CHUNK = 64 * 1024;
+
+/**
+ * A GET of `path` that reads 64 KiB every 50 ms; resolves with the bytes
+ * it got once the answer ends.
+ */
+async function slowGet(url: string, path: string): Promise<number> {
+  const { hostname, port } = new URL(url);
+  using conn = await Deno.connect({ hostname, port: Number(port) });
+  await conn.write(
+    new TextEncoder().encode(`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`),
+  );
+  const buffer = new Uint8Array(65_536);
+  let received = 0;
+  for (;;) {
+    const n = await conn.read(buffer).catch(() => null);
+    if (n === null) return received;
+    received += n;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+Deno.test("SIGTERM with an upload past the grace and a slow download: the exit follows the 503, not STOP_UPLOADS_MS later", async () => {
+  await using started = await spawnOnUpstream({
+    flags: ["--shutdown-grace-ms", String(GRACE_MS)],
+    prefix: "shutdown_stopped_dl-",
+  });
+  const { service } = started;
+  const stored = await fetch(`${service.url}/files`, {
+    method: "POST",
+    body: new Uint8Array(SIZE).fill(7),
+  });
+  assert.equal(stored.status, 201);
+  const path = `/files/${(await stored.json()).id}`;
+  const download = slowGet(service.url, path);
+  const { promise: ended, resolve: end } = Promise.withResolvers<void>();
+  const { hostname, port } = new URL(service.url);
+  const upload = rawRequest({ hostname, port: Number(port) }, {
+    headers: { "content-length": String(2 * CHUNK) },
+    body: (async function* () {
+      yield new Uint8Array(CHUNK);
+      await ended;
+      yield new Uint8Array(CHUNK);
+    })(),
+    timeoutMs: 15_000,
+  });
+  try {
+    await until(
+      async () => {
+        const list = await (await fetch(`${service.url}/uploads`)).json();
+        return list.items.length === 1;
+      },
+      "the upload runs",
+      10_000,
+    );
+    service.kill("SIGTERM");
+    const last = await service.waitForLine((r) => r.msg === "shutdown.end");
+    // The request is sent whole before its answer is read.
+    end();
+    assertStoppedUpload(await upload);
+    assert.equal(last.outcome, "timeout");
+    // Before: GRACE_MS + STOP_UPLOADS_MS, always (2,5xx ms).
+    assert.ok(
+      (last.durationMs as number) < GRACE_MS + STOP_UPLOADS_MS,
+      JSON.stringify(last),
+    );
+  } finally {
+    end();
+  }
+  assert.equal((await service.status).code, 0, service.stderr);
+  assert.ok(await download < SIZE, "the download was cut");
+  const line = await service.waitForLine((r) =>
+    r.msg === "request" && r.path === path
+  );
+  assert.equal(line.cut, "shutdown");
+});
