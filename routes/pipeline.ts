@@ -21,6 +21,7 @@ import {
 } from "../services/http/forwarded.ts";
 import type { Reply } from "../services/http/reply.ts";
 import {
+  clientKey,
   plainAddress,
   TrustedProxies,
 } from "../services/http/trusted_proxies.ts";
@@ -324,10 +325,11 @@ class RequestContext implements FinishContext {
 
   get remoteAddress(): string | undefined {
     if (this.#remoteAddress === null) {
-      this.#remoteAddress = this.#trust.proxies.clientOf(
+      const client = this.#trust.proxies.clientOf(
         clientAddress(this.#info),
         this.headers,
       );
+      this.#remoteAddress = client === undefined ? client : clientKey(client);
     }
     return this.#remoteAddress;
   }

@@ -56,8 +56,8 @@ export interface RouteContext {
   log: Record<string, unknown>;
   /**
    * The client's IP address (per-client limits): the peer's, or past a
-   * trusted proxy the one it forwarded (`TRUSTED_PROXIES`); unknown on a
-   * Unix socket.
+   * trusted proxy the one it forwarded (`TRUSTED_PROXIES`), an IPv6 one as
+   * its /64 (`clientKey`); unknown on a Unix socket.
    */
   readonly remoteAddress?: string | undefined;
 }

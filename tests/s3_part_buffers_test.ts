@@ -5,7 +5,8 @@
  * buffer used to be taken before the wait for a free slot, a buffer more
  * than the parts in flight (8 MiB of the S3 bench's peak RSS). Counted as
  * the isolate's external memory (every ArrayBuffer's bytes, resident or
- * not) after each write: no timing involved.
+ * not) after each write: no timing involved. A small upload held a whole
+ * part too, until the first part grew as its bytes came.
  *
  * @module
  */
@@ -61,6 +62,92 @@ cephTest(
     assert.ok(read, "the stored file is readable");
     const got = createHash("sha256");
     for await (const piece of read) got.update(piece);
+    assert.equal(got.digest("hex"), sha256);
+  },
+);
+
+cephTest(
+  "s3: a small upload holds a buffer of about its size, not a whole part",
+  async () => {
+    await using ceph = await sharedCeph();
+    const partBytes = 8 * MiB;
+    const storage = new S3Storage({
+      endpoint: new URL(ceph.endpoint),
+      bucket: ceph.bucket,
+      accessKeyId: ceph.accessKeyId,
+      secretAccessKey: ceph.secretAccessKey,
+      partBytes,
+      partsInFlight: 4,
+    });
+    // 16 uploads of 3 bytes at once: each took a whole part (8 MiB,
+    // resident once zeroed), 128 MiB for 48 bytes.
+    const data = new TextEncoder().encode("hi\n");
+    const sha256 = createHash("sha256").update(data).digest("hex");
+    const before = Deno.memoryUsage().external;
+    const uploads = await Promise.all(
+      Array.from({ length: 16 }, () => storage.begin()),
+    );
+    for (const upload of uploads) await upload.write(data);
+    const grown = Deno.memoryUsage().external - before;
+    assert.ok(
+      grown <= 4 * MiB,
+      `16 uploads of 3 bytes hold ${(grown / MiB).toFixed(1)} MiB`,
+    );
+    const stored = await Promise.all(
+      uploads.map((upload) => upload.commit({ size: data.byteLength, sha256 })),
+    );
+    for (const { id, size } of stored) {
+      assert.equal(size, data.byteLength);
+      const read = await storage.read(id);
+      assert.ok(read, "the stored file is readable");
+      const got = createHash("sha256");
+      for await (const piece of read) got.update(piece);
+      assert.equal(got.digest("hex"), sha256);
+    }
+  },
+);
+
+cephTest(
+  "s3: writes of every size across the first part's growth store the bytes sent, in parts of partBytes",
+  async () => {
+    await using ceph = await sharedCeph();
+    const partBytes = 5 * MiB;
+    const storage = new S3Storage({
+      endpoint: new URL(ceph.endpoint),
+      bucket: ceph.bucket,
+      accessKeyId: ceph.accessKeyId,
+      secretAccessKey: ceph.secretAccessKey,
+      partBytes,
+      partsInFlight: 2,
+    });
+    // Writes of 1 byte to 3 MiB, past two parts: the first buffer grows
+    // under them (64 KiB, doubling) and every part but the last is whole
+    // (S3 refuses a smaller one at the completion).
+    const sizes = [1, 1000, 65_535, 2, 200_000, 3 * MiB, 777, 1 * MiB];
+    const hash = createHash("sha256");
+    const upload = await storage.begin();
+    let size = 0;
+    for (let round = 0; round < 3; round++) {
+      for (const [i, n] of sizes.entries()) {
+        const chunk = new Uint8Array(n).fill((round * 31 + i) & 0xff);
+        hash.update(chunk);
+        await upload.write(chunk);
+        size += n;
+      }
+    }
+    assert.ok(size > 2 * partBytes, String(size));
+    const sha256 = hash.digest("hex");
+    const stored = await upload.commit({ size, sha256 });
+    assert.equal(stored.size, size);
+    const read = await storage.read(upload.id);
+    assert.ok(read, "the stored file is readable");
+    const got = createHash("sha256");
+    let length = 0;
+    for await (const piece of read) {
+      got.update(piece);
+      length += piece.byteLength;
+    }
+    assert.equal(length, size);
     assert.equal(got.digest("hex"), sha256);
   },
 );

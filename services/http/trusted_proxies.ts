@@ -13,6 +13,10 @@
  * CIDRs, IPv4 and IPv6, and its names `loopback`, `linklocal`,
  * `uniquelocal`.
  *
+ * An IPv6 client counts as its /64 ({@linkcode clientKey}): one host is
+ * given a whole /64 and may send from any address in it, so counted by
+ * address it had 2^64 shares of every per-client cap.
+ *
  * ```ts
  * import { TrustedProxies } from "./trusted_proxies.ts";
  *
@@ -25,6 +29,7 @@
  * @module
  */
 
+import ipaddr from "ipaddr.js";
 import proxyaddr from "proxy-addr";
 
 /** Says whether `address` (hop `index` from the peer) is a trusted proxy. */
@@ -35,6 +40,22 @@ const MAPPED_IPV4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i;
 /** An IPv4 address mapped into IPv6 as IPv4, so both count as one client. */
 export function plainAddress(address: string): string {
   return address.replace(MAPPED_IPV4, "$1");
+}
+
+/**
+ * What a per-client limit counts `address` as: an IPv4 address as it is
+ * (mapped into IPv6 too, {@linkcode plainAddress}), an IPv6 address as its
+ * /64 (`2001:db8:1:2::/64`), the smallest network one host is given (RFC
+ * 6177, a LAN's SLAAC prefix): a client behind one /64 sent each upload
+ * from another of its addresses and no cap held it (express-rate-limit 8
+ * groups by /56 for the same reason). Anything else as it is.
+ */
+export function clientKey(address: string): string {
+  const plain = plainAddress(address);
+  // IPv4, the common case, without a parse.
+  if (!plain.includes(":") || !ipaddr.IPv6.isValid(plain)) return plain;
+  const parts = ipaddr.IPv6.parse(plain).parts.slice(0, 4);
+  return `${parts.map((part) => part.toString(16)).join(":")}::/64`;
 }
 
 /**

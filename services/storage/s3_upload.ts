@@ -1,11 +1,11 @@
 /**
  * One upload into an {@linkcode S3Storage}: a multipart upload of
- * `files/<id>`. Writes fill a part buffer of `partBytes`; each full part is
- * uploaded as bytes while the next fills, at most `partsInFlight` at once
- * (a write waits for a slot: that wait reaches the pipeline's bounded
- * queue). The next part's buffer is taken only once a slot is free, so at
- * most `partsInFlight` part buffers exist: the parts uploading and the one
- * filling share them.
+ * `files/<id>`. Writes fill a part buffer of `partBytes` (the first grows
+ * to it); each full part is uploaded as bytes while the next fills, at most
+ * `partsInFlight` at once (a write waits for a slot: that wait reaches the
+ * pipeline's bounded queue). The next part's buffer is taken only once a
+ * slot is free, so at most `partsInFlight` part buffers exist: the parts
+ * uploading and the one filling share them.
  *
  * The commit writes the metadata object `meta/<id>.json` first, then
  * completes the multipart upload: S3 cannot add metadata at completion,
@@ -92,6 +92,8 @@ export async function hasContent(
   return head.ok;
 }
 
+const FIRST_PART_START_BYTES = 64 * 1024; // then doubles: `#roomFor`
+
 /** Sizes of an {@linkcode S3Upload}. */
 export interface S3UploadOptions {
   /** Size of every part but the last. */
@@ -164,7 +166,7 @@ export class S3Upload implements StorageUpload {
       // Aborted while this write waited for a slot: stop here.
       if (this.#state !== "open") throw new TypeError("The upload is closed");
       this.#throwIfFailed();
-      const part = this.#part ??= this.#takePart();
+      const part = this.#roomFor(chunk.byteLength - offset);
       const n = Math.min(
         part.byteLength - this.#filled,
         chunk.byteLength - offset,
@@ -172,7 +174,7 @@ export class S3Upload implements StorageUpload {
       part.set(chunk.subarray(offset, offset + n), this.#filled);
       this.#filled += n;
       offset += n;
-      if (this.#filled === part.byteLength) await this.#flush();
+      if (this.#filled === this.#options.partBytes) await this.#flush();
     }
   }
 
@@ -304,9 +306,34 @@ export class S3Upload implements StorageUpload {
     if (code) throw new S3Error(200, code, `Completion failed: ${code}`);
   }
 
-  /** A free part buffer, or a new one. */
+  /** A free part buffer, or a new one (the first part's starts small). */
   #takePart(): Uint8Array<ArrayBuffer> {
-    return this.#free.pop() ?? new Uint8Array(this.#options.partBytes);
+    const { partBytes } = this.#options;
+    const size = this.#etags.length === 0
+      ? Math.min(FIRST_PART_START_BYTES, partBytes)
+      : partBytes;
+    return this.#free.pop() ?? new Uint8Array(size);
+  }
+
+  /**
+   * The part filling, grown (doubling, up to `partBytes`) till `wanted` more
+   * bytes fit. A whole part at once, zeroed by the allocator, was resident
+   * for a file of 3 bytes too (64 such at once on radosgw: RSS 105 -> 590 MB).
+   */
+  #roomFor(wanted: number): Uint8Array<ArrayBuffer> {
+    const part = this.#part ??= this.#takePart();
+    const { partBytes } = this.#options;
+    if (
+      part.byteLength >= partBytes || part.byteLength - this.#filled >= wanted
+    ) {
+      return part;
+    }
+    let size = part.byteLength;
+    while (size < partBytes && size - this.#filled < wanted) size *= 2;
+    const grown = new Uint8Array(Math.min(size, partBytes));
+    grown.set(part.subarray(0, this.#filled));
+    part.buffer.transfer(0); // freed now, not when collected
+    return this.#part = grown;
   }
 
   /** Starts the upload of the filled part; waits while all slots are taken. */
