@@ -26,7 +26,7 @@ cephTest(
     await using proxy = startTcpProxy({
       port: Number(new URL(ceph.endpoint).port),
     });
-    const files = new S3Storage({
+    using files = new S3Storage({
       endpoint: new URL(proxy.url),
       bucket: ceph.bucket,
       accessKeyId: ceph.accessKeyId,

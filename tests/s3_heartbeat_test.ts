@@ -80,8 +80,14 @@ function slowBeats(ceph: Ceph) {
   };
 }
 
-/** A heartbeat of upload `ID` every 20 ms into `ceph`, sent through `endpoint`. */
-function heartbeatVia(ceph: Ceph, endpoint: URL): Heartbeat {
+/**
+ * A heartbeat of upload `ID` every 20 ms into `ceph`, sent through
+ * `endpoint`; disposing it closes its bucket's connections.
+ */
+function heartbeatVia(
+  ceph: Ceph,
+  endpoint: URL,
+): Heartbeat & Disposable {
   const bucket = new S3Bucket({
     endpoint,
     bucket: ceph.bucket,
@@ -89,7 +95,9 @@ function heartbeatVia(ceph: Ceph, endpoint: URL): Heartbeat {
     accessKeyId: ceph.accessKeyId,
     secretAccessKey: ceph.secretAccessKey,
   });
-  return new Heartbeat(bucket, ID, 20);
+  return Object.assign(new Heartbeat(bucket, ID, 20), {
+    [Symbol.dispose]: () => bucket.close(),
+  });
 }
 
 cephTest(
@@ -97,7 +105,7 @@ cephTest(
   async () => {
     await using ceph = await sharedCeph();
     await using forwarder = slowBeats(ceph);
-    const heartbeat = heartbeatVia(ceph, forwarder.url);
+    using heartbeat = heartbeatVia(ceph, forwarder.url);
     await forwarder.beatHeld;
     await heartbeat.stop();
     await forwarder.beatLanded;
@@ -110,7 +118,7 @@ cephTest(
   async () => {
     await using ceph = await sharedCeph();
     await using forwarder = slowBeats(ceph);
-    const heartbeat = heartbeatVia(ceph, forwarder.url);
+    using heartbeat = heartbeatVia(ceph, forwarder.url);
     await forwarder.beatHeld;
     const started = performance.now();
     await heartbeat.abort();

@@ -25,7 +25,7 @@ cephTest(
     await using ceph = await sharedCeph();
     const partBytes = 5 * MiB;
     const partsInFlight = 2;
-    const storage = new S3Storage({
+    using storage = new S3Storage({
       endpoint: new URL(ceph.endpoint),
       bucket: ceph.bucket,
       accessKeyId: ceph.accessKeyId,
@@ -71,7 +71,7 @@ cephTest(
   async () => {
     await using ceph = await sharedCeph();
     const partBytes = 8 * MiB;
-    const storage = new S3Storage({
+    using storage = new S3Storage({
       endpoint: new URL(ceph.endpoint),
       bucket: ceph.bucket,
       accessKeyId: ceph.accessKeyId,
@@ -112,7 +112,7 @@ cephTest(
   async () => {
     await using ceph = await sharedCeph();
     const partBytes = 5 * MiB;
-    const storage = new S3Storage({
+    using storage = new S3Storage({
       endpoint: new URL(ceph.endpoint),
       bucket: ceph.bucket,
       accessKeyId: ceph.accessKeyId,

@@ -33,8 +33,8 @@ cephTest(
   async () => {
     await using ceph = await sharedCeph();
     const options = s3Options(ceph);
-    const a = new S3Storage(options);
-    const b = new S3Storage(options);
+    using a = new S3Storage(options);
+    using b = new S3Storage(options);
     const id = newId();
     await storeFile(b, id, "old");
     const seen = await a.stat(id);
@@ -60,8 +60,8 @@ cephTest(
   "s3: a download under way when another instance replaces the object goes on with the old bytes (radosgw)",
   async () => {
     await using ceph = await sharedCeph();
-    const a = new S3Storage(s3Options(ceph));
-    const b = new S3Storage(s3Options(ceph));
+    using a = new S3Storage(s3Options(ceph));
+    using b = new S3Storage(s3Options(ceph));
     const id = newId();
     const old = bytesOf(24 * 1024 * 1024, 1);
     await storeFile(b, id, old);
@@ -91,7 +91,7 @@ cephTest(
   "s3: stat gives no metadata of another size than the content (another version's)",
   async () => {
     await using ceph = await sharedCeph();
-    const a = new S3Storage(s3Options(ceph));
+    using a = new S3Storage(s3Options(ceph));
     const id = newId();
     const meta = await storeFile(a, id, "four");
     const other = { ...meta, size: 40 };

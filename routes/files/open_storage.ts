@@ -157,6 +157,7 @@ async function openBucket(
     files,
     close: async () => {
       await Promise.all(sweeps.map((sweep) => sweep.close()));
+      files.close();
     },
   };
 }

@@ -66,7 +66,7 @@ function decodeCursor(cursor: string): string {
 }
 
 /** The stored uploads in one bucket of an S3-compatible store. */
-export class S3Storage implements FileStorage {
+export class S3Storage implements FileStorage, Disposable {
   readonly #bucket: S3Bucket;
   readonly #partBytes: number;
   readonly #partsInFlight: number;
@@ -85,6 +85,16 @@ export class S3Storage implements FileStorage {
     this.#partBytes = partBytes;
     this.#partsInFlight = partsInFlight;
     this.#heartbeatMs = heartbeatMs;
+  }
+
+  /** Closes the connections kept to the store. */
+  close(): void {
+    this.#bucket.close();
+  }
+
+  /** Same as {@linkcode S3Storage.close}. */
+  [Symbol.dispose](): void {
+    this.close();
   }
 
   /** Nothing to prepare: an unreachable store fails the upload's begin. */

@@ -78,6 +78,14 @@ interface TransmitInit {
   signal: AbortSignal;
 }
 
+// The calls over fetch (a multipart upload's creation and completion, a
+// listing, a download) take a connection each while they run: many uploads
+// at once open many. The runtime's default pool kept every one idle for 90 s
+// (116 descriptors after 64 small uploads at once, half of a `ulimit -n
+// 256`, out of reach of the accept loop's reclaiming); a few per host stay.
+const IDLE_CONNECTIONS = 8;
+const IDLE_MS = 10_000;
+
 /** Statuses whose answers have no body (a Response refuses one). */
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
 
@@ -141,8 +149,9 @@ export function startRefusal(error: unknown): StartRefusal | undefined {
 }
 
 /** A bucket of an S3-compatible store. */
-export class S3Bucket {
+export class S3Bucket implements Disposable {
   readonly #client: AwsClient;
+  readonly #http: Deno.HttpClient;
   readonly #base: string;
   readonly #timeoutMs: number;
 
@@ -166,6 +175,20 @@ export class S3Bucket {
       service: "s3",
       retries: 0,
     });
+    this.#http = Deno.createHttpClient({
+      poolMaxIdlePerHost: IDLE_CONNECTIONS,
+      poolIdleTimeout: IDLE_MS,
+    });
+  }
+
+  /** Closes the connections kept to the store. */
+  close(): void {
+    this.#http.close();
+  }
+
+  /** Same as {@linkcode S3Bucket.close}. */
+  [Symbol.dispose](): void {
+    this.close();
   }
 
   /**
@@ -237,8 +260,10 @@ export class S3Bucket {
    */
   async #transmit(url: URL, init: TransmitInit): Promise<Response> {
     const { method, headers, body, signal } = init;
+    // aws4fetch builds its Request from this init, client included.
+    const fetched = { ...init, client: this.#http };
     if (method !== "PUT" || !(body instanceof Uint8Array)) {
-      return await this.#client.fetch(url.href, init);
+      return await this.#client.fetch(url.href, fetched);
     }
     const signed = await this.#client.sign(url.href, {
       method,
@@ -253,7 +278,7 @@ export class S3Bucket {
       // quota) answers and closes: node:http reports only the broken pipe.
       // fetch reads such an early answer, so the part goes again that way
       // (a part PUT may be repeated) and the refusal is seen for what it is.
-      return await this.#client.fetch(url.href, init);
+      return await this.#client.fetch(url.href, fetched);
     }
     return new Response(NULL_BODY.has(answer.status) ? null : answer.text, {
       status: answer.status,
