@@ -7,11 +7,18 @@
  * revalidates on each visit, and the tag makes that a bodiless `304` while
  * the text is the same.
  *
+ * The assets of the pages live under {@linkcode ASSETS_PATH}, never under a
+ * page's own path: a mirror saves `/upload` as a file, and `/upload/upload.js`
+ * needed a folder of that name (`wget --mirror` deleted the page for it).
+ *
  * @module
  */
 
 import { evaluatePreconditions, preconditionFailed } from "./conditional.ts";
 import { etagOf } from "./etag.ts";
+
+/** The folder the pages' scripts and styles are served from. */
+export const ASSETS_PATH = "/assets";
 
 const encoder = new TextEncoder();
 
