@@ -226,7 +226,8 @@ function showResult(result, name) {
   $("result-box").hidden = false;
 }
 
-async function upload(file) {
+// `note`: what the status says besides, after each of its sentences.
+async function upload(file, { note = "" } = {}) {
   const id = newUploadId();
   view.total = file.size;
   view.received = 0;
@@ -240,7 +241,7 @@ async function upload(file) {
   $("cancel").hidden = false;
   if (picked) $("cancel").focus();
   drawBar(0);
-  say(`Uploading ${file.name}…`);
+  say(`Uploading ${file.name}…${note}`);
   let events;
   try {
     events = await watch(id, onEvent).catch((error) => {
@@ -264,7 +265,7 @@ async function upload(file) {
     // The done event came before the answer; the stream ends with it.
     await events?.ended;
     showResult(JSON.parse(answer.text), file.name);
-    say(`Stored ${file.name}.`);
+    say(`Stored ${file.name}.${note}`);
   } catch (error) {
     if (error.name !== "AbortError") {
       say(`Upload failed: ${error.message}`);
@@ -292,8 +293,17 @@ async function upload(file) {
   }
 }
 
+// One file at a time: of many dropped at once, the first is sent and the
+// status says how many were not (they were left out without a word).
 function start(files) {
-  if (files && files.length > 0) upload(files[0]);
+  if (!files || files.length === 0) return;
+  const left = files.length - 1;
+  const note = left === 0
+    ? ""
+    : ` The other ${left} dropped ${
+      left === 1 ? "file was" : "files were"
+    } not sent: this page uploads one file at a time.`;
+  upload(files[0], { note });
 }
 
 addEventListener("DOMContentLoaded", () => {
