@@ -268,6 +268,9 @@ async function upload(file, { note = "" } = {}) {
     say(`Stored ${file.name}.${note}`);
   } catch (error) {
     if (error.name !== "AbortError") {
+      // Lost on the network, the upload may never have reached the
+      // service, which then ends no stream: left open, each kept a place.
+      events?.stop();
       say(`Upload failed: ${error.message}`);
       return;
     }
