@@ -81,13 +81,17 @@ async function readEvents(response, onEvent) {
 }
 
 // Subscribes to the events of upload `id`; resolves once the server
-// answered, with the promise of the stream's end and its stop.
-async function watch(id, onEvent) {
+// answered, with the promise of the stream's end and its stop. `cancel`
+// stops it until then: chromium keeps 6 connections to one origin, and
+// with all taken (3 tabs uploading) the subscription waits for one.
+async function watch(id, onEvent, cancel) {
   const stop = new AbortController();
+  const onCancel = () => stop.abort();
+  cancel.addEventListener("abort", onCancel);
   const response = await fetch(`/uploads/events?id=${id}`, {
     headers: authHeaders(),
     signal: stop.signal,
-  });
+  }).finally(() => cancel.removeEventListener("abort", onCancel));
   if (!response.ok) {
     const error = new Error(
       problemText(response.status, await response.text()),
@@ -99,15 +103,20 @@ async function watch(id, onEvent) {
   return { ended, stop: () => stop.abort() };
 }
 
-// The upload running, if any: what Cancel stops.
+// The upload running, if any: its AbortController, which Cancel aborts,
+// whether the upload is sent yet or still waits for its subscription.
 let running;
 
 // Sends the file; resolves { status, text } once the server answered,
-// rejects with an AbortError when Cancel stopped it.
-function send(file, id, onSent) {
+// rejects with an AbortError when `cancel` stopped it.
+function send(file, id, onSent, cancel) {
   return new Promise((resolve, reject) => {
+    if (cancel.aborted) {
+      reject(new DOMException("cancelled", "AbortError"));
+      return;
+    }
     const xhr = new XMLHttpRequest();
-    running = xhr;
+    cancel.addEventListener("abort", () => xhr.abort());
     xhr.open("POST", "/files");
     xhr.setRequestHeader("content-type", "application/octet-stream");
     xhr.setRequestHeader("upload-id", id);
@@ -242,9 +251,13 @@ async function upload(file, { note = "" } = {}) {
   if (picked) $("cancel").focus();
   drawBar(0);
   say(`Uploading ${file.name}…${note}`);
+  const cancel = new AbortController();
+  running = cancel;
   let events;
   try {
-    events = await watch(id, onEvent).catch((error) => {
+    events = await watch(id, onEvent, cancel.signal).catch((error) => {
+      // Cancelled while it waited for a connection.
+      if (error.name === "AbortError") throw error;
       if (error.status === 401) {
         // The token is what to type next: the keyboard goes there.
         $("token-box").open = true;
@@ -256,7 +269,7 @@ async function upload(file, { note = "" } = {}) {
     });
     const answer = await send(file, id, (sent) => {
       if (!view.previous) drawBar(sent);
-    });
+    }, cancel.signal);
     if (answer.status !== 201) {
       // Refused before it began: no event will end the stream.
       events?.stop();
