@@ -4,7 +4,9 @@
  * desktop gives them): the page uploads one file at a time, so it sends the
  * first, and the status says that the others were not sent. It said only
  * "Stored a.bin.": the other files were left out without a word, and the
- * user took them for stored.
+ * user took them for stored. A dropped folder is said to be one: chromium
+ * hands it over as a file it cannot read, and the page sent it and said
+ * "Upload failed: network error".
  *
  * Needs chromium at `/usr/bin/chromium` (or `CHROMIUM_PATH`) and `-A`.
  *
@@ -12,11 +14,29 @@
  */
 
 import assert from "node:assert/strict";
+import type { BrowserContext, Page } from "playwright-core";
 import { join } from "node:path";
 import { withChromiumPage } from "./fixtures/chromium.ts";
 import { testApp } from "./fixtures/app.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";
+import { until } from "./fixtures/until.ts";
 import { writeRandomFile } from "./fixtures/upload_page.ts";
+
+/** Drags `paths` from the desktop onto the page's drop box. */
+async function dropOn(
+  page: Page,
+  context: BrowserContext,
+  paths: string[],
+): Promise<void> {
+  const box = await page.locator("#drop").boundingBox();
+  assert.ok(box);
+  const cdp = await context.newCDPSession(page);
+  const at = { x: box.x + box.width / 2, y: box.y + box.height / 2 };
+  const data = { items: [], files: paths, dragOperationsMask: 1 };
+  for (const type of ["dragEnter", "dragOver", "drop"] as const) {
+    await cdp.send("Input.dispatchDragEvent", { type, ...at, data });
+  }
+}
 
 Deno.test("three files dropped on the upload page: the first is stored, the status names the two left out", async () => {
   await using t = await testApp([]);
@@ -26,14 +46,7 @@ Deno.test("three files dropped on the upload page: the first is stored, the stat
     await withChromiumPage(t.app.fetch, async (served) => {
       const { origin, page, context, problems } = served;
       await page.goto(`${origin}/upload`);
-      const box = await page.locator("#drop").boundingBox();
-      assert.ok(box);
-      const cdp = await context.newCDPSession(page);
-      const at = { x: box.x + box.width / 2, y: box.y + box.height / 2 };
-      const data = { items: [], files: paths, dragOperationsMask: 1 };
-      for (const type of ["dragEnter", "dragOver", "drop"] as const) {
-        await cdp.send("Input.dispatchDragEvent", { type, ...at, data });
-      }
+      await dropOn(page, context, paths);
       const status = page.locator("#status");
       await status.filter({ hasText: /^(Stored|Upload failed)/ }).waitFor();
       assert.equal(
@@ -47,4 +60,31 @@ Deno.test("three files dropped on the upload page: the first is stored, the stat
   const listed = await (await t.get("/files")).json();
   assert.equal(listed.items.length, 1);
   assert.equal(listed.items[0].size, 2048);
+});
+
+Deno.test("a folder dropped on the upload page is said to be one, not sent", async () => {
+  await using t = await testApp([]);
+  await withTempDir(async (dir) => {
+    const folder = join(dir, "photos");
+    await Deno.mkdir(folder);
+    await writeRandomFile(join(folder, "a.bin"), 2048);
+    await withChromiumPage(t.app.fetch, async (served) => {
+      const { origin, page, context, problems } = served;
+      await page.goto(`${origin}/upload`);
+      await dropOn(page, context, [folder]);
+      const status = page.locator("#status");
+      await until(
+        async () => (await status.innerText()) !== "Pick a file to upload.",
+        "the page answered the drop",
+      );
+      assert.equal(
+        await status.innerText(),
+        "photos is a folder: this page uploads files.",
+      );
+      assert.equal(await page.locator("#file").isEnabled(), true);
+      assert.deepEqual(problems, []);
+    });
+  });
+  const listed = await (await t.get("/files")).json();
+  assert.deepEqual(listed.items, []);
 });

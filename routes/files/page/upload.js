@@ -311,9 +311,10 @@ async function upload(file, { note = "" } = {}) {
 
 // One file at a time: of many dropped at once, the first is sent and the
 // status says how many were not (they were left out without a word).
-function start(files) {
-  if (!files || files.length === 0) return;
-  const left = files.length - 1;
+// `files`: the ones that can be sent; `given`: how many were dropped.
+function start(files, { given = files.length } = {}) {
+  if (files.length === 0) return;
+  const left = given - 1;
   const note = left === 0
     ? ""
     : ` The other ${left} dropped ${
@@ -322,9 +323,25 @@ function start(files) {
   upload(files[0], { note });
 }
 
+// A dropped folder comes as a File that cannot be read: sent, it failed as
+// "Upload failed: network error". Folders are left out, and said so when
+// nothing else was dropped.
+function startDropped(dataTransfer) {
+  const given = [...dataTransfer.files];
+  const entries = [...dataTransfer.items]
+    .filter((item) => item.kind === "file")
+    .map((item) => item.webkitGetAsEntry?.());
+  const files = given.filter((_, i) => !entries[i]?.isDirectory);
+  if (files.length === 0 && given.length > 0) {
+    say(`${given[0].name} is a folder: this page uploads files.`);
+    return;
+  }
+  start(files, { given: given.length });
+}
+
 addEventListener("DOMContentLoaded", () => {
   const drop = $("drop");
-  $("file").addEventListener("change", (e) => start(e.target.files));
+  $("file").addEventListener("change", (e) => start([...e.target.files]));
   $("upload-form").addEventListener("submit", (e) => e.preventDefault());
   $("cancel").addEventListener("click", () => running?.abort());
   drop.addEventListener("dragover", (e) => {
@@ -335,6 +352,6 @@ addEventListener("DOMContentLoaded", () => {
   drop.addEventListener("drop", (e) => {
     e.preventDefault();
     drop.classList.remove("over");
-    if (!$("file").disabled) start(e.dataTransfer.files);
+    if (!$("file").disabled) startDropped(e.dataTransfer);
   });
 });
