@@ -6,7 +6,8 @@
  * "Stored a.bin.": the other files were left out without a word, and the
  * user took them for stored. A dropped folder is said to be one: chromium
  * hands it over as a file it cannot read, and the page sent it and said
- * "Upload failed: network error".
+ * "Upload failed: network error". A file dropped while another uploads is
+ * said not to be sent (nothing happened: it looked queued).
  *
  * Needs chromium at `/usr/bin/chromium` (or `CHROMIUM_PATH`) and `-A`.
  *
@@ -20,7 +21,7 @@ import { withChromiumPage } from "./fixtures/chromium.ts";
 import { testApp } from "./fixtures/app.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";
 import { until } from "./fixtures/until.ts";
-import { writeRandomFile } from "./fixtures/upload_page.ts";
+import { throttleUploads, writeRandomFile } from "./fixtures/upload_page.ts";
 
 /** Drags `paths` from the desktop onto the page's drop box. */
 async function dropOn(
@@ -83,6 +84,31 @@ Deno.test("a folder dropped on the upload page is said to be one, not sent", asy
       );
       assert.equal(await page.locator("#file").isEnabled(), true);
       assert.deepEqual(problems, []);
+    });
+  });
+  const listed = await (await t.get("/files")).json();
+  assert.deepEqual(listed.items, []);
+});
+
+Deno.test("a file dropped while another uploads is said not to be sent", async () => {
+  await using t = await testApp([]);
+  await withTempDir(async (dir) => {
+    const [first, second] = [join(dir, "first.bin"), join(dir, "second.bin")];
+    await writeRandomFile(first, 8 * 1024 * 1024);
+    await writeRandomFile(second, 2048);
+    await withChromiumPage(t.app.fetch, async (served) => {
+      const { origin, page, context } = served;
+      await page.goto(`${origin}/upload`);
+      await throttleUploads(page, 1_000_000);
+      await page.setInputFiles("#file", first);
+      await until(() => t.app.board.size === 1, "the first upload runs");
+      await dropOn(page, context, [second]);
+      assert.equal(
+        await page.locator("#status").innerText(),
+        "first.bin is still uploading: drop the next file once it is done.",
+      );
+      await page.locator("#cancel").click();
+      await until(() => page.locator("#file").isEnabled(), "cancelled");
     });
   });
   const listed = await (await t.get("/files")).json();

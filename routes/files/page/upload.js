@@ -103,8 +103,8 @@ async function watch(id, onEvent, cancel) {
   return { ended, stop: () => stop.abort() };
 }
 
-// The upload running, if any: its AbortController, which Cancel aborts,
-// whether the upload is sent yet or still waits for its subscription.
+// The upload running, if any: its file's name and its abort, which Cancel
+// calls, whether the upload is sent yet or still waits for its subscription.
 let running;
 
 // Sends the file; resolves { status, text } once the server answered,
@@ -252,7 +252,7 @@ async function upload(file, { note = "" } = {}) {
   drawBar(0);
   say(`Uploading ${file.name}…${note}`);
   const cancel = new AbortController();
-  running = cancel;
+  running = { name: file.name, abort: () => cancel.abort() };
   let events;
   try {
     events = await watch(id, onEvent, cancel.signal).catch((error) => {
@@ -352,6 +352,10 @@ addEventListener("DOMContentLoaded", () => {
   drop.addEventListener("drop", (e) => {
     e.preventDefault();
     drop.classList.remove("over");
-    if (!$("file").disabled) startDropped(e.dataTransfer);
+    // One at a time: a file dropped meanwhile is not kept for later.
+    if (!running) startDropped(e.dataTransfer);
+    else {say(
+        `${running.name} is still uploading: drop the next file once it is done.`,
+      );}
   });
 });
