@@ -136,19 +136,19 @@ Deno.test("the bundle runs alone from an empty folder and serves every kind of r
       assert.match(docs.headers.get("content-type") ?? "", /^text\/html/);
       const page = await docs.text();
       assert.match(page, /swagger-ui-bundle\.js/);
-      const ui = await fetch(`${service.url}/docs/swagger-ui-bundle.js`);
+      const ui = await fetch(`${service.url}/assets/swagger-ui-bundle.js`);
       assert.equal(ui.status, 200);
       assert.match(ui.headers.get("content-type") ?? "", /javascript/);
       assert.ok((await ui.text()).includes("SwaggerUIBundle"));
-      const css = await fetch(`${service.url}/docs/swagger-ui.css`);
+      const css = await fetch(`${service.url}/assets/swagger-ui.css`);
       assert.equal(css.status, 200);
       assert.ok((await css.text()).includes(".swagger-ui"));
       // The upload page's HTML, script and styles: local text imports.
       for (
         const [path, text] of [
           ["/upload", "upload.js"],
-          ["/upload/upload.js", "readEvents"],
-          ["/upload/upload.css", ".lanes"],
+          ["/assets/upload.js", "readEvents"],
+          ["/assets/upload.css", ".lanes"],
         ]
       ) {
         const res = await fetch(`${service.url}${path}`);

@@ -80,15 +80,15 @@ Deno.test("/docs and its assets are served with types, caching and a strict CSP"
   );
   assert.deepEqual(sources, [
     "data:,",
-    "/docs/swagger-ui.css",
-    "/docs/swagger-ui-bundle.js",
-    "/docs/swagger-initializer.js",
+    "/assets/swagger-ui.css",
+    "/assets/swagger-ui-bundle.js",
+    "/assets/swagger-initializer.js",
   ]);
 
   const types: Record<string, string> = {
-    "/docs/swagger-ui.css": "text/css; charset=utf-8",
-    "/docs/swagger-ui-bundle.js": "text/javascript; charset=utf-8",
-    "/docs/swagger-initializer.js": "text/javascript; charset=utf-8",
+    "/assets/swagger-ui.css": "text/css; charset=utf-8",
+    "/assets/swagger-ui-bundle.js": "text/javascript; charset=utf-8",
+    "/assets/swagger-initializer.js": "text/javascript; charset=utf-8",
   };
   for (const [path, type] of Object.entries(types)) {
     const res = await t.get(path);
@@ -104,10 +104,10 @@ Deno.test("/docs and its assets are served with types, caching and a strict CSP"
     );
     assert.doesNotMatch(text, /sourceMappingURL/, path);
   }
-  const init = await (await t.get("/docs/swagger-initializer.js")).text();
+  const init = await (await t.get("/assets/swagger-initializer.js")).text();
   assert.match(init, /url: "\/openapi\.json"/);
   assert.match(init, /validatorUrl: null/);
-  assert.equal((await t.get("/docs/nope.js")).status, 404);
+  assert.equal((await t.get("/assets/nope.js")).status, 404);
   assert.equal(upstream.hits(), 0);
 });
 

@@ -47,13 +47,13 @@ Deno.test("/upload and its assets: types, a strict CSP, nothing from elsewhere",
   );
   assert.deepEqual(sources, [
     "data:,",
-    "/upload/upload.css",
-    "/upload/upload.js",
+    "/assets/upload.css",
+    "/assets/upload.js",
   ]);
   for (
     const [path, type] of [
-      ["/upload/upload.js", "text/javascript; charset=utf-8"],
-      ["/upload/upload.css", "text/css; charset=utf-8"],
+      ["/assets/upload.js", "text/javascript; charset=utf-8"],
+      ["/assets/upload.css", "text/css; charset=utf-8"],
     ]
   ) {
     const res = await t.get(path!);

@@ -198,14 +198,14 @@ export const progressDocs: ApiFragment = {
       "text/html",
       PAGE_HEADERS,
     ),
-    "GET /upload/upload.js": page(
+    "GET /assets/upload.js": page(
       "uploadPageScript",
       "Upload page script",
       "The script of the upload page.",
       "text/javascript",
       ASSET_HEADERS,
     ),
-    "GET /upload/upload.css": page(
+    "GET /assets/upload.css": page(
       "uploadPageStyles",
       "Upload page styles",
       "The styles of the upload page.",

@@ -3,7 +3,8 @@
  * dropped file and shows the reader and the writer at work while it runs
  * (from `GET /uploads/events`), then the stored file and the verdict. Its
  * HTML, script and styles (`page/`) are imported as text, so they are
- * bundled and compiled in like the `/docs` assets; the page's
+ * bundled and compiled in like the `/docs` assets, and the script and
+ * styles are served from `/assets/` like those; the page's
  * Content-Security-Policy allows this origin only, with no inline script
  * or style, so it can make no outside request.
  *
@@ -13,7 +14,7 @@
 import html from "./page/upload.html" with { type: "text" };
 import js from "./page/upload.js" with { type: "text" };
 import css from "./page/upload.css" with { type: "text" };
-import { staticText } from "../../services/http/static_text.ts";
+import { ASSETS_PATH, staticText } from "../../services/http/static_text.ts";
 import type { Route } from "../router.ts";
 
 /** Path of the upload page. */
@@ -50,12 +51,12 @@ export function uploadPageRoutes(): Route[] {
     },
     {
       method: "GET",
-      pattern: `${UPLOAD_PAGE_PATH}/upload.js`,
+      pattern: `${ASSETS_PATH}/upload.js`,
       handler: staticText("text/javascript; charset=utf-8", () => js, assets),
     },
     {
       method: "GET",
-      pattern: `${UPLOAD_PAGE_PATH}/upload.css`,
+      pattern: `${ASSETS_PATH}/upload.css`,
       handler: staticText("text/css; charset=utf-8", () => css, assets),
     },
   ];

@@ -1,7 +1,7 @@
 /**
  * The API docs: `GET /openapi.json` (the OpenAPI 3.1 document of the route
  * table, built once on first use) and `GET /docs`, a Swagger UI page whose
- * assets are served from `/docs/` by this service. The assets are imported
+ * assets are served from `/assets/` by this service. The assets are imported
  * as text from `swagger-ui-dist`, so they are bundled and compiled in with
  * the rest of the code; the page's Content-Security-Policy allows only this
  * origin, so it can make no outside request.
@@ -11,7 +11,7 @@
 
 import css from "swagger-ui-dist/swagger-ui.css" with { type: "text" };
 import bundle from "swagger-ui-dist/swagger-ui-bundle.js" with { type: "text" };
-import { staticText } from "../../services/http/static_text.ts";
+import { ASSETS_PATH, staticText } from "../../services/http/static_text.ts";
 import { openApiDocument } from "../openapi.ts";
 import type { Route } from "../router.ts";
 
@@ -71,12 +71,12 @@ const PAGE = `<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>async-api docs</title>
 <link rel="icon" href="data:,">
-<link rel="stylesheet" href="${DOCS_PATH}/swagger-ui.css">
+<link rel="stylesheet" href="${ASSETS_PATH}/swagger-ui.css">
 </head>
 <body>
 <div id="swagger-ui"></div>
-<script src="${DOCS_PATH}/swagger-ui-bundle.js"></script>
-<script src="${DOCS_PATH}/swagger-initializer.js"></script>
+<script src="${ASSETS_PATH}/swagger-ui-bundle.js"></script>
+<script src="${ASSETS_PATH}/swagger-initializer.js"></script>
 </body>
 </html>
 `;
@@ -86,17 +86,17 @@ const JS_TYPE = "text/javascript; charset=utf-8";
 /** The static assets of the page: path, content type and text. */
 const ASSETS: readonly (readonly [string, string, () => string])[] = [
   [
-    `${DOCS_PATH}/swagger-ui.css`,
+    `${ASSETS_PATH}/swagger-ui.css`,
     "text/css; charset=utf-8",
     // The source map is not served: drop the reference to it.
     () => css.replace(/\/\*# sourceMappingURL=[^*]*\*\/\s*$/, ""),
   ],
   [
-    `${DOCS_PATH}/swagger-ui-bundle.js`,
+    `${ASSETS_PATH}/swagger-ui-bundle.js`,
     JS_TYPE,
     () => bundle.replace(/\/\/# sourceMappingURL=\S*\s*$/, ""),
   ],
-  [`${DOCS_PATH}/swagger-initializer.js`, JS_TYPE, () => INITIALIZER],
+  [`${ASSETS_PATH}/swagger-initializer.js`, JS_TYPE, () => INITIALIZER],
 ];
 
 /**

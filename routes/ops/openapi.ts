@@ -179,17 +179,17 @@ export const opsDocs: ApiFragment = {
       content: { "text/html": { schema: { type: "string" } } },
       headers: PAGE_HEADERS,
     }),
-    "GET /docs/swagger-ui.css": asset(
+    "GET /assets/swagger-ui.css": asset(
       "getSwaggerUiCss",
       "Swagger UI stylesheet",
       "text/css",
     ),
-    "GET /docs/swagger-ui-bundle.js": asset(
+    "GET /assets/swagger-ui-bundle.js": asset(
       "getSwaggerUiBundle",
       "Swagger UI script",
       "text/javascript",
     ),
-    "GET /docs/swagger-initializer.js": asset(
+    "GET /assets/swagger-initializer.js": asset(
       "getSwaggerInitializer",
       "Script that starts Swagger UI on /openapi.json",
       "text/javascript",

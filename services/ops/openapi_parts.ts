@@ -108,6 +108,15 @@ export const IF_NONE_MATCH: ParameterObject = {
   schema: { type: "string" },
 };
 
+/** The conditional-GET request header by date, of a page or document. */
+const IF_MODIFIED_SINCE: ParameterObject = {
+  name: "If-Modified-Since",
+  in: "header",
+  description: "A `Last-Modified` from an earlier answer: 304 when the " +
+    "service has not restarted since (ignored beside `If-None-Match`).",
+  schema: { type: "string" },
+};
+
 /**
  * The `If-Match` request header of a resource with a strong `ETag`
  * (`services/http/conditional.ts`).
@@ -152,17 +161,22 @@ export interface StaticTextDescription {
 
 /**
  * The operation of a page, asset or document served as it is
- * (`services/http/static_text.ts`): a 200 with a strong `ETag`, revalidated
- * at each use, a 304 to an `If-None-Match` naming it, and a 412 to an
- * `If-Match` that does not.
+ * (`services/http/static_text.ts`): a 200 with a strong `ETag` and the
+ * service's start as `Last-Modified`, revalidated at each use, a 304 to an
+ * `If-None-Match` naming it or an `If-Modified-Since` not before that start,
+ * and a 412 to an `If-Match` that does not.
  */
 export function staticTextOperation(
   { what, content, headers, ...operation }: StaticTextDescription,
 ): OperationDescription {
-  const tagged = { "ETag": headerRef("ETag"), ...headers };
+  const tagged = {
+    "ETag": headerRef("ETag"),
+    "Last-Modified": headerRef("ServedSince"),
+    ...headers,
+  };
   return {
     ...operation,
-    parameters: [IF_NONE_MATCH, IF_MATCH],
+    parameters: [IF_NONE_MATCH, IF_MODIFIED_SINCE, IF_MATCH],
     responses: {
       "200": {
         description: `${what} (revalidated at each use).`,
@@ -226,6 +240,13 @@ export const COMMON_FRAGMENT: ApiFragment = {
         "errors, partial answers and what changes at every request, " +
         "`no-cache` for pages, their assets and documents, revalidated at " +
         "each use (they change with a release under the same URL).",
+      schema: string,
+    },
+    ServedSince: {
+      description: "When the service started, as an HTTP-date: its pages, " +
+        "their assets and documents are its release's. Sent from the " +
+        "second after it on (a strong validator, RFC 9110 8.8.2.2); send " +
+        "it back as `If-Modified-Since` (`wget -N`, `curl -z`).",
       schema: string,
     },
     ContentSecurityPolicy: {

@@ -81,13 +81,17 @@ async function readEvents(response, onEvent) {
 }
 
 // Subscribes to the events of upload `id`; resolves once the server
-// answered, with the promise of the stream's end and its stop.
-async function watch(id, onEvent) {
+// answered, with the promise of the stream's end and its stop. `cancel`
+// stops it until then: chromium keeps 6 connections to one origin, and
+// with all taken (3 tabs uploading) the subscription waits for one.
+async function watch(id, onEvent, cancel) {
   const stop = new AbortController();
+  const onCancel = () => stop.abort();
+  cancel.addEventListener("abort", onCancel);
   const response = await fetch(`/uploads/events?id=${id}`, {
     headers: authHeaders(),
     signal: stop.signal,
-  });
+  }).finally(() => cancel.removeEventListener("abort", onCancel));
   if (!response.ok) {
     const error = new Error(
       problemText(response.status, await response.text()),
@@ -99,15 +103,20 @@ async function watch(id, onEvent) {
   return { ended, stop: () => stop.abort() };
 }
 
-// The upload running, if any: what Cancel stops.
+// The upload running, if any: its file's name and its abort, which Cancel
+// calls, whether the upload is sent yet or still waits for its subscription.
 let running;
 
 // Sends the file; resolves { status, text } once the server answered,
-// rejects with an AbortError when Cancel stopped it.
-function send(file, id, onSent) {
+// rejects with an AbortError when `cancel` stopped it.
+function send(file, id, onSent, cancel) {
   return new Promise((resolve, reject) => {
+    if (cancel.aborted) {
+      reject(new DOMException("cancelled", "AbortError"));
+      return;
+    }
     const xhr = new XMLHttpRequest();
-    running = xhr;
+    cancel.addEventListener("abort", () => xhr.abort());
     xhr.open("POST", "/files");
     xhr.setRequestHeader("content-type", "application/octet-stream");
     xhr.setRequestHeader("upload-id", id);
@@ -226,7 +235,8 @@ function showResult(result, name) {
   $("result-box").hidden = false;
 }
 
-async function upload(file) {
+// `note`: what the status says besides, after each of its sentences.
+async function upload(file, { note = "" } = {}) {
   const id = newUploadId();
   view.total = file.size;
   view.received = 0;
@@ -240,10 +250,14 @@ async function upload(file) {
   $("cancel").hidden = false;
   if (picked) $("cancel").focus();
   drawBar(0);
-  say(`Uploading ${file.name}…`);
+  say(`Uploading ${file.name}…${note}`);
+  const cancel = new AbortController();
+  running = { name: file.name, abort: () => cancel.abort() };
   let events;
   try {
-    events = await watch(id, onEvent).catch((error) => {
+    events = await watch(id, onEvent, cancel.signal).catch((error) => {
+      // Cancelled while it waited for a connection.
+      if (error.name === "AbortError") throw error;
       if (error.status === 401) {
         // The token is what to type next: the keyboard goes there.
         $("token-box").open = true;
@@ -255,7 +269,7 @@ async function upload(file) {
     });
     const answer = await send(file, id, (sent) => {
       if (!view.previous) drawBar(sent);
-    });
+    }, cancel.signal);
     if (answer.status !== 201) {
       // Refused before it began: no event will end the stream.
       events?.stop();
@@ -264,9 +278,12 @@ async function upload(file) {
     // The done event came before the answer; the stream ends with it.
     await events?.ended;
     showResult(JSON.parse(answer.text), file.name);
-    say(`Stored ${file.name}.`);
+    say(`Stored ${file.name}.${note}`);
   } catch (error) {
     if (error.name !== "AbortError") {
+      // Lost on the network, the upload may never have reached the
+      // service, which then ends no stream: left open, each kept a place.
+      events?.stop();
       say(`Upload failed: ${error.message}`);
       return;
     }
@@ -292,13 +309,39 @@ async function upload(file) {
   }
 }
 
-function start(files) {
-  if (files && files.length > 0) upload(files[0]);
+// One file at a time: of many dropped at once, the first is sent and the
+// status says how many were not (they were left out without a word).
+// `files`: the ones that can be sent; `given`: how many were dropped.
+function start(files, { given = files.length } = {}) {
+  if (files.length === 0) return;
+  const left = given - 1;
+  const note = left === 0
+    ? ""
+    : ` The other ${left} dropped ${
+      left === 1 ? "file was" : "files were"
+    } not sent: this page uploads one file at a time.`;
+  upload(files[0], { note });
+}
+
+// A dropped folder comes as a File that cannot be read: sent, it failed as
+// "Upload failed: network error". Folders are left out, and said so when
+// nothing else was dropped.
+function startDropped(dataTransfer) {
+  const given = [...dataTransfer.files];
+  const entries = [...dataTransfer.items]
+    .filter((item) => item.kind === "file")
+    .map((item) => item.webkitGetAsEntry?.());
+  const files = given.filter((_, i) => !entries[i]?.isDirectory);
+  if (files.length === 0 && given.length > 0) {
+    say(`${given[0].name} is a folder: this page uploads files.`);
+    return;
+  }
+  start(files, { given: given.length });
 }
 
 addEventListener("DOMContentLoaded", () => {
   const drop = $("drop");
-  $("file").addEventListener("change", (e) => start(e.target.files));
+  $("file").addEventListener("change", (e) => start([...e.target.files]));
   $("upload-form").addEventListener("submit", (e) => e.preventDefault());
   $("cancel").addEventListener("click", () => running?.abort());
   drop.addEventListener("dragover", (e) => {
@@ -309,6 +352,10 @@ addEventListener("DOMContentLoaded", () => {
   drop.addEventListener("drop", (e) => {
     e.preventDefault();
     drop.classList.remove("over");
-    if (!$("file").disabled) start(e.dataTransfer.files);
+    // One at a time: a file dropped meanwhile is not kept for later.
+    if (!running) startDropped(e.dataTransfer);
+    else {say(
+        `${running.name} is still uploading: drop the next file once it is done.`,
+      );}
   });
 });
