@@ -47,7 +47,7 @@ export interface UpstreamWrite {
   pathAndQuery: string;
   /** The request body, sent as is. */
   body?: Uint8Array<ArrayBuffer>;
-  /** The client's `Content-Type`, sent as is. */
+  /** The body's `Content-Type`, sent as is. */
   contentType?: string;
   /** Stops the write (a client that went away). */
   signal?: AbortSignal;
