@@ -248,7 +248,7 @@ function answerOf(
   }
   // A 204, 205 or 304, which may carry no body, is refused before this.
   const body = sent && answer.status < 300
-    ? restoredAnswer(answer.body, sent.value)
+    ? restoredAnswer(answer.body, answer.json, sent.value)
     : answer.body;
   headers.set("content-length", String(body.byteLength));
   return new Response(body as BodyInit, {
@@ -269,7 +269,7 @@ function relatedPaths(
     .map((value) => upstreamPath(value, base)?.split("?")[0])
     .filter((path) => path !== undefined);
   const created = method === "POST"
-    ? createdPath(resource, answer.body)
+    ? createdPath(resource, answer.json)
     : undefined;
   return created ? [...named, created] : named;
 }
