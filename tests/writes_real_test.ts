@@ -209,3 +209,38 @@ Deno.test("a write's strings that the real JSONPlaceholder turns into numbers or
   assert.equal(kept.status, 200);
   assert.equal((await kept.json()).title, "05");
 });
+
+Deno.test("a write sent as a +json type (application/merge-patch+json) is written by the real JSONPlaceholder, whose body-parser reads application/json only", async () => {
+  await using upstream = await startJsonPlaceholder();
+  await using t = await testApp(["--upstream-url", upstream.url]);
+  const cases = [
+    ["PATCH", "/posts/1", "application/merge-patch+json", { title: "new" }],
+    ["PUT", "/todos/2", "application/vnd.api+json; charset=utf-8", {
+      title: "t",
+      completed: true,
+    }],
+    ["POST", "/users/1/albums", "application/x.album+JSON", { title: "a" }],
+  ] as const;
+  for (const [method, path, type, body] of cases) {
+    const sent = JSON.stringify(body);
+    const ours = await t.get(path, {
+      method,
+      body: sent,
+      headers: { "content-type": type },
+    });
+    // What the real one answers the same write sent as application/json.
+    const theirs = await fetch(upstream.url + path, {
+      method,
+      body: sent,
+      headers: JSON_HEADERS,
+    });
+    const where = `${method} ${path} as ${type}`;
+    assert.equal(ours.status, theirs.status, where);
+    const answer = await ours.json();
+    assert.deepEqual(answer, await theirs.json(), where);
+    // Each field written, not dropped as a body json-server did not read.
+    for (const [key, value] of Object.entries(body)) {
+      assert.equal(answer[key], value, `${where}: ${key}`);
+    }
+  }
+});

@@ -39,19 +39,16 @@ export function writeRule({ resource, id, related }: WriteTarget): KeyRule {
   };
 }
 
-const decoder = new TextDecoder();
-
-/** `/<resource>/<id>` of the item a `POST` created, from its JSON answer. */
+/**
+ * `/<resource>/<id>` of the item a `POST` created, from its answer's JSON
+ * (as the answer's check parsed it).
+ */
 export function createdPath(
   resource: Resource,
-  body: Uint8Array,
+  answer: Readonly<Record<string, unknown>> | undefined,
 ): string | undefined {
-  try {
-    const id = (JSON.parse(decoder.decode(body)) as { id?: unknown }).id;
-    return Number.isSafeInteger(id) && (id as number) > 0
-      ? `/${resource}/${id}`
-      : undefined;
-  } catch {
-    return undefined;
-  }
+  const id = answer?.id;
+  return Number.isSafeInteger(id) && (id as number) > 0
+    ? `/${resource}/${id}`
+    : undefined;
 }

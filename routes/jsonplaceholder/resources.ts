@@ -10,7 +10,7 @@
  */
 
 import { z } from "zod";
-import { qsParams } from "../../services/http/qs_query.ts";
+import { qsName, qsParams } from "../../services/http/qs_query.ts";
 
 /** The resources of JSONPlaceholder. */
 export const RESOURCES = [
@@ -57,21 +57,6 @@ export function isValidId(id: string | undefined): id is string {
     if (code < ZERO || code > NINE) return false;
   }
   return Number.isSafeInteger(Number(id));
-}
-
-/**
- * The name json-server's query parser (Express's `qs`) files a parameter
- * under: the part before the first `[` (`_limit[]` and `_limit[x]` are
- * `_limit`), or the first bracket's content when the name starts with one
- * (`[_limit]`). Parameters of one such name make one list, in the order
- * they came.
- */
-function qsName(name: string): string {
-  const open = name.indexOf("[");
-  if (open < 0) return name;
-  if (open > 0) return name.slice(0, open);
-  const close = name.indexOf("]");
-  return close < 0 ? name : name.slice(1, close);
 }
 
 /**

@@ -115,15 +115,14 @@ const encoder = new TextEncoder();
 
 /**
  * The 2xx answer's bytes with the client's strings given back (see
- * {@linkcode echoRestored}); the upstream's own bytes when nothing was
- * turned. Called only on an answer already held to the schema (a JSON
- * object).
+ * {@linkcode echoRestored}); the upstream's own bytes `body` when nothing
+ * was turned. `answer` is `body` as the answer's check parsed it.
  */
 export function restoredAnswer(
   body: Uint8Array,
+  answer: unknown,
   sent: Readonly<Record<string, unknown>>,
 ): Uint8Array {
-  const answer = JSON.parse(new TextDecoder().decode(body));
   const restored = echoRestored(answer, sent);
   return restored === answer
     ? body

@@ -60,6 +60,11 @@ import {
 } from "./write_schemas.ts";
 import { isValidId, NESTED, type Resource, RESOURCES } from "./resources.ts";
 import { badId } from "./cached_read.ts";
+import {
+  JSON_MEDIA_TYPE,
+  OTHER_CHARSET,
+  upstreamContentType,
+} from "./write_media_type.ts";
 
 /** What the write routes need. */
 export interface WriteDeps {
@@ -73,16 +78,6 @@ export interface WriteDeps {
    */
   bodyTimeoutMs: number;
 }
-
-/** `application/json` or a `+json` type, any parameters. */
-const JSON_MEDIA_TYPE = /^application\/(?:[\w.-]+\+)?json\s*(?:;|$)/i;
-
-/**
- * A `charset` other than UTF-8. JSON is UTF-8 (RFC 8259 8.1) and the body
- * is read as such; json-server refused any other with a 415 HTML page
- * holding its stack, which went back to the client as it was.
- */
-const OTHER_CHARSET = /;\s*charset\s*=\s*(?!"?utf-8"?\s*(?:;|$))/i;
 
 /**
  * Deepest nesting of a body passed on. json-server serialises its answer
@@ -253,7 +248,7 @@ function answerOf(
   }
   // A 204, 205 or 304, which may carry no body, is refused before this.
   const body = sent && answer.status < 300
-    ? restoredAnswer(answer.body, sent.value)
+    ? restoredAnswer(answer.body, answer.json, sent.value)
     : answer.body;
   headers.set("content-length", String(body.byteLength));
   return new Response(body as BodyInit, {
@@ -274,7 +269,7 @@ function relatedPaths(
     .map((value) => upstreamPath(value, base)?.split("?")[0])
     .filter((path) => path !== undefined);
   const created = method === "POST"
-    ? createdPath(resource, answer.body)
+    ? createdPath(resource, answer.json)
     : undefined;
   return created ? [...named, created] : named;
 }
@@ -326,7 +321,9 @@ function passThrough(deps: WriteDeps, target: WriteTarget): Handler {
     const answer = await sendWrite(deps.client, {
       method,
       pathAndQuery: ctx.url.pathname + ctx.url.search,
-      ...(body ? { body: body.bytes, contentType } : {}),
+      ...(body
+        ? { body: body.bytes, contentType: upstreamContentType(contentType) }
+        : {}),
       client: ctx.remoteAddress,
       // A delete's answer is any object (JSONPlaceholder: `{}`).
       ...(body ? { written: writtenSchemaOf(resource, body.value) } : {}),

@@ -10,6 +10,7 @@
  */
 
 import { z } from "zod";
+import { qsName } from "../http/qs_query.ts";
 
 const path = z.string().startsWith("/").max(2048);
 
@@ -59,12 +60,22 @@ function patternTest(pattern: string): (pathname: string) => boolean {
   return (pathname) => regex.test(pathname);
 }
 
+/**
+ * Whether a query names `name`=`value`, the name read as json-server's
+ * `qs` reads it: `_embed[]=comments` and `[_embed]=comments` are
+ * `_embed=comments` there (they were kept after a write to a comment).
+ */
 function paramTest([name, value]: readonly [string, string]) {
-  return (query: string) =>
+  return (query: string) => {
     // Most queries do not name it at all: no parse for them.
-    query.includes(name) &&
-    new URLSearchParams(query).getAll(name)
-      .some((given) => given.split(",").includes(value));
+    if (!query.includes(name)) return false;
+    for (const [given, values] of new URLSearchParams(query)) {
+      if (qsName(given) === name && values.split(",").includes(value)) {
+        return true;
+      }
+    }
+    return false;
+  };
 }
 
 /**

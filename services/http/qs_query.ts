@@ -64,3 +64,18 @@ function formDecoded(text: string): string {
     return spaced;
   }
 }
+
+/**
+ * The name json-server's query parser (Express's `qs`) files a parameter
+ * under: the part before the first `[` (`_limit[]` and `_limit[x]` are
+ * `_limit`), or the first bracket's content when the name starts with one
+ * (`[_limit]`). Parameters of one such name make one list, in the order
+ * they came.
+ */
+export function qsName(name: string): string {
+  const open = name.indexOf("[");
+  if (open < 0) return name;
+  if (open > 0) return name.slice(0, open);
+  const close = name.indexOf("]");
+  return close < 0 ? name : name.slice(1, close);
+}

@@ -30,7 +30,7 @@ import type { JsonPlaceholderClient } from "./client.ts";
 import { UpstreamError } from "./error.ts";
 import { noDescriptor, outOfDescriptors } from "./no_descriptor.ts";
 import { stoppedBy, stoppedOutcome, stoppedWrite } from "./stopped.ts";
-import { refusalOf } from "./write_refusal.ts";
+import { type AnswerVerdict, verdictOf } from "./write_refusal.ts";
 
 /** The methods passed through. */
 export const WRITE_METHODS = ["POST", "PUT", "PATCH", "DELETE"] as const;
@@ -47,7 +47,7 @@ export interface UpstreamWrite {
   pathAndQuery: string;
   /** The request body, sent as is. */
   body?: Uint8Array<ArrayBuffer>;
-  /** The client's `Content-Type`, sent as is. */
+  /** The body's `Content-Type`, sent as is. */
   contentType?: string;
   /** Stops the write (a client that went away). */
   signal?: AbortSignal;
@@ -80,6 +80,11 @@ export interface WriteAnswer {
    * of the upstream. Its status is 502.
    */
   refused?: UpstreamError;
+  /**
+   * The body as parsed when it was checked, when it is a JSON object
+   * (`write_refusal.ts`).
+   */
+  json?: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -191,11 +196,7 @@ async function exchange(
   write: UpstreamWrite,
   context: AttemptContext,
 ): Promise<
-  {
-    outcome: Outcome;
-    headers?: WriteAnswer["headers"];
-    refused?: UpstreamError;
-  }
+  AnswerVerdict & { outcome: Outcome; headers?: WriteAnswer["headers"] }
 > {
   const { caller, deadline } = context.signals;
   let response: Response;
@@ -228,13 +229,13 @@ async function exchange(
   }
   if (status >= 500) return { outcome: failedAnswer(response) };
   const headers = headersOf(response);
-  const refused = refusalOf(status, body, headers, {
+  const verdict = verdictOf(status, body, headers, {
     baseUrl: context.baseUrl,
     written: write.written,
   });
   return {
-    ...(refused ? { refused } : {}),
-    outcome: answered(status, body, headers, refused),
+    ...verdict,
+    outcome: answered(status, body, headers, verdict.refused),
     headers,
   };
 }
@@ -290,15 +291,16 @@ export async function sendWrite(
   for (let attempt = 0;; attempt++) {
     write.signal?.throwIfAborted();
     let headers: WriteAnswer["headers"] = {};
-    let refused: UpstreamError | undefined;
+    let verdict: AnswerVerdict = {};
     // A connection of its own: a reused one that closed would make fetch
     // send the write again by itself.
     const outcome = await client.admitted(
       async (_pooled, fresh) => {
         const result = await exchange(fresh, write, context);
-        headers = result.headers ?? {};
-        refused = result.refused;
-        return result.outcome;
+        const { outcome, headers: got = {}, ...checked } = result;
+        headers = got;
+        verdict = checked;
+        return outcome;
       },
       context.signals,
       { client: write.client },
@@ -310,7 +312,7 @@ export async function sendWrite(
         body,
         headers,
         attempts: attempt + 1,
-        ...(refused ? { refused } : {}),
+        ...verdict,
       };
     }
     const { error } = outcome;

@@ -69,50 +69,72 @@ function redirectRefusal(
   return undefined;
 }
 
-/** Why a body-bearing answer's body is not passed on, or `undefined`. */
-function bodyRefusal(
+/** The verdict on an answer: why it is not passed on, or its JSON. */
+export interface AnswerVerdict {
+  /** Why the answer is not passed on (its status is 502). */
+  refused?: UpstreamError;
+  /**
+   * The body as the check parsed it, when it is a JSON object (its fields
+   * refused or not: a created item's id is read from it all the same, to
+   * drop what the write made stale); the route reads it rather than
+   * parsing the bytes again.
+   */
+  json?: Readonly<Record<string, unknown>>;
+}
+
+/** The verdict on a body-bearing answer's body. */
+function bodyVerdict(
   status: number,
   body: Uint8Array,
   contentType: string,
   written: z.ZodType | undefined,
-): UpstreamError | undefined {
+): AnswerVerdict {
   let value: unknown;
   try {
     value = parsedJson(body, contentType);
     assertShape(value, "object");
   } catch (error) {
     if (!(error instanceof UpstreamError)) throw error;
-    return refused(status, error.message, error);
+    return { refused: refused(status, error.message, error) };
   }
-  if (status >= 300 || written === undefined) return undefined;
-  const checked = written.safeParse(value);
-  if (checked.success) return undefined;
-  return refused(
-    status,
-    "upstream answered fields of other types than /openapi.json declares: " +
-      issuesText(checked.error),
-    checked.error,
-  );
+  const json = value as Record<string, unknown>;
+  if (status >= 300 || written === undefined) return { json };
+  // The schema reads the value and leaves it as parsed (a preprocess
+  // works on a copy), so it is handed on as it is.
+  const checked = written.safeParse(json);
+  if (checked.success) return { json };
+  return {
+    refused: refused(
+      status,
+      "upstream answered fields of other types than /openapi.json declares: " +
+        issuesText(checked.error),
+      checked.error,
+    ),
+    json,
+  };
 }
 
 /**
- * Why the answer `status`, `body`, `headers` is not passed on (its status
- * is 502), or `undefined` when it is.
+ * The verdict on the answer `status`, `body`, `headers`: why it is not
+ * passed on (its status is 502), or, for a body passed on, its JSON.
  */
-export function refusalOf(
+export function verdictOf(
   status: number,
   body: Uint8Array,
   headers: CheckedHeaders,
   rules: AnswerRules,
-): UpstreamError | undefined {
+): AnswerVerdict {
   if (status >= 300 && status < 400) {
-    return redirectRefusal(status, headers.location, rules.baseUrl);
+    const refused = redirectRefusal(status, headers.location, rules.baseUrl);
+    return refused === undefined ? {} : { refused };
   }
   if (status === 204 || status === 205) {
-    return refused(
-      status,
-      `upstream answered ${status}, no body, where the written item is promised`,
-    );
+    return {
+      refused: refused(
+        status,
+        `upstream answered ${status}, no body, where the written item is promised`,
+      ),
+    };
   }
-  return bodyRefusal(status, body, headers.contentType ?? "", rules.written);
+  return bodyVerdict(status, body, headers.contentType ?? "", rules.written);
 }
