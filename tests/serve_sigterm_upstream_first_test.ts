@@ -17,28 +17,9 @@ import assert from "node:assert/strict";
 import { exitWithin, startServe, waitUntilUp } from "./fixtures/deno_serve.ts";
 import { until } from "./fixtures/until.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
+import { slowGet } from "./fixtures/slow_get.ts";
 
 const SIZE = 16 * 1024 * 1024;
-
-/**
- * A GET of `path` that reads 64 KiB every 50 ms; resolves with the bytes
- * it got once the answer ends.
- */
-async function slowGet(url: string, path: string): Promise<number> {
-  const { hostname, port } = new URL(url);
-  using conn = await Deno.connect({ hostname, port: Number(port) });
-  await conn.write(
-    new TextEncoder().encode(`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`),
-  );
-  const buffer = new Uint8Array(65_536);
-  let received = 0;
-  for (;;) {
-    const n = await conn.read(buffer).catch(() => null);
-    if (n === null) return received;
-    received += n;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 Deno.test("deno serve: past the grace, a GET on a hung upstream is answered 503 before the downloads are cut", async () => {
   const dataDir = await Deno.makeTempDir({ prefix: "serve_upstream_first-" });

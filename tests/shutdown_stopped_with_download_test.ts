@@ -17,30 +17,11 @@ import { STOP_UPLOADS_MS } from "../main.ts";
 import { assertStoppedUpload, rawRequest } from "./fixtures/upload_client.ts";
 import { spawnOnUpstream } from "./fixtures/upstream_service.ts";
 import { until } from "./fixtures/until.ts";
+import { slowGet } from "./fixtures/slow_get.ts";
 
 const SIZE = 16 * 1024 * 1024;
 const GRACE_MS = 500;
 const CHUNK = 64 * 1024;
-
-/**
- * A GET of `path` that reads 64 KiB every 50 ms; resolves with the bytes
- * it got once the answer ends.
- */
-async function slowGet(url: string, path: string): Promise<number> {
-  const { hostname, port } = new URL(url);
-  using conn = await Deno.connect({ hostname, port: Number(port) });
-  await conn.write(
-    new TextEncoder().encode(`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`),
-  );
-  const buffer = new Uint8Array(65_536);
-  let received = 0;
-  for (;;) {
-    const n = await conn.read(buffer).catch(() => null);
-    if (n === null) return received;
-    received += n;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 Deno.test("SIGTERM with an upload past the grace and a slow download: the exit follows the 503, not STOP_UPLOADS_MS later", async () => {
   await using started = await spawnOnUpstream({
