@@ -21,50 +21,16 @@
  */
 
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { startNginx } from "./fixtures/nginx.ts";
-import { loadBalancerConfig } from "./fixtures/nginx_balancer.ts";
-import { reloadNginx } from "./fixtures/nginx_reload.ts";
-import { type Instance, report, startInstance } from "./fixtures/scale_out.ts";
+import { rollingCluster, write } from "./fixtures/rolling_restart.ts";
+import { report } from "./fixtures/scale_out.ts";
 import { serverSentEvents } from "./fixtures/sse.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
 
 const WRITERS = 8;
 const WATCHERS = 6;
-const UPLOAD = new Uint8Array(4096).fill(97);
-const POST_BODY = JSON.stringify({ title: "t", body: "b", userId: 1 });
 // What EventSource waits before reconnecting is the stream's `retry:`
 // (2 s); shorter here, the test does not wait on it.
 const RECONNECT_MS = 100;
-
-/**
- * POSTs a write or a 4 KiB upload in turn until `stop`; counts statuses
- * (and errors, by message).
- */
-async function write(
-  url: string,
-  stop: AbortSignal,
-  statuses: Map<string, number>,
-): Promise<void> {
-  for (let i = 0; !stop.aborted; i++) {
-    const upload = i % 2 === 0;
-    let key = upload ? "upload" : "write";
-    try {
-      const res = upload
-        ? await fetch(`${url}/files`, { method: "POST", body: UPLOAD })
-        : await fetch(`${url}/posts`, {
-          method: "POST",
-          body: POST_BODY,
-          headers: { "content-type": "application/json" },
-        });
-      await res.body?.cancel();
-      key += ` ${res.status}`;
-    } catch (error) {
-      key += ` ${error}`;
-    }
-    statuses.set(key, (statuses.get(key) ?? 0) + 1);
-  }
-}
 
 /** What the watchers saw. */
 interface Watched {
@@ -108,29 +74,16 @@ async function watch(
 
 Deno.test("rolling restart behind nginx with event streams open: the steps end, streams reconnect, no write lost", async () => {
   await using upstream = startFixtureUpstream();
-  const root = await Deno.makeTempDir({ prefix: "rolling_streams_test-" });
   // Every request comes from nginx's address: no per-client caps.
   const env = {
     UPSTREAM_URL: upstream.url,
     MAX_UPLOADS_PER_CLIENT: "0",
     MAX_UPLOAD_WATCHERS_PER_CLIENT: "0",
   };
-  const instances: Instance[] = [];
+  await using cluster = await rollingCluster(env, "rolling_streams_test-");
+  const { lb } = cluster;
   const stop = new AbortController();
   try {
-    for (const name of ["a", "b"]) {
-      instances.push(await startInstance(name, env, join(root, name)));
-    }
-    const ports = instances.map((instance) => instance.port);
-    const down = new Set<number>();
-    let confPath = "";
-    let configOf = (): string => "";
-    await using lb = await startNginx({}, (dir, port) => {
-      confPath = join(dir, "nginx.conf");
-      configOf = () =>
-        loadBalancerConfig(dir, port, { upstreams: ports, down });
-      return configOf();
-    });
     const statuses = new Map<string, number>();
     const watched: Watched = { opened: new Map(), ended: 0, failures: [] };
     const watchers = Array.from(
@@ -142,21 +95,7 @@ Deno.test("rolling restart behind nginx with event streams open: the steps end, 
       () => write(lb.url, stop.signal, statuses),
     );
     await new Promise((resolve) => setTimeout(resolve, 500));
-    for (const [k, instance] of instances.entries()) {
-      down.add(instance.port);
-      await reloadNginx(lb.pid, confPath, configOf());
-      instance.service.kill("SIGTERM");
-      assert.equal((await instance.service.status).code, 0);
-      instances[k] = await startInstance(
-        instance.name,
-        env,
-        instance.dataDir,
-        instance.port,
-      );
-      down.delete(instance.port);
-      await reloadNginx(lb.pid, confPath, configOf());
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
+    await cluster.roll();
     stop.abort();
     await Promise.all([...writers, ...watchers]);
 
@@ -181,9 +120,5 @@ Deno.test("rolling restart behind nginx with event streams open: the steps end, 
     assert.doesNotMatch(await lb.errorLog(), /\[error\].*upstream/);
   } finally {
     stop.abort();
-    for (const instance of instances) {
-      await instance.service[Symbol.asyncDispose]();
-    }
-    await Deno.remove(root, { recursive: true });
   }
 });
