@@ -15,9 +15,44 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { sharedCeph } from "./fixtures/ceph.ts";
 import { cephTest } from "./fixtures/s3_app.ts";
+import type { Ceph } from "./fixtures/ceph.ts";
 import { S3Storage } from "../services/storage/s3.ts";
 
 const MiB = 1024 * 1024;
+
+/** A store on `ceph`'s bucket with parts of `partBytes`. */
+function storageOn(
+  ceph: Ceph,
+  partBytes: number,
+  partsInFlight: number,
+): S3Storage {
+  return new S3Storage({
+    endpoint: new URL(ceph.endpoint),
+    bucket: ceph.bucket,
+    accessKeyId: ceph.accessKeyId,
+    secretAccessKey: ceph.secretAccessKey,
+    partBytes,
+    partsInFlight,
+  });
+}
+
+/** Reads stored file `id` back; asserts its length and SHA-256. */
+async function assertStored(
+  storage: S3Storage,
+  id: string,
+  expected: { size: number; sha256: string },
+): Promise<void> {
+  const read = await storage.read(id);
+  assert.ok(read, "the stored file is readable");
+  const got = createHash("sha256");
+  let length = 0;
+  for await (const piece of read) {
+    got.update(piece);
+    length += piece.byteLength;
+  }
+  assert.equal(length, expected.size);
+  assert.equal(got.digest("hex"), expected.sha256);
+}
 
 cephTest(
   "s3: an upload holds at most parts-in-flight part buffers, the filling one included",
@@ -25,14 +60,7 @@ cephTest(
     await using ceph = await sharedCeph();
     const partBytes = 5 * MiB;
     const partsInFlight = 2;
-    using storage = new S3Storage({
-      endpoint: new URL(ceph.endpoint),
-      bucket: ceph.bucket,
-      accessKeyId: ceph.accessKeyId,
-      secretAccessKey: ceph.secretAccessKey,
-      partBytes,
-      partsInFlight,
-    });
+    using storage = storageOn(ceph, partBytes, partsInFlight);
     // One chunk, written again and again with a different first byte: the
     // writes allocate nothing of their own.
     const chunk = new Uint8Array(MiB);
@@ -58,11 +86,7 @@ cephTest(
         (peak / MiB).toFixed(1)
       } MiB, more than ${partsInFlight} parts of ${partBytes / MiB} MiB`,
     );
-    const read = await storage.read(upload.id);
-    assert.ok(read, "the stored file is readable");
-    const got = createHash("sha256");
-    for await (const piece of read) got.update(piece);
-    assert.equal(got.digest("hex"), sha256);
+    await assertStored(storage, upload.id, { size: chunks * MiB, sha256 });
   },
 );
 
@@ -71,14 +95,7 @@ cephTest(
   async () => {
     await using ceph = await sharedCeph();
     const partBytes = 8 * MiB;
-    using storage = new S3Storage({
-      endpoint: new URL(ceph.endpoint),
-      bucket: ceph.bucket,
-      accessKeyId: ceph.accessKeyId,
-      secretAccessKey: ceph.secretAccessKey,
-      partBytes,
-      partsInFlight: 4,
-    });
+    using storage = storageOn(ceph, partBytes, 4);
     // 16 uploads of 3 bytes at once: each took a whole part (8 MiB,
     // resident once zeroed), 128 MiB for 48 bytes.
     const data = new TextEncoder().encode("hi\n");
@@ -98,11 +115,7 @@ cephTest(
     );
     for (const { id, size } of stored) {
       assert.equal(size, data.byteLength);
-      const read = await storage.read(id);
-      assert.ok(read, "the stored file is readable");
-      const got = createHash("sha256");
-      for await (const piece of read) got.update(piece);
-      assert.equal(got.digest("hex"), sha256);
+      await assertStored(storage, id, { size, sha256 });
     }
   },
 );
@@ -112,14 +125,7 @@ cephTest(
   async () => {
     await using ceph = await sharedCeph();
     const partBytes = 5 * MiB;
-    using storage = new S3Storage({
-      endpoint: new URL(ceph.endpoint),
-      bucket: ceph.bucket,
-      accessKeyId: ceph.accessKeyId,
-      secretAccessKey: ceph.secretAccessKey,
-      partBytes,
-      partsInFlight: 2,
-    });
+    using storage = storageOn(ceph, partBytes, 2);
     // Writes of 1 byte to 3 MiB, past two parts: the first buffer grows
     // under them (64 KiB, doubling) and every part but the last is whole
     // (S3 refuses a smaller one at the completion).
@@ -139,15 +145,6 @@ cephTest(
     const sha256 = hash.digest("hex");
     const stored = await upload.commit({ size, sha256 });
     assert.equal(stored.size, size);
-    const read = await storage.read(upload.id);
-    assert.ok(read, "the stored file is readable");
-    const got = createHash("sha256");
-    let length = 0;
-    for await (const piece of read) {
-      got.update(piece);
-      length += piece.byteLength;
-    }
-    assert.equal(length, size);
-    assert.equal(got.digest("hex"), sha256);
+    await assertStored(storage, upload.id, { size, sha256 });
   },
 );
