@@ -16,7 +16,7 @@ import assert from "node:assert/strict";
 import { exitWithin, startServe, waitUntilUp } from "./fixtures/deno_serve.ts";
 import { until } from "./fixtures/until.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
-import { slowGet } from "./fixtures/slow_get.ts";
+import { slowDownload } from "./fixtures/in_flight.ts";
 
 const SIZE = 48 * 1024 * 1024;
 
@@ -31,14 +31,11 @@ Deno.test("deno serve --parallel: SIGTERM with a download read slowly exits afte
       SHUTDOWN_GRACE_MS: "1000",
     });
     await waitUntilUp(served, client);
-    const res = await fetch(`${served.url}/files`, {
-      method: "POST",
-      body: new Uint8Array(SIZE).fill(7),
+    const { path, received: download } = await slowDownload(
+      served.url,
+      SIZE,
       client,
-    });
-    assert.equal(res.status, 201);
-    const path = `/files/${(await res.json()).id}`;
-    const download = slowGet(served.url, path);
+    );
     await new Promise((resolve) => setTimeout(resolve, 500));
     served.kill("SIGTERM");
     // Before, it ran until the download ended, 38 s.

@@ -17,7 +17,7 @@ import assert from "node:assert/strict";
 import { exitWithin, startServe, waitUntilUp } from "./fixtures/deno_serve.ts";
 import { until } from "./fixtures/until.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
-import { slowGet } from "./fixtures/slow_get.ts";
+import { slowDownload } from "./fixtures/in_flight.ts";
 
 const SIZE = 16 * 1024 * 1024;
 
@@ -35,14 +35,11 @@ Deno.test("deno serve: past the grace, a GET on a hung upstream is answered 503 
       SHUTDOWN_GRACE_MS: "500",
     });
     await waitUntilUp(served, client);
-    const res = await fetch(`${served.url}/files`, {
-      method: "POST",
-      body: new Uint8Array(SIZE).fill(7),
+    const { path, received: download } = await slowDownload(
+      served.url,
+      SIZE,
       client,
-    });
-    assert.equal(res.status, 201);
-    const path = `/files/${(await res.json()).id}`;
-    const download = slowGet(served.url, path);
+    );
     upstream.setFault("/posts/7", { delayMs: 60_000 });
     const answer = fetch(`${served.url}/posts/7`, { client });
     await upstream.waitForRequests(1, "/posts/7");

@@ -13,7 +13,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { rawRequest } from "./fixtures/upload_client.ts";
 import { spawnOnUpstream } from "./fixtures/upstream_service.ts";
-import { until } from "./fixtures/until.ts";
+import { untilUploading } from "./fixtures/in_flight.ts";
 
 const CHUNK = 64 * 1024;
 
@@ -38,14 +38,7 @@ Deno.test("SIGHUP during an upload: drained as SIGTERM, the upload stored, exit 
     timeoutMs: 15_000,
   }).catch((error: Error) => error);
   try {
-    await until(
-      async () => {
-        const list = await (await fetch(`${service.url}/uploads`)).json();
-        return list.items.length === 1;
-      },
-      "the upload runs",
-      10_000,
-    );
+    await untilUploading(service.url);
     service.kill("SIGHUP");
     await service.waitForLine((r) => r.msg === "shutdown.begin");
   } finally {

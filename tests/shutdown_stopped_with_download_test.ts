@@ -16,8 +16,7 @@ import assert from "node:assert/strict";
 import { STOP_UPLOADS_MS } from "../main.ts";
 import { assertStoppedUpload, rawRequest } from "./fixtures/upload_client.ts";
 import { spawnOnUpstream } from "./fixtures/upstream_service.ts";
-import { until } from "./fixtures/until.ts";
-import { slowGet } from "./fixtures/slow_get.ts";
+import { slowDownload, untilUploading } from "./fixtures/in_flight.ts";
 
 const SIZE = 16 * 1024 * 1024;
 const GRACE_MS = 500;
@@ -29,13 +28,7 @@ Deno.test("SIGTERM with an upload past the grace and a slow download: the exit f
     prefix: "shutdown_stopped_dl-",
   });
   const { service } = started;
-  const stored = await fetch(`${service.url}/files`, {
-    method: "POST",
-    body: new Uint8Array(SIZE).fill(7),
-  });
-  assert.equal(stored.status, 201);
-  const path = `/files/${(await stored.json()).id}`;
-  const download = slowGet(service.url, path);
+  const { path, received: download } = await slowDownload(service.url, SIZE);
   const { promise: ended, resolve: end } = Promise.withResolvers<void>();
   const { hostname, port } = new URL(service.url);
   const upload = rawRequest({ hostname, port: Number(port) }, {
@@ -48,14 +41,7 @@ Deno.test("SIGTERM with an upload past the grace and a slow download: the exit f
     timeoutMs: 15_000,
   });
   try {
-    await until(
-      async () => {
-        const list = await (await fetch(`${service.url}/uploads`)).json();
-        return list.items.length === 1;
-      },
-      "the upload runs",
-      10_000,
-    );
+    await untilUploading(service.url);
     service.kill("SIGTERM");
     const last = await service.waitForLine((r) => r.msg === "shutdown.end");
     // The request is sent whole before its answer is read.
