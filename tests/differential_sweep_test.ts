@@ -13,11 +13,13 @@
 
 import assert from "node:assert/strict";
 import { compareAll } from "./fixtures/differential.ts";
-import { classes } from "./fixtures/differential_documented.ts";
+import {
+  assertEveryMethod,
+  described,
+  differentialPair,
+} from "./fixtures/differential_pair.ts";
 import { loadData } from "./fixtures/differential_requests.ts";
 import { sweepRequests } from "./fixtures/differential_sweep.ts";
-import { startJsonPlaceholder } from "./fixtures/jsonplaceholder.ts";
-import { serveApp } from "./fixtures/served_app.ts";
 
 Deno.test("one request in 13 of the sweep of the whole API answers as the real JSONPlaceholder does, but for the documented differences", async () => {
   const all = sweepRequests(await loadData());
@@ -39,36 +41,10 @@ Deno.test("one request in 13 of the sweep of the whole API answers as the real J
   ) {
     assert.ok(targets.includes(shown), shown);
   }
-  const methods = new Set(requests.map((r) => r.method));
-  assert.deepEqual([...methods].sort(), [
-    "DELETE",
-    "GET",
-    "HEAD",
-    "PATCH",
-    "POST",
-    "PUT",
-  ]);
-  await using upstream = await startJsonPlaceholder();
-  await using service = await serveApp({
-    args: [
-      "--upstream-url",
-      upstream.url,
-      "--upstream-breaker-threshold",
-      "0",
-      "--upstream-timeout-ms",
-      "30000",
-    ],
-  });
-  const differences = await compareAll(
-    { ours: service.url, theirs: upstream.url },
-    requests,
-    4,
-  );
-  const undocumented = [...classes(differences.filter((d) => !d.documented))]
-    .map(([kind, c]) =>
-      `${c.count} x ${kind}: ${c.example.request.method} ` +
-      `${c.example.request.target}\n  ${c.example.detail.slice(0, 300)}`
-    );
-  assert.deepEqual(undocumented, []);
-  assert.deepEqual(service.records.filter((r) => r.level === "error"), []);
+  assertEveryMethod(requests);
+  await using pair = await differentialPair();
+  const differences = await compareAll(pair.targets, requests, 4);
+  const undocumented = differences.filter((d) => !d.documented);
+  assert.equal(undocumented.length, 0, described(undocumented));
+  assert.deepEqual(pair.service.records.filter((r) => r.level === "error"), []);
 });

@@ -14,60 +14,28 @@
 import assert from "node:assert/strict";
 import { compareAll } from "./fixtures/differential.ts";
 import {
-  classes,
-  type Difference,
-} from "./fixtures/differential_documented.ts";
+  assertEveryMethod,
+  described,
+  differentialPair,
+} from "./fixtures/differential_pair.ts";
 import {
   differentialRequests,
   loadData,
 } from "./fixtures/differential_requests.ts";
-import { startJsonPlaceholder } from "./fixtures/jsonplaceholder.ts";
-import { serveApp } from "./fixtures/served_app.ts";
-
-function described(differences: readonly Difference[]): string {
-  return [...classes(differences)].map(([kind, c]) =>
-    `${c.count} x ${kind}: ${c.example.request.method} ` +
-    `${c.example.request.target}\n  ${c.example.detail.slice(0, 300)}`
-  ).join("\n");
-}
 
 Deno.test("150 generated requests answer as the real JSONPlaceholder does, but for the documented differences", async () => {
-  await using upstream = await startJsonPlaceholder();
-  await using service = await serveApp({
-    args: [
-      "--upstream-url",
-      upstream.url,
-      // Each request is compared on its own: a refused query may not shut
-      // the others out, nor a slow one on a busy machine time out.
-      "--upstream-breaker-threshold",
-      "0",
-      "--upstream-timeout-ms",
-      "30000",
-    ],
-  });
+  await using pair = await differentialPair();
   const requests = differentialRequests(await loadData(), {
     seed: 10,
     count: 150,
   });
   // The run covers what it claims to.
-  const methods = new Set(requests.map((r) => r.method));
-  assert.deepEqual([...methods].sort(), [
-    "DELETE",
-    "GET",
-    "HEAD",
-    "PATCH",
-    "POST",
-    "PUT",
-  ]);
+  assertEveryMethod(requests);
   assert.ok(requests.some((r) => /\/\w+\/\d+\/\w+/.test(r.target)));
   assert.ok(requests.some((r) => /[?&]_page=/.test(r.target)));
   assert.ok(requests.some((r) => r.headers?.origin !== undefined), "CORS");
   assert.ok(requests.some((r) => r.rawBody !== undefined), "off-guide write");
-  const differences = await compareAll(
-    { ours: service.url, theirs: upstream.url },
-    requests,
-    4,
-  );
+  const differences = await compareAll(pair.targets, requests, 4);
   const undocumented = differences.filter((d) => !d.documented);
   assert.equal(undocumented.length, 0, described(undocumented));
   // The documented ones are refusals, none of a plain read (CORS aside:
@@ -78,5 +46,5 @@ Deno.test("150 generated requests answer as the real JSONPlaceholder does, but f
     differences.some((d) => d.kind.startsWith("cors: ")),
     "reads from a page were compared",
   );
-  assert.deepEqual(service.records.filter((r) => r.level === "error"), []);
+  assert.deepEqual(pair.service.records.filter((r) => r.level === "error"), []);
 });
