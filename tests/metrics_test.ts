@@ -12,17 +12,7 @@ import { serverTimingOf } from "../services/cache/headers.ts";
 import { Metrics } from "../services/ops/metrics.ts";
 import { testApp } from "./fixtures/app.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
-
-/** Parses the exposition text into `name{labels}` -> value. */
-function parse(text: string): Map<string, number> {
-  const values = new Map<string, number>();
-  for (const line of text.split("\n")) {
-    if (line === "" || line.startsWith("#")) continue;
-    const space = line.lastIndexOf(" ");
-    values.set(line.slice(0, space), Number(line.slice(space + 1)));
-  }
-  return values;
-}
+import { parseExposition } from "./fixtures/exposition.ts";
 
 Deno.test("/metrics moves as real traffic flows, labelled by route pattern", async () => {
   await using upstream = startFixtureUpstream();
@@ -30,7 +20,7 @@ Deno.test("/metrics moves as real traffic flows, labelled by route pattern", asy
   upstream.setFault("/posts/3", { status: 503, times: 1 });
   await using t = await testApp(["--upstream-url", upstream.url]);
 
-  const before = parse(await (await t.get("/metrics")).text());
+  const before = parseExposition(await (await t.get("/metrics")).text());
   assert.equal(before.get("cache_entries"), 0);
   assert.ok((before.get("process_resident_memory_bytes") ?? 0) > 0);
   assert.equal(before.get("upstream_open_slots"), 32);
@@ -59,7 +49,7 @@ Deno.test("/metrics moves as real traffic flows, labelled by route pattern", asy
     res.headers.get("content-type") ?? "",
     /^text\/plain; version=0\.0\.4/,
   );
-  const after = parse(await res.text());
+  const after = parseExposition(await res.text());
   const get = (key: string) => after.get(key) ?? 0;
 
   assert.equal(
@@ -175,7 +165,7 @@ Deno.test("each request counts to its own series, whichever came just before, an
   using metrics = new Metrics();
   const counts = async () => {
     const text = (await metrics.expose())!.body;
-    return [...parse(text)].filter(([key]) =>
+    return [...parseExposition(text)].filter(([key]) =>
       key.startsWith("http_requests_total")
     );
   };

@@ -16,6 +16,7 @@ import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import { WorkerMetrics } from "../services/ops/worker_metrics.ts";
 import { testApp } from "./fixtures/app.ts";
 import { until } from "./fixtures/until.ts";
+import { parseExposition } from "./fixtures/exposition.ts";
 
 /** A worker's registry: a counter, a histogram and three gauges. */
 function workerRegistry(figures: {
@@ -42,17 +43,6 @@ function workerRegistry(figures: {
   new Gauge({ name: "memory_bytes", help: "h", registers, aggregator: "first" })
     .set(figures.memory);
   return registry;
-}
-
-/** `name{labels}` -> value of an exposition text. */
-function parse(text: string): Map<string, number> {
-  const values = new Map<string, number>();
-  for (const line of text.split("\n")) {
-    if (line === "" || line.startsWith("#")) continue;
-    const space = line.lastIndexOf(" ");
-    values.set(line.slice(0, space), Number(line.slice(space + 1)));
-  }
-  return values;
 }
 
 /** Resolves once `worker` knows `peers` others (bounded). */
@@ -88,7 +78,7 @@ Deno.test("each worker's scrape gives the figures of both: counters and buckets 
   await untilPeers(a, 1);
   await untilPeers(b, 1);
   for (const [worker, memory] of [[a, 100], [b, 200]] as const) {
-    const figures = parse((await worker.expose())!);
+    const figures = parseExposition((await worker.expose())!);
     assert.equal(figures.get("requests_total"), 12);
     assert.equal(figures.get('duration_seconds_bucket{le="0.1"}'), 2);
     assert.equal(figures.get('duration_seconds_bucket{le="1"}'), 3);
@@ -115,7 +105,10 @@ Deno.test("a worker that does not answer fails the scrape (no partial sum); once
   });
   using worker = new WorkerMetrics(registry, { channel, answerTimeoutMs: 50 });
   // Alone, it answers with its own figures.
-  assert.equal(parse((await worker.expose())!).get("requests_total"), 5);
+  assert.equal(
+    parseExposition((await worker.expose())!).get("requests_total"),
+    5,
+  );
   // A worker that makes itself known, then never answers (stuck).
   const silent = new BroadcastChannel(channel);
   try {
@@ -124,7 +117,10 @@ Deno.test("a worker that does not answer fails the scrape (no partial sum); once
     assert.equal(await worker.expose(), undefined);
     silent.postMessage({ kind: "bye", from: "silent" });
     await untilPeers(worker, 0);
-    assert.equal(parse((await worker.expose())!).get("requests_total"), 5);
+    assert.equal(
+      parseExposition((await worker.expose())!).get("requests_total"),
+      5,
+    );
   } finally {
     silent.close();
   }
@@ -171,12 +167,12 @@ Deno.test("a closed worker answers no scrape and is left by the others", async (
   });
   await untilPeers(a, 1);
   await untilPeers(b, 1);
-  assert.equal(parse((await a.expose())!).get("requests_total"), 5);
+  assert.equal(parseExposition((await a.expose())!).get("requests_total"), 5);
   b.close();
   b.close();
   assert.equal(await b.expose(), undefined);
   await untilPeers(a, 0);
-  assert.equal(parse((await a.expose())!).get("requests_total"), 2);
+  assert.equal(parseExposition((await a.expose())!).get("requests_total"), 2);
 });
 
 Deno.test("the app's /metrics answers 503 problem+json with Retry-After while a worker's figures are missing", async () => {
