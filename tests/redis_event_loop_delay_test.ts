@@ -35,14 +35,15 @@ function busy(ms: number): void {
 }
 
 /**
- * Calls `command` through `link` five times, each right before 250 ms of
- * this process's own work (node-redis writes a command on a later turn of
- * the event loop: after that work); the answers as strings, or the names
- * of the errors.
+ * Calls `command` through `link` five times, each right before `busyMs`
+ * of this process's own work (node-redis writes a command on a later turn
+ * of the event loop: after that work); the answers as strings, or the
+ * names of the errors.
  */
 async function callsBeforeBusyWork(
   link: RedisLink,
   command: (client: RedisCommands) => Promise<unknown>,
+  busyMs = 250,
 ): Promise<string[]> {
   const answers: string[] = [];
   for (let i = 0; i < 5; i++) {
@@ -50,7 +51,7 @@ async function callsBeforeBusyWork(
       (value) => String(value),
       (error: Error) => error.name,
     );
-    busy(250);
+    busy(busyMs);
     answers.push(await answered);
     // Past a timeout's pause (1 s), should there have been one.
     await sleep(1_100);
@@ -76,7 +77,7 @@ Deno.test("RedisLink: a command whose answer waits behind this process's own wor
 });
 
 // A command that takes Redis 30 ms of its own (a Lua loop on its clock),
-// well within a 100 ms timeout.
+// well within the timeout.
 const THIRTY_MS = "local t = redis.call('TIME') " +
   "local start = t[1] * 1000000 + t[2] " +
   "repeat t = redis.call('TIME') until t[1] * 1000000 + t[2] - start >= 30000 " +
@@ -84,12 +85,16 @@ const THIRTY_MS = "local t = redis.call('TIME') " +
 
 Deno.test("RedisLink: a command called right before this process's own work gets the whole timeout after it (the command leaves only then)", async () => {
   await using redis = await startRedis();
-  const link = new RedisLink({ url: redis.url, timeoutMs: 100 });
+  // 200 ms, past the script's 30: on a loaded machine Redis itself may wait
+  // for a core (100 ms failed under other suites' load); the work after
+  // the call is longer still, so a timer started before it would fire.
+  const link = new RedisLink({ url: redis.url, timeoutMs: 200 });
   try {
     await until(() => link.up, "Redis connected");
     const answers = await callsBeforeBusyWork(
       link,
       (client) => client.eval(THIRTY_MS),
+      400,
     );
     assert.deepEqual(answers, ["v", "v", "v", "v", "v"]);
     assert.equal(link.timeouts, 0);
