@@ -13,45 +13,39 @@
  */
 
 import assert from "node:assert/strict";
-import { exitWithin, startServe, waitUntilUp } from "./fixtures/deno_serve.ts";
+import { exitWithin } from "./fixtures/deno_serve.ts";
 import { until } from "./fixtures/until.ts";
-import { startFixtureUpstream } from "./fixtures/upstream.ts";
+import { serveOnUpstream } from "./fixtures/upstream_service.ts";
 import { slowDownload } from "./fixtures/in_flight.ts";
 
 const SIZE = 48 * 1024 * 1024;
 
 Deno.test("deno serve --parallel: SIGTERM with a download read slowly exits after the grace, the download logged cut", async () => {
-  const dataDir = await Deno.makeTempDir({ prefix: "serve_sigterm_dl-" });
-  using client = Deno.createHttpClient({});
-  await using upstream = startFixtureUpstream();
-  try {
-    await using served = startServe({
-      DATA_DIR: dataDir,
-      UPSTREAM_URL: upstream.url,
+  await using started = await serveOnUpstream(
+    {
       SHUTDOWN_GRACE_MS: "1000",
-    });
-    await waitUntilUp(served, client);
-    const { path, received: download } = await slowDownload(
-      served.url,
-      SIZE,
-      client,
-    );
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    served.kill("SIGTERM");
-    // Before, it ran until the download ended, 38 s.
-    const status = await exitWithin(served, 15_000);
-    assert.equal(status?.code, 0, served.output());
-    const received = await download;
-    assert.ok(received < SIZE, `the client got ${received} of ${SIZE}`);
-    // Its output is all read once the process has exited and its streams
-    // ended.
-    const find = () =>
-      served.records().find((r) => r.msg === "request" && r.path === path);
-    await until(() => find() !== undefined, "the download's line", 5_000);
-    const line = find()!;
-    assert.equal(line.cut, "shutdown");
-    assert.ok((line.bytes as number) < SIZE, JSON.stringify(line));
-  } finally {
-    await Deno.remove(dataDir, { recursive: true });
-  }
+    },
+    "serve_sigterm_dl-",
+  );
+  const { served, client } = started;
+  const { path, received: download } = await slowDownload(
+    served.url,
+    SIZE,
+    client,
+  );
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  served.kill("SIGTERM");
+  // Before, it ran until the download ended, 38 s.
+  const status = await exitWithin(served, 15_000);
+  assert.equal(status?.code, 0, served.output());
+  const received = await download;
+  assert.ok(received < SIZE, `the client got ${received} of ${SIZE}`);
+  // Its output is all read once the process has exited and its streams
+  // ended.
+  const find = () =>
+    served.records().find((r) => r.msg === "request" && r.path === path);
+  await until(() => find() !== undefined, "the download's line", 5_000);
+  const line = find()!;
+  assert.equal(line.cut, "shutdown");
+  assert.ok((line.bytes as number) < SIZE, JSON.stringify(line));
 });

@@ -14,15 +14,12 @@
  */
 
 import assert from "node:assert/strict";
-import {
-  exitWithin,
-  JOBS,
-  startServe,
-  waitUntilUp,
-} from "./fixtures/deno_serve.ts";
+import { exitWithin } from "./fixtures/deno_serve.ts";
 import { rawRequest } from "./fixtures/upload_client.ts";
-import { until } from "./fixtures/until.ts";
-import { startFixtureUpstream } from "./fixtures/upstream.ts";
+import {
+  serveOnUpstream,
+  untilEveryWorkerAnswers,
+} from "./fixtures/upstream_service.ts";
 
 const JSON_BODY = new TextEncoder().encode(
   JSON.stringify({ title: "t".repeat(4000), body: "b", userId: 1 }),
@@ -30,62 +27,41 @@ const JSON_BODY = new TextEncoder().encode(
 const HALF = JSON_BODY.byteLength / 2;
 
 Deno.test("deno serve --parallel: SIGTERM while a write's body arrives answers 503 with Retry-After, not 400, nothing sent upstream", async () => {
-  const dataDir = await Deno.makeTempDir({ prefix: "serve_sigterm_write-" });
-  using client = Deno.createHttpClient({});
-  await using upstream = startFixtureUpstream();
+  await using started = await serveOnUpstream({}, "serve_sigterm_write-");
+  const { served, upstream } = started;
+  // Every worker answers before the signal.
+  await untilEveryWorkerAnswers(started, "/posts/1");
+  const signalled = Promise.withResolvers<void>();
+  const body = async function* () {
+    yield JSON_BODY.subarray(0, HALF);
+    await signalled.promise;
+    yield JSON_BODY.subarray(HALF);
+  };
+  const { hostname, port } = new URL(served.url);
+  const answer = rawRequest({ hostname, port: Number(port) }, {
+    path: "/posts",
+    headers: {
+      "content-type": "application/json",
+      "content-length": String(JSON_BODY.byteLength),
+    },
+    body: body(),
+    timeoutMs: 15_000,
+  });
   try {
-    await using served = startServe({
-      DATA_DIR: dataDir,
-      UPSTREAM_URL: upstream.url,
-    });
-    await waitUntilUp(served, client);
-    // Every worker answers before the signal (each has its own cache, so
-    // each one's first GET /posts/1 reaches the upstream).
-    await until(
-      async () => {
-        const res = await fetch(`${served.url}/posts/1`, {
-          headers: { connection: "close" },
-        });
-        await res.body?.cancel();
-        return upstream.hits("/posts/1") >= JOBS;
-      },
-      "every worker answers",
-      30_000,
-    );
-    const signalled = Promise.withResolvers<void>();
-    const body = async function* () {
-      yield JSON_BODY.subarray(0, HALF);
-      await signalled.promise;
-      yield JSON_BODY.subarray(HALF);
-    };
-    const { hostname, port } = new URL(served.url);
-    const answer = rawRequest({ hostname, port: Number(port) }, {
-      path: "/posts",
-      headers: {
-        "content-type": "application/json",
-        "content-length": String(JSON_BODY.byteLength),
-      },
-      body: body(),
-      timeoutMs: 15_000,
-    });
-    try {
-      // The head and half the body are in: the write is in flight.
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      served.kill("SIGTERM");
-      await new Promise((resolve) => setTimeout(resolve, 300));
-    } finally {
-      signalled.resolve();
-    }
-    const got = await answer;
-    const text = new TextDecoder().decode(got.body);
-    assert.equal(got.status, 503, text);
-    assert.equal(got.headers.get("retry-after"), "1");
-    assert.equal(got.headers.get("content-type"), "application/problem+json");
-    assert.match(JSON.parse(text).detail, /shutting down/);
-    assert.equal(upstream.hits("/posts"), 0);
-    const status = await exitWithin(served, 15_000);
-    assert.equal(status?.code, 0, served.output());
+    // The head and half the body are in: the write is in flight.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    served.kill("SIGTERM");
+    await new Promise((resolve) => setTimeout(resolve, 300));
   } finally {
-    await Deno.remove(dataDir, { recursive: true });
+    signalled.resolve();
   }
+  const got = await answer;
+  const text = new TextDecoder().decode(got.body);
+  assert.equal(got.status, 503, text);
+  assert.equal(got.headers.get("retry-after"), "1");
+  assert.equal(got.headers.get("content-type"), "application/problem+json");
+  assert.match(JSON.parse(text).detail, /shutting down/);
+  assert.equal(upstream.hits("/posts"), 0);
+  const status = await exitWithin(served, 15_000);
+  assert.equal(status?.code, 0, served.output());
 });
