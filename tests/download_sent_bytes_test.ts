@@ -12,8 +12,10 @@
  */
 
 import assert from "node:assert/strict";
-import { spawnService } from "./fixtures/spawn.ts";
-import { startFixtureUpstream } from "./fixtures/upstream.ts";
+import {
+  type ServiceOnUpstream,
+  spawnOnUpstream,
+} from "./fixtures/upstream_service.ts";
 
 const SIZE = 32 * 1024 * 1024;
 // The chunk the runtime may hold, written or not, when the body ends, and
@@ -51,94 +53,80 @@ async function stored(url: string): Promise<string> {
   return (await res.json()).id;
 }
 
-/** The service run for these tests, its file stored. */
-async function serviceWithFile(dataDir: string, upstreamUrl: string) {
-  const service = await spawnService([
-    "--upstream-url",
-    upstreamUrl,
-    "--data-dir",
-    dataDir,
-    "--shutdown-grace-ms",
-    "500",
-  ]);
-  return { service, path: `/files/${await stored(service.url)}` };
+/** The service run for these tests, its file stored at `path`. */
+async function serviceWithFile(): Promise<
+  { started: ServiceOnUpstream; path: string }
+> {
+  const started = await spawnOnUpstream({
+    flags: ["--shutdown-grace-ms", "500"],
+    prefix: "download_sent-",
+  });
+  try {
+    return { started, path: `/files/${await stored(started.service.url)}` };
+  } catch (error) {
+    await started[Symbol.asyncDispose]();
+    throw error;
+  }
 }
 
 Deno.test("a download cut by the shutdown logs the bytes its client got, not the length announced", async () => {
-  await using upstream = startFixtureUpstream();
-  const dataDir = await Deno.makeTempDir({ prefix: "download_sent-" });
-  try {
-    const { service, path } = await serviceWithFile(dataDir, upstream.url);
-    await using _service = service;
-    const { conn, readUpTo } = await slowGet(service.url, path);
-    // A client that read 1 MiB and reads no more for now.
-    await readUpTo(1024 * 1024);
-    service.kill("SIGTERM");
-    assert.equal((await service.status).code, 0, service.stderr);
-    // The client reads what was sent to the end (the exit closed it).
-    const received = await readUpTo(Infinity);
-    conn.close();
-    const line = await service.waitForLine((r) =>
-      r.msg === "request" && r.path === path
-    );
-    assert.equal(line.cut, "shutdown");
-    const bytes = line.bytes as number;
-    assert.ok(bytes < SIZE, `logged ${bytes} of ${SIZE}`);
-    // `received` counts the head too (a few hundred bytes).
-    assert.ok(
-      Math.abs(bytes - received) <= SLACK,
-      `logged ${bytes}, the client got ${received}`,
-    );
-  } finally {
-    await Deno.remove(dataDir, { recursive: true });
-  }
+  const { started, path } = await serviceWithFile();
+  await using _started = started;
+  const { service } = started;
+  const { conn, readUpTo } = await slowGet(service.url, path);
+  // A client that read 1 MiB and reads no more for now.
+  await readUpTo(1024 * 1024);
+  service.kill("SIGTERM");
+  assert.equal((await service.status).code, 0, service.stderr);
+  // The client reads what was sent to the end (the exit closed it).
+  const received = await readUpTo(Infinity);
+  conn.close();
+  const line = await service.waitForLine((r) =>
+    r.msg === "request" && r.path === path
+  );
+  assert.equal(line.cut, "shutdown");
+  const bytes = line.bytes as number;
+  assert.ok(bytes < SIZE, `logged ${bytes} of ${SIZE}`);
+  // `received` counts the head too (a few hundred bytes).
+  assert.ok(
+    Math.abs(bytes - received) <= SLACK,
+    `logged ${bytes}, the client got ${received}`,
+  );
 });
 
 Deno.test("a download its client left logs what the connection took, cut by the client", async () => {
-  await using upstream = startFixtureUpstream();
-  const dataDir = await Deno.makeTempDir({ prefix: "download_sent-" });
-  try {
-    const { service, path } = await serviceWithFile(dataDir, upstream.url);
-    await using _service = service;
-    const { conn, readUpTo } = await slowGet(service.url, path);
-    const received = await readUpTo(1024 * 1024);
-    conn.close();
-    const line = await service.waitForLine((r) =>
-      r.msg === "request" && r.path === path
-    );
-    assert.equal(line.cut, "client");
-    const bytes = line.bytes as number;
-    // What the kernel's buffers held when the client left counts as taken
-    // (a few MB on loopback), the rest of the 32 MiB does not.
-    assert.ok(
-      bytes >= received - SLACK && bytes < SIZE / 2,
-      `logged ${bytes}, the client got ${received} of ${SIZE}`,
-    );
-  } finally {
-    await Deno.remove(dataDir, { recursive: true });
-  }
+  const { started, path } = await serviceWithFile();
+  await using _started = started;
+  const { service } = started;
+  const { conn, readUpTo } = await slowGet(service.url, path);
+  const received = await readUpTo(1024 * 1024);
+  conn.close();
+  const line = await service.waitForLine((r) =>
+    r.msg === "request" && r.path === path
+  );
+  assert.equal(line.cut, "client");
+  const bytes = line.bytes as number;
+  // What the kernel's buffers held when the client left counts as taken
+  // (a few MB on loopback), the rest of the 32 MiB does not.
+  assert.ok(
+    bytes >= received - SLACK && bytes < SIZE / 2,
+    `logged ${bytes}, the client got ${received} of ${SIZE}`,
+  );
 });
 
 Deno.test("a download read to its end logs its whole length and no cut, a range its own", async () => {
-  await using upstream = startFixtureUpstream();
-  const dataDir = await Deno.makeTempDir({ prefix: "download_sent-" });
-  try {
-    const { service, path } = await serviceWithFile(dataDir, upstream.url);
-    await using _service = service;
-    const ranges = [undefined, "bytes=100-300000", undefined, undefined];
-    for (const [i, range] of ranges.entries()) {
-      const res = await fetch(`${service.url}${path}`, {
-        headers: { "x-request-id": `whole-${i}`, ...(range && { range }) },
-      });
-      const got = (await res.bytes()).byteLength;
-      const line = await service.waitForLine((r) =>
-        r.requestId === `whole-${i}`
-      );
-      // The runtime stops at Content-Length and cancels the body rather
-      // than ask for its end: these were logged "cut":"client".
-      assert.deepEqual([line.bytes, line.cut], [got, undefined]);
-    }
-  } finally {
-    await Deno.remove(dataDir, { recursive: true });
+  const { started, path } = await serviceWithFile();
+  await using _started = started;
+  const { service } = started;
+  const ranges = [undefined, "bytes=100-300000", undefined, undefined];
+  for (const [i, range] of ranges.entries()) {
+    const res = await fetch(`${service.url}${path}`, {
+      headers: { "x-request-id": `whole-${i}`, ...(range && { range }) },
+    });
+    const got = (await res.bytes()).byteLength;
+    const line = await service.waitForLine((r) => r.requestId === `whole-${i}`);
+    // The runtime stops at Content-Length and cancels the body rather
+    // than ask for its end: these were logged "cut":"client".
+    assert.deepEqual([line.bytes, line.cut], [got, undefined]);
   }
 });
