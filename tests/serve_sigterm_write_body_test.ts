@@ -15,16 +15,11 @@
 
 import assert from "node:assert/strict";
 import { exitWithin } from "./fixtures/deno_serve.ts";
-import { rawRequest } from "./fixtures/upload_client.ts";
+import { postInHalves } from "./fixtures/in_flight.ts";
 import {
   serveOnUpstream,
   untilEveryWorkerAnswers,
 } from "./fixtures/upstream_service.ts";
-
-const JSON_BODY = new TextEncoder().encode(
-  JSON.stringify({ title: "t".repeat(4000), body: "b", userId: 1 }),
-);
-const HALF = JSON_BODY.byteLength / 2;
 
 Deno.test("deno serve --parallel: SIGTERM while a write's body arrives answers 503 with Retry-After, not 400, nothing sent upstream", async () => {
   await using started = await serveOnUpstream({}, "serve_sigterm_write-");
@@ -32,21 +27,7 @@ Deno.test("deno serve --parallel: SIGTERM while a write's body arrives answers 5
   // Every worker answers before the signal.
   await untilEveryWorkerAnswers(started, "/posts/1");
   const signalled = Promise.withResolvers<void>();
-  const body = async function* () {
-    yield JSON_BODY.subarray(0, HALF);
-    await signalled.promise;
-    yield JSON_BODY.subarray(HALF);
-  };
-  const { hostname, port } = new URL(served.url);
-  const answer = rawRequest({ hostname, port: Number(port) }, {
-    path: "/posts",
-    headers: {
-      "content-type": "application/json",
-      "content-length": String(JSON_BODY.byteLength),
-    },
-    body: body(),
-    timeoutMs: 15_000,
-  });
+  const answer = postInHalves(served.url, signalled.promise);
   try {
     // The head and half the body are in: the write is in flight.
     await new Promise((resolve) => setTimeout(resolve, 300));

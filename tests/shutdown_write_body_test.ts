@@ -13,33 +13,8 @@
  */
 
 import assert from "node:assert/strict";
-import { rawRequest } from "./fixtures/upload_client.ts";
+import { postInHalves } from "./fixtures/in_flight.ts";
 import { spawnOnUpstream } from "./fixtures/upstream_service.ts";
-
-const encoder = new TextEncoder();
-const JSON_BODY = encoder.encode(
-  JSON.stringify({ title: "t".repeat(4000), body: "b", userId: 1 }),
-);
-const HALF = JSON_BODY.byteLength / 2;
-
-/** Posts `JSON_BODY` in two halves, the second once `second` resolves. */
-function postInHalves(url: string, second: Promise<unknown>) {
-  const { hostname, port } = new URL(url);
-  const body = async function* () {
-    yield JSON_BODY.subarray(0, HALF);
-    await second;
-    yield JSON_BODY.subarray(HALF);
-  };
-  return rawRequest({ hostname, port: Number(port) }, {
-    path: "/posts",
-    headers: {
-      "content-type": "application/json",
-      "content-length": String(JSON_BODY.byteLength),
-    },
-    body: body(),
-    timeoutMs: 15_000,
-  });
-}
 
 /** The service on its upstream with a grace period of `graceMs`. */
 function serviceWithGrace(graceMs: number) {
