@@ -15,7 +15,7 @@
 
 import assert from "node:assert/strict";
 import { exitWithin } from "./fixtures/deno_serve.ts";
-import { postInHalves } from "./fixtures/in_flight.ts";
+import { assertShutDownWrite, postInHalves } from "./fixtures/in_flight.ts";
 import {
   serveOnUpstream,
   untilEveryWorkerAnswers,
@@ -37,11 +37,7 @@ Deno.test("deno serve --parallel: SIGTERM while a write's body arrives answers 5
     signalled.resolve();
   }
   const got = await answer;
-  const text = new TextDecoder().decode(got.body);
-  assert.equal(got.status, 503, text);
-  assert.equal(got.headers.get("retry-after"), "1");
-  assert.equal(got.headers.get("content-type"), "application/problem+json");
-  assert.match(JSON.parse(text).detail, /shutting down/);
+  assertShutDownWrite(got);
   assert.equal(upstream.hits("/posts"), 0);
   const status = await exitWithin(served, 15_000);
   assert.equal(status?.code, 0, served.output());
