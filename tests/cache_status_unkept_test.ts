@@ -13,7 +13,7 @@ import { cacheStatus } from "../services/cache/headers.ts";
 import { MemoryStore } from "../services/cache/memory_store.ts";
 import { ResponseCache } from "../services/cache/policy.ts";
 import { testApp } from "./fixtures/app.ts";
-import { closeAll, redisInstances, sharedArgs } from "./fixtures/redis_apps.ts";
+import { redisInstances, sharedArgs } from "./fixtures/redis_apps.ts";
 import { startRedis } from "./fixtures/redis.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
 
@@ -62,30 +62,27 @@ Deno.test("with REDIS_URL, a body the front refuses is stored when Redis takes i
   await using upstream = startFixtureUpstream();
   upstream.setFault("/posts", { body: largeList(16_384) });
   await using redis = await startRedis();
-  const [a, b] = await redisInstances(
+  await using apps = await redisInstances(
     2,
     sharedArgs(upstream.url, redis.url, "--cache-max-bytes", "8192"),
   );
-  try {
-    assert.equal(
-      await statusOf(a!.get, "/posts"),
-      "async-api; fwd=miss; stored",
-    );
-    // In Redis only: the other instance (and this one) reads it there.
-    assert.match((await statusOf(b!.get, "/posts"))!, /^async-api; hit; /);
-    assert.equal(upstream.hits("/posts"), 1);
-    // Redis out of memory refuses every write (noeviction): kept nowhere.
-    await redis.command("FLUSHALL");
-    await redis.command("CONFIG", "SET", "maxmemory-policy", "noeviction");
-    await redis.command("CONFIG", "SET", "maxmemory", "1");
-    assert.equal(
-      await statusOf(a!.get, "/posts"),
-      "async-api; fwd=miss; stored=?0",
-    );
-    assert.equal(upstream.hits("/posts"), 2);
-  } finally {
-    await closeAll([a!, b!]);
-  }
+  const [a, b] = apps;
+  assert.equal(
+    await statusOf(a.get, "/posts"),
+    "async-api; fwd=miss; stored",
+  );
+  // In Redis only: the other instance (and this one) reads it there.
+  assert.match((await statusOf(b.get, "/posts"))!, /^async-api; hit; /);
+  assert.equal(upstream.hits("/posts"), 1);
+  // Redis out of memory refuses every write (noeviction): kept nowhere.
+  await redis.command("FLUSHALL");
+  await redis.command("CONFIG", "SET", "maxmemory-policy", "noeviction");
+  await redis.command("CONFIG", "SET", "maxmemory", "1");
+  assert.equal(
+    await statusOf(a.get, "/posts"),
+    "async-api; fwd=miss; stored=?0",
+  );
+  assert.equal(upstream.hits("/posts"), 2);
 });
 
 Deno.test("an answer whose key a write dropped while it loaded says stored=?0", async () => {

@@ -17,7 +17,7 @@ import {
 import { originOf } from "../services/http/request_target.ts";
 import { paginationOf } from "../services/upstream/answer.ts";
 import { startJsonPlaceholder } from "./fixtures/jsonplaceholder.ts";
-import { closeAll, redisInstances, sharedArgs } from "./fixtures/redis_apps.ts";
+import { redisInstances, sharedArgs } from "./fixtures/redis_apps.ts";
 import { startRedis } from "./fixtures/redis.ts";
 import { serveApp } from "./fixtures/served_app.ts";
 
@@ -148,21 +148,21 @@ Deno.test("a paged list keeps the real JSONPlaceholder's X-Total-Count and Link,
 Deno.test("REDIS_URL: a paged list stored by instance A keeps its paging headers on B's hit, links on B's origin", async () => {
   await using upstream = await startJsonPlaceholder();
   await using redis = await startRedis();
-  const [a, b] = await redisInstances(2, sharedArgs(upstream.url, redis.url));
-  try {
-    const path = "/comments?postId=1&_page=1&_limit=2";
-    const first = await a!.get(path);
-    await first.body?.cancel();
-    assert.match(first.headers.get("cache-status")!, /fwd=miss/);
-    const second = await b!.app.fetch(new Request(`http://b.example${path}`));
-    await second.body?.cancel();
-    assert.match(second.headers.get("cache-status")!, /; hit/);
-    assert.equal(second.headers.get("x-total-count"), "5");
-    assert.equal(
-      linksOf(second).next,
-      "http://b.example/comments?_limit=2&_page=2&postId=1",
-    );
-  } finally {
-    await closeAll([a!, b!]);
-  }
+  await using apps = await redisInstances(
+    2,
+    sharedArgs(upstream.url, redis.url),
+  );
+  const [a, b] = apps;
+  const path = "/comments?postId=1&_page=1&_limit=2";
+  const first = await a.get(path);
+  await first.body?.cancel();
+  assert.match(first.headers.get("cache-status")!, /fwd=miss/);
+  const second = await b.app.fetch(new Request(`http://b.example${path}`));
+  await second.body?.cancel();
+  assert.match(second.headers.get("cache-status")!, /; hit/);
+  assert.equal(second.headers.get("x-total-count"), "5");
+  assert.equal(
+    linksOf(second).next,
+    "http://b.example/comments?_limit=2&_page=2&postId=1",
+  );
 });

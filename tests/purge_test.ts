@@ -11,12 +11,7 @@
 import assert from "node:assert/strict";
 import type { TestApp } from "./fixtures/app.ts";
 import { testApp } from "./fixtures/app.ts";
-import {
-  closeAll,
-  linkOf,
-  redisInstances,
-  sharedArgs,
-} from "./fixtures/redis_apps.ts";
+import { linkOf, redisInstances, sharedArgs } from "./fixtures/redis_apps.ts";
 import { startRedis } from "./fixtures/redis.ts";
 import { until } from "./fixtures/until.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
@@ -167,35 +162,31 @@ Deno.test("DELETE /cache?path= takes a path with ]= as written, as URLSearchPara
 Deno.test("REDIS_URL: a purge through A empties Redis and B's memory; the count says shared", async () => {
   await using upstream = startFixtureUpstream();
   await using redis = await startRedis();
-  const apps = await redisInstances(
+  await using apps = await redisInstances(
     2,
     sharedArgs(upstream.url, redis.url, "--cache-admin-token", TOKEN),
   );
-  const [a, b] = apps as [TestApp, TestApp];
-  try {
-    for (const path of CACHED) await hit(a, path);
-    // B has them in memory too now.
-    for (const path of CACHED) await hit(b, path);
-    for (const path of CACHED) assert.ok(await hit(b, path), path);
-    const res = await purge(a, "?prefix=/posts");
-    assert.deepEqual(await res.json(), { dropped: 6, scope: "shared" });
-    assert.equal(
-      await redis.command("EXISTS", "async-api:cache:/posts/1"),
-      0,
-    );
-    assert.equal(
-      await redis.command("EXISTS", "async-api:cache:/comments/1"),
-      1,
-    );
-    await until(async () => !await hit(b, "/posts/2"), "B dropped", 5_000);
-    assert.ok(await hit(b, "/comments/1"));
-    // Redis down: this instance's copies only, and it says so.
-    await redis.stop();
-    await until(() => !linkOf(a).up, "Redis down seen");
-    await hit(a, "/todos/1");
-    const local = await purge(a, "?path=/todos/1");
-    assert.equal((await local.json()).scope, "local");
-  } finally {
-    await closeAll(apps);
-  }
+  const [a, b] = apps;
+  for (const path of CACHED) await hit(a, path);
+  // B has them in memory too now.
+  for (const path of CACHED) await hit(b, path);
+  for (const path of CACHED) assert.ok(await hit(b, path), path);
+  const res = await purge(a, "?prefix=/posts");
+  assert.deepEqual(await res.json(), { dropped: 6, scope: "shared" });
+  assert.equal(
+    await redis.command("EXISTS", "async-api:cache:/posts/1"),
+    0,
+  );
+  assert.equal(
+    await redis.command("EXISTS", "async-api:cache:/comments/1"),
+    1,
+  );
+  await until(async () => !await hit(b, "/posts/2"), "B dropped", 5_000);
+  assert.ok(await hit(b, "/comments/1"));
+  // Redis down: this instance's copies only, and it says so.
+  await redis.stop();
+  await until(() => !linkOf(a).up, "Redis down seen");
+  await hit(a, "/todos/1");
+  const local = await purge(a, "?path=/todos/1");
+  assert.equal((await local.json()).scope, "local");
 });

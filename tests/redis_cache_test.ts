@@ -11,9 +11,8 @@ import assert from "node:assert/strict";
 import { MemoryStore } from "../services/cache/memory_store.ts";
 import { RedisLink } from "../services/redis/redis_link.ts";
 import { TwoTierStore } from "../services/cache/two_tier.ts";
-import { type TestApp, testApp } from "./fixtures/app.ts";
+import { testApp } from "./fixtures/app.ts";
 import {
-  closeAll,
   linkOf,
   recordingLogger,
   redisInstances,
@@ -78,111 +77,106 @@ Deno.test("two-tier store: bytes round-trip exactly through Redis, expiring when
 Deno.test("REDIS_URL: a miss on instance A is a hit on instance B without an upstream request", async () => {
   await using upstream = startFixtureUpstream();
   await using redis = await startRedis();
-  const [a, b] = await redisInstances(2, sharedArgs(upstream.url, redis.url));
-  try {
-    const first = await a!.get("/posts/1");
-    assert.equal(first.status, 200);
-    assert.match(first.headers.get("cache-status") ?? "", /fwd=miss/);
-    const bytes = new Uint8Array(await first.arrayBuffer());
-    const started = performance.now();
-    const second = await b!.get("/posts/1");
-    const crossMs = performance.now() - started;
-    assert.equal(second.status, 200);
-    assert.match(second.headers.get("cache-status") ?? "", /; hit/);
-    assert.deepEqual(new Uint8Array(await second.arrayBuffer()), bytes);
-    assert.equal(second.headers.get("etag"), first.headers.get("etag"));
-    const again = performance.now();
-    await (await b!.get("/posts/1")).body?.cancel();
-    const memoryMs = performance.now() - again;
-    assert.equal(upstream.hits("/posts/1"), 1);
-    report(
-      `cross-instance hit ${crossMs.toFixed(2)} ms, ` +
-        `in-process hit ${memoryMs.toFixed(2)} ms`,
-    );
-    const metrics = await (await b!.get("/metrics")).text();
-    assert.match(metrics, /^cache_redis_up 1$/m);
-  } finally {
-    await closeAll([a!, b!]);
-  }
+  await using apps = await redisInstances(
+    2,
+    sharedArgs(upstream.url, redis.url),
+  );
+  const [a, b] = apps;
+  const first = await a.get("/posts/1");
+  assert.equal(first.status, 200);
+  assert.match(first.headers.get("cache-status") ?? "", /fwd=miss/);
+  const bytes = new Uint8Array(await first.arrayBuffer());
+  const started = performance.now();
+  const second = await b.get("/posts/1");
+  const crossMs = performance.now() - started;
+  assert.equal(second.status, 200);
+  assert.match(second.headers.get("cache-status") ?? "", /; hit/);
+  assert.deepEqual(new Uint8Array(await second.arrayBuffer()), bytes);
+  assert.equal(second.headers.get("etag"), first.headers.get("etag"));
+  const again = performance.now();
+  await (await b.get("/posts/1")).body?.cancel();
+  const memoryMs = performance.now() - again;
+  assert.equal(upstream.hits("/posts/1"), 1);
+  report(
+    `cross-instance hit ${crossMs.toFixed(2)} ms, ` +
+      `in-process hit ${memoryMs.toFixed(2)} ms`,
+  );
+  const metrics = await (await b.get("/metrics")).text();
+  assert.match(metrics, /^cache_redis_up 1$/m);
 });
 
 Deno.test("REDIS_URL: 100 concurrent cold misses over 3 instances make 1 upstream request", async () => {
   await using upstream = startFixtureUpstream();
   await using redis = await startRedis();
-  const apps = await redisInstances(3, sharedArgs(upstream.url, redis.url));
-  try {
-    // The upstream answers in 100 ms, so the misses overlap its fetch.
-    upstream.setFault("/posts/7", { delayMs: 100 });
-    const waits: number[] = [];
-    const answers = await Promise.all(
-      Array.from({ length: 100 }, async (_, i) => {
-        const started = performance.now();
-        const res = await apps[i % 3]!.get("/posts/7");
-        const body = await res.json();
-        waits.push(performance.now() - started);
-        return { status: res.status, id: body.id };
-      }),
-    );
-    assert.ok(answers.every((a) => a.status === 200 && a.id === 7));
-    assert.equal(upstream.hits("/posts/7"), 1);
-    waits.sort((x, y) => x - y);
-    const p99 = waits[98]!;
-    report(
-      `stampede: 1 upstream request, p50 ${waits[49]!.toFixed(1)} ms, ` +
-        `p99 ${p99.toFixed(1)} ms (upstream 100 ms)`,
-    );
-    // Woken by pub/sub, not a 500 ms poll (nginx's proxy_cache_lock).
-    assert.ok(p99 < 2_000, `p99 ${p99} ms`);
-  } finally {
-    await closeAll(apps);
-  }
+  await using apps = await redisInstances(
+    3,
+    sharedArgs(upstream.url, redis.url),
+  );
+  // The upstream answers in 100 ms, so the misses overlap its fetch.
+  upstream.setFault("/posts/7", { delayMs: 100 });
+  const waits: number[] = [];
+  const answers = await Promise.all(
+    Array.from({ length: 100 }, async (_, i) => {
+      const started = performance.now();
+      const res = await apps[i % 3]!.get("/posts/7");
+      const body = await res.json();
+      waits.push(performance.now() - started);
+      return { status: res.status, id: body.id };
+    }),
+  );
+  assert.ok(answers.every((a) => a.status === 200 && a.id === 7));
+  assert.equal(upstream.hits("/posts/7"), 1);
+  waits.sort((x, y) => x - y);
+  const p99 = waits[98]!;
+  report(
+    `stampede: 1 upstream request, p50 ${waits[49]!.toFixed(1)} ms, ` +
+      `p99 ${p99.toFixed(1)} ms (upstream 100 ms)`,
+  );
+  // Woken by pub/sub, not a 500 ms poll (nginx's proxy_cache_lock).
+  assert.ok(p99 < 2_000, `p99 ${p99} ms`);
 });
 
 Deno.test("REDIS_URL: Redis stopped mid-run: every GET 200, cache_redis_up 0, logged once; restarted: sharing resumes", async () => {
   await using upstream = startFixtureUpstream();
   await using redis = await startRedis();
   const { logger, msgs } = recordingLogger();
-  const apps = await redisInstances(
+  await using apps = await redisInstances(
     2,
     sharedArgs(upstream.url, redis.url),
     logger,
   );
-  const [a, b] = apps as [TestApp, TestApp];
-  try {
-    assert.equal((await a.get("/posts/1")).status, 200);
-    await redis.stop();
-    await until(() => !linkOf(a).up && !linkOf(b).up, "Redis down seen");
-    for (let i = 0; i < 20; i++) {
-      for (const t of [a, b]) {
-        for (const path of ["/posts/1", `/posts/${2 + (i % 5)}`, "/users/1"]) {
-          const res = await t.get(path);
-          assert.equal(res.status, 200, path);
-          await res.body?.cancel();
-        }
+  const [a, b] = apps;
+  assert.equal((await a.get("/posts/1")).status, 200);
+  await redis.stop();
+  await until(() => !linkOf(a).up && !linkOf(b).up, "Redis down seen");
+  for (let i = 0; i < 20; i++) {
+    for (const t of [a, b]) {
+      for (const path of ["/posts/1", `/posts/${2 + (i % 5)}`, "/users/1"]) {
+        const res = await t.get(path);
+        assert.equal(res.status, 200, path);
+        await res.body?.cancel();
       }
     }
-    const metrics = await (await a.get("/metrics")).text();
-    assert.match(metrics, /^cache_redis_up 0$/m);
-    const ready = await a.get("/readyz");
-    assert.equal(ready.status, 200);
-    await ready.body?.cancel();
-    // Once per instance, not per request or per reconnection attempt.
-    assert.equal(msgs().filter((m) => m === "cache.redis_down").length, 2);
-
-    await redis.restart();
-    await until(() => linkOf(a).up && linkOf(b).up, "Redis back");
-    const hits = upstream.hits("/comments?postId=3");
-    const miss = await a.get("/comments?postId=3");
-    assert.equal(miss.status, 200);
-    await miss.body?.cancel();
-    const hit = await b.get("/comments?postId=3");
-    assert.match(hit.headers.get("cache-status") ?? "", /; hit/);
-    await hit.body?.cancel();
-    assert.equal(upstream.hits("/comments?postId=3"), hits + 1);
-    assert.match(await (await b.get("/metrics")).text(), /^cache_redis_up 1$/m);
-  } finally {
-    await closeAll(apps);
   }
+  const metrics = await (await a.get("/metrics")).text();
+  assert.match(metrics, /^cache_redis_up 0$/m);
+  const ready = await a.get("/readyz");
+  assert.equal(ready.status, 200);
+  await ready.body?.cancel();
+  // Once per instance, not per request or per reconnection attempt.
+  assert.equal(msgs().filter((m) => m === "cache.redis_down").length, 2);
+
+  await redis.restart();
+  await until(() => linkOf(a).up && linkOf(b).up, "Redis back");
+  const hits = upstream.hits("/comments?postId=3");
+  const miss = await a.get("/comments?postId=3");
+  assert.equal(miss.status, 200);
+  await miss.body?.cancel();
+  const hit = await b.get("/comments?postId=3");
+  assert.match(hit.headers.get("cache-status") ?? "", /; hit/);
+  await hit.body?.cancel();
+  assert.equal(upstream.hits("/comments?postId=3"), hits + 1);
+  assert.match(await (await b.get("/metrics")).text(), /^cache_redis_up 1$/m);
 });
 
 Deno.test("REDIS_URL: Redis down at start: GETs 200 from the upstream and memory, /readyz 200", async () => {
@@ -216,7 +210,7 @@ Deno.test("REDIS_URL: Redis down at start: GETs 200 from the upstream and memory
 Deno.test("REDIS_URL: a slow Redis (CLIENT PAUSE) is a miss after REDIS_TIMEOUT_MS, never a wait", async () => {
   await using upstream = startFixtureUpstream();
   await using redis = await startRedis();
-  const apps = await redisInstances(1, [
+  await using apps = await redisInstances(1, [
     "--upstream-url",
     upstream.url,
     "--redis-url",
@@ -247,14 +241,13 @@ Deno.test("REDIS_URL: a slow Redis (CLIENT PAUSE) is a miss after REDIS_TIMEOUT_
     );
   } finally {
     await redis.command("CLIENT", "UNPAUSE");
-    await closeAll(apps);
   }
 });
 
 Deno.test("REDIS_URL: stale-while-revalidate over 2 instances: one background refresh cluster-wide, then fresh everywhere", async () => {
   await using upstream = startFixtureUpstream();
   await using redis = await startRedis();
-  const apps = await redisInstances(
+  await using apps = await redisInstances(
     2,
     sharedArgs(
       upstream.url,
@@ -265,41 +258,37 @@ Deno.test("REDIS_URL: stale-while-revalidate over 2 instances: one background re
       "60",
     ),
   );
-  const [a, b] = apps as [TestApp, TestApp];
-  try {
-    await (await a.get("/users/2")).body?.cancel();
-    await (await b.get("/users/2")).body?.cancel();
-    assert.equal(upstream.hits("/users/2"), 1);
-    await sleep(1_100);
-    // The refresh takes 100 ms: the stale answers overlap it.
-    upstream.setFault("/users/2", { delayMs: 100 });
-    const stale = await Promise.all(
-      Array.from({ length: 10 }, async (_, i) => {
-        const res = await [a, b][i % 2]!.get("/users/2");
-        await res.body?.cancel();
-        return res.headers.get("cache-status") ?? "";
-      }),
-    );
-    assert.ok(stale.every((s) => /fwd=stale/.test(s)), stale.join("\n"));
-    await a.app.cache.settled();
-    await b.app.cache.settled();
-    assert.equal(upstream.hits("/users/2"), 2);
-    // Both now serve the refreshed entry as fresh hits.
-    for (const t of [a, b]) {
-      const res = await t.get("/users/2");
-      assert.match(res.headers.get("cache-status") ?? "", /; hit/);
+  const [a, b] = apps;
+  await (await a.get("/users/2")).body?.cancel();
+  await (await b.get("/users/2")).body?.cancel();
+  assert.equal(upstream.hits("/users/2"), 1);
+  await sleep(1_100);
+  // The refresh takes 100 ms: the stale answers overlap it.
+  upstream.setFault("/users/2", { delayMs: 100 });
+  const stale = await Promise.all(
+    Array.from({ length: 10 }, async (_, i) => {
+      const res = await [a, b][i % 2]!.get("/users/2");
       await res.body?.cancel();
-    }
-    assert.equal(upstream.hits("/users/2"), 2);
-  } finally {
-    await closeAll(apps);
+      return res.headers.get("cache-status") ?? "";
+    }),
+  );
+  assert.ok(stale.every((s) => /fwd=stale/.test(s)), stale.join("\n"));
+  await a.app.cache.settled();
+  await b.app.cache.settled();
+  assert.equal(upstream.hits("/users/2"), 2);
+  // Both now serve the refreshed entry as fresh hits.
+  for (const t of [a, b]) {
+    const res = await t.get("/users/2");
+    assert.match(res.headers.get("cache-status") ?? "", /; hit/);
+    await res.body?.cancel();
   }
+  assert.equal(upstream.hits("/users/2"), 2);
 });
 
 Deno.test("REDIS_URL: stale-if-error over 2 instances: a failing upstream gets the shared stale entry on both", async () => {
   await using upstream = startFixtureUpstream();
   await using redis = await startRedis();
-  const apps = await redisInstances(
+  await using apps = await redisInstances(
     2,
     sharedArgs(
       upstream.url,
@@ -314,54 +303,46 @@ Deno.test("REDIS_URL: stale-if-error over 2 instances: a failing upstream gets t
       "0",
     ),
   );
-  const [a, b] = apps as [TestApp, TestApp];
-  try {
-    // Stored by A only: B has it from Redis alone.
-    const first = await a.get("/albums/1");
-    const bytes = await first.text();
-    await sleep(1_100);
-    upstream.setFault("/albums/1", { status: 500 });
-    for (const t of [b, a]) {
-      const res = await t.get("/albums/1");
-      assert.equal(res.status, 200);
-      assert.match(res.headers.get("cache-status") ?? "", /stale|error/);
-      assert.equal(await res.text(), bytes);
-    }
-  } finally {
-    await closeAll(apps);
+  const [a, b] = apps;
+  // Stored by A only: B has it from Redis alone.
+  const first = await a.get("/albums/1");
+  const bytes = await first.text();
+  await sleep(1_100);
+  upstream.setFault("/albums/1", { status: 500 });
+  for (const t of [b, a]) {
+    const res = await t.get("/albums/1");
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get("cache-status") ?? "", /stale|error/);
+    assert.equal(await res.text(), bytes);
   }
 });
 
 Deno.test("REDIS_URL: a lock whose owner died is waited out (bounded by the upstream budget), then the instance fetches by itself", async () => {
   await using upstream = startFixtureUpstream();
   await using redis = await startRedis();
-  const apps = await redisInstances(
+  await using apps = await redisInstances(
     1,
     sharedArgs(upstream.url, redis.url, "--upstream-timeout-ms", "300"),
   );
   const t = apps[0]!;
-  try {
-    // Another instance took the lock and died: nobody will announce.
-    assert.equal(
-      await redis.command(
-        "SET",
-        "async-api:lock:/posts/5",
-        "dead",
-        "NX",
-        "PX",
-        "60000",
-      ),
-      "OK",
-    );
-    const started = performance.now();
-    const res = await t.get("/posts/5");
-    const ms = performance.now() - started;
-    assert.equal(res.status, 200);
-    assert.equal((await res.json()).id, 5);
-    assert.equal(upstream.hits("/posts/5"), 1);
-    // It waited the lock time (300 ms budget + 1 s), not the lock's 60 s.
-    assert.ok(ms >= 1_200 && ms < 5_000, `${ms} ms`);
-  } finally {
-    await closeAll(apps);
-  }
+  // Another instance took the lock and died: nobody will announce.
+  assert.equal(
+    await redis.command(
+      "SET",
+      "async-api:lock:/posts/5",
+      "dead",
+      "NX",
+      "PX",
+      "60000",
+    ),
+    "OK",
+  );
+  const started = performance.now();
+  const res = await t.get("/posts/5");
+  const ms = performance.now() - started;
+  assert.equal(res.status, 200);
+  assert.equal((await res.json()).id, 5);
+  assert.equal(upstream.hits("/posts/5"), 1);
+  // It waited the lock time (300 ms budget + 1 s), not the lock's 60 s.
+  assert.ok(ms >= 1_200 && ms < 5_000, `${ms} ms`);
 });

@@ -12,7 +12,6 @@
 import assert from "node:assert/strict";
 import type { TestApp } from "./fixtures/app.ts";
 import {
-  closeAll,
   linkOf,
   metric,
   redisInstances,
@@ -34,7 +33,7 @@ const STALE_IF_ERROR = /^200 .*fwd=stale; ttl=\d+; detail="stale-if-error"$/;
 Deno.test("REDIS_URL: a demoted copy while the upstream hangs is served stale-if-error after the upstream's timeout, the wait shared", async () => {
   await using upstream = startFixtureUpstream();
   await using redis = await startRedis();
-  const [t] = await redisInstances(
+  await using apps = await redisInstances(
     1,
     sharedArgs(
       upstream.url,
@@ -50,7 +49,8 @@ Deno.test("REDIS_URL: a demoted copy while the upstream hangs is served stale-if
       "--upstream-breaker-cooldown-ms",
       "60000",
     ),
-  ) as [TestApp];
+  );
+  const [t] = apps;
   try {
     assert.match(await answer(t, "/posts/1"), /^200 .*fwd=miss/);
     await redis.restart();
@@ -76,6 +76,5 @@ Deno.test("REDIS_URL: a demoted copy while the upstream hangs is served stale-if
     );
   } finally {
     upstream.clearFaults();
-    await closeAll([t]);
   }
 });

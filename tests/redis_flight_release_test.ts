@@ -14,12 +14,7 @@
  */
 
 import assert from "node:assert/strict";
-import {
-  closeAll,
-  linkOf,
-  redisInstances,
-  sharedArgs,
-} from "./fixtures/redis_apps.ts";
+import { linkOf, redisInstances, sharedArgs } from "./fixtures/redis_apps.ts";
 import { startRedis } from "./fixtures/redis.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
 
@@ -30,7 +25,7 @@ Deno.test("REDIS_URL: a lock owner whose Redis was slow a moment ago still relea
   await using redis = await startRedis();
   // The owner has the default command timeout; the waiter a generous one,
   // so only the owner's link is found slow.
-  const [owner] = await redisInstances(1, [
+  await using owners = await redisInstances(1, [
     "--upstream-url",
     upstream.url,
     "--redis-url",
@@ -38,41 +33,42 @@ Deno.test("REDIS_URL: a lock owner whose Redis was slow a moment ago still relea
     "--redis-timeout-ms",
     "100",
   ]);
-  const [waiter] = await redisInstances(1, sharedArgs(upstream.url, redis.url));
-  try {
-    // Lock life: UPSTREAM_TIMEOUT_MS (5 s default) + 1 s.
-    upstream.setFault("/posts/1", { delayMs: 1_000 });
-    const started = performance.now();
-    const owned = owner!.get("/posts/1");
-    await sleep(150);
-    const waited = waiter!.get("/posts/1");
-    await sleep(150);
-    // Redis stalls for 300 ms; a command of the owner's times out in it,
-    // so its link holds back commands for the next second: when its load
-    // of /posts/1 ends (1 s after it began), that is still so.
-    assert.equal(await redis.command("CLIENT", "PAUSE", "300", "ALL"), "OK");
-    const other = await owner!.get("/posts/2");
-    assert.equal(other.status, 200);
-    await other.body?.cancel();
-    assert.ok(linkOf(owner!).timeouts >= 1, "a command of the owner timed out");
-    assert.equal(linkOf(owner!).usable, false, "the owner's link is paused");
+  const [owner] = owners;
+  await using waiters = await redisInstances(
+    1,
+    sharedArgs(upstream.url, redis.url),
+  );
+  const [waiter] = waiters;
+  // Lock life: UPSTREAM_TIMEOUT_MS (5 s default) + 1 s.
+  upstream.setFault("/posts/1", { delayMs: 1_000 });
+  const started = performance.now();
+  const owned = owner.get("/posts/1");
+  await sleep(150);
+  const waited = waiter.get("/posts/1");
+  await sleep(150);
+  // Redis stalls for 300 ms; a command of the owner's times out in it,
+  // so its link holds back commands for the next second: when its load
+  // of /posts/1 ends (1 s after it began), that is still so.
+  assert.equal(await redis.command("CLIENT", "PAUSE", "300", "ALL"), "OK");
+  const other = await owner.get("/posts/2");
+  assert.equal(other.status, 200);
+  await other.body?.cancel();
+  assert.ok(linkOf(owner!).timeouts >= 1, "a command of the owner timed out");
+  assert.equal(linkOf(owner!).usable, false, "the owner's link is paused");
 
-    const first = await owned;
-    assert.equal(first.status, 200);
-    await first.body?.cancel();
-    assert.deepEqual(
-      await redis.command("KEYS", "async-api:lock:*"),
-      [],
-      "the owner released its lock",
-    );
-    const second = await waited;
-    const waitedMs = performance.now() - started;
-    assert.equal(second.status, 200);
-    await second.body?.cancel();
-    // Woken by the announcement (then it loads by itself, as the owner
-    // could not store the entry), not at the lock's expiry 6 s in.
-    assert.ok(waitedMs < 4_000, `the waiter answered after ${waitedMs} ms`);
-  } finally {
-    await closeAll([owner!, waiter!]);
-  }
+  const first = await owned;
+  assert.equal(first.status, 200);
+  await first.body?.cancel();
+  assert.deepEqual(
+    await redis.command("KEYS", "async-api:lock:*"),
+    [],
+    "the owner released its lock",
+  );
+  const second = await waited;
+  const waitedMs = performance.now() - started;
+  assert.equal(second.status, 200);
+  await second.body?.cancel();
+  // Woken by the announcement (then it loads by itself, as the owner
+  // could not store the entry), not at the lock's expiry 6 s in.
+  assert.ok(waitedMs < 4_000, `the waiter answered after ${waitedMs} ms`);
 });

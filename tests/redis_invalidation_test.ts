@@ -12,7 +12,7 @@ import { MemoryStore } from "../services/cache/memory_store.ts";
 import { RedisLink } from "../services/redis/redis_link.ts";
 import { TwoTierStore } from "../services/cache/two_tier.ts";
 import type { TestApp } from "./fixtures/app.ts";
-import { closeAll, redisInstances, sharedArgs } from "./fixtures/redis_apps.ts";
+import { redisInstances, sharedArgs } from "./fixtures/redis_apps.ts";
 import { startRedis } from "./fixtures/redis.ts";
 import { until } from "./fixtures/until.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
@@ -28,53 +28,52 @@ async function read(t: TestApp, path: string) {
 Deno.test("REDIS_URL: a write through A drops the entries in Redis and B's in-memory copies", async () => {
   await using upstream = startFixtureUpstream();
   await using redis = await startRedis();
-  const apps = await redisInstances(2, sharedArgs(upstream.url, redis.url));
-  const [a, b] = apps as [TestApp, TestApp];
-  try {
-    const paths = ["/posts/1", "/posts?userId=1", "/users/1/posts"];
-    for (const path of paths) await read(a, path);
-    // B finds them in Redis and keeps them in its memory.
-    for (const path of paths) assert.ok((await read(b, path)).hit, path);
-    for (const path of paths) assert.ok((await read(b, path)).hit, path);
-    assert.equal(await redis.command("EXISTS", "async-api:cache:/posts/1"), 1);
+  await using apps = await redisInstances(
+    2,
+    sharedArgs(upstream.url, redis.url),
+  );
+  const [a, b] = apps;
+  const paths = ["/posts/1", "/posts?userId=1", "/users/1/posts"];
+  for (const path of paths) await read(a, path);
+  // B finds them in Redis and keeps them in its memory.
+  for (const path of paths) assert.ok((await read(b, path)).hit, path);
+  for (const path of paths) assert.ok((await read(b, path)).hit, path);
+  assert.equal(await redis.command("EXISTS", "async-api:cache:/posts/1"), 1);
 
-    const res = await a.get("/posts/1", {
-      method: "PATCH",
-      body: JSON.stringify({ title: "changed" }),
-      headers: { "content-type": "application/json" },
-    });
-    assert.equal(res.status, 200);
-    await res.body?.cancel();
-    // Gone from Redis by the time the answer is out.
-    for (const path of paths) {
-      assert.equal(
-        await redis.command("EXISTS", `async-api:cache:${path}`),
-        0,
-        path,
-      );
-    }
-    // B's memory copy goes when the message arrives.
-    let fresh: { hit: boolean; body: { title: string } } | undefined;
-    await until(
-      async () => {
-        fresh = await read(b, "/posts/1");
-        return !fresh.hit;
-      },
-      "B dropped its copy",
-      5_000,
+  const res = await a.get("/posts/1", {
+    method: "PATCH",
+    body: JSON.stringify({ title: "changed" }),
+    headers: { "content-type": "application/json" },
+  });
+  assert.equal(res.status, 200);
+  await res.body?.cancel();
+  // Gone from Redis by the time the answer is out.
+  for (const path of paths) {
+    assert.equal(
+      await redis.command("EXISTS", `async-api:cache:${path}`),
+      0,
+      path,
     );
-    assert.equal(fresh!.body.title, "changed");
-    const list = await read(b, "/users/1/posts");
-    assert.equal(list.body[0].title, "changed");
-    const metrics = await (await a.get("/metrics")).text();
-    assert.match(metrics, /^cache_invalidations_total\{cause="write"\} 1$/m);
-    assert.match(
-      metrics,
-      /^cache_invalidated_entries_total\{cause="write"\} 3$/m,
-    );
-  } finally {
-    await closeAll(apps);
   }
+  // B's memory copy goes when the message arrives.
+  let fresh: { hit: boolean; body: { title: string } } | undefined;
+  await until(
+    async () => {
+      fresh = await read(b, "/posts/1");
+      return !fresh.hit;
+    },
+    "B dropped its copy",
+    5_000,
+  );
+  assert.equal(fresh!.body.title, "changed");
+  const list = await read(b, "/users/1/posts");
+  assert.equal(list.body[0].title, "changed");
+  const metrics = await (await a.get("/metrics")).text();
+  assert.match(metrics, /^cache_invalidations_total\{cause="write"\} 1$/m);
+  assert.match(
+    metrics,
+    /^cache_invalidated_entries_total\{cause="write"\} 3$/m,
+  );
 });
 
 Deno.test("two-tier store: a drop arriving from another instance deletes from Redis what this one stored just before", async () => {
@@ -124,30 +123,29 @@ Deno.test("two-tier store: a drop arriving from another instance deletes from Re
 Deno.test("REDIS_URL: a load in flight on B when a write lands on A is stored neither in Redis nor in B", async () => {
   await using upstream = startFixtureUpstream();
   await using redis = await startRedis();
-  const apps = await redisInstances(2, sharedArgs(upstream.url, redis.url));
-  const [a, b] = apps as [TestApp, TestApp];
-  try {
-    const old = await (await fetch(`${upstream.url}/posts/1`)).text();
-    upstream.resetHits();
-    // B's read is answered late with what was there before the write.
-    upstream.setFault("/posts/1", { delayMs: 500, body: old, times: 1 });
-    const early = read(b, "/posts/1");
-    await upstream.waitForRequests(1, "/posts/1");
-    const res = await a.get("/posts/1", {
-      method: "PATCH",
-      body: JSON.stringify({ title: "changed" }),
-      headers: { "content-type": "application/json" },
-    });
-    assert.equal(res.status, 200);
-    await res.body?.cancel();
-    assert.notEqual((await early).body.title, "changed", "B's caller");
-    await b.app.cache.settled();
-    assert.equal(await redis.command("EXISTS", "async-api:cache:/posts/1"), 0);
-    for (const t of [b, a]) {
-      const after = await read(t, "/posts/1");
-      assert.equal(after.body.title, "changed");
-    }
-  } finally {
-    await closeAll(apps);
+  await using apps = await redisInstances(
+    2,
+    sharedArgs(upstream.url, redis.url),
+  );
+  const [a, b] = apps;
+  const old = await (await fetch(`${upstream.url}/posts/1`)).text();
+  upstream.resetHits();
+  // B's read is answered late with what was there before the write.
+  upstream.setFault("/posts/1", { delayMs: 500, body: old, times: 1 });
+  const early = read(b, "/posts/1");
+  await upstream.waitForRequests(1, "/posts/1");
+  const res = await a.get("/posts/1", {
+    method: "PATCH",
+    body: JSON.stringify({ title: "changed" }),
+    headers: { "content-type": "application/json" },
+  });
+  assert.equal(res.status, 200);
+  await res.body?.cancel();
+  assert.notEqual((await early).body.title, "changed", "B's caller");
+  await b.app.cache.settled();
+  assert.equal(await redis.command("EXISTS", "async-api:cache:/posts/1"), 0);
+  for (const t of [b, a]) {
+    const after = await read(t, "/posts/1");
+    assert.equal(after.body.title, "changed");
   }
 });

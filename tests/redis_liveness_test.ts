@@ -14,8 +14,8 @@
 import assert from "node:assert/strict";
 import type { TestApp } from "./fixtures/app.ts";
 import {
+  appGroup,
   cachedOnBoth,
-  closeAll,
   linkOf,
   metric,
   patchTitle,
@@ -43,15 +43,20 @@ function recordingLogger(): { logger: Logger; msgs: () => string[] } {
 /** A on Redis, B through `proxy`; B's log recorded. */
 async function pair(upstreamUrl: string, redisUrl: string, proxy: TcpProxy) {
   const { logger, msgs } = recordingLogger();
-  const apps = [
-    ...await redisInstances(1, sharedArgs(upstreamUrl, redisUrl)),
-    ...await redisInstances(
+  const apps = appGroup<[TestApp, TestApp]>([
+    (await redisInstances(1, sharedArgs(upstreamUrl, redisUrl)))[0],
+    (await redisInstances(
       1,
       sharedArgs(upstreamUrl, `redis://127.0.0.1:${proxy.port}`),
       logger,
-    ),
-  ];
-  return { apps, a: apps[0]!, b: apps[1]!, msgs };
+    ))[0],
+  ]);
+  return {
+    a: apps[0],
+    b: apps[1],
+    msgs,
+    [Symbol.asyncDispose]: () => apps[Symbol.asyncDispose](),
+  };
 }
 
 /** The path dies: B must not serve its old copy past detection. */
@@ -98,68 +103,59 @@ Deno.test("REDIS_URL: B's path to Redis goes silent (blackhole relay) while A wr
   await using upstream = startFixtureUpstream();
   await using redis = await startRedis();
   await using proxy = startTcpProxy({ port: redis.port });
-  const { apps, a, b, msgs } = await pair(upstream.url, redis.url, proxy);
-  try {
-    await writeWhileSilent(a, b, proxy);
-    // Replaced again every ~2 s while the path stays dead (new handshakes
-    // hang too), logged once.
-    await until(
-      async () => await metric(b, "cache_redis_silent_connections_total") >= 3,
-      "replaced connections hang too",
-      DETECTED_MS,
-    );
-    assert.equal(await metric(b, "cache_redis_up"), 0);
-    assert.equal(msgs().filter((m) => m === "cache.redis_down").length, 1);
+  await using scene = await pair(upstream.url, redis.url, proxy);
+  const { a, b, msgs } = scene;
+  await writeWhileSilent(a, b, proxy);
+  // Replaced again every ~2 s while the path stays dead (new handshakes
+  // hang too), logged once.
+  await until(
+    async () => await metric(b, "cache_redis_silent_connections_total") >= 3,
+    "replaced connections hang too",
+    DETECTED_MS,
+  );
+  assert.equal(await metric(b, "cache_redis_up"), 0);
+  assert.equal(msgs().filter((m) => m === "cache.redis_down").length, 1);
 
-    proxy.resume();
-    await hearsAgain(a, b, "changed again");
-    // At start, and once back.
-    assert.equal(msgs().filter((m) => m === "cache.redis_up").length, 2);
-  } finally {
-    await closeAll(apps);
-  }
+  proxy.resume();
+  await hearsAgain(a, b, "changed again");
+  // At start, and once back.
+  assert.equal(msgs().filter((m) => m === "cache.redis_up").length, 2);
 });
 
 Deno.test("REDIS_URL: B's path to Redis goes silent and a new path replaces it (its old connections never answer): B moves to the new one", async () => {
   await using upstream = startFixtureUpstream();
   await using redis = await startRedis();
   await using proxy = startTcpProxy({ port: redis.port });
-  const { apps, a, b } = await pair(upstream.url, redis.url, proxy);
-  try {
-    await writeWhileSilent(a, b, proxy);
-    // As a NAT that forgot its flows: the old connections stay open and
-    // silent for good, new ones reach Redis.
-    await proxy.abandon();
-    await using next = startTcpProxy({
-      port: redis.port,
-      listenPort: proxy.port,
-    });
-    await hearsAgain(a, b, "changed again");
-    assert.equal(next.stalled, false);
-  } finally {
-    await closeAll(apps);
-  }
+  await using scene = await pair(upstream.url, redis.url, proxy);
+  const { a, b } = scene;
+  await writeWhileSilent(a, b, proxy);
+  // As a NAT that forgot its flows: the old connections stay open and
+  // silent for good, new ones reach Redis.
+  await proxy.abandon();
+  await using next = startTcpProxy({
+    port: redis.port,
+    listenPort: proxy.port,
+  });
+  await hearsAgain(a, b, "changed again");
+  assert.equal(next.stalled, false);
 });
 
 Deno.test("REDIS_URL: with a healthy path, the liveness PINGs replace nothing and B keeps trusting its memory", async () => {
   await using upstream = startFixtureUpstream();
   await using redis = await startRedis();
   await using proxy = startTcpProxy({ port: redis.port });
-  const { apps, a, b } = await pair(upstream.url, redis.url, proxy);
-  try {
-    await cachedOnBoth(a, b, "/posts/1");
-    // Three PING periods, each answered.
-    const pings = async () =>
-      Number(
-        String(await redis.command("INFO", "commandstats"))
-          .match(/cmdstat_ping:calls=(\d+)/)?.[1] ?? 0,
-      );
-    const before = await pings();
-    await until(async () => await pings() >= before + 6, "PINGs answered");
-    assert.ok((await read(b, "/posts/1")).hit);
-    assert.equal(linkOf(b).listening, true);
-    assert.equal(await metric(b, "cache_redis_silent_connections_total"), 0);
-  } finally {
-    await closeAll(apps);
-  }
+  await using scene = await pair(upstream.url, redis.url, proxy);
+  const { a, b } = scene;
+  await cachedOnBoth(a, b, "/posts/1");
+  // Three PING periods, each answered.
+  const pings = async () =>
+    Number(
+      String(await redis.command("INFO", "commandstats"))
+        .match(/cmdstat_ping:calls=(\d+)/)?.[1] ?? 0,
+    );
+  const before = await pings();
+  await until(async () => await pings() >= before + 6, "PINGs answered");
+  assert.ok((await read(b, "/posts/1")).hit);
+  assert.equal(linkOf(b).listening, true);
+  assert.equal(await metric(b, "cache_redis_silent_connections_total"), 0);
 });

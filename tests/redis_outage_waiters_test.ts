@@ -12,7 +12,6 @@
 
 import assert from "node:assert/strict";
 import {
-  closeAll,
   linkOf,
   recordingLogger,
   redisInstances,
@@ -46,58 +45,54 @@ Deno.test("REDIS_URL: Redis stopped while B waits on A's lock: B loads the key i
   const { logger, msgs } = recordingLogger();
   // A lock lives UPSTREAM_TIMEOUT_MS + 1 s: 16 s, far from what the
   // waiters may take once they load by themselves.
-  const apps = await redisInstances(
+  await using apps = await redisInstances(
     2,
     sharedArgs(upstream.url, redis.url, "--upstream-timeout-ms", "15000"),
     logger,
   );
-  const [a, b] = apps as [TestApp, TestApp];
-  try {
-    // A holds the lock for 3 s (its upstream load); B's requests wait on it.
-    upstream.setFault("/posts/3", { delayMs: 3_000, times: 1 });
-    const owner = a.get("/posts/3");
-    await until(() => upstream.hits("/posts/3") === 1, "A loads /posts/3");
-    const waiting = getAll([b, b, b, b], "/posts/3");
-    await sleep(500);
-    const stopped = performance.now();
-    await redis.stop();
-    const statuses = await waiting;
-    const waited = performance.now() - stopped;
-    assert.deepEqual(statuses, [200, 200, 200, 200]);
-    assert.ok(
-      waited < 8_000,
-      `B's waiters answered ${Math.round(waited)} ms after Redis stopped ` +
-        "(the lock lives 16 s)",
-    );
-    const first = await owner;
-    assert.equal(first.status, 200);
-    await first.body?.cancel();
-    // B loaded it once for its four requests.
-    assert.equal(upstream.hits("/posts/3"), 2);
-    report(`B's waiters answered ${Math.round(waited)} ms after the stop`);
+  const [a, b] = apps;
+  // A holds the lock for 3 s (its upstream load); B's requests wait on it.
+  upstream.setFault("/posts/3", { delayMs: 3_000, times: 1 });
+  const owner = a.get("/posts/3");
+  await until(() => upstream.hits("/posts/3") === 1, "A loads /posts/3");
+  const waiting = getAll([b, b, b, b], "/posts/3");
+  await sleep(500);
+  const stopped = performance.now();
+  await redis.stop();
+  const statuses = await waiting;
+  const waited = performance.now() - stopped;
+  assert.deepEqual(statuses, [200, 200, 200, 200]);
+  assert.ok(
+    waited < 8_000,
+    `B's waiters answered ${Math.round(waited)} ms after Redis stopped ` +
+      "(the lock lives 16 s)",
+  );
+  const first = await owner;
+  assert.equal(first.status, 200);
+  await first.body?.cancel();
+  // B loaded it once for its four requests.
+  assert.equal(upstream.hits("/posts/3"), 2);
+  report(`B's waiters answered ${Math.round(waited)} ms after the stop`);
 
-    // While Redis is down each instance loads a cold key once.
-    await until(() => !linkOf(a).up && !linkOf(b).up, "Redis down seen");
-    upstream.setFault("/posts/4", { delayMs: 300, times: 1 });
-    assert.deepEqual(await getAll([a, b, a, b], "/posts/4"), [
-      200,
-      200,
-      200,
-      200,
-    ]);
-    assert.ok(upstream.hits("/posts/4") <= 2, `${upstream.hits("/posts/4")}`);
-    // Said once per instance, not per request.
-    assert.equal(msgs().filter((m) => m === "cache.redis_down").length, 2);
+  // While Redis is down each instance loads a cold key once.
+  await until(() => !linkOf(a).up && !linkOf(b).up, "Redis down seen");
+  upstream.setFault("/posts/4", { delayMs: 300, times: 1 });
+  assert.deepEqual(await getAll([a, b, a, b], "/posts/4"), [
+    200,
+    200,
+    200,
+    200,
+  ]);
+  assert.ok(upstream.hits("/posts/4") <= 2, `${upstream.hits("/posts/4")}`);
+  // Said once per instance, not per request.
+  assert.equal(msgs().filter((m) => m === "cache.redis_down").length, 2);
 
-    // Back: one load cluster-wide again.
-    await redis.restart();
-    await until(() => linkOf(a).up && linkOf(b).up, "Redis back");
-    upstream.setFault("/posts/5", { delayMs: 300, times: 1 });
-    const statusesBack = await getAll([a, b, a, b, a, b], "/posts/5");
-    assert.deepEqual(statusesBack, [200, 200, 200, 200, 200, 200]);
-    assert.equal(upstream.hits("/posts/5"), 1);
-    assert.equal(msgs().filter((m) => m === "cache.redis_up").length, 4);
-  } finally {
-    await closeAll(apps);
-  }
+  // Back: one load cluster-wide again.
+  await redis.restart();
+  await until(() => linkOf(a).up && linkOf(b).up, "Redis back");
+  upstream.setFault("/posts/5", { delayMs: 300, times: 1 });
+  const statusesBack = await getAll([a, b, a, b, a, b], "/posts/5");
+  assert.deepEqual(statusesBack, [200, 200, 200, 200, 200, 200]);
+  assert.equal(upstream.hits("/posts/5"), 1);
+  assert.equal(msgs().filter((m) => m === "cache.redis_up").length, 4);
 });

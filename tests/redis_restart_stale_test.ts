@@ -15,7 +15,6 @@ import assert from "node:assert/strict";
 import type { TestApp } from "./fixtures/app.ts";
 import {
   cachedOnBoth,
-  closeAll,
   linkOf,
   metric,
   read,
@@ -44,59 +43,55 @@ async function answer(
 Deno.test("REDIS_URL: Redis restarted while the upstream answers 500: both instances keep serving stale-if-error, each after asking the upstream again", async () => {
   await using upstream = startFixtureUpstream();
   await using redis = await startRedis();
-  const apps = await redisInstances(
+  await using apps = await redisInstances(
     2,
     sharedArgs(upstream.url, redis.url, "--cache-ttl-seconds", "1"),
   );
-  const [a, b] = apps as [TestApp, TestApp];
-  try {
-    await cachedOnBoth(a, b, "/posts/1");
-    upstream.setFault("/posts/1", { status: 500 });
-    await redis.stop();
-    await until(() => !linkOf(a).up && !linkOf(b).up, "Redis down seen");
-    await sleep(1_100); // past the TTL
-    for (const t of [a, b]) {
-      assert.equal((await answer(t, "/posts/1")).status, 200, "Redis down");
-    }
+  const [a, b] = apps;
+  await cachedOnBoth(a, b, "/posts/1");
+  upstream.setFault("/posts/1", { status: 500 });
+  await redis.stop();
+  await until(() => !linkOf(a).up && !linkOf(b).up, "Redis down seen");
+  await sleep(1_100); // past the TTL
+  for (const t of [a, b]) {
+    assert.equal((await answer(t, "/posts/1")).status, 200, "Redis down");
+  }
 
-    await redis.restart();
+  await redis.restart();
+  await until(
+    () => linkOf(a).listening && linkOf(b).listening,
+    "both subscribed again",
+  );
+  for (const t of [a, b]) {
     await until(
-      () => linkOf(a).listening && linkOf(b).listening,
-      "both subscribed again",
+      async () => await metric(t, "cache_redis_resyncs_total") >= 1,
+      "resubscription handled",
     );
-    for (const t of [a, b]) {
-      await until(
-        async () => await metric(t, "cache_redis_resyncs_total") >= 1,
-        "resubscription handled",
-      );
-    }
-    for (const t of [a, b]) {
-      upstream.resetHits();
-      const { status, cacheStatus } = await answer(t, "/posts/1");
-      assert.equal(status, 200, "Redis back, upstream failing");
-      assert.match(cacheStatus, /fwd=stale/, cacheStatus);
-      // Not served blindly: the upstream was asked first.
-      assert.ok(upstream.hits("/posts/1") >= 1, "the upstream asked");
-    }
+  }
+  for (const t of [a, b]) {
+    upstream.resetHits();
+    const { status, cacheStatus } = await answer(t, "/posts/1");
+    assert.equal(status, 200, "Redis back, upstream failing");
+    assert.match(cacheStatus, /fwd=stale/, cacheStatus);
+    // Not served blindly: the upstream was asked first.
+    assert.ok(upstream.hits("/posts/1") >= 1, "the upstream asked");
+  }
 
-    // The upstream recovers: the next request gets its answer, and the
-    // one after is a memory hit again.
-    upstream.clearFaults();
-    await sleep(1_100);
-    for (const t of [a, b]) {
-      const { status } = await answer(t, "/posts/1");
-      assert.equal(status, 200);
-      assert.ok((await read(t, "/posts/1")).hit, "a memory hit again");
-    }
-  } finally {
-    await closeAll(apps);
+  // The upstream recovers: the next request gets its answer, and the
+  // one after is a memory hit again.
+  upstream.clearFaults();
+  await sleep(1_100);
+  for (const t of [a, b]) {
+    const { status } = await answer(t, "/posts/1");
+    assert.equal(status, 200);
+    assert.ok((await read(t, "/posts/1")).hit, "a memory hit again");
   }
 });
 
 Deno.test("REDIS_URL: Redis paused (SIGSTOP) while the upstream answers 500: every answer of both instances is 200, during the pause and after", async () => {
   await using upstream = startFixtureUpstream();
   await using redis = await startRedis();
-  const apps = await redisInstances(
+  await using apps = await redisInstances(
     2,
     sharedArgs(
       upstream.url,
@@ -109,46 +104,42 @@ Deno.test("REDIS_URL: Redis paused (SIGSTOP) while the upstream answers 500: eve
       "200",
     ),
   );
-  const [a, b] = apps as [TestApp, TestApp];
-  try {
-    await cachedOnBoth(a, b, "/posts/1");
-    upstream.setFault("/posts/1", { status: 500 });
-    const answers: string[] = [];
-    let asking = true;
-    const client = (async () => {
-      while (asking) {
-        for (const t of apps) {
-          const { status, cacheStatus } = await answer(t, "/posts/1");
-          answers.push(`${status} ${cacheStatus}`);
-        }
-        await sleep(50);
+  const [a, b] = apps;
+  await cachedOnBoth(a, b, "/posts/1");
+  upstream.setFault("/posts/1", { status: 500 });
+  const answers: string[] = [];
+  let asking = true;
+  const client = (async () => {
+    while (asking) {
+      for (const t of apps) {
+        const { status, cacheStatus } = await answer(t, "/posts/1");
+        answers.push(`${status} ${cacheStatus}`);
       }
-    })();
-    try {
-      await sleep(500);
-      redis.pause();
-      // Past two PING periods: both subscribers are found silent.
-      await until(
-        async () =>
-          await metric(a, "cache_redis_silent_connections_total") >= 1 &&
-          await metric(b, "cache_redis_silent_connections_total") >= 1,
-        "both found Redis silent",
-      );
-      await sleep(1_000);
-    } finally {
-      redis.resume();
+      await sleep(50);
     }
+  })();
+  try {
+    await sleep(500);
+    redis.pause();
+    // Past two PING periods: both subscribers are found silent.
     await until(
-      () => linkOf(a).listening && linkOf(b).listening,
-      "both subscribed again",
+      async () =>
+        await metric(a, "cache_redis_silent_connections_total") >= 1 &&
+        await metric(b, "cache_redis_silent_connections_total") >= 1,
+      "both found Redis silent",
     );
     await sleep(1_000);
-    asking = false;
-    await client;
-    const failed = answers.filter((line) => !line.startsWith("200 "));
-    assert.deepEqual(failed, [], `${failed.length} of ${answers.length}`);
-    assert.ok(answers.length >= 20, `${answers.length} answers`);
   } finally {
-    await closeAll(apps);
+    redis.resume();
   }
+  await until(
+    () => linkOf(a).listening && linkOf(b).listening,
+    "both subscribed again",
+  );
+  await sleep(1_000);
+  asking = false;
+  await client;
+  const failed = answers.filter((line) => !line.startsWith("200 "));
+  assert.deepEqual(failed, [], `${failed.length} of ${answers.length}`);
+  assert.ok(answers.length >= 20, `${answers.length} answers`);
 });
