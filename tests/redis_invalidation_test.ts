@@ -12,7 +12,11 @@ import { MemoryStore } from "../services/cache/memory_store.ts";
 import { RedisLink } from "../services/redis/redis_link.ts";
 import { TwoTierStore } from "../services/cache/two_tier.ts";
 import type { TestApp } from "./fixtures/app.ts";
-import { redisInstances, sharedArgs } from "./fixtures/redis_apps.ts";
+import {
+  patchTitle,
+  redisInstances,
+  sharedArgs,
+} from "./fixtures/redis_apps.ts";
 import { startRedis } from "./fixtures/redis.ts";
 import { until } from "./fixtures/until.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
@@ -40,13 +44,7 @@ Deno.test("REDIS_URL: a write through A drops the entries in Redis and B's in-me
   for (const path of paths) assert.ok((await read(b, path)).hit, path);
   assert.equal(await redis.command("EXISTS", "async-api:cache:/posts/1"), 1);
 
-  const res = await a.get("/posts/1", {
-    method: "PATCH",
-    body: JSON.stringify({ title: "changed" }),
-    headers: { "content-type": "application/json" },
-  });
-  assert.equal(res.status, 200);
-  await res.body?.cancel();
+  await patchTitle(a, "/posts/1", "changed");
   // Gone from Redis by the time the answer is out.
   for (const path of paths) {
     assert.equal(
@@ -134,13 +132,7 @@ Deno.test("REDIS_URL: a load in flight on B when a write lands on A is stored ne
   upstream.setFault("/posts/1", { delayMs: 500, body: old, times: 1 });
   const early = read(b, "/posts/1");
   await upstream.waitForRequests(1, "/posts/1");
-  const res = await a.get("/posts/1", {
-    method: "PATCH",
-    body: JSON.stringify({ title: "changed" }),
-    headers: { "content-type": "application/json" },
-  });
-  assert.equal(res.status, 200);
-  await res.body?.cancel();
+  await patchTitle(a, "/posts/1", "changed");
   assert.notEqual((await early).body.title, "changed", "B's caller");
   await b.app.cache.settled();
   assert.equal(await redis.command("EXISTS", "async-api:cache:/posts/1"), 0);
