@@ -8,6 +8,7 @@
  * @module
  */
 
+import { setTimeout as sleep } from "node:timers/promises";
 import assert from "node:assert/strict";
 import { freshness, parseCacheControl } from "./fixtures/freshness.ts";
 import { serveCaching } from "./fixtures/caching_service.ts";
@@ -15,8 +16,6 @@ import { serveCaching } from "./fixtures/caching_service.ts";
 const TTL_SECONDS = 3;
 // Headers carry whole seconds; what a request takes on a busy machine.
 const SLACK_MS = 250;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Received {
   res: Response;

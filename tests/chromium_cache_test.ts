@@ -11,6 +11,7 @@
  * @module
  */
 
+import { setTimeout as sleep } from "node:timers/promises";
 import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
 import { launchChromium } from "./fixtures/chromium.ts";
@@ -19,8 +20,6 @@ import { serveCaching } from "./fixtures/caching_service.ts";
 // Long enough that a page's fetch meant for half-way through the entry's
 // life still finds it fresh on a loaded machine (1.5 s of slack, not 0.5).
 const TTL_SECONDS = 4;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Fetched {
   status: number;

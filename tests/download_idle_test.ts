@@ -6,6 +6,7 @@
  * @module
  */
 
+import { setTimeout as sleep } from "node:timers/promises";
 import assert from "node:assert/strict";
 import { withStallTimeout } from "../services/http/stall_timeout.ts";
 import { spawnService } from "./fixtures/spawn.ts";
@@ -48,11 +49,6 @@ Deno.test("withStallTimeout validates its timeout and passes a read stream throu
   ).bytes();
   assert.deepEqual([...bytes], [1, 2]);
 });
-
-/** Resolves after `ms` ms. */
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 Deno.test("a body whose client goes away at any point leaves no stall timer behind", async () => {
   // Deno.serve writes a chunk from inside `enqueue` and, when it finds the

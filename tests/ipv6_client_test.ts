@@ -8,14 +8,11 @@
  * @module
  */
 
+import { setTimeout as delay } from "node:timers/promises";
 import assert from "node:assert/strict";
 import { clientKey } from "../services/http/trusted_proxies.ts";
 import { serveTempApp } from "./fixtures/served_app.ts";
 import { stalledBody } from "./fixtures/upload_client.ts";
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 /** Polls `condition` every 10 ms; rejects after 10 s. */
 async function waitUntil(condition: () => boolean, what: string) {

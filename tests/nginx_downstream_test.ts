@@ -9,11 +9,10 @@
  * @module
  */
 
+import { setTimeout as sleep } from "node:timers/promises";
 import assert from "node:assert/strict";
 import { type NginxServer, startCachingProxy } from "./fixtures/nginx.ts";
 import { serveCaching } from "./fixtures/caching_service.ts";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The service (TTL 1 s unless told) on a fixture upstream, nginx in front. */
 async function stack(

@@ -17,14 +17,13 @@
  * @module
  */
 
+import { setTimeout as sleep } from "node:timers/promises";
 import assert from "node:assert/strict";
 import { runTool } from "./fixtures/tool.ts";
 import { serveCaching } from "./fixtures/caching_service.ts";
 
 const PYTHON = Deno.env.get("PYTHON3_PATH") ?? "/usr/bin/python3";
 const TTL_SECONDS = 4;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // One CacheControl session: a GET, a pause of argv[2] seconds, a GET.
 const SCRIPT = `

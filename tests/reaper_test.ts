@@ -6,14 +6,13 @@
  * @module
  */
 
+import { setTimeout as sleep } from "node:timers/promises";
 import assert from "node:assert/strict";
 import { isRunning, startReaper } from "./fixtures/reaper.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";
 
 /** Sleeps (not by `exec`: its command line must keep naming the folder). */
 const FAKE_DAEMON = "trap 'kill $!; exit' TERM; sleep 600 & wait";
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function exists(path: string): Promise<boolean> {
   try {

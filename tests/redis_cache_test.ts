@@ -7,6 +7,7 @@
  * @module
  */
 
+import { setTimeout as sleep } from "node:timers/promises";
 import assert from "node:assert/strict";
 import { MemoryStore } from "../services/cache/memory_store.ts";
 import { RedisLink } from "../services/redis/redis_link.ts";
@@ -27,8 +28,6 @@ function report(line: string) {
   // deno-lint-ignore no-console
   console.log(line);
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 Deno.test("two-tier store: bytes round-trip exactly through Redis, expiring when no longer servable", async () => {
   await using redis = await startRedis();

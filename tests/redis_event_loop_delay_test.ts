@@ -19,12 +19,11 @@
  * @module
  */
 
+import { setTimeout as sleep } from "node:timers/promises";
 import assert from "node:assert/strict";
 import { type RedisCommands, RedisLink } from "../services/redis/redis_link.ts";
 import { startRedis } from "./fixtures/redis.ts";
 import { until } from "./fixtures/until.ts";
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Keeps the event loop from running for `ms`, as a burst of work does. */
 function busy(ms: number): void {

@@ -13,12 +13,11 @@
  * @module
  */
 
+import { setTimeout as sleep } from "node:timers/promises";
 import assert from "node:assert/strict";
 import { linkOf, redisInstances, sharedArgs } from "./fixtures/redis_apps.ts";
 import { startRedis } from "./fixtures/redis.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 Deno.test("REDIS_URL: a lock owner whose Redis was slow a moment ago still releases the lock, so waiters elsewhere do not wait out its life", async () => {
   await using upstream = startFixtureUpstream();

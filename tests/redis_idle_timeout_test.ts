@@ -7,12 +7,11 @@
  * @module
  */
 
+import { setTimeout as sleep } from "node:timers/promises";
 import assert from "node:assert/strict";
 import { createLogger } from "../services/ops/logger.ts";
 import { RedisLink } from "../services/redis/redis_link.ts";
 import { startRedis } from "./fixtures/redis.ts";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The server's count of connections accepted since it started. */
 async function connectionsReceived(

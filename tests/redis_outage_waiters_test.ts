@@ -10,6 +10,7 @@
  * @module
  */
 
+import { setTimeout as sleep } from "node:timers/promises";
 import assert from "node:assert/strict";
 import {
   linkOf,
@@ -27,8 +28,6 @@ function report(line: string) {
   // deno-lint-ignore no-console
   console.log(line);
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** GETs `path` through each app in `on` at once; resolves the statuses. */
 async function getAll(on: TestApp[], path: string): Promise<number[]> {

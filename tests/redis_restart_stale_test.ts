@@ -11,6 +11,7 @@
  * @module
  */
 
+import { setTimeout as sleep } from "node:timers/promises";
 import assert from "node:assert/strict";
 import type { TestApp } from "./fixtures/app.ts";
 import {
@@ -24,8 +25,6 @@ import {
 import { startRedis } from "./fixtures/redis.ts";
 import { until } from "./fixtures/until.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** GETs `path` through `t`: its status and `Cache-Status`. */
 async function answer(

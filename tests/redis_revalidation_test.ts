@@ -7,6 +7,7 @@
  * @module
  */
 
+import { setTimeout as sleep } from "node:timers/promises";
 import assert from "node:assert/strict";
 import { MemoryStore } from "../services/cache/memory_store.ts";
 import { RedisLink } from "../services/redis/redis_link.ts";
@@ -16,8 +17,6 @@ import { testApp } from "./fixtures/app.ts";
 import { startRedis } from "./fixtures/redis.ts";
 import { sharedArgs } from "./fixtures/redis_apps.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Waits (bounded) until every link is connected. */
 async function connected(...links: RedisLink[]): Promise<void> {

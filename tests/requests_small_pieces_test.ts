@@ -13,9 +13,10 @@
  * @module
  */
 
+import { setTimeout as sleep } from "node:timers/promises";
 import assert from "node:assert/strict";
 import { spawnUploadService } from "./fixtures/spawn.ts";
-import { healthzWithin2s, sleep } from "./fixtures/tiny_frames.ts";
+import { healthzWithin2s } from "./fixtures/tiny_frames.ts";
 
 const CLIENT = `
 import sys, requests

@@ -12,6 +12,7 @@
  * @module
  */
 
+import { setTimeout as sleep } from "node:timers/promises";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { bucketContents, type Ceph, sharedCeph } from "./fixtures/ceph.ts";
@@ -27,8 +28,6 @@ const MiB = 1024 * 1024;
 const TIMEOUT_MS = 2500;
 // Room for a loaded machine on top of the budget.
 const MARGIN_MS = 2500;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** `fetch`, its body read; the status, headers, text and time taken. */
 async function timed(url: string, init: RequestInit = {}) {

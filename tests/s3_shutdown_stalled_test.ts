@@ -11,6 +11,7 @@
  * @module
  */
 
+import { setTimeout as delay } from "node:timers/promises";
 import assert from "node:assert/strict";
 import { sharedCeph } from "./fixtures/ceph.ts";
 import { cephTest, s3Args } from "./fixtures/s3_app.ts";
@@ -21,10 +22,6 @@ import { STOP_UPLOADS_MS } from "../main.ts";
 
 const KiB = 1024;
 const GRACE_MS = 500;
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 cephTest(
   "s3: SIGTERM while the store hangs an upload: 503 problem+json with Connection: close before the exit, exit 0",

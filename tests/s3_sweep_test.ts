@@ -8,6 +8,7 @@
  * @module
  */
 
+import { setTimeout as sleep } from "node:timers/promises";
 import assert from "node:assert/strict";
 import { bucketContents, sharedCeph } from "./fixtures/ceph.ts";
 import { bytesOf, cephTest, s3Args } from "./fixtures/s3_app.ts";
@@ -15,8 +16,6 @@ import { serveApp } from "./fixtures/served_app.ts";
 import { until } from "./fixtures/until.ts";
 
 const MiB = 1024 * 1024;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * A request body of 16 MiB sent at 4 MiB/s (1 MiB every 250 ms), and how

@@ -14,6 +14,7 @@
  * @module
  */
 
+import { setTimeout as sleep } from "node:timers/promises";
 import assert from "node:assert/strict";
 import { bucketContents, type Ceph, sharedCeph } from "./fixtures/ceph.ts";
 import { startLoadBalancer } from "./fixtures/nginx_balancer.ts";
@@ -28,7 +29,6 @@ import {
   metric,
   partsOf,
   report,
-  sleep,
   startInstance,
   uploadIdOf,
 } from "./fixtures/scale_out.ts";

@@ -12,6 +12,7 @@
  * @module
  */
 
+import { setTimeout as sleep } from "node:timers/promises";
 import assert from "node:assert/strict";
 import { gzipSync } from "node:zlib";
 import { type SpawnedService, spawnUploadService } from "./fixtures/spawn.ts";
@@ -20,7 +21,6 @@ import {
   healthzWithin2s,
   pauseAndProbe,
   sendTinyFrames,
-  sleep,
   type TinyFramesRequest,
 } from "./fixtures/tiny_frames.ts";
 

@@ -12,13 +12,13 @@
  * @module
  */
 
+import { setTimeout as sleep } from "node:timers/promises";
 import assert from "node:assert/strict";
 import { spawnUploadService } from "./fixtures/spawn.ts";
 import {
   answerOf,
   pauseAndProbe,
   sendTinyFrames,
-  sleep,
 } from "./fixtures/tiny_frames.ts";
 
 Deno.test("A body of 100-byte frames arriving faster than it is read leaves the service answering, gets an answer, and SIGTERM still stops the service", async () => {

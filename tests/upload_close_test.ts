@@ -9,16 +9,13 @@
  * @module
  */
 
+import { setTimeout as delay } from "node:timers/promises";
 import assert from "node:assert/strict";
 import { spawnUploadService } from "./fixtures/spawn.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";
 import { untilClosed } from "./fixtures/until_closed.ts";
 
 const encoder = new TextEncoder();
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 /**
  * Opens an upload declaring 1 MB (or `length`), with `headers` added, and

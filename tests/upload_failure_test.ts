@@ -7,6 +7,7 @@
  * @module
  */
 
+import { setTimeout as delay } from "node:timers/promises";
 import assert from "node:assert/strict";
 import {
   DigestMismatchError,
@@ -20,7 +21,6 @@ import { receiveUpload } from "../services/uploads/pipeline.ts";
 import { listDir, withTempDir as withDir } from "./fixtures/temp_dir.ts";
 import {
   concat,
-  delay,
   into,
   KiB,
   makeChunks,

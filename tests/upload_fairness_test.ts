@@ -7,6 +7,7 @@
  * @module
  */
 
+import { setTimeout as delay } from "node:timers/promises";
 import assert from "node:assert/strict";
 import { clientAddress } from "../routes/pipeline.ts";
 import { LocalDiskStorage } from "../services/storage/local_disk.ts";
@@ -22,10 +23,6 @@ import {
 } from "./fixtures/upload_client.ts";
 
 const KiB = 1024;
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 /** Polls `condition` every 10 ms; rejects after `timeoutMs`. */
 async function waitUntil(

@@ -11,6 +11,7 @@
  * @module
  */
 
+import { setTimeout as delay } from "node:timers/promises";
 import assert from "node:assert/strict";
 import { type HashFactory, inlineHash } from "../services/uploads/hashing.ts";
 import { receiveUpload } from "../services/uploads/pipeline.ts";
@@ -19,7 +20,6 @@ import { withTempDir as withDir } from "./fixtures/temp_dir.ts";
 import {
   assertStored,
   concat,
-  delay,
   into,
   KiB,
   makeChunks,

@@ -11,6 +11,7 @@
  * @module
  */
 
+import { setTimeout as delay } from "node:timers/promises";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { HashWorkerEndedError } from "../services/uploads/errors.ts";
@@ -24,10 +25,6 @@ import {
 } from "./fixtures/upload_client.ts";
 
 const KiB = 1024;
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 /** Resolves once `found()` holds; rejects after `ms`. */
 async function untilAsync(

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { setTimeout as delay } from "node:timers/promises";
 import assert from "node:assert/strict";
 import { createLogger } from "../services/ops/logger.ts";
 import { FreeList } from "../services/uploads/buffers.ts";
@@ -15,10 +16,6 @@ import { slowDisk } from "./fixtures/slow_disk.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";
 
 const KiB = 1024;
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 /** A body of `count` chunks of `size` bytes, each after `delayMs`. */
 function body(count: number, size: number, delayMs = 0) {

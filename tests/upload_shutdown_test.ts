@@ -10,6 +10,7 @@
  * @module
  */
 
+import { setTimeout as delay } from "node:timers/promises";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
@@ -28,10 +29,6 @@ const POST_REQUEST = (() => {
       `content-length: ${body.length}\r\n\r\n${body}`,
   );
 })();
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 /** What `conn` sends next (one read, 5 s at most), or "end" once closed. */
 async function readOrEnd(conn: Deno.Conn): Promise<string> {

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { setTimeout as delay } from "node:timers/promises";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { spawnUploadService } from "./fixtures/spawn.ts";
@@ -15,10 +16,6 @@ import { listDir, withTempDir } from "./fixtures/temp_dir.ts";
 import { assertStoppedUpload, rawRequest } from "./fixtures/upload_client.ts";
 
 const KiB = 1024;
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 Deno.test("SIGTERM with SHUTDOWN_GRACE_MS shorter than an upload: 503 with Connection: close, no .part left, exit 0", async () => {
   await withTempDir(async (dataDir) => {

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { setTimeout as delay } from "node:timers/promises";
 import assert from "node:assert/strict";
 import { createLogger } from "../services/ops/logger.ts";
 import { receiveUpload } from "../services/uploads/pipeline.ts";
@@ -18,7 +19,6 @@ import {
   assertStored,
   byteSource,
   concat,
-  delay,
   into,
   KiB,
   makeChunks,

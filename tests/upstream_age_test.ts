@@ -9,6 +9,7 @@
  * @module
  */
 
+import { setTimeout as sleep } from "node:timers/promises";
 import assert from "node:assert/strict";
 import { MAX_DELTA_SECONDS, parseAge } from "../services/http/age.ts";
 import { decodeEntry, encodeEntry } from "../services/cache/entry_codec.ts";
@@ -16,8 +17,6 @@ import { freshness } from "./fixtures/freshness.ts";
 import { serveCaching } from "./fixtures/caching_service.ts";
 
 const TTL_SECONDS = 3;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 Deno.test("parseAge reads an Age as RFC 9111 5.1 says a cache reads it", () => {
   assert.equal(parseAge(null), undefined);

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { setTimeout as sleep } from "node:timers/promises";
 import assert from "node:assert/strict";
 import { testApp } from "./fixtures/app.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
@@ -26,8 +27,6 @@ async function timed(get: () => Promise<Response>) {
     ms,
   };
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 Deno.test("40 misses against a slow upstream: none waits past the budget, a full queue answers 503 at once", async () => {
   await using upstream = startFixtureUpstream();

@@ -8,14 +8,13 @@
  * @module
  */
 
+import { setTimeout as sleep } from "node:timers/promises";
 import assert from "node:assert/strict";
 import { type TestApp, testApp } from "./fixtures/app.ts";
 import {
   type FixtureUpstream,
   startFixtureUpstream,
 } from "./fixtures/upstream.ts";
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Past a 1 s TTL, with a margin. */
 const PAST_TTL_MS = 1100;
