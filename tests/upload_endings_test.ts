@@ -101,35 +101,29 @@ Deno.test("REDIS_URL: an instance started after an upload failed on another gets
     assert.equal(ending.data.status, 413);
   }));
 
-Deno.test("REDIS_URL: a subscriber on B coming after an upload failed on A gets failed at once", () =>
-  withTempDir(async (dir) => {
-    await using redis = await startRedis();
-    const { a, b } = await redisPair(dir, redis.url, ...TOO_LARGE);
-    await using _a = a;
-    await using _b = b;
-    const id = newId();
-    assert.equal(await upload(a.url, id, slowBody(8, 1)), 413);
-    const started = performance.now();
-    const ending = await lateEnding(b.url, id, 5_000);
-    assert.ok(performance.now() - started < 1_000, "at once");
-    assert.equal(ending.event, "failed");
-    assert.equal(ending.data.id, id);
-  }));
+Deno.test("REDIS_URL: a subscriber on B coming after an upload failed on A gets failed at once", async () => {
+  await using pair = await redisPair(...TOO_LARGE);
+  const { a, b } = pair;
+  const id = newId();
+  assert.equal(await upload(a.url, id, slowBody(8, 1)), 413);
+  const started = performance.now();
+  const ending = await lateEnding(b.url, id, 5_000);
+  assert.ok(performance.now() - started < 1_000, "at once");
+  assert.equal(ending.event, "failed");
+  assert.equal(ending.data.id, id);
+});
 
-Deno.test("REDIS_URL: an upload failing on A while Redis is away reaches B's subscriber once Redis is back", () =>
-  withTempDir(async (dir) => {
-    await using redis = await startRedis();
-    const { a, b } = await redisPair(dir, redis.url, ...TOO_LARGE);
-    await using _a = a;
-    await using _b = b;
-    const id = newId();
-    const events = await subscribe(b.url, id, 20_000);
-    await redis.stop();
-    assert.equal(await upload(a.url, id, slowBody(8, 1)), 413);
-    await redis.restart();
-    const ending = await nextEvent(events, (e) => e.event !== "");
-    assert.equal(ending.event, "failed");
-    assert.equal(ending.id, "ended");
-    assert.equal(JSON.parse(ending.data).outcome, "too_large");
-    assert.equal((await events.next()).done, true, "the stream ends");
-  }));
+Deno.test("REDIS_URL: an upload failing on A while Redis is away reaches B's subscriber once Redis is back", async () => {
+  await using pair = await redisPair(...TOO_LARGE);
+  const { a, b, redis } = pair;
+  const id = newId();
+  const events = await subscribe(b.url, id, 20_000);
+  await redis.stop();
+  assert.equal(await upload(a.url, id, slowBody(8, 1)), 413);
+  await redis.restart();
+  const ending = await nextEvent(events, (e) => e.event !== "");
+  assert.equal(ending.event, "failed");
+  assert.equal(ending.id, "ended");
+  assert.equal(JSON.parse(ending.data).outcome, "too_large");
+  assert.equal((await events.next()).done, true, "the stream ends");
+});

@@ -15,10 +15,8 @@
  */
 
 import assert from "node:assert/strict";
-import { startRedis } from "./fixtures/redis.ts";
 import { serveApp } from "./fixtures/served_app.ts";
 import { nextEvent } from "./fixtures/sse.ts";
-import { withTempDir } from "./fixtures/temp_dir.ts";
 import {
   CHUNK,
   newId,
@@ -54,34 +52,31 @@ Deno.test("a retry of a stored Upload-Id is 409, and a later subscriber of the i
   assert.equal(ending.data.size, 3 * CHUNK);
 });
 
-Deno.test("REDIS_URL: a retry refused 409 on B while A uploads the id leaves A's watchers waiting for A's done", () =>
-  withTempDir(async (dir) => {
-    await using redis = await startRedis();
-    const { a, b } = await redisPair(dir, redis.url);
-    await using _a = a;
-    await using _b = b;
-    const id = newId();
-    const onA = subscribe(a.url, id, 15_000);
-    const onB = subscribe(b.url, id, 15_000);
-    const [watchA, watchB] = await Promise.all([onA, onB]);
-    // A runs ~2 s; B is asked for the same id meanwhile (one DATA_DIR).
-    const first = upload(a.url, id, slowBody(20, 100));
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    assert.equal(await upload(b.url, id, slowBody(2, 1)), 409);
-    assert.equal(await first, 201);
-    for (const events of [watchA, watchB]) {
-      const ending = await nextEvent(
-        events,
-        (e) => e.event === "done" || e.event === "failed",
-      );
-      assert.equal(ending.event, "done", ending.data);
-      assert.equal(JSON.parse(ending.data).size, 20 * CHUNK);
-    }
-    // The ending kept in Redis is A's, for subscribers in any instance.
-    for (const origin of [a.url, b.url]) {
-      const late = await firstEnding(origin, id, 3_000);
-      assert.equal(late.event, "done", JSON.stringify(late.data));
-    }
-    const kept = await redis.command("GET", `async-api:uploads:ended:${id}`);
-    assert.equal(JSON.parse(String(kept)).type, "done");
-  }));
+Deno.test("REDIS_URL: a retry refused 409 on B while A uploads the id leaves A's watchers waiting for A's done", async () => {
+  await using pair = await redisPair();
+  const { a, b, redis } = pair;
+  const id = newId();
+  const onA = subscribe(a.url, id, 15_000);
+  const onB = subscribe(b.url, id, 15_000);
+  const [watchA, watchB] = await Promise.all([onA, onB]);
+  // A runs ~2 s; B is asked for the same id meanwhile (one DATA_DIR).
+  const first = upload(a.url, id, slowBody(20, 100));
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  assert.equal(await upload(b.url, id, slowBody(2, 1)), 409);
+  assert.equal(await first, 201);
+  for (const events of [watchA, watchB]) {
+    const ending = await nextEvent(
+      events,
+      (e) => e.event === "done" || e.event === "failed",
+    );
+    assert.equal(ending.event, "done", ending.data);
+    assert.equal(JSON.parse(ending.data).size, 20 * CHUNK);
+  }
+  // The ending kept in Redis is A's, for subscribers in any instance.
+  for (const origin of [a.url, b.url]) {
+    const late = await firstEnding(origin, id, 3_000);
+    assert.equal(late.event, "done", JSON.stringify(late.data));
+  }
+  const kept = await redis.command("GET", `async-api:uploads:ended:${id}`);
+  assert.equal(JSON.parse(String(kept)).type, "done");
+});

@@ -9,8 +9,6 @@
  */
 
 import assert from "node:assert/strict";
-import { startRedis } from "./fixtures/redis.ts";
-import { withTempDir } from "./fixtures/temp_dir.ts";
 import { until } from "./fixtures/until.ts";
 import {
   CHUNK,
@@ -24,113 +22,94 @@ import {
 
 const CHANNEL = "async-api:uploads:events";
 
-Deno.test("REDIS_URL: 40 ?id= streams of unknown ids add no Redis subscription: one channel per instance", () =>
-  withTempDir(async (dir) => {
-    await using redis = await startRedis();
-    // No per-client cap: the 40 streams come from one address.
-    const { a, b } = await redisPair(
-      dir,
-      redis.url,
-      "--max-upload-watchers-per-client",
-      "0",
-    );
-    await using _a = a;
-    await using _b = b;
-    const channels = async () =>
-      ((await redis.command("PUBSUB", "CHANNELS", "*")) as string[]).sort();
-    const before = await channels();
-    assert.ok(before.includes(CHANNEL), `channels: ${before}`);
-    const abort = new AbortController();
-    const streams: Response[] = [];
-    try {
-      for (let i = 0; i < 40; i++) {
-        streams.push(
-          await fetch(`${a.url}/uploads/events?id=${newId()}`, {
-            signal: abort.signal,
-          }),
-        );
-      }
-      assert.deepEqual(streams.map((res) => res.status), Array(40).fill(200));
-      assert.equal(a.app.watchers.count, 40);
-      assert.deepEqual(await channels(), before);
-      assert.deepEqual(await redis.command("PUBSUB", "NUMSUB", CHANNEL), [
-        CHANNEL,
-        2,
-      ]);
-      assert.equal(await redis.command("PUBSUB", "NUMPAT"), 0);
-    } finally {
-      abort.abort();
-      for (const res of streams) await res.body?.cancel().catch(() => {});
+Deno.test("REDIS_URL: 40 ?id= streams of unknown ids add no Redis subscription: one channel per instance", async () => {
+  // No per-client cap: the 40 streams come from one address.
+  await using pair = await redisPair("--max-upload-watchers-per-client", "0");
+  const { a, redis } = pair;
+  const channels = async () =>
+    ((await redis.command("PUBSUB", "CHANNELS", "*")) as string[]).sort();
+  const before = await channels();
+  assert.ok(before.includes(CHANNEL), `channels: ${before}`);
+  const abort = new AbortController();
+  const streams: Response[] = [];
+  try {
+    for (let i = 0; i < 40; i++) {
+      streams.push(
+        await fetch(`${a.url}/uploads/events?id=${newId()}`, {
+          signal: abort.signal,
+        }),
+      );
     }
-  }));
+    assert.deepEqual(streams.map((res) => res.status), Array(40).fill(200));
+    assert.equal(a.app.watchers.count, 40);
+    assert.deepEqual(await channels(), before);
+    assert.deepEqual(await redis.command("PUBSUB", "NUMSUB", CHANNEL), [
+      CHANNEL,
+      2,
+    ]);
+    assert.equal(await redis.command("PUBSUB", "NUMPAT"), 0);
+  } finally {
+    abort.abort();
+    for (const res of streams) await res.body?.cancel().catch(() => {});
+  }
+});
 
-Deno.test("REDIS_URL: Redis paused mid-upload: the upload is not slowed, B gets progress before and after, then done", () =>
-  withTempDir(async (dir) => {
-    await using redis = await startRedis();
-    // A command timeout of 200 ms: a paused Redis costs the relay that
-    // once, then it skips publishing for a second at a time.
-    const { a, b } = await redisPair(
-      dir,
-      redis.url,
-      "--redis-timeout-ms",
-      "200",
-    );
-    await using _a = a;
-    await using _b = b;
-    const id = newId();
-    const events = await subscribe(b.url, id, 20_000);
-    const started = performance.now();
-    // 40 chunks, 100 ms apart: ~3.9 s.
-    const status = upload(a.url, id, slowBody(40, 100));
-    await new Promise((resolve) => setTimeout(resolve, 700));
-    assert.equal(await redis.command("CLIENT", "PAUSE", "1500", "ALL"), "OK");
-    const pausedAt = performance.now();
-    assert.equal(await status, 201);
-    const elapsed = performance.now() - started;
-    assert.ok(elapsed < 5_500, `the upload took ${Math.round(elapsed)} ms`);
-    const { ending, progress } = await untilEnding(events);
-    assert.equal(ending.event, "done");
-    assert.equal(JSON.parse(ending.data).size, 40 * CHUNK);
-    const elapsedAtPause = pausedAt - started;
-    const early = progress.filter((p) => p.elapsedMs < elapsedAtPause);
-    const late = progress.filter((p) => p.elapsedMs > elapsedAtPause + 1_500);
-    assert.ok(early.length >= 1, `${early.length} progress before the pause`);
-    assert.ok(late.length >= 1, `${late.length} progress after the pause`);
-    const failures = a.records.filter((r) => r.msg === "uploads.relay_failed");
-    assert.ok(failures.length <= 1, `${failures.length} failures logged`);
-  }));
+Deno.test("REDIS_URL: Redis paused mid-upload: the upload is not slowed, B gets progress before and after, then done", async () => {
+  // A command timeout of 200 ms: a paused Redis costs the relay that
+  // once, then it skips publishing for a second at a time.
+  await using pair = await redisPair("--redis-timeout-ms", "200");
+  const { a, b, redis } = pair;
+  const id = newId();
+  const events = await subscribe(b.url, id, 20_000);
+  const started = performance.now();
+  // 40 chunks, 100 ms apart: ~3.9 s.
+  const status = upload(a.url, id, slowBody(40, 100));
+  await new Promise((resolve) => setTimeout(resolve, 700));
+  assert.equal(await redis.command("CLIENT", "PAUSE", "1500", "ALL"), "OK");
+  const pausedAt = performance.now();
+  assert.equal(await status, 201);
+  const elapsed = performance.now() - started;
+  assert.ok(elapsed < 5_500, `the upload took ${Math.round(elapsed)} ms`);
+  const { ending, progress } = await untilEnding(events);
+  assert.equal(ending.event, "done");
+  assert.equal(JSON.parse(ending.data).size, 40 * CHUNK);
+  const elapsedAtPause = pausedAt - started;
+  const early = progress.filter((p) => p.elapsedMs < elapsedAtPause);
+  const late = progress.filter((p) => p.elapsedMs > elapsedAtPause + 1_500);
+  assert.ok(early.length >= 1, `${early.length} progress before the pause`);
+  assert.ok(late.length >= 1, `${late.length} progress after the pause`);
+  const failures = a.records.filter((r) => r.msg === "uploads.relay_failed");
+  assert.ok(failures.length <= 1, `${failures.length} failures logged`);
+});
 
-Deno.test("REDIS_URL: uploads heard of elsewhere are listed at most 1024 at once, and leave the list 3 s after their last message", () =>
-  withTempDir(async (dir) => {
-    await using redis = await startRedis();
-    const { a, b } = await redisPair(dir, redis.url);
-    await using _a = a;
-    await using _b = b;
-    // As a third instance would publish them: 1100 uploads in ten messages.
-    const ids = Array.from({ length: 1100 }, newId);
-    const started = new Date().toISOString();
-    for (let at = 0; at < ids.length; at += 110) {
-      const uploads = ids.slice(at, at + 110).map((id) => ({
-        id,
-        startedAt: started,
-        elapsedMs: 10,
-        bytesReceived: 1,
-        bytesPerSecond: 1,
-        bound: "read",
-      }));
-      const message = {
-        from: "elsewhere",
-        event: { type: "progress", uploads },
-      };
-      await redis.command("PUBLISH", CHANNEL, JSON.stringify(message));
-    }
-    const listed = async () => {
-      const res = await fetch(`${b.url}/uploads`);
-      return (await res.json()).items.length as number;
+Deno.test("REDIS_URL: uploads heard of elsewhere are listed at most 1024 at once, and leave the list 3 s after their last message", async () => {
+  await using pair = await redisPair();
+  const { b, redis } = pair;
+  // As a third instance would publish them: 1100 uploads in ten messages.
+  const ids = Array.from({ length: 1100 }, newId);
+  const started = new Date().toISOString();
+  for (let at = 0; at < ids.length; at += 110) {
+    const uploads = ids.slice(at, at + 110).map((id) => ({
+      id,
+      startedAt: started,
+      elapsedMs: 10,
+      bytesReceived: 1,
+      bytesPerSecond: 1,
+      bound: "read",
+    }));
+    const message = {
+      from: "elsewhere",
+      event: { type: "progress", uploads },
     };
-    await until(async () => (await listed()) === 1024, "1024 listed");
-    const heardAt = performance.now();
-    await until(async () => (await listed()) === 0, "forgotten", 5_000);
-    const after = performance.now() - heardAt;
-    assert.ok(after > 2_000, `forgotten after ${Math.round(after)} ms`);
-  }));
+    await redis.command("PUBLISH", CHANNEL, JSON.stringify(message));
+  }
+  const listed = async () => {
+    const res = await fetch(`${b.url}/uploads`);
+    return (await res.json()).items.length as number;
+  };
+  await until(async () => (await listed()) === 1024, "1024 listed");
+  const heardAt = performance.now();
+  await until(async () => (await listed()) === 0, "forgotten", 5_000);
+  const after = performance.now() - heardAt;
+  assert.ok(after > 2_000, `forgotten after ${Math.round(after)} ms`);
+});

@@ -13,7 +13,6 @@
  */
 
 import assert from "node:assert/strict";
-import { startRedis } from "./fixtures/redis.ts";
 import {
   CHUNK,
   newId,
@@ -24,105 +23,92 @@ import {
   upload,
 } from "./fixtures/upload_events.ts";
 import { nextEvent } from "./fixtures/sse.ts";
-import { withTempDir } from "./fixtures/temp_dir.ts";
 import { until } from "./fixtures/until.ts";
 
-Deno.test("REDIS_URL: a subscriber on B gets progress, then done, of an upload on A", () =>
-  withTempDir(async (dir) => {
-    await using redis = await startRedis();
-    const { a, b } = await redisPair(dir, redis.url);
-    await using _a = a;
-    await using _b = b;
-    const id = newId();
-    const events = await subscribe(b.url, id, 15_000);
-    // 24 chunks, 100 ms apart: ~2.3 s, nine or so progress ticks.
-    const status = upload(a.url, id, slowBody(24, 100));
-    const { ending, progress } = await untilEnding(events);
-    assert.equal(await status, 201);
-    assert.ok(progress.length >= 3, `${progress.length} progress events`);
-    assert.ok(progress.every((p) => p.id === id));
-    const bytes = progress.map((p) => p.bytesReceived);
-    assert.deepEqual(bytes, [...bytes].sort((x, y) => x - y), "in order");
-    assert.ok(bytes.at(-1)! > bytes[0]!, "progress moves");
-    assert.equal(ending.event, "done");
-    assert.equal(ending.id, "ended");
-    const done = JSON.parse(ending.data);
-    assert.equal(done.id, id);
-    assert.equal(done.size, 24 * CHUNK);
-    // The upload's own result, figures included, not the storage's facts.
-    assert.equal(typeof done.durationMs, "number");
-    assert.ok(done.bound === "read" || done.bound === "write");
-    assert.equal((await events.next()).done, true, "the stream ends");
-  }));
+Deno.test("REDIS_URL: a subscriber on B gets progress, then done, of an upload on A", async () => {
+  await using pair = await redisPair();
+  const { a, b } = pair;
+  const id = newId();
+  const events = await subscribe(b.url, id, 15_000);
+  // 24 chunks, 100 ms apart: ~2.3 s, nine or so progress ticks.
+  const status = upload(a.url, id, slowBody(24, 100));
+  const { ending, progress } = await untilEnding(events);
+  assert.equal(await status, 201);
+  assert.ok(progress.length >= 3, `${progress.length} progress events`);
+  assert.ok(progress.every((p) => p.id === id));
+  const bytes = progress.map((p) => p.bytesReceived);
+  assert.deepEqual(bytes, [...bytes].sort((x, y) => x - y), "in order");
+  assert.ok(bytes.at(-1)! > bytes[0]!, "progress moves");
+  assert.equal(ending.event, "done");
+  assert.equal(ending.id, "ended");
+  const done = JSON.parse(ending.data);
+  assert.equal(done.id, id);
+  assert.equal(done.size, 24 * CHUNK);
+  // The upload's own result, figures included, not the storage's facts.
+  assert.equal(typeof done.durationMs, "number");
+  assert.ok(done.bound === "read" || done.bound === "write");
+  assert.equal((await events.next()).done, true, "the stream ends");
+});
 
-Deno.test("REDIS_URL: an upload failing on A (over MAX_UPLOAD_BYTES) is failed on B", () =>
-  withTempDir(async (dir) => {
-    await using redis = await startRedis();
-    const max = String(10 * CHUNK);
-    const { a, b } = await redisPair(dir, redis.url, "--max-upload-bytes", max);
-    await using _a = a;
-    await using _b = b;
-    const id = newId();
-    const events = await subscribe(b.url, id, 15_000);
-    // Chunked, so admitted: it fails at its 11th chunk, after ~1 s.
-    const status = await upload(a.url, id, slowBody(20, 100));
-    assert.equal(status, 413);
-    const { ending, progress } = await untilEnding(events);
-    assert.ok(progress.length >= 1, `${progress.length} progress events`);
-    assert.equal(ending.event, "failed");
-    assert.equal(ending.id, "ended");
-    const failed = JSON.parse(ending.data);
-    assert.equal(failed.id, id);
-    assert.equal(failed.outcome, "too_large");
-    assert.equal(failed.status, 413);
-    assert.equal((await events.next()).done, true, "the stream ends");
-  }));
+Deno.test("REDIS_URL: an upload failing on A (over MAX_UPLOAD_BYTES) is failed on B", async () => {
+  const max = String(10 * CHUNK);
+  await using pair = await redisPair("--max-upload-bytes", max);
+  const { a, b } = pair;
+  const id = newId();
+  const events = await subscribe(b.url, id, 15_000);
+  // Chunked, so admitted: it fails at its 11th chunk, after ~1 s.
+  const status = await upload(a.url, id, slowBody(20, 100));
+  assert.equal(status, 413);
+  const { ending, progress } = await untilEnding(events);
+  assert.ok(progress.length >= 1, `${progress.length} progress events`);
+  assert.equal(ending.event, "failed");
+  assert.equal(ending.id, "ended");
+  const failed = JSON.parse(ending.data);
+  assert.equal(failed.id, id);
+  assert.equal(failed.outcome, "too_large");
+  assert.equal(failed.status, 413);
+  assert.equal((await events.next()).done, true, "the stream ends");
+});
 
-Deno.test("REDIS_URL: GET /uploads on B lists an upload running on A, then no more", () =>
-  withTempDir(async (dir) => {
-    await using redis = await startRedis();
-    const { a, b } = await redisPair(dir, redis.url);
-    await using _a = a;
-    await using _b = b;
-    const id = newId();
-    const listed = async () => {
-      const res = await fetch(`${b.url}/uploads`);
-      const { items } = await res.json();
-      return (items as { id: string; bytesReceived: number }[])
-        .find((item) => item.id === id);
-    };
-    const status = upload(a.url, id, slowBody(20, 100));
-    let seen: { bytesReceived: number } | undefined;
-    await until(async () => (seen = await listed()) !== undefined, "listed");
-    assert.ok(seen!.bytesReceived > 0);
-    assert.equal(await status, 201);
-    // Its ending takes it off every instance's list.
-    await until(async () => (await listed()) === undefined, "unlisted", 2_000);
-  }));
+Deno.test("REDIS_URL: GET /uploads on B lists an upload running on A, then no more", async () => {
+  await using pair = await redisPair();
+  const { a, b } = pair;
+  const id = newId();
+  const listed = async () => {
+    const res = await fetch(`${b.url}/uploads`);
+    const { items } = await res.json();
+    return (items as { id: string; bytesReceived: number }[])
+      .find((item) => item.id === id);
+  };
+  const status = upload(a.url, id, slowBody(20, 100));
+  let seen: { bytesReceived: number } | undefined;
+  await until(async () => (seen = await listed()) !== undefined, "listed");
+  assert.ok(seen!.bytesReceived > 0);
+  assert.equal(await status, 201);
+  // Its ending takes it off every instance's list.
+  await until(async () => (await listed()) === undefined, "unlisted", 2_000);
+});
 
-Deno.test("REDIS_URL: Redis stopped mid-upload: the upload succeeds, B's subscriber gets done from the storage", () =>
-  withTempDir(async (dir) => {
-    await using redis = await startRedis();
-    const { a, b } = await redisPair(dir, redis.url);
-    await using _a = a;
-    await using _b = b;
-    const id = newId();
-    const events = await subscribe(b.url, id, 20_000);
-    const started = performance.now();
-    const status = upload(a.url, id, slowBody(30, 100));
-    // Relayed while Redis runs.
-    const first = await nextEvent(events, (e) => e.event !== "");
-    assert.equal(first.event, "progress");
-    await redis.stop();
-    assert.equal(await status, 201);
-    const elapsed = performance.now() - started;
-    assert.ok(elapsed < 8_000, `the upload took ${Math.round(elapsed)} ms`);
-    const { ending } = await untilEnding(events);
-    assert.equal(ending.event, "done");
-    assert.equal(JSON.parse(ending.data).size, 30 * CHUNK);
-    // And a new upload with Redis down.
-    const late = newId();
-    const lateEvents = await subscribe(b.url, late, 10_000);
-    assert.equal(await upload(a.url, late, slowBody(3, 10)), 201);
-    assert.equal((await untilEnding(lateEvents)).ending.event, "done");
-  }));
+Deno.test("REDIS_URL: Redis stopped mid-upload: the upload succeeds, B's subscriber gets done from the storage", async () => {
+  await using pair = await redisPair();
+  const { a, b, redis } = pair;
+  const id = newId();
+  const events = await subscribe(b.url, id, 20_000);
+  const started = performance.now();
+  const status = upload(a.url, id, slowBody(30, 100));
+  // Relayed while Redis runs.
+  const first = await nextEvent(events, (e) => e.event !== "");
+  assert.equal(first.event, "progress");
+  await redis.stop();
+  assert.equal(await status, 201);
+  const elapsed = performance.now() - started;
+  assert.ok(elapsed < 8_000, `the upload took ${Math.round(elapsed)} ms`);
+  const { ending } = await untilEnding(events);
+  assert.equal(ending.event, "done");
+  assert.equal(JSON.parse(ending.data).size, 30 * CHUNK);
+  // And a new upload with Redis down.
+  const late = newId();
+  const lateEvents = await subscribe(b.url, late, 10_000);
+  assert.equal(await upload(a.url, late, slowBody(3, 10)), 201);
+  assert.equal((await untilEnding(lateEvents)).ending.event, "done");
+});
