@@ -11,8 +11,7 @@
 import assert from "node:assert/strict";
 import type { TestApp } from "./fixtures/app.ts";
 import { testApp } from "./fixtures/app.ts";
-import { linkOf, redisInstances, sharedArgs } from "./fixtures/redis_apps.ts";
-import { startRedis } from "./fixtures/redis.ts";
+import { linkOf, sharedCache } from "./fixtures/redis_apps.ts";
 import { until } from "./fixtures/until.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
 
@@ -160,13 +159,8 @@ Deno.test("DELETE /cache?path= takes a path with ]= as written, as URLSearchPara
 });
 
 Deno.test("REDIS_URL: a purge through A empties Redis and B's memory; the count says shared", async () => {
-  await using upstream = startFixtureUpstream();
-  await using redis = await startRedis();
-  await using apps = await redisInstances(
-    2,
-    sharedArgs(upstream.url, redis.url, "--cache-admin-token", TOKEN),
-  );
-  const [a, b] = apps;
+  await using shared = await sharedCache(2, ["--cache-admin-token", TOKEN]);
+  const { redis, apps: [a, b] } = shared;
   for (const path of CACHED) await hit(a, path);
   // B has them in memory too now.
   for (const path of CACHED) await hit(b, path);

@@ -17,7 +17,7 @@ import {
   linkOf,
   recordingLogger,
   redisInstances,
-  sharedArgs,
+  sharedCache,
 } from "./fixtures/redis_apps.ts";
 import { startRedis } from "./fixtures/redis.ts";
 import { until } from "./fixtures/until.ts";
@@ -74,13 +74,8 @@ Deno.test("two-tier store: bytes round-trip exactly through Redis, expiring when
 });
 
 Deno.test("REDIS_URL: a miss on instance A is a hit on instance B without an upstream request", async () => {
-  await using upstream = startFixtureUpstream();
-  await using redis = await startRedis();
-  await using apps = await redisInstances(
-    2,
-    sharedArgs(upstream.url, redis.url),
-  );
-  const [a, b] = apps;
+  await using shared = await sharedCache(2);
+  const { upstream, apps: [a, b] } = shared;
   const first = await a.get("/posts/1");
   assert.equal(first.status, 200);
   assert.match(first.headers.get("cache-status") ?? "", /fwd=miss/);
@@ -105,12 +100,8 @@ Deno.test("REDIS_URL: a miss on instance A is a hit on instance B without an ups
 });
 
 Deno.test("REDIS_URL: 100 concurrent cold misses over 3 instances make 1 upstream request", async () => {
-  await using upstream = startFixtureUpstream();
-  await using redis = await startRedis();
-  await using apps = await redisInstances(
-    3,
-    sharedArgs(upstream.url, redis.url),
-  );
+  await using shared = await sharedCache(3);
+  const { upstream, apps } = shared;
   // The upstream answers in 100 ms, so the misses overlap its fetch.
   upstream.setFault("/posts/7", { delayMs: 100 });
   const waits: number[] = [];
@@ -136,15 +127,9 @@ Deno.test("REDIS_URL: 100 concurrent cold misses over 3 instances make 1 upstrea
 });
 
 Deno.test("REDIS_URL: Redis stopped mid-run: every GET 200, cache_redis_up 0, logged once; restarted: sharing resumes", async () => {
-  await using upstream = startFixtureUpstream();
-  await using redis = await startRedis();
   const { logger, msgs } = recordingLogger();
-  await using apps = await redisInstances(
-    2,
-    sharedArgs(upstream.url, redis.url),
-    logger,
-  );
-  const [a, b] = apps;
+  await using shared = await sharedCache(2, [], logger);
+  const { upstream, redis, apps: [a, b] } = shared;
   assert.equal((await a.get("/posts/1")).status, 200);
   await redis.stop();
   await until(() => !linkOf(a).up && !linkOf(b).up, "Redis down seen");
@@ -244,20 +229,13 @@ Deno.test("REDIS_URL: a slow Redis (CLIENT PAUSE) is a miss after REDIS_TIMEOUT_
 });
 
 Deno.test("REDIS_URL: stale-while-revalidate over 2 instances: one background refresh cluster-wide, then fresh everywhere", async () => {
-  await using upstream = startFixtureUpstream();
-  await using redis = await startRedis();
-  await using apps = await redisInstances(
-    2,
-    sharedArgs(
-      upstream.url,
-      redis.url,
-      "--cache-ttl-seconds",
-      "1",
-      "--cache-stale-while-revalidate-seconds",
-      "60",
-    ),
-  );
-  const [a, b] = apps;
+  await using shared = await sharedCache(2, [
+    "--cache-ttl-seconds",
+    "1",
+    "--cache-stale-while-revalidate-seconds",
+    "60",
+  ]);
+  const { upstream, apps: [a, b] } = shared;
   await (await a.get("/users/2")).body?.cancel();
   await (await b.get("/users/2")).body?.cancel();
   assert.equal(upstream.hits("/users/2"), 1);
@@ -285,24 +263,17 @@ Deno.test("REDIS_URL: stale-while-revalidate over 2 instances: one background re
 });
 
 Deno.test("REDIS_URL: stale-if-error over 2 instances: a failing upstream gets the shared stale entry on both", async () => {
-  await using upstream = startFixtureUpstream();
-  await using redis = await startRedis();
-  await using apps = await redisInstances(
-    2,
-    sharedArgs(
-      upstream.url,
-      redis.url,
-      "--cache-ttl-seconds",
-      "1",
-      "--cache-stale-while-revalidate-seconds",
-      "0",
-      "--cache-stale-if-error-seconds",
-      "60",
-      "--upstream-retries",
-      "0",
-    ),
-  );
-  const [a, b] = apps;
+  await using shared = await sharedCache(2, [
+    "--cache-ttl-seconds",
+    "1",
+    "--cache-stale-while-revalidate-seconds",
+    "0",
+    "--cache-stale-if-error-seconds",
+    "60",
+    "--upstream-retries",
+    "0",
+  ]);
+  const { upstream, apps: [a, b] } = shared;
   // Stored by A only: B has it from Redis alone.
   const first = await a.get("/albums/1");
   const bytes = await first.text();
@@ -317,12 +288,8 @@ Deno.test("REDIS_URL: stale-if-error over 2 instances: a failing upstream gets t
 });
 
 Deno.test("REDIS_URL: a lock whose owner died is waited out (bounded by the upstream budget), then the instance fetches by itself", async () => {
-  await using upstream = startFixtureUpstream();
-  await using redis = await startRedis();
-  await using apps = await redisInstances(
-    1,
-    sharedArgs(upstream.url, redis.url, "--upstream-timeout-ms", "300"),
-  );
+  await using shared = await sharedCache(1, ["--upstream-timeout-ms", "300"]);
+  const { upstream, redis, apps } = shared;
   const t = apps[0]!;
   // Another instance took the lock and died: nobody will announce.
   assert.equal(

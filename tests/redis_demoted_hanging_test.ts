@@ -11,15 +11,8 @@
 
 import assert from "node:assert/strict";
 import type { TestApp } from "./fixtures/app.ts";
-import {
-  linkOf,
-  metric,
-  redisInstances,
-  sharedArgs,
-} from "./fixtures/redis_apps.ts";
-import { startRedis } from "./fixtures/redis.ts";
+import { linkOf, metric, sharedCache } from "./fixtures/redis_apps.ts";
 import { until } from "./fixtures/until.ts";
-import { startFixtureUpstream } from "./fixtures/upstream.ts";
 
 /** GETs `path` through `t`: its status and `Cache-Status`. */
 async function answer(t: TestApp, path: string): Promise<string> {
@@ -31,26 +24,19 @@ async function answer(t: TestApp, path: string): Promise<string> {
 const STALE_IF_ERROR = /^200 .*fwd=stale; ttl=\d+; detail="stale-if-error"$/;
 
 Deno.test("REDIS_URL: a demoted copy while the upstream hangs is served stale-if-error after the upstream's timeout, the wait shared", async () => {
-  await using upstream = startFixtureUpstream();
-  await using redis = await startRedis();
-  await using apps = await redisInstances(
-    1,
-    sharedArgs(
-      upstream.url,
-      redis.url,
-      "--cache-ttl-seconds",
-      "60",
-      "--upstream-timeout-ms",
-      "500",
-      "--upstream-retries",
-      "0",
-      "--upstream-breaker-threshold",
-      "3",
-      "--upstream-breaker-cooldown-ms",
-      "60000",
-    ),
-  );
-  const [t] = apps;
+  await using shared = await sharedCache(1, [
+    "--cache-ttl-seconds",
+    "60",
+    "--upstream-timeout-ms",
+    "500",
+    "--upstream-retries",
+    "0",
+    "--upstream-breaker-threshold",
+    "3",
+    "--upstream-breaker-cooldown-ms",
+    "60000",
+  ]);
+  const { upstream, redis, apps: [t] } = shared;
   try {
     assert.match(await answer(t, "/posts/1"), /^200 .*fwd=miss/);
     await redis.restart();

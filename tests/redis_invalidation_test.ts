@@ -12,14 +12,9 @@ import { MemoryStore } from "../services/cache/memory_store.ts";
 import { RedisLink } from "../services/redis/redis_link.ts";
 import { TwoTierStore } from "../services/cache/two_tier.ts";
 import type { TestApp } from "./fixtures/app.ts";
-import {
-  patchTitle,
-  redisInstances,
-  sharedArgs,
-} from "./fixtures/redis_apps.ts";
+import { patchTitle, sharedCache } from "./fixtures/redis_apps.ts";
 import { startRedis } from "./fixtures/redis.ts";
 import { until } from "./fixtures/until.ts";
-import { startFixtureUpstream } from "./fixtures/upstream.ts";
 
 async function read(t: TestApp, path: string) {
   const res = await t.get(path);
@@ -30,13 +25,8 @@ async function read(t: TestApp, path: string) {
 }
 
 Deno.test("REDIS_URL: a write through A drops the entries in Redis and B's in-memory copies", async () => {
-  await using upstream = startFixtureUpstream();
-  await using redis = await startRedis();
-  await using apps = await redisInstances(
-    2,
-    sharedArgs(upstream.url, redis.url),
-  );
-  const [a, b] = apps;
+  await using shared = await sharedCache(2);
+  const { redis, apps: [a, b] } = shared;
   const paths = ["/posts/1", "/posts?userId=1", "/users/1/posts"];
   for (const path of paths) await read(a, path);
   // B finds them in Redis and keeps them in its memory.
@@ -119,13 +109,8 @@ Deno.test("two-tier store: a drop arriving from another instance deletes from Re
 });
 
 Deno.test("REDIS_URL: a load in flight on B when a write lands on A is stored neither in Redis nor in B", async () => {
-  await using upstream = startFixtureUpstream();
-  await using redis = await startRedis();
-  await using apps = await redisInstances(
-    2,
-    sharedArgs(upstream.url, redis.url),
-  );
-  const [a, b] = apps;
+  await using shared = await sharedCache(2);
+  const { upstream, redis, apps: [a, b] } = shared;
   const old = await (await fetch(`${upstream.url}/posts/1`)).text();
   upstream.resetHits();
   // B's read is answered late with what was there before the write.

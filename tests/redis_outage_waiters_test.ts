@@ -12,15 +12,8 @@
 
 import { setTimeout as sleep } from "node:timers/promises";
 import assert from "node:assert/strict";
-import {
-  linkOf,
-  recordingLogger,
-  redisInstances,
-  sharedArgs,
-} from "./fixtures/redis_apps.ts";
-import { startRedis } from "./fixtures/redis.ts";
+import { linkOf, recordingLogger, sharedCache } from "./fixtures/redis_apps.ts";
 import type { TestApp } from "./fixtures/app.ts";
-import { startFixtureUpstream } from "./fixtures/upstream.ts";
 import { until } from "./fixtures/until.ts";
 
 /** Prints a measured figure. */
@@ -39,17 +32,15 @@ async function getAll(on: TestApp[], path: string): Promise<number[]> {
 }
 
 Deno.test("REDIS_URL: Redis stopped while B waits on A's lock: B loads the key itself at once, not after the lock's life; single-flight again once Redis is back", async () => {
-  await using upstream = startFixtureUpstream();
-  await using redis = await startRedis();
   const { logger, msgs } = recordingLogger();
   // A lock lives UPSTREAM_TIMEOUT_MS + 1 s: 16 s, far from what the
   // waiters may take once they load by themselves.
-  await using apps = await redisInstances(
+  await using shared = await sharedCache(
     2,
-    sharedArgs(upstream.url, redis.url, "--upstream-timeout-ms", "15000"),
+    ["--upstream-timeout-ms", "15000"],
     logger,
   );
-  const [a, b] = apps;
+  const { upstream, redis, apps: [a, b] } = shared;
   // A holds the lock for 3 s (its upstream load); B's requests wait on it.
   upstream.setFault("/posts/3", { delayMs: 3_000, times: 1 });
   const owner = a.get("/posts/3");

@@ -19,7 +19,7 @@ import {
   patchTitle,
   read,
   redisInstances,
-  sharedArgs,
+  sharedCache,
 } from "./fixtures/redis_apps.ts";
 import { startRedis } from "./fixtures/redis.ts";
 import { until } from "./fixtures/until.ts";
@@ -27,13 +27,8 @@ import { startTcpProxy } from "./fixtures/tcp_proxy.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
 
 Deno.test("REDIS_URL: Redis restarted: a write through A while it was down does not leave B serving its old memory copy", async () => {
-  await using upstream = startFixtureUpstream();
-  await using redis = await startRedis();
-  await using apps = await redisInstances(
-    2,
-    sharedArgs(upstream.url, redis.url),
-  );
-  const [a, b] = apps;
+  await using shared = await sharedCache(2);
+  const { redis, apps: [a, b] } = shared;
   await cachedOnBoth(a, b, "/posts/1");
   await redis.stop();
   await until(() => !linkOf(a).up && !linkOf(b).up, "Redis down seen");
@@ -173,13 +168,8 @@ function keepKillingSubscribers(
 }
 
 Deno.test("REDIS_URL: subscribers killed (CLIENT KILL TYPE pubsub) again and again during a write through A: B serves the new data once subscribed again", async () => {
-  await using upstream = startFixtureUpstream();
-  await using redis = await startRedis();
-  await using apps = await redisInstances(
-    2,
-    sharedArgs(upstream.url, redis.url),
-  );
-  const [a, b] = apps;
+  await using shared = await sharedCache(2);
+  const { redis, apps: [a, b] } = shared;
   for (let round = 1; round <= 3; round++) {
     await cachedOnBoth(a, b, "/posts/1");
     // node-redis reconnects after its backoff (~50 ms) and is killed

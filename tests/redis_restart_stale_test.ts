@@ -19,12 +19,9 @@ import {
   linkOf,
   metric,
   read,
-  redisInstances,
-  sharedArgs,
+  sharedCache,
 } from "./fixtures/redis_apps.ts";
-import { startRedis } from "./fixtures/redis.ts";
 import { until } from "./fixtures/until.ts";
-import { startFixtureUpstream } from "./fixtures/upstream.ts";
 
 /** GETs `path` through `t`: its status and `Cache-Status`. */
 async function answer(
@@ -40,13 +37,8 @@ async function answer(
 }
 
 Deno.test("REDIS_URL: Redis restarted while the upstream answers 500: both instances keep serving stale-if-error, each after asking the upstream again", async () => {
-  await using upstream = startFixtureUpstream();
-  await using redis = await startRedis();
-  await using apps = await redisInstances(
-    2,
-    sharedArgs(upstream.url, redis.url, "--cache-ttl-seconds", "1"),
-  );
-  const [a, b] = apps;
+  await using shared = await sharedCache(2, ["--cache-ttl-seconds", "1"]);
+  const { upstream, redis, apps: [a, b] } = shared;
   await cachedOnBoth(a, b, "/posts/1");
   upstream.setFault("/posts/1", { status: 500 });
   await redis.stop();
@@ -88,21 +80,15 @@ Deno.test("REDIS_URL: Redis restarted while the upstream answers 500: both insta
 });
 
 Deno.test("REDIS_URL: Redis paused (SIGSTOP) while the upstream answers 500: every answer of both instances is 200, during the pause and after", async () => {
-  await using upstream = startFixtureUpstream();
-  await using redis = await startRedis();
-  await using apps = await redisInstances(
-    2,
-    sharedArgs(
-      upstream.url,
-      redis.url,
-      "--cache-ttl-seconds",
-      "1",
-      "--redis-ping-interval-ms",
-      "300",
-      "--redis-timeout-ms",
-      "200",
-    ),
-  );
+  await using shared = await sharedCache(2, [
+    "--cache-ttl-seconds",
+    "1",
+    "--redis-ping-interval-ms",
+    "300",
+    "--redis-timeout-ms",
+    "200",
+  ]);
+  const { upstream, redis, apps } = shared;
   const [a, b] = apps;
   await cachedOnBoth(a, b, "/posts/1");
   upstream.setFault("/posts/1", { status: 500 });
