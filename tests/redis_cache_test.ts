@@ -20,6 +20,7 @@ import {
   sharedCache,
 } from "./fixtures/redis_apps.ts";
 import { startRedis } from "./fixtures/redis.ts";
+import { STALE_IF_ERROR_FLAGS } from "./fixtures/stale_if_error.ts";
 import { until } from "./fixtures/until.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
 
@@ -263,16 +264,7 @@ Deno.test("REDIS_URL: stale-while-revalidate over 2 instances: one background re
 });
 
 Deno.test("REDIS_URL: stale-if-error over 2 instances: a failing upstream gets the shared stale entry on both", async () => {
-  await using shared = await sharedCache(2, [
-    "--cache-ttl-seconds",
-    "1",
-    "--cache-stale-while-revalidate-seconds",
-    "0",
-    "--cache-stale-if-error-seconds",
-    "60",
-    "--upstream-retries",
-    "0",
-  ]);
+  await using shared = await sharedCache(2, [...STALE_IF_ERROR_FLAGS]);
   const { upstream, apps: [a, b] } = shared;
   // Stored by A only: B has it from Redis alone.
   const first = await a.get("/albums/1");
