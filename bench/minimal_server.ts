@@ -6,20 +6,13 @@
  * @module
  */
 
+import { announceListening } from "./listening.ts";
+
 const body = new TextEncoder().encode(Deno.args[0] ?? '{"Hello":"World"}');
 Deno.serve({
   hostname: "127.0.0.1",
   port: 0,
-  onListen: ({ hostname, port }) =>
-    Deno.stdout.writeSync(
-      new TextEncoder().encode(
-        JSON.stringify({
-          msg: "listening",
-          url: `http://${hostname}:${port}`,
-        }) +
-          "\n",
-      ),
-    ),
+  onListen: announceListening,
 }, () =>
   new Response(body, {
     headers: { "content-type": "application/json; charset=utf-8" },

@@ -11,6 +11,7 @@
  * @module
  */
 
+import { announceListening } from "./listening.ts";
 import { join } from "node:path";
 
 const dir = Deno.args[0];
@@ -21,15 +22,7 @@ let next = 0;
 Deno.serve({
   hostname: "127.0.0.1",
   port: 0,
-  onListen: ({ hostname, port }) =>
-    Deno.stdout.writeSync(
-      new TextEncoder().encode(
-        JSON.stringify({
-          msg: "listening",
-          url: `http://${hostname}:${port}`,
-        }) + "\n",
-      ),
-    ),
+  onListen: announceListening,
 }, async (req) => {
   if (req.method !== "POST" && req.method !== "PUT") {
     return new Response(null, { status: 405 });
