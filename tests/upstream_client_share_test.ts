@@ -66,11 +66,16 @@ Deno.test("one address flooding cold keys holds at most its share of the upstrea
   assert.match(
     metrics,
     new RegExp(
-      `^upstream_shed_total\\{reason="client_share"\\} ${FLOOD - 6}$`,
+      `^upstream_shed_total\\{reason="client_share",answer="refused"\\} ${
+        FLOOD - 6
+      }$`,
       "m",
     ),
   );
-  assert.match(metrics, /^upstream_shed_total\{reason="queue_full"\} 0$/m);
+  assert.match(
+    metrics,
+    /^upstream_shed_total\{reason="queue_full",answer="refused"\} 0$/m,
+  );
   const line = served.records.find((r) => r.msg === "upstream.shed");
   assert.equal(line?.reason, "client_share", JSON.stringify(line));
 });

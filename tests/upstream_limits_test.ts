@@ -62,7 +62,10 @@ Deno.test("40 misses against a slow upstream: none waits past the budget, a full
   assert.ok(fastShed.length >= 20, `${fastShed.length} 503s within 1 s`);
   assert.ok(upstream.hits() <= 12, `${upstream.hits()} upstream requests`);
   const metrics = await (await t.get("/metrics")).text();
-  assert.match(metrics, /^upstream_shed_total\{reason="queue_full"\} [1-9]/m);
+  assert.match(
+    metrics,
+    /^upstream_shed_total\{reason="queue_full",answer="refused"\} [1-9]/m,
+  );
   assert.match(metrics, /^upstream_queue_waiting 0$/m);
 });
 
@@ -127,7 +130,10 @@ Deno.test("a dead upstream opens the breaker: 5 hits instead of 60, stale at onc
   assert.ok(open.every((r) => r.status === 503 && r.retryAfter !== null));
   let metrics = await (await t.get("/metrics")).text();
   assert.match(metrics, /^upstream_breaker_state 2$/m);
-  assert.match(metrics, /^upstream_shed_total\{reason="breaker_open"\} [1-9]/m);
+  assert.match(
+    metrics,
+    /^upstream_shed_total\{reason="breaker_open",answer="refused"\} [1-9]/m,
+  );
 
   // A hanging upstream would hold stale-if-error for the whole budget (2 s);
   // with the breaker open the stale answer comes at once.

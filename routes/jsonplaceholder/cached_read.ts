@@ -101,11 +101,14 @@ async function load(
   let upstreamMs: number | undefined;
   // Only the asker that starts the key's flight (or its revalidation) calls
   // this: the others wait on its call whatever their address, uncounted.
-  const result = await deps.cache.get(pathAndQuery, async (validators) => {
+  const result = await deps.cache.get(pathAndQuery, async (validators, {
+    ifFailed,
+  }) => {
     const response = await deps.client.get(pathAndQuery, {
       shape,
       ...(validators ? { validators } : {}),
       client,
+      ifShed: ifFailed === "stale" ? "stale" : "refused",
     });
     upstreamMs = response.durationMs;
     return response;

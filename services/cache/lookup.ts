@@ -91,10 +91,22 @@ export interface Loaded {
 }
 
 /**
+ * What a load's callers get if it fails: `stale` (a stored copy stands in:
+ * the load is a background refresh, or a miss within stale-if-error) or
+ * the `error`.
+ */
+export interface LoadContext {
+  ifFailed: "stale" | "error";
+}
+
+/**
  * Loads a key from the upstream; given `validators` (of a stale entry), a
  * conditional request that may answer 304.
  */
-export type Loader = (validators?: OriginValidators) => Promise<Loaded>;
+export type Loader = (
+  validators: OriginValidators | undefined,
+  context: LoadContext,
+) => Promise<Loaded>;
 
 /**
  * How a conditional refresh of a stale entry ended: `renewed` (304: the

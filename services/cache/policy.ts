@@ -22,6 +22,7 @@ import { entryOf, renewedEntry } from "./loaded_entry.ts";
 import type {
   CacheOutcome,
   CacheResult,
+  LoadContext,
   Loaded,
   Loader,
   RevalidationOutcome,
@@ -183,7 +184,7 @@ export class ResponseCache {
     const joined = this.#inflight.get(key);
     try {
       const { entry, loadedHere } = await (joined ??
-        this.#load(key, load, cached));
+        this.#load(key, load, cached, this.#ifFailed(cached)));
       // Loaded by another instance: this caller joined its fetch.
       const now = this.#now();
       if (joined || !loadedHere) {
@@ -195,12 +196,18 @@ export class ResponseCache {
         now,
       );
     } catch (error) {
-      const now = this.#now();
-      if (cached && now - cached.storedAt < this.#ttlMs + this.#sieMs) {
-        return this.#result(cached, "stale-if-error", now, error);
+      if (this.#ifFailed(cached) === "stale") {
+        return this.#result(cached!, "stale-if-error", this.#now(), error);
       }
       throw error;
     }
+  }
+
+  /** Whether `cached` stands in now if a load fails (stale-if-error). */
+  #ifFailed(cached: CacheEntry | undefined): LoadContext["ifFailed"] {
+    return cached && this.#now() - cached.storedAt < this.#ttlMs + this.#sieMs
+      ? "stale"
+      : "error";
   }
 
   /**
@@ -281,6 +288,7 @@ export class ResponseCache {
     key: string,
     load: Loader,
     stale: CacheEntry | undefined,
+    ifFailed: LoadContext["ifFailed"],
   ): Promise<FlightResult> {
     const ticket: Ticket = { superseded: false };
     this.#tickets.set(key, ticket);
@@ -288,7 +296,7 @@ export class ResponseCache {
       try {
         return await this.#flight.run(
           key,
-          () => this.#fetch(key, load, stale, ticket),
+          () => this.#fetch(key, load, { stale, ifFailed }, ticket),
           // Another instance's entry stands in only while fresh.
           (entry) => this.#now() - entry.storedAt < this.#ttlMs,
         );
@@ -312,14 +320,14 @@ export class ResponseCache {
   async #fetch(
     key: string,
     load: Loader,
-    stale: CacheEntry | undefined,
+    { stale, ifFailed }: { stale: CacheEntry | undefined } & LoadContext,
     ticket: Ticket,
   ): Promise<CacheEntry> {
     const validators = stale?.validators;
     const conditional = validators !== undefined && hasValidators(validators);
     let loaded: Loaded;
     try {
-      loaded = await load(conditional ? validators : undefined);
+      loaded = await load(conditional ? validators : undefined, { ifFailed });
     } catch (error) {
       if (conditional) this.#onRevalidation?.("error");
       throw error;
@@ -349,7 +357,8 @@ export class ResponseCache {
   }
 
   #revalidate(key: string, load: Loader, stale: CacheEntry): void {
-    const refresh = this.#load(key, load, stale).catch((error) => {
+    // Its callers have the stale copy already, whatever it ends in.
+    const refresh = this.#load(key, load, stale, "stale").catch((error) => {
       // The stale entry stays; the next caller past the window retries.
       // A shed refresh is in the client's one throttled line, not one here.
       if (this.#loggedElsewhere(error)) return;

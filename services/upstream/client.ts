@@ -33,7 +33,7 @@ import {
 import { ShedLog } from "./shed_log.ts";
 import { conditionalHeaders } from "../http/origin_validators.ts";
 import type { UpstreamResponse } from "./response.ts";
-import type { ShedReason, UpstreamAttempt } from "./events.ts";
+import type { ShedAnswer, ShedReason, UpstreamAttempt } from "./events.ts";
 import { jitteredBackoff, pauseBetweenAttempts } from "./backoff.ts";
 import {
   CallsStopped,
@@ -54,6 +54,7 @@ export type {
   GetOptions,
   JsonPlaceholderClientOptions,
   JsonShape,
+  ShedAnswer,
   ShedReason,
   UpstreamAttempt,
   UpstreamResponse,
@@ -155,15 +156,15 @@ export class JsonPlaceholderClient implements Disposable {
    *
    * @throws {UpstreamError} on a timeout (504); when shed: `client` holds
    * its share already, the wait queue is full, no slot came free in time or
-   * the breaker is open (503); or on
-   * a bad, oversized or non-JSON answer, or network errors that outlast the
-   * retries (502).
+   * the breaker is open (503); or on a bad, oversized or non-JSON answer,
+   * or network errors that outlast the retries (502).
    */
   async get(
     pathAndQuery: string,
     options: GetOptions = {},
   ): Promise<UpstreamResponse> {
-    const { signal, validators = {}, shape, client } = options;
+    const { signal, validators = {}, shape, client, ifShed = "refused" } =
+      options;
     if (!pathAndQuery.startsWith("/")) {
       throw new TypeError(`path must start with "/", got "${pathAndQuery}"`);
     }
@@ -179,7 +180,7 @@ export class JsonPlaceholderClient implements Disposable {
       const outcome = await this.admitted(
         () => this.#exchange(url, headers, signals, shape),
         signals,
-        { client },
+        { client, ifShed },
       );
       if (outcome.kind === "done") {
         return {
@@ -218,7 +219,8 @@ export class JsonPlaceholderClient implements Disposable {
    * One attempt: a place in `client`'s share, a slot, the breaker's leave,
    * `exchange` (given the pooled HTTP client, and one that never reuses a
    * connection), the records. GETs and the writes of `write.ts` share the
-   * slots, the per-client shares and the breaker.
+   * slots, the per-client shares and the breaker. `ifShed` says what
+   * answers the request when it is shed (for the metric).
    * @throws {UpstreamError} 503 when shed.
    */
   async admitted(
@@ -226,15 +228,15 @@ export class JsonPlaceholderClient implements Disposable {
       Outcome
     >,
     signals: Signals,
-    options: { client?: string | undefined } = {},
+    options: Pick<GetOptions, "client" | "ifShed"> = {},
   ): Promise<Outcome> {
-    const { client } = options;
+    const { client, ifShed = "refused" } = options;
     if (!this.#share.take(client)) {
-      this.#shed("client_share");
+      this.#shed("client_share", ifShed);
       throw overShare(this.#share.cap);
     }
     try {
-      await this.#admit(signals);
+      await this.#admit(signals, ifShed);
     } catch (error) {
       this.#share.give(client);
       throw error;
@@ -255,11 +257,13 @@ export class JsonPlaceholderClient implements Disposable {
 
   /**
    * Takes an upstream slot, then the breaker's leave.
-   *
    * @throws {UpstreamError} 503 when the wait queue is full, no slot came
    * free before the deadline, or the breaker is open.
    */
-  async #admit({ caller, deadline }: Signals): Promise<void> {
+  async #admit(
+    { caller, deadline }: Signals,
+    ifShed: ShedAnswer,
+  ): Promise<void> {
     try {
       await this.#slots.acquire({
         signal: caller ? AbortSignal.any([caller, deadline]) : deadline,
@@ -268,7 +272,7 @@ export class JsonPlaceholderClient implements Disposable {
       if (caller?.aborted) throw caller.reason;
       if (stoppedBy(deadline)) throw stoppedCall(error);
       const full = error instanceof QueueFullError;
-      this.#shed(full ? "queue_full" : "queue_timeout");
+      this.#shed(full ? "queue_full" : "queue_timeout", ifShed);
       throw new UpstreamError(
         503,
         full
@@ -279,7 +283,7 @@ export class JsonPlaceholderClient implements Disposable {
     }
     if (this.#breaker.allow()) return;
     this.#slots.release();
-    this.#shed("breaker_open");
+    this.#shed("breaker_open", ifShed);
     throw new UpstreamError(
       503,
       "the upstream keeps failing: calls to it are paused",
@@ -292,9 +296,12 @@ export class JsonPlaceholderClient implements Disposable {
     );
   }
 
-  /** Counts a call shed for `reason` (metrics, the throttled line). */
-  #shed(reason: ShedReason): void {
-    this.#s.onShed?.(reason);
+  /**
+   * Counts a call shed for `reason`, its request answered by `answer`
+   * (metrics, the throttled line).
+   */
+  #shed(reason: ShedReason, answer: ShedAnswer): void {
+    this.#s.onShed?.(reason, answer);
     this.#shedLog.record(reason);
   }
 

@@ -7,7 +7,7 @@
 
 import { type Logger, silentLogger } from "../ops/logger.ts";
 import type { Backoff } from "./backoff.ts";
-import type { ShedReason, UpstreamAttempt } from "./events.ts";
+import type { ShedAnswer, ShedReason, UpstreamAttempt } from "./events.ts";
 import { checkWholeNumbers } from "../ops/whole_numbers.ts";
 import { DEFAULT_CLIENT_SHARE_PERCENT } from "./client_share.ts";
 import type { OriginValidators } from "../http/origin_validators.ts";
@@ -57,8 +57,11 @@ export interface JsonPlaceholderClientOptions {
   logger?: Logger;
   /** Observes each attempt (metrics). */
   onAttempt?: (event: UpstreamAttempt) => void;
-  /** Observes each call shed before reaching the upstream (metrics). */
-  onShed?: (reason: ShedReason) => void;
+  /**
+   * Observes each call shed before reaching the upstream, and what
+   * answered its request (metrics).
+   */
+  onShed?: (reason: ShedReason, answer: ShedAnswer) => void;
 }
 
 /** The client's settings, as the write path (`write.ts`) reads them. */
@@ -144,4 +147,11 @@ export interface GetOptions {
   shape?: JsonShape;
   /** The client address the call is for, counted against its share. */
   client?: string | undefined;
+  /**
+   * What answers the request if the call is shed: a stored copy when the
+   * caller has one to stand in (a background refresh, a stale-if-error
+   * miss), so the metric counts no refusal the client never saw.
+   * @default {"refused"}
+   */
+  ifShed?: ShedAnswer;
 }

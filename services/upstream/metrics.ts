@@ -1,7 +1,8 @@
 /**
  * Metrics of the upstream client: attempts by outcome and their duration,
  * free concurrency slots, requests waiting for a slot, calls shed before
- * reaching the upstream, and the circuit breaker's state.
+ * reaching the upstream (and what answered their requests), and the
+ * circuit breaker's state.
  *
  * @module
  */
@@ -9,7 +10,7 @@
 import { Counter, Histogram, type Registry } from "prom-client";
 import { scrapedGauge } from "../ops/metric_helpers.ts";
 import type { BreakerState } from "./circuit_breaker.ts";
-import type { ShedReason, UpstreamAttempt } from "./client.ts";
+import type { ShedAnswer, ShedReason, UpstreamAttempt } from "./client.ts";
 
 /** Where the gauges read live values from at scrape time. */
 export interface UpstreamSources {
@@ -25,8 +26,8 @@ export interface UpstreamSources {
 export interface UpstreamRecorders {
   /** Records one attempt. */
   onAttempt: (attempt: UpstreamAttempt) => void;
-  /** Records a call shed before reaching the upstream. */
-  onShed: (reason: ShedReason) => void;
+  /** Records a call shed before reaching the upstream, and its answer. */
+  onShed: (reason: ShedReason, answer: ShedAnswer) => void;
 }
 
 const BREAKER_VALUE: Record<BreakerState, number> = {
@@ -41,6 +42,8 @@ const SHED_REASONS: readonly ShedReason[] = [
   "queue_timeout",
   "breaker_open",
 ];
+
+const SHED_ANSWERS: readonly ShedAnswer[] = ["refused", "stale"];
 
 /**
  * Registers the `upstream_*` metrics on `registry`; returns the recorders
@@ -70,13 +73,18 @@ export function upstreamMetrics(
   const shed = new Counter({
     name: "upstream_shed_total",
     help:
-      "Upstream calls refused before reaching the upstream, by reason: client_share, queue_full, queue_timeout, breaker_open",
-    labelNames: ["reason"],
+      "Upstream calls shed before reaching the upstream, by reason (client_share, queue_full, queue_timeout, breaker_open) and by what answered the request: refused (503) or stale (a stored copy)",
+    labelNames: ["reason", "answer"],
     registers: [registry],
   });
-  // Every reason is shown from the start, at 0.
-  for (const reason of SHED_REASONS) shed.inc({ reason }, 0);
-  return { onAttempt, onShed: (reason) => shed.inc({ reason }) };
+  // Every pair is shown from the start, at 0.
+  for (const reason of SHED_REASONS) {
+    for (const answer of SHED_ANSWERS) shed.inc({ reason, answer }, 0);
+  }
+  return {
+    onAttempt,
+    onShed: (reason, answer) => shed.inc({ reason, answer }),
+  };
 }
 
 /** The attempt counters and histogram; returns their recorder. */
