@@ -2,7 +2,7 @@
  * The upstream client (`services/upstream/client.ts`) against the fixture
  * upstream: `Retry-After`, option validation, the concurrency cap and the
  * budget of a wait, redirects not followed, the body cap, retries of
- * network errors and a caller's signal.
+ * network errors and a caller's signal, and timeouts opening the breaker.
  *
  * @module
  */
@@ -161,4 +161,33 @@ Deno.test("the wait for a slot counts against the budget: 503 when none comes fr
   assert.equal(upstream.hits(), 1);
   assert.equal(client.queued, 0);
   assert.equal(client.openSlots, 1);
+});
+
+Deno.test("attempts that time out open the breaker, an upstream merely slow too: the next call is shed at once, not sent", async () => {
+  // Kept on purpose (README, Limits and protections: an overloaded upstream
+  // measured both ways): not counting timeouts filled its line with calls
+  // given up on, and stored keys waited the whole budget for stale.
+  await using upstream = startFixtureUpstream();
+  upstream.setFault(/^\/posts\/\d+$/, { delayMs: 1000 });
+  const shed: string[] = [];
+  using client = new JsonPlaceholderClient({
+    baseUrl: upstream.url,
+    timeoutMs: 200,
+    retries: 0,
+    breakerThreshold: 2,
+    onShed: (reason) => shed.push(reason),
+  });
+  for (const id of [1, 2]) {
+    await assert.rejects(
+      () => client.get(`/posts/${id}`),
+      (e) => e instanceof UpstreamError && e.status === 504,
+    );
+  }
+  assert.equal(client.breakerState, "open");
+  await assert.rejects(
+    () => client.get("/posts/3"),
+    (e) => e instanceof UpstreamError && e.status === 503,
+  );
+  assert.deepEqual(shed, ["breaker_open"]);
+  assert.equal(upstream.hits(/^\/posts\//), 2);
 });
