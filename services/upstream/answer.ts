@@ -289,25 +289,63 @@ export async function readJson(
       report: { outcome: "ok", status },
     };
   } catch (error) {
-    if (signals.caller?.aborted) throw signals.caller.reason;
-    if (stoppedBy(signals.deadline)) {
-      return stoppedOutcome(stoppedCall(error), status);
-    }
-    if (signals.deadline.aborted) {
-      return timedOut("body did not arrive", error, timeoutMs, status);
-    }
-    if (error instanceof UpstreamError) {
-      return { kind: "fatal", error, report: reportOfBodyError(error, status) };
-    }
-    // The connection broke mid-body: as retryable as a refused one.
-    return {
-      kind: "retry",
-      error: new UpstreamError(502, "upstream connection broke", {
-        cause: error,
-      }),
-      report: { outcome: "retry", status },
-    };
+    return bodyFailure(error, status, { signals, timeoutMs });
   }
+}
+
+/**
+ * The outcome of an attempt whose body (of an answer with `status`) could
+ * not be read whole: the caller's abort rethrown, a stop, a timeout (504),
+ * a bad body (502), or a broken connection (retried).
+ */
+function bodyFailure(
+  error: unknown,
+  status: number,
+  { signals, timeoutMs }: { signals: Signals; timeoutMs: number },
+): Outcome {
+  if (signals.caller?.aborted) throw signals.caller.reason;
+  if (stoppedBy(signals.deadline)) {
+    return stoppedOutcome(stoppedCall(error), status);
+  }
+  if (signals.deadline.aborted) {
+    return timedOut("body did not arrive", error, timeoutMs, status);
+  }
+  if (error instanceof UpstreamError) {
+    return { kind: "fatal", error, report: reportOfBodyError(error, status) };
+  }
+  // The connection broke mid-body: as retryable as a refused one.
+  return {
+    kind: "retry",
+    error: new UpstreamError(502, "upstream connection broke", {
+      cause: error,
+    }),
+    report: { outcome: "retry", status },
+  };
+}
+
+/**
+ * Reads a 404's body to its end (within `maxBytes` and the deadline) and
+ * drops it. A 404 is stored, in place of a stored answer: one whose body
+ * broke off or never came is not the upstream's whole answer (RFC 9111 3.3),
+ * and fails as a 2xx body would, so a stale copy stands in. Cancelled
+ * unread, such a 404 replaced a stored post at once (a 200 before).
+ */
+export async function readNotFound(
+  response: Response,
+  options: {
+    base: string;
+    maxBytes: number;
+    timeoutMs: number;
+    signals: Signals;
+    responseDelayMs: number;
+  },
+): Promise<Outcome> {
+  try {
+    await readCapped(response, options.maxBytes);
+  } catch (error) {
+    return bodyFailure(error, response.status, options);
+  }
+  return bodilessAnswer(response, { ...options, conditional: false });
 }
 
 /**

@@ -18,6 +18,7 @@ import {
   type Outcome,
   parseRetryAfter,
   readJson,
+  readNotFound,
   retryable,
   RETRYABLE_STATUS,
   type Signals,
@@ -341,18 +342,11 @@ export class JsonPlaceholderClient implements Disposable {
     const { status } = response;
     // RFC 9111 4.2.3's response_delay, which an upstream's Age is corrected by.
     const responseDelayMs = performance.now() - sent;
-    if (status >= 200 && status <= 299) {
-      const { base, maxBytes, timeoutMs } = this.#s;
-      const read = {
-        base,
-        maxBytes,
-        timeoutMs,
-        signals,
-        responseDelayMs,
-        shape,
-      };
-      return await readJson(response, read);
-    }
+    const { base, maxBytes, timeoutMs } = this.#s;
+    const read = { base, maxBytes, timeoutMs, signals, responseDelayMs, shape };
+    if (status >= 200 && status <= 299) return await readJson(response, read);
+    // A 404 is stored as the answer: only a whole one (answer.ts).
+    if (status === 404) return await readNotFound(response, read);
     await response.body?.cancel();
     if (RETRYABLE_STATUS.has(status)) return retryable(response);
     // A 304 answers only a conditional request; unasked, it is an error.
