@@ -30,7 +30,12 @@ import type { JsonSchema, ParameterObject } from "../ops/openapi.ts";
 /** Checks a query; the first violation as a sentence, or `undefined`. */
 export type QueryChecker = (query: URLSearchParams) => string | undefined;
 
+// Keywords that only annotate: no check follows from them.
+const ANNOTATIONS = ["default", "description", "example"];
+
+/** The keywords understood of a value's schema. */
 const KNOWN = new Set([
+  ...ANNOTATIONS,
   "type",
   "minimum",
   "maximum",
@@ -38,10 +43,24 @@ const KNOWN = new Set([
   "pattern",
   "minLength",
   "maxLength",
-  "default",
-  "description",
-  "example",
 ]);
+
+/** The keywords understood of a list's (`type: array`) schema. */
+const KNOWN_OF_LIST = new Set([...ANNOTATIONS, "type", "items"]);
+
+/**
+ * Throws for a keyword of `schema` outside `known`: one it cannot enforce
+ * would be a constraint of the document the server does not keep.
+ */
+function refuseUnknownKeywords(
+  schema: JsonSchema,
+  known: ReadonlySet<string>,
+): void {
+  const unknown = Object.keys(schema).filter((key) => !known.has(key));
+  if (unknown.length > 0) {
+    throw new TypeError(`unsupported schema keywords: ${unknown.join(", ")}`);
+  }
+}
 
 const INTEGER = /^-?[0-9]+$/;
 const NUMBER = /^-?[0-9]+(?:\.[0-9]+)?$/;
@@ -83,13 +102,7 @@ function numberOrUndefined(
  * one item per value): its `items`' checks.
  */
 function itemChecks(schema: JsonSchema): ValueCheck[] {
-  const { type: _, items, ...rest } = schema;
-  const unknown = Object.keys(rest).filter((key) =>
-    !["description", "default", "example"].includes(key)
-  );
-  if (unknown.length > 0) {
-    throw new TypeError(`unsupported schema keywords: ${unknown.join(", ")}`);
-  }
+  const { items } = schema;
   if (typeof items !== "object" || items === null || Array.isArray(items)) {
     throw new TypeError("a list without items");
   }
@@ -98,11 +111,9 @@ function itemChecks(schema: JsonSchema): ValueCheck[] {
 
 /** The checks of one schema, in the order they are reported. */
 function valueChecks(schema: JsonSchema): ValueCheck[] {
-  if (schema.type === "array") return itemChecks(schema);
-  const unknown = Object.keys(schema).filter((key) => !KNOWN.has(key));
-  if (unknown.length > 0) {
-    throw new TypeError(`unsupported schema keywords: ${unknown.join(", ")}`);
-  }
+  const list = schema.type === "array";
+  refuseUnknownKeywords(schema, list ? KNOWN_OF_LIST : KNOWN);
+  if (list) return itemChecks(schema);
   const checks: ValueCheck[] = [];
   const type = typeCheck(schema.type);
   checks.push((v) => {
