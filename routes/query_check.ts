@@ -2,7 +2,8 @@
  * Every route whose OpenAPI operation declares query parameters gets them
  * checked before its handler runs: a value outside the declared schema
  * (type, `minimum`, `maximum`, `enum`, ...) is a 400 problem, exactly as the
- * document says, instead of being passed on to the upstream.
+ * document says, instead of being passed on to the upstream; and so is a
+ * parameter the operation refuses by name (`refusedQuery`).
  *
  * @module
  */
@@ -18,7 +19,7 @@ import type { Route, RouteContext } from "./router.ts";
 
 /**
  * `routes` with each handler preceded by the query check of its operation
- * in `operations`. Routes without declared query parameters are returned
+ * in `operations`. Routes without declared or refused query parameters are returned
  * as they are. Throws a `TypeError` if a declared schema cannot be enforced.
  */
 export function withQueryChecks(
@@ -26,9 +27,16 @@ export function withQueryChecks(
   operations: Readonly<Record<string, OperationDescription>> = OPERATIONS,
 ): Route[] {
   return routes.map((route) => {
-    const parameters = operations[operationKey(route)]?.parameters ?? [];
-    if (!parameters.some((p) => p.in === "query")) return route;
-    const checkParams = queryChecker(parameters);
+    const operation = operations[operationKey(route)];
+    const parameters = operation?.parameters ?? [];
+    const refused = operation?.refusedQuery;
+    if (!parameters.some((p) => p.in === "query") && refused === undefined) {
+      return route;
+    }
+    const checkParams = queryChecker(
+      parameters,
+      refused === undefined ? {} : { refused },
+    );
     // Most requests carry no query: its verdict is worked out once.
     const withoutQuery = checkParams(new URLSearchParams());
     const { query = (ctx: RouteContext) => ctx.query } = route;

@@ -1,8 +1,9 @@
 /**
  * `queryChecker` (`services/http/parameters.ts`), which enforces the
  * OpenAPI query parameters' schemas (type, minimum, maximum, enum, lengths,
- * pattern; of each value of a parameter declared as a list) and refuses
- * schemas it cannot enforce.
+ * pattern; of each value of a parameter declared as a list, under its name
+ * with brackets too) and refuses schemas it cannot enforce; and the
+ * parameters an operation refuses by name (`refused`).
  *
  * @module
  */
@@ -94,4 +95,33 @@ Deno.test("queryChecker refuses schemas it cannot enforce", () => {
       }]),
     TypeError,
   );
+});
+
+Deno.test("queryChecker refuses parameters by name, every undeclared one with `*`, and reads a name with brackets as json-server files it", () => {
+  const check = queryChecker(
+    [param("_embed", { type: "array", items: { enum: ["comments"] } })],
+    { refused: { _expand: "nothing to expand" } },
+  );
+  for (const ok of ["", "_embed=comments", "_embed[]=comments", "title=x"]) {
+    assert.equal(check(q(ok)), undefined, ok);
+  }
+  const bad: [string, RegExp][] = [
+    ["_expand=user", /^_expand is not taken here: nothing to expand$/],
+    ["title=x&_expand[]=user", /^_expand\[\] is not taken here/],
+    ["_embed=title", /^_embed must be one of comments, got "title"$/],
+    // `qs` files `_embed[]` and `_embed[x]` under `_embed`: the same check.
+    ["_embed[]=title", /^_embed\[\] must be one of comments/],
+    ["_embed[x]=title", /^_embed\[x\] must be one of comments/],
+  ];
+  for (const [query, message] of bad) {
+    assert.match(check(q(query)) ?? "", message, query);
+  }
+  const closed = queryChecker(
+    [param("limit", { type: "integer" })],
+    { refused: { "*": "only limit" } },
+  );
+  assert.equal(closed(q("limit=2")), undefined);
+  assert.equal(closed(q("")), undefined);
+  assert.equal(closed(q("limit=2&x=1")), "x is not taken here: only limit");
+  assert.match(closed(q("limit=x")) ?? "", /limit must be an integer/);
 });

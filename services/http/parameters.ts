@@ -9,7 +9,9 @@
  * any other keyword makes {@linkcode queryChecker} throw, so a constraint
  * cannot be added to the document without the server enforcing it.
  * Parameters the document does not declare (JSONPlaceholder filters on any
- * field) pass untouched.
+ * field) pass untouched, unless the operation refuses them by name, or all
+ * it does not declare (`refusedQuery`: the summary takes none, and
+ * `_embed` of a todo would add a list its schema does not have).
  *
  * @example Usage
  * ```ts
@@ -164,37 +166,79 @@ function valueChecks(schema: JsonSchema): ValueCheck[] {
   return checks;
 }
 
+/** Options of {@linkcode queryChecker}. */
+export interface QueryCheckerOptions {
+  /**
+   * Query parameters refused whatever their value, by name, each with why
+   * (the end of the 400's sentence); the name `*` stands for every
+   * parameter not declared. A name counts with brackets too (`_embed[]`,
+   * `_embed[x]`: json-server's parser files them under `_embed`).
+   */
+  readonly refused?: Readonly<Record<string, string>>;
+}
+
+/** `name` as json-server's parser (`qs`) files it: before its brackets. */
+function filedName(name: string): string {
+  const open = name.indexOf("[");
+  return open > 0 ? name.slice(0, open) : name;
+}
+
+/** The refusal of a parameter by name (`refused`), if `query` has one. */
+function refusalCheck(
+  declared: ReadonlySet<string>,
+  refused: Readonly<Record<string, string>>,
+): QueryChecker {
+  const others = refused["*"];
+  return (query) => {
+    for (const name of query.keys()) {
+      const filed = filedName(name);
+      const why = Object.hasOwn(refused, filed) && filed !== "*"
+        ? refused[filed]
+        : declared.has(filed)
+        ? undefined
+        : others;
+      if (why !== undefined) return `${name} is not taken here: ${why}`;
+    }
+    return undefined;
+  };
+}
+
 /**
  * Compiles the query parameters among `parameters` into one checker. Every
- * value of a repeated parameter is checked. Throws a `TypeError` for a
+ * value of a repeated parameter is checked, under its name with brackets
+ * too (`_page[]=0` is a `_page` to json-server). Throws a `TypeError` for a
  * schema it cannot enforce, and for a required query parameter (none is
  * declared; supporting one means adding the check here first).
  */
 export function queryChecker(
   parameters: readonly ParameterObject[],
+  options: QueryCheckerOptions = {},
 ): QueryChecker {
-  const compiled: [name: string, checks: ValueCheck[]][] = [];
+  const { refused = {} } = options;
+  const compiled = new Map<string, ValueCheck[]>();
   for (const parameter of parameters) {
     if (parameter.in !== "query") continue;
     if (parameter.required) {
       throw new TypeError(`required query parameter: ${parameter.name}`);
     }
     try {
-      compiled.push([parameter.name, valueChecks(parameter.schema)]);
+      compiled.set(parameter.name, valueChecks(parameter.schema));
     } catch (error) {
       throw new TypeError(
         `query parameter ${parameter.name}: ${(error as Error).message}`,
       );
     }
   }
+  const refusal = refusalCheck(new Set(compiled.keys()), refused);
   return (query) => {
-    for (const [name, checks] of compiled) {
-      for (const value of query.getAll(name)) {
-        for (const check of checks) {
-          const problem = check(value);
-          if (problem !== undefined) {
-            return `${name} ${problem}, got ${JSON.stringify(value)}`;
-          }
+    const refusedName = refusal(query);
+    if (refusedName !== undefined) return refusedName;
+    // By the name json-server files each under: `_embed[]=x` is an `_embed`.
+    for (const [name, value] of query) {
+      for (const check of compiled.get(filedName(name)) ?? []) {
+        const problem = check(value);
+        if (problem !== undefined) {
+          return `${name} ${problem}, got ${JSON.stringify(value)}`;
         }
       }
     }

@@ -222,6 +222,21 @@ function pathParameters(
   });
 }
 
+/**
+ * The sentences saying the query parameters `description` refuses by name
+ * (its `refusedQuery`), or `undefined` for none.
+ */
+function refusalNote(description: OperationDescription): string | undefined {
+  const refused = Object.entries(description.refusedQuery ?? {});
+  if (refused.length === 0) return undefined;
+  const declared = (description.parameters ?? []).some((p) => p.in === "query");
+  return refused.map(([name, why]) =>
+    name === "*"
+      ? `Any query parameter${declared ? " not declared" : ""} is 400: ${why}.`
+      : `\`${name}\` is 400: ${why}.`
+  ).join(" ");
+}
+
 /** The document's operation for `route`, described by `description`. */
 function operationObject(
   description: OperationDescription,
@@ -234,9 +249,9 @@ function operationObject(
     parameters: [...parameters, ...(description.parameters ?? [])],
     responses: { ...description.responses },
   };
-  if (description.description !== undefined) {
-    operation.description = description.description;
-  }
+  const text = [description.description, refusalNote(description)]
+    .filter((part) => part !== undefined).join(" ");
+  if (text !== "") operation.description = text;
   if (description.requestBody !== undefined) {
     operation.requestBody = description.requestBody;
   }

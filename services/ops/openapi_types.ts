@@ -98,6 +98,12 @@ export interface OperationDescription {
   readonly responses: Readonly<Record<string, ResponseObject | Reference>>;
   /** Security requirements; `{}` in the list makes auth optional. */
   readonly security?: readonly Readonly<Record<string, readonly string[]>>[];
+  /**
+   * Query parameters refused (400) whatever their value, by name, each
+   * with why; `*` for every one the operation does not declare. The query
+   * check enforces them and the document's description says them.
+   */
+  readonly refusedQuery?: Readonly<Record<string, string>>;
 }
 
 /** An operation as it appears in the document. */
