@@ -8,6 +8,11 @@
  * `prism proxy --errors` answered `GET /posts/1?_embed=comments` with its
  * own 500.
  *
+ * An `_embed` of no relation (`_embed=foo` of a post, any of a todo) is a
+ * 400, declared: json-server answered it with an empty list under that
+ * name, outside the item's schema. And the user summary, whose parts are
+ * whole lists, refuses a query (it ignored one).
+ *
  * Needs `deno install` (npm:jsonplaceholder) and Node on PATH.
  *
  * @module
@@ -101,6 +106,106 @@ Deno.test("answers with _embed and _expand fit the document, which declares both
     validate(doc, { $ref: "#/components/schemas/Post" }, post),
     [],
   );
+});
+
+/**
+ * The status of `url` against `path`'s `GET`: declared, and a 200's body
+ * fits the schema declared for it.
+ */
+async function documentedAnswer(
+  doc: OpenApiDocument,
+  base: string,
+  [path, url]: [string, string],
+): Promise<{ status: number; errors: string[] }> {
+  const res = await fetch(`${base}${url}`);
+  const declared = doc.paths[path]?.get?.responses[String(res.status)];
+  assert.ok(declared, `GET ${url} -> ${res.status} is declared`);
+  const schema = deref<ResponseObject>(doc, declared)
+    .content?.[(res.headers.get("content-type") ?? "").split(";")[0]!]
+    ?.schema;
+  assert.ok(schema, `GET ${url} -> ${res.status}: its type is declared`);
+  const errors = validate(
+    doc,
+    schema as Record<string, unknown>,
+    await res.json(),
+  );
+  return { status: res.status, errors };
+}
+
+Deno.test("an _embed of no relation, which json-server answers with a list the schema has not, is a documented 400", async () => {
+  await using upstream = await startJsonPlaceholder();
+  await using served = await serveApp({
+    args: ["--upstream-url", upstream.url],
+  });
+  const doc = await (await fetch(`${served.url}/openapi.json`))
+    .json() as OpenApiDocument;
+  // json-server adds `foo: []` (`title: []` for `_embed=title`): a client
+  // checking answers against the document refused these 200s.
+  const reads: [path: string, url: string][] = [
+    ["/posts/{id}", "/posts/1?_embed=foo"],
+    ["/posts/{id}", "/posts/1?_embed[]=title"],
+    ["/posts", "/posts?_embed=comments&_embed=users&_limit=2"],
+    ["/todos/{id}", "/todos/1?_embed=comments"],
+    ["/comments", "/comments?_embed=posts&_limit=2"],
+    ["/users/{id}/todos", "/users/1/todos?_embed=posts"],
+    ["/albums/{id}/photos", "/albums/1/photos?_embed%5B%5D=x"],
+  ];
+  for (const read of reads) {
+    const { status, errors } = await documentedAnswer(doc, served.url, read);
+    assert.deepEqual(errors.slice(0, 5), [], read[1]);
+    assert.equal(status, 400, read[1]);
+  }
+  // Where nothing names the resource, the document says `_embed` is 400.
+  for (const path of ["/todos", "/todos/{id}", "/users/{id}/todos"]) {
+    assert.match(
+      doc.paths[path]!.get!.description ?? "",
+      /`_embed` is 400: no resource names a todo/,
+      path,
+    );
+  }
+  // A relation is still embedded.
+  const comments = await documentedAnswer(doc, served.url, [
+    "/posts/{id}",
+    "/posts/1?_embed=comments",
+  ]);
+  assert.deepEqual(comments, { status: 200, errors: [] });
+});
+
+Deno.test("the user summary refuses a query, as its operation says, instead of ignoring it", async () => {
+  await using upstream = await startJsonPlaceholder();
+  await using served = await serveApp({
+    args: ["--upstream-url", upstream.url],
+  });
+  const doc = await (await fetch(`${served.url}/openapi.json`))
+    .json() as OpenApiDocument;
+  const op = doc.paths["/users/{id}/summary"]!.get!;
+  assert.deepEqual(
+    op.parameters.filter((p) => p.in === "query").map((p) => p.name),
+    [],
+  );
+  assert.match(op.description ?? "", /Any query parameter is 400: /);
+  // It answered 200 with every post, todo and album: `_limit` looked taken.
+  for (
+    const query of ["_limit=5", "_embed=comments", "title=x", "_limit[]=1"]
+  ) {
+    const url = `/users/1/summary?${query}`;
+    const res = await fetch(`${served.url}${url}`);
+    assert.equal(res.status, 400, url);
+    assert.equal(res.headers.get("content-type"), "application/problem+json");
+    const problem = await res.json();
+    assert.match(problem.detail, /is not taken here: the summary's parts/);
+  }
+  const { status, errors } = await documentedAnswer(doc, served.url, [
+    "/users/{id}/summary",
+    "/users/1/summary?_limit=5",
+  ]);
+  assert.deepEqual({ status, errors }, { status: 400, errors: [] });
+  // Without a query, or with an empty one, it is the summary.
+  for (const url of ["/users/1/summary", "/users/1/summary?"]) {
+    const res = await fetch(`${served.url}${url}`);
+    assert.equal(res.status, 200, url);
+    assert.equal((await res.json()).posts.length, 10, url);
+  }
 });
 
 /** The component names `node`'s `$ref`s name, at any depth. */

@@ -184,7 +184,7 @@ Deno.test("q given twice or with brackets, and _expand as an object, get 400 and
       "/posts?q=qui&userId=1",
       "/posts?_expand=user&_expand%5B%5D=user&_limit=2",
       "/posts?_expand[]=user&_limit=2",
-      "/comments?_embed=posts&qq=1&q_like=x&_limit=3",
+      "/posts?_embed=comments&qq=1&q_like=x&_limit=3",
     ]
   ) {
     const [ours, theirs] = await Promise.all([

@@ -41,6 +41,7 @@ import {
 import {
   READ_COMPONENTS,
   relationParameters,
+  relationRefusals,
   UserSummarySchema,
 } from "./read_schemas.ts";
 
@@ -119,6 +120,14 @@ function cachedList(
   };
 }
 
+/** `refusedQuery` of the reads of `resource`'s items, if any. */
+function refusals(
+  resource: typeof RESOURCES[number],
+): Pick<OperationDescription, "refusedQuery"> {
+  const refused = relationRefusals(resource);
+  return refused === undefined ? {} : { refusedQuery: refused };
+}
+
 /** `GET /<resource>` and `GET /<resource>/:id`. */
 function resourceOperations(
   resource: typeof RESOURCES[number],
@@ -141,6 +150,7 @@ function resourceOperations(
         IF_NONE_MATCH,
         IF_MATCH,
       ],
+      ...refusals(resource),
       responses: {
         "200": cachedList(`The ${resource}.`, listOf(info.name)),
         "304": notModified("list"),
@@ -158,10 +168,11 @@ function resourceOperations(
       tags: [resource],
       pathParameters: { id: POSITIVE_ID },
       parameters: [...relationParameters(resource), IF_NONE_MATCH, IF_MATCH],
+      ...refusals(resource),
       responses: {
         "200": cachedOk(`The ${info.noun}.`, schemaRef(info.name)),
         "304": notModified(info.noun),
-        "400": responseRef("InvalidId"),
+        "400": responseRef("InvalidIdOrQuery"),
         "404": {
           description: `No ${info.noun} with this id.`,
           headers: CACHE_HEADERS,
@@ -196,16 +207,14 @@ function nestedOperation(
       IF_NONE_MATCH,
       IF_MATCH,
     ],
+    ...refusals(child),
     responses: {
       "200": cachedList(
         `The ${child}.`,
         listOf(RESOURCE_INFO[child].name),
       ),
       "304": notModified("list"),
-      "400": problemResponse(
-        "The id is not a positive integer, or a query parameter is " +
-          "outside its declared schema.",
-      ),
+      "400": responseRef("InvalidIdOrQuery"),
       "412": responseRef("PreconditionFailed"),
       "414": responseRef("TargetTooLong"),
       ...UPSTREAM_ERRORS,
@@ -224,6 +233,15 @@ const SUMMARY: OperationDescription = {
   tags: ["users"],
   pathParameters: { id: POSITIVE_ID },
   parameters: [IF_NONE_MATCH, IF_MATCH],
+  // Its parts are whole lists: a filter or a page would apply to three
+  // resources at once (todos and albums have a title too), and `_embed`
+  // would add lists the summary's schema does not have. It ignored the
+  // query and answered 200, so `?_limit=5` looked honoured.
+  refusedQuery: {
+    "*": "the summary's parts are whole lists; filter, page or embed " +
+      "them at `/users/{id}/posts`, `/users/{id}/todos` and " +
+      "`/users/{id}/albums`",
+  },
   responses: {
     "200": {
       description: "The summary (possibly partial, see `errors`).",
@@ -248,7 +266,10 @@ const SUMMARY: OperationDescription = {
         ...REQUEST_ID_HEADER,
       },
     },
-    "400": responseRef("InvalidId"),
+    "400": problemResponse(
+      "The id is not a positive integer, or the request has a query (the " +
+        "summary takes none).",
+    ),
     "404": {
       ...problemResponse("No user with this id (the upstream's cached 404)."),
       headers: CACHE_HEADERS,
@@ -326,13 +347,19 @@ export const jsonPlaceholderDocs: ApiFragment = {
   },
   responses: {
     InvalidId: problemResponse("The id is not a positive integer."),
+    InvalidIdOrQuery: problemResponse(
+      "The id is not a positive integer, or the query is refused as " +
+        "`InvalidQuery` says (a parameter outside its schema or refused " +
+        "by name, a `_like` that is no regular expression, `callback`, " +
+        "`q` or `_expand` in a shape the upstream cannot read).",
+    ),
     PreconditionFailed: preconditionFailedResponse(
       "`If-Match` names another version (a strong `ETag` of the answer " +
         "without `Content-Encoding`, or `*`).",
     ),
     InvalidQuery: problemResponse(
       "A query parameter is outside its declared schema (type, minimum, " +
-        "maximum, enum), a `_like` value is no regular expression, the " +
+        "maximum, enum) or refused by name (see the operation), a `_like` value is no regular expression, the " +
         "query asks for JSONP (`callback`), or `q` or `_expand` comes in a " +
         "shape the upstream cannot read (a list or an object).",
     ),

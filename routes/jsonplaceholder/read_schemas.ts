@@ -92,9 +92,12 @@ const TEXTS = { type: "array", items: { type: "string" } } as const;
  * The `_embed` and `_expand` query parameters `resource`'s reads take (none
  * for a resource without children or parents), without an `example`:
  * Swagger UI's "Try it out" fills one in, and a plain read became
- * `?_embed=comments&_expand=user`. Lists (a repeated one adds each) of
- * any text: json-server reads other values too (`_embed=foo` adds an
- * empty `foo`, `_expand=foo` nothing), which stay allowed.
+ * `?_embed=comments&_expand=user`. Lists (a repeated one adds each).
+ * `_embed` takes the resource's children only: json-server adds an empty
+ * list under any other name (`_embed=foo` adds `foo: []`, `_embed=title`
+ * makes the title `[]`), which the item's schema does not allow, so a
+ * client checking answers against the document refused them; `_expand`
+ * takes any text (json-server adds nothing for another name).
  */
 export function relationParameters(resource: Resource): ParameterObject[] {
   const { noun } = RESOURCE_INFO[resource];
@@ -108,8 +111,8 @@ export function relationParameters(resource: Resource): ParameterObject[] {
       in: "query",
       description: `Adds to each ${noun} the items of a resource that ` +
         `name it by \`${noun}Id\`, as a list under that resource's name: ` +
-        `${list(children)}; repeat it for several.`,
-      schema: TEXTS,
+        `${list(children)}; repeat it for several (another name is 400).`,
+      schema: { type: "array", items: { type: "string", enum: children } },
     });
   }
   if (parents.length > 0) {
@@ -122,4 +125,20 @@ export function relationParameters(resource: Resource): ParameterObject[] {
     });
   }
   return parameters;
+}
+
+/**
+ * The query parameters `resource`'s reads refuse by name (an operation's
+ * `refusedQuery`): `_embed` when no resource names it (comments, photos,
+ * todos), for which json-server adds an empty list under each name given.
+ */
+export function relationRefusals(
+  resource: Resource,
+): Readonly<Record<string, string>> | undefined {
+  if (childrenOf(resource).length > 0) return undefined;
+  const { noun } = RESOURCE_INFO[resource];
+  return {
+    _embed: `no resource names a ${noun} (by \`${noun}Id\`), so a ${noun} ` +
+      "has nothing to embed",
+  };
 }
