@@ -29,6 +29,7 @@ import {
   responseRef,
   retryLater,
   schemaRef,
+  UNCACHED_HEADERS,
 } from "../../services/ops/openapi_parts.ts";
 import { jsonSchemaOf } from "../../services/ops/openapi.ts";
 import {
@@ -270,9 +271,14 @@ const SUMMARY: OperationDescription = {
       "The id is not a positive integer, or the request has a query (the " +
         "summary takes none).",
     ),
+    // Sent `no-store` without the cache's headers: they were declared, as
+    // the item's 404 sends them, and never came.
     "404": {
-      ...problemResponse("No user with this id (the upstream's cached 404)."),
-      headers: CACHE_HEADERS,
+      ...problemResponse(
+        "No user with this id (the upstream's 404, cached as the user's " +
+          "item; this answer itself is not stored).",
+      ),
+      headers: UNCACHED_HEADERS,
     },
     "412": responseRef("PreconditionFailed"),
     ...UPSTREAM_ERRORS,
