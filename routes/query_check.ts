@@ -19,8 +19,8 @@ import type { Route, RouteContext } from "./router.ts";
 
 /**
  * `routes` with each handler preceded by the query check of its operation
- * in `operations`. Routes without declared or refused query parameters are returned
- * as they are. Throws a `TypeError` if a declared schema cannot be enforced.
+ * in `operations`. Routes without declared or refused query parameters
+ * are returned as they are. Throws a `TypeError` if a declared schema cannot be enforced.
  */
 export function withQueryChecks(
   routes: readonly Route[],
