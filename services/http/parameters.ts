@@ -192,16 +192,18 @@ function refusalCheck(
   if (Object.keys(refused).length === 0) return () => undefined;
   const others = refused["*"];
   return (query) => {
-    for (const name of query.keys()) {
+    let found: string | undefined;
+    query.forEach((_, name) => {
+      if (found !== undefined) return;
       const filed = filedName(name);
       const why = Object.hasOwn(refused, filed) && filed !== "*"
         ? refused[filed]
         : declared.has(filed)
         ? undefined
         : others;
-      if (why !== undefined) return `${name} is not taken here: ${why}`;
-    }
-    return undefined;
+      if (why !== undefined) found = `${name} is not taken here: ${why}`;
+    });
+    return found;
   };
 }
 
