@@ -146,6 +146,7 @@ Deno.test("an _embed of no relation, which json-server answers with a list the s
     ["/posts/{id}", "/posts/1?_embed[]=title"],
     ["/posts", "/posts?_embed=comments&_embed=users&_limit=2"],
     ["/todos/{id}", "/todos/1?_embed=comments"],
+    ["/todos/{id}", "/todos/1?%5B_embed%5D=x"],
     ["/comments", "/comments?_embed=posts&_limit=2"],
     ["/users/{id}/todos", "/users/1/todos?_embed=posts"],
     ["/albums/{id}/photos", "/albums/1/photos?_embed%5B%5D=x"],

@@ -112,6 +112,7 @@ Deno.test("queryChecker refuses parameters by name, every undeclared one with `*
     // `qs` files `_embed[]` and `_embed[x]` under `_embed`: the same check.
     ["_embed[]=title", /^_embed\[\] must be one of comments/],
     ["_embed[x]=title", /^_embed\[x\] must be one of comments/],
+    ["[_embed]=title", /^\[_embed\] must be one of comments/],
   ];
   for (const [query, message] of bad) {
     assert.match(check(q(query)) ?? "", message, query);

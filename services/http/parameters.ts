@@ -28,6 +28,7 @@
  */
 
 import type { JsonSchema, ParameterObject } from "../ops/openapi.ts";
+import { qsName } from "./qs_query.ts";
 
 /** Checks a query; the first violation as a sentence, or `undefined`. */
 export type QueryChecker = (query: URLSearchParams) => string | undefined;
@@ -172,15 +173,10 @@ export interface QueryCheckerOptions {
    * Query parameters refused whatever their value, by name, each with why
    * (the end of the 400's sentence); the name `*` stands for every
    * parameter not declared. A name counts with brackets too (`_embed[]`,
-   * `_embed[x]`: json-server's parser files them under `_embed`).
+   * `_embed[x]`, `[_embed]`: json-server's parser files them under
+   * `_embed`, {@linkcode qsName}).
    */
   readonly refused?: Readonly<Record<string, string>>;
-}
-
-/** `name` as json-server's parser (`qs`) files it: before its brackets. */
-function filedName(name: string): string {
-  const open = name.indexOf("[");
-  return open > 0 ? name.slice(0, open) : name;
 }
 
 /** The refusal of a parameter by name (`refused`), if `query` has one. */
@@ -195,7 +191,7 @@ function refusalCheck(
     let found: string | undefined;
     query.forEach((_, name) => {
       if (found !== undefined) return;
-      const filed = filedName(name);
+      const filed = qsName(name);
       const why = Object.hasOwn(refused, filed) && filed !== "*"
         ? refused[filed]
         : declared.has(filed)
@@ -244,7 +240,7 @@ export function queryChecker(
     query.forEach((value, name) => {
       if (found !== undefined) return;
       const checks = compiled.get(name) ??
-        (name.includes("[") ? compiled.get(filedName(name)) : undefined);
+        (name.includes("[") ? compiled.get(qsName(name)) : undefined);
       for (const check of checks ?? []) {
         const problem = check(value);
         if (problem === undefined) continue;
