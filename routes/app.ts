@@ -324,7 +324,10 @@ function routeGroups(
   state: AppState,
 ): Route[] {
   // The upload pipeline's metrics, registered with the routes that feed them.
-  const recordUpload = uploadMetrics(metrics.registry, () => uploads.active);
+  const recordUpload = uploadMetrics(metrics.registry, {
+    active: () => uploads.active,
+    bufferBytes: () => uploads.buffers.bytes,
+  });
   return [
     ...healthRoutes({ draining: state.draining }),
     ...jsonPlaceholderRoutes({

@@ -61,6 +61,7 @@ export function receiveBody(
     rateGraceMs,
     // Aborted when a shutdown's grace period runs out (503).
     signal: slot.signal,
+    bufferAccount: slot.buffers,
     ...(source.expectedLength === undefined
       ? {}
       : { expectedLength: source.expectedLength }),

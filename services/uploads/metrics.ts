@@ -1,10 +1,10 @@
 /**
  * Metrics of the upload pipeline: uploads by outcome, committed bytes and
  * throughput, where the time went (reader wait/blocked, writer
- * write/idle/hash wait),
- * what bounded each upload, the queue's high-water mark, the uploads in
- * flight, and with `REDIS_URL` the relay's messages and the other
- * instances' uploads it knows of.
+ * write/idle/hash wait), what bounded each upload, the queue's high-water
+ * mark, the uploads in flight and the bytes of their buffers, and with
+ * `REDIS_URL` the relay's messages and the other instances' uploads it
+ * knows of.
  *
  * @module
  */
@@ -40,13 +40,21 @@ const PHASES = [
   ["writer_hash_wait", "writerHashWaitMs"],
 ] as const;
 
+/** What the upload gauges read at scrape time. */
+export interface UploadGauges {
+  /** Uploads running now. */
+  active: () => number;
+  /** Bytes of buffers the uploads in flight hold. */
+  bufferBytes: () => number;
+}
+
 /**
  * Registers the `upload*` metrics on `registry`; returns the recorder of
- * finished uploads. `active` is read at scrape time.
+ * finished uploads.
  */
 export function uploadMetrics(
   registry: Registry,
-  active: () => number,
+  { active, bufferBytes }: UploadGauges,
 ): UploadRecorder {
   const registers = [registry];
   const uploads = new Counter({
@@ -61,6 +69,11 @@ export function uploadMetrics(
     name: "uploads_in_flight",
     help: "Uploads being received",
   }, active);
+  scrapedGauge(registry, {
+    name: "upload_buffer_bytes",
+    help:
+      "Bytes of the buffers the uploads in flight read their bodies into (being filled, queued, written, hashed or free for reuse)",
+  }, bufferBytes);
   return (outcome, figures) => {
     uploads.inc({ outcome });
     if (figures) committed(figures);

@@ -21,7 +21,7 @@
 import { Buffer } from "node:buffer";
 import type { LogFields, Logger } from "../ops/logger.ts";
 import { BoundedQueue } from "./bounded_queue.ts";
-import { FreeList } from "./buffers.ts";
+import { type BufferAccount, FreeList } from "./buffers.ts";
 import {
   DigestMismatchError,
   isNoSpace,
@@ -104,6 +104,11 @@ export interface ReceiveUploadOptions {
    * done per chunk for it).
    */
   observe?: (figures: () => LiveFigures) => void;
+  /**
+   * Where the upload's buffers are counted while it runs (the app's, for
+   * the `upload_buffer_bytes` gauge).
+   */
+  bufferAccount?: BufferAccount;
   /** Aborting it fails the upload with `signal.reason`. */
   signal?: AbortSignal;
   /** Receives the `upload.trace` debug records. */
@@ -221,7 +226,7 @@ function startTasks(
         ...fields,
       })
     : undefined;
-  const buffers = new FreeList();
+  const buffers = new FreeList({ account: settings.bufferAccount });
   // A failure's dropped buffers go back, so its clear() frees them too.
   const queue = new BoundedQueue({
     capacityBytes: settings.queueBytes,
@@ -360,7 +365,7 @@ export async function receiveUpload(
     settings.observe?.(() => liveFigures(tasks));
     const digest = await deadline.race(transfer(tasks, fail));
     // Every buffer is back: their memory goes now, not at some later GC.
-    tasks.buffers.clear();
+    tasks.buffers.close();
     failed.signal.throwIfAborted();
     if (!digest) {
       throw new Error("unreachable: transfer ended without a digest");
@@ -374,7 +379,7 @@ export async function receiveUpload(
   } catch (error) {
     fail(error);
     tasksOf?.hash.abandon();
-    tasksOf?.buffers.clear();
+    tasksOf?.buffers.close();
     signal?.removeEventListener("abort", onAbort);
     // The upload's error is what the caller needs; a leftover is logged
     // and swept on the next start.

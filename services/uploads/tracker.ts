@@ -1,6 +1,7 @@
 /**
  * Bookkeeping of the uploads in flight: how many run in all and per client
- * address (so a few clients cannot take every slot), a promise that
+ * address (so a few clients cannot take every slot), the bytes of buffers
+ * they hold, a promise that
  * resolves once none runs (the shutdown drain), and one abort signal per
  * upload so a shutdown whose grace period ran out can stop them all.
  *
@@ -14,11 +15,14 @@
  */
 
 import { ClientCounts } from "../http/client_counts.ts";
+import { BufferAccount } from "./buffers.ts";
 
 /** One running upload; dispose of it (or call `done`) when it ends. */
 export interface UploadSlot extends Disposable {
   /** Aborted by {@linkcode UploadTracker.abortAll}, with its reason. */
   readonly signal: AbortSignal;
+  /** Where the upload counts its buffers: {@linkcode UploadTracker.buffers}. */
+  readonly buffers: BufferAccount;
   /** Frees the slot; calling it again does nothing. */
   done(): void;
 }
@@ -41,6 +45,8 @@ const UNKNOWN_CLIENT = "unknown";
 
 /** Tracks the uploads in flight, in all and per client. */
 export class UploadTracker {
+  /** The bytes of buffers the uploads in flight hold. */
+  readonly buffers = new BufferAccount();
   #active = 0;
   readonly #byClient = new ClientCounts();
   readonly #running = new Set<AbortController>();
@@ -75,7 +81,12 @@ export class UploadTracker {
         this.#idle = undefined;
       }
     };
-    return { signal: controller.signal, done, [Symbol.dispose]: done };
+    return {
+      signal: controller.signal,
+      buffers: this.buffers,
+      done,
+      [Symbol.dispose]: done,
+    };
   }
 
   /**
