@@ -1,8 +1,10 @@
 /**
  * The upload's content hash: on a worker thread it gives the same SHA-256
  * as on the calling thread, every buffer comes back whole, and a writer
- * waits (`room()`) while too many bytes wait to be hashed; a worker that
- * ends fails the hashes in flight instead of leaving them waiting.
+ * waits (`room()`) while too many bytes wait to be hashed; a batch that
+ * is not full goes after a short wait (a slow upload's buffers come
+ * back); a worker that ends fails the hashes in flight instead of leaving
+ * them waiting.
  *
  * @module
  */
@@ -15,6 +17,7 @@ import {
   HashWorker,
   inlineHash,
 } from "../services/uploads/hashing.ts";
+import { until } from "./fixtures/until.ts";
 
 function chunks(): Uint8Array[] {
   // Views at the start of their buffers, as the reader hands them over;
@@ -94,6 +97,22 @@ Deno.test("room() waits while more than the limit waits to be hashed", async () 
   assert.equal(released, 1, "room only once the buffer came back");
   await hash.digest();
   assert.throws(() => new HashWorker({ maxPendingBytes: 0 }), RangeError);
+});
+
+Deno.test("a batch that is not full goes once maxBatchWaitMs passed: a slow upload's buffers come back", async () => {
+  using worker = new HashWorker({ maxBatchWaitMs: 10 });
+  const released: ArrayBuffer[] = [];
+  const hash = worker.hash((buffer) => released.push(buffer));
+  // A slow body's read: 1 KiB in a 64 KiB buffer. The batch (2 MiB by the
+  // buffers' sizes) is far from full; before, it held such buffers until
+  // 32 of them had come, each upload keeping ~2 MiB.
+  for (let i = 1; i <= 3; i++) {
+    hash.update(new Uint8Array(new ArrayBuffer(64 * 1024), 0, 1024));
+    await hash.room();
+    await until(() => released.length === i, `buffer ${i} back`, 5_000);
+  }
+  await hash.digest();
+  assert.throws(() => new HashWorker({ maxBatchWaitMs: -1 }), RangeError);
 });
 
 Deno.test("an abandoned hash lets its buffers go and leaves the worker usable", async () => {

@@ -100,6 +100,17 @@ export interface HashWorkerOptions {
    * with a message per 1 MiB buffer. @default {4194304}
    */
   maxPendingBytes?: number;
+  /**
+   * Longest a buffer waits in a batch that is not full before the batch
+   * goes anyway. A slow upload's buffers are mostly empty (each carries
+   * what one read brought, a few KiB), and batches were counted by their
+   * buffers' size: one held up to 32 buffers of 64 KiB for half a minute,
+   * so every slow upload kept ~2 MiB (100 uploads at 2 KiB/s: RSS +164
+   * MiB). Now a batch holds what arrived in this time, and its buffers come
+   * back for the next reads. At most one message per upload per this time
+   * from waiting: a message costs ~60 µs on each side. @default {100}
+   */
+  maxBatchWaitMs?: number;
   /** Receives `hash_worker.exited` when the worker dies. */
   logger?: Logger;
 }
@@ -126,6 +137,8 @@ interface Pending {
   batch: ArrayBuffer[];
   lengths: number[];
   batchBytes: number;
+  /** Sends a batch that is not full once `maxBatchWaitMs` passed. */
+  batchTimer?: ReturnType<typeof setTimeout> | undefined;
   release: (buffer: ArrayBuffer) => void;
   roomWaiters: Waiter<void>[];
   digest?: Waiter<Uint8Array>;
@@ -146,14 +159,21 @@ export class HashWorker implements Disposable {
   #deaths = 0;
   readonly #maxPendingBytes: number;
   readonly #batchBytes: number;
+  readonly #maxBatchWaitMs: number;
   readonly #logger: Logger | undefined;
   readonly #uploads = new Map<number, Pending>();
   #nextId = 0;
 
   constructor(options: HashWorkerOptions = {}) {
-    const { maxPendingBytes = 4 * 1024 * 1024, logger } = options;
+    const {
+      maxPendingBytes = 4 * 1024 * 1024,
+      maxBatchWaitMs = 100,
+      logger,
+    } = options;
     checkWholeNumbers({ maxPendingBytes });
+    checkWholeNumbers({ maxBatchWaitMs }, { min: 0 });
     this.#maxPendingBytes = maxPendingBytes;
+    this.#maxBatchWaitMs = maxBatchWaitMs;
     this.#batchBytes = Math.ceil(maxPendingBytes / 2);
     this.#logger = logger;
   }
@@ -234,6 +254,8 @@ export class HashWorker implements Disposable {
   #handle(id: number, pending: Pending): ContentHash {
     const { worker } = pending;
     const flush = () => {
+      clearTimeout(pending.batchTimer);
+      pending.batchTimer = undefined;
       if (pending.batch.length === 0) return;
       const { batch: buffers, lengths } = pending;
       pending.bytes += pending.batchBytes;
@@ -251,6 +273,9 @@ export class HashWorker implements Disposable {
         pending.lengths.push(chunk.byteLength);
         pending.batchBytes += buffer.byteLength;
         if (pending.batchBytes >= this.#batchBytes) flush();
+        else {
+          pending.batchTimer ??= setTimeout(flush, this.#maxBatchWaitMs);
+        }
       },
       room: () => {
         if (pending.failed) return Promise.reject(pending.failed);
@@ -271,6 +296,7 @@ export class HashWorker implements Disposable {
         });
       },
       abandon: () => {
+        clearTimeout(pending.batchTimer);
         if (!this.#forget(id)) return;
         // Nobody takes them back: their memory goes now (see #receive).
         for (const buffer of pending.batch.splice(0)) buffer.transfer(0);
@@ -322,6 +348,7 @@ export class HashWorker implements Disposable {
     this.#uploads.clear();
     for (const pending of failed) {
       pending.failed = error;
+      clearTimeout(pending.batchTimer);
       for (const waiter of pending.roomWaiters.splice(0)) waiter.reject(error);
       pending.digest?.reject(error);
     }
