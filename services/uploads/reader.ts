@@ -22,8 +22,14 @@ import type { IntoReader } from "./into_reader.ts";
 import { FrameFloor } from "../http/frame_floor.ts";
 import { RateFloor } from "./rate.ts";
 
-// An upload starts with buffers of at most this size.
-const START_BUFFER_BYTES = 64 * 1024;
+// An upload starts with buffers of at most this size, and doubles them up
+// to GROWN_BUFFER_BYTES each time one goes out full (a read, or the reads
+// while the writer was busy, filled it). A slow body's buffers go out with
+// the few KiB one read brought, to an idle writer: they stay small, so a
+// slow upload holds two or three of 16 KiB (~32 KiB measured), not 64 KiB
+// a read.
+const START_BUFFER_BYTES = 16 * 1024;
+const GROWN_BUFFER_BYTES = 64 * 1024;
 // An upload moves to full-size buffers once a MiB of its body arrives
 // within 32 ms of waiting for the network (at 32 MiB/s or more).
 const FAST_WINDOW_BYTES = 1024 * 1024;
@@ -45,6 +51,16 @@ const CHUNKED_READ_BYTES = 64 * 1024;
 export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
 const round3 = (ms: number) => Math.round(ms * 1000) / 1000;
+
+/**
+ * A buffer of `size` bytes with less room than this is handed over as it
+ * is: a BYOB read into a view of a few bytes can stall a chunked request
+ * body for good (seen on Deno 2.9.6 with views under 8 bytes), and tiny
+ * reads are slow. A quarter of a buffer at most, or buffers would go out
+ * a read at a time.
+ */
+const minReadBytes = (size: number) =>
+  Math.max(1, Math.min(MIN_READ_BYTES, Math.floor(size / 4)));
 
 /** The limits the reader enforces. */
 export interface ReaderLimits {
@@ -84,11 +100,6 @@ export class ReaderTask {
   // FAST_WINDOW_BYTES): big writes only pay off when the disk is kept
   // busy, while many slow clients at once would each hold megabytes.
   #wanted: number;
-  // A buffer with less room than this is handed over as it is: a BYOB read
-  // into a view of a few bytes can stall a chunked request body for good
-  // (seen on Deno 2.9.6 with views under 8 bytes), and tiny reads are slow.
-  // A quarter of a buffer at most, or buffers would go out a read at a time.
-  readonly #minReadBytes: number;
   /** The most one read asks for (see CHUNKED_READ_BYTES). */
   readonly #readBytes: number;
   #buffer: ArrayBuffer | undefined;
@@ -108,10 +119,6 @@ export class ReaderTask {
       ? CHUNKED_READ_BYTES
       : MAX_READ_BYTES;
     this.#wanted = Math.min(options.bufferBytes, START_BUFFER_BYTES);
-    this.#minReadBytes = Math.max(
-      1,
-      Math.min(MIN_READ_BYTES, Math.floor(this.#wanted / 4)),
-    );
   }
 
   /** Whether the body is behind with tiny frames (see FrameFloor.behind). */
@@ -174,12 +181,15 @@ export class ReaderTask {
         this.#o.signal.throwIfAborted();
       }
       if (this.#wanted < bufferBytes) this.#measureRate();
-      const room = this.#buffer!.byteLength - this.#filled;
+      const size = this.#buffer!.byteLength;
       // A full buffer goes to the writer; so does a partial one when the
       // writer is idle, so a read-bound upload reaches the disk as it
       // arrives. Buffers fill up only while the writer is busy, which is
       // when bigger writes pay off.
-      if (room < this.#minReadBytes || writerIdle()) await this.#handOver();
+      if (size - this.#filled < minReadBytes(size)) {
+        this.#grow();
+        await this.#handOver();
+      } else if (writerIdle()) await this.#handOver();
     }
     if (this.#filled > 0) await this.#handOver();
     else if (this.#buffer) this.#o.buffers.give(this.#buffer);
@@ -227,6 +237,12 @@ export class ReaderTask {
     if (expectedLength !== undefined && this.size > expectedLength) {
       throw new UploadIncompleteError(expectedLength, this.size);
     }
+  }
+
+  /** Doubles the buffers (up to GROWN_BUFFER_BYTES): one went out full. */
+  #grow(): void {
+    const cap = Math.min(GROWN_BUFFER_BYTES, this.#o.bufferBytes);
+    if (this.#wanted < cap) this.#wanted = Math.min(cap, this.#wanted * 2);
   }
 
   /** Moves to full-size buffers once a window of the body came fast. */
