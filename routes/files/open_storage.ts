@@ -12,7 +12,7 @@ import type { Logger } from "../../services/ops/logger.ts";
 import { createLocalDiskStorage } from "../../services/storage/local_disk.ts";
 import { PeriodicSweep } from "../../services/storage/periodic_sweep.ts";
 import { S3Storage } from "../../services/storage/s3.ts";
-import { startRefusal } from "../../services/storage/s3_bucket.ts";
+import { startRefusal } from "../../services/storage/s3_errors.ts";
 import type { FileStorage } from "../../services/storage/storage.ts";
 
 /** The opened store, and how to stop what runs for it in the background. */

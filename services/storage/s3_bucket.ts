@@ -8,7 +8,9 @@
  *
  * - unreachable, timed out, 5xx or SlowDown: the store is down or slow, a
  *   {@linkcode StorageUnavailableError} (the routes answer 503 with
- *   Retry-After: trying again later may work);
+ *   Retry-After: trying again later may work); a TLS certificate this
+ *   process does not trust is one too, whose message says so (see
+ *   `s3_errors.ts`; at start it stops the start, naming DENO_CERT);
  * - full or over a quota (Ceph's QuotaExceeded, MinIO's
  *   XMinioAdminBucketQuotaExceeded and XMinioStorageFull): the store
  *   refuses more data for now, a {@linkcode StorageFullError} (503 with
@@ -27,8 +29,11 @@
 import { AwsClient } from "aws4fetch";
 import { StorageFullError, StorageUnavailableError } from "./storage.ts";
 import { putBytes } from "./s3_put_bytes.ts";
+import { describe, S3Error, unreachable } from "./s3_errors.ts";
 import { xmlValue } from "./s3_xml.ts";
 import { checkWholeNumbers } from "../ops/whole_numbers.ts";
+
+export { S3Error } from "./s3_errors.ts";
 
 /** The refusals that mean "full or over quota" (Ceph, MinIO). */
 const FULL = new Set([
@@ -88,65 +93,6 @@ const IDLE_MS = 10_000;
 
 /** Statuses whose answers have no body (a Response refuses one). */
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
-
-/** S3 refused a request for a reason other than being unavailable. */
-export class S3Error extends Error {
-  /** The HTTP status. */
-  readonly status: number;
-  /** S3's error code, e.g. `NoSuchUpload`. */
-  readonly code: string | undefined;
-  /** Creates the error. */
-  constructor(status: number, code: string | undefined, message: string) {
-    super(message);
-    this.name = "S3Error";
-    this.status = status;
-    this.code = code;
-  }
-}
-
-/** What a refusal of the store at start says to fix. */
-export interface StartRefusal {
-  /** The setting it concerns. */
-  setting: string;
-  /** What to check, for the one-line error. */
-  check: string;
-}
-
-const SETTING = (setting: string): StartRefusal => ({
-  setting,
-  check: setting,
-});
-
-// The refusals the store answers to every request until someone fixes a
-// setting (or the host's clock), and what: an instance that meets one at
-// start cannot store a file.
-const START_REFUSALS: Record<string, StartRefusal> = {
-  NoSuchBucket: SETTING("S3_BUCKET"),
-  InvalidBucketName: SETTING("S3_BUCKET"),
-  InvalidAccessKeyId: SETTING("AWS_ACCESS_KEY_ID"),
-  SignatureDoesNotMatch: SETTING("AWS_SECRET_ACCESS_KEY"),
-  // AWS's answer to a request signed for another region than the bucket's.
-  AuthorizationHeaderMalformed: SETTING("S3_REGION"),
-  AccessDenied: SETTING("AWS_ACCESS_KEY_ID"),
-  // Requests are signed with this host's time; S3 takes 15 min either way.
-  RequestTimeTooSkewed: {
-    setting: "S3_ENDPOINT",
-    check: "this host's clock against the store's",
-  },
-};
-
-/**
- * What a refusal of the store names (`S3_BUCKET` for `NoSuchBucket`,
- * `AWS_SECRET_ACCESS_KEY` for `SignatureDoesNotMatch`, the host's clock for
- * `RequestTimeTooSkewed`...), or `undefined` when `error` is no such
- * refusal (the store down, or full).
- */
-export function startRefusal(error: unknown): StartRefusal | undefined {
-  if (!(error instanceof S3Error) || error.code === undefined) return undefined;
-  return Object.hasOwn(START_REFUSALS, error.code)
-    ? START_REFUSALS[error.code]
-    : undefined;
-}
 
 /** A bucket of an S3-compatible store. */
 export class S3Bucket implements Disposable {
@@ -222,10 +168,7 @@ export class S3Bucket implements Disposable {
       });
     } catch (error) {
       if (request.signal?.aborted) throw request.signal.reason;
-      throw new StorageUnavailableError(
-        `The object store did not answer ${method}: ${describe(error)}`,
-        { cause: error },
-      );
+      throw unreachable(method, error);
     } finally {
       clearTimeout(timer);
     }
@@ -356,8 +299,4 @@ function idleTimed(
     statusText: res.statusText,
     headers: res.headers,
   });
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

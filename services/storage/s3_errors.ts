@@ -1,0 +1,121 @@
+/**
+ * The failures of an S3 store's requests, sorted for the routes and the
+ * start: {@linkcode S3Error} (a refusal naming a setting to fix), a TLS
+ * certificate not trusted ({@linkcode StorageCertificateError}), a store
+ * that did not answer; and which of them stop the start, naming what to
+ * fix ({@linkcode startRefusal}).
+ *
+ * @module
+ */
+
+import { StorageUnavailableError } from "./storage.ts";
+
+/** S3 refused a request for a reason other than being unavailable. */
+export class S3Error extends Error {
+  /** The HTTP status. */
+  readonly status: number;
+  /** S3's error code, e.g. `NoSuchUpload`. */
+  readonly code: string | undefined;
+  /** Creates the error. */
+  constructor(status: number, code: string | undefined, message: string) {
+    super(message);
+    this.name = "S3Error";
+    this.status = status;
+    this.code = code;
+  }
+}
+
+/**
+ * The store's TLS certificate is not trusted here (a private CA not named
+ * by DENO_CERT, a name or date that does not fit): the store may well be
+ * up, but nothing reaches it until a setting changes.
+ */
+export class StorageCertificateError extends StorageUnavailableError {
+  /** Creates the error; `cause` is fetch's error. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "StorageCertificateError";
+  }
+}
+
+/** What a refusal of the store at start says to fix. */
+export interface StartRefusal {
+  /** The setting it concerns. */
+  setting: string;
+  /** What to check, for the one-line error. */
+  check: string;
+}
+
+const SETTING = (setting: string): StartRefusal => ({
+  setting,
+  check: setting,
+});
+
+// The refusals the store answers to every request until someone fixes a
+// setting (or the host's clock), and what: an instance that meets one at
+// start cannot store a file.
+const START_REFUSALS: Record<string, StartRefusal> = {
+  NoSuchBucket: SETTING("S3_BUCKET"),
+  InvalidBucketName: SETTING("S3_BUCKET"),
+  InvalidAccessKeyId: SETTING("AWS_ACCESS_KEY_ID"),
+  SignatureDoesNotMatch: SETTING("AWS_SECRET_ACCESS_KEY"),
+  // AWS's answer to a request signed for another region than the bucket's.
+  AuthorizationHeaderMalformed: SETTING("S3_REGION"),
+  AccessDenied: SETTING("AWS_ACCESS_KEY_ID"),
+  // Requests are signed with this host's time; S3 takes 15 min either way.
+  RequestTimeTooSkewed: {
+    setting: "S3_ENDPOINT",
+    check: "this host's clock against the store's",
+  },
+};
+
+/**
+ * What a refusal of the store names (`S3_BUCKET` for `NoSuchBucket`,
+ * `AWS_SECRET_ACCESS_KEY` for `SignatureDoesNotMatch`, the host's clock for
+ * `RequestTimeTooSkewed`...), or `undefined` when `error` is no such
+ * refusal (the store down, or full).
+ */
+export function startRefusal(error: unknown): StartRefusal | undefined {
+  if (error instanceof StorageCertificateError) {
+    return {
+      setting: "DENO_CERT",
+      check: "DENO_CERT: the PEM file of the store's CA",
+    };
+  }
+  if (!(error instanceof S3Error) || error.code === undefined) return undefined;
+  return Object.hasOwn(START_REFUSALS, error.code)
+    ? START_REFUSALS[error.code]
+    : undefined;
+}
+
+/**
+ * The error for a request the store did not answer: fetch's "fetch failed"
+ * says why only in its causes (refused, reset, a certificate not trusted).
+ */
+export function unreachable(
+  method: string,
+  error: unknown,
+): StorageUnavailableError {
+  const reason = describe(error);
+  // rustls's words, e.g. "invalid peer certificate: UnknownIssuer".
+  if (/invalid peer certificate/i.test(reason)) {
+    return new StorageCertificateError(
+      `The object store's TLS certificate is not trusted: ${reason}`,
+      { cause: error },
+    );
+  }
+  return new StorageUnavailableError(
+    `The object store did not answer ${method}: ${reason}`,
+    { cause: error },
+  );
+}
+
+/** `error`'s message followed by its causes'. */
+export function describe(error: unknown): string {
+  const messages: string[] = [];
+  for (let e = error; e !== undefined && messages.length < 5;) {
+    messages.push(e instanceof Error ? e.message : String(e));
+    e = e instanceof Error ? e.cause : undefined;
+  }
+  return messages.join(": ");
+}
