@@ -2,8 +2,13 @@
  * `S3_ENDPOINT=https://…` against a real Ceph radosgw serving HTTPS only
  * (beast's `ssl_endpoint`) with a certificate of its own, as self-hosted
  * Ceph and MinIO are often run: the service (a child process, so that
- * `DENO_CERT` is its own) must trust it through `DENO_CERT`, which README's
- * S3 section names. Without `DENO_CERT`, the start
+ * `DENO_CERT` is its own) trusts it through `DENO_CERT`, which README's
+ * S3 section names, under `-A` and under the `start` task's permissions.
+ * Uploads of 1 byte, of three parts and of a form, a ranged download, the
+ * listing, a delete and the start's sweep all go over TLS; no handshake is
+ * refused by the store (the parts went over node:https, which trusts
+ * neither `DENO_CERT` nor, under the start task, any CA: each was refused
+ * or thrown, then sent again over fetch). Without `DENO_CERT`, the start
  * stops with one line naming it and the certificate's fault, exit 2: it
  * listened, answered 503 to every upload and logged "fetch failed".
  *
@@ -11,12 +16,107 @@
  */
 
 import assert from "node:assert/strict";
-import { sharedCeph } from "./fixtures/ceph.ts";
-import { cephTest, s3Args } from "./fixtures/s3_app.ts";
+import { bucketContents, type Ceph, sharedCeph } from "./fixtures/ceph.ts";
+import { bytesOf, cephTest, s3Args, sha256Hex } from "./fixtures/s3_app.ts";
 import { selfSigned } from "./fixtures/self_signed.ts";
+import { spawnService } from "./fixtures/spawn.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";
 
+const MiB = 1024 * 1024;
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
+
+/**
+ * The `start` task's flags but its folders (`--allow-read`/`--allow-write`
+ * of `./data`), which become `dataDir`.
+ */
+async function startTaskFlags(dataDir: string): Promise<string[]> {
+  const config = JSON.parse(
+    await Deno.readTextFile(new URL("../deno.json", import.meta.url)),
+  );
+  const words: string[] = config.tasks.start.command.split(/\s+/);
+  const kept = words.filter((word) =>
+    word.startsWith("--") && !/^--allow-(read|write)=/.test(word)
+  );
+  assert.ok(
+    kept.some((word) => word.startsWith("--allow-env=")),
+    words.join(" "),
+  );
+  return [...kept, `--allow-read=${dataDir}`, `--allow-write=${dataDir}`];
+}
+
+/** POSTs `body` to `/files`; resolves the created file's JSON. */
+async function upload(url: string, body: BodyInit) {
+  const res = await fetch(`${url}/files`, { method: "POST", body });
+  const text = await res.text();
+  assert.equal(res.status, 201, text);
+  return JSON.parse(text);
+}
+
+/** Every route of /files over the TLS store, through the service at `url`. */
+async function exerciseFiles(url: string, ceph: Ceph): Promise<void> {
+  const one = await upload(url, new Uint8Array([7]));
+  const got = await fetch(`${url}/files/${one.id}`);
+  assert.deepEqual(
+    new Uint8Array(await got.arrayBuffer()),
+    new Uint8Array([7]),
+  );
+  // Three parts of 5 MiB (s3Args's): CreateMultipartUpload and completion
+  // over fetch, the parts over whatever the bucket sends bytes with.
+  const body = bytesOf(12 * MiB + 5);
+  const big = await upload(url, body);
+  assert.equal(big.sha256, sha256Hex(body));
+  const ranged = await fetch(`${url}/files/${big.id}`, {
+    headers: { range: `bytes=${5 * MiB - 10}-${5 * MiB + 9}` },
+  });
+  assert.equal(ranged.status, 206);
+  assert.deepEqual(
+    new Uint8Array(await ranged.arrayBuffer()),
+    body.subarray(5 * MiB - 10, 5 * MiB + 10),
+  );
+  const form = new FormData();
+  form.append("file", new Blob(["hello over TLS"]), "hello.txt");
+  const formed = await upload(url, form);
+  assert.equal(formed.filename, "hello.txt");
+  const listed = await (await fetch(`${url}/files`)).json();
+  const ids = listed.items.map((item: { id: string }) => item.id);
+  for (const id of [one.id, big.id, formed.id]) assert.ok(ids.includes(id));
+  const deleted = await fetch(`${url}/files/${big.id}`, { method: "DELETE" });
+  await deleted.body?.cancel();
+  assert.equal(deleted.status, 204);
+  const gone = await fetch(`${url}/files/${big.id}`);
+  await gone.body?.cancel();
+  assert.equal(gone.status, 404);
+  const { keys } = await bucketContents(ceph);
+  assert.equal(keys.includes(`files/${big.id}`), false);
+}
+
+cephTest(
+  "s3 over https, the store's certificate trusted through DENO_CERT: uploads, ranges, listing and deletes work, no handshake refused",
+  async () => {
+    await using tls = await selfSigned();
+    await using ceph = await sharedCeph({ tls });
+    assert.match(ceph.endpoint, /^https:/);
+    await withTempDir(async (dir) => {
+      const permissions = [["-A"], await startTaskFlags(dir)];
+      for (const denoArgs of permissions) {
+        await using service = await spawnService(
+          s3Args(ceph, ["--data-dir", dir]),
+          { env: { DENO_CERT: tls.cert }, denoArgs },
+        );
+        await exerciseFiles(service.url, ceph);
+        const log = service.lines.join("\n") + service.stderr;
+        assert.doesNotMatch(
+          log,
+          /sweep_failed|storage_unavailable/,
+          denoArgs[0],
+        );
+      }
+    });
+    // On main: one per PUT of bytes under -A (node:https, "unknown ca").
+    const refused = (await ceph.gatewayLog()).match(/ssl handshake failed.*/g);
+    assert.deepEqual(refused ?? [], []);
+  },
+);
 
 cephTest(
   "s3 over https without DENO_CERT: the start stops with one line naming DENO_CERT and the certificate's fault, exit 2",

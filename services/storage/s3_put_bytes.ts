@@ -1,12 +1,15 @@
 /**
- * A PUT of bytes over `node:http` / `node:https` rather than `fetch`: the
- * parts of a multipart upload go this way. Deno 2.9's fetch keeps several
- * copies of a request body alive (the Request's copy of the bytes, the
- * runtime's send buffer) and frees them late: 1 GiB sent as 8 MiB parts,
- * 4 at a time, grew the process by ~220 MiB over fetch and by ~50 MiB over
- * node:http, 40 of which are the part buffers themselves. The body goes out
- * as one Buffer view of the caller's bytes (no copy), with a Content-Length
- * (S3 refuses chunked parts), after `Expect: 100-continue`.
+ * A PUT of bytes over `node:http` rather than `fetch`: the parts of a
+ * multipart upload to an `http://` store go this way (not to an `https://`
+ * one: Deno 2.9's node:https trusts neither `DENO_CERT` nor, under the
+ * start task's permissions, any CA at all; see `s3_bucket.ts`). Deno 2.9's
+ * fetch keeps several copies of a request body alive (the Request's copy
+ * of the bytes, the runtime's send buffer) and frees them late: 1 GiB sent
+ * as 8 MiB parts, 4 at a time, grew the process by ~220 MiB over fetch and
+ * by ~50 MiB over node:http, 40 of which are the part buffers themselves.
+ * The body goes out as one Buffer view of the caller's bytes (no copy),
+ * with a Content-Length (S3 refuses chunked parts), after
+ * `Expect: 100-continue`.
  *
  * ```ts ignore
  * const answer = await putBytes(url, signedHeaders, bytes, { signal });
@@ -18,7 +21,6 @@
 
 import { Buffer } from "node:buffer";
 import http from "node:http";
-import https from "node:https";
 
 /** How long to wait for 100 Continue before sending the bytes anyway. */
 const CONTINUE_WAIT_MS = 1000;
@@ -48,7 +50,7 @@ export function putBytes(
   options: PutBytesOptions = {},
 ): Promise<PutAnswer> {
   const { signal } = options;
-  if (url.protocol !== "http:" && url.protocol !== "https:") {
+  if (url.protocol !== "http:") {
     throw new TypeError(`Unsupported protocol: ${url.protocol}`);
   }
   signal?.throwIfAborted();
@@ -56,9 +58,8 @@ export function putBytes(
   headers.forEach((value, name) => outgoing[name] = value);
   outgoing["content-length"] = String(body.byteLength);
   outgoing["expect"] = "100-continue";
-  const send = url.protocol === "https:" ? https.request : http.request;
   return new Promise<PutAnswer>((resolve, reject) => {
-    const request = send(url, {
+    const request = http.request(url, {
       method: "PUT",
       headers: outgoing,
       // A connection per part: an 8 MiB part dwarfs a handshake, and no
