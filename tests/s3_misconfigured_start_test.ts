@@ -15,23 +15,10 @@
 import assert from "node:assert/strict";
 import { sharedCeph } from "./fixtures/ceph.ts";
 import { freePort } from "./fixtures/free_port.ts";
+import { libfaketime } from "./fixtures/libfaketime.ts";
 import { cephTest, s3Args } from "./fixtures/s3_app.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
-
-/**
- * libfaketime, as Debian's `faketime` installs it; fails naming the
- * package when it is missing. It is preloaded into the service's process
- * itself: the `faketime` command runs its program as a child, which a kill
- * of the command leaves running.
- */
-async function libfaketime(): Promise<string> {
-  for await (const entry of Deno.readDir("/usr/lib")) {
-    const path = `/usr/lib/${entry.name}/faketime/libfaketime.so.1`;
-    if (await Deno.stat(path).then(() => true, () => false)) return path;
-  }
-  assert.fail("libfaketime is missing: apt-get install -y faketime");
-}
 
 /** Options of {@linkcode runMain}. */
 interface RunOptions {

@@ -8,15 +8,17 @@
  * listing, a delete and the start's sweep all go over TLS; no handshake is
  * refused by the store (the parts went over node:https, which trusts
  * neither `DENO_CERT` nor, under the start task, any CA: each was refused
- * or thrown, then sent again over fetch). Without `DENO_CERT`, the start
- * stops with one line naming it and the certificate's fault, exit 2: it
- * listened, answered 503 to every upload and logged "fetch failed".
+ * or thrown, then sent again over fetch). A certificate not trusted
+ * (no `DENO_CERT`, a host it does not name, a clock past its dates) stops
+ * the start with one line naming what to check and rustls's reason, exit
+ * 2: it listened, answered 503 to every upload and logged "fetch failed".
  *
  * @module
  */
 
 import assert from "node:assert/strict";
 import { bucketContents, type Ceph, sharedCeph } from "./fixtures/ceph.ts";
+import { libfaketime } from "./fixtures/libfaketime.ts";
 import { bytesOf, cephTest, s3Args, sha256Hex } from "./fixtures/s3_app.ts";
 import { selfSigned } from "./fixtures/self_signed.ts";
 import { spawnService } from "./fixtures/spawn.ts";
@@ -118,41 +120,81 @@ cephTest(
   },
 );
 
+/**
+ * Runs `main.ts` on `ceph` (its endpoint replaced by `endpoint`) with `env`
+ * until it exits, or for 30 s (then it is stopped: it listened).
+ */
+async function startOn(
+  ceph: Ceph,
+  endpoint: string,
+  env: Record<string, string>,
+): Promise<{ code: number; out: string; err: string }> {
+  let output: Deno.CommandOutput | undefined;
+  await withTempDir(async (dir) => {
+    output = await new Deno.Command(Deno.execPath(), {
+      args: [
+        ...["run", "-A", MAIN, "--port", "0"],
+        ...s3Args(ceph, ["--data-dir", dir], endpoint),
+      ],
+      env,
+      stdin: "null",
+      signal: AbortSignal.timeout(30_000),
+    }).output();
+  });
+  const { code, stdout, stderr } = output!;
+  const decoder = new TextDecoder();
+  return { code, out: decoder.decode(stdout), err: decoder.decode(stderr) };
+}
+
 cephTest(
-  "s3 over https without DENO_CERT: the start stops with one line naming DENO_CERT and the certificate's fault, exit 2",
+  "s3 over https, a certificate not trusted: the start stops with one line naming what to check and rustls's reason, exit 2",
   async () => {
     await using tls = await selfSigned();
     await using ceph = await sharedCeph({ tls });
-    await withTempDir(async (dir) => {
-      // On main it listened (then this signal stopped it): never exit 2.
-      const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "-A",
-          MAIN,
-          "--port",
-          "0",
-          ...s3Args(ceph, ["--data-dir", dir]),
-        ],
-        stdin: "null",
-        signal: AbortSignal.timeout(30_000),
-      }).output();
-      const decoder = new TextDecoder();
-      const out = decoder.decode(stdout);
-      const err = decoder.decode(stderr);
-      assert.equal(code, 2, `${err}\n${out.slice(-2000)}`);
+    const cases = [
+      {
+        name: "no DENO_CERT",
+        env: {},
+        check: /\(check DENO_CERT: the PEM file of the store's CA\)/,
+        reason: /invalid peer certificate: UnknownIssuer/,
+      },
+      {
+        // The certificate holds IP:127.0.0.1 only.
+        name: "a host the certificate does not name",
+        endpoint: ceph.endpoint.replace("127.0.0.1", "localhost"),
+        env: { DENO_CERT: tls.cert },
+        check: /\(check S3_ENDPOINT's host against the store's certificate\)/,
+        reason: /not valid for name/,
+      },
+      {
+        // A day past the certificate's last (libfaketime, this process only).
+        name: "a clock two days ahead",
+        env: {
+          DENO_CERT: tls.cert,
+          LD_PRELOAD: await libfaketime(),
+          FAKETIME: "+2d",
+        },
+        check:
+          /\(check the store's certificate dates against this host's clock\)/,
+        reason: /certificate expired/,
+      },
+    ];
+    for (
+      const { name, endpoint = ceph.endpoint, env, check, reason } of cases
+    ) {
+      // On main each listened (then the timeout stopped it): never exit 2.
+      const { code, out, err } = await startOn(ceph, endpoint, env);
+      assert.equal(code, 2, `${name}: ${err}\n${out.slice(-2000)}`);
       assert.equal(err.split("\n").filter(Boolean).length, 1, err);
       assert.match(
         err,
         /^async-api: cannot use bucket .* at S3_ENDPOINT https:/,
       );
-      assert.match(err, /\(check DENO_CERT/);
-      assert.match(
-        err,
-        /not trusted: .*invalid peer certificate: UnknownIssuer/,
-      );
+      assert.match(err, check, name);
+      assert.match(err, /TLS certificate is not trusted: /, name);
+      assert.match(err, reason, name);
       assert.doesNotMatch(err + out, new RegExp(ceph.secretAccessKey));
-      assert.equal(out.includes('"listening"'), false);
-    });
+      assert.equal(out.includes('"listening"'), false, name);
+    }
   },
 );

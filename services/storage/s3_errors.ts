@@ -70,6 +70,31 @@ const START_REFUSALS: Record<string, StartRefusal> = {
 };
 
 /**
+ * What a certificate not trusted says to fix, from rustls's reason: a
+ * certificate out of its dates is as often this host's clock (libfaketime
+ * a day off said "expired"), a name that does not fit is S3_ENDPOINT's
+ * host; any other (an issuer not known) wants its CA in DENO_CERT.
+ */
+function certificateRefusal(reason: string): StartRefusal {
+  if (/expired|not valid yet/i.test(reason)) {
+    return {
+      setting: "S3_ENDPOINT",
+      check: "the store's certificate dates against this host's clock",
+    };
+  }
+  if (/not valid for name/i.test(reason)) {
+    return {
+      setting: "S3_ENDPOINT",
+      check: "S3_ENDPOINT's host against the store's certificate",
+    };
+  }
+  return {
+    setting: "DENO_CERT",
+    check: "DENO_CERT: the PEM file of the store's CA",
+  };
+}
+
+/**
  * What a refusal of the store names (`S3_BUCKET` for `NoSuchBucket`,
  * `AWS_SECRET_ACCESS_KEY` for `SignatureDoesNotMatch`, the host's clock for
  * `RequestTimeTooSkewed`...), or `undefined` when `error` is no such
@@ -77,10 +102,7 @@ const START_REFUSALS: Record<string, StartRefusal> = {
  */
 export function startRefusal(error: unknown): StartRefusal | undefined {
   if (error instanceof StorageCertificateError) {
-    return {
-      setting: "DENO_CERT",
-      check: "DENO_CERT: the PEM file of the store's CA",
-    };
+    return certificateRefusal(error.message);
   }
   if (!(error instanceof S3Error) || error.code === undefined) return undefined;
   return Object.hasOwn(START_REFUSALS, error.code)
