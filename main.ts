@@ -38,6 +38,7 @@ import {
   untilBodiesRead,
 } from "./services/http/slow_bodies.ts";
 import {
+  caFileRefusal,
   dataDirRefusal,
   refuseStart,
   reusePortRefusal,
@@ -91,7 +92,8 @@ export async function serve(
   const connections = new ConnectionStats();
   const app = await createApp({ config, logger, connections }).catch(
     (error: unknown) => {
-      const refusal = dataDirRefusal(error, config.dataDir);
+      const refusal = dataDirRefusal(error, config.dataDir) ??
+        caFileRefusal(error);
       if (refusal !== undefined) refuseStart(refusal);
       throw error;
     },

@@ -31,6 +31,7 @@ import { createLogger } from "./services/ops/logger.ts";
 import { stopReadingBodies } from "./services/http/slow_bodies.ts";
 import { cutOpenBodies, openBodies } from "./services/http/send_tally.ts";
 import {
+  caFileRefusal,
   dataDirRefusal,
   refuseStart,
   settingsOrExit,
@@ -51,7 +52,8 @@ logUnhandledRejections(logger);
 const stop = listenForStop();
 const started = giveUpTheStartPastTheGrace();
 const app = await createApp({ config, logger }).catch((error: unknown) => {
-  const refusal = dataDirRefusal(error, config.dataDir);
+  const refusal = dataDirRefusal(error, config.dataDir) ??
+    caFileRefusal(error);
   if (refusal !== undefined) refuseStart(refusal);
   throw error;
 });

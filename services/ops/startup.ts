@@ -65,6 +65,19 @@ export function dataDirRefusal(
 }
 
 /**
+ * The one-line reason when `error` (thrown while building the app) is the
+ * runtime failing to read `DENO_CERT`'s file, else `undefined`. The
+ * runtime reads it at the first HTTP client made (the S3 bucket's, the
+ * upstream's): a path that names no file ended the start with an uncaught
+ * error and its stack, exit 1.
+ */
+export function caFileRefusal(error: unknown): string | undefined {
+  if (!(error instanceof Error)) return undefined;
+  if (!error.message.startsWith("Failed opening CA file")) return undefined;
+  return `cannot read DENO_CERT (the PEM file of a CA to trust): ${error.message}`;
+}
+
+/**
  * The one-line reason why this runtime cannot listen as the settings ask,
  * else `undefined`. `REUSE_PORT=true` needs `Deno.listen`'s `reusePort`,
  * which Deno 2.9 grants only under `--unstable-net` (or `"unstable":
