@@ -70,12 +70,15 @@ const START_REFUSALS: Record<string, StartRefusal> = {
 };
 
 /**
- * What a certificate not trusted says to fix, from rustls's reason: a
- * certificate out of its dates is as often this host's clock (libfaketime
- * a day off said "expired"), a name that does not fit is S3_ENDPOINT's
- * host; any other (an issuer not known) wants its CA in DENO_CERT.
+ * What a certificate not trusted says to fix, from rustls's reason (what
+ * follows "invalid peer certificate": the URL before it may hold any word):
+ * a certificate out of its dates is as often this host's clock
+ * (libfaketime two days ahead said "expired"), a name that does not fit is
+ * S3_ENDPOINT's host; any other (an issuer not known) wants its CA in
+ * DENO_CERT.
  */
-function certificateRefusal(reason: string): StartRefusal {
+function certificateRefusal(message: string): StartRefusal {
+  const reason = message.slice(message.search(/invalid peer certificate/i));
   if (/expired|not valid yet/i.test(reason)) {
     return {
       setting: "S3_ENDPOINT",

@@ -1,0 +1,46 @@
+/**
+ * What a store's certificate not trusted names at start
+ * (services/storage/s3_errors.ts), from rustls's reason alone: the URL in
+ * the message before it may hold any word (a bucket named "expired-…").
+ * The reasons are the ones Deno 2.9's fetch gave against radosgw (see
+ * tests/s3_tls_test.ts).
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import {
+  startRefusal,
+  StorageCertificateError,
+} from "../services/storage/s3_errors.ts";
+
+const FETCH = "fetch failed: error sending request for url " +
+  "(https://127.0.0.1:9/expired-files/?list-type=2): client error (Connect)";
+
+function checkFor(reason: string): string | undefined {
+  const error = new StorageCertificateError(
+    `The object store's TLS certificate is not trusted: ${FETCH}: ${reason}`,
+  );
+  return startRefusal(error)?.check;
+}
+
+Deno.test("a certificate not trusted names DENO_CERT, the host or the clock by rustls's reason, not by the URL", () => {
+  assert.match(
+    checkFor("invalid peer certificate: UnknownIssuer")!,
+    /^DENO_CERT/,
+  );
+  assert.match(
+    checkFor(
+      "invalid peer certificate: certificate expired: verification time " +
+        "1796731483 (UNIX), but certificate is not valid after 1796644047",
+    )!,
+    /this host's clock/,
+  );
+  assert.match(
+    checkFor(
+      "invalid peer certificate: certificate not valid for name " +
+        '"localhost"; certificate is only valid for IpAddress(127.0.0.1)',
+    )!,
+    /S3_ENDPOINT's host/,
+  );
+});
