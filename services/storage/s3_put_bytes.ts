@@ -56,7 +56,8 @@ export function putBytes(
   signal?.throwIfAborted();
   const outgoing: Record<string, string> = {};
   headers.forEach((value, name) => outgoing[name] = value);
-  outgoing["content-length"] = String(body.byteLength);
+  const length = body.byteLength;
+  outgoing["content-length"] = String(length);
   outgoing["expect"] = "100-continue";
   return new Promise<PutAnswer>((resolve, reject) => {
     const request = http.request(url, {
@@ -66,21 +67,7 @@ export function putBytes(
       // idle socket outlives the upload.
       agent: false,
       ...(signal ? { signal } : {}),
-    }, (response) => {
-      const chunks: Buffer[] = [];
-      let kept = 0;
-      response.on("data", (chunk: Buffer) => {
-        if (kept < MAX_ANSWER_BYTES) chunks.push(chunk);
-        kept += chunk.byteLength;
-      });
-      response.on("error", reject);
-      response.on("end", () =>
-        resolve({
-          status: response.statusCode ?? 0,
-          headers: answerHeaders(response.headers),
-          text: Buffer.concat(chunks).toString("utf8"),
-        }));
-    });
+    }, (response) => collectAnswer(response).then(resolve, reject));
     request.on("error", (error) => reject(signal?.reason ?? error));
     // The bytes go out once the store said 100 Continue: a refusal (over
     // quota, bad credentials) then arrives as an answer instead of a reset
@@ -88,15 +75,42 @@ export function putBytes(
     // second, as curl does.
     let sent = false;
     const sendBody = () => {
-      if (sent) return;
+      if (sent || request.destroyed) return;
       sent = true;
       clearTimeout(fallback);
+      // Called from a timer or an event: a throw here would end the
+      // process. Bytes the upload freed meanwhile (it failed elsewhere,
+      // and its buffers were detached: the view's length went to 0) fail
+      // this PUT instead.
+      if (body.byteLength !== length) {
+        request.destroy(new TypeError("the part's bytes were freed"));
+        return;
+      }
       request.end(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
     };
     const fallback = setTimeout(sendBody, CONTINUE_WAIT_MS);
     request.on("continue", sendBody);
     request.on("response", () => clearTimeout(fallback));
     request.on("close", () => clearTimeout(fallback));
+  });
+}
+
+/** The store's answer, its body kept up to {@linkcode MAX_ANSWER_BYTES}. */
+function collectAnswer(response: http.IncomingMessage): Promise<PutAnswer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let kept = 0;
+    response.on("data", (chunk: Buffer) => {
+      if (kept < MAX_ANSWER_BYTES) chunks.push(chunk);
+      kept += chunk.byteLength;
+    });
+    response.on("error", reject);
+    response.on("end", () =>
+      resolve({
+        status: response.statusCode ?? 0,
+        headers: answerHeaders(response.headers),
+        text: Buffer.concat(chunks).toString("utf8"),
+      }));
   });
 }
 
