@@ -1,9 +1,9 @@
 /**
  * The OpenAPI fragment of the file routes: uploads (`POST`/`PUT /files`,
- * `POST /file`), the list, downloads and deletes, with the components only
- * they use (the stored-file schemas, the download and auth headers, the
- * bearer scheme). The schemas come from `schemas.ts` and
- * `services/storage/metadata.ts`.
+ * `PUT /files/:id` with a name or an id, `POST /file`), the list,
+ * downloads and deletes, with the components only they use (the
+ * stored-file schemas, the download and auth headers, the bearer scheme).
+ * The schemas come from `schemas.ts` and `services/storage/metadata.ts`.
  *
  * @module
  */
@@ -41,6 +41,12 @@ import { OPTIONAL_BEARER, uploadOperation } from "./upload_openapi.ts";
 const FILE_ID: PathParameterDescription = {
   description: "A file id as made by the server: 32 lowercase hex characters.",
   schema: jsonSchemaOf(FileIdSchema),
+};
+
+const FILE_NAME_OR_ID: PathParameterDescription = {
+  description: "The uploaded file's name (`big.bin`, `my%20file.bin`), or " +
+    "the id it is created under (32 lowercase hex characters).",
+  schema: { type: "string", minLength: 1 },
 };
 
 const string = { type: "string" } as const;
@@ -89,6 +95,24 @@ export const filesDocs: ApiFragment = {
       "Upload a file (PUT)",
       "Same as `POST /files`; `curl -T` sends PUT.",
     ),
+    "PUT /files/:id": {
+      ...uploadOperation(
+        "putNamedFile",
+        "Upload a file under a name (PUT)",
+        "What `curl -T big.bin http://host/files/` sends (curl appends the " +
+          "local file's name to a URL ending in `/`): the last path " +
+          "segment is the file's name, percent-decoded and kept as a " +
+          "form part's `filename` is (its last `/` or `\\` segment, " +
+          "printable, at most 255 characters; `..` or nothing printable: " +
+          "no name). The file gets a new id, which `Location` gives: " +
+          "`/files/{name}` itself stays no file (a `GET` of it is 404). A " +
+          "segment that is a file id (32 lowercase hex characters) is the " +
+          "id the file is created under, as `Upload-Id` gives one (another " +
+          "`Upload-Id` with it is 400): a file of that id stored is 409, as " +
+          "the service replaces no file (`DELETE` it first).",
+      ),
+      pathParameters: { id: FILE_NAME_OR_ID },
+    },
     "POST /file": uploadOperation(
       "uploadFileAlias",
       "Upload a file (alias)",

@@ -1,6 +1,7 @@
 /**
- * The file routes: `POST /files` (and `POST /file`) stream a body to disk
- * through the reader/writer pipeline (see `upload.ts`); `GET /files` lists
+ * The file routes: `POST /files` (and `POST /file`, `PUT /files`, `PUT
+ * /files/<name>`) stream a body to disk through the reader/writer pipeline
+ * (see `upload.ts`); `GET /files` lists
  * (`list.ts`); `GET`/`HEAD /files/:id` stream a file back (`download.ts`);
  * `DELETE /files/:id` removes it (`remove.ts`); `GET /uploads` and
  * `GET /uploads/events` show the uploads in flight (`progress.ts`), and
@@ -187,6 +188,10 @@ export function filesRoutes(
     { method: "POST", pattern: "/files", handler: upload },
     // `curl -T file URL` sends PUT: take it the same way.
     { method: "PUT", pattern: "/files", handler: upload },
+    // `curl -T big.bin URL/` sends `PUT /files/big.bin`: the name, or an
+    // id (upload_target.ts). The pattern is the download's: the router
+    // takes the first pattern that matches a path, whatever the method.
+    { method: "PUT", pattern: "/files/:id", handler: upload },
     {
       method: "GET",
       pattern: "/files",

@@ -1,6 +1,7 @@
 /**
- * `POST /files` (also `PUT /files`, `POST /file`): the checks that need no
- * slot (auth, folder, media type, declared length and digest), the slot
+ * `POST /files` (also `PUT /files`, `PUT /files/<name or id>`, `POST
+ * /file`): the checks that need no slot (auth, folder, media type,
+ * declared length and digest, the id and name: upload_target.ts), the slot
  * limits, then the reader/writer pipeline and its 201, or the answer of an
  * expected failure.
  *
@@ -34,6 +35,7 @@ import {
 import { declaredLength, promisedSpaceRefusal } from "./upload_length.ts";
 import type { UploadRefusal } from "./upload_length.ts";
 import { slotRefusal } from "./upload_admission.ts";
+import { uploadTarget } from "./upload_target.ts";
 import { receiveBody, type UploadPlan } from "./upload_receive.ts";
 import type { Handler, RouteContext } from "../router.ts";
 import {
@@ -131,23 +133,44 @@ class UploadRoute {
       this.#report({ outcome: "invalid_digest", bytes: 0 }, ctx);
       return trailerDigest(ctx);
     }
-    const given = req.headers.get("upload-id");
-    if (given !== null && !isValidId(given)) {
-      this.#report({ outcome: "invalid_id", bytes: 0 }, ctx);
-      return refusingBody(problem(400, {
-        title: "Invalid Upload-Id",
-        detail: "Upload-Id must be 32 lowercase hex characters",
-        instance: ctx.url.pathname,
-      }));
-    }
+    const file = this.#fileId(req, ctx);
+    if (file instanceof Response) return file;
     return {
       ...form,
-      id: given ?? newId(),
-      chosen: given === null ? "server" : "client",
+      ...file,
       declared: {
         ...length,
         ...(digest === undefined ? {} : { sha256: digest }),
       },
+    };
+  }
+
+  /**
+   * The file's id (`Upload-Id`, `PUT /files/<id>`, or a new one) and the
+   * name `PUT /files/<name>` gives (upload_target.ts), or 400.
+   */
+  #fileId(
+    req: Request,
+    ctx: RouteContext,
+  ): Pick<UploadPlan, "id" | "chosen" | "filename"> | Response {
+    const given = req.headers.get("upload-id");
+    const instance = ctx.url.pathname;
+    const target = given !== null && !isValidId(given)
+      ? refusingBody(problem(400, {
+        title: "Invalid Upload-Id",
+        detail: "Upload-Id must be 32 lowercase hex characters",
+        instance,
+      }))
+      : uploadTarget(ctx.params.id, { given, instance });
+    if (target instanceof Response) {
+      this.#report({ outcome: "invalid_id", bytes: 0 }, ctx);
+      return target;
+    }
+    const chosen = target.id ?? given;
+    return {
+      id: chosen ?? newId(),
+      chosen: chosen === null ? "server" : "client",
+      ...(target.filename === undefined ? {} : { filename: target.filename }),
     };
   }
 

@@ -26,6 +26,8 @@ export interface UploadPlan {
   chosen: "client" | "server";
   /** The body's `Content-Encoding`, decoded before the reader. */
   coding: RequestCoding;
+  /** The name `PUT /files/<name>` gives the file (cleaned). */
+  filename?: string;
 }
 
 /** Options of {@linkcode receiveBody}. */

@@ -1,7 +1,9 @@
 /**
- * The one cleaning of a file's name for display (the name a form upload
- * gave): applied to a name on the way in (services/uploads/form_data.ts)
- * and on the way out, wherever a stored file's metadata is read
+ * The one cleaning of a file's name for display: the name an upload gives
+ * (a form's file part, services/uploads/form_data.ts, or the last segment of
+ * `PUT /files/<name>`, routes/files/upload_target.ts) goes through
+ * {@linkcode uploadedFileName} on the way in, and every stored name through
+ * {@linkcode printableName} on the way out, wherever a stored file's metadata is read
  * (services/storage/metadata.ts: the listing, the download's
  * `Content-Disposition`), so a name stored before the cleaning existed
  * is served as a new one would be.
@@ -22,4 +24,17 @@ export const MAX_NAME_CODE_POINTS = 255;
 export function printableName(name: string): string | undefined {
   const clean = name.replace(/\p{Cc}|\p{Bidi_Control}/gu, "").trim();
   return clean ? [...clean].slice(0, MAX_NAME_CODE_POINTS).join("") : undefined;
+}
+
+/**
+ * The name an upload gives, as it is kept: its last path segment (after
+ * the last `/` or `\`, as a form's `filename` is read: `C:\x\a.txt`
+ * from an old browser is `a.txt`), with nothing for `.` and `..`, then
+ * {@linkcode printableName}. `undefined` when nothing is left.
+ */
+export function uploadedFileName(name: string): string | undefined {
+  const base = name.slice(
+    Math.max(name.lastIndexOf("/"), name.lastIndexOf("\\")) + 1,
+  );
+  return base === "." || base === ".." ? undefined : printableName(base);
 }

@@ -29,7 +29,7 @@ import { Busboy, type BusboyInstance } from "@fastify/busboy";
 import { decodedBody, type RequestCoding } from "../http/request_coding.ts";
 import { FrameFloor } from "../http/frame_floor.ts";
 import { isUnframed, lengthRequired } from "../http/body_framing.ts";
-import { printableName } from "../http/printable_name.ts";
+import { uploadedFileName } from "../http/printable_name.ts";
 import { DigestMismatchError } from "./errors.ts";
 import { SearchableBytes } from "./searchable_bytes.ts";
 import { sentDigestChecked } from "./sent_digest.ts";
@@ -95,11 +95,14 @@ function unescapeFormName(name: string): string {
 }
 
 /**
- * Keeps a filename printable and short, its form escapes undone
- * (services/http/printable_name.ts); `undefined` when nothing is left.
+ * Keeps a filename's last segment, printable and short, its form escapes
+ * undone (services/http/printable_name.ts, where `PUT /files/<name>`'s name
+ * is cleaned too); `undefined` when nothing is left.
  */
 function cleanFilename(name: string | undefined): string | undefined {
-  return name === undefined ? undefined : printableName(unescapeFormName(name));
+  return name === undefined
+    ? undefined
+    : uploadedFileName(unescapeFormName(name));
 }
 
 /** Busboy for `contentType`, or {@linkcode FormDataError} (no boundary). */
@@ -112,6 +115,9 @@ function createParser(
     return new Busboy({
       headers: { "content-type": contentType },
       fileHwm: FILE_HWM,
+      // The name whole: uploadedFileName keeps its last segment, as it
+      // does a `PUT /files/<name>`'s (one rule for both).
+      preservePath: true,
       limits: {
         files: 1,
         fields: maxFields,
@@ -328,6 +334,11 @@ export interface UploadBodyPlan {
   declared: { length?: number; sha256?: Uint8Array };
   /** The body's `Content-Encoding`. */
   coding: RequestCoding;
+  /**
+   * The name the request's path gave (`PUT /files/<name>`), already
+   * cleaned; it names the file over a form part's own.
+   */
+  filename?: string;
 }
 
 /**
@@ -352,13 +363,13 @@ export function uploadBody(req: Request, plan: UploadBodyPlan): UploadBody {
     body = decodedBody(body, coding);
     declared = {};
   }
+  const named = plan.filename === undefined ? {} : { filename: plan.filename };
   if (kind === "raw") {
     const contentType = declaredMediaType(req.headers.get("content-type"));
+    const info = contentType === undefined ? named : { ...named, contentType };
     return {
       stream: body,
-      ...(contentType === undefined
-        ? {}
-        : { describe: () => ({ contentType }) }),
+      describe: () => info,
       ...(declared.length === undefined
         ? {}
         : { expectedLength: declared.length }),
@@ -373,5 +384,8 @@ export function uploadBody(req: Request, plan: UploadBodyPlan): UploadBody {
       ? {}
       : { expectedSha256: declared.sha256 }),
   });
-  return { stream: form.stream, describe: () => form.describe() };
+  return {
+    stream: form.stream,
+    describe: () => ({ ...form.describe(), ...named }),
+  };
 }
