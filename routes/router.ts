@@ -98,6 +98,13 @@ export interface Route {
    * purge's values are paths, not `qs` structures: read as a form is.
    */
   query?: (ctx: RouteContext) => URLSearchParams;
+  /**
+   * What the route's path with trailing slashes gets: a 308 to the path
+   * (one URL per resource), or the route itself (`same`: an upload, whose
+   * body a redirect would have the client send again, and `curl -T - URL/`
+   * from a pipe cannot, so it stored nothing). @default {"redirect"}
+   */
+  trailingSlash?: "redirect" | "same";
 }
 
 interface Compiled {
@@ -115,6 +122,7 @@ export type Match =
     atOnce: AtOnce | undefined;
     pattern: string;
     params: Readonly<Record<string, string>>;
+    trailingSlash: "redirect" | "same";
   }
   | { kind: "not_found" }
   | { kind: "method_not_allowed"; pattern: string; allow: string };
@@ -238,6 +246,7 @@ export class Router {
         atOnce: route.atOnce,
         pattern: compiled.pattern,
         params,
+        trailingSlash: route.trailingSlash ?? "redirect",
       };
     }
     return { kind: "not_found" };
@@ -253,11 +262,7 @@ export class Router {
    * the 308 of the request itself, preflighting its target.
    */
   #notFound(req: Request, ctx: RouteContext): Response {
-    const { pathname } = ctx;
-    const bare = pathname.replace(/\/+$/, "");
-    const match = bare !== pathname && bare !== "" && !bare.startsWith("//")
-      ? this.match(ctx.method, bare)
-      : undefined;
+    const match = this.#bareMatch(ctx.method, ctx.pathname);
     if (match === undefined || match.kind === "not_found") {
       return problem(404, {
         detail: `No route for ${ctx.url.pathname}`,
@@ -270,8 +275,29 @@ export class Router {
     }
     return new Response(null, {
       status: 308,
-      headers: { location: bare + ctx.search },
+      headers: { location: ctx.pathname.replace(/\/+$/, "") + ctx.search },
     });
+  }
+
+  /**
+   * The match of `pathname` without its trailing slashes, when it has some
+   * and is then a path of this origin's (not `//host`), else `undefined`.
+   */
+  #bareMatch(method: string, pathname: string): Match | undefined {
+    const bare = pathname.replace(/\/+$/, "");
+    return bare !== pathname && bare !== "" && !bare.startsWith("//")
+      ? this.match(method, bare)
+      : undefined;
+  }
+
+  /** `pathname`'s match: its own, or its route's that takes it slashed. */
+  #routed(method: string, pathname: string): Match {
+    const match = this.match(method, pathname);
+    if (match.kind !== "not_found") return match;
+    const bare = this.#bareMatch(method, pathname);
+    return bare?.kind === "found" && bare.trailingSlash === "same"
+      ? bare
+      : match;
   }
 
   /**
@@ -286,7 +312,7 @@ export class Router {
     scope: <T>(ctx: RouteContext, run: () => T) => T = (_ctx, run) => run(),
   ): Response | Reply | Promise<Response | Reply> {
     const { method } = ctx;
-    const match = this.match(method, ctx.pathname);
+    const match = this.#routed(method, ctx.pathname);
     if (match.kind !== "found" && !KNOWN_METHODS.has(method)) {
       return problem(501, {
         detail: `${method} is not a method this service supports`,

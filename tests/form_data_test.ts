@@ -15,7 +15,7 @@ const KiB = 1024;
 const MiB = 1024 * KiB;
 const encoder = new TextEncoder();
 
-Deno.test("uploadMediaKind: forms are parsed, urlencoded and other multipart types refused, the rest raw", () => {
+Deno.test("uploadMediaKind: forms are parsed, urlencoded and other multipart types refused (an urlencoded PUT: untyped bytes), the rest raw", () => {
   assert.equal(uploadMediaKind(null), "raw");
   assert.equal(uploadMediaKind("application/octet-stream"), "raw");
   assert.equal(uploadMediaKind("image/png"), "raw");
@@ -27,6 +27,15 @@ Deno.test("uploadMediaKind: forms are parsed, urlencoded and other multipart typ
   assert.equal(uploadMediaKind("multipart/mixed; boundary=x"), "unsupported");
   assert.equal(
     uploadMediaKind("application/x-www-form-urlencoded"),
+    "unsupported",
+  );
+  // wget --method=PUT --body-file labels every file so: its bytes, untyped.
+  assert.equal(
+    uploadMediaKind("application/x-www-form-urlencoded", { method: "PUT" }),
+    "unlabelled",
+  );
+  assert.equal(
+    uploadMediaKind("multipart/mixed; boundary=x", { method: "PUT" }),
     "unsupported",
   );
 });

@@ -1,6 +1,7 @@
 /**
  * The router (`routes/router.ts`): dispatch by method and pattern, 404
- * problem+json, 308 for a trailing slash, 405 with `Allow`, HEAD served by
+ * problem+json, 308 for a trailing slash (or the route itself, for one that
+ * takes it), 405 with `Allow`, HEAD served by
  * the GET handler, and duplicate or malformed routes refused.
  *
  * @module
@@ -94,6 +95,32 @@ Deno.test("Router answers a route's path with trailing slashes with 308 to the p
     assert.equal(res.status, 404, path);
     await res.body?.cancel();
   }
+});
+
+Deno.test("Router: a route with trailingSlash 'same' takes its slashed path itself; its other methods still get the 308", async () => {
+  const uploads = new Router([
+    {
+      method: "PUT",
+      pattern: "/files",
+      handler: (_req, c) => new Response(`stored ${c.route}`),
+      trailingSlash: "same",
+    },
+    { method: "GET", pattern: "/files", handler: () => new Response("list") },
+  ]);
+  for (const path of ["/files/", "/files//"]) {
+    const req = new Request(`http://localhost${path}`, {
+      method: "PUT",
+      body: "x",
+    });
+    const c = ctx(req);
+    const res = await uploads.handle(req, c) as Response;
+    assert.equal(res.status, 200, path);
+    assert.equal(await res.text(), "stored /files");
+  }
+  const list = new Request("http://localhost/files/");
+  const res = await uploads.handle(list, ctx(list)) as Response;
+  assert.equal(res.status, 308);
+  assert.equal(res.headers.get("location"), "/files");
 });
 
 Deno.test("Router answers 405 with Allow for a known path and wrong method", async () => {

@@ -170,6 +170,25 @@ function orUnavailable(
   };
 }
 
+/**
+ * The routes of `upload`: `POST /files` (and `/file`), `PUT /files` (`curl
+ * -T file URL`), taken slashed as well (`curl -T - URL/` from a pipe, `curl
+ * -F f=@x URL/`: a 308 would have the body sent again, which a pipe cannot;
+ * curl showed the empty 308, exited 0, and nothing was stored), and `PUT
+ * /files/<name or id>` (`curl -T big.bin URL/`: upload_target.ts). That
+ * pattern is the download's: the router takes the first pattern that
+ * matches a path, whatever the method.
+ */
+function uploadRoutes(upload: Handler): Route[] {
+  const slashed = { handler: upload, trailingSlash: "same" } as const;
+  return [
+    { method: "POST", pattern: "/files", ...slashed },
+    { method: "PUT", pattern: "/files", ...slashed },
+    { method: "POST", pattern: "/file", ...slashed },
+    { method: "PUT", pattern: "/files/:id", handler: upload },
+  ];
+}
+
 /** The route table entries of the upload API. */
 export function filesRoutes(
   options: FilesOptions,
@@ -185,19 +204,12 @@ export function filesRoutes(
     storageUnavailable,
   });
   return [
-    { method: "POST", pattern: "/files", handler: upload },
-    // `curl -T file URL` sends PUT: take it the same way.
-    { method: "PUT", pattern: "/files", handler: upload },
-    // `curl -T big.bin URL/` sends `PUT /files/big.bin`: the name, or an
-    // id (upload_target.ts). The pattern is the download's: the router
-    // takes the first pattern that matches a path, whatever the method.
-    { method: "PUT", pattern: "/files/:id", handler: upload },
+    ...uploadRoutes(upload),
     {
       method: "GET",
       pattern: "/files",
       handler: listHandler(store, storageUnavailable),
     },
-    { method: "POST", pattern: "/file", handler: upload },
     {
       method: "GET",
       pattern: "/files/:id",

@@ -187,7 +187,9 @@ class UploadRoute {
     req: Request,
     ctx: RouteContext,
   ): Pick<UploadPlan, "kind" | "coding"> | Response {
-    const kind = uploadMediaKind(req.headers.get("content-type"));
+    const kind = uploadMediaKind(req.headers.get("content-type"), {
+      method: ctx.method,
+    });
     if (kind === "unsupported") {
       this.#report({ outcome: "unsupported", bytes: 0 }, ctx);
       return unsupportedMediaType(ctx);

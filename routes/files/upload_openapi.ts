@@ -125,7 +125,9 @@ const UPLOAD_RESPONSES: OperationDescription["responses"] = {
   ),
   "415": {
     ...problemResponse(
-      "An urlencoded form or a multipart type other than form-data " +
+      "An urlencoded form (on `POST`: a `PUT`'s, what `wget " +
+        "--method=PUT --body-file` sends, is taken as the bytes, its type " +
+        "not kept) or a multipart type other than form-data " +
         "(`Accept-Post` lists what is taken), or a `Content-Encoding` " +
         "other than `gzip` or `deflate` (`Accept-Encoding` names those).",
     ),

@@ -364,8 +364,10 @@ export function uploadBody(req: Request, plan: UploadBodyPlan): UploadBody {
     declared = {};
   }
   const named = plan.filename === undefined ? {} : { filename: plan.filename };
-  if (kind === "raw") {
-    const contentType = declaredMediaType(req.headers.get("content-type"));
+  if (kind !== "multipart") {
+    const contentType = kind === "raw"
+      ? declaredMediaType(req.headers.get("content-type"))
+      : undefined;
     const info = contentType === undefined ? named : { ...named, contentType };
     return {
       stream: body,

@@ -48,25 +48,41 @@ export function declaredMediaType(
   return essence;
 }
 
-/** How a request body's media type is taken by the upload routes. */
-export type UploadMediaKind = "raw" | "multipart" | "unsupported";
+/**
+ * How a request body's media type is taken by the upload routes: a form,
+ * raw bytes of the declared type, raw bytes whose declared type is not the
+ * file's (`unlabelled`: not kept), or refused.
+ */
+export type UploadMediaKind =
+  | "raw"
+  | "unlabelled"
+  | "multipart"
+  | "unsupported";
+
+/** Options of {@linkcode uploadMediaKind}. */
+export interface UploadMediaKindOptions {
+  /** The request's method. @default {"POST"} */
+  method?: string;
+}
 
 /**
  * How an upload with `Content-Type: contentType` is read: a
  * `multipart/form-data` form; raw bytes (no type, or any type that is not
  * a form); or refused (415): an urlencoded form (it cannot carry a file's
  * bytes, and `curl --data-binary` sends that type by default) and other
- * multipart types.
+ * multipart types. An urlencoded `PUT` is raw bytes, its type not kept: no
+ * HTML form sends a PUT, and `wget --method=PUT --body-file=f` labels every
+ * file so (it was 415).
  */
-export function uploadMediaKind(contentType: string | null): UploadMediaKind {
+export function uploadMediaKind(
+  contentType: string | null,
+  { method = "POST" }: UploadMediaKindOptions = {},
+): UploadMediaKind {
   if (contentType === null) return "raw";
   const type = contentType.split(";", 1)[0]!.trim().toLowerCase();
   if (type === "multipart/form-data") return "multipart";
-  if (
-    type.startsWith("multipart/") ||
-    type === "application/x-www-form-urlencoded"
-  ) {
-    return "unsupported";
+  if (type === "application/x-www-form-urlencoded") {
+    return method === "PUT" ? "unlabelled" : "unsupported";
   }
-  return "raw";
+  return type.startsWith("multipart/") ? "unsupported" : "raw";
 }
