@@ -246,3 +246,35 @@ Deno.test("PUT /files/<name> with a form body: the path's name over the part's",
   assert.equal(res.status, 201, text);
   assert.equal(JSON.parse(text).filename, "named.txt");
 });
+
+Deno.test("PUT /files/<id> honours If-Match and If-None-Match (RFC 9110 13.1) and never replaces", async () => {
+  await using service = await startService();
+  const { url } = service;
+  const id = "00000000000000000000000000000abc";
+  const send = (headers: Record<string, string>) =>
+    fetch(`${url}/files/${id}`, {
+      method: "PUT",
+      headers,
+      body: randomBytes(100),
+    });
+  // If-Match with nothing stored is false: no file is created.
+  await assertProblem(await send({ "if-match": "*" }), 412);
+  assert.equal(
+    (await fetch(`${url}/files/${id}`, { method: "HEAD" })).status,
+    404,
+  );
+  // If-None-Match: * (create only) holds with nothing stored.
+  const created = await send({ "if-none-match": "*" });
+  assert.equal(created.status, 201, await created.text());
+  const etag = created.headers.get("etag")!;
+  const again = await send({ "if-none-match": "*" });
+  await assertProblem(again, 412);
+  assert.equal(again.headers.get("etag"), etag);
+  await assertProblem(await send({ "if-match": '"other"' }), 412);
+  // If-Match that holds asks for a replacement, which is not done.
+  const replace = await send({ "if-match": etag });
+  assert.equal((await assertProblem(replace, 409)).title, "Upload-Id taken");
+  const kept = await fetch(`${url}/files/${id}`, { method: "HEAD" });
+  assert.equal(kept.headers.get("etag"), etag);
+  assert.deepEqual(await listed(url), [id]);
+});

@@ -10,6 +10,7 @@
 
 import type {
   ApiFragment,
+  OperationDescription,
   PathParameterDescription,
 } from "../../services/ops/openapi.ts";
 import { jsonSchemaOf } from "../../services/ops/openapi.ts";
@@ -85,6 +86,52 @@ const IF_UNMODIFIED_SINCE = {
   schema: string,
 } as const;
 
+const PUT_NAMED_UPLOAD = uploadOperation(
+  "putNamedFile",
+  "Upload a file under a name (PUT)",
+  "What `curl -T big.bin http://host/files/` sends (curl appends the " +
+    "local file's name to a URL ending in `/`): the last path segment is " +
+    "the file's name, percent-decoded and kept as a form part's " +
+    "`filename` is (its last `/` or `\\` segment, printable, at most 255 " +
+    "characters; `..` or nothing printable: no name). The file gets a new " +
+    "id, which `Location` gives: `/files/{name}` itself stays no file (a " +
+    "`GET` of it is 404). A segment that is a file id (32 lowercase hex " +
+    "characters) is the id the file is created under, as `Upload-Id` gives " +
+    "one (another `Upload-Id` with it is 400): a file of that id stored is " +
+    "409, as the service replaces no file (`DELETE` it first), and " +
+    "`If-Match`/`If-None-Match` are honoured (RFC 9110 13.1).",
+);
+
+// A PUT to an id: the upload, with the preconditions of a PUT.
+const PUT_NAMED: OperationDescription = {
+  ...PUT_NAMED_UPLOAD,
+  pathParameters: { id: FILE_NAME_OR_ID },
+  parameters: [
+    ...(PUT_NAMED_UPLOAD.parameters ?? []),
+    {
+      name: "If-Match",
+      in: "header",
+      description: "With an id: 412 when no file of the id is stored (so " +
+        "none is created) or it has none of these `ETag`s; when it holds, " +
+        "409 all the same, as no file is replaced.",
+      schema: string,
+    },
+    {
+      name: "If-None-Match",
+      in: "header",
+      description: "With an id: `*` (create only) or a stored file's " +
+        "`ETag` is 412 when that file is stored.",
+      schema: string,
+    },
+  ],
+  responses: {
+    ...PUT_NAMED_UPLOAD.responses,
+    "412": preconditionFailedResponse(
+      "With an id: `If-Match` or `If-None-Match` does not hold; nothing kept.",
+    ),
+  },
+};
+
 /** The file routes' part of the OpenAPI document. */
 export const filesDocs: ApiFragment = {
   tags: [{ name: "files", description: "Streaming uploads and downloads." }],
@@ -95,24 +142,7 @@ export const filesDocs: ApiFragment = {
       "Upload a file (PUT)",
       "Same as `POST /files`; `curl -T` sends PUT.",
     ),
-    "PUT /files/:id": {
-      ...uploadOperation(
-        "putNamedFile",
-        "Upload a file under a name (PUT)",
-        "What `curl -T big.bin http://host/files/` sends (curl appends the " +
-          "local file's name to a URL ending in `/`): the last path " +
-          "segment is the file's name, percent-decoded and kept as a " +
-          "form part's `filename` is (its last `/` or `\\` segment, " +
-          "printable, at most 255 characters; `..` or nothing printable: " +
-          "no name). The file gets a new id, which `Location` gives: " +
-          "`/files/{name}` itself stays no file (a `GET` of it is 404). A " +
-          "segment that is a file id (32 lowercase hex characters) is the " +
-          "id the file is created under, as `Upload-Id` gives one (another " +
-          "`Upload-Id` with it is 400): a file of that id stored is 409, as " +
-          "the service replaces no file (`DELETE` it first).",
-      ),
-      pathParameters: { id: FILE_NAME_OR_ID },
-    },
+    "PUT /files/:id": PUT_NAMED,
     "POST /file": uploadOperation(
       "uploadFileAlias",
       "Upload a file (alias)",

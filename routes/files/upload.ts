@@ -35,7 +35,7 @@ import {
 import { declaredLength, promisedSpaceRefusal } from "./upload_length.ts";
 import type { UploadRefusal } from "./upload_length.ts";
 import { slotRefusal } from "./upload_admission.ts";
-import { uploadTarget } from "./upload_target.ts";
+import { putPreconditionRefusal, uploadTarget } from "./upload_target.ts";
 import { receiveBody, type UploadPlan } from "./upload_receive.ts";
 import type { Handler, RouteContext } from "../router.ts";
 import {
@@ -166,10 +166,13 @@ class UploadRoute {
       this.#report({ outcome: "invalid_id", bytes: 0 }, ctx);
       return target;
     }
-    const chosen = target.id ?? given;
     return {
-      id: chosen ?? newId(),
-      chosen: chosen === null ? "server" : "client",
+      id: target.id ?? given ?? newId(),
+      chosen: target.id !== undefined
+        ? "path"
+        : given === null
+        ? "server"
+        : "client",
       ...(target.filename === undefined ? {} : { filename: target.filename }),
     };
   }
@@ -257,8 +260,9 @@ class UploadRoute {
     try {
       // Checked once on the board: no other upload of this id can begin
       // or commit until this one ends.
-      if (plan.chosen === "client" && await this.#o.store.stat(plan.id)) {
-        return this.#ended(live, this.#conflict(plan.id, "stored", ctx), ctx);
+      if (plan.chosen !== "server") {
+        const taken = await this.#taken(req, ctx, plan);
+        if (taken) return this.#ended(live, taken, ctx);
       }
       const result = await receiveBody(req, {
         plan,
@@ -277,6 +281,30 @@ class UploadRoute {
       live.end({ kind: "failed", outcome: "error", status: 500 });
       slot.done();
     }
+  }
+
+  /**
+   * The refusal of a chosen id: 412 for the preconditions of a PUT to it
+   * (upload_target.ts), else 409 when a file of it is stored.
+   */
+  async #taken(
+    req: Request,
+    ctx: RouteContext,
+    plan: UploadPlan,
+  ): Promise<Response | undefined> {
+    const stored = await this.#o.store.stat(plan.id);
+    if (plan.chosen === "path") {
+      const refusal = putPreconditionRefusal(
+        req.headers,
+        stored,
+        ctx.url.pathname,
+      );
+      if (refusal) {
+        this.#report({ outcome: "conflict", bytes: 0 }, ctx);
+        return refusal;
+      }
+    }
+    return stored && this.#conflict(plan.id, "stored", ctx);
   }
 
   /** Ends `live` as failed with `response`'s status; returns `response`. */

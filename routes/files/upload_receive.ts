@@ -22,8 +22,12 @@ export interface UploadPlan {
   declared: { length?: number; freeBytes?: number; sha256?: Uint8Array };
   /** The file id: the client's `Upload-Id`, or a fresh one. */
   id: string;
-  /** Whether the client chose the id (then it may be taken already). */
-  chosen: "client" | "server";
+  /**
+   * Who chose the id: the client (`Upload-Id`), the path (`PUT
+   * /files/<id>`, with its preconditions) or the server. A chosen one may
+   * be taken already.
+   */
+  chosen: "client" | "path" | "server";
   /** The body's `Content-Encoding`, decoded before the reader. */
   coding: RequestCoding;
   /** The name `PUT /files/<name>` gives the file (cleaned). */

@@ -7,7 +7,8 @@
  * file, so a PUT never says it did); any other segment is the file's name,
  * percent-decoded and cleaned as a form part's filename is
  * (services/http/printable_name.ts), and the file gets a new id, which
- * `Location` gives. `PUT /files` and `POST` name nothing here.
+ * `Location` gives. `PUT /files` and `POST` name nothing here. A PUT to an
+ * id honours `If-Match` and `If-None-Match` ({@linkcode putPreconditionRefusal}).
  *
  * @module
  */
@@ -15,7 +16,15 @@
 import { uploadedFileName } from "../../services/http/printable_name.ts";
 import { refusingBody } from "../../services/http/connection_close.ts";
 import { problem } from "../../services/http/problem.ts";
-import { isValidId } from "../../services/storage/metadata.ts";
+import {
+  type FileMetadata,
+  isValidId,
+} from "../../services/storage/metadata.ts";
+import {
+  evaluatePreconditions,
+  preconditionFailed,
+} from "../../services/http/conditional.ts";
+import { fileValidators } from "./download.ts";
 
 /** The id the path asks for, or the name it gives (both may be absent). */
 export interface UploadTarget {
@@ -68,4 +77,31 @@ export function uploadTarget(
   }
   const filename = uploadedFileName(percentDecoded(segment));
   return filename === undefined ? {} : { filename };
+}
+
+/**
+ * The 412 that `PUT /files/<id>`'s preconditions ask for (RFC 9110 13.1),
+ * else `undefined`; `stored` is the file of the id, if any. Past them, a
+ * stored file is still 409: the PUT would replace it, which the service
+ * does not do. Without a file, `If-Match` is false (13.1.1: it was a 201
+ * that created what the client meant to replace) and `If-None-Match` true;
+ * with one, `If-None-Match: *` (create only) or its `ETag` is false.
+ */
+export function putPreconditionRefusal(
+  headers: Headers,
+  stored: FileMetadata | undefined,
+  instance: string,
+): Response | undefined {
+  if (stored === undefined) {
+    if (!headers.has("if-match")) return undefined;
+    return refusingBody(problem(412, {
+      detail: "No file is stored under this id: If-Match cannot hold " +
+        "(nothing was kept)",
+      instance,
+    }));
+  }
+  const validators = fileValidators(stored);
+  return evaluatePreconditions("PUT", headers, validators) === "failed"
+    ? refusingBody(preconditionFailed(instance, validators.etag))
+    : undefined;
 }
