@@ -140,7 +140,9 @@ export const filesDocs: ApiFragment = {
     "PUT /files": uploadOperation(
       "putFile",
       "Upload a file (PUT)",
-      "Same as `POST /files`; `curl -T` sends PUT.",
+      "Same as `POST /files`; `curl -T` sends PUT. `/files/` is this " +
+        "operation too, not a redirect (`curl -T - http://host/files/` from " +
+        "a pipe could not send its body again); `/files/{name}` names the file.",
     ),
     "PUT /files/:id": PUT_NAMED,
     "POST /file": uploadOperation(
