@@ -35,7 +35,8 @@ export const DEFAULT_MAX_HOLD_MS = 16;
 export interface LoopTurnsOptions {
   /**
    * How long the loop may go without a turn before
-   * {@linkcode LoopTurns.starved} says so, ms. @default {DEFAULT_MAX_HOLD_MS}
+   * {@linkcode LoopTurns.starved} says so, ms (0: as soon as it had none
+   * since the last call). @default {DEFAULT_MAX_HOLD_MS}
    */
   maxMs?: number;
 }
@@ -51,7 +52,7 @@ export class LoopTurns implements Disposable {
 
   constructor(options: LoopTurnsOptions = {}) {
     const { maxMs = DEFAULT_MAX_HOLD_MS } = options;
-    checkWholeNumbers({ maxMs });
+    checkWholeNumbers({ maxMs }, { min: 0 });
     this.#maxMs = maxMs;
   }
 

@@ -65,6 +65,19 @@ export function compareFiles(a: IndexPosition, b: IndexPosition): number {
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 
+/** `a` and `b`, each sorted by {@linkcode compareFiles}, as one sorted list. */
+function merge(a: FileMetadata[], b: FileMetadata[]): FileMetadata[] {
+  const out = new Array<FileMetadata>(a.length + b.length);
+  let i = 0;
+  let j = 0;
+  for (let k = 0; k < out.length; k++) {
+    out[k] = j >= b.length || (i < a.length && compareFiles(a[i]!, b[j]!) <= 0)
+      ? a[i++]!
+      : b[j++]!;
+  }
+  return out;
+}
+
 /** The sorted metadata of the stored files, with lookup by id. */
 export class FileIndex {
   // Sorted by compareFiles. Almost every new file is the newest, so an
@@ -115,8 +128,9 @@ export class FileIndex {
   }
 
   /**
-   * Adds many files at once: one sort instead of one insert each, so
-   * building the index of a big folder costs O(n log n).
+   * Adds many files at once: the new ones sorted, then merged into the
+   * list in one pass (O(n + m log m)), where a sort of the whole list cost
+   * ~0.4 s at 300k files whenever another process added a few dozen.
    */
   addAll(entries: readonly IndexEntry[]): void {
     if (entries.length <= BULK_THRESHOLD) {
@@ -124,14 +138,15 @@ export class FileIndex {
       return;
     }
     const fresh = new Map(entries.map((entry) => [entry.meta.id, entry]));
-    // Replaced entries leave first, while the array is still sorted.
-    for (const id of fresh.keys()) this.delete(id);
+    // Replaced entries leave first, while the list is still sorted.
+    this.deleteAll(fresh.keys());
+    const added: FileMetadata[] = [];
     for (const { meta, check } of fresh.values()) {
       const frozen = Object.freeze({ ...meta });
-      this.#sorted.push(frozen);
+      added.push(frozen);
       this.#byId.set(frozen.id, { meta: frozen, check });
     }
-    this.#sorted.sort(compareFiles);
+    this.#sorted = merge(this.#sorted, added.sort(compareFiles));
   }
 
   /** Removes file `id`; returns whether it was indexed. */
@@ -141,6 +156,27 @@ export class FileIndex {
     this.#byId.delete(id);
     this.#sorted.splice(this.#lowerBound(entry.meta), 1);
     return true;
+  }
+
+  /**
+   * Removes the files of `ids` that are indexed, in one pass over the
+   * list: one splice each moved the rest of it, so 50k files deleted by
+   * another process out of 100k held the event loop for 4.6 s. Returns
+   * how many were removed.
+   */
+  deleteAll(ids: Iterable<string>): number {
+    const gone = new Set<FileMetadata>();
+    for (const id of ids) {
+      const entry = this.#byId.get(id);
+      if (entry && this.#byId.delete(id)) gone.add(entry.meta);
+    }
+    if (gone.size === 0) return 0;
+    if (gone.size <= BULK_THRESHOLD) {
+      for (const meta of gone) this.#sorted.splice(this.#lowerBound(meta), 1);
+    } else {
+      this.#sorted = this.#sorted.filter((meta) => !gone.has(meta));
+    }
+    return gone.size;
   }
 
   /** Removes every file. */
