@@ -16,6 +16,7 @@ import {
   newId,
   parseMetadata,
 } from "../services/storage/metadata.ts";
+import { writeCommittedFiles } from "./fixtures/many_files.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";
 
 const meta = (created: string, id = newId()): FileMetadata => ({
@@ -24,15 +25,6 @@ const meta = (created: string, id = newId()): FileMetadata => ({
   sha256: "0".repeat(64),
   created,
 });
-
-/** `count` committed files in `dir`, as an upload leaves them. */
-function writeFiles(dir: string, count: number): void {
-  for (let i = 0; i < count; i++) {
-    const m = meta(new Date(Date.UTC(2024, 0, 1, 0, 0, i)).toISOString());
-    Deno.writeTextFileSync(join(dir, `${m.id}.json`), JSON.stringify(m) + "\n");
-    Deno.writeFileSync(join(dir, m.id), new Uint8Array([1]));
-  }
-}
 
 /** The index of `dir`, reading each sidecar as the store does. */
 function folderIndex(dir: string, maxHoldMs: number): FolderIndex {
@@ -68,7 +60,7 @@ Deno.test("A refresh dropping 20k files another process deleted gives the event 
   await withTempDir(async (parent) => {
     const dir = join(parent, "files");
     await Deno.mkdir(dir);
-    writeFiles(dir, 20_000);
+    writeCommittedFiles(dir, 20_000);
     // maxHoldMs 0: a turn at every look at the clock, so the count does
     // not depend on how fast this machine goes through the files.
     const folder = folderIndex(dir, 0);

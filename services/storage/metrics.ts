@@ -3,11 +3,17 @@
  * it was refreshed from the folder, and how often the folder was found
  * removed and made again; all read at scrape time.
  *
+ * The count waits for the index to catch up with the folder, but only so
+ * long: after any change the re-read of a folder of 100k files took 2.4-5.5
+ * s, 300k files more than Prometheus's default `scrape_timeout` (10 s), and
+ * a scrape that times out loses every metric, not only this one.
+ *
  * @module
  */
 
 import { Gauge, type Registry } from "prom-client";
 import { mirroredCounter } from "../ops/metric_helpers.ts";
+import { checkWholeNumbers } from "../ops/whole_numbers.ts";
 
 /** What the gauges read (the storage's `stats()` fits). */
 export interface FileStatsSource {
@@ -26,6 +32,32 @@ export interface StorageMetricsOptions {
    * `files_stored`. @default {the stats as they are}
    */
   synced?: () => Promise<FileStatsSource>;
+  /**
+   * Longest a scrape waits for `synced`, ms; past it `files_stored` is the
+   * index's count as it is (the re-read goes on, for the next scrape).
+   * @default {DEFAULT_SYNC_WAIT_MS}
+   */
+  syncWaitMs?: number;
+}
+
+/** How long a scrape waits for the index to catch up, ms, by default. */
+export const DEFAULT_SYNC_WAIT_MS = 1000;
+
+/** `synced()`'s stats if they come within `waitMs`, else `stats()`. */
+async function syncedWithin(
+  synced: () => Promise<FileStatsSource>,
+  stats: () => FileStatsSource,
+  waitMs: number,
+): Promise<FileStatsSource> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), waitMs);
+  });
+  try {
+    return (await Promise.race([synced(), late])) ?? stats();
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**
@@ -38,7 +70,11 @@ export function storageMetrics(
   stats: () => FileStatsSource,
   options: StorageMetricsOptions = {},
 ): void {
-  const { synced = () => Promise.resolve(stats()) } = options;
+  const {
+    synced = () => Promise.resolve(stats()),
+    syncWaitMs = DEFAULT_SYNC_WAIT_MS,
+  } = options;
+  checkWholeNumbers({ syncWaitMs }, { min: 0 });
   new Gauge({
     name: "files_stored",
     help: "Stored files, as the index of GET /files counts them once synced",
@@ -46,7 +82,7 @@ export function storageMetrics(
     // Every worker of --parallel counts the one shared folder.
     aggregator: "max",
     async collect() {
-      this.set((await synced()).files);
+      this.set((await syncedWithin(synced, stats, syncWaitMs)).files);
     },
   });
   mirroredCounter(registry, {
