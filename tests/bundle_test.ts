@@ -148,6 +148,7 @@ Deno.test("the bundle runs alone from an empty folder and serves every kind of r
         const [path, text] of [
           ["/upload", "upload.js"],
           ["/assets/upload.js", "readEvents"],
+          ["/assets/upload_events.js", "unwatch"],
           ["/assets/upload.css", ".lanes"],
         ]
       ) {

@@ -23,6 +23,7 @@ const STATIC_PATHS = [
   "/assets/swagger-initializer.js",
   "/upload",
   "/assets/upload.js",
+  "/assets/upload_events.js",
   "/assets/upload.css",
   "/openapi.json",
 ];

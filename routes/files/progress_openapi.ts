@@ -205,6 +205,14 @@ export const progressDocs: ApiFragment = {
       "text/javascript",
       ASSET_HEADERS,
     ),
+    "GET /assets/upload_events.js": page(
+      "uploadPageEventsWorker",
+      "Upload page event worker",
+      "The SharedWorker through which the upload page's tabs share one " +
+        "`GET /uploads/events` stream.",
+      "text/javascript",
+      ASSET_HEADERS,
+    ),
     "GET /assets/upload.css": page(
       "uploadPageStyles",
       "Upload page styles",

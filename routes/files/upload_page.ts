@@ -6,7 +6,9 @@
  * bundled and compiled in like the `/docs` assets, and the script and
  * styles are served from `/assets/` like those; the page's
  * Content-Security-Policy allows this origin only, with no inline script
- * or style, so it can make no outside request.
+ * or style, so it can make no outside request. Its tabs share one event
+ * stream through a SharedWorker (`page/upload_events.js`, from
+ * `/assets/` too; a worker's script falls under `script-src 'self'`).
  *
  * @module
  */
@@ -14,6 +16,7 @@
 import html from "./page/upload.html" with { type: "text" };
 import js from "./page/upload.js" with { type: "text" };
 import css from "./page/upload.css" with { type: "text" };
+import events from "./page/upload_events.js" with { type: "text" };
 import { ASSETS_PATH, staticText } from "../../services/http/static_text.ts";
 import type { Route } from "../router.ts";
 
@@ -53,6 +56,15 @@ export function uploadPageRoutes(): Route[] {
       method: "GET",
       pattern: `${ASSETS_PATH}/upload.js`,
       handler: staticText("text/javascript; charset=utf-8", () => js, assets),
+    },
+    {
+      method: "GET",
+      pattern: `${ASSETS_PATH}/upload_events.js`,
+      handler: staticText(
+        "text/javascript; charset=utf-8",
+        () => events,
+        assets,
+      ),
     },
     {
       method: "GET",

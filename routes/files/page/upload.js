@@ -5,6 +5,12 @@
 // The events are read with fetch rather than EventSource: EventSource
 // cannot send an Authorization header, which the service asks for when it
 // runs with UPLOAD_TOKEN; fetch can, and the token never lands in a URL.
+// Every tab of the page shares one stream, held by a SharedWorker
+// (/assets/upload_events.js): over HTTP/1.1 chromium keeps 6 connections
+// to the service, and a stream per tab made each upload hold 2. Where
+// there is no such worker (a browser without SharedWorker, or an instance
+// of the service from before it, met during a rolling upgrade), the tab
+// reads its own stream of ?id= as before.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -103,6 +109,91 @@ async function watch(id, onEvent, cancel) {
   return { ended, stop: () => stop.abort() };
 }
 
+// The shared worker's port once it said hello, or undefined without one.
+let sharedPort;
+// The handler of each upload id this tab watches through the worker.
+const sharedWatches = new Map();
+
+function sharedEvents() {
+  sharedPort ??= new Promise((resolve) => {
+    if (typeof SharedWorker !== "function") return resolve(undefined);
+    let worker;
+    try {
+      // The name keys the worker's version: a tab of a newer page never
+      // talks to a worker started by an older one.
+      worker = new SharedWorker("/assets/upload_events.js", {
+        name: "upload-events-1",
+      });
+    } catch {
+      return resolve(undefined);
+    }
+    // Not served (an older instance answered 404), or refused.
+    worker.addEventListener("error", () => resolve(undefined));
+    worker.port.addEventListener("message", ({ data }) => {
+      if (data.type === "hello") resolve(worker.port);
+      else sharedWatches.get(data.id)?.(data);
+    });
+    worker.port.start();
+  });
+  return sharedPort;
+}
+
+// As watch(), through the worker's stream: resolves once the service
+// answered it, `ended` at the upload's done or failed, or a lost stream.
+function watchShared(port, id, onEvent, cancel) {
+  return new Promise((resolve, reject) => {
+    let open = false;
+    let endStream;
+    const ended = new Promise((done) => (endStream = done));
+    const stop = () => {
+      sharedWatches.delete(id);
+      port.postMessage({ type: "unwatch", id });
+      endStream();
+    };
+    const onCancel = () => {
+      stop();
+      reject(new DOMException("cancelled", "AbortError"));
+    };
+    cancel.addEventListener("abort", onCancel, { once: true });
+    const fail = (error) => {
+      cancel.removeEventListener("abort", onCancel);
+      stop();
+      reject(error);
+    };
+    sharedWatches.set(id, (message) => {
+      if (message.type === "ready" && !open) {
+        open = true;
+        cancel.removeEventListener("abort", onCancel);
+        resolve({ ended, stop });
+      } else if (message.type === "refused") {
+        const error = new Error(problemText(message.status, message.text));
+        error.status = message.status;
+        fail(error);
+      } else if (message.type === "lost") {
+        if (open) endStream();
+        else fail(new Error("the event stream broke"));
+      } else if (message.type === "event") {
+        onEvent(message.name, message.data);
+        if (message.name !== "progress") endStream();
+      }
+    });
+    port.postMessage({
+      type: "watch",
+      id,
+      authorization: authHeaders().authorization,
+    });
+  });
+}
+
+// The events of upload `id`, through the shared worker when there is one.
+async function watchAny(id, onEvent, cancel) {
+  const port = await sharedEvents();
+  if (cancel.aborted) throw new DOMException("cancelled", "AbortError");
+  return port
+    ? watchShared(port, id, onEvent, cancel)
+    : watch(id, onEvent, cancel);
+}
+
 // The upload running, if any: its file's name and its abort, which Cancel
 // calls, whether the upload is sent yet or still waits for its subscription.
 let running;
@@ -137,7 +228,7 @@ function send(file, id, onSent, cancel) {
   });
 }
 
-const view = { total: 0, received: 0, previous: undefined };
+const view = { total: 0, received: 0, previous: undefined, done: false };
 
 function setWidth(id, share) {
   $(id).style.width = `${Math.round(share * 100)}%`;
@@ -206,6 +297,10 @@ function onEvent(name, data) {
     drawBar(data.bytesReceived, data.bytesPerSecond, data.bound);
     drawLanes(data);
   } else if (name === "done") {
+    // Drawn once: from the event, or from the answer when the event did not
+    // come (drawn twice, the lanes showed no time spent since the first).
+    if (view.done) return;
+    view.done = true;
     drawBar(data.size);
     // An upload that ran on another instance ends, without REDIS_URL, with
     // the stored file's facts only: no figures to draw.
@@ -241,6 +336,7 @@ async function upload(file, { note = "" } = {}) {
   view.total = file.size;
   view.received = 0;
   view.previous = undefined;
+  view.done = false;
   $("result-box").hidden = true;
   $("progress-box").hidden = false;
   // Picked from the keyboard: disabling the focused input drops focus to
@@ -252,10 +348,14 @@ async function upload(file, { note = "" } = {}) {
   drawBar(0);
   say(`Uploading ${file.name}…${note}`);
   const cancel = new AbortController();
-  running = { name: file.name, abort: () => cancel.abort() };
   let events;
+  running = {
+    name: file.name,
+    abort: () => cancel.abort(),
+    stopEvents: () => events?.stop(),
+  };
   try {
-    events = await watch(id, onEvent, cancel.signal).catch((error) => {
+    events = await watchAny(id, onEvent, cancel.signal).catch((error) => {
       // Cancelled while it waited for a connection.
       if (error.name === "AbortError") throw error;
       if (error.status === 401) {
@@ -275,9 +375,13 @@ async function upload(file, { note = "" } = {}) {
       events?.stop();
       throw new Error(problemText(answer.status, answer.text));
     }
-    // The done event came before the answer; the stream ends with it.
-    await events?.ended;
-    showResult(JSON.parse(answer.text), file.name);
+    // The answer is the done event's data: drawn from it, the page needs
+    // no event (a stream of every upload on another instance, without
+    // REDIS_URL, hears of none).
+    events?.stop();
+    const result = JSON.parse(answer.text);
+    onEvent("done", result);
+    showResult(result, file.name);
     say(`Stored ${file.name}.${note}`);
   } catch (error) {
     if (error.name !== "AbortError") {
@@ -344,6 +448,9 @@ addEventListener("DOMContentLoaded", () => {
   $("file").addEventListener("change", (e) => start([...e.target.files]));
   $("upload-form").addEventListener("submit", (e) => e.preventDefault());
   $("cancel").addEventListener("click", () => running?.abort());
+  // Leaving mid-upload: the shared stream stops carrying its events (it
+  // closes once no tab watches).
+  addEventListener("pagehide", () => running?.stopEvents());
   drop.addEventListener("dragover", (e) => {
     e.preventDefault();
     drop.classList.add("over");
