@@ -134,18 +134,12 @@ Deno.test("with UPLOAD_TOKEN the page asks for the token, then uploads a picked 
       const refused = await uploadThroughPage(page, path);
       assert.match(refused.status, /^Upload failed: .*Bearer/);
       assert.equal(await page.locator("#token-box").getAttribute("open"), "");
-      // The one refusal was the event stream's 401 (chromium also logs it
-      // to the console); nothing else failed.
-      assert.ok(problems.length > 0, "the 401 was seen");
+      // The one refusal was the event stream's 401 (the status is its
+      // problem's detail); it was asked by the tabs' shared worker, whose
+      // requests the page does not see: nothing of the page failed.
       for (const problem of problems) {
         assert.match(problem, /401|Unauthorized/, problem);
       }
-      assert.ok(
-        problems.some((p) =>
-          p.startsWith(`HTTP 401: ${origin}/uploads/events`)
-        ),
-        `${problems}`,
-      );
       problems.length = 0;
       await page.fill("#token", token);
       const stored = await uploadThroughPage(page, path);

@@ -185,10 +185,20 @@ function watchShared(port, id, onEvent, cancel) {
   });
 }
 
+// Resolves when `cancel` aborts, as an AbortError.
+function cancelled(cancel) {
+  return new Promise((_, reject) => {
+    const abort = () => reject(new DOMException("cancelled", "AbortError"));
+    if (cancel.aborted) abort();
+    else cancel.addEventListener("abort", abort, { once: true });
+  });
+}
+
 // The events of upload `id`, through the shared worker when there is one.
+// Its script may itself wait for a connection (all 6 taken): Cancel still
+// stops the wait.
 async function watchAny(id, onEvent, cancel) {
-  const port = await sharedEvents();
-  if (cancel.aborted) throw new DOMException("cancelled", "AbortError");
+  const port = await Promise.race([sharedEvents(), cancelled(cancel)]);
   return port
     ? watchShared(port, id, onEvent, cancel)
     : watch(id, onEvent, cancel);
@@ -448,6 +458,8 @@ addEventListener("DOMContentLoaded", () => {
   $("file").addEventListener("change", (e) => start([...e.target.files]));
   $("upload-form").addEventListener("submit", (e) => e.preventDefault());
   $("cancel").addEventListener("click", () => running?.abort());
+  // Its script fetched now, while connections are free, not at the upload.
+  sharedEvents();
   // Leaving mid-upload: the shared stream stops carrying its events (it
   // closes once no tab watches).
   addEventListener("pagehide", () => running?.stopEvents());
