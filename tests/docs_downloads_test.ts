@@ -18,6 +18,7 @@ import { testApp } from "./fixtures/app.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
 import { withChromiumPage } from "./fixtures/chromium.ts";
 import { until } from "./fixtures/until.ts";
+import { revealOperation } from "./fixtures/swagger_ui.ts";
 
 const WAIT_MS = 15_000;
 
@@ -77,7 +78,7 @@ async function store(
 
 /** Executes `GET /files/{id}` from the docs page with `id`. */
 async function tryDownload(page: Page, id: string): Promise<void> {
-  const op = page.locator("#operations-files-downloadFile");
+  const op = await revealOperation(page, "#operations-files-downloadFile");
   const input = op.locator('tr[data-param-name="id"] input');
   if (!await input.isVisible()) {
     await op.locator(".opblock-summary-control").click();
@@ -94,8 +95,7 @@ Deno.test("the docs page shows a downloaded image and plays downloaded audio, wi
     const image = await store(origin, PNG, "image/png");
     const audio = await store(origin, silentWav(), "audio/wav");
     await page.goto(`${origin}/docs`, { waitUntil: "load", timeout: WAIT_MS });
-    const op = page.locator("#operations-files-downloadFile");
-    await op.waitFor({ timeout: WAIT_MS });
+    await page.locator(".opblock").first().waitFor({ timeout: WAIT_MS });
 
     await tryDownload(page, image);
     // Decoded: the image loaded (a blocked one has no natural size).
