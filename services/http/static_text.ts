@@ -5,10 +5,11 @@
  * `X-Content-Type-Options: nosniff`. The text changes with each release
  * under the same URL, so callers send `Cache-Control: no-cache`: a browser
  * revalidates on each visit, and the tag makes that a bodiless `304` while
- * the text is the same. They are dated with the handler's making (the
- * process's start): a client that revalidates by date alone (`wget -N`,
- * so `wget --mirror`, and `curl -z`) gets its `304` too, where without a
- * `Last-Modified` it fetched everything again on each run.
+ * the text is the same. They are dated by their content's recorded date
+ * (`text_dates.ts`), or else the handler's making (the process's start):
+ * a client that revalidates by date alone (`wget -N`, so `wget --mirror`,
+ * and `curl -z`) gets its `304` too, where without a `Last-Modified` it
+ * fetched everything again on each run.
  *
  * The assets of the pages live under {@linkcode ASSETS_PATH}, never under a
  * page's own path: a mirror saves `/upload` as a file, and `/upload/upload.js`
@@ -25,6 +26,7 @@ import {
   type Validators,
 } from "./conditional.ts";
 import { etagOf } from "./etag.ts";
+import { recordedDate } from "./text_dates.ts";
 
 /** The folder the pages' scripts and styles are served from. */
 export const ASSETS_PATH = "/assets";
@@ -55,7 +57,7 @@ function validatorsAt(etag: string, since: number): Validators {
 /**
  * A handler answering with `text()`, made on first use and kept; `304` to
  * an `If-None-Match` naming its tag, or to an `If-Modified-Since` not
- * before the handler was made. A `text()` that throws is called again on
+ * before its date (recorded, or the handler's making). A `text()` that throws is called again on
  * the next request.
  */
 export function staticText(
@@ -69,7 +71,7 @@ export function staticText(
   return async (req) => {
     made ??= tagged(text());
     const { bytes, etag } = await made;
-    const validators = validatorsAt(etag, since);
+    const validators = validatorsAt(etag, recordedDate(etag) ?? since);
     const common: Record<string, string> = {
       ...headers,
       "etag": etag,

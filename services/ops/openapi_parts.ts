@@ -113,7 +113,7 @@ const IF_MODIFIED_SINCE: ParameterObject = {
   name: "If-Modified-Since",
   in: "header",
   description: "A `Last-Modified` from an earlier answer: 304 when the " +
-    "service has not restarted since (ignored beside `If-None-Match`).",
+    "text has not changed since (ignored beside `If-None-Match`).",
   schema: { type: "string" },
 };
 
@@ -162,8 +162,8 @@ export interface StaticTextDescription {
 /**
  * The operation of a page, asset or document served as it is
  * (`services/http/static_text.ts`): a 200 with a strong `ETag` and the
- * service's start as `Last-Modified`, revalidated at each use, a 304 to an
- * `If-None-Match` naming it or an `If-Modified-Since` not before that start,
+ * text's date as `Last-Modified`, revalidated at each use, a 304 to an
+ * `If-None-Match` naming it or an `If-Modified-Since` not before that date,
  * and a 412 to an `If-Match` that does not.
  */
 export function staticTextOperation(
@@ -243,10 +243,12 @@ export const COMMON_FRAGMENT: ApiFragment = {
       schema: string,
     },
     ServedSince: {
-      description: "When the service started, as an HTTP-date: its pages, " +
-        "their assets and documents are its release's. Sent from the " +
-        "second after it on (a strong validator, RFC 9110 8.8.2.2); send " +
-        "it back as `If-Modified-Since` (`wget -N`, `curl -z`).",
+      description: "When this text was made, as an HTTP-date: a page's " +
+        "or an asset's recorded with its content (the same from every " +
+        "instance and restart), `/openapi.json`'s the service's start, " +
+        "sent from the second after it on (a strong validator, RFC 9110 " +
+        "8.8.2.2). Send it back as `If-Modified-Since` (`wget -N`, " +
+        "`curl -z`).",
       schema: string,
     },
     ContentSecurityPolicy: {
