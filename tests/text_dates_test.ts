@@ -17,8 +17,7 @@ import { join } from "node:path";
 import { testApp } from "./fixtures/app.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";
 import { DATED_PATHS, RECORD, servedTags } from "./fixtures/text_dates.ts";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { setTimeout as sleep } from "node:timers/promises";
 
 async function curl(args: string[]): Promise<string> {
   const out = await new Deno.Command("curl", { args, stdin: "null" }).output();
