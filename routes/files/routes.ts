@@ -85,6 +85,7 @@ export type UploadOutcome =
   | "timeout"
   | "too_slow"
   | "frames_too_small"
+  | "trailer_flood"
   | "digest_mismatch"
   | "no_space"
   | "unauthorized"

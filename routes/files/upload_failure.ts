@@ -22,6 +22,7 @@ import { UploadsStoppedError } from "../../services/uploads/tracker.ts";
 import { BodyCodingError } from "../../services/http/request_coding.ts";
 import { LengthRequiredError } from "../../services/http/body_framing.ts";
 import { FramesTooSmallError } from "../../services/http/frame_floor.ts";
+import { TrailerFloodError } from "../../services/http/trailer_flood.ts";
 import { FileIdTakenError } from "../../services/storage/storage.ts";
 import type { UploadOutcome } from "./routes.ts";
 
@@ -72,12 +73,19 @@ const RULES: Rule<Error>[] = [
     status: 408,
     details: { detail: `No data arrived for ${idleTimeoutMs} ms` },
   })),
-  rule(UploadTooSlowError, (error, { rateGraceMs }) => ({
+  rule(UploadTooSlowError, (error) => ({
     outcome: "too_slow",
     status: 408,
     details: {
-      detail: `${error.message} after ${rateGraceMs} ms; nothing was kept`,
+      detail: `${error.message}; nothing was kept`,
       minBytesPerSecond: error.minBytesPerSecond,
+    },
+  })),
+  rule(TrailerFloodError, (error) => ({
+    outcome: "trailer_flood",
+    status: 431,
+    details: {
+      detail: `${error.message}; nothing was kept`,
     },
   })),
   rule(FramesTooSmallError, (error) => ({

@@ -140,6 +140,11 @@ const UPLOAD_RESPONSES: OperationDescription["responses"] = {
   "429": retryLater(
     "This client address already runs `MAX_UPLOADS_PER_CLIENT` uploads.",
   ),
+  "431": problemResponse(
+    "A chunked body's read waited 1 s or more while the server grew " +
+      "64 MiB: header fields after its last chunk that do not end " +
+      "(nothing kept).",
+  ),
   "503": retryLater(
     "`MAX_CONCURRENT_UPLOADS` uploads are running, or the service is " +
       "shutting down (an upload still running when " +

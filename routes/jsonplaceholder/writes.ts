@@ -27,6 +27,11 @@ import { BodyTooLargeError, readBody } from "../../services/http/read_body.ts";
 import { FramesTooSmallError } from "../../services/http/frame_floor.ts";
 import { contentLengthOf } from "../../services/http/content_length.ts";
 import {
+  floodAnswer,
+  TrailerFloodError,
+  watchWholeBody,
+} from "../../services/http/trailer_flood.ts";
+import {
   BodyReadStopped,
   readingBody,
   SLOW_BODY_RECLAIM_MS,
@@ -176,7 +181,7 @@ async function jsonBody(
   const expectedBytes = contentLengthOf(req.headers);
   // A request in flight keeps its connection from the server's timers, so
   // a body sent a byte now and then (or never) is timed here.
-  const slow = readingBody();
+  const slow = watchWholeBody(readingBody(), req.headers);
   const timeout = AbortSignal.timeout(bodyTimeoutMs);
   const signal = AbortSignal.any([timeout, slow.signal]);
   let bytes: Uint8Array<ArrayBuffer>;
@@ -190,6 +195,7 @@ async function jsonBody(
     if (error instanceof BodyTooLargeError) return tooLarge(error, ctx);
     if (slow.signal.reason instanceof BodyReadStopped) return stopped(ctx);
     if (error instanceof FramesTooSmallError) return framesTooSmall(error, ctx);
+    if (error instanceof TrailerFloodError) return floodAnswer(error, ctx.url);
     if (signal.aborted) {
       return bodyTimeout(slowDetail(slow, bodyTimeoutMs), ctx);
     }

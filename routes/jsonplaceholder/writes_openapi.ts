@@ -87,6 +87,7 @@ const BODY_ERRORS = {
   "408": responseRef("WriteTimeout"),
   "413": responseRef("WriteTooLarge"),
   "415": responseRef("NotJson"),
+  "431": responseRef("TrailerFlood"),
   "501": problemResponse(
     "The body's `Transfer-Encoding` names a coding besides `chunked` " +
       "(`gzip, chunked`), which is not decoded (RFC 9112 6.1): send it " +
@@ -250,6 +251,11 @@ export const jsonPlaceholderWriteDocs: ApiFragment = {
     ),
     WriteTimeout: problemResponse(
       "The body did not arrive whole within `HEADER_TIMEOUT_MS` (the " +
+        "connection is closed).",
+    ),
+    TrailerFlood: problemResponse(
+      "A chunked body's read waited 1 s or more while the server grew " +
+        "64 MiB: header fields after its last chunk that do not end (the " +
         "connection is closed).",
     ),
     NotJson: {

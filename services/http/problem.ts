@@ -39,6 +39,7 @@ const TITLES: Record<number, string> = {
   415: "Unsupported Media Type",
   416: "Range Not Satisfiable",
   429: "Too Many Requests",
+  431: "Request Header Fields Too Large",
   500: "Internal Server Error",
   501: "Not Implemented",
   502: "Bad Gateway",

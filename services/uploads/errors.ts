@@ -40,23 +40,55 @@ export class UploadIdleTimeoutError extends UploadError {
   }
 }
 
+/** What {@linkcode UploadTooSlowError} reports of the body. */
+export interface SlowBody {
+  /** Bytes received. */
+  bytes: number;
+  /** Time spent waiting for them (the network), ms. */
+  networkMs: number;
+  /** How long the read under way had waited for the next byte, ms. */
+  silentMs: number;
+}
+
+// A body silent this long, or half the time measured, is said to have
+// stopped rather than to be slow.
+const STOPPED_MS = 1_000;
+
 /**
  * The body's average rate fell below the floor once the grace window had
- * passed (see `minBytesPerSecond` of `receiveUpload`).
+ * passed (see `minBytesPerSecond` of `receiveUpload`). The message says
+ * how much came in what time, and when the body stopped (a chunked one
+ * whose trailer section never ends looks so: it arrived, then nothing),
+ * where it said "averaged 0 bytes/s" for a body that had arrived at once.
  */
 export class UploadTooSlowError extends UploadError {
   /** The floor, in bytes per second. */
   readonly minBytesPerSecond: number;
   /** The average rate the body had, in bytes per second. */
   readonly bytesPerSecond: number;
+  /** Bytes received. */
+  readonly receivedBytes: number;
   /** Creates the error. */
-  constructor(minBytesPerSecond: number, bytesPerSecond: number) {
+  constructor(minBytesPerSecond: number, body: SlowBody) {
+    const { bytes, networkMs, silentMs } = body;
+    // Rounded down: tooSlow means below the floor, which a rounded-up
+    // average can hide ("1024 bytes/s is below the floor of 1024").
+    const rate = networkMs <= 0 ? 0 : Math.floor((bytes * 1000) / networkMs);
+    const ms = Math.round(networkMs);
+    const stopped = silentMs >= Math.min(STOPPED_MS, networkMs / 2);
+    const received = stopped
+      ? `${bytes} bytes, then nothing for ${Math.round(silentMs)} ms ` +
+        `(${ms} ms in all): the body has not ended (a chunked body ends ` +
+        "with its trailer section)"
+      : `${bytes} bytes in ${ms} ms`;
     super(
-      `Upload averaged ${bytesPerSecond} bytes/s, below the floor of ${minBytesPerSecond} bytes/s`,
+      `Upload received ${received}; ${rate} bytes/s on average is below ` +
+        `the floor of ${minBytesPerSecond} bytes/s`,
     );
     this.name = "UploadTooSlowError";
     this.minBytesPerSecond = minBytesPerSecond;
-    this.bytesPerSecond = bytesPerSecond;
+    this.bytesPerSecond = rate;
+    this.receivedBytes = bytes;
   }
 }
 

@@ -20,6 +20,7 @@ import {
 } from "./errors.ts";
 import type { IntoReader } from "./into_reader.ts";
 import { FrameFloor } from "../http/frame_floor.ts";
+import { watchChunkedBody } from "../http/trailer_flood.ts";
 import { RateFloor } from "./rate.ts";
 
 // An upload starts with buffers of at most this size, and doubles them up
@@ -153,11 +154,20 @@ export class ReaderTask {
    */
   async run(): Promise<void> {
     const stopWatchdog = this.#watch();
+    // Without a length the body is chunked: a trailer section that never
+    // ends grows the process while the read waits (trailer_flood.ts).
+    const unwatch = this.#o.limits.expectedLength === undefined
+      ? watchChunkedBody({
+        waitingSince: () => this.#readingSince,
+        fail: (error) => this.#o.fail(error),
+      })
+      : undefined;
     try {
       using _frames = this.#frames;
       await this.#readAll();
     } finally {
       stopWatchdog();
+      unwatch?.();
     }
     const { expectedLength } = this.#o.limits;
     if (expectedLength !== undefined && this.size < expectedLength) {
@@ -298,9 +308,12 @@ export class ReaderTask {
         return this.#o.fail(new UploadIdleTimeoutError(idleTimeoutMs));
       }
       if (floor.tooSlow(this.size, networkMs)) {
-        const rate = RateFloor.rate(this.size, networkMs);
         return this.#o.fail(
-          new UploadTooSlowError(floor.minBytesPerSecond, rate),
+          new UploadTooSlowError(floor.minBytesPerSecond, {
+            bytes: this.size,
+            networkMs,
+            silentMs: waited,
+          }),
         );
       }
       const next = Math.min(
