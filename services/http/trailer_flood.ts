@@ -27,8 +27,14 @@
 
 import { problem } from "./problem.ts";
 
-/** RSS growth, while a read waits, that gives the body up: 64 MiB. */
-export const FLOOD_BYTES = 64 * 1024 * 1024;
+/**
+ * RSS growth, while a read waits, that gives the body up: 256 MiB. Well
+ * above what the service's own work grows it by while a client pauses
+ * (an S3 upload's part buffers and fetch's copies: ~70 MiB over http,
+ * ~200 MiB over https; a listing's re-read at 100k files ~50 MB), so a
+ * paused chunked upload beside them is not taken for a flood.
+ */
+export const FLOOD_BYTES = 256 * 1024 * 1024;
 /** How long a read must have waited before it may be given up. */
 export const MIN_WAIT_MS = 1_000;
 /** How often RSS is sampled while a body is watched. */
@@ -137,9 +143,20 @@ function sample(): Sample {
   return taken;
 }
 
-/** The RSS when a read that began at `since` began: the first sample after. */
+/**
+ * The RSS when a read that began at `since` began: the last sample taken
+ * before it (the first one after may come late, the event loop being busy
+ * with the very bytes that grow the process, and the growth measured from
+ * it came out short: a flood on `POST /files` beside one on `POST /posts`
+ * was answered after 12 s, at 5.5 GB), else the oldest kept.
+ */
 function rssAt(since: number): number {
-  return (samples.find((s) => s.at >= since) ?? samples.at(-1)!).rss;
+  let rss = samples[0]!.rss;
+  for (const s of samples) {
+    if (s.at > since) break;
+    rss = s.rss;
+  }
+  return rss;
 }
 
 function check(): void {
