@@ -9,6 +9,7 @@
  * @module
  */
 
+import { setTimeout as sleep } from "node:timers/promises";
 import assert from "node:assert/strict";
 import { parseExposition } from "./fixtures/exposition.ts";
 import { serveTempApp } from "./fixtures/served_app.ts";
@@ -22,8 +23,6 @@ const PIECE_BYTES = 1 * KiB;
 const SLOW_PIECES = 12;
 const PAUSE_MS = 100;
 const REST_BYTES = 4 * KiB;
-
-const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
 async function gauges(url: string) {
   const values = parseExposition(await (await fetch(`${url}/metrics`)).text());

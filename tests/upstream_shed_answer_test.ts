@@ -15,9 +15,8 @@
  * @module
  */
 
+import { serveSlowComments } from "./fixtures/slow_comments.ts";
 import assert from "node:assert/strict";
-import { serveApp } from "./fixtures/served_app.ts";
-import { startFixtureUpstream } from "./fixtures/upstream.ts";
 
 /** The value of `upstream_shed_total` for `reason` and `answer`. */
 function shedCount(metrics: string, reason: string, answer: string): number {
@@ -29,31 +28,18 @@ function shedCount(metrics: string, reason: string, answer: string): number {
   return Number(line.split(" ").at(-1));
 }
 
-/** The app over a fixture upstream with one slot, no queue, `more` flags. */
-async function oneSlotApp(more: string[]) {
-  // Disposed here if the app fails to start; else moved to the caller.
-  await using stack = new AsyncDisposableStack();
-  const upstream = stack.use(startFixtureUpstream());
-  upstream.setFault(/^\/comments\?/, { delayMs: 1500 });
-  const served = stack.use(
-    await serveApp({
-      args: [
-        "--upstream-url",
-        upstream.url,
-        "--upstream-concurrency",
-        "1",
-        "--upstream-queue-limit",
-        "0",
-        ...more,
-      ],
-    }),
-  );
-  const owned = stack.move();
-  return {
-    upstream,
-    served,
-    [Symbol.asyncDispose]: () => owned.disposeAsync(),
-  };
+/**
+ * The slow-comments app with one upstream slot and no wait queue (later
+ * flags win), then `more`.
+ */
+function oneSlotApp(more: string[]) {
+  return serveSlowComments([
+    "--upstream-concurrency",
+    "1",
+    "--upstream-queue-limit",
+    "0",
+    ...more,
+  ]);
 }
 
 Deno.test("a background refresh shed by the client's share is counted answer=stale (its request got the stale copy), a cold miss shed answer=refused", async () => {
