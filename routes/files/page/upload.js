@@ -127,8 +127,11 @@ function sharedEvents() {
     } catch {
       return resolve(undefined);
     }
-    // Not served (an older instance answered 404), or refused.
+    // Not served (an older instance answered 404), or refused. A worker
+    // that never says hello (its error not fired: seen once in chromium
+    // under load, the upload then waiting for good) is given up too.
     worker.addEventListener("error", () => resolve(undefined));
+    setTimeout(() => resolve(undefined), 3000);
     worker.port.addEventListener("message", ({ data }) => {
       if (data.type === "hello") resolve(worker.port);
       else sharedWatches.get(data.id)?.(data);
