@@ -256,21 +256,23 @@ export function retryable(response: Response): Outcome {
   };
 }
 
+/** How an answer's body is read: from `base`, within `maxBytes` and time. */
+export interface BodyReadOptions {
+  base: string;
+  maxBytes: number;
+  timeoutMs: number;
+  signals: Signals;
+  /** From sending the request to the answer's head, ms. */
+  responseDelayMs: number;
+}
+
 /**
  * Reads and checks a 2xx body from the upstream at `base`: JSON within
  * `maxBytes`, in time, of `shape` when given.
  */
 export async function readJson(
   response: Response,
-  options: {
-    base: string;
-    maxBytes: number;
-    timeoutMs: number;
-    signals: Signals;
-    /** From sending the request to the answer's head, ms. */
-    responseDelayMs: number;
-    shape?: JsonShape | undefined;
-  },
+  options: BodyReadOptions & { shape?: JsonShape | undefined },
 ): Promise<Outcome> {
   const { maxBytes, timeoutMs, signals } = options;
   const { status } = response;
@@ -332,13 +334,7 @@ function bodyFailure(
  */
 export async function readNotFound(
   response: Response,
-  options: {
-    base: string;
-    maxBytes: number;
-    timeoutMs: number;
-    signals: Signals;
-    responseDelayMs: number;
-  },
+  options: BodyReadOptions,
 ): Promise<Outcome> {
   try {
     await readCapped(response, options.maxBytes);
