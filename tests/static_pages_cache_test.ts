@@ -14,19 +14,10 @@ import assert from "node:assert/strict";
 import { testApp } from "./fixtures/app.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
 import { launchChromium } from "./fixtures/chromium.ts";
+import { DATED_PATHS } from "./fixtures/text_dates.ts";
 
 /** The pages and assets the service serves as they are. */
-const STATIC_PATHS = [
-  "/docs",
-  "/assets/swagger-ui.css",
-  "/assets/swagger-ui-bundle.js",
-  "/assets/swagger-initializer.js",
-  "/upload",
-  "/assets/upload.js",
-  "/assets/upload_events.js",
-  "/assets/upload.css",
-  "/openapi.json",
-];
+const STATIC_PATHS = [...DATED_PATHS, "/openapi.json"];
 
 Deno.test("pages and assets: no-cache, a strong ETag, 304 on If-None-Match, also for their gzip form", async () => {
   await using upstream = startFixtureUpstream();
