@@ -5,7 +5,9 @@
  * becomes a problem+json answer, logged with the request id), compression,
  * CORS (services/http/cors.ts: on every answer, errors too), `HEAD`, large
  * answers from memory sent in slices (the last three in `finish.ts`), the
- * span name, and one metrics sample and one JSON access-log line per
+ * span name, a long request body left unread marked so that the server
+ * closes its connection after the answer (services/http/connection_close.ts),
+ * and one metrics sample and one JSON access-log line per
  * request (`access_log.ts`; a streamed body's line at its end). Query checks run inside the router:
  * {@linkcode createPipeline} wraps each route with the checks of its
  * OpenAPI operation.
@@ -26,6 +28,8 @@ import {
   TrustedProxies,
 } from "../services/http/trusted_proxies.ts";
 import { withRequestId } from "../services/http/request_scope.ts";
+import { announcesLongBody } from "../services/http/body_framing.ts";
+import { leavingBodyUnread } from "../services/http/connection_close.ts";
 import { knownMethod } from "../services/http/methods.ts";
 import { problem } from "../services/http/problem.ts";
 import { qsParams } from "../services/http/qs_query.ts";
@@ -163,6 +167,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   };
   const sent = (req: Request, ctx: RequestContext, out: Finished) => {
     if (tracing) nameSpan(ctx);
+    if (ctx.longBody && BODILESS.has(ctx.method)) leavingBodyUnread(req);
     record(ctx, out, takeTally(req), { logger, metrics });
     return out.response;
   };
@@ -260,6 +265,8 @@ class RequestContext implements FinishContext {
   readonly requestId: string;
   /** The request's `Origin` (`null` without one: no CORS headers). */
   readonly origin: string | null;
+  /** Whether it announces a long body (body_framing.ts). */
+  readonly longBody: boolean;
   route: string | undefined = undefined;
   log: Record<string, unknown> = {};
   /**
@@ -307,6 +314,7 @@ class RequestContext implements FinishContext {
     }
     this.requestId = requestIdOf(headers);
     this.origin = headers.get("origin");
+    this.longBody = announcesLongBody(headers);
     this.#info = info;
     this.#trust = trust;
   }
@@ -334,6 +342,15 @@ class RequestContext implements FinishContext {
     return this.#remoteAddress;
   }
 }
+
+/**
+ * Methods whose routes read no body: the runtime hands `GET` and `HEAD`
+ * handlers none at all, and no `DELETE` or `OPTIONS` route reads one. Their
+ * body is told from the headers alone: asking for `req.body` changes what
+ * the runtime does (a 5,000-byte `DELETE` body sent whole then kept its
+ * connection alive, where it otherwise says `Connection: close`).
+ */
+const BODILESS = new Set(["GET", "HEAD", "DELETE", "OPTIONS"]);
 
 /**
  * The path and query of a URL whose host is no host, on a placeholder

@@ -22,10 +22,26 @@
  * nothing here assembles: 400, as RFC 9110 14.5 asks of a PUT with it, lest
  * the piece be taken as the whole.
  *
+ * A request that announces a body its route does not read (any `GET` or
+ * `HEAD`: the runtime hands the handler no body for them) is
+ * {@linkcode announcesLongBody} when the body is chunked or longer than
+ * {@linkcode DISCARDED_BODY_BYTES}: see routes/pipeline.ts.
+ *
  * @module
  */
 
+import { contentLengthOf } from "./content_length.ts";
 import { problem } from "./problem.ts";
+
+/**
+ * The longest announced body left unread whose connection is not closed
+ * after the answer. Deno 2.9.6 keeps a connection alive after a body it
+ * discards only when the body is tiny (a `GET` with 200 bytes sent with
+ * its head: the next request answered; 500 bytes and more: `Connection:
+ * close`, then it reads the rest to its end, ~1.5 GB/s of a declared
+ * 100 GB); 1 KiB leaves those tiny bodies alone with some room.
+ */
+export const DISCARDED_BODY_BYTES = 1024;
 
 /** A body with no framing header ended empty: the client must send one. */
 export class LengthRequiredError extends Error {
@@ -110,4 +126,16 @@ export function partialBodyRefused(
       "the whole body in one request",
     instance,
   }, { headers });
+}
+
+/**
+ * Whether `headers` announce a body that, left unread, ends the connection
+ * anyway: chunked (no length to bound it), or a `Content-Length` over
+ * {@linkcode DISCARDED_BODY_BYTES}. Two header reads: a plain `GET` has
+ * neither.
+ */
+export function announcesLongBody(headers: Headers): boolean {
+  if (headers.get("transfer-encoding") !== null) return true;
+  const length = contentLengthOf(headers);
+  return length !== undefined && length > DISCARDED_BODY_BYTES;
 }

@@ -53,3 +53,23 @@ export function refusingBody(response: Response): Response {
 export function refusesBody(response: Response): boolean {
   return bodyRefusals.has(response);
 }
+
+const unreadBodies = new WeakSet<Request>();
+
+/**
+ * Marks `req` as answered with a long body of it left unread (see
+ * body_framing.ts `announcesLongBody`), whatever the answer's status: the
+ * server closes its connection once the client has had time to read the
+ * answer (`services/server/answer_close.ts`). The runtime says
+ * `Connection: close` on such an answer, yet reads the body to its end
+ * before it closes: a `GET` announcing 100 GB took ~1.5 GB/s of a core
+ * until `KEEPALIVE_TIMEOUT_MS`.
+ */
+export function leavingBodyUnread(req: Request): void {
+  unreadBodies.add(req);
+}
+
+/** Whether `req` was marked by {@linkcode leavingBodyUnread}. */
+export function leftBodyUnread(req: Request): boolean {
+  return unreadBodies.has(req);
+}

@@ -1,14 +1,15 @@
 /**
  * `Connection: close` on an answer, both ways the connection set
  * (`connection_set.ts`) meets it: an answer that says it while a request
- * body may still arrive (the set then closes the connection once the
- * client had time to read it), and the answers of a drain, which say it
- * so that no connection is kept alive for another request.
+ * body may still arrive, or that leaves a long body unread (the set then
+ * closes the connection once the client had time to read it), and the
+ * answers of a drain, which say it so that no connection is kept alive for
+ * another request.
  *
  * @module
  */
 
-import { refusesBody } from "../http/connection_close.ts";
+import { leftBodyUnread, refusesBody } from "../http/connection_close.ts";
 import type { Tracked } from "./tracked.ts";
 
 // How long a connection answered with Connection: close may stay open for
@@ -17,16 +18,19 @@ const LINGER_MS = 2_000;
 
 /**
  * Whether the answer to `req` carries `Connection: close` while a request
- * body may still arrive, or refuses it unread. Only a refusal does (an
- * upload refused or stopped, a write or route refused before its body, always
- * a 4xx or 5xx problem answer), so anything below 400 is
- * not looked at further; nor are `GET` and `HEAD` answers (the runtime
- * closes such a connection itself once the answer is out: no body holds
- * it open). Reading a `Response`'s headers makes the runtime drop the head
- * it prepared natively and serialise it again, and reading the method is
- * a call into the runtime: a cached answer pays for neither.
+ * body may still arrive, or refuses it unread. A request answered with a
+ * long body of it unread (marked by routes/pipeline.ts, any status: a
+ * `GET`, `HEAD`, `DELETE` or `OPTIONS` announcing one) is one.
+ * Otherwise only a refusal is (an upload refused or stopped, a write or
+ * route refused before its body, always a 4xx or 5xx problem answer), so
+ * anything else below 400 is not looked at further; nor are `GET` and
+ * `HEAD` answers past that mark. Reading a `Response`'s headers makes the
+ * runtime drop the head it prepared natively and serialise it again, and
+ * reading the method is a call into the runtime: a cached answer pays for
+ * neither, only a `WeakSet` lookup.
  */
 export function saysCloseWithBody(req: Request, response: Response): boolean {
+  if (leftBodyUnread(req)) return true;
   if (response.status < 400) return false;
   if (req.method === "GET" || req.method === "HEAD") return false;
   if (refusesBody(response)) return true;
