@@ -22,10 +22,10 @@
  * nothing here assembles: 400, as RFC 9110 14.5 asks of a PUT with it, lest
  * the piece be taken as the whole.
  *
- * A request that announces a body its route does not read (any `GET` or
- * `HEAD`: the runtime hands the handler no body for them) is
- * {@linkcode announcesLongBody} when the body is chunked or longer than
- * {@linkcode DISCARDED_BODY_BYTES}: see routes/pipeline.ts.
+ * A request that announces a body its route does not read (any `GET`,
+ * `HEAD`, `DELETE` or `OPTIONS`: see routes/pipeline.ts) has its
+ * connection closed after the answer when {@linkcode announcesLongBody}:
+ * the body is chunked or longer than {@linkcode DISCARDED_BODY_BYTES}.
  *
  * @module
  */
