@@ -167,7 +167,6 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   };
   const sent = (req: Request, ctx: RequestContext, out: Finished) => {
     if (tracing) nameSpan(ctx);
-    if (ctx.longBody && BODILESS.has(ctx.method)) leavingBodyUnread(req);
     record(ctx, out, takeTally(req), { logger, metrics });
     return out.response;
   };
@@ -265,8 +264,6 @@ class RequestContext implements FinishContext {
   readonly requestId: string;
   /** The request's `Origin` (`null` without one: no CORS headers). */
   readonly origin: string | null;
-  /** Whether it announces a long body (body_framing.ts). */
-  readonly longBody: boolean;
   route: string | undefined = undefined;
   log: Record<string, unknown> = {};
   /**
@@ -314,7 +311,10 @@ class RequestContext implements FinishContext {
     }
     this.requestId = requestIdOf(headers);
     this.origin = headers.get("origin");
-    this.longBody = announcesLongBody(headers);
+    // Marked now, read by the server once the answer is out.
+    if (BODILESS.has(this.method) && announcesLongBody(headers)) {
+      leavingBodyUnread(req);
+    }
     this.#info = info;
     this.#trust = trust;
   }
