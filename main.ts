@@ -58,6 +58,9 @@ export const STOP_UPLOADS_MS = 2_000;
 // closes those idle (see untilUploadsEnd).
 const DRAIN_IDLE_MS = 1_000;
 
+// How long the exit waits for the log lines still being written.
+const LOG_FLUSH_MS = 1_000;
+
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -359,7 +362,11 @@ async function main(args: string[]): Promise<void> {
   // Before the app is built: the folders it makes, the connections it opens.
   const refusal = reusePortRefusal(config);
   if (refusal !== undefined) refuseStart(refusal);
-  await serve(config, createLogger({ level: config.logLevel }));
+  const logger = createLogger({ level: config.logLevel });
+  await serve(config, logger);
+  // The last lines (`shutdown.end`) out before the exit; a stalled log
+  // reader holds it no longer than this (what is left is dropped).
+  await Promise.race([logger.written(), delay(LOG_FLUSH_MS)]);
   Deno.exit(0);
 }
 

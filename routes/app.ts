@@ -21,6 +21,7 @@ import { RedisLink } from "../services/redis/redis_link.ts";
 import type { Config } from "../services/ops/config.ts";
 import type { Logger } from "../services/ops/logger.ts";
 import { Metrics } from "../services/ops/metrics.ts";
+import { mirroredCounter } from "../services/ops/metric_helpers.ts";
 import {
   cacheMetrics,
   dropMetrics,
@@ -227,6 +228,11 @@ function createServices(
     });
   }
   if (connections) connectionMetrics(metrics.registry, () => connections);
+  mirroredCounter(metrics.registry, {
+    name: "log_lines_dropped_total",
+    help: "Log lines lost: their stream stalled past the buffer's bound, " +
+      "or refused them (reader gone, disk full)",
+  }, () => logger.dropped());
   const client = new JsonPlaceholderClient({
     baseUrl: config.upstreamUrl,
     timeoutMs: config.upstreamTimeoutMs,

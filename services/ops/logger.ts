@@ -7,6 +7,7 @@
  */
 
 import { outOfDescriptors } from "./descriptors.ts";
+import { LogSink } from "./log_sink.ts";
 
 /** Log levels, from the most verbose. */
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
@@ -33,78 +34,34 @@ export interface Logger {
    * only place the port is told; the shutdown's start and end).
    */
   always(msg: string, fields?: LogFields): void;
+  /**
+   * Lines lost so far because their stream stalled past the sink's bound
+   * or refused them (log_sink.ts); 0 for a logger given its own `write`.
+   */
+  dropped(): number;
+  /** Resolves once the lines logged so far are written (or lost). */
+  written(): Promise<void>;
 }
 
 /** Options of {@linkcode createLogger}. */
 export interface LoggerOptions {
   /** Lowest level written. @default {"info"} */
   level?: LogLevel;
-  /** Where a finished line goes; defaults to stdout (stderr for errors). */
+  /**
+   * Where a finished line goes; defaults to a {@linkcode LogSink} on
+   * stdout (stderr for errors).
+   */
   write?: (line: string, level: LogLevel) => void;
 }
 
-const encoder = new TextEncoder();
-
 /**
- * Writes `text` whole; returns `false` when the stream refused it. A log
- * reader that went away (a shipper killed, journald restarted, `| head`)
- * makes every write fail with EPIPE: the lines are lost, the service must
- * not be (thrown from the flush's timer, it would end the process).
+ * The default: a {@linkcode LogSink} on stdout and stderr, whose lines
+ * still waiting at `Deno.exit()` are written at `unload`.
  */
-function writeAll(
-  out: { writeSync(p: Uint8Array): number },
-  text: string,
-): boolean {
-  const bytes = encoder.encode(text);
-  let written = 0;
-  try {
-    while (written < bytes.length) {
-      written += out.writeSync(bytes.subarray(written));
-    }
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * The default sink: stdout lines are batched and written once per turn of
- * the event loop (one syscall for many request lines, which matters at tens
- * of thousands of requests a second); errors go to stderr at once. Pending
- * lines are flushed on `unload`, so `Deno.exit()` loses none.
- */
-function createStdSink(): (line: string, level: LogLevel) => void {
-  let pending: string[] = [];
-  let scheduled = false;
-  let stdoutFailed = false;
-  const flush = () => {
-    scheduled = false;
-    if (pending.length === 0) return;
-    const text = pending.join("\n") + "\n";
-    pending = [];
-    if (writeAll(Deno.stdout, text) || stdoutFailed) return;
-    // Said once, where it may still be read.
-    stdoutFailed = true;
-    const detail = "writing to stdout failed (its reader gone?); " +
-      "the lines written there are dropped";
-    writeAll(
-      Deno.stderr,
-      lineOf("error", "log.stdout_failed", { detail }) + "\n",
-    );
-  };
-  globalThis.addEventListener("unload", flush);
-  return (line, level) => {
-    if (level === "error") {
-      flush();
-      writeAll(Deno.stderr, line + "\n");
-      return;
-    }
-    pending.push(line);
-    if (!scheduled) {
-      scheduled = true;
-      setTimeout(flush, 0);
-    }
-  };
+function stdSink(): LogSink {
+  const sink = new LogSink({ format: lineOf });
+  globalThis.addEventListener("unload", () => sink.flushSync());
+  return sink;
 }
 
 let lastMs = 0;
@@ -188,7 +145,11 @@ function lineOf(at: LogLevel, msg: string, fields?: LogFields): string {
 
 /** Creates a JSON-lines {@linkcode Logger}. */
 export function createLogger(options: LoggerOptions = {}): Logger {
-  const { level = "info", write = createStdSink() } = options;
+  const { level = "info" } = options;
+  const sink = options.write === undefined ? stdSink() : undefined;
+  const write = options.write ??
+    ((line: string, at: LogLevel) =>
+      at === "error" ? sink!.error(line) : sink!.line(line));
   const threshold = LOG_LEVELS.indexOf(level);
   if (threshold < 0) throw new RangeError(`Unknown log level: ${level}`);
 
@@ -205,6 +166,8 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     warn: (msg, fields) => log("warn", msg, fields),
     error: (msg, fields) => log("error", msg, fields),
     always: (msg, fields) => write(lineOf("info", msg, fields), "info"),
+    dropped: () => sink?.dropped ?? 0,
+    written: () => sink?.idle() ?? Promise.resolve(),
   };
 }
 
