@@ -81,7 +81,7 @@ Deno.test("two-tier store: a drop arriving from another instance deletes from Re
       body: new TextEncoder().encode("{}"),
       contentType: "application/json",
       etag: '"e"',
-      storedAt: Date.now(),
+      storedAt: performance.now(),
     };
     // Stored here after the writer's DEL, before its message came.
     await store.set("/posts/1", entry, 60_000);

@@ -81,11 +81,14 @@ export function fromMemory(
   pathAndQuery: string,
   started: number,
 ): TimedLookup | undefined {
-  const result = deps.cache.hit(pathAndQuery);
+  // The cache's clock (services/cache/clock.ts): one read for the entry's
+  // freshness and age and this lookup's time.
+  const now = performance.now();
+  const result = deps.cache.hit(pathAndQuery, now);
   if (result === undefined) return undefined;
   return {
     result,
-    lookupMs: performance.now() - started,
+    lookupMs: now - started,
     upstreamMs: undefined,
   };
 }

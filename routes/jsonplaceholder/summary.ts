@@ -22,6 +22,7 @@ import {
   madeSecondsOf,
   storedDate,
 } from "../../services/cache/headers.ts";
+import { cacheNow } from "../../services/cache/clock.ts";
 import type { CacheResult } from "../../services/cache/lookup.ts";
 import {
   evaluatePreconditions,
@@ -161,8 +162,11 @@ function cachingHeaders(
   if (expires !== undefined) headers["x-accel-expires"] = expires;
   if (deps.cacheStoredDate === true) {
     // The oldest part's, as the Age is the oldest part's.
-    const now = Date.now();
-    const made = Math.min(...used.map((r) => madeSecondsOf(r.entry, now)));
+    const now = cacheNow();
+    const wallNow = Date.now();
+    const made = Math.min(
+      ...used.map((r) => madeSecondsOf(r.entry, now, wallNow)),
+    );
     headers["date"] = storedDate(made);
   }
   return headers;

@@ -14,6 +14,7 @@ import {
 import { addPaginationHeaders } from "../http/pagination.ts";
 import { isReply, type Reply } from "../http/reply.ts";
 import { memoByNumber, memoLast } from "../http/value_memo.ts";
+import { cacheNow, wallTimeOf } from "./clock.ts";
 import type { CacheResult } from "./lookup.ts";
 import type { CacheEntry } from "./store.ts";
 
@@ -107,14 +108,19 @@ export function withAccelExpires(
 
 /**
  * The second (since the epoch, rounded down) the content of `entry` was
- * made: when it was stored here, less the age the upstream reported
- * (never later than `now`: an entry another instance stored by a clock
- * ahead of this one's). Rounded down as `Age` is rounded up, so a client
- * counting age from `Date` keeps a copy no longer than one counting `Age`.
+ * made: when it was stored here, less the age the upstream reported, on
+ * the wall clock: `wallNow` less its age counted on the cache's clock
+ * (`now`; never a time ahead of now). Rounded down as `Age` is rounded
+ * up, so a client counting age from `Date` keeps a copy no longer than
+ * one counting `Age`.
  */
-export function madeSecondsOf(entry: CacheEntry, now: number): number {
-  const made = Math.min(entry.storedAt, now) - (entry.upstreamAgeMs ?? 0);
-  return Math.floor(made / 1000);
+export function madeSecondsOf(
+  entry: CacheEntry,
+  now: number = cacheNow(),
+  wallNow: number = Date.now(),
+): number {
+  const stored = wallTimeOf(Math.min(entry.storedAt, now), now, wallNow);
+  return Math.floor((stored - (entry.upstreamAgeMs ?? 0)) / 1000);
 }
 
 /**
@@ -141,7 +147,7 @@ export function withStoredDate(
   result: CacheResult,
 ): Response | Reply {
   if (result.unstoredCacheControl !== undefined) return answer;
-  const date = storedDate(madeSecondsOf(result.entry, Date.now()));
+  const date = storedDate(madeSecondsOf(result.entry));
   if (isReply(answer)) answer.headers["date"] = date;
   else if (answer.status === 404) answer.headers.set("date", date);
   return answer;

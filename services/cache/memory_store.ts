@@ -7,6 +7,7 @@
 
 import { LRUCache } from "lru-cache";
 import type { Pagination } from "../http/pagination.ts";
+import { cacheNow } from "./clock.ts";
 import { type Dropped, type KeyRule, keysMatching } from "./invalidation.ts";
 import type { CacheEntry, CacheStore } from "./store.ts";
 import { checkWholeNumbers } from "../ops/whole_numbers.ts";
@@ -72,13 +73,13 @@ function paginationBytes({ totalCount, links }: Pagination): number {
  * already (policy.ts).
  */
 interface Held extends CacheEntry {
-  /** `Date.now()` from which the entry is gone (`retainMs` after set). */
+  /** `cacheNow()` from which the entry is gone (`retainMs` after set). */
   readonly dropAt: number;
 }
 
 /** When an entry set now with `retainMs` goes (1 ms at least). */
 function dropAtOf(retainMs: number): number {
-  return Date.now() + Math.max(1, retainMs);
+  return cacheNow() + Math.max(1, retainMs);
 }
 
 /** The body of every empty answer (404s): one buffer, not one each. */
@@ -118,7 +119,7 @@ export class MemoryStore implements CacheStore {
 
   get(key: string): Promise<CacheEntry | undefined> {
     const held = this.#lru.get(key);
-    if (held === undefined || held.dropAt > Date.now()) {
+    if (held === undefined || held.dropAt > cacheNow()) {
       return Promise.resolve(held);
     }
     // Past its retention: dropped when touched (no timers held open).
@@ -196,7 +197,7 @@ export class MemoryStore implements CacheStore {
    */
   async drop(rule: KeyRule): Promise<Dropped> {
     // Those past their retention are gone already: not dropped by this.
-    const now = Date.now();
+    const now = cacheNow();
     const all: string[] = [];
     for (const [key, held] of this.#lru.entries()) {
       if (held.dropAt > now) all.push(key);

@@ -16,6 +16,7 @@
 import { forbidsStoring } from "../http/cache_control.ts";
 import { hasValidators } from "../http/origin_validators.ts";
 import { type Logger, silentLogger } from "../ops/logger.ts";
+import { cacheNow } from "./clock.ts";
 import { type Flight, type FlightResult, localFlight } from "./flight.ts";
 import { type Dropped, type KeyRule, keyTest } from "./invalidation.ts";
 import { entryOf, renewedEntry } from "./loaded_entry.ts";
@@ -47,7 +48,11 @@ export interface ResponseCacheOptions {
   staleWhileRevalidateSeconds?: number;
   /** Stale-if-error window past freshness, seconds. @default {86400} */
   staleIfErrorSeconds?: number;
-  /** Clock, for tests. @default {Date.now} */
+  /**
+   * Clock: monotonic ms (clock.ts), for tests. Ages and windows are
+   * durations: on the wall clock a step back of an hour kept every entry
+   * fresh, `Age` 0, for that hour. @default {cacheNow}
+   */
   now?: () => number;
   /** Logs background refresh failures. */
   logger?: Logger;
@@ -105,7 +110,7 @@ export class ResponseCache {
       ttlSeconds = 60,
       staleWhileRevalidateSeconds = 60,
       staleIfErrorSeconds = 86400,
-      now = Date.now,
+      now = cacheNow,
       logger = silentLogger,
       loggedElsewhere = () => false,
       onOutcome,
@@ -151,13 +156,15 @@ export class ResponseCache {
   /**
    * A fresh hit the store can tell at once (held in memory), or
    * `undefined`: then {@linkcode ResponseCache.get} answers. The hot path
-   * of a cached GET, with no promise to wait on.
+   * of a cached GET, with no promise to wait on. `now` is the time on the
+   * cache's clock when the caller read it already (the route reads
+   * `performance.now()` once for this and its `Server-Timing`).
    */
-  hit(key: string): CacheResult | undefined {
+  hit(key: string, now?: number): CacheResult | undefined {
     const cached = this.#store.peek?.(key);
     if (cached === undefined) return undefined;
     // One clock read per hit, for the freshness and the `Age` alike.
-    const now = this.#now();
+    now ??= this.#now();
     if (now - cached.storedAt >= this.#ttlMs) return undefined;
     return this.#result(cached, "hit", now);
   }

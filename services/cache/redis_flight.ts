@@ -165,9 +165,11 @@ export class RedisFlight implements Flight {
 
   /** Renews `lock` while the load runs, for `lockMs` at most. */
   #renew(lock: string, token: string): ReturnType<typeof setInterval> {
-    const until = Date.now() + this.#lockMs;
+    const until = performance.now() + this.#lockMs;
     const timer = setInterval(() => {
-      if (Date.now() + this.#leaseMs > until) return clearInterval(timer);
+      if (performance.now() + this.#leaseMs > until) {
+        return clearInterval(timer);
+      }
       // Also while the link holds back commands after a slow one (as the
       // release): a lease lost then makes another instance load too.
       this.#link.callWhileSlow((redis) =>

@@ -41,6 +41,7 @@ import {
   keysMatching,
 } from "./invalidation.ts";
 import type { RedisLink } from "../redis/redis_link.ts";
+import { cacheNow } from "./clock.ts";
 import type { CacheStore } from "./store.ts";
 
 /** How long a store to Redis is remembered, ms (see the module doc). */
@@ -68,7 +69,7 @@ export interface SharedDropsOptions {
   channel?: string;
   /** Logs a drop that could not reach Redis. */
   logger?: Logger;
-  /** Clock, for tests. @default {Date.now} */
+  /** Clock: monotonic ms (clock.ts), for tests. @default {cacheNow} */
   now?: () => number;
 }
 
@@ -99,7 +100,7 @@ export class SharedDrops {
       prefix,
       channel = "async-api:cache:dropped",
       logger = silentLogger,
-      now = Date.now,
+      now = cacheNow,
     } = options;
     this.#link = link;
     this.#memory = memory;

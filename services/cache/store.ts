@@ -22,7 +22,8 @@ export interface CacheEntry {
   etag: string;
   /**
    * When the answer was received, or last confirmed current by the
-   * upstream (a 304), in ms since the epoch.
+   * upstream (a 304), on the cache's monotonic clock (`cacheNow()`,
+   * clock.ts): meaningful in this process only.
    */
   storedAt: number;
   /**

@@ -11,6 +11,9 @@
  * it holds (same ETag), so another instance's renewal costs it no body
  * either.
  *
+ * Times cross Redis as durations, never as one instance's clock read by
+ * another's (`shared_times.ts`).
+ *
  * Memory is trusted only while this instance hears the drops other
  * instances announce (its subscriber is subscribed): otherwise a front
  * entry is served after Redis confirms it (the writer's `DEL` removed it
@@ -24,10 +27,12 @@
 
 import { Buffer } from "node:buffer";
 import type { Logger } from "../ops/logger.ts";
-import { decodeEntry, encodeEntry, encodeHeader } from "./entry_codec.ts";
+import { cacheNow } from "./clock.ts";
+import { encodeEntry, encodeHeader } from "./entry_codec.ts";
 import type { Dropped, KeyRule } from "./invalidation.ts";
 import type { RedisLink } from "../redis/redis_link.ts";
 import { SharedDrops } from "./shared_drops.ts";
+import { type SharedRead, sharedRead, sharedWrite } from "./shared_times.ts";
 import type { CacheEntry, CacheStore } from "./store.ts";
 
 // Swaps the header of the entry in KEYS[1] for ARGV[1] when its body is
@@ -50,14 +55,20 @@ return 1`;
 // What #readSince gives when Redis did not answer.
 const UNREACHABLE = Symbol("unreachable");
 
+// With it, the time it has left in Redis (PTTL, Redis's own clock): what
+// its age is read from (see SharedRead).
 const READ_SINCE = `local value = redis.call("GET", KEYS[1])
 if not value then return false end
+local left = redis.call("PTTL", KEYS[1])
 local length = struct.unpack(">I4", value)
 local ok, header = pcall(cjson.decode, string.sub(value, 5, 4 + length))
 if ok and type(header) == "table" and header.etag == ARGV[1] then
-  return string.sub(value, 1, 4 + length)
+  return {string.sub(value, 1, 4 + length), left}
 end
-return value`;
+return {value, left}`;
+
+/** READ_SINCE's ARGV[1] when no body is held: no ETag of ours is empty. */
+const NO_ETAG = "";
 
 /** Options of {@linkcode TwoTierStore}. */
 export interface TwoTierStoreOptions {
@@ -75,7 +86,7 @@ export interface TwoTierStoreOptions {
   freshMs: number;
   /** Prefix of the Redis keys. @default {"async-api:cache:"} */
   prefix?: string;
-  /** Clock, for tests. @default {Date.now} */
+  /** Clock: monotonic ms (see clock.ts), for tests. @default {cacheNow} */
   now?: () => number;
   /** Logs a drop that could not reach Redis. */
   logger?: Logger;
@@ -96,7 +107,7 @@ export class TwoTierStore implements CacheStore {
       link,
       freshMs,
       prefix = "async-api:cache:",
-      now = Date.now,
+      now = cacheNow,
       logger,
     } = options;
     if (!Number.isFinite(freshMs) || freshMs < 0) {
@@ -151,20 +162,31 @@ export class TwoTierStore implements CacheStore {
   }
 
   /**
-   * Redis's answer to READ_SINCE for `key` against `front`'s ETag, or
-   * {@linkcode UNREACHABLE} when Redis did not answer.
+   * Redis's entry under `key` (only its header when its ETag is `etag`:
+   * the caller holds that body) on this instance's clock, `undefined` when
+   * there is none, {@linkcode UNREACHABLE} when Redis did not answer.
    */
-  async #readSince(key: string, front: CacheEntry): Promise<unknown> {
+  async #read(
+    key: string,
+    etag: string,
+  ): Promise<SharedRead | undefined | typeof UNREACHABLE> {
+    const sent = this.#now();
+    let reply: unknown;
     try {
-      return await this.#link.call((redis) =>
+      reply = await this.#link.call((redis) =>
         redis.eval(READ_SINCE, {
           keys: [this.#prefix + key],
-          arguments: [front.etag],
+          arguments: [etag],
         })
       );
     } catch {
       return UNREACHABLE;
     }
+    if (!Array.isArray(reply)) return undefined;
+    const [bytes, left] = reply;
+    return bytes instanceof Uint8Array && typeof left === "number"
+      ? sharedRead(bytes, left, sent)
+      : undefined;
   }
 
   /**
@@ -175,16 +197,15 @@ export class TwoTierStore implements CacheStore {
    * drop, and `front` stands.
    */
   async #confirmed(key: string, front: CacheEntry): Promise<CacheEntry> {
-    const reply = await this.#readSince(key, front);
-    if (reply === UNREACHABLE) return front;
-    const decoded = reply instanceof Uint8Array ? decodeEntry(reply) : null;
-    if (!decoded || decoded.retainUntil <= this.#now()) {
+    const read = await this.#read(key, front.etag);
+    if (read === UNREACHABLE) return front;
+    if (!read) {
       return front.unconfirmed ? front : { ...front, unconfirmed: true };
     }
-    if (decoded.entry.etag !== front.etag) return decoded.entry;
+    if (read.entry.etag !== front.etag) return read.entry;
     // The same ETag is the same body; the newer header wins.
-    return decoded.entry.storedAt > front.storedAt
-      ? { ...decoded.entry, body: front.body }
+    return read.entry.storedAt > front.storedAt
+      ? { ...read.entry, body: front.body }
       : front;
   }
 
@@ -196,20 +217,18 @@ export class TwoTierStore implements CacheStore {
    */
   async #reconfirmed(key: string, front: CacheEntry): Promise<CacheEntry> {
     const epoch = this.#drops.epoch;
-    const reply = await this.#readSince(key, front);
-    const decoded = reply instanceof Uint8Array ? decodeEntry(reply) : null;
-    const retainMs = decoded ? decoded.retainUntil - this.#now() : 0;
-    if (!decoded || retainMs <= 0) return front;
-    const same = decoded.entry.etag === front.etag;
+    const read = await this.#read(key, front.etag);
+    if (!read || read === UNREACHABLE) return front;
+    const same = read.entry.etag === front.etag;
     // The same ETag is the same body; the newer header wins.
-    const storedAt = Math.max(decoded.entry.storedAt, front.storedAt);
+    const storedAt = Math.max(read.entry.storedAt, front.storedAt);
     const entry = same
-      ? { ...decoded.entry, body: front.body, storedAt }
-      : decoded.entry;
+      ? { ...read.entry, body: front.body, storedAt }
+      : read.entry;
     if (this.#drops.epoch !== epoch) return entry;
     await (same
-      ? this.#memory.renew(key, entry, retainMs)
-      : this.#memory.set(key, entry, retainMs));
+      ? this.#memory.renew(key, entry, read.retainMs)
+      : this.#memory.set(key, entry, read.retainMs));
     return entry;
   }
 
@@ -223,20 +242,17 @@ export class TwoTierStore implements CacheStore {
     front: CacheEntry,
   ): Promise<CacheEntry | undefined> {
     const epoch = this.#drops.epoch;
-    const reply = await this.#readSince(key, front);
-    if (!(reply instanceof Uint8Array)) return undefined;
-    const decoded = decodeEntry(reply);
-    if (!decoded || decoded.entry.storedAt <= front.storedAt) return undefined;
-    const retainMs = decoded.retainUntil - this.#now();
-    if (retainMs <= 0) return undefined;
+    const read = await this.#read(key, front.etag);
+    if (!read || read === UNREACHABLE) return undefined;
+    if (read.entry.storedAt <= front.storedAt) return undefined;
     // Our ETag is the body's digest: the same ETag is the same body.
-    const same = decoded.entry.etag === front.etag;
-    const entry = same ? { ...decoded.entry, body: front.body } : decoded.entry;
+    const same = read.entry.etag === front.etag;
+    const entry = same ? { ...read.entry, body: front.body } : read.entry;
     // Dropped here while it was read: what it read may be what went.
     if (this.#drops.epoch !== epoch) return entry;
     await (same
-      ? this.#memory.renew(key, entry, retainMs)
-      : this.#memory.set(key, entry, retainMs));
+      ? this.#memory.renew(key, entry, read.retainMs)
+      : this.#memory.set(key, entry, read.retainMs));
     return entry;
   }
 
@@ -246,23 +262,14 @@ export class TwoTierStore implements CacheStore {
    */
   async getShared(key: string): Promise<CacheEntry | undefined> {
     const epoch = this.#drops.epoch;
-    let reply: Buffer | null;
-    try {
-      reply = await this.#link.call((redis) => redis.get(this.#prefix + key));
-    } catch {
-      return undefined;
-    }
-    if (!reply) return undefined;
-    const decoded = decodeEntry(reply);
-    if (!decoded) return undefined;
-    const retainMs = decoded.retainUntil - this.#now();
-    if (retainMs <= 0) return undefined;
+    const read = await this.#read(key, NO_ETAG);
+    if (!read || read === UNREACHABLE) return undefined;
     // Dropped here while it was read (a drop announced, a resubscription):
     // answered, but not kept, since it may be what the drop removed.
     if (this.#drops.epoch === epoch) {
-      await this.#memory.set(key, decoded.entry, retainMs);
+      await this.#memory.set(key, read.entry, read.retainMs);
     }
-    return decoded.entry;
+    return read.entry;
   }
 
   /** Kept when either tier kept it (the front may refuse a large body). */
@@ -281,10 +288,9 @@ export class TwoTierStore implements CacheStore {
     retainMs: number,
   ): Promise<boolean> {
     const front = await this.#memory.renew(key, entry, retainMs);
-    const head = encodeHeader({
-      entry,
-      retainUntil: entry.storedAt + retainMs,
-    });
+    const write = sharedWrite(entry, retainMs, this.#now());
+    if (!write) return front;
+    const head = encodeHeader(write.shared);
     let renewed: unknown;
     try {
       renewed = await this.#link.call((redis) =>
@@ -293,7 +299,7 @@ export class TwoTierStore implements CacheStore {
           arguments: [
             Buffer.from(head.buffer, head.byteOffset, head.byteLength),
             entry.etag,
-            String(Math.max(1, Math.ceil(retainMs))),
+            String(write.pxMs),
           ],
         })
       );
@@ -314,18 +320,15 @@ export class TwoTierStore implements CacheStore {
     entry: CacheEntry,
     retainMs: number,
   ): Promise<boolean> {
-    const bytes = encodeEntry({
-      entry,
-      retainUntil: entry.storedAt + retainMs,
-    });
+    const write = sharedWrite(entry, retainMs, this.#now());
+    if (!write) return false;
+    const bytes = encodeEntry(write.shared);
     const value = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     // Before the SET: a drop arriving while it is in flight finds it.
     this.#drops.stored(key);
     try {
       await this.#link.call((redis) =>
-        redis.set(this.#prefix + key, value, {
-          PX: Math.max(1, Math.ceil(retainMs)),
-        })
+        redis.set(this.#prefix + key, value, { PX: write.pxMs })
       );
       return true;
     } catch {

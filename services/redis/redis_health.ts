@@ -57,7 +57,7 @@ export class RedisHealth {
 
   /** Whether a command timed out in the last {@linkcode SLOW_PAUSE_MS}. */
   get slow(): boolean {
-    return Date.now() < this.#slowUntil;
+    return performance.now() < this.#slowUntil;
   }
 
   /**
@@ -68,7 +68,7 @@ export class RedisHealth {
    */
   failed(error: unknown): void {
     this.#failures++;
-    const now = Date.now();
+    const now = performance.now();
     if (now - this.#failureLoggedAt < FAILURE_LOG_EVERY_MS) return;
     this.#failureLoggedAt = now;
     this.#logger.warn("cache.redis_command_failed", {
@@ -87,7 +87,7 @@ export class RedisHealth {
    */
   timedOut(): void {
     this.#timeouts++;
-    const now = Date.now();
+    const now = performance.now();
     this.#slowUntil = now + SLOW_PAUSE_MS;
     if (now - this.#slowLoggedAt < FAILURE_LOG_EVERY_MS) return;
     this.#slowLoggedAt = now;

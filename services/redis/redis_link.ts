@@ -104,7 +104,7 @@ export class RedisLink {
         Math.min(maxBackoffMs, 50 * 2 ** Math.min(retries, 10)) *
           (0.75 + Math.random() / 4),
       );
-      this.#backoffUntil = Math.max(this.#backoffUntil, Date.now() + ms);
+      this.#backoffUntil = Math.max(this.#backoffUntil, performance.now() + ms);
       return ms;
     };
     const open = (events: ConnectionEvents) =>
@@ -293,7 +293,7 @@ export class RedisLink {
     this.#client.close();
     this.#subscriber.close();
     // A margin: the runtime may fire that timer a little after its time.
-    const pause = this.#backoffUntil + 25 - Date.now();
+    const pause = this.#backoffUntil + 25 - performance.now();
     if (this.#backoffUntil > 0 && pause > 0) {
       await new Promise((resolve) => setTimeout(resolve, pause));
     }
