@@ -7,6 +7,8 @@
  */
 
 import assert from "node:assert/strict";
+import { setTimeout as sleep } from "node:timers/promises";
+import { serveCaching } from "./fixtures/caching_service.ts";
 import {
   adaptDeployedConfig,
   type DeployedNginxOptions,
@@ -94,4 +96,29 @@ Deno.test("deploy/nginx.conf ending TLS: with TRUST_FORWARDED_PROTO=x-forwarded-
       );
     }
   }
+});
+
+Deno.test("deploy/nginx.conf passes the instance's Date on: with CACHE_STORED_DATE a cached answer through it is dated when it was stored, not when nginx sent it", async () => {
+  await using caching = await serveCaching({
+    ttlSeconds: 60,
+    swrSeconds: 0,
+    args: ["--cache-stored-date", "true"],
+  });
+  await using lb = await startDeployedNginx({
+    upstreams: [Number(new URL(caching.served.url).port)],
+  });
+  const first = await fetch(`${lb.url}/posts/1`);
+  await first.body?.cancel();
+  await sleep(2_100);
+  const second = await fetch(`${lb.url}/posts/1`);
+  await second.body?.cancel();
+  assert.match(second.headers.get("cache-status") ?? "", /; hit; /);
+  const age = Number(second.headers.get("age"));
+  assert.ok(age >= 2, `Age ${age}`);
+  // A client counting age from Date alone (Python's CacheControl) needs
+  // the stored date; on main nginx put its own, now, in its place.
+  const stored = Date.parse(first.headers.get("date") ?? "");
+  const dated = Date.parse(second.headers.get("date") ?? "");
+  assert.ok(dated <= stored + 1_000, `${second.headers.get("date")}`);
+  assert.ok(Math.abs(dated + age * 1_000 - Date.now()) < 2_500);
 });
