@@ -160,11 +160,11 @@ export class ResponseCache {
    * cache's clock when the caller read it already (the route reads
    * `performance.now()` once for this and its `Server-Timing`).
    */
-  hit(key: string, now?: number): CacheResult | undefined {
-    const cached = this.#store.peek?.(key);
+  hit(key: string, now: number = this.#now()): CacheResult | undefined {
+    // One clock read per hit (the caller's), for the store's freshness
+    // check, this one and the `Age` alike.
+    const cached = this.#store.peek?.(key, now);
     if (cached === undefined) return undefined;
-    // One clock read per hit, for the freshness and the `Age` alike.
-    now ??= this.#now();
     if (now - cached.storedAt >= this.#ttlMs) return undefined;
     return this.#result(cached, "hit", now);
   }

@@ -59,9 +59,10 @@ export interface CacheStore {
    * once, else `undefined` (then `get` decides): lets a memory hit be
    * answered without waiting on a promise. It may be past `retainMs`: the
    * caller judges freshness by `storedAt` (the policy retains an entry at
-   * least as long as it is fresh).
+   * least as long as it is fresh). `now`, the time on the cache's clock
+   * read by the caller, is for a store that judges freshness itself.
    */
-  peek?(key: string): CacheEntry | undefined;
+  peek?(key: string, now?: number): CacheEntry | undefined;
   /**
    * Stores `entry`; the store may drop it after `retainMs`. Resolves
    * whether it kept the entry: `false` when it refused it (larger than its

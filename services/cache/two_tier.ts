@@ -140,13 +140,13 @@ export class TwoTierStore implements CacheStore {
   /**
    * The front entry while fresh and this instance hears other instances'
    * drops: as `get` answers it, without Redis. One field read more than a
-   * plain memory hit.
+   * plain memory hit; `now` (the cache's clock) is the policy's read.
    */
-  peek(key: string): CacheEntry | undefined {
+  peek(key: string, now: number = this.#now()): CacheEntry | undefined {
     if (!this.#link.listening) return undefined;
     const front = this.#memory.peek?.(key);
     return front && front.unconfirmed !== true &&
-        this.#now() - front.storedAt < this.#freshMs
+        now - front.storedAt < this.#freshMs
       ? front
       : undefined;
   }
