@@ -1,7 +1,9 @@
 /**
- * `putBytes` (services/storage/s3_put_bytes.ts) against a real `node:http`
- * server on loopback: the bytes go out after `100 Continue`, or after a
- * second from a store that ignores `Expect`; bytes freed before that
+ * `putBytes` (services/storage/s3_put_bytes.ts, the bytes written straight
+ * onto a connection) against a real `node:http` server on loopback: the
+ * bytes go out after `100 Continue`, or after a second from a store that
+ * ignores `Expect`; a store that refuses before `100 Continue` gets none,
+ * and its answer is read whole (chunked here); bytes freed before that
  * moment (the upload failed elsewhere and detached its part buffers) fail
  * the PUT instead of throwing from the timer, which ended the process
  * (`TypeError: Cannot perform Construct on a detached ArrayBuffer`, seen
@@ -49,4 +51,35 @@ Deno.test("putBytes: bytes freed before they are sent reject the PUT, nothing th
   // The upload failed elsewhere and freed its buffers (as FreeList does).
   bytes.buffer.transfer(0);
   await assert.rejects(put, /the part's bytes were freed/);
+});
+
+Deno.test("putBytes: a store that refuses before 100 Continue gets no bytes, and its chunked answer is read", async () => {
+  let received = 0;
+  const server = http.createServer((req, res) => {
+    req.on("data", (chunk: Uint8Array) => received += chunk.byteLength);
+    res.end();
+  });
+  server.on("checkContinue", (req, res) => {
+    req.on("data", (chunk: Uint8Array) => received += chunk.byteLength);
+    // No Content-Length: node sends the body chunked, in two chunks.
+    res.writeHead(403, { "content-type": "application/xml", etag: '"x"' });
+    res.write("<Error><Code>AccessDenied</Code>");
+    setTimeout(() => res.end("</Error>"), 20);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  try {
+    const answer = await putBytes(
+      new URL(`http://127.0.0.1:${port}/bucket/part?partNumber=1`),
+      new Headers({ authorization: "AWS4-HMAC-SHA256 ..." }),
+      new Uint8Array(4 * 1024 * 1024),
+    );
+    assert.equal(answer.status, 403);
+    assert.equal(answer.headers.get("etag"), '"x"');
+    assert.equal(answer.text, "<Error><Code>AccessDenied</Code></Error>");
+    assert.equal(received, 0);
+  } finally {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
 });

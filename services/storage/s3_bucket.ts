@@ -1,7 +1,7 @@
 /**
  * One S3 bucket as the {@linkcode S3Storage} talks to it: signed requests
- * (SigV4 by `npm:aws4fetch`; PUTs of bytes to an `http://` store sent over
- * node:http, see `s3_put_bytes.ts`; no retries: a failed call fails the upload,
+ * (SigV4 by `npm:aws4fetch`; PUTs of bytes written straight onto a
+ * connection, see `s3_put_bytes.ts`; no retries: a failed call fails the upload,
  * which the client may retry as a whole), each bounded by `timeoutMs` (the
  * wait for the answer, then each chunk of its body), and the store's
  * faults sorted out:
@@ -197,22 +197,16 @@ export class S3Bucket implements Disposable {
   }
 
   /**
-   * A PUT of bytes (a part, a metadata object) to an `http://` store goes
-   * over node:http, signed here (see `s3_put_bytes.ts`: fetch holds on to
-   * copies of a part's bytes); everything else over aws4fetch's fetch.
+   * A PUT of bytes (a part, a metadata object) goes straight onto a
+   * connection, signed here (see `s3_put_bytes.ts`: fetch holds on to
+   * copies of a part's bytes), over http and https alike; everything else
+   * over aws4fetch's fetch.
    */
   async #transmit(url: URL, init: TransmitInit): Promise<Response> {
     const { method, headers, body, signal } = init;
     // aws4fetch builds its Request from this init, client included.
     const fetched = { ...init, client: this.#http };
-    // Not over https: Deno 2.9's node:https trusts neither DENO_CERT (a
-    // private CA's handshake failed: "unknown ca", once per part) nor
-    // anything under the start task's permissions (it wants `--allow-sys`
-    // for the CA store), and each part then went again over fetch.
-    if (
-      method !== "PUT" || !(body instanceof Uint8Array) ||
-      url.protocol === "https:"
-    ) {
+    if (method !== "PUT" || !(body instanceof Uint8Array)) {
       return await this.#client.fetch(url.href, fetched);
     }
     const signed = await this.#client.sign(url.href, {
@@ -225,7 +219,7 @@ export class S3Bucket implements Disposable {
     } catch (error) {
       if (signal.aborted) throw error;
       // A store that refuses in the middle of the bytes (radosgw over its
-      // quota) answers and closes: node:http reports only the broken pipe.
+      // quota) answers and closes: the write may see only the broken pipe.
       // fetch reads such an early answer, so the part goes again that way
       // (a part PUT may be repeated) and the refusal is seen for what it is.
       return await this.#client.fetch(url.href, fetched);
