@@ -13,19 +13,14 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { bucketContents, type Ceph, sharedCeph } from "./fixtures/ceph.ts";
-import { curlUpload } from "./fixtures/curl_upload.ts";
 import { bytesOf, cephTest, s3Args, sha256Hex } from "./fixtures/s3_app.ts";
-import {
-  peakRssOf,
-  resetPeakRss,
-  rssOf,
-  startTaskV8Flags,
-} from "./fixtures/process_memory.ts";
+import { startTaskV8Flags } from "./fixtures/process_memory.ts";
 import { serveApp, type ServedApp } from "./fixtures/served_app.ts";
 import { spawnService } from "./fixtures/spawn.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
 import { until } from "./fixtures/until.ts";
+import { uploadGrowth } from "./fixtures/upload_growth.ts";
 import { ConfigError, loadConfig } from "../services/ops/config.ts";
 
 const MiB = 1024 * 1024;
@@ -245,44 +240,6 @@ cephTest(
     await until(() => served.app.uploads.active === 0, "no upload running");
   },
 );
-
-/** Writes `mib` MiB of {@linkcode bytesOf} to `path`, 1 MiB at a time. */
-async function writeMiB(path: string, mib: number): Promise<void> {
-  using file = await Deno.open(path, { write: true, create: true });
-  for (let i = 0; i < mib; i++) await file.write(bytesOf(MiB, 9 + i));
-}
-
-/**
- * Uploads 256 MiB to `service` (pid `pid`) with curl after a warm-up of
- * 24 MiB; resolves by how much its peak resident set grew over its idle
- * one, in MiB.
- */
-async function uploadGrowth(
-  url: string,
-  pid: number,
-  dir: string,
-): Promise<number> {
-  await writeMiB(`${dir}/warm`, 24);
-  await writeMiB(`${dir}/body`, 256);
-  // The warm-up (the hash worker, the S3 client, the allocator's arenas)
-  // comes before the idle figure, as in the bench.
-  assert.equal(await curlUpload(url, `${dir}/warm`), 201);
-  const idle = await rssOf(pid);
-  await resetPeakRss(pid);
-  const started = performance.now();
-  assert.equal(await curlUpload(url, `${dir}/body`), 201);
-  const seconds = (performance.now() - started) / 1000;
-  // The kernel's high-water mark: no sample misses a spike.
-  const grown = (await peakRssOf(pid) - idle) / MiB;
-  // deno-lint-ignore no-console
-  console.log(
-    `256 MiB into radosgw: ${(256 / seconds).toFixed(0)} MiB/s, the ` +
-      `service's peak RSS +${grown.toFixed(1)} MiB over ${
-        (idle / MiB).toFixed(0)
-      } MiB`,
-  );
-  return grown;
-}
 
 cephTest(
   "s3: a 256 MiB upload raises the service's peak RSS by no more than queue + parts in flight + 32 MiB",
