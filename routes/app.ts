@@ -335,7 +335,12 @@ function routeGroups(
     bufferBytes: () => uploads.buffers.bytes,
   });
   return [
-    ...healthRoutes({ draining: state.draining }),
+    ...healthRoutes({
+      draining: state.draining,
+      ...(files instanceof LocalDiskStorage
+        ? { indexing: (waitMs: number) => files.indexing(waitMs) }
+        : {}),
+    }),
     ...jsonPlaceholderRoutes({
       client,
       cache,

@@ -16,6 +16,7 @@ import { serveApp } from "./fixtures/served_app.ts";
 import { startLoadBalancer } from "./fixtures/nginx_balancer.ts";
 import { spawnService } from "./fixtures/spawn.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";
+import { until } from "./fixtures/until.ts";
 
 interface Page {
   items: FileMetadata[];
@@ -132,7 +133,12 @@ Deno.test("GET /files over 5000 files reads no sidecar per page", async () => {
     files.sort(compareFiles);
 
     await using served = await serveApp({ dataDir });
-    // Built at start: each sidecar read once.
+    // Built after the start, in the background: each sidecar read once.
+    await until(async () => {
+      const res = await fetch(`${served.url}/readyz`);
+      await res.body?.cancel();
+      return res.status === 200;
+    }, "the index built (/readyz 200)");
     assert.deepEqual(
       (served.app.files as LocalDiskStorage).stats().sidecarReads,
       5000,

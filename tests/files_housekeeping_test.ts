@@ -12,6 +12,7 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { randomBody, sha256Hex } from "./fixtures/upload_client.ts";
 import { listDir as filesIn } from "./fixtures/temp_dir.ts";
+import { until } from "./fixtures/until.ts";
 import {
   bytesOf,
   KiB,
@@ -49,6 +50,13 @@ Deno.test("createApp sweeps .part leftovers and orphan sidecars, keeps committed
     },
   });
 
+  // The sweep runs after the start, in the background, before the index's
+  // build: /readyz answers 200 once both are done.
+  await until(async () => {
+    const res = await fetch(`${service.url}/readyz`);
+    await res.body?.cancel();
+    return res.status === 200;
+  }, "the start's sweep and build done (/readyz 200)");
   assert.deepEqual(await filesIn(service.filesDir), [
     meta.id,
     `${meta.id}.json`,

@@ -9,7 +9,10 @@
 import { join } from "node:path";
 import { type Config, ConfigError } from "../../services/ops/config.ts";
 import type { Logger } from "../../services/ops/logger.ts";
-import { createLocalDiskStorage } from "../../services/storage/local_disk.ts";
+import {
+  createLocalDiskStorage,
+  type LocalDiskStorage,
+} from "../../services/storage/local_disk.ts";
 import { PeriodicSweep } from "../../services/storage/periodic_sweep.ts";
 import { S3Storage } from "../../services/storage/s3.ts";
 import { startRefusal } from "../../services/storage/s3_errors.ts";
@@ -33,27 +36,28 @@ export async function openStorage(
   logger: Logger,
 ): Promise<OpenedStorage> {
   if (config.s3Endpoint) return await openBucket(config, logger);
-  return { files: await openFolder(config, logger), close: async () => {} };
+  const files = await openFolder(config, logger);
+  return { files, close: () => files.close() };
 }
 
 /**
- * The store of `DATA_DIR/files`, without the `.part` files a crash left,
- * its index read (so GET /files never reads the folder).
+ * The store of `DATA_DIR/files`, made if missing. The sweep of the `.part`
+ * files a crash left and the build of its index (so GET /files never reads
+ * the folder) run in the background: at 300k files they held the start
+ * for 33-57 s, every request refused (`index_build.ts`).
  */
 async function openFolder(
   config: Config,
   logger: Logger,
-): Promise<FileStorage> {
+): Promise<LocalDiskStorage> {
   try {
     const files = await createLocalDiskStorage({
       dir: join(config.dataDir, "files"),
       logger,
     });
-    const swept = await files.sweep();
-    if (swept > 0) {
-      logger.warn("files.swept", { removed: swept, dir: files.dir });
-    }
-    await files.refresh();
+    // A folder that is there but cannot be used stops the start here.
+    await files.restoreDir();
+    files.startIndexing();
     return files;
   } catch (error) {
     // A DATA_DIR that cannot be a folder here: a setting to fix (exit 2).

@@ -153,7 +153,9 @@ export const filesDocs: ApiFragment = {
     "GET /files": {
       operationId: "listFiles",
       summary: "List stored files",
-      description: "Sorted by `created`, then `id`, a page at a time.",
+      description: "Sorted by `created`, then `id`, a page at a time. " +
+        "For a while after a start over many files (the index being " +
+        "built; `/readyz` answers 503 meanwhile) 503 with `Retry-After`.",
       tags: ["files"],
       parameters: queryParameters(FileListQuerySchema),
       responses: {

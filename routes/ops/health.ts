@@ -1,18 +1,63 @@
 /**
- * The root greeting and the probes: `/healthz` (the process answers) and
- * `/readyz` (it takes work: 503 while draining for shutdown).
+ * The root greeting and the probes: `/healthz` (the process answers, from
+ * the moment it listens) and `/readyz` (it takes every kind of work: 503
+ * while the file index is still being built after a start, and while
+ * draining for shutdown).
+ *
+ * A start over a big files folder listens at once and builds the index in
+ * the background (`services/storage/index_build.ts`): `/healthz` stays 200
+ * meanwhile, so a container's health check does not restart an instance
+ * that is only loading; `/readyz` is 503, so a load balancer (and the
+ * README's rolling restart, which waits for it) sends it nothing yet
+ * rather than listings it would refuse.
  *
  * @module
  */
 
 import { noStoreJson } from "../../services/http/no_store_json.ts";
 import { problem } from "../../services/http/problem.ts";
+import type { IndexProgress } from "../../services/storage/folder_index.ts";
+import {
+  buildDetail,
+  retryAfterSeconds,
+} from "../../services/storage/index_build.ts";
 import type { Route } from "../router.ts";
 
 /** What the health routes need to know. */
 export interface HealthDeps {
   /** Whether the service is shutting down. */
   draining: () => boolean;
+  /**
+   * `undefined` once the start's work on the files folder is done (waiting
+   * at most `waitMs` for it), else how far the index's build has gone.
+   * @default {always done (no folder: S3)}
+   */
+  indexing?: (
+    waitMs: number,
+  ) => Promise<{ progress?: IndexProgress } | undefined>;
+}
+
+// How long `/readyz` waits for a build about to end: a small folder's takes
+// a few ms, and a probe right after the start should not see it. Well below
+// the 1 s a Kubernetes probe waits by default.
+const READY_WAIT_MS = 200;
+
+/** `/readyz`'s answer: 503 while draining or building, else 200. */
+async function readiness(deps: HealthDeps): Promise<Response> {
+  if (deps.draining()) {
+    return problem(503, {
+      detail: "The service is shutting down",
+      instance: "/readyz",
+    }, { headers: { "retry-after": "5" } });
+  }
+  const building = await deps.indexing?.(READY_WAIT_MS);
+  if (building === undefined) return noStoreJson({ status: "ready" });
+  return problem(503, {
+    detail: buildDetail(building.progress),
+    instance: "/readyz",
+  }, {
+    headers: { "retry-after": String(retryAfterSeconds(building.progress)) },
+  });
 }
 
 /** The route table entries of the root and the probes. */
@@ -31,13 +76,7 @@ export function healthRoutes(deps: HealthDeps): Route[] {
     {
       method: "GET",
       pattern: "/readyz",
-      handler: () =>
-        deps.draining()
-          ? problem(503, {
-            detail: "The service is shutting down",
-            instance: "/readyz",
-          }, { headers: { "retry-after": "5" } })
-          : noStoreJson({ status: "ready" }),
+      handler: () => readiness(deps),
     },
   ];
 }

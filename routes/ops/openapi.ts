@@ -146,7 +146,10 @@ export const opsDocs: ApiFragment = {
     "GET /readyz": {
       operationId: "getReadyz",
       summary: "Readiness probe",
-      description: "503 once a shutdown began, so load balancers move away.",
+      description: "503 while the file index is still being built after a " +
+        "start (every other route answers meanwhile; `GET /files` may " +
+        "answer 503 too) and once a shutdown began, so load balancers " +
+        "send the instance nothing.",
       tags: ["health"],
       responses: {
         "200": {
@@ -154,7 +157,9 @@ export const opsDocs: ApiFragment = {
           headers: UNCACHED_HEADERS,
           content: json(schemaRef("Status")),
         },
-        "503": retryLater("The service is shutting down."),
+        "503": retryLater(
+          "The file index is being built, or the service is shutting down.",
+        ),
         ...DEFAULT_ERROR,
       },
     },

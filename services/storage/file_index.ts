@@ -149,6 +149,25 @@ export class FileIndex {
     this.#sorted = merge(this.#sorted, added.sort(compareFiles));
   }
 
+  /**
+   * Adds entries already in list order ({@linkcode compareFiles} of their
+   * metadata), such as a chunk of a build sorted in turns: appended when
+   * they all come after the list's last file, else merged in (O(n + m)).
+   */
+  addSorted(entries: readonly IndexEntry[]): void {
+    this.deleteAll(entries.map(({ meta }) => meta.id));
+    const added = entries.map(({ meta, check }) => {
+      const frozen = Object.freeze({ ...meta });
+      this.#byId.set(frozen.id, { meta: frozen, check });
+      return frozen;
+    });
+    const last = this.#sorted.at(-1);
+    if (added.length === 0) return;
+    if (last === undefined || compareFiles(last, added[0]!) < 0) {
+      for (const meta of added) this.#sorted.push(meta);
+    } else this.#sorted = merge(this.#sorted, added);
+  }
+
   /** Removes file `id`; returns whether it was indexed. */
   delete(id: string): boolean {
     const entry = this.#byId.get(id);

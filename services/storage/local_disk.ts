@@ -9,9 +9,11 @@
  * filesystem, so a path-like id can never escape the folder.
  *
  * Listing reads an index kept in memory ({@linkcode FolderIndex}): built
- * from the sidecars at start ({@linkcode LocalDiskStorage.refresh}) and brought up
- * to date whenever the folder's mtime moves, which is also how files added
- * or deleted by another process sharing the folder show up.
+ * from the sidecars after the start, in the background, while the service
+ * already answers ({@linkcode LocalDiskStorage.startIndexing},
+ * `index_build.ts`), and brought up to date whenever the folder's mtime
+ * moves, which is also how files added or deleted by another process
+ * sharing the folder show up.
  *
  * If the folder vanishes while the service runs, the store recreates it
  * (logged once per disappearance) so uploads keep working.
@@ -19,15 +21,14 @@
  * @example Usage
  * ```ts
  * const store = await createLocalDiskStorage({ dir: "./data/files" });
- * await store.sweep(); // at startup
- * await store.refresh(); // builds the index
- * const page = await store.list({ limit: 20 });
+ * store.startIndexing(); // sweeps and builds the index in the background
+ * const page = await store.list({ limit: 20 }); // waits for it (1 s at most)
+ * await store.close();
  * ```
  *
  * @module
  */
 
-import { Buffer } from "node:buffer";
 import { statfs } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { deleteOnDiskIf, removeSidecarIfSame } from "./disk_delete.ts";
@@ -35,8 +36,9 @@ import { folderUnmade, folderUnusable } from "./disk_errors.ts";
 import { DiskUpload } from "./disk_upload.ts";
 import { sweepFolder } from "./disk_sweep.ts";
 import { DiskVersions } from "./disk_versions.ts";
-import type { IndexPosition } from "./file_index.ts";
-import { FolderIndex } from "./folder_index.ts";
+import { decodeCursor, encodeCursor } from "./disk_cursor.ts";
+import { FolderIndex, type IndexProgress } from "./folder_index.ts";
+import { IndexStart } from "./index_build.ts";
 import { limitStream } from "./limit_stream.ts";
 import { statIfAny } from "./path_exists.ts";
 import type { Logger } from "../ops/logger.ts";
@@ -61,8 +63,13 @@ import {
 export interface LocalDiskOptions {
   /** The folder of the stored files (created if missing). */
   dir: string;
-  /** Where a recreated folder is reported. */
+  /** Where a recreated folder (and the start's work) is reported. */
   logger?: Logger;
+  /**
+   * Longest a listing waits for the index being built at start, ms
+   * (`index_build.ts`). @default {DEFAULT_LIST_WAIT_MS}
+   */
+  listWaitMs?: number;
 }
 
 /** Counters of a {@linkcode LocalDiskStorage}, for metrics and tests. */
@@ -75,6 +82,8 @@ export interface LocalDiskStats {
   sidecarReads: number;
   /** Times the folder was found missing and recreated. */
   dirRecreated: number;
+  /** Whether the index was built (a start builds it in the background). */
+  indexBuilt: boolean;
 }
 
 // A listing whose page keeps changing under it (files replaced while it
@@ -85,29 +94,6 @@ function isNotFound(error: unknown): boolean {
   return error instanceof Deno.errors.NotFound;
 }
 
-function encodeCursor(meta: FileMetadata): string {
-  return Buffer.from(JSON.stringify([meta.created, meta.id])).toString(
-    "base64url",
-  );
-}
-
-function decodeCursor(cursor: string): IndexPosition {
-  try {
-    const value: unknown = JSON.parse(
-      Buffer.from(cursor, "base64url").toString(),
-    );
-    if (
-      Array.isArray(value) && value.length === 2 &&
-      typeof value[0] === "string" && isValidId(value[1])
-    ) {
-      return { created: value[0], id: value[1] };
-    }
-  } catch {
-    // Falls through to the RangeError below.
-  }
-  throw new RangeError("Invalid list cursor");
-}
-
 /** The stored uploads in one folder of the local disk. */
 export class LocalDiskStorage implements FileStorage {
   /** The folder of the stored files. */
@@ -115,12 +101,13 @@ export class LocalDiskStorage implements FileStorage {
   readonly #logger: Logger | undefined;
   readonly #folder: FolderIndex;
   readonly #versions: DiskVersions;
+  readonly #start: IndexStart;
   #sidecarReads = 0;
   #dirRecreated = 0;
 
   /** Creates a store; prefer {@linkcode createLocalDiskStorage}, which makes the folder. */
   constructor(options: LocalDiskOptions) {
-    const { dir, logger } = options;
+    const { dir, logger, listWaitMs } = options;
     if (typeof dir !== "string" || dir === "") {
       throw new TypeError("dir must be a non-empty string");
     }
@@ -135,6 +122,13 @@ export class LocalDiskStorage implements FileStorage {
       dir,
       folder: this.#folder,
       readMetadata: (id) => this.#readMetadata(id),
+    });
+    this.#start = new IndexStart({
+      folder: this.#folder,
+      sweep: () => this.sweep(),
+      dir,
+      logger,
+      ...(listWaitMs === undefined ? {} : { listWaitMs }),
     });
   }
 
@@ -176,11 +170,14 @@ export class LocalDiskStorage implements FileStorage {
 
   /** Counters for metrics and tests. */
   stats(): LocalDiskStats {
+    const { index, progress } = this.#folder;
     return {
-      files: this.#folder.index.size,
+      // While the build reads the sidecars: the committed files it found.
+      files: Math.max(index.size, progress?.total ?? 0),
       refreshes: this.#folder.refreshes,
       sidecarReads: this.#sidecarReads,
       dirRecreated: this.#dirRecreated,
+      indexBuilt: this.#folder.built,
     };
   }
 
@@ -224,6 +221,7 @@ export class LocalDiskStorage implements FileStorage {
     const limit = listLimitOf(options);
     const { cursor } = options;
     const after = cursor === undefined ? undefined : decodeCursor(cursor);
+    await this.#start.untilListable();
     await this.#folder.sync();
     const page = () =>
       this.#folder.index.page({
@@ -247,6 +245,21 @@ export class LocalDiskStorage implements FileStorage {
    */
   refresh(): Promise<void> {
     return this.#folder.refresh();
+  }
+
+  /** Sweeps and builds the index in the background ({@linkcode IndexStart}). */
+  startIndexing(): void {
+    this.#start.run();
+  }
+
+  /** {@linkcode IndexStart.pending}: whether the start's work is done. */
+  indexing(waitMs: number): Promise<{ progress?: IndexProgress } | undefined> {
+    return this.#start.pending(waitMs);
+  }
+
+  /** Stops the start's work if still under way (the service is closing). */
+  close(): Promise<void> {
+    return this.#start.close();
   }
 
   /** Deletes file `id`; resolves `false` if there was none. */

@@ -1,7 +1,8 @@
 /**
- * Metrics of the stored files: how many the listing index holds, how often
- * it was refreshed from the folder, and how often the folder was found
- * removed and made again; all read at scrape time.
+ * Metrics of the stored files: how many the listing index holds, whether
+ * it is built yet (a start builds it in the background), how often it was
+ * refreshed from the folder, and how often the folder was found removed and
+ * made again; all read at scrape time.
  *
  * The count waits for the index to catch up with the folder, but only so
  * long: after any change the re-read of a folder of 100k files took 2.4-5.5
@@ -23,6 +24,8 @@ export interface FileStatsSource {
   refreshes: number;
   /** Times the folder was made again. */
   dirRecreated: number;
+  /** Whether the index was built (false while a start still reads it). */
+  indexBuilt: boolean;
 }
 
 /** Options of {@linkcode storageMetrics}. */
@@ -61,9 +64,9 @@ async function syncedWithin(
 }
 
 /**
- * Registers `files_stored`, `files_index_refreshes_total` and
- * `files_dir_recreated_total` on `registry`; `stats` (and `synced`) are
- * called at scrape time.
+ * Registers `files_stored`, `files_index_built`,
+ * `files_index_refreshes_total` and `files_dir_recreated_total` on
+ * `registry`; `stats` (and `synced`) are called at scrape time.
  */
 export function storageMetrics(
   registry: Registry,
@@ -83,6 +86,17 @@ export function storageMetrics(
     aggregator: "max",
     async collect() {
       this.set((await syncedWithin(synced, stats, syncWaitMs)).files);
+    },
+  });
+  new Gauge({
+    name: "files_index_built",
+    help:
+      "1 once the index of GET /files is built, 0 while a start still reads it (files_stored counts the files read so far)",
+    registers: [registry],
+    // Under --parallel: 1 once every worker's is.
+    aggregator: "min",
+    collect() {
+      this.set(stats().indexBuilt ? 1 : 0);
     },
   });
   mirroredCounter(registry, {

@@ -132,6 +132,23 @@ export class StorageFullError extends StorageUnavailableError {
 }
 
 /**
+ * The listing index is still being built after a start (downloads, uploads
+ * and deletes work meanwhile): a listing is worth asking again in
+ * `retryAfterSeconds`.
+ */
+export class IndexBuildingError extends StorageUnavailableError {
+  /** When to ask again, s (an estimate from the build's pace). */
+  readonly retryAfterSeconds: number;
+
+  /** Creates the error; `message` says how far the build has gone. */
+  constructor(message: string, retryAfterSeconds: number) {
+    super(message);
+    this.name = "IndexBuildingError";
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/**
  * What holds a taken id: a stored file, or another upload still running
  * (it may yet fail, and then nothing of the id is stored).
  */
