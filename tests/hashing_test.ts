@@ -14,9 +14,9 @@ import { createHash } from "node:crypto";
 import { HashWorkerEndedError } from "../services/uploads/errors.ts";
 import {
   type HashFactory,
-  HashWorker,
   inlineHash,
-} from "../services/uploads/hashing.ts";
+} from "../services/uploads/content_hash.ts";
+import { HashWorker } from "../services/uploads/hashing.ts";
 import { until } from "./fixtures/until.ts";
 
 function chunks(): Uint8Array[] {

@@ -13,7 +13,10 @@
 
 import { setTimeout as delay } from "node:timers/promises";
 import assert from "node:assert/strict";
-import { type HashFactory, inlineHash } from "../services/uploads/hashing.ts";
+import {
+  type HashFactory,
+  inlineHash,
+} from "../services/uploads/content_hash.ts";
 import { receiveUpload } from "../services/uploads/pipeline.ts";
 import type { LiveFigures } from "../services/uploads/upload_figures.ts";
 import { withTempDir as withDir } from "./fixtures/temp_dir.ts";

@@ -21,7 +21,7 @@ import {
 import type { Logger } from "../../services/ops/logger.ts";
 import { bearerChallenge } from "../../services/http/bearer.ts";
 import { problem } from "../../services/http/problem.ts";
-import type { HashFactory } from "../../services/uploads/hashing.ts";
+import type { HashFactory } from "../../services/uploads/content_hash.ts";
 import type { UploadResult } from "../../services/uploads/upload_figures.ts";
 import type { UploadTracker } from "../../services/uploads/tracker.ts";
 import type { UploadBoard } from "../../services/uploads/board.ts";

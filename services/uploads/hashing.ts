@@ -1,7 +1,7 @@
 /**
- * The SHA-256 of an upload's content, fed buffer by buffer in body order
- * once each buffer is written: {@linkcode inlineHash} hashes on the
- * calling thread; a {@linkcode HashWorker} hashes on a worker thread, so
+ * The SHA-256 of an upload's content on a worker thread (`content_hash.ts`
+ * says what a hash is, and hashes on the calling thread): a
+ * {@linkcode HashWorker} hashes each upload's buffers there, so
  * an upload's hashing (about as costly as the rest of its main-thread
  * work together) runs on another core alongside the reading and writing.
  * Each buffer goes to the worker and back without a copy (transferred),
@@ -26,48 +26,16 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
 import { Worker } from "node:worker_threads";
 import type { Logger } from "../ops/logger.ts";
 import { HashWorkerEndedError } from "./errors.ts";
 import { WORKER_SOURCE } from "./hash_worker_source.ts";
 import { checkWholeNumbers } from "../ops/whole_numbers.ts";
-
-/** One upload's running hash. */
-export interface ContentHash {
-  /**
-   * Hashes `chunk`, a view at the start of its buffer. The buffer belongs
-   * to the hash from now on and goes to `release` once hashed.
-   */
-  update(chunk: Uint8Array): void;
-  /** Resolves once at most the hash's limit of bytes waits to be hashed. */
-  room(): Promise<void>;
-  /** The SHA-256 of everything fed to `update`. */
-  digest(): Promise<Uint8Array>;
-  /** Drops the hash (the upload failed); buffers in flight are let go. */
-  abandon(): void;
-}
-
-/** Starts one upload's hash; hashed buffers go to `release`. */
-export type HashFactory = (
-  release: (buffer: ArrayBuffer) => void,
-) => ContentHash;
-
-/** A {@linkcode HashFactory} that hashes on the calling thread, at once. */
-export function inlineHash(
-  release: (buffer: ArrayBuffer) => void,
-): ContentHash {
-  const hash = createHash("sha256");
-  return {
-    update(chunk) {
-      hash.update(chunk);
-      release(chunk.buffer as ArrayBuffer);
-    },
-    room: () => Promise.resolve(),
-    digest: () => Promise.resolve(new Uint8Array(hash.digest())),
-    abandon() {},
-  };
-}
+import {
+  type ContentHash,
+  type HashFactory,
+  inlineHash,
+} from "./content_hash.ts";
 
 interface Reply {
   id: number;

@@ -28,7 +28,11 @@ import {
   NoSpaceError,
   UploadTooLargeError,
 } from "./errors.ts";
-import { type ContentHash, type HashFactory, inlineHash } from "./hashing.ts";
+import {
+  type ContentHash,
+  type HashFactory,
+  inlineHash,
+} from "./content_hash.ts";
 import { intoReader } from "./into_reader.ts";
 import { RateFloor } from "./rate.ts";
 import { MAX_TIMEOUT_MS, ReaderTask } from "./reader.ts";

@@ -15,7 +15,7 @@
 
 import type { LogFields } from "../ops/logger.ts";
 import type { BoundedQueue } from "./bounded_queue.ts";
-import type { ContentHash } from "./hashing.ts";
+import type { ContentHash } from "./content_hash.ts";
 import type { UploadSink } from "./sink.ts";
 
 const round3 = (ms: number) => Math.round(ms * 1000) / 1000;
