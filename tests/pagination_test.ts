@@ -15,7 +15,7 @@ import {
   totalCountOf,
 } from "../services/http/pagination.ts";
 import { originOf } from "../services/http/request_target.ts";
-import { paginationOf } from "../services/upstream/answer.ts";
+import { paginationOf } from "../services/upstream/answer_meta.ts";
 import { startJsonPlaceholder } from "./fixtures/jsonplaceholder.ts";
 import { redisInstances, sharedArgs } from "./fixtures/redis_apps.ts";
 import { startRedis } from "./fixtures/redis.ts";
