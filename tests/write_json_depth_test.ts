@@ -12,7 +12,7 @@
 
 import assert from "node:assert/strict";
 import { jsonDepth } from "../services/http/json_depth.ts";
-import { MAX_JSON_DEPTH } from "../routes/jsonplaceholder/writes.ts";
+import { MAX_JSON_DEPTH } from "../routes/jsonplaceholder/write_body.ts";
 import { startJsonPlaceholder } from "./fixtures/jsonplaceholder.ts";
 import { serveApp } from "./fixtures/served_app.ts";
 
