@@ -32,9 +32,17 @@ import { RateFloor } from "./rate.ts";
 const START_BUFFER_BYTES = 16 * 1024;
 const GROWN_BUFFER_BYTES = 64 * 1024;
 // An upload moves to full-size buffers once a MiB of its body arrives
-// within 32 ms of waiting for the network (at 32 MiB/s or more).
+// within 32 ms of waiting for the network (at 32 MiB/s or more), or with
+// at least 3/4 of it in reads that filled their whole view: the runtime
+// held those bytes before they were asked for, so the body is ahead of the
+// reader. On a loaded machine (load 19-25) a body sent on loopback never
+// came "within 32 ms" (the wait counts the time the process waits for a
+// core); the reader stayed on 16-64 KiB reads at 0.3 MB/s while the
+// runtime kept the rest of a 128 MiB upload in its own memory: +100 MiB of
+// RSS, 400 s (tests/chunked_upload_memory_test.ts).
 const FAST_WINDOW_BYTES = 1024 * 1024;
 const FAST_WINDOW_MS = 32;
+const AHEAD_SHARE = 3 / 4;
 const MIN_READ_BYTES = 16 * 1024;
 // Each read asks for at most this much. The runtime receives the body into
 // a buffer of the view's size and copies it into the view; at 256 KiB both
@@ -111,7 +119,8 @@ export class ReaderTask {
   // The body rate, measured over windows of FAST_WINDOW_BYTES of the time
   // spent waiting for the network (`waitMs`): time blocked on a busy writer
   // says nothing of the client (and is when big buffers pay off).
-  #window = { waitMs: 0, size: 0 };
+  // Bytes of the window that came in reads that filled their view.
+  #window = { waitMs: 0, size: 0, aheadBytes: 0 };
 
   /** Prepares the task; {@linkcode ReaderTask.run} starts it. */
   constructor(options: ReaderTaskOptions) {
@@ -214,12 +223,9 @@ export class ReaderTask {
     const t0 = performance.now();
     this.#readingSince = t0;
     const room = this.#buffer.byteLength - this.#filled;
+    const asked = Math.min(room, this.#readBytes);
     const result = await this.#o.body.read(
-      new Uint8Array(
-        this.#buffer,
-        this.#filled,
-        Math.min(room, this.#readBytes),
-      ),
+      new Uint8Array(this.#buffer, this.#filled, asked),
     );
     this.#readingSince = undefined;
     const t1 = performance.now();
@@ -228,6 +234,9 @@ export class ReaderTask {
     // The read transferred the buffer: keep what it became.
     if (result.value) this.#buffer = result.value.buffer as ArrayBuffer;
     if (result.done) return undefined;
+    if (result.value.byteLength === asked) {
+      this.#window.aheadBytes += asked;
+    }
     this.#o.trace?.({
       task: "reader",
       op: "read",
@@ -257,11 +266,15 @@ export class ReaderTask {
 
   /** Moves to full-size buffers once a window of the body came fast. */
   #measureRate(): void {
-    if (this.size - this.#window.size < FAST_WINDOW_BYTES) return;
-    if (this.waitMs - this.#window.waitMs <= FAST_WINDOW_MS) {
+    const bytes = this.size - this.#window.size;
+    if (bytes < FAST_WINDOW_BYTES) return;
+    if (
+      this.waitMs - this.#window.waitMs <= FAST_WINDOW_MS ||
+      this.#window.aheadBytes >= AHEAD_SHARE * bytes
+    ) {
       this.#wanted = this.#o.bufferBytes;
     }
-    this.#window = { waitMs: this.waitMs, size: this.size };
+    this.#window = { waitMs: this.waitMs, size: this.size, aheadBytes: 0 };
   }
 
   /** Queues the filled part of the buffer, waiting while the queue is full. */
