@@ -15,20 +15,19 @@
  */
 
 import assert from "node:assert/strict";
+import {
+  peakRssOf,
+  resetPeakRss,
+  rssOf,
+  startTaskV8Flags,
+} from "./fixtures/process_memory.ts";
 import { spawnService } from "./fixtures/spawn.ts";
+import { tempDir } from "./fixtures/temp_dir.ts";
 import { runTool } from "./fixtures/tool.ts";
 
 const MiB = 1024 * 1024;
 const QUEUE_BYTES = 8 * MiB;
 const UPLOAD_MIB = 128;
-
-/** A child's VmRSS or VmHWM (its peak since the last reset), in bytes. */
-async function memoryOf(pid: number, field: "VmRSS" | "VmHWM") {
-  const status = await Deno.readTextFile(`/proc/${pid}/status`);
-  const match = status.match(new RegExp(`^${field}:\\s+(\\d+) kB$`, "m"));
-  if (!match) throw new Error(`no ${field} in /proc/${pid}/status`);
-  return Number(match[1]) * 1024;
-}
 
 /** node `http.request` posting `mib` MiB chunked, written `chunk` at a time. */
 const NODE_CLIENT = `
@@ -74,43 +73,35 @@ Deno.test({
     "a 128 MiB upload with a Content-Length or in 1 MiB chunks raises the service's peak RSS by no more than the queue + 32 MiB",
   ignore: Deno.build.os !== "linux",
   async fn() {
-    const dataDir = await Deno.makeTempDir({ prefix: "chunked-memory-" });
-    try {
-      await using service = await spawnService([], {
-        env: {
-          DATA_DIR: `${dataDir}/data`,
-          UPLOAD_QUEUE_BYTES: String(QUEUE_BYTES),
-        },
-        // As the start task runs it.
-        denoArgs: [
-          "-A",
-          "--v8-flags=--max-semi-space-size=8,--heap-growing-percent=30",
-        ],
-      });
-      const pid = service.child.pid;
-      // Warm-ups of both kinds (the hash worker, the runtime's buffers).
-      await sized(service.url, 8);
-      await nodeChunked(service.url, 8);
-      const idle = await memoryOf(pid, "VmRSS");
-      for (
-        const [name, send] of [["sized", sized], [
-          "1 MiB chunks",
-          nodeChunked,
-        ]] as const
-      ) {
-        // Resets VmHWM to the current resident set (proc(5)).
-        await Deno.writeTextFile(`/proc/${pid}/clear_refs`, "5");
-        await send(service.url, UPLOAD_MIB);
-        const grown = (await memoryOf(pid, "VmHWM") - idle) / MiB;
-        assert.ok(
-          grown <= (QUEUE_BYTES + 32 * MiB) / MiB,
-          `${name}: peak RSS grew by ${grown.toFixed(1)} MiB (idle ${
-            (idle / MiB).toFixed(1)
-          } MiB)`,
-        );
-      }
-    } finally {
-      await Deno.remove(dataDir, { recursive: true });
+    await using dataDir = await tempDir({ prefix: "chunked-memory-" });
+    await using service = await spawnService([], {
+      env: {
+        DATA_DIR: `${dataDir.path}/data`,
+        UPLOAD_QUEUE_BYTES: String(QUEUE_BYTES),
+      },
+      // As the start task runs it.
+      denoArgs: ["-A", await startTaskV8Flags()],
+    });
+    const pid = service.child.pid;
+    // Warm-ups of both kinds (the hash worker, the runtime's buffers).
+    await sized(service.url, 8);
+    await nodeChunked(service.url, 8);
+    const idle = await rssOf(pid);
+    for (
+      const [name, send] of [["sized", sized], [
+        "1 MiB chunks",
+        nodeChunked,
+      ]] as const
+    ) {
+      await resetPeakRss(pid);
+      await send(service.url, UPLOAD_MIB);
+      const grown = (await peakRssOf(pid) - idle) / MiB;
+      assert.ok(
+        grown <= (QUEUE_BYTES + 32 * MiB) / MiB,
+        `${name}: peak RSS grew by ${grown.toFixed(1)} MiB (idle ${
+          (idle / MiB).toFixed(1)
+        } MiB)`,
+      );
     }
   },
 });

@@ -21,6 +21,7 @@ import {
   startTaskV8Flags,
 } from "./fixtures/process_memory.ts";
 import { spawnService } from "./fixtures/spawn.ts";
+import { tempDir } from "./fixtures/temp_dir.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
 
 const MiB = 1024 * 1024;
@@ -259,44 +260,39 @@ Deno.test({
   ignore: Deno.build.os !== "linux",
   async fn() {
     const queueBytes = 8 * MiB;
-    const dataDir = await Deno.makeTempDir();
-    const sources = await Deno.makeTempDir();
+    await using dataDir = await tempDir();
+    await using sources = await tempDir();
+    await using service = await spawnService([], {
+      env: {
+        DATA_DIR: dataDir.path,
+        UPLOAD_QUEUE_BYTES: String(queueBytes),
+        MAX_UPLOAD_BYTES: String(1024 * MiB),
+      },
+    });
+    const pid = service.child.pid;
+    // A small upload first starts the hash worker (a one-time ~15 MiB),
+    // as the bench's warm-up does: the bound is on what an upload adds.
+    assert.equal(await uploadZeros(service.url, sources.path, MiB), 201);
+    const idle = await rssOf(pid);
+    const sampler = sampleRss(pid);
+    let status: number;
+    let peak: number;
     try {
-      await using service = await spawnService([], {
-        env: {
-          DATA_DIR: dataDir,
-          UPLOAD_QUEUE_BYTES: String(queueBytes),
-          MAX_UPLOAD_BYTES: String(1024 * MiB),
-        },
-      });
-      const pid = service.child.pid;
-      // A small upload first starts the hash worker (a one-time ~15 MiB),
-      // as the bench's warm-up does: the bound is on what an upload adds.
-      assert.equal(await uploadZeros(service.url, sources, MiB), 201);
-      const idle = await rssOf(pid);
-      const sampler = sampleRss(pid);
-      let status: number;
-      let peak: number;
-      try {
-        status = await uploadZeros(service.url, sources, 512 * MiB);
-      } finally {
-        peak = await sampler.stop();
-      }
-      assert.equal(status, 201);
-      // The bench's target is the queue + 32 MiB. Measured here +25-32 MiB
-      // (+29-36 without the start-up collection, when the heap the start
-      // had grown filled up). 16 MiB more for a loaded machine; buffers
-      // that pile up cost hundreds.
-      const grown = peak - idle;
-      assert.ok(
-        grown <= queueBytes + 48 * MiB,
-        `RSS grew by ${(grown / MiB).toFixed(1)} MiB (idle ${
-          (idle / MiB).toFixed(1)
-        } MiB)`,
-      );
+      status = await uploadZeros(service.url, sources.path, 512 * MiB);
     } finally {
-      await Deno.remove(dataDir, { recursive: true });
-      await Deno.remove(sources, { recursive: true });
+      peak = await sampler.stop();
     }
+    assert.equal(status, 201);
+    // The bench's target is the queue + 32 MiB. Measured here +25-32 MiB
+    // (+29-36 without the start-up collection, when the heap the start
+    // had grown filled up). 16 MiB more for a loaded machine; buffers
+    // that pile up cost hundreds.
+    const grown = peak - idle;
+    assert.ok(
+      grown <= queueBytes + 48 * MiB,
+      `RSS grew by ${(grown / MiB).toFixed(1)} MiB (idle ${
+        (idle / MiB).toFixed(1)
+      } MiB)`,
+    );
   },
 });
