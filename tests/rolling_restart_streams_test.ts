@@ -21,7 +21,12 @@
  */
 
 import assert from "node:assert/strict";
-import { rollingCluster, write } from "./fixtures/rolling_restart.ts";
+import {
+  assertAllCreated,
+  rollingCluster,
+  rollUnderWriters,
+  UPSTREAM_TIMEOUT_MS,
+} from "./fixtures/rolling_restart.ts";
 import { report } from "./fixtures/scale_out.ts";
 import { serverSentEvents } from "./fixtures/sse.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
@@ -79,46 +84,27 @@ Deno.test("rolling restart behind nginx with event streams open: the steps end, 
     UPSTREAM_URL: upstream.url,
     MAX_UPLOADS_PER_CLIENT: "0",
     MAX_UPLOAD_WATCHERS_PER_CLIENT: "0",
+    UPSTREAM_TIMEOUT_MS: String(UPSTREAM_TIMEOUT_MS),
   };
   await using cluster = await rollingCluster(env, "rolling_streams_test-");
   const { lb } = cluster;
-  const stop = new AbortController();
-  try {
-    const statuses = new Map<string, number>();
-    const watched: Watched = { opened: new Map(), ended: 0, failures: [] };
-    const watchers = Array.from(
-      { length: WATCHERS },
-      () => watch(lb.url, stop.signal, watched),
-    );
-    const writers = Array.from(
-      { length: WRITERS },
-      () => write(lb.url, stop.signal, statuses),
-    );
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    await cluster.roll();
-    stop.abort();
-    await Promise.all([...writers, ...watchers]);
+  const watched: Watched = { opened: new Map(), ended: 0, failures: [] };
+  const statuses = await rollUnderWriters(cluster, {
+    writers: WRITERS,
+    alongside: (stop) =>
+      Array.from({ length: WATCHERS }, () => watch(lb.url, stop, watched)),
+  });
 
-    report(
-      `rolling restart, streams open: ${JSON.stringify([...statuses])}, ` +
-        `streams ${JSON.stringify([...watched.opened])}, ` +
-        `${watched.ended} ended by a stop`,
-    );
-    assert.deepEqual(
-      Object.fromEntries(statuses),
-      {
-        "write 201": statuses.get("write 201"),
-        "upload 201": statuses.get("upload 201"),
-      },
-      "every write and upload answered 201",
-    );
-    assert.deepEqual(watched.failures, []);
-    // Each stopped instance ended the streams it held, which reconnected.
-    assert.ok(watched.ended >= 1, JSON.stringify(watched));
-    const opened = [...watched.opened.values()].reduce((a, b) => a + b, 0);
-    assert.equal(opened, WATCHERS + watched.ended, JSON.stringify(watched));
-    assert.doesNotMatch(await lb.errorLog(), /\[error\].*upstream/);
-  } finally {
-    stop.abort();
-  }
+  report(
+    `rolling restart, streams open: ${JSON.stringify([...statuses])}, ` +
+      `streams ${JSON.stringify([...watched.opened])}, ` +
+      `${watched.ended} ended by a stop`,
+  );
+  assertAllCreated(statuses);
+  assert.deepEqual(watched.failures, []);
+  // Each stopped instance ended the streams it held, which reconnected.
+  assert.ok(watched.ended >= 1, JSON.stringify(watched));
+  const opened = [...watched.opened.values()].reduce((a, b) => a + b, 0);
+  assert.equal(opened, WATCHERS + watched.ended, JSON.stringify(watched));
+  assert.doesNotMatch(await lb.errorLog(), /\[error\].*upstream/);
 });

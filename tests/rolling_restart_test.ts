@@ -16,7 +16,12 @@
  */
 
 import assert from "node:assert/strict";
-import { rollingCluster, write } from "./fixtures/rolling_restart.ts";
+import {
+  assertAllCreated,
+  rollingCluster,
+  rollUnderWriters,
+  UPSTREAM_TIMEOUT_MS,
+} from "./fixtures/rolling_restart.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
 
 const WRITERS = 16;
@@ -24,47 +29,31 @@ const WRITERS = 16;
 Deno.test("rolling restart behind nginx, each instance marked down first: no write lost", async () => {
   await using upstream = startFixtureUpstream();
   // Every request comes from nginx's address: no per-client upload cap.
-  const env = { UPSTREAM_URL: upstream.url, MAX_UPLOADS_PER_CLIENT: "0" };
+  const env = {
+    UPSTREAM_URL: upstream.url,
+    MAX_UPLOADS_PER_CLIENT: "0",
+    UPSTREAM_TIMEOUT_MS: String(UPSTREAM_TIMEOUT_MS),
+  };
   await using cluster = await rollingCluster(env, "rolling_restart_test-");
   const { lb, ports } = cluster;
-  const stop = new AbortController();
-  try {
-    const statuses = new Map<string, number>();
-    const writers = Array.from(
-      { length: WRITERS },
-      () => write(lb.url, stop.signal, statuses),
-    );
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    await cluster.roll();
-    stop.abort();
-    await Promise.all(writers);
-    const answered = [...statuses.values()].reduce((a, b) => a + b, 0);
-    const created = (statuses.get("write 201") ?? 0) +
-      (statuses.get("upload 201") ?? 0);
-    assert.deepEqual(
-      Object.fromEntries(statuses),
-      {
-        "write 201": statuses.get("write 201"),
-        "upload 201": statuses.get("upload 201"),
-      },
-      "every write and upload answered 201",
-    );
-    assert.equal(created, answered);
-    assert.ok(created >= 2 * WRITERS, `only ${created} writes`);
-    assert.doesNotMatch(await lb.errorLog(), /\[error\].*upstream/);
-    // Both restarted instances serve through nginx again.
-    const seen = new Set<string>();
-    for (let i = 0; i < 8; i++) {
-      const res = await fetch(`${lb.url}/healthz`);
-      await res.body?.cancel();
-      assert.equal(res.status, 200);
-      seen.add(res.headers.get("x-upstream") ?? "");
-    }
-    assert.deepEqual(
-      [...seen].sort(),
-      ports.map((p) => `127.0.0.1:${p}`).sort(),
-    );
-  } finally {
-    stop.abort();
+  const statuses = await rollUnderWriters(cluster, { writers: WRITERS });
+  const answered = [...statuses.values()].reduce((a, b) => a + b, 0);
+  const created = (statuses.get("write 201") ?? 0) +
+    (statuses.get("upload 201") ?? 0);
+  assertAllCreated(statuses);
+  assert.equal(created, answered);
+  assert.ok(created >= 2 * WRITERS, `only ${created} writes`);
+  assert.doesNotMatch(await lb.errorLog(), /\[error\].*upstream/);
+  // Both restarted instances serve through nginx again.
+  const seen = new Set<string>();
+  for (let i = 0; i < 8; i++) {
+    const res = await fetch(`${lb.url}/healthz`);
+    await res.body?.cancel();
+    assert.equal(res.status, 200);
+    seen.add(res.headers.get("x-upstream") ?? "");
   }
+  assert.deepEqual(
+    [...seen].sort(),
+    ports.map((p) => `127.0.0.1:${p}`).sort(),
+  );
 });
