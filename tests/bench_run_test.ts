@@ -25,6 +25,7 @@ import {
   threadTimes,
 } from "../bench/thread_cpu.ts";
 import { bench, results } from "./fixtures/bench_results.ts";
+import { tempDir } from "./fixtures/temp_dir.ts";
 
 Deno.test("parseDenoBench() gives each bench its ratio to its group's baseline", () => {
   const rows = parseDenoBench({
@@ -232,46 +233,43 @@ Deno.test("renderReport() reports a failed step and leaves out the others", () =
 });
 
 Deno.test("writeReport() writes the report and the three charts side by side", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const out = join(dir, "nested", "RESULTS.md");
-    const written = await writeReport(results(), out);
-    assert.deepEqual(written.map((p) => p.slice(dir.length + 1)).sort(), [
-      "nested/RESULTS.md",
-      "nested/throughput.svg",
-      "nested/timeline_fast.svg",
-      "nested/timeline_limited.svg",
-    ]);
-    // Each bar with its value and ratios, each group with its target.
-    const throughput = await Deno.readTextFile(
-      join(dir, "nested", "throughput.svg"),
-    );
-    assert.ok(throughput.startsWith("<svg "));
-    assert.match(throughput, />8,000 req\/s · 0\.80 × nginx 1w</);
-    assert.match(
-      throughput,
-      />441 MiB\/s · 0\.90 × pipe · 0\.75 × FastAPI</,
-    );
-    assert.match(throughput, />target ≥ 1\.0 × nginx 1 worker</);
-    assert.match(throughput, />target ≥ 0\.9 × pipe</);
-    const fast = await Deno.readTextFile(
-      join(dir, "nested", "timeline_fast.svg"),
-    );
-    assert.ok(fast.startsWith("<svg "));
-    // The legend gives each state's total: 40 of the 100 ms reading.
-    assert.match(
-      fast,
-      /read-wait: reader waits on the network — 40 ms \(40%\)/,
-    );
-    assert.match(fast, /write-bound/);
-    const slow = await Deno.readTextFile(
-      join(dir, "nested", "timeline_limited.svg"),
-    );
-    assert.match(slow, /read-bound/);
-    assert.match(slow, /--limit-rate 2M/);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using temp = await tempDir();
+  const dir = temp.path;
+  const out = join(dir, "nested", "RESULTS.md");
+  const written = await writeReport(results(), out);
+  assert.deepEqual(written.map((p) => p.slice(dir.length + 1)).sort(), [
+    "nested/RESULTS.md",
+    "nested/throughput.svg",
+    "nested/timeline_fast.svg",
+    "nested/timeline_limited.svg",
+  ]);
+  // Each bar with its value and ratios, each group with its target.
+  const throughput = await Deno.readTextFile(
+    join(dir, "nested", "throughput.svg"),
+  );
+  assert.ok(throughput.startsWith("<svg "));
+  assert.match(throughput, />8,000 req\/s · 0\.80 × nginx 1w</);
+  assert.match(
+    throughput,
+    />441 MiB\/s · 0\.90 × pipe · 0\.75 × FastAPI</,
+  );
+  assert.match(throughput, />target ≥ 1\.0 × nginx 1 worker</);
+  assert.match(throughput, />target ≥ 0\.9 × pipe</);
+  const fast = await Deno.readTextFile(
+    join(dir, "nested", "timeline_fast.svg"),
+  );
+  assert.ok(fast.startsWith("<svg "));
+  // The legend gives each state's total: 40 of the 100 ms reading.
+  assert.match(
+    fast,
+    /read-wait: reader waits on the network — 40 ms \(40%\)/,
+  );
+  assert.match(fast, /write-bound/);
+  const slow = await Deno.readTextFile(
+    join(dir, "nested", "timeline_limited.svg"),
+  );
+  assert.match(slow, /read-bound/);
+  assert.match(slow, /--limit-rate 2M/);
 });
 
 Deno.test("thread CPU: this process's threads, grouped by what they do, per GiB", async () => {

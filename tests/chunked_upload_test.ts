@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { startService } from "./fixtures/files_service.ts";
+import { tempDir } from "./fixtures/temp_dir.ts";
 
 /** A file of `mib` MiB of zeros in `dir`. */
 async function zerosFile(dir: string, mib: number): Promise<string> {
@@ -48,31 +49,28 @@ Deno.test("A chunked upload over MAX_UPLOAD_BYTES gets 413 at the limit, and the
     "--max-upload-bytes",
     String(32 * 1024 * 1024),
   ]);
-  const dir = await Deno.makeTempDir({ prefix: "chunked_upload-" });
-  try {
-    const path = await zerosFile(dir, 512);
-    const healthz = async () => {
-      const res = await fetch(`${service.url}/healthz`);
-      await res.body?.cancel();
-      return res.status;
-    };
-    const sent = curlChunked(`${service.url}/files`, path);
-    // Probes while the body streams in, and after: each answered. How
-    // soon is bench's to say: wall-clock bounds here (413 within 3 s,
-    // probes within 1 s) failed on the shared machine at load 50 (413
-    // after 3.6 s). That reads ask a chunked body for 64 KiB at most
-    // (Deno 2.9's BYOB read with a larger view, 256 KiB, was ~25 times
-    // slower: 413 after ~5 s, the service stalled) is upload_read_size_test.
-    const probes: number[] = [];
-    for (let i = 0; i < 5; i++) probes.push(await healthz());
-    const { status, sentBytes } = await sent;
-    assert.equal(status, 413);
-    // Refused at the limit: the rest of the 512 MiB was never taken.
-    assert.ok(sentBytes < 128 * 1024 * 1024, `curl sent ${sentBytes} bytes`);
-    probes.push(await healthz());
-    assert.deepEqual(probes, [200, 200, 200, 200, 200, 200]);
-    assert.deepEqual(await Array.fromAsync(Deno.readDir(service.filesDir)), []);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using temp = await tempDir({ prefix: "chunked_upload-" });
+  const dir = temp.path;
+  const path = await zerosFile(dir, 512);
+  const healthz = async () => {
+    const res = await fetch(`${service.url}/healthz`);
+    await res.body?.cancel();
+    return res.status;
+  };
+  const sent = curlChunked(`${service.url}/files`, path);
+  // Probes while the body streams in, and after: each answered. How
+  // soon is bench's to say: wall-clock bounds here (413 within 3 s,
+  // probes within 1 s) failed on the shared machine at load 50 (413
+  // after 3.6 s). That reads ask a chunked body for 64 KiB at most
+  // (Deno 2.9's BYOB read with a larger view, 256 KiB, was ~25 times
+  // slower: 413 after ~5 s, the service stalled) is upload_read_size_test.
+  const probes: number[] = [];
+  for (let i = 0; i < 5; i++) probes.push(await healthz());
+  const { status, sentBytes } = await sent;
+  assert.equal(status, 413);
+  // Refused at the limit: the rest of the 512 MiB was never taken.
+  assert.ok(sentBytes < 128 * 1024 * 1024, `curl sent ${sentBytes} bytes`);
+  probes.push(await healthz());
+  assert.deepEqual(probes, [200, 200, 200, 200, 200, 200]);
+  assert.deepEqual(await Array.fromAsync(Deno.readDir(service.filesDir)), []);
 });

@@ -14,6 +14,7 @@ import assert from "node:assert/strict";
 import { startDeployedNginx } from "./fixtures/deployed_nginx.ts";
 import { spawnService } from "./fixtures/spawn.ts";
 import { runTool } from "./fixtures/tool.ts";
+import { tempDir } from "./fixtures/temp_dir.ts";
 
 const MiB = 1024 * 1024;
 
@@ -22,28 +23,25 @@ Deno.test({
     "deploy/nginx.conf passes a 96 MiB chunked upload (sent chunked by curl) through to a 201",
   ignore: Deno.build.os !== "linux",
   async fn() {
-    const dataDir = await Deno.makeTempDir({ prefix: "nginx-upload-" });
-    try {
-      await using service = await spawnService([], {
-        env: { DATA_DIR: `${dataDir}/data` },
-      });
-      await using lb = await startDeployedNginx({
-        upstreams: [Number(new URL(service.url).port)],
-      });
-      const file = `${dataDir}/body.bin`;
-      await Deno.writeFile(file, new Uint8Array(96 * MiB).fill(5));
-      // Sent chunked, as curl -T - sends a pipe (no length known).
-      const out = await runTool("curl", [
-        "-sS",
-        ...["-H", "Transfer-Encoding: chunked", "-T", file],
-        ...["-w", "\n%{http_code}", `${lb.url}/files`],
-      ], { install: "apt-get install -y curl" });
-      assert.equal(out.code, 0, out.stderr);
-      const [answer, status] = out.stdout.split("\n");
-      assert.equal(status, "201", answer);
-      assert.equal(JSON.parse(answer!).size, 96 * MiB);
-    } finally {
-      await Deno.remove(dataDir, { recursive: true });
-    }
+    await using tempDataDir = await tempDir({ prefix: "nginx-upload-" });
+    const dataDir = tempDataDir.path;
+    await using service = await spawnService([], {
+      env: { DATA_DIR: `${dataDir}/data` },
+    });
+    await using lb = await startDeployedNginx({
+      upstreams: [Number(new URL(service.url).port)],
+    });
+    const file = `${dataDir}/body.bin`;
+    await Deno.writeFile(file, new Uint8Array(96 * MiB).fill(5));
+    // Sent chunked, as curl -T - sends a pipe (no length known).
+    const out = await runTool("curl", [
+      "-sS",
+      ...["-H", "Transfer-Encoding: chunked", "-T", file],
+      ...["-w", "\n%{http_code}", `${lb.url}/files`],
+    ], { install: "apt-get install -y curl" });
+    assert.equal(out.code, 0, out.stderr);
+    const [answer, status] = out.stdout.split("\n");
+    assert.equal(status, "201", answer);
+    assert.equal(JSON.parse(answer!).size, 96 * MiB);
   },
 });

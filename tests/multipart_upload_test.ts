@@ -16,7 +16,7 @@ import { Buffer } from "node:buffer";
 import { join } from "node:path";
 import { randomBytes } from "./fixtures/files_service.ts";
 import { serveTempApp } from "./fixtures/served_app.ts";
-import { listDir } from "./fixtures/temp_dir.ts";
+import { listDir, tempDir } from "./fixtures/temp_dir.ts";
 import { hashFile, rawRequest, sha256Hex } from "./fixtures/upload_client.ts";
 
 const KiB = 1024;
@@ -77,42 +77,39 @@ async function assertProblem(res: Response, status: number) {
 
 Deno.test("curl -F file=@x stores the file, not the form: size, SHA-256, filename and type", async () => {
   await using served = await serveTempApp();
-  const dir = await Deno.makeTempDir({ prefix: "multipart_test-" });
-  try {
-    const data = randomBytes(5 * MiB);
-    const path = join(dir, "photo.bin");
-    await Deno.writeFile(path, data);
-    const out = await run("curl", [
-      "-sS",
-      "-F",
-      "note=before the file",
-      "-F",
-      `file=@${path}`,
-      "-w",
-      "\n%{http_code}",
-      `${served.url}/files`,
-    ], "curl");
-    const [body, status] = out.split("\n");
-    assert.equal(status, "201", body);
-    const created = JSON.parse(body!) as Created;
-    await assertStoredFile(served.filesDir, created, data);
-    assert.equal(created.filename, "photo.bin");
-    assert.equal(created.contentType, "application/octet-stream");
+  await using temp = await tempDir({ prefix: "multipart_test-" });
+  const dir = temp.path;
+  const data = randomBytes(5 * MiB);
+  const path = join(dir, "photo.bin");
+  await Deno.writeFile(path, data);
+  const out = await run("curl", [
+    "-sS",
+    "-F",
+    "note=before the file",
+    "-F",
+    `file=@${path}`,
+    "-w",
+    "\n%{http_code}",
+    `${served.url}/files`,
+  ], "curl");
+  const [body, status] = out.split("\n");
+  assert.equal(status, "201", body);
+  const created = JSON.parse(body!) as Created;
+  await assertStoredFile(served.filesDir, created, data);
+  assert.equal(created.filename, "photo.bin");
+  assert.equal(created.contentType, "application/octet-stream");
 
-    // The listing keeps the name and type; a download is saved by name.
-    const list = await (await fetch(`${served.url}/files`)).json();
-    assert.equal(list.items[0].filename, "photo.bin");
-    assert.equal(list.items[0].contentType, "application/octet-stream");
-    const download = await fetch(`${served.url}/files/${created.id}`, {
-      method: "HEAD",
-    });
-    assert.equal(
-      download.headers.get("content-disposition"),
-      "attachment; filename=photo.bin",
-    );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  // The listing keeps the name and type; a download is saved by name.
+  const list = await (await fetch(`${served.url}/files`)).json();
+  assert.equal(list.items[0].filename, "photo.bin");
+  assert.equal(list.items[0].contentType, "application/octet-stream");
+  const download = await fetch(`${served.url}/files/${created.id}`, {
+    method: "HEAD",
+  });
+  assert.equal(
+    download.headers.get("content-disposition"),
+    "attachment; filename=photo.bin",
+  );
 });
 
 Deno.test("python requests.post(files=...) stores the file with its name and content type", async () => {

@@ -30,38 +30,36 @@ try:
 except requests.exceptions.ConnectionError as error:
     print("reset", error)
 `;
+import { tempDir } from "./fixtures/temp_dir.ts";
 
 Deno.test("an upload from Python requests in 4 KiB pieces gets 400 'Chunks too small' in seconds, and the service keeps answering", async () => {
-  const dataDir = await Deno.makeTempDir({ prefix: "small_pieces-" });
+  await using tempDataDir = await tempDir({ prefix: "small_pieces-" });
+  const dataDir = tempDataDir.path;
+  await using service = await spawnUploadService(dataDir);
+  const client = new Deno.Command("/usr/bin/python3", {
+    args: ["-c", CLIENT, `${service.url}/files`],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const killer = setTimeout(() => client.kill("SIGKILL"), 60_000);
   try {
-    await using service = await spawnUploadService(dataDir);
-    const client = new Deno.Command("/usr/bin/python3", {
-      args: ["-c", CLIENT, `${service.url}/files`],
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const killer = setTimeout(() => client.kill("SIGKILL"), 60_000);
-    try {
-      // Before, no line came: the upload was still being read at 60 s.
-      const line = await service.waitForLine(
-        (r) => r.msg === "request" && r.path === "/files",
-        { timeoutMs: 30_000 },
-      );
-      assert.equal(line.status, 400);
-      assert.equal(line.upload, "frames_too_small");
-      assert.ok((line.durationMs as number) < 20_000, JSON.stringify(line));
-    } finally {
-      const output = await client.output();
-      clearTimeout(killer);
-      const said = new TextDecoder().decode(output.stdout);
-      assert.match(said, /^(reset|400 .*Chunks too small)/);
-    }
-    // Answering after the client is gone (before, /healthz got nothing).
-    for (let i = 0; i < 3; i++) {
-      assert.equal(await healthzWithin2s(service.url), 200);
-      await sleep(1_000);
-    }
+    // Before, no line came: the upload was still being read at 60 s.
+    const line = await service.waitForLine(
+      (r) => r.msg === "request" && r.path === "/files",
+      { timeoutMs: 30_000 },
+    );
+    assert.equal(line.status, 400);
+    assert.equal(line.upload, "frames_too_small");
+    assert.ok((line.durationMs as number) < 20_000, JSON.stringify(line));
   } finally {
-    await Deno.remove(dataDir, { recursive: true });
+    const output = await client.output();
+    clearTimeout(killer);
+    const said = new TextDecoder().decode(output.stdout);
+    assert.match(said, /^(reset|400 .*Chunks too small)/);
+  }
+  // Answering after the client is gone (before, /healthz got nothing).
+  for (let i = 0; i < 3; i++) {
+    assert.equal(await healthzWithin2s(service.url), 200);
+    await sleep(1_000);
   }
 });

@@ -23,6 +23,7 @@ import {
   sendTinyFrames,
   type TinyFramesRequest,
 } from "./fixtures/tiny_frames.ts";
+import { tempDir } from "./fixtures/temp_dir.ts";
 
 const encoder = new TextEncoder();
 const tooSmall = /^HTTP\/1\.1 400 Bad Request[^]*Chunks too small/;
@@ -57,37 +58,34 @@ async function checkTinyFrames(
   request: TinyFramesRequest,
   answers: RegExp[],
 ): Promise<void> {
-  const dataDir = await Deno.makeTempDir({ prefix: "tiny_frames_bodies-" });
+  await using tempDataDir = await tempDir({ prefix: "tiny_frames_bodies-" });
+  const dataDir = tempDataDir.path;
+  await using service = await spawnUploadService(dataDir);
+  const { port } = new URL(service.url);
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: +port });
+  const sent = { bytes: 0 };
+  const answered = new AbortController();
+  const sending = sendTinyFrames(conn, {
+    ...request,
+    signal: answered.signal,
+  }, sent);
   try {
-    await using service = await spawnUploadService(dataDir);
-    const { port } = new URL(service.url);
-    const conn = await Deno.connect({ hostname: "127.0.0.1", port: +port });
-    const sent = { bytes: 0 };
-    const answered = new AbortController();
-    const sending = sendTinyFrames(conn, {
-      ...request,
-      signal: answered.signal,
-    }, sent);
-    try {
-      const answer = answerOf(conn);
-      answer.then(() => answered.abort());
-      const statuses = await probeWhileSending(service, sent, answered.signal);
-      assert.deepEqual(statuses, statuses.map(() => 200));
-      const text = await answer;
-      assert.ok(answers.some((a) => a.test(text)), text);
-      service.kill("SIGTERM");
-      await service.waitForLine((r) => r.msg === "shutdown.end", {
-        timeoutMs: 15_000,
-      });
-      assert.equal((await service.status).code, 0);
-    } finally {
-      // The connection lingered ~25 s after the answer (the service
-      // answering meanwhile): closing it ends the send.
-      conn.close();
-      await sending;
-    }
+    const answer = answerOf(conn);
+    answer.then(() => answered.abort());
+    const statuses = await probeWhileSending(service, sent, answered.signal);
+    assert.deepEqual(statuses, statuses.map(() => 200));
+    const text = await answer;
+    assert.ok(answers.some((a) => a.test(text)), text);
+    service.kill("SIGTERM");
+    await service.waitForLine((r) => r.msg === "shutdown.end", {
+      timeoutMs: 15_000,
+    });
+    assert.equal((await service.status).code, 0);
   } finally {
-    await Deno.remove(dataDir, { recursive: true });
+    // The connection lingered ~25 s after the answer (the service
+    // answering meanwhile): closing it ends the send.
+    conn.close();
+    await sending;
   }
 }
 

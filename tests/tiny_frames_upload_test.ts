@@ -20,39 +20,37 @@ import {
   pauseAndProbe,
   sendTinyFrames,
 } from "./fixtures/tiny_frames.ts";
+import { tempDir } from "./fixtures/temp_dir.ts";
 
 Deno.test("A body of 100-byte frames arriving faster than it is read leaves the service answering, gets an answer, and SIGTERM still stops the service", async () => {
-  const dataDir = await Deno.makeTempDir({ prefix: "tiny_frames-" });
-  try {
-    await using service = await spawnUploadService(dataDir);
-    const { port } = new URL(service.url);
-    using conn = await Deno.connect({ hostname: "127.0.0.1", port: +port });
-    const sent = { bytes: 0 };
-    const sending = sendTinyFrames(conn, {
-      head: "POST /files HTTP/1.1\r\nContent-Type: application/octet-stream",
-    }, sent);
-    const answer = answerOf(conn);
-    let answered = false;
-    answer.then(() => answered = true);
-    // The runtime reads the socket ahead of the reader: a pause lets
-    // megabytes of frames pile up in front of it (three pauses, or until
-    // the upload is answered: one does not always do it).
-    const statuses: number[] = [];
-    for (let round = 0; round < 3 && !answered; round++) {
-      while (sent.bytes < (round + 1) * 4_000_000 && !answered) await sleep(10);
-      await pauseAndProbe(service, statuses);
-    }
-    assert.deepEqual(statuses, statuses.map(() => 200));
-    const text = await answer;
-    assert.match(text, /^HTTP\/1\.1 (201 Created|400 Bad Request)/);
-    if (text.startsWith("HTTP/1.1 400")) assert.match(text, /Chunks too small/);
-    await sending;
-    service.kill("SIGTERM");
-    await service.waitForLine((r) => r.msg === "shutdown.end", {
-      timeoutMs: 15_000,
-    });
-    assert.equal((await service.status).code, 0);
-  } finally {
-    await Deno.remove(dataDir, { recursive: true });
+  await using tempDataDir = await tempDir({ prefix: "tiny_frames-" });
+  const dataDir = tempDataDir.path;
+  await using service = await spawnUploadService(dataDir);
+  const { port } = new URL(service.url);
+  using conn = await Deno.connect({ hostname: "127.0.0.1", port: +port });
+  const sent = { bytes: 0 };
+  const sending = sendTinyFrames(conn, {
+    head: "POST /files HTTP/1.1\r\nContent-Type: application/octet-stream",
+  }, sent);
+  const answer = answerOf(conn);
+  let answered = false;
+  answer.then(() => answered = true);
+  // The runtime reads the socket ahead of the reader: a pause lets
+  // megabytes of frames pile up in front of it (three pauses, or until
+  // the upload is answered: one does not always do it).
+  const statuses: number[] = [];
+  for (let round = 0; round < 3 && !answered; round++) {
+    while (sent.bytes < (round + 1) * 4_000_000 && !answered) await sleep(10);
+    await pauseAndProbe(service, statuses);
   }
+  assert.deepEqual(statuses, statuses.map(() => 200));
+  const text = await answer;
+  assert.match(text, /^HTTP\/1\.1 (201 Created|400 Bad Request)/);
+  if (text.startsWith("HTTP/1.1 400")) assert.match(text, /Chunks too small/);
+  await sending;
+  service.kill("SIGTERM");
+  await service.waitForLine((r) => r.msg === "shutdown.end", {
+    timeoutMs: 15_000,
+  });
+  assert.equal((await service.status).code, 0);
 });

@@ -16,6 +16,7 @@ import { Buffer } from "node:buffer";
 import { serveApp } from "./fixtures/served_app.ts";
 import { runTool } from "./fixtures/tool.ts";
 import { exchange, type RawAnswer } from "./fixtures/until_closed.ts";
+import { tempDir } from "./fixtures/temp_dir.ts";
 
 const NGHTTP_INSTALL = "apt-get install -y nghttp2-client";
 const BODY = "abc";
@@ -69,21 +70,18 @@ Deno.test("an upload announcing its Content-Digest as a trailer is 400 before it
   assert.equal(repr.status, 400, repr.body);
   assert.deepEqual(await stored(served.url), [], "nothing kept");
 
-  const dir = await Deno.makeTempDir({ prefix: "trailer_digest-" });
-  try {
-    await Deno.writeTextFile(`${dir}/body`, BODY);
-    const h2 = await runTool("nghttp", [
-      "--data",
-      `${dir}/body`,
-      "--trailer",
-      `content-digest: ${FALSE}`,
-      "--stat",
-      `${served.url}/files`,
-    ], { install: NGHTTP_INSTALL });
-    assert.match(h2.stdout, /"title":"Digest in a trailer"/, h2.stdout);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using temp = await tempDir({ prefix: "trailer_digest-" });
+  const dir = temp.path;
+  await Deno.writeTextFile(`${dir}/body`, BODY);
+  const h2 = await runTool("nghttp", [
+    "--data",
+    `${dir}/body`,
+    "--trailer",
+    `content-digest: ${FALSE}`,
+    "--stat",
+    `${served.url}/files`,
+  ], { install: NGHTTP_INSTALL });
+  assert.match(h2.stdout, /"title":"Digest in a trailer"/, h2.stdout);
   assert.deepEqual(await stored(served.url), [], "nothing kept over h2c");
 
   // With a digest in its head, that one is checked: true, stored; false,

@@ -29,6 +29,7 @@ import {
   MiB,
   randomBytes,
 } from "./fixtures/files_service.ts";
+import { tempDir } from "./fixtures/temp_dir.ts";
 
 /** Some bytes that compress, and some that do not. */
 function fileBytes(): Uint8Array<ArrayBuffer> {
@@ -117,84 +118,78 @@ async function sh(dir: string, script: string): Promise<void> {
 
 Deno.test("a gzip of several members (gzip >> appended, pigz, bgzip), sent by curl, is stored as their decoded bytes joined", async () => {
   await using served = await serveApp({});
-  const dir = await Deno.makeTempDir({ prefix: "upload-members-" });
-  try {
-    const [a, b] = [fileBytes(), randomBytes(200_000)];
-    await Deno.writeFile(`${dir}/a`, a);
-    await Deno.writeFile(`${dir}/b`, b);
-    // gzip -c >> appends a member, as logrotate and `gzip -c` into one
-    // archive do; pigz -i writes one member too; bgzip (BGZF) writes one
-    // member per 64 KiB block and an empty member at the end.
-    await sh(dir, "gzip -c a > appended.gz && gzip -c b >> appended.gz");
-    await sh(dir, "gzip -c a > mixed.gz && pigz -i -c b >> mixed.gz");
-    await sh(dir, "cat a b | bgzip -c > blocked.gz");
-    const joined = new Uint8Array(a.byteLength + b.byteLength);
-    joined.set(a);
-    joined.set(b, a.byteLength);
-    for (const name of ["appended.gz", "mixed.gz", "blocked.gz"]) {
-      const out = await runTool("curl", [
-        "-sS",
-        "-H",
-        "Content-Encoding: gzip",
-        "-T",
-        `${dir}/${name}`,
-        `${served.url}/files`,
-      ], { install: "apt-get install -y curl" });
-      assert.equal(out.code, 0, out.stderr);
-      const created = JSON.parse(out.stdout);
-      assert.equal(created.size, joined.byteLength, `${name}: ${out.stdout}`);
-      assert.equal(created.sha256, sha256Hex(joined), name);
-    }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
+  await using temp = await tempDir({ prefix: "upload-members-" });
+  const dir = temp.path;
+  const [a, b] = [fileBytes(), randomBytes(200_000)];
+  await Deno.writeFile(`${dir}/a`, a);
+  await Deno.writeFile(`${dir}/b`, b);
+  // gzip -c >> appends a member, as logrotate and `gzip -c` into one
+  // archive do; pigz -i writes one member too; bgzip (BGZF) writes one
+  // member per 64 KiB block and an empty member at the end.
+  await sh(dir, "gzip -c a > appended.gz && gzip -c b >> appended.gz");
+  await sh(dir, "gzip -c a > mixed.gz && pigz -i -c b >> mixed.gz");
+  await sh(dir, "cat a b | bgzip -c > blocked.gz");
+  const joined = new Uint8Array(a.byteLength + b.byteLength);
+  joined.set(a);
+  joined.set(b, a.byteLength);
+  for (const name of ["appended.gz", "mixed.gz", "blocked.gz"]) {
+    const out = await runTool("curl", [
+      "-sS",
+      "-H",
+      "Content-Encoding: gzip",
+      "-T",
+      `${dir}/${name}`,
+      `${served.url}/files`,
+    ], { install: "apt-get install -y curl" });
+    assert.equal(out.code, 0, out.stderr);
+    const created = JSON.parse(out.stdout);
+    assert.equal(created.size, joined.byteLength, `${name}: ${out.stdout}`);
+    assert.equal(created.sha256, sha256Hex(joined), name);
   }
 });
 
 Deno.test("a gzip or deflate padded with zeros (tar, dd), sent by curl, is stored as its decoded bytes; other bytes after its end are 400", async () => {
   await using served = await serveApp({});
-  const dir = await Deno.makeTempDir({ prefix: "upload-padded-" });
-  try {
-    const a = fileBytes();
-    await Deno.writeFile(`${dir}/a`, a);
-    // truncate rounds up to tar's 10 KiB record with zeros; dd appends a
-    // block of them; pigz -z writes the zlib format (HTTP's deflate).
-    await sh(dir, "gzip -c a > tar.gz && truncate -s %10240 tar.gz");
-    await sh(
-      dir,
-      "pigz -z -c a > dd.zz && dd if=/dev/zero bs=4096 count=3 >> dd.zz",
-    );
-    await sh(dir, "gzip -c a > junk.gz && printf junk >> junk.gz");
-    await sh(dir, "cp tar.gz late.gz && printf x >> late.gz");
-    const sent = [
-      { name: "tar.gz", coding: "gzip", status: 201 },
-      { name: "dd.zz", coding: "deflate", status: 201 },
-      { name: "junk.gz", coding: "gzip", status: 400 },
-      { name: "late.gz", coding: "gzip", status: 400 },
-    ];
-    for (const { name, coding, status } of sent) {
-      const out = await runTool("curl", [
-        "-sS",
-        "-w",
-        "\n%{http_code}",
-        "-H",
-        `Content-Encoding: ${coding}`,
-        "-T",
-        `${dir}/${name}`,
-        `${served.url}/files`,
-      ], { install: "apt-get install -y curl" });
-      assert.equal(out.code, 0, out.stderr);
-      const [body, code] = out.stdout.split("\n");
-      assert.equal(Number(code), status, `${name}: ${body}`);
-      if (status !== 201) continue;
-      const created = JSON.parse(body!);
-      assert.equal(created.size, a.byteLength, name);
-      assert.equal(created.sha256, sha256Hex(a), name);
-    }
-    const list = await (await fetch(`${served.url}/files`)).json();
-    assert.equal(list.items.length, 2);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
+  await using temp = await tempDir({ prefix: "upload-padded-" });
+  const dir = temp.path;
+  const a = fileBytes();
+  await Deno.writeFile(`${dir}/a`, a);
+  // truncate rounds up to tar's 10 KiB record with zeros; dd appends a
+  // block of them; pigz -z writes the zlib format (HTTP's deflate).
+  await sh(dir, "gzip -c a > tar.gz && truncate -s %10240 tar.gz");
+  await sh(
+    dir,
+    "pigz -z -c a > dd.zz && dd if=/dev/zero bs=4096 count=3 >> dd.zz",
+  );
+  await sh(dir, "gzip -c a > junk.gz && printf junk >> junk.gz");
+  await sh(dir, "cp tar.gz late.gz && printf x >> late.gz");
+  const sent = [
+    { name: "tar.gz", coding: "gzip", status: 201 },
+    { name: "dd.zz", coding: "deflate", status: 201 },
+    { name: "junk.gz", coding: "gzip", status: 400 },
+    { name: "late.gz", coding: "gzip", status: 400 },
+  ];
+  for (const { name, coding, status } of sent) {
+    const out = await runTool("curl", [
+      "-sS",
+      "-w",
+      "\n%{http_code}",
+      "-H",
+      `Content-Encoding: ${coding}`,
+      "-T",
+      `${dir}/${name}`,
+      `${served.url}/files`,
+    ], { install: "apt-get install -y curl" });
+    assert.equal(out.code, 0, out.stderr);
+    const [body, code] = out.stdout.split("\n");
+    assert.equal(Number(code), status, `${name}: ${body}`);
+    if (status !== 201) continue;
+    const created = JSON.parse(body!);
+    assert.equal(created.size, a.byteLength, name);
+    assert.equal(created.sha256, sha256Hex(a), name);
   }
+  const list = await (await fetch(`${served.url}/files`)).json();
+  assert.equal(list.items.length, 2);
 });
 
 Deno.test("a coded upload's Content-Digest is of the bytes sent: checked before anything is kept", async () => {
@@ -303,60 +298,57 @@ Deno.test({
   async fn() {
     const queueBytes = 8 * MiB;
     const maxBytes = 512 * MiB;
-    const dataDir = await Deno.makeTempDir({ prefix: "upload-coding-" });
-    try {
-      // 1 GiB of zeros is ~1 MiB of gzip: each 64 KiB the server reads of
-      // it decodes to ~64 MiB.
-      const bomb = `${dataDir}/bomb.gz`;
-      await Deno.writeFile(bomb, await gzipOfZeros(1024 * MiB));
-      const warm = `${dataDir}/warm.gz`;
-      await Deno.writeFile(warm, await encoded(randomBytes(MiB), "gzip"));
-      await using service = await spawnService([], {
-        env: {
-          DATA_DIR: `${dataDir}/data`,
-          MAX_UPLOAD_BYTES: String(maxBytes),
-          UPLOAD_QUEUE_BYTES: String(queueBytes),
-        },
-        // As the start task runs it.
-        denoArgs: [
-          "-A",
-          "--v8-flags=--max-semi-space-size=8,--heap-growing-percent=30",
-        ],
-      });
-      const pid = service.child.pid;
-      const coded = ["Content-Encoding: gzip", "Expect:"];
-      // A warm-up upload of the same kind (it starts the hash worker).
+    await using tempDataDir = await tempDir({ prefix: "upload-coding-" });
+    const dataDir = tempDataDir.path;
+    // 1 GiB of zeros is ~1 MiB of gzip: each 64 KiB the server reads of
+    // it decodes to ~64 MiB.
+    const bomb = `${dataDir}/bomb.gz`;
+    await Deno.writeFile(bomb, await gzipOfZeros(1024 * MiB));
+    const warm = `${dataDir}/warm.gz`;
+    await Deno.writeFile(warm, await encoded(randomBytes(MiB), "gzip"));
+    await using service = await spawnService([], {
+      env: {
+        DATA_DIR: `${dataDir}/data`,
+        MAX_UPLOAD_BYTES: String(maxBytes),
+        UPLOAD_QUEUE_BYTES: String(queueBytes),
+      },
+      // As the start task runs it.
+      denoArgs: [
+        "-A",
+        "--v8-flags=--max-semi-space-size=8,--heap-growing-percent=30",
+      ],
+    });
+    const pid = service.child.pid;
+    const coded = ["Content-Encoding: gzip", "Expect:"];
+    // A warm-up upload of the same kind (it starts the hash worker).
+    assert.equal(
+      await curlUpload(service.url, warm, { headers: coded }),
+      201,
+    );
+    const idle = await rssOf(pid);
+    await resetPeakRss(pid);
+    // Twice: what the first leaves behind must not add to the second.
+    for (const round of [1, 2]) {
       assert.equal(
-        await curlUpload(service.url, warm, { headers: coded }),
-        201,
+        await curlUpload(service.url, bomb, { headers: coded }),
+        413,
       );
-      const idle = await rssOf(pid);
-      await resetPeakRss(pid);
-      // Twice: what the first leaves behind must not add to the second.
-      for (const round of [1, 2]) {
-        assert.equal(
-          await curlUpload(service.url, bomb, { headers: coded }),
-          413,
-        );
-        const grown = (await peakRssOf(pid) - idle) / MiB;
-        // Decoded by DecompressionStream, each decode's output a buffer of
-        // its own (at most ~8 MiB fed 8 KiB at a time): +85 to +103 MiB
-        // for one bomb at 256 MiB to 3,000 MiB; decoded into the reader's
-        // own buffers, +22 to +24 MiB, as a raw upload.
-        assert.ok(
-          grown <= (queueBytes + 32 * MiB) / MiB,
-          `round ${round}: peak RSS grew by ${grown.toFixed(1)} MiB (idle ${
-            (idle / MiB).toFixed(1)
-          } MiB)`,
-        );
-      }
-      // Nothing of them is kept.
-      assert.deepEqual(
-        (await filesIn(`${dataDir}/data`)).filter((n) => n.endsWith(".part")),
-        [],
+      const grown = (await peakRssOf(pid) - idle) / MiB;
+      // Decoded by DecompressionStream, each decode's output a buffer of
+      // its own (at most ~8 MiB fed 8 KiB at a time): +85 to +103 MiB
+      // for one bomb at 256 MiB to 3,000 MiB; decoded into the reader's
+      // own buffers, +22 to +24 MiB, as a raw upload.
+      assert.ok(
+        grown <= (queueBytes + 32 * MiB) / MiB,
+        `round ${round}: peak RSS grew by ${grown.toFixed(1)} MiB (idle ${
+          (idle / MiB).toFixed(1)
+        } MiB)`,
       );
-    } finally {
-      await Deno.remove(dataDir, { recursive: true });
     }
+    // Nothing of them is kept.
+    assert.deepEqual(
+      (await filesIn(`${dataDir}/data`)).filter((n) => n.endsWith(".part")),
+      [],
+    );
   },
 });

@@ -18,6 +18,7 @@ import { spawnUploadService } from "./fixtures/spawn.ts";
 import { hashFile, rawRequest } from "./fixtures/upload_client.ts";
 import { until } from "./fixtures/until.ts";
 import { spawnOnUpstream } from "./fixtures/upstream_service.ts";
+import { tempDir } from "./fixtures/temp_dir.ts";
 
 const KiB = 1024;
 
@@ -57,103 +58,98 @@ async function refused(hostname: string, port: number): Promise<boolean> {
 }
 
 Deno.test("SIGTERM during an upload: it completes intact, new connections are refused and idle ones closed, exit 0", async () => {
-  const dataDir = await Deno.makeTempDir({ prefix: "upload_shutdown_test-" });
-  try {
-    await using service = await spawnUploadService(dataDir, [
-      "--shutdown-grace-ms",
-      "20000",
-      // The trace shows when the first body bytes have arrived.
-      "--log-level",
-      "debug",
-    ]);
-    const { hostname, port } = new URL(service.url);
+  await using tempDataDir = await tempDir({ prefix: "upload_shutdown_test-" });
+  const dataDir = tempDataDir.path;
+  await using service = await spawnUploadService(dataDir, [
+    "--shutdown-grace-ms",
+    "20000",
+    // The trace shows when the first body bytes have arrived.
+    "--log-level",
+    "debug",
+  ]);
+  const { hostname, port } = new URL(service.url);
 
-    // 40 chunks of 64 KiB, one every 50 ms (~2 s); halfway through, the
-    // body waits until the drain has been checked, so the upload is
-    // certainly still running then, however slow the machine.
-    const chunkBytes = 64 * KiB;
-    const chunks = 40;
-    const hash = createHash("sha256");
-    const drainChecked = Promise.withResolvers<void>();
-    const slowBody = async function* () {
-      for (let i = 0; i < chunks; i++) {
-        if (i > 0) await delay(50);
-        if (i === chunks / 2) await drainChecked.promise;
-        const chunk = new Uint8Array(chunkBytes);
-        crypto.getRandomValues(chunk);
-        hash.update(chunk);
-        yield chunk;
-      }
-    };
-    const size = chunks * chunkBytes;
-    const slowUpload = rawRequest({ hostname, port: Number(port) }, {
-      headers: {
-        "content-length": String(size),
-        "content-type": "application/octet-stream",
-      },
-      body: slowBody(),
-      timeoutMs: 60_000,
-    });
-
-    // A kept-alive connection, idle when the signal comes.
-    await using idle = await Deno.connect({ hostname, port: Number(port) });
-    await idle.write(
-      new TextEncoder().encode("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"),
-    );
-    assert.match(await readOrEnd(idle), /^HTTP\/1\.1 200/);
-
-    let result;
-    try {
-      // The server is reading the body.
-      await service.waitForLine((r) =>
-        r.msg === "upload.trace" && r.task === "reader" && r.op === "read"
-      );
-      service.kill("SIGTERM");
-      const begin = await service.waitForLine((r) =>
-        r.msg === "shutdown.begin"
-      );
-      assert.equal(begin.signal, "SIGTERM");
-
-      // While the upload drains, the port takes no new connection (once
-      // the connections queued at the signal are taken: 20 ms or more),
-      // and the idle kept-alive one is closed: a balancer tries elsewhere.
-      await until(
-        () => refused(hostname, Number(port)),
-        "the port refuses connections",
-        2_000,
-      );
-      assert.equal(await readOrEnd(idle), "end");
-    } finally {
-      drainChecked.resolve();
-      result = await slowUpload;
+  // 40 chunks of 64 KiB, one every 50 ms (~2 s); halfway through, the
+  // body waits until the drain has been checked, so the upload is
+  // certainly still running then, however slow the machine.
+  const chunkBytes = 64 * KiB;
+  const chunks = 40;
+  const hash = createHash("sha256");
+  const drainChecked = Promise.withResolvers<void>();
+  const slowBody = async function* () {
+    for (let i = 0; i < chunks; i++) {
+      if (i > 0) await delay(50);
+      if (i === chunks / 2) await drainChecked.promise;
+      const chunk = new Uint8Array(chunkBytes);
+      crypto.getRandomValues(chunk);
+      hash.update(chunk);
+      yield chunk;
     }
+  };
+  const size = chunks * chunkBytes;
+  const slowUpload = rawRequest({ hostname, port: Number(port) }, {
+    headers: {
+      "content-length": String(size),
+      "content-type": "application/octet-stream",
+    },
+    body: slowBody(),
+    timeoutMs: 60_000,
+  });
 
-    const text = new TextDecoder().decode(result.body);
-    assert.equal(result.status, 201, text);
-    // Its connection is not kept alive for another request.
-    assert.equal(result.headers.get("connection"), "close");
-    const created = JSON.parse(text);
-    const sent = hash.digest("hex");
-    assert.equal(created.size, size);
-    assert.equal(created.sha256, sent);
+  // A kept-alive connection, idle when the signal comes.
+  await using idle = await Deno.connect({ hostname, port: Number(port) });
+  await idle.write(
+    new TextEncoder().encode("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"),
+  );
+  assert.match(await readOrEnd(idle), /^HTTP\/1\.1 200/);
 
-    const status = await service.status;
-    assert.equal(status.code, 0, service.stderr);
-    const end = await service.waitForLine((r) => r.msg === "shutdown.end");
-    assert.equal(end.outcome, "drained");
+  let result;
+  try {
+    // The server is reading the body.
+    await service.waitForLine((r) =>
+      r.msg === "upload.trace" && r.task === "reader" && r.op === "read"
+    );
+    service.kill("SIGTERM");
+    const begin = await service.waitForLine((r) => r.msg === "shutdown.begin");
+    assert.equal(begin.signal, "SIGTERM");
 
-    // Stored intact, and nothing partial left behind.
-    const filesDir = join(dataDir, "files");
-    assert.deepEqual(await hashFile(join(filesDir, created.id)), {
-      sha256: sent,
-      size,
-    });
-    const names = [];
-    for await (const entry of Deno.readDir(filesDir)) names.push(entry.name);
-    assert.deepEqual(names.sort(), [created.id, `${created.id}.json`]);
+    // While the upload drains, the port takes no new connection (once
+    // the connections queued at the signal are taken: 20 ms or more),
+    // and the idle kept-alive one is closed: a balancer tries elsewhere.
+    await until(
+      () => refused(hostname, Number(port)),
+      "the port refuses connections",
+      2_000,
+    );
+    assert.equal(await readOrEnd(idle), "end");
   } finally {
-    await Deno.remove(dataDir, { recursive: true });
+    drainChecked.resolve();
+    result = await slowUpload;
   }
+
+  const text = new TextDecoder().decode(result.body);
+  assert.equal(result.status, 201, text);
+  // Its connection is not kept alive for another request.
+  assert.equal(result.headers.get("connection"), "close");
+  const created = JSON.parse(text);
+  const sent = hash.digest("hex");
+  assert.equal(created.size, size);
+  assert.equal(created.sha256, sent);
+
+  const status = await service.status;
+  assert.equal(status.code, 0, service.stderr);
+  const end = await service.waitForLine((r) => r.msg === "shutdown.end");
+  assert.equal(end.outcome, "drained");
+
+  // Stored intact, and nothing partial left behind.
+  const filesDir = join(dataDir, "files");
+  assert.deepEqual(await hashFile(join(filesDir, created.id)), {
+    sha256: sent,
+    size,
+  });
+  const names = [];
+  for await (const entry of Deno.readDir(filesDir)) names.push(entry.name);
+  assert.deepEqual(names.sort(), [created.id, `${created.id}.json`]);
 });
 
 Deno.test("SIGTERM: a write sent on a kept-alive connection just after it is answered, with Connection: close", async () => {
