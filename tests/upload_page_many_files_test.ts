@@ -1,10 +1,10 @@
 /**
  * The upload page with many files dropped at once, by a real drag
  * (chromium's `Input.dispatchDragEvent`, the files named by path as the
- * desktop gives them): the page uploads one file at a time, so it sends the
- * first, and the status says that the others were not sent. It said only
- * "Stored a.bin.": the other files were left out without a word, and the
- * user took them for stored. A dropped folder is said to be one: chromium
+ * desktop gives them): the page sends them all, as many at a time as
+ * chromium can run (tests/upload_page_queue_test.ts), and says so. It
+ * once said only "Stored a.bin.": the other files were left out without a
+ * word, and the user took them for stored. A dropped folder is said to be one: chromium
  * hands it over as a file it cannot read, and the page sent it and said
  * "Upload failed: network error". A file dropped while another uploads is
  * said not to be sent (nothing happened: it looked queued).
@@ -39,7 +39,7 @@ async function dropOn(
   }
 }
 
-Deno.test("three files dropped on the upload page: the first is stored, the status names the two left out", async () => {
+Deno.test("three files dropped on the upload page: all three are stored, and the status says so", async () => {
   await using t = await testApp([]);
   await withTempDir(async (dir) => {
     const paths = ["a.bin", "b.bin", "c.bin"].map((name) => join(dir, name));
@@ -50,17 +50,19 @@ Deno.test("three files dropped on the upload page: the first is stored, the stat
       await dropOn(page, context, paths);
       const status = page.locator("#status");
       await status.filter({ hasText: /^(Stored|Upload failed)/ }).waitFor();
-      assert.equal(
-        await status.innerText(),
-        "Stored a.bin. The other 2 dropped files were not sent: this page " +
-          "uploads one file at a time.",
+      assert.equal(await status.innerText(), "Stored 3 files.");
+      assert.deepEqual(
+        await page.locator("#files .file-state").allInnerTexts(),
+        ["stored", "stored", "stored"],
       );
       assert.deepEqual(problems, []);
     });
   });
   const listed = await (await t.get("/files")).json();
-  assert.equal(listed.items.length, 1);
-  assert.equal(listed.items[0].size, 2048);
+  assert.deepEqual(
+    listed.items.map((item: { size: number }) => item.size),
+    [2048, 2048, 2048],
+  );
 });
 
 Deno.test("a folder dropped on the upload page is said to be one, not sent", async () => {

@@ -10,15 +10,30 @@
  * stream through a SharedWorker (`page/upload_events.js`, from
  * `/assets/` too; a worker's script falls under `script-src 'self'`).
  *
+ * Both scripts read an event stream with the one parser of
+ * `page/event_stream.js`, joined here at the start of each: each served
+ * script stays one file, so a page's script or worker never loads a parser
+ * of another release (an instance of another release answering during a
+ * rolling upgrade, or a cached copy), as a script of its own could.
+ *
  * @module
  */
 
 import html from "./page/upload.html" with { type: "text" };
-import js from "./page/upload.js" with { type: "text" };
+import eventStream from "./page/event_stream.js" with { type: "text" };
+import view from "./page/upload_view.js" with { type: "text" };
+import net from "./page/upload_net.js" with { type: "text" };
+import queue from "./page/upload.js" with { type: "text" };
 import css from "./page/upload.css" with { type: "text" };
-import events from "./page/upload_events.js" with { type: "text" };
+import worker from "./page/upload_events.js" with { type: "text" };
 import { ASSETS_PATH, staticText } from "../../services/http/static_text.ts";
 import type { Route } from "../router.ts";
+
+/** The page's script: its parts, joined in the order they run. */
+const js = [eventStream, view, net, queue].join("\n");
+
+/** The shared worker's script: the parser, then the worker. */
+const events = [eventStream, worker].join("\n");
 
 /** Path of the upload page. */
 export const UPLOAD_PAGE_PATH = "/upload";

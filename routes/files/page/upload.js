@@ -1,448 +1,251 @@
-// The upload page: sends the picked or dropped file to POST /files with an
-// Upload-Id chosen here, and follows that upload's events on
-// GET /uploads/events?id=... to draw the reader and writer at work.
-//
-// The events are read with fetch rather than EventSource: EventSource
-// cannot send an Authorization header, which the service asks for when it
-// runs with UPLOAD_TOKEN; fetch can, and the token never lands in a URL.
-// Every tab of the page shares one stream, held by a SharedWorker
-// (/assets/upload_events.js): over HTTP/1.1 chromium keeps 6 connections
-// to the service, and a stream per tab made each upload hold 2. Where
-// there is no such worker (a browser without SharedWorker, or an instance
-// of the service from before it, met during a rolling upgrade), the tab
-// reads its own stream of ?id= as before.
+// The upload page's queue: the files picked or dropped at once are sent to
+// POST /files as many at a time as the browser can run, the others
+// waiting their turn; each is listed as waiting, then progressing, with a
+// Cancel of its own, and the panel draws the reader and the writer of the
+// earliest one running. Served last of the page's script, after
+// event_stream.js, upload_view.js and upload_net.js
+// (routes/files/upload_page.ts).
 "use strict";
 
-const $ = (id) => document.getElementById(id);
-const UNITS = ["B", "KiB", "MiB", "GiB", "TiB"];
-
-function bytes(n) {
-  let i = 0;
-  while (n >= 1024 && i < UNITS.length - 1) {
-    n /= 1024;
-    i++;
-  }
-  return `${i === 0 ? n : n.toFixed(1)} ${UNITS[i]}`;
+// Uploads running at once. Over HTTP/1.1 chromium opens at most 6
+// connections to an origin and queues the rest unseen: a sixth upload sent
+// from the page waited with no sign. With the shared event stream, 4
+// uploads leave a connection for the page's other requests (a download,
+// another tab's upload); with a stream per upload (no shared worker) each
+// holds 2. HTTP/2 and 3 carry every request on one connection.
+async function uploadsAtOnce() {
+  const [navigation] = performance.getEntriesByType("navigation");
+  if (/^h[23]/.test(navigation?.nextHopProtocol ?? "")) return 6;
+  return (await sharedEvents()) ? 4 : 2;
 }
 
-function ms(n) {
-  return n < 1000 ? `${Math.round(n)} ms` : `${(n / 1000).toFixed(1)} s`;
-}
+// The files being sent, { jobs, note }, or undefined between batches.
+let batch;
+// The job the panel shows: the earliest one running, or the last one.
+let shown;
 
-function hex(byteArray) {
-  return Array.from(byteArray, (b) => b.toString(16).padStart(2, "0")).join(
-    "",
-  );
-}
-
-// Like the server's ids: the time in ms (12 hex digits), then 80 random bits.
-function newUploadId() {
-  const time = Date.now().toString(16).padStart(12, "0").slice(-12);
-  return time + hex(crypto.getRandomValues(new Uint8Array(10)));
-}
-
-function authHeaders() {
-  const token = $("token").value.trim();
-  return token ? { authorization: `Bearer ${token}` } : {};
-}
-
-function say(text) {
-  $("status").textContent = text;
-}
-
-// Problem details (RFC 9457) say what went wrong; fall back to the status.
-function problemText(status, text) {
-  try {
-    const problem = JSON.parse(text);
-    return problem.detail || problem.title || `HTTP ${status}`;
-  } catch {
-    return `HTTP ${status}`;
-  }
-}
-
-// Reads the event stream of `response`, calling onEvent(name, data) for
-// each event, until the stream ends (the server ends it after this
-// upload's done or failed event).
-async function readEvents(response, onEvent) {
-  const reader = response.body.pipeThrough(new TextDecoderStream())
-    .getReader();
-  let buffer = "";
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) return;
-    buffer += value;
-    let end;
-    while ((end = buffer.indexOf("\n\n")) >= 0) {
-      const block = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      let name = "message";
-      const data = [];
-      for (const line of block.split("\n")) {
-        if (line.startsWith("event:")) name = line.slice(6).trim();
-        else if (line.startsWith("data:")) data.push(line.slice(5).trim());
-      }
-      if (data.length > 0) onEvent(name, JSON.parse(data.join("\n")));
-    }
-  }
-}
-
-// Subscribes to the events of upload `id`; resolves once the server
-// answered, with the promise of the stream's end and its stop. `cancel`
-// stops it until then: chromium keeps 6 connections to one origin, and
-// with all taken (3 tabs uploading) the subscription waits for one.
-async function watch(id, onEvent, cancel) {
-  const stop = new AbortController();
-  const onCancel = () => stop.abort();
-  cancel.addEventListener("abort", onCancel);
-  const response = await fetch(`/uploads/events?id=${id}`, {
-    headers: authHeaders(),
-    signal: stop.signal,
-  }).finally(() => cancel.removeEventListener("abort", onCancel));
-  if (!response.ok) {
-    const error = new Error(
-      problemText(response.status, await response.text()),
-    );
-    error.status = response.status;
-    throw error;
-  }
-  const ended = readEvents(response, onEvent).catch(() => {});
-  return { ended, stop: () => stop.abort() };
-}
-
-// The shared worker's port once it said hello, or undefined without one.
-let sharedPort;
-// The handler of each upload id this tab watches through the worker.
-const sharedWatches = new Map();
-
-function sharedEvents() {
-  sharedPort ??= new Promise((resolve) => {
-    if (typeof SharedWorker !== "function") return resolve(undefined);
-    let worker;
-    try {
-      // The name keys the worker's version: a tab of a newer page never
-      // talks to a worker started by an older one.
-      worker = new SharedWorker("/assets/upload_events.js", {
-        name: "upload-events-1",
-      });
-    } catch {
-      return resolve(undefined);
-    }
-    // Not served (an older instance answered 404), or refused. A worker
-    // that never says hello (its error not fired: seen once in chromium
-    // under load, the upload then waiting for good) is given up too.
-    worker.addEventListener("error", () => resolve(undefined));
-    setTimeout(() => resolve(undefined), 3000);
-    worker.port.addEventListener("message", ({ data }) => {
-      if (data.type === "hello") resolve(worker.port);
-      else sharedWatches.get(data.id)?.(data);
-    });
-    worker.port.start();
-  });
-  return sharedPort;
-}
-
-// As watch(), through the worker's stream: resolves once the service
-// answered it, `ended` at the upload's done or failed, or a lost stream.
-function watchShared(port, id, onEvent, cancel) {
-  return new Promise((resolve, reject) => {
-    let open = false;
-    let endStream;
-    const ended = new Promise((done) => (endStream = done));
-    const stop = () => {
-      sharedWatches.delete(id);
-      port.postMessage({ type: "unwatch", id });
-      endStream();
-    };
-    const onCancel = () => {
-      stop();
-      reject(new DOMException("cancelled", "AbortError"));
-    };
-    cancel.addEventListener("abort", onCancel, { once: true });
-    const fail = (error) => {
-      cancel.removeEventListener("abort", onCancel);
-      stop();
-      reject(error);
-    };
-    sharedWatches.set(id, (message) => {
-      if (message.type === "ready" && !open) {
-        open = true;
-        cancel.removeEventListener("abort", onCancel);
-        resolve({ ended, stop });
-      } else if (message.type === "refused") {
-        const error = new Error(problemText(message.status, message.text));
-        error.status = message.status;
-        fail(error);
-      } else if (message.type === "lost") {
-        if (open) endStream();
-        else fail(new Error("the event stream broke"));
-      } else if (message.type === "event") {
-        onEvent(message.name, message.data);
-        if (message.name !== "progress") endStream();
-      }
-    });
-    port.postMessage({
-      type: "watch",
-      id,
-      authorization: authHeaders().authorization,
-    });
-  });
-}
-
-// Resolves when `cancel` aborts, as an AbortError.
-function cancelled(cancel) {
-  return new Promise((_, reject) => {
-    const abort = () => reject(new DOMException("cancelled", "AbortError"));
-    if (cancel.aborted) abort();
-    else cancel.addEventListener("abort", abort, { once: true });
-  });
-}
-
-// The events of upload `id`, through the shared worker when there is one.
-// Its script may itself wait for a connection (all 6 taken): Cancel still
-// stops the wait.
-async function watchAny(id, onEvent, cancel) {
-  const port = await Promise.race([sharedEvents(), cancelled(cancel)]);
-  return port
-    ? watchShared(port, id, onEvent, cancel)
-    : watch(id, onEvent, cancel);
-}
-
-// The upload running, if any: its file's name and its abort, which Cancel
-// calls, whether the upload is sent yet or still waits for its subscription.
-let running;
-
-// Sends the file; resolves { status, text } once the server answered,
-// rejects with an AbortError when `cancel` stopped it.
-function send(file, id, onSent, cancel) {
-  return new Promise((resolve, reject) => {
-    if (cancel.aborted) {
-      reject(new DOMException("cancelled", "AbortError"));
-      return;
-    }
-    const xhr = new XMLHttpRequest();
-    cancel.addEventListener("abort", () => xhr.abort());
-    xhr.open("POST", "/files");
-    xhr.setRequestHeader("content-type", "application/octet-stream");
-    xhr.setRequestHeader("upload-id", id);
-    for (const [name, value] of Object.entries(authHeaders())) {
-      xhr.setRequestHeader(name, value);
-    }
-    xhr.upload.addEventListener("progress", (e) => onSent(e.loaded));
-    xhr.addEventListener(
-      "load",
-      () => resolve({ status: xhr.status, text: xhr.responseText }),
-    );
-    xhr.addEventListener("error", () => reject(new Error("network error")));
-    xhr.addEventListener(
-      "abort",
-      () => reject(new DOMException("cancelled", "AbortError")),
-    );
-    xhr.send(file);
-  });
-}
-
-const view = { total: 0, received: 0, previous: undefined, done: false };
-
-function setWidth(id, share) {
-  $(id).style.width = `${Math.round(share * 100)}%`;
-}
-
-// The bars show how the time since the previous update was spent.
-function drawLanes(p) {
-  const before = view.previous || {
-    readerWaitMs: 0,
-    readerBlockedMs: 0,
-    writerWriteMs: 0,
-    writerIdleMs: 0,
-    writerHashWaitMs: 0,
+function newJob(file) {
+  return {
+    file,
+    id: newUploadId(),
+    state: "waiting",
+    total: file.size,
+    received: 0,
+    cancel: new AbortController(),
   };
-  const wait = p.readerWaitMs - before.readerWaitMs;
-  const blocked = p.readerBlockedMs - before.readerBlockedMs;
-  const write = p.writerWriteMs - before.writerWriteMs;
-  const idle = p.writerIdleMs - before.writerIdleMs;
-  // Waiting on the SHA-256 is writer time too (the lane leaves it blank);
-  // figures of an instance without it count none.
-  const hashWait = (p.writerHashWaitMs ?? 0) -
-    (before.writerHashWaitMs ?? 0);
-  const reader = Math.max(wait + blocked, 1e-9);
-  const writer = Math.max(write + idle + hashWait, 1e-9);
-  setWidth("reader-wait", wait / reader);
-  setWidth("reader-blocked", blocked / reader);
-  setWidth("writer-write", write / writer);
-  setWidth("writer-idle", idle / writer);
-  $("reader-text").textContent = `waiting on the network: ${
-    ms(p.readerWaitMs)
-  } · blocked on a full queue: ${ms(p.readerBlockedMs)}`;
-  $("writer-text").textContent = `writing: ${
-    ms(p.writerWriteMs)
-  } · idle on an empty queue: ${ms(p.writerIdleMs)} · waiting on the SHA-256: ${
-    ms(p.writerHashWaitMs ?? 0)
-  }`;
-  $("queue").max = p.queueCapacityBytes || 1;
-  $("queue").value = p.queuedBytes;
-  // An upload stored before the first tick ends with no capacity known:
-  // "0 B of 0 B queued" would claim a queue of none.
-  const capacity = p.queueCapacityBytes
-    ? ` of ${bytes(p.queueCapacityBytes)}`
-    : "";
-  $("queue-text").textContent = `${
-    bytes(p.queuedBytes)
-  }${capacity} queued (most: ${bytes(p.maxQueuedBytes)})`;
-  view.previous = p;
 }
 
-function drawBar(received, rate, bound) {
-  view.received = Math.max(view.received, received);
-  $("bar").max = view.total || 1;
-  $("bar").value = Math.min(view.received, view.total);
-  const parts = [`${bytes(view.received)} of ${bytes(view.total)}`];
-  if (rate !== undefined) {
-    parts.push(`${bytes(rate)}/s`);
-    const left = (view.total - view.received) / Math.max(rate, 1);
-    if (rate > 0) parts.push(`${ms(left * 1000)} left`);
-  }
-  if (bound) parts.push(`${bound}-bound so far`);
-  $("figures").textContent = parts.join(" · ");
+// What the status says of the one file of a batch, by its state.
+const SAID = {
+  waiting: (job) => `Uploading ${job.file.name}…${batch.note}`,
+  running: (job) => `Uploading ${job.file.name}…${batch.note}`,
+  stored: (job) => `Stored ${job.file.name}.${batch.note}`,
+  cancelled: (job) => `Cancelled ${job.file.name}.`,
+  failed: (job) => `Upload failed: ${job.error}`,
+};
+
+// Said once per change: a live region reads each change aloud.
+function sayJob(job) {
+  if (batch.jobs.length !== 1) return;
+  const text = SAID[job.state](job);
+  if (job.said === text) return;
+  job.said = text;
+  say(text);
 }
 
-function onEvent(name, data) {
+function drawJob(job) {
+  drawRow(job);
+  if (job === shown) drawPanel(job);
+  sayJob(job);
+}
+
+function show(job) {
+  shown = job;
+  const many = batch.jobs.length > 1;
+  $("progress-title").textContent = many
+    ? `Progress: ${job.file.name}`
+    : "Progress";
+  drawPanel(job);
+}
+
+function onJobEvent(job, name, data) {
   if (name === "progress") {
-    drawBar(data.bytesReceived, data.bytesPerSecond, data.bound);
-    drawLanes(data);
+    job.received = Math.max(job.received, data.bytesReceived);
+    job.rate = data.bytesPerSecond;
+    job.bound = data.bound;
+    job.before = job.lanes;
+    job.lanes = data;
   } else if (name === "done") {
     // Drawn once: from the event, or from the answer when the event did not
     // come (drawn twice, the lanes showed no time spent since the first).
-    if (view.done) return;
-    view.done = true;
-    drawBar(data.size);
+    if (job.done) return;
+    job.done = true;
+    job.received = Math.max(job.received, data.size);
+    job.rate = undefined;
+    job.bound = undefined;
     // An upload that ran on another instance ends, without REDIS_URL, with
     // the stored file's facts only: no figures to draw.
-    if (data.readerWaitMs === undefined) return;
-    // The final figures; the queue is empty once the upload is stored.
-    const capacity = view.previous ? view.previous.queueCapacityBytes : 0;
-    drawLanes({ ...data, queuedBytes: 0, queueCapacityBytes: capacity });
+    if (data.readerWaitMs !== undefined) {
+      // The final figures; the queue is empty once the upload is stored.
+      const capacity = job.lanes?.queueCapacityBytes ?? 0;
+      job.before = job.lanes;
+      job.lanes = { ...data, queuedBytes: 0, queueCapacityBytes: capacity };
+    }
   }
+  drawJob(job);
 }
 
-// `name`: the picked file's, which a raw upload does not send: the link
-// saves under it (a form upload's Content-Disposition would name it).
-function showResult(result, name) {
-  const bound = {
-    write: "write-bound: the storage was the slower side",
-    hash: "hash-bound: the SHA-256 was the slower side",
-  }[result.bound] ?? "read-bound: the network was the slower side";
-  $("verdict").textContent = `Verdict: ${bound}`;
-  $("result-id").textContent = result.id;
-  $("result-size").textContent = `${result.size} bytes (${bytes(result.size)})`;
-  $("result-sha256").textContent = result.sha256;
-  $("result-time").textContent = `${ms(result.durationMs)} at ${
-    bytes(result.bytesPerSecond)
-  }/s`;
-  $("download").href = `/files/${result.id}`;
-  $("download").download = name;
-  $("result-box").hidden = false;
+// The job's events, or undefined without them (too many watchers: the
+// upload still works); throws when cancelled, or refused for its token.
+function jobEvents(job) {
+  const onEvent = (name, data) => onJobEvent(job, name, data);
+  return watchAny(job.id, onEvent, job.cancel.signal).catch((error) => {
+    if (error.name === "AbortError") throw error;
+    if (error.status === 401) {
+      // The token is what to type next: the keyboard goes there.
+      $("token-box").open = true;
+      $("token").focus();
+      throw error;
+    }
+    return undefined;
+  });
 }
 
-// `note`: what the status says besides, after each of its sentences.
-async function upload(file, { note = "" } = {}) {
-  const id = newUploadId();
-  view.total = file.size;
-  view.received = 0;
-  view.previous = undefined;
-  view.done = false;
-  $("result-box").hidden = true;
-  $("progress-box").hidden = false;
-  // Picked from the keyboard: disabling the focused input drops focus to
-  // the page's body; Cancel, the one thing to do now, takes it instead.
-  const picked = document.activeElement === $("file");
-  $("file").disabled = true;
-  $("cancel").hidden = false;
-  if (picked) $("cancel").focus();
-  drawBar(0);
-  say(`Uploading ${file.name}…${note}`);
-  const cancel = new AbortController();
-  let events;
-  running = {
-    name: file.name,
-    abort: () => cancel.abort(),
-    stopEvents: () => events?.stop(),
-  };
+async function runJob(job) {
+  job.state = "running";
+  if (shown?.state !== "running") show(job);
+  drawJob(job);
   try {
-    events = await watchAny(id, onEvent, cancel.signal).catch((error) => {
-      // Cancelled while it waited for a connection.
-      if (error.name === "AbortError") throw error;
-      if (error.status === 401) {
-        // The token is what to type next: the keyboard goes there.
-        $("token-box").open = true;
-        $("token").focus();
-        throw error;
-      }
-      // Without events (too many watchers), the upload still works.
-      return undefined;
-    });
-    const answer = await send(file, id, (sent) => {
-      if (!view.previous) drawBar(sent);
-    }, cancel.signal);
+    job.events = await jobEvents(job);
+    const answer = await send(job.file, job.id, (sent) => {
+      if (job.lanes) return;
+      job.received = Math.max(job.received, sent);
+      drawJob(job);
+    }, job.cancel.signal);
+    // Refused before it began: no event will end the stream. Stored: the
+    // answer is the done event's data, and the page needs no event (a
+    // stream of every upload on another instance, without REDIS_URL,
+    // hears of none).
+    job.events?.stop();
     if (answer.status !== 201) {
-      // Refused before it began: no event will end the stream.
-      events?.stop();
       throw new Error(problemText(answer.status, answer.text));
     }
-    // The answer is the done event's data: drawn from it, the page needs
-    // no event (a stream of every upload on another instance, without
-    // REDIS_URL, hears of none).
-    events?.stop();
     const result = JSON.parse(answer.text);
-    onEvent("done", result);
-    showResult(result, file.name);
-    say(`Stored ${file.name}.${note}`);
+    onJobEvent(job, "done", result);
+    showResult(result, job.file.name);
+    job.state = "stored";
+    linkRow(job, result);
   } catch (error) {
     if (error.name !== "AbortError") {
       // Lost on the network, the upload may never have reached the
       // service, which then ends no stream: left open, each kept a place.
-      events?.stop();
-      say(`Upload failed: ${error.message}`);
+      job.events?.stop();
+      job.error = error.message;
+      job.state = "failed";
       return;
     }
-    say(`Cancelled ${file.name}.`);
+    job.state = "cancelled";
+    drawJob(job);
     // The server ends the stream with this upload's failed event; a
     // stream it never answered is stopped after a while.
     await Promise.race([
-      events?.ended,
+      job.events?.ended,
       new Promise((resolve) => setTimeout(resolve, 2000)),
     ]);
-    events?.stop();
+    job.events?.stop();
   } finally {
-    running = undefined;
-    // Cancel focused (pressed, or given focus as the upload began): focus
-    // goes back to the file input rather than to the page's start once the
-    // button hides.
-    const refocus = document.activeElement === $("cancel");
-    $("cancel").hidden = true;
-    $("file").disabled = false;
-    if (refocus) $("file").focus();
-    // So the same file can be picked again.
-    $("file").value = "";
+    drawJob(job);
+    const next = batch.jobs.find((other) => other.state === "running");
+    if (job === shown && next) show(next);
   }
 }
 
-// One file at a time: of many dropped at once, the first is sent and the
-// status says how many were not (they were left out without a word).
-// `files`: the ones that can be sent; `given`: how many were dropped.
-function start(files, { given = files.length } = {}) {
-  if (files.length === 0) return;
-  const left = given - 1;
-  const note = left === 0
-    ? ""
-    : ` The other ${left} dropped ${
-      left === 1 ? "file was" : "files were"
-    } not sent: this page uploads one file at a time.`;
-  upload(files[0], { note });
+// The status at the end of a batch of many files.
+function summary(jobs) {
+  const count = (state) => jobs.filter((job) => job.state === state).length;
+  const stored = count("stored");
+  if (stored === jobs.length) return `Stored ${stored} files.${batch.note}`;
+  const parts = [`Stored ${stored} of ${jobs.length} files`];
+  const cancelled = count("cancelled");
+  if (cancelled > 0) parts.push(`${cancelled} cancelled`);
+  const failed = jobs.filter((job) => job.state === "failed");
+  if (failed.length > 0) {
+    parts.push(`${failed.length} failed (${failed[0].error})`);
+  }
+  return `${parts.join("; ")}.${batch.note}`;
+}
+
+// Marks the batch started: the picker off, Cancel shown (and focused if
+// the file was picked from the keyboard: disabling the focused input drops
+// focus to the page's body), a row per file when there are many.
+function begin(jobs) {
+  $("result-box").hidden = true;
+  $("progress-box").hidden = false;
+  const picked = document.activeElement === $("file");
+  $("file").disabled = true;
+  $("cancel").textContent = jobs.length > 1 ? "Cancel all" : "Cancel upload";
+  $("cancel").hidden = false;
+  if (picked) $("cancel").focus();
+  $("files")?.replaceChildren();
+  if ($("files-box")) $("files-box").hidden = jobs.length === 1;
+  for (const job of jobs) {
+    if (jobs.length > 1) addRow(job, () => job.cancel.abort());
+    // Cancelled while it waits its turn: it never starts.
+    job.cancel.signal.addEventListener("abort", () => {
+      if (job.state !== "waiting") return;
+      job.state = "cancelled";
+      drawJob(job);
+    });
+  }
+  show(jobs[0]);
+  for (const job of jobs) drawJob(job);
+}
+
+function end() {
+  // Cancel or a row focused: focus goes back to the file input rather
+  // than to the page's start once they hide.
+  const focused = document.activeElement;
+  const refocus = focused === $("cancel") ||
+    Boolean(focused?.closest?.("#files"));
+  batch = undefined;
+  $("cancel").hidden = true;
+  $("file").disabled = false;
+  if (refocus) $("file").focus();
+  // So the same files can be picked again.
+  $("file").value = "";
+}
+
+// Sends `files`, at most uploadsAtOnce() at a time. `note`: what the
+// status says besides, after each of its sentences.
+async function runBatch(files, { note = "" } = {}) {
+  const jobs = files.map(newJob);
+  batch = { jobs, note };
+  begin(jobs);
+  try {
+    const limit = await uploadsAtOnce();
+    if (jobs.length > 1) {
+      say(
+        `Uploading ${jobs.length} files, ${limit} at a time: the others ` +
+          `wait their turn.${note}`,
+      );
+    }
+    let next = 0;
+    const lane = async () => {
+      while (next < jobs.length) {
+        const job = jobs[next++];
+        if (job.state === "waiting") await runJob(job);
+      }
+    };
+    const lanes = Array.from({ length: Math.min(limit, jobs.length) }, lane);
+    await Promise.all(lanes);
+    if (jobs.length > 1) say(summary(jobs));
+  } finally {
+    end();
+  }
 }
 
 // A dropped folder comes as a File that cannot be read: sent, it failed as
-// "Upload failed: network error". Folders are left out, and said so when
-// nothing else was dropped.
+// "Upload failed: network error". Folders are left out, and said so.
 function startDropped(dataTransfer) {
   const given = [...dataTransfer.files];
   const entries = [...dataTransfer.items]
@@ -453,19 +256,31 @@ function startDropped(dataTransfer) {
     say(`${given[0].name} is a folder: this page uploads files.`);
     return;
   }
-  start(files, { given: given.length });
+  const left = given.length - files.length;
+  const note = left === 0
+    ? ""
+    : ` ${left} dropped ${
+      left === 1 ? "folder was" : "folders were"
+    } not sent: this page uploads files.`;
+  runBatch(files, { note });
 }
 
 addEventListener("DOMContentLoaded", () => {
   const drop = $("drop");
-  $("file").addEventListener("change", (e) => start([...e.target.files]));
+  $("file").addEventListener("change", (e) => {
+    if (e.target.files.length > 0) runBatch([...e.target.files]);
+  });
   $("upload-form").addEventListener("submit", (e) => e.preventDefault());
-  $("cancel").addEventListener("click", () => running?.abort());
+  $("cancel").addEventListener("click", () => {
+    for (const job of batch?.jobs ?? []) job.cancel.abort();
+  });
   // Its script fetched now, while connections are free, not at the upload.
   sharedEvents();
   // Leaving mid-upload: the shared stream stops carrying its events (it
   // closes once no tab watches).
-  addEventListener("pagehide", () => running?.stopEvents());
+  addEventListener("pagehide", () => {
+    for (const job of batch?.jobs ?? []) job.events?.stop();
+  });
   drop.addEventListener("dragover", (e) => {
     e.preventDefault();
     drop.classList.add("over");
@@ -474,10 +289,14 @@ addEventListener("DOMContentLoaded", () => {
   drop.addEventListener("drop", (e) => {
     e.preventDefault();
     drop.classList.remove("over");
-    // One at a time: a file dropped meanwhile is not kept for later.
-    if (!running) startDropped(e.dataTransfer);
-    else {say(
-        `${running.name} is still uploading: drop the next file once it is done.`,
-      );}
+    // One batch at a time: a file dropped meanwhile is not kept for later.
+    if (!batch) startDropped(e.dataTransfer);
+    else if (batch.jobs.length === 1) {
+      say(
+        `${
+          batch.jobs[0].file.name
+        } is still uploading: drop the next file once it is done.`,
+      );
+    } else say("The files are still uploading: drop the next once they are.");
   });
 });

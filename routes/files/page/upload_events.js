@@ -10,34 +10,12 @@
 // The worker's: "hello" once connected, then per id "ready" (the stream is
 // open: send now), "refused" (status and body of the service's answer),
 // "event" (name and data) and "lost" (the stream ended or broke).
+// readEvents is event_stream.js's, served at the start of this script.
 "use strict";
 
 // One stream per Authorization value (tabs may hold different tokens):
 // { stop, ready, ids: Map<id, port> }.
 const streams = new Map();
-
-// Splits the stream's text into events and calls onEvent(name, data).
-async function readEvents(body, onEvent) {
-  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = "";
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) return;
-    buffer += value;
-    let end;
-    while ((end = buffer.indexOf("\n\n")) >= 0) {
-      const block = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      let name = "message";
-      const data = [];
-      for (const line of block.split("\n")) {
-        if (line.startsWith("event:")) name = line.slice(6).trim();
-        else if (line.startsWith("data:")) data.push(line.slice(5).trim());
-      }
-      if (data.length > 0) onEvent(name, JSON.parse(data.join("\n")));
-    }
-  }
-}
 
 function forget(authorization, stream) {
   if (streams.get(authorization) === stream) streams.delete(authorization);
