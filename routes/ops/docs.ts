@@ -70,6 +70,7 @@ const PAGE = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>async-api docs</title>
+<meta name="description" content="The async-api HTTP API: every route of the cached JSONPlaceholder front and the streaming uploads, from its OpenAPI document, with requests to try.">
 <link rel="icon" href="data:,">
 <link rel="stylesheet" href="${ASSETS_PATH}/swagger-ui.css">
 </head>
