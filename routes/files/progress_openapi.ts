@@ -187,12 +187,14 @@ export const progressDocs: ApiFragment = {
     "GET /upload": page(
       "uploadPage",
       "Upload page",
-      "A page that uploads a file and shows its progress live: bytes, " +
+      "A page that uploads files, as many at a time as the browser " +
+        "can run (the others listed as waiting), and shows each one's " +
+        "progress live: bytes, " +
         "rate and time left, the reader (waiting on the network or " +
         "blocked on the full queue), the queue's fill and the writer " +
         "(writing or idle), then the stored file's id, size, SHA-256, a " +
         "download link and the verdict read-, write- or hash-bound; Cancel " +
-        "stops a running upload (nothing is kept). Served " +
+        "stops a waiting or running upload (nothing is kept). Served " +
         "by this service with a same-origin Content-Security-Policy; with " +
         "`UPLOAD_TOKEN` the page asks for the token.",
       "text/html",
