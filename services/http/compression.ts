@@ -34,7 +34,8 @@
  */
 
 import { LRUCache } from "lru-cache";
-import { type Coding, concat, encode, readUpTo } from "./encoders.ts";
+import { concat } from "./bytes_concat.ts";
+import { type Coding, encode, readUpTo } from "./encoders.ts";
 import { codingOf } from "./accept_encoding.ts";
 import type { Pieces } from "./pieces.ts";
 import type { Reply } from "./reply.ts";

@@ -55,18 +55,6 @@ export async function readUpTo(
   return { chunks, length, rest };
 }
 
-/** `chunks` as one array of `length` bytes (the one chunk itself, alone). */
-export function concat(chunks: Uint8Array[], length: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return out;
-}
-
 /**
  * `bytes` in brotli, through the web `CompressionStream`. node:zlib's
  * brotli encoder (`brotliCompress`, `brotliCompressSync` and

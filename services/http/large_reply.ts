@@ -22,7 +22,7 @@
  * @module
  */
 
-import { concat } from "./encoders.ts";
+import { concat } from "./bytes_concat.ts";
 import { lengthOf, Pieces } from "./pieces.ts";
 import { headRecord, type Reply } from "./reply.ts";
 import { type SendTimeoutOptions, withSendTimeout } from "./stall_timeout.ts";

@@ -14,6 +14,7 @@
  * @module
  */
 
+import { concat } from "../http/bytes_concat.ts";
 /** Longest answer body kept: S3's error documents are small. */
 export const MAX_ANSWER_BYTES = 64 * 1024;
 
@@ -117,7 +118,9 @@ export class AnswerReader {
     while (kept <= MAX_ANSWER_BYTES) {
       let eol;
       while ((eol = indexOf(this.#buffered, CRLF2.subarray(0, 2))) < 0) {
-        if (this.#ended || this.#buffered.byteLength > 1024) return join(parts);
+        if (this.#ended || this.#buffered.byteLength > 1024) {
+          return concat(parts);
+        }
         await this.#more(Infinity);
       }
       const line = new TextDecoder().decode(this.#buffered.subarray(0, eol));
@@ -130,7 +133,7 @@ export class AnswerReader {
       if (chunk.byteLength < size) break; // cut off, or past the kept bytes
       await this.#upTo(2); // the chunk's CRLF
     }
-    return join(parts);
+    return concat(parts);
   }
 
   /** Reads more; false if `waitMs` passed first (the read goes on). */
@@ -172,16 +175,6 @@ export class AnswerReader {
       this.#ended = true;
       return;
     }
-    this.#buffered = join([this.#buffered, into.subarray(0, n)]);
+    this.#buffered = concat([this.#buffered, into.subarray(0, n)]);
   }
-}
-
-function join(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.byteLength;
-  }
-  return out;
 }

@@ -36,6 +36,7 @@
  * @module
  */
 
+import { concat } from "../http/bytes_concat.ts";
 import {
   EventStream,
   type EventStreamEnd,
@@ -116,17 +117,6 @@ export interface OpenWatcherOptions {
    * only `maxWatchers` applies.
    */
   client?: string | undefined;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.byteLength;
-  }
-  return out;
 }
 
 /**
