@@ -19,26 +19,11 @@ import { sharedCeph } from "./fixtures/ceph.ts";
 import { cephTest, s3Args } from "./fixtures/s3_app.ts";
 import { selfSigned } from "./fixtures/self_signed.ts";
 import { spawnService } from "./fixtures/spawn.ts";
+import { startTaskFlagsFor } from "./fixtures/start_task_flags.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";
 import { uploadGrowth } from "./fixtures/upload_growth.ts";
 
 const MiB = 1024 * 1024;
-
-/**
- * The `start` task's flags, but its folders (`./data`), which become
- * `dataDir`.
- */
-async function startTaskFlags(dataDir: string): Promise<string[]> {
-  const config = JSON.parse(
-    await Deno.readTextFile(new URL("../deno.json", import.meta.url)),
-  );
-  const words: string[] = config.tasks.start.command.split(/\s+/);
-  const kept = words.filter((word) =>
-    word.startsWith("--") && !/^--allow-(read|write)=/.test(word)
-  );
-  assert.ok(kept.some((word) => word.startsWith("--v8-flags=")));
-  return [...kept, `--allow-read=${dataDir}`, `--allow-write=${dataDir}`];
-}
 
 cephTest(
   "s3 over https: a 256 MiB upload raises the service's peak RSS by no more than queue + parts in flight + 32 MiB, as over http",
@@ -62,7 +47,7 @@ cephTest(
         ]),
         {
           env: { DENO_CERT: tls.cert },
-          denoArgs: await startTaskFlags(data),
+          denoArgs: startTaskFlagsFor(data),
         },
       );
       const grown = await uploadGrowth(service.url, service.child.pid, dir, {

@@ -22,29 +22,11 @@ import { libfaketime } from "./fixtures/libfaketime.ts";
 import { bytesOf, cephTest, s3Args, sha256Hex } from "./fixtures/s3_app.ts";
 import { selfSigned } from "./fixtures/self_signed.ts";
 import { spawnService } from "./fixtures/spawn.ts";
+import { startTaskFlagsFor } from "./fixtures/start_task_flags.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";
 
 const MiB = 1024 * 1024;
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
-
-/**
- * The `start` task's flags but its folders (`--allow-read`/`--allow-write`
- * of `./data`), which become `dataDir`.
- */
-async function startTaskFlags(dataDir: string): Promise<string[]> {
-  const config = JSON.parse(
-    await Deno.readTextFile(new URL("../deno.json", import.meta.url)),
-  );
-  const words: string[] = config.tasks.start.command.split(/\s+/);
-  const kept = words.filter((word) =>
-    word.startsWith("--") && !/^--allow-(read|write)=/.test(word)
-  );
-  assert.ok(
-    kept.some((word) => word.startsWith("--allow-env=")),
-    words.join(" "),
-  );
-  return [...kept, `--allow-read=${dataDir}`, `--allow-write=${dataDir}`];
-}
 
 /** POSTs `body` to `/files`; resolves the created file's JSON. */
 async function upload(url: string, body: BodyInit) {
@@ -99,7 +81,7 @@ cephTest(
     await using ceph = await sharedCeph({ tls });
     assert.match(ceph.endpoint, /^https:/);
     await withTempDir(async (dir) => {
-      const permissions = [["-A"], await startTaskFlags(dir)];
+      const permissions = [["-A"], startTaskFlagsFor(dir)];
       for (const denoArgs of permissions) {
         await using service = await spawnService(
           s3Args(ceph, ["--data-dir", dir]),
