@@ -86,7 +86,7 @@ function exitOneWhenTheListenerEnds(): void {
   globalThis.addEventListener("unload", () => {
     if (ending) return;
     ending = true;
-    logger.error("server.stopped", {
+    logger.errorAtExit("server.stopped", {
       detail: "deno serve's listener ended (accept() failed: out of file " +
         "descriptors?); exiting 1 for a restart",
     });

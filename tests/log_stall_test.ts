@@ -164,3 +164,24 @@ Deno.test("the access line keeps 1024 characters of a huge path or method, marke
     assert.ok(JSON.stringify(request).length < 3_000);
   }
 });
+
+Deno.test("an error said just before Deno.exit reaches stderr, even with a write of the sink in flight", async () => {
+  const logger = new URL("../services/ops/logger.ts", import.meta.url).href;
+  // The first error starts the sink's asynchronous write; the exit comes
+  // before it can finish, as serve.ts's server.stopped did in a CI run.
+  const script = `import { createLogger } from "${logger}";
+const log = createLogger();
+log.error("first.in_flight", { n: 1 });
+log.errorAtExit("last.before_exit", { n: 2 });
+Deno.exit(1);`;
+  for (let run = 0; run < 5; run++) {
+    const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: ["eval", "--no-check", script],
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    assert.equal(code, 1);
+    const text = new TextDecoder().decode(stderr);
+    assert.match(text, /"level":"error","msg":"last\.before_exit","n":2\}\n/);
+  }
+});

@@ -119,6 +119,16 @@ export class LogSink {
     if (!this.#writing) this.#drain();
   }
 
+  /**
+   * Writes one error line on stderr at once, synchronously, ahead of what
+   * waits: the process exits right after, so nothing queued would be
+   * written anyway, and a stalled stderr may hold that exit (as every error
+   * line did before this sink).
+   */
+  errorSync(line: string): void {
+    writeAllSync(this.#stderr, line + "\n");
+  }
+
   /** Resolves once every line taken so far is written (or lost). */
   idle(): Promise<void> {
     if (!this.#writing && this.#pending === 0) return Promise.resolve();

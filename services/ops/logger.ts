@@ -41,6 +41,13 @@ export interface Logger {
   dropped(): number;
   /** Resolves once the lines logged so far are written (or lost). */
   written(): Promise<void>;
+  /**
+   * Writes an `error` record on stderr at once, synchronously: for the
+   * line said just before `Deno.exit` (in an `unload` listener, where no
+   * asynchronous write completes). Through the sink's queue such a line
+   * was lost when the exit came first (`server.stopped`, in a CI run).
+   */
+  errorAtExit(msg: string, fields?: LogFields): void;
 }
 
 /** Options of {@linkcode createLogger}. */
@@ -168,6 +175,11 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     always: (msg, fields) => write(lineOf("info", msg, fields), "info"),
     dropped: () => sink?.dropped ?? 0,
     written: () => sink?.idle() ?? Promise.resolve(),
+    errorAtExit: (msg, fields) => {
+      const line = lineOf("error", msg, fields);
+      if (sink === undefined) write(line, "error");
+      else sink.errorSync(line);
+    },
   };
 }
 
