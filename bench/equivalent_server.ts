@@ -37,7 +37,7 @@ import { codingOf } from "../services/http/accept_encoding.ts";
 import { EXPOSED_HEADERS } from "../services/http/cors.ts";
 import { type Coding, encode } from "../services/http/encoders.ts";
 import { servedHost } from "../services/http/request_target.ts";
-import { createLogger } from "../services/ops/logger.ts";
+import { createLogger, type Logger } from "../services/ops/logger.ts";
 import { serveGuarded } from "../services/server/http_server.ts";
 
 /** What the peer sends and logs, taken from the service. */
@@ -52,7 +52,7 @@ export interface EquivalentSpec {
 }
 
 // The service's own logger: the same line, batched the same way.
-const logger = createLogger();
+const stdoutLogger = createLogger();
 
 /** The spec's body in each coding the service sends (see {@linkcode encodedBodies}). */
 export type EncodedBodies = Readonly<Record<Coding, Uint8Array>>;
@@ -237,11 +237,22 @@ function ttlMaker(
   };
 }
 
+/** Options of {@linkcode equivalentHandler}. */
+export interface EquivalentOptions {
+  /**
+   * Where the log line goes: the service's own stdout logger (batched, so a
+   * test that gives none has writes in flight when it ends).
+   */
+  logger?: Logger;
+}
+
 /** The request handler for `spec`: its answers and its log line. */
 export function equivalentHandler(
   spec: EquivalentSpec,
   encoded: EncodedBodies,
+  options: EquivalentOptions = {},
 ): (req: Request) => Response {
+  const { logger = stdoutLogger } = options;
   const { time: _time, level: _level, msg, ...fields } = spec.log;
   return answerHandler(spec, {
     encoded,
@@ -268,12 +279,13 @@ if (import.meta.main) {
     hostname: "127.0.0.1",
     port: 0,
     onListen: ({ hostname, port }: Deno.NetAddr) =>
-      logger.info("listening", { url: `http://${hostname}:${port}` }),
+      stdoutLogger.info("listening", { url: `http://${hostname}:${port}` }),
   };
   // --guarded: under the service's own connection layer (its accept loop,
   // connection cap, header and keep-alive timeouts; its defaults), which
   // the report sets apart from the service's own per-request work.
   const handler = equivalentHandler(spec, await encodedBodies(spec));
-  if (mode === "--guarded") serveGuarded({ ...listen, handler, logger });
-  else Deno.serve(listen, handler);
+  if (mode === "--guarded") {
+    serveGuarded({ ...listen, handler, logger: stdoutLogger });
+  } else Deno.serve(listen, handler);
 }
