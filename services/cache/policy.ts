@@ -79,6 +79,8 @@ export interface ResponseCacheOptions {
 export class ResponseCache {
   readonly #store: CacheStore;
   readonly #ttlMs: number;
+  /** The TTL in the whole seconds of `max-age`. */
+  readonly #lifetime: number;
   readonly #swrMs: number;
   readonly #sieMs: number;
   readonly #now: () => number;
@@ -131,6 +133,7 @@ export class ResponseCache {
     }
     this.#store = store;
     this.#ttlMs = ttlSeconds * 1000;
+    this.#lifetime = Math.floor(ttlSeconds);
     this.#swrMs = staleWhileRevalidateSeconds * 1000;
     this.#sieMs = staleIfErrorSeconds * 1000;
     this.#now = now;
@@ -165,7 +168,7 @@ export class ResponseCache {
     // check, this one and the `Age` alike.
     const cached = this.#store.peek?.(key, now);
     if (cached === undefined) return undefined;
-    if (now - cached.storedAt >= this.#ttlMs) return undefined;
+    if (!this.#fresh(now - cached.storedAt)) return undefined;
     return this.#result(cached, "hit", now);
   }
 
@@ -182,7 +185,7 @@ export class ResponseCache {
     if (cached && cached.unconfirmed !== true) {
       const now = this.#now();
       const age = now - cached.storedAt;
-      if (age < this.#ttlMs) return this.#result(cached, "hit", now);
+      if (this.#fresh(age)) return this.#result(cached, "hit", now);
       if (age < this.#ttlMs + this.#swrMs) {
         if (!this.#inflight.has(key)) this.#revalidate(key, load, cached);
         return this.#result(cached, "stale", now);
@@ -240,6 +243,22 @@ export class ResponseCache {
     }
   }
 
+  /**
+   * Whether an entry `residentMs` old is fresh here: while the `Age` it
+   * goes out with (whole seconds, rounded up: `#result`) is below its
+   * `max-age`, so a browser or a shared cache finds every hit fresh too
+   * (RFC 9111 4.2.1). Counted in milliseconds, an entry in the last second
+   * of its TTL was a hit sent at `Age` = `max-age`: stale on arrival.
+   * That second is the stale-while-revalidate window's now (served at
+   * once, refreshed behind), or a miss without one. With a TTL of 1 s no
+   * hit can go out fresh (`Age: 1`, `max-age=1`); there it counts in
+   * milliseconds still, else every request would refresh the entry.
+   */
+  #fresh(residentMs: number): boolean {
+    if (residentMs >= this.#ttlMs) return false;
+    return this.#lifetime <= 1 || Math.ceil(residentMs / 1000) < this.#lifetime;
+  }
+
   /** Waits for background refreshes (used on shutdown and in tests). */
   async settled(): Promise<void> {
     while (this.#background.size > 0) {
@@ -256,7 +275,7 @@ export class ResponseCache {
   ): CacheResult {
     this.#onOutcome?.(outcome);
     const residentMs = Math.max(0, now - entry.storedAt);
-    const lifetime = Math.floor(this.#ttlMs / 1000);
+    const lifetime = this.#lifetime;
     const stale = outcome === "stale" || outcome === "stale-if-error";
     // An answer from the store counts its age up to the next second, so a
     // downstream cache, which keeps it max-age minus Age, lets it go by
@@ -305,7 +324,7 @@ export class ResponseCache {
           key,
           () => this.#fetch(key, load, { stale, ifFailed }, ticket),
           // Another instance's entry stands in only while fresh.
-          (entry) => this.#now() - entry.storedAt < this.#ttlMs,
+          (entry) => this.#fresh(this.#now() - entry.storedAt),
         );
       } finally {
         // A superseded load's key may be loading afresh already.
