@@ -81,7 +81,7 @@ function exitOneWhenTheListenerEnds(): void {
   void stop.first.then((signal) => {
     ending = true;
     if (missed !== undefined) signalAgain(signal);
-    void closeWhenIdle();
+    void closeWhenIdle(signal);
   });
   globalThis.addEventListener("unload", () => {
     if (ending) return;
@@ -200,18 +200,26 @@ function signalAgain(signal: Deno.Signal): void {
  * main.ts): `deno serve` waited for them, so a hung upstream held the
  * process up to UPSTREAM_TIMEOUT_MS past the grace (29 s with 30 s).
  */
-async function closeWhenIdle(): Promise<void> {
+async function closeWhenIdle(signal: Deno.Signal): Promise<void> {
   app.beginDrain();
   // deno serve's shutdown cuts the request bodies still arriving, so an
   // upload cannot finish: stopped now, it answers 503 with Retry-After
   // (nothing kept), where the cut body answered 400 'Upload aborted',
   // blaming the client.
   app.abortUploads();
-  const deadline = Date.now() + config.shutdownGraceMs;
+  // Monotonic: counted by the wall clock, a step of it (NTP, `date -s`)
+  // cut the grace short or held the worker an hour more.
+  const deadline = performance.now() + config.shutdownGraceMs;
+  // Each worker's grace begins here, told as main.ts tells its own.
+  logger.always("shutdown.begin", {
+    signal,
+    inflight: app.inflight,
+    graceMs: config.shutdownGraceMs,
+  });
   await untilIdle(deadline);
   if (app.inflight > 0) {
     app.stopUpstreamCalls();
-    await untilIdle(Date.now() + STOPPED_ANSWERS_MS);
+    await untilIdle(performance.now() + STOPPED_ANSWERS_MS);
   }
   // Bodies still being sent (downloads) are cut at the grace's end: deno
   // serve waits for them, so a slow client held the worker until its last
@@ -223,7 +231,7 @@ async function closeWhenIdle(): Promise<void> {
   // is cleared after: left running, it held the closed worker that long.
   let timer: ReturnType<typeof setTimeout> | undefined;
   const left = new Promise((resolve) => {
-    timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
+    timer = setTimeout(resolve, Math.max(0, deadline - performance.now()));
   });
   await Promise.race([app.cache.settled(), left]);
   clearTimeout(timer);
@@ -233,13 +241,13 @@ async function closeWhenIdle(): Promise<void> {
 
 /**
  * Resolves once `busy()` (by default, the requests in flight) is 0, or at
- * `deadline` (epoch ms).
+ * `deadline` (`performance.now()` ms).
  */
 async function untilIdle(
   deadline: number,
   busy = () => app.inflight,
 ): Promise<void> {
-  while (busy() > 0 && Date.now() < deadline) {
+  while (busy() > 0 && performance.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, IDLE_POLL_MS));
   }
 }

@@ -29,7 +29,7 @@ export interface IndexProgress {
   read: number;
   /** Sidecars to read (the committed files in the folder). */
   total: number;
-  /** When the reading began (ms since the epoch). */
+  /** When the reading began (`performance.now()`: its pace is a duration). */
   since: number;
 }
 
@@ -306,7 +306,7 @@ export class FolderIndex {
       }
     }
     const found: IndexEntry[] = [];
-    const progress = { read: 0, total: fresh.length, since: Date.now() };
+    const progress = { read: 0, total: fresh.length, since: performance.now() };
     if (!this.built) this.#progress = progress;
     for (let i = 0; i < fresh.length && !this.#stopped; i += READ_BATCH) {
       progress.read = i;

@@ -33,7 +33,7 @@ export const DEFAULT_LIST_WAIT_MS = 1000;
  */
 export function retryAfterSeconds(
   progress: IndexProgress | undefined,
-  now: number = Date.now(),
+  now: number = performance.now(),
 ): number {
   const { min, max } = RETRY_AFTER_RANGE;
   if (progress === undefined || progress.read === 0) {

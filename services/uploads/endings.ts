@@ -54,7 +54,12 @@ export interface RecentEndingsOptions {
   ttlMs?: number;
   /** Logs endings that could not be shared, and when they were. */
   logger?: Logger;
-  /** Clock, for tests. @default {Date.now} */
+  /**
+   * Clock, ms, for tests: monotonic (an ending's `at` never leaves this
+   * process; Redis counts its own TTL), so a step of the wall clock neither
+   * forgets the endings at once nor keeps them an hour more.
+   * @default {performance.now}
+   */
   now?: () => number;
 }
 
@@ -83,7 +88,7 @@ export class RecentEndings {
       maxKept = DEFAULT_MAX_ENDINGS,
       ttlMs = DEFAULT_ENDING_TTL_MS,
       logger = silentLogger,
-      now = Date.now,
+      now = () => performance.now(),
     } = options;
     checkWholeNumbers({ maxKept, ttlMs });
     this.#link = options.link;

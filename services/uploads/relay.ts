@@ -67,7 +67,11 @@ export interface UploadRelayOptions {
   logger?: Logger;
   /** Counts messages (metrics). */
   onCount?: (count: RelayCount) => void;
-  /** Clock, for tests. @default {Date.now} */
+  /**
+   * Clock, ms, for tests: monotonic (a `seen` never leaves this process),
+   * so a step of the wall clock neither drops the uploads heard of at once
+   * nor lists a stopped instance's for an hour. @default {performance.now}
+   */
   now?: () => number;
 }
 
@@ -103,7 +107,7 @@ export class UploadRelay {
       maxRemote = DEFAULT_MAX_REMOTE,
       logger = silentLogger,
       onCount = () => {},
-      now = Date.now,
+      now = () => performance.now(),
     } = options;
     checkWholeNumbers({ staleMs, maxRemote });
     this.#link = link;
