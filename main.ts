@@ -29,6 +29,7 @@ import {
 } from "./services/server/http_server.ts";
 import { collectGarbage } from "./services/ops/collect_garbage.ts";
 import { createLogger, type Logger } from "./services/ops/logger.ts";
+import { exitAfterLines } from "./services/ops/exit_after_lines.ts";
 import { logUnhandledRejections } from "./services/http/request_scope.ts";
 import { isStallTimeout } from "./services/http/stall_timeout.ts";
 import { BodySourceError } from "./services/http/body_source_error.ts";
@@ -57,9 +58,6 @@ export const STOP_UPLOADS_MS = 2_000;
 // How long a drain keeps serving the kept-alive connections before it
 // closes those idle (see untilUploadsEnd).
 const DRAIN_IDLE_MS = 1_000;
-
-// How long the exit waits for the log lines still being written.
-const LOG_FLUSH_MS = 1_000;
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -227,7 +225,9 @@ async function untilSignal(logger: Logger): Promise<string> {
   for (const name of signals) {
     Deno.addSignalListener(name, () => {
       logger.warn("shutdown.forced", { signal: name });
-      Deno.exit(1);
+      // Not Deno.exit at once: the line was lost when a write of the log
+      // was in flight (exit_after_lines.ts).
+      void exitAfterLines(logger, 1);
     });
   }
   return signal;
@@ -364,10 +364,8 @@ async function main(args: string[]): Promise<void> {
   if (refusal !== undefined) refuseStart(refusal);
   const logger = createLogger({ level: config.logLevel });
   await serve(config, logger);
-  // The last lines (`shutdown.end`) out before the exit; a stalled log
-  // reader holds it no longer than this (what is left is dropped).
-  await Promise.race([logger.written(), delay(LOG_FLUSH_MS)]);
-  Deno.exit(0);
+  // The last lines (`shutdown.end`) out before the exit.
+  await exitAfterLines(logger, 0);
 }
 
 if (import.meta.main) main(Deno.args);

@@ -28,6 +28,7 @@ import { logUnhandledRejections } from "./services/http/request_scope.ts";
 import { describeConfig } from "./services/ops/config.ts";
 import { collectGarbage } from "./services/ops/collect_garbage.ts";
 import { createLogger } from "./services/ops/logger.ts";
+import { exitAfterLines } from "./services/ops/exit_after_lines.ts";
 import { stopReadingBodies } from "./services/http/slow_bodies.ts";
 import { cutOpenBodies, openBodies } from "./services/http/send_tally.ts";
 import {
@@ -158,7 +159,9 @@ function giveUpTheStartPastTheGrace(): () => void {
           "start (the store? Redis?) took longer than SHUTDOWN_GRACE_MS; " +
           "exiting",
       });
-      Deno.exit(0);
+      // Not Deno.exit at once: the line was lost when a write of the log
+      // was in flight (exit_after_lines.ts).
+      void exitAfterLines(logger, 0);
     }, config.shutdownGraceMs + STOPPED_ANSWERS_MS);
   });
   return () => {
