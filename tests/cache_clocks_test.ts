@@ -12,11 +12,10 @@
  */
 
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { silentLogger } from "../services/ops/logger.ts";
 import { RedisHealth } from "../services/redis/redis_health.ts";
-import { libfaketime } from "./fixtures/libfaketime.ts";
+import { libfaketime, steppedClock } from "./fixtures/libfaketime.ts";
 import { startRedis } from "./fixtures/redis.ts";
 import { type SpawnedService, spawnService } from "./fixtures/spawn.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
@@ -127,40 +126,34 @@ Deno.test("REDIS_URL: instances whose clocks differ by 30 s or 10 min count an e
 });
 
 Deno.test("an instance whose wall clock steps an hour back, then forward, keeps each entry fresh for the TTL: no longer, no shorter", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "clock-step-" });
-  try {
-    const offset = join(dir, "offset");
-    await Deno.writeTextFile(offset, "+0");
-    await using upstream = startFixtureUpstream();
-    await using service = await serviceWithClock([
-      "--upstream-url",
-      upstream.url,
-      "--cache-ttl-seconds",
-      String(TTL_SECONDS),
-    ], { FAKETIME_TIMESTAMP_FILE: offset, FAKETIME_NO_CACHE: "1" });
+  await using clock = await steppedClock();
+  await using upstream = startFixtureUpstream();
+  await using service = await spawnService([
+    "--upstream-url",
+    upstream.url,
+    "--cache-ttl-seconds",
+    String(TTL_SECONDS),
+  ], { env: clock.env });
 
-    assert.match((await look(service, "/posts/1")).cacheStatus, /fwd=miss/);
-    await Deno.writeTextFile(offset, "-1h");
-    const stepped = await look(service, "/posts/1");
-    assert.ok(Date.now() - stepped.loggedAt > HOUR_MS - 10_000, "stepped");
-    assert.match(stepped.cacheStatus, /; hit; ttl=/);
-    await sleep(TTL_SECONDS * 1000 + 300);
-    // On main: a hit, `Age: 0`, for an hour more.
-    const past = await look(service, "/posts/1");
-    assert.doesNotMatch(past.cacheStatus, /; hit/);
-    assert.ok(past.age >= TTL_SECONDS, `Age ${past.age}`);
+  assert.match((await look(service, "/posts/1")).cacheStatus, /fwd=miss/);
+  await clock.step("-1h");
+  const stepped = await look(service, "/posts/1");
+  assert.ok(Date.now() - stepped.loggedAt > HOUR_MS - 10_000, "stepped");
+  assert.match(stepped.cacheStatus, /; hit; ttl=/);
+  await sleep(TTL_SECONDS * 1000 + 300);
+  // On main: a hit, `Age: 0`, for an hour more.
+  const past = await look(service, "/posts/1");
+  assert.doesNotMatch(past.cacheStatus, /; hit/);
+  assert.ok(past.age >= TTL_SECONDS, `Age ${past.age}`);
 
-    assert.match((await look(service, "/posts/2")).cacheStatus, /fwd=miss/);
-    await Deno.writeTextFile(offset, "+1h");
-    // On main: an hour old at once (past every window: loaded again).
-    const forward = await look(service, "/posts/2");
-    assert.ok(forward.loggedAt - Date.now() > HOUR_MS - 10_000, "stepped");
-    assert.match(forward.cacheStatus, /; hit; ttl=/);
-    assert.ok(forward.age <= 1, `Age ${forward.age}`);
-    assert.equal(upstream.hits("/posts/2"), 1);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  assert.match((await look(service, "/posts/2")).cacheStatus, /fwd=miss/);
+  await clock.step("+1h");
+  // On main: an hour old at once (past every window: loaded again).
+  const forward = await look(service, "/posts/2");
+  assert.ok(forward.loggedAt - Date.now() > HOUR_MS - 10_000, "stepped");
+  assert.match(forward.cacheStatus, /; hit; ttl=/);
+  assert.ok(forward.age <= 1, `Age ${forward.age}`);
+  assert.equal(upstream.hits("/posts/2"), 1);
 });
 
 Deno.test("Redis is left alone 1 s after a slow command, not an hour more when the wall clock steps back meanwhile", async () => {
