@@ -83,3 +83,81 @@ Deno.test("putBytes: a store that refuses before 100 Continue gets no bytes, and
     await new Promise((resolve) => server.close(resolve));
   }
 });
+
+/**
+ * A store on a raw loopback socket (framings node:http's server never
+ * sends): reads the head and `Content-Length` bytes of one PUT, then
+ * writes `answer`'s pieces in turn (after the head, `interim` first, as an
+ * answer to `Expect`) and closes. Resolves the bytes the store received.
+ */
+async function rawStore(
+  answer: { interim?: string; pieces: string[] },
+  run: (url: URL) => Promise<void>,
+): Promise<number> {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const served = (async () => {
+    using conn = await listener.accept();
+    let seen = "";
+    const into = new Uint8Array(64 * 1024);
+    while (!seen.includes("\r\n\r\n")) {
+      seen += new TextDecoder().decode(
+        into.subarray(0, await conn.read(into) ?? 0),
+      );
+    }
+    const head = seen.slice(0, seen.indexOf("\r\n\r\n"));
+    const length = Number(/content-length: (\d+)/i.exec(head)?.[1]);
+    const enc = new TextEncoder();
+    if (answer.interim) await conn.write(enc.encode(answer.interim));
+    let received = seen.length - head.length - 4;
+    while (received < length) {
+      const n = await conn.read(into);
+      if (n === null) break;
+      received += n;
+    }
+    for (const piece of answer.pieces) await conn.write(enc.encode(piece));
+    return received;
+  })();
+  try {
+    await run(new URL(`http://127.0.0.1:${listener.addr.port}/bucket/part`));
+    return await served;
+  } finally {
+    listener.close();
+  }
+}
+
+Deno.test("putBytes: interim answers before the final one are passed over, and a Content-Length body is read", async () => {
+  const received = await rawStore({
+    interim: "HTTP/1.1 100 Continue\r\n\r\n",
+    pieces: [
+      "HTTP/1.1 103 Early Hints\r\nlink: </x>; rel=preload\r\n\r\n",
+      'HTTP/1.1 200 OK\r\nETag: "abc"\r\nContent-Length: 5\r\n\r\nhe',
+      "llo",
+    ],
+  }, async (url) => {
+    const answer = await putBytes(url, new Headers(), new Uint8Array(70_000));
+    assert.equal(answer.status, 200);
+    assert.equal(answer.headers.get("etag"), '"abc"');
+    assert.equal(answer.text, "hello");
+  });
+  assert.equal(received, 70_000);
+});
+
+Deno.test("putBytes: an answer framed by the close is read whole; a long one is cut at 64 KiB", async () => {
+  const pieces = [
+    "HTTP/1.1 500 Internal Server Error\r\nConnection: close\r\n\r\n<Error>",
+    "<Code>InternalError</Code></Error>",
+  ];
+  const interim = "HTTP/1.1 100 Continue\r\n\r\n";
+  await rawStore({ interim, pieces }, async (url) => {
+    const answer = await putBytes(url, new Headers(), new Uint8Array(10));
+    assert.equal(answer.status, 500);
+    assert.equal(answer.text, "<Error><Code>InternalError</Code></Error>");
+  });
+  const long = ["HTTP/1.1 200 OK\r\nContent-Length: 200000\r\n\r\n"];
+  for (let i = 0; i < 20; i++) long.push("x".repeat(10_000));
+  await rawStore({ interim, pieces: long }, async (url) => {
+    const answer = await putBytes(url, new Headers(), new Uint8Array(10));
+    assert.equal(answer.status, 200);
+    assert.equal(answer.text, "x".repeat(64 * 1024));
+  });
+});

@@ -1,22 +1,27 @@
 /**
- * A PUT of bytes (a multipart upload's part, a metadata object) written
- * straight onto a connection of its own (`Deno.connect`, then
- * `Deno.startTls` for an `https://` store) rather than through `fetch`.
- * Deno 2.9's fetch copies a request body (the Request's copy of the bytes,
- * freed only when collected, and the runtime's send buffer): 64 parts of
- * 8 MiB, 4 at a time, to radosgw over https grew a process by ~170 MiB
- * over fetch and by ~13 MiB this way. The bytes go out from the caller's
- * buffer, with a `Content-Length` (S3 refuses chunked parts), after
- * `Expect: 100-continue`.
+ * A PUT of bytes (a multipart upload's part, a metadata object) sent over
+ * a connection of its own (`Deno.connect`, then `Deno.startTls` for an
+ * `https://` store) rather than through `fetch`. Deno 2.9's fetch copies a
+ * request body (the Request's copy of the bytes, freed only when
+ * collected, and the runtime's send buffer): 64 parts of 8 MiB, 4 at a
+ * time, to radosgw over https grew a process by ~170 MiB over fetch and by
+ * ~13 MiB this way. The bytes go out from the caller's buffer, with a
+ * `Content-Length` (S3 refuses chunked parts), after `Expect: 100-continue`.
+ *
+ * The HTTP/1.1 exchange itself (request head, `100 Continue` and other
+ * interim answers, the answer's fields and its body framed by
+ * `Content-Length`, chunked coding or the close) is node:http's client,
+ * handed that connection through `createConnection`; nothing of HTTP is
+ * parsed here.
  *
  * Over TLS the connection trusts what fetch trusts: Mozilla's roots and
  * the PEM file named by `DENO_CERT` (read by the runtime: no read or env
- * permission needed). Not node:https, which carried no part to an
- * `https://` store (node:http carried them to `http://` ones): Deno 2.9's
- * node:https trusts neither `DENO_CERT` nor, under the start task's
- * permissions, any CA (it wants `--allow-sys` for the CA store), and its
- * `ca` option would need the file read by the code (`--allow-read` and
- * `--allow-env=DENO_CERT`, which the start task does not grant).
+ * permission needed). Not node:https's own connection: Deno 2.9's
+ * node:https trusts neither `DENO_CERT` ("self-signed certificate") nor,
+ * under the start task's permissions, any CA (`NotCapable`: it wants
+ * `--allow-sys` for the CA store), and its `ca` option would need the file
+ * read by the code (`--allow-read` and `--allow-env=DENO_CERT`, which the
+ * start task does not grant).
  *
  * ```ts ignore
  * const answer = await putBytes(url, signedHeaders, bytes, { signal });
@@ -26,12 +31,24 @@
  * @module
  */
 
-import { AnswerReader, type PutAnswer } from "./s3_put_answer.ts";
-
-export type { PutAnswer } from "./s3_put_answer.ts";
+import { Buffer } from "node:buffer";
+import http from "node:http";
+import type { Socket } from "node:net";
+import { Duplex } from "node:stream";
 
 /** How long to wait for 100 Continue before sending the bytes anyway. */
 const CONTINUE_WAIT_MS = 1000;
+
+/** Longest answer body kept: S3's error documents are small. */
+const MAX_ANSWER_BYTES = 64 * 1024;
+
+/** What the store answered to a PUT of bytes. */
+export interface PutAnswer {
+  status: number;
+  headers: Headers;
+  /** The answer's body as text (S3's XML error document, if any). */
+  text: string;
+}
 
 /** Options of {@linkcode putBytes}. */
 export interface PutBytesOptions {
@@ -53,7 +70,6 @@ export async function putBytes(
   signal?.throwIfAborted();
   // The length as given: bytes freed later read as 0 (see `exchange`).
   const length = body.byteLength;
-  const head = requestHead(url, headers, length);
   let conn: Deno.Conn | undefined;
   // Aborting closes the connection: a read or write under way then fails,
   // and the signal's reason is what the caller gets.
@@ -68,7 +84,12 @@ export async function putBytes(
   try {
     conn = await connect(url, signal);
     signal?.throwIfAborted();
-    return await exchange(conn, { head, body, length });
+    const request = requestOn(conn, url, headers, length);
+    try {
+      return await exchange(request, body, length);
+    } finally {
+      request.destroy();
+    }
   } catch (error) {
     throw signal?.aborted ? signal.reason : error;
   } finally {
@@ -111,24 +132,56 @@ async function connect(url: URL, signal?: AbortSignal): Promise<Deno.Conn> {
   }
 }
 
-/** The request line and fields: one connection per PUT, closed after. */
-function requestHead(url: URL, headers: Headers, length: number): string {
-  const lines = [
-    `PUT ${url.pathname}${url.search} HTTP/1.1`,
-    `host: ${url.host}`,
-  ];
+/**
+ * `conn` as the stream node:http's client reads and writes. A TLS peer
+ * that closes without close_notify ends the stream (an answer framed by
+ * the close is whole); other failures destroy it, which fails the request.
+ */
+function streamOf(conn: Deno.Conn): Duplex {
+  return new Duplex({
+    read() {
+      const into = new Uint8Array(16 * 1024);
+      conn.read(into).then(
+        (n) => this.push(n === null ? null : into.subarray(0, n)),
+        (error) => {
+          if (error instanceof Deno.errors.UnexpectedEof) this.push(null);
+          else this.destroy(error);
+        },
+      );
+    },
+    write(chunk: Uint8Array, _encoding, done) {
+      // From the caller's buffer: a part's bytes are not copied.
+      writeAll(conn, chunk).then(() => done(), done);
+    },
+  });
+}
+
+/** The PUT's request on `conn`: one connection per PUT, closed after. */
+function requestOn(
+  conn: Deno.Conn,
+  url: URL,
+  headers: Headers,
+  length: number,
+): http.ClientRequest {
+  const fields: Record<string, string> = {};
   headers.forEach((value, name) => {
     if (!/^(host|content-length|expect|connection)$/i.test(name)) {
-      lines.push(`${name}: ${value}`);
+      fields[name] = value;
     }
   });
-  lines.push(
-    `content-length: ${length}`,
-    "expect: 100-continue",
-    // An 8 MiB part dwarfs a handshake, and no idle socket outlives it.
-    "connection: close",
-  );
-  return lines.join("\r\n") + "\r\n\r\n";
+  return http.request({
+    method: "PUT",
+    path: `${url.pathname}${url.search}`,
+    headers: {
+      ...fields,
+      host: url.host,
+      "content-length": String(length),
+      expect: "100-continue",
+      // An 8 MiB part dwarfs a handshake, and no idle socket outlives it.
+      connection: "close",
+    },
+    createConnection: () => streamOf(conn) as Socket,
+  });
 }
 
 /**
@@ -138,26 +191,60 @@ function requestHead(url: URL, headers: Headers, length: number): string {
  * after a second, as curl does.
  */
 async function exchange(
-  conn: Deno.Conn,
-  request: { head: string; body: Uint8Array; length: number },
+  request: http.ClientRequest,
+  body: Uint8Array,
+  length: number,
 ): Promise<PutAnswer> {
-  const { head, body, length } = request;
-  await writeAll(conn, new TextEncoder().encode(head));
-  const reader = new AnswerReader(conn);
-  let answer = await reader.head(CONTINUE_WAIT_MS);
-  if (answer === undefined || answer.status === 100) {
+  const answered = new Promise<http.IncomingMessage>((resolve, reject) => {
+    request.once("response", resolve);
+    // `on`, not `once`: a second failure must not go unhandled.
+    request.on("error", reject);
+  });
+  request.flushHeaders();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let go!: () => void;
+  const ready = new Promise<false>((resolve) => {
+    go = () => resolve(false);
+    request.once("continue", go);
+    timer = setTimeout(go, CONTINUE_WAIT_MS);
+  });
+  // Whichever comes first: 100 Continue, the second, or a final answer.
+  const early = await Promise.race([answered.then(() => true), ready])
+    .finally(() => {
+      clearTimeout(timer);
+      request.off("continue", go);
+    });
+  if (!early) {
     // Bytes the upload freed meanwhile (it failed elsewhere, and its
     // buffers were detached: the view's length went to 0) fail this PUT.
     if (body.byteLength !== length) {
       throw new TypeError("the part's bytes were freed");
     }
-    await writeAll(conn, body);
-    answer = await reader.head();
+    request.end(Buffer.from(body.buffer, body.byteOffset, length));
   }
-  // Other interim answers (102, 103) come before the final one.
-  while (answer!.status < 200) answer = await reader.head();
-  const final = answer!;
-  return { ...final, text: await reader.body(final) };
+  return await answerOf(await answered);
+}
+
+/** The answer's status, fields and body (as text, up to the kept bytes). */
+async function answerOf(answer: http.IncomingMessage): Promise<PutAnswer> {
+  const headers = new Headers();
+  const raw = answer.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    headers.append(raw[i]!, raw[i + 1]!);
+  }
+  const kept: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of answer as AsyncIterable<Uint8Array>) {
+    kept.push(chunk);
+    size += chunk.byteLength;
+    if (size > MAX_ANSWER_BYTES) break; // the rest is not read
+  }
+  const bytes = Buffer.concat(kept).subarray(0, MAX_ANSWER_BYTES);
+  return {
+    status: answer.statusCode!,
+    headers,
+    text: new TextDecoder().decode(bytes),
+  };
 }
 
 async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
