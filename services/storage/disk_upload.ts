@@ -15,6 +15,7 @@ import { EarlyFlush } from "./early_flush.ts";
 import { committedMetadata, type FileMetadata } from "./metadata.ts";
 import { folderUnwritable } from "./disk_errors.ts";
 import { exists } from "./path_exists.ts";
+import { writeAll } from "./write_all.ts";
 import {
   FileIdTakenError,
   type StorageUpload,
@@ -34,17 +35,6 @@ import {
  * hand-offs); only the write calls are cut.
  */
 export const WRITE_PIECE_BYTES = 256 * 1024;
-
-async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
-  let written = 0;
-  while (written < data.byteLength) {
-    const n = await file.write(
-      data.subarray(written, written + WRITE_PIECE_BYTES),
-    );
-    if (n <= 0) throw new Deno.errors.WriteZero("Write returned 0 bytes");
-    written += n;
-  }
-}
 
 async function syncDir(dir: string): Promise<void> {
   const handle = await Deno.open(dir);
@@ -217,9 +207,9 @@ export class DiskUpload implements StorageUpload {
    */
   async write(chunk: Uint8Array): Promise<void> {
     if (!this.#file) throw new TypeError("The upload is no longer open");
-    await writeAll(this.#file, chunk).catch((error) =>
-      Promise.reject(folderUnwritable(error))
-    );
+    await writeAll(this.#file, chunk, { pieceBytes: WRITE_PIECE_BYTES }).catch((
+      error,
+    ) => Promise.reject(folderUnwritable(error)));
     this.#flush.wrote(chunk.byteLength);
   }
 

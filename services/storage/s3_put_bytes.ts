@@ -35,6 +35,7 @@ import { Buffer } from "node:buffer";
 import http from "node:http";
 import type { Socket } from "node:net";
 import { Duplex } from "node:stream";
+import { writeAll } from "./write_all.ts";
 
 /** How long to wait for 100 Continue before sending the bytes anyway. */
 const CONTINUE_WAIT_MS = 1000;
@@ -245,10 +246,4 @@ async function answerOf(answer: http.IncomingMessage): Promise<PutAnswer> {
     headers,
     text: new TextDecoder().decode(bytes),
   };
-}
-
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
-  for (let sent = 0; sent < bytes.byteLength;) {
-    sent += await conn.write(bytes.subarray(sent));
-  }
 }
