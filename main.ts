@@ -32,6 +32,7 @@ import { createLogger, type Logger } from "./services/ops/logger.ts";
 import { exitAfterLines } from "./services/ops/exit_after_lines.ts";
 import { logUnhandledRejections } from "./services/http/request_scope.ts";
 import { isStallTimeout } from "./services/http/stall_timeout.ts";
+import { CountedLine } from "./services/ops/counted_line.ts";
 import { BodySourceError } from "./services/http/body_source_error.ts";
 import { cutOpenBodies, endOpenBodies } from "./services/http/send_tally.ts";
 import {
@@ -111,14 +112,23 @@ export async function serve(
  * The server's `onError`: logs a failure `app.fetch` did not answer itself
  * and gives the bare 500. A download given up on for a client that read
  * nothing (the send timeout, or out of descriptors) errors its body, which
- * the runtime reports here too: that is the protection at work, an info
- * line, where each `slowhttptest -X` reader made an error line with a
- * stack, as if the service had failed. A body whose source failed (the
- * object store stopped mid-download) is logged with its request's id.
+ * the runtime reports here too: that is the protection at work, where each
+ * `slowhttptest -X` reader made an error line with a stack, as if the
+ * service had failed. It is counted in one `response.stalled` info line at
+ * most every 10 s: the error carries no request, and each request's access
+ * line says `"cut":"stalled"` (a line each doubled the flood's log). A
+ * body whose source failed (the object store stopped mid-download) is
+ * logged with its request's id.
  */
 function serveErrorLogger(logger: Logger): (error: unknown) => Response {
+  const stalled = new CountedLine<"no_read">({
+    logger,
+    msg: "response.stalled",
+    level: "info",
+    countsAs: "stalled",
+  });
   return (error) => {
-    if (isStallTimeout(error)) logger.info("response.stalled");
+    if (isStallTimeout(error)) stalled.record("no_read");
     else if (error instanceof BodySourceError) {
       const { requestId, path, cause } = error;
       logger.error("response.body_failed", { requestId, path, error: cause });

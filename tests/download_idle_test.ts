@@ -41,6 +41,43 @@ Deno.test("a download whose client reads nothing for DOWNLOAD_IDLE_TIMEOUT_MS is
   });
 });
 
+Deno.test("many readers of nothing given up on make one response.stalled line, each its access line", async () => {
+  await withTempDir(async (dataDir) => {
+    await using service = await spawnService(["--data-dir", dataDir], {
+      env: { DOWNLOAD_IDLE_TIMEOUT_MS: "500" },
+    });
+    const id = await storeUnreadable(service.url);
+    // slowhttptest -X made a response.stalled line per reader beside its
+    // access line (331 of them, no request id in any): a line flood
+    // saying nothing the access lines do not.
+    const readers = 8;
+    const received = await Promise.all(
+      Array.from(
+        { length: readers },
+        () => readAfterIdle(service.url, `/files/${id}`),
+      ),
+    );
+    for (const bytes of received) assert.ok(bytes < UNREADABLE_BYTES);
+    // Every stall was logged before its connection closed; a later
+    // request's access line comes after all of them.
+    const probe = await fetch(`${service.url}/healthz`);
+    await probe.body?.cancel();
+    const requestId = probe.headers.get("x-request-id");
+    await service.waitForLine((record) => record.requestId === requestId);
+    const records = service.lines.map((line) => JSON.parse(line));
+    const cut = records.filter((record) =>
+      record.msg === "request" && record.cut === "stalled"
+    );
+    assert.equal(cut.length, readers);
+    const stalled = records.filter((record) =>
+      record.msg === "response.stalled"
+    );
+    assert.equal(stalled.length, 1, JSON.stringify(stalled));
+    assert.equal(stalled[0].level, "info");
+    assert.deepEqual(stalled[0].stalled, { no_read: 1 });
+  });
+});
+
 Deno.test("withStallTimeout validates its timeout and passes a read stream through", async () => {
   const source = () => ReadableStream.from([new Uint8Array([1, 2])]);
   assert.throws(() => withStallTimeout(source(), { timeoutMs: 0 }), RangeError);

@@ -11,11 +11,12 @@
  * @module
  */
 
+import { COUNTED_LINE_EVERY_MS, CountedLine } from "../ops/counted_line.ts";
 import type { Logger } from "../ops/logger.ts";
 import type { ShedReason } from "./events.ts";
 
 /** Least time between two `upstream.shed` lines. */
-export const SHED_LOG_EVERY_MS = 10_000;
+export const SHED_LOG_EVERY_MS = COUNTED_LINE_EVERY_MS;
 
 /** Options of {@linkcode ShedLog}. */
 export interface ShedLogOptions {
@@ -25,39 +26,10 @@ export interface ShedLogOptions {
   everyMs?: number;
 }
 
-/** Counts shed calls and says so in one throttled line. */
-export class ShedLog {
-  readonly #logger: Logger;
-  readonly #everyMs: number;
-  #loggedAt = -Infinity;
-  /** Shed since the last line, by reason. */
-  #pending: Partial<Record<ShedReason, number>> = {};
-
+/** Counts shed calls and says so in one throttled `upstream.shed` line. */
+export class ShedLog extends CountedLine<ShedReason> {
   constructor(options: ShedLogOptions) {
     const { logger, everyMs = SHED_LOG_EVERY_MS } = options;
-    if (!Number.isFinite(everyMs) || everyMs < 0) {
-      throw new RangeError(`everyMs must be a non-negative number: ${everyMs}`);
-    }
-    this.#logger = logger;
-    this.#everyMs = everyMs;
-  }
-
-  /**
-   * Counts one call shed for `reason`; logs the counts when the last line
-   * is old enough. Those counted after a burst's last line are told with
-   * the next shed call (no timer is kept for them).
-   */
-  record(reason: ShedReason): void {
-    this.#pending[reason] = (this.#pending[reason] ?? 0) + 1;
-    const now = performance.now();
-    if (now - this.#loggedAt < this.#everyMs) return;
-    this.#loggedAt = now;
-    const shed = this.#pending;
-    this.#pending = {};
-    this.#logger.warn("upstream.shed", {
-      reason,
-      shed,
-      nextLineAfterMs: this.#everyMs,
-    });
+    super({ logger, everyMs, msg: "upstream.shed", countsAs: "shed" });
   }
 }

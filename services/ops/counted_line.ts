@@ -1,0 +1,82 @@
+/**
+ * A log line for an event that comes once per request under a flood (a
+ * call shed, a download given up on): written at most every
+ * {@linkcode COUNTED_LINE_EVERY_MS}, with how many happened (by reason)
+ * since the line before. The request's access line already tells each
+ * one; a line each beside it doubled a flood's log (331 `response.stalled`
+ * lines, with no request id, for `slowhttptest -X` readers; 67,766
+ * `request.failed` lines for shed misses) while saying nothing more.
+ *
+ * @module
+ */
+
+import type { Logger } from "./logger.ts";
+
+/** Least time between two lines. */
+export const COUNTED_LINE_EVERY_MS = 10_000;
+
+/** Options of {@linkcode CountedLine}. */
+export interface CountedLineOptions {
+  /** Where the lines go. */
+  logger: Logger;
+  /** The line's `msg`. */
+  msg: string;
+  /** The line's level. @default {"warn"} */
+  level?: "info" | "warn";
+  /** The field holding the counts by reason. @default {"counts"} */
+  countsAs?: string;
+  /** Least time between two lines. @default {COUNTED_LINE_EVERY_MS} */
+  everyMs?: number;
+}
+
+/** Counts events by reason and says so in one throttled line. */
+export class CountedLine<Reason extends string> {
+  readonly #logger: Logger;
+  readonly #msg: string;
+  readonly #level: "info" | "warn";
+  readonly #countsAs: string;
+  readonly #everyMs: number;
+  #loggedAt = -Infinity;
+  /** Counted since the last line, by reason. */
+  #pending: Partial<Record<Reason, number>> = {};
+
+  constructor(options: CountedLineOptions) {
+    const {
+      logger,
+      msg,
+      level = "warn",
+      countsAs = "counts",
+      everyMs = COUNTED_LINE_EVERY_MS,
+    } = options;
+    if (!Number.isFinite(everyMs) || everyMs < 0) {
+      throw new RangeError(`everyMs must be a non-negative number: ${everyMs}`);
+    }
+    if (level !== "info" && level !== "warn") {
+      throw new RangeError(`level must be info or warn: ${level}`);
+    }
+    this.#logger = logger;
+    this.#msg = msg;
+    this.#level = level;
+    this.#countsAs = countsAs;
+    this.#everyMs = everyMs;
+  }
+
+  /**
+   * Counts one event for `reason`; logs the counts when the last line is
+   * old enough. Those counted after a burst's last line are told with the
+   * next event (no timer is kept for them).
+   */
+  record(reason: Reason): void {
+    this.#pending[reason] = (this.#pending[reason] ?? 0) + 1;
+    const now = performance.now();
+    if (now - this.#loggedAt < this.#everyMs) return;
+    this.#loggedAt = now;
+    const counts = this.#pending;
+    this.#pending = {};
+    this.#logger[this.#level](this.#msg, {
+      reason,
+      [this.#countsAs]: counts,
+      nextLineAfterMs: this.#everyMs,
+    });
+  }
+}
