@@ -10,12 +10,17 @@
  * name, message and status, ~0.3 KB, say it all). A call shed before it
  * reached the upstream (503) is not logged here at all: the client says
  * so in one throttled `upstream.shed` line (services/upstream/shed_log.ts),
- * and the access line gives the request's 503.
+ * and the access line gives the request's 503. Nor is each request failed
+ * for want of file descriptors (503): they come once per request while
+ * the process is out of them, so their `request.failed` line is written
+ * at most every 10 s, counting them (`slowhttptest -X` under
+ * `ulimit -n 1024` wrote 64 such error lines, one per download).
  *
  * @module
  */
 
 import { problem } from "../services/http/problem.ts";
+import { CountedLine } from "../services/ops/counted_line.ts";
 import { outOfDescriptors } from "../services/ops/descriptors.ts";
 import type { Logger } from "../services/ops/logger.ts";
 import { UpstreamError } from "../services/upstream/client.ts";
@@ -47,14 +52,38 @@ export function errorResponse(
       instance: ctx.url.pathname,
     });
   if (isShed(error)) return response;
-  logger.error("request.failed", {
+  const fields = {
     requestId: ctx.requestId,
     path: ctx.url.pathname,
     route: ctx.route,
     status: response.status,
     error: error instanceof UpstreamError ? upstreamFields(error) : error,
-  });
+  };
+  if (error instanceof UpstreamError || !outOfDescriptors(error)) {
+    logger.error("request.failed", fields);
+  } else descriptorLine(logger).record("emfile", fields);
   return response;
+}
+
+const descriptorLines = new WeakMap<Logger, CountedLine<"emfile">>();
+
+/**
+ * The `request.failed` line of `logger` for requests failed for want of
+ * file descriptors: one at most every 10 s, counting them (see the module
+ * doc).
+ */
+function descriptorLine(logger: Logger): CountedLine<"emfile"> {
+  let line = descriptorLines.get(logger);
+  if (line === undefined) {
+    line = new CountedLine({
+      logger,
+      msg: "request.failed",
+      level: "error",
+      countsAs: "failed",
+    });
+    descriptorLines.set(logger, line);
+  }
+  return line;
 }
 
 /**

@@ -47,6 +47,45 @@ Deno.test("a route failing for want of descriptors answers 503 with Retry-After,
   assert.equal(failed?.status, 503);
 });
 
+Deno.test("many requests failing for want of descriptors make one request.failed line counting them, each its access line", async () => {
+  const lines: string[] = [];
+  using metrics = new Metrics();
+  const pipeline = createPipeline({
+    routes: [{
+      method: "GET",
+      pattern: "/open",
+      handler: () => {
+        throw Object.assign(new Error("Too many open files (os error 24)"), {
+          code: "EMFILE",
+        });
+      },
+    }],
+    logger: createLogger({ write: (line) => lines.push(line) }),
+    metrics,
+  });
+  await using server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    pipeline.fetch,
+  );
+  // slowhttptest -X under ulimit -n 1024: each download whose file could
+  // not be opened wrote an error line (64), beside its access line.
+  const requests = 20;
+  for (let i = 0; i < requests; i++) {
+    const res = await fetch(`http://127.0.0.1:${server.addr.port}/open`);
+    await res.body?.cancel();
+    assert.equal(res.status, 503);
+  }
+  const records = lines.map((line) => JSON.parse(line));
+  const access = records.filter((r) => r.msg === "request");
+  assert.equal(access.length, requests);
+  assert.ok(access.every((r) => r.status === 503));
+  const failed = records.filter((r) => r.msg === "request.failed");
+  assert.equal(failed.length, 1, JSON.stringify(failed));
+  assert.equal(failed[0].level, "error");
+  assert.equal(failed[0].requestId, access[0].requestId);
+  assert.deepEqual(failed[0].failed, { emfile: 1 });
+});
+
 Deno.test("downloads read slowly until out of descriptors: the process lives on, answers 200 or 503, and serves again", async () => {
   await withTempDir(async (dataDir) => {
     await using service = await spawnService(["--data-dir", dataDir], {

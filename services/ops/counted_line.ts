@@ -10,10 +10,13 @@
  * @module
  */
 
-import type { Logger } from "./logger.ts";
+import type { LogFields, Logger } from "./logger.ts";
 
 /** Least time between two lines. */
 export const COUNTED_LINE_EVERY_MS = 10_000;
+
+/** The levels a counted line may have. */
+export type CountedLevel = "info" | "warn" | "error";
 
 /** Options of {@linkcode CountedLine}. */
 export interface CountedLineOptions {
@@ -22,7 +25,7 @@ export interface CountedLineOptions {
   /** The line's `msg`. */
   msg: string;
   /** The line's level. @default {"warn"} */
-  level?: "info" | "warn";
+  level?: CountedLevel;
   /** The field holding the counts by reason. @default {"counts"} */
   countsAs?: string;
   /** Least time between two lines. @default {COUNTED_LINE_EVERY_MS} */
@@ -33,7 +36,7 @@ export interface CountedLineOptions {
 export class CountedLine<Reason extends string> {
   readonly #logger: Logger;
   readonly #msg: string;
-  readonly #level: "info" | "warn";
+  readonly #level: CountedLevel;
   readonly #countsAs: string;
   readonly #everyMs: number;
   #loggedAt = -Infinity;
@@ -51,8 +54,8 @@ export class CountedLine<Reason extends string> {
     if (!Number.isFinite(everyMs) || everyMs < 0) {
       throw new RangeError(`everyMs must be a non-negative number: ${everyMs}`);
     }
-    if (level !== "info" && level !== "warn") {
-      throw new RangeError(`level must be info or warn: ${level}`);
+    if (!["info", "warn", "error"].includes(level)) {
+      throw new RangeError(`level must be info, warn or error: ${level}`);
     }
     this.#logger = logger;
     this.#msg = msg;
@@ -63,10 +66,11 @@ export class CountedLine<Reason extends string> {
 
   /**
    * Counts one event for `reason`; logs the counts when the last line is
-   * old enough. Those counted after a burst's last line are told with the
-   * next event (no timer is kept for them).
+   * old enough, with `fields` (the event's own: its request id, its
+   * error). Those counted after a burst's last line are told with the next
+   * event (no timer is kept for them).
    */
-  record(reason: Reason): void {
+  record(reason: Reason, fields: LogFields = {}): void {
     this.#pending[reason] = (this.#pending[reason] ?? 0) + 1;
     const now = performance.now();
     if (now - this.#loggedAt < this.#everyMs) return;
@@ -74,6 +78,7 @@ export class CountedLine<Reason extends string> {
     const counts = this.#pending;
     this.#pending = {};
     this.#logger[this.#level](this.#msg, {
+      ...fields,
       reason,
       [this.#countsAs]: counts,
       nextLineAfterMs: this.#everyMs,
