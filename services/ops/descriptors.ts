@@ -12,12 +12,29 @@
  * @module
  */
 
-/** Whether `error` says the process is out of file descriptors. */
+/**
+ * Whether `error`, or an error in its chain of causes (a fetch's
+ * `TypeError` wraps the connect error), says the process is out of file
+ * descriptors.
+ */
 export function outOfDescriptors(error: unknown): boolean {
-  const { code, message } = (error ?? {}) as {
-    code?: unknown;
-    message?: unknown;
-  };
-  return code === "EMFILE" || code === "ENFILE" ||
-    /os error 2[34]\b|too many open files/i.test(String(message));
+  // A bounded walk: a chain of causes may loop.
+  let e = error;
+  for (
+    let depth = 0;
+    depth < 8 && e !== null && typeof e === "object";
+    depth++
+  ) {
+    const { code, message, cause } = e as {
+      code?: unknown;
+      message?: unknown;
+      cause?: unknown;
+    };
+    if (
+      code === "EMFILE" || code === "ENFILE" ||
+      /os error 2[34]\b|too many open files/i.test(String(message))
+    ) return true;
+    e = cause;
+  }
+  return false;
 }

@@ -26,11 +26,8 @@ import {
 } from "./answer.ts";
 import { UpstreamError } from "./error.ts";
 import type { JsonShape } from "./json_answer.ts";
-import {
-  breakerVerdict,
-  noDescriptor,
-  outOfDescriptors,
-} from "./no_descriptor.ts";
+import { breakerVerdict, noDescriptor } from "./no_descriptor.ts";
+import { outOfDescriptors } from "../ops/descriptors.ts";
 import { ShedLog } from "./shed_log.ts";
 import { conditionalHeaders } from "../http/origin_validators.ts";
 import type { UpstreamResponse } from "./response.ts";

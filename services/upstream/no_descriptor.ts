@@ -14,18 +14,6 @@ import type { BreakerOutcome } from "./circuit_breaker.ts";
 import { UpstreamError } from "./error.ts";
 
 /**
- * Whether `cause` (what a fetch threw) is this process out of file
- * descriptors (EMFILE, ENFILE: `os error 24`, `23`), found in its chain of
- * causes.
- */
-export function outOfDescriptors(cause: unknown): boolean {
-  for (let e = cause; e instanceof Error; e = e.cause) {
-    if (/\(os error 2[34]\)/.test(e.message)) return true;
-  }
-  return false;
-}
-
-/**
  * The outcome of a connection to the upstream not opened for want of file
  * descriptors: retried as any failed connection, not counted by the
  * breaker (`local`), and in the end a 503 with `Retry-After` (this service

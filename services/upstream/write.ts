@@ -28,7 +28,8 @@ import {
 import { jitteredBackoff, pauseBetweenAttempts } from "./backoff.ts";
 import type { JsonPlaceholderClient } from "./client.ts";
 import { UpstreamError } from "./error.ts";
-import { noDescriptor, outOfDescriptors } from "./no_descriptor.ts";
+import { outOfDescriptors } from "../ops/descriptors.ts";
+import { noDescriptor } from "./no_descriptor.ts";
 import { stoppedBy, stoppedOutcome, stoppedWrite } from "./stopped.ts";
 import { type AnswerVerdict, verdictOf } from "./write_refusal.ts";
 
