@@ -63,3 +63,30 @@ Deno.test("README's Prerequisites name every Debian package the test task instal
   ).map(({ name, lean }) => lean ? `${name} (--no-install-recommends)` : name);
   assert.deepEqual(unnamed, [], `README's apt-get lines: ${installs}`);
 });
+
+Deno.test("the test task installs every Debian package a test names as missing", async () => {
+  const script = await Deno.readTextFile(
+    join(ROOT, "tests/setup/install_packages.sh"),
+  );
+  const installed = new Set(scriptPackages(script).map(({ name }) => name));
+  // .ci/run installs Node.js (nodejs, npm) before anything else.
+  for (const name of ["nodejs", "npm"]) installed.add(name);
+  const named = new Map<string, string>();
+  for await (const entry of Deno.readDir(join(ROOT, "tests"))) {
+    if (!entry.name.endsWith(".ts")) continue;
+    const text = await Deno.readTextFile(join(ROOT, "tests", entry.name));
+    for (
+      const [, list] of text.matchAll(/apt-get install -y ([a-z0-9 .-]+)/g)
+    ) {
+      for (const name of list!.trim().split(/\s+/)) named.set(name, entry.name);
+    }
+  }
+  // The scan found the hints (guards the pattern above).
+  assert.ok(named.has("curl") && named.has("httpie"), [...named.keys()].join());
+  const missing = [...named].filter(([name]) =>
+    !installed.has(name) &&
+    // gzip and python3 are in every Debian.
+    !["gzip", "python3"].includes(name)
+  ).map(([name, file]) => `${name} (${file})`);
+  assert.deepEqual(missing, []);
+});

@@ -30,6 +30,10 @@ need nghttp nghttp2-client
 need_lean promtool prometheus
 need aria2c aria2
 need wget wget
+# httpie uploads with `http PUT URL < file` (tests/put_name_clients_test.ts).
+need http httpie
+# openssl makes the TLS certificates of the S3-over-https tests.
+need openssl openssl
 # pigz and bgzip (tabix) write gzip of several members, uploaded coded
 # (tests/upload_coding_test.ts).
 need pigz pigz
