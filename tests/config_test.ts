@@ -64,6 +64,10 @@ Deno.test("loadConfig() rejects bad values naming the setting", () => {
     [[], { LOG_LEVEL: "loud" }, "LOG_LEVEL"],
     [[], { UPLOAD_TOKEN: "short" }, "UPLOAD_TOKEN"],
     [[], { MAX_UPLOAD_BYTES: "1.5" }, "MAX_UPLOAD_BYTES"],
+    // Names S3 refuses (too short, upper case): the start stopped with a
+    // TypeError's stack trace and exit 1 when the storage opened.
+    [[], { S3_BUCKET: "b" }, "S3_BUCKET"],
+    [["--s3-bucket", "My_Uploads"], {}, "S3_BUCKET"],
     [["--no-such-flag", "1"], {}, "args"],
   ];
   for (const [args, env, setting] of cases) {

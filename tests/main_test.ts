@@ -47,6 +47,11 @@ Deno.test("a bad setting stops the start with one line naming it, exit 2", async
     [[], { CACHE_TTL_SECONDS: "-5" }, "CACHE_TTL_SECONDS"],
     [["--log-level", "chatty"], {}, "LOG_LEVEL"],
     [["--bogus"], {}, "bogus"],
+    // A bucket name S3 refuses: was a TypeError's stack trace, exit 1.
+    [["--s3-endpoint", "http://127.0.0.1:9", "--s3-bucket", "b"], {
+      AWS_ACCESS_KEY_ID: "key",
+      AWS_SECRET_ACCESS_KEY: "secret",
+    }, "S3_BUCKET"],
   ];
   for (const [args, env, name] of cases) {
     const { code, stdout, stderr } = await run(args, env);

@@ -8,6 +8,7 @@
 
 import {
   bool,
+  bucketName,
   httpUrl,
   integer,
   type Setting,
@@ -33,7 +34,7 @@ export const UPLOAD_SETTINGS = [
     flag: "s3-bucket",
     default: undefined,
     help: "the bucket of the uploads (with S3_ENDPOINT)",
-    parse: text,
+    parse: bucketName,
   }),
   setting({
     key: "s3Region",

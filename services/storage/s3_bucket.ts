@@ -32,6 +32,7 @@ import { putBytes } from "./s3_put_bytes.ts";
 import { describe, S3Error, unreachable } from "./s3_errors.ts";
 import { xmlValue } from "./s3_xml.ts";
 import { checkWholeNumbers } from "../ops/whole_numbers.ts";
+import { BUCKET_NAME } from "../ops/config_values.ts";
 
 export { S3Error } from "./s3_errors.ts";
 
@@ -105,7 +106,7 @@ export class S3Bucket implements Disposable {
   constructor(options: S3BucketOptions) {
     const { endpoint, bucket, region = "us-east-1" } = options;
     const { forcePathStyle = true, timeoutMs = 30_000 } = options;
-    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
+    if (!BUCKET_NAME.test(bucket)) {
       throw new TypeError(`Invalid bucket name: ${bucket}`);
     }
     checkWholeNumbers({ timeoutMs });
