@@ -122,6 +122,27 @@ Deno.test("README's Settings table has every setting, its flag and default as th
   );
 });
 
+Deno.test("--help gives the memory bound README's Settings table gives", async () => {
+  // --help said UPLOAD_QUEUE_BYTES + (this + 1) x S3_PART_BYTES for
+  // S3_PARTS_IN_FLIGHT after the code and README had dropped the + 1.
+  const readme = await Deno.readTextFile(
+    new URL("../README.md", import.meta.url),
+  );
+  const section = readme.split("\n## Settings\n")[1]!.split("\n## ")[0]!;
+  const bounds = section.split("\n").flatMap((line) => {
+    const [env, , , meaning] = line.split("|").slice(1, -1).map((cell) =>
+      cell.trim().replaceAll("`", "")
+    );
+    const bound = /holds about (.+?) \(/.exec(meaning ?? "")?.[1];
+    return bound === undefined ? [] : [[env!, bound] as const];
+  });
+  assert.ok(bounds.length > 0, "README gives a memory bound");
+  for (const [env, bound] of bounds) {
+    const help = SETTINGS.find((s) => s.env === env)?.help ?? "";
+    assert.ok(help.includes(`holds about ${bound} (`), `${env}: ${help}`);
+  }
+});
+
 Deno.test("a malformed URL setting's message never shows its password", () => {
   const cases: Record<string, string> = {
     REDIS_URL: "redis//user:s3cret-pw@cache:6379",

@@ -67,7 +67,7 @@ export const UPLOAD_SETTINGS = [
     flag: "s3-parts-in-flight",
     default: "4",
     help:
-      "parts of one upload sent at once; an upload holds about UPLOAD_QUEUE_BYTES + (this + 1) x S3_PART_BYTES",
+      "parts of one upload sent at once; an upload holds about UPLOAD_QUEUE_BYTES + this x S3_PART_BYTES (the part filling takes a buffer a finished part gave back)",
     parse: integer(1, 64),
   }),
   setting({
