@@ -143,6 +143,33 @@ Deno.test("--help gives the memory bound README's Settings table gives", async (
   }
 });
 
+Deno.test("README's Settings table names every route --help names for a setting", async () => {
+  // UPLOAD_TOKEN's --help named POST /file, README's row did not: a reader
+  // of README took that route to be open.
+  const readme = await Deno.readTextFile(
+    new URL("../README.md", import.meta.url),
+  );
+  const section = readme.split("\n## Settings\n")[1]!.split("\n## ")[0]!;
+  const meanings = new Map(
+    section.split("\n").filter((line) => line.startsWith("| `")).map(
+      (line) => {
+        const cells = line.split("|").slice(1, -1).map((c) => c.trim());
+        return [cells[0]!.replaceAll("`", ""), cells[3]!] as const;
+      },
+    ),
+  );
+  for (const s of SETTINGS) {
+    const meaning = meanings.get(s.env) ?? "";
+    for (const [path] of s.help.matchAll(/\/[a-z]+/g)) {
+      assert.match(
+        meaning,
+        new RegExp(`${path}(?![a-z])`),
+        `${s.env}: ${path}`,
+      );
+    }
+  }
+});
+
 Deno.test("a malformed URL setting's message never shows its password", () => {
   const cases: Record<string, string> = {
     REDIS_URL: "redis//user:s3cret-pw@cache:6379",
