@@ -93,6 +93,8 @@ Deno.test("--help lists every setting and describeConfig() hides the token", () 
     assert.ok(text.includes(`--${setting.flag}`), setting.flag);
     assert.ok(text.includes(setting.env), setting.env);
   }
+  // An empty default is said in words, not as nothing at the line's end.
+  assert.match(text, /env TRUSTED_PROXIES {3}default \(empty\)\n/);
   const token = "s3cret-token-of-some-length";
   const described = describeConfig(load([], { UPLOAD_TOKEN: token }));
   assert.equal(described.uploadToken, "set");
@@ -117,7 +119,12 @@ Deno.test("README's Settings table has every setting, its flag and default as th
     SETTINGS.map((s) => [
       `\`${s.env}\``,
       `\`--${s.flag}\``,
-      s.default === undefined ? "unset" : `\`${s.default}\``,
+      s.default === undefined
+        ? "unset"
+        // An empty default in backticks renders as two backticks.
+        : s.default === ""
+        ? "empty"
+        : `\`${s.default}\``,
     ]),
   );
 });

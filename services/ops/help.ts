@@ -7,12 +7,16 @@
 
 import { SETTINGS } from "./settings.ts";
 
+/** A default as `--help` shows it: none, or empty, in words. */
+function shownDefault(value: string | undefined): string {
+  if (value === undefined) return "(unset)";
+  return value === "" ? "(empty)" : value;
+}
+
 /** The `--help` text: usage and every setting with its flag and default. */
 export function helpText(): string {
   const rows = SETTINGS.flatMap((s) => [
-    `  --${s.flag} <value>   env ${s.env}   default ${
-      s.default === undefined ? "(unset)" : s.default
-    }`,
+    `  --${s.flag} <value>   env ${s.env}   default ${shownDefault(s.default)}`,
     `      ${s.help}`,
   ]);
   return [
