@@ -212,8 +212,19 @@ function listenRefusal(error: unknown, config: Config): string {
 }
 
 /**
+ * How long after the first signal the same signal again is taken for a copy
+ * of it. Ctrl-C on `deno task start` signals the terminal's whole process
+ * group, the task and this process, and the task forwards its copy: the
+ * second SIGINT, a few milliseconds later, forced the exit, so a single
+ * Ctrl-C never drained (an upload in flight cut off). systemd's default
+ * `KillMode=control-group` does the same with SIGTERM.
+ */
+const SAME_SIGNAL_MS = 1_000;
+
+/**
  * Resolves the first SIGINT/SIGTERM/SIGHUP; from then on, a second one means
- * "now" (exit 1 without draining).
+ * "now" (exit 1 without draining), unless it is the same signal within
+ * {@linkcode SAME_SIGNAL_MS} of the first.
  */
 async function untilSignal(logger: Logger): Promise<string> {
   const { promise: stop, resolve } = Promise.withResolvers<string>();
@@ -229,11 +240,15 @@ async function untilSignal(logger: Logger): Promise<string> {
     return [signal, listener] as const;
   });
   const signal = await stop;
+  const first = performance.now();
   for (const [name, listener] of listeners) {
     Deno.removeSignalListener(name, listener);
   }
   for (const name of signals) {
     Deno.addSignalListener(name, () => {
+      if (name === signal && performance.now() - first < SAME_SIGNAL_MS) {
+        return;
+      }
       logger.warn("shutdown.forced", { signal: name });
       // Not Deno.exit at once: the line was lost when a write of the log
       // was in flight (exit_after_lines.ts).
