@@ -19,6 +19,7 @@ import {
   StorageUnwritableError,
 } from "../../services/storage/storage.ts";
 import type { Logger } from "../../services/ops/logger.ts";
+import { UnavailableLog } from "../../services/storage/unavailable_log.ts";
 import { bearerChallenge } from "../../services/http/bearer.ts";
 import { problem } from "../../services/http/problem.ts";
 import type { HashFactory } from "../../services/uploads/content_hash.ts";
@@ -122,9 +123,9 @@ function checkBearer(
   );
 }
 
-/** 503 for unreachable storage (logged); rethrows any other error. */
+/** 503 for unreachable storage (logged, throttled); rethrows any other error. */
 function storageUnavailableAnswer(
-  logger: Logger,
+  log: UnavailableLog,
   error: unknown,
   ctx: RouteContext,
 ): Response {
@@ -134,10 +135,7 @@ function storageUnavailableAnswer(
   ) {
     throw error;
   }
-  logger.error("files.storage_unavailable", {
-    requestId: ctx.requestId,
-    error,
-  });
+  log.record(ctx.requestId, error);
   // The cause (hosts, ports) goes to the log, not to the client.
   const cause = error instanceof StorageFullError
     ? "The file storage refuses more data for now (full or over its quota)"
@@ -198,8 +196,9 @@ export function filesRoutes(
   const { store, token, logger, watchers } = options;
   const unauthorized = (req: Request, ctx: RouteContext) =>
     checkBearer(token, req, ctx);
+  const unavailableLog = new UnavailableLog({ logger });
   const storageUnavailable = (error: unknown, ctx: RouteContext) =>
-    storageUnavailableAnswer(logger, error, ctx);
+    storageUnavailableAnswer(unavailableLog, error, ctx);
   const upload = uploadHandler(options, tracker, {
     unauthorized,
     storageUnavailable,
