@@ -61,7 +61,9 @@ async function sweepOne(
   const part = PART.exec(name);
   // An upload's own file goes only while its lock is held here: an upload
   // that made it but has not locked it yet then makes it again.
-  if (part && !part[2]) return await clearPartUnlessLive(dir, part[1]!);
+  if (part && !part[2]) {
+    return await clearPartUnlessLive(dir, part[1]!) === "removed";
+  }
   const orphan = SIDECAR.exec(name);
   const id = part?.[1] ?? (orphan && !names.has(orphan[1]!) && orphan[1]);
   const leftover = id

@@ -45,11 +45,14 @@ async function syncDir(dir: string): Promise<void> {
   }
 }
 
-async function removeIfExists(path: string): Promise<void> {
+/** Removes `path`; resolves whether it was there to remove. */
+async function removeIfExists(path: string): Promise<boolean> {
   try {
     await Deno.remove(path);
+    return true;
   } catch (error) {
     if (!(error instanceof Deno.errors.NotFound)) throw error;
+    return false;
   }
 }
 
@@ -79,30 +82,37 @@ export async function uploadIsLive(dir: string, id: string): Promise<boolean> {
 }
 
 /**
+ * What {@linkcode clearPartUnlessLive} found: the upload `live` (left
+ * alone), its file `removed` there, or `absent` (gone before it looked:
+ * committed or aborted meanwhile).
+ */
+export type PartClearing = "live" | "removed" | "absent";
+
+/**
  * Removes `<id>.part` of folder `dir` unless upload `id` is live
- * ({@linkcode uploadIsLive}); resolves false when it is live, true when
- * the file is gone (removed here, or not there). It
+ * ({@linkcode uploadIsLive}). It
  * is removed while its lock is held here, so an upload that made it but
  * had not locked it yet finds it gone once it has the lock, and makes it
  * again ({@linkcode DiskUpload.open}), instead of writing on into a file
- * no name leads to.
+ * no name leads to. `absent` is told apart from `removed`: the sweep
+ * counts what it removed, and a `.part` it listed that a commit renamed
+ * meanwhile was counted as a leftover removed (`files.swept`).
  */
 export async function clearPartUnlessLive(
   dir: string,
   id: string,
-): Promise<boolean> {
+): Promise<PartClearing> {
   const path = join(dir, `${id}.part`);
   let file: Deno.FsFile;
   try {
     file = await Deno.open(path, { read: true });
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return true;
+    if (error instanceof Deno.errors.NotFound) return "absent";
     throw error;
   }
   try {
-    if (!(await file.tryLock(true))) return false;
-    await removeIfExists(path);
-    return true;
+    if (!(await file.tryLock(true))) return "live";
+    return await removeIfExists(path) ? "removed" : "absent";
   } finally {
     file.close();
   }
@@ -128,8 +138,8 @@ async function createPart(dir: string, id: string): Promise<Deno.FsFile> {
     }
     const cleared = attempt === 0 &&
       await clearPartUnlessLive(dir, id).catch((error) =>
-        Promise.reject(folderUnwritable(error))
-      );
+          Promise.reject(folderUnwritable(error))
+        ) !== "live";
     if (!cleared) {
       throw new FileIdTakenError(id, "running");
     }
