@@ -150,7 +150,7 @@ Deno.test("DATA_DIR/files not a folder: a stored file's GET, HEAD and DELETE get
     assert.ok(head.headers.has("retry-after"));
     assert.equal(await head.text(), "");
     // The log says why, once for the three (more failures of one kind are
-    // counted, services/storage/unavailable_log.ts); each request keeps its
+    // counted, services/ops/counted_line.ts); each request keeps its
     // access line; no request failed as a 500.
     assert.equal(
       served.records.filter((r) => r.msg === "files.storage_unavailable")

@@ -19,7 +19,7 @@ import {
   StorageUnwritableError,
 } from "../../services/storage/storage.ts";
 import type { Logger } from "../../services/ops/logger.ts";
-import { UnavailableLog } from "../../services/storage/unavailable_log.ts";
+import { CountedLine } from "../../services/ops/counted_line.ts";
 import { bearerChallenge } from "../../services/http/bearer.ts";
 import { problem } from "../../services/http/problem.ts";
 import type { HashFactory } from "../../services/uploads/content_hash.ts";
@@ -125,7 +125,7 @@ function checkBearer(
 
 /** 503 for unreachable storage (logged, throttled); rethrows any other error. */
 function storageUnavailableAnswer(
-  log: UnavailableLog,
+  log: CountedLine<string>,
   error: unknown,
   ctx: RouteContext,
 ): Response {
@@ -135,7 +135,12 @@ function storageUnavailableAnswer(
   ) {
     throw error;
   }
-  log.record(ctx.requestId, error);
+  // By the failure's kind; the first in full, then one counted line at
+  // most every 10 s: an outage fails every request to the files, and a
+  // line each wrote 5,260 error lines (6 MB) in 8 s of `wrk -c8` with
+  // radosgw stopped. The access line still gives each 503 and its id.
+  const kind = error instanceof Error ? error.name : typeof error;
+  log.record(kind, { requestId: ctx.requestId, error });
   // The cause (hosts, ports) goes to the log, not to the client.
   const cause = error instanceof StorageFullError
     ? "The file storage refuses more data for now (full or over its quota)"
@@ -196,7 +201,12 @@ export function filesRoutes(
   const { store, token, logger, watchers } = options;
   const unauthorized = (req: Request, ctx: RouteContext) =>
     checkBearer(token, req, ctx);
-  const unavailableLog = new UnavailableLog({ logger });
+  const unavailableLog = new CountedLine<string>({
+    logger,
+    msg: "files.storage_unavailable",
+    level: "error",
+    countsAs: "repeated",
+  });
   const storageUnavailable = (error: unknown, ctx: RouteContext) =>
     storageUnavailableAnswer(unavailableLog, error, ctx);
   const upload = uploadHandler(options, tracker, {
