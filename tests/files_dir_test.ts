@@ -87,6 +87,8 @@ Deno.test("DATA_DIR itself removed while running: a listing answers 200 and the 
 Deno.test("DATA_DIR/files that cannot be made again gets a 503 problem, not a 500", async () => {
   await withTempDir(async (dataDir) => {
     await using served = await serveApp({ dataDir });
+    // Else the start's index build may make the folder again in between.
+    await served.indexBuilt();
     const filesDir = join(dataDir, "files");
     // A plain file where the folder was: nothing can be stored there.
     await Deno.remove(filesDir, { recursive: true });
