@@ -298,6 +298,18 @@ Deno.test("spawnService reports a failed start", async () => {
   );
 });
 
+Deno.test("spawnService: a start that never listens fails naming the CPU it used and the load", async () => {
+  // The bound is a hang detector; what the message says tells a start
+  // starved by load (little CPU used, high load) from a hung one. (Its
+  // stderr is in the message too, if it wrote any before the bound.)
+  await assert.rejects(
+    () => spawnService(["--hang"], { script: STUB, timeoutMs: 1_000 }),
+    (error: Error) =>
+      /CPU used \d+\.\d\d s; load average \d/.test(error.message) &&
+      error.message.includes("--- stderr"),
+  );
+});
+
 Deno.test("fixture upstream: validators on demand, 304 to matching conditionals, bytes counted", async () => {
   await using upstream = startFixtureUpstream();
   const plain = await fetch(`${upstream.url}/posts/1`);
