@@ -20,6 +20,7 @@ import {
 import { receiveUpload } from "../services/uploads/pipeline.ts";
 import type { LiveFigures } from "../services/uploads/upload_figures.ts";
 import { withTempDir as withDir } from "./fixtures/temp_dir.ts";
+import { until } from "./fixtures/until.ts";
 import {
   assertStored,
   concat,
@@ -30,49 +31,92 @@ import {
   source,
 } from "./fixtures/pipeline_sources.ts";
 
-/** The SHA-256 on the calling thread, with room only after `ms`: a hash that lags. */
-function laggingHash(ms: number): HashFactory {
+/** What {@linkcode laggingHash} saw: each wait's length, and the live figures. */
+interface LagLog {
+  /** How long each `room()` took, as the hash itself timed it. */
+  waits: number[];
+  /** The live figures, read as each wait ended, and the wait so far then. */
+  live: { figures: LiveFigures; waitedMs: number }[];
+}
+
+/**
+ * The SHA-256 on the calling thread, whose `room()` lags: it resolves no
+ * sooner than `ms`, and not before the writer has waited on the hash longer
+ * than it wrote (read from the live figures), so the hash is the bound by
+ * construction rather than by how fast the disk was at the time.
+ */
+function laggingHash(
+  ms: number,
+  figures: () => (() => LiveFigures) | undefined,
+  log: LagLog,
+): HashFactory {
   return (release) => {
     const hash = inlineHash(release);
-    return { ...hash, room: () => delay(ms) };
+    const room = async () => {
+      const started = performance.now();
+      await delay(ms);
+      const read = figures();
+      if (read === undefined) throw new Error("no live figures yet");
+      await until(() => {
+        const { writerHashWaitMs, writerWriteMs } = read();
+        return writerHashWaitMs > writerWriteMs;
+      }, "the writer waiting on the hash longer than it wrote");
+      const waitedMs = performance.now() - started;
+      log.live.push({ figures: read(), waitedMs });
+      log.waits.push(performance.now() - started);
+    };
+    return { ...hash, room };
   };
 }
+
+const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+// The figures are rounded to the microsecond.
+const ROUNDING_MS = 0.001;
 
 Deno.test("receiveUpload: the writer's wait on the hash is counted, live and in the result, and named as the bound", async () => {
   await withDir(async (dir) => {
     const chunks = makeChunks(128, 4 * KiB);
     const data = concat(chunks);
     let figures: (() => LiveFigures) | undefined;
-    const seen: LiveFigures[] = [];
-    const timer = setInterval(() => figures && seen.push(figures()), 20);
+    const log: LagLog = { waits: [], live: [] };
     const result = await receiveUpload(source(chunks).stream, {
       begin: into(dir),
       maxBytes: 1024 * KiB,
       queueBytes: 32 * KiB,
       writeBytes: 16 * KiB,
       expectedSha256: sha256(data),
-      hash: laggingHash(10),
+      hash: laggingHash(10, () => figures, log),
       observe: (read) => figures = read,
-    }).finally(() => clearInterval(timer));
+    });
     await assertStored(dir, result.id, data);
-    // 32 buffers of 16 KiB, each followed by a wait of 10 ms on the hash.
+    // Every wait on the hash is in the writer's figure: it times each from
+    // before room() was asked to after it resolved, so it holds at least
+    // what the hash itself timed (before, it held none of it).
+    assert.ok(log.waits.length > 0);
     assert.ok(
-      result.writerHashWaitMs >= 250,
-      `writerHashWaitMs ${result.writerHashWaitMs}`,
+      result.writerHashWaitMs >= sum(log.waits) - ROUNDING_MS,
+      `writerHashWaitMs ${result.writerHashWaitMs} < ${sum(log.waits)}`,
     );
-    assert.ok(result.writerHashWaitMs > result.writerWriteMs);
-    assert.equal(result.bound, "hash");
-    // The writer's three times account for its whole run, not a fraction.
+    // Nothing counted twice: the writer's three times fit in the upload.
     const writer = result.writerWriteMs + result.writerIdleMs +
       result.writerHashWaitMs;
     assert.ok(
-      writer >= 0.7 * result.durationMs,
+      writer <= result.durationMs + 3 * ROUNDING_MS,
       `writer ${writer} of ${result.durationMs} ms`,
     );
-    // Live: the wait grows while the upload runs, and the live verdict agrees.
-    const last = seen.at(-1);
-    assert.ok(last !== undefined && last.writerHashWaitMs > 0);
-    assert.ok(last.writerHashWaitMs <= result.writerHashWaitMs + 1);
+    assert.ok(result.writerHashWaitMs > result.writerWriteMs);
+    assert.equal(result.bound, "hash");
+    // Live: read while a wait was under way, the figure already counted
+    // the earlier waits and this one so far, and never ran past the result.
+    let before = 0;
+    for (const [i, { figures: live, waitedMs }] of log.live.entries()) {
+      assert.ok(
+        live.writerHashWaitMs >= before + waitedMs - ROUNDING_MS,
+        `live ${live.writerHashWaitMs} < ${before} + ${waitedMs}`,
+      );
+      assert.ok(live.writerHashWaitMs <= result.writerHashWaitMs + ROUNDING_MS);
+      before += log.waits[i]!;
+    }
   });
 });
 
