@@ -13,9 +13,9 @@
  */
 
 import assert from "node:assert/strict";
-import { exitWithin, startServe } from "./fixtures/deno_serve.ts";
+import { exitWithin } from "./fixtures/deno_serve.ts";
 import { until } from "./fixtures/until.ts";
-import { startFixtureUpstream } from "./fixtures/upstream.ts";
+import { startOnUpstream, storeStandIn } from "./fixtures/upstream_service.ts";
 
 /** A store that takes connections and never answers on them. */
 function silentStore() {
@@ -40,34 +40,24 @@ function silentStore() {
 }
 
 Deno.test("deno serve --parallel: SIGTERM while the start waits on a silent store exits within the grace, exit 0", async () => {
-  const dataDir = await Deno.makeTempDir({ prefix: "serve_silent_store-" });
-  await using upstream = startFixtureUpstream();
   await using store = silentStore();
-  try {
-    await using served = startServe({
-      DATA_DIR: dataDir,
-      UPSTREAM_URL: upstream.url,
-      S3_ENDPOINT: store.url,
-      S3_BUCKET: "uploads",
-      AWS_ACCESS_KEY_ID: "test",
-      AWS_SECRET_ACCESS_KEY: "testtesttest",
-      S3_TIMEOUT_MS: "60000",
-      SHUTDOWN_GRACE_MS: "500",
-    });
-    // Both workers are in their start's sweep, waiting on the store.
-    await until(() => store.connections() >= 2, "both workers asked", 20_000);
-    served.kill("SIGTERM");
-    const status = await exitWithin(served, 20_000);
-    assert.ok(
-      status !== undefined,
-      `still running 20 s after SIGTERM\n${served.output()}`,
-    );
-    assert.equal(status.code, 0, served.output());
-    assert.ok(
-      served.records().some((r) => r.msg === "server.start_abandoned"),
-      served.output(),
-    );
-  } finally {
-    await Deno.remove(dataDir, { recursive: true });
-  }
+  await using started = await startOnUpstream({
+    ...storeStandIn(store.url),
+    S3_TIMEOUT_MS: "60000",
+    SHUTDOWN_GRACE_MS: "500",
+  }, "serve_silent_store-");
+  const { served } = started;
+  // Both workers are in their start's sweep, waiting on the store.
+  await until(() => store.connections() >= 2, "both workers asked", 20_000);
+  served.kill("SIGTERM");
+  const status = await exitWithin(served, 20_000);
+  assert.ok(
+    status !== undefined,
+    `still running 20 s after SIGTERM\n${served.output()}`,
+  );
+  assert.equal(status.code, 0, served.output());
+  assert.ok(
+    served.records().some((r) => r.msg === "server.start_abandoned"),
+    served.output(),
+  );
 });

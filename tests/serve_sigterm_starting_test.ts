@@ -19,9 +19,9 @@
  */
 
 import assert from "node:assert/strict";
-import { exitWithin, startServe, waitUntilUp } from "./fixtures/deno_serve.ts";
+import { exitWithin, waitUntilUp } from "./fixtures/deno_serve.ts";
 import { until } from "./fixtures/until.ts";
-import { startFixtureUpstream } from "./fixtures/upstream.ts";
+import { startOnUpstream, storeStandIn } from "./fixtures/upstream_service.ts";
 
 const UNAVAILABLE = '<?xml version="1.0" encoding="UTF-8"?>' +
   "<Error><Code>ServiceUnavailable</Code><Message>later</Message></Error>";
@@ -52,32 +52,22 @@ function heldBucket() {
 }
 
 Deno.test("deno serve --parallel: SIGTERM while a worker is still starting ends the process (exit 0)", async () => {
-  const dataDir = await Deno.makeTempDir({ prefix: "serve_sigterm_start-" });
-  using client = Deno.createHttpClient({});
-  await using upstream = startFixtureUpstream();
   await using bucket = heldBucket();
-  try {
-    await using served = startServe({
-      DATA_DIR: dataDir,
-      UPSTREAM_URL: upstream.url,
-      S3_ENDPOINT: bucket.url,
-      S3_BUCKET: "uploads",
-      AWS_ACCESS_KEY_ID: "test",
-      AWS_SECRET_ACCESS_KEY: "testtesttest",
-    });
-    // One worker started and answers; the other waits for the bucket.
-    await waitUntilUp(served, client);
-    await until(() => bucket.requests() >= 2, "both workers asked", 20_000);
-    served.kill("SIGTERM");
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    bucket.release();
-    const status = await exitWithin(served, 15_000);
-    assert.ok(
-      status !== undefined,
-      `still running 15 s after SIGTERM\n${served.output()}`,
-    );
-    assert.equal(status.code, 0, served.output());
-  } finally {
-    await Deno.remove(dataDir, { recursive: true });
-  }
+  await using started = await startOnUpstream(
+    storeStandIn(bucket.url),
+    "serve_sigterm_start-",
+  );
+  const { served, client } = started;
+  // One worker started and answers; the other waits for the bucket.
+  await waitUntilUp(served, client);
+  await until(() => bucket.requests() >= 2, "both workers asked", 20_000);
+  served.kill("SIGTERM");
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  bucket.release();
+  const status = await exitWithin(served, 15_000);
+  assert.ok(
+    status !== undefined,
+    `still running 15 s after SIGTERM\n${served.output()}`,
+  );
+  assert.equal(status.code, 0, served.output());
 });

@@ -45,12 +45,9 @@ function workerRegistry(figures: {
   return registry;
 }
 
-/** Resolves once `worker` knows `peers` others (bounded). */
-async function untilPeers(worker: WorkerMetrics, peers: number) {
-  for (let i = 0; i < 200 && worker.peers !== peers; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  assert.equal(worker.peers, peers);
+/** Resolves once `worker` knows `peers` others (bounded, see until.ts). */
+function untilPeers(worker: WorkerMetrics, peers: number): Promise<void> {
+  return until(() => worker.peers === peers, `${peers} peers known`);
 }
 
 Deno.test("each worker's scrape gives the figures of both: counters and buckets summed, gauges by their aggregator", async () => {
