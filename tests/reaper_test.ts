@@ -10,6 +10,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import assert from "node:assert/strict";
 import { isRunning, startReaper } from "./fixtures/reaper.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";
+import { until } from "./fixtures/until.ts";
 
 /** Sleeps (not by `exec`: its command line must keep naming the folder). */
 const FAKE_DAEMON = "trap 'kill $!; exit' TERM; sleep 600 & wait";
@@ -21,19 +22,6 @@ async function exists(path: string): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-/** Polls `predicate` until it holds or `timeoutMs` passed; returns the last answer. */
-async function eventually(
-  predicate: () => Promise<boolean>,
-  timeoutMs = 20_000,
-): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) return false;
-    await sleep(100);
-  }
-  return true;
 }
 
 /** Starts a detached fake daemon of `dir` and resolves with its pid. */
@@ -49,8 +37,13 @@ async function startFakeDaemon(dir: string, name: string): Promise<number> {
   }).output();
   assert.ok(success);
   const pidFile = `${dir}/run/${name}.pid`;
-  assert.ok(await eventually(() => exists(pidFile)));
-  await sleep(50); // the echo may still be writing
+  // `>` makes the file empty, then echo writes the pid and its newline in
+  // one write: a whole line is the whole pid.
+  await until(
+    async () =>
+      (await Deno.readTextFile(pidFile).catch(() => "")).endsWith("\n"),
+    `${name}.pid written`,
+  );
   return Number(await Deno.readTextFile(pidFile));
 }
 
@@ -78,9 +71,9 @@ Deno.test("reaper stops the daemons of a dead process, and only them", async () 
 
       watched.kill("SIGKILL");
       await watched.status;
-      assert.ok(await eventually(async () => !(await isRunning(first))));
-      assert.ok(await eventually(async () => !(await isRunning(rest))));
-      assert.ok(await eventually(async () => !(await exists(also))));
+      await until(async () => !(await isRunning(first)), "first stopped");
+      await until(async () => !(await isRunning(rest)), "rest stopped");
+      await until(async () => !(await exists(also)), "alsoRemove removed");
       assert.ok(!(await exists(dir)), "its folder is removed");
       assert.ok(await isRunning(foreign.pid), "a process not of the folder");
       await Deno.mkdir(dir); // for withTempDir to remove
