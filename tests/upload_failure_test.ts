@@ -9,6 +9,7 @@
 
 import { setTimeout as delay } from "node:timers/promises";
 import assert from "node:assert/strict";
+import { MIN_FRAME_BYTES } from "../services/http/frame_floor.ts";
 import {
   DigestMismatchError,
   NoSpaceError,
@@ -30,12 +31,20 @@ import {
 
 Deno.test("receiveUpload: too large fails as soon as the limit is crossed", async () => {
   await withDir(async (dir) => {
-    const body = source(makeChunks(20, 1 * KiB));
+    // Frames of the floor's size, with the thread held between reads as a
+    // loaded machine holds it: 1 KiB frames read so (CI, load 30) were
+    // taken for a body the runtime holds many tiny frames of
+    // (FrameFloor.behind), whose cancel the pipeline leaves out.
+    const body = source(makeChunks(20, MIN_FRAME_BYTES), { holdMs: 20 });
     await assert.rejects(
-      receiveUpload(body.stream, { begin: into(dir), maxBytes: 10 * KiB }),
+      receiveUpload(body.stream, {
+        begin: into(dir),
+        maxBytes: 10 * MIN_FRAME_BYTES,
+      }),
       (error) =>
         error instanceof UploadTooLargeError && error instanceof UploadError &&
-        error.name === "UploadTooLargeError" && error.maxBytes === 10 * KiB,
+        error.name === "UploadTooLargeError" &&
+        error.maxBytes === 10 * MIN_FRAME_BYTES,
     );
     assert.equal(body.cancelled, true);
     assert.deepEqual(await listDir(dir), []);
@@ -114,8 +123,8 @@ Deno.test("receiveUpload: an external abort rejects with its reason", async () =
       maxBytes: 10 * KiB,
       signal: controller.signal,
     });
-    // Let the reader take the chunks and reach the hanging read.
-    await delay(20);
+    // The reader took the chunks and waits on the hanging read.
+    await body.hanging;
     const reason = new Error("client went away");
     controller.abort(reason);
     await assert.rejects(upload, (error) => error === reason);
