@@ -287,21 +287,20 @@ Deno.test("an idle-socket flood under ulimit -n 256 with MAX_CONNECTIONS above i
       await service.waitForLine((r) =>
         r.msg === "server.accept_failed" && r.outOfDescriptors === true
       );
-      const started = performance.now();
+      // Each is answered. How fast is the machine's load to say: five took
+      // 2.2-3.2 s at load 15 and over 8 s on a loaded CI; before the cap,
+      // 16-19 s (load 15-34), their SYNs mostly not sent again (ss), the
+      // wait the loop's, which freed only connections idle 1 s or more and
+      // backed off. What made them fast is the cap taken from the
+      // descriptor limit, asserted next (that line never came before).
+      // The bound is a hang detector, not a speed.
       for (let i = 0; i < 5; i++) {
         assert.equal(
-          await newClientStatus(port, 10_000),
+          await newClientStatus(port, 30_000),
           "HTTP/1.1 200 OK",
           `client ${i}`,
         );
       }
-      // Before, the loop freed only connections idle a second or more and
-      // backed off in between: the listen backlog stayed full of flood
-      // sockets, each new client's SYN was dropped and sent again a second
-      // or more later, and the five took 16.4-16.8 s (2.2-3.2 s now, load
-      // 15, the flood's connects in this process).
-      const tookMs = performance.now() - started;
-      assert.ok(tookMs < 8000, `five clients took ${Math.round(tookMs)} ms`);
       const lowered = await service.waitForLine((r) =>
         r.msg === "server.connection_cap_lowered"
       );
