@@ -10,6 +10,7 @@
  */
 
 import assert from "node:assert/strict";
+import { scrapeSample } from "./fixtures/exposition.ts";
 import { healthzStatus, spawnService } from "./fixtures/spawn.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";
 import { untilClosed } from "./fixtures/until_closed.ts";
@@ -18,12 +19,6 @@ const encoder = new TextEncoder();
 
 function portOf(url: string): number {
   return Number(new URL(url).port);
-}
-
-async function metric(url: string, line: RegExp): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const match = text.split("\n").find((l) => line.test(l));
-  return match === undefined ? NaN : Number(match.split(" ").pop());
 }
 
 Deno.test("idle and half-sent connections are closed after the header timeout; kept-alive ones after the keep-alive timeout", async () => {
@@ -67,15 +62,15 @@ Deno.test("idle and half-sent connections are closed after the header timeout; k
     assert.ok(kept.ms >= 600, `closed early: ${kept.ms} ms`);
 
     assert.ok(
-      await metric(
+      await scrapeSample(
         service.url,
-        /^http_connections_closed_total\{reason="header_timeout"\}/,
+        'http_connections_closed_total{reason="header_timeout"}',
       ) >= 3,
     );
     assert.ok(
-      await metric(
+      await scrapeSample(
         service.url,
-        /^http_connections_closed_total\{reason="idle_timeout"\}/,
+        'http_connections_closed_total{reason="idle_timeout"}',
       ) >= 1,
     );
   });
@@ -117,9 +112,9 @@ Deno.test("slowhttptest's slowloris (-H) connections are closed by the header ti
       "service became unavailable",
     );
     assert.ok(
-      await metric(
+      await scrapeSample(
         service.url,
-        /^http_connections_closed_total\{reason="header_timeout"\}/,
+        'http_connections_closed_total{reason="header_timeout"}',
       ) >= 20,
     );
   });
@@ -180,13 +175,13 @@ Deno.test("at MAX_CONNECTIONS the connection idle longest is closed to make room
     }
     // This scrape's own connection may make room too.
     assert.ok(
-      await metric(
+      await scrapeSample(
         service.url,
-        /^http_connections_closed_total\{reason="reclaimed"\} /,
+        'http_connections_closed_total{reason="reclaimed"}',
       ) >= 1,
     );
     assert.equal(
-      await metric(service.url, /^http_connections_rejected_total /),
+      await scrapeSample(service.url, "http_connections_rejected_total"),
       0,
     );
   });
@@ -252,7 +247,7 @@ Deno.test("past MAX_CONNECTIONS with every connection busy, a new connection get
     }
     assert.equal(status, 200);
     assert.equal(
-      await metric(service.url, /^http_connections_rejected_total /),
+      await scrapeSample(service.url, "http_connections_rejected_total"),
       turnedAway,
     );
   });
@@ -280,9 +275,9 @@ Deno.test("out of file descriptors, idle connections are closed to make room: a 
       await res.body?.cancel();
       assert.equal(res.status, 200);
       assert.ok(
-        await metric(
+        await scrapeSample(
           service.url,
-          /^http_connections_closed_total\{reason="reclaimed"\} /,
+          'http_connections_closed_total{reason="reclaimed"}',
         ) >= 1,
       );
     } finally {
@@ -319,7 +314,7 @@ Deno.test("out of file descriptors the process keeps running and serves once the
     assert.equal(exited, false, `exited:\n${service.stderr}`);
     assert.equal(status, 200);
     assert.ok(
-      await metric(service.url, /^http_accept_backoffs_total /) >= 1,
+      await scrapeSample(service.url, "http_accept_backoffs_total") >= 1,
     );
   });
 });

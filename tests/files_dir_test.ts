@@ -8,18 +8,12 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { scrapeSample } from "./fixtures/exposition.ts";
 import { serveApp } from "./fixtures/served_app.ts";
 import { listDir, withTempDir } from "./fixtures/temp_dir.ts";
 
 async function post(url: string, text: string): Promise<Response> {
   return await fetch(`${url}/files`, { method: "POST", body: text });
-}
-
-async function metric(url: string, name: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const line = text.split("\n").find((l) => l.startsWith(`${name} `));
-  assert.ok(line, `${name} is exported`);
-  return Number(line.split(" ")[1]);
 }
 
 Deno.test("DATA_DIR/files removed while running: uploads get 201, the folder is made again, logged once", async () => {
@@ -56,8 +50,11 @@ Deno.test("DATA_DIR/files removed while running: uploads get 201, the folder is 
     );
     assert.equal(logged.length, 1);
     assert.equal(logged[0]!.level, "warn");
-    assert.equal(await metric(served.url, "files_dir_recreated_total"), 1);
-    assert.equal(await metric(served.url, "files_stored"), 4);
+    assert.equal(
+      await scrapeSample(served.url, "files_dir_recreated_total"),
+      1,
+    );
+    assert.equal(await scrapeSample(served.url, "files_stored"), 4);
   });
 });
 

@@ -17,6 +17,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import assert from "node:assert/strict";
 import { bucketContents, type Ceph, sharedCeph } from "./fixtures/ceph.ts";
+import { scrapeSample } from "./fixtures/exposition.ts";
 import { startLoadBalancer } from "./fixtures/nginx_balancer.ts";
 import { startRedis } from "./fixtures/redis.ts";
 import { bytesOf, cephTest, sha256Hex } from "./fixtures/s3_app.ts";
@@ -26,7 +27,6 @@ import {
   call,
   filesBelow,
   type Instance,
-  metric,
   partsOf,
   report,
   startInstance,
@@ -67,7 +67,7 @@ cephTest(
       });
       for (const instance of instances) {
         await until(
-          async () => await metric(instance.url, "cache_redis_up") === 1,
+          async () => await scrapeSample(instance.url, "cache_redis_up") === 1,
           `${instance.name} connected to Redis`,
         );
       }
@@ -207,7 +207,7 @@ async function redisOutage(
   await everyGet200();
   for (const instance of instances) {
     await until(
-      async () => await metric(instance.url, "cache_redis_up") === 0,
+      async () => await scrapeSample(instance.url, "cache_redis_up") === 0,
       `${instance.name} sees Redis down`,
     );
     assert.equal((await call(`${instance.url}/readyz`)).status, 200);
@@ -217,7 +217,7 @@ async function redisOutage(
   await redis.restart();
   for (const instance of instances) {
     await until(
-      async () => await metric(instance.url, "cache_redis_up") === 1,
+      async () => await scrapeSample(instance.url, "cache_redis_up") === 1,
       `${instance.name} sees Redis back`,
     );
   }
