@@ -124,7 +124,12 @@ function listenForStop(): StopSignal {
   let received: Deno.Signal | undefined;
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
     Deno.addSignalListener(signal, () => {
-      if (received === undefined) stopReadingBodies();
+      if (received === undefined) {
+        stopReadingBodies();
+        // Each worker says it took the signal (main.ts's line of the same
+        // name): what a test, or an operator, waits for before the rest.
+        logger.always("shutdown.begin", { signal });
+      }
       received ??= signal;
       resolve(signal);
     });

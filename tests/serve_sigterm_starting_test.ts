@@ -19,7 +19,7 @@
  */
 
 import assert from "node:assert/strict";
-import { exitWithin, waitUntilUp } from "./fixtures/deno_serve.ts";
+import { exitWithin, signalTaken, waitUntilUp } from "./fixtures/deno_serve.ts";
 import { until } from "./fixtures/until.ts";
 import { startOnUpstream, storeStandIn } from "./fixtures/upstream_service.ts";
 
@@ -61,8 +61,8 @@ Deno.test("deno serve --parallel: SIGTERM while a worker is still starting ends 
   // One worker started and answers; the other waits for the bucket.
   await waitUntilUp(served, client);
   await until(() => bucket.requests() >= 2, "both workers asked", 20_000);
-  served.kill("SIGTERM");
-  await new Promise((resolve) => setTimeout(resolve, 500));
+  // Both took it, the one still starting too, before its start goes on.
+  await signalTaken(served, "SIGTERM");
   bucket.release();
   const status = await exitWithin(served, 15_000);
   assert.ok(

@@ -14,7 +14,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { exitWithin } from "./fixtures/deno_serve.ts";
+import { exitWithin, signalTaken } from "./fixtures/deno_serve.ts";
 import { assertStoppedUpload, rawRequest } from "./fixtures/upload_client.ts";
 import { until } from "./fixtures/until.ts";
 import {
@@ -58,8 +58,7 @@ Deno.test("deno serve --parallel: SIGTERM during an upload answers it 503 with R
       "the upload is read",
       20_000,
     );
-    served.kill("SIGTERM");
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await signalTaken(served, "SIGTERM");
   } finally {
     signalled.resolve();
   }

@@ -14,7 +14,7 @@
  */
 
 import assert from "node:assert/strict";
-import { exitWithin } from "./fixtures/deno_serve.ts";
+import { exitWithin, signalTaken } from "./fixtures/deno_serve.ts";
 import { assertShutDownWrite, postInHalves } from "./fixtures/in_flight.ts";
 import {
   serveOnUpstream,
@@ -31,8 +31,7 @@ Deno.test("deno serve --parallel: SIGTERM while a write's body arrives answers 5
   try {
     // The head and half the body are in: the write is in flight.
     await new Promise((resolve) => setTimeout(resolve, 300));
-    served.kill("SIGTERM");
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await signalTaken(served, "SIGTERM");
   } finally {
     signalled.resolve();
   }
