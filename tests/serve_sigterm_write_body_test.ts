@@ -15,7 +15,11 @@
 
 import assert from "node:assert/strict";
 import { exitWithin, signalTaken } from "./fixtures/deno_serve.ts";
-import { assertShutDownWrite, postInHalves } from "./fixtures/in_flight.ts";
+import {
+  assertShutDownWrite,
+  postInHalves,
+  untilInFlight,
+} from "./fixtures/in_flight.ts";
 import {
   serveOnUpstream,
   untilEveryWorkerAnswers,
@@ -30,7 +34,7 @@ Deno.test("deno serve --parallel: SIGTERM while a write's body arrives answers 5
   const answer = postInHalves(served.url, signalled.promise);
   try {
     // The head and half the body are in: the write is in flight.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await untilInFlight(served.url);
     await signalTaken(served, "SIGTERM");
   } finally {
     signalled.resolve();

@@ -13,7 +13,11 @@
  */
 
 import assert from "node:assert/strict";
-import { assertShutDownWrite, postInHalves } from "./fixtures/in_flight.ts";
+import {
+  assertShutDownWrite,
+  postInHalves,
+  untilInFlight,
+} from "./fixtures/in_flight.ts";
 import { spawnOnUpstream } from "./fixtures/upstream_service.ts";
 
 /** The service on its upstream with a grace period of `graceMs`. */
@@ -37,7 +41,7 @@ Deno.test("SIGTERM while a write's body arrives, within the grace: the body is r
   const { promise: signalled, resolve } = Promise.withResolvers<void>();
   const answer = postInHalves(service.url, signalled);
   // The head and half the body are in: the write is in flight.
-  await new Promise((r) => setTimeout(r, 300));
+  await untilInFlight(service.url);
   service.kill("SIGTERM");
   await shutdownBegun(service);
   // Past the moment the drain cut the body before.
@@ -55,7 +59,7 @@ Deno.test("SIGTERM while a write's body arrives past the grace: 503 with Retry-A
   const { service, upstream } = started;
   // The second half would go once the process exited: never read.
   const answer = postInHalves(service.url, service.status);
-  await new Promise((r) => setTimeout(r, 300));
+  await untilInFlight(service.url);
   service.kill("SIGTERM");
   const got = await answer;
   assertShutDownWrite(got);
