@@ -82,7 +82,7 @@ function exitOneWhenTheListenerEnds(): void {
   void stop.first.then((signal) => {
     ending = true;
     if (missed !== undefined) signalAgain(signal);
-    void closeWhenIdle(signal);
+    void closeWhenIdle();
   });
   globalThis.addEventListener("unload", () => {
     if (ending) return;
@@ -128,7 +128,10 @@ function listenForStop(): StopSignal {
         stopReadingBodies();
         // Each worker says it took the signal (main.ts's line of the same
         // name): what a test, or an operator, waits for before the rest.
-        logger.always("shutdown.begin", { signal });
+        logger.always("shutdown.begin", {
+          signal,
+          graceMs: config.shutdownGraceMs,
+        });
       }
       received ??= signal;
       resolve(signal);
@@ -208,7 +211,7 @@ function signalAgain(signal: Deno.Signal): void {
  * main.ts): `deno serve` waited for them, so a hung upstream held the
  * process up to UPSTREAM_TIMEOUT_MS past the grace (29 s with 30 s).
  */
-async function closeWhenIdle(signal: Deno.Signal): Promise<void> {
+async function closeWhenIdle(): Promise<void> {
   app.beginDrain();
   // deno serve's shutdown cuts the request bodies still arriving, so an
   // upload cannot finish: stopped now, it answers 503 with Retry-After
@@ -218,12 +221,6 @@ async function closeWhenIdle(signal: Deno.Signal): Promise<void> {
   // Monotonic: counted by the wall clock, a step of it (NTP, `date -s`)
   // cut the grace short or held the worker an hour more.
   const deadline = performance.now() + config.shutdownGraceMs;
-  // Each worker's grace begins here, told as main.ts tells its own.
-  logger.always("shutdown.begin", {
-    signal,
-    inflight: app.inflight,
-    graceMs: config.shutdownGraceMs,
-  });
   await untilIdle(deadline);
   if (app.inflight > 0) {
     app.stopUpstreamCalls();
