@@ -5,8 +5,10 @@
  * connection retried), and the figures are the time from the spawn to the
  * first answer (of `/posts/1` and of `/healthz`), to the first `200` of
  * `GET /files?limit=10` (the index built), the slowest `/posts/1` once the
- * service answered and until the index was built, the event loop delay the
- * service reports then (`process_event_loop_delay_seconds`) and its RSS.
+ * service answered and until the index was built, the longest the service's
+ * event loop was held meanwhile (a timer's lateness, `bench/loop_lateness.ts`
+ * loaded before the checkout's modules), the event loop delay the service
+ * reports then (`process_event_loop_delay_seconds`) and its RSS.
  * Run it against two checkouts in turns (bench/PROFILE.md, "Many stored
  * files at start"):
  *
@@ -17,7 +19,9 @@
  * @module
  */
 
+import { fileURLToPath } from "node:url";
 import { rssOf } from "./lib.ts";
+import { parseLateness } from "./loop_lateness.ts";
 
 /** A port free on the loopback now. */
 function freePort(): number {
@@ -40,6 +44,13 @@ export interface StartFigures {
    * until the index was built.
    */
   slowestPost: number;
+  /**
+   * The service's longest timer lateness (its event loop held) that ended
+   * between the first `/healthz` answer and the first listing, ms.
+   */
+  longestStall: number;
+  /** Timer lateness over 50 ms in that time. */
+  stallsOver50: number;
   /** `process_event_loop_delay_seconds` once listed, ms. */
   loopDelay: number;
   /** The RSS once listed, MB. */
@@ -83,6 +94,17 @@ async function firstAnswer(
   }
 }
 
+/** The lateness (ms) in `file` of the timer ticks that fired from `from` to `to`. */
+async function stallsBetween(
+  file: string,
+  from: number,
+  to: number,
+): Promise<number[]> {
+  return parseLateness(await Deno.readTextFile(file))
+    .filter(({ at }) => at >= from && at <= to)
+    .map(({ lateMs }) => lateMs);
+}
+
 /** Starts `checkout`'s main.ts on `dataDir` once and measures it. */
 export async function measureStart(
   checkout: string,
@@ -91,11 +113,25 @@ export async function measureStart(
 ): Promise<StartFigures> {
   const port = freePort();
   const base = `http://127.0.0.1:${port}`;
+  const latenessFile = await Deno.makeTempFile({ suffix: ".jsonl" });
+  const preload = fileURLToPath(new URL("./loop_lateness.ts", import.meta.url));
   const t0 = performance.now();
   const child = new Deno.Command("deno", {
-    args: ["run", "-A", "--unstable-net", V8_FLAGS, "main.ts"],
+    args: [
+      "run",
+      "-A",
+      "--unstable-net",
+      V8_FLAGS,
+      `--preload=${preload}`,
+      "main.ts",
+    ],
     cwd: checkout,
-    env: { PORT: String(port), DATA_DIR: dataDir, UPSTREAM_URL: upstream },
+    env: {
+      PORT: String(port),
+      DATA_DIR: dataDir,
+      UPSTREAM_URL: upstream,
+      LOOP_LATENESS_FILE: latenessFile,
+    },
     stdin: "null",
     stdout: "null",
     stderr: "null",
@@ -117,6 +153,11 @@ export async function measureStart(
       await sleep(2);
     }
     await listed;
+    const stalls = await stallsBetween(
+      latenessFile,
+      performance.timeOrigin + t0 + await health,
+      performance.timeOrigin + t0 + listedAt,
+    );
     const metrics = await (await fetch(`${base}/metrics`)).text();
     const delay = /^process_event_loop_delay_seconds (\S+)$/m.exec(metrics);
     return {
@@ -124,12 +165,15 @@ export async function measureStart(
       firstHealth: await health,
       listed: listedAt,
       slowestPost,
+      longestStall: Math.max(0, ...stalls),
+      stallsOver50: stalls.filter((ms) => ms > 50).length,
       loopDelay: Number(delay?.[1] ?? NaN) * 1000,
       rssMb: (await rssOf(child.pid)) / 2 ** 20,
     };
   } finally {
     child.kill("SIGTERM");
     await child.status;
+    await Deno.remove(latenessFile);
   }
 }
 
