@@ -18,6 +18,7 @@
 
 import type { FileMetadata } from "./metadata.ts";
 import { checkWholeNumbers } from "../ops/whole_numbers.ts";
+import { mergeSorted } from "./merge_sorted.ts";
 
 /**
  * The content a file's metadata was checked against: its identity (see
@@ -63,19 +64,6 @@ const BULK_THRESHOLD = 16;
 export function compareFiles(a: IndexPosition, b: IndexPosition): number {
   if (a.created !== b.created) return a.created < b.created ? -1 : 1;
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
-}
-
-/** `a` and `b`, each sorted by {@linkcode compareFiles}, as one sorted list. */
-function merge(a: FileMetadata[], b: FileMetadata[]): FileMetadata[] {
-  const out = new Array<FileMetadata>(a.length + b.length);
-  let i = 0;
-  let j = 0;
-  for (let k = 0; k < out.length; k++) {
-    out[k] = j >= b.length || (i < a.length && compareFiles(a[i]!, b[j]!) <= 0)
-      ? a[i++]!
-      : b[j++]!;
-  }
-  return out;
 }
 
 /** The sorted metadata of the stored files, with lookup by id. */
@@ -146,7 +134,11 @@ export class FileIndex {
       added.push(frozen);
       this.#byId.set(frozen.id, { meta: frozen, check });
     }
-    this.#sorted = merge(this.#sorted, added.sort(compareFiles));
+    this.#sorted = mergeSorted(
+      this.#sorted,
+      added.sort(compareFiles),
+      compareFiles,
+    );
   }
 
   /**
@@ -165,7 +157,7 @@ export class FileIndex {
     if (added.length === 0) return;
     if (last === undefined || compareFiles(last, added[0]!) < 0) {
       for (const meta of added) this.#sorted.push(meta);
-    } else this.#sorted = merge(this.#sorted, added);
+    } else this.#sorted = mergeSorted(this.#sorted, added, compareFiles);
   }
 
   /** Removes file `id`; returns whether it was indexed. */
