@@ -1,8 +1,9 @@
 /**
  * The start's work on a disk store's folder, run while the service already
- * answers: the sweep of what a crash left and the build of the listing
- * index. A start used to do both before listening (100k files: 9-25 s,
- * 300k: 33-57 s on the loaded 2-core test machine), so every request,
+ * answers: the build of the listing index, which sweeps what a crash left
+ * from the names it reads (`FolderIndexOptions.sweep`). A start used to
+ * do both before listening (100k files: 9-25 s, 300k: 33-57 s on the
+ * loaded 2-core test machine), so every request,
  * `/healthz` and the cached `GET /posts/1` too, was refused that long at
  * each restart. Now only `GET /files` waits for the index, and only so
  * long ({@linkcode IndexStart.untilListable}); past that it is refused
@@ -73,13 +74,9 @@ export async function settledWithin(
 
 /** Options of {@linkcode IndexStart}. */
 export interface IndexStartOptions {
-  /** The index to build. */
+  /** The index to build (its build sweeps the folder). */
   folder: FolderIndex;
-  /** Removes what a crash left in the folder; resolves how many files. */
-  sweep: () => Promise<number>;
-  /** The folder, for the log. */
-  dir: string;
-  /** Where the sweep and a failed start are reported. */
+  /** Where a failed start is reported. */
   logger?: Logger | undefined;
   /**
    * Longest a listing waits for the build before it is refused, ms.
@@ -88,7 +85,7 @@ export interface IndexStartOptions {
   listWaitMs?: number;
 }
 
-/** The start's sweep and build, in the background; see the module doc. */
+/** The start's build (and sweep), in the background; see the module doc. */
 export class IndexStart {
   readonly #options: IndexStartOptions;
   readonly #listWaitMs: number;
@@ -103,16 +100,15 @@ export class IndexStart {
   }
 
   /**
-   * Sweeps, then builds the index, in the background. A failure is
-   * logged; a listing tries the build again (and answers 503 if it fails).
+   * Builds the index (sweeping the folder as it reads it), in the
+   * background. A failure is logged; a listing tries the build again (and
+   * answers 503 if it fails).
    */
   run(): void {
-    const { folder, sweep, dir, logger } = this.#options;
-    this.#running = (async () => {
-      const removed = await sweep();
-      if (removed > 0) logger?.warn("files.swept", { removed, dir });
-      await folder.build();
-    })().catch((error) => logger?.error("files.index_failed", { error }));
+    const { folder, logger } = this.#options;
+    this.#running = folder.build().catch((error) =>
+      logger?.error("files.index_failed", { error })
+    );
   }
 
   /**

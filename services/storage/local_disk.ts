@@ -34,7 +34,7 @@ import { dirname, join } from "node:path";
 import { deleteOnDiskIf, removeSidecarIfSame } from "./disk_delete.ts";
 import { folderUnmade, folderUnusable } from "./disk_errors.ts";
 import { DiskUpload } from "./disk_upload.ts";
-import { sweepFolder } from "./disk_sweep.ts";
+import { sweepAtStart, sweepFolder } from "./disk_sweep.ts";
 import { DiskVersions } from "./disk_versions.ts";
 import { decodeCursor, encodeCursor } from "./disk_cursor.ts";
 import { FolderIndex, type IndexProgress } from "./folder_index.ts";
@@ -117,6 +117,7 @@ export class LocalDiskStorage implements FileStorage {
       dir,
       readEntry: (id) => this.#versions.entry(id),
       restoreDir: () => this.restoreDir(),
+      sweep: (names, turns) => sweepAtStart(dir, names, turns, logger),
     });
     this.#versions = new DiskVersions({
       dir,
@@ -125,8 +126,6 @@ export class LocalDiskStorage implements FileStorage {
     });
     this.#start = new IndexStart({
       folder: this.#folder,
-      sweep: () => this.sweep(),
-      dir,
       logger,
       ...(listWaitMs === undefined ? {} : { listWaitMs }),
     });
