@@ -106,6 +106,32 @@ Deno.test("FileIndex keeps created-then-id order through adds, deletes and bulk 
   assert.equal(index.size, 0);
 });
 
+Deno.test("FileIndex keeps a frozen entry as it is, and a frozen copy of one that is not", () => {
+  // A build's 300k entries come frozen from their reading: a copy of each,
+  // made once all were read, was a burst of allocation on the build's
+  // largest heap (bench/PROFILE.md, "One read of the folder at start").
+  const frozen = Array.from({ length: 30 }, (_, i) =>
+    Object.freeze({
+      meta: Object.freeze(meta(`2024-01-01T00:00:${10 + i}.000Z`)),
+    }));
+  const loose = { meta: meta("2024-01-02T00:00:00.000Z") };
+  const index = new FileIndex();
+  index.addAll([...frozen.slice(0, 20), loose]);
+  index.addSorted(frozen.slice(20));
+  for (const entry of frozen) {
+    assert.equal(index.entry(entry.meta.id), entry);
+  }
+  const kept = index.get(loose.meta.id)!;
+  assert.notEqual(kept, loose.meta);
+  assert.ok(Object.isFrozen(kept));
+  loose.meta.size = 9; // the caller's object changes, not the index's
+  assert.equal(index.get(loose.meta.id)?.size, 1);
+  assert.equal(index.size, 31);
+  const one = frozen[0]!.meta;
+  index.add(one);
+  assert.equal(index.get(one.id), one, "one add keeps a frozen one too");
+});
+
 Deno.test("GET /files over 5000 files reads no sidecar per page", async () => {
   await withTempDir(async (dataDir) => {
     const filesDir = join(dataDir, "files");

@@ -106,10 +106,9 @@ export class DiskVersions {
     if (reading === undefined) return "unreadable";
     const { meta, own, identity } = reading;
     if (!own) return undefined;
-    return identity === undefined ? { meta } : {
-      meta,
-      check: { identity, refresh },
-    };
+    // Frozen, the index keeps it as it is (file_index.ts).
+    const check = identity === undefined ? undefined : { identity, refresh };
+    return Object.freeze({ meta: Object.freeze(meta), check });
   }
 
   /**

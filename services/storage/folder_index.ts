@@ -276,7 +276,7 @@ export class FolderIndex {
     for (const id of this.#unreadable) {
       if (!names.has(`${id}.json`)) this.#unreadable.delete(id);
     }
-    const found = await this.#readNew(names, turns);
+    const found = await this.#readNew(await this.#freshIds(names, turns));
     if (this.#stopped) return;
     await this.#addInTurns(found, turns);
     this.#refreshes++;
@@ -306,8 +306,12 @@ export class FolderIndex {
     }
   }
 
-  /** The entries of the committed files in `names` the index lacks. */
-  async #readNew(names: Set<string>, turns: LoopTurns): Promise<IndexEntry[]> {
+  /**
+   * The ids of the committed files in `names` the index lacks; `names` is
+   * emptied, so its 600k names (at 300k files) are not kept while the
+   * sidecars are read.
+   */
+  async #freshIds(names: Set<string>, turns: LoopTurns): Promise<string[]> {
     // Only committed files: the content is renamed into place last.
     const fresh: string[] = [];
     let seen = 0;
@@ -323,6 +327,12 @@ export class FolderIndex {
         fresh.push(id);
       }
     }
+    names.clear();
+    return fresh;
+  }
+
+  /** The entries of committed files `fresh`, read from their sidecars. */
+  async #readNew(fresh: string[]): Promise<IndexEntry[]> {
     const found: IndexEntry[] = [];
     const progress = { read: 0, total: fresh.length, since: performance.now() };
     if (!this.built) this.#progress = progress;
