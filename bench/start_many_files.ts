@@ -21,7 +21,7 @@
 
 import { fileURLToPath } from "node:url";
 import { rssOf } from "./lib.ts";
-import { parseLateness } from "./loop_lateness.ts";
+import { type Lateness, parseLateness } from "./loop_lateness.ts";
 
 /** A port free on the loopback now. */
 function freePort(): number {
@@ -51,6 +51,12 @@ export interface StartFigures {
   longestStall: number;
   /** Timer lateness over 50 ms in that time. */
   stallsOver50: number;
+  /**
+   * The most CPU time the service's main thread used in one of those
+   * stalls, ms: the longest the process itself held its loop, where the
+   * lateness also counts the waits for a CPU on a loaded machine.
+   */
+  longestStallCpu: number;
   /** `process_event_loop_delay_seconds` once listed, ms. */
   loopDelay: number;
   /** The RSS once listed, MB. */
@@ -94,15 +100,37 @@ async function firstAnswer(
   }
 }
 
-/** The lateness (ms) in `file` of the timer ticks that fired from `from` to `to`. */
+/** The lateness in `file` of the timer ticks that fired from `from` to `to`. */
 async function stallsBetween(
   file: string,
   from: number,
   to: number,
-): Promise<number[]> {
+): Promise<Lateness[]> {
   return parseLateness(await Deno.readTextFile(file))
-    .filter(({ at }) => at >= from && at <= to)
-    .map(({ lateMs }) => lateMs);
+    .filter(({ at }) => at >= from && at <= to);
+}
+
+/** Spawns `checkout`'s main.ts with `env`, the event loop watched (loop_lateness.ts). */
+function spawnMain(
+  checkout: string,
+  env: Record<string, string>,
+): Deno.ChildProcess {
+  const preload = fileURLToPath(new URL("./loop_lateness.ts", import.meta.url));
+  return new Deno.Command("deno", {
+    args: [
+      "run",
+      "-A",
+      "--unstable-net",
+      V8_FLAGS,
+      `--preload=${preload}`,
+      "main.ts",
+    ],
+    cwd: checkout,
+    env,
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
 }
 
 /** Starts `checkout`'s main.ts on `dataDir` once and measures it. */
@@ -114,28 +142,13 @@ export async function measureStart(
   const port = freePort();
   const base = `http://127.0.0.1:${port}`;
   const latenessFile = await Deno.makeTempFile({ suffix: ".jsonl" });
-  const preload = fileURLToPath(new URL("./loop_lateness.ts", import.meta.url));
   const t0 = performance.now();
-  const child = new Deno.Command("deno", {
-    args: [
-      "run",
-      "-A",
-      "--unstable-net",
-      V8_FLAGS,
-      `--preload=${preload}`,
-      "main.ts",
-    ],
-    cwd: checkout,
-    env: {
-      PORT: String(port),
-      DATA_DIR: dataDir,
-      UPSTREAM_URL: upstream,
-      LOOP_LATENESS_FILE: latenessFile,
-    },
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
+  const child = spawnMain(checkout, {
+    PORT: String(port),
+    DATA_DIR: dataDir,
+    UPSTREAM_URL: upstream,
+    LOOP_LATENESS_FILE: latenessFile,
+  });
   try {
     const health = firstAnswer(`${base}/healthz`, t0);
     let slowestPost = 0;
@@ -165,8 +178,9 @@ export async function measureStart(
       firstHealth: await health,
       listed: listedAt,
       slowestPost,
-      longestStall: Math.max(0, ...stalls),
-      stallsOver50: stalls.filter((ms) => ms > 50).length,
+      longestStall: Math.max(0, ...stalls.map(({ lateMs }) => lateMs)),
+      stallsOver50: stalls.filter(({ lateMs }) => lateMs > 50).length,
+      longestStallCpu: Math.max(0, ...stalls.map(({ cpuMs }) => cpuMs)),
       loopDelay: Number(delay?.[1] ?? NaN) * 1000,
       rssMb: (await rssOf(child.pid)) / 2 ** 20,
     };
