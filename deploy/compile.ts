@@ -8,7 +8,7 @@
  * With deno.json's `"nodeModulesDir": "auto"`, `deno compile` embeds the whole
  * node_modules folder, so the tests' and the bench's tools (typescript,
  * playwright-core, vega, the OpenAPI linters, ...) went into the executable:
- * 162 MB of files, where the service needs 21 packages (27 MB). Which packages
+ * 162 MB of files, where the service needs 21 packages (28 MB). Which packages
  * are reached is asked of `deno info --json <entry>` at every build (the npm
  * packages the graph imports and their dependencies, as deno.lock resolves
  * them), so no list here goes stale when the imports or deno.lock change.

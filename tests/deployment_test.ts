@@ -75,6 +75,15 @@ Deno.test("start and compile: the same V8 flags, so the binary bounds its heap a
   assert.match(serve!, /--host 127\.0\.0\.1/);
 });
 
+Deno.test("start, compile and dev: the same --unstable flags (REUSE_PORT needs --unstable-net)", async () => {
+  const start = await taskFlags("start", "--unstable");
+  assert.ok(start.includes("--unstable-net"), `start: ${start}`);
+  // dev had none: REUSE_PORT=true was refused there, as by a plain deno run.
+  for (const task of ["compile", "dev"]) {
+    assert.deepEqual(await taskFlags(task, "--unstable"), start, task);
+  }
+});
+
 type Service = {
   image?: string;
   build?: unknown;
