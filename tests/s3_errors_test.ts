@@ -3,16 +3,24 @@
  * (services/storage/s3_errors.ts), from rustls's reason alone: the URL in
  * the message before it may hold any word (a bucket named "expired-…").
  * The reasons are the ones Deno 2.9's fetch gave against radosgw (see
- * tests/s3_tls_test.ts).
+ * tests/s3_tls_test.ts). And which refusals are of the service's
+ * credentials (a 503 while it runs, tests/s3_credentials_refused_test.ts)
+ * and still stop the start by their code.
  *
  * @module
  */
 
 import assert from "node:assert/strict";
 import {
+  refusal,
+  S3Error,
   startRefusal,
   StorageCertificateError,
 } from "../services/storage/s3_errors.ts";
+import {
+  StorageRefusedError,
+  StorageUnavailableError,
+} from "../services/storage/storage.ts";
 
 const FETCH = "fetch failed: error sending request for url " +
   "(https://127.0.0.1:9/expired-files/?list-type=2): client error (Connect)";
@@ -42,5 +50,29 @@ Deno.test("a certificate not trusted names DENO_CERT, the host or the clock by r
         '"localhost"; certificate is only valid for IpAddress(127.0.0.1)',
     )!,
     /S3_ENDPOINT's host/,
+  );
+});
+
+Deno.test("the store's refusals of the credentials are StorageRefusedError (503 while running), still stopping the start by their code", () => {
+  for (const code of ["InvalidAccessKeyId", "UserSuspended", "AccessDenied"]) {
+    const error = refusal("GET", "/b/", 403, code);
+    assert.ok(error instanceof StorageRefusedError, code);
+    assert.ok(error instanceof StorageUnavailableError, code);
+    assert.equal(error.code, code);
+  }
+  // A HEAD's 403 has no body to name its code.
+  assert.ok(
+    refusal("HEAD", "/b/files/x", 403, undefined) instanceof
+      StorageRefusedError,
+  );
+  // A bucket gone is a setting to fix, not a store to wait for.
+  assert.ok(refusal("GET", "/b/", 404, "NoSuchBucket") instanceof S3Error);
+  assert.equal(
+    startRefusal(refusal("GET", "/b/", 403, "InvalidAccessKeyId"))?.setting,
+    "AWS_ACCESS_KEY_ID",
+  );
+  assert.equal(
+    startRefusal(refusal("GET", "/b/", 403, "SignatureDoesNotMatch"))?.setting,
+    "AWS_SECRET_ACCESS_KEY",
   );
 });

@@ -6,8 +6,9 @@
  * then the abort), nothing half-written is visible, the cached
  * JSONPlaceholder routes are unaffected; a store over its quota is a 503
  * too, keeping nothing; `S3_TIMEOUT_MS` bounds waits for
- * the store, not a download's length; a bucket deleted or a key revoked
- * while the service runs is a logged 500 with the request id.
+ * the store, not a download's length; a bucket deleted while the service
+ * runs is a logged 500 with the request id (its credentials refused are a
+ * 503: s3_credentials_refused_test.ts).
  *
  * @module
  */
@@ -234,7 +235,7 @@ cephTest(
 );
 
 cephTest(
-  "s3: a bucket deleted or a key revoked while running is a 500 problem with the request id, logged with the store's code",
+  "s3: a bucket deleted while running is a 500 problem with the request id, logged with the store's code",
   async () => {
     await using ceph = await sharedCeph();
     // A misconfiguration at start stops the start (s3_misconfigured_start_test.ts):
@@ -244,52 +245,28 @@ cephTest(
       method: "PUT",
     });
     assert.equal(made.status, 200, await made.text());
-    const key = `K${crypto.randomUUID().replaceAll("-", "").slice(0, 19)}`;
-    const secret = crypto.randomUUID().replaceAll("-", "");
-    await ceph.admin(
-      "key",
-      "create",
-      "--uid=test",
-      "--key-type=s3",
-      `--access-key=${key}`,
-      `--secret-key=${secret}`,
-    );
-    const cases = [
-      {
-        code: "NoSuchBucket",
-        ceph: { ...ceph, bucket: gone },
-        change: async () => {
-          const res = await ceph.client.fetch(`${ceph.endpoint}/${gone}`, {
-            method: "DELETE",
-          });
-          assert.equal(res.status, 204, await res.text());
-        },
-      },
-      {
-        code: "InvalidAccessKeyId",
-        ceph: { ...ceph, accessKeyId: key, secretAccessKey: secret },
-        change: async () => {
-          await ceph.admin("key", "rm", "--uid=test", `--access-key=${key}`);
-        },
-      },
-    ];
-    for (const [i, { code, ceph: changed, change }] of cases.entries()) {
-      await using served = await serveApp({ args: s3Args(changed) });
-      await change();
+    {
+      await using served = await serveApp({
+        args: s3Args({ ...ceph, bucket: gone }),
+      });
+      const res = await ceph.client.fetch(`${ceph.endpoint}/${gone}`, {
+        method: "DELETE",
+      });
+      assert.equal(res.status, 204, await res.text());
       const upload = await timed(`${served.url}/files`, {
         method: "POST",
         body: bytesOf(1000),
-        headers: { "x-request-id": `misconfigured-${i}` },
+        headers: { "x-request-id": "misconfigured" },
       });
       assert.equal(upload.status, 500, upload.text);
       assert.match(upload.headers.get("content-type") ?? "", /problem\+json/);
       assert.equal(upload.headers.get("retry-after"), null);
-      assert.equal(JSON.parse(upload.text).requestId, `misconfigured-${i}`);
-      assert.doesNotMatch(upload.text, new RegExp(`${code}|127\\.0\\.0\\.1`));
+      assert.equal(JSON.parse(upload.text).requestId, "misconfigured");
+      assert.doesNotMatch(upload.text, /NoSuchBucket|127\.0\.0\.1/);
       const logged = served.records.find((r) =>
-        r.requestId === `misconfigured-${i}` && r.level === "error"
+        r.requestId === "misconfigured" && r.level === "error"
       );
-      assert.match(JSON.stringify(logged), new RegExp(code));
+      assert.match(JSON.stringify(logged), /NoSuchBucket/);
       assert.equal((await timed(`${served.url}/files`)).status, 500);
     }
     await assertNothingVisible(ceph);

@@ -15,6 +15,7 @@
 import {
   type FileStorage,
   StorageFullError,
+  StorageRefusedError,
   StorageUnavailableError,
   StorageUnwritableError,
 } from "../../services/storage/storage.ts";
@@ -144,6 +145,8 @@ function storageUnavailableAnswer(
   // The cause (hosts, ports) goes to the log, not to the client.
   const cause = error instanceof StorageFullError
     ? "The file storage refuses more data for now (full or over its quota)"
+    : error instanceof StorageRefusedError
+    ? "The file storage refuses this service's credentials for now"
     : error instanceof StorageUnwritableError
     ? "The file storage takes no writes for now"
     : error instanceof StorageUnavailableError

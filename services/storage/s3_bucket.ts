@@ -16,9 +16,14 @@
  *   refuses more data for now, a {@linkcode StorageFullError} (503 with
  *   Retry-After too: the local disk's 507, as the issue asks; deleting
  *   files makes room);
- * - any other refusal (AccessDenied, InvalidAccessKeyId,
- *   SignatureDoesNotMatch, NoSuchBucket...): an {@linkcode S3Error}. These
- *   name a setting the operator must fix (credentials, bucket, policy), so
+ * - the service's credentials refused (InvalidAccessKeyId,
+ *   SignatureDoesNotMatch, AccessDenied, radosgw's UserSuspended): a
+ *   {@linkcode StorageRefusedError}, unavailable too (503 with
+ *   Retry-After): while the service runs, that is a key revoked or a user
+ *   suspended, which the store takes again once an operator restores it;
+ *   at start it stops the start, naming the setting (`s3_errors.ts`);
+ * - any other refusal (NoSuchBucket, InvalidBucketName...): an
+ *   {@linkcode S3Error}. These name a setting the operator must fix, so
  *   retrying cannot help and a 503 with Retry-After would say otherwise:
  *   the central handler answers 500 with the request id and logs the
  *   store's code under it.
@@ -29,7 +34,7 @@
 import { AwsClient } from "aws4fetch";
 import { StorageFullError, StorageUnavailableError } from "./storage.ts";
 import { putBytes } from "./s3_put_bytes.ts";
-import { describe, S3Error, unreachable } from "./s3_errors.ts";
+import { describe, refusal, unreachable } from "./s3_errors.ts";
 import { xmlValue } from "./s3_xml.ts";
 import { checkWholeNumbers } from "../ops/whole_numbers.ts";
 import { BUCKET_NAME } from "../ops/config_values.ts";
@@ -188,13 +193,7 @@ export class S3Bucket implements Disposable {
         `The object store answered ${res.status} ${code ?? ""} to ${method}`,
       );
     }
-    throw new S3Error(
-      res.status,
-      code,
-      `The object store refused ${method} ${url.pathname}: ${res.status} ${
-        code ?? ""
-      }`,
-    );
+    throw refusal(method, url.pathname, res.status, code);
   }
 
   /**

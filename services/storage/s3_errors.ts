@@ -1,14 +1,16 @@
 /**
  * The failures of an S3 store's requests, sorted for the routes and the
- * start: {@linkcode S3Error} (a refusal naming a setting to fix), a TLS
- * certificate not trusted ({@linkcode StorageCertificateError}), a store
- * that did not answer; and which of them stop the start, naming what to
- * fix ({@linkcode startRefusal}).
+ * start: {@linkcode S3Error} (a refusal naming a setting to fix), the
+ * service's credentials refused ({@linkcode refusal}: a
+ * {@linkcode StorageRefusedError}), a TLS certificate not trusted
+ * ({@linkcode StorageCertificateError}), a store that did not answer; and
+ * which of them stop the start, naming what to fix
+ * ({@linkcode startRefusal}).
  *
  * @module
  */
 
-import { StorageUnavailableError } from "./storage.ts";
+import { StorageRefusedError, StorageUnavailableError } from "./storage.ts";
 
 /** S3 refused a request for a reason other than being unavailable. */
 export class S3Error extends Error {
@@ -36,6 +38,50 @@ export class StorageCertificateError extends StorageUnavailableError {
     super(message, options);
     this.name = "StorageCertificateError";
   }
+}
+
+// The store's refusals of the service's credentials themselves: a key
+// removed or rotated away, a secret changed, the key's user suspended or
+// its access taken away. While the service runs its requests are sound
+// and the store takes them again once an operator restores the
+// credentials: a 503 to come back later, not a 500 and a stack per request
+// (radosgw with its key removed: 2,818 error lines, 2 MB, in 4 s of load).
+const CREDENTIALS_REFUSED = new Set([
+  "InvalidAccessKeyId",
+  "SignatureDoesNotMatch",
+  "AccessDenied",
+  // Ceph radosgw's answer to a request of a suspended user.
+  "UserSuspended",
+  // AWS's for an account suspended, or with all access disabled.
+  "AccountProblem",
+  "AllAccessDisabled",
+]);
+
+/**
+ * The error for the store's refusal of `method` on `path` (its answer's
+ * `status` and error `code`, e.g. 403 `InvalidAccessKeyId`; none for a
+ * HEAD): a
+ * {@linkcode StorageRefusedError} when the refusal is of the credentials,
+ * else an {@linkcode S3Error}.
+ */
+export function refusal(
+  method: string,
+  path: string,
+  status: number,
+  code: string | undefined,
+): S3Error | StorageRefusedError {
+  const answer = `${method} ${path}: ${status}${code ? ` ${code}` : ""}`;
+  // A HEAD's answer has no body to name its code: its 403 is S3's status
+  // for a refused signature or access (radosgw's to HeadObject with the
+  // key removed or the user suspended).
+  if (code === undefined ? status === 403 : CREDENTIALS_REFUSED.has(code)) {
+    return new StorageRefusedError(
+      code,
+      "The object store refused the service's credentials " +
+        `(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY): ${answer}`,
+    );
+  }
+  return new S3Error(status, code, `The object store refused ${answer}`);
 }
 
 /** What a refusal of the store at start says to fix. */
@@ -107,7 +153,10 @@ export function startRefusal(error: unknown): StartRefusal | undefined {
   if (error instanceof StorageCertificateError) {
     return certificateRefusal(error.message);
   }
-  if (!(error instanceof S3Error) || error.code === undefined) return undefined;
+  // The credentials refused at start are settings to fix as well.
+  const refused = error instanceof S3Error ||
+    error instanceof StorageRefusedError;
+  if (!refused || error.code === undefined) return undefined;
   return Object.hasOwn(START_REFUSALS, error.code)
     ? START_REFUSALS[error.code]
     : undefined;

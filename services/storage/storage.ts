@@ -132,6 +132,33 @@ export class StorageFullError extends StorageUnavailableError {
 }
 
 /**
+ * The storage refuses this service's credentials (an S3 key revoked or
+ * rotated away, its user suspended, its access taken away) while the
+ * service runs: nothing it holds can be reached until an operator restores
+ * them, but the service itself is sound, so a client should come back
+ * later (503), not be told the server broke (500). At start the same
+ * refusal stops the start, naming the setting (`s3_errors.ts`).
+ */
+export class StorageRefusedError extends StorageUnavailableError {
+  /**
+   * The store's own word for the refusal, e.g. `InvalidAccessKeyId`, when
+   * its answer gave one.
+   */
+  readonly code: string | undefined;
+
+  /** Creates the error; `code` is the store's word for the refusal. */
+  constructor(
+    code: string | undefined,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = "StorageRefusedError";
+    this.code = code;
+  }
+}
+
+/**
  * The listing index is still being built after a start (downloads, uploads
  * and deletes work meanwhile): a listing is worth asking again in
  * `retryAfterSeconds`.

@@ -1,0 +1,164 @@
+/**
+ * The object store refusing the service's credentials while it runs (a
+ * real Ceph radosgw: the S3 key removed with `radosgw-admin key rm`, or
+ * the user suspended). Found with real radosgw under load: every request
+ * to `/files` answered a generic 500 and wrote a `request.failed` line
+ * with its stack, 2,818 error lines (2 MB) in 4 s. Now each is a 503
+ * "Storage unavailable" with Retry-After whose detail says the store
+ * refuses the service's credentials (no key, secret or host), one
+ * `files.storage_unavailable` error line names the store's refusal (the
+ * next at most 10 s later, counting), and the key or user restored, the
+ * files serve again. A store that refuses at start still stops the start
+ * (s3_misconfigured_start_test.ts).
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { AwsClient } from "aws4fetch";
+import { type Ceph, CEPH_REGION, sharedCeph } from "./fixtures/ceph.ts";
+import { bytesOf, cephTest, s3Args } from "./fixtures/s3_app.ts";
+import { spawnService } from "./fixtures/spawn.ts";
+
+const REQUESTS = 30;
+
+/** A user of its own on `ceph`'s cluster, with a bucket it owns. */
+async function ownUser(ceph: Ceph) {
+  const suffix = crypto.randomUUID().replaceAll("-", "").slice(0, 12);
+  const uid = `refused-${suffix}`;
+  const accessKeyId = `RK${suffix.toUpperCase()}`;
+  const secretAccessKey = `rs-${crypto.randomUUID()}`;
+  await ceph.admin(
+    ...["user", "create", `--uid=${uid}`, `--display-name=${uid}`],
+    ...[`--access-key=${accessKeyId}`, `--secret-key=${secretAccessKey}`],
+  );
+  const bucket = `refused-${suffix}`;
+  const client = new AwsClient({
+    accessKeyId,
+    secretAccessKey,
+    region: CEPH_REGION,
+    service: "s3",
+    retries: 0,
+  });
+  const made = await client.fetch(`${ceph.endpoint}/${bucket}`, {
+    method: "PUT",
+  });
+  assert.equal(made.status, 200, await made.text());
+  return {
+    uid,
+    lent: { ...ceph, bucket, accessKeyId, secretAccessKey },
+    keyArgs: [`--access-key=${accessKeyId}`, `--secret-key=${secretAccessKey}`],
+  };
+}
+
+/** The JSON records of `text` (one a line) whose level is `error`. */
+function errorLines(text: string): Record<string, unknown>[] {
+  return text.split("\n").flatMap((line) => {
+    try {
+      const record = JSON.parse(line) as Record<string, unknown>;
+      return record.level === "error" ? [record] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
+/** How the store is made to refuse, and how it is made to take them again. */
+const CASES = [
+  {
+    name: "the key removed (radosgw-admin key rm)",
+    refuse: (ceph: Ceph, uid: string, keyArgs: string[]) =>
+      ceph.admin("key", "rm", `--uid=${uid}`, keyArgs[0]!),
+    restore: (ceph: Ceph, uid: string, keyArgs: string[]) =>
+      ceph.admin("key", "create", `--uid=${uid}`, "--key-type=s3", ...keyArgs),
+  },
+  {
+    name: "the user suspended (radosgw-admin user suspend)",
+    refuse: (ceph: Ceph, uid: string) =>
+      ceph.admin("user", "suspend", `--uid=${uid}`),
+    restore: (ceph: Ceph, uid: string) =>
+      ceph.admin("user", "enable", `--uid=${uid}`),
+  },
+];
+
+for (const { name, refuse, restore } of CASES) {
+  cephTest(
+    `s3: ${name} mid-run: a 503 with Retry-After each for list, download and upload, one error line naming the refusal, 200 once restored`,
+    async () => {
+      await using ceph = await sharedCeph();
+      const { uid, lent, keyArgs } = await ownUser(ceph);
+      try {
+        // All at once from one address: more uploads than its cap of 8.
+        const uncapped = ["--max-uploads-per-client", "0"];
+        await using service = await spawnService(s3Args(lent, uncapped));
+        const stored = await fetch(`${service.url}/files`, {
+          method: "POST",
+          body: bytesOf(10_000),
+          headers: { "content-type": "application/octet-stream" },
+        });
+        assert.equal(stored.status, 201);
+        const { id } = await stored.json() as { id: string };
+        const before = service.stderr.length;
+
+        await refuse(ceph, uid, keyArgs);
+        const answers = await Promise.all(
+          Array.from({ length: REQUESTS }, async (_, i) => {
+            const kind = i % 3;
+            const res = await fetch(
+              `${service.url}${kind === 1 ? `/files/${id}` : "/files"}`,
+              {
+                method: kind === 2 ? "POST" : "GET",
+                headers: { "x-request-id": `refused-${i}` },
+                ...(kind === 2 ? { body: bytesOf(1000, i) } : {}),
+              },
+            );
+            return {
+              status: res.status,
+              retryAfter: res.headers.get("retry-after"),
+              type: res.headers.get("content-type"),
+              body: await res.text(),
+            };
+          }),
+        );
+        for (const answer of answers) {
+          assert.equal(answer.status, 503, answer.body);
+          assert.equal(answer.retryAfter, "5");
+          assert.equal(answer.type, "application/problem+json");
+          const body = JSON.parse(answer.body) as Record<string, string>;
+          assert.equal(body.title, "Storage unavailable");
+          assert.match(body.detail!, /refuses this service's credentials/);
+          for (const secret of [...keyArgs, lent.endpoint, uid]) {
+            const value = secret.replace(/^--[a-z-]+=/, "");
+            assert.ok(!answer.body.includes(value), answer.body);
+          }
+        }
+        // Each access line comes, with its 503 (written after the answer).
+        for (let i = 0; i < REQUESTS; i++) {
+          const line = await service.waitForLine((r) =>
+            r.msg === "request" && r.requestId === `refused-${i}`
+          );
+          assert.equal(line.status, 503);
+        }
+        // Error lines go to stderr, each written before its answer.
+        const errors = errorLines(service.stderr.slice(before));
+        assert.equal(errors.length, 1, JSON.stringify(errors).slice(0, 2000));
+        assert.equal(errors[0]!.msg, "files.storage_unavailable");
+        assert.equal(errors[0]!.reason, "StorageRefusedError");
+        assert.match(
+          JSON.stringify(errors[0]!.error),
+          /refused the service's credentials/,
+        );
+
+        await restore(ceph, uid, keyArgs);
+        const back = await fetch(`${service.url}/files/${id}`);
+        assert.equal(back.status, 200);
+        assert.equal((await back.bytes()).byteLength, 10_000);
+        const listed = await fetch(`${service.url}/files`);
+        assert.equal(listed.status, 200);
+        await listed.body?.cancel();
+      } finally {
+        await ceph.admin("user", "rm", `--uid=${uid}`, "--purge-data");
+      }
+    },
+  );
+}
