@@ -15,53 +15,13 @@
  */
 
 import assert from "node:assert/strict";
-import { AwsClient } from "aws4fetch";
-import { type Ceph, CEPH_REGION, sharedCeph } from "./fixtures/ceph.ts";
+import { type Ceph, sharedCeph } from "./fixtures/ceph.ts";
+import { ownUser } from "./fixtures/ceph_user.ts";
+import { errorLines } from "./fixtures/error_lines.ts";
 import { bytesOf, cephTest, s3Args } from "./fixtures/s3_app.ts";
 import { spawnService } from "./fixtures/spawn.ts";
 
 const REQUESTS = 30;
-
-/** A user of its own on `ceph`'s cluster, with a bucket it owns. */
-async function ownUser(ceph: Ceph) {
-  const suffix = crypto.randomUUID().replaceAll("-", "").slice(0, 12);
-  const uid = `refused-${suffix}`;
-  const accessKeyId = `RK${suffix.toUpperCase()}`;
-  const secretAccessKey = `rs-${crypto.randomUUID()}`;
-  await ceph.admin(
-    ...["user", "create", `--uid=${uid}`, `--display-name=${uid}`],
-    ...[`--access-key=${accessKeyId}`, `--secret-key=${secretAccessKey}`],
-  );
-  const bucket = `refused-${suffix}`;
-  const client = new AwsClient({
-    accessKeyId,
-    secretAccessKey,
-    region: CEPH_REGION,
-    service: "s3",
-    retries: 0,
-  });
-  const made = await client.fetch(`${ceph.endpoint}/${bucket}`, {
-    method: "PUT",
-  });
-  assert.equal(made.status, 200, await made.text());
-  return {
-    uid,
-    lent: { ...ceph, bucket, accessKeyId, secretAccessKey },
-    keyArgs: [`--access-key=${accessKeyId}`, `--secret-key=${secretAccessKey}`],
-  };
-}
-
-/** The JSON records of `text` (one a line) whose level is `error`. */
-function errorLines(text: string): Record<string, unknown>[] {
-  return text.split("\n").flatMap((line) => {
-    try {
-      const record = JSON.parse(line) as Record<string, unknown>;
-      return record.level === "error" ? [record] : [];
-    } catch {
-      return [];
-    }
-  });
-}
 
 /** How the store is made to refuse, and how it is made to take them again. */
 const CASES = [
@@ -86,7 +46,7 @@ for (const { name, refuse, restore } of CASES) {
     `s3: ${name} mid-run: a 503 with Retry-After each for list, download and upload, one error line naming the refusal, 200 once restored`,
     async () => {
       await using ceph = await sharedCeph();
-      const { uid, lent, keyArgs } = await ownUser(ceph);
+      const { uid, lent, keyArgs } = await ownUser(ceph, "refused");
       try {
         // All at once from one address: more uploads than its cap of 8.
         const uncapped = ["--max-uploads-per-client", "0"];
