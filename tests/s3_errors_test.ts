@@ -4,7 +4,8 @@
  * the message before it may hold any word (a bucket named "expired-…").
  * The reasons are the ones Deno 2.9's fetch gave against radosgw (see
  * tests/s3_tls_test.ts). And which refusals are of the service's
- * credentials (a 503 while it runs, tests/s3_credentials_refused_test.ts)
+ * credentials or its bucket missing (a 503 while it runs,
+ * tests/s3_credentials_refused_test.ts, tests/s3_bucket_missing_test.ts)
  * and still stop the start by their code.
  *
  * @module
@@ -18,6 +19,7 @@ import {
   StorageCertificateError,
 } from "../services/storage/s3_errors.ts";
 import {
+  StorageMissingError,
   StorageRefusedError,
   StorageUnavailableError,
 } from "../services/storage/storage.ts";
@@ -65,8 +67,19 @@ Deno.test("the store's refusals of the credentials are StorageRefusedError (503 
     refusal("HEAD", "/b/files/x", 403, undefined) instanceof
       StorageRefusedError,
   );
-  // A bucket gone is a setting to fix, not a store to wait for.
-  assert.ok(refusal("GET", "/b/", 404, "NoSuchBucket") instanceof S3Error);
+  // A bucket gone is a 503 while running (s3_bucket_missing_test.ts),
+  // still stopping the start, naming S3_BUCKET.
+  const gone = refusal("GET", "/b/", 404, "NoSuchBucket");
+  assert.ok(gone instanceof StorageMissingError);
+  assert.ok(gone instanceof StorageUnavailableError);
+  assert.match(gone.message, /S3_BUCKET/);
+  assert.equal(startRefusal(gone)?.setting, "S3_BUCKET");
+  assert.ok(refusal("GET", "/b/", 400, "InvalidBucketName") instanceof S3Error);
+  // A suspended user's key stops the start too.
+  assert.equal(
+    startRefusal(refusal("GET", "/b/", 403, "UserSuspended"))?.setting,
+    "AWS_ACCESS_KEY_ID",
+  );
   assert.equal(
     startRefusal(refusal("GET", "/b/", 403, "InvalidAccessKeyId"))?.setting,
     "AWS_ACCESS_KEY_ID",

@@ -1,7 +1,7 @@
 /**
  * The service as a process (`main.ts`) pointed at a real Ceph radosgw with
- * a bucket that does not exist, a secret that is wrong or a key the store
- * does not know: the start stops with one line naming the setting to fix,
+ * a bucket that does not exist, a secret that is wrong, a key the store
+ * does not know or whose user is suspended: the start stops with one line naming the setting to fix,
  * exit 2, the secret never printed; so does a host clock the store finds
  * too far off (under libfaketime). Before, such an instance logged a
  * warning, listened, answered `/readyz` 200 (so a load balancer sent it
@@ -14,6 +14,7 @@
 
 import assert from "node:assert/strict";
 import { sharedCeph } from "./fixtures/ceph.ts";
+import { ownUser } from "./fixtures/ceph_user.ts";
 import { freePort } from "./fixtures/free_port.ts";
 import { libfaketime } from "./fixtures/libfaketime.ts";
 import { cephTest, s3Args } from "./fixtures/s3_app.ts";
@@ -93,6 +94,26 @@ cephTest(
       assert.match(stderr, new RegExp(`check ${setting}\\)`));
       assert.doesNotMatch(stderr + stdout, new RegExp(wrong.secretAccessKey));
       assert.equal(stdout.includes('"listening"'), false, setting);
+    }
+  },
+);
+
+cephTest(
+  "s3: the key's user suspended (radosgw's UserSuspended) stops the start with one line naming AWS_ACCESS_KEY_ID, exit 2",
+  async () => {
+    await using ceph = await sharedCeph();
+    const { uid, lent } = await ownUser(ceph, "suspended");
+    try {
+      await ceph.admin("user", "suspend", `--uid=${uid}`);
+      // Before, it listened and answered 503 to every request of /files.
+      const { code, stdout, stderr } = await runMain(s3Args(lent), 60_000);
+      assert.equal(code, 2, `${stderr}\n${stdout.slice(-2000)}`);
+      assert.equal(stderr.split("\n").filter(Boolean).length, 1, stderr);
+      assert.match(stderr, /check AWS_ACCESS_KEY_ID\).*UserSuspended/);
+      assert.doesNotMatch(stderr + stdout, new RegExp(lent.secretAccessKey));
+      assert.equal(stdout.includes('"listening"'), false);
+    } finally {
+      await ceph.admin("user", "rm", `--uid=${uid}`, "--purge-data");
     }
   },
 );

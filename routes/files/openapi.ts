@@ -346,7 +346,8 @@ export const filesDocs: ApiFragment = {
   responses: {
     StorageUnavailable: retryLater(
       "The file storage cannot be reached or used for now (an S3 store " +
-        "down, slow or full, or refusing the service's credentials, a " +
+        "down, slow or full, refusing the service's credentials, or its " +
+        "bucket missing, a " +
         "`DATA_DIR/files` that is no folder and " +
         "cannot be made one, or cannot be read); nothing changed.",
     ),

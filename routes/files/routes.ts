@@ -15,6 +15,7 @@
 import {
   type FileStorage,
   StorageFullError,
+  StorageMissingError,
   StorageRefusedError,
   StorageUnavailableError,
   StorageUnwritableError,
@@ -145,6 +146,8 @@ function storageUnavailableAnswer(
   // The cause (hosts, ports) goes to the log, not to the client.
   const cause = error instanceof StorageFullError
     ? "The file storage refuses more data for now (full or over its quota)"
+    : error instanceof StorageMissingError
+    ? "The file storage's bucket is missing for now"
     : error instanceof StorageRefusedError
     ? "The file storage refuses this service's credentials for now"
     : error instanceof StorageUnwritableError

@@ -152,8 +152,8 @@ const UPLOAD_RESPONSES: OperationDescription["responses"] = {
       "`Connection: close`; nothing kept), or the worker thread hashing " +
       "the upload ended under it (nothing kept; a new worker follows), " +
       "or the file storage cannot be reached, used or written for now " +
-      "(an S3 store down, slow or full, or refusing the service's " +
-      "credentials, a `DATA_DIR` that takes no " +
+      "(an S3 store down, slow or full, refusing the service's " +
+      "credentials, or its bucket missing, a `DATA_DIR` that takes no " +
       "writes; nothing kept).",
   ),
   "501": problemResponse(

@@ -22,7 +22,11 @@
  *   Retry-After): while the service runs, that is a key revoked or a user
  *   suspended, which the store takes again once an operator restores it;
  *   at start it stops the start, naming the setting (`s3_errors.ts`);
- * - any other refusal (NoSuchBucket, InvalidBucketName...): an
+ * - the bucket missing (NoSuchBucket, deleted while the service runs, an
+ *   expected 404 included): a {@linkcode StorageMissingError}, unavailable
+ *   too (503 with Retry-After): the service serves again once the bucket
+ *   is made again; at start it stops the start, naming S3_BUCKET;
+ * - any other refusal (InvalidBucketName...): an
  *   {@linkcode S3Error}. These name a setting the operator must fix, so
  *   retrying cannot help and a 503 with Retry-After would say otherwise:
  *   the central handler answers 500 with the request id and logs the
@@ -178,11 +182,16 @@ export class S3Bucket implements Disposable {
     } finally {
       clearTimeout(timer);
     }
-    if (res.ok || expect.includes(res.status)) {
+    if (
+      res.ok || expect.includes(res.status) && !mayBeBucketMissing(method, res)
+    ) {
       return idleTimed(res, this.#timeoutMs, timeout);
     }
     const text = await res.text().catch(() => "");
     const code = xmlValue(text, "Code");
+    if (expect.includes(res.status) && code !== "NoSuchBucket") {
+      return new Response(text, { status: res.status, headers: res.headers });
+    }
     if (code !== undefined && FULL.has(code)) {
       throw new StorageFullError(
         `The object store refused ${method} for space: ${res.status} ${code}`,
@@ -249,6 +258,16 @@ export class S3Bucket implements Disposable {
       );
     }
   }
+}
+
+/**
+ * Whether an expected 404 (an object not there) may be the bucket's
+ * absence: its body names which (`NoSuchKey` or `NoSuchBucket`), and a
+ * bucket deleted must not read as "no such file" (a GET of a file's
+ * metadata). A HEAD's answer has no body to tell.
+ */
+function mayBeBucketMissing(method: string, res: Response): boolean {
+  return res.status === 404 && method !== "HEAD" && res.body !== null;
 }
 
 /** The store sent nothing for `ms`. */

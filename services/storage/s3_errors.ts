@@ -1,16 +1,20 @@
 /**
  * The failures of an S3 store's requests, sorted for the routes and the
  * start: {@linkcode S3Error} (a refusal naming a setting to fix), the
- * service's credentials refused ({@linkcode refusal}: a
- * {@linkcode StorageRefusedError}), a TLS certificate not trusted
- * ({@linkcode StorageCertificateError}), a store that did not answer; and
+ * service's credentials refused or its bucket missing ({@linkcode refusal}:
+ * a {@linkcode StorageRefusedError}, a {@linkcode StorageMissingError}), a
+ * TLS certificate not trusted ({@linkcode StorageCertificateError}), a store that did not answer; and
  * which of them stop the start, naming what to fix
  * ({@linkcode startRefusal}).
  *
  * @module
  */
 
-import { StorageRefusedError, StorageUnavailableError } from "./storage.ts";
+import {
+  StorageMissingError,
+  StorageRefusedError,
+  StorageUnavailableError,
+} from "./storage.ts";
 
 /** S3 refused a request for a reason other than being unavailable. */
 export class S3Error extends Error {
@@ -61,6 +65,7 @@ const CREDENTIALS_REFUSED = new Set([
  * The error for the store's refusal of `method` on `path` (its answer's
  * `status` and error `code`, e.g. 403 `InvalidAccessKeyId`; none for a
  * HEAD): a
+ * {@linkcode StorageMissingError} when the bucket is missing, a
  * {@linkcode StorageRefusedError} when the refusal is of the credentials,
  * else an {@linkcode S3Error}.
  */
@@ -71,6 +76,15 @@ export function refusal(
   code: string | undefined,
 ): S3Error | StorageRefusedError {
   const answer = `${method} ${path}: ${status}${code ? ` ${code}` : ""}`;
+  // The bucket deleted under the running service: a 500 and a stack per
+  // request before (a flood, telling clients the server failed), though it
+  // serves again as soon as the bucket is made again.
+  if (code === "NoSuchBucket") {
+    return new StorageMissingError(
+      code,
+      `The object store has no bucket of the name S3_BUCKET gives: ${answer}`,
+    );
+  }
   // A HEAD's answer has no body to name its code: its 403 is S3's status
   // for a refused signature or access (radosgw's to HeadObject with the
   // key removed or the user suspended).
@@ -108,6 +122,9 @@ const START_REFUSALS: Record<string, StartRefusal> = {
   // AWS's answer to a request signed for another region than the bucket's.
   AuthorizationHeaderMalformed: SETTING("S3_REGION"),
   AccessDenied: SETTING("AWS_ACCESS_KEY_ID"),
+  // Ceph radosgw's for the key's user suspended: before, the instance
+  // started and answered 503 to every request of /files.
+  UserSuspended: SETTING("AWS_ACCESS_KEY_ID"),
   // Requests are signed with this host's time; S3 takes 15 min either way.
   RequestTimeTooSkewed: {
     setting: "S3_ENDPOINT",

@@ -159,6 +159,26 @@ export class StorageRefusedError extends StorageUnavailableError {
 }
 
 /**
+ * The place the storage keeps its files in is gone (an S3 bucket deleted,
+ * or never made, while the service runs): nothing can be stored or read
+ * until an operator makes it again, but the service itself is sound and
+ * serves again once it is back, without a restart, so a client should come
+ * back later (503), not be told the server broke (500). At start it stops
+ * the start, naming the setting (`s3_errors.ts`).
+ */
+export class StorageMissingError extends StorageRefusedError {
+  /** Creates the error; `code` is the store's word, e.g. `NoSuchBucket`. */
+  constructor(
+    code: string | undefined,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(code, message, options);
+    this.name = "StorageMissingError";
+  }
+}
+
+/**
  * The listing index is still being built after a start (downloads, uploads
  * and deletes work meanwhile): a listing is worth asking again in
  * `retryAfterSeconds`.
