@@ -2,8 +2,8 @@
  * The service's bucket deleted while it runs (a real Ceph radosgw:
  * `radosgw-admin bucket rm --purge-objects`). Before, every request to
  * `/files` answered a generic 500 ("the server failed") and wrote a
- * `request.failed` line with its stack: a flood of error lines, for a
- * store whose bucket is merely gone. Now each is a 503 "Storage
+ * `request.failed` line with its stack (a download said 404 "No such
+ * file"): a flood of error lines, for a store whose bucket is merely gone. Now each is a 503 "Storage
  * unavailable" with Retry-After whose detail says the storage's bucket is
  * missing (no bucket name or host), one `files.storage_unavailable` error
  * line names S3_BUCKET and the store's answer (the next at most 10 s
@@ -25,7 +25,7 @@ import { until } from "./fixtures/until.ts";
 const REQUESTS = 30;
 
 cephTest(
-  "s3: the bucket deleted mid-run: a 503 with Retry-After each for list, download and upload, one error line naming S3_BUCKET, served again once the bucket is made again",
+  "s3: the bucket deleted mid-run: a 503 with Retry-After each for list, download, upload and delete, one error line naming S3_BUCKET, served again once the bucket is made again",
   async () => {
     await using ceph = await sharedCeph();
     const { uid, lent, client } = await ownUser(ceph, "gone");
@@ -45,11 +45,11 @@ cephTest(
       );
       const answers = await Promise.all(
         Array.from({ length: REQUESTS }, async (_, i) => {
-          const kind = i % 3;
+          const kind = i % 4;
           const res = await fetch(
-            `${service.url}${kind === 1 ? `/files/${id}` : "/files"}`,
+            `${service.url}${kind % 2 === 1 ? `/files/${id}` : "/files"}`,
             {
-              method: kind === 2 ? "POST" : "GET",
+              method: ["GET", "GET", "POST", "DELETE"][kind]!,
               headers: { "x-request-id": `gone-${i}` },
               ...(kind === 2 ? { body: bytesOf(1000, i) } : {}),
             },
