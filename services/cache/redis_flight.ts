@@ -24,6 +24,7 @@ import type { Flight, FlightResult } from "./flight.ts";
 import type { RedisLink } from "../redis/redis_link.ts";
 import type { CacheEntry } from "./store.ts";
 import { checkWholeNumbers } from "../ops/whole_numbers.ts";
+import type { Logger } from "../ops/logger.ts";
 
 // Deletes the lock only when it still holds our token (it may have expired
 // and been taken by another instance), and announces the key either way:
@@ -68,7 +69,15 @@ export interface RedisFlightOptions {
   channel?: string;
   /** Prefix of the lock keys. @default {"async-api:lock:"} */
   prefix?: string;
+  /**
+   * Where a waiter logs (debug) how its wait ended: `announced`,
+   * `lock_gone`, `link_down` or `timed_out`. @default {silent}
+   */
+  logger?: Pick<Logger, "debug">;
 }
+
+/** How a wait for another instance's load ended. */
+type WaitEnd = "announced" | "lock_gone" | "link_down" | "timed_out";
 
 /** One load per key across every instance sharing a Redis. */
 export class RedisFlight implements Flight {
@@ -80,6 +89,7 @@ export class RedisFlight implements Flight {
   readonly #channel: string;
   readonly #prefix: string;
   readonly #waiters = new Map<string, Set<() => void>>();
+  readonly #logger: Pick<Logger, "debug"> | undefined;
 
   constructor(options: RedisFlightOptions) {
     const {
@@ -90,6 +100,7 @@ export class RedisFlight implements Flight {
       leaseMs = Math.min(lockMs, DEFAULT_LEASE_MS),
       channel = "async-api:cache:filled",
       prefix = "async-api:lock:",
+      logger,
     } = options;
     checkWholeNumbers({ lockMs, waitMs, leaseMs });
     if (leaseMs > lockMs) {
@@ -102,6 +113,7 @@ export class RedisFlight implements Flight {
     this.#waitMs = waitMs;
     this.#channel = channel;
     this.#prefix = prefix;
+    this.#logger = logger;
   }
 
   /** Keys some caller waits on now. */
@@ -156,7 +168,10 @@ export class RedisFlight implements Flight {
       }
       const early = await peer();
       if (early) return early;
-      await this.#waitOut(lock, landed);
+      const ended = await this.#waitOut(lock, landed);
+      // Whether the owner's announcement woke the wait (else a lost
+      // release shows only as a slower answer).
+      this.#logger?.debug("cache.flight_wait", { key, ended });
       return await peer() ?? await here();
     } finally {
       landed.cancel();
@@ -191,16 +206,18 @@ export class RedisFlight implements Flight {
    * them the whole `waitMs`, 6 s by default, before they loaded the key).
    * Unsure (a command unanswered while connected), it waits on.
    */
-  async #waitOut(lock: string, landed: Landing): Promise<void> {
+  async #waitOut(lock: string, landed: Landing): Promise<WaitEnd> {
     const until = performance.now() + this.#waitMs;
     for (;;) {
       const left = until - performance.now();
-      if (left <= 0) return;
-      if (await landed.wait(Math.min(left, this.#leaseMs / 4))) return;
-      if (!this.#link.up) return;
+      if (left <= 0) return "timed_out";
+      if (await landed.wait(Math.min(left, this.#leaseMs / 4))) {
+        return "announced";
+      }
+      if (!this.#link.up) return "link_down";
       const held = await this.#link.call((redis) => redis.exists(lock))
         .then((n) => n > 0, () => true);
-      if (!held) return;
+      if (!held) return "lock_gone";
     }
   }
 

@@ -46,6 +46,7 @@ export function createRedisTier(options: RedisTierOptions): RedisTier {
     read: (key) => store.getShared(key),
     lockMs,
     channel,
+    logger,
   });
   // Messages arrive only once subscribed, after `flight` exists.
   link.subscribe(channel, (key) => flight.announced(key));
