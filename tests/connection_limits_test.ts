@@ -11,7 +11,11 @@
 
 import assert from "node:assert/strict";
 import { scrapeSample } from "./fixtures/exposition.ts";
-import { healthzStatus, spawnService } from "./fixtures/spawn.ts";
+import {
+  healthzStatus,
+  type SpawnedService,
+  spawnService,
+} from "./fixtures/spawn.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";
 import { untilClosed } from "./fixtures/until_closed.ts";
 
@@ -140,15 +144,21 @@ Deno.test("an upload whose body trickles in for longer than both timeouts is sto
   });
 });
 
-/** Opens `count` connections one after another (so their order is known). */
+/**
+ * Opens `count` connections to `service` one after another, each accepted
+ * before the next is opened (its `connection.accepted` line, at debug
+ * level), so their order is known; none may be open before.
+ */
 async function connectInOrder(
-  port: number,
+  service: SpawnedService,
   count: number,
 ): Promise<Deno.TcpConn[]> {
   const conns: Deno.TcpConn[] = [];
-  for (let i = 0; i < count; i++) {
-    conns.push(await Deno.connect({ port }));
-    await new Promise((resolve) => setTimeout(resolve, 20));
+  for (let i = 1; i <= count; i++) {
+    conns.push(await Deno.connect({ port: portOf(service.url) }));
+    await service.waitForLine((r) =>
+      r.msg === "connection.accepted" && r.open === i
+    );
   }
   return conns;
 }
@@ -156,13 +166,12 @@ async function connectInOrder(
 Deno.test("at MAX_CONNECTIONS the connection idle longest is closed to make room, so idle sockets cannot lock clients out", async () => {
   await withTempDir(async (dataDir) => {
     await using service = await spawnService(["--data-dir", dataDir], {
-      env: { MAX_CONNECTIONS: "4" },
+      env: { MAX_CONNECTIONS: "4", LOG_LEVEL: "debug" },
     });
     using client = Deno.createHttpClient({ poolMaxIdlePerHost: 0 });
-    const idle = await connectInOrder(portOf(service.url), 4);
+    // The service has accepted all four before the next one comes.
+    const idle = await connectInOrder(service, 4);
     try {
-      // Let the service accept all four before the next one comes.
-      await new Promise((resolve) => setTimeout(resolve, 200));
       const res = await fetch(`${service.url}/healthz`, { client });
       await res.body?.cancel();
       assert.equal(res.status, 200);
@@ -203,7 +212,7 @@ Deno.test("past MAX_CONNECTIONS with every connection busy, a new connection get
     });
     // A client without a pool: every request on a new connection.
     using client = Deno.createHttpClient({ poolMaxIdlePerHost: 0 });
-    const busy = await connectInOrder(portOf(service.url), 4);
+    const busy = await connectInOrder(service, 4);
     try {
       await Promise.all(busy.map(stalledUpload));
       // Each upload traces its first chunk: then all four are in flight.

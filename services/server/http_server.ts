@@ -281,6 +281,8 @@ function acceptUnderCap(
         turnAway(conn);
       } else {
         connections.add(conn);
+        // How many are open now, as the cap counts them (tests wait on it).
+        logger.debug("connection.accepted", { open: connections.size });
       }
     },
     onBackoff: () => stats.acceptBackoffs++,
