@@ -28,12 +28,13 @@ Deno.test("deno serve --parallel: SIGTERM with a download read slowly exits afte
     "serve_sigterm_dl-",
   );
   const { served, client } = started;
-  const { path, received: download } = await slowDownload(
+  const { path, received: download, sending } = await slowDownload(
     served.url,
     SIZE,
     client,
   );
-  await new Promise((resolve) => setTimeout(resolve, 500));
+  // The client has read the download's first bytes: it is being sent.
+  await sending;
   served.kill("SIGTERM");
   // Before, it ran until the download ended, 38 s.
   const status = await exitWithin(served, 15_000);
