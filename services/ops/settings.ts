@@ -313,7 +313,8 @@ export const SETTINGS = [
     env: "LOG_LEVEL",
     flag: "log-level",
     default: "info",
-    help: "debug shows the upload reader/writer trace",
+    help:
+      "debug shows the upload reader/writer trace, each accepted connection and how a wait for another instance's load ended",
     parse: logLevel,
   }),
 ] as const satisfies readonly Setting[];
