@@ -22,10 +22,12 @@ const HOLD_MS = 300;
 
 /**
  * A forwarder to `ceph` (re-signing each request) that holds the first
- * PUT of `live/` for `HOLD_MS`, or until a DELETE has been forwarded: a
+ * PUT of `live/` for `holdMs`, or until a DELETE has been forwarded: a
  * beat whose request has left lands whatever its client does.
+ * `releasedBy` says which ended the hold.
  */
-function slowBeats(ceph: Ceph) {
+function slowBeats(ceph: Ceph, holdMs = HOLD_MS) {
+  let releasedBy: "delete" | "timer" | undefined;
   const beatHeld = Promise.withResolvers<void>();
   const deleted = Promise.withResolvers<void>();
   const beatLanded = Promise.withResolvers<void>();
@@ -62,9 +64,11 @@ function slowBeats(ceph: Ceph) {
       // A DELETE forwarded first means the client gave up on this beat
       // (one it waits for holds the DELETE back).
       let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([
-        deleted.promise,
-        new Promise((resolve) => timer = setTimeout(resolve, HOLD_MS)),
+      releasedBy = await Promise.race([
+        deleted.promise.then(() => "delete" as const),
+        new Promise<"timer">((resolve) =>
+          timer = setTimeout(() => resolve("timer"), holdMs)
+        ),
       ]);
       clearTimeout(timer);
       const res = await forward(req, body);
@@ -76,19 +80,25 @@ function slowBeats(ceph: Ceph) {
     url: new URL(`http://127.0.0.1:${server.addr.port}`),
     beatHeld: beatHeld.promise,
     beatLanded: beatLanded.promise,
+    get releasedBy() {
+      return releasedBy;
+    },
     [Symbol.asyncDispose]: () => server[Symbol.asyncDispose](),
   };
 }
 
 /**
  * A heartbeat of upload `ID` every 20 ms into `ceph`, sent through
- * `endpoint`; disposing it closes its bucket's connections.
+ * `endpoint`, each request bounded by `timeoutMs`; disposing it closes its
+ * bucket's connections.
  */
 function heartbeatVia(
   ceph: Ceph,
   endpoint: URL,
+  timeoutMs?: number,
 ): Heartbeat & Disposable {
   const bucket = new S3Bucket({
+    ...(timeoutMs === undefined ? {} : { timeoutMs }),
     endpoint,
     bucket: ceph.bucket,
     region: ceph.region,
@@ -117,15 +127,18 @@ cephTest(
   "s3: a heartbeat aborted while a beat is under way answers at once",
   async () => {
     await using ceph = await sharedCeph();
-    await using forwarder = slowBeats(ceph);
-    using heartbeat = heartbeatVia(ceph, forwarder.url);
+    // Held for a minute unless a DELETE comes, the beat's own bound
+    // longer: an abort that waited for the beat would hold its answer that
+    // long, and send its DELETE after.
+    await using forwarder = slowBeats(ceph, 60_000);
+    using heartbeat = heartbeatVia(ceph, forwarder.url, 120_000);
     await forwarder.beatHeld;
-    const started = performance.now();
     await heartbeat.abort();
-    // A failing upload's answer does not wait for the held beat.
-    assert.ok(performance.now() - started < HOLD_MS);
+    // A failing upload's answer does not wait for the held beat: the
+    // DELETE went out while the beat was held, and ended the hold.
     // The cut-off beat lands after the DELETE: the sweep's to remove.
     await forwarder.beatLanded;
+    assert.equal(forwarder.releasedBy, "delete");
     assert.deepEqual((await bucketContents(ceph)).keys, [`live/${ID}`]);
   },
 );
