@@ -9,29 +9,9 @@
  * @module
  */
 
-import { CORS_WITHOUT_REQUEST } from "../http/cors.ts";
 import { outOfDescriptors } from "../ops/descriptors.ts";
 import type { Logger } from "../ops/logger.ts";
-
-const encoder = new TextEncoder();
-const OVER_CAP_BODY = JSON.stringify({
-  type: "about:blank",
-  title: "Service Unavailable",
-  status: 503,
-  detail: "Too many open connections; retry shortly",
-});
-// With the CORS headers every answer has: a page reads the 503 and its
-// Retry-After instead of getting a CORS error.
-const OVER_CAP = encoder.encode(
-  "HTTP/1.1 503 Service Unavailable\r\n" +
-    "content-type: application/problem+json\r\n" +
-    "retry-after: 1\r\nconnection: close\r\n" +
-    Object.entries(CORS_WITHOUT_REQUEST).map(([name, value]) =>
-      `${name}: ${value}\r\n`
-    ).join("") +
-    `content-length: ${encoder.encode(OVER_CAP_BODY).byteLength}\r\n\r\n` +
-    OVER_CAP_BODY,
-);
+import { OVER_CAP } from "./over_cap.ts";
 
 /** Options of {@linkcode acceptLoop}. */
 export interface AcceptLoopOptions {

@@ -28,6 +28,7 @@ import type { ConnectionStats } from "./connection_stats.ts";
 import { Http2Clients } from "./http2_clients.ts";
 import { passTurn, type Tracked, turnOf } from "./tracked.ts";
 import { idleLongest } from "./idle_order.ts";
+import { answerTurnedOut, turnOut } from "./turned_out.ts";
 import type { ServeConnection } from "./serve_connection.ts";
 
 /** Options of {@linkcode ConnectionSet}. */
@@ -141,6 +142,7 @@ export class ConnectionSet {
     });
     const done = tracked.served.finished.catch(() => {}).finally(() => {
       tracked.gone = true;
+      clearTimeout(tracked.turnedOut);
       if (tracked.http2Client !== undefined) {
         this.#http2.release(tracked.http2Client);
       }
@@ -165,6 +167,15 @@ export class ConnectionSet {
     };
     const serve = this.#serving(tracked, idle);
     return (req, info) => {
+      if (tracked.turnedOut !== undefined) {
+        const { stats } = this.#options;
+        return answerTurnedOut(
+          tracked,
+          info,
+          stats,
+          () => this.#close(tracked),
+        );
+      }
       if (tracked.requests === 0 && !this.#admitted(tracked, req, info)) {
         return new Response(null, { status: 429 });
       }
@@ -286,6 +297,24 @@ export class ConnectionSet {
       this.#close(conn);
     }
     return closing.length;
+  }
+
+  /**
+   * At the connection cap: makes room as {@linkcode reclaimIdle} with a
+   * count of one, but a connection whose first request has not been
+   * handled yet is turned out (`turned_out.ts`), not closed: its request
+   * may be on its way. Returns whether it made room.
+   */
+  makeRoom(minIdleMs = 0): boolean {
+    const before = minIdleMs === 0 ? Infinity : performance.now() - minIdleMs;
+    const [conn] = idleLongest(this.#connections, 1, before);
+    if (conn === undefined) return false;
+    this.#connections.delete(conn);
+    this.#options.stats.reclaimed++;
+    // Between requests, a client expects the close (RFC 9112 9.5).
+    if (conn.requests === 0) turnOut(conn, () => this.#close(conn));
+    else this.#close(conn);
+    return true;
   }
 
   /**

@@ -36,17 +36,19 @@ const FRESH_MS = 1_000;
  * `DOWNLOAD_IDLE_TIMEOUT_MS`); only then one accepted a moment ago. Before a
  * stalled answer, that one went: its head not read yet, it was the only idle
  * connection, and a burst of clients each closed the one before it ("Empty
- * reply from server") while the stalled downloads stayed. Returns whether it
- * closed one.
+ * reply from server") while the stalled downloads stayed. One whose first
+ * request has not been handled is turned out rather than closed
+ * (`turned_out.ts`): in a burst, its request could be in the kernel's buffer
+ * already, and was reset. Returns whether it made room.
  */
 export function roomAtCap(
   connections: ConnectionSet,
   stats: ConnectionStats,
 ): boolean {
-  if (connections.reclaimIdle(1, FRESH_MS) === 1) return true;
+  if (connections.makeRoom(FRESH_MS)) return true;
   const stalled = giveUpStalled(1) || giveUpSlowBodies(1);
   stats.stalled += stalled;
-  return stalled === 1 || connections.reclaimIdle(1) === 1;
+  return stalled === 1 || connections.makeRoom();
 }
 
 /**

@@ -32,6 +32,12 @@ export interface Tracked {
   swept: number;
   /** The client address an HTTP/2 connection is counted for. */
   http2Client?: string;
+  /**
+   * Set when it was turned out at the cap before its first request was
+   * handled: the timer closing it unless that request comes first
+   * (`ConnectionSet.makeRoom`).
+   */
+  turnedOut?: number;
 }
 
 /**
