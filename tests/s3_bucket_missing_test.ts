@@ -3,9 +3,10 @@
  * `radosgw-admin bucket rm --purge-objects`). Before, every request to
  * `/files` answered a generic 500 ("the server failed") and wrote a
  * `request.failed` line with its stack (a download said 404 "No such
- * file"): a flood of error lines, for a store whose bucket is merely gone. Now each is a 503 "Storage
- * unavailable" with Retry-After whose detail says the storage's bucket is
- * missing (no bucket name or host), one `files.storage_unavailable` error
+ * file"): a flood of error lines, for a store whose bucket is merely
+ * gone. Now each is a 503 "Storage unavailable" with Retry-After whose
+ * detail says the storage's bucket is missing (no bucket name or host),
+ * one `files.storage_unavailable` error
  * line names S3_BUCKET and the store's answer (the next at most 10 s
  * later, counting), and once the bucket is made again the service stores
  * and serves files without a restart. A bucket missing at start still

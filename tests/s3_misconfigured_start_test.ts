@@ -1,8 +1,8 @@
 /**
  * The service as a process (`main.ts`) pointed at a real Ceph radosgw with
  * a bucket that does not exist, a secret that is wrong, a key the store
- * does not know or whose user is suspended: the start stops with one line naming the setting to fix,
- * exit 2, the secret never printed; so does a host clock the store finds
+ * does not know or whose user is suspended: the start stops with one line
+ * naming the setting to fix, exit 2, the secret never printed; so does a host clock the store finds
  * too far off (under libfaketime). Before, such an instance logged a
  * warning, listened, answered `/readyz` 200 (so a load balancer sent it
  * traffic) and 500 to every request of `/files`. A store that does not

@@ -1,18 +1,13 @@
 /**
- * The connections the server has accepted: each served by the runtime's
- * per-connection server, watched by one sweep timer that closes those that
- * sent no complete request head within the header timeout, or idled
- * between requests past the keep-alive timeout. A connection with a
- * request in flight is never closed by these timers (a slow upload body has
- * its own idle timeout). An answer saying `Connection: close` closes its
- * connection a little later, as nginx's lingering close. When the server
- * runs out of room (the connection cap, or file descriptors), the
- * connections idle longest are closed to make it, as nginx reuses its
- * idle connections: idle sockets cannot lock new clients out. An HTTP/2
- * connection carries many requests at once (the runtime takes 200 streams
- * a connection): at most `maxStreams` of them are handled at once, the
- * others wait their turn on it, so one socket cannot hold 200 stored files
- * open, or 200 upstream loads, where an HTTP/1.1 one holds one.
+ * The connections the server has accepted, each served by the runtime's
+ * per-connection server. One sweep timer closes those that sent no request
+ * head within the header timeout or idled past the keep-alive timeout; one
+ * with a request in flight is never closed by it. An answer saying
+ * `Connection: close` closes its connection a little later (nginx's
+ * lingering close). Out of room (the cap, or descriptors), the connections
+ * idle longest make it, as nginx reuses its idle ones. An HTTP/2
+ * connection handles at most `maxStreams` requests at once, the others
+ * wait their turn: one socket cannot hold 200 files or upstream loads open.
  *
  * @module
  */
@@ -289,13 +284,8 @@ export class ConnectionSet {
    * `minIdleMs` or more (see `idleSince`), chosen by idle_order.ts.
    */
   reclaimIdle(count: number, minIdleMs = 0): number {
-    const before = minIdleMs === 0 ? Infinity : performance.now() - minIdleMs;
-    const closing = idleLongest(this.#connections, count, before);
-    for (const conn of closing) {
-      this.#connections.delete(conn);
-      this.#options.stats.reclaimed++;
-      this.#close(conn);
-    }
+    const closing = this.#takeIdle(count, minIdleMs);
+    for (const conn of closing) this.#close(conn);
     return closing.length;
   }
 
@@ -306,15 +296,21 @@ export class ConnectionSet {
    * may be on its way. Returns whether it made room.
    */
   makeRoom(minIdleMs = 0): boolean {
-    const before = minIdleMs === 0 ? Infinity : performance.now() - minIdleMs;
-    const [conn] = idleLongest(this.#connections, 1, before);
+    const [conn] = this.#takeIdle(1, minIdleMs);
     if (conn === undefined) return false;
-    this.#connections.delete(conn);
-    this.#options.stats.reclaimed++;
     // Between requests, a client expects the close (RFC 9112 9.5).
     if (conn.requests === 0) turnOut(conn, () => this.#close(conn));
     else this.#close(conn);
     return true;
+  }
+
+  /** Takes out (reclaimed) up to `count` idle connections, as above. */
+  #takeIdle(count: number, minIdleMs: number): Tracked[] {
+    const before = minIdleMs === 0 ? Infinity : performance.now() - minIdleMs;
+    const taken = idleLongest(this.#connections, count, before);
+    for (const conn of taken) this.#connections.delete(conn);
+    this.#options.stats.reclaimed += taken.length;
+    return taken;
   }
 
   /**

@@ -3,9 +3,9 @@
  * start: {@linkcode S3Error} (a refusal naming a setting to fix), the
  * service's credentials refused or its bucket missing ({@linkcode refusal}:
  * a {@linkcode StorageRefusedError}, a {@linkcode StorageMissingError}), a
- * TLS certificate not trusted ({@linkcode StorageCertificateError}), a store that did not answer; and
- * which of them stop the start, naming what to fix
- * ({@linkcode startRefusal}).
+ * TLS certificate not trusted ({@linkcode StorageCertificateError}), a
+ * store that did not answer; and which of them stop the start, naming what
+ * to fix ({@linkcode startRefusal}).
  *
  * @module
  */
