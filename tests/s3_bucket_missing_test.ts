@@ -18,7 +18,7 @@
 import assert from "node:assert/strict";
 import { sharedCeph } from "./fixtures/ceph.ts";
 import { ownUser } from "./fixtures/ceph_user.ts";
-import { errorLines } from "./fixtures/error_lines.ts";
+import { expectOutage } from "./fixtures/storage_outage.ts";
 import { bytesOf, cephTest, s3Args } from "./fixtures/s3_app.ts";
 import { spawnService } from "./fixtures/spawn.ts";
 import { until } from "./fixtures/until.ts";
@@ -44,47 +44,17 @@ cephTest(
       await ceph.admin(
         ...["bucket", "rm", `--bucket=${lent.bucket}`, "--purge-objects"],
       );
-      const answers = await Promise.all(
-        Array.from({ length: REQUESTS }, async (_, i) => {
-          const kind = i % 4;
-          const res = await fetch(
-            `${service.url}${kind % 2 === 1 ? `/files/${id}` : "/files"}`,
-            {
-              method: ["GET", "GET", "POST", "DELETE"][kind]!,
-              headers: { "x-request-id": `gone-${i}` },
-              ...(kind === 2 ? { body: bytesOf(1000, i) } : {}),
-            },
-          );
-          return {
-            status: res.status,
-            retryAfter: res.headers.get("retry-after"),
-            type: res.headers.get("content-type"),
-            body: await res.text(),
-          };
-        }),
-      );
-      for (const answer of answers) {
-        assert.equal(answer.status, 503, answer.body);
-        assert.equal(answer.retryAfter, "5");
-        assert.equal(answer.type, "application/problem+json");
-        const body = JSON.parse(answer.body) as Record<string, string>;
-        assert.equal(body.title, "Storage unavailable");
-        assert.match(body.detail!, /storage's bucket is missing/);
-        for (const secret of [lent.bucket, lent.endpoint, "NoSuchBucket"]) {
-          assert.ok(!answer.body.includes(secret), answer.body);
-        }
-      }
-      for (let i = 0; i < REQUESTS; i++) {
-        const line = await service.waitForLine((r) =>
-          r.msg === "request" && r.requestId === `gone-${i}`
-        );
-        assert.equal(line.status, 503);
-      }
-      const errors = errorLines(service.stderr.slice(before));
-      assert.equal(errors.length, 1, JSON.stringify(errors).slice(0, 2000));
-      assert.equal(errors[0]!.msg, "files.storage_unavailable");
-      assert.equal(errors[0]!.reason, "StorageMissingError");
-      assert.match(JSON.stringify(errors[0]!.error), /S3_BUCKET.*NoSuchBucket/);
+      await expectOutage(service, {
+        id,
+        asks: ["list", "download", "upload", "delete"],
+        count: REQUESTS,
+        prefix: "gone",
+        detail: /storage's bucket is missing/,
+        hidden: [lent.bucket, lent.endpoint, "NoSuchBucket"],
+        before,
+        reason: "StorageMissingError",
+        error: /S3_BUCKET.*NoSuchBucket/,
+      });
 
       // Made again (empty: its files went with it), no restart.
       const made = await client.fetch(`${lent.endpoint}/${lent.bucket}`, {

@@ -17,7 +17,7 @@
 import assert from "node:assert/strict";
 import { type Ceph, sharedCeph } from "./fixtures/ceph.ts";
 import { ownUser } from "./fixtures/ceph_user.ts";
-import { errorLines } from "./fixtures/error_lines.ts";
+import { expectOutage } from "./fixtures/storage_outage.ts";
 import { bytesOf, cephTest, s3Args } from "./fixtures/s3_app.ts";
 import { spawnService } from "./fixtures/spawn.ts";
 
@@ -61,53 +61,21 @@ for (const { name, refuse, restore } of CASES) {
         const before = service.stderr.length;
 
         await refuse(ceph, uid, keyArgs);
-        const answers = await Promise.all(
-          Array.from({ length: REQUESTS }, async (_, i) => {
-            const kind = i % 3;
-            const res = await fetch(
-              `${service.url}${kind === 1 ? `/files/${id}` : "/files"}`,
-              {
-                method: kind === 2 ? "POST" : "GET",
-                headers: { "x-request-id": `refused-${i}` },
-                ...(kind === 2 ? { body: bytesOf(1000, i) } : {}),
-              },
-            );
-            return {
-              status: res.status,
-              retryAfter: res.headers.get("retry-after"),
-              type: res.headers.get("content-type"),
-              body: await res.text(),
-            };
-          }),
-        );
-        for (const answer of answers) {
-          assert.equal(answer.status, 503, answer.body);
-          assert.equal(answer.retryAfter, "5");
-          assert.equal(answer.type, "application/problem+json");
-          const body = JSON.parse(answer.body) as Record<string, string>;
-          assert.equal(body.title, "Storage unavailable");
-          assert.match(body.detail!, /refuses this service's credentials/);
-          for (const secret of [...keyArgs, lent.endpoint, uid]) {
-            const value = secret.replace(/^--[a-z-]+=/, "");
-            assert.ok(!answer.body.includes(value), answer.body);
-          }
-        }
-        // Each access line comes, with its 503 (written after the answer).
-        for (let i = 0; i < REQUESTS; i++) {
-          const line = await service.waitForLine((r) =>
-            r.msg === "request" && r.requestId === `refused-${i}`
-          );
-          assert.equal(line.status, 503);
-        }
-        // Error lines go to stderr, each written before its answer.
-        const errors = errorLines(service.stderr.slice(before));
-        assert.equal(errors.length, 1, JSON.stringify(errors).slice(0, 2000));
-        assert.equal(errors[0]!.msg, "files.storage_unavailable");
-        assert.equal(errors[0]!.reason, "StorageRefusedError");
-        assert.match(
-          JSON.stringify(errors[0]!.error),
-          /refused the service's credentials/,
-        );
+        await expectOutage(service, {
+          id,
+          asks: ["list", "download", "upload"],
+          count: REQUESTS,
+          prefix: "refused",
+          detail: /refuses this service's credentials/,
+          hidden: [
+            ...keyArgs.map((arg) => arg.replace(/^--[a-z-]+=/, "")),
+            lent.endpoint,
+            uid,
+          ],
+          before,
+          reason: "StorageRefusedError",
+          error: /refused the service's credentials/,
+        });
 
         await restore(ceph, uid, keyArgs);
         const back = await fetch(`${service.url}/files/${id}`);
