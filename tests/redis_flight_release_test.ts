@@ -71,14 +71,18 @@ Deno.test("REDIS_URL: a lock owner whose Redis was slow a moment ago still relea
   const second = await waited;
   assert.equal(second.status, 200);
   await second.body?.cancel();
-  // Woken by the announcement (then it loads by itself, as the owner
-  // could not store the entry), not by finding the lock gone once it
-  // expired unreleased.
+  // Woken by the release (then it loads by itself, as the owner could not
+  // store the entry): its announcement, or, when the release lands just as
+  // the waiter polls, the lock found gone. Either is the release's doing:
+  // the lock was gone (asserted above) some 5 s before its life ran out.
+  // Not the wait running out, nor a link given up on.
   const waits = lines.map((line) => JSON.parse(line))
     .filter((record) => record.msg === "cache.flight_wait");
-  assert.deepEqual(
-    waits.map(({ key, ended }) => ({ key, ended })),
-    [{ key: "/posts/1", ended: "announced" }],
+  assert.equal(waits.length, 1, JSON.stringify(waits));
+  assert.equal(waits[0]!.key, "/posts/1");
+  assert.ok(
+    ["announced", "lock_gone"].includes(waits[0]!.ended),
+    JSON.stringify(waits[0]),
   );
 });
 
