@@ -20,10 +20,9 @@ import { withTempDir } from "./fixtures/temp_dir.ts";
 
 const encoder = new TextEncoder();
 
-Deno.test("a route failing for want of descriptors answers 503 with Retry-After, logged as a failed request", async () => {
-  const lines: string[] = [];
-  using metrics = new Metrics();
-  const pipeline = createPipeline({
+/** A pipeline whose one route, `GET /open`, fails for want of descriptors. */
+function emfilePipeline(lines: string[], metrics: Metrics) {
+  return createPipeline({
     routes: [{
       method: "GET",
       pattern: "/open",
@@ -36,6 +35,12 @@ Deno.test("a route failing for want of descriptors answers 503 with Retry-After,
     logger: createLogger({ write: (line) => lines.push(line) }),
     metrics,
   });
+}
+
+Deno.test("a route failing for want of descriptors answers 503 with Retry-After, logged as a failed request", async () => {
+  const lines: string[] = [];
+  using metrics = new Metrics();
+  const pipeline = emfilePipeline(lines, metrics);
   const res = await pipeline.fetch(new Request("http://localhost/open"));
   assert.equal(res.status, 503);
   assert.equal(res.headers.get("retry-after"), "1");
@@ -50,19 +55,7 @@ Deno.test("a route failing for want of descriptors answers 503 with Retry-After,
 Deno.test("many requests failing for want of descriptors make one request.failed line counting them, each its access line", async () => {
   const lines: string[] = [];
   using metrics = new Metrics();
-  const pipeline = createPipeline({
-    routes: [{
-      method: "GET",
-      pattern: "/open",
-      handler: () => {
-        throw Object.assign(new Error("Too many open files (os error 24)"), {
-          code: "EMFILE",
-        });
-      },
-    }],
-    logger: createLogger({ write: (line) => lines.push(line) }),
-    metrics,
-  });
+  const pipeline = emfilePipeline(lines, metrics);
   await using server = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen() {} },
     pipeline.fetch,
