@@ -89,3 +89,12 @@ Deno.test("the store's refusals of the credentials are StorageRefusedError (503 
     "AWS_SECRET_ACCESS_KEY",
   );
 });
+
+Deno.test("AWS's AccountProblem and AllAccessDisabled stop the start, naming AWS_ACCESS_KEY_ID", () => {
+  for (const code of ["AccountProblem", "AllAccessDisabled"]) {
+    const error = refusal("GET", "/b/", 403, code);
+    // Refused credentials while running: a 503 to come back later.
+    assert.ok(error instanceof StorageRefusedError, code);
+    assert.equal(startRefusal(error)?.setting, "AWS_ACCESS_KEY_ID", code);
+  }
+});

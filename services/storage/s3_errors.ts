@@ -125,6 +125,11 @@ const START_REFUSALS: Record<string, StartRefusal> = {
   // Ceph radosgw's for the key's user suspended: before, the instance
   // started and answered 503 to every request of /files.
   UserSuspended: SETTING("AWS_ACCESS_KEY_ID"),
+  // AWS's for the key's account suspended or with all access disabled:
+  // refused credentials while running (503), yet the start listened, passed
+  // `/readyz` and answered 503 to every request of /files.
+  AccountProblem: SETTING("AWS_ACCESS_KEY_ID"),
+  AllAccessDisabled: SETTING("AWS_ACCESS_KEY_ID"),
   // Requests are signed with this host's time; S3 takes 15 min either way.
   RequestTimeTooSkewed: {
     setting: "S3_ENDPOINT",
