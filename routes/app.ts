@@ -39,6 +39,7 @@ import type { UploadRelay } from "../services/uploads/relay.ts";
 import type { RecentEndings } from "../services/uploads/endings.ts";
 import type { UploadWatchers } from "../services/uploads/watchers.ts";
 import { LocalDiskStorage } from "../services/storage/local_disk.ts";
+import { S3Storage } from "../services/storage/s3.ts";
 import type { FileStorage } from "../services/storage/storage.ts";
 import { HashWorker } from "../services/uploads/hashing.ts";
 import {
@@ -339,6 +340,9 @@ function routeGroups(
       draining: state.draining,
       ...(files instanceof LocalDiskStorage
         ? { indexing: (waitMs: number) => files.indexing(waitMs) }
+        : {}),
+      ...(files instanceof S3Storage
+        ? { storage: (waitMs: number) => files.readiness(waitMs) }
         : {}),
     }),
     ...jsonPlaceholderRoutes({

@@ -16,6 +16,7 @@ import {
 import { PeriodicSweep } from "../../services/storage/periodic_sweep.ts";
 import { S3Storage } from "../../services/storage/s3.ts";
 import { startRefusal } from "../../services/storage/s3_errors.ts";
+import type { StoreVerdict } from "../../services/storage/s3_health.ts";
 import type { FileStorage } from "../../services/storage/storage.ts";
 
 /** The opened store, and how to stop what runs for it in the background. */
@@ -88,6 +89,21 @@ function refuseMisconfigured(config: Config, error: unknown): void {
 }
 
 /**
+ * Says each turn of `/readyz` for the store (a load balancer's view) once,
+ * as a Redis going down or up is said: not each failed request.
+ */
+function readinessLog(logger: Logger): (verdict: StoreVerdict) => void {
+  return (verdict) => {
+    if (verdict.ready) return logger.info("files.storage_ready", {});
+    logger.warn("files.storage_down", {
+      reason: verdict.reason,
+      error: verdict.error,
+      detail: "/readyz answers 503 until the store serves again",
+    });
+  };
+}
+
+/**
  * The bucket of S3_ENDPOINT, without the multipart uploads of a crashed
  * instance (begun more than the idle timeout ago and without a heartbeat
  * as recent: the others are uploads in progress, here or elsewhere), nor
@@ -123,6 +139,7 @@ async function openBucket(
     // Three beats per idle timeout: a sweep (which aborts uploads silent
     // that long) never takes a live upload for a crashed one.
     heartbeatMs: Math.max(1, Math.floor(config.uploadIdleTimeoutMs / 3)),
+    onReadinessChange: readinessLog(logger),
   });
   const onSwept = (removed: number) => logger.warn("files.swept", { removed });
   const onError = (error: unknown) =>

@@ -11,6 +11,12 @@
  * README's rolling restart, which waits for it) sends it nothing yet
  * rather than listings it would refuse.
  *
+ * On an S3 store, `/readyz` is 503 too while the store cannot serve
+ * (unreachable, its bucket missing, the credentials refused), naming the
+ * dependency and why, and 200 again once it can: the verdict of the
+ * storage's recent requests or of a probe at most every 2 s
+ * (`services/storage/s3_health.ts`), never a request to the store per hit.
+ *
  * @module
  */
 
@@ -21,6 +27,10 @@ import {
   buildDetail,
   retryAfterSeconds,
 } from "../../services/storage/index_build.ts";
+import type {
+  StoreDownReason,
+  StoreVerdict,
+} from "../../services/storage/s3_health.ts";
 import type { Route } from "../router.ts";
 
 /** What the health routes need to know. */
@@ -35,14 +45,31 @@ export interface HealthDeps {
   indexing?: (
     waitMs: number,
   ) => Promise<{ progress?: IndexProgress } | undefined>;
+  /**
+   * Whether the file storage serves (waiting at most `waitMs` for a probe).
+   * @default {always (the local disk: its failures are per request)}
+   */
+  storage?: (waitMs: number) => Promise<StoreVerdict>;
 }
+
+// What `/readyz` says of a store that cannot serve: the settings to look
+// at, not hosts or names (the store's own answer goes to the log).
+const STORE_DOWN: Record<StoreDownReason, string> = {
+  unreachable: "The file storage (S3_ENDPOINT) cannot be reached",
+  "bucket-missing": "The file storage's bucket (S3_BUCKET) is missing",
+  "credentials-refused": "The file storage refuses this service's " +
+    "credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)",
+};
 
 // How long `/readyz` waits for a build about to end: a small folder's takes
 // a few ms, and a probe right after the start should not see it. Well below
 // the 1 s a Kubernetes probe waits by default.
 const READY_WAIT_MS = 200;
 
-/** `/readyz`'s answer: 503 while draining or building, else 200. */
+/**
+ * `/readyz`'s answer: 503 while draining, building or the storage cannot
+ * serve, else 200.
+ */
 async function readiness(deps: HealthDeps): Promise<Response> {
   if (deps.draining()) {
     return problem(503, {
@@ -51,13 +78,27 @@ async function readiness(deps: HealthDeps): Promise<Response> {
     }, { headers: { "retry-after": "5" } });
   }
   const building = await deps.indexing?.(READY_WAIT_MS);
-  if (building === undefined) return noStoreJson({ status: "ready" });
+  if (building === undefined) return await storageReadiness(deps);
   return problem(503, {
     detail: buildDetail(building.progress),
     instance: "/readyz",
   }, {
     headers: { "retry-after": String(retryAfterSeconds(building.progress)) },
   });
+}
+
+/** 200, or 503 naming the storage and why it cannot serve. */
+async function storageReadiness(deps: HealthDeps): Promise<Response> {
+  const verdict = await deps.storage?.(READY_WAIT_MS);
+  if (verdict === undefined || verdict.ready) {
+    return noStoreJson({ status: "ready" });
+  }
+  return problem(503, {
+    detail: STORE_DOWN[verdict.reason],
+    instance: "/readyz",
+    dependency: "storage",
+    reason: verdict.reason,
+  }, { headers: { "retry-after": "5" } });
 }
 
 /** The route table entries of the root and the probes. */

@@ -148,8 +148,11 @@ export const opsDocs: ApiFragment = {
       summary: "Readiness probe",
       description: "503 while the file index is still being built after a " +
         "start (every other route answers meanwhile; `GET /files` may " +
-        "answer 503 too) and once a shutdown began, so load balancers " +
-        "send the instance nothing.",
+        "answer 503 too), once a shutdown began, and on an S3 store while " +
+        "it cannot serve (`dependency` `storage`, with the `reason`), so " +
+        "load balancers send the instance nothing. The store's state is " +
+        "its last request's outcome or a probe's, renewed at most every " +
+        "2 s: polling this asks the store nothing more.",
       tags: ["health"],
       responses: {
         "200": {
@@ -158,7 +161,8 @@ export const opsDocs: ApiFragment = {
           content: json(schemaRef("Status")),
         },
         "503": retryLater(
-          "The file index is being built, or the service is shutting down.",
+          "The file index is being built, the service is shutting down, " +
+            "or the S3 store cannot serve.",
         ),
         ...DEFAULT_ERROR,
       },

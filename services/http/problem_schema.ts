@@ -30,6 +30,12 @@ export const ProblemSchema = z.object({
     .describe("The rate floor, on a 408 for a too slow body.").optional(),
   allow: z.array(z.string()).describe("The allowed methods, on 405.")
     .optional(),
+  dependency: z.literal("storage")
+    .describe("On `/readyz`'s 503: what cannot serve.").optional(),
+  reason: z.string().describe(
+    "On `/readyz`'s 503: why the `dependency` cannot serve " +
+      "(`unreachable`, `bucket-missing`, `credentials-refused`).",
+  ).optional(),
 }).loose().describe("RFC 9457 problem details.");
 
 /** An RFC 9457 problem details body. */

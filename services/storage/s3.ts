@@ -13,6 +13,7 @@
 import { Buffer } from "node:buffer";
 import { type FileMetadata, isValidId, newId } from "./metadata.ts";
 import { S3Bucket, type S3BucketOptions } from "./s3_bucket.ts";
+import { S3Health, type StoreVerdict } from "./s3_health.ts";
 import { lastBeats, liveKey } from "./s3_heartbeat.ts";
 import { sweepLeftovers } from "./s3_leftovers.ts";
 import { deleteStored, deleteStoredIf } from "./s3_delete.ts";
@@ -31,7 +32,7 @@ import {
 import { checkWholeNumbers } from "../ops/whole_numbers.ts";
 
 /** Options of {@linkcode S3Storage}. */
-export interface S3StorageOptions extends S3BucketOptions {
+export interface S3StorageOptions extends Omit<S3BucketOptions, "observer"> {
   /** Size of every part but the last (S3: 5 MiB or more). @default {8388608} */
   partBytes?: number;
   /** Most parts uploading at once, per upload. @default {4} */
@@ -42,6 +43,8 @@ export interface S3StorageOptions extends S3BucketOptions {
    * @default {10000}
    */
   heartbeatMs?: number;
+  /** Called once per change of {@linkcode S3Storage.readiness}'s verdict. */
+  onReadinessChange?: (verdict: StoreVerdict) => void;
 }
 
 const MIN_PART_BYTES = 5 * 1024 * 1024;
@@ -68,6 +71,7 @@ function decodeCursor(cursor: string): string {
 /** The stored uploads in one bucket of an S3-compatible store. */
 export class S3Storage implements FileStorage, Disposable {
   readonly #bucket: S3Bucket;
+  readonly #health: S3Health;
   readonly #partBytes: number;
   readonly #partsInFlight: number;
   readonly #heartbeatMs: number;
@@ -81,7 +85,21 @@ export class S3Storage implements FileStorage, Disposable {
     const { heartbeatMs = 10_000 } = options;
     checkWholeNumbers({ partBytes }, { min: MIN_PART_BYTES });
     checkWholeNumbers({ partsInFlight, heartbeatMs });
-    this.#bucket = new S3Bucket(options);
+    // The probe: a listing of no keys, which names the bucket missing or
+    // the credentials refused in its answer (a HeadBucket's has no body).
+    this.#health = new S3Health({
+      probe: (signal) =>
+        this.#bucket.run({
+          method: "GET",
+          key: "",
+          query: { "list-type": "2", prefix: "files/", "max-keys": "0" },
+          signal,
+        }),
+      ...(options.onReadinessChange
+        ? { onChange: options.onReadinessChange }
+        : {}),
+    });
+    this.#bucket = new S3Bucket({ ...options, observer: this.#health });
     this.#partBytes = partBytes;
     this.#partsInFlight = partsInFlight;
     this.#heartbeatMs = heartbeatMs;
@@ -100,6 +118,15 @@ export class S3Storage implements FileStorage, Disposable {
   /** Nothing to prepare: an unreachable store fails the upload's begin. */
   ready(): Promise<void> {
     return Promise.resolve();
+  }
+
+  /**
+   * Whether the store serves, for `/readyz`: the verdict of the last
+   * request to it, or of a probe once that is older than 2 s
+   * (waited for at most `waitMs`; see `s3_health.ts`).
+   */
+  readiness(waitMs: number): Promise<StoreVerdict> {
+    return this.#health.verdict(waitMs);
   }
 
   /** Unknown: the store refuses, if ever, during the upload. */

@@ -69,6 +69,16 @@ export interface S3BucketOptions {
    * and for each chunk of an answer's body. @default {30000}
    */
   timeoutMs?: number;
+  /** Told of each request answered (2xx) or failed, e.g. an `S3Health`. */
+  observer?: BucketObserver;
+}
+
+/** What is told of the bucket's requests (`s3_health.ts`). */
+export interface BucketObserver {
+  /** A request was answered 2xx. */
+  answered(): void;
+  /** A request failed with `error` (not one its caller's signal ended). */
+  failed(error: unknown): void;
 }
 
 /** One request to the bucket. */
@@ -110,6 +120,7 @@ export class S3Bucket implements Disposable {
   readonly #http: Deno.HttpClient;
   readonly #base: string;
   readonly #timeoutMs: number;
+  readonly #observer: BucketObserver | undefined;
 
   /** Creates the bucket handle; no request is made. */
   constructor(options: S3BucketOptions) {
@@ -124,6 +135,7 @@ export class S3Bucket implements Disposable {
     const root = base.href.replace(/\/+$/, "");
     this.#base = forcePathStyle ? `${root}/${bucket}` : root;
     this.#timeoutMs = timeoutMs;
+    this.#observer = options.observer;
     this.#client = new AwsClient({
       accessKeyId: options.accessKeyId,
       secretAccessKey: options.secretAccessKey,
@@ -149,9 +161,21 @@ export class S3Bucket implements Disposable {
 
   /**
    * Sends `request`; resolves its response when it is 2xx or expected,
-   * else throws (the body of a thrown response is consumed).
+   * else throws (the body of a thrown response is consumed). The observer
+   * hears of a 2xx, or of the failure.
    */
   async send(request: S3Request): Promise<Response> {
+    try {
+      const res = await this.#exchange(request);
+      if (res.ok) this.#observer?.answered();
+      return res;
+    } catch (error) {
+      if (!request.signal?.aborted) this.#observer?.failed(error);
+      throw error;
+    }
+  }
+
+  async #exchange(request: S3Request): Promise<Response> {
     const { method, key, query, headers, body, expect = [] } = request;
     const url = new URL(key === "" ? `${this.#base}/` : `${this.#base}/${key}`);
     for (const [name, value] of Object.entries(query ?? {})) {

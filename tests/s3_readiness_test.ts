@@ -1,0 +1,162 @@
+/**
+ * `/readyz` on a real Ceph radosgw, as a load balancer polls it: with
+ * radosgw stopped, the service's bucket deleted or its user suspended it
+ * answers 503 problem+json naming the dependency (`storage`) and why
+ * (`unreachable`, `bucket-missing`, `credentials-refused`), one
+ * `files.storage_down` line says so, and once the store serves again it is
+ * 200 and `files.storage_ready` says that. Before, `/readyz` stayed 200
+ * through all three, so a load balancer kept sending uploads to an instance
+ * that could only answer 503. Many hits at once ask the store once, not
+ * once each.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { sharedCeph } from "./fixtures/ceph.ts";
+import { ownUser } from "./fixtures/ceph_user.ts";
+import { bytesOf, cephTest, s3Args } from "./fixtures/s3_app.ts";
+import { behindProxy } from "./fixtures/s3_proxied.ts";
+import { type SpawnedService, spawnService } from "./fixtures/spawn.ts";
+import { until } from "./fixtures/until.ts";
+
+/** `/readyz`'s status and body. */
+async function readyz(url: string): Promise<{ status: number; body: string }> {
+  const res = await fetch(`${url}/readyz`);
+  return { status: res.status, body: await res.text() };
+}
+
+/**
+ * Waits for `/readyz` to turn 503 for `reason` (as the load balancer's
+ * polls would see it), then checks the answer and the one log line.
+ */
+async function expectUnready(
+  service: SpawnedService,
+  reason: string,
+  detail: RegExp,
+): Promise<void> {
+  let last = { status: 0, body: "" };
+  await until(async () => {
+    last = await readyz(service.url);
+    return last.status === 503;
+  }, `/readyz 503 for ${reason}`);
+  const problem = JSON.parse(last.body) as Record<string, unknown>;
+  assert.equal(problem.dependency, "storage", last.body);
+  assert.equal(problem.reason, reason, last.body);
+  assert.match(String(problem.detail), detail);
+  await service.waitForLine((r) =>
+    r.msg === "files.storage_down" && r.reason === reason
+  );
+}
+
+/** Waits for `/readyz` to be 200 again, and the line that says so. */
+async function expectReadyAgain(service: SpawnedService): Promise<void> {
+  await until(
+    async () => (await readyz(service.url)).status === 200,
+    "/readyz 200 again",
+  );
+  await service.waitForLine((r) => r.msg === "files.storage_ready");
+}
+
+/** A stored file's id on `service`. */
+async function stored(service: SpawnedService): Promise<string> {
+  const res = await fetch(`${service.url}/files`, {
+    method: "POST",
+    body: bytesOf(10_000),
+  });
+  assert.equal(res.status, 201);
+  return (await res.json() as { id: string }).id;
+}
+
+cephTest(
+  "s3: radosgw stopped: /readyz 503 'unreachable' with one files.storage_down line, 200 once it is back",
+  async () => {
+    await using ceph = await sharedCeph();
+    await using service = await spawnService(s3Args(ceph));
+    assert.equal((await readyz(service.url)).status, 200);
+    const id = await stored(service);
+    await ceph.stopGateway();
+    try {
+      await expectUnready(service, "unreachable", /S3_ENDPOINT/);
+      // Downloads say the same meanwhile.
+      const res = await fetch(`${service.url}/files/${id}`);
+      assert.equal(res.status, 503);
+      await res.body?.cancel();
+    } finally {
+      await ceph.startGateway();
+    }
+    await expectReadyAgain(service);
+    const downs = service.lines.filter((l) => l.includes("storage_down"));
+    assert.equal(downs.length, 1, downs.join("\n"));
+  },
+);
+
+cephTest(
+  "s3: the bucket deleted, then the user suspended: /readyz 503 'bucket-missing', then 'credentials-refused', 200 once each is undone",
+  async () => {
+    await using ceph = await sharedCeph();
+    const { uid, lent, client } = await ownUser(ceph, "readyz");
+    try {
+      await using service = await spawnService(s3Args(lent));
+      await stored(service);
+      await ceph.admin(
+        ...["bucket", "rm", `--bucket=${lent.bucket}`, "--purge-objects"],
+      );
+      await expectUnready(service, "bucket-missing", /S3_BUCKET/);
+      const made = await client.fetch(`${lent.endpoint}/${lent.bucket}`, {
+        method: "PUT",
+      });
+      assert.equal(made.status, 200, await made.text());
+      await expectReadyAgain(service);
+
+      await ceph.admin("user", "suspend", `--uid=${uid}`);
+      await until(async () => {
+        const { body } = await readyz(service.url);
+        return body.includes("credentials-refused");
+      }, "/readyz 503 for credentials-refused");
+      await service.waitForLine((r) =>
+        r.msg === "files.storage_down" && r.reason === "credentials-refused"
+      );
+      await ceph.admin("user", "enable", `--uid=${uid}`);
+      await until(
+        async () => (await readyz(service.url)).status === 200,
+        "/readyz 200 once the user is enabled",
+      );
+    } finally {
+      await ceph.admin("user", "rm", `--uid=${uid}`, "--purge-data");
+    }
+  },
+);
+
+cephTest(
+  "s3: 40 /readyz hits at once ask the store once, not once each",
+  async () => {
+    await using ceph = await sharedCeph();
+    await using proxied = await behindProxy(ceph, { timeoutMs: 10_000 });
+    const { proxy, served } = proxied;
+    const probes = () =>
+      proxy.requests.filter((r) => r.includes("max-keys=0")).length;
+    // The start's sweep answered: no probe needed yet; past the verdict's
+    // hold, the next hits need one.
+    await until(async () => {
+      await (await fetch(`${served.url}/readyz`)).body?.cancel();
+      return probes() > 0;
+    }, "a first probe");
+    const before = probes();
+    await until(async () => {
+      const at = probes();
+      const statuses = await Promise.all(
+        Array.from({ length: 40 }, async () => {
+          const res = await fetch(`${served.url}/readyz`);
+          await res.body?.cancel();
+          return res.status;
+        }),
+      );
+      assert.deepEqual(statuses, Array(40).fill(200));
+      // One probe at a time, its verdict held: at most one in a round, or
+      // two when the round spans the hold's end.
+      assert.ok(probes() - at <= 2, proxy.requests.join("\n"));
+      return probes() > before;
+    }, "a probe once the verdict is old");
+  },
+);
