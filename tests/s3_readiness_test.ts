@@ -98,11 +98,18 @@ cephTest(
     const { uid, lent, client } = await ownUser(ceph, "readyz");
     try {
       await using service = await spawnService(s3Args(lent));
-      await stored(service);
+      const id = await stored(service);
       await ceph.admin(
         ...["bucket", "rm", `--bucket=${lent.bucket}`, "--purge-objects"],
       );
       await expectUnready(service, "bucket-missing", /S3_BUCKET/);
+      // A download, and its HEAD (whose HeadObject 404 has no body to name
+      // the bucket), say the storage is unavailable, not "No such file".
+      for (const method of ["GET", "HEAD"]) {
+        const res = await fetch(`${service.url}/files/${id}`, { method });
+        assert.equal(res.status, 503, method);
+        await res.body?.cancel();
+      }
       const made = await client.fetch(`${lent.endpoint}/${lent.bucket}`, {
         method: "PUT",
       });
