@@ -15,6 +15,7 @@ import {
   loadConfig,
   SETTINGS,
 } from "../services/ops/config.ts";
+import { PROXY_ENV } from "../services/storage/proxy_rules.ts";
 
 function load(args: string[] = [], env: Record<string, string> = {}) {
   const result = loadConfig({ args, env: (name) => env[name] });
@@ -112,8 +113,13 @@ Deno.test("README's Settings table has every setting, its flag and default as th
     new URL("../README.md", import.meta.url),
   );
   const section = readme.split("\n## Settings\n")[1]!.split("\n## ")[0]!;
-  const rows = section.split("\n").filter((line) => line.startsWith("| `"))
+  const all = section.split("\n").filter((line) => line.startsWith("| `"))
     .map((line) => line.split("|").slice(1, -1).map((cell) => cell.trim()));
+  // The proxy variables fetch reads (and the S3 parts with it) have no flag.
+  const rows = all.filter(([, flag]) => flag !== "none");
+  const proxyNames = all.filter(([, flag]) => flag === "none")
+    .flatMap(([env]) => env!.match(/[A-Za-z_]+/g) ?? []);
+  assert.deepEqual(proxyNames.sort(), [...PROXY_ENV].sort());
   assert.deepEqual(
     rows.map(([env, flag, fallback]) => [env, flag, fallback!.split(": ")[0]]),
     SETTINGS.map((s) => [

@@ -14,6 +14,7 @@ import { isAbsolute, join, relative } from "node:path";
 import { parse } from "yaml";
 import { STOP_UPLOADS_MS } from "../main.ts";
 import { SETTINGS } from "../services/ops/settings.ts";
+import { PROXY_ENV } from "../services/storage/proxy_rules.ts";
 import {
   TrustedProxies,
   trustedProxyList,
@@ -37,8 +38,11 @@ async function taskFlags(task: string, prefix = "--allow"): Promise<string[]> {
   return words.slice(script + 1).filter((arg) => arg.startsWith(prefix));
 }
 
-Deno.test("start and compile: network open, env only the settings, files and sys narrow", async () => {
-  const envs = SETTINGS.map((setting) => setting.env).sort();
+Deno.test("start and compile: network open, env only the settings and the proxy variables fetch reads, files and sys narrow", async () => {
+  // The proxy variables: the S3 parts take the proxy fetch takes, read
+  // from them (services/storage/proxy_rules.ts).
+  const envs = [...SETTINGS.map((setting) => setting.env), ...PROXY_ENV]
+    .sort();
   for (const task of ["start", "compile"]) {
     const flags = await taskFlags(task);
     // Hosts of UPSTREAM_URL, REDIS_URL and S3_ENDPOINT are known only at run time.

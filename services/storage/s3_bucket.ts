@@ -38,7 +38,15 @@
 import { AwsClient } from "aws4fetch";
 import { StorageFullError, StorageUnavailableError } from "./storage.ts";
 import { putBytes } from "./s3_put_bytes.ts";
-import { describe, refusal, unreachable } from "./s3_errors.ts";
+import { ProxyRules } from "./proxy_rules.ts";
+import { StorageProxyError } from "./proxy_tunnel.ts";
+import { readEnv } from "../ops/startup.ts";
+import {
+  describe,
+  proxyAuthRequired,
+  refusal,
+  unreachable,
+} from "./s3_errors.ts";
 import { xmlValue } from "./s3_xml.ts";
 import { checkWholeNumbers } from "../ops/whole_numbers.ts";
 import { BUCKET_NAME } from "../ops/config_values.ts";
@@ -71,6 +79,11 @@ export interface S3BucketOptions {
   timeoutMs?: number;
   /** Told of each request answered (2xx) or failed, e.g. an `S3Health`. */
   observer?: BucketObserver;
+  /**
+   * The proxies the PUTs of bytes take, the ones fetch takes for the other
+   * calls (`proxy_rules.ts`). @default {ProxyRules.fromEnv(readEnv)}
+   */
+  proxies?: ProxyRules;
 }
 
 /** What is told of the bucket's requests (`s3_health.ts`). */
@@ -121,11 +134,13 @@ export class S3Bucket implements Disposable {
   readonly #base: string;
   readonly #timeoutMs: number;
   readonly #observer: BucketObserver | undefined;
+  readonly #proxies: ProxyRules;
 
   /** Creates the bucket handle; no request is made. */
   constructor(options: S3BucketOptions) {
     const { endpoint, bucket, region = "us-east-1" } = options;
     const { forcePathStyle = true, timeoutMs = 30_000 } = options;
+    this.#proxies = options.proxies ?? ProxyRules.fromEnv(readEnv);
     if (!BUCKET_NAME.test(bucket)) {
       throw new TypeError(`Invalid bucket name: ${bucket}`);
     }
@@ -202,6 +217,7 @@ export class S3Bucket implements Disposable {
       });
     } catch (error) {
       if (request.signal?.aborted) throw request.signal.reason;
+      if (error instanceof StorageProxyError) throw error;
       throw unreachable(method, error);
     } finally {
       clearTimeout(timer);
@@ -221,6 +237,7 @@ export class S3Bucket implements Disposable {
         `The object store refused ${method} for space: ${res.status} ${code}`,
       );
     }
+    if (res.status === 407) throw proxyAuthRequired(method);
     if (res.status >= 500 || code === "SlowDown") {
       throw new StorageUnavailableError(
         `The object store answered ${res.status} ${code ?? ""} to ${method}`,
@@ -232,14 +249,19 @@ export class S3Bucket implements Disposable {
   /**
    * A PUT of bytes (a part, a metadata object) goes straight onto a
    * connection, signed here (see `s3_put_bytes.ts`: fetch holds on to
-   * copies of a part's bytes), over http and https alike; everything else
-   * over aws4fetch's fetch.
+   * copies of a part's bytes), over http and https alike, through the
+   * proxy fetch would take (an `http://` one; a SOCKS or `https://` proxy
+   * leaves the bytes to fetch); everything else over aws4fetch's fetch.
    */
   async #transmit(url: URL, init: TransmitInit): Promise<Response> {
     const { method, headers, body, signal } = init;
     // aws4fetch builds its Request from this init, client included.
     const fetched = { ...init, client: this.#http };
-    if (method !== "PUT" || !(body instanceof Uint8Array)) {
+    const proxy = this.#proxies.proxyFor(url);
+    if (
+      method !== "PUT" || !(body instanceof Uint8Array) ||
+      (proxy && proxy.scheme !== "http")
+    ) {
       return await this.#client.fetch(url.href, fetched);
     }
     const signed = await this.#client.sign(url.href, {
@@ -248,9 +270,13 @@ export class S3Bucket implements Disposable {
     });
     let answer;
     try {
-      answer = await putBytes(url, signed.headers, body, { signal });
+      answer = await putBytes(url, signed.headers, body, {
+        signal,
+        ...(proxy ? { proxy } : {}),
+      });
     } catch (error) {
-      if (signal.aborted) throw error;
+      // fetch would take the same proxy, and be refused the same way.
+      if (signal.aborted || error instanceof StorageProxyError) throw error;
       // A store that refuses in the middle of the bytes (radosgw over its
       // quota) answers and closes: the write may see only the broken pipe.
       // fetch reads such an early answer, so the part goes again that way

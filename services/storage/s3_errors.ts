@@ -15,6 +15,7 @@ import {
   StorageRefusedError,
   StorageUnavailableError,
 } from "./storage.ts";
+import { StorageProxyError } from "./proxy_tunnel.ts";
 
 /** S3 refused a request for a reason other than being unavailable. */
 export class S3Error extends Error {
@@ -96,6 +97,18 @@ export function refusal(
     );
   }
   return new S3Error(status, code, `The object store refused ${answer}`);
+}
+
+/**
+ * The error for a 407 answered to `method`: only a proxy asks for its
+ * credentials (one in front of an `http://` store answers in its stead),
+ * so it is no refusal of the store's (a 500) but the way to it shut (503).
+ */
+export function proxyAuthRequired(method: string): StorageProxyError {
+  return new StorageProxyError(
+    `The proxy refused ${method} to the object store: 407 (check the proxy URL's credentials)`,
+    407,
+  );
 }
 
 /** What a refusal of the store at start says to fix. */
@@ -198,6 +211,17 @@ export function unreachable(
     return new StorageCertificateError(
       `The object store's TLS certificate is not trusted: ${reason}`,
       { cause: error },
+    );
+  }
+  // hyper's words for a CONNECT answered with other than 200 (the same
+  // refusal the PUTs of bytes meet on their own tunnel, `proxy_tunnel.ts`).
+  const tunnel = /proxy authentication required|unsuccessful tunnel/i.exec(
+    reason,
+  );
+  if (tunnel) {
+    return new StorageProxyError(
+      `The proxy refused the tunnel to the object store (${method}): ${reason}`,
+      /authentication/i.test(tunnel[0]) ? 407 : undefined,
     );
   }
   return new StorageUnavailableError(

@@ -23,6 +23,12 @@
  * read by the code (`--allow-read` and `--allow-env=DENO_CERT`, which the
  * start task does not grant).
  *
+ * Through the proxy fetch takes for the URL (`proxy_rules.ts`, from
+ * `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY`), when the caller passes it: to an
+ * `https://` store a CONNECT tunnel (`proxy_tunnel.ts`) and TLS inside it,
+ * to an `http://` one the request in absolute form; else the bytes went
+ * straight to the store while every other call took the proxy.
+ *
  * ```ts ignore
  * const answer = await putBytes(url, signedHeaders, bytes, { signal });
  * answer.status; // 200
@@ -35,6 +41,8 @@ import { Buffer } from "node:buffer";
 import http from "node:http";
 import type { Socket } from "node:net";
 import { Duplex } from "node:stream";
+import type { Proxy } from "./proxy_rules.ts";
+import { openTunnel } from "./proxy_tunnel.ts";
 import { writeAll } from "./write_all.ts";
 
 /** How long to wait for 100 Continue before sending the bytes anyway. */
@@ -55,6 +63,12 @@ export interface PutAnswer {
 export interface PutBytesOptions {
   /** Aborts the request; the promise rejects with the signal's reason. */
   signal?: AbortSignal;
+  /**
+   * The `http://` proxy to go through (`proxy_rules.ts`, the one fetch
+   * takes for `url`); the other schemes are not spoken here.
+   * @default {undefined} (straight to the store)
+   */
+  proxy?: Proxy;
 }
 
 /** PUTs `body` to `url` with `headers`; resolves the store's answer. */
@@ -64,9 +78,12 @@ export async function putBytes(
   body: Uint8Array,
   options: PutBytesOptions = {},
 ): Promise<PutAnswer> {
-  const { signal } = options;
+  const { signal, proxy } = options;
   if (url.protocol !== "http:" && url.protocol !== "https:") {
     throw new TypeError(`Unsupported protocol: ${url.protocol}`);
+  }
+  if (proxy && proxy.scheme !== "http") {
+    throw new TypeError(`Unsupported proxy scheme: ${proxy.scheme}`);
   }
   signal?.throwIfAborted();
   // The length as given: bytes freed later read as 0 (see `exchange`).
@@ -83,9 +100,12 @@ export async function putBytes(
   };
   signal?.addEventListener("abort", close, { once: true });
   try {
-    conn = await connect(url, signal);
+    conn = await connect(url, proxy, signal);
     signal?.throwIfAborted();
-    const request = requestOn(conn, url, headers, length);
+    // Through a proxy to an `http://` store the request names the whole
+    // URL (absolute form) and carries the proxy's credentials, as fetch's.
+    const forward = proxy && url.protocol === "http:" ? proxy : undefined;
+    const request = requestOn(conn, url, headers, { length, forward });
     try {
       return await exchange(request, body, length);
     } finally {
@@ -100,11 +120,18 @@ export async function putBytes(
 }
 
 /**
- * A connection to `url`'s host; over TLS, trusting what fetch trusts (the
- * runtime's roots and `DENO_CERT`). The TCP connect gives up with `signal`;
- * the handshake happens at the first write, which an abort ends by closing.
+ * A connection to `url`'s host, or to `proxy` (an `http://` one): over it,
+ * for an `https://` store, a CONNECT tunnel (`proxy_tunnel.ts`); for an
+ * `http://` one the request goes to the proxy in absolute form. Over TLS,
+ * trusting what fetch trusts (the runtime's roots and `DENO_CERT`). The
+ * TCP connect and the tunnel give up with `signal`; the handshake happens
+ * at the first write, which an abort ends by closing.
  */
-async function connect(url: URL, signal?: AbortSignal): Promise<Deno.Conn> {
+async function connect(
+  url: URL,
+  proxy: Proxy | undefined,
+  signal?: AbortSignal,
+): Promise<Deno.Conn> {
   const hostname = url.hostname.replace(/^\[|\]$/g, "");
   const tls = url.protocol === "https:";
   const port = Number(url.port || (tls ? 443 : 80));
@@ -116,18 +143,29 @@ async function connect(url: URL, signal?: AbortSignal): Promise<Deno.Conn> {
   signal?.addEventListener("abort", stop, { once: true });
   let tcp: Deno.TcpConn;
   try {
-    tcp = await Deno.connect({ hostname, port, signal: connecting.signal });
+    tcp = await Deno.connect({
+      hostname: proxy?.hostname ?? hostname,
+      port: proxy?.port ?? port,
+      signal: connecting.signal,
+    });
   } finally {
     signal?.removeEventListener("abort", stop);
   }
   if (!tls) return tcp;
   try {
+    if (proxy) {
+      const authority = `${url.hostname}:${port}`;
+      await openTunnel(tcp, authority, {
+        proxy,
+        ...(signal ? { signal } : {}),
+      });
+    }
     return await Deno.startTls(tcp, { hostname });
   } catch (error) {
     try {
       tcp.close();
     } catch {
-      // taken over by startTls
+      // taken over by startTls, or closed by the abort
     }
     throw error;
   }
@@ -162,17 +200,21 @@ function requestOn(
   conn: Deno.Conn,
   url: URL,
   headers: Headers,
-  length: number,
+  how: { length: number; forward: Proxy | undefined },
 ): http.ClientRequest {
+  const { length, forward } = how;
   const fields: Record<string, string> = {};
   headers.forEach((value, name) => {
     if (!/^(host|content-length|expect|connection)$/i.test(name)) {
       fields[name] = value;
     }
   });
+  if (forward?.authorization) {
+    fields["proxy-authorization"] = forward.authorization;
+  }
   return http.request({
     method: "PUT",
-    path: `${url.pathname}${url.search}`,
+    path: forward ? url.href : `${url.pathname}${url.search}`,
     headers: {
       ...fields,
       host: url.host,
