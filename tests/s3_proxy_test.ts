@@ -202,3 +202,32 @@ cephTest(
     });
   },
 );
+
+cephTest(
+  "s3 over http behind a proxy asking for credentials (407 to the request itself): a 503 naming the proxy, not a 500 blaming the store",
+  async () => {
+    await using ceph = await sharedCeph();
+    const gateway = Number(new URL(ceph.endpoint).port);
+    await using trap = directTrap();
+    await using proxy = startHttpProxy({ routes: { [trap.port]: gateway } });
+    await withTempDir(async (dir) => {
+      await using app = await service(
+        ceph,
+        dir,
+        `http://127.0.0.1:${trap.port}`,
+        {
+          HTTP_PROXY: proxy.url,
+        },
+      );
+      proxy.refuse(407);
+      const refused = await upload(app.url, bytesOf(1024));
+      assert.equal(refused.status, 503, refused.text);
+      assert.ok(refused.res.headers.get("retry-after"));
+      assert.equal(trap.connections, 0, "nothing went straight to the store");
+      const line = app.stderr.split("\n").find((l) =>
+        l.includes('"files.storage_unavailable"')
+      );
+      assert.match(line ?? "", /StorageProxyError.*407/);
+    });
+  },
+);
