@@ -7,7 +7,7 @@
  * @module
  */
 
-import { uploadBody } from "../../services/uploads/form_data.ts";
+import { uploadBody } from "../../services/uploads/upload_body.ts";
 import type { UploadMediaKind } from "../../services/uploads/media_type.ts";
 import type { RequestCoding } from "../../services/http/request_coding.ts";
 import { receiveUpload } from "../../services/uploads/pipeline.ts";

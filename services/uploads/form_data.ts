@@ -10,7 +10,9 @@
  * The file stream closes only once the whole form has been parsed, so an
  * upload is committed only from a well-formed form with exactly one file
  * part; anything else errors the stream with a {@linkcode FormDataError}
- * (400), and the pipeline keeps nothing.
+ * (400), and the pipeline keeps nothing. So does a form with more than
+ * `maxOtherBytes` (1 MiB) outside its file part: the parser drops a
+ * preamble, an epilogue and fields' values, which no other limit counts.
  *
  * ```ts ignore
  * const form = multipartFile(req.body!, req.headers.get("content-type")!);
@@ -26,14 +28,12 @@ import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
 import { Busboy, type BusboyInstance } from "@fastify/busboy";
-import { decodedBody, type RequestCoding } from "../http/request_coding.ts";
-import { FrameFloor } from "../http/frame_floor.ts";
-import { isUnframed, lengthRequired } from "../http/body_framing.ts";
+import { checkWholeNumbers } from "../ops/whole_numbers.ts";
+import type { FrameFloor } from "../http/frame_floor.ts";
 import { uploadedFileName } from "../http/printable_name.ts";
 import { DigestMismatchError } from "./errors.ts";
 import { SearchableBytes } from "./searchable_bytes.ts";
-import { sentDigestChecked } from "./sent_digest.ts";
-import { declaredMediaType, type UploadMediaKind } from "./media_type.ts";
+import { declaredMediaType } from "./media_type.ts";
 
 /** A malformed form, or one without exactly one file part (400). */
 export class FormDataError extends Error {
@@ -68,6 +68,12 @@ export interface MultipartFileOptions {
   maxFields?: number;
   /** Largest non-file field value kept by the parser. @default {16384} */
   maxFieldBytes?: number;
+  /**
+   * Most bytes of the body outside the file part (preamble, fields, part
+   * heads, epilogue), past which the form is refused: the parser drops
+   * them, so no other limit counts them. @default {1048576}
+   */
+  maxOtherBytes?: number;
   /**
    * The floor the reads of a request body are held to (frame_floor.ts): the
    * parser takes a preamble or other fields without the file's reader. None
@@ -147,6 +153,12 @@ class FilePartStream implements MultipartFile {
   readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
   readonly #expectedSha256: Uint8Array | undefined;
   readonly #frames: FrameFloor | undefined;
+  readonly #maxOtherBytes: number;
+  // Body bytes given to the parser, and file bytes it gave back: the
+  // difference is the form's other bytes, plus what the parser holds.
+  #fedBytes = 0;
+  #fileBytes = 0;
+  #largestChunk = 0;
   // Resolved on stop, so the pump never waits on a destroyed parser.
   readonly #stopped = Promise.withResolvers<void>();
   #controller!: ReadableStreamDefaultController<Uint8Array>;
@@ -159,10 +171,14 @@ class FilePartStream implements MultipartFile {
   constructor(
     body: ReadableStream<Uint8Array>,
     parser: BusboyInstance,
-    options: MultipartFileOptions & { maxFields: number },
+    options: MultipartFileOptions & {
+      maxFields: number;
+      maxOtherBytes: number;
+    },
   ) {
     this.#parser = parser;
     this.#frames = options.frames;
+    this.#maxOtherBytes = options.maxOtherBytes;
     this.#reader = body.getReader();
     this.#expectedSha256 = options.expectedSha256;
     this.#listen(options.maxFields);
@@ -218,6 +234,7 @@ class FilePartStream implements MultipartFile {
       ...(contentType === undefined ? {} : { contentType }),
     };
     stream.on("data", (chunk: Buffer) => {
+      this.#fileBytes += chunk.byteLength;
       if (this.#settled) return;
       this.#controller.enqueue(
         new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength),
@@ -245,6 +262,7 @@ class FilePartStream implements MultipartFile {
         await turn;
         if (this.#settled) return;
       }
+      this.#countOther(value.byteLength);
       hash?.update(value);
       // The callback runs once the parser took the chunk, which waits
       // while the file stream is paused: this is the backpressure. The
@@ -270,6 +288,26 @@ class FilePartStream implements MultipartFile {
       }
     }
     this.#parser.end();
+  }
+
+  /**
+   * Throws {@linkcode FormDataError} once the body's bytes outside the file
+   * part pass the bound: busboy drops a preamble, an epilogue and a field's
+   * value past its `fieldSize` without a word, so an endless one was read
+   * (394 MB in 10 s over loopback) until the rate floor's 408, which said
+   * nothing had come. The parser may hold the file's bytes of up to two
+   * chunks beyond its high-water mark (the one it is taking and the one
+   * before): those are not counted against the form.
+   */
+  #countOther(chunkBytes: number): void {
+    this.#fedBytes += chunkBytes;
+    this.#largestChunk = Math.max(this.#largestChunk, chunkBytes);
+    const held = FILE_HWM + 2 * this.#largestChunk;
+    if (this.#fedBytes - this.#fileBytes - held > this.#maxOtherBytes) {
+      throw new FormDataError(
+        `The form has more than ${this.#maxOtherBytes} bytes outside its file part`,
+      );
+    }
   }
 
   /** Closes the file stream once both the part and the form are complete. */
@@ -303,91 +341,24 @@ class FilePartStream implements MultipartFile {
 /**
  * Starts parsing `body` as a `multipart/form-data` form of type
  * `contentType`. Throws {@linkcode FormDataError} at once when the type has
- * no boundary; every later failure errors the returned stream.
+ * no boundary, `RangeError` on a bad `maxOtherBytes`; every later failure
+ * errors the returned stream.
  */
 export function multipartFile(
   body: ReadableStream<Uint8Array>,
   contentType: string,
   options: MultipartFileOptions = {},
 ): MultipartFile {
-  const { maxFields = 32, maxFieldBytes = 16 * 1024 } = options;
+  const {
+    maxFields = 32,
+    maxFieldBytes = 16 * 1024,
+    maxOtherBytes = 1024 * 1024,
+  } = options;
+  checkWholeNumbers({ maxOtherBytes });
   const parser = createParser(contentType, maxFields, maxFieldBytes);
-  return new FilePartStream(body, parser, { ...options, maxFields });
-}
-
-/** What the upload pipeline reads, and the checks that apply to it. */
-export interface UploadBody {
-  /** The file's bytes. */
-  stream: ReadableStream<Uint8Array>;
-  /** For a form: the file part's name and type, at commit. */
-  describe?: () => FilePartInfo;
-  /** The declared length, when it is the file's (a raw body). */
-  expectedLength?: number;
-  /** The declared SHA-256, when it is the file's (a raw body). */
-  expectedSha256?: Uint8Array;
-}
-
-/** What {@linkcode uploadBody} reads, as the upload route admitted it. */
-export interface UploadBodyPlan {
-  kind: Exclude<UploadMediaKind, "unsupported">;
-  /** The request's declared `Content-Length` and digest. */
-  declared: { length?: number; sha256?: Uint8Array };
-  /** The body's `Content-Encoding`. */
-  coding: RequestCoding;
-  /**
-   * The name the request's path gave (`PUT /files/<name>`), already
-   * cleaned; it names the file over a form part's own.
-   */
-  filename?: string;
-}
-
-/**
- * The file bytes of an upload request: its body as it is, or the file part
- * of its form, decoded from its `Content-Encoding` first. A form's
- * declared length and digest are those of the whole form: the digest is
- * checked by the parser, the length by the server's HTTP framing, and
- * neither is the file's. So are a coded body's: its digest is checked on
- * the bytes as sent, before they are decoded. A body framed by neither
- * `Content-Length` nor `Transfer-Encoding` that ends empty errors with
- * `LengthRequiredError` (services/http/body_framing.ts).
- */
-export function uploadBody(req: Request, plan: UploadBodyPlan): UploadBody {
-  const { kind, coding } = plan;
-  let declared = plan.declared;
-  let body: ReadableStream<Uint8Array> = req.body ?? new Blob().stream();
-  if (isUnframed(req.headers)) body = lengthRequired(body);
-  if (coding !== "identity") {
-    if (declared.sha256 !== undefined) {
-      body = sentDigestChecked(body, declared.sha256);
-    }
-    body = decodedBody(body, coding);
-    declared = {};
-  }
-  const named = plan.filename === undefined ? {} : { filename: plan.filename };
-  if (kind !== "multipart") {
-    const contentType = kind === "raw"
-      ? declaredMediaType(req.headers.get("content-type"))
-      : undefined;
-    const info = contentType === undefined ? named : { ...named, contentType };
-    return {
-      stream: body,
-      describe: () => info,
-      ...(declared.length === undefined
-        ? {}
-        : { expectedLength: declared.length }),
-      ...(declared.sha256 === undefined
-        ? {}
-        : { expectedSha256: declared.sha256 }),
-    };
-  }
-  const form = multipartFile(body, req.headers.get("content-type") ?? "", {
-    frames: new FrameFloor(),
-    ...(declared.sha256 === undefined
-      ? {}
-      : { expectedSha256: declared.sha256 }),
+  return new FilePartStream(body, parser, {
+    ...options,
+    maxFields,
+    maxOtherBytes,
   });
-  return {
-    stream: form.stream,
-    describe: () => ({ ...form.describe(), ...named }),
-  };
 }
