@@ -4,12 +4,15 @@
  * neither `MAX_UPLOAD_BYTES` nor the rate floor's bytes, and a client
  * sending an endless preamble at loopback speed (394 MB in 10 s, 1.6 s of
  * the service's CPU, an upload slot held) got a 408 that said it had sent
- * "0 bytes, then nothing" once the rate window passed.
+ * "0 bytes, then nothing" once the rate window passed; a gzip-coded form
+ * whose preamble inflated to 500 MB (2 MB sent) was decoded whole (4.6 s,
+ * 1.5 s of CPU) before its 400.
  *
  * @module
  */
 
 import assert from "node:assert/strict";
+import { gzipSync } from "node:zlib";
 import { serveTempApp } from "./fixtures/served_app.ts";
 import { rawRequest } from "./fixtures/upload_client.ts";
 import { multipartFile } from "../services/uploads/form_data.ts";
@@ -74,6 +77,23 @@ Deno.test("a form whose bytes outside the file part never end is refused 400 aft
     [...Deno.readDirSync(served.filesDir)].map((e) => e.name),
     [],
   );
+});
+
+Deno.test("a gzip-coded form whose preamble inflates to 256 MiB is refused once 1 MiB of it is decoded, not decoded whole", async () => {
+  await using served = await serveTempApp();
+  // ~256 KB sent; every decoded byte before the file part is preamble.
+  const bomb = gzipSync(new Uint8Array(256 * MiB), { level: 1 });
+  const res = await fetch(`${served.url}/files`, {
+    method: "POST",
+    headers: {
+      "content-type": "multipart/form-data; boundary=B",
+      "content-encoding": "gzip",
+    },
+    body: bomb,
+  });
+  const problem = await res.json();
+  assert.equal(res.status, 400, JSON.stringify(problem));
+  assert.match(problem.detail, /bytes outside its file part/);
 });
 
 Deno.test("a form with 512 KiB of fields around a 4 MiB file is stored: the bound leaves room for maxFields fields of maxFieldBytes", async () => {
