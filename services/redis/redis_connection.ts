@@ -89,7 +89,11 @@ export class RedisConnection {
   readonly #channels = new Map<string, (message: Buffer | string) => void>();
   /** Channels whose SUBSCRIBE failed on the client now: see `#ready`. */
   readonly #unsubscribed = new Set<string>();
+  /** A SUBSCRIBE of `#unsubscribed` is on its way. */
+  #resubscribing = false;
   #client: RedisCommands;
+  /** Whether `#client` is still this connection's, open and not closed. */
+  #current: () => boolean = () => false;
   #retire: () => void = () => {};
   #timer: ReturnType<typeof setTimeout> | undefined;
   #pinging = false;
@@ -118,9 +122,12 @@ export class RedisConnection {
     return this.#client;
   }
 
-  /** Connected, as node-redis sees it. */
+  /**
+   * Connected, as node-redis sees it, and subscribed to every channel: a
+   * connection whose SUBSCRIBE was refused answers, but hears nothing.
+   */
   get ready(): boolean {
-    return this.#client.isReady;
+    return this.#client.isReady && this.#unsubscribed.size === 0;
   }
 
   /** Connections found silent and replaced so far. */
@@ -168,6 +175,7 @@ export class RedisConnection {
       (retries) => retired ? new Error("replaced") : backoff(retries),
     );
     const current = () => !retired && !this.#closed;
+    this.#current = current;
     // Without an error listener node-redis would end the process.
     client.on("error", (error: Error) => {
       if (!current()) return;
@@ -213,20 +221,34 @@ export class RedisConnection {
    * to nothing, and the instance heard no drops, ever.
    */
   #ready(client: RedisCommands, current: () => boolean): void {
-    const { events } = this.#options;
-    if (this.#unsubscribed.size === 0) return events.ready();
+    if (this.#unsubscribed.size === 0) return this.#options.events.ready();
+    this.#resubscribe(client, current);
+  }
+
+  /**
+   * Sends the SUBSCRIBEs that failed on `client` again: at its "ready", and
+   * at each PING period while they are refused on a connection that stays
+   * open (`NOPERM`: the ACL user without channels; `NOAUTH`: a password
+   * required since). Before, nothing sent them again after such a refusal:
+   * once the ACL or the password was put right, the instance stayed
+   * subscribed to nothing until restarted, and said it was up.
+   */
+  #resubscribe(client: RedisCommands, current: () => boolean): void {
+    if (this.#resubscribing) return;
+    this.#resubscribing = true;
     const again = [...this.#unsubscribed];
-    this.#unsubscribed.clear();
     Promise.all(
       again.map((channel) =>
         client.subscribe(channel, this.#channels.get(channel)!)
       ),
     ).then(() => {
-      if (current() && client.isReady) events.ready();
-    }, (error: Error) => {
       if (!current()) return;
-      for (const channel of again) this.#unsubscribed.add(channel);
-      events.lost(error);
+      for (const channel of again) this.#unsubscribed.delete(channel);
+      if (this.ready) this.#options.events.ready();
+    }, (error: Error) => {
+      if (current()) this.#options.events.lost(error);
+    }).finally(() => {
+      this.#resubscribing = false;
     });
   }
 
@@ -264,6 +286,9 @@ export class RedisConnection {
     if (!waiting) {
       this.#suspect = false;
       if (client.isReady) this.#ping(client);
+      if (client.isReady && this.#unsubscribed.size > 0) {
+        this.#resubscribe(client, this.#current);
+      }
     } else if (!this.#suspect) {
       this.#suspect = true;
     } else {
