@@ -14,6 +14,7 @@
 
 import {
   type FileStorage,
+  StorageClockError,
   StorageFullError,
   StorageMissingError,
   StorageRefusedError,
@@ -148,6 +149,8 @@ function storageUnavailableAnswer(
     ? "The file storage refuses more data for now (full or over its quota)"
     : error instanceof StorageMissingError
     ? "The file storage's bucket is missing for now"
+    : error instanceof StorageClockError
+    ? "The file storage refuses this service's requests for now (clocks apart)"
     : error instanceof StorageRefusedError
     ? "The file storage refuses this service's credentials for now"
     : error instanceof StorageUnwritableError

@@ -22,6 +22,11 @@
  *   Retry-After): while the service runs, that is a key revoked or a user
  *   suspended, which the store takes again once an operator restores it;
  *   at start it stops the start, naming the setting (`s3_errors.ts`);
+ * - this host's clock over 15 min off the store's (RequestTimeTooSkewed,
+ *   or a HEAD's bodiless 403 whose Date says so): a
+ *   {@linkcode StorageClockError}, unavailable too (503 with Retry-After)
+ *   until the clock is right; at start it stops the start, naming the
+ *   clock;
  * - the bucket missing (NoSuchBucket, deleted while the service runs, an
  *   expected 404 included): a {@linkcode StorageMissingError}, unavailable
  *   too (503 with Retry-After): the service serves again once the bucket
@@ -45,6 +50,7 @@ import {
   describe,
   proxyAuthRequired,
   refusal,
+  skewedHead,
   unreachable,
 } from "./s3_errors.ts";
 import { xmlValue } from "./s3_xml.ts";
@@ -228,7 +234,7 @@ export class S3Bucket implements Disposable {
       return idleTimed(res, this.#timeoutMs, timeout);
     }
     const text = await res.text().catch(() => "");
-    const code = xmlValue(text, "Code");
+    const code = xmlValue(text, "Code") ?? skewedHead(res);
     if (expect.includes(res.status) && code !== "NoSuchBucket") {
       return new Response(text, { status: res.status, headers: res.headers });
     }

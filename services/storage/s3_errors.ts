@@ -11,6 +11,7 @@
  */
 
 import {
+  StorageClockError,
   StorageMissingError,
   StorageRefusedError,
   StorageUnavailableError,
@@ -67,6 +68,7 @@ const CREDENTIALS_REFUSED = new Set([
  * `status` and error `code`, e.g. 403 `InvalidAccessKeyId`; none for a
  * HEAD): a
  * {@linkcode StorageMissingError} when the bucket is missing, a
+ * {@linkcode StorageClockError} when this host's clock is too far off, a
  * {@linkcode StorageRefusedError} when the refusal is of the credentials,
  * else an {@linkcode S3Error}.
  */
@@ -84,6 +86,15 @@ export function refusal(
     return new StorageMissingError(
       code,
       `The object store has no bucket of the name S3_BUCKET gives: ${answer}`,
+    );
+  }
+  // This host's clock off the store's: every request refused until it is
+  // right again (NTP), a 500 and a stack per request before.
+  if (code === "RequestTimeTooSkewed") {
+    return new StorageClockError(
+      code,
+      "The object store refused the time of this host's requests " +
+        `(its clock is over 15 min off the store's): ${answer}`,
     );
   }
   // A HEAD's answer has no body to name its code: its 403 is S3's status
@@ -109,6 +120,23 @@ export function proxyAuthRequired(method: string): StorageProxyError {
     `The proxy refused ${method} to the object store: 407 (check the proxy URL's credentials)`,
     407,
   );
+}
+
+/** How far S3 takes a request's signed time from its own, ms. */
+const SKEW_ALLOWED_MS = 15 * 60_000;
+
+/**
+ * `RequestTimeTooSkewed` for a 403 without a body (a HEAD's) whose `Date`
+ * is further from this host's clock than S3 takes: the code the body
+ * would have named. Else a download refused for the clock was told as
+ * refused credentials.
+ */
+export function skewedHead(res: Response): string | undefined {
+  if (res.status !== 403) return undefined;
+  const date = Date.parse(res.headers.get("date") ?? "");
+  return Math.abs(Date.now() - date) > SKEW_ALLOWED_MS
+    ? "RequestTimeTooSkewed"
+    : undefined;
 }
 
 /** What a refusal of the store at start says to fix. */

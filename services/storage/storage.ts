@@ -159,6 +159,28 @@ export class StorageRefusedError extends StorageUnavailableError {
 }
 
 /**
+ * The storage refuses this host's requests as signed at the wrong time (an
+ * S3 store's `RequestTimeTooSkewed`: this host's clock stepped or drifted
+ * more than the 15 min S3 takes from the store's) while the service runs:
+ * the requests are sound and taken again once the clock is right, so a
+ * client should come back later (503). Before, each request answered 500
+ * and logged its stack (libfaketime stepping the service's clock 20 min
+ * ahead under load). At start the same refusal stops the start, naming the
+ * clock (`s3_errors.ts`).
+ */
+export class StorageClockError extends StorageRefusedError {
+  /** Creates the error; `code` is the store's word for the refusal. */
+  constructor(
+    code: string | undefined,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(code, message, options);
+    this.name = "StorageClockError";
+  }
+}
+
+/**
  * The place the storage keeps its files in is gone (an S3 bucket deleted,
  * or never made, while the service runs): nothing can be stored or read
  * until an operator makes it again, but the service itself is sound and
