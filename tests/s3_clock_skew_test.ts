@@ -18,12 +18,16 @@
 import assert from "node:assert/strict";
 import { sharedCeph } from "./fixtures/ceph.ts";
 import { steppedClock } from "./fixtures/libfaketime.ts";
-import { expectOutage } from "./fixtures/storage_outage.ts";
+import {
+  expectOutage,
+  expectReadyAgain,
+  expectUnready,
+} from "./fixtures/storage_outage.ts";
 import { bytesOf, cephTest, s3Args } from "./fixtures/s3_app.ts";
 import { spawnService } from "./fixtures/spawn.ts";
 
 cephTest(
-  "s3: this host's clock stepped 20 min ahead mid-run (RequestTimeTooSkewed): a 503 with Retry-After each for list, download and upload, one error line, 201 again once the clock is back",
+  "s3: this host's clock stepped 20 min ahead mid-run (RequestTimeTooSkewed): a 503 with Retry-After each for list, download and upload, one error line, /readyz 503 'clock-skewed', 201 and ready again once the clock is back",
   async () => {
     await using ceph = await sharedCeph();
     await using clock = await steppedClock();
@@ -53,8 +57,11 @@ cephTest(
       reason: "StorageClockError",
       error: /RequestTimeTooSkewed/,
     });
+    // Not "credentials-refused": the credentials are right, the clock not.
+    await expectUnready(service, "clock-skewed", /this host's clock/);
 
     await clock.step("+0");
+    await expectReadyAgain(service);
     const back = await fetch(`${service.url}/files/${id}`);
     assert.equal(back.status, 200);
     assert.equal((await back.bytes()).byteLength, 10_000);

@@ -18,45 +18,12 @@ import { ownUser } from "./fixtures/ceph_user.ts";
 import { bytesOf, cephTest, s3Args } from "./fixtures/s3_app.ts";
 import { behindProxy } from "./fixtures/s3_proxied.ts";
 import { type SpawnedService, spawnService } from "./fixtures/spawn.ts";
+import {
+  expectReadyAgain,
+  expectUnready,
+  readyz,
+} from "./fixtures/storage_outage.ts";
 import { until } from "./fixtures/until.ts";
-
-/** `/readyz`'s status and body. */
-async function readyz(url: string): Promise<{ status: number; body: string }> {
-  const res = await fetch(`${url}/readyz`);
-  return { status: res.status, body: await res.text() };
-}
-
-/**
- * Waits for `/readyz` to turn 503 for `reason` (as the load balancer's
- * polls would see it), then checks the answer and the one log line.
- */
-async function expectUnready(
-  service: SpawnedService,
-  reason: string,
-  detail: RegExp,
-): Promise<void> {
-  let last = { status: 0, body: "" };
-  await until(async () => {
-    last = await readyz(service.url);
-    return last.status === 503;
-  }, `/readyz 503 for ${reason}`);
-  const problem = JSON.parse(last.body) as Record<string, unknown>;
-  assert.equal(problem.dependency, "storage", last.body);
-  assert.equal(problem.reason, reason, last.body);
-  assert.match(String(problem.detail), detail);
-  await service.waitForLine((r) =>
-    r.msg === "files.storage_down" && r.reason === reason
-  );
-}
-
-/** Waits for `/readyz` to be 200 again, and the line that says so. */
-async function expectReadyAgain(service: SpawnedService): Promise<void> {
-  await until(
-    async () => (await readyz(service.url)).status === 200,
-    "/readyz 200 again",
-  );
-  await service.waitForLine((r) => r.msg === "files.storage_ready");
-}
 
 /** A stored file's id on `service`. */
 async function stored(service: SpawnedService): Promise<string> {

@@ -59,6 +59,8 @@ const STORE_DOWN: Record<StoreDownReason, string> = {
   "bucket-missing": "The file storage's bucket (S3_BUCKET) is missing",
   "credentials-refused": "The file storage refuses this service's " +
     "credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)",
+  "clock-skewed": "The file storage refuses this host's clock " +
+    "(over 15 min off the store's: check its time sync)",
 };
 
 // How long `/readyz` waits for a build about to end: a small folder's takes

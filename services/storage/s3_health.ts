@@ -16,6 +16,7 @@
  */
 
 import {
+  StorageClockError,
   StorageFullError,
   StorageMissingError,
   StorageRefusedError,
@@ -27,7 +28,8 @@ import { checkWholeNumbers } from "../ops/whole_numbers.ts";
 export type StoreDownReason =
   | "unreachable"
   | "bucket-missing"
-  | "credentials-refused";
+  | "credentials-refused"
+  | "clock-skewed";
 
 /** What {@linkcode S3Health.verdict} says. */
 export type StoreVerdict =
@@ -58,6 +60,8 @@ export function downReason(error: unknown): StoreDownReason | undefined {
   if (!(error instanceof StorageUnavailableError)) return undefined;
   if (error instanceof StorageFullError) return undefined;
   if (error instanceof StorageMissingError) return "bucket-missing";
+  // Before the refusal it is a kind of: the credentials are right.
+  if (error instanceof StorageClockError) return "clock-skewed";
   if (error instanceof StorageRefusedError) return "credentials-refused";
   return "unreachable";
 }
