@@ -22,6 +22,7 @@
 import { problem } from "../services/http/problem.ts";
 import { CountedLine } from "../services/ops/counted_line.ts";
 import { outOfDescriptors } from "../services/ops/descriptors.ts";
+import { describe } from "../services/ops/error_chain.ts";
 import type { Logger } from "../services/ops/logger.ts";
 import { UpstreamError } from "../services/upstream/client.ts";
 import { isShed } from "../services/upstream/error.ts";
@@ -88,8 +89,10 @@ function descriptorLine(logger: Logger): CountedLine<"emfile"> {
 
 /**
  * What the log says of an upstream failure: no stack (see the module
- * doc), the cause's message when there is one (the network error behind
- * "upstream connection failed").
+ * doc), the cause's message and its own causes' when there is one (the
+ * network error behind "upstream connection failed": Deno's "fetch failed"
+ * alone, the one level this line gave, told no refusal from a name that
+ * does not resolve).
  */
 function upstreamFields(error: UpstreamError): Record<string, unknown> {
   const fields: Record<string, unknown> = {
@@ -100,7 +103,7 @@ function upstreamFields(error: UpstreamError): Record<string, unknown> {
   if (error.upstreamStatus !== undefined) {
     fields.upstreamStatus = error.upstreamStatus;
   }
-  if (error.cause instanceof Error) fields.cause = error.cause.message;
+  if (error.cause instanceof Error) fields.cause = describe(error.cause);
   return fields;
 }
 

@@ -58,3 +58,33 @@ Deno.test("upstream failures log request.failed without a stack: 502; a shed 503
     500,
   );
 });
+
+Deno.test("an upstream that refuses connections: the lines say why, with the request id", async () => {
+  // Deno 2.9's fetch fails with "fetch failed" and keeps the reason (DNS,
+  // refused, TLS) one cause further down: the lines said
+  // `"cause":"fetch failed"` and the retries no request id, which left an
+  // operator nothing to act on.
+  const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = closed.addr.port;
+  closed.close();
+  await using served = await serveApp({
+    args: ["--upstream-url", `http://127.0.0.1:${port}`],
+  });
+  const answer = await fetch(`${served.url}/posts/1`, {
+    headers: { "x-request-id": "refused-1" },
+  });
+  await answer.body?.cancel();
+  assert.equal(answer.status, 502);
+
+  const failed = served.records.filter((r) => r.msg === "request.failed");
+  assert.equal(failed.length, 1);
+  assert.equal(failed[0]!.requestId, "refused-1");
+  const cause = String((failed[0]!.error as Record<string, unknown>).cause);
+  assert.match(cause, /Connection refused/, JSON.stringify(failed[0]));
+  const retries = served.records.filter((r) => r.msg === "upstream.retry");
+  assert.equal(retries.length, 2, JSON.stringify(served.records));
+  for (const retry of retries) {
+    assert.equal(retry.requestId, "refused-1", JSON.stringify(retry));
+    assert.match(String(retry.reason), /Connection refused/);
+  }
+});

@@ -15,6 +15,7 @@
 
 import { forbidsStoring } from "../http/cache_control.ts";
 import { hasValidators } from "../http/origin_validators.ts";
+import { describe } from "../ops/error_chain.ts";
 import { type Logger, silentLogger } from "../ops/logger.ts";
 import { cacheNow } from "./clock.ts";
 import { type Flight, type FlightResult, localFlight } from "./flight.ts";
@@ -383,14 +384,13 @@ export class ResponseCache {
   }
 
   #revalidate(key: string, load: Loader, stale: CacheEntry): void {
-    // Its callers have the stale copy already, whatever it ends in.
+    // Its callers have the stale copy, which stays: the next caller past the
+    // window retries. A shed refresh is in the client's throttled line.
     const refresh = this.#load(key, load, stale, "stale").catch((error) => {
-      // The stale entry stays; the next caller past the window retries.
-      // A shed refresh is in the client's one throttled line, not one here.
       if (this.#loggedElsewhere(error)) return;
       this.#logger.warn("cache.revalidate_failed", {
         key,
-        error: error instanceof Error ? error.message : String(error),
+        error: describe(error), // with its causes: why it failed
       });
     });
     this.#background.add(refresh);

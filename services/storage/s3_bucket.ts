@@ -47,12 +47,12 @@ import { ProxyRules } from "./proxy_rules.ts";
 import { StorageProxyError } from "./proxy_tunnel.ts";
 import { readEnv } from "../ops/startup.ts";
 import {
-  describe,
   proxyAuthRequired,
   refusal,
   skewedHead,
   unreachable,
 } from "./s3_errors.ts";
+import { describe } from "../ops/error_chain.ts";
 import { xmlValue } from "./s3_xml.ts";
 import { checkWholeNumbers } from "../ops/whole_numbers.ts";
 import { BUCKET_NAME } from "../ops/config_values.ts";

@@ -17,6 +17,7 @@ import {
   StorageUnavailableError,
 } from "./storage.ts";
 import { StorageProxyError } from "./proxy_tunnel.ts";
+import { describe } from "../ops/error_chain.ts";
 
 /** S3 refused a request for a reason other than being unavailable. */
 export class S3Error extends Error {
@@ -256,14 +257,4 @@ export function unreachable(
     `The object store did not answer ${method}: ${reason}`,
     { cause: error },
   );
-}
-
-/** `error`'s message followed by its causes'. */
-export function describe(error: unknown): string {
-  const messages: string[] = [];
-  for (let e = error; e !== undefined && messages.length < 5;) {
-    messages.push(e instanceof Error ? e.message : String(e));
-    e = e instanceof Error ? e.cause : undefined;
-  }
-  return messages.join(": ");
 }

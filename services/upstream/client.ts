@@ -28,6 +28,8 @@ import { UpstreamError } from "./error.ts";
 import type { JsonShape } from "./json_answer.ts";
 import { breakerVerdict, noDescriptor } from "./no_descriptor.ts";
 import { outOfDescriptors } from "../ops/descriptors.ts";
+import { describe } from "../ops/error_chain.ts";
+import { currentRequestId } from "../http/request_scope.ts";
 import { ShedLog } from "./shed_log.ts";
 import { conditionalHeaders } from "../http/origin_validators.ts";
 import type { UpstreamResponse } from "./response.ts";
@@ -203,11 +205,15 @@ export class JsonPlaceholderClient implements Disposable {
       if (wait >= this.#s.timeoutMs - (performance.now() - started)) {
         throw error;
       }
+      // The request it runs for (the single flight's first caller), and
+      // the network error behind "upstream connection failed".
+      const requestId = currentRequestId();
       this.#s.logger.warn("upstream.retry", {
+        ...(requestId === undefined ? {} : { requestId }),
         url,
         attempt: attempt + 1,
         waitMs: Math.round(wait),
-        reason: error.message,
+        reason: describe(error),
       });
       await pauseBetweenAttempts(wait, signals, error);
     }
