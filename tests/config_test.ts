@@ -203,3 +203,55 @@ Deno.test("a malformed URL setting's message never shows its password", () => {
     );
   }
 });
+
+Deno.test("README's Limits table has a row for every MAX_ setting, and gives each setting's default as the code does", async () => {
+  // MAX_UPLOAD_WATCHERS and MAX_UPLOAD_WATCHERS_PER_CLIENT had no row: an
+  // operator reading the Limits section for what bounds a client did not
+  // learn that 9 event streams from one address get 429.
+  const readme = await Deno.readTextFile(
+    new URL("../README.md", import.meta.url),
+  );
+  const section = readme.split("\n## Limits and protections\n")[1]!
+    .split("\n## ")[0]!;
+  const rows = section.split("\n").filter((line) => line.startsWith("| `"))
+    .map((line) => line.split("|").slice(1, -1).map((cell) => cell.trim()));
+  const byEnv = new Map(SETTINGS.map((s) => [s.env, s]));
+  const named = (cell: string) =>
+    [...cell.matchAll(/`([A-Z0-9_]+)`/g)].map((m) => m[1]!)
+      .filter((env) => byEnv.has(env));
+  const covered = new Set(rows.flatMap(([limit]) => named(limit!)));
+  for (const s of SETTINGS.filter((s) => s.env.startsWith("MAX_"))) {
+    assert.ok(covered.has(s.env), `${s.env} has no row in Limits`);
+  }
+  const units: Record<string, number> = {
+    GiB: 2 ** 30,
+    MiB: 2 ** 20,
+    KiB: 2 ** 10,
+    "B/s": 1,
+    "%": 1,
+    ms: 1,
+    "": 1,
+  };
+  for (const [limit, , fallback] of rows) {
+    const envs = named(limit!);
+    // A product of two settings (`A` × `B`) is worked out, not a default.
+    if (envs.length === 0 || limit!.includes("×")) continue;
+    const values = [
+      ...fallback!.replace(/\(.*\)/, "").matchAll(
+        /(\d+(?:\.\d+)?)\s*(GiB|MiB|KiB|B\/s|%|ms|s)?/g,
+      ),
+    ];
+    assert.equal(values.length, envs.length, `${limit}: ${fallback}`);
+    envs.forEach((env, i) => {
+      const [, number, unit = ""] = values[i]!;
+      const scale = unit === "s"
+        ? (env.endsWith("_MS") ? 1000 : 1)
+        : units[unit]!;
+      assert.equal(
+        String(Number(number) * scale),
+        byEnv.get(env)!.default,
+        `${env}: ${fallback}`,
+      );
+    });
+  }
+});
