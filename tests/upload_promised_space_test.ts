@@ -3,7 +3,8 @@
  * disk (tmpfs): each was checked alone against the free space, so all were
  * taken, and the disk filled under them part-way. An upload that does not
  * fit in what the uploads in flight have left is now 507 before its body
- * is read, and those taken are stored.
+ * is read, and those taken are stored. Such refusals are said to the
+ * operator: one `upload.no_space` error line at most every 10 s.
  *
  * @module
  */
@@ -67,4 +68,25 @@ Deno.test("uploads in flight promise the disk their declared lengths: one past w
     body: new Uint8Array(1000),
   });
   assert.equal(small.status, 201, await small.text());
+});
+
+Deno.test("a disk too full for the declared length: 507, and one upload.no_space error line for a burst", async () => {
+  // Only the access lines told it (info, "upload":"no_space"): at
+  // LOG_LEVEL=warn an operator saw nothing while every upload got 507.
+  await using disk = await mountTmpfs({ sizeBytes: MIB });
+  await using served = await serveApp({ dataDir: disk.dir });
+  const ids = ["full-1", "full-2", "full-3"];
+  for (const id of ids) {
+    const res = await fetch(`${served.url}/files`, {
+      method: "POST",
+      headers: { "x-request-id": id },
+      body: new Uint8Array(2 * MIB),
+    });
+    assert.equal(res.status, 507, await res.text());
+  }
+  const lines = served.records.filter((r) => r.msg === "upload.no_space");
+  assert.equal(lines.length, 1, JSON.stringify(lines));
+  assert.equal(lines[0]!.level, "error");
+  assert.equal(lines[0]!.requestId, "full-1");
+  assert.match(String(lines[0]!.detail), /free disk space/);
 });

@@ -33,7 +33,7 @@ import {
   unsupportedMediaType,
 } from "./upload_answers.ts";
 import { declaredLength, promisedSpaceRefusal } from "./upload_length.ts";
-import type { UploadRefusal } from "./upload_length.ts";
+import { noSpaceLine, type UploadRefusal } from "./upload_length.ts";
 import { slotRefusal } from "./upload_admission.ts";
 import { putPreconditionRefusal, uploadTarget } from "./upload_target.ts";
 import { receiveBody, type UploadPlan } from "./upload_receive.ts";
@@ -73,6 +73,8 @@ class UploadRoute {
   readonly #o: FilesOptions;
   readonly #tracker: UploadTracker;
   readonly #helpers: UploadHelpers;
+  /** 507s before the body, said to the operator: upload_length.ts. */
+  readonly #noSpace: ReturnType<typeof noSpaceLine>;
 
   constructor(
     options: FilesOptions,
@@ -82,6 +84,7 @@ class UploadRoute {
     this.#o = options;
     this.#tracker = tracker;
     this.#helpers = helpers;
+    this.#noSpace = noSpaceLine(options.logger);
   }
 
   #report(event: UploadEvent, ctx: RouteContext): void {
@@ -177,8 +180,12 @@ class UploadRoute {
     };
   }
 
-  #refused({ outcome, response }: UploadRefusal, ctx: RouteContext): Response {
+  #refused(refusal: UploadRefusal, ctx: RouteContext): Response {
+    const { outcome, response, detail } = refusal;
     if (outcome) this.#report({ outcome, bytes: 0 }, ctx);
+    if (outcome === "no_space") {
+      this.#noSpace.record("before_body", { requestId: ctx.requestId, detail });
+    }
     return response;
   }
 

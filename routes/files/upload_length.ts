@@ -12,6 +12,8 @@ import type { RequestCoding } from "../../services/http/request_coding.ts";
 import { parseContentLength } from "../../services/http/content_length.ts";
 import { refusingBody } from "../../services/http/connection_close.ts";
 import { problem } from "../../services/http/problem.ts";
+import { CountedLine } from "../../services/ops/counted_line.ts";
+import type { Logger } from "../../services/ops/logger.ts";
 import type { UploadMediaKind } from "../../services/uploads/media_type.ts";
 import type { FileStorage } from "../../services/storage/storage.ts";
 import type { UploadBoard } from "../../services/uploads/board.ts";
@@ -38,6 +40,8 @@ export interface DeclaredLengthOptions {
 export interface UploadRefusal {
   outcome?: UploadOutcome;
   response: Response;
+  /** Why, for the log line of a refusal an operator must hear of (507). */
+  detail?: string;
 }
 
 /**
@@ -120,13 +124,26 @@ export function promisedSpaceRefusal(
   return length > freeBytes - promised ? noSpace(length, instance) : undefined;
 }
 
+/**
+ * The error line of the 507s given before the body, one a burst: a full
+ * disk is the operator's to fix, and only the access lines (info,
+ * `"upload":"no_space"`) told it, nothing at `LOG_LEVEL=warn`.
+ */
+export function noSpaceLine(logger: Logger): CountedLine<"before_body"> {
+  return new CountedLine({
+    logger,
+    msg: "upload.no_space",
+    level: "error",
+    countsAs: "refused",
+  });
+}
+
 /** The 507 of an upload the disk has no room for. */
 function noSpace(length: number, instance: string): UploadRefusal {
+  const detail = `Not enough free disk space for ${length} bytes`;
   return {
     outcome: "no_space",
-    response: refusingBody(problem(507, {
-      detail: `Not enough free disk space for ${length} bytes`,
-      instance,
-    })),
+    response: refusingBody(problem(507, { detail, instance })),
+    detail,
   };
 }
