@@ -212,6 +212,7 @@ function signalAgain(signal: Deno.Signal): void {
  * process up to UPSTREAM_TIMEOUT_MS past the grace (29 s with 30 s).
  */
 async function closeWhenIdle(): Promise<void> {
+  const began = performance.now();
   app.beginDrain();
   // deno serve's shutdown cuts the request bodies still arriving, so an
   // upload cannot finish: stopped now, it answers 503 with Retry-After
@@ -222,6 +223,7 @@ async function closeWhenIdle(): Promise<void> {
   // cut the grace short or held the worker an hour more.
   const deadline = performance.now() + config.shutdownGraceMs;
   await untilIdle(deadline);
+  const outcome = app.inflight > 0 ? "timeout" : "drained";
   if (app.inflight > 0) {
     app.stopUpstreamCalls();
     await untilIdle(performance.now() + STOPPED_ANSWERS_MS);
@@ -242,6 +244,13 @@ async function closeWhenIdle(): Promise<void> {
   clearTimeout(timer);
   app.stopUpstreamCalls();
   await app.close();
+  // main.ts's closing line: without it a worker's drain had a beginning
+  // and no end in the log, a finished one not told from a hung one.
+  logger.always("shutdown.end", {
+    outcome,
+    durationMs: Math.round(performance.now() - began),
+  });
+  await logger.written();
 }
 
 /**

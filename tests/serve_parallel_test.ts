@@ -138,6 +138,13 @@ Deno.test("deno serve --parallel serves every route from several workers, each w
   const status = await served.status;
   assert.equal(status.code, 0, served.output());
   assert.equal(status.signal, null);
+  // Each worker says when it took the signal and when its drain ended, as
+  // main.ts does: the workers said shutdown.begin and never shutdown.end,
+  // so an operator could not tell a finished drain from a hung one.
+  const said = (msg: string) =>
+    served.records().filter((r) => r.msg === msg).length;
+  assert.ok(said("shutdown.begin") >= 1, served.output());
+  assert.equal(said("shutdown.end"), said("shutdown.begin"), served.output());
 });
 
 Deno.test("deno serve main.ts is refused by Deno: main.ts has no default export", async () => {
