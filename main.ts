@@ -33,6 +33,7 @@ import { exitAfterLines } from "./services/ops/exit_after_lines.ts";
 import { logUnhandledRejections } from "./services/http/request_scope.ts";
 import { isStallTimeout } from "./services/http/stall_timeout.ts";
 import { CountedLine } from "./services/ops/counted_line.ts";
+import { describe } from "./services/ops/error_chain.ts";
 import { BodySourceError } from "./services/http/body_source_error.ts";
 import { cutOpenBodies, endOpenBodies } from "./services/http/send_tally.ts";
 import {
@@ -66,7 +67,8 @@ function delay(ms: number): Promise<void> {
 
 /**
  * `--healthcheck`: asks the instance on HOST:PORT for `/healthz` and exits 0
- * when it answers 200, else 1. Containers without curl use this.
+ * when it answers 200, else 1, saying why on stderr (`docker inspect` shows
+ * it; it was empty). Containers without curl use this.
  */
 async function healthcheck(config: Config): Promise<never> {
   const host = ["0.0.0.0", "::", "[::]"].includes(config.host)
@@ -74,13 +76,15 @@ async function healthcheck(config: Config): Promise<never> {
     : config.host.includes(":")
     ? `[${config.host}]`
     : config.host;
+  const url = `http://${host}:${config.port}/healthz`;
   try {
-    const res = await fetch(`http://${host}:${config.port}/healthz`, {
-      signal: AbortSignal.timeout(3000),
-    });
+    const res = await fetch(url, { signal: AbortSignal.timeout(3000) });
     await res.body?.cancel();
-    Deno.exit(res.status === 200 ? 0 : 1);
-  } catch {
+    if (res.status === 200) Deno.exit(0);
+    throw new Error(`answered ${res.status}`);
+  } catch (error) {
+    const line = `async-api: healthcheck ${url}: ${describe(error)}\n`;
+    Deno.stderr.writeSync(new TextEncoder().encode(line));
     Deno.exit(1);
   }
 }

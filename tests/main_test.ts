@@ -280,4 +280,10 @@ Deno.test("--healthcheck exits 0 against a healthy instance, 1 without one", asy
   listener.close();
   const down = await run(["--healthcheck", "--port", port]);
   assert.equal(down.code, 1);
+  // Docker keeps a health check's output (`docker inspect`): it was
+  // empty, so an unhealthy container did not say why.
+  assert.match(
+    down.stderr,
+    new RegExp(`http://127\\.0\\.0\\.1:${port}/healthz.*Connection refused`),
+  );
 });
