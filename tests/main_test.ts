@@ -104,6 +104,39 @@ Deno.test("an address or DATA_DIR that cannot be used stops the start with one l
   }
 });
 
+Deno.test("a DATA_DIR outside the granted --allow-write: one line that says where the permissions come from, exit 2", async () => {
+  // Deno's own words, "run again with the --allow-write flag", were all
+  // the line said: `deno task start` and the compiled binary take no such
+  // flag, and README's Run it says what to do instead.
+  const dir = await Deno.makeTempDir();
+  try {
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--no-prompt",
+        "--allow-net",
+        "--allow-env",
+        `--allow-read=${dir}/data`,
+        `--allow-write=${dir}/data`,
+        "--allow-sys=statfs",
+        MAIN,
+      ],
+      env: { PORT: "0", DATA_DIR: `${dir}/elsewhere` },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(output.stderr);
+    assert.equal(output.code, 2, stderr);
+    assert.equal(stderr.split("\n").filter(Boolean).length, 1, stderr);
+    assert.match(stderr, /^async-api: cannot use DATA_DIR .*elsewhere/);
+    assert.match(stderr, /deno task start grants \.\/data only/);
+    assert.match(stderr, /README, Run it/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("REUSE_PORT=true without --unstable-net stops the start with one line naming it, exit 2; with it, the service listens", async () => {
   const dir = await Deno.makeTempDir();
   try {

@@ -62,10 +62,18 @@ async function openFolder(
     return files;
   } catch (error) {
     // A DATA_DIR that cannot be a folder here: a setting to fix (exit 2).
+    // Outside the granted folders, Deno's "run again with the
+    // --allow-write flag" alone misleads: the start task and the compiled
+    // binary take no flags.
     const reason = error instanceof Error ? error.message : String(error);
+    const hint = error instanceof Deno.errors.NotCapable
+      ? " (deno task start grants ./data only, the compiled binary ./data " +
+        "and /data; for another folder, deno run with --allow-read and " +
+        "--allow-write for it: README, Run it)"
+      : "";
     throw new ConfigError(
       "DATA_DIR",
-      `cannot use DATA_DIR ${config.dataDir}: ${reason}`,
+      `cannot use DATA_DIR ${config.dataDir}: ${reason}${hint}`,
     );
   }
 }
