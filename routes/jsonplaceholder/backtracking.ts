@@ -99,7 +99,8 @@ export function repeatsInARow(pattern: string): boolean {
     const run = runs[runs.length - 1]!;
     const c = pattern[i]!;
     if (c === "(") {
-      i += 1 + (GROUP_OPENING.exec(pattern.slice(i + 1))?.[0].length ?? 0);
+      const opening = GROUP_OPENING.exec(pattern.slice(i + 1, i + 256));
+      i += 1 + (opening?.[0].length ?? 0);
       runs.push({ open: run.open, start: run.open, ends: [] });
       continue;
     }
@@ -113,22 +114,12 @@ export function repeatsInARow(pattern: string): boolean {
       i += c === "\\" ? 2 : 1;
       continue;
     }
-    let item: string | undefined;
-    let end: number;
-    let inside: (string | undefined)[] = [];
-    if (c === ")" && runs.length > 1) {
-      const group = runs.pop()!;
-      inside = [...group.ends, ...group.open];
-      item = undefined; // a group may take anything
-      end = i + 1;
-    } else {
-      end = c === "["
-        ? classEnd(pattern, i)
-        : c === "\\"
-        ? i + (ESCAPE.exec(pattern.slice(i))?.[0].length ?? 1)
-        : i + 1;
-      item = pattern.slice(i, end);
-    }
+    // A group may take anything (`undefined`), and leaves open what its
+    // branches left open.
+    const group = c === ")" && runs.length > 1 ? runs.pop()! : undefined;
+    const end = group === undefined ? itemEnd(pattern, i) : i + 1;
+    const item = group === undefined ? pattern.slice(i, end) : undefined;
+    const inside = group === undefined ? [] : [...group.ends, ...group.open];
     const quantifier = QUANTIFIER.exec(pattern.slice(end, end + 24))?.[0] ?? "";
     const outer = runs[runs.length - 1]!;
     if (UNBOUNDED.test(quantifier)) {
@@ -138,12 +129,22 @@ export function repeatsInARow(pattern: string): boolean {
       // It may match nothing: what was open stays open, with what a
       // group left open.
       outer.open = [...outer.open, ...inside];
+    } else if (inside.length > 0 && /^\{0*[2-9]|^\{0*1\d/.test(quantifier)) {
+      // A group left open, taken twice or more (`(.*){3}` is `.*.*.*`).
+      return true;
     } else {
       outer.open = inside;
     }
     i = end + quantifier.length;
   }
   return false;
+}
+
+/** Where the item (a character, an escape, a class) at `i` ends. */
+function itemEnd(pattern: string, i: number): number {
+  if (pattern[i] === "[") return classEnd(pattern, i);
+  if (pattern[i] !== "\\") return i + 1;
+  return i + (ESCAPE.exec(pattern.slice(i, i + 16))?.[0].length ?? 1);
 }
 
 /**
