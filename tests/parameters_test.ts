@@ -2,7 +2,8 @@
  * `queryChecker` (`services/http/parameters.ts`), which enforces the
  * OpenAPI query parameters' schemas (type, minimum, maximum, enum, lengths,
  * pattern; of each value of a parameter declared as a list, under its name
- * with brackets too) and refuses schemas it cannot enforce; and the
+ * with brackets too, and a list's `maxItems`) and refuses schemas it cannot
+ * enforce; and the
  * parameters an operation refuses by name (`refused`).
  *
  * @module
@@ -69,6 +70,49 @@ Deno.test("queryChecker enforces type, minimum, maximum, enum, lengths and patte
   ];
   for (const [query, message] of bad) {
     assert.match(check(q(query)) ?? "", message, query);
+  }
+});
+
+Deno.test("queryChecker enforces a list's maxItems: how many times its parameter is given, with brackets too", () => {
+  const check = queryChecker([
+    param("_expand", { type: "array", items: { type: "string" }, maxItems: 2 }),
+    param("_page", { type: "integer" }),
+  ]);
+  for (
+    const ok of [
+      "_expand=user",
+      "_expand=user&_expand=post",
+      "_expand=user&title=x&_expand[]=user&_page=1",
+    ]
+  ) {
+    assert.equal(check(q(ok)), undefined, ok);
+  }
+  for (
+    const bad of [
+      "_expand=user&_expand=user&_expand=user",
+      "_expand=a&_expand[]=b&[_expand]=c",
+      "_expand[x]=a&_expand=b&_page=2&_expand=c&_expand=d",
+    ]
+  ) {
+    assert.equal(
+      check(q(bad)),
+      "_expand must be given at most 2 times, got more",
+      bad,
+    );
+  }
+  // A value's own check comes first.
+  assert.match(
+    check(q("_expand=a&_expand=b&_expand=c&_page=x")) ?? "",
+    /^_page must be an integer/,
+  );
+  for (const maxItems of [-1, 1.5, "2"]) {
+    assert.throws(
+      () =>
+        queryChecker([
+          param("p", { type: "array", items: { type: "string" }, maxItems }),
+        ]),
+      TypeError,
+    );
   }
 });
 

@@ -19,6 +19,7 @@ import {
   MAX_UPSTREAM_TARGET,
   parsedName,
 } from "../routes/jsonplaceholder/upstream_query.ts";
+import { MAX_RELATIONS } from "../routes/jsonplaceholder/read_schemas.ts";
 
 Deno.test("a _like that is no regular expression, and callback, get 400 and leave the breaker closed", async () => {
   await using upstream = await startJsonPlaceholder();
@@ -193,6 +194,38 @@ Deno.test("a _like of repetitions in a row (/photos?title_like=.*.*.*!) gets 400
   assert.doesNotMatch(metrics, /^upstream_requests_total\{[^}]*\} [1-9]/m);
   // What a character parts still passes on, answered as json-server does.
   const target = "/posts?title_like=qui.*est.*a&body_like=%5Cs*%5CS*%5Cs*";
+  const [ours, theirs] = await Promise.all([
+    fetch(`${service.url}${target}`),
+    fetch(`${upstream.url}${target}`),
+  ]);
+  assert.equal(ours.status, 200);
+  assert.deepEqual(await ours.json(), await theirs.json());
+  assert.deepEqual(service.records.filter((r) => r.level === "error"), []);
+});
+
+Deno.test("_embed or _expand given more than MAX_RELATIONS times gets 400, the upstream not asked; as many pass on", async () => {
+  await using upstream = await startJsonPlaceholder();
+  await using service = await serveApp({
+    args: ["--upstream-url", upstream.url, "--upstream-timeout-ms", "1000"],
+  });
+  const times = (piece: string, n: number) => Array(n).fill(piece).join("&");
+  // Sent to json-server, /photos with _expand 480 times held its one
+  // thread 27 s, and every other client's read meanwhile answered 504.
+  for (
+    const target of [
+      `/photos?${times("_expand=user", 480)}`,
+      `/posts?${times("_expand=user", MAX_RELATIONS)}&_expand[]=user`,
+      `/users?${times("_embed=posts", MAX_RELATIONS + 1)}`,
+    ]
+  ) {
+    const res = await fetch(`${service.url}${target}`);
+    const problem = await res.json();
+    assert.equal(res.status, 400, target);
+    assert.match(problem.detail, /at most 8 times/, target);
+  }
+  const metrics = await (await fetch(`${service.url}/metrics`)).text();
+  assert.doesNotMatch(metrics, /^upstream_requests_total\{[^}]*\} [1-9]/m);
+  const target = `/posts?${times("_expand=user", MAX_RELATIONS)}&_limit=2`;
   const [ours, theirs] = await Promise.all([
     fetch(`${service.url}${target}`),
     fetch(`${upstream.url}${target}`),

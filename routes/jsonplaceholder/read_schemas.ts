@@ -85,8 +85,21 @@ export const UserSummarySchema = z.object({
     .describe("The parts that failed (their value is `null`)."),
 });
 
+/**
+ * How many times `_embed` or `_expand` may be given: json-server makes a
+ * pass over the answer for each (the same name again included), so
+ * `/photos` with `_expand` 480 times held its one thread 27 s, and every
+ * other client's read meanwhile answered 504. Four cover every relation
+ * of a resource (a user's three children); 8 leaves room.
+ */
+export const MAX_RELATIONS = 8;
+
 /** A list of texts: the values of a repeated query parameter. */
-const TEXTS = { type: "array", items: { type: "string" } } as const;
+const TEXTS = {
+  type: "array",
+  items: { type: "string" },
+  maxItems: MAX_RELATIONS,
+} as const;
 
 /**
  * The `_embed` and `_expand` query parameters `resource`'s reads take (none
@@ -111,8 +124,13 @@ export function relationParameters(resource: Resource): ParameterObject[] {
       in: "query",
       description: `Adds to each ${noun} the items of a resource that ` +
         `name it by \`${noun}Id\`, as a list under that resource's name: ` +
-        `${list(children)}; repeat it for several (another name is 400).`,
-      schema: { type: "array", items: { type: "string", enum: children } },
+        `${list(children)}; repeat it for several (another name is 400), ` +
+        `at most ${MAX_RELATIONS} times.`,
+      schema: {
+        type: "array",
+        items: { type: "string", enum: children },
+        maxItems: MAX_RELATIONS,
+      },
     });
   }
   if (parents.length > 0) {
@@ -120,7 +138,8 @@ export function relationParameters(resource: Resource): ParameterObject[] {
       name: "_expand",
       in: "query",
       description: `Adds to each ${noun} the item its \`<noun>Id\` ` +
-        `names, under that noun: ${list(parents)}; repeat it for several.`,
+        `names, under that noun: ${list(parents)}; repeat it for several, ` +
+        `at most ${MAX_RELATIONS} times.`,
       schema: TEXTS,
     });
   }

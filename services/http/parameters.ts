@@ -5,7 +5,8 @@
  *
  * Only the schema keywords below are understood (and a list, `type: array`,
  * of a schema made of them: each value of the repeated parameter is one
- * item); a declared parameter using
+ * item; its `maxItems` bounds how many times it is given); a declared
+ * parameter using
  * any other keyword makes {@linkcode queryChecker} throw, so a constraint
  * cannot be added to the document without the server enforcing it.
  * Parameters the document does not declare (JSONPlaceholder filters on any
@@ -49,7 +50,7 @@ const KNOWN = new Set([
 ]);
 
 /** The keywords understood of a list's (`type: array`) schema. */
-const KNOWN_OF_LIST = new Set([...ANNOTATIONS, "type", "items"]);
+const KNOWN_OF_LIST = new Set([...ANNOTATIONS, "type", "items", "maxItems"]);
 
 /**
  * Throws for a keyword of `schema` outside `known`: one it cannot enforce
@@ -216,6 +217,7 @@ export function queryChecker(
 ): QueryChecker {
   const { refused = {} } = options;
   const compiled = new Map<string, ValueCheck[]>();
+  const limits = new Map<string, number>();
   for (const parameter of parameters) {
     if (parameter.in !== "query") continue;
     if (parameter.required) {
@@ -223,6 +225,8 @@ export function queryChecker(
     }
     try {
       compiled.set(parameter.name, valueChecks(parameter.schema));
+      const most = listLimit(parameter.schema);
+      if (most !== undefined) limits.set(parameter.name, most);
     } catch (error) {
       throw new TypeError(
         `query parameter ${parameter.name}: ${(error as Error).message}`,
@@ -230,6 +234,7 @@ export function queryChecker(
     }
   }
   const refusal = refusalCheck(new Set(compiled.keys()), refused);
+  const count = countCheck(limits);
   return (query) => {
     const refusedName = refusal(query);
     if (refusedName !== undefined) return refusedName;
@@ -246,6 +251,42 @@ export function queryChecker(
         if (problem === undefined) continue;
         found = `${name} ${problem}, got ${JSON.stringify(value)}`;
         return;
+      }
+    });
+    return found ?? count(query);
+  };
+}
+
+/** A list's `maxItems` (`undefined` for a value, or a list without one). */
+function listLimit(schema: JsonSchema): number | undefined {
+  if (schema.type !== "array") return undefined;
+  const most = numberOrUndefined(schema, "maxItems");
+  if (most !== undefined && !(Number.isInteger(most) && most >= 0)) {
+    throw new RangeError(`maxItems must be an integer >= 0, got ${most}`);
+  }
+  return most;
+}
+
+/**
+ * The check of a list's `maxItems` (`limits`, by name): how many times its
+ * parameter is given, under its name with brackets too. Each value costs
+ * the upstream a pass over the answer (json-server embeds or expands once
+ * per `_embed` or `_expand`, the same name again included).
+ */
+function countCheck(limits: ReadonlyMap<string, number>): QueryChecker {
+  // Most operations bound no list: their queries are not counted.
+  if (limits.size === 0) return () => undefined;
+  return (query) => {
+    const counts = new Map<string, number>();
+    let found: string | undefined;
+    query.forEach((_, name) => {
+      const filed = limits.has(name) ? name : qsName(name);
+      const most = limits.get(filed);
+      if (found !== undefined || most === undefined) return;
+      const given = (counts.get(filed) ?? 0) + 1;
+      counts.set(filed, given);
+      if (given > most) {
+        found = `${filed} must be given at most ${most} times, got more`;
       }
     });
     return found;
