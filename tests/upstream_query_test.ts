@@ -220,8 +220,8 @@ Deno.test("_embed or _expand given more than MAX_RELATIONS times gets 400, the u
   ) {
     const res = await fetch(`${service.url}${target}`);
     const problem = await res.json();
-    assert.equal(res.status, 400, target);
-    assert.match(problem.detail, /at most 8 times/, target);
+    assert.equal(res.status, 400, target.slice(0, 60));
+    assert.match(problem.detail, /at most 8 times/, target.slice(0, 60));
   }
   const metrics = await (await fetch(`${service.url}/metrics`)).text();
   assert.doesNotMatch(metrics, /^upstream_requests_total\{[^}]*\} [1-9]/m);
