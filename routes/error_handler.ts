@@ -14,7 +14,9 @@
  * for want of file descriptors (503): they come once per request while
  * the process is out of them, so their `request.failed` line is written
  * at most every 10 s, counting them (`slowhttptest -X` under
- * `ulimit -n 1024` wrote 64 such error lines, one per download).
+ * `ulimit -n 1024` wrote 64 such error lines, one per download). That
+ * throttled line is made once with the pipeline ({@linkcode errorLogOf})
+ * and handed in, so its count and clock live with the app that owns it.
  *
  * @module
  */
@@ -29,6 +31,29 @@ import { isShed } from "../services/upstream/error.ts";
 import type { RouteContext } from "./router.ts";
 
 /**
+ * Where the central error handler writes: the logger, and the throttled
+ * `request.failed` line of requests failed for want of file descriptors.
+ */
+export interface ErrorLog {
+  readonly logger: Logger;
+  /** One line at most every 10 s, counting them (see the module doc). */
+  readonly descriptors: CountedLine<"emfile">;
+}
+
+/** The {@linkcode ErrorLog} of `logger`, made once per pipeline. */
+export function errorLogOf(logger: Logger): ErrorLog {
+  return {
+    logger,
+    descriptors: new CountedLine({
+      logger,
+      msg: "request.failed",
+      level: "error",
+      countsAs: "failed",
+    }),
+  };
+}
+
+/**
  * Turns an unexpected error into a problem response. Known failures keep
  * their status and message; anything else becomes a generic 500 so no
  * internal detail reaches the client. Every 5xx is logged but a shed
@@ -37,7 +62,7 @@ import type { RouteContext } from "./router.ts";
 export function errorResponse(
   error: unknown,
   ctx: RouteContext,
-  logger: Logger,
+  log: ErrorLog,
 ): Response {
   const response = error instanceof UpstreamError
     ? upstreamProblem(error, ctx)
@@ -61,30 +86,9 @@ export function errorResponse(
     error: error instanceof UpstreamError ? upstreamFields(error) : error,
   };
   if (error instanceof UpstreamError || !outOfDescriptors(error)) {
-    logger.error("request.failed", fields);
-  } else descriptorLine(logger).record("emfile", fields);
+    log.logger.error("request.failed", fields);
+  } else log.descriptors.record("emfile", fields);
   return response;
-}
-
-const descriptorLines = new WeakMap<Logger, CountedLine<"emfile">>();
-
-/**
- * The `request.failed` line of `logger` for requests failed for want of
- * file descriptors: one at most every 10 s, counting them (see the module
- * doc).
- */
-function descriptorLine(logger: Logger): CountedLine<"emfile"> {
-  let line = descriptorLines.get(logger);
-  if (line === undefined) {
-    line = new CountedLine({
-      logger,
-      msg: "request.failed",
-      level: "error",
-      countsAs: "failed",
-    });
-    descriptorLines.set(logger, line);
-  }
-  return line;
 }
 
 /**

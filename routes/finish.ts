@@ -19,8 +19,7 @@ import {
 import { withProblemRequestId } from "../services/http/problem.ts";
 import { dropTally } from "../services/http/send_tally.ts";
 import { isReply, type Reply, responseOf } from "../services/http/reply.ts";
-import type { Logger } from "../services/ops/logger.ts";
-import { errorResponse } from "./error_handler.ts";
+import { type ErrorLog, errorResponse } from "./error_handler.ts";
 import { headOf } from "./head.ts";
 import type { RouteContext } from "./router.ts";
 
@@ -43,7 +42,8 @@ export interface Finished {
 /** What finishing an answer needs besides the request. */
 export interface FinishOptions {
   compressor: Compressor;
-  logger: Logger;
+  /** Where a failure on the way is logged (made once with the pipeline). */
+  errorLog: ErrorLog;
   /** See `PipelineOptions.sendTimeoutMs` (pipeline.ts). */
   sendTimeoutMs: number;
 }
@@ -133,16 +133,16 @@ export function finish(
   answer: Response | Reply,
   options: FinishOptions,
 ): Finished | Promise<Finished> {
-  const { compressor, logger } = options;
+  const { compressor, errorLog } = options;
   try {
     const finished = isReply(answer)
       ? finishReply(req, answer, ctx, options)
       : finishResponse(answer, ctx, compressor).then(finishedOf);
     return finished instanceof Promise
-      ? finished.catch((error) => failedFinish(req, error, ctx, logger))
+      ? finished.catch((error) => failedFinish(req, error, ctx, errorLog))
       : finished;
   } catch (error) {
-    return failedFinish(req, error, ctx, logger);
+    return failedFinish(req, error, ctx, errorLog);
   }
 }
 
@@ -154,11 +154,11 @@ async function failedFinish(
   req: Request,
   error: unknown,
   ctx: FinishContext,
-  logger: Logger,
+  errorLog: ErrorLog,
 ): Promise<Finished> {
   dropTally(req);
   const response = await withProblemRequestId(
-    errorResponse(error, ctx, logger),
+    errorResponse(error, ctx, errorLog),
     ctx.requestId,
   );
   response.headers.set("x-request-id", ctx.requestId);

@@ -46,7 +46,7 @@ import type { Metrics } from "../services/ops/metrics.ts";
 import { checkWholeNumbers } from "../services/ops/whole_numbers.ts";
 import { takeTally } from "../services/http/send_tally.ts";
 import { record } from "./access_log.ts";
-import { errorResponse } from "./error_handler.ts";
+import { type ErrorLog, errorLogOf, errorResponse } from "./error_handler.ts";
 import {
   finish,
   type FinishContext,
@@ -133,10 +133,13 @@ export interface Pipeline {
  * What finishing every answer needs (`finish.ts`), made once: one record
  * for every request, not one per request. `sendTimeoutMs` is checked.
  */
-function finishOptionsOf(options: PipelineOptions): FinishOptions {
-  const { logger, sendTimeoutMs = 60_000 } = options;
+function finishOptionsOf(
+  options: PipelineOptions,
+  errorLog: ErrorLog,
+): FinishOptions {
+  const { sendTimeoutMs = 60_000 } = options;
   checkWholeNumbers({ sendTimeoutMs });
-  return { compressor: new Compressor(), logger, sendTimeoutMs };
+  return { compressor: new Compressor(), errorLog, sendTimeoutMs };
 }
 
 /** What every request's context believes of the proxy in front. */
@@ -154,7 +157,9 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   const trust = proxyTrustOf(options);
   // Declared query parameters are checked as the OpenAPI document says.
   const router = new Router(withQueryChecks(options.routes));
-  const finishing = finishOptionsOf(options);
+  // One error log for the app: its throttled line counts across requests.
+  const errorLog = errorLogOf(logger);
+  const finishing = finishOptionsOf(options, errorLog);
   // The runtime registers its OpenTelemetry providers at start-up when
   // OTEL_DENO=true; without them no request ever has a span, and looking
   // one up (a version-checked global lookup) is skipped.
@@ -193,7 +198,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     metrics.inflight(1);
     const answer = ctx.badHost
       ? badHostAnswer(ctx)
-      : answerOf(req, ctx, router, logger);
+      : answerOf(req, ctx, router, errorLog);
     if (answer instanceof Promise) {
       return answer.finally(done).then((answer) => finished(req, ctx, answer));
     }
@@ -219,7 +224,7 @@ function answerOf(
   req: Request,
   ctx: RouteContext,
   router: Router,
-  logger: Logger,
+  errorLog: ErrorLog,
 ): Response | Reply | Promise<Response | Reply> {
   let answer;
   try {
@@ -229,10 +234,10 @@ function answerOf(
     // services/http/request_scope.ts).
     answer = router.handle(req, ctx, inRequestScope);
   } catch (error) {
-    return errorResponse(error, ctx, logger);
+    return errorResponse(error, ctx, errorLog);
   }
   return answer instanceof Promise
-    ? answer.catch((error) => errorResponse(error, ctx, logger))
+    ? answer.catch((error) => errorResponse(error, ctx, errorLog))
     : answer;
 }
 
