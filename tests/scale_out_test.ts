@@ -150,20 +150,29 @@ async function stampede(
   instances: Instance[],
   lbUrl: string,
 ): Promise<void> {
-  // Slow enough that every miss arrives while the one load is running.
-  upstream.setFault("/posts/7", { delayMs: 250 });
-  const waits: number[] = [];
+  // The one load is held at the upstream until every miss has arrived and
+  // waits on it (rather than an upstream slow enough that they probably
+  // did): then a single upstream request is single flight, not luck.
+  const release = Promise.withResolvers<void>();
+  upstream.setFault("/posts/7", { hold: release.promise });
   const servedBy = new Set<string>();
-  const answers = await Promise.all(
+  const answering = Promise.all(
     Array.from({ length: 100 }, async () => {
-      const started = performance.now();
       const res = await fetch(`${lbUrl}/posts/7`);
       const body = await res.json();
-      waits.push(performance.now() - started);
       servedBy.add(res.headers.get("x-upstream") ?? "");
       return res.status === 200 && body.id === 7;
     }),
   );
+  try {
+    await until(
+      async () => await inFlightMisses(instances) === 100,
+      "the 100 misses in flight on the instances",
+    );
+  } finally {
+    release.resolve();
+  }
+  const answers = await answering;
   upstream.clearFaults();
   assert.ok(answers.every(Boolean), "every answer is post 7");
   assert.deepEqual(
@@ -172,13 +181,21 @@ async function stampede(
     "the misses were spread over the three instances",
   );
   assert.equal(upstream.hits("/posts/7"), 1);
-  waits.sort((x, y) => x - y);
   report(
-    `scale out stampede: 100 misses over 3 instances, 1 upstream request, ` +
-      `p50 ${waits[49]!.toFixed(0)} ms, p99 ${
-        waits[98]!.toFixed(0)
-      } ms (upstream 250 ms)`,
+    "scale out stampede: 100 misses in flight at once over 3 instances, " +
+      "1 upstream request",
   );
+}
+
+/**
+ * The requests in flight on the instances, less each one's own `/metrics`
+ * request that counts them.
+ */
+async function inFlightMisses(instances: Instance[]): Promise<number> {
+  const counts = await Promise.all(
+    instances.map((i) => scrapeSample(i.url, "http_requests_in_flight")),
+  );
+  return counts.reduce((sum, n) => sum + n - 1, 0);
 }
 
 /**
