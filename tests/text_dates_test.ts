@@ -17,7 +17,19 @@ import { join } from "node:path";
 import { testApp } from "./fixtures/app.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";
 import { DATED_PATHS, RECORD, servedTags } from "./fixtures/text_dates.ts";
-import { setTimeout as sleep } from "node:timers/promises";
+import { until } from "./fixtures/until.ts";
+
+/**
+ * Resolves once the clock is in a later whole second than `ms` (HTTP dates
+ * have no finer grain): what the tests wait for, rather than a sleep.
+ */
+function pastTheSecondOf(ms: number): Promise<void> {
+  const second = Math.floor(ms / 1000);
+  return until(
+    () => Math.floor(Date.now() / 1000) > second,
+    `a second later than ${new Date(ms).toISOString()}`,
+  );
+}
 
 async function curl(args: string[]): Promise<string> {
   const out = await new Deno.Command("curl", { args, stdin: "null" }).output();
@@ -39,26 +51,29 @@ Deno.test("every page and asset served is in the record of dates", async () => {
 
 Deno.test("a page saved from one instance is not modified at another started later (curl -R, then curl -z)", async () => {
   await using a = await testApp([]);
+  const aMade = Date.now();
   await using first = Deno.serve(
     { port: 0, hostname: "127.0.0.1", onListen() {} },
     a.app.fetch,
   );
   // A date is sent from the second after it was made on (RFC 9110 8.8.2.2).
-  await sleep(1100);
+  await pastTheSecondOf(aMade);
   await withTempDir(async (dir) => {
     const saved = (path: string) => join(dir, path.replaceAll("/", "_"));
     for (const path of DATED_PATHS) {
       const url = `http://127.0.0.1:${first.addr.port}${path}`;
       await curl(["-sS", "-R", "-o", saved(path), url]);
     }
-    // Another instance (or this one restarted) a while later.
-    await sleep(1100);
+    // Another instance (or this one restarted) in a later second than the
+    // first's start: a date of the start would differ.
+    await pastTheSecondOf(aMade);
     await using b = await testApp([]);
+    const bMade = Date.now();
     await using second = Deno.serve(
       { port: 0, hostname: "127.0.0.1", onListen() {} },
       b.app.fetch,
     );
-    await sleep(1100);
+    await pastTheSecondOf(bMade);
     for (const path of DATED_PATHS) {
       const url = `http://127.0.0.1:${second.addr.port}${path}`;
       const status = await curl([
