@@ -191,9 +191,16 @@ Deno.test("X-Accel-Expires only with NGINX_ACCEL_EXPIRES, and only on an aged an
     };
   };
   {
-    // Without the setting (the default): max-age and Age alone.
-    await using s = await stack({ swrSeconds: 0, sieSeconds: 0 });
+    // Without the setting (the default): max-age and Age alone. A TTL
+    // that the 0.3 s below cannot outlast on a loaded machine (with 1 s,
+    // a second's stall expired the entry: Age 0 again).
+    await using s = await stack({
+      swrSeconds: 0,
+      sieSeconds: 0,
+      ttlSeconds: 60,
+    });
     assert.deepEqual(await accel(s.served.url), { age: 0, expires: null });
+    // Age is whole seconds rounded up: any time passed makes it 1.
     await sleep(300);
     const aged = await accel(s.served.url);
     assert.ok(aged.age >= 1);
