@@ -21,12 +21,12 @@ Deno.test("a write body that stops arriving gets 408 after HEADER_TIMEOUT_MS, an
     const conn = await Deno.connect({
       port: Number(new URL(service.url).port),
     });
-    const started = performance.now();
     await conn.write(new TextEncoder().encode(
       "POST /posts HTTP/1.1\r\nhost: x\r\n" +
         "content-type: application/json\r\ncontent-length: 100\r\n\r\n" +
         '{"title":',
     ));
+    // A hang detector, not a bound: only the body timeout sends a 408.
     const timer = setTimeout(() => conn.close(), 10_000);
     let text = "";
     const buffer = new Uint8Array(4096);
@@ -47,7 +47,6 @@ Deno.test("a write body that stops arriving gets 408 after HEADER_TIMEOUT_MS, an
     }
     assert.match(text, /^HTTP\/1\.1 408 /);
     assert.match(text, /connection: close/i);
-    assert.ok(performance.now() - started < 9_000);
     assert.equal(upstream.hits(), 0);
   });
 });
