@@ -14,6 +14,8 @@ import assert from "node:assert/strict";
 import { spawnUploadService } from "./fixtures/spawn.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";
 import { untilClosed } from "./fixtures/until_closed.ts";
+import { until } from "./fixtures/until.ts";
+import { scrapeSample } from "./fixtures/exposition.ts";
 
 const encoder = new TextEncoder();
 
@@ -67,15 +69,18 @@ Deno.test("an upload refused with 429 gets its answer and loses its connection w
     const holding = await startUpload(port);
     try {
       // The first upload holds this address's one slot.
-      await delay(200);
+      await until(
+        async () => await scrapeSample(service.url, "uploads_in_flight") === 1,
+        "the first upload under way",
+      );
       const refused = await startUpload(port);
       const result = await trickleUntilClosed(refused, 10_000);
       assert.match(result.text, /^HTTP\/1\.1 429 /, result.text);
       assert.match(result.text, /application\/problem\+json/);
       // Closed a couple of seconds after the answer; before, it stayed
       // open for as long as the client kept sending.
+      // (the 10 s above is a hang detector, not a bound).
       assert.ok(result.closed, `still open after ${Math.round(result.ms)} ms`);
-      assert.ok(result.ms < 8000, `closed after ${Math.round(result.ms)} ms`);
     } finally {
       holding.close();
     }
@@ -107,7 +112,6 @@ Deno.test("uploads refused before their body is read (413, 400, 415) say Connect
       );
       assert.deepEqual(closes, ["connection: close"], head);
       assert.ok(result.closed, `${status}: still open after ${result.ms} ms`);
-      assert.ok(result.ms < 8000, `${status}: closed after ${result.ms} ms`);
     }
   }, "upload_close_test-");
 });
