@@ -160,9 +160,8 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   // One error log for the app: its throttled line counts across requests.
   const errorLog = errorLogOf(logger);
   const finishing = finishOptionsOf(options, errorLog);
-  // The runtime registers its OpenTelemetry providers at start-up when
-  // OTEL_DENO=true; without them no request ever has a span, and looking
-  // one up (a version-checked global lookup) is skipped.
+  // OTEL_DENO=true registers the runtime's providers at start-up; without
+  // them no request has a span, and the (version-checked) lookup is skipped.
   const tracing = !(trace.getTracerProvider() instanceof ProxyTracerProvider);
   let inflight = 0;
 
@@ -186,9 +185,8 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       : sent(req, ctx, out);
   };
 
-  // Straight through for an answer given at once (a memory hit): no
-  // closure and no promise per request; a later answer goes the same way
-  // once it settles.
+  // Straight through for an answer given at once (a memory hit): no closure
+  // and no promise per request; a later answer goes the same way once settled.
   function fetch(
     req: Request,
     info?: Deno.ServeHandlerInfo,
