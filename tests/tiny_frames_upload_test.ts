@@ -27,30 +27,43 @@ Deno.test("A body of 100-byte frames arriving faster than it is read leaves the 
   const dataDir = tempDataDir.path;
   await using service = await spawnUploadService(dataDir);
   const { port } = new URL(service.url);
-  using conn = await Deno.connect({ hostname: "127.0.0.1", port: +port });
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: +port });
   const sent = { bytes: 0 };
+  // The filler stops once the answer came: the connection lingers ~25 s
+  // after it (tiny_frames_bodies_test.ts), which the test used to wait out
+  // sending, before SIGTERM.
+  const answered = new AbortController();
   const sending = sendTinyFrames(conn, {
     head: "POST /files HTTP/1.1\r\nContent-Type: application/octet-stream",
+    signal: answered.signal,
   }, sent);
-  const answer = answerOf(conn);
-  let answered = false;
-  answer.then(() => answered = true);
-  // The runtime reads the socket ahead of the reader: a pause lets
-  // megabytes of frames pile up in front of it (three pauses, or until
-  // the upload is answered: one does not always do it).
-  const statuses: number[] = [];
-  for (let round = 0; round < 3 && !answered; round++) {
-    while (sent.bytes < (round + 1) * 4_000_000 && !answered) await sleep(10);
-    await pauseAndProbe(service, statuses);
+  try {
+    const answer = answerOf(conn);
+    answer.then(() => answered.abort());
+    // The runtime reads the socket ahead of the reader: a pause lets
+    // megabytes of frames pile up in front of it (three pauses, or until
+    // the upload is answered: one does not always do it).
+    const statuses: number[] = [];
+    for (let round = 0; round < 3 && !answered.signal.aborted; round++) {
+      while (
+        sent.bytes < (round + 1) * 4_000_000 && !answered.signal.aborted
+      ) await sleep(10);
+      await pauseAndProbe(service, statuses);
+    }
+    assert.deepEqual(statuses, statuses.map(() => 200));
+    const text = await answer;
+    assert.match(text, /^HTTP\/1\.1 (201 Created|400 Bad Request)/);
+    if (text.startsWith("HTTP/1.1 400")) {
+      assert.match(text, /Chunks too small/);
+    }
+    service.kill("SIGTERM");
+    await service.waitForLine((r) => r.msg === "shutdown.end", {
+      timeoutMs: 15_000,
+    });
+    assert.equal((await service.status).code, 0);
+  } finally {
+    // Closing the connection ends a send the service no longer reads.
+    conn.close();
+    await sending;
   }
-  assert.deepEqual(statuses, statuses.map(() => 200));
-  const text = await answer;
-  assert.match(text, /^HTTP\/1\.1 (201 Created|400 Bad Request)/);
-  if (text.startsWith("HTTP/1.1 400")) assert.match(text, /Chunks too small/);
-  await sending;
-  service.kill("SIGTERM");
-  await service.waitForLine((r) => r.msg === "shutdown.end", {
-    timeoutMs: 15_000,
-  });
-  assert.equal((await service.status).code, 0);
 });
