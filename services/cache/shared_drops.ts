@@ -233,6 +233,8 @@ export class SharedDrops {
       return;
     }
     this.#resyncs++;
+    // A flap's resubscription is counted in cache.redis_flapping's line.
+    if (this.#link.flapping) return;
     this.#logger.info("cache.redis_resubscribed", {
       entries,
       detail:

@@ -72,14 +72,25 @@ export class CountedLine<Reason extends string> {
    */
   record(reason: Reason, fields: LogFields = {}): void {
     this.#pending[reason] = (this.#pending[reason] ?? 0) + 1;
-    const now = performance.now();
-    if (now - this.#loggedAt < this.#everyMs) return;
-    this.#loggedAt = now;
+    if (performance.now() - this.#loggedAt < this.#everyMs) return;
+    this.#write({ ...fields, reason });
+  }
+
+  /**
+   * Logs what was counted since the last line, if anything: the tail of a
+   * burst, which {@linkcode CountedLine.record} alone leaves untold until
+   * the next event (for a caller that keeps a timer, or is closing).
+   */
+  flush(fields: LogFields = {}): void {
+    if (Object.keys(this.#pending).length > 0) this.#write(fields);
+  }
+
+  #write(fields: LogFields): void {
+    this.#loggedAt = performance.now();
     const counts = this.#pending;
     this.#pending = {};
     this.#logger[this.#level](this.#msg, {
       ...fields,
-      reason,
       [this.#countsAs]: counts,
       nextLineAfterMs: this.#everyMs,
     });

@@ -1,21 +1,53 @@
 /**
  * What one `RedisLink` knows of Redis's health, counted and told
- * in the log: reachability (down and up again, said once per change),
- * commands that failed while connected and commands that timed out (each
- * said at most once per {@linkcode FAILURE_LOG_EVERY_MS}), and the pause of
+ * in the log: reachability (down and up again, said once per change, and
+ * each new kind of cause while down), commands that failed while connected
+ * and commands that timed out (each said at most once per
+ * {@linkcode FAILURE_LOG_EVERY_MS}), and the pause of
  * {@linkcode SLOW_PAUSE_MS} after a timeout, in which commands are not
- * worth sending.
+ * worth sending. A link that flaps (more than {@linkcode FLAPS_TOLD} losses
+ * in {@linkcode FLAP_WINDOW_MS}) has its further short losses counted in one
+ * `cache.redis_flapping` line per {@linkcode COUNTED_LINE_EVERY_MS}: 150
+ * `CLIENT KILL`s in 30 s wrote 652 lines, 2-3 a flap.
  *
  * @module
  */
 
 import type { Logger } from "../ops/logger.ts";
+import { COUNTED_LINE_EVERY_MS, CountedLine } from "../ops/counted_line.ts";
 
 /** After a command times out, Redis is left alone this long, ms. */
 export const SLOW_PAUSE_MS = 1000;
 
 /** A failed command is logged at most once in this long, ms. */
 export const FAILURE_LOG_EVERY_MS = 10_000;
+
+/** Losses said one by one in {@linkcode FLAP_WINDOW_MS}; more are folded. */
+export const FLAPS_TOLD = 5;
+
+/** The window in which losses are counted to find a flapping link, ms. */
+export const FLAP_WINDOW_MS = 60_000;
+
+/**
+ * A folded loss that lasts this long is an outage, said as any other, ms:
+ * longer than a reconnection after a `CLIENT KILL` (50 ms), and as long as
+ * the longest pause between reconnection attempts by default.
+ */
+export const FLAP_TOLD_AFTER_MS = 1000;
+
+/**
+ * What kind of error `error` is, for the log: a Redis error reply's code
+ * (`WRONGPASS`, `NOAUTH`, `NOPERM`, `LOADING`), a system error's code
+ * (`ECONNREFUSED`, `EPIPE`), else the error's name, or its message for a
+ * plain `Error` (`Socket closed unexpectedly`).
+ */
+export function errorKind(error: Error): string {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === "string" && code !== "") return code;
+  const reply = /^([A-Z][A-Z_]{2,})\b/.exec(error.message)?.[1];
+  // node-redis's own errors are mostly plain `Error`s: their message says.
+  return reply ?? (error.name === "Error" ? error.message : error.name);
+}
 
 /** Options of {@linkcode RedisHealth}. */
 export interface RedisHealthOptions {
@@ -38,11 +70,27 @@ export class RedisHealth {
   #failureLoggedAt = -Infinity;
   #slowLoggedAt = -Infinity;
   #slowUntil = 0;
+  /** Whether the loss going on was said (a folded one is not, yet). */
+  #told = true;
+  /** The kinds of error seen since the loss going on began. */
+  #kinds = new Set<string>();
+  #firstKind = "";
+  #lastError: Error | undefined;
+  /** When the losses of the last {@linkcode FLAP_WINDOW_MS} began. */
+  #losses: number[] = [];
+  #tellTimer: ReturnType<typeof setTimeout> | undefined;
+  #flushTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #flaps: CountedLine<string>;
 
   constructor(options: RedisHealthOptions) {
     this.#logger = options.logger;
     this.#url = options.url;
     this.#timeoutMs = options.timeoutMs;
+    this.#flaps = new CountedLine({
+      logger: this.#logger,
+      msg: "cache.redis_flapping",
+      countsAs: "flaps",
+    });
   }
 
   /** Commands that took longer than the timeout so far. */
@@ -100,22 +148,100 @@ export class RedisHealth {
     });
   }
 
-  /** A connection was lost: said once until Redis is reached again. */
+  /**
+   * Whether the link is down in a loss folded into the flapping count (not
+   * said as `cache.redis_down`): what follows from it (a resubscription)
+   * is not worth its own line either.
+   */
+  get folded(): boolean {
+    return this.#state === "down" && !this.#told;
+  }
+
+  /**
+   * A connection was lost: said once until Redis is reached again, each
+   * new kind of cause while down said once more (the first error of a
+   * password rotation is the socket closed, `WRONGPASS` comes after), and
+   * a short loss of a flapping link only counted.
+   */
   lost(error: Error): void {
-    if (this.#state === "down") return;
+    const kind = errorKind(error);
+    if (this.#state === "down") {
+      if (this.#kinds.has(kind)) return;
+      this.#kinds.add(kind);
+      if (this.#told) this.#sayCause(error, kind);
+      else this.#lastError = error;
+      return;
+    }
     this.#state = "down";
-    this.#logger.warn("cache.redis_down", {
-      url: this.#url,
-      error: error.message,
-      detail: "the cache serves from memory and the upstream; streams of " +
-        "other instances' uploads poll the storage",
-    });
+    this.#kinds = new Set([kind]);
+    this.#firstKind = kind;
+    this.#lastError = error;
+    const now = performance.now();
+    this.#losses = this.#losses.filter((at) => now - at < FLAP_WINDOW_MS);
+    this.#losses.push(now);
+    if (this.#losses.length <= FLAPS_TOLD) {
+      this.#sayDown();
+      return;
+    }
+    this.#told = false;
+    this.#tellTimer = setTimeout(() => {
+      this.#tellTimer = undefined;
+      this.#flaps.flush({ url: this.#url });
+      this.#sayDown();
+    }, FLAP_TOLD_AFTER_MS);
   }
 
   /** Both connections are open: said once after a loss (or the start). */
   regained(): void {
     if (this.#state === "up") return;
+    const folded = this.folded;
     this.#state = "up";
-    this.#logger.info("cache.redis_up", { url: this.#url });
+    clearTimeout(this.#tellTimer);
+    this.#tellTimer = undefined;
+    if (!folded) {
+      this.#logger.info("cache.redis_up", { url: this.#url });
+      return;
+    }
+    this.#flaps.record(this.#firstKind, {
+      url: this.#url,
+      detail: `losses shorter than ${FLAP_TOLD_AFTER_MS} ms after ` +
+        `${FLAPS_TOLD} in ${FLAP_WINDOW_MS} ms are counted here by their ` +
+        "first error, and each demotes the in-memory tier; a longer one is " +
+        "said as cache.redis_down",
+    });
+    // The last flaps of a burst are told 10 s on, not with the next flap.
+    this.#flushTimer ??= setTimeout(() => {
+      this.#flushTimer = undefined;
+      this.#flaps.flush({ url: this.#url });
+    }, COUNTED_LINE_EVERY_MS);
+  }
+
+  /** Says the flaps counted and not yet said, and stops the timers. */
+  close(): void {
+    clearTimeout(this.#tellTimer);
+    clearTimeout(this.#flushTimer);
+    this.#tellTimer = this.#flushTimer = undefined;
+    this.#flaps.flush({ url: this.#url });
+  }
+
+  #sayDown(): void {
+    this.#told = true;
+    this.#logger.warn("cache.redis_down", {
+      url: this.#url,
+      error: this.#lastError?.message,
+      kind: errorKind(this.#lastError ?? new Error()),
+      detail: "the cache serves from memory and the upstream; streams of " +
+        "other instances' uploads poll the storage",
+    });
+  }
+
+  #sayCause(error: Error, kind: string): void {
+    this.#logger.warn("cache.redis_down_cause", {
+      url: this.#url,
+      error: error.message,
+      kind,
+      detail: "Redis is still down, for another cause: each kind said " +
+        "once until Redis is reached again",
+    });
   }
 }

@@ -201,6 +201,14 @@ export class RedisLink {
   }
 
   /**
+   * Whether the link is down in a short loss of a flapping link, counted in
+   * `cache.redis_flapping` rather than said (`redis_health.ts`).
+   */
+  get flapping(): boolean {
+    return this.#health.folded;
+  }
+
+  /**
    * Connections found silent (a PING or a handshake unanswered by the
    * second period) and replaced so far.
    */
@@ -292,6 +300,7 @@ export class RedisLink {
     this.#listening = false;
     this.#client.close();
     this.#subscriber.close();
+    this.#health.close();
     // A margin: the runtime may fire that timer a little after its time.
     const pause = this.#backoffUntil + 25 - performance.now();
     if (this.#backoffUntil > 0 && pause > 0) {

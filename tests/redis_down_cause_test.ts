@@ -1,0 +1,115 @@
+/**
+ * What the log says of a Redis that refuses the service's password while
+ * down. After a password rotation (`WRONGPASS`) or `requirepass` set
+ * mid-run (`NOAUTH`), with the connections killed, the first error is the
+ * socket closed, and the refusal comes with each reconnection after it.
+ * `cache.redis_down` was said once per change of state, naming only that
+ * first error: the operator never learnt that the password was the cause.
+ * Now each new kind of cause while down is said once more
+ * (`cache.redis_down_cause`), and a kind repeated by each reconnection is
+ * not.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { createLogger } from "../services/ops/logger.ts";
+import { RedisLink } from "../services/redis/redis_link.ts";
+import { startRedis } from "./fixtures/redis.ts";
+import { command } from "./fixtures/resp.ts";
+import { until } from "./fixtures/until.ts";
+
+const OLD = "before-the-rotation";
+const NEW = "after-the-rotation";
+
+/** A logger keeping its lines, parsed. */
+function recording() {
+  const lines: Record<string, unknown>[] = [];
+  const logger = createLogger({
+    level: "info",
+    write: (line) => lines.push(JSON.parse(line)),
+  });
+  return { logger, lines };
+}
+
+/** Commands refused with `code` so far (INFO errorstats). */
+async function refused(port: number, code: string, password: string) {
+  const info = String(
+    await command(port, ["INFO", "errorstats"], { password }),
+  );
+  return Number(new RegExp(`errorstat_${code}:count=(\\d+)`).exec(info)?.[1]);
+}
+
+/**
+ * Runs a link on `url` while Redis's password becomes `NEW` and its
+ * connections are killed; resolves the lines logged until Redis took the
+ * link again (the password set back to what the link has).
+ */
+async function refusedWhileDown(
+  code: "WRONGPASS" | "NOAUTH",
+  password: string | undefined,
+): Promise<Record<string, unknown>[]> {
+  const { logger, lines } = recording();
+  await using redis = await startRedis();
+  if (password) await redis.command("CONFIG", "SET", "requirepass", password);
+  const url = new URL(redis.url);
+  if (password) url.password = password;
+  // Subscribed, as the cache is: a refused SUBSCRIBE keeps the link down.
+  const link = new RedisLink({
+    url: url.href,
+    logger,
+    pingIntervalMs: 200,
+    onMessage: () => {},
+  });
+  try {
+    await until(() => link.up, "connected");
+    const auth = password ? { password } : {};
+    const asNew = { password: NEW };
+    await command(redis.port, ["CONFIG", "SET", "requirepass", NEW], auth);
+    // The subscriber first: refused its SUBSCRIBE, it stays down (with
+    // NOAUTH the command connection itself opens again at once).
+    await command(redis.port, ["CLIENT", "KILL", "TYPE", "pubsub"], asNew);
+    await command(redis.port, ["CLIENT", "KILL", "TYPE", "normal"], asNew);
+    await until(
+      () => lines.some((line) => String(line.error).startsWith(code)),
+      `${code} in the log`,
+    );
+    // Refused again on each reconnection, said once.
+    await until(
+      async () => await refused(redis.port, code, NEW) >= 6,
+      `${code} several times (INFO errorstats)`,
+    );
+    await command(
+      redis.port,
+      ["CONFIG", "SET", "requirepass", password ?? ""],
+      asNew,
+    );
+    await until(() => link.up, "connected again");
+  } finally {
+    await link.close();
+  }
+  return lines.filter((line) => /^cache\.redis_/.test(String(line.msg)));
+}
+
+/** Asserts one loss, its cause `code` said once, and the return. */
+function saysCauseOnce(lines: Record<string, unknown>[], code: string) {
+  const msgs = lines.map((line) => line.msg);
+  const shown = JSON.stringify(lines);
+  assert.equal(msgs.filter((m) => m === "cache.redis_down").length, 1, shown);
+  assert.equal(msgs.at(-1), "cache.redis_up", shown);
+  const naming = lines.filter((line) => String(line.error).startsWith(code));
+  assert.equal(naming.length, 1, shown);
+  assert.equal(naming[0]?.kind, code);
+  // No kind said twice in the one outage.
+  const kinds = lines.filter((line) => line.kind).map((line) => line.kind);
+  assert.equal(new Set(kinds).size, kinds.length, shown);
+  assert.ok(lines.every((line) => !JSON.stringify(line).includes(NEW)));
+}
+
+Deno.test("Redis password rotated mid-run (WRONGPASS), connections killed: the log names the refusal once, beside the socket closed", async () => {
+  saysCauseOnce(await refusedWhileDown("WRONGPASS", OLD), "WRONGPASS");
+});
+
+Deno.test("Redis requirepass set mid-run (NOAUTH), connections killed: the log names the refusal once, beside the socket closed", async () => {
+  saysCauseOnce(await refusedWhileDown("NOAUTH", undefined), "NOAUTH");
+});
