@@ -75,6 +75,7 @@ export function receiveBody(
       ? {}
       : { expectedSha256: source.expectedSha256 }),
     ...(source.describe === undefined ? {} : { describe: source.describe }),
+    ...(source.progress === undefined ? {} : { bodyProgress: source.progress }),
     ...(hash === undefined ? {} : { hash }),
     // No req.signal: a client that goes away makes the body read fail,
     // which stops the pipeline just as well, and touching req.signal

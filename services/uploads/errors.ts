@@ -48,6 +48,11 @@ export interface SlowBody {
   networkMs: number;
   /** How long the read under way had waited for the next byte, ms. */
   silentMs: number;
+  /**
+   * Of `bytes`, the file's, when the body is a form (its fields and
+   * framing are the rest).
+   */
+  fileBytes?: number;
 }
 
 // A body silent this long, or half the time measured, is said to have
@@ -66,21 +71,27 @@ export class UploadTooSlowError extends UploadError {
   readonly minBytesPerSecond: number;
   /** The average rate the body had, in bytes per second. */
   readonly bytesPerSecond: number;
-  /** Bytes received. */
+  /** Bytes of the body received, a form's fields and framing included. */
   readonly receivedBytes: number;
   /** Creates the error. */
   constructor(minBytesPerSecond: number, body: SlowBody) {
-    const { bytes, networkMs, silentMs } = body;
+    const { bytes, networkMs, silentMs, fileBytes } = body;
     // Rounded down: tooSlow means below the floor, which a rounded-up
     // average can hide ("1024 bytes/s is below the floor of 1024").
     const rate = networkMs <= 0 ? 0 : Math.floor((bytes * 1000) / networkMs);
     const ms = Math.round(networkMs);
     const stopped = silentMs >= Math.min(STOPPED_MS, networkMs / 2);
+    const form = fileBytes !== undefined;
+    const sent = form
+      ? `${bytes} bytes (${fileBytes} of them the file's)`
+      : `${bytes} bytes`;
+    const ends = form
+      ? "a form ends with its closing boundary"
+      : "a chunked body ends with its trailer section";
     const received = stopped
-      ? `${bytes} bytes, then nothing for ${Math.round(silentMs)} ms ` +
-        `(${ms} ms in all): the body has not ended (a chunked body ends ` +
-        "with its trailer section)"
-      : `${bytes} bytes in ${ms} ms`;
+      ? `${sent}, then nothing for ${Math.round(silentMs)} ms ` +
+        `(${ms} ms in all): the body has not ended (${ends})`
+      : `${sent} in ${ms} ms`;
     super(
       `Upload received ${received}; ${rate} bytes/s on average is below ` +
         `the floor of ${minBytesPerSecond} bytes/s`,

@@ -58,6 +58,13 @@ export interface MultipartFile {
   readonly stream: ReadableStream<Uint8Array>;
   /** The part's filename and content type (empty before the part began). */
   describe(): FilePartInfo;
+  /**
+   * Bytes of the request body read so far, the form's framing and fields
+   * included: what the rate floor counts (reader.ts `BodyProgress`).
+   */
+  readonly receivedBytes: number;
+  /** When the body's last bytes were read (`performance.now()`), if any were. */
+  readonly lastReceivedAt: number | undefined;
 }
 
 /** Options of {@linkcode multipartFile}. */
@@ -154,9 +161,11 @@ class FilePartStream implements MultipartFile {
   readonly #expectedSha256: Uint8Array | undefined;
   readonly #frames: FrameFloor | undefined;
   readonly #maxOtherBytes: number;
-  // Body bytes given to the parser, and file bytes it gave back: the
-  // difference is the form's other bytes, plus what the parser holds.
+  // Body bytes read (given to the parser, or about to be), and file bytes
+  // it gave back: the difference is the form's other bytes, plus what the
+  // parser holds.
   #fedBytes = 0;
+  #lastReadAt: number | undefined;
   #fileBytes = 0;
   #largestChunk = 0;
   // Resolved on stop, so the pump never waits on a destroyed parser.
@@ -197,6 +206,14 @@ class FilePartStream implements MultipartFile {
 
   describe(): FilePartInfo {
     return this.#info;
+  }
+
+  get receivedBytes(): number {
+    return this.#fedBytes;
+  }
+
+  get lastReceivedAt(): number | undefined {
+    return this.#lastReadAt;
   }
 
   #listen(maxFields: number): void {
@@ -257,6 +274,9 @@ class FilePartStream implements MultipartFile {
       const { done, value } = await this.#reader.read();
       if (this.#settled) return;
       if (done) break;
+      // Counted as it arrives, before any turn the frame floor asks for.
+      this.#fedBytes += value.byteLength;
+      this.#lastReadAt = performance.now();
       const turn = frames?.afterRead(value.byteLength);
       if (turn) {
         await turn;
@@ -295,12 +315,12 @@ class FilePartStream implements MultipartFile {
    * part pass the bound: busboy drops a preamble, an epilogue and a field's
    * value past its `fieldSize` without a word, so an endless one was read
    * (394 MB in 10 s over loopback) until the rate floor's 408, which said
-   * nothing had come. The parser may hold the file's bytes of up to two
-   * chunks beyond its high-water mark (the one it is taking and the one
-   * before): those are not counted against the form.
+   * nothing had come (`chunkBytes` are already in the body's bytes). The
+   * parser may hold the file's bytes of up to two chunks beyond its
+   * high-water mark (the one it is taking and the one before): those are
+   * not counted against the form.
    */
   #countOther(chunkBytes: number): void {
-    this.#fedBytes += chunkBytes;
     this.#largestChunk = Math.max(this.#largestChunk, chunkBytes);
     const held = FILE_HWM + 2 * this.#largestChunk;
     if (this.#fedBytes - this.#fileBytes - held > this.#maxOtherBytes) {

@@ -35,7 +35,7 @@ import {
 } from "./content_hash.ts";
 import { intoReader } from "./into_reader.ts";
 import { RateFloor } from "./rate.ts";
-import { MAX_TIMEOUT_MS, ReaderTask } from "./reader.ts";
+import { type BodyProgress, MAX_TIMEOUT_MS, ReaderTask } from "./reader.ts";
 import type { StoredFile, UploadSink } from "./sink.ts";
 import { StopDeadline } from "./stop_deadline.ts";
 import {
@@ -88,6 +88,8 @@ export interface ReceiveUploadOptions {
   minBytesPerSecond?: number;
   /** How long the body may wait before the rate floor applies. @default {10000} */
   rateGraceMs?: number;
+  /** For a form's file part: the whole body's, which the limits count. */
+  bodyProgress?: BodyProgress;
   /** The declared length (Content-Length); the body must match it exactly. */
   expectedLength?: number;
   /** The declared SHA-256 (Content-Digest / Repr-Digest), verified before commit. */

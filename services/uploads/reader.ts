@@ -71,12 +71,32 @@ const round3 = (ms: number) => Math.round(ms * 1000) / 1000;
 const minReadBytes = (size: number) =>
   Math.max(1, Math.min(MIN_READ_BYTES, Math.floor(size / 4)));
 
+/**
+ * The request body's own progress, when what the reader reads is a part of
+ * it (a form's file part, form_data.ts): a form's fields and framing come
+ * before or around the file, so counting only the file's bytes gave a
+ * client that sent hundreds of KiB of fields a 408 saying it had sent
+ * "0 bytes, then nothing".
+ */
+export interface BodyProgress {
+  /** Bytes of the request body received so far, framing included. */
+  readonly receivedBytes: number;
+  /** When the last of them arrived (`performance.now()`), if any did. */
+  readonly lastReceivedAt: number | undefined;
+}
+
 /** The limits the reader enforces. */
 export interface ReaderLimits {
   maxBytes: number;
   idleTimeoutMs: number;
   floor: RateFloor;
   expectedLength?: number | undefined;
+  /**
+   * What the idle timeout and the rate floor count when the body read is
+   * a part of the request's (a form): its bytes and silence, not the
+   * part's.
+   */
+  bodyProgress?: BodyProgress | undefined;
 }
 
 /** Options of {@linkcode ReaderTask}. */
@@ -308,30 +328,34 @@ export class ReaderTask {
    * the current read may have waited `idleTimeoutMs`, or when the body may
    * have fallen below the rate floor, and re-arms itself for the rest of
    * the time otherwise. Both count only time spent reading: a reader
-   * blocked on a slow disk is not the client's fault. Returns its stop.
+   * blocked on a slow disk is not the client's fault. A form's bytes and
+   * silence are its whole body's (`bodyProgress`). Returns its stop.
    */
   #watch(): () => void {
     const { idleTimeoutMs, floor } = this.#o.limits;
     let timer: ReturnType<typeof setTimeout>;
     const check = () => {
+      const now = performance.now();
       const since = this.#readingSince;
-      const waited = since === undefined ? 0 : performance.now() - since;
+      const waited = since === undefined ? 0 : now - since;
       const networkMs = this.waitMs + waited;
-      if (waited >= idleTimeoutMs) {
+      const { bytes, silentMs } = this.#received(now);
+      if (silentMs >= idleTimeoutMs) {
         return this.#o.fail(new UploadIdleTimeoutError(idleTimeoutMs));
       }
-      if (floor.tooSlow(this.size, networkMs)) {
+      if (floor.tooSlow(bytes, networkMs)) {
         return this.#o.fail(
           new UploadTooSlowError(floor.minBytesPerSecond, {
-            bytes: this.size,
+            bytes,
             networkMs,
-            silentMs: waited,
+            silentMs,
+            ...(this.#o.limits.bodyProgress ? { fileBytes: this.size } : {}),
           }),
         );
       }
       const next = Math.min(
-        idleTimeoutMs - waited,
-        floor.msUntilTooSlow(this.size, networkMs),
+        idleTimeoutMs - silentMs,
+        floor.msUntilTooSlow(bytes, networkMs),
       );
       timer = setTimeout(check, Math.min(Math.max(1, next), MAX_TIMEOUT_MS));
     };
@@ -340,5 +364,21 @@ export class ReaderTask {
       Math.min(idleTimeoutMs, floor.msUntilTooSlow(0, 0)),
     );
     return () => clearTimeout(timer);
+  }
+
+  /**
+   * The body's bytes so far, and how long the read under way has gone
+   * without any (0 when none is under way): the read's own wait, or for a
+   * form's file part the time since the request body's last bytes, which
+   * may be fields arriving while the part has not begun.
+   */
+  #received(now: number): { bytes: number; silentMs: number } {
+    const progress = this.#o.limits.bodyProgress;
+    const bytes = progress?.receivedBytes ?? this.size;
+    const since = this.#readingSince;
+    if (since === undefined) return { bytes, silentMs: 0 };
+    const last = progress?.lastReceivedAt;
+    const from = last === undefined ? since : Math.max(since, last);
+    return { bytes, silentMs: now - from };
   }
 }

@@ -13,6 +13,7 @@ import { isUnframed, lengthRequired } from "../http/body_framing.ts";
 import { type FilePartInfo, multipartFile } from "./form_data.ts";
 import { sentDigestChecked } from "./sent_digest.ts";
 import { declaredMediaType, type UploadMediaKind } from "./media_type.ts";
+import type { BodyProgress } from "./reader.ts";
 
 /** What the upload pipeline reads, and the checks that apply to it. */
 export interface UploadBody {
@@ -20,6 +21,11 @@ export interface UploadBody {
   stream: ReadableStream<Uint8Array>;
   /** For a form: the file part's name and type, at commit. */
   describe?: () => FilePartInfo;
+  /**
+   * For a form: the whole body's bytes so far, which the rate floor and
+   * the idle timeout count (its fields may come first, or slowly).
+   */
+  progress?: BodyProgress;
   /** The declared length, when it is the file's (a raw body). */
   expectedLength?: number;
   /** The declared SHA-256, when it is the file's (a raw body). */
@@ -88,5 +94,6 @@ export function uploadBody(req: Request, plan: UploadBodyPlan): UploadBody {
   return {
     stream: form.stream,
     describe: () => ({ ...form.describe(), ...named }),
+    progress: form,
   };
 }
