@@ -13,6 +13,14 @@
  * @module
  */
 
+/**
+ * How long a connection answered with `Connection: close` may stay open
+ * for the client to read the answer, ms (services/server/answer_close.ts
+ * `lingerThenClose`; and a refused body left behind with tiny frames,
+ * frame_floor.ts `cancelOnceAnswered`).
+ */
+export const LINGER_MS = 2_000;
+
 const closers = new WeakMap<Request, () => void>();
 
 /** Registers how `req`'s connection is closed. */

@@ -22,7 +22,7 @@
  * @module
  */
 
-import { FrameFloor } from "./frame_floor.ts";
+import { cancelOnceAnswered, FrameFloor } from "./frame_floor.ts";
 import { Inflater } from "./inflater.ts";
 import { problem } from "./problem.ts";
 
@@ -153,15 +153,18 @@ class CodedInput {
   }
 
   /**
-   * Cancels the body; not while it is behind with tiny frames (see
+   * Cancels the body; not at once while it is behind with tiny frames (see
    * FrameFloor.behind): cancelling it went through every frame the runtime
    * held with no turn of the loop (SIGTERM had no effect for 20 s and
-   * more); the answer's `Connection: close` drops them instead.
+   * more); once the answer is out instead (`cancelOnceAnswered`).
    */
   async cancel(reason: unknown): Promise<void> {
     this.close();
-    if (this.#frames.behind) return;
-    await (this.#byob ?? this.#reader)!.cancel(reason);
+    const reader = (this.#byob ?? this.#reader)!;
+    if (this.#frames.behind) {
+      return cancelOnceAnswered(() => reader.cancel(reason));
+    }
+    await reader.cancel(reason);
   }
 
   /** Stops watching the reads (the body ended, failed or was cancelled). */

@@ -9,12 +9,12 @@
  * @module
  */
 
-import { leftBodyUnread, refusesBody } from "../http/connection_close.ts";
+import {
+  leftBodyUnread,
+  LINGER_MS,
+  refusesBody,
+} from "../http/connection_close.ts";
 import type { Tracked } from "./tracked.ts";
-
-// How long a connection answered with Connection: close may stay open for
-// the client to read the answer; see lingerThenClose.
-const LINGER_MS = 2_000;
 
 /**
  * Whether the answer to `req` carries `Connection: close` while a request

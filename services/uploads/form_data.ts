@@ -29,7 +29,7 @@ import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
 import { Busboy, type BusboyInstance } from "@fastify/busboy";
 import { checkWholeNumbers } from "../ops/whole_numbers.ts";
-import type { FrameFloor } from "../http/frame_floor.ts";
+import { cancelOnceAnswered, type FrameFloor } from "../http/frame_floor.ts";
 import { uploadedFileName } from "../http/printable_name.ts";
 import { DigestMismatchError } from "./errors.ts";
 import { SearchableBytes } from "./searchable_bytes.ts";
@@ -350,9 +350,11 @@ class FilePartStream implements MultipartFile {
 
   #stop(reason: unknown): void {
     this.#stopped.resolve();
-    // Not while behind with tiny frames: that held the loop for 20 s and
-    // more (FrameFloor.behind); the answer's Connection: close drops them.
-    if (!this.#frames?.behind) this.#reader.cancel(reason).catch(() => {});
+    // Not at once while behind with tiny frames: that held the loop for
+    // 20 s and more (FrameFloor.behind); once the answer is out instead.
+    const cancel = () => this.#reader.cancel(reason);
+    if (this.#frames?.behind) cancelOnceAnswered(cancel);
+    else cancel().catch(() => {});
     this.#file?.destroy();
     this.#parser.destroy();
   }

@@ -48,6 +48,7 @@ import {
 } from "./upload_figures.ts";
 import { WriterTask } from "./writer.ts";
 import { checkWholeNumbers } from "../ops/whole_numbers.ts";
+import { cancelOnceAnswered } from "../http/frame_floor.ts";
 
 /** Default capacity of the reader->writer queue: 8 MiB. */
 export const DEFAULT_QUEUE_BYTES = 8 * 1024 * 1024;
@@ -298,11 +299,12 @@ function abortSink(
 /**
  * The pipeline's `fail`: the first failure aborts `failed`, and the body
  * is cancelled, which settles a pending read with done so the reader task
- * notices. Not while the reader is behind a body the runtime holds many
- * frames of (Deno 2.9.6, see services/http/frame_floor.ts): cancelling it kept the main
- * thread busy for minutes with no turn of the event loop (no answer, no
- * SIGTERM); such a reader stops at its next step, and the answer's
- * `Connection: close` drops what is left. A reader whose read is pending
+ * notices. Not at once while the reader is behind a body the runtime holds
+ * many frames of (Deno 2.9.6, see services/http/frame_floor.ts): cancelling
+ * it kept the main thread busy for minutes with no turn of the event loop
+ * (no answer, no SIGTERM); such a reader stops at its next step, and the
+ * body is cancelled once the answer is out (`cancelOnceAnswered`), which
+ * frees the connection. A reader whose read is pending
  * is cancelled all the same: the runtime holds no frame for it, and only
  * the cancel settles a read that a stalled client never answers.
  */
@@ -315,8 +317,9 @@ function failureOf(
     if (failed.signal.aborted) return;
     failed.abort(isNoSpace(error) ? new NoSpaceError({ cause: error }) : error);
     const task = readerTask();
-    if (task?.behind && !task.reading) return;
-    reader.cancel(failed.signal.reason).catch(() => {});
+    const cancel = () => reader.cancel(failed.signal.reason);
+    if (task?.behind && !task.reading) return cancelOnceAnswered(cancel);
+    cancel().catch(() => {});
   };
 }
 
