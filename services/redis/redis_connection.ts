@@ -9,13 +9,17 @@
  * after it was sent (or a handshake not finished by then) means the path is
  * dead: the client is destroyed and a new one opened, subscribed to the same
  * channels (`dead` fires). Two ticks, not one: a PONG that arrived while the
- * event loop was blocked is read before the next tick.
+ * event loop was blocked is read before the next tick. A connection is usable
+ * only once a PING of it is answered, and stops being usable while its PINGs
+ * (or, told by {@linkcode RedisConnection.refused}, its commands) are
+ * refused: see {@linkcode RedisConnection.refused}.
  *
  * @module
  */
 
 import { Buffer } from "node:buffer";
 import { createClient, RESP_TYPES } from "redis";
+import { isRefusal } from "./redis_health.ts";
 
 function makeClient(
   url: string,
@@ -102,6 +106,8 @@ export class RedisConnection {
   #handshaking = false;
   #deaths = 0;
   #closed = false;
+  /** A PING of `#client` was answered, and none refused since. */
+  #accepted = false;
   /** The PINGs' period: `pingIntervalMs`, or less (see `#fitIdleTimeout`). */
   #pingMs: number;
 
@@ -127,7 +133,23 @@ export class RedisConnection {
    * connection whose SUBSCRIBE was refused answers, but hears nothing.
    */
   get ready(): boolean {
-    return this.#client.isReady && this.#unsubscribed.size === 0;
+    return this.#client.isReady && this.#accepted &&
+      this.#unsubscribed.size === 0;
+  }
+
+  /**
+   * Redis refused a command of the client now (`NOAUTH`, `WRONGPASS`,
+   * `NOPERM`): not usable until a PING is answered again. With
+   * `requirepass` set and no password in the URL (or the password rotated
+   * and the connection opened again) the handshake passes, node-redis says
+   * ready, and every command is refused; before, the PINGs' refusals were
+   * ignored, so `cache_redis_up` said 1, the log was silent and each
+   * request paid a refused command.
+   */
+  refused(error: Error): void {
+    if (this.#closed || !isRefusal(error)) return;
+    this.#accepted = false;
+    this.#options.events.lost(error);
   }
 
   /** Connections found silent and replaced so far. */
@@ -194,14 +216,16 @@ export class RedisConnection {
         this.#pinging =
         this.#late =
         this.#suspect =
+        this.#accepted =
           false;
       this.#fitIdleTimeout(client, current);
-      this.#ready(client, current);
+      this.#confirm(client, current);
     });
     client.connect().catch((error: Error) => {
       if (current()) events.lost(error);
     });
     this.#unsubscribed.clear();
+    this.#accepted = false;
     for (const [channel, listener] of this.#channels) {
       this.#subscribeOn(client, channel, listener);
     }
@@ -210,6 +234,21 @@ export class RedisConnection {
       destroyQuietly(client);
     };
     return client;
+  }
+
+  /**
+   * Connected: usable once a PING is answered (refused, it is sent again at
+   * each period by `#ping`).
+   */
+  #confirm(client: RedisCommands, current: () => boolean): void {
+    client.ping().then(() => {
+      if (!current() || this.#accepted) return;
+      this.#accepted = true;
+      this.#ready(client, current);
+    }, (error: Error) => {
+      // Any other failure is reported by the error event.
+      if (current()) this.refused(error);
+    });
   }
 
   /**
@@ -308,12 +347,18 @@ export class RedisConnection {
     client.ping().then(() => {
       if (client !== this.#client) return;
       this.#pinging = false;
+      if (!this.#accepted && !this.#closed) {
+        this.#accepted = true;
+        this.#ready(client, this.#current);
+      }
       if (!this.#late) return;
       this.#late = false;
       events.sure();
-    }, () => {
-      // A failure is reported by the error event.
-      if (client === this.#client) this.#pinging = false;
+    }, (error: Error) => {
+      // Any other failure is reported by the error event.
+      if (client !== this.#client) return;
+      this.#pinging = false;
+      this.refused(error);
     }).finally(() => clearTimeout(late));
   }
 

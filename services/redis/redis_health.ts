@@ -49,6 +49,18 @@ export function errorKind(error: Error): string {
   return reply ?? (error.name === "Error" ? error.message : error.name);
 }
 
+/** Kinds of reply by which Redis refuses this client its commands. */
+const REFUSALS = new Set(["NOAUTH", "WRONGPASS", "NOPERM"]);
+
+/**
+ * Whether `error` is Redis refusing this client (a password required or
+ * wrong, an ACL without the command): the connection is open and answers,
+ * but no command of the cache will go through until an operator acts.
+ */
+export function isRefusal(error: Error): boolean {
+  return REFUSALS.has(errorKind(error));
+}
+
 /** Options of {@linkcode RedisHealth}. */
 export interface RedisHealthOptions {
   /** Where the changes are said. */

@@ -25,7 +25,7 @@ import {
   RedisConnection,
 } from "./redis_connection.ts";
 import { checkWholeNumbers } from "../ops/whole_numbers.ts";
-import { RedisHealth, SLOW_PAUSE_MS } from "./redis_health.ts";
+import { errorKind, RedisHealth, SLOW_PAUSE_MS } from "./redis_health.ts";
 import { withinDeadline } from "./command_deadline.ts";
 
 /** A Redis command could not be answered in time: treat it as a miss. */
@@ -267,7 +267,9 @@ export class RedisLink {
     command: (client: RedisCommands) => Promise<T>,
   ): Promise<T> {
     const client = this.#client.client;
-    if (!client.isReady) {
+    // Not ready also while Redis refuses this client its commands: each
+    // would be refused in turn (see `RedisConnection.refused`).
+    if (!this.#client.ready) {
       throw new RedisUnavailableError("Redis is not connected");
     }
     const pending = command(client);
@@ -283,6 +285,16 @@ export class RedisLink {
     } catch (error) {
       if (error instanceof RedisUnavailableError) throw error;
       this.#health.failed(error);
+      // A password refused (`NOAUTH`, `WRONGPASS`) refuses every command:
+      // down at once, not at the next PING. A `NOPERM` may be this one
+      // command's, with PING allowed: it is left to the PINGs, as the link
+      // would otherwise go down and up again each PING period.
+      if (
+        error instanceof Error && errorKind(error) !== "NOPERM" &&
+        client === this.#client.client
+      ) {
+        this.#client.refused(error);
+      }
       throw new RedisUnavailableError("Redis command failed", {
         cause: error,
       });
