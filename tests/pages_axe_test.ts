@@ -16,11 +16,14 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
 import axeSource from "axe-core/axe.min.js" with { type: "text" };
-import { withChromiumPage } from "./fixtures/chromium.ts";
+import { chromiumPerFile, withChromiumPage } from "./fixtures/chromium.ts";
 import { testApp } from "./fixtures/app.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";
 import { until } from "./fixtures/until.ts";
 import { throttleUploads, writeRandomFile } from "./fixtures/upload_page.ts";
+
+/** One chromium for this file's tests, each in a fresh context. */
+const browser = chromiumPerFile();
 
 /**
  * Swagger UI's own, in the markup of swagger-ui-dist (5.35.0, the same in
@@ -63,7 +66,7 @@ Deno.test("axe-core finds nothing on /docs but Swagger UI's own markup: its colo
     );
     assert.deepEqual(ours, []);
     assert.deepEqual(problems, []);
-  });
+  }, { browser: browser() });
 });
 
 Deno.test("axe-core finds nothing on /upload: idle, uploading, stored", async () => {
@@ -88,7 +91,7 @@ Deno.test("axe-core finds nothing on /upload: idle, uploading, stored", async ()
       );
       assert.deepEqual(await violations(page), [], "stored");
       assert.deepEqual(problems, []);
-    });
+    }, { browser: browser() });
   });
 });
 
@@ -116,6 +119,6 @@ Deno.test("axe-core finds nothing on /upload with a batch of files listed: waiti
       );
       assert.deepEqual(await violations(page), [], "stored");
       assert.deepEqual(problems, []);
-    });
+    }, { browser: browser() });
   });
 });
