@@ -17,11 +17,14 @@
 import assert from "node:assert/strict";
 import type { BrowserContext, Page } from "playwright-core";
 import { join } from "node:path";
-import { withChromiumPage } from "./fixtures/chromium.ts";
+import { chromiumPerFile, withChromiumPage } from "./fixtures/chromium.ts";
 import { testApp } from "./fixtures/app.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";
 import { until } from "./fixtures/until.ts";
 import { throttleUploads, writeRandomFile } from "./fixtures/upload_page.ts";
+
+/** One chromium for this file's tests, each in a fresh context. */
+const browser = chromiumPerFile();
 
 /** Drags `paths` from the desktop onto the page's drop box. */
 async function dropOn(
@@ -56,7 +59,7 @@ Deno.test("three files dropped on the upload page: all three are stored, and the
         ["stored", "stored", "stored"],
       );
       assert.deepEqual(problems, []);
-    });
+    }, { browser: browser() });
   });
   const listed = await (await t.get("/files")).json();
   assert.deepEqual(
@@ -86,7 +89,7 @@ Deno.test("a folder dropped on the upload page is said to be one, not sent", asy
       );
       assert.equal(await page.locator("#file").isEnabled(), true);
       assert.deepEqual(problems, []);
-    });
+    }, { browser: browser() });
   });
   const listed = await (await t.get("/files")).json();
   assert.deepEqual(listed.items, []);
@@ -111,7 +114,7 @@ Deno.test("a file dropped while another uploads is said not to be sent", async (
       );
       await page.locator("#cancel").click();
       await until(() => page.locator("#file").isEnabled(), "cancelled");
-    });
+    }, { browser: browser() });
   });
   const listed = await (await t.get("/files")).json();
   assert.deepEqual(listed.items, []);
