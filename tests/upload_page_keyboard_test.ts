@@ -18,11 +18,14 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
-import { withChromiumPage } from "./fixtures/chromium.ts";
+import { chromiumPerFile, withChromiumPage } from "./fixtures/chromium.ts";
 import { testApp } from "./fixtures/app.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";
 import { until } from "./fixtures/until.ts";
 import { throttleUploads, writeRandomFile } from "./fixtures/upload_page.ts";
+
+/** One chromium for this file's tests, each in a fresh context. */
+const browser = chromiumPerFile();
 
 const MIB = 1024 * 1024;
 
@@ -78,7 +81,7 @@ Deno.test("the upload page keeps the keyboard's place: on Cancel while it upload
       await page.keyboard.press("Tab");
       assert.equal(await focused(), "download");
       assert.deepEqual(problems, []);
-    });
+    }, { browser: browser() });
   });
   assert.equal(t.app.board.size, 0);
 });
@@ -118,7 +121,7 @@ Deno.test("with UPLOAD_TOKEN, a file picked from the keyboard is refused and the
       // The event stream's 401 was the shared worker's (the page sees none
       // of its requests), so nothing else of the page failed.
       assert.ok(problems.every((p) => /401/.test(p)), `${problems}`);
-    });
+    }, { browser: browser() });
   });
   assert.equal(t.app.watchers.count, 0);
 });
