@@ -19,11 +19,14 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
-import { withChromiumPage } from "./fixtures/chromium.ts";
+import { chromiumPerFile, withChromiumPage } from "./fixtures/chromium.ts";
 import { testApp } from "./fixtures/app.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";
 import { until } from "./fixtures/until.ts";
 import { throttleUploads, writeRandomFile } from "./fixtures/upload_page.ts";
+
+/** One chromium for this file's tests, each in a fresh context. */
+const browser = chromiumPerFile();
 
 const TABS = 5;
 // 2 MiB at 200 KB/s: ten seconds, so all of them run at once for a while.
@@ -75,7 +78,7 @@ Deno.test("five tabs upload at once over one shared event stream, each showing i
       }
       // Nobody watches: the worker let the stream go.
       await until(() => t.app.watchers.count === 0, "the shared stream closed");
-    });
+    }, { browser: browser() });
   });
 });
 
@@ -113,6 +116,6 @@ Deno.test("an instance without the worker's script (404): the tab reads its own 
         "the tab's own stream of its id",
       );
       await until(() => t.app.watchers.count === 0, "its stream closed");
-    });
+    }, { browser: browser() });
   });
 });
