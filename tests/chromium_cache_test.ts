@@ -14,7 +14,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
-import { launchChromium } from "./fixtures/chromium.ts";
+import { chromiumPerFile } from "./fixtures/chromium.ts";
 import { serveCaching } from "./fixtures/caching_service.ts";
 
 // Long enough that a page's fetch meant for 1.5 s into the entry's life
@@ -44,6 +44,9 @@ function pageFetch(page: Page, path: string): Promise<Fetched> {
   }, path);
 }
 
+/** One chromium for this file's tests, each in a fresh context. */
+const browser = chromiumPerFile();
+
 /** The service on a fixture upstream, and a chromium page on its origin. */
 async function stack() {
   const caching = await serveCaching({
@@ -51,18 +54,19 @@ async function stack() {
     swrSeconds: 30,
   });
   const { served } = caching;
-  const browser = await launchChromium().catch(async (error) => {
+  // A fresh context: an HTTP cache of its own, empty.
+  const context = await browser().newContext().catch(async (error) => {
     await caching[Symbol.asyncDispose]();
     throw error;
   });
-  const page = await browser.newPage();
+  const page = await context.newPage();
   await page.goto(`${served.url}/healthz`);
   return {
     served,
     upstream: caching.upstream,
     page,
     async [Symbol.asyncDispose]() {
-      await browser.close();
+      await context.close();
       await caching[Symbol.asyncDispose]();
     },
   };
