@@ -16,7 +16,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { UPLOAD_PAGE_CSP } from "../routes/files/upload_page.ts";
-import { withChromiumPage } from "./fixtures/chromium.ts";
+import { chromiumPerFile, withChromiumPage } from "./fixtures/chromium.ts";
 import { testApp } from "./fixtures/app.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";
 import { hashFile, sha256Hex } from "./fixtures/upload_client.ts";
@@ -25,6 +25,9 @@ import {
   uploadThroughPage,
   writeRandomFile,
 } from "./fixtures/upload_page.ts";
+
+/** One chromium for this file's tests, each in a fresh context. */
+const browser = chromiumPerFile();
 
 const MIB = 1024 * 1024;
 
@@ -123,7 +126,7 @@ Deno.test("the upload page in chromium: throttled it shows progress and read-bou
           assert.equal(new URL(url).origin, origin);
         }
       }
-    });
+    }, { browser: browser() });
   });
   assert.equal(t.app.watchers.count, 0);
   assert.equal(t.app.board.size, 0);
@@ -176,7 +179,7 @@ Deno.test("with UPLOAD_TOKEN the page asks for the token, then uploads a picked 
       assert.equal(dropped.status, "Stored dropped.bin.", dropped.status);
       assert.equal(dropped.sha256, sha256Hex(bytes));
       assert.deepEqual(problems, []);
-    });
+    }, { browser: browser() });
   });
   assert.equal(t.app.watchers.count, 0);
 });
