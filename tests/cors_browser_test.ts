@@ -18,7 +18,7 @@
  */
 
 import assert from "node:assert/strict";
-import { launchChromium } from "./fixtures/chromium.ts";
+import { chromiumPerFile } from "./fixtures/chromium.ts";
 import { startJsonPlaceholder } from "./fixtures/jsonplaceholder.ts";
 import { serveApp } from "./fixtures/served_app.ts";
 
@@ -120,6 +120,9 @@ async function run(api, withFiles) {
 }
 </script></body></html>`;
 
+/** One chromium for this file's tests, each in a fresh context. */
+const browser = chromiumPerFile();
+
 /** Serves `html` on a second loopback origin and opens it in chromium. */
 async function openSite(html: string) {
   const site = Deno.serve(
@@ -129,8 +132,9 @@ async function openSite(html: string) {
         headers: { "content-type": "text/html; charset=utf-8" },
       }),
   );
-  const browser = await launchChromium();
-  const page = await browser.newPage();
+  // A fresh context: no preflight or HTTP cache of another test.
+  const context = await browser().newContext();
+  const page = await context.newPage();
   const problems: string[] = [];
   page.on("console", (message) => {
     if (message.type() === "error" || message.type() === "warning") {
@@ -149,7 +153,7 @@ async function openSite(html: string) {
     page,
     problems,
     async [Symbol.asyncDispose]() {
-      await browser.close();
+      await context.close();
       await site.shutdown();
     },
   };
