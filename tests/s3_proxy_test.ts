@@ -17,12 +17,14 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { type Ceph, sharedCeph } from "./fixtures/ceph.ts";
+import { errorLines } from "./fixtures/error_lines.ts";
 import { directTrap, startHttpProxy } from "./fixtures/http_proxy.ts";
 import { bytesOf, cephTest, s3Args, sha256Hex } from "./fixtures/s3_app.ts";
 import { selfSigned } from "./fixtures/self_signed.ts";
 import { type SpawnedService, spawnService } from "./fixtures/spawn.ts";
 import { startTaskFlagsFor } from "./fixtures/start_task_flags.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";
+import { until } from "./fixtures/until.ts";
 
 const MiB = 1024 * 1024;
 
@@ -59,6 +61,13 @@ async function service(
     env: { DENO_NO_UPDATE_CHECK: "1", ...env },
     denoArgs: startTaskFlagsFor(dir),
   });
+}
+
+/** The `files.storage_unavailable` lines `app` wrote to stderr so far. */
+function unavailableLines(app: SpawnedService): Record<string, unknown>[] {
+  return errorLines(app.stderr).filter((record) =>
+    record.msg === "files.storage_unavailable"
+  );
 }
 
 /** `Basic` credentials of `user` and `pass`. */
@@ -186,14 +195,9 @@ cephTest(
         assert.ok(refused.res.headers.get("retry-after"));
       }
       assert.equal(trap.connections, 0, "nothing went straight to the store");
-      const errors = app.stderr.split("\n").flatMap((line) => {
-        try {
-          const record = JSON.parse(line);
-          return record.msg === "files.storage_unavailable" ? [record] : [];
-        } catch {
-          return [];
-        }
-      });
+      // The log is written in batches: the line may follow the answer.
+      await until(() => unavailableLines(app).length > 0, "the error line");
+      const errors = unavailableLines(app);
       // The first in full; the next two of the same kind only counted.
       assert.equal(errors.length, 1, JSON.stringify(errors).slice(0, 2000));
       const error = JSON.stringify(errors[0]!.error);
@@ -224,10 +228,12 @@ cephTest(
       assert.equal(refused.status, 503, refused.text);
       assert.ok(refused.res.headers.get("retry-after"));
       assert.equal(trap.connections, 0, "nothing went straight to the store");
-      const line = app.stderr.split("\n").find((l) =>
-        l.includes('"files.storage_unavailable"')
+      // The log is written in batches: the line may follow the answer.
+      await until(() => unavailableLines(app).length > 0, "the error line");
+      assert.match(
+        JSON.stringify(unavailableLines(app)[0]),
+        /StorageProxyError.*407/,
       );
-      assert.match(line ?? "", /StorageProxyError.*407/);
     });
   },
 );
