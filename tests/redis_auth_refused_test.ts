@@ -16,39 +16,20 @@
  */
 
 import assert from "node:assert/strict";
-import { createLogger } from "../services/ops/logger.ts";
 import {
   RedisLink,
   RedisUnavailableError,
 } from "../services/redis/redis_link.ts";
-import { metric, sharedCache } from "./fixtures/redis_apps.ts";
+import { metric, recordingLogger, sharedCache } from "./fixtures/redis_apps.ts";
 import { startRedis } from "./fixtures/redis.ts";
-import { command } from "./fixtures/resp.ts";
+import { command, errorCount } from "./fixtures/resp.ts";
 import { until } from "./fixtures/until.ts";
 
 const PASSWORD = "set-while-running";
 const auth = { password: PASSWORD };
 
-/** A logger keeping its lines, parsed. */
-function recording() {
-  const lines: Record<string, unknown>[] = [];
-  const logger = createLogger({
-    level: "info",
-    write: (line) => lines.push(JSON.parse(line)),
-  });
-  return { logger, lines };
-}
-
-/** Commands refused with `code` so far (INFO errorstats). */
-async function refused(port: number, code: string): Promise<number> {
-  const info = String(await command(port, ["INFO", "errorstats"], auth));
-  return Number(
-    new RegExp(`errorstat_${code}:count=(\\d+)`).exec(info)?.[1] ?? 0,
-  );
-}
-
 Deno.test("Redis requirepass set mid-run, the command connection opened again without a password (NOAUTH): the link is down, said with its kind, sends no command, and is up again once the password is lifted", async () => {
-  const { logger, lines } = recording();
+  const { logger, records } = recordingLogger();
   await using redis = await startRedis();
   // No subscription: nothing else would make the link down.
   const link = new RedisLink({ url: redis.url, logger, pingIntervalMs: 200 });
@@ -57,11 +38,11 @@ Deno.test("Redis requirepass set mid-run, the command connection opened again wi
     await redis.command("CONFIG", "SET", "requirepass", PASSWORD);
     await command(redis.port, ["CLIENT", "KILL", "TYPE", "normal"], auth);
     await until(
-      () => lines.some((line) => line.kind === "NOAUTH"),
+      () => records().some((line) => line.kind === "NOAUTH"),
       "the refusal said with its kind",
     );
     assert.equal(link.up, false);
-    const before = await refused(redis.port, "NOAUTH");
+    const before = await errorCount(redis.port, "NOAUTH", auth);
     const calls = 20;
     for (let i = 0; i < calls; i++) {
       await assert.rejects(
@@ -70,7 +51,7 @@ Deno.test("Redis requirepass set mid-run, the command connection opened again wi
       );
     }
     // Not sent: only the PINGs are refused meanwhile.
-    const sent = await refused(redis.port, "NOAUTH") - before;
+    const sent = await errorCount(redis.port, "NOAUTH", auth) - before;
     assert.ok(sent < calls, `${sent} commands refused for ${calls} calls`);
 
     await command(redis.port, ["CONFIG", "SET", "requirepass", ""], auth);
@@ -80,7 +61,7 @@ Deno.test("Redis requirepass set mid-run, the command connection opened again wi
   } finally {
     await link.close();
   }
-  const said = lines.filter((line) =>
+  const said = records().filter((line) =>
     /^cache\.redis_(up|down)/.test(
       String(line.msg),
     )
@@ -92,14 +73,14 @@ Deno.test("Redis requirepass set mid-run, the command connection opened again wi
 });
 
 Deno.test("REDIS_URL: a PING refused by the ACL (NOPERM) makes the link down, and granting it makes it up again", async () => {
-  const { logger, lines } = recording();
+  const { logger, records } = recordingLogger();
   await using redis = await startRedis();
   const link = new RedisLink({ url: redis.url, logger, pingIntervalMs: 200 });
   try {
     await until(() => link.up, "connected");
     await redis.command("ACL", "SETUSER", "default", "-ping");
     await until(() => !link.up, "down while PING is refused");
-    assert.ok(lines.some((line) => line.kind === "NOPERM"), "NOPERM said");
+    assert.ok(records().some((line) => line.kind === "NOPERM"), "NOPERM said");
     await command(redis.port, ["ACL", "SETUSER", "default", "+ping"]);
     await until(() => link.up, "up again once granted");
   } finally {
@@ -121,7 +102,7 @@ Deno.test("REDIS_URL without the password Redis now requires: cached GETs answer
   // The subscriber stays open and subscribed: only commands are refused.
   await command(redis.port, ["CLIENT", "KILL", "TYPE", "normal"], auth);
   await until(
-    async () => await refused(redis.port, "NOAUTH") >= 3,
+    async () => await errorCount(redis.port, "NOAUTH", auth) >= 3,
     "the connection opened again, its commands refused (NOAUTH)",
   );
   assert.equal(await metric(app, "cache_redis_up"), 0);

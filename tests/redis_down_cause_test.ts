@@ -13,32 +13,14 @@
  */
 
 import assert from "node:assert/strict";
-import { createLogger } from "../services/ops/logger.ts";
 import { RedisLink } from "../services/redis/redis_link.ts";
+import { recordingLogger } from "./fixtures/redis_apps.ts";
 import { startRedis } from "./fixtures/redis.ts";
-import { command } from "./fixtures/resp.ts";
+import { command, errorCount } from "./fixtures/resp.ts";
 import { until } from "./fixtures/until.ts";
 
 const OLD = "before-the-rotation";
 const NEW = "after-the-rotation";
-
-/** A logger keeping its lines, parsed. */
-function recording() {
-  const lines: Record<string, unknown>[] = [];
-  const logger = createLogger({
-    level: "info",
-    write: (line) => lines.push(JSON.parse(line)),
-  });
-  return { logger, lines };
-}
-
-/** Commands refused with `code` so far (INFO errorstats). */
-async function refused(port: number, code: string, password: string) {
-  const info = String(
-    await command(port, ["INFO", "errorstats"], { password }),
-  );
-  return Number(new RegExp(`errorstat_${code}:count=(\\d+)`).exec(info)?.[1]);
-}
 
 /**
  * Runs a link on `url` while Redis's password becomes `NEW` and its
@@ -49,7 +31,7 @@ async function refusedWhileDown(
   code: "WRONGPASS" | "NOAUTH",
   password: string | undefined,
 ): Promise<Record<string, unknown>[]> {
-  const { logger, lines } = recording();
+  const { logger, records } = recordingLogger();
   await using redis = await startRedis();
   if (password) await redis.command("CONFIG", "SET", "requirepass", password);
   const url = new URL(redis.url);
@@ -71,12 +53,12 @@ async function refusedWhileDown(
     await command(redis.port, ["CLIENT", "KILL", "TYPE", "pubsub"], asNew);
     await command(redis.port, ["CLIENT", "KILL", "TYPE", "normal"], asNew);
     await until(
-      () => lines.some((line) => String(line.error).startsWith(code)),
+      () => records().some((line) => String(line.error).startsWith(code)),
       `${code} in the log`,
     );
     // Refused again on each reconnection, said once.
     await until(
-      async () => await refused(redis.port, code, NEW) >= 6,
+      async () => await errorCount(redis.port, code, { password: NEW }) >= 6,
       `${code} several times (INFO errorstats)`,
     );
     await command(
@@ -88,7 +70,7 @@ async function refusedWhileDown(
   } finally {
     await link.close();
   }
-  return lines.filter((line) => /^cache\.redis_/.test(String(line.msg)));
+  return records().filter((line) => /^cache\.redis_/.test(String(line.msg)));
 }
 
 /** Asserts one loss, its cause `code` said once, and the return. */
