@@ -33,7 +33,8 @@ import { exitAfterLines } from "./services/ops/exit_after_lines.ts";
 import { logUnhandledRejections } from "./services/http/request_scope.ts";
 import { isStallTimeout } from "./services/http/stall_timeout.ts";
 import { CountedLine } from "./services/ops/counted_line.ts";
-import { describe } from "./services/ops/error_chain.ts";
+import { healthcheck } from "./services/ops/healthcheck.ts";
+import { untilSignal } from "./services/ops/stop_signals.ts";
 import { BodySourceError } from "./services/http/body_source_error.ts";
 import { cutOpenBodies, endOpenBodies } from "./services/http/send_tally.ts";
 import {
@@ -63,30 +64,6 @@ const DRAIN_IDLE_MS = 1_000;
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/**
- * `--healthcheck`: asks the instance on HOST:PORT for `/healthz` and exits 0
- * when it answers 200, else 1, saying why on stderr (`docker inspect` shows
- * it; it was empty). Containers without curl use this.
- */
-async function healthcheck(config: Config): Promise<never> {
-  const host = ["0.0.0.0", "::", "[::]"].includes(config.host)
-    ? "127.0.0.1"
-    : config.host.includes(":")
-    ? `[${config.host}]`
-    : config.host;
-  const url = `http://${host}:${config.port}/healthz`;
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(3000) });
-    await res.body?.cancel();
-    if (res.status === 200) Deno.exit(0);
-    throw new Error(`answered ${res.status}`);
-  } catch (error) {
-    const line = `async-api: healthcheck ${url}: ${describe(error)}\n`;
-    Deno.stderr.writeSync(new TextEncoder().encode(line));
-    Deno.exit(1);
-  }
 }
 
 /** Runs the server until a signal, then drains and resolves. */
@@ -213,53 +190,6 @@ function listenRefusal(error: unknown, config: Config): string {
   return `cannot listen on HOST ${config.host} PORT ${config.port}: ${
     reason.split("\n")[0]
   }`;
-}
-
-/**
- * How long after the first signal the same signal again is taken for a copy
- * of it. Ctrl-C on `deno task start` signals the terminal's whole process
- * group, the task and this process, and the task forwards its copy: the
- * second SIGINT, a few milliseconds later, forced the exit, so a single
- * Ctrl-C never drained (an upload in flight cut off). systemd's default
- * `KillMode=control-group` does the same with SIGTERM.
- */
-const SAME_SIGNAL_MS = 1_000;
-
-/**
- * Resolves the first SIGINT/SIGTERM/SIGHUP; from then on, a second one means
- * "now" (exit 1 without draining), unless it is the same signal within
- * {@linkcode SAME_SIGNAL_MS} of the first.
- */
-async function untilSignal(logger: Logger): Promise<string> {
-  const { promise: stop, resolve } = Promise.withResolvers<string>();
-  // SIGHUP too (a closed terminal, `kill -HUP` meant as a reload): its
-  // default action ended the process at once, an upload cut off (curl exit
-  // 56) and its `.part` left until the next start's sweep.
-  const signals: Deno.Signal[] = Deno.build.os === "windows"
-    ? ["SIGINT"]
-    : ["SIGINT", "SIGTERM", "SIGHUP"];
-  const listeners = signals.map((signal) => {
-    const listener = () => resolve(signal);
-    Deno.addSignalListener(signal, listener);
-    return [signal, listener] as const;
-  });
-  const signal = await stop;
-  const first = performance.now();
-  for (const [name, listener] of listeners) {
-    Deno.removeSignalListener(name, listener);
-  }
-  for (const name of signals) {
-    Deno.addSignalListener(name, () => {
-      if (name === signal && performance.now() - first < SAME_SIGNAL_MS) {
-        return;
-      }
-      logger.warn("shutdown.forced", { signal: name });
-      // Not Deno.exit at once: the line was lost when a write of the log
-      // was in flight (exit_after_lines.ts).
-      void exitAfterLines(logger, 1);
-    });
-  }
-  return signal;
 }
 
 /** Options of {@linkcode drain}. */
