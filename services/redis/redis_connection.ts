@@ -96,8 +96,6 @@ export class RedisConnection {
   /** A SUBSCRIBE of `#unsubscribed` is on its way. */
   #resubscribing = false;
   #client: RedisCommands;
-  /** Whether `#client` is still this connection's, open and not closed. */
-  #current: () => boolean = () => false;
   #retire: () => void = () => {};
   #timer: ReturnType<typeof setTimeout> | undefined;
   #pinging = false;
@@ -179,7 +177,7 @@ export class RedisConnection {
     listener: (message: Buffer | string) => void,
   ): void {
     client.subscribe(channel, listener).catch((error: Error) => {
-      if (client === this.#client && !this.#closed) {
+      if (this.#owns(client)) {
         this.#unsubscribed.add(channel);
         this.#options.events.lost(error);
       }
@@ -196,33 +194,31 @@ export class RedisConnection {
       connectTimeoutMs,
       (retries) => retired ? new Error("replaced") : backoff(retries),
     );
-    const current = () => !retired && !this.#closed;
-    this.#current = current;
     // Without an error listener node-redis would end the process.
     client.on("error", (error: Error) => {
-      if (!current()) return;
+      if (!this.#owns(client)) return;
       this.#handshaking = false;
       events.lost(error);
     });
     client.on("end", () => {
-      if (current()) events.lost(new Error("connection closed"));
+      if (this.#owns(client)) events.lost(new Error("connection closed"));
     });
     client.on("connect", () => {
-      if (current()) this.#handshaking = true;
+      if (this.#owns(client)) this.#handshaking = true;
     });
     client.on("ready", () => {
-      if (!current()) return destroyQuietly(client);
+      if (!this.#owns(client)) return destroyQuietly(client);
       this.#handshaking =
         this.#pinging =
         this.#late =
         this.#suspect =
         this.#accepted =
           false;
-      this.#fitIdleTimeout(client, current);
-      this.#confirm(client, current);
+      this.#fitIdleTimeout(client);
+      this.#confirm(client);
     });
     client.connect().catch((error: Error) => {
-      if (current()) events.lost(error);
+      if (this.#owns(client)) events.lost(error);
     });
     this.#unsubscribed.clear();
     this.#accepted = false;
@@ -240,14 +236,14 @@ export class RedisConnection {
    * Connected: usable once a PING is answered (refused, it is sent again at
    * each period by `#ping`).
    */
-  #confirm(client: RedisCommands, current: () => boolean): void {
+  #confirm(client: RedisCommands): void {
     client.ping().then(() => {
-      if (!current() || this.#accepted) return;
+      if (!this.#owns(client) || this.#accepted) return;
       this.#accepted = true;
-      this.#ready(client, current);
+      this.#ready(client);
     }, (error: Error) => {
       // Any other failure is reported by the error event.
-      if (current()) this.refused(error);
+      if (this.#owns(client)) this.refused(error);
     });
   }
 
@@ -259,9 +255,9 @@ export class RedisConnection {
    * again here; before, the connection said it was ready while subscribed
    * to nothing, and the instance heard no drops, ever.
    */
-  #ready(client: RedisCommands, current: () => boolean): void {
+  #ready(client: RedisCommands): void {
     if (this.#unsubscribed.size === 0) return this.#options.events.ready();
-    this.#resubscribe(client, current);
+    this.#resubscribe(client);
   }
 
   /**
@@ -272,7 +268,7 @@ export class RedisConnection {
    * once the ACL or the password was put right, the instance stayed
    * subscribed to nothing until restarted, and said it was up.
    */
-  #resubscribe(client: RedisCommands, current: () => boolean): void {
+  #resubscribe(client: RedisCommands): void {
     if (this.#resubscribing) return;
     this.#resubscribing = true;
     const again = [...this.#unsubscribed];
@@ -281,11 +277,11 @@ export class RedisConnection {
         client.subscribe(channel, this.#channels.get(channel)!)
       ),
     ).then(() => {
-      if (!current()) return;
+      if (!this.#owns(client)) return;
       for (const channel of again) this.#unsubscribed.delete(channel);
       if (this.ready) this.#options.events.ready();
     }, (error: Error) => {
-      if (current()) this.#options.events.lost(error);
+      if (this.#owns(client)) this.#options.events.lost(error);
     }).finally(() => {
       this.#resubscribing = false;
     });
@@ -301,10 +297,12 @@ export class RedisConnection {
    * So the PINGs go at least twice per `timeout`. Where CONFIG is refused
    * (ACLs, a managed Redis that renames it) the period stays as set.
    */
-  #fitIdleTimeout(client: RedisCommands, current: () => boolean): void {
+  #fitIdleTimeout(client: RedisCommands): void {
     client.sendCommand(["CONFIG", "GET", "timeout"]).then((reply) => {
       const seconds = Number(String(configValue(reply) ?? ""));
-      if (!current() || !Number.isInteger(seconds) || seconds <= 0) return;
+      if (!this.#owns(client) || !Number.isInteger(seconds) || seconds <= 0) {
+        return;
+      }
       const fitted = Math.max(1, Math.floor((seconds * 1000) / 2));
       if (fitted >= this.#pingMs) return;
       this.#pingMs = fitted;
@@ -326,7 +324,7 @@ export class RedisConnection {
       this.#suspect = false;
       if (client.isReady) this.#ping(client);
       if (client.isReady && this.#unsubscribed.size > 0) {
-        this.#resubscribe(client, this.#current);
+        this.#resubscribe(client);
       }
     } else if (!this.#suspect) {
       this.#suspect = true;
@@ -349,7 +347,7 @@ export class RedisConnection {
       this.#pinging = false;
       if (!this.#accepted && !this.#closed) {
         this.#accepted = true;
-        this.#ready(client, this.#current);
+        this.#ready(client);
       }
       if (!this.#late) return;
       this.#late = false;
@@ -360,6 +358,15 @@ export class RedisConnection {
       this.#pinging = false;
       this.refused(error);
     }).finally(() => clearTimeout(late));
+  }
+
+  /**
+   * Whether `client` is this connection's client now, and the connection
+   * not closed: the one test of every asynchronous outcome (an event, a
+   * reply), as a replaced or closed client's must change nothing.
+   */
+  #owns(client: RedisCommands): boolean {
+    return client === this.#client && !this.#closed;
   }
 
   /** The path is silent: a new client replaces this one. */
