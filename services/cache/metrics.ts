@@ -4,7 +4,8 @@
  * `cache_redis_timeouts_total` (Redis answers slower than
  * `REDIS_TIMEOUT_MS`, each served as a miss) and
  * `cache_redis_command_errors_total` (commands answered with an error, also
- * misses); all stores read at scrape
+ * misses; `cache_redis_command_denials_total{command}` those the ACL
+ * refused, by command); all stores read at scrape
  * time; with a shared tier too, `cache_redis_silent_connections_total`
  * (connections whose PINGs went unanswered, replaced),
  * `cache_redis_resyncs_total` (memory tier demoted on resubscribing),
@@ -121,6 +122,17 @@ export function redisCacheMetrics(
     help:
       "Redis commands that failed while connected (an error reply such as OOM or READONLY, or the connection lost mid-command; each treated as a miss)",
   }, () => link.failures);
+  new Counter({
+    name: "cache_redis_command_denials_total",
+    help:
+      "Redis commands refused by the ACL (NOPERM) or unknown to a Redis that renamed them, by command (script: one inside a Lua script); each is counted in cache_redis_command_errors_total too, and the first of each command is logged as cache.redis_command_denied with the ACL rule that grants it",
+    labelNames: ["command"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [command, count] of link.denials) this.inc({ command }, count);
+    },
+  });
   mirroredCounter(registry, {
     name: "cache_redis_silent_connections_total",
     help:

@@ -17,6 +17,12 @@
  * before (`UPSTREAM_TIMEOUT_MS` + 1 s, 6 s by default), each request of
  * that key on every other instance.
  *
+ * A Redis whose ACL refuses the lock or its release (no `+eval`, or a
+ * command the release script calls) would leave each lock taken for the
+ * other instances to wait out: while one was refused in the last
+ * {@linkcode LOCKS_OFF_MS}, no lock is taken and each instance loads its
+ * own misses, as with Redis down (the refusal is said by the link).
+ *
  * @module
  */
 
@@ -25,6 +31,7 @@ import type { RedisLink } from "../redis/redis_link.ts";
 import type { CacheEntry } from "./store.ts";
 import { checkWholeNumbers } from "../ops/whole_numbers.ts";
 import type { Logger } from "../ops/logger.ts";
+import { deniedCommand } from "../redis/redis_denials.ts";
 
 // Deletes the lock only when it still holds our token (it may have expired
 // and been taken by another instance), and announces the key either way:
@@ -42,6 +49,18 @@ return 0`;
 
 /** Default life of a lock between its owner's renewals: 2 s. */
 export const DEFAULT_LEASE_MS = 2_000;
+
+/**
+ * After the ACL refused a lock or its release, locks are not taken for
+ * this long, ms; then one is tried again (the ACL may be fixed).
+ */
+export const LOCKS_OFF_MS = 10_000;
+
+/** Whether `error` (a link's, its cause Redis's) is an ACL refusal. */
+function refusedByAcl(error: unknown): boolean {
+  return deniedCommand(error instanceof Error ? error.cause : undefined) !==
+    undefined;
+}
 
 /** The announcement of one key, awaited; see `RedisFlight.#expect`. */
 interface Landing {
@@ -90,6 +109,8 @@ export class RedisFlight implements Flight {
   readonly #prefix: string;
   readonly #waiters = new Map<string, Set<() => void>>();
   readonly #logger: Pick<Logger, "debug"> | undefined;
+  /** No lock is taken before this time (see {@linkcode LOCKS_OFF_MS}). */
+  #locksOffUntil = 0;
 
   constructor(options: RedisFlightOptions) {
     const {
@@ -135,7 +156,9 @@ export class RedisFlight implements Flight {
     usable: (entry: CacheEntry) => boolean,
   ): Promise<FlightResult> {
     const here = async () => ({ entry: await load(), loadedHere: true });
-    if (!this.#link.usable) return await here();
+    if (!this.#link.usable || performance.now() < this.#locksOffUntil) {
+      return await here();
+    }
     // Listen before asking for the lock, so an announcement that comes
     // right after the lock attempt is not missed.
     const landed = this.#expect(key);
@@ -147,7 +170,8 @@ export class RedisFlight implements Flight {
         owned = await this.#link.call((redis) =>
           redis.set(lock, token, { NX: true, PX: this.#leaseMs })
         ) === "OK";
-      } catch {
+      } catch (error) {
+        this.#refused(error);
         return await here();
       }
       const peer = async () => {
@@ -231,8 +255,16 @@ export class RedisFlight implements Flight {
           arguments: [token, this.#channel, key],
         })
       );
-    } catch {
+    } catch (error) {
       // The lock expires by itself; waiters stop waiting at waitMs.
+      this.#refused(error);
+    }
+  }
+
+  /** Takes no lock for a while when `error` is the ACL refusing one. */
+  #refused(error: unknown): void {
+    if (refusedByAcl(error)) {
+      this.#locksOffUntil = performance.now() + LOCKS_OFF_MS;
     }
   }
 

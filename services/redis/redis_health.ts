@@ -140,6 +140,14 @@ export class RedisHealth {
   }
 
   /**
+   * Counts a failed command without saying it: one the ACL refused, said
+   * once by its command (`redis_denials.ts`).
+   */
+  counted(): void {
+    this.#failures++;
+  }
+
+  /**
    * Counts a command that timed out, pauses the commands, and says so at
    * most once per {@linkcode FAILURE_LOG_EVERY_MS}: a Redis stalling in
    * bursts (a fork for a snapshot, a slow command, a paused VM) made each

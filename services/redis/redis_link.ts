@@ -27,6 +27,7 @@ import {
 import { checkWholeNumbers } from "../ops/whole_numbers.ts";
 import { errorKind, RedisHealth, SLOW_PAUSE_MS } from "./redis_health.ts";
 import { withinDeadline } from "./command_deadline.ts";
+import { RedisDenials } from "./redis_denials.ts";
 
 /** A Redis command could not be answered in time: treat it as a miss. */
 export class RedisUnavailableError extends Error {
@@ -67,6 +68,7 @@ export class RedisLink {
   readonly #subscriber: RedisConnection;
   readonly #timeoutMs: number;
   readonly #health: RedisHealth;
+  readonly #denials: RedisDenials;
   #backoffUntil = 0;
   #closed = false;
   #listening = false;
@@ -95,6 +97,7 @@ export class RedisLink {
     const shown = new URL(url);
     if (shown.password) shown.password = "***";
     this.#health = new RedisHealth({ logger, url: shown.href, timeoutMs });
+    this.#denials = new RedisDenials({ logger, url: shown.href });
     // 50 ms, 100 ms, ... up to maxBackoffMs, with jitter so that instances
     // do not reconnect in lockstep after a Redis restart.
     const backoff = (retries: number): number | Error => {
@@ -240,6 +243,14 @@ export class RedisLink {
   }
 
   /**
+   * Commands refused so far by the ACL (or unknown to a Redis that renamed
+   * them), by command: see `redis_denials.ts`.
+   */
+  get denials(): ReadonlyMap<string, number> {
+    return this.#denials.counts;
+  }
+
+  /**
    * Runs `command` on the command connection, bounded by the timeout.
    *
    * @throws {RedisUnavailableError} when not connected, on a failure, or
@@ -284,7 +295,10 @@ export class RedisLink {
       });
     } catch (error) {
       if (error instanceof RedisUnavailableError) throw error;
-      this.#health.failed(error);
+      // One refused by the ACL is said once by its command, not as any
+      // other failure every 10 s.
+      if (this.#denials.record(error)) this.#health.counted();
+      else this.#health.failed(error);
       // A password refused (`NOAUTH`, `WRONGPASS`) refuses every command:
       // down at once, not at the next PING. A `NOPERM` may be this one
       // command's, with PING allowed: it is left to the PINGs, as the link
