@@ -20,6 +20,7 @@
 import { Buffer } from "node:buffer";
 import { createClient, RESP_TYPES } from "redis";
 import { isRefusal } from "./redis_health.ts";
+import { IDLE_TIMEOUT_ASKED, pingPeriodFor } from "./idle_timeout.ts";
 
 function makeClient(
   url: string,
@@ -69,6 +70,11 @@ export interface ConnectionEvents {
    * nothing was heard on that connection yet.
    */
   dead(error: Error): void;
+  /**
+   * A command the connection sends of itself (`CONFIG GET timeout`) was
+   * refused: the ACL, or `rename-command`.
+   */
+  denied(error: Error): void;
 }
 
 /** Options of {@linkcode RedisConnection}. */
@@ -288,29 +294,20 @@ export class RedisConnection {
   }
 
   /**
-   * Redis closes a client idle longer than its `timeout` setting (seconds,
-   * 0 for never; subscribers are exempt), and the PINGs are a command
-   * connection's only traffic while the cache is quiet: with a `timeout`
-   * shorter than their period (`timeout 1` and REDIS_PING_INTERVAL_MS=3000)
-   * the server closed the connection between two PINGs, and it went down
-   * and up again every period, logged each time, Redis skipped meanwhile.
-   * So the PINGs go at least twice per `timeout`. Where CONFIG is refused
-   * (ACLs, a managed Redis that renames it) the period stays as set.
+   * Asks Redis's idle `timeout` on each connection and fits the PINGs'
+   * period to it (`idle_timeout.ts`); a refusal is told (`events.denied`).
    */
   #fitIdleTimeout(client: RedisCommands): void {
-    client.sendCommand(["CONFIG", "GET", "timeout"]).then((reply) => {
-      const seconds = Number(String(configValue(reply) ?? ""));
-      if (!this.#owns(client) || !Number.isInteger(seconds) || seconds <= 0) {
-        return;
-      }
-      const fitted = Math.max(1, Math.floor((seconds * 1000) / 2));
-      if (fitted >= this.#pingMs) return;
+    client.sendCommand(IDLE_TIMEOUT_ASKED).then((reply) => {
+      const fitted = pingPeriodFor(reply, this.#options.pingIntervalMs);
+      if (!this.#owns(client) || fitted === undefined) return;
+      if (fitted === this.#pingMs) return;
       this.#pingMs = fitted;
       clearTimeout(this.#timer);
-      if (!this.#closed) {
-        this.#timer = setTimeout(() => this.#tick(), this.#pingMs);
-      }
-    }, () => {});
+      this.#timer = setTimeout(() => this.#tick(), this.#pingMs);
+    }, (error: Error) => {
+      if (this.#owns(client)) this.#options.events.denied(error);
+    });
   }
 
   /**
@@ -386,14 +383,4 @@ export class RedisConnection {
     if (what === "PING") this.#options.events.dead(error);
     this.#options.events.lost(error);
   }
-}
-
-/** The value in a CONFIG GET reply of one setting (RESP2 list or RESP3 map). */
-function configValue(reply: unknown): unknown {
-  if (Array.isArray(reply)) return reply[1];
-  if (reply instanceof Map) return [...reply.values()][0];
-  if (reply !== null && typeof reply === "object") {
-    return Object.values(reply)[0];
-  }
-  return undefined;
 }

@@ -18,7 +18,9 @@ import type { Logger } from "../ops/logger.ts";
 
 /**
  * Every command, key and channel pattern the service sends as its ACL
- * user: `ACL SETUSER <user> on ><password> resetchannels` then these.
+ * user: `ACL SETUSER <user> on ><password> resetchannels` then these
+ * (and `+select` with a `/db` in `REDIS_URL`: sent at each connection's
+ * handshake, a refusal fails it).
  */
 export const ACL_NEEDED = "+ping +config|get +get +set +del +exists +scan " +
   "+pttl +pexpire +eval +publish +subscribe ~async-api:* &async-api:*";

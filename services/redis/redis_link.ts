@@ -125,6 +125,7 @@ export class RedisLink {
       unsure: () => {},
       sure: () => {},
       dead: () => {},
+      denied: (error) => this.#denials.record(error),
     });
     this.#subscriber = open(this.#subscriberEvents());
     if (onMessage) this.subscribe(channel, onMessage);
@@ -158,6 +159,7 @@ export class RedisLink {
       dead: () => {
         for (const listener of this.#silentListeners) listener();
       },
+      denied: (error) => this.#denials.record(error),
     };
   }
 
