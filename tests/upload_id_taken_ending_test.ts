@@ -16,10 +16,14 @@
 
 import assert from "node:assert/strict";
 import { serveApp } from "./fixtures/served_app.ts";
+import { makeChunks } from "./fixtures/pipeline_sources.ts";
 import { nextEvent } from "./fixtures/sse.ts";
+import { until } from "./fixtures/until.ts";
+import { stalledBody } from "./fixtures/upload_client.ts";
 import {
   CHUNK,
   newId,
+  receivedOn,
   redisPair,
   slowBody,
   subscribe,
@@ -59,10 +63,19 @@ Deno.test("REDIS_URL: a retry refused 409 on B while A uploads the id leaves A's
   const onA = subscribe(a.url, id, 15_000);
   const onB = subscribe(b.url, id, 15_000);
   const [watchA, watchB] = await Promise.all([onA, onB]);
-  // A runs ~2 s; B is asked for the same id meanwhile (one DATA_DIR).
-  const first = upload(a.url, id, slowBody(20, 100));
-  await new Promise((resolve) => setTimeout(resolve, 500));
-  assert.equal(await upload(b.url, id, slowBody(2, 1)), 409);
+  // A holds its body's end until B, asked for the same id meanwhile (one
+  // DATA_DIR), has refused it; B is asked once A has received bytes.
+  const body = stalledBody(makeChunks(20, CHUNK));
+  const first = upload(a.url, id, body.stream);
+  await until(
+    async () => await receivedOn(a.url, id) > 0,
+    "A receiving the upload",
+  );
+  try {
+    assert.equal(await upload(b.url, id, slowBody(2, 1)), 409);
+  } finally {
+    body.release();
+  }
   assert.equal(await first, 201);
   for (const events of [watchA, watchB]) {
     const ending = await nextEvent(
