@@ -107,12 +107,26 @@ Deno.test("fault: delayMs holds the answer back", async () => {
   upstream.setFault("/posts/1", { delayMs: 200 });
   const started = performance.now();
   const [status, body] = await getJson(`${upstream.url}/posts/1`);
+  // A timer never fires early: load only makes this longer.
   assert.ok(performance.now() - started >= 190);
   assert.deepStrictEqual([status, body], [200, data.posts[0]]);
+});
 
-  const quick = performance.now();
-  await (await fetch(`${upstream.url}/posts/2`)).body?.cancel();
-  assert.ok(performance.now() - quick < 150);
+Deno.test("fault: delayMs holds back only the path it is set for", async () => {
+  const upstream = startFixtureUpstream();
+  upstream.setFault("/posts/1", { delayMs: 60_000 });
+  let held = true;
+  const slow = fetch(`${upstream.url}/posts/1`).then(
+    (res) => res.body?.cancel(),
+    () => {},
+  ).finally(() => held = false);
+  await upstream.waitForRequests(1, "/posts/1");
+  const [status, body] = await getJson(`${upstream.url}/posts/2`);
+  assert.deepStrictEqual([status, body], [200, data.posts[1]]);
+  // Answered while /posts/1 is still held back.
+  assert.ok(held, "/posts/1 answered before /posts/2");
+  await upstream[Symbol.asyncDispose]();
+  await slow;
 });
 
 Deno.test("fault: status with Retry-After", async () => {
@@ -237,19 +251,32 @@ Deno.test("waitForRequests gives up after timeoutMs", async () => {
 });
 
 Deno.test("dispose cuts short a pending delay and rejects waiters", async () => {
+  const delayMs = 60_000;
+  // Started before the request, so it runs out before the fixture's delay:
+  // a dispose that waited that delay out comes second.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const ranOut = new Promise<string>((resolve) => {
+    timer = setTimeout(() => resolve("the delay ran out"), delayMs);
+  });
   const upstream = startFixtureUpstream();
-  upstream.setFault("*", { delayMs: 60_000 });
+  upstream.setFault("*", { delayMs });
   const response = fetch(`${upstream.url}/posts/1`).then(
     (res) => res.body?.cancel(),
     () => {},
   );
   await upstream.waitForRequests(1);
   const waiting = assert.rejects(upstream.waitForRequests(5));
-  const started = performance.now();
-  await upstream[Symbol.asyncDispose]();
-  await response;
-  await waiting;
-  assert.ok(performance.now() - started < 5_000);
+  const disposed = (async () => {
+    await upstream[Symbol.asyncDispose]();
+    await response;
+    await waiting;
+    return "disposed";
+  })();
+  try {
+    assert.equal(await Promise.race([disposed, ranOut]), "disposed");
+  } finally {
+    clearTimeout(timer);
+  }
 });
 
 Deno.test("startJsonPlaceholder runs the real service", async () => {
