@@ -18,7 +18,7 @@ import {
 } from "../services/http/body_framing.ts";
 import { spawnService } from "./fixtures/spawn.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";
-import { untilClosed } from "./fixtures/until_closed.ts";
+import { firstLine, untilClosed } from "./fixtures/until_closed.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
 
 const encoder = new TextEncoder();
@@ -117,13 +117,26 @@ Deno.test("a GET with a tiny body sent whole keeps its connection for the next r
       "GET /posts/1 HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n" +
         "content-length: 2\r\n\r\n{}",
     ));
-    // Idle past the linger (2 s) of a closed body, then a second request.
-    await new Promise((resolve) => setTimeout(resolve, 3000));
+    assert.match(await firstLine(conn), /^HTTP\/1.1 200 /);
+    // A connection whose answer came after ours, with a long body left
+    // unread, closed by its linger: ours, had it been lingering too (the
+    // same LINGER_MS from an earlier answer), would have been closed first.
+    const later = await Deno.connect({ port });
+    await later.write(encoder.encode(
+      "GET /posts/1 HTTP/1.1\r\nhost: x\r\ncontent-length: 100000\r\n\r\n{}",
+    ));
+    const lingered = await untilClosed(later, 15_000);
+    assert.match(lingered.text, /^HTTP\/1.1 200 /);
+    assert.equal(
+      lingered.open,
+      false,
+      "the long body's connection lingered on",
+    );
+    // Then a second request on ours.
     await conn.write(encoder.encode(
       "GET /posts/2 HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
     ));
     const end = await untilClosed(conn, 10_000);
-    assert.match(end.text, /^HTTP\/1.1 200 /);
     assert.match(end.text, /HTTP\/1.1 200 OK[^]*"id": 2/);
   });
 });
