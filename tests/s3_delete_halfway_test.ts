@@ -16,7 +16,8 @@
  */
 
 import assert from "node:assert/strict";
-import { bucketContents, sharedCeph } from "./fixtures/ceph.ts";
+import { metadataKey } from "../services/storage/s3_upload.ts";
+import { bucketContents, type Ceph, sharedCeph } from "./fixtures/ceph.ts";
 import { bytesOf, cephTest, s3Args, sha256Hex } from "./fixtures/s3_app.ts";
 import {
   assertStoredAlone,
@@ -26,10 +27,27 @@ import {
 } from "./fixtures/s3_proxied.ts";
 import { serveApp } from "./fixtures/served_app.ts";
 import { startTcpProxy } from "./fixtures/tcp_proxy.ts";
+import { until } from "./fixtures/until.ts";
 
 const MiB = 1024 * 1024;
 // Long enough for a 5 MiB part on a loaded machine.
 const TIMEOUT_MS = 2500;
+// The later instance's uploads' idle timeout: what its sweep calls old.
+const IDLE_MS = 1000;
+
+/** When radosgw dates object `key` (to the second), ms since the epoch. */
+async function lastModified(ceph: Ceph, key: string): Promise<number> {
+  const query = `list-type=2&prefix=${encodeURIComponent(key)}`;
+  const res = await ceph.client.fetch(
+    `${ceph.endpoint}/${ceph.bucket}?${query}`,
+    { method: "GET", ...(ceph.http ? { client: ceph.http } : {}) },
+  );
+  const text = await res.text();
+  assert.ok(res.ok, text);
+  const at = /<LastModified>([^<]*)<\/LastModified>/.exec(text)?.[1];
+  assert.ok(at !== undefined, `${key} not listed: ${text}`);
+  return Date.parse(at);
+}
 
 cephTest(
   "s3: a delete that removed the content, not the metadata (503): the id is 404, and an upload under it is stored, not 409 for good",
@@ -124,9 +142,10 @@ cephTest(
       left,
       () => proxy.holdRequest(META_DELETE),
     );
-    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    const at = await lastModified(ceph, metadataKey(left));
+    await until(() => Date.now() - at > IDLE_MS, "the leftover aged");
     await using _later = await serveApp({
-      args: s3Args(ceph, [...args, "--upload-idle-timeout-ms", "1000"]),
+      args: s3Args(ceph, [...args, "--upload-idle-timeout-ms", `${IDLE_MS}`]),
     });
     assert.deepEqual(await bucketContents(ceph), { keys: [], uploads: [] });
   },
