@@ -13,6 +13,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import assert from "node:assert/strict";
 import { type NginxServer, startCachingProxy } from "./fixtures/nginx.ts";
 import { serveCaching } from "./fixtures/caching_service.ts";
+import { until } from "./fixtures/until.ts";
 
 /** The service (TTL 1 s unless told) on a fixture upstream, nginx in front. */
 async function stack(
@@ -145,23 +146,33 @@ Deno.test("NGINX_ACCEL_EXPIRES: nginx keeps an aged answer no longer than the en
     args: ["--nginx-accel-expires", "true"],
   });
   await (await fetch(`${s.served.url}/posts/1`)).body?.cancel();
-  await sleep(2200);
+  // Asked with nothing sent, so the entry is not touched.
+  const here = () => s.served.app.cache.hit("/posts/1");
+  await until(() => (here()?.ageSeconds ?? 0) >= 2, "the entry here at Age 2");
 
-  // Age 3 of 4 here: nginx, which reads max-age and not Age, would keep it
-  // 4 s more, until the entry here had been expired for 3 s.
+  // Age 2 of 4 here: nginx, which reads max-age and not Age, would keep it
+  // 4 s more, until the entry here had been expired for 2 s.
   const aged = await s.viaNginx("/posts/1");
   assert.equal(aged.nginx, "MISS");
   assert.match(aged.ours ?? "", /; hit; /);
-  assert.ok(Number(aged.headers.get("age")) >= 3);
+  const age = Number(aged.headers.get("age"));
+  assert.ok(age >= 2, `Age ${age}`);
   assert.equal(aged.headers.get("cache-control"), "public, max-age=4");
   // nginx keeps X-Accel-Expires to itself.
   assert.equal(aged.headers.get("x-accel-expires"), null);
   const direct = await fetch(`${s.served.url}/posts/1`);
   await direct.body?.cancel();
 
-  // Past the entry's lifetime here (its 4 s ended 0.4 s before): nginx
-  // asks again rather than answering from its copy.
-  await sleep(2000);
+  // Past what was left of the entry's lifetime here, on nginx's clock (its
+  // Date, whole seconds: it keeps a copy through the second its time ends
+  // in): nginx asks again rather than answering from its copy.
+  const stored = Date.parse(aged.headers.get("date") ?? "") / 1000;
+  const left = 4 - age;
+  await until(
+    () => Math.floor(Date.now() / 1000) > stored + left,
+    "the copy's lifetime over on nginx's clock",
+  );
+  assert.equal(here(), undefined, "the entry here has expired");
   const expired = await s.viaNginx("/posts/1");
   assert.notEqual(
     expired.nginx,
