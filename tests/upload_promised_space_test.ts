@@ -90,3 +90,44 @@ Deno.test("a disk too full for the declared length: 507, and one upload.no_space
   assert.equal(lines[0]!.requestId, "full-1");
   assert.match(String(lines[0]!.detail), /free disk space/);
 });
+
+/** A body of `bytes` in 64 KiB chunks with no declared length (chunked). */
+function unsized(bytes: number): ReadableStream<Uint8Array> {
+  let left = bytes;
+  return new ReadableStream({
+    pull(controller) {
+      const size = Math.min(64 * 1024, left);
+      controller.enqueue(new Uint8Array(size).fill(7));
+      left -= size;
+      if (left === 0) controller.close();
+    },
+  });
+}
+
+Deno.test("a disk that fills under bodies of no declared length: 507, and one upload.no_space error line for the burst", async () => {
+  // With no length to check first, the disk fills during the body. Each
+  // such 507 was its own error line, with the request id alone: a burst
+  // of them (curl -T from a pipe, a chunked client) logged a line per
+  // upload beside its access line, where the 507s before the body are one
+  // line a burst, and nothing said the disk was full.
+  await using disk = await mountTmpfs({ sizeBytes: MIB });
+  await using served = await serveApp({ dataDir: disk.dir });
+  const ids = ["chunked-1", "chunked-2", "chunked-3"];
+  for (const id of ids) {
+    const res = await fetch(`${served.url}/files`, {
+      method: "POST",
+      headers: {
+        "x-request-id": id,
+        "content-type": "application/octet-stream",
+      },
+      body: unsized(2 * MIB),
+    });
+    assert.equal(res.status, 507, await res.text());
+  }
+  const lines = served.records.filter((r) => r.msg === "upload.no_space");
+  assert.equal(lines.length, 1, JSON.stringify(lines));
+  assert.equal(lines[0]!.level, "error");
+  assert.equal(lines[0]!.requestId, "chunked-1");
+  assert.equal(lines[0]!.reason, "during_body");
+  assert.match(String(lines[0]!.detail), /disk is full/);
+});

@@ -73,7 +73,7 @@ class UploadRoute {
   readonly #o: FilesOptions;
   readonly #tracker: UploadTracker;
   readonly #helpers: UploadHelpers;
-  /** 507s before the body, said to the operator: upload_length.ts. */
+  /** 507s before and during the body, said to the operator: upload_length.ts. */
   readonly #noSpace: ReturnType<typeof noSpaceLine>;
 
   constructor(
@@ -358,10 +358,11 @@ class UploadRoute {
     });
     if (failure) {
       this.#report({ outcome: failure.outcome, bytes: 0 }, ctx);
-      if (failure.log) {
-        logger[failure.log](`upload.${failure.outcome}`, {
-          requestId: ctx.requestId,
-        });
+      const { requestId } = ctx, { detail } = failure.details;
+      if (failure.outcome === "no_space") {
+        this.#noSpace.record("during_body", { requestId, detail });
+      } else if (failure.log) {
+        logger[failure.log](`upload.${failure.outcome}`, { requestId });
       }
       return problem(failure.status, { ...failure.details, instance }, {
         headers: { ...headers, ...failure.headers },

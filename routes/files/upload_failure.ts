@@ -148,11 +148,11 @@ const RULES: Rule<Error>[] = [
     headers: { "retry-after": "1" },
     log: "error",
   })),
+  // Logged by the route, one line a burst (upload_length.ts noSpaceLine).
   rule(NoSpaceError, () => ({
     outcome: "no_space",
     status: 507,
     details: { detail: "The disk is full; nothing was kept" },
-    log: "error",
   })),
 ];
 

@@ -125,11 +125,16 @@ export function promisedSpaceRefusal(
 }
 
 /**
- * The error line of the 507s given before the body, one a burst: a full
- * disk is the operator's to fix, and only the access lines (info,
- * `"upload":"no_space"`) told it, nothing at `LOG_LEVEL=warn`.
+ * The error line of the 507s, one a burst: a full disk is the operator's
+ * to fix, and only the access lines (info, `"upload":"no_space"`) told it,
+ * nothing at `LOG_LEVEL=warn`. `before_body` counts those refused for
+ * their declared length, `during_body` those the disk filled under (a body
+ * of no declared length): each of these was a line of its own, a flood of
+ * them a line per upload.
  */
-export function noSpaceLine(logger: Logger): CountedLine<"before_body"> {
+export function noSpaceLine(
+  logger: Logger,
+): CountedLine<"before_body" | "during_body"> {
   return new CountedLine({
     logger,
     msg: "upload.no_space",
