@@ -2,7 +2,8 @@
  * `/readyz` on a real Ceph radosgw, as a load balancer polls it: with
  * radosgw stopped, the service's bucket deleted or its user suspended it
  * answers 503 problem+json naming the dependency (`storage`) and why
- * (`unreachable`, `bucket-missing`, `credentials-refused`), one
+ * (`unreachable`, `bucket-missing`, `credentials-refused`; `unresponsive`
+ * for one that takes connections and never answers), one
  * `files.storage_down` line says so, and once the store serves again it is
  * 200 and `files.storage_ready` says that. Before, `/readyz` stayed 200
  * through all three, so a load balancer kept sending uploads to an instance
@@ -55,6 +56,44 @@ cephTest(
     await expectReadyAgain(service);
     const downs = service.lines.filter((l) => l.includes("storage_down"));
     assert.equal(downs.length, 1, downs.join("\n"));
+  },
+);
+
+cephTest(
+  "s3: radosgw hanging (takes connections, answers nothing): /readyz 503 'unresponsive' long before S3_TIMEOUT_MS, said once, 200 once it answers again",
+  async () => {
+    await using ceph = await sharedCeph();
+    // S3_TIMEOUT_MS far past the wait: the 503 is no request timing out.
+    await using proxied = await behindProxy(ceph, { timeoutMs: 600_000 });
+    const { proxy, served } = proxied;
+    assert.equal((await readyz(served.url)).status, 200);
+    proxy.stall();
+    try {
+      let last = { status: 0, body: "" };
+      await until(async () => {
+        last = await readyz(served.url);
+        return last.status === 503;
+      }, "/readyz 503 for a store that hangs");
+      const problem = JSON.parse(last.body) as Record<string, unknown>;
+      assert.equal(problem.dependency, "storage", last.body);
+      // It was "unreachable" (after a probe's 5 s cap): the store is there.
+      assert.equal(problem.reason, "unresponsive", last.body);
+      assert.match(String(problem.detail), /S3_ENDPOINT/);
+    } finally {
+      proxy.resume();
+    }
+    // The probe under way gets its answer: ready, with nothing else asked.
+    await until(
+      async () => (await readyz(served.url)).status === 200,
+      "/readyz 200 once the store answers",
+    );
+    const turns = served.records.filter((r) =>
+      r.msg === "files.storage_down" || r.msg === "files.storage_ready"
+    ).map((r) => `${r.msg} ${r.reason ?? ""}`.trim());
+    assert.deepEqual(turns, [
+      "files.storage_down unresponsive",
+      "files.storage_ready",
+    ]);
   },
 );
 

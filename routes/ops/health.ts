@@ -15,7 +15,8 @@
  * (unreachable, its bucket missing, the credentials refused), naming the
  * dependency and why, and 200 again once it can: the verdict of the
  * storage's recent requests or of a probe at most every 2 s
- * (`services/storage/s3_health.ts`), never a request to the store per hit.
+ * (`services/storage/s3_health.ts`), never a request to the store per hit;
+ * a store that hangs is `unresponsive` within 4 s of its last answer.
  *
  * @module
  */
@@ -56,6 +57,8 @@ export interface HealthDeps {
 // at, not hosts or names (the store's own answer goes to the log).
 const STORE_DOWN: Record<StoreDownReason, string> = {
   unreachable: "The file storage (S3_ENDPOINT) cannot be reached",
+  unresponsive: "The file storage (S3_ENDPOINT) takes requests " +
+    "but does not answer them",
   "bucket-missing": "The file storage's bucket (S3_BUCKET) is missing",
   "credentials-refused": "The file storage refuses this service's " +
     "credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)",
@@ -63,9 +66,10 @@ const STORE_DOWN: Record<StoreDownReason, string> = {
     "(over 15 min off the store's: check its time sync)",
 };
 
-// How long `/readyz` waits for a build about to end: a small folder's takes
-// a few ms, and a probe right after the start should not see it. Well below
-// the 1 s a Kubernetes probe waits by default.
+// How long `/readyz` waits for a build about to end (a small folder's takes
+// a few ms, and a probe right after the start should not see it) or for the
+// store's probe. Fixed: well below the 1 s a Kubernetes probe waits by
+// default, and only the call that starts a probe waits.
 const READY_WAIT_MS = 200;
 
 /**

@@ -34,8 +34,8 @@ export const ProblemSchema = z.object({
     .describe("On `/readyz`'s 503: what cannot serve.").optional(),
   reason: z.string().describe(
     "On `/readyz`'s 503: why the `dependency` cannot serve " +
-      "(`unreachable`, `bucket-missing`, `credentials-refused`, " +
-      "`clock-skewed`).",
+      "(`unreachable`, `unresponsive`, `bucket-missing`, " +
+      "`credentials-refused`, `clock-skewed`).",
   ).optional(),
 }).loose().describe("RFC 9457 problem details.");
 

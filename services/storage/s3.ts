@@ -13,7 +13,11 @@
 import { Buffer } from "node:buffer";
 import { type FileMetadata, isValidId, newId } from "./metadata.ts";
 import { S3Bucket, type S3BucketOptions } from "./s3_bucket.ts";
-import { S3Health, type StoreVerdict } from "./s3_health.ts";
+import {
+  MAX_UNRESPONSIVE_MS,
+  S3Health,
+  type StoreVerdict,
+} from "./s3_health.ts";
 import { lastBeats, liveKey } from "./s3_heartbeat.ts";
 import { sweepLeftovers } from "./s3_leftovers.ts";
 import { deleteStored, deleteStoredIf } from "./s3_delete.ts";
@@ -87,14 +91,20 @@ export class S3Storage implements FileStorage, Disposable {
     checkWholeNumbers({ partsInFlight, heartbeatMs });
     // The probe: a listing of no keys, which names the bucket missing or
     // the credentials refused in its answer (a HeadBucket's has no body).
+    // Unresponsive no later than a request of the store times out (the
+    // operator's S3_TIMEOUT_MS), and at most 2 s: a listing of no keys
+    // takes milliseconds on a store that serves.
     this.#health = new S3Health({
-      probe: (signal) =>
+      probe: () =>
         this.#bucket.run({
           method: "GET",
           key: "",
           query: { "list-type": "2", prefix: "files/", "max-keys": "0" },
-          signal,
         }),
+      unresponsiveMs: Math.min(
+        options.timeoutMs ?? MAX_UNRESPONSIVE_MS,
+        MAX_UNRESPONSIVE_MS,
+      ),
       ...(options.onReadinessChange
         ? { onChange: options.onReadinessChange }
         : {}),
@@ -122,8 +132,8 @@ export class S3Storage implements FileStorage, Disposable {
 
   /**
    * Whether the store serves, for `/readyz`: the verdict of the last
-   * request to it, or of a probe once that is older than 2 s
-   * (waited for at most `waitMs`; see `s3_health.ts`).
+   * request to it, or of a probe once that is older than 2 s (waited for
+   * at most `waitMs`; `unresponsive` once it is late: see `s3_health.ts`).
    */
   readiness(waitMs: number): Promise<StoreVerdict> {
     return this.#health.verdict(waitMs);

@@ -49,6 +49,7 @@ import { readEnv } from "../ops/startup.ts";
 import {
   proxyAuthRequired,
   refusal,
+  silentFor,
   skewedHead,
   unreachable,
 } from "./s3_errors.ts";
@@ -207,7 +208,7 @@ export class S3Bucket implements Disposable {
     // `idleTimed`), not in total: a long download to a slow client is fine.
     const timeout = new AbortController();
     const timer = setTimeout(
-      () => timeout.abort(new StorageTimeoutError(this.#timeoutMs)),
+      () => timeout.abort(silentFor(this.#timeoutMs)),
       this.#timeoutMs,
     );
     const signal = request.signal
@@ -326,14 +327,6 @@ function mayBeBucketMissing(method: string, res: Response): boolean {
   return res.status === 404 && method !== "HEAD" && res.body !== null;
 }
 
-/** The store sent nothing for `ms`. */
-class StorageTimeoutError extends StorageUnavailableError {
-  constructor(ms: number) {
-    super(`The object store sent nothing for ${ms} ms`);
-    this.name = "StorageTimeoutError";
-  }
-}
-
 /**
  * `res` with a body that fails once the store sends nothing for `ms` while
  * it is being read; the request is then aborted through `timeout` and the
@@ -354,7 +347,7 @@ function idleTimed(
     async pull(controller) {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const late = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new StorageTimeoutError(ms)), ms);
+        timer = setTimeout(() => reject(silentFor(ms)), ms);
       });
       try {
         const { done, value } = await Promise.race([reader.read(), late]);

@@ -35,6 +35,24 @@ export class S3Error extends Error {
 }
 
 /**
+ * The store sent nothing for `ms`: it took the connection (or the request)
+ * and went silent, a store hanging (a stopped radosgw process, a path that
+ * went dark) rather than one that refuses; `/readyz` says `unresponsive`.
+ */
+export class StorageTimeoutError extends StorageUnavailableError {
+  /** Creates the error. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "StorageTimeoutError";
+  }
+}
+
+/** The {@linkcode StorageTimeoutError} of a store silent for `ms`. */
+export function silentFor(ms: number): StorageTimeoutError {
+  return new StorageTimeoutError(`The object store sent nothing for ${ms} ms`);
+}
+
+/**
  * The store's TLS certificate is not trusted here (a private CA not named
  * by DENO_CERT, a name or date that does not fit): the store may well be
  * up, but nothing reaches it until a setting changes.
@@ -235,6 +253,14 @@ export function unreachable(
   error: unknown,
 ): StorageUnavailableError {
   const reason = describe(error);
+  // fetch rejects with the timeout's reason: the store took the request
+  // and went silent, which `/readyz` tells from one refusing connections.
+  if (error instanceof StorageTimeoutError) {
+    return new StorageTimeoutError(
+      `The object store did not answer ${method}: ${reason}`,
+      { cause: error },
+    );
+  }
   // rustls's words, e.g. "invalid peer certificate: UnknownIssuer".
   if (/invalid peer certificate/i.test(reason)) {
     return new StorageCertificateError(

@@ -1,13 +1,23 @@
 /**
  * Whether an S3 store can serve, for `/readyz`: the verdict of the
  * storage's own requests (the last one answered or failed), held for
- * {@linkcode S3HealthOptions.holdMs}; once older, one probe at a time (a
- * bounded ListObjectsV2 of no keys) makes a new one. A load balancer
- * polling every second from many places thus costs at most one request to
- * the store per `holdMs` per instance, none while files are being served.
- * Before, `/readyz` said 200 with the store unreachable, its bucket deleted
- * or the credentials refused, so a load balancer kept sending uploads to an
+ * {@linkcode HOLD_MS}; once older, one probe at a time (a bounded
+ * ListObjectsV2 of no keys) makes a new one. A load balancer polling every
+ * second from many places thus costs at most one request to the store per
+ * `HOLD_MS` per instance, none while files are being served. Before,
+ * `/readyz` said 200 with the store unreachable, its bucket deleted or the
+ * credentials refused, so a load balancer kept sending uploads to an
  * instance that could only answer 503.
+ *
+ * A store that takes connections and never answers (a radosgw process
+ * stopped, a path gone dark) is `unresponsive` once a probe has waited
+ * {@linkcode S3HealthOptions.unresponsiveMs} (the caller's `S3_TIMEOUT_MS`,
+ * at most 2 s), not when the probe gives up: `/readyz` stayed 200 for the
+ * probe's whole 5 s cap before, each call waiting 200 ms on it, while a
+ * load balancer sent uploads that waited `S3_TIMEOUT_MS` each. So `/readyz`
+ * turns 503 at most `HOLD_MS` + `unresponsiveMs` (4 s) after the store's
+ * last answer, and only the call that starts a probe waits for it (200 ms
+ * at most, `routes/ops/health.ts`): the others answer the last verdict.
  *
  * Like a `RedisHealth`, each change is said once ({@linkcode
  * S3HealthOptions.onChange}), not each failure.
@@ -22,11 +32,13 @@ import {
   StorageRefusedError,
   StorageUnavailableError,
 } from "./storage.ts";
+import { StorageTimeoutError } from "./s3_errors.ts";
 import { checkWholeNumbers } from "../ops/whole_numbers.ts";
 
 /** Why the store cannot serve. */
 export type StoreDownReason =
   | "unreachable"
+  | "unresponsive"
   | "bucket-missing"
   | "credentials-refused"
   | "clock-skewed";
@@ -36,17 +48,29 @@ export type StoreVerdict =
   | { ready: true }
   | { ready: false; reason: StoreDownReason; error: Error };
 
+/**
+ * How long a verdict holds before a probe renews it, ms: fixed, as it only
+ * bounds the cost on the store (one probe per instance per hold) and how
+ * stale a 200 can be; the time to a 503 is `unresponsiveMs`'s to set.
+ */
+export const HOLD_MS = 2000;
+
+/** The most {@linkcode S3HealthOptions.unresponsiveMs} defaults to, ms. */
+export const MAX_UNRESPONSIVE_MS = 2000;
+
 /** Options of {@linkcode S3Health}. */
 export interface S3HealthOptions {
   /**
    * Asks the store whether it serves; rejects as the storage's requests
-   * do. Given a signal that aborts after `probeTimeoutMs`.
+   * do (a store that stays silent: within the storage's own timeout).
    */
-  probe: (signal: AbortSignal) => Promise<unknown>;
-  /** How long a verdict holds before a probe renews it, ms. @default {2000} */
-  holdMs?: number;
-  /** Longest wait for a probe's answer, ms. @default {5000} */
-  probeTimeoutMs?: number;
+  probe: () => Promise<unknown>;
+  /**
+   * How long a probe may go unanswered before the store is `unresponsive`
+   * (the probe goes on: its answer makes the store ready again).
+   * @default {2000}
+   */
+  unresponsiveMs?: number;
   /** Called once per change of the verdict (not for the first "ready"). */
   onChange?: (verdict: StoreVerdict) => void;
 }
@@ -63,14 +87,14 @@ export function downReason(error: unknown): StoreDownReason | undefined {
   // Before the refusal it is a kind of: the credentials are right.
   if (error instanceof StorageClockError) return "clock-skewed";
   if (error instanceof StorageRefusedError) return "credentials-refused";
+  if (error instanceof StorageTimeoutError) return "unresponsive";
   return "unreachable";
 }
 
 /** The verdict of one S3 store, from its requests and probes. */
 export class S3Health {
   readonly #probe: S3HealthOptions["probe"];
-  readonly #holdMs: number;
-  readonly #probeTimeoutMs: number;
+  readonly #unresponsiveMs: number;
   readonly #onChange: ((verdict: StoreVerdict) => void) | undefined;
   #verdict: StoreVerdict = { ready: true };
   #at = -Infinity;
@@ -78,11 +102,10 @@ export class S3Health {
 
   /** Creates the health; no request is made. */
   constructor(options: S3HealthOptions) {
-    const { holdMs = 2000, probeTimeoutMs = 5000 } = options;
-    checkWholeNumbers({ holdMs, probeTimeoutMs });
+    const { unresponsiveMs = MAX_UNRESPONSIVE_MS } = options;
+    checkWholeNumbers({ unresponsiveMs }, { min: 1 });
     this.#probe = options.probe;
-    this.#holdMs = holdMs;
-    this.#probeTimeoutMs = probeTimeoutMs;
+    this.#unresponsiveMs = unresponsiveMs;
     this.#onChange = options.onChange;
   }
 
@@ -100,35 +123,43 @@ export class S3Health {
   }
 
   /**
-   * The verdict: the last one while it holds; else a probe's, waited for
-   * at most `waitMs` (the last verdict meanwhile: the probe goes on and
-   * renews it).
+   * The verdict: the last one while it holds or while a probe is under way
+   * (it turns `unresponsive` once the probe is late); else a new probe's,
+   * waited for at most `waitMs` by this call alone (the last verdict
+   * meanwhile: the probe goes on and renews it).
    */
   async verdict(waitMs: number): Promise<StoreVerdict> {
-    if (performance.now() - this.#at < this.#holdMs) return this.#verdict;
-    this.#probing ??= this.#probeOnce().finally(() => {
+    if (performance.now() - this.#at < HOLD_MS) return this.#verdict;
+    if (this.#probing !== undefined) return this.#verdict;
+    const probing = this.#probeOnce().finally(() => {
       this.#probing = undefined;
     });
+    this.#probing = probing;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const late = new Promise<StoreVerdict>((resolve) => {
       timer = setTimeout(() => resolve(this.#verdict), waitMs);
     });
     try {
-      return await Promise.race([this.#probing, late]);
+      return await Promise.race([probing, late]);
     } finally {
       clearTimeout(timer);
     }
   }
 
   async #probeOnce(): Promise<StoreVerdict> {
+    // Late, the store is unresponsive at once, said once, whether or not
+    // `/readyz` is being asked; the probe's answer, if it comes, renews it.
+    const ms = this.#unresponsiveMs;
+    const late = setTimeout(() => this.failed(unanswered(ms)), ms);
     try {
-      await this.#probe(AbortSignal.timeout(this.#probeTimeoutMs));
+      await this.#probe();
       this.answered();
     } catch (error) {
-      const failure = probeFailure(error, this.#probeTimeoutMs);
       // Any other refusal is not the store's state: the last verdict holds.
-      if (failure === undefined) this.#at = performance.now();
-      else this.failed(failure);
+      if (downReason(error) === undefined) this.#at = performance.now();
+      else this.failed(error);
+    } finally {
+      clearTimeout(late);
     }
     return this.#verdict;
   }
@@ -143,21 +174,9 @@ export class S3Health {
   }
 }
 
-/**
- * What a probe's `error` says of the store: itself when the store is
- * unavailable, an unavailability when the probe's own timeout cut it off,
- * else `undefined` (another refusal, of that request).
- */
-function probeFailure(
-  error: unknown,
-  timeoutMs: number,
-): StorageUnavailableError | undefined {
-  if (error instanceof StorageUnavailableError) return error;
-  if (!(error instanceof DOMException) || error.name !== "TimeoutError") {
-    return undefined;
-  }
-  return new StorageUnavailableError(
-    `The object store did not answer in ${timeoutMs} ms`,
-    { cause: error },
+/** What a probe unanswered for `ms` says of the store. */
+function unanswered(ms: number): StorageTimeoutError {
+  return new StorageTimeoutError(
+    `The object store did not answer a listing of no keys in ${ms} ms`,
   );
 }
