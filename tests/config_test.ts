@@ -117,9 +117,17 @@ Deno.test("README's Settings table has every setting, its flag and default as th
     .map((line) => line.split("|").slice(1, -1).map((cell) => cell.trim()));
   // The proxy variables fetch reads (and the S3 parts with it) have no flag.
   const rows = all.filter(([, flag]) => flag !== "none");
-  const proxyNames = all.filter(([, flag]) => flag === "none")
-    .flatMap(([env]) => env!.match(/[A-Za-z_]+/g) ?? []);
-  assert.deepEqual(proxyNames.sort(), [...PROXY_ENV].sort());
+  const proxyRows = all.filter(([, flag]) => flag === "none")
+    .map(([env]) => env!.match(/[A-Za-z_]+/g) ?? []);
+  assert.deepEqual(proxyRows.flat().sort(), [...PROXY_ENV].sort());
+  // --help lists them as README's rows group them (it listed none).
+  const help = helpText();
+  for (const names of proxyRows) {
+    assert.ok(
+      help.includes(`\n  env ${names.join(", ")}   default (unset)\n`),
+      names.join(", "),
+    );
+  }
   assert.deepEqual(
     rows.map(([env, flag, fallback]) => [env, flag, fallback!.split(": ")[0]]),
     SETTINGS.map((s) => [

@@ -9,6 +9,7 @@
 
 import assert from "node:assert/strict";
 import { SETTINGS } from "../services/ops/config.ts";
+import { PROXY_ENV } from "../services/storage/proxy_rules.ts";
 import { upload } from "./fixtures/files_service.ts";
 import { spawnService } from "./fixtures/spawn.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
@@ -37,6 +38,11 @@ Deno.test("main.ts --help prints every setting and exits 0", async () => {
   for (const setting of SETTINGS) {
     assert.ok(stdout.includes(setting.env), setting.env);
     assert.ok(stdout.includes(`--${setting.flag}`), setting.flag);
+  }
+  // The proxy variables fetch (and the S3 parts) read, which have no flag:
+  // --help named none of them.
+  for (const name of PROXY_ENV) {
+    assert.match(stdout, new RegExp(`\n  env (\\w+, )?${name}\\b`), name);
   }
 });
 

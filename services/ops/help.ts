@@ -1,10 +1,13 @@
 /**
  * The `--help` text of the service: usage, then every setting of
- * {@linkcode SETTINGS} with its flag, environment variable and default.
+ * {@linkcode SETTINGS} with its flag, environment variable and default,
+ * then the proxy variables read from the environment only
+ * ({@linkcode PROXY_SETTINGS}).
  *
  * @module
  */
 
+import { PROXY_SETTINGS } from "./proxy_settings.ts";
 import { SETTINGS } from "./settings.ts";
 
 /** A default as `--help` shows it: none, or empty, in words. */
@@ -19,6 +22,10 @@ export function helpText(): string {
     `  --${s.flag} <value>   env ${s.env}   default ${shownDefault(s.default)}`,
     `      ${s.help}`,
   ]);
+  const envOnly = PROXY_SETTINGS.flatMap((s) => [
+    `  env ${s.names.join(", ")}   default (unset)`,
+    `      ${s.help}`,
+  ]);
   return [
     "async-api: a cached JSONPlaceholder front and a streaming upload service",
     "",
@@ -29,6 +36,11 @@ export function helpText(): string {
     "the default. A bad value stops the start with exit code 2.",
     "",
     ...rows,
+    "",
+    "Read from the environment only, as Deno's fetch reads them:",
+    "",
+    ...envOnly,
+    "",
     "  --healthcheck",
     "      ask the instance on HOST:PORT for /healthz; exit 0 when healthy, else 1",
     "      (for container HEALTHCHECKs, where no curl is at hand)",

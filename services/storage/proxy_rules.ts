@@ -34,17 +34,7 @@ import { Buffer } from "node:buffer";
 import ipaddr from "ipaddr.js";
 
 /** The environment variables the rules are read from. */
-export const PROXY_ENV = [
-  "ALL_PROXY",
-  "all_proxy",
-  "HTTPS_PROXY",
-  "https_proxy",
-  "HTTP_PROXY",
-  "http_proxy",
-  "NO_PROXY",
-  "no_proxy",
-  "REQUEST_METHOD",
-] as const;
+export { PROXY_ENV } from "../ops/proxy_settings.ts";
 
 /** A proxy named by the environment. */
 export interface Proxy {
