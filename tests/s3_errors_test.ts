@@ -23,6 +23,7 @@ import {
   StorageRefusedError,
   StorageUnavailableError,
 } from "../services/storage/storage.ts";
+import { StorageProxyError } from "../services/storage/proxy_tunnel.ts";
 
 const FETCH = "fetch failed: error sending request for url " +
   "(https://127.0.0.1:9/expired-files/?list-type=2): client error (Connect)";
@@ -97,4 +98,24 @@ Deno.test("AWS's AccountProblem and AllAccessDisabled stop the start, naming AWS
     assert.ok(error instanceof StorageRefusedError, code);
     assert.equal(startRefusal(error)?.setting, "AWS_ACCESS_KEY_ID", code);
   }
+});
+
+Deno.test("an answer that may be a proxy's (no S3 request id) and names no code is StorageProxyError, naming the proxy", () => {
+  const proxy = {
+    scheme: "http" as const,
+    hostname: "proxy.internal",
+    port: 3128,
+    shown: "http://proxy.internal:3128",
+  };
+  for (const status of [403, 400, 407]) {
+    const error = refusal("PUT", "/b/files/x", status, undefined, proxy);
+    assert.ok(error instanceof StorageProxyError, String(status));
+    assert.equal(error.status, status);
+    assert.match(error.message, /proxy\.internal:3128/);
+  }
+  // The store's own answer, code and all, through the same proxy.
+  assert.ok(
+    refusal("GET", "/b/", 403, "AccessDenied", proxy) instanceof
+      StorageRefusedError,
+  );
 });

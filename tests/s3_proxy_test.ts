@@ -208,7 +208,7 @@ cephTest(
 );
 
 cephTest(
-  "s3 over http behind a proxy asking for credentials (407 to the request itself): a 503 naming the proxy, not a 500 blaming the store",
+  "s3 over http behind a proxy refusing the requests themselves (407; 403 for a host it does not admit; 400): each a 503 naming the proxy in one counted line, /readyz not blaming the credentials",
   async () => {
     await using ceph = await sharedCeph();
     const gateway = Number(new URL(ceph.endpoint).port);
@@ -223,17 +223,27 @@ cephTest(
           HTTP_PROXY: proxy.url,
         },
       );
-      proxy.refuse(407);
-      const refused = await upload(app.url, bytesOf(1024));
-      assert.equal(refused.status, 503, refused.text);
-      assert.ok(refused.res.headers.get("retry-after"));
+      // A 403 without a code was a refusal of the credentials (503 blaming
+      // AWS_ACCESS_KEY_ID), a 400 a 500 and a stack per request.
+      for (const status of [407, 403, 400]) {
+        proxy.refuse(status);
+        const refused = await upload(app.url, bytesOf(1024, status));
+        assert.equal(refused.status, 503, refused.text);
+        assert.ok(refused.res.headers.get("retry-after"));
+        const listed = await fetch(`${app.url}/files`);
+        assert.equal(listed.status, 503, await listed.text());
+      }
       assert.equal(trap.connections, 0, "nothing went straight to the store");
       // The log is written in batches: the line may follow the answer.
       await until(() => unavailableLines(app).length > 0, "the error line");
-      assert.match(
-        JSON.stringify(unavailableLines(app)[0]),
-        /StorageProxyError.*407/,
-      );
+      const errors = unavailableLines(app);
+      // The first in full; the next ones of the same kind only counted.
+      assert.equal(errors.length, 1, JSON.stringify(errors).slice(0, 2000));
+      assert.match(JSON.stringify(errors[0]), /StorageProxyError.*407/);
+      const ready = await fetch(`${app.url}/readyz`);
+      const problem = await ready.json();
+      assert.equal(ready.status, 503);
+      assert.equal(problem.reason, "unreachable", JSON.stringify(problem));
     });
   },
 );

@@ -43,16 +43,10 @@
 import { AwsClient } from "aws4fetch";
 import { StorageFullError, StorageUnavailableError } from "./storage.ts";
 import { putBytes } from "./s3_put_bytes.ts";
-import { ProxyRules } from "./proxy_rules.ts";
+import { type Proxy, ProxyRules } from "./proxy_rules.ts";
 import { StorageProxyError } from "./proxy_tunnel.ts";
 import { readEnv } from "../ops/startup.ts";
-import {
-  proxyAuthRequired,
-  refusal,
-  silentFor,
-  skewedHead,
-  unreachable,
-} from "./s3_errors.ts";
+import { refusal, silentFor, skewedHead, unreachable } from "./s3_errors.ts";
 import { describe } from "../ops/error_chain.ts";
 import { xmlValue } from "./s3_xml.ts";
 import { checkWholeNumbers } from "../ops/whole_numbers.ts";
@@ -244,13 +238,18 @@ export class S3Bucket implements Disposable {
         `The object store refused ${method} for space: ${res.status} ${code}`,
       );
     }
-    if (res.status === 407) throw proxyAuthRequired(method);
     if (res.status >= 500 || code === "SlowDown") {
       throw new StorageUnavailableError(
         `The object store answered ${res.status} ${code ?? ""} to ${method}`,
       );
     }
-    throw refusal(method, url.pathname, res.status, code);
+    throw refusal(
+      method,
+      url.pathname,
+      res.status,
+      code,
+      this.#mayBe(url, res),
+    );
   }
 
   /**
@@ -294,6 +293,19 @@ export class S3Bucket implements Disposable {
       status: answer.status,
       headers: answer.headers,
     });
+  }
+
+  /**
+   * The proxy whose answer `res` may be: the one `url` goes through, when
+   * the store is `http://` (the proxy answers in its stead; over https it
+   * can only refuse the tunnel) and the answer lacks the request id every
+   * S3 answer carries (radosgw's, AWS's, MinIO's).
+   */
+  #mayBe(url: URL, res: Response): Proxy | undefined {
+    if (url.protocol !== "http:" || res.headers.has("x-amz-request-id")) {
+      return undefined;
+    }
+    return this.#proxies.proxyFor(url);
   }
 
   /** Sends `request` and drops the answer's body; resolves its status. */

@@ -17,6 +17,7 @@ import {
   StorageUnavailableError,
 } from "./storage.ts";
 import { StorageProxyError } from "./proxy_tunnel.ts";
+import type { Proxy } from "./proxy_rules.ts";
 import { describe } from "../ops/error_chain.ts";
 
 /** S3 refused a request for a reason other than being unavailable. */
@@ -85,18 +86,27 @@ const CREDENTIALS_REFUSED = new Set([
 /**
  * The error for the store's refusal of `method` on `path` (its answer's
  * `status` and error `code`, e.g. 403 `InvalidAccessKeyId`; none for a
- * HEAD): a
+ * HEAD): a {@linkcode StorageProxyError} when the answer is a proxy's
+ * (see {@linkcode proxyRefusal}), a
  * {@linkcode StorageMissingError} when the bucket is missing, a
  * {@linkcode StorageClockError} when this host's clock is too far off, a
  * {@linkcode StorageRefusedError} when the refusal is of the credentials,
- * else an {@linkcode S3Error}.
+ * else an {@linkcode S3Error}. `proxy` is the one the request went through
+ * when the answer may be its: an `http://` store's, without S3's
+ * `x-amz-request-id`.
  */
 export function refusal(
   method: string,
   path: string,
   status: number,
   code: string | undefined,
-): S3Error | StorageRefusedError {
+  proxy?: Proxy,
+): S3Error | StorageRefusedError | StorageProxyError {
+  // Only a proxy asks for its credentials; one in front of an `http://`
+  // store answers in its stead without S3's request id or error code.
+  if (status === 407 || proxy !== undefined && code === undefined) {
+    return proxyRefusal(method, status, proxy);
+  }
   const answer = `${method} ${path}: ${status}${code ? ` ${code}` : ""}`;
   // The bucket deleted under the running service: a 500 and a stack per
   // request before (a flood, telling clients the server failed), though it
@@ -130,14 +140,25 @@ export function refusal(
 }
 
 /**
- * The error for a 407 answered to `method`: only a proxy asks for its
- * credentials (one in front of an `http://` store answers in its stead),
- * so it is no refusal of the store's (a 500) but the way to it shut (503).
+ * The error for a proxy's refusal of `method` (`status`: 407 for its
+ * credentials, 403 for a host its rules do not admit, any other): no
+ * refusal of the store's (a 403 blamed the service's credentials, other
+ * statuses were a 500 and a stack per request) but the way to it shut
+ * until the proxy or its settings change (503), as the CONNECT refusals
+ * are (`proxy_tunnel.ts`).
  */
-export function proxyAuthRequired(method: string): StorageProxyError {
+function proxyRefusal(
+  method: string,
+  status: number,
+  proxy: Proxy | undefined,
+): StorageProxyError {
+  const named = proxy ? ` ${proxy.shown}` : "";
+  const check = status === 407
+    ? "the proxy URL's credentials"
+    : "the proxy's rules for the store's host, or NO_PROXY";
   return new StorageProxyError(
-    `The proxy refused ${method} to the object store: 407 (check the proxy URL's credentials)`,
-    407,
+    `The proxy${named} refused ${method} to the object store: ${status} (check ${check})`,
+    status,
   );
 }
 
