@@ -99,6 +99,22 @@ cephTest(
 );
 
 cephTest(
+  "s3: S3_ENDPOINT with a path the store does not have stops the start naming S3_ENDPOINT's path, not the bucket that is there; a trailing slash is fine",
+  async () => {
+    await using ceph = await sharedCeph();
+    // radosgw takes the path's first segment, `s3`, for the bucket.
+    const args = s3Args(ceph, [], `${ceph.endpoint}/s3/`);
+    const { code, stdout, stderr } = await runMain(args, 60_000);
+    assert.equal(code, 2, `${stderr}\n${stdout.slice(-2000)}`);
+    assert.equal(stderr.split("\n").filter(Boolean).length, 1, stderr);
+    // It said "check S3_BUCKET" of the bucket the store has.
+    assert.match(stderr, /check S3_ENDPOINT's path \/s3, .*NoSuchBucket/);
+    const slash = await runMain(s3Args(ceph, [], `${ceph.endpoint}/`), 60_000);
+    assert.ok(slash.stdout.includes('"listening"'), slash.stderr);
+  },
+);
+
+cephTest(
   "s3: the key's user suspended (radosgw's UserSuspended) stops the start with one line naming AWS_ACCESS_KEY_ID, exit 2",
   async () => {
     await using ceph = await sharedCeph();

@@ -15,7 +15,10 @@ import {
 } from "../../services/storage/local_disk.ts";
 import { PeriodicSweep } from "../../services/storage/periodic_sweep.ts";
 import { S3Storage } from "../../services/storage/s3.ts";
-import { startRefusal } from "../../services/storage/s3_errors.ts";
+import {
+  type StartRefusal,
+  startRefusal,
+} from "../../services/storage/s3_errors.ts";
 import type { StoreVerdict } from "../../services/storage/s3_health.ts";
 import type { FileStorage } from "../../services/storage/storage.ts";
 
@@ -86,14 +89,34 @@ async function openFolder(
  * request of `/files` until someone read its logs.
  */
 function refuseMisconfigured(config: Config, error: unknown): void {
-  const refusal = startRefusal(error);
-  if (refusal === undefined) return;
+  const found = startRefusal(error);
+  if (found === undefined) return;
+  const refusal = endpointPathRefusal(config.s3Endpoint!, found);
   const reason = error instanceof Error ? error.message : String(error);
   throw new ConfigError(
     refusal.setting,
     `cannot use bucket ${config.s3Bucket} at S3_ENDPOINT ${config.s3Endpoint}` +
       ` (check ${refusal.check}): ${reason}`,
   );
+}
+
+/**
+ * `refusal`, or, for a bucket missing behind an S3_ENDPOINT with a path,
+ * that path to check first: requests go under it, and a store at its root
+ * (radosgw, MinIO, AWS) takes its first segment for the bucket. The start
+ * said "check S3_BUCKET" of a bucket that was there (`http://gw:7480/s3`).
+ */
+function endpointPathRefusal(
+  endpoint: URL,
+  refusal: StartRefusal,
+): StartRefusal {
+  const path = endpoint.pathname;
+  if (refusal.setting !== "S3_BUCKET" || path === "/") return refusal;
+  return {
+    setting: "S3_ENDPOINT",
+    check: `S3_ENDPOINT's path ${path}, which requests go under, ` +
+      "then S3_BUCKET",
+  };
 }
 
 /**
