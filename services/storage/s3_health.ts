@@ -16,7 +16,7 @@
  * probe's whole 5 s cap before, each call waiting 200 ms on it, while a
  * load balancer sent uploads that waited `S3_TIMEOUT_MS` each. So `/readyz`
  * turns 503 at most `HOLD_MS` + `unresponsiveMs` (4 s) after the store's
- * last answer, and only the call that starts a probe waits for it (200 ms
+ * last answer (plus the load balancer's polling interval), and only the call that starts a probe waits for it (200 ms
  * at most, `routes/ops/health.ts`): the others answer the last verdict.
  *
  * Like a `RedisHealth`, each change is said once ({@linkcode
@@ -149,8 +149,13 @@ export class S3Health {
   async #probeOnce(): Promise<StoreVerdict> {
     // Late, the store is unresponsive at once, said once, whether or not
     // `/readyz` is being asked; the probe's answer, if it comes, renews it.
+    // Not when another request was answered (or failed) meanwhile: that
+    // says more of the store than one probe's silence.
     const ms = this.#unresponsiveMs;
-    const late = setTimeout(() => this.failed(unanswered(ms)), ms);
+    const since = performance.now();
+    const late = setTimeout(() => {
+      if (this.#at <= since) this.failed(unanswered(ms));
+    }, ms);
     try {
       await this.#probe();
       this.answered();
