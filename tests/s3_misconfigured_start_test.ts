@@ -115,6 +115,21 @@ cephTest(
 );
 
 cephTest(
+  "s3: S3_FORCE_PATH_STYLE=false to a store that serves buckets only by path stops the start naming S3_FORCE_PATH_STYLE, exit 2",
+  async () => {
+    await using ceph = await sharedCeph();
+    // radosgw (no rgw_dns_name) takes `bucket.127.0.0.1/?uploads` for a
+    // listing of all buckets: the start went on, /readyz said 200, and
+    // every upload was a 503 (`files` taken for the bucket).
+    const args = s3Args(ceph, ["--s3-force-path-style", "false"]);
+    const { code, stdout, stderr } = await runMain(args, 60_000);
+    assert.equal(code, 2, `${stderr}\n${stdout.slice(-2000)}`);
+    assert.equal(stderr.split("\n").filter(Boolean).length, 1, stderr);
+    assert.match(stderr, /check S3_FORCE_PATH_STYLE: false needs/);
+  },
+);
+
+cephTest(
   "s3: the key's user suspended (radosgw's UserSuspended) stops the start with one line naming AWS_ACCESS_KEY_ID, exit 2",
   async () => {
     await using ceph = await sharedCeph();

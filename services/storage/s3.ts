@@ -23,6 +23,7 @@ import { sweepLeftovers } from "./s3_leftovers.ts";
 import { deleteStored, deleteStoredIf } from "./s3_delete.ts";
 import { readMetadataObject } from "./s3_tombstone.ts";
 import { contentKey, metadataKey, S3Upload } from "./s3_upload.ts";
+import { notTheBucket } from "./s3_errors.ts";
 import { xmlValues } from "./s3_xml.ts";
 import {
   type ConditionalDeletion,
@@ -283,6 +284,9 @@ export class S3Storage implements FileStorage, Disposable {
       key: "",
       query: { uploads: "", prefix: "files/" },
     });
+    if (!xml.includes("<ListMultipartUploadsResult")) {
+      throw notTheBucket("GET ?uploads");
+    }
     const uploads = [...xml.matchAll(/<Upload>([\s\S]*?)<\/Upload>/g)];
     const cutoff = Date.now() - olderThanMs;
     let removed = 0;

@@ -162,6 +162,25 @@ function proxyRefusal(
   );
 }
 
+/** The code of {@linkcode notTheBucket}'s error (no store sends it). */
+const NOT_THE_BUCKET = "NotTheBucketsAnswer";
+
+/**
+ * The error for a 2xx answer to `request` (e.g. `GET ?uploads`) that is no
+ * answer of the bucket's: a store that does not serve buckets as virtual
+ * hosts (radosgw or MinIO without their DNS name set) took
+ * `bucket.host/?uploads` for a listing of all buckets. The instance
+ * started, answered `/readyz` 200 and 503 to every upload (`files/` taken
+ * for the bucket).
+ */
+export function notTheBucket(request: string): S3Error {
+  return new S3Error(
+    200,
+    NOT_THE_BUCKET,
+    `The object store answered ${request} with no listing of the bucket`,
+  );
+}
+
 /** How far S3 takes a request's signed time from its own, ms. */
 const SKEW_ALLOWED_MS = 15 * 60_000;
 
@@ -211,6 +230,13 @@ const START_REFUSALS: Record<string, StartRefusal> = {
   // `/readyz` and answered 503 to every request of /files.
   AccountProblem: SETTING("AWS_ACCESS_KEY_ID"),
   AllAccessDisabled: SETTING("AWS_ACCESS_KEY_ID"),
+  // Virtual-host style (`bucket.host`) to a store that serves buckets only
+  // by path.
+  [NOT_THE_BUCKET]: {
+    setting: "S3_FORCE_PATH_STYLE",
+    check: "S3_FORCE_PATH_STYLE: false needs a store that serves " +
+      "BUCKET.ENDPOINT as the bucket",
+  },
   // Requests are signed with this host's time; S3 takes 15 min either way.
   RequestTimeTooSkewed: {
     setting: "S3_ENDPOINT",
