@@ -16,8 +16,9 @@
  * probe's whole 5 s cap before, each call waiting 200 ms on it, while a
  * load balancer sent uploads that waited `S3_TIMEOUT_MS` each. So `/readyz`
  * turns 503 at most `HOLD_MS` + `unresponsiveMs` (4 s) after the store's
- * last answer (plus the load balancer's polling interval), and only the call that starts a probe waits for it (200 ms
- * at most, `routes/ops/health.ts`): the others answer the last verdict.
+ * last answer (plus the load balancer's polling interval), and only the
+ * call that starts a probe waits for it (200 ms at most,
+ * `routes/ops/health.ts`): the others answer the last verdict.
  *
  * Like a `RedisHealth`, each change is said once ({@linkcode
  * S3HealthOptions.onChange}), not each failure.
