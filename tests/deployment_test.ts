@@ -3,7 +3,7 @@
  * bake in (outbound network open, env/files/sys narrow) and their V8 heap
  * flags, and compose.yaml + deploy/nginx.conf (three instances sharing Redis
  * and S3 behind nginx), and README's AWS Lambda setup run with the binary's
- * permissions.
+ * permissions, and the Docker build context `.dockerignore` leaves.
  * Docker is not run here; these tests check what can go wrong silently.
  *
  * @module
@@ -260,4 +260,65 @@ Deno.test("README's AWS Lambda setup: the compiled binary's permissions take its
       );
     });
   });
+});
+
+/** The standard output of `command` run in the repository, which must succeed. */
+async function outputOf(command: string, args: string[]): Promise<string> {
+  const out = await new Deno.Command(command, {
+    args,
+    cwd: ROOT,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  assert.equal(
+    out.code,
+    0,
+    `${command} ${args.join(" ")}: ${decode(out.stderr)}`,
+  );
+  return decode(out.stdout);
+}
+
+/**
+ * Whether `.dockerignore`'s `patterns` keep `path` out of the build context,
+ * as Docker reads them: each matched against the path from the context's
+ * root (`*` within one segment), a match of a folder keeping out all in it.
+ */
+function dockerIgnored(patterns: string[], path: string): boolean {
+  const segments = path.split("/");
+  const prefixes = segments.map((_, i) => segments.slice(0, i + 1).join("/"));
+  return patterns.some((pattern) => {
+    const glob = new RegExp(
+      `^${
+        pattern.replace(/\/$/, "").replace(/[.+^${}()|[\]\\]/g, "\\$&")
+          .replaceAll("*", "[^/]*").replaceAll("?", "[^/]")
+      }$`,
+    );
+    return prefixes.some((prefix) => glob.test(prefix));
+  });
+}
+
+Deno.test("Docker build context: .dockerignore lets in what the image's build reads, and nothing else", async () => {
+  // The Dockerfile copies deno.json and deno.lock, installs, then `COPY . .`
+  // and `deno task compile` (deploy/compile.ts on main.ts's graph). Another
+  // file in the context busts that layer when edited (a recompile for a
+  // change to compose.yaml or deploy/nginx.conf), as the file's header says
+  // it must not; one missing fails the build.
+  const info = JSON.parse(
+    await outputOf(Deno.execPath(), ["info", "--json", "main.ts"]),
+  ) as { modules: { specifier: string }[] };
+  const root = new URL("..", import.meta.url).href;
+  const graph = info.modules.flatMap(({ specifier }) =>
+    specifier.startsWith(root) ? [specifier.slice(root.length)] : []
+  );
+  const wanted = [...new Set([...graph, "deno.lock", "deploy/compile.ts"])]
+    .sort();
+  const patterns = (await Deno.readTextFile(join(ROOT, ".dockerignore")))
+    .split("\n").map((line) => line.trim())
+    .filter((line) => line !== "" && !line.startsWith("#"));
+  const tracked = (await outputOf("git", ["ls-files"])).split("\n")
+    .filter((path) => path !== "");
+  const context = tracked.filter((path) => !dockerIgnored(patterns, path));
+  assert.deepEqual(context.sort(), wanted);
 });
