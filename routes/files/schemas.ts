@@ -76,8 +76,9 @@ export const UploadProgressSchema = z.object({
     .describe("The declared `Content-Length`, when there was one.")
     .optional(),
   bytesPerSecond: z.int().min(0).describe(
-    "Body rate over the last second (over the time since the previous " +
-      "look, or the start, when nobody watches the events).",
+    "Body rate over the last second, a form's fields and framing " +
+      "included (over the time since the previous look, or the start, " +
+      "when nobody watches the events).",
   ),
   readerWaitMs: ms("Reader time in body reads so far (the network)."),
   readerBlockedMs: ms("Reader time blocked on a full queue so far."),

@@ -38,7 +38,8 @@ const RATE_WINDOW_MS = 1000;
 const MIN_SAMPLE_GAP_MS = 50;
 
 /** One upload in flight, as listed and streamed. */
-export interface UploadProgress extends Omit<LiveFigures, "size"> {
+export interface UploadProgress
+  extends Omit<LiveFigures, "size" | "bodyBytes"> {
   id: string;
   /** When it was admitted (ISO 8601). */
   startedAt: string;
@@ -48,7 +49,10 @@ export interface UploadProgress extends Omit<LiveFigures, "size"> {
   bytesReceived: number;
   /** The body length the request declared, when it did. */
   declaredLength?: number;
-  /** Body bytes per second over the last second. */
+  /**
+   * Body bytes per second over the last second: the whole body's, so a
+   * form's fields count (they showed 0 B/s until its file part began).
+   */
   bytesPerSecond: number;
   /** What bounds the upload so far (see `classifyBound`). */
   bound: UploadBound;
@@ -239,7 +243,7 @@ export class UploadBoard {
 
 /** The figures of `entry` at `now`; records a rate sample. */
 function progressOf(entry: Entry, now: number): UploadProgress {
-  const { size, ...figures } = entry.figures?.() ?? {
+  const { size, bodyBytes = size, ...figures } = entry.figures?.() ?? {
     ...NO_FIGURES,
     queueCapacityBytes: entry.facts.queueCapacityBytes ?? 0,
   };
@@ -250,7 +254,7 @@ function progressOf(entry: Entry, now: number): UploadProgress {
     elapsedMs: Math.round(now - entry.started),
     bytesReceived: size,
     ...(declaredLength === undefined ? {} : { declaredLength }),
-    bytesPerSecond: rateOf(entry, now, size),
+    bytesPerSecond: rateOf(entry, now, bodyBytes),
     ...figures,
     bound: classifyBound(figures),
   };

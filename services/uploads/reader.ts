@@ -124,6 +124,13 @@ export class ReaderTask {
   blockedMs = 0;
   /** Bytes read. */
   size = 0;
+  /**
+   * Bytes of the request body so far: `size`, or for a form's file part
+   * the whole body's (`bodyProgress`), fields and framing included.
+   */
+  get bodyBytes(): number {
+    return this.#o.limits.bodyProgress?.receivedBytes ?? this.size;
+  }
   readonly #o: ReaderTaskOptions;
   // Small buffers first, big ones once the body proves fast (see
   // FAST_WINDOW_BYTES): big writes only pay off when the disk is kept
@@ -374,7 +381,7 @@ export class ReaderTask {
    */
   #received(now: number): { bytes: number; silentMs: number } {
     const progress = this.#o.limits.bodyProgress;
-    const bytes = progress?.receivedBytes ?? this.size;
+    const bytes = this.bodyBytes;
     const since = this.#readingSince;
     if (since === undefined) return { bytes, silentMs: 0 };
     const last = progress?.lastReceivedAt;

@@ -24,8 +24,14 @@ export interface MeasuredTasks {
  * (`pipeline.ts`) reads them.
  */
 export interface LiveFigures {
-  /** Body bytes received so far. */
+  /** Bytes of the file received so far. */
   size: number;
+  /**
+   * Bytes of the request body received so far: `size`, or a form's whole
+   * body, its fields and framing included (what the live rate counts).
+   * @default {size}
+   */
+  bodyBytes?: number;
   /** As in {@linkcode UploadResult}, so far (counting the wait under way). */
   readerWaitMs: number;
   readerBlockedMs: number;
@@ -107,6 +113,7 @@ export function liveFigures(
   const { writeMs, idleMs, hashWaitMs } = writer.timesAt(now);
   return {
     size: reader.size,
+    bodyBytes: reader.bodyBytes,
     readerWaitMs: round3(waitMs),
     readerBlockedMs: round3(blockedMs),
     writerWriteMs: round3(writeMs),
