@@ -18,7 +18,9 @@
  * `If-Match` read (412 when it names another tag), `If-None-Match`
  * answered with 304; `Age` from when the entry was stored and the TTL left
  * in `Cache-Status`, the `Server-Timing` duration, and the log record's
- * time, duration and request id. Every other header and log field is the service's own value.
+ * time, duration, request id and client (the peer's address, read from the
+ * handler's info as the service reads it). Every other header and log
+ * field is the service's own value.
  * Lines are written by the service's own logger (`services/ops/logger.ts`:
  * batched once per turn of the event loop). Without those reads the peer
  * answered a request with `X-Request-Id`, `Origin` or `Accept-Encoding`
@@ -32,7 +34,7 @@
  * @module
  */
 
-import { requestIdOf } from "../routes/pipeline.ts";
+import { clientAddress, requestIdOf } from "../routes/pipeline.ts";
 import { codingOf } from "../services/http/accept_encoding.ts";
 import { EXPOSED_HEADERS } from "../services/http/cors.ts";
 import { type Coding, encode } from "../services/http/encoders.ts";
@@ -79,6 +81,8 @@ export interface Answered {
   status: number;
   bytes: number;
   requestId: string;
+  /** The peer's address, as the service's line names the client. */
+  client: string | undefined;
   /** `performance.now()` when the request came in. */
   started: number;
 }
@@ -101,12 +105,12 @@ export interface AnswerOptions {
 export function answerHandler(
   spec: EquivalentSpec,
   { encoded, onAnswer }: AnswerOptions,
-): (req: Request) => Response {
+): (req: Request, info?: Deno.ServeHandlerInfo) => Response {
   const body = new TextEncoder().encode(spec.body);
   const storedAt = Date.now();
   const etag = spec.headers.find(([name]) => name === "etag")?.[1];
   const headOf = headMaker(spec);
-  return (req) => {
+  return (req, info) => {
     const started = performance.now();
     const url = req.url;
     const path = url.slice(url.indexOf("/", 8));
@@ -147,6 +151,7 @@ export function answerHandler(
       status,
       bytes: sent?.byteLength ?? 0,
       requestId,
+      client: clientAddress(info),
       started,
     });
     return new Response(sent as Uint8Array<ArrayBuffer> | null, {
@@ -251,12 +256,12 @@ export function equivalentHandler(
   spec: EquivalentSpec,
   encoded: EncodedBodies,
   options: EquivalentOptions = {},
-): (req: Request) => Response {
+): (req: Request, info?: Deno.ServeHandlerInfo) => Response {
   const { logger = stdoutLogger } = options;
   const { time: _time, level: _level, msg, ...fields } = spec.log;
   return answerHandler(spec, {
     encoded,
-    onAnswer: (req, { path, status, bytes, requestId, started }) =>
+    onAnswer: (req, { path, status, bytes, requestId, client, started }) =>
       logger.info(String(msg), {
         ...fields,
         method: req.method,
@@ -265,6 +270,7 @@ export function equivalentHandler(
         durationMs: Math.round((performance.now() - started) * 100) / 100,
         bytes,
         requestId,
+        client,
       }),
   });
 }

@@ -5,7 +5,9 @@
  * memory) waits for the body's end, so that `bytes` is what its
  * connection took (services/http/send_tally.ts), not the length announced:
  * a download cut at shutdown or left by its client logged its whole
- * length. Such a line also says why the body was `cut`.
+ * length. Such a line also says why the body was `cut`. Each line names
+ * the `client` (the peer, or behind a trusted proxy the address it
+ * forwards): without it nothing told who sent a flood or a refused upload.
  *
  * @module
  */
@@ -23,6 +25,11 @@ export interface LoggedRequest {
   readonly pathname: string;
   readonly route: string | undefined;
   readonly requestId: string;
+  /**
+   * The client's address: the peer's, or behind a trusted proxy
+   * (`TRUSTED_PROXIES`) the one it names; `undefined` when unknown.
+   */
+  readonly client: string | undefined;
   /** The route's own fields (`cache`, an upload's figures). */
   readonly log: Record<string, unknown>;
 }
@@ -52,16 +59,21 @@ export function record(
 ): void {
   const { method } = ctx;
   const seconds = (performance.now() - ctx.started) / 1000;
+  // Read now: once a streamed body ends, the runtime has closed the
+  // request, and asking its peer then throws ("Request closed").
+  const client = ctx.client;
   metrics.request(
     ctx.route ?? "unmatched",
     KNOWN_METHODS.has(method) ? method : "OTHER",
     status,
     seconds,
   );
-  if (tally === undefined) return line(ctx, seconds, { status, bytes }, logger);
+  if (tally === undefined) {
+    return line(ctx, seconds, { status, bytes, client }, logger);
+  }
   tally.whenEnded(({ bytes, end }) => {
     const cut = end === "sent" ? undefined : end;
-    line(ctx, seconds, { status, bytes, cut }, logger);
+    line(ctx, seconds, { status, bytes, cut, client }, logger);
   });
 }
 
@@ -69,6 +81,8 @@ export function record(
 interface LineFields extends LoggedAnswer {
   /** Why the body was cut short (left out of the line when undefined). */
   cut?: string | undefined;
+  /** {@linkcode LoggedRequest.client}, read at the answer's head. */
+  client: string | undefined;
 }
 
 /**
@@ -88,7 +102,7 @@ function clipped(text: string): string {
 function line(
   ctx: LoggedRequest,
   seconds: number,
-  { status, bytes, cut }: LineFields,
+  { status, bytes, cut, client }: LineFields,
   logger: Logger,
 ): void {
   const { method, pathname } = ctx;
@@ -101,6 +115,7 @@ function line(
     bytes,
     cut,
     requestId: ctx.requestId,
+    client,
     ...ctx.log,
   });
 }

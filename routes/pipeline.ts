@@ -247,7 +247,7 @@ function inRequestScope<T>(ctx: RouteContext, run: () => T): T {
  * A fresh route context: the path and query (a `URL` is built only when a
  * route reads `url`, or when the URL is not plain: see
  * services/http/request_target.ts), the request id, the client address
- * (worked out when first asked: only uploads ask). A class, not an object
+ * (worked out when first asked: the access line and uploads ask). A class, not an object
  * literal with a getter: V8 builds such a literal on a slow path, about a
  * microsecond per request.
  */
@@ -278,6 +278,7 @@ class RequestContext implements FinishContext {
   readonly #trust: ProxyTrust;
   #url: URL | undefined;
   #query: URLSearchParams | undefined;
+  #client: string | undefined | null = null;
   #remoteAddress: string | undefined | null = null;
 
   constructor(
@@ -334,12 +335,23 @@ class RequestContext implements FinishContext {
     return this.#query ??= qsParams(this.url.searchParams, this.search);
   }
 
-  get remoteAddress(): string | undefined {
-    if (this.#remoteAddress === null) {
-      const client = this.#trust.proxies.clientOf(
+  /**
+   * The client's address as the access line gives it: the peer's, or
+   * behind a trusted proxy the one it names (`TRUSTED_PROXIES`).
+   */
+  get client(): string | undefined {
+    if (this.#client === null) {
+      this.#client = this.#trust.proxies.clientOf(
         clientAddress(this.#info),
         this.headers,
       );
+    }
+    return this.#client;
+  }
+
+  get remoteAddress(): string | undefined {
+    if (this.#remoteAddress === null) {
+      const client = this.client;
       this.#remoteAddress = client === undefined ? client : clientKey(client);
     }
     return this.#remoteAddress;

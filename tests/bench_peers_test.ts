@@ -178,6 +178,22 @@ Deno.test("equivalentHandler() counts the TTL left in Cache-Status down as Age g
   assert.equal(lines.length, 1);
 });
 
+Deno.test("equivalentHandler() logs the peer's address as client, as the service does", async () => {
+  const { logger, lines } = keptLines();
+  const handler = equivalentHandler(spec, await encodedBodies(spec), {
+    logger,
+  });
+  await using server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    handler,
+  );
+  const res = await fetch(`http://127.0.0.1:${server.addr.port}/posts/1`);
+  await res.body?.cancel();
+  assert.equal(res.status, 200);
+  assert.equal(lines.length, 1);
+  assert.equal(lines[0]!.client, "127.0.0.1");
+});
+
 Deno.test("specFromService() keeps the service's header order as sent on the wire", async () => {
   const requestId = "11111111-2222-3333-4444-555555555555";
   const dir = await Deno.makeTempDir();

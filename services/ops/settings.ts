@@ -64,7 +64,7 @@ export const SETTINGS = [
     flag: "trusted-proxies",
     default: "",
     help:
-      "comma-separated addresses and CIDRs of the proxies in front (loopback, linklocal, uniquelocal name ranges); when the peer is one, the client address that per-client limits count by is the rightmost X-Forwarded-For hop not in the list; empty (the default) trusts none",
+      "comma-separated addresses and CIDRs of the proxies in front (loopback, linklocal, uniquelocal name ranges); when the peer is one, the client address that per-client limits count by (and the access log names) is the rightmost X-Forwarded-For hop not in the list; empty (the default) trusts none",
     parse: proxyList,
   }),
   // The upstream (services/upstream/).
