@@ -169,6 +169,7 @@ Deno.test("the document of the app's routes is structurally valid OpenAPI 3.1", 
       "Location",
       "Repr-Digest",
       "Server-Timing",
+      "X-Content-Type-Options",
       "X-Request-Id",
     ],
   );

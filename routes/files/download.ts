@@ -67,9 +67,9 @@ function addContentHeaders(
   meta: FileMetadata,
 ): void {
   // The type the uploader declared, unless a browser would run it
-  // (services/http/served_type.ts), taken as sent (no sniffing).
+  // (services/http/served_type.ts), taken as sent: every Response says
+  // `X-Content-Type-Options: nosniff` (routes/finish.ts).
   headers["content-type"] = servedContentType(meta.contentType);
-  headers["x-content-type-options"] = "nosniff";
   // The name a form upload gave, so a browser saves it as such (always
   // as an attachment: never shown inline, whatever its type).
   if (meta.filename !== undefined) {

@@ -24,7 +24,6 @@ import {
   PROBLEM_TYPE,
   problemResponse,
   queryParameters,
-  REQUEST_ID_HEADER,
   responseRef,
   schemaRef,
   UNCACHED_HEADERS,
@@ -53,6 +52,15 @@ const CACHE_HEADERS = {
   "Cache-Status": headerRef("CacheStatus"),
   "Server-Timing": headerRef("ServerTiming"),
   "X-Request-Id": headerRef("XRequestId"),
+} as const;
+
+/**
+ * Those of a cached read's 404, a problem: a `Response`, so it says
+ * `nosniff` too (the answers from the cache do not: routes/finish.ts).
+ */
+const CACHED_PROBLEM_HEADERS = {
+  ...CACHE_HEADERS,
+  "X-Content-Type-Options": headerRef("XContentTypeOptions"),
 } as const;
 
 /** The `:id` of the resources' paths. */
@@ -175,7 +183,7 @@ function resourceOperations(
         "400": responseRef("InvalidIdOrQuery"),
         "404": {
           description: `No ${info.noun} with this id.`,
-          headers: CACHE_HEADERS,
+          headers: CACHED_PROBLEM_HEADERS,
           content: { [PROBLEM_TYPE]: { schema: schemaRef("Problem") } },
         },
         "412": responseRef("PreconditionFailed"),
@@ -251,7 +259,7 @@ const SUMMARY: OperationDescription = {
         "Age": headerRef("Age"),
         "X-Accel-Expires": headerRef("XAccelExpires"),
         "Server-Timing": headerRef("ServerTiming"),
-        ...REQUEST_ID_HEADER,
+        "X-Request-Id": headerRef("XRequestId"),
       },
       content: json(schemaRef("UserSummary")),
     },
@@ -263,7 +271,7 @@ const SUMMARY: OperationDescription = {
         "Age": headerRef("Age"),
         "X-Accel-Expires": headerRef("XAccelExpires"),
         "Server-Timing": headerRef("ServerTiming"),
-        ...REQUEST_ID_HEADER,
+        "X-Request-Id": headerRef("XRequestId"),
       },
     },
     "400": problemResponse(

@@ -1,8 +1,9 @@
 /**
  * Handlers for text the service serves as it is (the pages of `/docs` and
  * `/upload`, their assets and `/openapi.json`): encoded and tagged once, on
- * first use, and answered with their type, length, a strong `ETag` and
- * `X-Content-Type-Options: nosniff`. The text changes with each release
+ * first use, and answered with their type, length and a strong `ETag`
+ * (`X-Content-Type-Options: nosniff` is the pipeline's, on every Response:
+ * routes/finish.ts). The text changes with each release
  * under the same URL, so callers send `Cache-Control: no-cache`: a browser
  * revalidates on each visit, and the tag makes that a bodiless `304` while
  * the text is the same. They are dated by their content's recorded date
@@ -75,7 +76,6 @@ export function staticText(
     const common: Record<string, string> = {
       ...headers,
       "etag": etag,
-      "x-content-type-options": "nosniff",
     };
     if (validators.lastModified !== undefined) {
       common["last-modified"] = formatHttpDate(validators.lastModified);
