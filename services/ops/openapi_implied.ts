@@ -23,9 +23,17 @@ import type {
   ResponseObject,
 } from "./openapi_types.ts";
 
+// Every answer's but the cached reads' (routes/finish.ts).
+const EVERY_ANSWER = {
+  "X-Request-Id": { $ref: "#/components/headers/XRequestId" },
+  "X-Content-Type-Options": {
+    $ref: "#/components/headers/XContentTypeOptions",
+  },
+} as const;
+
 const UNCACHED = {
   "Cache-Control": { $ref: "#/components/headers/CacheControl" },
-  "X-Request-Id": { $ref: "#/components/headers/XRequestId" },
+  ...EVERY_ANSWER,
 } as const;
 
 const PROBLEM = {
@@ -175,7 +183,7 @@ function optionsOperation(
           "may send.",
         headers: {
           ...preflightHeaders(allow),
-          "X-Request-Id": { $ref: "#/components/headers/XRequestId" },
+          ...EVERY_ANSWER,
         },
       },
       "400": { $ref: "#/components/responses/InvalidPreflight" },
