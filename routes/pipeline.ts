@@ -31,10 +31,8 @@ import { withRequestId } from "../services/http/request_scope.ts";
 import { announcesLongBody } from "../services/http/body_framing.ts";
 import { leavingBodyUnread } from "../services/http/connection_close.ts";
 import { knownMethod } from "../services/http/methods.ts";
-import { problem } from "../services/http/problem.ts";
 import { qsParams } from "../services/http/qs_query.ts";
 import {
-  originEnd,
   originOf,
   plainTarget,
   servedHost,
@@ -53,6 +51,7 @@ import {
   type Finished,
   type FinishOptions,
 } from "./finish.ts";
+import { badHostAnswer, onPlaceholderHost } from "./bad_host.ts";
 import { withQueryChecks } from "./query_check.ts";
 import { type Route, type RouteContext, Router } from "./router.ts";
 
@@ -195,7 +194,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     inflight++;
     metrics.inflight(1);
     const answer = ctx.badHost
-      ? badHostAnswer(ctx)
+      ? badHostAnswer(ctx.pathname)
       : answerOf(req, ctx, router, errorLog);
     if (answer instanceof Promise) {
       return answer.finally(done).then((answer) => finished(req, ctx, answer));
@@ -366,33 +365,6 @@ class RequestContext implements FinishContext {
  * connection alive, where it otherwise says `Connection: close`).
  */
 const BODILESS = new Set(["GET", "HEAD", "DELETE", "OPTIONS"]);
-
-/**
- * The path and query of a URL whose host is no host, on a placeholder
- * host, so the answer (a 400) can still name the path it was asked for.
- * Set as a path and a query, never parsed as a URL: `//a>b/` would be a
- * host of its own, and an invalid one throws.
- */
-function onPlaceholderHost(href: string): URL {
-  const url = new URL("http://invalid.invalid/");
-  // "" (none), "/path?query" or "?query" (an absolute-form target).
-  const target = href.slice(originEnd(href));
-  const mark = target.indexOf("?");
-  url.pathname = mark < 0 ? target : target.slice(0, mark);
-  if (mark >= 0) url.search = target.slice(mark);
-  return url;
-}
-
-/**
- * The answer to a request whose `Host` (or absolute-form target) is not a
- * host and port (RFC 9112 3.2; see services/http/request_target.ts).
- */
-function badHostAnswer(ctx: RequestContext): Response {
-  return problem(400, {
-    detail: "The Host header is not a valid host and port",
-    instance: ctx.pathname,
-  });
-}
 
 /**
  * With OTEL_DENO=true, Deno's server span is active here: name it by the
