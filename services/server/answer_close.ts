@@ -67,16 +67,16 @@ export function lingerThenClose(
   close: () => void,
 ): void {
   const requests = tracked.requests;
-  // Only a connection stuck on that answer: an HTTP/2 connection (where
-  // Connection: close means nothing) that took or runs other requests
-  // is left alone.
+  // Only a connection stuck on that answer: one kept alive that took
+  // another request since is left alone. (An HTTP/2 connection never
+  // comes here: connection_set.ts.)
   const stuck = () => tracked.active === 0 && tracked.requests === requests;
   const linger = () => {
     const timer = setTimeout(() => {
       if (stuck()) close();
     }, LINGER_MS);
     Deno.unrefTimer(timer);
-    // Not finally(): `finished` rejects when the connection fails (an h2c
+    // Not finally(): `finished` rejects when the connection fails (a
     // client resetting it after a refused upload), and the promise
     // finally() returns would carry that on as an unhandled rejection,
     // logged as an error for the client's doing.

@@ -16,15 +16,14 @@
  * handled. Ordinary h2c clients (no browser speaks h2c) hold one
  * connection, or a pool of a few; HTTP/1.1 connections are not counted.
  *
- * The runtime gives the handler no protocol version: an HTTP/2 request has
- * no `Host` header (its authority is the `:authority` pseudo-header), and
- * an HTTP/1.1 request must have one (RFC 9112 3.2). An HTTP/1.0 request
- * without `Host` counts as HTTP/2 here, which matters only for a client
+ * HTTP/2 is told as services/http/http2_request.ts says: an HTTP/1.0
+ * request without `Host` counts as HTTP/2, which matters only for a client
  * holding more than the cap of such connections at once.
  *
  * @module
  */
 
+import { cameOverHttp2 } from "../http/http2_request.ts";
 import { checkWholeNumbers } from "../ops/whole_numbers.ts";
 
 /** Options of {@linkcode Http2Clients}. */
@@ -64,7 +63,7 @@ export class Http2Clients {
    * and held other clients' requests 10 s and more).
    */
   admit(req: Request, client: string): "http1" | "counted" | "over" | "full" {
-    if (req.headers.has("host")) return "http1";
+    if (!cameOverHttp2(req.headers)) return "http1";
     if (this.#perClient === 0 && this.#total === 0) return "http1";
     const held = this.#counts.get(client) ?? 0;
     if (this.#perClient !== 0 && held >= this.#perClient) return "over";
