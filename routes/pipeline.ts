@@ -7,6 +7,8 @@
  * answers from memory sent in slices (the last three in `finish.ts`), the
  * span name, a long request body left unread marked so that the server
  * closes its connection after the answer (services/http/connection_close.ts),
+ * any body left unread let go once the answer is out
+ * (services/http/answered_body.ts),
  * and one metrics sample and one JSON access-log line per
  * request (`access_log.ts`; a streamed body's line at its end). Query checks run inside the router:
  * {@linkcode createPipeline} wraps each route with the checks of its
@@ -30,6 +32,7 @@ import {
 import { withRequestId } from "../services/http/request_scope.ts";
 import { announcesLongBody } from "../services/http/body_framing.ts";
 import { leavingBodyUnread } from "../services/http/connection_close.ts";
+import { letGoOnceAnswered } from "../services/http/answered_body.ts";
 import { knownMethod } from "../services/http/methods.ts";
 import { qsParams } from "../services/http/qs_query.ts";
 import {
@@ -170,6 +173,12 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   };
   const sent = (req: Request, ctx: RequestContext, out: Finished) => {
     if (tracing) nameSpan(ctx);
+    // A cached GET pays one comparison: bodiless methods' bodies are told
+    // from the headers alone (see BODILESS), and the runtime hands GET
+    // and HEAD handlers none.
+    if (ctx.method !== "GET" && !BODILESS.has(ctx.method)) {
+      letGoOnceAnswered(req, ctx.info);
+    }
     record(ctx, out, takeTally(req), { logger, metrics });
     return out.response;
   };
@@ -273,7 +282,8 @@ class RequestContext implements FinishContext {
    * absolute-form target) is no host and port (`a>b`, `u:p@a`).
    */
   badHost = false;
-  readonly #info: Deno.ServeHandlerInfo | undefined;
+  /** The runtime's handler info (none for a request built in process). */
+  readonly info: Deno.ServeHandlerInfo | undefined;
   readonly #trust: ProxyTrust;
   #url: URL | undefined;
   #query: URLSearchParams | undefined;
@@ -318,7 +328,7 @@ class RequestContext implements FinishContext {
     if (BODILESS.has(this.method) && announcesLongBody(headers)) {
       leavingBodyUnread(req);
     }
-    this.#info = info;
+    this.info = info;
     this.#trust = trust;
   }
 
@@ -341,7 +351,7 @@ class RequestContext implements FinishContext {
   get client(): string | undefined {
     if (this.#client === null) {
       this.#client = this.#trust.proxies.clientOf(
-        clientAddress(this.#info),
+        clientAddress(this.info),
         this.headers,
       );
     }

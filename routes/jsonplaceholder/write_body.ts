@@ -13,6 +13,7 @@
 import { problem } from "../../services/http/problem.ts";
 import { jsonDepth } from "../../services/http/json_depth.ts";
 import { BodyTooLargeError, readBody } from "../../services/http/read_body.ts";
+import { cancelledOnceAnswered } from "../../services/http/answered_body.ts";
 import { FramesTooSmallError } from "../../services/http/frame_floor.ts";
 import { contentLengthOf } from "../../services/http/content_length.ts";
 import {
@@ -129,7 +130,9 @@ export async function jsonBody(
   const signal = AbortSignal.any([timeout, slow.signal]);
   let bytes: Uint8Array<ArrayBuffer>;
   try {
-    bytes = await readBody(req.body && decodedBody(req.body, coding), {
+    // Its refusals' cancel waits for the answer (answered_body.ts).
+    const body = req.body && cancelledOnceAnswered(req.body);
+    bytes = await readBody(body && decodedBody(body, coding), {
       maxBytes,
       signal,
       ...(expectedBytes === undefined ? {} : { expectedBytes }),

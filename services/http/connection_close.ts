@@ -16,8 +16,8 @@
 /**
  * How long a connection answered with `Connection: close` may stay open
  * for the client to read the answer, ms (services/server/answer_close.ts
- * `lingerThenClose`; and a refused body left behind with tiny frames,
- * frame_floor.ts `cancelOnceAnswered`).
+ * `lingerThenClose`; and a body left unread by its answer, cancelled that
+ * long after it, answered_body.ts).
  */
 export const LINGER_MS = 2_000;
 

@@ -37,7 +37,6 @@
  * @module
  */
 
-import { LINGER_MS } from "./connection_close.ts";
 import { LoopTurns, type LoopTurnsOptions } from "./loop_turns.ts";
 
 /**
@@ -144,24 +143,4 @@ export class FrameFloor implements Disposable {
     if (this.#tinyStretches < MAX_TINY_STRETCHES) return undefined;
     return { minFrameBytes: MIN_FRAME_BYTES, averageFrameBytes: average };
   }
-}
-
-/**
- * Cancels a refused body that is {@linkcode FrameFloor.behind}, once its
- * answer has had {@linkcode LINGER_MS} to reach the client. Not at once:
- * while behind, the cancel went through every frame the runtime held with
- * no turn of the loop. Not never: Deno 2.9.6 keeps the connection, and the
- * client's unread data in its socket, for as long as the body is neither
- * read to its end nor cancelled, `Connection: close` or not; the server's
- * serve loop has ended, so closing the connection does nothing, and only
- * the garbage collector, dropping the body, let it go (Python `requests`,
- * which reads no answer before its body is sent, got its 400 8-28 s late,
- * at the next major collection). Measured: the cancel LINGER_MS later took
- * 5 ms, and the client had its 400 ~2 s after the refusal.
- */
-export function cancelOnceAnswered(cancel: () => Promise<unknown>): void {
-  const timer = setTimeout(() => {
-    cancel().catch(() => {});
-  }, LINGER_MS);
-  Deno.unrefTimer(timer);
 }

@@ -22,7 +22,8 @@
  * @module
  */
 
-import { cancelOnceAnswered, FrameFloor } from "./frame_floor.ts";
+import { cancelOnceAnswered } from "./answered_body.ts";
+import { FrameFloor } from "./frame_floor.ts";
 import { Inflater } from "./inflater.ts";
 import { problem } from "./problem.ts";
 

@@ -48,7 +48,7 @@ import {
 } from "./upload_figures.ts";
 import { WriterTask } from "./writer.ts";
 import { checkWholeNumbers } from "../ops/whole_numbers.ts";
-import { cancelOnceAnswered } from "../http/frame_floor.ts";
+import { cancelOnceAnswered } from "../http/answered_body.ts";
 
 /** Default capacity of the reader->writer queue: 8 MiB. */
 export const DEFAULT_QUEUE_BYTES = 8 * 1024 * 1024;

@@ -1,0 +1,144 @@
+/**
+ * A request body left unread by its answer, cancelled once the answer has
+ * had {@linkcode LINGER_MS} to reach the client. Deno 2.9.6 keeps a
+ * connection, and the client's data unread in its socket, for as long as
+ * a body it handed to the handler is neither read to its end nor
+ * cancelled: the connection's serve loop has ended with the answer, so
+ * only the garbage collector, dropping the body, let it go (Python
+ * `requests`, which reads no answer before its body is sent, got its 400
+ * 8-28 s late). And a body the handler never read the runtime takes back
+ * once the answer is out, and reads to its end, however long: a client
+ * still sending kept the connection, `Connection: close` said or not
+ * (under `deno serve`, where no connection set closes it, for as long as
+ * it sent: a 404 to a 300 MB upload came after all of it). A cancel then
+ * does nothing (the body is the runtime's again); a read started before
+ * the answer keeps it ours, and its cancel after the linger closes the
+ * connection (the client has its answer, then a reset), or does nothing
+ * when the body had ended (a small body sent whole: the connection stays
+ * for the next request).
+ *
+ * {@linkcode letGoOnceAnswered} does it for every answer (routes/pipeline.ts)
+ * whose body nothing holds; {@linkcode cancelledOnceAnswered} for a body
+ * read whole that is refused part way (a write's); and
+ * {@linkcode cancelOnceAnswered} for a body whose reader a refusal holds.
+ *
+ * @module
+ */
+
+import { LINGER_MS } from "./connection_close.ts";
+import { cameOverHttp2 } from "./http2_request.ts";
+
+/**
+ * What of a body left unread is read to see whether it ends, bytes: a
+ * small body sent whole (a refused write's JSON) ends within it, and
+ * needs no cancel (nor its timer); one still arriving past it is left to
+ * back up in the socket until the cancel, not read as fast as it comes.
+ */
+export const DRAINED_BYTES = 65_536;
+
+/** Calls `cancel` {@linkcode LINGER_MS} from now, errors dropped. */
+function cancelLater(cancel: () => Promise<unknown>): number {
+  // Typed as Node's Timeout once node: modules are loaded; a number here.
+  const timer = setTimeout(() => {
+    cancel().catch(() => {});
+  }, LINGER_MS) as unknown as number;
+  Deno.unrefTimer(timer);
+  return timer;
+}
+
+/** Whether `reader`'s body ends (or fails) within {@linkcode DRAINED_BYTES}. */
+async function endsSoon(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+): Promise<boolean> {
+  let bytes = 0;
+  try {
+    while (bytes <= DRAINED_BYTES) {
+      const { done, value } = await reader.read();
+      if (done) return true;
+      bytes += value.byteLength;
+    }
+  } catch {
+    return true;
+  }
+  return false;
+}
+
+/**
+ * Lets go of a request body `reader` holds, {@linkcode LINGER_MS} after
+ * `answered` settles: reads started at once keep the body ours (see the
+ * module doc), and the cancel comes once the answer had time to reach the
+ * client, unless the body ended meanwhile.
+ */
+function letGo(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  answered: Promise<unknown>,
+  reason?: unknown,
+): void {
+  let ended = false;
+  let timer: number | undefined;
+  void endsSoon(reader).then((done) => {
+    ended = done;
+    if (done) clearTimeout(timer);
+  });
+  const linger = () => {
+    if (!ended) timer = cancelLater(() => reader.cancel(reason));
+  };
+  answered.then(linger, linger);
+}
+
+/**
+ * Cancels a refused body whose reader the refusal holds, once its answer
+ * has had {@linkcode LINGER_MS} to reach the client (the call comes with
+ * the refusal, just before the answer). Not at once: a body behind with
+ * tiny frames (frame_floor.ts `FrameFloor.behind`) went through every
+ * frame the runtime held with no turn of the loop. Measured: the cancel
+ * LINGER_MS later took 5 ms, and the client had its 400 ~2 s after the
+ * refusal.
+ */
+export function cancelOnceAnswered(cancel: () => Promise<unknown>): void {
+  void cancelLater(cancel);
+}
+
+/**
+ * Lets go of `req`'s body {@linkcode LINGER_MS} after its answer when
+ * nothing holds it (see the module doc): called with every answer, just
+ * before it is handed to the runtime (after, `req.body` throws). A body
+ * being read, or read to its end (locked by its reader), is its reader's
+ * to end; `GET` and `HEAD` bodies the runtime never hands over, and an
+ * HTTP/2 stream the runtime resets itself. Only a request served by the
+ * runtime (`info`) has a connection to free: a request built in the
+ * process has none.
+ */
+export function letGoOnceAnswered(
+  req: Request,
+  info: Deno.ServeHandlerInfo | undefined,
+): void {
+  if (info === undefined) return;
+  const body = req.body;
+  if (body === null || body.locked || cameOverHttp2(req.headers)) return;
+  letGo(body.getReader(), info.completed);
+}
+
+/**
+ * `body`, a request's, as a stream whose cancel is put off as
+ * {@linkcode letGo} does: a reader that refuses the body (too large, too
+ * slow) cancels it just before the answer, and a body cancelled then the
+ * runtime takes back and reads to its end, the connection held for as
+ * long as the client sends (`deno serve`: a 413 to a 300 MB chunked write
+ * kept it for all of it). For bodies read whole into memory (a write's
+ * JSON): one more stream step per chunk.
+ */
+export function cancelledOnceAnswered(
+  body: ReadableStream<Uint8Array>,
+): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const { done, value } = await reader.read();
+      if (done) controller.close();
+      else controller.enqueue(value);
+    },
+    // Called with the refusal, just before the answer.
+    cancel: (reason) => letGo(reader, Promise.resolve(), reason),
+  }, { highWaterMark: 0 });
+}
