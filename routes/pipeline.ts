@@ -33,7 +33,7 @@ import { withRequestId } from "../services/http/request_scope.ts";
 import { announcesLongBody } from "../services/http/body_framing.ts";
 import { leavingBodyUnread } from "../services/http/connection_close.ts";
 import { letGoOnceAnswered } from "../services/http/answered_body.ts";
-import { knownMethod } from "../services/http/methods.ts";
+import { knownMethod, readsNoBody } from "../services/http/methods.ts";
 import { qsParams } from "../services/http/qs_query.ts";
 import {
   originOf,
@@ -166,19 +166,13 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   // them no request has a span, and the (version-checked) lookup is skipped.
   const tracing = !(trace.getTracerProvider() instanceof ProxyTracerProvider);
   let inflight = 0;
-
   const done = () => {
     inflight--;
     metrics.inflight(-1);
   };
   const sent = (req: Request, ctx: RequestContext, out: Finished) => {
     if (tracing) nameSpan(ctx);
-    // A cached GET pays one comparison: bodiless methods' bodies are told
-    // from the headers alone (see BODILESS), and the runtime hands GET
-    // and HEAD handlers none.
-    if (ctx.method !== "GET" && !BODILESS.has(ctx.method)) {
-      letGoOnceAnswered(req, ctx.info);
-    }
+    letGoOnceAnswered(req, ctx.method, ctx.info);
     record(ctx, out, takeTally(req), { logger, metrics });
     return out.response;
   };
@@ -325,7 +319,7 @@ class RequestContext implements FinishContext {
     this.requestId = requestIdOf(headers);
     this.origin = headers.get("origin");
     // Marked now, read by the server once the answer is out.
-    if (BODILESS.has(this.method) && announcesLongBody(headers)) {
+    if (readsNoBody(this.method) && announcesLongBody(headers)) {
       leavingBodyUnread(req);
     }
     this.info = info;
@@ -366,15 +360,6 @@ class RequestContext implements FinishContext {
     return this.#remoteAddress;
   }
 }
-
-/**
- * Methods whose routes read no body: the runtime hands `GET` and `HEAD`
- * handlers none at all, and no `DELETE` or `OPTIONS` route reads one. Their
- * body is told from the headers alone: asking for `req.body` changes what
- * the runtime does (a 5,000-byte `DELETE` body sent whole then kept its
- * connection alive, where it otherwise says `Connection: close`).
- */
-const BODILESS = new Set(["GET", "HEAD", "DELETE", "OPTIONS"]);
 
 /**
  * With OTEL_DENO=true, Deno's server span is active here: name it by the

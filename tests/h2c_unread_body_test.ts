@@ -19,10 +19,11 @@ import { runTool } from "./fixtures/tool.ts";
 
 /**
  * Stream A: `GET /healthz` announcing 100 MB, a piece of it sent; once A
- * is answered and closed, an HTTP/1.1 connection sends a body refused
- * unread (`POST /nothing/here`), a byte every 100 ms, and waits for the
- * service to close it: its linger, started after A's, ends after A's
- * would have. Then stream B on the same session. Prints one JSON line.
+ * is answered and closed, an HTTP/1.1 connection sends the same kind of
+ * request (`GET /healthz` with a chunked body, a byte every 100 ms) and
+ * waits for the service to close it: its linger, started after A's, ends
+ * after A's would have (an event, rather than a sleep). Then stream B on
+ * the same session. Prints one JSON line.
  */
 const CLIENT = `
 const http2 = require("node:http2");
@@ -41,9 +42,9 @@ function done() {
 function drip() {
   return new Promise((resolve) => {
     const socket = net.connect(port, "127.0.0.1", () => {
-      socket.write("POST /nothing/here HTTP/1.1\\r\\nhost: x\\r\\ncontent-type: application/json\\r\\ncontent-length: 60000\\r\\n\\r\\n{");
+      socket.write("GET /healthz HTTP/1.1\\r\\nhost: x\\r\\ntransfer-encoding: chunked\\r\\n\\r\\n");
     });
-    const timer = setInterval(() => socket.write("a"), 100);
+    const timer = setInterval(() => socket.write("1\\r\\na\\r\\n"), 100);
     socket.on("data", () => {});
     socket.on("error", () => {});
     socket.on("close", () => { clearInterval(timer); resolve(); });

@@ -113,6 +113,18 @@ function invalidJson(detail: string, ctx: RouteContext): Response {
 }
 
 /**
+ * `req`'s body decoded from `coding`, its cancel on a refusal put off
+ * until the answer is out (services/http/answered_body.ts).
+ */
+function bodyOf(
+  req: Request,
+  coding: RequestCoding,
+): ReadableStream<Uint8Array> | null {
+  const body = req.body && cancelledOnceAnswered(req.body);
+  return body && decodedBody(body, coding);
+}
+
+/**
  * The body's bytes once checked (decoded from `coding`: the cap counts
  * the decoded bytes), or the answer refusing it.
  */
@@ -130,9 +142,7 @@ export async function jsonBody(
   const signal = AbortSignal.any([timeout, slow.signal]);
   let bytes: Uint8Array<ArrayBuffer>;
   try {
-    // Its refusals' cancel waits for the answer (answered_body.ts).
-    const body = req.body && cancelledOnceAnswered(req.body);
-    bytes = await readBody(body && decodedBody(body, coding), {
+    bytes = await readBody(bodyOf(req, coding), {
       maxBytes,
       signal,
       ...(expectedBytes === undefined ? {} : { expectedBytes }),

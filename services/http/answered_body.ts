@@ -27,6 +27,7 @@
 
 import { LINGER_MS } from "./connection_close.ts";
 import { cameOverHttp2 } from "./http2_request.ts";
+import { readsNoBody } from "./methods.ts";
 
 /**
  * What of a body left unread is read to see whether it ends, bytes: a
@@ -102,18 +103,21 @@ export function cancelOnceAnswered(cancel: () => Promise<unknown>): void {
 /**
  * Lets go of `req`'s body {@linkcode LINGER_MS} after its answer when
  * nothing holds it (see the module doc): called with every answer, just
- * before it is handed to the runtime (after, `req.body` throws). A body
- * being read, or read to its end (locked by its reader), is its reader's
- * to end; `GET` and `HEAD` bodies the runtime never hands over, and an
- * HTTP/2 stream the runtime resets itself. Only a request served by the
- * runtime (`info`) has a connection to free: a request built in the
- * process has none.
+ * before it is handed to the runtime (after, `req.body` throws), with the
+ * request's `method`. A body being read, or read to its end (locked by its
+ * reader), is its reader's to end; one of a method whose routes read none
+ * is told from the headers alone (methods.ts `readsNoBody`: the runtime
+ * hands `GET` and `HEAD` none); an HTTP/2 stream the runtime resets
+ * itself. Only a request served by the runtime (`info`) has a connection
+ * to free: a request built in the process has none.
  */
 export function letGoOnceAnswered(
   req: Request,
+  method: string,
   info: Deno.ServeHandlerInfo | undefined,
 ): void {
-  if (info === undefined) return;
+  // A cached GET pays one comparison.
+  if (method === "GET" || readsNoBody(method) || info === undefined) return;
   const body = req.body;
   if (body === null || body.locked || cameOverHttp2(req.headers)) return;
   letGo(body.getReader(), info.completed);

@@ -59,3 +59,22 @@ export function allowOf(methods: Iterable<string>): string {
   all.add("OPTIONS");
   return [...all].sort().join(", ");
 }
+
+/**
+ * Methods whose routes read no body: the runtime hands `GET` and `HEAD`
+ * handlers none at all, and no `DELETE` or `OPTIONS` route reads one. Their
+ * body is told from the headers alone: asking for `req.body` changes what
+ * the runtime does (a 5,000-byte `DELETE` body sent whole then kept its
+ * connection alive, where it otherwise says `Connection: close`).
+ */
+const BODILESS: ReadonlySet<string> = new Set([
+  "GET",
+  "HEAD",
+  "DELETE",
+  "OPTIONS",
+]);
+
+/** Whether no route of `method` reads a request body (see `BODILESS`). */
+export function readsNoBody(method: string): boolean {
+  return BODILESS.has(method);
+}

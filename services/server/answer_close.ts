@@ -14,6 +14,7 @@ import {
   LINGER_MS,
   refusesBody,
 } from "../http/connection_close.ts";
+import { cameOverHttp2 } from "../http/http2_request.ts";
 import type { Tracked } from "./tracked.ts";
 
 /**
@@ -27,12 +28,16 @@ import type { Tracked } from "./tracked.ts";
  * `HEAD` answers past that mark. Reading a `Response`'s headers makes the
  * runtime drop the head it prepared natively and serialise it again, and
  * reading the method is a call into the runtime: a cached answer pays for
- * neither, only a `WeakSet` lookup.
+ * neither, only a `WeakSet` lookup. Never an HTTP/2 request: Connection:
+ * close means nothing there, the runtime resets a stream whose body is
+ * left unread itself, and closing the connection took every other stream
+ * on it (a GET announcing a body over h2c: closed 2 s later, no GOAWAY).
  */
 export function saysCloseWithBody(req: Request, response: Response): boolean {
-  if (leftBodyUnread(req)) return true;
+  if (leftBodyUnread(req)) return !cameOverHttp2(req.headers);
   if (response.status < 400) return false;
   if (req.method === "GET" || req.method === "HEAD") return false;
+  if (cameOverHttp2(req.headers)) return false;
   if (refusesBody(response)) return true;
   // Any other refusal that left the body unread (a 404 or 405 of the
   // router, a write's 415 or 501): the runtime holds such a connection
@@ -69,7 +74,7 @@ export function lingerThenClose(
   const requests = tracked.requests;
   // Only a connection stuck on that answer: one kept alive that took
   // another request since is left alone. (An HTTP/2 connection never
-  // comes here: connection_set.ts.)
+  // comes here: saysCloseWithBody.)
   const stuck = () => tracked.active === 0 && tracked.requests === requests;
   const linger = () => {
     const timer = setTimeout(() => {

@@ -13,7 +13,6 @@
  */
 
 import { setConnectionCloser } from "../http/connection_close.ts";
-import { cameOverHttp2 } from "../http/http2_request.ts";
 import { plainAddress } from "../http/trusted_proxies.ts";
 import {
   closeAfter,
@@ -270,11 +269,7 @@ export class ConnectionSet {
     response: Response,
   ): Response {
     if (this.#draining) closeAfter(response);
-    // Never an HTTP/2 connection: Connection: close means nothing there,
-    // the runtime resets a stream whose body is left unread itself, and
-    // the close took every other stream with it (a GET announcing a body,
-    // over h2c: the connection closed 2 s later, no GOAWAY).
-    if (saysCloseWithBody(req, response) && !cameOverHttp2(req.headers)) {
+    if (saysCloseWithBody(req, response)) {
       lingerThenClose(tracked, info, () => this.#close(tracked));
     }
     return response;
