@@ -107,9 +107,9 @@ export function cancelOnceAnswered(cancel: () => Promise<unknown>): void {
  * request's `method`. A body being read, or read to its end (locked by its
  * reader), is its reader's to end; one of a method whose routes read none
  * is told from the headers alone (methods.ts `readsNoBody`: the runtime
- * hands `GET` and `HEAD` none); an HTTP/2 stream the runtime resets
- * itself. Only a request served by the runtime (`info`) has a connection
- * to free: a request built in the process has none.
+ * hands `GET` and `HEAD` none); nor is one {@linkcode waitsOrResets}.
+ * Only a request served by the runtime (`info`) has a connection to free:
+ * a request built in the process has none.
  */
 export function letGoOnceAnswered(
   req: Request,
@@ -118,9 +118,22 @@ export function letGoOnceAnswered(
 ): void {
   // A cached GET pays one comparison.
   if (method === "GET" || readsNoBody(method) || info === undefined) return;
+  if (waitsOrResets(req.headers)) return;
   const body = req.body;
-  if (body === null || body.locked || cameOverHttp2(req.headers)) return;
+  if (body === null || body.locked) return;
   letGo(body.getReader(), info.completed);
+}
+
+/**
+ * Whether a body left unread is better left alone: an HTTP/2 stream's
+ * the runtime resets itself, and one whose client waits for a
+ * `100 Continue` (`Expect`) it has not sent yet: a read makes the runtime
+ * send it, the client then sends its body after all, and curl -T lost the
+ * 404 to the reset that followed (2 of 3). Refused without it, curl sends
+ * no body.
+ */
+function waitsOrResets(headers: Headers): boolean {
+  return cameOverHttp2(headers) || headers.has("expect");
 }
 
 /**
