@@ -57,6 +57,8 @@ Deno.test("a body refused unread and dripped on: the connection is closed after 
       ends.forEach((end, i) => {
         const [target, type, status] = REFUSED[i]!;
         assert.match(end.text, new RegExp(`^HTTP/1.1 ${status} `), target);
+        // The answer says the connection ends.
+        assert.match(end.text, /\r\nconnection: close\r\n/i, target);
         // Before: still open after 15 s (closed at 75 s).
         assert.equal(end.open, false, `${target} (${type}) still open`);
       });
@@ -103,5 +105,57 @@ Deno.test("a write whose JSON body was read and refused keeps its connection for
     ));
     const end = await untilClosed(conn, 10_000);
     assert.match(end.text, /HTTP\/1.1 200 OK/);
+  });
+});
+
+/** Sends a head declaring 500 MB, then 64 KiB pieces as fast as they go. */
+async function flooding(port: number, target: string) {
+  const conn = await Deno.connect({ port });
+  await conn.write(encoder.encode(
+    `${target} HTTP/1.1\r\nhost: x\r\n` +
+      "content-type: application/octet-stream\r\n" +
+      "content-length: 500000000\r\n\r\n",
+  ));
+  const piece = new Uint8Array(65_536);
+  const sending = (async () => {
+    try {
+      for (;;) await conn.write(piece);
+    } catch {
+      // closed by the service
+    }
+  })();
+  return { conn, sending };
+}
+
+Deno.test("a body refused unread, still arriving fast: its connection outlives the answer by the linger", async () => {
+  await using upstream = startFixtureUpstream();
+  await withTempDir(async (dataDir) => {
+    await using service = await spawnService(["--data-dir", dataDir], {
+      env: { UPSTREAM_URL: upstream.url },
+    });
+    const port = Number(new URL(service.url).port);
+    // Each closed with its answer 6 times in 10 before: three tries.
+    for (
+      const target of ["PUT /posts/1", "POST /nothing/here", "PUT /posts/1"]
+    ) {
+      const { conn, sending } = await flooding(port, target);
+      assert.match(await firstLine(conn), /^HTTP\/1.1 (415|404) /, target);
+      let closed = false;
+      const end = untilClosed(conn, 15_000).then((end) => {
+        closed = true;
+        return end;
+      });
+      // Three answers on other connections, each a few milliseconds: the
+      // linger (2 s) outlasts them. Reading the body to see whether it
+      // ended made the per-connection server close it with the answer
+      // (6 of 10), and curl -T, still sending, lost its 415 to the reset.
+      for (let i = 0; i < 3; i++) {
+        const res = await fetch(`${service.url}/healthz`);
+        await res.body?.cancel();
+      }
+      assert.equal(closed, false, `${target}: closed with its answer`);
+      assert.equal((await end).open, false, `${target} still open`);
+      await sending;
+    }
   });
 });
