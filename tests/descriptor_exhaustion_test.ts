@@ -11,9 +11,13 @@
  */
 
 import assert from "node:assert/strict";
+import { setImmediate } from "node:timers";
 import { createPipeline } from "../routes/pipeline.ts";
 import { createLogger } from "../services/ops/logger.ts";
 import { Metrics } from "../services/ops/metrics.ts";
+import { ConnectionSet } from "../services/server/connection_set.ts";
+import { ConnectionStats } from "../services/server/connection_stats.ts";
+import { connectionServer } from "../services/server/serve_connection.ts";
 import { healthzStatus, spawnService } from "./fixtures/spawn.ts";
 import { storeUnreadable } from "./fixtures/files_service.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";
@@ -110,8 +114,6 @@ Deno.test("downloads read slowly until out of descriptors: the process lives on,
         (r.msg === "server.accept_failed" && r.outOfDescriptors === true)
       );
       if (exhausted.msg === "request") assert.equal(exhausted.status, 503);
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      assert.equal(exited, false, `exited:\n${service.stderr}`);
     } finally {
       for (const conn of readers) conn.close();
     }
@@ -146,9 +148,10 @@ Deno.test("the first upload of a process during slowhttptest's slowloris (descri
       await service.waitForLine((r) =>
         r.msg === "server.accept_failed" && r.outOfDescriptors === true
       );
-      // Until all 800 are open: then many wait in the listen backlog, and
-      // every descriptor the service frees is taken by the next at once.
-      await new Promise((resolve) => setTimeout(resolve, 5000));
+      // No 5 s more "until all 800 are open": the connection cap taken
+      // from the descriptor limit keeps 32 free, and with the worker
+      // started by the first upload again (8a42525 reverted) this passed
+      // after 0 s and after 5 s alike.
       // The hash worker started with the first upload: a thread started
       // out of descriptors ended the process (Deno 2.9 panics setting up
       // the worker's stdio); it now starts with the app.
@@ -158,8 +161,6 @@ Deno.test("the first upload of a process during slowhttptest's slowloris (descri
         body: new Uint8Array(5 << 20),
       }).catch(() => undefined);
       await upload?.body?.cancel();
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      assert.equal(exited, false, `exited:\n${service.stderr}`);
       assert.ok(
         upload === undefined || [201, 503].includes(upload.status),
         `upload: ${upload?.status}`,
@@ -172,49 +173,62 @@ Deno.test("the first upload of a process during slowhttptest's slowloris (descri
       }
       await slowloris.status;
     }
-    assert.equal(await healthzStatus(service), 200);
+    // It stops asking once the process has exited.
+    const status = await healthzStatus(service);
     assert.equal(exited, false, `exited:\n${service.stderr}`);
+    assert.equal(status, 200);
   });
 });
 
-/**
- * Connects `count` sockets to `port` that never send a byte, all at once:
- * past the listen backlog each waits for its SYN to be sent again (1 s,
- * then 3 s, ...), so 100 at a time waited a second per hundred (15-22 s a
- * round, 89 s of CI time for four); all at once, those waits overlap
- * (12 s a round at load 12).
- */
-function idleSockets(port: number, count: number) {
-  return Promise.all(
-    Array.from({ length: count }, () => Deno.connect({ port })),
-  );
+/** A connection set serving `() => "ok"` on the runtime's own server. */
+function okConnections(stats: ConnectionStats): ConnectionSet {
+  const serveConnection = connectionServer();
+  assert.ok(serveConnection, "Deno.serve's per-connection server");
+  return new ConnectionSet({
+    serveConnection,
+    handler: () => new Response("ok"),
+    onError: () => new Response(null, { status: 500 }),
+    headerTimeoutMs: 60_000,
+    keepAliveTimeoutMs: 60_000,
+    maxStreams: 100,
+    maxHttp2PerClient: 0,
+    maxHttp2: 0,
+    stats,
+  });
 }
 
-Deno.test("3,000 idle sockets past the descriptor limit, then all closed at once, four times: the process lives and serves", async () => {
-  await withTempDir(async (dataDir) => {
-    await using service = await spawnService(["--data-dir", dataDir], {
-      maxOpenFiles: 256,
-    });
-    let exited = false;
-    service.status.then(() => exited = true);
-    const port = Number(new URL(service.url).port);
-    for (let round = 0; round < 4 && !exited; round++) {
-      // The kernel's backlog takes them; the service accepts until it is
-      // out of descriptors.
-      const idle = await idleSockets(port, 3000);
-      await service.waitForLine((r) =>
-        r.msg === "server.accept_failed" && r.outOfDescriptors === true
-      );
-      // All end at once, while the service reclaims idle ones: aborting
-      // one whose end had not reached it yet made the runtime throw in its
-      // abort listener, an uncaught error whose report (its stack
-      // source-mapped from disk, out of descriptors) ended the process.
-      for (const conn of idle) conn.close();
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-    }
-    assert.equal(exited, false, `exited:\n${service.stderr}`);
-    assert.equal(await healthzStatus(service), 200);
-  });
+// 3,000 idle sockets past the descriptor limit, all closed at once, ended
+// the process (17320e9): the service reclaimed idle connections whose end
+// had reached the runtime but not yet the connection set, and the runtime's
+// abort listener threw BadResource, uncaught. Out of descriptors was only
+// what made the service reclaim then, and the timing of that test's
+// sockets whether one landed in that window: 2 runs of 3 once, none
+// lately (it passed with the fix reverted). Here the reclaim is called in
+// each turn of the event loop while the ends come in, so some land in it:
+// every run (18 of 18) failed with the fix reverted ("BadResource: Bad
+// resource ID", uncaught), in 0.1-0.5 s.
+Deno.test("idle connections reclaimed while their clients' ends come in: no uncaught error (it ended the process), all closed", async () => {
+  const stats = new ConnectionStats();
+  const connections = okConnections(stats);
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const count = 200;
+  const clients = await Promise.all(
+    Array.from(
+      { length: count },
+      () => Deno.connect({ port: listener.addr.port }),
+    ),
+  );
+  for (let i = 0; i < count; i++) connections.add(await listener.accept());
+  listener.close();
+  for (const conn of clients) conn.close();
+  // One per turn: the turn after an end is read and before the set hears
+  // of it is the one that threw (setTimeout's 4 ms clamp skipped it).
+  while (connections.size > 0) {
+    connections.reclaimIdle(1);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  await connections.shutdown();
+  assert.equal(stats.open, 0);
 });
 
 /**
@@ -268,7 +282,7 @@ async function idleFlood(port: number, count: number, signal: AbortSignal) {
   return idle;
 }
 
-Deno.test("an idle-socket flood under ulimit -n 256 with MAX_CONNECTIONS above it: new clients are answered at once, the descriptor limit taken as the cap", async () => {
+Deno.test("an idle-socket flood under ulimit -n 256 with MAX_CONNECTIONS above it: a new client is answered, the descriptor limit taken as the cap", async () => {
   await withTempDir(async (dataDir) => {
     await using service = await spawnService(["--data-dir", dataDir], {
       maxOpenFiles: 256,
@@ -280,20 +294,14 @@ Deno.test("an idle-socket flood under ulimit -n 256 with MAX_CONNECTIONS above i
       await service.waitForLine((r) =>
         r.msg === "server.accept_failed" && r.outOfDescriptors === true
       );
-      // Each is answered. How fast is the machine's load to say: five took
-      // 2.2-3.2 s at load 15 and over 8 s on a loaded CI; before the cap,
-      // 16-19 s (load 15-34), their SYNs mostly not sent again (ss), the
-      // wait the loop's, which freed only connections idle 1 s or more and
-      // backed off. What made them fast is the cap taken from the
-      // descriptor limit, asserted next (that line never came before).
-      // The bound is a hang detector, not a speed.
-      for (let i = 0; i < 5; i++) {
-        assert.equal(
-          await newClientStatus(port, 30_000),
-          "HTTP/1.1 200 OK",
-          `client ${i}`,
-        );
-      }
+      // A new client is answered (each took 3.2 s here at load 11, its
+      // SYN sent again twice; 16-19 s for five before the cap, at load
+      // 15-34). How fast is the machine's load to say; what made it fast
+      // is the cap taken from the descriptor limit, asserted next (that
+      // line never came before). One client, not five: they took the same
+      // time each, and the line is what tells. The bound is a hang
+      // detector, not a speed.
+      assert.equal(await newClientStatus(port, 30_000), "HTTP/1.1 200 OK");
       const lowered = await service.waitForLine((r) =>
         r.msg === "server.connection_cap_lowered"
       );
