@@ -99,7 +99,7 @@ Deno.test({
 
 Deno.test({
   name:
-    "20000 distinct keys through an 8 MiB cache, with the start task's V8 flags, raise peak RSS by less than the cache + 32 MiB",
+    "10000 distinct keys through an 8 MiB cache, with the start task's V8 flags, raise peak RSS by less than the cache + 32 MiB",
   ignore: Deno.build.os !== "linux",
   async fn() {
     const cacheBytes = 8 * MiB;
@@ -114,7 +114,10 @@ Deno.test({
     // Warm up (JIT, connection pools, allocator arenas) before the baseline.
     await getAll(service.url, paths(9_000_000, 1000), 32);
     const before = await rssOf(pid);
-    const statuses = await getAll(service.url, paths(1_000_000, 20_000), 32);
+    // 10000, not 20000: without the flags the peak grew by 74-76 MiB
+    // after 10000 (54 after 5000), so the other 10000 only cost time
+    // (46 s -> 15 s at load 13).
+    const statuses = await getAll(service.url, paths(1_000_000, 10_000), 32);
     assert.ok(statuses.every((s) => s === 200));
     // The high-water mark, not a sample: the peak is what a memory limit
     // meets. What grows is the V8 heap: garbage of the misses and of the
