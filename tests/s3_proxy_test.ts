@@ -208,7 +208,7 @@ cephTest(
 );
 
 cephTest(
-  "s3 over http behind a proxy refusing the requests themselves (407; 403 for a host it does not admit; 400): each a 503 naming the proxy in one counted line, /readyz not blaming the credentials",
+  "s3 over http behind a proxy refusing the requests themselves (407; 403 for a host it does not admit; 400): each a 503 naming the proxy in one counted line, /readyz 503 'proxy-refused' naming the proxy settings",
   async () => {
     await using ceph = await sharedCeph();
     const gateway = Number(new URL(ceph.endpoint).port);
@@ -243,7 +243,12 @@ cephTest(
       const ready = await fetch(`${app.url}/readyz`);
       const problem = await ready.json();
       assert.equal(ready.status, 503);
-      assert.equal(problem.reason, "unreachable", JSON.stringify(problem));
+      // The proxy's settings to look at, not the store's address.
+      assert.equal(problem.reason, "proxy-refused", JSON.stringify(problem));
+      assert.match(problem.detail, /HTTPS_PROXY, HTTP_PROXY, NO_PROXY/);
+      await app.waitForLine((r) =>
+        r.msg === "files.storage_down" && r.reason === "proxy-refused"
+      );
     });
   },
 );

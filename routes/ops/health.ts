@@ -64,6 +64,8 @@ const STORE_DOWN: Record<StoreDownReason, string> = {
     "credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)",
   "clock-skewed": "The file storage refuses this host's clock " +
     "(over 15 min off the store's: check its time sync)",
+  "proxy-refused": "The HTTP proxy the file storage is reached through " +
+    "refuses its requests (HTTPS_PROXY, HTTP_PROXY, NO_PROXY)",
 };
 
 // How long `/readyz` waits for a build about to end (a small folder's takes

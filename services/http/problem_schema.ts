@@ -35,7 +35,7 @@ export const ProblemSchema = z.object({
   reason: z.string().describe(
     "On `/readyz`'s 503: why the `dependency` cannot serve " +
       "(`unreachable`, `unresponsive`, `bucket-missing`, " +
-      "`credentials-refused`, `clock-skewed`).",
+      "`credentials-refused`, `clock-skewed`, `proxy-refused`).",
   ).optional(),
 }).loose().describe("RFC 9457 problem details.");
 

@@ -34,6 +34,7 @@ import {
   StorageUnavailableError,
 } from "./storage.ts";
 import { StorageTimeoutError } from "./s3_errors.ts";
+import { StorageProxyError } from "./proxy_tunnel.ts";
 import { checkWholeNumbers } from "../ops/whole_numbers.ts";
 
 /** Why the store cannot serve. */
@@ -42,7 +43,8 @@ export type StoreDownReason =
   | "unresponsive"
   | "bucket-missing"
   | "credentials-refused"
-  | "clock-skewed";
+  | "clock-skewed"
+  | "proxy-refused";
 
 /** What {@linkcode S3Health.verdict} says. */
 export type StoreVerdict =
@@ -89,6 +91,8 @@ export function downReason(error: unknown): StoreDownReason | undefined {
   if (error instanceof StorageClockError) return "clock-skewed";
   if (error instanceof StorageRefusedError) return "credentials-refused";
   if (error instanceof StorageTimeoutError) return "unresponsive";
+  // The store may be up: the proxy's settings are the ones to look at.
+  if (error instanceof StorageProxyError) return "proxy-refused";
   return "unreachable";
 }
 
