@@ -109,6 +109,12 @@ cephTest(
     assert.equal(stderr.split("\n").filter(Boolean).length, 1, stderr);
     // It said "check S3_BUCKET" of the bucket the store has.
     assert.match(stderr, /check S3_ENDPOINT's path \/s3, .*NoSuchBucket/);
+    // The store's refusal, quoted after, said "no bucket of the name
+    // S3_BUCKET gives" of a bucket that is there.
+    assert.match(
+      stderr,
+      /\): The object store has no bucket where S3_ENDPOINT and S3_BUCKET point: GET \/s3\//,
+    );
     const slash = await runMain(s3Args(ceph, [], `${ceph.endpoint}/`), 60_000);
     assert.ok(slash.stdout.includes('"listening"'), slash.stderr);
   },

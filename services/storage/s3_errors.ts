@@ -110,11 +110,14 @@ export function refusal(
   const answer = `${method} ${path}: ${status}${code ? ` ${code}` : ""}`;
   // The bucket deleted under the running service: a 500 and a stack per
   // request before (a flood, telling clients the server failed), though it
-  // serves again as soon as the bucket is made again.
+  // serves again as soon as the bucket is made again. Not "the name
+  // S3_BUCKET gives" alone: behind an S3_ENDPOINT with a path, the store
+  // takes the path for the bucket (the start says to check that first).
   if (code === "NoSuchBucket") {
     return new StorageMissingError(
       code,
-      `The object store has no bucket of the name S3_BUCKET gives: ${answer}`,
+      "The object store has no bucket where S3_ENDPOINT and S3_BUCKET " +
+        `point: ${answer}`,
     );
   }
   // This host's clock off the store's: every request refused until it is
