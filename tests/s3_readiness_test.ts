@@ -25,6 +25,8 @@ import {
   readyz,
 } from "./fixtures/storage_outage.ts";
 import { until } from "./fixtures/until.ts";
+import { S3Storage } from "../services/storage/s3.ts";
+import type { StoreVerdict } from "../services/storage/s3_health.ts";
 
 /** A stored file's id on `service`. */
 async function stored(service: SpawnedService): Promise<string> {
@@ -171,5 +173,34 @@ cephTest(
       assert.ok(probes() - at <= 2, proxy.requests.join("\n"));
       return probes() > before;
     }, "a probe once the verdict is old");
+  },
+);
+
+cephTest(
+  "s3: S3_FORCE_PATH_STYLE=false to a store that serves buckets only by path: the probe's listing of all buckets is no answer of the bucket's, readiness 'not-the-bucket', and a listing of the files fails, never ready",
+  async () => {
+    await using ceph = await sharedCeph();
+    // The start stops on this (s3_misconfigured_start_test.ts); the probe
+    // is the store's own (radosgw without rgw_dns_name, as a store changed
+    // under a running instance would be), so here without the app.
+    const changes: StoreVerdict[] = [];
+    using storage = new S3Storage({
+      endpoint: new URL(ceph.endpoint),
+      bucket: ceph.bucket,
+      accessKeyId: ceph.accessKeyId,
+      secretAccessKey: ceph.secretAccessKey,
+      forcePathStyle: false,
+      onReadinessChange: (verdict) => changes.push(verdict),
+    });
+    // radosgw answers `bucket.host/?list-type=2` with a listing of all
+    // buckets: the probe took that 200 for ready.
+    const verdict = await storage.readiness(60_000);
+    assert.equal(verdict.ready ? "ready" : verdict.reason, "not-the-bucket");
+    // The same listing for GET /files was an empty page, and made the
+    // store ready again.
+    await assert.rejects(storage.list(), /no listing of the bucket/);
+    const said = changes.map((v) => v.ready ? "ready" : v.reason);
+    assert.equal(said.at(-1), "not-the-bucket", said.join());
+    assert.ok(!said.includes("ready"), said.join());
   },
 );

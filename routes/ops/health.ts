@@ -66,6 +66,9 @@ const STORE_DOWN: Record<StoreDownReason, string> = {
     "(over 15 min off the store's: check its time sync)",
   "proxy-refused": "The HTTP proxy the file storage is reached through " +
     "refuses its requests (HTTPS_PROXY, HTTP_PROXY, NO_PROXY)",
+  "not-the-bucket": "The file storage answers for something other than " +
+    "its bucket (S3_FORCE_PATH_STYLE: false needs a store that serves " +
+    "BUCKET.ENDPOINT as the bucket)",
 };
 
 // How long `/readyz` waits for a build about to end (a small folder's takes

@@ -35,7 +35,8 @@ export const ProblemSchema = z.object({
   reason: z.string().describe(
     "On `/readyz`'s 503: why the `dependency` cannot serve " +
       "(`unreachable`, `unresponsive`, `bucket-missing`, " +
-      "`credentials-refused`, `clock-skewed`, `proxy-refused`).",
+      "`credentials-refused`, `clock-skewed`, `proxy-refused`, " +
+      "`not-the-bucket`).",
   ).optional(),
 }).loose().describe("RFC 9457 problem details.");
 

@@ -23,7 +23,6 @@ import { sweepLeftovers } from "./s3_leftovers.ts";
 import { deleteStored, deleteStoredIf } from "./s3_delete.ts";
 import { readMetadataObject } from "./s3_tombstone.ts";
 import { contentKey, metadataKey, S3Upload } from "./s3_upload.ts";
-import { notTheBucket } from "./s3_errors.ts";
 import { xmlValues } from "./s3_xml.ts";
 import {
   type ConditionalDeletion,
@@ -101,6 +100,10 @@ export class S3Storage implements FileStorage, Disposable {
           method: "GET",
           key: "",
           query: { "list-type": "2", prefix: "files/", "max-keys": "0" },
+          // Not any 200: a store taking the bucket's host for its own
+          // (S3_FORCE_PATH_STYLE=false where buckets go by path) answers
+          // a listing of all buckets, and `/readyz` said ready.
+          answer: "ListBucketResult",
         }),
       unresponsiveMs: Math.min(
         options.timeoutMs ?? MAX_UNRESPONSIVE_MS,
@@ -174,6 +177,7 @@ export class S3Storage implements FileStorage, Disposable {
         "max-keys": String(limit),
         ...(after === undefined ? {} : { "start-after": contentKey(after) }),
       },
+      answer: "ListBucketResult",
     });
     const ids = xmlValues(xml, "Key").flatMap((key) => {
       const match = CONTENT.exec(key);
@@ -283,10 +287,8 @@ export class S3Storage implements FileStorage, Disposable {
       method: "GET",
       key: "",
       query: { uploads: "", prefix: "files/" },
+      answer: "ListMultipartUploadsResult",
     });
-    if (!xml.includes("<ListMultipartUploadsResult")) {
-      throw notTheBucket("GET ?uploads");
-    }
     const uploads = [...xml.matchAll(/<Upload>([\s\S]*?)<\/Upload>/g)];
     const cutoff = Date.now() - olderThanMs;
     let removed = 0;

@@ -46,8 +46,14 @@ import { putBytes } from "./s3_put_bytes.ts";
 import { type Proxy, ProxyRules } from "./proxy_rules.ts";
 import { StorageProxyError } from "./proxy_tunnel.ts";
 import { readEnv } from "../ops/startup.ts";
-import { refusal, silentFor, skewedHead, unreachable } from "./s3_errors.ts";
-import { describe } from "../ops/error_chain.ts";
+import {
+  answerOf,
+  refusal,
+  silentFor,
+  skewedHead,
+  textOf,
+  unreachable,
+} from "./s3_errors.ts";
 import { xmlValue } from "./s3_xml.ts";
 import { checkWholeNumbers } from "../ops/whole_numbers.ts";
 import { BUCKET_NAME } from "../ops/config_values.ts";
@@ -106,6 +112,8 @@ export interface S3Request {
   body?: Uint8Array<ArrayBuffer> | string;
   /** Statuses answered as they are rather than thrown. @default {[]} */
   expect?: readonly number[];
+  /** The root element a 2xx answer must have (`s3_errors.ts`'s answerOf). */
+  answer?: string;
   signal?: AbortSignal;
 }
 
@@ -182,7 +190,15 @@ export class S3Bucket implements Disposable {
    */
   async send(request: S3Request): Promise<Response> {
     try {
-      const res = await this.#exchange(request);
+      let res = await this.#exchange(request);
+      if (res.ok && request.answer !== undefined) {
+        const query = new URLSearchParams(request.query).toString();
+        res = await answerOf(
+          res,
+          request.answer,
+          `${request.method} ?${query}`,
+        );
+      }
       if (res.ok) this.#observer?.answered();
       return res;
     } catch (error) {
@@ -317,15 +333,7 @@ export class S3Bucket implements Disposable {
 
   /** The text of a 2xx answer to `request`. */
   async text(request: S3Request): Promise<string> {
-    const res = await this.send(request);
-    try {
-      return await res.text();
-    } catch (error) {
-      throw new StorageUnavailableError(
-        `The object store's answer broke off: ${describe(error)}`,
-        { cause: error },
-      );
-    }
+    return await textOf(await this.send(request));
   }
 }
 

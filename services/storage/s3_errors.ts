@@ -184,6 +184,40 @@ export function notTheBucket(request: string): S3Error {
   );
 }
 
+/** The text of `res`; its body breaking off is the store's fault. */
+export async function textOf(res: Response): Promise<string> {
+  try {
+    return await res.text();
+  } catch (error) {
+    throw new StorageUnavailableError(
+      `The object store's answer broke off: ${describe(error)}`,
+      { cause: error },
+    );
+  }
+}
+
+/**
+ * `res`, a 2xx answer to `request`, read whole when its root element is
+ * `answer` (e.g. `ListBucketResult`), else {@linkcode notTheBucket}'s
+ * error: a store that serves buckets only by path
+ * (`S3_FORCE_PATH_STYLE=false`) answers `bucket.host/` with a listing of
+ * all buckets, which passed as the bucket's (`/readyz` said ready).
+ */
+export async function answerOf(
+  res: Response,
+  answer: string,
+  request: string,
+): Promise<Response> {
+  const text = await textOf(res);
+  if (!text.includes(`<${answer}`)) throw notTheBucket(request);
+  return new Response(text, { status: res.status, headers: res.headers });
+}
+
+/** Whether `error` is {@linkcode notTheBucket}'s. */
+export function isNotTheBucket(error: unknown): boolean {
+  return error instanceof S3Error && error.code === NOT_THE_BUCKET;
+}
+
 /** How far S3 takes a request's signed time from its own, ms. */
 const SKEW_ALLOWED_MS = 15 * 60_000;
 

@@ -33,7 +33,7 @@ import {
   StorageRefusedError,
   StorageUnavailableError,
 } from "./storage.ts";
-import { StorageTimeoutError } from "./s3_errors.ts";
+import { isNotTheBucket, StorageTimeoutError } from "./s3_errors.ts";
 import { StorageProxyError } from "./proxy_tunnel.ts";
 import { checkWholeNumbers } from "../ops/whole_numbers.ts";
 
@@ -44,7 +44,8 @@ export type StoreDownReason =
   | "bucket-missing"
   | "credentials-refused"
   | "clock-skewed"
-  | "proxy-refused";
+  | "proxy-refused"
+  | "not-the-bucket";
 
 /** What {@linkcode S3Health.verdict} says. */
 export type StoreVerdict =
@@ -84,6 +85,8 @@ export interface S3HealthOptions {
  * deletes (which make room), anything but unavailability is the request's.
  */
 export function downReason(error: unknown): StoreDownReason | undefined {
+  // A setting to fix (the start stops on it), and no file serves meanwhile.
+  if (isNotTheBucket(error)) return "not-the-bucket";
   if (!(error instanceof StorageUnavailableError)) return undefined;
   if (error instanceof StorageFullError) return undefined;
   if (error instanceof StorageMissingError) return "bucket-missing";

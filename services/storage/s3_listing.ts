@@ -50,6 +50,7 @@ export async function objectsUnder(
         prefix,
         ...(token === undefined ? {} : { "continuation-token": token }),
       },
+      answer: "ListBucketResult",
     });
     for (const [, item] of xml.matchAll(/<Contents>([\s\S]*?)<\/Contents>/g)) {
       const key = xmlValue(item!, "Key");
