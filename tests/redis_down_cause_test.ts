@@ -7,7 +7,8 @@
  * first error: the operator never learnt that the password was the cause.
  * Now each new kind of cause while down is said once more
  * (`cache.redis_down_cause`), and a kind repeated by each reconnection is
- * not.
+ * not. Redis at its `maxclients` is named so (`maxclients`), not a bare
+ * `ERR`.
  *
  * @module
  */
@@ -94,4 +95,60 @@ Deno.test("Redis password rotated mid-run (WRONGPASS), connections killed: the l
 
 Deno.test("Redis requirepass set mid-run (NOAUTH), connections killed: the log names the refusal once, beside the socket closed", async () => {
   saysCauseOnce(await refusedWhileDown("NOAUTH", undefined), "NOAUTH");
+});
+
+/** One RESP command on `conn`; resolves the reply's first line. */
+async function send(conn: Deno.Conn, args: string[]): Promise<string> {
+  const wire = `*${args.length}\r\n` +
+    args.map((arg) => `$${arg.length}\r\n${arg}\r\n`).join("");
+  await conn.write(new TextEncoder().encode(wire));
+  const buffer = new Uint8Array(1024);
+  let reply = "";
+  while (!reply.includes("\r\n")) {
+    const n = await conn.read(buffer);
+    if (n === null) throw new Error(`closed after ${reply}`);
+    reply += new TextDecoder().decode(buffer.subarray(0, n));
+  }
+  return reply.split("\r\n")[0]!;
+}
+
+Deno.test("Redis at maxclients, a password in REDIS_URL: the log names 'maxclients', not a bare ERR, and the link comes up once a slot is free", async () => {
+  const { logger, records } = recordingLogger();
+  await using redis = await startRedis();
+  const password = "pw-maxclients";
+  await redis.command("CONFIG", "SET", "requirepass", password);
+  await command(redis.port, ["CONFIG", "SET", "maxclients", "1"], {
+    password,
+  });
+  // Another client holds the one slot.
+  using holder = await Deno.connect({
+    hostname: "127.0.0.1",
+    port: redis.port,
+  });
+  assert.equal(await send(holder, ["AUTH", password]), "+OK");
+  const url = new URL(redis.url);
+  url.password = password;
+  const link = new RedisLink({
+    url: url.href,
+    logger,
+    pingIntervalMs: 200,
+    onMessage: () => {},
+  });
+  try {
+    await until(
+      () => records().some((line) => line.kind === "maxclients"),
+      "maxclients in the log",
+    );
+    // Was: kind "ERR", which names nothing to raise.
+    const named = records().find((line) => line.kind === "maxclients")!;
+    assert.match(String(named.error), /max number of clients reached/);
+    assert.ok(!records().some((line) => line.kind === "ERR"));
+    assert.equal(
+      await send(holder, ["CONFIG", "SET", "maxclients", "100"]),
+      "+OK",
+    );
+    await until(() => link.up, "connected once slots are free");
+  } finally {
+    await link.close();
+  }
 });

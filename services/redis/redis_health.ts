@@ -37,11 +37,19 @@ export const FLAP_TOLD_AFTER_MS = 1000;
 
 /**
  * What kind of error `error` is, for the log: a Redis error reply's code
- * (`WRONGPASS`, `NOAUTH`, `NOPERM`, `LOADING`), a system error's code
+ * (`WRONGPASS`, `NOAUTH`, `NOPERM`, `LOADING`; `maxclients` for Redis
+ * refusing the connection at its `maxclients`), a system error's code
  * (`ECONNREFUSED`, `EPIPE`), else the error's name, or its message for a
  * plain `Error` (`Socket closed unexpectedly`).
  */
 export function errorKind(error: Error): string {
+  // Its code is a bare `ERR`, which told no operator to raise maxclients.
+  // node-redis hands it over only when a command of its handshake that it
+  // does not ignore (AUTH: a password in REDIS_URL) takes the reply; else
+  // the connection reads as `Socket closed unexpectedly`.
+  if (error.message.startsWith("ERR max number of clients reached")) {
+    return "maxclients";
+  }
   const code = (error as { code?: unknown }).code;
   if (typeof code === "string" && code !== "") return code;
   const reply = /^([A-Z][A-Z_]{2,})\b/.exec(error.message)?.[1];
