@@ -10,12 +10,18 @@
 
 import { setTimeout as sleep } from "node:timers/promises";
 import assert from "node:assert/strict";
-import { bucketContents, sharedCeph } from "./fixtures/ceph.ts";
+import {
+  bucketContents,
+  sharedCeph,
+  uploadsInitiated,
+} from "./fixtures/ceph.ts";
 import { bytesOf, cephTest, s3Args } from "./fixtures/s3_app.ts";
 import { serveApp } from "./fixtures/served_app.ts";
 import { until } from "./fixtures/until.ts";
 
 const MiB = 1024 * 1024;
+// The uploads' idle timeout: what the start-up sweep calls old.
+const IDLE_MS = 1000;
 
 /**
  * A request body of 16 MiB sent at 4 MiB/s (1 MiB every 250 ms), and how
@@ -37,7 +43,7 @@ cephTest(
   "s3: an upload running longer than the idle timeout survives another instance's start-up sweep",
   async () => {
     await using ceph = await sharedCeph();
-    const args = s3Args(ceph, ["--upload-idle-timeout-ms", "1000"]);
+    const args = s3Args(ceph, ["--upload-idle-timeout-ms", `${IDLE_MS}`]);
     await using a = await serveApp({ args });
     // About 4 s in all, never silent for 1 s.
     const paced = pacedBody();
@@ -45,9 +51,12 @@ cephTest(
       method: "POST",
       body: paced.body,
     });
-    // Begun well over the idle timeout ago, still running: B starts.
-    await sleep(2000);
-    assert.equal((await bucketContents(ceph)).uploads.length, 1);
+    // Begun over the idle timeout ago (by the store's clock, as the sweep
+    // judges), still running: B starts.
+    await until(async () => {
+      const initiated = await uploadsInitiated(ceph);
+      return initiated.length === 1 && Date.now() - initiated[0]! > IDLE_MS;
+    }, "the upload older than the idle timeout");
     await using b = await serveApp({ args });
     assert.ok(!b.records.some((r) => r.msg === "files.swept"));
     const res = await uploading;
@@ -114,7 +123,7 @@ cephTest(
   "s3: a file stored under an Upload-Id whose earlier upload crashed survives the sweep of the crashed one",
   async () => {
     await using ceph = await sharedCeph();
-    const args = s3Args(ceph, ["--upload-idle-timeout-ms", "1000"]);
+    const args = s3Args(ceph, ["--upload-idle-timeout-ms", `${IDLE_MS}`]);
     const id = "0123456789abcdef0123456789abcdef";
     // What an instance killed mid-upload leaves: a multipart upload of
     // files/<id> with no heartbeat.
@@ -132,8 +141,11 @@ cephTest(
     });
     assert.equal(res.status, 201, await res.clone().text());
     await res.body?.cancel();
-    await sleep(1500);
-    // An instance starting sweeps the crashed upload, older than 1 s.
+    // An instance starting sweeps the crashed upload, once older than 1 s.
+    await until(async () => {
+      const [initiated] = await uploadsInitiated(ceph);
+      return Date.now() - initiated! > IDLE_MS;
+    }, "the crashed upload older than the idle timeout");
     await using b = await serveApp({ args });
     assert.ok(b.records.some((r) => r.msg === "files.swept"));
     // Before: the sweep deleted meta/<id>.json, the stored file's: 404,
