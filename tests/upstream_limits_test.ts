@@ -9,11 +9,12 @@
  * @module
  */
 
-import { setTimeout as sleep } from "node:timers/promises";
 import assert from "node:assert/strict";
 import { testApp } from "./fixtures/app.ts";
 import { within } from "./fixtures/files_service.ts";
+import { heldEntry, untilAged } from "./fixtures/entry_age.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
+import { until } from "./fixtures/until.ts";
 
 /** Status, `Retry-After`, cache status, content type and body of one GET. */
 async function answered(get: () => Promise<Response>) {
@@ -114,7 +115,7 @@ Deno.test("a full queue serves the stale answer when there is one, without waiti
   const original = await answered(() => t.get("/posts/2"));
   assert.equal(original.status, 200);
   // Past the 1 s TTL: /posts/2 is stale.
-  await sleep(1100);
+  await untilAged(heldEntry(t.app.cache, "/posts/2"), 1000);
   // The upstream holds /posts/3 until the stale answer has come.
   const release = Promise.withResolvers<void>();
   upstream.setFault("/posts/3", { hold: release.promise });
@@ -158,7 +159,7 @@ Deno.test("a dead upstream opens the breaker: 5 hits instead of 60, stale at onc
     "0",
   ]);
   const original = await answered(() => t.get("/posts/9"));
-  await sleep(1100);
+  await untilAged(heldEntry(t.app.cache, "/posts/9"), 1000);
   upstream.resetHits();
   upstream.setFault("*", { drop: true });
   const results = [];
@@ -189,7 +190,10 @@ Deno.test("a dead upstream opens the breaker: 5 hits instead of 60, stale at onc
 
   // After the cooldown one probe goes; it succeeds and closes the breaker.
   upstream.clearFaults();
-  await sleep(1600);
+  await until(
+    () => t.app.client.breakerState === "half_open",
+    "the breaker cooled down",
+  );
   const probes = await Promise.all(
     [1, 2, 3].map((n) => answered(() => t.get(`/posts/${n}?probe`))),
   );

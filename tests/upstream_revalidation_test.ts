@@ -8,16 +8,16 @@
  * @module
  */
 
-import { setTimeout as sleep } from "node:timers/promises";
 import assert from "node:assert/strict";
 import { type TestApp, testApp } from "./fixtures/app.ts";
+import { heldEntry, untilAged } from "./fixtures/entry_age.ts";
 import {
   type FixtureUpstream,
   startFixtureUpstream,
 } from "./fixtures/upstream.ts";
 
-/** Past a 1 s TTL, with a margin. */
-const PAST_TTL_MS = 1100;
+/** The cache's TTL in these tests. */
+const TTL_MS = 1000;
 
 /** The app on `upstream`: fresh for 1 s, then refreshed in the foreground. */
 function appOn(upstream: FixtureUpstream): Promise<TestApp> {
@@ -50,7 +50,7 @@ Deno.test("a 304 from the upstream renews the entry: no body bytes moved, same b
   const fullWire = upstream.wireBytesSent;
   assert.ok(fullBody > 200, `the first answer sent ${fullBody} body bytes`);
 
-  await sleep(PAST_TTL_MS);
+  await untilAged(heldEntry(t.app.cache, "/posts/1"), TTL_MS);
   upstream.resetHits();
   const second = await t.get("/posts/1");
   assert.equal(second.status, 200);
@@ -93,7 +93,7 @@ Deno.test("Last-Modified alone revalidates with If-Modified-Since", async () => 
   });
   await using t = await appOn(upstream);
   await (await t.get("/users/1")).body?.cancel();
-  await sleep(PAST_TTL_MS);
+  await untilAged(heldEntry(t.app.cache, "/users/1"), TTL_MS);
   upstream.resetHits();
   const second = await t.get("/users/1");
   assert.equal((await second.json()).id, 1);
@@ -113,7 +113,7 @@ Deno.test("a changed upstream body answers the conditional request 200 and repla
   await first.body?.cancel();
   const edited = '{"userId":1,"id":1,"title":"edited","body":"new"}';
   upstream.setFault("/posts/1", { body: edited });
-  await sleep(PAST_TTL_MS);
+  await untilAged(heldEntry(t.app.cache, "/posts/1"), TTL_MS);
   upstream.resetHits();
   const second = await t.get("/posts/1");
   assert.equal(await second.text(), edited);
@@ -187,7 +187,7 @@ Deno.test("Cache-Control: no-cache from the upstream: stored for CACHE_TTL_SECON
   await hit.body?.cancel();
   assert.match(hit.headers.get("cache-status")!, /; hit;/);
   assert.equal(upstream.hits("/todos/1"), 1);
-  await sleep(PAST_TTL_MS);
+  await untilAged(heldEntry(t.app.cache, "/todos/1"), TTL_MS);
   const renewed = await t.get("/todos/1");
   await renewed.body?.cancel();
   assert.match(renewed.headers.get("cache-status")!, /fwd-status=304/);
