@@ -13,6 +13,7 @@ import { MemoryStore } from "../services/cache/memory_store.ts";
 import { RedisLink } from "../services/redis/redis_link.ts";
 import { TwoTierStore } from "../services/cache/two_tier.ts";
 import { testApp } from "./fixtures/app.ts";
+import { heldEntry, untilAged } from "./fixtures/entry_age.ts";
 import {
   linkOf,
   recordingLogger,
@@ -272,7 +273,11 @@ Deno.test("REDIS_URL: stale-while-revalidate over 2 instances: one background re
   await (await a.get("/users/2")).body?.cancel();
   await (await b.get("/users/2")).body?.cancel();
   assert.equal(upstream.hits("/users/2"), 1);
-  await sleep(1_100);
+  // Past the 1 s TTL on both (B's entry as old as Redis's PTTL says).
+  await untilAged(
+    [a, b].map((t) => heldEntry(t.app.cache, "/users/2")),
+    1000,
+  );
   // The refresh takes 100 ms: the stale answers overlap it.
   upstream.setFault("/users/2", { delayMs: 100 });
   const stale = await Promise.all(
@@ -301,7 +306,8 @@ Deno.test("REDIS_URL: stale-if-error over 2 instances: a failing upstream gets t
   // Stored by A only: B has it from Redis alone.
   const first = await a.get("/albums/1");
   const bytes = await first.text();
-  await sleep(1_100);
+  // Past the 1 s TTL (in Redis too: B counts its age from the PTTL).
+  await untilAged(heldEntry(a.app.cache, "/albums/1"), 1000);
   upstream.setFault("/albums/1", { status: 500 });
   for (const t of [b, a]) {
     const res = await t.get("/albums/1");
