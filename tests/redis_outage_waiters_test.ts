@@ -10,7 +10,6 @@
  * @module
  */
 
-import { setTimeout as sleep } from "node:timers/promises";
 import assert from "node:assert/strict";
 import { linkOf, recordingLogger, sharedCache } from "./fixtures/redis_apps.ts";
 import type { TestApp } from "./fixtures/app.ts";
@@ -20,6 +19,16 @@ import { until } from "./fixtures/until.ts";
 function report(line: string) {
   // deno-lint-ignore no-console
   console.log(line);
+}
+
+/** How many times `redis` ran `command` (INFO commandstats). */
+async function commandCalls(
+  redis: { command(...args: string[]): Promise<unknown> },
+  command: string,
+): Promise<number> {
+  const stats = String(await redis.command("INFO", "commandstats"));
+  const calls = new RegExp(`^cmdstat_${command}:calls=(\\d+)`, "m");
+  return Number(calls.exec(stats)?.[1] ?? 0);
 }
 
 /** GETs `path` through each app in `on` at once; resolves the statuses. */
@@ -46,7 +55,12 @@ Deno.test("REDIS_URL: Redis stopped while B waits on A's lock: B loads the key i
   const owner = a.get("/posts/3");
   await until(() => upstream.hits("/posts/3") === 1, "A loads /posts/3");
   const waiting = getAll([b, b, b, b], "/posts/3");
-  await sleep(500);
+  // B's waiters are parked on A's lock once their wait loop has asked
+  // Redis whether the lock is still held (EXISTS, every lease / 4).
+  await until(
+    async () => await commandCalls(redis, "exists") >= 1,
+    "B waiting on A's lock",
+  );
   const stopped = performance.now();
   await redis.stop();
   const statuses = await waiting;
