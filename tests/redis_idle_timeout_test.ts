@@ -14,7 +14,11 @@ import { RedisLink } from "../services/redis/redis_link.ts";
 import { startRedis } from "./fixtures/redis.ts";
 import { until } from "./fixtures/until.ts";
 
-/** The server's clients but the one asking: id -> age in whole seconds. */
+// The test's own connections, one per command (this CLIENT LIST, the
+// CONFIG SET before), are listed until the server sees them closed.
+const FIXTURE_COMMANDS = new Set(["client|list", "config|set"]);
+
+/** The link's clients on the server: id -> age in whole seconds. */
 async function clientAges(
   redis: { command(...args: string[]): Promise<unknown> },
 ): Promise<Map<string, number>> {
@@ -25,7 +29,7 @@ async function clientAges(
     const fields = new Map(
       line.trim().split(" ").map((f) => f.split("=", 2) as [string, string]),
     );
-    if (!fields.has("id") || fields.get("cmd") === "client|list") continue;
+    if (!fields.has("id") || FIXTURE_COMMANDS.has(fields.get("cmd")!)) continue;
     ages.set(fields.get("id")!, Number(fields.get("age")));
   }
   return ages;
