@@ -170,7 +170,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     trustedProxies: options.config.trustedProxies,
   });
   const close = async () => {
-    await storage.close();
+    await Promise.all([storage.close(), pipeline.close()]);
     await closeServices(services);
   };
   return {

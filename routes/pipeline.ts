@@ -32,7 +32,10 @@ import {
 import { withRequestId } from "../services/http/request_scope.ts";
 import { announcesLongBody } from "../services/http/body_framing.ts";
 import { leavingBodyUnread } from "../services/http/connection_close.ts";
-import { letGoOnceAnswered } from "../services/http/answered_body.ts";
+import {
+  letGoLingeringBodies,
+  letGoOnceAnswered,
+} from "../services/http/answered_body.ts";
 import { knownMethod, readsNoBody } from "../services/http/methods.ts";
 import { qsParams } from "../services/http/qs_query.ts";
 import {
@@ -114,6 +117,11 @@ interface ProxyTrust {
 /** The pipeline: a `fetch` around the router, and its in-flight count. */
 export interface Pipeline {
   /**
+   * Cancels the request bodies still lingering after their answers
+   * (services/http/answered_body.ts): the app's close.
+   */
+  close(): Promise<void>;
+  /**
    * Handles one request from start to access-log line. An answer ready at
    * once (a memory hit, an error) is returned at once, not as a promise;
    * such an answer always holds its whole body (a {@linkcode Reply}'s
@@ -186,7 +194,6 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       ? out.then((out) => sent(req, ctx, out))
       : sent(req, ctx, out);
   };
-
   // Straight through for an answer given at once (a memory hit): no closure
   // and no promise per request; a later answer goes the same way once settled.
   function fetch(
@@ -209,6 +216,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   return {
     fetch,
     router,
+    close: letGoLingeringBodies,
     get inflight() {
       return inflight;
     },

@@ -29,14 +29,33 @@ import { LINGER_MS } from "./connection_close.ts";
 import { cameOverHttp2 } from "./http2_request.ts";
 import { readsNoBody } from "./methods.ts";
 
+// The bodies within their linger: each timer and the cancel it will call.
+const lingering = new Map<number, () => Promise<unknown>>();
+
 /** Calls `cancel` {@linkcode LINGER_MS} from now, errors dropped. */
 function cancelLater(cancel: () => Promise<unknown>): number {
   // Typed as Node's Timeout once node: modules are loaded; a number here.
   const timer = setTimeout(() => {
+    lingering.delete(timer);
     cancel().catch(() => {});
   }, LINGER_MS) as unknown as number;
   Deno.unrefTimer(timer);
+  lingering.set(timer, cancel);
   return timer;
+}
+
+/**
+ * Cancels now every body still within its linger: the app's close, after
+ * which no answer is left to wait for. A timer and a body left past the
+ * close outlived the app (the test sanitizers' "leaks").
+ */
+export async function letGoLingeringBodies(): Promise<void> {
+  const cancels = [...lingering];
+  lingering.clear();
+  await Promise.all(cancels.map(([timer, cancel]) => {
+    clearTimeout(timer);
+    return cancel().catch(() => {});
+  }));
 }
 
 /**
