@@ -1,6 +1,7 @@
 /**
  * Recognises the errors of a process out of file descriptors (`EMFILE`,
- * `ENFILE`), whatever raised them: `accept()`, opening a file, a socket.
+ * `ENFILE`), whatever raised them: `accept()`, opening a file, a socket;
+ * and asks whether some are free ({@linkcode descriptorsSpare}).
  *
  * Deno 2.9 panics, ending the process, when it formats a stack trace while
  * out of descriptors and a frame is in a module it has not source-mapped
@@ -37,4 +38,29 @@ export function outOfDescriptors(error: unknown): boolean {
     e = cause;
   }
   return false;
+}
+
+/**
+ * Whether `count` more file descriptors can be opened now: as many
+ * loopback listeners (port 0) are opened and closed at once. Deno has no
+ * other way to ask that needs no permission but `--allow-net`, which the
+ * start task gives whole; where it cannot be asked (a narrowed
+ * `--allow-net`, no loopback), this says `true`, as not knowing did, and
+ * a terminal is never prompted for the permission. What is free may be
+ * taken just after: ask for a margin.
+ */
+export function descriptorsSpare(count: number): boolean {
+  const loopback = { name: "net", host: "127.0.0.1:0" } as const;
+  if (Deno.permissions.querySync(loopback).state !== "granted") return true;
+  const held: Deno.Listener[] = [];
+  try {
+    while (held.length < count) {
+      held.push(Deno.listen({ hostname: "127.0.0.1", port: 0 }));
+    }
+    return true;
+  } catch (error) {
+    return !outOfDescriptors(error);
+  } finally {
+    for (const listener of held) listener.close();
+  }
 }

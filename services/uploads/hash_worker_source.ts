@@ -8,10 +8,30 @@
  * main thread, which ends the worker and logs it as one JSON line: left
  * uncaught, the runtime printed it on stderr as a dozen lines of text,
  * beside that line. The worker takes no message after it, as it would
- * not after a death.
+ * not after a death. The shapes of its messages are here too.
  *
  * @module
  */
+
+/** A batch's buffers sent back, or an upload's digest. */
+export interface Reply {
+  id: number;
+  buffers?: ArrayBuffer[];
+  digest?: Uint8Array;
+}
+
+/** The worker's last message: the error it failed with. */
+export interface Fatal {
+  fatal: { name: string; message: string; stack?: string };
+}
+
+/** The error a worker's `fatal` message describes. */
+export function errorOf({ fatal }: Fatal): Error {
+  const error = new Error(fatal.message);
+  error.name = fatal.name;
+  if (fatal.stack !== undefined) error.stack = fatal.stack;
+  return error;
+}
 
 /** The worker's source text. */
 export const WORKER_SOURCE = `

@@ -19,7 +19,12 @@
  * every file descriptor is taken ends the process, see
  * {@linkcode HashWorker.start}), and, when it dies again and again, after
  * a wait that doubles up to a minute, so a worker that cannot live does
- * not make the process spin on thread starts. Until a worker is back,
+ * not make the process spin on thread starts. Nor does the timer start one
+ * while descriptors are short: it fired whatever they were, and a death
+ * while slow downloads held every descriptor ended the process; a worker
+ * starts only when {@linkcode WORKER_DESCRIPTORS} are free, else it is
+ * asked again a second later (`hash_worker.waiting`, then
+ * `hash_worker.started`). Until a worker is back,
  * uploads hash on the calling thread ({@linkcode inlineHash}): slower, but
  * they are stored.
  *
@@ -27,34 +32,21 @@
  */
 
 import { Worker } from "node:worker_threads";
+import { descriptorsSpare } from "../ops/descriptors.ts";
 import type { Logger } from "../ops/logger.ts";
 import { HashWorkerEndedError } from "./errors.ts";
-import { WORKER_SOURCE } from "./hash_worker_source.ts";
+import {
+  errorOf,
+  type Fatal,
+  type Reply,
+  WORKER_SOURCE,
+} from "./hash_worker_source.ts";
 import { checkWholeNumbers } from "../ops/whole_numbers.ts";
 import {
   type ContentHash,
   type HashFactory,
   inlineHash,
 } from "./content_hash.ts";
-
-interface Reply {
-  id: number;
-  buffers?: ArrayBuffer[];
-  digest?: Uint8Array;
-}
-
-/** The worker's last message: the error it failed with. */
-interface Fatal {
-  fatal: { name: string; message: string; stack?: string };
-}
-
-/** The error a worker's `fatal` message describes. */
-function errorOf({ fatal }: Fatal): Error {
-  const error = new Error(fatal.message);
-  error.name = fatal.name;
-  if (fatal.stack !== undefined) error.stack = fatal.stack;
-  return error;
-}
 
 /** Options of {@linkcode HashWorker}. */
 export interface HashWorkerOptions {
@@ -88,6 +80,11 @@ export interface HashWorkerOptions {
 // whole upload resets the count.
 const RESTART_DELAY_MS = 1000;
 const MAX_RESTART_DELAY_MS = 60_000;
+/**
+ * Descriptors free before a worker starts: its thread takes six (Deno 2.9
+ * panics with five), and connections and files may take some just after.
+ */
+export const WORKER_DESCRIPTORS = 32;
 
 interface Waiter<T> {
   resolve: (value: T) => void;
@@ -125,6 +122,8 @@ export class HashWorker implements Disposable {
   #closed = false;
   #restart: ReturnType<typeof setTimeout> | undefined;
   #deaths = 0;
+  /** Set while a worker waits for descriptors (see the module doc). */
+  #waiting = false;
   readonly #maxPendingBytes: number;
   readonly #batchBytes: number;
   readonly #maxBatchWaitMs: number;
@@ -173,6 +172,18 @@ export class HashWorker implements Disposable {
   }
 
   #launch(): void {
+    if (!descriptorsSpare(WORKER_DESCRIPTORS)) {
+      if (!this.#waiting) {
+        this.#logger?.warn("hash_worker.waiting", {
+          reason: "too few file descriptors free to start a thread",
+          retryInMs: RESTART_DELAY_MS,
+        });
+      }
+      this.#waiting = true;
+      return this.#retryIn(RESTART_DELAY_MS);
+    }
+    if (this.#waiting) this.#logger?.info("hash_worker.started");
+    this.#waiting = false;
     // node:worker_threads rather than a web Worker: it can be unref'd, and
     // its code is a string, so `deno compile` and `deno bundle` outputs
     // carry it as they are.
@@ -337,6 +348,11 @@ export class HashWorker implements Disposable {
       uploads,
       restartInMs: delayMs,
     });
+    this.#retryIn(delayMs);
+  }
+
+  /** A worker is started (or asked for again) in `delayMs`. */
+  #retryIn(delayMs: number): void {
     this.#restart = setTimeout(() => {
       this.#restart = undefined;
       this.#current();
