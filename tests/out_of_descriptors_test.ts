@@ -30,6 +30,14 @@ Deno.test("outOfDescriptors() is false for other errors, non-errors and a chain 
     outOfDescriptors(new Error("connection refused (os error 111)")),
     false,
   );
+  // A name not found while descriptors are free is the name's failure.
+  const lookup = new Error(
+    "dns error: failed to lookup address information: Name or service not known",
+  );
+  assert.equal(
+    outOfDescriptors(new TypeError("fetch failed", { cause: lookup })),
+    false,
+  );
   assert.equal(outOfDescriptors(undefined), false);
   assert.equal(outOfDescriptors("EMFILE"), false);
   const loop = new Error("a");

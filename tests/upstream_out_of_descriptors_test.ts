@@ -22,13 +22,15 @@ const PROGRAM = new URL(
   import.meta.url,
 ).pathname;
 
-Deno.test("calls to the upstream starved of file descriptors are 503 with Retry-After and leave the breaker closed: the next call is served", async () => {
+/** What the fixture printed, run under `ulimit -n 128` with `args`. */
+async function starvedCalls(...args: string[]) {
   const { code, stdout, stderr } = await new Deno.Command("sh", {
     args: [
       "-c",
-      'ulimit -n 128 && exec "$0" run -A --no-prompt "$1"',
+      'ulimit -n 128 && exec "$0" run -A --no-prompt "$@"',
       Deno.execPath(),
       PROGRAM,
+      ...args,
     ],
     stdout: "piped",
     stderr: "piped",
@@ -41,6 +43,13 @@ Deno.test("calls to the upstream starved of file descriptors are 503 with Retry-
     breaker: string;
     after: { status: number; message?: string };
   };
+  return { text, result };
+}
+
+/** Each starved call 503 with `Retry-After`, the breaker closed, then 200. */
+function assertStarvedOnly(
+  { text, result }: Awaited<ReturnType<typeof starvedCalls>>,
+): void {
   assert.ok(result.held > 0, text);
   for (const call of result.starved) {
     assert.equal(call.status, 503, text);
@@ -51,4 +60,15 @@ Deno.test("calls to the upstream starved of file descriptors are 503 with Retry-
   // refused for its cooldown.
   assert.equal(result.breaker, "closed", text);
   assert.equal(result.after.status, 200, text);
+}
+
+Deno.test("calls to the upstream starved of file descriptors are 503 with Retry-After and leave the breaker closed: the next call is served", async () => {
+  assertStarvedOnly(await starvedCalls());
+});
+
+// The lookup of the name fails first, as "Name or service not known":
+// before, 502, 502, then the breaker open, and still open (503 for 5 s)
+// for the call made once the descriptors were free.
+Deno.test("the same with the upstream named by a host name, whose lookup fails for want of descriptors", async () => {
+  assertStarvedOnly(await starvedCalls("localhost"));
 });

@@ -13,12 +13,22 @@
  * @module
  */
 
+// A failed name lookup. Out of descriptors, glibc's getaddrinfo can open
+// neither /etc/hosts nor a socket to the resolver, and says "Name or
+// service not known": an upstream named by a host name (the default
+// UPSTREAM_URL) failed as 502, counted by the breaker, which stayed open
+// for its cooldown after the descriptors were back.
+const LOOKUP_FAILED = /dns error|failed to lookup address/i;
+
 /**
  * Whether `error`, or an error in its chain of causes (a fetch's
  * `TypeError` wraps the connect error), says the process is out of file
- * descriptors.
+ * descriptors; or is a failed name lookup while no descriptor is free now
+ * (see `LOOKUP_FAILED`: a lookup failed for want of them says nothing
+ * else).
  */
 export function outOfDescriptors(error: unknown): boolean {
+  let lookupFailed = false;
   // A bounded walk: a chain of causes may loop.
   let e = error;
   for (
@@ -35,9 +45,10 @@ export function outOfDescriptors(error: unknown): boolean {
       code === "EMFILE" || code === "ENFILE" ||
       /os error 2[34]\b|too many open files/i.test(String(message))
     ) return true;
+    lookupFailed ||= LOOKUP_FAILED.test(String(message));
     e = cause;
   }
-  return false;
+  return lookupFailed && !descriptorsSpare(1);
 }
 
 /**
