@@ -28,6 +28,7 @@
 import { LINGER_MS } from "./connection_close.ts";
 import { cameOverHttp2 } from "./http2_request.ts";
 import { readsNoBody } from "./methods.ts";
+import { TrailerFloodError } from "./trailer_flood.ts";
 
 // The bodies within their linger: each timer and the cancel it will call.
 const lingering = new Map<number, () => Promise<unknown>>();
@@ -145,7 +146,13 @@ export function cancelledOnceAnswered(
       if (done) controller.close();
       else controller.enqueue(value);
     },
-    // Called with the refusal, just before the answer.
-    cancel: (reason) => letGo(reader, Promise.resolve(), reason),
+    // Called with the refusal, just before the answer. A trailer section
+    // that never ends (trailer_flood.ts) is cancelled at once: put off, the
+    // runtime went on reading it, and its connection was never closed (a
+    // 431 to POST /posts, the client waiting for the close: 8 min and on).
+    cancel: (reason) =>
+      reason instanceof TrailerFloodError
+        ? reader.cancel(reason)
+        : letGo(reader, Promise.resolve(), reason),
   }, { highWaterMark: 0 });
 }
