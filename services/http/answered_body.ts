@@ -34,7 +34,7 @@ import { TrailerFloodError } from "./trailer_flood.ts";
 const lingering = new Map<number, () => Promise<unknown>>();
 
 /** Calls `cancel` {@linkcode LINGER_MS} from now, errors dropped. */
-function cancelLater(cancel: () => Promise<unknown>): number {
+function cancelLater(cancel: () => Promise<unknown>): void {
   // Typed as Node's Timeout once node: modules are loaded; a number here.
   const timer = setTimeout(() => {
     lingering.delete(timer);
@@ -42,7 +42,6 @@ function cancelLater(cancel: () => Promise<unknown>): number {
   }, LINGER_MS) as unknown as number;
   Deno.unrefTimer(timer);
   lingering.set(timer, cancel);
-  return timer;
 }
 
 /**
@@ -74,7 +73,7 @@ function letGo(
   answered: Promise<unknown>,
   reason?: unknown,
 ): void {
-  const linger = () => void cancelLater(() => reader.cancel(reason));
+  const linger = () => cancelLater(() => reader.cancel(reason));
   answered.then(linger, linger);
 }
 
@@ -88,7 +87,7 @@ function letGo(
  * refusal.
  */
 export function cancelOnceAnswered(cancel: () => Promise<unknown>): void {
-  void cancelLater(cancel);
+  cancelLater(cancel);
 }
 
 /**
