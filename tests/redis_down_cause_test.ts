@@ -14,6 +14,7 @@
  */
 
 import assert from "node:assert/strict";
+import type { Logger } from "../services/ops/logger.ts";
 import { RedisLink } from "../services/redis/redis_link.ts";
 import { recordingLogger } from "./fixtures/redis_apps.ts";
 import { startRedis } from "./fixtures/redis.ts";
@@ -22,6 +23,19 @@ import { until } from "./fixtures/until.ts";
 
 const OLD = "before-the-rotation";
 const NEW = "after-the-rotation";
+
+/**
+ * A link to `url` with a subscriber, as the cache has (a refused SUBSCRIBE
+ * keeps the link down), PINGing every 200 ms.
+ */
+function subscribedLink(url: URL, logger: Logger): RedisLink {
+  return new RedisLink({
+    url: url.href,
+    logger,
+    pingIntervalMs: 200,
+    onMessage: () => {},
+  });
+}
 
 /**
  * Runs a link on `url` while Redis's password becomes `NEW` and its
@@ -37,13 +51,7 @@ async function refusedWhileDown(
   if (password) await redis.command("CONFIG", "SET", "requirepass", password);
   const url = new URL(redis.url);
   if (password) url.password = password;
-  // Subscribed, as the cache is: a refused SUBSCRIBE keeps the link down.
-  const link = new RedisLink({
-    url: url.href,
-    logger,
-    pingIntervalMs: 200,
-    onMessage: () => {},
-  });
+  const link = subscribedLink(url, logger);
   try {
     await until(() => link.up, "connected");
     const auth = password ? { password } : {};
@@ -128,12 +136,7 @@ Deno.test("Redis at maxclients, a password in REDIS_URL: the log names 'maxclien
   assert.equal(await send(holder, ["AUTH", password]), "+OK");
   const url = new URL(redis.url);
   url.password = password;
-  const link = new RedisLink({
-    url: url.href,
-    logger,
-    pingIntervalMs: 200,
-    onMessage: () => {},
-  });
+  const link = subscribedLink(url, logger);
   try {
     await until(
       () => records().some((line) => line.kind === "maxclients"),
