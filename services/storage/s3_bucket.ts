@@ -189,18 +189,24 @@ export class S3Bucket implements Disposable {
    * hears of a 2xx, or of the failure.
    */
   async send(request: S3Request): Promise<Response> {
+    const { res, text } = await this.#answered(request);
+    return text === undefined ? res : new Response(text, res);
+  }
+
+  /**
+   * {@linkcode S3Bucket.send}'s answer, and its text when `request.answer`
+   * is set: read once, checked, handed on (not read again from a copy).
+   */
+  async #answered(
+    request: S3Request,
+  ): Promise<{ res: Response; text?: string }> {
     try {
-      let res = await this.#exchange(request);
-      if (res.ok && request.answer !== undefined) {
-        const query = new URLSearchParams(request.query).toString();
-        res = await answerOf(
-          res,
-          request.answer,
-          `${request.method} ?${query}`,
-        );
-      }
+      const res = await this.#exchange(request);
+      const text = res.ok && request.answer !== undefined
+        ? await answerOf(res, request.answer, request)
+        : undefined;
       if (res.ok) this.#observer?.answered();
-      return res;
+      return text === undefined ? { res } : { res, text };
     } catch (error) {
       if (!request.signal?.aborted) this.#observer?.failed(error);
       throw error;
@@ -326,14 +332,15 @@ export class S3Bucket implements Disposable {
 
   /** Sends `request` and drops the answer's body; resolves its status. */
   async run(request: S3Request): Promise<number> {
-    const res = await this.send(request);
-    await res.body?.cancel();
+    const { res, text } = await this.#answered(request);
+    if (text === undefined) await res.body?.cancel();
     return res.status;
   }
 
   /** The text of a 2xx answer to `request`. */
   async text(request: S3Request): Promise<string> {
-    return await textOf(await this.send(request));
+    const { res, text } = await this.#answered(request);
+    return text ?? await textOf(res);
   }
 }
 

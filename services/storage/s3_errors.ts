@@ -196,21 +196,32 @@ export async function textOf(res: Response): Promise<string> {
   }
 }
 
+/** What {@linkcode answerOf} names a request by, when it refuses its answer. */
+export interface AnsweredRequest {
+  method: string;
+  query?: Record<string, string>;
+}
+
 /**
- * `res`, a 2xx answer to `request`, read whole when its root element is
+ * The text of `res`, a 2xx answer to `request`, when its root element is
  * `answer` (e.g. `ListBucketResult`), else {@linkcode notTheBucket}'s
  * error: a store that serves buckets only by path
  * (`S3_FORCE_PATH_STYLE=false`) answers `bucket.host/` with a listing of
- * all buckets, which passed as the bucket's (`/readyz` said ready).
+ * all buckets, which passed as the bucket's (`/readyz` said ready). The
+ * text is handed on, not put back in a `Response` read again; the request
+ * is only spelled out for the error.
  */
 export async function answerOf(
   res: Response,
   answer: string,
-  request: string,
-): Promise<Response> {
+  request: AnsweredRequest,
+): Promise<string> {
   const text = await textOf(res);
-  if (!text.includes(`<${answer}`)) throw notTheBucket(request);
-  return new Response(text, { status: res.status, headers: res.headers });
+  if (!text.includes(`<${answer}`)) {
+    const query = new URLSearchParams(request.query).toString();
+    throw notTheBucket(`${request.method} ?${query}`);
+  }
+  return text;
 }
 
 /** Whether `error` is {@linkcode notTheBucket}'s. */
