@@ -59,15 +59,18 @@ export function record(
 ): void {
   const { method } = ctx;
   const seconds = (performance.now() - ctx.started) / 1000;
-  // Read now: once a streamed body ends, the runtime has closed the
-  // request, and asking its peer then throws ("Request closed").
-  const client = ctx.client;
   metrics.request(
     ctx.route ?? "unmatched",
     KNOWN_METHODS.has(method) ? method : "OTHER",
     status,
     seconds,
   );
+  // No line below info (LOG_LEVEL=warn): the client (a trusted-proxy
+  // header parsed) is not worked out for nothing.
+  if (!logger.enabled("info")) return;
+  // Read now: once a streamed body ends, the runtime has closed the
+  // request, and asking its peer then throws ("Request closed").
+  const client = ctx.client;
   if (tally === undefined) {
     return line(ctx, seconds, { status, bytes, client }, logger);
   }

@@ -12,6 +12,9 @@
 import assert from "node:assert/strict";
 import { type LogRecord, serveTempApp } from "./fixtures/served_app.ts";
 import { until } from "./fixtures/until.ts";
+import { type LoggedRequest, record } from "../routes/access_log.ts";
+import { createLogger, type LogLevel } from "../services/ops/logger.ts";
+import { Metrics } from "../services/ops/metrics.ts";
 
 const TOKEN = "access-log-token-0123456789";
 
@@ -106,4 +109,41 @@ Deno.test("behind a trusted proxy the access line names the client it forwards",
     assert.equal(lineOf(served.records, id).client, client, id);
   }
   assert.equal(lineOf(served.records, "direct").client, "127.0.0.1");
+});
+
+/** `record`'s lines at `level`, and how often it asked for the client. */
+function recorded(level: LogLevel): { lines: LogRecord[]; asked: number } {
+  const lines: LogRecord[] = [];
+  let asked = 0;
+  const ctx: LoggedRequest = {
+    method: "GET",
+    started: performance.now(),
+    pathname: "/healthz",
+    route: "/healthz",
+    requestId: "level-1",
+    // What the request context works out (a forwarded header parsed).
+    get client() {
+      asked++;
+      return "198.51.100.11";
+    },
+    log: {},
+  };
+  const logger = createLogger({
+    level,
+    write: (line) => lines.push(JSON.parse(line)),
+  });
+  using metrics = new Metrics();
+  record(ctx, { status: 200, bytes: 2 }, undefined, { logger, metrics });
+  return { lines, asked };
+}
+
+Deno.test("at LOG_LEVEL=warn no access line is written and its client is not worked out; at info the line names it", () => {
+  const warn = recorded("warn");
+  assert.deepEqual(warn.lines, []);
+  assert.equal(warn.asked, 0, "the client was worked out for no line");
+  const info = recorded("info");
+  assert.equal(info.lines.length, 1);
+  assert.equal(info.lines[0]!.msg, "request");
+  assert.equal(info.lines[0]!.client, "198.51.100.11");
+  assert.equal(info.asked, 1);
 });
