@@ -15,6 +15,7 @@ import type {
 } from "../../services/ops/openapi.ts";
 import { jsonSchemaOf } from "../../services/ops/openapi.ts";
 import {
+  COMMON_HEADERS,
   DEFAULT_ERROR,
   headerRef,
   IF_NONE_MATCH,
@@ -22,7 +23,6 @@ import {
   preconditionFailedResponse,
   problemResponse,
   queryParameters,
-  REQUEST_ID_HEADER,
   responseRef,
   retryLater,
   schemaRef,
@@ -164,7 +164,7 @@ export const filesDocs: ApiFragment = {
           headers: {
             "Link": headerRef("Link"),
             "Cache-Control": headerRef("CacheControl"),
-            ...REQUEST_ID_HEADER,
+            ...COMMON_HEADERS,
           },
           content: json(schemaRef("FileList")),
         },
@@ -223,7 +223,7 @@ export const filesDocs: ApiFragment = {
             "Cache-Control": headerRef("CacheControl"),
             "Accept-Ranges": headerRef("AcceptRanges"),
             "Last-Modified": headerRef("LastModified"),
-            ...REQUEST_ID_HEADER,
+            ...COMMON_HEADERS,
           },
           content: FILE_CONTENT,
         },
@@ -237,7 +237,7 @@ export const filesDocs: ApiFragment = {
             "Repr-Digest": headerRef("ReprDigest"),
             "Cache-Control": headerRef("CacheControl"),
             "Last-Modified": headerRef("LastModified"),
-            ...REQUEST_ID_HEADER,
+            ...COMMON_HEADERS,
           },
           content: FILE_CONTENT,
         },
@@ -248,7 +248,7 @@ export const filesDocs: ApiFragment = {
             "ETag": headerRef("ETag"),
             "Last-Modified": headerRef("LastModified"),
             "Cache-Control": headerRef("CacheControl"),
-            ...REQUEST_ID_HEADER,
+            ...COMMON_HEADERS,
           },
         },
         "404": problemResponse("No such file."),
@@ -290,7 +290,7 @@ export const filesDocs: ApiFragment = {
         },
       ],
       responses: {
-        "204": { description: "Deleted.", headers: REQUEST_ID_HEADER },
+        "204": { description: "Deleted.", headers: COMMON_HEADERS },
         "401": responseRef("Unauthorized"),
         "404": problemResponse("No such file."),
         "412": preconditionFailedResponse(

@@ -13,13 +13,13 @@ import type {
 } from "../../services/ops/openapi.ts";
 import {
   ASSET_HEADERS,
+  COMMON_HEADERS,
   DEFAULT_ERROR,
   headerRef,
   json,
   PAGE_HEADERS,
   problemResponse,
   queryParameters,
-  REQUEST_ID_HEADER,
   responseRef,
   retryLater,
   schemaRef,
@@ -113,7 +113,7 @@ export const progressDocs: ApiFragment = {
           description: "The uploads in flight, oldest first.",
           headers: {
             "Cache-Control": headerRef("CacheControl"),
-            ...REQUEST_ID_HEADER,
+            ...COMMON_HEADERS,
           },
           content: json(schemaRef("UploadList")),
         },
@@ -141,7 +141,7 @@ export const progressDocs: ApiFragment = {
           headers: {
             "Cache-Control": headerRef("CacheControl"),
             "X-Accel-Buffering": headerRef("XAccelBuffering"),
-            ...REQUEST_ID_HEADER,
+            ...COMMON_HEADERS,
           },
           content: {
             "text/event-stream": {

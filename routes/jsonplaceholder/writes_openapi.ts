@@ -16,12 +16,12 @@ import type {
   ResponseObject,
 } from "../../services/ops/openapi.ts";
 import {
+  COMMON_HEADERS,
   DEFAULT_ERROR,
   headerRef,
   json,
   PROBLEM_TYPE,
   problemResponse,
-  REQUEST_ID_HEADER,
   responseRef,
   schemaRef,
   UNCACHED_HEADERS,
@@ -68,7 +68,7 @@ function written(resource: Resource, description: string): ResponseObject {
     description,
     headers: {
       "Cache-Control": headerRef("CacheControl"),
-      ...REQUEST_ID_HEADER,
+      ...COMMON_HEADERS,
     },
     content: json(schemaRef(`${RESOURCE_INFO[resource].name}Written`)),
   };
@@ -120,7 +120,7 @@ function createOperation(resource: Resource): OperationDescription {
         headers: {
           "Location": headerRef("WriteLocation"),
           "Cache-Control": headerRef("CacheControl"),
-          ...REQUEST_ID_HEADER,
+          ...COMMON_HEADERS,
         },
       },
       ...BODY_ERRORS,

@@ -56,11 +56,12 @@ export function listOf(name: string): JsonSchema {
 }
 
 /**
- * The headers every answer carries: its request id, and `nosniff`, which
+ * The headers every answer carries (named `REQUEST_ID_HEADER` while it
+ * held the request id alone): its request id, and `nosniff`, which
  * the JSONPlaceholder reads from the cache go without (routes/finish.ts;
  * theirs name `X-Request-Id` alone).
  */
-export const REQUEST_ID_HEADER = {
+export const COMMON_HEADERS = {
   "X-Request-Id": headerRef("XRequestId"),
   "X-Content-Type-Options": headerRef("XContentTypeOptions"),
 } as const;
@@ -68,7 +69,7 @@ export const REQUEST_ID_HEADER = {
 /** The headers of an answer that no cache keeps (`no-store`, `no-cache`). */
 export const UNCACHED_HEADERS = {
   "Cache-Control": headerRef("CacheControl"),
-  ...REQUEST_ID_HEADER,
+  ...COMMON_HEADERS,
 } as const;
 
 /** The headers of an HTML page: its caching and its browser policies. */
