@@ -8,7 +8,7 @@
  * becomes the central error handler's answer.
  *
  * Every `Response` says `X-Content-Type-Options: nosniff`
- * ({@linkcode NOSNIFF}): a browser then takes its body as the type sent,
+ * (services/http/nosniff.ts): a browser then takes its body as the type sent,
  * never as HTML or script sniffed out of it. It matters most where the body
  * is not the service's (a stored upload: services/http/served_type.ts; a
  * problem naming the client's path), and a scanner (OWASP ZAP's rule 10021)
@@ -30,15 +30,13 @@ import {
   LARGE_BODY_BYTES,
   largeResponseOf,
 } from "../services/http/large_reply.ts";
+import { setNosniff } from "../services/http/nosniff.ts";
 import { withProblemRequestId } from "../services/http/problem.ts";
 import { dropTally } from "../services/http/send_tally.ts";
 import { isReply, type Reply, responseOf } from "../services/http/reply.ts";
 import { type ErrorLog, errorResponse } from "./error_handler.ts";
 import { headOf } from "./head.ts";
 import type { RouteContext } from "./router.ts";
-
-/** The `X-Content-Type-Options` every `Response` carries (see the module doc). */
-const NOSNIFF = "nosniff";
 
 /** What of the request finishing reads: its route context, and more. */
 export interface FinishContext extends RouteContext {
@@ -131,7 +129,7 @@ async function finishResponse(
   );
   if (ctx.method === "HEAD") response = await headOf(response);
   response.headers.set("x-request-id", ctx.requestId);
-  response.headers.set("x-content-type-options", NOSNIFF);
+  setNosniff(response.headers);
   corsHeaders(response.headers, ctx.origin);
   return response;
 }
@@ -180,7 +178,7 @@ async function failedFinish(
     ctx.requestId,
   );
   response.headers.set("x-request-id", ctx.requestId);
-  response.headers.set("x-content-type-options", NOSNIFF);
+  setNosniff(response.headers);
   corsHeaders(response.headers, ctx.origin);
   return finishedOf(response);
 }

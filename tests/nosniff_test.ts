@@ -14,6 +14,8 @@
 import assert from "node:assert/strict";
 import { serveApp } from "./fixtures/served_app.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
+import { OVER_CAP, overCapAnswer } from "../services/server/over_cap.ts";
+import { internalErrorAnswer } from "../services/server/internal_error.ts";
 
 /** The answer's status, type and `X-Content-Type-Options`, body read. */
 async function head(url: string, init?: RequestInit) {
@@ -109,5 +111,21 @@ Deno.test("every answer but the cached JSON says nosniff: problems, probes, list
       type: "application/json",
       nosniff: null,
     }, round);
+  }
+});
+
+Deno.test("the connection layer's answers say nosniff too: the 503 over the cap (bytes and Response) and the last-resort 500", async () => {
+  // Their problem bodies go out without the app's finishing (routes/
+  // finish.ts), which alone set the header: they went without it.
+  const wire = new TextDecoder().decode(OVER_CAP);
+  const head = wire.slice(0, wire.indexOf("\r\n\r\n")).split("\r\n");
+  assert.ok(head.includes("x-content-type-options: nosniff"), wire);
+  for (const res of [overCapAnswer(), internalErrorAnswer()]) {
+    await res.body?.cancel();
+    assert.equal(
+      res.headers.get("x-content-type-options"),
+      "nosniff",
+      String(res.status),
+    );
   }
 });

@@ -10,6 +10,7 @@
  */
 
 import { CORS_WITHOUT_REQUEST } from "../http/cors.ts";
+import { NOSNIFF } from "../http/nosniff.ts";
 import { problem } from "../http/problem.ts";
 
 const encoder = new TextEncoder();
@@ -22,16 +23,17 @@ const OVER_CAP_BODY = JSON.stringify({
 });
 
 /**
- * The answer as bytes on the wire. With the CORS headers every answer has:
- * a page reads the 503 and its Retry-After instead of getting a CORS error.
+ * The answer as bytes on the wire. With the CORS headers every answer has
+ * (a page reads the 503 and its Retry-After instead of getting a CORS
+ * error), and its `nosniff`.
  */
 export const OVER_CAP: Uint8Array = encoder.encode(
   "HTTP/1.1 503 Service Unavailable\r\n" +
     "content-type: application/problem+json\r\n" +
     "retry-after: 1\r\nconnection: close\r\n" +
-    Object.entries(CORS_WITHOUT_REQUEST).map(([name, value]) =>
-      `${name}: ${value}\r\n`
-    ).join("") +
+    Object.entries({ ...CORS_WITHOUT_REQUEST, ...NOSNIFF }).map((
+      [name, value],
+    ) => `${name}: ${value}\r\n`).join("") +
     `content-length: ${encoder.encode(OVER_CAP_BODY).byteLength}\r\n\r\n` +
     OVER_CAP_BODY,
 );
@@ -41,6 +43,7 @@ export function overCapAnswer(): Response {
   return problem(503, { detail: DETAIL }, {
     headers: {
       ...CORS_WITHOUT_REQUEST,
+      ...NOSNIFF,
       "retry-after": "1",
       connection: "close",
     },
