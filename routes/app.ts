@@ -10,24 +10,14 @@
  * @module
  */
 
-import { MemoryStore } from "../services/cache/memory_store.ts";
-import {
-  ResponseCache,
-  type ResponseCacheOptions,
-} from "../services/cache/policy.ts";
-import { createRedisTier } from "../services/cache/redis_tier.ts";
 import type { CacheStore } from "../services/cache/store.ts";
 import { RedisLink } from "../services/redis/redis_link.ts";
 import type { Config } from "../services/ops/config.ts";
 import type { Logger } from "../services/ops/logger.ts";
 import { Metrics } from "../services/ops/metrics.ts";
 import { mirroredCounter } from "../services/ops/metric_helpers.ts";
-import {
-  cacheMetrics,
-  dropMetrics,
-  redisCacheMetrics,
-  revalidationMetrics,
-} from "../services/cache/metrics.ts";
+import { cacheMetrics } from "../services/cache/metrics.ts";
+import type { ResponseCache } from "../services/cache/policy.ts";
 import {
   type ConnectionCounts,
   connectionMetrics,
@@ -48,10 +38,10 @@ import {
 } from "../services/uploads/tracker.ts";
 import { JsonPlaceholderClient } from "../services/upstream/client.ts";
 import { upstreamMetrics } from "../services/upstream/metrics.ts";
-import { isShed } from "../services/upstream/error.ts";
 import { docsRoutes } from "./ops/docs.ts";
 import { filesRoutes } from "./files/routes.ts";
 import { createLiveUploads } from "./files/live_uploads.ts";
+import { createCache } from "./app_cache.ts";
 import { openStorage } from "./files/open_storage.ts";
 import { healthRoutes } from "./ops/health.ts";
 import { jsonPlaceholderRoutes } from "./jsonplaceholder/routes.ts";
@@ -262,46 +252,6 @@ function redisLinkOf({ config, logger }: AppOptions): RedisLink | undefined {
     timeoutMs: config.redisTimeoutMs,
     pingIntervalMs: config.redisPingIntervalMs,
     logger,
-  });
-}
-
-/**
- * The response cache: in memory, with REDIS_URL a second tier in Redis
- * shared by every instance (and its single-flight across them).
- */
-function createCache(
-  options: AppOptions,
-  { metrics, link }: { metrics: Metrics; link: RedisLink | undefined },
-  onOutcome: NonNullable<ResponseCacheOptions["onOutcome"]>,
-): ResponseCache {
-  const { config, logger } = options;
-  const memory = new MemoryStore({ maxBytes: config.cacheMaxBytes });
-  // With REDIS_URL, Redis is a second tier shared by every instance.
-  const shared = link && !options.store
-    ? createRedisTier({
-      link,
-      memory,
-      freshMs: config.cacheTtlSeconds * 1000,
-      // What one upstream load may take (UPSTREAM_TIMEOUT_MS is the budget
-      // of all its attempts), and a second to store it.
-      lockMs: config.upstreamTimeoutMs + 1000,
-      logger,
-    })
-    : undefined;
-  if (shared) {
-    redisCacheMetrics(metrics.registry, shared.link, shared.store);
-  }
-  return new ResponseCache({
-    onDrop: dropMetrics(metrics.registry),
-    store: options.store ?? shared?.store ?? memory,
-    ...(shared ? { flight: shared.flight } : {}),
-    ttlSeconds: config.cacheTtlSeconds,
-    staleWhileRevalidateSeconds: config.cacheStaleWhileRevalidateSeconds,
-    staleIfErrorSeconds: config.cacheStaleIfErrorSeconds,
-    logger,
-    loggedElsewhere: isShed,
-    onOutcome,
-    onRevalidation: revalidationMetrics(metrics.registry),
   });
 }
 
