@@ -16,7 +16,7 @@
  */
 
 import assert from "node:assert/strict";
-import { metadataKey } from "../services/storage/s3_upload.ts";
+import { metadataKey } from "../services/storage/s3_keys.ts";
 import { bucketContents, type Ceph, sharedCeph } from "./fixtures/ceph.ts";
 import { bytesOf, cephTest, s3Args, sha256Hex } from "./fixtures/s3_app.ts";
 import {

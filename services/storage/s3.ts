@@ -22,7 +22,8 @@ import { lastBeats, liveKey } from "./s3_heartbeat.ts";
 import { sweepLeftovers } from "./s3_leftovers.ts";
 import { deleteStored, deleteStoredIf } from "./s3_delete.ts";
 import { readMetadataObject } from "./s3_tombstone.ts";
-import { contentKey, metadataKey, S3Upload } from "./s3_upload.ts";
+import { contentKey, metadataKey } from "./s3_keys.ts";
+import { S3Upload } from "./s3_upload.ts";
 import { xmlValues } from "./s3_xml.ts";
 import {
   type ConditionalDeletion,

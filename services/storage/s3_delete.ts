@@ -36,7 +36,7 @@ import {
   removeClaimed,
   tombstoneBytes,
 } from "./s3_tombstone.ts";
-import { hasContent, metadataKey } from "./s3_upload.ts";
+import { hasContent, metadataKey } from "./s3_keys.ts";
 import {
   type ConditionalDeletion,
   StorageUnavailableError,

@@ -16,7 +16,7 @@
  */
 
 import type { S3Bucket } from "./s3_bucket.ts";
-import { findHolder, metadataKey } from "./s3_upload.ts";
+import { findHolder, metadataKey } from "./s3_keys.ts";
 import { keysUnder, objectsUnder } from "./s3_listing.ts";
 import {
   readMetadataObject,

@@ -13,7 +13,7 @@
 import { z } from "zod";
 import { FileIdSchema, type FileMetadata, parseMetadata } from "./metadata.ts";
 import type { S3Bucket } from "./s3_bucket.ts";
-import { contentKey, metadataKey } from "./s3_upload.ts";
+import { contentKey, metadataKey } from "./s3_keys.ts";
 import { parseJsonWith } from "../ops/json_text.ts";
 
 /** The metadata object of an id as read, with its S3 ETag. */
