@@ -90,6 +90,12 @@ export async function declaredLength(
       })),
     };
   }
+  // A form's length counts its bytes outside the file too: a few hundred
+  // for one file part, less than the 4 KiB block its sidecar takes, so no
+  // such form that fits is refused; one with kilobytes of (ignored) fields
+  // may be, by their size at most (1 MiB). The file's lower bound (length
+  // less 1 MiB) would let a small form on a nearly full disk send its
+  // whole body before its 507.
   const free = await store.freeBytes();
   if (free !== undefined && length > free) return noSpace(length, instance);
   return free === undefined ? { length } : { length, freeBytes: free };
