@@ -213,7 +213,10 @@ print(r.text)
       });
       assert.equal(
         res.headers.get("content-disposition"),
-        `attachment; filename="the \\"best\\" of 100\\".txt"`,
+        // The exact name in filename*, a plain one without the quotes
+        // (tests/download_quoted_name_test.ts).
+        `attachment; filename="the 'best' of 100'.txt"; ` +
+          `filename*=UTF-8''the%20%22best%22%20of%20100%22.txt`,
       );
     }
   } finally {

@@ -73,10 +73,24 @@ function addContentHeaders(
   // The name a form upload gave, so a browser saves it as such (always
   // as an attachment: never shown inline, whatever its type).
   if (meta.filename !== undefined) {
-    headers["content-disposition"] = contentDisposition(meta.filename);
+    headers["content-disposition"] = attachment(meta.filename);
   }
   headers["accept-ranges"] = "bytes";
   headers["repr-digest"] = reprDigest(meta);
+}
+
+/**
+ * `Content-Disposition: attachment` naming `filename`. A name with `"` or
+ * `\` gets a plain `filename` without them, the exact name going in
+ * `filename*` (RFC 6266 appendix D: the quoted form's backslash escape is
+ * not implemented by some user agents): `filename="a\"b.txt"` made
+ * `curl -OJ` and `wget --content-disposition` save the file under its id.
+ */
+function attachment(filename: string): string {
+  if (!/["\\]/.test(filename)) return contentDisposition(filename);
+  const fallback = filename.replace(/[^\x20-\x7e]/g, "?")
+    .replaceAll('"', "'").replaceAll("\\", "_");
+  return contentDisposition(filename, { fallback });
 }
 
 function notFound(ctx: RouteContext): Response {

@@ -311,7 +311,8 @@ export const filesDocs: ApiFragment = {
   headers: {
     ContentDisposition: {
       description: "`attachment` with the filename a multipart upload gave " +
-        "(RFC 6266; `filename*` when it is not ASCII); absent otherwise.",
+        '(RFC 6266; `filename*` when it is not ASCII or holds a `"`, the ' +
+        "plain `filename` then with `'` for `\"`); absent otherwise.",
       schema: string,
     },
     ReprDigest: {
