@@ -13,11 +13,16 @@
  * slower, so the body falls further behind (a 40 MB upload read at
  * ~45 KB/s, the process holding all of it). The floor lets the loop turn
  * (loop_turns.ts), which keeps the service answering, and counts each
- * stretch of reads that held the loop; once such stretches with frames
- * averaging under {@linkcode MIN_FRAME_BYTES} add up to
- * {@linkcode MAX_TINY_STRETCHES} (about a second), the read fails with
- * {@linkcode FramesTooSmallError}. A slow client's small frames never
- * count: its reads wait for the network, which turns the loop.
+ * stretch of reads that held the loop while the last
+ * {@linkcode WINDOW_READS} reads averaged under {@linkcode MIN_FRAME_BYTES};
+ * once such stretches add up to {@linkcode MAX_TINY_STRETCHES} (about a
+ * second), the read fails with {@linkcode FramesTooSmallError}. A slow
+ * client's small frames never count: its reads wait for the network,
+ * which turns the loop. The average is over a window of reads, not the
+ * stretch alone: curl sending a pipe (`curl -T -`) sends 64 KiB frames
+ * with a 12-byte or 4 KiB one between (a third of its frames), and a
+ * stretch cut short by a busy machine (`stress-ng --hdd 2` beside it) could
+ * hold only those, so a 100 MB upload got the 400 now and then.
  *
  * A loop that reads the body without handing anything on (a coded body's
  * padding or gzip comment, a form's preamble or other fields) needs it as
@@ -48,6 +53,12 @@ import { LoopTurns, type LoopTurnsOptions } from "./loop_turns.ts";
 export const MIN_FRAME_BYTES = 8192;
 /** Stretches of 16 ms holding the loop with tiny frames: ~1 s in all. */
 export const MAX_TINY_STRETCHES = 64;
+/**
+ * Reads the average frame is taken over: enough to span many stretches of
+ * a client that is behind (2-300 reads each, fewer the further behind) and
+ * dozens of curl's 64 KiB frames.
+ */
+export const WINDOW_READS = 256;
 /** A tiny stretch this recent makes the body count as behind, ms. */
 export const BEHIND_MS = 1000;
 
@@ -81,8 +92,13 @@ export class FramesTooSmallError extends Error {
 /** Counts the reads between loop turns; see the module doc. */
 export class FrameFloor implements Disposable {
   readonly #turns: LoopTurns;
+  /** Reads since the last {@linkcode FrameFloor.heldLoop}. */
   #reads = 0;
-  #bytes = 0;
+  /** The sizes of the last {@linkcode WINDOW_READS} reads, a ring. */
+  readonly #window = new Float64Array(WINDOW_READS);
+  #windowNext = 0;
+  #windowReads = 0;
+  #windowBytes = 0;
   #tinyStretches = 0;
   #lastTinyAt: number | undefined;
 
@@ -125,19 +141,25 @@ export class FrameFloor implements Disposable {
   /** Counts one read of `bytes`. */
   read(bytes: number): void {
     this.#reads++;
-    this.#bytes += bytes;
+    const at = this.#windowNext;
+    this.#windowBytes += bytes - (this.#window[at] ?? 0);
+    this.#window[at] = bytes;
+    this.#windowNext = (at + 1) % WINDOW_READS;
+    if (this.#windowReads < WINDOW_READS) this.#windowReads++;
   }
 
   /**
    * The reads since the last call held the loop: returns the figures once
-   * the tiny stretches reached {@linkcode MAX_TINY_STRETCHES}.
+   * the tiny stretches reached {@linkcode MAX_TINY_STRETCHES}. A stretch
+   * is tiny when the last {@linkcode WINDOW_READS} reads averaged under
+   * {@linkcode MIN_FRAME_BYTES}.
    */
   heldLoop(): FramesTooSmall | undefined {
     const reads = this.#reads;
-    const average = reads === 0 ? 0 : Math.floor(this.#bytes / reads);
     this.#reads = 0;
-    this.#bytes = 0;
-    if (reads === 0 || average >= MIN_FRAME_BYTES) return undefined;
+    if (reads === 0) return undefined;
+    const average = Math.floor(this.#windowBytes / this.#windowReads);
+    if (average >= MIN_FRAME_BYTES) return undefined;
     this.#tinyStretches++;
     this.#lastTinyAt = performance.now();
     if (this.#tinyStretches < MAX_TINY_STRETCHES) return undefined;
