@@ -46,6 +46,7 @@ import { putBytes } from "./s3_put_bytes.ts";
 import { type Proxy, ProxyRules } from "./proxy_rules.ts";
 import { StorageProxyError } from "./proxy_tunnel.ts";
 import { readEnv } from "../ops/startup.ts";
+import { outOfDescriptors } from "../ops/descriptors.ts";
 import {
   answerOf,
   refusal,
@@ -241,6 +242,13 @@ export class S3Bucket implements Disposable {
     } catch (error) {
       if (request.signal?.aborted) throw request.signal.reason;
       if (error instanceof StorageProxyError) throw error;
+      // This process out of descriptors (the connect failed with EMFILE)
+      // says nothing of the store: left as it is, it is no storage error
+      // (`/readyz` stays as it was) and the central error handler answers
+      // it 503 with Retry-After, counted with the other shortages. Taken
+      // for the store unreachable, 12 uploads and listings at once under
+      // `ulimit -n 256` called it down (files.storage_down, `/readyz` 503).
+      if (outOfDescriptors(error)) throw error;
       throw unreachable(method, error);
     } finally {
       clearTimeout(timer);
