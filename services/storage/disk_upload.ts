@@ -36,15 +36,6 @@ import {
  */
 export const WRITE_PIECE_BYTES = 256 * 1024;
 
-async function syncDir(dir: string): Promise<void> {
-  const handle = await Deno.open(dir);
-  try {
-    await handle.sync();
-  } finally {
-    handle.close();
-  }
-}
-
 /** Removes `path`; resolves whether it was there to remove. */
 async function removeIfExists(path: string): Promise<boolean> {
   try {
@@ -266,11 +257,23 @@ export class DiskUpload implements StorageUpload {
     } finally {
       sidecar.close();
     }
-    await Deno.rename(metaPart, meta);
-    await Deno.rename(part, final);
-    // settle() above waited for the flush in flight: nothing to wait for.
-    void this.#close();
-    await syncDir(this.#dir);
+    // The folder is opened before the renames, its fsync made after them
+    // through that handle: past the commit point (`<id>` in place) nothing
+    // needs a descriptor. Opened after, out of descriptors (EMFILE), the
+    // commit failed with `<id>` already in place, and the abort removed it:
+    // a stored upload thrown away, answered 503. Now the shortage meets the
+    // commit before anything is in place (503, nothing kept); one at a
+    // time, as before: the sidecar's descriptor is closed by then.
+    const folder = await Deno.open(this.#dir);
+    try {
+      await Deno.rename(metaPart, meta);
+      await Deno.rename(part, final);
+      // settle() above waited for the flush in flight: nothing to wait for.
+      void this.#close();
+      await folder.sync();
+    } finally {
+      folder.close();
+    }
     return metadata;
   }
 

@@ -41,6 +41,9 @@ need bgzip tabix
 # faketime runs the service with its clock 20 min ahead of the S3 store's
 # (tests/s3_misconfigured_start_test.ts).
 need faketime faketime
+# strace gives one open of a folder the kernel's EMFILE, where a commit meets
+# a shortage of descriptors (tests/disk_commit_descriptors_test.ts).
+need strace strace
 /usr/bin/python3 -c 'import httpx' >/dev/null 2>&1 || missing="$missing python3-httpx"
 # Python's CacheControl (pip's HTTP cache), a client that counts age from Date
 # (tests/python_cachecontrol_test.ts).
