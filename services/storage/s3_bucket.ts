@@ -49,6 +49,7 @@ import { readEnv } from "../ops/startup.ts";
 import { outOfDescriptors } from "../ops/descriptors.ts";
 import {
   answerOf,
+  missingOther,
   refusal,
   silentFor,
   skewedHead,
@@ -142,6 +143,7 @@ export class S3Bucket implements Disposable {
   readonly #client: AwsClient;
   readonly #http: Deno.HttpClient;
   readonly #base: string;
+  readonly #bucket: string;
   readonly #timeoutMs: number;
   readonly #observer: BucketObserver | undefined;
   readonly #proxies: ProxyRules;
@@ -159,6 +161,7 @@ export class S3Bucket implements Disposable {
     if (!forcePathStyle) base.hostname = `${bucket}.${base.hostname}`;
     const root = base.href.replace(/\/+$/, "");
     this.#base = forcePathStyle ? `${root}/${bucket}` : root;
+    this.#bucket = bucket;
     this.#timeoutMs = timeoutMs;
     this.#observer = options.observer;
     this.#client = new AwsClient({
@@ -242,12 +245,9 @@ export class S3Bucket implements Disposable {
     } catch (error) {
       if (request.signal?.aborted) throw request.signal.reason;
       if (error instanceof StorageProxyError) throw error;
-      // This process out of descriptors (the connect failed with EMFILE)
-      // says nothing of the store: left as it is, it is no storage error
-      // (`/readyz` stays as it was) and the central error handler answers
-      // it 503 with Retry-After, counted with the other shortages. Taken
-      // for the store unreachable, 12 uploads and listings at once under
-      // `ulimit -n 256` called it down (files.storage_down, `/readyz` 503).
+      // This process out of descriptors (EMFILE) says nothing of the
+      // store: no storage error (`/readyz` stays), the central handler's
+      // 503 with Retry-After. It called the store down (storage_down).
       if (outOfDescriptors(error)) throw error;
       throw unreachable(method, error);
     } finally {
@@ -273,13 +273,9 @@ export class S3Bucket implements Disposable {
         `The object store answered ${res.status} ${code ?? ""} to ${method}`,
       );
     }
-    throw refusal(
-      method,
-      url.pathname,
-      res.status,
-      code,
-      this.#mayBe(url, res),
-    );
+    const mayBe = this.#mayBe(url, res);
+    const refused = refusal(method, url.pathname, res.status, code, mayBe);
+    throw missingOther(refused, xmlValue(text, "BucketName"), this.#bucket);
   }
 
   /**

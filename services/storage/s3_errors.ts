@@ -224,9 +224,40 @@ export async function answerOf(
   return text;
 }
 
-/** Whether `error` is {@linkcode notTheBucket}'s. */
+/**
+ * A `NoSuchBucket` naming another bucket than the service's: the store took
+ * a segment of the key for the bucket (`files` of `bucket.host/files/<id>`,
+ * radosgw without `rgw_dns_name`), the state {@linkcode notTheBucket}
+ * finds in a listing. 503 to the routes as a bucket missing; `/readyz`
+ * went `not-the-bucket` (probe), `bucket-missing` (a download) and back.
+ */
+export class StorageOtherBucketError extends StorageMissingError {
+  /** Creates the error; `code` is the store's, `NoSuchBucket`. */
+  constructor(code: string | undefined, message: string) {
+    super(code, message);
+    this.name = "StorageOtherBucketError";
+  }
+}
+
+/**
+ * `error` (a refusal) as a {@linkcode StorageOtherBucketError} when it is
+ * a bucket missing and the store named another bucket than `bucket`.
+ */
+export function missingOther<E>(
+  error: E,
+  named: string | undefined,
+  bucket: string,
+): E | StorageOtherBucketError {
+  if (!(error instanceof StorageMissingError)) return error;
+  if (named === undefined || named === bucket) return error;
+  const other = ` (the store named bucket "${named}", not S3_BUCKET's)`;
+  return new StorageOtherBucketError(error.code, error.message + other);
+}
+
+/** Whether `error` says the store answers for another than the bucket. */
 export function isNotTheBucket(error: unknown): boolean {
-  return error instanceof S3Error && error.code === NOT_THE_BUCKET;
+  return error instanceof S3Error && error.code === NOT_THE_BUCKET ||
+    error instanceof StorageOtherBucketError;
 }
 
 /** How far S3 takes a request's signed time from its own, ms. */
