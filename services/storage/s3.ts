@@ -20,6 +20,7 @@ import {
 } from "./s3_health.ts";
 import { lastBeats, liveKey } from "./s3_heartbeat.ts";
 import { sweepLeftovers } from "./s3_leftovers.ts";
+import { NO_KEYS } from "./s3_listing.ts";
 import { deleteStored, deleteStoredIf } from "./s3_delete.ts";
 import { readMetadataObject } from "./s3_tombstone.ts";
 import { contentKey, metadataKey } from "./s3_keys.ts";
@@ -90,22 +91,12 @@ export class S3Storage implements FileStorage, Disposable {
     const { heartbeatMs = 10_000 } = options;
     checkWholeNumbers({ partBytes }, { min: MIN_PART_BYTES });
     checkWholeNumbers({ partsInFlight, heartbeatMs });
-    // The probe: a listing of no keys, which names the bucket missing or
-    // the credentials refused in its answer (a HeadBucket's has no body).
-    // Unresponsive no later than a request of the store times out (the
-    // operator's S3_TIMEOUT_MS), and at most 2 s: a listing of no keys
-    // takes milliseconds on a store that serves.
+    // The probe: a listing of no keys (NO_KEYS). Unresponsive no later
+    // than a request of the store times out (the operator's
+    // S3_TIMEOUT_MS), and at most 2 s: a listing of no keys takes
+    // milliseconds on a store that serves.
     this.#health = new S3Health({
-      probe: () =>
-        this.#bucket.run({
-          method: "GET",
-          key: "",
-          query: { "list-type": "2", prefix: "files/", "max-keys": "0" },
-          // Not any 200: a store taking the bucket's host for its own
-          // (S3_FORCE_PATH_STYLE=false where buckets go by path) answers
-          // a listing of all buckets, and `/readyz` said ready.
-          answer: "ListBucketResult",
-        }),
+      probe: () => this.#bucket.run(NO_KEYS),
       unresponsiveMs: Math.min(
         options.timeoutMs ?? MAX_UNRESPONSIVE_MS,
         MAX_UNRESPONSIVE_MS,

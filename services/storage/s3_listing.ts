@@ -8,8 +8,22 @@
  * @module
  */
 
-import type { S3Bucket } from "./s3_bucket.ts";
+import type { S3Bucket, S3Request } from "./s3_bucket.ts";
 import { xmlValue, xmlValues } from "./s3_xml.ts";
+
+/**
+ * A listing of no keys: the cheapest request that says whether the bucket
+ * serves, naming it missing or the credentials refused in its answer (a
+ * HeadBucket's has no body). Not any 200: a store taking the bucket's host
+ * for its own (`S3_FORCE_PATH_STYLE=false` where buckets go by path)
+ * answers a listing of all buckets, which passed for ready.
+ */
+export const NO_KEYS: S3Request = {
+  method: "GET",
+  key: "",
+  query: { "list-type": "2", prefix: "files/", "max-keys": "0" },
+  answer: "ListBucketResult",
+};
 
 /** What a listing tells of one object. */
 export interface ListedObject {

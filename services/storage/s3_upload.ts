@@ -24,6 +24,7 @@ import { committedMetadata, type FileMetadata } from "./metadata.ts";
 import { type S3Bucket, S3Error } from "./s3_bucket.ts";
 import { Heartbeat } from "./s3_heartbeat.ts";
 import { contentKey, findHolder, hasContent, metadataKey } from "./s3_keys.ts";
+import { partRefusal } from "./s3_upload_gone.ts";
 import { completeXml, xmlValue } from "./s3_xml.ts";
 import {
   FileIdTakenError,
@@ -313,6 +314,8 @@ export class S3Upload implements StorageUpload {
       query: { partNumber: String(number), uploadId: this.#uploadId },
       body,
       signal: this.#stop.signal,
+    }).catch(async (error) => {
+      throw await partRefusal(error, this.#bucket, this.id);
     });
     await res.body?.cancel();
     const etag = res.headers.get("etag");
