@@ -15,9 +15,9 @@ import assert from "node:assert/strict";
 import {
   refusal,
   S3Error,
-  startRefusal,
   StorageCertificateError,
 } from "../services/storage/s3_errors.ts";
+import { startRefusal } from "../services/storage/s3_start_refusal.ts";
 import {
   StorageMissingError,
   StorageRefusedError,

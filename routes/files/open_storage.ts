@@ -18,7 +18,7 @@ import { S3Storage } from "../../services/storage/s3.ts";
 import {
   type StartRefusal,
   startRefusal,
-} from "../../services/storage/s3_errors.ts";
+} from "../../services/storage/s3_start_refusal.ts";
 import type { StoreVerdict } from "../../services/storage/s3_health.ts";
 import type { FileStorage } from "../../services/storage/storage.ts";
 
