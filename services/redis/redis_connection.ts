@@ -32,6 +32,13 @@ function makeClient(
     // A command issued while disconnected fails at once instead of
     // waiting in a queue: the caller goes to the upstream meanwhile.
     disableOfflineQueue: true,
+    // No `CLIENT SETINFO` at each handshake: Redis before 7.2 (Debian 12
+    // ships 7.0), an ACL without `+client|setinfo`, or a managed Redis that
+    // renames CLIENT answer it ERR (4 error replies per start in Redis's
+    // `errorstat_ERR`, which operators alert on), node-redis ignores them,
+    // and at `maxclients` without a password its ignored SETINFO took the
+    // refusal, so this instance never said why it stayed down.
+    disableClientInfo: true,
     socket: {
       connectTimeout: connectTimeoutMs,
       reconnectStrategy: backoff,
@@ -91,6 +98,13 @@ export interface RedisConnectionOptions {
   timeoutMs: number;
   /** Receives the changes. */
   events: ConnectionEvents;
+  /**
+   * The connection whose `CONFIG GET timeout` answers pace this one's
+   * PINGs; unset, this one asks. A subscriber is paced by the command
+   * connection: once subscribed, Redis refuses it CONFIG (RESP2 allows
+   * only (P|S)SUBSCRIBE, UNSUBSCRIBE, PING, QUIT and RESET then).
+   */
+  pacedBy?: RedisConnection | undefined;
 }
 
 /** One client, replaced when its path is found silent. */
@@ -114,10 +128,14 @@ export class RedisConnection {
   #accepted = false;
   /** The PINGs' period: `pingIntervalMs`, or less (see `#fitIdleTimeout`). */
   #pingMs: number;
+  /** Connections paced by this one's answers (`pacedBy`). */
+  readonly #paced = new Set<RedisConnection>();
 
   constructor(options: RedisConnectionOptions) {
     this.#options = options;
-    this.#pingMs = options.pingIntervalMs;
+    const { pacedBy } = options;
+    this.#pingMs = pacedBy ? pacedBy.#pingMs : options.pingIntervalMs;
+    if (pacedBy) pacedBy.#paced.add(this);
     this.#client = this.#open();
     this.#timer = setTimeout(() => this.#tick(), options.pingIntervalMs);
   }
@@ -173,6 +191,8 @@ export class RedisConnection {
   /** Stops the PINGs and closes the client for good. */
   close(): void {
     this.#closed = true;
+    const { pacedBy } = this.#options;
+    if (pacedBy) pacedBy.#paced.delete(this);
     clearTimeout(this.#timer);
     this.#retire();
   }
@@ -220,7 +240,7 @@ export class RedisConnection {
         this.#suspect =
         this.#accepted =
           false;
-      this.#fitIdleTimeout(client);
+      if (!this.#options.pacedBy) this.#fitIdleTimeout(client);
       this.#confirm(client);
     });
     client.connect().catch((error: Error) => {
@@ -295,19 +315,26 @@ export class RedisConnection {
 
   /**
    * Asks Redis's idle `timeout` on each connection and fits the PINGs'
-   * period to it (`idle_timeout.ts`); a refusal is told (`events.denied`).
+   * period to it (`idle_timeout.ts`), this one's and those it paces; a
+   * refusal is told (`events.denied`).
    */
   #fitIdleTimeout(client: RedisCommands): void {
     client.sendCommand(IDLE_TIMEOUT_ASKED).then((reply) => {
       const fitted = pingPeriodFor(reply, this.#options.pingIntervalMs);
       if (!this.#owns(client) || fitted === undefined) return;
-      if (fitted === this.#pingMs) return;
-      this.#pingMs = fitted;
-      clearTimeout(this.#timer);
-      this.#timer = setTimeout(() => this.#tick(), this.#pingMs);
+      this.#pace(fitted);
+      for (const paced of this.#paced) paced.#pace(fitted);
     }, (error: Error) => {
       if (this.#owns(client)) this.#options.events.denied(error);
     });
+  }
+
+  /** PINGs every `periodMs` from now on. */
+  #pace(periodMs: number): void {
+    if (periodMs === this.#pingMs || this.#closed) return;
+    this.#pingMs = periodMs;
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => this.#tick(), this.#pingMs);
   }
 
   /**

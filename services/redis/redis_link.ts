@@ -110,7 +110,7 @@ export class RedisLink {
       this.#backoffUntil = Math.max(this.#backoffUntil, performance.now() + ms);
       return ms;
     };
-    const open = (events: ConnectionEvents) =>
+    const open = (events: ConnectionEvents, pacedBy?: RedisConnection) =>
       new RedisConnection({
         url,
         connectTimeoutMs,
@@ -118,6 +118,7 @@ export class RedisLink {
         pingIntervalMs,
         timeoutMs,
         events,
+        pacedBy,
       });
     this.#client = open({
       ready: () => this.#regained(),
@@ -127,7 +128,9 @@ export class RedisLink {
       dead: () => {},
       denied: (error) => this.#denials.record(error),
     });
-    this.#subscriber = open(this.#subscriberEvents());
+    // Paced by the command connection's `CONFIG GET timeout`: asked on the
+    // subscriber, it came after the SUBSCRIBEs and was refused, unsaid.
+    this.#subscriber = open(this.#subscriberEvents(), this.#client);
     if (onMessage) this.subscribe(channel, onMessage);
   }
 
