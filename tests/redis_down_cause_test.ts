@@ -155,3 +155,33 @@ Deno.test("Redis at maxclients, a password in REDIS_URL: the log names 'maxclien
     await link.close();
   }
 });
+
+Deno.test("Redis at maxclients, no password in REDIS_URL: the log names 'maxclients' too, never node-redis's TypeError, and the link comes up once a slot is free", async () => {
+  const { logger, records } = recordingLogger();
+  await using redis = await startRedis();
+  // Another client holds the one slot.
+  using holder = await Deno.connect({
+    hostname: "127.0.0.1",
+    port: redis.port,
+  });
+  assert.equal(await send(holder, ["CONFIG", "SET", "maxclients", "1"]), "+OK");
+  const link = subscribedLink(new URL(redis.url), logger);
+  try {
+    // Was: node-redis's CLIENT SETINFO took Redis's refusal and ignored
+    // it ("Socket closed unexpectedly"); without SETINFO, a TypeError.
+    await until(
+      () => records().some((line) => line.kind === "maxclients"),
+      "maxclients in the log",
+    );
+    const named = records().find((line) => line.kind === "maxclients")!;
+    assert.match(String(named.error), /max number of clients reached/);
+    assert.equal(
+      await send(holder, ["CONFIG", "SET", "maxclients", "100"]),
+      "+OK",
+    );
+    await until(() => link.up, "connected once slots are free");
+    assert.ok(!records().some((line) => line.kind === "TypeError"));
+  } finally {
+    await link.close();
+  }
+});

@@ -17,49 +17,17 @@
  * @module
  */
 
-import { Buffer } from "node:buffer";
-import { createClient, RESP_TYPES } from "redis";
+import type { Buffer } from "node:buffer";
 import { isRefusal } from "./redis_health.ts";
 import { IDLE_TIMEOUT_ASKED, pingPeriodFor } from "./idle_timeout.ts";
+import { AcceptReplies, isUnaskedReply } from "./accept_reply.ts";
+import {
+  destroyQuietly,
+  makeClient,
+  type RedisCommands,
+} from "./redis_client.ts";
 
-function makeClient(
-  url: string,
-  connectTimeoutMs: number,
-  backoff: (retries: number) => number | Error,
-) {
-  return createClient({
-    url,
-    // A command issued while disconnected fails at once instead of
-    // waiting in a queue: the caller goes to the upstream meanwhile.
-    disableOfflineQueue: true,
-    // No `CLIENT SETINFO` at each handshake: Redis before 7.2 (Debian 12
-    // ships 7.0), an ACL without `+client|setinfo`, or a managed Redis that
-    // renames CLIENT answer it ERR (4 error replies per start in Redis's
-    // `errorstat_ERR`, which operators alert on), node-redis ignores them,
-    // and at `maxclients` without a password its ignored SETINFO took the
-    // refusal, so this instance never said why it stayed down.
-    disableClientInfo: true,
-    socket: {
-      connectTimeout: connectTimeoutMs,
-      reconnectStrategy: backoff,
-    },
-  }).withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer });
-}
-
-/** The command client, its replies' binary strings mapped to `Buffer`s. */
-export type RedisCommands = ReturnType<typeof makeClient>;
-
-/**
- * destroy(), not close(): it also stops a reconnection in progress (and its
- * timer), where the socket is not open.
- */
-function destroyQuietly(client: RedisCommands): void {
-  try {
-    client.destroy();
-  } catch {
-    // Never connected, or destroyed already.
-  }
-}
+export type { RedisCommands } from "./redis_client.ts";
 
 /** What a {@linkcode RedisConnection} reports. */
 export interface ConnectionEvents {
@@ -130,9 +98,11 @@ export class RedisConnection {
   #pingMs: number;
   /** Connections paced by this one's answers (`pacedBy`). */
   readonly #paced = new Set<RedisConnection>();
+  readonly #acceptReplies: AcceptReplies;
 
   constructor(options: RedisConnectionOptions) {
     this.#options = options;
+    this.#acceptReplies = new AcceptReplies(options.url);
     const { pacedBy } = options;
     this.#pingMs = pacedBy ? pacedBy.#pingMs : options.pingIntervalMs;
     if (pacedBy) pacedBy.#paced.add(this);
@@ -188,6 +158,11 @@ export class RedisConnection {
     this.#subscribeOn(this.#client, channel, listener);
   }
 
+  /** Resolves once nothing started by this connection runs any more. */
+  settled(): Promise<void> {
+    return this.#acceptReplies.settled();
+  }
+
   /** Stops the PINGs and closes the client for good. */
   close(): void {
     this.#closed = true;
@@ -224,7 +199,10 @@ export class RedisConnection {
     client.on("error", (error: Error) => {
       if (!this.#owns(client)) return;
       this.#handshaking = false;
-      events.lost(error);
+      if (!isUnaskedReply(error)) return events.lost(error);
+      this.#acceptReplies.read(error, (reply) => {
+        if (this.#owns(client) && !client.isReady) events.lost(reply);
+      });
     });
     client.on("end", () => {
       if (this.#owns(client)) events.lost(new Error("connection closed"));

@@ -44,9 +44,8 @@ export const FLAP_TOLD_AFTER_MS = 1000;
  */
 export function errorKind(error: Error): string {
   // Its code is a bare `ERR`, which told no operator to raise maxclients.
-  // node-redis hands it over only when a command of its handshake that it
-  // does not ignore (AUTH: a password in REDIS_URL) takes the reply; else
-  // the connection reads as `Socket closed unexpectedly`.
+  // node-redis hands it over when AUTH (a password in REDIS_URL) takes the
+  // reply; without one it is read again (`accept_reply.ts`).
   if (error.message.startsWith("ERR max number of clients reached")) {
     return "maxclients";
   }

@@ -332,6 +332,7 @@ export class RedisLink {
     this.#client.close();
     this.#subscriber.close();
     this.#health.close();
+    await Promise.all([this.#client.settled(), this.#subscriber.settled()]);
     // A margin: the runtime may fire that timer a little after its time.
     const pause = this.#backoffUntil + 25 - performance.now();
     if (this.#backoffUntil > 0 && pause > 0) {
