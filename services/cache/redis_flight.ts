@@ -52,7 +52,11 @@ export const DEFAULT_LEASE_MS = 2_000;
 
 /**
  * After the ACL refused a lock or its release, locks are not taken for
- * this long, ms; then one is tried again (the ACL may be fixed).
+ * this long, ms; then one is tried again (the ACL may be fixed). A retry
+ * period, not a lock's life: a try still refused leaves its lock for one
+ * lease ({@linkcode DEFAULT_LEASE_MS}, its renewals refused too) for the
+ * other instances to wait out, so five leases bound that to a fifth of
+ * the time, and single-flight comes back within 10 s of the fix.
  */
 export const LOCKS_OFF_MS = 10_000;
 
