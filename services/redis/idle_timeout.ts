@@ -6,11 +6,13 @@
  * period (`timeout 1` and REDIS_PING_INTERVAL_MS=3000) the server closed
  * the connection between two PINGs, and it went down and up again every
  * period, logged each time, Redis skipped meanwhile. So the PINGs go at
- * least twice per `timeout`. It is asked on each connection (a Redis
- * restarted, or failed over, may have another `timeout`), and the period
- * follows each answer, up as well as down: it only went down before, so a
- * Redis restarted with a longer `timeout` (or none) kept being PINGed at
- * the old one's pace. Where CONFIG is refused (ACLs, a managed Redis that
+ * least twice per `timeout`. The command connection asks it each time it
+ * connects (a Redis restarted, or failed over, may have another `timeout`),
+ * and the subscriber's period follows that answer (subscribed, it may not
+ * ask: Redis refuses CONFIG in subscribe mode). The period follows each
+ * answer, up as well as down: it only went down before, so a Redis
+ * restarted with a longer `timeout` (or none) kept being PINGed at the old
+ * one's pace. Where CONFIG is refused (ACLs, a managed Redis that
  * renames it) the period stays as it was, and the refusal is said: it was
  * silent, and with a short `timeout` the connection flapped unexplained.
  *
