@@ -46,6 +46,10 @@ export async function acceptReply(
   if (parsed.protocol !== "redis:") return undefined;
   const signal = AbortSignal.timeout(timeoutMs);
   let conn: Deno.TcpConn | undefined;
+  // The signal bounds the connect only: a Redis that accepted the
+  // connection says nothing, and the read is ended by closing it.
+  const stop = () => conn?.close();
+  signal.addEventListener("abort", stop);
   try {
     conn = await Deno.connect({
       hostname: parsed.hostname.replace(/^\[|\]$/g, ""),
@@ -57,6 +61,7 @@ export async function acceptReply(
   } catch {
     return undefined; // Refused, reset, or closed at the timeout.
   } finally {
+    signal.removeEventListener("abort", stop);
     try {
       conn?.close();
     } catch {
