@@ -29,7 +29,13 @@ export const FileMetadataSchema = z.object({
   // Known only when the upload said them (optional, so older sidecars
   // still read): a form's file part's name, the declared type.
   filename: z.string()
-    .describe("The file part's filename (multipart uploads).")
+    .describe(
+      "The file part's filename (multipart uploads) or the name of a " +
+        "`PUT /files/{name}`: its last `/` or `\\` segment without " +
+        "control, bidi or zero-width characters, at most 255 bytes of " +
+        "UTF-8 (its extension kept); none when only dots or nothing " +
+        "printable is left.",
+    )
     .exactOptional(),
   contentType: z.string()
     .describe(

@@ -47,7 +47,7 @@ export class FormDataError extends Error {
 
 /** What is known of the file part once it has begun. */
 export interface FilePartInfo {
-  /** The part's `filename`, without any path, at most 255 characters. */
+  /** The part's `filename`, cleaned (services/http/printable_name.ts). */
   filename?: string;
   /** The part's `Content-Type`, when it gave one. */
   contentType?: string;
