@@ -28,8 +28,8 @@ const NAMES = [
   {
     stored: 'na\u00efve "1".txt',
     disposition:
-      `attachment; filename="na?ve '1'.txt"; filename*=UTF-8''na%C3%AFve%20%221%22.txt`,
-    curl: "na?ve '1'.txt",
+      `attachment; filename="naive '1'.txt"; filename*=UTF-8''na%C3%AFve%20%221%22.txt`,
+    curl: "naive '1'.txt",
   },
 ];
 

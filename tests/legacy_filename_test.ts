@@ -36,8 +36,23 @@ const LEGACY = [
     stored: "r\u00e9sum\u00e9\u200f.pdf",
     served: "r\u00e9sum\u00e9.pdf",
     disposition:
-      `attachment; filename="r?sum?.pdf"; filename*=UTF-8''r%C3%A9sum%C3%A9.pdf`,
+      `attachment; filename=resume.pdf; filename*=UTF-8''r%C3%A9sum%C3%A9.pdf`,
   },
+  // A lone surrogate (JSON may hold one): filename* could not encode it,
+  // the download was a 500.
+  {
+    stored: "a\ud800b.txt",
+    served: "a\ufffdb.txt",
+    disposition:
+      `attachment; filename=a_b.txt; filename*=UTF-8''a%EF%BF%BDb.txt`,
+  },
+  // Zero-width characters, and a name of dots alone (no name).
+  {
+    stored: "in\u200bvoice\ufeff.pdf",
+    served: "invoice.pdf",
+    disposition: "attachment; filename=invoice.pdf",
+  },
+  { stored: "...", served: undefined, disposition: null },
 ];
 
 const CONTENT = new TextEncoder().encode("legacy bytes");

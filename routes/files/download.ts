@@ -8,7 +8,6 @@
  */
 
 import { Buffer } from "node:buffer";
-import { create as contentDisposition } from "content-disposition";
 import {
   evaluatePreconditions,
   formatHttpDate,
@@ -18,6 +17,7 @@ import {
   type Validators,
 } from "../../services/http/conditional.ts";
 import type { FileStorage, ReadRange } from "../../services/storage/storage.ts";
+import { attachment } from "../../services/http/attachment.ts";
 import { problem } from "../../services/http/problem.ts";
 import { parseRange } from "../../services/http/range.ts";
 import { servedContentType } from "../../services/http/served_type.ts";
@@ -77,20 +77,6 @@ function addContentHeaders(
   }
   headers["accept-ranges"] = "bytes";
   headers["repr-digest"] = reprDigest(meta);
-}
-
-/**
- * `Content-Disposition: attachment` naming `filename`. A name with `"` or
- * `\` gets a plain `filename` without them, the exact name going in
- * `filename*` (RFC 6266 appendix D: the quoted form's backslash escape is
- * not implemented by some user agents): `filename="a\"b.txt"` made
- * `curl -OJ` and `wget --content-disposition` save the file under its id.
- */
-function attachment(filename: string): string {
-  if (!/["\\]/.test(filename)) return contentDisposition(filename);
-  const fallback = filename.replace(/[^\x20-\x7e]/g, "?")
-    .replaceAll('"', "'").replaceAll("\\", "_");
-  return contentDisposition(filename, { fallback });
 }
 
 function notFound(ctx: RouteContext): Response {

@@ -92,8 +92,10 @@ const PUT_NAMED_UPLOAD = uploadOperation(
   "What `curl -T big.bin http://host/files/` sends (curl appends the " +
     "local file's name to a URL ending in `/`): the last path segment is " +
     "the file's name, percent-decoded and kept as a form part's " +
-    "`filename` is (its last `/` or `\\` segment, printable, at most 255 " +
-    "characters; `..` or nothing printable: no name). The file gets a new " +
+    "`filename` is (its last `/` or `\\` segment without control, bidi " +
+    "or zero-width characters, at most 255 bytes of UTF-8 with its " +
+    "extension kept; dots alone or nothing printable: no name, the file " +
+    "then downloads under its id). The file gets a new " +
     "id, which `Location` gives: `/files/{name}` itself stays no file (a " +
     "`GET` of it is 404). A segment that is a file id (32 lowercase hex " +
     "characters) is the id the file is created under, as `Upload-Id` gives " +
@@ -310,9 +312,13 @@ export const filesDocs: ApiFragment = {
   },
   headers: {
     ContentDisposition: {
-      description: "`attachment` with the filename a multipart upload gave " +
-        '(RFC 6266; `filename*` when it is not ASCII or holds a `"`, the ' +
-        "plain `filename` then with `'` for `\"`); absent otherwise.",
+      description: "`attachment` with the file's stored name (RFC 6266); " +
+        "absent when it has none. A name that is not plain ASCII goes " +
+        "whole in `filename*` and as its nearest ASCII in `filename`, for " +
+        "clients that read only that (`curl -OJ`): accents dropped " +
+        "(`naïve résumé.txt` is `naive resume.txt`), `_` for a character " +
+        "with no ASCII form, a `/` or `\\` (`..／x` decomposes to `../x`) " +
+        "or a name of dots, `'` for `\"`.",
       schema: string,
     },
     ReprDigest: {
