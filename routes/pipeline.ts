@@ -37,6 +37,7 @@ import {
   letGoOnceAnswered,
 } from "../services/http/answered_body.ts";
 import { knownMethod, readsNoBody } from "../services/http/methods.ts";
+import { servedHeaders } from "../services/http/served_headers.ts";
 import { qsParams } from "../services/http/qs_query.ts";
 import {
   originOf,
@@ -309,8 +310,9 @@ class RequestContext implements FinishContext {
     } else {
       [this.pathname, this.search] = plain;
     }
-    // Read once: each `req.headers` is a checked call into the runtime.
-    const headers = this.headers = req.headers;
+    // Read once, by name: reading `req.headers` costs every answer the
+    // runtime's slow way (services/http/served_headers.ts).
+    const headers = this.headers = servedHeaders(req);
     // The URL alone cannot tell `Host: a/b` from an absolute-form target.
     if (!servedHost(headers.get("host")) && !this.badHost) {
       this.badHost = true;
