@@ -226,7 +226,7 @@ async function drain(
       once: true,
     })
   );
-  let outcome = await untilUploadsEnd(app, server, timedOut);
+  let outcome = await untilUploadsEnd(app, server, timedOut, logger);
   if (outcome === "drained") {
     outcome = await Promise.race([
       server.shutdown().then(() => "drained" as const),
@@ -272,6 +272,7 @@ async function untilUploadsEnd(
   app: App,
   server: GuardedServer,
   timedOut: Promise<"timeout">,
+  logger: Logger,
 ): Promise<"drained" | "timeout"> {
   const outcome = await Promise.race([
     server.stopAccepting().then(() => "drained" as const),
@@ -279,6 +280,12 @@ async function untilUploadsEnd(
   ]);
   app.beginDrain();
   if (outcome === "timeout") return outcome;
+  // Where a drain that cut bodies cut them: what is waited for from here
+  // (a long drain says what holds it; a test knows the cut is past).
+  logger.info("shutdown.waiting", {
+    uploads: app.uploads.active,
+    inflight: app.inflight,
+  });
   // Nor are the writes' JSON bodies still arriving cut (a 400 "Invalid
   // JSON body" at the signal, blaming the client).
   const read = Promise.all([app.uploads.idle(), untilBodiesRead()]);

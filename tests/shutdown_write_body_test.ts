@@ -28,11 +28,14 @@ function serviceWithGrace(graceMs: number) {
   });
 }
 
-/** Resolves once the service has begun its shutdown. */
-function shutdownBegun(service: {
+/**
+ * Resolves once the drain has stopped accepting and waits for what still
+ * arrives: where the drain cut the body before.
+ */
+function drainWaiting(service: {
   waitForLine(p: (r: Record<string, unknown>) => boolean): Promise<unknown>;
 }): Promise<unknown> {
-  return service.waitForLine((r) => r.msg === "shutdown.begin");
+  return service.waitForLine((r) => r.msg === "shutdown.waiting");
 }
 
 Deno.test("SIGTERM while a write's body arrives, within the grace: the body is read and the write carried out", async () => {
@@ -43,9 +46,7 @@ Deno.test("SIGTERM while a write's body arrives, within the grace: the body is r
   // The head and half the body are in: the write is in flight.
   await untilInFlight(service.url);
   service.kill("SIGTERM");
-  await shutdownBegun(service);
-  // Past the moment the drain cut the body before.
-  await new Promise((r) => setTimeout(r, 300));
+  await drainWaiting(service);
   resolve();
   const got = await answer;
   const text = new TextDecoder().decode(got.body);
