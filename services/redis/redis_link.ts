@@ -70,6 +70,7 @@ export class RedisLink {
   readonly #health: RedisHealth;
   readonly #denials: RedisDenials;
   #backoffUntil = 0;
+  #retries = 0;
   #closed = false;
   #listening = false;
   readonly #subscribedListeners = new Set<() => void>();
@@ -103,6 +104,7 @@ export class RedisLink {
     const backoff = (retries: number): number | Error => {
       // An attempt that failed after close() must not schedule another.
       if (this.#closed) return new RedisUnavailableError("closed");
+      this.#retries++;
       const ms = Math.round(
         Math.min(maxBackoffMs, 50 * 2 ** Math.min(retries, 10)) *
           (0.75 + Math.random() / 4),
@@ -201,6 +203,14 @@ export class RedisLink {
     this.#subscriber.subscribe(channel, (message: Buffer | string) => {
       onMessage(String(message));
     });
+  }
+
+  /**
+   * Reconnection attempts scheduled so far, both connections together: what
+   * has happened while Redis stays down is counted in attempts, not time.
+   */
+  get retries(): number {
+    return this.#retries;
   }
 
   /** Whether both connections are open now (the `cache_redis_up` gauge). */
