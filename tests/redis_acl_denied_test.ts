@@ -15,9 +15,9 @@
 
 import assert from "node:assert/strict";
 import { ACL_NEEDED } from "../services/redis/redis_denials.ts";
-import { type TestApp, testApp } from "./fixtures/app.ts";
+import type { TestApp } from "./fixtures/app.ts";
 import {
-  appGroup,
+  appsOn,
   linkOf,
   patchTitle,
   read,
@@ -117,10 +117,7 @@ Deno.test("Redis ACL user granted exactly ACL_NEEDED: two instances read, write,
   );
   const url = redis.url.replace("redis://", "redis://svc:svc-secret@");
   const args = sharedArgs(upstream.url, url);
-  await using apps = appGroup<[TestApp, TestApp]>([
-    await testApp(args, { logger }),
-    await testApp(args, { logger }),
-  ]);
+  await using apps = await appsOn(2, args, logger);
   const [a, b] = apps;
   for (const t of apps) await until(() => linkOf(t).up, "connected");
   await read(a, "/posts/1");

@@ -11,9 +11,8 @@
  */
 
 import assert from "node:assert/strict";
-import { createLogger } from "../services/ops/logger.ts";
 import { FLAPS_TOLD } from "../services/redis/redis_health.ts";
-import { linkOf, sharedCache } from "./fixtures/redis_apps.ts";
+import { linkOf, recordingLogger, sharedCache } from "./fixtures/redis_apps.ts";
 import type { RedisServer } from "./fixtures/redis.ts";
 import { until } from "./fixtures/until.ts";
 
@@ -27,13 +26,9 @@ async function subscriberId(redis: RedisServer): Promise<string | undefined> {
 }
 
 Deno.test("REDIS_URL: a link flapping 40 times, then Redis stopped for a while: the first flaps said one by one, the others counted, the outage and its end said", async () => {
-  const lines: Record<string, unknown>[] = [];
-  const logger = createLogger({
-    level: "info",
-    write: (line) => lines.push(JSON.parse(line)),
-  });
+  const { logger, records } = recordingLogger();
   const said = (msg: string, from = 0) =>
-    lines.slice(from).filter((line) => line.msg === msg);
+    records().slice(from).filter((line) => line.msg === msg);
   {
     await using shared = await sharedCache(
       1,
@@ -51,7 +46,7 @@ Deno.test("REDIS_URL: a link flapping 40 times, then Redis stopped for a while: 
           link.up;
       }, `flap ${i + 1}: subscribed again`);
     }
-    const beforeOutage = lines.length;
+    const beforeOutage = records().length;
     await redis.stop();
     await until(
       () => said("cache.redis_down", beforeOutage).length > 0,
@@ -63,11 +58,13 @@ Deno.test("REDIS_URL: a link flapping 40 times, then Redis stopped for a while: 
       "its end said",
     );
   }
-  const shown = JSON.stringify(lines.filter((l) =>
-    /^cache\.redis_/.test(
-      String(l.msg),
-    )
-  ));
+  const shown = JSON.stringify(
+    records().filter((l) =>
+      /^cache\.redis_/.test(
+        String(l.msg),
+      )
+    ),
+  );
   const downs = said("cache.redis_down").length;
   // One by one: the first FLAPS_TOLD losses, then the outage.
   assert.equal(downs, FLAPS_TOLD + 1, shown);
@@ -86,6 +83,7 @@ Deno.test("REDIS_URL: a link flapping 40 times, then Redis stopped for a while: 
   );
   assert.ok(counted >= FLAPS - FLAPS_TOLD, shown);
   // The outage comes after the flaps were told (none left for later).
+  const lines = records();
   const outage = lines.findLastIndex((l) => l.msg === "cache.redis_down");
   assert.ok(
     lines.findLastIndex((l) => l.msg === "cache.redis_flapping") < outage,

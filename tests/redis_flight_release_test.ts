@@ -14,8 +14,12 @@
  */
 
 import assert from "node:assert/strict";
-import { createLogger } from "../services/ops/logger.ts";
-import { linkOf, redisInstances, sharedArgs } from "./fixtures/redis_apps.ts";
+import {
+  linkOf,
+  recordingLogger,
+  redisInstances,
+  sharedArgs,
+} from "./fixtures/redis_apps.ts";
 import { type RedisServer, startRedis } from "./fixtures/redis.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
 import { until } from "./fixtures/until.ts";
@@ -35,11 +39,11 @@ Deno.test("REDIS_URL: a lock owner whose Redis was slow a moment ago still relea
   ]);
   const [owner] = owners;
   // The waiter logs (debug) how its wait ended.
-  const lines: string[] = [];
+  const { logger, records } = recordingLogger({ level: "debug" });
   await using waiters = await redisInstances(
     1,
     sharedArgs(upstream.url, redis.url),
-    createLogger({ level: "debug", write: (line) => lines.push(line) }),
+    logger,
   );
   const [waiter] = waiters;
   // Lock life: UPSTREAM_TIMEOUT_MS (5 s default) + 1 s.
@@ -76,12 +80,12 @@ Deno.test("REDIS_URL: a lock owner whose Redis was slow a moment ago still relea
   // the waiter polls, the lock found gone. Either is the release's doing:
   // the lock was gone (asserted above) some 5 s before its life ran out.
   // Not the wait running out, nor a link given up on.
-  const waits = lines.map((line) => JSON.parse(line))
+  const waits = records()
     .filter((record) => record.msg === "cache.flight_wait");
   assert.equal(waits.length, 1, JSON.stringify(waits));
   assert.equal(waits[0]!.key, "/posts/1");
   assert.ok(
-    ["announced", "lock_gone"].includes(waits[0]!.ended),
+    ["announced", "lock_gone"].includes(String(waits[0]!.ended)),
     JSON.stringify(waits[0]),
   );
 });

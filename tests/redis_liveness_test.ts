@@ -20,6 +20,7 @@ import {
   metric,
   patchTitle,
   read,
+  recordingLogger,
   redisInstances,
   sharedArgs,
 } from "./fixtures/redis_apps.ts";
@@ -27,18 +28,9 @@ import { startRedis } from "./fixtures/redis.ts";
 import { until } from "./fixtures/until.ts";
 import { startTcpProxy, type TcpProxy } from "./fixtures/tcp_proxy.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
-import { createLogger, type Logger } from "../services/ops/logger.ts";
 
 /** Detection takes two PING periods (1 s each): bounds with room. */
 const DETECTED_MS = 10_000;
-
-function recordingLogger(): { logger: Logger; msgs: () => string[] } {
-  const lines: string[] = [];
-  return {
-    logger: createLogger({ level: "info", write: (line) => lines.push(line) }),
-    msgs: () => lines.map((line) => JSON.parse(line).msg),
-  };
-}
 
 /** A on Redis, B through `proxy`; B's log recorded. */
 async function pair(upstreamUrl: string, redisUrl: string, proxy: TcpProxy) {

@@ -18,9 +18,8 @@
  */
 
 import assert from "node:assert/strict";
-import { type TestApp, testApp } from "./fixtures/app.ts";
 import {
-  appGroup,
+  appsOn,
   cachedOnBoth,
   linkOf,
   metric,
@@ -63,10 +62,7 @@ Deno.test("REDIS_URL: the service's ACL user without channels at start, granted 
     "--redis-ping-interval-ms",
     "200",
   );
-  await using apps = appGroup<[TestApp, TestApp]>([
-    await testApp(args, { logger }),
-    await testApp(args, { logger }),
-  ]);
+  await using apps = await appsOn(2, args, logger);
   const [a, b] = apps;
   const channel = "async-api:cache:filled";
   await until(async () => {
