@@ -86,7 +86,10 @@ Deno.test("rolling restart behind nginx with event streams open: the steps end, 
     MAX_UPLOAD_WATCHERS_PER_CLIENT: "0",
     UPSTREAM_TIMEOUT_MS: String(UPSTREAM_TIMEOUT_MS),
   };
-  await using cluster = await rollingCluster(env, "rolling_streams_test-");
+  // The streams keep old workers: each step waits until they shut down.
+  await using cluster = await rollingCluster(env, "rolling_streams_test-", {
+    oldWorkers: "shutting down",
+  });
   const { lb } = cluster;
   const watched: Watched = { opened: new Map(), ended: 0, failures: [] };
   const statuses = await rollUnderWriters(cluster, {
