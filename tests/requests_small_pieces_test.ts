@@ -9,7 +9,7 @@
  * good. Now the upload gets 400 "Chunks too small" within seconds (the
  * client, still sending, sees its connection reset) and the service keeps
  * answering. And the client has that answer at once: the refused body is
- * cancelled once the answer is out (answered_body.ts `cancelOnceAnswered`),
+ * cancelled once the answer is out (answered_body.ts `cancelledOnceAnswered`),
  * where the runtime held the connection until a garbage collection.
  *
  * @module

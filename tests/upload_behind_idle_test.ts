@@ -1,10 +1,11 @@
 /**
  * An upload whose body came as tiny frames that held the event loop (so
  * the frame floor counts it behind, services/http/frame_floor.ts) and then
- * stalls: the idle timeout must still end it. The pipeline leaves the
- * body's cancel out while the reader is behind, for a reader that has no
- * read pending; a reader whose read waits on a stalled client is settled
- * only by that cancel.
+ * stalls: the idle timeout must still end it. The pipeline once left the
+ * body's cancel out while the reader was behind; it now cancels at once
+ * (a request's body lets the runtime's go after the linger,
+ * services/http/answered_body.ts), and a reader whose read waits on a
+ * stalled client is settled only by that cancel.
  *
  * @module
  */

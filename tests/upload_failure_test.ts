@@ -34,7 +34,7 @@ Deno.test("receiveUpload: too large fails as soon as the limit is crossed", asyn
     // Frames of the floor's size, with the thread held between reads as a
     // loaded machine holds it: 1 KiB frames read so (CI, load 30) were
     // taken for a body the runtime holds many tiny frames of
-    // (FrameFloor.behind), whose cancel the pipeline leaves out.
+    // (then FrameFloor.behind), whose cancel the pipeline left out.
     const body = source(makeChunks(20, MIN_FRAME_BYTES), { holdMs: 20 });
     await assert.rejects(
       receiveUpload(body.stream, {

@@ -120,7 +120,7 @@ function bodyOf(
   req: Request,
   coding: RequestCoding,
 ): ReadableStream<Uint8Array> | null {
-  const body = req.body && cancelledOnceAnswered(req.body);
+  const body = cancelledOnceAnswered(req);
   return body && decodedBody(body, coding);
 }
 

@@ -19,15 +19,17 @@
  *
  * {@linkcode letGoOnceAnswered} does it for every answer (routes/pipeline.ts)
  * whose body nothing holds; {@linkcode cancelledOnceAnswered} for a body
- * read whole that is refused part way (a write's); and
- * {@linkcode cancelOnceAnswered} for a body whose reader a refusal holds.
+ * that may be refused part way (a write's, an upload's), whose readers
+ * (the upload pipeline, the form parser, the decoder) then cancel it at
+ * once.
  *
  * @module
  */
 
-import { LINGER_MS } from "./connection_close.ts";
+import { hasConnectionCloser, LINGER_MS } from "./connection_close.ts";
 import { cameOverHttp2 } from "./http2_request.ts";
 import { readsNoBody } from "./methods.ts";
+import { type IntoReader, intoReader } from "./into_reader.ts";
 import { TrailerFloodError } from "./trailer_flood.ts";
 
 // The bodies within their linger: each timer and the cancel it will call.
@@ -69,25 +71,12 @@ export async function letGoLingeringBodies(): Promise<void> {
  * not held by the cancel: the connection stays for the next request.
  */
 function letGo(
-  reader: ReadableStreamDefaultReader<Uint8Array>,
+  reader: Pick<IntoReader, "cancel">,
   answered: Promise<unknown>,
   reason?: unknown,
 ): void {
   const linger = () => cancelLater(() => reader.cancel(reason));
   answered.then(linger, linger);
-}
-
-/**
- * Cancels a refused body whose reader the refusal holds, once its answer
- * has had {@linkcode LINGER_MS} to reach the client (the call comes with
- * the refusal, just before the answer). Not at once: a body behind with
- * tiny frames (frame_floor.ts `FrameFloor.behind`) went through every
- * frame the runtime held with no turn of the loop. Measured: the cancel
- * LINGER_MS later took 5 ms, and the client had its 400 ~2 s after the
- * refusal.
- */
-export function cancelOnceAnswered(cancel: () => Promise<unknown>): void {
-  cancelLater(cancel);
 }
 
 /**
@@ -127,31 +116,58 @@ function waitsOrResets(headers: Headers): boolean {
 }
 
 /**
- * `body`, a request's, as a stream whose cancel is put off as
+ * `req`'s body (`null` without one) as a stream whose cancel is put off as
  * {@linkcode letGo} does: a reader that refuses the body (too large, too
  * slow) cancels it just before the answer, and a body cancelled then the
- * runtime takes back and reads to its end, the connection held for as
- * long as the client sends (`deno serve`: a 413 to a 300 MB chunked write
- * kept it for all of it). For bodies read whole into memory (a write's
- * JSON): one more stream step per chunk.
+ * runtime takes back and reads to its end, or closes the connection with
+ * the answer (`deno serve`: a 413 to a 300 MB chunked write kept it for
+ * all of it; a 413 to a flooded upload was followed by a reset at once).
+ * The cancel settles a pending read at once, and frees the runtime's
+ * frames of a body behind with tiny frames (frame_floor.ts) only after the
+ * linger: cancelling those at once went through every frame with no turn
+ * of the loop (no answer, no SIGTERM, for 20 s and more); LINGER_MS
+ * later it took 5 ms. A byte stream, so a BYOB reader (an upload's) still
+ * reads into its own views, with no copy; one more stream step per read.
  */
 export function cancelledOnceAnswered(
-  body: ReadableStream<Uint8Array>,
-): ReadableStream<Uint8Array> {
-  const reader = body.getReader();
-  return new ReadableStream<Uint8Array>({
+  req: Request,
+): ReadableStream<Uint8Array> | null {
+  if (req.body === null) return null;
+  const into = intoReader(req.body);
+  let cancelled = false;
+  let reading = false;
+  return new ReadableStream({
+    type: "bytes",
+    autoAllocateChunkSize: 65_536,
     async pull(controller) {
-      const { done, value } = await reader.read();
+      // A "bytes" stream with autoAllocateChunkSize always has one.
+      const request = controller.byobRequest!;
+      reading = true;
+      const { done, value } = await into.read(
+        request.view as Uint8Array,
+      ).finally(() => reading = false);
+      // Cancelled meanwhile: the view is no longer wanted.
+      if (cancelled) return;
       if (done) controller.close();
-      else controller.enqueue(value);
+      if (value) request.respondWithNewView(value);
     },
     // Called with the refusal, just before the answer. A trailer section
     // that never ends (trailer_flood.ts) is cancelled at once: put off, the
     // runtime went on reading it, and its connection was never closed (a
     // 431 to POST /posts, the client waiting for the close: 8 min and on).
-    cancel: (reason) =>
-      reason instanceof TrailerFloodError
-        ? reader.cancel(reason)
-        : letGo(reader, Promise.resolve(), reason),
-  }, { highWaterMark: 0 });
+    cancel(reason) {
+      cancelled = true;
+      if (reason instanceof TrailerFloodError) {
+        into.cancel(reason).catch(() => {});
+        return;
+      }
+      // A read pending at the answer made main.ts's server close the
+      // connection with it (a 408's slow client: 0 ms after): there the
+      // body goes back to the runtime at once, as it did, and the
+      // connection set closes the connection LINGER_MS after the answer.
+      if (reading && hasConnectionCloser(req)) {
+        into.cancel(reason).catch(() => {});
+      } else letGo(into, Promise.resolve(), reason);
+    },
+  });
 }

@@ -29,6 +29,15 @@ export function setConnectionCloser(req: Request, close: () => void): void {
 }
 
 /**
+ * Whether a server of ours registered `req` (main.ts's connection set),
+ * which closes its connection {@linkcode LINGER_MS} after an answer that
+ * leaves its body unread; under `deno serve` none does.
+ */
+export function hasConnectionCloser(req: Request): boolean {
+  return closers.has(req);
+}
+
+/**
  * Closes the connection `req` came on, every request on it included;
  * `false` when no server registered it (a test's plain `Deno.serve`).
  */

@@ -59,8 +59,6 @@ export const MAX_TINY_STRETCHES = 64;
  * dozens of curl's 64 KiB frames.
  */
 export const WINDOW_READS = 256;
-/** A tiny stretch this recent makes the body count as behind, ms. */
-export const BEHIND_MS = 1000;
 
 /** The average frame size when the floor is crossed. */
 export interface FramesTooSmall {
@@ -100,7 +98,6 @@ export class FrameFloor implements Disposable {
   #windowReads = 0;
   #windowBytes = 0;
   #tinyStretches = 0;
-  #lastTinyAt: number | undefined;
 
   /** `options` are the loop turns' (how long a read loop may hold it). */
   constructor(options: LoopTurnsOptions = {}) {
@@ -126,18 +123,6 @@ export class FrameFloor implements Disposable {
     this.#turns[Symbol.dispose]();
   }
 
-  /**
-   * Whether a stretch of tiny frames held the loop within
-   * {@linkcode BEHIND_MS}: the runtime then holds many frames ahead of the
-   * reader, and cancelling the body would go through every one of them
-   * with no turn of the loop (services/uploads/pipeline.ts leaves
-   * the cancel out).
-   */
-  get behind(): boolean {
-    const at = this.#lastTinyAt;
-    return at !== undefined && performance.now() - at < BEHIND_MS;
-  }
-
   /** Counts one read of `bytes`. */
   read(bytes: number): void {
     this.#reads++;
@@ -161,7 +146,6 @@ export class FrameFloor implements Disposable {
     const average = Math.floor(this.#windowBytes / this.#windowReads);
     if (average >= MIN_FRAME_BYTES) return undefined;
     this.#tinyStretches++;
-    this.#lastTinyAt = performance.now();
     if (this.#tinyStretches < MAX_TINY_STRETCHES) return undefined;
     return { minFrameBytes: MIN_FRAME_BYTES, averageFrameBytes: average };
   }

@@ -22,7 +22,6 @@
  * @module
  */
 
-import { cancelOnceAnswered } from "./answered_body.ts";
 import { FrameFloor } from "./frame_floor.ts";
 import { Inflater } from "./inflater.ts";
 import { problem } from "./problem.ts";
@@ -154,18 +153,14 @@ class CodedInput {
   }
 
   /**
-   * Cancels the body; not at once while it is behind with tiny frames (see
-   * FrameFloor.behind): cancelling it went through every frame the runtime
-   * held with no turn of the loop (SIGTERM had no effect for 20 s and
-   * more); once the answer is out instead (`cancelOnceAnswered`).
+   * Cancels the body. A request's comes through answered_body.ts
+   * `cancelledOnceAnswered`, which lets the runtime's body go only once the
+   * answer is out: cancelled at once, a body behind with tiny frames went
+   * through every frame the runtime held with no turn of the loop.
    */
   async cancel(reason: unknown): Promise<void> {
     this.close();
-    const reader = (this.#byob ?? this.#reader)!;
-    if (this.#frames.behind) {
-      return cancelOnceAnswered(() => reader.cancel(reason));
-    }
-    await reader.cancel(reason);
+    await (this.#byob ?? this.#reader)!.cancel(reason);
   }
 
   /** Stops watching the reads (the body ended, failed or was cancelled). */

@@ -29,7 +29,6 @@ import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
 import { Busboy, type BusboyInstance } from "@fastify/busboy";
 import { checkWholeNumbers } from "../ops/whole_numbers.ts";
-import { cancelOnceAnswered } from "../http/answered_body.ts";
 import type { FrameFloor } from "../http/frame_floor.ts";
 import { uploadedFileName } from "../http/printable_name.ts";
 import { DigestMismatchError } from "./errors.ts";
@@ -351,11 +350,9 @@ class FilePartStream implements MultipartFile {
 
   #stop(reason: unknown): void {
     this.#stopped.resolve();
-    // Not at once while behind with tiny frames: that held the loop for
-    // 20 s and more (FrameFloor.behind); once the answer is out instead.
-    const cancel = () => this.#reader.cancel(reason);
-    if (this.#frames?.behind) cancelOnceAnswered(cancel);
-    else cancel().catch(() => {});
+    // Cheap at once: the request's body lets the runtime's go only once
+    // the answer is out (upload_body.ts, answered_body.ts).
+    this.#reader.cancel(reason).catch(() => {});
     this.#file?.destroy();
     this.#parser.destroy();
   }

@@ -33,7 +33,7 @@ import {
   type HashFactory,
   inlineHash,
 } from "./content_hash.ts";
-import { intoReader } from "./into_reader.ts";
+import { intoReader } from "../http/into_reader.ts";
 import { RateFloor } from "./rate.ts";
 import { type BodyProgress, MAX_TIMEOUT_MS, ReaderTask } from "./reader.ts";
 import type { StoredFile, UploadSink } from "./sink.ts";
@@ -48,7 +48,6 @@ import {
 } from "./upload_figures.ts";
 import { WriterTask } from "./writer.ts";
 import { checkWholeNumbers } from "../ops/whole_numbers.ts";
-import { cancelOnceAnswered } from "../http/answered_body.ts";
 
 /** Default capacity of the reader->writer queue: 8 MiB. */
 export const DEFAULT_QUEUE_BYTES = 8 * 1024 * 1024;
@@ -298,28 +297,23 @@ function abortSink(
 
 /**
  * The pipeline's `fail`: the first failure aborts `failed`, and the body
- * is cancelled, which settles a pending read with done so the reader task
- * notices. Not at once while the reader is behind a body the runtime holds
- * many frames of (Deno 2.9.6, see services/http/frame_floor.ts): cancelling
- * it kept the main thread busy for minutes with no turn of the event loop
- * (no answer, no SIGTERM); such a reader stops at its next step, and the
- * body is cancelled once the answer is out (`cancelOnceAnswered`), which
- * frees the connection. A reader whose read is pending
- * is cancelled all the same: the runtime holds no frame for it, and only
- * the cancel settles a read that a stalled client never answers.
+ * is cancelled at once, which settles a pending read with done so the
+ * reader task notices (only the cancel settles a read that a stalled
+ * client never answers). A request's body lets the runtime's go only
+ * LINGER_MS after the answer (upload_body.ts wraps it in answered_body.ts
+ * `cancelledOnceAnswered`): the runtime's cancelled at once, a body behind
+ * with tiny frames (services/http/frame_floor.ts) kept the main thread
+ * busy for minutes, and any other was read to its end or closed with the
+ * answer.
  */
 function failureOf(
   failed: AbortController,
   reader: ReturnType<typeof intoReader>,
-  readerTask: () => ReaderTask | undefined,
 ): (error: unknown) => void {
   return (error) => {
     if (failed.signal.aborted) return;
     failed.abort(isNoSpace(error) ? new NoSpaceError({ cause: error }) : error);
-    const task = readerTask();
-    const cancel = () => reader.cancel(failed.signal.reason);
-    if (task?.behind && !task.reading) return cancelOnceAnswered(cancel);
-    cancel().catch(() => {});
+    reader.cancel(failed.signal.reason).catch(() => {});
   };
 }
 
@@ -353,7 +347,7 @@ export async function receiveUpload(
   let tasksOf: Tasks | undefined;
   // The first failure wins; aborting `failed` stops both tasks at once.
   const failed = new AbortController();
-  const fail = failureOf(failed, reader, () => tasksOf?.reader);
+  const fail = failureOf(failed, reader);
   const onAbort = () => fail(signal?.reason);
   signal?.addEventListener("abort", onAbort, { once: true });
   // Once stopped, the storage is waited for only so long (see the module).

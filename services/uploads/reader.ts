@@ -18,7 +18,7 @@ import {
   UploadTooLargeError,
   UploadTooSlowError,
 } from "./errors.ts";
-import type { IntoReader } from "./into_reader.ts";
+import type { IntoReader } from "../http/into_reader.ts";
 import { FrameFloor } from "../http/frame_floor.ts";
 import { watchChunkedBody } from "../http/trailer_flood.ts";
 import { RateFloor } from "./rate.ts";
@@ -158,19 +158,6 @@ export class ReaderTask {
     this.#wanted = Math.min(options.bufferBytes, START_BUFFER_BYTES);
   }
 
-  /** Whether the body is behind with tiny frames (see FrameFloor.behind). */
-  get behind(): boolean {
-    return this.#frames.behind;
-  }
-
-  /**
-   * Whether a read of the body is pending: it waits on the client, the
-   * runtime holding no frame for it (a held frame settles a read at once).
-   */
-  get reading(): boolean {
-    return this.#readingSince !== undefined;
-  }
-
   /**
    * `waitMs` and `blockedMs` at `now`, counting the read or the blocked
    * put under way (the live progress reads them without per-chunk work).
@@ -243,8 +230,7 @@ export class ReaderTask {
 
   /** The next bytes of the body, read into the buffer; `undefined` at the end. */
   async #read(): Promise<Uint8Array | undefined> {
-    // A failure that left the body uncancelled (pipeline.ts) stops the
-    // reader here, before a read that a stalled client would never settle.
+    // A failure (pipeline.ts) stops the reader here, before another read.
     this.#o.signal.throwIfAborted();
     this.#buffer ??= this.#o.buffers.take(this.#wanted);
     const t0 = performance.now();

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { cancelledOnceAnswered } from "../http/answered_body.ts";
 import { decodedBody, type RequestCoding } from "../http/request_coding.ts";
 import { FrameFloor } from "../http/frame_floor.ts";
 import { isUnframed, lengthRequired } from "../http/body_framing.ts";
@@ -59,7 +60,10 @@ export interface UploadBodyPlan {
 export function uploadBody(req: Request, plan: UploadBodyPlan): UploadBody {
   const { kind, coding } = plan;
   let declared = plan.declared;
-  let body: ReadableStream<Uint8Array> = req.body ?? new Blob().stream();
+  // A refusal's cancel is put off until its answer is out (see
+  // answered_body.ts): the runtime holds the connection meanwhile.
+  let body: ReadableStream<Uint8Array> = cancelledOnceAnswered(req) ??
+    new Blob().stream();
   if (isUnframed(req.headers)) body = lengthRequired(body);
   if (coding !== "identity") {
     if (declared.sha256 !== undefined) {
