@@ -26,7 +26,11 @@
  * @module
  */
 
-import { hasConnectionCloser, LINGER_MS } from "./connection_close.ts";
+import {
+  hasConnectionCloser,
+  LINGER_MS,
+  refusingBody,
+} from "./connection_close.ts";
 import { cameOverHttp2 } from "./http2_request.ts";
 import { readsNoBody } from "./methods.ts";
 import { type IntoReader, intoReader } from "./into_reader.ts";
@@ -34,6 +38,9 @@ import { TrailerFloodError } from "./trailer_flood.ts";
 
 // The bodies within their linger: each timer and the cancel it will call.
 const lingering = new Map<number, () => Promise<unknown>>();
+// The requests whose body cancelledOnceAnswered holds: neither at its end
+// nor handed back to the runtime (see answeredWhileHeld).
+const held = new WeakSet<Request>();
 
 /** Calls `cancel` {@linkcode LINGER_MS} from now, errors dropped. */
 function cancelLater(cancel: () => Promise<unknown>): void {
@@ -134,6 +141,12 @@ export function cancelledOnceAnswered(
 ): ReadableStream<Uint8Array> | null {
   if (req.body === null) return null;
   const into = intoReader(req.body);
+  held.add(req);
+  // Handed back to the runtime now: it says no Connection: close of its own.
+  const cancelNow = (reason: unknown) => {
+    held.delete(req);
+    into.cancel(reason).catch(() => {});
+  };
   let cancelled = false;
   let reading = false;
   return new ReadableStream({
@@ -148,7 +161,10 @@ export function cancelledOnceAnswered(
       ).finally(() => reading = false);
       // Cancelled meanwhile: the view is no longer wanted.
       if (cancelled) return;
-      if (done) controller.close();
+      if (done) {
+        held.delete(req);
+        controller.close();
+      }
       if (value) request.respondWithNewView(value);
     },
     // Called with the refusal, just before the answer. A trailer section
@@ -157,17 +173,34 @@ export function cancelledOnceAnswered(
     // 431 to POST /posts, the client waiting for the close: 8 min and on).
     cancel(reason) {
       cancelled = true;
-      if (reason instanceof TrailerFloodError) {
-        into.cancel(reason).catch(() => {});
-        return;
-      }
+      if (reason instanceof TrailerFloodError) return cancelNow(reason);
       // A read pending at the answer made main.ts's server close the
       // connection with it (a 408's slow client: 0 ms after): there the
       // body goes back to the runtime at once, as it did, and the
       // connection set closes the connection LINGER_MS after the answer.
-      if (reading && hasConnectionCloser(req)) {
-        into.cancel(reason).catch(() => {});
-      } else letGo(into, Promise.resolve(), reason);
+      if (reading && hasConnectionCloser(req)) cancelNow(reason);
+      else letGo(into, Promise.resolve(), reason);
     },
   });
+}
+
+/**
+ * Leaves `Connection: close` on `response`, the answer to `req`, to the
+ * runtime while {@linkcode cancelledOnceAnswered} holds `req`'s body:
+ * Deno 2.9.6 adds its own line to an answer given with the body neither
+ * read to its end nor cancelled, so a refusal saying it too went out as
+ * `Connection: close, close` (a stalled upload's 408). The answer is
+ * marked as refusing the body instead (connection_close.ts
+ * `refusingBody`), so that main.ts's connection set still closes the
+ * connection once the client had time to read it. Called with every
+ * answer (routes/pipeline.ts): anything else pays one `WeakSet` lookup.
+ */
+export function answeredWhileHeld(req: Request, response: Response): void {
+  if (!held.has(req)) return;
+  refusingBody(response);
+  try {
+    response.headers.delete("connection");
+  } catch {
+    // Immutable headers (Response.error()): none of ours to drop.
+  }
 }
