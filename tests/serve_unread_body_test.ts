@@ -27,17 +27,30 @@ const REFUSED = [
   ["POST /files", "application/octet-stream", "401"],
 ] as const;
 
-/** A chunked body sent 16 KiB at a time, for as long as the server takes it. */
-async function sending(url: string, target: string, type: string) {
+/**
+ * A body sent 16 KiB at a time, for as long as the server takes it:
+ * chunked, or (`length`) raw under that `Content-Length`.
+ */
+async function sending(
+  url: string,
+  target: string,
+  type: string,
+  length?: number,
+) {
   const conn = await Deno.connect({
     hostname: "127.0.0.1",
     port: Number(new URL(url).port),
   });
+  const framing = length === undefined
+    ? "transfer-encoding: chunked"
+    : `content-length: ${length}`;
   await conn.write(encoder.encode(
     `${target} HTTP/1.1\r\nhost: x\r\ncontent-type: ${type}\r\n` +
-      "transfer-encoding: chunked\r\n\r\n",
+      `${framing}\r\n\r\n`,
   ));
-  const piece = encoder.encode(`4000\r\n${"a".repeat(16384)}\r\n`);
+  const piece = length === undefined
+    ? encoder.encode(`4000\r\n${"a".repeat(16384)}\r\n`)
+    : encoder.encode("a".repeat(16384));
   let stopped = false;
   // Until the connection is closed (the write then fails) or the test
   // ends; paced as a slow uplink, so that the code before, which read
@@ -79,4 +92,41 @@ Deno.test("deno serve: bodies left unread by their answer, still being sent, hav
     await Promise.all(clients.map((client) => client.stop()));
   }
   assert.equal(started.upstream.requests.length, 0);
+});
+
+// Methods whose routes read no body, sent with a long one (README row
+// "Connection: close on an upload answered early").
+const BODILESS = [
+  ["DELETE /files/nothing-here", "404", undefined],
+  ["DELETE /files/nothing-here", "404", 100_000_000_000],
+  ["OPTIONS /posts/1", "204", undefined],
+  ["OPTIONS /posts/1", "204", 100_000_000_000],
+] as const;
+
+Deno.test("deno serve: a DELETE or OPTIONS sent with a long body (chunked, or a Content-Length over 1 KiB) is answered, then its connection closed", async () => {
+  await using started = await serveOnUpstream({}, "serve_unread_body-");
+  const clients = await Promise.all(
+    BODILESS.map(([target, , length]) =>
+      sending(started.served.url, target, "application/json", length)
+    ),
+  );
+  try {
+    const ends = await Promise.all(
+      clients.map(({ conn }) => untilClosed(conn, 15_000)),
+    );
+    ends.forEach((end, i) => {
+      const [target, status, length] = BODILESS[i]!;
+      const what = `${target} (${length ?? "chunked"})`;
+      assert.match(
+        end.text,
+        new RegExp(`^HTTP/1.1 ${status} `),
+        `${what}: ${end.text.slice(0, 300)}`,
+      );
+      assert.match(end.text, /\r\nconnection: close\r\n/i, what);
+      // Before: still open after 15 s, the runtime reading the body.
+      assert.equal(end.open, false, `${what} still open`);
+    });
+  } finally {
+    await Promise.all(clients.map((client) => client.stop()));
+  }
 });

@@ -28,6 +28,7 @@
 
 import {
   hasConnectionCloser,
+  leftBodyUnread,
   LINGER_MS,
   refusingBody,
 } from "./connection_close.ts";
@@ -92,8 +93,12 @@ function letGo(
  * before it is handed to the runtime (after, `req.body` throws), with the
  * request's `method`. A body being read, or read to its end (locked by its
  * reader), is its reader's to end; one of a method whose routes read none
- * is told from the headers alone (methods.ts `readsNoBody`: the runtime
- * hands `GET` and `HEAD` none); nor is one {@linkcode waitsOrResets}.
+ * (methods.ts `readsNoBody`: the runtime hands `GET` and `HEAD` none) only
+ * when it announced a long one (connection_close.ts `leftBodyUnread`):
+ * under `deno serve`, where no connection set closes the connection, the
+ * runtime read a `DELETE`'s or `OPTIONS`'s endless body for as long as it
+ * came (still open after 15 s), and a tiny one it discards itself, keeping
+ * the connection; nor is one {@linkcode waitsOrResets}.
  * Only a request served by the runtime (`info`) has a connection to free:
  * a request built in the process has none.
  */
@@ -103,7 +108,8 @@ export function letGoOnceAnswered(
   info: Deno.ServeHandlerInfo | undefined,
 ): void {
   // A cached GET pays one comparison.
-  if (method === "GET" || readsNoBody(method) || info === undefined) return;
+  if (method === "GET" || info === undefined) return;
+  if (readsNoBody(method) && !leftBodyUnread(req)) return;
   if (waitsOrResets(req.headers)) return;
   const body = req.body;
   if (body === null || body.locked) return;
