@@ -33,7 +33,6 @@ import { withRequestId } from "../services/http/request_scope.ts";
 import { announcesLongBody } from "../services/http/body_framing.ts";
 import { leavingBodyUnread } from "../services/http/connection_close.ts";
 import {
-  answeredWhileHeld,
   letGoLingeringBodies,
   letGoOnceAnswered,
 } from "../services/http/answered_body.ts";
@@ -182,8 +181,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   };
   const sent = (req: Request, ctx: RequestContext, out: Finished) => {
     if (tracing) nameSpan(ctx);
-    letGoOnceAnswered(req, ctx.method, ctx.info);
-    answeredWhileHeld(req, out.response);
+    letGoOnceAnswered(req, ctx.method, ctx.info, out.response);
     record(ctx, out, takeTally(req), { logger, metrics });
     return out.response;
   };

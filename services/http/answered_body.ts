@@ -89,9 +89,11 @@ function letGo(
 
 /**
  * Lets go of `req`'s body {@linkcode LINGER_MS} after its answer when
- * nothing holds it (see the module doc): called with every answer, just
- * before it is handed to the runtime (after, `req.body` throws), with the
- * request's `method`. A body being read, or read to its end (locked by its
+ * nothing holds it (see the module doc): called with every answer,
+ * `response`, just before it is handed to the runtime (after, `req.body`
+ * throws), with the request's `method`; for a body
+ * {@linkcode cancelledOnceAnswered} holds, {@linkcode answeredWhileHeld}
+ * instead. A body being read, or read to its end (locked by its
  * reader), is its reader's to end; one of a method whose routes read none
  * (methods.ts `readsNoBody`: the runtime hands `GET` and `HEAD` none) only
  * when it announced a long one (connection_close.ts `leftBodyUnread`):
@@ -106,9 +108,11 @@ export function letGoOnceAnswered(
   req: Request,
   method: string,
   info: Deno.ServeHandlerInfo | undefined,
+  response: Response,
 ): void {
   // A cached GET pays one comparison.
   if (method === "GET" || info === undefined) return;
+  if (held.has(req)) return answeredWhileHeld(response);
   if (readsNoBody(method) && !leftBodyUnread(req)) return;
   if (waitsOrResets(req.headers)) return;
   const body = req.body;
@@ -191,18 +195,16 @@ export function cancelledOnceAnswered(
 }
 
 /**
- * Leaves `Connection: close` on `response`, the answer to `req`, to the
- * runtime while {@linkcode cancelledOnceAnswered} holds `req`'s body:
- * Deno 2.9.6 adds its own line to an answer given with the body neither
- * read to its end nor cancelled, so a refusal saying it too went out as
+ * Leaves `Connection: close` on `response` to the runtime, the answer to a
+ * request whose body {@linkcode cancelledOnceAnswered} holds: Deno 2.9.6
+ * adds its own line to an answer given with the body neither read to its
+ * end nor cancelled, so a refusal saying it too went out as
  * `Connection: close, close` (a stalled upload's 408). The answer is
  * marked as refusing the body instead (connection_close.ts
  * `refusingBody`), so that main.ts's connection set still closes the
- * connection once the client had time to read it. Called with every
- * answer (routes/pipeline.ts): anything else pays one `WeakSet` lookup.
+ * connection once the client had time to read it.
  */
-export function answeredWhileHeld(req: Request, response: Response): void {
-  if (!held.has(req)) return;
+function answeredWhileHeld(response: Response): void {
   refusingBody(response);
   try {
     response.headers.delete("connection");
