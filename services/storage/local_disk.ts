@@ -39,7 +39,7 @@ import { DiskVersions } from "./disk_versions.ts";
 import { decodeCursor, encodeCursor } from "./disk_cursor.ts";
 import { FolderIndex, type IndexProgress } from "./folder_index.ts";
 import { IndexStart } from "./index_build.ts";
-import { limitStream } from "./limit_stream.ts";
+import { fileChunks } from "./file_chunks.ts";
 import { statIfAny } from "./path_exists.ts";
 import type { Logger } from "../ops/logger.ts";
 import {
@@ -343,13 +343,16 @@ export class LocalDiskStorage implements FileStorage {
         return undefined;
       }
       if (range) await file.seek(range.start, Deno.SeekMode.Start);
+      // The reads stop at the bytes sent (file_chunks.ts): the version's
+      // size is the file's, checked above.
+      const length = range
+        ? range.end - range.start + 1
+        : version?.size ?? (await file.stat()).size;
+      return fileChunks(file, length);
     } catch (error) {
       file.close();
       throw error;
     }
-    return range
-      ? limitStream(file.readable, range.end - range.start + 1)
-      : file.readable;
   }
 
   /**
