@@ -119,15 +119,13 @@ export function withStallTimeout(
   const { timeoutMs, onStall, sourceFailure, tally } = options;
   checkWholeNumbers({ timeoutMs });
   const { next, reader } = pullsOf(source);
-  let timer: number | undefined;
   // Set once the body ended (read to its end, cancelled, timed out): no
   // timer may be armed after that.
   let ended = false;
   let controller: ReadableStreamDefaultController<Uint8Array>;
   const end = (how: BodyEnd) => {
     ended = true;
-    clearTimeout(timer);
-    waiting.delete(giveUp);
+    clock.end();
     tally?.ended(how);
   };
   const giveUp = (reason: Error = STALLED) => {
@@ -136,6 +134,7 @@ export function withStallTimeout(
     reader?.cancel(reason).catch(() => {});
     onStall?.();
   };
+  const clock = new StallClock(giveUp, timeoutMs);
   tally?.cutBy(() => giveUp(SHUT_DOWN));
   const handOn = (value: Uint8Array | undefined) => {
     if (value === undefined) {
@@ -146,15 +145,14 @@ export function withStallTimeout(
     controller.enqueue(value);
     // Deno.serve writes the chunk from inside enqueue and, the connection
     // gone, cancels this stream there: no timer may outlive the body.
-    if (!ended) timer = stallTimer(giveUp, timeoutMs);
+    if (!ended) clock.start();
   };
   return new ReadableStream<Uint8Array>({
     start(c) {
       controller = c;
     },
     pull() {
-      clearTimeout(timer);
-      waiting.delete(giveUp);
+      clock.stop();
       tally?.taken();
       if (next !== undefined) return handOn(next());
       return reader!.read().then(({ value }) => {
@@ -174,15 +172,59 @@ export function withStallTimeout(
 }
 
 /**
- * The timer that gives a body up after `timeoutMs`, the body entered
- * among those waiting.
+ * One body's stall clock, running from a chunk handed on to the runtime's
+ * next request for more. One timer a body, not one a chunk (a download of
+ * 64 KiB chunks armed and cleared a timer per chunk: ~5 % of the main
+ * thread under a flood of slow readers): armed at the first chunk; when it
+ * fires it gives up, waits out what is left since the last chunk, or, the
+ * body not waiting, is dropped until the next chunk.
  */
-function stallTimer(giveUp: () => void, timeoutMs: number): number {
-  const timer = setTimeout(giveUp, timeoutMs) as unknown as number;
-  // A stalled client must not hold the process open at exit.
-  Deno.unrefTimer(timer);
-  waiting.set(giveUp, performance.now());
-  return timer;
+class StallClock {
+  readonly #giveUp: () => void;
+  readonly #timeoutMs: number;
+  #timer: number | undefined;
+  /** When the body began to wait, while it waits. */
+  #since: number | undefined;
+
+  constructor(giveUp: () => void, timeoutMs: number) {
+    this.#giveUp = giveUp;
+    this.#timeoutMs = timeoutMs;
+  }
+
+  /** A chunk was handed on: the body waits, entered among those waiting. */
+  start(): void {
+    const now = performance.now();
+    this.#since = now;
+    waiting.set(this.#giveUp, now);
+    if (this.#timer === undefined) this.#arm(this.#timeoutMs);
+  }
+
+  /** The runtime asked for more: the body no longer waits. */
+  stop(): void {
+    this.#since = undefined;
+    waiting.delete(this.#giveUp);
+  }
+
+  /** The body ended: no timer outlives it. */
+  end(): void {
+    this.stop();
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #arm(ms: number): void {
+    this.#timer = setTimeout(this.#fire, ms) as unknown as number;
+    // A stalled client must not hold the process open at exit.
+    Deno.unrefTimer(this.#timer);
+  }
+
+  #fire = (): void => {
+    this.#timer = undefined;
+    if (this.#since === undefined) return;
+    const left = this.#since + this.#timeoutMs - performance.now();
+    if (left <= 0) this.#giveUp();
+    else this.#arm(left);
+  };
 }
 
 /** Options of {@linkcode withSendTimeout}. */
