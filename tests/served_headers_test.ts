@@ -11,6 +11,8 @@
 
 import assert from "node:assert/strict";
 import { servedHeaders } from "../services/http/served_headers.ts";
+import { silentLogger } from "../services/ops/logger.ts";
+import { serveGuarded } from "../services/server/http_server.ts";
 import { serveApp } from "./fixtures/served_app.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
 
@@ -42,20 +44,66 @@ Deno.test("a memory hit's answer is given without the request's Headers being ma
   const etag = first.headers.get("etag")!;
   await first.body?.cancel();
   made.length = 0;
-  const asked: Record<string, string>[] = [
-    {},
-    // A coded answer is made asynchronously, and goes the promise's way.
-    { "accept-encoding": "identity", origin: "http://page.example" },
-    { "x-request-id": "hit-1", "if-none-match": etag },
-    { "if-none-match": '"other"', "accept-encoding": "identity" },
+  // The first gzip answer is compressed asynchronously (a promise); the
+  // variant is kept, and answered at once from then on.
+  const gzipped = await fetch(url, { headers: { "accept-encoding": "gzip" } });
+  assert.equal(gzipped.headers.get("content-encoding"), "gzip");
+  await gzipped.body?.cancel();
+  made.length = 0;
+  const asked: [string, Record<string, string>][] = [
+    ["GET", {}],
+    ["GET", { "accept-encoding": "identity", origin: "http://page.example" }],
+    ["GET", { "x-request-id": "hit-1", "if-none-match": etag }],
+    ["GET", { "if-none-match": '"other"', "accept-encoding": "identity" }],
+    ["HEAD", {}],
+    ["GET", { "accept-encoding": "gzip" }],
+    ["GET", { "accept-encoding": "gzip", "if-none-match": etag }],
   ];
-  for (const headers of asked) {
-    const res = await fetch(url, { headers });
+  for (const [method, headers] of asked) {
+    const res = await fetch(url, { method, headers });
     assert.ok(res.status === 200 || res.status === 304, `${res.status}`);
     assert.match(res.headers.get("cache-status")!, /; hit;/);
     await res.body?.cancel();
   }
   assert.deepEqual(made, asked.map(() => "direct"));
+});
+
+/** One `GET /` on a new connection to `port`, and its whole answer. */
+async function askOnNewConnection(port: number): Promise<string> {
+  using conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  await conn.write(
+    new TextEncoder().encode("GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
+  );
+  const decoder = new TextDecoder();
+  const buffer = new Uint8Array(4096);
+  let text = "";
+  while (!text.endsWith("\r\n\r\nok")) {
+    const n = await conn.read(buffer);
+    if (n === null) break;
+    text += decoder.decode(buffer.subarray(0, n), { stream: true });
+  }
+  return text;
+}
+
+Deno.test("the connection layer tells HTTP/2 from a connection's first request without making its Headers", async () => {
+  const made: boolean[] = [];
+  await using server = serveGuarded({
+    hostname: "127.0.0.1",
+    port: 0,
+    // Read once the layer has handed the answer back to the runtime.
+    handler: (req) => {
+      queueMicrotask(() => made.push(headersMade(req)));
+      return new Response("ok");
+    },
+    logger: silentLogger,
+  });
+  for (let i = 0; i < 3; i++) {
+    assert.match(
+      await askOnNewConnection(server.addr.port),
+      /^HTTP\/1\.1 200 /,
+    );
+  }
+  assert.deepEqual(made, [false, false, false]);
 });
 
 Deno.test("servedHeaders reads a served request's headers as req.headers does, and is req.headers for one made here", async () => {

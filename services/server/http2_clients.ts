@@ -24,6 +24,7 @@
  */
 
 import { cameOverHttp2 } from "../http/http2_request.ts";
+import { servedHeaders } from "../http/served_headers.ts";
 import { checkWholeNumbers } from "../ops/whole_numbers.ts";
 
 /** Options of {@linkcode Http2Clients}. */
@@ -63,7 +64,9 @@ export class Http2Clients {
    * and held other clients' requests 10 s and more).
    */
   admit(req: Request, client: string): "http1" | "counted" | "over" | "full" {
-    if (!cameOverHttp2(req.headers)) return "http1";
+    // By name: making `req.headers` would send the first answer of every
+    // connection the runtime's slow way (services/http/served_headers.ts).
+    if (!cameOverHttp2(servedHeaders(req))) return "http1";
     if (this.#perClient === 0 && this.#total === 0) return "http1";
     const held = this.#counts.get(client) ?? 0;
     if (this.#perClient !== 0 && held >= this.#perClient) return "over";
