@@ -40,6 +40,7 @@ import { knownMethod, readsNoBody } from "../services/http/methods.ts";
 import { servedHeaders } from "../services/http/served_headers.ts";
 import { qsParams } from "../services/http/qs_query.ts";
 import {
+  backslashInPath,
   originOf,
   plainTarget,
   servedHost,
@@ -58,7 +59,11 @@ import {
   type Finished,
   type FinishOptions,
 } from "./finish.ts";
-import { badHostAnswer, onPlaceholderHost } from "./bad_host.ts";
+import {
+  onPlaceholderHost,
+  refusedTargetAnswer,
+  type TargetRefusal,
+} from "./bad_host.ts";
 import { withQueryChecks } from "./query_check.ts";
 import { type Route, type RouteContext, Router } from "./router.ts";
 
@@ -204,9 +209,9 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     const ctx = new RequestContext(req, info, trust);
     inflight++;
     metrics.inflight(1);
-    const answer = ctx.badHost
-      ? badHostAnswer(ctx.pathname)
-      : answerOf(req, ctx, router, errorLog);
+    const answer = ctx.refused === undefined
+      ? answerOf(req, ctx, router, errorLog)
+      : refusedTargetAnswer(ctx.refused, ctx.pathname);
     if (answer instanceof Promise) {
       return answer.finally(done).then((answer) => finished(req, ctx, answer));
     }
@@ -281,10 +286,11 @@ class RequestContext implements FinishContext {
   route: string | undefined = undefined;
   log: Record<string, unknown> = {};
   /**
-   * Whether the `Host` the client sent (or the authority of its
-   * absolute-form target) is no host and port (`a>b`, `u:p@a`).
+   * Why the target is refused before routing: the `Host` the client sent
+   * (or the authority of its absolute-form target) is no host and port
+   * (`a>b`, `u:p@a`), or its path has a backslash (`/posts\..\metrics`).
    */
-  badHost = false;
+  refused: TargetRefusal | undefined = undefined;
   /** The runtime's handler info (none for a request built in process). */
   readonly info: Deno.ServeHandlerInfo | undefined;
   readonly #trust: ProxyTrust;
@@ -303,8 +309,14 @@ class RequestContext implements FinishContext {
     const plain = plainTarget(this.href);
     if (plain === undefined) {
       const url = URL.parse(this.href);
-      this.badHost = url === null || !servedOrigin(originOf(this.href));
-      this.#url = this.badHost ? onPlaceholderHost(this.href) : url!;
+      // URL reads a backslash in the path as `/`, a proxy in front as a
+      // character: it matched its rules on another path than a route's.
+      this.refused = url === null || !servedOrigin(originOf(this.href))
+        ? "host"
+        : backslashInPath(this.href)
+        ? "backslash"
+        : undefined;
+      this.#url = this.refused ? onPlaceholderHost(this.href) : url!;
       this.pathname = this.#url.pathname;
       this.search = this.#url.search;
     } else {
@@ -314,13 +326,13 @@ class RequestContext implements FinishContext {
     // runtime's slow way (services/http/served_headers.ts).
     const headers = this.headers = servedHeaders(req);
     // The URL alone cannot tell `Host: a/b` from an absolute-form target.
-    if (!servedHost(headers.get("host")) && !this.badHost) {
-      this.badHost = true;
+    if (!servedHost(headers.get("host")) && this.refused !== "host") {
+      this.refused = "host";
       this.#url = onPlaceholderHost(this.href);
     }
     // `/posts/%31` is `/posts/1` (RFC 3986 6.2.2.2) to the routes; a bad
     // host's 400 names the path as sent. Plain paths have no escapes.
-    if (plain === undefined && !this.badHost) {
+    if (plain === undefined && this.refused === undefined) {
       this.pathname = unreservedDecoded(this.pathname);
       if (this.pathname !== this.#url!.pathname) {
         this.#url!.pathname = this.pathname;

@@ -80,6 +80,23 @@ export function servedHost(host: string | null): boolean {
   return served;
 }
 
+/**
+ * Whether a request URL (`req.url`: the target as the client sent it, on
+ * its `Host`) has a backslash before its query. The URL standard reads one
+ * as `/` in an http(s) path, where nginx (and other proxies) read a plain
+ * character: `/posts\..\metrics` is `/metrics` to the one and a path under
+ * `/posts` to the other, so a location rule in front matched one path and
+ * the service served another. No path holds a backslash (RFC 3986 3.3):
+ * such a target is invalid (RFC 9112 3.2). URL keeps one in the query as
+ * sent, as proxies do. Only URLs that are not plain need asking.
+ */
+export function backslashInPath(url: string): boolean {
+  const at = url.indexOf("\\");
+  if (at < 0) return false;
+  const mark = url.indexOf("?");
+  return mark < 0 || at < mark;
+}
+
 /** {@linkcode servedOrigin} of `url` up to `start`, where its path starts. */
 function servedOriginOf(url: string, start: number): boolean {
   if (start === knownOrigin.length && url.startsWith(knownOrigin)) return true;

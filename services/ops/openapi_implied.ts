@@ -50,7 +50,7 @@ const PROBLEM = {
 export const IMPLIED_RESPONSES: Readonly<Record<string, ResponseObject>> = {
   BadHost: {
     description: "The `Host` header (or an absolute-form target) is not a " +
-      "host and port (RFC 9112 3.2).",
+      "host and port, or the target's path has a backslash (RFC 9112 3.2).",
     headers: UNCACHED,
     content: PROBLEM,
   },
