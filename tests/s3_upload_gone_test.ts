@@ -7,14 +7,19 @@
  * (radosgw: 404 `NoSuchKey`) was an unknown S3 error: 500, "the server
  * failed". Seen first as the flake of tests/s3_bucket_missing_test.ts's
  * upload in flight (2 runs of 5): radosgw refused the part that way when
- * the bucket was gone.
+ * the bucket was gone. Aborted after its last part, just before the
+ * `CompleteMultipartUpload` (held by a pass-through until the abort is
+ * done), the completion's refusal (radosgw: 500 `InternalError`) called
+ * the store down: `files.storage_down`, `/readyz` 503 for a store that
+ * serves. It answers the same as a part's now.
  *
  * @module
  */
 
 import assert from "node:assert/strict";
-import { sharedCeph } from "./fixtures/ceph.ts";
+import { bucketContents, sharedCeph } from "./fixtures/ceph.ts";
 import { bytesOf, cephTest, s3Args } from "./fixtures/s3_app.ts";
+import { behindProxy, uploadAs } from "./fixtures/s3_proxied.ts";
 import { spawnService } from "./fixtures/spawn.ts";
 import { readyz } from "./fixtures/storage_outage.ts";
 import { until } from "./fixtures/until.ts";
@@ -65,5 +70,43 @@ cephTest(
     });
     assert.equal(again.status, 201);
     await again.body?.cancel();
+  },
+);
+
+/** The request line of a `CompleteMultipartUpload`. */
+const COMPLETE = /^POST \/[^ ]*\/files\/[^ ?]*\?uploadId=/;
+
+cephTest(
+  "s3: the multipart upload aborted from outside after its last part, before the completion: 503 with Retry-After, nothing kept, the store not called down, the next upload stored",
+  async () => {
+    await using ceph = await sharedCeph();
+    await using app = await behindProxy(ceph, { timeoutMs: 5000 });
+    const { proxy, served } = app;
+    let aborted = 0;
+    // Every part is stored; the completion goes out once its upload is gone.
+    proxy.actBefore(COMPLETE, async (line) => {
+      const target = line.split(" ")[1]!;
+      const res = await ceph.client.fetch(`${ceph.endpoint}${target}`, {
+        method: "DELETE",
+      });
+      await res.body?.cancel();
+      aborted = res.status;
+    });
+    const res = await fetch(`${served.url}/files`, {
+      method: "POST",
+      body: bytesOf(6 * MiB, 7),
+    });
+    assert.equal(aborted, 204);
+    assert.equal(res.status, 503, await res.clone().text());
+    assert.equal(res.headers.get("retry-after"), "5");
+    const { detail } = await res.json() as { detail: string };
+    assert.match(detail, /nothing was kept$/);
+    const down = served.records.filter((r) => r.msg === "files.storage_down");
+    assert.deepEqual(down, []);
+    assert.equal((await readyz(served.url)).status, 200);
+    assert.deepEqual(await bucketContents(ceph), { keys: [], uploads: [] });
+
+    const again = await uploadAs(served.url, "0".repeat(31) + "9", bytesOf(99));
+    assert.equal(again.status, 201, JSON.stringify(again.body));
   },
 );

@@ -24,7 +24,8 @@ import { committedMetadata, type FileMetadata } from "./metadata.ts";
 import { type S3Bucket, S3Error } from "./s3_bucket.ts";
 import { Heartbeat } from "./s3_heartbeat.ts";
 import { contentKey, findHolder, hasContent, metadataKey } from "./s3_keys.ts";
-import { partRefusal } from "./s3_upload_gone.ts";
+import { completionRefusal, partRefusal } from "./s3_upload_gone.ts";
+import { textOf } from "./s3_errors.ts";
 import { completeXml, xmlValue } from "./s3_xml.ts";
 import {
   FileIdTakenError,
@@ -234,13 +235,26 @@ export class S3Upload implements StorageUpload {
   }
 
   async #complete(): Promise<void> {
-    const xml = await this.#bucket.text({
+    const key = contentKey(this.id);
+    const uploadId = this.#uploadId;
+    // A 404 or 500 may be the upload aborted from outside after its last
+    // part: looked into before the store is called down for it.
+    const res = await this.#bucket.send({
       method: "POST",
-      key: contentKey(this.id),
-      query: { uploadId: this.#uploadId },
+      key,
+      query: { uploadId },
       headers: { "content-type": "application/xml" },
       body: completeXml(this.#etags),
+      expect: [404, 500],
     });
+    if (!res.ok) {
+      throw await completionRefusal(res, this.#bucket, {
+        key,
+        uploadId,
+        id: this.id,
+      });
+    }
+    const xml = await textOf(res);
     // A 200 whose body is an error: S3 may fail a completion late.
     const code = xmlValue(xml, "Code");
     if (code) throw new S3Error(200, code, `Completion failed: ${code}`);

@@ -10,12 +10,19 @@
  * is gone is asked of the store: a listing of no keys names the bucket
  * missing, and the upload then answers so.
  *
+ * Aborted after the last part, its `CompleteMultipartUpload` is refused
+ * too: 404 `NoSuchUpload` (AWS), or 500 `InternalError` (radosgw 19).
+ * That was a 500 to the client, or the store called down
+ * (`files.storage_down`, `/readyz` 503) for a store that serves: a
+ * ListParts of the upload tells which.
+ *
  * @module
  */
 
 import type { S3Bucket } from "./s3_bucket.ts";
-import { S3Error } from "./s3_errors.ts";
+import { S3Error, textOf } from "./s3_errors.ts";
 import { NO_KEYS } from "./s3_listing.ts";
+import { xmlValue } from "./s3_xml.ts";
 import { StorageUnavailableError } from "./storage.ts";
 
 /** The codes of a part PUT whose multipart upload is no more. */
@@ -45,4 +52,44 @@ export async function partRefusal(
       `(aborted by another than this service): ${error.message}`,
     { cause: error },
   );
+}
+
+/** The multipart upload a completion was refused for. */
+export interface CompletedUpload {
+  /** Its object key. */
+  key: string;
+  /** S3's id of the multipart upload. */
+  uploadId: string;
+  /** The file id it is stored under. */
+  id: string;
+}
+
+/**
+ * The error to throw for the completion of `upload` answered `res` (a 404
+ * or a 500): {@linkcode partRefusal}'s when the multipart upload is gone
+ * (said by the answer, or by a ListParts of it), else the answer's own:
+ * a 500 the store unavailable, a 404 an unknown refusal.
+ */
+export async function completionRefusal(
+  res: Response,
+  bucket: S3Bucket,
+  upload: CompletedUpload,
+): Promise<unknown> {
+  const code = xmlValue(await textOf(res), "Code");
+  const answer = `${res.status} ${code ?? ""} to POST`;
+  const error = res.status === 404
+    ? new S3Error(404, code, `The object store answered ${answer}`)
+    : new StorageUnavailableError(`The object store answered ${answer}`);
+  if (res.status === 404 && GONE.has(code ?? "")) {
+    return await partRefusal(error, bucket, upload.id);
+  }
+  const parts = await bucket.send({
+    method: "GET",
+    key: upload.key,
+    query: { uploadId: upload.uploadId, "max-parts": "1" },
+    expect: [404],
+  });
+  const listed = xmlValue(await textOf(parts), "Code");
+  if (parts.status !== 404 || !GONE.has(listed ?? "")) return error;
+  return await partRefusal(new S3Error(404, listed, answer), bucket, upload.id);
 }
