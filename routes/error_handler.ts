@@ -23,7 +23,10 @@
 
 import { problem } from "../services/http/problem.ts";
 import { CountedLine } from "../services/ops/counted_line.ts";
-import { outOfDescriptors } from "../services/ops/descriptors.ts";
+import {
+  dependencyOutOf,
+  outOfDescriptors,
+} from "../services/ops/descriptors.ts";
 import { describe } from "../services/ops/error_chain.ts";
 import type { Logger } from "../services/ops/logger.ts";
 import { UpstreamError } from "../services/upstream/client.ts";
@@ -87,7 +90,15 @@ export function errorResponse(
   };
   if (error instanceof UpstreamError || !outOfDescriptors(error)) {
     log.logger.error("request.failed", fields);
-  } else log.descriptors.record("emfile", fields);
+  } else {
+    // Whose call ran out, as tagged where it was caught (its stack, which
+    // would say, cannot be read then: descriptors.ts).
+    const dependency = dependencyOutOf(error);
+    log.descriptors.record(
+      "emfile",
+      dependency ? { ...fields, dependency } : fields,
+    );
+  }
   return response;
 }
 

@@ -7,7 +7,9 @@
  * down. Before, they were the store "unreachable": 503 "The file storage
  * cannot be reached", a `files.storage_down` line, and `/readyz` 503
  * `unreachable` (a load balancer took the instance out for a store that
- * was fine).
+ * was fine). Their throttled line names the store (`dependency`, and
+ * the error's message), not only `TypeError: fetch failed`, without
+ * reading a stack.
  *
  * The app runs in a process of its own (tests/fixtures/s3_starved_app.ts)
  * under `ulimit -n 256`, on the real Ceph fixture, holding every
@@ -67,13 +69,17 @@ cephTest(
     assert.equal(result.readyz.status, 200, text);
     const down = result.lines.filter((l) => l.includes("storage_down"));
     assert.deepEqual(down, [], text);
-    // Counted with the other requests failed for want of descriptors.
-    assert.ok(
-      result.lines.some((l) =>
-        l.includes('"request.failed"') && l.includes('"reason":"emfile"')
-      ),
-      text,
-    );
+    // Counted with the other requests failed for want of descriptors, the
+    // line naming whose call ran out: it said `TypeError: fetch failed`.
+    const failed = result.lines.map((l) => JSON.parse(l))
+      .filter((r) => r.msg === "request.failed" && r.reason === "emfile");
+    assert.ok(failed.length > 0, text);
+    for (const line of failed) {
+      assert.equal(line.dependency, "store", text);
+      assert.equal(line.error.name, "NoDescriptorError", text);
+      assert.match(line.error.message, /call to the store: fetch failed/, text);
+      assert.equal(line.error.stack, undefined, text);
+    }
     assert.equal(result.after.status, 201, text);
   },
 );

@@ -9,9 +9,14 @@
  * ends in its stack-size probe, which opens /proc/self/maps), so such
  * errors must be handled without ever reading `error.stack`; and errors
  * the runtime may raise then are made without frames (connection_set.ts).
+ * So a call to a dependency that ran out is tagged where it is caught
+ * ({@linkcode NoDescriptorError}): its stack, which would say whose call
+ * it was, cannot be read.
  *
  * @module
  */
+
+import { describe } from "./error_chain.ts";
 
 // A failed name lookup. Out of descriptors, glibc's getaddrinfo can open
 // neither /etc/hosts nor a socket to the resolver, and says "Name or
@@ -74,4 +79,58 @@ export function descriptorsSpare(count: number): boolean {
   } finally {
     for (const listener of held) listener.close();
   }
+}
+
+/** The dependencies whose calls open connections: whose call ran out. */
+export type Dependency = "store" | "upstream" | "redis";
+
+/**
+ * A call to `dependency` that found no file descriptor free, its error the
+ * `cause`: the throttled `request.failed` line of the store's said only
+ * `TypeError: fetch failed` (Deno's fetch), which named no dependency.
+ */
+export class NoDescriptorError extends Error {
+  /** Whose call ran out. */
+  readonly dependency: Dependency;
+  /** As the system's error says (so {@linkcode outOfDescriptors} holds). */
+  readonly code = "EMFILE";
+
+  /** Use {@linkcode noDescriptorFor}: this one captures frames. */
+  constructor(dependency: Dependency, cause: unknown) {
+    super(
+      `no file descriptor was free for a call to the ${dependency}: ` +
+        describe(cause),
+      { cause },
+    );
+    this.name = "NoDescriptorError";
+    this.dependency = dependency;
+  }
+}
+
+/**
+ * `cause` (a call out of descriptors) tagged with its `dependency`, made
+ * without frames: nothing of it may ever format a stack (see the module
+ * doc).
+ */
+export function noDescriptorFor(
+  dependency: Dependency,
+  cause: unknown,
+): NoDescriptorError {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return new NoDescriptorError(dependency, cause);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
+/** The dependency a {@linkcode NoDescriptorError} in `error`'s causes names. */
+export function dependencyOutOf(error: unknown): Dependency | undefined {
+  let e = error;
+  for (let depth = 0; depth < 8 && e instanceof Error; depth++) {
+    if (e instanceof NoDescriptorError) return e.dependency;
+    e = e.cause;
+  }
+  return undefined;
 }

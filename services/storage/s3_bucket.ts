@@ -46,7 +46,7 @@ import { putBytes } from "./s3_put_bytes.ts";
 import { type Proxy, ProxyRules } from "./proxy_rules.ts";
 import { StorageProxyError } from "./proxy_tunnel.ts";
 import { readEnv } from "../ops/startup.ts";
-import { outOfDescriptors } from "../ops/descriptors.ts";
+import { noDescriptorFor, outOfDescriptors } from "../ops/descriptors.ts";
 import {
   answerOf,
   missingOther,
@@ -246,10 +246,10 @@ export class S3Bucket implements Disposable {
     } catch (error) {
       if (request.signal?.aborted) throw request.signal.reason;
       if (error instanceof StorageProxyError) throw error;
-      // This process out of descriptors (EMFILE) says nothing of the
-      // store: no storage error (`/readyz` stays), the central handler's
-      // 503 with Retry-After. It called the store down (storage_down).
-      if (outOfDescriptors(error)) throw error;
+      // This process out of descriptors (EMFILE): no storage error (it
+      // called the store down), the central handler's 503, its line
+      // naming the store (fetch's error names none).
+      if (outOfDescriptors(error)) throw noDescriptorFor("store", error);
       throw unreachable(method, error);
     } finally {
       clearTimeout(timer);
