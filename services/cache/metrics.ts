@@ -5,7 +5,8 @@
  * `REDIS_TIMEOUT_MS`, each served as a miss) and
  * `cache_redis_command_errors_total` (commands answered with an error, also
  * misses; `cache_redis_command_denials_total{command}` those the ACL
- * refused, by command); all stores read at scrape
+ * refused, by command; `cache_redis_writes_skipped_total` writes not sent
+ * while Redis refuses them for memory); all stores read at scrape
  * time; with a shared tier too, `cache_redis_silent_connections_total`
  * (connections whose PINGs went unanswered, replaced),
  * `cache_redis_resyncs_total` (memory tier demoted on resubscribing),
@@ -122,6 +123,10 @@ export function redisCacheMetrics(
     help:
       "Redis commands that failed while connected (an error reply such as OOM or READONLY, or the connection lost mid-command; each treated as a miss)",
   }, () => link.failures);
+  mirroredCounter(registry, {
+    name: "cache_redis_writes_skipped_total",
+    help: "Redis writes (locks, entries) skipped after an OOM refusal",
+  }, () => link.writesSkipped);
   new Counter({
     name: "cache_redis_command_denials_total",
     help:

@@ -171,7 +171,8 @@ export class RedisFlight implements Flight {
       const lock = this.#prefix + key;
       let owned: boolean;
       try {
-        owned = await this.#link.call((redis) =>
+        // Not while Redis refuses writes for memory: no lock, a load here.
+        owned = await this.#link.write((redis) =>
           redis.set(lock, token, { NX: true, PX: this.#leaseMs })
         ) === "OK";
       } catch (error) {

@@ -293,7 +293,7 @@ export class TwoTierStore implements CacheStore {
     const head = encodeHeader(write.shared);
     let renewed: unknown;
     try {
-      renewed = await this.#link.call((redis) =>
+      renewed = await this.#link.write((redis) =>
         redis.eval(RENEW, {
           keys: [this.#prefix + key],
           arguments: [
@@ -327,7 +327,8 @@ export class TwoTierStore implements CacheStore {
     // Before the SET: a drop arriving while it is in flight finds it.
     this.#drops.stored(key);
     try {
-      await this.#link.call((redis) =>
+      // Skipped while Redis refuses writes for memory (`RedisLink.write`).
+      await this.#link.write((redis) =>
         redis.set(this.#prefix + key, value, { PX: write.pxMs })
       );
       return true;

@@ -5,7 +5,8 @@
  * and commands that timed out (each said at most once per
  * {@linkcode FAILURE_LOG_EVERY_MS}), and the pause of
  * {@linkcode SLOW_PAUSE_MS} after a timeout, in which commands are not
- * worth sending. A link that flaps (more than {@linkcode FLAPS_TOLD} losses
+ * worth sending, and the pause of {@linkcode FULL_PAUSE_MS} of writes after
+ * an `OOM` refusal (reads go on). A link that flaps (more than {@linkcode FLAPS_TOLD} losses
  * in {@linkcode FLAP_WINDOW_MS}) has its further short losses counted in one
  * `cache.redis_flapping` line per {@linkcode COUNTED_LINE_EVERY_MS}: 150
  * `CLIENT KILL`s in 30 s wrote 652 lines, 2-3 a flap.
@@ -18,6 +19,14 @@ import { COUNTED_LINE_EVERY_MS, CountedLine } from "../ops/counted_line.ts";
 
 /** After a command times out, Redis is left alone this long, ms. */
 export const SLOW_PAUSE_MS = 1000;
+
+/**
+ * After Redis refused a write for want of memory (`OOM`: `maxmemory` with
+ * `noeviction`), writes are not sent for this long, ms; then one is tried
+ * again. Each cache miss sent two writes bound to be refused (the lock,
+ * then the entry): 280 OOM replies for 149 requests.
+ */
+export const FULL_PAUSE_MS = 1000;
 
 /** A failed command is logged at most once in this long, ms. */
 export const FAILURE_LOG_EVERY_MS = 10_000;
@@ -89,6 +98,11 @@ export class RedisHealth {
   #failureLoggedAt = -Infinity;
   #slowLoggedAt = -Infinity;
   #slowUntil = 0;
+  #fullUntil = 0;
+  #fullLoggedAt = -Infinity;
+  #writesSkipped = 0;
+  /** Writes skipped since the last `cache.redis_full` line. */
+  #skippedUntold = 0;
   /** Whether the loss going on was said (a folded one is not, yet). */
   #told = true;
   /** The kinds of error seen since the loss going on began. */
@@ -125,6 +139,47 @@ export class RedisHealth {
   /** Whether a command timed out in the last {@linkcode SLOW_PAUSE_MS}. */
   get slow(): boolean {
     return performance.now() < this.#slowUntil;
+  }
+
+  /** Whether Redis refused a write for memory in the last {@linkcode FULL_PAUSE_MS}. */
+  get full(): boolean {
+    return performance.now() < this.#fullUntil;
+  }
+
+  /** Writes not sent so far, Redis being out of memory (see {@linkcode full}). */
+  get writesSkipped(): number {
+    return this.#writesSkipped;
+  }
+
+  /** Counts a write not sent in the pause after an `OOM` refusal. */
+  skippedWrite(): void {
+    this.#writesSkipped++;
+    this.#skippedUntold++;
+  }
+
+  /**
+   * Counts a write refused for want of memory (`OOM`), pauses the writes
+   * for {@linkcode FULL_PAUSE_MS}, and says so at most once per
+   * {@linkcode FAILURE_LOG_EVERY_MS}, with the writes skipped since the
+   * line before (a `cache.redis_command_failed` line would say it too).
+   */
+  refusedForMemory(error: Error): void {
+    this.#failures++;
+    const now = performance.now();
+    this.#fullUntil = now + FULL_PAUSE_MS;
+    if (now - this.#fullLoggedAt < FAILURE_LOG_EVERY_MS) return;
+    this.#fullLoggedAt = now;
+    const skipped = this.#skippedUntold;
+    this.#skippedUntold = 0;
+    this.#logger.warn("cache.redis_full", {
+      url: this.#url,
+      error: error.message,
+      writesSkipped: skipped,
+      detail: `Redis is out of memory: writes (locks, entries) skipped for ` +
+        `${FULL_PAUSE_MS} ms after each refusal, reads go on; said once per ` +
+        `${FAILURE_LOG_EVERY_MS} ms, counted in ` +
+        "cache_redis_writes_skipped_total",
+    });
   }
 
   /**

@@ -249,6 +249,14 @@ export class RedisLink {
   }
 
   /**
+   * Writes not sent so far because Redis refused one for want of memory
+   * just before (`redis_health.ts`'s `FULL_PAUSE_MS`).
+   */
+  get writesSkipped(): number {
+    return this.#health.writesSkipped;
+  }
+
+  /**
    * Commands that failed while connected so far: an error reply (`OOM` at
    * `maxmemory` with `noeviction`, `READONLY` from a replica, `NOAUTH`) or
    * the connection lost mid-command.
@@ -278,6 +286,23 @@ export class RedisLink {
       );
     }
     return this.callWhileSlow(command);
+  }
+
+  /**
+   * Runs `command`, one that stores (a lock, an entry), as
+   * {@linkcode call} does; not while Redis refuses writes for want of
+   * memory (an `OOM` reply in the last `FULL_PAUSE_MS`): reads still go.
+   *
+   * @throws {RedisUnavailableError} as {@linkcode call}, and in that pause.
+   */
+  write<T>(command: (client: RedisCommands) => Promise<T>): Promise<T> {
+    if (this.#health.full) {
+      this.#health.skippedWrite();
+      return Promise.reject(
+        new RedisUnavailableError("Redis is out of memory just now"),
+      );
+    }
+    return this.call(command);
   }
 
   /**
@@ -313,7 +338,9 @@ export class RedisLink {
       // One refused by the ACL is said once by its command, not as any
       // other failure every 10 s.
       if (this.#denials.record(error)) this.#health.counted();
-      else this.#health.failed(error);
+      else if (error instanceof Error && errorKind(error) === "OOM") {
+        this.#health.refusedForMemory(error);
+      } else this.#health.failed(error);
       // A password refused (`NOAUTH`, `WRONGPASS`) refuses every command:
       // down at once, not at the next PING. A `NOPERM` may be this one
       // command's, with PING allowed: it is left to the PINGs, as the link
