@@ -120,17 +120,23 @@ Deno.test("two-tier store: a stale front entry renewed in Redis by another insta
     };
     await writer.set("/posts/1", entry, 60_000);
     const held = (await reader.get("/posts/1"))!.body;
-    // The writer renews (its 304); the reader's front copy is stale.
-    const storedAt = performance.now();
+    // The writer renews (its 304, 2 s ago); the reader's front copy is stale.
+    const storedAt = performance.now() - 2_000;
     await writer.renew("/posts/1", { ...entry, storedAt }, 60_000);
     const renewed = await reader.get("/posts/1");
     assertAbout(renewed?.storedAt, storedAt);
     // The very bytes the reader held: no body came from Redis, no copy.
     assert.equal(renewed?.body, held);
     assert.equal((await reader.get("/posts/1"))?.body, held);
-    // A new body (another ETag) comes whole.
+    // A new body (another ETag) comes whole. Stored now, 2 s after the
+    // renewal: each write reads back older by up to its trip to Redis (ms
+    // under load), so 1 ms after could read as older than the renewal.
     const next = { ...entry, etag: '"two"', body: new Uint8Array([1, 2, 3]) };
-    await writer.set("/posts/1", { ...next, storedAt: storedAt + 1 }, 60_000);
+    await writer.set(
+      "/posts/1",
+      { ...next, storedAt: performance.now() },
+      60_000,
+    );
     assert.deepEqual((await reader.get("/posts/1"))?.body, next.body);
   } finally {
     await link.close();

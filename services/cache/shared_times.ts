@@ -20,6 +20,7 @@
  * @module
  */
 
+import type { RedisLink } from "../redis/redis_link.ts";
 import { cacheNow, wallTimeOf } from "./clock.ts";
 import { decodeEntry, type SharedEntry } from "./entry_codec.ts";
 import type { CacheEntry } from "./store.ts";
@@ -76,4 +77,46 @@ export function sharedRead(
   const ageMs = Math.max(0, retainUntil - entry.storedAt - left);
   entry.storedAt = sent - ageMs;
   return { entry, retainMs: left };
+}
+
+// Shortens the expiry of KEYS[1] by ARGV[1] ms, deleting it when no more
+// is left: in one script, so the PTTL read and the expiry set are one
+// instant of Redis's clock, and no trip comes between them.
+const SHORTEN = `local left = redis.call("PTTL", KEYS[1])
+if left < 0 then return 0 end
+local by = tonumber(ARGV[1])
+if left > by then
+  redis.call("PEXPIRE", KEYS[1], left - by)
+else
+  redis.call("DEL", KEYS[1])
+end
+return 1`;
+
+/**
+ * Counts a write's trip (`tripMs`: from the `now` its `PX` was reckoned
+ * at to its reply) in the expiry Redis gave `key`. Redis starts a `PX`
+ * when the command arrives, up to the trip after the writer counted what
+ * was left: without this, every other instance read the entry that much
+ * younger than it was (fresh past its TTL after a stalled SET), where a
+ * read errs older. Counted whole, it errs older by up to the trip, as a
+ * read does. A trip under a millisecond is within `PX`'s rounding and
+ * costs no command. Another instance's SET in between is shortened too:
+ * older by the trip, never younger.
+ */
+export async function countTrip(
+  link: RedisLink,
+  key: string,
+  tripMs: number,
+): Promise<void> {
+  if (!(tripMs >= 1)) return;
+  try {
+    await link.call((redis) =>
+      redis.eval(SHORTEN, {
+        keys: [key],
+        arguments: [String(Math.ceil(tripMs))],
+      })
+    );
+  } catch {
+    // Unanswered: the entry reads up to the trip younger until it expires.
+  }
 }

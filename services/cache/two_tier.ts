@@ -32,7 +32,12 @@ import { encodeEntry, encodeHeader } from "./entry_codec.ts";
 import type { Dropped, KeyRule } from "./invalidation.ts";
 import type { RedisLink } from "../redis/redis_link.ts";
 import { SharedDrops } from "./shared_drops.ts";
-import { type SharedRead, sharedRead, sharedWrite } from "./shared_times.ts";
+import {
+  countTrip,
+  type SharedRead,
+  sharedRead,
+  sharedWrite,
+} from "./shared_times.ts";
 import type { CacheEntry, CacheStore } from "./store.ts";
 
 // Swaps the header of the entry in KEYS[1] for ARGV[1] when its body is
@@ -288,7 +293,8 @@ export class TwoTierStore implements CacheStore {
     retainMs: number,
   ): Promise<boolean> {
     const front = await this.#memory.renew(key, entry, retainMs);
-    const write = sharedWrite(entry, retainMs, this.#now());
+    const sentAt = this.#now();
+    const write = sharedWrite(entry, retainMs, sentAt);
     if (!write) return front;
     const head = encodeHeader(write.shared);
     let renewed: unknown;
@@ -311,7 +317,9 @@ export class TwoTierStore implements CacheStore {
     if (renewed === 0) {
       return await this.#setShared(key, entry, retainMs) || front;
     }
-    return renewed === 1 || front;
+    if (renewed !== 1) return front;
+    await countTrip(this.#link, this.#prefix + key, this.#now() - sentAt);
+    return true;
   }
 
   /** Sets the entry in Redis; whether Redis took it. */
@@ -320,7 +328,8 @@ export class TwoTierStore implements CacheStore {
     entry: CacheEntry,
     retainMs: number,
   ): Promise<boolean> {
-    const write = sharedWrite(entry, retainMs, this.#now());
+    const sentAt = this.#now();
+    const write = sharedWrite(entry, retainMs, sentAt);
     if (!write) return false;
     const bytes = encodeEntry(write.shared);
     const value = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -331,11 +340,12 @@ export class TwoTierStore implements CacheStore {
       await this.#link.write((redis) =>
         redis.set(this.#prefix + key, value, { PX: write.pxMs })
       );
-      return true;
     } catch {
       // The front tier may have it; other instances fetch their own.
       return false;
     }
+    await countTrip(this.#link, this.#prefix + key, this.#now() - sentAt);
+    return true;
   }
 
   async delete(key: string): Promise<void> {
