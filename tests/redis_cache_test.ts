@@ -8,11 +8,16 @@
  */
 
 import assert from "node:assert/strict";
+import { cacheNow } from "../services/cache/clock.ts";
 import { MemoryStore } from "../services/cache/memory_store.ts";
 import { RedisLink } from "../services/redis/redis_link.ts";
 import { TwoTierStore } from "../services/cache/two_tier.ts";
 import { testApp } from "./fixtures/app.ts";
-import { heldEntry, untilAged } from "./fixtures/entry_age.ts";
+import {
+  heldEntry,
+  untilAged,
+  untilAgedInRedis,
+} from "./fixtures/entry_age.ts";
 import {
   linkOf,
   recordingLogger,
@@ -306,9 +311,17 @@ Deno.test("REDIS_URL: stale-if-error over 2 instances: a failing upstream gets t
   const { upstream, apps: [a, b] } = shared;
   // Stored by A only: B has it from Redis alone.
   const first = await a.get("/albums/1");
+  // A stored it before it answered (A runs in this process, on this
+  // clock). heldEntry threw here in 1 of 20 runs beside stress-ng: it
+  // needs the entry fresh and A's Redis subscription sure at that moment.
+  const answered = { storedAt: cacheNow() };
   const bytes = await first.text();
-  // Past the 1 s TTL (in Redis too: B counts its age from the PTTL).
-  await untilAged(heldEntry(a.app.cache, "/albums/1"), 1000);
+  // Past the 1 s TTL on A's clock, and as B reads it from Redis (its
+  // retention, 1 s + 60 s of stale-if-error, less the PTTL): B's view is
+  // not A's (it was younger by the SET's trip under stress-ng, a fresh
+  // `hit; ttl=0` on B; redis_write_trip_test.ts).
+  await untilAged(answered, 1000);
+  await untilAgedInRedis(shared.redis, "/albums/1", 61_000, 1000);
   upstream.setFault("/albums/1", { status: 500 });
   for (const t of [b, a]) {
     const res = await t.get("/albums/1");
