@@ -8,8 +8,8 @@
  * @module
  */
 
-import { setTimeout as sleep } from "node:timers/promises";
 import assert from "node:assert/strict";
+import { heldEntry, untilAged } from "./fixtures/entry_age.ts";
 import { freshness, parseCacheControl } from "./fixtures/freshness.ts";
 import { serveCaching } from "./fixtures/caching_service.ts";
 
@@ -116,10 +116,12 @@ Deno.test("a cached answer stays fresh downstream until the entry expires here",
   assert.equal(freshness(miss.res.headers).fresh, true);
   assertExpiresWithEntry(miss, storedFrom, storedBy, "miss");
   const etag = miss.res.headers.get("etag")!;
+  const entry = heldEntry(s.app.cache, "/posts/1");
 
-  // Half-way through a second: Age rounded down would let a downstream
+  // Half-way through a second of the entry's age (on the cache's clock,
+  // not a sleep guessed past it): Age rounded down would let a downstream
   // copy outlive the entry by that half.
-  await sleep(1500);
+  await untilAged(entry, 1500);
   // The first answer, held downstream all this time, is still fresh.
   assert.equal(
     freshness(miss.res.headers, {
@@ -141,7 +143,7 @@ Deno.test("a cached answer stays fresh downstream until the entry expires here",
   assert.equal(freshness(revalidated.res.headers).fresh, true);
   assertExpiresWithEntry(revalidated, storedFrom, storedBy, "304");
 
-  await sleep(Math.max(0, storedBy + TTL_SECONDS * 1000 + 100 - Date.now()));
+  await untilAged(entry, TTL_SECONDS * 1000);
   const stale = await s.get("/posts/1");
   assert.match(
     stale.res.headers.get("cache-status") ?? "",
@@ -161,7 +163,7 @@ Deno.test("the summary is fresh downstream as long as its oldest part", async ()
   const storedFrom = Date.now();
   const user = await s.get("/users/1");
   const storedBy = user.at;
-  await sleep(1200);
+  await untilAged(heldEntry(s.app.cache, "/users/1"), 1200);
   // The user entry is now 1.2 s old, the other three parts are new.
   const summary = await s.get("/users/1/summary");
   assert.equal(summary.res.status, 200);
