@@ -16,11 +16,11 @@
  */
 
 import assert from "node:assert/strict";
-import { RedisConnection } from "../services/redis/redis_connection.ts";
 import { RedisLink } from "../services/redis/redis_link.ts";
 import { recordingLogger } from "./fixtures/redis_apps.ts";
 import { startRedis } from "./fixtures/redis.ts";
 import { until } from "./fixtures/until.ts";
+import { pingingConnection } from "./fixtures/redis_pinging.ts";
 
 Deno.test("REDIS_URL on a fresh Redis: connecting, subscribing and PINGing get no error reply, CLIENT SETINFO is not sent, CONFIG GET is never refused", async () => {
   await using redis = await startRedis();
@@ -51,31 +51,11 @@ Deno.test("REDIS_URL on a fresh Redis: connecting, subscribing and PINGing get n
   }
 });
 
-/** A connection to `url` PINGing every 2.5 s at most, paced by `pacedBy`. */
-function connection(url: string, pacedBy?: RedisConnection) {
-  return new RedisConnection({
-    url,
-    connectTimeoutMs: 1000,
-    backoff: () => 50,
-    pingIntervalMs: 2500,
-    timeoutMs: 1000,
-    events: {
-      ready() {},
-      lost() {},
-      unsure() {},
-      sure() {},
-      dead() {},
-      denied() {},
-    },
-    pacedBy,
-  });
-}
-
 Deno.test("Redis timeout 1: the subscriber's PINGs follow the command connection's CONFIG GET timeout, asked once per command connection", async () => {
   await using redis = await startRedis();
   await redis.command("CONFIG", "SET", "timeout", "1");
-  const commands = connection(redis.url);
-  const subscriber = connection(redis.url, commands);
+  const commands = pingingConnection(redis.url);
+  const subscriber = pingingConnection(redis.url, { pacedBy: commands });
   subscriber.subscribe("async-api:test", () => {});
   try {
     await until(() => subscriber.ready, "subscribed");

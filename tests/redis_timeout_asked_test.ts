@@ -13,36 +13,19 @@
  */
 
 import assert from "node:assert/strict";
-import { RedisConnection } from "../services/redis/redis_connection.ts";
 import { RedisLink } from "../services/redis/redis_link.ts";
 import { recordingLogger } from "./fixtures/redis_apps.ts";
 import { startRedis } from "./fixtures/redis.ts";
 import { until } from "./fixtures/until.ts";
-
-/** A command connection to `url` PINGing every 2.5 s at most. */
-function connection(url: string, denied: (error: Error) => void) {
-  return new RedisConnection({
-    url,
-    connectTimeoutMs: 1000,
-    backoff: () => 50,
-    pingIntervalMs: 2500,
-    timeoutMs: 1000,
-    events: {
-      ready() {},
-      lost() {},
-      unsure() {},
-      sure() {},
-      dead() {},
-      denied,
-    },
-  });
-}
+import { pingingConnection } from "./fixtures/redis_pinging.ts";
 
 Deno.test("Redis restarted with another timeout: the PING period follows it on each connection, back up to pingIntervalMs with timeout 0, and stays as it was when CONFIG is refused", async () => {
   await using redis = await startRedis();
   await redis.command("CONFIG", "SET", "timeout", "1");
   const refusals: Error[] = [];
-  const conn = connection(redis.url, (error) => refusals.push(error));
+  const conn = pingingConnection(redis.url, {
+    denied: (error) => refusals.push(error),
+  });
   try {
     await until(() => conn.pingIntervalMs === 500, "fitted to timeout 1");
     await redis.restart(); // Started again with the default `timeout 0`.
