@@ -155,6 +155,60 @@ function answerFor(
 // between its stat and its opening is looked up again, this many times.
 const ATTEMPTS = 3;
 
+/** The Response streaming `stream`, as `sending` describes it. */
+function streamed(
+  stream: ReadableStream<Uint8Array>,
+  sending: Sending,
+  req: Request,
+  ctx: RouteContext,
+  idleTimeoutMs: number,
+): Response {
+  const { status, headers } = sending;
+  return new Response(
+    withSendTimeout(stream, {
+      req,
+      timeoutMs: idleTimeoutMs,
+      length: Number(headers["content-length"]),
+      // The store failing mid-body is logged with this request.
+      sourceFailure: (error) =>
+        new BodySourceError(
+          { requestId: ctx.requestId, path: ctx.url.pathname },
+          error,
+        ),
+    }),
+    { status, headers },
+  );
+}
+
+/**
+ * A `GET` from a store that opens first (`FileStorage.open`): the answer
+ * decided on the very file it streams, with no look-up before the open.
+ */
+async function openedAnswer(
+  open: NonNullable<FileStorage["open"]>,
+  req: Request,
+  ctx: RouteContext,
+  idleTimeoutMs: number,
+): Promise<Response> {
+  // Before the look-up: the version found was current then or later.
+  const currentAt = Date.now();
+  const opened = await open(ctx.params.id ?? "");
+  if (!opened) return notFound(ctx);
+  let answer: Response | Sending;
+  try {
+    answer = answerFor(opened.meta, req, ctx, currentAt);
+  } catch (error) {
+    opened.close();
+    throw error;
+  }
+  if (answer instanceof Response) {
+    opened.close();
+    return answer;
+  }
+  const stream = await opened.read(answer.range);
+  return streamed(stream, answer, req, ctx, idleTimeoutMs);
+}
+
 /** The handler of `GET /files/:id` (the router sends `HEAD` here too). */
 export function downloadHandler(
   store: FileStorage,
@@ -162,6 +216,11 @@ export function downloadHandler(
 ): Handler {
   const { idleTimeoutMs } = options;
   return async (req, ctx) => {
+    // HEAD opens nothing: it takes `stat` alone.
+    if (req.method === "GET" && store.open) {
+      const open = (id: string) => store.open!(id);
+      return await openedAnswer(open, req, ctx, idleTimeoutMs);
+    }
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       // Before the look-up: the version found was current then or later.
       const currentAt = Date.now();
@@ -172,23 +231,7 @@ export function downloadHandler(
       // Only the bytes of the version the headers describe: undefined
       // when the file opened is another by now, or gone.
       const stream = await store.read(meta.id, answer.range, meta);
-      if (stream) {
-        const { status, headers } = answer;
-        return new Response(
-          withSendTimeout(stream, {
-            req,
-            timeoutMs: idleTimeoutMs,
-            length: Number(headers["content-length"]),
-            // The store failing mid-body is logged with this request.
-            sourceFailure: (error) =>
-              new BodySourceError(
-                { requestId: ctx.requestId, path: ctx.url.pathname },
-                error,
-              ),
-          }),
-          { status, headers },
-        );
-      }
+      if (stream) return streamed(stream, answer, req, ctx, idleTimeoutMs);
     }
     return problem(503, {
       title: "File replaced",

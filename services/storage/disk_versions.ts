@@ -23,9 +23,11 @@
 import { join } from "node:path";
 import { folderUnusable } from "./disk_errors.ts";
 import { identityOf, readSidecarOf } from "./disk_sidecar.ts";
+import { fileRangeChunks } from "./file_chunks.ts";
 import type { IndexEntry } from "./file_index.ts";
 import type { FolderIndex } from "./folder_index.ts";
 import { type FileMetadata, sameVersion } from "./metadata.ts";
+import type { OpenedFile } from "./storage.ts";
 
 /** Options of {@linkcode DiskVersions}. */
 export interface DiskVersionsOptions {
@@ -75,6 +77,48 @@ export class DiskVersions {
   }
 
   /**
+   * `<id>` opened, with the metadata of the very content opened: one
+   * `fstat`, where {@linkcode current} then {@linkcode holds} took a `stat`
+   * and an `fstat`. `undefined` if there is none (then the index forgets
+   * it), as {@linkcode current} judges.
+   */
+  async open(id: string): Promise<OpenedFile | undefined> {
+    for (let look = 0; look < LOOKS; look++) {
+      const file = await this.openContent(id);
+      if (file === undefined) break;
+      let meta: FileMetadata | undefined;
+      try {
+        meta = await this.#opened(id, file);
+      } catch (error) {
+        file.close();
+        throw error;
+      }
+      if (meta !== undefined) {
+        const { size } = meta;
+        return {
+          meta,
+          read: (range) => fileRangeChunks(file, range, size),
+          close: () => file.close(),
+        };
+      }
+      // Deleted or replaced since it was opened: look at what is there now.
+      file.close();
+    }
+    this.#folder.index.delete(id);
+    return undefined;
+  }
+
+  /** `<id>` opened for reading, `undefined` if it is not there. */
+  async openContent(id: string): Promise<Deno.FsFile | undefined> {
+    try {
+      return await Deno.open(join(this.#dir, id), { read: true });
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return undefined;
+      throw folderUnusable(this.#dir, error);
+    }
+  }
+
+  /**
    * Whether `file`, opened as `<id>`, holds `version`'s content: not when
    * its sidecar is gone or not its own (it was deleted or replaced
    * meanwhile), or names another version.
@@ -84,8 +128,7 @@ export class DiskVersions {
     file: Deno.FsFile,
     version: FileMetadata,
   ): Promise<boolean> {
-    const refresh = this.#folder.refreshes;
-    const meta = await this.#of(id, await file.stat(), refresh);
+    const meta = await this.#opened(id, file);
     return meta !== undefined && sameVersion(meta, version);
   }
 
@@ -131,6 +174,17 @@ export class DiskVersions {
       });
     }
     return same;
+  }
+
+  /** The metadata of the content `file`, opened as `<id>`, holds. */
+  async #opened(
+    id: string,
+    file: Deno.FsFile,
+  ): Promise<FileMetadata | undefined> {
+    const refresh = this.#folder.refreshes;
+    const info = await file.stat();
+    // A folder under the id is no stored file (as `current` judges it).
+    return info.isFile ? await this.#of(id, info, refresh) : undefined;
   }
 
   async #of(

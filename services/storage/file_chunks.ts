@@ -63,6 +63,24 @@ export function fileChunks(
 }
 
 /**
+ * `range` of `file` (all of its `size` bytes without one) as
+ * {@linkcode fileChunks}; `file` is closed if the seek to the range fails.
+ */
+export async function fileRangeChunks(
+  file: Deno.FsFile,
+  range: { start: number; end: number } | undefined,
+  size: number,
+): Promise<ReadableStream<Uint8Array>> {
+  try {
+    if (range) await file.seek(range.start, Deno.SeekMode.Start);
+  } catch (error) {
+    file.close();
+    throw error;
+  }
+  return fileChunks(file, range ? range.end - range.start + 1 : size);
+}
+
+/**
  * `buffer` filled from `file` (a read may return less than asked), or the
  * part of it filled before the file's end.
  */

@@ -39,7 +39,7 @@ import { DiskVersions } from "./disk_versions.ts";
 import { decodeCursor, encodeCursor } from "./disk_cursor.ts";
 import { FolderIndex, type IndexProgress } from "./folder_index.ts";
 import { IndexStart } from "./index_build.ts";
-import { fileChunks } from "./file_chunks.ts";
+import { fileRangeChunks } from "./file_chunks.ts";
 import { statIfAny } from "./path_exists.ts";
 import type { Logger } from "../ops/logger.ts";
 import {
@@ -54,6 +54,7 @@ import {
   listLimitOf,
   type ListOptions,
   type ListPage,
+  type OpenedFile,
   type ReadRange,
   StorageUnavailableError,
   type StorageUpload,
@@ -330,29 +331,28 @@ export class LocalDiskStorage implements FileStorage {
     version?: FileMetadata,
   ): Promise<ReadableStream<Uint8Array> | undefined> {
     if (!isValidId(id)) return undefined;
-    let file: Deno.FsFile;
-    try {
-      file = await Deno.open(join(this.dir, id), { read: true });
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw folderUnusable(this.dir, error);
-    }
+    const file = await this.#versions.openContent(id);
+    if (!file) return undefined;
+    // The reads stop at the bytes sent (file_chunks.ts): the version's
+    // size is the file's, checked here.
+    let size = version?.size;
     try {
       if (version && !(await this.#versions.holds(id, file, version))) {
         file.close();
         return undefined;
       }
-      if (range) await file.seek(range.start, Deno.SeekMode.Start);
-      // The reads stop at the bytes sent (file_chunks.ts): the version's
-      // size is the file's, checked above.
-      const length = range
-        ? range.end - range.start + 1
-        : version?.size ?? (await file.stat()).size;
-      return fileChunks(file, length);
+      size ??= range ? 0 : (await file.stat()).size;
     } catch (error) {
       file.close();
       throw error;
     }
+    return await fileRangeChunks(file, range, size);
+  }
+
+  /** File `id` opened, with its content's metadata (disk_versions.ts). */
+  async open(id: string): Promise<OpenedFile | undefined> {
+    if (!isValidId(id)) return undefined;
+    return await this.#versions.open(id);
   }
 
   /**

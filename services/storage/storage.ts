@@ -249,6 +249,22 @@ export class FileIdTakenError extends Error {
 }
 
 /**
+ * A stored file opened by {@linkcode FileStorage.open}: the metadata of the
+ * very content opened, and its bytes.
+ */
+export interface OpenedFile {
+  /** The metadata of the content opened (never an older version's). */
+  meta: FileMetadata;
+  /**
+   * The content (only `range` of it, when given); the stream owns the file
+   * and closes it. Call it once, or {@linkcode OpenedFile.close} instead.
+   */
+  read(range?: ReadRange): Promise<ReadableStream<Uint8Array>>;
+  /** Releases the file when its bytes are not wanted (304, 412, 416). */
+  close(): void;
+}
+
+/**
  * The stored files. Ids not of the storage's form (see `isValidId`) are
  * never found, so a path-like id can never escape it.
  */
@@ -294,6 +310,14 @@ export interface FileStorage {
     range?: ReadRange,
     version?: FileMetadata,
   ): Promise<ReadableStream<Uint8Array> | undefined>;
+  /**
+   * File `id` opened, with the metadata of the content opened, or
+   * `undefined` if there is none: a `GET` decides and reads from one look
+   * at the file. Optional: the local disk has it (one `fstat` where `stat`
+   * then `read` with `version` took a `stat` and an `fstat`); S3 has
+   * nothing to open, and a download there takes `stat` then `read`.
+   */
+  open?(id: string): Promise<OpenedFile | undefined>;
   /** Deletes file `id`; resolves `false` if there was none. */
   delete(id: string): Promise<boolean>;
   /**
