@@ -215,10 +215,10 @@ export function downloadHandler(
   options: DownloadOptions,
 ): Handler {
   const { idleTimeoutMs } = options;
+  const open = store.open?.bind(store);
   return async (req, ctx) => {
     // HEAD opens nothing: it takes `stat` alone.
-    if (req.method === "GET" && store.open) {
-      const open = (id: string) => store.open!(id);
+    if (req.method === "GET" && open) {
       return await openedAnswer(open, req, ctx, idleTimeoutMs);
     }
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
