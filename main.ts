@@ -34,7 +34,7 @@ import { logUnhandledRejections } from "./services/http/request_scope.ts";
 import { isStallTimeout } from "./services/http/stall_timeout.ts";
 import { CountedLine } from "./services/ops/counted_line.ts";
 import { healthcheck } from "./services/ops/healthcheck.ts";
-import { untilSignal } from "./services/ops/stop_signals.ts";
+import { readySignals, untilSignal } from "./services/ops/stop_signals.ts";
 import { BodySourceError } from "./services/http/body_source_error.ts";
 import { cutOpenBodies, endOpenBodies } from "./services/http/send_tally.ts";
 import {
@@ -72,6 +72,8 @@ export async function serve(
   logger: Logger,
 ): Promise<void> {
   using _rejections = logUnhandledRejections(logger);
+  // While descriptors are free: the setup panics without one.
+  readySignals();
   const connections = new ConnectionStats();
   const app = await createApp({ config, logger, connections }).catch(
     (error: unknown) => {

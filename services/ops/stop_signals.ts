@@ -1,12 +1,33 @@
 /**
  * The signals that stop the server under `deno run`: the first begins the
- * drain, a second one forces the exit.
+ * drain, a second one forces the exit; and the runtime's signal handling
+ * readied at the start, while descriptors are free.
  *
  * @module
  */
 
 import { exitAfterLines } from "./exit_after_lines.ts";
 import type { Logger } from "./logger.ts";
+
+/**
+ * Readies the runtime's signal handling now. Deno sets it up at the
+ * process's first signal listener, of any kind, and that setup opens a
+ * socket pair: with no descriptor free it panics ("Too many open files",
+ * ext/signals/lib.rs:58) and the process ends. The runtime adds one
+ * itself, SIGUSR1, on the main thread while it sets up the hash worker's
+ * thread (hashing.ts), 0.1 to 0.5 s after the launch, later under load:
+ * tests/s3_out_of_descriptors_test.ts's child, which adds no listener,
+ * took every descriptor in that window and died so, 1 run in 13. Once set
+ * up, a listener of any kind needs no descriptor. Call it before the app
+ * (and its hash worker) is built: main.ts added its listeners only after
+ * listening. Adding and removing a SIGINT listener leaves SIGINT's default
+ * action (the process ends) as it was.
+ */
+export function readySignals(): void {
+  const nothing = () => {};
+  Deno.addSignalListener("SIGINT", nothing);
+  Deno.removeSignalListener("SIGINT", nothing);
+}
 
 /**
  * How long after the first signal the same signal again is taken for a copy
