@@ -8,7 +8,9 @@
  */
 
 import assert from "node:assert/strict";
+import { cacheNow } from "../services/cache/clock.ts";
 import { json, testApp } from "./fixtures/app.ts";
+import { untilAged } from "./fixtures/entry_age.ts";
 import { staleAfterFault } from "./fixtures/stale_if_error.ts";
 import { startFixtureUpstream } from "./fixtures/upstream.ts";
 
@@ -45,7 +47,9 @@ Deno.test("stale-while-revalidate serves stale at once and refreshes in the back
     "60",
   ]);
   await (await t.get("/posts/3")).body?.cancel();
-  await new Promise((r) => setTimeout(r, 1100));
+  // Past the 1 s TTL by the entry's age on the cache's clock (the app runs
+  // in this process; read after the answer, a bound on its storedAt).
+  await untilAged({ storedAt: cacheNow() }, 1000);
   // A slow upstream must not slow the stale answer down.
   upstream.setFault("/posts/3", { delayMs: 300 });
   const refreshed = upstream.waitForRequests(2, "/posts/3");

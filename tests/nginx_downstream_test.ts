@@ -12,7 +12,9 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import assert from "node:assert/strict";
 import { type NginxServer, startCachingProxy } from "./fixtures/nginx.ts";
+import { cacheNow } from "../services/cache/clock.ts";
 import { serveCaching } from "./fixtures/caching_service.ts";
+import { untilAged } from "./fixtures/entry_age.ts";
 import { until } from "./fixtures/until.ts";
 
 /** The service (TTL 1 s unless told) on a fixture upstream, nginx in front. */
@@ -74,7 +76,9 @@ async function stack(
 Deno.test("nginx does not keep a stale-while-revalidate answer as fresh", async () => {
   await using s = await stack({ swrSeconds: 30, sieSeconds: 0 });
   await (await fetch(`${s.served.url}/posts/1`)).body?.cancel();
-  await sleep(1300);
+  // Past the 1 s TTL by the entry's age on the cache's clock (the app runs
+  // in this process; read after the answer, a bound on its storedAt).
+  await untilAged({ storedAt: cacheNow() }, 1000);
 
   const stale = await s.viaNginx("/posts/1");
   assert.equal(stale.nginx, "MISS");
@@ -99,7 +103,9 @@ Deno.test("nginx does not keep a stale-while-revalidate answer as fresh", async 
 Deno.test("nginx does not keep a stale-if-error answer as fresh", async () => {
   await using s = await stack({ swrSeconds: 0, sieSeconds: 600 });
   await (await fetch(`${s.served.url}/posts/1`)).body?.cancel();
-  await sleep(1300);
+  // Past the 1 s TTL by the entry's age on the cache's clock (the app runs
+  // in this process; read after the answer, a bound on its storedAt).
+  await untilAged({ storedAt: cacheNow() }, 1000);
   s.upstream.setFault("/posts/1", { status: 500 });
 
   const stale = await s.viaNginx("/posts/1");

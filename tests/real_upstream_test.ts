@@ -8,7 +8,9 @@
  */
 import assert from "node:assert/strict";
 import { NESTED, RESOURCES } from "../routes/jsonplaceholder/routes.ts";
+import { cacheNow } from "../services/cache/clock.ts";
 import { testApp } from "./fixtures/app.ts";
+import { untilAged } from "./fixtures/entry_age.ts";
 import { startJsonPlaceholder } from "./fixtures/jsonplaceholder.ts";
 import { serveApp } from "./fixtures/served_app.ts";
 
@@ -72,11 +74,15 @@ Deno.test("the real JSONPlaceholder's no-cache answers are stored, then revalida
   ]);
   const first = await t.get("/posts/1");
   const body = await first.text();
+  // A bound on the entry's storedAt (the app runs in this process, on
+  // this clock): taken after the answer that stored it.
+  const answered = { storedAt: cacheNow() };
   assert.equal(first.headers.get("cache-control"), "public, max-age=1");
   const hit = await t.get("/posts/1");
   await hit.body?.cancel();
   assert.match(hit.headers.get("cache-status")!, /; hit;/);
-  await new Promise((resolve) => setTimeout(resolve, 1100));
+  // Past the 1 s TTL by the entry's own age, not a sleep guessed past it.
+  await untilAged(answered, 1000);
   const renewed = await t.get("/posts/1");
   assert.equal(await renewed.text(), body);
   assert.equal(renewed.headers.get("etag"), first.headers.get("etag"));
