@@ -10,12 +10,10 @@
  *
  * The build is held, for as long as the test needs, by a Linux file lease
  * on one of the 2000 sidecars (`fixtures/file_lease.ts`): the service's
- * read of it waits until the test lets it go, and nothing else does. On
- * main the start read that sidecar before listening: the service listened
- * only once the kernel broke the lease (45 s), its first `/readyz` was 200
- * and this test fails at the first assertion. On main the
- * service answered nothing before the index was built, so its first
- * `/readyz` was 200 and this test fails at the first assertion.
+ * read of it waits until the test lets it go, and nothing else does.
+ * Before the change, the start read that sidecar before listening: the
+ * service listened only once the kernel broke the lease (45 s), its first
+ * `/readyz` was 200, and this test fails at the first assertion.
  *
  * @module
  */
