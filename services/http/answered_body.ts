@@ -168,7 +168,12 @@ export function cancelledOnceAnswered(
       reading = true;
       const { done, value } = await into.read(
         request.view as Uint8Array,
-      ).finally(() => reading = false);
+      ).catch((error: unknown) => {
+        // Failed (`deno serve`'s shutdown cut it): the runtime has let
+        // the body go, and adds no Connection: close of its own.
+        held.delete(req);
+        throw error;
+      }).finally(() => reading = false);
       // Cancelled meanwhile: the view is no longer wanted.
       if (cancelled) return;
       if (done) {
