@@ -19,6 +19,7 @@ import {
   redisPair,
   slowBody,
   subscribe,
+  trackedSlowBody,
   untilEnding,
   upload,
 } from "./fixtures/upload_events.ts";
@@ -57,8 +58,11 @@ Deno.test("REDIS_URL: an upload failing on A (over MAX_UPLOAD_BYTES) is failed o
   const id = newId();
   const events = await subscribe(b.url, id, 15_000);
   // Chunked, so admitted: it fails at its 11th chunk, after ~1 s.
-  const status = await upload(a.url, id, slowBody(20, 100));
+  const { body, ended } = trackedSlowBody(20, 100);
+  const status = await upload(a.url, id, body);
   assert.equal(status, 413);
+  // The client sends on until the service lets go of the body.
+  await ended;
   const { ending, progress } = await untilEnding(events);
   assert.ok(progress.length >= 1, `${progress.length} progress events`);
   assert.equal(ending.event, "failed");
