@@ -13,27 +13,17 @@
  */
 
 import assert from "node:assert/strict";
+import { runUnderUlimit } from "./fixtures/under_ulimit.ts";
 
 Deno.test("a hash worker that dies while every descriptor is taken is replaced once some are free, and the process lives", async () => {
   const script = new URL("./fixtures/starved_hash_worker.ts", import.meta.url);
-  const { code, stdout, stderr } = await new Deno.Command("sh", {
-    args: [
-      "-c",
-      'ulimit -n 128 && exec "$0" "$@"',
-      Deno.execPath(),
-      "run",
-      "-A",
-      script.pathname,
-    ],
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decoder = new TextDecoder();
-  const err = decoder.decode(stderr);
+  const { code, stdout, stderr: err } = await runUnderUlimit(
+    128,
+    script.pathname,
+  );
   assert.doesNotMatch(err, /panicked/, err);
   assert.equal(code, 0, err);
-  const result = JSON.parse(decoder.decode(stdout));
+  const result = JSON.parse(stdout);
   // The descriptors were taken (a hundred or so under ulimit -n 128).
   assert.equal(result.failed, true);
   assert.ok(result.held > 50, JSON.stringify(result));

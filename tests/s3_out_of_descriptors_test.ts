@@ -19,6 +19,7 @@
  */
 
 import assert from "node:assert/strict";
+import { runUnderUlimit } from "./fixtures/under_ulimit.ts";
 import { sharedCeph } from "./fixtures/ceph.ts";
 import { cephTest, s3Args } from "./fixtures/s3_app.ts";
 
@@ -35,19 +36,12 @@ cephTest(
   "s3: requests failed for want of file descriptors are 503 with Retry-After, and the store is not called down",
   async () => {
     await using ceph = await sharedCeph();
-    const { code, stdout, stderr } = await new Deno.Command("sh", {
-      args: [
-        "-c",
-        'ulimit -n 256 && exec "$0" run -A --no-prompt "$@"',
-        Deno.execPath(),
-        PROGRAM,
-        ...s3Args(ceph),
-      ],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const text = new TextDecoder().decode(stdout);
-    assert.equal(code, 0, new TextDecoder().decode(stderr));
+    const { code, stdout: text, stderr } = await runUnderUlimit(
+      256,
+      PROGRAM,
+      ...s3Args(ceph),
+    );
+    assert.equal(code, 0, stderr);
     const result = JSON.parse(text.trim().split("\n").at(-1)!) as {
       held: number;
       before: Answer;

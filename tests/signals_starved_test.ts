@@ -13,6 +13,7 @@
  */
 
 import assert from "node:assert/strict";
+import { runUnderUlimit } from "./fixtures/under_ulimit.ts";
 
 const PROGRAM = new URL("./fixtures/signals_starved.ts", import.meta.url)
   .pathname;
@@ -22,20 +23,12 @@ Deno.test({
     "signals: a listener added with every descriptor taken, after readySignals, does not panic the process",
   ignore: Deno.build.os === "windows",
   fn: async () => {
-    const { code, stdout, stderr } = await new Deno.Command("sh", {
-      args: [
-        "-c",
-        'ulimit -n 64 && exec "$0" run -A --no-prompt "$@"',
-        Deno.execPath(),
-        PROGRAM,
-      ],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const err = new TextDecoder().decode(stderr);
+    const { code, stdout: out, stderr: err } = await runUnderUlimit(
+      64,
+      PROGRAM,
+    );
     assert.doesNotMatch(err, /panicked/, err);
     assert.equal(code, 0, err);
-    const out = new TextDecoder().decode(stdout);
     // Every descriptor was taken (a few dozen under 64), then freed.
     assert.match(out, /^added, [1-9]\d* held$/m, out + err);
   },

@@ -16,6 +16,7 @@
  */
 
 import assert from "node:assert/strict";
+import { runUnderUlimit } from "./fixtures/under_ulimit.ts";
 
 const PROGRAM = new URL(
   "./fixtures/descriptor_starved_client.ts",
@@ -24,19 +25,12 @@ const PROGRAM = new URL(
 
 /** What the fixture printed, run under `ulimit -n 128` with `args`. */
 async function starvedCalls(...args: string[]) {
-  const { code, stdout, stderr } = await new Deno.Command("sh", {
-    args: [
-      "-c",
-      'ulimit -n 128 && exec "$0" run -A --no-prompt "$@"',
-      Deno.execPath(),
-      PROGRAM,
-      ...args,
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder().decode(stdout);
-  assert.equal(code, 0, new TextDecoder().decode(stderr));
+  const { code, stdout: text, stderr } = await runUnderUlimit(
+    128,
+    PROGRAM,
+    ...args,
+  );
+  assert.equal(code, 0, stderr);
   const result = JSON.parse(text.trim().split("\n").at(-1)!) as {
     held: number;
     starved: { status: number; retryAfterSeconds?: number; message: string }[];
